@@ -1,0 +1,87 @@
+"""Write the development Home Assistant configuration used by ``scripts/develop``.
+
+Idempotent: an existing configuration is kept (so the onboarding user and the demo network
+survive restarts); only the link to this checkout's integration is refreshed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A curated set instead of `default_config:` — the same user-facing pieces (dashboards, history,
+# logbook, energy, automations, blueprints, mobile app) without radios and cloud services this
+# machine has no use for, so the first start is quick and clean.
+CONFIGURATION = """\
+homeassistant:
+  name: heatbalance demo
+  unit_system: metric
+  time_zone: Asia/Shanghai
+  country: CN
+  currency: CNY
+frontend:
+config:
+api:
+history:
+logbook:
+energy:
+recorder:
+  purge_keep_days: 30
+automation: !include automations.yaml
+script:
+blueprint:
+person:
+mobile_app:
+system_health:
+logger:
+  default: warning
+  logs:
+    custom_components.heatbalance: info
+lovelace:
+  dashboards:
+    heatbalance-network:
+      mode: yaml
+      title: Heat network
+      icon: mdi:heat-wave
+      show_in_sidebar: true
+      filename: heatbalance-dashboard.yaml
+"""
+
+
+def main(config_dir: Path) -> None:
+    """Create ``config_dir`` with a configuration and link the integration and blueprints."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    conf = config_dir / "configuration.yaml"
+    if not conf.exists():
+        conf.write_text(CONFIGURATION, encoding="utf-8")
+    automations = config_dir / "automations.yaml"
+    if not automations.exists():
+        automations.write_text("[]\n", encoding="utf-8")
+    dashboard = config_dir / "heatbalance-dashboard.yaml"
+    if not dashboard.exists():
+        dashboard.write_text(
+            "title: Heat network\nviews:\n  - title: Waiting\n    cards:\n"
+            "      - type: markdown\n        content: The demo network is being set up…\n",
+            encoding="utf-8",
+        )
+    _link(config_dir / "custom_components" / "heatbalance", ROOT / "custom_components" / "heatbalance")
+    _link(
+        config_dir / "blueprints" / "automation" / "heatbalance",
+        ROOT / "blueprints" / "automation" / "heatbalance",
+    )
+
+
+def _link(link: Path, target: Path) -> None:
+    """Point ``link`` at ``target``, replacing a stale link."""
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() or link.exists():
+        if link.resolve() == target.resolve():
+            return
+        link.unlink()
+    link.symlink_to(target, target_is_directory=True)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

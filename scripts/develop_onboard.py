@@ -1,0 +1,215 @@
+"""Onboard the development Home Assistant and add the demo network, through HA's own API.
+
+Run by ``scripts/develop`` beside Home Assistant: waits for HA to answer, creates the owner
+account with a generated password (kept in ``.heatbalance-dev-login`` in the config folder so
+later runs print the same), finishes onboarding, adds a heatbalance entry for the demo network
+through the config flow, writes a dashboard for its devices and prints how to log in.
+Only the standard library: it runs in the venv before anything else is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+BASE = "http://127.0.0.1:8123"
+CLIENT_ID = f"{BASE}/"
+USERNAME = "operator"
+
+
+def request(method: str, path: str, body: Any = None, token: str | None = None,
+            form: bool = False) -> Any:
+    """Call HA's HTTP API and return the decoded JSON answer."""
+    headers = {}
+    data = None
+    if body is not None:
+        if form:
+            data = urllib.parse.urlencode(body).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        else:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(BASE + path, data=data, headers=headers, method=method)
+    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback only
+        raw = resp.read()
+    return json.loads(raw) if raw else None
+
+
+def wait_for_ha(timeout_s: float = 900) -> list[dict[str, Any]]:
+    """Wait until HA serves the onboarding status; the first start installs packages."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            return request("GET", "/api/onboarding")
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(2)
+    raise SystemExit("develop: Home Assistant did not come up in time; see its log above")
+
+
+def token_from_code(code: str) -> dict[str, Any]:
+    """Exchange an authorization code for tokens."""
+    return request("POST", "/auth/token",
+                   {"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID},
+                   form=True)
+
+
+def onboard(config: Path) -> str:
+    """Do whichever onboarding steps are still open; return an access token."""
+    login_file = config / ".heatbalance-dev-login"
+    steps = {s["step"]: s["done"] for s in wait_for_ha()}
+    if not steps.get("user"):
+        password = secrets.token_urlsafe(12)
+        answer = request("POST", "/api/onboarding/users", {
+            "client_id": CLIENT_ID, "name": "Heating operator", "username": USERNAME,
+            "password": password, "language": "en",
+        })
+        login_file.write_text(json.dumps({"username": USERNAME, "password": password}))
+        login_file.chmod(0o600)
+        tokens = token_from_code(answer["auth_code"])
+    else:
+        login = json.loads(login_file.read_text())
+        tokens = login_with_password(login["username"], login["password"])
+    token = tokens["access_token"]
+    if not steps.get("core_config"):
+        request("POST", "/api/onboarding/core_config", {}, token)
+    if not steps.get("analytics"):
+        request("POST", "/api/onboarding/analytics", {}, token)
+    if not steps.get("integration"):
+        request("POST", "/api/onboarding/integration",
+                {"client_id": CLIENT_ID, "redirect_uri": f"{BASE}/?auth_callback=1"}, token)
+    return token
+
+
+def login_with_password(username: str, password: str) -> dict[str, Any]:
+    """Log in through the login flow of the homeassistant auth provider."""
+    flow = request("POST", "/auth/login_flow", {
+        "client_id": CLIENT_ID, "handler": ["homeassistant", None],
+        "redirect_uri": f"{BASE}/?auth_callback=1",
+    })
+    result = request("POST", f"/auth/login_flow/{flow['flow_id']}", {
+        "client_id": CLIENT_ID, "username": username, "password": password,
+    })
+    return token_from_code(result["result"])
+
+
+def answer_form(step: dict[str, Any], demo: str) -> dict[str, Any]:
+    """Fill a config-flow form: pick the demo network wherever a choice is offered."""
+    answer: dict[str, Any] = {}
+    for field in step.get("data_schema", []):
+        name = field["name"]
+        options = _options(field)
+        if options:
+            wanted = [o for o in options if o == demo or "demo" in o or "builtin" in o]
+            answer[name] = wanted[0] if wanted else field.get("default", options[0])
+        elif "default" in field:
+            answer[name] = field["default"]
+    return answer
+
+
+def _options(field: dict[str, Any]) -> list[str]:
+    """Values a select field offers, whichever way the schema serialised them."""
+    raw = field.get("options") or field.get("selector", {}).get("select", {}).get("options", [])
+    values = []
+    for opt in raw:
+        if isinstance(opt, dict):
+            values.append(str(opt.get("value")))
+        elif isinstance(opt, list | tuple):
+            values.append(str(opt[0]))
+        else:
+            values.append(str(opt))
+    return values
+
+
+def add_demo_network(token: str, demo: str) -> None:
+    """Create the heatbalance entry for the demo network unless one exists."""
+    entries = request("GET", "/api/config/config_entries/entry?domain=heatbalance", token=token)
+    if entries:
+        return
+    step = request("POST", "/api/config/config_entries/flow",
+                   {"handler": "heatbalance", "show_advanced_options": False}, token)
+    for _ in range(5):
+        if step.get("type") != "form":
+            break
+        step = request("POST", f"/api/config/config_entries/flow/{step['flow_id']}",
+                       answer_form(step, demo), token)
+    if step.get("type") != "create_entry":
+        raise SystemExit(f"develop: the config flow did not create an entry: {step}")
+
+
+def write_dashboard(config: Path, token: str) -> int:
+    """Write a dashboard with one card per heatbalance device; return the entity count."""
+    template = (
+        "{% set ns = namespace(out=[]) %}"
+        "{% for d in integration_entities('heatbalance') | map('device_id') | unique %}"
+        "{% set ns.out = ns.out + [{'name': device_attr(d, 'name'),"
+        " 'entities': device_entities(d) | select('in', integration_entities('heatbalance'))"
+        " | list}] %}{% endfor %}{{ ns.out | tojson }}"
+    )
+    req = urllib.request.Request(
+        BASE + "/api/template", data=json.dumps({"template": template}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST")
+    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback only
+        devices = json.loads(resp.read())
+    if not devices:
+        return 0
+    network, inlets = devices[0], devices[1:]
+    for dev in devices:
+        if any(e.startswith("select.") for e in dev["entities"]) and len(dev["entities"]) > len(
+            network["entities"]
+        ):
+            network = dev
+    inlets = [d for d in devices if d is not network]
+    graphs = [e for e in network["entities"] if e.startswith("sensor.")][:6]
+    cards = [
+        {"type": "entities", "title": network["name"], "entities": network["entities"]},
+        {"type": "history-graph", "title": "Balance", "hours_to_show": 6, "entities": graphs},
+    ] + [
+        {"type": "entities", "title": d["name"], "entities": d["entities"]}
+        for d in sorted(inlets, key=lambda d: d["name"] or "")
+    ]
+    lines = ["title: Heat network", "views:", "  - title: Network", "    type: masonry",
+             "    cards:"]
+    lines += ["      - " + json.dumps(card) for card in cards]
+    (config / "heatbalance-dashboard.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return sum(len(d["entities"]) for d in devices)
+
+
+def main() -> None:
+    """Onboard, add the demo network, write the dashboard and print the login."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--demo", default="estate12")
+    args = parser.parse_args()
+    started = time.monotonic()
+    token = onboard(args.config)
+    add_demo_network(token, args.demo)
+    count = 0
+    for _ in range(60):
+        count = write_dashboard(args.config, token)
+        if count:
+            break
+        time.sleep(2)
+    login = json.loads((args.config / ".heatbalance-dev-login").read_text())
+    print(
+        "\n" + "=" * 72 +
+        f"\nheatbalance demo is up after {time.monotonic() - started:.0f} s"
+        f"\n  open      {BASE.replace('127.0.0.1', 'localhost')}/heatbalance-network"
+        f"\n  username  {login['username']}\n  password  {login['password']}"
+        f"\n  network   {args.demo} ({count} heatbalance entities)\n" + "=" * 72 + "\n",
+        file=sys.stderr, flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
