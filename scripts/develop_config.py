@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # A curated set instead of `default_config:` — the same user-facing pieces (dashboards, history,
-# logbook, energy, automations, blueprints, mobile app) without radios and cloud services this
+# logbook, energy, automations, blueprints) without radios, voice and cloud services this
 # machine has no use for, so the first start is quick and clean.
 CONFIGURATION = """\
 homeassistant:
@@ -33,7 +33,6 @@ automation: !include automations.yaml
 script:
 blueprint:
 person:
-mobile_app:
 system_health:
 logger:
   default: warning
