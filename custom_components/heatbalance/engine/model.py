@@ -13,6 +13,7 @@ Units at this interface: m, mm, m³/h, kPa, °C, kW, W/(m·K); the solver works 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Literal
 
 WATER_DENSITY = 983.2  # kg/m³ at about 60 °C, the middle of secondary-network temperatures
@@ -61,7 +62,7 @@ class HeatingCurve:
         pts = sorted(self.points)
         if outdoor_c <= pts[0][0]:
             return pts[0][1]
-        for (x0, y0), (x1, y1) in zip(pts, pts[1:], strict=False):
+        for (x0, y0), (x1, y1) in pairwise(pts):
             if outdoor_c <= x1:
                 return y0 + (y1 - y0) * (outdoor_c - x0) / (x1 - x0)
         return pts[-1][1]
