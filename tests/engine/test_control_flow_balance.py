@@ -16,6 +16,7 @@ from custom_components.heatbalance.engine.control.flow_balance import (
     reachable_level,
 )
 from custom_components.heatbalance.engine.control.safety import SafetyLimits, apply_limits
+from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.model import Device
 from custom_components.heatbalance.engine.simulator import Simulator
 
@@ -60,23 +61,21 @@ def test_opening_for_kv_inverts_the_characteristic(opening, characteristic) -> N
 
 def test_feasible_network_reaches_the_advanced_flow_band() -> None:
     """§8.2.4 advanced band 0…+5 % of design flow, from all valves open."""
-    net = _balanced_chain()
-    net.substation.pump.shutoff_head_m = 32.0
-    net.substation.pump.design_head_m = 26.0
+    net = load_network("estate12")
     sim = Simulator(net)
-    history = _run(sim, 6, SafetyLimits(), pump=True)
+    history = _run(sim, 8, SafetyLimits(min_opening=0.0), pump=True)
     first = history[0]
     assert max(first.values()) > 1.2  # the near building overflowed at the start
     final = history[-1]
     assert all(1.0 <= r <= 1.05 for r in final.values()), final
     # pump control: the strong pump was slowed, the worst-placed valve is (nearly) fully open
-    assert sim.pump_speed < 0.95
+    assert sim.pump_speed < 1.0
     assert max(sim.openings) > 0.97
 
 
 def test_pump_speed_step_moves_toward_the_level_within_limits() -> None:
     pump = chain(1).substation.pump
-    assert pump_speed_step(pump, 0.8, 1.25) == pytest.approx(0.64)
+    assert pump_speed_step(pump, 0.8, 1.25) == pytest.approx(0.8 / 1.25**0.5)  # half a step
     assert pump_speed_step(pump, 0.9, 0.5) == pytest.approx(1.0)  # max change 0.2, max speed 1
     assert pump_speed_step(pump, 0.5, None) == 0.5
     assert pump_speed_step(pump, 0.31, 5.0) == pump.min_speed

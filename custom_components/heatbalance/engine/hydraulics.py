@@ -114,6 +114,10 @@ class HydraulicModel:
             [d.kvs is not None and d.type != "distributed_pump" for d in self._devices]
         )
         self._flow_valve = np.array([d.type == "flow_valve" for d in self._devices])
+        self._linear = np.array([d.characteristic == "linear" for d in self._devices])
+        self._range = np.array([d.rangeability for d in self._devices], dtype=float)
+        self._min_open = np.array([d.min_opening for d in self._devices], dtype=float)
+        self._max_open = np.array([d.max_opening for d in self._devices], dtype=float)
         self._dp_valve = np.array([d.type == "dp_valve" for d in self._devices])
         self._pump_g = np.array([_distributed_pump_g(d) for d in self._devices])
         self._pump_a = np.array([_distributed_pump_a(d) for d in self._devices])
@@ -177,13 +181,14 @@ class HydraulicModel:
         return self._result(q, p, a_valve, speed, total_iter, converged)
 
     def _valve_kv(self, opening: np.ndarray, kv_factor: np.ndarray | None) -> np.ndarray:
-        """Kv of every device at ``opening`` (0 where the device has no valve)."""
-        kv = np.array(
-            [
-                d.kv(float(np.clip(o, d.min_opening, d.max_opening))) if has else 0.0
-                for d, o, has in zip(self._devices, opening, self._has_valve, strict=True)
-            ]
-        )
+        """Kv of every device at ``opening`` (0 where the device has no valve), vectorised."""
+        h = np.clip(np.nan_to_num(opening, nan=1.0), self._min_open, self._max_open)
+        h = np.clip(h, 0.0, 1.0)
+        r = self._range
+        knee = 1.0 / r
+        equal = self._kvs * np.where(h >= knee, r ** (h - 1.0), r ** (knee - 1.0) * h / knee)
+        kv = np.where(self._linear, self._kvs * h, equal)
+        kv = np.where(self._has_valve, kv, 0.0)
         return kv if kv_factor is None else kv * np.asarray(kv_factor, dtype=float)
 
     def _controlled_targets(self, setpoints: np.ndarray | None) -> np.ndarray:
@@ -312,7 +317,7 @@ def _newton(
             index[g.start][s_free & e_free],
         ]
     )
-    p = np.zeros(g.n_nodes)
+    p: np.ndarray = np.zeros(g.n_nodes)
     pipes = g.kind <= _PIPE_R
     for it in range(1, max_iter + 1):
         a_tot = a.copy()
@@ -337,7 +342,7 @@ def _newton(
             - np.bincount(g.start, weights=w * resid, minlength=g.n_nodes)
         )
         dp_free = spsolve(matrix, rhs_full[free])
-        dp = np.zeros(g.n_nodes)
+        dp: np.ndarray = np.zeros(g.n_nodes)
         dp[free] = dp_free
         dq = -w * (resid - (dp[g.start] - dp[g.end]))
         q = q + dq

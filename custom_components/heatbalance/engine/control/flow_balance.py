@@ -118,7 +118,7 @@ def pump_speed_step(
     """
     if level is None or not math.isfinite(level) or level <= 0:
         return speed
-    wanted = speed / level
+    wanted = speed / math.sqrt(level)  # half the correction: the valves move in the same step
     wanted = min(max(wanted, speed - max_change), speed + max_change)
     return min(max(wanted, pump.min_speed), pump.max_speed)
 

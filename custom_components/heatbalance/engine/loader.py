@@ -1,0 +1,690 @@
+"""Network description files (YAML/JSON) and CSV inlet import, with validation.
+
+The format mirrors :mod:`.model` field for field (docs/network-format.md). Operators write
+these by hand and keep their buildings in spreadsheets, so every problem is reported with
+the element (or CSV row) and field it concerns, several at once, as a :class:`NetworkError`
+— never a traceback. Defaults cover what an operator would not know (envelope, emitter
+temperatures, pipe roughness), derived from the design load as documented.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import voluptuous as vol
+import yaml
+
+from .model import (
+    VALVE_TYPES,
+    DesignConditions,
+    Device,
+    Emitter,
+    Envelope,
+    HeatingCurve,
+    Inlet,
+    Network,
+    Node,
+    Pipe,
+    Pump,
+    Substation,
+)
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10× faster
+HEAT_CAPACITY_KJ_PER_M2K = 100.0  # ≈0.1 MJ/(m²·K): a concrete residential building
+DEVICE_TYPES = (
+    "none",
+    "static_valve",
+    "flow_valve",
+    "dp_valve",
+    "electric_valve",
+    "iot_valve",
+    "manual_ejector",
+    "electric_ejector",
+    "distributed_pump",
+)
+
+
+class NetworkError(ValueError):
+    """A network description that cannot be used; the message lists every problem found."""
+
+    def __init__(self, source: str, problems: Iterable[str]) -> None:
+        """Keep the problems; the message names the source once, then one problem a line."""
+        self.problems = list(problems)
+        super().__init__(f"{source}: " + "; ".join(self.problems))
+
+
+def _positive(value: Any) -> float:
+    number = vol.Coerce(float)(value)
+    if number <= 0:
+        raise vol.Invalid("must be > 0")
+    return number
+
+
+def _fraction(value: Any) -> float:
+    number = vol.Coerce(float)(value)
+    if not 0.0 <= number <= 1.0:
+        raise vol.Invalid("must be between 0 and 1")
+    return number
+
+
+def _non_negative(value: Any) -> float:
+    number = vol.Coerce(float)(value)
+    if number < 0:
+        raise vol.Invalid("must be ≥ 0")
+    return number
+
+
+_num = vol.Coerce(float)
+_id = vol.All(vol.Coerce(str), vol.Length(min=1))
+
+PUMP = vol.Schema(
+    {
+        vol.Required("design_flow_m3h"): _positive,
+        vol.Required("design_head_m"): _positive,
+        vol.Optional("shutoff_head_m"): _positive,
+        vol.Optional("speed", default=1.0): _fraction,
+        vol.Optional("min_speed", default=0.3): _fraction,
+        vol.Optional("max_speed", default=1.0): _fraction,
+        vol.Optional("efficiency", default=0.7): vol.All(_num, vol.Range(min=0.05, max=1.0)),
+    }
+)
+SUBSTATION = vol.Schema(
+    {
+        vol.Required("id"): _id,
+        vol.Required("node"): _id,
+        vol.Optional("name", default=""): str,
+        vol.Optional("supply_c"): _num,
+        vol.Optional("heating_curve"): vol.All(
+            [vol.ExactSequence([_num, _num])], vol.Length(min=2)
+        ),
+        vol.Optional("static_pressure_kpa", default=200.0): _positive,
+        vol.Optional("hx_dp_kpa", default=30.0): _non_negative,
+        vol.Required("pump"): PUMP,
+    }
+)
+NODE = vol.Schema(
+    {
+        vol.Required("id"): _id,
+        vol.Optional("elevation_m", default=0.0): _num,
+        vol.Optional("x"): _num,
+        vol.Optional("y"): _num,
+    }
+)
+PIPE = vol.Schema(
+    {
+        vol.Required("id"): _id,
+        vol.Required("from"): _id,
+        vol.Required("to"): _id,
+        vol.Required("length_m"): _positive,
+        vol.Required("inner_diameter_mm"): _positive,
+        vol.Optional("roughness_mm", default=0.1): _non_negative,
+        vol.Optional("heat_loss_w_mk"): _non_negative,
+        vol.Optional("return_inner_diameter_mm"): _positive,
+        vol.Optional("zeta", default=0.0): _non_negative,
+    }
+)
+DEVICE = vol.Schema(
+    {
+        vol.Optional("type", default="none"): vol.In(DEVICE_TYPES),
+        vol.Optional("kvs"): _positive,
+        vol.Optional("characteristic", default="equal_percentage"): vol.In(
+            ("linear", "equal_percentage")
+        ),
+        vol.Optional("rangeability", default=30.0): vol.All(_num, vol.Range(min=2.0)),
+        vol.Optional("opening", default=1.0): _fraction,
+        vol.Optional("setpoint"): _positive,
+        vol.Optional("mixing_ratio"): _non_negative,
+        vol.Optional("pump_head_m"): _positive,
+        vol.Optional("pump_flow_m3h"): _positive,
+        vol.Optional("speed", default=1.0): _fraction,
+        vol.Optional("min_opening", default=0.0): _fraction,
+        vol.Optional("max_opening", default=1.0): _fraction,
+    }
+)
+INLET = vol.Schema(
+    {
+        vol.Required("id"): _id,
+        vol.Optional("name", default=""): vol.Coerce(str),
+        vol.Required("type"): vol.In(("building", "unit", "household")),
+        vol.Required("node"): _id,
+        vol.Optional("parent"): vol.Any(None, _id),
+        vol.Required("heating_area_m2"): _positive,
+        vol.Exclusive("design_load_kw", "load"): _positive,
+        vol.Exclusive("load_w_m2", "load"): _positive,
+        vol.Optional("design_dt_k"): _positive,
+        vol.Optional("internal_dp_kpa", default=20.0): _positive,
+        vol.Optional("room_setpoint_c", default=18.0): vol.All(_num, vol.Range(min=10, max=30)),
+        vol.Optional("weight", default=1.0): vol.All(_num, vol.Range(min=0.5, max=2.0)),
+        vol.Optional("envelope", default={}): {
+            vol.Optional("ua_w_k"): _positive,
+            vol.Optional("heat_capacity_kj_k"): _positive,
+            vol.Optional("internal_gains_w", default=0.0): _non_negative,
+        },
+        vol.Optional("emitter", default={}): {
+            vol.Optional("design_supply_c"): _num,
+            vol.Optional("design_return_c"): _num,
+            vol.Optional("exponent", default=1.3): vol.All(_num, vol.Range(min=1.0, max=2.0)),
+        },
+        vol.Optional("device", default={}): DEVICE,
+    }
+)
+NETWORK = vol.Schema(
+    {
+        vol.Required("name"): _id,
+        vol.Optional("description", default=""): str,
+        vol.Optional("design", default={}): {
+            vol.Optional("outdoor_c", default=-9.0): _num,
+            vol.Optional("room_c", default=18.0): _num,
+            vol.Optional("supply_c", default=60.0): _num,
+            vol.Optional("return_c", default=45.0): _num,
+        },
+        vol.Optional("ground_c", default=8.0): _num,
+        vol.Required("substation"): dict,
+        vol.Required("nodes"): vol.All(list, vol.Length(min=1)),
+        vol.Optional("pipes", default=[]): list,
+        vol.Optional("inlets", default=[]): list,
+        vol.Optional("inlets_csv"): str,
+    }
+)
+CSV_FIELDS = {
+    "device_type": ("device", "type"),
+    "kvs": ("device", "kvs"),
+    "characteristic": ("device", "characteristic"),
+    "rangeability": ("device", "rangeability"),
+    "opening": ("device", "opening"),
+    "setpoint": ("device", "setpoint"),
+    "mixing_ratio": ("device", "mixing_ratio"),
+    "pump_head_m": ("device", "pump_head_m"),
+    "pump_flow_m3h": ("device", "pump_flow_m3h"),
+    "pump_speed": ("device", "speed"),
+    "min_opening": ("device", "min_opening"),
+    "max_opening": ("device", "max_opening"),
+    "ua_w_k": ("envelope", "ua_w_k"),
+    "heat_capacity_kj_k": ("envelope", "heat_capacity_kj_k"),
+    "internal_gains_w": ("envelope", "internal_gains_w"),
+    "design_supply_c": ("emitter", "design_supply_c"),
+    "design_return_c": ("emitter", "design_return_c"),
+    "exponent": ("emitter", "exponent"),
+}
+
+
+def load_network(source: str | Path) -> Network:
+    """A built-in network by name, or a YAML/JSON network file."""
+    from .networks import builtin_path
+
+    path = builtin_path(str(source)) or Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(str(source))
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+    except (yaml.YAMLError, json.JSONDecodeError) as err:
+        raise NetworkError(path.name, [f"not valid YAML/JSON: {err}"]) from err
+    if not isinstance(data, dict):
+        raise NetworkError(path.name, ["the file must hold a mapping (name, substation, ...)"])
+    csv_name = data.get("inlets_csv")
+    network = parse_network(data, source=path.name)
+    if csv_name:
+        csv_path = path.parent / str(csv_name)
+        if not csv_path.is_file():
+            raise NetworkError(path.name, [f"inlets_csv: no file {csv_name}"])
+        network = import_inlets_csv(network, csv_path.read_bytes(), source=csv_path.name)
+    return network
+
+
+def parse_network(data: dict[str, Any], source: str = "network") -> Network:
+    """Validate a network description and build the model."""
+    problems: list[str] = []
+    top = _validate(NETWORK, data, "network", problems)
+    if top is None:
+        raise NetworkError(source, problems)
+    design = DesignConditions(**top["design"])
+    substation = _substation(top["substation"], problems)
+    nodes = _elements(top["nodes"], NODE, "node", problems)
+    pipes = _elements(top["pipes"], PIPE, "pipe", problems)
+    raw_inlets = _elements(top["inlets"], INLET, "inlet", problems)
+    inlets = [_inlet(raw, design, problems) for raw in raw_inlets]
+    if problems:
+        raise NetworkError(source, problems)
+    assert substation is not None
+    network = Network(
+        name=top["name"],
+        description=top["description"],
+        design=design,
+        ground_c=top["ground_c"],
+        substation=substation,
+        nodes={n["id"]: Node(n["id"], n["elevation_m"], n.get("x"), n.get("y")) for n in nodes},
+        pipes=[_pipe(p) for p in pipes],
+        inlets={i.id: i for i in inlets if i is not None},
+    )
+    problems += check_network(
+        network,
+        ids=[n["id"] for n in nodes],
+        pipe_ids=[p["id"] for p in pipes],
+        inlet_ids=[i["id"] for i in raw_inlets],
+    )
+    if problems:
+        raise NetworkError(source, problems)
+    return network
+
+
+def check_network(
+    network: Network,
+    ids: list[str] | None = None,
+    pipe_ids: list[str] | None = None,
+    inlet_ids: list[str] | None = None,
+) -> list[str]:
+    """Graph checks: duplicates, references, connectivity, parent tree, device data."""
+    problems = []
+    for kind, seq in (("node", ids), ("pipe", pipe_ids), ("inlet", inlet_ids)):
+        for dup in sorted({x for x in seq or [] if (seq or []).count(x) > 1}):
+            problems.append(f"{kind} {dup}: duplicate id")
+    nodes = network.nodes
+    if network.substation.node not in nodes:
+        problems.append(
+            f"substation {network.substation.id}, field node: unknown node "
+            f"{network.substation.node}"
+        )
+    for pipe in network.pipes:
+        for field, node in (("from", pipe.from_node), ("to", pipe.to_node)):
+            if node not in nodes:
+                problems.append(f"pipe {pipe.id}, field {field}: unknown node {node}")
+        if pipe.from_node == pipe.to_node:
+            problems.append(f"pipe {pipe.id}: starts and ends at node {pipe.from_node}")
+    problems += _check_inlets(network)
+    if not problems:
+        problems += _check_connected(network)
+    return problems
+
+
+def _check_inlets(network: Network) -> list[str]:
+    """References and device data of every inlet; parent links must form a tree."""
+    problems = []
+    for inlet in network.inlets.values():
+        where = f"inlet {inlet.id}"
+        if inlet.node not in network.nodes:
+            problems.append(f"{where}, field node: unknown node {inlet.node}")
+        if inlet.parent is not None:
+            parent = network.inlets.get(inlet.parent)
+            if parent is None:
+                problems.append(f"{where}, field parent: unknown inlet {inlet.parent}")
+            elif parent.type == "household":
+                problems.append(f"{where}, field parent: {inlet.parent} is a household")
+            elif parent.node != inlet.node:
+                problems.append(f"{where}, field node: must be its parent's node {parent.node}")
+        elif inlet.type == "household":
+            problems.append(f"{where}, field parent: a household needs its building inlet")
+        problems += _check_device(where, inlet.device)
+    for inlet in network.inlets.values():
+        seen = {inlet.id}
+        current = inlet
+        while current.parent and current.parent in network.inlets:
+            if current.parent in seen:
+                problems.append(f"inlet {inlet.id}, field parent: parent links form a loop")
+                break
+            seen.add(current.parent)
+            current = network.inlets[current.parent]
+    return problems
+
+
+def _check_device(where: str, device: Device) -> list[str]:
+    """Data a device type needs (§2.0.4)."""
+    problems = []
+    needs_kvs = device.type in VALVE_TYPES or device.type.endswith("ejector")
+    if needs_kvs and device.kvs is None:
+        problems.append(f"{where}, field device.kvs: required for a {device.type}")
+    if device.type == "flow_valve" and device.setpoint is None:
+        problems.append(f"{where}, field device.setpoint: a flow valve needs its flow (m³/h)")
+    if device.type == "dp_valve" and device.setpoint is None:
+        problems.append(f"{where}, field device.setpoint: a ΔP valve needs its ΔP (kPa)")
+    if device.type.endswith("ejector") and device.mixing_ratio is None:
+        problems.append(f"{where}, field device.mixing_ratio: required for an ejector")
+    if device.type == "distributed_pump" and not (device.pump_head_m and device.pump_flow_m3h):
+        problems.append(
+            f"{where}, field device: a distributed pump needs pump_head_m and pump_flow_m3h"
+        )
+    if device.min_opening > device.max_opening:
+        problems.append(f"{where}, field device.min_opening: above max_opening")
+    return problems
+
+
+def _check_connected(network: Network) -> list[str]:
+    """Every node must be reachable from the substation through pipes."""
+    neighbours: dict[str, set[str]] = {n: set() for n in network.nodes}
+    for pipe in network.pipes:
+        neighbours[pipe.from_node].add(pipe.to_node)
+        neighbours[pipe.to_node].add(pipe.from_node)
+    seen = {network.substation.node}
+    todo = [network.substation.node]
+    while todo:
+        for nxt in neighbours[todo.pop()] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return [f"node {n}: not connected to the substation" for n in network.nodes if n not in seen]
+
+
+def network_to_dict(network: Network) -> dict[str, Any]:
+    """The description of ``network`` in the file format (round trip with parse_network)."""
+    sub = network.substation
+    pump = sub.pump
+    sub_dict: dict[str, Any] = {
+        "id": sub.id,
+        "node": sub.node,
+        "name": sub.name,
+        "static_pressure_kpa": sub.static_pressure_kpa,
+        "hx_dp_kpa": sub.hx_dp_kpa,
+        "pump": {
+            k: getattr(pump, k)
+            for k in (
+                "design_flow_m3h",
+                "design_head_m",
+                "shutoff_head_m",
+                "speed",
+                "min_speed",
+                "max_speed",
+                "efficiency",
+            )
+        },
+    }
+    if sub.supply_c is not None:
+        sub_dict["supply_c"] = sub.supply_c
+    if sub.heating_curve is not None:
+        sub_dict["heating_curve"] = [list(p) for p in sub.heating_curve.points]
+    return {
+        "name": network.name,
+        "description": network.description,
+        "design": vars(network.design).copy(),
+        "ground_c": network.ground_c,
+        "substation": sub_dict,
+        "nodes": [
+            _drop_none({"id": n.id, "elevation_m": n.elevation_m, "x": n.x, "y": n.y})
+            for n in network.nodes.values()
+        ],
+        "pipes": [_pipe_dict(p) for p in network.pipes],
+        "inlets": [_inlet_dict(i) for i in network.inlets.values()],
+    }
+
+
+def import_inlets_csv(
+    network: Network, content: str | bytes, source: str = "inlets.csv"
+) -> Network:
+    """Add (or replace, by id) the inlets of a CSV table; returns a new network.
+
+    Header: the inlet field names of the file format, flat (``device_type``, ``kvs``,
+    ``ua_w_k``, …). UTF-8 with or without BOM, GBK as Chinese Excel writes it, ``,`` or ``;``
+    as delimiter, decimal commas where ``;`` separates. Errors name the row and field.
+    """
+    text = _decode(content)
+    rows = list(csv.reader(io.StringIO(text), dialect=_dialect(text)))
+    if not rows:
+        raise NetworkError(source, ["empty file"])
+    header = [h.strip() for h in rows[0]]
+    problems: list[str] = []
+    raw_inlets = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        raw = _csv_row(header, row)
+        before = len(problems)
+        checked = _validate(INLET, raw, f"row {number}", problems)
+        if checked is not None and len(problems) == before:
+            raw_inlets.append((number, checked))
+    design = network.design
+    new_inlets = dict(network.inlets)
+    for number, raw in raw_inlets:
+        inlet = _inlet(raw, design, problems, where=f"row {number}")
+        if inlet is not None:
+            new_inlets[inlet.id] = inlet
+    if problems:
+        raise NetworkError(source, problems)
+    result = Network(
+        name=network.name,
+        substation=network.substation,
+        nodes=network.nodes,
+        pipes=network.pipes,
+        inlets=new_inlets,
+        design=network.design,
+        ground_c=network.ground_c,
+        description=network.description,
+    )
+    ids = [raw["id"] for _n, raw in raw_inlets]
+    problems = check_network(result, inlet_ids=ids)
+    if problems:
+        raise NetworkError(source, problems)
+    return result
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _validate(schema: vol.Schema, data: Any, where: str, problems: list[str]) -> Any:
+    """Run a schema; on failure add one problem per invalid field and return None."""
+    try:
+        return schema(data)
+    except vol.MultipleInvalid as err:
+        for e in err.errors:
+            field = ".".join(str(p) for p in e.path)
+            problems.append(
+                f"{where}, field {field}: {_message(e)}" if field else f"{where}: {e.msg}"
+            )
+        return None
+
+
+def _message(err: vol.Invalid) -> str:
+    """voluptuous messages in the words an operator reads."""
+    msg = err.msg
+    if msg == "required key not provided":
+        return "missing"
+    if msg.startswith("extra keys not allowed") or msg == "not a valid option":
+        return "unknown field"
+    if msg.startswith("expected float"):
+        return "must be a number"
+    return msg
+
+
+def _elements(items: list[Any], schema: vol.Schema, kind: str, problems: list[str]) -> list[dict]:
+    """Validate a list of elements, naming each by id (or position)."""
+    good = []
+    for pos, item in enumerate(items, start=1):
+        name = item.get("id", f"#{pos}") if isinstance(item, dict) else f"#{pos}"
+        checked = _validate(schema, item, f"{kind} {name}", problems)
+        if checked is not None:
+            good.append(checked)
+    return good
+
+
+def _substation(raw: dict[str, Any], problems: list[str]) -> Substation | None:
+    """The substation, or None with problems added."""
+    checked = _validate(SUBSTATION, raw, f"substation {raw.get('id', '')}".strip(), problems)
+    if checked is None:
+        return None
+    if "supply_c" not in checked and "heating_curve" not in checked:
+        problems.append(f"substation {checked['id']}: needs supply_c or heating_curve")
+        return None
+    p = checked["pump"]
+    shutoff = p.get("shutoff_head_m", 1.25 * p["design_head_m"])
+    if shutoff <= p["design_head_m"]:
+        problems.append(
+            f"substation {checked['id']}, field pump.shutoff_head_m: must exceed design_head_m"
+        )
+        return None
+    pump = Pump(
+        p["design_flow_m3h"],
+        p["design_head_m"],
+        shutoff,
+        p["speed"],
+        p["min_speed"],
+        p["max_speed"],
+        p["efficiency"],
+    )
+    curve = checked.get("heating_curve")
+    return Substation(
+        id=checked["id"],
+        node=checked["node"],
+        pump=pump,
+        supply_c=checked.get("supply_c"),
+        heating_curve=HeatingCurve([tuple(x) for x in curve]) if curve else None,  # type: ignore[misc]
+        static_pressure_kpa=checked["static_pressure_kpa"],
+        hx_dp_kpa=checked["hx_dp_kpa"],
+        name=checked["name"],
+    )
+
+
+def _pipe(p: dict[str, Any]) -> Pipe:
+    """A pipe pair; heat loss defaults from the diameter (insulated pre-fabricated pipe)."""
+    loss = p.get("heat_loss_w_mk")
+    if loss is None:
+        loss = 0.1 + 0.0015 * p["inner_diameter_mm"]  # ≈0.25 W/(m·K) at DN100
+    return Pipe(
+        id=p["id"],
+        from_node=p["from"],
+        to_node=p["to"],
+        length_m=p["length_m"],
+        inner_diameter_mm=p["inner_diameter_mm"],
+        roughness_mm=p["roughness_mm"],
+        heat_loss_w_mk=loss,
+        return_inner_diameter_mm=p.get("return_inner_diameter_mm"),
+        zeta=p["zeta"],
+    )
+
+
+def _inlet(
+    raw: dict[str, Any], design: DesignConditions, problems: list[str], where: str | None = None
+) -> Inlet | None:
+    """An inlet with defaults filled from the design conditions and its load."""
+    where = where or f"inlet {raw['id']}"
+    if "design_load_kw" in raw:
+        load = raw["design_load_kw"]
+    elif "load_w_m2" in raw:
+        load = raw["load_w_m2"] * raw["heating_area_m2"] / 1000.0
+    else:
+        problems.append(f"{where}, field design_load_kw: missing (or give load_w_m2)")
+        return None
+    if design.room_c <= design.outdoor_c:
+        problems.append("design: room_c must be above outdoor_c")
+        return None
+    env, em, dev = raw["envelope"], raw["emitter"], raw["device"]
+    supply = em.get("design_supply_c", design.supply_c)
+    ret = em.get("design_return_c", design.return_c)
+    if ret >= supply or ret <= design.room_c:
+        problems.append(f"{where}, field emitter: need room < design return < design supply")
+        return None
+    return Inlet(
+        id=raw["id"],
+        name=raw["name"],
+        type=raw["type"],
+        node=raw["node"],
+        parent=raw.get("parent"),
+        heating_area_m2=raw["heating_area_m2"],
+        design_load_kw=load,
+        design_dt_k=raw.get("design_dt_k", supply - ret),
+        internal_dp_kpa=raw["internal_dp_kpa"],
+        room_setpoint_c=raw["room_setpoint_c"],
+        weight=raw["weight"],
+        envelope=Envelope(
+            ua_w_k=env.get("ua_w_k", load * 1000.0 / (design.room_c - design.outdoor_c)),
+            heat_capacity_kj_k=env.get(
+                "heat_capacity_kj_k", HEAT_CAPACITY_KJ_PER_M2K * raw["heating_area_m2"]
+            ),
+            internal_gains_w=env["internal_gains_w"],
+        ),
+        emitter=Emitter(supply, ret, design.room_c, em["exponent"]),
+        device=Device(**dev),
+    )
+
+
+def _pipe_dict(p: Pipe) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "id": p.id,
+            "from": p.from_node,
+            "to": p.to_node,
+            "length_m": p.length_m,
+            "inner_diameter_mm": p.inner_diameter_mm,
+            "roughness_mm": p.roughness_mm,
+            "heat_loss_w_mk": p.heat_loss_w_mk,
+            "return_inner_diameter_mm": p.return_inner_diameter_mm,
+            "zeta": p.zeta,
+        }
+    )
+
+
+def _inlet_dict(i: Inlet) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "id": i.id,
+            "name": i.name,
+            "type": i.type,
+            "node": i.node,
+            "parent": i.parent,
+            "heating_area_m2": i.heating_area_m2,
+            "design_load_kw": i.design_load_kw,
+            "design_dt_k": i.design_dt_k,
+            "internal_dp_kpa": i.internal_dp_kpa,
+            "room_setpoint_c": i.room_setpoint_c,
+            "weight": i.weight,
+            "envelope": vars(i.envelope).copy(),
+            "emitter": {
+                "design_supply_c": i.emitter.design_supply_c,
+                "design_return_c": i.emitter.design_return_c,
+                "exponent": i.emitter.exponent,
+            },
+            "device": _drop_none(vars(i.device).copy()),
+        }
+    )
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _decode(content: str | bytes) -> str:
+    """UTF-8 (BOM or not), else GBK as Chinese Excel saves CSV."""
+    if isinstance(content, str):
+        return content.lstrip("\ufeff")
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return content.decode("gbk", errors="replace")
+
+
+def _dialect(text: str) -> type[csv.Dialect]:
+    """``;`` when the header uses it (European/Chinese Excel), else ``,``."""
+    first = text.splitlines()[0] if text else ""
+    return _Semicolon if first.count(";") > first.count(",") else csv.excel
+
+
+class _Semicolon(csv.excel):
+    delimiter = ";"
+
+
+def _csv_row(header: list[str], row: list[str]) -> dict[str, Any]:
+    """One CSV row as a nested inlet mapping; empty cells are left out."""
+    raw: dict[str, Any] = {}
+    for name, cell in zip(header, row, strict=False):
+        value = cell.strip()
+        if not value:
+            continue
+        if name in CSV_FIELDS:
+            group, key = CSV_FIELDS[name]
+            raw.setdefault(group, {})[key] = _number_or_text(value)
+        else:
+            raw[name] = (
+                value
+                if name in ("id", "name", "node", "parent", "type")
+                else _number_or_text(value)
+            )
+    return raw
+
+
+def _number_or_text(value: str) -> Any:
+    """Numbers as floats (a decimal comma accepted); text as it is."""
+    try:
+        return float(value.replace(",", "."))
+    except ValueError:
+        return value

@@ -1,0 +1,234 @@
+"""Network files, validation errors and CSV import (docs/network-format.md, §2.0.3, §2.0.4)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from custom_components.heatbalance.engine.loader import (
+    NetworkError,
+    import_inlets_csv,
+    load_network,
+    network_to_dict,
+    parse_network,
+)
+
+BASE = {
+    "name": "tiny",
+    "substation": {
+        "id": "SS",
+        "node": "S",
+        "supply_c": 60,
+        "pump": {"design_flow_m3h": 20, "design_head_m": 15},
+    },
+    "nodes": [{"id": "S"}, {"id": "A"}, {"id": "B"}],
+    "pipes": [
+        {"id": "P1", "from": "S", "to": "A", "length_m": 100, "inner_diameter_mm": 80},
+        {"id": "P2", "from": "A", "to": "B", "length_m": 50, "inner_diameter_mm": 50},
+    ],
+    "inlets": [
+        {
+            "id": "B1",
+            "type": "building",
+            "node": "A",
+            "heating_area_m2": 5000,
+            "load_w_m2": 50,
+            "device": {"type": "electric_valve", "kvs": 16},
+        },
+        {
+            "id": "B2",
+            "type": "building",
+            "node": "B",
+            "heating_area_m2": 3000,
+            "design_load_kw": 150,
+            "device": {"type": "static_valve", "kvs": 10, "opening": 0.5},
+        },
+    ],
+}
+
+
+def _with(path: str, value) -> dict:
+    """BASE with one value replaced (``inlets.0.device.kvs``), or removed when value is ...."""
+    data = copy.deepcopy(BASE)
+    *parents, last = path.split(".")
+    target = data
+    for key in parents:
+        target = target[int(key)] if key.isdigit() else target[key]
+    if value is ...:
+        target.pop(int(last) if last.isdigit() else last)
+    elif last.isdigit():
+        target[int(last)] = value
+    else:
+        target[last] = value
+    return data
+
+
+def test_valid_file_gets_documented_defaults() -> None:
+    net = parse_network(BASE)
+    b1 = net.inlets["B1"]
+    assert b1.design_load_kw == pytest.approx(250.0)  # 50 W/m² × 5,000 m²
+    assert b1.design_dt_k == 15.0  # from design supply/return 60/45
+    assert b1.envelope.ua_w_k == pytest.approx(250e3 / 27.0)  # load / (18 − (−9))
+    assert b1.device.characteristic == "equal_percentage"
+    assert net.substation.pump.shutoff_head_m == pytest.approx(15 * 1.25)
+    assert net.pipes[0].heat_loss_w_mk == pytest.approx(0.1 + 0.0015 * 80)
+    assert net.inlets["B2"].device.opening == 0.5
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("pipes.0.length_m", -5, "pipe P1, field length_m: must be > 0"),
+        ("pipes.1.inner_diameter_mm", 0, "pipe P2, field inner_diameter_mm: must be > 0"),
+        ("pipes.1.to", "X", "pipe P2, field to: unknown node X"),
+        ("inlets.0.node", "Q", "inlet B1, field node: unknown node Q"),
+        ("inlets.0.device.kvs", ..., "inlet B1, field device.kvs: required for a electric_valve"),
+        ("inlets.0.device.opening", 1.5, "inlet B1, field device.opening: must be between 0 and 1"),
+        ("inlets.0.device.type", "magic", "inlet B1, field device.type: value must be one of"),
+        ("inlets.1.heating_area_m2", "lots", "inlet B2, field heating_area_m2: must be a number"),
+        ("inlets.1.design_load_kw", ..., "inlet B2, field design_load_kw: missing"),
+        ("inlets.1.colour", "red", "inlet B2, field colour: unknown field"),
+        ("substation.supply_c", ..., "substation SS: needs supply_c or heating_curve"),
+        ("substation.node", "Z", "substation SS, field node: unknown node Z"),
+        ("substation.pump.shutoff_head_m", 10, "pump.shutoff_head_m: must exceed design_head_m"),
+        ("pipes.1", ..., "node B: not connected to the substation"),
+        ("name", ..., "network, field name: missing"),
+    ],
+)
+def test_each_problem_names_element_field_and_cause(path, value, message) -> None:
+    with pytest.raises(NetworkError) as err:
+        parse_network(_with(path, value), source="tiny.yaml")
+    assert message in str(err.value)
+    assert str(err.value).startswith("tiny.yaml: ")
+
+
+def test_several_problems_are_reported_at_once() -> None:
+    data = _with("pipes.0.length_m", -1)
+    data["inlets"][1]["device"]["opening"] = 7
+    with pytest.raises(NetworkError) as err:
+        parse_network(data)
+    assert len(err.value.problems) == 2
+
+
+@pytest.mark.parametrize(
+    ("inlet", "message"),
+    [
+        ({"parent": "NOPE"}, "field parent: unknown inlet NOPE"),
+        ({"type": "household"}, "a household needs its building inlet"),
+        ({"device": {"type": "flow_valve", "kvs": 5}}, "a flow valve needs its flow"),
+        ({"device": {"type": "dp_valve", "kvs": 5}}, "a ΔP valve needs its ΔP"),
+        ({"device": {"type": "manual_ejector", "kvs": 5}}, "mixing_ratio: required for an ejector"),
+        ({"device": {"type": "distributed_pump"}}, "needs pump_head_m and pump_flow_m3h"),
+        (
+            {"device": {"type": "iot_valve", "kvs": 5, "min_opening": 0.8, "max_opening": 0.2}},
+            "min_opening: above max_opening",
+        ),
+        ({"emitter": {"design_supply_c": 40, "design_return_c": 45}}, "need room < design return"),
+    ],
+)
+def test_device_and_inlet_rules(inlet, message) -> None:
+    data = copy.deepcopy(BASE)
+    data["inlets"][0].update(inlet)
+    with pytest.raises(NetworkError, match=message):
+        parse_network(data)
+
+
+def test_duplicates_parent_loops_and_household_placement() -> None:
+    data = copy.deepcopy(BASE)
+    data["inlets"].append(copy.deepcopy(data["inlets"][0]))
+    with pytest.raises(NetworkError, match="inlet B1: duplicate id"):
+        parse_network(data)
+    data = copy.deepcopy(BASE)
+    data["inlets"][0]["parent"] = "B2"
+    data["inlets"][0]["node"] = "B"
+    data["inlets"][1]["parent"] = "B1"
+    data["inlets"][1]["node"] = "B"
+    with pytest.raises(NetworkError, match="parent links form a loop"):
+        parse_network(data)
+    data = copy.deepcopy(BASE)
+    data["inlets"].append(
+        {
+            "id": "H1",
+            "type": "household",
+            "node": "B",
+            "parent": "B1",
+            "heating_area_m2": 80,
+            "design_load_kw": 4,
+        }
+    )
+    with pytest.raises(NetworkError, match="must be its parent's node A"):
+        parse_network(data)
+
+
+def test_round_trip_through_the_file_format(tmp_path) -> None:
+    net = parse_network(BASE)
+    again = parse_network(json.loads(json.dumps(network_to_dict(net))))
+    assert network_to_dict(again) == network_to_dict(net)
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(network_to_dict(net)))
+    assert network_to_dict(load_network(path)) == network_to_dict(net)
+
+
+def test_file_errors(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load_network(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed")
+    with pytest.raises(NetworkError, match=r"bad\.yaml: not valid YAML/JSON"):
+        load_network(bad)
+    bad.write_text("- just\n- a list\n")
+    with pytest.raises(NetworkError, match="must hold a mapping"):
+        load_network(bad)
+    bad.write_text(json.dumps(BASE | {"inlets_csv": "gone.csv"}))
+    with pytest.raises(NetworkError, match=r"inlets_csv: no file gone\.csv"):
+        load_network(bad)
+
+
+CSV_TEXT = (
+    "id,name,type,node,heating_area_m2,design_load_kw,device_type,kvs,opening\n"
+    "B3,三号楼,building,B,4000,200,electric_valve,16,0.8\n"
+    "\n"
+    "B2,二号楼,building,B,3000,160,static_valve,10,0.4\n"
+)
+
+
+def test_csv_adds_and_replaces_inlets() -> None:
+    net = import_inlets_csv(parse_network(BASE), CSV_TEXT)
+    assert set(net.inlets) == {"B1", "B2", "B3"}
+    assert net.inlets["B3"].name == "三号楼"
+    assert net.inlets["B2"].design_load_kw == 160.0
+    assert net.inlets["B2"].device.opening == 0.4
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda t: ("\ufeff" + t).encode("utf-8"),
+        lambda t: t.encode("gbk"),
+        lambda t: t.replace(",", ";").replace("0.8", "0,8").replace("0.4", "0,4").encode("gbk"),
+    ],
+    ids=["utf8-bom", "gbk", "semicolon-decimal-comma"],
+)
+def test_csv_as_excel_writes_it(encode) -> None:
+    net = import_inlets_csv(parse_network(BASE), encode(CSV_TEXT))
+    assert net.inlets["B3"].name == "三号楼"
+    assert net.inlets["B3"].device.opening == 0.8
+
+
+def test_csv_errors_name_row_and_field() -> None:
+    text = CSV_TEXT.replace("16,0.8", "-2,0.8").replace(
+        "B2,二号楼,building,B", "B2,二号楼,building,ZZ"
+    )
+    with pytest.raises(NetworkError) as err:
+        import_inlets_csv(parse_network(BASE), text, source="buildings.csv")
+    message = str(err.value)
+    assert "buildings.csv: " in message
+    assert "row 2, field device.kvs: must be > 0" in message
+    with pytest.raises(NetworkError, match="inlet B2, field node: unknown node ZZ"):
+        import_inlets_csv(
+            parse_network(BASE), CSV_TEXT.replace("building,B,3000", "building,ZZ,3000")
+        )
+    with pytest.raises(NetworkError, match="empty file"):
+        import_inlets_csv(parse_network(BASE), "")

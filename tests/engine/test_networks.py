@@ -1,0 +1,56 @@
+"""Built-in example networks and the generator (issue 2 item 6)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from custom_components.heatbalance.engine.hydraulics import solve_hydraulics
+from custom_components.heatbalance.engine.loader import load_network, network_to_dict
+from custom_components.heatbalance.engine.networks import builtin_names, builtin_path
+from custom_components.heatbalance.engine.networks.build_builtins import BUILTINS, write
+from custom_components.heatbalance.engine.networks.generator import generate_network
+
+
+def test_builtins_are_listed() -> None:
+    assert builtin_names() == ["district120", "estate12", "households1200", "loop8"]
+    assert builtin_path("../etc/passwd") is None
+    assert builtin_path("nope") is None
+
+
+@pytest.mark.parametrize("name", sorted(BUILTINS))
+def test_builtin_files_are_what_the_generator_makes(name, tmp_path) -> None:
+    """The stored files are reproducible from build_builtins (nobody edited them by hand)."""
+    write(name, tmp_path)
+    fresh = load_network(tmp_path / f"{name}.yaml")
+    assert network_to_dict(fresh) == network_to_dict(load_network(name))
+
+
+@pytest.mark.parametrize("name", ["estate12", "district120", "households1200", "loop8"])
+def test_builtins_start_unbalanced_near_overflow_far_starve(name) -> None:
+    net = load_network(name)
+    res = solve_hydraulics(net)
+    top = [k for k, i in enumerate(res.inlet_ids) if net.inlets[i].parent is None]
+    design = np.array([net.inlets[res.inlet_ids[k]].design_flow_m3h for k in top])
+    ratio = res.inlet_flow_m3h[top] / design
+    assert ratio.max() > 1.15
+    assert ratio.min() < 0.95
+
+
+def test_sizes() -> None:
+    households = load_network("households1200")
+    kinds = [i.type for i in households.inlets.values()]
+    assert kinds.count("household") == 1200
+    assert kinds.count("building") == 40
+    assert all(i.device.type == "iot_valve" for i in households.inlets.values() if i.parent)
+    assert len(load_network("district120").inlets) == 120
+    loop = load_network("loop8")
+    assert any(p.id == "PLOOP" for p in loop.pipes)
+
+
+def test_generator_is_deterministic_by_seed() -> None:
+    a = network_to_dict(generate_network(20, 3, seed=7))
+    assert a == network_to_dict(generate_network(20, 3, seed=7))
+    assert a != network_to_dict(generate_network(20, 3, seed=8))
+    with pytest.raises(ValueError, match="at least one building"):
+        generate_network(0)
