@@ -1,0 +1,34 @@
+"""The one place that knows the differences between supported HA versions.
+
+HA 2025.4.4 (minimum) and 2026.10.4 (current) differ where this integration touches them:
+- flow schemas are voluptuous in 2025.4 and probatio (its API-compatible successor) in 2026;
+- a child device names its parent by identifier (``via_device``) in 2025.4, by registered
+  device id (``via_device_id``) in 2026, where the parent must already exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+
+try:
+    import probatio as flow_vol  # HA ≥ 2026
+except ImportError:  # HA 2025.4
+    import voluptuous as flow_vol  # type: ignore[no-redef]
+
+HAS_VIA_DEVICE_ID = hasattr(dr, "async_get_device_id_by_identifier")
+
+__all__ = ["flow_vol", "via_device"]
+
+
+def via_device(hass: HomeAssistant, entry_id: str, parent: tuple[str, str]) -> dict[str, Any]:
+    """DeviceInfo keys that hang a device under ``parent`` (registered beforehand)."""
+    if HAS_VIA_DEVICE_ID:
+        return {
+            "via_device_id": dr.async_get_device_id_by_identifier(  # type: ignore[attr-defined]
+                hass, parent, config_entry_id=entry_id
+            )
+        }
+    return {"via_device": parent}
