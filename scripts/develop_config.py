@@ -65,7 +65,9 @@ def main(config_dir: Path) -> None:
             "      - type: markdown\n        content: The demo network is being set up…\n",
             encoding="utf-8",
         )
-    _link(config_dir / "custom_components" / "heatbalance", ROOT / "custom_components" / "heatbalance")
+    _link(
+        config_dir / "custom_components" / "heatbalance", ROOT / "custom_components" / "heatbalance"
+    )
     _link(
         config_dir / "blueprints" / "automation" / "heatbalance",
         ROOT / "blueprints" / "automation" / "heatbalance",

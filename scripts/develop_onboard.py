@@ -25,8 +25,9 @@ CLIENT_ID = f"{BASE}/"
 USERNAME = "operator"
 
 
-def request(method: str, path: str, body: Any = None, token: str | None = None,
-            form: bool = False) -> Any:
+def request(
+    method: str, path: str, body: Any = None, token: str | None = None, form: bool = False
+) -> Any:
     """Call HA's HTTP API and return the decoded JSON answer."""
     headers = {}
     data = None
@@ -39,7 +40,7 @@ def request(method: str, path: str, body: Any = None, token: str | None = None,
             headers["Content-Type"] = "application/json"
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(BASE + path, data=data, headers=headers, method=method)
+    req = urllib.request.Request(BASE + path, data=data, headers=headers, method=method)  # noqa: S310 - loopback only
     with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback only
         raw = resp.read()
     return json.loads(raw) if raw else None
@@ -58,9 +59,12 @@ def wait_for_ha(timeout_s: float = 900) -> list[dict[str, Any]]:
 
 def token_from_code(code: str) -> dict[str, Any]:
     """Exchange an authorization code for tokens."""
-    return request("POST", "/auth/token",
-                   {"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID},
-                   form=True)
+    return request(
+        "POST",
+        "/auth/token",
+        {"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID},
+        form=True,
+    )
 
 
 def onboard(config: Path) -> str:
@@ -69,10 +73,17 @@ def onboard(config: Path) -> str:
     steps = {s["step"]: s["done"] for s in wait_for_ha()}
     if not steps.get("user"):
         password = secrets.token_urlsafe(12)
-        answer = request("POST", "/api/onboarding/users", {
-            "client_id": CLIENT_ID, "name": "Heating operator", "username": USERNAME,
-            "password": password, "language": "en",
-        })
+        answer = request(
+            "POST",
+            "/api/onboarding/users",
+            {
+                "client_id": CLIENT_ID,
+                "name": "Heating operator",
+                "username": USERNAME,
+                "password": password,
+                "language": "en",
+            },
+        )
         login_file.write_text(json.dumps({"username": USERNAME, "password": password}))
         login_file.chmod(0o600)
         tokens = token_from_code(answer["auth_code"])
@@ -85,20 +96,35 @@ def onboard(config: Path) -> str:
     if not steps.get("analytics"):
         request("POST", "/api/onboarding/analytics", {}, token)
     if not steps.get("integration"):
-        request("POST", "/api/onboarding/integration",
-                {"client_id": CLIENT_ID, "redirect_uri": f"{BASE}/?auth_callback=1"}, token)
+        request(
+            "POST",
+            "/api/onboarding/integration",
+            {"client_id": CLIENT_ID, "redirect_uri": f"{BASE}/?auth_callback=1"},
+            token,
+        )
     return token
 
 
 def login_with_password(username: str, password: str) -> dict[str, Any]:
     """Log in through the login flow of the homeassistant auth provider."""
-    flow = request("POST", "/auth/login_flow", {
-        "client_id": CLIENT_ID, "handler": ["homeassistant", None],
-        "redirect_uri": f"{BASE}/?auth_callback=1",
-    })
-    result = request("POST", f"/auth/login_flow/{flow['flow_id']}", {
-        "client_id": CLIENT_ID, "username": username, "password": password,
-    })
+    flow = request(
+        "POST",
+        "/auth/login_flow",
+        {
+            "client_id": CLIENT_ID,
+            "handler": ["homeassistant", None],
+            "redirect_uri": f"{BASE}/?auth_callback=1",
+        },
+    )
+    result = request(
+        "POST",
+        f"/auth/login_flow/{flow['flow_id']}",
+        {
+            "client_id": CLIENT_ID,
+            "username": username,
+            "password": password,
+        },
+    )
     return token_from_code(result["result"])
 
 
@@ -135,13 +161,21 @@ def add_demo_network(token: str, demo: str) -> None:
     entries = request("GET", "/api/config/config_entries/entry?domain=heatbalance", token=token)
     if entries:
         return
-    step = request("POST", "/api/config/config_entries/flow",
-                   {"handler": "heatbalance", "show_advanced_options": False}, token)
+    step = request(
+        "POST",
+        "/api/config/config_entries/flow",
+        {"handler": "heatbalance", "show_advanced_options": False},
+        token,
+    )
     for _ in range(5):
         if step.get("type") != "form":
             break
-        step = request("POST", f"/api/config/config_entries/flow/{step['flow_id']}",
-                       answer_form(step, demo), token)
+        step = request(
+            "POST",
+            f"/api/config/config_entries/flow/{step['flow_id']}",
+            answer_form(step, demo),
+            token,
+        )
     if step.get("type") != "create_entry":
         raise SystemExit(f"develop: the config flow did not create an entry: {step}")
 
@@ -155,12 +189,7 @@ def write_dashboard(config: Path, token: str) -> int:
         " 'entities': device_entities(d) | select('in', integration_entities('heatbalance'))"
         " | list}] %}{% endfor %}{{ ns.out | tojson }}"
     )
-    req = urllib.request.Request(
-        BASE + "/api/template", data=json.dumps({"template": template}).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST")
-    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback only
-        devices = json.loads(resp.read())
+    devices = request("POST", "/api/template", {"template": template}, token)
     if not devices:
         return 0
     network, inlets = devices[0], devices[1:]
@@ -178,8 +207,13 @@ def write_dashboard(config: Path, token: str) -> int:
         {"type": "entities", "title": d["name"], "entities": d["entities"]}
         for d in sorted(inlets, key=lambda d: d["name"] or "")
     ]
-    lines = ["title: Heat network", "views:", "  - title: Network", "    type: masonry",
-             "    cards:"]
+    lines = [
+        "title: Heat network",
+        "views:",
+        "  - title: Network",
+        "    type: masonry",
+        "    cards:",
+    ]
     lines += ["      - " + json.dumps(card) for card in cards]
     (config / "heatbalance-dashboard.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return sum(len(d["entities"]) for d in devices)
@@ -202,12 +236,12 @@ def main() -> None:
         time.sleep(2)
     login = json.loads((args.config / ".heatbalance-dev-login").read_text())
     print(
-        "\n" + "=" * 72 +
-        f"\nheatbalance demo is up after {time.monotonic() - started:.0f} s"
+        "\n" + "=" * 72 + f"\nheatbalance demo is up after {time.monotonic() - started:.0f} s"
         f"\n  open      {BASE.replace('127.0.0.1', 'localhost')}/heatbalance-network"
         f"\n  username  {login['username']}\n  password  {login['password']}"
         f"\n  network   {args.demo} ({count} heatbalance entities)\n" + "=" * 72 + "\n",
-        file=sys.stderr, flush=True,
+        file=sys.stderr,
+        flush=True,
     )
 
 
