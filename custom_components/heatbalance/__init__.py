@@ -1,41 +1,28 @@
-"""heatbalance: balance regulation of district-heating secondary networks in Home Assistant."""
+"""heatbalance: balance regulation of district-heating secondary networks in Home Assistant.
+
+This package is also the home of the HA-free engine (``.engine``), which the CLI, the
+benchmarks and the gateway import without Home Assistant. So this module imports nothing at
+module level: everything HA-specific loads inside the entry functions (and is cheap there,
+since Home Assistant has it in memory already).
+"""
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryError
-from homeassistant.helpers import device_registry as dr
+from typing import TYPE_CHECKING
 
-from .const import CONF_NETWORK, CONF_PATH, DOMAIN
-from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
-from .engine.loader import NetworkError, load_network
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
 
-PLATFORMS = [Platform.SELECT, Platform.SENSOR, Platform.VALVE]
+    from .coordinator import HeatbalanceConfigEntry
+
+PLATFORMS = ["select", "sensor", "valve"]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> bool:
     """Load the network, start its coordinator and platforms."""
-    source = entry.data.get(CONF_PATH) or entry.data[CONF_NETWORK]
-    try:
-        network = await hass.async_add_executor_job(load_network, source)
-    except (NetworkError, OSError) as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="network_invalid",
-            translation_placeholders={"error": str(err)},
-        ) from err
-    coordinator = HeatbalanceCoordinator(hass, entry, network)
-    await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = coordinator
-    # The network device first: inlet devices hang under it (§5.3.5-1 topology).
-    dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id,
-        identifiers={(DOMAIN, entry.entry_id)},
-        name=network.name,
-        manufacturer="heatbalance",
-        model="Secondary network (simulated plant)",
-    )
+    from .network_setup import async_setup_network
+
+    await async_setup_network(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

@@ -5,7 +5,7 @@ The pipe pairs of a :class:`~.model.Network` are expanded into a graph of hydrau
 households) and links (supply pipes, return pipes, inlet branches, building service
 connections, the substation). Every link obeys ``p_start − p_end = a·Q·|Q| − g`` where ``a``
 is a quadratic resistance and ``g`` a pump's shut-off pressure; pipes add Darcy–Weisbach
-friction (Swamee–Jain, laminar below Re 2,000). The system is solved by the global gradient
+friction (Colebrook–White, laminar below Re 2,000). The system is solved by the global gradient
 algorithm (Todini & Pilati 1988): Newton steps on link flows and node pressures, where each
 step needs one sparse symmetric solve of the size of the node count — so looped networks cost
 no more than trees, and 23,000 households are a few thousand nodes.
@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve
 
 from .model import GRAVITY, WATER_DENSITY, Network
 
@@ -296,6 +294,10 @@ def _newton(
     g: _Graph, a: np.ndarray, gain: np.ndarray, q: np.ndarray, tol: float, max_iter: int
 ) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """Global gradient iterations on flows ``q`` and pressures for fixed link resistances."""
+    # scipy.sparse costs half a second to import; pay it on the first solve, not on import.
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import spsolve
+
     free = np.ones(g.n_nodes, dtype=bool)
     free[g.fixed_node] = False
     index = np.cumsum(free) - 1
@@ -364,12 +366,21 @@ def _pipe_resistance(g: _Graph, q: np.ndarray) -> np.ndarray:
 
 
 def friction_factor(reynolds: np.ndarray, rel_roughness: np.ndarray) -> np.ndarray:
-    """Darcy friction factor: laminar 64/Re, Swamee–Jain above Re 4,000, blended between."""
+    """Darcy friction factor: laminar 64/Re, Colebrook–White above Re 4,000, blended between.
+
+    Colebrook is solved by fixed-point iteration from the Swamee–Jain explicit estimate;
+    three iterations bring it within 1e-6 relative (Swamee–Jain alone is off by up to ~1 %,
+    which moves far inlets' flows by half a percent on long networks).
+    """
     re = np.asarray(reynolds, dtype=float)
-    turbulent = 0.25 / np.log10(rel_roughness / 3.7 + 5.74 / np.maximum(re, 4000.0) ** 0.9) ** 2
+    re_t = np.maximum(re, 4000.0)
+    rough = rel_roughness / 3.7
+    f = 0.25 / np.log10(rough + 5.74 / re_t**0.9) ** 2
+    for _ in range(3):
+        f = (-2.0 * np.log10(rough + 2.51 / (re_t * np.sqrt(f)))) ** -2
     laminar = 64.0 / re
     blend = np.clip((re - 2000.0) / 2000.0, 0.0, 1.0)
-    return np.where(re < 2000.0, laminar, (1 - blend) * (64.0 / 2000.0) + blend * turbulent)
+    return np.where(re < 2000.0, laminar, (1 - blend) * (64.0 / 2000.0) + blend * f)
 
 
 def _distributed_pump_g(device: Any) -> float:
