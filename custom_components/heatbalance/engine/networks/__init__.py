@@ -3,8 +3,9 @@
 They are deliberately unbalanced the way real estates are: every valve fully open and a pump
 sized for the total design flow, so buildings near the substation overflow and far ones
 starve — yet every inlet can reach its design flow once the network is balanced.
-``generator.py`` made them (with the seeds in ``BUILTINS``) and makes larger ones for
-benchmarks.
+``generator.py`` made estate12, district120 and households1200 (``build_builtins.BUILTINS``
+holds the seeds) and makes larger ones for benchmarks; loop8 is written by hand as the
+annotated example of docs/network-format.md.
 """
 
 from __future__ import annotations

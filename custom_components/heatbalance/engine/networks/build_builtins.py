@@ -1,6 +1,7 @@
 """Regenerate the built-in network files: ``python -m …engine.networks.build_builtins``.
 
-Kept beside the files so anyone can see (and reproduce) where they come from.
+Kept beside the files so anyone can see (and reproduce) where they come from. ``loop8.yaml``
+is not generated: it is written by hand as the worked example of docs/network-format.md.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ BUILTINS = {
         "40 buildings × 30 households with IoT valves "
         "(advanced level, §4.3.6); inlets in households1200.csv.",
     ),
-    "loop8": (8, 0, 1, True, "8 buildings on a looped main (the trunk end is tied back)."),
 }
 
 

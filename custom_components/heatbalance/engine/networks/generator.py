@@ -3,7 +3,7 @@
 A substation feeds a trunk; at every trunk node a branch line runs off with buildings along
 it (optionally the trunk end is tied back to the substation, making a loop). Pipe diameters
 are the smallest standard size that keeps the specific pressure loss at design flow within
-about 100 Pa/m, valves have standard Kvs sized for 10–20 kPa at design flow, and the pump is
+about 100–250 Pa/m on branch lines (100 Pa/m on the trunk), valves have standard Kvs sized for 10–20 kPa at design flow, and the pump is
 sized for the total design flow with the head the farthest inlet needs once balanced, plus
 10 % (§7.2.5). Every valve starts fully open, so the network starts unbalanced.
 """
@@ -57,7 +57,8 @@ INNER_DIAMETERS_MM = (
     1240.0,
 )  # EN 253 steel service pipes DN25 … DN1200
 KVS_SERIES = (0.4, 0.63, 1.0, 1.6, 2.5, 4.0, 6.3, 10.0, 16.0, 25.0, 40.0, 63.0, 100.0, 160.0, 250.0)
-MAX_PA_PER_M = 100.0
+MAX_PA_PER_M = 250.0  # branch lines: smallest DN within this, ≈100–250 Pa/m at design flow
+TRUNK_PA_PER_M = 100.0  # the trunk is laid larger, as designers do for the main line
 HX_DP_KPA = 30.0
 DESIGN = DesignConditions(outdoor_c=-9.0, room_c=18.0, supply_c=60.0, return_c=45.0)
 
@@ -169,7 +170,7 @@ def _valve(kind: str, flow_m3h: float, dp_kpa: float) -> Device:
 
 def _building(bid: str, node: str, households: int, rng: np.random.Generator) -> dict[str, Inlet]:
     """One building inlet, with its households when asked (§2.0.3)."""
-    area = float(rng.uniform(1500, 6000))
+    area = float(rng.uniform(2000, 12000))
     w_m2 = float(rng.uniform(45, 65))
     if households == 0:
         flow = design_flow_m3h(area * w_m2 / 1000, 15.0)
@@ -257,8 +258,9 @@ def _size_pipes(pipes: list[Pipe], inlets: dict[str, Inlet]) -> None:
     flows = _downstream_flows(pipes, inlets)
     for p in pipes:
         q = flows.get(p.id, 1.0)
+        limit = TRUNK_PA_PER_M if p.id.startswith("PT") or p.id == "PLOOP" else MAX_PA_PER_M
         p.inner_diameter_mm = next(
-            (d for d in INNER_DIAMETERS_MM if _pa_per_m(q, d) <= MAX_PA_PER_M),
+            (d for d in INNER_DIAMETERS_MM if _pa_per_m(q, d) <= limit),
             INNER_DIAMETERS_MM[-1],
         )
         p.heat_loss_w_mk = round(0.1 + 0.0015 * p.inner_diameter_mm, 3)
