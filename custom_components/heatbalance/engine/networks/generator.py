@@ -3,9 +3,10 @@
 A substation feeds a trunk; at every trunk node a branch line runs off with buildings along
 it (optionally the trunk end is tied back to the substation, making a loop). Pipe diameters
 are the smallest standard size that keeps the specific pressure loss at design flow within
-about 100–250 Pa/m on branch lines (100 Pa/m on the trunk), valves have standard Kvs sized for 10–20 kPa at design flow, and the pump is
-sized for the total design flow with the head the farthest inlet needs once balanced, plus
-10 % (§7.2.5). Every valve starts fully open, so the network starts unbalanced.
+250 Pa/m on branch lines (so ≈100–250 Pa/m) and 100 Pa/m on the trunk. Valves have standard
+Kvs sized for 10–20 kPa at design flow. The pump is sized for the total design flow with the
+head the farthest inlet needs once balanced, plus 10 % (§7.2.5), shutoff head 1.25× that.
+Every valve starts fully open, so the network starts unbalanced.
 """
 
 from __future__ import annotations
