@@ -95,6 +95,22 @@ def test_valid_file_gets_documented_defaults() -> None:
         ("substation.pump.shutoff_head_m", 10, "pump.shutoff_head_m: must exceed design_head_m"),
         ("pipes.1", ..., "node B: not connected to the substation"),
         ("name", ..., "network, field name: missing"),
+        ("pipes.0.roughness_mm", -0.1, "pipe P1, field roughness_mm: must be ≥ 0"),
+        ("inlets.0.heating_area_m2", 0, "inlet B1, field heating_area_m2: must be > 0"),
+        ("inlets.1.design_load_kw", -3, "inlet B2, field design_load_kw: must be > 0"),
+        (
+            "inlets.0.design_load_kw",
+            100,
+            "inlet B1, field design_load_kw: give design_load_kw or load_w_m2, not both",
+        ),
+        ("inlets.1.type", "flat", "inlet B2, field type: value must be one of"),
+        ("pipes.1.from", "B", "pipe P2: starts and ends at node B"),
+        ("nodes.1", {"id": "S"}, "node S: duplicate id"),
+        ("pipes.1.id", "P1", "pipe P1: duplicate id"),
+        ("design", {"outdoor_c": 20}, "design: room_c must be above outdoor_c"),
+        ("substation.heating_curve", [[-9, 60]], "substation SS, field heating_curve: length"),
+        ("nodes.2", "B", "node #3: expected a mapping"),
+        ("substation.pump.speed", 2, "substation SS, field pump.speed: must be between 0 and 1"),
     ],
 )
 def test_each_problem_names_element_field_and_cause(path, value, message) -> None:
@@ -116,6 +132,8 @@ def test_several_problems_are_reported_at_once() -> None:
     ("inlet", "message"),
     [
         ({"parent": "NOPE"}, "field parent: unknown inlet NOPE"),
+        ({"parent": "B1"}, "inlet B1, field parent: parent links form a loop"),
+        ({"device": {"type": "pump"}}, "field device.type: value must be one of"),
         ({"type": "household"}, "a household needs its building inlet"),
         ({"device": {"type": "flow_valve", "kvs": 5}}, "a flow valve needs its flow"),
         ({"device": {"type": "dp_valve", "kvs": 5}}, "a ΔP valve needs its ΔP"),
@@ -160,6 +178,12 @@ def test_duplicates_parent_loops_and_household_placement() -> None:
     )
     with pytest.raises(NetworkError, match="must be its parent's node A"):
         parse_network(data)
+    data["inlets"][-1]["node"] = "A"
+    data["inlets"].append(data["inlets"][-1] | {"id": "H2", "parent": "H1"})
+    with pytest.raises(NetworkError, match="inlet H2, field parent: H1 is a household"):
+        parse_network(data)
+    data["inlets"].pop()
+    assert [i.id for i in parse_network(data).children("B1")] == ["H1"]
 
 
 def test_round_trip_through_the_file_format(tmp_path) -> None:
@@ -217,18 +241,86 @@ def test_csv_as_excel_writes_it(encode) -> None:
     assert net.inlets["B3"].device.opening == 0.8
 
 
-def test_csv_errors_name_row_and_field() -> None:
-    text = CSV_TEXT.replace("16,0.8", "-2,0.8").replace(
-        "B2,二号楼,building,B", "B2,二号楼,building,ZZ"
-    )
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("16,0.8", "-2,0.8", "row 2, field kvs: must be > 0"),
+        ("16,0.8", "16,1.8", "row 2, field opening: must be between 0 and 1"),
+        ("electric_valve,16", "gate_valve,16", "row 2, field device_type: value must be one of"),
+        ("electric_valve,16", "electric_valve,", "row 2 (inlet B3), field kvs: required"),
+        ("building,B,3000", "building,ZZ,3000", "row 4 (inlet B2), field node: unknown node ZZ"),
+        ("B3,三号楼,building", "B3,三号楼,household", "row 2 (inlet B3), field parent"),
+        ("4000,200", "4000,lots", "row 2, field design_load_kw: must be a number"),
+        ("B2,二号楼", "B3,二号楼", "row 4 (inlet B3): duplicate id"),
+        ("id,name", "id,colour", "header: unknown column colour"),
+    ],
+)
+def test_csv_errors_name_row_and_field(old, new, message) -> None:
+    """Problems point at the spreadsheet row (header = row 1) and the column name."""
     with pytest.raises(NetworkError) as err:
-        import_inlets_csv(parse_network(BASE), text, source="buildings.csv")
-    message = str(err.value)
-    assert "buildings.csv: " in message
-    assert "row 2, field device.kvs: must be > 0" in message
-    with pytest.raises(NetworkError, match="inlet B2, field node: unknown node ZZ"):
-        import_inlets_csv(
-            parse_network(BASE), CSV_TEXT.replace("building,B,3000", "building,ZZ,3000")
-        )
+        import_inlets_csv(parse_network(BASE), CSV_TEXT.replace(old, new), source="b.csv")
+    assert str(err.value).startswith("b.csv: ")
+    assert message in str(err.value)
+
+
+def test_csv_reports_every_bad_row_and_empty_files() -> None:
+    text = CSV_TEXT.replace("16,0.8", "-2,0.8").replace("10,0.4", "10,7")
+    with pytest.raises(NetworkError) as err:
+        import_inlets_csv(parse_network(BASE), text)
+    assert err.value.problems == [
+        "row 2, field kvs: must be > 0",
+        "row 4, field opening: must be between 0 and 1",
+    ]
     with pytest.raises(NetworkError, match="empty file"):
         import_inlets_csv(parse_network(BASE), "")
+
+
+def test_csv_households_under_a_building() -> None:
+    """§2.0.3 household inlets: parent = building id, node = the building's node."""
+    text = (
+        "id,type,node,parent,heating_area_m2,load_w_m2,device_type,kvs,min_opening\n"
+        "B1H01,household,A,B1,90,50,iot_valve,1.0,0.05\n"
+        "B1H02,household,A,B1,110,50,iot_valve,1.0,0.05\n"
+    )
+    net = import_inlets_csv(parse_network(BASE), text)
+    assert [i.id for i in net.children("B1")] == ["B1H01", "B1H02"]
+    assert net.inlets["B1H02"].design_load_kw == pytest.approx(5.5)
+    assert net.inlets["B1H01"].device.min_opening == 0.05
+    assert "B1" not in {i.id for i in net.terminal_inlets()}
+
+
+def test_name_argument_and_missing_file_message(tmp_path) -> None:
+    data = copy.deepcopy(BASE)
+    del data["name"]
+    assert parse_network(data, "from-arg").name == "from-arg"
+    assert parse_network(BASE, "ignored").name == "tiny"
+    with pytest.raises(NetworkError, match=r"^from-arg: network, field name"):
+        parse_network({}, source="from-arg")
+    with pytest.raises(FileNotFoundError, match="no such network file or built-in network"):
+        load_network(tmp_path / "nope.yaml")
+
+
+def test_csv_change_that_breaks_a_file_inlet_names_that_inlet() -> None:
+    """Moving a building in the CSV strands its households from the file: they are named."""
+    data = copy.deepcopy(BASE)
+    data["inlets"].append(
+        {
+            "id": "H1",
+            "type": "household",
+            "node": "A",
+            "parent": "B1",
+            "heating_area_m2": 80,
+            "design_load_kw": 4,
+            "device": {"type": "iot_valve", "kvs": 1},
+        }
+    )
+    text = "id,type,node,heating_area_m2,design_load_kw\nB1,building,B,5000,250\n"
+    with pytest.raises(NetworkError, match="inlet H1, field node: must be its parent's node B"):
+        import_inlets_csv(parse_network(data), text)
+
+
+@pytest.mark.parametrize("name", ["loop8", "estate12", "households1200"])
+def test_builtins_round_trip(name) -> None:
+    net = load_network(name)
+    data = network_to_dict(net)
+    assert network_to_dict(parse_network(json.loads(json.dumps(data)))) == data

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -213,13 +214,21 @@ CSV_FIELDS = {
 }
 
 
+_FLAT_NAMES: dict[tuple[str, ...], str] = {path: col for col, path in CSV_FIELDS.items()}
+CSV_COLUMNS = frozenset(CSV_FIELDS) | frozenset(
+    k.schema if isinstance(k, vol.Marker) else k
+    for k in INLET.schema
+    if (k.schema if isinstance(k, vol.Marker) else k) not in ("device", "envelope", "emitter")
+)
+
+
 def load_network(source: str | Path) -> Network:
     """A built-in network by name, or a YAML/JSON network file."""
     from .networks import builtin_path
 
     path = builtin_path(str(source)) or Path(source)
     if not path.is_file():
-        raise FileNotFoundError(str(source))
+        raise FileNotFoundError(f"{source}: no such network file or built-in network")
     text = path.read_text(encoding="utf-8-sig")
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
@@ -237,8 +246,15 @@ def load_network(source: str | Path) -> Network:
     return network
 
 
-def parse_network(data: dict[str, Any], source: str = "network") -> Network:
-    """Validate a network description and build the model."""
+def parse_network(data: dict[str, Any], name: str = "", source: str | None = None) -> Network:
+    """Validate a network description and build the model.
+
+    ``name`` is the network's name when the description has none; ``source`` (default: the
+    name) is what error messages start with, normally the file name.
+    """
+    source = source or name or "network"
+    if name and isinstance(data, dict) and "name" not in data:
+        data = {**data, "name": name}
     problems: list[str] = []
     top = _validate(NETWORK, data, "network", problems)
     if top is None:
@@ -424,14 +440,16 @@ def import_inlets_csv(
     if not rows:
         raise NetworkError(source, ["empty file"])
     header = [h.strip() for h in rows[0]]
-    problems: list[str] = []
+    problems = [f"header: unknown column {h}" for h in header if h not in CSV_COLUMNS]
+    if problems:
+        raise NetworkError(source, problems)
     raw_inlets = []
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
         raw = _csv_row(header, row)
         before = len(problems)
-        checked = _validate(INLET, raw, f"row {number}", problems)
+        checked = _validate(INLET, raw, f"row {number}", problems, flat=True)
         if checked is not None and len(problems) == before:
             raw_inlets.append((number, checked))
     design = network.design
@@ -455,20 +473,42 @@ def import_inlets_csv(
     ids = [raw["id"] for _n, raw in raw_inlets]
     problems = check_network(result, inlet_ids=ids)
     if problems:
-        raise NetworkError(source, problems)
+        row_of = {raw["id"]: number for number, raw in raw_inlets}
+        raise NetworkError(source, [_in_csv_terms(p, row_of) for p in problems])
     return result
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _validate(schema: vol.Schema, data: Any, where: str, problems: list[str]) -> Any:
-    """Run a schema; on failure add one problem per invalid field and return None."""
+def _in_csv_terms(problem: str, row_of: dict[str, int]) -> str:
+    """``inlet B3, field device.kvs: …`` → ``row 4 (inlet B3), field kvs: …`` for CSV inlets."""
+    match = re.match(r"inlet (.+?)([,:].*)$", problem)
+    if match is None or match.group(1) not in row_of:
+        return problem
+    rest = re.sub(
+        r"field (device|envelope|emitter)\.(\w+)",
+        lambda m: f"field {_FLAT_NAMES.get((m[1], m[2]), m[0][6:])}",
+        match.group(2),
+    )
+    return f"row {row_of[match.group(1)]} (inlet {match.group(1)}){rest}"
+
+
+def _validate(
+    schema: vol.Schema, data: Any, where: str, problems: list[str], flat: bool = False
+) -> Any:
+    """Run a schema; on failure add one problem per invalid field and return None.
+
+    ``flat``: name nested fields by their CSV column (``kvs``, not ``device.kvs``).
+    """
     try:
         return schema(data)
     except vol.MultipleInvalid as err:
         for e in err.errors:
             field = ".".join(str(p) for p in e.path)
+            field = field.replace("<load>", "design_load_kw")  # the Exclusive group's name
+            if flat:
+                field = _FLAT_NAMES.get(tuple(str(p) for p in e.path), field)
             problems.append(
                 f"{where}, field {field}: {_message(e)}" if field else f"{where}: {e.msg}"
             )
@@ -478,6 +518,8 @@ def _validate(schema: vol.Schema, data: Any, where: str, problems: list[str]) ->
 def _message(err: vol.Invalid) -> str:
     """voluptuous messages in the words an operator reads."""
     msg = err.msg
+    if isinstance(err, vol.ExclusiveInvalid):
+        return "give design_load_kw or load_w_m2, not both"
     if msg == "required key not provided":
         return "missing"
     if msg.startswith("extra keys not allowed") or msg == "not a valid option":
