@@ -84,7 +84,11 @@ def test_valid_file_gets_documented_defaults() -> None:
         ("pipes.1.inner_diameter_mm", 0, "pipe P2, field inner_diameter_mm: must be > 0"),
         ("pipes.1.to", "X", "pipe P2, field to: unknown node X"),
         ("inlets.0.node", "Q", "inlet B1, field node: unknown node Q"),
-        ("inlets.0.device.kvs", ..., "inlet B1, field device.kvs: required for a electric_valve"),
+        (
+            "inlets.0.device.kvs",
+            ...,
+            "inlet B1, field device.kvs: required for a valve or ejector (electric_valve)",
+        ),
         ("inlets.0.device.opening", 1.5, "inlet B1, field device.opening: must be between 0 and 1"),
         ("inlets.0.device.type", "magic", "inlet B1, field device.type: value must be one of"),
         ("inlets.1.heating_area_m2", "lots", "inlet B2, field heating_area_m2: must be a number"),

@@ -353,7 +353,9 @@ def _check_device(where: str, device: Device) -> list[str]:
     problems = []
     needs_kvs = device.type in VALVE_TYPES or device.type.endswith("ejector")
     if needs_kvs and device.kvs is None:
-        problems.append(f"{where}, field device.kvs: required for a {device.type}")
+        problems.append(
+            f"{where}, field device.kvs: required for a valve or ejector ({device.type})"
+        )
     if device.type == "flow_valve" and device.setpoint is None:
         problems.append(f"{where}, field device.setpoint: a flow valve needs its flow (m³/h)")
     if device.type == "dp_valve" and device.setpoint is None:
