@@ -113,7 +113,7 @@ def test_valid_file_gets_documented_defaults() -> None:
         ("pipes.1.id", "P1", "pipe P1: duplicate id"),
         ("design", {"outdoor_c": 20}, "design: room_c must be above outdoor_c"),
         ("substation.heating_curve", [[-9, 60]], "substation SS, field heating_curve: length"),
-        ("nodes.2", "B", "node #3: expected a mapping"),
+        ("nodes.2", "B", "node #3: must be a mapping (key: value)"),
         ("substation.pump.speed", 2, "substation SS, field pump.speed: must be between 0 and 1"),
     ],
 )
@@ -298,7 +298,7 @@ def test_name_argument_and_missing_file_message(tmp_path) -> None:
     del data["name"]
     assert parse_network(data, "from-arg").name == "from-arg"
     assert parse_network(BASE, "ignored").name == "tiny"
-    with pytest.raises(NetworkError, match=r"^from-arg: network, field name"):
+    with pytest.raises(NetworkError, match=r"^from-arg: .*network, field name: missing"):
         parse_network({}, source="from-arg")
     with pytest.raises(FileNotFoundError, match="no such network file or built-in network"):
         load_network(tmp_path / "nope.yaml")

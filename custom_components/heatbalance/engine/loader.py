@@ -512,7 +512,7 @@ def _validate(
             if flat:
                 field = _FLAT_NAMES.get(tuple(str(p) for p in e.path), field)
             problems.append(
-                f"{where}, field {field}: {_message(e)}" if field else f"{where}: {e.msg}"
+                f"{where}, field {field}: {_message(e)}" if field else f"{where}: {_message(e)}"
             )
         return None
 
@@ -522,6 +522,8 @@ def _message(err: vol.Invalid) -> str:
     msg = err.msg
     if isinstance(err, vol.ExclusiveInvalid):
         return "give design_load_kw or load_w_m2, not both"
+    if msg in ("expected a dictionary", "expected a mapping"):  # voluptuous 0.15 / 0.16
+        return "must be a mapping (key: value)"
     if msg == "required key not provided":
         return "missing"
     if msg.startswith("extra keys not allowed") or msg == "not a valid option":
