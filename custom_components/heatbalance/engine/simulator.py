@@ -196,10 +196,11 @@ class Simulator:
 
     def _room_of(self, inlet_id: str) -> float:
         """Room temperature of an inlet; a building with households reports their mean."""
-        kids = self.network.children(inlet_id)
-        if kids:
-            return float(np.mean([self.room_c[self._index[c.id]] for c in kids]))
-        return float(self.room_c[self._index[inlet_id]])
+        k = self._index[inlet_id]
+        kids = self.thermal.children.get(k)
+        if kids is not None:
+            return float(np.mean(self.room_c[kids]))
+        return float(self.room_c[k])
 
     def _settle_rooms(self) -> None:
         """Start every room at its steady state for the initial settings."""

@@ -5,22 +5,23 @@ flow: along each pipe they decay toward the ground temperature
 (``T_out = T_g + (T_in − T_g)·exp(−U·L / (ṁ·c_p))``), at each node the incoming streams mix
 by mass flow. At each heated inlet the emitter gives ``Q = Q_design·(ΔT_m / ΔT_m,design)^n``
 with ΔT_m the arithmetic mean water temperature over the room, and the water gives
-``Q = ṁ·c_p·(T_s − T_r)``; both hold at one return temperature, found by bisection for all
-inlets at once. The return side mixes back to the substation the same way. Why this matters
-for balancing: return-temperature targets (§4.1.1) ignore supply-pipe losses, mean-temperature
-targets need the supply temperature this model provides.
+``Q = ṁ·c_p·(T_s − T_r)``; both hold at one return temperature, found by a monotone Newton
+iteration for all inlets at once. The return side mixes back to the substation the same way.
+Why this matters for balancing: return-temperature targets (§4.1.1) ignore supply-pipe
+losses, mean-temperature targets need the supply temperature this model provides.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .hydraulics import HydraulicResult
-from .model import WATER_CP, WATER_DENSITY, Network, Pipe
+from .model import WATER_CP, WATER_DENSITY, Network
 
-_BISECTION_STEPS = 32  # halves a ≤100 K interval to below 3e-8 K
+_NEWTON_STEPS = 30  # monotone Newton; converges in under ten for any real emitter
 _MIN_FLOW = 1e-9  # m³/h below which a stream carries no heat
 
 
@@ -60,39 +61,100 @@ class ThermalModel:
             if network.children(iid)
         }
         self.top_level = np.array([network.inlets[i].parent is None for i in inlet_ids])
+        self.node_ids = list(network.nodes)
+        node_index = {nid: k for k, nid in enumerate(self.node_ids)}
+        self.sub = node_index[network.substation.node]
+        self.inlet_node = np.array([node_index[network.inlets[i].node] for i in inlet_ids])
+        self.pipe_from = np.array([node_index[p.from_node] for p in network.pipes], dtype=int)
+        self.pipe_to = np.array([node_index[p.to_node] for p in network.pipes], dtype=int)
+        self.pipe_ua = np.array([p.heat_loss_w_mk * p.length_m for p in network.pipes], dtype=float)
+        self._factor: dict[bool, tuple[Any, ...]] = {}
 
     def solve(self, hyd: HydraulicResult, *, supply_c: float, room_c: np.ndarray) -> ThermalResult:
         """Temperatures for the flows in ``hyd`` at substation supply ``supply_c``."""
-        network = self.network
-        node_index = {nid: k for k, nid in enumerate(hyd.node_ids)}
-        ground = network.ground_c
+        n_nodes = len(self.node_ids)
         flows = hyd.inlet_flow_m3h
-        sub = node_index[network.substation.node]
-        inlet_node = np.array([node_index[network.inlets[i].node] for i in self.ids])
-
-        inject = {sub: [(hyd.pump_flow_m3h, supply_c)]}
-        node_t, supply_loss = _propagate(network, hyd, inject, ground, supply_side=True)
-        t_supply = node_t[inlet_node]
+        inject = np.zeros(n_nodes)
+        inject[self.sub] = hyd.pump_flow_m3h
+        node_t, supply_loss = self._propagate(
+            hyd.pipe_supply_flow_m3h, inject, inject * supply_c, reverse=False
+        )
+        t_supply = node_t[self.inlet_node]
         room = np.asarray(room_c, dtype=float)
         room = np.where(np.isnan(room), self.room_default, room)
         heat, t_return, sens = self._emitters(flows, t_supply, room)
         for k, kids in self.children.items():  # a building returns its households' mixed water
             heat[k] = heat[kids].sum()
             t_return[k] = _mix(flows[kids], t_return[kids], fallback=float(t_supply[k]))
-        returns: dict[int, list[tuple[float, float]]] = {}
-        for k in np.flatnonzero(self.top_level):
-            returns.setdefault(int(inlet_node[k]), []).append((flows[k], t_return[k]))
-        node_r, return_loss = _propagate(network, hyd, returns, ground, supply_side=False)
+        top = self.top_level
+        q_in = np.bincount(self.inlet_node[top], weights=flows[top], minlength=n_nodes)
+        h_in = np.bincount(
+            self.inlet_node[top], weights=flows[top] * t_return[top], minlength=n_nodes
+        )
+        node_r, return_loss = self._propagate(hyd.pipe_return_flow_m3h, q_in, h_in, reverse=True)
         return ThermalResult(
             inlet_ids=self.ids,
             supply_c=t_supply,
             return_c=t_return,
             heat_w=heat,
             network_supply_c=supply_c,
-            network_return_c=float(node_r[sub]),
+            network_return_c=float(node_r[self.sub]),
             pipe_loss_w=supply_loss + return_loss,
             emitter_sensitivity_w_k=sens,
         )
+
+    def _propagate(
+        self, pipe_flow: np.ndarray, inject_q: np.ndarray, inject_h: np.ndarray, *, reverse: bool
+    ) -> tuple[np.ndarray, float]:
+        """Node temperatures of one side as one sparse linear solve; returns them and the loss.
+
+        Each node mixes what flows in: ``(Σq_in)·T_n − Σ q_e·d_e·T_from(e) =
+        inject + Σ q_e·(1 − d_e)·T_g`` with ``d_e`` a pipe's exponential decay at its flow.
+        Water flows from high to low pressure, so the matrix is triangular in flow order and
+        loops are fine. A node no water reaches takes the ground temperature. The matrix only
+        depends on the flows, so its factorisation is kept until the flows change.
+        """
+        ground = self.network.ground_c
+        key = (reverse, pipe_flow.tobytes(), inject_q.tobytes())
+        cached = self._factor.get(reverse)
+        if cached is None or cached[0] != key:
+            self._factor[reverse] = (key, *self._factorise(pipe_flow, inject_q, reverse=reverse))
+        _key, lu, src, dst, q, decay, dry = self._factor[reverse]
+        n = len(self.node_ids)
+        rhs = inject_h + np.bincount(dst, weights=q * (1.0 - decay) * ground, minlength=n)
+        temps = lu.solve(np.where(dry, ground, rhs))
+        t_out = ground + (temps[src] - ground) * decay
+        loss = float(np.sum(q * WATER_DENSITY * WATER_CP / 3600.0 * (temps[src] - t_out)))
+        return temps, loss
+
+    def _factorise(
+        self, pipe_flow: np.ndarray, inject_q: np.ndarray, *, reverse: bool
+    ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """LU factors of the mixing matrix for these flows, plus the per-pipe data."""
+        import scipy.sparse as sp
+        from scipy.sparse.linalg import splu
+
+        a, b = (self.pipe_to, self.pipe_from) if reverse else (self.pipe_from, self.pipe_to)
+        forward = pipe_flow >= 0
+        src = np.where(forward, a, b)
+        dst = np.where(forward, b, a)
+        q = np.abs(pipe_flow)
+        capacity = np.maximum(q, _MIN_FLOW) * WATER_DENSITY * WATER_CP / 3600.0
+        decay = np.where(q > _MIN_FLOW, np.exp(-self.pipe_ua / capacity), 0.0)
+        n = len(self.node_ids)
+        inflow = inject_q + np.bincount(dst, weights=q, minlength=n)
+        dry = inflow <= _MIN_FLOW
+        diag = np.where(dry, 1.0, inflow)
+        off = np.where(dry[dst], 0.0, q * decay)
+        nodes = np.arange(n)
+        matrix = sp.csc_matrix(
+            (
+                np.concatenate([diag, -off]),
+                (np.concatenate([nodes, dst]), np.concatenate([nodes, src])),
+            ),
+            shape=(n, n),
+        )
+        return splu(matrix), src, dst, q, decay, dry
 
     def _emitters(
         self, flow_m3h: np.ndarray, t_supply: np.ndarray, room: np.ndarray
@@ -100,16 +162,21 @@ class ThermalModel:
         """Heat, return temperature and −dQ/dT_room of every inlet that heats a space."""
         u, n = self.mixing, self.exponent
         cap = np.maximum(flow_m3h, 0.0) * WATER_DENSITY * WATER_CP / 3600.0  # W/K
+        # f(Tr) = water − emitter is concave and decreasing in Tr: Newton from Tr = Ts (where
+        # f ≤ 0) approaches the root from the right without overshooting.
         lo = np.minimum(room, t_supply)
-        hi = t_supply.copy()
-        for _ in range(_BISECTION_STEPS):
-            mid = (lo + hi) / 2.0
-            tb = (t_supply + u * mid) / (1.0 + u)  # ejector mixing (§7.2.5-4); u = 0 otherwise
-            excess = np.maximum((tb + mid) / 2.0 - room, 0.0)
-            surplus = cap * (t_supply - mid) - self.q_design * (excess / self.dtm_design) ** n
-            lo = np.where(surplus > 0, mid, lo)
-            hi = np.where(surplus > 0, hi, mid)
-        t_return = (lo + hi) / 2.0
+        slope = (u / (1.0 + u) + 1.0) / 2.0  # d(mean water temperature)/dTr
+        t_return = t_supply.copy()
+        for _ in range(_NEWTON_STEPS):
+            tb = (t_supply + u * t_return) / (1.0 + u)  # ejector mixing (§7.2.5-4); else u = 0
+            excess = np.maximum((tb + t_return) / 2.0 - room, 0.0)
+            ratio = excess / self.dtm_design
+            f = cap * (t_supply - t_return) - self.q_design * ratio**n
+            df = -cap - self.q_design * n * ratio ** (n - 1.0) * slope / self.dtm_design
+            step = f / np.minimum(df, -1e-9)
+            t_return = np.maximum(t_return - step, lo)
+            if np.max(np.abs(step)) < 1e-9:
+                break
         heat = cap * (t_supply - t_return)
         tb = (t_supply + u * t_return) / (1.0 + u)
         excess = np.maximum((tb + t_return) / 2.0 - room, 1e-6)
@@ -134,68 +201,6 @@ def solve_thermal(
     """
     del outdoor_c
     return ThermalModel(network, hyd.inlet_ids).solve(hyd, supply_c=supply_c, room_c=room_c)
-
-
-def _propagate(
-    network: Network,
-    hyd: HydraulicResult,
-    inject: dict[int, list[tuple[float, float]]],
-    ground: float,
-    *,
-    supply_side: bool,
-) -> tuple[np.ndarray, float]:
-    """Mix and cool water through the pipes of one side; returns node temperatures and loss.
-
-    Nodes are visited in topological order of the flow (Kahn's algorithm), so every node is
-    mixed once all water reaching it is known. A node no water reaches takes the ground
-    temperature.
-    """
-    node_index = {nid: k for k, nid in enumerate(hyd.node_ids)}
-    flows = hyd.pipe_supply_flow_m3h if supply_side else hyd.pipe_return_flow_m3h
-    edges = []
-    for pipe, q in zip(network.pipes, flows, strict=True):
-        a, b = node_index[pipe.from_node], node_index[pipe.to_node]
-        if not supply_side:
-            a, b = b, a
-        if abs(q) > _MIN_FLOW:
-            edges.append((a, b, abs(q), pipe) if q > 0 else (b, a, abs(q), pipe))
-    n_nodes = len(hyd.node_ids)
-    incoming: list[list[tuple[float, float]]] = [list(inject.get(k, [])) for k in range(n_nodes)]
-    pending = np.zeros(n_nodes, dtype=int)
-    out_edges: list[list[tuple[int, float, Pipe]]] = [[] for _ in range(n_nodes)]
-    for a, b, q, pipe in edges:
-        pending[b] += 1
-        out_edges[a].append((b, q, pipe))
-    temps = np.full(n_nodes, ground)
-    ready = [k for k in range(n_nodes) if pending[k] == 0]
-    loss = 0.0
-    while ready:
-        k = ready.pop()
-        streams = incoming[k]
-        if streams:
-            temps[k] = _mix(
-                np.array([s[0] for s in streams]),
-                np.array([s[1] for s in streams]),
-                fallback=ground,
-            )
-        for b, q, pipe in out_edges[k]:
-            t_out = _pipe_outlet(temps[k], q, pipe, ground)
-            loss += q * WATER_DENSITY * WATER_CP / 3600.0 * (temps[k] - t_out)
-            incoming[b].append((q, t_out))
-            pending[b] -= 1
-            if pending[b] == 0:
-                ready.append(b)
-    return temps, loss
-
-
-def _pipe_outlet(t_in: float, q_m3h: float, pipe: Pipe, ground: float) -> float:
-    """Outlet temperature of a pipe carrying ``q_m3h`` in at ``t_in``.
-
-    Both pipes of a pair share the heat-loss coefficient.
-    """
-    capacity = q_m3h * WATER_DENSITY * WATER_CP / 3600.0
-    decay = np.exp(-pipe.heat_loss_w_mk * pipe.length_m / capacity)
-    return float(ground + (t_in - ground) * decay)
 
 
 def _mix(flows: np.ndarray, temps: np.ndarray, *, fallback: float) -> float:
