@@ -94,3 +94,16 @@ def test_generator_is_deterministic_by_seed() -> None:
     assert a != network_to_dict(generate_network(20, 3, seed=8))
     with pytest.raises(ValueError, match="at least one building"):
         generate_network(0)
+
+
+def test_generator_looped_trunk_solves() -> None:
+    """``loop=True`` ties the trunk end back to the substation: a meshed network that solves."""
+    net = generate_network(10, loop=True, seed=3)
+    loop = next(p for p in net.pipes if p.id == "PLOOP")
+    assert (loop.from_node, loop.to_node) == ("T5", "S")
+    res = solve_hydraulics(net)
+    assert res.converged
+    flows = dict(zip(res.pipe_ids, res.pipe_supply_flow_m3h, strict=True))
+    assert flows["PLOOP"] < 0  # supply water runs S → T5 through the tie-back too
+    total = sum(i.design_flow_m3h for i in net.inlets.values())
+    assert net.substation.pump.design_flow_m3h == pytest.approx(total, abs=0.01)
