@@ -1,0 +1,8 @@
+"""heatbalance gateway: Modbus/Zigbee field devices to Home Assistant over MQTT.
+
+Runs inside the Home Assistant add-on (``addon/``) or standalone with
+``python -m heatbalance_gateway --config FILE``. Kept free of ``homeassistant`` imports so the
+integration can import :mod:`heatbalance_gateway.consumer` without pulling the gateway in.
+"""
+
+__version__ = "0.1.0"

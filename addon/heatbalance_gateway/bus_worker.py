@@ -1,0 +1,322 @@
+"""One asyncio worker per Modbus line: scheduled polls, priority commands, circuit breakers.
+
+A line (RS-485 or one Modbus TCP endpoint) carries one transaction at a time, so the worker is
+strictly sequential. Commands wait in their own queue and are served before the next register
+block of any poll, so a valve setpoint never waits for a full poll of the line (issue 5).
+Each command is read back and only reported ``confirmed`` when the device holds the value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .breaker import CircuitBreaker
+from .codec import EncodeError
+from .register_map import Point, Profile
+from .stats import LinkStats
+from .transport import DeviceError, NoResponseError, Transport
+
+_LOGGER = logging.getLogger(__name__)
+MAX_BLOCK = 120  # registers per read; Modbus allows 125
+MAX_GAP = 8  # read across small holes rather than issue another request
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A contiguous register range read in one request, and the points inside it."""
+
+    function: str
+    address: int
+    count: int
+    points: tuple[Point, ...]
+
+
+def plan_blocks(profile: Profile) -> list[Block]:
+    """Group a profile's points into as few read requests as the limits allow."""
+    blocks: list[Block] = []
+    for function in ("holding", "input", "coil", "discrete"):
+        points = sorted(
+            (p for p in profile.points if p.function == function), key=lambda p: p.address
+        )
+        current: list[Point] = []
+        for point in points:
+            if current:
+                start = current[0].address
+                end = max(p.address + p.count for p in current)
+                if point.address - end > MAX_GAP or point.address + point.count - start > MAX_BLOCK:
+                    blocks.append(_block(function, current))
+                    current = []
+            current.append(point)
+        if current:
+            blocks.append(_block(function, current))
+    return blocks
+
+
+def _block(function: str, points: list[Point]) -> Block:
+    start = points[0].address
+    end = max(p.address + p.count for p in points)
+    return Block(function, start, end - start, tuple(points))
+
+
+@dataclass(slots=True)
+class Reading:
+    """One poll of one device: wall-clock timestamp and engineering values by point key."""
+
+    device: str
+    ts: float
+    values: dict[str, float]
+
+
+@dataclass(slots=True)
+class Command:
+    """A write request for one point; ``future`` receives the result dict."""
+
+    device: str
+    point: str
+    value: float
+    request_id: str | None = None
+    future: asyncio.Future[dict[str, Any]] | None = None
+
+
+@dataclass(slots=True)
+class DeviceState:
+    """Runtime state of one field device on the line."""
+
+    name: str
+    device_id: int
+    profile: Profile
+    interval: float
+    blocks: list[Block]
+    breaker: CircuitBreaker
+    stats: LinkStats
+    next_due: float = 0.0
+    polls: int = 0
+    last_values: dict[str, float] = field(default_factory=dict)
+
+
+class BusWorker:
+    """Polls the devices of one line and executes commands for them."""
+
+    def __init__(
+        self,
+        bus: dict[str, Any],
+        profiles: dict[str, Profile],
+        transport: Transport,
+        on_reading: Callable[[Reading], None],
+        on_availability: Callable[[str, bool], None] = lambda _d, _a: None,
+        on_poll: Callable[[str, str, bool], None] = lambda _d, _k, _ok: None,
+    ) -> None:
+        self.name: str = bus["name"]
+        self.link: str = bus["link"]
+        self.retries: int = bus["retries"]
+        self.transport = transport
+        self.on_reading = on_reading
+        self.on_availability = on_availability
+        self.on_poll = on_poll
+        self.stats = LinkStats(link=self.link)
+        self.commands: asyncio.Queue[Command] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        now = time.monotonic()
+        self.devices: dict[str, DeviceState] = {}
+        for index, dev in enumerate(bus["devices"]):
+            profile = profiles[dev["profile"]]
+            breaker_cfg = bus["breaker"]
+            self.devices[dev["name"]] = DeviceState(
+                name=dev["name"],
+                device_id=dev["device_id"],
+                profile=profile,
+                interval=dev["poll_interval"],
+                blocks=plan_blocks(profile),
+                breaker=CircuitBreaker(breaker_cfg["failures"], breaker_cfg["max_backoff_polls"]),
+                stats=LinkStats(link=self.link),
+                # Spread first polls over a little time so a big line does not start in a burst.
+                next_due=now + (index % 50) * 0.001,
+            )
+
+    # ---- public API -------------------------------------------------------------------
+    def submit(self, command: Command) -> asyncio.Future[dict[str, Any]]:
+        """Queue a command ahead of all polling; the future gets the result dict."""
+        command.future = asyncio.get_running_loop().create_future()
+        self.commands.put_nowait(command)
+        self._wake.set()
+        return command.future
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the current transaction."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Serve commands first, then the most overdue poll, until stopped."""
+        try:
+            while not self._stopping:
+                if not self.commands.empty():
+                    await self._execute(self.commands.get_nowait())
+                    continue
+                device = min(self.devices.values(), key=lambda d: d.next_due)
+                delay = device.next_due - time.monotonic()
+                if delay > 0:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                    continue
+                await self._poll(device)
+        finally:
+            await self.transport.close()
+            while not self.commands.empty():
+                self._finish(self.commands.get_nowait(), {"status": "failed", "error": "stopping"})
+
+    # ---- polling ----------------------------------------------------------------------
+    def _reschedule(self, device: DeviceState) -> None:
+        """Keep the cadence; if more than one interval late, restart it from now."""
+        now = time.monotonic()
+        device.next_due += device.interval
+        if device.next_due < now - device.interval:
+            device.next_due = now + device.interval
+
+    async def _poll(self, device: DeviceState) -> None:
+        plan = device.breaker.plan()
+        self._reschedule(device)
+        if plan == "skip":
+            return
+        device.polls += 1
+        values: dict[str, float] = {}
+        answered = True
+        for number, block in enumerate(device.blocks):
+            while not self.commands.empty():  # commands jump ahead of the rest of the poll
+                await self._execute(self.commands.get_nowait())
+            attempts = 1 if plan == "probe" and number == 0 else 1 + self.retries
+            registers = await self._request(
+                device, attempts, block.function, block.address, block.count
+            )
+            if registers is None:
+                answered = False
+                if number == 0:
+                    break  # a silent device: do not spend the other blocks' timeouts on it
+                continue
+            if registers:
+                self._decode_block(block, registers, values)
+        self._after_poll(device, answered, values, plan)
+
+    def _after_poll(
+        self, device: DeviceState, answered: bool, values: dict[str, float], plan: str
+    ) -> None:
+        if answered:
+            if device.breaker.record_success():
+                _LOGGER.info("%s/%s answers again", self.name, device.name)
+                self.on_availability(device.name, True)
+        elif device.breaker.record_failure():
+            _LOGGER.warning(
+                "%s/%s unavailable after %d failed polls",
+                self.name,
+                device.name,
+                device.breaker.consecutive_failures,
+            )
+            self.on_availability(device.name, False)
+        self.on_poll(device.name, plan, answered)
+        if values:
+            device.last_values.update(values)
+            self.on_reading(Reading(device.name, time.time(), values))
+
+    @staticmethod
+    def _decode_block(block: Block, registers: list[int], values: dict[str, float]) -> None:
+        for point in block.points:
+            start = point.address - block.address
+            values[point.key] = point.decode(registers[start : start + point.count])
+
+    async def _request(
+        self,
+        device: DeviceState,
+        attempts: int,
+        function: str,
+        address: int,
+        count: int,
+        write: list[int] | None = None,
+    ) -> list[int] | None:
+        """Do one logical request with up to ``attempts`` tries; None if never answered.
+
+        A Modbus exception response means the device is alive but refused: no retry, and an
+        empty list is returned so callers can tell it from silence.
+        """
+        started = time.monotonic()
+        for attempt in range(1, attempts + 1):
+            try:
+                if write is None:
+                    result = await self.transport.read(function, address, count, device.device_id)
+                else:
+                    await self.transport.write(function, address, write, device.device_id)
+                    result = write
+            except NoResponseError:
+                continue
+            except DeviceError as err:
+                _LOGGER.debug("%s/%s exception response: %s", self.name, device.name, err)
+                self._record(device, attempt, True, attempt == 1, started)
+                return []
+            self._record(device, attempt, True, attempt == 1, started)
+            return result
+        self._record(device, attempts, False, False, started)
+        return None
+
+    def _record(
+        self, device: DeviceState, attempts: int, answered: bool, first: bool, started: float
+    ) -> None:
+        latency = time.monotonic() - started
+        device.stats.record(attempts, answered, first, latency)
+        self.stats.record(attempts, answered, first, latency)
+
+    # ---- commands ---------------------------------------------------------------------
+    def _finish(self, command: Command, result: dict[str, Any]) -> None:
+        result.setdefault("request_id", command.request_id)
+        result.setdefault("device", command.device)
+        result.setdefault("point", command.point)
+        if command.future is not None and not command.future.done():
+            command.future.set_result(result)
+
+    async def _execute(self, command: Command) -> None:
+        """Write, then read the register back; never write outside the point's min/max."""
+        device = self.devices.get(command.device)
+        if device is None:
+            self._finish(command, {"status": "refused", "error": "unknown device"})
+            return
+        try:
+            point = device.profile.point(command.point)
+            registers, effective = point.encode_setpoint(float(command.value))
+        except KeyError:
+            self._finish(command, {"status": "refused", "error": "unknown point"})
+            return
+        except (EncodeError, TypeError, ValueError) as err:
+            self._finish(command, {"status": "refused", "error": str(err)})
+            return
+        attempts = 1 + self.retries
+        written = await self._request(
+            device, attempts, point.function, point.address, point.count, registers
+        )
+        if not written:
+            status = "failed" if written is None else "rejected"
+            self._finish(
+                command,
+                {
+                    "status": status,
+                    "value": effective,
+                    "error": "write not answered" if written is None else "device exception",
+                },
+            )
+            return
+        readback = await self._request(device, attempts, point.function, point.address, point.count)
+        if not readback:
+            self._finish(
+                command,
+                {"status": "not_confirmed", "value": effective, "error": "read-back failed"},
+            )
+            return
+        held = point.decode(readback)
+        status = "confirmed" if abs(held - effective) <= point.tolerance else "not_confirmed"
+        device.last_values[point.key] = held
+        self._finish(command, {"status": status, "value": effective, "readback": held})

@@ -1,0 +1,274 @@
+"""Gateway configuration: YAML/JSON file validated by voluptuous.
+
+Errors name the offending field (``buses[0].devices[2].poll_interval: ...``) so an operator can
+fix the add-on options without reading code. Secrets that are empty or well-known defaults are
+refused: per-gateway credentials are part of the identity authentication §5.1.3 asks for.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import voluptuous as vol
+import yaml
+
+from .register_map import Profile, ProfileError, load_profile
+
+MAX_POLL_INTERVAL_S = 1800.0  # §4.3.4: inlet data acquired at least every 30 min
+MAX_UPLOAD_INTERVAL_S = 3600.0  # §4.3.4: uploaded at least every 60 min
+DEFAULT_SECRETS = frozenset(
+    {
+        "",
+        "changeme",
+        "change_me",
+        "password",
+        "passw0rd",
+        "admin",
+        "secret",
+        "mqtt",
+        "default",
+        "homeassistant",
+        "123456",
+        "12345678",
+        "public",
+        "guest",
+    }
+)
+SLUG = r"^[a-z0-9][a-z0-9_-]{0,47}$"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the field."""
+
+
+def _secret(value: Any) -> str:
+    text = vol.Coerce(str)(value)
+    if text.strip().lower() in DEFAULT_SECRETS:
+        raise vol.Invalid("empty or default secret refused; set a unique per-gateway password")
+    return text
+
+
+TLS_SCHEMA = vol.Schema(
+    {
+        vol.Required("ca_file"): str,
+        vol.Optional("cert_file"): str,
+        vol.Optional("key_file"): str,
+    }
+)
+
+BROKER_SCHEMA = vol.Schema(
+    {
+        vol.Required("host"): vol.All(str, vol.Length(min=1)),
+        vol.Optional("port", default=8883): vol.All(int, vol.Range(min=1, max=65535)),
+        vol.Optional("transport", default="tcp"): vol.In(("tcp", "websockets")),
+        vol.Optional("ws_path", default="/mqtt"): str,
+        vol.Required("username"): vol.All(str, vol.Length(min=1)),
+        vol.Required("password"): _secret,
+        vol.Optional("tls"): TLS_SCHEMA,
+        vol.Optional("insecure_plaintext", default=False): bool,
+        vol.Optional("keepalive", default=30): vol.All(int, vol.Range(min=5, max=600)),
+    }
+)
+
+SERIAL_KEYS: dict[vol.Optional, Any] = {
+    vol.Optional("baudrate", default=9600): vol.In(
+        (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+    ),
+    vol.Optional("parity", default="N"): vol.In(("N", "E", "O")),
+    vol.Optional("stopbits", default=1): vol.In((1, 2)),
+    vol.Optional("bytesize", default=8): vol.In((7, 8)),
+}
+
+DEVICE_SCHEMA = vol.Schema(
+    {
+        vol.Required("name"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
+        vol.Required("device_id"): vol.All(int, vol.Range(min=1, max=247)),
+        vol.Required("profile"): str,
+        vol.Optional("poll_interval", default=60.0): vol.All(
+            vol.Coerce(float),
+            vol.Range(min=0.05, max=MAX_POLL_INTERVAL_S, msg="must be 0.05..1800 s (§4.3.4)"),
+        ),
+        vol.Optional("title"): str,
+        vol.Optional("area"): str,
+    }
+)
+
+BREAKER_SCHEMA = vol.Schema(
+    {
+        vol.Optional("failures", default=3): vol.All(int, vol.Range(min=1, max=20)),
+        vol.Optional("max_backoff_polls", default=1): vol.All(int, vol.Range(min=1, max=64)),
+    }
+)
+
+BUS_SCHEMA = vol.Schema(
+    {
+        vol.Required("name"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
+        vol.Required("type"): vol.In(("tcp", "rtu", "simulated")),
+        vol.Optional("host"): str,
+        vol.Optional("port"): vol.Any(int, str),
+        vol.Optional("link", default="wired"): vol.In(("wired", "wireless")),
+        vol.Optional("timeout", default=1.0): vol.All(
+            vol.Coerce(float), vol.Range(min=0.01, max=30)
+        ),
+        vol.Optional("retries", default=2): vol.All(int, vol.Range(min=0, max=5)),
+        vol.Optional("breaker", default=dict): BREAKER_SCHEMA,
+        vol.Required("devices"): vol.All([DEVICE_SCHEMA], vol.Length(min=1)),
+    }
+).extend(SERIAL_KEYS)
+
+MQTT_SCHEMA = vol.Schema(
+    {
+        vol.Required("main"): BROKER_SCHEMA,
+        vol.Optional("backup"): BROKER_SCHEMA,
+        vol.Optional("base_topic", default="heatbalance"): vol.Match(r"^[A-Za-z0-9_-]+$"),
+        vol.Optional("discovery_prefix", default="homeassistant"): vol.Match(r"^[A-Za-z0-9_/-]+$"),
+        vol.Optional("failover_after", default=5.0): vol.All(vol.Coerce(float), vol.Range(min=0.5)),
+    }
+)
+
+OUTBOX_SCHEMA = vol.Schema(
+    {
+        vol.Optional("path"): str,
+        vol.Optional("max_rows", default=2_000_000): vol.All(int, vol.Range(min=10)),
+        # §5.2.6: keep a full heating season locally.
+        vol.Optional("ttl_days", default=200.0): vol.All(vol.Coerce(float), vol.Range(min=0.0001)),
+        vol.Optional("batch", default=250): vol.All(int, vol.Range(min=1, max=5000)),
+        vol.Optional("window", default=5000): vol.All(int, vol.Range(min=1)),
+        vol.Optional("ack_timeout", default=10.0): vol.All(vol.Coerce(float), vol.Range(min=0.2)),
+    }
+)
+
+ZIGBEE_SCHEMA = vol.Schema(
+    {
+        vol.Required("radio_type"): str,
+        vol.Required("device"): str,
+        vol.Optional("baudrate", default=115200): int,
+        vol.Optional("report_interval", default=900): vol.All(
+            int, vol.Range(min=10, max=1800, msg="must be ≤1800 s (§4.3.4, §4.3.11)")
+        ),
+    }
+)
+
+GATEWAY_SCHEMA = vol.Schema(
+    {
+        vol.Required("gateway_id"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
+        vol.Optional("data_dir", default="/data"): str,
+        vol.Optional("profile_dirs", default=list): [str],
+        vol.Required("mqtt"): MQTT_SCHEMA,
+        vol.Optional("buses", default=list): [BUS_SCHEMA],
+        vol.Optional("outbox", default=dict): OUTBOX_SCHEMA,
+        vol.Optional("stats_interval", default=60.0): vol.All(
+            vol.Coerce(float), vol.Range(min=0.2, max=MAX_UPLOAD_INTERVAL_S)
+        ),
+        vol.Optional("zigbee"): ZIGBEE_SCHEMA,
+        vol.Optional("log_level", default="info"): vol.In(("debug", "info", "warning", "error")),
+    }
+)
+
+
+@dataclass(slots=True)
+class GatewayConfig:
+    """Validated configuration plus the profiles its devices use."""
+
+    raw: dict[str, Any]
+    profiles: dict[str, Profile] = field(default_factory=dict)
+
+    @property
+    def gateway_id(self) -> str:
+        """Stable id; also the MQTT username the ACL expects (%u)."""
+        return str(self.raw["gateway_id"])
+
+    @property
+    def data_dir(self) -> Path:
+        """Directory for the outbox and command journal (the add-on's /data)."""
+        return Path(self.raw["data_dir"])
+
+    @property
+    def outbox_path(self) -> Path:
+        """SQLite file of the store-and-forward outbox."""
+        return Path(self.raw["outbox"].get("path") or self.data_dir / "outbox.sqlite")
+
+
+def _where(err: vol.Invalid) -> str:
+    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in err.path).replace(".[", "[")
+
+
+def _check_bus(bus: dict[str, Any], index: int) -> None:
+    where = f"buses[{index}]"
+    if bus["type"] == "tcp":
+        if not bus.get("host"):
+            raise ConfigError(f"{where}.host: required for a tcp bus")
+        if not isinstance(bus.get("port", 502), int):
+            raise ConfigError(f"{where}.port: must be a TCP port number")
+        bus.setdefault("port", 502)
+    elif bus["type"] == "rtu" and not isinstance(bus.get("port"), str):
+        raise ConfigError(f"{where}.port: serial device path (e.g. /dev/ttyUSB0) required for rtu")
+    seen: set[int] = set()
+    for number, device in enumerate(bus["devices"]):
+        if device["device_id"] in seen and bus["type"] != "simulated":
+            raise ConfigError(
+                f"{where}.devices[{number}].device_id: {device['device_id']} used twice on this bus"
+            )
+        seen.add(device["device_id"])
+
+
+def _check_broker(broker: dict[str, Any], where: str) -> None:
+    if "tls" not in broker and not broker["insecure_plaintext"]:
+        raise ConfigError(
+            f"{where}.tls: TLS with a CA file is required (§8.2.7); "
+            "insecure_plaintext: true is for local tests only"
+        )
+
+
+def parse_config(data: Any) -> GatewayConfig:
+    """Validate a configuration mapping and load the profiles it references."""
+    try:
+        raw = GATEWAY_SCHEMA(data)
+    except vol.MultipleInvalid as err:
+        first = err.errors[0]
+        raise ConfigError(f"{_where(first)}: {first.msg}") from err
+    except vol.Invalid as err:
+        raise ConfigError(f"{_where(err)}: {err.msg}") from err
+    _check_broker(raw["mqtt"]["main"], "mqtt.main")
+    if "backup" in raw["mqtt"]:
+        _check_broker(raw["mqtt"]["backup"], "mqtt.backup")
+    names: set[str] = set()
+    for index, bus in enumerate(raw["buses"]):
+        _check_bus(bus, index)
+        for number, device in enumerate(bus["devices"]):
+            if device["name"] in names:
+                raise ConfigError(
+                    f"buses[{index}].devices[{number}].name: {device['name']!r} used twice"
+                )
+            names.add(device["name"])
+    config = GatewayConfig(raw)
+    extra = tuple(Path(d) for d in raw["profile_dirs"])
+    for index, bus in enumerate(raw["buses"]):
+        for number, device in enumerate(bus["devices"]):
+            name = device["profile"]
+            if name not in config.profiles:
+                try:
+                    config.profiles[name] = load_profile(name, extra)
+                except ProfileError as err:
+                    raise ConfigError(f"buses[{index}].devices[{number}].profile: {err}") from err
+    return config
+
+
+def load_config(path: str | Path) -> GatewayConfig:
+    """Read a YAML or JSON file (JSON is YAML, but keep the error message honest)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+        data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as err:
+        raise ConfigError(f"{file}: cannot read: {err}") from err
+    return parse_config(data)
+
+
+def slug(text: str) -> str:
+    """Lowercase slug for ids derived from free text."""
+    return re.sub(r"[^a-z0-9_-]+", "_", text.lower()).strip("_") or "x"

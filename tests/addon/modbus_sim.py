@@ -1,0 +1,104 @@
+"""A real pymodbus 3.16 server simulating field devices for the gateway tests.
+
+Uses ``SimDevice``/``SimData`` (the deprecated datastore contexts are not used). A device that
+must not answer gets an ``action`` that sleeps past the client timeout and then stays silent
+(``NoSuchIdException`` + ``ignore_missing_devices``: no response frame is ever sent, so no late
+frame can be mistaken for another device's answer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+from dataclasses import dataclass, field
+
+from heatbalance_gateway import codec
+from heatbalance_gateway.register_map import Profile
+from pymodbus.exceptions import NoSuchIdException
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+
+def free_port() -> int:
+    """A currently free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Behaviour:
+    """How one simulated device answers; counters are the ground truth for statistics."""
+
+    dead: bool = False
+    drop_rate: float = 0.0
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    hold_s: float = 0.3
+    requests: int = 0
+    dropped: int = 0
+    writes: list[tuple[int, list[int]]] = field(default_factory=list)
+
+    async def action(self, fc, _start, address, _count, _regs, set_values):
+        """pymodbus SimDevice action: count, maybe stay silent, record writes."""
+        self.requests += 1
+        if self.dead or (self.drop_rate and self.rng.random() < self.drop_rate):
+            self.dropped += 1
+            await asyncio.sleep(self.hold_s)
+            raise NoSuchIdException("simulated silence")
+        if set_values is not None and fc in (5, 6, 15, 16):
+            self.writes.append((address, list(set_values)))
+
+
+def _register_list(profile: Profile, function: str, values: dict[str, float]) -> list[SimData]:
+    points = [p for p in profile.points if p.function == function]
+    if not points:
+        return [SimData(900, values=0, datatype=DataType.REGISTERS)]
+    end = max(p.address + p.count for p in points)
+    regs = [0] * end
+    for point in points:
+        raw = codec.to_raw(values.get(point.key, 0.0), point.scale, point.offset)
+        regs[point.address : point.address + point.count] = codec.encode(
+            raw, point.type, point.word_order
+        )
+    return [SimData(0, values=regs, datatype=DataType.REGISTERS)]
+
+
+def _bit_list(profile: Profile, function: str, values: dict[str, float]) -> list[SimData]:
+    bits = [False] * 16
+    for point in (p for p in profile.points if p.function == function):
+        bits[point.address] = bool(values.get(point.key, 0))
+    return [SimData(0, values=bits, datatype=DataType.BITS)]
+
+
+def sim_device(
+    device_id: int, profile: Profile, values: dict[str, float], behaviour: Behaviour
+) -> SimDevice:
+    """A SimDevice with the profile's four tables filled from engineering values."""
+    return SimDevice(
+        device_id,
+        simdata=(
+            _bit_list(profile, "coil", values),
+            _bit_list(profile, "discrete", values),
+            _register_list(profile, "holding", values),
+            _register_list(profile, "input", values),
+        ),
+        action=behaviour.action,
+    )
+
+
+class SimServer:
+    """Async context manager running a ModbusTcpServer on a free loopback port."""
+
+    def __init__(self, devices: list[SimDevice]) -> None:
+        self.port = free_port()
+        self.server = ModbusTcpServer(
+            devices, address=("127.0.0.1", self.port), ignore_missing_devices=True
+        )
+
+    async def __aenter__(self) -> SimServer:
+        await self.server.serve_forever(background=True)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.server.shutdown()
