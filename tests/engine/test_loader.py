@@ -100,6 +100,12 @@ def test_valid_file_gets_documented_defaults() -> None:
         ("pipes.1", ..., "node B: not connected to the substation"),
         ("name", ..., "network, field name: missing"),
         ("pipes.0.roughness_mm", -0.1, "pipe P1, field roughness_mm: must be ≥ 0"),
+        ("inlets.0.heating_area_m2", float("nan"), "heating_area_m2: must be a finite number"),
+        ("inlets.0.heating_area_m2", True, "inlet B1, field heating_area_m2: must be a number"),
+        ("inlets.0.id", None, "inlet #1, field id: must be a text id"),
+        ("nodes.0.id", " ", "node #1, field id: must not be empty"),
+        ("substation", 5, "network, field substation: must be a mapping (key: value)"),
+        ("pipes", "P1", "network, field pipes: must be a list"),
         ("inlets.0.heating_area_m2", 0, "inlet B1, field heating_area_m2: must be > 0"),
         ("inlets.1.design_load_kw", -3, "inlet B2, field design_load_kw: must be > 0"),
         (
@@ -206,6 +212,9 @@ def test_file_errors(tmp_path) -> None:
     bad.write_text("name: [unclosed")
     with pytest.raises(NetworkError, match=r"bad\.yaml: not valid YAML/JSON"):
         load_network(bad)
+    bad.write_bytes("name: 三号楼\n".encode("gbk"))
+    with pytest.raises(NetworkError, match=r"bad\.yaml: not UTF-8 text"):
+        load_network(bad)
     bad.write_text("- just\n- a list\n")
     with pytest.raises(NetworkError, match="must hold a mapping"):
         load_network(bad)
@@ -257,6 +266,8 @@ def test_csv_as_excel_writes_it(encode) -> None:
         ("4000,200", "4000,lots", "row 2, field design_load_kw: must be a number"),
         ("B2,二号楼", "B3,二号楼", "row 4 (inlet B3): duplicate id"),
         ("id,name", "id,colour", "header: unknown column colour"),
+        ("id,name", "ident,name", "header: needs an id column"),
+        ("4000,200", "4000,inf", "row 2, field design_load_kw: must be a finite number"),
     ],
 )
 def test_csv_errors_name_row_and_field(old, new, message) -> None:
@@ -277,6 +288,12 @@ def test_csv_reports_every_bad_row_and_empty_files() -> None:
     ]
     with pytest.raises(NetworkError, match="empty file"):
         import_inlets_csv(parse_network(BASE), "")
+
+
+def test_csv_trailing_delimiters_are_ignored() -> None:
+    """Excel often writes empty columns after the last one; they carry nothing."""
+    text = CSV_TEXT.replace("\n", ",,\n")
+    assert set(import_inlets_csv(parse_network(BASE), text).inlets) == {"B1", "B2", "B3"}
 
 
 def test_csv_households_under_a_building() -> None:

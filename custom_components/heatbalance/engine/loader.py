@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -59,29 +60,46 @@ class NetworkError(ValueError):
         super().__init__(f"{source}: " + "; ".join(self.problems))
 
 
-def _positive(value: Any) -> float:
+def _num(value: Any) -> float:
+    """A finite number (YAML happily reads ``.nan``, ``1e400`` and ``true``)."""
+    if isinstance(value, bool):
+        raise vol.Invalid("must be a number")
     number = vol.Coerce(float)(value)
+    if not math.isfinite(number):
+        raise vol.Invalid("must be a finite number")
+    return number
+
+
+def _id(value: Any) -> str:
+    """An id: text or a number, not empty (YAML would turn ``id:`` into None)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise vol.Invalid("must be a text id")
+    text = str(value).strip()
+    if not text:
+        raise vol.Invalid("must not be empty")
+    return text
+
+
+def _positive(value: Any) -> float:
+    number = _num(value)
     if number <= 0:
         raise vol.Invalid("must be > 0")
     return number
 
 
 def _fraction(value: Any) -> float:
-    number = vol.Coerce(float)(value)
+    number = _num(value)
     if not 0.0 <= number <= 1.0:
         raise vol.Invalid("must be between 0 and 1")
     return number
 
 
 def _non_negative(value: Any) -> float:
-    number = vol.Coerce(float)(value)
+    number = _num(value)
     if number < 0:
         raise vol.Invalid("must be ≥ 0")
     return number
 
-
-_num = vol.Coerce(float)
-_id = vol.All(vol.Coerce(str), vol.Length(min=1))
 
 PUMP = vol.Schema(
     {
@@ -229,7 +247,12 @@ def load_network(source: str | Path) -> Network:
     path = builtin_path(str(source)) or Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"{source}: no such network file or built-in network")
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise NetworkError(
+            path.name, [f"not UTF-8 text ({err.reason} at byte {err.start})"]
+        ) from err
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except (yaml.YAMLError, json.JSONDecodeError) as err:
@@ -441,8 +464,10 @@ def import_inlets_csv(
     rows = list(csv.reader(io.StringIO(text), dialect=_dialect(text)))
     if not rows:
         raise NetworkError(source, ["empty file"])
-    header = [h.strip() for h in rows[0]]
-    problems = [f"header: unknown column {h}" for h in header if h not in CSV_COLUMNS]
+    header = [h.strip() for h in rows[0]]  # empty names: trailing delimiters Excel adds
+    problems = [f"header: unknown column {h}" for h in header if h and h not in CSV_COLUMNS]
+    if "id" not in header:
+        problems.append("header: needs an id column")
     if problems:
         raise NetworkError(source, problems)
     raw_inlets = []
@@ -522,12 +547,14 @@ def _message(err: vol.Invalid) -> str:
     msg = err.msg
     if isinstance(err, vol.ExclusiveInvalid):
         return "give design_load_kw or load_w_m2, not both"
-    if msg in ("expected a dictionary", "expected a mapping"):  # voluptuous 0.15 / 0.16
+    if msg in ("expected a dictionary", "expected a mapping", "expected dict"):
         return "must be a mapping (key: value)"
     if msg == "required key not provided":
         return "missing"
     if msg.startswith("extra keys not allowed") or msg == "not a valid option":
         return "unknown field"
+    if msg == "expected list":
+        return "must be a list"
     if msg.startswith("expected float"):
         return "must be a number"
     return msg
@@ -537,7 +564,9 @@ def _elements(items: list[Any], schema: vol.Schema, kind: str, problems: list[st
     """Validate a list of elements, naming each by id (or position)."""
     good = []
     for pos, item in enumerate(items, start=1):
-        name = item.get("id", f"#{pos}") if isinstance(item, dict) else f"#{pos}"
+        ident = item.get("id") if isinstance(item, dict) else None
+        usable = isinstance(ident, str | int | float) and str(ident).strip()
+        name = str(ident).strip() if usable else f"#{pos}"
         checked = _validate(schema, item, f"{kind} {name}", problems)
         if checked is not None:
             good.append(checked)
@@ -714,7 +743,7 @@ def _csv_row(header: list[str], row: list[str]) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     for name, cell in zip(header, row, strict=False):
         value = cell.strip()
-        if not value:
+        if not value or not name:
             continue
         if name in CSV_FIELDS:
             group, key = CSV_FIELDS[name]
