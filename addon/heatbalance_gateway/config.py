@@ -209,7 +209,7 @@ def _check_bus(bus: dict[str, Any], index: int) -> None:
         raise ConfigError(f"{where}.port: serial device path (e.g. /dev/ttyUSB0) required for rtu")
     seen: set[int] = set()
     for number, device in enumerate(bus["devices"]):
-        if device["device_id"] in seen and bus["type"] != "simulated":
+        if device["device_id"] in seen:
             raise ConfigError(
                 f"{where}.devices[{number}].device_id: {device['device_id']} used twice on this bus"
             )

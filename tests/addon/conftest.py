@@ -13,3 +13,14 @@ import pytest
 @pytest.fixture(autouse=True)
 def _loopback_sockets(socket_enabled: None) -> None:
     """Allow sockets (127.0.0.1 only) for every add-on test."""
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A plaintext anonymous mosquitto on a free 127.0.0.1 port (stopped after the test)."""
+    from .broker import Mosquitto
+
+    instance = Mosquitto(tmp_path / "broker")
+    instance.start()
+    yield instance
+    instance.stop()

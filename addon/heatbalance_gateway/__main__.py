@@ -1,0 +1,47 @@
+"""``python -m heatbalance_gateway --config FILE`` — run the gateway standalone or in the add-on."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from .config import ConfigError, load_config
+from .gateway import Gateway
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, validate the configuration, run until SIGTERM/SIGINT."""
+    parser = argparse.ArgumentParser(prog="heatbalance_gateway", description=__doc__)
+    parser.add_argument("--config", required=True, help="YAML or JSON configuration file")
+    parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=config.raw["log_level"].upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # per-timeout noise; we count them
+    if args.check:
+        print(f"configuration OK: gateway {config.gateway_id}")
+        return 0
+    asyncio.run(_run(config))
+    return 0
+
+
+async def _run(config: object) -> None:
+    gateway = Gateway(config)  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, gateway.stop)
+    await gateway.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Home Assistant MQTT discovery payloads.
+
+One HA device per field device (``via_device`` the gateway), a sensor per readable point, a
+``number`` or ``valve`` per writable point with the profile's min/max, plus the gateway's own
+statistics sensors (§6.0.6) and alarm binary sensors. Unique ids are built only from the gateway
+id, device name and point key, so they survive restarts and re-discovery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .register_map import Point, Profile
+from .topics import Topics
+
+ORIGIN = {"name": "heatbalance-gateway", "sw_version": "0.1.0"}
+
+
+def _uid(*parts: str) -> str:
+    return "_".join(("heatbalance", *parts)).replace("-", "_")
+
+
+def gateway_device(topics: Topics) -> dict[str, Any]:
+    """HA device block of the gateway itself."""
+    return {
+        "identifiers": [_uid(topics.gateway)],
+        "name": f"Heatbalance gateway {topics.gateway}",
+        "manufacturer": "heatbalance",
+        "model": "Modbus/Zigbee gateway add-on",
+    }
+
+
+def _device_block(
+    topics: Topics, device: str, profile: Profile, title: str | None
+) -> dict[str, Any]:
+    return {
+        "identifiers": [_uid(topics.gateway, device)],
+        "name": title or device,
+        "manufacturer": profile.manufacturer,
+        "model": profile.model or profile.name,
+        "via_device": _uid(topics.gateway),
+    }
+
+
+def _availability(topics: Topics, device: str) -> dict[str, Any]:
+    return {
+        "availability": [
+            {"topic": topics.status},
+            {"topic": topics.device_availability(device)},
+        ],
+        "availability_mode": "all",
+    }
+
+
+def _point_config(topics: Topics, device: str, point: Point) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "name": point.name,
+        "unique_id": _uid(topics.gateway, device, point.key),
+        "object_id": f"{topics.gateway}_{device}_{point.key}".replace("-", "_"),
+        "state_topic": topics.device_state(device),
+        "value_template": f"{{{{ value_json.{point.key} }}}}",
+        "qos": 1,
+    }
+    if point.ha == "sensor":
+        for key in ("device_class", "state_class"):
+            if getattr(point, key):
+                config[key] = getattr(point, key)
+        if point.unit:
+            config["unit_of_measurement"] = point.unit
+    elif point.ha == "binary_sensor":
+        config["value_template"] = f"{{{{ 'ON' if value_json.{point.key} else 'OFF' }}}}"
+    elif point.ha == "number":
+        config.update(
+            command_topic=topics.point_set(device, point.key),
+            min=point.min,
+            max=point.max,
+            step=point.step or abs(point.scale),
+            mode="box",
+        )
+        if point.unit:
+            config["unit_of_measurement"] = point.unit
+    elif point.ha == "valve":
+        feedback = point.feedback or point.key
+        config.update(
+            command_topic=topics.point_set(device, point.key),
+            value_template=f"{{{{ value_json.{feedback} }}}}",
+            reports_position=True,
+            position_open=point.max,
+            position_closed=point.min,
+            device_class="water",
+        )
+    return config
+
+
+def device_configs(
+    topics: Topics, device: str, profile: Profile, title: str | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(topic, payload) of every entity of one field device."""
+    block = _device_block(topics, device, profile, title)
+    for point in profile.points:
+        config = _point_config(topics, device, point)
+        config.update(_availability(topics, device), device=block, origin=ORIGIN)
+        yield topics.discovery(point.ha, f"{device}_{point.key}"), config
+    for key, name, unit in (
+        ("first_try_rate", "First-try success", "%"),
+        ("latency_ms_avg", "Request latency", "ms"),
+        ("retries", "Retries", None),
+    ):
+        config = {
+            "name": name,
+            "unique_id": _uid(topics.gateway, device, "comm", key),
+            "state_topic": topics.stats,
+            "value_template": f"{{{{ value_json.devices['{device}'].{key} }}}}",
+            "entity_category": "diagnostic",
+            "state_class": "measurement" if unit else "total_increasing",
+            "device": block,
+            "availability_topic": topics.status,
+            "origin": ORIGIN,
+        }
+        if unit:
+            config["unit_of_measurement"] = unit
+        yield topics.discovery("sensor", f"{device}_comm_{key}"), config
+
+
+def gateway_configs(topics: Topics, buses: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Statistics and alarm entities of the gateway (§6.0.6, §5.3.8-5)."""
+    block = gateway_device(topics)
+    common = {
+        "state_topic": topics.stats,
+        "device": block,
+        "availability_topic": topics.status,
+        "entity_category": "diagnostic",
+        "origin": ORIGIN,
+    }
+    sensors = [
+        ("backlog_rows", "Outbox backlog", "{{ value_json.outbox.rows }}", None),
+        ("backlog_age", "Outbox oldest age", "{{ value_json.outbox.oldest_age_s }}", "s"),
+        ("dropped", "Outbox dropped readings", "{{ value_json.outbox.dropped }}", None),
+        ("link", "Active uplink", "{{ value_json.link }}", None),
+    ]
+    for bus in buses:
+        sensors.append(
+            (
+                f"{bus}_first_try_rate",
+                f"{bus} first-try success",
+                f"{{{{ value_json.buses['{bus}'].first_try_rate }}}}",
+                "%",
+            )
+        )
+    for key, name, template, unit in sensors:
+        config = {
+            "name": name,
+            "unique_id": _uid(topics.gateway, key),
+            "value_template": template,
+            **common,
+        }
+        if unit:
+            config["unit_of_measurement"] = unit
+        yield topics.discovery("sensor", key), config
+    alarms = [
+        (
+            "dropped_alarm",
+            "Outbox dropped data",
+            "{{ 'ON' if value_json.outbox.dropped else 'OFF' }}",
+        )
+    ]
+    for bus in buses:
+        alarms.append(
+            (
+                f"{bus}_comm_alarm",
+                f"{bus} communication alarm",
+                f"{{{{ 'ON' if value_json.buses['{bus}'].alarm else 'OFF' }}}}",
+            )
+        )
+    for key, name, template in alarms:
+        config = {
+            "name": name,
+            "unique_id": _uid(topics.gateway, key),
+            "value_template": template,
+            "device_class": "problem",
+            **common,
+        }
+        yield topics.discovery("binary_sensor", key), config

@@ -1,0 +1,287 @@
+"""The gateway process: bus workers -> outbox -> forwarder -> MQTT, and commands back.
+
+Wiring only; each concern lives in its own module (bus_worker, outbox, forwarder, mqtt_link,
+discovery, commands, stats). Readings are collected from all workers and committed to the
+outbox once per flush period (one transaction per poll cycle), before anything is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from .bus_worker import BusWorker, Command, Reading
+from .commands import (
+    CommandError,
+    ParsedCommand,
+    parse_request,
+    parse_set,
+    resolve_value,
+    result_payload,
+)
+from .config import GatewayConfig
+from .discovery import device_configs, gateway_configs
+from .forwarder import Forwarder
+from .mqtt_link import BrokerLink, Uplink
+from .outbox import Outbox
+from .topics import Topics
+from .transport import PymodbusTransport, SimulatedTransport, Transport
+
+_LOGGER = logging.getLogger(__name__)
+FLUSH_S = 0.2
+
+
+class Gateway:
+    """Runs everything until :meth:`stop`."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        raw = config.raw
+        mqtt = raw["mqtt"]
+        self.topics = Topics(mqtt["base_topic"], config.gateway_id, mqtt["discovery_prefix"])
+        box = raw["outbox"]
+        self.outbox = Outbox(
+            config.outbox_path, max_rows=box["max_rows"], ttl_s=box["ttl_days"] * 86400.0
+        )
+        self._pending: list[tuple[float, str, dict[str, float]]] = []
+        self._availability: dict[str, bool] = {}
+        self._inflight: set[str] = set()
+        self._stop = asyncio.Event()
+        self.workers: dict[str, BusWorker] = {}
+        self.device_bus: dict[str, BusWorker] = {}
+        self.device_cfg: dict[str, dict[str, Any]] = {}
+        self.uplink: Uplink | None = None
+        self.forwarder: Forwarder | None = None
+
+    # ---- construction -------------------------------------------------------------------
+    def _transport(self, bus: dict[str, Any]) -> Transport:
+        if bus["type"] == "simulated":
+            return SimulatedTransport()
+        return PymodbusTransport.from_bus(bus)
+
+    def _build_workers(self) -> None:
+        for bus in self.config.raw["buses"]:
+            worker = BusWorker(
+                bus,
+                self.config.profiles,
+                self._transport(bus),
+                self._on_reading,
+                self._on_availability,
+            )
+            self.workers[bus["name"]] = worker
+            for device in bus["devices"]:
+                self.device_bus[device["name"]] = worker
+                self.device_cfg[device["name"]] = device
+                self._availability[device["name"]] = True
+
+    def _build_uplink(self, loop: asyncio.AbstractEventLoop) -> Uplink:
+        mqtt = self.config.raw["mqtt"]
+        will = (self.topics.status, "offline")
+
+        def link(name: str, broker: dict[str, Any]) -> BrokerLink:
+            return BrokerLink(
+                name,
+                broker,
+                f"heatbalance-{self.config.gateway_id}-{name}",
+                will,
+                loop,
+                self._on_connect,
+                self._on_message,
+                self._on_disconnect,
+            )
+
+        backup = link("backup", mqtt["backup"]) if "backup" in mqtt else None
+        return Uplink(link("main", mqtt["main"]), backup, mqtt["failover_after"])
+
+    # ---- callbacks from workers ---------------------------------------------------------
+    def _on_reading(self, reading: Reading) -> None:
+        self._pending.append((reading.ts, reading.device, reading.values))
+
+    def _on_availability(self, device: str, available: bool) -> None:
+        self._availability[device] = available
+        if self.uplink and (link := self.uplink.active()):
+            link.publish(
+                self.topics.device_availability(device),
+                "online" if available else "offline",
+                retain=True,
+            )
+
+    # ---- callbacks from MQTT (on the asyncio loop) -------------------------------------
+    def _on_connect(self, link: BrokerLink) -> None:
+        link.publish(self.topics.status, "online", retain=True)
+        link.subscribe(
+            [
+                self.topics.command,
+                self.topics.ack,
+                self.topics.set_wildcard,
+                f"{self.topics.discovery_prefix}/status",
+            ]
+        )
+        self._publish_discovery(link)
+        if self.forwarder:
+            self.forwarder.go_back(f"{link.name} connected")
+
+    def _on_disconnect(self, _link: BrokerLink) -> None:
+        if self.forwarder:
+            self.forwarder.wake.set()
+
+    def _on_message(self, link: BrokerLink, topic: str, payload: bytes) -> None:
+        try:
+            if topic == self.topics.ack:
+                if self.forwarder:
+                    self.forwarder.on_ack(payload)
+            elif topic == f"{self.topics.discovery_prefix}/status":
+                if payload.strip().lower() == b"online":
+                    self._publish_discovery(link)
+            elif topic == self.topics.command:
+                self._command(parse_request(payload))
+            elif topic.startswith(self.topics.root + "/dev/") and topic.endswith("/set"):
+                tail = topic[len(self.topics.root) + 1 :].split("/")
+                if len(tail) == 4:
+                    self._command(parse_set(tail, payload))
+        except CommandError as err:
+            _LOGGER.warning("refused command on %s: %s", topic, err)
+            self._publish_result(
+                {"request_id": err.request_id, "status": "invalid", "error": str(err)}
+            )
+        except Exception:  # one bad message must never stop the gateway
+            _LOGGER.exception("error handling message on %s", topic)
+
+    # ---- commands ------------------------------------------------------------------------
+    def _command(self, parsed: ParsedCommand) -> None:
+        rid = parsed.request_id
+        if rid is not None:
+            seen, stored = self.outbox.command_seen(rid)
+            if seen:
+                if rid in self._inflight:
+                    return  # the result of the first copy will be published
+                result: dict[str, Any] = (
+                    dict(stored) if stored else {"request_id": rid, "status": "interrupted"}
+                )
+                result["duplicate"] = True
+                self._publish_result(result)
+                return
+        worker = self.device_bus.get(parsed.device)
+        if worker is None:
+            raise CommandError(f"unknown device {parsed.device!r}", rid)
+        try:
+            value = resolve_value(parsed, worker.devices[parsed.device].profile)
+        except KeyError as err:
+            raise CommandError(f"unknown point {parsed.point!r}", rid) from err
+        if rid is not None:
+            self.outbox.command_start(rid)
+            self._inflight.add(rid)
+        future = worker.submit(Command(parsed.device, parsed.point, value, rid))
+        future.add_done_callback(lambda f: self._command_done(rid, f))
+
+    def _command_done(self, rid: str | None, future: asyncio.Future[dict[str, Any]]) -> None:
+        result = future.result()
+        if rid is not None:
+            self.outbox.command_done(rid, result)
+            self._inflight.discard(rid)
+            self._publish_result(result)
+
+    def _publish_result(self, result: dict[str, Any]) -> None:
+        if self.uplink and (link := self.uplink.active()):
+            link.publish(self.topics.command_result, result_payload(result))
+
+    # ---- publishing ----------------------------------------------------------------------
+    def _publish_discovery(self, link: BrokerLink) -> None:
+        for worker in self.workers.values():
+            for device, state in worker.devices.items():
+                title = self.device_cfg[device].get("title")
+                for topic, config in device_configs(self.topics, device, state.profile, title):
+                    link.publish(topic, json.dumps(config), retain=True)
+                link.publish(
+                    self.topics.device_availability(device),
+                    "online" if self._availability[device] else "offline",
+                    retain=True,
+                )
+        for topic, config in gateway_configs(self.topics, list(self.workers)):
+            link.publish(topic, json.dumps(config), retain=True)
+
+    def _flush(self) -> None:
+        """Commit this cycle's readings, then publish their live state."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        self.outbox.append(batch)
+        if self.forwarder:
+            self.forwarder.wake.set()
+        if self.uplink and (link := self.uplink.active()):
+            latest: dict[str, tuple[float, dict[str, float]]] = {}
+            for ts, device, values in batch:
+                latest[device] = (ts, values)
+            for device, (ts, values) in latest.items():
+                state = {**self.device_bus[device].devices[device].last_values, **values, "ts": ts}
+                link.publish(self.topics.device_state(device), json.dumps(state), retain=True)
+
+    def statistics(self) -> dict[str, Any]:
+        """Statistics JSON (§6.0.6, §5.3.7-1)."""
+        fwd = self.forwarder
+        return {
+            "ts": time.time(),
+            "link": None if not self.uplink or not (a := self.uplink.active()) else a.name,
+            "link_switches": 0 if not self.uplink else self.uplink.switches,
+            "buses": {name: w.stats.snapshot() for name, w in self.workers.items()},
+            "devices": {
+                name: {**s.stats.snapshot(), "available": s.breaker.available}
+                for w in self.workers.values()
+                for name, s in w.devices.items()
+            },
+            "outbox": {
+                **self.outbox.backlog(),
+                "alarm": self.outbox.dropped > 0,
+                "resends": 0 if fwd is None else fwd.go_backs,
+                "sent_readings": 0 if fwd is None else fwd.sent_readings,
+            },
+        }
+
+    # ---- main loop -----------------------------------------------------------------------
+    def stop(self) -> None:
+        """Request a clean shutdown."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Start links and workers; flush, forward and report until stopped."""
+        loop = asyncio.get_running_loop()
+        self._build_workers()
+        self.uplink = self._build_uplink(loop)
+        self.forwarder = Forwarder(self.outbox, self.topics, self.uplink, self.config.raw["outbox"])
+        for link in self.uplink.links:
+            link.start()
+        tasks = [asyncio.create_task(w.run(), name=f"bus-{n}") for n, w in self.workers.items()]
+        tasks.append(asyncio.create_task(self.forwarder.run(), name="forwarder"))
+        stats_every = float(self.config.raw["stats_interval"])
+        next_stats = time.monotonic() + min(stats_every, 2.0)
+        try:
+            while not self._stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=FLUSH_S)
+                self._flush()
+                if time.monotonic() >= next_stats:
+                    next_stats = time.monotonic() + stats_every
+                    self._publish_stats()
+        finally:
+            await self._shutdown(tasks)
+
+    def _publish_stats(self) -> None:
+        if self.uplink and (link := self.uplink.active()):
+            link.publish(self.topics.stats, json.dumps(self.statistics()), retain=True)
+        self.outbox.prune_commands()
+
+    async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
+        for worker in self.workers.values():
+            worker.stop()
+        if self.forwarder:
+            self.forwarder.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._flush()
+        if self.uplink:
+            for link in self.uplink.links:
+                await asyncio.to_thread(link.stop, (self.topics.status, "offline"))
+        self.outbox.close()
