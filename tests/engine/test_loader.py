@@ -6,6 +6,8 @@ import copy
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from custom_components.heatbalance.engine.loader import (
     NetworkError,
@@ -288,6 +290,8 @@ def test_csv_reports_every_bad_row_and_empty_files() -> None:
     ]
     with pytest.raises(NetworkError, match="empty file"):
         import_inlets_csv(parse_network(BASE), "")
+    with pytest.raises(NetworkError, match="not a readable CSV table"):
+        import_inlets_csv(parse_network(BASE), 'id,name\nB9,"' + "x" * 200_000 + '"\n')
 
 
 def test_csv_trailing_delimiters_are_ignored() -> None:
@@ -345,3 +349,52 @@ def test_builtins_round_trip(name) -> None:
     net = load_network(name)
     data = network_to_dict(net)
     assert network_to_dict(parse_network(json.loads(json.dumps(data)))) == data
+
+
+def _leaf_paths(node, prefix: str = "") -> list[str]:
+    """Every key path in BASE (``inlets.0.device.kvs``), containers included."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    paths = []
+    for key, value in items:
+        path = f"{prefix}{key}"
+        paths.append(path)
+        if isinstance(value, dict | list):
+            paths += _leaf_paths(value, path + ".")
+    return paths
+
+
+def _problems(func, *args) -> list[str] | None:
+    """The problems ``func`` reports, or None when it accepts the input."""
+    try:
+        func(*args)
+    except NetworkError as err:
+        return err.problems
+    return None
+
+
+_JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=st.sampled_from(_leaf_paths(BASE)), value=_JUNK)
+def test_any_bad_value_gives_network_error_never_a_traceback(path, value) -> None:
+    """Operators' files can hold anything at any place: the answer is a message, not a crash."""
+    problems = _problems(parse_network, _with(path, value))
+    assert problems is None or (problems and all(isinstance(p, str) and p for p in problems))
+
+
+@settings(max_examples=150, deadline=None)
+@given(cells=st.lists(st.text(max_size=6), min_size=1, max_size=12))
+def test_any_csv_row_gives_network_error_never_a_traceback(cells) -> None:
+    header = "id,type,node,parent,heating_area_m2,design_load_kw,device_type,kvs,opening,setpoint"
+    row = ",".join(c.replace(",", "").replace('"', "").replace("\n", "") for c in cells)
+    problems = _problems(import_inlets_csv, parse_network(BASE), f"{header}\n{row}\n")
+    assert problems is None or len(problems) > 0

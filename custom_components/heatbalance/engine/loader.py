@@ -461,7 +461,10 @@ def import_inlets_csv(
     as delimiter, decimal commas where ``;`` separates. Errors name the row and field.
     """
     text = _decode(content)
-    rows = list(csv.reader(io.StringIO(text), dialect=_dialect(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), dialect=_dialect(text)))
+    except csv.Error as err:  # a NUL byte, a stray carriage return inside a cell
+        raise NetworkError(source, [f"not a readable CSV table: {err}"]) from err
     if not rows:
         raise NetworkError(source, ["empty file"])
     header = [h.strip() for h in rows[0]]  # empty names: trailing delimiters Excel adds
