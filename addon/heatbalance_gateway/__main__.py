@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="YAML or JSON configuration file")
     parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
     args = parser.parse_args(argv)
+    # Until the event loop installs its handler, SIGTERM (s6 stopping the add-on) exits cleanly:
+    # nothing has been read or written yet.
+    signal.signal(signal.SIGTERM, _exit_now)
     try:
         config = load_config(args.config)
     except ConfigError as err:
@@ -33,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     asyncio.run(_run(config))
     return 0
+
+
+def _exit_now(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 async def _run(config: object) -> None:

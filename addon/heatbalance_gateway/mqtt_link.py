@@ -71,7 +71,7 @@ class BrokerLink:
             )
             client.tls_insecure_set(False)  # verify the broker's host name too
         client.will_set(will[0], will[1], qos=1, retain=True)
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client.reconnect_delay_set(min_delay=1, max_delay=4)
         client.max_inflight_messages_set(200)
         client.on_connect = self._connected
         client.on_disconnect = self._disconnected

@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 from heatbalance_gateway.consumer import Consumer, ack_topic, data_topic
 
 
-class TestConsumer:
+class MqttConsumer:
     """Thread-safe collector of a gateway's readings."""
 
     def __init__(
