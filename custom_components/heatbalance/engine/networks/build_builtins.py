@@ -20,7 +20,7 @@ BUILTINS = {
     "estate12": (
         12,
         0,
-        1,
+        5,  # of seeds 1–8 the clearest far-end starvation (0.75) with valves open
         False,
         "A 12-building estate with electric valves (intermediate level).",
     ),

@@ -163,9 +163,13 @@ def _inlet(
 
 
 def _valve(kind: str, flow_m3h: float, dp_kpa: float) -> Device:
-    """A valve with the smallest standard Kvs that passes ``flow`` at ``dp_kpa`` fully open."""
+    """A valve with the standard Kvs whose fully-open drop at ``flow`` is nearest ``dp_kpa``.
+
+    Nearest on a log scale: the series steps by ≈1.6 in Kv (≈2.5 in drop), so a target of
+    10–20 kPa lands the drop within about 6–32 kPa, mostly 10–20.
+    """
     needed = flow_m3h / math.sqrt(dp_kpa / 100.0)
-    kvs = next((k for k in KVS_SERIES if k >= needed), KVS_SERIES[-1])
+    kvs = min(KVS_SERIES, key=lambda k: abs(math.log(k / needed)))
     return Device(type=kind, kvs=kvs)  # type: ignore[arg-type]
 
 
@@ -200,7 +204,7 @@ def _building(bid: str, node: str, households: int, rng: np.random.Generator) ->
             kind="building",
             parent=None,
             internal_dp=5.0,
-            device=_valve("electric_valve", flow, 10.0),
+            device=_valve("electric_valve", flow, rng.uniform(10, 20)),
         )
     }
     for k, a in enumerate(shares, start=1):
@@ -215,7 +219,7 @@ def _building(bid: str, node: str, households: int, rng: np.random.Generator) ->
             kind="household",
             parent=bid,
             internal_dp=floor_dp,
-            device=_valve("iot_valve", hflow, 10.0),
+            device=_valve("iot_valve", hflow, rng.uniform(10, 20)),
         )
     return out
 
