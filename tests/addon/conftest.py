@@ -24,3 +24,29 @@ def broker(tmp_path):
     instance.start()
     yield instance
     instance.stop()
+
+
+# Documented in addon/DOCS.md ("Broker setup"): each gateway logs in with its gateway id as
+# user name and may only write below its own topics; Home Assistant's user sees everything.
+GATEWAY_ACL = """\
+user homeassistant
+topic readwrite heatbalance/#
+topic readwrite homeassistant/#
+
+pattern readwrite heatbalance/gw/%u/#
+pattern write homeassistant/+/%u/#
+pattern read homeassistant/status
+"""
+PASSWORDS = {"gw1": "gw1-Xq7-secret", "gw2": "gw2-Lp4-secret", "homeassistant": "ha-Zr8-secret"}
+
+
+@pytest.fixture
+def secure_broker(tmp_path):
+    """mosquitto with TLS only, password file and the per-gateway ACL."""
+    from .broker import Mosquitto, make_tls
+
+    tls = make_tls(tmp_path / "tls")
+    instance = Mosquitto(tmp_path / "secure-broker", tls=tls, users=PASSWORDS, acl=GATEWAY_ACL)
+    instance.start()
+    yield instance
+    instance.stop()
