@@ -148,9 +148,8 @@ async def test_gateway_over_tls_discovery_state_and_commands(secure_broker, tmp_
             assert valve["device"]["identifiers"] == ["heatbalance_gw1_valve_1"]
             assert valve["device"]["name"] == "Building 3 valve"
             energy = ha.json("homeassistant/sensor/gw1/meter-1_energy/config")[-1]
-            assert (
-                energy["device_class"] == "energy" and energy["state_class"] == "total_increasing"
-            )
+            assert energy["device_class"] == "energy"
+            assert energy["state_class"] == "total_increasing"
             assert energy["device"]["identifiers"] == ["heatbalance_gw1_meter_1"]
             state = ha.json(f"{root}/dev/meter-1/state")[-1]
             assert state["energy"] == pytest.approx(1234.567)
@@ -166,11 +165,13 @@ async def test_gateway_over_tls_discovery_state_and_commands(secure_broker, tmp_
             ha.publish(f"{root}/cmd", json.dumps(command))
             await until(lambda: ha.get(f"{root}/cmd/result"), "command result")
             first = ha.json(f"{root}/cmd/result")[0]
-            assert first["status"] == "confirmed" and first["readback"] == pytest.approx(55.5)
+            assert first["status"] == "confirmed"
+            assert first["readback"] == pytest.approx(55.5)
             ha.publish(f"{root}/cmd", json.dumps(command))
             await until(lambda: len(ha.get(f"{root}/cmd/result")) >= 2, "duplicate reply")
             again = ha.json(f"{root}/cmd/result")[1]
-            assert again["duplicate"] is True and again["status"] == "confirmed"
+            assert again["duplicate"] is True
+            assert again["status"] == "confirmed"
             assert valve_b.writes == [(0, [555])]
 
             # Outside min/max: refused, nothing written.

@@ -71,7 +71,8 @@ def test_wrong_credentials_are_refused(secure_broker) -> None:
     for user, password in (("gw1", "wrong-password"), ("nobody", "whatever-pass"), (None, None)):
         client, reason = connect(secure_broker.port, user, password, ca=secure_broker.tls.ca)
         close(client)
-        assert hasattr(reason, "is_failure") and reason.is_failure, (user, reason)
+        assert hasattr(reason, "is_failure"), (user, reason)
+        assert reason.is_failure, (user, reason)
     client, reason = connect(secure_broker.port, "gw1", PASSWORDS["gw1"], ca=secure_broker.tls.ca)
     close(client)
     assert not reason.is_failure
