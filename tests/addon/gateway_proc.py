@@ -59,6 +59,7 @@ class GatewayProcess:
         self.config = config
         self.process: subprocess.Popen[bytes] | None = None
         self.log = directory / "gateway.log"
+        self._log_offset = 0
 
     def start(self, **overrides: Any) -> None:
         """Write the config and start the process."""
@@ -67,6 +68,7 @@ class GatewayProcess:
         path = self.directory / "gateway.yaml"
         path.write_text(yaml.safe_dump(config))
         env = {**os.environ, "PYTHONPATH": str(ADDON)}
+        self._log_offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "heatbalance_gateway", "--config", str(path)],
@@ -75,6 +77,12 @@ class GatewayProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    def connected(self) -> bool:
+        """True once this run of the process logged a broker connection."""
+        with self.log.open("rb") as log:
+            log.seek(self._log_offset)
+            return b"broker connected" in log.read()
 
     def kill(self) -> None:
         """SIGKILL (a crash)."""

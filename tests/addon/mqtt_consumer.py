@@ -27,7 +27,8 @@ class MqttConsumer:
         self.stored: dict[int, dict[str, Any]] = {}
         self.received = 0
         self.batches = 0
-        self.clients = []
+        self.clients: list[mqtt.Client] = []
+        self.by_client = [0] * len(ports)
         for index, port in enumerate(ports):
             client = mqtt.Client(
                 mqtt.CallbackAPIVersion.VERSION2,
@@ -55,6 +56,7 @@ class MqttConsumer:
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         with self.lock:
             self.batches += 1
+            self.by_client[self.clients.index(client)] += 1
             for item in self.core.handle_batch(self.gateway, message.payload):
                 self.received += 1
                 if item.is_new:

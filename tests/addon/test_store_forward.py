@@ -65,6 +65,7 @@ def test_broker_crash_and_gateway_crash_during_replay_lose_nothing(tmp_path) -> 
 
         # Drain what the last clean shutdown flushed, with a gateway that polls nothing.
         gateway.start(buses=[])
+        wait_for(gateway.connected, what="drain gateway connected")
         final = gateway.outbox()
         wait_for(lambda: consumer.contiguous >= final["last_seq"], what="final drain")
         wait_for(lambda: gateway.outbox()["rows"] == 0, what="outbox trimmed by acks")
