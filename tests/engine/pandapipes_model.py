@@ -21,6 +21,7 @@ from custom_components.heatbalance.engine.hydraulics import KINEMATIC_VISCOSITY,
 from custom_components.heatbalance.engine.model import WATER_CP, WATER_DENSITY, Network
 from custom_components.heatbalance.engine.thermal import ThermalResult
 
+SECTIONS = 20  # pandapipes applies a pipe's loss coefficient to each section
 BRANCH_DIAMETER_MM = 100.0  # any diameter: ζ is chosen to match the resistance at it
 K = 273.15
 
@@ -64,8 +65,8 @@ def build(network: Network, hyd: HydraulicResult, th: ThermalResult) -> Pandapip
                 length_km=pipe.length_m / 1000.0,
                 inner_diameter_mm=d,
                 k_mm=pipe.roughness_mm,
-                loss_coefficient=pipe.zeta,
-                sections=20,
+                loss_coefficient=pipe.zeta / SECTIONS,
+                sections=SECTIONS,
                 u_w_per_m2k=pipe.heat_loss_w_mk / (math.pi * d / 1000.0),
                 text_k=network.ground_c + K,
             )
