@@ -1,0 +1,181 @@
+"""Configuration and profile validation: errors name the field; bad secrets are refused."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+import yaml
+from heatbalance_gateway.config import ConfigError, load_config, parse_config
+from heatbalance_gateway.register_map import (
+    ProfileError,
+    builtin_profiles,
+    load_profile,
+    parse_profile,
+)
+
+from .gateway_proc import ADDON
+
+BASE: dict[str, Any] = {
+    "gateway_id": "gw1",
+    "mqtt": {
+        "main": {
+            "host": "broker.lan",
+            "username": "gw1",
+            "password": "Uu7-long-secret",
+            "tls": {"ca_file": "/ssl/ca.pem"},
+        }
+    },
+    "buses": [
+        {
+            "name": "line1",
+            "type": "tcp",
+            "host": "10.0.0.5",
+            "devices": [
+                {
+                    "name": "valve-1",
+                    "device_id": 1,
+                    "profile": "electric_valve",
+                    "poll_interval": 60,
+                }
+            ],
+        },
+        {
+            "name": "rs485",
+            "type": "rtu",
+            "port": "/dev/ttyUSB0",
+            "baudrate": 19200,
+            "parity": "E",
+            "devices": [{"name": "meter-1", "device_id": 7, "profile": "heat_meter"}],
+        },
+    ],
+}
+
+
+def with_change(path: str, value: Any) -> dict[str, Any]:
+    data = copy.deepcopy(BASE)
+    *parents, last = path.split(".")
+    node: Any = data
+    for key in parents:
+        node = node[int(key)] if key.isdigit() else node[key]
+    if value is KeyError:
+        del node[last]
+    else:
+        node[int(last) if last.isdigit() else last] = value
+    return data
+
+
+def test_valid_config_loads_profiles_and_defaults() -> None:
+    config = parse_config(copy.deepcopy(BASE))
+    assert set(config.profiles) == {"electric_valve", "heat_meter"}
+    tcp, rtu = config.raw["buses"]
+    assert tcp["port"] == 502
+    assert rtu["parity"] == "E"
+    assert config.raw["mqtt"]["main"]["port"] == 8883
+    assert str(config.outbox_path) == "/data/outbox.sqlite"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("mqtt.main.password", "changeme", "mqtt.main.password"),
+        ("mqtt.main.password", "", "mqtt.main.password"),
+        ("mqtt.main.password", KeyError, "mqtt.main.password"),
+        ("mqtt.main.tls", KeyError, "mqtt.main.tls: TLS"),
+        ("buses.0.devices.0.poll_interval", 3600, "buses[0].devices[0].poll_interval"),
+        ("buses.0.devices.0.device_id", 300, "buses[0].devices[0].device_id"),
+        ("buses.0.devices.0.profile", "no_such_profile", "buses[0].devices[0].profile"),
+        ("buses.0.host", KeyError, "buses[0].host"),
+        ("buses.1.port", KeyError, "buses[1].port"),
+        ("buses.1.baudrate", 12345, "buses[1].baudrate"),
+        ("gateway_id", "Bad Id!", "gateway_id"),
+        ("buses.1.devices.0.name", "valve-1", "used twice"),
+    ],
+)
+def test_errors_name_the_field(path: str, value: Any, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(with_change(path, value))
+    assert message in str(err.value)
+
+
+def test_backup_broker_is_validated_too() -> None:
+    data = copy.deepcopy(BASE)
+    data["mqtt"]["backup"] = {
+        "host": "lte.example",
+        "username": "gw1",
+        "password": "admin",
+        "tls": {"ca_file": "x"},
+    }
+    with pytest.raises(ConfigError, match=r"mqtt\.backup\.password"):
+        parse_config(data)
+
+
+def test_cli_check_and_refusal(tmp_path) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(BASE))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(with_change("mqtt.main.password", "changeme")))
+    run = [sys.executable, "-m", "heatbalance_gateway", "--config"]
+    ok = subprocess.run(
+        [*run, str(good), "--check"], cwd=ADDON, capture_output=True, text=True, check=False
+    )
+    assert ok.returncode == 0, ok.stderr
+    refused = subprocess.run(
+        [*run, str(bad)], cwd=ADDON, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == 2
+    assert "mqtt.main.password" in refused.stderr
+    assert load_config(good).gateway_id == "gw1"
+
+
+def test_builtin_profiles_are_valid() -> None:
+    assert builtin_profiles() == ["electric_valve", "heat_meter", "pt_transmitter"]
+    valve = load_profile("electric_valve")
+    setpoint = valve.point("position_setpoint")
+    assert (setpoint.writable, setpoint.min, setpoint.max, setpoint.ha) == (
+        True,
+        0.0,
+        100.0,
+        "valve",
+    )
+    assert load_profile("heat_meter").point("flow").word_order == "little"
+
+
+POINT = {"key": "sp", "name": "Setpoint", "address": 0, "function": "holding", "type": "uint16"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"writable": True}, "points[sp].min: writable point needs 'min'"),
+        ({"writable": True, "min": 0}, "points[sp].max"),
+        ({"writable": True, "min": 5, "max": 1}, "min is greater than max"),
+        (
+            {"function": "input", "writable": True, "min": 0, "max": 1},
+            "only holding registers and coils",
+        ),
+        ({"type": "float64"}, "points[sp].type"),
+        ({"function": "coil"}, "type must be bool"),
+        ({"scale": 0}, "points[sp].scale"),
+        ({"address": 65535, "type": "uint32"}, "past address 65535"),
+        ({"ha": "valve"}, "needs writable"),
+        ({"unknown": 1}, "points[sp].unknown"),
+    ],
+)
+def test_profile_errors_name_point_and_field(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ProfileError) as err:
+        parse_profile({"name": "p", "points": [{**POINT, **change}]}, "site.yaml")
+    assert message in str(err.value)
+    assert str(err.value).startswith("site.yaml: ")
+
+
+def test_profile_overlap_and_duplicates_are_refused() -> None:
+    two = [POINT, {**POINT, "key": "other", "type": "int32"}]
+    with pytest.raises(ProfileError, match="overlap at holding 0"):
+        parse_profile({"name": "p", "points": two})
+    with pytest.raises(ProfileError, match="duplicate point keys"):
+        parse_profile({"name": "p", "points": [POINT, {**POINT, "address": 5}]})
