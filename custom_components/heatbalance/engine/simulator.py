@@ -1,17 +1,28 @@
-"""The simulated plant: a network stepped through time under an outdoor-temperature profile.
+"""The simulated plant: a network stepped through time under an outdoor temperature.
 
-Every demo, controller test, benchmark and the gateway's virtual plant drive this one class.
-Hydraulics are re-solved only when a setting changes (a warm-started Newton of a few
-iterations); temperatures and heat every step; each heated room integrates
-``C·dT/dt = Q_emitter + gains − UA·(T − T_out)`` semi-implicitly (the emitter's dependence on
-room temperature is linearised), which stays stable and accurate for one-hour steps.
+Every demo, controller test, benchmark and the gateway's virtual plant drive this one class
+(contract in docs/engine-contract.md, model in docs/thermal.md). Per step:
+
+* hydraulics are re-solved only when a control changed (openings, pump speed, setpoints,
+  faults), warm-started from the last solution; the thermal model keeps its factorised
+  mixing matrices for as long as the flows stay;
+* the substation supplies the heating-curve temperature for the current outdoor temperature
+  (§3.0.6 static model), a fixed one, or what :meth:`Simulator.set_supply` says;
+* every heated room integrates ``C·dT/dt = Q_emitter(T) + gains − UA·(T − T_out)``. The
+  emitter's dependence on T is linearised at the step's start and the linear equation is
+  integrated exactly (exponential), so any step length is stable (a step of days lands
+  within a few hundredths of a kelvin of the equilibrium, and the next one on it); hour
+  steps are accurate because rooms have time constants of many hours.
+
 Measurements are exact: noise, dropouts and communication faults belong to whoever reads
-the state; valve faults (stuck, blocked) belong to the plant and are injected here.
+the state. Valve faults (stuck, blocked) belong to the plant and are injected here.
 """
 
 from __future__ import annotations
 
 import copy
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,8 +31,13 @@ from .hydraulics import HydraulicModel, HydraulicResult
 from .model import Network
 from .thermal import ThermalModel, ThermalResult
 
+SEASON_DAYS = 150  # heating season of the synthetic profile: 1 November to 30 March
+FAULT_KINDS = ("stuck", "blockage")
+OutdoorProfile = Callable[[float], float] | Sequence[float] | np.ndarray
+_SETTLE_TOL_K = 1e-7
 
-@dataclass
+
+@dataclass(slots=True)
 class PumpState:
     """Duty point of the substation's circulation pump."""
 
@@ -31,9 +47,13 @@ class PumpState:
     speed: float
 
 
-@dataclass
+@dataclass(slots=True)
 class InletState:
-    """What a perfect set of instruments would read at one inlet."""
+    """What a perfect set of instruments would read at one inlet.
+
+    ``heat_kwh`` counts up like the inlet's heat meter (§4.1.2); ``fault`` is the injected
+    fault, the ground truth a diagnosis is scored against (never a measurement).
+    """
 
     flow_m3h: float
     design_flow_m3h: float
@@ -44,11 +64,13 @@ class InletState:
     opening: float
     dp_available_kpa: float
     valve_dp_kpa: float
+    heat_kwh: float = 0.0
+    fault: str | None = None
 
 
 @dataclass
 class PlantState:
-    """The whole plant at one instant."""
+    """The whole plant at one instant (``supply_c``/``return_c`` at the substation)."""
 
     time_s: float
     outdoor_c: float
@@ -56,81 +78,171 @@ class PlantState:
     return_c: float
     pump: PumpState
     inlets: dict[str, InletState] = field(default_factory=dict)
+    heat_w: float = 0.0  # delivered to all buildings
+    pipe_loss_w: float = 0.0
+    heat_kwh: float = 0.0  # delivered since the start
+    pump_kwh: float = 0.0  # electricity of the circulation pump since the start
 
 
 class Simulator:
-    """Time stepping of a network; the controls are the valve openings and the pump speed."""
+    """Time stepping of a network; the controls are valve openings, setpoints, pump speeds.
 
-    def __init__(self, network: Network, outdoor_c: float = -5.0, seed: int = 0) -> None:
+    The simulator works on its own copy of ``network``. ``outdoor`` may be a profile (a
+    function of hours since the start, or hourly values) that then drives the outdoor
+    temperature; ``supply_c`` fixes the substation supply temperature.
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        outdoor_c: float = -5.0,
+        seed: int = 0,
+        *,
+        outdoor: OutdoorProfile | None = None,
+        supply_c: float | None = None,
+    ) -> None:
         self.network = copy.deepcopy(network)
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(seed)  # for callers that add noise to the state
         self.model = HydraulicModel(self.network)
-        self.ids = self.model.inlet_ids
+        self.ids: list[str] = self.model.inlet_ids
         self.thermal = ThermalModel(self.network, self.ids)
         self._index = {iid: k for k, iid in enumerate(self.ids)}
         self.time_s = 0.0
-        self.outdoor_c = outdoor_c
+        self.outdoor_c = _finite(outdoor_c, "outdoor temperature")
+        self._profile: Callable[[float], float] | None = None
+        self._supply_override = None if supply_c is None else _finite(supply_c, "supply")
+        self._init_controls()
+        self._init_rooms()
+        self._hyd: HydraulicResult | None = None
+        self._last_hyd: HydraulicResult | None = None
+        self._thermal: ThermalResult | None = None
+        if outdoor is not None:
+            self.set_outdoor_profile(outdoor)
+        self._settle_rooms()
+
+    def _init_controls(self) -> None:
+        """Controls start where the network file left the devices."""
+        pump = self.network.substation.pump
+        devices = [self.network.inlets[i].device for i in self.ids]
         self.openings = self.model.openings()
-        self.pump_speed = self.network.substation.pump.speed
-        self.setpoints = np.full(len(self.ids), np.nan)
+        self.pump_speed = float(np.clip(pump.speed, pump.min_speed, pump.max_speed))
+        self.setpoints = np.full(len(self.ids), np.nan)  # NaN: the device's own setpoint
+        self.inlet_speeds = np.array([d.speed for d in devices], dtype=float)
         self.kv_factor = np.ones(len(self.ids))
         self.stuck = np.full(len(self.ids), np.nan)
+
+    def _init_rooms(self) -> None:
+        """Envelope constants and heat meters of every inlet."""
         inlets = [self.network.inlets[i] for i in self.ids]
         self.ua = np.array([i.envelope.ua_w_k for i in inlets])
         self.capacity = np.array([i.envelope.heat_capacity_kj_k * 1000.0 for i in inlets])
         self.gains = np.array([i.envelope.internal_gains_w for i in inlets])
         self.room_c = np.array([i.room_setpoint_c for i in inlets])
-        self._hyd: HydraulicResult | None = None
-        self._thermal: ThermalResult | None = None
-        self._settle_rooms()
+        self.design_flow = np.array([i.design_flow_m3h for i in inlets])
+        self.heated = ~self.thermal.has_children  # inlets with a room of their own
+        self.heat_j = np.zeros(len(self.ids))
+        self.pump_j = 0.0
 
     # --- controls -------------------------------------------------------------------------
     def set_opening(self, inlet_id: str, opening: float) -> None:
-        """Command a valve (or electric ejector) position, clamped to the device's limits."""
-        k = self._index[inlet_id]
-        device = self.network.inlets[inlet_id].device
-        if not np.isnan(self.stuck[k]) or not np.isfinite(opening):
+        """Command a valve (or electric ejector) position 0…1, clamped to the device limits.
+
+        A stuck valve ignores the command, as the real one would.
+        """
+        k = self._k(inlet_id)
+        value = _finite(opening, f"opening of {inlet_id}")
+        if not np.isnan(self.stuck[k]):
             return
-        value = float(np.clip(opening, device.min_opening, device.max_opening))
+        device = self.network.inlets[inlet_id].device
+        value = float(np.clip(value, max(device.min_opening, 0.0), min(device.max_opening, 1.0)))
         if value != self.openings[k]:
             self.openings[k] = value
             self._hyd = None
 
-    def set_setpoint(self, inlet_id: str, value: float) -> None:
-        """Set a self-operated flow (m³/h) or ΔP (kPa) valve's setpoint."""
-        self.setpoints[self._index[inlet_id]] = value
+    def set_setpoint(self, inlet_id: str, value: float | None) -> None:
+        """Set a self-operated flow (m³/h) or ΔP (kPa) valve's setpoint; None: its own."""
+        k = self._k(inlet_id)
+        kind = self.network.inlets[inlet_id].device.type
+        if kind not in ("flow_valve", "dp_valve"):
+            raise ValueError(f"inlet {inlet_id}: a {kind} has no setpoint")
+        if value is not None and not _finite(value, f"setpoint of {inlet_id}") > 0:
+            raise ValueError(f"inlet {inlet_id}: setpoint must be above zero")
+        self.setpoints[k] = np.nan if value is None else float(value)
         self._hyd = None
 
     def set_pump_speed(self, speed: float) -> None:
         """Command the substation pump's relative speed, clamped to its VFD limits."""
         pump = self.network.substation.pump
-        value = float(np.clip(speed, pump.min_speed, pump.max_speed))
+        value = float(np.clip(_finite(speed, "pump speed"), pump.min_speed, pump.max_speed))
         if value != self.pump_speed:
             self.pump_speed = value
             self._hyd = None
 
-    def set_outdoor(self, t_c: float) -> None:
-        """Set the outdoor temperature for the next steps."""
-        sub = self.network.substation
-        if sub.supply_temperature_c(t_c) != sub.supply_temperature_c(self.outdoor_c):
-            self._thermal = None  # only the heating curve makes water temperatures depend on it
-        self.outdoor_c = float(t_c)
+    def set_inlet_pump_speed(self, inlet_id: str, speed: float) -> None:
+        """Relative speed 0…1 of a distributed pump at an inlet (§7.2.5-7)."""
+        k = self._k(inlet_id)
+        kind = self.network.inlets[inlet_id].device.type
+        if kind != "distributed_pump":
+            raise ValueError(f"inlet {inlet_id}: a {kind} has no pump")
+        self.inlet_speeds[k] = float(np.clip(_finite(speed, "pump speed"), 0.0, 1.0))
+        self._hyd = None
 
-    def inject_fault(self, inlet_id: str, kind: str, at: float = 0.3, factor: float = 0.3) -> None:
-        """Break a valve: ``"stuck"`` at an opening, or ``"blockage"`` scaling its Kv."""
-        k = self._index[inlet_id]
+    def set_outdoor(self, t_c: float) -> None:
+        """Hold the outdoor temperature at ``t_c`` (and stop following a profile)."""
+        self._profile = None
+        self._change_outdoor(_finite(t_c, "outdoor temperature"))
+
+    def set_outdoor_profile(self, profile: OutdoorProfile | None) -> None:
+        """Follow ``profile`` from now on: f(hours since start) → °C, or hourly values.
+
+        Hourly values are interpolated linearly and held at their last value after the end.
+        """
+        self._profile = None if profile is None else profile_function(profile)
+        if self._profile is not None:
+            self._change_outdoor(self._outdoor_at(self.time_s))
+
+    def set_supply(self, t_c: float | None) -> None:
+        """Fix the substation supply temperature; None returns to the substation's own."""
+        self._supply_override = None if t_c is None else _finite(t_c, "supply temperature")
+        self._thermal = None
+
+    def inject_fault(
+        self, inlet_id: str, kind: str, at: float | None = None, factor: float = 0.3
+    ) -> None:
+        """Break an inlet's valve (§5.3.7): ``"stuck"`` or ``"blockage"``.
+
+        ``stuck``: the valve stays at ``at`` (default: where it is) and ignores commands.
+        ``blockage``: a clogged strainer or valve, its Kv times ``factor`` (0 < factor ≤ 1).
+        """
+        k = self._k(inlet_id)
         if kind == "stuck":
-            self.openings[k] = at
-            self.stuck[k] = at
+            position = self.openings[k] if at is None else _finite(at, "stuck position")
+            if not 0.0 <= position <= 1.0:
+                raise ValueError(f"stuck position must be within 0…1, not {position:g}")
+            self.openings[k] = position
+            self.stuck[k] = position
         elif kind == "blockage":
+            if not 0.0 < _finite(factor, "blockage factor") <= 1.0:
+                raise ValueError(f"blockage factor must be within (0, 1], not {factor:g}")
             self.kv_factor[k] = factor
         else:
-            raise ValueError(f"unknown fault {kind!r}; use 'stuck' or 'blockage'")
+            raise ValueError(f"unknown fault {kind!r}; use one of {', '.join(FAULT_KINDS)}")
         self._hyd = None
+
+    def clear_fault(self, inlet_id: str) -> None:
+        """Repair an inlet: the valve follows commands again at its full Kv."""
+        k = self._k(inlet_id)
+        self.stuck[k] = np.nan
+        self.kv_factor[k] = 1.0
+        self._hyd = None
+
+    def faults(self) -> dict[str, str]:
+        """Injected faults by inlet id."""
+        return {iid: kind for iid, kind in zip(self.ids, self._fault_kinds(), strict=True) if kind}
 
     # --- stepping -------------------------------------------------------------------------
     def hydraulics(self) -> HydraulicResult:
-        """The current steady hydraulic state (solved when a setting changed)."""
+        """The current steady hydraulic state (solved again only when a control changed)."""
         if self._hyd is None:
             self._hyd = self.model.solve(
                 self.openings,
@@ -138,95 +250,232 @@ class Simulator:
                 warm_start=self._last_hyd,
                 kv_factor=self.kv_factor,
                 setpoints=self.setpoints,
+                inlet_speeds=self.inlet_speeds,
             )
-            self._last_hyd: HydraulicResult | None = self._hyd
+            self._last_hyd = self._hyd
             self._thermal = None
         return self._hyd
 
+    def thermal_state(self) -> ThermalResult:
+        """Temperatures and heat for the current flows, rooms and supply temperature."""
+        hyd = self.hydraulics()
+        if self._thermal is None:
+            self._thermal = self.thermal.solve(
+                hyd, supply_c=self.supply_temperature(), room_c=self.room_c
+            )
+        return self._thermal
+
+    def supply_temperature(self) -> float:
+        """Substation supply temperature now."""
+        if self._supply_override is not None:
+            return self._supply_override
+        return self.network.substation.supply_temperature_c(self.outdoor_c)
+
+    def advance(self, dt_s: float) -> None:
+        """Advance ``dt_s`` seconds with the current controls (no state built: fast loops)."""
+        dt = _finite(dt_s, "time step")
+        if dt <= 0:
+            raise ValueError(f"time step must be above zero, not {dt:g} s")
+        th = self.thermal_state()
+        hyd = self.hydraulics()
+        outdoor = self._outdoor_at(self.time_s + dt / 2) if self._profile else self.outdoor_c
+        sens = th.emitter_sensitivity_w_k
+        conductance = self.ua + sens
+        t_eq = (th.heat_w + sens * self.room_c + self.gains + self.ua * outdoor) / conductance
+        tau = self.capacity / conductance
+        decay = np.exp(-dt / tau)
+        # Heat over the step of the linearised emitter: ∫Q dt = Q₀·dt − s·∫(T − T₀) dt.
+        energy = th.heat_w * dt - sens * (t_eq - self.room_c) * (dt - tau * (1.0 - decay))
+        self.heat_j += np.where(self.heated, energy, 0.0)
+        self.room_c = np.where(self.heated, t_eq + (self.room_c - t_eq) * decay, self.room_c)
+        self.pump_j += hyd.pump_power_w * dt
+        self.time_s += dt
+        self._thermal = None
+        if self._profile is not None:
+            self._change_outdoor(self._outdoor_at(self.time_s))
+
     def step(self, dt_s: float) -> PlantState:
         """Advance ``dt_s`` seconds with the current controls and return the new state."""
-        thermal = self._thermal_now()
-        # Semi-implicit room update: Q(T) ≈ Q0 − s·(T − T0), exact exponential in between.
-        s = thermal.emitter_sensitivity_w_k
-        loss = self.ua + s
-        t_eq = (thermal.heat_w + s * self.room_c + self.gains + self.ua * self.outdoor_c) / loss
-        decay = np.exp(-loss * dt_s / self.capacity)
-        self.room_c = t_eq + (self.room_c - t_eq) * decay
-        self.time_s += dt_s
-        self._thermal = None
+        self.advance(dt_s)
         return self.state()
 
     def state(self) -> PlantState:
         """The current state without advancing time."""
         hyd = self.hydraulics()
-        th = self._thermal_now()
-        inlets = {
-            iid: InletState(
-                flow_m3h=float(hyd.inlet_flow_m3h[k]),
-                design_flow_m3h=self.network.inlets[iid].design_flow_m3h,
-                supply_c=float(th.supply_c[k]),
-                return_c=float(th.return_c[k]),
-                room_c=self._room_of(iid),
-                heat_w=float(th.heat_w[k]),
-                opening=float(self.openings[k]),
-                dp_available_kpa=float(hyd.dp_available_kpa[k]),
-                valve_dp_kpa=float(hyd.valve_dp_kpa[k]),
-            )
-            for k, iid in enumerate(self.ids)
-        }
+        th = self.thermal_state()
+        rooms = self._rooms()
+        meters = self._meters_kwh()
+        faults = self._fault_kinds()
+        columns = zip(
+            hyd.inlet_flow_m3h.tolist(),
+            self.design_flow.tolist(),
+            th.supply_c.tolist(),
+            th.return_c.tolist(),
+            rooms.tolist(),
+            th.heat_w.tolist(),
+            self.openings.tolist(),
+            hyd.dp_available_kpa.tolist(),
+            hyd.valve_dp_kpa.tolist(),
+            meters.tolist(),
+            faults,
+            strict=True,
+        )
+        top = self.thermal.top_level
         return PlantState(
             time_s=self.time_s,
             outdoor_c=self.outdoor_c,
             supply_c=th.network_supply_c,
             return_c=th.network_return_c,
             pump=PumpState(hyd.pump_flow_m3h, hyd.pump_head_m, hyd.pump_power_w, hyd.pump_speed),
-            inlets=inlets,
+            inlets={iid: InletState(*row) for iid, row in zip(self.ids, columns, strict=True)},
+            heat_w=float(th.heat_w[top].sum()),
+            pipe_loss_w=th.pipe_loss_w,
+            heat_kwh=float(self.heat_j.sum()) / 3.6e6,
+            pump_kwh=self.pump_j / 3.6e6,
         )
 
     # --- internals ------------------------------------------------------------------------
-    _last_hyd: HydraulicResult | None = None
+    def _k(self, inlet_id: str) -> int:
+        """Index of an inlet, with a clear error for an unknown id."""
+        try:
+            return self._index[inlet_id]
+        except KeyError:
+            raise KeyError(f"no inlet {inlet_id!r} in network {self.network.name}") from None
 
-    def _thermal_now(self) -> ThermalResult:
-        """Temperatures for the current flows, rooms and outdoor temperature."""
-        hyd = self.hydraulics()
-        if self._thermal is None:
-            supply = self.network.substation.supply_temperature_c(self.outdoor_c)
-            self._thermal = self.thermal.solve(hyd, supply_c=supply, room_c=self.room_c)
-        return self._thermal
-
-    def _room_of(self, inlet_id: str) -> float:
-        """Room temperature of an inlet; a building with households reports their mean."""
-        k = self._index[inlet_id]
-        kids = self.thermal.children.get(k)
-        if kids is not None:
-            return float(np.mean(self.room_c[kids]))
-        return float(self.room_c[k])
-
-    def _settle_rooms(self) -> None:
-        """Start every room at its steady state for the initial settings."""
-        for _ in range(60):
-            th = self._thermal_now()
-            target = self.outdoor_c + (th.heat_w + self.gains) / self.ua
-            if np.max(np.abs(target - self.room_c)) < 1e-4:
-                break
-            self.room_c = 0.5 * self.room_c + 0.5 * target
+    def _change_outdoor(self, t_c: float) -> None:
+        """New outdoor temperature; water temperatures change only through a heating curve."""
+        before = self.supply_temperature()
+        self.outdoor_c = t_c
+        if self.supply_temperature() != before:
             self._thermal = None
 
+    def _outdoor_at(self, time_s: float) -> float:
+        """Outdoor temperature of the profile at ``time_s``."""
+        assert self._profile is not None
+        return _finite(self._profile(time_s / 3600.0), "outdoor profile value")
 
-def outdoor_profile(days: int = 150, seed: int = 0, *, coldest_c: float = -9.0) -> np.ndarray:
-    """Hourly outdoor temperatures of a northern-China heating season (mid-Nov to mid-Apr).
+    def _rooms(self) -> np.ndarray:
+        """Room temperature per inlet; a building with households reports their mean."""
+        parent = self.thermal.parent
+        kids = parent >= 0
+        if not kids.any():
+            return self.room_c.copy()
+        n = len(self.ids)
+        total = np.bincount(parent[kids], weights=self.room_c[kids], minlength=n)
+        count = np.bincount(parent[kids], minlength=n)
+        return np.where(self.heated, self.room_c, total / np.maximum(count, 1))
 
-    A seasonal cosine from about +3 °C to ``coldest_c`` in mid-January, a daily cycle of
-    ±3 K (coldest before sunrise) and weather fronts as a slow random walk (seeded).
+    def _meters_kwh(self) -> np.ndarray:
+        """Heat-meter readings; a building with households counts what they took."""
+        parent = self.thermal.parent
+        kids = parent >= 0
+        meters = self.heat_j.copy()
+        if kids.any():
+            sums = np.bincount(parent[kids], weights=self.heat_j[kids], minlength=len(self.ids))
+            meters = np.where(self.heated, meters, sums)
+        return meters / 3.6e6
+
+    def _fault_kinds(self) -> list[str | None]:
+        """Injected fault per inlet (None where healthy)."""
+        return [
+            "stuck" if not np.isnan(s) else "blockage" if f != 1.0 else None
+            for s, f in zip(self.stuck.tolist(), self.kv_factor.tolist(), strict=True)
+        ]
+
+    def _settle_rooms(self) -> None:
+        """Start every room at its steady state: Q(T) + gains = UA·(T − T_out), by Newton."""
+        hyd = self.hydraulics()
+        tr = self.thermal.transport(hyd)
+        ground = self.network.ground_c
+        supply = self.supply_temperature()
+        t_supply = (ground + (supply - ground) * tr.supply_factor)[self.thermal.inlet_node]
+        for _ in range(100):
+            em = self.thermal.emitters(tr.inlet_flow, t_supply, self.room_c)
+            surplus = em.heat_w + self.gains - self.ua * (self.room_c - self.outdoor_c)
+            move = np.where(self.heated, surplus / (self.ua + em.sensitivity_w_k), 0.0)
+            self.room_c = self.room_c + move
+            if np.max(np.abs(move), initial=0.0) < _SETTLE_TOL_K:
+                break
+        self._thermal = None
+
+
+def profile_function(profile: OutdoorProfile) -> Callable[[float], float]:
+    """A function of hours since the start from a function or from hourly values."""
+    if callable(profile):
+        return profile
+    values = np.asarray(profile, dtype=float)
+    if values.ndim != 1 or len(values) == 0 or not np.all(np.isfinite(values)):
+        raise ValueError("an outdoor profile needs one finite temperature per hour")
+    hours = np.arange(len(values), dtype=float)
+    return lambda h: float(np.interp(h, hours, values))
+
+
+def outdoor_profile(
+    days: int = SEASON_DAYS,
+    seed: int = 0,
+    *,
+    coldest_c: float = -5.0,
+    mild_c: float = 5.0,
+    daily_k: float = 4.0,
+    fronts_k: float = 3.0,
+    cold_waves_per_month: float = 1.5,
+) -> np.ndarray:
+    """Hourly outdoor temperatures of a northern-China heating season (seeded).
+
+    Shaped after a city like Taiyuan or Shenyang-south (design outdoor ≈ −9…−10 °C): the
+    season runs from 1 November; daily means follow a half cosine from ``mild_c`` at the
+    ends to ``coldest_c`` in mid-January; a daily cycle of ±``daily_k`` (coldest around
+    3 h, warmest around 15 h); weather fronts as a random walk with a three-day memory and a
+    spread of ``fronts_k``; and cold waves (寒潮) arriving at random, each 6–12 K colder
+    within half a day and recovering over about three days.
     """
-    hours = np.arange(days * 24)
-    season = np.cos(2 * np.pi * (hours / 24 - days / 2) / (2 * days))
-    base = 3.0 + (coldest_c - 3.0) * season
-    daily = -3.0 * np.cos(2 * np.pi * (hours % 24 - 3) / 24)
+    if days < 1:
+        raise ValueError("a profile needs at least one day")
     rng = np.random.default_rng(seed)
-    fronts = np.zeros(len(hours))
-    for k in range(1, len(hours)):  # AR(1) with a two-day memory, σ ≈ 3 K
-        fronts[k] = fronts[k - 1] * np.exp(-1 / 48) + rng.normal(
-            0.0, 3.0 * np.sqrt(1 - np.exp(-2 / 48))
-        )
-    return base + daily + fronts
+    hours = np.arange(days * 24, dtype=float)
+    day = hours / 24.0
+    mid = SEASON_DAYS / 2.0
+    season = mild_c + (coldest_c - mild_c) * np.cos(np.pi * (day - mid) / SEASON_DAYS) ** 2
+    daily = daily_k * np.cos(2.0 * np.pi * (hours % 24.0 - 15.0) / 24.0)
+    return (
+        season
+        + daily
+        + _fronts(rng, len(hours), fronts_k)
+        + _cold_waves(rng, len(hours), cold_waves_per_month)
+    )
+
+
+def _fronts(rng: np.random.Generator, n: int, spread_k: float) -> np.ndarray:
+    """AR(1) anomaly with a 72-hour memory and stationary standard deviation ``spread_k``."""
+    keep = math.exp(-1.0 / 72.0)
+    shocks = rng.normal(0.0, spread_k * math.sqrt(1.0 - keep * keep), n)
+    out = np.empty(n)
+    value = rng.normal(0.0, spread_k)
+    for k in range(n):
+        value = value * keep + shocks[k]
+        out[k] = value
+    return out
+
+
+def _cold_waves(rng: np.random.Generator, n: int, per_month: float) -> np.ndarray:
+    """Sudden drops of 6–12 K within 12 h that recover exponentially over ~3 days."""
+    out = np.zeros(n)
+    count = rng.poisson(per_month * n / (30.0 * 24.0))
+    t = np.arange(n, dtype=float)
+    for start, depth in zip(rng.uniform(0, n, count), rng.uniform(6.0, 12.0, count), strict=True):
+        since = t - start
+        onset = np.clip(since / 12.0, 0.0, 1.0)
+        recovery = np.exp(-np.maximum(since - 12.0, 0.0) / 72.0)
+        out -= depth * np.where(since >= 0, onset * recovery, 0.0)
+    return out
+
+
+def _finite(value: float, what: str) -> float:
+    """``value`` as a float, or a ValueError naming ``what`` for NaN, inf or non-numbers."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number, not {value!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{what} must be finite, not {value!r}")
+    return number
