@@ -377,10 +377,12 @@ class Simulator:
 
     def _fault_kinds(self) -> list[str | None]:
         """Injected fault per inlet (None where healthy)."""
-        return [
-            "stuck" if not np.isnan(s) else "blockage" if f != 1.0 else None
-            for s, f in zip(self.stuck.tolist(), self.kv_factor.tolist(), strict=True)
-        ]
+        kinds: list[str | None] = [None] * len(self.ids)
+        for k in np.flatnonzero(self.kv_factor != 1.0).tolist():
+            kinds[k] = "blockage"
+        for k in np.flatnonzero(~np.isnan(self.stuck)).tolist():
+            kinds[k] = "stuck"
+        return kinds
 
     def _settle_rooms(self) -> None:
         """Start every room at its steady state: Q(T) + gains = UA·(T − T_out), by Newton."""

@@ -122,6 +122,11 @@ class ThermalModel:
         self.q_design = np.array([i.design_load_kw * 1000.0 for i in inlets])
         self.dt_design = np.array([_design_log_mean(i.id, i.emitter) for i in inlets])
         self.exponent = np.array([i.emitter.exponent for i in inlets])
+        # Constants of the emitter equation (see emitters()); n = 1 has a closed form.
+        self._linear = self.exponent <= _LINEAR_EXPONENT
+        n_eff = np.where(self._linear, 2.0, self.exponent)
+        self._k = n_eff / (n_eff - 1.0)
+        self._c1 = self._k * np.log(self.dt_design) - np.log(self.q_design) / (n_eff - 1.0)
         self.mixing = np.array([i.device.mixing_ratio or 0.0 for i in inlets])
         self.room_default = np.array([i.room_setpoint_c for i in inlets])
         self._check(inlets)
@@ -288,7 +293,7 @@ class ThermalModel:
         p = -np.expm1(-y)
         u = self.mixing
         drop = np.where(active, size / (1.0 / p + u), 0.0)  # θ_b − θ_r
-        theta_r = drop * np.exp(-y) / p
+        theta_r = drop * (1.0 - p) / p  # θ_b·e^−y
         sign = np.sign(theta_s)
         t_return = np.where(active, room + sign * theta_r, room)
         heat = np.where(active, flow * CAPACITY_W_K * (t_supply - t_return), 0.0)
@@ -302,27 +307,27 @@ class ThermalModel:
 
     def _solve_y(self, cap_b: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``y = ln(θ_b/θ_r)`` per inlet and ``d ln Q / d ln θ_s`` there (see :meth:`emitters`)."""
-        n, u, q_d, dt_d = self.exponent, self.mixing, self.q_design, self.dt_design
-        linear = n <= _LINEAR_EXPONENT
-        n_eff = np.where(linear, 2.0, n)  # placeholder where the closed form is used
-        k = n_eff / (n_eff - 1.0)
-        k0 = k * np.log(cap_b * dt_d) - np.log(q_d) / (n_eff - 1.0) - np.log(cap_b)
-        target = np.log(size) - k0
-        t = np.where(np.isfinite(self._guess), self._guess, 0.0)
+        k, u = self._k, self.mixing
+        log_cap = np.log(cap_b)
+        target = np.log(size) - (k - 1.0) * log_cap - self._c1
+        t = self._guess
         slope = k
+        low, high = _T_RANGE
         for _ in range(_NEWTON_STEPS):
             y = np.exp(t)
             p = -np.expm1(-y)
             value = k * t + np.log(1.0 / p + u) - target
-            slope = k - _y_over_expm1(y) / (1.0 + u * p)
-            moved = np.clip(t - value / slope, *_T_RANGE)
+            # y/(e^y − 1) = y·(1 − p)/p: 1 as y → 0, 0 where e^−y underflows
+            slope = k - y * (1.0 - p) / (p * (1.0 + u * p))
+            moved = np.minimum(np.maximum(t - value / slope, low), high)
             step, t = moved - t, moved
             if np.max(np.abs(step), initial=0.0) < _NEWTON_TOL:
                 break
         self._guess = t
-        y_linear = q_d / (dt_d * cap_b)  # n = 1: UA_emitter / (ṁ·c_p)
-        y = np.where(linear, y_linear, np.exp(t))
-        return y, np.where(linear, 1.0, k / slope)
+        if not self._linear.any():
+            return np.exp(t), k / slope
+        y_linear = self.q_design / (self.dt_design * cap_b)  # n = 1: UA_emitter / (ṁ·c_p)
+        return np.where(self._linear, y_linear, np.exp(t)), np.where(self._linear, 1.0, k / slope)
 
 
 def solve_thermal(
@@ -356,12 +361,6 @@ def _design_log_mean(inlet_id: str, emitter: Any) -> float:
     if hot - cold < 1e-9:
         return float(hot)
     return float((hot - cold) / np.log(hot / cold))
-
-
-def _y_over_expm1(y: np.ndarray) -> np.ndarray:
-    """``y / (e^y − 1)``, 1 at y → 0 and 0 where e^y overflows."""
-    safe = np.minimum(y, 600.0)
-    return np.where(y < 1e-12, 1.0, safe / np.expm1(np.maximum(safe, 1e-300)))
 
 
 def _loss(side: _Side, node_c: np.ndarray, ground: float) -> float:
