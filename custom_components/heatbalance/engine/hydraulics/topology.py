@@ -1,0 +1,384 @@
+"""Expansion of a :class:`~..model.Network` into hydraulic nodes and links, with validation.
+
+Every network node becomes a supply node ``S`` and a return node ``R``; every building that
+feeds households gets one more node, its building supply node ``B``. Links, in this order:
+
+=============  ==========================  =========================================
+links          from → to                   law
+=============  ==========================  =========================================
+supply pipes   S(from_node) → S(to_node)   Darcy–Weisbach + ζ
+return pipes   R(to_node) → R(from_node)   Darcy–Weisbach + ζ
+inlets         S(node) → R(node)           device + internal circuit
+               S(node) → B(building)       building with households: device + service
+               B(parent) → R(node)         household
+substation     R(sub) → S(sub)             pump curve − heat-exchanger drop
+=============  ==========================  =========================================
+
+The return header R(sub) is the fixed-pressure node. Everything here is computed once per
+:class:`~.solver.HydraulicModel`; bad input raises :class:`~.errors.HydraulicError` naming the
+element and the problem, never a bare ``KeyError`` or ``ZeroDivisionError`` later.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model import VALVE_TYPES, Network, Pipe, design_flow_m3h
+from .errors import HydraulicError
+
+MAX_LISTED_PROBLEMS = 10
+
+
+@dataclass
+class Topology:
+    """Index arrays of the expanded graph (links ordered: supply pipes, return pipes, inlets,
+    substation), plus a spanning tree of the pipe graph for building initial guesses."""
+
+    node_ids: list[str]
+    pipe_ids: list[str]
+    inlet_ids: list[str]
+    n_hyd: int  # hydraulic nodes: 2·nodes + building supply nodes
+    start: np.ndarray
+    end: np.ndarray
+    fixed_node: int
+    source_link: int
+    inlet_up: np.ndarray  # node whose pressure the inlet is offered (S or the building's B)
+    inlet_down: np.ndarray  # return node the inlet discharges to
+    inlet_node: np.ndarray  # network node index of each inlet
+    parent: np.ndarray  # inlet index of the parent building, −1 for none
+    is_parent: np.ndarray
+    depth: np.ndarray  # 0 for inlets on the street, 1 for households, …
+    elevation: np.ndarray  # per network node, m
+    sub_node: int
+    tree_levels: list[np.ndarray]  # network nodes by BFS depth from the substation (no root)
+    tree_up: np.ndarray  # BFS parent node of each network node (−1 for the root)
+    tree_pipe: np.ndarray  # pipe joining a node to its BFS parent (−1 for the root)
+    tree_sign: np.ndarray  # +1 if supply flow from parent to node is the pipe's positive sense
+    chords: np.ndarray  # pipes outside the spanning tree (they close loops)
+    columns: InletColumns
+
+    @property
+    def n_pipes(self) -> int:
+        """Number of pipe pairs."""
+        return len(self.pipe_ids)
+
+    @property
+    def n_links(self) -> int:
+        """Number of hydraulic links."""
+        return len(self.start)
+
+    def inlet_links(self) -> slice:
+        """Slice of the inlet links in the link arrays."""
+        p = 2 * self.n_pipes
+        return slice(p, p + len(self.inlet_ids))
+
+    def link_name(self, link: int) -> str:
+        """Human name of a link, for error messages."""
+        p = self.n_pipes
+        if link < p:
+            return f"pipe {self.pipe_ids[link]} (supply)"
+        if link < 2 * p:
+            return f"pipe {self.pipe_ids[link - p]} (return)"
+        if link == self.source_link:
+            return "substation pump"
+        return f"inlet {self.inlet_ids[link - 2 * p]}"
+
+
+def build_topology(network: Network) -> Topology:
+    """Validate ``network`` and expand it; raises :class:`HydraulicError` listing every problem."""
+    cols = inlet_columns(network)
+    _raise(network, _check_references(network, cols))
+    node_index = {nid: k for k, nid in enumerate(network.nodes)}
+    inlet_ids = cols.ids
+    parent, depth = _parents(network, cols)
+    n = len(node_index)
+    pipes = network.pipes
+    p_from = np.array([node_index[p.from_node] for p in pipes], dtype=np.int64)
+    p_to = np.array([node_index[p.to_node] for p in pipes], dtype=np.int64)
+    inlet_node = np.array([node_index[n] for n in cols.node], dtype=np.int64)
+    is_parent = np.zeros(len(inlet_ids), dtype=bool)
+    is_parent[parent[parent >= 0]] = True
+    b_node = np.full(len(inlet_ids), -1, dtype=np.int64)
+    b_node[is_parent] = 2 * n + np.arange(int(is_parent.sum()))
+    has_parent = parent >= 0
+    up = np.where(has_parent, b_node[np.maximum(parent, 0)], inlet_node)
+    down = np.where(is_parent, b_node, inlet_node + n)
+    sub = node_index[network.substation.node]
+    start = np.concatenate([p_from, p_to + n, up, [sub + n]])
+    end = np.concatenate([p_to, p_from + n, down, [sub]])
+    tree = _spanning_tree(network, node_index, sub)
+    _raise(network, tree.pop("problems"))  # type: ignore[arg-type]
+    return Topology(
+        node_ids=list(network.nodes),
+        pipe_ids=[p.id for p in pipes],
+        inlet_ids=inlet_ids,
+        n_hyd=2 * n + int(is_parent.sum()),
+        start=start.astype(np.int64),
+        end=end.astype(np.int64),
+        fixed_node=sub + n,
+        source_link=len(start) - 1,
+        inlet_up=up,
+        inlet_down=down,
+        inlet_node=inlet_node,
+        parent=parent,
+        is_parent=is_parent,
+        depth=depth,
+        elevation=np.array([node.elevation_m for node in network.nodes.values()], dtype=float),
+        sub_node=sub,
+        columns=cols,
+        **tree,  # type: ignore[arg-type]
+    )
+
+
+def _raise(network: Network, problems: list[str]) -> None:
+    """Raise one error that lists the first problems found."""
+    if not problems:
+        return
+    shown = problems[:MAX_LISTED_PROBLEMS]
+    more = len(problems) - len(shown)
+    tail = f"\n  … and {more} more" if more else ""
+    raise HydraulicError(
+        f"network {network.name!r} cannot be solved:\n  " + "\n  ".join(shown) + tail
+    )
+
+
+def _positive(value: float | None) -> bool:
+    """A finite number above zero."""
+    return value is not None and math.isfinite(value) and value > 0
+
+
+def _non_negative(value: float | None) -> bool:
+    """A finite number of zero or more."""
+    return value is not None and math.isfinite(value) and value >= 0
+
+
+@dataclass
+class InletColumns:
+    """The inlets' fields as arrays, read once (validation and the device table share them)."""
+
+    ids: list[str]
+    node: list[str]
+    parent: list[str | None]
+    internal_kpa: np.ndarray
+    load_kw: np.ndarray
+    dt_k: np.ndarray
+    type: np.ndarray  # device type names
+    kvs: np.ndarray  # NaN where missing
+    linear: np.ndarray
+    rangeability: np.ndarray
+    min_opening: np.ndarray
+    max_opening: np.ndarray
+    pump_head_m: np.ndarray  # NaN where missing
+    pump_flow_m3h: np.ndarray  # NaN where missing
+
+    @property
+    def design_flow_m3h(self) -> np.ndarray:
+        """Design flows (0 where load or ΔT is missing)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            flow = design_flow_m3h(self.load_kw, self.dt_k)  # type: ignore[arg-type]
+        return np.where(np.isfinite(flow) & (flow > 0), flow, 0.0)
+
+
+def inlet_columns(network: Network) -> InletColumns:
+    """Read every inlet's fields into arrays (one pass per field, no per-inlet logic)."""
+    inlets = list(network.inlets.values())
+    devs = [i.device for i in inlets]
+
+    def num(values: list[float | None]) -> np.ndarray:
+        try:
+            return np.array(values, dtype=float)  # fast path: no missing values
+        except (TypeError, ValueError):
+            return np.array([_number_or_nan(v) for v in values], dtype=float)
+
+    return InletColumns(
+        ids=[i.id for i in inlets],
+        node=[i.node for i in inlets],
+        parent=[i.parent for i in inlets],
+        internal_kpa=num([i.internal_dp_kpa for i in inlets]),
+        load_kw=num([i.design_load_kw for i in inlets]),
+        dt_k=num([i.design_dt_k for i in inlets]),
+        type=np.array([d.type for d in devs], dtype=object),
+        kvs=num([d.kvs for d in devs]),
+        linear=np.array([d.characteristic == "linear" for d in devs], dtype=bool),
+        rangeability=num([d.rangeability for d in devs]),
+        min_opening=num([d.min_opening for d in devs]),
+        max_opening=num([d.max_opening for d in devs]),
+        pump_head_m=num([d.pump_head_m for d in devs]),
+        pump_flow_m3h=num([d.pump_flow_m3h for d in devs]),
+    )
+
+
+def _number_or_nan(value: object) -> float:
+    """A field as float; missing or non-numeric values become NaN (validation names them)."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _check_references(network: Network, cols: InletColumns) -> list[str]:
+    """Element-level checks: references resolve and the numbers the laws need make sense."""
+    problems = _check_substation(network)
+    for pipe in network.pipes:
+        problems.extend(_check_pipe(network, pipe))
+    problems.extend(_check_inlets(network, cols))
+    return problems
+
+
+def _check_substation(network: Network) -> list[str]:
+    """Problems of the substation and its pump."""
+    problems: list[str] = []
+    sub = network.substation
+    if sub.node not in network.nodes:
+        problems.append(f"substation {sub.id}: unknown node {sub.node!r}")
+    pump = sub.pump
+    if not _positive(pump.design_flow_m3h) or not _positive(pump.design_head_m):
+        problems.append(f"substation {sub.id}: pump design flow and head must be > 0")
+    elif not (_non_negative(pump.shutoff_head_m) and pump.shutoff_head_m >= pump.design_head_m):
+        problems.append(f"substation {sub.id}: pump shutoff_head_m must be ≥ design_head_m")
+    if not _non_negative(sub.hx_dp_kpa):
+        problems.append(f"substation {sub.id}: hx_dp_kpa must be ≥ 0")
+    elif sub.hx_dp_kpa == 0 and pump.shutoff_head_m == pump.design_head_m:
+        problems.append(
+            f"substation {sub.id}: a flat pump curve and no heat-exchanger drop leave the "
+            "pump link without any resistance"
+        )
+    return problems
+
+
+def _check_pipe(network: Network, pipe: Pipe) -> list[str]:
+    """Problems of one pipe pair."""
+    out = []
+    where = f"pipe {pipe.id}"
+    for end in (pipe.from_node, pipe.to_node):
+        if end not in network.nodes:
+            out.append(f"{where}: unknown node {end!r}")
+    if pipe.from_node == pipe.to_node:
+        out.append(f"{where}: starts and ends at node {pipe.from_node!r}")
+    if not _positive(pipe.length_m):
+        out.append(f"{where}: length_m must be > 0 (got {pipe.length_m})")
+    if not _positive(pipe.inner_diameter_mm) or not _positive(pipe.return_diameter_mm):
+        out.append(f"{where}: inner diameters must be > 0")
+    if not _non_negative(pipe.roughness_mm) or not _non_negative(pipe.zeta):
+        out.append(f"{where}: roughness_mm and zeta must be ≥ 0")
+    return out
+
+
+def _check_inlets(network: Network, c: InletColumns) -> list[str]:
+    """Problems of the inlets and their devices, found with array tests (23,000 inlets: ms)."""
+    t = c.type
+    ejector = (t == "manual_ejector") | (t == "electric_ejector")
+    valve = np.isin(t, list(VALVE_TYPES))
+    pump = t == "distributed_pump"
+    with np.errstate(invalid="ignore"):
+        bad_internal = ~(c.internal_kpa >= 0)
+        no_design = (c.internal_kpa > 0) & (c.design_flow_m3h <= 0)
+        checks: list[tuple[np.ndarray, str]] = [
+            (bad_internal, "internal_dp_kpa must be ≥ 0"),
+            (no_design, "design_load_kw and design_dt_k must be > 0 (they set the design flow)"),
+            ((valve | ejector) & ~(c.kvs > 0), "device.kvs must be > 0 for a {type}"),
+            (
+                pump & ~((c.pump_head_m > 0) & (c.pump_flow_m3h > 0)),
+                "a distributed pump needs pump_head_m and pump_flow_m3h > 0",
+            ),
+            (~c.linear & ~(c.rangeability > 1), "device.rangeability must be > 1"),
+            (
+                ((t == "none") | pump) & (c.internal_kpa == 0),
+                "no resistance at all (device {type}, internal_dp_kpa 0)",
+            ),
+        ]
+    out = [
+        f"inlet {c.ids[k]}: " + text.format(type=t[k])
+        for mask, text in checks
+        for k in np.flatnonzero(mask)
+    ]
+    out.extend(_check_inlet_references(network, c))
+    return out
+
+
+def _check_inlet_references(network: Network, c: InletColumns) -> list[str]:
+    """Unknown nodes and parents; households must hang off their building's node."""
+    out = []
+    nodes, inlets = network.nodes, network.inlets
+    parents = {p for p in c.parent if p is not None}
+    for iid, node, parent in zip(c.ids, c.node, c.parent, strict=True):
+        if node not in nodes:
+            out.append(f"inlet {iid}: unknown node {node!r}")
+        if parent is None:
+            continue
+        if parent not in inlets:
+            out.append(f"inlet {iid}: unknown parent {parent!r}")
+        elif inlets[parent].node != node:
+            out.append(
+                f"inlet {iid}: a household hangs off its building's node "
+                f"{inlets[parent].node!r}, not {node!r}"
+            )
+    for k in np.flatnonzero(c.type == "dp_valve"):
+        if c.internal_kpa[k] == 0 and c.ids[k] not in parents:
+            out.append(
+                f"inlet {c.ids[k]}: a ΔP valve holds its circuit's ΔP, "
+                "so internal_dp_kpa must be > 0"
+            )
+    return out
+
+
+def _parents(network: Network, cols: InletColumns) -> tuple[np.ndarray, np.ndarray]:
+    """Parent index and depth of every inlet; a cycle of parents is an error."""
+    inlet_ids = cols.ids
+    index = {iid: k for k, iid in enumerate(inlet_ids)}
+    parent = np.array([-1 if p is None else index[p] for p in cols.parent], dtype=np.int64)
+    depth = np.zeros(len(inlet_ids), dtype=np.int64)
+    current = parent.copy()
+    for _ in range(len(inlet_ids) + 1):
+        climbing = current >= 0
+        if not climbing.any():
+            return parent, depth
+        depth[climbing] += 1
+        current = np.where(climbing, parent[np.maximum(current, 0)], -1)
+    looped = inlet_ids[int(np.flatnonzero(current >= 0)[0])]
+    raise HydraulicError(
+        f"network {network.name!r} cannot be solved:\n  inlet {looped}: "
+        "its chain of parents loops back on itself"
+    )
+
+
+def _spanning_tree(network: Network, node_index: dict[str, int], root: int) -> dict[str, object]:
+    """BFS tree of the pipe graph from the substation; unreachable nodes are problems."""
+    n = len(node_index)
+    adjacency: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]
+    for k, pipe in enumerate(network.pipes):
+        a, b = node_index[pipe.from_node], node_index[pipe.to_node]
+        adjacency[a].append((b, k, 1))
+        adjacency[b].append((a, k, -1))
+    up = np.full(n, -1, dtype=np.int64)
+    via = np.full(n, -1, dtype=np.int64)
+    sign = np.ones(n, dtype=float)
+    level = np.full(n, -1, dtype=np.int64)
+    level[root] = 0
+    queue = deque([root])
+    while queue:
+        a = queue.popleft()
+        for b, k, s in adjacency[a]:
+            if level[b] < 0:
+                level[b], up[b], via[b], sign[b] = level[a] + 1, a, k, s
+                queue.append(b)
+    ids = list(node_index)
+    problems = [
+        f"node {ids[k]}: not connected to the substation by pipes"
+        for k in np.flatnonzero(level < 0)
+    ]
+    in_tree = np.zeros(len(network.pipes), dtype=bool)
+    in_tree[via[via >= 0]] = True
+    deepest = int(level.max()) if n else 0
+    return {
+        "tree_levels": [np.flatnonzero(level == d) for d in range(1, deepest + 1)],
+        "tree_up": up,
+        "tree_pipe": via,
+        "tree_sign": sign,
+        "chords": np.flatnonzero(~in_tree),
+        "problems": problems,
+    }
