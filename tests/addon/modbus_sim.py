@@ -38,11 +38,27 @@ class Behaviour:
     requests: int = 0
     dropped: int = 0
     writes: list[tuple[int, list[int]]] = field(default_factory=list)
+    outcomes: list[bool] = field(default_factory=list)  # per request seen: answered?
+    _plan: list[bool] = field(default_factory=list)
+
+    def _drop_next(self) -> bool:
+        """Stratified seeded injection: each block of 100 requests drops exactly rate×100."""
+        if not self.drop_rate:
+            return False
+        if not self._plan:
+            block = [True] * round(self.drop_rate * 100) + [False] * (
+                100 - round(self.drop_rate * 100)
+            )
+            self.rng.shuffle(block)
+            self._plan = block
+        return self._plan.pop()
 
     async def action(self, fc, _start, address, _count, _regs, set_values):
         """pymodbus SimDevice action: count, maybe stay silent, record writes."""
         self.requests += 1
-        if self.dead or (self.drop_rate and self.rng.random() < self.drop_rate):
+        drop = self.dead or self._drop_next()
+        self.outcomes.append(not drop)
+        if drop:
             self.dropped += 1
             await asyncio.sleep(self.hold_s)
             raise NoSuchIdException("simulated silence")

@@ -1,9 +1,10 @@
 """§6.0.6 first-attempt success statistics against injected no-response, real pymodbus servers.
 
-Each simulated device drops a seeded, deterministic share of requests (it stays silent). The
-server's own counters are the ground truth: the gateway must report exactly as many attempts
-and no-responses as the server saw, a first-try rate matching the injected loss, and alarms
-exactly where §6.0.6 puts them (≥95 % wired, ≥80 % wireless).
+Each simulated device stays silent on a seeded, deterministic share of requests: in every block
+of 100 requests it sees, exactly 3 (or 15) at seeded positions. The server's own log is the
+ground truth: the gateway must report exactly the attempts, no-responses and first-try
+successes that the log implies, a rate matching the injected loss, and alarms exactly where
+§6.0.6 puts them (≥95 % wired, ≥80 % wireless).
 """
 
 from __future__ import annotations
@@ -22,13 +23,27 @@ from .modbus_sim import Behaviour, SimServer, sim_device
 
 PT = load_profile("pt_transmitter")
 VALUES = {"pressure": 0.42, "temperature": 61.5, "high_pressure_alarm": 1.2}
-REQUESTS = 400
+REQUESTS = 300
+RETRIES = 2
+
+
+def first_tries_from_server_log(outcomes: list[bool]) -> tuple[int, int]:
+    """(requests, answered at first attempt) implied by the server's ordered outcomes."""
+    requests = first_ok = attempt = 0
+    for answered in outcomes:
+        attempt += 1
+        if attempt == 1:
+            requests += 1
+            first_ok += answered
+        if answered or attempt == RETRIES + 1:
+            attempt = 0
+    return requests, first_ok
 
 
 async def run_line(link: str, drop: float, seed: int) -> tuple[BusWorker, list[Behaviour]]:
     """Poll four transmitters with injected loss until the line made REQUESTS requests."""
     behaviours = [
-        Behaviour(drop_rate=drop, rng=random.Random(seed + i), hold_s=0.15) for i in range(4)
+        Behaviour(drop_rate=drop, rng=random.Random(seed + i), hold_s=0.3) for i in range(4)
     ]
     devices = [sim_device(i + 1, PT, VALUES, b) for i, b in enumerate(behaviours)]
     async with SimServer(devices) as server:
@@ -39,8 +54,8 @@ async def run_line(link: str, drop: float, seed: int) -> tuple[BusWorker, list[B
                 "host": "127.0.0.1",
                 "port": server.port,
                 "link": link,
-                "timeout": 0.1,
-                "retries": 2,
+                "timeout": 0.25,
+                "retries": RETRIES,
                 "devices": [
                     {
                         "name": f"pt-{i}",
@@ -64,7 +79,7 @@ async def run_line(link: str, drop: float, seed: int) -> tuple[BusWorker, list[B
         finally:
             worker.stop()
             await task
-        await asyncio.sleep(0.2)  # let silent server handlers finish their sleep
+        await asyncio.sleep(0.4)  # let silent server handlers finish their sleep
     return worker, behaviours
 
 
@@ -84,13 +99,22 @@ async def test_injected_loss_gives_matching_rates_and_alarms() -> None:
         assert line.requests >= REQUESTS
         # Exactly what the server saw: every attempt, every silent one.
         for device, behaviour in zip(worker.devices.values(), behaviours, strict=True):
-            assert device.stats.attempts == behaviour.requests, device.name
-            assert device.stats.no_response == behaviour.dropped, device.name
+            detail = (device.name, device.stats.snapshot(), behaviour.requests, behaviour.dropped)
+            assert device.stats.attempts == behaviour.requests, detail
+            assert device.stats.no_response == behaviour.dropped, detail
+            requests, first_ok = first_tries_from_server_log(behaviour.outcomes)
+            assert (device.stats.requests, device.stats.first_try_ok) == (requests, first_ok), (
+                detail
+            )
         assert line.attempts == sum(b.requests for b in behaviours)
         assert line.retries == line.attempts - line.requests
         snapshot = line.snapshot()
-        assert snapshot["first_try_rate"] == pytest.approx(rate, abs=3.5), worker.name
+        assert snapshot["first_try_rate"] == pytest.approx(rate, abs=2.5), (worker.name, snapshot)
         assert snapshot["alarm"] is alarm, (worker.name, snapshot)
+        print(
+            f"{worker.name}: first-try {snapshot['first_try_rate']} % over {line.requests} requests, "
+            f"{line.retries} retries, alarm={snapshot['alarm']}"
+        )
         assert snapshot["latency_ms_avg"] is not None
 
 
