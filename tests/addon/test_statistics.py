@@ -112,8 +112,8 @@ async def test_injected_loss_gives_matching_rates_and_alarms() -> None:
         assert snapshot["first_try_rate"] == pytest.approx(rate, abs=2.5), (worker.name, snapshot)
         assert snapshot["alarm"] is alarm, (worker.name, snapshot)
         print(
-            f"{worker.name}: first-try {snapshot['first_try_rate']} % over {line.requests} requests, "
-            f"{line.retries} retries, alarm={snapshot['alarm']}"
+            f"{worker.name}: first-try {snapshot['first_try_rate']} % over "
+            f"{line.requests} requests, {line.retries} retries, alarm={snapshot['alarm']}"
         )
         assert snapshot["latency_ms_avg"] is not None
 
