@@ -11,7 +11,7 @@ pandapipes reproduces heatbalance's flows and temperatures.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandapipes as pp
@@ -33,6 +33,8 @@ class PandapipesModel:
     net: pp.pandapipesNet
     inlet_element: dict[str, int]  # inlet id → heat_exchanger index
     return_junction: int  # substation return junction
+    supply_junctions: dict[str, int] = field(default_factory=dict)  # node id → junction
+    return_junctions: dict[str, int] = field(default_factory=dict)
 
 
 def build(network: Network, hyd: HydraulicResult, th: ThermalResult) -> PandapipesModel:
@@ -107,7 +109,13 @@ def build(network: Network, hyd: HydraulicResult, th: ThermalResult) -> Pandapip
         plift_bar=float(hyd.node_supply_kpa[s] - hyd.node_return_kpa[s]) / 100.0,
         t_flow_k=t0,
     )
-    return PandapipesModel(net=net, inlet_element=elements, return_junction=ret[sub])
+    return PandapipesModel(
+        net=net,
+        inlet_element=elements,
+        return_junction=ret[sub],
+        supply_junctions=sup,
+        return_junctions=ret,
+    )
 
 
 def run(model: PandapipesModel) -> None:
