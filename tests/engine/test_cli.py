@@ -318,3 +318,46 @@ def test_python_dash_m_engine_runs_the_cli() -> None:
         timeout=300,
     )
     assert out.stdout.split() == builtin_names()
+
+
+# --- errors from deeper down ----------------------------------------------------------------
+def test_errors_of_the_models_become_one_line(capsys, monkeypatch, builtin) -> None:
+    from custom_components.heatbalance.engine import loader
+    from custom_components.heatbalance.engine.hydraulics import HydraulicError
+    from custom_components.heatbalance.engine.model import Device
+
+    net = builtin("households1200")
+    first = next(i for i in net.inlets.values() if i.parent is None)
+    first.device = Device("manual_ejector", kvs=40.0, mixing_ratio=1.0)
+    monkeypatch.setattr(cli, "load", lambda source: net)
+    for argv in (["solve", "x"], ["simulate", "x", "--hours", "1"]):
+        assert main(argv) == 1
+        assert "an ejector at a building that feeds households" in capsys.readouterr().err
+    monkeypatch.undo()
+
+    def no_solution(*args, **kwargs):
+        raise HydraulicError("loop8: no hydraulic solution after 100 iterations")
+
+    monkeypatch.setattr(cli, "solve_hydraulics", no_solution)
+    assert main(["solve", "loop8"]) == 1
+    assert (
+        capsys.readouterr().err
+        == "heatbalance: loop8: no hydraulic solution after 100 iterations\n"
+    )
+    monkeypatch.undo()
+
+    def unreadable(source):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(loader, "load_network", unreadable)
+    assert main(["validate", "secret.yaml"]) == 1
+    assert "secret.yaml: cannot read: [Errno 13] Permission denied" in capsys.readouterr().err
+
+
+def test_interrupt_exits_130(capsys, monkeypatch) -> None:
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_list", interrupted)
+    assert main(["list"]) == 130
+    assert capsys.readouterr().err == "heatbalance: interrupted\n"

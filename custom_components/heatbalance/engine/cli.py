@@ -120,7 +120,10 @@ def steady_state(
     outdoor = network.design.outdoor_c if outdoor_c is None else outdoor_c
     supply = network.substation.supply_temperature_c(outdoor) if supply_c is None else supply_c
     rooms = np.full(len(hyd.inlet_ids), np.nan)  # NaN: each inlet's room setpoint
-    th = solve_thermal(network, hyd, supply_c=supply, outdoor_c=outdoor, room_c=rooms)
+    try:
+        th = solve_thermal(network, hyd, supply_c=supply, outdoor_c=outdoor, room_c=rooms)
+    except ValueError as err:  # what the thermal model cannot represent, by inlet
+        raise CliError(f"{network.name}: {err}") from err
     return hyd, th
 
 
@@ -327,7 +330,10 @@ def simulate_report(
     steps = max(1, round(hours * 60.0 / step_min))
     every = max(1, round((every_min or max(step_min, 60.0)) / step_min))
     dt = step_min * 60.0
-    sim = Simulator(network, seed=seed, outdoor=hourly)
+    try:
+        sim = Simulator(network, seed=seed, outdoor=hourly)
+    except (ValueError, HydraulicError) as err:
+        raise CliError(f"{network.name}: {err}") from err
     state = sim.state()
     rows = [_sim_row(network, state, 0.0)]
     reported_kwh = 0.0
