@@ -8,8 +8,9 @@ import logging
 import signal
 import sys
 
-from .config import ConfigError, load_config
+from .config import ConfigError, parse_config, read_file
 from .gateway import Gateway
+from .supervisor import SupervisorError, fill_main_broker
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,13 +18,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="heatbalance_gateway", description=__doc__)
     parser.add_argument("--config", required=True, help="YAML or JSON configuration file")
     parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    parser.add_argument(
+        "--supervisor-mqtt",
+        action="store_true",
+        help="fill an empty mqtt.main from the Supervisor services API (inside the add-on)",
+    )
     args = parser.parse_args(argv)
     # Until the event loop installs its handler, SIGTERM (s6 stopping the add-on) exits cleanly:
     # nothing has been read or written yet.
     signal.signal(signal.SIGTERM, _exit_now)
     try:
-        config = load_config(args.config)
-    except ConfigError as err:
+        data = read_file(args.config)
+        if args.supervisor_mqtt:
+            data = fill_main_broker(data)
+        config = parse_config(data)
+    except (ConfigError, SupervisorError) as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
     logging.basicConfig(

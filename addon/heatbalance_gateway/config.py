@@ -224,8 +224,39 @@ def _check_broker(broker: dict[str, Any], where: str) -> None:
         )
 
 
+def _normalise(data: Any) -> Any:
+    """Adapt add-on options: drop an unconfigured backup broker, read ``buses_file``.
+
+    Add-on option schemas cannot nest device lists inside bus lists, so buses may come from a
+    YAML file in the add-on's config folder.
+    """
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    mqtt = data.get("mqtt")
+    if (
+        isinstance(mqtt, dict)
+        and isinstance(mqtt.get("backup"), dict)
+        and not mqtt["backup"].get("host")
+    ):
+        data["mqtt"] = {k: v for k, v in mqtt.items() if k != "backup"}
+    if not data.get("buses_file"):
+        data.pop("buses_file", None)
+        return data
+    path = Path(data.pop("buses_file"))
+    try:
+        included = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"buses_file: cannot read {path}: {err}") from err
+    if not isinstance(included, dict) or not isinstance(included.get("buses"), list):
+        raise ConfigError(f"buses_file: {path} must hold a mapping with a 'buses' list")
+    data["buses"] = [*data.get("buses", []), *included["buses"]]
+    return data
+
+
 def parse_config(data: Any) -> GatewayConfig:
     """Validate a configuration mapping and load the profiles it references."""
+    data = _normalise(data)
     try:
         raw = GATEWAY_SCHEMA(data)
     except vol.MultipleInvalid as err:
@@ -258,15 +289,19 @@ def parse_config(data: Any) -> GatewayConfig:
     return config
 
 
-def load_config(path: str | Path) -> GatewayConfig:
-    """Read a YAML or JSON file (JSON is YAML, but keep the error message honest)."""
+def read_file(path: str | Path) -> Any:
+    """Read a YAML or JSON file (the add-on's /data/options.json is JSON)."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
-        data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+        return json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
     except (OSError, ValueError, yaml.YAMLError) as err:
         raise ConfigError(f"{file}: cannot read: {err}") from err
-    return parse_config(data)
+
+
+def load_config(path: str | Path) -> GatewayConfig:
+    """Read and validate a configuration file."""
+    return parse_config(read_file(path))
 
 
 def slug(text: str) -> str:
