@@ -2,31 +2,81 @@
 
 This package is also the home of the HA-free engine (``.engine``), which the CLI, the
 benchmarks and the gateway import without Home Assistant. So this module imports nothing at
-module level: everything HA-specific loads inside the entry functions (and is cheap there,
-since Home Assistant has it in memory already).
+module level: everything HA-specific loads inside the functions (and is cheap there, since
+Home Assistant has it in memory already).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.device_registry import DeviceEntry
 
     from .coordinator import HeatbalanceConfigEntry
 
-PLATFORMS = ["select", "sensor", "valve"]
+DOMAIN = "heatbalance"
+PLATFORMS = [
+    "binary_sensor",
+    "button",
+    "event",
+    "number",
+    "select",
+    "sensor",
+    "switch",
+    "valve",
+]
+
+
+def _config_entry_only(config: dict[str, Any]) -> dict[str, Any]:
+    """Networks are set up in the UI only; YAML under ``heatbalance:`` is reported."""
+    from homeassistant.helpers import config_validation as cv
+
+    return cv.config_entry_only_config_schema(DOMAIN)(config)  # type: ignore[no-any-return]
+
+
+CONFIG_SCHEMA = _config_entry_only
+
+
+async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
+    """Register the services once, whether or not a network is configured."""
+    from .services import async_setup_services
+
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> bool:
-    """Load the network, start its coordinator and platforms."""
-    from .network_setup import async_setup_network
+    """Load the network, start its coordinator, then the platforms."""
+    from .lifecycle import async_setup_network, async_update_listener
 
     await async_setup_network(hass, entry)
+    entry.async_on_unload(entry.add_update_listener(async_update_listener))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await async_update_listener(hass, entry)  # changed while setting up: reload once more
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> bool:
-    """Unload the platforms; the coordinator goes with the entry."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    """Unload the platforms and write the Store; the coordinator goes with the entry."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.coordinator.async_save()
+    return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> None:
+    """Forget the network's stored state and its repair issues."""
+    from .lifecycle import async_remove_network
+
+    await async_remove_network(hass, entry)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: HeatbalanceConfigEntry, device: DeviceEntry
+) -> bool:
+    """Deleting an inlet's device removes its subentry; the network device stays."""
+    from .lifecycle import async_remove_inlet_device
+
+    return async_remove_inlet_device(hass, entry, device)

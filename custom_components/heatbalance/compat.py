@@ -2,6 +2,7 @@
 
 HA 2025.4.4 (minimum) and 2026.10.4 (current) differ where this integration touches them:
 - flow schemas are voluptuous in 2025.4 and probatio (its API-compatible successor) in 2026;
+- repairs flows return ``RepairsFlowResult`` in 2026, a plain ``FlowResult`` in 2025.4;
 - a child device names its parent by identifier (``via_device``) in 2025.4, by registered
   device id (``via_device_id``) in 2026, where the parent must already exist.
 """
@@ -18,9 +19,18 @@ try:
 except ImportError:  # HA 2025.4
     import voluptuous as flow_vol  # type: ignore[no-redef]
 
+try:
+    from homeassistant.components.repairs import (
+        RepairsFlowResult,  # type: ignore[attr-defined,unused-ignore]
+    )
+except ImportError:  # HA 2025.4: repairs flows return plain flow results
+    from homeassistant.data_entry_flow import (
+        FlowResult as RepairsFlowResult,  # type: ignore[assignment,unused-ignore]
+    )
+
 HAS_VIA_DEVICE_ID = hasattr(dr, "async_get_device_id_by_identifier")
 
-__all__ = ["flow_vol", "via_device"]
+__all__ = ["RepairsFlowResult", "flow_vol", "via_device"]
 
 
 def via_device(hass: HomeAssistant, entry_id: str, parent: tuple[str, str]) -> dict[str, Any]:

@@ -1,10 +1,24 @@
-"""Config flow: one entry per secondary network (a built-in demo or a network file)."""
+"""Config flow: one entry per secondary network, one inlet subentry per thermal inlet.
+
+The user step is a single form — a built-in demo network (simulated plant) or a network file
+on the HA host — so ``scripts/develop`` can create the demo entry with one REST call
+(``{"network": "estate12"}``). Loader errors become form errors with the loader's message.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryData,
+    ConfigSubentryFlow,
+    OptionsFlow,
+)
+from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     SelectSelector,
     SelectSelectorConfig,
@@ -13,40 +27,159 @@ from homeassistant.helpers.selector import (
 )
 
 from .compat import flow_vol as vol
-from .const import CONF_NETWORK, CONF_PATH, DOMAIN
-from .engine.loader import NetworkError, load_network
+from .const import (
+    CONF_INLET_ID,
+    CONF_LINK,
+    CONF_NETWORK,
+    CONF_PATH,
+    CONF_SOURCE,
+    DEFAULT_DEMO,
+    DOMAIN,
+    LINK_WIRED,
+    SOURCE_SIMULATOR,
+    SUBENTRY_INLET,
+)
+from .engine.loader import NetworkError
 from .engine.networks import builtin_names
+from .network_setup import build_network, building_inlets, network_source, unique_id_for
 
-DEFAULT_DEMO = "estate12"
+if TYPE_CHECKING:
+    from .engine.model import Network
+
+
+async def validate_source(
+    flow: ConfigFlow, user_input: dict[str, Any]
+) -> tuple[dict[str, Any], Network | None, dict[str, str], dict[str, str]]:
+    """Load the network the form names: (entry data, network, errors, placeholders)."""
+    path = (user_input.get(CONF_PATH) or "").strip()
+    data = {CONF_PATH: path} if path else {CONF_NETWORK: user_input[CONF_NETWORK]}
+    errors: dict[str, str] = {}
+    placeholders = {"error": ""}
+    try:
+        network = await flow.hass.async_add_executor_job(build_network, network_source(data))
+    except FileNotFoundError:
+        errors[CONF_PATH] = "file_not_found"
+    except NetworkError as err:
+        errors["base"] = "network_invalid"
+        placeholders["error"] = str(err)
+    except OSError as err:  # a directory, no permission, …
+        errors[CONF_PATH] = "file_unreadable"
+        placeholders["error"] = str(err)
+    else:
+        return data, network, errors, placeholders
+    return data, None, errors, placeholders
+
+
+def inlet_subentries(network: Network) -> list[ConfigSubentryData]:
+    """A subentry per building/unit inlet, read from the simulated plant until remapped."""
+    return [
+        ConfigSubentryData(
+            data={CONF_INLET_ID: iid, CONF_SOURCE: SOURCE_SIMULATOR, CONF_LINK: LINK_WIRED},
+            subentry_type=SUBENTRY_INLET,
+            title=network.inlets[iid].name or iid,
+            unique_id=iid,
+        )
+        for iid in building_inlets(network)
+    ]
 
 
 class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Add a network: pick a built-in demo (simulated plant) or give a network file path."""
+    """Add a network: a built-in demo (simulated plant) or a network file."""
 
     VERSION = 1
+    MINOR_VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Level, target, algorithm, cycle and thresholds."""
+        from .options_flow import HeatbalanceOptionsFlow
+
+        return HeatbalanceOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Inlets are subentries: add, reconfigure, remove them in the UI."""
+        from .subentry_flow import InletSubentryFlow
+
+        return {SUBENTRY_INLET: InletSubentryFlow}
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """The single step: a network name, or a file path that overrides it."""
+        """The single step: a built-in network, or a file path that overrides it."""
         errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {"error": ""}
+        placeholders = {"error": ""}
         if user_input is not None:
-            path = (user_input.get(CONF_PATH) or "").strip()
-            source = path or user_input[CONF_NETWORK]
-            try:
-                network = await self.hass.async_add_executor_job(load_network, source)
-            except FileNotFoundError:
-                errors[CONF_PATH] = "file_not_found"
-            except (NetworkError, OSError) as err:
-                errors["base"] = "network_invalid"
-                placeholders["error"] = str(err)
-            else:
-                unique = f"file:{path}" if path else f"builtin:{source}"
-                await self.async_set_unique_id(unique)
+            data, network, errors, placeholders = await validate_source(self, user_input)
+            if network is not None:
+                await self.async_set_unique_id(unique_id_for(data))
                 self._abort_if_unique_id_configured()
-                data = {CONF_PATH: path} if path else {CONF_NETWORK: source}
-                return self.async_create_entry(title=network.name, data=data)
+                return self.async_create_entry(
+                    title=network.name, data=data, subentries=inlet_subentries(network)
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(await self._schema(), user_input or {}),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Point the entry at another file (moved, edited copy) or built-in network.
+
+        Inlets new in that network get a subentry; subentries whose inlet is gone are
+        reported as a repair issue on the next setup.
+        """
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            data, network, errors, placeholders = await validate_source(self, user_input)
+            if network is not None:
+                unique = unique_id_for(data)
+                for other in self._async_current_entries(include_ignore=False):
+                    if other.entry_id != entry.entry_id and other.unique_id == unique:
+                        return self.async_abort(reason="already_configured")
+                self._add_missing_subentries(entry, network)
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=unique, title=network.name, data=data
+                )
+        current = {CONF_NETWORK: entry.data.get(CONF_NETWORK, DEFAULT_DEMO)}
+        current[CONF_PATH] = entry.data.get(CONF_PATH, "")
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                await self._schema(), user_input or current
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    def _add_missing_subentries(self, entry: ConfigEntry, network: Network) -> None:
+        """Subentries for building inlets the entry does not have yet."""
+        from homeassistant.config_entries import ConfigSubentry
+
+        have = {s.unique_id for s in entry.subentries.values()}
+        for sub in inlet_subentries(network):
+            if sub["unique_id"] not in have:
+                self.hass.config_entries.async_add_subentry(
+                    entry,
+                    ConfigSubentry(
+                        data=MappingProxyType(dict(sub["data"])),
+                        subentry_type=sub["subentry_type"],
+                        title=sub["title"],
+                        unique_id=sub["unique_id"],
+                    ),
+                )
+
+    async def _schema(self) -> vol.Schema:
+        """Built-in names to choose from, and the optional file path."""
         names = await self.hass.async_add_executor_job(builtin_names)
-        schema = vol.Schema(
+        return vol.Schema(
             {
                 vol.Required(CONF_NETWORK, default=DEFAULT_DEMO): SelectSelector(
                     SelectSelectorConfig(
@@ -55,12 +188,6 @@ class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
                         translation_key=CONF_NETWORK,
                     )
                 ),
-                vol.Optional(CONF_PATH, default=""): TextSelector(),
+                vol.Optional(CONF_PATH): TextSelector(),
             }
-        )
-        return self.async_show_form(
-            step_id="user",
-            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
-            errors=errors,
-            description_placeholders=placeholders,
         )

@@ -1,15 +1,85 @@
-"""Constants of the heatbalance integration."""
+"""Constants of the heatbalance integration: keys of entries, subentries and options.
+
+Pure Python (no Home Assistant import), so the settings module and the engine tests can use it.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Final
 
 DOMAIN: Final = "heatbalance"
 
-CONF_NETWORK: Final = "network"  # a built-in network name
-CONF_PATH: Final = "path"  # or a network file on the HA host
+# --- config entry data: where the network comes from ------------------------------------
+CONF_NETWORK: Final = "network"  # a built-in network name (simulated plant)
+CONF_PATH: Final = "path"  # or a network file (YAML/JSON) on the HA host
+CONF_INLETS: Final = "inlets"  # inlets added in the UI or by CSV import (file format)
+DEFAULT_DEMO: Final = "estate12"
 
-CONF_SIM_MINUTES: Final = "simulated_minutes_per_update"
-DEFAULT_SIM_MINUTES: Final = 30  # one §4.3.4 acquisition period of plant time per update
-DEFAULT_UPDATE_INTERVAL: Final = timedelta(seconds=10)  # the demo plant runs accelerated
+# --- config subentries: one per thermal inlet ------------------------------------------
+SUBENTRY_INLET: Final = "inlet"
+CONF_INLET_ID: Final = "inlet_id"
+CONF_SOURCE: Final = "source"
+SOURCE_SIMULATOR: Final = "simulator"
+SOURCE_ENTITIES: Final = "entities"
+SOURCE_GATEWAY: Final = "gateway"
+SOURCES: Final = (SOURCE_SIMULATOR, SOURCE_ENTITIES)  # gateway: when its consumer exists
+CONF_LINK: Final = "link"  # §6.0.6 wired ≥95 %, wireless ≥80 % first-attempt success
+LINK_WIRED: Final = "wired"
+LINK_WIRELESS: Final = "wireless"
+CONF_SUPPLY_ENTITY: Final = "supply_temperature_entity"
+CONF_RETURN_ENTITY: Final = "return_temperature_entity"
+CONF_FLOW_ENTITY: Final = "flow_entity"
+CONF_ROOM_ENTITY: Final = "room_temperature_entity"
+CONF_BATTERY_ENTITY: Final = "battery_entity"
+CONF_ACTUATOR_ENTITY: Final = "actuator_entity"
+SIGNAL_ENTITY_KEYS: Final = (
+    CONF_SUPPLY_ENTITY,
+    CONF_RETURN_ENTITY,
+    CONF_FLOW_ENTITY,
+    CONF_ROOM_ENTITY,
+    CONF_BATTERY_ENTITY,
+    CONF_ACTUATOR_ENTITY,
+)
+NEW_INLET: Final = "__new__"
+# operator tunables of an inlet, changed live by number/switch entities (no reload)
+CONF_WEIGHT: Final = "weight"  # §5.3.6-5
+CONF_SETPOINT_OFFSET: Final = "setpoint_offset"
+CONF_AUTO: Final = "auto"  # §5.3.6-6 per inlet
+
+# --- options ----------------------------------------------------------------------------
+CONF_LEVEL: Final = "level"  # §3.0.4
+LEVELS: Final = ("primary", "intermediate", "advanced")
+CONF_TARGET: Final = "target"  # §4.1.1
+TARGETS: Final = ("return_temperature", "mean_temperature", "flow", "room_temperature")
+CONF_ALGORITHM: Final = "algorithm"  # §5.3.6-1
+ALGORITHMS: Final = ("traditional", "ai")
+CONF_MODE: Final = "mode"  # §5.2.4-2
+MODES: Final = ("auto", "manual")
+CONF_CYCLE_MINUTES: Final = "cycle_minutes"  # §4.3.4 acquisition period
+MAX_CYCLE_MINUTES: Final = 30
+CONF_ACCELERATION: Final = "acceleration"  # simulated plant only
+CONF_OUTDOOR_ENTITY: Final = "outdoor_entity"
+CONF_DROPOUT: Final = "simulated_dropout"  # % of simulated readings lost (demo of §6.0.6)
+# safety thresholds (§5.3.6-3, §5.3.8-1)
+CONF_MIN_OPENING: Final = "min_opening"
+CONF_MAX_OPENING: Final = "max_opening"
+CONF_MAX_STEP: Final = "max_step"
+CONF_MIN_FLOW: Final = "min_flow"
+CONF_MAX_SUPPLY: Final = "max_supply_temperature"
+CONF_MIN_RETURN: Final = "min_return_temperature"
+CONF_MIN_DP: Final = "min_differential_pressure"
+# alarm settings (§5.3.8-3…5, §4.3.11-6)
+CONF_FEEDBACK_TOLERANCE: Final = "feedback_tolerance"
+CONF_ALARM_CYCLES: Final = "alarm_cycles"
+CONF_LOW_BATTERY: Final = "low_battery"
+
+SECTION_CONTROL: Final = "control"
+SECTION_TIMING: Final = "timing"
+SECTION_SAFETY: Final = "safety"
+SECTION_ALARMS: Final = "alarms"
+
+# --- events, services -------------------------------------------------------------------
+EVENT_ALARM: Final = "heatbalance_alarm"
+EVENT_AUDIT: Final = "heatbalance_audit"
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_INLET: Final = "inlet"

@@ -1,141 +1,250 @@
 """The balancing coordinator: one per network, in ``entry.runtime_data``.
 
-Each update is one control cycle: acquire (from the simulated plant), evaluate the balance,
-and in automatic mode compute and dispatch new valve openings and pump speed within the
-safety limits (§5.3.6-3); manual mode computes the same proposal and shows it without moving
-anything (§5.2.4-2, §5.3.6-6). The numpy work runs in the executor so the event loop never
-waits on it. The demo plant advances ``simulated_minutes_per_update`` of plant time per
-update, so a network visibly balances itself within minutes.
+Each update is one control cycle (§4.3.4 period of plant time): acquire (simulated plant or
+HA entities) → clean/evaluate/compute in the executor (:mod:`.cycle`) → in automatic mode
+dispatch the commands, already within the safety limits (§5.3.6-3) → verify feedback on the
+next cycle → record alarms and state. Manual mode computes and shows proposals but never
+actuates (§5.2.4-2, §5.3.6-6); so does the primary level, whose regulation is manual
+(Table 3.0.4). Once balanced the devices are left alone and only watched (§8.2.5).
+Counters, alarms and the simulated plant's settings survive restarts in a ``Store``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .const import CONF_SIM_MINUTES, DEFAULT_SIM_MINUTES, DEFAULT_UPDATE_INTERVAL, DOMAIN
-from .engine.control.flow_balance import (
-    InletMeasurement,
-    balance_step,
-    pump_speed_step,
-    reachable_level,
-)
-from .engine.control.safety import SafetyLimits
+from .alarms import NETWORK, Alarm, AlarmBook, find_conditions
+from .const import DOMAIN, EVENT_ALARM
+from .cycle import CycleMemory, CycleResult, limits_of, run_cycle
+from .engine.control.safety import apply_limits
 from .engine.hydraulics import HydraulicError
 from .engine.model import Network
-from .engine.simulator import PlantState, Simulator
+from .engine.simulator import Simulator
+from .plant import Plant
+from .settings import InletConfig, Settings
 
 _LOGGER = logging.getLogger(__name__)
-
-FLOW_MARGIN = 1.025  # aim inside the advanced band 0…+5 % (§8.2.4)
-ADVANCED_FLOW_BAND = (0.0, 0.05)
+STORE_VERSION = 1
+SAVE_DELAY_S = 30
 
 
 @dataclass
-class BalanceSnapshot:
-    """What the entities show after one cycle."""
+class HeatbalanceData:
+    """Runtime data of a network entry."""
 
-    plant: PlantState
-    flow_ratio: dict[str, float]
-    in_band: dict[str, bool]
-    share_in_band: float
-    return_spread_k: float
-    energy_kwh: dict[str, float]
-    proposed: dict[str, float] = field(default_factory=dict)
+    coordinator: HeatbalanceCoordinator
+    structure: tuple[Any, ...]  # what a change of needs a reload (see lifecycle)
 
 
-type HeatbalanceConfigEntry = ConfigEntry[HeatbalanceCoordinator]
+type HeatbalanceConfigEntry = ConfigEntry[HeatbalanceData]
 
 
-class HeatbalanceCoordinator(DataUpdateCoordinator[BalanceSnapshot]):
+class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
     """Runs the control cycle of one secondary network."""
 
     config_entry: HeatbalanceConfigEntry
 
     def __init__(
-        self, hass: HomeAssistant, entry: HeatbalanceConfigEntry, network: Network
+        self,
+        hass: HomeAssistant,
+        entry: HeatbalanceConfigEntry,
+        network: Network,
+        inlets: dict[str, InletConfig],
+        settings: Settings,
     ) -> None:
-        """Prepare the simulated plant; nothing is solved until the first refresh."""
+        """Prepare the plant; nothing is solved until the first refresh."""
+        self.network = network
+        self.inlets = inlets
+        self.settings = settings
+        self.plant = Plant(Simulator(network), inlets, settings)
         super().__init__(
             hass,
             _LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {network.name}",
-            update_interval=DEFAULT_UPDATE_INTERVAL,
+            update_interval=self.plant.interval,
         )
-        self.network = network
-        self.simulator = Simulator(network)
-        self.auto = True
-        self.limits = SafetyLimits()
-        self.sim_minutes = float(entry.options.get(CONF_SIM_MINUTES, DEFAULT_SIM_MINUTES))
-        self._energy_kwh = dict.fromkeys(network.inlets, 0.0)
-        self.top_level = [i for i in network.inlets.values() if i.parent is None]
+        self.store: Store[dict[str, Any]] = Store(hass, STORE_VERSION, f"{DOMAIN}.{entry.entry_id}")
+        self.memory = CycleMemory()
+        self.alarms = AlarmBook()
+        self.sent: dict[str, float] = {}  # openings dispatched last cycle (to verify)
+        self.unbalanced_since_s: float | None = None
+        self.force_dispatch = False
+        self._texts: dict[str, str] = {}
 
-    async def _async_update_data(self) -> BalanceSnapshot:
-        """One control cycle, off the event loop."""
+    @property
+    def simulator(self) -> Simulator:
+        """The network's simulated plant (the demo's plant, the model of a real one)."""
+        return self.plant.simulator
+
+    # --- lifecycle --------------------------------------------------------------------------
+    async def _async_setup(self) -> None:
+        """Restore what the last run left: counters, alarms, the simulated plant's settings."""
+        self._texts = await async_get_translations(
+            self.hass, self.hass.config.language, "exceptions", [DOMAIN]
+        )
+        stored = await self.store.async_load() or {}
+        self.memory = CycleMemory.from_dict(stored.get("memory", {}))
+        self.alarms.restore(stored.get("alarms", {}))
+        self.unbalanced_since_s = stored.get("unbalanced_since_s")
+        plant = stored.get("plant", {})
+        sim = self.simulator
+        for iid, opening in plant.get("openings", {}).items():
+            if iid in sim.network.inlets:
+                sim.set_opening(iid, float(opening))
+        if "pump_speed" in plant:
+            sim.set_pump_speed(float(plant["pump_speed"]))
+        sim.time_s = float(plant.get("time_s", 0.0))
+
+    def stored(self) -> dict[str, Any]:
+        """Everything the Store keeps."""
+        sim = self.simulator
+        return {
+            "memory": self.memory.as_dict(),
+            "alarms": self.alarms.as_dict(),
+            "unbalanced_since_s": self.unbalanced_since_s,
+            "plant": {
+                "time_s": sim.time_s,
+                "pump_speed": sim.pump_speed,
+                "openings": {iid: float(sim.openings[k]) for k, iid in enumerate(sim.ids)},
+            },
+        }
+
+    async def async_save(self) -> None:
+        """Write the Store now (on unload)."""
+        await self.store.async_save(self.stored())
+
+    def apply(self, settings: Settings, inlets: dict[str, InletConfig]) -> None:
+        """Take new operating settings and tunables without a reload."""
+        self.settings = settings
+        self.plant.settings = settings
+        for iid, cfg in inlets.items():
+            self.inlets[iid] = cfg
+        self.async_update_listeners()
+
+    # --- the cycle --------------------------------------------------------------------------
+    async def _async_update_data(self) -> CycleResult:
+        """One control cycle; engine work in the executor."""
+        previous = self.data if self.last_update_success else None
         try:
-            return await self.hass.async_add_executor_job(self._cycle)
+            acq = await self.plant.async_acquire(self.hass)
+            result = await self.hass.async_add_executor_job(
+                run_cycle,
+                self.network,
+                self.settings,
+                self.inlets,
+                acq,
+                self.memory,
+                self.simulator.pump_speed,
+            )
         except HydraulicError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="plant_unsolvable",
                 translation_placeholders={"error": str(err)},
             ) from err
+        unbalanced = self._track_balance(result)
+        sent = self.sent
+        dispatch = (self.settings.auto and not result.balanced) or self.force_dispatch
+        self.force_dispatch = False
+        self.sent = {}
+        if dispatch and self.settings.level != "primary":
+            failed = await self.plant.async_dispatch(
+                self.hass, result.commands, result.pump_command
+            )
+            self.sent = {k: v for k, v in result.commands.items() if k not in failed}
+        conditions = find_conditions(result, self.settings, self.inlets, sent, previous, unbalanced)
+        raised, cleared = self.alarms.update(conditions, self.settings.alarm_cycles, result.time_s)
+        for alarm in raised:
+            self.fire(alarm, "raised")
+        for alarm in cleared:
+            self.fire(alarm, "cleared")
+        self.store.async_delay_save(self.stored, SAVE_DELAY_S)
+        return result
 
-    def set_opening(self, inlet_id: str, opening: float) -> BalanceSnapshot:
-        """Operator command from a valve entity, clamped to the safety limits (§5.3.6-3).
+    def _track_balance(self, result: CycleResult) -> float:
+        """Seconds of plant time in automatic regulation without reaching balance (§8.2.6)."""
+        if result.balanced or not self.settings.auto:
+            self.unbalanced_since_s = None
+            return 0.0
+        if self.unbalanced_since_s is None:
+            self.unbalanced_since_s = result.time_s
+        return result.time_s - self.unbalanced_since_s
 
-        Returns the plant as it stands right after the move (no time passes).
-        """
-        device = self.network.inlets[inlet_id].device
-        lo = max(self.limits.min_opening, device.min_opening)
-        hi = min(self.limits.max_opening, device.max_opening)
-        self.simulator.set_opening(inlet_id, min(max(opening, lo), hi))
-        return self._snapshot(self.simulator.state(), self.data.proposed)
+    # --- alarms -----------------------------------------------------------------------------
+    def describe(self, alarm: Alarm) -> str:
+        """The alarm's description in HA's language (§5.3.8-2: type, location, description)."""
+        template = self._texts.get(f"component.{DOMAIN}.exceptions.{alarm.reason}.message", "")
+        try:
+            return template.format(**alarm.values, location=self.location_name(alarm.location))
+        except (KeyError, IndexError, ValueError):
+            return alarm.reason
 
-    def _cycle(self) -> BalanceSnapshot:
-        """Advance the plant, evaluate, and (auto mode) act."""
-        dt = self.sim_minutes * 60.0
-        plant = self.simulator.step(dt)
-        for iid, state in plant.inlets.items():
-            self._energy_kwh[iid] += state.heat_w * dt / 3.6e6
-        measured = {
-            iid: InletMeasurement(s.flow_m3h, s.opening, s.dp_available_kpa, s.valve_dp_kpa)
-            for iid, s in plant.inlets.items()
-        }
-        targets = {i.id: i.design_flow_m3h * i.weight * FLOW_MARGIN for i in self.top_level}
-        devices = {i.id: self.simulator.network.inlets[i.id].device for i in self.top_level}
-        proposed = balance_step(devices, measured, targets, self.limits)
-        if self.auto:
-            for iid, opening in proposed.items():
-                self.simulator.set_opening(iid, opening)
-            level = reachable_level(devices, measured, targets, self.limits)
-            pump = self.simulator.network.substation.pump
-            self.simulator.set_pump_speed(pump_speed_step(pump, self.simulator.pump_speed, level))
-        return self._snapshot(plant, proposed)
+    def location_name(self, location: str) -> str:
+        """An inlet's name, or the network's for network-wide alarms."""
+        if location == NETWORK:
+            return self.network.name
+        inlet = self.network.inlets.get(location)
+        return (inlet.name or inlet.id) if inlet else location
 
-    def _snapshot(self, plant: PlantState, proposed: dict[str, float]) -> BalanceSnapshot:
-        """Indicators of the advanced flow band (§8.2.4) over building-level inlets.
-
-        The ratio is actual over set flow (design flow × the inlet's weight, §5.3.6-5).
-        """
-        ratio = {
-            i.id: plant.inlets[i.id].flow_m3h / (i.design_flow_m3h * i.weight)
-            for i in self.top_level
-        }
-        lo, hi = ADVANCED_FLOW_BAND
-        in_band = {iid: 1 + lo <= r <= 1 + hi for iid, r in ratio.items()}
-        returns = [plant.inlets[i.id].return_c for i in self.top_level]
-        return BalanceSnapshot(
-            plant=plant,
-            flow_ratio=ratio,
-            in_band=in_band,
-            share_in_band=sum(in_band.values()) / max(len(in_band), 1),
-            return_spread_k=max(returns) - min(returns) if returns else 0.0,
-            energy_kwh=dict(self._energy_kwh),
-            proposed=proposed,
+    def fire(self, alarm: Alarm, status: str, context: Context | None = None) -> None:
+        """Put the alarm on the bus; the event entity and automations take it from there."""
+        self.hass.bus.async_fire(
+            EVENT_ALARM,
+            {
+                "config_entry_id": self.config_entry.entry_id,
+                "network": self.network.name,
+                "status": status,
+                "alarm_type": alarm.type,
+                "grade": alarm.grade,
+                "location": alarm.location,
+                "location_name": self.location_name(alarm.location),
+                "reason": alarm.reason,
+                "description": self.describe(alarm),
+                "acknowledged": alarm.acknowledged,
+                **alarm.values,
+            },
+            context=context,
         )
+
+    # --- operator commands ------------------------------------------------------------------
+    async def async_set_opening(self, inlet_id: str, opening: float) -> None:
+        """Operator's valve command, clamped to the safety limits (§5.3.6-3), sent at once."""
+        device = self.network.inlets[inlet_id].device
+        limits = limits_of(self.settings)
+        current = self.simulator.openings[self.simulator.ids.index(inlet_id)]
+        value, _ = apply_limits(
+            float(current), opening, _whole_range(limits), device.min_opening, device.max_opening
+        )
+        value = min(max(value, limits.min_opening), limits.max_opening)
+        failed = await self.plant.async_dispatch(self.hass, {inlet_id: value}, None)
+        if failed:
+            from homeassistant.exceptions import HomeAssistantError
+
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="dispatch_failed",
+                translation_placeholders={"inlet": self.location_name(inlet_id)},
+            )
+        self.sent[inlet_id] = value
+        if self.data is not None and inlet_id in self.data.inlets:
+            reading = self.data.inlets[inlet_id].reading
+            if self.inlets[inlet_id].source != "entities":
+                reading.opening = float(self.simulator.openings[self.simulator.ids.index(inlet_id)])
+            self.data.inlets[inlet_id].command = value
+        self.async_update_listeners()
+
+
+def _whole_range(limits: Any) -> Any:
+    """The operator may move a valve in one go; only the opening limits bind him."""
+    from .engine.control.safety import SafetyLimits
+
+    return SafetyLimits(limits.min_opening, limits.max_opening, 1.0)

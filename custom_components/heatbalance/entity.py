@@ -1,14 +1,32 @@
-"""Base entity: one device per network and one per building-level inlet."""
+"""Base entities: one device per network, one per managed inlet hanging under it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, Concatenate
+
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .compat import via_device
 from .const import DOMAIN
 from .coordinator import HeatbalanceCoordinator
+from .cycle import InletResult
+
+DEVICE_MODELS = {
+    "none": "Unregulated inlet",
+    "static_valve": "Static balancing valve",
+    "flow_valve": "Self-operated flow valve",
+    "dp_valve": "Self-operated differential-pressure valve",
+    "electric_valve": "Electric control valve",
+    "iot_valve": "IoT smart valve",
+    "manual_ejector": "Manual regulating ejector",
+    "electric_ejector": "Electric regulating ejector",
+    "distributed_pump": "Distributed pump",
+}
 
 
 class HeatbalanceEntity(CoordinatorEntity[HeatbalanceCoordinator]):
@@ -30,19 +48,63 @@ class HeatbalanceEntity(CoordinatorEntity[HeatbalanceCoordinator]):
         network = coordinator.network
         if inlet_id is None:
             self._attr_unique_id = f"{entry_id}_{description.key}"
-            self._attr_device_info = DeviceInfo(
-                identifiers={(DOMAIN, entry_id)},
-                name=network.name,
-                manufacturer="heatbalance",
-                model="Secondary network (simulated plant)",
-            )
-        else:
-            inlet = network.inlets[inlet_id]
-            self._attr_unique_id = f"{entry_id}_{inlet_id}_{description.key}"
-            self._attr_device_info = DeviceInfo(
-                identifiers={(DOMAIN, f"{entry_id}_{inlet_id}")},
-                name=inlet.name or inlet_id,
-                manufacturer="heatbalance",
-                model=f"Thermal inlet ({inlet.type}, {inlet.device.type})",
-                **via_device(coordinator.hass, entry_id, (DOMAIN, entry_id)),  # type: ignore[typeddict-item]
-            )
+            self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry_id)})
+            return
+        inlet = network.inlets[inlet_id]
+        self._attr_unique_id = f"{entry_id}_{inlet_id}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, f"{entry_id}_{inlet_id}")},
+            name=inlet.name or inlet_id,
+            manufacturer="heatbalance",
+            model=DEVICE_MODELS.get(inlet.device.type, inlet.device.type),
+            model_id=inlet.type,
+            serial_number=inlet_id,
+            **via_device(coordinator.hass, entry_id, (DOMAIN, entry_id)),  # type: ignore[typeddict-item]
+        )
+
+    @property
+    def inlet(self) -> InletResult:
+        """This inlet's part of the last cycle."""
+        assert self.inlet_id is not None
+        return self.coordinator.data.inlets[self.inlet_id]
+
+    @property
+    def available(self) -> bool:
+        """Unavailable when the cycle failed or this inlet is no longer managed."""
+        if not super().available:
+            return False
+        return self.inlet_id is None or self.inlet_id in self.coordinator.data.inlets
+
+
+def translated_errors[E: HeatbalanceEntity, **P](
+    func: Callable[Concatenate[E, P], Coroutine[Any, Any, None]],
+) -> Callable[Concatenate[E, P], Coroutine[Any, Any, None]]:
+    """Engine refusals (ValueError) become translated HA errors; entities then refresh."""
+
+    async def wrapper(self: E, *args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            await func(self, *args, **kwargs)
+        except ValueError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="engine_refused",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        self.coordinator.async_update_listeners()
+
+    return wrapper
+
+
+def add_entities(
+    coordinator: HeatbalanceCoordinator,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    network: Iterable[Entity],
+    per_inlet: Callable[[str], Iterable[Entity]],
+) -> None:
+    """Network entities under the entry; each inlet's under its subentry (stale devices go
+    with the subentry when an operator removes it)."""
+    async_add_entities(list(network))
+    for iid, cfg in coordinator.inlets.items():
+        entities = list(per_inlet(iid))
+        if entities:
+            async_add_entities(entities, config_subentry_id=cfg.subentry_id)

@@ -1,21 +1,53 @@
-"""Network mode select: automatic or manual regulation (§5.2.4-2, §5.3.6-6)."""
+"""Network selects: regulation mode (§5.2.4-2, §5.3.6-6), algorithm (§5.3.6-1), target (§4.1.1).
+
+Mode is an operator's switch; algorithm and target change how the network is controlled,
+so only administrators may change them (§5.1.3). Every change goes to the audit log.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .audit import async_audit, async_require_admin
+from .const import ALGORITHMS, CONF_ALGORITHM, CONF_MODE, CONF_TARGET, DOMAIN, MODES, TARGETS
 from .coordinator import HeatbalanceConfigEntry
 from .entity import HeatbalanceEntity
+from .lifecycle import async_change_options
 
 PARALLEL_UPDATES = 0
-MODE = SelectEntityDescription(
-    key="mode",
-    translation_key="mode",
-    options=["auto", "manual"],
-    entity_category=EntityCategory.CONFIG,
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptionSelectDescription(SelectEntityDescription):
+    """A select backed by one entry option."""
+
+    admin_only: bool
+
+
+SELECTS = (
+    OptionSelectDescription(
+        key=CONF_MODE, translation_key=CONF_MODE, options=list(MODES), admin_only=False
+    ),
+    OptionSelectDescription(
+        key=CONF_ALGORITHM,
+        translation_key=CONF_ALGORITHM,
+        options=list(ALGORITHMS),
+        entity_category=EntityCategory.CONFIG,
+        admin_only=True,
+    ),
+    OptionSelectDescription(
+        key=CONF_TARGET,
+        translation_key=CONF_TARGET,
+        options=list(TARGETS),
+        entity_category=EntityCategory.CONFIG,
+        admin_only=True,
+    ),
 )
 
 
@@ -24,19 +56,40 @@ async def async_setup_entry(
     entry: HeatbalanceConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """The network's mode select."""
-    async_add_entities([ModeSelect(entry.runtime_data, MODE)])
+    """The network's selects."""
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(OptionSelect(coordinator, d) for d in SELECTS)
 
 
-class ModeSelect(HeatbalanceEntity, SelectEntity):
-    """Manual mode computes and shows proposals but never moves a device."""
+class OptionSelect(HeatbalanceEntity, SelectEntity):
+    """Shows and changes one option of the network entry."""
+
+    entity_description: OptionSelectDescription
 
     @property
     def current_option(self) -> str:
-        """The network's current mode."""
-        return "auto" if self.coordinator.auto else "manual"
+        """The option's current value."""
+        return str(getattr(self.coordinator.settings, self.entity_description.key))
 
     async def async_select_option(self, option: str) -> None:
-        """Switch mode; the next cycle acts (or stops acting) accordingly."""
-        self.coordinator.auto = option == "auto"
+        """Check permission and the standard, store, apply, audit."""
+        key = self.entity_description.key
+        if self.entity_description.admin_only:
+            await async_require_admin(self.hass, self._context)
+        room = key == CONF_TARGET and option == "room_temperature"
+        if room and self.coordinator.settings.level != "advanced":
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="room_target_needs_advanced"
+            )
+        before = self.current_option
+        async_change_options(self.hass, self.coordinator.config_entry, **{key: option})
+        async_audit(
+            self.hass,
+            self.coordinator.config_entry.entry_id,
+            f"set_{key}",
+            self._context,
+            entity_id=self.entity_id,
+            old=before,
+            new=option,
+        )
         self.async_write_ha_state()

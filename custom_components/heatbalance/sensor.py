@@ -1,4 +1,8 @@
-"""Sensors: per inlet (temperatures, flow, heat, energy, valve) and per network (§5.3.5)."""
+"""Sensors: each inlet's measurements, set and feedback values (§5.3.5-2), network indicators.
+
+Heat energy is ``total_increasing`` kWh per inlet and for the network, ready for the energy
+dashboard (HA 2025.4 has no district-heating category: add it as gas or as a device).
+"""
 
 from __future__ import annotations
 
@@ -23,28 +27,32 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import BalanceSnapshot, HeatbalanceConfigEntry
-from .entity import HeatbalanceEntity
+from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
+from .cycle import CycleResult, InletResult
+from .entity import HeatbalanceEntity, add_entities
 
 PARALLEL_UPDATES = 0
 M3H = UnitOfVolumeFlowRate.CUBIC_METERS_PER_HOUR
+BALANCE_STATES = ["balanced", "regulating", "manual", "inspection"]
+TEMPERATURE_TARGETS = ("return_temperature", "mean_temperature", "room_temperature")
 
 
 @dataclass(frozen=True, kw_only=True)
 class InletSensorDescription(SensorEntityDescription):
-    """A per-inlet sensor and how to read it from a snapshot."""
+    """A per-inlet sensor and how to read it from the inlet's cycle result."""
 
-    value_fn: Callable[[BalanceSnapshot, str], float | None]
+    value_fn: Callable[[InletResult], float | None]
+    exists_fn: Callable[[InletResult], bool] = lambda _: True
 
 
 @dataclass(frozen=True, kw_only=True)
 class NetworkSensorDescription(SensorEntityDescription):
-    """A network sensor and how to read it from a snapshot."""
+    """A network sensor and how to read it from the cycle result."""
 
-    value_fn: Callable[[BalanceSnapshot], float | None]
+    value_fn: Callable[[HeatbalanceCoordinator, CycleResult], float | str | None]
 
 
-def _temp(key: str, attr: str, enabled: bool = True) -> InletSensorDescription:
+def _temperature(key: str, fn: Callable[[InletResult], float | None], **kw: object):
     return InletSensorDescription(
         key=key,
         translation_key=key,
@@ -52,25 +60,29 @@ def _temp(key: str, attr: str, enabled: bool = True) -> InletSensorDescription:
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
         suggested_display_precision=1,
-        entity_registry_enabled_default=enabled,
-        value_fn=lambda s, i: getattr(s.plant.inlets[i], attr),
+        value_fn=fn,
+        **kw,  # type: ignore[arg-type]
     )
 
 
+def _mean(r: InletResult) -> float | None:
+    s, t = r.reading.supply_c, r.reading.return_c
+    return None if s is None or t is None else (s + t) / 2.0
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else x * 100.0
+
+
+def _households(key: str) -> Callable[[InletResult], float | None]:
+    return lambda r: r.households[key] if r.households else None
+
+
 INLET_SENSORS: tuple[InletSensorDescription, ...] = (
-    _temp("supply_temperature", "supply_c"),
-    _temp("return_temperature", "return_c"),
-    _temp("room_temperature", "room_c"),
-    InletSensorDescription(
-        key="mean_temperature",
-        translation_key="mean_temperature",
-        device_class=SensorDeviceClass.TEMPERATURE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        suggested_display_precision=1,
-        entity_registry_enabled_default=False,
-        value_fn=lambda s, i: (s.plant.inlets[i].supply_c + s.plant.inlets[i].return_c) / 2,
-    ),
+    _temperature("supply_temperature", lambda r: r.reading.supply_c),
+    _temperature("return_temperature", lambda r: r.reading.return_c),
+    _temperature("mean_temperature", _mean, entity_registry_enabled_default=False),
+    _temperature("room_temperature", lambda r: r.reading.room_c),
     InletSensorDescription(
         key="flow",
         translation_key="flow",
@@ -78,15 +90,23 @@ INLET_SENSORS: tuple[InletSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=M3H,
         suggested_display_precision=2,
-        value_fn=lambda s, i: s.plant.inlets[i].flow_m3h,
+        value_fn=lambda r: r.reading.flow_m3h,
     ),
     InletSensorDescription(
-        key="flow_ratio",
-        translation_key="flow_ratio",
+        key="flow_setpoint",
+        translation_key="flow_setpoint",
+        device_class=SensorDeviceClass.VOLUME_FLOW_RATE,
+        native_unit_of_measurement=M3H,
+        suggested_display_precision=2,
+        value_fn=lambda r: r.setpoint,
+    ),
+    InletSensorDescription(
+        key="deviation",
+        translation_key="deviation",
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=1,
-        value_fn=lambda s, i: s.flow_ratio[i] * 100.0,
+        value_fn=lambda r: r.deviation,
     ),
     InletSensorDescription(
         key="heat_power",
@@ -95,7 +115,7 @@ INLET_SENSORS: tuple[InletSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.KILO_WATT,
         suggested_display_precision=1,
-        value_fn=lambda s, i: s.plant.inlets[i].heat_w / 1000.0,
+        value_fn=lambda r: r.heat_kw,
     ),
     InletSensorDescription(
         key="heat_energy",
@@ -104,7 +124,7 @@ INLET_SENSORS: tuple[InletSensorDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=0,
-        value_fn=lambda s, i: s.energy_kwh[i],
+        value_fn=lambda r: r.energy_kwh,
     ),
     InletSensorDescription(
         key="valve_position",
@@ -112,16 +132,14 @@ INLET_SENSORS: tuple[InletSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda s, i: s.plant.inlets[i].opening * 100.0,
+        value_fn=lambda r: _pct(r.reading.opening),
     ),
     InletSensorDescription(
-        key="proposed_position",
-        translation_key="proposed_position",
+        key="valve_command",
+        translation_key="valve_command",
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda s, i: s.proposed[i] * 100.0 if i in s.proposed else None,
+        value_fn=lambda r: _pct(r.command),
     ),
     InletSensorDescription(
         key="differential_pressure",
@@ -131,53 +149,122 @@ INLET_SENSORS: tuple[InletSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfPressure.KPA,
         suggested_display_precision=1,
         entity_registry_enabled_default=False,
-        value_fn=lambda s, i: s.plant.inlets[i].dp_available_kpa,
+        value_fn=lambda r: r.reading.dp_available_kpa,
+    ),
+    InletSensorDescription(
+        key="success_rate",
+        translation_key="success_rate",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=1,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda r: r.success_rate,
+    ),
+    _temperature(
+        "households_room_min",
+        _households("room_min_c"),
+        exists_fn=lambda r: r.households is not None,
+    ),
+    _temperature(
+        "households_room_max",
+        _households("room_max_c"),
+        exists_fn=lambda r: r.households is not None,
     ),
 )
 
+
+def _state(c: HeatbalanceCoordinator, r: CycleResult) -> str:
+    if c.unbalanced_since_s is not None and r.time_s - c.unbalanced_since_s > 24 * 3600:
+        return "inspection"  # §8.2.6
+    if r.balanced:
+        return "balanced"
+    return "regulating" if c.settings.auto else "manual"
+
+
+def _network_temperature(key: str, fn: Callable[[CycleResult], float | None]):
+    return NetworkSensorDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        suggested_display_precision=1,
+        value_fn=lambda _c, r: fn(r),
+    )
+
+
 NETWORK_SENSORS: tuple[NetworkSensorDescription, ...] = (
+    NetworkSensorDescription(
+        key="balance_state",
+        translation_key="balance_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=BALANCE_STATES,
+        value_fn=_state,
+    ),
     NetworkSensorDescription(
         key="share_in_band",
         translation_key="share_in_band",
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
-        value_fn=lambda s: s.share_in_band * 100.0,
+        value_fn=lambda _c, r: r.share_in_band,
     ),
     NetworkSensorDescription(
         key="return_spread",
         translation_key="return_spread",
+        device_class=SensorDeviceClass.TEMPERATURE,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfTemperature.KELVIN,
         suggested_display_precision=2,
-        value_fn=lambda s: s.return_spread_k,
+        value_fn=lambda _c, r: r.spread,
     ),
     NetworkSensorDescription(
-        key="supply_temperature",
-        translation_key="supply_temperature",
-        device_class=SensorDeviceClass.TEMPERATURE,
+        key="imbalance_ratio",
+        translation_key="imbalance_ratio",
         state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=1,
-        value_fn=lambda s: s.plant.supply_c,
+        value_fn=lambda _c, r: _pct(r.imbalance_ratio),
+    ),
+    _network_temperature("supply_temperature", lambda r: r.supply_c),
+    _network_temperature("return_temperature", lambda r: r.return_c),
+    _network_temperature("outdoor_temperature", lambda r: r.outdoor_c),
+    NetworkSensorDescription(
+        key="network_flow",
+        translation_key="network_flow",
+        device_class=SensorDeviceClass.VOLUME_FLOW_RATE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=M3H,
+        suggested_display_precision=1,
+        value_fn=lambda _c, r: r.pump_flow_m3h,
     ),
     NetworkSensorDescription(
-        key="return_temperature",
-        translation_key="return_temperature",
-        device_class=SensorDeviceClass.TEMPERATURE,
+        key="heat_power",
+        translation_key="heat_power",
+        device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        suggested_display_precision=1,
-        value_fn=lambda s: s.plant.return_c,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=0,
+        value_fn=lambda _c, r: r.heat_kw,
     ),
     NetworkSensorDescription(
-        key="outdoor_temperature",
-        translation_key="outdoor_temperature",
-        device_class=SensorDeviceClass.TEMPERATURE,
+        key="heat_energy",
+        translation_key="heat_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=0,
+        value_fn=lambda c, _r: sum(c.memory.energy_kwh.get(i, 0.0) for i in c.inlets),
+    ),
+    NetworkSensorDescription(
+        key="forecast_load",
+        translation_key="forecast_load",
+        device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        suggested_display_precision=1,
-        value_fn=lambda s: s.plant.outdoor_c,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=0,
+        value_fn=lambda _c, r: r.forecast_kw,
     ),
     NetworkSensorDescription(
         key="pump_power",
@@ -186,7 +273,7 @@ NETWORK_SENSORS: tuple[NetworkSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_display_precision=0,
-        value_fn=lambda s: s.plant.pump.power_w,
+        value_fn=lambda _c, r: r.pump_power_w,
     ),
     NetworkSensorDescription(
         key="pump_speed",
@@ -194,16 +281,23 @@ NETWORK_SENSORS: tuple[NetworkSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
-        value_fn=lambda s: s.plant.pump.speed * 100.0,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda _c, r: _pct(r.pump_speed),
     ),
     NetworkSensorDescription(
-        key="network_flow",
-        translation_key="network_flow",
-        device_class=SensorDeviceClass.VOLUME_FLOW_RATE,
+        key="success_rate",
+        translation_key="success_rate",
         state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=M3H,
+        native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=1,
-        value_fn=lambda s: s.plant.pump.flow_m3h,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda _c, r: r.success_rate,
+    ),
+    NetworkSensorDescription(
+        key="active_alarms",
+        translation_key="active_alarms",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda c, _r: len(c.alarms.active),
     ),
 )
 
@@ -213,17 +307,17 @@ async def async_setup_entry(
     entry: HeatbalanceConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Network sensors plus one set per building-level inlet (households stay aggregated)."""
-    coordinator = entry.runtime_data
-    entities: list[SensorEntity] = [
-        NetworkSensor(coordinator, description) for description in NETWORK_SENSORS
-    ]
-    entities += [
-        InletSensor(coordinator, description, inlet.id)
-        for inlet in coordinator.top_level
-        for description in INLET_SENSORS
-    ]
-    async_add_entities(entities)
+    """Network sensors, then one set per managed inlet under its subentry."""
+    coordinator = entry.runtime_data.coordinator
+    data = coordinator.data
+    add_entities(
+        coordinator,
+        async_add_entities,
+        (NetworkSensor(coordinator, d) for d in NETWORK_SENSORS),
+        lambda iid: (
+            InletSensor(coordinator, d, iid) for d in INLET_SENSORS if d.exists_fn(data.inlets[iid])
+        ),
+    )
 
 
 class NetworkSensor(HeatbalanceEntity, SensorEntity):
@@ -232,9 +326,9 @@ class NetworkSensor(HeatbalanceEntity, SensorEntity):
     entity_description: NetworkSensorDescription
 
     @property
-    def native_value(self) -> float | None:
-        """Read from the last snapshot."""
-        return self.entity_description.value_fn(self.coordinator.data)
+    def native_value(self) -> float | str | None:
+        """Read from the last cycle."""
+        return self.entity_description.value_fn(self.coordinator, self.coordinator.data)
 
 
 class InletSensor(HeatbalanceEntity, SensorEntity):
@@ -244,6 +338,5 @@ class InletSensor(HeatbalanceEntity, SensorEntity):
 
     @property
     def native_value(self) -> float | None:
-        """Read from the last snapshot."""
-        assert self.inlet_id is not None
-        return self.entity_description.value_fn(self.coordinator.data, self.inlet_id)
+        """Read from the last cycle."""
+        return self.entity_description.value_fn(self.inlet)

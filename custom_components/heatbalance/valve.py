@@ -1,6 +1,13 @@
-"""Valve entities for electric and IoT valves: set value and feedback value (§5.3.5-2)."""
+"""Valve entities for electric and IoT valves: set value and feedback value (§5.3.5-2).
+
+The position is the feedback; the set value is the ``valve_command`` sensor. An operator may
+move a valve by hand only where it is not under automatic regulation (network in manual
+mode, or the inlet's auto switch off), and never beyond the safety limits (§5.3.6-3).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from homeassistant.components.valve import (
     ValveDeviceClass,
@@ -12,11 +19,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .audit import async_audit
 from .const import DOMAIN
 from .coordinator import HeatbalanceConfigEntry
-from .entity import HeatbalanceEntity
+from .entity import HeatbalanceEntity, add_entities
 
-PARALLEL_UPDATES = 0
+PARALLEL_UPDATES = 1
 VALVE = ValveEntityDescription(
     key="balancing_valve", translation_key="balancing_valve", device_class=ValveDeviceClass.WATER
 )
@@ -27,17 +35,23 @@ async def async_setup_entry(
     entry: HeatbalanceConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """One valve per building-level inlet whose device can be moved remotely (§4.3.1)."""
-    coordinator = entry.runtime_data
-    async_add_entities(
-        BalancingValve(coordinator, VALVE, inlet.id)
-        for inlet in coordinator.top_level
-        if inlet.device.actuated and inlet.device.kvs
+    """One valve per managed inlet whose device can be moved remotely (§4.3.1)."""
+    coordinator = entry.runtime_data.coordinator
+    network = coordinator.network
+    add_entities(
+        coordinator,
+        async_add_entities,
+        (),
+        lambda iid: (
+            [BalancingValve(coordinator, VALVE, iid)]
+            if network.inlets[iid].device.actuated and network.inlets[iid].device.kvs
+            else []
+        ),
     )
 
 
 class BalancingValve(HeatbalanceEntity, ValveEntity):
-    """An inlet's balancing valve; moving it by hand is refused while the network is in auto."""
+    """An inlet's balancing valve."""
 
     _attr_reports_position = True
     _attr_supported_features = (
@@ -45,20 +59,33 @@ class BalancingValve(HeatbalanceEntity, ValveEntity):
     )
 
     @property
-    def current_valve_position(self) -> int:
+    def current_valve_position(self) -> int | None:
         """Feedback position in percent."""
-        assert self.inlet_id is not None
-        return round(self.coordinator.data.plant.inlets[self.inlet_id].opening * 100)
+        opening = self.inlet.reading.opening
+        return None if opening is None else round(opening * 100)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The set value next to the feedback (§5.3.5-2)."""
+        command = self.inlet.command
+        return {"set_position": None if command is None else round(command * 100)}
 
     async def async_set_valve_position(self, position: int) -> None:
-        """Move the valve (manual mode only), within the safety limits (§5.3.6-3)."""
-        if self.coordinator.auto:
-            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="valve_in_auto")
+        """Move the valve where the controller does not; clamp to the safety limits."""
         assert self.inlet_id is not None
-        snapshot = await self.hass.async_add_executor_job(
-            self.coordinator.set_opening, self.inlet_id, position / 100.0
+        coordinator = self.coordinator
+        if coordinator.settings.auto and coordinator.inlets[self.inlet_id].auto:
+            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="valve_in_auto")
+        await coordinator.async_set_opening(self.inlet_id, position / 100.0)
+        async_audit(
+            self.hass,
+            coordinator.config_entry.entry_id,
+            "move_valve",
+            self._context,
+            entity_id=self.entity_id,
+            inlet=self.inlet_id,
+            new=position,
         )
-        self.coordinator.async_set_updated_data(snapshot)
 
     async def async_open_valve(self) -> None:
         """Fully open (as far as the safety limits allow)."""

@@ -1,15 +1,27 @@
-"""Fixtures for tests that run the integration inside a real Home Assistant test instance."""
+"""Fixtures for tests that run the integration inside a real Home Assistant test instance.
+
+Networks are added the way a user adds them: through the config flow (one step), which
+creates the entry with one inlet subentry per building and sets it up.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+from unittest.mock import PropertyMock, patch
 
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant import config_entries
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import MAJOR_VERSION
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.heatbalance.const import CONF_NETWORK, DOMAIN
+
+HA_YEAR = MAJOR_VERSION
 
 
 @pytest.fixture(autouse=True)
@@ -18,18 +30,81 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> Generat
     return
 
 
+class VersionedSnapshotExtension(HomeAssistantSnapshotExtension):
+    """HA's snapshot format, one directory per supported HA version.
+
+    Registry entries and states carry version-specific fields (2025.4 vs 2026.10), so each
+    version keeps its own ``__snapshots__/ha<year>`` and is checked against it.
+    """
+
+    @classmethod
+    def dirname(cls, *, test_location: Any) -> str:
+        """``__snapshots__/ha2025`` or ``__snapshots__/ha2026``."""
+        return str(Path(test_location.filepath).parent / "__snapshots__" / f"ha{HA_YEAR}")
+
+
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """Snapshots in Home Assistant's own format."""
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+    """Snapshots in Home Assistant's own format, per HA version."""
+    return snapshot.use_extension(VersionedSnapshotExtension)
 
 
 @pytest.fixture
-def demo_entry() -> MockConfigEntry:
-    """A config entry for the built-in 12-building estate."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="estate12",
-        unique_id="builtin:estate12",
-        data={CONF_NETWORK: "estate12"},
+def enable_all_entities() -> Generator[None]:
+    """Create disabled-by-default entities enabled (as HA core's fixture does)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
+
+
+async def add_network(
+    hass: HomeAssistant, network: str = "estate12", options: dict[str, Any] | None = None
+) -> ConfigEntry:
+    """Add a built-in network through the config flow; optionally set options first-hand."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NETWORK: network}
+    )
+    entry = result["result"]
+    await hass.async_block_till_done()
+    if options:
+        hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
+        await hass.async_block_till_done()
+    return entry
+
+
+async def cycles(hass: HomeAssistant, entry: ConfigEntry, n: int) -> None:
+    """Run ``n`` control cycles now (each is one acquisition period of plant time)."""
+    coordinator = entry.runtime_data.coordinator
+    for _ in range(n):
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def demo(hass: HomeAssistant) -> ConfigEntry:
+    """The 12-building estate, set up."""
+    return await add_network(hass)
+
+
+async def start_reconfigure(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
+    """Open the entry's reconfigure flow as the UI does."""
+    return await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+
+
+async def start_inlet_reconfigure(
+    hass: HomeAssistant, entry: ConfigEntry, inlet_id: str
+) -> dict[str, Any]:
+    """Open an inlet subentry's reconfigure flow as the UI does."""
+    sub = next(s for s in entry.subentries.values() if s.unique_id == inlet_id)
+    return await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "inlet"),
+        context={"source": config_entries.SOURCE_RECONFIGURE, "subentry_id": sub.subentry_id},
     )

@@ -1,0 +1,254 @@
+"""Alarms (§5.3.8, §8.2.6, §4.3.11-6, §6.0.6): which are active, graded, acknowledged.
+
+Each cycle the coordinator asks :class:`AlarmBook` which conditions hold. A condition becomes
+an alarm at once (safety thresholds) or after ``alarm_cycles`` consecutive cycles (deviation,
+command/feedback, communication), so a single bad reading does not page anyone. New alarms
+and cleared ones are returned for the coordinator to fire as ``heatbalance_alarm`` events;
+an operator acknowledges an alarm, which stays acknowledged until it clears.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .cycle import CycleResult
+from .settings import InletConfig, Settings
+
+EMERGENCY = "emergency"
+WARNING = "warning"
+NETWORK = "network"
+MIN_SUCCESS_SAMPLES = 10
+# §6.0.6 first-attempt transmission success rate
+SUCCESS_LIMITS = {"wired": 95.0, "wireless": 80.0}
+UNBALANCED_LIMIT_S = 24 * 3600.0  # §8.2.6
+
+ALARM_TYPES = (
+    "safety_threshold",
+    "equipment_fault",
+    "deviation",
+    "feedback_mismatch",
+    "communication",
+    "not_balanced",
+    "low_battery",
+    "success_rate",
+)
+
+
+@dataclass
+class Alarm:
+    """One active alarm: type, grade, where, and what (translation key + placeholders)."""
+
+    type: str
+    grade: str
+    location: str
+    reason: str  # translation key of the description, under "exceptions"
+    values: dict[str, str] = field(default_factory=dict)
+    since_s: float = 0.0
+    acknowledged: bool = False
+
+    @property
+    def key(self) -> str:
+        """Unique within a network: one alarm per reason and place."""
+        return f"{self.reason}@{self.location}"
+
+
+@dataclass
+class Condition:
+    """A condition found this cycle, before persistence is applied."""
+
+    type: str
+    grade: str
+    location: str
+    reason: str
+    values: dict[str, str]
+    immediate: bool = False
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.1f}"
+
+
+def find_conditions(
+    result: CycleResult,
+    settings: Settings,
+    inlets: dict[str, InletConfig],
+    sent: dict[str, float],
+    previous: CycleResult | None,
+    unbalanced_s: float,
+) -> list[Condition]:
+    """Every alarm condition of one cycle; ``sent`` = openings dispatched last cycle."""
+    found: list[Condition] = []
+
+    def add(kind: str, grade: str, where: str, reason: str, immediate: bool = False, **v: str):
+        found.append(Condition(kind, grade, where, reason, v, immediate))
+
+    for iid, r in result.inlets.items():
+        rd = r.reading
+        cfg = inlets[iid]
+        if rd.flow_m3h is not None and r.setpoint:
+            pct = rd.flow_m3h / r.setpoint * 100.0
+            if pct < settings.min_flow_pct:
+                add(
+                    "safety_threshold",
+                    EMERGENCY,
+                    iid,
+                    "flow_low",
+                    True,
+                    value=_fmt(pct),
+                    limit=_fmt(settings.min_flow_pct),
+                )
+        if rd.supply_c is not None and rd.supply_c > settings.max_supply_c:
+            add(
+                "safety_threshold",
+                EMERGENCY,
+                iid,
+                "supply_high",
+                True,
+                value=_fmt(rd.supply_c),
+                limit=_fmt(settings.max_supply_c),
+            )
+        if rd.return_c is not None and rd.return_c < settings.min_return_c:
+            add(
+                "safety_threshold",
+                EMERGENCY,
+                iid,
+                "return_low",
+                True,
+                value=_fmt(rd.return_c),
+                limit=_fmt(settings.min_return_c),
+            )
+        if rd.dp_available_kpa is not None and rd.dp_available_kpa < settings.min_dp_kpa:
+            add(
+                "safety_threshold",
+                WARNING,
+                iid,
+                "pressure_low",
+                True,
+                value=_fmt(rd.dp_available_kpa),
+                limit=_fmt(settings.min_dp_kpa),
+            )
+        tol = settings.feedback_tolerance_pct
+        if rd.opening is not None:
+            pos = rd.opening * 100.0
+            if pos < settings.min_opening_pct - tol:
+                add(
+                    "safety_threshold",
+                    WARNING,
+                    iid,
+                    "opening_low",
+                    True,
+                    value=_fmt(pos),
+                    limit=_fmt(settings.min_opening_pct),
+                )
+            before = previous.inlets.get(iid) if previous else None
+            if before is not None and before.reading.opening is not None and iid not in sent:
+                change = abs(pos - before.reading.opening * 100.0)
+                if change > settings.max_step_pct + tol:
+                    add(
+                        "safety_threshold",
+                        WARNING,
+                        iid,
+                        "opening_jump",
+                        True,
+                        value=_fmt(change),
+                        limit=_fmt(settings.max_step_pct),
+                    )
+            if iid in sent and abs(pos - sent[iid] * 100.0) > tol:
+                add(
+                    "feedback_mismatch",
+                    WARNING,
+                    iid,
+                    "feedback_mismatch",
+                    command=_fmt(sent[iid] * 100.0),
+                    value=_fmt(pos),
+                )
+        if settings.auto and cfg.auto and r.in_band is False:
+            add("deviation", WARNING, iid, "deviation", value=_fmt(r.deviation or 0.0))
+        if rd.attempted and not rd.received:
+            add("communication", WARNING, iid, "no_data")
+        if rd.battery_pct is not None and rd.battery_pct < settings.low_battery_pct:
+            add("low_battery", WARNING, iid, "low_battery", True, value=_fmt(rd.battery_pct))
+        limit = SUCCESS_LIMITS.get(cfg.link, 95.0)
+        enough = r.success_samples >= MIN_SUCCESS_SAMPLES
+        if r.success_rate is not None and r.success_rate < limit and enough:
+            add(
+                "success_rate",
+                WARNING,
+                iid,
+                "success_rate",
+                True,
+                value=_fmt(r.success_rate),
+                limit=_fmt(limit),
+            )
+    if settings.outdoor_entity and result.outdoor_c is None:
+        add("communication", WARNING, NETWORK, "no_outdoor")
+    if unbalanced_s > UNBALANCED_LIMIT_S:
+        add(
+            "not_balanced",
+            WARNING,
+            NETWORK,
+            "not_balanced",
+            True,
+            hours=_fmt(unbalanced_s / 3600.0),
+        )
+    return found
+
+
+class AlarmBook:
+    """Active alarms of one network, with persistence counters and acknowledgements."""
+
+    def __init__(self) -> None:
+        """Start with nothing active."""
+        self.active: dict[str, Alarm] = {}
+        self._pending: dict[str, int] = {}
+
+    def update(
+        self, conditions: list[Condition], cycles: int, now_s: float
+    ) -> tuple[list[Alarm], list[Alarm]]:
+        """Apply one cycle's conditions; returns (raised, cleared)."""
+        seen: set[str] = set()
+        raised: list[Alarm] = []
+        for c in conditions:
+            alarm = Alarm(c.type, c.grade, c.location, c.reason, c.values, now_s)
+            seen.add(alarm.key)
+            count = self._pending.get(alarm.key, 0) + 1
+            self._pending[alarm.key] = count
+            if alarm.key in self.active:
+                self.active[alarm.key].values = c.values
+            elif c.immediate or count >= cycles:
+                self.active[alarm.key] = alarm
+                raised.append(alarm)
+        cleared = [a for k, a in self.active.items() if k not in seen]
+        for alarm in cleared:
+            del self.active[alarm.key]
+        self._pending = {k: v for k, v in self._pending.items() if k in seen}
+        return raised, cleared
+
+    def acknowledge(self, location: str | None = None, kind: str | None = None) -> list[Alarm]:
+        """Acknowledge active alarms (all, or one place / type); returns those changed."""
+        changed = []
+        for alarm in self.active.values():
+            if alarm.acknowledged:
+                continue
+            if location not in (None, alarm.location) or kind not in (None, alarm.type):
+                continue
+            alarm.acknowledged = True
+            changed.append(alarm)
+        return changed
+
+    def at(self, location: str) -> list[Alarm]:
+        """Active alarms of one inlet (or of ``NETWORK``)."""
+        return [a for a in self.active.values() if a.location == location]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Persisted form (active alarms survive a restart, acknowledged or not)."""
+        return {"active": [asdict(a) for a in self.active.values()], "pending": self._pending}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Read back :meth:`as_dict`."""
+        self.active = {}
+        for raw in data.get("active", []):
+            alarm = Alarm(**raw)
+            self.active[alarm.key] = alarm
+        self._pending = {k: int(v) for k, v in data.get("pending", {}).items()}

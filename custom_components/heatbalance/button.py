@@ -1,0 +1,45 @@
+"""Buttons: balance now, acknowledge alarms — operator actions, audited."""
+
+from __future__ import annotations
+
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .actions import async_acknowledge, async_balance_now
+from .coordinator import HeatbalanceConfigEntry
+from .entity import HeatbalanceEntity
+
+PARALLEL_UPDATES = 1
+BALANCE_NOW = ButtonEntityDescription(key="balance_now", translation_key="balance_now")
+ACKNOWLEDGE = ButtonEntityDescription(
+    key="acknowledge_alarms", translation_key="acknowledge_alarms"
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HeatbalanceConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """The network's buttons."""
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(
+        [BalanceNowButton(coordinator, BALANCE_NOW), AcknowledgeButton(coordinator, ACKNOWLEDGE)]
+    )
+
+
+class BalanceNowButton(HeatbalanceEntity, ButtonEntity):
+    """Run a cycle now and apply its commands once, even in manual mode."""
+
+    async def async_press(self) -> None:
+        """Same as the ``balance_now`` action."""
+        await async_balance_now(self.coordinator, self._context, self.entity_id)
+
+
+class AcknowledgeButton(HeatbalanceEntity, ButtonEntity):
+    """Acknowledge every active alarm of the network."""
+
+    async def async_press(self) -> None:
+        """Same as the ``acknowledge_alarm`` action without a filter."""
+        async_acknowledge(self.coordinator, self._context, entity_id=self.entity_id)

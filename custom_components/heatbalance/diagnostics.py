@@ -1,0 +1,48 @@
+"""Diagnostics download: settings, inlet mapping, last cycle, alarms — file paths redacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_OUTDOOR_ENTITY, CONF_PATH, SIGNAL_ENTITY_KEYS
+from .coordinator import HeatbalanceConfigEntry
+from .export import export_response
+
+# A path names the host's layout; entity ids may name flats and people.
+TO_REDACT = {CONF_PATH, CONF_OUTDOOR_ENTITY, *SIGNAL_ENTITY_KEYS}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: HeatbalanceConfigEntry
+) -> dict[str, Any]:
+    """What a maintainer needs to see why a network does not balance."""
+    coordinator = entry.runtime_data.coordinator
+    network = coordinator.network
+    return {
+        "entry": {
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": async_redact_data(dict(entry.options), TO_REDACT),
+            "subentries": [
+                async_redact_data(dict(sub.data), TO_REDACT) for sub in entry.subentries.values()
+            ],
+        },
+        "network": {
+            "name": network.name,
+            "inlets": len(network.inlets),
+            "managed_inlets": len(coordinator.inlets),
+            "pipes": len(network.pipes),
+            "nodes": len(network.nodes),
+        },
+        "coordinator": {
+            "last_update_success": coordinator.last_update_success,
+            "update_interval_s": coordinator.update_interval.total_seconds()
+            if coordinator.update_interval
+            else None,
+            "simulated": coordinator.plant.simulated,
+            "unbalanced_since_s": coordinator.unbalanced_since_s,
+        },
+        "state": export_response(coordinator),
+    }

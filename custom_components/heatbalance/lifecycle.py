@@ -1,0 +1,187 @@
+"""Setting up, updating and removing one network entry.
+
+What needs a reload — the network source, the cycle and its clock, each inlet's source
+mapping, which inlets there are — is the entry's *structure*; anything else (level, target,
+algorithm, mode, thresholds, an inlet's weight, offset and auto switch) the update listener
+hands to the running coordinator, so an operator's change never blinks the entities.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.storage import Store
+
+from .const import (
+    CONF_ACCELERATION,
+    CONF_CYCLE_MINUTES,
+    CONF_INLET_ID,
+    CONF_OUTDOOR_ENTITY,
+    DOMAIN,
+    SUBENTRY_INLET,
+)
+from .coordinator import (
+    STORE_VERSION,
+    HeatbalanceConfigEntry,
+    HeatbalanceCoordinator,
+    HeatbalanceData,
+)
+from .engine.loader import NetworkError
+from .network_setup import build_network, definitions, network_source
+from .repairs import async_check_issues, async_clear_issues
+from .settings import DEFAULT_OPTIONS, InletConfig, Settings
+
+RELOADS = f"{DOMAIN}_pending_reloads"
+
+
+def inlet_configs(entry: ConfigEntry) -> dict[str, InletConfig]:
+    """Every inlet subentry of an entry, by subentry id."""
+    return {
+        sid: InletConfig.from_subentry(sid, sub.data)
+        for sid, sub in entry.subentries.items()
+        if sub.subentry_type == SUBENTRY_INLET and CONF_INLET_ID in sub.data
+    }
+
+
+def structure_of(entry: ConfigEntry) -> tuple[Any, ...]:
+    """What a change of needs a reload."""
+    options = DEFAULT_OPTIONS | dict(entry.options)
+    return (
+        repr(sorted(entry.data.items())),
+        tuple(options[k] for k in (CONF_CYCLE_MINUTES, CONF_ACCELERATION, CONF_OUTDOOR_ENTITY)),
+        tuple(sorted((sid, cfg.structure()) for sid, cfg in inlet_configs(entry).items())),
+    )
+
+
+def network_device(hass: HomeAssistant, entry: ConfigEntry, name: str) -> None:
+    """The network's device first: inlet devices hang under it (§5.3.5-1 topology)."""
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, entry.entry_id)},
+        name=name,
+        manufacturer="heatbalance",
+        model="Secondary network",
+    )
+
+
+async def async_setup_network(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> None:
+    """Load the network with its subentry inlets, restore state, run the first cycle."""
+    structure = structure_of(entry)  # read with the configs: later changes reload again
+    configs = inlet_configs(entry)
+    try:
+        network = await hass.async_add_executor_job(
+            build_network, network_source(entry.data), definitions(entry.data)
+        )
+    except (NetworkError, OSError) as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="network_invalid",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    inlets = {cfg.inlet_id: cfg for cfg in configs.values() if cfg.inlet_id in network.inlets}
+    orphans = {
+        sid: cfg.inlet_id for sid, cfg in configs.items() if cfg.inlet_id not in network.inlets
+    }
+    settings = Settings.from_options(entry.options)
+    network_device(hass, entry, network.name)
+    coordinator = HeatbalanceCoordinator(hass, entry, network, inlets, settings)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = HeatbalanceData(coordinator, structure)
+    await async_check_issues(hass, entry.entry_id, entry.title, network, settings, inlets, orphans)
+
+
+async def async_update_listener(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> None:
+    """Options or subentries changed: apply in place, or reload when the structure did."""
+    data = entry.runtime_data
+    if structure_of(entry) != data.structure:
+        _schedule_reload(hass, entry.entry_id)
+        return
+    coordinator = data.coordinator
+    settings = Settings.from_options(entry.options)
+    inlets = {cfg.inlet_id: cfg for cfg in inlet_configs(entry).values()}
+    coordinator.apply(settings, {k: v for k, v in inlets.items() if k in coordinator.inlets})
+    orphans = {
+        sid: cfg.inlet_id
+        for sid, cfg in inlet_configs(entry).items()
+        if cfg.inlet_id not in coordinator.network.inlets
+    }
+    await async_check_issues(
+        hass,
+        entry.entry_id,
+        entry.title,
+        coordinator.network,
+        settings,
+        coordinator.inlets,
+        orphans,
+    )
+
+
+def _schedule_reload(hass: HomeAssistant, entry_id: str) -> None:
+    """One reload for several changes made in one go (a CSV import adds many subentries).
+
+    The pending mark is dropped when the reload starts, so a change made after that point
+    schedules another reload and is never lost.
+    """
+    pending: set[str] = hass.data.setdefault(RELOADS, set())
+    if entry_id in pending:
+        return
+    pending.add(entry_id)
+
+    async def reload() -> None:
+        pending.discard(entry_id)
+        await hass.config_entries.async_reload(entry_id)
+
+    hass.async_create_task(reload(), f"{DOMAIN} reload {entry_id}")
+
+
+async def async_remove_network(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """The entry is deleted: its Store and issues go too."""
+    await Store[dict[str, Any]](hass, STORE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()
+    async_clear_issues(hass, entry.entry_id)
+
+
+def async_remove_inlet_device(
+    hass: HomeAssistant, entry: HeatbalanceConfigEntry, device: DeviceEntry
+) -> bool:
+    """Removing an inlet's device from the UI removes the inlet's subentry (and reloads)."""
+    ids = {ident for domain, ident in device.identifiers if domain == DOMAIN}
+    if entry.entry_id in ids:
+        return False  # the network device goes with the entry
+    for sid, cfg in inlet_configs(entry).items():
+        if f"{entry.entry_id}_{cfg.inlet_id}" in ids:
+            hass.config_entries.async_remove_subentry(entry, sid)
+            return True
+    return True  # a device of an inlet that no longer exists
+
+
+def async_change_options(
+    hass: HomeAssistant, entry: HeatbalanceConfigEntry, **changes: Any
+) -> None:
+    """Store option changes and apply them at once (the listener then finds nothing new)."""
+    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | changes)
+    _apply_now(entry)
+
+
+def async_change_inlet(
+    hass: HomeAssistant, entry: HeatbalanceConfigEntry, inlet_id: str, **changes: Any
+) -> None:
+    """Store an inlet's tunables (weight, offset, auto) in its subentry and apply them."""
+    coordinator = entry.runtime_data.coordinator
+    subentry = entry.subentries[coordinator.inlets[inlet_id].subentry_id]
+    hass.config_entries.async_update_subentry(entry, subentry, data=dict(subentry.data) | changes)
+    _apply_now(entry)
+
+
+def _apply_now(entry: HeatbalanceConfigEntry) -> None:
+    """Hand the entry's current settings and tunables to its coordinator."""
+    coordinator = entry.runtime_data.coordinator
+    inlets = {cfg.inlet_id: cfg for cfg in inlet_configs(entry).values()}
+    coordinator.apply(
+        Settings.from_options(entry.options),
+        {k: v for k, v in inlets.items() if k in coordinator.inlets},
+    )

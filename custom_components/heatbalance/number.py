@@ -1,0 +1,183 @@
+"""Numbers: the network's safety thresholds (§5.3.6-3, §5.3.8-1) and each inlet's weight
+(§5.3.6-5) and setpoint offset. Administrators only (§5.1.3); every change is audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.components.number import (
+    NumberDeviceClass,
+    NumberEntity,
+    NumberEntityDescription,
+    NumberMode,
+)
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfPressure, UnitOfTemperature
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .audit import async_audit, async_require_admin
+from .const import (
+    CONF_MAX_OPENING,
+    CONF_MAX_STEP,
+    CONF_MAX_SUPPLY,
+    CONF_MIN_DP,
+    CONF_MIN_FLOW,
+    CONF_MIN_OPENING,
+    CONF_MIN_RETURN,
+    CONF_SETPOINT_OFFSET,
+    CONF_WEIGHT,
+    DOMAIN,
+)
+from .coordinator import HeatbalanceConfigEntry
+from .cycle import weight_of
+from .entity import HeatbalanceEntity, add_entities
+from .lifecycle import async_change_inlet, async_change_options
+from .settings import DEFAULT_OPTIONS
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThresholdDescription(NumberEntityDescription):
+    """A safety threshold stored as an entry option; ``attr`` is its Settings field."""
+
+    attr: str
+
+
+def _threshold(key: str, attr: str, lo: float, hi: float, step: float, unit: str, **kw: object):
+    return ThresholdDescription(
+        key=key,
+        translation_key=key,
+        attr=attr,
+        native_min_value=lo,
+        native_max_value=hi,
+        native_step=step,
+        native_unit_of_measurement=unit,
+        mode=NumberMode.BOX,
+        entity_category=EntityCategory.CONFIG,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+C = UnitOfTemperature.CELSIUS
+THRESHOLDS = (
+    _threshold(CONF_MIN_OPENING, "min_opening_pct", 0, 100, 1, PERCENTAGE),
+    _threshold(CONF_MAX_OPENING, "max_opening_pct", 0, 100, 1, PERCENTAGE),
+    _threshold(CONF_MAX_STEP, "max_step_pct", 1, 100, 1, PERCENTAGE),
+    _threshold(CONF_MIN_FLOW, "min_flow_pct", 0, 100, 1, PERCENTAGE),
+    _threshold(
+        CONF_MAX_SUPPLY, "max_supply_c", 30, 150, 0.5, C, device_class=NumberDeviceClass.TEMPERATURE
+    ),
+    _threshold(
+        CONF_MIN_RETURN, "min_return_c", 0, 60, 0.5, C, device_class=NumberDeviceClass.TEMPERATURE
+    ),
+    _threshold(
+        CONF_MIN_DP,
+        "min_dp_kpa",
+        0,
+        500,
+        0.5,
+        UnitOfPressure.KPA,
+        device_class=NumberDeviceClass.PRESSURE,
+    ),
+)
+WEIGHT = NumberEntityDescription(
+    key=CONF_WEIGHT,
+    translation_key=CONF_WEIGHT,
+    native_min_value=0.5,  # the network file's range for weights
+    native_max_value=2.0,
+    native_step=0.05,
+    mode=NumberMode.BOX,
+    entity_category=EntityCategory.CONFIG,
+)
+OFFSET = NumberEntityDescription(
+    key=CONF_SETPOINT_OFFSET,
+    translation_key=CONF_SETPOINT_OFFSET,
+    native_min_value=-30,
+    native_max_value=30,
+    native_step=1,
+    native_unit_of_measurement=PERCENTAGE,
+    mode=NumberMode.BOX,
+    entity_category=EntityCategory.CONFIG,
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HeatbalanceConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Thresholds on the network device; weight and offset on each inlet's."""
+    coordinator = entry.runtime_data.coordinator
+    add_entities(
+        coordinator,
+        async_add_entities,
+        (ThresholdNumber(coordinator, d) for d in THRESHOLDS),
+        lambda iid: (InletNumber(coordinator, d, iid) for d in (WEIGHT, OFFSET)),
+    )
+
+
+class ThresholdNumber(HeatbalanceEntity, NumberEntity):
+    """One safety threshold of the network."""
+
+    entity_description: ThresholdDescription
+
+    @property
+    def native_value(self) -> float:
+        """The threshold in force."""
+        return float(getattr(self.coordinator.settings, self.entity_description.attr))
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Admins only; the opening limits must stay ordered (the engine refuses otherwise)."""
+        await async_require_admin(self.hass, self._context)
+        key = self.entity_description.key
+        options = DEFAULT_OPTIONS | dict(self.coordinator.config_entry.options) | {key: value}
+        if options[CONF_MIN_OPENING] > options[CONF_MAX_OPENING]:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="opening_limits"
+            )
+        before = self.native_value
+        async_change_options(self.hass, self.coordinator.config_entry, **{key: value})
+        async_audit(
+            self.hass,
+            self.coordinator.config_entry.entry_id,
+            f"set_{key}",
+            self._context,
+            entity_id=self.entity_id,
+            old=before,
+            new=value,
+        )
+        self.async_write_ha_state()
+
+
+class InletNumber(HeatbalanceEntity, NumberEntity):
+    """An inlet's weight (§5.3.6-5: raise old or poorly insulated buildings) or offset."""
+
+    @property
+    def native_value(self) -> float:
+        """The value in force."""
+        assert self.inlet_id is not None
+        cfg = self.coordinator.inlets[self.inlet_id]
+        if self.entity_description.key == CONF_WEIGHT:
+            return weight_of(self.coordinator.network, cfg)
+        return cfg.setpoint_offset
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Admins only; stored in the inlet's subentry, applied from the next cycle."""
+        await async_require_admin(self.hass, self._context)
+        assert self.inlet_id is not None
+        key = self.entity_description.key
+        before = self.native_value
+        async_change_inlet(self.hass, self.coordinator.config_entry, self.inlet_id, **{key: value})
+        async_audit(
+            self.hass,
+            self.coordinator.config_entry.entry_id,
+            f"set_{key}",
+            self._context,
+            entity_id=self.entity_id,
+            inlet=self.inlet_id,
+            old=before,
+            new=value,
+        )
+        self.async_write_ha_state()

@@ -1,0 +1,152 @@
+"""Options flow: level, control target, algorithm, cycle period and safety thresholds.
+
+Stored flat in ``entry.options``; the form groups them in sections. The entry's update
+listener applies operating settings in place and reloads only for the cycle and its sources
+(``settings.LIVE_OPTIONS``): ``OptionsFlowWithReload`` does not exist in HA 2025.4.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.const import PERCENTAGE, UnitOfPressure, UnitOfTemperature, UnitOfTime
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+)
+
+from .compat import flow_vol as vol
+from .const import (
+    ALGORITHMS,
+    CONF_ACCELERATION,
+    CONF_ALARM_CYCLES,
+    CONF_ALGORITHM,
+    CONF_CYCLE_MINUTES,
+    CONF_DROPOUT,
+    CONF_FEEDBACK_TOLERANCE,
+    CONF_LEVEL,
+    CONF_LOW_BATTERY,
+    CONF_MAX_OPENING,
+    CONF_MAX_STEP,
+    CONF_MAX_SUPPLY,
+    CONF_MIN_DP,
+    CONF_MIN_FLOW,
+    CONF_MIN_OPENING,
+    CONF_MIN_RETURN,
+    CONF_MODE,
+    CONF_OUTDOOR_ENTITY,
+    CONF_TARGET,
+    LEVELS,
+    MODES,
+    SECTION_ALARMS,
+    SECTION_CONTROL,
+    SECTION_SAFETY,
+    SECTION_TIMING,
+    TARGETS,
+)
+from .settings import DEFAULT_OPTIONS
+
+
+def _select(key: str, options: tuple[str, ...]) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=list(options), mode=SelectSelectorMode.DROPDOWN, translation_key=key
+        )
+    )
+
+
+def _number(lo: float, hi: float, step: float, unit: str | None = None) -> NumberSelector:
+    config = NumberSelectorConfig(min=lo, max=hi, step=step, mode=NumberSelectorMode.BOX)
+    if unit:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+# (section, key, selector) — the order of the form
+FIELDS: tuple[tuple[str, str, Any], ...] = (
+    (SECTION_CONTROL, CONF_LEVEL, _select(CONF_LEVEL, LEVELS)),
+    (SECTION_CONTROL, CONF_TARGET, _select(CONF_TARGET, TARGETS)),
+    (SECTION_CONTROL, CONF_ALGORITHM, _select(CONF_ALGORITHM, ALGORITHMS)),
+    (SECTION_CONTROL, CONF_MODE, _select(CONF_MODE, MODES)),
+    # up to 60 min is accepted; above §4.3.4's 30 min a repair issue asks to shorten it
+    (SECTION_TIMING, CONF_CYCLE_MINUTES, _number(1, 60, 1, UnitOfTime.MINUTES)),
+    (SECTION_TIMING, CONF_ACCELERATION, _number(1, 720, 1, "×")),
+    (SECTION_TIMING, CONF_DROPOUT, _number(0, 50, 1, PERCENTAGE)),
+    (SECTION_SAFETY, CONF_MIN_OPENING, _number(0, 100, 1, PERCENTAGE)),
+    (SECTION_SAFETY, CONF_MAX_OPENING, _number(0, 100, 1, PERCENTAGE)),
+    (SECTION_SAFETY, CONF_MAX_STEP, _number(1, 100, 1, PERCENTAGE)),
+    (SECTION_SAFETY, CONF_MIN_FLOW, _number(0, 100, 1, PERCENTAGE)),
+    (SECTION_SAFETY, CONF_MAX_SUPPLY, _number(30, 150, 0.5, UnitOfTemperature.CELSIUS)),
+    (SECTION_SAFETY, CONF_MIN_RETURN, _number(0, 60, 0.5, UnitOfTemperature.CELSIUS)),
+    (SECTION_SAFETY, CONF_MIN_DP, _number(0, 500, 0.5, UnitOfPressure.KPA)),
+    (SECTION_ALARMS, CONF_FEEDBACK_TOLERANCE, _number(1, 50, 1, PERCENTAGE)),
+    (SECTION_ALARMS, CONF_ALARM_CYCLES, _number(1, 48, 1)),
+    (SECTION_ALARMS, CONF_LOW_BATTERY, _number(0, 100, 1, PERCENTAGE)),
+)
+SECTIONS = (SECTION_CONTROL, SECTION_TIMING, SECTION_SAFETY, SECTION_ALARMS)
+
+
+def options_schema(current: dict[str, Any]) -> vol.Schema:
+    """The form, each field defaulting to its current value."""
+    schema: dict[Any, Any] = {}
+    for name in SECTIONS:
+        fields: dict[Any, Any] = {
+            vol.Required(key, default=current[key]): selector
+            for sec, key, selector in FIELDS
+            if sec == name
+        }
+        if name == SECTION_TIMING:
+            outdoor = current.get(CONF_OUTDOOR_ENTITY)
+            marker = (
+                vol.Optional(CONF_OUTDOOR_ENTITY, description={"suggested_value": outdoor})
+                if outdoor
+                else vol.Optional(CONF_OUTDOOR_ENTITY)
+            )
+            fields[marker] = EntitySelector(
+                EntitySelectorConfig(domain="sensor", device_class="temperature")
+            )
+        schema[vol.Required(name)] = section(
+            vol.Schema(fields), {"collapsed": name != SECTION_CONTROL}
+        )
+    return vol.Schema(schema)
+
+
+def check(options: dict[str, Any]) -> dict[str, str]:
+    """Settings that contradict each other or the standard, as form errors."""
+    errors: dict[str, str] = {}
+    if options[CONF_MIN_OPENING] > options[CONF_MAX_OPENING]:
+        errors[SECTION_SAFETY] = "opening_limits"
+    if options[CONF_TARGET] == "room_temperature" and options[CONF_LEVEL] != "advanced":
+        errors[SECTION_CONTROL] = "room_target_needs_advanced"  # §4.1.1
+    return errors
+
+
+class HeatbalanceOptionsFlow(OptionsFlow):
+    """One form in four sections; the first is open, the rest collapsed."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show, check and store the options."""
+        current = DEFAULT_OPTIONS | dict(self.config_entry.options)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            flat = {k: v for name in SECTIONS for k, v in user_input.get(name, {}).items()}
+            options = DEFAULT_OPTIONS | {
+                k: v for k, v in self.config_entry.options.items() if k != CONF_OUTDOOR_ENTITY
+            }
+            options |= flat
+            options.setdefault(CONF_OUTDOOR_ENTITY, None)
+            errors = check(options)
+            if not errors:
+                return self.async_create_entry(data=options)
+            current = options
+        return self.async_show_form(
+            step_id="init", data_schema=options_schema(current), errors=errors
+        )

@@ -1,0 +1,275 @@
+"""Acquisition and dispatch: the simulated plant and Home Assistant entities as sources.
+
+Every entry runs the engine's ``Simulator`` on its network: it *is* the plant for inlets whose
+source is the simulator (the demo), and the network model for the others — where a real inlet
+reports no pressures, the controller sizes its valve from the model's available pressure.
+Inlets mapped to HA entities are read from the state machine (converted to °C and m³/h) and
+moved with ``valve.set_valve_position`` or ``number.set_value``. A signal that is missing,
+unavailable, not numeric or older than two cycles counts as a failed first-attempt
+transmission (§6.0.6); it is handed on as None, never guessed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+from homeassistant.components.valve import ATTR_CURRENT_POSITION
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant, State
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_conversion import TemperatureConverter, VolumeFlowRateConverter
+
+from .const import (
+    CONF_ACTUATOR_ENTITY,
+    CONF_BATTERY_ENTITY,
+    CONF_FLOW_ENTITY,
+    CONF_RETURN_ENTITY,
+    CONF_ROOM_ENTITY,
+    CONF_SUPPLY_ENTITY,
+    SOURCE_ENTITIES,
+)
+from .engine.simulator import PlantState, Simulator, outdoor_profile
+
+if TYPE_CHECKING:
+    from .settings import InletConfig, Settings
+
+_LOGGER = logging.getLogger(__name__)
+SERVICE_TIMEOUT_S = 10.0
+SIM_SIGNALS = ("supply_c", "return_c", "flow_m3h", "room_c", "opening")
+
+
+@dataclass
+class Reading:
+    """One inlet's acquisition in one cycle (None: not received)."""
+
+    supply_c: float | None = None
+    return_c: float | None = None
+    flow_m3h: float | None = None
+    room_c: float | None = None
+    opening: float | None = None  # valve position feedback, 0…1
+    battery_pct: float | None = None
+    dp_available_kpa: float | None = None  # measured, or the network model's estimate
+    valve_dp_kpa: float | None = None
+    attempted: int = 0
+    received: int = 0
+
+
+@dataclass
+class Acquisition:
+    """What one cycle acquired."""
+
+    time_s: float
+    dt_s: float
+    outdoor_c: float | None
+    plant: PlantState
+    inlets: dict[str, Reading] = field(default_factory=dict)
+
+
+class Plant:
+    """The network's plant as the coordinator sees it: read, then command."""
+
+    def __init__(
+        self, simulator: Simulator, inlets: dict[str, InletConfig], settings: Settings
+    ) -> None:
+        """Bind the simulator and the inlet source mapping."""
+        self.simulator = simulator
+        self.inlets = inlets
+        self.settings = settings
+        self._rng = np.random.default_rng(0)
+        self._weather = outdoor_profile(days=150, seed=0)
+
+    @property
+    def simulated(self) -> bool:
+        """Whether every managed inlet is simulated (then time may run accelerated)."""
+        return not self.settings.outdoor_entity and all(
+            cfg.source != SOURCE_ENTITIES for cfg in self.inlets.values()
+        )
+
+    @property
+    def cycle_s(self) -> float:
+        """Plant time per cycle: the acquisition period (§4.3.4)."""
+        return self.settings.cycle_minutes * 60.0
+
+    @property
+    def interval(self) -> timedelta:
+        """Wall-clock time between cycles."""
+        speed = self.settings.acceleration if self.simulated else 1.0
+        return timedelta(seconds=max(self.cycle_s / max(speed, 1.0), 1.0))
+
+    async def async_acquire(self, hass: HomeAssistant) -> Acquisition:
+        """Advance the plant one cycle and read every managed inlet."""
+        outdoor = self._outdoor(hass)
+        plant = await hass.async_add_executor_job(self._step, outdoor)
+        acq = Acquisition(plant.time_s, self.cycle_s, plant.outdoor_c, plant)
+        if self.settings.outdoor_entity and outdoor is None:
+            acq.outdoor_c = None
+        for iid, cfg in self.inlets.items():
+            if cfg.source == SOURCE_ENTITIES:
+                acq.inlets[iid] = self._read_entities(hass, cfg, plant)
+            else:
+                acq.inlets[iid] = self._read_simulator(iid, plant)
+        return acq
+
+    def _step(self, outdoor: float | None) -> PlantState:
+        """Set the weather and advance the simulator (executor)."""
+        sim = self.simulator
+        if outdoor is None and not self.settings.outdoor_entity:
+            hour = int((sim.time_s + self.cycle_s) // 3600) % len(self._weather)
+            outdoor = float(self._weather[hour])
+        if outdoor is not None:
+            sim.set_outdoor(outdoor)
+        return sim.step(self.cycle_s)
+
+    def _outdoor(self, hass: HomeAssistant) -> float | None:
+        """Outdoor temperature from its entity, when one is configured."""
+        if not self.settings.outdoor_entity:
+            return None
+        return self._temperature(hass.states.get(self.settings.outdoor_entity))
+
+    def _read_simulator(self, iid: str, plant: PlantState) -> Reading:
+        """Exact values, each lost with the configured dropout probability."""
+        state = plant.inlets[iid]
+        lost = self._rng.random(len(SIM_SIGNALS)) * 100.0 < self.settings.dropout_pct
+        values = {
+            name: None if gone else float(getattr(state, name))
+            for name, gone in zip(SIM_SIGNALS, lost, strict=True)
+        }
+        return Reading(
+            **values,
+            dp_available_kpa=state.dp_available_kpa,
+            valve_dp_kpa=state.valve_dp_kpa,
+            attempted=len(SIM_SIGNALS),
+            received=int((~lost).sum()),
+        )
+
+    def _read_entities(self, hass: HomeAssistant, cfg: InletConfig, plant: PlantState) -> Reading:
+        """Mapped HA entities; pressures from the network model (no sensor maps them)."""
+        model = plant.inlets.get(cfg.inlet_id)
+        reading = Reading(
+            dp_available_kpa=model.dp_available_kpa if model else None,
+            valve_dp_kpa=None,
+        )
+        stale_before = dt_util.utcnow() - timedelta(seconds=2 * self.cycle_s)
+        readers = {
+            CONF_SUPPLY_ENTITY: ("supply_c", self._temperature),
+            CONF_RETURN_ENTITY: ("return_c", self._temperature),
+            CONF_ROOM_ENTITY: ("room_c", self._temperature),
+            CONF_FLOW_ENTITY: ("flow_m3h", self._flow),
+            CONF_BATTERY_ENTITY: ("battery_pct", _number),
+            CONF_ACTUATOR_ENTITY: ("opening", _position),
+        }
+        for key, (attr, read) in readers.items():
+            entity_id = cfg.entities.get(key)
+            if not entity_id:
+                continue
+            reading.attempted += 1
+            state = hass.states.get(entity_id)
+            value = read(state)
+            if state is not None and state.last_reported < stale_before:
+                value = None
+            if value is not None:
+                reading.received += 1
+            setattr(reading, attr, value)
+        return reading
+
+    @staticmethod
+    def _temperature(state: State | None) -> float | None:
+        """A temperature state in °C (converted from its unit)."""
+        value = _number(state)
+        if value is None or state is None:
+            return None
+        unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) or "°C"
+        try:
+            return float(TemperatureConverter.convert(value, unit, "°C"))
+        except HomeAssistantError:
+            return None
+
+    @staticmethod
+    def _flow(state: State | None) -> float | None:
+        """A volume-flow state in m³/h (converted from its unit)."""
+        value = _number(state)
+        if value is None or state is None:
+            return None
+        unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) or "m³/h"
+        try:
+            return float(VolumeFlowRateConverter.convert(value, unit, "m³/h"))
+        except HomeAssistantError:
+            return None
+
+    async def async_dispatch(
+        self, hass: HomeAssistant, commands: dict[str, float], pump_speed: float | None
+    ) -> set[str]:
+        """Send openings (already within the safety limits); returns inlets that failed."""
+        failed: set[str] = set()
+        for iid, opening in commands.items():
+            cfg = self.inlets.get(iid)
+            if cfg is None:
+                continue  # not managed: the network model keeps its position
+            if cfg.source != SOURCE_ENTITIES:
+                self.simulator.set_opening(iid, opening)
+            elif (actuator := cfg.entities.get(CONF_ACTUATOR_ENTITY)) and not await self._move(
+                hass, actuator, opening
+            ):
+                failed.add(iid)
+        if pump_speed is not None and self.simulated:
+            self.simulator.set_pump_speed(pump_speed)
+        return failed
+
+    async def _move(self, hass: HomeAssistant, entity_id: str, opening: float) -> bool:
+        """Move a valve or number entity; False when it did not take the command."""
+        domain = entity_id.split(".", 1)[0]
+        if domain == "valve":
+            service = "set_valve_position"
+            data: dict[str, float] = {"position": round(opening * 100)}
+        else:
+            state = hass.states.get(entity_id)
+            lo, hi = _range(state)
+            service, data = "set_value", {"value": round(lo + opening * (hi - lo), 3)}
+        try:
+            async with asyncio.timeout(SERVICE_TIMEOUT_S):
+                await hass.services.async_call(
+                    domain, service, {"entity_id": entity_id, **data}, blocking=True
+                )
+        except (HomeAssistantError, TimeoutError, ValueError) as err:
+            _LOGGER.warning("Could not move %s to %.0f %%: %s", entity_id, opening * 100, err)
+            return False
+        return True
+
+
+def _number(state: State | None) -> float | None:
+    """A finite numeric state, or None."""
+    if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        return None
+    try:
+        value = float(state.state)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _range(state: State | None) -> tuple[float, float]:
+    """A number entity's min and max (0…100 when it does not say)."""
+    if state is None:
+        return 0.0, 100.0
+    return float(state.attributes.get("min", 0.0)), float(state.attributes.get("max", 100.0))
+
+
+def _position(state: State | None) -> float | None:
+    """Valve position feedback 0…1 from a valve (current_position) or a number entity."""
+    if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        return None
+    if state.domain == "valve":
+        pos = state.attributes.get(ATTR_CURRENT_POSITION)
+        return None if pos is None else float(pos) / 100.0
+    value = _number(state)
+    lo, hi = _range(state)
+    if value is None or hi <= lo:
+        return None
+    return (value - lo) / (hi - lo)

@@ -1,0 +1,158 @@
+"""Repair issues where the operator must act, and the fixes that can be done for him.
+
+- ``missing_signals``: the configuration does not deliver the data the chosen level and
+  target need (Tables 4.3.2/4.3.3); the issue names every inlet and signal.
+- ``not_electric``: building inlets without an electric device above the primary level
+  (§4.3.1) — such a system is classed one level down (§3.0.4).
+- ``cycle_too_long``: acquisition period above 30 min (§4.3.4); the fix sets 30 min.
+- ``inlet_missing``: inlet subentries whose inlet is not in the network (file changed);
+  the fix removes those subentries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.components.repairs import RepairsFlow
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.translation import async_get_translations
+
+from .compat import RepairsFlowResult
+from .compat import flow_vol as vol
+from .const import CONF_CYCLE_MINUTES, DOMAIN, MAX_CYCLE_MINUTES
+from .engine.model import Network
+from .requirements import missing_signals, not_electric
+from .settings import InletConfig, Settings
+
+
+def _issue(
+    hass: HomeAssistant,
+    entry_id: str,
+    kind: str,
+    placeholders: dict[str, str] | None,
+    *,
+    fixable: bool = False,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Create (placeholders given) or delete (None) one issue of an entry."""
+    issue_id = f"{entry_id}_{kind}"
+    if placeholders is None:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=fixable,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=kind,
+        translation_placeholders=placeholders,
+        data={"entry_id": entry_id, "kind": kind, **(data or {})},
+    )
+
+
+async def async_check_issues(
+    hass: HomeAssistant,
+    entry_id: str,
+    title: str,
+    network: Network,
+    settings: Settings,
+    inlets: Mapping[str, InletConfig],
+    orphans: Mapping[str, str],
+) -> None:
+    """Raise or clear every issue of one network entry (``orphans``: subentry → inlet id)."""
+    names = await async_get_translations(hass, hass.config.language, "selector", [DOMAIN])
+
+    def signal(code: str) -> str:
+        return names.get(f"component.{DOMAIN}.selector.signal.options.{code}", code)
+
+    missing = missing_signals(network, settings, inlets)
+    lines = [
+        f"- {network.inlets[iid].name or iid if iid in network.inlets else title}: "
+        + ", ".join(signal(s) for s in gaps)
+        for iid, gaps in missing.items()
+    ]
+    level = names.get(f"component.{DOMAIN}.selector.level.options.{settings.level}", "")
+    target = names.get(f"component.{DOMAIN}.selector.target.options.{settings.target}", "")
+    _issue(
+        hass,
+        entry_id,
+        "missing_signals",
+        {"network": title, "level": level, "target": target, "signals": "\n".join(lines)}
+        if missing
+        else None,
+    )
+    weak = not_electric(network, settings, inlets)
+    _issue(
+        hass,
+        entry_id,
+        "not_electric",
+        {"network": title, "level": level, "inlets": ", ".join(weak)} if weak else None,
+    )
+    too_long = settings.cycle_minutes > MAX_CYCLE_MINUTES
+    _issue(
+        hass,
+        entry_id,
+        "cycle_too_long",
+        {"network": title, "minutes": f"{settings.cycle_minutes:g}"} if too_long else None,
+        fixable=True,
+    )
+    _issue(
+        hass,
+        entry_id,
+        "inlet_missing",
+        {"network": title, "inlets": ", ".join(sorted(orphans.values()))} if orphans else None,
+        fixable=True,
+        data={"subentries": ",".join(sorted(orphans))},
+    )
+
+
+def async_clear_issues(hass: HomeAssistant, entry_id: str) -> None:
+    """Remove every issue of an entry (it is being removed)."""
+    for kind in ("missing_signals", "not_electric", "cycle_too_long", "inlet_missing"):
+        ir.async_delete_issue(hass, DOMAIN, f"{entry_id}_{kind}")
+
+
+class EntryFixFlow(RepairsFlow):
+    """Confirm, then change the entry: shorten the cycle, or drop orphan subentries."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        """Remember which entry and which fix."""
+        self._data = dict(data)
+
+    async def async_step_init(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+        """Start with the confirmation."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Apply the fix once the operator confirms."""
+        entries = self.hass.config_entries
+        entry = entries.async_get_entry(self._data["entry_id"])
+        if entry is None:
+            return self.async_abort(reason="entry_removed")
+        if user_input is not None:
+            if self._data["kind"] == "cycle_too_long":
+                options = dict(entry.options) | {CONF_CYCLE_MINUTES: MAX_CYCLE_MINUTES}
+                entries.async_update_entry(entry, options=options)
+            else:
+                for subentry_id in str(self._data.get("subentries", "")).split(","):
+                    if subentry_id in entry.subentries:
+                        entries.async_remove_subentry(entry, subentry_id)
+            return self.async_create_entry(data={})
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=vol.Schema({}),
+            description_placeholders={"network": entry.title},
+        )
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
+) -> RepairsFlow:
+    """The fix flow of a fixable issue."""
+    return EntryFixFlow(data or {})

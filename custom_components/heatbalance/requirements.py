@@ -1,0 +1,104 @@
+"""Data an inlet must deliver for the chosen level and control target (Tables 4.3.2, 4.3.3).
+
+A configuration check, not an algorithm: the tables say which signals are acquired remotely
+at the intermediate and advanced levels; the primary level measures locally and needs none.
+Signals: ``supply``, ``return``, ``flow``, ``room``, ``device`` (running state / position
+feedback); network-wide ``outdoor`` and ``typical_room`` (some users' room temperature).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .const import (
+    CONF_ACTUATOR_ENTITY,
+    CONF_FLOW_ENTITY,
+    CONF_RETURN_ENTITY,
+    CONF_ROOM_ENTITY,
+    CONF_SUPPLY_ENTITY,
+    SOURCE_ENTITIES,
+)
+from .engine.model import Network
+from .settings import InletConfig, Settings
+
+NETWORK_SIGNALS = ("outdoor", "typical_room")
+
+# Table 4.3.2 (intermediate), building/unit inlets, by control target
+INTERMEDIATE: dict[str, tuple[str, ...]] = {
+    "return_temperature": ("return", "device"),
+    "mean_temperature": ("supply", "return", "device"),
+    "flow": ("supply", "return", "flow", "device"),
+}
+# Table 4.3.3 (advanced): building inlets, and household inlets (HR, HM, HF, RT columns)
+ADVANCED_BUILDING: dict[str, tuple[str, ...]] = {
+    "return_temperature": ("return", "device"),
+    "mean_temperature": ("supply", "return", "device"),
+    "flow": ("flow", "device"),
+    "room_temperature": ("supply", "return", "flow", "device"),
+}
+ADVANCED_HOUSEHOLD: dict[str, tuple[str, ...]] = {
+    "return_temperature": ("return", "device"),
+    "mean_temperature": ("supply", "return", "device"),
+    "flow": ("flow", "device"),
+    "room_temperature": ("return", "flow", "device"),
+}
+ENTITY_SIGNALS = {
+    "supply": CONF_SUPPLY_ENTITY,
+    "return": CONF_RETURN_ENTITY,
+    "flow": CONF_FLOW_ENTITY,
+    "room": CONF_ROOM_ENTITY,
+    "device": CONF_ACTUATOR_ENTITY,
+}
+
+
+def required(settings: Settings, household: bool) -> tuple[str, ...]:
+    """Signals an inlet must deliver at the configured level and target."""
+    if settings.level == "intermediate":
+        return INTERMEDIATE.get(settings.target, ())
+    if settings.level == "advanced":
+        table = ADVANCED_HOUSEHOLD if household else ADVANCED_BUILDING
+        return table.get(settings.target, ())
+    return ()
+
+
+def available(cfg: InletConfig) -> set[str]:
+    """Signals an inlet's source delivers (the simulated plant delivers all)."""
+    if cfg.source != SOURCE_ENTITIES:
+        return set(ENTITY_SIGNALS)
+    return {signal for signal, key in ENTITY_SIGNALS.items() if cfg.entities.get(key)}
+
+
+def missing_signals(
+    network: Network, settings: Settings, inlets: Mapping[str, InletConfig]
+) -> dict[str, list[str]]:
+    """Per inlet (and ``network``), the required signals its configuration does not deliver."""
+    missing: dict[str, list[str]] = {}
+    if settings.level == "primary":
+        return missing
+    for iid, cfg in inlets.items():
+        household = network.inlets[iid].type == "household"
+        gaps = [s for s in required(settings, household) if s not in available(cfg)]
+        if gaps:
+            missing[iid] = gaps
+    real = any(cfg.source == SOURCE_ENTITIES for cfg in inlets.values())
+    net: list[str] = []
+    if real and not settings.outdoor_entity:
+        net.append("outdoor")  # the simulated weather is no measurement of a real plant
+    if inlets and not any("room" in available(cfg) for cfg in inlets.values()):
+        net.append("typical_room")
+    if net:
+        missing["network"] = net
+    return missing
+
+
+def not_electric(
+    network: Network, settings: Settings, inlets: Mapping[str, InletConfig]
+) -> list[str]:
+    """Building inlets without an electric device, which §4.3.1 requires above primary."""
+    if settings.level == "primary":
+        return []
+    return sorted(
+        iid
+        for iid in inlets
+        if network.inlets[iid].type != "household" and not network.inlets[iid].device.actuated
+    )

@@ -1,0 +1,195 @@
+"""Actions (services) of heatbalance, registered once in ``async_setup``.
+
+Operators (§5.1.3: non-admin users) may balance now and acknowledge alarms; parameter
+changes, imports and commissioning are for administrators; read-only users are refused.
+Every call is audited (§5.3.6-7). Bad input raises a translated ``ServiceValidationError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+
+from .actions import async_acknowledge, async_balance_now
+from .alarms import ALARM_TYPES, NETWORK
+from .audit import async_audit, async_require_admin, async_require_operator
+from .compat import flow_vol as vol
+from .const import (
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_INLET,
+    CONF_MAX_OPENING,
+    CONF_MAX_STEP,
+    CONF_MAX_SUPPLY,
+    CONF_MIN_DP,
+    CONF_MIN_FLOW,
+    CONF_MIN_OPENING,
+    CONF_MIN_RETURN,
+    CONF_WEIGHT,
+    DOMAIN,
+)
+from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
+from .export import async_import_csv, commission_response, export_response
+from .lifecycle import async_change_inlet, async_change_options
+from .settings import DEFAULT_OPTIONS
+
+ENTRY = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
+PERCENT = vol.All(vol.Coerce(float), vol.Range(min=0, max=100))
+THRESHOLDS = {
+    vol.Optional(CONF_MIN_OPENING): PERCENT,
+    vol.Optional(CONF_MAX_OPENING): PERCENT,
+    vol.Optional(CONF_MAX_STEP): vol.All(vol.Coerce(float), vol.Range(min=1, max=100)),
+    vol.Optional(CONF_MIN_FLOW): PERCENT,
+    vol.Optional(CONF_MAX_SUPPLY): vol.All(vol.Coerce(float), vol.Range(min=30, max=150)),
+    vol.Optional(CONF_MIN_RETURN): vol.All(vol.Coerce(float), vol.Range(min=0, max=60)),
+    vol.Optional(CONF_MIN_DP): vol.All(vol.Coerce(float), vol.Range(min=0, max=500)),
+}
+SCHEMAS: dict[str, Any] = {
+    "balance_now": ENTRY,
+    "set_weight": ENTRY.extend(
+        {
+            vol.Required(ATTR_INLET): cv.string,
+            vol.Required(CONF_WEIGHT): vol.All(vol.Coerce(float), vol.Range(min=0.5, max=2.0)),
+        }
+    ),
+    "set_safety_thresholds": ENTRY.extend(THRESHOLDS),
+    "acknowledge_alarm": ENTRY.extend(
+        {vol.Optional(ATTR_INLET): cv.string, vol.Optional("alarm_type"): vol.In(ALARM_TYPES)}
+    ),
+    "import_inlets_csv": ENTRY.extend(
+        {vol.Exclusive("csv", "source"): cv.string, vol.Exclusive("path", "source"): cv.string}
+    ),
+    "commission": ENTRY,
+    "export_data": ENTRY,
+}
+
+
+def _coordinator(hass: HomeAssistant, call: ServiceCall) -> HeatbalanceCoordinator:
+    """The loaded network the call names."""
+    entry_id = call.data[ATTR_CONFIG_ENTRY_ID]
+    entry: HeatbalanceConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"network": entry.title},
+        )
+    return entry.runtime_data.coordinator
+
+
+def _inlet(coordinator: HeatbalanceCoordinator, name: str) -> str:
+    """A managed inlet by id or name."""
+    for iid in coordinator.inlets:
+        if name in (iid, coordinator.network.inlets[iid].name):
+            return iid
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="inlet_not_found",
+        translation_placeholders={"inlet": name, "network": coordinator.network.name},
+    )
+
+
+async def _balance_now(hass: HomeAssistant, call: ServiceCall) -> None:
+    await async_require_operator(hass, call.context)
+    await async_balance_now(_coordinator(hass, call), call.context)
+
+
+async def _acknowledge(hass: HomeAssistant, call: ServiceCall) -> None:
+    await async_require_operator(hass, call.context)
+    coordinator = _coordinator(hass, call)
+    location = call.data.get(ATTR_INLET)
+    if location is not None and location != NETWORK:
+        location = _inlet(coordinator, location)
+    async_acknowledge(
+        coordinator, call.context, location=location, kind=call.data.get("alarm_type")
+    )
+
+
+async def _set_weight(hass: HomeAssistant, call: ServiceCall) -> None:
+    await async_require_admin(hass, call.context)
+    coordinator = _coordinator(hass, call)
+    iid = _inlet(coordinator, call.data[ATTR_INLET])
+    async_change_inlet(hass, coordinator.config_entry, iid, **{CONF_WEIGHT: call.data[CONF_WEIGHT]})
+    async_audit(
+        hass,
+        coordinator.config_entry.entry_id,
+        "set_weight",
+        call.context,
+        inlet=iid,
+        new=call.data[CONF_WEIGHT],
+    )
+
+
+async def _set_thresholds(hass: HomeAssistant, call: ServiceCall) -> None:
+    await async_require_admin(hass, call.context)
+    coordinator = _coordinator(hass, call)
+    entry = coordinator.config_entry
+    changes = {k: v for k, v in call.data.items() if k != ATTR_CONFIG_ENTRY_ID}
+    if not changes:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="nothing_to_set")
+    options = DEFAULT_OPTIONS | dict(entry.options) | changes
+    if options[CONF_MIN_OPENING] > options[CONF_MAX_OPENING]:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="opening_limits")
+    async_change_options(hass, entry, **changes)
+    async_audit(hass, entry.entry_id, "set_safety_thresholds", call.context, **changes)
+
+
+async def _import_csv(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    await async_require_admin(hass, call.context)
+    coordinator = _coordinator(hass, call)
+    response = await async_import_csv(
+        hass, coordinator, call.data.get("csv"), call.data.get("path")
+    )
+    async_audit(
+        hass,
+        coordinator.config_entry.entry_id,
+        "import_inlets_csv",
+        call.context,
+        inlets=",".join(response["added"] + response["replaced"]),
+    )  # type: ignore[operator]
+    return response
+
+
+async def _commission(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    await async_require_admin(hass, call.context)
+    coordinator = _coordinator(hass, call)
+    response = await commission_response(hass, coordinator)
+    async_audit(hass, coordinator.config_entry.entry_id, "commission", call.context)
+    return response
+
+
+async def _export(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    await async_require_operator(hass, call.context)
+    coordinator = _coordinator(hass, call)
+    async_audit(hass, coordinator.config_entry.entry_id, "export_data", call.context)
+    return export_response(coordinator)
+
+
+HANDLERS = {
+    "balance_now": (_balance_now, SupportsResponse.NONE),
+    "acknowledge_alarm": (_acknowledge, SupportsResponse.NONE),
+    "set_weight": (_set_weight, SupportsResponse.NONE),
+    "set_safety_thresholds": (_set_thresholds, SupportsResponse.NONE),
+    "import_inlets_csv": (_import_csv, SupportsResponse.OPTIONAL),
+    "commission": (_commission, SupportsResponse.ONLY),
+    "export_data": (_export, SupportsResponse.ONLY),
+}
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register every action of the integration."""
+    for name, (handler, supports) in HANDLERS.items():
+
+        async def call(call: ServiceCall, _handler: Any = handler) -> ServiceResponse:
+            return await _handler(hass, call)  # type: ignore[no-any-return]
+
+        hass.services.async_register(DOMAIN, name, call, SCHEMAS[name], supports_response=supports)

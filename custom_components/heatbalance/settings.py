@@ -1,0 +1,178 @@
+"""Typed views of a config entry's options and of its inlet subentries.
+
+The config entry is the single source of truth for everything an operator sets: the options
+(level, target, algorithm, mode, cycle, thresholds) and each inlet subentry (source mapping,
+weight, offset, auto switch). These dataclasses read them with defaults, so a key added in a
+later version never breaks an older entry. No Home Assistant imports: pure data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .const import (
+    CONF_ACCELERATION,
+    CONF_ACTUATOR_ENTITY,
+    CONF_ALARM_CYCLES,
+    CONF_ALGORITHM,
+    CONF_AUTO,
+    CONF_BATTERY_ENTITY,
+    CONF_CYCLE_MINUTES,
+    CONF_DROPOUT,
+    CONF_FEEDBACK_TOLERANCE,
+    CONF_FLOW_ENTITY,
+    CONF_INLET_ID,
+    CONF_LEVEL,
+    CONF_LINK,
+    CONF_LOW_BATTERY,
+    CONF_MAX_OPENING,
+    CONF_MAX_STEP,
+    CONF_MAX_SUPPLY,
+    CONF_MIN_DP,
+    CONF_MIN_FLOW,
+    CONF_MIN_OPENING,
+    CONF_MIN_RETURN,
+    CONF_MODE,
+    CONF_OUTDOOR_ENTITY,
+    CONF_RETURN_ENTITY,
+    CONF_ROOM_ENTITY,
+    CONF_SETPOINT_OFFSET,
+    CONF_SOURCE,
+    CONF_SUPPLY_ENTITY,
+    CONF_TARGET,
+    CONF_WEIGHT,
+    LINK_WIRED,
+    SOURCE_SIMULATOR,
+)
+
+# Defaults: intermediate level, the minimum for new systems (§3.0.8), flow target, and a demo
+# plant that runs 30 simulated minutes (one §4.3.4 period) per 10 s.
+DEFAULT_OPTIONS: dict[str, Any] = {
+    CONF_LEVEL: "intermediate",
+    CONF_TARGET: "flow",
+    CONF_ALGORITHM: "traditional",
+    CONF_MODE: "auto",
+    CONF_CYCLE_MINUTES: 30,
+    CONF_ACCELERATION: 180,
+    CONF_OUTDOOR_ENTITY: None,
+    CONF_DROPOUT: 0,
+    CONF_MIN_OPENING: 5,
+    CONF_MAX_OPENING: 100,
+    CONF_MAX_STEP: 50,
+    CONF_MIN_FLOW: 50,
+    CONF_MAX_SUPPLY: 95.0,
+    CONF_MIN_RETURN: 5.0,
+    CONF_MIN_DP: 5.0,
+    CONF_FEEDBACK_TOLERANCE: 5,
+    CONF_ALARM_CYCLES: 4,
+    CONF_LOW_BATTERY: 20,
+}
+
+# Options the coordinator applies in place; any other change reloads the entry.
+LIVE_OPTIONS: frozenset[str] = frozenset(DEFAULT_OPTIONS) - {
+    CONF_CYCLE_MINUTES,
+    CONF_ACCELERATION,
+    CONF_OUTDOOR_ENTITY,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The options of one network entry, with defaults filled in."""
+
+    level: str
+    target: str
+    algorithm: str
+    mode: str
+    cycle_minutes: float
+    acceleration: float
+    outdoor_entity: str | None
+    dropout_pct: float
+    min_opening_pct: float
+    max_opening_pct: float
+    max_step_pct: float
+    min_flow_pct: float
+    max_supply_c: float
+    min_return_c: float
+    min_dp_kpa: float
+    feedback_tolerance_pct: float
+    alarm_cycles: int
+    low_battery_pct: float
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Settings:
+        """Read options, defaulting every missing key."""
+        o = DEFAULT_OPTIONS | {k: v for k, v in options.items() if k in DEFAULT_OPTIONS}
+        return cls(
+            level=o[CONF_LEVEL],
+            target=o[CONF_TARGET],
+            algorithm=o[CONF_ALGORITHM],
+            mode=o[CONF_MODE],
+            cycle_minutes=float(o[CONF_CYCLE_MINUTES]),
+            acceleration=float(o[CONF_ACCELERATION]),
+            outdoor_entity=o[CONF_OUTDOOR_ENTITY] or None,
+            dropout_pct=float(o[CONF_DROPOUT]),
+            min_opening_pct=float(o[CONF_MIN_OPENING]),
+            max_opening_pct=float(o[CONF_MAX_OPENING]),
+            max_step_pct=float(o[CONF_MAX_STEP]),
+            min_flow_pct=float(o[CONF_MIN_FLOW]),
+            max_supply_c=float(o[CONF_MAX_SUPPLY]),
+            min_return_c=float(o[CONF_MIN_RETURN]),
+            min_dp_kpa=float(o[CONF_MIN_DP]),
+            feedback_tolerance_pct=float(o[CONF_FEEDBACK_TOLERANCE]),
+            alarm_cycles=int(o[CONF_ALARM_CYCLES]),
+            low_battery_pct=float(o[CONF_LOW_BATTERY]),
+        )
+
+    @property
+    def auto(self) -> bool:
+        """Whether commands are dispatched: auto mode above the primary level (Table 3.0.4)."""
+        return self.mode == "auto" and self.level != "primary"
+
+
+@dataclass(frozen=True)
+class InletConfig:
+    """One inlet subentry: which inlet, where its signals come from, operator tunables."""
+
+    subentry_id: str
+    inlet_id: str
+    source: str = SOURCE_SIMULATOR
+    link: str = LINK_WIRED
+    entities: dict[str, str] = field(default_factory=dict)
+    weight: float | None = None  # None: the network file's weight
+    setpoint_offset: float = 0.0
+    auto: bool = True
+
+    @classmethod
+    def from_subentry(cls, subentry_id: str, data: Mapping[str, Any]) -> InletConfig:
+        """Read a subentry's data."""
+        keys = (
+            CONF_SUPPLY_ENTITY,
+            CONF_RETURN_ENTITY,
+            CONF_FLOW_ENTITY,
+            CONF_ROOM_ENTITY,
+            CONF_BATTERY_ENTITY,
+            CONF_ACTUATOR_ENTITY,
+        )
+        weight = data.get(CONF_WEIGHT)
+        return cls(
+            subentry_id=subentry_id,
+            inlet_id=data[CONF_INLET_ID],
+            source=data.get(CONF_SOURCE, SOURCE_SIMULATOR),
+            link=data.get(CONF_LINK, LINK_WIRED),
+            entities={k: data[k] for k in keys if data.get(k)},
+            weight=None if weight is None else float(weight),
+            setpoint_offset=float(data.get(CONF_SETPOINT_OFFSET, 0.0)),
+            auto=bool(data.get(CONF_AUTO, True)),
+        )
+
+    def structure(self) -> tuple[Any, ...]:
+        """What needs a reload when it changes (the tunables do not)."""
+        return (
+            self.inlet_id,
+            self.source,
+            self.link,
+            tuple(sorted(self.entities.items())),
+        )
