@@ -276,16 +276,15 @@ class Simulator:
         dt = _finite(dt_s, "time step")
         if dt <= 0:
             raise ValueError(f"time step must be above zero, not {dt:g} s")
-        th = self.thermal_state()
         hyd = self.hydraulics()
+        heat, sens = self._emitters_now(hyd)
         outdoor = self._outdoor_at(self.time_s + dt / 2) if self._profile else self.outdoor_c
-        sens = th.emitter_sensitivity_w_k
         conductance = self.ua + sens
-        t_eq = (th.heat_w + sens * self.room_c + self.gains + self.ua * outdoor) / conductance
+        t_eq = (heat + sens * self.room_c + self.gains + self.ua * outdoor) / conductance
         tau = self.capacity / conductance
         decay = np.exp(-dt / tau)
         # Heat over the step of the linearised emitter: ∫Q dt = Q₀·dt − s·∫(T − T₀) dt.
-        energy = th.heat_w * dt - sens * (t_eq - self.room_c) * (dt - tau * (1.0 - decay))
+        energy = heat * dt - sens * (t_eq - self.room_c) * (dt - tau * (1.0 - decay))
         self.heat_j += np.where(self.heated, energy, 0.0)
         self.room_c = np.where(self.heated, t_eq + (self.room_c - t_eq) * decay, self.room_c)
         self.pump_j += hyd.pump_power_w * dt
@@ -384,13 +383,24 @@ class Simulator:
             kinds[k] = "stuck"
         return kinds
 
+    def _emitters_now(self, hyd: HydraulicResult) -> tuple[np.ndarray, np.ndarray]:
+        """Heat and −dQ/dT_room of every heated room now (values elsewhere are unused).
+
+        Stepping needs only the emitters, not the return side: unless a state was read since
+        the last step, only they are solved.
+        """
+        if self._thermal is not None:
+            return self._thermal.heat_w, self._thermal.emitter_sensitivity_w_k
+        tr = self.thermal.transport(hyd)
+        t_supply = self.thermal.inlet_supply_c(hyd, self.supply_temperature())
+        em = self.thermal.emitters(tr.inlet_flow, t_supply, self.room_c)
+        return em.heat_w, em.sensitivity_w_k
+
     def _settle_rooms(self) -> None:
         """Start every room at its steady state: Q(T) + gains = UA·(T − T_out), by Newton."""
         hyd = self.hydraulics()
         tr = self.thermal.transport(hyd)
-        ground = self.network.ground_c
-        supply = self.supply_temperature()
-        t_supply = (ground + (supply - ground) * tr.supply_factor)[self.thermal.inlet_node]
+        t_supply = self.thermal.inlet_supply_c(hyd, self.supply_temperature())
         for _ in range(100):
             em = self.thermal.emitters(tr.inlet_flow, t_supply, self.room_c)
             surplus = em.heat_w + self.gains - self.ua * (self.room_c - self.outdoor_c)

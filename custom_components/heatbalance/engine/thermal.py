@@ -201,6 +201,12 @@ class ThermalModel:
         )
         return _Side(src=src, capacity=capacity, decay=decay, lu=splu(matrix), dry=dry)
 
+    def inlet_supply_c(self, hyd: HydraulicResult, supply_c: float) -> np.ndarray:
+        """Water temperature arriving at every inlet for substation supply ``supply_c``."""
+        ground = self.network.ground_c
+        factor = self.transport(hyd).supply_factor[self.inlet_node]
+        return ground + (supply_c - ground) * factor
+
     # --- per state --------------------------------------------------------------------------
     def solve(
         self, hyd: HydraulicResult, *, supply_c: float, room_c: np.ndarray | None = None
