@@ -13,6 +13,7 @@ import numpy as np
 
 LAMINAR_RE = 2000.0  # below: λ = 64/Re (Hagen–Poiseuille)
 TURBULENT_RE = 4000.0  # above: Colebrook–White; in between λ is interpolated linearly in Re
+ROUGHNESS_DIVISOR = 3.7  # ε/(3.7·d) as Colebrook wrote it (pandapipes uses 3.71; see docs)
 _COLEBROOK_STEPS = 3
 _LN10 = math.log(10.0)
 
@@ -34,7 +35,7 @@ def friction_with_slope(
     Colebrook value at 4,000, so λ is continuous and Newton never meets a jump.
     """
     re = np.maximum(np.asarray(reynolds, dtype=float), 1e-300)
-    rough = np.asarray(rel_roughness, dtype=float) / 3.7
+    rough = np.asarray(rel_roughness, dtype=float) / ROUGHNESS_DIVISOR
     re_t = np.maximum(re, TURBULENT_RE)
     # Colebrook in y = 1/√λ: G(y) = y + 2·log10(ε/3.7d + 2.51·y/Re) = 0, solved by Newton from
     # the Swamee–Jain estimate (three steps reach machine precision; Swamee–Jain alone is off by
