@@ -227,8 +227,8 @@ def _check_broker(broker: dict[str, Any], where: str) -> None:
 def _normalise(data: Any) -> Any:
     """Adapt add-on options: drop an unconfigured backup broker, read ``buses_file``.
 
-    Add-on option schemas cannot nest device lists inside bus lists, so buses may come from a
-    YAML file in the add-on's config folder.
+    Add-on option schemas cannot nest device lists inside bus lists, so buses (and an optional
+    ``zigbee`` section) may come from a YAML file in the add-on's config folder.
     """
     if not isinstance(data, dict):
         return data
@@ -251,6 +251,8 @@ def _normalise(data: Any) -> Any:
     if not isinstance(included, dict) or not isinstance(included.get("buses"), list):
         raise ConfigError(f"buses_file: {path} must hold a mapping with a 'buses' list")
     data["buses"] = [*data.get("buses", []), *included["buses"]]
+    if "zigbee" in included:
+        data["zigbee"] = included["zigbee"]
     return data
 
 

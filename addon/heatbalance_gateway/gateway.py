@@ -30,6 +30,7 @@ from .mqtt_link import BrokerLink, Uplink
 from .outbox import Outbox
 from .topics import Topics
 from .transport import PymodbusTransport, SimulatedTransport, Transport
+from .zigbee import run_zigbee
 
 _LOGGER = logging.getLogger(__name__)
 FLUSH_S = 0.2
@@ -50,6 +51,7 @@ class Gateway:
         self._pending: list[tuple[float, str, dict[str, float]]] = []
         self._availability: dict[str, bool] = {}
         self._inflight: set[str] = set()
+        self._state: dict[str, dict[str, float]] = {}
         self._stop = asyncio.Event()
         self.workers: dict[str, BusWorker] = {}
         self.device_bus: dict[str, BusWorker] = {}
@@ -217,7 +219,9 @@ class Gateway:
             for ts, device, values in batch:
                 latest[device] = (ts, values)
             for device, (ts, values) in latest.items():
-                state = {**self.device_bus[device].devices[device].last_values, **values, "ts": ts}
+                state = self._state.setdefault(device, {})
+                state.update(values)
+                state["ts"] = ts
                 link.publish(self.topics.device_state(device), json.dumps(state), retain=True)
 
     def statistics(self) -> dict[str, Any]:
@@ -256,6 +260,10 @@ class Gateway:
             link.start()
         tasks = [asyncio.create_task(w.run(), name=f"bus-{n}") for n, w in self.workers.items()]
         tasks.append(asyncio.create_task(self.forwarder.run(), name="forwarder"))
+        if "zigbee" in self.config.raw:
+            database = str(self.config.data_dir / "zigbee.db")
+            zb = run_zigbee(self.config.raw["zigbee"], database, self._on_reading, self._stop)
+            tasks.append(asyncio.create_task(zb, name="zigbee"))
         stats_every = float(self.config.raw["stats_interval"])
         next_stats = time.monotonic() + min(stats_every, 2.0)
         try:
