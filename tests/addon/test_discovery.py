@@ -1,0 +1,56 @@
+"""HA discovery payloads: stable, unique ids; one HA device per field device; limits carried."""
+
+from __future__ import annotations
+
+from heatbalance_gateway.discovery import device_configs, gateway_configs
+from heatbalance_gateway.register_map import builtin_profiles, load_profile
+from heatbalance_gateway.topics import Topics
+
+TOPICS = Topics("heatbalance", "gw1")
+
+
+def all_configs() -> list[tuple[str, dict]]:
+    out = []
+    for name in builtin_profiles():
+        profile = load_profile(name)
+        for device in (f"{name}-a", f"{name}-b"):
+            out += list(device_configs(TOPICS, device, profile))
+    return out + list(gateway_configs(TOPICS, ["line1", "line2"]))
+
+
+def test_unique_ids_are_unique_and_stable() -> None:
+    first, second = all_configs(), all_configs()
+    ids = [c["unique_id"] for _t, c in first]
+    assert len(ids) == len(set(ids))
+    assert ids == [c["unique_id"] for _t, c in second]
+    topics = [t for t, _c in first]
+    assert len(topics) == len(set(topics))
+    # Node id = gateway id, so the broker ACL (pattern write homeassistant/+/%u/#) admits them.
+    assert all(t.startswith("homeassistant/") and t.split("/")[2] == "gw1" for t in topics)
+
+
+def test_one_ha_device_per_field_device_via_the_gateway() -> None:
+    profile = load_profile("heat_meter")
+    devices = {str(c["device"]["identifiers"]) for _t, c in device_configs(TOPICS, "m1", profile)}
+    assert devices == {"['heatbalance_gw1_m1']"}
+    config = next(iter(device_configs(TOPICS, "m1", profile)))[1]
+    assert config["device"]["via_device"] == "heatbalance_gw1"
+    assert config["availability_mode"] == "all"
+    assert [a["topic"] for a in config["availability"]] == [
+        "heatbalance/gw/gw1/status",
+        "heatbalance/gw/gw1/dev/m1/availability",
+    ]
+
+
+def test_writable_points_carry_profile_limits() -> None:
+    configs = dict(device_configs(TOPICS, "pt", load_profile("pt_transmitter")))
+    number = configs["homeassistant/number/gw1/pt_high_pressure_alarm/config"]
+    assert (number["min"], number["max"], number["step"]) == (0.0, 1.6, 0.001)
+    assert number["command_topic"] == "heatbalance/gw/gw1/dev/pt/high_pressure_alarm/set"
+    alarm = configs["homeassistant/binary_sensor/gw1/pt_alarm/config"]
+    assert "value_json.alarm" in alarm["value_template"]
+    valve = dict(device_configs(TOPICS, "v", load_profile("electric_valve")))[
+        "homeassistant/valve/gw1/v_position_setpoint/config"
+    ]
+    assert valve["reports_position"] is True
+    assert "position_feedback" in valve["value_template"]
