@@ -182,3 +182,50 @@ def gateway_configs(topics: Topics, buses: list[str]) -> Iterator[tuple[str, dic
             **common,
         }
         yield topics.discovery("binary_sensor", key), config
+
+
+def room_sensor_configs(topics: Topics, device: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Entities of a Zigbee room sensor bridged by the gateway (§4.3.11)."""
+    block = {
+        "identifiers": [_uid(topics.gateway, device)],
+        "name": f"Room sensor {device}",
+        "manufacturer": "Zigbee",
+        "model": "Room temperature sensor",
+        "via_device": _uid(topics.gateway),
+    }
+    common = {
+        "state_topic": topics.device_state(device),
+        "device": block,
+        "origin": ORIGIN,
+        "availability_topic": topics.status,
+        "qos": 1,
+    }
+    entities = [
+        (
+            "sensor",
+            "temperature",
+            "Room temperature",
+            {
+                "device_class": "temperature",
+                "unit_of_measurement": "°C",
+                "state_class": "measurement",
+            },
+        ),
+        ("sensor", "battery", "Battery", {"device_class": "battery", "unit_of_measurement": "%"}),
+        ("binary_sensor", "battery_low", "Battery low", {"device_class": "battery"}),
+        ("binary_sensor", "out_of_range", "Outside 10–35 °C", {"device_class": "problem"}),
+    ]
+    for component, key, name, extra in entities:
+        template = (
+            f"{{{{ 'ON' if value_json.{key} else 'OFF' }}}}"
+            if component == "binary_sensor"
+            else f"{{{{ value_json.{key} }}}}"
+        )
+        config = {
+            "name": name,
+            "unique_id": _uid(topics.gateway, device, key),
+            "value_template": template,
+            **common,
+            **extra,
+        }
+        yield topics.discovery(component, f"{device}_{key}"), config

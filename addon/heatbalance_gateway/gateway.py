@@ -24,7 +24,7 @@ from .commands import (
     result_payload,
 )
 from .config import GatewayConfig
-from .discovery import device_configs, gateway_configs
+from .discovery import device_configs, gateway_configs, room_sensor_configs
 from .forwarder import Forwarder
 from .mqtt_link import BrokerLink, Uplink
 from .outbox import Outbox
@@ -205,6 +205,14 @@ class Gateway:
                 )
         for topic, config in gateway_configs(self.topics, list(self.workers)):
             link.publish(topic, json.dumps(config), retain=True)
+        for device in self._state:
+            if device not in self.device_bus:
+                self._publish_room_sensor(link, device)
+
+    def _publish_room_sensor(self, link: BrokerLink, device: str) -> None:
+        """Discovery of a Zigbee room sensor, first seen when it reports."""
+        for topic, config in room_sensor_configs(self.topics, device):
+            link.publish(topic, json.dumps(config), retain=True)
 
     def _flush(self) -> None:
         """Commit this cycle's readings, then publish their live state."""
@@ -219,6 +227,8 @@ class Gateway:
             for ts, device, values in batch:
                 latest[device] = (ts, values)
             for device, (ts, values) in latest.items():
+                if device not in self._state and device not in self.device_bus:
+                    self._publish_room_sensor(link, device)
                 state = self._state.setdefault(device, {})
                 state.update(values)
                 state["ts"] = ts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from heatbalance_gateway.discovery import device_configs, gateway_configs
+from heatbalance_gateway.discovery import device_configs, gateway_configs, room_sensor_configs
 from heatbalance_gateway.register_map import builtin_profiles, load_profile
 from heatbalance_gateway.topics import Topics
 
@@ -54,3 +54,13 @@ def test_writable_points_carry_profile_limits() -> None:
     ]
     assert valve["reports_position"] is True
     assert "position_feedback" in valve["value_template"]
+
+
+def test_room_sensor_entities() -> None:
+    configs = dict(room_sensor_configs(TOPICS, "zb-0011223344556677"))
+    temperature = configs["homeassistant/sensor/gw1/zb-0011223344556677_temperature/config"]
+    assert temperature["unit_of_measurement"] == "°C"
+    assert temperature["state_topic"] == "heatbalance/gw/gw1/dev/zb-0011223344556677/state"
+    low = configs["homeassistant/binary_sensor/gw1/zb-0011223344556677_battery_low/config"]
+    assert low["device_class"] == "battery"
+    assert len({c["unique_id"] for c in configs.values()}) == 4
