@@ -97,3 +97,40 @@ def test_batch_encoding_is_valid_json_with_the_documented_fields(tmp_path) -> No
         ],
     }
     box.close()
+
+
+async def test_gateway_over_cap_during_outage_counts_and_alarms_drops(tmp_path) -> None:
+    """No broker at all: the cap drops oldest readings, and statistics say so (§6.0.3)."""
+    import asyncio
+
+    from heatbalance_gateway.config import parse_config
+    from heatbalance_gateway.gateway import Gateway
+
+    from .broker import free_port
+    from .gateway_proc import plain_broker, simulated_buses
+
+    config = parse_config(
+        {
+            "gateway_id": "gw1",
+            "data_dir": str(tmp_path),
+            "mqtt": {"main": plain_broker(free_port())},  # nothing listens there
+            "outbox": {"max_rows": 50},
+            "buses": simulated_buses(20, interval=0.1),
+        }
+    )
+    gateway = Gateway(config)
+    task = asyncio.create_task(gateway.run())
+    try:
+        for _ in range(600):
+            if gateway.outbox.dropped >= 100:
+                break
+            await asyncio.sleep(0.05)
+        stats = gateway.statistics()
+    finally:
+        gateway.stop()
+        await task
+    assert stats["link"] is None
+    assert stats["outbox"]["rows"] == 50
+    assert stats["outbox"]["dropped"] >= 100
+    assert stats["outbox"]["alarm"] is True
+    assert stats["outbox"]["last_seq"] == stats["outbox"]["dropped"] + 50
