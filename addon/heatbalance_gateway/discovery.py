@@ -121,6 +121,18 @@ def device_configs(
         if unit:
             config["unit_of_measurement"] = unit
         yield topics.discovery("sensor", f"{device}_comm_{key}"), config
+    alarm = {
+        "name": "Communication alarm",
+        "unique_id": _uid(topics.gateway, device, "comm", "alarm"),
+        "state_topic": topics.stats,
+        "value_template": f"{{{{ 'ON' if value_json.devices['{device}'].alarm else 'OFF' }}}}",
+        "device_class": "problem",
+        "entity_category": "diagnostic",
+        "device": block,
+        "availability_topic": topics.status,
+        "origin": ORIGIN,
+    }
+    yield topics.discovery("binary_sensor", f"{device}_comm_alarm"), alarm
 
 
 def gateway_configs(topics: Topics, buses: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
