@@ -256,15 +256,17 @@ def test_missing_subcommand_modules_are_skipped_broken_ones_are_not(monkeypatch)
     assert cli.registrars() == [cli.register]
     monkeypatch.setattr(cli, "SUBCOMMAND_MODULES", ("cli",))  # cli has no dependency problem
     assert len(cli.registrars()) == 2
-    broken = ROOT / "custom_components" / "heatbalance" / "engine" / "cli_broken_tmp.py"
-    monkeypatch.setattr(cli, "SUBCOMMAND_MODULES", ("cli_broken_tmp",))
-    broken.write_text("import no_such_dependency_xyz\n")
-    try:
-        with pytest.raises(ModuleNotFoundError, match="no_such_dependency_xyz"):
-            cli.registrars()
-    finally:
-        broken.unlink()
-        sys.modules.pop(f"{cli.__package__}.cli_broken_tmp", None)
+    real_import = cli.importlib.import_module
+
+    def broken(name: str):  # the module exists but imports something that does not
+        if name.endswith(".cli_broken"):
+            raise ModuleNotFoundError("No module named 'xyz'", name="xyz")
+        return real_import(name)
+
+    monkeypatch.setattr(cli.importlib, "import_module", broken)
+    monkeypatch.setattr(cli, "SUBCOMMAND_MODULES", ("cli_broken",))
+    with pytest.raises(ModuleNotFoundError, match="xyz"):
+        cli.registrars()
 
 
 # --- the script -----------------------------------------------------------------------------
