@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
+import tempfile
 from typing import Any
 
 from heatbalance_gateway import codec
 from heatbalance_gateway.bus_worker import BusWorker, Command
 from heatbalance_gateway.commands import CommandError, parse_request, parse_set, resolve_value
-from heatbalance_gateway.config import BUS_SCHEMA
+from heatbalance_gateway.config import BUS_SCHEMA, parse_config
+from heatbalance_gateway.gateway import Gateway
+from heatbalance_gateway.mqtt_link import BrokerLink
 from heatbalance_gateway.register_map import Profile, ProfileError, load_profile, parse_profile
 from heatbalance_gateway.transport import SimulatedTransport
 from hypothesis import HealthCheck, given, settings
@@ -64,7 +68,7 @@ def written_values_in_range(transport: SimulatedTransport) -> None:
         assert point.min <= value <= point.max, (point.key, value)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(payloads, min_size=1, max_size=8))
 def test_random_command_payloads_never_crash_or_write_out_of_range(batch: list[bytes]) -> None:
     async def scenario() -> None:
@@ -173,3 +177,109 @@ def test_random_register_maps_validate_or_refuse_and_never_encode_out_of_range(
             assert math.isfinite(decoded)
             assert point.min <= decoded <= point.max
             assert decoded == effective
+
+
+class _Errors(logging.Handler):
+    """Collects ERROR records: the gateway's catch-all must never be needed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+topics_under_test = st.sampled_from(
+    [
+        "heatbalance/gw/gw1/cmd",
+        "heatbalance/gw/gw1/dev/valve-1/position_setpoint/set",
+        "heatbalance/gw/gw1/dev/pt-1/high_pressure_alarm/set",
+        "heatbalance/gw/gw1/dev/pt-1/pressure/set",
+        "heatbalance/gw/gw1/dev/nope/x/set",
+        "heatbalance/gw/gw1/ack",
+        "homeassistant/status",
+    ]
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(topics_under_test, payloads), min_size=1, max_size=6))
+def test_random_mqtt_messages_through_the_gateway_never_error_or_write_out_of_range(
+    messages: list[tuple[str, bytes]],
+) -> None:
+    """The whole message path of a real Gateway (outbox journal, workers), no broker needed."""
+    errors = _Errors()
+    logging.getLogger("heatbalance_gateway").addHandler(errors)
+
+    async def scenario(directory: str) -> None:
+        config = parse_config(
+            {
+                "gateway_id": "gw1",
+                "data_dir": directory,
+                "mqtt": {
+                    "main": {
+                        "host": "127.0.0.1",
+                        "port": 1,
+                        "username": "gw1",
+                        "password": "pw-gw1-x1",
+                        "insecure_plaintext": True,
+                    }
+                },
+                "buses": [
+                    {
+                        "name": "sim",
+                        "type": "simulated",
+                        "retries": 0,
+                        "devices": [
+                            {
+                                "name": "valve-1",
+                                "device_id": 1,
+                                "profile": "electric_valve",
+                                "poll_interval": 1800,
+                            },
+                            {
+                                "name": "pt-1",
+                                "device_id": 2,
+                                "profile": "pt_transmitter",
+                                "poll_interval": 1800,
+                            },
+                        ],
+                    }
+                ],
+            }
+        )
+        gateway = Gateway(config)
+        gateway._build_workers()
+        tasks = [asyncio.create_task(w.run()) for w in gateway.workers.values()]
+        # A real, never-started link: publishing on it is a no-op returning False.
+        link = BrokerLink(
+            "main",
+            config.raw["mqtt"]["main"],
+            "fuzz",
+            ("t", "offline"),
+            asyncio.get_running_loop(),
+            lambda _l: None,
+            lambda _l, _t, _p: None,
+            lambda _l: None,
+        )
+        for topic, payload in messages:
+            gateway._on_message(link, topic, payload)
+        for _ in range(200):  # let queued commands finish
+            if all(w.commands.empty() for w in gateway.workers.values()) and not gateway._inflight:
+                break
+            await asyncio.sleep(0.001)
+        for worker in gateway.workers.values():
+            worker.stop()
+        await asyncio.gather(*tasks)
+        transport = gateway.workers["sim"].transport
+        assert isinstance(transport, SimulatedTransport)
+        written_values_in_range(transport)
+        gateway.outbox.close()
+
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            asyncio.run(scenario(directory))
+    finally:
+        logging.getLogger("heatbalance_gateway").removeHandler(errors)
+    assert not errors.records, [r.getMessage() for r in errors.records]
