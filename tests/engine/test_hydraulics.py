@@ -613,6 +613,8 @@ def _nested_dp(net: Network) -> None:
             r"needs pump_head_m and pump_flow_m3h",
         ),
         (_set("inlets.B1.internal_dp_kpa", -1.0), r"internal_dp_kpa must be ≥ 0"),
+        (_set("inlets.B1.device.type", "turbine"), r"inlet B1: unknown device type 'turbine'"),
+        (_set("inlets.B1.internal_dp_kpa", "lots"), r"inlet B1: internal_dp_kpa must be ≥ 0"),
         (_set("inlets.B1.design_load_kw", 0.0), r"design_load_kw and design_dt_k must be > 0"),
         (_set("inlets.B1.node", "nowhere"), r"inlet B1: unknown node 'nowhere'"),
         (_set("inlets.B1.device", Device("iot_valve", kvs=1.0, rangeability=1.0)), r"rangeability"),

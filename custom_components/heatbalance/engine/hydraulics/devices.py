@@ -24,13 +24,14 @@ import numpy as np
 
 from ..model import GRAVITY, VALVE_TYPES, WATER_DENSITY, Network
 from .errors import HydraulicError
-from .topology import Topology
+from .topology import DEVICE_TYPES, Topology
 
 VALVE_A = 1e5 * 3600.0**2  # Δp[Pa] = VALVE_A·(Q[m³/s] / Kv[m³/h])², i.e. Δp[kPa] = 100·(Q/Kv)²
 CLOSED_KV_FRACTION = 1e-6  # a "closed" valve still passes Kv = 1e-6·Kvs: no singular matrix
 DISTRIBUTED_PUMP_SHUTOFF = 1.25  # shut-off head over design head for inlet pumps (no curve given)
 STEEP_REL = 1e-7  # a regulating valve lets the flow exceed its target by this fraction at most
 
+_EJECTORS = ("manual_ejector", "electric_ejector")
 # Law families of the inlet devices.
 PLAIN, VALVE, FLOW, DP, PUMP = range(5)
 _KIND = {
@@ -66,9 +67,9 @@ class DeviceTable:
         c = topo.columns
         self.ids = topo.inlet_ids
         self.devices = [network.inlets[i].device for i in topo.inlet_ids]
-        self.kind = np.array([_KIND[t] for t in c.type], dtype=np.int64)
-        ejector = (c.type == "manual_ejector") | (c.type == "electric_ejector")
-        self.has_kv = np.isin(c.type, list(VALVE_TYPES)) | ejector
+        self.kind = np.array([_KIND[t] for t in DEVICE_TYPES])[c.code]
+        ejector = np.isin(c.code, [DEVICE_TYPES.index(t) for t in _EJECTORS])
+        self.has_kv = ejector | np.isin(c.code, [DEVICE_TYPES.index(t) for t in VALVE_TYPES])
         self.kvs = np.where(self.has_kv, c.kvs, 0.0)
         self.linear = c.linear
         self.rangeability = np.where(c.linear, 2.0, c.rangeability)

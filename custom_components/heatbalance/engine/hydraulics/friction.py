@@ -15,7 +15,7 @@ LAMINAR_RE = 2000.0  # below: λ = 64/Re (Hagen–Poiseuille)
 TURBULENT_RE = 4000.0  # above: Colebrook–White; in between λ is interpolated linearly in Re
 ROUGHNESS_DIVISOR = 3.7  # ε/(3.7·d) as Colebrook wrote it (pandapipes uses 3.71; see docs)
 _COLEBROOK_STEPS = 3
-_LN10 = math.log(10.0)
+_BETA = 2.0 * 2.51 / math.log(10.0)
 
 
 def friction_factor(reynolds: np.ndarray, rel_roughness: np.ndarray) -> np.ndarray:
@@ -36,29 +36,36 @@ def friction_with_slope(
     """
     re = np.maximum(np.asarray(reynolds, dtype=float), 1e-300)
     rough = np.asarray(rel_roughness, dtype=float) / ROUGHNESS_DIVISOR
-    re_t = np.maximum(re, TURBULENT_RE)
-    # Colebrook in y = 1/√λ: G(y) = y + 2·log10(ε/3.7d + 2.51·y/Re) = 0, solved by Newton from
-    # the Swamee–Jain estimate (three steps reach machine precision; Swamee–Jain alone is off by
-    # up to ~1 %, which moves far inlets' flows by half a percent on long networks).
-    y = -2.0 * np.log10(rough + 5.74 / re_t**0.9)
-    for _ in range(_COLEBROOK_STEPS):
-        u = rough + 2.51 * y / re_t
-        beta = 2.0 * 2.51 / (_LN10 * re_t * u)
-        y = y - (y + 2.0 * np.log10(u)) / (1.0 + beta)
-    f = y**-2
-    # Implicit differentiation of the same equation gives d ln λ / d ln Re = −2β/(1+β).
-    u = rough + 2.51 * y / re_t
-    beta = 2.0 * 2.51 / (_LN10 * re_t * u)
-    slope_turbulent = -2.0 * beta / (1.0 + beta)
+    if re.size and re.min() >= TURBULENT_RE:  # the usual case: every pipe turbulent
+        return _colebrook(re, rough)
+    lam_t, slope_t = _colebrook(np.maximum(re, TURBULENT_RE), rough)
     lam_edge = 64.0 / LAMINAR_RE
     blend = (re - LAMINAR_RE) / (TURBULENT_RE - LAMINAR_RE)
-    lam_mid = lam_edge + blend * (f - lam_edge)
+    lam_mid = lam_edge + blend * (lam_t - lam_edge)
     laminar = re < LAMINAR_RE
     middle = ~laminar & (re < TURBULENT_RE)
-    lam = np.where(laminar, 64.0 / re, np.where(middle, lam_mid, f))
-    slope_mid = re / (TURBULENT_RE - LAMINAR_RE) * (f - lam_edge) / lam_mid
-    slope = np.where(laminar, -1.0, np.where(middle, slope_mid, slope_turbulent))
+    lam = np.where(laminar, 64.0 / re, np.where(middle, lam_mid, lam_t))
+    slope_mid = re / (TURBULENT_RE - LAMINAR_RE) * (lam_t - lam_edge) / lam_mid
+    slope = np.where(laminar, -1.0, np.where(middle, slope_mid, slope_t))
     return lam, slope
+
+
+def _colebrook(re: np.ndarray, rough: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Colebrook–White λ and d ln λ/d ln Re for ``re`` ≥ 4,000 and ``rough`` = ε/(3.7·d).
+
+    In y = 1/√λ the equation is G(y) = y + 2·log10(rough + 2.51·y/Re) = 0 with
+    G'(y) = 1 + β, β = 2·2.51/(ln 10·Re·u), u = rough + 2.51·y/Re. Newton from the
+    Swamee–Jain estimate (within ~1 %) is quadratic: two steps leave ~1e-10, the third
+    reaches machine precision. Swamee–Jain alone moves far inlets' flows by ~0.5 % on long
+    networks. Differentiating G(y(Re), Re) = 0 gives d ln λ/d ln Re = −2β/(1+β).
+    """
+    y = -2.0 * np.log10(rough + 5.74 * re**-0.9)
+    c = _BETA / re
+    for _ in range(_COLEBROOK_STEPS):
+        u = rough + 2.51 * y / re
+        y -= (y + 2.0 * np.log10(u)) / (1.0 + c / u)
+    beta = c / (rough + 2.51 * y / re)
+    return y**-2, -2.0 * beta / (1.0 + beta)
 
 
 def pipe_law(

@@ -24,14 +24,23 @@ NOISE = 1e-13  # relative rounding of node pressures a flow update may carry (~5
 
 
 class Laplacian:
-    """``A·W·Aᵀ`` over the free nodes, with the sparsity structure precomputed once."""
+    """``A·W·Aᵀ`` over the free nodes, with sparsity structure and ordering computed once.
+
+    The matrix is symmetric positive definite (a connected weighted graph with one node
+    grounded), so it is factorised without pivoting in a fill-reducing order (minimum degree
+    on AᵀA+A, found once on the structure) — about a third faster than letting SuperLU order
+    it every Newton step.
+    """
 
     def __init__(self, start: np.ndarray, end: np.ndarray, n_nodes: int, fixed: int) -> None:
+        from scipy.sparse import csc_matrix
+        from scipy.sparse.linalg import splu
+
         free = np.ones(n_nodes, dtype=bool)
         free[fixed] = False
-        index = np.cumsum(free) - 1
         self.free = free
         self.n = int(free.sum())
+        index = np.cumsum(free) - 1
         links = np.arange(len(start))
         fs, fe = free[start], free[end]
         both = fs & fe
@@ -40,23 +49,42 @@ class Laplacian:
         cols = np.concatenate([s[fs], e[fe], e[both], s[both]])
         self.link = np.concatenate([links[fs], links[fe], links[both], links[both]])
         self.sign = np.concatenate([np.ones(fs.sum() + fe.sum()), -np.ones(2 * both.sum())])
+        self.order = np.arange(self.n)
+        if self.n:
+            keys = np.unique(cols * self.n + rows)
+            ones = np.ones(len(keys)) + (keys // self.n == keys % self.n) * len(keys)
+            pattern = csc_matrix((ones, (keys % self.n, keys // self.n)), shape=(self.n, self.n))
+            self.order = np.argsort(splu(pattern, permc_spec="MMD_AT_PLUS_A").perm_c)
+        position = np.empty(self.n, dtype=np.int64)
+        position[self.order] = np.arange(self.n)
+        rows, cols = position[rows], position[cols]
         keys, self.slot = np.unique(cols * self.n + rows, return_inverse=True)
-        self.indices = (keys % self.n).astype(np.int32)
-        counts = np.bincount(keys // self.n, minlength=self.n)
-        self.indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
         self.nnz = len(keys)
+        counts = np.bincount(keys // self.n, minlength=self.n)
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        self.matrix = csc_matrix(
+            (np.zeros(self.nnz), (keys % self.n).astype(np.int32), indptr), shape=(self.n, self.n)
+        )
+        self.matrix.has_sorted_indices = True
+        self.free_nodes = np.flatnonzero(free)[self.order]
 
     def solve(self, w: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         """Solve ``A·diag(w)·Aᵀ x = rhs`` (rhs and result over all nodes; fixed node → 0)."""
-        # scipy.sparse costs ~0.3 s to import; pay it on the first solve, not on import.
-        from scipy.sparse import csc_matrix
         from scipy.sparse.linalg import splu
 
-        data = np.bincount(self.slot, weights=w[self.link] * self.sign, minlength=self.nnz)
-        matrix = csc_matrix((data, self.indices, self.indptr), shape=(self.n, self.n))
         out = np.zeros(len(self.free))
-        if self.n:
-            out[self.free] = splu(matrix, permc_spec="MMD_AT_PLUS_A").solve(rhs[self.free])
+        if not self.n:
+            return out
+        self.matrix.data[:] = np.bincount(
+            self.slot, weights=w[self.link] * self.sign, minlength=self.nnz
+        )
+        lu = splu(
+            self.matrix,
+            permc_spec="NATURAL",
+            diag_pivot_thresh=0.0,
+            options={"SymmetricMode": True},
+        )
+        out[self.free_nodes] = lu.solve(rhs[self.free_nodes])
         return out
 
 
@@ -142,7 +170,11 @@ def newton(
     max_iter: int,
     q_ref: float,
 ) -> NewtonOutcome:
-    """Iterate until no link flow changes by more than ``tol·q_ref`` in a step.
+    """Iterate until the flows have settled to ``tol·q_ref``.
+
+    Settled means: no link changed by more than ``tol·q_ref`` in the last step, or Newton is
+    visibly in its quadratic phase and the next change it would make, ``e³/e_prev²`` in terms
+    of the last two changes, is ten times below that (saves the step that only confirms).
 
     A link's new flow is formed from node pressures as ``w·Δp``; pressures carry a rounding
     error of ~1e-16·|p|, so a link of very low resistance (large ``w``) cannot be resolved
@@ -152,7 +184,7 @@ def newton(
     """
     start, end, n = topo.start, topo.end, topo.n_hyd
     p = np.zeros(n)
-    change, worst = np.inf, -1
+    change, worst, previous = np.inf, -1, np.inf
     for it in range(1, max_iter + 1):
         value, deriv = laws.evaluate(q)
         w = 1.0 / deriv
@@ -165,8 +197,10 @@ def newton(
         worst = int(np.argmax(ratio))
         change = float(abs(q_new[worst] - q[worst]))
         q = q_new
-        if not np.isfinite(ratio[worst]):
+        now = float(ratio[worst])
+        if not np.isfinite(now):
             break
-        if ratio[worst] <= 1.0:
+        if now <= 1.0 or (np.isfinite(previous) and now < previous and now**3 <= 0.1 * previous**2):
             return NewtonOutcome(q, p, it, True, change, worst)
+        previous = now
     return NewtonOutcome(q, p, max_iter, False, change, worst)

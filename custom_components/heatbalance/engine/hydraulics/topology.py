@@ -24,13 +24,16 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import get_args
 
 import numpy as np
 
-from ..model import VALVE_TYPES, Network, Pipe, design_flow_m3h
+from ..model import VALVE_TYPES, DeviceType, Network, design_flow_m3h
 from .errors import HydraulicError
 
 MAX_LISTED_PROBLEMS = 10
+DEVICE_TYPES: tuple[str, ...] = get_args(DeviceType)
+_TYPE_CODE = {name: k for k, name in enumerate(DEVICE_TYPES)}
 
 
 @dataclass
@@ -166,7 +169,8 @@ class InletColumns:
     internal_kpa: np.ndarray
     load_kw: np.ndarray
     dt_k: np.ndarray
-    type: np.ndarray  # device type names
+    type: np.ndarray  # device type names (object array, for messages)
+    code: np.ndarray  # index of the type in DEVICE_TYPES, −1 for an unknown type
     kvs: np.ndarray  # NaN where missing
     linear: np.ndarray
     rangeability: np.ndarray
@@ -187,6 +191,13 @@ def inlet_columns(network: Network) -> InletColumns:
     """Read every inlet's fields into arrays (one pass per field, no per-inlet logic)."""
     inlets = list(network.inlets.values())
     devs = [i.device for i in inlets]
+    types = [d.type for d in devs]
+    code = np.array([_TYPE_CODE.get(t, -1) for t in types], dtype=np.int64)
+    pumps = np.flatnonzero(code == _TYPE_CODE["distributed_pump"])
+    pump_head = np.full(len(devs), np.nan)
+    pump_flow = np.full(len(devs), np.nan)
+    pump_head[pumps] = [_number_or_nan(devs[k].pump_head_m) for k in pumps]
+    pump_flow[pumps] = [_number_or_nan(devs[k].pump_flow_m3h) for k in pumps]
 
     def num(values: list[float | None]) -> np.ndarray:
         try:
@@ -201,14 +212,15 @@ def inlet_columns(network: Network) -> InletColumns:
         internal_kpa=num([i.internal_dp_kpa for i in inlets]),
         load_kw=num([i.design_load_kw for i in inlets]),
         dt_k=num([i.design_dt_k for i in inlets]),
-        type=np.array([d.type for d in devs], dtype=object),
+        type=np.array(types, dtype=object),
+        code=code,
         kvs=num([d.kvs for d in devs]),
         linear=np.array([d.characteristic == "linear" for d in devs], dtype=bool),
         rangeability=num([d.rangeability for d in devs]),
         min_opening=num([d.min_opening for d in devs]),
         max_opening=num([d.max_opening for d in devs]),
-        pump_head_m=num([d.pump_head_m for d in devs]),
-        pump_flow_m3h=num([d.pump_flow_m3h for d in devs]),
+        pump_head_m=pump_head,
+        pump_flow_m3h=pump_flow,
     )
 
 
@@ -223,8 +235,7 @@ def _number_or_nan(value: object) -> float:
 def _check_references(network: Network, cols: InletColumns) -> list[str]:
     """Element-level checks: references resolve and the numbers the laws need make sense."""
     problems = _check_substation(network)
-    for pipe in network.pipes:
-        problems.extend(_check_pipe(network, pipe))
+    problems.extend(_check_pipes(network))
     problems.extend(_check_inlets(network, cols))
     return problems
 
@@ -250,30 +261,49 @@ def _check_substation(network: Network) -> list[str]:
     return problems
 
 
-def _check_pipe(network: Network, pipe: Pipe) -> list[str]:
-    """Problems of one pipe pair."""
-    out = []
-    where = f"pipe {pipe.id}"
-    for end in (pipe.from_node, pipe.to_node):
-        if end not in network.nodes:
-            out.append(f"{where}: unknown node {end!r}")
-    if pipe.from_node == pipe.to_node:
-        out.append(f"{where}: starts and ends at node {pipe.from_node!r}")
-    if not _positive(pipe.length_m):
-        out.append(f"{where}: length_m must be > 0 (got {pipe.length_m})")
-    if not _positive(pipe.inner_diameter_mm) or not _positive(pipe.return_diameter_mm):
-        out.append(f"{where}: inner diameters must be > 0")
-    if not _non_negative(pipe.roughness_mm) or not _non_negative(pipe.zeta):
-        out.append(f"{where}: roughness_mm and zeta must be ≥ 0")
+def _check_pipes(network: Network) -> list[str]:
+    """Problems of the pipe pairs (array tests; the messages only for the bad ones)."""
+    pipes = network.pipes
+    if not pipes:
+        return []
+
+    def col(name: str) -> np.ndarray:
+        return np.array([_number_or_nan(getattr(p, name)) for p in pipes], dtype=float)
+
+    d_ret = np.array([_number_or_nan(p.return_diameter_mm) for p in pipes], dtype=float)
+    with np.errstate(invalid="ignore"):
+        checks = [
+            (~(col("length_m") > 0), "length_m must be > 0 (got {length_m})"),
+            (~((col("inner_diameter_mm") > 0) & (d_ret > 0)), "inner diameters must be > 0"),
+            (
+                ~((col("roughness_mm") >= 0) & (col("zeta") >= 0)),
+                "roughness_mm and zeta must be ≥ 0",
+            ),
+        ]
+    out = [
+        f"pipe {pipes[k].id}: " + text.format(length_m=pipes[k].length_m)
+        for mask, text in checks
+        for k in np.flatnonzero(mask)
+    ]
+    nodes = network.nodes
+    for pipe in pipes:
+        for end in (pipe.from_node, pipe.to_node):
+            if end not in nodes:
+                out.append(f"pipe {pipe.id}: unknown node {end!r}")
+        if pipe.from_node == pipe.to_node:
+            out.append(f"pipe {pipe.id}: starts and ends at node {pipe.from_node!r}")
     return out
 
 
 def _check_inlets(network: Network, c: InletColumns) -> list[str]:
     """Problems of the inlets and their devices, found with array tests (23,000 inlets: ms)."""
     t = c.type
-    ejector = (t == "manual_ejector") | (t == "electric_ejector")
-    valve = np.isin(t, list(VALVE_TYPES))
-    pump = t == "distributed_pump"
+    code = c.code
+    ejector = (code == _TYPE_CODE["manual_ejector"]) | (code == _TYPE_CODE["electric_ejector"])
+    valve = np.zeros(len(t), dtype=bool)
+    for name in VALVE_TYPES:
+        valve |= code == _TYPE_CODE[name]
+    pump = code == _TYPE_CODE["distributed_pump"]
     with np.errstate(invalid="ignore"):
         bad_internal = ~(c.internal_kpa >= 0)
         no_design = (c.internal_kpa > 0) & (c.design_flow_m3h <= 0)
@@ -287,15 +317,23 @@ def _check_inlets(network: Network, c: InletColumns) -> list[str]:
             ),
             (~c.linear & ~(c.rangeability > 1), "device.rangeability must be > 1"),
             (
-                ((t == "none") | pump) & (c.internal_kpa == 0),
+                ((code == _TYPE_CODE["none"]) | pump) & (c.internal_kpa == 0),
                 "no resistance at all (device {type}, internal_dp_kpa 0)",
             ),
+            (code < 0, "unknown device type {type!r}"),
         ]
-    out = [
-        f"inlet {c.ids[k]}: " + text.format(type=t[k])
-        for mask, text in checks
-        for k in np.flatnonzero(mask)
-    ]
+    bad = np.zeros(len(t), dtype=bool)
+    for mask, _ in checks:
+        bad |= mask
+    out = (
+        [
+            f"inlet {c.ids[k]}: " + text.format(type=t[k])
+            for mask, text in checks
+            for k in np.flatnonzero(mask)
+        ]
+        if bad.any()
+        else []
+    )
     out.extend(_check_inlet_references(network, c))
     return out
 
@@ -317,7 +355,7 @@ def _check_inlet_references(network: Network, c: InletColumns) -> list[str]:
                 f"inlet {iid}: a household hangs off its building's node "
                 f"{inlets[parent].node!r}, not {node!r}"
             )
-    for k in np.flatnonzero(c.type == "dp_valve"):
+    for k in np.flatnonzero(c.code == _TYPE_CODE["dp_valve"]):
         if c.internal_kpa[k] == 0 and c.ids[k] not in parents:
             out.append(
                 f"inlet {c.ids[k]}: a ΔP valve holds its circuit's ΔP, "
@@ -354,31 +392,31 @@ def _spanning_tree(network: Network, node_index: dict[str, int], root: int) -> d
         a, b = node_index[pipe.from_node], node_index[pipe.to_node]
         adjacency[a].append((b, k, 1))
         adjacency[b].append((a, k, -1))
-    up = np.full(n, -1, dtype=np.int64)
-    via = np.full(n, -1, dtype=np.int64)
-    sign = np.ones(n, dtype=float)
-    level = np.full(n, -1, dtype=np.int64)
+    up, via, sign, level = [-1] * n, [-1] * n, [1.0] * n, [-1] * n
     level[root] = 0
     queue = deque([root])
     while queue:
         a = queue.popleft()
         for b, k, s in adjacency[a]:
             if level[b] < 0:
-                level[b], up[b], via[b], sign[b] = level[a] + 1, a, k, s
+                level[b], up[b], via[b], sign[b] = level[a] + 1, a, k, float(s)
                 queue.append(b)
+    depth = np.array(level, dtype=np.int64)
+    tree_pipe = np.array(via, dtype=np.int64)
     ids = list(node_index)
     problems = [
         f"node {ids[k]}: not connected to the substation by pipes"
-        for k in np.flatnonzero(level < 0)
+        for k in np.flatnonzero(depth < 0)
     ]
     in_tree = np.zeros(len(network.pipes), dtype=bool)
-    in_tree[via[via >= 0]] = True
-    deepest = int(level.max()) if n else 0
+    in_tree[tree_pipe[tree_pipe >= 0]] = True
+    order = np.argsort(depth, kind="stable")
+    bounds = np.searchsorted(depth[order], np.arange(1, int(depth.max(initial=0)) + 2))
     return {
-        "tree_levels": [np.flatnonzero(level == d) for d in range(1, deepest + 1)],
-        "tree_up": up,
-        "tree_pipe": via,
-        "tree_sign": sign,
+        "tree_levels": [order[bounds[d] : bounds[d + 1]] for d in range(len(bounds) - 1)],
+        "tree_up": np.array(up, dtype=np.int64),
+        "tree_pipe": tree_pipe,
+        "tree_sign": np.array(sign, dtype=float),
         "chords": np.flatnonzero(~in_tree),
         "problems": problems,
     }
