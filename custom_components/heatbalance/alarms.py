@@ -131,7 +131,7 @@ def find_conditions(
         tol = settings.feedback_tolerance_pct
         if rd.opening is not None:
             pos = rd.opening * 100.0
-            if pos < settings.min_opening_pct - tol:
+            if pos < settings.min_opening_pct - 1.0:  # 1 % feedback resolution
                 add(
                     "safety_threshold",
                     WARNING,

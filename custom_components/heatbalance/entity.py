@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterable
-from typing import Any, Concatenate
+from collections.abc import Callable, Iterable
 
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -74,25 +72,6 @@ class HeatbalanceEntity(CoordinatorEntity[HeatbalanceCoordinator]):
         if not super().available:
             return False
         return self.inlet_id is None or self.inlet_id in self.coordinator.data.inlets
-
-
-def translated_errors[E: HeatbalanceEntity, **P](
-    func: Callable[Concatenate[E, P], Coroutine[Any, Any, None]],
-) -> Callable[Concatenate[E, P], Coroutine[Any, Any, None]]:
-    """Engine refusals (ValueError) become translated HA errors; entities then refresh."""
-
-    async def wrapper(self: E, *args: P.args, **kwargs: P.kwargs) -> None:
-        try:
-            await func(self, *args, **kwargs)
-        except ValueError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="engine_refused",
-                translation_placeholders={"error": str(err)},
-            ) from err
-        self.coordinator.async_update_listeners()
-
-    return wrapper
 
 
 def add_entities(

@@ -225,11 +225,14 @@ class Plant:
     async def _move(self, hass: HomeAssistant, entity_id: str, opening: float) -> bool:
         """Move a valve or number entity; False when it did not take the command."""
         domain = entity_id.split(".", 1)[0]
+        state = hass.states.get(entity_id)
+        if state is None or state.state == STATE_UNAVAILABLE:
+            _LOGGER.warning("Cannot move %s: it is not available", entity_id)
+            return False
         if domain == "valve":
             service = "set_valve_position"
             data: dict[str, float] = {"position": round(opening * 100)}
         else:
-            state = hass.states.get(entity_id)
             lo, hi = _range(state)
             service, data = "set_value", {"value": round(lo + opening * (hi - lo), 3)}
         try:

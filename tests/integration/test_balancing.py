@@ -1,0 +1,224 @@
+"""Closed-loop runs inside Home Assistant: the simulated plant reaches the level's band;
+inlets mapped to Home Assistant entities are read (with unit conversion) and actuated."""
+
+from __future__ import annotations
+
+import pytest
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+
+from custom_components.heatbalance.const import DOMAIN, EVENT_ALARM
+
+from .conftest import add_network, cycles, start_inlet_reconfigure
+
+
+def _value(hass: HomeAssistant, entity_id: str) -> float:
+    return float(hass.states.get(entity_id).state)
+
+
+@pytest.mark.parametrize(("level", "band"), [("intermediate", (-5, 10)), ("advanced", (0, 5))])
+async def test_demo_balances_itself_within_hours(
+    hass: HomeAssistant, level: str, band: tuple[float, float]
+) -> None:
+    """A 12-hour run of the simulated estate reaches the level's flow band (§8.2.3, §8.2.4)
+    and then stops moving the valves (§8.2.5)."""
+    entry = await add_network(hass, options={"level": level})
+    assert _value(hass, "sensor.estate12_inlets_in_band") < 50  # all valves open at start
+    await cycles(hass, entry, 24)  # 24 cycles × 30 min of plant time
+    assert _value(hass, "sensor.estate12_inlets_in_band") == 100
+    assert hass.states.get("sensor.estate12_balance_state").state == "balanced"
+    assert hass.states.get("binary_sensor.estate12_balanced").state == "on"
+    for k in range(1, 13):
+        deviation = _value(hass, f"sensor.b{k:03d}_flow_deviation")
+        assert band[0] <= deviation <= band[1]
+    assert _value(hass, "sensor.b012_heat_energy") > 0
+    assert _value(hass, "sensor.estate12_return_temperature_spread") < 5
+    assert not entry.runtime_data.coordinator.alarms.active
+    openings = entry.runtime_data.coordinator.simulator.openings.copy()
+    await cycles(hass, entry, 2)
+    assert (entry.runtime_data.coordinator.simulator.openings == openings).all()
+
+
+async def test_district_of_120_buildings(hass: HomeAssistant) -> None:
+    entry = await add_network(hass, "district120")
+    await cycles(hass, entry, 16)
+    assert _value(hass, "sensor.district120_inlets_in_band") == 100
+
+
+async def test_manual_mode_proposes_but_never_moves(hass: HomeAssistant, demo: ConfigEntry) -> None:
+    """§5.3.6-6: manual mode computes and shows proposals; valves stay where they are."""
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": "select.estate12_regulation_mode", "option": "manual"},
+        blocking=True,
+    )
+    coordinator = demo.runtime_data.coordinator
+    before = coordinator.simulator.openings.copy()
+    await cycles(hass, demo, 3)
+    assert (coordinator.simulator.openings == before).all()
+    proposed = _value(hass, "sensor.b001_valve_set_position")
+    assert proposed != pytest.approx(_value(hass, "sensor.b001_valve_position"), abs=0.5)
+    assert hass.states.get("sensor.estate12_balance_state").state == "manual"
+
+
+FIELD = {
+    "supply_temperature_entity": "sensor.b003_field_supply",
+    "return_temperature_entity": "sensor.b003_field_return",
+    "flow_entity": "sensor.b003_field_flow",
+    "room_temperature_entity": "sensor.b003_field_room",
+    "battery_entity": "sensor.b003_field_battery",
+    "actuator_entity": "number.b003_field_valve",
+}
+
+
+async def _field_devices(hass: HomeAssistant) -> None:
+    """A field valve as HA knows them: an input_number behind a template number entity."""
+    assert await async_setup_component(
+        hass,
+        "input_number",
+        {"input_number": {"b003_position": {"min": 0, "max": 1000, "step": 1, "initial": 1000}}},
+    )
+    assert await async_setup_component(
+        hass,
+        "template",
+        {
+            "template": [
+                {
+                    "number": [
+                        {
+                            "name": "B003 field valve",
+                            "state": "{{ states('input_number.b003_position') | float }}",
+                            "min": 0,
+                            "max": 1000,
+                            "step": 1,
+                            "set_value": [
+                                {
+                                    "action": "input_number.set_value",
+                                    "target": {"entity_id": "input_number.b003_position"},
+                                    "data": {"value": "{{ value }}"},
+                                }
+                            ],
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+    await hass.async_block_till_done()
+
+
+def _report(hass: HomeAssistant, supply_f: float, return_f: float, flow_l_min: float) -> None:
+    """The field sensors report (in °F and L/min, as some gateways do)."""
+    hass.states.async_set(
+        FIELD["supply_temperature_entity"], str(supply_f), {"unit_of_measurement": "°F"}
+    )
+    hass.states.async_set(
+        FIELD["return_temperature_entity"], str(return_f), {"unit_of_measurement": "°F"}
+    )
+    hass.states.async_set(FIELD["flow_entity"], str(flow_l_min), {"unit_of_measurement": "L/min"})
+    hass.states.async_set(FIELD["room_temperature_entity"], "20.5", {"unit_of_measurement": "°C"})
+    hass.states.async_set(FIELD["battery_entity"], "9", {"unit_of_measurement": "%"})
+
+
+async def _map_b003(hass: HomeAssistant, entry: ConfigEntry, mapping: dict) -> None:
+    result = await start_inlet_reconfigure(hass, entry, "B003")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"source": "entities", "link": "wireless"}
+    )
+    await hass.config_entries.subentries.async_configure(result["flow_id"], mapping)
+    await hass.async_block_till_done()
+
+
+async def test_inlet_read_and_moved_through_home_assistant_entities(
+    hass: HomeAssistant, demo: ConfigEntry
+) -> None:
+    await _field_devices(hass)
+    alarms: list = []
+    hass.bus.async_listen(EVENT_ALARM, alarms.append)
+    _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=1000.0)  # 60 °C, 45 °C, 60 m³/h
+    await _map_b003(hass, demo, FIELD)
+    coordinator = demo.runtime_data.coordinator
+    assert not coordinator.plant.simulated  # real entities: the plant runs in real time
+    assert _value(hass, "sensor.b003_supply_temperature") == pytest.approx(60.0)
+    assert _value(hass, "sensor.b003_return_temperature") == pytest.approx(45.0)
+    assert _value(hass, "sensor.b003_flow") == pytest.approx(60.0)
+    assert _value(hass, "sensor.b003_valve_position") == pytest.approx(100.0)
+    # B003 overflows (60 m³/h, design 42): the controller throttles its field valve
+    position = _value(hass, "input_number.b003_position") / 10.0
+    assert coordinator.settings.min_opening_pct <= position < 100
+    assert position == pytest.approx(_value(hass, "sensor.b003_valve_set_position"), abs=0.1)
+    assert _value(hass, "sensor.b003_heat_power") == pytest.approx(
+        983.2 * 4186 * 60 / 3600 * 15 / 1000, rel=1e-3
+    )
+    # the room sensor's battery is low (§4.3.11-6)
+    low = [e.data for e in alarms if e.data["reason"] == "low_battery"]
+    assert [a["location"] for a in low] == ["B003"]
+    assert hass.states.get("binary_sensor.b003_room_sensor_battery").state == "on"
+
+
+async def test_field_valve_that_does_not_follow(hass: HomeAssistant, demo: ConfigEntry) -> None:
+    """The actuator entity is missing: dispatch fails, nothing crashes, the link is down."""
+    _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=1000.0)
+    await _map_b003(hass, demo, FIELD | {"actuator_entity": "number.b003_not_there"})
+    coordinator = demo.runtime_data.coordinator
+    await cycles(hass, demo, 2)
+    assert coordinator.last_update_success
+    assert "B003" not in coordinator.sent
+    assert hass.states.get("sensor.b003_valve_position").state == "unknown"
+    # stale readings (not reported for two cycles) count as lost
+    coordinator.settings = coordinator.plant.settings = type(coordinator.settings)(
+        **{**vars(coordinator.settings), "cycle_minutes": 0.001}
+    )
+    await cycles(hass, demo, 1)
+    assert hass.states.get("sensor.b003_flow").state == "unknown"
+
+
+async def test_another_valve_entity_as_actuator(hass: HomeAssistant, demo: ConfigEntry) -> None:
+    """Any HA valve with a position works as an inlet's actuator (here another network's)."""
+    other = await add_network(hass, "loop8", options={"mode": "manual"})
+    await _map_b003(
+        hass,
+        demo,
+        {
+            "flow_entity": FIELD["flow_entity"],
+            "actuator_entity": "valve.building_1_balancing_valve",
+        },
+    )
+    _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=1000.0)
+    await cycles(hass, demo, 1)
+    valve = hass.states.get("valve.building_1_balancing_valve")
+    assert valve.attributes["current_position"] < 100
+    assert other.runtime_data.coordinator.sent["B1"] < 1.0
+    # the feedback arrives with the next acquisition (and is verified against the command)
+    await cycles(hass, demo, 1)
+    assert _value(hass, "sensor.b003_valve_position") < 100
+
+
+async def test_unavailable_and_non_numeric_states(hass: HomeAssistant, demo: ConfigEntry) -> None:
+    await _map_b003(hass, demo, FIELD)
+    hass.states.async_set(FIELD["supply_temperature_entity"], "unavailable")
+    hass.states.async_set(FIELD["return_temperature_entity"], "abc", {"unit_of_measurement": "°C"})
+    hass.states.async_set(FIELD["flow_entity"], "nan", {"unit_of_measurement": "m³/h"})
+    hass.states.async_set(FIELD["room_temperature_entity"], "21", {"unit_of_measurement": "K?"})
+    hass.states.async_set(FIELD["battery_entity"], "80")
+    hass.states.async_set(FIELD["actuator_entity"], "50", {"min": 10, "max": 10})
+    await cycles(hass, demo, 1)
+    for key in (
+        "supply_temperature",
+        "return_temperature",
+        "flow",
+        "room_temperature",
+        "valve_position",
+        "heat_power",
+    ):
+        assert hass.states.get(f"sensor.b003_{key}").state == "unknown"
+    assert demo.runtime_data.coordinator.last_update_success
+
+
+async def test_gateway_source_is_not_offered_yet(hass: HomeAssistant, demo: ConfigEntry) -> None:
+    result = await start_inlet_reconfigure(hass, demo, "B001")
+    options = result["data_schema"].schema["source"].config["options"]
+    assert options == ["simulator", "entities"]
+    assert DOMAIN

@@ -1,0 +1,176 @@
+"""Repair issues where the operator must act (Tables 4.3.2/4.3.3, §4.3.1, §4.3.4)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from pathlib import Path
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+
+from custom_components.heatbalance.const import DOMAIN
+
+from .conftest import add_network, start_inlet_reconfigure
+from .test_config_flow import NETWORKS
+
+
+def _issue(hass: HomeAssistant, entry: ConfigEntry, kind: str) -> ir.IssueEntry | None:
+    return ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_{kind}")
+
+
+async def _map(hass: HomeAssistant, entry: ConfigEntry, inlet: str, entities: dict) -> None:
+    result = await start_inlet_reconfigure(hass, entry, inlet)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"source": "entities", "link": "wireless"}
+    )
+    await hass.config_entries.subentries.async_configure(result["flow_id"], entities)
+    await hass.async_block_till_done()
+
+
+async def _fix(hass: HomeAssistant, hass_client, issue: ir.IssueEntry) -> dict:
+    """Run a repair's fix flow through the HTTP API as the frontend does."""
+    assert await async_setup_component(hass, "repairs", {})
+    client = await hass_client()
+    resp = await client.post(
+        "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue.issue_id}
+    )
+    assert resp.status == HTTPStatus.OK
+    flow = await resp.json()
+    assert flow["step_id"] == "confirm"
+    resp = await client.post(f"/api/repairs/issues/fix/{flow['flow_id']}", json={})
+    assert resp.status == HTTPStatus.OK
+    await hass.async_block_till_done()
+    return await resp.json()
+
+
+async def test_simulated_demo_has_no_issues(hass: HomeAssistant, demo: ConfigEntry) -> None:
+    assert not [i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN]
+
+
+async def test_missing_signals_named_per_inlet(hass: HomeAssistant, demo: ConfigEntry) -> None:
+    """B003 reads only its return temperature: the flow target misses supply, flow, device;
+    a real inlet without an outdoor sensor misses the network's outdoor temperature."""
+    await _map(hass, demo, "B003", {"return_temperature_entity": "sensor.b3_return"})
+    issue = _issue(hass, demo, "missing_signals")
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.WARNING
+    placeholders = issue.translation_placeholders
+    assert placeholders["level"] == "Intermediate"
+    assert placeholders["target"] == "Flow"
+    lines = placeholders["signals"].splitlines()
+    assert "- B003: supply temperature, flow, device running state" in lines[0]
+    assert lines[1] == "- estate12: outdoor temperature"
+    # return temperature as target (Table 4.3.2): only the device state is missing then
+    hass.config_entries.async_update_entry(
+        demo,
+        options=dict(demo.options)
+        | {"target": "return_temperature", "outdoor_entity": "sensor.outdoor"},
+    )
+    await hass.async_block_till_done()
+    lines = _issue(hass, demo, "missing_signals").translation_placeholders["signals"].splitlines()
+    assert lines == ["- B003: device running state (valve position feedback)"]
+    # primary level: data acquisition is local, nothing to demand
+    hass.config_entries.async_update_entry(demo, options=dict(demo.options) | {"level": "primary"})
+    await hass.async_block_till_done()
+    assert _issue(hass, demo, "missing_signals") is None
+
+
+async def test_issue_text_in_chinese(hass: HomeAssistant) -> None:
+    hass.config.language = "zh-Hans"
+    entry = await add_network(hass)
+    await _map(hass, entry, "B003", {"return_temperature_entity": "sensor.b3_return"})
+    placeholders = _issue(hass, entry, "missing_signals").translation_placeholders
+    assert placeholders["level"] == "中级"
+    assert placeholders["signals"].startswith("- B003: 供水温度, 流量")
+
+
+async def test_cycle_too_long_is_fixed_by_the_repair(hass: HomeAssistant, hass_client) -> None:
+    entry = await add_network(hass, options={"cycle_minutes": 45})
+    issue = _issue(hass, entry, "cycle_too_long")
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.translation_placeholders["minutes"] == "45"
+    result = await _fix(hass, hass_client, issue)
+    assert result["type"] == "create_entry"
+    assert entry.options["cycle_minutes"] == 30
+    assert _issue(hass, entry, "cycle_too_long") is None
+
+
+async def test_not_electric_devices(hass: HomeAssistant, tmp_path: Path) -> None:
+    text = (NETWORKS / "loop8.yaml").read_text().replace("electric_valve", "static_valve", 1)
+    path = tmp_path / "static.yaml"
+    path.write_text(text)
+    from homeassistant import config_entries
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"network": "estate12", "path": str(path)}
+    )
+    entry = result["result"]
+    await hass.async_block_till_done()
+    issue = _issue(hass, entry, "not_electric")
+    assert issue is not None
+    assert len(issue.translation_placeholders["inlets"].split(", ")) == 1
+    # that inlet gets no valve entity and no auto switch
+    assert len(hass.states.async_entity_ids("valve")) == 7
+
+
+async def test_orphaned_inlets_are_removed_by_the_repair(
+    hass: HomeAssistant, hass_client, tmp_path: Path
+) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text((NETWORKS / "estate12.yaml").read_text())
+    from homeassistant import config_entries
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"network": "estate12", "path": str(path)}
+    )
+    entry = result["result"]
+    await hass.async_block_till_done()
+    # the file changes: B012 is gone (and its pipe stays; the node is still connected)
+    text = path.read_text()
+    start = text.index("- id: B012")
+    end = text.find("\n- id:", start + 1)
+    path.write_text(text[:start] + (text[end + 1 :] if end > 0 else ""))
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    issue = _issue(hass, entry, "inlet_missing")
+    assert issue is not None
+    assert issue.translation_placeholders["inlets"] == "B012"
+    assert "B012" not in entry.runtime_data.coordinator.inlets
+    await _fix(hass, hass_client, issue)
+    assert "B012" not in {s.unique_id for s in entry.subentries.values()}
+    assert _issue(hass, entry, "inlet_missing") is None
+
+
+async def test_fix_flow_for_a_removed_entry(hass: HomeAssistant, hass_client) -> None:
+    entry = await add_network(hass, options={"cycle_minutes": 45})
+    issue = _issue(hass, entry, "cycle_too_long")
+    assert await async_setup_component(hass, "repairs", {})
+    client = await hass_client()
+    resp = await client.post(
+        "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue.issue_id}
+    )
+    flow = await resp.json()
+    # the entry goes away while the repair dialog is open
+    await hass.config_entries.async_remove(entry.entry_id)
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue.issue_id,
+        is_fixable=True,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="cycle_too_long",
+        data=issue.data,
+    )
+    resp = await client.post(f"/api/repairs/issues/fix/{flow['flow_id']}", json={})
+    result = await resp.json()
+    assert result["type"] == "abort"
+    assert result["reason"] == "entry_removed"

@@ -1,0 +1,214 @@
+"""Actions: what they do, bad input, and graded permissions (§5.1.3, §5.3.2)."""
+
+from __future__ import annotations
+
+import pytest
+from homeassistant.auth.models import User
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
+
+from custom_components.heatbalance.compat import flow_vol as vol
+from custom_components.heatbalance.const import DOMAIN
+
+from .conftest import add_network, cycles
+
+INVALID = (ServiceValidationError, vol.Invalid)
+
+
+@pytest.fixture
+async def operator(hass: HomeAssistant, hass_owner_user: User) -> User:
+    """A non-admin user: operates the network, changes no parameters.
+
+    (The owner exists first: HA makes the first user created the owner, an admin.)
+    """
+    return await hass.auth.async_create_user("Operator", group_ids=["system-users"])
+
+
+async def _call(hass: HomeAssistant, service: str, data: dict, user: User | None = None, **kw):
+    context = Context(user_id=user.id) if user else None
+    return await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, context=context, **kw
+    )
+
+
+async def test_set_weight(
+    hass: HomeAssistant,
+    demo: ConfigEntry,
+    hass_admin_user: User,
+    operator: User,
+    hass_read_only_user: User,
+) -> None:
+    data = {"config_entry_id": demo.entry_id, "inlet": "B012", "weight": 1.3}
+    for user in (operator, hass_read_only_user):
+        with pytest.raises(Unauthorized):
+            await _call(hass, "set_weight", data, user)
+    await _call(hass, "set_weight", data, hass_admin_user)
+    assert float(hass.states.get("number.b012_weight").state) == 1.3
+    sub = next(s for s in demo.subentries.values() if s.unique_id == "B012")
+    assert sub.data["weight"] == 1.3
+    # by name works too; the set flow follows from the next cycle
+    await cycles(hass, demo, 1)
+    set_flow = float(hass.states.get("sensor.b012_set_flow").state)
+    design = demo.runtime_data.coordinator.network.inlets["B012"].design_flow_m3h
+    assert set_flow == pytest.approx(design * 1.3)
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "set_weight", data | {"inlet": "B099"})
+    assert err.value.translation_key == "inlet_not_found"
+    with pytest.raises(INVALID):
+        await _call(hass, "set_weight", data | {"weight": 5})
+
+
+async def test_set_safety_thresholds(
+    hass: HomeAssistant, demo: ConfigEntry, hass_admin_user: User, operator: User
+) -> None:
+    data = {"config_entry_id": demo.entry_id, "min_opening": 12, "max_supply_temperature": 85}
+    with pytest.raises(Unauthorized):
+        await _call(hass, "set_safety_thresholds", data, operator)
+    await _call(hass, "set_safety_thresholds", data, hass_admin_user)
+    assert demo.options["min_opening"] == 12
+    assert float(hass.states.get("number.estate12_minimum_valve_opening").state) == 12
+    assert demo.runtime_data.coordinator.settings.max_supply_c == 85
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "set_safety_thresholds", {"config_entry_id": demo.entry_id})
+    assert err.value.translation_key == "nothing_to_set"
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(
+            hass,
+            "set_safety_thresholds",
+            {"config_entry_id": demo.entry_id, "min_opening": 90, "max_opening": 80},
+        )
+    assert err.value.translation_key == "opening_limits"
+    # commands never leave the thresholds (§5.3.6-3)
+    await cycles(hass, demo, 3)
+    openings = demo.runtime_data.coordinator.simulator.openings
+    assert openings.min() >= 0.12 - 1e-9
+
+
+async def test_balance_now_in_manual_mode(
+    hass: HomeAssistant, demo: ConfigEntry, operator: User, hass_read_only_user: User
+) -> None:
+    """Manual mode proposes only; an operator's 'balance now' applies the proposal once."""
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": "select.estate12_regulation_mode", "option": "manual"},
+        blocking=True,
+    )
+    sim = demo.runtime_data.coordinator.simulator
+    before = sim.openings.copy()
+    await cycles(hass, demo, 2)
+    assert (sim.openings == before).all()
+    with pytest.raises(Unauthorized):
+        await _call(hass, "balance_now", {"config_entry_id": demo.entry_id}, hass_read_only_user)
+    await _call(hass, "balance_now", {"config_entry_id": demo.entry_id}, operator)
+    assert (sim.openings != before).any()
+    moved = sim.openings.copy()
+    await cycles(hass, demo, 1)
+    assert (sim.openings == moved).all()  # still manual
+
+
+async def test_balance_now_refused_at_primary_level(hass: HomeAssistant) -> None:
+    entry = await add_network(hass, options={"level": "primary"})
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "balance_now", {"config_entry_id": entry.entry_id})
+    assert err.value.translation_key == "primary_is_manual"
+    # and the button says the same
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            "button", "press", {"entity_id": "button.estate12_balance_now"}, blocking=True
+        )
+
+
+async def test_unknown_or_unloaded_entry(hass: HomeAssistant, demo: ConfigEntry) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "export_data", {"config_entry_id": "nope"}, return_response=True)
+    assert err.value.translation_key == "entry_not_found"
+    await hass.config_entries.async_unload(demo.entry_id)
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "balance_now", {"config_entry_id": demo.entry_id})
+    assert err.value.translation_key == "entry_not_loaded"
+
+
+async def test_export_data(hass: HomeAssistant, demo: ConfigEntry, operator: User) -> None:
+    response = await _call(
+        hass, "export_data", {"config_entry_id": demo.entry_id}, operator, return_response=True
+    )
+    assert response["network"] == "estate12"
+    assert response["settings"]["level"] == "intermediate"
+    assert set(response["inlets"]) == {f"B{k:03d}" for k in range(1, 13)}
+    b1 = response["inlets"]["B001"]
+    assert b1["flow_m3h"] > 0
+    assert 0 < b1["opening"] <= 1
+    assert response["alarms"] == []
+
+
+CSV_ROW = (
+    "id,name,type,node,heating_area_m2,design_load_kw,device_type,kvs\n"
+    "B013,School,building,{node},4000,200,electric_valve,40\n"
+)
+
+
+async def test_import_inlets_csv(
+    hass: HomeAssistant, demo: ConfigEntry, hass_admin_user: User, operator: User, tmp_path
+) -> None:
+    node = demo.runtime_data.coordinator.network.inlets["B012"].node
+    data = {"config_entry_id": demo.entry_id, "csv": CSV_ROW.format(node=node)}
+    with pytest.raises(Unauthorized):
+        await _call(hass, "import_inlets_csv", data, operator)
+    response = await _call(hass, "import_inlets_csv", data, hass_admin_user, return_response=True)
+    assert response == {"added": ["B013"], "replaced": []}
+    await hass.async_block_till_done()
+    assert "B013" in {s.unique_id for s in demo.subentries.values()}
+    assert hass.states.get("sensor.school_flow") is not None
+    # the same table again replaces (nothing new) ; from a file as well
+    path = tmp_path / "inlets.csv"
+    path.write_text(CSV_ROW.format(node=node).replace("200,", "220,"), encoding="utf-8")
+    response = await _call(
+        hass,
+        "import_inlets_csv",
+        {"config_entry_id": demo.entry_id, "path": str(path)},
+        return_response=True,
+    )
+    assert response == {"added": [], "replaced": ["B013"]}
+    await hass.async_block_till_done()
+    assert demo.runtime_data.coordinator.network.inlets["B013"].design_load_kw == 220
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({}, "csv_missing"),
+        ({"path": "/nonexistent/inlets.csv"}, "csv_unreadable"),
+        ({"csv": "id,name,type,node\nB014,X,building,NOWHERE\n"}, "csv_invalid"),
+    ],
+)
+async def test_import_errors(hass: HomeAssistant, demo: ConfigEntry, data: dict, key: str) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(
+            hass,
+            "import_inlets_csv",
+            {"config_entry_id": demo.entry_id} | data,
+            return_response=True,
+        )
+    assert err.value.translation_key == key
+
+
+async def test_commission(hass: HomeAssistant, demo: ConfigEntry, operator: User) -> None:
+    with pytest.raises(Unauthorized):
+        await _call(
+            hass, "commission", {"config_entry_id": demo.entry_id}, operator, return_response=True
+        )
+    try:
+        from custom_components.heatbalance.engine import commissioning  # noqa: F401
+    except ImportError:
+        with pytest.raises(HomeAssistantError) as err:
+            await _call(
+                hass, "commission", {"config_entry_id": demo.entry_id}, return_response=True
+            )
+        assert err.value.translation_key == "commissioning_unavailable"
+        return
+    response = await _call(
+        hass, "commission", {"config_entry_id": demo.entry_id}, return_response=True
+    )
+    assert response
