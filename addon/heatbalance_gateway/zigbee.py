@@ -175,9 +175,8 @@ async def run_zigbee(
     on_reading: Callable[[Reading], None],
     stop: asyncio.Event,
 ) -> None:
-    """Start the radio, bridge joined sensors until ``stop`` is set (needs a radio library)."""
+    """Start the radio (needs the site's radio library), then bridge until ``stop`` is set."""
     app_class = radio_application(zigbee["radio_type"])
-    bridge = RoomSensorBridge(on_reading, zigbee["report_interval"])
     app = await app_class.new(
         {
             "device": {"path": zigbee["device"], "baudrate": zigbee["baudrate"]},
@@ -186,6 +185,11 @@ async def run_zigbee(
         auto_form=True,
         start_radio=True,
     )
+    await bridge_application(app, RoomSensorBridge(on_reading, zigbee["report_interval"]), stop)
+
+
+async def bridge_application(app: Any, bridge: RoomSensorBridge, stop: asyncio.Event) -> None:
+    """Attach known sensors, configure newly interviewed ones, shut the radio down on stop."""
     tasks: set[asyncio.Task[Any]] = set()
 
     class _Joins:
@@ -206,4 +210,5 @@ async def run_zigbee(
         bridge.detach_all()
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await app.shutdown()

@@ -20,6 +20,7 @@ from heatbalance_gateway.zigbee import (
     POWER_CLUSTER,
     TEMPERATURE_CLUSTER,
     RoomSensorBridge,
+    bridge_application,
     device_name,
     radio_application,
 )
@@ -190,3 +191,25 @@ def test_interval_above_30_minutes_and_unknown_radios_are_refused() -> None:
         RoomSensorBridge(lambda _r: None, report_interval=3600)
     with pytest.raises(ValueError, match="unknown radio_type"):
         radio_application("carrier-pigeon")
+
+
+async def test_bridge_application_attaches_known_and_configures_joined_sensors() -> None:
+    app, known = make_app()
+    readings: list[Reading] = []
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        bridge_application(app, RoomSensorBridge(readings.append, 600), stop)
+    )
+    await asyncio.sleep(0)
+    app.report(TEMPERATURE_CLUSTER, 0x0000, foundation.DataTypeId.int16, t.int16s(1975), tsn=9)
+    # A sensor finishes its interview after start: zigpy announces it to app listeners.
+    app.listener_event("device_initialized", known)
+    for _ in range(200):
+        if sum(1 for p in app.sent if p.dst_ep == 1) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await task
+    assert [r.values for r in readings] == [{"temperature": 19.75, "out_of_range": 0.0}]
+    configured = {p.cluster_id for p in app.sent if p.dst_ep == 1}
+    assert configured == {TEMPERATURE_CLUSTER, POWER_CLUSTER}
