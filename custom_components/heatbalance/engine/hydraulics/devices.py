@@ -66,7 +66,7 @@ class DeviceTable:
     def __init__(self, network: Network, topo: Topology) -> None:
         c = topo.columns
         self.ids = topo.inlet_ids
-        self.devices = [network.inlets[i].device for i in topo.inlet_ids]
+        self.devices = c.devices
         self.kind = np.array([_KIND[t] for t in DEVICE_TYPES])[c.code]
         ejector = np.isin(c.code, [DEVICE_TYPES.index(t) for t in _EJECTORS])
         self.has_kv = ejector | np.isin(c.code, [DEVICE_TYPES.index(t) for t in VALVE_TYPES])

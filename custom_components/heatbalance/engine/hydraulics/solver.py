@@ -54,7 +54,6 @@ class HydraulicModel:
         inlets = self.topo.inlet_links()
         self._q_floor[inlets] = np.maximum(FLOOR_REL * self.devices.q_design, 1e-12)
         self._q_floor[self.topo.source_link] = FLOOR_REL * q_pump
-        self._area = np.pi * (np.concatenate(_diameters(network)) / 1000.0) ** 2 / 4.0
 
     def openings(self) -> np.ndarray:
         """Current device openings from the network, aligned with ``inlet_ids``."""
@@ -176,7 +175,7 @@ class HydraulicModel:
             topo.inlet_node[top], weights=inlet_q[top], minlength=len(topo.node_ids)
         )
         pipe_q = np.zeros(topo.n_pipes)
-        pipe_q[topo.chords] = CHORD_VELOCITY * self._area[topo.chords]
+        pipe_q[topo.chords] = CHORD_VELOCITY * self._pipes.area[topo.chords]
         for level in reversed(topo.tree_levels):
             np.add.at(at_node, topo.tree_up[level], at_node[level])
             pipe_q[topo.tree_pipe[level]] = at_node[level] * topo.tree_sign[level]
@@ -308,6 +307,7 @@ def _pipe_data(network: Network) -> PipeData:
     area = np.pi * d * d / 4.0
     dyn = WATER_DENSITY / (2.0 * area * area)
     return PipeData(
+        area=area,
         k_friction=length / d * dyn,
         k_minor=zeta * dyn,
         q_per_re=KINEMATIC_VISCOSITY * area / d,

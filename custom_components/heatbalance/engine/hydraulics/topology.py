@@ -28,7 +28,7 @@ from typing import get_args
 
 import numpy as np
 
-from ..model import VALVE_TYPES, DeviceType, Network, design_flow_m3h
+from ..model import VALVE_TYPES, Device, DeviceType, Network, design_flow_m3h
 from .errors import HydraulicError
 
 MAX_LISTED_PROBLEMS = 10
@@ -164,6 +164,7 @@ class InletColumns:
     """The inlets' fields as arrays, read once (validation and the device table share them)."""
 
     ids: list[str]
+    devices: list[Device]
     node: list[str]
     parent: list[str | None]
     internal_kpa: np.ndarray
@@ -199,14 +200,11 @@ def inlet_columns(network: Network) -> InletColumns:
     pump_head[pumps] = [_number_or_nan(devs[k].pump_head_m) for k in pumps]
     pump_flow[pumps] = [_number_or_nan(devs[k].pump_flow_m3h) for k in pumps]
 
-    def num(values: list[float | None]) -> np.ndarray:
-        try:
-            return np.array(values, dtype=float)  # fast path: no missing values
-        except (TypeError, ValueError):
-            return np.array([_number_or_nan(v) for v in values], dtype=float)
+    num = _floats
 
     return InletColumns(
         ids=[i.id for i in inlets],
+        devices=devs,
         node=[i.node for i in inlets],
         parent=[i.parent for i in inlets],
         internal_kpa=num([i.internal_dp_kpa for i in inlets]),
@@ -222,6 +220,14 @@ def inlet_columns(network: Network) -> InletColumns:
         pump_head_m=pump_head,
         pump_flow_m3h=pump_flow,
     )
+
+
+def _floats(values: list) -> np.ndarray:
+    """Values as a float array; ``None`` and non-numbers become NaN (validation names them)."""
+    try:
+        return np.array(values, dtype=float)  # fast path: None → NaN, numbers as they are
+    except (TypeError, ValueError):
+        return np.array([_number_or_nan(v) for v in values], dtype=float)
 
 
 def _number_or_nan(value: object) -> float:
@@ -268,9 +274,9 @@ def _check_pipes(network: Network) -> list[str]:
         return []
 
     def col(name: str) -> np.ndarray:
-        return np.array([_number_or_nan(getattr(p, name)) for p in pipes], dtype=float)
+        return _floats([getattr(p, name) for p in pipes])
 
-    d_ret = np.array([_number_or_nan(p.return_diameter_mm) for p in pipes], dtype=float)
+    d_ret = _floats([p.return_diameter_mm for p in pipes])
     with np.errstate(invalid="ignore"):
         checks = [
             (~(col("length_m") > 0), "length_m must be > 0 (got {length_m})"),
