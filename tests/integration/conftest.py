@@ -34,13 +34,16 @@ class VersionedSnapshotExtension(HomeAssistantSnapshotExtension):
     """HA's snapshot format, one directory per supported HA version.
 
     Registry entries and states carry version-specific fields (2025.4 vs 2026.10), so each
-    version keeps its own ``__snapshots__/ha<year>`` and is checked against it.
+    version keeps its own ``snapshots_ha<year>`` and is checked against it. The directories
+    sit beside ``__snapshots__``, not inside it: syrupy's default extension walks
+    ``__snapshots__`` recursively and would report the other version's file as unused,
+    which fails the run.
     """
 
     @classmethod
     def dirname(cls, *, test_location: Any) -> str:
-        """``__snapshots__/ha2025`` or ``__snapshots__/ha2026``."""
-        return str(Path(test_location.filepath).parent / "__snapshots__" / f"ha{HA_YEAR}")
+        """``snapshots_ha2025`` or ``snapshots_ha2026`` beside the test module."""
+        return str(Path(test_location.filepath).parent / f"snapshots_ha{HA_YEAR}")
 
 
 @pytest.fixture
