@@ -1,0 +1,516 @@
+"""Is the network balanced? Acceptance bands per level and target (§8.2.2–§8.2.4, §4.1.1).
+
+One function, :func:`evaluate`, turns one cycle's readings into a verdict per inlet and for the
+network, plus the indicators operators watch (return-temperature spread, worst deviation,
+share of inlets in band, imbalance ratio actual/design flow). :class:`BalanceStateMachine`
+turns a sequence of verdicts into the operating state §8.2.5/§8.2.6 ask for.
+
+The bands, from the standard's Chinese text (``供热二级网平衡调控技术标准`` §8.2.2–§8.2.4):
+
+* primary — flow −10 %…+15 % of set flow; return (or mean) temperature: highest minus lowest
+  across the inlets ≤ 2 °C (a spread, not a setpoint);
+* intermediate — flow −5 %…+10 %; return / mean temperature within ±2 °C of setpoint;
+* advanced — flow 0…+5 %; return / mean temperature ±1.5 °C; mean room temperature ±1 °C.
+
+Room temperature is a control target at the advanced level only (§4.1.1), so asking for it at
+another level is an error, not a guess. A primary spread band is evaluated per inlet against
+the mid-range of all inlets' values with half the allowed spread: every inlet is within
+±1 K of the mid-range exactly when max − min ≤ 2 K, so the per-inlet and network verdicts agree
+with §8.2.2-2/3.
+
+Missing, flagged (data cleaning, §3.0.7-1) or non-finite readings never count as out of band:
+the inlet's verdict is ``None`` and the network's verdict follows three-valued logic — False if
+any inlet is known to miss, None if the rest is in band but something is unknown, else True.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from .control.setpoints import setpoint as static_setpoint
+from .model import Network
+
+LEVELS: tuple[str, ...] = ("primary", "intermediate", "advanced")
+TARGETS: tuple[str, ...] = ("flow", "return", "mean", "room")
+# Band edges are inclusive; this absorbs the rounding of a value computed to sit on an edge.
+EDGE_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Band:
+    """An acceptance band: deviation within ``lower…upper`` (``unit``), per ``clause``.
+
+    ``basis`` is ``"setpoint"`` (deviation from each inlet's setpoint) or ``"spread"``
+    (deviation from the inlets' mid-range, §8.2.2-2/3: max − min ≤ ``upper − lower``).
+    """
+
+    lower: float
+    upper: float
+    unit: str
+    basis: str
+    clause: str
+
+    def miss(self, deviation: float) -> float:
+        """How far ``deviation`` lies outside the band (0 inside or on an edge)."""
+        if deviation < self.lower - EDGE_TOLERANCE:
+            return self.lower - deviation
+        if deviation > self.upper + EDGE_TOLERANCE:
+            return deviation - self.upper
+        return 0.0
+
+
+BANDS: dict[tuple[str, str], Band] = {
+    ("primary", "flow"): Band(-10.0, 15.0, "%", "setpoint", "§8.2.2-1"),
+    ("primary", "return"): Band(-1.0, 1.0, "K", "spread", "§8.2.2-2"),
+    ("primary", "mean"): Band(-1.0, 1.0, "K", "spread", "§8.2.2-3"),
+    ("intermediate", "flow"): Band(-5.0, 10.0, "%", "setpoint", "§8.2.3-1"),
+    ("intermediate", "return"): Band(-2.0, 2.0, "K", "setpoint", "§8.2.3-2"),
+    ("intermediate", "mean"): Band(-2.0, 2.0, "K", "setpoint", "§8.2.3-3"),
+    ("advanced", "flow"): Band(0.0, 5.0, "%", "setpoint", "§8.2.4-1"),
+    ("advanced", "return"): Band(-1.5, 1.5, "K", "setpoint", "§8.2.4-2"),
+    ("advanced", "mean"): Band(-1.5, 1.5, "K", "setpoint", "§8.2.4-3"),
+    ("advanced", "room"): Band(-1.0, 1.0, "K", "setpoint", "§8.2.4-4"),
+}
+
+# Why an inlet has no verdict.
+MISSING_VALUE = "missing_value"
+MISSING_SETPOINT = "missing_setpoint"
+
+
+def band(level: str, target: str) -> Band:
+    """The acceptance band of ``target`` at ``level``; ValueError if the standard has none."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; use one of {', '.join(TARGETS)}")
+    try:
+        return BANDS[(level, target)]
+    except KeyError:
+        raise ValueError(
+            f"room temperature is a control target at the advanced level only (§4.1.1), "
+            f"not at {level}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class InletEvaluation:
+    """One inlet's verdict.
+
+    ``value`` is the measured quantity (m³/h for flow, °C otherwise); ``reference`` the
+    setpoint or, for a spread band, the inlets' mid-range; ``deviation`` is signed, in the
+    band's unit (% of set flow, or K); ``miss`` is how far outside the band (0 inside);
+    ``in_band`` is None when data is missing (``reason`` says which); ``imbalance_ratio`` is
+    actual over design flow whatever the target.
+    """
+
+    inlet_id: str
+    value: float | None
+    reference: float | None
+    deviation: float | None
+    miss: float | None
+    in_band: bool | None
+    imbalance_ratio: float | None
+    flow_deviation_pct: float | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One cycle's verdict for the network (§8.2.2–§8.2.4) and its indicators.
+
+    ``share_in_band`` counts only inlets with a verdict (``known``); ``missing`` inlets are
+    listed apart, so a data outage shows as such and not as imbalance. ``worst_*`` name the
+    inlet that misses most (largest |deviation| when all are in band).
+    ``worst_flow_deviation_pct`` is the largest flow deviation from set flow, signed, whatever
+    the target. Spreads are max − min over the inlets with data (K).
+    """
+
+    level: str
+    target: str
+    band: Band
+    inlets: dict[str, InletEvaluation]
+    in_band: bool | None
+    share_in_band: float | None
+    known: int
+    missing: tuple[str, ...]
+    return_spread_k: float | None
+    mean_spread_k: float | None
+    worst_inlet: str | None
+    worst_deviation: float | None
+    worst_miss: float | None
+    worst_flow_inlet: str | None
+    worst_flow_deviation_pct: float | None
+    mean_imbalance: float | None
+    time_s: float | None = None
+    out_of_band: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (CLI ``--json``, HA attributes, diagnostics)."""
+        data = asdict(self)
+        data["missing"] = list(self.missing)
+        data["out_of_band"] = list(self.out_of_band)
+        return data
+
+
+def evaluate(
+    network: Network,
+    readings: Any,
+    *,
+    level: str,
+    target: str,
+    setpoints: Mapping[str, float] | None = None,
+    inlets: Iterable[str] | None = None,
+) -> Evaluation:
+    """Evaluate one cycle's readings against the band of ``level`` and ``target``.
+
+    ``readings`` is a :class:`~.control.base.Measurements` (or a simulator ``PlantState``,
+    or a plain mapping ``inlet id → mapping/object`` with ``flow_m3h``, ``supply_c``,
+    ``return_c``, ``room_c`` and optionally ``flagged``). ``setpoints`` (target unit: m³/h or
+    °C) override the static model (§3.0.6, ``control/setpoints.py``), whose temperature
+    setpoints need the readings' ``outdoor_c`` and ``supply_c``. ``inlets`` restricts the
+    evaluation; by default it covers building/unit inlets at primary and intermediate level
+    (household inlets are regulated by hand there, Table 3.0.4) and every inlet at advanced.
+    """
+    the_band = band(level, target)
+    ids = _scope(network, level, inlets)
+    values = {iid: _measured(_inlet_reading(readings, iid), target) for iid in ids}
+    refs = _references(network, readings, ids, target, the_band, values, setpoints or {})
+    results = {iid: _judge(network, readings, iid, values[iid], refs[iid], the_band) for iid in ids}
+    return _summarise(level, target, the_band, results, readings, ids)
+
+
+def _scope(network: Network, level: str, inlets: Iterable[str] | None) -> list[str]:
+    """The inlets the verdict covers (unknown ids are a caller's error)."""
+    if inlets is not None:
+        ids = list(inlets)
+        unknown = [iid for iid in ids if iid not in network.inlets]
+        if unknown:
+            raise ValueError(f"unknown inlet(s): {', '.join(map(str, unknown))}")
+        return ids
+    if level == "advanced":
+        return list(network.inlets)
+    return [iid for iid, i in network.inlets.items() if i.type != "household"]
+
+
+def _references(
+    network: Network,
+    readings: Any,
+    ids: list[str],
+    target: str,
+    the_band: Band,
+    values: Mapping[str, float | None],
+    setpoints: Mapping[str, float],
+) -> dict[str, float | None]:
+    """What each inlet is compared with: its setpoint, or the mid-range for a spread band."""
+    if the_band.basis == "spread":
+        known = [v for v in values.values() if v is not None]
+        mid = (max(known) + min(known)) / 2.0 if known else None
+        return dict.fromkeys(ids, mid)
+    outdoor = _number(_attr(readings, "outdoor_c"))
+    supply = _number(_attr(readings, "supply_c"))
+    refs: dict[str, float | None] = {}
+    for iid in ids:
+        if iid in setpoints:
+            refs[iid] = _number(setpoints[iid])
+            continue
+        inlet_supply = _field(_inlet_reading(readings, iid), "supply_c")
+        refs[iid] = static_setpoint(
+            network,
+            iid,
+            target,
+            outdoor_c=outdoor,
+            supply_c=supply,
+            weight=network.inlets[iid].weight,
+            inlet_supply_c=inlet_supply,
+        )
+    return refs
+
+
+def _judge(
+    network: Network,
+    readings: Any,
+    iid: str,
+    value: float | None,
+    ref: float | None,
+    the_band: Band,
+) -> InletEvaluation:
+    """One inlet's deviation, miss and verdict (None, with a reason, when data is missing)."""
+    inlet = network.inlets[iid]
+    flow = _field(_inlet_reading(readings, iid), "flow_m3h")
+    design = inlet.design_flow_m3h
+    set_flow = design * inlet.weight  # §5.3.6-5: a weighted building's set flow
+    ratio = flow / design if flow is not None and design > 0 else None
+    flow_dev = 100.0 * (flow - set_flow) / set_flow if flow is not None and set_flow > 0 else None
+    reason: str | None = None
+    deviation: float | None = None
+    if value is None:
+        reason = MISSING_VALUE
+    elif ref is None or (the_band.unit == "%" and ref <= 0):
+        reason = MISSING_SETPOINT
+    elif the_band.unit == "%":
+        deviation = 100.0 * (value - ref) / ref
+    else:
+        deviation = value - ref
+    miss = None if deviation is None else the_band.miss(deviation)
+    return InletEvaluation(
+        inlet_id=iid,
+        value=value,
+        reference=ref,
+        deviation=deviation,
+        miss=miss,
+        in_band=None if miss is None else miss == 0.0,
+        imbalance_ratio=ratio,
+        flow_deviation_pct=flow_dev,
+        reason=reason,
+    )
+
+
+def _summarise(
+    level: str,
+    target: str,
+    the_band: Band,
+    results: dict[str, InletEvaluation],
+    readings: Any,
+    ids: list[str],
+) -> Evaluation:
+    """Network verdict (every inlet in band, §8.2.2–§8.2.4) and indicators."""
+    known = [r for r in results.values() if r.in_band is not None]
+    missing = tuple(r.inlet_id for r in results.values() if r.in_band is None)
+    out = tuple(r.inlet_id for r in known if not r.in_band)
+    if out:
+        verdict: bool | None = False
+    elif missing or not known:
+        verdict = None
+    else:
+        verdict = True
+    worst = max(known, key=lambda r: (r.miss or 0.0, abs(r.deviation or 0.0)), default=None)
+    flows = [r for r in results.values() if r.flow_deviation_pct is not None]
+    worst_flow = max(flows, key=lambda r: abs(r.flow_deviation_pct or 0.0), default=None)
+    ratios = [r.imbalance_ratio for r in results.values() if r.imbalance_ratio is not None]
+    readings_of = [_inlet_reading(readings, iid) for iid in ids]
+    return Evaluation(
+        level=level,
+        target=target,
+        band=the_band,
+        inlets=results,
+        in_band=verdict,
+        share_in_band=(len(known) - len(out)) / len(known) if known else None,
+        known=len(known),
+        missing=missing,
+        return_spread_k=_spread(_measured(r, "return") for r in readings_of),
+        mean_spread_k=_spread(_measured(r, "mean") for r in readings_of),
+        worst_inlet=worst.inlet_id if worst else None,
+        worst_deviation=worst.deviation if worst else None,
+        worst_miss=worst.miss if worst else None,
+        worst_flow_inlet=worst_flow.inlet_id if worst_flow else None,
+        worst_flow_deviation_pct=worst_flow.flow_deviation_pct if worst_flow else None,
+        mean_imbalance=sum(ratios) / len(ratios) if ratios else None,
+        time_s=_number(_attr(readings, "time_s")),
+        out_of_band=out,
+    )
+
+
+def _spread(values: Iterable[float | None]) -> float | None:
+    """max − min of the values present (None when none is)."""
+    known = [v for v in values if v is not None]
+    return max(known) - min(known) if known else None
+
+
+# --- reading access: Measurements, PlantState or plain mappings ------------------------------
+def _number(value: Any) -> float | None:
+    """A finite float, else None (None, NaN, inf, text, bool)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _attr(obj: Any, name: str) -> Any:
+    """``obj.name`` or ``obj[name]`` for a mapping; None when absent."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _inlet_reading(readings: Any, iid: str) -> Any:
+    """The reading of one inlet (None when absent)."""
+    inlets = readings if isinstance(readings, Mapping) else getattr(readings, "inlets", None)
+    if not isinstance(inlets, Mapping):
+        return None
+    return inlets.get(iid)
+
+
+def _field(reading: Any, name: str) -> float | None:
+    """A usable value of one field: present, finite and not flagged by data cleaning."""
+    if reading is None:
+        return None
+    flagged = _attr(reading, "flagged") or ()
+    try:
+        if "*" in flagged or name in flagged:
+            return None
+    except TypeError:
+        return None  # an unreadable flag set: trust nothing
+    return _number(_attr(reading, name))
+
+
+def _measured(reading: Any, target: str) -> float | None:
+    """The measured quantity of ``target`` (mean = (supply + return)/2, §4.1.1)."""
+    if target == "flow":
+        return _field(reading, "flow_m3h")
+    if target == "return":
+        return _field(reading, "return_c")
+    if target == "room":
+        return _field(reading, "room_c")
+    supply, ret = _field(reading, "supply_c"), _field(reading, "return_c")
+    return None if supply is None or ret is None else (supply + ret) / 2.0
+
+
+# --- balance state (§8.2.5, §8.2.6) ----------------------------------------------------------
+BALANCING = "balancing"
+BALANCED = "balanced"
+DISTURBED = "disturbed"
+NOT_BALANCED = "not_balanced"
+STATES: tuple[str, ...] = (BALANCING, BALANCED, DISTURBED, NOT_BALANCED)
+REGULATION_TIMEOUT_S = 24 * 3600.0  # §8.2.6: autonomous regulation longer than 24 h
+
+
+@dataclass
+class BalanceStateMachine:
+    """Balance state over time: balancing → balanced → disturbed → … → not balanced.
+
+    * ``balancing`` — regulation runs (from start-up, or after an operator reset);
+    * ``balanced`` — ``settle_count`` consecutive in-band verdicts: controllers stop moving
+      devices but evaluation goes on (§8.2.5 "stops moving devices, keeps checking");
+    * ``disturbed`` — ``disturb_count`` consecutive out-of-band verdicts after balance:
+      regulation re-enters automatically (§8.2.5);
+    * ``not_balanced`` — regulation has run longer than ``timeout_s`` (24 h, §8.2.6) without
+      reaching balance: :attr:`inspection_alarm` asks for devices, parameters and software
+      settings to be checked. Regulation continues; reaching balance clears the alarm.
+
+    The counts are hysteresis, so one noisy reading neither declares balance nor breaks it.
+    An unknown verdict (None: missing data) changes no count and no state — only the clock
+    runs on, because a regulation that cannot see is not reaching balance either. Primary
+    networks are balanced by hand (§3.0.5); there pass ``timeout_s=None`` (no alarm).
+    Time is the caller's clock in seconds (``now_s``), so the simulator and HA drive it alike.
+    """
+
+    settle_count: int = 2
+    disturb_count: int = 2
+    timeout_s: float | None = REGULATION_TIMEOUT_S
+    state: str = BALANCING
+    regulating_since_s: float | None = None
+    state_since_s: float | None = None
+    last_update_s: float | None = None
+    in_band_count: int = 0
+    out_of_band_count: int = 0
+
+    def __post_init__(self) -> None:
+        """Refuse settings that would make the machine meaningless."""
+        for name in ("settle_count", "disturb_count"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number ≥ 1, got {value!r}")
+        if self.timeout_s is not None:
+            timeout = _number(self.timeout_s)
+            if timeout is None or timeout <= 0:
+                raise ValueError(f"timeout_s must be above zero or None, got {self.timeout_s!r}")
+            self.timeout_s = timeout
+        if self.state not in STATES:
+            raise ValueError(f"unknown balance state {self.state!r}; use one of {STATES}")
+
+    @property
+    def regulating(self) -> bool:
+        """Whether controllers should move devices now (every state but ``balanced``)."""
+        return self.state != BALANCED
+
+    @property
+    def inspection_alarm(self) -> bool:
+        """§8.2.6: regulation ran past the timeout without balance — inspect the plant."""
+        return self.state == NOT_BALANCED
+
+    def update(self, evaluation: Evaluation | bool | None, now_s: float) -> str:
+        """Feed one verdict (an :class:`Evaluation` or its ``in_band``) at time ``now_s``."""
+        now = _number(now_s)
+        if now is None:
+            raise ValueError(f"now_s must be a finite number of seconds, got {now_s!r}")
+        if self.last_update_s is not None and now < self.last_update_s:
+            now = self.last_update_s  # a clock stepping back does not rewind regulation
+        verdict = evaluation.in_band if isinstance(evaluation, Evaluation) else evaluation
+        if self.regulating_since_s is None and self.regulating:
+            self.regulating_since_s = now
+        if self.state_since_s is None:
+            self.state_since_s = now
+        self.last_update_s = now
+        self._count(verdict)
+        self._transition(now)
+        return self.state
+
+    def reset(self, now_s: float) -> None:
+        """Start regulating afresh (operator acknowledged the alarm or changed settings)."""
+        self.state = BALANCING
+        self.regulating_since_s = self.state_since_s = self.last_update_s = float(now_s)
+        self.in_band_count = self.out_of_band_count = 0
+
+    def regulating_for_s(self) -> float:
+        """How long the current regulation has run (0 when balanced)."""
+        if not self.regulating or self.regulating_since_s is None or self.last_update_s is None:
+            return 0.0
+        return self.last_update_s - self.regulating_since_s
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form, so Home Assistant can restore the state after a restart."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BalanceStateMachine:
+        """Read back :meth:`as_dict`; unknown keys are ignored, bad values raise ValueError."""
+        names = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in names}
+        for key in ("regulating_since_s", "state_since_s", "last_update_s"):
+            if kwargs.get(key) is not None and _number(kwargs[key]) is None:
+                raise ValueError(f"{key} must be a finite number or None, got {kwargs[key]!r}")
+        for key in ("in_band_count", "out_of_band_count"):
+            value = kwargs.get(key, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{key} must be a whole number ≥ 0, got {value!r}")
+        return cls(**kwargs)
+
+    def _count(self, verdict: bool | None) -> None:
+        """Consecutive in-band and out-of-band verdicts (an unknown one keeps both)."""
+        if verdict is True:
+            self.in_band_count += 1
+            self.out_of_band_count = 0
+        elif verdict is False:
+            self.out_of_band_count += 1
+            self.in_band_count = 0
+
+    def _transition(self, now: float) -> None:
+        """Move to the next state once its condition holds."""
+        if self.state == BALANCED:
+            if self.out_of_band_count >= self.disturb_count:
+                self._enter(DISTURBED, now)
+                self.regulating_since_s = now
+            return
+        if self.in_band_count >= self.settle_count:
+            self._enter(BALANCED, now)
+            self.regulating_since_s = None
+            return
+        timed_out = (
+            self.timeout_s is not None
+            and self.regulating_since_s is not None
+            and now - self.regulating_since_s > self.timeout_s
+        )
+        if timed_out and self.state != NOT_BALANCED:
+            self._enter(NOT_BALANCED, now)
+
+    def _enter(self, state: str, now: float) -> None:
+        """Switch state and restart the hysteresis counts."""
+        self.state = state
+        self.state_since_s = now
+        self.in_band_count = self.out_of_band_count = 0
