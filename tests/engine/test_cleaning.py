@@ -337,6 +337,8 @@ def test_first_sample_missing_has_nothing_to_hold() -> None:
 def test_bad_clock_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="time_s"):
         Cleaner().clean({}, float("nan"))
+    with pytest.raises(ValueError, match="time_s"):
+        clean_measurements(Cleaner(), Measurements())
 
 
 def test_consistency_skips_untrusted_inputs() -> None:

@@ -74,9 +74,10 @@ class SignalSpec:
 
     ``max_rate`` is in units per second (None: no limit, e.g. a flow that jumps when a valve
     moves). ``spike_floor`` is the smallest departure from the rolling median that can be a
-    spike, so a noiseless steady signal does not make every tiny change one. A signal with
-    ``always_moves`` (a live meter with noise) is stuck after ``stuck_samples`` equal values;
-    any signal is stuck if it stays put for ``stuck_samples`` samples after
+    spike, so a noiseless steady signal does not make every tiny change one; ``spike_share``
+    raises that floor to a share of the rolling median (meter noise scales with the reading).
+    A signal with ``always_moves`` (a live meter with noise) is stuck after ``stuck_samples``
+    equal values; any signal is stuck if it stays put for ``stuck_samples`` samples after
     :meth:`Cleaner.expect_change`. ``max_gap_s`` is the longest gap bridged by holding.
     """
 
@@ -84,6 +85,7 @@ class SignalSpec:
     high: float = 1e12
     max_rate: float | None = None
     spike_floor: float = 0.0
+    spike_share: float = 0.0
     hampel_window: int = 7
     hampel_min: int = 5
     hampel_sigmas: float = 3.0
@@ -358,10 +360,11 @@ class Cleaner:
         if len(hist.window) < spec.hampel_min:
             return False
         window = list(hist.window)
-        if not hampel_spike(window, value, spec.hampel_sigmas, spec.spike_floor):
+        floor = max(spec.spike_floor, spec.spike_share * abs(median(window)))
+        if not hampel_spike(window, value, spec.hampel_sigmas, floor):
             hist.outliers.clear()
             return False
-        threshold = max(spec.hampel_sigmas * HAMPEL_SCALE * _mad(window), spec.spike_floor)
+        threshold = max(spec.hampel_sigmas * HAMPEL_SCALE * _mad(window), floor)
         near = bool(hist.outliers) and abs(value - hist.outliers[-1]) <= threshold
         if near or len(hist.outliers) >= STEP_OUTLIERS - 1:
             hist.window.clear()
@@ -445,6 +448,7 @@ OUTDOOR_RANGE_C = (-50.0, 50.0)
 WATER_RATE_K_S = 1.0 / 60.0  # 1 K per minute: faster is a sensor fault, not the plant
 ROOM_RATE_K_S = 5.0 / 3600.0  # 5 K per hour: a room's time constant is many hours
 MAX_FLOW_RATIO = 10.0
+SPIKE_FLOW_SHARE = 0.15  # a meter's noise is a few % of its reading: 15 % is no noise
 STUCK_FLOW_SHARE = 1e-4  # a commanded move changes flow by far more; meters resolve it
 
 
@@ -466,6 +470,7 @@ def for_network(
             0.0,
             MAX_FLOW_RATIO * design,
             spike_floor=0.1 * design,
+            spike_share=SPIKE_FLOW_SHARE,
             stuck_tolerance=STUCK_FLOW_SHARE * design,
             max_gap_s=max_gap_s,
         )
@@ -474,7 +479,11 @@ def for_network(
         if heat_meters:
             load = inlet.design_load_kw
             specs[f"{iid}.heat_kw"] = SignalSpec(
-                0.0, MAX_FLOW_RATIO * load, spike_floor=0.1 * load, max_gap_s=max_gap_s
+                0.0,
+                MAX_FLOW_RATIO * load,
+                spike_floor=0.1 * load,
+                spike_share=SPIKE_FLOW_SHARE,
+                max_gap_s=max_gap_s,
             )
             meter = (f"{iid}.flow_m3h", f"{iid}.supply_c", f"{iid}.return_c", f"{iid}.heat_kw")
             heat.append(meter)
@@ -484,7 +493,11 @@ def for_network(
             sums.append((f"{iid}.flow_m3h", tuple(f"{c}.flow_m3h" for c in children)))
     pump = network.substation.pump.design_flow_m3h
     specs[f"{SUBSTATION}.flow_m3h"] = SignalSpec(
-        0.0, MAX_FLOW_RATIO * pump, spike_floor=0.1 * pump, max_gap_s=max_gap_s
+        0.0,
+        MAX_FLOW_RATIO * pump,
+        spike_floor=0.1 * pump,
+        spike_share=SPIKE_FLOW_SHARE,
+        max_gap_s=max_gap_s,
     )
     specs[f"{SUBSTATION}.supply_c"] = specs[f"{SUBSTATION}.return_c"] = water
     specs["outdoor_c"] = SignalSpec(*OUTDOOR_RANGE_C, spike_floor=5.0, max_gap_s=max_gap_s)
@@ -536,8 +549,9 @@ def clean_measurements(
     ``InletReading.get`` treats them as missing: controllers hold, §3.0.7-1); substation and
     outdoor values that are not ``ok`` become None. Cleaned values replace raw ones.
     """
-    time_s = measurements.time_s if measurements.time_s is not None else 0.0
-    result = cleaner.clean(sample_of(measurements, heat_kw), time_s)
+    if measurements.time_s is None:
+        raise ValueError("measurements need time_s: rate and gap checks run on time")
+    result = cleaner.clean(sample_of(measurements, heat_kw), measurements.time_s)
     inlets = {}
     for iid, reading in measurements.inlets.items():
         names = {n: f"{iid}.{n}" for n in _INLET_FIELDS}
