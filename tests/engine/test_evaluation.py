@@ -295,6 +295,8 @@ def test_scope_follows_the_level(builtin) -> None:
     top = evaluate(net, Measurements(), level="advanced", target="flow")
     assert not households & set(mid.inlets)
     assert set(top.inlets) == set(net.inlets)
+    room = evaluate(net, Measurements(), level="advanced", target="room")
+    assert set(room.inlets) == households  # buildings feeding households have no room
     with pytest.raises(ValueError, match="unknown inlet"):
         evaluate(net, Measurements(), level="advanced", target="flow", inlets=["nope"])
 

@@ -172,24 +172,31 @@ def evaluate(
     °C) override the static model (§3.0.6, ``control/setpoints.py``), whose temperature
     setpoints need the readings' ``outdoor_c`` and ``supply_c``. ``inlets`` restricts the
     evaluation; by default it covers building/unit inlets at primary and intermediate level
-    (household inlets are regulated by hand there, Table 3.0.4) and every inlet at advanced.
+    (household inlets are regulated by hand there, Table 3.0.4), every inlet at advanced, and
+    the inlets that heat a room for the room target.
     """
     the_band = band(level, target)
-    ids = _scope(network, level, inlets)
+    ids = _scope(network, level, target, inlets)
     values = {iid: _measured(_inlet_reading(readings, iid), target) for iid in ids}
     refs = _references(network, readings, ids, target, the_band, values, setpoints or {})
     results = {iid: _judge(network, readings, iid, values[iid], refs[iid], the_band) for iid in ids}
     return _summarise(level, target, the_band, results, readings, ids)
 
 
-def _scope(network: Network, level: str, inlets: Iterable[str] | None) -> list[str]:
-    """The inlets the verdict covers (unknown ids are a caller's error)."""
+def _scope(network: Network, level: str, target: str, inlets: Iterable[str] | None) -> list[str]:
+    """The inlets the verdict covers (unknown ids are a caller's error).
+
+    Room temperature is judged only where there is a room: a building feeding household
+    inlets has none of its own.
+    """
     if inlets is not None:
         ids = list(inlets)
         unknown = [iid for iid in ids if iid not in network.inlets]
         if unknown:
             raise ValueError(f"unknown inlet(s): {', '.join(map(str, unknown))}")
         return ids
+    if target == "room":
+        return [i.id for i in network.terminal_inlets()]
     if level == "advanced":
         return list(network.inlets)
     return [iid for iid, i in network.inlets.items() if i.type != "household"]
