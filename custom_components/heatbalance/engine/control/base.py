@@ -1,0 +1,240 @@
+"""What every controller reads (measurements) and writes (commands), and how it is configured.
+
+One vocabulary for the HA coordinator, the CLI, the benchmarks and the tests: a controller
+never sees a :class:`~..simulator.PlantState` or an HA entity, only :class:`Measurements`,
+whose values may be missing (None), non-finite, or flagged by data cleaning (§3.0.7-1).
+:func:`usable` is the one place that decides whether a value may be used; anything else is
+treated as absent, so a controller can hold and flag instead of guessing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Literal
+
+from .safety import SafetyLimits
+
+if TYPE_CHECKING:
+    from ..simulator import PlantState
+
+Target = Literal["flow", "return", "mean", "room"]
+Algorithm = Literal["traditional", "model"]
+Level = Literal["primary", "intermediate", "advanced"]
+TARGETS: tuple[str, ...] = ("flow", "return", "mean", "room")
+ALGORITHMS: tuple[str, ...] = ("traditional", "model")
+LEVELS: tuple[str, ...] = ("primary", "intermediate", "advanced")
+
+# Plausibility ranges: a value outside them is a broken sensor, not a state of the plant.
+TEMPERATURE_RANGE_C = (-50.0, 150.0)
+MAX_FLOW_RATIO = 10.0  # flow above ten times design is a meter fault
+MAX_DP_KPA = 2500.0  # PN25: nothing in a secondary network reads above it
+
+
+@dataclass
+class InletReading:
+    """One inlet's readings in one control cycle (None = not received).
+
+    ``flagged`` names fields data cleaning did not trust (``"flow_m3h"``, …, or ``"*"`` for
+    the whole reading); a flagged field is treated exactly like a missing one.
+    """
+
+    flow_m3h: float | None = None
+    supply_c: float | None = None
+    return_c: float | None = None
+    room_c: float | None = None
+    opening: float | None = None
+    dp_available_kpa: float | None = None
+    valve_dp_kpa: float | None = None
+    flagged: frozenset[str] = frozenset()
+
+    def get(self, name: str) -> float | None:
+        """The value of ``name`` if usable, else None (missing, flagged or non-finite)."""
+        if "*" in self.flagged or name in self.flagged:
+            return None
+        return usable(getattr(self, name))
+
+
+@dataclass
+class Measurements:
+    """A whole network's readings in one control cycle.
+
+    Substation values (``supply_c``, ``return_c``, pump) come from the heat-exchanger
+    station; ``substation_flagged`` says cleaning rejected them as a whole.
+    """
+
+    inlets: dict[str, InletReading] = field(default_factory=dict)
+    outdoor_c: float | None = None
+    supply_c: float | None = None
+    return_c: float | None = None
+    pump_speed: float | None = None
+    pump_flow_m3h: float | None = None
+    pump_head_m: float | None = None
+    substation_flagged: bool = False
+    time_s: float | None = None
+
+    @classmethod
+    def from_plant(cls, state: PlantState) -> Measurements:
+        """Exact readings of a simulated plant (noise and dropouts are the caller's)."""
+        inlets = {
+            iid: InletReading(
+                flow_m3h=s.flow_m3h,
+                supply_c=s.supply_c,
+                return_c=s.return_c,
+                room_c=s.room_c,
+                opening=s.opening,
+                dp_available_kpa=s.dp_available_kpa,
+                valve_dp_kpa=s.valve_dp_kpa,
+            )
+            for iid, s in state.inlets.items()
+        }
+        return cls(
+            inlets=inlets,
+            outdoor_c=state.outdoor_c,
+            supply_c=state.supply_c,
+            return_c=state.return_c,
+            pump_speed=state.pump.speed,
+            pump_flow_m3h=state.pump.flow_m3h,
+            pump_head_m=state.pump.head_m,
+            time_s=state.time_s,
+        )
+
+    def substation_ok(self, required: tuple[str, ...]) -> bool:
+        """Whether every required substation value is usable (§3.0.7-1 integrity)."""
+        if self.substation_flagged:
+            return False
+        return all(usable(getattr(self, name)) is not None for name in required)
+
+
+@dataclass
+class Commands:
+    """What one control step decided.
+
+    ``openings`` and ``pump_speed`` are to be sent (already within the safety limits);
+    ``proposed`` holds what was computed for every inlet, including manual ones (§5.3.6-6:
+    computed, not commanded); ``held`` says why an inlet was not moved (fail-safe);
+    ``limited`` which safety limits acted (§5.3.8-1); ``notes`` network-level remarks.
+    """
+
+    openings: dict[str, float] = field(default_factory=dict)
+    pump_speed: float | None = None
+    proposed: dict[str, float] = field(default_factory=dict)
+    held: dict[str, str] = field(default_factory=dict)
+    limited: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    setpoints: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for the audit log and diagnostics)."""
+        return asdict(self)
+
+    def merge(self, other: Commands) -> None:
+        """Add another controller's per-inlet decisions (they cover other inlets)."""
+        self.openings.update(other.openings)
+        self.proposed.update(other.proposed)
+        self.held.update(other.held)
+        self.limited.update(other.limited)
+        self.setpoints.update(other.setpoints)
+        self.notes.extend(n for n in other.notes if n not in self.notes)
+        if other.pump_speed is not None:
+            self.pump_speed = other.pump_speed
+
+
+@dataclass
+class ControllerConfig:
+    """How a network is balanced (§5.3.6-1/2/5/6), as the operator set it.
+
+    Per-inlet settings override per-device-type settings, which override the network's.
+    ``aim`` places flow targets inside the band (1.015 = 1.5 % above set flow, the middle
+    of the lower half of the advanced band 0…+5 %, §8.2.4).
+    """
+
+    algorithm: str = "model"
+    target: str = "flow"
+    level: str = "advanced"
+    auto: bool = True
+    limits: SafetyLimits = field(default_factory=SafetyLimits)
+    pump_control: bool = True
+    aim: float = 1.015
+    inlet_algorithms: dict[str, str] = field(default_factory=dict)
+    type_algorithms: dict[str, str] = field(default_factory=dict)
+    inlet_targets: dict[str, str] = field(default_factory=dict)
+    type_targets: dict[str, str] = field(default_factory=dict)
+    manual_inlets: list[str] = field(default_factory=list)
+    weights: dict[str, float] = field(default_factory=dict)
+    substation_required: tuple[str, ...] = ("supply_c", "return_c")
+    opening_deadband: float = 0.005
+
+    def __post_init__(self) -> None:
+        """Refuse unknown names and absurd numbers at configuration time, not mid-season."""
+        _check(self.algorithm, ALGORITHMS, "algorithm")
+        _check(self.target, TARGETS, "target")
+        _check(self.level, LEVELS, "level")
+        for v in (*self.inlet_algorithms.values(), *self.type_algorithms.values()):
+            _check(v, ALGORITHMS, "algorithm")
+        for v in (*self.inlet_targets.values(), *self.type_targets.values()):
+            _check(v, TARGETS, "target")
+        if not (math.isfinite(self.aim) and 0.9 <= self.aim <= 1.2):
+            raise ValueError(f"aim must be within 0.9…1.2, got {self.aim}")
+        for iid, w in self.weights.items():
+            if not (isinstance(w, int | float) and math.isfinite(w) and 0.5 <= w <= 2.0):
+                raise ValueError(f"weight of {iid} must be within 0.5…2, got {w!r}")
+        if isinstance(self.limits, Mapping):
+            self.limits = SafetyLimits.from_dict(dict(self.limits))
+
+    def algorithm_of(self, inlet_id: str, device_type: str) -> str:
+        """The algorithm that moves this inlet's device."""
+        return self.inlet_algorithms.get(
+            inlet_id, self.type_algorithms.get(device_type, self.algorithm)
+        )
+
+    def target_of(self, inlet_id: str, device_type: str) -> str:
+        """The control target of this inlet (§4.1.1)."""
+        return self.inlet_targets.get(inlet_id, self.type_targets.get(device_type, self.target))
+
+    def is_auto(self, inlet_id: str) -> bool:
+        """Automatic mode of an inlet: the network's switch and the inlet's (§5.3.6-6)."""
+        return self.auto and inlet_id not in self.manual_inlets
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the integration stores it with the controller's state)."""
+        data = asdict(self)
+        data["substation_required"] = list(self.substation_required)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ControllerConfig:
+        """Read back :meth:`to_dict` (unknown keys ignored)."""
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        if "limits" in kwargs:
+            kwargs["limits"] = SafetyLimits.from_dict(dict(kwargs["limits"]))
+        if "substation_required" in kwargs:
+            kwargs["substation_required"] = tuple(kwargs["substation_required"])
+        return cls(**kwargs)
+
+
+def usable(value: Any) -> float | None:
+    """A reading as a float if it is a finite number, else None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def plausible_temperature(value: float | None) -> float | None:
+    """A temperature inside the physical range, else None (a broken sensor)."""
+    if value is None:
+        return None
+    lo, hi = TEMPERATURE_RANGE_C
+    return value if lo <= value <= hi else None
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
+    """Raise a ValueError naming the allowed values."""
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")
