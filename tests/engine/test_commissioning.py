@@ -19,6 +19,13 @@ from custom_components.heatbalance.engine.commissioning import (
 from custom_components.heatbalance.engine.hydraulics import solve_hydraulics
 from custom_components.heatbalance.engine.model import Device
 from custom_components.heatbalance.engine.networks.generator import generate_network
+from custom_components.heatbalance.engine.oracle import (
+    MAX_BIG_FLOW_SPEED,
+    big_flow,
+    big_flow_speed,
+    oracle,
+    steady_reference,
+)
 
 from .nets import chain
 
@@ -226,3 +233,41 @@ def test_ejector_with_inverted_design_temperatures() -> None:
     inlet.emitter.design_return_c = 70.0
     with pytest.raises(CommissioningError, match="not above"):
         mixing_ratio(net, inlet)
+
+
+# --- the oracle and the "big flow, small ΔT" baseline ----------------------------------------
+@pytest.mark.parametrize("name", ["estate12", "loop8"])
+def test_oracle_beats_big_flow(builtin, name: str) -> None:
+    """Oracle: design flows at the least pump power; big flow: worst served, pump wasted."""
+    net = builtin(name)
+    best = oracle(net)
+    big = big_flow(net)
+    start = steady_reference("initial", net)
+    assert best.min_flow_ratio == pytest.approx(1.0, abs=1e-4)
+    assert best.max_flow_ratio == pytest.approx(1.0, abs=1e-4)
+    assert best.pump_power_w < start.pump_power_w < big.pump_power_w
+    assert big.min_flow_ratio >= 1.0 - 1e-6
+    assert big.max_flow_ratio > 1.5  # the near buildings overflow
+    assert big.overheating_w > best.overheating_w
+    assert big.spread_k > best.spread_k
+    assert big.as_dict()["name"] == "big_flow"
+
+
+def test_big_flow_speed_beyond_the_pump_is_flagged() -> None:
+    """A pump that must run faster than its VFD allows means a bigger pump: flagged."""
+    net = chain(3)
+    big = big_flow(net)
+    assert big.beyond_pump == (big.pump_speed > net.substation.pump.max_speed)
+    assert big.min_flow_ratio >= 1.0 - 1e-6
+
+
+def test_big_flow_speed_limits() -> None:
+    """Already served at minimum speed → minimum; never served → the search's ceiling."""
+    net = chain(2)
+    for inlet in net.inlets.values():
+        inlet.design_load_kw = 1.0
+        inlet.internal_dp_kpa = 0.1
+    assert big_flow_speed(net) == net.substation.pump.min_speed
+    starved = chain(2)
+    starved.inlets["B2"].device = Device(type="electric_valve", kvs=10.0, max_opening=0.0)
+    assert big_flow_speed(starved) == MAX_BIG_FLOW_SPEED

@@ -1,0 +1,372 @@
+"""``balance`` and ``commission``: closed-loop balancing and presettings on the command line.
+
+``balance`` runs a controller against the real :class:`~.simulator.Simulator` from the
+network's initial (unbalanced) state, one control step per cycle, and judges every step with
+the acceptance band of the chosen level and target (§8.2.2–§8.2.4, :mod:`.evaluation`) on the
+plant's true state; the controller only sees measurements, with flow-meter noise and
+dropouts if asked. The oracle (:mod:`.oracle`) is reported beside it. ``commission`` prints
+the §7.2.5 presettings and the §7.2.6 record (:mod:`.commissioning`). The benchmark
+(``benchmarks/bench_balance.py``) calls :func:`run_balance`, so its figures are this code's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .cli import CliError, add_network_argument, load, print_json
+from .commissioning import CommissioningError, CommissioningRecord, commission
+from .control.flow_balance import (
+    InletMeasurement,
+    balance_step,
+    pump_speed_step,
+    reachable_level,
+)
+from .control.safety import SafetyLimits
+from .evaluation import LEVELS, TARGETS, band, evaluate
+from .hydraulics import HydraulicError
+from .model import Network
+from .oracle import oracle
+from .simulator import PlantState, Simulator
+
+BALANCE_FORMAT = "heatbalance.balance/1"
+ALGORITHMS = ("model", "traditional")
+FLOW_AIM = 1.02  # aim inside the advanced flow band 0…+5 % (§8.2.4-1), off its lower edge
+
+
+@dataclass
+class Decision:
+    """What one control step sends to the plant."""
+
+    openings: dict[str, float] = field(default_factory=dict)
+    pump_speed: float | None = None
+    setpoints: dict[str, float] = field(default_factory=dict)
+
+
+Controller = Callable[[PlantState, np.random.Generator], Decision]
+
+
+@dataclass
+class Disturbances:
+    """What the plant and its instruments do to the controller (benchmark scenarios).
+
+    ``noise`` is the flow meters' relative standard deviation (0.01 = 1 %); ``dropout`` the
+    share of inlet readings lost per cycle; ``faults`` are ``(kind, inlet, value)`` for
+    :meth:`Simulator.inject_fault`; ``outdoor_step`` is ``(step, kelvin)``: the outdoor
+    temperature changes by that much after that many steps.
+    """
+
+    noise: float = 0.0
+    dropout: float = 0.0
+    faults: list[tuple[str, str, float | None]] = field(default_factory=list)
+    outdoor_step: tuple[int, float] | None = None
+
+
+def run_balance(
+    network: Network,
+    *,
+    level: str,
+    target: str,
+    steps: int = 12,
+    algorithm: str = "model",
+    disturbances: Disturbances | None = None,
+    step_min: float = 30.0,
+    outdoor_c: float | None = None,
+    seed: int = 0,
+    controller: Controller | None = None,
+) -> dict[str, Any]:
+    """Closed-loop run; the ``balance --json`` object (docs/cli.md)."""
+    band(level, target)  # a level/target the standard has no band for fails here, clearly
+    dist = disturbances or Disturbances()
+    outdoor = network.design.outdoor_c if outdoor_c is None else outdoor_c
+    sim = Simulator(network, outdoor_c=outdoor, seed=seed)
+    for kind, inlet_id, value in dist.faults:
+        _inject(sim, kind, inlet_id, value)
+    control = controller or make_controller(sim.network, algorithm)
+    rng = np.random.default_rng(seed)
+    state = sim.state()
+    rows = [_row(sim.network, state, 0, level, target)]
+    for k in range(1, steps + 1):
+        _apply(sim, control(_measured(state, dist, rng), rng))
+        sim.advance(step_min * 60.0)
+        if dist.outdoor_step is not None and k == dist.outdoor_step[0]:
+            sim.set_outdoor(sim.outdoor_c + dist.outdoor_step[1])
+        state = sim.state()
+        rows.append(_row(sim.network, state, k, level, target))
+    ref = oracle(sim.network, outdoor_c=sim.outdoor_c, level=level)
+    return {
+        "format": BALANCE_FORMAT,
+        "network": network.name,
+        "level": level,
+        "target": target,
+        "algorithm": algorithm,
+        "step_min": step_min,
+        "noise": dist.noise,
+        "steps": rows,
+        "steps_to_band": steps_to_band(rows),
+        "oracle": {"pump_power_w": round(ref.pump_power_w, 1), "spread_k": round(ref.spread_k, 3)},
+    }
+
+
+def steps_to_band(rows: Sequence[dict[str, Any]]) -> int | None:
+    """First step from which every later step is in band (None if the last one is not)."""
+    first = None
+    for row in reversed(rows):
+        if not row["in_band"]:
+            break
+        first = row["step"]
+    return first
+
+
+# --- controllers ----------------------------------------------------------------------------
+def make_controller(network: Network, algorithm: str) -> Controller:
+    """The controller for ``algorithm`` (``model``: coordinated valves and pump speed)."""
+    if algorithm == "model":
+        return _FlowBalanceController(network)
+    if algorithm == "traditional":
+        raise CliError("the traditional (PI) controller is not available in this build yet")
+    raise CliError(f"unknown algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
+
+
+class _FlowBalanceController:
+    """Coordinated valve sizing and pump speed control (``control/flow_balance.py``)."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self.limits = SafetyLimits()
+        self.targets = {iid: i.design_flow_m3h * FLOW_AIM for iid, i in network.inlets.items()}
+        self.speed = network.substation.pump.speed
+
+    def __call__(self, state: PlantState, rng: np.random.Generator) -> Decision:
+        """One step from measurements (a state whose readings may be noisy or missing)."""
+        devices = {iid: i.device for iid, i in self.network.inlets.items()}
+        measured = {
+            iid: InletMeasurement(s.flow_m3h, s.opening, s.dp_available_kpa, s.valve_dp_kpa)
+            for iid, s in state.inlets.items()
+        }
+        for iid, s in state.inlets.items():
+            devices[iid].opening = s.opening if _finite(s.opening) else devices[iid].opening
+        level = reachable_level(devices, measured, self.targets, self.limits)
+        openings = balance_step(devices, measured, self.targets, self.limits)
+        self.speed = pump_speed_step(self.network.substation.pump, self.speed, level)
+        return Decision(openings=openings, pump_speed=self.speed)
+
+
+# --- plant side -----------------------------------------------------------------------------
+def _inject(sim: Simulator, kind: str, inlet_id: str, value: float | None) -> None:
+    """Inject a fault, every problem as a CliError."""
+    try:
+        if kind == "stuck":
+            sim.inject_fault(inlet_id, "stuck", at=value)
+        else:
+            sim.inject_fault(inlet_id, kind, factor=0.3 if value is None else value)
+    except (KeyError, ValueError) as err:
+        raise CliError(f"--fault {kind}:{inlet_id}: {str(err).strip(chr(39))}") from err
+
+
+def _apply(sim: Simulator, decision: Decision) -> None:
+    """Send one step's commands to the plant."""
+    for iid, opening in decision.openings.items():
+        sim.set_opening(iid, opening)
+    for iid, value in decision.setpoints.items():
+        sim.set_setpoint(iid, value)
+    if decision.pump_speed is not None:
+        sim.set_pump_speed(decision.pump_speed)
+
+
+def _measured(state: PlantState, dist: Disturbances, rng: np.random.Generator) -> PlantState:
+    """What the instruments report: flows with meter noise, some readings lost."""
+    if dist.noise <= 0 and dist.dropout <= 0:
+        return state
+    out = PlantState(state.time_s, state.outdoor_c, state.supply_c, state.return_c, state.pump, {})
+    for iid, s in state.inlets.items():
+        reading = replace(s)
+        if dist.dropout > 0 and rng.random() < dist.dropout:
+            reading.flow_m3h = math.nan
+            reading.opening = math.nan
+            reading.dp_available_kpa = math.nan
+            reading.valve_dp_kpa = math.nan
+        elif dist.noise > 0:
+            reading.flow_m3h = s.flow_m3h * (1.0 + rng.normal(0.0, dist.noise))
+        out.inlets[iid] = reading
+    return out
+
+
+def _row(network: Network, state: PlantState, step: int, level: str, target: str) -> dict:
+    """One step of the run: band verdict, spread, worst flow deviation, pump power."""
+    ev = evaluate(network, state, level=level, target=target)
+    spread = evaluate(network, state, level=level, target="return").return_spread_k
+    worst = ev.worst_flow_deviation_pct
+    return {
+        "step": step,
+        "hour": round(state.time_s / 3600.0, 3),
+        "in_band": bool(ev.in_band),
+        "in_band_share": round(ev.share_in_band or 0.0, 4),
+        "spread_k": round(spread or 0.0, 3),
+        "worst_flow_deviation": round((worst or 0.0) / 100.0, 5),
+        "worst_inlet": ev.worst_inlet,
+        "pump_power_w": round(state.pump.power_w, 1),
+        "pump_speed": round(state.pump.speed, 4),
+    }
+
+
+def _finite(value: float | None) -> bool:
+    """Whether a reading is a finite number."""
+    return value is not None and math.isfinite(value)
+
+
+# --- commands -------------------------------------------------------------------------------
+def parse_fault(text: str) -> tuple[str, str, float | None]:
+    """``KIND:INLET[:VALUE]``: ``stuck:B003:0.3`` (stuck at 30 %), ``blockage:B003:0.3``."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or parts[0] not in ("stuck", "blockage") or not parts[1]:
+        raise CliError(f"--fault {text!r}: use stuck:INLET[:OPENING] or blockage:INLET[:FACTOR]")
+    value = None
+    if len(parts) == 3:
+        try:
+            value = float(parts[2])
+        except ValueError:
+            raise CliError(f"--fault {text!r}: {parts[2]!r} is not a number") from None
+        if not math.isfinite(value):
+            raise CliError(f"--fault {text!r}: {parts[2]!r} is not a finite number")
+    return parts[0], parts[1], value
+
+
+def cmd_balance(args: argparse.Namespace) -> int:
+    """Closed-loop balancing from the unbalanced start; a row per step, or JSON."""
+    if args.level not in LEVELS:
+        raise CliError(f"unknown level {args.level!r}; use one of {', '.join(LEVELS)}")
+    if args.target not in TARGETS:
+        raise CliError(f"unknown target {args.target!r}; use one of {', '.join(TARGETS)}")
+    if not 0.0 <= args.noise < 1.0 or not 0.0 <= args.dropout < 1.0:
+        raise CliError("--noise and --dropout are shares within 0…1 (0.01 = 1 %)")
+    if args.steps < 1:
+        raise CliError(f"--steps must be at least 1, not {args.steps}")
+    net = load(args.network)
+    dist = Disturbances(
+        noise=args.noise, dropout=args.dropout, faults=[parse_fault(f) for f in args.fault]
+    )
+    try:
+        report = run_balance(
+            net,
+            level=args.level,
+            target=args.target,
+            steps=args.steps,
+            algorithm=args.algorithm,
+            disturbances=dist,
+            step_min=args.step_min,
+            outdoor_c=args.outdoor,
+            seed=args.seed,
+        )
+    except (ValueError, CommissioningError, HydraulicError) as err:
+        raise CliError(f"{net.name}: {err}") from err
+    if args.json:
+        print_json(report)
+    else:
+        _print_balance(report)
+    return 0
+
+
+def _print_balance(report: dict[str, Any]) -> None:
+    """Human output of ``balance``."""
+    print(
+        f"network {report['network']}: {report['algorithm']} control, {report['level']} band, "
+        f"target {report['target']}, a step every {report['step_min']:g} min"
+    )
+    print(f"{'step':>5}{'in band':>9}{'spread K':>10}{'worst flow':>12}{'pump W':>11}")
+    for r in report["steps"]:
+        print(
+            f"{r['step']:>5}{r['in_band_share']:>9.0%}{r['spread_k']:>10.2f}"
+            f"{r['worst_flow_deviation']:>+12.1%}{r['pump_power_w']:>11.0f}"
+        )
+    o = report["oracle"]
+    reached = report["steps_to_band"]
+    print(
+        "in band from step "
+        + (str(reached) if reached is not None else "— (not in band at the end)")
+        + f"; oracle: pump {o['pump_power_w']:.0f} W, spread {o['spread_k']:.2f} K"
+    )
+
+
+def cmd_commission(args: argparse.Namespace) -> int:
+    """The §7.2.5 presettings and the §7.2.6 record."""
+    net = load(args.network)
+    try:
+        record = commission(net, basis=args.basis)
+    except CommissioningError as err:
+        raise CliError(str(err)) from err
+    if args.json:
+        print_json(record.as_dict())
+    else:
+        _print_record(record)
+    return 0
+
+
+def _setting_text(row: Any) -> str:
+    """The presetting of one inlet in words a fitter reads."""
+    if row.opening is not None:
+        text = f"opening {row.opening:.0%} (Kv {row.kv:.2f})"
+        if row.turns is not None:
+            text += f", {row.turns:.1f} turns"
+        if row.mixing_ratio is not None:
+            text += f", mixing ratio {row.mixing_ratio:.2f}"
+        return text
+    if row.setpoint is not None:
+        return f"setpoint {row.setpoint:.2f} {row.setpoint_unit}"
+    if row.speed is not None:
+        return f"pump {row.frequency_hz:.1f} Hz (speed {row.speed:.2f})"
+    return row.note or "—"
+
+
+def _print_record(record: CommissioningRecord) -> None:
+    """Human output of ``commission``."""
+    width = max([5, *(len(r.inlet_id) for r in record.inlets)]) + 2
+    print(f"commissioning record {record.network}, {record.date} (flow m³/h, ΔP kPa)")
+    print(f"{'inlet':<{width}}{'device':<17}{'target':>9}{'expected':>10}{'ΔP avail':>10}  setting")
+    for r in record.inlets:
+        print(
+            f"{r.inlet_id:<{width}}{r.device_type:<17}{r.target_flow_m3h:>9.2f}"
+            f"{r.expected_flow_m3h:>10.2f}{r.expected_dp_available_kpa:>10.1f}  {_setting_text(r)}"
+        )
+    p = record.pump
+    print(
+        f"pump: speed {p.speed:.3f} ({p.frequency_hz:.1f} Hz), {p.flow_m3h:.1f} m³/h at "
+        f"{p.head_m:.2f} m, {p.power_w:.0f} W"
+    )
+    for note in record.notes:
+        print(f"note: {note}")
+
+
+def register(sub: Any) -> None:
+    """``balance`` and ``commission`` (called by cli.build_parser)."""
+    p = sub.add_parser("balance", help="closed-loop balancing in the simulator")
+    add_network_argument(p)
+    p.add_argument("--level", default="advanced", help=f"one of {', '.join(LEVELS)}")
+    p.add_argument("--target", default="flow", help=f"one of {', '.join(TARGETS)}")
+    p.add_argument("--algorithm", default="model", help=f"one of {', '.join(ALGORITHMS)}")
+    p.add_argument("--steps", type=int, default=12, help="control steps (default 12)")
+    p.add_argument("--step-min", type=float, default=30.0, metavar="M", help="minutes a step")
+    p.add_argument("--noise", type=float, default=0.0, metavar="σ", help="flow-meter noise")
+    p.add_argument("--dropout", type=float, default=0.0, help="share of readings lost")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND:INLET[:VALUE]",
+        help="stuck:B003:0.3 or blockage:B003:0.3 (repeatable)",
+    )
+    p.add_argument("--outdoor", type=float, metavar="C", help="°C (default: design outdoor)")
+    p.add_argument("--seed", type=int, default=0, help="seed of noise and dropouts")
+    p.add_argument("--json", action="store_true", help="one JSON object (docs/cli.md)")
+    p.set_defaults(func=cmd_balance)
+
+    p = sub.add_parser("commission", help="device presettings and the commissioning record")
+    add_network_argument(p)
+    p.add_argument("--basis", default="load", choices=("load", "area"), help="target flows from")
+    p.add_argument("--json", action="store_true", help="one JSON object (docs/cli.md)")
+    p.set_defaults(func=cmd_commission)

@@ -1,0 +1,159 @@
+"""``balance`` and ``commission`` on the command line (docs/cli.md), run in-process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from custom_components.heatbalance.engine.cli import main
+from custom_components.heatbalance.engine.cli_balance import (
+    Decision,
+    Disturbances,
+    run_balance,
+    steps_to_band,
+)
+
+STEP_KEYS = {"step", "in_band_share", "spread_k", "worst_flow_deviation", "pump_power_w"}
+
+
+def _json(capsys, argv: list[str]) -> dict:
+    """Run the CLI, expect success and one JSON object on one line."""
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    return json.loads(out)
+
+
+def _error(capsys, argv: list[str]) -> str:
+    """Run the CLI, expect exit 1 and a one-line error without traceback."""
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("heatbalance: ")
+    assert captured.err.count("\n") == 1
+    assert "Traceback" not in captured.err
+    return captured.err
+
+
+def test_balance_json_fields_and_convergence(capsys) -> None:
+    """The documented fields; from the unbalanced start the model controller reaches band."""
+    report = _json(capsys, ["balance", "estate12", "--level", "intermediate", "--json"])
+    for key in ("network", "level", "target", "steps", "steps_to_band", "oracle"):
+        assert key in report
+    assert report["network"] == "estate12"
+    assert report["level"] == "intermediate"
+    assert report["target"] == "flow"
+    assert set(report["oracle"]) == {"pump_power_w", "spread_k"}
+    rows = report["steps"]
+    assert [r["step"] for r in rows] == list(range(13))  # the start, then 12 steps
+    for row in rows:
+        assert set(row) >= STEP_KEYS
+    assert not rows[0]["in_band"]  # the built-in starts unbalanced
+    assert rows[0]["worst_flow_deviation"] > 0.5
+    reached = report["steps_to_band"]
+    assert reached is not None
+    assert reached <= 3
+    assert all(r["in_band"] for r in rows[reached:])
+    assert not rows[reached - 1]["in_band"]
+    assert rows[-1]["pump_power_w"] < rows[0]["pump_power_w"]
+
+
+def test_steps_to_band_is_the_start_of_the_final_run() -> None:
+    """In band, out again, then in to the end: counted from the last entry."""
+    rows = [{"step": k, "in_band": v} for k, v in enumerate([0, 1, 1, 0, 1, 1])]
+    assert steps_to_band(rows) == 4
+    assert steps_to_band([{"step": 0, "in_band": True}]) == 0
+    assert steps_to_band([*rows, {"step": 6, "in_band": False}]) is None
+
+
+def test_balance_table_with_noise_and_fault(capsys) -> None:
+    """Human output: a row per step and the oracle line; a stuck valve is accepted."""
+    argv = ["balance", "loop8", "--steps", "3", "--noise", "0.01", "--fault", "stuck:B3:0.3"]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("network loop8")
+    assert len(lines) == 2 + 4 + 1
+    assert "oracle: pump" in lines[-1]
+
+
+def test_balance_errors_are_one_line(capsys) -> None:
+    """Unknown network, bad level or target, bad fault, bad numbers: exit 1, one line."""
+    assert "no-such-net" in _error(capsys, ["balance", "no-such-net", "--level", "advanced"])
+    assert "unknown level" in _error(capsys, ["balance", "loop8", "--level", "expert"])
+    assert "unknown target" in _error(capsys, ["balance", "loop8", "--target", "colour"])
+    assert "§4.1.1" in _error(
+        capsys, ["balance", "loop8", "--level", "primary", "--target", "room"]
+    )
+    assert "stuck:INLET" in _error(capsys, ["balance", "loop8", "--fault", "melted:B1"])
+    assert "not a number" in _error(capsys, ["balance", "loop8", "--fault", "stuck:B1:x"])
+    assert "finite" in _error(capsys, ["balance", "loop8", "--fault", "stuck:B1:nan"])
+    assert "B99" in _error(capsys, ["balance", "loop8", "--fault", "stuck:B99"])
+    assert "within 0…1" in _error(capsys, ["balance", "loop8", "--fault", "stuck:B1:2"])
+    assert "--noise" in _error(capsys, ["balance", "loop8", "--noise", "-0.1"])
+    assert "--steps" in _error(capsys, ["balance", "loop8", "--steps", "0"])
+    assert "algorithm" in _error(capsys, ["balance", "loop8", "--algorithm", "magic"])
+
+
+def test_dropouts_hold_positions_and_do_not_crash(builtin) -> None:
+    """Lost readings: the controller holds those inlets; the run still completes."""
+    report = run_balance(
+        builtin("loop8"),
+        level="intermediate",
+        target="flow",
+        steps=4,
+        disturbances=Disturbances(dropout=0.5, noise=0.02),
+        seed=3,
+    )
+    assert len(report["steps"]) == 5
+    assert report["noise"] == 0.02
+
+
+def test_outdoor_step_and_custom_controller(builtin) -> None:
+    """A controller that does nothing leaves the plant as it was; the outdoor step lands."""
+    calls = []
+
+    def idle(state, rng) -> Decision:
+        calls.append(state.outdoor_c)
+        return Decision()
+
+    report = run_balance(
+        builtin("loop8"),
+        level="primary",
+        target="flow",
+        steps=3,
+        disturbances=Disturbances(outdoor_step=(1, -10.0)),
+        controller=idle,
+    )
+    assert calls == [-9.0, -19.0, -19.0]
+    assert report["steps_to_band"] is None
+    flows = {r["worst_flow_deviation"] for r in report["steps"]}
+    assert len(flows) == 1  # nothing moved
+
+
+def test_commission_json_and_table(capsys) -> None:
+    """``commission --json`` is the §7.2.6 record; the table names every inlet."""
+    record = _json(capsys, ["commission", "estate12", "--json"])
+    assert record["format"] == "heatbalance.commissioning/1"
+    assert record["network"] == "estate12"
+    assert len(record["inlets"]) == 12
+    assert all(abs(r["flow_deviation"]) < 1e-3 for r in record["inlets"])
+    assert main(["commission", "loop8", "--basis", "area"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("commissioning record loop8")
+    assert sum(line.startswith("B") for line in out) == 8
+    assert any(line.startswith("pump: speed") for line in out)
+
+
+def test_commission_errors_are_one_line(capsys, tmp_path) -> None:
+    """Unknown network and a network that cannot be commissioned."""
+    assert "nope" in _error(capsys, ["commission", "nope"])
+    assert main(["commission", "loop8", "--basis", "volume"]) == 2  # argparse choices
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("kind", ["blockage:B2:0.3", "blockage:B2"])
+def test_blockage_fault_runs(capsys, kind: str) -> None:
+    """A blocked valve (Kv × 0.3) is injected before the first step."""
+    report = _json(capsys, ["balance", "loop8", "--steps", "2", "--fault", kind, "--json"])
+    assert len(report["steps"]) == 3
