@@ -107,6 +107,26 @@ def test_dropouts_hold_positions_and_do_not_crash(builtin) -> None:
     )
     assert len(report["steps"]) == 5
     assert report["noise"] == 0.02
+    openings = report["final"]["openings"]
+    assert set(openings) == {f"B{k}" for k in range(1, 9)}
+    assert all(0.0 <= h <= 1.0 for h in openings.values())  # lost readings never give NaN
+
+
+def test_further_bands_are_judged_every_step(builtin) -> None:
+    """``also``: the benchmark's intermediate and advanced verdicts in the same run."""
+    report = run_balance(
+        builtin("estate12"),
+        level="advanced",
+        target="flow",
+        steps=3,
+        also=(("intermediate", "flow"), ("advanced", "return")),
+    )
+    rows = report["steps"]
+    assert set(rows[0]["also"]) == {"intermediate:flow", "advanced:return"}
+    assert rows[0]["also"]["intermediate:flow"] is False
+    assert rows[-1]["also"]["intermediate:flow"] is True
+    # The advanced flow band is narrower than the intermediate one (§8.2.3, §8.2.4).
+    assert all(r["also"]["intermediate:flow"] for r in rows if r["in_band"])
 
 
 def test_outdoor_step_and_custom_controller(builtin) -> None:
