@@ -94,7 +94,7 @@ def run_balance(
     sim = Simulator(network, outdoor_c=outdoor, seed=seed)
     for kind, inlet_id, value in dist.faults:
         _inject(sim, kind, inlet_id, value)
-    control = controller or make_controller(sim.network, algorithm)
+    control = controller or make_controller(sim.network, algorithm, level=level, target=target)
     rng = np.random.default_rng(seed)
     state = sim.state()
     rows = [_row(sim.network, state, 0, level, target, also)]
@@ -135,13 +135,54 @@ def steps_to_band(rows: Sequence[dict[str, Any]]) -> int | None:
 
 
 # --- controllers ----------------------------------------------------------------------------
-def make_controller(network: Network, algorithm: str) -> Controller:
-    """The controller for ``algorithm`` (``model``: coordinated valves and pump speed)."""
+def make_controller(
+    network: Network, algorithm: str, *, level: str = "advanced", target: str = "flow"
+) -> Controller:
+    """The controller for ``algorithm`` (``model``: coordinated, ``traditional``: PI).
+
+    The engine's own controllers (``control.make_controller``, §3.0.6/§3.0.7) are used when
+    the package provides them; otherwise ``model`` falls back to the coordinated valve sizing
+    of ``control/flow_balance.py`` and ``traditional`` is not available.
+    """
+    if algorithm not in ALGORITHMS:
+        raise CliError(f"unknown algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
+    factory = _engine_factory()
+    if factory is not None:
+        from .control.base import ControllerConfig
+
+        try:
+            config = ControllerConfig(algorithm=algorithm, target=target, level=level)
+            return _EngineController(factory(copy.deepcopy(network), config))
+        except ValueError as err:
+            raise CliError(str(err)) from err
     if algorithm == "model":
         return _FlowBalanceController(network)
-    if algorithm == "traditional":
-        raise CliError("the traditional (PI) controller is not available in this build yet")
-    raise CliError(f"unknown algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
+    raise CliError("the traditional (PI) controller is not available in this build yet")
+
+
+def _engine_factory() -> Callable[..., Any] | None:
+    """``control.make_controller`` if the control package has it."""
+    from . import control
+
+    return getattr(control, "make_controller", None)
+
+
+class _EngineController:
+    """Adapter: plant state → ``Measurements`` → the engine controller → :class:`Decision`."""
+
+    def __init__(self, controller: Any) -> None:
+        self.controller = controller
+
+    def __call__(self, state: PlantState, rng: np.random.Generator) -> Decision:
+        """One step; lost readings arrive as NaN, which the vocabulary treats as missing."""
+        from .control.base import Measurements
+
+        commands = self.controller.step(Measurements.from_plant(state))
+        return Decision(
+            openings=dict(commands.openings),
+            pump_speed=commands.pump_speed,
+            setpoints=dict(getattr(commands, "setpoints", {}) or {}),
+        )
 
 
 class _FlowBalanceController:
