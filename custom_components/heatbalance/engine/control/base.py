@@ -114,7 +114,9 @@ class Commands:
     ``openings`` and ``pump_speed`` are to be sent (already within the safety limits);
     ``proposed`` holds what was computed for every inlet, including manual ones (§5.3.6-6:
     computed, not commanded); ``held`` says why an inlet was not moved (fail-safe);
-    ``limited`` which safety limits acted (§5.3.8-1); ``notes`` network-level remarks.
+    ``limited`` which safety limits acted (§5.3.8-1); ``notes`` network-level remarks;
+    ``setpoints`` the target each inlet was driven to (its target's unit);
+    ``proposed_pump_speed`` what the pump would get (also in manual mode).
     """
 
     openings: dict[str, float] = field(default_factory=dict)
@@ -124,6 +126,7 @@ class Commands:
     limited: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     setpoints: dict[str, float] = field(default_factory=dict)
+    proposed_pump_speed: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for the audit log and diagnostics)."""
@@ -139,6 +142,8 @@ class Commands:
         self.notes.extend(n for n in other.notes if n not in self.notes)
         if other.pump_speed is not None:
             self.pump_speed = other.pump_speed
+        if other.proposed_pump_speed is not None:
+            self.proposed_pump_speed = other.proposed_pump_speed
 
 
 @dataclass
@@ -165,6 +170,10 @@ class ControllerConfig:
     weights: dict[str, float] = field(default_factory=dict)
     substation_required: tuple[str, ...] = ("supply_c", "return_c")
     opening_deadband: float = 0.005
+    pi_kp: float = 0.3
+    pi_ki: float = 0.6
+    deadband: float = 0.01
+    forgetting: float = 0.8
 
     def __post_init__(self) -> None:
         """Refuse unknown names and absurd numbers at configuration time, not mid-season."""
@@ -175,6 +184,12 @@ class ControllerConfig:
             _check(v, ALGORITHMS, "algorithm")
         for v in (*self.inlet_targets.values(), *self.type_targets.values()):
             _check(v, TARGETS, "target")
+        for name in ("pi_kp", "pi_ki", "deadband", "opening_deadband"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= 2):
+                raise ValueError(f"{name} must be within 0…2, got {value!r}")
+        if not (isinstance(self.forgetting, int | float) and 0.5 <= self.forgetting <= 1.0):
+            raise ValueError(f"forgetting must be within 0.5…1, got {self.forgetting!r}")
         if not (math.isfinite(self.aim) and 0.9 <= self.aim <= 1.2):
             raise ValueError(f"aim must be within 0.9…1.2, got {self.aim}")
         for iid, w in self.weights.items():

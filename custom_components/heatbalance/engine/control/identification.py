@@ -1,0 +1,159 @@
+"""Online identification of each inlet's hydraulic response (§3.0.7-1/3: self-learning).
+
+The model-based controller sizes valves from a hydraulic model; the plant differs from it
+(a valve's real Kv, a clogged strainer, a radiator circuit nobody measured). Each inlet's
+branch obeys ``Δp = R·Q²`` with
+
+    R(opening) = c0·a0 + c1·x(opening),     x = 100 / Kv_nominal(opening)²   [kPa/(m³/h)²]
+
+where ``a0`` is the circuit resistance the network file states and ``Kv_nominal`` the valve
+characteristic. The two factors ``c0`` (circuit) and ``c1`` (valve: a blockage to 30 % Kv is
+``c1 = 1/0.3²``) are estimated by recursive least squares with exponential forgetting, from
+whatever is measured: the branch equation ``Δp_available/Q² = c0·a0 + c1·x`` and, where a
+valve ΔP is read, the valve equation ``Δp_valve/Q² = c1·x``. Both are normalised by the prior
+resistance so the parameters are near 1 and equally scaled.
+
+Forgetting lets the estimate follow a real change; *innovation gating* keeps a single spike
+out: a sample that disagrees with the prediction by more than ``gate`` is rejected (and the
+inlet held for that step) unless the disagreement repeats, which is a real change — then the
+covariance is reset and the estimate jumps to the new plant.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+FACTOR_RANGE = (0.02, 200.0)  # a factor outside this is not a plant, it is a broken meter
+P_PRIOR = 0.05  # prior variance of the normalised factors: the network file is trusted ±20 %
+P_RESET = 4.0  # after a confirmed change: the old estimate is no longer trusted
+P_MAX = 10.0  # bound on the covariance: forgetting without excitation must not blow it up
+ACCEPT, REJECT, SKIP = "accepted", "rejected", "skipped"
+
+
+@dataclass
+class BranchIdentifier:
+    """RLS estimate of one inlet's circuit and valve factors (serialisable state)."""
+
+    a0: float
+    forgetting: float = 0.8
+    gate: float = 0.5
+    confirm: int = 2
+    theta: list[float] = field(default_factory=lambda: [1.0, 1.0])
+    p: list[list[float]] = field(default_factory=lambda: [[P_PRIOR, 0.0], [0.0, P_PRIOR]])
+    rejected: int = 0
+    samples: int = 0
+
+    # --- model ---------------------------------------------------------------------------
+    @property
+    def circuit_factor(self) -> float:
+        """c0: measured circuit resistance over the network file's."""
+        return self.theta[0]
+
+    @property
+    def valve_factor(self) -> float:
+        """c1: measured valve resistance over the characteristic's (1/Kv-factor²)."""
+        return self.theta[1]
+
+    def resistance(self, x: float) -> float:
+        """Predicted branch resistance (kPa/(m³/h)²) at valve term ``x``."""
+        return self.theta[0] * self.a0 + self.theta[1] * x
+
+    # --- update --------------------------------------------------------------------------
+    def update(
+        self, flow_m3h: float, x: float, dp_kpa: float | None, valve_dp_kpa: float | None
+    ) -> str:
+        """Feed one measurement; returns ``accepted``, ``rejected`` (gated) or ``skipped``.
+
+        ``x`` is the valve term at the measured opening; ``dp_kpa`` the pressure available
+        to the branch (measured or model-predicted), ``valve_dp_kpa`` the measured valve
+        drop. Nothing usable (no flow, no pressure): skipped.
+        """
+        rows = self._rows(flow_m3h, x, dp_kpa, valve_dp_kpa)
+        if not rows:
+            return SKIP
+        if self._inconsistent(rows):
+            self.rejected += 1
+            if self.rejected < self.confirm:
+                return REJECT
+            self.p = [[P_RESET, 0.0], [0.0, P_RESET]]  # a real change: start learning anew
+        self.rejected = 0
+        for phi, y in rows:
+            self._rls(phi, y)
+        self.samples += 1
+        return ACCEPT
+
+    def _rows(
+        self, q: float, x: float, dp: float | None, valve_dp: float | None
+    ) -> list[tuple[np.ndarray, float]]:
+        """Normalised regression rows (φ, y) from whatever was measured."""
+        if not (q > 1e-6 and math.isfinite(x) and x >= 0):
+            return []
+        rows: list[tuple[np.ndarray, float]] = []
+        prior = self.a0 + x
+        if dp is not None and dp > 0 and prior > 0:
+            rows.append((np.array([self.a0 / prior, x / prior]), dp / q**2 / prior))
+        if valve_dp is not None and valve_dp > 0 and x > 0:
+            rows.append((np.array([0.0, 1.0]), valve_dp / q**2 / x))
+        return rows
+
+    def _inconsistent(self, rows: list[tuple[np.ndarray, float]]) -> bool:
+        """Whether any row disagrees with the prediction by more than the gate."""
+        theta = np.array(self.theta)
+        for phi, y in rows:
+            predicted = float(phi @ theta)
+            if predicted <= 0 or abs(y - predicted) > self.gate * predicted:
+                return True
+        return False
+
+    def _rls(self, phi: np.ndarray, y: float) -> None:
+        """One RLS step with forgetting, bounded covariance and bounded factors."""
+        theta = np.array(self.theta)
+        p = np.array(self.p)
+        lam = self.forgetting
+        denom = lam + float(phi @ p @ phi)
+        gain = p @ phi / denom
+        theta = theta + gain * (y - float(phi @ theta))
+        p = (p - np.outer(gain, phi @ p)) / lam
+        p = 0.5 * (p + p.T)
+        trace = float(np.trace(p))
+        if trace > P_MAX:
+            p *= P_MAX / trace
+        self.theta = [float(np.clip(t, *FACTOR_RANGE)) for t in theta]
+        self.p = p.tolist()
+
+    # --- persistence ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready state."""
+        return {
+            "a0": self.a0,
+            "forgetting": self.forgetting,
+            "gate": self.gate,
+            "confirm": self.confirm,
+            "theta": list(self.theta),
+            "p": [list(r) for r in self.p],
+            "rejected": self.rejected,
+            "samples": self.samples,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BranchIdentifier:
+        """Read back :meth:`to_dict`; a corrupt state falls back to the prior."""
+        out = cls(
+            a0=float(data["a0"]),
+            forgetting=float(data.get("forgetting", 0.8)),
+            gate=float(data.get("gate", 0.5)),
+            confirm=int(data.get("confirm", 2)),
+        )
+        theta = [float(t) for t in data.get("theta", out.theta)]
+        p = [[float(v) for v in row] for row in data.get("p", out.p)]
+        if len(theta) == 2 and all(math.isfinite(t) for t in theta):
+            out.theta = [float(np.clip(t, *FACTOR_RANGE)) for t in theta]
+        if np.shape(p) == (2, 2) and np.all(np.isfinite(p)):
+            out.p = p
+        out.rejected = int(data.get("rejected", 0))
+        out.samples = int(data.get("samples", 0))
+        return out

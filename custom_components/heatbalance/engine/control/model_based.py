@@ -1,0 +1,177 @@
+"""Model-based regulation (§3.0.7): all valves and the pump set at once from a learnt model.
+
+Each control step:
+
+1. **identify** — every inlet's measured flow, opening and pressures update its
+   :class:`~.identification.BranchIdentifier` (RLS with forgetting): the controller's model
+   of that branch's circuit and valve follows the plant (§3.0.7-3 self-learning). A reading
+   the model cannot explain once (a spike) is rejected and the inlet held for that step;
+   the same disagreement twice is a real change and is learnt.
+2. **targets** — flow targets are design flow × manual weight × ``aim`` (§5.3.6-5, inside
+   the §8.2.4 band). For a temperature or room target (household valves toward room
+   temperature, §3.0.7-4) an outer loop scales the inlet's flow target by
+   ``exp(gain·e)`` each step — the hydraulic model then delivers that flow exactly.
+3. **plan** — :class:`~.planner.HydraulicPlanner` answers the inverse question for all
+   valves together (the valves are coupled) and gives the lowest pump speed that still
+   gives the worst-placed circuit its flow with its valve at the largest allowed opening.
+
+Inlets that cannot move (manual, held for bad data, not remotely actuated, another
+algorithm) enter the plan as fixed resistances at their present position.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..hydraulics import HydraulicError
+from ..model import Network
+from .base import InletReading
+from .identification import REJECT, BranchIdentifier
+from .planner import HydraulicPlanner, Plan, PlanInput
+
+OUTER_GAIN = 0.5  # share of a temperature error turned into a flow-target change per step
+MULTIPLIER_RANGE = (0.3, 2.5)  # an outer loop never asks less than 30 % or more than 250 %
+
+
+@dataclass
+class InletView:
+    """What the model-based step knows of one inlet this cycle."""
+
+    opening: float | None  # where the valve is (None: unknown)
+    movable: bool  # the plan may move it
+    flow_target: float | None  # m³/h for movable inlets
+    reading: InletReading | None
+
+
+@dataclass
+class ModelBased:
+    """The learnt part of the model-based controller (serialisable)."""
+
+    network: Network
+    forgetting: float = 0.8
+    identifiers: dict[str, BranchIdentifier] = field(default_factory=dict)
+    multipliers: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Build the planner and one identifier per branch with a valve."""
+        self.planner = HydraulicPlanner(self.network)
+        for k, iid in enumerate(self.planner.ids):
+            if self.planner.has_kv[k] and iid not in self.identifiers:
+                self.identifiers[iid] = BranchIdentifier(
+                    a0=float(self.planner.a0[k]), forgetting=self.forgetting
+                )
+
+    # --- learning ------------------------------------------------------------------------
+    def identify(self, iid: str, reading: InletReading, opening: float) -> str | None:
+        """Feed one inlet's measurement to its identifier; the RLS verdict, None if none."""
+        ident = self.identifiers.get(iid)
+        k = self.planner.index.get(iid)
+        if ident is None or k is None or not self.planner.leaf[k]:
+            return None
+        flow = reading.get("flow_m3h")
+        if flow is None or flow <= 0:
+            return None
+        x = self.planner.valve_term(k, opening)
+        dp = _positive(reading.get("dp_available_kpa"))
+        valve_dp = _positive(reading.get("valve_dp_kpa"))
+        return ident.update(flow, x, dp, valve_dp)
+
+    def outer_loop(self, iid: str, error: float | None, deadband: float) -> float:
+        """Flow-target multiplier of an inlet with a temperature target, after this step."""
+        m = self.multipliers.get(iid, 1.0)
+        if error is not None and abs(error) >= deadband:
+            m = float(np.clip(m * math.exp(OUTER_GAIN * error), *MULTIPLIER_RANGE))
+        self.multipliers[iid] = m
+        return m
+
+    # --- planning ------------------------------------------------------------------------
+    def plan(
+        self,
+        views: dict[str, InletView],
+        speed_max: float,
+        limit_speed: Any,
+        pump_control: bool,
+        max_opening: float,
+    ) -> Plan | None:
+        """All openings and the pump speed at once; None when the model cannot be solved."""
+        try:
+            data = self._plan_input(views, max_opening)
+            plan = self.planner.plan(data, speed_max, limit_speed, pump_control)
+        except (HydraulicError, ValueError, FloatingPointError, ZeroDivisionError):
+            return None
+        if not math.isfinite(plan.speed):
+            return None
+        return plan
+
+    def _plan_input(self, views: dict[str, InletView], max_opening: float) -> PlanInput:
+        """Arrays for the planner from the identified branches and this cycle's views."""
+        pl = self.planner
+        n = len(pl.ids)
+        flow = pl.design.copy()
+        resistance = np.zeros(n)
+        circuit = np.zeros(n)
+        valve_factor = np.ones(n)
+        movable = np.zeros(n, dtype=bool)
+        fixed = np.full(n, np.nan)
+        for k, iid in enumerate(pl.ids):
+            view = views.get(iid)
+            ident = self.identifiers.get(iid)
+            c0 = ident.circuit_factor if ident else 1.0
+            c1 = ident.valve_factor if ident else 1.0
+            circuit[k] = c0 * pl.a0[k] if pl.leaf[k] else 0.0
+            valve_factor[k] = c1
+            own = circuit[k]
+            if view is not None and view.movable and view.flow_target is not None:
+                movable[k] = True
+                flow[k] = view.flow_target
+                resistance[k] = own + c1 * pl.valve_term(k, max_opening)
+                continue
+            opening = view.opening if view is not None and view.opening is not None else None
+            position = pl.devices[k].opening if opening is None else opening
+            resistance[k] = own + c1 * pl.valve_term(k, position)
+            measured = view.reading.get("flow_m3h") if view and view.reading else None
+            if measured is not None and measured > 0:
+                flow[k] = measured
+            if pl.leaf[k] and pl.has_kv[k] and resistance[k] > 0:
+                fixed[k] = resistance[k]
+        return PlanInput(
+            flow=flow,
+            resistance=resistance,
+            circuit=circuit,
+            valve_factor=valve_factor,
+            movable=movable & pl.has_kv,
+            constrains=movable & pl.has_kv,
+            residual=np.zeros(n),
+            fixed_resistance=fixed,
+        )
+
+    # --- persistence ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready learnt state."""
+        return {
+            "identifiers": {iid: i.to_dict() for iid, i in self.identifiers.items()},
+            "multipliers": dict(self.multipliers),
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Restore :meth:`to_dict` (entries for inlets no longer in the network dropped)."""
+        for iid, raw in dict(data.get("identifiers", {})).items():
+            if iid in self.identifiers:
+                self.identifiers[iid] = BranchIdentifier.from_dict(raw)
+        for iid, m in dict(data.get("multipliers", {})).items():
+            value = float(m)
+            if iid in self.planner.index and math.isfinite(value):
+                self.multipliers[iid] = float(np.clip(value, *MULTIPLIER_RANGE))
+
+    def rejected(self, verdict: str | None) -> bool:
+        """Whether an identification verdict means "hold this inlet this step"."""
+        return verdict == REJECT
+
+
+def _positive(value: float | None) -> float | None:
+    """A pressure reading only if it is above zero."""
+    return value if value is not None and value > 0 else None

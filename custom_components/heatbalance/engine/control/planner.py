@@ -1,0 +1,309 @@
+"""Coordinated valve settings for target flows, from the hydraulic model (§3.0.7, §5.3.6-3).
+
+Valves in a network are coupled: closing one raises the pressure every other inlet sees. So
+the settings are computed for all valves at once, by asking the model the inverse question
+"which openings give the flows Q*?":
+
+1. In a copy of the network every controllable inlet becomes an *ideal flow regulator*
+   (no resistance, flow held at Q*). One solve of that model at the highest allowed pump
+   speed gives the pressure ``Δp_i`` each inlet is offered when every flow is on target —
+   it no longer depends on the openings, only on the pipes and the pump.
+2. At fixed flows every offered pressure moves by the same amount when the pump speed
+   changes (``ρ·g·H0·Δ(s²)``: pipe losses stay, the pump's shut-off head scales with s²).
+   So the *slack* of each inlet — offered pressure minus what its branch needs with the
+   valve at its largest allowed opening — says at once how far the pump can slow down: the
+   worst-placed circuit, the one with the least slack, ends with its valve fully open. That
+   is the lowest pump head that serves everyone, and the pump speed follows in closed form.
+3. Each valve then gets the Kv that drops the rest of its offered pressure at Q*, and the
+   characteristic is inverted to an opening. A building that feeds households throttles the
+   difference between the street pressure and what its worst household needs.
+
+If even the highest speed cannot serve everyone, every target is scaled by the same factor
+(nobody starves alone) — the closed form again, since every pressure drop is quadratic in
+flow. Inlets that cannot be moved (manual, faulty, no remote actuator) are planned at the
+flow they are predicted to draw, and that prediction is refined once the pump speed is known.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..hydraulics import HydraulicModel, HydraulicResult
+from ..model import GRAVITY, WATER_DENSITY, Device, Network
+from .flow_balance import opening_for_kv
+
+KPA_PER_M = WATER_DENSITY * GRAVITY / 1000.0
+IDEAL_KVS = 1e5  # an "ideal regulator" has practically no resistance of its own
+KV_TYPES = frozenset(
+    {"static_valve", "electric_valve", "iot_valve", "manual_ejector", "electric_ejector"}
+)
+_SCALE_ROUNDS = 6
+
+
+@dataclass
+class PlanInput:
+    """Per-inlet data of one plan, arrays aligned with :attr:`HydraulicPlanner.ids`.
+
+    ``flow`` is Q* for movable inlets and the predicted flow for fixed ones (leaves only);
+    ``resistance`` the branch resistance with the valve at its largest allowed opening
+    (movable) or where it stands (fixed), kPa/(m³/h)² — for a building that feeds
+    households, its valve's part only; ``circuit`` the resistance of the circuit behind the
+    valve; ``valve_factor`` c1 of the identification (the real valve's resistance over the
+    characteristic's); ``constrains`` whether the inlet's need limits the pump.
+    """
+
+    flow: np.ndarray
+    resistance: np.ndarray
+    circuit: np.ndarray
+    valve_factor: np.ndarray
+    movable: np.ndarray
+    constrains: np.ndarray
+    residual: np.ndarray
+    fixed_resistance: np.ndarray  # resistance of fixed leaves at their position (NaN: unknown)
+    scaled: np.ndarray | None = None  # flows that are targets (default: the movable leaves)
+
+    def targets(self) -> np.ndarray:
+        """Mask of flows that are targets, scaled down together when infeasible."""
+        return self.movable if self.scaled is None else self.scaled
+
+
+@dataclass
+class Plan:
+    """Result of one planning: pump speed, openings and the flows they should give."""
+
+    speed: float
+    openings: dict[str, float]
+    ideal_openings: dict[str, float]
+    flows: dict[str, float]
+    scale: float
+    slack_kpa: float
+    worst: str | None
+
+
+class HydraulicPlanner:
+    """The controller's own hydraulic models of a network: forward and inverse."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = copy.deepcopy(network)
+        self.forward = HydraulicModel(self.network)
+        self.ids: list[str] = list(self.forward.inlet_ids)
+        self.index = {iid: k for k, iid in enumerate(self.ids)}
+        topo = self.forward.topo
+        self.parent = np.asarray(topo.parent)
+        self.is_parent = np.asarray(topo.is_parent, dtype=bool)
+        self.leaf = ~self.is_parent
+        self.top = self.parent < 0
+        inlets = [self.network.inlets[i] for i in self.ids]
+        self.devices: list[Device] = [i.device for i in inlets]
+        self.design = np.array([i.design_flow_m3h for i in inlets])
+        self.has_kv = np.array([d.type in KV_TYPES and bool(d.kvs) for d in self.devices])
+        self.a0 = np.array([_prior_circuit(i) for i in inlets])
+        self.ideal = HydraulicModel(_ideal_network(self.network, self.is_parent, self.ids))
+        pump = self.network.substation.pump
+        self.g1 = KPA_PER_M * pump.shutoff_head_m  # kPa per unit of speed²
+        self._last_ideal: HydraulicResult | None = None
+        self._last_forward: HydraulicResult | None = None
+
+    # --- valves --------------------------------------------------------------------------
+    def valve_term(self, k: int, opening: float) -> float:
+        """x = 100/Kv² of inlet k's valve at ``opening`` by its characteristic (kPa/(m³/h)²)."""
+        device = self.devices[k]
+        if not self.has_kv[k]:
+            return 0.0
+        kv = max(device.kv(opening), 1e-6 * float(device.kvs or 1.0))
+        return 100.0 / kv**2
+
+    def opening_for(self, k: int, kv: float) -> float:
+        """Opening at which inlet k's valve has nominal Kv ``kv`` (inverse characteristic)."""
+        return opening_for_kv(self.devices[k], kv) if math.isfinite(kv) else 1.0
+
+    # --- forward model -------------------------------------------------------------------
+    def forward_solve(
+        self, openings: np.ndarray, speed: float, kv_factor: np.ndarray
+    ) -> HydraulicResult:
+        """The plant as the controller believes it is, at the measured settings."""
+        res = self.forward.solve(
+            openings, speed, warm_start=self._last_forward, kv_factor=kv_factor
+        )
+        self._last_forward = res
+        return res
+
+    # --- inverse model -------------------------------------------------------------------
+    def plan(
+        self,
+        data: PlanInput,
+        speed_ref: float,
+        limit_speed: Callable[[float], float],
+        pump_control: bool = True,
+    ) -> Plan:
+        """Pump speed and openings that give every movable inlet its flow (see module doc).
+
+        ``speed_ref`` is the highest speed the pump may run at (or the speed it keeps, if
+        ``pump_control`` is off); ``limit_speed`` applies the safety limits to a proposed
+        speed, so the openings are sized for the speed the pump will really have.
+        """
+        flows = data.flow.copy()
+        dp, scale = self._scaled_pressures(data, flows, speed_ref)
+        flows = flows * np.where(data.targets(), scale, 1.0)
+        slack, worst = self._min_slack(data, dp, flows)
+        wanted = speed_ref
+        if pump_control and scale >= 1.0:
+            wanted = math.sqrt(max(speed_ref**2 - slack / self.g1, 0.0))
+        speed = limit_speed(wanted)
+        if np.any(~data.movable & self.leaf & np.isfinite(data.fixed_resistance)):
+            # Fixed inlets draw more or less at the new speed: predict, and plan once more.
+            flows = self._predict_fixed(data, dp, flows, speed_ref, speed)
+            dp, _ = self._scaled_pressures(data, flows, speed_ref, rounds=1)
+        dp = dp + self.g1 * (speed**2 - speed_ref**2)
+        openings, ideal = self._openings(data, dp, flows)
+        return Plan(
+            speed=speed,
+            openings=openings,
+            ideal_openings=ideal,
+            flows={iid: float(flows[k]) for k, iid in enumerate(self.ids) if self.leaf[k]},
+            scale=scale,
+            slack_kpa=slack,
+            worst=worst,
+        )
+
+    def _ideal_pressures(self, flows: np.ndarray, speed: float) -> tuple[np.ndarray, bool]:
+        """Offered pressure at every inlet with every leaf held at ``flows``; reached?"""
+        setpoints = np.where(self.leaf, np.maximum(flows, 1e-9), np.nan)
+        res = self.ideal.solve(pump_speed=speed, warm_start=self._last_ideal, setpoints=setpoints)
+        self._last_ideal = res
+        got = res.inlet_flow_m3h[self.leaf]
+        reached = bool(np.all(got >= (1.0 - 1e-4) * setpoints[self.leaf] - 1e-9))
+        return np.asarray(res.dp_available_kpa, dtype=float), reached
+
+    def _scaled_pressures(
+        self, data: PlanInput, flows: np.ndarray, speed: float, rounds: int = _SCALE_ROUNDS
+    ) -> tuple[np.ndarray, float]:
+        """Pressures at target flows, scaling the movable targets down while infeasible."""
+        shut = self.g1 * speed**2
+        scale = 1.0
+        dp = np.zeros(len(self.ids))
+        targets = data.targets()
+        for _ in range(rounds):
+            q = flows * np.where(targets, scale, 1.0)
+            dp, reached = self._ideal_pressures(q, speed)
+            dp = dp + data.residual
+            shortfall = self._unit_margins(data, dp, q, targets_only=True)
+            if reached and (not shortfall or min(m for m, _, _ in shortfall) >= -1e-6):
+                break
+            # Every drop is quadratic in flow: scaling all flows by β moves each margin in
+            # closed form, dp(β) = shut − β²·(shut − dp); the tightest unit sets β.
+            beta2 = min((shut / max(shut - m, 1e-9) for m, _, _ in shortfall if m < 0), default=1.0)
+            if not reached:
+                beta2 = min(beta2, 0.9)
+            scale *= math.sqrt(max(min(beta2, 1.0), 1e-4))
+        return dp, min(scale, 1.0)
+
+    def _unit_margins(
+        self, data: PlanInput, dp: np.ndarray, q: np.ndarray, targets_only: bool = False
+    ) -> list[tuple[float, str, float]]:
+        """(slack kPa, inlet id, need kPa) of every unit that constrains the pump.
+
+        A unit is a plain inlet, or a building with households: its valve plus its most
+        demanding household. ``targets_only``: only units whose flows are targets.
+        """
+        out: list[tuple[float, str, float]] = []
+        targets = data.targets()
+        use = data.constrains & (targets if targets_only else True)
+        for k in np.flatnonzero(self.leaf & self.top & use):
+            need = q[k] ** 2 * data.resistance[k]
+            out.append((float(dp[k] - need), self.ids[k], float(need)))
+        for b in np.flatnonzero(self.is_parent):
+            members = self.parent == b
+            kids = np.flatnonzero(members & data.constrains)
+            if len(kids) == 0 or (targets_only and not np.any(targets[members])):
+                continue
+            qb = float(q[self.parent == b].sum())
+            need = qb**2 * data.resistance[b] + float(np.max(q[kids] ** 2 * data.resistance[kids]))
+            child_dp = float(dp[kids[0]])
+            out.append((child_dp - need, self.ids[int(kids[0])], need))
+        return out
+
+    def _min_slack(
+        self, data: PlanInput, dp: np.ndarray, q: np.ndarray
+    ) -> tuple[float, str | None]:
+        """The smallest slack of any constraining unit and the inlet that has it."""
+        margins = self._unit_margins(data, dp, q)
+        if not margins:
+            return 0.0, None
+        slack, worst, _ = min(margins)
+        return slack, worst
+
+    def _predict_fixed(
+        self, data: PlanInput, dp: np.ndarray, flows: np.ndarray, s_ref: float, s: float
+    ) -> np.ndarray:
+        """Flows of fixed leaves at the pressures of the chosen speed (their own law)."""
+        out = flows.copy()
+        shifted = dp + self.g1 * (s**2 - s_ref**2)
+        fixed = ~data.movable & self.leaf & np.isfinite(data.fixed_resistance)
+        for k in np.flatnonzero(fixed):
+            offered = shifted[k] - self._parent_drop(data, shifted, flows, k)
+            if offered > 0 and data.fixed_resistance[k] > 0:
+                out[k] = math.sqrt(offered / data.fixed_resistance[k])
+        return out
+
+    def _parent_drop(self, data: PlanInput, dp: np.ndarray, flows: np.ndarray, k: int) -> float:
+        """Planned drop across the valve of inlet k's building (0 for a plain inlet)."""
+        b = int(self.parent[k])
+        if b < 0:
+            return 0.0
+        kids = np.flatnonzero(self.parent == b)
+        qb = float(flows[kids].sum())
+        at_limit = qb**2 * data.resistance[b]
+        if not data.movable[b]:
+            return float(at_limit)
+        need = float(np.max(flows[kids] ** 2 * data.resistance[kids]))
+        return float(max(at_limit, dp[kids[0]] - need))
+
+    def _openings(
+        self, data: PlanInput, dp: np.ndarray, flows: np.ndarray
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """Openings of movable valves (and what fixed ones would need) at pressures ``dp``."""
+        openings: dict[str, float] = {}
+        ideal: dict[str, float] = {}
+        for k in np.flatnonzero(self.has_kv):
+            iid = self.ids[k]
+            if self.is_parent[k]:
+                kids = np.flatnonzero(self.parent == k)
+                q = float(flows[kids].sum())
+                drop = self._parent_drop(data, dp, flows, int(kids[0])) if len(kids) else 0.0
+            else:
+                q = float(flows[k])
+                drop = dp[k] - self._parent_drop(data, dp, flows, k) - data.circuit[k] * q**2
+            kv = q * math.sqrt(100.0 * data.valve_factor[k] / drop) if drop > 0 else math.inf
+            value = self.opening_for(k, kv)
+            ideal[iid] = value
+            if data.movable[k]:
+                openings[iid] = value
+        return openings, ideal
+
+
+def _prior_circuit(inlet: object) -> float:
+    """Circuit resistance behind the device from the network file (kPa/(m³/h)²)."""
+    q = inlet.design_flow_m3h  # type: ignore[attr-defined]
+    dp = inlet.internal_dp_kpa  # type: ignore[attr-defined]
+    if inlet.device.type in ("manual_ejector", "electric_ejector"):  # type: ignore[attr-defined]
+        return 0.0  # the ejector drives its own circuit; the network sees the nozzle only
+    return float(dp) / q**2 if q > 0 and dp > 0 else 0.0
+
+
+def _ideal_network(network: Network, is_parent: np.ndarray, ids: list[str]) -> Network:
+    """A copy where leaves are ideal flow regulators and buildings have no valve."""
+    ideal = copy.deepcopy(network)
+    for k, iid in enumerate(ids):
+        inlet = ideal.inlets[iid]
+        if is_parent[k]:
+            inlet.device = Device("none")
+        else:
+            inlet.device = Device("flow_valve", kvs=IDEAL_KVS, setpoint=inlet.design_flow_m3h)
+            inlet.internal_dp_kpa = 0.0
+    return ideal
