@@ -108,7 +108,7 @@ class Controller:
         if current_speed is None:
             current_speed = self.last_speed if self.last_speed is not None else pump.speed
         speed_max = limits.speed_range(pump.min_speed, pump.max_speed)[1]
-        pump_on = self.config.pump_control and len(views) > 0
+        pump_on = self.config.pump_control and len(ids) > 0  # PI alone leaves the pump
 
         def limit_speed(s: float) -> float:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]

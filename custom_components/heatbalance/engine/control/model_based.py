@@ -29,7 +29,7 @@ import numpy as np
 
 from ..hydraulics import HydraulicError
 from ..model import Network
-from .base import InletReading
+from .base import MAX_DP_KPA, MAX_FLOW_RATIO, InletReading
 from .identification import REJECT, BranchIdentifier
 from .planner import HydraulicPlanner, Plan, PlanInput
 
@@ -73,11 +73,11 @@ class ModelBased:
         if ident is None or k is None or not self.planner.leaf[k]:
             return None
         flow = reading.get("flow_m3h")
-        if flow is None or flow <= 0:
-            return None
+        if flow is None or not 0 < flow <= MAX_FLOW_RATIO * self.planner.design[k]:
+            return None  # no flow, or a meter fault: nothing to learn from
         x = self.planner.valve_term(k, opening)
-        dp = _positive(reading.get("dp_available_kpa"))
-        valve_dp = _positive(reading.get("valve_dp_kpa"))
+        dp = _pressure(reading.get("dp_available_kpa"))
+        valve_dp = _pressure(reading.get("valve_dp_kpa"))
         return ident.update(flow, x, dp, valve_dp)
 
     def outer_loop(self, iid: str, error: float | None, deadband: float) -> float:
@@ -134,7 +134,7 @@ class ModelBased:
             position = pl.devices[k].opening if opening is None else opening
             resistance[k] = own + c1 * pl.valve_term(k, position)
             measured = view.reading.get("flow_m3h") if view and view.reading else None
-            if measured is not None and measured > 0:
+            if measured is not None and 0 < measured <= MAX_FLOW_RATIO * pl.design[k]:
                 flow[k] = measured
             if pl.leaf[k] and pl.has_kv[k] and resistance[k] > 0:
                 fixed[k] = resistance[k]
@@ -172,6 +172,6 @@ class ModelBased:
         return verdict == REJECT
 
 
-def _positive(value: float | None) -> float | None:
-    """A pressure reading only if it is above zero."""
-    return value if value is not None and value > 0 else None
+def _pressure(value: float | None) -> float | None:
+    """A pressure reading only if it is above zero and below what PN25 pipes can hold."""
+    return value if value is not None and 0 < value <= MAX_DP_KPA else None
