@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -161,10 +162,20 @@ def make_controller(
 
 
 def _engine_factory() -> Callable[..., Any] | None:
-    """``control.make_controller`` if the control package has it."""
+    """``make_controller`` of the control package (``control`` or ``control.controller``)."""
     from . import control
 
-    return getattr(control, "make_controller", None)
+    factory = getattr(control, "make_controller", None)
+    if factory is not None:
+        return cast(Callable[..., Any], factory)
+    name = f"{__package__}.control.controller"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name != name:
+            raise  # the module is there but needs something missing: a real error
+        return None
+    return cast(Callable[..., Any] | None, getattr(module, "make_controller", None))
 
 
 class _EngineController:
