@@ -10,9 +10,14 @@ from custom_components.heatbalance.engine.cli import main
 from custom_components.heatbalance.engine.cli_balance import (
     Decision,
     Disturbances,
+    _print_record,
     run_balance,
     steps_to_band,
 )
+from custom_components.heatbalance.engine.commissioning import commission
+from custom_components.heatbalance.engine.model import Device
+
+from .nets import chain
 
 STEP_KEYS = {"step", "in_band_share", "spread_k", "worst_flow_deviation", "pump_power_w"}
 
@@ -177,3 +182,36 @@ def test_blockage_fault_runs(capsys, kind: str) -> None:
     """A blocked valve (Kv × 0.3) is injected before the first step."""
     report = _json(capsys, ["balance", "loop8", "--steps", "2", "--fault", kind, "--json"])
     assert len(report["steps"]) == 3
+
+
+def test_traditional_pi_runs_and_moves_toward_band(capsys) -> None:
+    """``--algorithm traditional``: the engine's PI controller closes the gap step by step."""
+    report = _json(
+        capsys, ["balance", "estate12", "--algorithm", "traditional", "--steps", "4", "--json"]
+    )
+    assert report["algorithm"] == "traditional"
+    worst = [abs(r["worst_flow_deviation"]) for r in report["steps"]]
+    assert worst[-1] < worst[0]
+    reached = report["steps_to_band"]
+    if reached is not None:
+        assert all(r["in_band"] for r in report["steps"][reached:])
+
+
+def test_commission_table_names_every_kind_of_setting(capsys) -> None:
+    """Valve turns, ejector mixing ratio, flow and ΔP setpoints, pump frequency, no device."""
+    net = chain(6, diameter_mm=150.0)
+    net.substation.pump.design_head_m, net.substation.pump.shutoff_head_m = 24.0, 30.0
+    net.inlets["B1"].device = Device(type="static_valve", kvs=40.0)
+    net.inlets["B2"].device = Device(type="flow_valve", kvs=40.0, setpoint=1.0)
+    net.inlets["B3"].device = Device(type="dp_valve", kvs=40.0, setpoint=5.0)
+    net.inlets["B4"].device = Device(type="manual_ejector", kvs=40.0)
+    net.inlets["B5"].device = Device(type="distributed_pump", pump_head_m=8.0, pump_flow_m3h=25.0)
+    net.inlets["B6"].device = Device(type="none")
+    _print_record(commission(net))
+    out = capsys.readouterr().out
+    assert "turns" in out
+    assert "mixing ratio" in out
+    assert "m3/h" in out
+    assert "kPa" in out
+    assert "Hz (speed" in out
+    assert "flow not adjustable" in out

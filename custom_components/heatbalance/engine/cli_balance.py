@@ -13,23 +13,17 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
 from .cli import CliError, add_network_argument, load, print_json
 from .commissioning import CommissioningError, CommissioningRecord, commission
-from .control.flow_balance import (
-    InletMeasurement,
-    balance_step,
-    pump_speed_step,
-    reachable_level,
-)
-from .control.safety import SafetyLimits
+from .control.base import ControllerConfig, Measurements
+from .control.controller import make_controller as engine_controller
 from .evaluation import LEVELS, TARGETS, band, evaluate
 from .hydraulics import HydraulicError
 from .model import Network
@@ -38,7 +32,6 @@ from .simulator import PlantState, Simulator
 
 BALANCE_FORMAT = "heatbalance.balance/1"
 ALGORITHMS = ("model", "traditional")
-FLOW_AIM = 1.02  # aim inside the advanced flow band 0…+5 % (§8.2.4-1), off its lower edge
 
 
 @dataclass
@@ -139,43 +132,18 @@ def steps_to_band(rows: Sequence[dict[str, Any]]) -> int | None:
 def make_controller(
     network: Network, algorithm: str, *, level: str = "advanced", target: str = "flow"
 ) -> Controller:
-    """The controller for ``algorithm`` (``model``: coordinated, ``traditional``: PI).
+    """The engine's controller for ``algorithm`` (``model``: coordinated, ``traditional``: PI).
 
-    The engine's own controllers (``control.make_controller``, §3.0.6/§3.0.7) are used when
-    the package provides them; otherwise ``model`` falls back to the coordinated valve sizing
-    of ``control/flow_balance.py`` and ``traditional`` is not available.
+    The same ``control.controller.make_controller`` the integration runs (§3.0.6/§3.0.7),
+    configured for ``level`` and ``target``, behind a measurement adapter.
     """
     if algorithm not in ALGORITHMS:
         raise CliError(f"unknown algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
-    factory = _engine_factory()
-    if factory is not None:
-        from .control.base import ControllerConfig
-
-        try:
-            config = ControllerConfig(algorithm=algorithm, target=target, level=level)
-            return _EngineController(factory(copy.deepcopy(network), config))
-        except ValueError as err:
-            raise CliError(str(err)) from err
-    if algorithm == "model":
-        return _FlowBalanceController(network)
-    raise CliError("the traditional (PI) controller is not available in this build yet")
-
-
-def _engine_factory() -> Callable[..., Any] | None:
-    """``make_controller`` of the control package (``control`` or ``control.controller``)."""
-    from . import control
-
-    factory = getattr(control, "make_controller", None)
-    if factory is not None:
-        return cast(Callable[..., Any], factory)
-    name = f"{__package__}.control.controller"
     try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as err:
-        if err.name != name:
-            raise  # the module is there but needs something missing: a real error
-        return None
-    return cast(Callable[..., Any] | None, getattr(module, "make_controller", None))
+        config = ControllerConfig(algorithm=algorithm, target=target, level=level)
+        return _EngineController(engine_controller(copy.deepcopy(network), config))
+    except ValueError as err:
+        raise CliError(str(err)) from err
 
 
 class _EngineController:
@@ -186,44 +154,12 @@ class _EngineController:
 
     def __call__(self, state: PlantState, rng: np.random.Generator) -> Decision:
         """One step; lost readings arrive as NaN, which the vocabulary treats as missing."""
-        from .control.base import Measurements
-
         commands = self.controller.step(Measurements.from_plant(state))
         return Decision(
             openings=dict(commands.openings),
             pump_speed=commands.pump_speed,
-            setpoints=dict(getattr(commands, "setpoints", {}) or {}),
+            setpoints=dict(commands.setpoints),
         )
-
-
-class _FlowBalanceController:
-    """Coordinated valve sizing and pump speed control (``control/flow_balance.py``)."""
-
-    def __init__(self, network: Network) -> None:
-        self.network = copy.deepcopy(network)  # it tracks openings in its own devices
-        self.limits = SafetyLimits()
-        self.targets = {iid: i.design_flow_m3h * FLOW_AIM for iid, i in network.inlets.items()}
-        self.speed = network.substation.pump.speed
-
-    def __call__(self, state: PlantState, rng: np.random.Generator) -> Decision:
-        """One step from measurements (a state whose readings may be noisy or missing)."""
-        devices = {iid: i.device for iid, i in self.network.inlets.items()}
-        measured = {
-            iid: InletMeasurement(
-                _reading(s.flow_m3h),
-                _reading(s.opening),
-                _reading(s.dp_available_kpa),
-                _reading(s.valve_dp_kpa),
-            )
-            for iid, s in state.inlets.items()
-        }
-        for iid, m in measured.items():
-            if m.opening is not None:
-                devices[iid].opening = m.opening
-        level = reachable_level(devices, measured, self.targets, self.limits)
-        openings = balance_step(devices, measured, self.targets, self.limits)
-        self.speed = pump_speed_step(self.network.substation.pump, self.speed, level)
-        return Decision(openings=openings, pump_speed=self.speed)
 
 
 # --- plant side -----------------------------------------------------------------------------
@@ -295,11 +231,6 @@ def _row(
             for lvl, tgt in also
         }
     return row
-
-
-def _reading(value: float | None) -> float | None:
-    """A reading as the controller may use it: None when missing or not a finite number."""
-    return value if value is not None and math.isfinite(value) else None
 
 
 # --- commands -------------------------------------------------------------------------------
