@@ -284,3 +284,21 @@ def test_state_round_trips_and_continues_identically(builtin) -> None:
     a, b = ctl.step(meas), copy_.step(meas)
     assert a.openings == pytest.approx(b.openings)
     assert a.pump_speed == pytest.approx(b.pump_speed)
+
+
+def test_household_valves_steer_rooms_to_their_own_setpoints() -> None:
+    """§3.0.7-4: household valves toward room temperature, buildings on flow (§5.3.6-2)."""
+    from .test_control_properties import network as household_network
+
+    network = household_network()
+    network.inlets["B3H1"].room_setpoint_c = 20.0  # one household wants it warmer
+    cfg = ControllerConfig(target="flow", type_targets={"iot_valve": "room"})
+    ctl = make_controller(network, cfg)
+    _, sim, _ = run(network, ctl, 72, target="room")
+    state = sim.state()
+    assert state.inlets["B3H1"].room_c == pytest.approx(20.0, abs=0.5)
+    assert state.inlets["B3H2"].room_c == pytest.approx(18.0, abs=1.0)
+    assert state.inlets["B3H1"].flow_m3h > 1.5 * state.inlets["B3H2"].flow_m3h
+    for iid in ("B1", "B2"):
+        s = state.inlets[iid]
+        assert 1.0 <= s.flow_m3h / s.design_flow_m3h <= 1.05

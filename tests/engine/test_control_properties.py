@@ -48,19 +48,21 @@ FIELDS = ("flow_m3h", "supply_c", "return_c", "room_c", "opening", "dp_available
 def network() -> Network:
     """Three buildings on a main, the last feeding two households (iot valves)."""
     net = chain(3)
+    for iid in ("B1", "B2"):
+        net.inlets[iid].device.kvs = 40.0  # sized for the 17.5 m³/h these buildings need
     net.inlets["B3"].device.min_opening = 0.2  # a device limit tighter than the operator's
     for k in (1, 2):
         hid = f"B3H{k}"
         net.inlets[hid] = inlet(
             hid,
             "N3",
-            40.0,
+            10.0,
             kind="household",
             parent="B3",
-            device=Device(type="iot_valve", kvs=2.0),
+            device=Device(type="iot_valve", kvs=1.6),
             internal_dp_kpa=10.0,
         )
-    net.inlets["B3"].design_load_kw = 80.0
+    net.inlets["B3"].design_load_kw = 20.0
     return net
 
 
@@ -86,7 +88,7 @@ def readings(draw: st.DrawFn) -> Measurements:
     inlets = {}
     for iid in present:
         if draw(st.booleans()):  # a plausible reading, so commands are really computed
-            values = {f: draw(st.floats(*PLAUSIBLE[f])) for f in FIELDS}
+            values: dict[str, float | None] = {f: draw(st.floats(*PLAUSIBLE[f])) for f in FIELDS}
             flagged: frozenset[str] = frozenset()
         else:
             values = {f: draw(WILD) for f in FIELDS}

@@ -36,6 +36,7 @@ MANUAL = "manual mode: computed, not commanded"
 NO_POSITION = "no valve position (no feedback, no earlier command)"
 NO_READING = "no usable reading"
 SPIKE = "reading rejected by the model (spike?)"
+SPEED_TOLERANCE = 0.05  # a VFD may report a little above nominal; far above is a bad reading
 MIN_VISIBLE_SHARE = 0.5  # the pump moves only while at least half the valves are seen
 
 
@@ -67,7 +68,7 @@ class Controller:
             (model_ids if algo == "model" else pi_ids).append(iid)
         for iid in pi_ids:
             self._pi_inlet(iid, measurements, openings[iid], cmds)
-        if model_ids or self.config.pump_control:
+        if model_ids:
             self._model_step(model_ids, measurements, openings, cmds)
         return cmds
 
@@ -105,10 +106,10 @@ class Controller:
         pump = self.network.substation.pump
         limits = self.config.limits
         current_speed = usable(meas.pump_speed)
-        if current_speed is None:
+        if current_speed is None or not 0.0 <= current_speed <= 1.0 + SPEED_TOLERANCE:
             current_speed = self.last_speed if self.last_speed is not None else pump.speed
         speed_max = limits.speed_range(pump.min_speed, pump.max_speed)[1]
-        pump_on = self.config.pump_control and len(ids) > 0  # PI alone leaves the pump
+        pump_on = self.config.pump_control
 
         def limit_speed(s: float) -> float:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]

@@ -101,7 +101,7 @@ class ModelBased:
         try:
             data = self._plan_input(views, max_opening)
             plan = self.planner.plan(data, speed_max, limit_speed, pump_control)
-        except (HydraulicError, ValueError, FloatingPointError, ZeroDivisionError):
+        except (HydraulicError, ArithmeticError, ValueError):
             return None
         if not math.isfinite(plan.speed):
             return None
