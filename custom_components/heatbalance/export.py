@@ -13,7 +13,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 
 from .alarms import NETWORK
 from .const import (
@@ -27,6 +27,7 @@ from .const import (
     SUBENTRY_INLET,
 )
 from .coordinator import HeatbalanceCoordinator
+from .engine.commissioning import commission
 from .engine.loader import NetworkError, import_inlets_csv, network_to_dict
 from .network_setup import definitions
 
@@ -87,16 +88,8 @@ async def commission_response(
     hass: HomeAssistant, coordinator: HeatbalanceCoordinator
 ) -> dict[str, Any]:
     """Presettings of every device from the engine's commissioning (§7.2.5, §7.2.6)."""
-    try:
-        from .engine import commissioning  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as err:  # the engine's commissioning module is not there yet
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="commissioning_unavailable",
-            translation_placeholders={"error": str(err)},
-        ) from err
-    record = await hass.async_add_executor_job(commissioning.commission, coordinator.network)
-    return dict(record.to_dict())
+    record = await hass.async_add_executor_job(commission, coordinator.network)
+    return record.as_dict()
 
 
 def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import pytest
 from homeassistant.auth.models import User
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
+from homeassistant.exceptions import ServiceValidationError, Unauthorized
 
 from custom_components.heatbalance.compat import flow_vol as vol
 from custom_components.heatbalance.const import DOMAIN
@@ -199,16 +199,12 @@ async def test_commission(hass: HomeAssistant, demo: ConfigEntry, operator: User
         await _call(
             hass, "commission", {"config_entry_id": demo.entry_id}, operator, return_response=True
         )
-    try:
-        from custom_components.heatbalance.engine import commissioning  # noqa: F401
-    except ImportError:
-        with pytest.raises(HomeAssistantError) as err:
-            await _call(
-                hass, "commission", {"config_entry_id": demo.entry_id}, return_response=True
-            )
-        assert err.value.translation_key == "commissioning_unavailable"
-        return
     response = await _call(
         hass, "commission", {"config_entry_id": demo.entry_id}, return_response=True
     )
-    assert response
+    # §7.2.6: one line of presettings per inlet of the network, and the pump's setting
+    assert response["network"] == "estate12"
+    assert sorted(row["inlet_id"] for row in response["inlets"]) == sorted(
+        demo.runtime_data.coordinator.network.inlets
+    )
+    assert response["pump"]
