@@ -173,7 +173,7 @@ class ControllerConfig:
     pi_kp: float = 0.3
     pi_ki: float = 0.6
     deadband: float = 0.01
-    forgetting: float = 0.8
+    forgetting: float = 0.95
 
     def __post_init__(self) -> None:
         """Refuse unknown names and absurd numbers at configuration time, not mid-season."""

@@ -39,7 +39,7 @@ class BranchIdentifier:
     """RLS estimate of one inlet's circuit and valve factors (serialisable state)."""
 
     a0: float
-    forgetting: float = 0.8
+    forgetting: float = 0.95
     gate: float = 0.5
     confirm: int = 2
     theta: list[float] = field(default_factory=lambda: [1.0, 1.0])
@@ -144,7 +144,7 @@ class BranchIdentifier:
         """Read back :meth:`to_dict`; a corrupt state falls back to the prior."""
         out = cls(
             a0=float(data["a0"]),
-            forgetting=float(data.get("forgetting", 0.8)),
+            forgetting=float(data.get("forgetting", 0.95)),
             gate=float(data.get("gate", 0.5)),
             confirm=int(data.get("confirm", 2)),
         )

@@ -52,7 +52,7 @@ class ModelBased:
     """The learnt part of the model-based controller (serialisable)."""
 
     network: Network
-    forgetting: float = 0.8
+    forgetting: float = 0.95
     identifiers: dict[str, BranchIdentifier] = field(default_factory=dict)
     multipliers: dict[str, float] = field(default_factory=dict)
 
