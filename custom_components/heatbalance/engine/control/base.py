@@ -151,8 +151,12 @@ class ControllerConfig:
     """How a network is balanced (§5.3.6-1/2/5/6), as the operator set it.
 
     Per-inlet settings override per-device-type settings, which override the network's.
-    ``aim`` places flow targets inside the band (1.015 = 1.5 % above set flow, the middle
-    of the lower half of the advanced band 0…+5 %, §8.2.4).
+    ``aim`` places the model-based flow targets inside the band (1.015 = 1.5 % above set
+    flow, low in the advanced band 0…+5 % of §8.2.4, to spare pump power); ``pi_aim`` the
+    PI ones (the band's middle: PI has no pump to trade against and must ride out noise).
+    ``pi_kp``/``pi_ki`` are PI gains per step on the normalised error, ``deadband`` the
+    error inside which nothing moves (§8.2.5), ``opening_deadband`` the smallest opening
+    change worth sending, ``forgetting`` the RLS forgetting factor (§3.0.7-3).
     """
 
     algorithm: str = "model"
@@ -162,6 +166,7 @@ class ControllerConfig:
     limits: SafetyLimits = field(default_factory=SafetyLimits)
     pump_control: bool = True
     aim: float = 1.015
+    pi_aim: float = 1.025
     inlet_algorithms: dict[str, str] = field(default_factory=dict)
     type_algorithms: dict[str, str] = field(default_factory=dict)
     inlet_targets: dict[str, str] = field(default_factory=dict)
@@ -170,9 +175,9 @@ class ControllerConfig:
     weights: dict[str, float] = field(default_factory=dict)
     substation_required: tuple[str, ...] = ("supply_c", "return_c")
     opening_deadband: float = 0.005
-    pi_kp: float = 0.3
+    pi_kp: float = 0.1
     pi_ki: float = 0.6
-    deadband: float = 0.01
+    deadband: float = 0.015
     forgetting: float = 0.95
 
     def __post_init__(self) -> None:
@@ -190,8 +195,12 @@ class ControllerConfig:
                 raise ValueError(f"{name} must be within 0…2, got {value!r}")
         if not (isinstance(self.forgetting, int | float) and 0.5 <= self.forgetting <= 1.0):
             raise ValueError(f"forgetting must be within 0.5…1, got {self.forgetting!r}")
-        if not (math.isfinite(self.aim) and 0.9 <= self.aim <= 1.2):
-            raise ValueError(f"aim must be within 0.9…1.2, got {self.aim}")
+        for name in ("aim", "pi_aim"):
+            value = getattr(self, name)
+            if not (
+                isinstance(value, int | float) and math.isfinite(value) and 0.9 <= value <= 1.2
+            ):
+                raise ValueError(f"{name} must be within 0.9…1.2, got {value!r}")
         for iid, w in self.weights.items():
             if not (isinstance(w, int | float) and math.isfinite(w) and 0.5 <= w <= 2.0):
                 raise ValueError(f"weight of {iid} must be within 0.5…2, got {w!r}")

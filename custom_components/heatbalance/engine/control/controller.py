@@ -253,7 +253,10 @@ class Controller:
         """Normalised error of an inlet on its target (None: hold)."""
         inlet = self.network.inlets[iid]
         target = self.config.target_of(iid, inlet.device.type)
-        aim = self.config.aim
+        # PI has no pump to trade against and noise to ride out: it aims at the band's
+        # middle; the model-based plan aims low in the band to spare pump power.
+        algo = self.config.algorithm_of(iid, inlet.device.type)
+        aim = self.config.aim if algo == "model" else self.config.pi_aim
         err = target_error(self.network, iid, target, meas, self._weight(iid), aim)
         if err is None:
             return None
