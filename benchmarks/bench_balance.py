@@ -255,7 +255,9 @@ def _cell(value: int | None) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "—" if value is None or not math.isfinite(value) else f"{value:.0%}"
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{round(value, 2) + 0.0:.0%}"  # no "-0%"
 
 
 def table(results: list[Result], markdown: bool) -> list[str]:
