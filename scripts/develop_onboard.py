@@ -23,10 +23,17 @@ from typing import Any
 BASE = "http://127.0.0.1:8123"
 CLIENT_ID = f"{BASE}/"
 USERNAME = "operator"
+# network sensors that show the network balancing itself, for the dashboard's history graph
+BALANCE_SENSORS = ("in_band", "imbalance", "spread")
 
 
 def request(
-    method: str, path: str, body: Any = None, token: str | None = None, form: bool = False
+    method: str,
+    path: str,
+    body: Any = None,
+    token: str | None = None,
+    form: bool = False,
+    timeout_s: float = 30,
 ) -> Any:
     """Call HA's HTTP API and return the decoded JSON answer."""
     headers = {}
@@ -41,7 +48,7 @@ def request(
     if token:
         headers["Authorization"] = f"Bearer {token}"
     req = urllib.request.Request(BASE + path, data=data, headers=headers, method=method)  # noqa: S310 - loopback only
-    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310 - loopback only
         raw = resp.read()
     return json.loads(raw) if raw else None
 
@@ -156,17 +163,33 @@ def _options(field: dict[str, Any]) -> list[str]:
     return values
 
 
+def start_flow(token: str, attempts: int = 5) -> dict[str, Any]:
+    """Start heatbalance's config flow, waiting out HA's first-start package installs.
+
+    Right after onboarding HA sets up its default integrations (text-to-speech, radio, …) and
+    installs their packages one at a time; loading heatbalance waits behind those installs,
+    so the first flow request can take minutes on a fresh configuration.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return request(
+                "POST",
+                "/api/config/config_entries/flow",
+                {"handler": "heatbalance", "show_advanced_options": False},
+                token,
+                timeout_s=120,
+            )
+        except (TimeoutError, urllib.error.URLError):
+            print(f"develop: HA is still busy installing packages (try {attempt})", file=sys.stderr)
+    raise SystemExit("develop: Home Assistant never answered the config flow; see its log above")
+
+
 def add_demo_network(token: str, demo: str) -> None:
     """Create the heatbalance entry for the demo network unless one exists."""
     entries = request("GET", "/api/config/config_entries/entry?domain=heatbalance", token=token)
     if entries:
         return
-    step = request(
-        "POST",
-        "/api/config/config_entries/flow",
-        {"handler": "heatbalance", "show_advanced_options": False},
-        token,
-    )
+    step = start_flow(token)
     for _ in range(5):
         if step.get("type") != "form":
             break
@@ -199,7 +222,9 @@ def write_dashboard(config: Path, token: str) -> int:
         ):
             network = dev
     inlets = [d for d in devices if d is not network]
-    graphs = [e for e in network["entities"] if e.startswith("sensor.")][:6]
+    sensors = [e for e in network["entities"] if e.startswith("sensor.")]
+    balance = [e for e in sensors if any(k in e for k in BALANCE_SENSORS)]
+    graphs = (balance or sensors)[:6]
     cards = [
         {"type": "entities", "title": network["name"], "entities": network["entities"]},
         {"type": "history-graph", "title": "Balance", "hours_to_show": 6, "entities": graphs},

@@ -57,14 +57,15 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         hass: HomeAssistant,
         entry: HeatbalanceConfigEntry,
         network: Network,
+        simulator: Simulator,
         inlets: dict[str, InletConfig],
         settings: Settings,
     ) -> None:
-        """Prepare the plant; nothing is solved until the first refresh."""
+        """Take the plant built in the executor; nothing is solved until the first refresh."""
         self.network = network
         self.inlets = inlets
         self.settings = settings
-        self.plant = Plant(Simulator(network), inlets, settings)
+        self.plant = Plant(simulator, inlets, settings)
         super().__init__(
             hass,
             _LOGGER,

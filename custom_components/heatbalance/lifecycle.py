@@ -32,6 +32,7 @@ from .coordinator import (
     HeatbalanceData,
 )
 from .engine.loader import NetworkError
+from .engine.simulator import Simulator
 from .network_setup import build_network, definitions, network_source
 from .repairs import async_check_issues, async_clear_issues
 from .settings import DEFAULT_OPTIONS, InletConfig, Settings
@@ -89,7 +90,9 @@ async def async_setup_network(hass: HomeAssistant, entry: HeatbalanceConfigEntry
     }
     settings = Settings.from_options(entry.options)
     network_device(hass, entry, network.name)
-    coordinator = HeatbalanceCoordinator(hass, entry, network, inlets, settings)
+    # building the hydraulic model factorises matrices and imports scipy: not in the event loop
+    simulator = await hass.async_add_executor_job(Simulator, network)
+    coordinator = HeatbalanceCoordinator(hass, entry, network, simulator, inlets, settings)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = HeatbalanceData(coordinator, structure)
     await async_check_issues(hass, entry.entry_id, entry.title, network, settings, inlets, orphans)
