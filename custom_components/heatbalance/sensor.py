@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -52,16 +53,67 @@ class NetworkSensorDescription(SensorEntityDescription):
     value_fn: Callable[[HeatbalanceCoordinator, CycleResult], float | str | None]
 
 
-def _temperature(key: str, fn: Callable[[InletResult], float | None], **kw: object):
+# What sensors of one kind share: unit, device class, state class.
+type Kind = dict[str, Any]
+
+
+def _kind(
+    unit: str | None,
+    device_class: SensorDeviceClass | None = None,
+    state_class: SensorStateClass | None = SensorStateClass.MEASUREMENT,
+) -> Kind:
+    return {
+        "native_unit_of_measurement": unit,
+        "device_class": device_class,
+        "state_class": state_class,
+    }
+
+
+CELSIUS = _kind(UnitOfTemperature.CELSIUS, SensorDeviceClass.TEMPERATURE)
+KELVIN = _kind(UnitOfTemperature.KELVIN, SensorDeviceClass.TEMPERATURE)
+FLOW = _kind(M3H, SensorDeviceClass.VOLUME_FLOW_RATE)
+KILOWATT = _kind(UnitOfPower.KILO_WATT, SensorDeviceClass.POWER)
+WATT = _kind(UnitOfPower.WATT, SensorDeviceClass.POWER)
+ENERGY = _kind(
+    UnitOfEnergy.KILO_WATT_HOUR, SensorDeviceClass.ENERGY, SensorStateClass.TOTAL_INCREASING
+)
+PRESSURE = _kind(UnitOfPressure.KPA, SensorDeviceClass.PRESSURE)
+PERCENT = _kind(PERCENTAGE)
+SET_VALUE = {"state_class": None}  # a set value (§5.3.5-2) is not a measurement
+DIAGNOSTIC = {"entity_category": EntityCategory.DIAGNOSTIC}
+
+
+def _inlet(
+    key: str,
+    kind: Kind,
+    precision: int,
+    value_fn: Callable[[InletResult], float | None],
+    **extra: Any,
+) -> InletSensorDescription:
+    """An inlet sensor translated under its key."""
     return InletSensorDescription(
         key=key,
         translation_key=key,
-        device_class=SensorDeviceClass.TEMPERATURE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        suggested_display_precision=1,
-        value_fn=fn,
-        **kw,  # type: ignore[arg-type]
+        suggested_display_precision=precision,
+        value_fn=value_fn,
+        **(kind | extra),
+    )
+
+
+def _network(
+    key: str,
+    kind: Kind,
+    precision: int | None,
+    value_fn: Callable[[HeatbalanceCoordinator, CycleResult], float | str | None],
+    **extra: Any,
+) -> NetworkSensorDescription:
+    """A network sensor translated under its key."""
+    return NetworkSensorDescription(
+        key=key,
+        translation_key=key,
+        suggested_display_precision=precision,
+        value_fn=value_fn,
+        **(kind | extra),
     )
 
 
@@ -78,98 +130,49 @@ def _households(key: str) -> Callable[[InletResult], float | None]:
     return lambda r: r.households[key] if r.households else None
 
 
+def _has_households(r: InletResult) -> bool:
+    return r.households is not None
+
+
 INLET_SENSORS: tuple[InletSensorDescription, ...] = (
-    _temperature("supply_temperature", lambda r: r.reading.supply_c),
-    _temperature("return_temperature", lambda r: r.reading.return_c),
-    _temperature("mean_temperature", _mean, entity_registry_enabled_default=False),
-    _temperature("room_temperature", lambda r: r.reading.room_c),
-    InletSensorDescription(
-        key="flow",
-        translation_key="flow",
-        device_class=SensorDeviceClass.VOLUME_FLOW_RATE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=M3H,
-        suggested_display_precision=2,
-        value_fn=lambda r: r.reading.flow_m3h,
-    ),
-    InletSensorDescription(
-        key="flow_setpoint",
-        translation_key="flow_setpoint",
-        device_class=SensorDeviceClass.VOLUME_FLOW_RATE,
-        native_unit_of_measurement=M3H,
-        suggested_display_precision=2,
-        value_fn=lambda r: r.setpoint,
-    ),
-    InletSensorDescription(
-        key="deviation",
-        translation_key="deviation",
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=1,
-        value_fn=lambda r: r.deviation,
-    ),
-    InletSensorDescription(
-        key="heat_power",
-        translation_key="heat_power",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        suggested_display_precision=1,
-        value_fn=lambda r: r.heat_kw,
-    ),
-    InletSensorDescription(
-        key="heat_energy",
-        translation_key="heat_energy",
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=0,
-        value_fn=lambda r: r.energy_kwh,
-    ),
-    InletSensorDescription(
-        key="valve_position",
-        translation_key="valve_position",
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=0,
-        value_fn=lambda r: _pct(r.reading.opening),
-    ),
-    InletSensorDescription(
-        key="valve_command",
-        translation_key="valve_command",
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=0,
-        value_fn=lambda r: _pct(r.command),
-    ),
-    InletSensorDescription(
-        key="differential_pressure",
-        translation_key="differential_pressure",
-        device_class=SensorDeviceClass.PRESSURE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPressure.KPA,
-        suggested_display_precision=1,
+    _inlet("supply_temperature", CELSIUS, 1, lambda r: r.reading.supply_c),
+    _inlet("return_temperature", CELSIUS, 1, lambda r: r.reading.return_c),
+    _inlet("mean_temperature", CELSIUS, 1, _mean, entity_registry_enabled_default=False),
+    _inlet("room_temperature", CELSIUS, 1, lambda r: r.reading.room_c),
+    _inlet("flow", FLOW, 2, lambda r: r.reading.flow_m3h),
+    _inlet("flow_setpoint", FLOW | SET_VALUE, 2, lambda r: r.setpoint),
+    _inlet("deviation", PERCENT, 1, lambda r: r.deviation),
+    _inlet("heat_power", KILOWATT, 1, lambda r: r.heat_kw),
+    _inlet("heat_energy", ENERGY, 0, lambda r: r.energy_kwh),
+    _inlet("valve_position", PERCENT, 0, lambda r: _pct(r.reading.opening)),
+    _inlet("valve_command", PERCENT | SET_VALUE, 0, lambda r: _pct(r.command)),
+    _inlet(
+        "differential_pressure",
+        PRESSURE,
+        1,
+        lambda r: r.reading.dp_available_kpa,
         entity_registry_enabled_default=False,
-        value_fn=lambda r: r.reading.dp_available_kpa,
     ),
-    InletSensorDescription(
-        key="success_rate",
-        translation_key="success_rate",
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=1,
-        entity_category=EntityCategory.DIAGNOSTIC,
+    _inlet(
+        "success_rate",
+        PERCENT | DIAGNOSTIC,
+        1,
+        lambda r: r.success_rate,
         entity_registry_enabled_default=False,
-        value_fn=lambda r: r.success_rate,
     ),
-    _temperature(
+    _inlet(
         "households_room_min",
+        CELSIUS,
+        1,
         _households("room_min_c"),
-        exists_fn=lambda r: r.households is not None,
+        exists_fn=_has_households,
     ),
-    _temperature(
+    _inlet(
         "households_room_max",
+        CELSIUS,
+        1,
         _households("room_max_c"),
-        exists_fn=lambda r: r.households is not None,
+        exists_fn=_has_households,
     ),
 )
 
@@ -182,123 +185,32 @@ def _state(c: HeatbalanceCoordinator, r: CycleResult) -> str:
     return "regulating" if c.settings.auto else "manual"
 
 
-def _network_temperature(key: str, fn: Callable[[CycleResult], float | None]):
-    return NetworkSensorDescription(
-        key=key,
-        translation_key=key,
-        device_class=SensorDeviceClass.TEMPERATURE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        suggested_display_precision=1,
-        value_fn=lambda _c, r: fn(r),
-    )
+def _network_energy(c: HeatbalanceCoordinator, _r: CycleResult) -> float:
+    return sum(c.memory.energy_kwh.get(i, 0.0) for i in c.inlets)
 
 
 NETWORK_SENSORS: tuple[NetworkSensorDescription, ...] = (
-    NetworkSensorDescription(
-        key="balance_state",
-        translation_key="balance_state",
-        device_class=SensorDeviceClass.ENUM,
+    _network(
+        "balance_state",
+        _kind(None, SensorDeviceClass.ENUM, None),
+        None,
+        _state,
         options=BALANCE_STATES,
-        value_fn=_state,
     ),
-    NetworkSensorDescription(
-        key="share_in_band",
-        translation_key="share_in_band",
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=0,
-        value_fn=lambda _c, r: r.share_in_band,
-    ),
-    NetworkSensorDescription(
-        key="return_spread",
-        translation_key="return_spread",
-        device_class=SensorDeviceClass.TEMPERATURE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfTemperature.KELVIN,
-        suggested_display_precision=2,
-        value_fn=lambda _c, r: r.spread,
-    ),
-    NetworkSensorDescription(
-        key="imbalance_ratio",
-        translation_key="imbalance_ratio",
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=1,
-        value_fn=lambda _c, r: _pct(r.imbalance_ratio),
-    ),
-    _network_temperature("supply_temperature", lambda r: r.supply_c),
-    _network_temperature("return_temperature", lambda r: r.return_c),
-    _network_temperature("outdoor_temperature", lambda r: r.outdoor_c),
-    NetworkSensorDescription(
-        key="network_flow",
-        translation_key="network_flow",
-        device_class=SensorDeviceClass.VOLUME_FLOW_RATE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=M3H,
-        suggested_display_precision=1,
-        value_fn=lambda _c, r: r.pump_flow_m3h,
-    ),
-    NetworkSensorDescription(
-        key="heat_power",
-        translation_key="heat_power",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        suggested_display_precision=0,
-        value_fn=lambda _c, r: r.heat_kw,
-    ),
-    NetworkSensorDescription(
-        key="heat_energy",
-        translation_key="heat_energy",
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=0,
-        value_fn=lambda c, _r: sum(c.memory.energy_kwh.get(i, 0.0) for i in c.inlets),
-    ),
-    NetworkSensorDescription(
-        key="forecast_load",
-        translation_key="forecast_load",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        suggested_display_precision=0,
-        value_fn=lambda _c, r: r.forecast_kw,
-    ),
-    NetworkSensorDescription(
-        key="pump_power",
-        translation_key="pump_power",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        value_fn=lambda _c, r: r.pump_power_w,
-    ),
-    NetworkSensorDescription(
-        key="pump_speed",
-        translation_key="pump_speed",
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=0,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda _c, r: _pct(r.pump_speed),
-    ),
-    NetworkSensorDescription(
-        key="success_rate",
-        translation_key="success_rate",
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=1,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda _c, r: r.success_rate,
-    ),
-    NetworkSensorDescription(
-        key="active_alarms",
-        translation_key="active_alarms",
-        state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda c, _r: len(c.alarms.active),
-    ),
+    _network("share_in_band", PERCENT, 0, lambda _c, r: r.share_in_band),
+    _network("return_spread", KELVIN, 2, lambda _c, r: r.spread),
+    _network("imbalance_ratio", PERCENT, 1, lambda _c, r: _pct(r.imbalance_ratio)),
+    _network("supply_temperature", CELSIUS, 1, lambda _c, r: r.supply_c),
+    _network("return_temperature", CELSIUS, 1, lambda _c, r: r.return_c),
+    _network("outdoor_temperature", CELSIUS, 1, lambda _c, r: r.outdoor_c),
+    _network("network_flow", FLOW, 1, lambda _c, r: r.pump_flow_m3h),
+    _network("heat_power", KILOWATT, 0, lambda _c, r: r.heat_kw),
+    _network("heat_energy", ENERGY, 0, _network_energy),
+    _network("forecast_load", KILOWATT, 0, lambda _c, r: r.forecast_kw),
+    _network("pump_power", WATT, 0, lambda _c, r: r.pump_power_w),
+    _network("pump_speed", PERCENT | DIAGNOSTIC, 0, lambda _c, r: _pct(r.pump_speed)),
+    _network("success_rate", PERCENT | DIAGNOSTIC, 1, lambda _c, r: r.success_rate),
+    _network("active_alarms", _kind(None), None, lambda c, _r: len(c.alarms.active)),
 )
 
 
