@@ -271,3 +271,42 @@ def test_big_flow_speed_limits() -> None:
     starved = chain(2)
     starved.inlets["B2"].device = Device(type="electric_valve", kvs=10.0, max_opening=0.0)
     assert big_flow_speed(starved) == MAX_BIG_FLOW_SPEED
+
+
+def test_dp_valve_over_households_holds_what_they_share() -> None:
+    """§7.2.5-3 over households: the ΔP between building supply and street return."""
+    net = generate_network(3, 3, seed=5)
+    kvs = 4.0 * net.inlets["B001"].design_flow_m3h
+    net.inlets["B001"].device = Device(type="dp_valve", kvs=kvs, setpoint=10.0)
+    record = commission(net)
+    row = record.inlet("B001")
+    assert row.setpoint_unit == "kPa"
+    kids = [r for r in record.inlets if r.parent == "B001"]
+    # The households' own pressure: what they are offered after the building's valve.
+    shared = {round(k.expected_dp_available_kpa, 3) for k in kids}
+    assert len(shared) == 1
+    assert row.setpoint == pytest.approx(kids[0].expected_dp_available_kpa, rel=1e-3)
+    assert record.max_flow_deviation < 1e-3
+
+
+def test_oversized_pump_runs_at_minimum_and_valves_throttle() -> None:
+    """A pump far too strong: minimum speed, said in the notes, flows still on target."""
+    net = chain(3, diameter_mm=150.0)
+    for inlet in net.inlets.values():
+        inlet.device = Device(type="electric_valve", kvs=40.0)
+    net.substation.pump.design_head_m, net.substation.pump.shutoff_head_m = 200.0, 250.0
+    net.substation.pump.min_speed = 0.6
+    record = commission(net)
+    assert record.pump.speed == pytest.approx(0.6)
+    assert any("minimum speed" in note for note in record.notes)
+    assert record.max_flow_deviation < 1e-3
+    assert max(_num(r.opening) for r in record.inlets) < 1.0
+
+
+def test_inlet_without_device_is_noted() -> None:
+    """No balancing device: nothing to set, and the record says why."""
+    net = chain(2)
+    net.inlets["B2"].device = Device(type="none")
+    row = commission(net).inlet("B2")
+    assert row.opening is None
+    assert "not adjustable" in row.note

@@ -194,12 +194,7 @@ def commission(
     turns: float = HANDWHEEL_TURNS,
 ) -> CommissioningRecord:
     """Presettings of every device and of the pump, checked by a solve (§7.2.5, §7.2.6)."""
-    targets = target_flows(network, basis)
-    try:
-        model = HydraulicModel(network)
-    except HydraulicError as err:
-        raise CommissioningError(str(err)) from err
-    plan = _plan(network, model, np.array([targets[i] for i in model.inlet_ids]))
+    model, plan = _prepare(network, basis)
     applied = apply_presettings(network, plan_settings(network, model, plan))
     result = _verify(applied)
     rows = [
@@ -240,13 +235,18 @@ class Presettings:
 
 def presettings(network: Network, basis: Basis = "load") -> Presettings:
     """Only the settings, for callers that apply them (the oracle, the simulator)."""
+    model, plan = _prepare(network, basis)
+    return plan_settings(network, model, plan)
+
+
+def _prepare(network: Network, basis: Basis) -> tuple[HydraulicModel, _Plan]:
+    """The hydraulic model of ``network`` and the plan for its target flows."""
     targets = target_flows(network, basis)
     try:
         model = HydraulicModel(network)
     except HydraulicError as err:
         raise CommissioningError(str(err)) from err
-    plan = _plan(network, model, np.array([targets[i] for i in model.inlet_ids]))
-    return plan_settings(network, model, plan)
+    return model, _plan(network, model, np.array([targets[i] for i in model.inlet_ids]))
 
 
 def apply_presettings(network: Network, settings: Presettings) -> Network:
@@ -457,11 +457,7 @@ def plan_settings(network: Network, model: HydraulicModel, plan: _Plan) -> Prese
 
 def _ancestor_drop(topo: Any, plan: _Plan, k: int) -> float:
     """Sum of the drops of the devices of ``k``'s ancestors (kPa)."""
-    total, p = 0.0, int(topo.parent[k])
-    while p >= 0:
-        total += float(plan.device_drop[p])
-        p = int(topo.parent[p])
-    return total
+    return float(sum(plan.device_drop[a] for a in _chain(topo, k)))
 
 
 def _dp_setpoint(model: HydraulicModel, plan: _Plan, k: int) -> float:
