@@ -246,7 +246,14 @@ def _prepare(network: Network, basis: Basis) -> tuple[HydraulicModel, _Plan]:
         model = HydraulicModel(network)
     except HydraulicError as err:
         raise CommissioningError(str(err)) from err
-    return model, _plan(network, model, np.array([targets[i] for i in model.inlet_ids]))
+    flows = np.array([targets[i] for i in model.inlet_ids])
+    topo = model.topo
+    # A building with households carries what they draw, whatever its own design load says.
+    for depth in range(int(topo.depth.max(initial=0)), 0, -1):
+        for k in np.flatnonzero(topo.depth == depth):
+            p = int(topo.parent[k])
+            flows[p] = flows[topo.parent == p].sum()
+    return model, _plan(network, model, flows)
 
 
 def apply_presettings(network: Network, settings: Presettings) -> Network:
