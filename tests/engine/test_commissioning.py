@@ -98,6 +98,9 @@ def test_households_behind_buildings() -> None:
         kids = [r for r in record.inlets if r.parent == building]
         assert len(kids) == 3
         assert max(_num(r.opening) for r in kids) == pytest.approx(1.0)
+        # The building carries what its households draw.
+        total = sum(r.target_flow_m3h for r in kids)
+        assert record.inlet(building).target_flow_m3h == pytest.approx(total)
     # Only the worst-placed building (the farthest) keeps its own valve fully open.
     throttled = [b for b in buildings if _num(record.inlet(b).opening) < 0.999]
     assert throttled == ["B001", "B002", "B003"]
