@@ -7,6 +7,7 @@ nobody balanced) and takes 30-minute control steps. The controller sees measurem
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import numpy as np
@@ -302,3 +303,25 @@ def test_household_valves_steer_rooms_to_their_own_setpoints() -> None:
     for iid in ("B1", "B2"):
         s = state.inlets[iid]
         assert 1.0 <= s.flow_m3h / s.design_flow_m3h <= 1.05
+
+
+def test_model_self_corrects_when_the_network_file_is_wrong(builtin) -> None:
+    """§3.0.7-3: circuits 20…80 % stiffer than the file says are learnt by RLS.
+
+    The band is not always held by step 10 with 1 % noise (measured over 8 noise seeds: held
+    from step 6–14 in five, not held in three; docs/control.md); what is asserted is that
+    the model learns the plant and the flows come close to set flow everywhere.
+    """
+    network = all_open(builtin("district120"))
+    plant = copy.deepcopy(network)
+    rng = np.random.default_rng(0)
+    for inlet in plant.inlets.values():
+        inlet.internal_dp_kpa *= 1.5 * rng.uniform(0.8, 1.2)
+    sim = Simulator(plant, outdoor_c=-5.0)
+    ctl = make_controller(network, ControllerConfig())  # believes the file
+    run(network, ctl, 10, sim=sim)
+    factors = [i.circuit_factor for i in ctl.model.identifiers.values()]
+    assert np.median(factors) == pytest.approx(1.5, rel=0.15)
+    ratios = [s.flow_m3h / s.design_flow_m3h for s in sim.state().inlets.values()]
+    assert min(ratios) > 0.97
+    assert max(ratios) < 1.06

@@ -114,6 +114,7 @@ class Controller:
         def limit_speed(s: float) -> float:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]
 
+        self.model.update_residuals(views, current_speed)
         ref = speed_max if pump_on else current_speed
         plan = self.model.plan(views, ref, limit_speed, pump_on, limits.max_opening)
         if plan is None:
@@ -154,7 +155,8 @@ class Controller:
             # A manual inlet stays where it is in an automatic network's plan; in a manual
             # network the whole plan is hypothetical, so everything may move in it.
             movable = target is not None and (not self.config.auto or self.config.is_auto(iid))
-            views[iid] = InletView(current, movable, target, reading)
+            trusted = None if iid in cmds.held else reading  # a held reading is not used
+            views[iid] = InletView(current, movable, target, trusted)
         return views, seen
 
     def _flow_target(

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 
 FACTOR_RANGE = (0.02, 200.0)  # a factor outside this is not a plant, it is a broken meter
-P_PRIOR = 0.05  # prior variance of the normalised factors: the network file is trusted ±20 %
-P_RESET = 4.0  # after a confirmed change: the old estimate is no longer trusted
-P_MAX = 10.0  # bound on the covariance: forgetting without excitation must not blow it up
+P_PRIOR = 1.0  # prior variance over measurement variance: the file is trusted like one reading
+P_RESET = 1e4  # after a confirmed change: the old estimate is no longer trusted
+P_MAX = 1e5  # bound on the covariance: forgetting without excitation must not blow it up
 ACCEPT, REJECT, SKIP = "accepted", "rejected", "skipped"
 
 
@@ -40,7 +40,7 @@ class BranchIdentifier:
 
     a0: float
     forgetting: float = 0.95
-    gate: float = 0.5
+    gate: float = 0.15
     confirm: int = 2
     theta: list[float] = field(default_factory=lambda: [1.0, 1.0])
     p: list[list[float]] = field(default_factory=lambda: [[P_PRIOR, 0.0], [0.0, P_PRIOR]])
@@ -145,7 +145,7 @@ class BranchIdentifier:
         out = cls(
             a0=float(data["a0"]),
             forgetting=float(data.get("forgetting", 0.95)),
-            gate=float(data.get("gate", 0.5)),
+            gate=float(data.get("gate", 0.15)),
             confirm=int(data.get("confirm", 2)),
         )
         theta = [float(t) for t in data.get("theta", out.theta)]

@@ -33,6 +33,9 @@ from .base import MAX_DP_KPA, MAX_FLOW_RATIO, InletReading
 from .identification import REJECT, BranchIdentifier
 from .planner import HydraulicPlanner, Plan, PlanInput
 
+RESIDUAL_SMOOTHING = 0.5  # weight of the newest pressure-residual sample
+RESIDUAL_SHARE = 0.5  # a residual beyond half the pump's shut-off pressure is not believed
+MIN_SEEN_FOR_RESIDUAL = 0.5  # share of leaf flows needed to compare pressures at all
 OUTER_GAIN = 0.5  # share of a temperature error turned into a flow-target change per step
 MULTIPLIER_RANGE = (0.3, 2.5)  # an outer loop never asks less than 30 % or more than 250 %
 
@@ -55,6 +58,7 @@ class ModelBased:
     forgetting: float = 0.95
     identifiers: dict[str, BranchIdentifier] = field(default_factory=dict)
     multipliers: dict[str, float] = field(default_factory=dict)
+    residuals: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Build the planner and one identifier per branch with a valve."""
@@ -79,6 +83,46 @@ class ModelBased:
         dp = _pressure(reading.get("dp_available_kpa"))
         valve_dp = _pressure(reading.get("valve_dp_kpa"))
         return ident.update(flow, x, dp, valve_dp)
+
+    def update_residuals(self, views: dict[str, InletView], speed: float) -> None:
+        """Learn where the network model's pressures are wrong (pipes, pump: §3.0.7-3).
+
+        At the measured flows and pump speed the model offers each street-level inlet a
+        pressure; the measured one differs by what the pipe model gets wrong. The smoothed
+        difference is added to every plan, and a household takes its building's.
+        """
+        pl = self.planner
+        flows = pl.design.copy()
+        seen = np.zeros(len(pl.ids), dtype=bool)
+        for k, iid in enumerate(pl.ids):
+            view = views.get(iid)
+            q = view.reading.get("flow_m3h") if view and view.reading else None
+            if pl.leaf[k] and q is not None and 0 < q <= MAX_FLOW_RATIO * pl.design[k]:
+                flows[k], seen[k] = q, True
+        if seen[pl.leaf].mean() < MIN_SEEN_FOR_RESIDUAL:
+            return
+        try:
+            model = pl.offered_pressures(flows, speed)
+        except (HydraulicError, ArithmeticError, ValueError):
+            return
+        bound = RESIDUAL_SHARE * pl.g1
+        for k in np.flatnonzero(pl.top):
+            iid = pl.ids[k]
+            view = views.get(iid)
+            dp = _pressure(view.reading.get("dp_available_kpa")) if view and view.reading else None
+            if dp is None or not math.isfinite(model[k]):
+                continue
+            new = float(np.clip(dp - model[k], -bound, bound))
+            old = self.residuals.get(iid, new)
+            self.residuals[iid] = old + RESIDUAL_SMOOTHING * (new - old)
+
+    def residual_array(self) -> np.ndarray:
+        """Residual per inlet for the planner (households inherit their building's)."""
+        pl = self.planner
+        out = np.array([self.residuals.get(iid, 0.0) for iid in pl.ids])
+        kids = pl.parent >= 0
+        out[kids] = out[pl.parent[kids]]
+        return out
 
     def outer_loop(self, iid: str, error: float | None, deadband: float) -> float:
         """Flow-target multiplier of an inlet with a temperature target, after this step."""
@@ -145,7 +189,7 @@ class ModelBased:
             valve_factor=valve_factor,
             movable=movable & pl.has_kv,
             constrains=movable & pl.has_kv,
-            residual=np.zeros(n),
+            residual=self.residual_array(),
             fixed_resistance=fixed,
         )
 
@@ -155,6 +199,7 @@ class ModelBased:
         return {
             "identifiers": {iid: i.to_dict() for iid, i in self.identifiers.items()},
             "multipliers": dict(self.multipliers),
+            "residuals": dict(self.residuals),
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -162,6 +207,11 @@ class ModelBased:
         for iid, raw in dict(data.get("identifiers", {})).items():
             if iid in self.identifiers:
                 self.identifiers[iid] = BranchIdentifier.from_dict(raw)
+        bound = RESIDUAL_SHARE * self.planner.g1
+        for iid, r in dict(data.get("residuals", {})).items():
+            value = float(r)
+            if iid in self.planner.index and math.isfinite(value):
+                self.residuals[iid] = float(np.clip(value, -bound, bound))
         for iid, m in dict(data.get("multipliers", {})).items():
             value = float(m)
             if iid in self.planner.index and math.isfinite(value):

@@ -171,6 +171,14 @@ class HydraulicPlanner:
             worst=worst,
         )
 
+    def offered_pressures(self, flows: np.ndarray, speed: float) -> np.ndarray:
+        """Pressure the model says each inlet is offered when the leaves draw ``flows``.
+
+        Depends only on pipes and pump, not on the valves: comparing it with measured
+        pressures at measured flows isolates the model's error in the network itself.
+        """
+        return self._ideal_pressures(flows, speed)[0]
+
     def _ideal_pressures(self, flows: np.ndarray, speed: float) -> tuple[np.ndarray, bool]:
         """Offered pressure at every inlet with every leaf held at ``flows``; reached?"""
         setpoints = np.where(self.leaf, np.maximum(flows, 1e-9), np.nan)
