@@ -179,9 +179,11 @@ def test_commission_errors_are_one_line(capsys, tmp_path) -> None:
 
 @pytest.mark.parametrize("kind", ["blockage:B2:0.3", "blockage:B2"])
 def test_blockage_fault_runs(capsys, kind: str) -> None:
-    """A blocked valve (Kv × 0.3) is injected before the first step."""
+    """A blocked valve (Kv × 0.3) is injected before the first step and reported."""
     report = _json(capsys, ["balance", "loop8", "--steps", "2", "--fault", kind, "--json"])
     assert len(report["steps"]) == 3
+    assert report["faults"] == [kind]
+    assert report["dropout"] == 0.0
 
 
 def test_traditional_pi_runs_and_moves_toward_band(capsys) -> None:

@@ -108,6 +108,10 @@ def run_balance(
         "algorithm": algorithm,
         "step_min": step_min,
         "noise": dist.noise,
+        "dropout": dist.dropout,
+        "faults": [
+            f"{kind}:{iid}" + ("" if v is None else f":{v:g}") for kind, iid, v in dist.faults
+        ],
         "steps": rows,
         "steps_to_band": steps_to_band(rows),
         "oracle": {"pump_power_w": round(ref.pump_power_w, 1), "spread_k": round(ref.spread_k, 3)},
