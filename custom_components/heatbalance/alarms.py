@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .cycle import CycleResult
+from .cycle import CycleResult, InletResult
 from .settings import InletConfig, Settings
 
 EMERGENCY = "emergency"
@@ -69,6 +69,22 @@ def _fmt(x: float) -> str:
     return f"{x:.1f}"
 
 
+def _safety_limits(
+    r: InletResult, settings: Settings
+) -> tuple[tuple[str, str, float | None, float, bool], ...]:
+    """(reason, grade, value, limit, lower limit?) of an inlet's safety thresholds (§5.3.8-1)."""
+    rd = r.reading
+    flow_pct = None
+    if rd.flow_m3h is not None and r.setpoint:
+        flow_pct = rd.flow_m3h / r.setpoint * 100.0
+    return (
+        ("flow_low", EMERGENCY, flow_pct, settings.min_flow_pct, True),
+        ("supply_high", EMERGENCY, rd.supply_c, settings.max_supply_c, False),
+        ("return_low", EMERGENCY, rd.return_c, settings.min_return_c, True),
+        ("pressure_low", WARNING, rd.dp_available_kpa, settings.min_dp_kpa, True),
+    )
+
+
 def find_conditions(
     result: CycleResult,
     settings: Settings,
@@ -83,76 +99,34 @@ def find_conditions(
     def add(kind: str, grade: str, where: str, reason: str, immediate: bool = False, **v: str):
         found.append(Condition(kind, grade, where, reason, v, immediate))
 
+    def crossed(kind: str, grade: str, where: str, reason: str, value: float, limit: float):
+        """A limit crossed: raised at once, with the value and the limit in its description."""
+        add(kind, grade, where, reason, True, value=_fmt(value), limit=_fmt(limit))
+
     for iid, r in result.inlets.items():
         rd = r.reading
         cfg = inlets[iid]
-        if rd.flow_m3h is not None and r.setpoint:
-            pct = rd.flow_m3h / r.setpoint * 100.0
-            if pct < settings.min_flow_pct:
-                add(
-                    "safety_threshold",
-                    EMERGENCY,
-                    iid,
-                    "flow_low",
-                    True,
-                    value=_fmt(pct),
-                    limit=_fmt(settings.min_flow_pct),
-                )
-        if rd.supply_c is not None and rd.supply_c > settings.max_supply_c:
-            add(
-                "safety_threshold",
-                EMERGENCY,
-                iid,
-                "supply_high",
-                True,
-                value=_fmt(rd.supply_c),
-                limit=_fmt(settings.max_supply_c),
-            )
-        if rd.return_c is not None and rd.return_c < settings.min_return_c:
-            add(
-                "safety_threshold",
-                EMERGENCY,
-                iid,
-                "return_low",
-                True,
-                value=_fmt(rd.return_c),
-                limit=_fmt(settings.min_return_c),
-            )
-        if rd.dp_available_kpa is not None and rd.dp_available_kpa < settings.min_dp_kpa:
-            add(
-                "safety_threshold",
-                WARNING,
-                iid,
-                "pressure_low",
-                True,
-                value=_fmt(rd.dp_available_kpa),
-                limit=_fmt(settings.min_dp_kpa),
-            )
+        for reason, grade, value, limit, low in _safety_limits(r, settings):
+            if value is not None and (value < limit if low else value > limit):
+                crossed("safety_threshold", grade, iid, reason, value, limit)
         tol = settings.feedback_tolerance_pct
         if rd.opening is not None:
             pos = rd.opening * 100.0
             if pos < settings.min_opening_pct - 1.0:  # 1 % feedback resolution
-                add(
-                    "safety_threshold",
-                    WARNING,
-                    iid,
-                    "opening_low",
-                    True,
-                    value=_fmt(pos),
-                    limit=_fmt(settings.min_opening_pct),
+                crossed(
+                    "safety_threshold", WARNING, iid, "opening_low", pos, settings.min_opening_pct
                 )
             before = previous.inlets.get(iid) if previous else None
             if before is not None and before.reading.opening is not None and iid not in sent:
                 change = abs(pos - before.reading.opening * 100.0)
                 if change > settings.max_step_pct + tol:
-                    add(
+                    crossed(
                         "safety_threshold",
                         WARNING,
                         iid,
                         "opening_jump",
-                        True,
-                        value=_fmt(change),
-                        limit=_fmt(settings.max_step_pct),
+                        change,
+                        settings.max_step_pct,
                     )
             if iid in sent and abs(pos - sent[iid] * 100.0) > tol:
                 add(
@@ -172,15 +146,7 @@ def find_conditions(
         limit = SUCCESS_LIMITS.get(cfg.link, 95.0)
         enough = r.success_samples >= MIN_SUCCESS_SAMPLES
         if r.success_rate is not None and r.success_rate < limit and enough:
-            add(
-                "success_rate",
-                WARNING,
-                iid,
-                "success_rate",
-                True,
-                value=_fmt(r.success_rate),
-                limit=_fmt(limit),
-            )
+            crossed("success_rate", WARNING, iid, "success_rate", r.success_rate, limit)
     if settings.outdoor_entity and result.outdoor_c is None:
         add("communication", WARNING, NETWORK, "no_outdoor")
     if unbalanced_s > UNBALANCED_LIMIT_S:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .audit import async_audit
 from .compat import via_device
 from .const import DOMAIN
 from .coordinator import HeatbalanceCoordinator
 from .cycle import InletResult
+from .lifecycle import async_change_inlet, async_change_options
 
 DEVICE_MODELS = {
     "none": "Unregulated inlet",
@@ -72,6 +75,47 @@ class HeatbalanceEntity(CoordinatorEntity[HeatbalanceCoordinator]):
         if not super().available:
             return False
         return self.inlet_id is None or self.inlet_id in self.coordinator.data.inlets
+
+    def _audit(self, action: str, **details: Any) -> None:
+        """Write the user's action to the logbook with its entity and inlet (§5.3.6-7)."""
+        where = {} if self.inlet_id is None else {"inlet": self.inlet_id}
+        async_audit(
+            self.hass,
+            self.coordinator.config_entry.entry_id,
+            action,
+            self._context,
+            entity_id=self.entity_id,
+            **where,
+            **details,
+        )
+
+    def _change_option(self, key: str, old: Any, new: Any) -> None:
+        """Store a network option (applied at once), audit it and show it."""
+        async_change_options(self.hass, self.coordinator.config_entry, **{key: new})
+        self._audit(f"set_{key}", old=old, new=new)
+        self.async_write_ha_state()
+
+    def _change_inlet(self, action: str, key: str, new: Any, **old: Any) -> None:
+        """Store a setting of this inlet in its subentry, audit it and show it."""
+        assert self.inlet_id is not None
+        async_change_inlet(self.hass, self.coordinator.config_entry, self.inlet_id, **{key: new})
+        self._audit(action, **old, new=new)
+        self.async_write_ha_state()
+
+
+def add_per_actuated_inlet(
+    coordinator: HeatbalanceCoordinator,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    make: Callable[[str], Entity],
+    needs_kvs: bool = False,
+) -> None:
+    """One entity per managed inlet whose device can be moved remotely (§4.3.1)."""
+
+    def per_inlet(iid: str) -> list[Entity]:
+        device = coordinator.network.inlets[iid].device
+        return [make(iid)] if device.actuated and (device.kvs or not needs_kvs) else []
+
+    add_entities(coordinator, async_add_entities, (), per_inlet)
 
 
 def add_entities(

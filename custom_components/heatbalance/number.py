@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .audit import async_audit, async_require_admin
+from .audit import async_require_admin
 from .const import (
     CONF_MAX_OPENING,
     CONF_MAX_STEP,
@@ -32,7 +32,6 @@ from .const import (
 from .coordinator import HeatbalanceConfigEntry
 from .cycle import weight_of
 from .entity import HeatbalanceEntity, add_entities
-from .lifecycle import async_change_inlet, async_change_options
 from .settings import DEFAULT_OPTIONS
 
 PARALLEL_UPDATES = 0
@@ -137,18 +136,7 @@ class ThresholdNumber(HeatbalanceEntity, NumberEntity):
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="opening_limits"
             )
-        before = self.native_value
-        async_change_options(self.hass, self.coordinator.config_entry, **{key: value})
-        async_audit(
-            self.hass,
-            self.coordinator.config_entry.entry_id,
-            f"set_{key}",
-            self._context,
-            entity_id=self.entity_id,
-            old=before,
-            new=value,
-        )
-        self.async_write_ha_state()
+        self._change_option(key, self.native_value, value)
 
 
 class InletNumber(HeatbalanceEntity, NumberEntity):
@@ -168,16 +156,4 @@ class InletNumber(HeatbalanceEntity, NumberEntity):
         await async_require_admin(self.hass, self._context)
         assert self.inlet_id is not None
         key = self.entity_description.key
-        before = self.native_value
-        async_change_inlet(self.hass, self.coordinator.config_entry, self.inlet_id, **{key: value})
-        async_audit(
-            self.hass,
-            self.coordinator.config_entry.entry_id,
-            f"set_{key}",
-            self._context,
-            entity_id=self.entity_id,
-            inlet=self.inlet_id,
-            old=before,
-            new=value,
-        )
-        self.async_write_ha_state()
+        self._change_inlet(f"set_{key}", key, value, old=self.native_value)

@@ -14,11 +14,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .audit import async_audit, async_require_admin
+from .audit import async_require_admin
 from .const import ALGORITHMS, CONF_ALGORITHM, CONF_MODE, CONF_TARGET, DOMAIN, MODES, TARGETS
 from .coordinator import HeatbalanceConfigEntry
 from .entity import HeatbalanceEntity
-from .lifecycle import async_change_options
 
 PARALLEL_UPDATES = 0
 
@@ -81,15 +80,4 @@ class OptionSelect(HeatbalanceEntity, SelectEntity):
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="room_target_needs_advanced"
             )
-        before = self.current_option
-        async_change_options(self.hass, self.coordinator.config_entry, **{key: option})
-        async_audit(
-            self.hass,
-            self.coordinator.config_entry.entry_id,
-            f"set_{key}",
-            self._context,
-            entity_id=self.entity_id,
-            old=before,
-            new=option,
-        )
-        self.async_write_ha_state()
+        self._change_option(key, self.current_option, option)

@@ -10,11 +10,9 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .audit import async_audit
 from .const import CONF_AUTO
 from .coordinator import HeatbalanceConfigEntry
-from .entity import HeatbalanceEntity, add_entities
-from .lifecycle import async_change_inlet
+from .entity import HeatbalanceEntity, add_per_actuated_inlet
 
 PARALLEL_UPDATES = 0
 AUTO = SwitchEntityDescription(
@@ -29,14 +27,8 @@ async def async_setup_entry(
 ) -> None:
     """One switch per inlet whose device can be moved remotely."""
     coordinator = entry.runtime_data.coordinator
-    network = coordinator.network
-    add_entities(
-        coordinator,
-        async_add_entities,
-        (),
-        lambda iid: (
-            [AutoSwitch(coordinator, AUTO, iid)] if network.inlets[iid].device.actuated else []
-        ),
+    add_per_actuated_inlet(
+        coordinator, async_add_entities, lambda iid: AutoSwitch(coordinator, AUTO, iid)
     )
 
 
@@ -58,17 +50,4 @@ class AutoSwitch(HeatbalanceEntity, SwitchEntity):
         await self._set(False)
 
     async def _set(self, on: bool) -> None:
-        assert self.inlet_id is not None
-        async_change_inlet(
-            self.hass, self.coordinator.config_entry, self.inlet_id, **{CONF_AUTO: on}
-        )
-        async_audit(
-            self.hass,
-            self.coordinator.config_entry.entry_id,
-            "set_inlet_auto",
-            self._context,
-            entity_id=self.entity_id,
-            inlet=self.inlet_id,
-            new=on,
-        )
-        self.async_write_ha_state()
+        self._change_inlet("set_inlet_auto", CONF_AUTO, on)

@@ -19,10 +19,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .audit import async_audit
 from .const import DOMAIN
 from .coordinator import HeatbalanceConfigEntry
-from .entity import HeatbalanceEntity, add_entities
+from .entity import HeatbalanceEntity, add_per_actuated_inlet
 
 PARALLEL_UPDATES = 1
 VALVE = ValveEntityDescription(
@@ -37,16 +36,11 @@ async def async_setup_entry(
 ) -> None:
     """One valve per managed inlet whose device can be moved remotely (§4.3.1)."""
     coordinator = entry.runtime_data.coordinator
-    network = coordinator.network
-    add_entities(
+    add_per_actuated_inlet(
         coordinator,
         async_add_entities,
-        (),
-        lambda iid: (
-            [BalancingValve(coordinator, VALVE, iid)]
-            if network.inlets[iid].device.actuated and network.inlets[iid].device.kvs
-            else []
-        ),
+        lambda iid: BalancingValve(coordinator, VALVE, iid),
+        needs_kvs=True,
     )
 
 
@@ -77,15 +71,7 @@ class BalancingValve(HeatbalanceEntity, ValveEntity):
         if coordinator.settings.auto and coordinator.inlets[self.inlet_id].auto:
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="valve_in_auto")
         await coordinator.async_set_opening(self.inlet_id, position / 100.0)
-        async_audit(
-            self.hass,
-            coordinator.config_entry.entry_id,
-            "move_valve",
-            self._context,
-            entity_id=self.entity_id,
-            inlet=self.inlet_id,
-            new=position,
-        )
+        self._audit("move_valve", new=position)
 
     async def async_open_valve(self) -> None:
         """Fully open (as far as the safety limits allow)."""
