@@ -308,9 +308,10 @@ def test_household_valves_steer_rooms_to_their_own_setpoints() -> None:
 def test_model_self_corrects_when_the_network_file_is_wrong(builtin) -> None:
     """§3.0.7-3: circuits 20…80 % stiffer than the file says are learnt by RLS.
 
-    The band is not always held by step 10 with 1 % noise (measured over 8 noise seeds: held
-    from step 6–14 in five, not held in three; docs/control.md); what is asserted is that
-    the model learns the plant and the flows come close to set flow everywhere.
+    The advanced band is NOT reached here (measured over 8 noise seeds: never held within
+    14 steps; docs/control.md): the RLS prior is kept strong so flow-meter noise does not
+    move a correct model. What is asserted is that the model learns the plant and the flows
+    come within −3…+6 % of set flow everywhere (without learning: 0.963 at the worst).
     """
     network = all_open(builtin("district120"))
     plant = copy.deepcopy(network)
@@ -325,3 +326,16 @@ def test_model_self_corrects_when_the_network_file_is_wrong(builtin) -> None:
     ratios = [s.flow_m3h / s.design_flow_m3h for s in sim.state().inlets.values()]
     assert min(ratios) > 0.97
     assert max(ratios) < 1.06
+
+
+def test_pressure_residuals_correct_a_wrong_pipe_model(builtin) -> None:
+    """§3.0.7-3: pipes rougher than the file (×1.5) show up as pressure residuals."""
+    network = all_open(builtin("district120"))
+    plant = copy.deepcopy(network)
+    for pipe in plant.pipes:
+        pipe.roughness_mm *= 1.5
+    sim = Simulator(plant, outdoor_c=-5.0)
+    ctl = make_controller(network, ControllerConfig())
+    verdicts, _, _ = run(network, ctl, 12, sim=sim)
+    assert verdicts[-3:] == [True] * 3, verdicts
+    assert min(ctl.model.residuals.values()) < -1.0  # kPa: the far end is offered less

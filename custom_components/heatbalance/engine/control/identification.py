@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 FACTOR_RANGE = (0.02, 200.0)  # a factor outside this is not a plant, it is a broken meter
-P_PRIOR = 1.0  # prior variance over measurement variance: the file is trusted like one reading
+P_PRIOR = 0.1  # prior variance over measurement variance: the file counts like ten readings
 P_RESET = 1e4  # after a confirmed change: the old estimate is no longer trusted
 P_MAX = 1e5  # bound on the covariance: forgetting without excitation must not blow it up
 ACCEPT, REJECT, SKIP = "accepted", "rejected", "skipped"

@@ -33,7 +33,7 @@ from .base import MAX_DP_KPA, MAX_FLOW_RATIO, InletReading
 from .identification import REJECT, BranchIdentifier
 from .planner import HydraulicPlanner, Plan, PlanInput
 
-RESIDUAL_SMOOTHING = 0.5  # weight of the newest pressure-residual sample
+RESIDUAL_SMOOTHING = 0.2  # weight of the newest pressure-residual sample
 RESIDUAL_SHARE = 0.5  # a residual beyond half the pump's shut-off pressure is not believed
 MIN_SEEN_FOR_RESIDUAL = 0.5  # share of leaf flows needed to compare pressures at all
 OUTER_GAIN = 0.5  # share of a temperature error turned into a flow-target change per step
