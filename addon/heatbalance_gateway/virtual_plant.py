@@ -1,0 +1,348 @@
+"""Virtual plant: the engine's :class:`Simulator` served as Modbus field devices.
+
+Every inlet of a network gets a heat meter (profile ``heat_meter``: flow, power, energy,
+supply/return temperature, §4.1.2–4.1.5) and every remotely actuated inlet (§4.3.1: electric
+valve, IoT valve, electric ejector) a valve (profile ``electric_valve``: position setpoint with
+min/max, position feedback, temperatures, fault word, §4.3.5/§4.3.8). A write of the setpoint
+moves the simulated valve (``Simulator.set_opening``); the registers are refreshed from
+``Simulator.state()`` on every read, and the plant advances in accelerated time, so the gateway,
+the integration and a controller can be exercised end to end without hardware.
+
+Served by pymodbus 3.16 ``SimDevice``/``SimData`` (not the deprecated datastore contexts); one
+Modbus TCP server per line of at most 246 devices (device ids 1…246), on consecutive ports.
+
+Run: ``python -m heatbalance_gateway.virtual_plant --network estate12 --port 5020`` (the engine
+is imported from the repository checkout: ``custom_components/heatbalance/engine``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from . import codec
+from .register_map import Profile, load_profile
+
+if TYPE_CHECKING:
+    from custom_components.heatbalance.engine.simulator import PlantState, Simulator
+
+_LOGGER = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parents[2]
+ACTUATED = frozenset({"electric_valve", "iot_valve", "electric_ejector"})
+DEVICES_PER_LINE = 246
+FAULT_CODES = {None: 0, "stuck": 1, "blockage": 2}
+_READ_INPUT = 4
+_WRITE_HOLDING = (6, 16)
+
+
+def _engine() -> Any:
+    """The engine package; the checkout's root is put on the path when run standalone."""
+    try:
+        from custom_components.heatbalance import engine
+    except ImportError:
+        sys.path.insert(0, str(REPO))
+        from custom_components.heatbalance import engine
+    return engine
+
+
+def load_simulator(network: str, outdoor_c: float = -5.0) -> Simulator:
+    """A Simulator of a built-in network (``estate12``) or of a network file."""
+    _engine()
+    from custom_components.heatbalance.engine.loader import load_network
+    from custom_components.heatbalance.engine.networks import builtin_path
+    from custom_components.heatbalance.engine.simulator import Simulator
+
+    path = builtin_path(network) or Path(network)
+    if not path.is_file():
+        raise ValueError(f"no built-in network or file named {network!r}")
+    return Simulator(load_network(path), outdoor_c=outdoor_c)
+
+
+def slug(text: str) -> str:
+    """A device name the gateway config accepts (``^[a-z0-9][a-z0-9_-]{0,47}$``)."""
+    value = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")
+    return (value or "x")[:40]
+
+
+@dataclass
+class PlantDevice:
+    """One simulated field device bound to one inlet."""
+
+    name: str
+    inlet: str
+    kind: str  # "valve" or "meter"
+    line: int
+    device_id: int
+    profile: Profile
+    writes: list[float] = field(default_factory=list)
+
+
+class VirtualPlant:
+    """Simulator + Modbus devices; ``speed`` simulated seconds pass per real second."""
+
+    def __init__(
+        self,
+        sim: Simulator,
+        *,
+        speed: float = 60.0,
+        tick_s: float = 1.0,
+        host: str = "127.0.0.1",
+        port: int = 5020,
+    ) -> None:
+        if not speed > 0 or not tick_s > 0:
+            raise ValueError("speed and tick_s must be above zero")
+        self.sim = sim
+        self.speed = speed
+        self.tick_s = tick_s
+        self.host = host
+        self.port = port
+        self.devices = self._plan()
+        self._state: PlantState | None = None
+        self._servers: list[ModbusTcpServer] = []
+        self._ticker: asyncio.Task[None] | None = None
+
+    # --- layout ---------------------------------------------------------------------------
+    def _plan(self) -> list[PlantDevice]:
+        """Meter for every inlet, valve for every actuated one; lines of ≤246 devices."""
+        valve, meter = load_profile("electric_valve"), load_profile("heat_meter")
+        planned: list[tuple[str, str, Profile]] = []
+        for iid in self.sim.ids:
+            if self.sim.network.inlets[iid].device.type in ACTUATED:
+                planned.append((iid, "valve", valve))
+            planned.append((iid, "meter", meter))
+        return [
+            PlantDevice(
+                f"{slug(iid)}-{kind}", iid, kind, n // DEVICES_PER_LINE, n % DEVICES_PER_LINE + 1, p
+            )
+            for n, (iid, kind, p) in enumerate(planned)
+        ]
+
+    @property
+    def lines(self) -> int:
+        """Number of Modbus TCP servers (ports ``port`` … ``port + lines - 1``)."""
+        return max((d.line for d in self.devices), default=0) + 1
+
+    def device(self, name: str) -> PlantDevice:
+        """A device by name."""
+        return next(d for d in self.devices if d.name == name)
+
+    # --- values ---------------------------------------------------------------------------
+    def state(self) -> PlantState:
+        """The plant state the registers show (recomputed after a move or a tick)."""
+        if self._state is None:
+            self._state = self.sim.state()
+        return self._state
+
+    def values(self, device: PlantDevice) -> dict[str, float]:
+        """Engineering values of a device's points from the current plant state."""
+        inlet = self.state().inlets[device.inlet]
+        if device.kind == "meter":
+            return {
+                "flow": inlet.flow_m3h,
+                "power": inlet.heat_w / 1000.0,
+                "energy": inlet.heat_kwh / 1000.0,
+                "supply_temperature": inlet.supply_c,
+                "return_temperature": inlet.return_c,
+            }
+        return {
+            "position_feedback": inlet.opening * 100.0,
+            "supply_temperature": inlet.supply_c,
+            "return_temperature": inlet.return_c,
+            "fault_code": float(FAULT_CODES.get(inlet.fault, 9)),
+        }
+
+    def advance(self, dt_s: float) -> None:
+        """Advance the simulated plant ``dt_s`` seconds."""
+        self.sim.advance(dt_s)
+        self._state = None
+
+    def move(self, device: PlantDevice, percent: float) -> float:
+        """Command the valve; returns the opening (%) the plant accepted (device limits)."""
+        self.sim.set_opening(device.inlet, percent / 100.0)
+        self._state = None
+        held = float(self.sim.openings[self.sim.ids.index(device.inlet)]) * 100.0
+        device.writes.append(percent)
+        return held
+
+    # --- Modbus ---------------------------------------------------------------------------
+    def _registers(self, device: PlantDevice, function: str) -> list[int]:
+        points = [p for p in device.profile.points if p.function == function]
+        regs = [0] * max((p.address + p.count for p in points), default=1)
+        values = self.values(device)
+        if function == "holding":
+            values = {"position_setpoint": values.get("position_feedback", 0.0)}
+        for point in points:
+            raw = codec.to_raw(values.get(point.key, 0.0), point.scale, point.offset)
+            regs[point.address : point.address + point.count] = codec.encode(
+                raw, point.type, point.word_order
+            )
+        return regs
+
+    def _action(self, device: PlantDevice) -> Any:
+        """pymodbus action: refresh input registers on read, move the valve on write."""
+
+        async def action(
+            fc: int,
+            start: int,
+            address: int,
+            count: int,
+            regs: list[int],
+            set_values: list[int] | list[bool] | None,
+        ) -> None:
+            if fc == _READ_INPUT:
+                regs[:] = self._registers(device, "input")
+            elif fc in _WRITE_HOLDING and set_values is not None and device.kind == "valve":
+                self._write_setpoint(device, address - start, set_values)
+
+        return action
+
+    def _write_setpoint(
+        self, device: PlantDevice, offset: int, set_values: list[int] | list[bool]
+    ) -> None:
+        """A setpoint write moves the simulated valve; the register holds what it accepted."""
+        point = device.profile.point("position_setpoint")
+        if offset != point.address:
+            return
+        percent = point.decode([int(v) for v in set_values[: point.count]])
+        held = self.move(device, percent)
+        encoded = codec.encode(codec.to_raw(held, point.scale, point.offset), point.type)
+        set_values[: point.count] = encoded  # type: ignore[assignment]
+
+    def sim_device(self, device: PlantDevice) -> SimDevice:
+        """The pymodbus SimDevice of one plant device."""
+        blocks = (
+            [SimData(0, values=[False] * 16, datatype=DataType.BITS)],
+            [SimData(0, values=[False] * 16, datatype=DataType.BITS)],
+            [SimData(0, values=self._registers(device, "holding"), datatype=DataType.REGISTERS)],
+            [SimData(0, values=self._registers(device, "input"), datatype=DataType.REGISTERS)],
+        )
+        return SimDevice(device.device_id, simdata=blocks, action=self._action(device))
+
+    async def start(self) -> None:
+        """Serve every line and start the clock."""
+        for line in range(self.lines):
+            devices = [self.sim_device(d) for d in self.devices if d.line == line]
+            server = ModbusTcpServer(devices, address=(self.host, self.port + line))
+            await server.serve_forever(background=True)
+            self._servers.append(server)
+        self._ticker = asyncio.create_task(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_s)
+            self.advance(self.tick_s * self.speed)
+
+    async def stop(self) -> None:
+        """Stop the clock and the servers."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for server in self._servers:
+            await server.shutdown()
+        self._servers.clear()
+
+    async def __aenter__(self) -> VirtualPlant:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- gateway configuration ------------------------------------------------------------
+    def gateway_buses(
+        self, poll_interval: float = 5.0, timeout: float = 1.0
+    ) -> list[dict[str, Any]]:
+        """The ``buses`` section of a gateway config that polls this plant."""
+        return [
+            {
+                "name": f"plant{line}",
+                "type": "tcp",
+                "host": self.host,
+                "port": self.port + line,
+                "timeout": timeout,
+                "devices": [
+                    {
+                        "name": d.name,
+                        "device_id": d.device_id,
+                        "profile": d.profile.name,
+                        "poll_interval": poll_interval,
+                        "title": f"{d.inlet} {d.kind}",
+                    }
+                    for d in self.devices
+                    if d.line == line
+                ],
+            }
+            for line in range(self.lines)
+        ]
+
+
+def gateway_config(
+    plant: VirtualPlant, broker: dict[str, Any], gateway_id: str = "gw1", **extra: Any
+) -> dict[str, Any]:
+    """A complete gateway configuration for ``plant`` and one broker."""
+    return {
+        "gateway_id": gateway_id,
+        "mqtt": {"main": broker},
+        "buses": plant.gateway_buses(),
+        **extra,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: serve a network, optionally write a matching gateway config."""
+    parser = argparse.ArgumentParser(prog="heatbalance_gateway.virtual_plant", description=__doc__)
+    parser.add_argument("--network", default="estate12", help="built-in name or network file")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5020)
+    parser.add_argument("--speed", type=float, default=60.0, help="simulated s per real s")
+    parser.add_argument("--outdoor", type=float, default=-5.0, help="outdoor temperature °C")
+    parser.add_argument("--write-config", help="write a gateway config polling this plant")
+    parser.add_argument("--broker-host", default="127.0.0.1")
+    parser.add_argument("--broker-port", type=int, default=1883)
+    parser.add_argument("--gateway-id", default="gw1")
+    args = parser.parse_args(argv)
+    try:
+        sim = load_simulator(args.network, args.outdoor)
+        plant = VirtualPlant(sim, speed=args.speed, host=args.host, port=args.port)
+    except (ValueError, OSError) as err:
+        print(f"virtual plant: {err}", file=sys.stderr)
+        return 2
+    if args.write_config:
+        broker = {
+            "host": args.broker_host,
+            "port": args.broker_port,
+            "username": args.gateway_id,
+            "password": f"{args.gateway_id}-plant-pw",
+            "insecure_plaintext": True,
+        }
+        text = yaml.safe_dump(gateway_config(plant, broker, args.gateway_id), sort_keys=False)
+        Path(args.write_config).write_text(text, encoding="utf-8")
+    logging.basicConfig(level=logging.INFO)
+    _LOGGER.info(
+        "serving %d devices of %s on %s:%d…%d",
+        len(plant.devices),
+        args.network,
+        args.host,
+        args.port,
+        args.port + plant.lines - 1,
+    )
+    asyncio.run(_serve(plant))
+    return 0
+
+
+async def _serve(plant: VirtualPlant) -> None:  # pragma: no cover - runs until killed
+    async with plant:
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The virtual plant (issue 5 item 8): the engine's Simulator as Modbus devices.
+
+Checked against the real Simulator (ground truth) through a real pymodbus client, then end to
+end: the real gateway process polls the plant over Modbus TCP and publishes to a real mosquitto;
+a valve command over MQTT reaches the simulator (the inlet's flow changes) and is confirmed by
+read-back (§4.3.5 remote valve control, §4.3.8 parameters settable and readable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections import defaultdict
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+import yaml
+from heatbalance_gateway import virtual_plant as vp
+from heatbalance_gateway.config import parse_config
+from heatbalance_gateway.register_map import load_profile
+from pymodbus.client import AsyncModbusTcpClient
+
+from .gateway_proc import GatewayProcess, plain_broker
+from .modbus_sim import free_port
+
+METER = load_profile("heat_meter")
+VALVE = load_profile("electric_valve")
+
+
+def _plant(**kw: Any) -> vp.VirtualPlant:
+    return vp.VirtualPlant(vp.load_simulator("estate12"), port=free_port(), **kw)
+
+
+async def _read(client: AsyncModbusTcpClient, device_id: int, profile: Any) -> dict[str, float]:
+    points = [p for p in profile.points if p.function == "input"]
+    end = max(p.address + p.count for p in points)
+    regs = await client.read_input_registers(0, count=end, device_id=device_id)
+    assert not regs.isError()
+    return {p.key: p.decode(regs.registers[p.address : p.address + p.count]) for p in points}
+
+
+def test_layout_meter_per_inlet_valve_per_actuated_inlet() -> None:
+    plant = _plant()
+    assert len(plant.devices) == 24  # estate12: 12 electric valves, 12 meters
+    assert plant.lines == 1
+    assert {d.device_id for d in plant.devices} == set(range(1, 25))
+    valve = plant.device("b001-valve")
+    assert (valve.inlet, valve.kind, valve.profile.name) == ("B001", "valve", "electric_valve")
+    buses = plant.gateway_buses(poll_interval=2.0)
+    config = parse_config(vp.gateway_config(plant, plain_broker(1883), data_dir="/tmp/x"))
+    assert config.gateway_id == "gw1"
+    assert buses[0]["port"] == plant.port
+    assert [d["name"] for d in buses[0]["devices"]][:2] == ["b001-valve", "b001-meter"]
+
+
+def test_bad_input_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="no built-in network"):
+        vp.load_simulator("no-such-net")
+    with pytest.raises(ValueError, match="above zero"):
+        vp.VirtualPlant(vp.load_simulator("estate12"), speed=0)
+    assert vp.slug("Bldg 7/A") == "bldg-7-a"
+    assert vp.main(["--network", "no-such-net"]) == 2
+
+
+def test_main_writes_a_valid_gateway_config(tmp_path, monkeypatch) -> None:
+    async def no_serve(_plant: vp.VirtualPlant) -> None:
+        return None
+
+    monkeypatch.setattr(vp, "_serve", no_serve)  # serving forever is tested below
+    path = tmp_path / "gw.yaml"
+    assert vp.main(["--network", "estate12", "--write-config", str(path)]) == 0
+    config = parse_config({**yaml.safe_load(path.read_text()), "data_dir": str(tmp_path)})
+    assert len(config.raw["buses"][0]["devices"]) == 24
+
+
+async def test_registers_follow_the_simulator_and_a_write_moves_the_valve() -> None:
+    plant = _plant(speed=3600.0, tick_s=0.05)
+    valve, meter = plant.device("b001-valve"), plant.device("b001-meter")
+    async with plant:
+        client = AsyncModbusTcpClient("127.0.0.1", port=plant.port, timeout=2)
+        await client.connect()
+        try:
+            before = await _read(client, meter.device_id, METER)
+            truth = plant.sim.state().inlets["B001"]
+            assert before["flow"] == pytest.approx(truth.flow_m3h, rel=1e-6)
+            assert before["supply_temperature"] == pytest.approx(truth.supply_c, abs=0.01)
+            fb = await _read(client, valve.device_id, VALVE)
+            assert fb["position_feedback"] == pytest.approx(100.0)
+
+            written = await client.write_register(0, 300, device_id=valve.device_id)  # 30.0 %
+            assert not written.isError()
+            assert plant.sim.openings[plant.sim.ids.index("B001")] == pytest.approx(0.30)
+            held = await client.read_holding_registers(0, count=1, device_id=valve.device_id)
+            assert held.registers == [300]
+            after = await _read(client, meter.device_id, METER)
+            assert after["flow"] < 0.9 * before["flow"]
+            assert (await _read(client, valve.device_id, VALVE))["position_feedback"] == (
+                pytest.approx(30.0)
+            )
+            # Accelerated time: the heat meter counts up.
+            start = after["energy"]
+            for _ in range(200):  # guard against a hang only
+                if (await _read(client, meter.device_id, METER))["energy"] > start:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("heat meter did not count up")
+            # A write elsewhere in the holding table does not move the valve.
+            await client.write_register(1, 5, device_id=valve.device_id)
+            assert plant.device("b001-valve").writes == [30.0]
+        finally:
+            client.close()
+
+
+async def test_stuck_valve_feedback_does_not_follow(tmp_path) -> None:
+    plant = _plant()
+    plant.sim.inject_fault("B002", "stuck")
+    valve = plant.device("b002-valve")
+    async with plant:
+        client = AsyncModbusTcpClient("127.0.0.1", port=plant.port, timeout=2)
+        await client.connect()
+        try:
+            await client.write_register(0, 200, device_id=valve.device_id)
+            state = await _read(client, valve.device_id, VALVE)
+            assert state["position_feedback"] == pytest.approx(100.0)
+            assert state["fault_code"] == 1
+        finally:
+            client.close()
+
+
+class Watcher:
+    """Records every message under heatbalance/# (HA's role)."""
+
+    def __init__(self, port: int) -> None:
+        self.messages: dict[str, list[bytes]] = defaultdict(list)
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.client.on_connect = lambda c, *_: c.subscribe("heatbalance/#", 1)
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
+        with self.lock:
+            self.messages[message.topic].append(bytes(message.payload))
+
+    def json(self, topic: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [json.loads(p) for p in self.messages.get(topic, [])]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+async def until(predicate: Any, what: str, guard_s: float = 60.0) -> None:
+    """Wait for a condition (guard only against hangs, not a timing assertion)."""
+    for _ in range(int(guard_s / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not reached: {what}")
+
+
+@pytest.mark.slow
+async def test_gateway_polls_plant_and_valve_command_reaches_simulator(broker, tmp_path) -> None:
+    plant = _plant(speed=60.0)
+    watcher = Watcher(broker.port)
+    root = "heatbalance/gw/gw1"
+    meter_state = f"{root}/dev/b003-meter/state"
+    async with plant:
+        buses = plant.gateway_buses(poll_interval=0.3, timeout=1.0)
+        config = {
+            "gateway_id": "gw1",
+            "data_dir": str(tmp_path / "gw" / "data"),
+            "mqtt": {"main": plain_broker(broker.port)},
+            "buses": buses,
+        }
+        gateway = GatewayProcess(tmp_path / "gw", config)
+        gateway.start()
+        try:
+            await until(lambda: watcher.json(meter_state), "meter state over MQTT")
+            truth = plant.sim.state().inlets["B003"]
+            first = watcher.json(meter_state)[-1]
+            assert first["flow"] == pytest.approx(truth.flow_m3h, rel=1e-3)
+            command = {
+                "request_id": "vp-1",
+                "device": "b003-valve",
+                "point": "position_setpoint",
+                "value": 15.0,
+            }
+            await asyncio.to_thread(
+                lambda: watcher.client.publish(
+                    f"{root}/cmd", json.dumps(command), qos=1
+                ).wait_for_publish(5)
+            )
+            await until(lambda: watcher.json(f"{root}/cmd/result"), "command result")
+            result = watcher.json(f"{root}/cmd/result")[0]
+            assert result["status"] == "confirmed"
+            assert result["readback"] == pytest.approx(15.0)
+            assert plant.sim.openings[plant.sim.ids.index("B003")] == pytest.approx(0.15)
+            throttled = plant.sim.state().inlets["B003"].flow_m3h
+            assert throttled < 0.5 * truth.flow_m3h
+            # The gateway publishes the new flow read from the plant.
+            await until(
+                lambda: watcher.json(meter_state)[-1]["flow"] == pytest.approx(throttled, rel=1e-3),
+                "throttled flow published",
+            )
+            valve_state = watcher.json(f"{root}/dev/b003-valve/state")[-1]
+            assert valve_state["position_feedback"] == pytest.approx(15.0)
+            # The data stream (outbox batches) carries plant readings too.
+            await until(lambda: watcher.json(f"{root}/data"), "data batches")
+            assert gateway.stop() == 0
+        finally:
+            gateway.kill()
+            watcher.close()
