@@ -13,21 +13,24 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine.control.flow_balance import (
-    InletMeasurement,
-    balance_step,
-    pump_speed_step,
-    reachable_level,
-)
+from .engine.control.base import ControllerConfig, InletReading, Measurements
+from .engine.control.controller import Controller, make_controller
 from .engine.control.safety import SafetyLimits
+from .engine.evaluation import Evaluation, evaluate
 from .engine.model import WATER_CP, WATER_DENSITY, Network
 from .plant import Acquisition, Reading
 from .settings import InletConfig, Settings
 
 SUCCESS_WINDOW = 48  # cycles (a day at 30 min) for the §6.0.6 first-attempt success rate
-FLOW_AIM = {"primary": 1.025, "intermediate": 1.025, "advanced": 1.025}
-# §8.2.2–8.2.4 flow bands: actual / set flow − 1
-FLOW_BANDS = {"primary": (-0.10, 0.15), "intermediate": (-0.05, 0.10), "advanced": (0.0, 0.05)}
+# the options' names → the engine's (control/base.py, evaluation.py)
+ENGINE_TARGETS = {
+    "flow": "flow",
+    "return_temperature": "return",
+    "mean_temperature": "mean",
+    "room_temperature": "room",
+}
+ENGINE_ALGORITHMS = {"traditional": "traditional", "ai": "model"}
+WEIGHT_RANGE = (0.5, 2.0)  # §5.3.6-5, as the engine accepts it
 
 
 @dataclass
@@ -45,6 +48,7 @@ class InletResult:
     success_rate: float | None
     success_samples: int = 0
     households: dict[str, float] | None = None
+    flow_deviation: float | None = None  # % of set flow, whatever the target
 
 
 @dataclass
@@ -67,6 +71,7 @@ class CycleResult:
     commands: dict[str, float] = field(default_factory=dict)
     pump_command: float | None = None
     forecast_kw: float | None = None
+    evaluation: Evaluation | None = None
 
     @property
     def heat_kw(self) -> float:
@@ -80,6 +85,7 @@ class CycleMemory:
 
     energy_kwh: dict[str, float] = field(default_factory=dict)
     transmissions: dict[str, deque[tuple[int, int]]] = field(default_factory=dict)
+    controller: Controller | None = None  # its learning restarts with HA (not stored)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable form for the Store."""
@@ -120,6 +126,74 @@ def set_flow(network: Network, cfg: InletConfig) -> float:
     return inlet.design_flow_m3h * weight_of(network, cfg) * (1.0 + cfg.setpoint_offset / 100.0)
 
 
+def controller_config(
+    network: Network, settings: Settings, inlets: dict[str, InletConfig]
+) -> ControllerConfig:
+    """The engine controller's configuration from the entry's options and inlets (§5.3.6)."""
+    weights = {}
+    for iid, cfg in inlets.items():
+        design = network.inlets[iid].design_flow_m3h
+        if design > 0:  # weight and setpoint offset both scale the set flow
+            lo, hi = WEIGHT_RANGE
+            weights[iid] = min(max(set_flow(network, cfg) / design, lo), hi)
+    return ControllerConfig(
+        algorithm=ENGINE_ALGORITHMS[settings.algorithm],
+        target=ENGINE_TARGETS[settings.target],
+        level=settings.level,
+        auto=settings.auto,
+        limits=limits_of(settings),
+        manual_inlets=[iid for iid, cfg in inlets.items() if not cfg.auto],
+        weights=weights,
+    )
+
+
+def measurements_of(
+    inlets: dict[str, InletConfig], acq: Acquisition, pump_speed: float
+) -> Measurements:
+    """The engine's view of one acquisition: managed inlets, substation and pump."""
+    plant = acq.plant
+    return Measurements(
+        inlets={
+            iid: InletReading(
+                flow_m3h=(r := acq.inlets[iid]).flow_m3h,
+                supply_c=r.supply_c,
+                return_c=r.return_c,
+                room_c=r.room_c,
+                opening=r.opening,
+                dp_available_kpa=r.dp_available_kpa,
+                valve_dp_kpa=r.valve_dp_kpa,
+            )
+            for iid in inlets
+        },
+        outdoor_c=acq.outdoor_c,
+        supply_c=plant.supply_c,
+        return_c=plant.return_c,
+        pump_speed=pump_speed,
+        pump_flow_m3h=plant.pump.flow_m3h,
+        pump_head_m=plant.pump.head_m,
+        time_s=acq.time_s,
+    )
+
+
+def evaluation_of(
+    network: Network, settings: Settings, inlets: dict[str, InletConfig], meas: Measurements
+) -> Evaluation | None:
+    """The engine's verdict (§8.2.2–§8.2.4); None where level and target do not go together."""
+    target = ENGINE_TARGETS[settings.target]
+    setpoints = {iid: set_flow(network, cfg) for iid, cfg in inlets.items()}
+    try:
+        return evaluate(
+            network,
+            meas,
+            level=settings.level,
+            target=target,
+            setpoints=setpoints if target == "flow" else None,
+            inlets=list(inlets),
+        )
+    except ValueError:  # room target below the advanced level (§4.1.1): a repair says so
+        return None
+
+
 def run_cycle(
     network: Network,
     settings: Settings,
@@ -129,11 +203,9 @@ def run_cycle(
     pump_speed: float,
 ) -> CycleResult:
     """Evaluate the acquired state and compute the next commands (executor)."""
-    limits = limits_of(settings)
+    meas = measurements_of(inlets, acq, pump_speed)
+    ev = evaluation_of(network, settings, inlets, meas)
     results: dict[str, InletResult] = {}
-    measured: dict[str, InletMeasurement] = {}
-    targets: dict[str, float] = {}
-    lo, hi = FLOW_BANDS[settings.level]
     for iid, cfg in inlets.items():
         reading = acq.inlets[iid]
         heat_kw = _heat_kw(reading)
@@ -143,34 +215,35 @@ def run_cycle(
         if reading.attempted:
             history.append((reading.attempted, reading.received))
         sent = sum(a for a, _ in history)
-        setpoint = set_flow(network, cfg)
-        actual = reading.flow_m3h
-        ratio = None if actual is None or setpoint <= 0 else actual / setpoint - 1.0
+        judged = ev.inlets.get(iid) if ev else None
         results[iid] = InletResult(
             reading=reading,
             heat_kw=heat_kw,
             energy_kwh=energy,
-            setpoint=setpoint,
-            actual=actual,
-            deviation=None if ratio is None else ratio * 100.0,
-            in_band=None if ratio is None else lo <= ratio <= hi,
+            setpoint=judged.reference if judged else set_flow(network, cfg),
+            actual=judged.value if judged else reading.flow_m3h,
+            deviation=judged.deviation if judged else None,
+            in_band=judged.in_band if judged else None,
             command=None,
             success_rate=sum(r for _, r in history) / sent * 100.0 if sent else None,
             success_samples=len(history),
             households=_households(network, iid, acq),
+            flow_deviation=judged.flow_deviation_pct if judged else None,
         )
-        measured[iid] = InletMeasurement(
-            reading.flow_m3h, reading.opening, reading.dp_available_kpa, reading.valve_dp_kpa
-        )
-        targets[iid] = setpoint * FLOW_AIM[settings.level]
-    devices = {iid: network.inlets[iid].device for iid in inlets}
-    controlled = {iid: d for iid, d in devices.items() if inlets[iid].auto}
-    commands = balance_step(controlled, measured, targets, limits)
-    for iid, opening in commands.items():
-        results[iid].command = opening
-    level = reachable_level(controlled, measured, targets, limits)
-    pump = pump_speed_step(network.substation.pump, pump_speed, level)
-    return _network_result(acq, results, commands, pump)
+    config = controller_config(network, settings, inlets)
+    if memory.controller is None:
+        memory.controller = make_controller(network, config)
+    memory.controller.config = config
+    cmds = memory.controller.step(meas)
+    for iid, opening in cmds.proposed.items():
+        if iid in results:
+            results[iid].command = opening
+    if settings.auto:
+        commands, pump = dict(cmds.openings), cmds.pump_speed
+    else:  # manual: shown; sent only when the operator asks (balance now)
+        commands = {i: v for i, v in cmds.proposed.items() if i in inlets and inlets[i].auto}
+        pump = cmds.proposed_pump_speed
+    return _network_result(acq, results, commands, pump, ev)
 
 
 def _heat_kw(r: Reading) -> float | None:
@@ -201,14 +274,13 @@ def _network_result(
     acq: Acquisition,
     results: dict[str, InletResult],
     commands: dict[str, float],
-    pump: float,
+    pump: float | None,
+    ev: Evaluation | None,
 ) -> CycleResult:
-    """Network indicators over the managed inlets."""
-    bands = [r.in_band for r in results.values() if r.in_band is not None]
-    ratios = [r.deviation for r in results.values() if r.deviation is not None]
-    returns = [r.reading.return_c for r in results.values() if r.reading.return_c is not None]
+    """Network indicators: the engine's verdict, and spreads over the managed inlets."""
+    flows = [r.flow_deviation for r in results.values() if r.flow_deviation is not None]
     sent = [r.success_rate for r in results.values() if r.success_rate is not None]
-    share = sum(bands) / len(bands) * 100.0 if bands else None
+    share = ev.share_in_band if ev else None
     plant = acq.plant
     return CycleResult(
         time_s=acq.time_s,
@@ -219,11 +291,12 @@ def _network_result(
         pump_power_w=plant.pump.power_w,
         pump_speed=plant.pump.speed,
         inlets=results,
-        share_in_band=share,
-        spread=max(returns) - min(returns) if returns else None,
-        imbalance_ratio=(max(ratios) - min(ratios)) / 100.0 if ratios else None,
-        balanced=share == 100.0,
+        share_in_band=None if share is None else share * 100.0,
+        spread=ev.return_spread_k if ev else None,
+        imbalance_ratio=(max(flows) - min(flows)) / 100.0 if flows else None,
+        balanced=bool(ev and ev.in_band),
         success_rate=sum(sent) / len(sent) if sent else None,
         commands=commands,
         pump_command=pump,
+        evaluation=ev,
     )

@@ -17,13 +17,15 @@ def _value(hass: HomeAssistant, entity_id: str) -> float:
     return float(hass.states.get(entity_id).state)
 
 
+@pytest.mark.parametrize("algorithm", ["traditional", "ai"])
 @pytest.mark.parametrize(("level", "band"), [("intermediate", (-5, 10)), ("advanced", (0, 5))])
 async def test_demo_balances_itself_within_hours(
-    hass: HomeAssistant, level: str, band: tuple[float, float]
+    hass: HomeAssistant, level: str, band: tuple[float, float], algorithm: str
 ) -> None:
     """A 12-hour run of the simulated estate reaches the level's flow band (§8.2.3, §8.2.4)
-    and then stops moving the valves (§8.2.5)."""
-    entry = await add_network(hass, options={"level": level})
+    with the engine's PI (traditional) or model-based controller, then stops moving the
+    valves (§8.2.5)."""
+    entry = await add_network(hass, options={"level": level, "algorithm": algorithm})
     assert _value(hass, "sensor.estate12_inlets_in_band") < 50  # all valves open at start
     await cycles(hass, entry, 24)  # 24 cycles × 30 min of plant time
     assert _value(hass, "sensor.estate12_inlets_in_band") == 100
@@ -40,9 +42,11 @@ async def test_demo_balances_itself_within_hours(
     assert (entry.runtime_data.coordinator.simulator.openings == openings).all()
 
 
-async def test_district_of_120_buildings(hass: HomeAssistant) -> None:
-    entry = await add_network(hass, "district120")
-    await cycles(hass, entry, 16)
+@pytest.mark.parametrize(("algorithm", "hours"), [("traditional", 12), ("ai", 2)])
+async def test_district_of_120_buildings(hass: HomeAssistant, algorithm: str, hours: int) -> None:
+    """Intermediate level: PI needs hours, the model-based controller a cycle or two."""
+    entry = await add_network(hass, "district120", options={"algorithm": algorithm})
+    await cycles(hass, entry, hours * 2)
     assert _value(hass, "sensor.district120_inlets_in_band") == 100
 
 
