@@ -215,9 +215,11 @@ def test_manual_weight_raises_a_special_buildings_flow(builtin) -> None:
     """§5.3.6-5: a weight of 1.2 asks 20 % more water for that building."""
     network = all_open(builtin("estate12"))
     ctl = make_controller(network, ControllerConfig(weights={"B005": 1.2}))
-    _, sim, _ = run(network, ctl, 4)
+    _, sim, history = run(network, ctl, 4)
     s = sim.state().inlets["B005"]
     assert s.flow_m3h / s.design_flow_m3h == pytest.approx(1.2 * 1.015, rel=0.02)
+    assert history[-1].targets["B005"] == pytest.approx(s.design_flow_m3h * 1.2 * 1.015)
+    assert history[-1].setpoints == {}  # no self-operated valve setpoints from this controller
 
 
 def test_mixed_algorithms_per_inlet(builtin) -> None:
@@ -295,8 +297,9 @@ def test_household_valves_steer_rooms_to_their_own_setpoints() -> None:
     network.inlets["B3H1"].room_setpoint_c = 20.0  # one household wants it warmer
     cfg = ControllerConfig(target="flow", type_targets={"iot_valve": "room"})
     ctl = make_controller(network, cfg)
-    _, sim, _ = run(network, ctl, 72, target="room")
+    _, sim, history = run(network, ctl, 72, target="room")
     state = sim.state()
+    assert history[-1].targets["B3H1"] == 20.0
     assert state.inlets["B3H1"].room_c == pytest.approx(20.0, abs=0.5)
     assert state.inlets["B3H2"].room_c == pytest.approx(18.0, abs=1.0)
     assert state.inlets["B3H1"].flow_m3h > 1.5 * state.inlets["B3H2"].flow_m3h

@@ -115,7 +115,9 @@ class Commands:
     ``proposed`` holds what was computed for every inlet, including manual ones (§5.3.6-6:
     computed, not commanded); ``held`` says why an inlet was not moved (fail-safe);
     ``limited`` which safety limits acted (§5.3.8-1); ``notes`` network-level remarks;
-    ``setpoints`` the target each inlet was driven to (its target's unit);
+    ``setpoints`` device setpoints to send to self-operated flow/ΔP valves (m³/h, kPa; the
+    controllers here move only remotely actuated valves and leave it empty);
+    ``targets`` what each regulated inlet was driven to, in its target's unit (m³/h or °C);
     ``proposed_pump_speed`` what the pump would get (also in manual mode).
     """
 
@@ -127,6 +129,7 @@ class Commands:
     notes: list[str] = field(default_factory=list)
     setpoints: dict[str, float] = field(default_factory=dict)
     proposed_pump_speed: float | None = None
+    targets: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for the audit log and diagnostics)."""
@@ -139,6 +142,7 @@ class Commands:
         self.held.update(other.held)
         self.limited.update(other.limited)
         self.setpoints.update(other.setpoints)
+        self.targets.update(other.targets)
         self.notes.extend(n for n in other.notes if n not in self.notes)
         if other.pump_speed is not None:
             self.pump_speed = other.pump_speed

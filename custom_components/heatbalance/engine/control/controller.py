@@ -30,7 +30,7 @@ from .model_based import InletView, ModelBased
 from .pi import PIState, back_calculate, pi_proposal, valve_sensitivity
 from .planner import KV_TYPES
 from .safety import MAX_OPENING, MIN_OPENING, limit_opening, limit_pump_speed
-from .targets import measured_value, target_error
+from .targets import TargetError, measured_value, target_error
 
 MANUAL = "manual mode: computed, not commanded"
 NO_POSITION = "no valve position (no feedback, no earlier command)"
@@ -80,15 +80,16 @@ class Controller:
         if current is None:
             cmds.held[iid] = NO_POSITION
             return
-        err = self._error(iid, meas)
+        err = self._target_error(iid, meas)
         if err is None:
             cmds.held[iid] = NO_READING
             self.pi.pop(iid, None)  # restart bumplessly when data returns
             return
+        cmds.targets[iid] = err.setpoint
         state = self.pi.setdefault(iid, PIState(bias=current))
         cfg = self.config
         sens = valve_sensitivity(inlet.device, current)
-        wanted = pi_proposal(state, err, sens, cfg.pi_kp, cfg.pi_ki, cfg.deadband)
+        wanted = pi_proposal(state, err.error, sens, cfg.pi_kp, cfg.pi_ki, cfg.deadband)
         if wanted is None:
             return  # inside the deadband: nothing to do
         sent = self._emit(iid, current, wanted, meas, cmds)
@@ -183,12 +184,14 @@ class Controller:
         weight = self._weight(iid)
         base = inlet.design_flow_m3h * weight * self.config.aim
         if target == "flow":
+            cmds.targets[iid] = base
             return base
-        err = self._error(iid, meas)
+        err = self._target_error(iid, meas)
         if err is None:
             cmds.held[iid] = NO_READING
             return None
-        return base * self.model.outer_loop(iid, err, self.config.deadband)
+        cmds.targets[iid] = err.setpoint
+        return base * self.model.outer_loop(iid, err.error, self.config.deadband)
 
     def _pump(self, wanted: float, current: float, seen: int, total: int, cmds: Commands) -> None:
         """Issue the planned pump speed, unless too little of the network is visible."""
@@ -251,18 +254,15 @@ class Controller:
             return value
         return self.last_openings.get(iid)
 
-    def _error(self, iid: str, meas: Measurements) -> float | None:
-        """Normalised error of an inlet on its target (None: hold)."""
+    def _target_error(self, iid: str, meas: Measurements) -> TargetError | None:
+        """Setpoint and normalised error of an inlet on its target (None: hold)."""
         inlet = self.network.inlets[iid]
         target = self.config.target_of(iid, inlet.device.type)
         # PI has no pump to trade against and noise to ride out: it aims at the band's
         # middle; the model-based plan aims low in the band to spare pump power.
         algo = self.config.algorithm_of(iid, inlet.device.type)
         aim = self.config.aim if algo == "model" else self.config.pi_aim
-        err = target_error(self.network, iid, target, meas, self._weight(iid), aim)
-        if err is None:
-            return None
-        return err.error
+        return target_error(self.network, iid, target, meas, self._weight(iid), aim)
 
     def _weight(self, iid: str) -> float:
         """Manual weight of an inlet (§5.3.6-5): the operator's, else the network file's."""
