@@ -1,0 +1,301 @@
+"""Inlets read from and moved through the heatbalance gateway add-on over MQTT.
+
+The gateway (addon/, docs/gateway.md) polls Modbus heat meters and valves and forwards their
+readings from a SQLite outbox in batches on ``<base>/gw/<gateway>/data``; it deletes a row
+only after the consumer — this module — acknowledges it on ``<base>/gw/<gateway>/ack``
+(store-and-forward, §6.0.3). The rules, the same as the add-on's reference consumer
+(``heatbalance_gateway.consumer``, which the integration cannot import in production):
+
+* duplicates (replays, go-back resends) are dropped by sequence number;
+* the ack names the highest *contiguous* sequence and is sent only after the readings are
+  written; a batch's ``floor`` says everything below it is gone at the gateway;
+* replayed backlog keeps its original timestamps: it goes to the history, but never replaces
+  newer live state.
+
+Devices map to inlets by name: ``<inlet>-meter`` (profile ``heat_meter``) and
+``<inlet>-valve`` (``electric_valve``), the inlet id lower-cased as the virtual plant names
+them. Valve commands go to ``<base>/gw/<gateway>/cmd`` with a request id (the gateway runs an
+id at most once, §4.3.5); results arrive on ``…/cmd/result``. A reading older than the stale
+window counts as a failed transmission (§6.0.6) and is handed on as None, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import callback
+
+from .plant import Reading
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from homeassistant.core import HomeAssistant
+
+_LOGGER = logging.getLogger(__name__)
+DEFAULT_BASE = "heatbalance"
+HISTORY_MAX = 100_000
+METER_SIGNALS = {"supply_c": "supply_temperature", "return_c": "return_temperature"}
+
+
+class BatchError(ValueError):
+    """A data batch is malformed (it is counted and dropped, never acknowledged)."""
+
+
+# --- the protocol, pure (no Home Assistant) -------------------------------------------------
+@dataclass(slots=True)
+class Item:
+    """One reading of a batch: new (not a duplicate) and whether it is the newest state."""
+
+    reading: dict[str, Any]
+    is_new: bool
+    is_latest: bool
+
+
+@dataclass(slots=True)
+class Stream:
+    """Contiguous-ack position in one gateway's outbox stream."""
+
+    stream: str
+    contiguous: int = 0
+    pending: set[int] = field(default_factory=set)
+    gap_skipped: int = 0
+
+
+class AckTracker:
+    """Dedup, contiguous ack and latest-state rule (protocol of docs/gateway.md)."""
+
+    def __init__(self) -> None:
+        self.streams: dict[str, Stream] = {}
+        self.latest_ts: dict[tuple[str, str], float] = {}
+        self.duplicates = 0
+
+    def handle_batch(self, gateway: str, payload: bytes | str) -> list[Item]:
+        """Parse and classify one batch; raises BatchError when it is malformed."""
+        batch = parse_batch(payload)
+        state = self.streams.get(gateway)
+        if state is None or state.stream != batch["stream"]:
+            state = self.streams[gateway] = Stream(batch["stream"])  # new outbox file
+        if batch["floor"] - 1 > state.contiguous:
+            state.gap_skipped += batch["floor"] - 1 - state.contiguous
+            state.contiguous = batch["floor"] - 1
+            state.pending = {s for s in state.pending if s > state.contiguous}
+        items = [self._one(gateway, state, r) for r in batch["readings"]]
+        while state.contiguous + 1 in state.pending:
+            state.contiguous += 1
+            state.pending.discard(state.contiguous)
+        return items
+
+    def _one(self, gateway: str, state: Stream, reading: dict[str, Any]) -> Item:
+        seq = reading["seq"]
+        if seq <= state.contiguous or seq in state.pending:
+            self.duplicates += 1
+            return Item(reading, False, False)
+        state.pending.add(seq)
+        key = (gateway, reading["device"])
+        latest = reading["ts"] >= self.latest_ts.get(key, -math.inf)
+        if latest:
+            self.latest_ts[key] = reading["ts"]
+        return Item(reading, True, latest)
+
+    def ack_payload(self, gateway: str) -> bytes | None:
+        """JSON for the ack topic, or None before any batch of that gateway."""
+        state = self.streams.get(gateway)
+        if state is None:
+            return None
+        return json.dumps({"stream": state.stream, "seq": state.contiguous}).encode()
+
+
+def parse_batch(payload: bytes | str) -> dict[str, Any]:
+    """A batch with typed fields; BatchError names what is wrong."""
+    try:
+        raw = json.loads(payload)
+        readings = [
+            {
+                "seq": int(r["seq"]),
+                "ts": _finite(r["ts"]),
+                "device": str(r["device"]),
+                "values": dict(r.get("values") or {}),
+            }
+            for r in raw["readings"]
+        ]
+        return {
+            "stream": str(raw["stream"]),
+            "floor": int(raw.get("floor", 0)),
+            "readings": readings,
+        }
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        raise BatchError(f"malformed gateway batch: {err!r}") from err
+
+
+def _finite(value: Any) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("timestamp not finite")
+    return number
+
+
+def _value(values: dict[str, Any], key: str) -> float | None:
+    """A finite number from a reading's values, or None (bad values are not guessed)."""
+    value = values.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def device_names(inlet_id: str) -> tuple[str, str]:
+    """Gateway device names (meter, valve) of an inlet, as the virtual plant names them."""
+    base = re.sub(r"[^a-z0-9_-]+", "-", inlet_id.lower()).strip("-_")[:40] or "x"
+    return f"{base}-meter", f"{base}-valve"
+
+
+# --- Home Assistant side ----------------------------------------------------------------------
+@dataclass(slots=True)
+class Live:
+    """Newest state of one gateway device (original gateway timestamp)."""
+
+    gateway: str
+    ts: float
+    values: dict[str, Any]
+
+
+class GatewaySource:
+    """MQTT source for gateway inlets: readings in, acks and valve commands out."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        inlet_ids: Iterable[str],
+        base: str = DEFAULT_BASE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Map the inlets' gateway devices; nothing is subscribed before :meth:`async_start`."""
+        self.hass = hass
+        self.base = base
+        self.clock = clock
+        self.tracker = AckTracker()
+        self.devices: dict[str, tuple[str, str]] = {}  # device → (inlet, "meter"/"valve")
+        for iid in inlet_ids:
+            for kind, name in zip(("meter", "valve"), device_names(iid), strict=True):
+                if name in self.devices:
+                    raise ValueError(f"inlets {self.devices[name][0]} and {iid} share {name}")
+                self.devices[name] = (iid, kind)
+        self.live: dict[str, Live] = {}
+        self.history: deque[tuple[float, str, dict[str, Any]]] = deque(maxlen=HISTORY_MAX)
+        self.results: dict[str, dict[str, Any]] = {}
+        self.invalid = 0
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    async def async_start(self) -> None:
+        """Subscribe to every gateway's data and command results."""
+        from homeassistant.components import mqtt
+
+        await mqtt.async_wait_for_mqtt_client(self.hass)
+        for topic, handler in (
+            (f"{self.base}/gw/+/data", self._on_data),
+            (f"{self.base}/gw/+/cmd/result", self._on_result),
+        ):
+            self._unsubscribe.append(await mqtt.async_subscribe(self.hass, topic, handler, 1))
+
+    def stop(self) -> None:
+        """Unsubscribe."""
+        while self._unsubscribe:
+            self._unsubscribe.pop()()
+
+    @callback
+    def _on_data(self, msg: Any) -> None:
+        """Write the batch's new readings, then acknowledge (never before the write)."""
+        gateway = msg.topic.split("/")[-2]
+        try:
+            items = self.tracker.handle_batch(gateway, msg.payload)
+        except BatchError as err:
+            self.invalid += 1
+            _LOGGER.warning("Gateway %s: %s", gateway, err)
+            return
+        for item in items:
+            if item.is_new:
+                self._write(gateway, item)
+        ack = self.tracker.ack_payload(gateway)
+        if ack is not None:
+            self.hass.async_create_task(self._publish(f"{self.base}/gw/{gateway}/ack", ack))
+
+    def _write(self, gateway: str, item: Item) -> None:
+        """History always (original timestamp); live state only when not older."""
+        reading = item.reading
+        self.history.append((reading["ts"], reading["device"], reading["values"]))
+        if item.is_latest:
+            self.live[reading["device"]] = Live(gateway, reading["ts"], reading["values"])
+
+    @callback
+    def _on_result(self, msg: Any) -> None:
+        """Record a command result by request id."""
+        try:
+            result = json.loads(msg.payload)
+            request_id = str(result["request_id"])
+        except (ValueError, TypeError, KeyError) as err:
+            self.invalid += 1
+            _LOGGER.warning("Unreadable command result on %s: %r", msg.topic, err)
+            return
+        self.results[request_id] = result
+
+    async def _publish(self, topic: str, payload: bytes | str) -> None:
+        from homeassistant.components import mqtt
+
+        await mqtt.async_publish(self.hass, topic, payload, 1, False)
+
+    def reading(self, inlet_id: str, stale_s: float) -> Reading:
+        """The inlet's acquisition: meter flow/temperatures, valve feedback (§6.0.6)."""
+        meter_name, valve_name = device_names(inlet_id)
+        meter, valve = self._fresh(meter_name, stale_s), self._fresh(valve_name, stale_s)
+        reading = Reading()
+        has_meter, has_valve = meter_name in self.live, valve_name in self.live
+        # Signals some device of this inlet provides: flow, two temperatures, feedback.
+        reading.attempted = has_meter + 2 * (has_meter or has_valve) + has_valve
+        if has_meter:
+            reading.flow_m3h = _value(meter, "flow")
+        if has_valve:
+            feedback = _value(valve, "position_feedback")
+            reading.opening = None if feedback is None else feedback / 100.0
+        for attr, key in METER_SIGNALS.items():
+            setattr(reading, attr, _value(meter, key) if key in meter else _value(valve, key))
+        signals = (reading.flow_m3h, reading.supply_c, reading.return_c, reading.opening)
+        reading.received = sum(v is not None for v in signals)
+        return reading
+
+    def _fresh(self, device: str, stale_s: float) -> dict[str, Any]:
+        live = self.live.get(device)
+        if live is None or live.ts < self.clock() - stale_s:
+            return {}
+        return live.values
+
+    async def async_set_opening(self, inlet_id: str, opening: float) -> str | None:
+        """Command the inlet's valve (0…1); the request id, or None when it cannot be sent.
+
+        The controller already kept ``opening`` within the inlet's safety limits; anything
+        outside 0…1 or not finite is refused here too, so no command leaves out of range.
+        """
+        if not isinstance(opening, int | float) or not 0.0 <= opening <= 1.0:
+            _LOGGER.warning("Refused opening %r for %s: outside 0…1", opening, inlet_id)
+            return None
+        valve = device_names(inlet_id)[1]
+        live = self.live.get(valve)
+        if live is None:
+            _LOGGER.warning("Cannot move %s: its valve %s never reported", inlet_id, valve)
+            return None
+        request_id = f"hb-{uuid.uuid4().hex[:16]}"
+        command = {
+            "request_id": request_id,
+            "device": valve,
+            "point": "position_setpoint",
+            "value": round(opening * 100.0, 1),
+        }
+        await self._publish(f"{self.base}/gw/{live.gateway}/cmd", json.dumps(command))
+        return request_id

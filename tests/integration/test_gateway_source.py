@@ -1,0 +1,204 @@
+"""Integration side of the gateway (issue 5 item 4): MQTT source for inlets, ack, dedup.
+
+Runs in a real Home Assistant test instance with its MQTT integration (``mqtt_mock``: the
+paho client is mocked, HA's subscription and publish machinery is real). Checked: duplicates
+dropped, replayed backlog older than live state does not overwrite it but keeps its timestamp
+in the history, the ack (highest contiguous sequence, §6.0.3) is published only after the data
+is written, stale readings count as failed transmissions (§6.0.6), valve commands carry
+request ids and never leave outside 0…1 (§4.3.5). The pure protocol helper is checked against
+the add-on's reference consumer on the same scripted stream.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from heatbalance_gateway.consumer import Consumer
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
+
+from custom_components.heatbalance.gateway_source import (
+    AckTracker,
+    BatchError,
+    GatewaySource,
+    device_names,
+)
+
+ROOT = "heatbalance/gw/gw1"
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture
+def expected_lingering_timers() -> bool:
+    """mqtt_mock leaves HA's MQTT timers running (FACTS.md)."""
+    return True
+
+
+def batch(
+    readings: list[tuple[int, float, str, dict[str, Any]]], stream: str = "s1", floor: int = 0
+) -> str:
+    """A batch as the gateway's forwarder encodes it."""
+    return json.dumps(
+        {
+            "gateway": "gw1",
+            "stream": stream,
+            "floor": floor,
+            "readings": [
+                {"seq": s, "msg_id": f"{stream}:{s}", "ts": ts, "device": d, "values": v}
+                for s, ts, d, v in readings
+            ],
+        }
+    )
+
+
+METER = {"flow": 4.2, "supply_temperature": 60.5, "return_temperature": 44.0, "power": 70.0}
+SCRIPT = [
+    batch([(1, 10.0, "b001-meter", METER), (2, 11.0, "b001-meter", METER)]),
+    batch([(2, 11.0, "b001-meter", METER), (4, 13.0, "b001-meter", METER)]),  # dup + gap
+    batch([(3, 5.0, "b001-meter", METER)]),  # backlog, older than live
+    batch([(9, 20.0, "b001-meter", METER)], floor=8),  # 5…7 dropped at the gateway
+    batch([(1, 30.0, "b001-meter", METER)], stream="s2"),  # reinstalled gateway
+]
+
+
+def test_same_protocol_as_the_addon_consumer() -> None:
+    """Flags and acks identical to heatbalance_gateway.consumer on the same stream."""
+    reference, ours = Consumer(), AckTracker()
+    for payload in SCRIPT:
+        expected = [(a.is_new, a.is_latest) for a in reference.handle_batch("gw1", payload)]
+        got = [(i.is_new, i.is_latest) for i in ours.handle_batch("gw1", payload)]
+        assert got == expected
+        assert ours.ack_payload("gw1") == reference.ack_payload("gw1")
+    assert ours.duplicates == reference.duplicates == 1
+    assert ours.streams["gw1"].stream == "s2"
+    assert ours.ack_payload("other") is None
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"not json",
+        "{}",
+        json.dumps({"stream": "s", "readings": [{"seq": "x", "ts": 1, "device": "d"}]}),
+        json.dumps({"stream": "s", "readings": [{"seq": 1, "ts": "nan", "device": "d"}]}),
+        json.dumps({"stream": "s", "readings": None}),
+    ],
+)
+def test_malformed_batch_is_a_clear_error(payload: Any) -> None:
+    with pytest.raises(BatchError, match="malformed"):
+        AckTracker().handle_batch("gw1", payload)
+
+
+def test_device_names_and_shared_names_refused(hass: HomeAssistant) -> None:
+    assert device_names("B001") == ("b001-meter", "b001-valve")
+    with pytest.raises(ValueError, match="share"):
+        GatewaySource(hass, ["B 1", "b-1"])
+
+
+async def _source(hass: HomeAssistant, now: float = NOW) -> GatewaySource:
+    source = GatewaySource(hass, ["B001", "B002"], clock=lambda: now)
+    await source.async_start()
+    return source
+
+
+def _published(mqtt_mock: Any, topic: str) -> list[Any]:
+    return [c.args[1] for c in mqtt_mock.async_publish.call_args_list if c.args[0] == topic]
+
+
+async def test_readings_dedup_backlog_and_ack_after_write(hass: HomeAssistant, mqtt_mock) -> None:
+    source = await _source(hass)
+    seen_at_ack: list[tuple[int, float]] = []
+
+    async def record(topic: str, payload: Any, *_a: Any, **_k: Any) -> None:
+        if topic.endswith("/ack"):
+            live = source.live.get("b001-meter")
+            seen_at_ack.append((len(source.history), live.ts if live else -1.0))
+
+    mqtt_mock.async_publish.side_effect = record
+    live_values = {**METER, "flow": 5.0}
+    async_fire_mqtt_message(
+        hass,
+        f"{ROOT}/data",
+        batch([(1, NOW - 10, "b001-meter", live_values), (2, NOW - 9, "b001-valve", {})]),
+    )
+    await hass.async_block_till_done()
+    # The ack came after both readings were written.
+    assert seen_at_ack == [(2, NOW - 10)]
+    assert json.loads(_published(mqtt_mock, f"{ROOT}/ack")[-1]) == {"stream": "s1", "seq": 2}
+
+    # The same batch again (a replay): nothing written twice, ack repeated.
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, NOW - 10, "b001-meter", METER)]))
+    await hass.async_block_till_done()
+    assert len(source.history) == 2
+    assert source.tracker.duplicates == 1
+    assert source.live["b001-meter"].values["flow"] == 5.0
+
+    # Backlog from an outage: older timestamp, new sequence → history, not live state.
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(3, NOW - 3600, "b001-meter", METER)]))
+    await hass.async_block_till_done()
+    assert source.history[-1][0] == NOW - 3600
+    assert source.live["b001-meter"].ts == NOW - 10
+    assert source.live["b001-meter"].values["flow"] == 5.0
+    assert json.loads(_published(mqtt_mock, f"{ROOT}/ack")[-1])["seq"] == 3
+
+    reading = source.reading("B001", stale_s=600)
+    assert reading.flow_m3h == 5.0
+    assert (reading.supply_c, reading.return_c) == (60.5, 44.0)
+    assert reading.opening is None  # the valve reported no feedback value
+    assert (reading.attempted, reading.received) == (4, 3)
+    source.stop()
+
+
+async def test_stale_and_missing_are_none(hass: HomeAssistant, mqtt_mock) -> None:
+    source = await _source(hass)
+    valve = {"position_feedback": 35.0, "supply_temperature": 61.0, "return_temperature": "x"}
+    async_fire_mqtt_message(
+        hass,
+        f"{ROOT}/data",
+        batch([(1, NOW - 5, "b002-valve", valve), (2, NOW - 5000, "b001-meter", METER)]),
+    )
+    await hass.async_block_till_done()
+    b2 = source.reading("B002", stale_s=600)
+    assert b2.opening == pytest.approx(0.35)
+    assert (b2.supply_c, b2.return_c, b2.flow_m3h) == (61.0, None, None)
+    assert (b2.attempted, b2.received) == (3, 2)
+    b1 = source.reading("B001", stale_s=600)  # its meter last reported 5000 s ago
+    assert (b1.attempted, b1.received) == (3, 0)
+    assert source.reading("B009", stale_s=600).attempted == 0
+
+
+async def test_malformed_batch_not_acked(hass: HomeAssistant, mqtt_mock) -> None:
+    source = await _source(hass)
+    async_fire_mqtt_message(hass, f"{ROOT}/data", "garbage")
+    async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", "garbage")
+    await hass.async_block_till_done()
+    assert source.invalid == 2
+    assert _published(mqtt_mock, f"{ROOT}/ack") == []
+
+
+async def test_valve_command_with_request_id_and_result(hass: HomeAssistant, mqtt_mock) -> None:
+    source = await _source(hass)
+    assert await source.async_set_opening("B001", 0.5) is None  # valve never reported
+    async_fire_mqtt_message(
+        hass, f"{ROOT}/data", batch([(1, NOW, "b001-valve", {"position_feedback": 100.0})])
+    )
+    await hass.async_block_till_done()
+    for bad in (1.2, -0.1, float("nan"), "0.5"):
+        assert await source.async_set_opening("B001", bad) is None  # type: ignore[arg-type]
+    assert _published(mqtt_mock, f"{ROOT}/cmd") == []
+
+    request_id = await source.async_set_opening("B001", 0.427)
+    assert request_id is not None
+    sent = json.loads(_published(mqtt_mock, f"{ROOT}/cmd")[-1])
+    assert sent == {
+        "request_id": request_id,
+        "device": "b001-valve",
+        "point": "position_setpoint",
+        "value": 42.7,
+    }
+    result = {"request_id": request_id, "status": "confirmed", "readback": 42.7}
+    async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
+    await hass.async_block_till_done()
+    assert source.results[request_id]["status"] == "confirmed"
