@@ -342,3 +342,19 @@ def test_pressure_residuals_correct_a_wrong_pipe_model(builtin) -> None:
     verdicts, _, _ = run(network, ctl, 12, sim=sim)
     assert verdicts[-3:] == [True] * 3, verdicts
     assert min(ctl.model.residuals.values()) < -1.0  # kPa: the far end is offered less
+
+
+def test_readings_as_plain_mappings_or_garbage_are_handled(builtin) -> None:
+    """An integration may hand over dicts; anything unreadable counts as missing."""
+    network = all_open(builtin("estate12"))
+    state = Simulator(network, outdoor_c=-5.0).state()
+    meas = Measurements.from_plant(state)
+    as_dicts = {iid: vars(r) | {"unknown": 1} for iid, r in meas.inlets.items()}
+    as_dicts["B002"] = {"flow_m3h": "abc", "opening": "x", "flagged": "flow_m3h"}
+    as_dicts["B003"] = 42  # type: ignore[assignment]
+    meas.inlets = as_dicts  # type: ignore[assignment]
+    cmds = make_controller(network, ControllerConfig()).step(meas)
+    assert "B001" in cmds.openings
+    assert {"B002", "B003"} <= set(cmds.held)
+    assert any("B003" in n for n in cmds.notes)
+    assert make_controller(network, ControllerConfig()).step(None).notes  # type: ignore[arg-type]

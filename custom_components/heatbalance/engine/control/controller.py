@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterable, Mapping
+from dataclasses import fields, replace
 from typing import Any
 
 from ..model import Inlet, Network
@@ -59,6 +61,7 @@ class Controller:
         if not isinstance(measurements, Measurements):
             measurements = Measurements()
             cmds.notes.append("no measurements: every valve and the pump held")
+        measurements = _normalised(measurements, cmds)
         openings = {iid: self._position(iid, measurements) for iid in self.ids}
         model_ids: list[str] = []
         pi_ids: list[str] = []
@@ -299,6 +302,30 @@ class Controller:
 def make_controller(network: Network, config: ControllerConfig | None = None) -> Controller:
     """The controller for ``network`` as ``config`` says (default: model-based, flow)."""
     return Controller(network, config or ControllerConfig())
+
+
+def _normalised(meas: Measurements, cmds: Commands) -> Measurements:
+    """Measurements whose inlet entries are all :class:`InletReading` (mappings converted).
+
+    An entry of any other kind cannot be read safely and counts as missing (noted).
+    """
+    if all(isinstance(r, InletReading) for r in meas.inlets.values()):
+        return meas
+    known = {f.name for f in fields(InletReading)}
+    inlets: dict[str, InletReading] = {}
+    for iid, raw in meas.inlets.items():
+        if isinstance(raw, InletReading):
+            inlets[iid] = raw
+        elif isinstance(raw, Mapping):
+            values = {k: v for k, v in raw.items() if k in known and k != "flagged"}
+            flagged = raw.get("flagged") or ()
+            ok = isinstance(flagged, Iterable) and not isinstance(flagged, str)
+            inlets[iid] = InletReading(
+                **values, flagged=frozenset(flagged) if ok else frozenset("*")
+            )
+        else:
+            cmds.notes.append(f"reading of {iid} is not readable: treated as missing")
+    return replace(meas, inlets=inlets)
 
 
 def _controllable(inlet: Inlet) -> bool:
