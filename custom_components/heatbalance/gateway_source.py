@@ -33,12 +33,15 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import callback
 
+from .const import SOURCE_GATEWAY
 from .plant import Reading
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from homeassistant.core import HomeAssistant
+
+    from .plant import Plant
 
 _LOGGER = logging.getLogger(__name__)
 DEFAULT_BASE = "heatbalance"
@@ -299,3 +302,18 @@ class GatewaySource:
         }
         await self._publish(f"{self.base}/gw/{live.gateway}/cmd", json.dumps(command))
         return request_id
+
+
+async def async_attach(hass: HomeAssistant, plant: Plant) -> GatewaySource | None:
+    """Start the source for the plant's gateway inlets (None when it has none).
+
+    The coordinator calls this in its setup and ``stop()`` on unload; the plant then reads and
+    moves its ``source: gateway`` inlets through it.
+    """
+    ids = [iid for iid, cfg in plant.inlets.items() if cfg.source == SOURCE_GATEWAY]
+    if not ids:
+        return None
+    source = GatewaySource(hass, ids)
+    await source.async_start()
+    plant.gateway = source
+    return source

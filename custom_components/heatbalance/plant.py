@@ -34,10 +34,12 @@ from .const import (
     CONF_ROOM_ENTITY,
     CONF_SUPPLY_ENTITY,
     SOURCE_ENTITIES,
+    SOURCE_GATEWAY,
 )
 from .engine.simulator import PlantState, Simulator, outdoor_profile
 
 if TYPE_CHECKING:
+    from .gateway_source import GatewaySource
     from .settings import InletConfig, Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -84,12 +86,13 @@ class Plant:
         self.settings = settings
         self._rng = np.random.default_rng(0)
         self._weather = outdoor_profile(days=150, seed=0)
+        self.gateway: GatewaySource | None = None  # gateway_source.async_attach sets it
 
     @property
     def simulated(self) -> bool:
         """Whether every managed inlet is simulated (then time may run accelerated)."""
         return not self.settings.outdoor_entity and all(
-            cfg.source != SOURCE_ENTITIES for cfg in self.inlets.values()
+            cfg.source not in (SOURCE_ENTITIES, SOURCE_GATEWAY) for cfg in self.inlets.values()
         )
 
     @property
@@ -113,6 +116,8 @@ class Plant:
         for iid, cfg in self.inlets.items():
             if cfg.source == SOURCE_ENTITIES:
                 acq.inlets[iid] = self._read_entities(hass, cfg, plant)
+            elif cfg.source == SOURCE_GATEWAY:
+                acq.inlets[iid] = self._read_gateway(iid, plant)
             else:
                 acq.inlets[iid] = self._read_simulator(iid, plant)
         return acq
@@ -148,6 +153,15 @@ class Plant:
             attempted=len(SIM_SIGNALS),
             received=int((~lost).sum()),
         )
+
+    def _read_gateway(self, iid: str, plant: PlantState) -> Reading:
+        """A gateway inlet's MQTT readings; pressures from the network model, as for entities."""
+        if self.gateway is None:
+            return Reading()
+        reading = self.gateway.reading(iid, stale_s=2 * self.cycle_s)
+        model = plant.inlets.get(iid)
+        reading.dp_available_kpa = model.dp_available_kpa if model else None
+        return reading
 
     def _read_entities(self, hass: HomeAssistant, cfg: InletConfig, plant: PlantState) -> Reading:
         """Mapped HA entities; pressures from the network model (no sensor maps them)."""
@@ -212,7 +226,10 @@ class Plant:
             cfg = self.inlets.get(iid)
             if cfg is None:
                 continue  # not managed: the network model keeps its position
-            if cfg.source != SOURCE_ENTITIES:
+            if cfg.source == SOURCE_GATEWAY:
+                if self.gateway is None or not await self.gateway.async_set_opening(iid, opening):
+                    failed.add(iid)
+            elif cfg.source != SOURCE_ENTITIES:
                 self.simulator.set_opening(iid, opening)
             elif (actuator := cfg.entities.get(CONF_ACTUATOR_ENTITY)) and not await self._move(
                 hass, actuator, opening

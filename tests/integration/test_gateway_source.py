@@ -17,14 +17,22 @@ from typing import Any
 import pytest
 from heatbalance_gateway.consumer import Consumer
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
+from custom_components.heatbalance.const import SOURCE_GATEWAY
+from custom_components.heatbalance.engine.loader import load_network
+from custom_components.heatbalance.engine.networks import builtin_path
+from custom_components.heatbalance.engine.simulator import Simulator
 from custom_components.heatbalance.gateway_source import (
     AckTracker,
     BatchError,
     GatewaySource,
+    async_attach,
     device_names,
 )
+from custom_components.heatbalance.plant import Plant
+from custom_components.heatbalance.settings import InletConfig, Settings
 
 ROOT = "heatbalance/gw/gw1"
 NOW = 1_800_000_000.0
@@ -202,3 +210,44 @@ async def test_valve_command_with_request_id_and_result(hass: HomeAssistant, mqt
     async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
     await hass.async_block_till_done()
     assert source.results[request_id]["status"] == "confirmed"
+
+
+async def test_plant_reads_and_moves_gateway_inlets(hass: HomeAssistant, mqtt_mock) -> None:
+    """plant.py hook: ``source: gateway`` inlets read from and commanded through MQTT."""
+    path = builtin_path("estate12")
+    assert path is not None
+    network = load_network(path)
+    sim = Simulator(network)
+    inlets = {
+        "B001": InletConfig("sub1", "B001", source=SOURCE_GATEWAY),
+        "B002": InletConfig("sub2", "B002"),  # simulated
+    }
+    plant = Plant(sim, inlets, Settings.from_options({}))
+    assert not plant.simulated
+    acq = await plant.async_acquire(hass)
+    assert acq.inlets["B001"].attempted == 0  # no source attached yet: nothing received
+    assert await plant.async_dispatch(hass, {"B001": 0.5}, None) == {"B001"}
+
+    source = await async_attach(hass, plant)
+    assert source is plant.gateway
+    assert source is not None
+    now = dt_util.utcnow().timestamp()
+    async_fire_mqtt_message(
+        hass,
+        f"{ROOT}/data",
+        batch([(1, now, "b001-meter", METER), (2, now, "b001-valve", {"position_feedback": 80.0})]),
+    )
+    await hass.async_block_till_done()
+    acq = await plant.async_acquire(hass)
+    b1 = acq.inlets["B001"]
+    assert (b1.flow_m3h, b1.opening, b1.received) == (4.2, pytest.approx(0.8), 4)
+    assert b1.dp_available_kpa == pytest.approx(acq.plant.inlets["B001"].dp_available_kpa)
+    opening_before = float(sim.openings[sim.ids.index("B001")])
+    assert await plant.async_dispatch(hass, {"B001": 0.3, "B002": 0.6}, None) == set()
+    sent = json.loads(_published(mqtt_mock, f"{ROOT}/cmd")[-1])
+    assert (sent["device"], sent["value"]) == ("b001-valve", 30.0)
+    # The gateway inlet's model valve is not moved by the command; the simulated one is.
+    assert float(sim.openings[sim.ids.index("B001")]) == opening_before
+    assert float(sim.openings[sim.ids.index("B002")]) == pytest.approx(0.6)
+    source.stop()
+    assert await async_attach(hass, Plant(sim, {"B002": inlets["B002"]}, plant.settings)) is None
