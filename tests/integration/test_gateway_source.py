@@ -11,6 +11,7 @@ the add-on's reference consumer on the same scripted stream.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -251,3 +252,69 @@ async def test_plant_reads_and_moves_gateway_inlets(hass: HomeAssistant, mqtt_mo
     assert float(sim.openings[sim.ids.index("B002")]) == pytest.approx(0.6)
     source.stop()
     assert await async_attach(hass, Plant(sim, {"B002": inlets["B002"]}, plant.settings)) is None
+
+
+@pytest.mark.slow
+async def test_whole_chain_virtual_plant_gateway_mosquitto_home_assistant(
+    hass: HomeAssistant, socket_enabled: None, mock_hass_config: None, tmp_path
+) -> None:
+    """Virtual plant → gateway process → mosquitto → HA's own MQTT client → plant reading,
+    and a dispatched opening back to the simulated valve (its flow changes)."""
+    from heatbalance_gateway import virtual_plant as vp
+    from homeassistant.components import mqtt
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+    from tests.addon.broker import Mosquitto
+    from tests.addon.gateway_proc import GatewayProcess, plain_broker
+    from tests.addon.modbus_sim import free_port
+
+    broker = Mosquitto(tmp_path / "broker")
+    broker.start()
+    virtual = vp.VirtualPlant(vp.load_simulator("estate12"), port=free_port(), speed=60.0)
+    entry = MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1", "port": broker.port})
+    entry.add_to_hass(hass)
+    gateway = GatewayProcess(
+        tmp_path / "gw",
+        {
+            "gateway_id": "gw1",
+            "data_dir": str(tmp_path / "gw" / "data"),
+            "mqtt": {"main": plain_broker(broker.port)},
+            "buses": virtual.gateway_buses(poll_interval=0.3),
+        },
+    )
+    try:
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await mqtt.async_wait_for_mqtt_client(hass)
+        async with virtual:
+            ha_plant = Plant(
+                virtual.sim,  # the integration's network model (here: the same simulator)
+                {"B004": InletConfig("s4", "B004", source=SOURCE_GATEWAY)},
+                Settings.from_options({}),
+            )
+            source = await async_attach(hass, ha_plant)
+            assert source is not None
+            gateway.start()
+            for _ in range(1200):  # guard against a hang only
+                acq = await ha_plant.async_acquire(hass)
+                if acq.inlets["B004"].flow_m3h is not None and acq.inlets["B004"].opening:
+                    break
+                await asyncio.sleep(0.05)
+            before = virtual.sim.state().inlets["B004"].flow_m3h
+            assert acq.inlets["B004"].flow_m3h == pytest.approx(before, rel=1e-3)
+            assert await ha_plant.async_dispatch(hass, {"B004": 0.2}, None) == set()
+            for _ in range(1200):
+                if source.results:
+                    break
+                await asyncio.sleep(0.05)
+            (result,) = source.results.values()
+            assert result["status"] == "confirmed"
+            assert virtual.sim.openings[virtual.sim.ids.index("B004")] == pytest.approx(0.2)
+            assert virtual.sim.state().inlets["B004"].flow_m3h < 0.5 * before
+            acked = source.tracker.streams["gw1"].contiguous
+            assert acked > 0
+            source.stop()
+            assert gateway.stop() == 0
+    finally:
+        gateway.kill()
+        await hass.config_entries.async_unload(entry.entry_id)
+        broker.stop()
