@@ -309,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--broker-host", default="127.0.0.1")
     parser.add_argument("--broker-port", type=int, default=1883)
     parser.add_argument("--gateway-id", default="gw1")
+    parser.add_argument("--data-dir", default="gateway-data", help="outbox directory (config)")
     args = parser.parse_args(argv)
     try:
         sim = load_simulator(args.network, args.outdoor)
@@ -324,7 +325,10 @@ def main(argv: list[str] | None = None) -> int:
             "password": f"{args.gateway_id}-plant-pw",
             "insecure_plaintext": True,
         }
-        text = yaml.safe_dump(gateway_config(plant, broker, args.gateway_id), sort_keys=False)
+        config = gateway_config(
+            plant, broker, args.gateway_id, data_dir=str(Path(args.data_dir).resolve())
+        )
+        text = yaml.safe_dump(config, sort_keys=False)
         Path(args.write_config).write_text(text, encoding="utf-8")
     logging.basicConfig(level=logging.INFO)
     _LOGGER.info(

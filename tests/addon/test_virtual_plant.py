@@ -70,8 +70,11 @@ def test_main_writes_a_valid_gateway_config(tmp_path, monkeypatch) -> None:
 
     monkeypatch.setattr(vp, "_serve", no_serve)  # serving forever is tested below
     path = tmp_path / "gw.yaml"
-    assert vp.main(["--network", "estate12", "--write-config", str(path)]) == 0
-    config = parse_config({**yaml.safe_load(path.read_text()), "data_dir": str(tmp_path)})
+    data = tmp_path / "outbox"
+    argv = ["--network", "estate12", "--write-config", str(path), "--data-dir", str(data)]
+    assert vp.main(argv) == 0
+    config = parse_config(yaml.safe_load(path.read_text()))
+    assert config.data_dir == data
     assert len(config.raw["buses"][0]["devices"]) == 24
 
 
