@@ -25,6 +25,7 @@ from .alarms import NETWORK, Alarm, AlarmBook, find_conditions
 from .const import DOMAIN, EVENT_ALARM
 from .cycle import CycleMemory, CycleResult, limits_of, run_cycle
 from .engine.control.safety import apply_limits
+from .engine.evaluation import BalanceStateMachine
 from .engine.hydraulics import HydraulicError
 from .engine.model import Network
 from .engine.simulator import Simulator
@@ -45,6 +46,11 @@ class HeatbalanceData:
 
 
 type HeatbalanceConfigEntry = ConfigEntry[HeatbalanceData]
+
+
+def _balance_machine(settings: Settings) -> BalanceStateMachine:
+    """Primary networks are balanced by hand (§3.0.5): no 24 h inspection alarm there."""
+    return BalanceStateMachine(timeout_s=None if settings.level == "primary" else 24 * 3600.0)
 
 
 class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
@@ -77,7 +83,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self.memory = CycleMemory()
         self.alarms = AlarmBook()
         self.sent: dict[str, float] = {}  # openings dispatched last cycle (to verify)
-        self.unbalanced_since_s: float | None = None
+        self.balance = _balance_machine(settings)  # §8.2.5/§8.2.6 state over the cycles
         self.force_dispatch = False
         self._texts: dict[str, str] = {}
 
@@ -95,7 +101,10 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         stored = await self.store.async_load() or {}
         self.memory = CycleMemory.from_dict(stored.get("memory", {}))
         self.alarms.restore(stored.get("alarms", {}))
-        self.unbalanced_since_s = stored.get("unbalanced_since_s")
+        try:
+            self.balance = BalanceStateMachine.from_dict(stored.get("balance", {}))
+        except (TypeError, ValueError):  # a damaged store restarts regulation, nothing worse
+            self.balance = _balance_machine(self.settings)
         plant = stored.get("plant", {})
         sim = self.simulator
         for iid, opening in plant.get("openings", {}).items():
@@ -111,7 +120,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         return {
             "memory": self.memory.as_dict(),
             "alarms": self.alarms.as_dict(),
-            "unbalanced_since_s": self.unbalanced_since_s,
+            "balance": self.balance.as_dict(),
             "plant": {
                 "time_s": sim.time_s,
                 "pump_speed": sim.pump_speed,
@@ -154,7 +163,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             ) from err
         unbalanced = self._track_balance(result)
         sent = self.sent
-        dispatch = (self.settings.auto and not result.balanced) or self.force_dispatch
+        dispatch = (self.settings.auto and self.balance.regulating) or self.force_dispatch
         self.force_dispatch = False
         self.sent = {}
         if dispatch and self.settings.level != "primary":
@@ -172,13 +181,15 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         return result
 
     def _track_balance(self, result: CycleResult) -> float:
-        """Seconds of plant time in automatic regulation without reaching balance (§8.2.6)."""
-        if result.balanced or not self.settings.auto:
-            self.unbalanced_since_s = None
+        """Feed the verdict to the balance state machine (§8.2.5/§8.2.6); return how long
+        automatic regulation has run without reaching balance (plant seconds)."""
+        machine = self.balance
+        machine.timeout_s = _balance_machine(self.settings).timeout_s
+        if not self.settings.auto:  # manual: nothing regulates, nothing times out
+            machine.reset(result.time_s)
             return 0.0
-        if self.unbalanced_since_s is None:
-            self.unbalanced_since_s = result.time_s
-        return result.time_s - self.unbalanced_since_s
+        machine.update(result.evaluation, result.time_s)
+        return machine.regulating_for_s()
 
     # --- alarms -----------------------------------------------------------------------------
     def describe(self, alarm: Alarm) -> str:

@@ -42,7 +42,7 @@ async def async_get_config_entry_diagnostics(
             if coordinator.update_interval
             else None,
             "simulated": coordinator.plant.simulated,
-            "unbalanced_since_s": coordinator.unbalanced_since_s,
+            "balance": coordinator.balance.as_dict(),
         },
         "state": export_response(coordinator),
     }

@@ -30,11 +30,18 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
 from .cycle import CycleResult, InletResult
+from .engine.evaluation import BALANCED, BALANCING, DISTURBED, NOT_BALANCED
 from .entity import HeatbalanceEntity, add_entities
 
 PARALLEL_UPDATES = 0
 M3H = UnitOfVolumeFlowRate.CUBIC_METERS_PER_HOUR
-BALANCE_STATES = ["balanced", "regulating", "manual", "inspection"]
+BALANCE_STATES = ["balanced", "regulating", "disturbed", "manual", "inspection"]
+ENGINE_STATES = {
+    BALANCING: "regulating",
+    BALANCED: "balanced",
+    DISTURBED: "disturbed",  # left the band after balance: regulation resumed (§8.2.5)
+    NOT_BALANCED: "inspection",  # §8.2.6
+}
 TEMPERATURE_TARGETS = ("return_temperature", "mean_temperature", "room_temperature")
 
 
@@ -177,12 +184,11 @@ INLET_SENSORS: tuple[InletSensorDescription, ...] = (
 )
 
 
-def _state(c: HeatbalanceCoordinator, r: CycleResult) -> str:
-    if c.unbalanced_since_s is not None and r.time_s - c.unbalanced_since_s > 24 * 3600:
-        return "inspection"  # §8.2.6
-    if r.balanced:
-        return "balanced"
-    return "regulating" if c.settings.auto else "manual"
+def _state(c: HeatbalanceCoordinator, _r: CycleResult) -> str:
+    """The engine's balance state (§8.2.5/§8.2.6) in the operator's words."""
+    if not c.settings.auto:
+        return "manual"
+    return ENGINE_STATES[c.balance.state]
 
 
 def _network_energy(c: HeatbalanceCoordinator, _r: CycleResult) -> float:

@@ -226,3 +226,23 @@ async def test_gateway_source_is_not_offered_yet(hass: HomeAssistant, demo: Conf
     options = result["data_schema"].schema["source"].config["options"]
     assert options == ["simulator", "entities"]
     assert DOMAIN
+
+
+async def test_balance_state_follows_the_engine_state_machine(hass: HomeAssistant) -> None:
+    """§8.2.5: balance holds the valves; a disturbance re-enters regulation, which balances
+    again. The state survives a reload (the Store keeps the machine)."""
+    entry = await add_network(hass, options={"algorithm": "ai"})
+    await cycles(hass, entry, 4)
+    assert hass.states.get("sensor.estate12_balance_state").state == "balanced"
+    offset = "number.b001_setpoint_offset"
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.estate12_balance_state").state == "balanced"
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": offset, "value": 25}, blocking=True
+    )
+    await cycles(hass, entry, 2)  # b001 now far below its new set flow, twice in a row
+    assert hass.states.get("sensor.estate12_balance_state").state == "disturbed"
+    await cycles(hass, entry, 6)
+    assert hass.states.get("sensor.estate12_balance_state").state == "balanced"
+    assert _value(hass, "sensor.b001_flow_deviation") >= 0
