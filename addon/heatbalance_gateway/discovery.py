@@ -8,8 +8,9 @@ id, device name and point key, so they survive restarts and re-discovery.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from .register_map import Point, Profile
 from .topics import Topics
@@ -86,8 +87,11 @@ def _point_config(topics: Topics, device: str, point: Point) -> dict[str, Any]:
             command_topic=topics.point_set(device, point.key),
             value_template=f"{{{{ value_json.{feedback} }}}}",
             reports_position=True,
-            position_open=point.max,
-            position_closed=point.min,
+            # HA's MQTT valve schema takes integers only (2025.4 rejects 100.0): the range is
+            # narrowed inward, so an HA command can never fall outside the point's min/max.
+            # (A valve point is writable, and the profile schema makes min/max mandatory there.)
+            position_open=math.floor(cast(float, point.max)),
+            position_closed=math.ceil(cast(float, point.min)),
             device_class="water",
         )
     return config

@@ -40,12 +40,16 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.storage import Store
 
     from .plant import Plant
 
 _LOGGER = logging.getLogger(__name__)
 DEFAULT_BASE = "heatbalance"
 HISTORY_MAX = 100_000
+STORE_KEY = "heatbalance.gateway_source"
+STORE_VERSION = 1
+SAVE_DELAY_S = 5.0
 METER_SIGNALS = {"supply_c": "supply_temperature", "return_c": "return_temperature"}
 
 
@@ -196,11 +200,15 @@ class GatewaySource:
         self.results: dict[str, dict[str, Any]] = {}
         self.invalid = 0
         self._unsubscribe: list[Callable[[], None]] = []
+        self._store: Store[dict[str, Any]] | None = None
 
     async def async_start(self) -> None:
-        """Subscribe to every gateway's data and command results."""
+        """Restore the ack positions and live state, then subscribe to every gateway."""
         from homeassistant.components import mqtt
+        from homeassistant.helpers.storage import Store
 
+        self._store = Store(self.hass, STORE_VERSION, f"{STORE_KEY}.{self.base}")
+        self.restore(await self._store.async_load() or {})
         await mqtt.async_wait_for_mqtt_client(self.hass)
         for topic, handler in (
             (f"{self.base}/gw/+/data", self._on_data),
@@ -209,9 +217,45 @@ class GatewaySource:
             self._unsubscribe.append(await mqtt.async_subscribe(self.hass, topic, handler, 1))
 
     def stop(self) -> None:
-        """Unsubscribe."""
+        """Unsubscribe (a pending save still runs: HA writes delayed saves on shutdown)."""
         while self._unsubscribe:
             self._unsubscribe.pop()()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Ack position per gateway and the live state, for the Store.
+
+        Kept so that a Home Assistant restart neither re-writes rows the gateway still holds
+        nor lets a replayed reading overwrite the newest state it had (§6.0.3).
+        """
+        return {
+            "streams": {
+                gw: {"stream": st.stream, "contiguous": st.contiguous}
+                for gw, st in self.tracker.streams.items()
+            },
+            "live": {
+                dev: {"gateway": lv.gateway, "ts": lv.ts, "values": lv.values}
+                for dev, lv in self.live.items()
+            },
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Resume from :meth:`as_dict`; a damaged store is ignored (the gateway replays)."""
+        try:
+            streams = {
+                str(gw): Stream(str(st["stream"]), int(st["contiguous"]))
+                for gw, st in data.get("streams", {}).items()
+            }
+            live = {
+                str(dev): Live(str(lv["gateway"]), _finite(lv["ts"]), dict(lv["values"]))
+                for dev, lv in data.get("live", {}).items()
+            }
+        except (TypeError, ValueError, KeyError, AttributeError) as err:
+            _LOGGER.warning("Ignoring damaged gateway source store: %r", err)
+            return
+        self.tracker.streams.update(streams)
+        self.live.update(live)
+        for dev, lv in live.items():
+            self.tracker.latest_ts[(lv.gateway, dev)] = lv.ts
 
     @callback
     def _on_data(self, msg: Any) -> None:
@@ -226,6 +270,8 @@ class GatewaySource:
         for item in items:
             if item.is_new:
                 self._write(gateway, item)
+        if self._store is not None:
+            self._store.async_delay_save(self.as_dict, SAVE_DELAY_S)
         ack = self.tracker.ack_payload(gateway)
         if ack is not None:
             self.hass.async_create_task(self._publish(f"{self.base}/gw/{gateway}/ack", ack))

@@ -144,7 +144,8 @@ async def test_gateway_over_tls_discovery_state_and_commands(secure_broker, tmp_
             valve = ha.json(valve_cfg)[-1]
             assert valve["unique_id"] == "heatbalance_gw1_valve_1_position_setpoint"
             assert valve["command_topic"] == f"{root}/dev/valve-1/position_setpoint/set"
-            assert (valve["position_closed"], valve["position_open"]) == (0.0, 100.0)
+            assert (valve["position_closed"], valve["position_open"]) == (0, 100)
+            assert isinstance(valve["position_open"], int)  # HA 2025.4's schema: int only
             assert valve["device"]["identifiers"] == ["heatbalance_gw1_valve_1"]
             assert valve["device"]["name"] == "Building 3 valve"
             energy = ha.json("homeassistant/sensor/gw1/meter-1_energy/config")[-1]
