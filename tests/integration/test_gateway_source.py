@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from heatbalance_gateway.consumer import Consumer
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
@@ -317,6 +318,17 @@ async def test_whole_chain_virtual_plant_gateway_mosquitto_home_assistant(
                 await asyncio.sleep(0.05)
             else:
                 raise AssertionError("nothing acknowledged")
+            # HA's MQTT discovery made a valve entity of it, showing the new position.
+            unique_id = "heatbalance_gw1_b004_valve_position_setpoint"
+            entity_id = er.async_get(hass).async_get_entity_id("valve", "mqtt", unique_id)
+            assert entity_id is not None
+            for _ in range(1200):
+                state = hass.states.get(entity_id)
+                if state is not None and state.attributes.get("current_position") == 20:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(f"HA valve not at 20 %: {hass.states.get(entity_id)}")
             source.stop()
             assert gateway.stop() == 0
     finally:
