@@ -219,3 +219,23 @@ async def test_gateway_polls_plant_and_valve_command_reaches_simulator(broker, t
         finally:
             gateway.kill()
             watcher.close()
+
+
+async def test_large_plant_is_split_over_lines_on_consecutive_ports(monkeypatch) -> None:
+    """A Modbus line holds at most 247 ids: the plant serves more devices on more ports."""
+    monkeypatch.setattr(vp, "DEVICES_PER_LINE", 10)
+    plant = _plant()
+    assert plant.lines == 3
+    buses = plant.gateway_buses()
+    assert [b["port"] for b in buses] == [plant.port, plant.port + 1, plant.port + 2]
+    assert [len(b["devices"]) for b in buses] == [10, 10, 4]
+    last = plant.devices[-1]
+    assert (last.name, last.line, last.device_id) == ("b012-meter", 2, 4)
+    async with plant:
+        client = AsyncModbusTcpClient("127.0.0.1", port=plant.port + 2, timeout=2)
+        await client.connect()
+        try:
+            values = await _read(client, last.device_id, METER)
+        finally:
+            client.close()
+    assert values["flow"] == pytest.approx(plant.sim.state().inlets["B012"].flow_m3h, rel=1e-6)
