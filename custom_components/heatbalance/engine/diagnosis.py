@@ -1,0 +1,393 @@
+"""Automatic diagnosis of balancing devices (§3.0.7-5, §5.3.7, §5.3.8).
+
+Each control cycle the :class:`Diagnoser` gets what the instruments at every inlet said —
+the commanded opening, the opening feedback, flow and ΔP, and any further named signals —
+and returns the findings that are active now. It recognises
+
+* ``mismatch`` — opening feedback differs from the command by more than ``tolerance``
+  after ``settle_s`` (§5.3.8-4, command vs feedback);
+* ``stuck`` — the command moved but neither the feedback nor the flow did (§5.3.7-2);
+* ``slow_response`` — the feedback moves toward the command but has not arrived after
+  ``settle_s`` (§5.3.7-2, response time);
+* ``blockage`` — flow below ``blockage_ratio`` × the flow the inlet's *learned* Kv curve
+  gives at the measured ΔP (§5.3.7-3: blockage in a building). ``Kv_eff = Q/√(ΔP/100 kPa)``
+  is learned per opening band from healthy, settled data only; above the learned range the
+  highest learned value serves as a lower bound (a valve passes more when opened more),
+  below it nothing is judged;
+* ``comm_loss`` — no usable data for ``comm_cycles`` cycles (§5.3.7-1, §5.3.8-5);
+* user rules (§5.3.7-3): a threshold on any named signal, above or below, with hysteresis
+  and a minimum duration.
+
+The state (learned curves, timers) is a plain dict (:meth:`Diagnoser.as_dict`), so Home
+Assistant keeps it over restarts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, NamedTuple
+
+Severity = Literal["emergency", "warning"]
+SEVERITY: dict[str, Severity] = {
+    "stuck": "emergency",
+    "blockage": "emergency",
+    "mismatch": "warning",
+    "slow_response": "warning",
+    "comm_loss": "warning",
+}
+_BINS = 10
+_FIELDS = ("command", "feedback", "flow_m3h", "dp_kpa")
+
+
+class Finding(NamedTuple):
+    """One active diagnosis: where, what, how bad (§5.3.8 grading), why, since when (s)."""
+
+    inlet_id: str
+    kind: str
+    severity: Severity
+    message: str
+    since: float
+
+
+@dataclass(slots=True)
+class InletObservation:
+    """What one inlet's instruments said this cycle; None (or NaN) where nothing came."""
+
+    command: float | None = None
+    feedback: float | None = None
+    flow_m3h: float | None = None
+    dp_kpa: float | None = None
+    signals: Mapping[str, float] = field(default_factory=dict)
+
+    def value(self, name: str) -> float | None:
+        """A named signal (one of the fields or of ``signals``), None if absent or not finite."""
+        raw = getattr(self, name) if name in _FIELDS else self.signals.get(name)
+        return _clean(raw)
+
+
+@dataclass(slots=True)
+class Rule:
+    """A user-defined diagnosis rule (§5.3.7-3): ``signal`` above/below ``threshold``.
+
+    It fires after the condition held ``min_duration_s`` and clears only once the signal
+    is back beyond ``threshold`` by ``hysteresis`` (no chattering alarms). ``inlets``
+    limits it to some inlets (None: all).
+    """
+
+    name: str
+    signal: str
+    threshold: float
+    direction: Literal["above", "below"] = "above"
+    hysteresis: float = 0.0
+    min_duration_s: float = 0.0
+    severity: Severity = "warning"
+    inlets: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("above", "below"):
+            raise ValueError(f"rule {self.name}: direction must be 'above' or 'below'")
+        if self.severity not in ("emergency", "warning"):
+            raise ValueError(f"rule {self.name}: severity must be 'emergency' or 'warning'")
+        for what in ("threshold", "hysteresis", "min_duration_s"):
+            if _clean(getattr(self, what)) is None:
+                raise ValueError(f"rule {self.name}: {what} must be a finite number")
+        if self.hysteresis < 0 or self.min_duration_s < 0:
+            raise ValueError(f"rule {self.name}: hysteresis and duration must be ≥ 0")
+
+    def trips(self, value: float) -> bool:
+        """The alarm condition itself."""
+        return value > self.threshold if self.direction == "above" else value < self.threshold
+
+    def clears(self, value: float) -> bool:
+        """Back on the good side by the hysteresis."""
+        if self.direction == "above":
+            return value < self.threshold - self.hysteresis
+        return value > self.threshold + self.hysteresis
+
+
+@dataclass(slots=True)
+class _InletState:
+    """What the diagnoser remembers of one inlet."""
+
+    last_time: float | None = None  # last update with data
+    last_command: float | None = None
+    last_feedback: float | None = None
+    last_flow: float | None = None
+    move_time: float | None = None  # when the command last moved
+    move_size: float = 0.0
+    ref_feedback: float | None = None  # feedback and flow before that move
+    ref_flow: float | None = None
+    move_judged: bool = True
+    missed: int = 0
+    first_missed: float | None = None
+    kv_sum: list[float] = field(default_factory=lambda: [0.0] * _BINS)
+    kv_count: list[int] = field(default_factory=lambda: [0] * _BINS)
+    since: dict[str, float] = field(default_factory=dict)  # active findings
+    rule_pending: dict[str, float] = field(default_factory=dict)
+
+
+class Diagnoser:
+    """Stateful device diagnosis over all inlets of a network (§3.0.7-5)."""
+
+    def __init__(
+        self,
+        rules: list[Rule] | None = None,
+        *,
+        tolerance: float = 0.05,
+        settle_s: float = 120.0,
+        min_move: float = 0.05,
+        still: float = 0.01,
+        flow_still: float = 0.02,
+        blockage_ratio: float = 0.7,
+        min_samples: int = 3,
+        comm_cycles: int = 3,
+    ) -> None:
+        self.rules = list(rules or [])
+        self.tolerance = tolerance
+        self.settle_s = settle_s
+        self.min_move = min_move
+        self.still = still
+        self.flow_still = flow_still
+        self.blockage_ratio = blockage_ratio
+        self.min_samples = min_samples
+        self.comm_cycles = comm_cycles
+        self.inlets: dict[str, _InletState] = {}
+
+    # --- the cycle ----------------------------------------------------------------------
+    def update(
+        self, time_s: float, observations: Mapping[str, InletObservation | None]
+    ) -> list[Finding]:
+        """Judge one cycle's observations; return every finding active now.
+
+        Inlets seen before but missing from ``observations`` (or without any usable value)
+        count a missed cycle toward ``comm_loss``.
+        """
+        if _clean(time_s) is None:
+            raise ValueError(f"time must be a finite number, not {time_s!r}")
+        for iid in set(self.inlets) | set(observations):
+            state = self.inlets.setdefault(iid, _InletState())
+            obs = observations.get(iid)
+            if obs is None or (all(obs.value(f) is None for f in _FIELDS) and not obs.signals):
+                self._missed(state, time_s)
+                continue
+            state.missed, state.first_missed = 0, None
+            state.since.pop("comm_loss", None)
+            self._judge(iid, state, time_s, obs)
+        return self.findings()
+
+    def findings(self) -> list[Finding]:
+        """The findings active now, ordered by inlet and kind."""
+        out = []
+        for iid in sorted(self.inlets):
+            state = self.inlets[iid]
+            for kind, since in sorted(state.since.items()):
+                out.append(
+                    Finding(iid, kind, self._severity(kind), self._message(iid, kind), since)
+                )
+        return out
+
+    def _missed(self, state: _InletState, time_s: float) -> None:
+        state.missed += 1
+        if state.first_missed is None:
+            state.first_missed = time_s
+        if state.missed >= self.comm_cycles:
+            state.since.setdefault("comm_loss", state.first_missed)
+
+    def _judge(self, iid: str, state: _InletState, time_s: float, obs: InletObservation) -> None:
+        """Valve response, then the Kv curve, then the user rules."""
+        self._track_command(state, time_s, obs)
+        self._valve(state, time_s, obs)
+        self._blockage(state, time_s, obs)
+        self._rules(iid, state, time_s, obs)
+        state.last_time = time_s
+        state.last_feedback, state.last_flow = obs.value("feedback"), obs.value("flow_m3h")
+
+    # --- valve response -----------------------------------------------------------------
+    def _track_command(self, state: _InletState, time_s: float, obs: InletObservation) -> None:
+        """Remember a command move and where feedback and flow stood before it.
+
+        A command seen for the first time is taken as sent right after the previous update
+        (as a controller does: read, decide, command); the values of that update are the
+        device's position before the move.
+        """
+        cmd = obs.value("command")
+        if cmd is None:
+            return
+        last = state.last_command
+        if last is not None and abs(cmd - last) >= self.min_move:
+            state.move_time = state.last_time if state.last_time is not None else time_s
+            state.move_size = abs(cmd - last)
+            state.ref_feedback, state.ref_flow = state.last_feedback, state.last_flow
+            state.move_judged = False
+        if last is None or abs(cmd - last) >= self.min_move or state.move_judged:
+            state.last_command = cmd
+
+    def _valve(self, state: _InletState, time_s: float, obs: InletObservation) -> None:
+        """Stuck, slow or mismatched, judged once ``settle_s`` after a move has passed."""
+        cmd, fb = obs.value("command"), obs.value("feedback")
+        if cmd is None:
+            return
+        settled = state.move_time is None or time_s - state.move_time >= self.settle_s
+        if not settled:
+            return
+        if not state.move_judged:
+            state.move_judged = True
+            self._set_valve(state, time_s, self._after_move(state, cmd, fb, obs.value("flow_m3h")))
+        elif fb is not None and abs(cmd - fb) > self.tolerance:
+            if not any(k in state.since for k in ("stuck", "slow_response", "mismatch")):
+                self._set_valve(state, time_s, "mismatch")
+        elif fb is not None:
+            self._set_valve(state, time_s, None)
+
+    @staticmethod
+    def _set_valve(state: _InletState, time_s: float, kind: str | None) -> None:
+        """Make ``kind`` the inlet's one valve-response finding (None: clear them)."""
+        for k in ("stuck", "slow_response", "mismatch"):
+            if k != kind:
+                state.since.pop(k, None)
+        if kind is not None:
+            state.since.setdefault(kind, time_s)
+
+    def _after_move(
+        self, state: _InletState, cmd: float, fb: float | None, flow: float | None
+    ) -> str | None:
+        """Classify the response to the last command move (None: the device followed)."""
+        fb0, flow0 = state.ref_feedback, state.ref_flow
+        if fb is not None and abs(cmd - fb) <= self.tolerance:
+            return None
+        flow_still = (
+            flow is not None
+            and flow0 is not None
+            and abs(flow - flow0) <= self.flow_still * max(abs(flow0), 1e-9)
+        )
+        if fb is not None:
+            if fb0 is None:
+                return "mismatch"
+            if abs(fb - fb0) <= self.still and (flow is None or flow0 is None or flow_still):
+                return "stuck"
+            toward = (cmd - fb0) * (fb - fb0) > 0 and abs(cmd - fb) < abs(cmd - fb0)
+            return "slow_response" if toward else "mismatch"
+        # no position feedback: only a clear move with no flow response says "stuck"
+        if flow_still and state.move_size >= 2 * self.min_move:
+            return "stuck"
+        return None
+
+    # --- Kv curve -----------------------------------------------------------------------
+    def _blockage(self, state: _InletState, time_s: float, obs: InletObservation) -> None:
+        """Compare the flow with the learned curve; learn from healthy, settled data."""
+        opening = obs.value("feedback")
+        opening = obs.value("command") if opening is None else opening
+        flow, dp = obs.value("flow_m3h"), obs.value("dp_kpa")
+        if opening is None or flow is None or dp is None or dp <= 0 or not 0 <= opening <= 1:
+            return
+        kv = flow / math.sqrt(dp / 100.0)
+        expected = self.expected_kv(state, opening)
+        if expected is not None and kv < self.blockage_ratio * expected:
+            state.since.setdefault("blockage", time_s)
+            return
+        state.since.pop("blockage", None)
+        settled = state.move_time is None or time_s - state.move_time >= self.settle_s
+        if settled and not state.since and flow > 0:
+            b = min(int(opening * _BINS), _BINS - 1)
+            state.kv_sum[b] += kv
+            state.kv_count[b] += 1
+
+    def expected_kv(self, state: _InletState, opening: float) -> float | None:
+        """Learned Kv at ``opening``: interpolated, a lower bound above the learned range."""
+        points = [
+            ((b + 0.5) / _BINS, state.kv_sum[b] / state.kv_count[b])
+            for b in range(_BINS)
+            if state.kv_count[b] >= self.min_samples
+        ]
+        if not points or opening < points[0][0] - 0.5 / _BINS:
+            return None
+        if opening >= points[-1][0]:
+            return max(kv for _, kv in points)
+        for (x0, k0), (x1, k1) in itertools.pairwise(points):
+            if x0 <= opening <= x1:
+                return k0 + (k1 - k0) * (opening - x0) / (x1 - x0)
+        return points[0][1]  # within the first bin, below its centre
+
+    # --- user rules ---------------------------------------------------------------------
+    def _rules(self, iid: str, state: _InletState, time_s: float, obs: InletObservation) -> None:
+        """User rules (§5.3.7-3): trip after ``min_duration_s``, clear past the hysteresis."""
+        for rule in self.rules:
+            if rule.inlets is not None and iid not in rule.inlets:
+                continue
+            key = f"rule:{rule.name}"
+            value = obs.value(rule.signal)
+            if value is None:
+                continue
+            if key in state.since:
+                if rule.clears(value):
+                    del state.since[key]
+                continue
+            if not rule.trips(value):
+                state.rule_pending.pop(key, None)
+                continue
+            start = state.rule_pending.setdefault(key, time_s)
+            if time_s - start >= rule.min_duration_s:
+                state.since[key] = start
+                del state.rule_pending[key]
+
+    # --- words --------------------------------------------------------------------------
+    def _severity(self, kind: str) -> Severity:
+        if kind.startswith("rule:"):
+            return next(r.severity for r in self.rules if f"rule:{r.name}" == kind)
+        return SEVERITY[kind]
+
+    def _message(self, iid: str, kind: str) -> str:
+        texts = {
+            "stuck": "valve does not follow its command (feedback and flow unchanged)",
+            "blockage": "flow far below the valve's learned Kv curve at this ΔP: blockage?",
+            "mismatch": "opening feedback differs from the command",
+            "slow_response": "valve moves toward its command too slowly",
+            "comm_loss": f"no data for {self.comm_cycles} or more cycles",
+        }
+        if kind.startswith("rule:"):
+            rule = next(r for r in self.rules if f"rule:{r.name}" == kind)
+            return f"{rule.signal} {rule.direction} {rule.threshold:g} ({rule.name})"
+        return f"inlet {iid}: {texts[kind]}"
+
+    # --- persistence --------------------------------------------------------------------
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready state: options, rules and what was learned per inlet."""
+        return {
+            "options": {
+                "tolerance": self.tolerance,
+                "settle_s": self.settle_s,
+                "min_move": self.min_move,
+                "still": self.still,
+                "flow_still": self.flow_still,
+                "blockage_ratio": self.blockage_ratio,
+                "min_samples": self.min_samples,
+                "comm_cycles": self.comm_cycles,
+            },
+            "rules": [asdict(r) for r in self.rules],
+            "inlets": {iid: asdict(s) for iid, s in self.inlets.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Diagnoser:
+        """Restore :meth:`as_dict`; a ValueError says what is wrong with a bad state."""
+        try:
+            rules = [Rule(**r) for r in data["rules"]]
+            diag = cls(rules, **data["options"])
+            for iid, raw in data["inlets"].items():
+                state = _InletState(**raw)
+                if len(state.kv_sum) != _BINS or len(state.kv_count) != _BINS:
+                    raise ValueError("Kv curve of the wrong size")
+                diag.inlets[str(iid)] = state
+        except (KeyError, TypeError, AttributeError) as err:
+            raise ValueError(f"diagnosis state is incomplete or malformed: {err}") from None
+        return diag
+
+
+def _clean(value: Any) -> float | None:
+    """A finite float, or None for anything else (missing, NaN, text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None

@@ -1,0 +1,236 @@
+"""Device diagnosis (§3.0.7-5, §5.3.7, §5.3.8) on the real simulated plant, and its rules."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from custom_components.heatbalance.engine.diagnosis import (
+    Diagnoser,
+    Finding,
+    InletObservation,
+    Rule,
+)
+from custom_components.heatbalance.engine.loader import load_network
+from custom_components.heatbalance.engine.simulator import Simulator
+
+STEP_S = 1800.0
+
+
+class Plant:
+    """estate12 under a proportional flow controller, read with 1 % noise."""
+
+    def __init__(self, *, feedback: bool = True) -> None:
+        self.sim = Simulator(load_network("estate12"), outdoor_c=-5.0, seed=1)
+        self.commands = dict.fromkeys(self.sim.ids, 1.0)
+        self.diag = Diagnoser()
+        self.feedback = feedback
+
+    def step(self) -> list[Finding]:
+        self.sim.advance(STEP_S)
+        state = self.sim.state()
+        obs = {}
+        for iid, inlet in state.inlets.items():
+            flow = inlet.flow_m3h * (1 + self.sim.rng.normal(0, 0.01))
+            obs[iid] = InletObservation(
+                command=self.commands[iid],
+                feedback=inlet.opening if self.feedback else None,
+                flow_m3h=flow,
+                dp_kpa=inlet.dp_available_kpa * (1 + self.sim.rng.normal(0, 0.01)),
+            )
+            move = float(np.clip(0.4 * (1 - flow / inlet.design_flow_m3h), -0.1, 0.1))
+            if abs(move) >= 0.01:
+                self.commands[iid] = float(np.clip(self.commands[iid] + move, 0.05, 1.0))
+        findings = self.diag.update(state.time_s, obs)
+        for iid, cmd in self.commands.items():
+            self.sim.set_opening(iid, cmd)
+        return findings
+
+
+@pytest.fixture(scope="module")
+def warm() -> Plant:
+    """Two healthy days: the controller settles, the diagnoser learns the Kv curves."""
+    plant = Plant()
+    alarms = []
+    for _ in range(96):
+        alarms += plant.step()
+    assert alarms == []  # a healthy network raises nothing while it is being balanced
+    return plant
+
+
+def _until(plant: Plant, iid: str, kind: str, steps: int = 4) -> int | None:
+    for k in range(1, steps + 1):
+        if any(f.inlet_id == iid and f.kind == kind for f in plant.step()):
+            return k
+    return None
+
+
+def test_blockage_is_flagged_in_one_step_and_clears_after_repair(warm: Plant) -> None:
+    """Kv × 0.3 (§5.3.7-3): the flow falls under the learned Kv curve at the measured ΔP."""
+    warm.sim.inject_fault("B005", "blockage", factor=0.3)
+    assert _until(warm, "B005", "blockage") == 1
+    finding = next(f for f in warm.diag.findings() if f.kind == "blockage")
+    assert finding.severity == "emergency"
+    assert "B005" in finding.message
+    assert {f.inlet_id for f in warm.diag.findings()} == {"B005"}  # no one else blamed
+    warm.sim.clear_fault("B005")
+    for _ in range(6):
+        warm.step()
+    assert warm.diag.findings() == []
+
+
+def test_stuck_valve_is_flagged_within_two_steps(warm: Plant) -> None:
+    """A valve stuck at 30 % (§5.3.7-2): command moves, feedback and flow stay."""
+    iid = "B001"
+    assert abs(warm.commands[iid] - 0.3) > 0.1
+    warm.sim.inject_fault(iid, "stuck", at=0.3)
+    first = warm.step()
+    assert [(f.inlet_id, f.kind) for f in first] == [(iid, "mismatch")]  # §5.3.8-4
+    assert _until(warm, iid, "stuck", steps=1) == 1
+    warm.sim.clear_fault(iid)
+    for _ in range(6):
+        warm.step()
+    assert warm.diag.findings() == []
+
+
+def test_healthy_week_without_feedback_raises_nothing() -> None:
+    plant = Plant(feedback=False)
+    raised = set()
+    for _ in range(7 * 48):
+        raised |= {(f.inlet_id, f.kind) for f in plant.step()}
+    assert raised == set()
+
+
+def _obs(cmd: float | None, fb: float | None, flow: float | None = 10.0) -> InletObservation:
+    return InletObservation(command=cmd, feedback=fb, flow_m3h=flow, dp_kpa=50.0)
+
+
+def test_slow_response_mismatch_and_stuck_without_feedback() -> None:
+    diag = Diagnoser(settle_s=120.0)
+    diag.update(0.0, {"a": _obs(0.2, 0.2), "b": _obs(0.2, 0.2), "c": _obs(0.2, None, 10.0)})
+    # a moves halfway, b moves the wrong way, c (no feedback) keeps its flow
+    out = diag.update(
+        600.0, {"a": _obs(0.6, 0.4), "b": _obs(0.6, 0.1), "c": _obs(0.6, None, 10.05)}
+    )
+    kinds = {(f.inlet_id, f.kind) for f in out}
+    assert kinds == {("a", "slow_response"), ("b", "mismatch"), ("c", "stuck")}
+    assert all(f.since == 600.0 for f in out)
+    # a arrives, b stays wrong (since kept), c's flow answers the next move
+    out = diag.update(
+        1200.0, {"a": _obs(0.6, 0.6), "b": _obs(0.6, 0.1), "c": _obs(0.9, None, 14.0)}
+    )
+    assert [(f.inlet_id, f.kind, f.since) for f in out] == [("b", "mismatch", 600.0)]
+
+
+def test_judgement_waits_for_the_settle_time() -> None:
+    diag = Diagnoser(settle_s=120.0)
+    diag.update(0.0, {"a": _obs(0.2, 0.2)})
+    assert diag.update(60.0, {"a": _obs(0.6, 0.2)}) == []  # sent at 0 s, 60 s ago
+    assert [f.kind for f in diag.update(180.0, {"a": _obs(0.6, 0.2)})] == ["stuck"]
+
+
+def test_persistent_mismatch_without_a_move() -> None:
+    diag = Diagnoser()
+    out = diag.update(0.0, {"a": _obs(0.5, 0.3)})
+    assert [f.kind for f in out] == ["mismatch"]
+    assert diag.update(1800.0, {"a": _obs(0.5, 0.5)}) == []
+
+
+def test_communication_loss_after_n_cycles() -> None:
+    """§5.3.7-1, §5.3.8-5: no usable data for three cycles."""
+    diag = Diagnoser(comm_cycles=3)
+    diag.update(0.0, {"a": _obs(0.5, 0.5), "b": _obs(0.5, 0.5)})
+    nan = InletObservation(command=math.nan, feedback=None, flow_m3h=None, dp_kpa=None)
+    assert diag.update(1800.0, {"a": _obs(0.5, 0.5), "b": nan}) == []
+    assert diag.update(3600.0, {"a": _obs(0.5, 0.5)}) == []
+    out = diag.update(5400.0, {"a": _obs(0.5, 0.5), "b": None})
+    assert [(f.inlet_id, f.kind, f.severity, f.since) for f in out] == [
+        ("b", "comm_loss", "warning", 1800.0)
+    ]
+    assert diag.update(7200.0, {"a": _obs(0.5, 0.5), "b": _obs(0.5, 0.5)}) == []
+
+
+def test_user_rule_has_hysteresis_and_minimum_duration() -> None:
+    """§5.3.7-3: return temperature above 50 °C for 1 h, cleared only below 48 °C."""
+    rule = Rule("hot return", "return_c", 50.0, "above", hysteresis=2.0, min_duration_s=3600)
+    diag = Diagnoser([rule])
+
+    def at(t: float, value: float) -> list[Finding]:
+        return diag.update(t, {"a": InletObservation(signals={"return_c": value})})
+
+    assert at(0, 51.0) == []
+    assert at(1800, 49.0) == []  # back below: the duration restarts
+    assert at(3600, 51.0) == []
+    assert at(5400, 52.0) == []
+    out = at(7200, 51.0)
+    assert [(f.kind, f.since, f.severity) for f in out] == [("rule:hot return", 3600, "warning")]
+    assert "return_c above 50" in out[0].message
+    assert len(at(9000, 49.0)) == 1  # within the hysteresis: still active
+    assert at(10800, 47.9) == []
+
+
+def test_rule_below_on_a_field_limited_to_some_inlets() -> None:
+    rule = Rule("low flow", "flow_m3h", 1.0, "below", severity="emergency", inlets=["a"])
+    diag = Diagnoser([rule])
+    out = diag.update(0.0, {"a": _obs(None, None, 0.5), "b": _obs(None, None, 0.5)})
+    assert [(f.inlet_id, f.kind, f.severity) for f in out] == [("a", "rule:low flow", "emergency")]
+    assert diag.update(60.0, {"a": _obs(None, None, 2.0), "b": _obs(None, None, 0.5)}) == []
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"direction": "sideways"},
+        {"severity": "info"},
+        {"hysteresis": -1.0},
+        {"threshold": math.nan},
+        {"min_duration_s": -5},
+    ],
+)
+def test_bad_rules_are_refused(kwargs) -> None:
+    args = {"name": "r", "signal": "x", "threshold": 1.0} | kwargs
+    with pytest.raises(ValueError):
+        Rule(**args)
+
+
+def test_bad_time_is_refused() -> None:
+    with pytest.raises(ValueError):
+        Diagnoser().update(math.nan, {})
+
+
+def test_learned_kv_curve_interpolates_and_bounds() -> None:
+    diag = Diagnoser(min_samples=1)
+    t = 0.0
+    for opening, flow in ((0.25, 5.0), (0.75, 15.0)):
+        for _ in range(2):
+            t += 1800.0
+            diag.update(t, {"a": InletObservation(opening, opening, flow, 100.0)})
+    state = diag.inlets["a"]
+    assert diag.expected_kv(state, 0.5) == pytest.approx(10.0)
+    assert diag.expected_kv(state, 0.22) == pytest.approx(5.0)
+    assert diag.expected_kv(state, 0.95) == pytest.approx(15.0)  # lower bound above
+    assert diag.expected_kv(state, 0.1) is None  # below what was learned: no judgement
+    out = diag.update(t + 1800.0, {"a": InletObservation(0.75, 0.75, 8.0, 100.0)})
+    assert [f.kind for f in out] == ["blockage"]
+    # unusable readings neither judge nor teach
+    assert diag.update(t + 3600.0, {"a": InletObservation(0.75, 0.75, 8.0, -1.0)}) != []
+
+
+def test_state_round_trips_through_json(warm: Plant) -> None:
+    data = json.loads(json.dumps(warm.diag.as_dict()))
+    again = Diagnoser.from_dict(data)
+    assert again.as_dict() == warm.diag.as_dict()
+    state = warm.diag.inlets["B003"]
+    assert again.expected_kv(again.inlets["B003"], 0.5) == warm.diag.expected_kv(state, 0.5)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"rules": [], "options": {}, "inlets": {"a": {"kv_sum": [1.0]}}}, {"rules": [{}]}],
+)
+def test_bad_state_is_refused(data) -> None:
+    with pytest.raises(ValueError):
+        Diagnoser.from_dict(data)
