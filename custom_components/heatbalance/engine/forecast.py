@@ -167,7 +167,9 @@ class LoadForecaster:
         except np.linalg.LinAlgError:
             return None
 
-    def forecast(self, start_s: float, outdoor_forecast_c: Sequence[float]) -> np.ndarray | None:
+    def forecast(
+        self, start_s: float, outdoor_forecast_c: Sequence[float] | np.ndarray
+    ) -> np.ndarray | None:
         """The 24 hourly loads (kW) from ``start_s`` for a 24-hour outdoor forecast.
 
         None when the model is not ready, or the forecast is not 24 finite values, or
@@ -308,7 +310,7 @@ class ForecastBank:
             self.models[key].observe(time_s, outdoor_c, load)
 
     def forecast(
-        self, start_s: float, outdoor_forecast_c: Sequence[float]
+        self, start_s: float, outdoor_forecast_c: Sequence[float] | np.ndarray
     ) -> dict[str, np.ndarray | None]:
         """Day-ahead forecast of every key (None where that model is not ready)."""
         return {k: m.forecast(start_s, outdoor_forecast_c) for k, m in self.models.items()}
