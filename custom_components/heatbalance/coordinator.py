@@ -24,6 +24,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from .alarms import NETWORK, Alarm, AlarmBook, find_conditions
 from .const import DOMAIN, EVENT_ALARM
 from .cycle import CycleMemory, CycleResult, limits_of, run_cycle
+from .engine.cleaning import expect_commands
 from .engine.control.safety import apply_limits
 from .engine.evaluation import BalanceStateMachine
 from .engine.hydraulics import HydraulicError
@@ -171,6 +172,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 self.hass, result.commands, result.pump_command
             )
             self.sent = {k: v for k, v in result.commands.items() if k not in failed}
+            if self.memory.cleaner is not None:  # moved valves' flows must now change
+                expect_commands(self.memory.cleaner, self.network, self.sent)
         conditions = find_conditions(result, self.settings, self.inlets, sent, previous, unbalanced)
         raised, cleared = self.alarms.update(conditions, self.settings.alarm_cycles, result.time_s)
         for alarm in raised:

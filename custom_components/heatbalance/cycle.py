@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from .engine.cleaning import Cleaner, clean_measurements, for_network
 from .engine.control.base import ControllerConfig, InletReading, Measurements
 from .engine.control.controller import Controller, make_controller
 from .engine.control.safety import SafetyLimits
@@ -49,6 +50,7 @@ class InletResult:
     success_samples: int = 0
     households: dict[str, float] | None = None
     flow_deviation: float | None = None  # % of set flow, whatever the target
+    flagged: dict[str, tuple[str, ...]] = field(default_factory=dict)  # cleaning's verdicts
 
 
 @dataclass
@@ -86,6 +88,7 @@ class CycleMemory:
     energy_kwh: dict[str, float] = field(default_factory=dict)
     transmissions: dict[str, deque[tuple[int, int]]] = field(default_factory=dict)
     controller: Controller | None = None  # its learning restarts with HA (not stored)
+    cleaner: Cleaner | None = None  # short signal histories (§3.0.7-1), not stored either
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable form for the Store."""
@@ -203,7 +206,10 @@ def run_cycle(
     pump_speed: float,
 ) -> CycleResult:
     """Evaluate the acquired state and compute the next commands (executor)."""
-    meas = measurements_of(inlets, acq, pump_speed)
+    if memory.cleaner is None:
+        memory.cleaner = for_network(network, max_gap_s=2 * acq.dt_s)
+    # §3.0.7-1: what cleaning does not trust is neither judged nor acted on
+    meas, cleaned = clean_measurements(memory.cleaner, measurements_of(inlets, acq, pump_speed))
     ev = evaluation_of(network, settings, inlets, meas)
     results: dict[str, InletResult] = {}
     for iid, cfg in inlets.items():
@@ -229,6 +235,7 @@ def run_cycle(
             success_samples=len(history),
             households=_households(network, iid, acq),
             flow_deviation=judged.flow_deviation_pct if judged else None,
+            flagged=_flags_of(cleaned.flags, iid),
         )
     config = controller_config(network, settings, inlets)
     if memory.controller is None:
@@ -244,6 +251,16 @@ def run_cycle(
         commands = {i: v for i, v in cmds.proposed.items() if i in inlets and inlets[i].auto}
         pump = cmds.proposed_pump_speed
     return _network_result(acq, results, commands, pump, ev)
+
+
+def _flags_of(flags: dict[str, tuple[str, ...]], iid: str) -> dict[str, tuple[str, ...]]:
+    """The inlet's signals cleaning did not trust, with the reasons (for diagnostics)."""
+    prefix = f"{iid}."
+    return {
+        name.removeprefix(prefix): why
+        for name, why in flags.items()
+        if name.startswith(prefix) and why not in {("ok",), ("missing",)}
+    }
 
 
 def _heat_kw(r: Reading) -> float | None:

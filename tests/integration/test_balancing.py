@@ -246,3 +246,21 @@ async def test_balance_state_follows_the_engine_state_machine(hass: HomeAssistan
     await cycles(hass, entry, 6)
     assert hass.states.get("sensor.estate12_balance_state").state == "balanced"
     assert _value(hass, "sensor.b001_flow_deviation") >= 0
+
+
+async def test_implausible_field_reading_is_flagged_not_acted_on(
+    hass: HomeAssistant, demo: ConfigEntry
+) -> None:
+    """§3.0.7-1: the engine's data cleaning rejects a flow far beyond the meter's range; the
+    inlet is neither judged nor regulated on it, the rest of the network is."""
+    await _field_devices(hass)
+    _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=1e6)  # 60,000 m³/h, design 42
+    await _map_b003(hass, demo, FIELD)
+    result = demo.runtime_data.coordinator.data
+    assert list(result.inlets["B003"].flagged) == ["flow_m3h"]
+    assert "out_of_range" in result.inlets["B003"].flagged["flow_m3h"]
+    assert result.inlets["B003"].in_band is None
+    assert "B003" in result.evaluation.missing
+    assert "B003" not in result.commands
+    assert hass.states.get("sensor.b003_flow_deviation").state == "unknown"
+    assert result.inlets["B001"].in_band is not None
