@@ -18,6 +18,7 @@ from .engine.control.base import ControllerConfig, InletReading, Measurements
 from .engine.control.controller import Controller, make_controller
 from .engine.control.safety import SafetyLimits
 from .engine.evaluation import Evaluation, evaluate
+from .engine.forecast import LoadForecaster
 from .engine.model import WATER_CP, WATER_DENSITY, Network
 from .plant import Acquisition, Reading
 from .settings import InletConfig, Settings
@@ -89,12 +90,14 @@ class CycleMemory:
     transmissions: dict[str, deque[tuple[int, int]]] = field(default_factory=dict)
     controller: Controller | None = None  # its learning restarts with HA (not stored)
     cleaner: Cleaner | None = None  # short signal histories (§3.0.7-1), not stored either
+    forecaster: LoadForecaster = field(default_factory=LoadForecaster)  # §3.0.7-2, stored
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable form for the Store."""
         return {
             "energy_kwh": self.energy_kwh,
             "transmissions": {k: list(v) for k, v in self.transmissions.items()},
+            "forecaster": self.forecaster.as_dict(),
         }
 
     @classmethod
@@ -106,7 +109,16 @@ class CycleMemory:
                 k: deque((tuple(x) for x in v), maxlen=SUCCESS_WINDOW)  # type: ignore[misc]
                 for k, v in data.get("transmissions", {}).items()
             },
+            forecaster=_forecaster(data.get("forecaster")),
         )
+
+
+def _forecaster(data: Any) -> LoadForecaster:
+    """The stored load model, or a fresh one when there is none or it is damaged."""
+    try:
+        return LoadForecaster.from_dict(data) if isinstance(data, dict) else LoadForecaster()
+    except (KeyError, TypeError, ValueError):
+        return LoadForecaster()
 
 
 def limits_of(settings: Settings) -> SafetyLimits:
@@ -250,7 +262,27 @@ def run_cycle(
     else:  # manual: shown; sent only when the operator asks (balance now)
         commands = {i: v for i, v in cmds.proposed.items() if i in inlets and inlets[i].auto}
         pump = cmds.proposed_pump_speed
-    return _network_result(acq, results, commands, pump, ev)
+    result = _network_result(acq, results, commands, pump, ev)
+    result.forecast_kw = forecast_next_hour(memory.forecaster, acq, result.heat_kw)
+    return result
+
+
+def forecast_next_hour(
+    forecaster: LoadForecaster, acq: Acquisition, heat_kw: float
+) -> float | None:
+    """Learn from this cycle's load; forecast the next clock hour's (§3.0.7-2, kW).
+
+    None until the model has seen enough hours (the engine's ``min_hours``) or without an
+    outdoor temperature: a forecast without weather would be a guess.
+    """
+    if acq.outdoor_c is None:
+        return None
+    forecaster.observe(acq.time_s, acq.outdoor_c, heat_kw)
+    if acq.outdoor_forecast_c is None:
+        return None
+    start = (acq.time_s // 3600.0 + 1.0) * 3600.0
+    loads = forecaster.forecast(start, acq.outdoor_forecast_c)
+    return None if loads is None else float(loads[0])
 
 
 def _flags_of(flags: dict[str, tuple[str, ...]], iid: str) -> dict[str, tuple[str, ...]]:

@@ -72,6 +72,8 @@ class Acquisition:
     outdoor_c: float | None
     plant: PlantState
     inlets: dict[str, Reading] = field(default_factory=dict)
+    # the next 24 clock hours' outdoor temperature from the hour after time_s (forecasting)
+    outdoor_forecast_c: list[float] | None = None
 
 
 class Plant:
@@ -113,6 +115,7 @@ class Plant:
         acq = Acquisition(plant.time_s, self.cycle_s, plant.outdoor_c, plant)
         if self.settings.outdoor_entity and outdoor is None:
             acq.outdoor_c = None
+        acq.outdoor_forecast_c = self._outdoor_forecast(plant.time_s, acq.outdoor_c)
         for iid, cfg in self.inlets.items():
             if cfg.source == SOURCE_ENTITIES:
                 acq.inlets[iid] = self._read_entities(hass, cfg, plant)
@@ -131,6 +134,14 @@ class Plant:
         if outdoor is not None:
             sim.set_outdoor(outdoor)
         return sim.step(self.cycle_s)
+
+    def _outdoor_forecast(self, time_s: float, outdoor_c: float | None) -> list[float] | None:
+        """The simulated plant's own weather ahead; with a real outdoor sensor, persistence
+        (today's temperature held for 24 h) until a weather forecast is mapped."""
+        if not self.settings.outdoor_entity:
+            first = int(time_s // 3600) + 1
+            return [float(self._weather[(first + k) % len(self._weather)]) for k in range(24)]
+        return None if outdoor_c is None else [outdoor_c] * 24
 
     def _outdoor(self, hass: HomeAssistant) -> float | None:
         """Outdoor temperature from its entity, when one is configured."""

@@ -3,6 +3,8 @@ inlets mapped to Home Assistant entities are read (with unit conversion) and act
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -264,3 +266,18 @@ async def test_implausible_field_reading_is_flagged_not_acted_on(
     assert "B003" not in result.commands
     assert hass.states.get("sensor.b003_flow_deviation").state == "unknown"
     assert result.inlets["B001"].in_band is not None
+
+
+async def test_forecast_load_after_three_days(hass: HomeAssistant) -> None:
+    """§3.0.7-2: the network's load forecast appears once the engine's model has three days
+    of hourly loads and then predicts the next hour's heat within a few percent."""
+    entry = await add_network(hass, options={"cycle_minutes": 60, "algorithm": "ai"})
+    assert hass.states.get("sensor.estate12_forecast_heat_load").state == "unknown"
+    await cycles(hass, entry, 72)
+    forecast = _value(hass, "sensor.estate12_forecast_heat_load")
+    await cycles(hass, entry, 1)
+    actual = _value(hass, "sensor.estate12_heat_power")
+    assert forecast == pytest.approx(actual, rel=0.1)
+    stored = entry.runtime_data.coordinator.stored()["memory"]["forecaster"]
+    assert stored["hours_seen"] >= 70
+    assert json.loads(json.dumps(stored)) == stored  # the Store can keep it
