@@ -234,3 +234,44 @@ def test_state_round_trips_through_json(warm: Plant) -> None:
 def test_bad_state_is_refused(data) -> None:
     with pytest.raises(ValueError):
         Diagnoser.from_dict(data)
+
+
+def test_stuck_valve_without_feedback_is_found_from_the_kv_curve() -> None:
+    """No position feedback: the command moves, Kv_eff = Q/√ΔP does not (§5.3.7-2)."""
+    plant = Plant(feedback=False)
+    for _ in range(96):
+        assert plant.step() == []
+    plant.sim.inject_fault("B001", "stuck", at=0.3)
+    steps = _until(plant, "B001", "stuck", steps=4)
+    assert steps is not None
+    assert steps <= 3
+    assert {f.inlet_id for f in plant.diag.findings()} == {"B001"}
+    plant.sim.clear_fault("B001")
+    for _ in range(8):
+        plant.step()
+    assert plant.diag.findings() == []
+
+
+def test_flat_learned_curve_excuses_a_move_without_kv_change() -> None:
+    """Without feedback, a move along a flat stretch of the learned curve is no evidence."""
+    diag = Diagnoser(min_samples=1)
+    t = 0.0
+    for opening in (0.55, 0.65):  # learned with feedback: the curve is flat here
+        t += 1800.0
+        diag.update(t, {"a": InletObservation(opening, opening, 10.0, 100.0)})
+    for opening in (0.65, 0.55):
+        t += 1800.0
+        out = diag.update(t, {"a": InletObservation(opening, None, 10.0, 100.0)})
+    assert out == []  # 0.65 → 0.55 moved, Kv stayed, as the learned curve says it would
+    t += 1800.0
+    out = diag.update(t, {"a": InletObservation(0.95, None, 10.0, 100.0)})
+    assert [f.kind for f in out] == ["stuck"]  # beyond the learned range: no excuse
+    t += 1800.0
+    assert diag.update(t, {"a": InletObservation(0.95, None, 14.0, 100.0)}) == []
+
+
+def test_feedback_appearing_after_a_move_is_a_mismatch() -> None:
+    diag = Diagnoser()
+    diag.update(0.0, {"a": InletObservation(0.2, None, None, None, {"x": 1.0})})
+    out = diag.update(1800.0, {"a": _obs(0.6, 0.3)})
+    assert [f.kind for f in out] == ["mismatch"]

@@ -39,6 +39,7 @@ SEVERITY: dict[str, Severity] = {
     "comm_loss": "warning",
 }
 _BINS = 10
+_WINDOW = 4  # updates looked back over for a stuck valve without feedback
 _FIELDS = ("command", "feedback", "flow_m3h", "dp_kpa")
 
 
@@ -117,10 +118,10 @@ class _InletState:
     last_feedback: float | None = None
     last_flow: float | None = None
     move_time: float | None = None  # when the command last moved
-    move_size: float = 0.0
     ref_feedback: float | None = None  # feedback and flow before that move
     ref_flow: float | None = None
     move_judged: bool = True
+    recent: list[list[float]] = field(default_factory=list)  # [command, Kv_eff], no feedback
     missed: int = 0
     first_missed: float | None = None
     kv_sum: list[float] = field(default_factory=lambda: [0.0] * _BINS)
@@ -139,6 +140,7 @@ class Diagnoser:
         tolerance: float = 0.05,
         settle_s: float = 120.0,
         min_move: float = 0.05,
+        stuck_move: float = 0.075,
         still: float = 0.01,
         flow_still: float = 0.02,
         blockage_ratio: float = 0.7,
@@ -149,6 +151,7 @@ class Diagnoser:
         self.tolerance = tolerance
         self.settle_s = settle_s
         self.min_move = min_move
+        self.stuck_move = stuck_move
         self.still = still
         self.flow_still = flow_still
         self.blockage_ratio = blockage_ratio
@@ -219,7 +222,6 @@ class Diagnoser:
         last = state.last_command
         if last is not None and abs(cmd - last) >= self.min_move:
             state.move_time = state.last_time if state.last_time is not None else time_s
-            state.move_size = abs(cmd - last)
             state.ref_feedback, state.ref_flow = state.last_feedback, state.last_flow
             state.move_judged = False
         if last is None or abs(cmd - last) >= self.min_move or state.move_judged:
@@ -233,13 +235,16 @@ class Diagnoser:
         settled = state.move_time is None or time_s - state.move_time >= self.settle_s
         if not settled:
             return
-        if not state.move_judged:
+        if fb is None:
+            state.move_judged = True
+            self._stuck_by_kv(state, time_s, cmd, _kv(obs))
+        elif not state.move_judged:
             state.move_judged = True
             self._set_valve(state, time_s, self._after_move(state, cmd, fb, obs.value("flow_m3h")))
-        elif fb is not None and abs(cmd - fb) > self.tolerance:
+        elif abs(cmd - fb) > self.tolerance:
             if not any(k in state.since for k in ("stuck", "slow_response", "mismatch")):
                 self._set_valve(state, time_s, "mismatch")
-        elif fb is not None:
+        else:
             self._set_valve(state, time_s, None)
 
     @staticmethod
@@ -252,38 +257,64 @@ class Diagnoser:
             state.since.setdefault(kind, time_s)
 
     def _after_move(
-        self, state: _InletState, cmd: float, fb: float | None, flow: float | None
+        self, state: _InletState, cmd: float, fb: float, flow: float | None
     ) -> str | None:
         """Classify the response to the last command move (None: the device followed)."""
         fb0, flow0 = state.ref_feedback, state.ref_flow
-        if fb is not None and abs(cmd - fb) <= self.tolerance:
+        if abs(cmd - fb) <= self.tolerance:
             return None
         flow_still = (
             flow is not None
             and flow0 is not None
             and abs(flow - flow0) <= self.flow_still * max(abs(flow0), 1e-9)
         )
-        if fb is not None:
-            if fb0 is None:
-                return "mismatch"
-            if abs(fb - fb0) <= self.still and (flow is None or flow0 is None or flow_still):
-                return "stuck"
-            toward = (cmd - fb0) * (fb - fb0) > 0 and abs(cmd - fb) < abs(cmd - fb0)
-            return "slow_response" if toward else "mismatch"
-        # no position feedback: only a clear move with no flow response says "stuck"
-        if flow_still and state.move_size >= 2 * self.min_move:
+        if fb0 is None:
+            return "mismatch"
+        if abs(fb - fb0) <= self.still and (flow is None or flow0 is None or flow_still):
             return "stuck"
-        return None
+        toward = (cmd - fb0) * (fb - fb0) > 0 and abs(cmd - fb) < abs(cmd - fb0)
+        return "slow_response" if toward else "mismatch"
+
+    def _stuck_by_kv(self, state: _InletState, time_s: float, cmd: float, kv: float | None) -> None:
+        """Without position feedback: the command moved, the valve's Kv_eff did not.
+
+        Over the last few updates, look for an earlier one from which the command moved by
+        ``stuck_move`` or more while every Kv_eff since stayed within ``flow_still`` of
+        today's — unless the learned curve says such a move should barely change Kv_eff
+        (a flat characteristic near fully open): then nothing is concluded. Kv_eff, not
+        flow, so that a ΔP change elsewhere in the network is not taken for a response.
+        A clear Kv_eff change since the last update clears a ``stuck`` (it moved).
+        """
+        if kv is None:
+            return
+        recent = state.recent
+        if "stuck" in state.since and recent and abs(kv - recent[-1][1]) > 3 * self.flow_still * kv:
+            self._set_valve(state, time_s, None)
+        recent.append([cmd, kv])
+        del recent[:-_WINDOW]
+        for old_cmd, old_kv in reversed(recent[:-1]):
+            if abs(kv - old_kv) > self.flow_still * kv:
+                break
+            if abs(cmd - old_cmd) >= self.stuck_move and self._meaningful(state, old_cmd, cmd):
+                self._set_valve(state, time_s, "stuck")
+                return
+
+    def _meaningful(self, state: _InletState, before: float, after: float) -> bool:
+        """Whether the learned curve expects this move to change Kv_eff clearly."""
+        top = max((b for b in range(_BINS) if state.kv_count[b] >= self.min_samples), default=-1)
+        if max(before, after) > (top + 0.5) / _BINS:
+            return True  # beyond what was learned: the curve cannot excuse it
+        k0, k1 = self.expected_kv(state, before), self.expected_kv(state, after)
+        return k0 is None or k1 is None or abs(k1 - k0) >= 3 * self.flow_still * k0
 
     # --- Kv curve -----------------------------------------------------------------------
     def _blockage(self, state: _InletState, time_s: float, obs: InletObservation) -> None:
         """Compare the flow with the learned curve; learn from healthy, settled data."""
         opening = obs.value("feedback")
         opening = obs.value("command") if opening is None else opening
-        flow, dp = obs.value("flow_m3h"), obs.value("dp_kpa")
-        if opening is None or flow is None or dp is None or dp <= 0 or not 0 <= opening <= 1:
+        flow, kv = obs.value("flow_m3h"), _kv(obs)
+        if opening is None or flow is None or kv is None or not 0 <= opening <= 1:
             return
-        kv = flow / math.sqrt(dp / 100.0)
         expected = self.expected_kv(state, opening)
         if expected is not None and kv < self.blockage_ratio * expected:
             state.since.setdefault("blockage", time_s)
@@ -360,6 +391,7 @@ class Diagnoser:
                 "tolerance": self.tolerance,
                 "settle_s": self.settle_s,
                 "min_move": self.min_move,
+                "stuck_move": self.stuck_move,
                 "still": self.still,
                 "flow_still": self.flow_still,
                 "blockage_ratio": self.blockage_ratio,
@@ -384,6 +416,14 @@ class Diagnoser:
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"diagnosis state is incomplete or malformed: {err}") from None
         return diag
+
+
+def _kv(obs: InletObservation) -> float | None:
+    """Kv_eff = Q / √(ΔP / 1 bar) in m³/h, None without a flow and a positive ΔP."""
+    flow, dp = obs.value("flow_m3h"), obs.value("dp_kpa")
+    if flow is None or dp is None or dp <= 0:
+        return None
+    return flow / math.sqrt(dp / 100.0)
 
 
 def _clean(value: Any) -> float | None:
