@@ -275,3 +275,29 @@ def test_feedback_appearing_after_a_move_is_a_mismatch() -> None:
     diag.update(0.0, {"a": InletObservation(0.2, None, None, None, {"x": 1.0})})
     out = diag.update(1800.0, {"a": _obs(0.6, 0.3)})
     assert [f.kind for f in out] == ["mismatch"]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"tolerance": -0.1},
+        {"settle_s": math.nan},
+        {"blockage_ratio": 1.5},
+        {"min_samples": 0},
+        {"comm_cycles": 2.5},
+        {"still": "x"},
+    ],
+)
+def test_bad_options_are_refused(kwargs) -> None:
+    with pytest.raises(ValueError):
+        Diagnoser(**kwargs)
+
+
+def test_observations_as_mappings_and_bad_ones() -> None:
+    """JSON-shaped observations work; anything else is a clear ValueError."""
+    diag = Diagnoser()
+    out = diag.update(0.0, {"a": {"command": 0.5, "feedback": 0.2, "signals": {"x": 1}}})
+    assert [f.kind for f in out] == ["mismatch"]
+    for bad in ({"opening": 0.5}, {"signals": [1, 2]}, 0.5):
+        with pytest.raises(ValueError):
+            diag.update(1.0, {"a": bad})  # type: ignore[dict-item]

@@ -177,3 +177,8 @@ def test_metrics_match_hand_computation() -> None:
 def test_metrics_refuse_what_they_cannot_measure(y, f) -> None:
     with pytest.raises(ValueError):
         metrics(y, f)
+
+
+def test_bank_refuses_unknown_options() -> None:
+    with pytest.raises(ValueError):
+        ForecastBank.from_dict({"options": {"colour": 1}, "models": {}})

@@ -147,6 +147,16 @@ class Diagnoser:
         min_samples: int = 3,
         comm_cycles: int = 3,
     ) -> None:
+        options = locals()
+        for name in ("tolerance", "settle_s", "min_move", "stuck_move", "still", "flow_still"):
+            if _clean(options[name]) is None or options[name] < 0:
+                raise ValueError(f"{name} must be a finite number ≥ 0, not {options[name]!r}")
+        if _clean(blockage_ratio) is None or not 0 < blockage_ratio < 1:
+            raise ValueError(f"blockage_ratio must be within (0, 1), not {blockage_ratio!r}")
+        if not isinstance(min_samples, int) or not isinstance(comm_cycles, int):
+            raise ValueError("min_samples and comm_cycles must be whole numbers")
+        if min_samples < 1 or comm_cycles < 1:
+            raise ValueError("min_samples and comm_cycles must be at least 1")
         self.rules = list(rules or [])
         self.tolerance = tolerance
         self.settle_s = settle_s
@@ -161,18 +171,21 @@ class Diagnoser:
 
     # --- the cycle ----------------------------------------------------------------------
     def update(
-        self, time_s: float, observations: Mapping[str, InletObservation | None]
+        self,
+        time_s: float,
+        observations: Mapping[str, InletObservation | Mapping[str, Any] | None],
     ) -> list[Finding]:
         """Judge one cycle's observations; return every finding active now.
 
         Inlets seen before but missing from ``observations`` (or without any usable value)
-        count a missed cycle toward ``comm_loss``.
+        count a missed cycle toward ``comm_loss``. An observation may also be a mapping of
+        the :class:`InletObservation` fields (as stored JSON gives it).
         """
         if _clean(time_s) is None:
             raise ValueError(f"time must be a finite number, not {time_s!r}")
         for iid in set(self.inlets) | set(observations):
             state = self.inlets.setdefault(iid, _InletState())
-            obs = observations.get(iid)
+            obs = _observation(iid, observations.get(iid))
             if obs is None or (all(obs.value(f) is None for f in _FIELDS) and not obs.signals):
                 self._missed(state, time_s)
                 continue
@@ -416,6 +429,21 @@ class Diagnoser:
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"diagnosis state is incomplete or malformed: {err}") from None
         return diag
+
+
+def _observation(iid: str, raw: Any) -> InletObservation | None:
+    """An InletObservation from itself, None, or a mapping of its fields (from JSON)."""
+    if raw is None or isinstance(raw, InletObservation):
+        return raw
+    if isinstance(raw, Mapping):
+        unknown = set(raw) - {*_FIELDS, "signals"}
+        if unknown:
+            raise ValueError(f"inlet {iid}: unknown observation fields {sorted(unknown)}")
+        signals = raw.get("signals") or {}
+        if not isinstance(signals, Mapping):
+            raise ValueError(f"inlet {iid}: signals must be a mapping of names to values")
+        return InletObservation(**{k: raw.get(k) for k in _FIELDS}, signals=signals)
+    raise ValueError(f"inlet {iid}: an observation must be an InletObservation or a mapping")
 
 
 def _kv(obs: InletObservation) -> float | None:

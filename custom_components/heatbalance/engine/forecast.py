@@ -327,6 +327,11 @@ class ForecastBank:
         """Restore :meth:`as_dict`."""
         if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
             raise ValueError("not a forecast-bank state")
-        bank = cls(**dict(data.get("options") or {}))
+        options = dict(data.get("options") or {})
+        try:
+            LoadForecaster(**options)  # the options must make a model
+        except TypeError as err:
+            raise ValueError(f"forecast-bank options are not valid: {err}") from None
+        bank = cls(**options)
         bank.models = {str(k): LoadForecaster.from_dict(v) for k, v in data["models"].items()}
         return bank
