@@ -127,7 +127,14 @@ def test_gap_in_data_is_bridged() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"forgetting": 0.5}, {"ridge": -1.0}, {"min_hours": 3}, {"ridge": math.nan}]
+    "kwargs",
+    [
+        {"forgetting": 0.5},
+        {"ridge": -1.0},
+        {"min_hours": 3},
+        {"ridge": math.nan},
+        {"utc_offset_s": 20 * 3600},
+    ],
 )
 def test_bad_options_are_refused(kwargs) -> None:
     with pytest.raises(ValueError):
@@ -182,3 +189,25 @@ def test_metrics_refuse_what_they_cannot_measure(y, f) -> None:
 def test_bank_refuses_unknown_options() -> None:
     with pytest.raises(ValueError):
         ForecastBank.from_dict({"options": {"colour": 1}, "models": {}})
+
+
+def test_weekend_in_local_time_is_learned() -> None:
+    """Unix time, China local time (UTC+8): weekend load differs and is forecast so."""
+    from datetime import UTC, datetime, timedelta
+
+    tz = timedelta(hours=8)
+    start = datetime(2026, 11, 2, tzinfo=UTC) - tz  # Monday 00:00 local
+    model = LoadForecaster(utc_offset_s=8 * 3600)
+    rng = np.random.default_rng(0)
+    for h in range(21 * HOURS):
+        local = start + tz + timedelta(hours=h)
+        outdoor = -3.0 + 4.0 * math.sin(h / 9.0) + rng.normal(0, 0.5)
+        load = 500.0 - 20.0 * outdoor + (80.0 if local.weekday() >= 5 else 0.0)
+        model.observe((start + timedelta(hours=h)).timestamp(), outdoor, load)
+    saturday = (start + timedelta(days=26)).timestamp()  # Saturday 00:00 local
+    monday = (start + timedelta(days=28)).timestamp()
+    sat = model.forecast(saturday, [0.0] * HOURS)
+    mon = model.forecast(monday, [0.0] * HOURS)
+    assert sat is not None
+    assert mon is not None
+    assert float(np.mean(sat - mon)) == pytest.approx(80.0, abs=8.0)

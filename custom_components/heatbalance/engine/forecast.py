@@ -30,13 +30,14 @@ _SHORT_TAU_H = 12.0
 _LONG_TAU_H = 48.0
 N_FEATURES = 10
 _WEEK_S = 7 * 86400.0
+_EPOCH_WEEKDAY = 3  # time 0 is the Unix epoch, 1970-01-01, a Thursday
 _VERSION = 1
 
 
 def _features(hour_s: float, outdoor: float, short: float, long: float) -> np.ndarray:
     """Regression row for the hour starting at ``hour_s`` (scaled to order one)."""
     day_phase = 2.0 * math.pi * ((hour_s % 86400.0) / 86400.0)
-    weekday = int((hour_s % _WEEK_S) // 86400.0)  # time 0 is a Monday 00:00
+    weekday = int(((hour_s + _EPOCH_WEEKDAY * 86400.0) % _WEEK_S) // 86400.0)  # 0 = Monday
     return np.array(
         [
             1.0,
@@ -62,6 +63,9 @@ def _smooth(previous: float, value: float, tau_h: float) -> float:
 class LoadForecaster:
     """Online ridge-regression load model of one network or one inlet (§3.0.7-2).
 
+    Times are seconds since the Unix epoch (UTC); ``utc_offset_s`` places the day and the
+    weekend in local time (China: 8 h).
+
     ``observe`` takes samples at any rate; they are averaged into clock hours, and each
     completed hour becomes one training row. ``forecast`` gives the next 24 hourly loads
     (kW) for a 24-hour outdoor-temperature forecast.
@@ -73,6 +77,7 @@ class LoadForecaster:
         forgetting: float = 0.998,
         ridge: float = 1e-3,
         min_hours: int = 72,
+        utc_offset_s: float = 0.0,
     ) -> None:
         if not 0.9 <= forgetting <= 1.0:
             raise ValueError(f"forgetting factor must be within 0.9…1, not {forgetting:g}")
@@ -83,6 +88,9 @@ class LoadForecaster:
         self.forgetting = float(forgetting)
         self.ridge = float(ridge)
         self.min_hours = int(min_hours)
+        if not math.isfinite(utc_offset_s) or abs(utc_offset_s) > 14 * 3600:
+            raise ValueError(f"UTC offset must be within ±14 h, not {utc_offset_s!r} s")
+        self.utc_offset_s = float(utc_offset_s)
         self.xtx = np.zeros((N_FEATURES, N_FEATURES))
         self.xty = np.zeros(N_FEATURES)
         self.hours_seen = 0
@@ -126,7 +134,8 @@ class LoadForecaster:
         if self.last_hour is not None and self._bin_hour - self.last_hour > 1:
             self._bridge(self._bin_hour - self.last_hour - 1, outdoor)
         self._advance_smoothers(outdoor)
-        row = _features(self._bin_hour * 3600.0, outdoor, *self._smoothed())
+        local_s = self._bin_hour * 3600.0 + self.utc_offset_s
+        row = _features(local_s, outdoor, *self._smoothed())
         self.xtx = self.forgetting * self.xtx + np.outer(row, row)
         self.xty = self.forgetting * self.xty + row * load
         self.hours_seen += 1
@@ -201,7 +210,8 @@ class LoadForecaster:
         for k, t in enumerate(temps.tolist()):
             short = short * keep_s + t * (1 - keep_s)
             long = long * keep_l + t * (1 - keep_l)
-            out[k] = float(_features((first + k) * 3600.0, t, short, long) @ coef)
+            local_s = (first + k) * 3600.0 + self.utc_offset_s
+            out[k] = float(_features(local_s, t, short, long) @ coef)
         return np.maximum(out, 0.0)
 
     # --- persistence --------------------------------------------------------------------
@@ -212,6 +222,7 @@ class LoadForecaster:
             "forgetting": self.forgetting,
             "ridge": self.ridge,
             "min_hours": self.min_hours,
+            "utc_offset_s": self.utc_offset_s,
             "xtx": self.xtx.tolist(),
             "xty": self.xty.tolist(),
             "hours_seen": self.hours_seen,
@@ -233,6 +244,7 @@ class LoadForecaster:
                 forgetting=float(data["forgetting"]),
                 ridge=float(data["ridge"]),
                 min_hours=int(data["min_hours"]),
+                utc_offset_s=float(data.get("utc_offset_s", 0.0)),
             )
             xtx = np.asarray(data["xtx"], dtype=float)
             xty = np.asarray(data["xty"], dtype=float)
