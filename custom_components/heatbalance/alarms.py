@@ -23,6 +23,9 @@ MIN_SUCCESS_SAMPLES = 10
 SUCCESS_LIMITS = {"wired": 95.0, "wireless": 80.0}
 UNBALANCED_LIMIT_S = 24 * 3600.0  # §8.2.6
 
+# diagnosis findings raised as equipment faults; command/feedback mismatch and lost data have
+# their own alarm types here (feedback_mismatch, communication)
+EQUIPMENT_FAULTS = frozenset({"stuck", "blockage", "slow_response"})
 ALARM_TYPES = (
     "safety_threshold",
     "equipment_fault",
@@ -147,6 +150,9 @@ def find_conditions(
         enough = r.success_samples >= MIN_SUCCESS_SAMPLES
         if r.success_rate is not None and r.success_rate < limit and enough:
             crossed("success_rate", WARNING, iid, "success_rate", r.success_rate, limit)
+    for f in result.findings:  # the engine's device diagnosis (§5.3.7, §5.3.8)
+        if f.kind in EQUIPMENT_FAULTS and f.inlet_id in result.inlets:
+            add("equipment_fault", f.severity, f.inlet_id, "equipment_fault", True, value=f.message)
     if settings.outdoor_entity and result.outdoor_c is None:
         add("communication", WARNING, NETWORK, "no_outdoor")
     if unbalanced_s > UNBALANCED_LIMIT_S:

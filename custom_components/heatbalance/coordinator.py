@@ -155,6 +155,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 acq,
                 self.memory,
                 self.simulator.pump_speed,
+                self.sent,
             )
         except HydraulicError as err:
             raise UpdateFailed(

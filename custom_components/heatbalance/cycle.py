@@ -17,6 +17,7 @@ from .engine.cleaning import Cleaner, clean_measurements, for_network
 from .engine.control.base import ControllerConfig, InletReading, Measurements
 from .engine.control.controller import Controller, make_controller
 from .engine.control.safety import SafetyLimits
+from .engine.diagnosis import Diagnoser, Finding, InletObservation
 from .engine.evaluation import Evaluation, evaluate
 from .engine.forecast import LoadForecaster
 from .engine.model import WATER_CP, WATER_DENSITY, Network
@@ -75,6 +76,7 @@ class CycleResult:
     pump_command: float | None = None
     forecast_kw: float | None = None
     evaluation: Evaluation | None = None
+    findings: list[Finding] = field(default_factory=list)  # device diagnosis (§5.3.7)
 
     @property
     def heat_kw(self) -> float:
@@ -91,6 +93,7 @@ class CycleMemory:
     controller: Controller | None = None  # its learning restarts with HA (not stored)
     cleaner: Cleaner | None = None  # short signal histories (§3.0.7-1), not stored either
     forecaster: LoadForecaster = field(default_factory=LoadForecaster)  # §3.0.7-2, stored
+    diagnoser: Diagnoser = field(default_factory=Diagnoser)  # §3.0.7-5; learns again on restart
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable form for the Store."""
@@ -216,8 +219,13 @@ def run_cycle(
     acq: Acquisition,
     memory: CycleMemory,
     pump_speed: float,
+    dispatched: dict[str, float] | None = None,
 ) -> CycleResult:
-    """Evaluate the acquired state and compute the next commands (executor)."""
+    """Evaluate the acquired state and compute the next commands (executor).
+
+    ``dispatched`` are the openings sent last cycle, which device diagnosis compares with
+    what the valves and flows did since.
+    """
     if memory.cleaner is None:
         memory.cleaner = for_network(network, max_gap_s=2 * acq.dt_s)
     # §3.0.7-1: what cleaning does not trust is neither judged nor acted on
@@ -264,7 +272,24 @@ def run_cycle(
         pump = cmds.proposed_pump_speed
     result = _network_result(acq, results, commands, pump, ev)
     result.forecast_kw = forecast_next_hour(memory.forecaster, acq, result.heat_kw)
+    result.findings = diagnose(memory.diagnoser, meas, acq.time_s, dispatched or {})
     return result
+
+
+def diagnose(
+    diagnoser: Diagnoser, meas: Measurements, time_s: float, sent: dict[str, float]
+) -> list[Finding]:
+    """The engine's device diagnosis on this cycle's cleaned readings (§3.0.7-5, §5.3.7)."""
+    observations = {
+        iid: InletObservation(
+            command=sent.get(iid),
+            feedback=r.opening,
+            flow_m3h=r.get("flow_m3h"),
+            dp_kpa=r.get("dp_available_kpa"),
+        )
+        for iid, r in meas.inlets.items()
+    }
+    return diagnoser.update(time_s, observations)
 
 
 def forecast_next_hour(

@@ -169,3 +169,19 @@ async def test_alarms_survive_a_reload(hass: HomeAssistant, demo: ConfigEntry) -
     book = demo.runtime_data.coordinator.alarms
     assert len(book.active) == 12
     assert all(a.acknowledged for a in book.active.values())
+
+
+async def test_blocked_valve_is_an_equipment_fault(hass: HomeAssistant) -> None:
+    """§5.3.7-3/§5.3.8: the engine's diagnosis learns each valve's Kv curve while healthy and
+    finds a blockage; the integration raises it as an emergency equipment fault there."""
+    entry = await add_network(hass, options={"algorithm": "ai"})
+    coordinator = entry.runtime_data.coordinator
+    await cycles(hass, entry, 8)  # healthy and settled: the curves are learned
+    assert not coordinator.alarms.active
+    coordinator.simulator.inject_fault("B001", "blockage", factor=0.3)
+    await cycles(hass, entry, 2)
+    faults = [a for a in coordinator.alarms.active.values() if a.type == "equipment_fault"]
+    assert [(a.location, a.grade) for a in faults] == [("B001", "emergency")]
+    assert "blockage" in coordinator.describe(faults[0])
+    assert hass.states.get("binary_sensor.b001_alarm").state == "on"
+    assert hass.states.get("binary_sensor.b002_alarm").state == "off"
