@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from custom_components.heatbalance.engine.control.flow_balance import (
@@ -145,6 +145,9 @@ def test_no_command_leaves_the_safety_thresholds(current, proposed, lo, span, st
     dps=st.lists(
         st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)), min_size=6, max_size=6
     ),
+)
+@example(  # found by CI: a subnormal ΔP made the branch conductance divide by zero
+    flows=[None, None, None, None, 1.0, None], dps=[None, None, None, None, 5e-324, None]
 )
 def test_controller_never_commands_outside_limits_on_bad_data(flows, dps) -> None:
     net = _balanced_chain()

@@ -23,6 +23,7 @@ from .safety import SafetyLimits, apply_limits
 
 _MAX_FLOW_M3H = 1e4
 _MAX_DP_KPA = 1e4
+_MIN_DP_KPA = 0.01  # 10 Pa: below what a differential-pressure transmitter resolves
 
 
 @dataclass
@@ -128,7 +129,7 @@ def _branch(device: Device, m: InletMeasurement | None, limits: SafetyLimits) ->
     if m is None or not device.kvs:
         return None
     flow, opening, dp = _value(m.flow_m3h), _value(m.opening), _value(m.dp_available_kpa)
-    if not (1e-6 < flow < _MAX_FLOW_M3H and 0 < dp < _MAX_DP_KPA and 0 <= opening <= 1):
+    if not (1e-6 < flow < _MAX_FLOW_M3H and _MIN_DP_KPA < dp < _MAX_DP_KPA and 0 <= opening <= 1):
         return None  # missing, no flow, or no secondary network sees this: nothing to size from
     valve_dp = _value(m.valve_dp_kpa)
     if not 0 < valve_dp < dp:
