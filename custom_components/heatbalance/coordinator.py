@@ -17,6 +17,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -30,6 +31,7 @@ from .engine.evaluation import BalanceStateMachine
 from .engine.hydraulics import HydraulicError
 from .engine.model import Network
 from .engine.simulator import Simulator
+from .gateway_source import async_attach
 from .plant import Plant
 from .settings import InletConfig, Settings
 
@@ -114,6 +116,23 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         if "pump_speed" in plant:
             sim.set_pump_speed(float(plant["pump_speed"]))
         sim.time_s = float(plant.get("time_s", 0.0))
+        await self._async_attach_gateway()
+
+    async def _async_attach_gateway(self) -> None:
+        """Subscribe to the gateway's topics when inlets read the gateway (issue 5, §6.0.3).
+
+        Without MQTT the entry retries its setup rather than regulating blind.
+        """
+        try:
+            source = await async_attach(self.hass, self.plant)
+        except HomeAssistantError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="gateway_unavailable",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        if source is not None and self.config_entry is not None:
+            self.config_entry.async_on_unload(source.stop)
 
     def stored(self) -> dict[str, Any]:
         """Everything the Store keeps."""
@@ -243,8 +262,6 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         value = min(max(value, limits.min_opening), limits.max_opening)
         failed = await self.plant.async_dispatch(self.hass, {inlet_id: value}, None)
         if failed:
-            from homeassistant.exceptions import HomeAssistantError
-
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="dispatch_failed",

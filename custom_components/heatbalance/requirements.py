@@ -17,6 +17,7 @@ from .const import (
     CONF_ROOM_ENTITY,
     CONF_SUPPLY_ENTITY,
     SOURCE_ENTITIES,
+    SOURCE_GATEWAY,
 )
 from .engine.model import Network
 from .settings import InletConfig, Settings
@@ -80,7 +81,7 @@ def missing_signals(
         gaps = [s for s in required(settings, household) if s not in available(cfg)]
         if gaps:
             missing[iid] = gaps
-    real = any(cfg.source == SOURCE_ENTITIES for cfg in inlets.values())
+    real = any(cfg.source in (SOURCE_ENTITIES, SOURCE_GATEWAY) for cfg in inlets.values())
     net: list[str] = []
     if real and not settings.outdoor_entity:
         net.append("outdoor")  # the simulated weather is no measurement of a real plant

@@ -10,7 +10,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 
-from custom_components.heatbalance.const import DOMAIN, EVENT_ALARM
+from custom_components.heatbalance.const import EVENT_ALARM
 
 from .conftest import add_network, cycles, start_inlet_reconfigure
 
@@ -223,11 +223,11 @@ async def test_unavailable_and_non_numeric_states(hass: HomeAssistant, demo: Con
     assert demo.runtime_data.coordinator.last_update_success
 
 
-async def test_gateway_source_is_not_offered_yet(hass: HomeAssistant, demo: ConfigEntry) -> None:
+async def test_every_inlet_source_is_offered(hass: HomeAssistant, demo: ConfigEntry) -> None:
+    """The simulated plant, HA entities and the gateway add-on over MQTT (§6)."""
     result = await start_inlet_reconfigure(hass, demo, "B001")
     options = result["data_schema"].schema["source"].config["options"]
-    assert options == ["simulator", "entities"]
-    assert DOMAIN
+    assert options == ["simulator", "entities", "gateway"]
 
 
 async def test_balance_state_follows_the_engine_state_machine(hass: HomeAssistant) -> None:

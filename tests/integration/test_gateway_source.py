@@ -370,3 +370,59 @@ async def test_ack_position_and_live_state_survive_a_restart(
     assert loaded.tracker.streams["gw1"].contiguous == 1
     assert loaded.live["b001-meter"].values["flow"] == 5.0
     loaded.stop()
+
+
+async def test_inlet_switched_to_the_gateway_in_the_ui(hass: HomeAssistant, mqtt_mock) -> None:
+    """An inlet reconfigured to ``source: gateway`` reads the gateway's MQTT data in HA.
+
+    The coordinator attaches the source on setup and stops it on unload (issue 5 item 4).
+    """
+    from homeassistant.config_entries import ConfigEntryState
+    from homeassistant.data_entry_flow import FlowResultType
+
+    from .conftest import add_network, cycles, start_inlet_reconfigure
+
+    entry = await add_network(hass)
+    result = await start_inlet_reconfigure(hass, entry, "B001")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"source": SOURCE_GATEWAY, "link": "wired"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator.plant.gateway is not None
+    now = dt_util.utcnow().timestamp()
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, now, "b001-meter", METER)]))
+    await hass.async_block_till_done()
+    await cycles(hass, entry, 1)
+    flow = er.async_get(hass).async_get_entity_id(
+        "sensor", "heatbalance", f"{entry.entry_id}_B001_flow"
+    )
+    assert flow is not None
+    state = hass.states.get(flow)
+    assert state is not None
+    assert float(state.state) == pytest.approx(4.2)  # the gateway's meter, not the simulation
+
+    source = coordinator.plant.gateway
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    async_fire_mqtt_message(
+        hass, f"{ROOT}/data", batch([(2, now + 1, "b001-meter", METER | {"flow": 9.9})])
+    )
+    await hass.async_block_till_done()
+    assert source.live["b001-meter"].values["flow"] == 4.2  # unsubscribed on unload
+
+
+async def test_gateway_inlet_without_mqtt_retries_setup(hass: HomeAssistant) -> None:
+    """No MQTT integration: the entry retries instead of regulating blind."""
+    from homeassistant.config_entries import ConfigEntryState
+
+    from .conftest import add_network, start_inlet_reconfigure
+
+    entry = await add_network(hass)
+    result = await start_inlet_reconfigure(hass, entry, "B001")
+    await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"source": SOURCE_GATEWAY, "link": "wired"}
+    )
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
