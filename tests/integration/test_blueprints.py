@@ -43,6 +43,29 @@ async def _automation(hass: HomeAssistant, path: str, inputs: dict) -> None:
     assert hass.states.get("automation.hb").state == "on"
 
 
+async def _alarm_automation(
+    hass: HomeAssistant, entry: ConfigEntry, **inputs: object
+) -> list[dict]:
+    """The alarm blueprint paging a phone; returns the list its pushes land in.
+
+    The phone's notify action (``notify.mobile_app_<phone>``) is played by a recording
+    service: the mobile_app integration cannot load in the test environments (it needs
+    PyNaCl and the voice pipeline's packages), and the push channel is outside HA anyway.
+    """
+    pushes: list[dict] = []
+
+    async def phone(call: ServiceCall) -> None:
+        pushes.append(dict(call.data))
+
+    hass.services.async_register("notify", "mobile_app_operator_phone", phone)
+    await _automation(
+        hass,
+        "alarm_notification.yaml",
+        {"network": entry.entry_id, "notify_action": "notify.mobile_app_operator_phone"} | inputs,
+    )
+    return pushes
+
+
 async def _settle() -> None:
     """Let the automation runs reach their wait (``async_block_till_done`` would wait them out)."""
     for _ in range(50):
@@ -71,27 +94,8 @@ async def test_not_balanced_blueprint(
 async def test_alarm_blueprint_notifies_and_acknowledges(
     hass: HomeAssistant, config_dir: Path, demo: ConfigEntry
 ) -> None:
-    """An actionable phone notification per alarm; its button acknowledges the alarm.
-
-    The phone's notify action (``notify.mobile_app_<phone>``) is played by a recording
-    service: the mobile_app integration cannot load in the test environments (it needs
-    PyNaCl and the voice pipeline's packages), and the push channel is outside HA anyway.
-    """
-    pushes: list[dict] = []
-
-    async def phone(call: ServiceCall) -> None:
-        pushes.append(dict(call.data))
-
-    hass.services.async_register("notify", "mobile_app_operator_phone", phone)
-    await _automation(
-        hass,
-        "alarm_notification.yaml",
-        {
-            "network": demo.entry_id,
-            "notify_action": "notify.mobile_app_operator_phone",
-            "emergency_only": True,
-        },
-    )
+    """An actionable phone notification per alarm; its button acknowledges the alarm."""
+    pushes = await _alarm_automation(hass, demo, emergency_only=True)
     hass.config_entries.async_update_entry(
         demo, options=dict(demo.options) | {"max_supply_temperature": 50, "min_flow": 0}
     )
@@ -121,21 +125,7 @@ async def test_alarm_blueprint_notifies_and_acknowledges(
 async def test_alarm_blueprint_can_skip_warnings(
     hass: HomeAssistant, config_dir: Path, demo: ConfigEntry
 ) -> None:
-    pushes: list[dict] = []
-
-    async def phone(call: ServiceCall) -> None:
-        pushes.append(dict(call.data))
-
-    hass.services.async_register("notify", "mobile_app_operator_phone", phone)
-    await _automation(
-        hass,
-        "alarm_notification.yaml",
-        {
-            "network": demo.entry_id,
-            "notify_action": "notify.mobile_app_operator_phone",
-            "emergency_only": True,
-        },
-    )
+    pushes = await _alarm_automation(hass, demo, emergency_only=True)
     hass.config_entries.async_update_entry(
         demo, options=dict(demo.options) | {"min_differential_pressure": 500}
     )
@@ -149,17 +139,7 @@ async def test_alarm_blueprint_clears_the_phone_when_the_alarm_clears(
     hass: HomeAssistant, config_dir: Path, demo: ConfigEntry
 ) -> None:
     """An alarm that ends before anyone acknowledges it leaves no stale notification."""
-    pushes: list[dict] = []
-
-    async def phone(call: ServiceCall) -> None:
-        pushes.append(dict(call.data))
-
-    hass.services.async_register("notify", "mobile_app_operator_phone", phone)
-    await _automation(
-        hass,
-        "alarm_notification.yaml",
-        {"network": demo.entry_id, "notify_action": "notify.mobile_app_operator_phone"},
-    )
+    pushes = await _alarm_automation(hass, demo)
     normal = dict(demo.options)
     coordinator = demo.runtime_data.coordinator
     hass.config_entries.async_update_entry(

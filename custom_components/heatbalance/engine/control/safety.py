@@ -53,22 +53,20 @@ class SafetyLimits:
             value = getattr(self, f.name)
             if not isinstance(value, int | float) or not math.isfinite(value):
                 raise ValueError(f"{f.name} must be a finite number, got {value!r}")
-        if not 0.0 <= self.min_opening <= self.max_opening <= 1.0:
-            raise ValueError(
-                "need 0 ≤ min_opening ≤ max_opening ≤ 1, "
-                f"got {self.min_opening} and {self.max_opening}"
-            )
+        self._ordered("min_opening", "max_opening")
         if not 0.0 < self.max_step <= 1.0:
             raise ValueError(f"max_step must be in (0, 1], got {self.max_step}")
         if not 0.0 <= self.min_flow_ratio <= 2.0:
             raise ValueError(f"min_flow_ratio must be in [0, 2], got {self.min_flow_ratio}")
-        if not 0.0 <= self.min_pump_speed <= self.max_pump_speed <= 1.0:
-            raise ValueError(
-                "need 0 ≤ min_pump_speed ≤ max_pump_speed ≤ 1, "
-                f"got {self.min_pump_speed} and {self.max_pump_speed}"
-            )
+        self._ordered("min_pump_speed", "max_pump_speed")
         if not 0.0 < self.max_pump_step <= 1.0:
             raise ValueError(f"max_pump_step must be in (0, 1], got {self.max_pump_step}")
+
+    def _ordered(self, low: str, high: str) -> None:
+        """Refuse a range that is not 0 ≤ low ≤ high ≤ 1."""
+        lo, hi = getattr(self, low), getattr(self, high)
+        if not 0.0 <= lo <= hi <= 1.0:
+            raise ValueError(f"need 0 ≤ {low} ≤ {high} ≤ 1, got {lo} and {hi}")
 
     def to_dict(self) -> dict[str, Any]:
         """Serialisable form (stored with the config entry's options)."""
