@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 from heatbalance_gateway.consumer import Consumer
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
@@ -35,6 +37,8 @@ from custom_components.heatbalance.gateway_source import (
 )
 from custom_components.heatbalance.plant import Plant
 from custom_components.heatbalance.settings import InletConfig, Settings
+
+from .conftest import add_network, cycles, start_inlet_reconfigure
 
 ROOT = "heatbalance/gw/gw1"
 NOW = 1_800_000_000.0
@@ -375,13 +379,9 @@ async def test_ack_position_and_live_state_survive_a_restart(
 async def test_inlet_switched_to_the_gateway_in_the_ui(hass: HomeAssistant, mqtt_mock) -> None:
     """An inlet reconfigured to ``source: gateway`` reads the gateway's MQTT data in HA.
 
-    The coordinator attaches the source on setup and stops it on unload (issue 5 item 4).
+    The coordinator attaches the source on setup and stops it on unload (issue 5 item 4: the
+    integration side of store-and-forward, §6.0.3).
     """
-    from homeassistant.config_entries import ConfigEntryState
-    from homeassistant.data_entry_flow import FlowResultType
-
-    from .conftest import add_network, cycles, start_inlet_reconfigure
-
     entry = await add_network(hass)
     result = await start_inlet_reconfigure(hass, entry, "B001")
     result = await hass.config_entries.subentries.async_configure(
@@ -414,11 +414,7 @@ async def test_inlet_switched_to_the_gateway_in_the_ui(hass: HomeAssistant, mqtt
 
 
 async def test_gateway_inlet_without_mqtt_retries_setup(hass: HomeAssistant) -> None:
-    """No MQTT integration: the entry retries instead of regulating blind."""
-    from homeassistant.config_entries import ConfigEntryState
-
-    from .conftest import add_network, start_inlet_reconfigure
-
+    """No MQTT: the entry retries setup instead of regulating blind (fault recovery, §6.0.3)."""
     entry = await add_network(hass)
     result = await start_inlet_reconfigure(hass, entry, "B001")
     await hass.config_entries.subentries.async_configure(
