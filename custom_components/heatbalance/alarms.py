@@ -22,6 +22,8 @@ MIN_SUCCESS_SAMPLES = 10
 # §6.0.6 first-attempt transmission success rate
 SUCCESS_LIMITS = {"wired": 95.0, "wireless": 80.0}
 UNBALANCED_LIMIT_S = 24 * 3600.0  # §8.2.6
+# a gateway valve's answer that is no alarm: confirmed, still young, or no gateway (None)
+_ANSWER_OK = frozenset({None, "confirmed", "pending"})
 
 # diagnosis findings raised as equipment faults; command/feedback mismatch and lost data have
 # their own alarm types here (feedback_mismatch, communication)
@@ -140,6 +142,15 @@ def find_conditions(
                     command=_fmt(sent[iid] * 100.0),
                     value=_fmt(pos),
                 )
+        if iid in sent and rd.command_status not in _ANSWER_OK:
+            add(
+                "feedback_mismatch",
+                WARNING,
+                iid,
+                "command_unconfirmed",
+                command=_fmt(sent[iid] * 100.0),
+                status=str(rd.command_status),
+            )
         if settings.auto and cfg.auto and r.in_band is False:
             add("deviation", WARNING, iid, "deviation", value=_fmt(r.deviation or 0.0))
         if rd.attempted and not rd.received:

@@ -40,6 +40,10 @@ SIGNAL_ENTITY_KEYS: Final = (
     CONF_BATTERY_ENTITY,
     CONF_ACTUATOR_ENTITY,
 )
+# gateway add-on devices of an inlet (docs/gateway.md); default "<inlet>-meter" / "<inlet>-valve"
+CONF_GATEWAY_METER: Final = "gateway_meter"
+CONF_GATEWAY_VALVE: Final = "gateway_valve"
+GATEWAY_DEVICE_KEYS: Final = (CONF_GATEWAY_METER, CONF_GATEWAY_VALVE)
 NEW_INLET: Final = "__new__"
 # operator tunables of an inlet, changed live by number/switch entities (no reload)
 CONF_WEIGHT: Final = "weight"  # §5.3.6-5

@@ -38,6 +38,7 @@ from .settings import InletConfig, Settings
 _LOGGER = logging.getLogger(__name__)
 STORE_VERSION = 1
 SAVE_DELAY_S = 30
+COMMAND_ANSWER_S = 10.0  # how long an operator command waits for the gateway read-back
 
 
 @dataclass
@@ -125,7 +126,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         """
         try:
             source = await async_attach(self.hass, self.plant)
-        except HomeAssistantError as err:
+        except (HomeAssistantError, ValueError) as err:  # no MQTT; a device on two inlets
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="gateway_unavailable",
@@ -266,6 +267,18 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 translation_domain=DOMAIN,
                 translation_key="dispatch_failed",
                 translation_placeholders={"inlet": self.location_name(inlet_id)},
+            )
+        # A gateway valve answers after its read-back; a refusal is the operator's to see now.
+        # No answer in time is not an error here: the next cycle reports it as an alarm.
+        status = await self.plant.async_confirmation(inlet_id, COMMAND_ANSWER_S)
+        if status not in (None, "confirmed"):
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_not_confirmed",
+                translation_placeholders={
+                    "inlet": self.location_name(inlet_id),
+                    "status": str(status),
+                },
             )
         self.sent[inlet_id] = value
         if self.data is not None and inlet_id in self.data.inlets:

@@ -12,19 +12,22 @@ only after the consumer — this module — acknowledges it on ``<base>/gw/<gate
 * replayed backlog keeps its original timestamps: it goes to the history, but never replaces
   newer live state.
 
-Devices map to inlets by name: ``<inlet>-meter`` (profile ``heat_meter``) and
-``<inlet>-valve`` (``electric_valve``), the inlet id lower-cased as the virtual plant names
-them. Valve commands go to ``<base>/gw/<gateway>/cmd`` with a request id (the gateway runs an
-id at most once, §4.3.5); results arrive on ``…/cmd/result``. A reading older than the stale
-window counts as a failed transmission (§6.0.6) and is handed on as None, never guessed.
+Each gateway inlet names its meter and valve device in its subentry (defaults
+``<inlet>-meter`` / ``<inlet>-valve``, as the virtual plant names them; settings.py). Valve
+commands go to ``<base>/gw/<gateway>/cmd`` with a request id (the gateway runs an id at most
+once, §4.3.5); the gateway writes, reads back and answers on ``…/cmd/result``. That answer is
+the command's confirmation: anything but ``confirmed`` — or no answer within a cycle — is
+reported with the inlet's next reading (``Reading.command_status``) and alarmed like a
+command/feedback mismatch (§5.3.8). A reading older than the stale window counts as a failed
+transmission (§6.0.6) and is handed on as None, never guessed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
-import re
 import time
 import uuid
 from collections import deque
@@ -37,7 +40,7 @@ from .const import SOURCE_GATEWAY
 from .plant import Reading
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Mapping
 
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.storage import Store
@@ -51,6 +54,9 @@ STORE_KEY = "heatbalance.gateway_source"
 STORE_VERSION = 1
 SAVE_DELAY_S = 5.0
 METER_SIGNALS = {"supply_c": "supply_temperature", "return_c": "return_temperature"}
+CONFIRMED = "confirmed"
+PENDING = "pending"  # sent, no answer yet
+NO_RESULT = "no_result"  # no answer within the stale window
 
 
 class BatchError(ValueError):
@@ -158,12 +164,6 @@ def _value(values: dict[str, Any], key: str) -> float | None:
     return float(value)
 
 
-def device_names(inlet_id: str) -> tuple[str, str]:
-    """Gateway device names (meter, valve) of an inlet, as the virtual plant names them."""
-    base = re.sub(r"[^a-z0-9_-]+", "-", inlet_id.lower()).strip("-_")[:40] or "x"
-    return f"{base}-meter", f"{base}-valve"
-
-
 # --- Home Assistant side ----------------------------------------------------------------------
 @dataclass(slots=True)
 class Live:
@@ -180,24 +180,30 @@ class GatewaySource:
     def __init__(
         self,
         hass: HomeAssistant,
-        inlet_ids: Iterable[str],
+        inlets: Mapping[str, tuple[str | None, str | None]],
         base: str = DEFAULT_BASE,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """Map the inlets' gateway devices; nothing is subscribed before :meth:`async_start`."""
+        """Map the inlets' (meter, valve) devices; nothing is subscribed before
+        :meth:`async_start`. Raises ValueError when two inlets name the same device."""
         self.hass = hass
         self.base = base
         self.clock = clock
         self.tracker = AckTracker()
+        self.inlets = dict(inlets)
         self.devices: dict[str, tuple[str, str]] = {}  # device → (inlet, "meter"/"valve")
-        for iid in inlet_ids:
-            for kind, name in zip(("meter", "valve"), device_names(iid), strict=True):
+        for iid, names in self.inlets.items():
+            for kind, name in zip(("meter", "valve"), names, strict=True):
+                if name is None:
+                    continue
                 if name in self.devices:
                     raise ValueError(f"inlets {self.devices[name][0]} and {iid} share {name}")
                 self.devices[name] = (iid, kind)
         self.live: dict[str, Live] = {}
         self.history: deque[tuple[float, str, dict[str, Any]]] = deque(maxlen=HISTORY_MAX)
         self.results: dict[str, dict[str, Any]] = {}
+        self.last_command: dict[str, tuple[str, float]] = {}  # inlet → (request id, sent at)
+        self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.invalid = 0
         self._unsubscribe: list[Callable[[], None]] = []
         self._store: Store[dict[str, Any]] | None = None
@@ -294,17 +300,22 @@ class GatewaySource:
             _LOGGER.warning("Unreadable command result on %s: %r", msg.topic, err)
             return
         self.results[request_id] = result
+        waiter = self._waiters.pop(request_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(result)
 
     async def _publish(self, topic: str, payload: bytes | str) -> None:
         from homeassistant.components import mqtt
 
         await mqtt.async_publish(self.hass, topic, payload, 1, False)
 
-    def reading(self, inlet_id: str, stale_s: float) -> Reading:
-        """The inlet's acquisition: meter flow/temperatures, valve feedback (§6.0.6)."""
-        meter_name, valve_name = device_names(inlet_id)
+    def reading(self, inlet_id: str, stale_s: float, answer_s: float | None = None) -> Reading:
+        """The inlet's acquisition: meter flow/temperatures, valve feedback (§6.0.6), and the
+        answer to the last valve command (expected within ``answer_s``, default ``stale_s``)."""
+        meter_name, valve_name = self.inlets.get(inlet_id, (None, None))
         meter, valve = self._fresh(meter_name, stale_s), self._fresh(valve_name, stale_s)
-        reading = Reading()
+        answer = self.command_status(inlet_id, stale_s if answer_s is None else answer_s)
+        reading = Reading(command_status=answer)
         has_meter, has_valve = meter_name in self.live, valve_name in self.live
         # Signals some device of this inlet provides: flow, two temperatures, feedback.
         reading.attempted = has_meter + 2 * (has_meter or has_valve) + has_valve
@@ -319,7 +330,39 @@ class GatewaySource:
         reading.received = sum(v is not None for v in signals)
         return reading
 
-    def _fresh(self, device: str, stale_s: float) -> dict[str, Any]:
+    def command_status(self, inlet_id: str, answer_s: float) -> str | None:
+        """The gateway's answer to the inlet's last valve command (None: none sent).
+
+        ``confirmed`` when the read-back matched; the gateway's status otherwise
+        (``not_confirmed``, ``refused``, ``failed``, ``rejected``, ``invalid``, ``interrupted``);
+        ``pending`` while younger than ``answer_s``, ``no_result`` after that.
+        """
+        last = self.last_command.get(inlet_id)
+        if last is None:
+            return None
+        request_id, sent_at = last
+        result = self.results.get(request_id)
+        if result is not None:
+            return str(result.get("status") or "invalid")
+        return NO_RESULT if self.clock() - sent_at > answer_s else PENDING
+
+    async def async_result(self, request_id: str, timeout_s: float) -> dict[str, Any] | None:
+        """Wait for a command's result (None when none came within ``timeout_s``)."""
+        if request_id in self.results:
+            return self.results[request_id]
+        waiter = self._waiters.setdefault(request_id, self.hass.loop.create_future())
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await asyncio.shield(waiter)
+        except TimeoutError:
+            return None
+        finally:
+            if waiter.done() or request_id in self.results:
+                self._waiters.pop(request_id, None)
+
+    def _fresh(self, device: str | None, stale_s: float) -> dict[str, Any]:
+        if device is None:
+            return {}
         live = self.live.get(device)
         if live is None or live.ts < self.clock() - stale_s:
             return {}
@@ -334,7 +377,10 @@ class GatewaySource:
         if not isinstance(opening, int | float) or not 0.0 <= opening <= 1.0:
             _LOGGER.warning("Refused opening %r for %s: outside 0…1", opening, inlet_id)
             return None
-        valve = device_names(inlet_id)[1]
+        valve = self.inlets.get(inlet_id, (None, None))[1]
+        if valve is None:
+            _LOGGER.warning("Cannot move %s: it names no gateway valve", inlet_id)
+            return None
         live = self.live.get(valve)
         if live is None:
             _LOGGER.warning("Cannot move %s: its valve %s never reported", inlet_id, valve)
@@ -347,6 +393,7 @@ class GatewaySource:
             "value": round(opening * 100.0, 1),
         }
         await self._publish(f"{self.base}/gw/{live.gateway}/cmd", json.dumps(command))
+        self.last_command[inlet_id] = (request_id, self.clock())
         return request_id
 
 
@@ -356,10 +403,14 @@ async def async_attach(hass: HomeAssistant, plant: Plant) -> GatewaySource | Non
     The coordinator calls this in its setup and ``stop()`` on unload; the plant then reads and
     moves its ``source: gateway`` inlets through it.
     """
-    ids = [iid for iid, cfg in plant.inlets.items() if cfg.source == SOURCE_GATEWAY]
-    if not ids:
+    devices = {
+        iid: (cfg.gateway_meter, cfg.gateway_valve)
+        for iid, cfg in plant.inlets.items()
+        if cfg.source == SOURCE_GATEWAY
+    }
+    if not devices:
         return None
-    source = GatewaySource(hass, ids)
+    source = GatewaySource(hass, devices)
     await source.async_start()
     plant.gateway = source
     return source

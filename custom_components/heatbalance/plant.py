@@ -59,6 +59,7 @@ class Reading:
     battery_pct: float | None = None
     dp_available_kpa: float | None = None  # measured, or the network model's estimate
     valve_dp_kpa: float | None = None
+    command_status: str | None = None  # gateway's answer to the last valve command
     attempted: int = 0
     received: int = 0
 
@@ -153,23 +154,23 @@ class Plant:
         """Exact values, each lost with the configured dropout probability."""
         state = plant.inlets[iid]
         lost = self._rng.random(len(SIM_SIGNALS)) * 100.0 < self.settings.dropout_pct
-        values = {
-            name: None if gone else float(getattr(state, name))
-            for name, gone in zip(SIM_SIGNALS, lost, strict=True)
-        }
-        return Reading(
-            **values,
+        reading = Reading(
             dp_available_kpa=state.dp_available_kpa,
             valve_dp_kpa=state.valve_dp_kpa,
             attempted=len(SIM_SIGNALS),
             received=int((~lost).sum()),
         )
+        for name, gone in zip(SIM_SIGNALS, lost, strict=True):
+            setattr(reading, name, None if gone else float(getattr(state, name)))
+        return reading
 
     def _read_gateway(self, iid: str, plant: PlantState) -> Reading:
         """A gateway inlet's MQTT readings; pressures from the network model, as for entities."""
         if self.gateway is None:
             return Reading()
-        reading = self.gateway.reading(iid, stale_s=2 * self.cycle_s)
+        # the gateway answers a command within seconds (commands go before polling); half a
+        # cycle without an answer is reported, before the next command replaces it
+        reading = self.gateway.reading(iid, stale_s=2 * self.cycle_s, answer_s=self.cycle_s / 2)
         model = plant.inlets.get(iid)
         reading.dp_available_kpa = model.dp_available_kpa if model else None
         return reading
@@ -249,6 +250,15 @@ class Plant:
         if pump_speed is not None and self.simulated:
             self.simulator.set_pump_speed(pump_speed)
         return failed
+
+    async def async_confirmation(self, inlet_id: str, timeout_s: float) -> str | None:
+        """Wait for the gateway's answer to the inlet's last command: its status, or None
+        (not a gateway inlet, nothing sent, or no answer within ``timeout_s``)."""
+        last = self.gateway.last_command.get(inlet_id) if self.gateway else None
+        if self.gateway is None or last is None:
+            return None
+        result = await self.gateway.async_result(last[0], timeout_s)
+        return None if result is None else str(result.get("status") or "invalid")
 
     async def _move(self, hass: HomeAssistant, entity_id: str, opening: float) -> bool:
         """Move a valve or number entity; False when it did not take the command."""

@@ -8,6 +8,7 @@ later version never breaks an older entry. No Home Assistant imports: pure data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ from .const import (
     CONF_DROPOUT,
     CONF_FEEDBACK_TOLERANCE,
     CONF_FLOW_ENTITY,
+    CONF_GATEWAY_METER,
+    CONF_GATEWAY_VALVE,
     CONF_INLET_ID,
     CONF_LEVEL,
     CONF_LINK,
@@ -44,6 +47,7 @@ from .const import (
     CONF_TARGET,
     CONF_WEIGHT,
     LINK_WIRED,
+    SOURCE_GATEWAY,
     SOURCE_SIMULATOR,
 )
 
@@ -141,6 +145,8 @@ class InletConfig:
     source: str = SOURCE_SIMULATOR
     link: str = LINK_WIRED
     entities: dict[str, str] = field(default_factory=dict)
+    gateway_meter: str | None = None  # gateway device names (source "gateway" only)
+    gateway_valve: str | None = None
     weight: float | None = None  # None: the network file's weight
     setpoint_offset: float = 0.0
     auto: bool = True
@@ -157,12 +163,16 @@ class InletConfig:
             CONF_ACTUATOR_ENTITY,
         )
         weight = data.get(CONF_WEIGHT)
+        source = data.get(CONF_SOURCE, SOURCE_SIMULATOR)
+        meter, valve = gateway_devices(data) if source == SOURCE_GATEWAY else (None, None)
         return cls(
             subentry_id=subentry_id,
             inlet_id=data[CONF_INLET_ID],
-            source=data.get(CONF_SOURCE, SOURCE_SIMULATOR),
+            source=source,
             link=data.get(CONF_LINK, LINK_WIRED),
             entities={k: data[k] for k in keys if data.get(k)},
+            gateway_meter=meter,
+            gateway_valve=valve,
             weight=None if weight is None else float(weight),
             setpoint_offset=float(data.get(CONF_SETPOINT_OFFSET, 0.0)),
             auto=bool(data.get(CONF_AUTO, True)),
@@ -175,4 +185,26 @@ class InletConfig:
             self.source,
             self.link,
             tuple(sorted(self.entities.items())),
+            self.gateway_meter,
+            self.gateway_valve,
         )
+
+
+def default_gateway_devices(inlet_id: str) -> tuple[str, str]:
+    """Gateway device names (meter, valve) of an inlet as the virtual plant names them."""
+    base = re.sub(r"[^a-z0-9_-]+", "-", inlet_id.lower()).strip("-_")[:40] or "x"
+    return f"{base}-meter", f"{base}-valve"
+
+
+def gateway_devices(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """A gateway inlet's (meter, valve) device names.
+
+    Subentries made before the names were configurable carry none: they get the defaults, the
+    names the virtual plant uses. An empty name means the inlet has no such device.
+    """
+    defaults = default_gateway_devices(str(data[CONF_INLET_ID]))
+    names = []
+    for key, default in zip((CONF_GATEWAY_METER, CONF_GATEWAY_VALVE), defaults, strict=True):
+        value = data.get(key, default)
+        names.append(str(value).strip() or None if value is not None else None)
+    return names[0], names[1]

@@ -9,6 +9,7 @@ Assistant entities (sensors for supply/return/room temperature and flow, a ``val
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -33,6 +34,8 @@ from .const import (
     CONF_ACTUATOR_ENTITY,
     CONF_BATTERY_ENTITY,
     CONF_FLOW_ENTITY,
+    CONF_GATEWAY_METER,
+    CONF_GATEWAY_VALVE,
     CONF_INLET_ID,
     CONF_INLETS,
     CONF_LINK,
@@ -40,17 +43,20 @@ from .const import (
     CONF_ROOM_ENTITY,
     CONF_SOURCE,
     CONF_SUPPLY_ENTITY,
+    GATEWAY_DEVICE_KEYS,
     LINK_WIRED,
     LINK_WIRELESS,
     NEW_INLET,
     SIGNAL_ENTITY_KEYS,
     SOURCE_ENTITIES,
+    SOURCE_GATEWAY,
     SOURCE_SIMULATOR,
     SOURCES,
 )
 from .engine.loader import DEVICE_TYPES, NetworkError
 from .engine.model import Network
 from .network_setup import build_network, definitions, network_source
+from .settings import default_gateway_devices, gateway_devices
 
 
 def _select(key: str, options: list[str], custom: bool = False) -> SelectSelector:
@@ -87,6 +93,8 @@ ENTITY_FIELDS: dict[str, EntitySelector] = {
     CONF_BATTERY_ENTITY: _sensor("battery"),
     CONF_ACTUATOR_ENTITY: EntitySelector(EntitySelectorConfig(domain=["valve", "number"])),
 }
+# device names as the gateway add-on's configuration accepts them (addon config.py SLUG)
+DEVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 SOURCE_SCHEMA = {
     vol.Required(CONF_SOURCE, default=SOURCE_SIMULATOR): _select(CONF_SOURCE, list(SOURCES)),
     vol.Required(CONF_LINK, default=LINK_WIRED): _select(CONF_LINK, [LINK_WIRED, LINK_WIRELESS]),
@@ -232,10 +240,59 @@ class InletSubentryFlow(ConfigSubentryFlow):
             description_placeholders={"inlet": self._title},
         )
 
+    async def async_step_gateway(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """The gateway add-on's meter and valve devices of this inlet (docs/gateway.md).
+
+        Names as in the add-on's bus configuration; leave one empty when the inlet has no such
+        device. A device can belong to one inlet only.
+        """
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            names = {k: str(user_input.get(k) or "").strip() for k in GATEWAY_DEVICE_KEYS}
+            errors = self._gateway_errors(names)
+            if not errors:
+                self._data |= names
+                return self._finish()
+        suggested = user_input or {
+            k: self._data.get(k, default)
+            for k, default in zip(
+                GATEWAY_DEVICE_KEYS,
+                default_gateway_devices(self._data[CONF_INLET_ID]),
+                strict=True,
+            )
+        }
+        schema = vol.Schema({vol.Optional(k): TextSelector() for k in GATEWAY_DEVICE_KEYS})
+        return self.async_show_form(
+            step_id="gateway",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+            description_placeholders={"inlet": self._title},
+        )
+
+    def _gateway_errors(self, names: dict[str, str]) -> dict[str, str]:
+        """Form errors: malformed name, none at all, or a device of another inlet."""
+        if not any(names.values()):
+            return {"base": "no_devices"}
+        errors = {k: "device_name" for k, v in names.items() if v and not DEVICE_NAME.match(v)}
+        if names[CONF_GATEWAY_METER] and names[CONF_GATEWAY_METER] == names[CONF_GATEWAY_VALVE]:
+            errors[CONF_GATEWAY_VALVE] = "device_taken"
+        own = self._data[CONF_INLET_ID]
+        taken = {
+            name
+            for sub in self._get_entry().subentries.values()
+            if sub.data.get(CONF_SOURCE) == SOURCE_GATEWAY and sub.data[CONF_INLET_ID] != own
+            for name in gateway_devices(sub.data)
+            if name
+        }
+        errors |= {k: "device_taken" for k, v in names.items() if v in taken}
+        return errors
+
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change an inlet's source or link; the entities step follows for HA entities."""
+        """Change an inlet's source or link; the entities or gateway step follows."""
         subentry = self._get_reconfigure_subentry()
         self._title = subentry.title
         if user_input is not None:
@@ -253,9 +310,11 @@ class InletSubentryFlow(ConfigSubentryFlow):
         )
 
     async def _next(self) -> SubentryFlowResult:
-        """Ask for entities when the inlet reads HA entities; otherwise done."""
+        """Ask for entities or gateway devices when the source needs them; otherwise done."""
         if self._data[CONF_SOURCE] == SOURCE_ENTITIES:
             return await self.async_step_entities()
+        if self._data[CONF_SOURCE] == SOURCE_GATEWAY:
+            return await self.async_step_gateway()
         return self._finish()
 
     def _finish(self) -> SubentryFlowResult:

@@ -20,6 +20,7 @@ from heatbalance_gateway.consumer import Consumer
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
@@ -33,10 +34,14 @@ from custom_components.heatbalance.gateway_source import (
     BatchError,
     GatewaySource,
     async_attach,
-    device_names,
 )
 from custom_components.heatbalance.plant import Plant
-from custom_components.heatbalance.settings import InletConfig, Settings
+from custom_components.heatbalance.settings import (
+    InletConfig,
+    Settings,
+    default_gateway_devices,
+    gateway_devices,
+)
 
 from .conftest import add_network, cycles, start_inlet_reconfigure
 
@@ -105,14 +110,26 @@ def test_malformed_batch_is_a_clear_error(payload: Any) -> None:
         AckTracker().handle_batch("gw1", payload)
 
 
+def _defaults(*ids: str) -> dict[str, tuple[str | None, str | None]]:
+    return {iid: default_gateway_devices(iid) for iid in ids}
+
+
 def test_device_names_and_shared_names_refused(hass: HomeAssistant) -> None:
-    assert device_names("B001") == ("b001-meter", "b001-valve")
+    assert default_gateway_devices("B001") == ("b001-meter", "b001-valve")
+    # a subentry from before the names were configurable gets the defaults
+    assert gateway_devices({"inlet_id": "B001"}) == ("b001-meter", "b001-valve")
+    assert gateway_devices({"inlet_id": "B1", "gateway_meter": "m7", "gateway_valve": ""}) == (
+        "m7",
+        None,
+    )
     with pytest.raises(ValueError, match="share"):
-        GatewaySource(hass, ["B 1", "b-1"])
+        GatewaySource(hass, _defaults("B 1", "b-1"))
+    with pytest.raises(ValueError, match="share"):
+        GatewaySource(hass, {"B1": ("m", None), "B2": (None, "m")})
 
 
 async def _source(hass: HomeAssistant, now: float = NOW) -> GatewaySource:
-    source = GatewaySource(hass, ["B001", "B002"], clock=lambda: now)
+    source = GatewaySource(hass, _defaults("B001", "B002"), clock=lambda: now)
     await source.async_start()
     return source
 
@@ -225,7 +242,7 @@ async def test_plant_reads_and_moves_gateway_inlets(hass: HomeAssistant, mqtt_mo
     network = load_network(path)
     sim = Simulator(network)
     inlets = {
-        "B001": InletConfig("sub1", "B001", source=SOURCE_GATEWAY),
+        "B001": InletConfig.from_subentry("sub1", {"inlet_id": "B001", "source": SOURCE_GATEWAY}),
         "B002": InletConfig("sub2", "B002"),  # simulated
     }
     plant = Plant(sim, inlets, Settings.from_options({}))
@@ -294,7 +311,15 @@ async def test_whole_chain_virtual_plant_gateway_mosquitto_home_assistant(
         async with virtual:
             ha_plant = Plant(
                 virtual.sim,  # the integration's network model (here: the same simulator)
-                {"B004": InletConfig("s4", "B004", source=SOURCE_GATEWAY)},
+                {
+                    "B004": InletConfig(
+                        "s4",
+                        "B004",
+                        SOURCE_GATEWAY,
+                        gateway_meter="b004-meter",
+                        gateway_valve="b004-valve",
+                    )
+                },
                 Settings.from_options({}),
             )
             source = await async_attach(hass, ha_plant)
@@ -353,7 +378,7 @@ async def test_ack_position_and_live_state_survive_a_restart(
     stored = source.as_dict()
     source.stop()
 
-    again = GatewaySource(hass, ["B001"], clock=lambda: NOW)
+    again = GatewaySource(hass, _defaults("B001"), clock=lambda: NOW)
     again.restore(stored)
     again.restore({"streams": {"gw1": {"stream": "s1"}}})  # damaged: ignored
     assert again.tracker.streams["gw1"].contiguous == 1
@@ -376,23 +401,43 @@ async def test_ack_position_and_live_state_survive_a_restart(
     loaded.stop()
 
 
-async def test_inlet_switched_to_the_gateway_in_the_ui(hass: HomeAssistant, mqtt_mock) -> None:
-    """An inlet reconfigured to ``source: gateway`` reads the gateway's MQTT data in HA.
-
-    The coordinator attaches the source on setup and stops it on unload (issue 5 item 4: the
-    integration side of store-and-forward, §6.0.3).
-    """
-    entry = await add_network(hass)
-    result = await start_inlet_reconfigure(hass, entry, "B001")
+async def _switch_to_gateway(
+    hass: HomeAssistant, entry: Any, inlet_id: str, names: dict[str, str]
+) -> dict[str, Any]:
+    """Reconfigure an inlet to ``source: gateway`` with the given device names."""
+    result = await start_inlet_reconfigure(hass, entry, inlet_id)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"source": SOURCE_GATEWAY, "link": "wired"}
     )
-    assert result["type"] is FlowResultType.ABORT
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "gateway"
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], names)
     await hass.async_block_till_done()
+    return result
+
+
+async def test_inlet_switched_to_the_gateway_in_the_ui(hass: HomeAssistant, mqtt_mock) -> None:
+    """An inlet reconfigured to ``source: gateway`` reads its configured meter in HA.
+
+    The device names come from the subentry, not from the inlet id. The coordinator attaches
+    the source on setup and stops it on unload (issue 5 item 4: the integration side of
+    store-and-forward, §6.0.3).
+    """
+    entry = await add_network(hass)
+    names = {"gateway_meter": "hs-meter-7", "gateway_valve": "hs-valve-7"}
+    result = await _switch_to_gateway(hass, entry, "B001", names)
+    assert result["type"] is FlowResultType.ABORT
+    sub = next(s for s in entry.subentries.values() if s.unique_id == "B001")
+    assert {k: sub.data[k] for k in names} == names
     coordinator = entry.runtime_data.coordinator
     assert coordinator.plant.gateway is not None
     now = dt_util.utcnow().timestamp()
-    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, now, "b001-meter", METER)]))
+    other = METER | {"flow": 7.7}  # the default name's device is not this inlet's any more
+    async_fire_mqtt_message(
+        hass,
+        f"{ROOT}/data",
+        batch([(1, now, "hs-meter-7", METER), (2, now, "b001-meter", other)]),
+    )
     await hass.async_block_till_done()
     await cycles(hass, entry, 1)
     flow = er.async_get(hass).async_get_entity_id(
@@ -401,24 +446,104 @@ async def test_inlet_switched_to_the_gateway_in_the_ui(hass: HomeAssistant, mqtt
     assert flow is not None
     state = hass.states.get(flow)
     assert state is not None
-    assert float(state.state) == pytest.approx(4.2)  # the gateway's meter, not the simulation
+    assert float(state.state) == pytest.approx(4.2)  # the configured meter, not the simulation
 
     source = coordinator.plant.gateway
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
     async_fire_mqtt_message(
-        hass, f"{ROOT}/data", batch([(2, now + 1, "b001-meter", METER | {"flow": 9.9})])
+        hass, f"{ROOT}/data", batch([(3, now + 1, "hs-meter-7", METER | {"flow": 9.9})])
     )
     await hass.async_block_till_done()
-    assert source.live["b001-meter"].values["flow"] == 4.2  # unsubscribed on unload
+    assert source.live["hs-meter-7"].values["flow"] == 4.2  # unsubscribed on unload
+
+
+@pytest.mark.parametrize(
+    ("names", "errors"),
+    [
+        ({"gateway_meter": "", "gateway_valve": ""}, {"base": "no_devices"}),
+        ({"gateway_meter": "Meter 1", "gateway_valve": "v1"}, {"gateway_meter": "device_name"}),
+        ({"gateway_meter": "m1", "gateway_valve": "m1"}, {"gateway_valve": "device_taken"}),
+        ({"gateway_meter": "b002-meter", "gateway_valve": ""}, {"gateway_meter": "device_taken"}),
+    ],
+)
+async def test_gateway_device_names_are_checked(
+    hass: HomeAssistant, mqtt_mock, names: dict[str, str], errors: dict[str, str]
+) -> None:
+    """Names as the add-on accepts them, at least one, none belonging to another inlet."""
+    entry = await add_network(hass)
+    await _switch_to_gateway(hass, entry, "B002", {"gateway_meter": "b002-meter"})
+    result = await start_inlet_reconfigure(hass, entry, "B001")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"source": SOURCE_GATEWAY, "link": "wired"}
+    )
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], names)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
 
 
 async def test_gateway_inlet_without_mqtt_retries_setup(hass: HomeAssistant) -> None:
     """No MQTT: the entry retries setup instead of regulating blind (fault recovery, §6.0.3)."""
     entry = await add_network(hass)
-    result = await start_inlet_reconfigure(hass, entry, "B001")
-    await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"source": SOURCE_GATEWAY, "link": "wired"}
-    )
-    await hass.async_block_till_done()
+    await _switch_to_gateway(hass, entry, "B001", {"gateway_meter": "b001-meter"})
     assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_command_answers_reach_the_operator_and_the_alarms(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """The gateway's read-back answer is the command's confirmation (§4.3.5, §5.3.8).
+
+    An operator's command that the gateway refuses raises at once; a cycle command without
+    an answer, or with a negative one, becomes a command/feedback alarm.
+    """
+    entry = await add_network(hass, options={"alarm_cycles": 1})
+    names = {"gateway_meter": "m-1", "gateway_valve": "v-1"}
+    await _switch_to_gateway(hass, entry, "B001", names)
+    coordinator = entry.runtime_data.coordinator
+    source = coordinator.plant.gateway
+    assert source is not None
+    now = dt_util.utcnow().timestamp()
+    source.clock = lambda: now
+    valve = {"position_feedback": 50.0}
+
+    def report(seq: int, ts: float) -> None:
+        readings = [(2 * seq - 1, ts, "m-1", METER), (2 * seq, ts, "v-1", valve)]
+        async_fire_mqtt_message(hass, f"{ROOT}/data", batch(readings))
+
+    report(1, now)
+    await hass.async_block_till_done()
+
+    answers: dict[str, str] = {}
+
+    async def gateway(topic: str, payload: Any, *_a: Any, **_k: Any) -> None:
+        if topic == f"{ROOT}/cmd" and answers:
+            command = json.loads(payload)
+            result = {"request_id": command["request_id"], **answers}
+            async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
+
+    mqtt_mock.async_publish.side_effect = gateway
+    answers.update(status="refused", error="unknown point")
+    with pytest.raises(HomeAssistantError, match="refused") as err:
+        await coordinator.async_set_opening("B001", 0.4)
+    assert err.value.translation_key == "command_not_confirmed"
+    answers.update(status="confirmed", error="")
+    await coordinator.async_set_opening("B001", 0.45)
+    assert source.command_status("B001", 60) == "confirmed"
+
+    # Cycle commands the gateway never answers: reported once half a cycle has passed.
+    answers.clear()
+    coordinator.force_dispatch = True
+    await cycles(hass, entry, 1)
+    assert coordinator.sent.get("B001") is not None
+    assert source.command_status("B001", 900) == "pending"
+    later = now + 1200.0
+    source.clock = lambda: later
+    report(2, later)
+    await hass.async_block_till_done()
+    await cycles(hass, entry, 1)
+    alarm = coordinator.alarms.active.get("command_unconfirmed@B001")
+    assert alarm is not None
+    assert alarm.type == "feedback_mismatch"
+    assert alarm.values["status"] == "no_result"
+    assert "did not confirm" in coordinator.describe(alarm)
