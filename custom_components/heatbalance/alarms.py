@@ -22,6 +22,7 @@ MIN_SUCCESS_SAMPLES = 10
 # §6.0.6 first-attempt transmission success rate
 SUCCESS_LIMITS = {"wired": 95.0, "wireless": 80.0}
 UNBALANCED_LIMIT_S = 24 * 3600.0  # §8.2.6
+UPLOAD_LIMIT_S = 3600.0  # §4.3.4 upload period
 # a gateway valve's answer that is no alarm: confirmed, still young, or no gateway (None)
 _ANSWER_OK = frozenset({None, "confirmed", "pending"})
 
@@ -176,6 +177,39 @@ def find_conditions(
             hours=_fmt(unbalanced_s / 3600.0),
         )
     return found
+
+
+def gateway_conditions(outboxes: dict[str, dict[str, Any]]) -> list[Condition]:
+    """Alarm conditions from the gateways' own outbox figures (§6.0.3, §4.3.4).
+
+    Readings the gateway had to drop (size cap or TTL) are lost data: raised at once. A
+    backlog older than the §4.3.4 upload period (60 min) means the uplink or Home Assistant
+    has not taken the data in time.
+    """
+    found: list[Condition] = []
+    dropped = {gw: box["dropped"] for gw, box in outboxes.items() if _positive(box.get("dropped"))}
+    if dropped:
+        names = ", ".join(f"{gw} ({n})" for gw, n in sorted(dropped.items()))
+        found.append(
+            Condition(
+                "communication", WARNING, NETWORK, "gateway_dropped", {"gateways": names}, True
+            )
+        )
+    late = {
+        gw: box["oldest_age_s"]
+        for gw, box in outboxes.items()
+        if _positive(box.get("oldest_age_s")) and box["oldest_age_s"] > UPLOAD_LIMIT_S
+    }
+    if late:
+        names = ", ".join(f"{gw} ({age / 60:.0f} min)" for gw, age in sorted(late.items()))
+        found.append(
+            Condition("communication", WARNING, NETWORK, "gateway_backlog", {"gateways": names})
+        )
+    return found
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
 class AlarmBook:

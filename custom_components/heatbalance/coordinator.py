@@ -22,7 +22,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .alarms import NETWORK, Alarm, AlarmBook, find_conditions
+from .alarms import NETWORK, Alarm, AlarmBook, find_conditions, gateway_conditions
 from .const import DOMAIN, EVENT_ALARM
 from .cycle import CycleMemory, CycleResult, limits_of, run_cycle
 from .engine.cleaning import expect_commands
@@ -196,6 +196,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             if self.memory.cleaner is not None:  # moved valves' flows must now change
                 expect_commands(self.memory.cleaner, self.network, self.sent)
         conditions = find_conditions(result, self.settings, self.inlets, sent, previous, unbalanced)
+        if self.plant.gateway is not None:
+            conditions += gateway_conditions(self.plant.gateway.outbox())
         raised, cleared = self.alarms.update(conditions, self.settings.alarm_cycles, result.time_s)
         for alarm in raised:
             self.fire(alarm, "raised")

@@ -241,6 +241,10 @@ def run_cycle(
         if reading.attempted:
             history.append((reading.attempted, reading.received))
         sent = sum(a for a, _ in history)
+        rate = sum(r for _, r in history) / sent * 100.0 if sent else None
+        samples = len(history)
+        if reading.link_rate is not None:  # the gateway counts every Modbus request (§6.0.6)
+            rate, samples = reading.link_rate
         judged = ev.inlets.get(iid) if ev else None
         results[iid] = InletResult(
             reading=reading,
@@ -251,8 +255,8 @@ def run_cycle(
             deviation=judged.deviation if judged else None,
             in_band=judged.in_band if judged else None,
             command=None,
-            success_rate=sum(r for _, r in history) / sent * 100.0 if sent else None,
-            success_samples=len(history),
+            success_rate=rate,
+            success_samples=samples,
             households=_households(network, iid, acq),
             flow_deviation=judged.flow_deviation_pct if judged else None,
             flagged=_flags_of(cleaned.flags, iid),

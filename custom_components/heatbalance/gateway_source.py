@@ -32,7 +32,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from homeassistant.core import callback
 
@@ -156,6 +156,10 @@ def _finite(value: Any) -> float:
     return number
 
 
+def _is_number(value: Any) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _value(values: dict[str, Any], key: str) -> float | None:
     """A finite number from a reading's values, or None (bad values are not guessed)."""
     value = values.get(key)
@@ -203,6 +207,7 @@ class GatewaySource:
         self.history: deque[tuple[float, str, dict[str, Any]]] = deque(maxlen=HISTORY_MAX)
         self.results: dict[str, dict[str, Any]] = {}
         self.last_command: dict[str, tuple[str, float]] = {}  # inlet → (request id, sent at)
+        self.stats: dict[str, dict[str, Any]] = {}  # gateway → its retained statistics
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.invalid = 0
         self._unsubscribe: list[Callable[[], None]] = []
@@ -219,6 +224,7 @@ class GatewaySource:
         for topic, handler in (
             (f"{self.base}/gw/+/data", self._on_data),
             (f"{self.base}/gw/+/cmd/result", self._on_result),
+            (f"{self.base}/gw/+/stats", self._on_stats),
         ):
             self._unsubscribe.append(await mqtt.async_subscribe(self.hass, topic, handler, 1))
 
@@ -304,6 +310,48 @@ class GatewaySource:
         if waiter is not None and not waiter.done():
             waiter.set_result(result)
 
+    @callback
+    def _on_stats(self, msg: Any) -> None:
+        """Keep a gateway's statistics (§6.0.6 first-try rates, outbox backlog)."""
+        try:
+            stats = json.loads(msg.payload)
+            if not isinstance(stats, dict):
+                raise TypeError("not an object")
+        except (ValueError, TypeError) as err:
+            self.invalid += 1
+            _LOGGER.warning("Unreadable gateway statistics on %s: %r", msg.topic, err)
+            return
+        self.stats[msg.topic.split("/")[-2]] = stats
+
+    def link_rate(self, inlet_id: str) -> tuple[float, int] | None:
+        """The gateway's first-try success rate of the inlet's devices (§6.0.6): the worst
+        device's rate in % and the smallest number of requests behind it; None when the
+        gateway has reported none (then the integration counts what arrived)."""
+        rates = []
+        wanted = {d for d in self.inlets.get(inlet_id, (None, None)) if d}
+        for stats in self.stats.values():  # device names are unique across gateways
+            devices = stats.get("devices")
+            if not isinstance(devices, dict):
+                continue
+            for device in wanted & devices.keys():
+                figures = devices[device]
+                if not isinstance(figures, dict):
+                    continue
+                rate, requests = figures.get("first_try_rate"), figures.get("requests")
+                if _is_number(rate) and _is_number(requests):
+                    rates.append((float(rate), int(requests)))
+        if not rates:
+            return None
+        return min(r for r, _ in rates), min(n for _, n in rates)
+
+    def outbox(self) -> dict[str, dict[str, Any]]:
+        """Each gateway's outbox figures (rows, oldest_age_s, dropped) as last reported."""
+        return {
+            gw: box
+            for gw, stats in self.stats.items()
+            if isinstance(box := stats.get("outbox"), dict)
+        }
+
     async def _publish(self, topic: str, payload: bytes | str) -> None:
         from homeassistant.components import mqtt
 
@@ -315,7 +363,7 @@ class GatewaySource:
         meter_name, valve_name = self.inlets.get(inlet_id, (None, None))
         meter, valve = self._fresh(meter_name, stale_s), self._fresh(valve_name, stale_s)
         answer = self.command_status(inlet_id, stale_s if answer_s is None else answer_s)
-        reading = Reading(command_status=answer)
+        reading = Reading(command_status=answer, link_rate=self.link_rate(inlet_id))
         has_meter, has_valve = meter_name in self.live, valve_name in self.live
         # Signals some device of this inlet provides: flow, two temperatures, feedback.
         reading.attempted = has_meter + 2 * (has_meter or has_valve) + has_valve

@@ -60,6 +60,7 @@ class Reading:
     dp_available_kpa: float | None = None  # measured, or the network model's estimate
     valve_dp_kpa: float | None = None
     command_status: str | None = None  # gateway's answer to the last valve command
+    link_rate: tuple[float, int] | None = None  # gateway's first-try rate %, requests (§6.0.6)
     attempted: int = 0
     received: int = 0
 

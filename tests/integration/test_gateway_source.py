@@ -547,3 +547,50 @@ async def test_command_answers_reach_the_operator_and_the_alarms(
     assert alarm.type == "feedback_mismatch"
     assert alarm.values["status"] == "no_result"
     assert "did not confirm" in coordinator.describe(alarm)
+
+
+def _stats(devices: dict[str, dict[str, Any]], outbox: dict[str, Any]) -> str:
+    """Statistics as the gateway publishes them (heatbalance_gateway.gateway.statistics)."""
+    return json.dumps(
+        {"ts": NOW, "link": "main", "buses": {}, "devices": devices, "outbox": outbox}
+    )
+
+
+async def test_gateway_statistics_feed_the_alarms(hass: HomeAssistant, mqtt_mock) -> None:
+    """The gateway's own first-try rates replace the integration's count for its inlets
+    (§6.0.6), and its outbox figures raise data-loss and late-upload alarms (§6.0.3, §4.3.4)."""
+    entry = await add_network(hass, options={"alarm_cycles": 1})
+    await _switch_to_gateway(hass, entry, "B001", {"gateway_meter": "m-1", "gateway_valve": "v-1"})
+    coordinator = entry.runtime_data.coordinator
+    source = coordinator.plant.gateway
+    assert source is not None
+    now = dt_util.utcnow().timestamp()
+    readings = [(1, now, "m-1", METER), (2, now, "v-1", {"position_feedback": 50.0})]
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch(readings))
+    async_fire_mqtt_message(hass, f"{ROOT}/stats", "[1, 2]")  # not an object: counted
+    rates = {
+        "m-1": {"first_try_rate": 91.0, "requests": 200},  # wired limit 95 %
+        "v-1": {"first_try_rate": 99.0, "requests": 150},
+        "elsewhere": {"first_try_rate": "x"},
+    }
+    outbox = {"rows": 40, "oldest_age_s": 4000.0, "dropped": 3}
+    async_fire_mqtt_message(hass, f"{ROOT}/stats", _stats(rates, outbox))
+    await hass.async_block_till_done()
+    assert source.invalid == 1
+    assert source.link_rate("B001") == (91.0, 150)
+    assert source.link_rate("B002") is None  # not a gateway inlet
+    await cycles(hass, entry, 1)
+    assert coordinator.data.inlets["B001"].success_rate == 91.0
+    active = coordinator.alarms.active
+    assert active["success_rate@B001"].values == {"value": "91.0", "limit": "95.0"}
+    assert active["gateway_dropped@network"].values == {"gateways": "gw1 (3)"}
+    assert active["gateway_backlog@network"].values == {"gateways": "gw1 (67 min)"}
+
+    healthy = {"rows": 0, "oldest_age_s": None, "dropped": 0}
+    rates["m-1"] = {"first_try_rate": 99.5, "requests": 300}
+    async_fire_mqtt_message(hass, f"{ROOT}/stats", _stats(rates, healthy))
+    await hass.async_block_till_done()
+    await cycles(hass, entry, 1)
+    assert not {"success_rate@B001", "gateway_dropped@network", "gateway_backlog@network"} & set(
+        coordinator.alarms.active
+    )
