@@ -37,3 +37,27 @@ def via_device(hass: HomeAssistant, entry_id: str, parent: tuple[str, str]) -> d
             )
         }
     return {"via_device": parent}
+
+
+def mean_statistic_metadata(statistic_id: str, source: str, unit: str | None) -> dict[str, Any]:
+    """Metadata of a measured (mean/min/max) statistic for the recorder's import.
+
+    Both versions take ``mean_type`` (``has_mean`` is deprecated); 2026 also wants
+    ``unit_class``, which 2025.4's metadata does not have. The unit class is the one the
+    recorder would derive from the unit itself, so the sensor's own compiled rows agree.
+    """
+    from homeassistant.components.recorder.models import StatisticMeanType, StatisticMetaData
+    from homeassistant.components.recorder.statistics import STATISTIC_UNIT_TO_UNIT_CONVERTER
+
+    meta: dict[str, Any] = {
+        "mean_type": StatisticMeanType.ARITHMETIC,
+        "has_sum": False,
+        "name": None,
+        "source": source,
+        "statistic_id": statistic_id,
+        "unit_of_measurement": unit,
+    }
+    if "unit_class" in StatisticMetaData.__annotations__:
+        converter = STATISTIC_UNIT_TO_UNIT_CONVERTER.get(unit)
+        meta["unit_class"] = None if converter is None else converter.UNIT_CLASS
+    return meta

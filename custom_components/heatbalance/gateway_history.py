@@ -1,0 +1,418 @@
+"""Backlog history of gateway inlets: a durable journal, imported into the recorder's statistics.
+
+The gateway deletes an outbox row once the integration acknowledges it (gateway_source.py),
+so a replayed backlog must be durable on this side *before* the ack, or a Home Assistant
+crash right after a replay loses it (resume after interruption without loss, §6.0.3). The
+live state cannot hold it: a late reading never overwrites newer state, and the recorder only
+keeps states at the time they were set, not at the gateway's original timestamps.
+
+So backlog readings go to an append-only JSON-lines journal under ``<config>/.storage/``
+(flushed and fsync'd before the ack), and from there into the hourly long-term statistics of
+the inlet's own sensors (flow, supply and return temperature, valve position) with their
+original hours (§4.3.4: acquisition history at the gateway's timestamps). An hour is imported
+only when it is complete and the recorder has no row of its own for it: rows compiled from live
+states win and are never overwritten. The import is an upsert and re-runs on every start, so a
+crash between the journal write and the import loses nothing.
+
+The pure parts (record format, reading the journal, pruning, hourly aggregation) import no
+Home Assistant and are tested without it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from homeassistant.core import CALLBACK_TYPE, HomeAssistant
+
+_LOGGER = logging.getLogger(__name__)
+
+JOURNAL_PREFIX = "heatbalance.gateway_journal"
+RETENTION_S = 10 * 86_400.0
+"""Journal entries older than this are pruned on start: long enough to cover a long outage
+plus the gateway's own TTL (its outbox holds at most days), short enough to keep the file and
+the restart re-import small. Statistics already imported stay in the recorder."""
+HOUR_S = 3600.0
+COMPILE_MARGIN_S = 15 * 60.0
+"""An hour is imported only this long after it ended: by then the recorder has compiled its
+own row for it from live states (it does so within seconds of the hour's end)."""
+IMPORT_DELAY_S = 60.0  # a replay arrives in many batches: import once after it
+STATISTICS_SOURCE = (
+    "recorder"  # statistics of entities are the recorder's (async_import_statistics)
+)
+
+# Sensor key (sensor.py, unique id ``<entry>_<inlet>_<key>``) → (device kind, value name, unit).
+SIGNALS: dict[str, tuple[str, str, str]] = {
+    "flow": ("meter", "flow", "m³/h"),
+    "supply_temperature": ("meter", "supply_temperature", "°C"),
+    "return_temperature": ("meter", "return_temperature", "°C"),
+    "valve_position": ("valve", "position_feedback", "%"),
+}
+TEMPERATURES = ("supply_temperature", "return_temperature")
+
+
+# --- pure: records, journal text, aggregation ---------------------------------------------------
+def message_id(gateway: str, stream: str, seq: int) -> str:
+    """A reading's identity across restarts: the gateway's outbox stream and sequence."""
+    return f"{gateway}/{stream}/{seq}"
+
+
+def is_backlog(ts: float, is_latest: bool, arrival: float, late_s: float) -> bool:
+    """A reading is backlog when it arrives late (older than ``late_s``) or is not the newest
+    state of its device: either way the live state does not show it, only history can."""
+    return not is_latest or ts < arrival - late_s
+
+
+def record(gateway: str, stream: str, reading: Mapping[str, Any]) -> dict[str, Any]:
+    """A journal record of one parsed gateway reading (gateway_source.parse_batch)."""
+    return {
+        "id": message_id(gateway, stream, int(reading["seq"])),
+        "ts": float(reading["ts"]),
+        "device": str(reading["device"]),
+        "values": dict(reading["values"]),
+    }
+
+
+def encode(records: Iterable[Mapping[str, Any]]) -> bytes:
+    """JSON lines, one record a line."""
+    return b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records)
+
+
+def _valid(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("values"), dict):
+        raise ValueError("not a record")
+    ts = float(raw["ts"])
+    if not math.isfinite(ts):
+        raise ValueError("timestamp not finite")
+    return {"id": str(raw["id"]), "ts": ts, "device": str(raw["device"]), "values": raw["values"]}
+
+
+def parse(lines: Iterable[bytes | str]) -> tuple[list[dict[str, Any]], int]:
+    """Records of a journal and the number of damaged lines (skipped, never fatal: a crash
+    mid-append leaves at most a torn last line). A repeated id keeps its first record."""
+    records: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    damaged = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            rec = _valid(json.loads(line))
+        except (ValueError, TypeError, KeyError):
+            damaged += 1
+            continue
+        if rec["id"] not in seen:
+            seen.add(rec["id"])
+            records.append(rec)
+    return records, damaged
+
+
+def prune(records: list[dict[str, Any]], now: float, retention_s: float) -> list[dict[str, Any]]:
+    """Records younger than the retention."""
+    return [r for r in records if r["ts"] >= now - retention_s]
+
+
+@dataclass(slots=True)
+class HourStats:
+    """Mean, min and max of one signal over one clock hour."""
+
+    total: float = 0.0
+    count: int = 0
+    low: float = math.inf
+    high: float = -math.inf
+
+    def add(self, value: float) -> None:
+        """Take one sample."""
+        self.total += value
+        self.count += 1
+        self.low = min(self.low, value)
+        self.high = max(self.high, value)
+
+    @property
+    def mean(self) -> float:
+        """Arithmetic mean of the samples."""
+        return self.total / self.count
+
+
+def _number(values: Mapping[str, Any], key: str) -> float | None:
+    value = values.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def hourly(
+    records: Iterable[Mapping[str, Any]],
+    devices: Mapping[str, tuple[str, str]],
+    complete_before: float,
+) -> dict[tuple[str, str], dict[float, HourStats]]:
+    """Per (inlet, sensor key) and hour start (UTC epoch): the journal's statistics, for hours
+    ending at or before ``complete_before``. ``devices`` maps a gateway device to (inlet, kind)
+    as the source does; temperatures come from the meter, from the valve only for an inlet
+    without a meter (as GatewaySource.reading reads them). Devices of no inlet are skipped."""
+    metered = {inlet for inlet, kind in devices.values() if kind == "meter"}
+    out: dict[tuple[str, str], dict[float, HourStats]] = {}
+    for rec in records:
+        hour = math.floor(rec["ts"] / HOUR_S) * HOUR_S
+        where = devices.get(rec["device"])
+        if where is None or hour + HOUR_S > complete_before:
+            continue
+        inlet, kind = where
+        for key, (source_kind, name, _unit) in SIGNALS.items():
+            own = source_kind == kind or (key in TEMPERATURES and inlet not in metered)
+            value = _number(rec["values"], name) if own else None
+            if value is not None:
+                out.setdefault((inlet, key), {}).setdefault(hour, HourStats()).add(value)
+    return out
+
+
+# --- the journal file (blocking I/O: run in the executor) ---------------------------------------
+@dataclass(slots=True)
+class Journal:
+    """Append-only JSON-lines file of backlog readings; records and ids mirror it."""
+
+    path: str
+    records: list[dict[str, Any]] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+    damaged: int = 0
+
+    def load(self, now: float, retention_s: float = RETENTION_S) -> None:
+        """Read the file, skip damaged lines, prune old records; rewrite it atomically when
+        anything was dropped (a crash during the rewrite leaves the old file whole)."""
+        try:
+            with open(self.path, "rb") as file:
+                records, damaged = parse(file)
+        except FileNotFoundError:
+            records, damaged = [], 0
+        kept = prune(records, now, retention_s)
+        if damaged or len(kept) < len(records):
+            self._rewrite(kept)
+        self.records, self.damaged = kept, damaged
+        self.ids = {r["id"] for r in kept}
+
+    def _rewrite(self, records: list[dict[str, Any]]) -> None:
+        tmp = f"{self.path}.tmp"
+        with open(tmp, "wb") as file:
+            file.write(encode(records))
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, self.path)
+
+    def new(self, records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Those records not journaled yet (dedup by message id), each once."""
+        out, seen = [], set(self.ids)
+        for rec in records:
+            if rec["id"] not in seen:
+                seen.add(rec["id"])
+                out.append(rec)
+        return out
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        """Append, flush and fsync (blocking: the executor's part; the caller then calls
+        :meth:`committed`, on the event loop)."""
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        with open(self.path, "ab+") as file:
+            # after a torn last line, start a fresh line so the new records stay readable
+            torn = file.tell() > 0 and file.seek(-1, os.SEEK_END) >= 0 and file.read(1) != b"\n"
+            file.write((b"\n" if torn else b"") + encode(records))
+            file.flush()
+            os.fsync(file.fileno())
+
+    def committed(self, records: list[dict[str, Any]]) -> None:
+        """Mirror records that :meth:`write` made durable."""
+        self.records.extend(records)
+        self.ids.update(r["id"] for r in records)
+
+
+def load_imported(path: str) -> dict[str, set[float]]:
+    """Hours this module imported itself, per statistic id ({} when missing or damaged)."""
+    try:
+        with open(path, "rb") as file:
+            raw = json.load(file)
+        return {str(k): {float(h) for h in v} for k, v in raw.items()}
+    except FileNotFoundError:
+        return {}
+    except (ValueError, TypeError, AttributeError) as err:
+        _LOGGER.warning("Ignoring damaged %s: %r", path, err)
+        return {}
+
+
+def save_imported(path: str, imported: Mapping[str, set[float]], oldest: float) -> None:
+    """Write the imported hours (younger than ``oldest``) atomically."""
+    data = {k: sorted(h for h in v if h >= oldest) for k, v in imported.items()}
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as file:
+        json.dump(data, file)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(tmp, path)
+
+
+# --- Home Assistant side -----------------------------------------------------------------------
+class BacklogHistory:
+    """Journal of one gateway source (by topic base) and its import into statistics."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        base: str,
+        devices: Mapping[str, tuple[str, str]],
+        clock: Callable[[], float],
+        late_s: float,
+    ) -> None:
+        """``devices`` is the source's device → (inlet, kind) map; ``late_s`` the late window
+        (the source passes its stale window: a reading older than that is not live)."""
+        self.hass = hass
+        self.devices = devices
+        self.clock = clock
+        self.late_s = late_s
+        self.journal = Journal(hass.config.path(".storage", f"{JOURNAL_PREFIX}.{base}.jsonl"))
+        self.imported_path = f"{self.journal.path[: -len('.jsonl')]}.imported.json"
+        self.imported: dict[str, set[float]] = {}
+        self.imported_rows = 0
+        self._timer: CALLBACK_TYPE | None = None
+
+    async def async_load(self) -> None:
+        """Load and prune the journal and the imported-hours file."""
+        await self.hass.async_add_executor_job(self.journal.load, self.clock())
+        if self.journal.damaged:
+            _LOGGER.warning(
+                "Skipped %d damaged line(s) of %s", self.journal.damaged, self.journal.path
+            )
+        self.imported = await self.hass.async_add_executor_job(load_imported, self.imported_path)
+
+    async def async_record(
+        self, gateway: str, stream: str, items: Iterable[Any], arrival: float
+    ) -> int:
+        """Journal a batch's new backlog readings durably; returns how many were written.
+        ``items`` are gateway_source.Item (reading, is_new, is_latest)."""
+        late = [
+            record(gateway, stream, item.reading)
+            for item in items
+            if item.is_new and is_backlog(item.reading["ts"], item.is_latest, arrival, self.late_s)
+        ]
+        fresh = self.journal.new(late)
+        if not fresh:
+            return 0
+        await self.hass.async_add_executor_job(self.journal.write, fresh)
+        self.journal.committed(fresh)
+        self.schedule_import(IMPORT_DELAY_S)
+        return len(fresh)
+
+    def schedule_import(self, delay_s: float) -> None:
+        """Import after ``delay_s`` unless an import is already scheduled."""
+        from homeassistant.helpers.event import async_call_later
+
+        if self._timer is None:
+            self._timer = async_call_later(self.hass, delay_s, self._fire)
+
+    async def _fire(self, _now: Any) -> None:
+        self._timer = None
+        await self.async_import()
+
+    def stop(self) -> None:
+        """Cancel a scheduled import (the journal is already durable)."""
+        if self._timer is not None:
+            self._timer()
+            self._timer = None
+
+    async def async_import(self) -> int:
+        """Import the journal's complete hours that the recorder has no own row for; returns
+        the number of hourly rows handed to the recorder. Hours not complete yet are
+        imported by a later run, scheduled here."""
+        if "recorder" not in self.hass.config.components:
+            return 0
+        now = self.clock()
+        complete_before = now - COMPILE_MARGIN_S
+        stats = hourly(self.journal.records, self.devices, complete_before)
+        rows = 0
+        for (inlet, key), hours in stats.items():
+            rows += await self._import_one(inlet, key, hours)
+        if rows:
+            oldest = now - RETENTION_S - HOUR_S
+            await self.hass.async_add_executor_job(
+                save_imported, self.imported_path, self.imported, oldest
+            )
+        pending = [r["ts"] for r in self.journal.records if r["ts"] >= complete_before - HOUR_S]
+        if pending:
+            end = (math.floor(max(pending) / HOUR_S) + 1) * HOUR_S + COMPILE_MARGIN_S
+            self.schedule_import(max(end - now, 1.0))
+        self.imported_rows += rows
+        return rows
+
+    async def _import_one(self, inlet: str, key: str, hours: dict[float, HourStats]) -> int:
+        from homeassistant.components.recorder.statistics import async_import_statistics
+        from homeassistant.util import dt as dt_util
+
+        from .compat import mean_statistic_metadata
+
+        entity_id = self.entity_id(inlet, key)
+        if entity_id is None:
+            return 0
+        ours = self.imported.setdefault(entity_id, set())
+        taken = await self._recorded_hours(entity_id, min(hours), max(hours) + HOUR_S)
+        todo = sorted(h for h in hours if h not in taken or h in ours)
+        if not todo:
+            return 0
+        rows = [
+            {
+                "start": dt_util.utc_from_timestamp(h),
+                "mean": hours[h].mean,
+                "min": hours[h].low,
+                "max": hours[h].high,
+            }
+            for h in todo
+        ]
+        unit = SIGNALS[key][2]
+        meta = mean_statistic_metadata(entity_id, STATISTICS_SOURCE, unit)
+        async_import_statistics(self.hass, meta, rows)  # type: ignore[arg-type]
+        ours.update(todo)
+        return len(rows)
+
+    async def _recorded_hours(self, entity_id: str, start: float, end: float) -> set[float]:
+        """Hours of ``entity_id`` the recorder already has a row for."""
+        from homeassistant.components.recorder import get_instance
+        from homeassistant.components.recorder.statistics import statistics_during_period
+        from homeassistant.util import dt as dt_util
+
+        found = await get_instance(self.hass).async_add_executor_job(
+            statistics_during_period,
+            self.hass,
+            dt_util.utc_from_timestamp(start),
+            dt_util.utc_from_timestamp(end),
+            {entity_id},
+            "hour",
+            None,
+            {"mean"},
+        )
+        return {float(row["start"]) for row in found.get(entity_id, [])}
+
+    def entity_id(self, inlet: str, key: str) -> str | None:
+        """The inlet's sensor for ``key`` (unique id ``<entry>_<inlet>_<key>``, entity.py);
+        None when no or more than one heatbalance network has it (not ours to guess)."""
+        from homeassistant.helpers import entity_registry as er
+
+        from .const import DOMAIN
+
+        registry = er.async_get(self.hass)
+        found = {
+            entity_id
+            for entry in self.hass.config_entries.async_entries(DOMAIN)
+            if (
+                entity_id := registry.async_get_entity_id(
+                    "sensor", DOMAIN, f"{entry.entry_id}_{inlet}_{key}"
+                )
+            )
+        }
+        if len(found) != 1:
+            if found:
+                _LOGGER.warning("Inlet %s is in several networks: backlog not imported", inlet)
+            return None
+        return found.pop()
