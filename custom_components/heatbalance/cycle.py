@@ -90,17 +90,25 @@ class CycleMemory:
 
     energy_kwh: dict[str, float] = field(default_factory=dict)
     transmissions: dict[str, deque[tuple[int, int]]] = field(default_factory=dict)
-    controller: Controller | None = None  # its learning restarts with HA (not stored)
-    cleaner: Cleaner | None = None  # short signal histories (§3.0.7-1), not stored either
+    controller: Controller | None = None  # built on the first cycle, from controller_state
+    controller_state: dict[str, Any] | None = None  # stored learning, until the network is known
+    cleaner: Cleaner | None = None  # short signal histories (§3.0.7-1), not stored
     forecaster: LoadForecaster = field(default_factory=LoadForecaster)  # §3.0.7-2, stored
-    diagnoser: Diagnoser = field(default_factory=Diagnoser)  # §3.0.7-5; learns again on restart
+    diagnoser: Diagnoser = field(default_factory=Diagnoser)  # §3.0.7-5, stored
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form for the Store."""
+        """JSON-serialisable form for the Store.
+
+        The controller's learned hydraulics (§5.3.6) and the diagnoser's Kv curves (§3.0.7-5)
+        are kept, so a restart of Home Assistant does not start learning from nothing.
+        """
+        controller = self.controller.as_dict() if self.controller else self.controller_state
         return {
             "energy_kwh": self.energy_kwh,
             "transmissions": {k: list(v) for k, v in self.transmissions.items()},
             "forecaster": self.forecaster.as_dict(),
+            "controller": controller,
+            "diagnoser": self.diagnoser.as_dict(),
         }
 
     @classmethod
@@ -113,6 +121,8 @@ class CycleMemory:
                 for k, v in data.get("transmissions", {}).items()
             },
             forecaster=_forecaster(data.get("forecaster")),
+            controller_state=c if isinstance(c := data.get("controller"), dict) else None,
+            diagnoser=_diagnoser(data.get("diagnoser")),
         )
 
 
@@ -122,6 +132,25 @@ def _forecaster(data: Any) -> LoadForecaster:
         return LoadForecaster.from_dict(data) if isinstance(data, dict) else LoadForecaster()
     except (KeyError, TypeError, ValueError):
         return LoadForecaster()
+
+
+def _diagnoser(data: Any) -> Diagnoser:
+    """The stored diagnosis state, or a fresh one when there is none or it is damaged."""
+    try:
+        return Diagnoser.from_dict(data) if isinstance(data, dict) else Diagnoser()
+    except ValueError:
+        return Diagnoser()
+
+
+def _controller(network: Network, config: ControllerConfig, stored: Any) -> Controller:
+    """The controller with its stored learning, or a fresh one when that does not fit the
+    network any more (a damaged or foreign state is dropped, never half-loaded)."""
+    if isinstance(stored, dict):
+        try:
+            return Controller.from_dict(network, stored)
+        except (KeyError, TypeError, ValueError, IndexError):
+            pass
+    return make_controller(network, config)
 
 
 def limits_of(settings: Settings) -> SafetyLimits:
@@ -263,7 +292,8 @@ def run_cycle(
         )
     config = controller_config(network, settings, inlets)
     if memory.controller is None:
-        memory.controller = make_controller(network, config)
+        memory.controller = _controller(network, config, memory.controller_state)
+        memory.controller_state = None
     memory.controller.config = config
     cmds = memory.controller.step(meas)
     for iid, opening in cmds.proposed.items():
