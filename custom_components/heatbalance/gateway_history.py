@@ -39,6 +39,10 @@ RETENTION_S = 10 * 86_400.0
 """Journal entries older than this are pruned on start: long enough to cover a long outage
 plus the gateway's own TTL (its outbox holds at most days), short enough to keep the file and
 the restart re-import small. Statistics already imported stay in the recorder."""
+LATE_S = 120.0
+"""The late window: a reading older than this on arrival is backlog. Live batches arrive within
+seconds of their poll; 2 min is the stale window (2 cycles, §6.0.6) at the shortest cycle
+(1 min), so anything the source would no longer show as live state is journaled."""
 HOUR_S = 3600.0
 COMPILE_MARGIN_S = 15 * 60.0
 """An hour is imported only this long after it ended: by then the recorder has compiled its
@@ -256,6 +260,11 @@ def save_imported(path: str, imported: Mapping[str, set[float]], oldest: float) 
 
 
 # --- Home Assistant side -----------------------------------------------------------------------
+def storage_dir(hass: HomeAssistant) -> str:
+    """Where journals live: Home Assistant's own ``.storage`` (kept in its backups)."""
+    return hass.config.path(".storage")
+
+
 class BacklogHistory:
     """Journal of one gateway source (by topic base) and its import into statistics."""
 
@@ -273,7 +282,7 @@ class BacklogHistory:
         self.devices = devices
         self.clock = clock
         self.late_s = late_s
-        self.journal = Journal(hass.config.path(".storage", f"{JOURNAL_PREFIX}.{base}.jsonl"))
+        self.journal = Journal(os.path.join(storage_dir(hass), f"{JOURNAL_PREFIX}.{base}.jsonl"))
         self.imported_path = f"{self.journal.path[: -len('.jsonl')]}.imported.json"
         self.imported: dict[str, set[float]] = {}
         self.imported_rows = 0

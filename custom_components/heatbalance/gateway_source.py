@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from homeassistant.core import callback
 
 from .const import SOURCE_GATEWAY
+from .gateway_history import LATE_S, BacklogHistory
 from .plant import Reading
 
 if TYPE_CHECKING:
@@ -212,14 +213,20 @@ class GatewaySource:
         self.invalid = 0
         self._unsubscribe: list[Callable[[], None]] = []
         self._store: Store[dict[str, Any]] | None = None
+        self.backlog: BacklogHistory | None = None  # the durable backlog journal (async_start)
+        self._batches = asyncio.Lock()  # one batch at a time, in arrival order
 
     async def async_start(self) -> None:
-        """Restore the ack positions and live state, then subscribe to every gateway."""
+        """Restore the ack positions and live state, load the backlog journal and import what
+        a crash left unimported (§6.0.3), then subscribe to every gateway."""
         from homeassistant.components import mqtt
         from homeassistant.helpers.storage import Store
 
         self._store = Store(self.hass, STORE_VERSION, f"{STORE_KEY}.{self.base}")
         self.restore(await self._store.async_load() or {})
+        self.backlog = BacklogHistory(self.hass, self.base, self.devices, self.clock, LATE_S)
+        await self.backlog.async_load()
+        self.hass.async_create_task(self.backlog.async_import())
         await mqtt.async_wait_for_mqtt_client(self.hass)
         for topic, handler in (
             (f"{self.base}/gw/+/data", self._on_data),
@@ -229,9 +236,12 @@ class GatewaySource:
             self._unsubscribe.append(await mqtt.async_subscribe(self.hass, topic, handler, 1))
 
     def stop(self) -> None:
-        """Unsubscribe (a pending save still runs: HA writes delayed saves on shutdown)."""
+        """Unsubscribe and cancel a scheduled backlog import (the journal is durable and is
+        imported on the next start; a pending save still runs: HA writes it on shutdown)."""
         while self._unsubscribe:
             self._unsubscribe.pop()()
+        if self.backlog is not None:
+            self.backlog.stop()
 
     def as_dict(self) -> dict[str, Any]:
         """Ack position per gateway and the live state, for the Store.
@@ -271,25 +281,55 @@ class GatewaySource:
 
     @callback
     def _on_data(self, msg: Any) -> None:
-        """Write the batch's new readings, then acknowledge (never before the write)."""
-        gateway = msg.topic.split("/")[-2]
-        try:
-            items = self.tracker.handle_batch(gateway, msg.payload)
-        except BatchError as err:
-            self.invalid += 1
-            _LOGGER.warning("Gateway %s: %s", gateway, err)
-            return
-        for item in items:
-            if item.is_new:
-                self._write(gateway, item)
-        if self._store is not None:
-            self._store.async_delay_save(self.as_dict, SAVE_DELAY_S)
-        ack = self.tracker.ack_payload(gateway)
-        if ack is not None:
-            self.hass.async_create_task(self._publish(f"{self.base}/gw/{gateway}/ack", ack))
+        """Hand the batch on with its arrival time; :meth:`_async_batch` runs the batches one at
+        a time in arrival order (the lock's waiters are served first come, first served)."""
+        arrival = self.clock()
+        self.hass.async_create_task(
+            self._async_batch(msg.topic.split("/")[-2], msg.payload, arrival)
+        )
+
+    async def _async_batch(self, gateway: str, payload: bytes | str, arrival: float) -> None:
+        """Write the batch's new readings — the backlog durably to the journal — then
+        acknowledge: the gateway deletes acked rows, so an ack never names a sequence whose
+        journal write has not completed (§6.0.3)."""
+        async with self._batches:
+            before = self.tracker.streams.get(gateway)
+            kept = before and Stream(
+                before.stream, before.contiguous, set(before.pending), before.gap_skipped
+            )
+            try:
+                items = self.tracker.handle_batch(gateway, payload)
+            except BatchError as err:
+                self.invalid += 1
+                _LOGGER.warning("Gateway %s: %s", gateway, err)
+                return
+            for item in items:
+                if item.is_new:
+                    self._write(gateway, item)
+            ack = self.tracker.ack_payload(gateway)
+            if self.backlog is not None:
+                stream = self.tracker.streams[gateway].stream
+                try:
+                    await self.backlog.async_record(gateway, stream, items, arrival)
+                except OSError as err:  # not durable: no ack, and the replay counts as new
+                    _LOGGER.error("Gateway %s backlog not journaled, not acked: %r", gateway, err)
+                    self._rewind(gateway, kept)
+                    return
+            if self._store is not None:
+                self._store.async_delay_save(self.as_dict, SAVE_DELAY_S)
+            if ack is not None:
+                await self._publish(f"{self.base}/gw/{gateway}/ack", ack)
+
+    def _rewind(self, gateway: str, kept: Stream | None) -> None:
+        """Forget a batch's sequences (its rows stay at the gateway, which sends them again)."""
+        if kept:
+            self.tracker.streams[gateway] = kept
+        else:
+            self.tracker.streams.pop(gateway, None)
 
     def _write(self, gateway: str, item: Item) -> None:
-        """History always (original timestamp); live state only when not older."""
+        """In-memory history always (original timestamp; the durable backlog is the journal's,
+        gateway_history.py); live state only when not older."""
         reading = item.reading
         self.history.append((reading["ts"], reading["device"], reading["values"]))
         if item.is_latest:

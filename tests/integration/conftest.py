@@ -19,6 +19,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.heatbalance import gateway_history
 from custom_components.heatbalance.const import CONF_NETWORK, DOMAIN
 
 HA_YEAR = MAJOR_VERSION
@@ -28,6 +29,15 @@ HA_YEAR = MAJOR_VERSION
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> Generator[None]:
     """Load custom_components/heatbalance in every integration test."""
     return
+
+
+@pytest.fixture(autouse=True)
+def gateway_journal_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Gateway backlog journals of this test in its own directory: the harness's config dir is
+    shared by every test (and lives in the venv)."""
+    directory = tmp_path / "journal"
+    monkeypatch.setattr(gateway_history, "storage_dir", lambda _hass: str(directory))
+    return directory
 
 
 class VersionedSnapshotExtension(HomeAssistantSnapshotExtension):

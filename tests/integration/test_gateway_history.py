@@ -24,7 +24,7 @@ from homeassistant.components.recorder.statistics import statistics_during_perio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
     do_adhoc_statistics,
@@ -32,7 +32,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from custom_components.heatbalance import gateway_history as gh
 from custom_components.heatbalance.const import DOMAIN
-from custom_components.heatbalance.gateway_source import AckTracker, Item
+from custom_components.heatbalance.gateway_source import AckTracker, GatewaySource, Item
 
 HOUR = 3600.0
 REAL_NOW = time.time()
@@ -46,6 +46,12 @@ METER = {"flow": 4.0, "supply_temperature": 60.0, "return_temperature": 44.0}
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(recorder_mock: None, enable_custom_integrations: None) -> None:
     """The recorder must be set up before ``hass`` (a harness rule, FACTS.md)."""
+    return
+
+
+@pytest.fixture(autouse=True)
+def gateway_journal_dir() -> None:
+    """Here the journal goes where it does in production: ``<config>/.storage`` (config_dir)."""
     return
 
 
@@ -315,3 +321,104 @@ async def test_no_import_without_a_unique_sensor_or_a_recorder(
     assert await history.async_import() == 0
     hass.config.components.add("recorder")
     history.stop()
+
+
+# --- wired into the gateway source ---------------------------------------------------------------
+ROOT = "heatbalance/gw/gw1"
+INLETS: dict[str, tuple[str | None, str | None]] = {"B001": ("b001-meter", "b001-valve")}
+
+
+def _journal_ids(path: Path) -> list[str]:
+    return [json.loads(x)["id"] for x in path.read_bytes().splitlines()] if path.exists() else []
+
+
+async def test_backlog_durable_before_the_ack_and_live_state_kept(
+    hass: HomeAssistant, mqtt_mock: Any, config_dir: Path
+) -> None:
+    """Each ack is published only after its batch's backlog is in the journal file; batches
+    arriving together are handled in order; backlog never replaces newer live state."""
+    source = GatewaySource(hass, INLETS, clock=lambda: NOW)
+    await source.async_start()
+    assert source.backlog is not None
+    path = Path(source.backlog.journal.path)
+    at_ack: list[tuple[int, list[str]]] = []
+
+    async def record(topic: str, payload: Any, *_a: Any, **_k: Any) -> None:
+        if topic.endswith("/ack"):
+            at_ack.append((json.loads(payload)["seq"], _journal_ids(path)))
+
+    mqtt_mock.async_publish.side_effect = record
+    live = {**METER, "flow": 9.0}
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, NOW - 5, "b001-meter", live)]))
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(2, H1 + 60, "b001-meter", METER)]))
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(3, H1 + 90, "b001-meter", METER)]))
+    await hass.async_block_till_done()
+    assert at_ack == [
+        (1, []),  # live: not journaled
+        (2, ["gw1/s1/2"]),
+        (3, ["gw1/s1/2", "gw1/s1/3"]),
+    ]
+    assert source.live["b001-meter"].ts == NOW - 5
+    assert source.live["b001-meter"].values["flow"] == 9.0
+    # a replay of the same rows: acked again, journaled once
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(2, H1 + 60, "b001-meter", METER)]))
+    await hass.async_block_till_done()
+    assert at_ack[-1] == (3, ["gw1/s1/2", "gw1/s1/3"])
+    source.stop()
+
+
+async def test_journal_failure_means_no_ack_and_the_replay_is_new(
+    hass: HomeAssistant, mqtt_mock: Any, config_dir: Path
+) -> None:
+    """When the journal cannot be written, the batch is not acked (the gateway keeps the rows)
+    and its resend is taken as new, so it is journaled then."""
+    source = GatewaySource(hass, INLETS, clock=lambda: NOW)
+    await source.async_start()
+    assert source.backlog is not None
+    path = Path(source.backlog.journal.path)
+    path.mkdir(parents=True)  # a directory where the file should be: every write fails
+    payload = batch([(1, H1 + 60, "b001-meter", METER)])
+    async_fire_mqtt_message(hass, f"{ROOT}/data", payload)
+    await hass.async_block_till_done()
+    acks = [c for c in mqtt_mock.async_publish.call_args_list if c.args[0] == f"{ROOT}/ack"]
+    assert acks == []
+    assert "gw1" not in source.tracker.streams
+    path.rmdir()
+    async_fire_mqtt_message(hass, f"{ROOT}/data", payload)
+    await hass.async_block_till_done()
+    assert _journal_ids(path) == ["gw1/s1/1"]
+    acks = [c for c in mqtt_mock.async_publish.call_args_list if c.args[0] == f"{ROOT}/ack"]
+    assert [json.loads(c.args[1])["seq"] for c in acks] == [1]
+    source.stop()
+
+
+async def test_restart_imports_what_a_crash_left_in_the_journal(
+    hass: HomeAssistant, mqtt_mock: Any, config_dir: Path
+) -> None:
+    """HA crashed after the journal write and ack, before any import: the next start imports
+    the backlog into the inlet's statistics at its original hour."""
+    ids = _entities(hass)
+    source = GatewaySource(hass, INLETS, clock=lambda: NOW)
+    await source.async_start()
+    async_fire_mqtt_message(
+        hass,
+        f"{ROOT}/data",
+        batch(
+            [
+                (1, H1 + 60, "b001-meter", METER),
+                (2, H1 + 70, "b001-valve", {"position_feedback": 30}),
+            ]
+        ),
+    )
+    await hass.async_block_till_done()
+    source.stop()  # the scheduled import never runs: the crash
+    assert await _rows(hass, ids["flow"]) == {}
+
+    restarted = GatewaySource(hass, INLETS, clock=lambda: NOW)
+    await restarted.async_start()
+    await hass.async_block_till_done()
+    assert (await _rows(hass, ids["flow"]))[H1]["mean"] == 4.0
+    assert (await _rows(hass, ids["valve_position"]))[H1]["mean"] == 30.0
+    assert restarted.backlog is not None
+    assert restarted.backlog.imported_rows == 4
+    restarted.stop()
