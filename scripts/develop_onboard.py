@@ -249,10 +249,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--demo", default="estate12")
+    parser.add_argument(
+        "--virtual-plant", action="store_true", help="inlets read the gateway (develop_plant.py)"
+    )
     args = parser.parse_args()
     started = time.monotonic()
     token = onboard(args.config)
     add_demo_network(token, args.demo)
+    chain = ""
+    if args.virtual_plant:
+        from develop_gateway import wire_gateway
+
+        broker, moved = wire_gateway(args.config, token)
+        chain = (
+            f"\n  plant     virtual plant → gateway → MQTT {broker} ({moved} inlets on the gateway)"
+        )
     count = 0
     for _ in range(60):
         count = write_dashboard(args.config, token)
@@ -264,7 +275,7 @@ def main() -> None:
         "\n" + "=" * 72 + f"\nheatbalance demo is up after {time.monotonic() - started:.0f} s"
         f"\n  open      {BASE.replace('127.0.0.1', 'localhost')}/heatbalance-network"
         f"\n  username  {login['username']}\n  password  {login['password']}"
-        f"\n  network   {args.demo} ({count} heatbalance entities)\n" + "=" * 72 + "\n",
+        f"\n  network   {args.demo} ({count} heatbalance entities){chain}\n" + "=" * 72 + "\n",
         file=sys.stderr,
         flush=True,
     )
