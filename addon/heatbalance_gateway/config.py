@@ -46,7 +46,7 @@ class ConfigError(ValueError):
 
 
 def _secret(value: Any) -> str:
-    text = vol.Coerce(str)(value)
+    text: str = vol.Coerce(str)(value)
     if text.strip().lower() in DEFAULT_SECRETS:
         raise vol.Invalid("empty or default secret refused; set a unique per-gateway password")
     return text

@@ -139,7 +139,7 @@ class BrokerLink:
             return False
         properties = None
         if expiry_s is not None:
-            properties = Properties(mqtt.PacketTypes.PUBLISH)
+            properties = Properties(mqtt.PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
             properties.MessageExpiryInterval = expiry_s
         info = self.client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
         return info.rc == mqtt.MQTT_ERR_SUCCESS

@@ -29,7 +29,7 @@ class ProfileError(ValueError):
 
 
 def _finite(value: Any) -> float:
-    number = vol.Coerce(float)(value)
+    number: float = vol.Coerce(float)(value)
     if not math.isfinite(number):
         raise vol.Invalid("must be a finite number")
     return number

@@ -247,7 +247,7 @@ class VirtualPlant:
         if self._ticker is not None:
             self._ticker.cancel()
         for server in self._servers:
-            await server.shutdown()
+            await server.shutdown()  # type: ignore[no-untyped-call]
         self._servers.clear()
 
     async def __aenter__(self) -> VirtualPlant:

@@ -102,10 +102,12 @@ def find_conditions(
     """Every alarm condition of one cycle; ``sent`` = openings dispatched last cycle."""
     found: list[Condition] = []
 
-    def add(kind: str, grade: str, where: str, reason: str, immediate: bool = False, **v: str):
+    def add(
+        kind: str, grade: str, where: str, reason: str, immediate: bool = False, **v: str
+    ) -> None:
         found.append(Condition(kind, grade, where, reason, v, immediate))
 
-    def crossed(kind: str, grade: str, where: str, reason: str, value: float, limit: float):
+    def crossed(kind: str, grade: str, where: str, reason: str, value: float, limit: float) -> None:
         """A limit crossed: raised at once, with the value and the limit in its description."""
         add(kind, grade, where, reason, True, value=_fmt(value), limit=_fmt(limit))
 

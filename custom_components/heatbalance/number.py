@@ -44,7 +44,9 @@ class ThresholdDescription(NumberEntityDescription):
     attr: str
 
 
-def _threshold(key: str, attr: str, lo: float, hi: float, step: float, unit: str, **kw: object):
+def _threshold(
+    key: str, attr: str, lo: float, hi: float, step: float, unit: str, **kw: object
+) -> ThresholdDescription:
     return ThresholdDescription(
         key=key,
         translation_key=key,

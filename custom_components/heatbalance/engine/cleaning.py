@@ -526,7 +526,9 @@ _INLET_FIELDS = ("flow_m3h", "supply_c", "return_c", "room_c")
 _SUBSTATION_FIELDS = {"supply_c": "supply_c", "return_c": "return_c", "pump_flow_m3h": "flow_m3h"}
 
 
-def sample_of(measurements: Measurements, heat_kw: Mapping[str, Any] | None = None) -> dict:
+def sample_of(
+    measurements: Measurements, heat_kw: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The signals of a :class:`Measurements` (plus heat meters in kW, if read) by name."""
     sample: dict[str, Any] = {}
     for iid, reading in measurements.inlets.items():

@@ -157,7 +157,7 @@ def solve_report(
     }
 
 
-def _inlet_row(network: Network, hyd: HydraulicResult, th: ThermalResult, k: int) -> dict:
+def _inlet_row(network: Network, hyd: HydraulicResult, th: ThermalResult, k: int) -> dict[str, Any]:
     """One inlet of the ``solve`` report."""
     inlet = network.inlets[hyd.inlet_ids[k]]
     flow = float(hyd.inlet_flow_m3h[k])

@@ -213,7 +213,7 @@ def _row(
     level: str,
     target: str,
     also: Sequence[tuple[str, str]] = (),
-) -> dict:
+) -> dict[str, Any]:
     """One step of the run: band verdict, spread, worst flow deviation, pump power."""
     ev = evaluate(network, state, level=level, target=target)
     spread = evaluate(network, state, level=level, target="return").return_spread_k

@@ -64,7 +64,7 @@ def _num(value: Any) -> float:
     """A finite number (YAML happily reads ``.nan``, ``1e400`` and ``true``)."""
     if isinstance(value, bool):
         raise vol.Invalid("must be a number")
-    number = vol.Coerce(float)(value)
+    number: float = vol.Coerce(float)(value)
     if not math.isfinite(number):
         raise vol.Invalid("must be a finite number")
     return number
@@ -563,7 +563,9 @@ def _message(err: vol.Invalid) -> str:
     return msg
 
 
-def _elements(items: list[Any], schema: vol.Schema, kind: str, problems: list[str]) -> list[dict]:
+def _elements(
+    items: list[Any], schema: vol.Schema, kind: str, problems: list[str]
+) -> list[dict[str, Any]]:
     """Validate a list of elements, naming each by id (or position)."""
     good = []
     for pos, item in enumerate(items, start=1):

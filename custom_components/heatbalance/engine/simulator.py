@@ -449,12 +449,13 @@ def outdoor_profile(
     mid = SEASON_DAYS / 2.0
     season = mild_c + (coldest_c - mild_c) * np.cos(np.pi * (day - mid) / SEASON_DAYS) ** 2
     daily = daily_k * np.cos(2.0 * np.pi * (hours % 24.0 - 15.0) / 24.0)
-    return (
+    total = (
         season
         + daily
         + _fronts(rng, len(hours), fronts_k)
         + _cold_waves(rng, len(hours), cold_waves_per_month)
     )
+    return np.asarray(total, dtype=float)
 
 
 def _fronts(rng: np.random.Generator, n: int, spread_k: float) -> np.ndarray:

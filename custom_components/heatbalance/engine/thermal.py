@@ -205,7 +205,7 @@ class ThermalModel:
         """Water temperature arriving at every inlet for substation supply ``supply_c``."""
         ground = self.network.ground_c
         factor = self.transport(hyd).supply_factor[self.inlet_node]
-        return ground + (supply_c - ground) * factor
+        return np.asarray(ground + (supply_c - ground) * factor, dtype=float)
 
     # --- per state --------------------------------------------------------------------------
     def solve(

@@ -65,7 +65,7 @@ def opening_for_kv(device: Device, kv: float) -> float:
     knee = 1.0 / r
     if h >= knee:
         return h
-    return knee * kv / (kvs * r ** (knee - 1.0))
+    return float(knee * kv / (kvs * r ** (knee - 1.0)))
 
 
 def reachable_level(

@@ -148,7 +148,7 @@ class LinkLaws:
             beyond = hit & (q > t)
             steep = np.where(hit, self.steep[pos], 1.0)
             q = np.where(beyond, t + (dp - at_target) / steep, q)
-        return q
+        return np.asarray(q, dtype=float)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import get_args
+from typing import Any, get_args
 
 import numpy as np
 
@@ -222,7 +222,7 @@ def inlet_columns(network: Network) -> InletColumns:
     )
 
 
-def _floats(values: list) -> np.ndarray:
+def _floats(values: list[Any]) -> np.ndarray:
     """Values as a float array; ``None`` and non-numbers become NaN (validation names them)."""
     try:
         return np.array(values, dtype=float)  # fast path: None → NaN, numbers as they are

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -51,7 +52,7 @@ def write(name: str, folder: Path = HERE) -> Path:
     return path
 
 
-def _write_csv(path: Path, inlets: list[dict]) -> None:
+def _write_csv(path: Path, inlets: list[dict[str, Any]]) -> None:
     """Inlets as the flat CSV table that import_inlets_csv reads."""
     flat_names = {v: k for k, v in CSV_FIELDS.items()}
     rows = []
