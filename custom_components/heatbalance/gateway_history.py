@@ -152,6 +152,11 @@ def _number(values: Mapping[str, Any], key: str) -> float | None:
     return float(value)
 
 
+def _hour(ts: float) -> float:
+    """Start of the clock hour (UTC epoch seconds) of ``ts``."""
+    return math.floor(ts / HOUR_S) * HOUR_S
+
+
 def hourly(
     records: Iterable[Mapping[str, Any]],
     devices: Mapping[str, tuple[str, str]],
@@ -164,7 +169,7 @@ def hourly(
     metered = {inlet for inlet, kind in devices.values() if kind == "meter"}
     out: dict[tuple[str, str], dict[float, HourStats]] = {}
     for rec in records:
-        hour = math.floor(rec["ts"] / HOUR_S) * HOUR_S
+        hour = _hour(rec["ts"])
         where = devices.get(rec["device"])
         if where is None or hour + HOUR_S > complete_before:
             continue
@@ -235,12 +240,17 @@ class Journal:
         self.ids.update(r["id"] for r in records)
 
 
-def load_imported(path: str) -> dict[str, set[float]]:
-    """Hours this module imported itself, per statistic id ({} when missing or damaged)."""
+type Imported = dict[str, dict[float, int]]
+"""Per statistic id: the hours this module imported itself and from how many readings."""
+
+
+def load_imported(path: str) -> Imported:
+    """The imported hours ({} when the file is missing or damaged: hours without a recorder
+    row are then still imported, only a later update of an imported hour would be missed)."""
     try:
         with open(path, "rb") as file:
             raw = json.load(file)
-        return {str(k): {float(h) for h in v} for k, v in raw.items()}
+        return {str(k): {float(h): int(n) for h, n in v.items()} for k, v in raw.items()}
     except FileNotFoundError:
         return {}
     except (ValueError, TypeError, AttributeError) as err:
@@ -248,9 +258,9 @@ def load_imported(path: str) -> dict[str, set[float]]:
         return {}
 
 
-def save_imported(path: str, imported: Mapping[str, set[float]], oldest: float) -> None:
+def save_imported(path: str, imported: Imported, oldest: float) -> None:
     """Write the imported hours (younger than ``oldest``) atomically."""
-    data = {k: sorted(h for h in v if h >= oldest) for k, v in imported.items()}
+    data = {k: {str(h): n for h, n in v.items() if h >= oldest} for k, v in imported.items()}
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as file:
         json.dump(data, file)
@@ -284,7 +294,7 @@ class BacklogHistory:
         self.late_s = late_s
         self.journal = Journal(os.path.join(storage_dir(hass), f"{JOURNAL_PREFIX}.{base}.jsonl"))
         self.imported_path = f"{self.journal.path[: -len('.jsonl')]}.imported.json"
-        self.imported: dict[str, set[float]] = {}
+        self.imported: Imported = {}
         self.imported_rows = 0
         self._timer: CALLBACK_TYPE | None = None
 
@@ -349,10 +359,9 @@ class BacklogHistory:
             await self.hass.async_add_executor_job(
                 save_imported, self.imported_path, self.imported, oldest
             )
-        pending = [r["ts"] for r in self.journal.records if r["ts"] >= complete_before - HOUR_S]
-        if pending:
-            end = (math.floor(max(pending) / HOUR_S) + 1) * HOUR_S + COMPILE_MARGIN_S
-            self.schedule_import(max(end - now, 1.0))
+        ends = (_hour(r["ts"]) + HOUR_S for r in self.journal.records)
+        if (first := min((e for e in ends if e > complete_before), default=None)) is not None:
+            self.schedule_import(max(first + COMPILE_MARGIN_S - now, 1.0))
         self.imported_rows += rows
         return rows
 
@@ -365,9 +374,13 @@ class BacklogHistory:
         entity_id = self.entity_id(inlet, key)
         if entity_id is None:
             return 0
-        ours = self.imported.setdefault(entity_id, set())
+        ours = self.imported.setdefault(entity_id, {})
         taken = await self._recorded_hours(entity_id, min(hours), max(hours) + HOUR_S)
-        todo = sorted(h for h in hours if h not in taken or h in ours)
+        # no row yet (also: imported, but a crash came before the recorder committed it), or
+        # our own row and the journal has more readings of that hour now
+        todo = sorted(
+            h for h in hours if h not in taken or ours.get(h, hours[h].count) != hours[h].count
+        )
         if not todo:
             return 0
         rows = [
@@ -382,7 +395,7 @@ class BacklogHistory:
         unit = SIGNALS[key][2]
         meta = mean_statistic_metadata(entity_id, STATISTICS_SOURCE, unit)
         async_import_statistics(self.hass, meta, rows)  # type: ignore[arg-type]
-        ours.update(todo)
+        ours.update((h, hours[h].count) for h in todo)
         return len(rows)
 
     async def _recorded_hours(self, entity_id: str, start: float, end: float) -> set[float]:

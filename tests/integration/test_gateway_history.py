@@ -15,7 +15,7 @@ import json
 import math
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,12 @@ from homeassistant.components.recorder.statistics import statistics_during_perio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_mqtt_message,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
     do_adhoc_statistics,
@@ -151,8 +156,8 @@ def test_imported_hours_file_missing_damaged_and_pruned(tmp_path: Path) -> None:
     """The record of hours this module imported is optional and written atomically."""
     path = str(tmp_path / "i.json")
     assert gh.load_imported(path) == {}
-    gh.save_imported(path, {"sensor.a": {H1, H2}}, oldest=H2)
-    assert gh.load_imported(path) == {"sensor.a": {H2}}
+    gh.save_imported(path, {"sensor.a": {H1: 3, H2: 4}}, oldest=H2)
+    assert gh.load_imported(path) == {"sensor.a": {H2: 4}}
     Path(path).write_text("{not json")
     assert gh.load_imported(path) == {}
 
@@ -243,7 +248,7 @@ async def test_journal_dedup_and_import_with_original_hours(
     # Import again (another restart): an upsert, nothing changes.
     third = _history(hass)
     await third.async_load()
-    assert await third.async_import() == 4
+    assert await third.async_import() == 0  # imported before, nothing new: left alone
     assert (await _rows(hass, ids["flow"]))[H1]["mean"] == 4.0
     third.stop()
     restarted.stop()
@@ -297,11 +302,14 @@ async def test_damaged_journal_line_is_skipped_on_start(
     path.parent.mkdir()
     good = gh.record("gw1", "s1", {"seq": 1, "ts": H1 + 5, "device": "b001-meter", "values": METER})
     path.write_bytes(gh.encode([good]) + b'{"id": "gw1/s1/2", "ts": ')
+    # an earlier run queued this hour and saved that, but crashed before the recorder commit
+    gh.save_imported(str(path).replace(".jsonl", ".imported.json"), {ids["flow"]: {H1: 1}}, 0)
     history = _history(hass)
     await history.async_load()
     assert history.journal.damaged == 1
     assert await history.async_import() == 3
     assert (await _rows(hass, ids["return_temperature"]))[H1]["mean"] == 44.0
+    assert (await _rows(hass, ids["flow"]))[H1]["mean"] == 4.0
     assert gh.parse(path.read_bytes().splitlines()) == ([good], 0)  # rewritten without it
     history.stop()
 
@@ -422,3 +430,29 @@ async def test_restart_imports_what_a_crash_left_in_the_journal(
     assert restarted.backlog is not None
     assert restarted.backlog.imported_rows == 4
     restarted.stop()
+
+
+async def test_import_runs_after_a_replay_and_again_when_the_hour_completes(
+    hass: HomeAssistant, config_dir: Path
+) -> None:
+    """After a replay the import runs on its own; backlog of the running hour waits until the
+    hour is complete (and compiled by the recorder), then it is imported too."""
+    ids = _entities(hass)
+    clock = [NOW]
+    history = gh.BacklogHistory(hass, "heatbalance", DEVICES, lambda: clock[0], late_s=600.0)
+    await history.async_load()
+    this_hour = NOW - 1800.0
+    items = _items(
+        AckTracker(),
+        batch([(1, H1 + 60, "b001-meter", METER), (2, NOW - 900, "b001-meter", METER)]),
+    )
+    assert await history.async_record("gw1", "s1", items, NOW) == 2
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=gh.IMPORT_DELAY_S + 1))
+    await hass.async_block_till_done()
+    assert set(await _rows(hass, ids["flow"])) == {H1}
+    clock[0] = this_hour + HOUR + gh.COMPILE_MARGIN_S  # the hour ended, the recorder compiled
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2 * HOUR))
+    await hass.async_block_till_done()
+    assert set(await _rows(hass, ids["flow"])) == {H1, this_hour}
+    assert history.imported_rows == 6  # H1 once (nothing new in it), this hour once
+    history.stop()
