@@ -39,6 +39,8 @@ from custom_components.heatbalance import gateway_history as gh
 from custom_components.heatbalance.const import DOMAIN
 from custom_components.heatbalance.gateway_source import AckTracker, GatewaySource, Item
 
+from .conftest import add_network
+
 HOUR = 3600.0
 REAL_NOW = time.time()
 NOW = math.floor(REAL_NOW / HOUR) * HOUR + 1800.0  # half past the current hour
@@ -455,4 +457,28 @@ async def test_import_runs_after_a_replay_and_again_when_the_hour_completes(
     await hass.async_block_till_done()
     assert set(await _rows(hass, ids["flow"])) == {H1, this_hour}
     assert history.imported_rows == 6  # H1 once (nothing new in it), this hour once
+    history.stop()
+
+
+async def test_the_real_inlet_sensors_are_found_and_their_units_match(
+    hass: HomeAssistant, config_dir: Path
+) -> None:
+    """A network set up through the config flow: each signal resolves to the inlet's own sensor
+    (entity.py's unique ids) and the imported unit is the sensor's, so the recorder keeps one
+    series for live and backlog hours."""
+    await add_network(hass)
+    history = _history(hass)
+    for key, (_kind, _name, unit) in gh.SIGNALS.items():
+        entity_id = history.entity_id("B001", key)
+        assert entity_id is not None
+        state = hass.states.get(entity_id)
+        assert state is not None
+        assert state.attributes["unit_of_measurement"] == unit
+        assert state.attributes["state_class"] == "measurement"
+    await history.async_load()
+    items = _items(AckTracker(), batch([(1, H1 + 5, "b001-meter", METER)]))
+    await history.async_record("gw1", "s1", items, NOW)
+    assert await history.async_import() == 3
+    flow = await _rows(hass, history.entity_id("B001", "flow") or "")
+    assert flow[H1]["mean"] == 4.0
     history.stop()
