@@ -161,6 +161,10 @@ def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _copy(stream: Stream) -> Stream:
+    return Stream(stream.stream, stream.contiguous, set(stream.pending), stream.gap_skipped)
+
+
 def _value(values: dict[str, Any], key: str) -> float | None:
     """A finite number from a reading's values, or None (bad values are not guessed)."""
     value = values.get(key)
@@ -215,6 +219,7 @@ class GatewaySource:
         self._store: Store[dict[str, Any]] | None = None
         self.backlog: BacklogHistory | None = None  # the durable backlog journal (async_start)
         self._batches = asyncio.Lock()  # one batch at a time, in arrival order
+        self._written: dict[str, Stream] = {}  # ack positions whose batches are all written
 
     async def async_start(self) -> None:
         """Restore the ack positions and live state, load the backlog journal and import what
@@ -224,6 +229,7 @@ class GatewaySource:
 
         self._store = Store(self.hass, STORE_VERSION, f"{STORE_KEY}.{self.base}")
         self.restore(await self._store.async_load() or {})
+        self._written = {gw: _copy(st) for gw, st in self.tracker.streams.items()}
         self.backlog = BacklogHistory(self.hass, self.base, self.devices, self.clock, LATE_S)
         await self.backlog.async_load()
         self.hass.async_create_task(self.backlog.async_import())
@@ -293,10 +299,6 @@ class GatewaySource:
         acknowledge: the gateway deletes acked rows, so an ack never names a sequence whose
         journal write has not completed (§6.0.3)."""
         async with self._batches:
-            before = self.tracker.streams.get(gateway)
-            kept = before and Stream(
-                before.stream, before.contiguous, set(before.pending), before.gap_skipped
-            )
             try:
                 items = self.tracker.handle_batch(gateway, payload)
             except BatchError as err:
@@ -313,19 +315,32 @@ class GatewaySource:
                     await self.backlog.async_record(gateway, stream, items, arrival)
                 except OSError as err:  # not durable: no ack, and the replay counts as new
                     _LOGGER.error("Gateway %s backlog not journaled, not acked: %r", gateway, err)
-                    self._rewind(gateway, kept)
+                    self._rewind(gateway)
                     return
+            self._written[gateway] = _copy(self.tracker.streams[gateway])
             if self._store is not None:
-                self._store.async_delay_save(self.as_dict, SAVE_DELAY_S)
+                self._store.async_delay_save(self._written_dict, SAVE_DELAY_S)
             if ack is not None:
                 await self._publish(f"{self.base}/gw/{gateway}/ack", ack)
 
-    def _rewind(self, gateway: str, kept: Stream | None) -> None:
+    def _rewind(self, gateway: str) -> None:
         """Forget a batch's sequences (its rows stay at the gateway, which sends them again)."""
-        if kept:
-            self.tracker.streams[gateway] = kept
-        else:
+        written = self._written.get(gateway)
+        if written is None:
             self.tracker.streams.pop(gateway, None)
+        else:
+            self.tracker.streams[gateway] = _copy(written)
+
+    def _written_dict(self) -> dict[str, Any]:
+        """:meth:`as_dict` with the ack positions of written batches only: a Store save that
+        lands while a batch's journal write is under way must not count that batch as written,
+        or a crash then would make the gateway's resend a duplicate (§6.0.3)."""
+        data = self.as_dict()
+        data["streams"] = {
+            gw: {"stream": st.stream, "contiguous": st.contiguous}
+            for gw, st in self._written.items()
+        }
+        return data
 
     def _write(self, gateway: str, item: Item) -> None:
         """In-memory history always (original timestamp; the durable backlog is the journal's,

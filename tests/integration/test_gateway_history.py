@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -482,3 +483,34 @@ async def test_the_real_inlet_sensors_are_found_and_their_units_match(
     flow = await _rows(hass, history.entity_id("B001", "flow") or "")
     assert flow[H1]["mean"] == 4.0
     history.stop()
+
+
+async def test_store_never_counts_a_batch_whose_journal_write_is_under_way(
+    hass: HomeAssistant, mqtt_mock: Any, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Store's ack position includes a batch only once its backlog is durable: a crash
+    during the write must leave the gateway's resend new, not a duplicate (§6.0.3)."""
+    source = GatewaySource(hass, INLETS, clock=lambda: NOW)
+    await source.async_start()
+    assert source.backlog is not None
+    journal = source.backlog.journal
+    write, entered, release = gh.Journal.write, threading.Event(), threading.Event()
+
+    def slow_write(self: gh.Journal, records: list[dict[str, Any]]) -> None:
+        if records[0]["id"] == "gw1/s1/2":  # the second batch's fsync takes its time
+            entered.set()
+            release.wait(10)
+        write(self, records)
+
+    monkeypatch.setattr(gh.Journal, "write", slow_write)
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, H1 + 60, "b001-meter", METER)]))
+    await hass.async_block_till_done()
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(2, H1 + 90, "b001-meter", METER)]))
+    assert await hass.async_add_executor_job(entered.wait, 10)
+    assert source.tracker.streams["gw1"].contiguous == 2  # classified …
+    assert source._written_dict()["streams"]["gw1"]["contiguous"] == 1  # … not yet written
+    release.set()
+    await hass.async_block_till_done()
+    assert source._written_dict()["streams"]["gw1"]["contiguous"] == 2
+    assert _journal_ids(Path(journal.path)) == ["gw1/s1/1", "gw1/s1/2"]
+    source.stop()
