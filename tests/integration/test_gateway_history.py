@@ -387,19 +387,29 @@ async def test_journal_failure_means_no_ack_and_the_replay_is_new(
     await source.async_start()
     assert source.backlog is not None
     path = Path(source.backlog.journal.path)
+
+    def acks() -> list[int]:
+        calls = mqtt_mock.async_publish.call_args_list
+        return [json.loads(c.args[1])["seq"] for c in calls if c.args[0] == f"{ROOT}/ack"]
+
     path.mkdir(parents=True)  # a directory where the file should be: every write fails
     payload = batch([(1, H1 + 60, "b001-meter", METER)])
     async_fire_mqtt_message(hass, f"{ROOT}/data", payload)
     await hass.async_block_till_done()
-    acks = [c for c in mqtt_mock.async_publish.call_args_list if c.args[0] == f"{ROOT}/ack"]
-    assert acks == []
+    assert acks() == []
     assert "gw1" not in source.tracker.streams
     path.rmdir()
     async_fire_mqtt_message(hass, f"{ROOT}/data", payload)
     await hass.async_block_till_done()
     assert _journal_ids(path) == ["gw1/s1/1"]
-    acks = [c for c in mqtt_mock.async_publish.call_args_list if c.args[0] == f"{ROOT}/ack"]
-    assert [json.loads(c.args[1])["seq"] for c in acks] == [1]
+    assert acks() == [1]
+    # a failure after written batches goes back to the last written position
+    path.rename(path.with_suffix(".moved"))
+    path.mkdir()
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(2, H1 + 70, "b001-meter", METER)]))
+    await hass.async_block_till_done()
+    assert acks() == [1]
+    assert source.tracker.streams["gw1"].contiguous == 1
     source.stop()
 
 
