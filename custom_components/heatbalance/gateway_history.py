@@ -25,6 +25,7 @@ import logging
 import math
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -270,6 +271,18 @@ def save_imported(path: str, imported: Imported, oldest: float) -> None:
 
 
 # --- Home Assistant side -----------------------------------------------------------------------
+def to_unit(unit: str, target: str | None) -> Callable[[float], float] | None:
+    """Conversion of values in ``unit`` to ``target`` (None when the two do not convert)."""
+    from homeassistant.components.recorder.statistics import STATISTIC_UNIT_TO_UNIT_CONVERTER
+
+    if target == unit:
+        return float
+    converter = STATISTIC_UNIT_TO_UNIT_CONVERTER.get(unit)
+    if converter is None or target not in converter.VALID_UNITS:
+        return None
+    return partial(converter.convert, from_unit=unit, to_unit=target)
+
+
 def storage_dir(hass: HomeAssistant) -> str:
     """Where journals live: Home Assistant's own ``.storage`` (kept in its backups)."""
     return hass.config.path(".storage")
@@ -378,7 +391,12 @@ class BacklogHistory:
         if entity_id is None:
             return 0
         ours = self.imported.setdefault(entity_id, {})
-        taken = await self._recorded_hours(entity_id, min(hours), max(hours) + HOUR_S)
+        taken, series = await self._recorded(entity_id, min(hours), max(hours) + HOUR_S)
+        unit = SIGNALS[key][2] if series is None else series[0]
+        convert = to_unit(SIGNALS[key][2], unit)
+        if convert is None:
+            _LOGGER.warning("%s keeps statistics in %s: backlog not imported", entity_id, unit)
+            return 0
         # no row yet (also: imported, but a crash came before the recorder committed it), or
         # our own row and the journal has more readings of that hour now
         todo = sorted(
@@ -389,25 +407,33 @@ class BacklogHistory:
         rows = [
             {
                 "start": dt_util.utc_from_timestamp(h),
-                "mean": hours[h].mean,
-                "min": hours[h].low,
-                "max": hours[h].high,
+                "mean": convert(hours[h].mean),
+                "min": convert(hours[h].low),
+                "max": convert(hours[h].high),
             }
             for h in todo
         ]
-        unit = SIGNALS[key][2]
         meta = mean_statistic_metadata(entity_id, STATISTICS_SOURCE, unit)
         async_import_statistics(self.hass, meta, rows)  # type: ignore[arg-type]
         ours.update((h, hours[h].count) for h in todo)
         return len(rows)
 
-    async def _recorded_hours(self, entity_id: str, start: float, end: float) -> set[float]:
-        """Hours of ``entity_id`` the recorder already has a row for."""
+    async def _recorded(
+        self, entity_id: str, start: float, end: float
+    ) -> tuple[set[float], tuple[str | None] | None]:
+        """Hours of ``entity_id`` the recorder already has a row for, and the unit its series
+        is kept in, as a 1-tuple (None: no series yet; the unit itself may be None). A user may
+        have chosen another display unit (°F, L/min): the recorder keeps the series in it, so
+        imports must use it too."""
         from homeassistant.components.recorder import get_instance
-        from homeassistant.components.recorder.statistics import statistics_during_period
+        from homeassistant.components.recorder.statistics import (
+            get_metadata,
+            statistics_during_period,
+        )
         from homeassistant.util import dt as dt_util
 
-        found = await get_instance(self.hass).async_add_executor_job(
+        recorder = get_instance(self.hass)
+        found = await recorder.async_add_executor_job(
             statistics_during_period,
             self.hass,
             dt_util.utc_from_timestamp(start),
@@ -417,7 +443,11 @@ class BacklogHistory:
             None,
             {"mean"},
         )
-        return {float(row["start"]) for row in found.get(entity_id, [])}
+        meta = await recorder.async_add_executor_job(
+            partial(get_metadata, self.hass, statistic_ids={entity_id})
+        )
+        series = (meta[entity_id][1]["unit_of_measurement"],) if entity_id in meta else None
+        return {float(row["start"]) for row in found.get(entity_id, [])}, series
 
     def entity_id(self, inlet: str, key: str) -> str | None:
         """The inlet's sensor for ``key`` (unique id ``<entry>_<inlet>_<key>``, entity.py);

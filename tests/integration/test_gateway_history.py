@@ -524,3 +524,42 @@ async def test_store_never_counts_a_batch_whose_journal_write_is_under_way(
     assert source._written_dict()["streams"]["gw1"]["contiguous"] == 2
     assert _journal_ids(Path(journal.path)) == ["gw1/s1/1", "gw1/s1/2"]
     source.stop()
+
+
+async def test_import_follows_the_unit_the_recorder_keeps_the_series_in(
+    hass: HomeAssistant, config_dir: Path, freezer: Any
+) -> None:
+    """A user who shows temperatures in °F has the series kept in °F: backlog in °C is
+    converted, not mixed in; a unit that does not convert is not imported at all."""
+    assert await async_setup_component(hass, "sensor", {})
+    ids = _entities(hass)
+    freezer.move_to(datetime.fromtimestamp(H2 + 50 * 60, UTC))
+    fahrenheit = {"state_class": "measurement", "unit_of_measurement": "°F"}
+    hass.states.async_set(ids["supply_temperature"], "150.0", fahrenheit)
+    hass.states.async_set(ids["valve_position"], "5", {"state_class": "measurement"})
+    hass.states.async_set(
+        ids["flow"], "1", {"state_class": "measurement", "unit_of_measurement": "W"}
+    )
+    await async_wait_recording_done(hass)
+    do_adhoc_statistics(hass, start=datetime.fromtimestamp(H2 + 55 * 60, UTC))
+    await async_wait_recording_done(hass)
+    freezer.move_to(datetime.fromtimestamp(REAL_NOW, UTC))
+
+    history = _history(hass)
+    await history.async_load()
+    valve = {"position_feedback": 30.0}
+    items = _items(
+        AckTracker(),
+        batch([(1, H1 + 60, "b001-meter", METER), (2, H1 + 60, "b001-valve", valve)]),
+    )
+    await history.async_record("gw1", "s1", items, NOW)
+    await history.async_import()
+    supply = await _rows(hass, ids["supply_temperature"])
+    assert supply[H1]["mean"] == pytest.approx(140.0)  # 60 °C
+    assert supply[H2]["mean"] == pytest.approx(150.0)
+    assert set(await _rows(hass, ids["flow"])) == {H2}  # m³/h does not convert to W
+    # a series without a unit is a plain ratio to the recorder: 30 % is kept as 0.3
+    assert (await _rows(hass, ids["valve_position"]))[H1]["mean"] == pytest.approx(0.3)
+    assert gh.to_unit("m³/h", "W") is None
+    assert gh.to_unit("m³/h", "L/min") is not None
+    history.stop()
