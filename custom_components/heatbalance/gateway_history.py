@@ -20,6 +20,7 @@ Home Assistant and are tested without it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -359,8 +360,12 @@ class BacklogHistory:
         """Import the journal's complete hours that the recorder has no own row for; returns
         the number of hourly rows handed to the recorder. Hours not complete yet are
         imported by a later run, scheduled here."""
+        from homeassistant.components.recorder import get_instance
+
         if "recorder" not in self.hass.config.components:
             return 0
+        if not await asyncio.shield(get_instance(self.hass).async_db_ready):
+            return 0  # the recorder failed to start: the journal waits for the next start
         now = self.clock()
         complete_before = now - COMPILE_MARGIN_S
         # off the event loop: ~1 s per 100,000 readings (benchmarks/bench_gateway_journal.py)

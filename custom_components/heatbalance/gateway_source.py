@@ -232,7 +232,10 @@ class GatewaySource:
         self._written = {gw: _copy(st) for gw, st in self.tracker.streams.items()}
         self.backlog = BacklogHistory(self.hass, self.base, self.devices, self.clock, LATE_S)
         await self.backlog.async_load()
-        self.hass.async_create_task(self.backlog.async_import())
+        # in the background: a recorder still migrating its database must not hold the start
+        self.hass.async_create_background_task(
+            self.backlog.async_import(), "heatbalance gateway backlog import"
+        )
         await mqtt.async_wait_for_mqtt_client(self.hass)
         for topic, handler in (
             (f"{self.base}/gw/+/data", self._on_data),

@@ -437,7 +437,7 @@ async def test_restart_imports_what_a_crash_left_in_the_journal(
 
     restarted = GatewaySource(hass, INLETS, clock=lambda: NOW)
     await restarted.async_start()
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert (await _rows(hass, ids["flow"]))[H1]["mean"] == 4.0
     assert (await _rows(hass, ids["valve_position"]))[H1]["mean"] == 30.0
     assert restarted.backlog is not None
