@@ -301,7 +301,7 @@ class BacklogHistory:
         late_s: float,
     ) -> None:
         """``devices`` is the source's device → (inlet, kind) map; ``late_s`` the late window
-        (the source passes its stale window: a reading older than that is not live)."""
+        (the source passes :data:`LATE_S`)."""
         self.hass = hass
         self.devices = devices
         self.clock = clock
@@ -311,6 +311,7 @@ class BacklogHistory:
         self.imported: Imported = {}
         self.imported_rows = 0
         self._timer: CALLBACK_TYPE | None = None
+        self._importing = asyncio.Lock()  # a start's import and a timer's never overlap
 
     async def async_load(self) -> None:
         """Load and prune the journal and the imported-hours file."""
@@ -360,6 +361,10 @@ class BacklogHistory:
         """Import the journal's complete hours that the recorder has no own row for; returns
         the number of hourly rows handed to the recorder. Hours not complete yet are
         imported by a later run, scheduled here."""
+        async with self._importing:
+            return await self._async_import()
+
+    async def _async_import(self) -> int:
         from homeassistant.components.recorder import get_instance
 
         if "recorder" not in self.hass.config.components:

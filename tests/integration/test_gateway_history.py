@@ -11,6 +11,7 @@ recorder compiled from live states never overwritten, pruning after the retentio
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -241,7 +242,10 @@ async def test_journal_dedup_and_import_with_original_hours(
     # Restart: a new instance loads the journal and imports what the recorder lacks.
     restarted = _history(hass)
     await restarted.async_load()
-    assert await restarted.async_import() == 4  # flow, supply, return in H1; valve in H2
+    # a start's import and a timer's at once: one after the other, the file stays whole
+    first, _second = await asyncio.gather(restarted.async_import(), restarted.async_import())
+    assert first == 4  # flow, supply, return in H1; valve in H2
+    assert set(gh.load_imported(restarted.imported_path)) == set(ids.values())
     flow = await _rows(hass, ids["flow"])
     assert set(flow) == {H1}
     assert (flow[H1]["mean"], flow[H1]["min"], flow[H1]["max"]) == (4.0, 3.0, 5.0)
