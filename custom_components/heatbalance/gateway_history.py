@@ -8,11 +8,11 @@ keeps states at the time they were set, not at the gateway's original timestamps
 
 So backlog readings go to an append-only JSON-lines journal under ``<config>/.storage/``
 (flushed and fsync'd before the ack), and from there into the hourly long-term statistics of
-the inlet's own sensors (flow, supply and return temperature, valve position) with their
-original hours (§4.3.4: acquisition history at the gateway's timestamps). An hour is imported
-only when it is complete and the recorder has no row of its own for it: rows compiled from live
-states win and are never overwritten. The import is an upsert and re-runs on every start, so a
-crash between the journal write and the import loses nothing.
+the inlet's own sensors (flow, supply and return temperature, valve position) at their
+original hours (what was acquired every ≤30 min, §4.3.4, at its acquisition time). An hour is
+imported only when it is complete and the recorder has no row of its own for it: rows compiled
+from live states win and are never overwritten. The import is an upsert and re-runs on every
+start, so a crash between the journal write and the import loses nothing.
 
 The pure parts (record format, reading the journal, pruning, hourly aggregation) import no
 Home Assistant and are tested without it.
