@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from develop_onboard import BASE, request
+import develop_onboard
+from develop_onboard import request
 
 FOLDER = "virtual-plant"
 CYCLE_MINUTES = 1
@@ -86,7 +87,7 @@ def subentries(token: str, entry_id: str) -> list[dict[str, Any]]:
     async def ask() -> list[dict[str, Any]]:
         async with (
             aiohttp.ClientSession() as session,
-            session.ws_connect(BASE + "/api/websocket") as ws,
+            session.ws_connect(develop_onboard.BASE + "/api/websocket") as ws,
         ):
             await ws.receive_json()  # auth_required
             await ws.send_json({"type": "auth", "access_token": token})
@@ -130,7 +131,7 @@ def to_gateway(token: str, entry_id: str, subentry: dict[str, Any]) -> bool:
             inlet_answer(step),
             token,
         )
-    return step.get("type") == "abort" and step.get("reason") == "reconfigure_successful"
+    return bool(step.get("type") == "abort" and step.get("reason") == "reconfigure_successful")
 
 
 def options_answer(step: dict[str, Any], minutes: int) -> dict[str, Any]:

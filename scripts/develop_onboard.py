@@ -58,7 +58,8 @@ def wait_for_ha(timeout_s: float = 900) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            return request("GET", "/api/onboarding")
+            status: list[dict[str, Any]] = request("GET", "/api/onboarding")
+            return status
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(2)
     raise SystemExit("develop: Home Assistant did not come up in time; see its log above")
@@ -66,12 +67,13 @@ def wait_for_ha(timeout_s: float = 900) -> list[dict[str, Any]]:
 
 def token_from_code(code: str) -> dict[str, Any]:
     """Exchange an authorization code for tokens."""
-    return request(
+    tokens: dict[str, Any] = request(
         "POST",
         "/auth/token",
         {"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID},
         form=True,
     )
+    return tokens
 
 
 def onboard(config: Path) -> str:
@@ -97,7 +99,7 @@ def onboard(config: Path) -> str:
     else:
         login = json.loads(login_file.read_text())
         tokens = login_with_password(login["username"], login["password"])
-    token = tokens["access_token"]
+    token: str = tokens["access_token"]
     if not steps.get("core_config"):
         request("POST", "/api/onboarding/core_config", {}, token)
     if not steps.get("analytics"):
@@ -172,13 +174,14 @@ def start_flow(token: str, attempts: int = 5) -> dict[str, Any]:
     """
     for attempt in range(1, attempts + 1):
         try:
-            return request(
+            step: dict[str, Any] = request(
                 "POST",
                 "/api/config/config_entries/flow",
                 {"handler": "heatbalance", "show_advanced_options": False},
                 token,
                 timeout_s=120,
             )
+            return step
         except (TimeoutError, urllib.error.URLError):
             print(f"develop: HA is still busy installing packages (try {attempt})", file=sys.stderr)
     raise SystemExit("develop: Home Assistant never answered the config flow; see its log above")

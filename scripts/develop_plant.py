@@ -220,7 +220,8 @@ def plant_buses(layout: Layout) -> list[dict[str, Any]]:
     from heatbalance_gateway.virtual_plant import VirtualPlant, load_simulator
 
     plant = VirtualPlant(load_simulator(layout.network), port=layout.modbus_port)
-    return plant.gateway_buses(poll_interval=POLL_INTERVAL_S)
+    buses: list[dict[str, Any]] = plant.gateway_buses(poll_interval=POLL_INTERVAL_S)
+    return buses
 
 
 def write_files(folder: Path, layout: Layout, buses: list[dict[str, Any]]) -> None:
@@ -238,17 +239,6 @@ def write_files(folder: Path, layout: Layout, buses: list[dict[str, Any]]) -> No
     gateway = yaml.safe_dump(gateway_config(folder, layout, buses), sort_keys=False)
     (folder / "gateway.yaml").write_text(gateway, encoding="utf-8")
     (folder / "gateway.yaml").chmod(0o600)
-
-
-def mqtt_credentials(folder: Path) -> dict[str, Any]:
-    """What HA's MQTT integration needs (read by develop_onboard.py)."""
-    layout = Layout(**json.loads((folder / "layout.json").read_text(encoding="utf-8")))
-    return {
-        "broker": "127.0.0.1",
-        "port": layout.plain_port,
-        "username": HA_USER,
-        "password": layout.ha_password,
-    }
 
 
 def wait_port(port: int, process: subprocess.Popen[bytes], what: str, timeout_s: float) -> None:

@@ -10,10 +10,15 @@ script's answers.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import socket
 import ssl
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +36,7 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 import develop_gateway  # noqa: E402
+import develop_onboard  # noqa: E402
 import develop_plant  # noqa: E402
 
 
@@ -49,7 +55,9 @@ def chain_files(tmp_path: Path) -> tuple[Path, develop_plant.Layout]:
 
 
 @pytest.fixture
-def broker(chain_files: tuple[Path, develop_plant.Layout]):
+def broker(
+    chain_files: tuple[Path, develop_plant.Layout],
+) -> Iterator[tuple[Path, develop_plant.Layout]]:
     """mosquitto running on the written configuration (stopped after the test)."""
     folder, layout = chain_files
     process = subprocess.Popen(
@@ -165,69 +173,149 @@ def _entry(hass: HomeAssistant, entry: ConfigEntry) -> ConfigEntry:
     return current
 
 
-async def _rest(client: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = await client.post(path, json=body)
-    assert response.status == 200, await response.text()
-    return dict(await response.json())
-
-
-async def test_home_assistant_flows_accept_the_scripts_answers(
+async def test_wire_gateway_through_home_assistants_own_api(
     hass: HomeAssistant,
     hass_client: Any,
+    hass_access_token: str,
     mock_hass_config: None,
     broker: tuple[Path, develop_plant.Layout],
     demo: ConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    """Through HA's REST views, as the script calls them: the MQTT flow connects to the
-    develop broker, an inlet becomes a gateway inlet with the default device names, the
-    acquisition period becomes one minute."""
-    folder, _layout = broker
-    for component in ("config", "file_upload"):  # views register before the client starts
+    """``wire_gateway`` as the script runs it, over HTTP and the websocket against HA's own
+    views (served on a loopback port): the MQTT flow connects to the develop broker, every
+    inlet becomes a gateway inlet with the default device names, the period becomes 1 min,
+    and the reloaded entry attaches to HA's MQTT client; a second MQTT setup keeps the entry."""
+    folder, layout = broker
+    for component in ("config", "file_upload", "websocket_api"):  # before the server starts
         assert await async_setup_component(hass, component, {})
     client = await hass_client()
-    step = await _rest(client, "/api/config/config_entries/flow", {"handler": "mqtt"})
-    settings = develop_gateway.mqtt_settings(folder.parent)
-    result = await _rest(
-        client,
-        f"/api/config/config_entries/flow/{step['flow_id']}",
-        develop_gateway.mqtt_answer(step, settings),
-    )
-    assert result["type"] == "create_entry", result
-    assert hass.config_entries.async_entries("mqtt")[0].data["port"] == settings["port"]
-
-    sub = next(s for s in demo.subentries.values() if s.unique_id == "B003")
-    step = await _rest(
-        client,
-        "/api/config/config_entries/subentries/flow",
-        {"handler": [demo.entry_id, "inlet"], "subentry_id": sub.subentry_id},
-    )
-    for _ in range(2):
-        step = await _rest(
-            client,
-            f"/api/config/config_entries/subentries/flow/{step['flow_id']}",
-            develop_gateway.inlet_answer(step),
+    monkeypatch.setattr(develop_onboard, "BASE", str(client.make_url("")).rstrip("/"))
+    config = folder.parent
+    wrong = tmp_path / "wrong"
+    (wrong / develop_plant.FOLDER).mkdir(parents=True)
+    stale = json.loads((folder / "layout.json").read_text()) | {"ha_password": "not-it"}
+    (wrong / develop_plant.FOLDER / "layout.json").write_text(json.dumps(stale))
+    with pytest.raises(SystemExit, match="did not create an entry"):  # HA: invalid auth
+        await hass.async_add_executor_job(
+            develop_gateway.setup_mqtt, wrong, hass_access_token, 1, 0.0
         )
-    assert step["reason"] == "reconfigure_successful", step
-    data = _entry(hass, demo).subentries[sub.subentry_id].data
-    assert data["source"] == SOURCE_GATEWAY
-    assert (data["gateway_meter"], data["gateway_valve"]) == ("b003-meter", "b003-valve")
 
-    step = await _rest(
-        client, "/api/config/config_entries/options/flow", {"handler": demo.entry_id}
+    broker_title, moved = await hass.async_add_executor_job(
+        develop_gateway.wire_gateway, config, hass_access_token
     )
-    result = await _rest(
-        client,
-        f"/api/config/config_entries/options/flow/{step['flow_id']}",
-        develop_gateway.options_answer(step, 1),
-    )
-    assert result["type"] == "create_entry", result
-    options = _entry(hass, demo).options
-    assert options["cycle_minutes"] == 1
-    assert options["algorithm"] == "traditional"  # the other options keep their values
     await hass.async_block_till_done()
-    # reloaded with a gateway inlet: it attached to HA's MQTT client on the develop broker
-    assert _entry(hass, demo).state is ConfigEntryState.LOADED
+    assert (broker_title, moved) == ("127.0.0.1", 12)
+    (mqtt_entry,) = hass.config_entries.async_entries("mqtt")
+    assert mqtt_entry.data["port"] == layout.plain_port
+    assert mqtt_entry.data["username"] == develop_plant.HA_USER
+    entry = _entry(hass, demo)
+    assert entry.options["cycle_minutes"] == 1
+    assert entry.options["algorithm"] == "traditional"  # the other options keep their values
+    for sub in entry.subentries.values():
+        inlet = sub.data["inlet_id"]
+        assert sub.data["source"] == SOURCE_GATEWAY
+        assert (sub.data["gateway_meter"], sub.data["gateway_valve"]) == default_gateway_devices(
+            inlet
+        )
+    assert entry.state is ConfigEntryState.LOADED  # attached to HA's MQTT client
+    again = await hass.async_add_executor_job(develop_gateway.setup_mqtt, config, hass_access_token)
+    assert again == "127.0.0.1"
+    assert len(hass.config_entries.async_entries("mqtt")) == 1  # kept, not added twice
     await hass.config_entries.async_unload(demo.entry_id)
-    for entry in hass.config_entries.async_entries("mqtt"):
-        await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_unload(mqtt_entry.entry_id)
     await hass.async_block_till_done()
+
+
+def test_chain_runs_broker_plant_and_gateway_and_stops_them(
+    chain_files: tuple[Path, develop_plant.Layout],
+) -> None:
+    """The three real processes: the gateway polls the virtual plant and publishes over TLS to
+    the written broker, HA's login reads a meter's state; a dead child is reported; ``stop``
+    ends every child."""
+    folder, layout = chain_files
+    chain = develop_plant.Chain(folder, layout)
+    try:
+        chain.start()
+        assert [what for what, _p in chain.children] == ["broker", "plant", "gateway"]
+        banner = chain.banner()
+        assert f"127.0.0.1:{layout.modbus_port}" in banner
+        assert f"127.0.0.1:{layout.tls_port} TLS" in banner
+        ha, code = _connect(layout.plain_port, develop_plant.HA_USER, layout.ha_password, None)
+        assert code == 0
+        states: list[dict[str, Any]] = []
+        got = threading.Event()
+
+        def on_message(_c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+            states.append(json.loads(msg.payload))
+            got.set()
+
+        ha.on_message = on_message
+        ha.subscribe("heatbalance/gw/gw1/dev/b001-meter/state")
+        assert got.wait(30), "no meter state from the gateway"
+        assert states[0]["flow"] > 0
+        ha.loop_stop()
+        ha.disconnect()
+        gateway = chain.children[2][1]
+        gateway.kill()
+        assert chain.wait() == "gateway"
+    finally:
+        chain.stop()
+    assert all(p.poll() is not None for _w, p in chain.children)
+
+
+def test_main_write_only_writes_the_folder(tmp_path: Path) -> None:
+    """``--write-only`` leaves a complete folder and exits 0 without starting anything."""
+    assert develop_plant.main(["--config", str(tmp_path), "--write-only"]) == 0
+    folder = tmp_path / develop_plant.FOLDER
+    for name in ("layout.json", "ca.pem", "passwd", "acl", "mosquitto.conf", "gateway.yaml"):
+        assert (folder / name).is_file(), name
+    assert load_config(folder / "gateway.yaml").gateway_id == develop_plant.GATEWAY_ID
+
+
+def test_wait_port_reports_an_exited_process_and_a_silent_port() -> None:
+    """A child that dies, or never listens, is a clear error, not a hang."""
+    port = develop_plant.free_port()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with pytest.raises(RuntimeError, match="exited with 0"):
+        develop_plant.wait_port(port, dead, "true", 5)
+    idle = subprocess.Popen(["sleep", "30"])
+    try:
+        with pytest.raises(RuntimeError, match="did not listen"):
+            develop_plant.wait_port(port, idle, "sleep", 0.3)
+    finally:
+        idle.kill()
+        idle.wait()
+
+
+def test_main_reports_a_broker_that_cannot_start(tmp_path: Path) -> None:
+    """The broker's port taken: main says so and returns 1, nothing left running."""
+    folder = tmp_path / develop_plant.FOLDER
+    layout = develop_plant.load_or_create(folder, "estate12", develop_plant.DEFAULT_SPEED)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", layout.plain_port))
+        taken.listen()
+        assert develop_plant.main(["--config", str(tmp_path)]) == 1
+    assert "Address already in use" in (folder / "mosquitto.log").read_text()
+
+
+def test_script_stops_its_children_on_sigterm(tmp_path: Path) -> None:
+    """As ``scripts/develop`` stops it: SIGTERM ends the script and its three children."""
+    script = subprocess.Popen(
+        [sys.executable, str(SCRIPTS / "develop_plant.py"), "--config", str(tmp_path)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert script.stderr is not None
+    first = script.stderr.readline()
+    assert first.startswith("virtual plant chain"), first
+    pids = [int(p.split()[-1]) for p in first.split("; ")[1].rstrip(")\n").split(", ")]
+    assert len(pids) == 3
+    script.send_signal(signal.SIGTERM)
+    assert script.wait(timeout=30) == 0
+    script.stderr.close()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
