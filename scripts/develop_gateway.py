@@ -134,27 +134,34 @@ def to_gateway(token: str, entry_id: str, subentry: dict[str, Any]) -> bool:
     return bool(step.get("type") == "abort" and step.get("reason") == "reconfigure_successful")
 
 
-def options_answer(step: dict[str, Any], minutes: int) -> dict[str, Any]:
-    """The options form's answer: every section as it is, the timing with the new period."""
+def options_answer(
+    step: dict[str, Any], minutes: int, algorithm: str | None = None
+) -> dict[str, Any]:
+    """The options form's answer: every section as it is, the timing with the new period and,
+    when given, the control algorithm ("traditional" = PI, "ai" = model-based, §5.3.6-1)."""
     answer: dict[str, Any] = {f["name"]: {} for f in step.get("data_schema", [])}
     answer["timing"] = {"cycle_minutes": minutes}
+    if algorithm:
+        answer["control"] = {"algorithm": algorithm}
     return answer
 
 
-def set_cycle(token: str, entry_id: str, minutes: int = CYCLE_MINUTES) -> None:
+def set_cycle(
+    token: str, entry_id: str, minutes: int = CYCLE_MINUTES, algorithm: str | None = None
+) -> None:
     """Set the acquisition period (options flow; other options keep their values)."""
     step = request("POST", "/api/config/config_entries/options/flow", {"handler": entry_id}, token)
     step = request(
         "POST",
         f"/api/config/config_entries/options/flow/{step['flow_id']}",
-        options_answer(step, minutes),
+        options_answer(step, minutes, algorithm),
         token,
     )
     if step.get("type") != "create_entry":
         raise SystemExit(f"develop: the options flow did not take the cycle: {step}")
 
 
-def wire_gateway(config: Path, token: str) -> tuple[str, int]:
+def wire_gateway(config: Path, token: str, algorithm: str | None = None) -> tuple[str, int]:
     """MQTT entry, gateway inlets, one-minute cycle: (broker title, inlets on the gateway)."""
     broker = setup_mqtt(config, token)
     (entry,) = request("GET", "/api/config/config_entries/entry?domain=heatbalance", token=token)
@@ -163,5 +170,5 @@ def wire_gateway(config: Path, token: str) -> tuple[str, int]:
         for sub in subentries(token, entry["entry_id"])
         if sub["subentry_type"] == "inlet"
     )
-    set_cycle(token, entry["entry_id"])
+    set_cycle(token, entry["entry_id"], algorithm=algorithm)
     return broker, moved

@@ -255,6 +255,7 @@ def main() -> None:
     parser.add_argument(
         "--virtual-plant", action="store_true", help="inlets read the gateway (develop_plant.py)"
     )
+    parser.add_argument("--algorithm", help="with --virtual-plant: traditional or ai")
     args = parser.parse_args()
     started = time.monotonic()
     token = onboard(args.config)
@@ -263,7 +264,7 @@ def main() -> None:
     if args.virtual_plant:
         from develop_gateway import wire_gateway
 
-        broker, moved = wire_gateway(args.config, token)
+        broker, moved = wire_gateway(args.config, token, args.algorithm)
         chain = (
             f"\n  plant     virtual plant → gateway → MQTT {broker} ({moved} inlets on the gateway)"
         )

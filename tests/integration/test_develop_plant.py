@@ -203,7 +203,7 @@ async def test_wire_gateway_through_home_assistants_own_api(
         )
 
     broker_title, moved = await hass.async_add_executor_job(
-        develop_gateway.wire_gateway, config, hass_access_token
+        develop_gateway.wire_gateway, config, hass_access_token, "ai"
     )
     await hass.async_block_till_done()
     assert (broker_title, moved) == ("127.0.0.1", 12)
@@ -212,7 +212,8 @@ async def test_wire_gateway_through_home_assistants_own_api(
     assert mqtt_entry.data["username"] == develop_plant.HA_USER
     entry = _entry(hass, demo)
     assert entry.options["cycle_minutes"] == 1
-    assert entry.options["algorithm"] == "traditional"  # the other options keep their values
+    assert entry.options["algorithm"] == "ai"
+    assert entry.options["level"] == "intermediate"  # the other options keep their values
     for sub in entry.subentries.values():
         inlet = sub.data["inlet_id"]
         assert sub.data["source"] == SOURCE_GATEWAY
