@@ -25,6 +25,7 @@ CLIENT_ID = f"{BASE}/"
 USERNAME = "operator"
 # network sensors that show the network balancing itself, for the dashboard's history graph
 BALANCE_SENSORS = ("in_band", "imbalance", "spread")
+ONBOARDING_STEPS = ("user", "core_config", "analytics", "integration")
 
 
 def request(
@@ -60,6 +61,10 @@ def wait_for_ha(timeout_s: float = 900) -> list[dict[str, Any]]:
         try:
             status: list[dict[str, Any]] = request("GET", "/api/onboarding")
             return status
+        except urllib.error.HTTPError as err:
+            if err.code == 404:  # an onboarded HA no longer serves the onboarding views
+                return [{"step": step, "done": True} for step in ONBOARDING_STEPS]
+            time.sleep(2)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(2)
     raise SystemExit("develop: Home Assistant did not come up in time; see its log above")

@@ -266,7 +266,11 @@ class Chain:
     def _spawn(self, what: str, argv: list[str]) -> subprocess.Popen[bytes]:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ADDON), str(ROOT)]))
         with (self.folder / f"{what}.log").open("ab") as log:
-            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+            # own session: a terminal's Ctrl-C reaches scripts/develop, which stops the chain in
+            # order (gateway first, broker last) instead of every child dying at once
+            process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
         self.children.append((what, process))
         return process
 
@@ -304,11 +308,11 @@ class Chain:
             raise RuntimeError(f"gateway exited with {gateway.returncode}; see gateway.log")
 
     def stop(self) -> None:
-        """Terminate every child (SIGTERM, then SIGKILL after 10 s)."""
+        """Terminate the children one by one, last started first (SIGTERM, SIGKILL after 10 s):
+        the gateway ends while its broker still runs."""
         for _what, process in reversed(self.children):
             if process.poll() is None:
                 process.terminate()
-        for _what, process in reversed(self.children):
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:

@@ -320,3 +320,25 @@ def test_script_stops_its_children_on_sigterm(tmp_path: Path) -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+async def test_wait_for_ha_takes_an_onboarded_home_assistant_as_done(
+    hass: HomeAssistant,
+    hass_client_no_auth: Any,
+    hass_storage: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A restart on a kept config folder: HA answers 404 for /api/onboarding once onboarded;
+    that means every step is done (it used to be retried until the 15-min timeout)."""
+    hass_storage["onboarding"] = {
+        "version": 4,
+        "key": "onboarding",
+        "data": {"done": list(develop_onboard.ONBOARDING_STEPS)},
+    }
+    assert await async_setup_component(hass, "onboarding", {})
+    client = await hass_client_no_auth()
+    monkeypatch.setattr(develop_onboard, "BASE", str(client.make_url("")).rstrip("/"))
+    steps = await hass.async_add_executor_job(develop_onboard.wait_for_ha, 30)
+    assert {s["step"]: s["done"] for s in steps} == dict.fromkeys(
+        develop_onboard.ONBOARDING_STEPS, True
+    )
