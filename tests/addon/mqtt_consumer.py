@@ -29,6 +29,8 @@ class MqttConsumer:
         self.batches = 0
         self.clients: list[mqtt.Client] = []
         self.by_client = [0] * len(ports)
+        # Acks stop at this sequence when set: the test's way to keep a replay unfinished.
+        self.ack_upto: int | None = None
         for index, port in enumerate(ports):
             client = mqtt.Client(
                 mqtt.CallbackAPIVersion.VERSION2,
@@ -62,6 +64,10 @@ class MqttConsumer:
                 if item.is_new:
                     self.stored[int(item.reading["seq"])] = item.reading
             ack = self.core.ack_payload(self.gateway)
+            if ack and self.ack_upto is not None:
+                state = self.core.streams[self.gateway]
+                seq = min(state.contiguous, self.ack_upto)
+                ack = json.dumps({"stream": state.stream, "seq": seq}).encode()
         if ack:
             for other in self.clients:
                 if other.is_connected():

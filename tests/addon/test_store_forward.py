@@ -51,13 +51,18 @@ def test_broker_crash_and_gateway_crash_during_replay_lose_nothing(tmp_path) -> 
         backlog = gateway.outbox()["rows"]
         assert backlog >= 1000, backlog  # the outage really produced a backlog
 
+        # The replay takes well under a second here; acks held past the middle of the backlog
+        # keep it unfinished, so the kill surely falls into it (not into a finished replay).
+        middle = gateway.outbox()["floor"] + backlog // 2
+        consumer.ack_upto = middle
         broker.start()  # same port, as after a broker restart
-        before = consumer.received
-        wait_for(lambda: consumer.received > before, what="replay started")
+        wait_for(lambda: gateway.outbox()["floor"] > middle, what="replay half acknowledged")
         gateway.kill()  # crash in the middle of the replay
         at_kill = gateway.outbox()
         assert at_kill["rows"] > 0, "replay had already finished; the kill proved nothing"
+        assert at_kill["floor"] == middle + 1  # trimmed up to the ack, the rest still held
 
+        consumer.ack_upto = None
         gateway.start()  # resumes from the last acked sequence
         # Past the crash point by a further 1,000 readings: the restarted process forwards.
         wait_for(lambda: consumer.contiguous >= at_kill["last_seq"] + 1000, what="backlog drained")
