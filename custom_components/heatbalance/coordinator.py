@@ -23,7 +23,7 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .alarms import NETWORK, Alarm, AlarmBook, find_conditions, gateway_conditions
-from .const import DOMAIN, EVENT_ALARM
+from .const import DOMAIN, EVENT_ALARM, SOURCE_SIMULATOR
 from .cycle import CycleMemory, CycleResult, limits_of, run_cycle
 from .engine.cleaning import expect_commands
 from .engine.control.safety import apply_limits
@@ -285,7 +285,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self.sent[inlet_id] = value
         if self.data is not None and inlet_id in self.data.inlets:
             reading = self.data.inlets[inlet_id].reading
-            if self.inlets[inlet_id].source != "entities":
+            # the simulated plant moved at once; a real valve reports back on its next reading
+            if self.inlets[inlet_id].source == SOURCE_SIMULATOR:
                 reading.opening = float(self.simulator.openings[self.simulator.ids.index(inlet_id)])
             self.data.inlets[inlet_id].command = value
         self.async_update_listeners()

@@ -513,6 +513,8 @@ async def test_command_answers_reach_the_operator_and_the_alarms(
 
     report(1, now)
     await hass.async_block_till_done()
+    await cycles(hass, entry, 1)
+    assert coordinator.data.inlets["B001"].reading.opening == pytest.approx(0.5)
 
     answers: dict[str, str] = {}
 
@@ -530,6 +532,10 @@ async def test_command_answers_reach_the_operator_and_the_alarms(
     answers.update(status="confirmed", error="")
     await coordinator.async_set_opening("B001", 0.45)
     assert source.command_status("B001", 60) == "confirmed"
+    shown = coordinator.data.inlets["B001"]
+    # the command is shown at once; the position stays the valve's own feedback (not the
+    # network model's valve, which a gateway command does not move) until it reports again
+    assert (shown.command, shown.reading.opening) == (0.45, pytest.approx(0.5))
 
     # Cycle commands the gateway never answers: reported once half a cycle has passed.
     answers.clear()
