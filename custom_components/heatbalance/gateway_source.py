@@ -168,9 +168,7 @@ def _copy(stream: Stream) -> Stream:
 def _value(values: dict[str, Any], key: str) -> float | None:
     """A finite number from a reading's values, or None (bad values are not guessed)."""
     value = values.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
+    return float(value) if _is_number(value) else None
 
 
 # --- Home Assistant side ----------------------------------------------------------------------

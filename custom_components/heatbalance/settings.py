@@ -202,9 +202,10 @@ def gateway_devices(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
     Subentries made before the names were configurable carry none: they get the defaults, the
     names the virtual plant uses. An empty name means the inlet has no such device.
     """
-    defaults = default_gateway_devices(str(data[CONF_INLET_ID]))
-    names = []
-    for key, default in zip((CONF_GATEWAY_METER, CONF_GATEWAY_VALVE), defaults, strict=True):
-        value = data.get(key, default)
-        names.append(str(value).strip() or None if value is not None else None)
-    return names[0], names[1]
+    meter, valve = default_gateway_devices(str(data[CONF_INLET_ID]))
+    return _name(data.get(CONF_GATEWAY_METER, meter)), _name(data.get(CONF_GATEWAY_VALVE, valve))
+
+
+def _name(value: Any) -> str | None:
+    """A device name, or None for an empty one."""
+    return str(value or "").strip() or None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -13,6 +14,16 @@ from typing import Any
 import yaml
 
 ADDON = Path(__file__).resolve().parents[2] / "addon"
+
+
+async def until(predicate: Any, what: str, guard_s: float = 60.0) -> None:
+    """Wait for what a gateway process should publish; the guard only turns a hang into a
+    failure (not a timing assertion)."""
+    for _ in range(int(guard_s / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not reached: {what}")
 
 
 def simulated_buses(

@@ -8,7 +8,6 @@ refusal outside min/max, and re-discovery on ``homeassistant/status: online``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections import defaultdict
@@ -19,7 +18,7 @@ import pytest
 from heatbalance_gateway.register_map import load_profile
 
 from .conftest import PASSWORDS
-from .gateway_proc import GatewayProcess
+from .gateway_proc import GatewayProcess, until
 from .modbus_sim import Behaviour, SimServer, sim_device
 
 VALVE = load_profile("electric_valve")
@@ -59,15 +58,6 @@ class HaClient:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-async def until(predicate: Any, what: str, guard_s: float = 60.0) -> None:
-    """Wait for a condition (guard only against hangs)."""
-    for _ in range(int(guard_s / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not reached: {what}")
 
 
 @pytest.mark.slow

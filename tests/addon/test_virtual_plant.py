@@ -22,7 +22,7 @@ from heatbalance_gateway.config import parse_config
 from heatbalance_gateway.register_map import load_profile
 from pymodbus.client import AsyncModbusTcpClient
 
-from .gateway_proc import GatewayProcess, plain_broker
+from .gateway_proc import GatewayProcess, plain_broker, until
 from .modbus_sim import free_port
 
 METER = load_profile("heat_meter")
@@ -156,15 +156,6 @@ class Watcher:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-async def until(predicate: Any, what: str, guard_s: float = 60.0) -> None:
-    """Wait for a condition (guard only against hangs, not a timing assertion)."""
-    for _ in range(int(guard_s / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not reached: {what}")
 
 
 @pytest.mark.slow
