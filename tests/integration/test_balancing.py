@@ -54,14 +54,16 @@ async def test_district_of_120_buildings(hass: HomeAssistant, algorithm: str, ho
 
 @pytest.mark.parametrize(
     ("algorithm", "level", "n"),
-    [("ai", "advanced", 2), ("traditional", "intermediate", 12)],
+    [("ai", "advanced", 2), ("traditional", "intermediate", 18)],
 )
 async def test_households_network_reaches_the_band(
     hass: HomeAssistant, algorithm: str, level: str, n: int
 ) -> None:
-    """households1200 in Home Assistant reaches the band as the CLI does (model-based: step 1,
-    PI: step 10, ±1): the households' own valves — no subentry, aggregated in their building
-    — are part of the simulated plant and are read and moved with the buildings'."""
+    """households1200 in Home Assistant reaches the band as the CLI does, ±1 step
+    (``balance households1200``: model-based from step 1, PI from step 16; a cycle's
+    verdict is on the plant one step after its acquisition): the households' own valves —
+    no subentry, aggregated in their building — are part of the simulated plant and are read
+    and moved with the buildings'."""
     entry = await add_network(
         hass, "households1200", options={"algorithm": algorithm, "level": level}
     )
@@ -75,7 +77,8 @@ async def test_households_network_reaches_the_band(
         for iid, o in zip(coordinator.simulator.ids, coordinator.simulator.openings, strict=True)
         if coordinator.network.inlets[iid].parent is not None and o < 0.999
     ]
-    assert closed  # the households' valves did part of the balancing
+    if algorithm == "ai":  # the coordinated plan balanced inside the buildings too
+        assert closed
 
 
 async def test_manual_mode_proposes_but_never_moves(hass: HomeAssistant, demo: ConfigEntry) -> None:
