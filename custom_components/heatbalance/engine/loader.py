@@ -22,7 +22,6 @@ import voluptuous as vol
 import yaml
 
 from .model import (
-    VALVE_TYPES,
     DesignConditions,
     Device,
     Emitter,
@@ -35,6 +34,7 @@ from .model import (
     Pump,
     Substation,
 )
+from .validation import network_problems
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10× faster
 HEAT_CAPACITY_KJ_PER_M2K = 100.0  # ≈0.1 MJ/(m²·K): a concrete residential building
@@ -318,95 +318,15 @@ def check_network(
     pipe_ids: list[str] | None = None,
     inlet_ids: list[str] | None = None,
 ) -> list[str]:
-    """Graph checks: duplicates, references, connectivity, parent tree, device data."""
-    problems = []
-    for kind, seq in (("node", ids), ("pipe", pipe_ids), ("inlet", inlet_ids)):
-        for dup in sorted({x for x in seq or [] if (seq or []).count(x) > 1}):
-            problems.append(f"{kind} {dup}: duplicate id")
-    nodes = network.nodes
-    if network.substation.node not in nodes:
-        problems.append(
-            f"substation {network.substation.id}, field node: unknown node "
-            f"{network.substation.node}"
-        )
-    for pipe in network.pipes:
-        for field, node in (("from", pipe.from_node), ("to", pipe.to_node)):
-            if node not in nodes:
-                problems.append(f"pipe {pipe.id}, field {field}: unknown node {node}")
-        if pipe.from_node == pipe.to_node:
-            problems.append(f"pipe {pipe.id}: starts and ends at node {pipe.from_node}")
-    problems += _check_inlets(network)
-    if not problems:
-        problems += _check_connected(network)
-    return problems
+    """Model checks (duplicates, references, connectivity, parent tree, device data).
 
-
-def _check_inlets(network: Network) -> list[str]:
-    """References and device data of every inlet; parent links must form a tree."""
-    problems = []
-    for inlet in network.inlets.values():
-        where = f"inlet {inlet.id}"
-        if inlet.node not in network.nodes:
-            problems.append(f"{where}, field node: unknown node {inlet.node}")
-        if inlet.parent is not None:
-            parent = network.inlets.get(inlet.parent)
-            if parent is None:
-                problems.append(f"{where}, field parent: unknown inlet {inlet.parent}")
-            elif parent.type == "household":
-                problems.append(f"{where}, field parent: {inlet.parent} is a household")
-            elif parent.node != inlet.node:
-                problems.append(f"{where}, field node: must be its parent's node {parent.node}")
-        elif inlet.type == "household":
-            problems.append(f"{where}, field parent: a household needs its building inlet")
-        problems += _check_device(where, inlet.device)
-    for inlet in network.inlets.values():
-        seen = {inlet.id}
-        current = inlet
-        while current.parent and current.parent in network.inlets:
-            if current.parent in seen:
-                problems.append(f"inlet {inlet.id}, field parent: parent links form a loop")
-                break
-            seen.add(current.parent)
-            current = network.inlets[current.parent]
-    return problems
-
-
-def _check_device(where: str, device: Device) -> list[str]:
-    """Data a device type needs (§2.0.4)."""
-    problems = []
-    needs_kvs = device.type in VALVE_TYPES or device.type.endswith("ejector")
-    if needs_kvs and device.kvs is None:
-        problems.append(
-            f"{where}, field device.kvs: required for a valve or ejector ({device.type})"
-        )
-    if device.type == "flow_valve" and device.setpoint is None:
-        problems.append(f"{where}, field device.setpoint: a flow valve needs its flow (m³/h)")
-    if device.type == "dp_valve" and device.setpoint is None:
-        problems.append(f"{where}, field device.setpoint: a ΔP valve needs its ΔP (kPa)")
-    if device.type.endswith("ejector") and device.mixing_ratio is None:
-        problems.append(f"{where}, field device.mixing_ratio: required for an ejector")
-    if device.type == "distributed_pump" and not (device.pump_head_m and device.pump_flow_m3h):
-        problems.append(
-            f"{where}, field device: a distributed pump needs pump_head_m and pump_flow_m3h"
-        )
-    if device.min_opening > device.max_opening:
-        problems.append(f"{where}, field device.min_opening: above max_opening")
-    return problems
-
-
-def _check_connected(network: Network) -> list[str]:
-    """Every node must be reachable from the substation through pipes."""
-    neighbours: dict[str, set[str]] = {n: set() for n in network.nodes}
-    for pipe in network.pipes:
-        neighbours[pipe.from_node].add(pipe.to_node)
-        neighbours[pipe.to_node].add(pipe.from_node)
-    seen = {network.substation.node}
-    todo = [network.substation.node]
-    while todo:
-        for nxt in neighbours[todo.pop()] - seen:
-            seen.add(nxt)
-            todo.append(nxt)
-    return [f"node {n}: not connected to the substation" for n in network.nodes if n not in seen]
+    The one rule set of :mod:`.validation`, shared with the hydraulic topology; ``ids`` and
+    ``inlet_ids`` are the node and inlet ids as written, for the duplicate check. ``pipe_ids``
+    is accepted for compatibility: pipes stay a list in the model, so their duplicates are
+    always found.
+    """
+    del pipe_ids
+    return network_problems(network, node_ids=ids, inlet_ids=inlet_ids, settings_required=True)
 
 
 def network_to_dict(network: Network) -> dict[str, Any]:
