@@ -199,15 +199,20 @@ def _parent_problems(network: Network) -> list[str]:
             problems.append(f"{where}, field parent: {inlet.parent} is a household")
         elif parent.node != inlet.node:
             problems.append(f"{where}, field node: must be its parent's node {parent.node}")
+    rooted: set[str] = set()  # inlets whose chain of parents ends (linear overall)
     for inlet in inlets.values():
-        seen = {inlet.id}
+        chain = [inlet.id]
         current = inlet
         while current.parent is not None and current.parent in inlets:
-            if current.parent in seen:
-                problems.append(f"inlet {inlet.id}, field parent: parent links form a loop")
+            if current.parent in rooted:
                 break
-            seen.add(current.parent)
+            if current.parent in chain:
+                problems.append(f"inlet {inlet.id}, field parent: parent links form a loop")
+                chain = []
+                break
+            chain.append(current.parent)
             current = inlets[current.parent]
+        rooted.update(chain)
     return problems
 
 
@@ -239,4 +244,8 @@ def _positive(value: object) -> bool:
 
 def _column(values: list[object]) -> np.ndarray:
     """Optional numbers as floats; missing or non-numeric values become NaN."""
-    return np.array([v if _finite(v) else np.nan for v in values], dtype=float)
+    try:
+        column = np.array(values, dtype=float)  # fast path: None → NaN
+    except (TypeError, ValueError):
+        return np.array([v if _finite(v) else np.nan for v in values], dtype=float)
+    return np.where(np.isfinite(column), column, np.nan)
