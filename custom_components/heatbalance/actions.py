@@ -1,4 +1,5 @@
-"""Operator actions shared by buttons and services: balance now, acknowledge alarms."""
+"""Operator actions shared by buttons and services: balance now, confirm the manual
+proposal, acknowledge alarms."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from .coordinator import SAVE_DELAY_S, HeatbalanceCoordinator
 async def async_balance_now(
     coordinator: HeatbalanceCoordinator, context: Context | None, entity_id: str | None = None
 ) -> None:
-    """Run a cycle now and apply its commands once, in manual mode too (an operator's order).
+    """Run a cycle now. Automatic mode sends its commands (also once balanced); manual mode
+    (§5.3.6-6) computes and shows the proposal and moves nothing until the operator confirms
+    it (:func:`async_confirm_proposal`).
 
     The primary level has no remote regulation (Table 3.0.4): refused there.
     """
-    if coordinator.settings.level == "primary":
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="primary_is_manual")
-    coordinator.force_dispatch = True
+    _refuse_primary(coordinator)
+    coordinator.force_dispatch = coordinator.settings.auto
     await coordinator.async_refresh()
     async_audit(
         coordinator.hass,
@@ -28,7 +30,32 @@ async def async_balance_now(
         "balance_now",
         context,
         entity_id=entity_id,
+        moved=coordinator.settings.auto,
     )
+
+
+async def async_confirm_proposal(
+    coordinator: HeatbalanceCoordinator, context: Context | None, entity_id: str | None = None
+) -> dict[str, float]:
+    """Send the proposal shown in manual mode (the valves' set positions), as the operator
+    confirmed it; every opening was computed within the safety limits (§5.3.6-3)."""
+    _refuse_primary(coordinator)
+    sent = await coordinator.async_confirm_proposal()
+    async_audit(
+        coordinator.hass,
+        coordinator.config_entry.entry_id,
+        "confirm_proposal",
+        context,
+        entity_id=entity_id,
+        valves=len(sent),
+    )
+    return sent
+
+
+def _refuse_primary(coordinator: HeatbalanceCoordinator) -> None:
+    """The primary level has no remote regulation (Table 3.0.4)."""
+    if coordinator.settings.level == "primary":
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="primary_is_manual")
 
 
 def async_acknowledge(

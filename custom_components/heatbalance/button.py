@@ -1,4 +1,5 @@
-"""Buttons: balance now, acknowledge alarms — operator actions, audited."""
+"""Buttons: balance now, confirm the manual proposal, acknowledge alarms — operator
+actions, audited."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .actions import async_acknowledge, async_balance_now
+from .actions import async_acknowledge, async_balance_now, async_confirm_proposal
 from .coordinator import HeatbalanceConfigEntry
 from .entity import HeatbalanceEntity
 
 PARALLEL_UPDATES = 1
 BALANCE_NOW = ButtonEntityDescription(key="balance_now", translation_key="balance_now")
+CONFIRM = ButtonEntityDescription(key="confirm_proposal", translation_key="confirm_proposal")
 ACKNOWLEDGE = ButtonEntityDescription(
     key="acknowledge_alarms", translation_key="acknowledge_alarms"
 )
@@ -25,16 +27,28 @@ async def async_setup_entry(
     """The network's buttons."""
     coordinator = entry.runtime_data.coordinator
     async_add_entities(
-        [BalanceNowButton(coordinator, BALANCE_NOW), AcknowledgeButton(coordinator, ACKNOWLEDGE)]
+        [
+            BalanceNowButton(coordinator, BALANCE_NOW),
+            ConfirmProposalButton(coordinator, CONFIRM),
+            AcknowledgeButton(coordinator, ACKNOWLEDGE),
+        ]
     )
 
 
 class BalanceNowButton(HeatbalanceEntity, ButtonEntity):
-    """Run a cycle now and apply its commands once, even in manual mode."""
+    """Run a cycle now: automatic mode sends its commands, manual mode only shows them."""
 
     async def async_press(self) -> None:
         """Same as the ``balance_now`` action."""
         await async_balance_now(self.coordinator, self._context, self.entity_id)
+
+
+class ConfirmProposalButton(HeatbalanceEntity, ButtonEntity):
+    """Manual mode: send the proposal shown as the valves' set positions."""
+
+    async def async_press(self) -> None:
+        """Same as the ``confirm_proposal`` action."""
+        await async_confirm_proposal(self.coordinator, self._context, self.entity_id)
 
 
 class AcknowledgeButton(HeatbalanceEntity, ButtonEntity):

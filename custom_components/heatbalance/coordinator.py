@@ -17,10 +17,11 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
 from .alarms import NETWORK, Alarm, AlarmBook, find_conditions, gateway_conditions
 from .const import DOMAIN, EVENT_ALARM, SOURCE_SIMULATOR
@@ -38,6 +39,8 @@ _LOGGER = logging.getLogger(__name__)
 STORE_VERSION = 1
 SAVE_DELAY_S = 30
 COMMAND_ANSWER_S = 10.0  # how long an operator command waits for the gateway read-back
+PLANT_CLOCK = "plant"  # §8.2.6 timer on the simulated plant's time
+WALL_CLOCK = "wall"  # §8.2.6 timer on wall-clock time (real plants)
 
 
 @dataclass
@@ -104,9 +107,12 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         stored = await self.store.async_load() or {}
         self.memory = CycleMemory.from_dict(stored.get("memory", {}))
         self.alarms.restore(stored.get("alarms", {}))
+        balance = stored.get("balance", {})
         try:
-            self.balance = BalanceStateMachine.from_dict(stored.get("balance", {}))
+            self.balance = BalanceStateMachine.from_dict(balance)
         except (TypeError, ValueError):  # a damaged store restarts regulation, nothing worse
+            self.balance = _balance_machine(self.settings)
+        if stored.get("balance_clock", PLANT_CLOCK) != self.clock:  # seconds of another clock
             self.balance = _balance_machine(self.settings)
         plant = stored.get("plant", {})
         sim = self.simulator
@@ -141,6 +147,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             "memory": self.memory.as_dict(),
             "alarms": self.alarms.as_dict(),
             "balance": self.balance.as_dict(),
+            "balance_clock": self.clock,
             "plant": {
                 "time_s": sim.time_s,
                 "pump_speed": sim.pump_speed,
@@ -205,15 +212,26 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self.store.async_delay_save(self.stored, SAVE_DELAY_S)
         return result
 
+    @property
+    def clock(self) -> str:
+        """The §8.2.6 clock: a real plant's is the wall clock, so the 24 h run on while Home
+        Assistant is down; a simulated plant's is its own (accelerated, paused when stopped)."""
+        return PLANT_CLOCK if self.plant.simulated else WALL_CLOCK
+
+    def _now_s(self, result: CycleResult) -> float:
+        """Now on the §8.2.6 clock, in seconds."""
+        return result.time_s if self.clock == PLANT_CLOCK else dt_util.utcnow().timestamp()
+
     def _track_balance(self, result: CycleResult) -> float:
         """Feed the verdict to the balance state machine (§8.2.5/§8.2.6); return how long
-        automatic regulation has run without reaching balance (plant seconds)."""
+        automatic regulation has run without reaching balance (seconds on :attr:`clock`)."""
         machine = self.balance
         machine.timeout_s = _balance_machine(self.settings).timeout_s
+        now = self._now_s(result)
         if not self.settings.auto:  # manual: nothing regulates, nothing times out
-            machine.reset(result.time_s)
+            machine.reset(now)
             return 0.0
-        machine.update(result.evaluation, result.time_s)
+        machine.update(result.evaluation, now)
         return machine.regulating_for_s()
 
     # --- alarms -----------------------------------------------------------------------------
@@ -253,6 +271,23 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         )
 
     # --- operator commands ------------------------------------------------------------------
+    async def async_confirm_proposal(self) -> dict[str, float]:
+        """Send the manual-mode proposal shown now (the operator confirmed it, §5.3.6-6).
+
+        The openings were computed by the engine within the safety limits from where the
+        valves stand; nothing has moved since in manual mode. Returns what was sent.
+        """
+        result = self.data
+        if result is None or not result.commands or self.settings.auto:
+            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_proposal")
+        failed = await self.plant.async_dispatch(self.hass, result.commands, result.pump_command)
+        self.sent = {k: v for k, v in result.commands.items() if k not in failed}
+        if self.memory.loop is not None:
+            self.memory.loop.commanded(self.sent)
+        result.commands = {}  # confirmed once; the next cycle proposes afresh
+        self.async_update_listeners()
+        return dict(self.sent)
+
     async def async_set_opening(self, inlet_id: str, opening: float) -> None:
         """Operator's valve command, clamped to the safety limits (§5.3.6-3), sent at once."""
         device = self.network.inlets[inlet_id].device

@@ -14,7 +14,7 @@ from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, Supp
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
-from .actions import async_acknowledge, async_balance_now
+from .actions import async_acknowledge, async_balance_now, async_confirm_proposal
 from .alarms import ALARM_TYPES, NETWORK
 from .audit import async_audit, async_require_admin, async_require_operator
 from .compat import flow_vol as vol
@@ -49,6 +49,7 @@ THRESHOLDS = {
 }
 SCHEMAS: dict[str, Any] = {
     "balance_now": ENTRY,
+    "confirm_proposal": ENTRY,
     "set_weight": ENTRY.extend(
         {
             vol.Required(ATTR_INLET): cv.string,
@@ -101,6 +102,12 @@ def _inlet(coordinator: HeatbalanceCoordinator, name: str) -> str:
 async def _balance_now(hass: HomeAssistant, call: ServiceCall) -> None:
     await async_require_operator(hass, call.context)
     await async_balance_now(_coordinator(hass, call), call.context)
+
+
+async def _confirm_proposal(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    await async_require_operator(hass, call.context)
+    sent = await async_confirm_proposal(_coordinator(hass, call), call.context)
+    return {"openings": {iid: round(v * 100.0, 1) for iid, v in sent.items()}}
 
 
 async def _acknowledge(hass: HomeAssistant, call: ServiceCall) -> None:
@@ -176,6 +183,7 @@ async def _export(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 HANDLERS = {
     "balance_now": (_balance_now, SupportsResponse.NONE),
+    "confirm_proposal": (_confirm_proposal, SupportsResponse.OPTIONAL),
     "acknowledge_alarm": (_acknowledge, SupportsResponse.NONE),
     "set_weight": (_set_weight, SupportsResponse.NONE),
     "set_safety_thresholds": (_set_thresholds, SupportsResponse.NONE),

@@ -3,6 +3,9 @@ cleared — as bus events, on the event entity and on the binary sensors."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Event, HomeAssistant
@@ -146,6 +149,29 @@ async def test_not_balanced_for_24_hours(hass: HomeAssistant, alarms: list[Event
     assert "(§8.2.6)" in raised[0]["description"]
     assert hass.states.get("binary_sensor.estate12_inspection_needed").state == "on"
     assert hass.states.get("sensor.estate12_balance_state").state == "inspection"
+
+
+async def test_24_hours_on_the_wall_clock_over_a_restart(
+    hass: HomeAssistant, alarms: list[Event], freezer: Any
+) -> None:
+    """§8.2.6 on a real plant: the 24 h are wall-clock hours, also those Home Assistant was
+    down; many cycles in little wall time do not make a day."""
+    hass.states.async_set("sensor.outdoor", "-5", {"unit_of_measurement": "°C"})
+    entry = await add_network(hass, options={"max_opening": 20, "outdoor_entity": "sensor.outdoor"})
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator.clock == "wall"
+    await cycles(hass, entry, 60)  # 30 plant hours, no wall time
+    assert not _raised(alarms, "not_balanced")
+    await hass.config_entries.async_unload(entry.entry_id)  # Home Assistant stops …
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(hours=25))  # … for a day and an hour
+    hass.states.async_set("sensor.outdoor", "-5", {"unit_of_measurement": "°C"})
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await cycles(hass, entry, 1)
+    raised = _raised(alarms, "not_balanced")
+    assert len(raised) == 1
+    assert float(raised[0]["hours"]) >= 25.0
 
 
 async def test_descriptions_in_chinese(hass: HomeAssistant, alarms: list[Event]) -> None:

@@ -8,6 +8,7 @@ import json
 import pytest
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 
 from custom_components.heatbalance.const import EVENT_ALARM
@@ -96,6 +97,66 @@ async def test_manual_mode_proposes_but_never_moves(hass: HomeAssistant, demo: C
     proposed = _value(hass, "sensor.b001_valve_set_position")
     assert proposed != pytest.approx(_value(hass, "sensor.b001_valve_position"), abs=0.5)
     assert hass.states.get("sensor.estate12_balance_state").state == "manual"
+
+
+@pytest.mark.parametrize("algorithm", ["traditional", "ai"])
+async def test_manual_balance_now_shows_and_confirm_moves(
+    hass: HomeAssistant, algorithm: str
+) -> None:
+    """§5.3.6-6 manual means manual: "Balance now" computes and shows the proposal and moves
+    nothing; "Confirm proposal" sends exactly what was shown, within the safety limits
+    (§5.3.6-3, minimum flow included), and the plant is better balanced for it."""
+    entry = await add_network(hass, options={"algorithm": algorithm, "mode": "manual"})
+    alarms: list = []
+    hass.bus.async_listen(EVENT_ALARM, alarms.append)
+    coordinator = entry.runtime_data.coordinator
+    sim = coordinator.simulator
+    before = sim.openings.copy()
+
+    def total_deviation() -> float:
+        return sum(abs(_value(hass, f"sensor.b{k:03d}_flow_deviation")) for k in range(1, 13))
+
+    deviation_before = total_deviation()
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.estate12_balance_now"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert (sim.openings == before).all()  # shown, not moved
+    shown = {k: _value(hass, f"sensor.b{k:03d}_valve_set_position") for k in range(1, 13)}
+    assert any(abs(shown[k] - before[k - 1] * 100) > 1 for k in shown)
+    response = await hass.services.async_call(
+        "heatbalance",
+        "confirm_proposal",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    limits = coordinator.settings
+    for k in range(1, 13):
+        opening = float(sim.openings[sim.ids.index(f"B{k:03d}")]) * 100
+        assert opening == pytest.approx(shown[k], abs=0.1)  # what was shown is what was sent
+        assert limits.min_opening_pct - 1e-6 <= opening <= limits.max_opening_pct + 1e-6
+        assert abs(opening - before[k - 1] * 100) <= limits.max_step_pct + 1e-6
+    assert response["openings"]
+    with pytest.raises(ServiceValidationError):  # confirmed once: nothing pending any more
+        await hass.services.async_call(
+            "heatbalance", "confirm_proposal", {"config_entry_id": entry.entry_id}, blocking=True
+        )
+    moved = sim.openings.copy()
+    await cycles(hass, entry, 2)
+    assert (sim.openings == moved).all()  # still manual: the next proposals wait again
+    assert total_deviation() < deviation_before
+    assert not [a for a in alarms if a.data["reason"] == "flow_low"]
+
+
+def test_minimum_flow_reaches_the_engine_guard() -> None:
+    """The operator's minimum-flow threshold is the engine's guard (one set of limits)."""
+    from custom_components.heatbalance.cycle import limits_of
+    from custom_components.heatbalance.settings import Settings
+
+    limits = limits_of(Settings.from_options({"min_flow": 60, "max_step": 20}))
+    assert limits.min_flow_ratio == pytest.approx(0.6)
+    assert limits.max_step == pytest.approx(0.2)
 
 
 FIELD = {

@@ -88,7 +88,8 @@ async def test_set_safety_thresholds(
 async def test_balance_now_in_manual_mode(
     hass: HomeAssistant, demo: ConfigEntry, operator: User, hass_read_only_user: User
 ) -> None:
-    """Manual mode proposes only; an operator's 'balance now' applies the proposal once."""
+    """Manual mode proposes only: an operator's 'balance now' computes and shows the proposal,
+    moving nothing; 'confirm proposal' sends it once (§5.3.6-6)."""
     await hass.services.async_call(
         "select",
         "select_option",
@@ -102,6 +103,12 @@ async def test_balance_now_in_manual_mode(
     with pytest.raises(Unauthorized):
         await _call(hass, "balance_now", {"config_entry_id": demo.entry_id}, hass_read_only_user)
     await _call(hass, "balance_now", {"config_entry_id": demo.entry_id}, operator)
+    assert (sim.openings == before).all()
+    with pytest.raises(Unauthorized):
+        await _call(
+            hass, "confirm_proposal", {"config_entry_id": demo.entry_id}, hass_read_only_user
+        )
+    await _call(hass, "confirm_proposal", {"config_entry_id": demo.entry_id}, operator)
     assert (sim.openings != before).any()
     moved = sim.openings.copy()
     await cycles(hass, demo, 1)
