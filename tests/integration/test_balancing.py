@@ -371,3 +371,31 @@ async def test_forecast_load_after_three_days(hass: HomeAssistant) -> None:
     stored = entry.runtime_data.coordinator.stored()["memory"]["forecaster"]
     assert stored["hours_seen"] >= 70
     assert json.loads(json.dumps(stored)) == stored  # the Store can keep it
+
+
+@pytest.mark.parametrize(("algorithm", "n"), [("traditional", 24), ("ai", 3)])
+async def test_removing_and_adding_inlets_replans_without_a_stall(
+    hass: HomeAssistant, algorithm: str, n: int
+) -> None:
+    """An inlet's subentry removed while regulating: the controller re-plans at once (the
+    valve stays part of the simulated plant, read and moved there) and the others reach the
+    band as fast as without the removal; added back, it is managed and in band again."""
+    entry = await add_network(hass, options={"algorithm": algorithm})
+    sub = next(s for s in entry.subentries.values() if s.unique_id == "B005")
+    assert hass.config_entries.async_remove_subentry(entry, sub.subentry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    assert "B005" not in coordinator.inlets
+    await cycles(hass, entry, n)
+    assert _value(hass, "sensor.estate12_inlets_in_band") == 100
+    assert coordinator.data.evaluation is not None
+    assert "B005" not in coordinator.data.evaluation.inlets
+    b005 = float(coordinator.simulator.openings[coordinator.simulator.ids.index("B005")])
+    assert b005 < 1.0  # balanced with the others, not left wide open
+    hass.config_entries.async_add_subentry(entry, sub)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    assert "B005" in coordinator.inlets
+    await cycles(hass, entry, 2)
+    assert _value(hass, "sensor.estate12_inlets_in_band") == 100
+    assert -5 <= _value(hass, "sensor.b005_flow_deviation") <= 10
