@@ -175,10 +175,14 @@ def controller_config(
 def loop_config(
     network: Network, settings: Settings, inlets: dict[str, InletConfig], acq: Acquisition
 ) -> LoopConfig:
-    """The engine loop's configuration: the managed inlets are judged at their set flows."""
+    """The engine loop's configuration: the managed inlets are judged at their set flows;
+    what no command reaches (unmapped valves and the pump of a real plant) is planned as it
+    stands."""
     held = [] if acq.unmanaged_moved else list(acq.unmanaged)
+    control = controller_config(network, settings, inlets, held)
+    control.pump_control = acq.pump_controlled  # never plan on a pump no command reaches
     return LoopConfig(
-        controller=controller_config(network, settings, inlets, held),
+        controller=control,
         judged=list(inlets),
         setpoints={iid: set_flow(network, cfg) for iid, cfg in inlets.items()},
     )

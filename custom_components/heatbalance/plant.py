@@ -35,6 +35,7 @@ from .const import (
     CONF_SUPPLY_ENTITY,
     SOURCE_ENTITIES,
     SOURCE_GATEWAY,
+    SOURCE_SIMULATOR,
 )
 from .engine.simulator import PlantState, Simulator, outdoor_profile
 
@@ -60,6 +61,8 @@ class Reading:
     dp_available_kpa: float | None = None  # measured, or the network model's estimate
     valve_dp_kpa: float | None = None
     command_status: str | None = None  # gateway's answer to the last valve command
+    measured: tuple[str, ...] = ()  # fields a real instrument delivered (not the model)
+    estimated: tuple[str, ...] = ()  # fields the network model filled in (shown as such)
     link_rate: tuple[float, int] | None = None  # gateway's first-try rate %, requests (§6.0.6)
     attempted: int = 0
     received: int = 0
@@ -81,6 +84,7 @@ class Acquisition:
     # simulated; on a real plant only their assumed position (the model's) is known
     unmanaged: dict[str, Reading] = field(default_factory=dict)
     unmanaged_moved: bool = False
+    pump_controlled: bool = True  # a pump command reaches the pump (simulated plant only)
 
 
 class Plant:
@@ -130,12 +134,22 @@ class Plant:
                 acq.inlets[iid] = self._read_gateway(iid, plant)
             else:
                 acq.inlets[iid] = self._read_simulator(iid, plant)
+                continue
+            self._follow(iid, acq.inlets[iid])
         self._read_unmanaged(acq)
         return acq
 
+    def _follow(self, iid: str, reading: Reading) -> None:
+        """The network model takes a real valve's measured position for its next step; the
+        model's pressure at the inlet is then an estimate on the real valves (flagged)."""
+        if reading.opening is not None and 0.0 <= reading.opening <= 1.0:
+            self.simulator.set_opening(iid, reading.opening)
+        if reading.dp_available_kpa is not None and "dp_available_kpa" not in reading.measured:
+            reading.estimated = (*reading.estimated, "dp_available_kpa")
+
     def _read_unmanaged(self, acq: Acquisition) -> None:
         """The valves no subentry maps: the simulated plant's own, or their assumed position."""
-        acq.unmanaged_moved = self.simulated
+        acq.unmanaged_moved = acq.pump_controlled = self.simulated
         for iid, state in acq.plant.inlets.items():
             if iid in self.inlets or not self.simulator.network.inlets[iid].device.actuated:
                 continue
@@ -267,6 +281,9 @@ class Plant:
                 hass, actuator, opening
             ):
                 failed.add(iid)
+            if cfg.source != SOURCE_SIMULATOR and iid not in failed:
+                # assumed where the valve went until its feedback says otherwise
+                self.simulator.set_opening(iid, opening)
         if pump_speed is not None and self.simulated:
             self.simulator.set_pump_speed(pump_speed)
         return failed

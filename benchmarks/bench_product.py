@@ -1,0 +1,358 @@
+"""Product benchmark: balancing measured through Home Assistant, next to the CLI's.
+
+Runs the integration inside Home Assistant's own test harness (pytest-homeassistant-custom-
+component: config flow → entry → ``coordinator.async_refresh()``), one network and source
+kind and algorithm a run, and prints per run
+
+* steps to band in HA (the first cycle from which every later cycle's verdict is in band,
+  counted like ``heatbalance balance``'s steps: cycle k judges the plant after k commands)
+  and the CLI's (``run_balance``) for the same network, level, algorithm and outdoor
+  temperature (the design outdoor temperature: the demo plant's weather is held there);
+  the entry's first refresh at setup is step 0 (the untouched plant, first commands);
+* the coordinator's cycle time (median and max of ``async_refresh`` wall time, acquisition
+  and engine together), the event loop's longest stall during the cycles (a 5 ms heartbeat:
+  what ran *on* the loop, not in the executor), the entry's start time and the process's
+  resident-memory growth from before the entry to after the cycles.
+
+Source kinds: ``simulated`` (the entry's own simulated plant); ``entities``: every building
+inlet mapped to Home Assistant entities — sensors for flow, supply, return, room and an
+``input_number`` valve — which a separate simulated plant (the "field") drives: the field's
+valves follow the input numbers, its readings are written to the sensors every cycle. The
+field's households (no subentry, no entity) keep their valves; its pump its speed.
+
+    .venv/ha2026/bin/python benchmarks/bench_product.py                # the table
+    .venv/ha2026/bin/python benchmarks/bench_product.py --only estate12 --source entities
+
+Not a test: figures vary with the machine's load. Runs as a script; it runs itself under
+pytest to get Home Assistant's harness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "addon")]
+
+import pytest  # noqa: E402
+
+import custom_components.heatbalance  # noqa: E402, F401  (the harness finds it first)
+from custom_components.heatbalance.engine.cli_balance import run_balance  # noqa: E402
+from custom_components.heatbalance.engine.loader import load_network, network_to_dict  # noqa: E402
+from custom_components.heatbalance.engine.networks.generator import generate_network  # noqa: E402
+from custom_components.heatbalance.engine.simulator import Simulator  # noqa: E402
+
+BUILTIN = ("estate12", "loop8", "district120", "households1200")
+GENERATED = {  # name: (buildings, households per building, seed, loop)
+    "gen60": (60, 0, 1, False),
+    "gen40x10": (40, 10, 2, False),
+    "gen150loop": (150, 0, 3, True),
+    "gen23k": (770, 30, 4, False),  # 23,100 households
+}
+RESULTS = Path(os.environ.get("BENCH_PRODUCT_OUT", tempfile.gettempdir())) / "bench_product"
+ALGORITHMS = {"traditional": "traditional", "ai": "model"}
+LEVEL = "intermediate"
+
+
+def _cases() -> list[tuple[str, str, str]]:
+    """(network, source, algorithm) of this run, from BENCH_PRODUCT_CASES (JSON)."""
+    return [tuple(c) for c in json.loads(os.environ.get("BENCH_PRODUCT_CASES", "[]"))]
+
+
+def _rss_mb() -> float:
+    """Resident memory of this process (MB)."""
+    with open("/proc/self/statm", encoding="ascii") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def _network_path(name: str) -> Path | None:
+    """A generated network written as JSON (None: a built-in one)."""
+    if name not in GENERATED:
+        return None
+    buildings, households, seed, loop = GENERATED[name]
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        net = generate_network(buildings, households, seed, name=name, loop=loop)
+        path.write_text(json.dumps(network_to_dict(net)))
+    return path
+
+
+def _steps_to_band(verdicts: list[bool]) -> int | None:
+    """First cycle index from which every later verdict is in band (as the CLI counts)."""
+    first = None
+    for k in range(len(verdicts) - 1, -1, -1):
+        if not verdicts[k]:
+            break
+        first = k
+    return first
+
+
+def cli_steps(name: str, algorithm: str, steps: int) -> int | None:
+    """The CLI's steps to band for the same network, level and algorithm."""
+    path = _network_path(name)
+    net = load_network(path if path else name)
+    report = run_balance(
+        net, level=LEVEL, target="flow", steps=steps, algorithm=ALGORITHMS[algorithm]
+    )
+    return report["steps_to_band"]
+
+
+# --- the harness part (runs under pytest) ---------------------------------------------------
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load custom_components/heatbalance."""
+
+
+class Field:
+    """The simulated "real" plant behind HA entities: sensors written, valves followed."""
+
+    def __init__(self, hass: Any, network: Any, inlets: list[str]) -> None:
+        self.hass = hass
+        self.sim = Simulator(network, outdoor_c=network.design.outdoor_c)
+        self.inlets = inlets
+
+    def entity(self, iid: str, what: str) -> str:
+        return f"{'input_number' if what == 'valve' else 'sensor'}.field_{iid.lower()}_{what}"
+
+    def publish(self) -> None:
+        """Write the field's readings to the sensors."""
+        state = self.sim.state()
+        for iid in self.inlets:
+            s = state.inlets[iid]
+            for what, value, unit in (
+                ("flow", s.flow_m3h, "m³/h"),
+                ("supply", s.supply_c, "°C"),
+                ("return", s.return_c, "°C"),
+                ("room", s.room_c, "°C"),
+            ):
+                self.hass.states.async_set(
+                    self.entity(iid, what), f"{value:.4f}", {"unit_of_measurement": unit}
+                )
+
+    def follow_and_advance(self, dt_s: float) -> None:
+        """The field valves go where HA set them; the plant runs a cycle."""
+        for iid in self.inlets:
+            state = self.hass.states.get(self.entity(iid, "valve"))
+            self.sim.set_opening(iid, float(state.state) / 100.0)
+        self.sim.advance(dt_s)
+
+
+async def _add_entry(hass: Any, name: str, algorithm: str) -> Any:
+    from homeassistant import config_entries
+
+    from custom_components.heatbalance.const import CONF_NETWORK, CONF_PATH, DOMAIN
+
+    path = _network_path(name)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    data = {CONF_PATH: str(path)} if path else {CONF_NETWORK: name}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
+    entry = result["result"]
+    await hass.async_block_till_done()
+    options = dict(entry.options) | {"algorithm": algorithm, "level": LEVEL}
+    hass.config_entries.async_update_entry(entry, options=options)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def _untouched(hass: Any, coordinator: Any, field: Field | None) -> None:
+    """Back to the network's initial plant and a fresh controller: the setup's first
+    refresh ran with the default options, before the benchmark's were applied."""
+    from custom_components.heatbalance.cycle import CycleMemory
+
+    sim, net = coordinator.simulator, coordinator.network
+    for iid, inlet in net.inlets.items():
+        sim.set_opening(iid, inlet.device.opening)
+    sim.set_pump_speed(net.substation.pump.speed)
+    coordinator.memory = CycleMemory()
+    coordinator.sent = {}
+    if field is not None:
+        for iid in field.inlets:
+            hass.states.async_set(field.entity(iid, "valve"), "100.0", {"min": 0, "max": 100})
+        field.publish()
+    await hass.async_block_till_done()
+
+
+async def _map_to_entities(hass: Any, entry: Any, field: Field) -> None:
+    """Every subentry's inlet to the field's entities (one reload for all)."""
+    from homeassistant.setup import async_setup_component
+
+    numbers = {
+        f"field_{iid.lower()}_valve": {"min": 0, "max": 100, "step": 0.01, "initial": 100}
+        for iid in field.inlets
+    }
+    assert await async_setup_component(hass, "input_number", {"input_number": numbers})
+    field.publish()
+    for sub in list(entry.subentries.values()):
+        iid = sub.data["inlet_id"]
+        data = dict(sub.data) | {
+            "source": "entities",
+            "flow_entity": field.entity(iid, "flow"),
+            "supply_temperature_entity": field.entity(iid, "supply"),
+            "return_temperature_entity": field.entity(iid, "return"),
+            "room_temperature_entity": field.entity(iid, "room"),
+            "actuator_entity": field.entity(iid, "valve"),
+        }
+        hass.config_entries.async_update_subentry(entry, sub, data=data)
+    await hass.async_block_till_done()
+
+
+class Heartbeat:
+    """The event loop's longest stall: a task that wants to run every 5 ms."""
+
+    def __init__(self) -> None:
+        self.worst_s = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.005)
+            self.worst_s = max(self.worst_s, loop.time() - before - 0.005)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._beat())
+
+    def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+
+
+@pytest.mark.parametrize("case", _cases(), ids=lambda c: "-".join(c))
+async def test_product(hass: Any, case: tuple[str, str, str]) -> None:
+    """One benchmark run (see the module docstring); writes its figures as JSON."""
+    name, source, algorithm = case
+    steps = int(os.environ.get("BENCH_PRODUCT_STEPS", "16"))
+    rss0 = _rss_mb()
+    t0 = time.perf_counter()
+    entry = await _add_entry(hass, name, algorithm)
+    start_s = time.perf_counter() - t0
+    coordinator = entry.runtime_data.coordinator
+    network = coordinator.network
+    coordinator.plant._weather[:] = network.design.outdoor_c  # same conditions as the CLI
+    field = None
+    if source == "entities":
+        field = Field(hass, network, list(coordinator.inlets))
+        await _map_to_entities(hass, entry, field)
+        coordinator = entry.runtime_data.coordinator
+    await _untouched(hass, coordinator, field)
+    # step 0 judges the untouched plant and sends the chosen algorithm's first commands, as
+    # the CLI's; every refresh after it judges the plant after one more
+    await coordinator.async_refresh()
+    first = coordinator.data
+    verdicts = [bool(first and first.evaluation and first.evaluation.in_band)]
+    shares = [first.share_in_band if first else None]
+    if field is not None:
+        field.follow_and_advance(coordinator.plant.cycle_s)
+        field.publish()
+    times: list[float] = []
+    beat = Heartbeat()
+    beat.start()
+    for _ in range(steps):
+        t = time.perf_counter()
+        await coordinator.async_refresh()
+        times.append(time.perf_counter() - t)
+        await hass.async_block_till_done()
+        ev = coordinator.data.evaluation if coordinator.data else None
+        verdicts.append(bool(ev and ev.in_band))
+        shares.append(coordinator.data.share_in_band if coordinator.data else None)
+        if os.environ.get("BENCH_PRODUCT_DEBUG") and ev is not None:
+            out_of_band = {
+                i: round(e.deviation or 0, 1) for i, e in ev.inlets.items() if not e.in_band
+            }
+            flags = {i: r.flagged for i, r in coordinator.data.inlets.items() if r.flagged}
+            print("DEBUG", out_of_band, flags, coordinator.data.commands, file=sys.stderr)
+        if field is not None:
+            field.follow_and_advance(coordinator.plant.cycle_s)
+            field.publish()
+    beat.stop()
+    out = {
+        "network": name,
+        "inlets": len(network.inlets),
+        "source": source,
+        "algorithm": algorithm,
+        "ha_steps": _steps_to_band(verdicts),
+        "cli_steps": cli_steps(name, algorithm, steps),
+        "shares": shares,
+        "start_s": start_s,
+        "cycle_median_ms": statistics.median(times) * 1000.0,
+        "cycle_max_ms": max(times) * 1000.0,
+        "loop_stall_ms": beat.worst_s * 1000.0,
+        "rss_mb": _rss_mb() - rss0,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}-{source}-{algorithm}.json").write_text(json.dumps(out))
+
+
+# --- the script part ------------------------------------------------------------------------
+def main() -> int:
+    """Run the cases under pytest, one process each (fresh memory), and print the table."""
+    import subprocess
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="*", help="networks (default: all)")
+    parser.add_argument("--source", nargs="*", default=["simulated", "entities"])
+    parser.add_argument("--algorithm", nargs="*", default=list(ALGORITHMS))
+    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--verbose", action="store_true", help="share in band per cycle")
+    args = parser.parse_args()
+    names = args.only or [*BUILTIN, *GENERATED]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name in names:
+        for source in args.source:
+            for algorithm in args.algorithm:
+                case = [name, source, algorithm]
+                env = os.environ | {
+                    "BENCH_PRODUCT_CASES": json.dumps([case]),
+                    "BENCH_PRODUCT_STEPS": str(args.steps),
+                }
+                cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
+                cmd += ["-W", "ignore", "--timeout=3000", "--rootdir", str(ROOT)]
+                run = subprocess.run(
+                    cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False
+                )
+                result = RESULTS / f"{name}-{source}-{algorithm}.json"
+                if run.returncode != 0 or not result.exists():
+                    print(f"{name} {source} {algorithm}: failed\n{run.stdout[-3000:]}")
+                    continue
+                rows.append(json.loads(result.read_text()))
+                result.unlink()
+                _print_row(rows[-1], header=len(rows) == 1)
+                if args.verbose:
+                    print("  in band per cycle %:", [round(x or 0) for x in rows[-1]["shares"]])
+    return 0
+
+
+def _print_row(r: dict[str, Any], header: bool) -> None:
+    if header:
+        print(
+            f"{'network':<15}{'inlets':>7} {'source':<10}{'algo':<12}{'HA':>4}{'CLI':>5}"
+            f"{'start s':>9}{'cycle ms':>10}{'max ms':>8}{'stall ms':>10}{'RSS MB':>8}"
+        )
+
+    def steps(v: int | None) -> str:
+        return "—" if v is None else str(v)
+
+    print(
+        f"{r['network']:<15}{r['inlets']:>7} {r['source']:<10}{r['algorithm']:<12}"
+        f"{steps(r['ha_steps']):>4}{steps(r['cli_steps']):>5}{r['start_s']:>9.1f}"
+        f"{r['cycle_median_ms']:>10.0f}{r['cycle_max_ms']:>8.0f}{r['loop_stall_ms']:>10.0f}"
+        f"{r['rss_mb']:>8.0f}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
