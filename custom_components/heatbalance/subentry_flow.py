@@ -17,7 +17,9 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
     SubentryFlowResult,
 )
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
@@ -31,14 +33,17 @@ from homeassistant.helpers.selector import (
 
 from .compat import flow_vol as vol
 from .const import (
+    CONF_ACCELERATION,
     CONF_ACTUATOR_ENTITY,
     CONF_BATTERY_ENTITY,
+    CONF_CYCLE_MINUTES,
     CONF_FLOW_ENTITY,
     CONF_GATEWAY_METER,
     CONF_GATEWAY_VALVE,
     CONF_INLET_ID,
     CONF_INLETS,
     CONF_LINK,
+    CONF_OUTDOOR_ENTITY,
     CONF_RETURN_ENTITY,
     CONF_ROOM_ENTITY,
     CONF_SOURCE,
@@ -57,7 +62,7 @@ from .const import (
 from .engine.loader import DEVICE_TYPES, NetworkError
 from .engine.model import Network
 from .network_setup import build_network, definitions, network_source
-from .settings import default_gateway_devices, gateway_devices
+from .settings import DEFAULT_OPTIONS, default_gateway_devices, gateway_devices
 
 
 def _select(key: str, options: list[str], custom: bool = False) -> SelectSelector:
@@ -100,6 +105,27 @@ SOURCE_SCHEMA = {
     vol.Required(CONF_SOURCE, default=SOURCE_SIMULATOR): _select(CONF_SOURCE, list(SOURCES)),
     vol.Required(CONF_LINK, default=LINK_WIRED): _select(CONF_LINK, [LINK_WIRED, LINK_WIRELESS]),
 }
+
+
+CONF_REAL_TIME = "real_time"
+_REAL_TIME_TEXT = (
+    "\n\n**The network now runs in real time.** Until now every inlet is simulated, so time "
+    "runs accelerated: one {cycle}-minute control cycle every {accelerated} s. This inlet reads "
+    "real measurements, so from now on there is one control cycle every {cycle} minutes of the "
+    "wall clock; the simulated inlets follow the same clock and the balance state builds up "
+    "over hours, not seconds. The cycle is set in the network's options. Untick to keep the "
+    "network simulated (this inlet is then not changed).",
+    "\n\n**管网将按实时运行。** 目前所有热力入口均为仿真，时间加速运行："
+    "每 {accelerated} 秒完成一个 {cycle} 分钟的调节周期。"
+    "该入口读取真实测量值，从现在起按实际时间每 {cycle} 分钟一个调节周期；"
+    "仿真入口随同一时钟运行，平衡状态需要数小时而非数秒形成。调节周期在管网选项中设置。"
+    "取消勾选则保持管网为仿真（本入口不作更改）。",
+)
+
+
+def _zh(hass: HomeAssistant) -> int:
+    """1 when HA speaks Chinese (index into the two texts)."""
+    return int(str(hass.config.language).lower().startswith("zh"))
 
 
 def definition_schema(network: Network) -> vol.Schema:
@@ -230,6 +256,9 @@ class InletSubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """Home Assistant entities that measure (and move) this inlet."""
         errors: dict[str, str] = {}
+        ask, notice = self._real_time_notice()
+        if user_input is not None and user_input.get(CONF_REAL_TIME) is False:
+            return self.async_abort(reason="kept_simulated")
         if user_input is not None:
             if not any(user_input.get(k) for k in SIGNAL_ENTITY_KEYS):
                 errors["base"] = "no_entities"
@@ -237,12 +266,12 @@ class InletSubentryFlow(ConfigSubentryFlow):
                 self._data |= {k: user_input[k] for k in SIGNAL_ENTITY_KEYS if user_input.get(k)}
                 return self._finish()
         suggested = user_input or self._data
-        schema = vol.Schema({vol.Optional(k): sel for k, sel in ENTITY_FIELDS.items()})
+        schema = vol.Schema({**{vol.Optional(k): sel for k, sel in ENTITY_FIELDS.items()}, **ask})
         return self.async_show_form(
             step_id="entities",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
-            description_placeholders={"inlet": self._title},
+            description_placeholders={"inlet": self._title, **notice},
         )
 
     async def async_step_gateway(
@@ -254,6 +283,9 @@ class InletSubentryFlow(ConfigSubentryFlow):
         device. A device can belong to one inlet only.
         """
         errors: dict[str, str] = {}
+        ask, notice = self._real_time_notice()
+        if user_input is not None and user_input.get(CONF_REAL_TIME) is False:
+            return self.async_abort(reason="kept_simulated")
         if user_input is not None:
             names = {k: str(user_input.get(k) or "").strip() for k in GATEWAY_DEVICE_KEYS}
             errors = self._gateway_errors(names)
@@ -268,12 +300,14 @@ class InletSubentryFlow(ConfigSubentryFlow):
                 strict=True,
             )
         }
-        schema = vol.Schema({vol.Optional(k): TextSelector() for k in GATEWAY_DEVICE_KEYS})
+        schema = vol.Schema(
+            {**{vol.Optional(k): TextSelector() for k in GATEWAY_DEVICE_KEYS}, **ask}
+        )
         return self.async_show_form(
             step_id="gateway",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
-            description_placeholders={"inlet": self._title},
+            description_placeholders={"inlet": self._title, **notice},
         )
 
     def _gateway_errors(self, names: dict[str, str]) -> dict[str, str]:
@@ -313,6 +347,38 @@ class InletSubentryFlow(ConfigSubentryFlow):
             ),
             description_placeholders={"inlet": self._title},
         )
+
+    def _turns_real_time(self) -> bool:
+        """Whether this answer makes an all-simulated (accelerated) network run in real time."""
+        if self._data[CONF_SOURCE] == SOURCE_SIMULATOR:
+            return False
+        entry = self._get_entry()
+        if (DEFAULT_OPTIONS | dict(entry.options)).get(CONF_OUTDOOR_ENTITY):
+            return False  # a real outdoor sensor already holds the network to real time
+        own = self._get_reconfigure_subentry().subentry_id if self.source == "reconfigure" else None
+        return all(
+            sub.data.get(CONF_SOURCE, SOURCE_SIMULATOR) == SOURCE_SIMULATOR
+            for sid, sub in entry.subentries.items()
+            if sub.subentry_type == SUBENTRY_INLET and sid != own
+        )
+
+    def _real_time_notice(self) -> tuple[dict[Any, Any], dict[str, str]]:
+        """The real-time question and its explanation, when this inlet makes the network real.
+
+        Accelerated time is for an all-simulated network only (§4.3.4 acquisition period):
+        the form says what changes and asks; unticking keeps the network as it is.
+        """
+        if not self._turns_real_time():
+            return {}, {"real_time": ""}
+        options = DEFAULT_OPTIONS | dict(self._get_entry().options)
+        cycle = float(options[CONF_CYCLE_MINUTES])
+        accelerated = max(cycle * 60.0 / max(float(options[CONF_ACCELERATION]), 1.0), 1.0)
+        field = {vol.Required(CONF_REAL_TIME, default=True): BooleanSelector()}
+        return field, {
+            "real_time": _REAL_TIME_TEXT[_zh(self.hass)].format(
+                cycle=f"{cycle:g}", accelerated=f"{accelerated:g}"
+            )
+        }
 
     async def _next(self) -> SubentryFlowResult:
         """Ask for entities or gateway devices when the source needs them; otherwise done."""
