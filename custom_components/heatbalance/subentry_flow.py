@@ -9,7 +9,10 @@ Assistant entities (sensors for supply/return/room temperature and flow, a ``val
 
 from __future__ import annotations
 
+import heapq
+import math
 import re
+import statistics
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -25,6 +28,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -60,7 +64,8 @@ from .const import (
     SUBENTRY_INLET,
 )
 from .engine.loader import DEVICE_TYPES, NetworkError
-from .engine.model import Network
+from .engine.model import Network, design_flow_m3h
+from .engine.networks.generator import KVS_SERIES
 from .network_setup import build_network, definitions, network_source
 from .settings import DEFAULT_OPTIONS, default_gateway_devices, gateway_devices
 
@@ -138,7 +143,11 @@ def definition_schema(network: Network) -> vol.Schema:
             vol.Required("type", default="building"): _select(
                 "inlet_type", ["building", "unit", "household"]
             ),
-            vol.Required("node"): _select("node", sorted(network.nodes)),
+            vol.Required("node"): SelectSelector(
+                SelectSelectorConfig(
+                    options=node_options(network), mode=SelectSelectorMode.DROPDOWN
+                )
+            ),
             vol.Optional("parent"): _select("parent", sorted(buildings)),
             vol.Required("heating_area_m2"): _number(1, 1e6, 0.1, "m²"),
             vol.Required("design_load_kw"): _number(0.1, 1e5, 0.1, "kW"),
@@ -150,6 +159,68 @@ def definition_schema(network: Network) -> vol.Schema:
             vol.Optional("kvs"): _number(0.1, 1000, 0.1, "m³/h"),
         }
     )
+
+
+def node_options(network: Network) -> list[SelectOptionDict]:
+    """Nodes by their place along the network: distance from the substation and who is there.
+
+    Raw ids such as ``N1_1`` tell an operator nothing; the label says how far along the pipes
+    the node lies and which buildings already hang on it.
+    """
+    distance = _distances(network)
+    at: dict[str, list[str]] = {}
+    for inlet in network.inlets.values():
+        if inlet.parent is None:
+            at.setdefault(inlet.node, []).append(inlet.name or inlet.id)
+    ordered = sorted(network.nodes, key=lambda n: (distance.get(n, math.inf), n))
+    options = []
+    for rank, node in enumerate(ordered, start=1):
+        where = f"{distance[node]:.0f} m" if node in distance else "not connected"
+        names = ", ".join(at.get(node, [])[:3]) or "—"
+        label = f"{node} · #{rank}, {where} from the substation · {names}"
+        options.append(SelectOptionDict(value=node, label=label))
+    return options
+
+
+def _distances(network: Network) -> dict[str, float]:
+    """Pipe length from the substation to every node (Dijkstra over the pipe pairs)."""
+    links: dict[str, list[tuple[str, float]]] = {}
+    for pipe in network.pipes:
+        links.setdefault(pipe.from_node, []).append((pipe.to_node, pipe.length_m))
+        links.setdefault(pipe.to_node, []).append((pipe.from_node, pipe.length_m))
+    best = {network.substation.node: 0.0}
+    queue = [(0.0, network.substation.node)]
+    while queue:
+        dist, node = heapq.heappop(queue)
+        if dist > best.get(node, math.inf):
+            continue
+        for nxt, length in links.get(node, []):
+            if dist + length < best.get(nxt, math.inf):
+                best[nxt] = dist + length
+                heapq.heappush(queue, (dist + length, nxt))
+    return best
+
+
+def typical_inlet(network: Network) -> dict[str, Any]:
+    """Defaults for a new inlet from the network's own buildings (median area and load).
+
+    A 1 m², 0.1 kW default is never right; the network's typical building is a good start,
+    and a Kvs sized for it (15 kPa at design flow) keeps a valve's Kvs from being forgotten.
+    """
+    buildings = [i for i in network.inlets.values() if i.parent is None]
+    dt_k = network.design.supply_c - network.design.return_c
+    if not buildings:
+        return {"design_dt_k": dt_k}
+    area = statistics.median(i.heating_area_m2 for i in buildings)
+    load = statistics.median(i.design_load_kw for i in buildings)
+    flow = design_flow_m3h(load, dt_k)
+    kvs = min(KVS_SERIES, key=lambda k: abs(math.log(k / (flow / math.sqrt(0.15)))))
+    return {
+        "heating_area_m2": round(area, 0),
+        "design_load_kw": round(load, 1),
+        "design_dt_k": dt_k,
+        "kvs": kvs,
+    }
 
 
 def to_definition(form: dict[str, Any]) -> dict[str, Any]:
@@ -245,7 +316,7 @@ class InletSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id="define",
             data_schema=self.add_suggested_values_to_schema(
-                definition_schema(network), user_input or {}
+                definition_schema(network), user_input or typical_inlet(network)
             ),
             errors=errors,
             description_placeholders=placeholders,

@@ -132,7 +132,17 @@ async def test_define_a_new_inlet(hass: HomeAssistant, demo: ConfigEntry) -> Non
         result["flow_id"], {"inlet_id": "__new__", "source": "simulator", "link": "wired"}
     )
     assert result["step_id"] == "define"
-    node = sorted(result["data_schema"].schema["node"].config["options"])[-1]
+    options = result["data_schema"].schema["node"].config["options"]
+    node = options[-1]["value"]  # the farthest node along the pipes
+    assert options[0]["label"].startswith("S · #1, 0 m from the substation")
+    assert any("B001" in o["label"] for o in options)  # who hangs on a node
+    suggested = {
+        str(k): k.description["suggested_value"]
+        for k in result["data_schema"].schema
+        if k.description and "suggested_value" in k.description
+    }
+    assert 1000 < suggested["heating_area_m2"] < 20000  # the estate's typical building
+    assert suggested["kvs"] > 0
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], NEW | {"id": "B001", "node": node}
     )
