@@ -137,7 +137,9 @@ def main() -> None:
         writer.submit(record)
         writer.flush()  # measure each cycle alone, as at 10-minute cycles
         if k and k % 1440 == 0:
-            print(f"  {k}/{cycles} cycles, last write {writer.write_s[-1] * 1000:.1f} ms", flush=True)
+            print(
+                f"  {k}/{cycles} cycles, last write {writer.write_s[-1] * 1000:.1f} ms", flush=True
+            )
     writes = writer.write_s
     archive = writer.archive
     counts = archive.counts()
@@ -173,8 +175,13 @@ def main() -> None:
         print(f"season report again (roll-ups stored): build {time.perf_counter() - t0:.1f} s")
         t0 = time.perf_counter()
         rows = archive.history("season", "B0007", ["flow_m3h", "supply_c"], 0, 4e9)
-        print(f"history of one inlet, whole range ({len(rows)} rows): {time.perf_counter() - t0:.1f} s")
-        print("files:", ", ".join(f"{p.name} {p.stat().st_size / 1e3:.0f} kB" for p in files.values()))
+        print(
+            f"history of one inlet, whole range ({len(rows)} rows):"
+            f" {time.perf_counter() - t0:.1f} s"
+        )
+        print(
+            "files:", ", ".join(f"{p.name} {p.stat().st_size / 1e3:.0f} kB" for p in files.values())
+        )
     writer.close()
     if not args.keep and archive.sqlite:
         for suffix in ("", "-wal", "-shm"):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from homeassistant.auth.models import User
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import Context, HomeAssistant, ServiceCall
 from homeassistant.exceptions import Unauthorized
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -253,23 +253,32 @@ async def test_backup_hooks_hold_writes_and_restore_loses_nothing(
     restored, the archive has every row the backup held, and runs on (§5.3.10)."""
     await cycles(hass, demo, 2)
     path = Path(hass.config.path(ARCHIVE_FILE))
+    archive = records_of(hass, demo.entry_id).archive  # type: ignore[union-attr]
     await async_pre_backup(hass)
+    held = await hass.async_add_executor_job(archive.counts, demo.entry_id)
     copy = tmp_path / "backup.db"
     await hass.async_add_executor_job(shutil.copy, path, copy)
     assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
     await cycles(hass, demo, 1)  # a cycle during the backup waits in the queue
     await async_post_backup(hass)
     archive = await _flushed(hass, demo)
-    counts = await hass.async_add_executor_job(archive.counts, demo.entry_id)
-    assert counts["cycles"] == 4
+    after = await hass.async_add_executor_job(archive.counts, demo.entry_id)
+    assert after["cycles"] >= held["cycles"] + 1  # nothing lost while held
+    backup = Archive(f"sqlite:///{copy}")
+    try:
+        assert backup.counts(demo.entry_id) == held  # the copy is whole and consistent
+        kept = [r["ts"] for r in backup.network_series(demo.entry_id, 0, 4e9)]
+    finally:
+        backup.close()
     # the box fails; HA is set up again and the backup restored
     assert await hass.config_entries.async_unload(demo.entry_id)
     await hass.async_add_executor_job(shutil.copy, copy, path)
     assert await hass.config_entries.async_setup(demo.entry_id)
     await hass.async_block_till_done()
     archive = await _flushed(hass, demo)
-    counts = await hass.async_add_executor_job(archive.counts, demo.entry_id)
-    assert counts["cycles"] == 3 + 1  # the backup's three, plus the restarted first cycle
+    series = await hass.async_add_executor_job(archive.network_series, demo.entry_id, 0, 4e9)
+    assert [r["ts"] for r in series[: len(kept)]] == kept  # every row of the backup is back
+    assert len(series) > len(kept)  # and the restored entry writes on
 
 
 def test_backup_settings_judged() -> None:
@@ -301,3 +310,39 @@ async def test_backup_repair_issue_from_ha_backup_settings(
     issue = ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_BACKUP)
     assert issue is not None
     assert issue.translation_key == "backup_schedule_not_daily"
+
+
+async def test_report_blueprint_sends_the_signed_link(
+    hass: HomeAssistant, demo: ConfigEntry, tmp_path: Path
+) -> None:
+    """The report blueprint pages the phone with the PDF's signed link; periods filter."""
+    blueprints = Path(__file__).parents[2] / "blueprints/automation/heatbalance"
+    shutil.copytree(blueprints, tmp_path / "blueprints/automation/heatbalance")
+    hass.config.config_dir = str(tmp_path)
+    pushes: list[dict] = []
+
+    async def phone(call: ServiceCall) -> None:
+        pushes.append(dict(call.data))
+
+    hass.services.async_register("notify", "mobile_app_operator_phone", phone)
+    inputs = {"network": demo.entry_id, "notify_action": "notify.mobile_app_operator_phone",
+              "periods": ["week"]}  # fmt: skip
+    automation = {"id": "hb", "alias": "hb",
+                  "use_blueprint": {"path": "heatbalance/report_notification.yaml",
+                                    "input": inputs}}  # fmt: skip
+    assert await async_setup_component(hass, "automation", {"automation": [automation]})
+    await hass.async_block_till_done()
+    for period in ("day", "week"):
+        response = await hass.services.async_call(
+            DOMAIN,
+            "report",
+            {"config_entry_id": demo.entry_id, "period": period, "formats": ["pdf"],
+             "language": "en"},
+            blocking=True,
+            return_response=True,
+        )  # fmt: skip
+        await hass.async_block_till_done()
+    assert response is not None
+    assert len(pushes) == 1  # the day report is not among the chosen periods
+    assert pushes[0]["data"]["url"] == response["links"]["pdf"]
+    assert pushes[0]["title"].startswith("estate12: week report")
