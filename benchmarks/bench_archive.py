@@ -149,6 +149,12 @@ def main() -> None:
         f" p95 {sorted(writes)[int(len(writes) * 0.95)] * 1000:.1f} ms,"
         f" max {max(writes) * 1000:.1f} ms; record building {build_s / cycles * 1000:.1f} ms/cycle"
     )
+    cpu = writer.write_cpu_s
+    print(
+        f"writer thread CPU per cycle: median {statistics.median(cpu) * 1000:.1f} ms,"
+        f" p95 {sorted(cpu)[int(len(cpu) * 0.95)] * 1000:.1f} ms (wall time above includes"
+        f" waiting for a CPU on a loaded machine; load average {os.getloadavg()[0]:.1f})"
+    )
     if archive.sqlite:
         archive.checkpoint()
         db = Path(url.removeprefix("sqlite:///"))

@@ -634,6 +634,7 @@ class ArchiveWriter:
         self.archive = archive
         self.batch_s = batch_s
         self.write_s: list[float] = []  # each batch's duration (measured cost)
+        self.write_cpu_s: list[float] = []  # ... and the thread's CPU time for it
         self.errors = 0
         self.last_error: str | None = None
         self._queue: queue.Queue[Pending | None] = queue.Queue()
@@ -670,7 +671,7 @@ class ArchiveWriter:
 
     def _write(self, pending: list[Pending]) -> None:
         with self._gate:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
             batch = [item() if callable(item) else item for item in pending]
             for attempt in range(3):  # a database restart or a locked file: try again
                 try:
@@ -683,6 +684,7 @@ class ArchiveWriter:
                     else:
                         time.sleep(1.0)
             self.write_s.append(time.perf_counter() - start)
+            self.write_cpu_s.append(time.thread_time() - cpu)
         with self._idle:
             self._pending -= len(pending)
             self._idle.notify_all()

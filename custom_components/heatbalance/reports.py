@@ -426,9 +426,12 @@ def _trends(fig: Any, report: Report, t: Any, fonts: list[str]) -> None:
     bottom.set_title(t("trend_heat"), family=fonts, fontsize=10)
     bottom.set_ylabel("kWh")
     bottom.legend(prop={"family": fonts, "size": 8})
-    from matplotlib.dates import DateFormatter
+    from matplotlib.dates import DateFormatter, DayLocator
 
+    bottom.ticklabel_format(axis="y", style="plain", useOffset=False)
     for ax in (top, bottom):
+        step = max(1, len(days) // 10)
+        ax.xaxis.set_major_locator(DayLocator(interval=step))  # type: ignore[no-untyped-call]
         ax.xaxis.set_major_formatter(DateFormatter("%m-%d"))  # type: ignore[no-untyped-call]
         ax.tick_params(labelsize=7)
         for label in ax.get_xticklabels():
