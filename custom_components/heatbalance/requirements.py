@@ -62,8 +62,16 @@ def required(settings: Settings, household: bool) -> tuple[str, ...]:
     return ()
 
 
+GATEWAY_METER_SIGNALS = frozenset({"supply", "return", "flow"})  # a heat meter's readings
+
+
 def available(cfg: InletConfig) -> set[str]:
-    """Signals an inlet's source delivers (the simulated plant delivers all)."""
+    """Signals an inlet's source delivers: the simulated plant all; HA entities what is
+    mapped; the gateway its heat meter's temperatures and flow and its valve's position —
+    no room temperature (the gateway maps no room sensor to an inlet)."""
+    if cfg.source == SOURCE_GATEWAY:
+        meter = set(GATEWAY_METER_SIGNALS) if cfg.gateway_meter else set()
+        return meter | ({"device"} if cfg.gateway_valve else set())
     if cfg.source != SOURCE_ENTITIES:
         return set(ENTITY_SIGNALS)
     return {signal for signal, key in ENTITY_SIGNALS.items() if cfg.entities.get(key)}

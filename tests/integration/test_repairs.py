@@ -181,3 +181,25 @@ async def test_fix_flow_for_a_removed_entry(hass: HomeAssistant, hass_client) ->
     result = await resp.json()
     assert result["type"] == "abort"
     assert result["reason"] == "entry_removed"
+
+
+def test_data_check_knows_what_the_gateway_delivers() -> None:
+    """§4.3.2/§4.3.3: a gateway inlet delivers its heat meter's temperatures and flow and its
+    valve's position, no room temperature; a missing device is a missing signal."""
+    from custom_components.heatbalance.engine.loader import load_network
+    from custom_components.heatbalance.engine.networks import builtin_path
+    from custom_components.heatbalance.requirements import missing_signals
+    from custom_components.heatbalance.settings import InletConfig, Settings
+
+    path = builtin_path("estate12")
+    assert path is not None
+    network = load_network(path)
+    inlets = {
+        "B001": InletConfig("s1", "B001", source="gateway", gateway_meter="m1", gateway_valve="v1"),
+        "B002": InletConfig("s2", "B002", source="gateway", gateway_meter="m2"),
+    }
+    settings = Settings.from_options({"level": "intermediate", "target": "flow"})
+    missing = missing_signals(network, settings, inlets)
+    assert "B001" not in missing
+    assert missing["B002"] == ["device"]
+    assert "typical_room" in missing["network"]  # no inlet carries a room temperature
