@@ -188,7 +188,7 @@ def gateway_configs(topics: Topics, buses: list[str]) -> Iterator[tuple[str, dic
         (
             "dropped_alarm",
             "Outbox dropped data",
-            "{{ 'ON' if value_json.outbox.dropped else 'OFF' }}",
+            "{{ 'ON' if value_json.outbox.alarm else 'OFF' }}",
         )
     ]
     for bus in buses:

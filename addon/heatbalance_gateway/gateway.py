@@ -61,6 +61,8 @@ class Gateway:
         self.uplink: Uplink | None = None
         self.forwarder: Forwarder | None = None
         self.restarts: dict[str, int] = {}  # worker name → times restarted after dying
+        self._closed = False
+        self._drops = 0  # outbox drops in the last report period (the clearing drop alarm)
 
     # ---- construction -------------------------------------------------------------------
     def _transport(self, bus: dict[str, Any]) -> Transport:
@@ -135,6 +137,8 @@ class Gateway:
             self.forwarder.wake.set()
 
     def _on_message(self, link: BrokerLink, topic: str, payload: bytes) -> None:
+        if self._closed:
+            return  # a message the MQTT thread handed over while the gateway shut down
         try:
             if topic == self.topics.ack:
                 if self.forwarder:
@@ -222,7 +226,10 @@ class Gateway:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
-        self.outbox.append(batch)
+        try:
+            self.outbox.append(batch)
+        except Exception:  # the outbox falls back to memory; this is a bug, still go on
+            _LOGGER.exception("outbox append failed; %d readings only published live", len(batch))
         if self.forwarder:
             self.forwarder.wake.set()
         if self.uplink and (link := self.uplink.active()):
@@ -258,9 +265,17 @@ class Gateway:
             "restarts": dict(self.restarts),
             "outbox": {
                 **self.outbox.backlog(),
-                "alarm": self.outbox.dropped > 0,
+                # clears once a report period passes without drops and the storage is back
+                "alarm": bool(
+                    self._drops
+                    or self.outbox.drops_since_report
+                    or self.outbox.storage_error
+                    or self.outbox.recreated
+                ),
+                "dropped_recently": self._drops + self.outbox.drops_since_report,
                 "resends": 0 if fwd is None else fwd.go_backs,
                 "sent_readings": 0 if fwd is None else fwd.sent_readings,
+                "rollbacks": 0 if fwd is None else fwd.rollbacks,
             },
         }
 
@@ -321,8 +336,12 @@ class Gateway:
                 return
 
     def _publish_stats(self) -> None:
+        if self.outbox.storage_error and self.forwarder and self.forwarder.idle():
+            self.outbox.retry_file()
+        self._drops = self.outbox.report_drops()
         if self.uplink and (link := self.uplink.active()):
             link.publish(self.topics.stats, json.dumps(self.statistics()), retain=True)
+        self.outbox.recreated = False  # reported once (with a warning in the log)
         self.outbox.prune_commands()
 
     async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
@@ -336,4 +355,5 @@ class Gateway:
         if self.uplink:
             for link in self.uplink.links:
                 await asyncio.to_thread(link.stop, (self.topics.status, "offline"))
+        self._closed = True
         self.outbox.close()

@@ -3,14 +3,9 @@
 The gateway (addon/, docs/gateway.md) polls Modbus heat meters and valves and forwards their
 readings from a SQLite outbox in batches on ``<base>/gw/<gateway>/data``; it deletes a row
 only after the consumer — this module — acknowledges it on ``<base>/gw/<gateway>/ack``
-(store-and-forward, §6.0.3). The rules, the same as the add-on's reference consumer
-(``heatbalance_gateway.consumer``, which the integration cannot import in production):
-
-* duplicates (replays, go-back resends) are dropped by sequence number;
-* the ack names the highest *contiguous* sequence and is sent only after the readings are
-  written; a batch's ``floor`` says everything below it is gone at the gateway;
-* replayed backlog keeps its original timestamps: it goes to the history, but never replaces
-  newer live state.
+(store-and-forward, §6.0.3). The protocol's rules (dedup, contiguous ack, epochs, latest
+state) live in gateway_protocol.py, the one implementation the add-on's tests use as well; the
+ack is sent only after the batch's readings are written (the backlog durably, to the journal).
 
 Each gateway inlet names its meter and valve device in its subentry (defaults
 ``<inlet>-meter`` / ``<inlet>-valve``, as the virtual plant names them; settings.py). Valve
@@ -31,13 +26,23 @@ import math
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from homeassistant.core import callback
 
 from .const import SOURCE_GATEWAY
 from .gateway_history import LATE_S, BacklogHistory
+from .gateway_protocol import (
+    AckTracker,
+    BatchError,
+    Item,
+    Stream,
+    ack_topic,
+    copy_stream,
+    data_topic,
+    finite,
+)
 from .plant import Reading
 
 if TYPE_CHECKING:
@@ -60,109 +65,8 @@ PENDING = "pending"  # sent, no answer yet
 NO_RESULT = "no_result"  # no answer within the stale window
 
 
-class BatchError(ValueError):
-    """A data batch is malformed (it is counted and dropped, never acknowledged)."""
-
-
-# --- the protocol, pure (no Home Assistant) -------------------------------------------------
-@dataclass(slots=True)
-class Item:
-    """One reading of a batch: new (not a duplicate) and whether it is the newest state."""
-
-    reading: dict[str, Any]
-    is_new: bool
-    is_latest: bool
-
-
-@dataclass(slots=True)
-class Stream:
-    """Contiguous-ack position in one gateway's outbox stream."""
-
-    stream: str
-    contiguous: int = 0
-    pending: set[int] = field(default_factory=set)
-    gap_skipped: int = 0
-
-
-class AckTracker:
-    """Dedup, contiguous ack and latest-state rule (protocol of docs/gateway.md)."""
-
-    def __init__(self) -> None:
-        self.streams: dict[str, Stream] = {}
-        self.latest_ts: dict[tuple[str, str], float] = {}
-        self.duplicates = 0
-
-    def handle_batch(self, gateway: str, payload: bytes | str) -> list[Item]:
-        """Parse and classify one batch; raises BatchError when it is malformed."""
-        batch = parse_batch(payload)
-        state = self.streams.get(gateway)
-        if state is None or state.stream != batch["stream"]:
-            state = self.streams[gateway] = Stream(batch["stream"])  # new outbox file
-        if batch["floor"] - 1 > state.contiguous:
-            state.gap_skipped += batch["floor"] - 1 - state.contiguous
-            state.contiguous = batch["floor"] - 1
-            state.pending = {s for s in state.pending if s > state.contiguous}
-        items = [self._one(gateway, state, r) for r in batch["readings"]]
-        while state.contiguous + 1 in state.pending:
-            state.contiguous += 1
-            state.pending.discard(state.contiguous)
-        return items
-
-    def _one(self, gateway: str, state: Stream, reading: dict[str, Any]) -> Item:
-        seq = reading["seq"]
-        if seq <= state.contiguous or seq in state.pending:
-            self.duplicates += 1
-            return Item(reading, False, False)
-        state.pending.add(seq)
-        key = (gateway, reading["device"])
-        latest = reading["ts"] >= self.latest_ts.get(key, -math.inf)
-        if latest:
-            self.latest_ts[key] = reading["ts"]
-        return Item(reading, True, latest)
-
-    def ack_payload(self, gateway: str) -> bytes | None:
-        """JSON for the ack topic, or None before any batch of that gateway."""
-        state = self.streams.get(gateway)
-        if state is None:
-            return None
-        return json.dumps({"stream": state.stream, "seq": state.contiguous}).encode()
-
-
-def parse_batch(payload: bytes | str) -> dict[str, Any]:
-    """A batch with typed fields; BatchError names what is wrong."""
-    try:
-        raw = json.loads(payload)
-        readings = [
-            {
-                "seq": int(r["seq"]),
-                "ts": _finite(r["ts"]),
-                "device": str(r["device"]),
-                "values": dict(r.get("values") or {}),
-            }
-            for r in raw["readings"]
-        ]
-        return {
-            "stream": str(raw["stream"]),
-            "floor": int(raw.get("floor", 0)),
-            "readings": readings,
-        }
-    except (ValueError, TypeError, KeyError, AttributeError) as err:
-        raise BatchError(f"malformed gateway batch: {err!r}") from err
-
-
-def _finite(value: Any) -> float:
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError("timestamp not finite")
-    return number
-
-
 def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _copy(stream: Stream) -> Stream:
-    return Stream(stream.stream, stream.contiguous, set(stream.pending), stream.gap_skipped)
 
 
 def _value(values: dict[str, Any], key: str) -> float | None:
@@ -227,7 +131,7 @@ class GatewaySource:
 
         self._store = Store(self.hass, STORE_VERSION, f"{STORE_KEY}.{self.base}")
         self.restore(await self._store.async_load() or {})
-        self._written = {gw: _copy(st) for gw, st in self.tracker.streams.items()}
+        self._written = {gw: copy_stream(st) for gw, st in self.tracker.streams.items()}
         self.backlog = BacklogHistory(self.hass, self.base, self.devices, self.clock, LATE_S)
         await self.backlog.async_load()
         # in the background: a recorder still migrating its database must not hold the start
@@ -236,7 +140,7 @@ class GatewaySource:
         )
         await mqtt.async_wait_for_mqtt_client(self.hass)
         for topic, handler in (
-            (f"{self.base}/gw/+/data", self._on_data),
+            (data_topic(self.base, "+"), self._on_data),
             (f"{self.base}/gw/+/cmd/result", self._on_result),
             (f"{self.base}/gw/+/stats", self._on_stats),
         ):
@@ -275,7 +179,7 @@ class GatewaySource:
                 for gw, st in data.get("streams", {}).items()
             }
             live = {
-                str(dev): Live(str(lv["gateway"]), _finite(lv["ts"]), dict(lv["values"]))
+                str(dev): Live(str(lv["gateway"]), finite(lv["ts"]), dict(lv["values"]))
                 for dev, lv in data.get("live", {}).items()
             }
         except (TypeError, ValueError, KeyError, AttributeError) as err:
@@ -318,11 +222,11 @@ class GatewaySource:
                     _LOGGER.error("Gateway %s backlog not journaled, not acked: %r", gateway, err)
                     self._rewind(gateway)
                     return
-            self._written[gateway] = _copy(self.tracker.streams[gateway])
+            self._written[gateway] = copy_stream(self.tracker.streams[gateway])
             if self._store is not None:
                 self._store.async_delay_save(self._written_dict, SAVE_DELAY_S)
             if ack is not None:
-                await self._publish(f"{self.base}/gw/{gateway}/ack", ack)
+                await self._publish(ack_topic(self.base, gateway), ack)
 
     def _rewind(self, gateway: str) -> None:
         """Forget a batch's sequences (its rows stay at the gateway, which sends them again)."""
@@ -330,7 +234,7 @@ class GatewaySource:
         if written is None:
             self.tracker.streams.pop(gateway, None)
         else:
-            self.tracker.streams[gateway] = _copy(written)
+            self.tracker.streams[gateway] = copy_stream(written)
 
     def _written_dict(self) -> dict[str, Any]:
         """:meth:`as_dict` with the ack positions of written batches only: a Store save that
