@@ -41,9 +41,11 @@ CONFIG_SCHEMA = _config_entry_only
 
 async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
     """Register the services once, whether or not a network is configured."""
+    from .onboarding_files import register_template_view
     from .services import async_setup_services
 
     async_setup_services(hass)
+    register_template_view(hass)  # building-list templates the config flow links to
     return True
 
 

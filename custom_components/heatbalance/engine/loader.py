@@ -208,6 +208,7 @@ NETWORK = vol.Schema(
         vol.Optional("pipes", default=[]): list,
         vol.Optional("inlets", default=[]): list,
         vol.Optional("inlets_csv"): str,
+        vol.Optional("estimates"): list,  # engine/building_list.py: what is estimated, how well
     }
 )
 CSV_FIELDS = {

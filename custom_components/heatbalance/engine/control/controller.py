@@ -26,8 +26,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import fields, replace
 from typing import Any
 
+from ..commissioning import CommissioningError, Presettings, presettings
+from ..hydraulics import HydraulicError
 from ..model import Inlet, Network
 from .base import Commands, ControllerConfig, InletReading, Measurements, usable
+from .levels import hold_reason, pump_regulated, uses_presettings
 from .model_based import InletView, ModelBased
 from .pi import PIState, back_calculate, pi_proposal, valve_sensitivity
 from .planner import KV_TYPES
@@ -53,6 +56,7 @@ class Controller:
         self.last_openings: dict[str, float] = {}
         self.last_speed: float | None = None
         self.model = ModelBased(self.network, forgetting=config.forgetting)
+        self._presettings: Presettings | None = None
 
     # --- one cycle -----------------------------------------------------------------------
     def step(self, measurements: Measurements) -> Commands:
@@ -63,17 +67,54 @@ class Controller:
             cmds.notes.append("no measurements: every valve and the pump held")
         measurements = _normalised(measurements, cmds)
         openings = {iid: self._position(iid, measurements) for iid in self.ids}
+        if uses_presettings(self.config.level):
+            self._presetting_step(measurements, openings, cmds)
+            return cmds
         model_ids: list[str] = []
         pi_ids: list[str] = []
+        by_level: dict[str, str] = {}  # §3.0.4: not regulated at this level (readings still used)
         for iid in self.ids:
             kind = self.network.inlets[iid].device.type
+            reason = hold_reason(
+                self.network, iid, self.config.level, self.config.target_of(iid, kind)
+            )
+            if reason is not None:
+                by_level[iid] = reason
+                continue
             algo = self.config.algorithm_of(iid, kind)
             (model_ids if algo == "model" else pi_ids).append(iid)
         for iid in pi_ids:
             self._pi_inlet(iid, measurements, openings[iid], cmds)
         if model_ids:
             self._model_step(model_ids, measurements, openings, cmds)
+        for iid, reason in by_level.items():
+            cmds.held.setdefault(iid, reason)
         return cmds
+
+    def _presetting_step(
+        self, meas: Measurements, openings: dict[str, float | None], cmds: Commands
+    ) -> None:
+        """Primary level (§3.0.5): the commissioning presettings, no feedback regulation."""
+        if self._presettings is None:
+            try:
+                self._presettings = presettings(self.network)
+            except (CommissioningError, HydraulicError, ArithmeticError, ValueError) as err:
+                cmds.notes.append(f"presettings could not be computed: {err}")
+                for iid in self.ids:
+                    cmds.held[iid] = "no presettings"
+                return
+        preset = self._presettings
+        for iid in self.ids:
+            current, wanted = openings[iid], preset.openings.get(iid)
+            if current is None:
+                cmds.held[iid] = NO_POSITION
+            elif wanted is not None:
+                self._emit(iid, current, wanted, meas, cmds)
+        if self.config.pump_control:
+            current_speed = usable(meas.pump_speed)
+            pump = self.network.substation.pump
+            before = current_speed if current_speed is not None else pump.speed
+            self._pump(preset.pump_speed, before, len(self.ids), len(self.ids), cmds)
 
     def _pi_inlet(
         self, iid: str, meas: Measurements, current: float | None, cmds: Commands
@@ -113,7 +154,7 @@ class Controller:
         if current_speed is None or not 0.0 <= current_speed <= 1.0 + SPEED_TOLERANCE:
             current_speed = self.last_speed if self.last_speed is not None else pump.speed
         speed_max = limits.speed_range(pump.min_speed, pump.max_speed)[1]
-        pump_on = self.config.pump_control
+        pump_on = self.config.pump_control and pump_regulated(self.config.level)
 
         def limit_speed(s: float) -> float:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]

@@ -182,13 +182,20 @@ class ModelBased:
                 flow[k] = measured
             if pl.leaf[k] and pl.has_kv[k] and resistance[k] > 0:
                 fixed[k] = resistance[k]
+        held_kids = _held_households(pl, movable, fixed)
+        for b, kids in held_kids.items():
+            flow[kids] *= flow[b] / max(float(flow[kids].sum()), 1e-9)
+        targets = movable & pl.has_kv
+        for kids in held_kids.values():
+            targets = targets | kids
         return PlanInput(
             flow=flow,
             resistance=resistance,
             circuit=circuit,
             valve_factor=valve_factor,
             movable=movable & pl.has_kv,
-            constrains=movable & pl.has_kv,
+            constrains=targets,
+            scaled=targets,
             residual=self.residual_array(),
             fixed_resistance=fixed,
         )
@@ -220,6 +227,22 @@ class ModelBased:
     def rejected(self, verdict: str | None) -> bool:
         """Whether an identification verdict means "hold this inlet this step"."""
         return verdict == REJECT
+
+
+def _held_households(
+    pl: HydraulicPlanner, movable: np.ndarray, fixed: np.ndarray
+) -> dict[int, np.ndarray]:
+    """Buildings the plan moves whose households all stay put (intermediate level, §3.0.6).
+
+    Their households share the building's flow target in the proportion they draw now: the
+    building valve alone sets the flow, and the households' needs constrain it.
+    """
+    out: dict[int, np.ndarray] = {}
+    for b in np.flatnonzero(pl.is_parent & movable & pl.has_kv):
+        kids = pl.parent == b
+        if kids.any() and not movable[kids].any() and np.isfinite(fixed[kids]).all():
+            out[int(b)] = kids
+    return out
 
 
 def _pressure(value: float | None) -> float | None:

@@ -71,12 +71,24 @@ def generate_network(
     *,
     name: str | None = None,
     loop: bool = False,
+    area_m2: tuple[float, float] = (2000.0, 12000.0),
+    trunk_m: tuple[float, float] = (80.0, 150.0),
+    branch_len: int | None = None,
 ) -> Network:
-    """A network of ``buildings`` building inlets (each feeding households if asked)."""
+    """A network of ``buildings`` building inlets (each feeding households if asked).
+
+    ``area_m2`` is the range building areas are drawn from (its ratio is the load spread),
+    ``trunk_m`` the range of trunk pipe lengths, ``branch_len`` the buildings per branch line
+    (1 makes a comb: one building per trunk node; default ≈√(buildings/2)).
+    """
     if buildings < 1:
         raise ValueError("need at least one building")
+    if not 0 < area_m2[0] <= area_m2[1] or not 0 < trunk_m[0] <= trunk_m[1]:
+        raise ValueError("area_m2 and trunk_m must be ranges of positive numbers (low, high)")
     rng = np.random.default_rng(seed)
-    branch_len = max(1, round(math.sqrt(buildings / 2)))
+    if branch_len is None:
+        branch_len = max(1, round(math.sqrt(buildings / 2)))
+    branch_len = max(1, int(branch_len))
     trunk_len = math.ceil(buildings / branch_len)
     nodes = {"S": Node("S", x=0.0, y=0.0)}
     pipes: list[Pipe] = []
@@ -85,7 +97,7 @@ def generate_network(
     for t in range(1, trunk_len + 1):
         trunk = f"T{t}"
         nodes[trunk] = Node(trunk, x=100.0 * t, y=0.0)
-        pipes.append(_pipe(f"PT{t}", "S" if t == 1 else f"T{t - 1}", trunk, rng.uniform(80, 150)))
+        pipes.append(_pipe(f"PT{t}", "S" if t == 1 else f"T{t - 1}", trunk, rng.uniform(*trunk_m)))
         previous = trunk
         for b in range(1, branch_len + 1):
             if count == buildings:
@@ -96,7 +108,7 @@ def generate_network(
             pipes.append(_pipe(f"P{t}_{b}", previous, node, rng.uniform(30, 60)))
             previous = node
             bid = f"B{count:03d}"
-            inlets.update(_building(bid, node, households_per_building, rng))
+            inlets.update(_building(bid, node, households_per_building, rng, area_m2))
     if loop and trunk_len > 1:
         pipes.append(_pipe("PLOOP", f"T{trunk_len}", "S", 100.0 * trunk_len))
     _size_pipes(pipes, inlets)
@@ -173,9 +185,15 @@ def _valve(kind: str, flow_m3h: float, dp_kpa: float) -> Device:
     return Device(type=kind, kvs=kvs)  # type: ignore[arg-type]
 
 
-def _building(bid: str, node: str, households: int, rng: np.random.Generator) -> dict[str, Inlet]:
+def _building(
+    bid: str,
+    node: str,
+    households: int,
+    rng: np.random.Generator,
+    area_m2: tuple[float, float] = (2000.0, 12000.0),
+) -> dict[str, Inlet]:
     """One building inlet, with its households when asked (§2.0.3)."""
-    area = float(rng.uniform(2000, 12000))
+    area = float(rng.uniform(*area_m2))
     w_m2 = float(rng.uniform(45, 65))
     if households == 0:
         flow = design_flow_m3h(area * w_m2 / 1000, 15.0)

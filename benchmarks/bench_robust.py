@@ -1,0 +1,495 @@
+"""Robustness benchmark (issue 9): balancing on imperfect plants, over many noise seeds.
+
+Every run starts from the network's unbalanced state (all valves open, full pump speed), steps
+the real :class:`Simulator` in 30-minute cycles for ``STEPS`` steps and judges the plant's
+*true* state each step (§8.2.3 intermediate: flow −5…+10 %; §8.2.4 advanced: flow 0…+5 %
+**and** return temperature ±1.5 K). The controller — the engine's ``make_controller``, exactly
+what the integration and ``balance`` run — sees only instrument readings:
+
+* **noise** — Gaussian, relative to the reading, on *every* analogue signal: flow, supply,
+  return and room temperature (°C), available and valve ΔP, substation temperatures
+  (σ = 0, 1, 2, 5 %; 5 % of 45 °C is 2.3 K — a badly installed sensor);
+* **missing** — each inlet's whole reading is lost in a cycle with probability 10 % or 30 %;
+* **faults** (with 1 % noise) — the middle building's valve stuck at 30 %, its valve blocked
+  (Kv × 0.3), its flow meter reading +10 % high, *no* valve reports a position (cheap
+  valves), the controller's network file with pipe resistances ×0.5 or ×1.5 of the plant's,
+  pump head −20 % (hidden from the controller), outdoor −10 K after step 6 with the supply
+  fixed at its design temperature.
+
+Per network × scenario, over ``--seeds`` noise seeds (noise 0 % is deterministic: one run):
+
+* *int.* / *adv.* — median steps until the band holds at every inlet **to the end** (— when
+  fewer than half the seeds hold it); *held* — share of seeds holding intermediate at the end;
+  *adv. ≤G* — share of seeds holding advanced from step ≤ G (G = 6 for noise rows, 12 for
+  missing readings and wrong pipe models, the issue's goals);
+* *moves* — valve commands per inlet per step in the second half of the run (after settling);
+* *pump/oracle* — last step's pump power over the oracle's (:mod:`engine.oracle`, which knows
+  the plant, faults included), median over seeds;
+* for a faulty inlet (stuck, blocked): the bands are judged over the *other* inlets (the
+  faulty building and its households left out); *others* is the median share of the other
+  inlets in the advanced flow band at the end; *alarm* the median step at which the engine's
+  :class:`Diagnoser` names the faulty inlet (— never).
+
+    .venv/ha2026/bin/python -m benchmarks.bench_robust               # everything, long
+    .venv/ha2026/bin/python -m benchmarks.bench_robust --quick       # 4 networks, 3 seeds
+    .venv/ha2026/bin/python -m benchmarks.bench_robust --markdown --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from custom_components.heatbalance.engine.commissioning import KV_DEVICES
+from custom_components.heatbalance.engine.control.base import (
+    ControllerConfig,
+    InletReading,
+    Measurements,
+)
+from custom_components.heatbalance.engine.control.controller import make_controller
+from custom_components.heatbalance.engine.diagnosis import Diagnoser, InletObservation
+from custom_components.heatbalance.engine.evaluation import evaluate
+from custom_components.heatbalance.engine.loader import load_network
+from custom_components.heatbalance.engine.model import Network
+from custom_components.heatbalance.engine.networks.generator import generate_network
+from custom_components.heatbalance.engine.oracle import oracle
+from custom_components.heatbalance.engine.simulator import PlantState, Simulator
+
+STEPS = 24  # 12 h of 30-minute cycles: room for the ≤12-step goals and for holding after them
+STEP_S = 1800.0
+FAULT_NOISE = 0.01
+ADVANCED = (("advanced", "flow"), ("advanced", "return"))
+INTERMEDIATE = (("intermediate", "flow"),)
+
+
+@dataclass
+class Scenario:
+    """One condition: what the plant does, what the instruments say, what the controller knows."""
+
+    name: str
+    noise: float = FAULT_NOISE
+    missing: float = 0.0
+    fault: str | None = None  # stuck, blockage, bias, no_feedback, pipes, pump, outdoor
+    value: float = 0.0
+    goal: int = 6  # advanced band held from this step at the latest
+
+    @property
+    def seeded(self) -> bool:
+        """Whether seeds differ (no noise and no missing readings: one run suffices)."""
+        return self.noise > 0 or self.missing > 0
+
+
+SCENARIOS = (
+    Scenario("noise 0%", noise=0.0),
+    Scenario("noise 1%", noise=0.01),
+    Scenario("noise 2%", noise=0.02),
+    Scenario("noise 5%", noise=0.05),
+    Scenario("missing 10%", missing=0.1, goal=12),
+    Scenario("missing 30%", missing=0.3, goal=12),
+    Scenario("stuck 30%", fault="stuck", value=0.3),
+    Scenario("blockage x0.3", fault="blockage", value=0.3),
+    Scenario("meter bias +10%", fault="bias", value=1.1),
+    Scenario("no position feedback", fault="no_feedback"),
+    Scenario("pipe model x0.5", fault="pipes", value=0.5, goal=12),
+    Scenario("pipe model x1.5", fault="pipes", value=1.5, goal=12),
+    Scenario("pump head -20%", fault="pump", value=0.8),
+    Scenario("outdoor -10K, fixed supply", fault="outdoor", value=-10.0),
+)
+
+
+def networks(quick: bool) -> list[Network]:
+    """Built-ins and generated networks of different shapes and sizes."""
+    gen = [
+        generate_network(20, seed=11, name="gen20"),
+        generate_network(24, seed=21, area_m2=(1200.0, 12000.0), name="gen24-spread10"),
+        generate_network(15, seed=22, branch_len=1, trunk_m=(90.0, 110.0), name="gen15-comb1500m"),
+        generate_network(30, seed=12, loop=True, name="gen30-loop"),
+        generate_network(10, 8, seed=23, name="gen10x8-households"),
+        generate_network(6, 4, seed=13, name="gen6x4-households"),
+        generate_network(60, seed=24, area_m2=(1500.0, 9000.0), name="gen60"),
+    ]
+    if quick:
+        return [load_network("estate12"), load_network("loop8"), gen[2], gen[4]]
+    builtins = [load_network(n) for n in ("estate12", "loop8", "district120", "households1200")]
+    return builtins + gen
+
+
+def all_open(network: Network) -> Network:
+    """A copy with every valve at its largest opening (the benchmark's start)."""
+    out = copy.deepcopy(network)
+    for inlet in out.inlets.values():
+        if inlet.device.type in KV_DEVICES:
+            inlet.device.opening = inlet.device.max_opening
+    return out
+
+
+def victim_of(network: Network) -> str:
+    """The faulty inlet: the middle top-level inlet with a valve (by id)."""
+    ids = sorted(
+        i.id
+        for i in network.inlets.values()
+        if i.parent is None and i.device.type in KV_DEVICES and i.device.actuated
+    )
+    return ids[len(ids) // 2]
+
+
+def with_pipes(network: Network, factor: float) -> Network:
+    """A copy whose pipe resistances are ``factor`` × the original (length and ζ scaled)."""
+    out = copy.deepcopy(network)
+    for pipe in out.pipes:
+        pipe.length_m *= factor
+        pipe.zeta *= factor
+    return out
+
+
+def with_pump(network: Network, factor: float) -> Network:
+    """A copy whose pump has ``factor`` × its head."""
+    out = copy.deepcopy(network)
+    out.substation.pump.shutoff_head_m *= factor
+    out.substation.pump.design_head_m *= factor
+    return out
+
+
+@dataclass
+class Run:
+    """One seed's figures."""
+
+    intermediate: int | None
+    advanced: int | None
+    moves: float
+    pump_ratio: float
+    others: float | None = None
+    alarm: int | None = None
+
+
+@dataclass
+class Row:
+    """One network × scenario over all seeds."""
+
+    network: str
+    scenario: str
+    goal: int
+    runs: list[Run] = field(default_factory=list)
+
+
+def run_one(network: Network, scn: Scenario, seed: int) -> Run:
+    """One closed-loop run of the engine controller on one seed."""
+    base = all_open(network)
+    plant, configured = base, base
+    victim = victim_of(base)
+    if scn.fault == "pipes":
+        configured = with_pipes(base, scn.value)
+    elif scn.fault == "pump":
+        plant = with_pump(base, scn.value)
+    fixed_supply = base.design.supply_c if scn.fault == "outdoor" else None
+    sim = Simulator(plant, outdoor_c=plant.design.outdoor_c, supply_c=fixed_supply)
+    if scn.fault in ("stuck", "blockage"):
+        if scn.fault == "stuck":
+            sim.inject_fault(victim, "stuck", at=scn.value)
+        else:
+            sim.inject_fault(victim, "blockage", factor=scn.value)
+    faulty = scn.fault in ("stuck", "blockage")
+    scope = _scope(base, victim if faulty else None)
+    control = make_controller(configured, ControllerConfig())
+    diag = Diagnoser()
+    rng = np.random.default_rng(seed)
+    state = sim.state()
+    held_int: list[bool] = []
+    held_adv: list[bool] = []
+    moves = 0
+    alarm = None
+    n_valves = max(1, len(control.ids))
+    for k in range(1, STEPS + 1):
+        meas = measure(state, scn, victim, rng)
+        cmds = control.step(meas)
+        if k > STEPS // 2:
+            moves += len(cmds.openings)
+        for iid, opening in cmds.openings.items():
+            sim.set_opening(iid, opening)
+        if cmds.pump_speed is not None:
+            sim.set_pump_speed(cmds.pump_speed)
+        findings = diag.update(state.time_s, _observations(meas, cmds))
+        if alarm is None and any(f.inlet_id == victim for f in findings) and faulty:
+            alarm = k
+        sim.advance(STEP_S)
+        if scn.fault == "outdoor" and k == 6:
+            sim.set_outdoor(sim.outdoor_c + scn.value)
+        state = sim.state()
+        held_int.append(_in_band(sim.network, state, INTERMEDIATE, scope))
+        held_adv.append(_in_band(sim.network, state, ADVANCED, scope))
+    known = copy.deepcopy(plant)
+    if scn.fault == "blockage":
+        device = known.inlets[victim].device
+        device.kvs = float(device.kvs or 0.0) * scn.value
+    best = oracle(known, outdoor_c=sim.outdoor_c, supply_c=fixed_supply)
+    others = None
+    if faulty:
+        ev = evaluate(sim.network, state, level="advanced", target="flow", inlets=scope)
+        others = ev.share_in_band
+    return Run(
+        intermediate=_held_from(held_int),
+        advanced=_held_from(held_adv),
+        moves=moves / (n_valves * (STEPS - STEPS // 2)),
+        pump_ratio=state.pump.power_w / best.pump_power_w,
+        others=others,
+        alarm=alarm,
+    )
+
+
+def measure(
+    state: PlantState, scn: Scenario, victim: str, rng: np.random.Generator
+) -> Measurements:
+    """What the instruments report this cycle (noise, lost readings, a biased meter)."""
+    exact = Measurements.from_plant(state)
+
+    def noisy(value: float | None) -> float | None:
+        if value is None or scn.noise <= 0:
+            return value
+        return float(value * (1.0 + rng.normal(0.0, scn.noise)))
+
+    inlets: dict[str, InletReading] = {}
+    for iid, r in exact.inlets.items():
+        draws = [noisy(v) for v in (r.flow_m3h, r.supply_c, r.return_c, r.room_c)]
+        dps = [noisy(v) for v in (r.dp_available_kpa, r.valve_dp_kpa)]
+        if scn.missing > 0 and rng.random() < scn.missing:
+            continue
+        flow = draws[0]
+        if scn.fault == "bias" and iid == victim and flow is not None:
+            flow *= scn.value
+        inlets[iid] = InletReading(
+            flow_m3h=flow,
+            supply_c=draws[1],
+            return_c=draws[2],
+            room_c=draws[3],
+            opening=None if scn.fault == "no_feedback" else r.opening,
+            dp_available_kpa=dps[0],
+            valve_dp_kpa=dps[1],
+        )
+    return Measurements(
+        inlets=inlets,
+        outdoor_c=exact.outdoor_c,
+        supply_c=noisy(exact.supply_c),
+        return_c=noisy(exact.return_c),
+        pump_speed=exact.pump_speed,
+        pump_flow_m3h=noisy(exact.pump_flow_m3h),
+        pump_head_m=noisy(exact.pump_head_m),
+        time_s=exact.time_s,
+    )
+
+
+def _observations(meas: Measurements, cmds: object) -> dict[str, InletObservation]:
+    """The diagnosis' view of one cycle: command, feedback, flow, ΔP per inlet."""
+    sent = getattr(cmds, "openings", {})
+    out = {}
+    for iid, r in meas.inlets.items():
+        out[iid] = InletObservation(
+            command=sent.get(iid),
+            feedback=r.get("opening"),
+            flow_m3h=r.get("flow_m3h"),
+            dp_kpa=r.get("dp_available_kpa"),
+        )
+    return out
+
+
+def _scope(network: Network, victim: str | None) -> list[str] | None:
+    """Inlets judged: all, or all but a faulty building and its households."""
+    if victim is None:
+        return None
+    return [iid for iid, i in network.inlets.items() if iid != victim and i.parent != victim]
+
+
+def _in_band(
+    network: Network,
+    state: PlantState,
+    bands: Iterable[tuple[str, str]],
+    scope: list[str] | None,
+) -> bool:
+    """Whether every band holds at every judged inlet (true state)."""
+    return all(
+        evaluate(network, state, level=lvl, target=tgt, inlets=scope).in_band is True
+        for lvl, tgt in bands
+    )
+
+
+def _held_from(flags: list[bool]) -> int | None:
+    """First step from which every later step is in band (None: not at the end)."""
+    first = None
+    for k in range(len(flags), 0, -1):
+        if not flags[k - 1]:
+            break
+        first = k
+    return first
+
+
+def _task(args: tuple[Network, Scenario, int]) -> tuple[str, str, Run]:
+    net, scn, seed = args
+    return net.name, scn.name, run_one(net, scn, seed)
+
+
+def run(quick: bool, seeds: int, jobs: int, only: str | None) -> list[Row]:
+    """Every network × scenario × seed."""
+    tasks = []
+    rows: dict[tuple[str, str], Row] = {}
+    for net in networks(quick):
+        for scn in SCENARIOS:
+            if only and only not in scn.name:
+                continue
+            rows[(net.name, scn.name)] = Row(net.name, scn.name, scn.goal)
+            for seed in range(seeds if scn.seeded else 1):
+                tasks.append((net, scn, seed))
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            results = list(pool.map(_task, tasks, chunksize=1))
+    else:
+        results = [_task(t) for t in tasks]
+    for name, scn_name, result in results:
+        rows[(name, scn_name)].runs.append(result)
+    return list(rows.values())
+
+
+# --- report -------------------------------------------------------------------------------
+def _median_steps(values: list[int | None]) -> str:
+    """Median over seeds of steps to band; — when fewer than half the seeds hold it."""
+    held = sorted(v for v in values if v is not None)
+    if 2 * len(held) < len(values):
+        return "—"
+    padded = held + [10**6] * (len(values) - len(held))
+    return f"{int(np.median(padded))}"
+
+
+def _share(flags: Iterable[bool]) -> str:
+    flags = list(flags)
+    return f"{sum(flags)}/{len(flags)}"
+
+
+def _cells(row: Row) -> list[str]:
+    runs = row.runs
+    others = [r.others for r in runs if r.others is not None]
+    alarms = [r.alarm for r in runs]
+    faulty = bool(others)
+    return [
+        row.network,
+        row.scenario,
+        str(len(runs)),
+        _median_steps([r.intermediate for r in runs]),
+        _share(r.intermediate is not None for r in runs),
+        _median_steps([r.advanced for r in runs]),
+        _share(r.advanced is not None and r.advanced <= row.goal for r in runs),
+        f"{np.median([r.moves for r in runs]):.2f}",
+        f"{np.median([r.pump_ratio for r in runs]):.3f}",
+        f"{np.median(others):.0%}" if faulty else "",
+        _median_steps(alarms) if faulty else "",
+    ]
+
+
+HEAD = [
+    "network",
+    "scenario",
+    "seeds",
+    "int. steps",
+    "int. held",
+    "adv. steps",
+    "adv. ≤goal",
+    "moves/inlet/step",
+    "pump/oracle",
+    "others in adv.",
+    "alarm step",
+]
+
+
+def table(rows: list[Row], markdown: bool) -> list[str]:
+    """The result table, aligned text or markdown."""
+    cells = [_cells(r) for r in rows]
+    for c, r in zip(cells, rows, strict=True):
+        c[6] = f"{c[6]} (≤{r.goal})"
+    if markdown:
+        lines = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+        return lines + ["| " + " | ".join(c) + " |" for c in cells]
+    widths = [max(len(x) for x in col) for col in zip(HEAD, *cells, strict=False)]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in [HEAD, *cells]
+    ]
+
+
+def summary(rows: list[Row]) -> list[str]:
+    """The issue's goals, each as held/total over networks."""
+
+    def of(name: str) -> list[Row]:
+        return [r for r in rows if r.scenario == name]
+
+    def adv_share(row: Row, goal: int) -> float:
+        return sum(r.advanced is not None and r.advanced <= goal for r in row.runs) / len(row.runs)
+
+    lines = []
+    for name, goal in (("noise 2%", 6), ("missing 30%", 12)):
+        rs = of(name)
+        if rs:
+            ok = sum(adv_share(r, goal) >= 0.95 for r in rs)
+            lines.append(f"{name}: advanced held from ≤{goal} in ≥95 % of seeds on {ok}/{len(rs)}")
+    rs = of("noise 5%")
+    if rs:
+        ok = sum(all(x.intermediate is not None for x in r.runs) for r in rs)
+        lines.append(f"noise 5%: intermediate held at the end in every seed on {ok}/{len(rs)}")
+    rs = of("missing 30%")
+    if rs:
+        ok = sum(np.median([x.moves for x in r.runs]) <= 0.2 for r in rs)
+        lines.append(f"missing 30%: ≤0.2 moves/inlet/step after settling on {ok}/{len(rs)}")
+    for name in ("stuck 30%", "blockage x0.3"):
+        rs = of(name)
+        if rs:
+            ok = sum(np.median([x.others or 0.0 for x in r.runs]) >= 0.95 for r in rs)
+            fast = sum(all(x.alarm is not None and x.alarm <= 2 for x in r.runs) for r in rs)
+            lines.append(
+                f"{name}: ≥95 % of the others in band on {ok}/{len(rs)}, alarmed ≤2 steps "
+                f"on {fast}/{len(rs)}"
+            )
+    for name in ("pipe model x0.5", "pipe model x1.5"):
+        rs = of(name)
+        if rs:
+            ok = sum(adv_share(r, 12) >= 0.95 for r in rs)
+            lines.append(f"{name}: advanced within 12 steps (≥95 % of seeds) on {ok}/{len(rs)}")
+    base = {r.network: r for r in of("noise 1%")}
+    rs = of("no position feedback")
+    if rs and base:
+        ok = 0
+        for r in rs:
+            with_fb = base.get(r.network)
+            a, b = _median_steps([x.advanced for x in r.runs]), None
+            if with_fb is not None:
+                b = _median_steps([x.advanced for x in with_fb.runs])
+            ok += a != "—" and b not in (None, "—") and abs(int(a) - int(b)) <= 1
+        lines.append(
+            f"no position feedback: advanced steps within ±1 of with feedback on {ok}/{len(rs)}"
+        )
+    ok = sum(np.median([x.pump_ratio for x in r.runs]) <= 1.03 for r in of("noise 1%"))
+    lines.append(f"pump ≤1.03× oracle (noise 1%) on {ok}/{len(of('noise 1%'))}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="four networks")
+    parser.add_argument("--seeds", type=int, default=10, help="noise seeds per scenario")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes")
+    parser.add_argument("--only", help="scenarios whose name contains this text")
+    parser.add_argument("--markdown", action="store_true", help="markdown table")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    rows = run(args.quick, args.seeds, args.jobs, args.only)
+    for line in table(rows, args.markdown):
+        print(line)
+    print()
+    for line in summary(rows):
+        print(line)
+    total = sum(len(r.runs) for r in rows)
+    print(f"\n{total} runs of {STEPS} steps in {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
