@@ -136,9 +136,13 @@ class Gateway:
         if self.forwarder:
             self.forwarder.wake.set()
 
-    def _on_message(self, link: BrokerLink, topic: str, payload: bytes) -> None:
+    def _on_message(self, link: BrokerLink, topic: str, payload: bytes, retain: bool) -> None:
         if self._closed:
             return  # a message the MQTT thread handed over while the gateway shut down
+        if retain and topic != f"{self.topics.discovery_prefix}/status":
+            # a retained command would run again on every reconnect (issue 11)
+            _LOGGER.warning("ignored retained message on %s (commands are never retained)", topic)
+            return
         try:
             if topic == self.topics.ack:
                 if self.forwarder:
