@@ -71,6 +71,10 @@ class _Recent:
             self.keys.discard(self.order.popleft())
         return True
 
+    def forget(self, key: tuple[str, float]) -> None:
+        """Unlearn ``key`` (its reading was not kept after all)."""
+        self.keys.discard(key)
+
 
 class AckTracker:
     """Dedup, contiguous ack and latest-state rule for any number of gateways."""
@@ -119,6 +123,15 @@ class AckTracker:
         if latest:
             self.latest_ts[key] = reading["ts"]
         return Item(reading, True, latest)
+
+    def forget(self, gateway: str, items: list[Item]) -> None:
+        """Unlearn the identities of a batch's new readings that were not kept (the consumer
+        rewinds its ack position; the gateway sends them again and they must count as new)."""
+        recent = self._recent.get(gateway)
+        if recent is not None:
+            for item in items:
+                if item.is_new:
+                    recent.forget((item.reading["device"], item.reading["ts"]))
 
     def ack_payload(self, gateway: str) -> bytes | None:
         """JSON for the ack topic, or None before any batch of that gateway."""

@@ -15,6 +15,12 @@ the command's confirmation: anything but ``confirmed`` — or no answer within a
 reported with the inlet's next reading (``Reading.command_status``) and alarmed like a
 command/feedback mismatch (§5.3.8). A reading older than the stale window counts as a failed
 transmission (§6.0.6) and is handed on as None, never guessed.
+
+Peers are bound to identity (issue 11): every inlet device belongs to one gateway id — the
+one configured on the inlet, else the first that reported it (kept in the Store). Readings,
+command results and statistics about it from any other gateway are ignored and logged, and
+commands go to the owner only. Each config entry has its own topic base, Store and journal
+(issue 10 item 6), so several networks share a broker without acking each other's streams.
 """
 
 from __future__ import annotations
@@ -94,11 +100,16 @@ class GatewaySource:
         inlets: Mapping[str, tuple[str | None, str | None]],
         base: str = DEFAULT_BASE,
         clock: Callable[[], float] = time.time,
+        owners: Mapping[str, str | None] | None = None,
+        key: str | None = None,
     ) -> None:
         """Map the inlets' (meter, valve) devices; nothing is subscribed before
-        :meth:`async_start`. Raises ValueError when two inlets name the same device."""
+        :meth:`async_start`. Raises ValueError when two inlets name the same device.
+        ``owners`` names an inlet's gateway id (None: the first gateway that reports it);
+        ``key`` names this source's Store and journal (the config entry; default the base)."""
         self.hass = hass
         self.base = base
+        self.key = key or base
         self.clock = clock
         self.tracker = AckTracker()
         self.inlets = dict(inlets)
@@ -110,6 +121,18 @@ class GatewaySource:
                 if name in self.devices:
                     raise ValueError(f"inlets {self.devices[name][0]} and {iid} share {name}")
                 self.devices[name] = (iid, kind)
+        configured = owners or {}
+        self.configured: dict[str, str] = {  # device → configured gateway id
+            name: gw
+            for iid, names in self.inlets.items()
+            if (gw := configured.get(iid))
+            for name in names
+            if name
+        }
+        self.owner: dict[str, str] = dict(self.configured)  # device → its gateway
+        self.foreign = 0  # readings, results, statistics from a gateway not the owner
+        self._foreign_seen: set[tuple[str, str]] = set()
+        self._sent_to: dict[str, str] = {}  # request id → gateway it was sent to
         self.live: dict[str, Live] = {}
         self.history: deque[tuple[float, str, dict[str, Any]]] = deque(maxlen=HISTORY_MAX)
         self.results: dict[str, dict[str, Any]] = {}
@@ -129,10 +152,17 @@ class GatewaySource:
         from homeassistant.components import mqtt
         from homeassistant.helpers.storage import Store
 
-        self._store = Store(self.hass, STORE_VERSION, f"{STORE_KEY}.{self.base}")
-        self.restore(await self._store.async_load() or {})
+        self._store = Store(self.hass, STORE_VERSION, f"{STORE_KEY}.{self.key}")
+        stored = await self._store.async_load()
+        if stored is None and self.key != self.base:  # saved per topic base before issue 10.6
+            stored = await Store[dict[str, Any]](
+                self.hass, STORE_VERSION, f"{STORE_KEY}.{self.base}"
+            ).async_load()
+        self.restore(stored or {})
         self._written = {gw: copy_stream(st) for gw, st in self.tracker.streams.items()}
-        self.backlog = BacklogHistory(self.hass, self.base, self.devices, self.clock, LATE_S)
+        self.backlog = BacklogHistory(
+            self.hass, self.key, self.devices, self.clock, LATE_S, legacy=self.base
+        )
         await self.backlog.async_load()
         # in the background: a recorder still migrating its database must not hold the start
         self.hass.async_create_background_task(
@@ -169,6 +199,7 @@ class GatewaySource:
                 dev: {"gateway": lv.gateway, "ts": lv.ts, "values": lv.values}
                 for dev, lv in self.live.items()
             },
+            "owners": {dev: gw for dev, gw in self.owner.items() if dev not in self.configured},
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -182,9 +213,12 @@ class GatewaySource:
                 str(dev): Live(str(lv["gateway"]), finite(lv["ts"]), dict(lv["values"]))
                 for dev, lv in data.get("live", {}).items()
             }
+            bound = {str(dev): str(gw) for dev, gw in data.get("owners", {}).items()}
         except (TypeError, ValueError, KeyError, AttributeError) as err:
             _LOGGER.warning("Ignoring damaged gateway source store: %r", err)
             return
+        self.owner = {**{d: g for d, g in bound.items() if d in self.devices}, **self.configured}
+        live = {d: lv for d, lv in live.items() if self.owner.get(d, lv.gateway) == lv.gateway}
         self.tracker.streams.update(streams)
         self.live.update(live)
         for dev, lv in live.items():
@@ -210,6 +244,7 @@ class GatewaySource:
                 self.invalid += 1
                 _LOGGER.warning("Gateway %s: %s", gateway, err)
                 return
+            items = [i for i in items if not i.is_new or self._accepts(gateway, i.reading)]
             for item in items:
                 if item.is_new:
                     self._write(gateway, item)
@@ -221,12 +256,41 @@ class GatewaySource:
                 except OSError as err:  # not durable: no ack, and the replay counts as new
                     _LOGGER.error("Gateway %s backlog not journaled, not acked: %r", gateway, err)
                     self._rewind(gateway)
+                    self.tracker.forget(gateway, items)
                     return
             self._written[gateway] = copy_stream(self.tracker.streams[gateway])
             if self._store is not None:
                 self._store.async_delay_save(self._written_dict, SAVE_DELAY_S)
             if ack is not None:
                 await self._publish(ack_topic(self.base, gateway), ack)
+
+    def _accepts(self, gateway: str, reading: dict[str, Any]) -> bool:
+        """Whether ``gateway`` may report this device: its owner, or the first to report an
+        unbound one (bound now). Another gateway's reading is ignored and logged (issue 11);
+        the batch is still acknowledged, so that gateway does not resend it forever."""
+        device = str(reading["device"])
+        if device not in self.devices:
+            return True  # not an inlet device of this network: history only
+        owner = self.owner.setdefault(device, gateway)
+        if owner == gateway:
+            if device not in self.configured and (gateway, device) not in self._foreign_seen:
+                self._foreign_seen.add((gateway, device))
+                _LOGGER.info("Gateway device %s bound to gateway %s", device, gateway)
+            return True
+        self._refuse(gateway, device, "reading")
+        return False
+
+    def _refuse(self, gateway: str, device: str, what: str) -> None:
+        self.foreign += 1
+        if (gateway, device) not in self._foreign_seen:
+            self._foreign_seen.add((gateway, device))
+            _LOGGER.warning(
+                "Ignored a %s for %s from gateway %s: the device belongs to gateway %s",
+                what,
+                device,
+                gateway,
+                self.owner.get(device),
+            )
 
     def _rewind(self, gateway: str) -> None:
         """Forget a batch's sequences (its rows stay at the gateway, which sends them again)."""
@@ -265,6 +329,11 @@ class GatewaySource:
             self.invalid += 1
             _LOGGER.warning("Unreadable command result on %s: %r", msg.topic, err)
             return
+        gateway = msg.topic.split("/")[-3]
+        sent_to = self._sent_to.get(request_id)
+        if sent_to is not None and sent_to != gateway:
+            self._refuse(gateway, str(result.get("device")), "command result")
+            return
         self.results[request_id] = result
         waiter = self._waiters.pop(request_id, None)
         if waiter is not None and not waiter.done():
@@ -281,7 +350,13 @@ class GatewaySource:
             self.invalid += 1
             _LOGGER.warning("Unreadable gateway statistics on %s: %r", msg.topic, err)
             return
-        self.stats[msg.topic.split("/")[-2]] = stats
+        gateway = msg.topic.split("/")[-2]
+        devices = stats.get("devices")
+        if isinstance(devices, dict):
+            for device in [d for d in devices if self.owner.get(d, gateway) != gateway]:
+                self._refuse(gateway, device, "statistics")
+                del devices[device]
+        self.stats[gateway] = stats
 
     def link_rate(self, inlet_id: str) -> tuple[float, int] | None:
         """The gateway's first-try success rate of the inlet's devices (§6.0.6): the worst
@@ -389,8 +464,8 @@ class GatewaySource:
         if valve is None:
             _LOGGER.warning("Cannot move %s: it names no gateway valve", inlet_id)
             return None
-        live = self.live.get(valve)
-        if live is None:
+        gateway = self.owner.get(valve)
+        if gateway is None:
             _LOGGER.warning("Cannot move %s: its valve %s never reported", inlet_id, valve)
             return None
         request_id = f"hb-{uuid.uuid4().hex[:16]}"
@@ -400,25 +475,27 @@ class GatewaySource:
             "point": "position_setpoint",
             "value": round(opening * 100.0, 1),
         }
-        await self._publish(f"{self.base}/gw/{live.gateway}/cmd", json.dumps(command))
+        self._sent_to[request_id] = gateway  # only the owner's answer counts (issue 11)
+        await self._publish(f"{self.base}/gw/{gateway}/cmd", json.dumps(command))
         self.last_command[inlet_id] = (request_id, self.clock())
         return request_id
 
 
-async def async_attach(hass: HomeAssistant, plant: Plant) -> GatewaySource | None:
+async def async_attach(
+    hass: HomeAssistant, plant: Plant, base: str = DEFAULT_BASE, key: str | None = None
+) -> GatewaySource | None:
     """Start the source for the plant's gateway inlets (None when it has none).
 
-    The coordinator calls this in its setup and ``stop()`` on unload; the plant then reads and
-    moves its ``source: gateway`` inlets through it.
+    The coordinator calls this in its setup with the entry's topic base and id (its own Store
+    and journal) and ``stop()`` on unload; the plant then reads and moves its
+    ``source: gateway`` inlets through it.
     """
-    devices = {
-        iid: (cfg.gateway_meter, cfg.gateway_valve)
-        for iid, cfg in plant.inlets.items()
-        if cfg.source == SOURCE_GATEWAY
-    }
-    if not devices:
+    gateway_inlets = {iid: cfg for iid, cfg in plant.inlets.items() if cfg.source == SOURCE_GATEWAY}
+    if not gateway_inlets:
         return None
-    source = GatewaySource(hass, devices)
+    devices = {iid: (cfg.gateway_meter, cfg.gateway_valve) for iid, cfg in gateway_inlets.items()}
+    owners = {iid: cfg.gateway_id for iid, cfg in gateway_inlets.items()}
+    source = GatewaySource(hass, devices, base or DEFAULT_BASE, owners=owners, key=key)
     await source.async_start()
     plant.gateway = source
     return source
