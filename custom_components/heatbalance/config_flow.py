@@ -42,6 +42,7 @@ from .const import (
     DOMAIN,
     LINK_WIRED,
     SOURCE_SIMULATOR,
+    SUBENTRY_COMMISSIONING,
     SUBENTRY_INLET,
 )
 from .engine.building_list import BuildingListError
@@ -151,9 +152,13 @@ class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Inlets are subentries: add, reconfigure, remove them in the UI."""
+        from .commissioning_flow import CommissioningSubentryFlow
         from .subentry_flow import InletSubentryFlow
 
-        return {SUBENTRY_INLET: InletSubentryFlow}
+        return {
+            SUBENTRY_INLET: InletSubentryFlow,
+            SUBENTRY_COMMISSIONING: CommissioningSubentryFlow,
+        }
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """The single step: a built-in network, or a file path that overrides it."""
@@ -215,7 +220,7 @@ class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
         """Subentries for building inlets the entry does not have yet."""
         from homeassistant.config_entries import ConfigSubentry
 
-        have = {s.unique_id for s in entry.subentries.values()}
+        have = {s.unique_id for s in entry.subentries.values() if s.subentry_type == SUBENTRY_INLET}
         for sub in inlet_subentries(network):
             if sub["unique_id"] not in have:
                 self.hass.config_entries.async_add_subentry(

@@ -53,6 +53,7 @@ from .const import (
     SOURCE_GATEWAY,
     SOURCE_SIMULATOR,
     SOURCES,
+    SUBENTRY_INLET,
 )
 from .engine.loader import DEVICE_TYPES, NetworkError
 from .engine.model import Network
@@ -167,7 +168,11 @@ class InletSubentryFlow(ConfigSubentryFlow):
             network = await self._network()
         except (NetworkError, OSError):
             return self.async_abort(reason="network_unavailable")
-        taken = {s.data[CONF_INLET_ID] for s in self._get_entry().subentries.values()}
+        taken = {
+            s.data[CONF_INLET_ID]
+            for s in self._get_entry().subentries.values()
+            if s.subentry_type == SUBENTRY_INLET
+        }
         free = [iid for iid in network.inlets if iid not in taken]
         if user_input is not None:
             self._data = {k: user_input[k] for k in (CONF_SOURCE, CONF_LINK)}
@@ -289,7 +294,7 @@ class InletSubentryFlow(ConfigSubentryFlow):
         taken = {
             name
             for sub in self._get_entry().subentries.values()
-            if sub.data.get(CONF_SOURCE) == SOURCE_GATEWAY and sub.data[CONF_INLET_ID] != own
+            if sub.data.get(CONF_SOURCE) == SOURCE_GATEWAY and sub.data.get(CONF_INLET_ID) != own
             for name in gateway_devices(sub.data)
             if name
         }

@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 import yaml
 from homeassistant import config_entries
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
@@ -149,6 +150,9 @@ async def test_reconfigure_to_an_uploaded_list(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert len(entry.subentries) == 8 + 6  # loop8's inlets stay (reported under Repairs)
     assert entry.data == {CONF_PATH: str(config_dir / "heatbalance" / "b.yaml")}
 
 

@@ -75,6 +75,7 @@ def run_balance(
     seed: int = 0,
     controller: Controller | None = None,
     also: Sequence[tuple[str, str]] = (),
+    pipe_model: float = 1.0,
 ) -> dict[str, Any]:
     """Closed-loop run; the ``balance --json`` object (docs/cli.md).
 
@@ -88,7 +89,10 @@ def run_balance(
     sim = Simulator(network, outdoor_c=outdoor, seed=seed)
     for kind, inlet_id, value in dist.faults:
         _inject(sim, kind, inlet_id, value)
-    control = controller or make_controller(sim.network, algorithm, level=level, target=target)
+    if controller is None:
+        drawn = pipes_scaled(sim.network, pipe_model)  # the controller's (maybe wrong) drawing
+        controller = make_controller(drawn, algorithm, level=level, target=target)
+    control = controller
     rng = np.random.default_rng(seed)
     state = sim.state()
     rows = [_row(sim.network, state, 0, level, target, also)]
@@ -119,7 +123,27 @@ def run_balance(
             "pump_speed": round(sim.pump_speed, 6),
             "openings": dict(zip(sim.ids, np.round(sim.openings, 6).tolist(), strict=True)),
         },
+        "pipe_model": pipe_model,
+        "learned": learned_of(control),
     }
+
+
+def pipes_scaled(network: Network, factor: float) -> Network:
+    """A copy whose pipe resistances are ``factor`` times the plant's (a wrong drawing)."""
+    if factor == 1.0:
+        return network
+    out = copy.deepcopy(network)
+    for pipe in out.pipes:
+        pipe.length_m *= factor
+        pipe.zeta *= factor
+    return out
+
+
+def learned_of(control: Any) -> dict[str, Any] | None:
+    """The engine controller's learnt corrections (§3.0.7-3), None for other controllers."""
+    engine = getattr(control, "controller", None)
+    learned = getattr(engine, "learned_corrections", None)
+    return learned() if callable(learned) else None
 
 
 def steps_to_band(rows: Sequence[dict[str, Any]]) -> int | None:
@@ -264,6 +288,8 @@ def cmd_balance(args: argparse.Namespace) -> int:
         raise CliError("--noise and --dropout are shares within 0…1 (0.01 = 1 %)")
     if args.steps < 1:
         raise CliError(f"--steps must be at least 1, not {args.steps}")
+    if not 0.1 <= args.pipe_model <= 10.0:
+        raise CliError(f"--pipe-model is a factor within 0.1…10, not {args.pipe_model:g}")
     net = load(args.network)
     dist = Disturbances(
         noise=args.noise, dropout=args.dropout, faults=[parse_fault(f) for f in args.fault]
@@ -279,6 +305,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
             step_min=args.step_min,
             outdoor_c=args.outdoor,
             seed=args.seed,
+            pipe_model=args.pipe_model,
         )
     except (ValueError, CommissioningError, HydraulicError) as err:
         raise CliError(f"{net.name}: {err}") from err
@@ -308,6 +335,27 @@ def _print_balance(report: dict[str, Any]) -> None:
         + (str(reached) if reached is not None else "— (not in band at the end)")
         + f"; oracle: pump {o['pump_power_w']:.0f} W, spread {o['spread_k']:.2f} K"
     )
+    learned = report.get("learned")
+    if learned:
+        _print_learned(learned)
+
+
+def _print_learned(learned: dict[str, Any]) -> None:
+    """The self-learning model's corrections to the network file (§3.0.7-3)."""
+    print(
+        f"learned: pipe resistances ×{learned['pipe_resistance_factor']:.3f} of the network "
+        f"file (from {learned['pipe_samples']} steps)"
+    )
+    residuals = learned["pressure_residuals_kpa"]
+    if residuals:
+        worst = max(residuals, key=lambda k: abs(residuals[k]))
+        print(f"learned: largest pressure residual {residuals[worst]:+.1f} kPa at {worst}")
+    off = {k: b for k, b in learned["branches"].items() if abs(b["kv_factor"] - 1.0) > 0.1}
+    for iid, b in sorted(off.items()):
+        print(
+            f"learned: {iid} valve passes ×{b['kv_factor']:.2f} of its Kv, circuit "
+            f"×{b['circuit_factor']:.2f} ({b['samples']} samples)"
+        )
 
 
 def cmd_commission(args: argparse.Namespace) -> int:
@@ -379,6 +427,13 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--outdoor", type=float, metavar="C", help="°C (default: design outdoor)")
     p.add_argument("--seed", type=int, default=0, help="seed of noise and dropouts")
+    p.add_argument(
+        "--pipe-model",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="the controller's drawing has pipe resistances F × the plant's (default 1)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object (docs/cli.md)")
     p.set_defaults(func=cmd_balance)
 

@@ -30,6 +30,7 @@ from ..commissioning import CommissioningError, Presettings, presettings
 from ..hydraulics import HydraulicError
 from ..model import Inlet, Network
 from .base import Commands, ControllerConfig, InletReading, Measurements, usable
+from .identification import learned_corrections
 from .levels import hold_reason, pump_regulated, uses_presettings
 from .model_based import InletView, ModelBased
 from .pi import PIState, back_calculate, pi_proposal, valve_sensitivity
@@ -311,6 +312,10 @@ class Controller:
     def _weight(self, iid: str) -> float:
         """Manual weight of an inlet (§5.3.6-5): the operator's, else the network file's."""
         return float(self.config.weights.get(iid, self.network.inlets[iid].weight))
+
+    def learned_corrections(self) -> dict[str, Any]:
+        """The model's learnt corrections to the network file, plain data (§3.0.7-3)."""
+        return learned_corrections(self.model)
 
     # --- persistence ---------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
