@@ -2,7 +2,7 @@
 
 Fills an outbox file with N readings (as after an outage), starts a real mosquitto and a real
 gateway process with no buses, and times how fast a consumer using
-``heatbalance_gateway.consumer`` receives, de-duplicates and acknowledges the whole backlog.
+the integration's ``gateway_protocol.AckTracker`` receives, de-duplicates and acknowledges the whole backlog.
 Prints figures; asserts nothing (the machine is shared and noisy).
 
     .venv/ha2026/bin/python benchmarks/gateway_replay.py [N]
