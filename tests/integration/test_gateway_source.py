@@ -290,10 +290,10 @@ async def test_whole_chain_virtual_plant_gateway_mosquitto_home_assistant(
 ) -> None:
     """Virtual plant → gateway process → mosquitto → HA's own MQTT client → plant reading,
     and a dispatched opening back to the simulated valve (its flow changes)."""
-    from heatbalance_gateway import virtual_plant as vp
     from homeassistant.components import mqtt
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+    from scripts import virtual_plant as vp
     from tests.addon.broker import Mosquitto
     from tests.addon.gateway_proc import GatewayProcess, plain_broker
     from tests.addon.modbus_sim import free_port
