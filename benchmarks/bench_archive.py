@@ -212,14 +212,15 @@ def main() -> None:
         fill_season(archive, args.days)
         day = (START + timedelta(days=SEASON_DAYS / 2)).date()
     for fmt in (("pdf", "xlsx", "csv"),):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         report = build_report(archive, "season", "benchmark", "season", day)
-        t_build = time.perf_counter() - t0
+        t_build, c_build = time.perf_counter() - t0, time.process_time() - c0
         files = write_report(report, folder / "reports", fmt, "zh-Hans")
-        t_all = time.perf_counter() - t0
+        t_all, c_all = time.perf_counter() - t0, time.process_time() - c0
         print(
             f"season report ({report.summary['cycles']} cycles, {len(report.inlets)} inlets):"
-            f" build {t_build:.1f} s (roll-ups included), with {'+'.join(FORMATS)} {t_all:.1f} s"
+            f" build {t_build:.1f} s (CPU {c_build:.1f} s), with {'+'.join(FORMATS)}"
+            f" {t_all:.1f} s (CPU {c_all:.1f} s; load average {os.getloadavg()[0]:.1f})"
         )
         t0 = time.perf_counter()
         build_report(archive, "season", "benchmark", "season", day)
