@@ -18,7 +18,6 @@ from custom_components.heatbalance.engine.control.pi import (
     GainSchedule,
     PIState,
     back_calculate,
-    opening_for_kv,
     pi_proposal,
     significance,
     valve_sensitivity,
@@ -229,14 +228,6 @@ def test_planner_handles_buildings_with_households() -> None:
         if pl.leaf[k]:
             s = state.inlets[iid]
             assert s.flow_m3h / s.design_flow_m3h == pytest.approx(1.015, rel=1e-3), iid
-
-
-@pytest.mark.parametrize("characteristic", ["equal_percentage", "linear"])
-def test_the_valve_characteristic_is_inverted_exactly(characteristic: str) -> None:
-    device = Device("iot_valve", kvs=4.0, characteristic=characteristic, rangeability=30.0)
-    for h in (0.01, 0.02, 0.2, 0.5, 0.97):
-        assert opening_for_kv(device, device.kv(h)) == pytest.approx(h, abs=1e-6)
-    assert opening_for_kv(device, 99.0) == 1.0
 
 
 def test_noise_level_errors_earn_small_steps_real_ones_nearly_full() -> None:

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult
 from ..model import Device, Network
+from .flow_balance import opening_for_kv
 from .targets import TargetError
 
 MIN_SENSITIVITY = 0.5  # d ln Kv/dh floor: a linear valve nearly open still moves
@@ -165,20 +166,6 @@ def significance(error: float, noise: float) -> float:
     2 % one ~20 % — the valve follows real deviations at once and noise only a little.
     """
     return error * error / (error * error + 4.0 * noise * noise)
-
-
-def opening_for_kv(device: Device, kv: float) -> float:
-    """The opening at which the valve has ``kv`` (its characteristic inverted, 0…1)."""
-    low, high = 0.0, 1.0
-    if kv >= device.kv(1.0):
-        return 1.0
-    for _ in range(40):
-        mid = 0.5 * (low + high)
-        if device.kv(mid) < kv:
-            low = mid
-        else:
-            high = mid
-    return 0.5 * (low + high)
 
 
 def pi_proposal(
