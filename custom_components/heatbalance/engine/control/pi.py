@@ -40,7 +40,7 @@ from .targets import TargetError
 MIN_SENSITIVITY = 0.5  # d ln Kv/dh floor: a linear valve nearly open still moves
 MIN_AUTHORITY = 0.05  # β floor: the model's share is uncertain, noise must not swing a valve
 COLLECTIVE = 1.1  # Kv factor of the model's collective-gain probe
-NOISE = 0.02  # reading noise (relative) a loop rides out; real meters: 1…5 %
+NOISE = 0.03  # reading noise (relative) a loop rides out; real meters: 1…5 %
 MAX_LN_KV_STEP = 1.5  # one step changes Kv by at most ×4.5 (a model is not the plant)
 
 
