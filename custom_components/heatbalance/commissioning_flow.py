@@ -38,9 +38,18 @@ CONF_WITNESS = "witness"
 
 
 def export_files(
-    config_dir: str, network: Network, record: dict[str, Any], done: list[str]
+    config_dir: str,
+    network: Network,
+    record: dict[str, Any],
+    done: list[str],
+    learned: dict[str, Any] | None = None,
 ) -> tuple[Path, Path]:
-    """Write the record and the network as it is now; returns (record file, network file)."""
+    """Write the record and the network as it is now; returns (record file, network file).
+
+    ``learned``: what the self-learning model corrected so far (pipe factor, per-branch
+    circuit and Kv factors, §3.0.7-3), kept beside the record: the network file stays the
+    operator's drawing, so it imports again unchanged.
+    """
     folder = Path(config_dir) / FOLDER / "export"
     folder.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
@@ -48,6 +57,7 @@ def export_files(
     record_path = folder / f"{slug}-commissioning-{stamp}.json"
     body = {
         **record,
+        "learned": learned or {},
         "done": done,
         "pending": [r["inlet_id"] for r in record["inlets"] if r["inlet_id"] not in done],
     }
@@ -97,7 +107,12 @@ class CommissioningSubentryFlow(ConfigSubentryFlow):
             record[CONF_BY] = user_input.get(CONF_BY) or record.get(CONF_BY)
             record[CONF_WITNESS] = user_input.get(CONF_WITNESS) or record.get(CONF_WITNESS)
             record_file, network_file = await self.hass.async_add_executor_job(
-                export_files, self.hass.config.config_dir, network, record, ticked
+                export_files,
+                self.hass.config.config_dir,
+                network,
+                record,
+                ticked,
+                _learned(entry.runtime_data.coordinator),
             )
             data = {
                 "record": record,
@@ -139,6 +154,13 @@ class CommissioningSubentryFlow(ConfigSubentryFlow):
                 f"({pump['flow_m3h']:.1f} m³/h, {pump['head_m']:.1f} m)",
             },
         )
+
+
+def _learned(coordinator: Any) -> dict[str, Any] | None:
+    """The running control loop's learnt corrections, if it has run a cycle."""
+    loop = getattr(getattr(coordinator, "memory", None), "loop", None)
+    learned = getattr(getattr(loop, "controller", None), "learned_corrections", None)
+    return learned() if callable(learned) else None
 
 
 class _Row:

@@ -37,6 +37,7 @@ async def test_fitter_ticks_presettings_and_the_record_is_stored_and_exported(
     assert sub.title.endswith("(2/12)")
     record = json.loads(Path(sub.data["file"]).read_text())
     assert record["commissioned_by"] == "Wang"
+    assert "learned" in record  # the self-learning model's corrections so far (§3.0.7-3)
     assert record["pending"] == [r.inlet_id for r in expected.inlets][2:]
     # the network as it is now imports again unchanged
     again = await hass.async_add_executor_job(load_network, sub.data["network_file"])

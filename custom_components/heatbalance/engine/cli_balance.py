@@ -23,9 +23,9 @@ import numpy as np
 from .cli import CliError, add_network_argument, load, print_json
 from .commissioning import CommissioningError, CommissioningRecord, commission
 from .control.base import ControllerConfig, Measurements
-from .control.controller import make_controller as engine_controller
 from .evaluation import LEVELS, TARGETS, band, evaluate
 from .hydraulics import HydraulicError
+from .loop import ControlLoop, LoopConfig
 from .model import Network
 from .oracle import oracle
 from .simulator import PlantState, Simulator
@@ -91,7 +91,9 @@ def run_balance(
         _inject(sim, kind, inlet_id, value)
     if controller is None:
         drawn = pipes_scaled(sim.network, pipe_model)  # the controller's (maybe wrong) drawing
-        controller = make_controller(drawn, algorithm, level=level, target=target)
+        controller = make_controller(
+            drawn, algorithm, level=level, target=target, step_min=step_min
+        )
     control = controller
     rng = np.random.default_rng(seed)
     state = sim.state()
@@ -158,31 +160,42 @@ def steps_to_band(rows: Sequence[dict[str, Any]]) -> int | None:
 
 # --- controllers ----------------------------------------------------------------------------
 def make_controller(
-    network: Network, algorithm: str, *, level: str = "advanced", target: str = "flow"
+    network: Network,
+    algorithm: str,
+    *,
+    level: str = "advanced",
+    target: str = "flow",
+    step_min: float = 30.0,
 ) -> Controller:
-    """The engine's controller for ``algorithm`` (``model``: coordinated, ``traditional``: PI).
+    """The engine's control loop for ``algorithm`` (``model``: coordinated, ``traditional``: PI).
 
-    The same ``control.controller.make_controller`` the integration runs (§3.0.6/§3.0.7),
-    configured for ``level`` and ``target``, behind a measurement adapter.
+    The same :class:`~.loop.ControlLoop` the integration runs (cleaning, the controller of
+    ``control.controller.make_controller``, diagnosis; §3.0.6/§3.0.7), configured for
+    ``level`` and ``target``, behind a plant-state adapter.
     """
     if algorithm not in ALGORITHMS:
         raise CliError(f"unknown algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
     try:
         config = ControllerConfig(algorithm=algorithm, target=target, level=level)
-        return _EngineController(engine_controller(copy.deepcopy(network), config))
+        loop = ControlLoop(
+            copy.deepcopy(network), LoopConfig(controller=config), cycle_s=step_min * 60.0
+        )
+        return _EngineController(loop)
     except ValueError as err:
         raise CliError(str(err)) from err
 
 
 class _EngineController:
-    """Adapter: plant state → ``Measurements`` → the engine controller → :class:`Decision`."""
+    """Adapter: plant state → ``Measurements`` → the engine's control loop → :class:`Decision`."""
 
-    def __init__(self, controller: Any) -> None:
-        self.controller = controller
+    def __init__(self, loop: ControlLoop) -> None:
+        self.loop = loop
+        self.controller = loop.controller
 
     def __call__(self, state: PlantState, rng: np.random.Generator) -> Decision:
         """One step; lost readings arrive as NaN, which the vocabulary treats as missing."""
-        commands = self.controller.step(Measurements.from_plant(state))
+        commands = self.loop.step(Measurements.from_plant(state)).commands
+        self.loop.commanded(commands.openings)
         return Decision(
             openings=dict(commands.openings),
             pump_speed=commands.pump_speed,

@@ -27,7 +27,9 @@ from dataclasses import fields, replace
 from typing import Any
 
 from ..commissioning import CommissioningError, Presettings, presettings
+from ..diagnosis import Finding
 from ..hydraulics import HydraulicError
+from ..meters import MeterCheck
 from ..model import Inlet, Network
 from .base import Commands, ControllerConfig, InletReading, Measurements, usable
 from .identification import learned_corrections
@@ -59,6 +61,8 @@ class Controller:
         self.last_speed: float | None = None
         self.model = ModelBased(self.network, forgetting=config.forgetting)
         self._presettings: Presettings | None = None
+        self.meters = MeterCheck(self.network)
+        self.meter_findings: list[Finding] = []
 
     # --- one cycle -----------------------------------------------------------------------
     def step(self, measurements: Measurements) -> Commands:
@@ -68,6 +72,7 @@ class Controller:
             measurements = Measurements()
             cmds.notes.append("no measurements: every valve and the pump held")
         measurements = _normalised(measurements, cmds)
+        measurements = self._consistent(measurements, cmds)
         openings = {iid: self._position(iid, measurements) for iid in self.ids}
         if uses_presettings(self.config.level):
             self._presetting_step(measurements, openings, cmds)
@@ -95,6 +100,12 @@ class Controller:
         for iid, reason in by_level.items():
             cmds.held.setdefault(iid, reason)
         return cmds
+
+    def _consistent(self, meas: Measurements, cmds: Commands) -> Measurements:
+        """Meter consistency (meters.py): diagnose biased meters, regulate on agreeing ones."""
+        self.meter_findings = self.meters.update(meas)
+        cmds.notes.extend(f.message for f in self.meter_findings)
+        return self.meters.corrected(meas)
 
     def _presetting_step(
         self, meas: Measurements, openings: dict[str, float | None], cmds: Commands
@@ -332,6 +343,7 @@ class Controller:
             "last_openings": dict(self.last_openings),
             "last_speed": self.last_speed,
             "model": self.model.to_dict(),
+            "meters": self.meters.as_dict(),
         }
 
     @classmethod
@@ -348,6 +360,8 @@ class Controller:
                 ctl.last_openings[iid] = v
         ctl.last_speed = usable(data.get("last_speed"))
         ctl.model.load(dict(data.get("model", {})))
+        if "meters" in data:
+            ctl.meters = MeterCheck.from_dict(network, dict(data["meters"]))
         return ctl
 
 
