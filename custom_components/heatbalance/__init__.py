@@ -52,7 +52,9 @@ async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> bool:
     """Load the network, start its coordinator, then the platforms."""
     from .lifecycle import async_setup_network, async_update_listener
+    from .records import async_setup_records
 
+    await async_setup_records(hass, entry)  # before the first cycle, which it records
     await async_setup_network(hass, entry)
     entry.async_on_unload(entry.add_update_listener(async_update_listener))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
