@@ -197,6 +197,10 @@ class Gateway:
             self.outbox.command_done(rid, result)
             self._inflight.discard(rid)
             self._publish_result(result)
+        elif result.get("status") != "confirmed":
+            # an HA set topic carries no request id; its refusal is still reported (issue 11)
+            _LOGGER.warning("set %s.%s: %s", result.get("device"), result.get("point"), result)
+            self._publish_result(result)
 
     def _publish_result(self, result: dict[str, Any]) -> None:
         if self.uplink and (link := self.uplink.active()):
