@@ -27,6 +27,7 @@ from .commands import (
 from .config import GatewayConfig
 from .discovery import device_configs, gateway_configs, room_sensor_configs
 from .forwarder import Forwarder
+from .lorawan import LoraWanLink
 from .mqtt_link import BrokerLink, Uplink
 from .outbox import Outbox
 from .topics import Topics
@@ -307,6 +308,13 @@ class Gateway:
         tasks.append(
             asyncio.create_task(self._supervised("forwarder", self.forwarder.run), name="forwarder")
         )
+        lora: LoraWanLink | None = None
+        if "lorawan" in self.config.raw:
+            lora = LoraWanLink(
+                self.config.raw["lorawan"],
+                lambda r: loop.call_soon_threadsafe(self._on_reading, r),
+            )
+            lora.start()
         if "zigbee" in self.config.raw:
             database = str(self.config.data_dir / "zigbee.db")
             zb = run_zigbee(self.config.raw["zigbee"], database, self._on_reading, self._stop)
@@ -322,6 +330,8 @@ class Gateway:
                     next_stats = time.monotonic() + stats_every
                     self._publish_stats()
         finally:
+            if lora is not None:
+                await asyncio.to_thread(lora.stop)
             await self._shutdown(tasks)
 
     async def _supervised(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
