@@ -60,7 +60,9 @@ async def test_add_a_household_as_its_own_device(hass: HomeAssistant) -> None:
     network = device_of(hass, entry, entry.entry_id)
     building = device_of(hass, entry, f"{entry.entry_id}_B001")
     household = device_of(hass, entry, f"{entry.entry_id}_B001H07")
-    assert network and building and household
+    assert network
+    assert building
+    assert household
     assert household.via_device_id == building.id
     assert building.via_device_id == network.id
 
