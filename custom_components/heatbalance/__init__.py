@@ -40,12 +40,14 @@ CONFIG_SCHEMA = _config_entry_only
 
 
 async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
-    """Register the services and the network view once, whether or not a network is
-    configured."""
+    """Register the services, the template view and the network view once, whether or not a
+    network is configured."""
+    from .onboarding_files import register_template_view
     from .panel import async_setup_view
     from .services import async_setup_services
 
     async_setup_services(hass)
+    register_template_view(hass)  # building-list templates the config flow links to
     await async_setup_view(hass)
     return True
 

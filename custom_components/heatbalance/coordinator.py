@@ -25,7 +25,6 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from .alarms import NETWORK, Alarm, AlarmBook, find_conditions, gateway_conditions
 from .const import DOMAIN, EVENT_ALARM, SOURCE_SIMULATOR
 from .cycle import CycleMemory, CycleResult, limits_of, run_cycle
-from .engine.cleaning import expect_commands
 from .engine.control.safety import apply_limits
 from .engine.evaluation import BalanceStateMachine
 from .engine.hydraulics import HydraulicError
@@ -193,8 +192,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 self.hass, result.commands, result.pump_command
             )
             self.sent = {k: v for k, v in result.commands.items() if k not in failed}
-            if self.memory.cleaner is not None:  # moved valves' flows must now change
-                expect_commands(self.memory.cleaner, self.network, self.sent)
+            if self.memory.loop is not None:  # moved valves' flows must now change
+                self.memory.loop.commanded(self.sent)
         conditions = find_conditions(result, self.settings, self.inlets, sent, previous, unbalanced)
         if self.plant.gateway is not None:
             conditions += gateway_conditions(self.plant.gateway.outbox())
