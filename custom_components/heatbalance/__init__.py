@@ -56,7 +56,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) 
     """Load the network, start its coordinator, then the platforms."""
     from .lifecycle import async_setup_network, async_update_listener
     from .panel import track_network
+    from .records import async_setup_records
 
+    await async_setup_records(hass, entry)  # before the first cycle, which it records
     await async_setup_network(hass, entry)
     track_network(hass, entry)
     entry.async_on_unload(entry.add_update_listener(async_update_listener))

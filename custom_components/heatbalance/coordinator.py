@@ -32,6 +32,7 @@ from .engine.model import Network
 from .engine.simulator import Simulator
 from .gateway_source import async_attach
 from .plant import Plant
+from .records import archive_cycle
 from .settings import InletConfig, Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -203,6 +204,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         for alarm in cleared:
             self.fire(alarm, "cleared")
         self.store.async_delay_save(self.stored, SAVE_DELAY_S)
+        archive_cycle(self, result)  # the operator's season-long record (records.py)
         return result
 
     def _track_balance(self, result: CycleResult) -> float:
