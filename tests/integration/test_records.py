@@ -346,3 +346,21 @@ async def test_report_blueprint_sends_the_signed_link(
     assert len(pushes) == 1  # the day report is not among the chosen periods
     assert pushes[0]["data"]["url"] == response["links"]["pdf"]
     assert pushes[0]["title"].startswith("estate12: week report")
+
+
+async def test_ha_stop_writes_every_queued_row(hass: HomeAssistant, demo: ConfigEntry) -> None:
+    """HA stopping: the queue is written before the archive closes (0 rows lost)."""
+    from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+
+    await cycles(hass, demo, 3)
+    n = len(demo.runtime_data.coordinator.data.inlets)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert records_of(hass, demo.entry_id) is None  # closed
+    archive = Archive(f"sqlite:///{hass.config.path(ARCHIVE_FILE)}")
+    try:
+        counts = await hass.async_add_executor_job(archive.counts, demo.entry_id)
+    finally:
+        archive.close()
+    assert counts["cycles"] >= 4
+    assert counts["samples"] == counts["cycles"] * n
