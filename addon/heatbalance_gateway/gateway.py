@@ -310,10 +310,11 @@ class Gateway:
         )
         lora: LoraWanLink | None = None
         if "lorawan" in self.config.raw:
-            lora = LoraWanLink(
-                self.config.raw["lorawan"],
-                lambda r: loop.call_soon_threadsafe(self._on_reading, r),
-            )
+
+            def from_paho(reading: Reading) -> None:  # paho's thread → the event loop
+                loop.call_soon_threadsafe(self._on_reading, reading)
+
+            lora = LoraWanLink(self.config.raw["lorawan"], from_paho)
             lora.start()
         if "zigbee" in self.config.raw:
             database = str(self.config.data_dir / "zigbee.db")
