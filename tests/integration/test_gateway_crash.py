@@ -18,6 +18,9 @@ import pytest
 from homeassistant.core import HomeAssistant
 
 from custom_components.heatbalance.gateway_source import GatewaySource, Item
+from tests.addon.gateway_proc import GatewayProcess, simulated_buses
+
+from .real_mqtt import gateway_config, ha_on_mosquitto
 
 
 async def _until(predicate: Any, what: str, guard_s: float = 90.0) -> None:
@@ -50,30 +53,23 @@ class Recorded(GatewaySource):
 async def test_crashes_through_the_integration_lose_nothing(
     hass: HomeAssistant, socket_enabled: None, mock_hass_config: None, tmp_path: Any
 ) -> None:
-    from homeassistant.components import mqtt
-    from pytest_homeassistant_custom_component.common import MockConfigEntry
+    async with ha_on_mosquitto(hass, tmp_path, birth=False) as broker:
+        await _crash_sequence(hass, broker, tmp_path)
 
-    from tests.addon.broker import Mosquitto
-    from tests.addon.gateway_proc import GatewayProcess, plain_broker, simulated_buses
 
-    broker = Mosquitto(tmp_path / "broker")
-    broker.start()
-    entry = MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1", "port": broker.port})
-    entry.add_to_hass(hass)
-    config = {
-        "gateway_id": "gw1",
-        "data_dir": str(tmp_path / "gw" / "data"),
-        "stats_interval": 1.0,
-        # discovery elsewhere: HA would otherwise build 300 entities, not what is tested here
-        "mqtt": {"main": plain_broker(broker.port), "discovery_prefix": "not-discovered"},
-        "outbox": {"ack_timeout": 2.0, "batch": 200},
-        "buses": simulated_buses(150, interval=0.5),
-    }
+async def _crash_sequence(hass: HomeAssistant, broker: Any, tmp_path: Any) -> None:
+    config = gateway_config(
+        tmp_path,
+        broker.port,
+        stats_interval=1.0,
+        outbox={"ack_timeout": 2.0, "batch": 200},
+        buses=simulated_buses(150, interval=0.5),
+    )
+    # discovery elsewhere: HA would otherwise build 300 entities, not what is tested here
+    config["mqtt"]["discovery_prefix"] = "not-discovered"
     gateway = GatewayProcess(tmp_path / "gw", config)
     sources: list[Recorded] = []
     try:
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await mqtt.async_wait_for_mqtt_client(hass)
         first = Recorded(hass)
         await first.async_start()
         sources.append(first)
@@ -109,8 +105,6 @@ async def test_crashes_through_the_integration_lose_nothing(
         gateway.kill()
         for source in sources:
             source.stop()
-        await hass.config_entries.async_unload(entry.entry_id)
-        broker.stop()
 
     written = first.written + second.written
     print(

@@ -15,68 +15,47 @@ import pytest
 from homeassistant.core import HomeAssistant
 
 from custom_components.heatbalance.gateway_source import GatewaySource
+from tests.addon.gateway_proc import GatewayProcess
 from tests.addon.test_lorawan import VALVE_EUI, uplink
+
+from .real_mqtt import gateway_config, ha_on_mosquitto
 
 
 @pytest.mark.slow
 async def test_lorawan_valve_position_reaches_the_inlet(
     hass: HomeAssistant, socket_enabled: None, mock_hass_config: None, tmp_path: Any
 ) -> None:
-    from homeassistant.components import mqtt as ha_mqtt
-    from pytest_homeassistant_custom_component.common import MockConfigEntry
-
-    from tests.addon.broker import Mosquitto
-    from tests.addon.gateway_proc import GatewayProcess, plain_broker
-
-    broker = Mosquitto(tmp_path / "broker")
-    broker.start()
-    entry = MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1", "port": broker.port})
-    entry.add_to_hass(hass)
-    gateway = GatewayProcess(
-        tmp_path / "gw",
-        {
-            "gateway_id": "gw1",
-            "data_dir": str(tmp_path / "gw" / "data"),
-            "mqtt": {"main": plain_broker(broker.port)},
-            "lorawan": {
-                "host": "127.0.0.1",
-                "port": broker.port,
-                "application_id": "7",
-                "devices": [
-                    {
-                        "name": "hh1-valve",
-                        "dev_eui": VALVE_EUI,
-                        "profile": "lorawan_household_valve",
-                    }
-                ],
-            },
-        },
-    )
-    network_server = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    source: GatewaySource | None = None
-    try:
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await ha_mqtt.async_wait_for_mqtt_client(hass)
+    async with ha_on_mosquitto(hass, tmp_path) as broker:
+        lorawan = {
+            "host": "127.0.0.1",
+            "port": broker.port,
+            "application_id": "7",
+            "devices": [
+                {"name": "hh1-valve", "dev_eui": VALVE_EUI, "profile": "lorawan_household_valve"}
+            ],
+        }
+        gateway = GatewayProcess(
+            tmp_path / "gw", gateway_config(tmp_path, broker.port, lorawan=lorawan)
+        )
+        network_server = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
         source = GatewaySource(hass, {"H1": (None, "hh1-valve")}, owners={"H1": "gw1"})
-        await source.async_start()
-        gateway.start()
-        network_server.connect("127.0.0.1", broker.port)
-        network_server.loop_start()
-        topic = f"application/7/device/{VALVE_EUI}/event/up"
-        for _ in range(900):  # guard against a hang only
-            payload = uplink(VALVE_EUI, {"valve_position": 42.5, "battery": 91})
-            network_server.publish(topic, payload, qos=1)
-            await asyncio.sleep(0.1)
-            if source.reading("H1", stale_s=600).opening is not None:
-                break
-        reading = source.reading("H1", stale_s=600)
-        assert reading.opening == pytest.approx(0.425)
-        assert source.live["hh1-valve"].values["battery"] == 91.0
-        assert gateway.stop() == 0
-    finally:
-        gateway.kill()
-        network_server.loop_stop()
-        if source is not None:
+        try:
+            await source.async_start()
+            gateway.start()
+            network_server.connect("127.0.0.1", broker.port)
+            network_server.loop_start()
+            topic = f"application/7/device/{VALVE_EUI}/event/up"
+            for _ in range(900):  # guard against a hang only
+                payload = uplink(VALVE_EUI, {"valve_position": 42.5, "battery": 91})
+                network_server.publish(topic, payload, qos=1)
+                await asyncio.sleep(0.1)
+                if source.reading("H1", stale_s=600).opening is not None:
+                    break
+            reading = source.reading("H1", stale_s=600)
+            assert reading.opening == pytest.approx(0.425)
+            assert source.live["hh1-valve"].values["battery"] == 91.0
+            assert gateway.stop() == 0
+        finally:
+            gateway.kill()
+            network_server.loop_stop()
             source.stop()
-        await hass.config_entries.async_unload(entry.entry_id)
-        broker.stop()
