@@ -1,12 +1,18 @@
 """Gateway configuration: YAML/JSON file validated by voluptuous.
 
 Errors name the offending field (``buses[0].devices[2].poll_interval: ...``) so an operator can
-fix the add-on options without reading code. Secrets that are empty or well-known defaults are
-refused: per-gateway credentials are part of the identity authentication §5.1.3 asks for.
+fix the add-on options without reading code. Secrets that are empty, short or well-known
+defaults are refused: per-gateway credentials are part of the identity authentication §5.1.3
+asks for. Hardened (issue 11): the broker user name must be the gateway id (the ACL grants
+``%u`` its own topics only; another name connects and then has everything silently dropped),
+plaintext MQTT only to a loopback broker unless ``allow_remote_plaintext`` says otherwise, bus
+and device names unique, and no error message ever quotes the file (a YAML error shows only
+its position, never the line that may hold a password).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
@@ -39,6 +45,7 @@ DEFAULT_SECRETS = frozenset(
     }
 )
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,47}$"
+MIN_PASSWORD = 8
 
 
 class ConfigError(ValueError):
@@ -49,6 +56,8 @@ def _secret(value: Any) -> str:
     text: str = vol.Coerce(str)(value)
     if text.strip().lower() in DEFAULT_SECRETS:
         raise vol.Invalid("empty or default secret refused; set a unique per-gateway password")
+    if len(text) < MIN_PASSWORD:
+        raise vol.Invalid(f"too short: at least {MIN_PASSWORD} characters")
     return text
 
 
@@ -70,6 +79,9 @@ BROKER_SCHEMA = vol.Schema(
         vol.Required("password"): _secret,
         vol.Optional("tls"): TLS_SCHEMA,
         vol.Optional("insecure_plaintext", default=False): bool,
+        vol.Optional("allow_remote_plaintext", default=False): bool,
+        # set by the Supervisor integration only (supervisor.py): its internal broker
+        vol.Optional("supervisor", default=False): bool,
         vol.Optional("keepalive", default=30): vol.All(int, vol.Range(min=5, max=600)),
     }
 )
@@ -216,11 +228,32 @@ def _check_bus(bus: dict[str, Any], index: int) -> None:
         seen.add(device["device_id"])
 
 
-def _check_broker(broker: dict[str, Any], where: str) -> None:
-    if "tls" not in broker and not broker["insecure_plaintext"]:
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_broker(broker: dict[str, Any], where: str, gateway_id: str) -> None:
+    if "tls" not in broker:
+        if not broker["insecure_plaintext"]:
+            raise ConfigError(
+                f"{where}.tls: TLS with a CA file is required (§8.2.7); "
+                "insecure_plaintext: true is for local tests only"
+            )
+        remote_ok = broker["allow_remote_plaintext"] or broker["supervisor"]
+        if not remote_ok and not _loopback(broker["host"]):
+            raise ConfigError(
+                f"{where}.host: plaintext MQTT only to a loopback broker; use TLS for "
+                f"{broker['host']!r} (or allow_remote_plaintext: true on a closed network)"
+            )
+    if broker["username"] != gateway_id and not broker["supervisor"]:
         raise ConfigError(
-            f"{where}.tls: TLS with a CA file is required (§8.2.7); "
-            "insecure_plaintext: true is for local tests only"
+            f"{where}.username: must be the gateway id {gateway_id!r} (the broker ACL grants each "
+            "gateway only the topics of its own user name)"
         )
 
 
@@ -246,7 +279,9 @@ def _normalise(data: Any) -> Any:
     path = Path(data.pop("buses_file"))
     try:
         included = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
+    except yaml.YAMLError as err:
+        raise ConfigError(f"buses_file: cannot read {path}: {_yaml_error(err)}") from None
+    except OSError as err:
         raise ConfigError(f"buses_file: cannot read {path}: {err}") from err
     if not isinstance(included, dict) or not isinstance(included.get("buses"), list):
         raise ConfigError(f"buses_file: {path} must hold a mapping with a 'buses' list")
@@ -266,11 +301,15 @@ def parse_config(data: Any) -> GatewayConfig:
         raise ConfigError(f"{_where(first)}: {first.msg}") from err
     except vol.Invalid as err:
         raise ConfigError(f"{_where(err)}: {err.msg}") from err
-    _check_broker(raw["mqtt"]["main"], "mqtt.main")
+    _check_broker(raw["mqtt"]["main"], "mqtt.main", raw["gateway_id"])
     if "backup" in raw["mqtt"]:
-        _check_broker(raw["mqtt"]["backup"], "mqtt.backup")
+        _check_broker(raw["mqtt"]["backup"], "mqtt.backup", raw["gateway_id"])
     names: set[str] = set()
+    bus_names: set[str] = set()
     for index, bus in enumerate(raw["buses"]):
+        if bus["name"] in bus_names:
+            raise ConfigError(f"buses[{index}].name: {bus['name']!r} used twice")
+        bus_names.add(bus["name"])
         _check_bus(bus, index)
         for number, device in enumerate(bus["devices"]):
             if device["name"] in names:
@@ -297,8 +336,21 @@ def read_file(path: str | Path) -> Any:
     try:
         text = file.read_text(encoding="utf-8")
         return json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError) as err:
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{file}: cannot read: {_yaml_error(err)}") from None
+    except json.JSONDecodeError as err:  # its message names the position, never the text
+        raise ConfigError(f"{file}: cannot read: {err.msg} at line {err.lineno}") from None
+    except (OSError, ValueError) as err:
         raise ConfigError(f"{file}: cannot read: {err}") from err
+
+
+def _yaml_error(err: yaml.YAMLError) -> str:
+    """A YAML error by position only: its default text quotes the line (a password, maybe)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or "syntax error"
+    if mark is None:
+        return str(problem)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
 
 
 def load_config(path: str | Path) -> GatewayConfig:

@@ -29,6 +29,7 @@ from custom_components.heatbalance.engine.hydraulics import (
     solve_hydraulics,
 )
 from custom_components.heatbalance.engine.hydraulics.friction import pipe_law
+from custom_components.heatbalance.engine.hydraulics.topology import MAX_LISTED_PROBLEMS
 from custom_components.heatbalance.engine.model import (
     GRAVITY,
     WATER_DENSITY,
@@ -675,7 +676,7 @@ def test_bad_pipe_and_device_problems_are_all_listed() -> None:
 
 
 def test_problem_lists_are_capped() -> None:
-    net = chain(12)
+    net = chain(MAX_LISTED_PROBLEMS + 2)
     for i in net.inlets.values():
         i.device = Device("static_valve")
     with pytest.raises(HydraulicError, match=r"… and 2 more"):
