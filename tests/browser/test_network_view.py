@@ -188,7 +188,8 @@ async def test_click_through_to_the_device_and_sort(ha: RunningHA, artifacts: Pa
 
 async def test_non_admin_in_chinese_dark_on_a_phone(ha: RunningHA, artifacts: Path) -> None:
     """A user without admin rights sees the view, in Simplified Chinese, dark, phone-sized;
-    tapping an inlet opens its more-info dialog (device pages are admin-only in HA)."""
+    may balance now (an operator's service); tapping an inlet opens its more-info dialog
+    (device pages are admin-only in HA)."""
     if "viewer" not in ha.entries:
         ha.add_user("Viewer", "viewer", "viewer-password-13")
         ha.entries["viewer"] = "added"
@@ -211,6 +212,9 @@ async def test_non_admin_in_chinese_dark_on_a_phone(ha: RunningHA, artifacts: Pa
         assert red + green + blue < 3 * 80, background  # the dark theme's background
         shot = artifacts / "view-phone-zh-dark.png"
         await page.screenshot(path=shot)
+        # an operator (non-admin) may balance now: the service runs as this user (§5.1.3)
+        await panel.locator('button[data-action="balance_now"]').click()
+        await panel.locator(".message").get_by_text("已完成。").wait_for()
         await panel.locator("tbody tr td a").first.click()
         await page.wait_for_selector("ha-more-info-dialog", state="attached")
         await page.screenshot(path=artifacts / "view-phone-more-info.png")
