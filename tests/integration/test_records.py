@@ -3,6 +3,7 @@ signed links and backup hooks (§5.2.6, §5.3.6-7, §5.3.9, §5.3.10)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from datetime import timedelta
@@ -368,3 +369,32 @@ async def test_ha_stop_writes_every_queued_row(hass: HomeAssistant, demo: Config
         archive.close()
     assert counts["cycles"] >= 4
     assert counts["samples"] == counts["cycles"] * n
+
+
+async def test_operator_report_template(
+    hass: HomeAssistant, demo: ConfigEntry, hass_admin_user: User
+) -> None:
+    """An administrator's Jinja template over the report's data; others are refused."""
+    await cycles(hass, demo, 2)
+    data = {
+        "config_entry_id": demo.entry_id,
+        "period": "day",
+        "date": dt_util.now().date(),
+        "formats": ["csv"],
+        "template": "{{ network }} {{ kind }} {{ summary.cycles }} cycles;"
+        "{% for i in inlets[:2] %} {{ i.inlet }}{% endfor %}",
+    }
+    response = await hass.services.async_call(
+        DOMAIN, "report", data, blocking=True, return_response=True,
+        context=Context(user_id=hass_admin_user.id),
+    )  # fmt: skip
+    assert response is not None
+    text = Path(response["files"]["template"]).read_text(encoding="utf-8")
+    assert re.match(r"estate12 day \d+ cycles; B0\d\d B0\d\d$", text)
+    assert "template" in response["links"]
+    operator = await hass.auth.async_create_user("Operator", group_ids=["system-users"])
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN, "report", data, blocking=True, return_response=True,
+            context=Context(user_id=operator.id),
+        )  # fmt: skip
