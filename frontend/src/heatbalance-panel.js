@@ -36,6 +36,7 @@ class HeatbalancePanel extends LitElement {
     _view: { state: true },
     _expanded: { state: true },
     _sort: { state: true },
+    _message: { state: true },
   };
 
   constructor() {
@@ -45,6 +46,7 @@ class HeatbalancePanel extends LitElement {
     this._view = null;
     this._expanded = new Set();
     this._sort = ["state", 1];
+    this._message = "";
     this._unsub = null;
     this._opened = performance.now();
   }
@@ -84,16 +86,17 @@ class HeatbalancePanel extends LitElement {
     this._networks = await this.hass.callWS({ type: "heatbalance/view/networks" });
     const wanted = new URLSearchParams(location.search).get("entry");
     const first = this._networks.find((n) => n.entry_id === wanted) || this._networks[0];
-    if (first) this._select(first.entry_id);
+    if (first) this._select(first.entry_id, false);
   }
 
-  async _select(entryId) {
+  // `switched`: the user picked another network; the render time then counts from here
+  async _select(entryId, switched = true) {
     this._unsubscribe();
     this._entry = entryId;
     this._view = null;
     this._expanded = new Set();
     this.removeAttribute("data-rendered");
-    this._opened = performance.now();
+    if (switched) this._opened = performance.now();
     const unsub = await this.hass.connection.subscribeMessage(
       (message) => this._onMessage(entryId, message),
       { type: "heatbalance/view/subscribe", entry_id: entryId },
@@ -189,12 +192,30 @@ class HeatbalancePanel extends LitElement {
       ${tile(t.outdoor, num(live.outdoor_c, "°C"))}
       ${tile(t.alarms, live.alarms)}
       ${tile(t.mode, live.auto ? t.auto : t.manual_mode)}
+      <div class="actions">
+        <button data-action="balance_now" @click=${() => this._call("balance_now")}>${t.balance_now}</button>
+        <button data-action="acknowledge_alarm" ?disabled=${!live.alarms}
+          @click=${() => this._call("acknowledge_alarm")}>${t.acknowledge}</button>
+        ${this._message ? html`<span class="message">${this._message}</span>` : nothing}
+      </div>
       <div class="counts">
         ${STATES.filter((s) => counts[s]).map(
           (s) => html`<span class="count"><i style="background:${COLOURS[s]}"></i>${counts[s]} ${t[s]}</span>`,
         )}
       </div>
     </ha-card>`;
+  }
+
+  // Actions are the integration's services: HA and the services decide who may (operators
+  // may balance and acknowledge, read-only users are refused); the panel shows the answer.
+  async _call(service) {
+    this._message = "";
+    try {
+      await this.hass.callService("heatbalance", service, { config_entry_id: this._entry });
+      this._message = this._t.done;
+    } catch (err) {
+      this._message = (err && err.message) || String(err);
+    }
   }
 
   _legend(t) {
@@ -434,6 +455,13 @@ class HeatbalancePanel extends LitElement {
     .tile b { font-size: 18px; font-weight: 500; }
     .state-balanced b { color: var(--success-color, #43a047); }
     .state-not_balanced b, .state-disturbed b { color: var(--error-color, #db4437); }
+    .actions { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+    .actions button {
+      font: inherit; font-size: 13px; padding: 6px 12px; border-radius: 18px; cursor: pointer;
+      border: 1px solid var(--primary-color); background: none; color: var(--primary-color);
+    }
+    .actions button[disabled] { opacity: 0.4; cursor: default; }
+    .message { font-size: 12px; color: var(--secondary-text-color); }
     .counts, .legend { display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 12px; }
     .counts i, .legend i, figcaption i, .dot {
       display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 4px; vertical-align: -1px;

@@ -50,6 +50,9 @@ const STRINGS = {
     manual: "manual",
     loop: "loop",
     no_points: "Waiting for the first cycle…",
+    balance_now: "Balance now",
+    acknowledge: "Acknowledge alarms",
+    done: "Done.",
   },
   "zh-Hans": {
     title: "热网平衡",
@@ -101,6 +104,9 @@ const STRINGS = {
     manual: "手动",
     loop: "环路",
     no_points: "等待第一个调节周期…",
+    balance_now: "立即调节",
+    acknowledge: "确认报警",
+    done: "已完成。",
   },
 };
 
