@@ -70,9 +70,16 @@ class ModelBased:
                 )
 
     # --- learning ------------------------------------------------------------------------
-    def identify(self, iid: str, reading: InletReading, opening: float) -> str | None:
-        """Feed one inlet's measurement to its identifier; the RLS verdict, None if none."""
+    def identify(
+        self, iid: str, reading: InletReading, opening: float, gate: float | None = None
+    ) -> str | None:
+        """Feed one inlet's measurement to its identifier; the RLS verdict, None if none.
+
+        ``gate`` widens the spike gate to the noise of the (estimated) reading.
+        """
         ident = self.identifiers.get(iid)
+        if ident is not None and gate is not None:
+            ident.gate = gate
         k = self.planner.index.get(iid)
         if ident is None or k is None or not self.planner.leaf[k]:
             return None
@@ -220,6 +227,11 @@ class ModelBased:
     def rejected(self, verdict: str | None) -> bool:
         """Whether an identification verdict means "hold this inlet this step"."""
         return verdict == REJECT
+
+    def is_leaf(self, iid: str) -> bool:
+        """Whether the inlet feeds no households (its branch is identified on its own)."""
+        k = self.planner.index.get(iid)
+        return k is not None and bool(self.planner.leaf[k])
 
 
 def _pressure(value: float | None) -> float | None:
