@@ -25,6 +25,10 @@ Per network × scenario, over ``--seeds`` noise seeds (noise 0 % is deterministi
 * *moves* — valve commands per inlet per step in the second half of the run (after settling);
 * *pump/oracle* — last step's pump power over the oracle's (:mod:`engine.oracle`, which knows
   the plant, faults included), median over seeds;
+* *verdict wrong raw / est.* — share of steps in which the advanced flow band verdict
+  (every inlet in 0…+5 %, §8.2.4) judged on the raw readings, and on the controller's
+  estimates (``Controller.estimated``), differs from the verdict on the true state (a
+  verdict that cannot be given for missing readings is not counted as wrong);
 * for a faulty inlet (stuck, blocked): the bands are judged over the *other* inlets (the
   faulty building and its households left out); *others* is the median share of the other
   inlets in the advanced flow band at the end; *alarm* the median step at which the engine's
@@ -167,6 +171,8 @@ class Run:
     pump_ratio: float
     others: float | None = None
     alarm: int | None = None
+    wrong_raw: float = 0.0  # share of steps the advanced flow verdict on raw readings is wrong
+    wrong_estimate: float = 0.0  # … on the controller's estimates
 
 
 @dataclass
@@ -206,9 +212,14 @@ def run_one(network: Network, scn: Scenario, seed: int) -> Run:
     moves = 0
     alarm = None
     n_valves = max(1, len(control.ids))
+    wrong = {"raw": 0, "estimate": 0}
     for k in range(1, STEPS + 1):
         meas = measure(state, scn, victim, rng)
         cmds = control.step(meas)
+        truth = _in_band(sim.network, state, ADVANCED[:1], scope)
+        for name, seen in (("raw", meas), ("estimate", control.estimated)):
+            verdict = evaluate(sim.network, seen, level="advanced", target="flow", inlets=scope)
+            wrong[name] += verdict.in_band is not None and verdict.in_band != truth
         if k > STEPS // 2:
             moves += len(cmds.openings)
         for iid, opening in cmds.openings.items():
@@ -241,6 +252,8 @@ def run_one(network: Network, scn: Scenario, seed: int) -> Run:
         pump_ratio=state.pump.power_w / best.pump_power_w,
         others=others,
         alarm=alarm,
+        wrong_raw=wrong["raw"] / STEPS,
+        wrong_estimate=wrong["estimate"] / STEPS,
     )
 
 
@@ -387,6 +400,8 @@ def _cells(row: Row) -> list[str]:
         f"{np.median([r.pump_ratio for r in runs]):.3f}",
         f"{np.median(others):.0%}" if faulty else "",
         _median_steps(alarms) if faulty else "",
+        f"{np.mean([r.wrong_raw for r in runs]):.0%} / "
+        f"{np.mean([r.wrong_estimate for r in runs]):.0%}",
     ]
 
 
@@ -402,6 +417,7 @@ HEAD = [
     "pump/oracle",
     "others in adv.",
     "alarm step",
+    "verdict wrong raw / est.",
 ]
 
 

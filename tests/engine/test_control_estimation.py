@@ -117,7 +117,7 @@ def test_a_valve_without_position_feedback_is_regulated_from_assumed_positions(b
 
 
 def test_a_stuck_valve_is_named_and_left_out_of_the_plan(builtin) -> None:
-    """Issue 9 item 3: feedback that does not follow the command → stuck, alarmed in 2 steps."""
+    """Issue 9 item 3: feedback that does not follow two commands → stuck, out of the plan."""
     network = all_open(builtin("estate12"))
     sim = Simulator(network, outdoor_c=-5.0)
     sim.inject_fault("B005", "stuck", at=1.0)
@@ -129,7 +129,9 @@ def test_a_stuck_valve_is_named_and_left_out_of_the_plan(builtin) -> None:
         history.append(cmds)
         apply(sim, cmds)
         state = sim.step(STEP_S)
-    assert any(c.faults.get("B005", "").startswith("stuck") for c in history[:2])
+    # commanded twice, followed never (once could be a command that was not dispatched)
+    assert not history[1].faults
+    assert history[2].faults["B005"].startswith("stuck")
     assert all("B005" not in c.openings for c in history[2:])  # no more commands to it
     others = [s.flow_m3h / s.design_flow_m3h for i, s in state.inlets.items() if i != "B005"]
     assert min(others) >= 0.99

@@ -81,7 +81,8 @@ PUMP_DEADBAND = 0.01  # smaller pump speed changes are noise in the plan, not se
 PUMP_PERSISTENCE = 1000  # … unless asked for this many steps in a row in the same direction
 MAX_ESTIMATE_AGE = 3  # steps an estimate stands in for missing readings
 COUPLING = 0.5  # relative σ of every flow when all valves moved (far less when a few did)
-STUCK_TOLERANCE = 0.05  # feedback this far from the command after a cycle: the valve is stuck
+STUCK_TOLERANCE = 0.05  # feedback this far from the command after a cycle …
+STUCK_CYCLES = 2  # … after this many commands in a row: the valve is stuck
 IDENTIFICATION_GATE = 0.15  # the identification's own gate for exact readings
 BLOCKED_FACTOR = 4.0  # valve resistance ≥4× its characteristic's (Kv ≤ 50 %): blocked
 
@@ -104,8 +105,11 @@ class Controller:
         self.pump_streak = 0  # steps the plan asked for a small pump change the same way
         self.goals: dict[str, float] = {}  # this step's flow goals of the regulated inlets
         self.faults: dict[str, str] = {}
+        self.mismatches: dict[str, int] = {}  # commands in a row the feedback did not follow
         self.fresh: set[str] = set()  # inlets with a flow reading this cycle
         self.raw = Measurements()  # this cycle's readings before estimation
+        # … and after: what the band can be judged on beside the raw readings (§8.2)
+        self.estimated = Measurements()
 
     # --- one cycle -----------------------------------------------------------------------
     def step(self, measurements: Measurements) -> Commands:
@@ -119,6 +123,7 @@ class Controller:
         openings = {iid: self._position(iid, measurements, cmds) for iid in self.ids}
         self.raw = measurements
         measurements = self._estimate(measurements, openings)
+        self.estimated = measurements
         self.moved, self.pump_jump, self.expected = {}, 0.0, {}
         cmds.faults.update(self.faults)
         model_ids: list[str] = []
@@ -517,10 +522,11 @@ class Controller:
         return None
 
     def _check_stuck(self, meas: Measurements) -> None:
-        """A valve whose feedback stays away from last step's command is stuck (§5.3.7-2).
+        """A valve whose feedback stays away from its commands is stuck (§5.3.7-2).
 
-        Checked only where a command was sent last step and a position is read back now; a
-        stuck valve is cleared when its feedback moves again (someone repaired it).
+        Checked only where a command was sent last step and a position is read back now;
+        ``STUCK_CYCLES`` such commands in a row make the diagnosis. A stuck valve is cleared
+        when its feedback moves again (someone repaired it).
         """
         for iid in self.ids:
             reading = meas.inlets.get(iid)
@@ -534,8 +540,17 @@ class Controller:
                     self.last_openings[iid] = feedback
                 continue
             sent = self.moved.get(iid)
-            if sent is not None and abs(feedback - sent) > STUCK_TOLERANCE:
+            if sent is None:
+                continue
+            if abs(feedback - sent) <= STUCK_TOLERANCE:
+                self.mismatches.pop(iid, None)
+                continue
+            # Once may be a command that was not dispatched (balanced state, a failed write)
+            # or a slow actuator; twice in a row the valve does not follow.
+            self.mismatches[iid] = self.mismatches.get(iid, 0) + 1
+            if self.mismatches[iid] >= STUCK_CYCLES:
                 self.faults[iid] = f"{STUCK} (commanded {sent:.0%}, at {feedback:.0%})"
+                self.mismatches.pop(iid)
                 self.last_openings[iid] = feedback
 
     def _estimate(self, meas: Measurements, openings: Mapping[str, float | None]) -> Measurements:
@@ -594,6 +609,7 @@ class Controller:
             "pump_jump": self.pump_jump,
             "expected": dict(self.expected),
             "faults": dict(self.faults),
+            "mismatches": dict(self.mismatches),
         }
 
     @classmethod
@@ -616,6 +632,9 @@ class Controller:
         ctl.moved = _finite_map(data.get("moved"), network)
         ctl.expected = _finite_map(data.get("expected"), network)
         ctl.pump_jump = usable(data.get("pump_jump")) or 0.0
+        ctl.mismatches = {
+            iid: int(v) for iid, v in _finite_map(data.get("mismatches"), network).items()
+        }
         faults = data.get("faults")
         if isinstance(faults, Mapping):
             ctl.faults = {str(k): str(v) for k, v in faults.items() if k in network.inlets}
