@@ -6,6 +6,7 @@ survive restarts); only the link to this checkout's integration is refreshed.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -49,12 +50,17 @@ lovelace:
 """
 
 
-def main(config_dir: Path) -> None:
-    """Create ``config_dir`` with a configuration and link the integration and blueprints."""
+def main(config_dir: Path, port: int | None = None) -> None:
+    """Create ``config_dir`` with a configuration, link the integration, copy the blueprints.
+
+    ``port`` puts HA's web server on that loopback port (the browser tests run beside a
+    developer's HA on 8123); without it HA listens on its default 8123.
+    """
     config_dir.mkdir(parents=True, exist_ok=True)
     conf = config_dir / "configuration.yaml"
     if not conf.exists():
-        conf.write_text(CONFIGURATION, encoding="utf-8")
+        http = f"http:\n  server_host: 127.0.0.1\n  server_port: {port}\n" if port else ""
+        conf.write_text(CONFIGURATION + http, encoding="utf-8")
     automations = config_dir / "automations.yaml"
     if not automations.exists():
         automations.write_text("[]\n", encoding="utf-8")
@@ -68,10 +74,23 @@ def main(config_dir: Path) -> None:
     _link(
         config_dir / "custom_components" / "heatbalance", ROOT / "custom_components" / "heatbalance"
     )
-    _link(
-        config_dir / "blueprints" / "automation" / "heatbalance",
+    _copy_blueprints(
         ROOT / "blueprints" / "automation" / "heatbalance",
+        config_dir / "blueprints" / "automation" / "heatbalance",
     )
+
+
+def _copy_blueprints(source: Path, target: Path) -> None:
+    """Copy the blueprints in (refreshed on every start).
+
+    HA 2026.10 does not list blueprints from a symlinked folder, so a link would hide them.
+    A copy left by an older run that was a link is replaced.
+    """
+    if target.is_symlink():
+        target.unlink()
+    target.mkdir(parents=True, exist_ok=True)
+    for blueprint in source.glob("*.yaml"):
+        shutil.copyfile(blueprint, target / blueprint.name)
 
 
 def _link(link: Path, target: Path) -> None:
@@ -85,4 +104,4 @@ def _link(link: Path, target: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else None)

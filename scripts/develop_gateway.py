@@ -10,7 +10,6 @@ asks for at most 30): with gateway inlets the cycle runs in real time.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
@@ -82,25 +81,12 @@ def setup_mqtt(config: Path, token: str, attempts: int = 10, retry_s: float = 3.
 
 def subentries(token: str, entry_id: str) -> list[dict[str, Any]]:
     """The entry's subentries (only the websocket API lists them)."""
-    import aiohttp
-
-    async def ask() -> list[dict[str, Any]]:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.ws_connect(develop_onboard.BASE + "/api/websocket") as ws,
-        ):
-            await ws.receive_json()  # auth_required
-            await ws.send_json({"type": "auth", "access_token": token})
-            await ws.receive_json()  # auth_ok
-            await ws.send_json(
-                {"id": 1, "type": "config_entries/subentries/list", "entry_id": entry_id}
-            )
-            answer = await ws.receive_json()
-        if not answer.get("success"):
-            raise SystemExit(f"develop: cannot list the inlets: {answer}")
-        return list(answer["result"])
-
-    return asyncio.run(ask())
+    answer = develop_onboard.websocket(
+        token, {"type": "config_entries/subentries/list", "entry_id": entry_id}
+    )[0]
+    if not answer.get("success"):
+        raise SystemExit(f"develop: cannot list the inlets: {answer}")
+    return list(answer["result"])
 
 
 def inlet_answer(step: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,15 @@ from typing import Any
 
 BASE = "http://127.0.0.1:8123"
 CLIENT_ID = f"{BASE}/"
+
+
+def use_port(port: int) -> None:
+    """Talk to an HA on another loopback port (the browser tests start their own)."""
+    global BASE, CLIENT_ID  # noqa: PLW0603 - the module is a script; its callers share one HA
+    BASE = f"http://127.0.0.1:{port}"
+    CLIENT_ID = f"{BASE}/"
+
+
 USERNAME = "operator"
 # network sensors that show the network balancing itself, for the dashboard's history graph
 BALANCE_SENSORS = ("in_band", "imbalance", "spread")
@@ -52,6 +61,43 @@ def request(
     with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310 - loopback only
         raw = resp.read()
     return json.loads(raw) if raw else None
+
+
+def websocket(token: str, *messages: dict[str, Any]) -> list[dict[str, Any]]:
+    """Send commands over HA's websocket API (ids added) and return their answers in order.
+
+    Some settings are only reachable there (users, HTTP config, the user's language).
+    """
+    import asyncio
+
+    import aiohttp  # HA's own dependency; imported here so the REST part stays stdlib-only
+
+    async def talk() -> list[dict[str, Any]]:
+        answers = []
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(BASE + "/api/websocket") as ws,
+        ):
+            await ws.receive_json()  # auth_required
+            await ws.send_json({"type": "auth", "access_token": token})
+            if (await ws.receive_json()).get("type") != "auth_ok":
+                raise SystemExit("develop: the websocket refused the token")
+            for number, message in enumerate(messages, start=1):
+                await ws.send_json({**message, "id": number})
+                while (answer := await ws.receive_json()).get("id") != number:
+                    pass  # an event of an earlier subscription
+                answers.append(answer)
+        return answers
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(talk())
+    # called from inside an event loop (an async test): talk from a thread of its own
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, talk()).result()
 
 
 def wait_for_ha(timeout_s: float = 900) -> list[dict[str, Any]]:
@@ -261,7 +307,9 @@ def main() -> None:
         "--virtual-plant", action="store_true", help="inlets read the gateway (develop_plant.py)"
     )
     parser.add_argument("--algorithm", help="with --virtual-plant: traditional or ai")
+    parser.add_argument("--port", type=int, default=8123, help="HA's web server port")
     args = parser.parse_args()
+    use_port(args.port)
     started = time.monotonic()
     token = onboard(args.config)
     add_demo_network(token, args.demo)

@@ -1,8 +1,10 @@
 """Config flow: one entry per secondary network, one inlet subentry per thermal inlet.
 
-The user step is a single form — a built-in demo network (simulated plant) or a network file
-on the HA host — so ``scripts/develop`` can create the demo entry with one REST call
-(``{"network": "estate12"}``). Loader errors become form errors with the loader's message.
+The user step is a single form — a built-in demo network (simulated plant), an uploaded file,
+or a path on the HA host — so ``scripts/develop`` can create the demo entry with one REST call
+(``{"network": "estate12"}``). Files are YAML/JSON network files or CSV/XLSX building lists
+(the network is then estimated, engine/building_list.py). Every problem of a file is listed
+in the form's error, in HA's language, with sheet, row and column.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
+    FileSelector,
+    FileSelectorConfig,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -28,6 +32,7 @@ from homeassistant.helpers.selector import (
 
 from .compat import flow_vol as vol
 from .const import (
+    CONF_FILE,
     CONF_INLET_ID,
     CONF_LINK,
     CONF_NETWORK,
@@ -37,11 +42,22 @@ from .const import (
     DOMAIN,
     LINK_WIRED,
     SOURCE_SIMULATOR,
+    SUBENTRY_COMMISSIONING,
     SUBENTRY_INLET,
 )
+from .engine.building_list import BuildingListError
 from .engine.loader import NetworkError
 from .engine.networks import builtin_names
-from .network_setup import build_network, building_inlets, network_source, unique_id_for
+from .network_setup import (
+    build_network,
+    building_inlets,
+    network_source,
+    resolve_path,
+    unique_id_for,
+)
+from .onboarding_files import TEMPLATE_URL, register_template_view, store_uploaded_file
+
+ACCEPTED_FILES = ".yaml,.yml,.json,.csv,.xlsx"
 
 if TYPE_CHECKING:
     from .engine.model import Network
@@ -50,24 +66,57 @@ if TYPE_CHECKING:
 async def validate_source(
     flow: ConfigFlow, user_input: dict[str, Any]
 ) -> tuple[dict[str, Any], Network | None, dict[str, str], dict[str, str]]:
-    """Load the network the form names: (entry data, network, errors, placeholders)."""
-    path = (user_input.get(CONF_PATH) or "").strip()
-    data = {CONF_PATH: path} if path else {CONF_NETWORK: user_input[CONF_NETWORK]}
+    """Load the network the form names: (entry data, network, errors, placeholders).
+
+    An upload wins over a path, a path over the built-in choice.
+    """
+    hass = flow.hass
     errors: dict[str, str] = {}
-    placeholders = {"error": ""}
+    placeholders = _placeholders()
+    data: dict[str, Any] = {CONF_NETWORK: user_input.get(CONF_NETWORK, DEFAULT_DEMO)}
+    field = CONF_FILE if user_input.get(CONF_FILE) else CONF_PATH
     try:
-        network = await flow.hass.async_add_executor_job(build_network, network_source(data))
-    except FileNotFoundError:
-        errors[CONF_PATH] = "file_not_found"
+        if user_input.get(CONF_FILE):
+            path = await hass.async_add_executor_job(
+                store_uploaded_file, hass, user_input[CONF_FILE]
+            )
+            data = {CONF_PATH: str(path)}
+        elif (user_input.get(CONF_PATH) or "").strip():
+            path = await hass.async_add_executor_job(
+                resolve_path, hass.config.config_dir, user_input[CONF_PATH]
+            )
+            data = {CONF_PATH: str(path)}
+        network = await hass.async_add_executor_job(build_network, network_source(data))
+    except FileNotFoundError as err:
+        errors[field] = "file_not_found"
+        placeholders["error"] = str(err)
+    except BuildingListError as err:
+        errors["base"] = "list_invalid"
+        placeholders["error"] = err.text(hass.config.language)
     except NetworkError as err:
         errors["base"] = "network_invalid"
+        placeholders["error"] = "\n".join(err.problems)
+    except ValueError as err:  # file_upload: the upload is gone (expired, used twice)
+        errors[CONF_FILE] = "upload_lost"
         placeholders["error"] = str(err)
-    except OSError as err:  # a directory, no permission, …
-        errors[CONF_PATH] = "file_unreadable"
+    except OSError as err:  # no permission, a full disk, …
+        errors[field] = "file_unreadable"
         placeholders["error"] = str(err)
     else:
         return data, network, errors, placeholders
     return data, None, errors, placeholders
+
+
+def _placeholders() -> dict[str, str]:
+    """The form's placeholders: the error text and the template links."""
+    links = {
+        f"template_{lang.replace('-', '_').lower()}_{ext}": TEMPLATE_URL.format(
+            filename=f"buildings-{lang}.{ext}"
+        )
+        for lang in ("en", "zh-Hans")
+        for ext in ("csv", "xlsx")
+    }
+    return {"error": "", **links}
 
 
 def inlet_subentries(network: Network) -> list[ConfigSubentryData]:
@@ -103,14 +152,19 @@ class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Inlets are subentries: add, reconfigure, remove them in the UI."""
+        from .commissioning_flow import CommissioningSubentryFlow
         from .subentry_flow import InletSubentryFlow
 
-        return {SUBENTRY_INLET: InletSubentryFlow}
+        return {
+            SUBENTRY_INLET: InletSubentryFlow,
+            SUBENTRY_COMMISSIONING: CommissioningSubentryFlow,
+        }
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """The single step: a built-in network, or a file path that overrides it."""
         errors: dict[str, str] = {}
-        placeholders = {"error": ""}
+        placeholders = _placeholders()
+        register_template_view(self.hass)
         if user_input is not None:
             data, network, errors, placeholders = await validate_source(self, user_input)
             if network is not None:
@@ -121,7 +175,9 @@ class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(await self._schema(), user_input or {}),
+            data_schema=self.add_suggested_values_to_schema(
+                await self._schema(), _without_file(user_input or {})
+            ),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -136,7 +192,8 @@ class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
         """
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
-        placeholders = {"error": ""}
+        placeholders = _placeholders()
+        register_template_view(self.hass)
         if user_input is not None:
             data, network, errors, placeholders = await validate_source(self, user_input)
             if network is not None:
@@ -153,7 +210,7 @@ class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                await self._schema(), user_input or current
+                await self._schema(), _without_file(user_input or current)
             ),
             errors=errors,
             description_placeholders=placeholders,
@@ -163,7 +220,7 @@ class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
         """Subentries for building inlets the entry does not have yet."""
         from homeassistant.config_entries import ConfigSubentry
 
-        have = {s.unique_id for s in entry.subentries.values()}
+        have = {s.unique_id for s in entry.subentries.values() if s.subentry_type == SUBENTRY_INLET}
         for sub in inlet_subentries(network):
             if sub["unique_id"] not in have:
                 self.hass.config_entries.async_add_subentry(
@@ -188,6 +245,12 @@ class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
                         translation_key=CONF_NETWORK,
                     )
                 ),
+                vol.Optional(CONF_FILE): FileSelector(FileSelectorConfig(accept=ACCEPTED_FILES)),
                 vol.Optional(CONF_PATH): TextSelector(),
             }
         )
+
+
+def _without_file(values: dict[str, Any]) -> dict[str, Any]:
+    """Form values to show again: an upload is used up once read, so it is not suggested."""
+    return {k: v for k, v in values.items() if k != CONF_FILE}

@@ -11,12 +11,16 @@ DOMAIN: Final = "heatbalance"
 
 # --- config entry data: where the network comes from ------------------------------------
 CONF_NETWORK: Final = "network"  # a built-in network name (simulated plant)
-CONF_PATH: Final = "path"  # or a network file (YAML/JSON) on the HA host
+CONF_PATH: Final = (
+    "path"  # or a network file (YAML/JSON) or building list (CSV/XLSX) on the HA host
+)
+CONF_FILE: Final = "file"  # an uploaded network file or building list (file_upload id)
 CONF_INLETS: Final = "inlets"  # inlets added in the UI or by CSV import (file format)
 DEFAULT_DEMO: Final = "estate12"
 
 # --- config subentries: one per thermal inlet ------------------------------------------
 SUBENTRY_INLET: Final = "inlet"
+SUBENTRY_COMMISSIONING: Final = "commissioning"  # a §7.2.6 record per commissioning round
 CONF_INLET_ID: Final = "inlet_id"
 CONF_SOURCE: Final = "source"
 SOURCE_SIMULATOR: Final = "simulator"

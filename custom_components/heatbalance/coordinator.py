@@ -25,7 +25,6 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from .alarms import NETWORK, Alarm, AlarmBook, find_conditions, gateway_conditions
 from .const import DOMAIN, EVENT_ALARM, SOURCE_SIMULATOR
 from .cycle import CycleMemory, CycleResult, limits_of, run_cycle
-from .engine.cleaning import expect_commands
 from .engine.control.safety import apply_limits
 from .engine.evaluation import BalanceStateMachine
 from .engine.hydraulics import HydraulicError
@@ -33,6 +32,7 @@ from .engine.model import Network
 from .engine.simulator import Simulator
 from .gateway_source import async_attach
 from .plant import Plant
+from .records import archive_cycle
 from .settings import InletConfig, Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -193,8 +193,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 self.hass, result.commands, result.pump_command
             )
             self.sent = {k: v for k, v in result.commands.items() if k not in failed}
-            if self.memory.cleaner is not None:  # moved valves' flows must now change
-                expect_commands(self.memory.cleaner, self.network, self.sent)
+            if self.memory.loop is not None:  # moved valves' flows must now change
+                self.memory.loop.commanded(self.sent)
         conditions = find_conditions(result, self.settings, self.inlets, sent, previous, unbalanced)
         if self.plant.gateway is not None:
             conditions += gateway_conditions(self.plant.gateway.outbox())
@@ -204,6 +204,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         for alarm in cleared:
             self.fire(alarm, "cleared")
         self.store.async_delay_save(self.stored, SAVE_DELAY_S)
+        archive_cycle(self, result)  # the operator's season-long record (records.py)
         return result
 
     def _track_balance(self, result: CycleResult) -> float:

@@ -1,9 +1,11 @@
-"""One control cycle off the event loop: clean → evaluate → compute commands → record.
+"""The integration's side of one control cycle: settings and readings in, entity values out.
 
 Pure Python on top of the engine (no Home Assistant): the coordinator acquires, runs
-:func:`run_cycle` in the executor, then dispatches and raises alarms. Everything
-algorithmic is the engine's; this module only wires readings to engine calls and collects
-what the entities show.
+:func:`run_cycle` in the executor, then dispatches and raises alarms. The cycle itself —
+clean → estimate → control → evaluate → diagnose → forecast — is the engine's
+:class:`~.engine.loop.ControlLoop`, the same the CLI and the benchmarks run; this module
+translates the entry's options and inlet subentries into its configuration and collects what
+the entities show.
 """
 
 from __future__ import annotations
@@ -13,14 +15,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine.cleaning import Cleaner, clean_measurements, for_network
 from .engine.control.base import ControllerConfig, InletReading, Measurements
-from .engine.control.controller import Controller, make_controller
 from .engine.control.safety import SafetyLimits
-from .engine.diagnosis import Diagnoser, Finding, InletObservation
-from .engine.evaluation import Evaluation, evaluate
-from .engine.forecast import LoadForecaster
-from .engine.model import WATER_CP, WATER_DENSITY, Network
+from .engine.diagnosis import Finding
+from .engine.evaluation import Evaluation
+from .engine.loop import ControlLoop, LoopConfig
+from .engine.model import Network
 from .plant import Acquisition, Reading
 from .settings import InletConfig, Settings
 
@@ -34,6 +34,7 @@ ENGINE_TARGETS = {
 }
 ENGINE_ALGORITHMS = {"traditional": "traditional", "ai": "model"}
 WEIGHT_RANGE = (0.5, 2.0)  # §5.3.6-5, as the engine accepts it
+LEARNED = ("controller", "diagnoser", "forecaster")  # the loop's stored state (CycleMemory)
 
 
 @dataclass
@@ -77,6 +78,7 @@ class CycleResult:
     forecast_kw: float | None = None
     evaluation: Evaluation | None = None
     findings: list[Finding] = field(default_factory=list)  # device diagnosis (§5.3.7)
+    limited: dict[str, list[str]] = field(default_factory=dict)  # safety limits that acted
 
     @property
     def heat_kw(self) -> float:
@@ -90,25 +92,21 @@ class CycleMemory:
 
     energy_kwh: dict[str, float] = field(default_factory=dict)
     transmissions: dict[str, deque[tuple[int, int]]] = field(default_factory=dict)
-    controller: Controller | None = None  # built on the first cycle, from controller_state
-    controller_state: dict[str, Any] | None = None  # stored learning, until the network is known
-    cleaner: Cleaner | None = None  # short signal histories (§3.0.7-1), not stored
-    forecaster: LoadForecaster = field(default_factory=LoadForecaster)  # §3.0.7-2, stored
-    diagnoser: Diagnoser = field(default_factory=Diagnoser)  # §3.0.7-5, stored
+    loop: ControlLoop | None = None  # built on the first cycle, from loop_state
+    loop_state: dict[str, Any] = field(default_factory=dict)  # stored learning, until then
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable form for the Store.
 
-        The controller's learned hydraulics (§5.3.6) and the diagnoser's Kv curves (§3.0.7-5)
-        are kept, so a restart of Home Assistant does not start learning from nothing.
+        The controller's learned hydraulics (§5.3.6), the diagnoser's Kv curves (§3.0.7-5)
+        and the load model (§3.0.7-2) are kept, so a restart of Home Assistant does not
+        start learning from nothing.
         """
-        controller = self.controller.as_dict() if self.controller else self.controller_state
+        learned = self.loop.as_dict() if self.loop else self.loop_state
         return {
             "energy_kwh": self.energy_kwh,
             "transmissions": {k: list(v) for k, v in self.transmissions.items()},
-            "forecaster": self.forecaster.as_dict(),
-            "controller": controller,
-            "diagnoser": self.diagnoser.as_dict(),
+            **learned,
         }
 
     @classmethod
@@ -120,45 +118,18 @@ class CycleMemory:
                 k: deque((tuple(x) for x in v), maxlen=SUCCESS_WINDOW)  # type: ignore[misc]
                 for k, v in data.get("transmissions", {}).items()
             },
-            forecaster=_forecaster(data.get("forecaster")),
-            controller_state=c if isinstance(c := data.get("controller"), dict) else None,
-            diagnoser=_diagnoser(data.get("diagnoser")),
+            loop_state={k: data[k] for k in LEARNED if isinstance(data.get(k), dict)},
         )
 
 
-def _forecaster(data: Any) -> LoadForecaster:
-    """The stored load model, or a fresh one when there is none or it is damaged."""
-    try:
-        return LoadForecaster.from_dict(data) if isinstance(data, dict) else LoadForecaster()
-    except (KeyError, TypeError, ValueError):
-        return LoadForecaster()
-
-
-def _diagnoser(data: Any) -> Diagnoser:
-    """The stored diagnosis state, or a fresh one when there is none or it is damaged."""
-    try:
-        return Diagnoser.from_dict(data) if isinstance(data, dict) else Diagnoser()
-    except ValueError:
-        return Diagnoser()
-
-
-def _controller(network: Network, config: ControllerConfig, stored: Any) -> Controller:
-    """The controller with its stored learning, or a fresh one when that does not fit the
-    network any more (a damaged or foreign state is dropped, never half-loaded)."""
-    if isinstance(stored, dict):
-        try:
-            return Controller.from_dict(network, stored)
-        except (KeyError, TypeError, ValueError, IndexError):
-            pass
-    return make_controller(network, config)
-
-
 def limits_of(settings: Settings) -> SafetyLimits:
-    """The engine's safety limits from the operator's thresholds (§5.3.6-3)."""
+    """The engine's safety limits from the operator's thresholds (§5.3.6-3), minimum flow
+    included: the engine never closes a valve further while its inlet is at or below it."""
     return SafetyLimits(
         min_opening=settings.min_opening_pct / 100.0,
         max_opening=settings.max_opening_pct / 100.0,
         max_step=settings.max_step_pct / 100.0,
+        min_flow_ratio=settings.min_flow_pct / 100.0,
     )
 
 
@@ -174,9 +145,16 @@ def set_flow(network: Network, cfg: InletConfig) -> float:
 
 
 def controller_config(
-    network: Network, settings: Settings, inlets: dict[str, InletConfig]
+    network: Network,
+    settings: Settings,
+    inlets: dict[str, InletConfig],
+    held: list[str] | None = None,
 ) -> ControllerConfig:
-    """The engine controller's configuration from the entry's options and inlets (§5.3.6)."""
+    """The engine controller's configuration from the entry's options and inlets (§5.3.6).
+
+    ``held`` are inlets no command reaches (valves of a real plant without a mapping): the
+    plan keeps them where they are, as it keeps an inlet switched to manual.
+    """
     weights = {}
     for iid, cfg in inlets.items():
         design = network.inlets[iid].design_flow_m3h
@@ -189,29 +167,31 @@ def controller_config(
         level=settings.level,
         auto=settings.auto,
         limits=limits_of(settings),
-        manual_inlets=[iid for iid, cfg in inlets.items() if not cfg.auto],
+        manual_inlets=[iid for iid, cfg in inlets.items() if not cfg.auto] + list(held or ()),
         weights=weights,
+    )
+
+
+def loop_config(
+    network: Network, settings: Settings, inlets: dict[str, InletConfig], acq: Acquisition
+) -> LoopConfig:
+    """The engine loop's configuration: the managed inlets are judged at their set flows."""
+    held = [] if acq.unmanaged_moved else list(acq.unmanaged)
+    return LoopConfig(
+        controller=controller_config(network, settings, inlets, held),
+        judged=list(inlets),
+        setpoints={iid: set_flow(network, cfg) for iid, cfg in inlets.items()},
     )
 
 
 def measurements_of(
     inlets: dict[str, InletConfig], acq: Acquisition, pump_speed: float
 ) -> Measurements:
-    """The engine's view of one acquisition: managed inlets, substation and pump."""
+    """The engine's view of one acquisition: every inlet read, substation and pump."""
     plant = acq.plant
+    readings = {iid: acq.inlets[iid] for iid in inlets} | acq.unmanaged
     return Measurements(
-        inlets={
-            iid: InletReading(
-                flow_m3h=(r := acq.inlets[iid]).flow_m3h,
-                supply_c=r.supply_c,
-                return_c=r.return_c,
-                room_c=r.room_c,
-                opening=r.opening,
-                dp_available_kpa=r.dp_available_kpa,
-                valve_dp_kpa=r.valve_dp_kpa,
-            )
-            for iid in inlets
-        },
+        inlets={iid: _engine_reading(r) for iid, r in readings.items()},
         outdoor_c=acq.outdoor_c,
         supply_c=plant.supply_c,
         return_c=plant.return_c,
@@ -222,23 +202,17 @@ def measurements_of(
     )
 
 
-def evaluation_of(
-    network: Network, settings: Settings, inlets: dict[str, InletConfig], meas: Measurements
-) -> Evaluation | None:
-    """The engine's verdict (§8.2.2–§8.2.4); None where level and target do not go together."""
-    target = ENGINE_TARGETS[settings.target]
-    setpoints = {iid: set_flow(network, cfg) for iid, cfg in inlets.items()}
-    try:
-        return evaluate(
-            network,
-            meas,
-            level=settings.level,
-            target=target,
-            setpoints=setpoints if target == "flow" else None,
-            inlets=list(inlets),
-        )
-    except ValueError:  # room target below the advanced level (§4.1.1): a repair says so
-        return None
+def _engine_reading(r: Reading) -> InletReading:
+    """One inlet's reading in the engine's vocabulary."""
+    return InletReading(
+        flow_m3h=r.flow_m3h,
+        supply_c=r.supply_c,
+        return_c=r.return_c,
+        room_c=r.room_c,
+        opening=r.opening,
+        dp_available_kpa=r.dp_available_kpa,
+        valve_dp_kpa=r.valve_dp_kpa,
+    )
 
 
 def run_cycle(
@@ -250,30 +224,29 @@ def run_cycle(
     pump_speed: float,
     dispatched: dict[str, float] | None = None,
 ) -> CycleResult:
-    """Evaluate the acquired state and compute the next commands (executor).
+    """Run the engine's control loop on the acquired state (executor).
 
     ``dispatched`` are the openings sent last cycle, which device diagnosis compares with
     what the valves and flows did since.
     """
-    if memory.cleaner is None:
-        memory.cleaner = for_network(network, max_gap_s=2 * acq.dt_s)
-    # §3.0.7-1: what cleaning does not trust is neither judged nor acted on
-    meas, cleaned = clean_measurements(memory.cleaner, measurements_of(inlets, acq, pump_speed))
-    ev = evaluation_of(network, settings, inlets, meas)
+    config = loop_config(network, settings, inlets, acq)
+    if memory.loop is None:
+        memory.loop = ControlLoop(network, config, cycle_s=acq.dt_s, state=memory.loop_state)
+        memory.loop_state = {}
+    memory.loop.configure(config)
+    out = memory.loop.step(
+        measurements_of(inlets, acq, pump_speed),
+        dispatched=dispatched,
+        outdoor_forecast_c=acq.outdoor_forecast_c,
+    )
+    ev = out.evaluation
     results: dict[str, InletResult] = {}
     for iid, cfg in inlets.items():
         reading = acq.inlets[iid]
-        heat_kw = _heat_kw(reading)
+        heat_kw = out.heat_kw.get(iid)
         energy = memory.energy_kwh.get(iid, 0.0) + (heat_kw or 0.0) * acq.dt_s / 3600.0
         memory.energy_kwh[iid] = energy
-        history = memory.transmissions.setdefault(iid, deque(maxlen=SUCCESS_WINDOW))
-        if reading.attempted:
-            history.append((reading.attempted, reading.received))
-        sent = sum(a for a, _ in history)
-        rate = sum(r for _, r in history) / sent * 100.0 if sent else None
-        samples = len(history)
-        if reading.link_rate is not None:  # the gateway counts every Modbus request (§6.0.6)
-            rate, samples = reading.link_rate
+        rate, samples = _success_rate(memory, iid, reading)
         judged = ev.inlets.get(iid) if ev else None
         results[iid] = InletResult(
             reading=reading,
@@ -283,65 +256,36 @@ def run_cycle(
             actual=judged.value if judged else reading.flow_m3h,
             deviation=judged.deviation if judged else None,
             in_band=judged.in_band if judged else None,
-            command=None,
+            command=out.commands.proposed.get(iid),
             success_rate=rate,
             success_samples=samples,
             households=_households(network, iid, acq),
             flow_deviation=judged.flow_deviation_pct if judged else None,
-            flagged=_flags_of(cleaned.flags, iid),
+            flagged=_flags_of(out.cleaning.flags, iid),
         )
-    config = controller_config(network, settings, inlets)
-    if memory.controller is None:
-        memory.controller = _controller(network, config, memory.controller_state)
-        memory.controller_state = None
-    memory.controller.config = config
-    cmds = memory.controller.step(meas)
-    for iid, opening in cmds.proposed.items():
-        if iid in results:
-            results[iid].command = opening
+    cmds = out.commands
     if settings.auto:
         commands, pump = dict(cmds.openings), cmds.pump_speed
-    else:  # manual: shown; sent only when the operator asks (balance now)
-        commands = {i: v for i, v in cmds.proposed.items() if i in inlets and inlets[i].auto}
+    else:  # manual: shown; sent only when the operator confirms (§5.3.6-6)
+        manual = {iid for iid, cfg in inlets.items() if not cfg.auto}
+        commands = {i: v for i, v in cmds.proposed.items() if i not in manual}
         pump = cmds.proposed_pump_speed
     result = _network_result(acq, results, commands, pump, ev)
-    result.forecast_kw = forecast_next_hour(memory.forecaster, acq, result.heat_kw)
-    result.findings = diagnose(memory.diagnoser, meas, acq.time_s, dispatched or {})
+    result.forecast_kw = out.forecast_kw
+    result.findings = out.findings
+    result.limited = dict(cmds.limited)
     return result
 
 
-def diagnose(
-    diagnoser: Diagnoser, meas: Measurements, time_s: float, sent: dict[str, float]
-) -> list[Finding]:
-    """The engine's device diagnosis on this cycle's cleaned readings (§3.0.7-5, §5.3.7)."""
-    observations = {
-        iid: InletObservation(
-            command=sent.get(iid),
-            feedback=r.opening,
-            flow_m3h=r.get("flow_m3h"),
-            dp_kpa=r.get("dp_available_kpa"),
-        )
-        for iid, r in meas.inlets.items()
-    }
-    return diagnoser.update(time_s, observations)
-
-
-def forecast_next_hour(
-    forecaster: LoadForecaster, acq: Acquisition, heat_kw: float
-) -> float | None:
-    """Learn from this cycle's load; forecast the next clock hour's (§3.0.7-2, kW).
-
-    None until the model has seen enough hours (the engine's ``min_hours``) or without an
-    outdoor temperature: a forecast without weather would be a guess.
-    """
-    if acq.outdoor_c is None:
-        return None
-    forecaster.observe(acq.time_s, acq.outdoor_c, heat_kw)
-    if acq.outdoor_forecast_c is None:
-        return None
-    start = (acq.time_s // 3600.0 + 1.0) * 3600.0
-    loads = forecaster.forecast(start, acq.outdoor_forecast_c)
-    return None if loads is None else float(loads[0])
+def _success_rate(memory: CycleMemory, iid: str, reading: Reading) -> tuple[float | None, int]:
+    """The inlet's §6.0.6 first-attempt success rate (%) over the window, and its samples."""
+    if reading.link_rate is not None:  # the gateway counts every Modbus request (§6.0.6)
+        return reading.link_rate
+    history = memory.transmissions.setdefault(iid, deque(maxlen=SUCCESS_WINDOW))
+    if reading.attempted:
+        history.append((reading.attempted, reading.received))
+    sent = sum(a for a, _ in history)
+    return (sum(r for _, r in history) / sent * 100.0 if sent else None), len(history)
 
 
 def _flags_of(flags: dict[str, tuple[str, ...]], iid: str) -> dict[str, tuple[str, ...]]:
@@ -352,13 +296,6 @@ def _flags_of(flags: dict[str, tuple[str, ...]], iid: str) -> dict[str, tuple[st
         for name, why in flags.items()
         if name.startswith(prefix) and why not in {("ok",), ("missing",)}
     }
-
-
-def _heat_kw(r: Reading) -> float | None:
-    """Heat delivered: ρ·c·Q·(supply − return)."""
-    if r.flow_m3h is None or r.supply_c is None or r.return_c is None:
-        return None
-    return WATER_DENSITY * WATER_CP * r.flow_m3h / 3600.0 * (r.supply_c - r.return_c) / 1000.0
 
 
 def _households(network: Network, iid: str, acq: Acquisition) -> dict[str, float] | None:

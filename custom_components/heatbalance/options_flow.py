@@ -21,6 +21,7 @@ from homeassistant.helpers.selector import (
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
+    TextSelector,
 )
 
 from .compat import flow_vol as vol
@@ -52,6 +53,7 @@ from .const import (
     SECTION_TIMING,
     TARGETS,
 )
+from .records import CONF_ARCHIVE_URL, async_check_archive
 from .settings import DEFAULT_OPTIONS
 
 
@@ -91,7 +93,8 @@ FIELDS: tuple[tuple[str, str, Any], ...] = (
     (SECTION_ALARMS, CONF_ALARM_CYCLES, _number(1, 48, 1)),
     (SECTION_ALARMS, CONF_LOW_BATTERY, _number(0, 100, 1, PERCENTAGE)),
 )
-SECTIONS = (SECTION_CONTROL, SECTION_TIMING, SECTION_SAFETY, SECTION_ALARMS)
+SECTION_RECORDS = "records"
+SECTIONS = (SECTION_CONTROL, SECTION_TIMING, SECTION_SAFETY, SECTION_ALARMS, SECTION_RECORDS)
 
 
 def options_schema(current: dict[str, Any]) -> vol.Schema:
@@ -103,6 +106,11 @@ def options_schema(current: dict[str, Any]) -> vol.Schema:
             for sec, key, selector in FIELDS
             if sec == name
         }
+        if name == SECTION_RECORDS:  # the archive's database (records.py); empty: SQLite
+            url = current.get(CONF_ARCHIVE_URL) or ""
+            fields[vol.Optional(CONF_ARCHIVE_URL, description={"suggested_value": url})] = (
+                TextSelector()
+            )
         if name == SECTION_TIMING:
             outdoor = current.get(CONF_OUTDOOR_ENTITY)
             marker = (
@@ -113,9 +121,9 @@ def options_schema(current: dict[str, Any]) -> vol.Schema:
             fields[marker] = EntitySelector(
                 EntitySelectorConfig(domain="sensor", device_class="temperature")
             )
-        schema[vol.Required(name)] = section(
-            vol.Schema(fields), {"collapsed": name != SECTION_CONTROL}
-        )
+        # the archive's section came later: forms and tests that do not send it stay valid
+        key = vol.Optional(name) if name == SECTION_RECORDS else vol.Required(name)
+        schema[key] = section(vol.Schema(fields), {"collapsed": name != SECTION_CONTROL})
     return vol.Schema(schema)
 
 
@@ -139,11 +147,16 @@ class HeatbalanceOptionsFlow(OptionsFlow):
         if user_input is not None:
             flat = {k: v for name in SECTIONS for k, v in user_input.get(name, {}).items()}
             options = DEFAULT_OPTIONS | {
-                k: v for k, v in self.config_entry.options.items() if k != CONF_OUTDOOR_ENTITY
+                k: v
+                for k, v in self.config_entry.options.items()
+                if k not in (CONF_OUTDOOR_ENTITY, CONF_ARCHIVE_URL)
             }
             options |= flat
             options.setdefault(CONF_OUTDOOR_ENTITY, None)
-            errors = check(options)
+            options[CONF_ARCHIVE_URL] = flat.get(CONF_ARCHIVE_URL) or None
+            errors = check(options) or await async_check_archive(
+                self.hass, options[CONF_ARCHIVE_URL], SECTION_RECORDS
+            )
             if not errors:
                 return self.async_create_entry(data=options)
             current = options

@@ -76,6 +76,11 @@ class Acquisition:
     inlets: dict[str, Reading] = field(default_factory=dict)
     # the next 24 clock hours' outdoor temperature from the hour after time_s (forecasting)
     outdoor_forecast_c: list[float] | None = None
+    # valves of the network without an inlet subentry (households aggregated in their
+    # building): read from the simulated plant, and moved there, when the whole plant is
+    # simulated; on a real plant only their assumed position (the model's) is known
+    unmanaged: dict[str, Reading] = field(default_factory=dict)
+    unmanaged_moved: bool = False
 
 
 class Plant:
@@ -125,7 +130,19 @@ class Plant:
                 acq.inlets[iid] = self._read_gateway(iid, plant)
             else:
                 acq.inlets[iid] = self._read_simulator(iid, plant)
+        self._read_unmanaged(acq)
         return acq
+
+    def _read_unmanaged(self, acq: Acquisition) -> None:
+        """The valves no subentry maps: the simulated plant's own, or their assumed position."""
+        acq.unmanaged_moved = self.simulated
+        for iid, state in acq.plant.inlets.items():
+            if iid in self.inlets or not self.simulator.network.inlets[iid].device.actuated:
+                continue
+            if self.simulated:
+                acq.unmanaged[iid] = self._read_simulator(iid, acq.plant)
+            else:
+                acq.unmanaged[iid] = Reading(opening=state.opening)
 
     def _step(self, outdoor: float | None) -> PlantState:
         """Set the weather and advance the simulator (executor)."""
@@ -237,8 +254,10 @@ class Plant:
         failed: set[str] = set()
         for iid, opening in commands.items():
             cfg = self.inlets.get(iid)
-            if cfg is None:
-                continue  # not managed: the network model keeps its position
+            if cfg is None:  # no subentry: a valve of the simulated plant, or none to move
+                if self.simulated and iid in self.simulator.network.inlets:
+                    self.simulator.set_opening(iid, opening)
+                continue
             if cfg.source == SOURCE_GATEWAY:
                 if self.gateway is None or not await self.gateway.async_set_opening(iid, opening):
                     failed.add(iid)

@@ -54,6 +54,22 @@ def _issue(
     )
 
 
+FIX_WHERE = {  # the form where a missing signal is mapped (issue 14: repairs deep-link)
+    "network": ("the network's options (⋮ → Configure)", "管网的选项（⋮ → 配置）"),
+    "inlet": (
+        "this inlet's subentry (⋮ → Change signal source)",
+        "该热力入口的子条目（⋮ → 更改信号来源）",
+    ),
+}
+
+
+def _fix_link(hass: HomeAssistant, entry_id: str, key: str) -> str:
+    """' → [where to fix](link to the entry)': network-wide signals live in the options."""
+    zh = int(str(hass.config.language).lower().startswith("zh"))
+    where = FIX_WHERE["network" if key == "network" else "inlet"][zh]
+    return f" → [{where}](/config/integrations/integration/{DOMAIN}#config_entry={entry_id})"
+
+
 async def async_check_issues(
     hass: HomeAssistant,
     entry_id: str,
@@ -73,6 +89,7 @@ async def async_check_issues(
     lines = [
         f"- {network.inlets[iid].name or iid if iid in network.inlets else title}: "
         + ", ".join(signal(s) for s in gaps)
+        + _fix_link(hass, entry_id, iid)
         for iid, gaps in missing.items()
     ]
     level = names.get(f"component.{DOMAIN}.selector.level.options.{settings.level}", "")

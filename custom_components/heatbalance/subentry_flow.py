@@ -9,7 +9,10 @@ Assistant entities (sensors for supply/return/room temperature and flow, a ``val
 
 from __future__ import annotations
 
+import heapq
+import math
 import re
+import statistics
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -17,12 +20,15 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
     SubentryFlowResult,
 )
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -31,14 +37,17 @@ from homeassistant.helpers.selector import (
 
 from .compat import flow_vol as vol
 from .const import (
+    CONF_ACCELERATION,
     CONF_ACTUATOR_ENTITY,
     CONF_BATTERY_ENTITY,
+    CONF_CYCLE_MINUTES,
     CONF_FLOW_ENTITY,
     CONF_GATEWAY_METER,
     CONF_GATEWAY_VALVE,
     CONF_INLET_ID,
     CONF_INLETS,
     CONF_LINK,
+    CONF_OUTDOOR_ENTITY,
     CONF_RETURN_ENTITY,
     CONF_ROOM_ENTITY,
     CONF_SOURCE,
@@ -52,11 +61,13 @@ from .const import (
     SOURCE_GATEWAY,
     SOURCE_SIMULATOR,
     SOURCES,
+    SUBENTRY_INLET,
 )
 from .engine.loader import DEVICE_TYPES, NetworkError
-from .engine.model import Network
+from .engine.model import Network, design_flow_m3h
+from .engine.networks.generator import KVS_SERIES
 from .network_setup import build_network, definitions, network_source
-from .settings import default_gateway_devices, gateway_devices
+from .settings import DEFAULT_OPTIONS, default_gateway_devices, gateway_devices
 
 
 def _select(key: str, options: list[str], custom: bool = False) -> SelectSelector:
@@ -101,6 +112,27 @@ SOURCE_SCHEMA = {
 }
 
 
+CONF_REAL_TIME = "real_time"
+_REAL_TIME_TEXT = (
+    "\n\n**The network now runs in real time.** Until now every inlet is simulated, so time "
+    "runs accelerated: one {cycle}-minute control cycle every {accelerated} s. This inlet reads "
+    "real measurements, so from now on there is one control cycle every {cycle} minutes of the "
+    "wall clock; the simulated inlets follow the same clock and the balance state builds up "
+    "over hours, not seconds. The cycle is set in the network's options. Untick to keep the "
+    "network simulated (this inlet is then not changed).",
+    "\n\n**管网将按实时运行。** 目前所有热力入口均为仿真，时间加速运行："
+    "每 {accelerated} 秒完成一个 {cycle} 分钟的调节周期。"
+    "该入口读取真实测量值，从现在起按实际时间每 {cycle} 分钟一个调节周期；"
+    "仿真入口随同一时钟运行，平衡状态需要数小时而非数秒形成。调节周期在管网选项中设置。"
+    "取消勾选则保持管网为仿真（本入口不作更改）。",
+)
+
+
+def _zh(hass: HomeAssistant) -> int:
+    """1 when HA speaks Chinese (index into the two texts)."""
+    return int(str(hass.config.language).lower().startswith("zh"))
+
+
 def definition_schema(network: Network) -> vol.Schema:
     """Fields of a new inlet, in the network file's names (docs/network-format.md)."""
     buildings = [i.id for i in network.inlets.values() if i.type != "household"]
@@ -111,7 +143,11 @@ def definition_schema(network: Network) -> vol.Schema:
             vol.Required("type", default="building"): _select(
                 "inlet_type", ["building", "unit", "household"]
             ),
-            vol.Required("node"): _select("node", sorted(network.nodes)),
+            vol.Required("node"): SelectSelector(
+                SelectSelectorConfig(
+                    options=node_options(network), mode=SelectSelectorMode.DROPDOWN
+                )
+            ),
             vol.Optional("parent"): _select("parent", sorted(buildings)),
             vol.Required("heating_area_m2"): _number(1, 1e6, 0.1, "m²"),
             vol.Required("design_load_kw"): _number(0.1, 1e5, 0.1, "kW"),
@@ -123,6 +159,68 @@ def definition_schema(network: Network) -> vol.Schema:
             vol.Optional("kvs"): _number(0.1, 1000, 0.1, "m³/h"),
         }
     )
+
+
+def node_options(network: Network) -> list[SelectOptionDict]:
+    """Nodes by their place along the network: distance from the substation and who is there.
+
+    Raw ids such as ``N1_1`` tell an operator nothing; the label says how far along the pipes
+    the node lies and which buildings already hang on it.
+    """
+    distance = _distances(network)
+    at: dict[str, list[str]] = {}
+    for inlet in network.inlets.values():
+        if inlet.parent is None:
+            at.setdefault(inlet.node, []).append(inlet.name or inlet.id)
+    ordered = sorted(network.nodes, key=lambda n: (distance.get(n, math.inf), n))
+    options = []
+    for rank, node in enumerate(ordered, start=1):
+        where = f"{distance[node]:.0f} m" if node in distance else "not connected"
+        names = ", ".join(at.get(node, [])[:3]) or "—"
+        label = f"{node} · #{rank}, {where} from the substation · {names}"
+        options.append(SelectOptionDict(value=node, label=label))
+    return options
+
+
+def _distances(network: Network) -> dict[str, float]:
+    """Pipe length from the substation to every node (Dijkstra over the pipe pairs)."""
+    links: dict[str, list[tuple[str, float]]] = {}
+    for pipe in network.pipes:
+        links.setdefault(pipe.from_node, []).append((pipe.to_node, pipe.length_m))
+        links.setdefault(pipe.to_node, []).append((pipe.from_node, pipe.length_m))
+    best = {network.substation.node: 0.0}
+    queue = [(0.0, network.substation.node)]
+    while queue:
+        dist, node = heapq.heappop(queue)
+        if dist > best.get(node, math.inf):
+            continue
+        for nxt, length in links.get(node, []):
+            if dist + length < best.get(nxt, math.inf):
+                best[nxt] = dist + length
+                heapq.heappush(queue, (dist + length, nxt))
+    return best
+
+
+def typical_inlet(network: Network) -> dict[str, Any]:
+    """Defaults for a new inlet from the network's own buildings (median area and load).
+
+    A 1 m², 0.1 kW default is never right; the network's typical building is a good start,
+    and a Kvs sized for it (15 kPa at design flow) keeps a valve's Kvs from being forgotten.
+    """
+    buildings = [i for i in network.inlets.values() if i.parent is None]
+    dt_k = network.design.supply_c - network.design.return_c
+    if not buildings:
+        return {"design_dt_k": dt_k}
+    area = statistics.median(i.heating_area_m2 for i in buildings)
+    load = statistics.median(i.design_load_kw for i in buildings)
+    flow = design_flow_m3h(load, dt_k)
+    kvs = min(KVS_SERIES, key=lambda k: abs(math.log(k / (flow / math.sqrt(0.15)))))
+    return {
+        "heating_area_m2": round(area, 0),
+        "design_load_kw": round(load, 1),
+        "design_dt_k": dt_k,
+        "kvs": kvs,
+    }
 
 
 def to_definition(form: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +264,11 @@ class InletSubentryFlow(ConfigSubentryFlow):
             network = await self._network()
         except (NetworkError, OSError):
             return self.async_abort(reason="network_unavailable")
-        taken = {s.data[CONF_INLET_ID] for s in self._get_entry().subentries.values()}
+        taken = {
+            s.data[CONF_INLET_ID]
+            for s in self._get_entry().subentries.values()
+            if s.subentry_type == SUBENTRY_INLET
+        }
         free = [iid for iid in network.inlets if iid not in taken]
         if user_input is not None:
             self._data = {k: user_input[k] for k in (CONF_SOURCE, CONF_LINK)}
@@ -214,7 +316,7 @@ class InletSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id="define",
             data_schema=self.add_suggested_values_to_schema(
-                definition_schema(network), user_input or {}
+                definition_schema(network), user_input or typical_inlet(network)
             ),
             errors=errors,
             description_placeholders=placeholders,
@@ -225,6 +327,9 @@ class InletSubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """Home Assistant entities that measure (and move) this inlet."""
         errors: dict[str, str] = {}
+        ask, notice = self._real_time_notice()
+        if user_input is not None and user_input.get(CONF_REAL_TIME) is False:
+            return self.async_abort(reason="kept_simulated")
         if user_input is not None:
             if not any(user_input.get(k) for k in SIGNAL_ENTITY_KEYS):
                 errors["base"] = "no_entities"
@@ -232,12 +337,12 @@ class InletSubentryFlow(ConfigSubentryFlow):
                 self._data |= {k: user_input[k] for k in SIGNAL_ENTITY_KEYS if user_input.get(k)}
                 return self._finish()
         suggested = user_input or self._data
-        schema = vol.Schema({vol.Optional(k): sel for k, sel in ENTITY_FIELDS.items()})
+        schema = vol.Schema({**{vol.Optional(k): sel for k, sel in ENTITY_FIELDS.items()}, **ask})
         return self.async_show_form(
             step_id="entities",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
-            description_placeholders={"inlet": self._title},
+            description_placeholders={"inlet": self._title, **notice},
         )
 
     async def async_step_gateway(
@@ -249,6 +354,9 @@ class InletSubentryFlow(ConfigSubentryFlow):
         device. A device can belong to one inlet only.
         """
         errors: dict[str, str] = {}
+        ask, notice = self._real_time_notice()
+        if user_input is not None and user_input.get(CONF_REAL_TIME) is False:
+            return self.async_abort(reason="kept_simulated")
         if user_input is not None:
             names = {k: str(user_input.get(k) or "").strip() for k in GATEWAY_DEVICE_KEYS}
             errors = self._gateway_errors(names)
@@ -263,12 +371,14 @@ class InletSubentryFlow(ConfigSubentryFlow):
                 strict=True,
             )
         }
-        schema = vol.Schema({vol.Optional(k): TextSelector() for k in GATEWAY_DEVICE_KEYS})
+        schema = vol.Schema(
+            {**{vol.Optional(k): TextSelector() for k in GATEWAY_DEVICE_KEYS}, **ask}
+        )
         return self.async_show_form(
             step_id="gateway",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
-            description_placeholders={"inlet": self._title},
+            description_placeholders={"inlet": self._title, **notice},
         )
 
     def _gateway_errors(self, names: dict[str, str]) -> dict[str, str]:
@@ -282,7 +392,7 @@ class InletSubentryFlow(ConfigSubentryFlow):
         taken = {
             name
             for sub in self._get_entry().subentries.values()
-            if sub.data.get(CONF_SOURCE) == SOURCE_GATEWAY and sub.data[CONF_INLET_ID] != own
+            if sub.data.get(CONF_SOURCE) == SOURCE_GATEWAY and sub.data.get(CONF_INLET_ID) != own
             for name in gateway_devices(sub.data)
             if name
         }
@@ -308,6 +418,38 @@ class InletSubentryFlow(ConfigSubentryFlow):
             ),
             description_placeholders={"inlet": self._title},
         )
+
+    def _turns_real_time(self) -> bool:
+        """Whether this answer makes an all-simulated (accelerated) network run in real time."""
+        if self._data[CONF_SOURCE] == SOURCE_SIMULATOR:
+            return False
+        entry = self._get_entry()
+        if (DEFAULT_OPTIONS | dict(entry.options)).get(CONF_OUTDOOR_ENTITY):
+            return False  # a real outdoor sensor already holds the network to real time
+        own = self._get_reconfigure_subentry().subentry_id if self.source == "reconfigure" else None
+        return all(
+            sub.data.get(CONF_SOURCE, SOURCE_SIMULATOR) == SOURCE_SIMULATOR
+            for sid, sub in entry.subentries.items()
+            if sub.subentry_type == SUBENTRY_INLET and sid != own
+        )
+
+    def _real_time_notice(self) -> tuple[dict[Any, Any], dict[str, str]]:
+        """The real-time question and its explanation, when this inlet makes the network real.
+
+        Accelerated time is for an all-simulated network only (§4.3.4 acquisition period):
+        the form says what changes and asks; unticking keeps the network as it is.
+        """
+        if not self._turns_real_time():
+            return {}, {"real_time": ""}
+        options = DEFAULT_OPTIONS | dict(self._get_entry().options)
+        cycle = float(options[CONF_CYCLE_MINUTES])
+        accelerated = max(cycle * 60.0 / max(float(options[CONF_ACCELERATION]), 1.0), 1.0)
+        field = {vol.Required(CONF_REAL_TIME, default=True): BooleanSelector()}
+        return field, {
+            "real_time": _REAL_TIME_TEXT[_zh(self.hass)].format(
+                cycle=f"{cycle:g}", accelerated=f"{accelerated:g}"
+            )
+        }
 
     async def _next(self) -> SubentryFlowResult:
         """Ask for entities or gateway devices when the source needs them; otherwise done."""

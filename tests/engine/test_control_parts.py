@@ -28,7 +28,7 @@ from custom_components.heatbalance.engine.control.setpoints import (
     setpoint,
 )
 from custom_components.heatbalance.engine.control.targets import target_error
-from custom_components.heatbalance.engine.model import Device, Network
+from custom_components.heatbalance.engine.model import Device, HeatingCurve, Network
 from custom_components.heatbalance.engine.simulator import Simulator
 
 from .test_control_properties import network as household_network
@@ -46,14 +46,20 @@ def test_load_fraction_follows_outdoor_temperature(chain3: Network) -> None:
 
 
 def test_temperature_setpoints_follow_the_heating_curve(chain3: Network) -> None:
-    """Return setpoint = supply − ΔT_design·φ; a weight raises it (same heat, more flow)."""
+    """Return setpoint = supply − ΔT_design·φ; a weight raises it (same heat, more flow).
+
+    That is the curve's return branch: it applies while the supply follows a heating curve
+    (off the curve the emitter decides, tests/engine/test_standard_fidelity.py).
+    """
     inlet = chain3.inlets["B1"]
     d = chain3.design
+    chain3.substation.heating_curve = HeatingCurve([(d.outdoor_c, 60.0), (8.0, 45.0)])
     assert return_setpoint(chain3, inlet, d.outdoor_c, 60.0) == pytest.approx(60.0 - 15.0)
     mild = return_setpoint(chain3, inlet, 8.0, 45.0)
     assert mild == pytest.approx(45.0 - 15.0 * load_fraction(chain3, 8.0))
     assert return_setpoint(chain3, inlet, d.outdoor_c, 60.0, weight=1.5) == pytest.approx(50.0)
     # A return setpoint never falls to room temperature (unreachable).
+    chain3.substation.heating_curve = HeatingCurve([(-40.0, 30.0), (18.0, 20.0)])
     assert return_setpoint(chain3, inlet, -40.0, 30.0) == pytest.approx(19.0)
     mean = setpoint(chain3, "B1", "mean", outdoor_c=d.outdoor_c, supply_c=60.0, inlet_supply_c=58)
     assert mean == pytest.approx(58.0 - 7.5)

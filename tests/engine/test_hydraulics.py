@@ -597,6 +597,7 @@ def _parent_loop(net: Network) -> None:
 def _nested_dp(net: Network) -> None:
     net.inlets["B1"].device = Device("dp_valve", kvs=10.0, setpoint=20.0)
     net.inlets["U"] = make_inlet("U", "N1", 40.0, Device("iot_valve", kvs=2.0), parent="B1")
+    net.inlets["U"].type = "unit"  # a staircase unit between building and household
     net.inlets["H"] = make_inlet("H", "N1", 10.0, Device("iot_valve", kvs=1.0), parent="U")
 
 
@@ -605,28 +606,37 @@ def _nested_dp(net: Network) -> None:
     [
         (
             _set("inlets.B1.device", Device("static_valve")),
-            r"inlet B1: device\.kvs must be > 0 for a static_valve",
+            r"inlet B1, field device\.kvs: required for a valve or ejector \(static_valve\)",
         ),
-        (_set("inlets.B1.device", Device("electric_ejector", kvs=-1.0)), r"kvs must be > 0"),
+        (_set("inlets.B1.device", Device("electric_ejector", kvs=-1.0)), r"kvs: must be > 0"),
         (
             _set("inlets.B1.device", Device("distributed_pump", pump_head_m=3.0)),
             r"needs pump_head_m and pump_flow_m3h",
         ),
-        (_set("inlets.B1.internal_dp_kpa", -1.0), r"internal_dp_kpa must be ≥ 0"),
-        (_set("inlets.B1.device.type", "turbine"), r"inlet B1: unknown device type 'turbine'"),
-        (_set("inlets.B1.internal_dp_kpa", "lots"), r"inlet B1: internal_dp_kpa must be ≥ 0"),
-        (_set("inlets.B1.design_load_kw", 0.0), r"design_load_kw and design_dt_k must be > 0"),
-        (_set("inlets.B1.node", "nowhere"), r"inlet B1: unknown node 'nowhere'"),
+        (_set("inlets.B1.internal_dp_kpa", -1.0), r"internal_dp_kpa: must be ≥ 0"),
+        (
+            _set("inlets.B1.device.type", "turbine"),
+            r"inlet B1, field device.type: unknown device type 'turbine'",
+        ),
+        (
+            _set("inlets.B1.internal_dp_kpa", "lots"),
+            r"inlet B1, field internal_dp_kpa: must be ≥ 0",
+        ),
+        (_set("inlets.B1.design_load_kw", 0.0), r"design_load_kw: it and design_dt_k must be > 0"),
+        (_set("inlets.B1.node", "nowhere"), r"inlet B1, field node: unknown node nowhere"),
         (_set("inlets.B1.device", Device("iot_valve", kvs=1.0, rangeability=1.0)), r"rangeability"),
-        (_add_household("ghost"), r"inlet H: unknown parent 'ghost'"),
-        (_add_household("B1", node="N2"), r"hangs off its building's node 'N1'"),
-        (_set("pipes.0.length_m", 0.0), r"pipe P1: length_m must be > 0 \(got 0.0\)"),
+        (_add_household("ghost"), r"inlet H, field parent: unknown inlet ghost"),
+        (_add_household("B1", node="N2"), r"inlet H, field node: must be its parent's node N1"),
+        (_set("pipes.0.length_m", 0.0), r"pipe P1, field length_m: must be > 0 \(got 0.0\)"),
         (_orphan_node, r"node X: not connected to the substation"),
-        (_parent_loop, r"chain of parents loops back"),
+        (_parent_loop, r"field parent: parent links form a loop"),
         (_nested_dp, r"ΔP valve over a circuit that contains buildings"),
-        (_set("substation.node", "Z"), r"substation SS: unknown node 'Z'"),
-        (_set("substation.hx_dp_kpa", -5.0), r"hx_dp_kpa must be ≥ 0"),
-        (_set("substation.pump.shutoff_head_m", 5.0), r"shutoff_head_m must be ≥ design_head_m"),
+        (_set("substation.node", "Z"), r"substation SS, field node: unknown node Z"),
+        (_set("substation.hx_dp_kpa", -5.0), r"field hx_dp_kpa: must be ≥ 0"),
+        (
+            _set("substation.pump.shutoff_head_m", 5.0),
+            r"field pump.shutoff_head_m: must be ≥ design_head_m",
+        ),
         (_set("substation.pump.design_flow_m3h", 0.0), r"design flow and head must be > 0"),
     ],
 )
@@ -656,10 +666,10 @@ def test_bad_pipe_and_device_problems_are_all_listed() -> None:
     for fragment in (
         "inlet B1: no resistance at all",
         "inlet B2: a ΔP valve holds its circuit's ΔP",
-        "pipe P1: inner diameters must be > 0",
-        "pipe P2: roughness_mm and zeta must be ≥ 0",
-        "pipe PX: starts and ends at node 'N3'",
-        "pipe PY: unknown node 'nowhere'",
+        "pipe P1, field inner_diameter_mm: must be > 0",
+        "pipe P2, field roughness_mm: must be ≥ 0",
+        "pipe PX: starts and ends at node N3",
+        "pipe PY, field to: unknown node nowhere",
     ):
         assert fragment in text
 
@@ -676,7 +686,8 @@ def test_flow_valve_without_setpoint_is_an_error() -> None:
     net = chain(2)
     net.inlets["B1"].device = Device("flow_valve", kvs=10.0)
     with pytest.raises(
-        HydraulicError, match=r"inlet B1: a flow_valve needs a setpoint ≥ 0 \(m³/h\)"
+        HydraulicError,
+        match=r"inlet B1, field device.setpoint: a flow valve needs its flow \(m³/h\)",
     ):
         solve_hydraulics(net)
     net.inlets["B1"].device = Device("dp_valve", kvs=10.0, setpoint=-3.0)

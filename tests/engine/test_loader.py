@@ -6,6 +6,7 @@ import copy
 import json
 
 import pytest
+import voluptuous as vol
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -398,3 +399,53 @@ def test_any_csv_row_gives_network_error_never_a_traceback(cells) -> None:
     row = ",".join(c.replace(",", "").replace('"', "").replace("\n", "") for c in cells)
     problems = _problems(import_inlets_csv, parse_network(BASE), f"{header}\n{row}\n")
     assert problems is None or len(problems) > 0
+
+
+_INLET_JUNK = st.one_of(
+    _JUNK,
+    st.floats(min_value=-5, max_value=5),
+    st.sampled_from(["building", "household", "iot_valve", "linear", "B1", "A", ""]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(
+            [
+                "id",
+                "type",
+                "node",
+                "parent",
+                "heating_area_m2",
+                "design_load_kw",
+                "load_w_m2",
+                "weight",
+                "name",
+                "x",
+            ]
+        ),
+        _INLET_JUNK,
+        max_size=8,
+    ),
+    device=st.dictionaries(
+        st.sampled_from(["type", "kvs", "opening", "rangeability", "characteristic", "x"]),
+        _INLET_JUNK,
+        max_size=4,
+    ),
+)
+def test_the_compiled_inlet_check_is_the_schema(fields, device) -> None:
+    """The loader's fast path for big CSV tables accepts exactly what the schema accepts,
+    with the same result; everything else goes to the schema for its message."""
+    from custom_components.heatbalance.engine import loader
+
+    data = {**fields, "device": device}
+    fast = loader._fast(loader.INLET, data)
+    try:
+        expected = loader.INLET(data)
+    except vol.Invalid:
+        assert fast is None
+    else:
+        assert fast is None or fast == expected
+    good = {"id": "B9", "type": "building", "node": "A", "heating_area_m2": 50, "load_w_m2": 60}
+    assert loader._fast(loader.INLET, good) == loader.INLET(good)

@@ -89,10 +89,17 @@ async def test_every_file_error_is_a_form_error(hass: HomeAssistant, tmp_path: P
     assert result["errors"] == {"base": "network_invalid"}
     assert "pump" in result["description_placeholders"]["error"]
 
+    # a folder stands for the one network file in it: here the bad one
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_NETWORK: "estate12", CONF_PATH: str(tmp_path)}
     )
-    assert result["errors"] in ({CONF_PATH: "file_not_found"}, {CONF_PATH: "file_unreadable"})
+    assert result["errors"] == {"base": "network_invalid"}
+    (tmp_path / "other.json").write_text("{}")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NETWORK: "estate12", CONF_PATH: str(tmp_path)}
+    )
+    assert result["errors"] == {CONF_PATH: "file_not_found"}
+    assert "bad.yaml, other.json" in result["description_placeholders"]["error"]
 
     # the user corrects the path and finishes
     result = await hass.config_entries.flow.async_configure(

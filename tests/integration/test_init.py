@@ -116,20 +116,22 @@ def test_engine_import_does_not_load_home_assistant_modules() -> None:
 def test_memory_round_trip_keeps_the_learning() -> None:
     """What the Store keeps of a cycle's memory reads back the same (JSON in between)."""
     from custom_components.heatbalance.cycle import CycleMemory
-    from custom_components.heatbalance.engine.control.controller import make_controller
     from custom_components.heatbalance.engine.diagnosis import _BINS, _InletState
     from custom_components.heatbalance.engine.loader import load_network
+    from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
     from custom_components.heatbalance.engine.networks import builtin_path
 
     path = builtin_path("estate12")
     assert path is not None
-    memory = CycleMemory(controller=make_controller(load_network(path)))
-    memory.diagnoser.inlets["B001"] = _InletState(kv_sum=[2.0] * _BINS, kv_count=[1] * _BINS)
+    memory = CycleMemory(loop=ControlLoop(load_network(path), LoopConfig(), cycle_s=1800.0))
+    memory.loop.diagnoser.inlets["B001"] = _InletState(kv_sum=[2.0] * _BINS, kv_count=[1] * _BINS)
     stored = json.loads(json.dumps(memory.as_dict()))
     again = CycleMemory.from_dict(stored)
-    assert again.controller is None
-    assert again.controller_state == stored["controller"]
-    assert again.diagnoser.as_dict() == stored["diagnoser"]
+    assert again.loop is None
+    assert again.loop_state["controller"] == stored["controller"]
+    assert again.loop_state["diagnoser"] == stored["diagnoser"]
+    loop = ControlLoop(load_network(path), LoopConfig(), cycle_s=1800.0, state=again.loop_state)
+    assert loop.diagnoser.as_dict() == stored["diagnoser"]
 
 
 async def test_learning_survives_a_restart(hass: HomeAssistant, hass_storage: dict) -> None:
@@ -137,19 +139,19 @@ async def test_learning_survives_a_restart(hass: HomeAssistant, hass_storage: di
     come back after a reload; a damaged stored state gives a fresh controller, not a crash."""
     entry = await add_network(hass, options={"algorithm": "ai"})
     await cycles(hass, entry, 4)
-    memory = entry.runtime_data.coordinator.memory
-    assert memory.controller is not None
-    samples = {i: b["samples"] for i, b in memory.controller.model.to_dict()["identifiers"].items()}
+    loop = entry.runtime_data.coordinator.memory.loop
+    assert loop is not None
+    samples = {i: b["samples"] for i, b in loop.controller.model.to_dict()["identifiers"].items()}
     assert max(samples.values()) >= 3
-    memory.diagnoser.inlets["B001"].kv_count[2] += 50  # a Kv curve point learned long ago
+    loop.diagnoser.inlets["B001"].kv_count[2] += 50  # a Kv curve point learned long ago
     assert await hass.config_entries.async_reload(entry.entry_id)  # its first cycle runs
     await hass.async_block_till_done()
     memory = entry.runtime_data.coordinator.memory
-    assert memory.controller is not None
-    assert memory.controller_state is None
-    again = memory.controller.model.to_dict()["identifiers"]
+    assert memory.loop is not None
+    assert memory.loop_state == {}
+    again = memory.loop.controller.model.to_dict()["identifiers"]
     assert all(again[i]["samples"] >= n for i, n in samples.items())  # continued, not restarted
-    assert memory.diagnoser.inlets["B001"].kv_count[2] >= 50
+    assert memory.loop.diagnoser.inlets["B001"].kv_count[2] >= 50
 
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
@@ -162,4 +164,4 @@ async def test_learning_survives_a_restart(hass: HomeAssistant, hass_storage: di
     await cycles(hass, entry, 1)
     coordinator = entry.runtime_data.coordinator
     assert coordinator.last_update_success
-    assert coordinator.memory.controller is not None
+    assert coordinator.memory.loop is not None

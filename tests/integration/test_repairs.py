@@ -61,7 +61,13 @@ async def test_missing_signals_named_per_inlet(hass: HomeAssistant, demo: Config
     assert placeholders["target"] == "Flow"
     lines = placeholders["signals"].splitlines()
     assert "- B003: supply temperature, flow, device running state" in lines[0]
-    assert lines[1] == "- estate12: outdoor temperature"
+    link = f"(/config/integrations/integration/heatbalance#config_entry={demo.entry_id})"
+    # each line deep-links to the form where it is fixed: the outdoor sensor is an option
+    assert (
+        lines[1]
+        == f"- estate12: outdoor temperature → [the network's options (⋮ → Configure)]{link}"
+    )
+    assert lines[0].endswith(f"→ [this inlet's subentry (⋮ → Change signal source)]{link}")
     # return temperature as target (Table 4.3.2): only the device state is missing then
     hass.config_entries.async_update_entry(
         demo,
@@ -70,7 +76,8 @@ async def test_missing_signals_named_per_inlet(hass: HomeAssistant, demo: Config
     )
     await hass.async_block_till_done()
     lines = _issue(hass, demo, "missing_signals").translation_placeholders["signals"].splitlines()
-    assert lines == ["- B003: device running state (valve position feedback)"]
+    assert lines[0].startswith("- B003: device running state (valve position feedback) → [")
+    assert len(lines) == 1
     # primary level: data acquisition is local, nothing to demand
     hass.config_entries.async_update_entry(demo, options=dict(demo.options) | {"level": "primary"})
     await hass.async_block_till_done()

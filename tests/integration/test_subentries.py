@@ -103,7 +103,8 @@ async def test_add_with_entities_step(hass: HomeAssistant) -> None:
         result["flow_id"], {"inlet_id": "B002H01", "source": "entities", "link": "wireless"}
     )
     assert result["step_id"] == "entities"
-    assert result["description_placeholders"] == {"inlet": "B002H01"}
+    assert result["description_placeholders"]["inlet"] == "B002H01"
+    assert "real time" in result["description_placeholders"]["real_time"]
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"room_temperature_entity": "sensor.flat_room"}
     )
@@ -131,7 +132,17 @@ async def test_define_a_new_inlet(hass: HomeAssistant, demo: ConfigEntry) -> Non
         result["flow_id"], {"inlet_id": "__new__", "source": "simulator", "link": "wired"}
     )
     assert result["step_id"] == "define"
-    node = sorted(result["data_schema"].schema["node"].config["options"])[-1]
+    options = result["data_schema"].schema["node"].config["options"]
+    node = options[-1]["value"]  # the farthest node along the pipes
+    assert options[0]["label"].startswith("S · #1, 0 m from the substation")
+    assert any("B001" in o["label"] for o in options)  # who hangs on a node
+    suggested = {
+        str(k): k.description["suggested_value"]
+        for k in result["data_schema"].schema
+        if k.description and "suggested_value" in k.description
+    }
+    assert 1000 < suggested["heating_area_m2"] < 20000  # the estate's typical building
+    assert suggested["kvs"] > 0
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], NEW | {"id": "B001", "node": node}
     )
@@ -219,3 +230,43 @@ async def test_add_when_the_network_file_is_gone(hass: HomeAssistant, tmp_path) 
     result = await _add(hass, entry)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "network_unavailable"
+
+
+async def test_first_real_inlet_asks_for_real_time(hass: HomeAssistant, demo: ConfigEntry) -> None:
+    """Issue 14 item 5: mapping the first inlet to real entities says what changes and asks."""
+    coordinator = demo.runtime_data.coordinator
+    assert coordinator.plant.simulated
+    result = await start_inlet_reconfigure(hass, demo, "B003")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"source": "entities", "link": "wired"}
+    )
+    assert result["step_id"] == "entities"
+    assert "real_time" in result["data_schema"].schema
+    notice = result["description_placeholders"]["real_time"]
+    assert "one 30-minute control cycle every 10 s" in notice
+    assert "every 30 minutes of the wall clock" in notice
+    mapping = {"flow_entity": "sensor.b003_flow", "real_time": False}
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], mapping)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "kept_simulated"
+    await hass.async_block_till_done()
+    assert demo.runtime_data.coordinator.plant.simulated  # nothing changed
+
+    result = await start_inlet_reconfigure(hass, demo, "B003")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"source": "entities", "link": "wired"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**mapping, "real_time": True}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert not demo.runtime_data.coordinator.plant.simulated
+    # the second real inlet: the network already runs in real time, nothing to ask
+    result = await start_inlet_reconfigure(hass, demo, "B004")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"source": "entities", "link": "wired"}
+    )
+    assert "real_time" not in result["data_schema"].schema
+    assert result["description_placeholders"]["real_time"] == ""

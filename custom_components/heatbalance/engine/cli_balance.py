@@ -23,9 +23,9 @@ import numpy as np
 from .cli import CliError, add_network_argument, load, print_json
 from .commissioning import CommissioningError, CommissioningRecord, commission
 from .control.base import ControllerConfig, Measurements
-from .control.controller import make_controller as engine_controller
 from .evaluation import LEVELS, TARGETS, band, evaluate
 from .hydraulics import HydraulicError
+from .loop import ControlLoop, LoopConfig
 from .model import Network
 from .oracle import oracle
 from .simulator import PlantState, Simulator
@@ -75,6 +75,7 @@ def run_balance(
     seed: int = 0,
     controller: Controller | None = None,
     also: Sequence[tuple[str, str]] = (),
+    pipe_model: float = 1.0,
 ) -> dict[str, Any]:
     """Closed-loop run; the ``balance --json`` object (docs/cli.md).
 
@@ -88,7 +89,12 @@ def run_balance(
     sim = Simulator(network, outdoor_c=outdoor, seed=seed)
     for kind, inlet_id, value in dist.faults:
         _inject(sim, kind, inlet_id, value)
-    control = controller or make_controller(sim.network, algorithm, level=level, target=target)
+    if controller is None:
+        drawn = pipes_scaled(sim.network, pipe_model)  # the controller's (maybe wrong) drawing
+        controller = make_controller(
+            drawn, algorithm, level=level, target=target, step_min=step_min
+        )
+    control = controller
     rng = np.random.default_rng(seed)
     state = sim.state()
     rows = [_row(sim.network, state, 0, level, target, also)]
@@ -119,7 +125,27 @@ def run_balance(
             "pump_speed": round(sim.pump_speed, 6),
             "openings": dict(zip(sim.ids, np.round(sim.openings, 6).tolist(), strict=True)),
         },
+        "pipe_model": pipe_model,
+        "learned": learned_of(control),
     }
+
+
+def pipes_scaled(network: Network, factor: float) -> Network:
+    """A copy whose pipe resistances are ``factor`` times the plant's (a wrong drawing)."""
+    if factor == 1.0:
+        return network
+    out = copy.deepcopy(network)
+    for pipe in out.pipes:
+        pipe.length_m *= factor
+        pipe.zeta *= factor
+    return out
+
+
+def learned_of(control: Any) -> dict[str, Any] | None:
+    """The engine controller's learnt corrections (§3.0.7-3), None for other controllers."""
+    engine = getattr(control, "controller", None)
+    learned = getattr(engine, "learned_corrections", None)
+    return learned() if callable(learned) else None
 
 
 def steps_to_band(rows: Sequence[dict[str, Any]]) -> int | None:
@@ -134,31 +160,42 @@ def steps_to_band(rows: Sequence[dict[str, Any]]) -> int | None:
 
 # --- controllers ----------------------------------------------------------------------------
 def make_controller(
-    network: Network, algorithm: str, *, level: str = "advanced", target: str = "flow"
+    network: Network,
+    algorithm: str,
+    *,
+    level: str = "advanced",
+    target: str = "flow",
+    step_min: float = 30.0,
 ) -> Controller:
-    """The engine's controller for ``algorithm`` (``model``: coordinated, ``traditional``: PI).
+    """The engine's control loop for ``algorithm`` (``model``: coordinated, ``traditional``: PI).
 
-    The same ``control.controller.make_controller`` the integration runs (§3.0.6/§3.0.7),
-    configured for ``level`` and ``target``, behind a measurement adapter.
+    The same :class:`~.loop.ControlLoop` the integration runs (cleaning, the controller of
+    ``control.controller.make_controller``, diagnosis; §3.0.6/§3.0.7), configured for
+    ``level`` and ``target``, behind a plant-state adapter.
     """
     if algorithm not in ALGORITHMS:
         raise CliError(f"unknown algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
     try:
         config = ControllerConfig(algorithm=algorithm, target=target, level=level)
-        return _EngineController(engine_controller(copy.deepcopy(network), config))
+        loop = ControlLoop(
+            copy.deepcopy(network), LoopConfig(controller=config), cycle_s=step_min * 60.0
+        )
+        return _EngineController(loop)
     except ValueError as err:
         raise CliError(str(err)) from err
 
 
 class _EngineController:
-    """Adapter: plant state → ``Measurements`` → the engine controller → :class:`Decision`."""
+    """Adapter: plant state → ``Measurements`` → the engine's control loop → :class:`Decision`."""
 
-    def __init__(self, controller: Any) -> None:
-        self.controller = controller
+    def __init__(self, loop: ControlLoop) -> None:
+        self.loop = loop
+        self.controller = loop.controller
 
     def __call__(self, state: PlantState, rng: np.random.Generator) -> Decision:
         """One step; lost readings arrive as NaN, which the vocabulary treats as missing."""
-        commands = self.controller.step(Measurements.from_plant(state))
+        commands = self.loop.step(Measurements.from_plant(state)).commands
+        self.loop.commanded(commands.openings)
         return Decision(
             openings=dict(commands.openings),
             pump_speed=commands.pump_speed,
@@ -264,6 +301,8 @@ def cmd_balance(args: argparse.Namespace) -> int:
         raise CliError("--noise and --dropout are shares within 0…1 (0.01 = 1 %)")
     if args.steps < 1:
         raise CliError(f"--steps must be at least 1, not {args.steps}")
+    if not 0.1 <= args.pipe_model <= 10.0:
+        raise CliError(f"--pipe-model is a factor within 0.1…10, not {args.pipe_model:g}")
     net = load(args.network)
     dist = Disturbances(
         noise=args.noise, dropout=args.dropout, faults=[parse_fault(f) for f in args.fault]
@@ -279,6 +318,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
             step_min=args.step_min,
             outdoor_c=args.outdoor,
             seed=args.seed,
+            pipe_model=args.pipe_model,
         )
     except (ValueError, CommissioningError, HydraulicError) as err:
         raise CliError(f"{net.name}: {err}") from err
@@ -308,6 +348,27 @@ def _print_balance(report: dict[str, Any]) -> None:
         + (str(reached) if reached is not None else "— (not in band at the end)")
         + f"; oracle: pump {o['pump_power_w']:.0f} W, spread {o['spread_k']:.2f} K"
     )
+    learned = report.get("learned")
+    if learned:
+        _print_learned(learned)
+
+
+def _print_learned(learned: dict[str, Any]) -> None:
+    """The self-learning model's corrections to the network file (§3.0.7-3)."""
+    print(
+        f"learned: pipe resistances ×{learned['pipe_resistance_factor']:.3f} of the network "
+        f"file (from {learned['pipe_samples']} steps)"
+    )
+    residuals = learned["pressure_residuals_kpa"]
+    if residuals:
+        worst = max(residuals, key=lambda k: abs(residuals[k]))
+        print(f"learned: largest pressure residual {residuals[worst]:+.1f} kPa at {worst}")
+    off = {k: b for k, b in learned["branches"].items() if abs(b["kv_factor"] - 1.0) > 0.1}
+    for iid, b in sorted(off.items()):
+        print(
+            f"learned: {iid} valve passes ×{b['kv_factor']:.2f} of its Kv, circuit "
+            f"×{b['circuit_factor']:.2f} ({b['samples']} samples)"
+        )
 
 
 def cmd_commission(args: argparse.Namespace) -> int:
@@ -379,6 +440,13 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--outdoor", type=float, metavar="C", help="°C (default: design outdoor)")
     p.add_argument("--seed", type=int, default=0, help="seed of noise and dropouts")
+    p.add_argument(
+        "--pipe-model",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="the controller's drawing has pipe resistances F × the plant's (default 1)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object (docs/cli.md)")
     p.set_defaults(func=cmd_balance)
 

@@ -13,10 +13,15 @@ The bands, from the standard's Chinese text (``供热二级网平衡调控技术
 * advanced — flow 0…+5 %; return / mean temperature ±1.5 °C; mean room temperature ±1 °C.
 
 Room temperature is a control target at the advanced level only (§4.1.1), so asking for it at
-another level is an error, not a guess. A primary spread band is evaluated per inlet against
-the mid-range of all inlets' values with half the allowed spread: every inlet is within
-±1 K of the mid-range exactly when max − min ≤ 2 K, so the per-inlet and network verdicts agree
-with §8.2.2-2/3.
+another level is an error, not a guess. Its band is judged as §8.2.4-4 words it: the *mean*
+actual indoor temperature against the mean setpoint, ±1 °C — one cold flat among warm ones
+does not fail the network, and warm flats cannot hide behind cold ones either. The share of
+households within ±1 °C of their own setpoint (``share_in_band``, per inlet) is reported
+beside it, as are the mean values (``mean_room_c``, ``mean_room_setpoint_c``).
+
+A primary spread band is evaluated per inlet against the mid-range of all inlets' values with
+half the allowed spread: every inlet is within ±1 K of the mid-range exactly when max − min ≤ 2
+K, so the per-inlet and network verdicts agree with §8.2.2-2/3.
 
 Missing, flagged (data cleaning, §3.0.7-1) or non-finite readings never count as out of band:
 the inlet's verdict is ``None`` and the network's verdict follows three-valued logic — False if
@@ -27,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .control.setpoints import setpoint as static_setpoint
@@ -146,6 +151,9 @@ class Evaluation:
     mean_imbalance: float | None
     time_s: float | None = None
     out_of_band: tuple[str, ...] = field(default=())
+    mean_room_c: float | None = None  # room target: mean actual indoor temperature (§8.2.4-4)
+    mean_room_setpoint_c: float | None = None
+    mean_room_deviation_k: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (CLI ``--json``, HA attributes, diagnostics)."""
@@ -180,7 +188,35 @@ def evaluate(
     values = {iid: _measured(_inlet_reading(readings, iid), target) for iid in ids}
     refs = _references(network, readings, ids, target, the_band, values, setpoints or {})
     results = {iid: _judge(network, readings, iid, values[iid], refs[iid], the_band) for iid in ids}
-    return _summarise(level, target, the_band, results, readings, ids)
+    summary = _summarise(level, target, the_band, results, readings, ids)
+    return _room_mean(summary) if target == "room" else summary
+
+
+def _room_mean(ev: Evaluation) -> Evaluation:
+    """§8.2.4-4: the network verdict on the mean indoor temperature against its setpoint.
+
+    Means over the households with both a reading and a setpoint (a missing sensor among
+    many does not make the average unknown; ``missing`` lists it); the per-household
+    verdicts and ``share_in_band`` stay as they are, beside it. None known: no verdict.
+    """
+    pairs = [
+        (r.value, r.reference)
+        for r in ev.inlets.values()
+        if r.value is not None and r.reference is not None
+    ]
+    if not pairs:
+        return replace(ev, in_band=None)
+    mean_room = sum(v for v, _ in pairs) / len(pairs)
+    mean_set = sum(ref for _, ref in pairs) / len(pairs)
+    deviation = mean_room - mean_set
+    held = ev.band.miss(deviation) == 0.0
+    return replace(
+        ev,
+        in_band=held,
+        mean_room_c=mean_room,
+        mean_room_setpoint_c=mean_set,
+        mean_room_deviation_k=deviation,
+    )
 
 
 def _scope(network: Network, level: str, target: str, inlets: Iterable[str] | None) -> list[str]:

@@ -1,7 +1,8 @@
 """References a balancing controller is measured against: the oracle and "big flow, small ΔT".
 
-*Oracle* — exact balancing with full knowledge of the plant: every flow equals its design
-flow and the worst-placed circuit's valve is fully open, which sets the lowest pump head
+*Oracle* — exact balancing with full knowledge of the plant: every flow equals its set flow
+(design flow times the manual weight, §5.3.6-5, exactly as :mod:`.evaluation` judges it) and
+the worst-placed circuit's valve is fully open, which sets the lowest pump head
 that serves everyone (the commissioning calculation of :mod:`.commissioning`, applied to the
 simulated plant). No controller can use less pump power for the same flows; its
 return-temperature spread is the residual that balanced flows leave (buildings differ).
@@ -18,6 +19,7 @@ same outdoor and supply temperature as the run they are compared with.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -65,10 +67,32 @@ def oracle(
     outdoor_c: float | None = None,
     supply_c: float | None = None,
     level: str = "advanced",
+    weights: Mapping[str, float] | None = None,
 ) -> Reference:
-    """Exact balance at design flows and the lowest pump head (commissioning presettings)."""
-    settled = apply_presettings(network, presettings(network))
+    """Exact balance at set flows and the lowest pump head (commissioning presettings).
+
+    Set flows are design flow × manual weight (§5.3.6-5): the network file's weights, or
+    ``weights`` where the operator set them. A building feeding households carries what
+    its households draw (commissioning sums them), so weight the households to favour it.
+    """
+    settled = apply_presettings(network, presettings(weighted(network, weights)))
     return steady_reference("oracle", settled, outdoor_c=outdoor_c, supply_c=supply_c, level=level)
+
+
+def weighted(network: Network, weights: Mapping[str, float] | None = None) -> Network:
+    """A copy whose design loads are scaled by each inlet's weight (for target flows only).
+
+    Only the presettings are computed on it: scaling the load at the same design ΔT
+    scales the design flow, which is the flow commissioning aims at; the circuit's stated
+    drop at design flow is scaled by the weight squared, so its resistance stays the plant's.
+    The plant that is then simulated is the unchanged network with those presettings.
+    """
+    out = copy.deepcopy(network)
+    for iid, inlet in out.inlets.items():
+        weight = float((weights or {}).get(iid, inlet.weight))
+        inlet.design_load_kw *= weight
+        inlet.internal_dp_kpa *= weight**2
+    return out
 
 
 def big_flow(

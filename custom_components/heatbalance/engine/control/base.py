@@ -48,6 +48,7 @@ class InletReading:
     dp_available_kpa: float | None = None
     valve_dp_kpa: float | None = None
     flagged: frozenset[str] = frozenset()
+    heat_kwh: float | None = None  # the inlet's heat-meter counter (meters.py, §4.1.2)
 
     def get(self, name: str) -> float | None:
         """The value of ``name`` if usable, else None (missing, flagged or non-finite)."""
@@ -86,6 +87,7 @@ class Measurements:
                 opening=s.opening,
                 dp_available_kpa=s.dp_available_kpa,
                 valve_dp_kpa=s.valve_dp_kpa,
+                heat_kwh=s.heat_kwh,
             )
             for iid, s in state.inlets.items()
         }

@@ -38,7 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from ..commissioning import CommissioningError, Presettings, presettings
+from ..diagnosis import Finding
 from ..evaluation import band
+from ..hydraulics import HydraulicError
+from ..meters import MeterCheck
 from ..model import Inlet, Network
 from .base import (
     MAX_DP_KPA,
@@ -51,6 +55,8 @@ from .base import (
     usable,
 )
 from .estimation import InletEstimator
+from .identification import learned_corrections
+from .levels import hold_reason, pump_regulated, uses_presettings
 from .model_based import InletView, ModelBased
 from .pi import PIState, back_calculate, pi_proposal, valve_sensitivity
 from .planner import KV_TYPES, Plan
@@ -110,6 +116,9 @@ class Controller:
         self.raw = Measurements()  # this cycle's readings before estimation
         # … and after: what the band can be judged on beside the raw readings (§8.2)
         self.estimated = Measurements()
+        self._presettings: Presettings | None = None
+        self.meters = MeterCheck(self.network)
+        self.meter_findings: list[Finding] = []
 
     # --- one cycle -----------------------------------------------------------------------
     def step(self, measurements: Measurements) -> Commands:
@@ -119,6 +128,7 @@ class Controller:
             measurements = Measurements()
             cmds.notes.append("no measurements: every valve and the pump held")
         measurements = _normalised(measurements, cmds)
+        measurements = self._consistent(measurements, cmds)
         self._check_stuck(measurements)
         openings = {iid: self._position(iid, measurements, cmds) for iid in self.ids}
         self.raw = measurements
@@ -126,17 +136,60 @@ class Controller:
         self.estimated = measurements
         self.moved, self.pump_jump, self.expected = {}, 0.0, {}
         cmds.faults.update(self.faults)
+        if uses_presettings(self.config.level):
+            self._presetting_step(measurements, openings, cmds)
+            return cmds
         model_ids: list[str] = []
         pi_ids: list[str] = []
+        by_level: dict[str, str] = {}  # §3.0.4: not regulated at this level (readings still used)
         for iid in self.ids:
             kind = self.network.inlets[iid].device.type
+            reason = hold_reason(
+                self.network, iid, self.config.level, self.config.target_of(iid, kind)
+            )
+            if reason is not None:
+                by_level[iid] = reason
+                continue
             algo = self.config.algorithm_of(iid, kind)
             (model_ids if algo == "model" else pi_ids).append(iid)
         for iid in pi_ids:
             self._pi_inlet(iid, measurements, openings[iid], cmds)
         if model_ids:
             self._model_step(model_ids, measurements, openings, cmds)
+        for iid, reason in by_level.items():
+            cmds.held.setdefault(iid, reason)
         return cmds
+
+    def _consistent(self, meas: Measurements, cmds: Commands) -> Measurements:
+        """Meter consistency (meters.py): diagnose biased meters, regulate on agreeing ones."""
+        self.meter_findings = self.meters.update(meas)
+        cmds.notes.extend(f.message for f in self.meter_findings)
+        return self.meters.corrected(meas)
+
+    def _presetting_step(
+        self, meas: Measurements, openings: dict[str, float | None], cmds: Commands
+    ) -> None:
+        """Primary level (§3.0.5): the commissioning presettings, no feedback regulation."""
+        if self._presettings is None:
+            try:
+                self._presettings = presettings(self.network)
+            except (CommissioningError, HydraulicError, ArithmeticError, ValueError) as err:
+                cmds.notes.append(f"presettings could not be computed: {err}")
+                for iid in self.ids:
+                    cmds.held[iid] = "no presettings"
+                return
+        preset = self._presettings
+        for iid in self.ids:
+            current, wanted = openings[iid], preset.openings.get(iid)
+            if current is None:
+                cmds.held[iid] = NO_POSITION
+            elif wanted is not None:
+                self._emit(iid, current, wanted, meas, cmds)
+        if self.config.pump_control:
+            current_speed = usable(meas.pump_speed)
+            pump = self.network.substation.pump
+            before = current_speed if current_speed is not None else pump.speed
+            self._pump(preset.pump_speed, before, len(self.ids), len(self.ids), cmds, True)
 
     def _pi_inlet(
         self, iid: str, meas: Measurements, current: float | None, cmds: Commands
@@ -176,7 +229,7 @@ class Controller:
         if current_speed is None or not 0.0 <= current_speed <= 1.0 + SPEED_TOLERANCE:
             current_speed = self.last_speed if self.last_speed is not None else pump.speed
         speed_max = limits.speed_range(pump.min_speed, pump.max_speed)[1]
-        pump_on = self.config.pump_control
+        pump_on = self.config.pump_control and pump_regulated(self.config.level)
 
         def limit_speed(s: float) -> float:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]
@@ -595,6 +648,10 @@ class Controller:
         """Manual weight of an inlet (§5.3.6-5): the operator's, else the network file's."""
         return float(self.config.weights.get(iid, self.network.inlets[iid].weight))
 
+    def learned_corrections(self) -> dict[str, Any]:
+        """The model's learnt corrections to the network file, plain data (§3.0.7-3)."""
+        return learned_corrections(self.model)
+
     # --- persistence ---------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready state, config included (the network itself is not)."""
@@ -610,6 +667,7 @@ class Controller:
             "expected": dict(self.expected),
             "faults": dict(self.faults),
             "mismatches": dict(self.mismatches),
+            "meters": self.meters.as_dict(),
         }
 
     @classmethod
@@ -638,6 +696,8 @@ class Controller:
         faults = data.get("faults")
         if isinstance(faults, Mapping):
             ctl.faults = {str(k): str(v) for k, v in faults.items() if k in network.inlets}
+        if "meters" in data:
+            ctl.meters = MeterCheck.from_dict(network, dict(data["meters"]))
         return ctl
 
 

@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .model_based import ModelBased
 
 FACTOR_RANGE = (0.02, 200.0)  # a factor outside this is not a plant, it is a broken meter
 P_PRIOR = 0.1  # prior variance over measurement variance: the file counts like ten readings
@@ -157,3 +160,102 @@ class BranchIdentifier:
         out.rejected = int(data.get("rejected", 0))
         out.samples = int(data.get("samples", 0))
         return out
+
+
+PIPE_FACTOR_RANGE = (0.2, 5.0)  # a drawing further off than this is a different network
+PIPE_FORGETTING = 0.8  # the pipes do not change; forgetting only sheds the first, noisy steps
+MIN_LOSS_SPREAD = 0.05  # path losses must differ by 5 % of their mean to tell pipes from pump
+
+
+@dataclass
+class PipeIdentifier:
+    """Least-squares estimate of the network file's pipe-resistance error (§3.0.7-3).
+
+    At the measured flows the model offers every street-level inlet ``S − α·L₀ₖ``: the
+    source pressure (pump and heat exchanger, the same for all) minus that inlet's path
+    loss through the pipes ``L₀ₖ`` as drawn, times the unknown factor ``α`` by which the
+    drawing is wrong. Measured ΔPs regressed on ``L₀ₖ`` *within* one step (centred, so the
+    common source term — and any pump error — drops out) give ``−α`` as the slope; steps
+    are pooled with forgetting. Near and far inlets must differ, or nothing is learned.
+    What α does not explain stays for the per-inlet pressure residuals.
+    """
+
+    factor: float = 1.0
+    sxx: float = 0.0
+    sxy: float = 0.0
+    steps: int = 0
+
+    def update(self, modelled_kpa: np.ndarray, measured_kpa: np.ndarray) -> bool:
+        """Learn from one step's offered pressures (model at ``factor``) and measured ones.
+
+        Arrays hold the street-level inlets with a usable ΔP reading. Returns whether the
+        estimate moved by more than 1 % (then the model's pipes should be rescaled).
+        """
+        ok = np.isfinite(modelled_kpa) & np.isfinite(measured_kpa)
+        if ok.sum() < 2:
+            return False
+        # Path loss as drawn, up to the common source term: L₀ₖ = (S − model_k)/α.
+        loss = -modelled_kpa[ok] / self.factor
+        x = loss - loss.mean()
+        y = measured_kpa[ok] - measured_kpa[ok].mean()
+        spread = float(np.ptp(loss))
+        if spread <= MIN_LOSS_SPREAD * max(float(np.mean(np.abs(modelled_kpa[ok]))), 1e-9):
+            return False
+        self.sxx = PIPE_FORGETTING * self.sxx + float(x @ x)
+        self.sxy = PIPE_FORGETTING * self.sxy + float(x @ y)
+        self.steps += 1
+        new = float(np.clip(-self.sxy / self.sxx, *PIPE_FACTOR_RANGE))
+        moved = abs(new - self.factor) > 0.01 * self.factor
+        self.factor = new
+        return moved
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready state."""
+        return {"factor": self.factor, "sxx": self.sxx, "sxy": self.sxy, "steps": self.steps}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PipeIdentifier:
+        """Read back :meth:`to_dict`; a corrupt state falls back to the drawing (α = 1)."""
+        try:
+            out = cls(
+                factor=float(data.get("factor", 1.0)),
+                sxx=float(data.get("sxx", 0.0)),
+                sxy=float(data.get("sxy", 0.0)),
+                steps=int(data.get("steps", 0)),
+            )
+        except (TypeError, ValueError):
+            return cls()
+        values = (out.factor, out.sxx, out.sxy)
+        if not all(math.isfinite(v) for v in values) or out.sxx < 0:
+            return cls()
+        out.factor = float(np.clip(out.factor, *PIPE_FACTOR_RANGE))
+        return out
+
+
+def learned_corrections(model: ModelBased) -> dict[str, Any]:
+    """What the self-learning model corrected in the network file, as plain data (§3.0.7-3).
+
+    For the operator (CLI ``balance``, the integration's diagnostics): the pipe-resistance
+    factor the measured pressures imply, per-inlet pressure residuals left after it (kPa,
+    what pipes or pump still get wrong there), and per branch the circuit and valve factors
+    (``kv_factor`` = the valve's real Kv over its characteristic's: 0.3 for a blockage to
+    30 %) with the number of samples each rests on. Only branches that learnt something
+    appear; values are rounded for display.
+    """
+    branches = {
+        iid: {
+            "circuit_factor": round(ident.circuit_factor, 4),
+            "valve_factor": round(ident.valve_factor, 4),
+            "kv_factor": round(1.0 / math.sqrt(ident.valve_factor), 4),
+            "samples": ident.samples,
+        }
+        for iid, ident in model.identifiers.items()
+        if ident.samples > 0
+    }
+    return {
+        "pipe_resistance_factor": round(model.pipes.factor, 4),
+        "pipe_samples": model.pipes.steps,
+        "pressure_residuals_kpa": {k: round(v, 2) for k, v in model.residuals.items()},
+        "branches": branches,
+        "target_multipliers": {k: round(v, 4) for k, v in model.multipliers.items() if v != 1.0},
+    }

@@ -30,7 +30,7 @@ import numpy as np
 from ..hydraulics import HydraulicError
 from ..model import Network
 from .base import MAX_DP_KPA, MAX_FLOW_RATIO, InletReading
-from .identification import REJECT, BranchIdentifier
+from .identification import REJECT, BranchIdentifier, PipeIdentifier
 from .planner import HydraulicPlanner, Plan, PlanInput
 
 RESIDUAL_SMOOTHING = 0.2  # weight of the newest pressure-residual sample
@@ -59,6 +59,7 @@ class ModelBased:
     identifiers: dict[str, BranchIdentifier] = field(default_factory=dict)
     multipliers: dict[str, float] = field(default_factory=dict)
     residuals: dict[str, float] = field(default_factory=dict)
+    pipes: PipeIdentifier = field(default_factory=PipeIdentifier)
 
     def __post_init__(self) -> None:
         """Build the planner and one identifier per branch with a valve."""
@@ -110,6 +111,8 @@ class ModelBased:
             return
         try:
             model = pl.offered_pressures(flows, speed)
+            if self._learn_pipes(model, views):
+                model = pl.offered_pressures(flows, speed)  # with the pipes as now learnt
         except (HydraulicError, ArithmeticError, ValueError):
             return
         bound = RESIDUAL_SHARE * pl.g1
@@ -122,6 +125,31 @@ class ModelBased:
             new = float(np.clip(dp - model[k], -bound, bound))
             old = self.residuals.get(iid, new)
             self.residuals[iid] = old + RESIDUAL_SMOOTHING * (new - old)
+
+    def _learn_pipes(self, model: np.ndarray, views: dict[str, InletView]) -> bool:
+        """Identify the pipe-resistance factor (§3.0.7-3); True when the model was rescaled.
+
+        A big change makes the per-inlet residuals, learnt against the old pipes, stale.
+        """
+        pl = self.planner
+        top = np.flatnonzero(pl.top)
+        measured = np.full(len(top), np.nan)
+        for j, k in enumerate(top):
+            view = views.get(pl.ids[k])
+            dp = _pressure(view.reading.get("dp_available_kpa")) if view and view.reading else None
+            measured[j] = np.nan if dp is None else dp
+        before = self.pipes.factor
+        if not self.pipes.update(model[top], measured):
+            return False
+        self.apply_pipe_factor()
+        if abs(self.pipes.factor / before - 1.0) > 0.1:
+            self.residuals.clear()
+        return True
+
+    def apply_pipe_factor(self) -> None:
+        """Give the planner's models the learnt pipe resistances."""
+        self.planner.forward.scale_pipes(self.pipes.factor)
+        self.planner.ideal.scale_pipes(self.pipes.factor)
 
     def residual_array(self) -> np.ndarray:
         """Residual per inlet for the planner (households inherit their building's)."""
@@ -189,13 +217,20 @@ class ModelBased:
                 flow[k] = measured
             if pl.leaf[k] and pl.has_kv[k] and resistance[k] > 0:
                 fixed[k] = resistance[k]
+        held_kids = _held_households(pl, movable, fixed)
+        for b, kids in held_kids.items():
+            flow[kids] *= flow[b] / max(float(flow[kids].sum()), 1e-9)
+        targets = movable & pl.has_kv
+        for kids in held_kids.values():
+            targets = targets | kids
         return PlanInput(
             flow=flow,
             resistance=resistance,
             circuit=circuit,
             valve_factor=valve_factor,
             movable=movable & pl.has_kv,
-            constrains=movable & pl.has_kv,
+            constrains=targets,
+            scaled=targets,
             residual=self.residual_array(),
             fixed_resistance=fixed,
         )
@@ -207,6 +242,7 @@ class ModelBased:
             "identifiers": {iid: i.to_dict() for iid, i in self.identifiers.items()},
             "multipliers": dict(self.multipliers),
             "residuals": dict(self.residuals),
+            "pipes": self.pipes.to_dict(),
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -214,6 +250,8 @@ class ModelBased:
         for iid, raw in dict(data.get("identifiers", {})).items():
             if iid in self.identifiers:
                 self.identifiers[iid] = BranchIdentifier.from_dict(raw)
+        self.pipes = PipeIdentifier.from_dict(dict(data.get("pipes", {})))
+        self.apply_pipe_factor()
         bound = RESIDUAL_SHARE * self.planner.g1
         for iid, r in dict(data.get("residuals", {})).items():
             value = float(r)
@@ -232,6 +270,22 @@ class ModelBased:
         """Whether the inlet feeds no households (its branch is identified on its own)."""
         k = self.planner.index.get(iid)
         return k is not None and bool(self.planner.leaf[k])
+
+
+def _held_households(
+    pl: HydraulicPlanner, movable: np.ndarray, fixed: np.ndarray
+) -> dict[int, np.ndarray]:
+    """Buildings the plan moves whose households all stay put (intermediate level, §3.0.6).
+
+    Their households share the building's flow target in the proportion they draw now: the
+    building valve alone sets the flow, and the households' needs constrain it.
+    """
+    out: dict[int, np.ndarray] = {}
+    for b in np.flatnonzero(pl.is_parent & movable & pl.has_kv):
+        kids = pl.parent == b
+        if kids.any() and not movable[kids].any() and np.isfinite(fixed[kids]).all():
+            out[int(b)] = kids
+    return out
 
 
 def _pressure(value: float | None) -> float | None:

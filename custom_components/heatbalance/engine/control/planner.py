@@ -90,10 +90,10 @@ class HydraulicPlanner:
 
     def __init__(self, network: Network) -> None:
         self.network = copy.deepcopy(network)
-        forward = HydraulicModel(self.network)  # only for the topology: ids, parents
-        self.ids: list[str] = list(forward.inlet_ids)
+        self.forward = HydraulicModel(self.network)  # topology; its pipes follow learning
+        self.ids: list[str] = list(self.forward.inlet_ids)
         self.index = {iid: k for k, iid in enumerate(self.ids)}
-        topo = forward.topo
+        topo = self.forward.topo
         self.parent = np.asarray(topo.parent)
         self.is_parent = np.asarray(topo.is_parent, dtype=bool)
         self.leaf = ~self.is_parent

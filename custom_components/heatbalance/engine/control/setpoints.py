@@ -8,8 +8,16 @@ every control target (§4.1.1), a setpoint that follows the weather:
 * **return temperature** — the heating curve's return branch: at design flow the inlet's
   temperature drop is its design ΔT times the load fraction
   ``φ = (room setpoint − outdoor) / (design room − design outdoor)``, so the setpoint is the
-  substation supply temperature minus ``ΔT_design·φ``. The substation's supply temperature
-  is used, not the inlet's, as §4.1.1 says return targets ignore supply-pipe losses;
+  substation supply temperature minus ``ΔT_design·φ``. That holds only while the supply
+  follows a heating curve (quality regulation). When it does not — a fixed supply
+  temperature, no curve, or a supply more than :data:`CURVE_TOLERANCE_K` off the curve —
+  the setpoint comes from the *actual* supply temperature and the emitter: the return at
+  which the emitter gives the room its share ``φ`` of the design heat,
+  ``LMTD(T_s, T_r) = LMTD_design·φ^(1/n)`` (the emitter law the simulator uses). A fixed
+  60 °C supply on a colder day then asks for a *warmer* return, i.e. more flow, instead of
+  the curve formula's colder one that would starve the rooms. The substation's supply
+  temperature is used, not the inlet's, as §4.1.1 says return targets ignore supply-pipe
+  losses;
 * **mean temperature** — the mean of the inlet's supply and that return setpoint
   (``supply − ΔT_design·φ/2``), which does account for the supply losses of a long network;
 * **room temperature** — the inlet's room setpoint.
@@ -22,11 +30,16 @@ the flow drops ``1/w`` of the ΔT, so the return setpoint rises); a room setpoin
 
 from __future__ import annotations
 
+import math
+
 from ..model import Inlet, Network
 
 ROOM_K_PER_WEIGHT = 10.0
 MAX_LOAD_FRACTION = 1.5  # colder than design: the curve is extrapolated this far, no further
 MIN_RETURN_ABOVE_ROOM_K = 1.0  # a return setpoint at or below room temperature is unreachable
+CURVE_TOLERANCE_K = 2.0  # a supply further than this from the heating curve does not follow it
+MAX_LMTD_SHARE = 0.98  # supply too cold for the load: ask for the return of a very big flow
+_BISECTIONS = 60
 
 
 def load_fraction(network: Network, outdoor_c: float, room_c: float | None = None) -> float:
@@ -44,13 +57,56 @@ def flow_setpoint(inlet: Inlet, weight: float = 1.0) -> float:
     return inlet.design_flow_m3h * weight
 
 
+def follows_curve(network: Network, outdoor_c: float, supply_c: float) -> bool:
+    """Whether the substation supply is on its heating curve (quality regulation, §3.0.6)."""
+    curve = network.substation.heating_curve
+    return curve is not None and abs(curve.supply_c(outdoor_c) - supply_c) <= CURVE_TOLERANCE_K
+
+
 def return_setpoint(
     network: Network, inlet: Inlet, outdoor_c: float, supply_c: float, weight: float = 1.0
 ) -> float:
-    """Return-temperature setpoint (°C) from the heating curve's return branch."""
+    """Return-temperature setpoint (°C): heating curve's return branch, else the emitter's."""
     phi = load_fraction(network, outdoor_c, inlet.room_setpoint_c)
-    value = supply_c - inlet.design_dt_k * phi / weight
+    if follows_curve(network, outdoor_c, supply_c):
+        drop = inlet.design_dt_k * phi
+    else:
+        drop = supply_c - emitter_return(inlet, supply_c, phi)
+    value = supply_c - drop / weight
     return max(value, inlet.room_setpoint_c + MIN_RETURN_ABOVE_ROOM_K)
+
+
+def emitter_return(inlet: Inlet, supply_c: float, phi: float) -> float:
+    """Return (°C) at which the inlet's emitter gives share ``phi`` of its design heat.
+
+    Emitter law ``Q/Q_d = (LMTD/LMTD_d)^n`` at the room setpoint, solved for the return
+    with the supply fixed (LMTD grows monotonically with the return, so bisection).
+    """
+    em = inlet.emitter
+    room = inlet.room_setpoint_c
+    theta_s = supply_c - room
+    if phi <= 0 or theta_s <= 0:
+        return room
+    wanted = _lmtd(em.design_supply_c - em.design_room_c, em.design_return_c - em.design_room_c)
+    wanted *= phi ** (1.0 / max(em.exponent, 1e-6))
+    wanted = min(wanted, MAX_LMTD_SHARE * theta_s)
+    low, high = 0.0, theta_s
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (low + high)
+        if _lmtd(theta_s, mid) < wanted:
+            low = mid
+        else:
+            high = mid
+    return room + 0.5 * (low + high)
+
+
+def _lmtd(hot: float, cold: float) -> float:
+    """Logarithmic mean of two excess temperatures (K; 0 when one of them is 0)."""
+    if cold <= 0 or hot <= 0:
+        return 0.0
+    if abs(hot - cold) < 1e-9 * hot:
+        return hot
+    return (hot - cold) / math.log(hot / cold)
 
 
 def mean_setpoint(

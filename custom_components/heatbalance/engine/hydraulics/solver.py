@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ class HydraulicModel:
         self.pipe_ids = self.topo.pipe_ids
         self.node_ids = self.topo.node_ids
         self.devices = DeviceTable(network, self.topo)
-        self._pipes = _pipe_data(network)
+        self._pipes = self._base_pipes = _pipe_data(network)
         self._laplacian = Laplacian(
             self.topo.start, self.topo.end, self.topo.n_hyd, self.topo.fixed_node
         )
@@ -54,6 +55,18 @@ class HydraulicModel:
         inlets = self.topo.inlet_links()
         self._q_floor[inlets] = np.maximum(FLOOR_REL * self.devices.q_design, 1e-12)
         self._q_floor[self.topo.source_link] = FLOOR_REL * q_pump
+
+    def scale_pipes(self, factor: float) -> None:
+        """Scale every pipe's resistance by ``factor`` against the network file's.
+
+        Friction and minor losses scale exactly (the friction factor depends on flow and
+        roughness, not on length), so this is the model a self-learning controller
+        corrects when its measured pressures say the drawing is wrong (§3.0.7-3).
+        """
+        base = self._base_pipes
+        self._pipes = replace(
+            base, k_friction=base.k_friction * factor, k_minor=base.k_minor * factor
+        )
 
     def openings(self) -> np.ndarray:
         """Current device openings from the network, aligned with ``inlet_ids``."""

@@ -21,14 +21,14 @@ element and the problem, never a bare ``KeyError`` or ``ZeroDivisionError`` late
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, get_args
 
 import numpy as np
 
-from ..model import VALVE_TYPES, Device, DeviceType, Network, design_flow_m3h
+from ..model import Device, DeviceType, Network, design_flow_m3h
+from ..validation import network_problems
 from .errors import HydraulicError
 
 MAX_LISTED_PROBLEMS = 10
@@ -94,7 +94,7 @@ class Topology:
 def build_topology(network: Network) -> Topology:
     """Validate ``network`` and expand it; raises :class:`HydraulicError` listing every problem."""
     cols = inlet_columns(network)
-    _raise(network, _check_references(network, cols))
+    _raise(network, network_problems(network, columns=cols))
     node_index = {nid: k for k, nid in enumerate(network.nodes)}
     inlet_ids = cols.ids
     parent, depth = _parents(network, cols)
@@ -114,7 +114,6 @@ def build_topology(network: Network) -> Topology:
     start = np.concatenate([p_from, p_to + n, up, [sub + n]])
     end = np.concatenate([p_to, p_from + n, down, [sub]])
     tree = _spanning_tree(network, node_index, sub)
-    _raise(network, tree.pop("problems"))  # type: ignore[arg-type]
     return Topology(
         node_ids=list(network.nodes),
         pipe_ids=[p.id for p in pipes],
@@ -147,16 +146,6 @@ def _raise(network: Network, problems: list[str]) -> None:
     raise HydraulicError(
         f"network {network.name!r} cannot be solved:\n  " + "\n  ".join(shown) + tail
     )
-
-
-def _positive(value: float | None) -> bool:
-    """A finite number above zero."""
-    return value is not None and math.isfinite(value) and value > 0
-
-
-def _non_negative(value: float | None) -> bool:
-    """A finite number of zero or more."""
-    return value is not None and math.isfinite(value) and value >= 0
 
 
 @dataclass
@@ -238,138 +227,6 @@ def _number_or_nan(value: object) -> float:
         return float("nan")
 
 
-def _check_references(network: Network, cols: InletColumns) -> list[str]:
-    """Element-level checks: references resolve and the numbers the laws need make sense."""
-    problems = _check_substation(network)
-    problems.extend(_check_pipes(network))
-    problems.extend(_check_inlets(network, cols))
-    return problems
-
-
-def _check_substation(network: Network) -> list[str]:
-    """Problems of the substation and its pump."""
-    problems: list[str] = []
-    sub = network.substation
-    if sub.node not in network.nodes:
-        problems.append(f"substation {sub.id}: unknown node {sub.node!r}")
-    pump = sub.pump
-    if not _positive(pump.design_flow_m3h) or not _positive(pump.design_head_m):
-        problems.append(f"substation {sub.id}: pump design flow and head must be > 0")
-    elif not (_non_negative(pump.shutoff_head_m) and pump.shutoff_head_m >= pump.design_head_m):
-        problems.append(f"substation {sub.id}: pump shutoff_head_m must be ≥ design_head_m")
-    if not _non_negative(sub.hx_dp_kpa):
-        problems.append(f"substation {sub.id}: hx_dp_kpa must be ≥ 0")
-    elif sub.hx_dp_kpa == 0 and pump.shutoff_head_m == pump.design_head_m:
-        problems.append(
-            f"substation {sub.id}: a flat pump curve and no heat-exchanger drop leave the "
-            "pump link without any resistance"
-        )
-    return problems
-
-
-def _check_pipes(network: Network) -> list[str]:
-    """Problems of the pipe pairs (array tests; the messages only for the bad ones)."""
-    pipes = network.pipes
-    if not pipes:
-        return []
-
-    def col(name: str) -> np.ndarray:
-        return _floats([getattr(p, name) for p in pipes])
-
-    d_ret = _floats([p.return_diameter_mm for p in pipes])
-    with np.errstate(invalid="ignore"):
-        checks = [
-            (~(col("length_m") > 0), "length_m must be > 0 (got {length_m})"),
-            (~((col("inner_diameter_mm") > 0) & (d_ret > 0)), "inner diameters must be > 0"),
-            (
-                ~((col("roughness_mm") >= 0) & (col("zeta") >= 0)),
-                "roughness_mm and zeta must be ≥ 0",
-            ),
-        ]
-    out = [
-        f"pipe {pipes[k].id}: " + text.format(length_m=pipes[k].length_m)
-        for mask, text in checks
-        for k in np.flatnonzero(mask)
-    ]
-    nodes = network.nodes
-    for pipe in pipes:
-        for end in (pipe.from_node, pipe.to_node):
-            if end not in nodes:
-                out.append(f"pipe {pipe.id}: unknown node {end!r}")
-        if pipe.from_node == pipe.to_node:
-            out.append(f"pipe {pipe.id}: starts and ends at node {pipe.from_node!r}")
-    return out
-
-
-def _check_inlets(network: Network, c: InletColumns) -> list[str]:
-    """Problems of the inlets and their devices, found with array tests (23,000 inlets: ms)."""
-    t = c.type
-    code = c.code
-    ejector = (code == _TYPE_CODE["manual_ejector"]) | (code == _TYPE_CODE["electric_ejector"])
-    valve = np.zeros(len(t), dtype=bool)
-    for name in VALVE_TYPES:
-        valve |= code == _TYPE_CODE[name]
-    pump = code == _TYPE_CODE["distributed_pump"]
-    with np.errstate(invalid="ignore"):
-        bad_internal = ~(c.internal_kpa >= 0)
-        no_design = (c.internal_kpa > 0) & (c.design_flow_m3h <= 0)
-        checks: list[tuple[np.ndarray, str]] = [
-            (bad_internal, "internal_dp_kpa must be ≥ 0"),
-            (no_design, "design_load_kw and design_dt_k must be > 0 (they set the design flow)"),
-            ((valve | ejector) & ~(c.kvs > 0), "device.kvs must be > 0 for a {type}"),
-            (
-                pump & ~((c.pump_head_m > 0) & (c.pump_flow_m3h > 0)),
-                "a distributed pump needs pump_head_m and pump_flow_m3h > 0",
-            ),
-            (~c.linear & ~(c.rangeability > 1), "device.rangeability must be > 1"),
-            (
-                ((code == _TYPE_CODE["none"]) | pump) & (c.internal_kpa == 0),
-                "no resistance at all (device {type}, internal_dp_kpa 0)",
-            ),
-            (code < 0, "unknown device type {type!r}"),
-        ]
-    bad = np.zeros(len(t), dtype=bool)
-    for mask, _ in checks:
-        bad |= mask
-    out = (
-        [
-            f"inlet {c.ids[k]}: " + text.format(type=t[k])
-            for mask, text in checks
-            for k in np.flatnonzero(mask)
-        ]
-        if bad.any()
-        else []
-    )
-    out.extend(_check_inlet_references(network, c))
-    return out
-
-
-def _check_inlet_references(network: Network, c: InletColumns) -> list[str]:
-    """Unknown nodes and parents; households must hang off their building's node."""
-    out = []
-    nodes, inlets = network.nodes, network.inlets
-    parents = {p for p in c.parent if p is not None}
-    for iid, node, parent in zip(c.ids, c.node, c.parent, strict=True):
-        if node not in nodes:
-            out.append(f"inlet {iid}: unknown node {node!r}")
-        if parent is None:
-            continue
-        if parent not in inlets:
-            out.append(f"inlet {iid}: unknown parent {parent!r}")
-        elif inlets[parent].node != node:
-            out.append(
-                f"inlet {iid}: a household hangs off its building's node "
-                f"{inlets[parent].node!r}, not {node!r}"
-            )
-    for k in np.flatnonzero(c.code == _TYPE_CODE["dp_valve"]):
-        if c.internal_kpa[k] == 0 and c.ids[k] not in parents:
-            out.append(
-                f"inlet {c.ids[k]}: a ΔP valve holds its circuit's ΔP, "
-                "so internal_dp_kpa must be > 0"
-            )
-    return out
-
-
 def _parents(network: Network, cols: InletColumns) -> tuple[np.ndarray, np.ndarray]:
     """Parent index and depth of every inlet; a cycle of parents is an error."""
     inlet_ids = cols.ids
@@ -391,7 +248,7 @@ def _parents(network: Network, cols: InletColumns) -> tuple[np.ndarray, np.ndarr
 
 
 def _spanning_tree(network: Network, node_index: dict[str, int], root: int) -> dict[str, object]:
-    """BFS tree of the pipe graph from the substation; unreachable nodes are problems."""
+    """BFS tree of the pipe graph from the substation (validation saw every node reached)."""
     n = len(node_index)
     adjacency: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]
     for k, pipe in enumerate(network.pipes):
@@ -409,11 +266,6 @@ def _spanning_tree(network: Network, node_index: dict[str, int], root: int) -> d
                 queue.append(b)
     depth = np.array(level, dtype=np.int64)
     tree_pipe = np.array(via, dtype=np.int64)
-    ids = list(node_index)
-    problems = [
-        f"node {ids[k]}: not connected to the substation by pipes"
-        for k in np.flatnonzero(depth < 0)
-    ]
     in_tree = np.zeros(len(network.pipes), dtype=bool)
     in_tree[tree_pipe[tree_pipe >= 0]] = True
     order = np.argsort(depth, kind="stable")
@@ -424,5 +276,4 @@ def _spanning_tree(network: Network, node_index: dict[str, int], root: int) -> d
         "tree_pipe": tree_pipe,
         "tree_sign": np.array(sign, dtype=float),
         "chords": np.flatnonzero(~in_tree),
-        "problems": problems,
     }

@@ -1,0 +1,202 @@
+"""One control cycle of a network, the same for Home Assistant, the CLI and the benchmarks.
+
+:meth:`ControlLoop.step` takes one cycle's :class:`~.control.base.Measurements` and runs
+
+    clean (§3.0.7-1) → estimate + control (the controller's RLS and plan, §3.0.7-3, §5.3.6)
+    → evaluate (§8.2.2–§8.2.4) → diagnose (§3.0.7-5) → forecast (§3.0.7-2)
+
+and returns everything a caller shows, sends or raises alarms from (:class:`LoopResult`). The
+loop holds the state that lives across cycles (cleaning histories, the controller's learning,
+diagnosis curves, the load model, heat counters) and serialises the part worth keeping over a
+restart. Dispatch is the caller's: the coordinator sends commands to real or simulated valves,
+the CLI to the simulator; both then call :meth:`ControlLoop.commanded`, so cleaning expects
+the flows of the moved valves to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .cleaning import Cleaner, CleanResult, clean_measurements, expect_commands, for_network
+from .cleaning import heat_flow_kw as _heat_flow_kw
+from .control.base import Commands, ControllerConfig, InletReading, Measurements
+from .control.controller import Controller, make_controller
+from .diagnosis import Diagnoser, Finding, InletObservation
+from .evaluation import Evaluation, evaluate
+from .forecast import LoadForecaster
+from .model import Network
+
+
+@dataclass
+class LoopConfig:
+    """How one network is regulated and judged.
+
+    ``judged`` are the inlets the verdict covers (None: every inlet the level judges);
+    ``setpoints`` their set flows in m³/h for the flow target (None: design × weight).
+    """
+
+    controller: ControllerConfig = field(default_factory=ControllerConfig)
+    judged: list[str] | None = None
+    setpoints: dict[str, float] | None = None
+
+
+@dataclass
+class LoopResult:
+    """What one cycle found and decided."""
+
+    measurements: Measurements  # cleaned: untrusted values flagged (§3.0.7-1)
+    cleaning: CleanResult
+    evaluation: Evaluation | None  # None where level and target do not go together (§4.1.1)
+    commands: Commands
+    findings: list[Finding]
+    heat_kw: dict[str, float | None]
+    forecast_kw: float | None = None  # the next clock hour's load (§3.0.7-2)
+
+    @property
+    def total_heat_kw(self) -> float:
+        """Heat delivered to every measured inlet this cycle."""
+        return sum(v for v in self.heat_kw.values() if v is not None)
+
+
+def heat_kw(reading: InletReading) -> float | None:
+    """Heat an inlet takes, ρ·c·Q·(supply − return) in kW; None without the three values."""
+    flow, supply, ret = reading.get("flow_m3h"), reading.get("supply_c"), reading.get("return_c")
+    if flow is None or supply is None or ret is None:
+        return None
+    return _heat_flow_kw(flow, supply, ret)
+
+
+class ControlLoop:
+    """The closed loop of one network: its state across cycles, one :meth:`step` a cycle."""
+
+    def __init__(
+        self,
+        network: Network,
+        config: LoopConfig,
+        *,
+        cycle_s: float,
+        state: dict[str, Any] | None = None,
+    ) -> None:
+        """Build the loop; ``state`` is what :meth:`as_dict` kept (damaged parts start afresh)."""
+        self.network = network
+        self.config = config
+        self.cleaner: Cleaner = for_network(network, max_gap_s=2 * cycle_s)
+        stored = state or {}
+        self.controller = _controller(network, config.controller, stored.get("controller"))
+        self.controller.config = config.controller
+        self.diagnoser = _diagnoser(stored.get("diagnoser"))
+        self.forecaster = _forecaster(stored.get("forecaster"))
+
+    def configure(self, config: LoopConfig) -> None:
+        """Take new operator settings; the controller keeps what it learned."""
+        self.config = config
+        self.controller.config = config.controller
+
+    def step(
+        self,
+        measurements: Measurements,
+        *,
+        dispatched: dict[str, float] | None = None,
+        outdoor_forecast_c: list[float] | None = None,
+    ) -> LoopResult:
+        """One cycle: clean → control → evaluate → diagnose → forecast.
+
+        ``dispatched`` are the openings sent last cycle, which diagnosis compares with what
+        the valves and flows did since; ``outdoor_forecast_c`` the next 24 clock hours'
+        outdoor temperature, for the load forecast.
+        """
+        meas, cleaning = clean_measurements(self.cleaner, measurements)
+        ev = self._evaluate(meas)
+        commands = self.controller.step(meas)
+        heat = {iid: heat_kw(r) for iid, r in meas.inlets.items()}
+        result = LoopResult(meas, cleaning, ev, commands, [], heat)
+        result.findings = self._diagnose(meas, dispatched or {})
+        result.forecast_kw = self._forecast(meas, result.total_heat_kw, outdoor_forecast_c)
+        return result
+
+    def commanded(self, moved: dict[str, float]) -> None:
+        """Valves were moved: their flows must change, every other flow may (cleaning)."""
+        expect_commands(self.cleaner, self.network, moved)
+
+    def as_dict(self) -> dict[str, Any]:
+        """What survives a restart: the controller's learning (§5.3.6), the diagnoser's Kv
+        curves (§3.0.7-5) and the load model (§3.0.7-2); signal histories do not."""
+        return {
+            "controller": self.controller.as_dict(),
+            "diagnoser": self.diagnoser.as_dict(),
+            "forecaster": self.forecaster.as_dict(),
+        }
+
+    # --- the steps ----------------------------------------------------------------------
+    def _evaluate(self, meas: Measurements) -> Evaluation | None:
+        """The level's verdict (§8.2.2–§8.2.4) on the cleaned readings."""
+        ctl = self.config.controller
+        try:
+            return evaluate(
+                self.network,
+                meas,
+                level=ctl.level,
+                target=ctl.target,
+                setpoints=self.config.setpoints if ctl.target == "flow" else None,
+                inlets=self.config.judged,
+            )
+        except ValueError:  # room target below the advanced level (§4.1.1)
+            return None
+
+    def _diagnose(self, meas: Measurements, sent: dict[str, float]) -> list[Finding]:
+        """Device diagnosis on this cycle's cleaned readings (§3.0.7-5, §5.3.7)."""
+        observations = {
+            iid: InletObservation(
+                command=sent.get(iid),
+                feedback=r.opening,
+                flow_m3h=r.get("flow_m3h"),
+                dp_kpa=r.get("dp_available_kpa"),
+            )
+            for iid, r in meas.inlets.items()
+        }
+        return self.diagnoser.update(meas.time_s or 0.0, observations)
+
+    def _forecast(
+        self, meas: Measurements, heat: float, outdoor_forecast_c: list[float] | None
+    ) -> float | None:
+        """Learn from this cycle's load; forecast the next clock hour's (§3.0.7-2, kW).
+
+        None until the model has seen enough hours, or without an outdoor temperature: a
+        forecast without weather would be a guess.
+        """
+        if meas.outdoor_c is None or meas.time_s is None:
+            return None
+        self.forecaster.observe(meas.time_s, meas.outdoor_c, heat)
+        if outdoor_forecast_c is None:
+            return None
+        start = (meas.time_s // 3600.0 + 1.0) * 3600.0
+        loads = self.forecaster.forecast(start, outdoor_forecast_c)
+        return None if loads is None else float(loads[0])
+
+
+def _controller(network: Network, config: ControllerConfig, stored: Any) -> Controller:
+    """The controller with its stored learning, or a fresh one when that does not fit the
+    network any more (a damaged or foreign state is dropped, never half-loaded)."""
+    if isinstance(stored, dict):
+        try:
+            return Controller.from_dict(network, stored)
+        except (KeyError, TypeError, ValueError, IndexError):
+            pass
+    return make_controller(network, config)
+
+
+def _forecaster(data: Any) -> LoadForecaster:
+    """The stored load model, or a fresh one when there is none or it is damaged."""
+    try:
+        return LoadForecaster.from_dict(data) if isinstance(data, dict) else LoadForecaster()
+    except (KeyError, TypeError, ValueError):
+        return LoadForecaster()
+
+
+def _diagnoser(data: Any) -> Diagnoser:
+    """The stored diagnosis state, or a fresh one when there is none or it is damaged."""
+    try:
+        return Diagnoser.from_dict(data) if isinstance(data, dict) else Diagnoser()
+    except ValueError:
+        return Diagnoser()

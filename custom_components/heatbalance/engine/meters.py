@@ -1,0 +1,364 @@
+"""Meter consistency: is a flow meter or a heat meter lying? (§3.0.7-1, §3.0.7-5, §5.3.7-3)
+
+A flow meter that reads 10 % high makes every controller starve its building by 10 % while
+the band says "held". Two independent physical balances expose it:
+
+* **heat balance per inlet** — the heat meter's energy over a cycle is ``Q = ṁ·c_p·ΔT``:
+  the flow it implies, ``q_heat = (ΔE/Δt)/(ρ·c_p·ΔT)``, must match the flow meter. The
+  log-ratio ``r = ln(q_flow/q_heat)`` is 0 for a consistent pair;
+* **mass balance per group** — the substation's flow meter must equal the sum of the
+  street-level inlets' flows, a building's flow meter the sum of its households'. The
+  log-ratio ``d = ln(Σ children / parent)`` is 0 when every meter tells the truth.
+
+A pair that disagrees (``|r|`` significantly above zero) has one liar; the mass balance says
+which. A flow meter biased by ``b`` shifts ``d`` by about ``b·q_i/Σq``; a biased heat meter
+leaves ``d`` alone. The finding names the inlet and the meter (``flow_meter_bias`` or
+``heat_meter_bias``; ``meter_disagreement`` when no parent meter can tell them apart).
+A group's mass balance failing while every pair agrees names the parent's meter
+(``parent_meter_bias``: the substation or building meter, or an unmetered draw or leak).
+
+Statistics, not thresholds on single readings: each series keeps its last
+:data:`WINDOW` cycles; the noise level σ is learned from successive differences (a constant
+bias does not enter them) with a prior and a floor; a bias is diagnosed when the mean over
+the last n cycles (n = 6, 12, 24, 48) is both beyond ``0.7·ln(1 + threshold)`` and ``z``
+standard errors from zero. The noise is pooled over all inlets (every pair is the same kind
+of instrument) and shrunk toward each pair's own, so it is known after a few cycles. Cycles
+in which the flow moved by more than :data:`TRANSIENT` (a valve stroke: the heat meter
+integrated over two flows) are skipped.
+A finding clears when the last 12 cycles' mean falls below half the detection level. The
+flow-or-heat-meter decision needs the two hypotheses 4 standard errors apart in the mass
+balance; a small inlet behind a noisy substation meter stays ``meter_disagreement`` until
+enough cycles have passed.
+
+While a flow meter is diagnosed (``flow_meter_bias``, or a building's ``parent_meter_bias``:
+its households' meters agree among themselves and with their heat meters, its own does
+not), :meth:`MeterCheck.corrected` gives the controller the consistent flow — the reading
+divided by the estimated bias — and flags it ``flow_m3h_corrected``, so the inlet is
+regulated from signals that agree (§3.0.7-1). A ``meter_disagreement`` is not corrected:
+which of the two meters lies is not known, and guessing could starve a healthy building.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from .control.base import InletReading, Measurements, usable
+from .diagnosis import Finding
+from .model import WATER_CP, WATER_DENSITY, Network
+
+WINDOW = 48  # cycles kept per series (a day of 30-minute cycles)
+WINDOWS = (6, 12, 24, 48)  # recent spans tested (3 was too short: room transients)
+TRANSIENT = 0.1  # a flow change beyond 10 % between cycles: the valve moved, skip the cycle
+MIN_DT_K = 2.0  # below this supply/return difference the heat balance says too little
+PAIR_PRIOR = 0.1  # heat/flow pair noise assumed before the data says (ΔT readings are noisy)
+BALANCE_PRIOR = 0.03  # mass-balance noise assumed before the data says (flow meters only)
+PRIOR_WEIGHT = 4.0  # … worth that many cycle-to-cycle differences of all series together
+POOL_WEIGHT = 6.0  # one series' own noise counts against the pooled one from this many cycles
+SIGMA_FLOOR = 0.005  # no meter pair agrees better than 0.5 % cycle to cycle
+CLEAR_SPAN = 12  # a finding clears when the last 12 cycles' mean is below half the level
+SEPARATION = 4.0  # flow vs heat meter decided only when the hypotheses differ by 4 std. errors
+KINDS = ("flow_meter_bias", "heat_meter_bias", "meter_disagreement", "parent_meter_bias")
+SUBSTATION = "substation"
+
+
+@dataclass
+class _Series:
+    """One log-ratio series: recent values and its successive differences (for the noise)."""
+
+    values: list[float] = field(default_factory=list)
+    diff_sq: float = 0.0
+    diffs: int = 0
+
+    def add(self, value: float) -> None:
+        if self.values:
+            self.diff_sq += (value - self.values[-1]) ** 2
+            self.diffs += 1
+        self.values.append(value)
+        del self.values[:-WINDOW]
+
+    def sigma(self, pooled_var: float) -> float:
+        """Noise of one value: the pooled estimate and this series' own (var(Δ) = 2σ²)."""
+        var = (pooled_var * POOL_WEIGHT + self.diff_sq / 2.0) / (POOL_WEIGHT + self.diffs)
+        return max(math.sqrt(var), SIGMA_FLOOR)
+
+    def bias(self, level: float, z: float, sigma: float) -> tuple[float, int] | None:
+        """(mean, span) of the longest recent span showing a significant bias, else None.
+
+        The longest, so the bias estimate and the mass-balance evidence rest on as many
+        cycles as the bias has lasted.
+        """
+        found = None
+        for n in WINDOWS:
+            if len(self.values) < n:
+                break
+            mean = sum(self.values[-n:]) / n
+            if abs(mean) >= level and abs(mean) >= z * sigma / math.sqrt(n):
+                found = (mean, n)
+        return found
+
+    def recent_mean(self) -> float | None:
+        """Mean of the last :data:`CLEAR_SPAN` values (a finding clears on it)."""
+        tail = self.values[-CLEAR_SPAN:]
+        return sum(tail) / len(tail) if tail else None
+
+
+def _pooled_var(series: Iterable[_Series], prior: float) -> float:
+    """Noise variance shared by all series of a kind, with a cautious prior σ."""
+    diff_sq = prior**2 * 2.0 * PRIOR_WEIGHT
+    diffs = PRIOR_WEIGHT
+    for s in series:
+        diff_sq += s.diff_sq
+        diffs += s.diffs
+    return diff_sq / 2.0 / diffs
+
+
+@dataclass
+class _Inlet:
+    """What the check remembers of one inlet between cycles."""
+
+    time_s: float | None = None
+    heat_kwh: float | None = None
+    flow_m3h: float | None = None
+    ratio: _Series = field(default_factory=_Series)
+
+
+class MeterCheck:
+    """Flow meters against heat meters and against their parent's meter, over time."""
+
+    def __init__(self, network: Network, *, threshold: float = 0.05, z: float = 5.0) -> None:
+        if not (math.isfinite(threshold) and 0.0 < threshold < 1.0):
+            raise ValueError(f"threshold must be within (0, 1), not {threshold!r}")
+        if not (math.isfinite(z) and z > 0):
+            raise ValueError(f"z must be above 0, not {z!r}")
+        self.threshold = threshold
+        self.z = z
+        self.groups = _groups(network)
+        self.inlets: dict[str, _Inlet] = {}
+        self.balances: dict[str, _Series] = {}
+        self.active: dict[str, tuple[str, float, float]] = {}  # id → (kind, bias, since)
+
+    @property
+    def level(self) -> float:
+        """Smallest mean log-ratio taken for a bias (0.7 of the threshold's)."""
+        return 0.7 * math.log1p(self.threshold)
+
+    # --- the cycle -----------------------------------------------------------------------
+    def update(self, meas: Measurements) -> list[Finding]:
+        """Feed one cycle's readings (needs ``time_s``); the findings active now."""
+        now = usable(meas.time_s)
+        if now is None:
+            return self.findings()
+        heat_flows: dict[str, float] = {}
+        for iid, reading in meas.inlets.items():
+            q_heat = self._heat_flow(iid, reading, now)
+            if q_heat is not None:
+                heat_flows[iid] = q_heat
+        self._balances(meas)
+        self._judge(meas, heat_flows, now)
+        return self.findings()
+
+    def findings(self) -> list[Finding]:
+        """Active findings, ordered by id."""
+        out = []
+        for key, (kind, bias, since) in sorted(self.active.items()):
+            iid = key.removesuffix(":meter")  # a group's balance names its parent
+            out.append(Finding(iid, kind, "warning", _message(iid, kind, bias), since))
+        return out
+
+    def corrected(self, meas: Measurements) -> Measurements:
+        """``meas`` with a diagnosed flow meter's reading replaced by the consistent flow."""
+        # A pair's bias is flow over heat (divide it out); a building's balance bias is its
+        # households' sum over its own meter (multiply it in). The substation is not an inlet.
+        fixes = {iid: b for iid, (kind, b, _) in self.active.items() if kind == "flow_meter_bias"}
+        for key, (kind, d, _) in self.active.items():
+            if kind == "parent_meter_bias" and key != f"{SUBSTATION}:meter":
+                fixes[key.removesuffix(":meter")] = -d
+        if not fixes:
+            return meas
+        inlets = dict(meas.inlets)
+        for iid, bias in fixes.items():
+            reading = inlets.get(iid)
+            flow = reading.get("flow_m3h") if reading is not None else None
+            if reading is None or flow is None:
+                continue
+            inlets[iid] = replace(
+                reading,
+                flow_m3h=flow * math.exp(-bias),
+                flagged=reading.flagged | {"flow_m3h_corrected"},
+            )
+        return replace(meas, inlets=inlets)
+
+    # --- heat balance per inlet ----------------------------------------------------------
+    def _heat_flow(self, iid: str, reading: InletReading, now: float) -> float | None:
+        """Flow implied by the heat meter over the last cycle; feeds the pair's series."""
+        state = self.inlets.setdefault(iid, _Inlet())
+        energy = usable(getattr(reading, "heat_kwh", None))
+        flow = reading.get("flow_m3h")
+        supply, ret = reading.get("supply_c"), reading.get("return_c")
+        q_heat = None
+        steady = (
+            flow is not None
+            and state.flow_m3h is not None
+            and state.flow_m3h > 0
+            and flow > 0
+            and abs(math.log(flow / state.flow_m3h)) <= TRANSIENT
+        )
+        if (
+            steady
+            and energy is not None
+            and state.heat_kwh is not None
+            and state.time_s is not None
+            and now > state.time_s
+            and supply is not None
+            and ret is not None
+            and supply - ret >= MIN_DT_K
+            and energy > state.heat_kwh
+        ):
+            power_w = (energy - state.heat_kwh) * 3.6e6 / (now - state.time_s)
+            q_heat = power_w / (WATER_DENSITY * WATER_CP * (supply - ret)) * 3600.0
+            state.ratio.add(math.log(flow / q_heat))  # type: ignore[operator]
+        if energy is not None:
+            state.heat_kwh, state.time_s = energy, now
+        state.flow_m3h = flow
+        return q_heat
+
+    # --- mass balance per group ----------------------------------------------------------
+    def _balances(self, meas: Measurements) -> None:
+        """Children's flows against their parent's meter, for every complete group."""
+        for parent, kids in self.groups.items():
+            total = _parent_flow(meas, parent)
+            flows = [_flow(meas, k) for k in kids]
+            if total is None or total <= 0 or any(f is None for f in flows):
+                continue
+            summed = sum(f for f in flows if f is not None)
+            if summed > 0:
+                self.balances.setdefault(parent, _Series()).add(math.log(summed / total))
+
+    # --- verdicts ------------------------------------------------------------------------
+    def _judge(self, meas: Measurements, heat_flows: dict[str, float], now: float) -> None:
+        """Open, name or clear findings from the pairs and the balances."""
+        blamed: set[str] = set()
+        pair_var = _pooled_var((s.ratio for s in self.inlets.values()), PAIR_PRIOR)
+        balance_var = _pooled_var(self.balances.values(), BALANCE_PRIOR)
+        for iid, state in self.inlets.items():
+            found = state.ratio.bias(self.level, self.z, state.ratio.sigma(pair_var))
+            if found is None:
+                mean = state.ratio.recent_mean()
+                if iid in self.active and (mean is None or abs(mean) < 0.5 * self.level):
+                    del self.active[iid]
+                continue
+            bias, span = found
+            kind = self._which_meter(iid, bias, span, meas, balance_var)
+            blamed.update((self._parent_of(iid), iid))  # its parent's and its own group
+            old = self.active.get(iid)
+            self.active[iid] = (kind, bias, old[2] if old and old[0] == kind else now)
+        # Buildings before the substation: a building's biased meter also shifts the
+        # substation's balance, and is the one to blame.
+        for parent in sorted(self.balances, key=lambda p: p == SUBSTATION):
+            series = self.balances[parent]
+            key = f"{parent}:meter"
+            found = series.bias(self.level, self.z, series.sigma(balance_var))
+            if found is not None and parent not in blamed:
+                old = self.active.get(key)
+                self.active[key] = ("parent_meter_bias", found[0], old[2] if old else now)
+                blamed.add(self._parent_of(parent))
+            elif parent in blamed:
+                self.active.pop(key, None)  # explained by the inlet found since
+            elif key in self.active:
+                mean = series.recent_mean()
+                if found is None and (mean is None or abs(mean) < 0.5 * self.level):
+                    del self.active[key]
+
+    def _which_meter(
+        self, iid: str, bias: float, span: int, meas: Measurements, balance_var: float
+    ) -> str:
+        """Flow or heat meter: which hypothesis the parent's mass balance supports.
+
+        Over the ``span`` cycles the pair has disagreed, the balance's mean shift is
+        compared with the shift a biased flow meter would cause and with none (a biased heat
+        meter). Too small an inlet for the balance's noise: undecided.
+        """
+        parent = self._parent_of(iid)
+        series = self.balances.get(parent)
+        kids = self.groups.get(parent, [])
+        flows = [_flow(meas, k) for k in kids]
+        if series is None or not series.values or any(f is None for f in flows):
+            return "meter_disagreement"
+        n = min(len(series.values), span)
+        observed = sum(series.values[-n:]) / n
+        mine = _flow(meas, iid) or 0.0
+        total = sum(f for f in flows if f is not None)
+        if total <= 0 or mine <= 0:
+            return "meter_disagreement"
+        # Σ with the flow meter's bias removed from this inlet, over Σ as read.
+        if_flow = -math.log((total - mine + mine * math.exp(-bias)) / total)
+        if abs(if_flow) < SEPARATION * series.sigma(balance_var) / math.sqrt(n):
+            return "meter_disagreement"  # this inlet is too small for the balance to tell
+        return "flow_meter_bias" if abs(observed - if_flow) < abs(observed) else "heat_meter_bias"
+
+    def _parent_of(self, iid: str) -> str:
+        for parent, kids in self.groups.items():
+            if iid in kids:
+                return parent
+        return SUBSTATION
+
+    # --- persistence ---------------------------------------------------------------------
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready state (series, last readings, active findings)."""
+        return {
+            "threshold": self.threshold,
+            "z": self.z,
+            "inlets": {iid: asdict(s) for iid, s in self.inlets.items()},
+            "balances": {p: asdict(s) for p, s in self.balances.items()},
+            "active": {k: list(v) for k, v in self.active.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, network: Network, data: Mapping[str, Any]) -> MeterCheck:
+        """Restore :meth:`as_dict`; a damaged state starts afresh (nothing is diagnosed)."""
+        try:
+            out = cls(network, threshold=float(data["threshold"]), z=float(data["z"]))
+            for iid, raw in dict(data.get("inlets", {})).items():
+                ratio = _Series(**raw.pop("ratio"))
+                out.inlets[str(iid)] = _Inlet(**raw, ratio=ratio)
+            for parent, raw in dict(data.get("balances", {})).items():
+                out.balances[str(parent)] = _Series(**raw)
+            for key, (kind, bias, since) in dict(data.get("active", {})).items():
+                if kind in KINDS:
+                    out.active[str(key)] = (str(kind), float(bias), float(since))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return cls(network)
+        return out
+
+
+def _groups(network: Network) -> dict[str, list[str]]:
+    """Parent meter → inlets it feeds: the substation's street inlets, buildings' households."""
+    groups: dict[str, list[str]] = {SUBSTATION: []}
+    for inlet in network.inlets.values():
+        groups.setdefault(inlet.parent or SUBSTATION, []).append(inlet.id)
+    return {p: kids for p, kids in groups.items() if kids}
+
+
+def _flow(meas: Measurements, iid: str) -> float | None:
+    reading = meas.inlets.get(iid)
+    return reading.get("flow_m3h") if reading is not None else None
+
+
+def _parent_flow(meas: Measurements, parent: str) -> float | None:
+    if parent == SUBSTATION:
+        return None if meas.substation_flagged else usable(meas.pump_flow_m3h)
+    return _flow(meas, parent)
+
+
+def _message(iid: str, kind: str, bias: float) -> str:
+    pct = 100.0 * math.expm1(bias)
+    if kind == "flow_meter_bias":
+        return f"inlet {iid}: flow meter reads {pct:+.1f} % against heat meter and mass balance"
+    if kind == "heat_meter_bias":
+        return f"inlet {iid}: heat meter reads {-pct:+.1f} % against flow meter and mass balance"
+    if kind == "parent_meter_bias":
+        return f"{iid}: meter reads {-pct:+.1f} % against the sum of the flows it feeds (leak?)"
+    return f"inlet {iid}: flow and heat meter disagree by {pct:+.1f} %"

@@ -1,0 +1,160 @@
+"""Meter consistency (engine/meters.py, §3.0.7-1/-5): flow meter vs heat meter vs mass balance.
+
+Closed loops on the real simulator with the engine controller, which runs the check on its
+readings; meters are read with relative noise, the heat meter's counter as it counts.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from custom_components.heatbalance.engine.control.base import (
+    ControllerConfig,
+    InletReading,
+    Measurements,
+)
+from custom_components.heatbalance.engine.control.controller import Controller, make_controller
+from custom_components.heatbalance.engine.meters import MeterCheck
+from custom_components.heatbalance.engine.model import Network
+from custom_components.heatbalance.engine.networks.generator import generate_network
+from custom_components.heatbalance.engine.simulator import Simulator
+
+from .test_control_closed_loop import STEP_S, all_open, apply
+
+
+def _loop(
+    net: Network,
+    steps: int,
+    *,
+    sigma: float = 0.0,
+    bias: tuple[str, float, int] | None = None,
+    seed: int = 0,
+) -> tuple[Controller, list[list[tuple[str, str]]], Simulator]:
+    """Closed loop; ``bias`` = (inlet, factor, from step) on that inlet's flow meter.
+
+    Returns the controller, the (inlet, kind) findings of every step and the plant.
+    """
+    ctl = make_controller(net, ControllerConfig())
+    sim = Simulator(net, outdoor_c=net.design.outdoor_c)
+    rng = np.random.default_rng(seed)
+    state = sim.state()
+    seen = []
+    for k in range(1, steps + 1):
+        meas = Measurements.from_plant(state)
+        meas.pump_flow_m3h = _noisy(meas.pump_flow_m3h, sigma, rng)
+        for iid, r in meas.inlets.items():
+            r.flow_m3h = _noisy(r.flow_m3h, sigma, rng)
+            if bias and iid == bias[0] and k >= bias[2]:
+                r.flow_m3h = (r.flow_m3h or 0.0) * bias[1]
+        apply(sim, ctl.step(meas))
+        seen.append([(f.inlet_id, f.kind) for f in ctl.meter_findings])
+        state = sim.step(STEP_S)
+    return ctl, seen, sim
+
+
+def _noisy(value: float | None, sigma: float, rng: np.random.Generator) -> float | None:
+    return None if value is None else value * (1.0 + sigma * rng.standard_normal())
+
+
+def test_healthy_plant_raises_nothing(builtin) -> None:
+    """Two simulated days, 2 % flow noise: no meter is blamed."""
+    _, seen, _ = _loop(all_open(builtin("loop8")), 96, sigma=0.02)
+    assert not any(seen)
+
+
+def test_biased_flow_meter_named_within_six_steps(builtin) -> None:
+    """+10 % from step 6 on: the inlet is named within 6 steps, nothing else is."""
+    net = all_open(builtin("loop8"))
+    _, seen, _ = _loop(net, 14, sigma=0.01, bias=("B4", 1.1, 6))
+    first = next(k for k, found in enumerate(seen, start=1) if found)
+    assert 6 <= first <= 6 + 5
+    assert {iid for found in seen for iid, _ in found} == {"B4"}
+
+
+def test_a_building_meter_is_corrected_by_its_households() -> None:
+    """A building's biased flow meter: named, and the controller gets the consistent flow."""
+    net = all_open(generate_network(4, 4, seed=5, name="gen4x4"))
+    ctl, seen, sim = _loop(net, 14, sigma=0.01, bias=("B002", 1.1, 3))
+    # Its pair (heat meter = households' heat) or its households' sum names its flow meter.
+    assert seen[-1]
+    assert {kind for _, kind in seen[-1]} <= {"flow_meter_bias", "parent_meter_bias"}
+    assert all(iid == "B002" for found in seen for iid, _ in found)
+    meas = Measurements.from_plant(sim.state())
+    true_flow = meas.inlets["B002"].flow_m3h
+    meas.inlets["B002"].flow_m3h = (true_flow or 0.0) * 1.1
+    fixed = ctl.meters.corrected(meas).inlets["B002"]
+    assert fixed.flow_m3h == pytest.approx(true_flow, rel=0.03)
+    assert "flow_m3h_corrected" in fixed.flagged
+    assert fixed.get("flow_m3h") is not None  # still used: it is the consistent value
+
+
+def _pair(flow: float, heat_kwh: float) -> InletReading:
+    return InletReading(flow_m3h=flow, supply_c=60.0, return_c=45.0, heat_kwh=heat_kwh)
+
+
+def test_flow_or_heat_meter_decided_by_the_substation_balance() -> None:
+    """Two equal buildings: the balance tells which of a disagreeing pair lies."""
+    net = generate_network(2, seed=1, name="two")
+    ids = list(net.inlets)
+    q = 10.0
+    kwh_per_step = q / 3600.0 * 983.2 * 4186.0 * 15.0 / 3.6e6 * 3600.0  # 1 h at 15 K
+    for liar, expected in (("flow", "flow_meter_bias"), ("heat", "heat_meter_bias")):
+        check = MeterCheck(net)
+        for k in range(12):
+            t = 3600.0 * k
+            energy = kwh_per_step * k
+            first = _pair(q * (1.1 if liar == "flow" else 1.0), energy)
+            if liar == "heat":
+                first.heat_kwh = energy / 1.1
+            meas = Measurements(
+                inlets={ids[0]: first, ids[1]: _pair(q, energy)},
+                pump_flow_m3h=2 * q,
+                time_s=t,
+            )
+            found = check.update(meas)
+        assert [(f.inlet_id, f.kind) for f in found] == [(ids[0], expected)]
+        # Either way the controller now sees the true flow: corrected, or never wrong.
+        assert check.corrected(meas).inlets[ids[0]].flow_m3h == pytest.approx(q, rel=1e-6)
+
+
+def test_without_a_parent_meter_the_pair_is_only_named() -> None:
+    net = generate_network(2, seed=1, name="two")
+    ids = list(net.inlets)
+    check = MeterCheck(net)
+    for k in range(8):
+        energy = 0.17 * k
+        meas = Measurements(
+            inlets={
+                ids[0]: InletReading(flow_m3h=11.0, supply_c=60, return_c=45, heat_kwh=energy),
+                ids[1]: InletReading(flow_m3h=10.0, supply_c=60, return_c=45),
+            },
+            time_s=3600.0 * k,
+        )
+        found = check.update(meas)
+    assert [f.kind for f in found] == ["meter_disagreement"]
+    assert check.corrected(meas) is meas  # not known which one lies: nothing corrected
+
+
+def test_state_survives_a_restart_and_bad_state_starts_afresh(builtin) -> None:
+    net = all_open(builtin("loop8"))
+    ctl, seen, _ = _loop(net, 12, bias=("B4", 1.1, 1))
+    assert seen[-1]
+    restored = Controller.from_dict(ctl.network, json.loads(json.dumps(ctl.as_dict())))
+    assert restored.meters.findings() == ctl.meters.findings()
+    assert MeterCheck.from_dict(net, {"threshold": "x"}).findings() == []
+    with pytest.raises(ValueError, match="threshold"):
+        MeterCheck(net, threshold=0.0)
+
+
+def test_readings_without_time_or_meters_do_nothing(builtin) -> None:
+    net = builtin("loop8")
+    check = MeterCheck(net)
+    assert check.update(Measurements()) == []
+    garbage = Measurements(
+        inlets={"B1": InletReading(flow_m3h=float("nan"), heat_kwh=-1.0)}, time_s=0.0
+    )
+    assert check.update(garbage) == []
+    assert check.update(Measurements(inlets={}, time_s=float("inf"))) == []
