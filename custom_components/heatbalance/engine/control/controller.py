@@ -261,7 +261,8 @@ class Controller:
         coordinated = pump_moves or self._outside_band(views)
         for iid in ids:
             view = views[iid]
-            if iid in cmds.held or view.opening is None:
+            current = openings[iid]  # where it is (an isolated view plans it fully open)
+            if iid in cmds.held or current is None:
                 continue
             proposal = plan.openings.get(iid, plan.ideal_openings.get(iid))
             fault = self.faults.get(iid, "")
@@ -269,10 +270,15 @@ class Controller:
                 continue  # commands would not be followed; planned where it stands
             if iid in isolated:
                 proposal = limits.max_opening  # all it can get (§5.3.7: isolated, alarmed)
-            elif view.movable and not coordinated and not self._significant(iid, view):
-                cmds.proposed[iid] = view.opening  # within the noise of the estimate: stays
+            elif (
+                view.movable
+                and not coordinated
+                and self._in_range(iid, current)
+                and not self._significant(iid, view)
+            ):
+                cmds.proposed[iid] = current  # within the noise of the estimate: stays
                 continue
-            self._emit(iid, view.opening, proposal, meas, cmds)
+            self._emit(iid, current, proposal, meas, cmds)
         if self.moved or pump_moves:
             self.expected = self._expected_flows(plan.flows)
 
@@ -324,6 +330,12 @@ class Controller:
             if not lo <= value <= hi:
                 return True
         return False
+
+    def _in_range(self, iid: str, opening: float) -> bool:
+        """Whether the valve stands inside its allowed opening range (else it is moved back)."""
+        device = self.network.inlets[iid].device
+        lo, hi = self.config.limits.opening_range(device.min_opening, device.max_opening)
+        return lo <= opening <= hi
 
     def _significant(self, iid: str, view: InletView) -> bool:
         """Whether the estimated flow misses the target beyond its uncertainty (§8.2.5)."""
