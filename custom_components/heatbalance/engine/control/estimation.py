@@ -202,10 +202,13 @@ class InletEstimator:
         )
 
     def to_dict(self) -> dict[str, list[float | int | None]]:
-        """Compact JSON-ready state: per signal with an estimate, [value, var, noise, learnt,
-        outliers, age] (HA stores it for every inlet of a network, so it is kept short)."""
+        """Compact JSON-ready state.
+
+        Per signal with an estimate ``[value, var, noise, learnt, outliers, age]``: HA stores
+        it for every inlet of a network, so no field names are repeated.
+        """
         return {
-            name: [_short(f.value), _short(f.var), _short(f.noise), f.learnt, f.outliers, f.age]
+            name: [f.value, f.var, f.noise, f.learnt, f.outliers, f.age]
             for name, f in self.filters.items()
             if f.value is not None
         }
@@ -240,8 +243,3 @@ class InletEstimator:
 def _number(value: Any) -> bool:
     """Whether ``value`` is a finite int or float (not a bool, not text)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _short(value: float | None) -> float | None:
-    """A float to six significant digits (enough for an estimate, a third of the text)."""
-    return None if value is None else float(f"{value:.6g}")

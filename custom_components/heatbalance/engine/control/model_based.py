@@ -139,9 +139,11 @@ class ModelBased:
             dp = _pressure(view.reading.get("dp_available_kpa")) if view and view.reading else None
             measured[j] = np.nan if dp is None else dp
         before = self.pipes.factor
-        if not self.pipes.update(model[top], measured):
+        changed = self.pipes.update(model[top], measured)
+        if self.pipes.factor != before:
+            self.apply_pipe_factor()  # the planner always plans with the factor it stores
+        if not changed:
             return False
-        self.apply_pipe_factor()
         if abs(self.pipes.factor / before - 1.0) > 0.1:
             self.residuals.clear()
         return True
