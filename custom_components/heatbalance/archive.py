@@ -450,8 +450,9 @@ class Archive:
             return out
 
     # --- daily roll-ups ---------------------------------------------------------------------
-    def roll_up(self, network: str, first_day: int, last_day: int) -> None:
-        """(Re)build the per-inlet daily roll-ups of [first_day, last_day] from the samples."""
+    def roll_up(self, network: str, first_day: int, last_day: int, mark: bool = True) -> None:
+        """(Re)build the per-inlet daily roll-ups of [first_day, last_day] from the samples;
+        ``mark``: those days are complete (the nightly run does not redo them)."""
         lo, hi = COMFORT_C[0] * 100, COMFORT_C[1] * 100
         s, c = samples.c, cycles.c
         hours = c.dt_s / 3600.0
@@ -491,7 +492,8 @@ class Archive:
             rows = [dict(r) | {"network": network} for r in conn.execute(stmt).mappings()]
             if rows:
                 conn.execute(insert(inlet_days), rows)
-            conn.execute(_upsert_meta(self.sqlite, f"rolled:{network}", str(last_day)))
+            if mark:
+                conn.execute(_upsert_meta(self.sqlite, f"rolled:{network}", str(last_day)))
 
     def ensure_rolled_up(self, network: str, until_day: int) -> None:
         """Roll up every complete day up to ``until_day`` not rolled up yet (idempotent)."""
@@ -508,12 +510,19 @@ class Archive:
         if start <= until_day:
             self.roll_up(network, start, until_day)
 
+    def refresh_roll_ups(self, network: str, first_day: int, last_day: int) -> None:
+        """Complete days not rolled up yet are rolled up; today's figures are rolled up
+        afresh but not marked complete (the night's run redoes them)."""
+        today = self.day_of(time.time())
+        self.ensure_rolled_up(network, min(last_day, today - 1))
+        if first_day <= today <= last_day:
+            self.roll_up(network, today, today, mark=False)
+
     def inlet_days_between(
         self, network: str, first_day: int, last_day: int
     ) -> list[dict[str, Any]]:
-        """Per-inlet daily roll-ups; days not complete yet are computed from the samples."""
-        today = self.day_of(time.time())
-        self.ensure_rolled_up(network, min(last_day, today - 1))
+        """Per-inlet daily roll-ups over [first_day, last_day], up to date."""
+        self.refresh_roll_ups(network, first_day, last_day)
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(inlet_days).where(
@@ -521,21 +530,27 @@ class Archive:
                     inlet_days.c.day.between(first_day, last_day),
                 )
             ).mappings()
-            out = [dict(r) for r in rows]
-        if last_day >= today:  # today's figures live: a temporary roll-up, not stored
-            done = {r["day"] for r in out}
-            if today not in done and first_day <= today:
-                self.roll_up(network, today, today)
-                with self.engine.connect() as conn:
-                    out += [
-                        dict(r)
-                        for r in conn.execute(
-                            select(inlet_days).where(
-                                inlet_days.c.network == network, inlet_days.c.day == today
-                            )
-                        ).mappings()
-                    ]
-        return out
+            return [dict(r) for r in rows]
+
+    def inlet_totals(self, network: str, first_day: int, last_day: int) -> list[dict[str, Any]]:
+        """Per-inlet sums of the daily roll-ups over [first_day, last_day] (worst deviation:
+        the maximum), summed by the database: a season is 1,240 rows, not 223,000."""
+        self.refresh_roll_ups(network, first_day, last_day)
+        d = inlet_days.c
+        summed = [func.sum(getattr(d, k)).label(k) for k in ROLLUP_SUMS]
+        stmt = (
+            select(d.inlet, func.max(d.max_abs_dev).label("max_abs_dev"), *summed)
+            .where(d.network == network, d.day.between(first_day, last_day))
+            .group_by(d.inlet)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+ROLLUP_SUMS = (
+    "cycles", "hours", "in_band", "judged", "abs_dev_sum", "heat_kwh", "over_dh", "under_dh",
+    "flow_sum", "supply_sum", "return_sum", "measured", "attempted", "received",
+)  # fmt: skip
 
 
 def _finite(values: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
@@ -18,15 +19,16 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from homeassistant.components.http import HomeAssistantView
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError, TemplateError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.template import Template
 from homeassistant.util import dt as dt_util
 
 from .archive import SEASON_END, SIGNALS, ArchiveError
 from .compat import flow_vol as vol
 from .const import ATTR_CONFIG_ENTRY_ID, ATTR_INLET, DOMAIN
 from .records import Records, media_folder, records_of
-from .reports import FORMATS, KINDS, build_report, write_report
+from .reports import FORMATS, KINDS, Report, build_report, write_report
 
 if TYPE_CHECKING:
     from .coordinator import HeatbalanceCoordinator
@@ -58,6 +60,7 @@ SCHEMAS: dict[str, Any] = {
                 cv.ensure_list, [vol.In(FORMATS)]
             ),
             vol.Optional("language"): vol.In(("en", "zh-Hans")),
+            vol.Optional("template"): cv.string,  # administrators only (it reads anything)
             vol.Optional("link_hours", default=24): vol.All(
                 vol.Coerce(float), vol.Range(min=0.1, max=24 * 30)
             ),
@@ -133,6 +136,7 @@ async def async_report(
         tuple(data["formats"]),
         data.get("language") or _language(hass),
         timedelta(hours=data["link_hours"]),
+        template=data.get("template"),
     )
 
 
@@ -149,6 +153,7 @@ async def async_generate(
     language: str,
     link: timedelta,
     content_user: bool = False,
+    template: str | None = None,
 ) -> dict[str, Any]:
     """Build and write a report in the executor; fire ``heatbalance_report`` with its links."""
     records = _records(hass, coordinator)
@@ -156,14 +161,16 @@ async def async_generate(
     folder = media_folder(hass, entry.entry_id)
     fonts = (Path(hass.config.path("heatbalance", "fonts")),)
 
-    def job() -> dict[str, Path]:
+    def job() -> tuple[Report, dict[str, Path]]:
         records.writer.flush(30.0)
         report = build_report(records.archive, records.network, entry.title, kind, day)
-        return write_report(report, folder, formats, language, fonts)
+        return report, write_report(report, folder, formats, language, fonts)
 
     try:
-        files = await hass.async_add_executor_job(job)
-    except (ArchiveError, OSError) as err:
+        report, files = await hass.async_add_executor_job(job)
+        if template:
+            files["template"] = await _async_render(hass, template, report, folder)
+    except (ArchiveError, OSError, TemplateError) as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="report_failed",
@@ -187,6 +194,16 @@ async def async_generate(
         EVENT_REPORT, {"config_entry_id": entry.entry_id, "network": entry.title} | response
     )
     return response
+
+
+async def _async_render(hass: HomeAssistant, source: str, report: Report, folder: Path) -> Path:
+    """An operator's own report: an HA Jinja template over the report's figures
+    (``summary``, ``days``, ``inlets``, ``alarms``, ``audit``, ``network``, ``kind``,
+    ``first``, ``end``), written beside the other formats."""
+    text = Template(source, hass).async_render(asdict(report), parse_result=False)
+    path = folder / f"{report.name}-template.txt"
+    await hass.async_add_executor_job(path.write_text, str(text), "utf-8")
+    return path
 
 
 def sign(

@@ -7,6 +7,7 @@ listener applies operating settings in place and reloads only for the cycle and 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
@@ -33,6 +34,7 @@ from .const import (
     CONF_CYCLE_MINUTES,
     CONF_DROPOUT,
     CONF_FEEDBACK_TOLERANCE,
+    CONF_GATEWAY_TOPIC,
     CONF_LEVEL,
     CONF_LOW_BATTERY,
     CONF_MAX_OPENING,
@@ -55,6 +57,8 @@ from .const import (
 )
 from .records import CONF_ARCHIVE_URL, async_check_archive
 from .settings import DEFAULT_OPTIONS
+
+TOPIC_BASE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def _select(key: str, options: tuple[str, ...]) -> SelectSelector:
@@ -82,6 +86,7 @@ FIELDS: tuple[tuple[str, str, Any], ...] = (
     (SECTION_TIMING, CONF_CYCLE_MINUTES, _number(1, 60, 1, UnitOfTime.MINUTES)),
     (SECTION_TIMING, CONF_ACCELERATION, _number(1, 720, 1, "×")),
     (SECTION_TIMING, CONF_DROPOUT, _number(0, 50, 1, PERCENTAGE)),
+    (SECTION_TIMING, CONF_GATEWAY_TOPIC, TextSelector()),
     (SECTION_SAFETY, CONF_MIN_OPENING, _number(0, 100, 1, PERCENTAGE)),
     (SECTION_SAFETY, CONF_MAX_OPENING, _number(0, 100, 1, PERCENTAGE)),
     (SECTION_SAFETY, CONF_MAX_STEP, _number(1, 100, 1, PERCENTAGE)),
@@ -134,6 +139,8 @@ def check(options: dict[str, Any]) -> dict[str, str]:
         errors[SECTION_SAFETY] = "opening_limits"
     if options[CONF_TARGET] == "room_temperature" and options[CONF_LEVEL] != "advanced":
         errors[SECTION_CONTROL] = "room_target_needs_advanced"  # §4.1.1
+    if not TOPIC_BASE.match(str(options.get(CONF_GATEWAY_TOPIC) or "")):
+        errors[SECTION_TIMING] = "gateway_topic"  # as the add-on's mqtt.base_topic allows
     return errors
 
 

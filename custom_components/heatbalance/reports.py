@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from .archive import Archive, period
+from .archive import ROLLUP_SUMS, Archive, period
 
 KINDS = ("day", "week", "month", "season", "year")
 FORMATS = ("pdf", "xlsx", "csv")
@@ -154,16 +154,9 @@ def _inlets(archive: Archive, network: str, first: date, end: date) -> list[dict
     names = {
         v["id"]: (iid, v["name"], v["area_m2"]) for iid, v in archive.inlet_table(network).items()
     }
-    acc: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    worst: dict[int, float] = {}
-    for row in archive.inlet_days_between(network, first.toordinal(), end.toordinal() - 1):
-        a = acc[row["inlet"]]
-        for key in ("cycles", "hours", "in_band", "judged", "abs_dev_sum", "heat_kwh", "over_dh",
-                    "under_dh", "flow_sum", "supply_sum", "return_sum", "measured", "attempted",
-                    "received"):  # fmt: skip
-            a[key] += row[key] or 0.0
-        if row["max_abs_dev"] is not None:
-            worst[row["inlet"]] = max(worst.get(row["inlet"], 0.0), row["max_abs_dev"])
+    totals = archive.inlet_totals(network, first.toordinal(), end.toordinal() - 1)
+    acc = {row["inlet"]: {k: row[k] or 0.0 for k in ROLLUP_SUMS} for row in totals}
+    worst = {row["inlet"]: row["max_abs_dev"] for row in totals}
     out = []
     for ref, a in acc.items():
         iid, name, area = names.get(ref, (str(ref), None, None))
@@ -359,9 +352,11 @@ def write_pdf(
     from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib.figure import Figure
 
-    font = cjk_font(font_dirs) if language.startswith("zh") else None
-    lang = 1 if font else 0
-    fonts = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
+    font = cjk_font(font_dirs)  # Chinese names show in an English report too
+    lang = 1 if font and language.startswith("zh") else 0
+    fonts = ["DejaVu Sans", font] if font else ["DejaVu Sans"]
+    if lang:
+        fonts.reverse()
 
     def t(key: str, **kw: Any) -> str:
         return LABELS[key][lang].format(**kw)

@@ -3,6 +3,7 @@ signed links and backup hooks (§5.2.6, §5.3.6-7, §5.3.9, §5.3.10)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from datetime import timedelta
@@ -17,6 +18,7 @@ from homeassistant.exceptions import Unauthorized
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.heatbalance.archive import Archive
 from custom_components.heatbalance.backup import (
@@ -24,7 +26,7 @@ from custom_components.heatbalance.backup import (
     async_pre_backup,
     backup_shortfall,
 )
-from custom_components.heatbalance.const import DOMAIN
+from custom_components.heatbalance.const import DOMAIN, EVENT_ALARM
 from custom_components.heatbalance.records import ARCHIVE_FILE, records_of
 from custom_components.heatbalance.settings import DEFAULT_OPTIONS
 
@@ -147,7 +149,7 @@ async def test_alarms_and_commissioning_archived(
     hass: HomeAssistant, demo: ConfigEntry, hass_admin_user: User
 ) -> None:
     """Alarm changes (acknowledged by whom) and commissioning presettings are kept."""
-    coordinator = demo.runtime_data.coordinator
+    fired = async_capture_events(hass, EVENT_ALARM)
     await cycles(hass, demo, 4)
     await hass.services.async_call(
         DOMAIN,
@@ -161,8 +163,11 @@ async def test_alarms_and_commissioning_archived(
         return_response=True,
     )  # fmt: skip
     alarms = await _events(hass, demo, "alarm")
-    raised = [e for e in alarms if e["action"] == "raised"]
-    assert len(raised) == len(coordinator.alarms.as_dict().get("active", raised))
+    # every alarm change on the bus is in the archive, in order
+    assert [(e["action"], e["location"]) for e in alarms] == [
+        (e.data["status"], e.data["location"]) for e in fired
+    ]
+    assert any(e["action"] == "raised" for e in alarms)
     acked = [e for e in alarms if e["action"] == "acknowledged"]
     assert all(e["user_id"] == hass_admin_user.id for e in acked)
     commissioning = await _events(hass, demo, "commissioning")
@@ -346,3 +351,50 @@ async def test_report_blueprint_sends_the_signed_link(
     assert len(pushes) == 1  # the day report is not among the chosen periods
     assert pushes[0]["data"]["url"] == response["links"]["pdf"]
     assert pushes[0]["title"].startswith("estate12: week report")
+
+
+async def test_ha_stop_writes_every_queued_row(hass: HomeAssistant, demo: ConfigEntry) -> None:
+    """HA stopping: the queue is written before the archive closes (0 rows lost)."""
+    from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+
+    await cycles(hass, demo, 3)
+    n = len(demo.runtime_data.coordinator.data.inlets)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert records_of(hass, demo.entry_id) is None  # closed
+    archive = Archive(f"sqlite:///{hass.config.path(ARCHIVE_FILE)}")
+    try:
+        counts = await hass.async_add_executor_job(archive.counts, demo.entry_id)
+    finally:
+        archive.close()
+    assert counts["cycles"] >= 4
+    assert counts["samples"] == counts["cycles"] * n
+
+
+async def test_operator_report_template(
+    hass: HomeAssistant, demo: ConfigEntry, hass_admin_user: User
+) -> None:
+    """An administrator's Jinja template over the report's data; others are refused."""
+    await cycles(hass, demo, 2)
+    data = {
+        "config_entry_id": demo.entry_id,
+        "period": "day",
+        "date": dt_util.now().date(),
+        "formats": ["csv"],
+        "template": "{{ network }} {{ kind }} {{ summary.cycles }} cycles;"
+        "{% for i in inlets[:2] %} {{ i.inlet }}{% endfor %}",
+    }
+    response = await hass.services.async_call(
+        DOMAIN, "report", data, blocking=True, return_response=True,
+        context=Context(user_id=hass_admin_user.id),
+    )  # fmt: skip
+    assert response is not None
+    text = Path(response["files"]["template"]).read_text(encoding="utf-8")
+    assert re.match(r"estate12 day \d+ cycles; B0\d\d B0\d\d$", text)
+    assert "template" in response["links"]
+    operator = await hass.auth.async_create_user("Operator", group_ids=["system-users"])
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN, "report", data, blocking=True, return_response=True,
+            context=Context(user_id=operator.id),
+        )  # fmt: skip
