@@ -624,14 +624,20 @@ class Controller:
                 self.mismatches.pop(iid)
                 self.last_openings[iid] = feedback
 
+    def _moved_share(self) -> float:
+        """Share of the network's design flow whose valves were commanded last step."""
+        inlets = self.network.inlets
+        total = sum(i.design_flow_m3h for i in inlets.values() if i.parent is None)
+        moved = sum(inlets[i].design_flow_m3h for i in self.moved if i in inlets)
+        return min(moved / total, 1.0) if total > 0 else 0.0
+
     def _estimate(self, meas: Measurements, openings: Mapping[str, float | None]) -> Measurements:
         """Filter every inlet's signals; the estimates replace the raw readings downstream.
 
         An inlet whose reading is lost keeps its estimate for ``MAX_ESTIMATE_AGE`` steps
         (the valve has not moved: what was known stays true); after that it has none.
         """
-        n = max(len(self.ids), 1)
-        coupling = COUPLING * min(len(self.moved) / n, 1.0) ** 2  # others' moves shift flows
+        coupling = COUPLING * self._moved_share() ** 2  # others' moves shift every flow
         jump = math.hypot(self.pump_jump, coupling)
         inlets: dict[str, InletReading] = {}
         self.fresh = set()

@@ -12,10 +12,9 @@ valve ΔP) gets a scalar Kalman filter:
   nothing was commanded, the innovation ν = reading − prediction has variance P⁻ + R, so an
   exponentially weighted mean of ν² − P⁻ estimates R. Flow and ΔP noise is relative
   (a share of the reading), temperature noise absolute (K);
-* **outliers** — a reading beyond ``OUTLIER_SIGMA`` innovation standard deviations (the
-  prediction's variance includes what the last commands may have changed) is a spike and
-  not used, unless the next one agrees (then the plant really changed and the filter
-  restarts from it);
+* **outliers** — in a quiet cycle a reading beyond ``OUTLIER_SIGMA`` innovation standard
+  deviations is a spike and not used, unless the next one agrees (then the plant really
+  changed and the filter restarts from it); after commands a change is expected and taken;
 * **missing readings** — the filter predicts: the estimate stays with a growing variance, so
   a lost reading neither moves a valve nor wipes what is known.
 
@@ -39,7 +38,8 @@ SIGNALS = RELATIVE + ABSOLUTE
 PRIOR_NOISE = {"relative": 0.02, "absolute": 0.3}  # σ before anything is learnt: 2 %, 0.3 K
 NOISE_RANGE = {"relative": (0.002, 0.2), "absolute": (0.02, 5.0)}
 DRIFT = {"relative": 0.003, "absolute": 0.3}  # σ of the true value's walk per quiet step
-PREDICTION_SHARE = 1.0  # a predicted change is uncertain by its own size (model errors)
+PREDICTION_SHARE = 1.0  # a predicted change is uncertain by its own size (model errors)…
+PREDICTION_FLOOR = 0.1  # … and by at least 10 %: a model can be that wrong about any inlet
 LEARN_WEIGHT_MIN = 0.05  # the noise estimate's memory: about 20 quiet cycles
 OUTLIER_SIGMA = 4.0
 DP_JUMP = 3.0  # ΔP goes with Q² and is what others' valves shift most: thrice the flow's jump
@@ -85,7 +85,7 @@ class SignalFilter:
         if expected is not None and math.isfinite(expected) and expected > 0:
             change = abs(expected - self.value) / self._scale(self.value)
             self.value = expected
-            jump = math.hypot(jump, PREDICTION_SHARE * change)
+            jump = math.hypot(jump, max(PREDICTION_SHARE * change, PREDICTION_FLOOR))
         scale = self._scale(self.value)
         drift = DRIFT[self.kind] * scale
         self.var += drift**2 + (jump * scale) ** 2
@@ -105,7 +105,7 @@ class SignalFilter:
         r = self.reading_var(self.value)
         innovation = reading - self.value
         s = self.var + r
-        if innovation**2 > OUTLIER_SIGMA**2 * s:
+        if quiet and innovation**2 > OUTLIER_SIGMA**2 * s:
             self.outliers += 1
             if self.outliers < 2:
                 return  # a spike, once: not used
