@@ -1,8 +1,8 @@
 """Replay throughput of the gateway's store-and-forward outbox (issue 5 goal: ≥2,000 msg/s).
 
 Fills an outbox file with N readings (as after an outage), starts a real mosquitto and a real
-gateway process with no buses, and times how fast a consumer using
-``heatbalance_gateway.consumer`` receives, de-duplicates and acknowledges the whole backlog.
+gateway process with no buses, and times how fast a consumer using the integration's
+``gateway_protocol.AckTracker`` receives, de-duplicates and acknowledges the whole backlog.
 Prints figures; asserts nothing (the machine is shared and noisy).
 
     .venv/ha2026/bin/python benchmarks/gateway_replay.py [N]

@@ -40,13 +40,6 @@ logger:
   logs:
     custom_components.heatbalance: info
 lovelace:
-  dashboards:
-    heatbalance-network:
-      mode: yaml
-      title: Heat network
-      icon: mdi:heat-wave
-      show_in_sidebar: true
-      filename: heatbalance-dashboard.yaml
 """
 
 
@@ -64,13 +57,6 @@ def main(config_dir: Path, port: int | None = None) -> None:
     automations = config_dir / "automations.yaml"
     if not automations.exists():
         automations.write_text("[]\n", encoding="utf-8")
-    dashboard = config_dir / "heatbalance-dashboard.yaml"
-    if not dashboard.exists():
-        dashboard.write_text(
-            "title: Heat network\nviews:\n  - title: Waiting\n    cards:\n"
-            "      - type: markdown\n        content: The demo network is being set up…\n",
-            encoding="utf-8",
-        )
     _link(
         config_dir / "custom_components" / "heatbalance", ROOT / "custom_components" / "heatbalance"
     )

@@ -3,7 +3,8 @@
 Run by ``scripts/develop`` beside Home Assistant: waits for HA to answer, creates the owner
 account with a generated password (kept in ``.heatbalance-dev-login`` in the config folder so
 later runs print the same), finishes onboarding, adds a heatbalance entry for the demo network
-through the config flow, writes a dashboard for its devices and prints how to log in.
+through the config flow and prints how to log in. The network view is the integration's own
+sidebar panel (``/heatbalance``), so the script writes no dashboard.
 Only the standard library: it runs in the venv before anything else is installed.
 """
 
@@ -32,8 +33,7 @@ def use_port(port: int) -> None:
 
 
 USERNAME = "operator"
-# network sensors that show the network balancing itself, for the dashboard's history graph
-BALANCE_SENSORS = ("in_band", "imbalance", "spread")
+TEMPLATE = "{{ integration_entities('heatbalance') | count }}"
 ONBOARDING_STEPS = ("user", "core_config", "analytics", "integration")
 
 
@@ -257,49 +257,13 @@ def add_demo_network(token: str, demo: str) -> None:
         raise SystemExit(f"develop: the config flow did not create an entry: {step}")
 
 
-def write_dashboard(config: Path, token: str) -> int:
-    """Write a dashboard with one card per heatbalance device; return the entity count."""
-    template = (
-        "{% set ns = namespace(out=[]) %}"
-        "{% for d in integration_entities('heatbalance') | map('device_id') | unique %}"
-        "{% set ns.out = ns.out + [{'name': device_attr(d, 'name'),"
-        " 'entities': device_entities(d) | select('in', integration_entities('heatbalance'))"
-        " | list}] %}{% endfor %}{{ ns.out | tojson }}"
-    )
-    devices = request("POST", "/api/template", {"template": template}, token)
-    if not devices:
-        return 0
-    network, inlets = devices[0], devices[1:]
-    for dev in devices:
-        if any(e.startswith("select.") for e in dev["entities"]) and len(dev["entities"]) > len(
-            network["entities"]
-        ):
-            network = dev
-    inlets = [d for d in devices if d is not network]
-    sensors = [e for e in network["entities"] if e.startswith("sensor.")]
-    balance = [e for e in sensors if any(k in e for k in BALANCE_SENSORS)]
-    graphs = (balance or sensors)[:6]
-    cards = [
-        {"type": "entities", "title": network["name"], "entities": network["entities"]},
-        {"type": "history-graph", "title": "Balance", "hours_to_show": 6, "entities": graphs},
-    ] + [
-        {"type": "entities", "title": d["name"], "entities": d["entities"]}
-        for d in sorted(inlets, key=lambda d: d["name"] or "")
-    ]
-    lines = [
-        "title: Heat network",
-        "views:",
-        "  - title: Network",
-        "    type: masonry",
-        "    cards:",
-    ]
-    lines += ["      - " + json.dumps(card) for card in cards]
-    (config / "heatbalance-dashboard.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return sum(len(d["entities"]) for d in devices)
+def count_entities(token: str) -> int:
+    """How many heatbalance entities HA has (0 until the entry's platforms are set up)."""
+    return int(request("POST", "/api/template", {"template": TEMPLATE}, token))
 
 
 def main() -> None:
-    """Onboard, add the demo network, write the dashboard and print the login."""
+    """Onboard, add the demo network and print the login."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--demo", default="estate12")
@@ -323,14 +287,14 @@ def main() -> None:
         )
     count = 0
     for _ in range(60):
-        count = write_dashboard(args.config, token)
+        count = count_entities(token)
         if count:
             break
         time.sleep(2)
     login = json.loads((args.config / ".heatbalance-dev-login").read_text())
     print(
         "\n" + "=" * 72 + f"\nheatbalance demo is up after {time.monotonic() - started:.0f} s"
-        f"\n  open      {BASE.replace('127.0.0.1', 'localhost')}/heatbalance-network"
+        f"\n  open      {BASE.replace('127.0.0.1', 'localhost')}/heatbalance   (the network view)"
         f"\n  username  {login['username']}\n  password  {login['password']}"
         f"\n  network   {args.demo} ({count} heatbalance entities){chain}\n" + "=" * 72 + "\n",
         file=sys.stderr,

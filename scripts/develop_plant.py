@@ -9,7 +9,7 @@ everything into ``<config>/virtual-plant/`` and runs three children until it is 
   refuses plaintext outside tests) with a CA and server certificate made here, and a plaintext
   loopback listener for Home Assistant's MQTT integration (set up through HA's REST config
   flow, which cannot upload a CA file without the browser's file upload);
-* the virtual plant (``heatbalance_gateway.virtual_plant``) serving the demo network's inlets
+* the virtual plant (``scripts/virtual_plant.py``) serving the demo network's inlets
   as Modbus heat meters and valves, running ``speed`` plant seconds per wall second;
 * the gateway (``python -m heatbalance_gateway --config gateway.yaml``) polling the plant.
 
@@ -217,7 +217,7 @@ def plant_buses(layout: Layout) -> list[dict[str, Any]]:
     """The Modbus buses of the virtual plant for ``layout.network`` (device names as the
     integration expects them by default: ``<inlet>-meter``, ``<inlet>-valve``)."""
     sys.path.insert(0, str(ADDON))
-    from heatbalance_gateway.virtual_plant import VirtualPlant, load_simulator
+    from virtual_plant import VirtualPlant, load_simulator
 
     plant = VirtualPlant(load_simulator(layout.network), port=layout.modbus_port)
     buses: list[dict[str, Any]] = plant.gateway_buses(poll_interval=POLL_INTERVAL_S)
@@ -282,8 +282,7 @@ class Chain:
             "plant",
             [
                 sys.executable,
-                "-m",
-                "heatbalance_gateway.virtual_plant",
+                str(ROOT / "scripts" / "virtual_plant.py"),
                 "--network",
                 self.layout.network,
                 "--port",

@@ -2,7 +2,7 @@
 
 Runs inside the Home Assistant add-on (``addon/``) or standalone with
 ``python -m heatbalance_gateway --config FILE``. Kept free of ``homeassistant`` imports so the
-integration can import :mod:`heatbalance_gateway.consumer` without pulling the gateway in.
+integration never imports it: the consumer side of the link lives in the integration.
 """
 
 __version__ = "0.1.0"

@@ -4,6 +4,14 @@ A line (RS-485 or one Modbus TCP endpoint) carries one transaction at a time, so
 strictly sequential. Commands wait in their own queue and are served before the next register
 block of any poll, so a valve setpoint never waits for a full poll of the line (issue 5).
 Each command is read back and only reported ``confirmed`` when the device holds the value.
+
+A misbehaving device never stops its line (issue 11): a late, short or garbled reply makes the
+transport resynchronise, decode trouble is that device's fault, an exception response or an
+invalid value (NaN/Inf, sentinel, outside the physical range) is counted for that device and
+published as ``null`` (unavailable), and a poll that yields no valid value is a failed poll for
+the circuit breaker — a device answering only exception 04 turns unavailable within
+``breaker.failures`` polls. Anything unexpected inside one poll is logged with the device's name
+and the worker goes on with the next.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from .breaker import CircuitBreaker
 from .codec import EncodeError
 from .register_map import Point, Profile
 from .stats import LinkStats
-from .transport import DeviceError, NoResponseError, Transport
+from .transport import BadResponseError, DeviceError, NoResponseError, Transport
 
 _LOGGER = logging.getLogger(__name__)
 MAX_BLOCK = 120  # registers per read; Modbus allows 125
@@ -70,7 +78,7 @@ class Reading:
 
     device: str
     ts: float
-    values: dict[str, float]
+    values: dict[str, float | None]  # None: read but invalid (published as unavailable)
 
 
 @dataclass(slots=True)
@@ -98,6 +106,8 @@ class DeviceState:
     next_due: float = 0.0
     polls: int = 0
     last_values: dict[str, float] = field(default_factory=dict)
+    invalid: dict[str, str] = field(default_factory=dict)  # point key → why, while invalid
+    bad_frames: int = 0  # bad responses in a row (only the first is logged as a warning)
 
 
 class BusWorker:
@@ -167,7 +177,7 @@ class BusWorker:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=delay)
                     continue
-                await self._poll(device)
+                await self._poll_guarded(device)
         finally:
             await self.transport.close()
             while not self.commands.empty():
@@ -181,13 +191,24 @@ class BusWorker:
         if device.next_due < now - device.interval:
             device.next_due = now + device.interval
 
+    async def _poll_guarded(self, device: DeviceState) -> None:
+        """One poll; whatever goes wrong inside it is this device's failed poll, not the line's."""
+        try:
+            await self._poll(device)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            device.stats.poll_errors += 1
+            _LOGGER.exception("%s/%s: poll failed, the line goes on", self.name, device.name)
+            self._after_poll(device, False, {}, "full")
+
     async def _poll(self, device: DeviceState) -> None:
         plan = device.breaker.plan()
         self._reschedule(device)
         if plan == "skip":
             return
         device.polls += 1
-        values: dict[str, float] = {}
+        values: dict[str, float | None] = {}
         answered = True
         for number, block in enumerate(device.blocks):
             while not self.commands.empty():  # commands jump ahead of the rest of the poll
@@ -201,12 +222,14 @@ class BusWorker:
                 if number == 0:
                     break  # a silent device: do not spend the other blocks' timeouts on it
                 continue
-            if registers:
-                self._decode_block(block, registers, values)
-        self._after_poll(device, answered, values, plan)
+            self._decode_block(device, block, registers, values)
+        # A poll counts as answered only when it yielded at least one valid value: a device
+        # that refuses every read (exception 04) or sends only garbage is not "online".
+        healthy = answered and any(v is not None for v in values.values())
+        self._after_poll(device, healthy, values, plan)
 
     def _after_poll(
-        self, device: DeviceState, answered: bool, values: dict[str, float], plan: str
+        self, device: DeviceState, answered: bool, values: dict[str, float | None], plan: str
     ) -> None:
         if answered:
             if device.breaker.record_success():
@@ -222,14 +245,37 @@ class BusWorker:
             self.on_availability(device.name, False)
         self.on_poll(device.name, plan, answered)
         if values:
-            device.last_values.update(values)
+            device.last_values.update({k: v for k, v in values.items() if v is not None})
             self.on_reading(Reading(device.name, time.time(), values))
 
-    @staticmethod
-    def _decode_block(block: Block, registers: list[int], values: dict[str, float]) -> None:
+    def _decode_block(
+        self,
+        device: DeviceState,
+        block: Block,
+        registers: list[int],
+        values: dict[str, float | None],
+    ) -> None:
+        """Validated values of a block's points; an exception reply ([]) makes them all None."""
         for point in block.points:
             start = point.address - block.address
-            values[point.key] = point.decode(registers[start : start + point.count])
+            if registers:
+                value, why = point.read(registers[start : start + point.count])
+            else:
+                value, why = None, "exception response"
+            values[point.key] = value
+            self._note_validity(device, point.key, why)
+
+    def _note_validity(self, device: DeviceState, key: str, why: str | None) -> None:
+        """Count invalid values; log when a point turns invalid and when it recovers."""
+        if why is None:
+            if device.invalid.pop(key, None) is not None:
+                _LOGGER.info("%s/%s.%s valid again", self.name, device.name, key)
+            return
+        device.stats.invalid_values += 1
+        self.stats.invalid_values += 1
+        if device.invalid.get(key) is None:
+            _LOGGER.warning("%s/%s.%s invalid: %s", self.name, device.name, key, why)
+        device.invalid[key] = why
 
     async def _request(
         self,
@@ -255,10 +301,21 @@ class BusWorker:
                     result = write
             except NoResponseError:
                 continue
+            except BadResponseError as err:  # the device's fault; the transport resynchronised
+                device.stats.bad_responses += 1
+                self.stats.bad_responses += 1
+                log = _LOGGER.debug if device.bad_frames else _LOGGER.warning
+                log("%s/%s bad response: %s", self.name, device.name, err)
+                device.bad_frames += 1
+                continue
             except DeviceError as err:
+                device.stats.exceptions += 1
+                self.stats.exceptions += 1
                 _LOGGER.debug("%s/%s exception response: %s", self.name, device.name, err)
-                self._record(device, attempt, True, attempt == 1, started)
+                # answered, but no data: not a first-try success (§6.0.6)
+                self._record(device, attempt, True, False, started)
                 return []
+            device.bad_frames = 0
             self._record(device, attempt, True, attempt == 1, started)
             return result
         self._record(device, attempts, False, False, started)
@@ -316,7 +373,13 @@ class BusWorker:
                 {"status": "not_confirmed", "value": effective, "error": "read-back failed"},
             )
             return
-        held = point.decode(readback)
+        held, why = point.read(readback)
+        if held is None:
+            self._finish(
+                command,
+                {"status": "not_confirmed", "value": effective, "error": f"read-back {why}"},
+            )
+            return
         status = "confirmed" if abs(held - effective) <= point.tolerance else "not_confirmed"
         device.last_values[point.key] = held
         self._finish(command, {"status": status, "value": effective, "readback": held})

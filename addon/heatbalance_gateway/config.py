@@ -1,12 +1,18 @@
 """Gateway configuration: YAML/JSON file validated by voluptuous.
 
 Errors name the offending field (``buses[0].devices[2].poll_interval: ...``) so an operator can
-fix the add-on options without reading code. Secrets that are empty or well-known defaults are
-refused: per-gateway credentials are part of the identity authentication §5.1.3 asks for.
+fix the add-on options without reading code. Secrets that are empty, short or well-known
+defaults are refused: per-gateway credentials are part of the identity authentication §5.1.3
+asks for. Hardened (issue 11): the broker user name must be the gateway id (the ACL grants
+``%u`` its own topics only; another name connects and then has everything silently dropped),
+plaintext MQTT only to a loopback broker unless ``allow_remote_plaintext`` says otherwise, bus
+and device names unique, and no error message ever quotes the file (a YAML error shows only
+its position, never the line that may hold a password).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
@@ -16,6 +22,7 @@ from typing import Any
 import voluptuous as vol
 import yaml
 
+from .lorawan import PROFILES as LORAWAN_PROFILES
 from .register_map import Profile, ProfileError, load_profile
 
 MAX_POLL_INTERVAL_S = 1800.0  # §4.3.4: inlet data acquired at least every 30 min
@@ -39,6 +46,7 @@ DEFAULT_SECRETS = frozenset(
     }
 )
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,47}$"
+MIN_PASSWORD = 8
 
 
 class ConfigError(ValueError):
@@ -49,6 +57,8 @@ def _secret(value: Any) -> str:
     text: str = vol.Coerce(str)(value)
     if text.strip().lower() in DEFAULT_SECRETS:
         raise vol.Invalid("empty or default secret refused; set a unique per-gateway password")
+    if len(text) < MIN_PASSWORD:
+        raise vol.Invalid(f"too short: at least {MIN_PASSWORD} characters")
     return text
 
 
@@ -70,6 +80,9 @@ BROKER_SCHEMA = vol.Schema(
         vol.Required("password"): _secret,
         vol.Optional("tls"): TLS_SCHEMA,
         vol.Optional("insecure_plaintext", default=False): bool,
+        vol.Optional("allow_remote_plaintext", default=False): bool,
+        # set by the Supervisor integration only (supervisor.py): its internal broker
+        vol.Optional("supervisor", default=False): bool,
         vol.Optional("keepalive", default=30): vol.All(int, vol.Range(min=5, max=600)),
     }
 )
@@ -153,6 +166,28 @@ ZIGBEE_SCHEMA = vol.Schema(
     }
 )
 
+LORAWAN_SCHEMA = vol.Schema(
+    {
+        vol.Required("host"): vol.All(str, vol.Length(min=1)),
+        vol.Optional("port", default=1883): vol.All(int, vol.Range(min=1, max=65535)),
+        vol.Optional("username"): str,
+        vol.Optional("password"): str,
+        vol.Optional("tls"): TLS_SCHEMA,
+        vol.Optional("allow_remote_plaintext", default=False): bool,
+        vol.Required("application_id"): vol.All(str, vol.Length(min=1)),
+        vol.Required("devices"): vol.All(
+            [
+                {
+                    vol.Required("name"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
+                    vol.Required("dev_eui"): vol.Match(r"^[0-9A-Fa-f]{16}$", msg="16 hex digits"),
+                    vol.Required("profile"): vol.In(LORAWAN_PROFILES),
+                }
+            ],
+            vol.Length(min=1),
+        ),
+    }
+)
+
 GATEWAY_SCHEMA = vol.Schema(
     {
         vol.Required("gateway_id"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
@@ -165,6 +200,7 @@ GATEWAY_SCHEMA = vol.Schema(
             vol.Coerce(float), vol.Range(min=0.2, max=MAX_UPLOAD_INTERVAL_S)
         ),
         vol.Optional("zigbee"): ZIGBEE_SCHEMA,
+        vol.Optional("lorawan"): LORAWAN_SCHEMA,
         vol.Optional("log_level", default="info"): vol.In(("debug", "info", "warning", "error")),
     }
 )
@@ -216,12 +252,49 @@ def _check_bus(bus: dict[str, Any], index: int) -> None:
         seen.add(device["device_id"])
 
 
-def _check_broker(broker: dict[str, Any], where: str) -> None:
-    if "tls" not in broker and not broker["insecure_plaintext"]:
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_broker(broker: dict[str, Any], where: str, gateway_id: str) -> None:
+    if "tls" not in broker:
+        if not broker["insecure_plaintext"]:
+            raise ConfigError(
+                f"{where}.tls: TLS with a CA file is required (§8.2.7); "
+                "insecure_plaintext: true is for local tests only"
+            )
+        remote_ok = broker["allow_remote_plaintext"] or broker["supervisor"]
+        if not remote_ok and not _loopback(broker["host"]):
+            raise ConfigError(
+                f"{where}.host: plaintext MQTT only to a loopback broker; use TLS for "
+                f"{broker['host']!r} (or allow_remote_plaintext: true on a closed network)"
+            )
+    if broker["username"] != gateway_id and not broker["supervisor"]:
         raise ConfigError(
-            f"{where}.tls: TLS with a CA file is required (§8.2.7); "
-            "insecure_plaintext: true is for local tests only"
+            f"{where}.username: must be the gateway id {gateway_id!r} (the broker ACL grants each "
+            "gateway only the topics of its own user name)"
         )
+
+
+def _check_lorawan(lora: dict[str, Any], names: set[str]) -> None:
+    """The network server's broker: TLS or loopback (as the main broker); names unique."""
+    if "tls" not in lora and not lora["allow_remote_plaintext"] and not _loopback(lora["host"]):
+        raise ConfigError(
+            f"lorawan.host: plaintext MQTT only to a loopback broker; use TLS for {lora['host']!r}"
+        )
+    eui: set[str] = set()
+    for number, device in enumerate(lora["devices"]):
+        if device["name"] in names:
+            raise ConfigError(f"lorawan.devices[{number}].name: {device['name']!r} used twice")
+        if device["dev_eui"].lower() in eui:
+            raise ConfigError(f"lorawan.devices[{number}].dev_eui: {device['dev_eui']} used twice")
+        names.add(device["name"])
+        eui.add(device["dev_eui"].lower())
 
 
 def _normalise(data: Any) -> Any:
@@ -246,7 +319,9 @@ def _normalise(data: Any) -> Any:
     path = Path(data.pop("buses_file"))
     try:
         included = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
+    except yaml.YAMLError as err:
+        raise ConfigError(f"buses_file: cannot read {path}: {_yaml_error(err)}") from None
+    except OSError as err:
         raise ConfigError(f"buses_file: cannot read {path}: {err}") from err
     if not isinstance(included, dict) or not isinstance(included.get("buses"), list):
         raise ConfigError(f"buses_file: {path} must hold a mapping with a 'buses' list")
@@ -266,11 +341,15 @@ def parse_config(data: Any) -> GatewayConfig:
         raise ConfigError(f"{_where(first)}: {first.msg}") from err
     except vol.Invalid as err:
         raise ConfigError(f"{_where(err)}: {err.msg}") from err
-    _check_broker(raw["mqtt"]["main"], "mqtt.main")
+    _check_broker(raw["mqtt"]["main"], "mqtt.main", raw["gateway_id"])
     if "backup" in raw["mqtt"]:
-        _check_broker(raw["mqtt"]["backup"], "mqtt.backup")
+        _check_broker(raw["mqtt"]["backup"], "mqtt.backup", raw["gateway_id"])
     names: set[str] = set()
+    bus_names: set[str] = set()
     for index, bus in enumerate(raw["buses"]):
+        if bus["name"] in bus_names:
+            raise ConfigError(f"buses[{index}].name: {bus['name']!r} used twice")
+        bus_names.add(bus["name"])
         _check_bus(bus, index)
         for number, device in enumerate(bus["devices"]):
             if device["name"] in names:
@@ -278,6 +357,8 @@ def parse_config(data: Any) -> GatewayConfig:
                     f"buses[{index}].devices[{number}].name: {device['name']!r} used twice"
                 )
             names.add(device["name"])
+    if "lorawan" in raw:
+        _check_lorawan(raw["lorawan"], names)
     config = GatewayConfig(raw)
     extra = tuple(Path(d) for d in raw["profile_dirs"])
     for index, bus in enumerate(raw["buses"]):
@@ -297,8 +378,21 @@ def read_file(path: str | Path) -> Any:
     try:
         text = file.read_text(encoding="utf-8")
         return json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError) as err:
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{file}: cannot read: {_yaml_error(err)}") from None
+    except json.JSONDecodeError as err:  # its message names the position, never the text
+        raise ConfigError(f"{file}: cannot read: {err.msg} at line {err.lineno}") from None
+    except (OSError, ValueError) as err:
         raise ConfigError(f"{file}: cannot read: {err}") from err
+
+
+def _yaml_error(err: yaml.YAMLError) -> str:
+    """A YAML error by position only: its default text quotes the line (a password, maybe)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or "syntax error"
+    if mark is None:
+        return str(problem)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
 
 
 def load_config(path: str | Path) -> GatewayConfig:

@@ -44,14 +44,24 @@ def _device_block(
     }
 
 
-def _availability(topics: Topics, device: str) -> dict[str, Any]:
-    return {
-        "availability": [
-            {"topic": topics.status},
-            {"topic": topics.device_availability(device)},
-        ],
-        "availability_mode": "all",
-    }
+def _availability(topics: Topics, device: str, key: str | None = None) -> dict[str, Any]:
+    """Gateway online, device answering and — for a point — its last value valid: an invalid
+    value is published as ``null`` and the entity shows unavailable, never a number (issue 11)."""
+    entries: list[dict[str, Any]] = [
+        {"topic": topics.status},
+        {"topic": topics.device_availability(device)},
+    ]
+    if key is not None:
+        entries.append(
+            {
+                "topic": topics.device_state(device),
+                "value_template": (
+                    f"{{{{ 'offline' if value_json.{key} is defined and value_json.{key} is none"
+                    " else 'online' }}"
+                ),
+            }
+        )
+    return {"availability": entries, "availability_mode": "all"}
 
 
 def _point_config(topics: Topics, device: str, point: Point) -> dict[str, Any]:
@@ -104,7 +114,7 @@ def device_configs(
     block = _device_block(topics, device, profile, title)
     for point in profile.points:
         config = _point_config(topics, device, point)
-        config.update(_availability(topics, device), device=block, origin=ORIGIN)
+        config.update(_availability(topics, device, point.key), device=block, origin=ORIGIN)
         yield topics.discovery(point.ha, f"{device}_{point.key}"), config
     for key, name, unit in (
         ("first_try_rate", "First-try success", "%"),
@@ -178,7 +188,7 @@ def gateway_configs(topics: Topics, buses: list[str]) -> Iterator[tuple[str, dic
         (
             "dropped_alarm",
             "Outbox dropped data",
-            "{{ 'ON' if value_json.outbox.dropped else 'OFF' }}",
+            "{{ 'ON' if value_json.outbox.alarm else 'OFF' }}",
         )
     ]
     for bus in buses:

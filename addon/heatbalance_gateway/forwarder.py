@@ -4,6 +4,13 @@ Go-back-N: up to ``window`` readings may be unacknowledged. If the consumer's ac
 for ``ack_timeout`` seconds, or the uplink changes (reconnect, failover, failback), sending
 restarts right after the last acked sequence. Resent readings are duplicates by design; the
 consumer drops them by ``msg_id``/``seq`` (§6.0.3).
+
+Epochs (issue 11): every send is recorded in the outbox first (``sent_max``), and until the
+first ack of a run only rows sent before are resent (or an empty "hello" batch), so the first
+ack tells whether the consumer holds more of this stream than the file ever sent — a restored
+or rolled-back file — before any new sequence can collide; the outbox then starts a new stream.
+When the outbox changes stream (rollback, storage moved to memory or back) sending restarts at
+its floor. The in-memory outbox goes back to its file only when nothing is in flight.
 """
 
 from __future__ import annotations
@@ -47,7 +54,11 @@ class Forwarder:
         self.ack_timeout = float(options["ack_timeout"])
         self.acked = max(outbox.acked(), outbox.floor() - 1)
         self.sent_upto = self.acked
+        self.stream = outbox.stream
+        self.synced = False  # an ack of this run was checked against sent_max
+        self._hello_at = -1e9
         self.outstanding_since: float | None = None
+        self.rollbacks = 0
         self.go_backs = 0
         self.sent_messages = 0
         self.sent_readings = 0
@@ -73,14 +84,49 @@ class Forwarder:
         except (ValueError, KeyError, TypeError):
             _LOGGER.warning("ignoring malformed ack %r", payload[:100])
             return
-        if stream != self.outbox.stream or seq <= self.acked:
+        self._follow_stream()
+        if stream != self.outbox.stream:
             return
-        seq = min(seq, self.outbox.last_seq())  # never trust an ack for data not yet produced
+        if seq > max(self.outbox.sent_max, self.outbox.floor() - 1):
+            # more than this file ever sent: restored or rolled back (issue 11)
+            self.rollbacks += 1
+            self.outbox.rollback(seq)
+            self._follow_stream()
+            return
+        self.synced = True
+        if seq <= self.acked:
+            return
         self.outbox.ack(seq)
         self.acked = seq
         self.sent_upto = max(self.sent_upto, seq)
         self.outstanding_since = time.monotonic() if self.sent_upto > self.acked else None
         self.wake.set()
+
+    def _follow_stream(self) -> None:
+        """Restart from the floor when the outbox began a new stream (a fresh epoch: nothing
+        of it was sent, so no ack of it can be stale and no rollback check is due)."""
+        if self.outbox.stream == self.stream:
+            return
+        self.stream = self.outbox.stream
+        self.acked = self.outbox.floor() - 1
+        self.sent_upto = self.acked
+        self.outstanding_since = None
+        self.synced = True
+        self.wake.set()
+
+    def idle(self) -> bool:
+        """Nothing sent is waiting for an ack (the outbox may change stream safely)."""
+        return self.sent_upto <= self.acked
+
+    def _hello(self, link: Any, now: float) -> None:
+        """An empty batch asking the consumer for its ack position of this stream."""
+        if now - self._hello_at < self.ack_timeout:
+            return
+        self._hello_at = now
+        link.publish(
+            self.topics.data,
+            encode_batch(self.topics.gateway, self.outbox.stream, self.outbox.floor(), []),
+        )
 
     def stop(self) -> None:
         """Make :meth:`run` return."""
@@ -95,6 +141,7 @@ class Forwarder:
     async def run(self) -> None:
         """Loop until stopped."""
         while not self._stopping:
+            self._follow_stream()
             link = self.uplink.active()
             if link is None:
                 self._link = None
@@ -115,12 +162,19 @@ class Forwarder:
             rows = self.outbox.fetch(
                 self.sent_upto, min(self.batch, self.window - (self.sent_upto - self.acked))
             )
+            if not self.synced:  # until an ack is checked, only what was sent before
+                rows = [r for r in rows if r.seq <= self.outbox.sent_max]
             if not rows:
+                if not self.synced:
+                    self._hello(link, now)
                 await self._wait(0.25)
                 continue
             payload = encode_batch(
                 self.topics.gateway, self.outbox.stream, self.outbox.floor(), rows
             )
+            self.outbox.mark_sent(rows[-1].seq)
+            if self.outbox.stream != self.stream:
+                continue  # the outbox moved to memory while recording the send: start over
             if not link.publish(self.topics.data, payload):
                 await self._wait(0.1)
                 continue

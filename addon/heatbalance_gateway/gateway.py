@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .bus_worker import BusWorker, Command, Reading
@@ -26,6 +27,7 @@ from .commands import (
 from .config import GatewayConfig
 from .discovery import device_configs, gateway_configs, room_sensor_configs
 from .forwarder import Forwarder
+from .lorawan import LoraWanLink
 from .mqtt_link import BrokerLink, Uplink
 from .outbox import Outbox
 from .topics import Topics
@@ -34,6 +36,7 @@ from .zigbee import run_zigbee
 
 _LOGGER = logging.getLogger(__name__)
 FLUSH_S = 0.2
+RESTART_DELAY_S = 1.0
 
 
 class Gateway:
@@ -48,16 +51,19 @@ class Gateway:
         self.outbox = Outbox(
             config.outbox_path, max_rows=box["max_rows"], ttl_s=box["ttl_days"] * 86400.0
         )
-        self._pending: list[tuple[float, str, dict[str, float]]] = []
+        self._pending: list[tuple[float, str, dict[str, float | None]]] = []
         self._availability: dict[str, bool] = {}
         self._inflight: set[str] = set()
-        self._state: dict[str, dict[str, float]] = {}
+        self._state: dict[str, dict[str, float | None]] = {}
         self._stop = asyncio.Event()
         self.workers: dict[str, BusWorker] = {}
         self.device_bus: dict[str, BusWorker] = {}
         self.device_cfg: dict[str, dict[str, Any]] = {}
         self.uplink: Uplink | None = None
         self.forwarder: Forwarder | None = None
+        self.restarts: dict[str, int] = {}  # worker name → times restarted after dying
+        self._closed = False
+        self._drops = 0  # outbox drops in the last report period (the clearing drop alarm)
 
     # ---- construction -------------------------------------------------------------------
     def _transport(self, bus: dict[str, Any]) -> Transport:
@@ -131,7 +137,13 @@ class Gateway:
         if self.forwarder:
             self.forwarder.wake.set()
 
-    def _on_message(self, link: BrokerLink, topic: str, payload: bytes) -> None:
+    def _on_message(self, link: BrokerLink, topic: str, payload: bytes, retain: bool) -> None:
+        if self._closed:
+            return  # a message the MQTT thread handed over while the gateway shut down
+        if retain and topic != f"{self.topics.discovery_prefix}/status":
+            # a retained command would run again on every reconnect (issue 11)
+            _LOGGER.warning("ignored retained message on %s (commands are never retained)", topic)
+            return
         try:
             if topic == self.topics.ack:
                 if self.forwarder:
@@ -186,6 +198,10 @@ class Gateway:
             self.outbox.command_done(rid, result)
             self._inflight.discard(rid)
             self._publish_result(result)
+        elif result.get("status") != "confirmed":
+            # an HA set topic carries no request id; its refusal is still reported (issue 11)
+            _LOGGER.warning("set %s.%s: %s", result.get("device"), result.get("point"), result)
+            self._publish_result(result)
 
     def _publish_result(self, result: dict[str, Any]) -> None:
         if self.uplink and (link := self.uplink.active()):
@@ -219,11 +235,14 @@ class Gateway:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
-        self.outbox.append(batch)
+        try:
+            self.outbox.append(batch)
+        except Exception:  # the outbox falls back to memory; this is a bug, still go on
+            _LOGGER.exception("outbox append failed; %d readings only published live", len(batch))
         if self.forwarder:
             self.forwarder.wake.set()
         if self.uplink and (link := self.uplink.active()):
-            latest: dict[str, tuple[float, dict[str, float]]] = {}
+            latest: dict[str, tuple[float, dict[str, float | None]]] = {}
             for ts, device, values in batch:
                 latest[device] = (ts, values)
             for device, (ts, values) in latest.items():
@@ -243,15 +262,29 @@ class Gateway:
             "link_switches": 0 if not self.uplink else self.uplink.switches,
             "buses": {name: w.stats.snapshot() for name, w in self.workers.items()},
             "devices": {
-                name: {**s.stats.snapshot(), "available": s.breaker.available}
+                name: {
+                    **s.stats.snapshot(),
+                    "available": s.breaker.available,
+                    "invalid": dict(s.invalid),
+                    "alarm": s.stats.alarm or not s.breaker.available or bool(s.invalid),
+                }
                 for w in self.workers.values()
                 for name, s in w.devices.items()
             },
+            "restarts": dict(self.restarts),
             "outbox": {
                 **self.outbox.backlog(),
-                "alarm": self.outbox.dropped > 0,
+                # clears once a report period passes without drops and the storage is back
+                "alarm": bool(
+                    self._drops
+                    or self.outbox.drops_since_report
+                    or self.outbox.storage_error
+                    or self.outbox.recreated
+                ),
+                "dropped_recently": self._drops + self.outbox.drops_since_report,
                 "resends": 0 if fwd is None else fwd.go_backs,
                 "sent_readings": 0 if fwd is None else fwd.sent_readings,
+                "rollbacks": 0 if fwd is None else fwd.rollbacks,
             },
         }
 
@@ -268,8 +301,21 @@ class Gateway:
         self.forwarder = Forwarder(self.outbox, self.topics, self.uplink, self.config.raw["outbox"])
         for link in self.uplink.links:
             link.start()
-        tasks = [asyncio.create_task(w.run(), name=f"bus-{n}") for n, w in self.workers.items()]
-        tasks.append(asyncio.create_task(self.forwarder.run(), name="forwarder"))
+        tasks = [
+            asyncio.create_task(self._supervised(f"bus {n}", w.run), name=f"bus-{n}")
+            for n, w in self.workers.items()
+        ]
+        tasks.append(
+            asyncio.create_task(self._supervised("forwarder", self.forwarder.run), name="forwarder")
+        )
+        lora: LoraWanLink | None = None
+        if "lorawan" in self.config.raw:
+
+            def from_paho(reading: Reading) -> None:  # paho's thread → the event loop
+                loop.call_soon_threadsafe(self._on_reading, reading)
+
+            lora = LoraWanLink(self.config.raw["lorawan"], from_paho)
+            lora.start()
         if "zigbee" in self.config.raw:
             database = str(self.config.data_dir / "zigbee.db")
             zb = run_zigbee(self.config.raw["zigbee"], database, self._on_reading, self._stop)
@@ -285,14 +331,40 @@ class Gateway:
                     next_stats = time.monotonic() + stats_every
                     self._publish_stats()
         finally:
+            if lora is not None:
+                await asyncio.to_thread(lora.stop)
             await self._shutdown(tasks)
 
+    async def _supervised(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Run a worker until shutdown; a worker that dies is logged with its reason and
+        restarted, so one fault never silently ends polling of a line (issue 11)."""
+        while True:
+            try:
+                await run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _LOGGER.exception("%s died; restarting in %.0f s", name, RESTART_DELAY_S)
+            else:
+                if self._stop.is_set():
+                    return
+                _LOGGER.error("%s ended unexpectedly; restarting in %.0f s", name, RESTART_DELAY_S)
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            await asyncio.sleep(RESTART_DELAY_S)
+            if self._stop.is_set():
+                return
+
     def _publish_stats(self) -> None:
+        if self.outbox.storage_error and self.forwarder and self.forwarder.idle():
+            self.outbox.retry_file()
+        self._drops = self.outbox.report_drops()
         if self.uplink and (link := self.uplink.active()):
             link.publish(self.topics.stats, json.dumps(self.statistics()), retain=True)
+        self.outbox.recreated = False  # reported once (with a warning in the log)
         self.outbox.prune_commands()
 
     async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
+        self._stop.set()  # supervised workers must not be restarted now
         for worker in self.workers.values():
             worker.stop()
         if self.forwarder:
@@ -302,4 +374,5 @@ class Gateway:
         if self.uplink:
             for link in self.uplink.links:
                 await asyncio.to_thread(link.stop, (self.topics.status, "offline"))
+        self._closed = True
         self.outbox.close()

@@ -7,7 +7,8 @@ in a switch because data leaves the outbox only on the consumer's ack (§6.0.3):
 the forwarder goes back to the last acked sequence and resends.
 
 paho runs its network loop in its own thread; callbacks hand work to the asyncio loop with
-``call_soon_threadsafe``.
+``call_soon_threadsafe``. A failed connection attempt is logged with its reason (TLS: unknown
+CA, expired, self-signed, wrong host name; refused; unreachable) whenever the reason changes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,7 +40,7 @@ class BrokerLink:
         will: tuple[str, str],
         loop: asyncio.AbstractEventLoop,
         on_connect: Callable[[BrokerLink], None],
-        on_message: Callable[[BrokerLink, str, bytes], None],
+        on_message: Callable[[BrokerLink, str, bytes, bool], None],
         on_disconnect: Callable[[BrokerLink], None],
     ) -> None:
         self.name = name
@@ -74,6 +76,7 @@ class BrokerLink:
         client.reconnect_delay_set(min_delay=1, max_delay=4)
         client.max_inflight_messages_set(200)
         client.on_connect = self._connected
+        client.on_connect_fail = self._connect_failed
         client.on_disconnect = self._disconnected
         client.on_message = self._message
         self.client = client
@@ -85,6 +88,21 @@ class BrokerLink:
             _LOGGER.warning("%s broker refused the connection: %s", self.name, reason)
             return
         self.loop.call_soon_threadsafe(self._set_connected)
+
+    def _connect_failed(self, _c: Any, _u: Any) -> None:
+        """paho calls this inside its ``except OSError`` around the connect: the exception is
+        the reason (ssl.SSLCertVerificationError names CA, expiry, self-signed, host name)."""
+        err = sys.exception()
+        reason = "unknown" if err is None else f"{type(err).__name__}: {err}"
+        if reason != self.last_error:
+            _LOGGER.warning(
+                "%s broker %s:%s connection failed: %s",
+                self.name,
+                self.broker["host"],
+                self.broker["port"],
+                reason,
+            )
+        self.last_error = reason
 
     def _set_connected(self) -> None:
         self.connected = True
@@ -105,7 +123,7 @@ class BrokerLink:
 
     def _message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
         self.loop.call_soon_threadsafe(
-            self._on_message, self, message.topic, bytes(message.payload)
+            self._on_message, self, message.topic, bytes(message.payload), bool(message.retain)
         )
 
     def start(self) -> None:

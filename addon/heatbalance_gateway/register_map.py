@@ -4,6 +4,12 @@ A profile says which registers a device model exposes, how to decode them and wh
 be written. Writable points MUST carry ``min``/``max``: the gateway never writes outside them
 (issue 5; §5.3.6-3 safety thresholds start at the field device). Profiles live in
 ``heatbalance_gateway/profiles/<name>.yaml``; a site may add its own directory.
+
+Every value read is checked before it is published (issue 11): NaN/Inf, the "not available"
+sentinels of the register type (SunSpec convention: int16 0x8000, uint16 0xFFFF, int32
+0x80000000, uint32 0xFFFFFFFF; a point may list its own ``sentinels`` or none) and anything
+outside the point's physical range (``valid_min``/``valid_max``, else a writable point's
+``min``/``max``) is invalid: counted and published as unavailable, never as a value.
 """
 
 from __future__ import annotations
@@ -22,6 +28,14 @@ PROFILE_DIR = Path(__file__).with_name("profiles")
 FUNCTIONS = ("holding", "input", "coil", "discrete")
 WRITABLE_FUNCTIONS = ("holding", "coil")
 HA_COMPONENTS = ("sensor", "binary_sensor", "number", "valve")
+DEFAULT_SENTINELS: dict[str, tuple[int, ...]] = {
+    "int16": (-(2**15),),
+    "uint16": (2**16 - 1,),
+    "int32": (-(2**31),),
+    "uint32": (2**32 - 1,),
+    "float32": (),
+    "bool": (),
+}
 
 
 class ProfileError(ValueError):
@@ -62,6 +76,9 @@ POINT_SCHEMA = vol.Schema(
         vol.Optional("tolerance"): vol.All(_finite, vol.Range(min=0)),
         vol.Optional("ha"): vol.In(HA_COMPONENTS),
         vol.Optional("feedback"): str,
+        vol.Optional("valid_min"): _finite,
+        vol.Optional("valid_max"): _finite,
+        vol.Optional("sentinels"): [vol.All(int, vol.Range(min=-(2**31), max=2**32 - 1))],
     },
     extra=vol.PREVENT_EXTRA,
 )
@@ -100,6 +117,9 @@ class Point:
     tolerance: float
     ha: str
     feedback: str | None
+    valid_min: float | None = None
+    valid_max: float | None = None
+    sentinels: tuple[int, ...] = ()
 
     @property
     def count(self) -> int:
@@ -115,6 +135,28 @@ class Point:
         # 424 * 0.1 is 42.400000000000006 in binary floating point; a limit check at max=100
         # would refuse raw 1000. Integer registers carry at most ~10 significant digits.
         return value if self.type == "float32" else round(value, 9)
+
+    def read(self, registers: list[int]) -> tuple[float | None, str | None]:
+        """Registers -> (value, None) when valid, (None, why) when not (issue 11).
+
+        Never raises: a short or garbled frame is the device's fault, not the line's.
+        """
+        if len(registers) != self.count:
+            return None, f"{len(registers)} of {self.count} registers"
+        try:
+            raw = codec.decode(registers, self.type, self.word_order)
+            value = self.decode(registers)
+        except (ValueError, TypeError, OverflowError, KeyError) as err:  # struct.error is one
+            return None, f"undecodable: {err}"
+        if not math.isfinite(value):
+            return None, f"not finite ({value})"
+        if raw in self.sentinels:
+            return None, f"sentinel {int(raw)}"
+        if self.valid_min is not None and value < self.valid_min:
+            return None, f"{value} below {self.valid_min}"
+        if self.valid_max is not None and value > self.valid_max:
+            return None, f"{value} above {self.valid_max}"
+        return value, None
 
     def encode_setpoint(self, value: float) -> tuple[list[int], float]:
         """Engineering value -> registers, refusing anything outside ``min``..``max``.
@@ -190,6 +232,10 @@ def _check_point(raw: dict[str, Any]) -> Point:
                 raise vol.Invalid(f"writable point needs '{limit}'", path=[limit])
         if raw["min"] > raw["max"]:
             raise vol.Invalid("min is greater than max", path=["min"])
+    low = raw.get("valid_min", raw.get("min"))
+    high = raw.get("valid_max", raw.get("max"))
+    if low is not None and high is not None and low > high:
+        raise vol.Invalid("valid_min is greater than valid_max", path=["valid_min"])
     component = raw.get("ha") or _default_component(raw)
     if component in ("number", "valve") and not raw["writable"]:
         raise vol.Invalid(f"ha: {component} needs writable: true", path=["ha"])
@@ -212,6 +258,9 @@ def _check_point(raw: dict[str, Any]) -> Point:
         tolerance=raw.get("tolerance", abs(raw["scale"]) / 2),
         ha=component,
         feedback=raw.get("feedback"),
+        valid_min=low,
+        valid_max=high,
+        sentinels=tuple(raw.get("sentinels", DEFAULT_SENTINELS[raw["type"]])),
     )
 
 

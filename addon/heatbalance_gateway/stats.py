@@ -2,7 +2,8 @@
 
 §6.0.6 asks for a first-attempt transmission success rate of at least 95 % on wired links and
 80 % on wireless ones. A "request" is one Modbus transaction the gateway wants done (a block
-read, a write, a read-back); it succeeds at first try when the first attempt is answered.
+read, a write, a read-back); it succeeds at first try when the first attempt gets a valid
+answer (an exception response or a short/garbled frame is no success, issue 11).
 Rates use a rolling window so an old outage does not hide today's state, and alarms need a
 minimum sample so one lost frame after start-up does not raise one.
 """
@@ -32,6 +33,10 @@ class LinkStats:
     latency_sum_s: float = 0.0
     latency_count: int = 0
     latency_max_s: float = 0.0
+    exceptions: int = 0  # Modbus exception responses (device alive, no data)
+    bad_responses: int = 0  # short, garbled or mismatched frames (issue 11)
+    invalid_values: int = 0  # NaN/Inf, sentinels, outside the physical range
+    poll_errors: int = 0  # unexpected errors inside a poll (logged with a traceback)
     window: deque[bool] = field(default_factory=lambda: deque(maxlen=WINDOW))
 
     def record(self, attempts: int, answered: bool, first_answered: bool, latency_s: float) -> None:
@@ -78,6 +83,10 @@ class LinkStats:
             "retries": self.retries,
             "no_response": self.no_response,
             "failures": self.failures,
+            "exceptions": self.exceptions,
+            "bad_responses": self.bad_responses,
+            "invalid_values": self.invalid_values,
+            "poll_errors": self.poll_errors,
             "latency_ms_avg": None if average is None else round(average * 1000, 1),
             "latency_ms_max": round(self.latency_max_s * 1000, 1),
             "alarm": self.alarm,

@@ -63,5 +63,6 @@ def fill_main_broker(
         )
         filled.pop("tls", None)
         filled["insecure_plaintext"] = True
+    filled["supervisor"] = True  # its own user name and ACL (the Mosquitto add-on's)
     mqtt["main"] = filled
     return options

@@ -4,6 +4,13 @@ The transports make exactly one attempt per call (pymodbus ``retries=0``): retri
 the bus worker so every attempt is counted for §6.0.6 statistics. Device addresses use the
 ``device_id=`` keyword (pymodbus 3.16; ``slave=`` is gone), and ``reconnect_delay`` is never 0
 (that busy-loops).
+
+Every response is validated (issue 11): the function code, the device id and the transaction
+must be those of the request and a read must carry exactly the registers asked for. After a
+timeout or a response that does not fit, the line is in an unknown state — a late reply could
+be taken for the answer to the next request, blaming an innocent device — so the transport
+resynchronises: it closes the connection (TCP) or port (RTU), which discards anything still in
+flight, and reconnects for the next request.
 """
 
 from __future__ import annotations
@@ -21,6 +28,13 @@ class NoResponseError(Exception):
 
 class DeviceError(Exception):
     """The device answered with a Modbus exception response (it is alive)."""
+
+
+class BadResponseError(Exception):
+    """The device answered, but not what was asked (short frame, wrong function code)."""
+
+
+FUNCTION_CODES = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
 
 
 class Transport(Protocol):
@@ -64,14 +78,27 @@ class PymodbusTransport:
             )
         )
 
-    async def _call(self, coro: Any) -> Any:
+    async def _call(self, coro: Any, function_code: int) -> Any:
         try:
             response = await coro
         except (ModbusIOException, ConnectionException, TimeoutError) as err:
+            self.resync()
             raise NoResponseError(str(err)) from err
+        except Exception as err:  # a garbled frame pymodbus could not decode
+            self.resync()
+            raise BadResponseError(f"undecodable response: {err!r}") from err
         if response.isError():
             raise DeviceError(str(response))
+        if response.function_code != function_code:
+            self.resync()
+            raise BadResponseError(
+                f"function code {response.function_code} answers a request with {function_code}"
+            )
         return response
+
+    def resync(self) -> None:
+        """Drop the connection so no late frame can answer the next request."""
+        self.client.close()
 
     async def _connected(self) -> None:
         if not self.client.connected and not await self.client.connect():
@@ -81,18 +108,20 @@ class PymodbusTransport:
         """One read attempt."""
         await self._connected()
         c = self.client
-        if function == "holding":
-            r = await self._call(
-                c.read_holding_registers(address, count=count, device_id=device_id)
-            )
-            return list(r.registers)
-        if function == "input":
-            r = await self._call(c.read_input_registers(address, count=count, device_id=device_id))
-            return list(r.registers)
-        if function == "coil":
-            r = await self._call(c.read_coils(address, count=count, device_id=device_id))
-        else:
-            r = await self._call(c.read_discrete_inputs(address, count=count, device_id=device_id))
+        code = FUNCTION_CODES[function]
+        if function in ("holding", "input"):
+            read = c.read_holding_registers if function == "holding" else c.read_input_registers
+            r = await self._call(read(address, count=count, device_id=device_id), code)
+            registers = list(r.registers)
+            if len(registers) != count:
+                self.resync()
+                raise BadResponseError(f"{len(registers)} registers for a read of {count}")
+            return registers
+        read = c.read_coils if function == "coil" else c.read_discrete_inputs
+        r = await self._call(read(address, count=count, device_id=device_id), code)
+        if len(r.bits) < count:
+            self.resync()
+            raise BadResponseError(f"{len(r.bits)} bits for a read of {count}")
         return [int(bit) for bit in r.bits[:count]]
 
     async def write(self, function: str, address: int, values: list[int], device_id: int) -> None:
@@ -100,11 +129,11 @@ class PymodbusTransport:
         await self._connected()
         c = self.client
         if function == "coil":
-            await self._call(c.write_coil(address, bool(values[0]), device_id=device_id))
+            await self._call(c.write_coil(address, bool(values[0]), device_id=device_id), 5)
         elif len(values) == 1:
-            await self._call(c.write_register(address, values[0], device_id=device_id))
+            await self._call(c.write_register(address, values[0], device_id=device_id), 6)
         else:
-            await self._call(c.write_registers(address, values, device_id=device_id))
+            await self._call(c.write_registers(address, values, device_id=device_id), 16)
 
     async def close(self) -> None:
         """Close the client (stops its reconnect loop)."""

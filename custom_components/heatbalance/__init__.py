@@ -40,20 +40,27 @@ CONFIG_SCHEMA = _config_entry_only
 
 
 async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
-    """Register the services once, whether or not a network is configured."""
+    """Register the services, the template view and the network view once, whether or not a
+    network is configured."""
     from .onboarding_files import register_template_view
+    from .panel import async_setup_view
     from .services import async_setup_services
 
     async_setup_services(hass)
     register_template_view(hass)  # building-list templates the config flow links to
+    await async_setup_view(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> bool:
     """Load the network, start its coordinator, then the platforms."""
     from .lifecycle import async_setup_network, async_update_listener
+    from .panel import track_network
+    from .records import async_setup_records
 
+    await async_setup_records(hass, entry)  # before the first cycle, which it records
     await async_setup_network(hass, entry)
+    track_network(hass, entry)
     entry.async_on_unload(entry.add_update_listener(async_update_listener))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await async_update_listener(hass, entry)  # changed while setting up: reload once more

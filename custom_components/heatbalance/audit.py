@@ -19,12 +19,23 @@ from homeassistant.exceptions import Unauthorized
 from .const import DOMAIN, EVENT_AUDIT
 
 
-async def async_require_admin(hass: HomeAssistant, context: Context | None) -> None:
-    """Refuse a parameter change by a logged-in non-admin (automations pass: no user)."""
+async def async_require_admin(
+    hass: HomeAssistant,
+    context: Context | None,
+    *,
+    entry_id: str | None = None,
+    action: str | None = None,
+) -> None:
+    """Refuse a parameter change by a logged-in non-admin (automations pass: no user).
+
+    With ``entry_id`` and ``action`` the refusal is audited too (actions audit their own).
+    """
     if context is None or context.user_id is None:
         return
     user = await hass.auth.async_get_user(context.user_id)
     if user is None or not user.is_admin:
+        if entry_id is not None and action is not None:
+            async_audit_refused(hass, entry_id, action, context)
         raise Unauthorized(context=context, permission=POLICY_CONTROL)
 
 
@@ -59,6 +70,13 @@ def async_audit(
     )
 
 
+def async_audit_refused(
+    hass: HomeAssistant, entry_id: str, action: str, context: Context | None, **details: Any
+) -> None:
+    """Record a refused attempt (§5.3.6-7): who tried what without the right to."""
+    async_audit(hass, entry_id, "refused", context, attempted=action, **details)
+
+
 def describe(event_data: dict[str, Any], network: str) -> str:
     """Logbook text of an audit event (English: the logbook has no translation hook)."""
     details = ", ".join(f"{k}={v}" for k, v in event_data.get("details", {}).items())
@@ -66,4 +84,11 @@ def describe(event_data: dict[str, Any], network: str) -> str:
     return f"{text} ({details})" if details else text
 
 
-__all__ = ["DOMAIN", "async_audit", "async_require_admin", "async_require_operator", "describe"]
+__all__ = [
+    "DOMAIN",
+    "async_audit",
+    "async_audit_refused",
+    "async_require_admin",
+    "async_require_operator",
+    "describe",
+]

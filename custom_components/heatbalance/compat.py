@@ -25,7 +25,19 @@ type RepairsFlowResult = Any
 
 HAS_VIA_DEVICE_ID = hasattr(dr, "async_get_device_id_by_identifier")
 
-__all__ = ["RepairsFlowResult", "flow_vol", "via_device"]
+__all__ = ["RepairsFlowResult", "device_id", "flow_vol", "via_device"]
+
+
+def device_id(hass: HomeAssistant, entry_id: str, identifier: tuple[str, str]) -> str | None:
+    """The registered device id of an entry's device, by identifier, on both versions
+    (2026 deprecates looking a device up by identifier alone)."""
+    if HAS_VIA_DEVICE_ID:
+        found: str | None = dr.async_get_device_id_by_identifier(  # type: ignore[attr-defined]
+            hass, identifier, config_entry_id=entry_id
+        )
+        return found
+    device = dr.async_get(hass).async_get_device(identifiers={identifier})
+    return device.id if device else None
 
 
 def via_device(hass: HomeAssistant, entry_id: str, parent: tuple[str, str]) -> dict[str, Any]:

@@ -47,6 +47,9 @@ SIGNAL_ENTITY_KEYS: Final = (
 # gateway add-on devices of an inlet (docs/gateway.md); default "<inlet>-meter" / "<inlet>-valve"
 CONF_GATEWAY_METER: Final = "gateway_meter"
 CONF_GATEWAY_VALVE: Final = "gateway_valve"
+CONF_GATEWAY_ID: Final = "gateway_id"  # the gateway owning an inlet's devices (issue 11)
+CONF_GATEWAY_TOPIC: Final = "gateway_topic"  # the entry's MQTT topic base (issue 10 item 6)
+DEFAULT_GATEWAY_TOPIC: Final = "heatbalance"
 GATEWAY_DEVICE_KEYS: Final = (CONF_GATEWAY_METER, CONF_GATEWAY_VALVE)
 NEW_INLET: Final = "__new__"
 # operator tunables of an inlet, changed live by number/switch entities (no reload)

@@ -23,7 +23,7 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .alarms import NETWORK, Alarm, AlarmBook, find_conditions, gateway_conditions
-from .const import DOMAIN, EVENT_ALARM, SOURCE_SIMULATOR
+from .const import CONF_GATEWAY_TOPIC, DOMAIN, EVENT_ALARM, SOURCE_SIMULATOR
 from .cycle import CycleMemory, CycleResult, limits_of, run_cycle
 from .engine.control.safety import apply_limits
 from .engine.evaluation import BalanceStateMachine
@@ -32,6 +32,7 @@ from .engine.model import Network
 from .engine.simulator import Simulator
 from .gateway_source import async_attach
 from .plant import Plant
+from .records import archive_cycle
 from .settings import InletConfig, Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -124,7 +125,13 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         Without MQTT the entry retries its setup rather than regulating blind.
         """
         try:
-            source = await async_attach(self.hass, self.plant)
+            entry = self.config_entry
+            source = await async_attach(
+                self.hass,
+                self.plant,
+                base=(entry.options.get(CONF_GATEWAY_TOPIC) if entry else None) or "heatbalance",
+                key=entry.entry_id if entry else None,
+            )
         except (HomeAssistantError, ValueError) as err:  # no MQTT; a device on two inlets
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -203,6 +210,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         for alarm in cleared:
             self.fire(alarm, "cleared")
         self.store.async_delay_save(self.stored, SAVE_DELAY_S)
+        archive_cycle(self, result)  # the operator's season-long record (records.py)
         return result
 
     def _track_balance(self, result: CycleResult) -> float:

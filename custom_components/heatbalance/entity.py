@@ -1,4 +1,8 @@
-"""Base entities: one device per network, one per managed inlet hanging under it."""
+"""Base entities: one device per network, one per managed inlet hanging under it.
+
+The device tree follows the network: a building's device hangs under the network's, a managed
+household's under its building's (when the building is managed too, else under the network).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,15 @@ DEVICE_MODELS = {
     "electric_ejector": "Electric regulating ejector",
     "distributed_pump": "Distributed pump",
 }
+
+
+def parent_device(coordinator: HeatbalanceCoordinator, inlet_id: str) -> tuple[str, str]:
+    """The device an inlet's device hangs under: its managed building, else the network."""
+    entry_id = coordinator.config_entry.entry_id
+    parent = coordinator.network.inlets[inlet_id].parent
+    if parent is not None and parent in coordinator.inlets:
+        return (DOMAIN, f"{entry_id}_{parent}")
+    return (DOMAIN, entry_id)
 
 
 class HeatbalanceEntity(CoordinatorEntity[HeatbalanceCoordinator]):
@@ -60,7 +73,7 @@ class HeatbalanceEntity(CoordinatorEntity[HeatbalanceCoordinator]):
             model=DEVICE_MODELS.get(inlet.device.type, inlet.device.type),
             model_id=inlet.type,
             serial_number=inlet_id,
-            **via_device(coordinator.hass, entry_id, (DOMAIN, entry_id)),  # type: ignore[typeddict-item]
+            **via_device(coordinator.hass, entry_id, parent_device(coordinator, inlet_id)),  # type: ignore[typeddict-item]
         )
 
     @property
@@ -127,7 +140,14 @@ def add_entities(
     """Network entities under the entry; each inlet's under its subentry (stale devices go
     with the subentry when an operator removes it)."""
     async_add_entities(list(network))
-    for iid, cfg in coordinator.inlets.items():
+    # buildings before households: a household's device names its building's as via device
+    for iid, cfg in sorted(coordinator.inlets.items(), key=lambda kv: _depth(coordinator, kv[0])):
         entities = list(per_inlet(iid))
         if entities:
             async_add_entities(entities, config_subentry_id=cfg.subentry_id)
+
+
+def _depth(coordinator: HeatbalanceCoordinator, inlet_id: str) -> int:
+    """0 for a building or unit, 1 for a household (its parent is a building)."""
+    inlet = coordinator.network.inlets.get(inlet_id)
+    return 0 if inlet is None or inlet.parent is None else 1

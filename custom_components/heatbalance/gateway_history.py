@@ -271,6 +271,16 @@ def save_imported(path: str, imported: Imported, oldest: float) -> None:
     os.replace(tmp, path)
 
 
+def _take_over(old: str, new: str) -> None:
+    """Rename an older journal (and its imported-hours file) to the new name, unless the new
+    one exists already (then another entry took it over first)."""
+    for suffix in ("", ".imported.json"):
+        source = old if not suffix else f"{old[: -len('.jsonl')]}{suffix}"
+        target = new if not suffix else f"{new[: -len('.jsonl')]}{suffix}"
+        if os.path.exists(source) and not os.path.exists(target):
+            os.replace(source, target)
+
+
 # --- Home Assistant side -----------------------------------------------------------------------
 def to_unit(unit: str, target: str | None) -> Callable[[float], float] | None:
     """Conversion of values in ``unit`` to ``target`` (None when the two do not convert)."""
@@ -299,14 +309,22 @@ class BacklogHistory:
         devices: Mapping[str, tuple[str, str]],
         clock: Callable[[], float],
         late_s: float,
+        legacy: str | None = None,
     ) -> None:
         """``devices`` is the source's device → (inlet, kind) map; ``late_s`` the late window
-        (the source passes :data:`LATE_S`)."""
+        (the source passes :data:`LATE_S`). ``base`` names the journal (the config entry);
+        ``legacy`` the name it had before (the topic base): an existing journal of that name
+        is taken over on load, so an upgrade leaves no backlog behind."""
         self.hass = hass
         self.devices = devices
         self.clock = clock
         self.late_s = late_s
         self.journal = Journal(os.path.join(storage_dir(hass), f"{JOURNAL_PREFIX}.{base}.jsonl"))
+        self.legacy = (
+            None
+            if legacy is None or legacy == base
+            else os.path.join(storage_dir(hass), f"{JOURNAL_PREFIX}.{legacy}.jsonl")
+        )
         self.imported_path = f"{self.journal.path[: -len('.jsonl')]}.imported.json"
         self.imported: Imported = {}
         self.imported_rows = 0
@@ -315,6 +333,8 @@ class BacklogHistory:
 
     async def async_load(self) -> None:
         """Load and prune the journal and the imported-hours file."""
+        if self.legacy is not None:
+            await self.hass.async_add_executor_job(_take_over, self.legacy, self.journal.path)
         await self.hass.async_add_executor_job(self.journal.load, self.clock())
         if self.journal.damaged:
             _LOGGER.warning(

@@ -3,14 +3,9 @@
 The gateway (addon/, docs/gateway.md) polls Modbus heat meters and valves and forwards their
 readings from a SQLite outbox in batches on ``<base>/gw/<gateway>/data``; it deletes a row
 only after the consumer — this module — acknowledges it on ``<base>/gw/<gateway>/ack``
-(store-and-forward, §6.0.3). The rules, the same as the add-on's reference consumer
-(``heatbalance_gateway.consumer``, which the integration cannot import in production):
-
-* duplicates (replays, go-back resends) are dropped by sequence number;
-* the ack names the highest *contiguous* sequence and is sent only after the readings are
-  written; a batch's ``floor`` says everything below it is gone at the gateway;
-* replayed backlog keeps its original timestamps: it goes to the history, but never replaces
-  newer live state.
+(store-and-forward, §6.0.3). The protocol's rules (dedup, contiguous ack, epochs, latest
+state) live in gateway_protocol.py, the one implementation the add-on's tests use as well; the
+ack is sent only after the batch's readings are written (the backlog durably, to the journal).
 
 Each gateway inlet names its meter and valve device in its subentry (defaults
 ``<inlet>-meter`` / ``<inlet>-valve``, as the virtual plant names them; settings.py). Valve
@@ -20,6 +15,12 @@ the command's confirmation: anything but ``confirmed`` — or no answer within a
 reported with the inlet's next reading (``Reading.command_status``) and alarmed like a
 command/feedback mismatch (§5.3.8). A reading older than the stale window counts as a failed
 transmission (§6.0.6) and is handed on as None, never guessed.
+
+Peers are bound to identity (issue 11): every inlet device belongs to one gateway id — the
+one configured on the inlet, else the first that reported it (kept in the Store). Readings,
+command results and statistics about it from any other gateway are ignored and logged, and
+commands go to the owner only. Each config entry has its own topic base, Store and journal
+(issue 10 item 6), so several networks share a broker without acking each other's streams.
 """
 
 from __future__ import annotations
@@ -31,13 +32,23 @@ import math
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from homeassistant.core import callback
 
 from .const import SOURCE_GATEWAY
 from .gateway_history import LATE_S, BacklogHistory
+from .gateway_protocol import (
+    AckTracker,
+    BatchError,
+    Item,
+    Stream,
+    ack_topic,
+    copy_stream,
+    data_topic,
+    finite,
+)
 from .plant import Reading
 
 if TYPE_CHECKING:
@@ -60,109 +71,8 @@ PENDING = "pending"  # sent, no answer yet
 NO_RESULT = "no_result"  # no answer within the stale window
 
 
-class BatchError(ValueError):
-    """A data batch is malformed (it is counted and dropped, never acknowledged)."""
-
-
-# --- the protocol, pure (no Home Assistant) -------------------------------------------------
-@dataclass(slots=True)
-class Item:
-    """One reading of a batch: new (not a duplicate) and whether it is the newest state."""
-
-    reading: dict[str, Any]
-    is_new: bool
-    is_latest: bool
-
-
-@dataclass(slots=True)
-class Stream:
-    """Contiguous-ack position in one gateway's outbox stream."""
-
-    stream: str
-    contiguous: int = 0
-    pending: set[int] = field(default_factory=set)
-    gap_skipped: int = 0
-
-
-class AckTracker:
-    """Dedup, contiguous ack and latest-state rule (protocol of docs/gateway.md)."""
-
-    def __init__(self) -> None:
-        self.streams: dict[str, Stream] = {}
-        self.latest_ts: dict[tuple[str, str], float] = {}
-        self.duplicates = 0
-
-    def handle_batch(self, gateway: str, payload: bytes | str) -> list[Item]:
-        """Parse and classify one batch; raises BatchError when it is malformed."""
-        batch = parse_batch(payload)
-        state = self.streams.get(gateway)
-        if state is None or state.stream != batch["stream"]:
-            state = self.streams[gateway] = Stream(batch["stream"])  # new outbox file
-        if batch["floor"] - 1 > state.contiguous:
-            state.gap_skipped += batch["floor"] - 1 - state.contiguous
-            state.contiguous = batch["floor"] - 1
-            state.pending = {s for s in state.pending if s > state.contiguous}
-        items = [self._one(gateway, state, r) for r in batch["readings"]]
-        while state.contiguous + 1 in state.pending:
-            state.contiguous += 1
-            state.pending.discard(state.contiguous)
-        return items
-
-    def _one(self, gateway: str, state: Stream, reading: dict[str, Any]) -> Item:
-        seq = reading["seq"]
-        if seq <= state.contiguous or seq in state.pending:
-            self.duplicates += 1
-            return Item(reading, False, False)
-        state.pending.add(seq)
-        key = (gateway, reading["device"])
-        latest = reading["ts"] >= self.latest_ts.get(key, -math.inf)
-        if latest:
-            self.latest_ts[key] = reading["ts"]
-        return Item(reading, True, latest)
-
-    def ack_payload(self, gateway: str) -> bytes | None:
-        """JSON for the ack topic, or None before any batch of that gateway."""
-        state = self.streams.get(gateway)
-        if state is None:
-            return None
-        return json.dumps({"stream": state.stream, "seq": state.contiguous}).encode()
-
-
-def parse_batch(payload: bytes | str) -> dict[str, Any]:
-    """A batch with typed fields; BatchError names what is wrong."""
-    try:
-        raw = json.loads(payload)
-        readings = [
-            {
-                "seq": int(r["seq"]),
-                "ts": _finite(r["ts"]),
-                "device": str(r["device"]),
-                "values": dict(r.get("values") or {}),
-            }
-            for r in raw["readings"]
-        ]
-        return {
-            "stream": str(raw["stream"]),
-            "floor": int(raw.get("floor", 0)),
-            "readings": readings,
-        }
-    except (ValueError, TypeError, KeyError, AttributeError) as err:
-        raise BatchError(f"malformed gateway batch: {err!r}") from err
-
-
-def _finite(value: Any) -> float:
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError("timestamp not finite")
-    return number
-
-
 def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _copy(stream: Stream) -> Stream:
-    return Stream(stream.stream, stream.contiguous, set(stream.pending), stream.gap_skipped)
 
 
 def _value(values: dict[str, Any], key: str) -> float | None:
@@ -190,11 +100,16 @@ class GatewaySource:
         inlets: Mapping[str, tuple[str | None, str | None]],
         base: str = DEFAULT_BASE,
         clock: Callable[[], float] = time.time,
+        owners: Mapping[str, str | None] | None = None,
+        key: str | None = None,
     ) -> None:
         """Map the inlets' (meter, valve) devices; nothing is subscribed before
-        :meth:`async_start`. Raises ValueError when two inlets name the same device."""
+        :meth:`async_start`. Raises ValueError when two inlets name the same device.
+        ``owners`` names an inlet's gateway id (None: the first gateway that reports it);
+        ``key`` names this source's Store and journal (the config entry; default the base)."""
         self.hass = hass
         self.base = base
+        self.key = key or base
         self.clock = clock
         self.tracker = AckTracker()
         self.inlets = dict(inlets)
@@ -206,6 +121,18 @@ class GatewaySource:
                 if name in self.devices:
                     raise ValueError(f"inlets {self.devices[name][0]} and {iid} share {name}")
                 self.devices[name] = (iid, kind)
+        configured = owners or {}
+        self.configured: dict[str, str] = {  # device → configured gateway id
+            name: gw
+            for iid, names in self.inlets.items()
+            if (gw := configured.get(iid))
+            for name in names
+            if name
+        }
+        self.owner: dict[str, str] = dict(self.configured)  # device → its gateway
+        self.foreign = 0  # readings, results, statistics from a gateway not the owner
+        self._foreign_seen: set[tuple[str, str]] = set()
+        self._sent_to: dict[str, str] = {}  # request id → gateway it was sent to
         self.live: dict[str, Live] = {}
         self.history: deque[tuple[float, str, dict[str, Any]]] = deque(maxlen=HISTORY_MAX)
         self.results: dict[str, dict[str, Any]] = {}
@@ -225,10 +152,17 @@ class GatewaySource:
         from homeassistant.components import mqtt
         from homeassistant.helpers.storage import Store
 
-        self._store = Store(self.hass, STORE_VERSION, f"{STORE_KEY}.{self.base}")
-        self.restore(await self._store.async_load() or {})
-        self._written = {gw: _copy(st) for gw, st in self.tracker.streams.items()}
-        self.backlog = BacklogHistory(self.hass, self.base, self.devices, self.clock, LATE_S)
+        self._store = Store(self.hass, STORE_VERSION, f"{STORE_KEY}.{self.key}")
+        stored = await self._store.async_load()
+        if stored is None and self.key != self.base:  # saved per topic base before issue 10.6
+            stored = await Store[dict[str, Any]](
+                self.hass, STORE_VERSION, f"{STORE_KEY}.{self.base}"
+            ).async_load()
+        self.restore(stored or {})
+        self._written = {gw: copy_stream(st) for gw, st in self.tracker.streams.items()}
+        self.backlog = BacklogHistory(
+            self.hass, self.key, self.devices, self.clock, LATE_S, legacy=self.base
+        )
         await self.backlog.async_load()
         # in the background: a recorder still migrating its database must not hold the start
         self.hass.async_create_background_task(
@@ -236,7 +170,7 @@ class GatewaySource:
         )
         await mqtt.async_wait_for_mqtt_client(self.hass)
         for topic, handler in (
-            (f"{self.base}/gw/+/data", self._on_data),
+            (data_topic(self.base, "+"), self._on_data),
             (f"{self.base}/gw/+/cmd/result", self._on_result),
             (f"{self.base}/gw/+/stats", self._on_stats),
         ):
@@ -265,6 +199,7 @@ class GatewaySource:
                 dev: {"gateway": lv.gateway, "ts": lv.ts, "values": lv.values}
                 for dev, lv in self.live.items()
             },
+            "owners": {dev: gw for dev, gw in self.owner.items() if dev not in self.configured},
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -275,12 +210,15 @@ class GatewaySource:
                 for gw, st in data.get("streams", {}).items()
             }
             live = {
-                str(dev): Live(str(lv["gateway"]), _finite(lv["ts"]), dict(lv["values"]))
+                str(dev): Live(str(lv["gateway"]), finite(lv["ts"]), dict(lv["values"]))
                 for dev, lv in data.get("live", {}).items()
             }
+            bound = {str(dev): str(gw) for dev, gw in data.get("owners", {}).items()}
         except (TypeError, ValueError, KeyError, AttributeError) as err:
             _LOGGER.warning("Ignoring damaged gateway source store: %r", err)
             return
+        self.owner = {**{d: g for d, g in bound.items() if d in self.devices}, **self.configured}
+        live = {d: lv for d, lv in live.items() if self.owner.get(d, lv.gateway) == lv.gateway}
         self.tracker.streams.update(streams)
         self.live.update(live)
         for dev, lv in live.items():
@@ -306,6 +244,7 @@ class GatewaySource:
                 self.invalid += 1
                 _LOGGER.warning("Gateway %s: %s", gateway, err)
                 return
+            items = [i for i in items if not i.is_new or self._accepts(gateway, i.reading)]
             for item in items:
                 if item.is_new:
                     self._write(gateway, item)
@@ -317,12 +256,41 @@ class GatewaySource:
                 except OSError as err:  # not durable: no ack, and the replay counts as new
                     _LOGGER.error("Gateway %s backlog not journaled, not acked: %r", gateway, err)
                     self._rewind(gateway)
+                    self.tracker.forget(gateway, items)
                     return
-            self._written[gateway] = _copy(self.tracker.streams[gateway])
+            self._written[gateway] = copy_stream(self.tracker.streams[gateway])
             if self._store is not None:
                 self._store.async_delay_save(self._written_dict, SAVE_DELAY_S)
             if ack is not None:
-                await self._publish(f"{self.base}/gw/{gateway}/ack", ack)
+                await self._publish(ack_topic(self.base, gateway), ack)
+
+    def _accepts(self, gateway: str, reading: dict[str, Any]) -> bool:
+        """Whether ``gateway`` may report this device: its owner, or the first to report an
+        unbound one (bound now). Another gateway's reading is ignored and logged (issue 11);
+        the batch is still acknowledged, so that gateway does not resend it forever."""
+        device = str(reading["device"])
+        if device not in self.devices:
+            return True  # not an inlet device of this network: history only
+        owner = self.owner.setdefault(device, gateway)
+        if owner == gateway:
+            if device not in self.configured and (gateway, device) not in self._foreign_seen:
+                self._foreign_seen.add((gateway, device))
+                _LOGGER.info("Gateway device %s bound to gateway %s", device, gateway)
+            return True
+        self._refuse(gateway, device, "reading")
+        return False
+
+    def _refuse(self, gateway: str, device: str, what: str) -> None:
+        self.foreign += 1
+        if (gateway, device) not in self._foreign_seen:
+            self._foreign_seen.add((gateway, device))
+            _LOGGER.warning(
+                "Ignored a %s for %s from gateway %s: the device belongs to gateway %s",
+                what,
+                device,
+                gateway,
+                self.owner.get(device),
+            )
 
     def _rewind(self, gateway: str) -> None:
         """Forget a batch's sequences (its rows stay at the gateway, which sends them again)."""
@@ -330,7 +298,7 @@ class GatewaySource:
         if written is None:
             self.tracker.streams.pop(gateway, None)
         else:
-            self.tracker.streams[gateway] = _copy(written)
+            self.tracker.streams[gateway] = copy_stream(written)
 
     def _written_dict(self) -> dict[str, Any]:
         """:meth:`as_dict` with the ack positions of written batches only: a Store save that
@@ -361,6 +329,11 @@ class GatewaySource:
             self.invalid += 1
             _LOGGER.warning("Unreadable command result on %s: %r", msg.topic, err)
             return
+        gateway = msg.topic.split("/")[-3]
+        sent_to = self._sent_to.get(request_id)
+        if sent_to is not None and sent_to != gateway:
+            self._refuse(gateway, str(result.get("device")), "command result")
+            return
         self.results[request_id] = result
         waiter = self._waiters.pop(request_id, None)
         if waiter is not None and not waiter.done():
@@ -377,7 +350,13 @@ class GatewaySource:
             self.invalid += 1
             _LOGGER.warning("Unreadable gateway statistics on %s: %r", msg.topic, err)
             return
-        self.stats[msg.topic.split("/")[-2]] = stats
+        gateway = msg.topic.split("/")[-2]
+        devices = stats.get("devices")
+        if isinstance(devices, dict):
+            for device in [d for d in devices if self.owner.get(d, gateway) != gateway]:
+                self._refuse(gateway, device, "statistics")
+                del devices[device]
+        self.stats[gateway] = stats
 
     def link_rate(self, inlet_id: str) -> tuple[float, int] | None:
         """The gateway's first-try success rate of the inlet's devices (§6.0.6): the worst
@@ -485,8 +464,8 @@ class GatewaySource:
         if valve is None:
             _LOGGER.warning("Cannot move %s: it names no gateway valve", inlet_id)
             return None
-        live = self.live.get(valve)
-        if live is None:
+        gateway = self.owner.get(valve)
+        if gateway is None:
             _LOGGER.warning("Cannot move %s: its valve %s never reported", inlet_id, valve)
             return None
         request_id = f"hb-{uuid.uuid4().hex[:16]}"
@@ -496,25 +475,27 @@ class GatewaySource:
             "point": "position_setpoint",
             "value": round(opening * 100.0, 1),
         }
-        await self._publish(f"{self.base}/gw/{live.gateway}/cmd", json.dumps(command))
+        self._sent_to[request_id] = gateway  # only the owner's answer counts (issue 11)
+        await self._publish(f"{self.base}/gw/{gateway}/cmd", json.dumps(command))
         self.last_command[inlet_id] = (request_id, self.clock())
         return request_id
 
 
-async def async_attach(hass: HomeAssistant, plant: Plant) -> GatewaySource | None:
+async def async_attach(
+    hass: HomeAssistant, plant: Plant, base: str = DEFAULT_BASE, key: str | None = None
+) -> GatewaySource | None:
     """Start the source for the plant's gateway inlets (None when it has none).
 
-    The coordinator calls this in its setup and ``stop()`` on unload; the plant then reads and
-    moves its ``source: gateway`` inlets through it.
+    The coordinator calls this in its setup with the entry's topic base and id (its own Store
+    and journal) and ``stop()`` on unload; the plant then reads and moves its
+    ``source: gateway`` inlets through it.
     """
-    devices = {
-        iid: (cfg.gateway_meter, cfg.gateway_valve)
-        for iid, cfg in plant.inlets.items()
-        if cfg.source == SOURCE_GATEWAY
-    }
-    if not devices:
+    gateway_inlets = {iid: cfg for iid, cfg in plant.inlets.items() if cfg.source == SOURCE_GATEWAY}
+    if not gateway_inlets:
         return None
-    source = GatewaySource(hass, devices)
+    devices = {iid: (cfg.gateway_meter, cfg.gateway_valve) for iid, cfg in gateway_inlets.items()}
+    owners = {iid: cfg.gateway_id for iid, cfg in gateway_inlets.items()}
+    source = GatewaySource(hass, devices, base or DEFAULT_BASE, owners=owners, key=key)
     await source.async_start()
     plant.gateway = source
     return source

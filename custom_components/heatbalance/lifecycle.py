@@ -34,6 +34,7 @@ from .coordinator import (
 from .engine.loader import NetworkError
 from .engine.simulator import Simulator
 from .network_setup import build_network, definitions, network_source
+from .records import CONF_ARCHIVE_URL, audited_change
 from .repairs import async_check_issues, async_clear_issues
 from .settings import DEFAULT_OPTIONS, InletConfig, Settings
 
@@ -55,6 +56,7 @@ def structure_of(entry: ConfigEntry) -> tuple[Any, ...]:
     return (
         repr(sorted(entry.data.items())),
         tuple(options[k] for k in (CONF_CYCLE_MINUTES, CONF_ACCELERATION, CONF_OUTDOOR_ENTITY)),
+        options.get(CONF_ARCHIVE_URL),  # another archive database: reopen it
         tuple(sorted((sid, cfg.structure()) for sid, cfg in inlet_configs(entry).items())),
     )
 
@@ -166,7 +168,8 @@ def async_change_options(
     hass: HomeAssistant, entry: HeatbalanceConfigEntry, **changes: Any
 ) -> None:
     """Store option changes and apply them at once (the listener then finds nothing new)."""
-    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | changes)
+    with audited_change(hass, entry):  # the caller audits it, with its user
+        hass.config_entries.async_update_entry(entry, options=dict(entry.options) | changes)
     _apply_now(entry)
 
 
@@ -176,7 +179,10 @@ def async_change_inlet(
     """Store an inlet's tunables (weight, offset, auto) in its subentry and apply them."""
     coordinator = entry.runtime_data.coordinator
     subentry = entry.subentries[coordinator.inlets[inlet_id].subentry_id]
-    hass.config_entries.async_update_subentry(entry, subentry, data=dict(subentry.data) | changes)
+    with audited_change(hass, entry):
+        hass.config_entries.async_update_subentry(
+            entry, subentry, data=dict(subentry.data) | changes
+        )
     _apply_now(entry)
 
 

@@ -131,7 +131,12 @@ class ThresholdNumber(HeatbalanceEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Admins only; the opening limits must stay ordered (the engine refuses otherwise)."""
-        await async_require_admin(self.hass, self._context)
+        await async_require_admin(
+            self.hass,
+            self._context,
+            entry_id=self.coordinator.config_entry.entry_id,
+            action=f"set_{self.entity_description.key}",
+        )
         key = self.entity_description.key
         options = DEFAULT_OPTIONS | dict(self.coordinator.config_entry.options) | {key: value}
         if options[CONF_MIN_OPENING] > options[CONF_MAX_OPENING]:
@@ -155,7 +160,12 @@ class InletNumber(HeatbalanceEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Admins only; stored in the inlet's subentry, applied from the next cycle."""
-        await async_require_admin(self.hass, self._context)
+        await async_require_admin(
+            self.hass,
+            self._context,
+            entry_id=self.coordinator.config_entry.entry_id,
+            action=f"set_{self.entity_description.key}",
+        )
         assert self.inlet_id is not None
         key = self.entity_description.key
         self._change_inlet(f"set_{key}", key, value, old=self.native_value)

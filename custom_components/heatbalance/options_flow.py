@@ -7,6 +7,7 @@ listener applies operating settings in place and reloads only for the cycle and 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
@@ -21,6 +22,7 @@ from homeassistant.helpers.selector import (
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
+    TextSelector,
 )
 
 from .compat import flow_vol as vol
@@ -32,6 +34,7 @@ from .const import (
     CONF_CYCLE_MINUTES,
     CONF_DROPOUT,
     CONF_FEEDBACK_TOLERANCE,
+    CONF_GATEWAY_TOPIC,
     CONF_LEVEL,
     CONF_LOW_BATTERY,
     CONF_MAX_OPENING,
@@ -52,7 +55,10 @@ from .const import (
     SECTION_TIMING,
     TARGETS,
 )
+from .records import CONF_ARCHIVE_URL, async_check_archive
 from .settings import DEFAULT_OPTIONS
+
+TOPIC_BASE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def _select(key: str, options: tuple[str, ...]) -> SelectSelector:
@@ -80,6 +86,7 @@ FIELDS: tuple[tuple[str, str, Any], ...] = (
     (SECTION_TIMING, CONF_CYCLE_MINUTES, _number(1, 60, 1, UnitOfTime.MINUTES)),
     (SECTION_TIMING, CONF_ACCELERATION, _number(1, 720, 1, "×")),
     (SECTION_TIMING, CONF_DROPOUT, _number(0, 50, 1, PERCENTAGE)),
+    (SECTION_TIMING, CONF_GATEWAY_TOPIC, TextSelector()),
     (SECTION_SAFETY, CONF_MIN_OPENING, _number(0, 100, 1, PERCENTAGE)),
     (SECTION_SAFETY, CONF_MAX_OPENING, _number(0, 100, 1, PERCENTAGE)),
     (SECTION_SAFETY, CONF_MAX_STEP, _number(1, 100, 1, PERCENTAGE)),
@@ -91,7 +98,8 @@ FIELDS: tuple[tuple[str, str, Any], ...] = (
     (SECTION_ALARMS, CONF_ALARM_CYCLES, _number(1, 48, 1)),
     (SECTION_ALARMS, CONF_LOW_BATTERY, _number(0, 100, 1, PERCENTAGE)),
 )
-SECTIONS = (SECTION_CONTROL, SECTION_TIMING, SECTION_SAFETY, SECTION_ALARMS)
+SECTION_RECORDS = "records"
+SECTIONS = (SECTION_CONTROL, SECTION_TIMING, SECTION_SAFETY, SECTION_ALARMS, SECTION_RECORDS)
 
 
 def options_schema(current: dict[str, Any]) -> vol.Schema:
@@ -103,6 +111,11 @@ def options_schema(current: dict[str, Any]) -> vol.Schema:
             for sec, key, selector in FIELDS
             if sec == name
         }
+        if name == SECTION_RECORDS:  # the archive's database (records.py); empty: SQLite
+            url = current.get(CONF_ARCHIVE_URL) or ""
+            fields[vol.Optional(CONF_ARCHIVE_URL, description={"suggested_value": url})] = (
+                TextSelector()
+            )
         if name == SECTION_TIMING:
             outdoor = current.get(CONF_OUTDOOR_ENTITY)
             marker = (
@@ -113,9 +126,9 @@ def options_schema(current: dict[str, Any]) -> vol.Schema:
             fields[marker] = EntitySelector(
                 EntitySelectorConfig(domain="sensor", device_class="temperature")
             )
-        schema[vol.Required(name)] = section(
-            vol.Schema(fields), {"collapsed": name != SECTION_CONTROL}
-        )
+        # the archive's section came later: forms and tests that do not send it stay valid
+        key = vol.Optional(name) if name == SECTION_RECORDS else vol.Required(name)
+        schema[key] = section(vol.Schema(fields), {"collapsed": name != SECTION_CONTROL})
     return vol.Schema(schema)
 
 
@@ -126,6 +139,8 @@ def check(options: dict[str, Any]) -> dict[str, str]:
         errors[SECTION_SAFETY] = "opening_limits"
     if options[CONF_TARGET] == "room_temperature" and options[CONF_LEVEL] != "advanced":
         errors[SECTION_CONTROL] = "room_target_needs_advanced"  # §4.1.1
+    if not TOPIC_BASE.match(str(options.get(CONF_GATEWAY_TOPIC) or "")):
+        errors[SECTION_TIMING] = "gateway_topic"  # as the add-on's mqtt.base_topic allows
     return errors
 
 
@@ -139,11 +154,16 @@ class HeatbalanceOptionsFlow(OptionsFlow):
         if user_input is not None:
             flat = {k: v for name in SECTIONS for k, v in user_input.get(name, {}).items()}
             options = DEFAULT_OPTIONS | {
-                k: v for k, v in self.config_entry.options.items() if k != CONF_OUTDOOR_ENTITY
+                k: v
+                for k, v in self.config_entry.options.items()
+                if k not in (CONF_OUTDOOR_ENTITY, CONF_ARCHIVE_URL)
             }
             options |= flat
             options.setdefault(CONF_OUTDOOR_ENTITY, None)
-            errors = check(options)
+            options[CONF_ARCHIVE_URL] = flat.get(CONF_ARCHIVE_URL) or None
+            errors = check(options) or await async_check_archive(
+                self.hass, options[CONF_ARCHIVE_URL], SECTION_RECORDS
+            )
             if not errors:
                 return self.async_create_entry(data=options)
             current = options

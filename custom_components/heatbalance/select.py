@@ -74,7 +74,12 @@ class OptionSelect(HeatbalanceEntity, SelectEntity):
         """Check permission and the standard, store, apply, audit."""
         key = self.entity_description.key
         if self.entity_description.admin_only:
-            await async_require_admin(self.hass, self._context)
+            await async_require_admin(
+                self.hass,
+                self._context,
+                entry_id=self.coordinator.config_entry.entry_id,
+                action=f"set_{key}",
+            )
         room = key == CONF_TARGET and option == "room_temperature"
         if room and self.coordinator.settings.level != "advanced":
             raise ServiceValidationError(

@@ -7,16 +7,19 @@ Every call is audited (§5.3.6-7). Bad input raises a translated ``ServiceValida
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import config_validation as cv
 
 from .actions import async_acknowledge, async_balance_now
 from .alarms import ALARM_TYPES, NETWORK
-from .audit import async_audit, async_require_admin, async_require_operator
+from .archive_actions import SCHEMAS as ARCHIVE_SCHEMAS
+from .archive_actions import ReportFileView, async_history, async_report
+from .audit import async_audit, async_audit_refused, async_require_admin, async_require_operator
 from .compat import flow_vol as vol
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
@@ -34,8 +37,10 @@ from .const import (
 from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
 from .export import async_import_csv, commission_response, export_response
 from .lifecycle import async_change_inlet, async_change_options
+from .records import archive_commissioning
 from .settings import DEFAULT_OPTIONS
 
+_LOGGER = logging.getLogger(__name__)
 ENTRY = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
 PERCENT = vol.All(vol.Coerce(float), vol.Range(min=0, max=100))
 THRESHOLDS = {
@@ -64,6 +69,7 @@ SCHEMAS: dict[str, Any] = {
     ),
     "commission": ENTRY,
     "export_data": ENTRY,
+    **ARCHIVE_SCHEMAS,
 }
 
 
@@ -118,6 +124,7 @@ async def _set_weight(hass: HomeAssistant, call: ServiceCall) -> None:
     await async_require_admin(hass, call.context)
     coordinator = _coordinator(hass, call)
     iid = _inlet(coordinator, call.data[ATTR_INLET])
+    old = coordinator.inlets[iid].weight
     async_change_inlet(hass, coordinator.config_entry, iid, **{CONF_WEIGHT: call.data[CONF_WEIGHT]})
     async_audit(
         hass,
@@ -125,6 +132,7 @@ async def _set_weight(hass: HomeAssistant, call: ServiceCall) -> None:
         "set_weight",
         call.context,
         inlet=iid,
+        old=old,
         new=call.data[CONF_WEIGHT],
     )
 
@@ -139,8 +147,16 @@ async def _set_thresholds(hass: HomeAssistant, call: ServiceCall) -> None:
     options = DEFAULT_OPTIONS | dict(entry.options) | changes
     if options[CONF_MIN_OPENING] > options[CONF_MAX_OPENING]:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="opening_limits")
+    before = DEFAULT_OPTIONS | dict(entry.options)
     async_change_options(hass, entry, **changes)
-    async_audit(hass, entry.entry_id, "set_safety_thresholds", call.context, **changes)
+    async_audit(
+        hass,
+        entry.entry_id,
+        "set_safety_thresholds",
+        call.context,
+        **changes,
+        changes={k: [before.get(k), v] for k, v in changes.items()},
+    )
 
 
 async def _import_csv(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
@@ -164,6 +180,7 @@ async def _commission(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse
     coordinator = _coordinator(hass, call)
     response = await commission_response(hass, coordinator)
     async_audit(hass, coordinator.config_entry.entry_id, "commission", call.context)
+    archive_commissioning(hass, coordinator.config_entry.entry_id, dict(response or {}))
     return response
 
 
@@ -174,6 +191,19 @@ async def _export(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return export_response(coordinator)
 
 
+async def _history(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    coordinator = _coordinator(hass, call)
+    name = call.data[ATTR_INLET]
+    inlet = None if name == NETWORK else _inlet(coordinator, name)
+    return await async_history(hass, coordinator, inlet, call)
+
+
+async def _report(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    if call.data.get("template"):  # a template can read any state: as HA's own render rule
+        await async_require_admin(hass, call.context)
+    return await async_report(hass, _coordinator(hass, call), call)
+
+
 HANDLERS = {
     "balance_now": (_balance_now, SupportsResponse.NONE),
     "acknowledge_alarm": (_acknowledge, SupportsResponse.NONE),
@@ -182,14 +212,28 @@ HANDLERS = {
     "import_inlets_csv": (_import_csv, SupportsResponse.OPTIONAL),
     "commission": (_commission, SupportsResponse.ONLY),
     "export_data": (_export, SupportsResponse.ONLY),
+    "history": (_history, SupportsResponse.ONLY),  # read-only: any logged-in user
+    "report": (_report, SupportsResponse.OPTIONAL),
 }
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register every action of the integration."""
+    """Register every action of the integration, and the report download view."""
+    if hass.http is not None:
+        try:
+            hass.http.register_view(ReportFileView())
+        except RuntimeError as err:  # a test client froze the router before we loaded
+            _LOGGER.warning("report downloads unavailable: %s", err)
     for name, (handler, supports) in HANDLERS.items():
 
-        async def call(call: ServiceCall, _handler: Any = handler) -> ServiceResponse:
-            return await _handler(hass, call)  # type: ignore[no-any-return]
+        async def call(
+            call: ServiceCall, _handler: Any = handler, _name: str = name
+        ) -> ServiceResponse:
+            try:
+                return await _handler(hass, call)  # type: ignore[no-any-return]
+            except Unauthorized:  # the refusal leaves a trace (§5.3.6-7)
+                entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID, "")
+                async_audit_refused(hass, entry_id, _name, call.context)
+                raise
 
         hass.services.async_register(DOMAIN, name, call, SCHEMAS[name], supports_response=supports)

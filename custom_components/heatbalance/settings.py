@@ -24,7 +24,9 @@ from .const import (
     CONF_DROPOUT,
     CONF_FEEDBACK_TOLERANCE,
     CONF_FLOW_ENTITY,
+    CONF_GATEWAY_ID,
     CONF_GATEWAY_METER,
+    CONF_GATEWAY_TOPIC,
     CONF_GATEWAY_VALVE,
     CONF_INLET_ID,
     CONF_LEVEL,
@@ -46,6 +48,7 @@ from .const import (
     CONF_SUPPLY_ENTITY,
     CONF_TARGET,
     CONF_WEIGHT,
+    DEFAULT_GATEWAY_TOPIC,
     LINK_WIRED,
     SOURCE_GATEWAY,
     SOURCE_SIMULATOR,
@@ -72,6 +75,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_FEEDBACK_TOLERANCE: 5,
     CONF_ALARM_CYCLES: 4,
     CONF_LOW_BATTERY: 20,
+    CONF_GATEWAY_TOPIC: DEFAULT_GATEWAY_TOPIC,  # the entry's MQTT topic base (issue 10 item 6)
 }
 
 # Options the coordinator applies in place; any other change reloads the entry.
@@ -79,6 +83,7 @@ LIVE_OPTIONS: frozenset[str] = frozenset(DEFAULT_OPTIONS) - {
     CONF_CYCLE_MINUTES,
     CONF_ACCELERATION,
     CONF_OUTDOOR_ENTITY,
+    CONF_GATEWAY_TOPIC,
 }
 
 
@@ -147,6 +152,7 @@ class InletConfig:
     entities: dict[str, str] = field(default_factory=dict)
     gateway_meter: str | None = None  # gateway device names (source "gateway" only)
     gateway_valve: str | None = None
+    gateway_id: str | None = None  # the gateway owning them (None: the first that reports)
     weight: float | None = None  # None: the network file's weight
     setpoint_offset: float = 0.0
     auto: bool = True
@@ -173,6 +179,7 @@ class InletConfig:
             entities={k: data[k] for k in keys if data.get(k)},
             gateway_meter=meter,
             gateway_valve=valve,
+            gateway_id=_name(data.get(CONF_GATEWAY_ID)) if source == SOURCE_GATEWAY else None,
             weight=None if weight is None else float(weight),
             setpoint_offset=float(data.get(CONF_SETPOINT_OFFSET, 0.0)),
             auto=bool(data.get(CONF_AUTO, True)),
@@ -187,6 +194,7 @@ class InletConfig:
             tuple(sorted(self.entities.items())),
             self.gateway_meter,
             self.gateway_valve,
+            self.gateway_id,
         )
 
 

@@ -42,6 +42,7 @@ from .const import (
     CONF_BATTERY_ENTITY,
     CONF_CYCLE_MINUTES,
     CONF_FLOW_ENTITY,
+    CONF_GATEWAY_ID,
     CONF_GATEWAY_METER,
     CONF_GATEWAY_VALVE,
     CONF_INLET_ID,
@@ -360,8 +361,12 @@ class InletSubentryFlow(ConfigSubentryFlow):
         if user_input is not None:
             names = {k: str(user_input.get(k) or "").strip() for k in GATEWAY_DEVICE_KEYS}
             errors = self._gateway_errors(names)
+            # the gateway owning the devices (issue 11); empty: the first that reports them
+            owner = str(user_input.get(CONF_GATEWAY_ID) or "").strip()
+            if owner and not DEVICE_NAME.match(owner):
+                errors[CONF_GATEWAY_ID] = "device_name"
             if not errors:
-                self._data |= names
+                self._data |= names | {CONF_GATEWAY_ID: owner}
                 return self._finish()
         suggested = user_input or {
             k: self._data.get(k, default)
@@ -370,9 +375,14 @@ class InletSubentryFlow(ConfigSubentryFlow):
                 default_gateway_devices(self._data[CONF_INLET_ID]),
                 strict=True,
             )
-        }
+        } | {CONF_GATEWAY_ID: self._data.get(CONF_GATEWAY_ID, "")}
         schema = vol.Schema(
-            {**{vol.Optional(k): TextSelector() for k in GATEWAY_DEVICE_KEYS}, **ask}
+            {
+                **{
+                    vol.Optional(k): TextSelector() for k in (*GATEWAY_DEVICE_KEYS, CONF_GATEWAY_ID)
+                },
+                **ask,
+            }
         )
         return self.async_show_form(
             step_id="gateway",

@@ -70,8 +70,9 @@ class BalancingValve(HeatbalanceEntity, ValveEntity):
         coordinator = self.coordinator
         if coordinator.settings.auto and coordinator.inlets[self.inlet_id].auto:
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="valve_in_auto")
+        old = self.current_valve_position
         await coordinator.async_set_opening(self.inlet_id, position / 100.0)
-        self._audit("move_valve", new=position)
+        self._audit("move_valve", old=old, new=position)
 
     async def async_open_valve(self) -> None:
         """Fully open (as far as the safety limits allow)."""

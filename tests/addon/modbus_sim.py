@@ -15,9 +15,17 @@ from dataclasses import dataclass, field
 
 from heatbalance_gateway import codec
 from heatbalance_gateway.register_map import Profile
+from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import NoSuchIdException
+from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
+
+FAULTS = ("late", "short", "exception", "garbage")
+"""How a misbehaving device can answer (issue 11): ``late`` answers every read after the
+client's timeout, ``short`` sends one register fewer than asked (``SimServer`` truncates the
+response on the wire), ``exception`` answers exception 04 (device failure), ``garbage`` holds
+NaN and sentinel values in every register."""
 
 
 def free_port() -> int:
@@ -39,6 +47,8 @@ class Behaviour:
     dropped: int = 0
     writes: list[tuple[int, list[int]]] = field(default_factory=list)
     outcomes: list[bool] = field(default_factory=list)  # per request seen: answered?
+    fault: str | None = None  # one of FAULTS, or None for a well-behaved device
+    late_s: float = 0.35
     _plan: list[bool] = field(default_factory=list)
 
     def _drop_next(self) -> bool:
@@ -53,7 +63,7 @@ class Behaviour:
             self._plan = block
         return self._plan.pop()
 
-    async def action(self, fc, _start, address, _count, _regs, set_values):
+    async def action(self, fc, _start, address, _count, regs, set_values):
         """pymodbus SimDevice action: count, maybe stay silent, record writes."""
         self.requests += 1
         drop = self.dead or self._drop_next()
@@ -64,6 +74,13 @@ class Behaviour:
             raise NoSuchIdException("simulated silence")
         if set_values is not None and fc in (5, 6, 15, 16):
             self.writes.append((address, list(set_values)))
+        if self.fault == "late":
+            await asyncio.sleep(self.late_s)
+        elif self.fault == "exception":
+            return ExcCodes.DEVICE_FAILURE
+        elif self.fault == "garbage" and set_values is None:
+            regs[:] = [0xFFFF] * len(regs)  # the uint16 sentinel; two of them: a float32 NaN
+        return None
 
 
 def _register_list(profile: Profile, function: str, values: dict[str, float]) -> list[SimData]:
@@ -106,15 +123,33 @@ def sim_device(
 class SimServer:
     """Async context manager running a ModbusTcpServer on a free loopback port."""
 
-    def __init__(self, devices: list[SimDevice]) -> None:
+    def __init__(
+        self, devices: list[SimDevice], behaviours: dict[int, Behaviour] | None = None
+    ) -> None:
         self.port = free_port()
+        self.behaviours = behaviours or {}
         self.server = ModbusTcpServer(
-            devices, address=("127.0.0.1", self.port), ignore_missing_devices=True
+            devices,
+            address=("127.0.0.1", self.port),
+            ignore_missing_devices=True,
+            trace_pdu=self._trace_pdu,
         )
+
+    def _trace_pdu(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
+        """Truncate the register list of a ``short`` device's responses on the wire."""
+        behaviour = self.behaviours.get(pdu.dev_id)
+        if sending and behaviour is not None and behaviour.fault == "short":
+            registers = getattr(pdu, "registers", None)
+            if registers and len(registers) > 1:
+                pdu.registers = registers[:-1]
+        return pdu
 
     async def __aenter__(self) -> SimServer:
         await self.server.serve_forever(background=True)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        # let late answers still being delayed finish, so no server task outlives the test
+        late = [b.late_s for b in self.behaviours.values() if b.fault == "late"]
+        await asyncio.sleep(max(late, default=0.0) + (0.05 if late else 0.0))
         await self.server.shutdown()

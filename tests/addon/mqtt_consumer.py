@@ -1,4 +1,5 @@
-"""Test-side MQTT consumer: the integration's role, built on heatbalance_gateway.consumer.
+"""Test-side MQTT consumer: the integration's role, built on the integration's own protocol
+module (custom_components/heatbalance/gateway_protocol.py, the one implementation).
 
 Subscribes to a gateway's data topic on one or more brokers, stores every new reading, and
 acks the highest contiguous sequence after storing, exactly as DOCS.md asks of the integration.
@@ -11,7 +12,8 @@ import threading
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from heatbalance_gateway.consumer import Consumer, ack_topic, data_topic
+
+from custom_components.heatbalance.gateway_protocol import AckTracker, ack_topic, data_topic
 
 
 class MqttConsumer:
@@ -22,9 +24,10 @@ class MqttConsumer:
     ) -> None:
         self.gateway = gateway
         self.base = base
-        self.core = Consumer()
+        self.core = AckTracker()
         self.lock = threading.Lock()
         self.stored: dict[int, dict[str, Any]] = {}
+        self.identities: dict[tuple[str, float], int] = {}  # (device, ts) → times stored
         self.received = 0
         self.batches = 0
         self.clients: list[mqtt.Client] = []
@@ -63,6 +66,8 @@ class MqttConsumer:
                 self.received += 1
                 if item.is_new:
                     self.stored[int(item.reading["seq"])] = item.reading
+                    key = (item.reading["device"], item.reading["ts"])
+                    self.identities[key] = self.identities.get(key, 0) + 1
             ack = self.core.ack_payload(self.gateway)
             if ack and self.ack_upto is not None:
                 state = self.core.streams[self.gateway]

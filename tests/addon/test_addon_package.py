@@ -157,3 +157,15 @@ def test_without_supervisor_an_empty_host_is_refused() -> None:
     same = fill_main_broker(options, {})
     with pytest.raises(ConfigError, match=r"mqtt\.main\.host"):
         parse_config(same)
+
+
+def test_the_addon_package_stands_alone() -> None:
+    """The add-on image holds only addon/ (issue 11 item 5): its package never imports the
+    integration or patches the import path; development tools live in scripts/."""
+    package = Path(__file__).resolve().parents[2] / "addon" / "heatbalance_gateway"
+    for source in package.rglob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        assert "custom_components" not in text, source
+        assert "sys.path" not in text, source
+    assert not (package / "virtual_plant.py").exists()
+    assert not (package / "consumer.py").exists()  # the consumer is the integration's

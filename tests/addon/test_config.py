@@ -179,3 +179,49 @@ def test_profile_overlap_and_duplicates_are_refused() -> None:
         parse_profile({"name": "p", "points": two})
     with pytest.raises(ProfileError, match="duplicate point keys"):
         parse_profile({"name": "p", "points": [POINT, {**POINT, "address": 5}]})
+
+
+def _plain(host: str, **extra: Any) -> dict[str, Any]:
+    data = copy.deepcopy(BASE)
+    main = data["mqtt"]["main"]
+    del main["tls"]
+    main.update(host=host, insecure_plaintext=True, **extra)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (with_change("mqtt.main.password", "x"), "mqtt.main.password: too short"),
+        (with_change("mqtt.main.username", "gw2"), "mqtt.main.username: must be the gateway id"),
+        (_plain("broker.lan"), "mqtt.main.host: plaintext MQTT only to a loopback broker"),
+        (with_change("buses.1.name", "line1"), "buses[1].name: 'line1' used twice"),
+    ],
+)
+def test_hardened_refusals_name_the_field(data: dict[str, Any], message: str) -> None:
+    """Issue 11 item 4: each refusal names the field it is about."""
+    with pytest.raises(ConfigError) as err:
+        parse_config(data)
+    assert message in str(err.value)
+
+
+def test_plaintext_allowed_to_loopback_or_when_said() -> None:
+    assert parse_config(_plain("127.0.0.1")).gateway_id == "gw1"
+    assert parse_config(_plain("::1")).gateway_id == "gw1"
+    assert parse_config(_plain("broker.lan", allow_remote_plaintext=True)).gateway_id == "gw1"
+
+
+def test_yaml_error_never_prints_the_secret(tmp_path) -> None:
+    secret = "Sup3r-Secret-Pw"
+    bad = tmp_path / "gateway.yaml"
+    bad.write_text(f"gateway_id: gw1\nmqtt:\n  main:\n    password: [{secret}\n    host: x\n")
+    refused = subprocess.run(
+        [sys.executable, "-m", "heatbalance_gateway", "--config", str(bad)],
+        cwd=ADDON,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "line" in refused.stderr
+    assert secret not in refused.stderr + refused.stdout

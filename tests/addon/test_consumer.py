@@ -1,10 +1,11 @@
-"""Consumer-side protocol helper: dedup, contiguous acks, floor jumps, latest-state rule."""
+"""Consumer side of the link protocol (the integration's gateway_protocol.py, also used by the
+add-on's tests): dedup, contiguous acks, floor jumps, epochs, latest-state rule."""
 
 from __future__ import annotations
 
 import json
 
-from heatbalance_gateway.consumer import Consumer
+from custom_components.heatbalance.gateway_protocol import AckTracker as Consumer
 
 
 def batch(

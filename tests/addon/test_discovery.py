@@ -39,7 +39,9 @@ def test_one_ha_device_per_field_device_via_the_gateway() -> None:
     assert [a["topic"] for a in config["availability"]] == [
         "heatbalance/gw/gw1/status",
         "heatbalance/gw/gw1/dev/m1/availability",
+        "heatbalance/gw/gw1/dev/m1/state",  # an invalid (null) value shows unavailable
     ]
+    assert "value_json.flow is none" in config["availability"][2]["value_template"]
 
 
 def test_writable_points_carry_profile_limits() -> None:

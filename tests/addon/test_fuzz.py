@@ -264,7 +264,7 @@ def test_random_mqtt_messages_through_the_gateway_never_error_or_write_out_of_ra
             lambda _l: None,
         )
         for topic, payload in messages:
-            gateway._on_message(link, topic, payload)
+            gateway._on_message(link, topic, payload, False)
         for _ in range(200):  # let queued commands finish
             if all(w.commands.empty() for w in gateway.workers.values()) and not gateway._inflight:
                 break

@@ -17,10 +17,11 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 import yaml
-from heatbalance_gateway import virtual_plant as vp
 from heatbalance_gateway.config import parse_config
 from heatbalance_gateway.register_map import load_profile
 from pymodbus.client import AsyncModbusTcpClient
+
+from scripts import virtual_plant as vp
 
 from .gateway_proc import GatewayProcess, plain_broker, until
 from .modbus_sim import free_port

@@ -18,7 +18,9 @@ exchanger as a ζ, an ``ext_grid`` holding the return header — so pandapipes f
 point itself; or ``pump="lift"`` — ``create_circ_pump_const_pressure`` with the supply
 pressure and lift heatbalance found (needed when the thermal side is compared, since the
 circulation pump also sets the supply temperature). With a ``ThermalResult`` the inlets take
-out the heat heatbalance computed and the pipes lose heat to the ground.
+out the heat heatbalance computed and the pipes lose heat to the ground: one section per
+pipe (0.16 computes the exponential decay exactly) and each element's own outlet temperature
+(``t_outlet_k``) — no private return junctions (FACTS.md).
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def _pipes(net: pp.pandapipesNet, network: Network, sup: dict, ret: dict, *, hea
         inner_diameter_mm=d,
         k_mm=np.array([p.roughness_mm for p in pipes] * 2),
         loss_coefficient=np.array([p.zeta for p in pipes] * 2),
-        sections=20 if heat else 1,
+        sections=1,  # pandapipes 0.16 computes a pipe's temperature decay exactly
         u_w_per_m2k=loss / (math.pi * d / 1000.0) if heat else 0.0,
         text_k=network.ground_c + K,
     )
@@ -285,6 +287,12 @@ def pump_flow_m3h(model: PandapipesModel) -> float:
     """Flow through the substation pump."""
     table, index = model.pump_element
     return float(model.net[f"res_{table}"].at[index, "mdot_from_kg_per_s"]) / WATER_DENSITY * 3600
+
+
+def inlet_return_c(model: PandapipesModel, inlet_ids: list[str]) -> np.ndarray:
+    """Water temperature leaving each inlet's element, before it mixes at the node."""
+    res = model.net.res_heat_exchanger
+    return np.array([res.at[model.inlet_element[i], "t_outlet_k"] for i in inlet_ids]) - K
 
 
 def inlet_supply_c(model: PandapipesModel, inlet_ids: list[str]) -> np.ndarray:

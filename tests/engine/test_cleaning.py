@@ -30,12 +30,8 @@ from custom_components.heatbalance.engine.cleaning import (
     return_below_supply,
     sample_of,
 )
-from custom_components.heatbalance.engine.control.base import Measurements
-from custom_components.heatbalance.engine.control.flow_balance import (
-    InletMeasurement,
-    balance_step,
-)
-from custom_components.heatbalance.engine.control.safety import SafetyLimits
+from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
+from custom_components.heatbalance.engine.control.controller import make_controller
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 
 STEP_S = 1800.0
@@ -153,7 +149,7 @@ def test_healthy_noisy_network_under_control_is_not_flagged(estate_sim) -> None:
     """1 % flow noise, the real controller moving valves: 30 cycles, not one flag."""
     rng = np.random.default_rng(7)
     cleaner = for_network(estate_sim.network, heat_meters=True)
-    devices = {k: estate_sim.network.inlets[k].device for k in estate_sim.ids}
+    ctl = make_controller(estate_sim.network, ControllerConfig())
     moves = 0
     for step in range(30):
         state = estate_sim.state()
@@ -162,12 +158,7 @@ def test_healthy_noisy_network_under_control_is_not_flagged(estate_sim) -> None:
         assert result.notes == ()
         assert all(r.flagged == frozenset() for r in cleaned.inlets.values())
         if step < 8:
-            measured = {
-                k: InletMeasurement(s.flow_m3h, s.opening, s.dp_available_kpa, s.valve_dp_kpa)
-                for k, s in state.inlets.items()
-            }
-            targets = {k: s.design_flow_m3h * 1.025 for k, s in state.inlets.items()}
-            commands = balance_step(devices, measured, targets, SafetyLimits())
+            commands = ctl.step(cleaned).openings
             moved = [k for k, v in commands.items() if abs(v - state.inlets[k].opening) > 1e-3]
             moves += len(moved)
             for k, v in commands.items():

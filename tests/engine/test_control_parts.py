@@ -15,9 +15,11 @@ from custom_components.heatbalance.engine.control.identification import (
     BranchIdentifier,
 )
 from custom_components.heatbalance.engine.control.pi import (
+    GainSchedule,
     PIState,
     back_calculate,
     pi_proposal,
+    significance,
     valve_sensitivity,
 )
 from custom_components.heatbalance.engine.control.planner import HydraulicPlanner, PlanInput
@@ -226,3 +228,31 @@ def test_planner_handles_buildings_with_households() -> None:
         if pl.leaf[k]:
             s = state.inlets[iid]
             assert s.flow_m3h / s.design_flow_m3h == pytest.approx(1.015, rel=1e-3), iid
+
+
+def test_noise_level_errors_earn_small_steps_real_ones_nearly_full() -> None:
+    assert significance(0.10, 0.02) > 0.85
+    assert significance(0.02, 0.02) < 0.25
+    assert significance(-0.3, 0.02) == pytest.approx(significance(0.3, 0.02))
+
+
+def test_one_scheduled_step_lands_an_inlet_near_its_flow(chain3: Network) -> None:
+    """The schedule inverts the model's static gain: valve authority from the hydraulic
+    model, characteristic inverted; one full step (kp + ki = 1) of a lone loop takes the
+    inlet most of the way to a flow 30 % lower, whatever its authority."""
+    from custom_components.heatbalance.engine.hydraulics import HydraulicModel
+
+    model = HydraulicModel(chain3)
+    before = model.solve()
+    schedule = GainSchedule(chain3)
+    openings = {iid: chain3.inlets[iid].device.opening for iid in chain3.inlets}
+    schedule.update(openings, None, {})
+    for k, iid in enumerate(before.inlet_ids):
+        device = chain3.inlets[iid].device
+        error = math.log(0.7)
+        sens = schedule.sensitivity(iid, device, device.opening, error, flow=True)
+        h = model.openings()
+        h[k] = device.opening + error / sens
+        after = model.solve(h)
+        ratio = after.inlet_flow_m3h[k] / before.inlet_flow_m3h[k]
+        assert ratio == pytest.approx(0.7, abs=0.05), (iid, schedule.authority[iid])

@@ -8,14 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custom_components.heatbalance.engine.control.base import InletReading, Measurements
-from custom_components.heatbalance.engine.control.flow_balance import (
-    InletMeasurement,
-    balance_step,
-    pump_speed_step,
-    reachable_level,
+from custom_components.heatbalance.engine.control.base import (
+    ControllerConfig,
+    InletReading,
+    Measurements,
 )
-from custom_components.heatbalance.engine.control.safety import SafetyLimits
+from custom_components.heatbalance.engine.control.controller import Controller, make_controller
 from custom_components.heatbalance.engine.evaluation import (
     BALANCED,
     BALANCING,
@@ -34,21 +32,18 @@ from custom_components.heatbalance.engine.simulator import Simulator
 HOUR = 3600.0
 
 
+_CONTROLLERS: dict[int, Controller] = {}
+
+
 def _balance(sim: Simulator, steps: int) -> None:
-    """Run the real flow-balancing controller (with pump control) for ``steps`` half-hours."""
-    limits = SafetyLimits()
-    devices = {k: sim.network.inlets[k].device for k in sim.ids}
+    """Run the engine's controller (model-based, with the pump) for ``steps`` half-hours."""
+    ctl = _CONTROLLERS.setdefault(id(sim), make_controller(sim.network, ControllerConfig()))
     for _ in range(steps):
-        state = sim.state()
-        measured = {
-            k: InletMeasurement(s.flow_m3h, s.opening, s.dp_available_kpa, s.valve_dp_kpa)
-            for k, s in state.inlets.items()
-        }
-        targets = {k: s.design_flow_m3h * 1.025 for k, s in state.inlets.items()}
-        for k, v in balance_step(devices, measured, targets, limits).items():
+        cmds = ctl.step(Measurements.from_plant(sim.state()))
+        for k, v in cmds.openings.items():
             sim.set_opening(k, v)
-        level = reachable_level(devices, measured, targets, limits)
-        sim.set_pump_speed(pump_speed_step(sim.network.substation.pump, sim.pump_speed, level))
+        if cmds.pump_speed is not None:
+            sim.set_pump_speed(cmds.pump_speed)
         sim.step(1800.0)
 
 

@@ -29,6 +29,7 @@ from custom_components.heatbalance.engine.hydraulics import (
     solve_hydraulics,
 )
 from custom_components.heatbalance.engine.hydraulics.friction import pipe_law
+from custom_components.heatbalance.engine.hydraulics.topology import MAX_LISTED_PROBLEMS
 from custom_components.heatbalance.engine.model import (
     GRAVITY,
     WATER_DENSITY,
@@ -518,7 +519,7 @@ def test_model_reads_device_settings_at_each_solve() -> None:
 
 # --- robustness ---------------------------------------------------------------------------------
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.floats(0.0, 1.0), min_size=4, max_size=4), st.floats(0.0, 1.2))
+@given(st.lists(st.floats(0.0, 1.0), min_size=4, max_size=4), st.floats(0.0, 1.0))
 def test_any_openings_converge_with_mass_balance(openings: list[float], speed: float) -> None:
     net = chain(4)
     res = solve_hydraulics(net, openings=np.array(openings), pump_speed=speed)
@@ -675,7 +676,7 @@ def test_bad_pipe_and_device_problems_are_all_listed() -> None:
 
 
 def test_problem_lists_are_capped() -> None:
-    net = chain(12)
+    net = chain(MAX_LISTED_PROBLEMS + 2)
     for i in net.inlets.values():
         i.device = Device("static_valve")
     with pytest.raises(HydraulicError, match=r"… and 2 more"):
@@ -711,6 +712,16 @@ def test_bad_arguments_get_a_clear_error() -> None:
         model.solve(warm_start=np.ones(3))
     with pytest.raises(KeyError):
         model.solve().inlet("nope")
+
+
+def test_a_pump_speed_beyond_the_vfd_is_refused_as_by_the_cli() -> None:
+    """Speed 3 is nine times the head (160 m on this pump): refused, not solved."""
+    net = chain(2)
+    with pytest.raises(HydraulicError, match=r"pump speed 3 is above the pump's VFD maximum 1"):
+        solve_hydraulics(net, pump_speed=3.0)
+    net.substation.pump.speed = 3.0
+    with pytest.raises(HydraulicError, match=r"field pump\.speed: 3 is above the VFD maximum"):
+        solve_hydraulics(net)
 
 
 def test_nan_opening_means_the_devices_own() -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from .conftest import add_network, cycles
 
@@ -61,7 +64,12 @@ async def _alarm_automation(
     await _automation(
         hass,
         "alarm_notification.yaml",
-        {"network": entry.entry_id, "notify_action": "notify.mobile_app_operator_phone"} | inputs,
+        {
+            "network": entry.entry_id,
+            "alarm_entity": "binary_sensor.estate12_alarm",
+            "notify_action": "notify.mobile_app_operator_phone",
+        }
+        | inputs,
     )
     return pushes
 
@@ -91,70 +99,88 @@ async def test_not_balanced_blueprint(
     assert "without reaching balance" in notes[0]["message"]
 
 
-async def test_alarm_blueprint_notifies_and_acknowledges(
+async def _set(hass: HomeAssistant, entry: ConfigEntry, **options: object) -> None:
+    """Change options and run one cycle, without waiting for the automation's run to end."""
+    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
+    await _settle()
+    await entry.runtime_data.coordinator.async_refresh()
+    await _settle()
+
+
+async def _until_no_alarm(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Cycles until the plant settled back and no alarm is active (deviations clear as the
+    network balances again)."""
+    for _ in range(30):
+        await _set(hass, entry)
+        if hass.states.get("binary_sensor.estate12_alarm").state == "off":
+            return
+    raise AssertionError(entry.runtime_data.coordinator.alarms.active)
+
+
+async def test_alarm_blueprint_one_message_per_episode(
+    hass: HomeAssistant, config_dir: Path, demo: ConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Issue 13: many alarms over many cycles make one message; an escalation to an
+    emergency updates it (same tag); the end of the episode replaces it with an all-clear."""
+    pushes = await _alarm_automation(hass, demo, hold_minutes=5)
+    normal = dict(demo.options)
+    await _set(hass, demo, min_differential_pressure=500)  # warnings at most inlets
+    coordinator = demo.runtime_data.coordinator
+    at_start = len(coordinator.alarms.active)
+    for _ in range(5):
+        await _set(hass, demo)
+    assert len(coordinator.alarms.active) > at_start  # more alarms joined the episode…
+    assert len(pushes) == 1  # …without a new message
+    first = pushes[0]
+    assert first["title"].startswith("报警 Alarm · estate12")
+    assert first["title"].endswith(f"· {at_start}")
+    assert first["data"]["tag"] == f"heatbalance-{demo.entry_id}"
+    await _set(hass, demo, max_supply_temperature=50, min_flow=0)  # emergencies now
+    await _set(hass, demo)
+    assert len(pushes) == 2
+    assert pushes[1]["title"].startswith("紧急报警 Emergency · estate12")
+    assert "above 50.0 °C" in pushes[1]["message"]
+    assert pushes[1]["data"]["tag"] == first["data"]["tag"]
+    hass.config_entries.async_update_entry(demo, options=normal)
+    await _until_no_alarm(hass, demo)
+    assert len(pushes) == 2  # the hold time has not passed: the episode may go on
+    freezer.tick(timedelta(minutes=6))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert len(pushes) == 3
+    assert pushes[2]["message"] == "报警已全部解除 All alarms cleared"
+    assert pushes[2]["data"]["tag"] == first["data"]["tag"]
+
+
+async def test_alarm_blueprint_acknowledges_from_the_phone(
     hass: HomeAssistant, config_dir: Path, demo: ConfigEntry
 ) -> None:
-    """An actionable phone notification per alarm; its button acknowledges the alarm."""
-    pushes = await _alarm_automation(hass, demo, emergency_only=True)
-    hass.config_entries.async_update_entry(
-        demo, options=dict(demo.options) | {"max_supply_temperature": 50, "min_flow": 0}
-    )
-    await hass.async_block_till_done()
-    # not cycles(): block_till_done would wait for the runs that wait for the operator
-    await demo.runtime_data.coordinator.async_refresh()
-    await _settle()
-    assert len(pushes) == 12  # one per inlet, all emergencies
-    push = pushes[0]
-    assert push["title"] == "estate12 · emergency · safety_threshold"
-    assert "above 50.0 °C" in push["message"]
-    action = push["data"]["actions"][0]["action"]
+    """The message's button acknowledges every alarm of the network."""
+    pushes = await _alarm_automation(hass, demo, hold_minutes=0)
+    normal = dict(demo.options)
+    await _set(hass, demo, max_supply_temperature=50, min_flow=0)
+    assert len(pushes) == 1
+    assert pushes[0]["title"].startswith("紧急报警 Emergency")
+    action = pushes[0]["data"]["actions"][0]["action"]
     assert action.startswith("HEATBALANCE_ACK_")
-    location = push["data"]["tag"].rsplit("-", 1)[1]
     hass.bus.async_fire("mobile_app_notification_action", {"action": action})
     await _settle()
     book = demo.runtime_data.coordinator.alarms
-    assert {a.location for a in book.active.values() if a.acknowledged} == {location}
-    for other in pushes[1:]:  # the operator acknowledges the rest; every run ends
-        hass.bus.async_fire(
-            "mobile_app_notification_action", {"action": other["data"]["actions"][0]["action"]}
-        )
-    await hass.async_block_till_done()
+    assert book.active
     assert all(a.acknowledged for a in book.active.values())
+    hass.config_entries.async_update_entry(demo, options=normal)
+    await _until_no_alarm(hass, demo)
+    await hass.async_block_till_done()
+    assert pushes[-1]["message"] == "报警已全部解除 All alarms cleared"
 
 
 async def test_alarm_blueprint_can_skip_warnings(
     hass: HomeAssistant, config_dir: Path, demo: ConfigEntry
 ) -> None:
     pushes = await _alarm_automation(hass, demo, emergency_only=True)
-    hass.config_entries.async_update_entry(
-        demo, options=dict(demo.options) | {"min_differential_pressure": 500}
-    )
-    await hass.async_block_till_done()
-    await cycles(hass, demo, 1)
+    await _set(hass, demo, min_differential_pressure=500)
     assert demo.runtime_data.coordinator.alarms.active  # warnings are active…
     assert pushes == []  # …but only emergencies page the phone
-
-
-async def test_alarm_blueprint_clears_the_phone_when_the_alarm_clears(
-    hass: HomeAssistant, config_dir: Path, demo: ConfigEntry
-) -> None:
-    """An alarm that ends before anyone acknowledges it leaves no stale notification."""
-    pushes = await _alarm_automation(hass, demo)
-    normal = dict(demo.options)
-    coordinator = demo.runtime_data.coordinator
-    hass.config_entries.async_update_entry(
-        demo, options=normal | {"max_supply_temperature": 50, "min_flow": 0}
-    )
-    await hass.async_block_till_done()
-    await coordinator.async_refresh()
-    await _settle()
-    raised = [p for p in pushes if p["message"] != "clear_notification"]
-    assert raised
-    assert all("safety_threshold" in p["title"] for p in raised)
-    hass.config_entries.async_update_entry(demo, options=normal | {"min_flow": 0})
-    await _settle()  # not block_till_done: the runs still wait, until the alarms clear
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()  # every run ends: its alarm cleared
-    cleared = [p for p in pushes if p["message"] == "clear_notification"]
-    assert sorted(p["data"]["tag"] for p in cleared) == sorted(p["data"]["tag"] for p in raised)
-    assert not any(a.acknowledged for a in coordinator.alarms.active.values())
+    await _set(hass, demo, max_supply_temperature=50, min_flow=0)
+    assert len(pushes) == 1  # an emergency joins: now the episode pages
+    assert pushes[0]["title"].startswith("紧急报警 Emergency")

@@ -89,8 +89,11 @@ async def test_algorithm_and_target_are_for_admins(
     )
     assert demo.runtime_data.coordinator.settings.target == "return_temperature"
     await hass.async_block_till_done()
-    assert [e.data["action"] for e in audit] == ["set_algorithm", "set_target"]
-    assert all(e.context.user_id == hass_admin_user.id for e in audit)
+    # the operator's refused attempt is audited too (§5.3.6-7), with who and what
+    assert [e.data["action"] for e in audit] == ["refused", "set_algorithm", "set_target"]
+    assert audit[0].data["details"]["attempted"] == "set_algorithm"
+    assert audit[0].context.user_id == operator.id
+    assert all(e.context.user_id == hass_admin_user.id for e in audit[1:])
 
 
 async def test_threshold_numbers(

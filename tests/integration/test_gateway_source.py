@@ -16,7 +16,6 @@ import json
 from typing import Any
 
 import pytest
-from heatbalance_gateway.consumer import Consumer
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -82,15 +81,24 @@ SCRIPT = [
 ]
 
 
-def test_same_protocol_as_the_addon_consumer() -> None:
-    """Flags and acks identical to heatbalance_gateway.consumer on the same stream."""
-    reference, ours = Consumer(), AckTracker()
-    for payload in SCRIPT:
-        expected = [(a.is_new, a.is_latest) for a in reference.handle_batch("gw1", payload)]
+EXPECTED = [
+    ([(True, True), (True, True)], ("s1", 2)),
+    ([(False, False), (True, True)], ("s1", 2)),  # 3 missing: no ack past the gap
+    ([(True, False)], ("s1", 4)),  # backlog: new, never the latest state
+    ([(True, True)], ("s1", 7)),  # floor 8: 5…7 gone at the gateway, 8 still awaited
+    ([(True, True)], ("s2", 1)),  # a new epoch starts at its floor
+]
+
+
+def test_protocol_flags_and_acks() -> None:
+    """The one protocol implementation (gateway_protocol.py) on a scripted stream."""
+    ours = AckTracker()
+    for payload, (flags, (stream, seq)) in zip(SCRIPT, EXPECTED, strict=True):
         got = [(i.is_new, i.is_latest) for i in ours.handle_batch("gw1", payload)]
-        assert got == expected
-        assert ours.ack_payload("gw1") == reference.ack_payload("gw1")
-    assert ours.duplicates == reference.duplicates == 1
+        assert got == flags
+        assert json.loads(ours.ack_payload("gw1") or b"") == {"stream": stream, "seq": seq}
+    assert ours.duplicates == 1
+    assert ours.epochs == 1
     assert ours.streams["gw1"].stream == "s2"
     assert ours.ack_payload("other") is None
 
@@ -282,10 +290,10 @@ async def test_whole_chain_virtual_plant_gateway_mosquitto_home_assistant(
 ) -> None:
     """Virtual plant → gateway process → mosquitto → HA's own MQTT client → plant reading,
     and a dispatched opening back to the simulated valve (its flow changes)."""
-    from heatbalance_gateway import virtual_plant as vp
     from homeassistant.components import mqtt
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+    from scripts import virtual_plant as vp
     from tests.addon.broker import Mosquitto
     from tests.addon.gateway_proc import GatewayProcess, plain_broker
     from tests.addon.modbus_sim import free_port
@@ -592,7 +600,8 @@ async def test_gateway_statistics_feed_the_alarms(hass: HomeAssistant, mqtt_mock
     assert active["gateway_dropped@network"].values == {"gateways": "gw1 (3)"}
     assert active["gateway_backlog@network"].values == {"gateways": "gw1 (67 min)"}
 
-    healthy = {"rows": 0, "oldest_age_s": None, "dropped": 0}
+    # the gateway's drop count stays, but no drop in the last report period: the alarm clears
+    healthy = {"rows": 0, "oldest_age_s": None, "dropped": 3, "dropped_recently": 0}
     rates["m-1"] = {"first_try_rate": 99.5, "requests": 300}
     async_fire_mqtt_message(hass, f"{ROOT}/stats", _stats(rates, healthy))
     await hass.async_block_till_done()

@@ -56,6 +56,15 @@ async def test_add_a_household_as_its_own_device(hass: HomeAssistant) -> None:
     await hass.async_block_till_done()
     assert "B001H07" in _inlet_devices(hass, entry)
     assert hass.states.get("sensor.b001h07_room_temperature") is not None
+    # the device tree follows the network: household → its building → the network (issue 13)
+    network = device_of(hass, entry, entry.entry_id)
+    building = device_of(hass, entry, f"{entry.entry_id}_B001")
+    household = device_of(hass, entry, f"{entry.entry_id}_B001H07")
+    assert network
+    assert building
+    assert household
+    assert household.via_device_id == building.id
+    assert building.via_device_id == network.id
 
 
 async def test_map_an_inlet_to_home_assistant_entities(

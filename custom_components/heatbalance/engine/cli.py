@@ -37,7 +37,7 @@ SOLVE_FORMAT = "heatbalance.solve/1"
 SIMULATE_FORMAT = "heatbalance.simulate/1"
 # Modules beside this one that add subcommands, each with ``register(subparsers)``. A name
 # whose module does not exist (yet) is skipped, so a command can be listed before it lands.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("cli_balance",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("cli_balance", "cli_archive")
 _OUTDOOR_RANGE_C = (-60.0, 50.0)  # plausible outdoor temperatures in a profile file
 
 

@@ -178,15 +178,6 @@ class Simulator:
             self.pump_speed = value
             self._hyd = None
 
-    def set_inlet_pump_speed(self, inlet_id: str, speed: float) -> None:
-        """Relative speed 0…1 of a distributed pump at an inlet (§7.2.5-7)."""
-        k = self._k(inlet_id)
-        kind = self.network.inlets[inlet_id].device.type
-        if kind != "distributed_pump":
-            raise ValueError(f"inlet {inlet_id}: a {kind} has no pump")
-        self.inlet_speeds[k] = float(np.clip(_finite(speed, "pump speed"), 0.0, 1.0))
-        self._hyd = None
-
     def set_outdoor(self, t_c: float) -> None:
         """Hold the outdoor temperature at ``t_c`` (and stop following a profile)."""
         self._profile = None
@@ -255,6 +246,12 @@ class Simulator:
             self._last_hyd = self._hyd
             self._thermal = None
         return self._hyd
+
+    @property
+    def last_hydraulics(self) -> HydraulicResult | None:
+        """The last solved hydraulic state, never solving again: what the last acquisition saw
+        (a view reads it between cycles without blocking on a solve after valves moved)."""
+        return self._last_hyd
 
     def thermal_state(self) -> ThermalResult:
         """Temperatures and heat for the current flows, rooms and supply temperature."""

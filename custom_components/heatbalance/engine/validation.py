@@ -77,6 +77,15 @@ def _substation_problems(network: Network) -> list[str]:
         problems.append(f"{where}, field pump: design flow and head must be > 0")
     elif not (_finite(pump.shutoff_head_m) and pump.shutoff_head_m >= pump.design_head_m):
         problems.append(f"{where}, field pump.shutoff_head_m: must be ≥ design_head_m")
+    speeds = (pump.min_speed, pump.speed, pump.max_speed)
+    if not all(_finite(x) and x >= 0 for x in speeds):
+        problems.append(f"{where}, field pump: speeds must be numbers ≥ 0")
+    elif pump.min_speed > pump.max_speed:
+        problems.append(f"{where}, field pump.min_speed: above max_speed")
+    elif pump.speed > pump.max_speed:
+        problems.append(
+            f"{where}, field pump.speed: {pump.speed:g} is above the VFD maximum {pump.max_speed:g}"
+        )
     if not (_finite(sub.hx_dp_kpa) and sub.hx_dp_kpa >= 0):
         problems.append(f"{where}, field hx_dp_kpa: must be ≥ 0")
     elif sub.hx_dp_kpa == 0 and pump.shutoff_head_m == pump.design_head_m:

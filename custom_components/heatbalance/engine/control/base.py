@@ -137,20 +137,6 @@ class Commands:
         """JSON-ready form (for the audit log and diagnostics)."""
         return asdict(self)
 
-    def merge(self, other: Commands) -> None:
-        """Add another controller's per-inlet decisions (they cover other inlets)."""
-        self.openings.update(other.openings)
-        self.proposed.update(other.proposed)
-        self.held.update(other.held)
-        self.limited.update(other.limited)
-        self.setpoints.update(other.setpoints)
-        self.targets.update(other.targets)
-        self.notes.extend(n for n in other.notes if n not in self.notes)
-        if other.pump_speed is not None:
-            self.pump_speed = other.pump_speed
-        if other.proposed_pump_speed is not None:
-            self.proposed_pump_speed = other.proposed_pump_speed
-
 
 @dataclass
 class ControllerConfig:

@@ -35,7 +35,7 @@ from .base import Commands, ControllerConfig, InletReading, Measurements, usable
 from .identification import learned_corrections
 from .levels import hold_reason, pump_regulated, uses_presettings
 from .model_based import InletView, ModelBased
-from .pi import PIState, back_calculate, pi_proposal, valve_sensitivity
+from .pi import GainSchedule, PIState, back_calculate, pi_proposal
 from .planner import KV_TYPES
 from .safety import MAX_OPENING, MIN_OPENING, limit_opening, limit_pump_speed
 from .targets import TargetError, measured_value, target_error
@@ -56,6 +56,7 @@ class Controller:
         self.config = config
         self.ids = [iid for iid, i in self.network.inlets.items() if _controllable(i)]
         self.pi: dict[str, PIState] = {}
+        self.pi_schedule = GainSchedule(self.network)
         self.last_openings: dict[str, float] = {}
         self.last_speed: float | None = None
         self.model = ModelBased(self.network, forgetting=config.forgetting)
@@ -89,6 +90,9 @@ class Controller:
                 continue
             algo = self.config.algorithm_of(iid, kind)
             (model_ids if algo == "model" else pi_ids).append(iid)
+        if pi_ids:  # the loops' gains follow the model's static gain (pi.GainSchedule)
+            errors = {iid: self._target_error(iid, measurements) for iid in pi_ids}
+            self.pi_schedule.update(openings, usable(measurements.pump_speed), errors)
         for iid in pi_ids:
             self._pi_inlet(iid, measurements, openings[iid], cmds)
         if model_ids:
@@ -144,7 +148,9 @@ class Controller:
         cmds.targets[iid] = err.setpoint
         state = self.pi.setdefault(iid, PIState(bias=current))
         cfg = self.config
-        sens = valve_sensitivity(inlet.device, current)
+        sens = self.pi_schedule.sensitivity(
+            iid, inlet.device, current, err.error, err.target == "flow"
+        )
         wanted = pi_proposal(state, err.error, sens, cfg.pi_kp, cfg.pi_ki, cfg.deadband)
         if wanted is None:
             return  # inside the deadband: nothing to do

@@ -1,10 +1,20 @@
 """Traditional regulation: one PI loop per inlet on its control target (§5.3.6-1, §3.0.6).
 
-The loop acts on the valve opening. Its gains are scaled by the valve's sensitivity
-``d ln Kv / d opening`` (``ln R`` for an equal-percentage valve, ``1/h`` for a linear one),
-so an error of 10 % in flow asks for about a 10 % change in Kv whatever the valve; the
-circuit's own resistance makes the real change smaller, which is why plain PI converges over
-several steps where the coordinated model-based controller needs one or two.
+The loop acts on the valve opening, and its gains are **scheduled** on the plant's static
+gain at the current operating point, so one tuning fits every valve and network:
+
+* the valve characteristic — ``d ln Kv / d opening`` (``ln R`` for an equal-percentage
+  valve, ``1/h`` for a linear one; inverted exactly, closing knee included);
+* the network model's static gain — the valve's share ``β = Δp_valve / Δp_available`` of
+  the pressure its inlet is offered, from the hydraulic model solved at the current openings
+  (:class:`GainSchedule`). A valve with little authority (wide open, a big circuit behind it)
+  changes its flow little per Kv, so it must move further; a nearly closed one the opposite.
+  For a flow target the whole step is the exact inverse of ``q² (a_valve + a_circuit) =
+  Δp_available``: an error of ``ln(q*/q)`` asks for ``Δ ln Kv = −½ ln((q/q*)² − 1 + β) / β)``.
+
+Without the schedule (no model solution) the loop falls back to the valve characteristic
+alone, which converges over many steps: the circuit's resistance makes the real change
+smaller than the Kv change.
 
 * **deadband** — inside ``|e| < deadband`` the loop neither integrates nor moves: no actuator
   wear for noise (§8.2.5: a balanced network stops moving devices);
@@ -16,12 +26,22 @@ several steps where the coordinated model-based controller needs one or two.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..model import Device
+import numpy as np
+
+from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult
+from ..model import Device, Network
+from .flow_balance import opening_for_kv
+from .targets import TargetError
 
 MIN_SENSITIVITY = 0.5  # d ln Kv/dh floor: a linear valve nearly open still moves
+MIN_AUTHORITY = 0.05  # β floor: the model's share is uncertain, noise must not swing a valve
+COLLECTIVE = 1.1  # Kv factor of the model's collective-gain probe
+NOISE = 0.03  # reading noise (relative) a loop rides out; real meters: 1…5 %
+MAX_LN_KV_STEP = 1.5  # one step changes Kv by at most ×4.5 (a model is not the plant)
 
 
 @dataclass
@@ -47,6 +67,105 @@ def valve_sensitivity(device: Device, opening: float) -> float:
     if device.characteristic == "linear":
         return max(1.0 / max(opening, 1e-3), MIN_SENSITIVITY)
     return max(math.log(device.rangeability), MIN_SENSITIVITY)
+
+
+class GainSchedule:
+    """Each inlet's valve authority from the network model at the current openings."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self._model: HydraulicModel | None = None
+        self._last: HydraulicResult | None = None
+        self.authority: dict[str, float] = {}
+        self.common = 0.0  # mean flow error of the loops (ln), moved by all valves together
+        self.together = 1.0  # d ln q / d ln Kv when every valve moves (the model's probe)
+        self.loops = 1
+
+    def update(
+        self,
+        openings: Mapping[str, float | None],
+        pump_speed: float | None,
+        errors: Mapping[str, TargetError | None],
+    ) -> None:
+        """Solve the model at the known openings (others as configured); keep each β."""
+        try:
+            if self._model is None:
+                self._model = HydraulicModel(self.network)
+            model = self._model
+            h = model.openings()
+            for k, iid in enumerate(model.topo.inlet_ids):
+                known = openings.get(iid)
+                if known is not None:
+                    h[k] = known
+            speed = pump_speed if pump_speed is not None and 0 < pump_speed <= 1.05 else None
+            warm = self._last if self._last is not None else None
+            res = model.solve(h, pump_speed=speed, warm_start=warm)
+        except (HydraulicError, ArithmeticError, ValueError):
+            self.authority = {}
+            self._last = None
+            return
+        self._last = res
+        try:  # every valve a little more open at once: the loops move together
+            more = model.solve(
+                h, pump_speed=speed, warm_start=res, kv_factor=np.full(len(h), COLLECTIVE)
+            )
+        except (HydraulicError, ArithmeticError, ValueError):
+            more = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beta = res.valve_dp_kpa / res.dp_available_kpa
+            gain = (
+                np.log(more.inlet_flow_m3h / res.inlet_flow_m3h) / math.log(COLLECTIVE)
+                if more is not None
+                else np.full(len(h), np.nan)
+            )
+        self.authority = {
+            iid: float(min(max(b, MIN_AUTHORITY), 1.0))
+            for iid, b in zip(res.inlet_ids, beta, strict=True)
+            if math.isfinite(b)
+        }
+        flow_errors = {
+            iid: e.error for iid, e in errors.items() if e is not None and e.target == "flow"
+        }
+        index = {iid: k for k, iid in enumerate(res.inlet_ids)}
+        together = [gain[index[iid]] for iid in flow_errors if iid in index]
+        together = [g for g in together if math.isfinite(g)]
+        self.common = 0.0
+        self.loops = max(1, len(flow_errors))
+        if together and len(flow_errors) > 1:
+            self.together = max(float(np.mean(together)), MIN_AUTHORITY)
+            self.common = float(np.mean(list(flow_errors.values())))
+
+    def sensitivity(
+        self, iid: str, device: Device, opening: float, error: float, flow: bool
+    ) -> float:
+        """``error / Δopening`` of the scheduled step (what :func:`pi_proposal` divides by)."""
+        beta = self.authority.get(iid)
+        if beta is None or device.kvs is None or abs(error) < 1e-9:
+            return valve_sensitivity(device, opening)
+        if flow:
+            own = error - self.common
+            ratio = math.exp(-2.0 * own) - 1.0 + beta  # (q/q*)² − (1 − β), over β
+            step = MAX_LN_KV_STEP if ratio <= 0 else -0.5 * math.log(ratio / beta)
+            step *= significance(own, NOISE)
+            step += significance(self.common, NOISE / math.sqrt(self.loops)) * (
+                self.common / self.together
+            )
+        else:
+            step = significance(error, NOISE) * error / beta
+        step = min(max(step, -MAX_LN_KV_STEP), MAX_LN_KV_STEP)
+        moved = opening_for_kv(device, device.kv(opening) * math.exp(step)) - opening
+        if abs(moved) < 1e-6:
+            return valve_sensitivity(device, opening)
+        return error / moved
+
+
+def significance(error: float, noise: float) -> float:
+    """How much of a step an error earns against reading noise: ~1 far above it, → 0 in it.
+
+    ``e² / (e² + (2σ)²)``: a 10 % flow error moves ~86 % of the model's step at 2 % noise, a
+    2 % one ~20 % — the valve follows real deviations at once and noise only a little.
+    """
+    return error * error / (error * error + 4.0 * noise * noise)
 
 
 def pi_proposal(

@@ -279,8 +279,19 @@ def solve_hydraulics(
 ) -> HydraulicResult:
     """Solve one steady state of ``network`` (one-shot wrapper of :class:`HydraulicModel`).
 
-    Keyword arguments are those of :meth:`HydraulicModel.solve`.
+    Keyword arguments are those of :meth:`HydraulicModel.solve`. Like the CLI, it refuses a
+    pump speed above the pump's VFD maximum (speed 3 would be nine times the head); a model's
+    ``solve`` stays free to explore beyond it (the oracle's "big flow" pump search does).
     """
+    pump = network.substation.pump
+    if (
+        isinstance(pump_speed, int | float)
+        and math.isfinite(pump_speed)
+        and pump_speed > pump.max_speed
+    ):
+        raise HydraulicError(
+            f"pump speed {pump_speed:g} is above the pump's VFD maximum {pump.max_speed:g}"
+        )
     model = HydraulicModel(network)
     return model.solve(openings, pump_speed, tol=tol, max_iter=max_iter, **kwargs)
 

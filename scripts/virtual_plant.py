@@ -11,8 +11,10 @@ the integration and a controller can be exercised end to end without hardware.
 Served by pymodbus 3.16 ``SimDevice``/``SimData`` (not the deprecated datastore contexts); one
 Modbus TCP server per line of at most 246 devices (device ids 1…246), on consecutive ports.
 
-Run: ``python -m heatbalance_gateway.virtual_plant --network estate12 --port 5020`` (the engine
-is imported from the repository checkout: ``custom_components/heatbalance/engine``).
+Run: ``python scripts/virtual_plant.py --network estate12 --port 5020``. A development tool
+(``scripts/develop --virtual-plant``, tests, benchmarks), not part of the add-on image: it needs
+the engine (``custom_components/heatbalance/engine``) and the add-on's register maps, both
+imported from the repository checkout.
 """
 
 from __future__ import annotations
@@ -30,14 +32,18 @@ import yaml
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from . import codec
-from .register_map import Profile, load_profile
+try:
+    import heatbalance_gateway  # noqa: F401
+except ImportError:  # run standalone: the add-on package of this checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "addon"))
+from heatbalance_gateway import codec
+from heatbalance_gateway.register_map import Profile, load_profile
 
 if TYPE_CHECKING:
     from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 
 _LOGGER = logging.getLogger(__name__)
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 ACTUATED = frozenset({"electric_valve", "iot_valve", "electric_ejector"})
 DEVICES_PER_LINE = 246
 FAULT_CODES = {None: 0, "stuck": 1, "blockage": 2}
@@ -299,7 +305,7 @@ def gateway_config(
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: serve a network, optionally write a matching gateway config."""
-    parser = argparse.ArgumentParser(prog="heatbalance_gateway.virtual_plant", description=__doc__)
+    parser = argparse.ArgumentParser(prog="virtual_plant.py", description=__doc__)
     parser.add_argument("--network", default="estate12", help="built-in name or network file")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5020)

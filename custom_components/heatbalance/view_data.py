@@ -1,0 +1,198 @@
+"""What the network view (the sidebar panel) draws, as plain JSON-ready data.
+
+Pure Python (no Home Assistant): :func:`topology` once per subscription, :func:`live` after
+every cycle, :func:`history_point` into the panel's charts. §5.3.5-1 asks for the topology with
+live monitoring data; each inlet carries its band state (in band / short / over / no data /
+fault / manual), flow deviation, return temperature, valve position and available ΔP.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .alarms import AlarmBook
+    from .cycle import CycleResult, InletResult
+    from .engine.model import Network
+    from .settings import InletConfig, Settings
+
+EMERGENCY = "emergency"  # alarms.EMERGENCY: such an alarm draws its inlet as a fault
+HISTORY_POINTS = 720  # cycles kept for the charts (15 days at 30 min)
+DEFAULT_BAND_PCT = 10.0  # household flow band when the network's band is not in % of flow
+STATES = ("in_band", "short", "over", "no_data", "fault", "manual")
+
+
+def topology(network: Network) -> dict[str, Any]:
+    """The network as a tree from the substation (§5.3.5-1), with the loops' closing pipes.
+
+    A breadth-first spanning tree over the pipes (undirected) gives each node a parent and its
+    distance along the pipes; pipes left out of the tree close loops and are drawn apart.
+    Building inlets hang on their street node, households on their building.
+    """
+    adjacent: dict[str, list[tuple[str, float]]] = {n: [] for n in network.nodes}
+    for pipe in network.pipes:
+        adjacent.setdefault(pipe.from_node, []).append((pipe.to_node, pipe.length_m))
+        adjacent.setdefault(pipe.to_node, []).append((pipe.from_node, pipe.length_m))
+    root = network.substation.node
+    parent: dict[str, str | None] = {root: None}
+    dist = {root: 0.0}
+    order = [root]
+    for node in order:  # breadth-first: the list grows while it is walked
+        for other, length in adjacent.get(node, []):
+            if other not in parent:
+                parent[other] = node
+                dist[other] = dist[node] + length
+                order.append(other)
+    loops = [
+        [p.from_node, p.to_node]
+        for p in network.pipes
+        if parent.get(p.to_node) != p.from_node and parent.get(p.from_node) != p.to_node
+    ]
+    inlets = []
+    for inlet in network.inlets.values():
+        if inlet.parent is not None:
+            continue
+        inlets.append(
+            {
+                "id": inlet.id,
+                "name": inlet.name or inlet.id,
+                "node": inlet.node,
+                "dist_m": round(dist.get(inlet.node, math.nan), 1),
+                "households": [h.id for h in network.children(inlet.id)],
+            }
+        )
+    return {
+        "name": network.name,
+        "substation": {"id": network.substation.id, "name": network.substation.name, "node": root},
+        "nodes": [[n, parent[n], round(dist[n], 1)] for n in order],
+        "loops": loops,
+        "inlets": inlets,
+    }
+
+
+def inlet_state(result: InletResult | None, manual: bool, fault: bool) -> str:
+    """The inlet's colour: fault beats missing data beats manual beats the band verdict.
+
+    Positive deviation means more heat than set (flow above set, return/room warmer): "over".
+    """
+    if fault:
+        return "fault"
+    if result is None or result.actual is None or result.in_band is None:
+        return "no_data"
+    if manual:
+        return "manual"
+    if result.in_band:
+        return "in_band"
+    return "over" if (result.deviation or 0.0) > 0 else "short"
+
+
+def live(
+    network: Network,
+    result: CycleResult,
+    inlets: dict[str, InletConfig],
+    settings: Settings,
+    alarms: AlarmBook,
+    flows: dict[str, tuple[float, float]] | None,
+) -> dict[str, Any]:
+    """The network after one cycle: its figures, every inlet's, every household's.
+
+    ``flows`` is the simulated plant's (flow, design flow) per inlet as the cycle acquired it
+    (households of a demo network are drawn from it); None for a real plant, whose households
+    are drawn as "no data" unless they are managed.
+    """
+    faults = {f.inlet_id for f in result.findings}
+    band_pct = _band_pct(result)
+    rows: dict[str, dict[str, Any]] = {}
+    for iid, res in result.inlets.items():
+        cfg = inlets.get(iid)
+        manual = not settings.auto or (cfg is not None and not cfg.auto)
+        active = alarms.at(iid)
+        reading = res.reading
+        rows[iid] = {
+            "state": inlet_state(
+                res, manual, iid in faults or any(a.grade == EMERGENCY for a in active)
+            ),
+            "flow_dev": _num(res.flow_deviation),
+            "deviation": _num(res.deviation),
+            "return_c": _num(reading.return_c),
+            "flow_m3h": _num(reading.flow_m3h, 3),
+            "opening": _num(None if reading.opening is None else reading.opening * 100.0),
+            "command": _num(None if res.command is None else res.command * 100.0),
+            "dp_kpa": _num(reading.dp_available_kpa),
+            "alarms": len(active),
+            "quality": _num(res.success_rate),
+            "flagged": sorted(res.flagged),
+        }
+    households: dict[str, str] = {}
+    for inlet in network.inlets.values():
+        if inlet.parent is None or inlet.id in rows:
+            continue
+        flow = flows.get(inlet.id) if flows is not None else None
+        households[inlet.id] = _household_state(flow, band_pct)
+    return {
+        "time_s": result.time_s,
+        "balanced": result.balanced,
+        "share_in_band": _num(result.share_in_band),  # already in %
+        "supply_c": _num(result.supply_c),
+        "return_c": _num(result.return_c),
+        "outdoor_c": _num(result.outdoor_c),
+        "auto": settings.auto,
+        "band": _band(result),
+        "alarms": len(alarms.active),
+        "inlets": rows,
+        "households": households,
+    }
+
+
+def history_point(result: CycleResult, balance_state: str, head_m: float | None) -> dict[str, Any]:
+    """One cycle's point for the charts (share in band, pump, forecast against actual)."""
+    return {
+        "t": result.time_s,
+        "share": _num(result.share_in_band),
+        "state": balance_state,
+        "head_m": _num(head_m),
+        "power_w": _num(result.pump_power_w, 0),
+        "flow_m3h": _num(result.pump_flow_m3h),
+        "forecast_kw": _num(result.forecast_kw),
+        "heat_kw": _num(result.heat_kw),
+    }
+
+
+def new_history() -> deque[dict[str, Any]]:
+    """The panel's per-network chart buffer."""
+    return deque(maxlen=HISTORY_POINTS)
+
+
+def _household_state(flow: tuple[float, float] | None, band_pct: float) -> str:
+    """A simulated household's band state from its flow against design (model data)."""
+    if flow is None or not flow[1]:
+        return "no_data"
+    deviation = (flow[0] / flow[1] - 1.0) * 100.0
+    if abs(deviation) <= band_pct:
+        return "in_band"
+    return "over" if deviation > 0 else "short"
+
+
+def _band(result: CycleResult) -> dict[str, Any] | None:
+    """The acceptance band the verdicts used (unit, limits, clause)."""
+    if result.evaluation is None:
+        return None
+    band = result.evaluation.band
+    return {"lower": band.lower, "upper": band.upper, "unit": band.unit, "clause": band.clause}
+
+
+def _band_pct(result: CycleResult) -> float:
+    """Half-width of the flow band in %, for households judged on flow alone."""
+    band = _band(result)
+    if band and band["unit"] == "%":
+        return float(min(abs(band["lower"]), abs(band["upper"])))
+    return DEFAULT_BAND_PCT
+
+
+def _num(value: float | None, digits: int = 1) -> float | None:
+    """Rounded for the wire; NaN and infinity become None (JSON has neither)."""
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
