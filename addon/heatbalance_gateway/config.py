@@ -22,6 +22,7 @@ from typing import Any
 import voluptuous as vol
 import yaml
 
+from .lorawan import PROFILES as LORAWAN_PROFILES
 from .register_map import Profile, ProfileError, load_profile
 
 MAX_POLL_INTERVAL_S = 1800.0  # §4.3.4: inlet data acquired at least every 30 min
@@ -165,6 +166,28 @@ ZIGBEE_SCHEMA = vol.Schema(
     }
 )
 
+LORAWAN_SCHEMA = vol.Schema(
+    {
+        vol.Required("host"): vol.All(str, vol.Length(min=1)),
+        vol.Optional("port", default=1883): vol.All(int, vol.Range(min=1, max=65535)),
+        vol.Optional("username"): str,
+        vol.Optional("password"): str,
+        vol.Optional("tls"): TLS_SCHEMA,
+        vol.Optional("allow_remote_plaintext", default=False): bool,
+        vol.Required("application_id"): vol.All(str, vol.Length(min=1)),
+        vol.Required("devices"): vol.All(
+            [
+                {
+                    vol.Required("name"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
+                    vol.Required("dev_eui"): vol.Match(r"^[0-9A-Fa-f]{16}$", msg="16 hex digits"),
+                    vol.Required("profile"): vol.In(LORAWAN_PROFILES),
+                }
+            ],
+            vol.Length(min=1),
+        ),
+    }
+)
+
 GATEWAY_SCHEMA = vol.Schema(
     {
         vol.Required("gateway_id"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
@@ -177,6 +200,7 @@ GATEWAY_SCHEMA = vol.Schema(
             vol.Coerce(float), vol.Range(min=0.2, max=MAX_UPLOAD_INTERVAL_S)
         ),
         vol.Optional("zigbee"): ZIGBEE_SCHEMA,
+        vol.Optional("lorawan"): LORAWAN_SCHEMA,
         vol.Optional("log_level", default="info"): vol.In(("debug", "info", "warning", "error")),
     }
 )
@@ -257,6 +281,22 @@ def _check_broker(broker: dict[str, Any], where: str, gateway_id: str) -> None:
         )
 
 
+def _check_lorawan(lora: dict[str, Any], names: set[str]) -> None:
+    """The network server's broker: TLS or loopback (as the main broker); names unique."""
+    if "tls" not in lora and not lora["allow_remote_plaintext"] and not _loopback(lora["host"]):
+        raise ConfigError(
+            f"lorawan.host: plaintext MQTT only to a loopback broker; use TLS for {lora['host']!r}"
+        )
+    eui: set[str] = set()
+    for number, device in enumerate(lora["devices"]):
+        if device["name"] in names:
+            raise ConfigError(f"lorawan.devices[{number}].name: {device['name']!r} used twice")
+        if device["dev_eui"].lower() in eui:
+            raise ConfigError(f"lorawan.devices[{number}].dev_eui: {device['dev_eui']} used twice")
+        names.add(device["name"])
+        eui.add(device["dev_eui"].lower())
+
+
 def _normalise(data: Any) -> Any:
     """Adapt add-on options: drop an unconfigured backup broker, read ``buses_file``.
 
@@ -317,6 +357,8 @@ def parse_config(data: Any) -> GatewayConfig:
                     f"buses[{index}].devices[{number}].name: {device['name']!r} used twice"
                 )
             names.add(device["name"])
+    if "lorawan" in raw:
+        _check_lorawan(raw["lorawan"], names)
     config = GatewayConfig(raw)
     extra = tuple(Path(d) for d in raw["profile_dirs"])
     for index, bus in enumerate(raw["buses"]):

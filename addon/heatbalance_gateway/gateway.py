@@ -27,6 +27,7 @@ from .commands import (
 from .config import GatewayConfig
 from .discovery import device_configs, gateway_configs, room_sensor_configs
 from .forwarder import Forwarder
+from .lorawan import LoraWanLink
 from .mqtt_link import BrokerLink, Uplink
 from .outbox import Outbox
 from .topics import Topics
@@ -197,6 +198,10 @@ class Gateway:
             self.outbox.command_done(rid, result)
             self._inflight.discard(rid)
             self._publish_result(result)
+        elif result.get("status") != "confirmed":
+            # an HA set topic carries no request id; its refusal is still reported (issue 11)
+            _LOGGER.warning("set %s.%s: %s", result.get("device"), result.get("point"), result)
+            self._publish_result(result)
 
     def _publish_result(self, result: dict[str, Any]) -> None:
         if self.uplink and (link := self.uplink.active()):
@@ -303,6 +308,14 @@ class Gateway:
         tasks.append(
             asyncio.create_task(self._supervised("forwarder", self.forwarder.run), name="forwarder")
         )
+        lora: LoraWanLink | None = None
+        if "lorawan" in self.config.raw:
+
+            def from_paho(reading: Reading) -> None:  # paho's thread → the event loop
+                loop.call_soon_threadsafe(self._on_reading, reading)
+
+            lora = LoraWanLink(self.config.raw["lorawan"], from_paho)
+            lora.start()
         if "zigbee" in self.config.raw:
             database = str(self.config.data_dir / "zigbee.db")
             zb = run_zigbee(self.config.raw["zigbee"], database, self._on_reading, self._stop)
@@ -318,6 +331,8 @@ class Gateway:
                     next_stats = time.monotonic() + stats_every
                     self._publish_stats()
         finally:
+            if lora is not None:
+                await asyncio.to_thread(lora.stop)
             await self._shutdown(tasks)
 
     async def _supervised(self, name: str, run: Callable[[], Awaitable[None]]) -> None:

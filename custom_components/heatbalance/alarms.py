@@ -189,7 +189,12 @@ def gateway_conditions(outboxes: dict[str, dict[str, Any]]) -> list[Condition]:
     has not taken the data in time.
     """
     found: list[Condition] = []
-    dropped = {gw: box["dropped"] for gw, box in outboxes.items() if _positive(box.get("dropped"))}
+    # drops of the last report period when the gateway says (the alarm then clears, issue 11)
+    dropped = {
+        gw: n
+        for gw, box in outboxes.items()
+        if _positive(n := box.get("dropped_recently", box.get("dropped")))
+    }
     if dropped:
         names = ", ".join(f"{gw} ({n})" for gw, n in sorted(dropped.items()))
         found.append(

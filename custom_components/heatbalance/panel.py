@@ -89,21 +89,32 @@ def track_network(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> None:
 
 
 def _point(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
-    """The chart point of the coordinator's last cycle."""
-    head = coordinator.simulator.hydraulics().pump_head_m  # solved this cycle: cached
+    """The chart point of the coordinator's last cycle (pump head: the plant model's)."""
+    hyd = coordinator.simulator.last_hydraulics  # never a solve in the event loop
+    head = hyd.pump_head_m if hyd is not None else None
     return history_point(coordinator.data, coordinator.balance.state, head)
+
+
+def _flows(coordinator: HeatbalanceCoordinator) -> dict[str, tuple[float, float]] | None:
+    """(flow, design flow) per inlet of a simulated plant, as the last cycle acquired them."""
+    sim = coordinator.simulator
+    hyd = sim.last_hydraulics
+    if not coordinator.plant.simulated or hyd is None:
+        return None
+    flows = hyd.inlet_flow_m3h.tolist()
+    design = sim.design_flow.tolist()
+    return {iid: (flows[k], design[k]) for k, iid in enumerate(sim.ids)}
 
 
 def _live(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
     """The live figures; a demo network's households from its simulated plant."""
-    plant = coordinator.simulator.state() if coordinator.plant.simulated else None
     return live(
         coordinator.network,
         coordinator.data,
         coordinator.inlets,
         coordinator.settings,
         coordinator.alarms,
-        plant,
+        _flows(coordinator),
     )
 
 

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from .alarms import AlarmBook
     from .cycle import CycleResult, InletResult
     from .engine.model import Network
-    from .engine.simulator import PlantState
     from .settings import InletConfig, Settings
 
 EMERGENCY = "emergency"  # alarms.EMERGENCY: such an alarm draws its inlet as a fault
@@ -95,12 +94,13 @@ def live(
     inlets: dict[str, InletConfig],
     settings: Settings,
     alarms: AlarmBook,
-    plant: PlantState | None,
+    flows: dict[str, tuple[float, float]] | None,
 ) -> dict[str, Any]:
     """The network after one cycle: its figures, every inlet's, every household's.
 
-    ``plant`` is the simulated plant's state (households of a demo network are drawn from it);
-    None for a real plant, whose households are drawn as "no data" unless they are managed.
+    ``flows`` is the simulated plant's (flow, design flow) per inlet as the cycle acquired it
+    (households of a demo network are drawn from it); None for a real plant, whose households
+    are drawn as "no data" unless they are managed.
     """
     faults = {f.inlet_id for f in result.findings}
     band_pct = _band_pct(result)
@@ -129,8 +129,8 @@ def live(
     for inlet in network.inlets.values():
         if inlet.parent is None or inlet.id in rows:
             continue
-        state = plant.inlets.get(inlet.id) if plant is not None else None
-        households[inlet.id] = _household_state(state, band_pct)
+        flow = flows.get(inlet.id) if flows is not None else None
+        households[inlet.id] = _household_state(flow, band_pct)
     return {
         "time_s": result.time_s,
         "balanced": result.balanced,
@@ -165,11 +165,11 @@ def new_history() -> deque[dict[str, Any]]:
     return deque(maxlen=HISTORY_POINTS)
 
 
-def _household_state(state: Any, band_pct: float) -> str:
+def _household_state(flow: tuple[float, float] | None, band_pct: float) -> str:
     """A simulated household's band state from its flow against design (model data)."""
-    if state is None or not state.design_flow_m3h:
+    if flow is None or not flow[1]:
         return "no_data"
-    deviation = (state.flow_m3h / state.design_flow_m3h - 1.0) * 100.0
+    deviation = (flow[0] / flow[1] - 1.0) * 100.0
     if abs(deviation) <= band_pct:
         return "in_band"
     return "over" if deviation > 0 else "short"

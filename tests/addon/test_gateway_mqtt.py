@@ -177,6 +177,13 @@ async def test_gateway_over_tls_discovery_state_and_commands(secure_broker, tmp_
             ha.publish(f"{root}/dev/valve-1/position_setpoint/set", "CLOSE")
             await until(lambda: len(valve_b.writes) == 2, "set topic write")
             assert valve_b.writes[-1] == (0, [0])
+            # outside min/max on a set topic: refused, and the refusal is reported (issue 11)
+            results = len(ha.get(f"{root}/cmd/result"))
+            ha.publish(f"{root}/dev/valve-1/position_setpoint/set", "250")
+            await until(lambda: len(ha.get(f"{root}/cmd/result")) > results, "set refusal")
+            refusal = ha.json(f"{root}/cmd/result")[-1]
+            assert (refusal["status"], refusal["device"]) == ("refused", "valve-1")
+            assert len(valve_b.writes) == 2
 
             # HA restarts: discovery is published again.
             count = len(ha.get(valve_cfg))

@@ -600,7 +600,8 @@ async def test_gateway_statistics_feed_the_alarms(hass: HomeAssistant, mqtt_mock
     assert active["gateway_dropped@network"].values == {"gateways": "gw1 (3)"}
     assert active["gateway_backlog@network"].values == {"gateways": "gw1 (67 min)"}
 
-    healthy = {"rows": 0, "oldest_age_s": None, "dropped": 0}
+    # the gateway's drop count stays, but no drop in the last report period: the alarm clears
+    healthy = {"rows": 0, "oldest_age_s": None, "dropped": 3, "dropped_recently": 0}
     rates["m-1"] = {"first_try_rate": 99.5, "requests": 300}
     async_fire_mqtt_message(hass, f"{ROOT}/stats", _stats(rates, healthy))
     await hass.async_block_till_done()

@@ -120,3 +120,17 @@ def test_inlet_state_order() -> None:
     assert inlet_state(r, manual=False, fault=False) == "over"  # type: ignore[arg-type]
     r.deviation = -4.0
     assert inlet_state(r, manual=False, fault=False) == "short"  # type: ignore[arg-type]
+
+
+async def test_households_of_a_demo_plant_are_coloured(
+    hass: HomeAssistant, hass_ws_client: Any
+) -> None:
+    """households1200: every household gets a band state from the simulated plant's flows as
+    the last cycle acquired them (no new solve for the view)."""
+    entry = await add_network(hass, "households1200")
+    client = await hass_ws_client(hass)
+    first = await _subscribe(client, entry.entry_id)
+    households = first["live"]["households"]
+    assert len(households) == 1200
+    assert set(households.values()) <= {"in_band", "short", "over"}
+    assert first["history"][0]["head_m"] > 0

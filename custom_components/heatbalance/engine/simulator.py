@@ -247,6 +247,12 @@ class Simulator:
             self._thermal = None
         return self._hyd
 
+    @property
+    def last_hydraulics(self) -> HydraulicResult | None:
+        """The last solved hydraulic state, never solving again: what the last acquisition saw
+        (a view reads it between cycles without blocking on a solve after valves moved)."""
+        return self._last_hyd
+
     def thermal_state(self) -> ThermalResult:
         """Temperatures and heat for the current flows, rooms and supply temperature."""
         hyd = self.hydraulics()

@@ -1,0 +1,109 @@
+"""LoRaWAN devices through a network server's MQTT integration (ChirpStack v4 event topics).
+
+A paho client stands in for ChirpStack on a real mosquitto: it publishes uplink events as
+ChirpStack v4 does (``application/<id>/device/<devEui>/event/up``, decoded fields in
+``object``); the in-process gateway maps them by profile into its outbox, and the integration's
+protocol module (the test consumer) receives them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from heatbalance_gateway.config import ConfigError, parse_config
+from heatbalance_gateway.gateway import Gateway
+from heatbalance_gateway.lorawan import LoraDevice, UplinkMapper
+
+from .gateway_proc import plain_broker, until
+from .mqtt_consumer import MqttConsumer
+
+VALVE_EUI = "0004a30b001c2b3d"
+
+
+def uplink(dev_eui: str, decoded: dict[str, Any]) -> bytes:
+    """An uplink event as ChirpStack v4 publishes it (fields the gateway does not use cut)."""
+    return json.dumps(
+        {
+            "deduplicationId": "3ac7e3c4-4401-4b8d-9386-a5c902f9202d",
+            "time": "2026-12-04T19:00:00Z",
+            "deviceInfo": {"applicationId": "7", "deviceName": "hh1", "devEui": dev_eui},
+            "fPort": 2,
+            "data": "AQID",
+            "object": decoded,
+        }
+    ).encode()
+
+
+def test_uplinks_map_by_profile_and_invalid_values_are_null() -> None:
+    mapper = UplinkMapper({VALVE_EUI: LoraDevice("hh1-valve", "lorawan_household_valve")})
+    reading = mapper.reading(uplink(VALVE_EUI.upper(), {"valve_position": 42, "battery": 87.5}))
+    assert reading is not None
+    assert reading.device == "hh1-valve"
+    assert reading.values == {"position_feedback": 42.0, "battery": 87.5}
+    bad = mapper.reading(uplink(VALVE_EUI, {"valve_position": 180, "battery": "low"}))
+    assert bad is not None
+    assert bad.values == {"position_feedback": None, "battery": None}
+    assert mapper.devices[VALVE_EUI].invalid_values == 2
+    assert mapper.reading(uplink("ffffffffffffffff", {"battery": 50})) is None
+    assert mapper.reading(b"not json") is None
+
+
+def test_lorawan_config_is_checked() -> None:
+    base = {"gateway_id": "gw1", "mqtt": {"main": plain_broker(1883)}}
+    lora = {"host": "ns.example", "application_id": "7", "devices": []}
+    with pytest.raises(ConfigError, match=r"lorawan\.devices"):
+        parse_config({**base, "lorawan": lora})
+    device = {"name": "hh1-valve", "dev_eui": VALVE_EUI, "profile": "lorawan_household_valve"}
+    with pytest.raises(ConfigError, match=r"lorawan\.host: plaintext"):
+        parse_config({**base, "lorawan": {**lora, "devices": [device]}})
+    twice = {**lora, "host": "127.0.0.1", "devices": [device, {**device, "name": "x"}]}
+    with pytest.raises(ConfigError, match=r"lorawan\.devices\[1\]\.dev_eui"):
+        parse_config({**base, "lorawan": twice})
+
+
+async def test_chirpstack_uplink_reaches_the_consumer(tmp_path: Any, broker: Any) -> None:
+    device = {"name": "hh1-valve", "dev_eui": VALVE_EUI, "profile": "lorawan_household_valve"}
+    config = parse_config(
+        {
+            "gateway_id": "gw1",
+            "data_dir": str(tmp_path),
+            "mqtt": {"main": plain_broker(broker.port)},
+            "lorawan": {
+                "host": "127.0.0.1",
+                "port": broker.port,
+                "application_id": "7",
+                "devices": [device],
+            },
+        }
+    )
+    consumer = MqttConsumer("gw1", [broker.port])
+    network_server = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    network_server.connect("127.0.0.1", broker.port)
+    network_server.loop_start()
+    gateway = Gateway(config)
+    task = asyncio.create_task(gateway.run())
+    topic = f"application/7/device/{VALVE_EUI}/event/up"
+    try:
+        # until the gateway's subscription is in place, uplinks are (correctly) not seen
+        async def delivered() -> None:
+            for _ in range(600):
+                network_server.publish(topic, uplink(VALVE_EUI, {"valve_position": 42.5}), 1)
+                await asyncio.sleep(0.1)
+                if consumer.stored:
+                    return
+
+        await asyncio.wait_for(delivered(), 90)
+        await until(lambda: consumer.stored, "LoRaWAN reading at the consumer")
+    finally:
+        gateway.stop()
+        await task
+        network_server.loop_stop()
+        network_server.disconnect()
+        consumer.close()
+    reading = next(iter(consumer.stored.values()))
+    assert reading["device"] == "hh1-valve"
+    assert reading["values"] == {"position_feedback": 42.5}

@@ -1,0 +1,51 @@
+"""Home Assistant's own MQTT client on a real mosquitto, for the gateway chain tests."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+
+from tests.addon.broker import Mosquitto
+from tests.addon.gateway_proc import plain_broker
+
+
+@contextlib.asynccontextmanager
+async def ha_on_mosquitto(
+    hass: HomeAssistant, folder: Path, birth: bool = True
+) -> AsyncIterator[Mosquitto]:
+    """Start mosquitto on a free loopback port and set up HA's MQTT integration on it.
+
+    ``birth=False`` for tests that kill the broker: HA's birth message after a reconnect races
+    the next outage and its failure is reported as an error of the test."""
+    from homeassistant.components import mqtt
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+    broker = Mosquitto(folder / "broker")
+    broker.start()
+    entry = MockConfigEntry(
+        domain="mqtt",
+        data={"broker": "127.0.0.1", "port": broker.port},
+        options={} if birth else {"birth_message": {}},
+    )
+    entry.add_to_hass(hass)
+    try:
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await mqtt.async_wait_for_mqtt_client(hass)
+        yield broker
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
+        broker.stop()
+
+
+def gateway_config(folder: Path, port: int, **extra: Any) -> dict[str, Any]:
+    """A gateway ``gw1`` publishing to the broker on ``port``, its data under ``folder``."""
+    return {
+        "gateway_id": "gw1",
+        "data_dir": str(folder / "gw" / "data"),
+        "mqtt": {"main": plain_broker(port)},
+        **extra,
+    }

@@ -1,0 +1,61 @@
+"""A LoRaWAN household valve reaches an inlet end to end (issue 11 item 6).
+
+ChirpStack stand-in (a paho client publishing v4 uplink events) → real mosquitto → the real
+gateway process (its ``lorawan`` section) → outbox → mosquitto → Home Assistant's own MQTT
+client → the integration's ``GatewaySource`` → the inlet's reading (valve position).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from homeassistant.core import HomeAssistant
+
+from custom_components.heatbalance.gateway_source import GatewaySource
+from tests.addon.gateway_proc import GatewayProcess
+from tests.addon.test_lorawan import VALVE_EUI, uplink
+
+from .real_mqtt import gateway_config, ha_on_mosquitto
+
+
+@pytest.mark.slow
+async def test_lorawan_valve_position_reaches_the_inlet(
+    hass: HomeAssistant, socket_enabled: None, mock_hass_config: None, tmp_path: Any
+) -> None:
+    async with ha_on_mosquitto(hass, tmp_path) as broker:
+        lorawan = {
+            "host": "127.0.0.1",
+            "port": broker.port,
+            "application_id": "7",
+            "devices": [
+                {"name": "hh1-valve", "dev_eui": VALVE_EUI, "profile": "lorawan_household_valve"}
+            ],
+        }
+        gateway = GatewayProcess(
+            tmp_path / "gw", gateway_config(tmp_path, broker.port, lorawan=lorawan)
+        )
+        network_server = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        source = GatewaySource(hass, {"H1": (None, "hh1-valve")}, owners={"H1": "gw1"})
+        try:
+            await source.async_start()
+            gateway.start()
+            network_server.connect("127.0.0.1", broker.port)
+            network_server.loop_start()
+            topic = f"application/7/device/{VALVE_EUI}/event/up"
+            for _ in range(900):  # guard against a hang only
+                payload = uplink(VALVE_EUI, {"valve_position": 42.5, "battery": 91})
+                network_server.publish(topic, payload, qos=1)
+                await asyncio.sleep(0.1)
+                if source.reading("H1", stale_s=600).opening is not None:
+                    break
+            reading = source.reading("H1", stale_s=600)
+            assert reading.opening == pytest.approx(0.425)
+            assert source.live["hh1-valve"].values["battery"] == 91.0
+            assert gateway.stop() == 0
+        finally:
+            gateway.kill()
+            network_server.loop_stop()
+            source.stop()
