@@ -25,12 +25,17 @@ Per network × scenario, over ``--seeds`` noise seeds (noise 0 % is deterministi
 * *moves* — valve commands per inlet per step in the second half of the run (after settling);
 * *pump/oracle* — last step's pump power over the oracle's (:mod:`engine.oracle`, which knows
   the plant, faults included), median over seeds;
+* *verdict wrong raw / est.* — share of steps in which the advanced flow band verdict
+  (every inlet in 0…+5 %, §8.2.4) judged on the raw readings, and on the controller's
+  estimates (``Controller.estimated``), differs from the verdict on the true state (a
+  verdict that cannot be given for missing readings is not counted as wrong);
 * for a faulty inlet (stuck, blocked): the bands are judged over the *other* inlets (the
   faulty building and its households left out); *others* is the median share of the other
   inlets in the advanced flow band at the end; *alarm* the median step at which the engine's
-  :class:`Diagnoser` names the faulty inlet (— never); for a biased meter the step at which
-  the controller's meter check (:mod:`engine.meters`, run inside ``Controller.step``) names
-  the inlet. Heat meters are read as the counters they are (no per-reading noise);
+  :class:`Diagnoser` or the controller (``Commands.faults``) names the faulty inlet
+  (— never); for a biased meter the step at which the controller's meter check
+  (:mod:`engine.meters`, run inside ``Controller.step``) names the inlet. Heat meters are
+  read as the counters they are (no per-reading noise);
 * ``--meter-week``: a healthy week (336 cycles) per network at 1 % and 2 % noise, counting
   cycles with any meter diagnosis — all false (goal: none).
 
@@ -170,6 +175,8 @@ class Run:
     pump_ratio: float
     others: float | None = None
     alarm: int | None = None
+    wrong_raw: float = 0.0  # share of steps the advanced flow verdict on raw readings is wrong
+    wrong_estimate: float = 0.0  # … on the controller's estimates
 
 
 @dataclass
@@ -209,9 +216,14 @@ def run_one(network: Network, scn: Scenario, seed: int) -> Run:
     moves = 0
     alarm = None
     n_valves = max(1, len(control.ids))
+    wrong = {"raw": 0, "estimate": 0}
     for k in range(1, STEPS + 1):
         meas = measure(state, scn, victim, rng)
         cmds = control.step(meas)
+        truth = _in_band(sim.network, state, ADVANCED[:1], scope)
+        for name, seen in (("raw", meas), ("estimate", control.estimated)):
+            verdict = evaluate(sim.network, seen, level="advanced", target="flow", inlets=scope)
+            wrong[name] += verdict.in_band is not None and verdict.in_band != truth
         if k > STEPS // 2:
             moves += len(cmds.openings)
         for iid, opening in cmds.openings.items():
@@ -219,7 +231,8 @@ def run_one(network: Network, scn: Scenario, seed: int) -> Run:
         if cmds.pump_speed is not None:
             sim.set_pump_speed(cmds.pump_speed)
         findings = diag.update(state.time_s, _observations(meas, cmds))
-        if alarm is None and any(f.inlet_id == victim for f in findings) and faulty:
+        named = {f.inlet_id for f in findings} | set(getattr(cmds, "faults", {}))
+        if alarm is None and victim in named and faulty:
             alarm = k
         if alarm is None and scn.fault == "bias":  # meters.py, run inside the controller
             alarm = k if any(f.inlet_id == victim for f in control.meter_findings) else None
@@ -245,6 +258,8 @@ def run_one(network: Network, scn: Scenario, seed: int) -> Run:
         pump_ratio=state.pump.power_w / best.pump_power_w,
         others=others,
         alarm=alarm,
+        wrong_raw=wrong["raw"] / STEPS,
+        wrong_estimate=wrong["estimate"] / STEPS,
     )
 
 
@@ -366,8 +381,8 @@ def _median_steps(values: list[int | None]) -> str:
     held = sorted(v for v in values if v is not None)
     if 2 * len(held) < len(values):
         return "—"
-    padded = held + [10**6] * (len(values) - len(held))
-    return f"{int(np.median(padded))}"
+    padded = held + [10**6] * (len(values) - len(held))  # not held counts as "never"
+    return str(padded[(len(padded) - 1) // 2])  # the lower median: a step some seed reached
 
 
 def _share(flags: Iterable[bool]) -> str:
@@ -393,6 +408,8 @@ def _cells(row: Row) -> list[str]:
         f"{np.median([r.pump_ratio for r in runs]):.3f}",
         f"{np.median(others):.0%}" if faulty else "",
         _median_steps(alarms) if alarmed else "",
+        f"{np.mean([r.wrong_raw for r in runs]):.0%} / "
+        f"{np.mean([r.wrong_estimate for r in runs]):.0%}",
     ]
 
 
@@ -408,6 +425,7 @@ HEAD = [
     "pump/oracle",
     "others in adv.",
     "alarm step",
+    "verdict wrong raw / est.",
 ]
 
 

@@ -93,9 +93,11 @@ def inlet_answer(step: dict[str, Any]) -> dict[str, Any]:
     """Answer an inlet reconfigure form: source ``gateway``, then the suggested device names
     (the defaults ``<inlet>-meter`` / ``<inlet>-valve``, as the virtual plant names them)."""
     if step.get("step_id") == "gateway":
+        # fields without a suggestion (the real-time question) keep the form's default
         return {
-            f["name"]: (f.get("description") or {}).get("suggested_value", "")
+            f["name"]: f["description"]["suggested_value"]
             for f in step.get("data_schema", [])
+            if "suggested_value" in (f.get("description") or {})
         }
     return {"source": "gateway", "link": "wired"}
 

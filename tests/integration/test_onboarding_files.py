@@ -4,6 +4,7 @@ against the configuration folder, building lists with every problem listed, temp
 from __future__ import annotations
 
 import io
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,16 @@ def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def upload(hass: HomeAssistant, hass_client: Any) -> Any:
-    """Upload bytes the way the FileSelector does (POST /api/file_upload); the file id."""
+async def upload(
+    hass: HomeAssistant, hass_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """Upload bytes the way the FileSelector does (POST /api/file_upload); the file id.
+
+    file_upload keeps uploads in ``<tempdir>/home-assistant-file_upload`` and removes that
+    folder when HA stops; a test of its own tempdir keeps parallel runs (both HA versions,
+    other developers) from removing each other's uploads.
+    """
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     assert await async_setup_component(hass, "file_upload", {})
     register_template_view(hass)  # as opening the form does (the test server freezes routes)
     client = await hass_client()

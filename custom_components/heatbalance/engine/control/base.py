@@ -120,7 +120,10 @@ class Commands:
     ``setpoints`` device setpoints to send to self-operated flow/ΔP valves (m³/h, kPa; the
     controllers here move only remotely actuated valves and leave it empty);
     ``targets`` what each regulated inlet was driven to, in its target's unit (m³/h or °C);
-    ``proposed_pump_speed`` what the pump would get (also in manual mode).
+    ``proposed_pump_speed`` what the pump would get (also in manual mode);
+    ``assumed`` the valves whose position is not read back but assumed (last command or
+    configured opening), with how; ``faults`` the inlets diagnosed faulty (stuck, blocked)
+    and left out of the coordinated plan, with why (alarm them, §5.3.7/§5.3.8).
     """
 
     openings: dict[str, float] = field(default_factory=dict)
@@ -132,6 +135,8 @@ class Commands:
     setpoints: dict[str, float] = field(default_factory=dict)
     proposed_pump_speed: float | None = None
     targets: dict[str, float] = field(default_factory=dict)
+    assumed: dict[str, str] = field(default_factory=dict)
+    faults: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for the audit log and diagnostics)."""

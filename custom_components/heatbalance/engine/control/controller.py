@@ -9,8 +9,18 @@ issue target values):
 * every command passes the operator's safety thresholds (:mod:`.safety`, §5.3.6-3);
 * manual mode (per network or inlet, §5.3.6-6) computes and shows (``proposed``) but never
   issues a command;
-* an inlet without a trustworthy reading is held where it is and flagged with the reason
-  (§3.0.7-1): missing, flagged, non-finite, negative or implausible values are never used;
+* every signal is estimated before it is acted on (:mod:`.estimation`, §3.0.7-1): a
+  Kalman filter per inlet and signal, its noise level learnt from the data; a model-based
+  valve moves only when its estimated flow deviates significantly from target (or the pump
+  moves, which shifts every flow), so noise does not make valves hunt;
+* an inlet without a trustworthy reading (missing, flagged, non-finite, negative or
+  implausible, and no recent estimate) is held where it is and flagged with the reason;
+* a valve without position feedback is regulated from its last acknowledged command, at
+  first from its commissioned (configured) opening — flagged in ``Commands.assumed``;
+* an inlet diagnosed as stuck (feedback does not follow the command) or blocked (its valve
+  passes far less than its characteristic, learnt by identification) leaves the coordinated
+  plan (§5.3.7): it is planned at what it can get, named in ``Commands.faults``, and every
+  other inlet keeps its band;
 * the substation pump is set by the model-based plan to the lowest speed that serves the
   worst-placed circuit; it is held when too little of the network can be seen.
 
@@ -26,26 +36,61 @@ from collections.abc import Iterable, Mapping
 from dataclasses import fields, replace
 from typing import Any
 
+import numpy as np
+
 from ..commissioning import CommissioningError, Presettings, presettings
 from ..diagnosis import Finding
+from ..evaluation import band
 from ..hydraulics import HydraulicError
 from ..meters import MeterCheck
 from ..model import Inlet, Network
-from .base import Commands, ControllerConfig, InletReading, Measurements, usable
+from .base import (
+    MAX_DP_KPA,
+    MAX_FLOW_RATIO,
+    Commands,
+    ControllerConfig,
+    InletReading,
+    Measurements,
+    plausible_temperature,
+    usable,
+)
+from .estimation import InletEstimator
 from .identification import learned_corrections
 from .levels import hold_reason, pump_regulated, uses_presettings
 from .model_based import InletView, ModelBased
 from .pi import GainSchedule, PIState, back_calculate, pi_proposal
-from .planner import KV_TYPES
-from .safety import MAX_OPENING, MIN_OPENING, limit_opening, limit_pump_speed
+from .planner import KV_TYPES, Plan
+from .safety import (
+    MAX_OPENING,
+    MAX_SPEED,
+    MIN_OPENING,
+    MIN_SPEED,
+    limit_opening,
+    limit_pump_speed,
+)
 from .targets import TargetError, measured_value, target_error
 
 MANUAL = "manual mode: computed, not commanded"
-NO_POSITION = "no valve position (no feedback, no earlier command)"
-NO_READING = "no usable reading"
 SPIKE = "reading rejected by the model (spike?)"
+NO_POSITION = "no valve position (no feedback, no earlier command, none configured)"
+ASSUMED_COMMAND = "no feedback: position assumed at the last command"
+ASSUMED_CONFIGURED = "no feedback: position assumed at the configured opening"
+STUCK = "stuck: the position does not follow the command"
+BLOCKED = "blocked: the valve passes far less than its characteristic"
+ISOLATED = "building valve faulty: planned at what it gets"
+NO_READING = "no usable reading"
 SPEED_TOLERANCE = 0.05  # a VFD may report a little above nominal; far above is a bad reading
 MIN_VISIBLE_SHARE = 0.5  # the pump moves only while at least half the valves are seen
+SIGNIFICANCE_Z = 2.0  # a deviation counts when it exceeds two standard errors of the estimate
+GATE_TOLERANCE = 0.01  # … and 1 % of the flow target (a fifth of the advanced band's width)
+PUMP_DEADBAND = 0.01  # smaller pump speed changes are noise in the plan, not sent…
+PUMP_PERSISTENCE = 1000  # … unless asked for this many steps in a row in the same direction
+MAX_ESTIMATE_AGE = 3  # steps an estimate stands in for missing readings
+COUPLING = 0.5  # relative σ of every flow when all valves moved (far less when a few did)
+STUCK_TOLERANCE = 0.05  # feedback this far from the command after a cycle …
+STUCK_CYCLES = 2  # … after this many commands in a row: the valve is stuck
+IDENTIFICATION_GATE = 0.15  # the identification's own gate for exact readings
+BLOCKED_FACTOR = 4.0  # valve resistance ≥4× its characteristic's (Kv ≤ 50 %): blocked
 
 
 class Controller:
@@ -60,6 +105,18 @@ class Controller:
         self.last_openings: dict[str, float] = {}
         self.last_speed: float | None = None
         self.model = ModelBased(self.network, forgetting=config.forgetting)
+        self.estimators: dict[str, InletEstimator] = {}
+        self.moved: dict[str, float] = {}  # commands of the last step (for the estimators)
+        self.pump_jump = 0.0  # relative pump speed change of the last step
+        self.expected: dict[str, float] = {}  # flows the last applied plan predicts
+        self.pump_streak = 0  # steps the plan asked for a small pump change the same way
+        self.goals: dict[str, float] = {}  # this step's flow goals of the regulated inlets
+        self.faults: dict[str, str] = {}
+        self.mismatches: dict[str, int] = {}  # commands in a row the feedback did not follow
+        self.fresh: set[str] = set()  # inlets with a flow reading this cycle
+        self.raw = Measurements()  # this cycle's readings before estimation
+        # … and after: what the band can be judged on beside the raw readings (§8.2)
+        self.estimated = Measurements()
         self._presettings: Presettings | None = None
         self.meters = MeterCheck(self.network)
         self.meter_findings: list[Finding] = []
@@ -73,7 +130,13 @@ class Controller:
             cmds.notes.append("no measurements: every valve and the pump held")
         measurements = _normalised(measurements, cmds)
         measurements = self._consistent(measurements, cmds)
-        openings = {iid: self._position(iid, measurements) for iid in self.ids}
+        self._check_stuck(measurements)
+        openings = {iid: self._position(iid, measurements, cmds) for iid in self.ids}
+        self.raw = measurements
+        measurements = self._estimate(measurements, openings)
+        self.estimated = measurements
+        self.moved, self.pump_jump, self.expected = {}, 0.0, {}
+        cmds.faults.update(self.faults)
         if uses_presettings(self.config.level):
             self._presetting_step(measurements, openings, cmds)
             return cmds
@@ -130,7 +193,7 @@ class Controller:
             current_speed = usable(meas.pump_speed)
             pump = self.network.substation.pump
             before = current_speed if current_speed is not None else pump.speed
-            self._pump(preset.pump_speed, before, len(self.ids), len(self.ids), cmds)
+            self._pump(preset.pump_speed, before, len(self.ids), len(self.ids), cmds, True)
 
     def _pi_inlet(
         self, iid: str, meas: Measurements, current: float | None, cmds: Commands
@@ -180,19 +243,116 @@ class Controller:
         self.model.update_residuals(views, current_speed)
         ref = speed_max if pump_on else current_speed
         plan = self.model.plan(views, ref, limit_speed, pump_on, limits.max_opening)
+        isolated = self._isolate_blocked(views, plan, limits.max_opening)
+        if isolated:
+            plan = self.model.plan(views, ref, limit_speed, pump_on, limits.max_opening)
         if plan is None:
             cmds.notes.append("hydraulic model could not be solved: model-based inlets held")
             for iid in ids:
                 cmds.held.setdefault(iid, "model not solvable")
             return
+        # A plan that needs the pump's full speed is constrained, not noisy: always sent.
+        full = plan.speed >= speed_max - 1e-9
+        pump_moves = pump_on and self._pump(plan.speed, current_speed, seen, len(ids), cmds, full)
+        if pump_on and not pump_moves and abs(plan.speed - current_speed) > 1e-4:
+            # The pump keeps its speed: size the valves for the speed it really runs at —
+            # unless at that speed someone would go short (then the change is no noise).
+            kept = self.model.plan(views, current_speed, limit_speed, False, limits.max_opening)
+            if kept is not None and kept.scale < plan.scale - 1e-3:
+                pump_moves = self._pump(plan.speed, current_speed, seen, len(ids), cmds, True)
+            elif kept is not None:
+                plan = kept
+        # Someone significantly outside the band: the plan moves everyone together (the
+        # valves are coupled); otherwise only significant deviations are corrected.
+        coordinated = pump_moves or self._outside_band(views)
         for iid in ids:
             view = views[iid]
-            if iid in cmds.held or view.opening is None:
+            current = openings[iid]  # where it is (an isolated view plans it fully open)
+            if iid in cmds.held or current is None:
                 continue
             proposal = plan.openings.get(iid, plan.ideal_openings.get(iid))
-            self._emit(iid, view.opening, proposal, meas, cmds)
-        if pump_on:
-            self._pump(plan.speed, current_speed, seen, len(ids), cmds)
+            fault = self.faults.get(iid, "")
+            if fault.startswith(STUCK):
+                continue  # commands would not be followed; planned where it stands
+            if iid in isolated:
+                proposal = limits.max_opening  # all it can get (§5.3.7: isolated, alarmed)
+            elif (
+                view.movable
+                and not coordinated
+                and self._in_range(iid, current)
+                and not self._significant(iid, view)
+            ):
+                cmds.proposed[iid] = current  # within the noise of the estimate: stays
+                continue
+            self._emit(iid, current, proposal, meas, cmds)
+        if self.moved or pump_moves:
+            self.expected = self._expected_flows(plan.flows)
+
+    def _expected_flows(self, leaves: Mapping[str, float]) -> dict[str, float]:
+        """Flows after this step's commands as the plan predicts them (buildings: Σ leaves)."""
+        out = dict(leaves)
+        for iid, q in leaves.items():
+            parent = self.network.inlets[iid].parent
+            if parent is not None:
+                out[parent] = out.get(parent, 0.0) + q
+        return out
+
+    def _pump_deadband(self) -> float:
+        """Smallest pump change worth sending: the plan's noise (§8.2.5: no hunting).
+
+        The plan's speed follows the estimated flows; while they are uncertain (noisy meters,
+        just after moves) so is the speed. Two median standard errors of the flow estimates,
+        at least ``PUMP_DEADBAND``.
+        """
+        rel = []
+        for iid in self.ids:
+            est = self.estimators.get(iid)
+            value = est.value("flow_m3h") if est else None
+            std = est.std("flow_m3h") if est else None
+            if value and std is not None and value > 0:
+                rel.append(std / value)
+        if not rel:
+            return PUMP_DEADBAND
+        return max(PUMP_DEADBAND, SIGNIFICANCE_Z * float(np.median(rel)))
+
+    def _outside_band(self, views: Mapping[str, InletView]) -> bool:
+        """Whether any regulated inlet's estimated flow is significantly outside its band.
+
+        The band is the configured level's flow band (§8.2.2–§8.2.4) around the set flow
+        (the flow target without the aim inside the band).
+        """
+        flow_band = band(self.config.level, "flow")
+        for iid, view in views.items():
+            est = self.estimators.get(iid)
+            goal = self.goals.get(iid)
+            if not view.movable or goal is None or est is None:
+                continue
+            value, std = est.value("flow_m3h"), est.std("flow_m3h")
+            if value is None or std is None:
+                continue
+            set_flow = goal / self.config.aim
+            lo = set_flow * (1.0 + flow_band.lower / 100.0) - SIGNIFICANCE_Z * std
+            hi = set_flow * (1.0 + flow_band.upper / 100.0) + SIGNIFICANCE_Z * std
+            if not lo <= value <= hi:
+                return True
+        return False
+
+    def _in_range(self, iid: str, opening: float) -> bool:
+        """Whether the valve stands inside its allowed opening range (else it is moved back)."""
+        device = self.network.inlets[iid].device
+        lo, hi = self.config.limits.opening_range(device.min_opening, device.max_opening)
+        return lo <= opening <= hi
+
+    def _significant(self, iid: str, view: InletView) -> bool:
+        """Whether the estimated flow misses the target beyond its uncertainty (§8.2.5)."""
+        est = self.estimators.get(iid)
+        target = self.goals.get(iid)
+        inlet = self.network.inlets[iid]
+        if self.config.target_of(iid, inlet.device.type) != "flow":
+            return True  # a temperature target: its outer loop's deadband judges (§8.2.5)
+        if est is None or target is None:
+            return True
+        return est.significant("flow_m3h", target, SIGNIFICANCE_Z, GATE_TOLERANCE * target)
 
     def _views(
         self,
@@ -208,19 +368,93 @@ class Controller:
         for iid in self.ids:
             reading = meas.inlets.get(iid)
             current = openings[iid]
+            # The branch is identified from this cycle's own reading (the estimate leans on
+            # the plan's prediction right after a move; learning from it would be circular),
+            # with the spike gate widened to the learnt noise.
             verdict = None
-            if reading is not None and current is not None:
-                verdict = self.model.identify(iid, reading, current)
+            fresh = self.raw.inlets.get(iid)
+            if fresh is not None and current is not None and iid in self.fresh:
+                gate = self._identification_gate(iid)
+                verdict = self.model.identify(iid, fresh, current, gate)
+                self._check_blocked(iid, fresh, current)
             target = None
             if iid in model_ids:
                 target = self._flow_target(iid, meas, cmds, current, verdict)
                 seen += target is not None
             # A manual inlet stays where it is in an automatic network's plan; in a manual
-            # network the whole plan is hypothetical, so everything may move in it.
+            # network the whole plan is hypothetical, so everything may move in it. A faulty
+            # inlet (or a household behind a faulty building valve) leaves the plan.
             movable = target is not None and (not self.config.auto or self.config.is_auto(iid))
+            movable = movable and not self._isolated(iid)
             trusted = None if iid in cmds.held else reading  # a held reading is not used
             views[iid] = InletView(current, movable, target, trusted)
         return views, seen
+
+    def _identification_gate(self, iid: str) -> float:
+        """How far a sample may disagree with the learnt branch before it counts as a spike.
+
+        The branch equation divides ΔP by Q²: its relative noise is √((2σ_Q)² + σ_ΔP²) of one
+        reading; four times that once the noise is learnt, never less than the
+        identification's own gate.
+        """
+        est = self.estimators.get(iid)
+        rel = [0.0, 0.0]
+        if est is not None:
+            for k, name in enumerate(("flow_m3h", "dp_available_kpa")):
+                noise = est.filters[name].noise  # relative σ of one reading, once learnt
+                rel[k] = noise if noise is not None else 0.0
+        return max(IDENTIFICATION_GATE, 4.0 * math.hypot(2.0 * rel[0], rel[1]))
+
+    def _isolated(self, iid: str) -> bool:
+        """Whether the inlet or its building valve is diagnosed stuck (it cannot be moved)."""
+        parent = self.network.inlets[iid].parent
+        return any(self.faults.get(i, "").startswith(STUCK) for i in (iid, parent) if i is not None)
+
+    def _isolate_blocked(
+        self, views: dict[str, InletView], plan: Plan | None, max_opening: float
+    ) -> set[str]:
+        """Blocked inlets that make the plan infeasible leave it (§5.3.7, fault isolation).
+
+        A blocked valve that can still pass its target flow is regulated as any other. One
+        that cannot would make the plan scale every target down (everyone throttled for one
+        fault): instead it is planned fully open, at what it can get, without constraining
+        the pump, and its households keep their positions; the other inlets keep their band.
+        """
+        if plan is None or plan.scale >= 1.0 - 1e-6:
+            return set()
+        out = set()
+        for iid, fault in self.faults.items():
+            view = views.get(iid)
+            if not fault.startswith(BLOCKED) or view is None or not view.movable:
+                continue
+            out.add(iid)
+            views[iid] = replace(view, opening=max_opening, movable=False)
+            for kid, other in views.items():
+                if self.network.inlets[kid].parent == iid and other.movable:
+                    views[kid] = replace(other, movable=False)
+        return out
+
+    def _check_blocked(self, iid: str, reading: InletReading, opening: float) -> None:
+        """Diagnose a blocked valve from what passes it (§5.3.7-3), with hysteresis.
+
+        A household or plain building: the identification's valve factor (its resistance over
+        the characteristic's). A building feeding households: from its measured valve ΔP.
+        """
+        factor = None
+        ident = self.model.identifiers.get(iid)
+        if ident is not None and ident.samples >= 1 and self.model.is_leaf(iid):
+            factor = ident.valve_factor
+        else:
+            flow, dp = reading.get("flow_m3h"), reading.get("valve_dp_kpa")
+            kv = self.network.inlets[iid].device.kv(opening)
+            if flow is not None and dp is not None and flow > 0 and dp > 0 and kv > 0:
+                factor = (kv * math.sqrt(dp / 100.0) / flow) ** 2
+        if factor is None or self.faults.get(iid, "").startswith(STUCK):
+            return
+        if factor >= BLOCKED_FACTOR:
+            self.faults[iid] = f"{BLOCKED} (Kv at {1 / math.sqrt(factor):.0%})"
+        elif factor < 0.5 * BLOCKED_FACTOR:
+            self.faults.pop(iid, None)
 
     def _flow_target(
         self,
@@ -247,16 +481,32 @@ class Controller:
         base = inlet.design_flow_m3h * weight * self.config.aim
         if target == "flow":
             cmds.targets[iid] = base
+            self.goals[iid] = base
             return base
         err = self._target_error(iid, meas)
         if err is None:
             cmds.held[iid] = NO_READING
             return None
         cmds.targets[iid] = err.setpoint
-        return base * self.model.outer_loop(iid, err.error, self.config.deadband)
+        goal = base * self.model.outer_loop(iid, err.error, self.config.deadband)
+        self.goals[iid] = goal
+        return goal
 
-    def _pump(self, wanted: float, current: float, seen: int, total: int, cmds: Commands) -> None:
-        """Issue the planned pump speed, unless too little of the network is visible."""
+    def _pump(
+        self,
+        wanted: float,
+        current: float,
+        seen: int,
+        total: int,
+        cmds: Commands,
+        force: bool = False,
+    ) -> bool:
+        """Issue the planned pump speed, unless too little of the network is visible.
+
+        A change below ``PUMP_DEADBAND`` is the plan's noise and is not sent (unless the
+        speed is outside the allowed range). Returns whether the pump was moved: then every
+        flow shifts and every valve gets its planned opening.
+        """
         pump = self.network.substation.pump
         speed, acted = limit_pump_speed(
             current, wanted, self.config.limits, pump.min_speed, pump.max_speed
@@ -266,11 +516,23 @@ class Controller:
             cmds.limited["pump"] = acted
         if total and seen < MIN_VISIBLE_SHARE * total:
             cmds.notes.append(f"pump held: only {seen} of {total} model-controlled inlets seen")
-            return
+            return False
         if not self.config.auto:
-            return
+            return False
+        outside = MIN_SPEED in acted or MAX_SPEED in acted
+        # A small change the plan asks for again and again (same direction) is real.
+        sign = 1 if speed > current + 1e-4 else -1 if speed < current - 1e-4 else 0
+        same = sign != 0 and (self.pump_streak > 0) == (sign > 0)
+        self.pump_streak = self.pump_streak + sign if same else sign
+        persistent = abs(self.pump_streak) >= PUMP_PERSISTENCE
+        small = not force and not persistent and abs(speed - current) < self._pump_deadband()
+        if small and not outside and self.last_speed is not None:
+            return False
         cmds.pump_speed = speed
         self.last_speed = speed
+        self.pump_streak = 0
+        self.pump_jump = abs(speed - current) / max(current, 0.1)
+        return abs(speed - current) > 1e-4
 
     # --- shared --------------------------------------------------------------------------
     def _emit(
@@ -304,17 +566,97 @@ class Controller:
         if abs(value - current) >= self.config.opening_deadband or outside:
             cmds.openings[iid] = value
             self.last_openings[iid] = value
+            self.moved[iid] = value
         # A move too small to send is still the loop's output: its integral keeps it, so
         # small errors add up to a move instead of being forgotten every step.
         return value
 
-    def _position(self, iid: str, meas: Measurements) -> float | None:
-        """Where the valve is: its feedback, else the last command, else unknown."""
+    def _position(self, iid: str, meas: Measurements, cmds: Commands | None = None) -> float | None:
+        """Where the valve is: its feedback, else the last command, else the configured opening.
+
+        Without feedback the position is *assumed* (flagged in ``cmds.assumed``): the last
+        command the valve acknowledged, or before any, the opening the network file states
+        (commissioning presetting). A valve with neither stays unknown and is held.
+        """
         reading = meas.inlets.get(iid)
         value = reading.get("opening") if reading is not None else None
         if value is not None and 0.0 <= value <= 1.0:
             return value
-        return self.last_openings.get(iid)
+        assumed = cmds.assumed if cmds is not None else {}
+        if iid in self.last_openings:
+            assumed[iid] = ASSUMED_COMMAND
+            return self.last_openings[iid]
+        configured = usable(self.network.inlets[iid].device.opening)
+        if configured is not None and 0.0 <= configured <= 1.0:
+            assumed[iid] = ASSUMED_CONFIGURED
+            return configured
+        return None
+
+    def _check_stuck(self, meas: Measurements) -> None:
+        """A valve whose feedback stays away from its commands is stuck (§5.3.7-2).
+
+        Checked only where a command was sent last step and a position is read back now;
+        ``STUCK_CYCLES`` such commands in a row make the diagnosis. A stuck valve is cleared
+        when its feedback moves again (someone repaired it).
+        """
+        for iid in self.ids:
+            reading = meas.inlets.get(iid)
+            feedback = reading.get("opening") if reading is not None else None
+            if feedback is None:
+                continue
+            if self.faults.get(iid, "").startswith("stuck"):
+                seen = self.last_openings.get(iid)
+                if seen is not None and abs(feedback - seen) > STUCK_TOLERANCE:
+                    del self.faults[iid]  # it moves again
+                    self.last_openings[iid] = feedback
+                continue
+            sent = self.moved.get(iid)
+            if sent is None:
+                continue
+            if abs(feedback - sent) <= STUCK_TOLERANCE:
+                self.mismatches.pop(iid, None)
+                continue
+            # Once may be a command that was not dispatched (balanced state, a failed write)
+            # or a slow actuator; twice in a row the valve does not follow.
+            self.mismatches[iid] = self.mismatches.get(iid, 0) + 1
+            if self.mismatches[iid] >= STUCK_CYCLES:
+                self.faults[iid] = f"{STUCK} (commanded {sent:.0%}, at {feedback:.0%})"
+                self.mismatches.pop(iid)
+                self.last_openings[iid] = feedback
+
+    def _moved_share(self) -> float:
+        """Share of the network's design flow whose valves were commanded last step."""
+        inlets = self.network.inlets
+        total = sum(i.design_flow_m3h for i in inlets.values() if i.parent is None)
+        moved = sum(inlets[i].design_flow_m3h for i in self.moved if i in inlets)
+        return min(moved / total, 1.0) if total > 0 else 0.0
+
+    def _estimate(self, meas: Measurements, openings: Mapping[str, float | None]) -> Measurements:
+        """Filter every inlet's signals; the estimates replace the raw readings downstream.
+
+        An inlet whose reading is lost keeps its estimate for ``MAX_ESTIMATE_AGE`` steps
+        (the valve has not moved: what was known stays true); after that it has none.
+        """
+        coupling = COUPLING * self._moved_share() ** 2  # others' moves shift every flow
+        jump = math.hypot(self.pump_jump, coupling)
+        inlets: dict[str, InletReading] = {}
+        self.fresh = set()
+        for iid, inlet in self.network.inlets.items():
+            est = self.estimators.setdefault(iid, InletEstimator())
+            raw = _plausible(meas.inlets.get(iid), inlet.design_flow_m3h)
+            moved = iid in self.moved or (inlet.parent is not None and inlet.parent in self.moved)
+            est.step(raw, moved, jump, self.expected.get(iid))
+            if raw is not None and raw.get("flow_m3h") is not None:
+                self.fresh.add(iid)
+            if est.value("flow_m3h") is None or est.age("flow_m3h") > MAX_ESTIMATE_AGE:
+                if raw is not None:
+                    inlets[iid] = raw  # nothing estimated yet: temperatures etc. as read
+                continue
+            opening = openings.get(iid)
+            if opening is None and raw is not None:
+                opening = raw.get("opening")
+            inlets[iid] = est.reading(opening)
+        return replace(meas, inlets=inlets)
 
     def _target_error(self, iid: str, meas: Measurements) -> TargetError | None:
         """Setpoint and normalised error of an inlet on its target (None: hold)."""
@@ -343,6 +685,12 @@ class Controller:
             "last_openings": dict(self.last_openings),
             "last_speed": self.last_speed,
             "model": self.model.to_dict(),
+            "estimators": {iid: e.to_dict() for iid, e in self.estimators.items()},
+            "moved": dict(self.moved),
+            "pump_jump": self.pump_jump,
+            "expected": dict(self.expected),
+            "faults": dict(self.faults),
+            "mismatches": dict(self.mismatches),
             "meters": self.meters.as_dict(),
         }
 
@@ -360,6 +708,18 @@ class Controller:
                 ctl.last_openings[iid] = v
         ctl.last_speed = usable(data.get("last_speed"))
         ctl.model.load(dict(data.get("model", {})))
+        for iid, raw in dict(data.get("estimators", {})).items():
+            if iid in network.inlets:
+                ctl.estimators[iid] = InletEstimator.from_dict(raw)
+        ctl.moved = _finite_map(data.get("moved"), network)
+        ctl.expected = _finite_map(data.get("expected"), network)
+        ctl.pump_jump = usable(data.get("pump_jump")) or 0.0
+        ctl.mismatches = {
+            iid: int(v) for iid, v in _finite_map(data.get("mismatches"), network).items()
+        }
+        faults = data.get("faults")
+        if isinstance(faults, Mapping):
+            ctl.faults = {str(k): str(v) for k, v in faults.items() if k in network.inlets}
         if "meters" in data:
             ctl.meters = MeterCheck.from_dict(network, dict(data["meters"]))
         return ctl
@@ -368,6 +728,41 @@ class Controller:
 def make_controller(network: Network, config: ControllerConfig | None = None) -> Controller:
     """The controller for ``network`` as ``config`` says (default: model-based, flow)."""
     return Controller(network, config or ControllerConfig())
+
+
+def _plausible(reading: InletReading | None, design_flow: float) -> InletReading | None:
+    """The reading with physically impossible values flagged (a broken sensor, §3.0.7-1).
+
+    Negative or absurd flows and pressures and temperatures outside the physical range are
+    not estimated from: they would drag the estimate (or overflow it) for many steps.
+    """
+    if reading is None:
+        return None
+    bad = set(reading.flagged)
+    flow = reading.get("flow_m3h")
+    if flow is not None and not 0.0 <= flow <= MAX_FLOW_RATIO * max(design_flow, 1e-9):
+        bad.add("flow_m3h")
+    for name in ("dp_available_kpa", "valve_dp_kpa"):
+        value = reading.get(name)
+        if value is not None and not 0.0 <= value <= MAX_DP_KPA:
+            bad.add(name)
+    for name in ("supply_c", "return_c", "room_c"):
+        value = reading.get(name)
+        if value is not None and plausible_temperature(value) is None:
+            bad.add(name)
+    return reading if bad == set(reading.flagged) else replace(reading, flagged=frozenset(bad))
+
+
+def _finite_map(raw: Any, network: Network) -> dict[str, float]:
+    """A stored ``inlet id → number`` map, unknown inlets and non-numbers dropped."""
+    if not isinstance(raw, Mapping):
+        return {}
+    out = {}
+    for iid, value in raw.items():
+        v = usable(value)
+        if iid in network.inlets and v is not None:
+            out[str(iid)] = v
+    return out
 
 
 def _normalised(meas: Measurements, cmds: Commands) -> Measurements:

@@ -71,9 +71,16 @@ class ModelBased:
                 )
 
     # --- learning ------------------------------------------------------------------------
-    def identify(self, iid: str, reading: InletReading, opening: float) -> str | None:
-        """Feed one inlet's measurement to its identifier; the RLS verdict, None if none."""
+    def identify(
+        self, iid: str, reading: InletReading, opening: float, gate: float | None = None
+    ) -> str | None:
+        """Feed one inlet's measurement to its identifier; the RLS verdict, None if none.
+
+        ``gate`` widens the spike gate to the noise of the (estimated) reading.
+        """
         ident = self.identifiers.get(iid)
+        if ident is not None and gate is not None:
+            ident.gate = gate
         k = self.planner.index.get(iid)
         if ident is None or k is None or not self.planner.leaf[k]:
             return None
@@ -132,9 +139,11 @@ class ModelBased:
             dp = _pressure(view.reading.get("dp_available_kpa")) if view and view.reading else None
             measured[j] = np.nan if dp is None else dp
         before = self.pipes.factor
-        if not self.pipes.update(model[top], measured):
+        changed = self.pipes.update(model[top], measured)
+        if self.pipes.factor != before:
+            self.apply_pipe_factor()  # the planner always plans with the factor it stores
+        if not changed:
             return False
-        self.apply_pipe_factor()
         if abs(self.pipes.factor / before - 1.0) > 0.1:
             self.residuals.clear()
         return True
@@ -258,6 +267,11 @@ class ModelBased:
     def rejected(self, verdict: str | None) -> bool:
         """Whether an identification verdict means "hold this inlet this step"."""
         return verdict == REJECT
+
+    def is_leaf(self, iid: str) -> bool:
+        """Whether the inlet feeds no households (its branch is identified on its own)."""
+        k = self.planner.index.get(iid)
+        return k is not None and bool(self.planner.leaf[k])
 
 
 def _held_households(

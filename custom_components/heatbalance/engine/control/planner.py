@@ -86,11 +86,11 @@ class Plan:
 
 
 class HydraulicPlanner:
-    """The controller's own hydraulic models of a network: forward and inverse."""
+    """The controller's hydraulic model of a network, asked the inverse question."""
 
     def __init__(self, network: Network) -> None:
         self.network = copy.deepcopy(network)
-        self.forward = HydraulicModel(self.network)
+        self.forward = HydraulicModel(self.network)  # topology; its pipes follow learning
         self.ids: list[str] = list(self.forward.inlet_ids)
         self.index = {iid: k for k, iid in enumerate(self.ids)}
         topo = self.forward.topo
@@ -107,7 +107,6 @@ class HydraulicPlanner:
         pump = self.network.substation.pump
         self.g1 = KPA_PER_M * pump.shutoff_head_m  # kPa per unit of speed²
         self._last_ideal: HydraulicResult | None = None
-        self._last_forward: HydraulicResult | None = None
 
     # --- valves --------------------------------------------------------------------------
     def valve_term(self, k: int, opening: float) -> float:
@@ -121,17 +120,6 @@ class HydraulicPlanner:
     def opening_for(self, k: int, kv: float) -> float:
         """Opening at which inlet k's valve has nominal Kv ``kv`` (inverse characteristic)."""
         return opening_for_kv(self.devices[k], kv) if math.isfinite(kv) else 1.0
-
-    # --- forward model -------------------------------------------------------------------
-    def forward_solve(
-        self, openings: np.ndarray, speed: float, kv_factor: np.ndarray
-    ) -> HydraulicResult:
-        """The plant as the controller believes it is, at the measured settings."""
-        res = self.forward.solve(
-            openings, speed, warm_start=self._last_forward, kv_factor=kv_factor
-        )
-        self._last_forward = res
-        return res
 
     # --- inverse model -------------------------------------------------------------------
     def plan(

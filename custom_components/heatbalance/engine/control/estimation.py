@@ -1,0 +1,245 @@
+"""Estimation before action (§3.0.7-1): each inlet's signals filtered, with their uncertainty.
+
+Field meters are noisier than the balancing band is wide (a 2 % flow meter against the
+advanced band's 0…+5 %, §8.2.4). Acting on every raw reading makes valves hunt after noise.
+So every analogue signal of every inlet (flow, supply/return/room temperature, available and
+valve ΔP) gets a scalar Kalman filter:
+
+* **state** — the true value, a random walk between cycles (``drift`` per step: slow plant
+  changes, rooms warming); a command to the inlet's valve or a pump change makes the walk
+  jump (the flow is expected to change), so the next reading counts almost fully;
+* **measurement noise** — learned from the data (covariance matching): in cycles where
+  nothing was commanded, the innovation ν = reading − prediction has variance P⁻ + R, so an
+  exponentially weighted mean of ν² − P⁻ estimates R. Flow and ΔP noise is relative
+  (a share of the reading), temperature noise absolute (K);
+* **outliers** — in a quiet cycle a reading beyond ``OUTLIER_SIGMA`` innovation standard
+  deviations is a spike and not used, unless the next one agrees (then the plant really
+  changed and the filter restarts from it); after commands a change is expected and taken;
+* **missing readings** — the filter predicts: the estimate stays with a growing variance, so
+  a lost reading neither moves a valve nor wipes what is known.
+
+:meth:`InletEstimator.significant` is the gate the controller asks before it moves a valve:
+is the estimated deviation from target larger than ``z`` standard errors of the estimate
+(and than a tolerance inside the band)? The state is a plain dict for Home Assistant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .base import InletReading
+
+RELATIVE = ("flow_m3h", "dp_available_kpa", "valve_dp_kpa")
+ABSOLUTE = ("supply_c", "return_c", "room_c")
+SIGNALS = RELATIVE + ABSOLUTE
+PRIOR_NOISE = {"relative": 0.02, "absolute": 0.3}  # σ before anything is learnt: 2 %, 0.3 K
+NOISE_RANGE = {"relative": (0.002, 0.2), "absolute": (0.02, 5.0)}
+DRIFT = {"relative": 0.003, "absolute": 0.3}  # σ of the true value's walk per quiet step
+PREDICTION_SHARE = 1.0  # a predicted change is uncertain by its own size (model errors)…
+PREDICTION_FLOOR = 0.1  # … and by at least 10 %: a model can be that wrong about any inlet
+LEARN_WEIGHT_MIN = 0.05  # the noise estimate's memory: about 20 quiet cycles
+OUTLIER_SIGMA = 4.0
+DP_JUMP = 3.0  # ΔP goes with Q² and is what others' valves shift most: thrice the flow's jump
+
+
+@dataclass
+class SignalFilter:
+    """A scalar Kalman filter with a learned measurement-noise level."""
+
+    relative: bool
+    value: float | None = None
+    var: float = 0.0  # variance of the estimate (in the signal's unit²)
+    noise: float | None = None  # learned σ (a share for relative signals, else the unit)
+    learnt: int = 0
+    outliers: int = 0
+    age: int = 0  # steps since the last used reading
+
+    @property
+    def kind(self) -> str:
+        """``relative`` or ``absolute`` (which priors and ranges apply)."""
+        return "relative" if self.relative else "absolute"
+
+    def sigma(self) -> float:
+        """σ of one reading (learnt, else the prior), a share or an absolute value."""
+        return self.noise if self.noise is not None else PRIOR_NOISE[self.kind]
+
+    def _scale(self, value: float) -> float:
+        """Converts a relative σ to the signal's unit at ``value``."""
+        return max(abs(value), 1e-9) if self.relative else 1.0
+
+    def reading_var(self, value: float) -> float:
+        """Variance of one reading at ``value``."""
+        return (self.sigma() * self._scale(value)) ** 2
+
+    def predict(self, jump: float = 0.0, expected: float | None = None) -> None:
+        """Time update: the walk's drift, plus ``jump`` (relative σ) after a command.
+
+        ``expected`` is where a model predicts the value after the commands (the plan's
+        flow): the estimate moves there, uncertain by a share of the predicted change.
+        """
+        if self.value is None:
+            return
+        if expected is not None and math.isfinite(expected) and expected > 0:
+            change = abs(expected - self.value) / self._scale(self.value)
+            self.value = expected
+            jump = math.hypot(jump, max(PREDICTION_SHARE * change, PREDICTION_FLOOR))
+        scale = self._scale(self.value)
+        drift = DRIFT[self.kind] * scale
+        self.var += drift**2 + (jump * scale) ** 2
+        self.age += 1
+
+    def restart(self) -> None:
+        """Forget the estimate (the next reading is taken as it is); the noise stays learnt."""
+        self.value, self.var, self.outliers = None, 0.0, 0
+
+    def update(self, reading: float | None, quiet: bool) -> None:
+        """Measurement update; ``quiet``: nothing was commanded, so the noise can be learnt."""
+        if reading is None or not math.isfinite(reading):
+            return
+        if self.value is None:
+            self.value, self.var, self.age = reading, self.reading_var(reading), 0
+            return
+        r = self.reading_var(self.value)
+        innovation = reading - self.value
+        s = self.var + r
+        if quiet and innovation**2 > OUTLIER_SIGMA**2 * s:
+            self.outliers += 1
+            if self.outliers < 2:
+                return  # a spike, once: not used
+            self.value, self.var, self.outliers, self.age = reading, r, 0, 0
+            return
+        self.outliers = 0
+        if quiet:
+            self._learn(innovation, self.var)
+            r = self.reading_var(self.value)
+            s = self.var + r
+        gain = self.var / s
+        self.value += gain * innovation
+        self.var *= 1.0 - gain
+        self.age = 0
+
+    def _learn(self, innovation: float, prior_var: float) -> None:
+        """Covariance matching: E[ν²] = P⁻ + R, so R ≈ mean of ν² − P⁻."""
+        scale = self._scale(self.value or 0.0)
+        sample = max(innovation**2 - prior_var, 0.0) / scale**2
+        old = self.sigma() ** 2
+        self.learnt += 1
+        weight = max(1.0 / self.learnt, LEARN_WEIGHT_MIN)  # the first sample replaces the prior
+        lo, hi = NOISE_RANGE[self.kind]
+        self.noise = min(max(math.sqrt(old + weight * (sample - old)), lo), hi)
+
+    def std(self) -> float | None:
+        """Standard error of the estimate (None before the first reading)."""
+        return None if self.value is None else math.sqrt(max(self.var, 0.0))
+
+
+@dataclass
+class InletEstimator:
+    """Every filtered signal of one inlet."""
+
+    filters: dict[str, SignalFilter] = field(
+        default_factory=lambda: {name: SignalFilter(name in RELATIVE) for name in SIGNALS}
+    )
+
+    def step(
+        self,
+        reading: InletReading | None,
+        moved: bool,
+        jump: float,
+        expected_flow: float | None = None,
+    ) -> None:
+        """One cycle: predict, then take the reading.
+
+        ``moved``: the inlet's valve was commanded (its flow and ΔP may have jumped);
+        ``jump``: relative σ every flow and ΔP may have changed by (pump, other valves);
+        ``expected_flow``: the flow the plan predicts after the commands (None: unknown).
+        """
+        quiet = not moved and jump == 0.0
+        for name, filt in self.filters.items():
+            if name not in RELATIVE:
+                filt.predict()
+            elif name == "flow_m3h" and expected_flow is not None:
+                filt.predict(jump, expected_flow)
+            elif moved:
+                filt.restart()  # a moved valve's ΔP may change by any factor: start afresh
+            else:
+                filt.predict(jump if name == "flow_m3h" else DP_JUMP * jump)
+            filt.update(None if reading is None else reading.get(name), quiet)
+
+    def value(self, name: str) -> float | None:
+        """The estimate of one signal (None before any reading)."""
+        return self.filters[name].value
+
+    def std(self, name: str) -> float | None:
+        """Its standard error."""
+        return self.filters[name].std()
+
+    def age(self, name: str) -> int:
+        """Steps since the signal's last used reading."""
+        return self.filters[name].age
+
+    def significant(self, name: str, target: float, z: float, tolerance: float) -> bool:
+        """Whether the estimate differs from ``target`` beyond ``z``·σ and ``tolerance``."""
+        value, std = self.value(name), self.std(name)
+        if value is None or std is None:
+            return True  # nothing known: whatever the plan says is the best there is
+        return abs(value - target) > max(z * std, tolerance)
+
+    def reading(self, opening: float | None) -> InletReading:
+        """The estimates as a reading (what the model and the band are computed from)."""
+        v = self.value
+        return InletReading(
+            flow_m3h=v("flow_m3h"),
+            supply_c=v("supply_c"),
+            return_c=v("return_c"),
+            room_c=v("room_c"),
+            opening=opening,
+            dp_available_kpa=v("dp_available_kpa"),
+            valve_dp_kpa=v("valve_dp_kpa"),
+        )
+
+    def to_dict(self) -> dict[str, list[float | int | None]]:
+        """Compact JSON-ready state.
+
+        Per signal with an estimate ``[value, var, noise, learnt, outliers, age]``: HA stores
+        it for every inlet of a network, so no field names are repeated.
+        """
+        return {
+            name: [f.value, f.var, f.noise, f.learnt, f.outliers, f.age]
+            for name, f in self.filters.items()
+            if f.value is not None
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InletEstimator:
+        """Read back :meth:`to_dict`; a corrupt signal starts afresh."""
+        out = cls()
+        if not isinstance(data, Mapping):
+            return out
+        for name, raw in data.items():
+            if name not in out.filters or not isinstance(raw, list) or len(raw) != 6:
+                continue
+            value, var, noise, learnt, outliers, age = raw
+            present = [v for v in raw if v is not None]
+            if not all(_number(v) for v in present) or value is None or var is None:
+                continue
+            if var < 0 or (noise is not None and noise <= 0):
+                continue
+            out.filters[name] = SignalFilter(
+                name in RELATIVE,
+                float(value),
+                float(var),
+                noise,
+                int(learnt),
+                int(outliers),
+                int(age),
+            )
+        return out
+
+
+def _number(value: Any) -> bool:
+    """Whether ``value`` is a finite int or float (not a bool, not text)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
