@@ -130,3 +130,17 @@ def test_no_command_ever_leaves_the_safety_limits(meas: Measurements, mode: str)
         assert cmds.pump_speed is None
     assert set(cmds.openings).isdisjoint(cmds.held) or mode == "manual"
     ctl.as_dict()  # the state stays serialisable whatever came in
+
+
+def test_impossible_feedback_of_a_stuck_valve_is_not_remembered() -> None:
+    """Found by the property above: a stuck valve whose feedback turns impossible (2e16)
+    was 'moving again' and that value became its remembered position, so the next command
+    jumped from 50 % to the top of the range in one step."""
+    ctl = make_controller(network(), ControllerConfig(limits=LIMITS))
+    ctl.last_openings["B2"] = 0.5
+    ctl.faults["B2"] = "stuck (commanded 70%, at 50%)"
+    reading = InletReading(flow_m3h=20.0, return_c=40.0, opening=2.3e16)
+    cmds = ctl.step(Measurements(inlets={"B2": reading}, supply_c=70.0, return_c=40.0))
+    assert abs(ctl.last_openings["B2"] - 0.5) <= LIMITS.max_step + 1e-9
+    assert abs(cmds.openings.get("B2", 0.5) - 0.5) <= LIMITS.max_step + 1e-9
+    assert ctl.faults["B2"].startswith("stuck")  # no usable feedback: still stuck

@@ -578,9 +578,8 @@ class Controller:
         command the valve acknowledged, or before any, the opening the network file states
         (commissioning presetting). A valve with neither stays unknown and is held.
         """
-        reading = meas.inlets.get(iid)
-        value = reading.get("opening") if reading is not None else None
-        if value is not None and 0.0 <= value <= 1.0:
+        value = _feedback(meas, iid)
+        if value is not None:
             return value
         assumed = cmds.assumed if cmds is not None else {}
         if iid in self.last_openings:
@@ -600,8 +599,7 @@ class Controller:
         when its feedback moves again (someone repaired it).
         """
         for iid in self.ids:
-            reading = meas.inlets.get(iid)
-            feedback = reading.get("opening") if reading is not None else None
+            feedback = _feedback(meas, iid)
             if feedback is None:
                 continue
             if self.faults.get(iid, "").startswith("stuck"):
@@ -763,6 +761,17 @@ def _finite_map(raw: Any, network: Network) -> dict[str, float]:
         if iid in network.inlets and v is not None:
             out[str(iid)] = v
     return out
+
+
+def _feedback(meas: Measurements, iid: str) -> float | None:
+    """A usable position read back from the valve (0…1), else None.
+
+    One rule for every use: an impossible feedback must neither position the valve nor
+    become the remembered position a later step limits its move from (§5.3.6-3).
+    """
+    reading = meas.inlets.get(iid)
+    value = reading.get("opening") if reading is not None else None
+    return value if value is not None and 0.0 <= value <= 1.0 else None
 
 
 def _normalised(meas: Measurements, cmds: Commands) -> Measurements:
