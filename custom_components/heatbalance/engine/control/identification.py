@@ -164,6 +164,7 @@ class BranchIdentifier:
 
 PIPE_FACTOR_RANGE = (0.2, 5.0)  # a drawing further off than this is a different network
 PIPE_FORGETTING = 0.8  # the pipes do not change; forgetting only sheds the first, noisy steps
+PIPE_SIGNIFICANCE = 3.0  # standard errors the estimate must be off before the model follows it
 MIN_LOSS_SPREAD = 0.05  # path losses must differ by 5 % of their mean to tell pipes from pump
 
 
@@ -180,16 +181,19 @@ class PipeIdentifier:
     What α does not explain stays for the per-inlet pressure residuals.
     """
 
-    factor: float = 1.0
+    factor: float = 1.0  # adopted: what the planner's models use
     sxx: float = 0.0
     sxy: float = 0.0
+    syy: float = 0.0
+    points: float = 0.0  # pooled degrees of freedom of the centred samples (with forgetting)
     steps: int = 0
 
     def update(self, modelled_kpa: np.ndarray, measured_kpa: np.ndarray) -> bool:
         """Learn from one step's offered pressures (model at ``factor``) and measured ones.
 
         Arrays hold the street-level inlets with a usable ΔP reading. Returns whether the
-        estimate moved by more than 1 % (then the model's pipes should be rescaled).
+        adopted factor changed: the pooled estimate must differ from it by more than 1 % and
+        by :data:`PIPE_SIGNIFICANCE` standard errors (then the model's pipes are rescaled).
         """
         ok = np.isfinite(modelled_kpa) & np.isfinite(measured_kpa)
         if ok.sum() < 2:
@@ -203,15 +207,36 @@ class PipeIdentifier:
             return False
         self.sxx = PIPE_FORGETTING * self.sxx + float(x @ x)
         self.sxy = PIPE_FORGETTING * self.sxy + float(x @ y)
+        self.syy = PIPE_FORGETTING * self.syy + float(y @ y)
+        self.points = PIPE_FORGETTING * self.points + float(ok.sum() - 1)
         self.steps += 1
         new = float(np.clip(-self.sxy / self.sxx, *PIPE_FACTOR_RANGE))
-        moved = abs(new - self.factor) > 0.01 * self.factor
+        if abs(new - self.factor) <= max(PIPE_SIGNIFICANCE * self.std_error(), 0.01 * self.factor):
+            return False
         self.factor = new
-        return moved
+        return True
+
+    def std_error(self) -> float:
+        """Standard error of the pooled slope: noisy ΔPs (and what α does not explain) widen it.
+
+        The factor is adopted only beyond a few of these, so meter noise does not make the
+        planner's pipes — and with them every valve — wander from step to step.
+        """
+        if self.sxx <= 0.0 or self.points <= 1.0:
+            return math.inf
+        rss = max(self.syy - self.sxy**2 / self.sxx, 0.0)
+        return math.sqrt(rss / (self.points - 1.0) / self.sxx)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state."""
-        return {"factor": self.factor, "sxx": self.sxx, "sxy": self.sxy, "steps": self.steps}
+        return {
+            "factor": self.factor,
+            "sxx": self.sxx,
+            "sxy": self.sxy,
+            "syy": self.syy,
+            "points": self.points,
+            "steps": self.steps,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PipeIdentifier:
@@ -221,12 +246,14 @@ class PipeIdentifier:
                 factor=float(data.get("factor", 1.0)),
                 sxx=float(data.get("sxx", 0.0)),
                 sxy=float(data.get("sxy", 0.0)),
+                syy=float(data.get("syy", 0.0)),
+                points=float(data.get("points", 0.0)),
                 steps=int(data.get("steps", 0)),
             )
         except (TypeError, ValueError):
             return cls()
-        values = (out.factor, out.sxx, out.sxy)
-        if not all(math.isfinite(v) for v in values) or out.sxx < 0:
+        values = (out.factor, out.sxx, out.sxy, out.syy, out.points)
+        if not all(math.isfinite(v) for v in values) or min(out.sxx, out.syy, out.points) < 0:
             return cls()
         out.factor = float(np.clip(out.factor, *PIPE_FACTOR_RANGE))
         return out

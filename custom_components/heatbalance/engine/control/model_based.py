@@ -144,8 +144,7 @@ class ModelBased:
             self.apply_pipe_factor()  # the planner always plans with the factor it stores
         if not changed:
             return False
-        if abs(self.pipes.factor / before - 1.0) > 0.1:
-            self.residuals.clear()
+        self.residuals.clear()  # adopted only when significant: the old residuals are stale
         return True
 
     def apply_pipe_factor(self) -> None:
