@@ -128,13 +128,6 @@ async def test_onboard_a_building_list_from_xlsx(
     started = time.monotonic()
     wait_until(lambda: (share() or 0.0) >= 100.0, 300, "the intermediate band", every_s=5)
     balanced_s = time.monotonic() - started
-    async with browser_page(ha) as page:
-        await page.goto(
-            ha.url
-            + f"/config/integrations/integration/heatbalance#config_entry={entry['entry_id']}"
-        )
-        await page.get_by_text("street40").first.wait_for(timeout=60_000)
-        await page.screenshot(path=artifacts / "onboarding-4-entry.png")
     report = {
         "person_steps_s": [(w, round(t, 1)) for w, t in steps.times],
         "person_total_s": round(steps.total_s, 1),
