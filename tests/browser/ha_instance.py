@@ -116,8 +116,14 @@ def home_assistant(config: Path, networks: tuple[str, ...] = ("estate12",)) -> I
             process=process,
             log=log,
         )
+        # A fresh venv's first start installs packages (the frontend's voice dependencies)
+        # while HTTP already answers; the UI loads only once HA runs.
+        wait_until(lambda: _running(token), START_TIMEOUT_S, "Home Assistant to run")
         for demo in networks:
             ha.add_network(demo)
+        # Thousands of new entities make HA send one registry update each (voice exposure
+        # options); a browser logging in during that flood is dropped ("unable to keep up").
+        wait_until(_stable_count(ha), START_TIMEOUT_S, "the entity registry to settle", 3.0)
         yield ha
     finally:
         _stop(process)
@@ -140,6 +146,23 @@ def _answers(port: int, process: subprocess.Popen[bytes]) -> bool:
         raise AssertionError(f"Home Assistant exited with {process.returncode}; see its log")
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _running(token: str) -> bool:
+    """True once HA's core state is RUNNING (startup done, integrations set up)."""
+    config = develop_onboard.request("GET", "/api/config", None, token)
+    return bool(config.get("state") == "RUNNING")
+
+
+def _stable_count(ha: RunningHA) -> Any:
+    """A predicate: True once the entity registry's size stayed the same between two polls."""
+    seen: list[int] = []
+
+    def stable() -> bool:
+        seen.append(len(ha.ws({"type": "config/entity_registry/list"})[0]["result"]))
+        return len(seen) >= 3 and seen[-1] == seen[-2] == seen[-3]
+
+    return stable
 
 
 def wait_until(predicate: Any, timeout_s: float, what: str, every_s: float = 0.5) -> Any:
