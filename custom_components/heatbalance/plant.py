@@ -149,11 +149,11 @@ class Plant:
 
     def _read_unmanaged(self, acq: Acquisition) -> None:
         """The valves no subentry maps: the simulated plant's own, or their assumed position."""
-        acq.unmanaged_moved = acq.pump_controlled = self.simulated
+        simulated = acq.unmanaged_moved = acq.pump_controlled = self.simulated  # O(n): once
         for iid, state in acq.plant.inlets.items():
             if iid in self.inlets or not self.simulator.network.inlets[iid].device.actuated:
                 continue
-            if self.simulated:
+            if simulated:
                 acq.unmanaged[iid] = self._read_simulator(iid, acq.plant)
             else:
                 acq.unmanaged[iid] = Reading(opening=state.opening)
@@ -266,10 +266,11 @@ class Plant:
     ) -> set[str]:
         """Send openings (already within the safety limits); returns inlets that failed."""
         failed: set[str] = set()
+        simulated = self.simulated  # O(inlets): once, not per command
         for iid, opening in commands.items():
             cfg = self.inlets.get(iid)
             if cfg is None:  # no subentry: a valve of the simulated plant, or none to move
-                if self.simulated and iid in self.simulator.network.inlets:
+                if simulated and iid in self.simulator.network.inlets:
                     self.simulator.set_opening(iid, opening)
                 continue
             if cfg.source == SOURCE_GATEWAY:
@@ -284,7 +285,7 @@ class Plant:
             if cfg.source != SOURCE_SIMULATOR and iid not in failed:
                 # assumed where the valve went until its feedback says otherwise
                 self.simulator.set_opening(iid, opening)
-        if pump_speed is not None and self.simulated:
+        if pump_speed is not None and simulated:
             self.simulator.set_pump_speed(pump_speed)
         return failed
 
