@@ -15,6 +15,7 @@ is appended in one page run. Reports read daily roll-ups derived from the sample
 from __future__ import annotations
 
 import json
+import logging
 import math
 import queue
 import threading
@@ -49,6 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+_LOGGER = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 # scaled-integer signals of a sample: name → scale (stored = round(value × scale))
 SIGNALS: dict[str, int] = {
@@ -656,6 +658,7 @@ class ArchiveWriter:
         self._idle = threading.Condition()
         self._pending = 0
         self._gate = threading.Lock()  # held by a backup: no writes meanwhile
+        self._held = False  # hold_start took the gate (released by hold_end or close)
         self._thread = threading.Thread(target=self._run, name="heatbalance archive", daemon=True)
         self._thread.start()
 
@@ -721,17 +724,30 @@ class ArchiveWriter:
         """Same as :meth:`hold` entered: for callers whose end comes in another call."""
         self.flush()
         self._gate.acquire()
+        self._held = True
         self.archive.checkpoint()
 
     def hold_end(self) -> None:
-        """Let writes go on after :meth:`hold_start`."""
-        if self._gate.locked():
+        """Let writes go on after :meth:`hold_start` (nothing when not held: the gate may be
+        the writer's own while it writes)."""
+        if self._held:
+            self._held = False
             self._gate.release()
 
     def close(self, timeout: float = 60.0) -> None:
-        """Write what is queued, stop the thread, close the database."""
+        """Write what is queued, stop the thread, close the database.
+
+        A backup that never called its post-backup hook (HA stopped meanwhile) must not keep
+        the thread waiting at the gate: the hold ends here, the queue is written, the thread
+        joined. Only a database that does not answer within ``timeout`` leaves it behind.
+        """
+        self.hold_end()
         self._queue.put(None)
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            _LOGGER.error(
+                "archive writer still busy after %.0f s; rows queued may be lost", timeout
+            )
         self.archive.close()
 
 
