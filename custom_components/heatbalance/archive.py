@@ -68,6 +68,10 @@ SIGNALS: dict[str, int] = {
     "command": 1000,  # opening commanded (auto) or proposed (manual), 0…1
 }
 _SCALES = tuple(SIGNALS.items())
+INLET_SIGNALS = (*SIGNALS, "in_band")  # what a history of one inlet can show
+# what a history of the network can show: each cycle's figures
+CYCLE_SIGNALS = ("heat_kw", "share_in_band", "spread", "supply_c", "return_c", "outdoor_c",
+                 "pump_flow_m3h", "pump_power_w", "forecast_kw", "balanced")  # fmt: skip
 SAMPLE_COLUMNS = ("cycle_id", "inlet", *SIGNALS, "in_band", "quality", "attempted", "received")
 # signals carrying a quality flag: bit i = cleaned/flagged, bit i+8 = estimated (not measured)
 QUALITY_SIGNALS = ("supply_c", "return_c", "flow_m3h", "room_c", "opening", "dp_kpa")
