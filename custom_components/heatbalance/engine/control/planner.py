@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..hydraulics import HydraulicModel, HydraulicResult
+from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult
 from ..model import GRAVITY, WATER_DENSITY, Device, Network
 from .flow_balance import opening_for_kv
 
@@ -162,8 +162,15 @@ class HydraulicPlanner:
         speed = limit_speed(wanted)
         if np.any(~data.movable & self.leaf & np.isfinite(data.fixed_resistance)):
             # Fixed inlets draw more or less at the new speed: predict, and plan once more.
-            flows = self._predict_fixed(data, dp, flows, speed_ref, speed)
-            dp, _ = self._scaled_pressures(data, flows, speed_ref, rounds=1)
+            # A refinement only: where the held leaves' predicted flows make the ideal solve
+            # oscillate (households nobody maps on a real plant), the first pressures stand —
+            # dropping the whole plan would leave every valve where it is, cycle after cycle.
+            predicted = self._predict_fixed(data, dp, flows, speed_ref, speed)
+            try:
+                dp, _ = self._scaled_pressures(data, predicted, speed_ref, rounds=1)
+                flows = predicted
+            except HydraulicError:
+                pass
         dp = dp + self.g1 * (speed**2 - speed_ref**2)
         openings, ideal = self._openings(data, dp, flows)
         return Plan(
