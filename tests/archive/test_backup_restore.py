@@ -42,7 +42,7 @@ from custom_components.heatbalance.gateway_history import (
     storage_dir,
 )
 from custom_components.heatbalance.records import ARCHIVE_FILE, records_of
-from tests.integration.conftest import add_network, cycles
+from tests.integration.conftest import add_network, cycles, setup_ha_backup
 
 CONFIG_ENTRIES_SAVE_S = 1.5  # HA writes core.config_entries 1 s after a change
 
@@ -62,13 +62,7 @@ async def ha_box(config_dir: Path, with_backup: bool = False) -> AsyncIterator[H
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)  # custom_components/heatbalance
         await hass.config_entries.async_initialize()
         if with_backup:
-            try:  # HA 2025.4's bootstrap prepares the backup data first; 2026.10 has no helper
-                from homeassistant.helpers.backup import async_initialize_backup
-            except ImportError:
-                pass
-            else:
-                async_initialize_backup(hass)
-            assert await async_setup_component(hass, "backup", {})
+            await setup_ha_backup(hass)
         assert await async_setup_component(hass, DOMAIN, {})
         await hass.async_block_till_done()
         try:
