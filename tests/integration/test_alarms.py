@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 
 from custom_components.heatbalance.const import DOMAIN, EVENT_ALARM
 
@@ -19,7 +19,12 @@ from .conftest import add_network, cycles
 def alarms(hass: HomeAssistant) -> list[Event]:
     """Alarm events on the bus."""
     events: list[Event] = []
-    hass.bus.async_listen(EVENT_ALARM, events.append)
+
+    @callback  # on the loop: a plain function would run in the executor, racing the asserts
+    def _append(event: Event) -> None:
+        events.append(event)
+
+    hass.bus.async_listen(EVENT_ALARM, _append)
     return events
 
 
