@@ -100,6 +100,10 @@ class EntityField(Field):
             hass.config_entries.async_update_subentry(entry, sub, data=dict(sub.data) | mapping)
         await hass.async_block_till_done()
         self.untouched(entry)
+        for iid in self.inlets:  # the reload's first cycle set them: back to all open
+            hass.states.async_set(self.entity(iid, "valve"), "100.0", {"min": 0, "max": 100})
+        self.publish(hass)
+        await hass.async_block_till_done()
 
     def publish(self, hass: HomeAssistant) -> None:
         state = self.sim.state()
