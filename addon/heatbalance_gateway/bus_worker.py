@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,14 +291,24 @@ class BusWorker:
         A Modbus exception response means the device is alive but refused: no retry, and an
         empty list is returned so callers can tell it from silence.
         """
+
+        async def once() -> list[int]:
+            if write is None:
+                return await self.transport.read(function, address, count, device.device_id)
+            await self.transport.write(function, address, write, device.device_id)
+            return write
+
+        return await self._attempt(device, attempts, once)
+
+    async def _attempt[T](
+        self, device: DeviceState, attempts: int, once: Callable[[], Awaitable[list[T]]]
+    ) -> list[T] | None:
+        """Up to ``attempts`` tries of one request, each counted for §6.0.6; None if never
+        answered, [] for an exception response (alive, but no data)."""
         started = time.monotonic()
         for attempt in range(1, attempts + 1):
             try:
-                if write is None:
-                    result = await self.transport.read(function, address, count, device.device_id)
-                else:
-                    await self.transport.write(function, address, write, device.device_id)
-                    result = write
+                result = await once()
             except NoResponseError:
                 continue
             except BadResponseError as err:  # the device's fault; the transport resynchronised

@@ -28,6 +28,8 @@ from .config import GatewayConfig
 from .discovery import device_configs, gateway_configs, room_sensor_configs
 from .forwarder import Forwarder
 from .lorawan import LoraWanLink
+from .mbus import BUS_TYPES as MBUS_TYPES
+from .mbus import MBusLine, MBusWorker
 from .mqtt_link import BrokerLink, Uplink
 from .outbox import Outbox
 from .topics import Topics
@@ -73,13 +75,23 @@ class Gateway:
 
     def _build_workers(self) -> None:
         for bus in self.config.raw["buses"]:
-            worker = BusWorker(
-                bus,
-                self.config.profiles,
-                self._transport(bus),
-                self._on_reading,
-                self._on_availability,
-            )
+            worker: BusWorker
+            if bus["type"] in MBUS_TYPES:
+                worker = MBusWorker(
+                    bus,
+                    self.config.mbus_profiles,
+                    MBusLine.from_bus(bus),
+                    on_reading=self._on_reading,
+                    on_availability=self._on_availability,
+                )
+            else:
+                worker = BusWorker(
+                    bus,
+                    self.config.profiles,
+                    self._transport(bus),
+                    self._on_reading,
+                    self._on_availability,
+                )
             self.workers[bus["name"]] = worker
             for device in bus["devices"]:
                 self.device_bus[device["name"]] = worker
