@@ -92,6 +92,15 @@ class Command:
     future: asyncio.Future[dict[str, Any]] | None = None
 
 
+def finish_command(command: Command, result: dict[str, Any]) -> None:
+    """Complete a command's future once with its result (request id, device, point added)."""
+    result.setdefault("request_id", command.request_id)
+    result.setdefault("device", command.device)
+    result.setdefault("point", command.point)
+    if command.future is not None and not command.future.done():
+        command.future.set_result(result)
+
+
 @dataclass(slots=True)
 class DeviceState:
     """Runtime state of one field device on the line."""
@@ -340,11 +349,7 @@ class BusWorker:
 
     # ---- commands ---------------------------------------------------------------------
     def _finish(self, command: Command, result: dict[str, Any]) -> None:
-        result.setdefault("request_id", command.request_id)
-        result.setdefault("device", command.device)
-        result.setdefault("point", command.point)
-        if command.future is not None and not command.future.done():
-            command.future.set_result(result)
+        finish_command(command, result)
 
     async def _execute(self, command: Command) -> None:
         """Write, then read the register back; never write outside the point's min/max."""

@@ -227,6 +227,11 @@ LORAWAN_SCHEMA = vol.Schema(
         vol.Optional("tls"): TLS_SCHEMA,
         vol.Optional("allow_remote_plaintext", default=False): bool,
         vol.Required("application_id"): vol.All(str, vol.Length(min=1)),
+        # a class A device hears a downlink only after its next uplink (§4.3.4: ≤30 min)
+        vol.Optional("command_timeout", default=3600.0): vol.All(
+            vol.Coerce(float), vol.Range(min=0.1, max=86400)
+        ),
+        vol.Optional("confirm_uplinks", default=2): vol.All(int, vol.Range(min=1, max=10)),
         vol.Required("devices"): vol.All(
             [
                 {
