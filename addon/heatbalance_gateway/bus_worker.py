@@ -211,12 +211,19 @@ class BusWorker:
             _LOGGER.exception("%s/%s: poll failed, the line goes on", self.name, device.name)
             self._after_poll(device, False, {}, "full")
 
-    async def _poll(self, device: DeviceState) -> None:
+    def _begin_poll(self, device: DeviceState) -> str | None:
+        """The breaker's plan for this poll (None: skipped while backing off); reschedules."""
         plan = device.breaker.plan()
         self._reschedule(device)
         if plan == "skip":
-            return
+            return None
         device.polls += 1
+        return plan
+
+    async def _poll(self, device: DeviceState) -> None:
+        plan = self._begin_poll(device)
+        if plan is None:
+            return
         values: dict[str, float | None] = {}
         answered = True
         for number, block in enumerate(device.blocks):

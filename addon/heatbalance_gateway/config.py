@@ -98,15 +98,17 @@ SERIAL_KEYS: dict[vol.Optional, Any] = {
     vol.Optional("bytesize", default=8): vol.In((7, 8)),
 }
 
+POLL_INTERVAL = vol.All(
+    vol.Coerce(float),
+    vol.Range(min=0.05, max=MAX_POLL_INTERVAL_S, msg="must be 0.05..1800 s (§4.3.4)"),
+)
+
 DEVICE_SCHEMA = vol.Schema(
     {
         vol.Required("name"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
         vol.Required("device_id"): vol.All(int, vol.Range(min=1, max=247)),
         vol.Required("profile"): str,
-        vol.Optional("poll_interval", default=60.0): vol.All(
-            vol.Coerce(float),
-            vol.Range(min=0.05, max=MAX_POLL_INTERVAL_S, msg="must be 0.05..1800 s (§4.3.4)"),
-        ),
+        vol.Optional("poll_interval", default=60.0): POLL_INTERVAL,
         vol.Optional("title"): str,
         vol.Optional("area"): str,
     }
@@ -119,18 +121,23 @@ BREAKER_SCHEMA = vol.Schema(
     }
 )
 
+LINE_FIELDS: dict[Any, Any] = {
+    vol.Required("name"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
+    vol.Optional("host"): str,
+    vol.Optional("port"): vol.Any(int, str),
+    vol.Optional("link", default="wired"): vol.In(("wired", "wireless")),
+    vol.Optional("retries", default=2): vol.All(int, vol.Range(min=0, max=5)),
+    vol.Optional("breaker", default=dict): BREAKER_SCHEMA,
+}
+"""What every line has, Modbus or M-Bus."""
+
 BUS_SCHEMA = vol.Schema(
     {
-        vol.Required("name"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
+        **LINE_FIELDS,
         vol.Required("type"): vol.In(("tcp", "rtu", "simulated")),
-        vol.Optional("host"): str,
-        vol.Optional("port"): vol.Any(int, str),
-        vol.Optional("link", default="wired"): vol.In(("wired", "wireless")),
         vol.Optional("timeout", default=1.0): vol.All(
             vol.Coerce(float), vol.Range(min=0.01, max=30)
         ),
-        vol.Optional("retries", default=2): vol.All(int, vol.Range(min=0, max=5)),
-        vol.Optional("breaker", default=dict): BREAKER_SCHEMA,
         vol.Required("devices"): vol.All([DEVICE_SCHEMA], vol.Length(min=1)),
     }
 ).extend(SERIAL_KEYS)
@@ -147,10 +154,7 @@ MBUS_DEVICE_SCHEMA = vol.Schema(
             vol.Match(r"^[0-9A-F]{16}$", msg="16 hex digits (quoted in YAML)"),
         ),
         vol.Optional("profile", default="mbus_heat_meter"): str,
-        vol.Optional("poll_interval", default=300.0): vol.All(
-            vol.Coerce(float),
-            vol.Range(min=0.05, max=MAX_POLL_INTERVAL_S, msg="must be 0.05..1800 s (§4.3.4)"),
-        ),
+        vol.Optional("poll_interval", default=300.0): POLL_INTERVAL,
         vol.Optional("title"): str,
         vol.Optional("area"): str,
     }
@@ -158,17 +162,12 @@ MBUS_DEVICE_SCHEMA = vol.Schema(
 
 MBUS_BUS_SCHEMA = vol.Schema(
     {
-        vol.Required("name"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
+        **LINE_FIELDS,
         vol.Required("type"): vol.In(MBUS_TYPES),
-        vol.Optional("host"): str,
-        vol.Optional("port"): vol.Any(int, str),
-        vol.Optional("link", default="wired"): vol.In(("wired", "wireless")),
         # a reading at 2400 baud: a full RSP_UD takes ~1 s on the wire, the wait is for its start
         vol.Optional("timeout", default=2.0): vol.All(
             vol.Coerce(float), vol.Range(min=0.05, max=30)
         ),
-        vol.Optional("retries", default=2): vol.All(int, vol.Range(min=0, max=5)),
-        vol.Optional("breaker", default=dict): BREAKER_SCHEMA,
         vol.Optional("baudrate", default=2400): vol.In(
             (300, 600, 1200, 2400, 4800, 9600, 19200, 38400)
         ),

@@ -42,7 +42,7 @@ import voluptuous as vol
 import yaml
 
 from .bus_worker import BusWorker, DeviceState
-from .register_map import Point, Profile, ProfileError
+from .register_map import PROFILE_FIELDS, Point, Profile, ProfileError
 from .transport import BadResponseError, NoResponseError
 
 
@@ -166,13 +166,7 @@ POINT_SCHEMA = vol.Schema(
     extra=vol.PREVENT_EXTRA,
 )
 PROFILE_SCHEMA = vol.Schema(
-    {
-        vol.Required("name"): vol.Match(r"^[a-z][a-z0-9_]{0,47}$"),
-        vol.Optional("manufacturer", default="generic"): str,
-        vol.Optional("model", default=""): str,
-        vol.Optional("description", default=""): str,
-        vol.Required("points"): vol.All([POINT_SCHEMA], vol.Length(min=1, max=100)),
-    },
+    {**PROFILE_FIELDS, vol.Required("points"): vol.All([POINT_SCHEMA], vol.Length(min=1, max=100))},
     extra=vol.PREVENT_EXTRA,
 )
 
@@ -440,11 +434,9 @@ class MBusWorker(BusWorker):
         }
 
     async def _poll(self, device: DeviceState) -> None:
-        plan = device.breaker.plan()
-        self._reschedule(device)
-        if plan == "skip":
+        plan = self._begin_poll(device)
+        if plan is None:
             return
-        device.polls += 1
         secondary = self.secondary[device.name]
         records = await self._attempt(
             device,

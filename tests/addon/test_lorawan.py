@@ -65,21 +65,22 @@ def test_lorawan_config_is_checked() -> None:
         parse_config({**base, "lorawan": twice})
 
 
-async def test_chirpstack_uplink_reaches_the_consumer(tmp_path: Any, broker: Any) -> None:
+def lorawan_gateway(tmp_path: Any, port: int) -> Any:
+    """Gateway gw1 with one household valve on ChirpStack application 7, all on ``port``."""
     device = {"name": "hh1-valve", "dev_eui": VALVE_EUI, "profile": "lorawan_household_valve"}
-    config = parse_config(
+    lorawan = {"host": "127.0.0.1", "port": port, "application_id": "7", "devices": [device]}
+    return parse_config(
         {
             "gateway_id": "gw1",
             "data_dir": str(tmp_path),
-            "mqtt": {"main": plain_broker(broker.port)},
-            "lorawan": {
-                "host": "127.0.0.1",
-                "port": broker.port,
-                "application_id": "7",
-                "devices": [device],
-            },
+            "mqtt": {"main": plain_broker(port)},
+            "lorawan": lorawan,
         }
     )
+
+
+async def test_chirpstack_uplink_reaches_the_consumer(tmp_path: Any, broker: Any) -> None:
+    config = lorawan_gateway(tmp_path, broker.port)
     consumer = MqttConsumer("gw1", [broker.port])
     network_server = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     network_server.connect("127.0.0.1", broker.port)
@@ -125,20 +126,7 @@ async def test_valve_command_goes_down_and_an_uplink_confirms_it(
     """Command on the gateway's cmd topic → ChirpStack v4 ``command/down`` (base64 per profile)
     → confirmed by the first uplink holding the value; refused outside the range; a device
     that keeps reporting another position is not_confirmed (real mosquitto, real gateway)."""
-    device = {"name": "hh1-valve", "dev_eui": VALVE_EUI, "profile": "lorawan_household_valve"}
-    config = parse_config(
-        {
-            "gateway_id": "gw1",
-            "data_dir": str(tmp_path),
-            "mqtt": {"main": plain_broker(broker.port)},
-            "lorawan": {
-                "host": "127.0.0.1",
-                "port": broker.port,
-                "application_id": "7",
-                "devices": [device],
-            },
-        }
-    )
+    config = lorawan_gateway(tmp_path, broker.port)
     consumer = MqttConsumer("gw1", [broker.port])
     downlinks: list[tuple[str, dict[str, Any]]] = []
     results: dict[str, dict[str, Any]] = {}
