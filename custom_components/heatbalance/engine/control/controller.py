@@ -76,6 +76,7 @@ NO_POSITION = "no valve position (no feedback, no earlier command, none configur
 ASSUMED_COMMAND = "no feedback: position assumed at the last command"
 ASSUMED_CONFIGURED = "no feedback: position assumed at the configured opening"
 STUCK = "stuck: the position does not follow the command"
+VALVE_FAULT = "the valve reports fault code"  # §4.3.8: isolated like a stuck valve
 BLOCKED = "blocked: the valve passes far less than its characteristic"
 ISOLATED = "building valve faulty: planned at what it gets"
 NO_READING = "no usable reading"
@@ -138,6 +139,7 @@ class Controller:
         measurements = _normalised(measurements, cmds)
         measurements = self._consistent(measurements, cmds)
         self._check_stuck(measurements)
+        self._check_fault_codes(measurements)
         openings = {iid: self._position(iid, measurements, cmds) for iid in self.ids}
         self.raw = measurements
         measurements = self._estimate(measurements, openings)
@@ -159,6 +161,9 @@ class Controller:
                 by_level[iid] = reason
                 continue
             algo = self.config.algorithm_of(iid, kind)
+            if algo != "model" and VALVE_FAULT in self.faults.get(iid, ""):
+                by_level[iid] = self.faults[iid]  # not commanded (the model plans it in place)
+                continue
             (model_ids if algo == "model" else pi_ids).append(iid)
         if pi_ids:  # the loops' gains follow the model's static gain (pi.GainSchedule)
             errors = {iid: self._target_error(iid, measurements) for iid in pi_ids}
@@ -655,6 +660,21 @@ class Controller:
                 self.faults[iid] = f"{STUCK} (commanded {sent:.0%}, at {feedback:.0%})"
                 self.mismatches.pop(iid)
                 self.last_openings[iid] = feedback
+
+    def _check_fault_codes(self, meas: Measurements) -> None:
+        """A valve reporting its own fault (§4.3.8 fault record) is isolated as a stuck one
+        (§5.3.7): not commanded, planned where it stands, named in ``Commands.faults`` —
+        the device said so, no need to wait for its feedback to disagree. Cleared when it
+        reports 0 again; a valve that reports no code is judged by its feedback alone."""
+        for iid in self.ids:
+            reading = meas.inlets.get(iid)
+            code = usable(reading.fault_code) if reading is not None else None
+            if code is None:
+                continue
+            if code != 0:
+                self.faults[iid] = f"{STUCK} ({VALVE_FAULT} {code:g})"
+            elif VALVE_FAULT in self.faults.get(iid, ""):
+                del self.faults[iid]
 
     def _moved_share(self) -> float:
         """Share of the network's design flow whose valves were commanded last step."""
