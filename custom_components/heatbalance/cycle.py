@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from .engine.control.safety import SafetyLimits
 from .engine.diagnosis import Finding
 from .engine.evaluation import Evaluation
 from .engine.loop import ControlLoop, LoopConfig
-from .engine.model import Network
+from .engine.model import Inlet, Network
 from .plant import Acquisition, Reading
 from .settings import InletConfig, Settings
 
@@ -245,6 +246,8 @@ def run_cycle(
     )
     ev = out.evaluation
     results: dict[str, InletResult] = {}
+    kids = network.children_by_parent()  # once: per inlet it is O(n²) on 23k households
+    flags = _flags_by_inlet(out.cleaning.flags)
     for iid, cfg in inlets.items():
         reading = acq.inlets[iid]
         heat_kw = out.heat_kw.get(iid)
@@ -263,9 +266,9 @@ def run_cycle(
             command=out.commands.proposed.get(iid),
             success_rate=rate,
             success_samples=samples,
-            households=_households(network, iid, acq),
+            households=_households(kids.get(iid, ()), acq),
             flow_deviation=judged.flow_deviation_pct if judged else None,
-            flagged=_flags_of(out.cleaning.flags, iid),
+            flagged=flags.get(iid, {}),
         )
     cmds = out.commands
     if settings.auto:
@@ -292,19 +295,20 @@ def _success_rate(memory: CycleMemory, iid: str, reading: Reading) -> tuple[floa
     return (sum(r for _, r in history) / sent * 100.0 if sent else None), len(history)
 
 
-def _flags_of(flags: dict[str, tuple[str, ...]], iid: str) -> dict[str, tuple[str, ...]]:
-    """The inlet's signals cleaning did not trust, with the reasons (for diagnostics)."""
-    prefix = f"{iid}."
-    return {
-        name.removeprefix(prefix): why
-        for name, why in flags.items()
-        if name.startswith(prefix) and why not in {("ok",), ("missing",)}
-    }
+def _flags_by_inlet(flags: dict[str, tuple[str, ...]]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Per inlet, the signals cleaning did not trust, with the reasons (for diagnostics);
+    one pass over all signals (``<inlet>.<signal>``), not one per inlet."""
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for name, why in flags.items():
+        iid, dot, signal = name.rpartition(".")
+        if dot and why not in {("ok",), ("missing",)}:
+            out.setdefault(iid, {})[signal] = why
+    return out
 
 
-def _households(network: Network, iid: str, acq: Acquisition) -> dict[str, float] | None:
+def _households(children: Iterable[Inlet], acq: Acquisition) -> dict[str, float] | None:
     """Aggregates of a building's households from the plant (no device per household)."""
-    kids = [k.id for k in network.children(iid) if k.id in acq.plant.inlets]
+    kids = [k.id for k in children if k.id in acq.plant.inlets]
     if not kids:
         return None
     states = [acq.plant.inlets[k] for k in kids]

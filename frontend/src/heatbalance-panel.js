@@ -202,7 +202,7 @@ class HeatbalancePanel extends LitElement {
 
   _archiveForm(t) {
     const a = this._archiveChoice();
-    const signals = (this._view.archive || { inlet: [], network: [] })[a.inlet === "network" ? "network" : "inlet"];
+    const signals = this._signalsFor(a.inlet);
     const set = (key) => (e) => {
       const next = { ...this._archive, [key]: e.target.value };
       if (key === "inlet" && !this._signalsFor(next.inlet).includes(next.signal)) next.signal = this._signalsFor(next.inlet)[0];

@@ -102,6 +102,19 @@ async def add_network(
     return entry
 
 
+async def setup_ha_backup(hass: HomeAssistant) -> None:
+    """HA's own backup integration, prepared as HA's bootstrap prepares it."""
+    from homeassistant.setup import async_setup_component
+
+    try:  # HA 2025.4's bootstrap creates the backup data before any integration
+        from homeassistant.helpers.backup import async_initialize_backup
+    except ImportError:  # 2026.10: the backup integration does it itself
+        pass
+    else:
+        async_initialize_backup(hass)
+    assert await async_setup_component(hass, "backup", {})
+
+
 async def cycles(hass: HomeAssistant, entry: ConfigEntry, n: int) -> None:
     """Run ``n`` control cycles now (each is one acquisition period of plant time)."""
     coordinator = entry.runtime_data.coordinator

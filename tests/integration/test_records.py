@@ -30,7 +30,7 @@ from custom_components.heatbalance.const import DOMAIN, EVENT_ALARM
 from custom_components.heatbalance.records import records_of
 from custom_components.heatbalance.settings import DEFAULT_OPTIONS
 
-from .conftest import cycles
+from .conftest import cycles, setup_ha_backup
 
 
 async def _flushed(hass: HomeAssistant, entry: ConfigEntry) -> Archive:
@@ -307,9 +307,7 @@ async def test_backup_repair_issue_from_ha_backup_settings(
     """With HA's backup integration at its defaults (no schedule) the repair is raised."""
     from custom_components.heatbalance.backup import ISSUE_BACKUP, async_check_backups
 
-    if not await async_setup_component(hass, "backup", {}):
-        # HA 2025.4's backup needs its hassio/store fixtures in the test harness
-        pytest.skip("HA's backup integration does not set up in this harness version")
+    await setup_ha_backup(hass)
     await hass.async_block_till_done()
     async_check_backups(hass)
     issue = ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_BACKUP)
