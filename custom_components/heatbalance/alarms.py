@@ -28,7 +28,7 @@ _ANSWER_OK = frozenset({None, "confirmed", "pending"})
 
 # diagnosis findings raised as equipment faults; command/feedback mismatch and lost data have
 # their own alarm types here (feedback_mismatch, communication)
-EQUIPMENT_FAULTS = frozenset({"stuck", "blockage", "slow_response"})
+EQUIPMENT_FAULTS = frozenset({"stuck", "blockage", "slow_response", "valve_fault"})
 ALARM_TYPES = (
     "safety_threshold",
     "equipment_fault",

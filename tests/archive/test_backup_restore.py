@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -35,12 +34,7 @@ from pytest_homeassistant_custom_component.common import async_test_home_assista
 
 from custom_components.heatbalance.archive import Archive
 from custom_components.heatbalance.const import DOMAIN
-from custom_components.heatbalance.gateway_history import (
-    JOURNAL_PREFIX,
-    Journal,
-    record,
-    storage_dir,
-)
+from custom_components.heatbalance.gateway_history import LATE_S, BacklogHistory, record
 from custom_components.heatbalance.records import ARCHIVE_FILE, records_of
 from tests.integration.conftest import add_network, cycles, setup_ha_backup
 
@@ -86,8 +80,9 @@ async def _flushed(hass: HomeAssistant, entry: ConfigEntry) -> None:
     assert await hass.async_add_executor_job(records.writer.flush, 30.0)
 
 
-def _journal(hass: HomeAssistant, key: str) -> Journal:
-    return Journal(os.path.join(storage_dir(hass), f"{JOURNAL_PREFIX}.{key}.jsonl"))
+def _backlog(hass: HomeAssistant, key: str) -> BacklogHistory:
+    """The gateway source's durable backlog (its journal under ``.storage``), as it opens it."""
+    return BacklogHistory(hass, key, {}, time.time, LATE_S)
 
 
 async def test_ha_backup_restored_on_a_new_box_loses_no_archive_row(tmp_path: Path) -> None:
@@ -126,7 +121,7 @@ async def test_ha_backup_restored_on_a_new_box_loses_no_archive_row(tmp_path: Pa
             )
             for k in range(5)
         ]
-        journal = _journal(hass, entry_id)
+        journal = _backlog(hass, entry_id).journal
         await hass.async_add_executor_job(journal.write, backlog)
         manager = hass.data["backup"]
         assert DOMAIN in manager.platforms  # heatbalance's backup hooks are registered
@@ -180,9 +175,9 @@ async def test_ha_backup_restored_on_a_new_box_loses_no_archive_row(tmp_path: Pa
         entry = hass.config_entries.async_get_entry(entry_id)  # type: ignore[assignment]
         assert entry is not None
         assert entry.state is ConfigEntryState.LOADED
-        journal = _journal(hass, entry_id)
-        await hass.async_add_executor_job(journal.load, time.time())
-        assert journal.records == backlog
+        restored_backlog = _backlog(hass, entry_id)
+        await restored_backlog.async_load()  # what the gateway source does on start
+        assert restored_backlog.journal.records == backlog
         coordinator = entry.runtime_data.coordinator
         assert coordinator.simulator.time_s > state_at_backup["plant"]["time_s"]  # continued
         assert coordinator.memory.as_dict().keys() == state_at_backup["memory"].keys()

@@ -88,6 +88,7 @@ async def test_map_an_inlet_to_home_assistant_entities(
         "source": "entities",
         "link": "wired",
         **ENTITIES,
+        "room_temperature_entity": ["sensor.b3_room"],  # one id alone: one room of a list
     }
     # the mapping changed the structure: reloaded, now reading (absent) entities
     assert demo.state is ConfigEntryState.LOADED
@@ -118,7 +119,7 @@ async def test_add_with_entities_step(hass: HomeAssistant) -> None:
         result["flow_id"], {"room_temperature_entity": "sensor.flat_room"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"]["room_temperature_entity"] == "sensor.flat_room"
+    assert result["data"]["room_temperature_entity"] == ["sensor.flat_room"]
 
 
 NEW = {
@@ -161,7 +162,8 @@ async def test_define_a_new_inlet(hass: HomeAssistant, demo: ConfigEntry) -> Non
         {k: v for k, v in NEW.items() if k != "kvs"}
         | {"node": node, "device_type": "static_valve"},
     )
-    assert result["errors"] == {"base": "inlet_invalid"}
+    # every problem listed, and the field it concerns marked (HA checks only on submit)
+    assert result["errors"] == {"base": "inlet_invalid", "kvs": "field_invalid"}
     assert "kvs" in result["description_placeholders"]["error"].lower()
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], NEW | {"node": node}
