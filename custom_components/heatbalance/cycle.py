@@ -21,7 +21,7 @@ from .engine.diagnosis import Finding
 from .engine.evaluation import Evaluation
 from .engine.loop import ControlLoop, LoopConfig
 from .engine.model import Network
-from .plant import Acquisition, Reading
+from .reading import Acquisition, Reading
 from .settings import InletConfig, Settings
 
 SUCCESS_WINDOW = 48  # cycles (a day at 30 min) for the §6.0.6 first-attempt success rate
@@ -70,7 +70,7 @@ class CycleResult:
     inlets: dict[str, InletResult]
     share_in_band: float | None
     spread: float | None
-    imbalance_ratio: float | None
+    flow_deviation_spread: float | None  # max − min of the inlets' flow deviations (of set flow)
     balanced: bool
     success_rate: float | None
     commands: dict[str, float] = field(default_factory=dict)
@@ -193,9 +193,9 @@ def measurements_of(
 ) -> Measurements:
     """The engine's view of one acquisition: every inlet read, substation and pump."""
     plant = acq.plant
-    readings = {iid: acq.inlets[iid] for iid in inlets} | acq.unmanaged
+    readings: dict[str, InletReading] = {iid: acq.inlets[iid] for iid in inlets}
     return Measurements(
-        inlets={iid: _engine_reading(r) for iid, r in readings.items()},
+        inlets=readings | acq.unmanaged,  # a Reading is the engine's reading
         outdoor_c=acq.outdoor_c,
         supply_c=plant.supply_c,
         return_c=plant.return_c,
@@ -203,19 +203,6 @@ def measurements_of(
         pump_flow_m3h=plant.pump.flow_m3h,
         pump_head_m=plant.pump.head_m,
         time_s=acq.time_s,
-    )
-
-
-def _engine_reading(r: Reading) -> InletReading:
-    """One inlet's reading in the engine's vocabulary."""
-    return InletReading(
-        flow_m3h=r.flow_m3h,
-        supply_c=r.supply_c,
-        return_c=r.return_c,
-        room_c=r.room_c,
-        opening=r.opening,
-        dp_available_kpa=r.dp_available_kpa,
-        valve_dp_kpa=r.valve_dp_kpa,
     )
 
 
@@ -342,7 +329,7 @@ def _network_result(
         inlets=results,
         share_in_band=None if share is None else share * 100.0,
         spread=ev.return_spread_k if ev else None,
-        imbalance_ratio=(max(flows) - min(flows)) / 100.0 if flows else None,
+        flow_deviation_spread=(max(flows) - min(flows)) / 100.0 if flows else None,
         balanced=bool(ev and ev.in_band),
         success_rate=sum(sent) / len(sent) if sent else None,
         commands=commands,

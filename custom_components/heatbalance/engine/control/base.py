@@ -49,6 +49,12 @@ class InletReading:
     valve_dp_kpa: float | None = None
     flagged: frozenset[str] = frozenset()
     heat_kwh: float | None = None  # the inlet's heat-meter counter (meters.py, §4.1.2)
+    # what the device says of itself and of its link (alarm rules, §5.3.8, §6.0.6)
+    battery_pct: float | None = None
+    command_status: str | None = None  # the source's answer to the last valve command
+    attempted: int = 0  # signals requested this cycle ...
+    received: int = 0  # ... and answered at the first try (§6.0.6)
+    link_rate: tuple[float, int] | None = None  # a source's own first-try rate %, requests
 
     def get(self, name: str) -> float | None:
         """The value of ``name`` if usable, else None (missing, flagged or non-finite)."""
