@@ -127,7 +127,7 @@ def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
         "indicators": {
             "share_in_band": result.share_in_band,
             "return_spread_k": result.spread,
-            "imbalance_ratio": result.imbalance_ratio,
+            "flow_deviation_spread": result.flow_deviation_spread,
             "balanced": result.balanced,
             "success_rate": result.success_rate,
             "outdoor_c": result.outdoor_c,
