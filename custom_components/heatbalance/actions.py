@@ -6,10 +6,10 @@ from __future__ import annotations
 from homeassistant.core import Context
 from homeassistant.exceptions import ServiceValidationError
 
-from .alarms import Alarm
 from .audit import async_audit
 from .const import DOMAIN
 from .coordinator import SAVE_DELAY_S, HeatbalanceCoordinator
+from .engine.alarms import Alarm
 
 
 async def async_balance_now(

@@ -15,9 +15,9 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .alarms import EMERGENCY, Alarm
 from .const import CONF_BATTERY_ENTITY
 from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
+from .engine.alarms import EMERGENCY, Alarm
 from .entity import HeatbalanceEntity, add_entities
 
 PARALLEL_UPDATES = 0

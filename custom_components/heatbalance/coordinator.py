@@ -23,9 +23,9 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .alarms import NETWORK, Alarm, AlarmBook, find_conditions, gateway_conditions
 from .const import CONF_GATEWAY_TOPIC, DOMAIN, EVENT_ALARM, SOURCE_SIMULATOR
 from .cycle import CycleMemory, CycleResult, limits_of, run_cycle
+from .engine.alarms import NETWORK, Alarm, AlarmBook
 from .engine.control.safety import apply_limits
 from .engine.evaluation import BalanceStateMachine
 from .engine.hydraulics import HydraulicError
@@ -177,7 +177,6 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
     # --- the cycle --------------------------------------------------------------------------
     async def _async_update_data(self) -> CycleResult:
         """One control cycle; engine work in the executor."""
-        previous = self.data if self.last_update_success else None
         try:
             acq = await self.plant.async_acquire(self.hass)
             result = await self.hass.async_add_executor_job(
@@ -189,6 +188,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 self.memory,
                 self.simulator.pump_speed,
                 self.sent,
+                self.balance,
+                self._now_s(acq.time_s),
             )
         except HydraulicError as err:
             raise UpdateFailed(
@@ -196,8 +197,6 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 translation_key="plant_unsolvable",
                 translation_placeholders={"error": str(err)},
             ) from err
-        unbalanced = self._track_balance(result)
-        sent = self.sent
         dispatch = (self.settings.auto and self.balance.regulating) or self.force_dispatch
         self.force_dispatch = False
         self.sent = {}
@@ -208,10 +207,9 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             self.sent = {k: v for k, v in result.commands.items() if k not in failed}
             if self.memory.loop is not None:  # moved valves' flows must now change
                 self.memory.loop.commanded(self.sent)
-        conditions = find_conditions(result, self.settings, self.inlets, sent, previous, unbalanced)
-        if self.plant.gateway is not None:
-            conditions += gateway_conditions(self.plant.gateway.outbox())
-        raised, cleared = self.alarms.update(conditions, self.settings.alarm_cycles, result.time_s)
+        raised, cleared = self.alarms.update(
+            result.conditions, self.settings.alarm_cycles, result.time_s
+        )
         for alarm in raised:
             self.fire(alarm, "raised")
         for alarm in cleared:
@@ -226,21 +224,9 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         Assistant is down; a simulated plant's is its own (accelerated, paused when stopped)."""
         return PLANT_CLOCK if self.plant.simulated else WALL_CLOCK
 
-    def _now_s(self, result: CycleResult) -> float:
+    def _now_s(self, plant_time_s: float) -> float:
         """Now on the §8.2.6 clock, in seconds."""
-        return result.time_s if self.clock == PLANT_CLOCK else dt_util.utcnow().timestamp()
-
-    def _track_balance(self, result: CycleResult) -> float:
-        """Feed the verdict to the balance state machine (§8.2.5/§8.2.6); return how long
-        automatic regulation has run without reaching balance (seconds on :attr:`clock`)."""
-        machine = self.balance
-        machine.timeout_s = _balance_machine(self.settings).timeout_s
-        now = self._now_s(result)
-        if not self.settings.auto:  # manual: nothing regulates, nothing times out
-            machine.reset(now)
-            return 0.0
-        machine.update(result.evaluation, now)
-        return machine.regulating_for_s()
+        return plant_time_s if self.clock == PLANT_CLOCK else dt_util.utcnow().timestamp()
 
     # --- alarms -----------------------------------------------------------------------------
     def describe(self, alarm: Alarm) -> str:

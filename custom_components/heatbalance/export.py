@@ -15,7 +15,6 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
-from .alarms import NETWORK
 from .const import (
     CONF_INLET_ID,
     CONF_INLETS,
@@ -27,6 +26,7 @@ from .const import (
     SUBENTRY_INLET,
 )
 from .coordinator import HeatbalanceCoordinator
+from .engine.alarms import NETWORK
 from .engine.commissioning import commission
 from .engine.loader import NetworkError, import_inlets_csv, network_to_dict
 from .network_setup import definitions

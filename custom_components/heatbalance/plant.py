@@ -98,6 +98,8 @@ class Plant:
                 continue
             self._follow(iid, acq.inlets[iid])
         self._read_unmanaged(acq)
+        if self.gateway is not None:
+            acq.gateways = self.gateway.outbox()
         return acq
 
     def _follow(self, iid: str, reading: Reading) -> None:

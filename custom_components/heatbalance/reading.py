@@ -11,6 +11,7 @@ never each other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .engine.control.base import InletReading
 from .engine.simulator import PlantState
@@ -41,3 +42,4 @@ class Acquisition:
     unmanaged: dict[str, Reading] = field(default_factory=dict)
     unmanaged_moved: bool = False
     pump_controlled: bool = True  # a pump command reaches the pump (simulated plant only)
+    gateways: dict[str, dict[str, Any]] = field(default_factory=dict)  # outboxes (§6.0.3)

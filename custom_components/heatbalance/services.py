@@ -16,7 +16,6 @@ from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import config_validation as cv
 
 from .actions import async_acknowledge, async_balance_now, async_confirm_proposal
-from .alarms import ALARM_TYPES, NETWORK
 from .archive_actions import SCHEMAS as ARCHIVE_SCHEMAS
 from .archive_actions import ReportFileView, async_history, async_report
 from .audit import async_audit, async_audit_refused, async_require_admin, async_require_operator
@@ -35,6 +34,7 @@ from .const import (
     DOMAIN,
 )
 from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
+from .engine.alarms import ALARM_TYPES, NETWORK
 from .export import async_import_csv, commission_response, export_response
 from .lifecycle import async_change_inlet, async_change_options
 from .records import archive_commissioning

@@ -13,8 +13,8 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .alarms import AlarmBook
     from .cycle import CycleResult, InletResult
+    from .engine.alarms import AlarmBook
     from .engine.model import Network
     from .settings import InletConfig, Settings
 
