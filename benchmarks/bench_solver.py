@@ -32,7 +32,7 @@ from custom_components.heatbalance.engine.hydraulics import HydraulicModel, solv
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.networks.generator import generate_network
-from tests.engine import pandapipes_model as ppm
+from devtools import pandapipes_model as ppm
 
 
 def _timed(fn: Callable[[], object]) -> float:

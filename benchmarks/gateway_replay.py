@@ -21,9 +21,9 @@ sys.path[:0] = [str(ROOT / "addon"), str(ROOT)]
 
 from heatbalance_gateway.outbox import Outbox  # noqa: E402
 
-from tests.addon.broker import Mosquitto  # noqa: E402
-from tests.addon.gateway_proc import GatewayProcess, plain_broker  # noqa: E402
-from tests.addon.mqtt_consumer import MqttConsumer  # noqa: E402
+from devtools.broker import Mosquitto  # noqa: E402
+from devtools.gateway_proc import GatewayProcess, plain_broker  # noqa: E402
+from devtools.mqtt_consumer import MqttConsumer  # noqa: E402
 
 
 def main(count: int = 30_000) -> None:

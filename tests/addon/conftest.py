@@ -18,7 +18,7 @@ def _loopback_sockets(socket_enabled: None) -> None:
 @pytest.fixture
 def broker(tmp_path):
     """A plaintext anonymous mosquitto on a free 127.0.0.1 port (stopped after the test)."""
-    from .broker import Mosquitto
+    from devtools.broker import Mosquitto
 
     instance = Mosquitto(tmp_path / "broker")
     instance.start()
@@ -43,7 +43,7 @@ PASSWORDS = {"gw1": "gw1-Xq7-secret", "gw2": "gw2-Lp4-secret", "homeassistant": 
 @pytest.fixture
 def secure_broker(tmp_path):
     """mosquitto with TLS only, password file and the per-gateway ACL."""
-    from .broker import Mosquitto, make_tls
+    from devtools.broker import Mosquitto, make_tls
 
     tls = make_tls(tmp_path / "tls")
     instance = Mosquitto(tmp_path / "secure-broker", tls=tls, users=PASSWORDS, acl=GATEWAY_ACL)

@@ -13,9 +13,10 @@ import threading
 import paho.mqtt.client as mqtt
 import pytest
 
-from .broker import Mosquitto
-from .gateway_proc import GatewayProcess, plain_broker, simulated_buses
-from .mqtt_consumer import MqttConsumer
+from devtools.broker import Mosquitto
+from devtools.gateway_proc import GatewayProcess, plain_broker, simulated_buses
+from devtools.mqtt_consumer import MqttConsumer
+
 from .test_store_forward import wait_for
 
 

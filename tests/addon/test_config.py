@@ -18,7 +18,7 @@ from heatbalance_gateway.register_map import (
     parse_profile,
 )
 
-from .gateway_proc import ADDON
+from devtools.gateway_proc import ADDON
 
 BASE: dict[str, Any] = {
     "gateway_id": "gw1",

@@ -17,8 +17,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from heatbalance_gateway.register_map import load_profile
 
+from devtools.gateway_proc import GatewayProcess, until
+
 from .conftest import PASSWORDS
-from .gateway_proc import GatewayProcess, until
 from .modbus_sim import Behaviour, SimServer, sim_device
 
 VALVE = load_profile("electric_valve")

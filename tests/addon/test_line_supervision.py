@@ -187,7 +187,7 @@ async def test_dead_worker_is_restarted_with_its_reason(
     from heatbalance_gateway import gateway as gateway_module
     from heatbalance_gateway.config import parse_config
 
-    from .gateway_proc import plain_broker
+    from devtools.gateway_proc import plain_broker
 
     monkeypatch.setattr(gateway_module, "RESTART_DELAY_S", 0.01)
     config = parse_config(

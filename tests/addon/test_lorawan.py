@@ -18,8 +18,8 @@ from heatbalance_gateway.config import ConfigError, parse_config
 from heatbalance_gateway.gateway import Gateway
 from heatbalance_gateway.lorawan import LoraDevice, UplinkMapper
 
-from .gateway_proc import plain_broker, until
-from .mqtt_consumer import MqttConsumer
+from devtools.gateway_proc import plain_broker, until
+from devtools.mqtt_consumer import MqttConsumer
 
 VALVE_EUI = "0004a30b001c2b3d"
 

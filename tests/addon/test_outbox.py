@@ -106,8 +106,8 @@ async def test_gateway_over_cap_during_outage_counts_and_alarms_drops(tmp_path) 
     from heatbalance_gateway.config import parse_config
     from heatbalance_gateway.gateway import Gateway
 
-    from .broker import free_port
-    from .gateway_proc import plain_broker, simulated_buses
+    from devtools.broker import free_port
+    from devtools.gateway_proc import plain_broker, simulated_buses
 
     config = parse_config(
         {

@@ -22,8 +22,8 @@ from heatbalance_gateway.config import parse_config
 from heatbalance_gateway.gateway import Gateway
 from heatbalance_gateway.outbox import Outbox
 
-from .gateway_proc import plain_broker, simulated_buses, until
-from .mqtt_consumer import MqttConsumer
+from devtools.gateway_proc import plain_broker, simulated_buses, until
+from devtools.mqtt_consumer import MqttConsumer
 
 
 class Produced:

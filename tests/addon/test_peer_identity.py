@@ -16,9 +16,10 @@ import paho.mqtt.client as mqtt
 import yaml
 from heatbalance_gateway.register_map import load_profile
 
-from .broker import make_tls
+from devtools.broker import make_tls
+from devtools.gateway_proc import ADDON, GatewayProcess, plain_broker, until
+
 from .conftest import PASSWORDS
-from .gateway_proc import ADDON, GatewayProcess, plain_broker, until
 from .modbus_sim import Behaviour, SimServer, sim_device
 
 VALVE = load_profile("electric_valve")

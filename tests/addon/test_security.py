@@ -13,7 +13,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from .broker import make_tls
+from devtools.broker import make_tls
+
 from .conftest import PASSWORDS
 
 

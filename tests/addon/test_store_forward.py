@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import pytest
 
-from .broker import Mosquitto
-from .gateway_proc import GatewayProcess, plain_broker, simulated_buses
-from .mqtt_consumer import MqttConsumer
+from devtools.broker import Mosquitto
+from devtools.gateway_proc import GatewayProcess, plain_broker, simulated_buses
+from devtools.mqtt_consumer import MqttConsumer
 
 
 def wait_for(predicate: Callable[[], bool], guard_s: float = 90.0, what: str = "") -> None:

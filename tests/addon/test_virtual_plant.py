@@ -21,9 +21,9 @@ from heatbalance_gateway.config import parse_config
 from heatbalance_gateway.register_map import load_profile
 from pymodbus.client import AsyncModbusTcpClient
 
+from devtools.gateway_proc import GatewayProcess, plain_broker, until
 from scripts import virtual_plant as vp
 
-from .gateway_proc import GatewayProcess, plain_broker, until
 from .modbus_sim import free_port
 
 METER = load_profile("heat_meter")

@@ -1,6 +1,6 @@
 """Cross-check against pandapipes 0.16 (issue 2: per-inlet flows within 0.5 %, temps 0.2 K).
 
-The pandapipes model is built from the same network (tests/engine/pandapipes_model.py says
+The pandapipes model is built from the same network (devtools/pandapipes_model.py says
 how): same pipes and fluid, inlets as loss coefficients equivalent to their Kv and internal
 resistance, distributed pumps and the substation pump as pandapipes pumps with the same
 curves, so pandapipes finds the duty point on its own. Agreement shows the friction, the
@@ -20,7 +20,7 @@ from custom_components.heatbalance.engine.loader import load_network
 from .hydraulic_nets import mixed_network
 
 pandapipes_model = pytest.importorskip(
-    "tests.engine.pandapipes_model", reason="pandapipes (test-only oracle) is not installed"
+    "devtools.pandapipes_model", reason="pandapipes (test-only oracle) is not installed"
 )
 
 BUILTINS = ["estate12", "district120", "households1200", "loop8"]

@@ -9,8 +9,8 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 
-from tests.addon.broker import Mosquitto
-from tests.addon.gateway_proc import plain_broker
+from devtools.broker import Mosquitto
+from devtools.gateway_proc import plain_broker
 
 
 @contextlib.asynccontextmanager

@@ -18,7 +18,7 @@ import pytest
 from homeassistant.core import HomeAssistant
 
 from custom_components.heatbalance.gateway_source import GatewaySource, Item
-from tests.addon.gateway_proc import GatewayProcess, simulated_buses
+from devtools.gateway_proc import GatewayProcess, simulated_buses
 
 from .real_mqtt import gateway_config, ha_on_mosquitto
 

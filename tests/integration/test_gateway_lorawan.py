@@ -15,7 +15,7 @@ import pytest
 from homeassistant.core import HomeAssistant
 
 from custom_components.heatbalance.gateway_source import GatewaySource
-from tests.addon.gateway_proc import GatewayProcess
+from devtools.gateway_proc import GatewayProcess
 from tests.addon.test_lorawan import VALVE_EUI, uplink
 
 from .real_mqtt import gateway_config, ha_on_mosquitto

@@ -295,9 +295,9 @@ async def test_whole_chain_virtual_plant_gateway_mosquitto_home_assistant(
     from homeassistant.components import mqtt
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+    from devtools.broker import Mosquitto
+    from devtools.gateway_proc import GatewayProcess, plain_broker
     from scripts import virtual_plant as vp
-    from tests.addon.broker import Mosquitto
-    from tests.addon.gateway_proc import GatewayProcess, plain_broker
     from tests.addon.modbus_sim import free_port
 
     broker = Mosquitto(tmp_path / "broker")

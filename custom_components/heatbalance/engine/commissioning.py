@@ -7,16 +7,19 @@ the building-side resistance, the mixing ratio of an ejector, and the frequencie
 source pump and of distributed user pumps. Valves are coupled through the pipes, so the
 settings are computed for the whole network at once from the hydraulic model:
 
-1. A copy of the network in which every heated circuit is an *ideal flow regulator* (held at
-   its target flow, no resistance of its own) is solved at the pump's highest speed. Its
-   inlet pressures are what each inlet is offered once every flow is on target; they no
-   longer depend on any valve.
+1. The balancing planner's ideal network (:class:`~.control.planner.HydraulicPlanner`: every
+   heated circuit an *ideal flow regulator*, held at its target flow, no resistance of its
+   own — one ideal network for commissioning and regulation) is solved at the pump's
+   highest speed. Its inlet pressures are what each inlet is offered once every flow is on
+   target; they no longer depend on any valve.
 2. At fixed flows every offered pressure moves by the same ``ρ·g·H0·Δ(s²)`` when the pump
    speed changes (pipe drops stay, the shut-off head scales with s²). The inlet with the
    least *slack* (offered pressure minus what its circuit and its fully open device need)
    sets the lowest pump speed that still serves everyone: there its valve ends fully open.
-   If even the highest speed cannot serve everyone, every target is scaled by the same
-   factor (nobody starves alone).
+   If even the highest speed cannot serve everyone, the manual weights (§5.3.6-5) decide who
+   is served first and the rest share the shortfall by one factor — the planner's rule
+   (:func:`~.control.planner.priority_tiers`); with equal weights every target is scaled by
+   the same factor (nobody starves alone).
 3. Every device then drops the rest of its offered pressure: a valve gets the Kv for that
    drop (the characteristic inverted to an opening), a building that feeds households drops
    what its worst household does not need, a distributed pump gets the speed that lifts its
@@ -37,17 +40,20 @@ from typing import Any, Literal
 import numpy as np
 
 from .control.flow_balance import opening_for_kv
+from .control.planner import (
+    IDEAL_KVS,
+    KPA_PER_M,
+    PRIORITY_FLOOR,
+    HydraulicPlanner,
+    priority_tiers,
+)
+from .control.planner import KV_TYPES as KV_DEVICES
 from .hydraulics import HydraulicError, HydraulicModel, HydraulicResult
-from .model import GRAVITY, WATER_DENSITY, Device, Inlet, Network
+from .model import Inlet, Network
 
 RECORD_FORMAT = "heatbalance.commissioning/1"
-KPA_PER_M = WATER_DENSITY * GRAVITY / 1000.0  # kPa per metre of water column
-IDEAL_KVS = 1e5  # an ideal regulator: practically no resistance of its own
 NOMINAL_FREQUENCY_HZ = 50.0  # mains frequency of a VFD at full speed
 HANDWHEEL_TURNS = 4.0  # turns of a static balancing valve from closed to fully open
-KV_DEVICES = frozenset(
-    {"static_valve", "electric_valve", "iot_valve", "manual_ejector", "electric_ejector"}
-)
 EJECTORS = frozenset({"manual_ejector", "electric_ejector"})
 Basis = Literal["load", "area"]
 _SCALE_STEPS = 30
@@ -152,7 +158,7 @@ class _Plan:
     """Targets, speed and device drops of one plan (arrays aligned with the model's inlets)."""
 
     targets: np.ndarray  # m³/h
-    scale: float
+    scale: float  # the smallest share of its target flow any inlet is planned to get
     speed: float
     device_drop: np.ndarray  # kPa the device takes at target flow
     offered: np.ndarray  # kPa across the inlet link at target flow and ``speed``
@@ -194,7 +200,8 @@ def commission(
     turns: float = HANDWHEEL_TURNS,
 ) -> CommissioningRecord:
     """Presettings of every device and of the pump, checked by a solve (§7.2.5, §7.2.6)."""
-    model, plan = _prepare(network, basis)
+    planner, plan = _prepare(network, basis)
+    model = planner.forward
     applied = apply_presettings(network, plan_settings(network, model, plan))
     result = _verify(applied)
     rows = [
@@ -235,25 +242,30 @@ class Presettings:
 
 def presettings(network: Network, basis: Basis = "load") -> Presettings:
     """Only the settings, for callers that apply them (the oracle, the simulator)."""
-    model, plan = _prepare(network, basis)
-    return plan_settings(network, model, plan)
+    planner, plan = _prepare(network, basis)
+    return plan_settings(network, planner.forward, plan)
 
 
-def _prepare(network: Network, basis: Basis) -> tuple[HydraulicModel, _Plan]:
-    """The hydraulic model of ``network`` and the plan for its target flows."""
+def _prepare(network: Network, basis: Basis) -> tuple[HydraulicPlanner, _Plan]:
+    """The planner (its hydraulic model and ideal network) and the plan for the targets."""
     targets = target_flows(network, basis)
     try:
-        model = HydraulicModel(network)
+        planner = HydraulicPlanner(network)
     except HydraulicError as err:
         raise CommissioningError(str(err)) from err
-    flows = np.array([targets[i] for i in model.inlet_ids])
+    flows = np.array([targets[i] for i in planner.ids])
+    return planner, _plan(network, planner, flows)
+
+
+def _with_parent_sums(model: HydraulicModel, flows: np.ndarray) -> np.ndarray:
+    """``flows`` with each building that feeds households carrying what they draw."""
+    out = flows.copy()
     topo = model.topo
-    # A building with households carries what they draw, whatever its own design load says.
     for depth in range(int(topo.depth.max(initial=0)), 0, -1):
         for k in np.flatnonzero(topo.depth == depth):
             p = int(topo.parent[k])
-            flows[p] = flows[topo.parent == p].sum()
-    return model, _plan(network, model, flows)
+            out[p] = out[topo.parent == p].sum()
+    return out
 
 
 def apply_presettings(network: Network, settings: Presettings) -> Network:
@@ -288,33 +300,38 @@ def mixing_ratio(network: Network, inlet: Inlet) -> float:
 
 
 # --- the plan -----------------------------------------------------------------------------------
-def _plan(network: Network, model: HydraulicModel, targets: np.ndarray) -> _Plan:
+def _plan(network: Network, planner: HydraulicPlanner, targets: np.ndarray) -> _Plan:
     """Lowest pump speed and every device's drop for ``targets`` (scaled down if need be)."""
     pump = network.substation.pump
-    offered, slack = _offered_and_slack(network, model, targets)
-    scale = 1.0
+    model = planner.forward
+    targets = _with_parent_sums(model, targets)
+    offered, slack = _offered_and_slack(network, planner, targets)
+    scales = np.ones(len(targets))
     if slack.min() < -1e-9:
-        scale = _feasible_scale(network, model, targets)
-        offered, slack = _offered_and_slack(network, model, targets * scale)
+        scales = _allocate(network, planner, targets)
+        targets = _with_parent_sums(model, targets * scales)
+        offered, slack = _offered_and_slack(network, planner, targets)
+    leaves = ~model.topo.is_parent
+    scale = float(np.min(scales[leaves], initial=1.0))
     per_s2 = KPA_PER_M * pump.shutoff_head_m  # kPa of offered pressure per unit of s²
     wanted = pump.max_speed**2 - max(float(slack.min()), 0.0) / per_s2
     speed = min(max(math.sqrt(max(wanted, 0.0)), pump.min_speed), pump.max_speed)
     offered = offered + per_s2 * (speed**2 - pump.max_speed**2)
-    drop = _device_drops(network, model, targets * scale, offered)
-    return _Plan(targets * scale, scale, speed, drop, offered)
+    drop = _device_drops(network, model, targets, offered)
+    return _Plan(targets, scale, speed, drop, offered)
 
 
 def _offered_and_slack(
-    network: Network, model: HydraulicModel, targets: np.ndarray
+    network: Network, planner: HydraulicPlanner, targets: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pressure offered to each inlet link with all flows on target at the highest speed,
     and each terminal inlet's slack through its own device and its ancestors' (kPa).
 
     Parents (inlets that feed households) get an infinite slack: their households carry it.
     """
-    ideal = _ideal_network(network, model, targets)
+    model = planner.forward
     try:
-        res = HydraulicModel(ideal).solve()
+        res = planner.ideal_result(targets, network.substation.pump.max_speed)
     except HydraulicError as err:
         raise CommissioningError(f"network {network.name!r}: {err}") from err
     offered = res.dp_available_kpa.copy()
@@ -331,41 +348,40 @@ def _offered_and_slack(
     return offered, slack
 
 
-def _feasible_scale(network: Network, model: HydraulicModel, targets: np.ndarray) -> float:
-    """Largest common factor of the targets that the pump serves at its highest speed."""
+def _allocate(network: Network, planner: HydraulicPlanner, targets: np.ndarray) -> np.ndarray:
+    """Each inlet's factor on its target when the pump cannot serve them all (§5.3.6-5).
+
+    The planner's rule: the lowest manual weight shares the shortfall first, by one common
+    factor, unless that leaves it below ``PRIORITY_FLOOR``; then the next weight joins.
+    A household's priority is its own weight (a building carries what they draw).
+    """
+    model = planner.forward
+    leaves = ~model.topo.is_parent
+    weights = np.array([float(network.inlets[i].weight) for i in planner.ids])
+    for mask, last in priority_tiers(weights, leaves):
+        beta = _feasible_scale(network, planner, targets, mask)
+        if beta >= PRIORITY_FLOOR or last:
+            if beta <= 0:
+                raise CommissioningError(f"network {network.name!r}: the pump cannot move any flow")
+            return np.where(mask, beta, 1.0)
+    return np.ones(len(targets))
+
+
+def _feasible_scale(
+    network: Network, planner: HydraulicPlanner, targets: np.ndarray, mask: np.ndarray
+) -> float:
+    """Largest common factor of the ``mask`` targets (the others held) that the pump serves
+    at its highest speed."""
     low, high = 0.0, 1.0
     for _ in range(_SCALE_STEPS):
         mid = 0.5 * (low + high)
-        _, slack = _offered_and_slack(network, model, targets * mid)
+        scaled = _with_parent_sums(planner.forward, targets * np.where(mask, mid, 1.0))
+        _, slack = _offered_and_slack(network, planner, scaled)
         if slack.min() >= 0:
             low = mid
         else:
             high = mid
-    if low <= 0:
-        raise CommissioningError(f"network {network.name!r}: the pump cannot move any flow")
     return low
-
-
-def _ideal_network(network: Network, model: HydraulicModel, targets: np.ndarray) -> Network:
-    """Copy with every terminal circuit an ideal flow regulator at its target.
-
-    A parent becomes a bare service connection (its device's drop is accounted in the
-    slack); a self-operated valve keeps its own Kvs; an ejector's circuit is driven by the
-    ejector, so the network sees only the nozzle (no circuit resistance).
-    """
-    ideal = copy.deepcopy(network)
-    ideal.substation.pump.speed = network.substation.pump.max_speed
-    for k, iid in enumerate(model.inlet_ids):
-        inlet = ideal.inlets[iid]
-        old = inlet.device
-        if model.topo.is_parent[k]:
-            inlet.device = Device(type="none")
-            continue
-        kvs = old.kvs if old.type in ("flow_valve", "dp_valve") and old.kvs else IDEAL_KVS
-        inlet.device = Device(type="flow_valve", kvs=kvs, setpoint=float(targets[k]))
-        if old.type in EJECTORS:
-            inlet.internal_dp_kpa = 0.0
-    return ideal
 
 
 def _circuit_kpa(model: HydraulicModel, flows_m3h: np.ndarray) -> np.ndarray:

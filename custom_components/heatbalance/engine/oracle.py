@@ -85,13 +85,16 @@ def weighted(network: Network, weights: Mapping[str, float] | None = None) -> Ne
     Only the presettings are computed on it: scaling the load at the same design ΔT
     scales the design flow, which is the flow commissioning aims at; the circuit's stated
     drop at design flow is scaled by the weight squared, so its resistance stays the plant's.
-    The plant that is then simulated is the unchanged network with those presettings.
+    The weight itself stays on the copy: when the pump cannot serve every set flow it decides
+    who is served first (§5.3.6-5, the planner's rule). The plant that is then simulated is
+    the unchanged network with those presettings.
     """
     out = copy.deepcopy(network)
     for iid, inlet in out.inlets.items():
         weight = float((weights or {}).get(iid, inlet.weight))
         inlet.design_load_kw *= weight
         inlet.internal_dp_kpa *= weight**2
+        inlet.weight = weight
     return out
 
 

@@ -241,6 +241,7 @@ class Controller:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]
 
         self.model.update_residuals(views, current_speed)
+        self.model.weights = self.config.weights  # who is served first when short (§5.3.6-5)
         ref = speed_max if pump_on else current_speed
         plan = self.model.plan(views, ref, limit_speed, pump_on, limits.max_opening)
         isolated = self._isolate_blocked(views, plan, limits.max_opening)

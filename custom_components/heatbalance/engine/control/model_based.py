@@ -60,6 +60,7 @@ class ModelBased:
     multipliers: dict[str, float] = field(default_factory=dict)
     residuals: dict[str, float] = field(default_factory=dict)
     pipes: PipeIdentifier = field(default_factory=PipeIdentifier)
+    weights: dict[str, float] = field(default_factory=dict)  # the operator's (§5.3.6-5)
 
     def __post_init__(self) -> None:
         """Build the planner and one identifier per branch with a valve."""
@@ -234,6 +235,9 @@ class ModelBased:
             scaled=targets,
             residual=self.residual_array(),
             fixed_resistance=fixed,
+            priority=np.array(
+                [self.weights.get(i, self.network.inlets[i].weight) for i in pl.ids], dtype=float
+            ),
         )
 
     # --- persistence ---------------------------------------------------------------------

@@ -18,9 +18,13 @@ the settings are computed for all valves at once, by asking the model the invers
    characteristic is inverted to an opening. A building that feeds households throttles the
    difference between the street pressure and what its worst household needs.
 
-If even the highest speed cannot serve everyone, every target is scaled by the same factor
-(nobody starves alone) — the closed form again, since every pressure drop is quadratic in
-flow. Inlets that cannot be moved (manual, faulty, no remote actuator) are planned at the
+If even the highest speed cannot serve everyone, the operator's weights decide who is served
+first (§5.3.6-5, :func:`priority_tiers`): the inlets of the lowest weight share the shortfall
+by one common factor (proportional shortfall) while every higher weight keeps its set flow;
+when that would leave them below :data:`PRIORITY_FLOOR` of their set flow, the next weight
+joins the sharing. With equal weights every target is scaled by the same factor (nobody
+starves alone) — the closed form again, since every pressure drop is quadratic in flow.
+Inlets that cannot be moved (manual, faulty, no remote actuator) are planned at the
 flow they are predicted to draw, and that prediction is refined once the pump speed is known.
 """
 
@@ -28,12 +32,12 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..hydraulics import HydraulicModel, HydraulicResult
+from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult
 from ..model import GRAVITY, WATER_DENSITY, Device, Network
 from .flow_balance import opening_for_kv
 
@@ -43,6 +47,9 @@ KV_TYPES = frozenset(
     {"static_valve", "electric_valve", "iot_valve", "manual_ejector", "electric_ejector"}
 )
 _SCALE_ROUNDS = 6
+# Priority (§5.3.6-5) never leaves a lower-weighted inlet below half its set flow: below that
+# its rooms go cold however the weights read, so the shortfall is shared with the next weight.
+PRIORITY_FLOOR = 0.5
 
 
 @dataclass
@@ -66,15 +73,24 @@ class PlanInput:
     residual: np.ndarray
     fixed_resistance: np.ndarray  # resistance of fixed leaves at their position (NaN: unknown)
     scaled: np.ndarray | None = None  # flows that are targets (default: the movable leaves)
+    priority: np.ndarray | None = None  # manual weight per inlet (§5.3.6-5; default: equal)
 
     def targets(self) -> np.ndarray:
         """Mask of flows that are targets, scaled down together when infeasible."""
         return self.movable if self.scaled is None else self.scaled
 
+    def weights(self) -> np.ndarray:
+        """Manual weight of every inlet (1 where none is given)."""
+        return np.ones(len(self.flow)) if self.priority is None else self.priority
+
 
 @dataclass
 class Plan:
-    """Result of one planning: pump speed, openings and the flows they should give."""
+    """Result of one planning: pump speed, openings and the flows they should give.
+
+    ``scale`` is the smallest share of its target any target inlet is planned to get (1 when
+    the pump serves everyone); ``flows`` are the planned flows of the leaves.
+    """
 
     speed: float
     openings: dict[str, float]
@@ -136,8 +152,9 @@ class HydraulicPlanner:
         speed, so the openings are sized for the speed the pump will really have.
         """
         flows = data.flow.copy()
-        dp, scale = self._scaled_pressures(data, flows, speed_ref)
-        flows = flows * np.where(data.targets(), scale, 1.0)
+        dp, scales = self._allocate(data, flows, speed_ref)
+        flows = flows * scales
+        scale = float(np.min(scales, initial=1.0))
         slack, worst = self._min_slack(data, dp, flows)
         wanted = speed_ref
         if pump_control and scale >= 1.0:
@@ -145,8 +162,15 @@ class HydraulicPlanner:
         speed = limit_speed(wanted)
         if np.any(~data.movable & self.leaf & np.isfinite(data.fixed_resistance)):
             # Fixed inlets draw more or less at the new speed: predict, and plan once more.
-            flows = self._predict_fixed(data, dp, flows, speed_ref, speed)
-            dp, _ = self._scaled_pressures(data, flows, speed_ref, rounds=1)
+            # A refinement only: where the held leaves' predicted flows make the ideal solve
+            # oscillate (households nobody maps on a real plant), the first pressures stand —
+            # dropping the whole plan would leave every valve where it is, cycle after cycle.
+            predicted = self._predict_fixed(data, dp, flows, speed_ref, speed)
+            try:
+                dp, _ = self._scaled_pressures(data, predicted, speed_ref, rounds=1)
+                flows = predicted
+            except HydraulicError:
+                pass
         dp = dp + self.g1 * (speed**2 - speed_ref**2)
         openings, ideal = self._openings(data, dp, flows)
         return Plan(
@@ -167,23 +191,53 @@ class HydraulicPlanner:
         """
         return self._ideal_pressures(flows, speed)[0]
 
-    def _ideal_pressures(self, flows: np.ndarray, speed: float) -> tuple[np.ndarray, bool]:
-        """Offered pressure at every inlet with every leaf held at ``flows``; reached?"""
+    def ideal_result(self, flows: np.ndarray, speed: float) -> HydraulicResult:
+        """The ideal network (every leaf a regulator without resistance) holding ``flows``.
+
+        Commissioning plans its presettings on it too (one ideal network for both).
+        """
         setpoints = np.where(self.leaf, np.maximum(flows, 1e-9), np.nan)
         res = self.ideal.solve(pump_speed=speed, warm_start=self._last_ideal, setpoints=setpoints)
         self._last_ideal = res
+        return res
+
+    def _ideal_pressures(self, flows: np.ndarray, speed: float) -> tuple[np.ndarray, bool]:
+        """Offered pressure at every inlet with every leaf held at ``flows``; reached?"""
+        res = self.ideal_result(flows, speed)
+        setpoints = np.where(self.leaf, np.maximum(flows, 1e-9), np.nan)
         got = res.inlet_flow_m3h[self.leaf]
         reached = bool(np.all(got >= (1.0 - 1e-4) * setpoints[self.leaf] - 1e-9))
         return np.asarray(res.dp_available_kpa, dtype=float), reached
 
+    def _allocate(
+        self, data: PlanInput, flows: np.ndarray, speed: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pressures at the allocated flows and each inlet's factor on its target (§5.3.6-5).
+
+        The lowest weight shares the shortfall first (see :func:`priority_tiers`).
+        """
+        dp = np.zeros(len(self.ids))
+        scales = np.ones(len(self.ids))
+        for mask, last in priority_tiers(data.weights(), data.targets()):
+            dp, beta = self._scaled_pressures(data, flows, speed, mask=mask)
+            if beta >= 1.0 or beta >= PRIORITY_FLOOR or last:
+                return dp, np.where(mask, beta, 1.0)
+        return self._scaled_pressures(data, flows, speed)[0], scales  # no targets at all
+
     def _scaled_pressures(
-        self, data: PlanInput, flows: np.ndarray, speed: float, rounds: int = _SCALE_ROUNDS
+        self,
+        data: PlanInput,
+        flows: np.ndarray,
+        speed: float,
+        rounds: int = _SCALE_ROUNDS,
+        mask: np.ndarray | None = None,
     ) -> tuple[np.ndarray, float]:
-        """Pressures at target flows, scaling the movable targets down while infeasible."""
+        """Pressures at target flows, scaling the ``mask`` targets (default: all) down by one
+        common factor while infeasible; the other flows stay as they are."""
         shut = self.g1 * speed**2
         scale = 1.0
         dp = np.zeros(len(self.ids))
-        targets = data.targets()
+        targets = data.targets() if mask is None else mask
         for _ in range(rounds):
             q = flows * np.where(targets, scale, 1.0)
             dp, reached = self._ideal_pressures(q, speed)
@@ -281,6 +335,19 @@ class HydraulicPlanner:
             if data.movable[k]:
                 openings[iid] = value
         return openings, ideal
+
+
+def priority_tiers(weights: np.ndarray, scalable: np.ndarray) -> Iterator[tuple[np.ndarray, bool]]:
+    """Who shares a shortfall, in the order to try (§5.3.6-5): (mask, whether it is the last).
+
+    First the ``scalable`` inlets of the lowest weight, then those up to the next weight, and
+    so on until all of them: the operator's weights decide who is served first, and inside
+    the sharing group the shortfall is proportional (one common factor). Callers stop at the
+    first group whose common factor reaches :data:`PRIORITY_FLOOR` (or 1).
+    """
+    levels = sorted({round(float(w), 9) for w in weights[scalable]})
+    for j, level in enumerate(levels):
+        yield scalable & (weights <= level + 1e-9), j == len(levels) - 1
 
 
 def _prior_circuit(inlet: object) -> float:

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-ADDON = Path(__file__).resolve().parents[2] / "addon"
+ADDON = Path(__file__).resolve().parents[1] / "addon"
 
 
 async def until(predicate: Any, what: str, guard_s: float = 60.0) -> None:
