@@ -5,6 +5,7 @@ be imported here, at module level, or the ``hass`` fixture finds the harness's o
 config first ("Integration not found"). Engine and add-on tests need nothing else.
 """
 
+import logging
 import os
 
 from hypothesis import settings
@@ -17,3 +18,6 @@ settings.register_profile("heatbalance", deadline=None)
 # draw; developers' runs (the default profile) keep exploring new examples.
 settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HEATBALANCE_HYPOTHESIS_PROFILE", "heatbalance"))
+# The HA test plugin sets SQLAlchemy's engine logger to INFO (for HA's recorder tests); the
+# archive's thousands of statements would fill every failure report. Warnings still show.
+logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)

@@ -8,7 +8,7 @@ from homeassistant.exceptions import ServiceValidationError
 
 from .audit import async_audit
 from .const import DOMAIN
-from .coordinator import SAVE_DELAY_S, HeatbalanceCoordinator
+from .coordinator import HeatbalanceCoordinator
 from .engine.alarms import Alarm
 
 
@@ -80,6 +80,6 @@ def async_acknowledge(
         alarm_type=kind,
         count=len(changed),
     )
-    coordinator.store.async_delay_save(coordinator.stored, SAVE_DELAY_S)
+    coordinator.schedule_save()
     coordinator.async_update_listeners()
     return changed

@@ -15,6 +15,7 @@ is appended in one page run. Reports read daily roll-ups derived from the sample
 from __future__ import annotations
 
 import json
+import logging
 import math
 import queue
 import threading
@@ -49,6 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+_LOGGER = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 # scaled-integer signals of a sample: name → scale (stored = round(value × scale))
 SIGNALS: dict[str, int] = {
@@ -66,6 +68,10 @@ SIGNALS: dict[str, int] = {
     "command": 1000,  # opening commanded (auto) or proposed (manual), 0…1
 }
 _SCALES = tuple(SIGNALS.items())
+INLET_SIGNALS = (*SIGNALS, "in_band")  # what a history of one inlet can show
+# what a history of the network can show: each cycle's figures
+CYCLE_SIGNALS = ("heat_kw", "share_in_band", "spread", "supply_c", "return_c", "outdoor_c",
+                 "pump_flow_m3h", "pump_power_w", "forecast_kw", "balanced")  # fmt: skip
 SAMPLE_COLUMNS = ("cycle_id", "inlet", *SIGNALS, "in_band", "quality", "attempted", "received")
 # signals carrying a quality flag: bit i = cleaned/flagged, bit i+8 = estimated (not measured)
 QUALITY_SIGNALS = ("supply_c", "return_c", "flow_m3h", "room_c", "opening", "dp_kpa")
@@ -656,6 +662,7 @@ class ArchiveWriter:
         self._idle = threading.Condition()
         self._pending = 0
         self._gate = threading.Lock()  # held by a backup: no writes meanwhile
+        self._held = False  # hold_start took the gate (released by hold_end or close)
         self._thread = threading.Thread(target=self._run, name="heatbalance archive", daemon=True)
         self._thread.start()
 
@@ -721,17 +728,30 @@ class ArchiveWriter:
         """Same as :meth:`hold` entered: for callers whose end comes in another call."""
         self.flush()
         self._gate.acquire()
+        self._held = True
         self.archive.checkpoint()
 
     def hold_end(self) -> None:
-        """Let writes go on after :meth:`hold_start`."""
-        if self._gate.locked():
+        """Let writes go on after :meth:`hold_start` (nothing when not held: the gate may be
+        the writer's own while it writes)."""
+        if self._held:
+            self._held = False
             self._gate.release()
 
     def close(self, timeout: float = 60.0) -> None:
-        """Write what is queued, stop the thread, close the database."""
+        """Write what is queued, stop the thread, close the database.
+
+        A backup that never called its post-backup hook (HA stopped meanwhile) must not keep
+        the thread waiting at the gate: the hold ends here, the queue is written, the thread
+        joined. Only a database that does not answer within ``timeout`` leaves it behind.
+        """
+        self.hold_end()
         self._queue.put(None)
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            _LOGGER.error(
+                "archive writer still busy after %.0f s; rows queued may be lost", timeout
+            )
         self.archive.close()
 
 

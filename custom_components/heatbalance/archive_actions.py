@@ -24,7 +24,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.template import Template
 from homeassistant.util import dt as dt_util
 
-from .archive import SEASON_END, SIGNALS, ArchiveError
+from .archive import CYCLE_SIGNALS, INLET_SIGNALS, SEASON_END, ArchiveError
 from .compat import flow_vol as vol
 from .const import ATTR_CONFIG_ENTRY_ID, ATTR_INLET, DOMAIN
 from .records import Records, media_folder, records_of
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 MAX_ROWS = 50_000  # one inlet, a season at 10 min is 26k
-NETWORK_SIGNALS = ("heat_kw", "share_in_band", "spread", "supply_c", "return_c", "outdoor_c",
-                   "pump_flow_m3h", "pump_power_w", "forecast_kw", "balanced")  # fmt: skip
 EVENT_REPORT = f"{DOMAIN}_report"
 FILE_URL = "/api/heatbalance/files/{entry_id}/{name}"
 SAFE_NAME = re.compile(r"^[\w.-]+$")
@@ -89,15 +87,15 @@ async def async_history(
     end = dt_util.as_utc(call.data.get("end") or dt_util.utcnow()).timestamp()
     await hass.async_add_executor_job(records.writer.flush, 30.0)  # what is queued counts too
     if inlet is None:
-        signals = call.data.get("signals") or list(NETWORK_SIGNALS)
-        _check(signals, NETWORK_SIGNALS)
+        signals = call.data.get("signals") or list(CYCLE_SIGNALS)
+        _check(signals, CYCLE_SIGNALS)
         series = await hass.async_add_executor_job(
             records.archive.network_series, records.network, start, end
         )
         rows = [{"ts": r["ts"]} | {s: r[s] for s in signals} for r in series]
     else:
-        signals = call.data.get("signals") or [*SIGNALS, "in_band"]
-        _check(signals, (*SIGNALS, "in_band"))
+        signals = call.data.get("signals") or list(INLET_SIGNALS)
+        _check(signals, INLET_SIGNALS)
         rows = await hass.async_add_executor_job(
             records.archive.history, records.network, inlet, signals, start, end
         )

@@ -11,13 +11,18 @@ Counters, alarms and the simulated plant's settings survive restarts in a ``Stor
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Context, Event, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -93,6 +98,10 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self.balance = _balance_machine(settings)  # §8.2.5/§8.2.6 state over the cycles
         self.force_dispatch = False
         self._texts: dict[str, str] = {}
+        # The engine's state (simulator, control loop) is worked on in the executor: whatever
+        # touches it from the loop waits until no cycle runs (one cycle at a time anyway).
+        self.engine_lock = asyncio.Lock()
+        self._save_unsub: Callable[[], None] | None = None
 
     @property
     def simulator(self) -> Simulator:
@@ -124,6 +133,10 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             sim.set_pump_speed(float(plant["pump_speed"]))
         sim.time_s = float(plant.get("time_s", 0.0))
         await self._async_attach_gateway()
+        if self.config_entry is not None:  # HA stops without unloading: write what is due
+            self.config_entry.async_on_unload(
+                self.hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self._async_save_due)
+            )
 
     async def _async_attach_gateway(self) -> None:
         """Subscribe to the gateway's topics when inlets read the gateway (issue 5, §6.0.3).
@@ -147,11 +160,11 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         if source is not None and self.config_entry is not None:
             self.config_entry.async_on_unload(source.stop)
 
-    def stored(self) -> dict[str, Any]:
-        """Everything the Store keeps."""
+    def stored(self, memory: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Everything the Store keeps (``memory``: the cycle memory already serialised)."""
         sim = self.simulator
         return {
-            "memory": self.memory.as_dict(),
+            "memory": self.memory.as_dict() if memory is None else memory,
             "alarms": self.alarms.as_dict(),
             "balance": self.balance.as_dict(),
             "balance_clock": self.clock,
@@ -163,8 +176,30 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         }
 
     async def async_save(self) -> None:
-        """Write the Store now (on unload)."""
-        await self.store.async_save(self.stored())
+        """Write the Store now (on unload, and :data:`SAVE_DELAY_S` after a change).
+
+        The controller's learning is serialised in the executor (hundreds of ms on a
+        23,000-household network) while no cycle works on it.
+        """
+        self._cancel_save()
+        async with self.engine_lock:
+            memory = await self.hass.async_add_executor_job(self.memory.as_dict)
+            data = self.stored(memory)
+        await self.store.async_save(data)
+
+    def schedule_save(self) -> None:
+        """Write the Store within :data:`SAVE_DELAY_S` (changes in between go along)."""
+        if self._save_unsub is None:
+            self._save_unsub = async_call_later(self.hass, SAVE_DELAY_S, self._async_save_due)
+
+    async def _async_save_due(self, _: datetime | Event | None = None) -> None:
+        if self._save_unsub is not None:
+            await self.async_save()
+
+    def _cancel_save(self) -> None:
+        if self._save_unsub is not None:
+            self._save_unsub()
+            self._save_unsub = None
 
     def apply(self, settings: Settings, inlets: dict[str, InletConfig]) -> None:
         """Take new operating settings and tunables without a reload."""
@@ -176,7 +211,11 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
 
     # --- the cycle --------------------------------------------------------------------------
     async def _async_update_data(self) -> CycleResult:
-        """One control cycle; engine work in the executor."""
+        """One control cycle; engine work in the executor, never two at once."""
+        async with self.engine_lock:
+            return await self._async_cycle()
+
+    async def _async_cycle(self) -> CycleResult:
         try:
             acq = await self.plant.async_acquire(self.hass)
             result = await self.hass.async_add_executor_job(
@@ -214,7 +253,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             self.fire(alarm, "raised")
         for alarm in cleared:
             self.fire(alarm, "cleared")
-        self.store.async_delay_save(self.stored, SAVE_DELAY_S)
+        self.schedule_save()
         archive_cycle(self, result)  # the operator's season-long record (records.py)
         return result
 
@@ -271,13 +310,18 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         The openings were computed by the engine within the safety limits from where the
         valves stand; nothing has moved since in manual mode. Returns what was sent.
         """
-        result = self.data
-        if result is None or not result.commands or self.settings.auto:
-            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_proposal")
-        failed = await self.plant.async_dispatch(self.hass, result.commands, result.pump_command)
-        self.sent = {k: v for k, v in result.commands.items() if k not in failed}
-        if self.memory.loop is not None:
-            self.memory.loop.commanded(self.sent)
+        async with self.engine_lock:
+            result = self.data
+            if result is None or not result.commands or self.settings.auto:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN, translation_key="no_proposal"
+                )
+            failed = await self.plant.async_dispatch(
+                self.hass, result.commands, result.pump_command
+            )
+            self.sent = {k: v for k, v in result.commands.items() if k not in failed}
+            if self.memory.loop is not None:
+                self.memory.loop.commanded(self.sent)
         result.commands = {}  # confirmed once; the next cycle proposes afresh
         self.async_update_listeners()
         return dict(self.sent)
@@ -291,7 +335,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             float(current), opening, _whole_range(limits), device.min_opening, device.max_opening
         )
         value = min(max(value, limits.min_opening), limits.max_opening)
-        failed = await self.plant.async_dispatch(self.hass, {inlet_id: value}, None)
+        async with self.engine_lock:
+            failed = await self.plant.async_dispatch(self.hass, {inlet_id: value}, None)
         if failed:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,

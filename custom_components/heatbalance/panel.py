@@ -20,6 +20,7 @@ from homeassistant.components import websocket_api
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
+from .archive import CYCLE_SIGNALS, INLET_SIGNALS
 from .compat import device_id
 from .compat import flow_vol as vol
 from .const import DOMAIN
@@ -193,6 +194,8 @@ def ws_subscribe(
                 "live": _live(coordinator) if coordinator.data is not None else None,
                 "history": list(history),
                 "admin": connection.user.is_admin,
+                # the archive's history (§5.2.4-5): signals the panel offers for the action
+                "archive": {"inlet": list(INLET_SIGNALS), "network": list(CYCLE_SIGNALS)},
             },
         )
     )

@@ -34,7 +34,6 @@ from .const import (
     CONF_SUPPLY_ENTITY,
     SOURCE_ENTITIES,
     SOURCE_GATEWAY,
-    SOURCE_SIMULATOR,
 )
 from .engine.simulator import PlantState, Simulator, outdoor_profile
 from .reading import Acquisition, Reading
@@ -81,25 +80,49 @@ class Plant:
         return timedelta(seconds=max(self.cycle_s / max(speed, 1.0), 1.0))
 
     async def async_acquire(self, hass: HomeAssistant) -> Acquisition:
-        """Advance the plant one cycle and read every managed inlet."""
+        """Advance the plant one cycle and read every managed inlet.
+
+        The simulator's step and the readings of its own inlets (thousands on a households
+        network) are built in the executor; HA entities and the gateway are read here.
+        """
         outdoor = self._outdoor(hass)
-        plant = await hass.async_add_executor_job(self._step, outdoor)
+        real = {
+            iid: cfg
+            for iid, cfg in self.inlets.items()
+            if cfg.source in (SOURCE_ENTITIES, SOURCE_GATEWAY)
+        }
+        acq = await hass.async_add_executor_job(
+            self._step_and_read, outdoor, list(self.inlets), real, self.simulated
+        )
+        for iid, cfg in real.items():
+            if cfg.source == SOURCE_ENTITIES:
+                acq.inlets[iid] = self._read_entities(hass, cfg, acq.plant)
+            else:
+                acq.inlets[iid] = self._read_gateway(iid, acq.plant)
+            self._follow(iid, acq.inlets[iid])
+        acq.inlets = {iid: acq.inlets[iid] for iid in self.inlets if iid in acq.inlets}
+        if self.gateway is not None:
+            acq.gateways = self.gateway.outbox()
+        return acq
+
+    def _step_and_read(
+        self,
+        outdoor: float | None,
+        managed: list[str],
+        real: dict[str, InletConfig],
+        simulated: bool,
+    ) -> Acquisition:
+        """Advance the simulator and read what it delivers (executor): its own managed
+        inlets and the valves no subentry maps."""
+        plant = self._step(outdoor)
         acq = Acquisition(plant.time_s, self.cycle_s, plant.outdoor_c, plant)
         if self.settings.outdoor_entity and outdoor is None:
             acq.outdoor_c = None
         acq.outdoor_forecast_c = self._outdoor_forecast(plant.time_s, acq.outdoor_c)
-        for iid, cfg in self.inlets.items():
-            if cfg.source == SOURCE_ENTITIES:
-                acq.inlets[iid] = self._read_entities(hass, cfg, plant)
-            elif cfg.source == SOURCE_GATEWAY:
-                acq.inlets[iid] = self._read_gateway(iid, plant)
-            else:
+        for iid in managed:
+            if iid not in real:
                 acq.inlets[iid] = self._read_simulator(iid, plant)
-                continue
-            self._follow(iid, acq.inlets[iid])
-        self._read_unmanaged(acq)
-        if self.gateway is not None:
-            acq.gateways = self.gateway.outbox()
+        self._read_unmanaged(acq, set(managed), simulated)
         return acq
 
     def _follow(self, iid: str, reading: Reading) -> None:
@@ -110,13 +133,13 @@ class Plant:
         if reading.dp_available_kpa is not None and "dp_available_kpa" not in reading.measured:
             reading.estimated = (*reading.estimated, "dp_available_kpa")
 
-    def _read_unmanaged(self, acq: Acquisition) -> None:
+    def _read_unmanaged(self, acq: Acquisition, managed: set[str], simulated: bool) -> None:
         """The valves no subentry maps: the simulated plant's own, or their assumed position."""
-        acq.unmanaged_moved = acq.pump_controlled = self.simulated
+        acq.unmanaged_moved = acq.pump_controlled = simulated
         for iid, state in acq.plant.inlets.items():
-            if iid in self.inlets or not self.simulator.network.inlets[iid].device.actuated:
+            if iid in managed or not self.simulator.network.inlets[iid].device.actuated:
                 continue
-            if self.simulated:
+            if simulated:
                 acq.unmanaged[iid] = self._read_simulator(iid, acq.plant)
             else:
                 acq.unmanaged[iid] = Reading(opening=state.opening)
@@ -227,29 +250,42 @@ class Plant:
     async def async_dispatch(
         self, hass: HomeAssistant, commands: dict[str, float], pump_speed: float | None
     ) -> set[str]:
-        """Send openings (already within the safety limits); returns inlets that failed."""
+        """Send openings (already within the safety limits); returns inlets that failed.
+
+        The simulator's valves (thousands on a households network) are set in the executor.
+        """
         failed: set[str] = set()
+        simulated = self.simulated  # O(inlets): once, not per command
+        model: dict[str, float] = {}  # openings for the simulator: its own, or assumed
         for iid, opening in commands.items():
             cfg = self.inlets.get(iid)
             if cfg is None:  # no subentry: a valve of the simulated plant, or none to move
-                if self.simulated and iid in self.simulator.network.inlets:
-                    self.simulator.set_opening(iid, opening)
+                if simulated and iid in self.simulator.network.inlets:
+                    model[iid] = opening
                 continue
             if cfg.source == SOURCE_GATEWAY:
                 if self.gateway is None or not await self.gateway.async_set_opening(iid, opening):
                     failed.add(iid)
-            elif cfg.source != SOURCE_ENTITIES:
-                self.simulator.set_opening(iid, opening)
-            elif (actuator := cfg.entities.get(CONF_ACTUATOR_ENTITY)) and not await self._move(
-                hass, actuator, opening
+            elif (
+                cfg.source == SOURCE_ENTITIES
+                and (actuator := cfg.entities.get(CONF_ACTUATOR_ENTITY))
+                and not await self._move(hass, actuator, opening)
             ):
                 failed.add(iid)
-            if cfg.source != SOURCE_SIMULATOR and iid not in failed:
-                # assumed where the valve went until its feedback says otherwise
-                self.simulator.set_opening(iid, opening)
-        if pump_speed is not None and self.simulated:
+            if iid not in failed:
+                # a simulated valve moves; a real one is assumed where it went until its
+                # feedback says otherwise
+                model[iid] = opening
+        if model:
+            await hass.async_add_executor_job(self._set_openings, model)
+        if pump_speed is not None and simulated:
             self.simulator.set_pump_speed(pump_speed)
         return failed
+
+    def _set_openings(self, openings: dict[str, float]) -> None:
+        """Move the simulator's valves (executor)."""
+        for iid, opening in openings.items():
+            self.simulator.set_opening(iid, opening)
 
     async def async_confirmation(self, inlet_id: str, timeout_s: float) -> str | None:
         """Wait for the gateway's answer to the inlet's last command: its status, or None

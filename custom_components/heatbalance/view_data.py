@@ -51,6 +51,7 @@ def topology(network: Network) -> dict[str, Any]:
         if parent.get(p.to_node) != p.from_node and parent.get(p.from_node) != p.to_node
     ]
     inlets = []
+    kids = network.children_by_parent()
     for inlet in network.inlets.values():
         if inlet.parent is not None:
             continue
@@ -60,7 +61,7 @@ def topology(network: Network) -> dict[str, Any]:
                 "name": inlet.name or inlet.id,
                 "node": inlet.node,
                 "dist_m": round(dist.get(inlet.node, math.nan), 1),
-                "households": [h.id for h in network.children(inlet.id)],
+                "households": [h.id for h in kids.get(inlet.id, ())],
             }
         )
     return {

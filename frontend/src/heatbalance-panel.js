@@ -37,6 +37,7 @@ class HeatbalancePanel extends LitElement {
     _expanded: { state: true },
     _sort: { state: true },
     _message: { state: true },
+    _archive: { state: true },
   };
 
   constructor() {
@@ -47,6 +48,7 @@ class HeatbalancePanel extends LitElement {
     this._expanded = new Set();
     this._sort = ["state", 1];
     this._message = "";
+    this._archive = null;
     this._unsub = null;
     this._opened = performance.now();
   }
@@ -95,6 +97,7 @@ class HeatbalancePanel extends LitElement {
     this._entry = entryId;
     this._view = null;
     this._expanded = new Set();
+    this._archive = null;
     this.removeAttribute("data-rendered");
     if (switched) this._opened = performance.now();
     const unsub = await this.hass.connection.subscribeMessage(
@@ -173,7 +176,116 @@ class HeatbalancePanel extends LitElement {
         <h2>${t.table}</h2>
         ${this._table(t)}
       </ha-card>
+      <ha-card class="archive">
+        <h2>${t.archive}</h2>
+        ${this._archiveForm(t)}
+        ${this._archiveResult(t)}
+      </ha-card>
     `;
+  }
+
+  // --- the archive's history (§5.2.4-5): any signal of any inlet over any time range ---
+  // The integration's `history` action answers (any logged-in user may read it); the form
+  // keeps its choice across cycles, the result stays until the next query.
+  _archiveChoice() {
+    if (!this._archive) {
+      const hour = 3600 * 1000;
+      const local = (ms) => {
+        const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
+        return d.toISOString().slice(0, 16);
+      };
+      const now = Date.now();
+      this._archive = { inlet: "network", signal: "share_in_band", start: local(now - 24 * hour), end: local(now + 60000), result: null, busy: false, error: "" };
+    }
+    return this._archive;
+  }
+
+  _archiveForm(t) {
+    const a = this._archiveChoice();
+    const signals = this._signalsFor(a.inlet);
+    const set = (key) => (e) => {
+      const next = { ...this._archive, [key]: e.target.value };
+      if (key === "inlet" && !this._signalsFor(next.inlet).includes(next.signal)) next.signal = this._signalsFor(next.inlet)[0];
+      this._archive = next;
+    };
+    const label = (s) => (t.signals && t.signals[s]) || s;
+    return html`<div class="archive-form">
+      <label>${t.archive_inlet}
+        <select name="inlet" @change=${set("inlet")}>
+          <option value="network" ?selected=${a.inlet === "network"}>${t.archive_network}</option>
+          ${this._view.topology.inlets.map((i) => html`<option value=${i.id} ?selected=${a.inlet === i.id}>${i.name}</option>`)}
+        </select></label>
+      <label>${t.archive_signal}
+        <select name="signal" @change=${set("signal")}>
+          ${signals.map((s) => html`<option value=${s} ?selected=${a.signal === s}>${label(s)}</option>`)}
+        </select></label>
+      <label>${t.archive_from}<input name="start" type="datetime-local" .value=${a.start} @change=${set("start")} /></label>
+      <label>${t.archive_to}<input name="end" type="datetime-local" .value=${a.end} @change=${set("end")} /></label>
+      <button data-action="archive" ?disabled=${a.busy} @click=${() => this._queryArchive()}>${t.archive_show}</button>
+      ${a.error ? html`<span class="message">${a.error}</span>` : nothing}
+    </div>`;
+  }
+
+  _signalsFor(inlet) {
+    const lists = this._view.archive || { inlet: [], network: [] };
+    return lists[inlet === "network" ? "network" : "inlet"];
+  }
+
+  async _queryArchive() {
+    const a = { ...this._archiveChoice(), busy: true, error: "" };
+    this._archive = a;
+    try {
+      const answer = await this.hass.callWS({
+        type: "call_service",
+        domain: "heatbalance",
+        service: "history",
+        service_data: {
+          config_entry_id: this._entry,
+          inlet: a.inlet,
+          signals: [a.signal],
+          start: new Date(a.start).toISOString(),
+          end: new Date(a.end).toISOString(),
+        },
+        return_response: true,
+      });
+      this._archive = { ...this._archive, busy: false, result: { ...answer.response, signal: a.signal } };
+    } catch (err) {
+      this._archive = { ...this._archive, busy: false, result: null, error: (err && err.message) || String(err) };
+    }
+  }
+
+  _archiveResult(t) {
+    const result = this._archive && this._archive.result;
+    if (!result) return nothing;
+    const rows = result.rows;
+    const signal = result.signal;
+    if (!rows.length) return html`<div class="chart-empty" data-archive-rows="0">${t.archive_empty}</div>`;
+    const value = (r) => {
+      const v = r[signal];
+      return typeof v === "boolean" ? (v ? 1 : 0) : v;
+    };
+    const times = rows.map((r) => Date.parse(r.time));
+    const start = times[0];
+    // at most ~600 points drawn: a season of one inlet has 26,000 cycles
+    const step = Math.max(1, Math.ceil(rows.length / 600));
+    const points = [];
+    for (let k = 0; k < rows.length; k += step) points.push([(times[k] - start) / 3600000, value(rows[k])]);
+    const shown = rows.slice(-200).reverse();
+    const flag = (r) => ((r.flagged || []).includes(signal) ? t.flagged : (r.estimated || []).includes(signal) ? t.estimated : "");
+    const cell = (v) => (v === null || v === undefined ? "–" : typeof v === "number" ? String(Math.round(v * 1000) / 1000) : String(v));
+    const label = (t.signals && t.signals[signal]) || signal;
+    return html`<div class="archive-result" data-archive-rows=${rows.length} data-archive-signal=${signal} data-archive-inlet=${result.inlet}>
+      ${lineChart({ name: "archive", series: [{ label, color: "var(--primary-color)", points }], xLabel: `${t.archive_hours} ${new Date(start).toLocaleString()}`, empty: t.archive_empty })}
+      <div class="counts">${rows.length} ${t.archive_rows}${result.truncated ? ` (${t.archive_truncated})` : ""}${rows.length > shown.length ? ` — ${t.archive_latest} ${shown.length}` : ""}</div>
+      <div class="scroll-x archive-table"><table>
+        <thead><tr><th>${t.archive_time}</th><th>${label}</th><th>${t.archive_quality}</th></tr></thead>
+        <tbody>
+          ${shown.map((r) => html`<tr data-archive-time=${r.time}>
+            <td>${new Date(r.time).toLocaleString()}</td><td data-value=${String(r[signal])}>${cell(r[signal])}</td><td>${flag(r)}</td>
+          </tr>`)}
+        </tbody>
+      </table></div>
+    </div>`;
   }
 
   _summary(t) {
@@ -497,6 +609,17 @@ class HeatbalancePanel extends LitElement {
     th.asc::after { content: " ▲"; }
     th.desc::after { content: " ▼"; }
     a { color: var(--primary-color); text-decoration: none; }
+    .archive-form { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: flex-end; margin-bottom: 8px; }
+    .archive-form label { display: flex; flex-direction: column; font-size: 12px; color: var(--secondary-text-color); gap: 2px; }
+    .archive-form select, .archive-form input { font: inherit; font-size: 13px; padding: 4px; border-radius: 4px; }
+    .archive-form button {
+      font: inherit; font-size: 13px; padding: 6px 12px; border-radius: 18px; cursor: pointer;
+      border: 1px solid var(--primary-color); background: none; color: var(--primary-color);
+    }
+    .archive .chart { max-width: 760px; }
+    .archive .chart svg { height: 160px; }
+    .archive-table { max-height: 40vh; }
+    .archive-table th:nth-child(2), .archive-table td:nth-child(2) { text-align: right; }
   `;
 }
 

@@ -211,6 +211,24 @@ def test_writer_loses_nothing_and_holds_for_a_backup(archive_url: str, tmp_path:
             restored.close()
 
 
+def test_writer_closes_although_a_backup_never_ended(archive_url: str) -> None:
+    """HA stops between the pre- and post-backup hooks: close ends the hold, writes the
+    queue and joins its thread (a lingering thread fails HA's harness); a stray hold_end
+    while the writer writes does not touch the writer's own lock."""
+    writer = ArchiveWriter(Archive(archive_url), batch_s=0.05)
+    writer.hold_end()  # not held: nothing to release
+    writer.submit(cycle(0))
+    writer.hold_start()
+    writer.submit(cycle(1))  # queued behind the hold
+    writer.close(timeout=30.0)
+    assert not any(t.name == "heatbalance archive" and t.is_alive() for t in threading.enumerate())
+    final = Archive(archive_url)
+    try:
+        assert final.counts()["cycles"] == 2
+    finally:
+        final.close()
+
+
 def test_periods_and_retention() -> None:
     """Heating seasons run 15 Nov → 15 Nov; two seasons are kept by default."""
     assert season_of(date(2026, 1, 10)) == (date(2025, 11, 15), date(2026, 11, 15))

@@ -19,7 +19,8 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.heatbalance import gateway_history
+from custom_components.heatbalance import gateway_history, records
+from custom_components.heatbalance.archive import sqlite_url
 from custom_components.heatbalance.const import CONF_NETWORK, DOMAIN
 
 HA_YEAR = MAJOR_VERSION
@@ -38,6 +39,16 @@ def gateway_journal_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     directory = tmp_path / "journal"
     monkeypatch.setattr(gateway_history, "storage_dir", lambda _hass: str(directory))
     return directory
+
+
+@pytest.fixture(autouse=True)
+def archive_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own SQLite archive: by default it sits in HA's config dir, which the harness
+    shares between all tests (and all developers' runs), so rows of one test would count in
+    another's and two runs would write one file."""
+    path = tmp_path / records.ARCHIVE_FILE
+    monkeypatch.setattr(records, "default_url", lambda _hass: sqlite_url(str(path)))
+    return path
 
 
 class VersionedSnapshotExtension(HomeAssistantSnapshotExtension):
@@ -89,6 +100,19 @@ async def add_network(
         hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
         await hass.async_block_till_done()
     return entry
+
+
+async def setup_ha_backup(hass: HomeAssistant) -> None:
+    """HA's own backup integration, prepared as HA's bootstrap prepares it."""
+    from homeassistant.setup import async_setup_component
+
+    try:  # HA 2025.4's bootstrap creates the backup data before any integration
+        from homeassistant.helpers.backup import async_initialize_backup
+    except ImportError:  # 2026.10: the backup integration does it itself
+        pass
+    else:
+        async_initialize_backup(hass)
+    assert await async_setup_component(hass, "backup", {})
 
 
 async def cycles(hass: HomeAssistant, entry: ConfigEntry, n: int) -> None:

@@ -27,10 +27,10 @@ from custom_components.heatbalance.backup import (
     backup_shortfall,
 )
 from custom_components.heatbalance.const import DOMAIN, EVENT_ALARM
-from custom_components.heatbalance.records import ARCHIVE_FILE, records_of
+from custom_components.heatbalance.records import records_of
 from custom_components.heatbalance.settings import DEFAULT_OPTIONS
 
-from .conftest import cycles
+from .conftest import cycles, setup_ha_backup
 
 
 async def _flushed(hass: HomeAssistant, entry: ConfigEntry) -> Archive:
@@ -49,7 +49,7 @@ async def _events(hass: HomeAssistant, entry: ConfigEntry, kind: str) -> list[di
 
 
 async def test_every_cycle_and_inlet_archived_across_a_reload(
-    hass: HomeAssistant, demo: ConfigEntry
+    hass: HomeAssistant, demo: ConfigEntry, archive_file: Path
 ) -> None:
     """One row per inlet per cycle, the values the entities show; nothing lost on reload."""
     await cycles(hass, demo, 3)
@@ -72,7 +72,7 @@ async def test_every_cycle_and_inlet_archived_across_a_reload(
     counts = await hass.async_add_executor_job(archive.counts, demo.entry_id)
     assert counts["cycles"] == 7  # 4 + the reload's first refresh + 2
     assert counts["samples"] == 7 * n
-    assert Path(hass.config.path(ARCHIVE_FILE)).is_file()
+    assert archive_file.is_file()
 
 
 async def test_options_change_is_audited_old_to_new_with_its_user(
@@ -252,12 +252,12 @@ async def test_report_pdf_pages_and_signed_link(
 
 
 async def test_backup_hooks_hold_writes_and_restore_loses_nothing(
-    hass: HomeAssistant, demo: ConfigEntry, tmp_path: Path
+    hass: HomeAssistant, demo: ConfigEntry, tmp_path: Path, archive_file: Path
 ) -> None:
     """pre-backup: everything so far is in the file and writes wait; the copy is whole;
     restored, the archive has every row the backup held, and runs on (§5.3.10)."""
     await cycles(hass, demo, 2)
-    path = Path(hass.config.path(ARCHIVE_FILE))
+    path = archive_file
     archive = records_of(hass, demo.entry_id).archive  # type: ignore[union-attr]
     await async_pre_backup(hass)
     held = await hass.async_add_executor_job(archive.counts, demo.entry_id)
@@ -307,9 +307,7 @@ async def test_backup_repair_issue_from_ha_backup_settings(
     """With HA's backup integration at its defaults (no schedule) the repair is raised."""
     from custom_components.heatbalance.backup import ISSUE_BACKUP, async_check_backups
 
-    if not await async_setup_component(hass, "backup", {}):
-        # HA 2025.4's backup needs its hassio/store fixtures in the test harness
-        pytest.skip("HA's backup integration does not set up in this harness version")
+    await setup_ha_backup(hass)
     await hass.async_block_till_done()
     async_check_backups(hass)
     issue = ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_BACKUP)
@@ -353,7 +351,9 @@ async def test_report_blueprint_sends_the_signed_link(
     assert pushes[0]["title"].startswith("estate12: week report")
 
 
-async def test_ha_stop_writes_every_queued_row(hass: HomeAssistant, demo: ConfigEntry) -> None:
+async def test_ha_stop_writes_every_queued_row(
+    hass: HomeAssistant, demo: ConfigEntry, archive_file: Path
+) -> None:
     """HA stopping: the queue is written before the archive closes (0 rows lost)."""
     from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 
@@ -362,7 +362,7 @@ async def test_ha_stop_writes_every_queued_row(hass: HomeAssistant, demo: Config
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await hass.async_block_till_done()
     assert records_of(hass, demo.entry_id) is None  # closed
-    archive = Archive(f"sqlite:///{hass.config.path(ARCHIVE_FILE)}")
+    archive = Archive(f"sqlite:///{archive_file}")
     try:
         counts = await hass.async_add_executor_job(archive.counts, demo.entry_id)
     finally:

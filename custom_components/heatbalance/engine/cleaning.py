@@ -464,6 +464,7 @@ def for_network(
     room = SignalSpec(*ROOM_RANGE_C, ROOM_RATE_K_S, spike_floor=1.5, max_gap_s=max_gap_s)
     specs: dict[str, SignalSpec] = {}
     pairs, heat, sums = [], [], []
+    kids = network.children_by_parent()
     for iid, inlet in network.inlets.items():
         design = inlet.design_flow_m3h
         specs[f"{iid}.flow_m3h"] = SignalSpec(
@@ -488,7 +489,7 @@ def for_network(
             meter = (f"{iid}.flow_m3h", f"{iid}.supply_c", f"{iid}.return_c", f"{iid}.heat_kw")
             heat.append(meter)
         pairs.append((f"{iid}.supply_c", f"{iid}.return_c"))
-        children = [c.id for c in network.children(iid)]
+        children = [c.id for c in kids.get(iid, ())]
         if children:
             sums.append((f"{iid}.flow_m3h", tuple(f"{c}.flow_m3h" for c in children)))
     pump = network.substation.pump.design_flow_m3h

