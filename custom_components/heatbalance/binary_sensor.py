@@ -122,14 +122,14 @@ class AlarmSensor(HeatbalanceEntity, BinarySensorEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """The alarms behind the state (§5.3.8-2: type, location, description)."""
-        coordinator = self.coordinator
+        events = self.coordinator.events
         return {
             "alarms": [
                 {
                     "type": a.type,
                     "grade": a.grade,
-                    "location": coordinator.location_name(a.location),
-                    "description": coordinator.describe(a),
+                    "location": events.location_name(a.location),
+                    "description": events.describe(a),
                     "acknowledged": a.acknowledged,
                 }
                 for a in self._matching()

@@ -141,7 +141,7 @@ def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
                 "type": a.type,
                 "grade": a.grade,
                 "location": a.location if a.location != NETWORK else coordinator.network.name,
-                "description": coordinator.describe(a),
+                "description": coordinator.events.describe(a),
                 "acknowledged": a.acknowledged,
             }
             for a in coordinator.alarms.active.values()

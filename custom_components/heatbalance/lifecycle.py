@@ -26,15 +26,11 @@ from .const import (
     DOMAIN,
     SUBENTRY_INLET,
 )
-from .coordinator import (
-    STORE_VERSION,
-    HeatbalanceConfigEntry,
-    HeatbalanceCoordinator,
-    HeatbalanceData,
-)
+from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator, HeatbalanceData
 from .engine.loader import NetworkError
 from .engine.simulator import Simulator
 from .network_setup import build_network, definitions, network_source
+from .persistence import STORE_VERSION
 from .records import CONF_ARCHIVE_URL, audited_change
 from .repairs import async_check_issues, async_clear_issues
 from .settings import DEFAULT_OPTIONS, InletConfig, Settings

@@ -208,6 +208,6 @@ async def test_blocked_valve_is_an_equipment_fault(hass: HomeAssistant) -> None:
     await cycles(hass, entry, 2)
     faults = [a for a in coordinator.alarms.active.values() if a.type == "equipment_fault"]
     assert [(a.location, a.grade) for a in faults] == [("B001", "emergency")]
-    assert "blockage" in coordinator.describe(faults[0])
+    assert "blockage" in coordinator.events.describe(faults[0])
     assert hass.states.get("binary_sensor.b001_alarm").state == "on"
     assert hass.states.get("binary_sensor.b002_alarm").state == "off"
