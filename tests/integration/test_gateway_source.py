@@ -562,7 +562,7 @@ async def test_command_answers_reach_the_operator_and_the_alarms(
     assert alarm is not None
     assert alarm.type == "feedback_mismatch"
     assert alarm.values["status"] == "no_result"
-    assert "did not confirm" in coordinator.describe(alarm)
+    assert "did not confirm" in coordinator.events.describe(alarm)
 
 
 def _stats(devices: dict[str, dict[str, Any]], outbox: dict[str, Any]) -> str:
