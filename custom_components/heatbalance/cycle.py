@@ -203,19 +203,12 @@ def alarm_settings(settings: Settings, inlets: dict[str, InletConfig]) -> AlarmS
 def measurements_of(
     inlets: dict[str, InletConfig], acq: Acquisition, pump_speed: float
 ) -> Measurements:
-    """The engine's view of one acquisition: every inlet read, substation and pump."""
-    plant = acq.plant
+    """The engine's view of one acquisition: every inlet as its source read it, the
+    substation and pump from the plant (its outdoor temperature may be the sensor's: None)."""
     readings: dict[str, InletReading] = {iid: acq.inlets[iid] for iid in inlets}
-    return Measurements(
-        inlets=readings | acq.unmanaged,  # a Reading is the engine's reading
-        outdoor_c=acq.outdoor_c,
-        supply_c=plant.supply_c,
-        return_c=plant.return_c,
-        pump_speed=pump_speed,
-        pump_flow_m3h=plant.pump.flow_m3h,
-        pump_head_m=plant.pump.head_m,
-        time_s=acq.time_s,
-    )
+    meas = Measurements.from_plant(acq.plant, readings | acq.unmanaged)
+    meas.outdoor_c, meas.pump_speed = acq.outdoor_c, pump_speed
+    return meas
 
 
 def run_cycle(

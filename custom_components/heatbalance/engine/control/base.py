@@ -82,21 +82,25 @@ class Measurements:
     time_s: float | None = None
 
     @classmethod
-    def from_plant(cls, state: PlantState) -> Measurements:
-        """Exact readings of a simulated plant (noise and dropouts are the caller's)."""
-        inlets = {
-            iid: InletReading(
-                flow_m3h=s.flow_m3h,
-                supply_c=s.supply_c,
-                return_c=s.return_c,
-                room_c=s.room_c,
-                opening=s.opening,
-                dp_available_kpa=s.dp_available_kpa,
-                valve_dp_kpa=s.valve_dp_kpa,
-                heat_kwh=s.heat_kwh,
-            )
-            for iid, s in state.inlets.items()
-        }
+    def from_plant(
+        cls, state: PlantState, inlets: dict[str, InletReading] | None = None
+    ) -> Measurements:
+        """Exact readings of a simulated plant (noise and dropouts are the caller's);
+        ``inlets``: the inlets' readings as a source delivered them, instead of the plant's."""
+        if inlets is None:
+            inlets = {
+                iid: InletReading(
+                    flow_m3h=s.flow_m3h,
+                    supply_c=s.supply_c,
+                    return_c=s.return_c,
+                    room_c=s.room_c,
+                    opening=s.opening,
+                    dp_available_kpa=s.dp_available_kpa,
+                    valve_dp_kpa=s.valve_dp_kpa,
+                    heat_kwh=s.heat_kwh,
+                )
+                for iid, s in state.inlets.items()
+            }
         return cls(
             inlets=inlets,
             outdoor_c=state.outdoor_c,
