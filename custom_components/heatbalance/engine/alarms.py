@@ -278,9 +278,10 @@ class SuccessWindows:
         """
         if reading.link_rate is not None:
             return reading.link_rate
-        history = self.history.setdefault(iid, deque(maxlen=SUCCESS_WINDOW))
         if reading.attempted:
-            history.append((reading.attempted, reading.received))
+            window = self.history.setdefault(iid, deque(maxlen=SUCCESS_WINDOW))
+            window.append((reading.attempted, reading.received))
+        history = self.history.get(iid, ())
         sent = sum(a for a, _ in history)
         return (sum(r for _, r in history) / sent * 100.0 if sent else None), len(history)
 
