@@ -49,6 +49,7 @@ class InletReading:
     valve_dp_kpa: float | None = None
     flagged: frozenset[str] = frozenset()
     heat_kwh: float | None = None  # the inlet's heat-meter counter (meters.py, §4.1.2)
+    fault_code: float | None = None  # the valve's own fault code (§4.3.8); 0 = no fault
     # what the device says of itself and of its link (alarm rules, §5.3.8, §6.0.6)
     battery_pct: float | None = None
     command_status: str | None = None  # the source's answer to the last valve command
