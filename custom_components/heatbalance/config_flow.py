@@ -170,8 +170,13 @@ class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
             if network is not None:
                 await self.async_set_unique_id(unique_id_for(data))
                 self._abort_if_unique_id_configured()
+                from .export import commissioning_subentries
+
+                records = await self.hass.async_add_executor_job(
+                    commissioning_subentries, network_source(data)
+                )  # an exported network brings its commissioning records back
                 return self.async_create_entry(
-                    title=network.name, data=data, subentries=inlet_subentries(network)
+                    title=network.name, data=data, subentries=inlet_subentries(network) + records
                 )
         return self.async_show_form(
             step_id="user",

@@ -34,6 +34,7 @@ from .persistence import STORE_VERSION
 from .records import CONF_ARCHIVE_URL, audited_change
 from .repairs import async_check_issues, async_clear_issues
 from .settings import DEFAULT_OPTIONS, InletConfig, Settings
+from .true_plant import plant_network
 
 RELOADS = f"{DOMAIN}_pending_reloads"
 # entity keys renamed so that one name has one meaning; the unique id follows, the entity id
@@ -81,6 +82,8 @@ async def async_setup_network(hass: HomeAssistant, entry: HeatbalanceConfigEntry
         network = await hass.async_add_executor_job(
             build_network, network_source(entry.data), definitions(entry.data)
         )
+        # the simulated plant: the network itself, or a true plant in development mode
+        plant = await hass.async_add_executor_job(plant_network, network, definitions(entry.data))
     except (NetworkError, OSError) as err:
         raise ConfigEntryError(
             translation_domain=DOMAIN,
@@ -94,7 +97,7 @@ async def async_setup_network(hass: HomeAssistant, entry: HeatbalanceConfigEntry
     settings = Settings.from_options(entry.options)
     network_device(hass, entry, network.name)
     # building the hydraulic model factorises matrices and imports scipy: not in the event loop
-    simulator = await hass.async_add_executor_job(Simulator, network)
+    simulator = await hass.async_add_executor_job(Simulator, plant)
     coordinator = HeatbalanceCoordinator(hass, entry, network, simulator, inlets, settings)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = HeatbalanceData(coordinator, structure)

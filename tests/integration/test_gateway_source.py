@@ -664,6 +664,14 @@ async def test_gateway_pressure_room_fault_and_battery_reach_the_entities(
     assert "dp_available_kpa" not in result_b001.reading.estimated
     alarms = entry.runtime_data.coordinator.alarms
     assert any(a.type == "low_battery" for a in alarms.at("B001"))
+    # the archive flags the model's ΔP of a real inlet, not a measured one (§4.3.13)
+    from custom_components.heatbalance.records import cycle_record
+
+    coordinator = entry.runtime_data.coordinator
+    sources = {iid: cfg.source for iid, cfg in coordinator.inlets.items()}
+    record = cycle_record("n", 0.0, 1800.0, coordinator.data, coordinator.network, sources)
+    sample = {s.inlet_id: s for s in record.samples}
+    assert "dp_kpa" not in sample["B001"].estimated
     # B002 still simulated; an unmapped gateway inlet's ΔP would be the model's (estimated)
     async_fire_mqtt_message(
         hass, f"{ROOT}/data", batch([(7, now + 1, "b001-valve", valve | {"fault_code": 3})])

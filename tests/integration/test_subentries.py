@@ -162,7 +162,8 @@ async def test_define_a_new_inlet(hass: HomeAssistant, demo: ConfigEntry) -> Non
         {k: v for k, v in NEW.items() if k != "kvs"}
         | {"node": node, "device_type": "static_valve"},
     )
-    assert result["errors"] == {"base": "inlet_invalid"}
+    # every problem listed, and the field it concerns marked (HA checks only on submit)
+    assert result["errors"] == {"base": "inlet_invalid", "kvs": "field_invalid"}
     assert "kvs" in result["description_placeholders"]["error"].lower()
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], NEW | {"node": node}
