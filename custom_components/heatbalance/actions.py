@@ -92,7 +92,7 @@ async def async_set_opening(
             translation_placeholders={"inlet": name},
         )
     status = await coordinator.plant.async_confirmation(inlet_id, COMMAND_ANSWER_S)
-    if status not in (None, "confirmed"):
+    if status not in (None, "confirmed", "queued"):  # a class A valve takes it later
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="command_not_confirmed",
