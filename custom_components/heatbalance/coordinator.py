@@ -360,7 +360,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         # A gateway valve answers after its read-back; a refusal is the operator's to see now.
         # No answer in time is not an error here: the next cycle reports it as an alarm.
         status = await self.plant.async_confirmation(inlet_id, COMMAND_ANSWER_S)
-        if status not in (None, "confirmed"):
+        if status not in (None, "confirmed", "queued"):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="command_not_confirmed",

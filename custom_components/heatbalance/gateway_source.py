@@ -69,6 +69,7 @@ SAVE_DELAY_S = 5.0
 METER_SIGNALS = {"supply_c": "supply_temperature", "return_c": "return_temperature"}
 CONFIRMED = "confirmed"
 PENDING = "pending"  # sent, no answer yet
+QUEUED = "queued"  # held by a LoRaWAN network server until the device's next uplink
 NO_RESULT = "no_result"  # no answer within the stale window
 
 
@@ -336,6 +337,8 @@ class GatewaySource:
         if sent_to is not None and sent_to != gateway:
             self._refuse(gateway, str(result.get("device")), "command result")
             return
+        if result.get("status") == QUEUED and request_id in self.results:
+            return  # an interim answer never replaces the final one
         self.results[request_id] = result
         waiter = self._waiters.pop(request_id, None)
         if waiter is not None and not waiter.done():
@@ -413,10 +416,19 @@ class GatewaySource:
             setattr(reading, attr, _value(meter, key) if key in meter else _value(valve, key))
         signals = (reading.flow_m3h, reading.supply_c, reading.return_c, reading.opening)
         reading.received = sum(v is not None for v in signals)
+        if answer == PENDING and self._feedback_predates_command(inlet_id, valve_name):
+            reading.opening = None  # says nothing of the command yet: the engine assumes it
         self._sensor_readings(inlet_id, reading, stale_s)
         if has_valve:
             reading.fault_code = _value(valve, "fault_code")
         return reading
+
+    def _feedback_predates_command(self, inlet_id: str, valve: str | None) -> bool:
+        """True when the valve's last report is older than the command still awaiting its
+        answer (a LoRaWAN valve reports every 15 min or so): not yet a read-back of it."""
+        live = self.live.get(valve) if valve is not None else None
+        last = self.last_command.get(inlet_id)
+        return live is not None and last is not None and live.ts < last[1]
 
     def _sensor_readings(self, inlet_id: str, reading: Reading, stale_s: float) -> None:
         """Pressure transmitters (measured ΔP = supply − return, kPa), room sensors (their
@@ -461,6 +473,8 @@ class GatewaySource:
             return None
         request_id, sent_at = last
         result = self.results.get(request_id)
+        if result is not None and result.get("status") == QUEUED:
+            return PENDING  # a LoRaWAN valve takes it at its next uplink; the gateway times it
         if result is not None:
             return str(result.get("status") or "invalid")
         return NO_RESULT if self.clock() - sent_at > answer_s else PENDING

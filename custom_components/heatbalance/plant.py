@@ -111,6 +111,7 @@ class Plant:
         self._rng = np.random.default_rng(0)
         self._weather = outdoor_profile(days=150, seed=0)
         self.gateway: GatewaySource | None = None  # gateway_source.async_attach sets it
+        self._assumed = False  # uncommanded valves and pump put at their assumed state
 
     @property
     def simulated(self) -> bool:
@@ -163,6 +164,8 @@ class Plant:
     ) -> Acquisition:
         """Advance the simulator and read what it delivers (executor): its own managed
         inlets and the valves no subentry maps."""
+        if not simulated and not self._assumed:
+            self._assume_uncommanded(set(managed))
         plant = self._step(outdoor)
         acq = Acquisition(plant.time_s, self.cycle_s, plant.outdoor_c, plant)
         if self.settings.outdoor_entity and outdoor is None:
@@ -173,6 +176,22 @@ class Plant:
                 acq.inlets[iid] = self._read_simulator(iid, plant)
         self._read_unmanaged(acq, set(managed), simulated)
         return acq
+
+    def _assume_uncommanded(self, managed: set[str]) -> None:
+        """On a real plant no command reaches the pump or the valves without a subentry: the
+        model puts them where the network file says (their assumed state, flagged).
+
+        Once per setup: the model restored from the Store may carry moves made while the
+        whole plant was simulated — the real households and pump never made them, and a
+        plan on those positions misses the band (the field plant in
+        tests/integration/test_sources_regulate.py shows it).
+        """
+        sim = self.simulator
+        for iid, inlet in sim.network.inlets.items():
+            if iid not in managed and inlet.device.actuated:
+                sim.set_opening(iid, inlet.device.opening)
+        sim.set_pump_speed(sim.network.substation.pump.speed)
+        self._assumed = True
 
     def _follow(self, iid: str, reading: Reading) -> None:
         """The network model takes a real valve's measured position for its next step; the
