@@ -33,7 +33,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from homeassistant.core import callback
 
@@ -49,7 +49,7 @@ from .gateway_protocol import (
     data_topic,
     finite,
 )
-from .plant import Reading
+from .reading import Reading
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -57,7 +57,6 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.storage import Store
 
-    from .plant import Plant
     from .settings import InletConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -531,8 +530,16 @@ class GatewaySource:
         return request_id
 
 
+class GatewayHost(Protocol):
+    """What a gateway source serves (the coordinator's ``Plant``): its inlets' mapping, and
+    the place it is kept. A protocol, so this module and ``plant`` do not import each other."""
+
+    inlets: dict[str, InletConfig]
+    gateway: GatewaySource | None
+
+
 async def async_attach(
-    hass: HomeAssistant, plant: Plant, base: str = DEFAULT_BASE, key: str | None = None
+    hass: HomeAssistant, plant: GatewayHost, base: str = DEFAULT_BASE, key: str | None = None
 ) -> GatewaySource | None:
     """Start the source for the plant's gateway inlets (None when it has none).
 

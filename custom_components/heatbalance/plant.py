@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +45,7 @@ from .const import (
     SOURCE_GATEWAY,
 )
 from .engine.simulator import PlantState, Simulator, outdoor_profile
+from .reading import Acquisition, Reading
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,46 +56,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 SERVICE_TIMEOUT_S = 10.0
 SIM_SIGNALS = ("supply_c", "return_c", "flow_m3h", "room_c", "opening")
-
-
-@dataclass
-class Reading:
-    """One inlet's acquisition in one cycle (None: not received)."""
-
-    supply_c: float | None = None
-    return_c: float | None = None
-    flow_m3h: float | None = None
-    room_c: float | None = None
-    opening: float | None = None  # valve position feedback, 0…1
-    battery_pct: float | None = None
-    dp_available_kpa: float | None = None  # measured, or the network model's estimate
-    valve_dp_kpa: float | None = None
-    command_status: str | None = None  # gateway's answer to the last valve command
-    fault_code: float | None = None  # the valve's own fault code (§4.3.8), 0 = none
-    measured: tuple[str, ...] = ()  # fields a real instrument delivered (not the model)
-    estimated: tuple[str, ...] = ()  # fields the network model filled in (shown as such)
-    link_rate: tuple[float, int] | None = None  # gateway's first-try rate %, requests (§6.0.6)
-    attempted: int = 0
-    received: int = 0
-
-
-@dataclass
-class Acquisition:
-    """What one cycle acquired."""
-
-    time_s: float
-    dt_s: float
-    outdoor_c: float | None
-    plant: PlantState
-    inlets: dict[str, Reading] = field(default_factory=dict)
-    # the next 24 clock hours' outdoor temperature from the hour after time_s (forecasting)
-    outdoor_forecast_c: list[float] | None = None
-    # valves of the network without an inlet subentry (households aggregated in their
-    # building): read from the simulated plant, and moved there, when the whole plant is
-    # simulated; on a real plant only their assumed position (the model's) is known
-    unmanaged: dict[str, Reading] = field(default_factory=dict)
-    unmanaged_moved: bool = False
-    pump_controlled: bool = True  # a pump command reaches the pump (simulated plant only)
 
 
 class Plant:
@@ -153,6 +113,8 @@ class Plant:
                 acq.inlets[iid] = self._read_gateway(iid, acq.plant)
             self._follow(iid, acq.inlets[iid])
         acq.inlets = {iid: acq.inlets[iid] for iid in self.inlets if iid in acq.inlets}
+        if self.gateway is not None:
+            acq.gateways = self.gateway.outbox()
         return acq
 
     def _step_and_read(
