@@ -19,7 +19,6 @@ from homeassistant.config_entries import ConfigEntry, ConfigSubentry, ConfigSube
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
-from .alarms import NETWORK
 from .archive_actions import sign
 from .const import (
     CONF_DONE,
@@ -34,6 +33,7 @@ from .const import (
     SUBENTRY_INLET,
 )
 from .coordinator import HeatbalanceCoordinator
+from .engine.alarms import NETWORK
 from .engine.building_list import estimate_network, read_building_list
 from .engine.commissioning import commission
 from .engine.loader import NetworkError, import_inlets_csv, network_to_dict
@@ -142,7 +142,7 @@ def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
         "indicators": {
             "share_in_band": result.share_in_band,
             "return_spread_k": result.spread,
-            "imbalance_ratio": result.imbalance_ratio,
+            "flow_deviation_spread": result.flow_deviation_spread,
             "balanced": result.balanced,
             "success_rate": result.success_rate,
             "outdoor_c": result.outdoor_c,
@@ -156,7 +156,7 @@ def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
                 "type": a.type,
                 "grade": a.grade,
                 "location": a.location if a.location != NETWORK else coordinator.network.name,
-                "description": coordinator.describe(a),
+                "description": coordinator.events.describe(a),
                 "acknowledged": a.acknowledged,
             }
             for a in coordinator.alarms.active.values()

@@ -17,7 +17,6 @@ from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import config_validation as cv
 
 from .actions import async_acknowledge, async_balance_now, async_confirm_proposal
-from .alarms import ALARM_TYPES, NETWORK
 from .archive_actions import SCHEMAS as ARCHIVE_SCHEMAS
 from .archive_actions import ReportFileView, async_history, async_report
 from .audit import async_audit, async_audit_refused, async_require_admin, async_require_operator
@@ -36,6 +35,7 @@ from .const import (
     DOMAIN,
 )
 from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
+from .engine.alarms import ALARM_TYPES, NETWORK
 from .export import (
     async_export_network,
     async_import_csv,

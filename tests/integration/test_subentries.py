@@ -120,6 +120,10 @@ async def test_add_with_entities_step(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"]["room_temperature_entity"] == ["sensor.flat_room"]
+    # the new subentry reloads the entry: let it finish, or it would set the entry up again
+    # after the harness's teardown unloaded it (timers left behind)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
 
 
 NEW = {

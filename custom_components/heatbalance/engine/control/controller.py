@@ -734,7 +734,8 @@ class Controller:
             # inlet stays where it was (others' moves widen it by ``coupling``), so its
             # estimate keeps averaging its readings instead of restarting at each move.
             expected = self.expected.get(iid) if iid in touched or self.pump_jump else None
-            est.step(raw, moved, jump, expected)
+            untouched = iid not in touched and not self.pump_jump
+            est.step(raw, moved, jump, expected, untouched)
             got = raw is not None and raw.get("flow_m3h") is not None
             if got:
                 self.fresh.add(iid)
