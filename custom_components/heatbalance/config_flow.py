@@ -91,10 +91,10 @@ async def validate_source(
         errors[field] = "file_not_found"
         placeholders["error"] = str(err)
     except BuildingListError as err:
-        errors["base"] = "list_invalid"
+        errors |= {"base": "list_invalid", field: "file_problems"}
         placeholders["error"] = err.text(hass.config.language)
     except NetworkError as err:
-        errors["base"] = "network_invalid"
+        errors |= {"base": "network_invalid", field: "file_problems"}
         placeholders["error"] = "\n".join(err.problems)
     except ValueError as err:  # file_upload: the upload is gone (expired, used twice)
         errors[CONF_FILE] = "upload_lost"
