@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import device_registry as dr
@@ -152,6 +152,9 @@ def _schedule_reload(hass: HomeAssistant, entry_id: str) -> None:
 
     async def reload() -> None:
         pending.discard(entry_id)
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if hass.is_stopping or entry is None or entry.state is ConfigEntryState.NOT_LOADED:
+            return  # unloaded meanwhile (HA stopping, entry disabled): never set it up again
         await hass.config_entries.async_reload(entry_id)
 
     hass.async_create_task(reload(), f"{DOMAIN} reload {entry_id}")
