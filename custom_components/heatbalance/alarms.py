@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .cycle import CycleResult, InletResult
+from .engine.meters import KINDS as METER_FAULTS
 from .settings import InletConfig, Settings
 
 EMERGENCY = "emergency"
@@ -28,7 +29,9 @@ _ANSWER_OK = frozenset({None, "confirmed", "pending"})
 
 # diagnosis findings raised as equipment faults; command/feedback mismatch and lost data have
 # their own alarm types here (feedback_mismatch, communication)
-EQUIPMENT_FAULTS = frozenset({"stuck", "blockage", "slow_response"})
+EQUIPMENT_FAULTS = frozenset(
+    {"stuck", "blockage", "slow_response", *METER_FAULTS}  # a biased meter too (meters.py)
+)
 ALARM_TYPES = (
     "safety_threshold",
     "equipment_fault",

@@ -112,6 +112,7 @@ class ControlLoop:
         heat = {iid: heat_kw(r) for iid, r in meas.inlets.items()}
         result = LoopResult(meas, cleaning, ev, commands, [], heat)
         result.findings = self._diagnose(meas, dispatched or {})
+        result.findings += self._controller_findings(result.findings, meas.time_s)
         result.forecast_kw = self._forecast(meas, result.total_heat_kw, outdoor_forecast_c)
         return result
 
@@ -156,6 +157,19 @@ class ControlLoop:
             for iid, r in meas.inlets.items()
         }
         return self.diagnoser.update(meas.time_s or 0.0, observations)
+
+    def _controller_findings(self, known: list[Finding], time_s: float | None) -> list[Finding]:
+        """What the controller found while regulating (§5.3.7): a valve stuck or blocked
+        (from its own commands and the flow it identified) and a biased meter (meters.py),
+        as findings beside the diagnoser's, so every caller (HA's alarms included) sees
+        them — not only those who read ``Commands.faults``."""
+        seen = {(f.inlet_id, f.kind) for f in known}
+        out = [f for f in self.controller.meter_findings if (f.inlet_id, f.kind) not in seen]
+        for iid, why in sorted(self.controller.faults.items()):  # as of this step
+            kind = "stuck" if why.startswith("stuck") else "blockage"
+            if (iid, kind) not in seen:
+                out.append(Finding(iid, kind, "warning", f"{iid}: {why}", time_s or 0.0))
+        return out
 
     def _forecast(
         self, meas: Measurements, heat: float, outdoor_forecast_c: list[float] | None
