@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +90,15 @@ class Command:
     value: float
     request_id: str | None = None
     future: asyncio.Future[dict[str, Any]] | None = None
+
+
+def finish_command(command: Command, result: dict[str, Any]) -> None:
+    """Complete a command's future once with its result (request id, device, point added)."""
+    result.setdefault("request_id", command.request_id)
+    result.setdefault("device", command.device)
+    result.setdefault("point", command.point)
+    if command.future is not None and not command.future.done():
+        command.future.set_result(result)
 
 
 @dataclass(slots=True)
@@ -202,12 +211,19 @@ class BusWorker:
             _LOGGER.exception("%s/%s: poll failed, the line goes on", self.name, device.name)
             self._after_poll(device, False, {}, "full")
 
-    async def _poll(self, device: DeviceState) -> None:
+    def _begin_poll(self, device: DeviceState) -> str | None:
+        """The breaker's plan for this poll (None: skipped while backing off); reschedules."""
         plan = device.breaker.plan()
         self._reschedule(device)
         if plan == "skip":
-            return
+            return None
         device.polls += 1
+        return plan
+
+    async def _poll(self, device: DeviceState) -> None:
+        plan = self._begin_poll(device)
+        if plan is None:
+            return
         values: dict[str, float | None] = {}
         answered = True
         for number, block in enumerate(device.blocks):
@@ -291,14 +307,24 @@ class BusWorker:
         A Modbus exception response means the device is alive but refused: no retry, and an
         empty list is returned so callers can tell it from silence.
         """
+
+        async def once() -> list[int]:
+            if write is None:
+                return await self.transport.read(function, address, count, device.device_id)
+            await self.transport.write(function, address, write, device.device_id)
+            return write
+
+        return await self._attempt(device, attempts, once)
+
+    async def _attempt[T](
+        self, device: DeviceState, attempts: int, once: Callable[[], Awaitable[list[T]]]
+    ) -> list[T] | None:
+        """Up to ``attempts`` tries of one request, each counted for §6.0.6; None if never
+        answered, [] for an exception response (alive, but no data)."""
         started = time.monotonic()
         for attempt in range(1, attempts + 1):
             try:
-                if write is None:
-                    result = await self.transport.read(function, address, count, device.device_id)
-                else:
-                    await self.transport.write(function, address, write, device.device_id)
-                    result = write
+                result = await once()
             except NoResponseError:
                 continue
             except BadResponseError as err:  # the device's fault; the transport resynchronised
@@ -330,11 +356,7 @@ class BusWorker:
 
     # ---- commands ---------------------------------------------------------------------
     def _finish(self, command: Command, result: dict[str, Any]) -> None:
-        result.setdefault("request_id", command.request_id)
-        result.setdefault("device", command.device)
-        result.setdefault("point", command.point)
-        if command.future is not None and not command.future.done():
-            command.future.set_result(result)
+        finish_command(command, result)
 
     async def _execute(self, command: Command) -> None:
         """Write, then read the register back; never write outside the point's min/max."""

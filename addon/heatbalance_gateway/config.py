@@ -23,6 +23,8 @@ import voluptuous as vol
 import yaml
 
 from .lorawan import PROFILES as LORAWAN_PROFILES
+from .mbus import BUS_TYPES as MBUS_TYPES
+from .mbus import MBusProfile, load_mbus_profile
 from .register_map import Profile, ProfileError, load_profile
 
 MAX_POLL_INTERVAL_S = 1800.0  # §4.3.4: inlet data acquired at least every 30 min
@@ -96,15 +98,17 @@ SERIAL_KEYS: dict[vol.Optional, Any] = {
     vol.Optional("bytesize", default=8): vol.In((7, 8)),
 }
 
+POLL_INTERVAL = vol.All(
+    vol.Coerce(float),
+    vol.Range(min=0.05, max=MAX_POLL_INTERVAL_S, msg="must be 0.05..1800 s (§4.3.4)"),
+)
+
 DEVICE_SCHEMA = vol.Schema(
     {
         vol.Required("name"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
         vol.Required("device_id"): vol.All(int, vol.Range(min=1, max=247)),
         vol.Required("profile"): str,
-        vol.Optional("poll_interval", default=60.0): vol.All(
-            vol.Coerce(float),
-            vol.Range(min=0.05, max=MAX_POLL_INTERVAL_S, msg="must be 0.05..1800 s (§4.3.4)"),
-        ),
+        vol.Optional("poll_interval", default=60.0): POLL_INTERVAL,
         vol.Optional("title"): str,
         vol.Optional("area"): str,
     }
@@ -117,21 +121,68 @@ BREAKER_SCHEMA = vol.Schema(
     }
 )
 
+LINE_FIELDS: dict[Any, Any] = {
+    vol.Required("name"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
+    vol.Optional("host"): str,
+    vol.Optional("port"): vol.Any(int, str),
+    vol.Optional("link", default="wired"): vol.In(("wired", "wireless")),
+    vol.Optional("retries", default=2): vol.All(int, vol.Range(min=0, max=5)),
+    vol.Optional("breaker", default=dict): BREAKER_SCHEMA,
+}
+"""What every line has, Modbus or M-Bus."""
+
 BUS_SCHEMA = vol.Schema(
     {
-        vol.Required("name"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
+        **LINE_FIELDS,
         vol.Required("type"): vol.In(("tcp", "rtu", "simulated")),
-        vol.Optional("host"): str,
-        vol.Optional("port"): vol.Any(int, str),
-        vol.Optional("link", default="wired"): vol.In(("wired", "wireless")),
         vol.Optional("timeout", default=1.0): vol.All(
             vol.Coerce(float), vol.Range(min=0.01, max=30)
         ),
-        vol.Optional("retries", default=2): vol.All(int, vol.Range(min=0, max=5)),
-        vol.Optional("breaker", default=dict): BREAKER_SCHEMA,
         vol.Required("devices"): vol.All([DEVICE_SCHEMA], vol.Length(min=1)),
     }
 ).extend(SERIAL_KEYS)
+
+MBUS_DEVICE_SCHEMA = vol.Schema(
+    {
+        vol.Required("name"): vol.Match(SLUG, msg="lowercase letters, digits, _ and -"),
+        # primary address 0…250 (0: a meter as delivered), or the 16-hex-digit secondary
+        # address (ID, manufacturer, version, medium) as the meter's label or a scan shows it
+        vol.Exclusive("address", "address"): vol.All(int, vol.Range(min=0, max=250)),
+        vol.Exclusive("secondary_address", "address"): vol.All(
+            vol.Coerce(str),
+            lambda text: text.replace(" ", "").upper(),
+            vol.Match(r"^[0-9A-F]{16}$", msg="16 hex digits (quoted in YAML)"),
+        ),
+        vol.Optional("profile", default="mbus_heat_meter"): str,
+        vol.Optional("poll_interval", default=300.0): POLL_INTERVAL,
+        vol.Optional("title"): str,
+        vol.Optional("area"): str,
+    }
+)
+
+MBUS_BUS_SCHEMA = vol.Schema(
+    {
+        **LINE_FIELDS,
+        vol.Required("type"): vol.In(MBUS_TYPES),
+        # a reading at 2400 baud: a full RSP_UD takes ~1 s on the wire, the wait is for its start
+        vol.Optional("timeout", default=2.0): vol.All(
+            vol.Coerce(float), vol.Range(min=0.05, max=30)
+        ),
+        vol.Optional("baudrate", default=2400): vol.In(
+            (300, 600, 1200, 2400, 4800, 9600, 19200, 38400)
+        ),
+        vol.Optional("parity", default="E"): vol.In(("N", "E", "O")),
+        vol.Required("devices"): vol.All([MBUS_DEVICE_SCHEMA], vol.Length(min=1)),
+    }
+)
+
+
+def _bus(value: Any) -> Any:
+    """A Modbus or an M-Bus line, by its ``type``."""
+    if isinstance(value, dict) and value.get("type") in MBUS_TYPES:
+        return MBUS_BUS_SCHEMA(value)
+    return BUS_SCHEMA(value)
+
 
 MQTT_SCHEMA = vol.Schema(
     {
@@ -175,6 +226,11 @@ LORAWAN_SCHEMA = vol.Schema(
         vol.Optional("tls"): TLS_SCHEMA,
         vol.Optional("allow_remote_plaintext", default=False): bool,
         vol.Required("application_id"): vol.All(str, vol.Length(min=1)),
+        # a class A device hears a downlink only after its next uplink (§4.3.4: ≤30 min)
+        vol.Optional("command_timeout", default=3600.0): vol.All(
+            vol.Coerce(float), vol.Range(min=0.1, max=86400)
+        ),
+        vol.Optional("confirm_uplinks", default=2): vol.All(int, vol.Range(min=1, max=10)),
         vol.Required("devices"): vol.All(
             [
                 {
@@ -194,7 +250,7 @@ GATEWAY_SCHEMA = vol.Schema(
         vol.Optional("data_dir", default="/data"): str,
         vol.Optional("profile_dirs", default=list): [str],
         vol.Required("mqtt"): MQTT_SCHEMA,
-        vol.Optional("buses", default=list): [BUS_SCHEMA],
+        vol.Optional("buses", default=list): [_bus],
         vol.Optional("outbox", default=dict): OUTBOX_SCHEMA,
         vol.Optional("stats_interval", default=60.0): vol.All(
             vol.Coerce(float), vol.Range(min=0.2, max=MAX_UPLOAD_INTERVAL_S)
@@ -212,6 +268,7 @@ class GatewayConfig:
 
     raw: dict[str, Any]
     profiles: dict[str, Profile] = field(default_factory=dict)
+    mbus_profiles: dict[str, MBusProfile] = field(default_factory=dict)
 
     @property
     def gateway_id(self) -> str:
@@ -235,6 +292,9 @@ def _where(err: vol.Invalid) -> str:
 
 def _check_bus(bus: dict[str, Any], index: int) -> None:
     where = f"buses[{index}]"
+    if bus["type"] in MBUS_TYPES:
+        _check_mbus(bus, where)
+        return
     if bus["type"] == "tcp":
         if not bus.get("host"):
             raise ConfigError(f"{where}.host: required for a tcp bus")
@@ -250,6 +310,27 @@ def _check_bus(bus: dict[str, Any], index: int) -> None:
                 f"{where}.devices[{number}].device_id: {device['device_id']} used twice on this bus"
             )
         seen.add(device["device_id"])
+
+
+def _check_mbus(bus: dict[str, Any], where: str) -> None:
+    """Endpoint and unique addresses; ``device_id`` is the primary address, or FDh (the
+    address a selected meter answers under) for a meter read by its secondary address."""
+    if bus["type"] == "mbus_tcp":
+        if not bus.get("host"):
+            raise ConfigError(f"{where}.host: required for an mbus_tcp bus (the TCP converter)")
+        if not isinstance(bus.get("port"), int):
+            raise ConfigError(f"{where}.port: the TCP converter's port number is required")
+    elif not isinstance(bus.get("port"), str):
+        raise ConfigError(f"{where}.port: serial device path (e.g. /dev/ttyUSB0) required")
+    seen: set[int | str] = set()
+    for number, device in enumerate(bus["devices"]):
+        key = device.get("secondary_address", device.get("address"))
+        if key is None:
+            raise ConfigError(f"{where}.devices[{number}].address: address or secondary_address")
+        if key in seen:
+            raise ConfigError(f"{where}.devices[{number}]: address {key} used twice on this bus")
+        seen.add(key)
+        device["device_id"] = 0xFD if "secondary_address" in device else device["address"]
 
 
 def _loopback(host: str) -> bool:
@@ -366,6 +447,10 @@ def parse_config(data: Any) -> GatewayConfig:
             name = device["profile"]
             if name not in config.profiles:
                 try:
+                    if bus["type"] in MBUS_TYPES:
+                        config.mbus_profiles[name] = load_mbus_profile(name, extra)
+                        config.profiles[name] = config.mbus_profiles[name].profile
+                        continue
                     config.profiles[name] = load_profile(name, extra)
                 except ProfileError as err:
                     raise ConfigError(f"buses[{index}].devices[{number}].profile: {err}") from err

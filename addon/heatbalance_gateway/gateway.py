@@ -28,6 +28,8 @@ from .config import GatewayConfig
 from .discovery import device_configs, gateway_configs, room_sensor_configs
 from .forwarder import Forwarder
 from .lorawan import LoraWanLink
+from .mbus import BUS_TYPES as MBUS_TYPES
+from .mbus import MBusLine, MBusWorker
 from .mqtt_link import BrokerLink, Uplink
 from .outbox import Outbox
 from .topics import Topics
@@ -60,6 +62,7 @@ class Gateway:
         self.device_bus: dict[str, BusWorker] = {}
         self.device_cfg: dict[str, dict[str, Any]] = {}
         self.uplink: Uplink | None = None
+        self.lora: LoraWanLink | None = None  # the network server's link (LoRaWAN devices)
         self.forwarder: Forwarder | None = None
         self.restarts: dict[str, int] = {}  # worker name → times restarted after dying
         self._closed = False
@@ -73,13 +76,23 @@ class Gateway:
 
     def _build_workers(self) -> None:
         for bus in self.config.raw["buses"]:
-            worker = BusWorker(
-                bus,
-                self.config.profiles,
-                self._transport(bus),
-                self._on_reading,
-                self._on_availability,
-            )
+            worker: BusWorker
+            if bus["type"] in MBUS_TYPES:
+                worker = MBusWorker(
+                    bus,
+                    self.config.mbus_profiles,
+                    MBusLine.from_bus(bus),
+                    on_reading=self._on_reading,
+                    on_availability=self._on_availability,
+                )
+            else:
+                worker = BusWorker(
+                    bus,
+                    self.config.profiles,
+                    self._transport(bus),
+                    self._on_reading,
+                    self._on_availability,
+                )
             self.workers[bus["name"]] = worker
             for device in bus["devices"]:
                 self.device_bus[device["name"]] = worker
@@ -179,17 +192,24 @@ class Gateway:
                 result["duplicate"] = True
                 self._publish_result(result)
                 return
+        target: BusWorker | LoraWanLink
         worker = self.device_bus.get(parsed.device)
-        if worker is None:
+        if worker is not None:
+            try:
+                value = resolve_value(parsed, worker.devices[parsed.device].profile)
+            except KeyError as err:
+                raise CommandError(f"unknown point {parsed.point!r}", rid) from err
+            target = worker
+        elif self.lora is not None and self.lora.owns(parsed.device):
+            if isinstance(parsed.value, str):
+                raise CommandError("a LoRaWAN setpoint takes a number", rid)
+            value, target = float(parsed.value), self.lora
+        else:
             raise CommandError(f"unknown device {parsed.device!r}", rid)
-        try:
-            value = resolve_value(parsed, worker.devices[parsed.device].profile)
-        except KeyError as err:
-            raise CommandError(f"unknown point {parsed.point!r}", rid) from err
         if rid is not None:
             self.outbox.command_start(rid)
             self._inflight.add(rid)
-        future = worker.submit(Command(parsed.device, parsed.point, value, rid))
+        future = target.submit(Command(parsed.device, parsed.point, value, rid))
         future.add_done_callback(lambda f: self._command_done(rid, f))
 
     def _command_done(self, rid: str | None, future: asyncio.Future[dict[str, Any]]) -> None:
@@ -308,14 +328,13 @@ class Gateway:
         tasks.append(
             asyncio.create_task(self._supervised("forwarder", self.forwarder.run), name="forwarder")
         )
-        lora: LoraWanLink | None = None
         if "lorawan" in self.config.raw:
 
             def from_paho(reading: Reading) -> None:  # paho's thread → the event loop
                 loop.call_soon_threadsafe(self._on_reading, reading)
 
-            lora = LoraWanLink(self.config.raw["lorawan"], from_paho)
-            lora.start()
+            self.lora = LoraWanLink(self.config.raw["lorawan"], from_paho)
+            self.lora.start()
         if "zigbee" in self.config.raw:
             database = str(self.config.data_dir / "zigbee.db")
             zb = run_zigbee(self.config.raw["zigbee"], database, self._on_reading, self._stop)
@@ -331,8 +350,8 @@ class Gateway:
                     next_stats = time.monotonic() + stats_every
                     self._publish_stats()
         finally:
-            if lora is not None:
-                await asyncio.to_thread(lora.stop)
+            if self.lora is not None:
+                await asyncio.to_thread(self.lora.stop)
             await self._shutdown(tasks)
 
     async def _supervised(self, name: str, run: Callable[[], Awaitable[None]]) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import secrets
 import sqlite3
 import time
@@ -52,6 +53,20 @@ CREATE TABLE IF NOT EXISTS commands (
     result TEXT
 );
 """
+
+
+def _filesystem_state(path: Path) -> str:
+    """What the filesystem says about the outbox's directory — SQLite reports a read-only
+    filesystem only as 'unable to open database file'."""
+    try:
+        fs = os.statvfs(path.parent)
+    except OSError as err:
+        return f" ({path.parent}: {err.strerror})"
+    if fs.f_flag & os.ST_RDONLY:
+        return " (read-only filesystem)"
+    if fs.f_bavail == 0:
+        return " (no space left on the filesystem)"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +204,7 @@ class Outbox:
     def _memory_db(
         self, err: Exception, rows: list[tuple[Any, ...]], commands: list[tuple[Any, ...]]
     ) -> sqlite3.Connection:
-        self.storage_error = f"{type(err).__name__}: {err}"
+        self.storage_error = f"{type(err).__name__}: {err}{_filesystem_state(self.path)}"
         _LOGGER.error(
             "outbox %s unusable (%s): readings are kept in memory (at most %d) and forwarded; "
             "the file is retried",

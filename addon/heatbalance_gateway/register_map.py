@@ -83,14 +83,16 @@ POINT_SCHEMA = vol.Schema(
     extra=vol.PREVENT_EXTRA,
 )
 
+PROFILE_FIELDS: dict[Any, Any] = {
+    vol.Required("name"): vol.Match(r"^[a-z][a-z0-9_]{0,47}$"),
+    vol.Optional("manufacturer", default="generic"): str,
+    vol.Optional("model", default=""): str,
+    vol.Optional("description", default=""): str,
+}
+"""A profile's descriptive fields (Modbus and M-Bus profiles alike)."""
+
 PROFILE_SCHEMA = vol.Schema(
-    {
-        vol.Required("name"): vol.Match(r"^[a-z][a-z0-9_]{0,47}$"),
-        vol.Optional("manufacturer", default="generic"): str,
-        vol.Optional("model", default=""): str,
-        vol.Optional("description", default=""): str,
-        vol.Required("points"): vol.All(list, vol.Length(min=1, max=500)),
-    },
+    {**PROFILE_FIELDS, vol.Required("points"): vol.All(list, vol.Length(min=1, max=500))},
     extra=vol.PREVENT_EXTRA,
 )
 

@@ -23,11 +23,14 @@ from heatbalance_gateway.transport import PymodbusTransport
 from .modbus_sim import FAULTS, Behaviour, SimServer, sim_device
 from .test_bus_worker import VALUES, VALVE, Recorder, make_bus
 
-# A probe of the late device costs one 0.1 s timeout per poll interval: at 0.5 s that is a
-# fifth of the line, which leaves the nine good valves room even on a loaded 2-core machine
-# (at 0.25 s a loaded run measured 73 % for the late case: the line itself was full).
-INTERVAL_S = 0.5
-WINDOW_S = 6.0
+# A probe of the late device costs one timeout per poll interval: 0.2 s of 0.8 s is a quarter
+# of the line, which leaves the nine good valves room even on a loaded 2-core machine (at
+# 0.25 s interval and 0.1 s timeout a loaded run measured 73 % for the late case: the line
+# itself was full). The timeout is 0.2 s, not 0.1 s: the server runs in this test's event loop,
+# and a loaded machine's stall of 0.1 s twice in a row made a good valve miss a poll.
+INTERVAL_S = 0.8
+TIMEOUT_S = 0.2
+WINDOW_S = 8.0
 BAD = 5
 
 
@@ -44,8 +47,8 @@ async def _run_line(fault: str) -> tuple[Recorder, BusWorker, float]:
         lambda device, _plan, ok: times.setdefault(device, []).append((time.monotonic(), ok))
     )
     async with SimServer(devices, behaviours) as server:
-        behaviours[BAD].late_s = 0.15
-        bus = make_bus(server.port, 10, interval=INTERVAL_S, timeout=0.1, retries=1)
+        behaviours[BAD].late_s = 1.5 * TIMEOUT_S
+        bus = make_bus(server.port, 10, interval=INTERVAL_S, timeout=TIMEOUT_S, retries=1)
         worker = BusWorker(
             bus,
             {"electric_valve": VALVE},

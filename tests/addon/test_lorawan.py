@@ -16,7 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from heatbalance_gateway.config import ConfigError, parse_config
 from heatbalance_gateway.gateway import Gateway
-from heatbalance_gateway.lorawan import LoraDevice, UplinkMapper
+from heatbalance_gateway.lorawan import DOWNLINKS, LoraDevice, UplinkMapper, downlink_message
 
 from devtools.gateway_proc import plain_broker, until
 from devtools.mqtt_consumer import MqttConsumer
@@ -65,21 +65,22 @@ def test_lorawan_config_is_checked() -> None:
         parse_config({**base, "lorawan": twice})
 
 
-async def test_chirpstack_uplink_reaches_the_consumer(tmp_path: Any, broker: Any) -> None:
+def lorawan_gateway(tmp_path: Any, port: int) -> Any:
+    """Gateway gw1 with one household valve on ChirpStack application 7, all on ``port``."""
     device = {"name": "hh1-valve", "dev_eui": VALVE_EUI, "profile": "lorawan_household_valve"}
-    config = parse_config(
+    lorawan = {"host": "127.0.0.1", "port": port, "application_id": "7", "devices": [device]}
+    return parse_config(
         {
             "gateway_id": "gw1",
             "data_dir": str(tmp_path),
-            "mqtt": {"main": plain_broker(broker.port)},
-            "lorawan": {
-                "host": "127.0.0.1",
-                "port": broker.port,
-                "application_id": "7",
-                "devices": [device],
-            },
+            "mqtt": {"main": plain_broker(port)},
+            "lorawan": lorawan,
         }
     )
+
+
+async def test_chirpstack_uplink_reaches_the_consumer(tmp_path: Any, broker: Any) -> None:
+    config = lorawan_gateway(tmp_path, broker.port)
     consumer = MqttConsumer("gw1", [broker.port])
     network_server = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     network_server.connect("127.0.0.1", broker.port)
@@ -107,3 +108,79 @@ async def test_chirpstack_uplink_reaches_the_consumer(tmp_path: Any, broker: Any
     reading = next(iter(consumer.stored.values()))
     assert reading["device"] == "hh1-valve"
     assert reading["values"] == {"position_feedback": 42.5}
+
+
+def test_downlink_payload_per_profile() -> None:
+    valve = DOWNLINKS["lorawan_household_valve"]["position_setpoint"]
+    data, held = valve.encode(35.04)
+    assert (data, held) == (b"\x01\x01\x5e", pytest.approx(35.0))  # 01h, 350 × 0.1 %
+    with pytest.raises(ValueError, match="outside"):
+        valve.encode(100.5)
+    message = json.loads(downlink_message(VALVE_EUI.upper(), 10, data))
+    assert message == {"devEui": VALVE_EUI, "confirmed": True, "fPort": 10, "data": "AQFe"}
+
+
+async def test_valve_command_goes_down_and_an_uplink_confirms_it(
+    tmp_path: Any, broker: Any
+) -> None:
+    """Command on the gateway's cmd topic → ChirpStack v4 ``command/down`` (base64 per profile)
+    → confirmed by the first uplink holding the value; refused outside the range; a device
+    that keeps reporting another position is not_confirmed (real mosquitto, real gateway)."""
+    config = lorawan_gateway(tmp_path, broker.port)
+    consumer = MqttConsumer("gw1", [broker.port])
+    downlinks: list[tuple[str, dict[str, Any]]] = []
+    results: dict[str, dict[str, Any]] = {}
+
+    def on_message(_c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
+        body = json.loads(message.payload)
+        if message.topic.endswith("/command/down"):
+            downlinks.append((message.topic, body))
+        else:
+            results[body["request_id"]] = body
+
+    network_server = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    network_server.on_message = on_message
+    network_server.connect("127.0.0.1", broker.port)
+    network_server.subscribe([("application/7/device/+/command/down", 1)])
+    network_server.subscribe([("heatbalance/gw/gw1/cmd/result", 1)])
+    network_server.loop_start()
+    gateway = Gateway(config)
+    task = asyncio.create_task(gateway.run())
+    up = f"application/7/device/{VALVE_EUI}/event/up"
+
+    def command(rid: str, value: float) -> None:
+        body = {"request_id": rid, "device": "hh1-valve", "point": "position_setpoint"}
+        network_server.publish("heatbalance/gw/gw1/cmd", json.dumps({**body, "value": value}), 1)
+
+    try:
+        for _ in range(600):  # both of the gateway's links are up once an uplink is forwarded
+            network_server.publish(up, uplink(VALVE_EUI, {"valve_position": 42.5}), 1)
+            await asyncio.sleep(0.1)
+            if consumer.stored:
+                break
+        command("r-range", 150.0)
+        command("r1", 35.0)
+        await until(lambda: downlinks and "r-range" in results, "downlink queued")
+        assert results["r-range"]["status"] == "refused"
+        topic, body = downlinks[0]
+        assert topic == f"application/7/device/{VALVE_EUI}/command/down"
+        assert (body["fPort"], body["confirmed"], body["data"]) == (10, True, "AQFe")
+        assert len(downlinks) == 1  # the refused command sent nothing
+        # the uplink that opens the receive window still shows the old position
+        network_server.publish(up, uplink(VALVE_EUI, {"valve_position": 42.5}), 1)
+        network_server.publish(up, uplink(VALVE_EUI, {"valve_position": 35.0}), 1)
+        await until(lambda: "r1" in results, "result of r1")
+        assert results["r1"]["status"] == "confirmed"
+        assert results["r1"]["readback"] == pytest.approx(35.0)
+        command("r2", 20.0)
+        await until(lambda: len(downlinks) == 2, "second downlink")
+        for _ in range(2):
+            network_server.publish(up, uplink(VALVE_EUI, {"valve_position": 35.0}), 1)
+        await until(lambda: "r2" in results, "result of r2")
+        assert results["r2"]["status"] == "not_confirmed"
+    finally:
+        gateway.stop()
+        await task
+        network_server.loop_stop()
+        network_server.disconnect()
+        consumer.close()

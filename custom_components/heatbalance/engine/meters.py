@@ -18,6 +18,14 @@ leaves ``d`` alone. The finding names the inlet and the meter (``flow_meter_bias
 A group's mass balance failing while every pair agrees names the parent's meter
 (``parent_meter_bias``: the substation or building meter, or an unmetered draw or leak).
 
+The supply temperature is one water for every inlet: the network's supply less a small,
+steady pipe loss. A single supply sensor's noise (0.6 K at 1 % of 60 °C) is most of ΔT's
+(ΔT ≈ 15 K), so each inlet's supply is taken as the common supply of the cycle (the median
+of the substation's and every inlet's reading) plus the inlet's own offset from it, learned
+as the mean over its last :data:`WINDOW` cycles. The offset's remaining error is the same in
+every cycle, so it is added to the standard error of every mean (it does not show in
+successive differences). The first cycles use the inlet's own reading, as before.
+
 Statistics, not thresholds on single readings: each series keeps its last
 :data:`WINDOW` cycles; the noise level σ is learned from successive differences (a constant
 bias does not enter them) with a prior and a floor; a bias is diagnosed when the mean over
@@ -43,7 +51,7 @@ which halves the worst error whichever it is (a 10 % bias leaves 5 %, not 10 %, 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -52,7 +60,7 @@ from .diagnosis import Finding
 from .model import WATER_CP, WATER_DENSITY, Network
 
 WINDOW = 48  # cycles kept per series (a day of 30-minute cycles)
-WINDOWS = (6, 12, 24, 48)  # recent spans tested (3 was too short: room transients)
+WINDOWS = (4, 6, 12, 24, 48)  # recent spans tested (3 was too short: room transients)
 TRANSIENT = 0.1  # a flow change beyond 10 % between cycles: the valve moved, skip the cycle
 MIN_DT_K = 2.0  # below this supply/return difference the heat balance says too little
 PAIR_PRIOR = 0.1  # heat/flow pair noise assumed before the data says (ΔT readings are noisy)
@@ -61,6 +69,7 @@ PRIOR_WEIGHT = 4.0  # … worth that many cycle-to-cycle differences of all seri
 POOL_WEIGHT = 6.0  # one series' own noise counts against the pooled one from this many cycles
 SIGMA_FLOOR = 0.005  # no meter pair agrees better than 0.5 % cycle to cycle
 CLEAR_SPAN = 12  # a finding clears when the last 12 cycles' mean is below half the level
+SUPPLY_PRIOR_K = 1.0  # a supply sensor's noise assumed before the data says (K)
 SEPARATION = 4.0  # flow vs heat meter decided only when the hypotheses differ by 4 std. errors
 KINDS = ("flow_meter_bias", "heat_meter_bias", "meter_disagreement", "parent_meter_bias")
 SUBSTATION = "substation"
@@ -89,18 +98,23 @@ class _Series:
         var = (pooled_var * POOL_WEIGHT + self.diff_sq / 2.0) / (POOL_WEIGHT + self.diffs)
         return max(math.sqrt(max(var, pooled_var)), SIGMA_FLOOR)
 
-    def bias(self, level: float, z: float, sigma: float) -> tuple[float, int] | None:
+    def bias(
+        self, level: float, z: float, sigma: float, persistent: Callable[[int], float] | None = None
+    ) -> tuple[float, int] | None:
         """(mean, span) of the longest recent span showing a significant bias, else None.
 
         The longest, so the bias estimate and the mass-balance evidence rest on as many
-        cycles as the bias has lasted.
+        cycles as the bias has lasted. ``persistent(n)`` is an error shared by the last n
+        values (a learned offset's), which no span averages away.
         """
         found = None
         for n in WINDOWS:
             if len(self.values) < n:
                 break
             mean = sum(self.values[-n:]) / n
-            if abs(mean) >= level and abs(mean) >= z * sigma / math.sqrt(n):
+            shared = persistent(n) if persistent is not None else 0.0
+            error = math.sqrt(sigma**2 / n + shared**2)
+            if abs(mean) >= level and abs(mean) >= z * error:
                 found = (mean, n)
         return found
 
@@ -128,6 +142,13 @@ class _Inlet:
     heat_kwh: float | None = None
     flow_m3h: float | None = None
     ratio: _Series = field(default_factory=_Series)
+    offsets: list[float] = field(default_factory=list)  # supply reading − common supply (K)
+    learnt: list[int] = field(default_factory=list)  # offsets behind each ratio value
+    dt_k: float | None = None  # ΔT of the last heat-balance value
+
+    def supply_offset(self) -> float | None:
+        """Mean of the recent offsets from the common supply (None before the first)."""
+        return sum(self.offsets) / len(self.offsets) if self.offsets else None
 
 
 class MeterCheck:
@@ -157,8 +178,9 @@ class MeterCheck:
         if now is None:
             return self.findings()
         heat_flows: dict[str, float] = {}
+        common = self._common_supply(meas)
         for iid, reading in meas.inlets.items():
-            q_heat = self._heat_flow(iid, reading, now)
+            q_heat = self._heat_flow(iid, reading, now, common)
             if q_heat is not None:
                 heat_flows[iid] = q_heat
         self._balances(meas)
@@ -202,12 +224,61 @@ class MeterCheck:
         return replace(meas, inlets=inlets)
 
     # --- heat balance per inlet ----------------------------------------------------------
-    def _heat_flow(self, iid: str, reading: InletReading, now: float) -> float | None:
+    def _common_supply(self, meas: Measurements) -> float | None:
+        """The cycle's common supply temperature: the median of every supply reading."""
+        values = [r.get("supply_c") for r in meas.inlets.values()]
+        if not meas.substation_flagged:
+            values.append(usable(meas.supply_c))
+        present = sorted(v for v in values if v is not None)
+        if len(present) < 3:
+            return None  # too few to tell one sensor's noise from the water's temperature
+        mid = len(present) // 2
+        return present[mid] if len(present) % 2 else 0.5 * (present[mid - 1] + present[mid])
+
+    def _supply(self, state: _Inlet, reading: InletReading, common: float | None) -> float | None:
+        """The inlet's supply temperature: common supply plus its learned offset (see doc)."""
+        own = reading.get("supply_c")
+        if common is None or own is None:
+            return own
+        state.offsets.append(own - common)
+        del state.offsets[:-WINDOW]
+        offset = state.supply_offset()
+        return own if offset is None else common + offset
+
+    def _persistent(self, state: _Inlet, offset_var: float) -> Callable[[int], float]:
+        """Ratio error shared by an inlet's last n values: their supply offsets' (see doc).
+
+        Bounded by the value whose offset rested on the fewest readings; a value computed
+        from the inlet's own reading (no common supply) has its noise in the differences.
+        """
+
+        def shared(n: int) -> float:
+            counts = [m for m in state.learnt[-n:] if m > 0]
+            if not counts or state.dt_k is None or state.dt_k <= 0:
+                return 0.0
+            return math.sqrt(offset_var / min(counts)) / state.dt_k
+
+        return shared
+
+    def _offset_var(self) -> float:
+        """Noise variance of one supply reading around its inlet's offset, pooled (K²)."""
+        sq = SUPPLY_PRIOR_K**2 * PRIOR_WEIGHT
+        count = PRIOR_WEIGHT
+        for state in self.inlets.values():
+            if len(state.offsets) >= 2:
+                mean = sum(state.offsets) / len(state.offsets)
+                sq += sum((o - mean) ** 2 for o in state.offsets)
+                count += len(state.offsets) - 1
+        return sq / count
+
+    def _heat_flow(
+        self, iid: str, reading: InletReading, now: float, common: float | None = None
+    ) -> float | None:
         """Flow implied by the heat meter over the last cycle; feeds the pair's series."""
         state = self.inlets.setdefault(iid, _Inlet())
         energy = usable(getattr(reading, "heat_kwh", None))
         flow = reading.get("flow_m3h")
-        supply, ret = reading.get("supply_c"), reading.get("return_c")
+        supply, ret = self._supply(state, reading, common), reading.get("return_c")
         q_heat = None
         steady = (
             flow is not None
@@ -232,6 +303,9 @@ class MeterCheck:
             # Linear, not log: ΔT enters linearly, so its noise stays symmetric (a log
             # ratio's heavier low tail gave false alarms on households with noisy sensors).
             state.ratio.add(flow / q_heat - 1.0)  # type: ignore[operator]
+            state.dt_k = supply - ret
+            state.learnt.append(len(state.offsets) if common is not None else 0)
+            del state.learnt[:-WINDOW]
         if energy is not None:
             state.heat_kwh, state.time_s = energy, now
         state.flow_m3h = flow
@@ -255,8 +329,11 @@ class MeterCheck:
         blamed: set[str] = set()
         pair_var = _pooled_var((s.ratio for s in self.inlets.values()), PAIR_PRIOR)
         balance_var = _pooled_var(self.balances.values(), BALANCE_PRIOR)
+        offset_var = self._offset_var()
         for iid, state in self.inlets.items():
-            found = state.ratio.bias(self.level, self.z, state.ratio.sigma(pair_var))
+            sigma = state.ratio.sigma(pair_var)
+            persistent = self._persistent(state, offset_var)
+            found = state.ratio.bias(self.level, self.z, sigma, persistent)
             if found is None:
                 mean = state.ratio.recent_mean()
                 if iid in self.active and (mean is None or abs(mean) < 0.5 * self.level):

@@ -83,14 +83,21 @@ class ModelBased:
         if ident is not None and gate is not None:
             ident.gate = gate
         k = self.planner.index.get(iid)
-        if ident is None or k is None or not self.planner.leaf[k]:
+        if ident is None or k is None:
             return None
         flow = reading.get("flow_m3h")
-        if flow is None or not 0 < flow <= MAX_FLOW_RATIO * self.planner.design[k]:
+        design = float(self.planner.design[k])
+        if self.planner.is_parent[k]:
+            kids = self.planner.parent == k
+            design = float(self.planner.design[kids].sum())
+        if flow is None or not 0 < flow <= MAX_FLOW_RATIO * design:
             return None  # no flow, or a meter fault: nothing to learn from
         x = self.planner.valve_term(k, opening)
-        dp = _pressure(reading.get("dp_available_kpa"))
         valve_dp = _pressure(reading.get("valve_dp_kpa"))
+        # A building that feeds households: only its valve is its own branch (the rest is
+        # theirs), learnt from its valve ΔP where one is read — a blocked or mis-sized building
+        # valve then enters the plan as it is, not as its characteristic says.
+        dp = _pressure(reading.get("dp_available_kpa")) if self.planner.leaf[k] else None
         return ident.update(flow, x, dp, valve_dp)
 
     def update_residuals(self, views: dict[str, InletView], speed: float) -> None:
