@@ -117,8 +117,14 @@ class ControlLoop:
         return result
 
     def commanded(self, moved: dict[str, float]) -> None:
-        """Valves were moved: their flows must change, every other flow may (cleaning)."""
+        """Valves were moved: their flows must change, every other flow may (cleaning); the
+        controller forgets the commands that were not sent."""
+        self.controller.dispatched(moved)
         expect_commands(self.cleaner, self.network, moved)
+
+    def held(self) -> None:
+        """Nothing was sent this cycle (balanced plant left alone, manual mode)."""
+        self.controller.dispatched({})
 
     def as_dict(self) -> dict[str, Any]:
         """What survives a restart: the controller's learning (§5.3.6), the diagnoser's Kv
@@ -168,7 +174,7 @@ class ControlLoop:
         for iid, why in sorted(self.controller.faults.items()):  # as of this step
             kind = "stuck" if why.startswith("stuck") else "blockage"
             if (iid, kind) not in seen:
-                out.append(Finding(iid, kind, "warning", f"{iid}: {why}", time_s or 0.0))
+                out.append(Finding(iid, kind, "warning", f"inlet {iid}: {why}", time_s or 0.0))
         return out
 
     def _forecast(
