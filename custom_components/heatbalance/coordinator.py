@@ -126,8 +126,10 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             self.balance = _balance_machine(self.settings)
         plant = stored.get("plant", {})
         sim = self.simulator
+        moved = _source_changed(plant.get("sources"), self.inlets)
+        _forget_positions(self.memory, moved)
         for iid, opening in plant.get("openings", {}).items():
-            if iid in sim.network.inlets:
+            if iid in sim.network.inlets and iid not in moved:
                 sim.set_opening(iid, float(opening))
         if "pump_speed" in plant:
             sim.set_pump_speed(float(plant["pump_speed"]))
@@ -172,6 +174,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 "time_s": sim.time_s,
                 "pump_speed": sim.pump_speed,
                 "openings": {iid: float(sim.openings[k]) for k, iid in enumerate(sim.ids)},
+                "sources": {iid: cfg.source for iid, cfg in self.inlets.items()},
             },
         }
 
@@ -247,6 +250,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             self.sent = {k: v for k, v in result.commands.items() if k not in failed}
             if self.memory.loop is not None:  # moved valves' flows must now change
                 self.memory.loop.commanded(self.sent)
+        elif self.memory.loop is not None:  # the controller must not assume they moved
+            self.memory.loop.held()
         conditions = find_conditions(result, self.settings, self.inlets, sent, previous, unbalanced)
         if self.plant.gateway is not None:
             conditions += gateway_conditions(self.plant.gateway.outbox())
@@ -377,6 +382,27 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 reading.opening = float(self.simulator.openings[self.simulator.ids.index(inlet_id)])
             self.data.inlets[inlet_id].command = value
         self.async_update_listeners()
+
+
+def _source_changed(stored: Any, inlets: dict[str, InletConfig]) -> set[str]:
+    """Inlets whose source changed since the Store was written (none known: none)."""
+    if not isinstance(stored, dict):
+        return set()
+    return {iid for iid, cfg in inlets.items() if stored.get(iid, cfg.source) != cfg.source}
+
+
+def _forget_positions(memory: CycleMemory, inlets: set[str]) -> None:
+    """Where the valves of ``inlets`` stood on their old source (the demo's simulated plant)
+    says nothing of the device now mapped: without position feedback the controller would
+    take it as the real valve's position and its first command could exceed the step limit
+    from where the valve really is (§5.3.6-3). It assumes the network file's opening, as on
+    a fresh start."""
+    controller = memory.loop_state.get("controller")
+    if not inlets or not isinstance(controller, dict):
+        return
+    for key in ("last_openings", "moved"):
+        if isinstance(controller.get(key), dict):
+            controller[key] = {k: v for k, v in controller[key].items() if k not in inlets}
 
 
 def _whole_range(limits: Any) -> Any:
