@@ -22,7 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import pty
+import select
 import struct
+import threading
+import tty
 from dataclasses import dataclass, field
 
 ACK = b"\xe5"
@@ -193,3 +198,52 @@ async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
         head = await reader.readexactly(3)
         return start + head + await reader.readexactly(head[0] + 2)
     return start  # a stray byte: the caller ignores what it cannot parse
+
+
+class SerialMBusLine:
+    """The same meters behind a level converter on a serial port: a pseudo-terminal whose
+    slave path the gateway opens (``mbus_serial``); a thread answers on the master side."""
+
+    def __init__(self, meters: list[VirtualMeter]) -> None:
+        self.segment = MBusLine(meters)
+        self.master, slave = pty.openpty()
+        tty.setraw(self.master)
+        tty.setraw(slave)
+        self.path = os.ttyname(slave)
+        self._slave = slave
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> SerialMBusLine:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        os.close(self.master)
+        os.close(self._slave)
+
+    def _read(self, count: int) -> bytes:
+        data = b""
+        while len(data) < count and not self._stop.is_set():
+            if select.select([self.master], [], [], 0.05)[0]:
+                data += os.read(self.master, count - len(data))
+        return data
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            start = self._read(1)
+            if start == b"\x10":
+                frame = start + self._read(4)
+            elif start == b"\x68":
+                head = self._read(3)
+                frame = start + head + self._read(head[0] + 2) if len(head) == 3 else b""
+            else:
+                continue
+            if len(frame) < 5:
+                continue
+            self.segment.frames.append(frame)
+            answer, meter = self.segment.answer(frame)
+            if answer is not None and meter is not None and meter.fault != "silent":
+                os.write(self.master, answer)

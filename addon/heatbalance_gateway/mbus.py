@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import termios
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -337,7 +338,9 @@ class MBusLine:
                     parity=self.parity,
                     bytesize=8,
                     stopbits=1,
-                    timeout=self.timeout,
+                    # short read slices under the exchange's own deadline: changing a serial
+                    # port's timeout reconfigures termios on every read (a pty refuses that)
+                    timeout=min(self.timeout, 0.05),
                 )
             except (OSError, serial.SerialException) as err:
                 raise NoResponseError(f"cannot open {self.url}: {err}") from err
@@ -368,7 +371,7 @@ class MBusLine:
                 max(deadline, time.monotonic() + self.timeout / 2) + size * 11 / self.baudrate
             )
             return data + self._read(port, size - len(data), deadline, partial=data)
-        except (OSError, serial.SerialException) as err:
+        except (OSError, serial.SerialException, termios.error) as err:
             self.resync()
             raise NoResponseError(str(err)) from err
         except (NoResponseError, BadResponseError):
@@ -377,15 +380,8 @@ class MBusLine:
 
     def _read(self, port: Any, count: int, deadline: float, partial: bytes = b"") -> bytes:
         data = b""
-        while len(data) < count:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            port.timeout = left
-            chunk = port.read(count - len(data))
-            if not chunk:
-                break
-            data += chunk
+        while len(data) < count and time.monotonic() < deadline:
+            data += port.read(count - len(data))
         if len(data) < count:
             if partial or data:
                 raise BadResponseError(f"short frame: {len(partial + data)} bytes, then silence")

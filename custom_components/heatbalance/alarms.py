@@ -30,7 +30,7 @@ _ANSWER_OK = frozenset({None, "confirmed", "pending"})
 # diagnosis findings raised as equipment faults; command/feedback mismatch and lost data have
 # their own alarm types here (feedback_mismatch, communication)
 EQUIPMENT_FAULTS = frozenset(
-    {"stuck", "blockage", "slow_response", *METER_FAULTS}  # a biased meter too (meters.py)
+    {"stuck", "blockage", "slow_response", "valve_fault", *METER_FAULTS}  # meters.py too
 )
 ALARM_TYPES = (
     "safety_threshold",

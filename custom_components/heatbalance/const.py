@@ -36,6 +36,13 @@ CONF_FLOW_ENTITY: Final = "flow_entity"
 CONF_ROOM_ENTITY: Final = "room_temperature_entity"
 CONF_BATTERY_ENTITY: Final = "battery_entity"
 CONF_ACTUATOR_ENTITY: Final = "actuator_entity"
+# pressure transmitters at the inlet (§4.3.13): gauge pressures of both pipes, or one ΔP
+CONF_SUPPLY_PRESSURE_ENTITY: Final = "supply_pressure_entity"
+CONF_RETURN_PRESSURE_ENTITY: Final = "return_pressure_entity"
+CONF_DP_ENTITY: Final = "differential_pressure_entity"
+CONF_FAULT_ENTITY: Final = "valve_fault_entity"  # the valve's own fault code (§4.3.8)
+# several typical users' room sensors may be mapped (a list): their mean is the inlet's
+# room temperature (§8.2.4-4 judges the average)
 SIGNAL_ENTITY_KEYS: Final = (
     CONF_SUPPLY_ENTITY,
     CONF_RETURN_ENTITY,
@@ -43,6 +50,10 @@ SIGNAL_ENTITY_KEYS: Final = (
     CONF_ROOM_ENTITY,
     CONF_BATTERY_ENTITY,
     CONF_ACTUATOR_ENTITY,
+    CONF_SUPPLY_PRESSURE_ENTITY,
+    CONF_RETURN_PRESSURE_ENTITY,
+    CONF_DP_ENTITY,
+    CONF_FAULT_ENTITY,
 )
 # gateway add-on devices of an inlet (docs/gateway.md); default "<inlet>-meter" / "<inlet>-valve"
 CONF_GATEWAY_METER: Final = "gateway_meter"
@@ -51,6 +62,12 @@ CONF_GATEWAY_ID: Final = "gateway_id"  # the gateway owning an inlet's devices (
 CONF_GATEWAY_TOPIC: Final = "gateway_topic"  # the entry's MQTT topic base (issue 10 item 6)
 DEFAULT_GATEWAY_TOPIC: Final = "heatbalance"
 GATEWAY_DEVICE_KEYS: Final = (CONF_GATEWAY_METER, CONF_GATEWAY_VALVE)
+# further gateway devices of an inlet: pressure transmitters (pt_transmitter profile, kPa)
+# on both pipes, and typical users' room sensors (Zigbee/LoRaWAN; a list of names)
+CONF_GATEWAY_SUPPLY_PRESSURE: Final = "gateway_supply_pressure"
+CONF_GATEWAY_RETURN_PRESSURE: Final = "gateway_return_pressure"
+CONF_GATEWAY_ROOMS: Final = "gateway_rooms"
+GATEWAY_SENSOR_KEYS: Final = (CONF_GATEWAY_SUPPLY_PRESSURE, CONF_GATEWAY_RETURN_PRESSURE)
 NEW_INLET: Final = "__new__"
 # operator tunables of an inlet, changed live by number/switch entities (no reload)
 CONF_WEIGHT: Final = "weight"  # §5.3.6-5

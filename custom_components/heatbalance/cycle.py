@@ -22,6 +22,7 @@ from .engine.diagnosis import Finding
 from .engine.evaluation import Evaluation
 from .engine.loop import ControlLoop, LoopConfig
 from .engine.model import Inlet, Network
+from .estimates import filled_in
 from .plant import Acquisition, Reading
 from .settings import InletConfig, Settings
 
@@ -55,6 +56,7 @@ class InletResult:
     households: dict[str, float] | None = None
     flow_deviation: float | None = None  # % of set flow, whatever the target
     flagged: dict[str, tuple[str, ...]] = field(default_factory=dict)  # cleaning's verdicts
+    filled: dict[str, float] = field(default_factory=dict)  # shown as estimated (estimates.py)
 
 
 @dataclass
@@ -217,6 +219,7 @@ def _engine_reading(r: Reading) -> InletReading:
         opening=r.opening,
         dp_available_kpa=r.dp_available_kpa,
         valve_dp_kpa=r.valve_dp_kpa,
+        fault_code=r.fault_code,
     )
 
 
@@ -269,6 +272,7 @@ def run_cycle(
             households=_households(kids.get(iid, ()), acq),
             flow_deviation=judged.flow_deviation_pct if judged else None,
             flagged=flags.get(iid, {}),
+            filled=filled_in(memory.loop.controller, iid, reading, out.commands.assumed),
         )
     cmds = out.commands
     if settings.auto:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from homeassistant.core import callback
 
-from .const import SOURCE_GATEWAY
+from .const import CONF_GATEWAY_RETURN_PRESSURE, CONF_GATEWAY_SUPPLY_PRESSURE, SOURCE_GATEWAY
 from .gateway_history import LATE_S, BacklogHistory
 from .gateway_protocol import (
     AckTracker,
@@ -52,12 +52,13 @@ from .gateway_protocol import (
 from .plant import Reading
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.storage import Store
 
     from .plant import Plant
+    from .settings import InletConfig
 
 _LOGGER = logging.getLogger(__name__)
 DEFAULT_BASE = "heatbalance"
@@ -102,20 +103,25 @@ class GatewaySource:
         clock: Callable[[], float] = time.time,
         owners: Mapping[str, str | None] | None = None,
         key: str | None = None,
+        sensors: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     ) -> None:
         """Map the inlets' (meter, valve) devices; nothing is subscribed before
         :meth:`async_start`. Raises ValueError when two inlets name the same device.
         ``owners`` names an inlet's gateway id (None: the first gateway that reports it);
-        ``key`` names this source's Store and journal (the config entry; default the base)."""
+        ``key`` names this source's Store and journal (the config entry; default the base);
+        ``sensors`` an inlet's further devices as (kind, name): ``supply_pressure`` and
+        ``return_pressure`` transmitters (kPa), ``room`` sensors of typical users."""
         self.hass = hass
         self.base = base
         self.key = key or base
         self.clock = clock
         self.tracker = AckTracker()
         self.inlets = dict(inlets)
-        self.devices: dict[str, tuple[str, str]] = {}  # device → (inlet, "meter"/"valve")
+        self.sensors = {iid: tuple(pairs) for iid, pairs in (sensors or {}).items()}
+        self.devices: dict[str, tuple[str, str]] = {}  # device → (inlet, kind)
         for iid, names in self.inlets.items():
-            for kind, name in zip(("meter", "valve"), names, strict=True):
+            pairs = [*zip(("meter", "valve"), names, strict=True), *self.sensors.get(iid, ())]
+            for kind, name in pairs:
                 if name is None:
                     continue
                 if name in self.devices:
@@ -123,11 +129,7 @@ class GatewaySource:
                 self.devices[name] = (iid, kind)
         configured = owners or {}
         self.configured: dict[str, str] = {  # device → configured gateway id
-            name: gw
-            for iid, names in self.inlets.items()
-            if (gw := configured.get(iid))
-            for name in names
-            if name
+            name: gw for name, (iid, _kind) in self.devices.items() if (gw := configured.get(iid))
         }
         self.owner: dict[str, str] = dict(self.configured)  # device → its gateway
         self.foreign = 0  # readings, results, statistics from a gateway not the owner
@@ -363,7 +365,7 @@ class GatewaySource:
         device's rate in % and the smallest number of requests behind it; None when the
         gateway has reported none (then the integration counts what arrived)."""
         rates = []
-        wanted = {d for d in self.inlets.get(inlet_id, (None, None)) if d}
+        wanted = {d for d, (iid, _kind) in self.devices.items() if iid == inlet_id}
         for stats in self.stats.values():  # device names are unique across gateways
             devices = stats.get("devices")
             if not isinstance(devices, dict):
@@ -411,7 +413,41 @@ class GatewaySource:
             setattr(reading, attr, _value(meter, key) if key in meter else _value(valve, key))
         signals = (reading.flow_m3h, reading.supply_c, reading.return_c, reading.opening)
         reading.received = sum(v is not None for v in signals)
+        self._sensor_readings(inlet_id, reading, stale_s)
+        if has_valve:
+            reading.fault_code = _value(valve, "fault_code")
         return reading
+
+    def _sensor_readings(self, inlet_id: str, reading: Reading, stale_s: float) -> None:
+        """Pressure transmitters (measured ΔP = supply − return, kPa), room sensors (their
+        mean, §8.2.4-4), and the lowest battery of any battery device (§4.3.11-6)."""
+        fresh = {
+            name: (kind, self._fresh(name, stale_s))
+            for kind, name in self.sensors.get(inlet_id, ())
+            if name in self.live
+        }
+        reading.attempted += len(fresh)
+        reading.received += sum(bool(values) for _kind, values in fresh.values())
+        rooms = [
+            t
+            for kind, values in fresh.values()
+            if kind == "room" and (t := _value(values, "temperature")) is not None
+        ]
+        if rooms:
+            reading.room_c = sum(rooms) / len(rooms)
+        pressure = {kind: _value(values, "pressure") for kind, values in fresh.values()}
+        if "supply_pressure" in pressure and "return_pressure" in pressure:
+            supply, ret = pressure["supply_pressure"], pressure["return_pressure"]
+            reading.dp_available_kpa = None if supply is None or ret is None else supply - ret
+            reading.measured = (*reading.measured, "dp_available_kpa")
+        valve = self.inlets.get(inlet_id, (None, None))[1]
+        batteries = [
+            b
+            for values in [*(v for _k, v in fresh.values()), self._fresh(valve, stale_s)]
+            if (b := _value(values, "battery")) is not None
+        ]
+        if batteries:
+            reading.battery_pct = min(batteries)
 
     def command_status(self, inlet_id: str, answer_s: float) -> str | None:
         """The gateway's answer to the inlet's last valve command (None: none sent).
@@ -495,7 +531,20 @@ async def async_attach(
         return None
     devices = {iid: (cfg.gateway_meter, cfg.gateway_valve) for iid, cfg in gateway_inlets.items()}
     owners = {iid: cfg.gateway_id for iid, cfg in gateway_inlets.items()}
-    source = GatewaySource(hass, devices, base or DEFAULT_BASE, owners=owners, key=key)
+    sensors = {iid: sensor_devices(cfg) for iid, cfg in gateway_inlets.items()}
+    source = GatewaySource(
+        hass, devices, base or DEFAULT_BASE, owners=owners, key=key, sensors=sensors
+    )
     await source.async_start()
     plant.gateway = source
     return source
+
+
+def sensor_devices(cfg: InletConfig) -> list[tuple[str, str]]:
+    """A gateway inlet's pressure transmitters and room sensors as (kind, device name)."""
+    kinds = {
+        CONF_GATEWAY_SUPPLY_PRESSURE: "supply_pressure",
+        CONF_GATEWAY_RETURN_PRESSURE: "return_pressure",
+    }
+    pairs = [(kinds[k], name) for k, name in cfg.gateway_sensors.items() if k in kinds]
+    return pairs + [("room", name) for name in cfg.rooms]

@@ -2,11 +2,12 @@
 
 Every entry runs the engine's ``Simulator`` on its network: it *is* the plant for inlets whose
 source is the simulator (the demo), and the network model for the others — where a real inlet
-reports no pressures, the controller sizes its valve from the model's available pressure.
-Inlets mapped to HA entities are read from the state machine (converted to °C and m³/h) and
-moved with ``valve.set_valve_position`` or ``number.set_value``. A signal that is missing,
-unavailable, not numeric or older than two cycles counts as a failed first-attempt
-transmission (§6.0.6); it is handed on as None, never guessed.
+reports no pressures (no transmitters mapped), the controller sizes its valve from the model's
+available pressure, flagged estimated (``Reading.estimated``). Inlets mapped to HA entities
+are read from the state machine (converted to °C, m³/h and kPa; several room sensors give
+their mean, §8.2.4-4) and moved with ``valve.set_valve_position`` or ``number.set_value``.
+A signal that is missing, unavailable, not numeric or older than two cycles counts as a
+failed first-attempt transmission (§6.0.6); it is handed on as None, never guessed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from homeassistant.components.valve import ATTR_CURRENT_POSITION
@@ -24,21 +25,31 @@ from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STA
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
-from homeassistant.util.unit_conversion import TemperatureConverter, VolumeFlowRateConverter
+from homeassistant.util.unit_conversion import (
+    BaseUnitConverter,
+    PressureConverter,
+    TemperatureConverter,
+    VolumeFlowRateConverter,
+)
 
 from .const import (
     CONF_ACTUATOR_ENTITY,
     CONF_BATTERY_ENTITY,
+    CONF_DP_ENTITY,
+    CONF_FAULT_ENTITY,
     CONF_FLOW_ENTITY,
     CONF_RETURN_ENTITY,
-    CONF_ROOM_ENTITY,
+    CONF_RETURN_PRESSURE_ENTITY,
     CONF_SUPPLY_ENTITY,
+    CONF_SUPPLY_PRESSURE_ENTITY,
     SOURCE_ENTITIES,
     SOURCE_GATEWAY,
 )
 from .engine.simulator import PlantState, Simulator, outdoor_profile
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .gateway_source import GatewaySource
     from .settings import InletConfig, Settings
 
@@ -60,6 +71,7 @@ class Reading:
     dp_available_kpa: float | None = None  # measured, or the network model's estimate
     valve_dp_kpa: float | None = None
     command_status: str | None = None  # gateway's answer to the last valve command
+    fault_code: float | None = None  # the valve's own fault code (§4.3.8), 0 = none
     measured: tuple[str, ...] = ()  # fields a real instrument delivered (not the model)
     estimated: tuple[str, ...] = ()  # fields the network model filled in (shown as such)
     link_rate: tuple[float, int] | None = None  # gateway's first-try rate %, requests (§6.0.6)
@@ -179,7 +191,7 @@ class Plant:
             if simulated:
                 acq.unmanaged[iid] = self._read_simulator(iid, acq.plant)
             else:
-                acq.unmanaged[iid] = Reading(opening=state.opening)
+                acq.unmanaged[iid] = Reading(opening=state.opening, estimated=("opening",))
 
     def _step(self, outdoor: float | None) -> PlantState:
         """Set the weather and advance the simulator (executor)."""
@@ -220,71 +232,71 @@ class Plant:
         return reading
 
     def _read_gateway(self, iid: str, plant: PlantState) -> Reading:
-        """A gateway inlet's MQTT readings; pressures from the network model, as for entities."""
+        """A gateway inlet's MQTT readings; ΔP from its transmitters, else the model's."""
         if self.gateway is None:
             return Reading()
         # the gateway answers a command within seconds (commands go before polling); half a
         # cycle without an answer is reported, before the next command replaces it
         reading = self.gateway.reading(iid, stale_s=2 * self.cycle_s, answer_s=self.cycle_s / 2)
-        model = plant.inlets.get(iid)
-        reading.dp_available_kpa = model.dp_available_kpa if model else None
+        if "dp_available_kpa" not in reading.measured:  # no transmitters: the model's estimate
+            model = plant.inlets.get(iid)
+            reading.dp_available_kpa = model.dp_available_kpa if model else None
         return reading
 
     def _read_entities(self, hass: HomeAssistant, cfg: InletConfig, plant: PlantState) -> Reading:
-        """Mapped HA entities; pressures from the network model (no sensor maps them)."""
-        model = plant.inlets.get(cfg.inlet_id)
-        reading = Reading(
-            dp_available_kpa=model.dp_available_kpa if model else None,
-            valve_dp_kpa=None,
-        )
+        """Mapped HA entities; the available ΔP measured where transmitters are mapped, else
+        the network model's (flagged estimated by :meth:`_follow`)."""
+        reading = Reading()
         stale_before = dt_util.utcnow() - timedelta(seconds=2 * self.cycle_s)
-        readers = {
-            CONF_SUPPLY_ENTITY: ("supply_c", self._temperature),
-            CONF_RETURN_ENTITY: ("return_c", self._temperature),
-            CONF_ROOM_ENTITY: ("room_c", self._temperature),
-            CONF_FLOW_ENTITY: ("flow_m3h", self._flow),
-            CONF_BATTERY_ENTITY: ("battery_pct", _number),
-            CONF_ACTUATOR_ENTITY: ("opening", _position),
-        }
-        for key, (attr, read) in readers.items():
-            entity_id = cfg.entities.get(key)
+
+        def read(entity_id: str | None, convert: Callable[[State | None], float | None]) -> Any:
             if not entity_id:
-                continue
+                return _UNMAPPED
             state = hass.states.get(entity_id)
-            if key == CONF_ACTUATOR_ENTITY and _reports_no_position(state):
-                continue  # a cheap valve: no feedback to receive, none lost (§6.0.6)
+            if convert is _position and _reports_no_position(state):
+                return None  # a cheap valve: no feedback to receive, none lost (§6.0.6)
             reading.attempted += 1
-            value = read(state)
+            value = convert(state)
             if state is not None and state.last_reported < stale_before:
                 value = None
-            if value is not None:
-                reading.received += 1
-            setattr(reading, attr, value)
+            reading.received += value is not None
+            return value
+
+        get = cfg.entities.get
+        values = {
+            "supply_c": read(get(CONF_SUPPLY_ENTITY), self._temperature),
+            "return_c": read(get(CONF_RETURN_ENTITY), self._temperature),
+            "flow_m3h": read(get(CONF_FLOW_ENTITY), self._flow),
+            "battery_pct": read(get(CONF_BATTERY_ENTITY), _number),
+            "opening": read(get(CONF_ACTUATOR_ENTITY), _position),
+            "fault_code": read(get(CONF_FAULT_ENTITY), _number),
+        }
+        for attr, value in values.items():
+            setattr(reading, attr, None if value is _UNMAPPED else value)
+        rooms = [read(room, self._temperature) for room in cfg.rooms]
+        reading.room_c = _mean([r for r in rooms if r is not None])  # §8.2.4-4: the average
+        dp = read(get(CONF_DP_ENTITY), _pressure_kpa)
+        if dp is _UNMAPPED:
+            supply = read(get(CONF_SUPPLY_PRESSURE_ENTITY), _pressure_kpa)
+            ret = read(get(CONF_RETURN_PRESSURE_ENTITY), _pressure_kpa)
+            dp = _UNMAPPED if supply is _UNMAPPED or ret is _UNMAPPED else _difference(supply, ret)
+        if dp is _UNMAPPED:  # no transmitter: the model's estimate on the real valves
+            model = plant.inlets.get(cfg.inlet_id)
+            reading.dp_available_kpa = model.dp_available_kpa if model else None
+        else:
+            reading.dp_available_kpa = dp
+            reading.measured = (*reading.measured, "dp_available_kpa")
         return reading
 
     @staticmethod
     def _temperature(state: State | None) -> float | None:
         """A temperature state in °C (converted from its unit)."""
-        value = _number(state)
-        if value is None or state is None:
-            return None
-        unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) or "°C"
-        try:
-            return float(TemperatureConverter.convert(value, unit, "°C"))
-        except HomeAssistantError:
-            return None
+        return _converted(state, TemperatureConverter, "°C")
 
     @staticmethod
     def _flow(state: State | None) -> float | None:
         """A volume-flow state in m³/h (converted from its unit)."""
-        value = _number(state)
-        if value is None or state is None:
-            return None
-        unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) or "m³/h"
-        try:
-            return float(VolumeFlowRateConverter.convert(value, unit, "m³/h"))
-        except HomeAssistantError:
-            return None
+        return _converted(state, VolumeFlowRateConverter, "m³/h")
 
     async def async_dispatch(
         self, hass: HomeAssistant, commands: dict[str, float], pump_speed: float | None
@@ -357,6 +369,40 @@ class Plant:
             _LOGGER.warning("Could not move %s to %.0f %%: %s", entity_id, opening * 100, err)
             return False
         return True
+
+
+_UNMAPPED: Any = object()  # a signal no entity is mapped to (not: mapped and lost)
+
+
+def _converted(state: State | None, converter: type[BaseUnitConverter], unit: str) -> float | None:
+    """A numeric state in ``unit``, converted from its own (assumed ``unit`` when none)."""
+    value = _number(state)
+    if value is None or state is None:
+        return None
+    own = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) or unit
+    try:
+        return float(converter.convert(value, own, unit))
+    except HomeAssistantError:
+        return None
+
+
+def _pressure_kpa(state: State | None) -> float | None:
+    """A pressure state in kPa (bar, psi, … converted). HA knows no MPa, the unit Chinese
+    transmitters read in (§4.3.13: 0–1.6 MPa); a sensor without a device class may carry it."""
+    if state is not None and state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) == "MPa":
+        value = _number(state)
+        return None if value is None else value * 1000.0
+    return _converted(state, PressureConverter, "kPa")
+
+
+def _difference(supply: float | None, ret: float | None) -> float | None:
+    """Available ΔP from the two pipes' pressures (None when one is lost)."""
+    return None if supply is None or ret is None else supply - ret
+
+
+def _mean(values: list[float]) -> float | None:
+    """The mean, None of nothing."""
+    return sum(values) / len(values) if values else None
 
 
 def _number(state: State | None) -> float | None:

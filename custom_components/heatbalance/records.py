@@ -51,6 +51,7 @@ ARCHIVE_FILE = "heatbalance_archive.db"
 KEEP_SEASONS = 2
 # the cleaning's signal names → the archive's
 _FLAG_NAMES = {"supply": "supply_c", "return": "return_c", "flow": "flow_m3h", "room": "room_c"}
+_ESTIMATED_NAMES = {"dp_available_kpa": "dp_kpa"}  # Reading's field names → the archive's
 
 
 @dataclass
@@ -201,8 +202,10 @@ def cycle_record(
             "command": inlet.command,
         }
         flagged = {_FLAG_NAMES.get(name.split(".")[0], name) for name in inlet.flagged}
-        estimated = set(getattr(reading, "estimated", ()) or ())
-        if sources.get(iid) != SOURCE_SIMULATOR and reading.dp_available_kpa is not None:
+        estimated = {_ESTIMATED_NAMES.get(n, n) for n in getattr(reading, "estimated", ())}
+        modelled = "dp_available_kpa" not in reading.measured  # no pressure transmitters
+        real = sources.get(iid) != SOURCE_SIMULATOR
+        if real and modelled and reading.dp_available_kpa is not None:
             estimated.add("dp_kpa")  # real inlets: the network model's figure (plant.py)
         record.samples.append(
             InletSample(

@@ -12,10 +12,12 @@ from collections.abc import Mapping
 
 from .const import (
     CONF_ACTUATOR_ENTITY,
+    CONF_DP_ENTITY,
     CONF_FLOW_ENTITY,
     CONF_RETURN_ENTITY,
-    CONF_ROOM_ENTITY,
+    CONF_RETURN_PRESSURE_ENTITY,
     CONF_SUPPLY_ENTITY,
+    CONF_SUPPLY_PRESSURE_ENTITY,
     SOURCE_ENTITIES,
     SOURCE_GATEWAY,
 )
@@ -23,6 +25,7 @@ from .engine.model import Network
 from .settings import InletConfig, Settings
 
 NETWORK_SIGNALS = ("outdoor", "typical_room")
+PRESSURE_PAIR = (CONF_SUPPLY_PRESSURE_ENTITY, CONF_RETURN_PRESSURE_ENTITY)
 
 # Table 4.3.2 (intermediate), building/unit inlets, by control target
 INTERMEDIATE: dict[str, tuple[str, ...]] = {
@@ -47,9 +50,11 @@ ENTITY_SIGNALS = {
     "supply": CONF_SUPPLY_ENTITY,
     "return": CONF_RETURN_ENTITY,
     "flow": CONF_FLOW_ENTITY,
-    "room": CONF_ROOM_ENTITY,
     "device": CONF_ACTUATOR_ENTITY,
 }
+# every signal a source can deliver; ``pressure`` (the available ΔP, §4.3.13) is no table
+# entry but says whether ΔP is measured or the network model's estimate
+ALL_SIGNALS = frozenset({*ENTITY_SIGNALS, "room", "pressure"})
 
 
 def required(settings: Settings, household: bool) -> tuple[str, ...]:
@@ -63,18 +68,24 @@ def required(settings: Settings, household: bool) -> tuple[str, ...]:
 
 
 GATEWAY_METER_SIGNALS = frozenset({"supply", "return", "flow"})  # a heat meter's readings
+GATEWAY_VALVE_SIGNALS = frozenset({"supply", "return", "device"})  # an electric valve's
 
 
 def available(cfg: InletConfig) -> set[str]:
     """Signals an inlet's source delivers: the simulated plant all; HA entities what is
-    mapped; the gateway its heat meter's temperatures and flow and its valve's position —
-    no room temperature (the gateway maps no room sensor to an inlet)."""
+    mapped; the gateway its heat meter's temperatures and flow, its valve's position (and
+    temperatures, read from the valve when there is no meter), the room temperature when room
+    sensors are named and ΔP when both pressure transmitters are."""
+    if cfg.source not in (SOURCE_ENTITIES, SOURCE_GATEWAY):
+        return set(ALL_SIGNALS)
+    got: set[str] = {"room"} if cfg.rooms else set()
     if cfg.source == SOURCE_GATEWAY:
-        meter = set(GATEWAY_METER_SIGNALS) if cfg.gateway_meter else set()
-        return meter | ({"device"} if cfg.gateway_valve else set())
-    if cfg.source != SOURCE_ENTITIES:
-        return set(ENTITY_SIGNALS)
-    return {signal for signal, key in ENTITY_SIGNALS.items() if cfg.entities.get(key)}
+        got |= GATEWAY_METER_SIGNALS if cfg.gateway_meter else set()
+        got |= GATEWAY_VALVE_SIGNALS if cfg.gateway_valve else set()
+        return got | ({"pressure"} if len(cfg.gateway_sensors) == 2 else set())
+    got |= {signal for signal, key in ENTITY_SIGNALS.items() if cfg.entities.get(key)}
+    pair = all(cfg.entities.get(k) for k in PRESSURE_PAIR)
+    return got | ({"pressure"} if pair or cfg.entities.get(CONF_DP_ENTITY) else set())
 
 
 def missing_signals(

@@ -32,6 +32,8 @@ from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
 from .cycle import CycleResult, InletResult
 from .engine.evaluation import BALANCED, BALANCING, DISTURBED, NOT_BALANCED
 from .entity import HeatbalanceEntity, add_entities
+from .estimates import ATTR_ESTIMATED, is_estimated
+from .settings import InletConfig
 
 PARALLEL_UPDATES = 0
 M3H = UnitOfVolumeFlowRate.CUBIC_METERS_PER_HOUR
@@ -51,6 +53,8 @@ class InletSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[InletResult], float | None]
     exists_fn: Callable[[InletResult], bool] = lambda _: True
+    config_fn: Callable[[InletConfig], bool] = lambda _: True  # mapped devices deliver it
+    estimable: str | None = None  # the reading field the engine may fill in (estimates.py)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,6 +137,17 @@ def _pct(x: float | None) -> float | None:
     return None if x is None else x * 100.0
 
 
+def _shown(name: str, scale: float = 1.0) -> Callable[[InletResult], float | None]:
+    """The reading's value, else the engine's estimate of it (flagged by the entity)."""
+
+    def value(r: InletResult) -> float | None:
+        got = getattr(r.reading, name)
+        got = r.filled.get(name) if got is None else got
+        return None if got is None else got * scale
+
+    return value
+
+
 def _households(key: str) -> Callable[[InletResult], float | None]:
     return lambda r: r.households[key] if r.households else None
 
@@ -142,23 +157,38 @@ def _has_households(r: InletResult) -> bool:
 
 
 INLET_SENSORS: tuple[InletSensorDescription, ...] = (
-    _inlet("supply_temperature", CELSIUS, 1, lambda r: r.reading.supply_c),
-    _inlet("return_temperature", CELSIUS, 1, lambda r: r.reading.return_c),
+    _inlet("supply_temperature", CELSIUS, 1, _shown("supply_c"), estimable="supply_c"),
+    _inlet("return_temperature", CELSIUS, 1, _shown("return_c"), estimable="return_c"),
     _inlet("mean_temperature", CELSIUS, 1, _mean, entity_registry_enabled_default=False),
-    _inlet("room_temperature", CELSIUS, 1, lambda r: r.reading.room_c),
-    _inlet("flow", FLOW, 2, lambda r: r.reading.flow_m3h),
+    _inlet("room_temperature", CELSIUS, 1, _shown("room_c"), estimable="room_c"),
+    _inlet("flow", FLOW, 2, _shown("flow_m3h"), estimable="flow_m3h"),
     _inlet("flow_setpoint", FLOW | SET_VALUE, 2, lambda r: r.setpoint),
     _inlet("deviation", PERCENT, 1, lambda r: r.deviation),
     _inlet("heat_power", KILOWATT, 1, lambda r: r.heat_kw),
     _inlet("heat_energy", ENERGY, 0, lambda r: r.energy_kwh),
-    _inlet("valve_position", PERCENT, 0, lambda r: _pct(r.reading.opening)),
+    _inlet("valve_position", PERCENT, 0, _shown("opening", 100.0), estimable="opening"),
     _inlet("valve_command", PERCENT | SET_VALUE, 0, lambda r: _pct(r.command)),
     _inlet(
         "differential_pressure",
         PRESSURE,
         1,
-        lambda r: r.reading.dp_available_kpa,
+        _shown("dp_available_kpa"),
         entity_registry_enabled_default=False,
+        estimable="dp_available_kpa",
+    ),
+    _inlet(
+        "battery",
+        _kind(PERCENTAGE, SensorDeviceClass.BATTERY) | DIAGNOSTIC,
+        0,
+        lambda r: r.reading.battery_pct,
+        config_fn=lambda cfg: cfg.battery_devices,
+    ),
+    _inlet(
+        "valve_fault_code",
+        _kind(None, None, None) | DIAGNOSTIC,
+        0,
+        lambda r: r.reading.fault_code,
+        config_fn=lambda cfg: cfg.fault_codes,
     ),
     _inlet(
         "success_rate",
@@ -233,7 +263,9 @@ async def async_setup_entry(
         async_add_entities,
         (NetworkSensor(coordinator, d) for d in NETWORK_SENSORS),
         lambda iid: (
-            InletSensor(coordinator, d, iid) for d in INLET_SENSORS if d.exists_fn(data.inlets[iid])
+            InletSensor(coordinator, d, iid)
+            for d in INLET_SENSORS
+            if d.exists_fn(data.inlets[iid]) and d.config_fn(coordinator.inlets[iid])
         ),
     )
 
@@ -258,3 +290,12 @@ class InletSensor(HeatbalanceEntity, SensorEntity):
     def native_value(self) -> float | None:
         """Read from the last cycle."""
         return self.entity_description.value_fn(self.inlet)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """``estimated: true`` when the value is the engine's, not an instrument's."""
+        name = self.entity_description.estimable
+        if name is None:
+            return None
+        r = self.inlet
+        return {ATTR_ESTIMATED: is_estimated(name, r.reading, r.filled)}

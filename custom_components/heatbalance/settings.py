@@ -15,17 +15,17 @@ from typing import Any
 
 from .const import (
     CONF_ACCELERATION,
-    CONF_ACTUATOR_ENTITY,
     CONF_ALARM_CYCLES,
     CONF_ALGORITHM,
     CONF_AUTO,
     CONF_BATTERY_ENTITY,
     CONF_CYCLE_MINUTES,
     CONF_DROPOUT,
+    CONF_FAULT_ENTITY,
     CONF_FEEDBACK_TOLERANCE,
-    CONF_FLOW_ENTITY,
     CONF_GATEWAY_ID,
     CONF_GATEWAY_METER,
+    CONF_GATEWAY_ROOMS,
     CONF_GATEWAY_TOPIC,
     CONF_GATEWAY_VALVE,
     CONF_INLET_ID,
@@ -41,15 +41,15 @@ from .const import (
     CONF_MIN_RETURN,
     CONF_MODE,
     CONF_OUTDOOR_ENTITY,
-    CONF_RETURN_ENTITY,
     CONF_ROOM_ENTITY,
     CONF_SETPOINT_OFFSET,
     CONF_SOURCE,
-    CONF_SUPPLY_ENTITY,
     CONF_TARGET,
     CONF_WEIGHT,
     DEFAULT_GATEWAY_TOPIC,
+    GATEWAY_SENSOR_KEYS,
     LINK_WIRED,
+    SIGNAL_ENTITY_KEYS,
     SOURCE_GATEWAY,
     SOURCE_SIMULATOR,
 )
@@ -149,41 +149,61 @@ class InletConfig:
     inlet_id: str
     source: str = SOURCE_SIMULATOR
     link: str = LINK_WIRED
-    entities: dict[str, str] = field(default_factory=dict)
+    entities: dict[str, str] = field(default_factory=dict)  # one entity per signal key
+    rooms: tuple[str, ...] = ()  # typical users' room sensors (entities or gateway devices)
     gateway_meter: str | None = None  # gateway device names (source "gateway" only)
     gateway_valve: str | None = None
     gateway_id: str | None = None  # the gateway owning them (None: the first that reports)
+    # pressure transmitters by key (CONF_GATEWAY_SUPPLY_PRESSURE / _RETURN_PRESSURE)
+    gateway_sensors: dict[str, str] = field(default_factory=dict)
     weight: float | None = None  # None: the network file's weight
     setpoint_offset: float = 0.0
     auto: bool = True
 
     @classmethod
     def from_subentry(cls, subentry_id: str, data: Mapping[str, Any]) -> InletConfig:
-        """Read a subentry's data."""
-        keys = (
-            CONF_SUPPLY_ENTITY,
-            CONF_RETURN_ENTITY,
-            CONF_FLOW_ENTITY,
-            CONF_ROOM_ENTITY,
-            CONF_BATTERY_ENTITY,
-            CONF_ACTUATOR_ENTITY,
-        )
+        """Read a subentry's data (a room entity saved as one id before lists is one room)."""
         weight = data.get(CONF_WEIGHT)
         source = data.get(CONF_SOURCE, SOURCE_SIMULATOR)
-        meter, valve = gateway_devices(data) if source == SOURCE_GATEWAY else (None, None)
+        gateway = source == SOURCE_GATEWAY
+        meter, valve = gateway_devices(data) if gateway else (None, None)
+        rooms = names_of(data.get(CONF_GATEWAY_ROOMS if gateway else CONF_ROOM_ENTITY))
+        sensors = {k: n for k in GATEWAY_SENSOR_KEYS if gateway and (n := _name(data.get(k)))}
         return cls(
             subentry_id=subentry_id,
             inlet_id=data[CONF_INLET_ID],
             source=source,
             link=data.get(CONF_LINK, LINK_WIRED),
-            entities={k: data[k] for k in keys if data.get(k)},
+            entities={
+                k: data[k]
+                for k in SIGNAL_ENTITY_KEYS
+                if k != CONF_ROOM_ENTITY and isinstance(data.get(k), str) and data[k]
+            },
+            rooms=rooms,
             gateway_meter=meter,
             gateway_valve=valve,
-            gateway_id=_name(data.get(CONF_GATEWAY_ID)) if source == SOURCE_GATEWAY else None,
+            gateway_id=_name(data.get(CONF_GATEWAY_ID)) if gateway else None,
+            gateway_sensors=sensors,
             weight=None if weight is None else float(weight),
             setpoint_offset=float(data.get(CONF_SETPOINT_OFFSET, 0.0)),
             auto=bool(data.get(CONF_AUTO, True)),
         )
+
+    @property
+    def battery_devices(self) -> bool:
+        """Whether a device of the inlet may report a battery (§4.3.11-6): a mapped battery
+        entity, or gateway room sensors and valves (LoRaWAN/Zigbee devices report one)."""
+        if self.source == SOURCE_GATEWAY:
+            return bool(self.rooms or self.gateway_valve)
+        return CONF_BATTERY_ENTITY in self.entities
+
+    @property
+    def fault_codes(self) -> bool:
+        """Whether the inlet's valve reports its own fault code (§4.3.8): a gateway valve
+        (the electric_valve profile reads its fault word) or a mapped fault-code entity."""
+        if self.source == SOURCE_GATEWAY:
+            return self.gateway_valve is not None
+        return CONF_FAULT_ENTITY in self.entities
 
     def structure(self) -> tuple[Any, ...]:
         """What needs a reload when it changes (the tunables do not)."""
@@ -192,9 +212,11 @@ class InletConfig:
             self.source,
             self.link,
             tuple(sorted(self.entities.items())),
+            self.rooms,
             self.gateway_meter,
             self.gateway_valve,
             self.gateway_id,
+            tuple(sorted(self.gateway_sensors.items())),
         )
 
 
@@ -212,6 +234,21 @@ def gateway_devices(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """
     meter, valve = default_gateway_devices(str(data[CONF_INLET_ID]))
     return _name(data.get(CONF_GATEWAY_METER, meter)), _name(data.get(CONF_GATEWAY_VALVE, valve))
+
+
+def names_of(value: Any) -> tuple[str, ...]:
+    """Entity ids or device names from a list, one string, or a comma-separated string."""
+    items = value if isinstance(value, list | tuple) else str(value or "").split(",")
+    return tuple(dict.fromkeys(n for v in items if (n := str(v or "").strip())))
+
+
+def all_gateway_devices(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every gateway device a gateway inlet's subentry names (meter, valve, transmitters,
+    room sensors): a device belongs to one inlet only."""
+    meter, valve = gateway_devices(data)
+    sensors = (_name(data.get(k)) for k in GATEWAY_SENSOR_KEYS)
+    named = (meter, valve, *sensors, *names_of(data.get(CONF_GATEWAY_ROOMS)))
+    return tuple(n for n in named if n)
 
 
 def _name(value: Any) -> str | None:

@@ -33,6 +33,7 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
+    TextSelectorConfig,
 )
 
 from .compat import flow_vol as vol
@@ -41,19 +42,23 @@ from .const import (
     CONF_ACTUATOR_ENTITY,
     CONF_BATTERY_ENTITY,
     CONF_CYCLE_MINUTES,
+    CONF_DP_ENTITY,
+    CONF_FAULT_ENTITY,
     CONF_FLOW_ENTITY,
     CONF_GATEWAY_ID,
-    CONF_GATEWAY_METER,
-    CONF_GATEWAY_VALVE,
+    CONF_GATEWAY_ROOMS,
     CONF_INLET_ID,
     CONF_INLETS,
     CONF_LINK,
     CONF_OUTDOOR_ENTITY,
     CONF_RETURN_ENTITY,
+    CONF_RETURN_PRESSURE_ENTITY,
     CONF_ROOM_ENTITY,
     CONF_SOURCE,
     CONF_SUPPLY_ENTITY,
+    CONF_SUPPLY_PRESSURE_ENTITY,
     GATEWAY_DEVICE_KEYS,
+    GATEWAY_SENSOR_KEYS,
     LINK_WIRED,
     LINK_WIRELESS,
     NEW_INLET,
@@ -68,7 +73,8 @@ from .engine.loader import DEVICE_TYPES, NetworkError
 from .engine.model import Network, design_flow_m3h
 from .engine.networks.generator import KVS_SERIES
 from .network_setup import build_network, definitions, network_source
-from .settings import DEFAULT_OPTIONS, default_gateway_devices, gateway_devices
+from .requirements import PRESSURE_PAIR
+from .settings import DEFAULT_OPTIONS, all_gateway_devices, default_gateway_devices, names_of
 
 
 def _select(key: str, options: list[str], custom: bool = False) -> SelectSelector:
@@ -97,14 +103,30 @@ def _sensor(device_class: str | None = None) -> EntitySelector:
     return EntitySelector(config)
 
 
+class RoomSensors(EntitySelector):
+    """Several room sensors; one entity id alone (the form before lists) is one room."""
+
+    def __call__(self, data: Any) -> str | list[str]:
+        """Validate as a list of entity ids."""
+        return super().__call__([data] if isinstance(data, str) else data)
+
+
 ENTITY_FIELDS: dict[str, EntitySelector] = {
     CONF_SUPPLY_ENTITY: _sensor("temperature"),
     CONF_RETURN_ENTITY: _sensor("temperature"),
     CONF_FLOW_ENTITY: _sensor(),
-    CONF_ROOM_ENTITY: _sensor("temperature"),
+    # typical users' rooms: several sensors, their mean is judged (§8.2.4-4)
+    CONF_ROOM_ENTITY: RoomSensors(
+        EntitySelectorConfig(domain="sensor", device_class="temperature", multiple=True)
+    ),
+    CONF_SUPPLY_PRESSURE_ENTITY: _sensor("pressure"),  # §4.3.13 transmitters, both pipes
+    CONF_RETURN_PRESSURE_ENTITY: _sensor("pressure"),
+    CONF_DP_ENTITY: _sensor("pressure"),  # or one differential-pressure transmitter
     CONF_BATTERY_ENTITY: _sensor("battery"),
+    CONF_FAULT_ENTITY: _sensor(),  # the valve's own fault code (§4.3.8), 0 = none
     CONF_ACTUATOR_ENTITY: EntitySelector(EntitySelectorConfig(domain=["valve", "number"])),
 }
+
 # device names as the gateway add-on's configuration accepts them (addon config.py SLUG)
 DEVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 SOURCE_SCHEMA = {
@@ -241,6 +263,17 @@ def to_definition(form: dict[str, Any]) -> dict[str, Any]:
     return inlet
 
 
+def _entity_errors(answer: dict[str, Any]) -> dict[str, str]:
+    """Form errors of the entities step: nothing mapped, or one pressure pipe without the
+    other (the available ΔP is supply minus return pressure; a ΔP transmitter alone is fine)."""
+    if not any(answer.get(k) for k in SIGNAL_ENTITY_KEYS):
+        return {"base": "no_entities"}
+    supply, ret = (bool(answer.get(k)) for k in PRESSURE_PAIR)
+    if supply != ret:
+        return {PRESSURE_PAIR[int(supply)]: "pressure_pair"}
+    return {}
+
+
 class InletSubentryFlow(ConfigSubentryFlow):
     """Add or reconfigure one thermal inlet of a network."""
 
@@ -332,12 +365,13 @@ class InletSubentryFlow(ConfigSubentryFlow):
         if user_input is not None and user_input.get(CONF_REAL_TIME) is False:
             return self.async_abort(reason="kept_simulated")
         if user_input is not None:
-            if not any(user_input.get(k) for k in SIGNAL_ENTITY_KEYS):
-                errors["base"] = "no_entities"
-            else:
+            errors = _entity_errors(user_input)
+            if not errors:
                 self._data |= {k: user_input[k] for k in SIGNAL_ENTITY_KEYS if user_input.get(k)}
                 return self._finish()
-        suggested = user_input or self._data
+        suggested = dict(user_input or self._data)
+        if suggested.get(CONF_ROOM_ENTITY):  # one id, as saved before several rooms
+            suggested[CONF_ROOM_ENTITY] = list(names_of(suggested[CONF_ROOM_ENTITY]))
         schema = vol.Schema({**{vol.Optional(k): sel for k, sel in ENTITY_FIELDS.items()}, **ask})
         return self.async_show_form(
             step_id="entities",
@@ -359,14 +393,16 @@ class InletSubentryFlow(ConfigSubentryFlow):
         if user_input is not None and user_input.get(CONF_REAL_TIME) is False:
             return self.async_abort(reason="kept_simulated")
         if user_input is not None:
-            names = {k: str(user_input.get(k) or "").strip() for k in GATEWAY_DEVICE_KEYS}
-            errors = self._gateway_errors(names)
+            keys = (*GATEWAY_DEVICE_KEYS, *GATEWAY_SENSOR_KEYS)
+            names = {k: str(user_input.get(k) or "").strip() for k in keys}
+            rooms = list(names_of(user_input.get(CONF_GATEWAY_ROOMS)))
+            errors = self._gateway_errors(names, rooms)
             # the gateway owning the devices (issue 11); empty: the first that reports them
             owner = str(user_input.get(CONF_GATEWAY_ID) or "").strip()
             if owner and not DEVICE_NAME.match(owner):
                 errors[CONF_GATEWAY_ID] = "device_name"
             if not errors:
-                self._data |= names | {CONF_GATEWAY_ID: owner}
+                self._data |= names | {CONF_GATEWAY_ROOMS: rooms, CONF_GATEWAY_ID: owner}
                 return self._finish()
         suggested = user_input or {
             k: self._data.get(k, default)
@@ -375,12 +411,17 @@ class InletSubentryFlow(ConfigSubentryFlow):
                 default_gateway_devices(self._data[CONF_INLET_ID]),
                 strict=True,
             )
-        } | {CONF_GATEWAY_ID: self._data.get(CONF_GATEWAY_ID, "")}
+        } | {
+            CONF_GATEWAY_ID: self._data.get(CONF_GATEWAY_ID, ""),
+            CONF_GATEWAY_ROOMS: list(names_of(self._data.get(CONF_GATEWAY_ROOMS))),
+            **{k: self._data.get(k, "") for k in GATEWAY_SENSOR_KEYS},
+        }
         schema = vol.Schema(
             {
-                **{
-                    vol.Optional(k): TextSelector() for k in (*GATEWAY_DEVICE_KEYS, CONF_GATEWAY_ID)
-                },
+                **{vol.Optional(k): TextSelector() for k in GATEWAY_DEVICE_KEYS},
+                **{vol.Optional(k): TextSelector() for k in GATEWAY_SENSOR_KEYS},
+                vol.Optional(CONF_GATEWAY_ROOMS): TextSelector(TextSelectorConfig(multiple=True)),
+                vol.Optional(CONF_GATEWAY_ID): TextSelector(),
                 **ask,
             }
         )
@@ -391,22 +432,32 @@ class InletSubentryFlow(ConfigSubentryFlow):
             description_placeholders={"inlet": self._title, **notice},
         )
 
-    def _gateway_errors(self, names: dict[str, str]) -> dict[str, str]:
-        """Form errors: malformed name, none at all, or a device of another inlet."""
-        if not any(names.values()):
+    def _gateway_errors(self, names: dict[str, str], rooms: list[str]) -> dict[str, str]:
+        """Form errors: malformed name, none at all, a device named twice or of another inlet,
+        one pressure transmitter without the other (ΔP needs both pipes)."""
+        if not any(names.values()) and not rooms:
             return {"base": "no_devices"}
         errors = {k: "device_name" for k, v in names.items() if v and not DEVICE_NAME.match(v)}
-        if names[CONF_GATEWAY_METER] and names[CONF_GATEWAY_METER] == names[CONF_GATEWAY_VALVE]:
-            errors[CONF_GATEWAY_VALVE] = "device_taken"
+        if any(not DEVICE_NAME.match(r) for r in rooms):
+            errors[CONF_GATEWAY_ROOMS] = "device_name"
+        seen: set[str] = set()
+        for key, name in [*names.items(), *((CONF_GATEWAY_ROOMS, r) for r in rooms)]:
+            if name and name in seen:
+                errors[key] = "device_taken"
+            seen.add(name)
+        supply, ret = (bool(names[k]) for k in GATEWAY_SENSOR_KEYS)
+        if supply != ret:
+            errors[GATEWAY_SENSOR_KEYS[int(supply)]] = "pressure_pair"
         own = self._data[CONF_INLET_ID]
         taken = {
             name
             for sub in self._get_entry().subentries.values()
             if sub.data.get(CONF_SOURCE) == SOURCE_GATEWAY and sub.data.get(CONF_INLET_ID) != own
-            for name in gateway_devices(sub.data)
-            if name
+            for name in all_gateway_devices(sub.data)
         }
         errors |= {k: "device_taken" for k, v in names.items() if v in taken}
+        if taken & set(rooms):
+            errors[CONF_GATEWAY_ROOMS] = "device_taken"
         return errors
 
     async def async_step_reconfigure(

@@ -22,6 +22,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import DOMAIN
 from .coordinator import HeatbalanceConfigEntry
 from .entity import HeatbalanceEntity, add_per_actuated_inlet
+from .estimates import ATTR_ESTIMATED, is_estimated
 
 PARALLEL_UPDATES = 1
 VALVE = ValveEntityDescription(
@@ -56,13 +57,19 @@ class BalancingValve(HeatbalanceEntity, ValveEntity):
     def current_valve_position(self) -> int | None:
         """Feedback position in percent."""
         opening = self.inlet.reading.opening
+        if opening is None:  # no feedback: the assumed position, flagged estimated
+            opening = self.inlet.filled.get("opening")
         return None if opening is None else round(opening * 100)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """The set value next to the feedback (§5.3.5-2)."""
-        command = self.inlet.command
-        return {"set_position": None if command is None else round(command * 100)}
+        """The set value next to the feedback (§5.3.5-2); whether the position is assumed."""
+        r = self.inlet
+        command = r.command
+        return {
+            "set_position": None if command is None else round(command * 100),
+            ATTR_ESTIMATED: is_estimated("opening", r.reading, r.filled),
+        }
 
     async def async_set_valve_position(self, position: int) -> None:
         """Move the valve where the controller does not; clamp to the safety limits."""

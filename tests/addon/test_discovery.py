@@ -47,7 +47,8 @@ def test_one_ha_device_per_field_device_via_the_gateway() -> None:
 def test_writable_points_carry_profile_limits() -> None:
     configs = dict(device_configs(TOPICS, "pt", load_profile("pt_transmitter")))
     number = configs["homeassistant/number/gw1/pt_high_pressure_alarm/config"]
-    assert (number["min"], number["max"], number["step"]) == (0.0, 1.6, 0.001)
+    assert (number["min"], number["max"], number["step"]) == (0.0, 1600.0, 1.0)  # kPa
+    assert number["unit_of_measurement"] == "kPa"
     assert number["command_topic"] == "heatbalance/gw/gw1/dev/pt/high_pressure_alarm/set"
     alarm = configs["homeassistant/binary_sensor/gw1/pt_alarm/config"]
     assert "value_json.alarm" in alarm["value_template"]
@@ -66,3 +67,23 @@ def test_room_sensor_entities() -> None:
     low = configs["homeassistant/binary_sensor/gw1/zb-0011223344556677_battery_low/config"]
     assert low["device_class"] == "battery"
     assert len({c["unique_id"] for c in configs.values()}) == 4
+
+
+def test_every_sensor_unit_is_one_home_assistant_accepts_for_its_device_class() -> None:
+    """HA rejects a sensor whose unit its device class does not know (the pt_transmitter's
+    pressure was published in MPa, which HA has not): every built-in profile's sensors, and
+    the room sensors', carry a unit their device class accepts."""
+    from homeassistant.components.sensor import DEVICE_CLASS_UNITS, SensorDeviceClass
+
+    configs = all_configs() + list(room_sensor_configs(TOPICS, "room-1"))
+    checked = 0
+    for topic, config in configs:
+        if "/sensor/" not in topic or "device_class" not in config:
+            continue
+        units = DEVICE_CLASS_UNITS.get(SensorDeviceClass(config["device_class"]))
+        if units is not None:
+            assert config.get("unit_of_measurement") in units, (topic, config)
+            checked += 1
+    assert checked >= 8
+    pressure = dict(configs)["homeassistant/sensor/gw1/pt_transmitter-a_pressure/config"]
+    assert (pressure["device_class"], pressure["unit_of_measurement"]) == ("pressure", "kPa")

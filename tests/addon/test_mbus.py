@@ -28,7 +28,7 @@ from heatbalance_gateway.transport import BadResponseError
 
 from devtools.gateway_proc import plain_broker
 from devtools.mbus_meter import MBusLine as VirtualLine
-from devtools.mbus_meter import VirtualMeter
+from devtools.mbus_meter import SerialMBusLine, VirtualMeter
 
 PROFILE = load_mbus_profile("mbus_heat_meter")
 EXPECTED = {
@@ -209,3 +209,31 @@ async def test_one_bad_meter_among_five(fault: str) -> None:
         assert all(rec.polls[name]), (name, rec.polls[name])
         assert all(r == pytest.approx(EXPECTED) for r in rec.readings[name]), name
     assert all(v is None for r in rec.readings.get("m3", []) for v in r.values())
+
+
+async def test_serial_level_converter_on_a_pseudo_terminal() -> None:
+    """``mbus_serial``: pyserial opens the port 2400 8E1 and the same frames go over it."""
+    meters = [VirtualMeter(7, 70707070, supply_c=80.5)]
+    with SerialMBusLine(meters) as line:
+        bus = {"name": "mbus1", "type": "mbus_serial", "port": line.path, "timeout": 1.0}
+        bus["devices"] = [{"name": "m7", "address": 7, "poll_interval": 0.1}]
+        config = parse_config(config_with(bus))
+        raw = config.raw["buses"][0]
+        assert (raw["baudrate"], raw["parity"]) == (2400, "E")
+        rec = Recorder()
+        worker = MBusWorker(
+            raw,
+            config.mbus_profiles,
+            MBusLine.from_bus(raw),
+            on_reading=rec.on_reading,
+            on_poll=rec.on_poll,
+        )
+        task = asyncio.create_task(worker.run())
+        try:
+            await rec.until(lambda: len(rec.polls["m7"]) >= 2)
+        finally:
+            worker.stop()
+            await task
+    assert rec.polls["m7"][:2] == [True, True]
+    assert rec.readings["m7"][0] == pytest.approx({**EXPECTED, "supply_temperature": 80.5})
+    assert line.segment.frames[0] == snd_nke(7)

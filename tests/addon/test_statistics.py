@@ -22,7 +22,7 @@ from heatbalance_gateway.transport import PymodbusTransport
 from .modbus_sim import Behaviour, SimServer, sim_device
 
 PT = load_profile("pt_transmitter")
-VALUES = {"pressure": 0.42, "temperature": 61.5, "high_pressure_alarm": 1.2}
+VALUES = {"pressure": 420.0, "temperature": 61.5, "high_pressure_alarm": 1200.0}  # kPa
 REQUESTS = 300
 RETRIES = 2
 

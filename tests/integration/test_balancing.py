@@ -257,6 +257,57 @@ async def test_inlet_read_and_moved_through_home_assistant_entities(
     assert hass.states.get("binary_sensor.b003_room_sensor_battery").state == "on"
 
 
+async def test_pressures_rooms_and_fault_code_from_entities(
+    hass: HomeAssistant, demo: ConfigEntry
+) -> None:
+    """Issue 10 items 1 and 3: supply/return pressure transmitters (any HA pressure unit, or
+    MPa) give the measured ΔP; several room sensors their mean (§8.2.4-4); the valve's fault
+    code entity is shown and alarmed. Unmapped, ΔP is the model's and flagged estimated."""
+    await _field_devices(hass)
+    _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=1000.0)
+    await _map_b003(hass, demo, FIELD)
+    dp = hass.states.get("sensor.b003_available_differential_pressure")
+    assert dp is None or dp.attributes.get("estimated") is True  # disabled by default
+    assert demo.runtime_data.coordinator.data.inlets["B003"].reading.estimated == (
+        "dp_available_kpa",
+    )
+    hass.states.async_set("sensor.b003_p_supply", "4.1", {"unit_of_measurement": "bar"})
+    hass.states.async_set("sensor.b003_p_return", "0.345", {"unit_of_measurement": "MPa"})
+    hass.states.async_set("sensor.flat_2", "22.0", {"unit_of_measurement": "°C"})
+    hass.states.async_set("sensor.b003_fault", "0")
+    mapping = FIELD | {
+        "room_temperature_entity": [FIELD["room_temperature_entity"], "sensor.flat_2"],
+        "supply_pressure_entity": "sensor.b003_p_supply",
+        "return_pressure_entity": "sensor.b003_p_return",
+        "valve_fault_entity": "sensor.b003_fault",
+    }
+    await _map_b003(hass, demo, mapping)
+    coordinator = demo.runtime_data.coordinator
+    reading = coordinator.data.inlets["B003"].reading
+    assert reading.dp_available_kpa == pytest.approx(410.0 - 345.0)
+    assert reading.measured == ("dp_available_kpa",)
+    assert reading.estimated == ()
+    assert _value(hass, "sensor.b003_room_temperature") == pytest.approx((20.5 + 22.0) / 2)
+    assert hass.states.get("sensor.b003_room_temperature").attributes["estimated"] is False
+    assert _value(hass, "sensor.b003_valve_fault_code") == 0
+    hass.states.async_set("sensor.b003_fault", "12")
+    await cycles(hass, demo, 2)
+    assert _value(hass, "sensor.b003_valve_fault_code") == 12
+    assert any(f.kind == "valve_fault" for f in coordinator.data.findings)
+    assert "B003" not in coordinator.data.commands
+
+
+async def test_one_pressure_pipe_alone_is_refused(hass: HomeAssistant, demo: ConfigEntry) -> None:
+    result = await start_inlet_reconfigure(hass, demo, "B003")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"source": "entities", "link": "wired"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"flow_entity": "sensor.x", "return_pressure_entity": "sensor.p"}
+    )
+    assert result["errors"] == {"supply_pressure_entity": "pressure_pair"}
+
+
 async def test_field_valve_that_does_not_follow(hass: HomeAssistant, demo: ConfigEntry) -> None:
     """The actuator entity is missing: dispatch fails, nothing crashes, the link is down."""
     _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=1000.0)
@@ -265,13 +316,21 @@ async def test_field_valve_that_does_not_follow(hass: HomeAssistant, demo: Confi
     await cycles(hass, demo, 2)
     assert coordinator.last_update_success
     assert "B003" not in coordinator.sent
-    assert hass.states.get("sensor.b003_valve_position").state == "unknown"
+    # no position read back: the engine's assumed position, flagged (issue 10 item 3)
+    assert hass.states.get("sensor.b003_valve_position").attributes["estimated"] is True
     # stale readings (not reported for two cycles) count as lost
     coordinator.settings = coordinator.plant.settings = type(coordinator.settings)(
         **{**vars(coordinator.settings), "cycle_minutes": 0.001}
     )
     await cycles(hass, demo, 1)
-    assert hass.states.get("sensor.b003_flow").state == "unknown"
+    assert hass.states.get("sensor.b003_flow").state == "unknown"  # valve moved: unknown
+    # the engine's prediction of an unchanged signal stands in for a few cycles, flagged
+    # estimated (issue 10 item 3); then it is unknown too
+    supply = hass.states.get("sensor.b003_supply_temperature")
+    assert float(supply.state) == pytest.approx(60.0, abs=0.1)
+    assert supply.attributes["estimated"] is True
+    await cycles(hass, demo, 3)
+    assert hass.states.get("sensor.b003_supply_temperature").state == "unknown"
 
 
 async def test_another_valve_entity_as_actuator(hass: HomeAssistant, demo: ConfigEntry) -> None:
@@ -304,15 +363,16 @@ async def test_unavailable_and_non_numeric_states(hass: HomeAssistant, demo: Con
     hass.states.async_set(FIELD["battery_entity"], "80")
     hass.states.async_set(FIELD["actuator_entity"], "50", {"min": 10, "max": 10})
     await cycles(hass, demo, 1)
-    for key in (
-        "supply_temperature",
-        "return_temperature",
-        "flow",
-        "room_temperature",
-        "valve_position",
-        "heat_power",
-    ):
-        assert hass.states.get(f"sensor.b003_{key}").state == "unknown"
+    reading = demo.runtime_data.coordinator.data.inlets["B003"].reading
+    assert (reading.supply_c, reading.return_c, reading.flow_m3h) == (None, None, None)
+    assert (reading.room_c, reading.opening) == (None, None)
+    # nothing of the bad states is shown as measured: unknown, or the engine's estimate
+    # (its prediction, the assumed valve position) flagged as such (issue 10 item 3)
+    for key in ("supply_temperature", "return_temperature", "flow", "room_temperature"):
+        state = hass.states.get(f"sensor.b003_{key}")
+        assert state.state == "unknown" or state.attributes["estimated"] is True, key
+    assert hass.states.get("sensor.b003_valve_position").attributes["estimated"] is True
+    assert hass.states.get("sensor.b003_heat_power").state == "unknown"
     assert demo.runtime_data.coordinator.last_update_success
 
 

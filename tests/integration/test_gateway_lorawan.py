@@ -1,13 +1,16 @@
-"""A LoRaWAN household valve reaches an inlet end to end (issue 11 item 6).
+"""A LoRaWAN household valve reaches an inlet end to end, and is moved (issue 11 item 6).
 
 ChirpStack stand-in (a paho client publishing v4 uplink events) → real mosquitto → the real
 gateway process (its ``lorawan`` section) → outbox → mosquitto → Home Assistant's own MQTT
-client → the integration's ``GatewaySource`` → the inlet's reading (valve position).
+client → the integration's ``GatewaySource`` → the inlet's reading (valve position); then
+``GatewaySource.async_set_opening`` → the gateway → a ChirpStack ``command/down`` downlink →
+an uplink holding the position → ``confirmed`` at the integration.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -54,6 +57,30 @@ async def test_lorawan_valve_position_reaches_the_inlet(
             reading = source.reading("H1", stale_s=600)
             assert reading.opening == pytest.approx(0.425)
             assert source.live["hh1-valve"].values["battery"] == 91.0
+
+            # the integration moves the valve: a ChirpStack downlink, confirmed by an uplink
+            downlinks: list[dict[str, Any]] = []
+            network_server.on_message = lambda _c, _u, m: downlinks.append(json.loads(m.payload))
+            network_server.subscribe(f"application/7/device/{VALVE_EUI}/command/down", qos=1)
+            await asyncio.sleep(0.5)  # the subscription is in place (a guard, not a timing test)
+            request_id = await source.async_set_opening("H1", 0.35)
+            assert request_id is not None
+            for _ in range(600):  # guard against a hang only
+                await asyncio.sleep(0.05)
+                if downlinks:
+                    break
+            assert downlinks == [
+                {"devEui": VALVE_EUI, "confirmed": True, "fPort": 10, "data": "AQFe"}
+            ]
+            for position in (42.5, 35.0):  # the first uplink opens the receive window
+                network_server.publish(topic, uplink(VALVE_EUI, {"valve_position": position}), 1)
+            for _ in range(600):  # the result comes at once, the reading with the next batch
+                await asyncio.sleep(0.05)
+                opening = source.reading("H1", stale_s=600).opening
+                if request_id in source.results and opening == pytest.approx(0.35):
+                    break
+            assert source.results[request_id]["status"] == "confirmed"
+            assert source.reading("H1", stale_s=600).opening == pytest.approx(0.35)
             assert gateway.stop() == 0
         finally:
             gateway.kill()

@@ -611,3 +611,92 @@ async def test_gateway_statistics_feed_the_alarms(hass: HomeAssistant, mqtt_mock
     assert not {"success_rate@B001", "gateway_dropped@network", "gateway_backlog@network"} & set(
         coordinator.alarms.active
     )
+
+
+async def test_gateway_pressure_room_fault_and_battery_reach_the_entities(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """Issue 10 items 1 and 3: pressure transmitters (kPa, pt_transmitter profile) give the
+    measured ΔP (not flagged estimated), two room sensors their mean (§8.2.4-4), the lowest
+    battery is shown and alarmed (§4.3.11-6), and the valve's own fault code is shown and
+    becomes an equipment fault the controller isolates (§4.3.8, §5.3.7)."""
+    entry = await add_network(hass)
+    names = {
+        "gateway_meter": "b001-meter",
+        "gateway_valve": "b001-valve",
+        "gateway_supply_pressure": "b001-ps",
+        "gateway_return_pressure": "b001-pr",
+        "gateway_rooms": ["flat-3", "flat-9"],
+    }
+    result = await _switch_to_gateway(hass, entry, "B001", names)
+    assert result["type"] is FlowResultType.ABORT
+    sub = next(s for s in entry.subentries.values() if s.unique_id == "B001")
+    assert sub.data["gateway_rooms"] == ["flat-3", "flat-9"]
+    now = dt_util.utcnow().timestamp()
+    valve = {"position_feedback": 80.0, "fault_code": 0, "battery": 90.0}
+    readings = [
+        (1, now, "b001-meter", METER),
+        (2, now, "b001-valve", valve),
+        (3, now, "b001-ps", {"pressure": 412.0, "temperature": 60.0}),
+        (4, now, "b001-pr", {"pressure": 347.5, "temperature": 44.0}),
+        (5, now, "flat-3", {"temperature": 20.5, "battery": 15.0}),
+        (6, now, "flat-9", {"temperature": 21.5, "battery": 60.0}),
+    ]
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch(readings))
+    await hass.async_block_till_done()
+    await cycles(hass, entry, 1)
+    registry = er.async_get(hass)
+
+    def state(key: str) -> Any:
+        entity_id = registry.async_get_entity_id(
+            "sensor", "heatbalance", f"{entry.entry_id}_B001_{key}"
+        )
+        assert entity_id is not None, key
+        registry.async_update_entity(entity_id, disabled_by=None)
+        return hass.states.get(entity_id)
+
+    assert float(state("room_temperature").state) == pytest.approx(21.0)
+    assert float(state("battery").state) == pytest.approx(15.0)
+    assert float(state("valve_fault_code").state) == 0
+    result_b001 = entry.runtime_data.coordinator.data.inlets["B001"]
+    assert result_b001.reading.dp_available_kpa == pytest.approx(64.5)
+    assert "dp_available_kpa" not in result_b001.reading.estimated
+    alarms = entry.runtime_data.coordinator.alarms
+    assert any(a.type == "low_battery" for a in alarms.at("B001"))
+    # the archive flags the model's ΔP of a real inlet, not a measured one (§4.3.13)
+    from custom_components.heatbalance.records import cycle_record
+
+    coordinator = entry.runtime_data.coordinator
+    sources = {iid: cfg.source for iid, cfg in coordinator.inlets.items()}
+    record = cycle_record("n", 0.0, 1800.0, coordinator.data, coordinator.network, sources)
+    sample = {s.inlet_id: s for s in record.samples}
+    assert "dp_kpa" not in sample["B001"].estimated
+    # B002 still simulated; an unmapped gateway inlet's ΔP would be the model's (estimated)
+    async_fire_mqtt_message(
+        hass, f"{ROOT}/data", batch([(7, now + 1, "b001-valve", valve | {"fault_code": 3})])
+    )
+    await hass.async_block_till_done()
+    await cycles(hass, entry, 2)
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator.data.inlets["B001"].reading.fault_code == 3
+    assert any(f.kind == "valve_fault" and f.inlet_id == "B001" for f in coordinator.data.findings)
+    assert any(a.type == "equipment_fault" for a in coordinator.alarms.at("B001"))
+    assert "B001" not in coordinator.data.commands  # isolated: never commanded
+
+
+async def test_gateway_room_and_pressure_names_are_checked(hass: HomeAssistant, mqtt_mock) -> None:
+    """One pressure pipe alone is refused (ΔP needs both), room names as the add-on's."""
+    entry = await add_network(hass)
+    result = await start_inlet_reconfigure(hass, entry, "B001")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"source": SOURCE_GATEWAY, "link": "wired"}
+    )
+    answer = {"gateway_meter": "m1", "gateway_supply_pressure": "p1"}
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], answer)
+    assert result["errors"] == {"gateway_return_pressure": "pressure_pair"}
+    answer = {"gateway_meter": "m1", "gateway_rooms": ["Flat 3"]}
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], answer)
+    assert result["errors"] == {"gateway_rooms": "device_name"}
+    answer = {"gateway_meter": "m1", "gateway_rooms": ["m1"]}
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], answer)
+    assert result["errors"] == {"gateway_rooms": "device_taken"}

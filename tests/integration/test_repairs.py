@@ -184,11 +184,12 @@ async def test_fix_flow_for_a_removed_entry(hass: HomeAssistant, hass_client) ->
 
 
 def test_data_check_knows_what_the_gateway_delivers() -> None:
-    """§4.3.2/§4.3.3: a gateway inlet delivers its heat meter's temperatures and flow and its
-    valve's position, no room temperature; a missing device is a missing signal."""
+    """§4.3.2/§4.3.3: a gateway inlet delivers its heat meter's temperatures and flow, its
+    valve's position, room temperatures only from named room sensors; a missing device is a
+    missing signal."""
     from custom_components.heatbalance.engine.loader import load_network
     from custom_components.heatbalance.engine.networks import builtin_path
-    from custom_components.heatbalance.requirements import missing_signals
+    from custom_components.heatbalance.requirements import available, missing_signals
     from custom_components.heatbalance.settings import InletConfig, Settings
 
     path = builtin_path("estate12")
@@ -203,3 +204,20 @@ def test_data_check_knows_what_the_gateway_delivers() -> None:
     assert "B001" not in missing
     assert missing["B002"] == ["device"]
     assert "typical_room" in missing["network"]  # no inlet carries a room temperature
+    # named room sensors and both pressure transmitters: the room temperature is delivered,
+    # and ΔP is measured; a valve alone gives its temperatures and position (no flow)
+    inlets["B002"] = InletConfig(
+        "s2",
+        "B002",
+        source="gateway",
+        gateway_valve="v2",
+        rooms=("r1", "r2"),
+        gateway_sensors={"gateway_supply_pressure": "p1", "gateway_return_pressure": "p2"},
+    )
+    assert available(inlets["B002"]) == {"supply", "return", "device", "room", "pressure"}
+    assert "pressure" not in available(inlets["B001"])
+    missing = missing_signals(network, settings, inlets)
+    assert missing["B002"] == ["flow"]
+    assert "network" not in missing or "typical_room" not in missing["network"]
+    room_only = InletConfig("s3", "B003", source="entities", rooms=("sensor.a", "sensor.b"))
+    assert available(room_only) == {"room"}

@@ -88,6 +88,7 @@ async def test_map_an_inlet_to_home_assistant_entities(
         "source": "entities",
         "link": "wired",
         **ENTITIES,
+        "room_temperature_entity": ["sensor.b3_room"],  # one id alone: one room of a list
     }
     # the mapping changed the structure: reloaded, now reading (absent) entities
     assert demo.state is ConfigEntryState.LOADED
@@ -118,7 +119,7 @@ async def test_add_with_entities_step(hass: HomeAssistant) -> None:
         result["flow_id"], {"room_temperature_entity": "sensor.flat_room"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"]["room_temperature_entity"] == "sensor.flat_room"
+    assert result["data"]["room_temperature_entity"] == ["sensor.flat_room"]
 
 
 NEW = {

@@ -15,6 +15,10 @@ and returns the findings that are active now. It recognises
   highest learned value serves as a lower bound (a valve passes more when opened more),
   below it nothing is judged;
 * ``comm_loss`` — no usable data for ``comm_cycles`` cycles (§5.3.7-1, §5.3.8-5);
+* ``valve_fault`` — the valve reports its own fault code (signal ``fault_code`` ≠ 0, the IoT
+  valve's fault record §4.3.8). Fault isolation: while it stands the valve is the known
+  cause, so stuck, slow, mismatch and blockage are not judged on that inlet (no second
+  alarm blaming the pipes for the valve's fault); it clears when the code returns to 0;
 * user rules (§5.3.7-3): a threshold on any named signal, above or below, with hysteresis
   and a minimum duration.
 
@@ -37,7 +41,9 @@ SEVERITY: dict[str, Severity] = {
     "mismatch": "warning",
     "slow_response": "warning",
     "comm_loss": "warning",
+    "valve_fault": "emergency",
 }
+_VALVE_KINDS = ("stuck", "slow_response", "mismatch", "blockage")
 _BINS = 10
 _WINDOW = 4  # updates looked back over for a stuck valve without feedback
 _FIELDS = ("command", "feedback", "flow_m3h", "dp_kpa")
@@ -213,10 +219,19 @@ class Diagnoser:
             state.since.setdefault("comm_loss", state.first_missed)
 
     def _judge(self, iid: str, state: _InletState, time_s: float, obs: InletObservation) -> None:
-        """Valve response, then the Kv curve, then the user rules."""
+        """Valve response, then the Kv curve, then the user rules; a valve reporting its own
+        fault is that fault alone (isolated: neither response nor Kv judged)."""
         self._track_command(state, time_s, obs)
-        self._valve(state, time_s, obs)
-        self._blockage(state, time_s, obs)
+        code = obs.value("fault_code")
+        if code is not None and code != 0:
+            state.since.setdefault("valve_fault", time_s)
+            for kind in _VALVE_KINDS:
+                state.since.pop(kind, None)
+        else:
+            if code is not None:
+                state.since.pop("valve_fault", None)
+            self._valve(state, time_s, obs)
+            self._blockage(state, time_s, obs)
         self._rules(iid, state, time_s, obs)
         state.last_time = time_s
         state.last_feedback, state.last_flow = obs.value("feedback"), obs.value("flow_m3h")
@@ -390,6 +405,7 @@ class Diagnoser:
             "mismatch": "opening feedback differs from the command",
             "slow_response": "valve moves toward its command too slowly",
             "comm_loss": f"no data for {self.comm_cycles} or more cycles",
+            "valve_fault": "the valve reports a fault code (its own fault record, §4.3.8)",
         }
         if kind.startswith("rule:"):
             rule = next(r for r in self.rules if f"rule:{r.name}" == kind)

@@ -159,6 +159,7 @@ class ControlLoop:
                 feedback=r.opening,
                 flow_m3h=r.get("flow_m3h"),
                 dp_kpa=r.get("dp_available_kpa"),
+                signals={} if r.fault_code is None else {"fault_code": r.fault_code},
             )
             for iid, r in meas.inlets.items()
         }

@@ -49,6 +49,7 @@ class InletReading:
     valve_dp_kpa: float | None = None
     flagged: frozenset[str] = frozenset()
     heat_kwh: float | None = None  # the inlet's heat-meter counter (meters.py, §4.1.2)
+    fault_code: float | None = None  # the valve's own fault code (§4.3.8); 0 = no fault
 
     def get(self, name: str) -> float | None:
         """The value of ``name`` if usable, else None (missing, flagged or non-finite)."""

@@ -54,7 +54,7 @@ from .base import (
     plausible_temperature,
     usable,
 )
-from .estimation import InletEstimator
+from .estimation import LEARN_WEIGHT_MIN, SIGNALS, InletEstimator
 from .identification import learned_corrections
 from .levels import hold_reason, pump_regulated, uses_presettings
 from .model_based import InletView, ModelBased
@@ -76,6 +76,7 @@ NO_POSITION = "no valve position (no feedback, no earlier command, none configur
 ASSUMED_COMMAND = "no feedback: position assumed at the last command"
 ASSUMED_CONFIGURED = "no feedback: position assumed at the configured opening"
 STUCK = "stuck: the position does not follow the command"
+VALVE_FAULT = "the valve reports fault code"  # §4.3.8: isolated like a stuck valve
 BLOCKED = "blocked: the valve passes far less than its characteristic"
 ISOLATED = "building valve faulty: planned at what it gets"
 NO_READING = "no usable reading"
@@ -90,6 +91,11 @@ COUPLING = 0.5  # relative σ of every flow when all valves moved (far less when
 STUCK_TOLERANCE = 0.05  # feedback this far from the command after a cycle …
 STUCK_CYCLES = 2  # … after this many commands in a row: the valve is stuck
 IDENTIFICATION_GATE = 0.15  # the identification's own gate for exact readings
+AIM_Z = 2.5  # flow goals this many typical standard errors of the estimates above set flow…
+AIM_MAX_MARGIN = 0.025  # … never below the configured aim, nor above the advanced band's middle
+AIM_HYSTERESIS = 0.005  # the aim falls back only by more than this (a change re-plans all)
+READ_SHARE_WEIGHT = 0.1  # memory of the share of cycles with a reading: about ten cycles
+MIN_POOLED = 5  # quiet samples over the network before a noise level is pooled
 BLOCKED_FACTOR = 4.0  # valve resistance ≥4× its characteristic's (Kv ≤ 50 %): blocked
 
 
@@ -112,6 +118,8 @@ class Controller:
         self.expected: dict[str, float] = {}  # flows the last applied plan predicts
         self.pump_streak = 0  # steps the plan asked for a small pump change the same way
         self.goals: dict[str, float] = {}  # this step's flow goals of the regulated inlets
+        self.aim = config.aim  # flow goals over set flow: the margin the estimates need
+        self.read_share: dict[str, float] = {}  # share of cycles with a flow reading (EWMA)
         self.faults: dict[str, str] = {}
         self.mismatches: dict[str, int] = {}  # commands in a row the feedback did not follow
         self.fresh: set[str] = set()  # inlets with a flow reading this cycle
@@ -132,6 +140,7 @@ class Controller:
         measurements = _normalised(measurements, cmds)
         measurements = self._consistent(measurements, cmds)
         self._check_stuck(measurements)
+        self._check_fault_codes(measurements)
         openings = {iid: self._position(iid, measurements, cmds) for iid in self.ids}
         self.raw = measurements
         measurements = self._estimate(measurements, openings)
@@ -153,6 +162,9 @@ class Controller:
                 by_level[iid] = reason
                 continue
             algo = self.config.algorithm_of(iid, kind)
+            if algo != "model" and VALVE_FAULT in self.faults.get(iid, ""):
+                by_level[iid] = self.faults[iid]  # not commanded (the model plans it in place)
+                continue
             (model_ids if algo == "model" else pi_ids).append(iid)
         if pi_ids:  # the loops' gains follow the model's static gain (pi.GainSchedule)
             errors = {iid: self._target_error(iid, measurements) for iid in pi_ids}
@@ -229,6 +241,7 @@ class Controller:
         cmds: Commands,
     ) -> None:
         """Model-based regulation of ``ids`` and the pump (all at once)."""
+        self.aim = self._aim(ids)
         views, seen = self._views(ids, meas, openings, cmds)
         pump = self.network.substation.pump
         limits = self.config.limits
@@ -299,6 +312,31 @@ class Controller:
                 out[parent] = out.get(parent, 0.0) + q
         return out
 
+    def _aim(self, ids: list[str]) -> float:
+        """Flow goals over set flow: a margin that follows the estimates' uncertainty.
+
+        The band's lower edge (§8.2.4: 0 %) must hold although every flow is known only to
+        its estimate's standard error: once the meters' noise is learnt (pooled over the
+        network) the goal sits ``AIM_Z`` typical settled σ above set flow — more when the
+        meters are noisy or readings go missing — never below the configured ``aim`` nor
+        above the band's middle. The settled σ (learnt noise, share of cycles read) does
+        not jump with every move, and the aim falls back only by more than
+        ``AIM_HYSTERESIS``: each change re-plans every valve (§8.2.5, no hunting).
+        """
+        sigmas = []
+        for iid in ids:
+            est = self.estimators.get(iid)
+            filt = est.filters["flow_m3h"] if est is not None else None
+            if filt is not None and filt.value is not None and filt.pooled is not None:
+                sigmas.append(filt.settled_std(self.read_share.get(iid, 1.0)))
+        floor = self.config.aim - 1.0
+        if not sigmas:
+            return self.config.aim
+        wanted = min(max(AIM_Z * float(np.median(sigmas)), floor), max(AIM_MAX_MARGIN, floor))
+        if wanted < self.aim - 1.0 - AIM_HYSTERESIS or wanted > self.aim - 1.0:
+            return 1.0 + wanted
+        return self.aim
+
     def _pump_deadband(self) -> float:
         """Smallest pump change worth sending: the plan's noise (§8.2.5: no hunting).
 
@@ -332,7 +370,7 @@ class Controller:
             value, std = est.value("flow_m3h"), est.std("flow_m3h")
             if value is None or std is None:
                 continue
-            set_flow = goal / self.config.aim
+            set_flow = goal / self.aim
             lo = set_flow * (1.0 + flow_band.lower / 100.0) - SIGNIFICANCE_Z * std
             hi = set_flow * (1.0 + flow_band.upper / 100.0) + SIGNIFICANCE_Z * std
             if not lo <= value <= hi:
@@ -403,8 +441,8 @@ class Controller:
         rel = [0.0, 0.0]
         if est is not None:
             for k, name in enumerate(("flow_m3h", "dp_available_kpa")):
-                noise = est.filters[name].noise  # relative σ of one reading, once learnt
-                rel[k] = noise if noise is not None else 0.0
+                filt = est.filters[name]  # relative σ of one reading, once learnt
+                rel[k] = filt.sigma() if filt.noise is not None else 0.0
         return max(IDENTIFICATION_GATE, 4.0 * math.hypot(2.0 * rel[0], rel[1]))
 
     def _isolated(self, iid: str) -> bool:
@@ -480,7 +518,7 @@ class Controller:
             return None
         target = self.config.target_of(iid, inlet.device.type)
         weight = self._weight(iid)
-        base = inlet.design_flow_m3h * weight * self.config.aim
+        base = inlet.design_flow_m3h * weight * self.aim
         if target == "flow":
             cmds.targets[iid] = base
             self.goals[iid] = base
@@ -647,12 +685,57 @@ class Controller:
                 self.mismatches.pop(iid)
                 self.last_openings[iid] = feedback
 
+    def _check_fault_codes(self, meas: Measurements) -> None:
+        """A valve reporting its own fault (§4.3.8 fault record) is isolated as a stuck one
+        (§5.3.7): not commanded, planned where it stands, named in ``Commands.faults`` —
+        the device said so, no need to wait for its feedback to disagree. Cleared when it
+        reports 0 again; a valve that reports no code is judged by its feedback alone."""
+        for iid in self.ids:
+            reading = meas.inlets.get(iid)
+            code = usable(reading.fault_code) if reading is not None else None
+            if code is None:
+                continue
+            if code != 0:
+                self.faults[iid] = f"{STUCK} ({VALVE_FAULT} {code:g})"
+            elif VALVE_FAULT in self.faults.get(iid, ""):
+                del self.faults[iid]
+
     def _moved_share(self) -> float:
         """Share of the network's design flow whose valves were commanded last step."""
         inlets = self.network.inlets
         total = sum(i.design_flow_m3h for i in inlets.values() if i.parent is None)
         moved = sum(inlets[i].design_flow_m3h for i in self.moved if i in inlets)
         return min(moved / total, 1.0) if total > 0 else 0.0
+
+    def _pool_noise(self) -> None:
+        """Give every filter the network's learnt noise level of its signal (its prior).
+
+        Meters of one network are alike; a level pooled over many inlets' quiet cycles is
+        far surer than one inlet's few, whose underestimate would make noise look
+        significant. Pooled as the sample-weighted mean variance (unbiased, unlike a median
+        of few-sample levels) once ``MIN_POOLED`` samples exist.
+        """
+        filters = [e.filters for e in self.estimators.values()]
+        for name in SIGNALS:
+            n = 0.0
+            total = 0.0
+            for f in filters:
+                filt = f[name]
+                if filt.noise is not None and filt.learnt > 0:
+                    weight = min(float(filt.learnt), 1.0 / LEARN_WEIGHT_MIN)
+                    n += weight
+                    total += weight * filt.noise**2
+            pooled = math.sqrt(total / n) if n >= MIN_POOLED else None
+            for f in filters:
+                f[name].pooled = pooled
+
+    def _touched(self) -> set[str]:
+        """Inlets whose flow last step's valve commands changed directly (own, building, kids)."""
+        inlets = self.network.inlets
+        out = set(self.moved)
+        out |= {iid for iid, i in inlets.items() if i.parent is not None and i.parent in out}
+        out |= {p for i in self.moved if i in inlets and (p := inlets[i].parent) is not None}
+        return out
 
     def _estimate(self, meas: Measurements, openings: Mapping[str, float | None]) -> Measurements:
         """Filter every inlet's signals; the estimates replace the raw readings downstream.
@@ -664,13 +747,23 @@ class Controller:
         jump = math.hypot(self.pump_jump, coupling)
         inlets: dict[str, InletReading] = {}
         self.fresh = set()
+        touched = self._touched()
+        self._pool_noise()
         for iid, inlet in self.network.inlets.items():
             est = self.estimators.setdefault(iid, InletEstimator())
             raw = _plausible(meas.inlets.get(iid), inlet.design_flow_m3h)
             moved = iid in self.moved or (inlet.parent is not None and inlet.parent in self.moved)
-            est.step(raw, moved, jump, self.expected.get(iid))
-            if raw is not None and raw.get("flow_m3h") is not None:
+            # The plan's prediction replaces the estimate only where a command changed the
+            # flow (its own valve, its building's or households', the pump); an untouched
+            # inlet stays where it was (others' moves widen it by ``coupling``), so its
+            # estimate keeps averaging its readings instead of restarting at each move.
+            expected = self.expected.get(iid) if iid in touched or self.pump_jump else None
+            est.step(raw, moved, jump, expected)
+            got = raw is not None and raw.get("flow_m3h") is not None
+            if got:
                 self.fresh.add(iid)
+            old = self.read_share.get(iid, 1.0)
+            self.read_share[iid] = old + READ_SHARE_WEIGHT * (float(got) - old)
             if est.value("flow_m3h") is None or est.age("flow_m3h") > MAX_ESTIMATE_AGE:
                 if raw is not None:
                     inlets[iid] = raw  # nothing estimated yet: temperatures etc. as read
@@ -713,6 +806,7 @@ class Controller:
             "pump_jump": self.pump_jump,
             "expected": dict(self.expected),
             "faults": dict(self.faults),
+            "read_share": dict(self.read_share),
             "mismatches": dict(self.mismatches),
             "meters": self.meters.as_dict(),
         }
@@ -737,6 +831,10 @@ class Controller:
         ctl.moved = _finite_map(data.get("moved"), network)
         ctl.expected = _finite_map(data.get("expected"), network)
         ctl.pump_jump = usable(data.get("pump_jump")) or 0.0
+        ctl.read_share = {
+            iid: min(max(v, 0.0), 1.0)
+            for iid, v in _finite_map(data.get("read_share"), network).items()
+        }
         ctl.mismatches = {
             iid: int(v) for iid, v in _finite_map(data.get("mismatches"), network).items()
         }

@@ -42,6 +42,7 @@ PREDICTION_SHARE = 1.0  # a predicted change is uncertain by its own size (model
 PREDICTION_FLOOR = 0.1  # … and by at least 10 %: a model can be that wrong about any inlet
 LEARN_WEIGHT_MIN = 0.05  # the noise estimate's memory: about 20 quiet cycles
 OUTLIER_SIGMA = 4.0
+POOL_WEIGHT = 5.0  # the network's pooled noise level counts like this many own samples
 DP_JUMP = 3.0  # ΔP goes with Q² and is what others' valves shift most: thrice the flow's jump
 
 
@@ -56,6 +57,7 @@ class SignalFilter:
     learnt: int = 0
     outliers: int = 0
     age: int = 0  # steps since the last used reading
+    pooled: float | None = None  # the same signal's noise over the network (set each cycle)
 
     @property
     def kind(self) -> str:
@@ -63,8 +65,18 @@ class SignalFilter:
         return "relative" if self.relative else "absolute"
 
     def sigma(self) -> float:
-        """σ of one reading (learnt, else the prior), a share or an absolute value."""
-        return self.noise if self.noise is not None else PRIOR_NOISE[self.kind]
+        """σ of one reading, a share or an absolute value.
+
+        A few samples say little about a variance (five give ±60 %), and an underestimate
+        makes noise look significant: the own estimate is shrunk toward the network's
+        pooled level of the same signal (meters of one network are alike), which counts like
+        ``POOL_WEIGHT`` samples; before any pooled level, toward the prior.
+        """
+        prior = self.pooled if self.pooled is not None else PRIOR_NOISE[self.kind]
+        if self.noise is None:
+            return prior
+        own = min(float(self.learnt), 1.0 / LEARN_WEIGHT_MIN)
+        return math.sqrt((own * self.noise**2 + POOL_WEIGHT * prior**2) / (own + POOL_WEIGHT))
 
     def _scale(self, value: float) -> float:
         """Converts a relative σ to the signal's unit at ``value``."""
@@ -106,6 +118,9 @@ class SignalFilter:
         innovation = reading - self.value
         s = self.var + r
         if quiet and innovation**2 > OUTLIER_SIGMA**2 * s:
+            # Learnt from, clipped at the gate: were outliers left out, a noise level learnt
+            # too low would call ever more readings outliers and never grow again.
+            self._learn(math.copysign(OUTLIER_SIGMA * math.sqrt(s), innovation), self.var)
             self.outliers += 1
             if self.outliers < 2:
                 return  # a spike, once: not used
@@ -124,12 +139,27 @@ class SignalFilter:
     def _learn(self, innovation: float, prior_var: float) -> None:
         """Covariance matching: E[ν²] = P⁻ + R, so R ≈ mean of ν² − P⁻."""
         scale = self._scale(self.value or 0.0)
-        sample = max(innovation**2 - prior_var, 0.0) / scale**2
-        old = self.sigma() ** 2
+        # ν² − P⁻ is unbiased for R even where it is negative (clipping each sample at zero
+        # would bias R up); a level from few samples is shrunk toward the pooled one (sigma).
+        sample = (innovation**2 - prior_var) / scale**2
+        old = self.noise**2 if self.noise is not None else 0.0
         self.learnt += 1
-        weight = max(1.0 / self.learnt, LEARN_WEIGHT_MIN)  # the first sample replaces the prior
+        weight = max(1.0 / self.learnt, LEARN_WEIGHT_MIN)  # the first sample replaces nothing
         lo, hi = NOISE_RANGE[self.kind]
-        self.noise = min(max(math.sqrt(old + weight * (sample - old)), lo), hi)
+        self.noise = min(max(math.sqrt(max(old + weight * (sample - old), 0.0)), lo), hi)
+
+    def settled_std(self, share: float = 1.0) -> float:
+        """σ the estimate settles at between moves (relative or absolute, like ``sigma``).
+
+        The Kalman filter's steady state for the learnt reading noise R, the walk's drift q
+        and a reading in ``share`` of the cycles (information R/share per cycle):
+        P⁻ = (q + √(q² + 4qR))/2, P = P⁻R/(P⁻ + R). It is the uncertainty a quiet inlet's
+        flow is known to, without the jumps right after a command.
+        """
+        r = self.sigma() ** 2 / min(max(share, 0.05), 1.0)
+        q = DRIFT[self.kind] ** 2
+        prior = 0.5 * (q + math.sqrt(q * q + 4.0 * q * r))
+        return math.sqrt(prior * r / (prior + r))
 
     def std(self) -> float | None:
         """Standard error of the estimate (None before the first reading)."""

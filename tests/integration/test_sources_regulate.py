@@ -1,0 +1,257 @@
+"""The regulation result per source kind (issue 10 item 8): the band is reached, not only
+commands sent.
+
+A separate simulated plant — the "field" — stands for the real one: its readings reach Home
+Assistant as entity states (source ``entities``) or as gateway batches over HA's MQTT
+machinery (source ``gateway``, ``mqtt_mock``: HA's subscribe/publish are real, the broker
+is not), and its valves go where the integration's commands put them. The simulated source
+(the entry's own plant) is asserted in test_balancing.py, for estate12, district120 and
+households1200. Here also a households network on a real source: only the buildings are
+mapped, the households' valves receive no command (§4.3.5: static valves) and stay where
+they are — the controller must balance the buildings with the building valves alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from homeassistant import config_entries
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
+
+from custom_components.heatbalance.const import CONF_PATH, DOMAIN
+from custom_components.heatbalance.engine.loader import network_to_dict
+from custom_components.heatbalance.engine.networks.generator import generate_network
+from custom_components.heatbalance.engine.simulator import Simulator
+
+from .conftest import add_network
+
+ROOT = "heatbalance/gw/gw1"
+
+
+@pytest.fixture
+def expected_lingering_timers() -> bool:
+    """mqtt_mock leaves HA's MQTT timers running (FACTS.md)."""
+    return True
+
+
+class Field:
+    """The plant behind the integration's inlets: one Simulator of the same network."""
+
+    def __init__(self, entry: ConfigEntry) -> None:
+        network = entry.runtime_data.coordinator.network
+        self.sim = Simulator(network, outdoor_c=network.design.outdoor_c)
+        self.inlets = sorted(entry.runtime_data.coordinator.inlets)
+        self.seq = 0
+
+    @staticmethod
+    def untouched(entry: ConfigEntry) -> None:
+        """The integration's model back at the network's initial state, learning afresh —
+        the state the field starts in (as benchmarks/bench_product.py does): the entry's
+        first cycles, before the inlets were mapped, ran on its own simulated plant and
+        moved the model's pump and valves, which no real plant followed."""
+        from custom_components.heatbalance.cycle import CycleMemory
+
+        coordinator = entry.runtime_data.coordinator
+        sim, network = coordinator.simulator, coordinator.network
+        for iid, inlet in network.inlets.items():
+            sim.set_opening(iid, inlet.device.opening)
+        sim.set_pump_speed(network.substation.pump.speed)
+        coordinator.memory = CycleMemory()
+        coordinator.sent = {}
+
+    def advance(self) -> None:
+        """One acquisition period of plant time (the integration's cycle)."""
+        self.sim.advance(30 * 60.0)
+
+
+class EntityField(Field):
+    """Readings as sensor states; valves are input_numbers the integration sets."""
+
+    @staticmethod
+    def entity(iid: str, what: str) -> str:
+        domain = "input_number" if what == "valve" else "sensor"
+        return f"{domain}.field_{iid.lower()}_{what}"
+
+    async def install(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        numbers = {
+            f"field_{iid.lower()}_valve": {"min": 0, "max": 100, "step": 0.01, "initial": 100}
+            for iid in self.inlets
+        }
+        assert await async_setup_component(hass, "input_number", {"input_number": numbers})
+        for iid in self.inlets:
+            self.sim.set_opening(iid, 1.0)
+        self.publish(hass)
+        for sub in list(entry.subentries.values()):
+            iid = sub.data["inlet_id"]
+            mapping = {
+                "source": "entities",
+                "flow_entity": self.entity(iid, "flow"),
+                "supply_temperature_entity": self.entity(iid, "supply"),
+                "return_temperature_entity": self.entity(iid, "return"),
+                "actuator_entity": self.entity(iid, "valve"),
+            }
+            hass.config_entries.async_update_subentry(entry, sub, data=dict(sub.data) | mapping)
+        await hass.async_block_till_done()
+        self.untouched(entry)
+        for iid in self.inlets:  # the reload's first cycle set them: back to all open
+            hass.states.async_set(self.entity(iid, "valve"), "100.0", {"min": 0, "max": 100})
+        self.publish(hass)
+        await hass.async_block_till_done()
+
+    def publish(self, hass: HomeAssistant) -> None:
+        state = self.sim.state()
+        for iid in self.inlets:
+            s = state.inlets[iid]
+            for what, value, unit in (
+                ("flow", s.flow_m3h, "m³/h"),
+                ("supply", s.supply_c, "°C"),
+                ("return", s.return_c, "°C"),
+            ):
+                hass.states.async_set(
+                    self.entity(iid, what), f"{value:.4f}", {"unit_of_measurement": unit}
+                )
+
+    def follow(self, hass: HomeAssistant) -> None:
+        for iid in self.inlets:
+            self.sim.set_opening(iid, float(hass.states.get(self.entity(iid, "valve")).state) / 100)
+
+
+class GatewayField(Field):
+    """Readings as the gateway's batches (meter and valve devices per inlet); commands taken
+    from what HA publishes on the gateway's command topic, answered as the gateway does."""
+
+    def __init__(self, entry: ConfigEntry, mqtt_mock: Any) -> None:
+        super().__init__(entry)
+        self.mqtt_mock = mqtt_mock
+        self.done = 0  # commands already applied
+
+    async def install(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        for iid in self.inlets:
+            self.sim.set_opening(iid, 1.0)
+        for sub in list(entry.subentries.values()):
+            iid = sub.data["inlet_id"]
+            mapping = {
+                "source": "gateway",
+                "gateway_meter": f"{iid.lower()}-meter",
+                "gateway_valve": f"{iid.lower()}-valve",
+            }
+            hass.config_entries.async_update_subentry(entry, sub, data=dict(sub.data) | mapping)
+        await hass.async_block_till_done()
+        self.untouched(entry)
+        await self.publish(hass)
+
+    async def publish(self, hass: HomeAssistant) -> None:
+        state, now, readings = self.sim.state(), dt_util.utcnow().timestamp(), []
+        for iid in self.inlets:
+            s = state.inlets[iid]
+            meter = {"flow": s.flow_m3h, "supply_temperature": s.supply_c}
+            meter["return_temperature"] = s.return_c
+            valve = {"position_feedback": s.opening * 100.0, "fault_code": 0}
+            for device, values in (
+                (f"{iid.lower()}-meter", meter),
+                (f"{iid.lower()}-valve", valve),
+            ):
+                self.seq += 1
+                readings.append(
+                    {"seq": self.seq, "msg_id": f"s1:{self.seq}", "ts": now, "device": device}
+                    | {"values": values}
+                )
+        payload = {"gateway": "gw1", "stream": "s1", "floor": 0, "readings": readings}
+        async_fire_mqtt_message(hass, f"{ROOT}/data", json.dumps(payload))
+        await hass.async_block_till_done()
+
+    async def follow(self, hass: HomeAssistant) -> None:
+        calls = self.mqtt_mock.async_publish.call_args_list
+        sent = [c.args[1] for c in calls if c.args[0] == f"{ROOT}/cmd"]
+        for raw in sent[self.done :]:
+            command = json.loads(raw)
+            iid = command["device"].removesuffix("-valve").upper()
+            self.sim.set_opening(iid, command["value"] / 100.0)
+            result = {"request_id": command["request_id"], "status": "confirmed"}
+            async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
+        self.done = len(sent)
+        await hass.async_block_till_done()
+
+
+async def _shares(hass: HomeAssistant, entry: ConfigEntry, field: Any, n: int) -> list[float]:
+    """Run ``n`` cycles against the field; the share of inlets in band after each."""
+    coordinator, shares = entry.runtime_data.coordinator, []
+    for _ in range(n):
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        shares.append(coordinator.data.share_in_band)
+        if isinstance(field, GatewayField):
+            await field.follow(hass)
+            field.advance()
+            await field.publish(hass)
+        else:
+            field.follow(hass)
+            field.advance()
+            field.publish(hass)
+    return shares
+
+
+async def _households_network(hass: HomeAssistant, tmp_path: Path, algorithm: str) -> ConfigEntry:
+    """A generated network of 12 buildings with 6 households each, added from its file."""
+    path = tmp_path / "houses12x6.json"
+    path.write_text(json.dumps(network_to_dict(generate_network(12, 6, 1, name="houses12x6"))))
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PATH: str(path)}
+    )
+    entry = result["result"]
+    await hass.async_block_till_done()
+    hass.config_entries.async_update_entry(
+        entry, options=dict(entry.options) | {"algorithm": algorithm}
+    )
+    await hass.async_block_till_done()
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("network", "algorithm", "cycles"),
+    [("estate12", "ai", 3), ("estate12", "traditional", 14), ("households", "ai", 3)],
+)
+async def test_entities_source_reaches_the_band(
+    hass: HomeAssistant, tmp_path: Path, network: str, algorithm: str, cycles: int
+) -> None:
+    """HA-entity inlets driven by a field plant reach the intermediate band (§8.2.3) within
+    the CLI's steps +1 (estate12: AI 1, PI 11; the households network: AI 1)."""
+    if network == "households":
+        entry = await _households_network(hass, tmp_path, algorithm)
+    else:
+        entry = await add_network(hass, network, options={"algorithm": algorithm})
+    field = EntityField(entry)
+    await field.install(hass, entry)
+    shares = await _shares(hass, entry, field, cycles)
+    assert shares[0] < 100.0  # all valves open: out of band
+    assert shares[-2:] == [100.0, 100.0], shares
+    assert not entry.runtime_data.coordinator.plant.simulated
+    households = [
+        i for i in field.sim.ids if entry.runtime_data.coordinator.network.inlets[i].parent
+    ]
+    for iid in households:  # no command reached a household valve
+        assert field.sim.openings[field.sim.ids.index(iid)] == 1.0
+
+
+async def test_gateway_source_reaches_the_band(hass: HomeAssistant, mqtt_mock: Any) -> None:
+    """Every inlet on the gateway (meter and valve devices over MQTT, commands confirmed as
+    the add-on confirms them): the model-based controller reaches the band within the CLI's
+    steps +1 (CLI: 1; measured here: 2 — 83 % in band after the first)."""
+    entry = await add_network(hass, "estate12", options={"algorithm": "ai"})
+    field = GatewayField(entry, mqtt_mock)
+    await field.install(hass, entry)
+    assert entry.runtime_data.coordinator.plant.gateway is not None
+    shares = await _shares(hass, entry, field, 4)
+    assert shares[0] < 100.0
+    assert shares[-2:] == [100.0, 100.0], shares
+    assert field.done >= 6  # the valves moved through the gateway's command topic
