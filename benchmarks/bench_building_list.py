@@ -18,7 +18,6 @@ within 12 cycles, advanced within 24.
 from __future__ import annotations
 
 import argparse
-import copy
 import statistics
 import time
 
@@ -35,6 +34,7 @@ from custom_components.heatbalance.engine.cli_balance import (
     steps_to_band,
 )
 from custom_components.heatbalance.engine.model import Network
+from custom_components.heatbalance.engine.plant_variation import varied_network
 
 CYCLES = 30
 GOAL_INTERMEDIATE, GOAL_ADVANCED = 12, 24
@@ -57,14 +57,7 @@ def building_list(count: int, seed: int, distances: bool) -> list[Building]:
 
 def true_plant(estimated: Network, seed: int, circuits: bool) -> Network:
     """The unseen plant: pipe resistances (and building circuits) off by up to ±50 %."""
-    rng = np.random.default_rng(10_000 + seed)
-    plant = copy.deepcopy(estimated)
-    for pipe in plant.pipes:
-        pipe.inner_diameter_mm *= float(rng.uniform(0.5, 1.5)) ** (-1 / 5)
-    if circuits:
-        for inlet in plant.inlets.values():
-            inlet.internal_dp_kpa *= float(rng.uniform(0.5, 1.5))
-    return plant
+    return varied_network(estimated, seed, pipes=0.5, circuits=0.5 if circuits else 0.0)
 
 
 def run(count: int, seed: int, distances: bool, circuits: bool) -> tuple[int | None, int | None]:

@@ -136,8 +136,8 @@ def _unsafe(moves: list[tuple[str, float, float]], settings: Settings) -> int:
 async def _start_all_open(hass: Any, coordinator: Any, field: Any) -> None:
     """The network's all-open start; a fresh control loop, alarm book and balance clock
     (the setup's first cycles ran with the default options)."""
-    from custom_components.heatbalance.alarms import AlarmBook
-    from custom_components.heatbalance.coordinator import _balance_machine
+    from custom_components.heatbalance.engine.alarms import AlarmBook
+    from custom_components.heatbalance.engine.evaluation import BalanceStateMachine
 
     sim = coordinator.simulator
     for iid, inlet in coordinator.network.inlets.items():
@@ -146,7 +146,7 @@ async def _start_all_open(hass: Any, coordinator: Any, field: Any) -> None:
     coordinator.memory = CycleMemory()
     coordinator.sent = {}
     coordinator.alarms = AlarmBook()
-    coordinator.balance = _balance_machine(coordinator.settings)
+    coordinator.balance = BalanceStateMachine()
     if field is not None:
         field.commanded = {iid: field.opening(iid) for iid in field.inlets}
         field.moves = []

@@ -27,7 +27,7 @@ from .commands import (
 from .config import GatewayConfig
 from .discovery import device_configs, gateway_configs, room_sensor_configs
 from .forwarder import Forwarder
-from .lorawan import LoraWanLink
+from .lorawan import QUEUED, LoraWanLink
 from .mbus import BUS_TYPES as MBUS_TYPES
 from .mbus import MBusLine, MBusWorker
 from .mqtt_link import BrokerLink, Uplink
@@ -211,6 +211,11 @@ class Gateway:
             self._inflight.add(rid)
         future = target.submit(Command(parsed.device, parsed.point, value, rid))
         future.add_done_callback(lambda f: self._command_done(rid, f))
+        if target is self.lora and rid is not None and not future.done():
+            # A class A device takes its downlink at its next uplink, often many minutes
+            # away: say it is queued so the integration waits instead of reporting no answer.
+            queued = {"request_id": rid, "device": parsed.device, "point": parsed.point}
+            self._publish_result({**queued, "value": value, "status": QUEUED})
 
     def _command_done(self, rid: str | None, future: asyncio.Future[dict[str, Any]]) -> None:
         result = future.result()

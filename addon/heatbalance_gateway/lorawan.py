@@ -40,6 +40,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from .bus_worker import Command, Reading, finish_command
 
+QUEUED = "queued"  # interim command status: the network server holds the downlink
 _LOGGER = logging.getLogger(__name__)
 
 # point key → (``object`` field of the ChirpStack codec, physical min, max)

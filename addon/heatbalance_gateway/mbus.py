@@ -362,7 +362,7 @@ class MBusLine:
             data = self._read(port, 1, deadline)
             if data == b"\xe5":
                 return data
-            data += self._read(port, 3, deadline)
+            data += self._read(port, 3, deadline, partial=data)
             size = frame_size(data)
             if size is None:
                 raise BadResponseError(f"not an M-Bus frame start: {data.hex()}")

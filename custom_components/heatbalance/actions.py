@@ -1,15 +1,21 @@
-"""Operator actions shared by buttons and services: balance now, confirm the manual
-proposal, acknowledge alarms."""
+"""Operator actions shared by buttons, valves and services: balance now, confirm the manual
+proposal, move a valve by hand, acknowledge alarms. Each is audited (§5.3.6-7) by its caller
+or here; every move stays inside the safety limits (§5.3.6-3) and waits until no cycle works
+on the plant (the coordinator's engine lock)."""
 
 from __future__ import annotations
 
 from homeassistant.core import Context
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .alarms import Alarm
 from .audit import async_audit
-from .const import DOMAIN
+from .const import DOMAIN, SOURCE_SIMULATOR
 from .coordinator import HeatbalanceCoordinator
+from .cycle import limits_of
+from .engine.alarms import Alarm
+from .engine.control.safety import SafetyLimits, apply_limits
+
+COMMAND_ANSWER_S = 10.0  # how long an operator command waits for the gateway read-back
 
 
 async def async_balance_now(
@@ -40,7 +46,16 @@ async def async_confirm_proposal(
     """Send the proposal shown in manual mode (the valves' set positions), as the operator
     confirmed it; every opening was computed within the safety limits (§5.3.6-3)."""
     _refuse_primary(coordinator)
-    sent = await coordinator.async_confirm_proposal()
+    async with coordinator.engine_lock:
+        result = coordinator.data
+        if result is None or not result.commands or coordinator.settings.auto:
+            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_proposal")
+        # computed by the engine within the safety limits from where the valves stand;
+        # nothing has moved since in manual mode
+        coordinator.sent = {}
+        sent = await coordinator.async_send(result.commands, result.pump_command)
+    result.commands = {}  # confirmed once; the next cycle proposes afresh
+    coordinator.async_update_listeners()
     async_audit(
         coordinator.hass,
         coordinator.config_entry.entry_id,
@@ -50,6 +65,46 @@ async def async_confirm_proposal(
         valves=len(sent),
     )
     return sent
+
+
+async def async_set_opening(
+    coordinator: HeatbalanceCoordinator, inlet_id: str, opening: float
+) -> None:
+    """The operator's valve command, clamped to the safety limits (§5.3.6-3), sent at once.
+
+    The operator may move a valve in one go (no step limit); the opening limits bind him. A
+    gateway valve answers after its read-back: a refusal is his to see now; no answer in
+    time is no error here (the next cycle reports it as an alarm).
+    """
+    sim, limits = coordinator.simulator, limits_of(coordinator.settings)
+    device = coordinator.network.inlets[inlet_id].device
+    current = float(sim.openings[sim.ids.index(inlet_id)])
+    whole = SafetyLimits(limits.min_opening, limits.max_opening, 1.0)
+    value, _ = apply_limits(current, opening, whole, device.min_opening, device.max_opening)
+    value = min(max(value, limits.min_opening), limits.max_opening)
+    name = coordinator.events.location_name(inlet_id)
+    async with coordinator.engine_lock:
+        sent = await coordinator.async_send({inlet_id: value}, None)
+    if not sent:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="dispatch_failed",
+            translation_placeholders={"inlet": name},
+        )
+    status = await coordinator.plant.async_confirmation(inlet_id, COMMAND_ANSWER_S)
+    if status not in (None, "confirmed", "queued"):  # a class A valve takes it later
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="command_not_confirmed",
+            translation_placeholders={"inlet": name, "status": str(status)},
+        )
+    inlet = coordinator.data.inlets.get(inlet_id) if coordinator.data else None
+    if inlet is not None:
+        # the simulated plant moved at once; a real valve reports back on its next reading
+        if coordinator.inlets[inlet_id].source == SOURCE_SIMULATOR:
+            inlet.reading.opening = float(sim.openings[sim.ids.index(inlet_id)])
+        inlet.command = value
+    coordinator.async_update_listeners()
 
 
 def _refuse_primary(coordinator: HeatbalanceCoordinator) -> None:
@@ -69,7 +124,7 @@ def async_acknowledge(
     """Acknowledge active alarms (all, or of one inlet / type); each is put on the bus."""
     changed = coordinator.alarms.acknowledge(location, kind)
     for alarm in changed:
-        coordinator.fire(alarm, "acknowledged", context)
+        coordinator.events.fire(alarm, "acknowledged", context)
     async_audit(
         coordinator.hass,
         coordinator.config_entry.entry_id,

@@ -15,9 +15,9 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .alarms import EMERGENCY, Alarm
 from .const import CONF_BATTERY_ENTITY
 from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
+from .engine.alarms import EMERGENCY, Alarm
 from .entity import HeatbalanceEntity, add_entities
 
 PARALLEL_UPDATES = 0
@@ -122,14 +122,14 @@ class AlarmSensor(HeatbalanceEntity, BinarySensorEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """The alarms behind the state (§5.3.8-2: type, location, description)."""
-        coordinator = self.coordinator
+        events = self.coordinator.events
         return {
             "alarms": [
                 {
                     "type": a.type,
                     "grade": a.grade,
-                    "location": coordinator.location_name(a.location),
-                    "description": coordinator.describe(a),
+                    "location": events.location_name(a.location),
+                    "description": events.describe(a),
                     "acknowledged": a.acknowledged,
                 }
                 for a in self._matching()

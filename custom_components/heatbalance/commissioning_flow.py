@@ -26,13 +26,14 @@ from homeassistant.helpers.selector import (
 )
 
 from .compat import flow_vol as vol
+from .const import CONF_DONE
 from .engine.cli_balance import _setting_text
 from .engine.commissioning import CommissioningError, CommissioningRecord, commission
 from .engine.loader import network_to_dict
 from .engine.model import Network
+from .export import learned_of
 from .network_setup import FOLDER
 
-CONF_DONE = "done"
 CONF_BY = "commissioned_by"
 CONF_WITNESS = "witness"
 
@@ -112,7 +113,7 @@ class CommissioningSubentryFlow(ConfigSubentryFlow):
                 network,
                 record,
                 ticked,
-                _learned(entry.runtime_data.coordinator),
+                learned_of(entry.runtime_data.coordinator),
             )
             data = {
                 "record": record,
@@ -154,13 +155,6 @@ class CommissioningSubentryFlow(ConfigSubentryFlow):
                 f"({pump['flow_m3h']:.1f} m³/h, {pump['head_m']:.1f} m)",
             },
         )
-
-
-def _learned(coordinator: Any) -> dict[str, Any] | None:
-    """The running control loop's learnt corrections, if it has run a cycle."""
-    loop = getattr(getattr(coordinator, "memory", None), "loop", None)
-    learned = getattr(getattr(loop, "controller", None), "learned_corrections", None)
-    return learned() if callable(learned) else None
 
 
 class _Row:

@@ -91,10 +91,10 @@ async def validate_source(
         errors[field] = "file_not_found"
         placeholders["error"] = str(err)
     except BuildingListError as err:
-        errors["base"] = "list_invalid"
+        errors |= {"base": "list_invalid", field: "file_problems"}
         placeholders["error"] = err.text(hass.config.language)
     except NetworkError as err:
-        errors["base"] = "network_invalid"
+        errors |= {"base": "network_invalid", field: "file_problems"}
         placeholders["error"] = "\n".join(err.problems)
     except ValueError as err:  # file_upload: the upload is gone (expired, used twice)
         errors[CONF_FILE] = "upload_lost"
@@ -170,8 +170,13 @@ class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
             if network is not None:
                 await self.async_set_unique_id(unique_id_for(data))
                 self._abort_if_unique_id_configured()
+                from .export import commissioning_subentries
+
+                records = await self.hass.async_add_executor_job(
+                    commissioning_subentries, network_source(data)
+                )  # an exported network brings its commissioning records back
                 return self.async_create_entry(
-                    title=network.name, data=data, subentries=inlet_subentries(network)
+                    title=network.name, data=data, subentries=inlet_subentries(network) + records
                 )
         return self.async_show_form(
             step_id="user",

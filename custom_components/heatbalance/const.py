@@ -21,6 +21,7 @@ DEFAULT_DEMO: Final = "estate12"
 # --- config subentries: one per thermal inlet ------------------------------------------
 SUBENTRY_INLET: Final = "inlet"
 SUBENTRY_COMMISSIONING: Final = "commissioning"  # a §7.2.6 record per commissioning round
+CONF_DONE: Final = "done"  # a commissioning record's inlets set on site
 CONF_INLET_ID: Final = "inlet_id"
 CONF_SOURCE: Final = "source"
 SOURCE_SIMULATOR: Final = "simulator"

@@ -1,32 +1,32 @@
 """The integration's side of one control cycle: settings and readings in, entity values out.
 
 Pure Python on top of the engine (no Home Assistant): the coordinator acquires, runs
-:func:`run_cycle` in the executor, then dispatches and raises alarms. The cycle itself —
-clean → estimate → control → evaluate → diagnose → forecast — is the engine's
-:class:`~.engine.loop.ControlLoop`, the same the CLI and the benchmarks run; this module
-translates the entry's options and inlet subentries into its configuration and collects what
-the entities show.
+:func:`run_cycle` in the executor, then dispatches and publishes the alarms. The cycle
+itself — clean → evaluate → estimate + control → diagnose → forecast → alarm rules — is the
+engine's :class:`~.engine.loop.ControlLoop`, the same the CLI and the benchmarks run; this
+module translates the entry's options and inlet subentries into its configuration and
+collects what the entities show.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .const import LINK_WIRELESS
+from .engine.alarms import AlarmSettings, Condition
 from .engine.control.base import ControllerConfig, InletReading, Measurements
 from .engine.control.safety import SafetyLimits
 from .engine.diagnosis import Finding
-from .engine.evaluation import Evaluation
+from .engine.evaluation import BalanceStateMachine, Evaluation
 from .engine.loop import ControlLoop, LoopConfig
 from .engine.model import Inlet, Network
 from .estimates import filled_in
-from .plant import Acquisition, Reading
+from .reading import Acquisition, Reading
 from .settings import InletConfig, Settings
 
-SUCCESS_WINDOW = 48  # cycles (a day at 30 min) for the §6.0.6 first-attempt success rate
 # the options' names → the engine's (control/base.py, evaluation.py)
 ENGINE_TARGETS = {
     "flow": "flow",
@@ -36,7 +36,12 @@ ENGINE_TARGETS = {
 }
 ENGINE_ALGORITHMS = {"traditional": "traditional", "ai": "model"}
 WEIGHT_RANGE = (0.5, 2.0)  # §5.3.6-5, as the engine accepts it
-LEARNED = ("controller", "diagnoser", "forecaster")  # the loop's stored state (CycleMemory)
+LEARNED = (
+    "controller",
+    "diagnoser",
+    "forecaster",
+    "transmissions",
+)  # the loop's stored state (CycleMemory)
 
 
 @dataclass
@@ -73,7 +78,7 @@ class CycleResult:
     inlets: dict[str, InletResult]
     share_in_band: float | None
     spread: float | None
-    imbalance_ratio: float | None
+    flow_deviation_spread: float | None  # max − min of the inlets' flow deviations (of set flow)
     balanced: bool
     success_rate: float | None
     commands: dict[str, float] = field(default_factory=dict)
@@ -82,6 +87,7 @@ class CycleResult:
     evaluation: Evaluation | None = None
     findings: list[Finding] = field(default_factory=list)  # device diagnosis (§5.3.7)
     limited: dict[str, list[str]] = field(default_factory=dict)  # safety limits that acted
+    conditions: list[Condition] = field(default_factory=list)  # the engine's alarm rules
 
     @property
     def heat_kw(self) -> float:
@@ -94,33 +100,24 @@ class CycleMemory:
     """What a cycle carries to the next (persisted by the coordinator)."""
 
     energy_kwh: dict[str, float] = field(default_factory=dict)
-    transmissions: dict[str, deque[tuple[int, int]]] = field(default_factory=dict)
     loop: ControlLoop | None = None  # built on the first cycle, from loop_state
     loop_state: dict[str, Any] = field(default_factory=dict)  # stored learning, until then
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable form for the Store.
 
-        The controller's learned hydraulics (§5.3.6), the diagnoser's Kv curves (§3.0.7-5)
-        and the load model (§3.0.7-2) are kept, so a restart of Home Assistant does not
-        start learning from nothing.
+        The controller's learned hydraulics (§5.3.6), the diagnoser's Kv curves (§3.0.7-5),
+        the load model (§3.0.7-2) and the §6.0.6 transmission counts are kept, so a restart
+        of Home Assistant does not start from nothing.
         """
         learned = self.loop.as_dict() if self.loop else self.loop_state
-        return {
-            "energy_kwh": self.energy_kwh,
-            "transmissions": {k: list(v) for k, v in self.transmissions.items()},
-            **learned,
-        }
+        return {"energy_kwh": self.energy_kwh, **learned}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CycleMemory:
         """Read back what :meth:`as_dict` wrote (unknown keys ignored)."""
         return cls(
             energy_kwh={k: float(v) for k, v in data.get("energy_kwh", {}).items()},
-            transmissions={
-                k: deque((tuple(x) for x in v), maxlen=SUCCESS_WINDOW)  # type: ignore[misc]
-                for k, v in data.get("transmissions", {}).items()
-            },
             loop_state={k: data[k] for k in LEARNED if isinstance(data.get(k), dict)},
         )
 
@@ -188,39 +185,32 @@ def loop_config(
         controller=control,
         judged=list(inlets),
         setpoints={iid: set_flow(network, cfg) for iid, cfg in inlets.items()},
+        alarms=alarm_settings(settings, inlets),
+    )
+
+
+def alarm_settings(settings: Settings, inlets: dict[str, InletConfig]) -> AlarmSettings:
+    """The operator's alarm thresholds (§5.3.8-1) in the engine's terms."""
+    return AlarmSettings(
+        max_supply_c=settings.max_supply_c,
+        min_return_c=settings.min_return_c,
+        min_dp_kpa=settings.min_dp_kpa,
+        feedback_tolerance_pct=settings.feedback_tolerance_pct,
+        low_battery_pct=settings.low_battery_pct,
+        wireless=frozenset(iid for iid, cfg in inlets.items() if cfg.link == LINK_WIRELESS),
+        outdoor_required=bool(settings.outdoor_entity),
     )
 
 
 def measurements_of(
     inlets: dict[str, InletConfig], acq: Acquisition, pump_speed: float
 ) -> Measurements:
-    """The engine's view of one acquisition: every inlet read, substation and pump."""
-    plant = acq.plant
-    readings = {iid: acq.inlets[iid] for iid in inlets} | acq.unmanaged
-    return Measurements(
-        inlets={iid: _engine_reading(r) for iid, r in readings.items()},
-        outdoor_c=acq.outdoor_c,
-        supply_c=plant.supply_c,
-        return_c=plant.return_c,
-        pump_speed=pump_speed,
-        pump_flow_m3h=plant.pump.flow_m3h,
-        pump_head_m=plant.pump.head_m,
-        time_s=acq.time_s,
-    )
-
-
-def _engine_reading(r: Reading) -> InletReading:
-    """One inlet's reading in the engine's vocabulary."""
-    return InletReading(
-        flow_m3h=r.flow_m3h,
-        supply_c=r.supply_c,
-        return_c=r.return_c,
-        room_c=r.room_c,
-        opening=r.opening,
-        dp_available_kpa=r.dp_available_kpa,
-        valve_dp_kpa=r.valve_dp_kpa,
-        fault_code=r.fault_code,
-    )
+    """The engine's view of one acquisition: every inlet as its source read it, the
+    substation and pump from the plant (its outdoor temperature may be the sensor's: None)."""
+    readings: dict[str, InletReading] = {iid: acq.inlets[iid] for iid in inlets}
+    meas = Measurements.from_plant(acq.plant, readings | acq.unmanaged)
+    meas.outdoor_c, meas.pump_speed = acq.outdoor_c, pump_speed
+    return meas
 
 
 def run_cycle(
@@ -231,11 +221,14 @@ def run_cycle(
     memory: CycleMemory,
     pump_speed: float,
     dispatched: dict[str, float] | None = None,
+    balance: BalanceStateMachine | None = None,
+    clock_s: float | None = None,
 ) -> CycleResult:
     """Run the engine's control loop on the acquired state (executor).
 
     ``dispatched`` are the openings sent last cycle, which device diagnosis compares with
-    what the valves and flows did since.
+    what the valves and flows did since; ``balance`` the §8.2.5/§8.2.6 state machine, run
+    on ``clock_s``.
     """
     config = loop_config(network, settings, inlets, acq)
     if memory.loop is None:
@@ -246,6 +239,9 @@ def run_cycle(
         measurements_of(inlets, acq, pump_speed),
         dispatched=dispatched,
         outdoor_forecast_c=acq.outdoor_forecast_c,
+        balance=balance,
+        clock_s=clock_s,
+        gateways=acq.gateways,
     )
     ev = out.evaluation
     results: dict[str, InletResult] = {}
@@ -256,7 +252,7 @@ def run_cycle(
         heat_kw = out.heat_kw.get(iid)
         energy = memory.energy_kwh.get(iid, 0.0) + (heat_kw or 0.0) * acq.dt_s / 3600.0
         memory.energy_kwh[iid] = energy
-        rate, samples = _success_rate(memory, iid, reading)
+        rate, samples = out.success.get(iid, (None, 0))
         judged = ev.inlets.get(iid) if ev else None
         results[iid] = InletResult(
             reading=reading,
@@ -285,18 +281,8 @@ def run_cycle(
     result.forecast_kw = out.forecast_kw
     result.findings = out.findings
     result.limited = dict(cmds.limited)
+    result.conditions = out.conditions
     return result
-
-
-def _success_rate(memory: CycleMemory, iid: str, reading: Reading) -> tuple[float | None, int]:
-    """The inlet's §6.0.6 first-attempt success rate (%) over the window, and its samples."""
-    if reading.link_rate is not None:  # the gateway counts every Modbus request (§6.0.6)
-        return reading.link_rate
-    history = memory.transmissions.setdefault(iid, deque(maxlen=SUCCESS_WINDOW))
-    if reading.attempted:
-        history.append((reading.attempted, reading.received))
-    sent = sum(a for a, _ in history)
-    return (sum(r for _, r in history) / sent * 100.0 if sent else None), len(history)
 
 
 def _flags_by_inlet(flags: dict[str, tuple[str, ...]]) -> dict[str, dict[str, tuple[str, ...]]]:
@@ -350,7 +336,7 @@ def _network_result(
         inlets=results,
         share_in_band=None if share is None else share * 100.0,
         spread=ev.return_spread_k if ev else None,
-        imbalance_ratio=(max(flows) - min(flows)) / 100.0 if flows else None,
+        flow_deviation_spread=(max(flows) - min(flows)) / 100.0 if flows else None,
         balanced=bool(ev and ev.in_band),
         success_rate=sum(sent) / len(sent) if sent else None,
         commands=commands,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .engine.control.controller import MAX_ESTIMATE_AGE, Controller
-from .plant import Reading
+from .reading import Reading
 
 PREDICTED = ("flow_m3h", "supply_c", "return_c", "room_c", "dp_available_kpa")
 ATTR_ESTIMATED = "estimated"

@@ -14,9 +14,9 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .alarms import ALARM_TYPES
 from .const import EVENT_ALARM
 from .coordinator import HeatbalanceConfigEntry
+from .engine.alarms import ALARM_TYPES
 from .entity import HeatbalanceEntity
 
 PARALLEL_UPDATES = 0

@@ -1,4 +1,5 @@
-"""Responses of the data actions: CSV import, commissioning presettings, data export.
+"""Responses of the data actions: CSV import, commissioning presettings, data export, and
+the network export (the network as it is now, a file that imports again unchanged).
 
 CSV parsing and validation are the engine loader's (rows and fields named in its errors);
 imported inlets join the entry's own inlet list, and building inlets get a subentry (a
@@ -7,16 +8,20 @@ device) each — households stay aggregated, as at setup.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from homeassistant.config_entries import ConfigSubentry
+import yaml
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry, ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
-from .alarms import NETWORK
+from .archive_actions import sign
 from .const import (
+    CONF_DONE,
     CONF_INLET_ID,
     CONF_INLETS,
     CONF_LINK,
@@ -24,12 +29,22 @@ from .const import (
     DOMAIN,
     LINK_WIRED,
     SOURCE_SIMULATOR,
+    SUBENTRY_COMMISSIONING,
     SUBENTRY_INLET,
 )
 from .coordinator import HeatbalanceCoordinator
+from .engine.alarms import NETWORK
+from .engine.building_list import estimate_network, read_building_list
 from .engine.commissioning import commission
 from .engine.loader import NetworkError, import_inlets_csv, network_to_dict
-from .network_setup import definitions
+from .engine.model import Network
+from .network_setup import (
+    NETWORK_SUFFIXES,
+    TABLE_SUFFIXES,
+    definitions,
+    network_source,
+)
+from .records import media_folder
 
 
 def _read(path: str | None) -> bytes:
@@ -127,7 +142,7 @@ def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
         "indicators": {
             "share_in_band": result.share_in_band,
             "return_spread_k": result.spread,
-            "imbalance_ratio": result.imbalance_ratio,
+            "flow_deviation_spread": result.flow_deviation_spread,
             "balanced": result.balanced,
             "success_rate": result.success_rate,
             "outdoor_c": result.outdoor_c,
@@ -141,9 +156,146 @@ def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
                 "type": a.type,
                 "grade": a.grade,
                 "location": a.location if a.location != NETWORK else coordinator.network.name,
-                "description": coordinator.describe(a),
+                "description": coordinator.events.describe(a),
                 "acknowledged": a.acknowledged,
             }
             for a in coordinator.alarms.active.values()
         ],
+    }
+
+
+def learned_of(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
+    """The running control loop's learnt corrections (§3.0.7-3); empty before it learnt."""
+    loop = getattr(getattr(coordinator, "memory", None), "loop", None)
+    learned = getattr(getattr(loop, "controller", None), "learned_corrections", None)
+    return dict(learned()) if callable(learned) else {}
+
+
+def commissioning_state(entry: ConfigEntry) -> list[dict[str, Any]]:
+    """Every commissioning record of the entry (§7.2.6) with what is done and pending."""
+    records = []
+    for sub in entry.subentries.values():
+        if sub.subentry_type != SUBENTRY_COMMISSIONING or "record" not in sub.data:
+            continue
+        record = dict(sub.data["record"])
+        done = list(sub.data.get(CONF_DONE, []))
+        records.append(
+            {
+                "title": sub.title,
+                "done": done,
+                "pending": [
+                    r["inlet_id"] for r in record.get("inlets", []) if r["inlet_id"] not in done
+                ],
+                "record": record,
+            }
+        )
+    return records
+
+
+def _source_file(source: str) -> dict[str, Any]:
+    """The entry's network file as data (empty for a built-in network or a building list)."""
+    path = Path(source)
+    if path.suffix.lower() not in NETWORK_SUFFIXES or not path.is_file():
+        return {}
+    text = path.read_text(encoding="utf-8-sig")
+    data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    return data if isinstance(data, dict) else {}
+
+
+def _estimates(source: str, file: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the entry's source marks as estimated: a building list's estimates, or the
+    ``estimates:`` of a network file (blocking)."""
+    path = Path(source)
+    if path.suffix.lower() in TABLE_SUFFIXES and path.is_file():
+        buildings = read_building_list(path.read_bytes(), path.name)
+        return [e.as_dict() for e in estimate_network(buildings, name=path.stem).estimates]
+    estimates = file.get("estimates")
+    return list(estimates) if isinstance(estimates, list) else []
+
+
+def network_export(
+    network: Network, source: str, learned: dict[str, Any], records: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The network as it is now in the file format (blocking).
+
+    The model with the inlets added in the UI, what is estimated, what the self-learning
+    model corrected, the commissioning records. It loads again as the same network; the
+    config flow restores its commissioning records. Learnt corrections are carried, not
+    applied: a network imported from an export keeps the file's ``learned:`` in its own
+    exports until its controller has learnt anew.
+    """
+    file = _source_file(source)
+    data = network_to_dict(network)
+    if estimates := _estimates(source, file):
+        data["estimates"] = estimates
+    carried = file.get("learned")
+    if not _has_learnt(learned) and isinstance(carried, dict):
+        learned = dict(carried)
+    data["learned"] = learned
+    data["commissioning"] = records
+    return data
+
+
+def _has_learnt(learned: dict[str, Any]) -> bool:
+    """Whether the corrections rest on any sample (a fresh controller reports neutral ones)."""
+    return bool(learned.get("branches")) or bool(learned.get("pipe_samples"))
+
+
+def commissioning_subentries(source: str) -> list[ConfigSubentryData]:
+    """The commissioning records an exported network file carries, as subentries (blocking)."""
+    subentries = []
+    for item in _source_file(source).get("commissioning") or []:
+        if not isinstance(item, dict) or not isinstance(item.get("record"), dict):
+            continue
+        subentries.append(
+            ConfigSubentryData(
+                data={"record": item["record"], CONF_DONE: list(item.get(CONF_DONE) or [])},
+                subentry_type=SUBENTRY_COMMISSIONING,
+                title=str(item.get("title") or "Commissioning"),
+                unique_id=None,
+            )
+        )
+    return subentries
+
+
+def write_export(folder: Path, data: dict[str, Any]) -> Path:
+    """``data`` as ``<network>-network-<UTC time>.yaml`` in ``folder`` (blocking)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(data["name"]))
+    path = folder / f"{slug}-network-{stamp}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+async def async_export_network(
+    hass: HomeAssistant, coordinator: HeatbalanceCoordinator, link: dt.timedelta
+) -> dict[str, Any]:
+    """Write the network as it is now to HA's media folder; its path and a download link."""
+    entry = coordinator.config_entry
+    folder = media_folder(hass, entry.entry_id)
+
+    def job() -> Path:
+        data = network_export(
+            coordinator.network,
+            network_source(entry.data),
+            learned_of(coordinator),
+            commissioning_state(entry),
+        )
+        return write_export(folder, data)
+
+    try:
+        path = await hass.async_add_executor_job(job)
+    except (OSError, ValueError, yaml.YAMLError) as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="export_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    return {
+        "file": str(path),
+        "link": sign(hass, entry.entry_id, path.name, link, content_user=False),
+        "media": f"media-source://media_source/local/heatbalance/{entry.entry_id}/{path.name}",
+        "inlets": len(coordinator.network.inlets),
+        "commissioning_records": len(commissioning_state(entry)),
     }

@@ -33,7 +33,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from homeassistant.core import callback
 
@@ -49,7 +49,7 @@ from .gateway_protocol import (
     data_topic,
     finite,
 )
-from .plant import Reading
+from .reading import Reading
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -57,7 +57,6 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.storage import Store
 
-    from .plant import Plant
     from .settings import InletConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -69,6 +68,7 @@ SAVE_DELAY_S = 5.0
 METER_SIGNALS = {"supply_c": "supply_temperature", "return_c": "return_temperature"}
 CONFIRMED = "confirmed"
 PENDING = "pending"  # sent, no answer yet
+QUEUED = "queued"  # held by a LoRaWAN network server until the device's next uplink
 NO_RESULT = "no_result"  # no answer within the stale window
 
 
@@ -336,6 +336,8 @@ class GatewaySource:
         if sent_to is not None and sent_to != gateway:
             self._refuse(gateway, str(result.get("device")), "command result")
             return
+        if result.get("status") == QUEUED and request_id in self.results:
+            return  # an interim answer never replaces the final one
         self.results[request_id] = result
         waiter = self._waiters.pop(request_id, None)
         if waiter is not None and not waiter.done():
@@ -413,10 +415,19 @@ class GatewaySource:
             setattr(reading, attr, _value(meter, key) if key in meter else _value(valve, key))
         signals = (reading.flow_m3h, reading.supply_c, reading.return_c, reading.opening)
         reading.received = sum(v is not None for v in signals)
+        if answer == PENDING and self._feedback_predates_command(inlet_id, valve_name):
+            reading.opening = None  # says nothing of the command yet: the engine assumes it
         self._sensor_readings(inlet_id, reading, stale_s)
         if has_valve:
             reading.fault_code = _value(valve, "fault_code")
         return reading
+
+    def _feedback_predates_command(self, inlet_id: str, valve: str | None) -> bool:
+        """True when the valve's last report is older than the command still awaiting its
+        answer (a LoRaWAN valve reports every 15 min or so): not yet a read-back of it."""
+        live = self.live.get(valve) if valve is not None else None
+        last = self.last_command.get(inlet_id)
+        return live is not None and last is not None and live.ts < last[1]
 
     def _sensor_readings(self, inlet_id: str, reading: Reading, stale_s: float) -> None:
         """Pressure transmitters (measured ΔP = supply − return, kPa), room sensors (their
@@ -461,6 +472,8 @@ class GatewaySource:
             return None
         request_id, sent_at = last
         result = self.results.get(request_id)
+        if result is not None and result.get("status") == QUEUED:
+            return PENDING  # a LoRaWAN valve takes it at its next uplink; the gateway times it
         if result is not None:
             return str(result.get("status") or "invalid")
         return NO_RESULT if self.clock() - sent_at > answer_s else PENDING
@@ -517,8 +530,16 @@ class GatewaySource:
         return request_id
 
 
+class GatewayHost(Protocol):
+    """What a gateway source serves (the coordinator's ``Plant``): its inlets' mapping, and
+    the place it is kept. A protocol, so this module and ``plant`` do not import each other."""
+
+    inlets: dict[str, InletConfig]
+    gateway: GatewaySource | None
+
+
 async def async_attach(
-    hass: HomeAssistant, plant: Plant, base: str = DEFAULT_BASE, key: str | None = None
+    hass: HomeAssistant, plant: GatewayHost, base: str = DEFAULT_BASE, key: str | None = None
 ) -> GatewaySource | None:
     """Start the source for the plant's gateway inlets (None when it has none).
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.storage import Store
 
@@ -25,20 +26,20 @@ from .const import (
     DOMAIN,
     SUBENTRY_INLET,
 )
-from .coordinator import (
-    STORE_VERSION,
-    HeatbalanceConfigEntry,
-    HeatbalanceCoordinator,
-    HeatbalanceData,
-)
+from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator, HeatbalanceData
 from .engine.loader import NetworkError
 from .engine.simulator import Simulator
 from .network_setup import build_network, definitions, network_source
+from .persistence import STORE_VERSION
 from .records import CONF_ARCHIVE_URL, audited_change
 from .repairs import async_check_issues, async_clear_issues
 from .settings import DEFAULT_OPTIONS, InletConfig, Settings
+from .true_plant import plant_network
 
 RELOADS = f"{DOMAIN}_pending_reloads"
+# entity keys renamed so that one name has one meaning; the unique id follows, the entity id
+# (and with it history and automations) stays
+RENAMED_KEYS = {"imbalance_ratio": "flow_deviation_spread"}  # a spread, not the §8.2.4 ratio
 
 
 def inlet_configs(entry: ConfigEntry) -> dict[str, InletConfig]:
@@ -74,12 +75,15 @@ def network_device(hass: HomeAssistant, entry: ConfigEntry, name: str) -> None:
 
 async def async_setup_network(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> None:
     """Load the network with its subentry inlets, restore state, run the first cycle."""
+    await er.async_migrate_entries(hass, entry.entry_id, _renamed_key)
     structure = structure_of(entry)  # read with the configs: later changes reload again
     configs = inlet_configs(entry)
     try:
         network = await hass.async_add_executor_job(
             build_network, network_source(entry.data), definitions(entry.data)
         )
+        # the simulated plant: the network itself, or a true plant in development mode
+        plant = await hass.async_add_executor_job(plant_network, network, definitions(entry.data))
     except (NetworkError, OSError) as err:
         raise ConfigEntryError(
             translation_domain=DOMAIN,
@@ -93,11 +97,20 @@ async def async_setup_network(hass: HomeAssistant, entry: HeatbalanceConfigEntry
     settings = Settings.from_options(entry.options)
     network_device(hass, entry, network.name)
     # building the hydraulic model factorises matrices and imports scipy: not in the event loop
-    simulator = await hass.async_add_executor_job(Simulator, network)
+    simulator = await hass.async_add_executor_job(Simulator, plant)
     coordinator = HeatbalanceCoordinator(hass, entry, network, simulator, inlets, settings)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = HeatbalanceData(coordinator, structure)
     await async_check_issues(hass, entry.entry_id, entry.title, network, settings, inlets, orphans)
+
+
+@callback
+def _renamed_key(entity: er.RegistryEntry) -> dict[str, Any] | None:
+    """The new unique id of an entity whose key was renamed (None: unchanged)."""
+    for old, new in RENAMED_KEYS.items():
+        if entity.unique_id.endswith(f"_{old}"):
+            return {"new_unique_id": entity.unique_id.removesuffix(old) + new}
+    return None
 
 
 async def async_update_listener(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +45,7 @@ from .const import (
     SOURCE_GATEWAY,
 )
 from .engine.simulator import PlantState, Simulator, outdoor_profile
+from .reading import Acquisition, Reading
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,46 +56,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 SERVICE_TIMEOUT_S = 10.0
 SIM_SIGNALS = ("supply_c", "return_c", "flow_m3h", "room_c", "opening")
-
-
-@dataclass
-class Reading:
-    """One inlet's acquisition in one cycle (None: not received)."""
-
-    supply_c: float | None = None
-    return_c: float | None = None
-    flow_m3h: float | None = None
-    room_c: float | None = None
-    opening: float | None = None  # valve position feedback, 0…1
-    battery_pct: float | None = None
-    dp_available_kpa: float | None = None  # measured, or the network model's estimate
-    valve_dp_kpa: float | None = None
-    command_status: str | None = None  # gateway's answer to the last valve command
-    fault_code: float | None = None  # the valve's own fault code (§4.3.8), 0 = none
-    measured: tuple[str, ...] = ()  # fields a real instrument delivered (not the model)
-    estimated: tuple[str, ...] = ()  # fields the network model filled in (shown as such)
-    link_rate: tuple[float, int] | None = None  # gateway's first-try rate %, requests (§6.0.6)
-    attempted: int = 0
-    received: int = 0
-
-
-@dataclass
-class Acquisition:
-    """What one cycle acquired."""
-
-    time_s: float
-    dt_s: float
-    outdoor_c: float | None
-    plant: PlantState
-    inlets: dict[str, Reading] = field(default_factory=dict)
-    # the next 24 clock hours' outdoor temperature from the hour after time_s (forecasting)
-    outdoor_forecast_c: list[float] | None = None
-    # valves of the network without an inlet subentry (households aggregated in their
-    # building): read from the simulated plant, and moved there, when the whole plant is
-    # simulated; on a real plant only their assumed position (the model's) is known
-    unmanaged: dict[str, Reading] = field(default_factory=dict)
-    unmanaged_moved: bool = False
-    pump_controlled: bool = True  # a pump command reaches the pump (simulated plant only)
 
 
 class Plant:
@@ -111,6 +71,7 @@ class Plant:
         self._rng = np.random.default_rng(0)
         self._weather = outdoor_profile(days=150, seed=0)
         self.gateway: GatewaySource | None = None  # gateway_source.async_attach sets it
+        self._assumed = False  # uncommanded valves and pump put at their assumed state
 
     @property
     def simulated(self) -> bool:
@@ -152,6 +113,8 @@ class Plant:
                 acq.inlets[iid] = self._read_gateway(iid, acq.plant)
             self._follow(iid, acq.inlets[iid])
         acq.inlets = {iid: acq.inlets[iid] for iid in self.inlets if iid in acq.inlets}
+        if self.gateway is not None:
+            acq.gateways = self.gateway.outbox()
         return acq
 
     def _step_and_read(
@@ -163,6 +126,8 @@ class Plant:
     ) -> Acquisition:
         """Advance the simulator and read what it delivers (executor): its own managed
         inlets and the valves no subentry maps."""
+        if not simulated and not self._assumed:
+            self._assume_uncommanded(set(managed))
         plant = self._step(outdoor)
         acq = Acquisition(plant.time_s, self.cycle_s, plant.outdoor_c, plant)
         if self.settings.outdoor_entity and outdoor is None:
@@ -173,6 +138,22 @@ class Plant:
                 acq.inlets[iid] = self._read_simulator(iid, plant)
         self._read_unmanaged(acq, set(managed), simulated)
         return acq
+
+    def _assume_uncommanded(self, managed: set[str]) -> None:
+        """On a real plant no command reaches the pump or the valves without a subentry: the
+        model puts them where the network file says (their assumed state, flagged).
+
+        Once per setup: the model restored from the Store may carry moves made while the
+        whole plant was simulated — the real households and pump never made them, and a
+        plan on those positions misses the band (the field plant in
+        tests/integration/test_sources_regulate.py shows it).
+        """
+        sim = self.simulator
+        for iid, inlet in sim.network.inlets.items():
+            if iid not in managed and inlet.device.actuated:
+                sim.set_opening(iid, inlet.device.opening)
+        sim.set_pump_speed(sim.network.substation.pump.speed)
+        self._assumed = True
 
     def _follow(self, iid: str, reading: Reading) -> None:
         """The network model takes a real valve's measured position for its next step; the

@@ -235,7 +235,7 @@ NETWORK_SENSORS: tuple[NetworkSensorDescription, ...] = (
     ),
     _network("share_in_band", PERCENT, 0, lambda _c, r: r.share_in_band),
     _network("return_spread", KELVIN, 2, lambda _c, r: r.spread),
-    _network("imbalance_ratio", PERCENT, 1, lambda _c, r: _pct(r.imbalance_ratio)),
+    _network("flow_deviation_spread", PERCENT, 1, lambda _c, r: _pct(r.flow_deviation_spread)),
     _network("supply_temperature", CELSIUS, 1, lambda _c, r: r.supply_c),
     _network("return_temperature", CELSIUS, 1, lambda _c, r: r.return_c),
     _network("outdoor_temperature", CELSIUS, 1, lambda _c, r: r.outdoor_c),

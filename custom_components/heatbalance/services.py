@@ -8,6 +8,7 @@ Every call is audited (§5.3.6-7). Bad input raises a translated ``ServiceValida
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -16,7 +17,6 @@ from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import config_validation as cv
 
 from .actions import async_acknowledge, async_balance_now, async_confirm_proposal
-from .alarms import ALARM_TYPES, NETWORK
 from .archive_actions import SCHEMAS as ARCHIVE_SCHEMAS
 from .archive_actions import ReportFileView, async_history, async_report
 from .audit import async_audit, async_audit_refused, async_require_admin, async_require_operator
@@ -35,7 +35,13 @@ from .const import (
     DOMAIN,
 )
 from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
-from .export import async_import_csv, commission_response, export_response
+from .engine.alarms import ALARM_TYPES, NETWORK
+from .export import (
+    async_export_network,
+    async_import_csv,
+    commission_response,
+    export_response,
+)
 from .lifecycle import async_change_inlet, async_change_options
 from .records import archive_commissioning
 from .settings import DEFAULT_OPTIONS
@@ -70,6 +76,9 @@ SCHEMAS: dict[str, Any] = {
     ),
     "commission": ENTRY,
     "export_data": ENTRY,
+    "export_network": ENTRY.extend(
+        {vol.Optional("link_hours", default=24): vol.All(vol.Coerce(float), vol.Range(0.1, 720))}
+    ),
     **ARCHIVE_SCHEMAS,
 }
 
@@ -198,6 +207,21 @@ async def _export(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return export_response(coordinator)
 
 
+async def _export_network(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    await async_require_admin(hass, call.context)
+    coordinator = _coordinator(hass, call)
+    link = timedelta(hours=call.data["link_hours"])
+    response = await async_export_network(hass, coordinator, link)
+    async_audit(
+        hass,
+        coordinator.config_entry.entry_id,
+        "export_network",
+        call.context,
+        file=response["file"],
+    )
+    return response
+
+
 async def _history(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     coordinator = _coordinator(hass, call)
     name = call.data[ATTR_INLET]
@@ -220,6 +244,7 @@ HANDLERS = {
     "import_inlets_csv": (_import_csv, SupportsResponse.OPTIONAL),
     "commission": (_commission, SupportsResponse.ONLY),
     "export_data": (_export, SupportsResponse.ONLY),
+    "export_network": (_export_network, SupportsResponse.OPTIONAL),
     "history": (_history, SupportsResponse.ONLY),  # read-only: any logged-in user
     "report": (_report, SupportsResponse.OPTIONAL),
 }

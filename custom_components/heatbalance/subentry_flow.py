@@ -156,6 +156,21 @@ def _zh(hass: HomeAssistant) -> int:
     return int(str(hass.config.language).lower().startswith("zh"))
 
 
+DEFINITION_FIELDS = (
+    "id",
+    "name",
+    "type",
+    "node",
+    "parent",
+    "heating_area_m2",
+    "design_load_kw",
+    "design_dt_k",
+    "internal_dp_kpa",
+    "device_type",
+    "kvs",
+)
+
+
 def definition_schema(network: Network) -> vol.Schema:
     """Fields of a new inlet, in the network file's names (docs/network-format.md)."""
     buildings = [i.id for i in network.inlets.values() if i.type != "household"]
@@ -244,6 +259,25 @@ def typical_inlet(network: Network) -> dict[str, Any]:
         "design_dt_k": dt_k,
         "kvs": kvs,
     }
+
+
+# the network file's field (as the loader names it in a problem) → the form's field
+FORM_FIELDS = {"device.kvs": "kvs", "device.type": "device_type"}
+
+
+def field_errors(problems: list[str], inlet_id: str) -> dict[str, str]:
+    """The form fields the loader's problems with this inlet name, each marked at its field
+    (HA checks a form only on submit; the full list stays in the form's error text)."""
+    marked: dict[str, str] = {}
+    prefix = f"inlet {inlet_id}, field "
+    for problem in problems:
+        if not problem.startswith(prefix):
+            continue
+        name = problem.removeprefix(prefix).split(":", 1)[0].strip()
+        field = FORM_FIELDS.get(name, name)
+        if field in DEFINITION_FIELDS:
+            marked[field] = "field_invalid"
+    return marked
 
 
 def to_definition(form: dict[str, Any]) -> dict[str, Any]:
@@ -342,6 +376,7 @@ class InletSubentryFlow(ConfigSubentryFlow):
                 except NetworkError as err:
                     errors["base"] = "inlet_invalid"
                     placeholders["error"] = str(err)
+                    errors |= field_errors(err.problems, definition["id"])
             if not errors:
                 self._data[CONF_INLET_ID] = definition["id"]
                 self._definition = definition

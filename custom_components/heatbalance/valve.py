@@ -19,6 +19,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .actions import async_set_opening
 from .const import DOMAIN
 from .coordinator import HeatbalanceConfigEntry
 from .entity import HeatbalanceEntity, add_per_actuated_inlet
@@ -78,7 +79,7 @@ class BalancingValve(HeatbalanceEntity, ValveEntity):
         if coordinator.settings.auto and coordinator.inlets[self.inlet_id].auto:
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="valve_in_auto")
         old = self.current_valve_position
-        await coordinator.async_set_opening(self.inlet_id, position / 100.0)
+        await async_set_opening(coordinator, self.inlet_id, position / 100.0)
         self._audit("move_valve", old=old, new=position)
 
     async def async_open_valve(self) -> None:

@@ -12,13 +12,13 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from .engine.alarms import EMERGENCY, AlarmBook  # an emergency draws its inlet as a fault
+
 if TYPE_CHECKING:
-    from .alarms import AlarmBook
     from .cycle import CycleResult, InletResult
     from .engine.model import Network
     from .settings import InletConfig, Settings
 
-EMERGENCY = "emergency"  # alarms.EMERGENCY: such an alarm draws its inlet as a fault
 HISTORY_POINTS = 720  # cycles kept for the charts (15 days at 30 min)
 DEFAULT_BAND_PCT = 10.0  # household flow band when the network's band is not in % of flow
 STATES = ("in_band", "short", "over", "no_data", "fault", "manual")

@@ -124,17 +124,21 @@ async def test_valve_command_goes_down_and_an_uplink_confirms_it(
     tmp_path: Any, broker: Any
 ) -> None:
     """Command on the gateway's cmd topic → ChirpStack v4 ``command/down`` (base64 per profile)
-    → confirmed by the first uplink holding the value; refused outside the range; a device
-    that keeps reporting another position is not_confirmed (real mosquitto, real gateway)."""
+    → reported queued at once → confirmed by the first uplink holding the value; refused
+    outside the range; a device that keeps reporting another position is not_confirmed (real
+    mosquitto, real gateway)."""
     config = lorawan_gateway(tmp_path, broker.port)
     consumer = MqttConsumer("gw1", [broker.port])
     downlinks: list[tuple[str, dict[str, Any]]] = []
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, dict[str, Any]] = {}  # final results
+    queued: list[str] = []  # interim answers: the network server holds the downlink
 
     def on_message(_c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
         body = json.loads(message.payload)
         if message.topic.endswith("/command/down"):
             downlinks.append((message.topic, body))
+        elif body.get("status") == "queued":
+            queued.append(body["request_id"])
         else:
             results[body["request_id"]] = body
 
@@ -166,6 +170,8 @@ async def test_valve_command_goes_down_and_an_uplink_confirms_it(
         assert topic == f"application/7/device/{VALVE_EUI}/command/down"
         assert (body["fPort"], body["confirmed"], body["data"]) == (10, True, "AQFe")
         assert len(downlinks) == 1  # the refused command sent nothing
+        await until(lambda: "r1" in queued, "r1 queued")
+        assert "r1" not in results  # queued, not yet confirmed: the device has not answered
         # the uplink that opens the receive window still shows the old position
         network_server.publish(up, uplink(VALVE_EUI, {"valve_position": 42.5}), 1)
         network_server.publish(up, uplink(VALVE_EUI, {"valve_position": 35.0}), 1)
@@ -178,6 +184,7 @@ async def test_valve_command_goes_down_and_an_uplink_confirms_it(
             network_server.publish(up, uplink(VALVE_EUI, {"valve_position": 35.0}), 1)
         await until(lambda: "r2" in results, "result of r2")
         assert results["r2"]["status"] == "not_confirmed"
+        assert queued == ["r1", "r2"]  # the refused command was never queued
     finally:
         gateway.stop()
         await task

@@ -153,29 +153,34 @@ class Recorder:
         raise AssertionError(f"not reached: {dict(self.polls)} {self.availability}")
 
 
+async def poll_line(bus: dict[str, Any], polls: int) -> Recorder:
+    """Run the worker of one configured M-Bus line until every device had ``polls`` polls."""
+    rec = Recorder()
+    config = parse_config(config_with(bus))
+    raw = config.raw["buses"][0]
+    worker = MBusWorker(
+        raw,
+        config.mbus_profiles,
+        MBusLine.from_bus(raw),
+        on_reading=rec.on_reading,
+        on_availability=rec.on_availability,
+        on_poll=rec.on_poll,
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        await rec.until(lambda: all(len(rec.polls[d["name"]]) >= polls for d in raw["devices"]))
+    finally:
+        worker.stop()
+        await task
+    return rec
+
+
 async def run_worker(
     meters: list[VirtualMeter], devices: list[dict[str, Any]], polls: int, **bus: Any
 ) -> Recorder:
-    """Poll a virtual line until every device had ``polls`` polls."""
-    rec = Recorder()
+    """Poll a virtual TCP line until every device had ``polls`` polls."""
     async with VirtualLine(meters) as line:
-        config = parse_config(config_with(mbus_bus(line.port, devices, **bus)))
-        raw = config.raw["buses"][0]
-        worker = MBusWorker(
-            raw,
-            config.mbus_profiles,
-            MBusLine.from_bus(raw),
-            on_reading=rec.on_reading,
-            on_availability=rec.on_availability,
-            on_poll=rec.on_poll,
-        )
-        task = asyncio.create_task(worker.run())
-        try:
-            await rec.until(lambda: all(len(rec.polls[d["name"]]) >= polls for d in devices))
-        finally:
-            worker.stop()
-            await task
-    return rec
+        return await poll_line(mbus_bus(line.port, devices, **bus), polls)
 
 
 async def test_primary_and_secondary_meters_are_read() -> None:
@@ -217,23 +222,9 @@ async def test_serial_level_converter_on_a_pseudo_terminal() -> None:
     with SerialMBusLine(meters) as line:
         bus = {"name": "mbus1", "type": "mbus_serial", "port": line.path, "timeout": 1.0}
         bus["devices"] = [{"name": "m7", "address": 7, "poll_interval": 0.1}]
-        config = parse_config(config_with(bus))
-        raw = config.raw["buses"][0]
+        raw = parse_config(config_with(bus)).raw["buses"][0]
         assert (raw["baudrate"], raw["parity"]) == (2400, "E")
-        rec = Recorder()
-        worker = MBusWorker(
-            raw,
-            config.mbus_profiles,
-            MBusLine.from_bus(raw),
-            on_reading=rec.on_reading,
-            on_poll=rec.on_poll,
-        )
-        task = asyncio.create_task(worker.run())
-        try:
-            await rec.until(lambda: len(rec.polls["m7"]) >= 2)
-        finally:
-            worker.stop()
-            await task
+        rec = await poll_line(bus, 2)
     assert rec.polls["m7"][:2] == [True, True]
     assert rec.readings["m7"][0] == pytest.approx({**EXPECTED, "supply_temperature": 80.5})
     assert line.segment.frames[0] == snd_nke(7)

@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 from homeassistant.const import MAJOR_VERSION
 
+from custom_components.heatbalance.true_plant import ENV as TRUE_PLANTS_ENV
+
 from .ha_instance import ROOT, RunningHA, home_assistant
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,6 +32,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 ARTIFACTS = Path(os.environ.get("HEATBALANCE_ARTIFACTS", ROOT / "artifacts" / "browser"))
 NETWORKS = ("estate12", "district120", "households1200")
 DESKTOP = {"width": 1366, "height": 860}
+TRUE_PLANTS = "true-plants"  # below HA's configuration folder
 PHONE = {"width": 390, "height": 844}  # a 6.1-inch phone in portrait
 
 ON_THIS_VERSION = MAJOR_VERSION >= 2026 or os.environ.get("HEATBALANCE_BROWSER_ALL") == "1"
@@ -68,10 +71,16 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="session")
 def ha(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHA]:
-    """A real Home Assistant with the demo networks, shared by the session's tests."""
+    """A real Home Assistant with the demo networks, shared by the session's tests.
+
+    Started in development mode for true plants (custom_components/heatbalance/true_plant.py):
+    a test that writes ``<config>/true-plants/N.yaml`` before adding network N gets a
+    simulated plant that is not N's model. The demo networks have no such file.
+    """
     _allow_sockets()
     config = tmp_path_factory.mktemp("ha-config")
-    with home_assistant(config, NETWORKS) as running:
+    env = {TRUE_PLANTS_ENV: str(config / TRUE_PLANTS)}
+    with home_assistant(config, NETWORKS, env) as running:
         yield running
 
 

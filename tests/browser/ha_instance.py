@@ -87,8 +87,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def home_assistant(config: Path, networks: tuple[str, ...] = ("estate12",)) -> Iterator[RunningHA]:
-    """Start HA in ``config`` (a fresh folder), onboard it, add ``networks``; stop it after."""
+def home_assistant(
+    config: Path, networks: tuple[str, ...] = ("estate12",), env: dict[str, str] | None = None
+) -> Iterator[RunningHA]:
+    """Start HA in ``config`` (a fresh folder), onboard it, add ``networks``; stop it after.
+
+    ``env``: extra environment variables for HA (development settings such as
+    ``HEATBALANCE_TRUE_PLANTS``).
+    """
     port = free_port()
     develop_config.main(config, port)
     log = config / "home-assistant.out"
@@ -97,6 +103,7 @@ def home_assistant(config: Path, networks: tuple[str, ...] = ("estate12",)) -> I
             [sys.executable, "-m", "homeassistant", "-c", str(config)],
             stdout=out,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
             start_new_session=True,  # stopped by its id below, with its children
         )
     try:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 
 from custom_components.heatbalance.const import DOMAIN, EVENT_ALARM
 
@@ -17,9 +17,15 @@ from .conftest import add_network, cycles
 
 @pytest.fixture
 def alarms(hass: HomeAssistant) -> list[Event]:
-    """Alarm events on the bus."""
+    """Alarm events on the bus, recorded as they are fired (a plain ``list.append`` would be
+    run in the executor by HA, after the test looked)."""
     events: list[Event] = []
-    hass.bus.async_listen(EVENT_ALARM, events.append)
+
+    @callback
+    def record(event: Event) -> None:
+        events.append(event)
+
+    hass.bus.async_listen(EVENT_ALARM, record)
     return events
 
 
@@ -212,6 +218,6 @@ async def test_blocked_valve_is_an_equipment_fault(hass: HomeAssistant) -> None:
     await cycles(hass, entry, 2)
     faults = [a for a in coordinator.alarms.active.values() if a.type == "equipment_fault"]
     assert [(a.location, a.grade) for a in faults] == [("B001", "emergency")]
-    assert "blockage" in coordinator.describe(faults[0])
+    assert "blockage" in coordinator.events.describe(faults[0])
     assert hass.states.get("binary_sensor.b001_alarm").state == "on"
     assert hass.states.get("binary_sensor.b002_alarm").state == "off"

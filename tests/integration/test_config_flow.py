@@ -86,14 +86,15 @@ async def test_every_file_error_is_a_form_error(hass: HomeAssistant, tmp_path: P
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_NETWORK: "estate12", CONF_PATH: str(bad)}
     )
-    assert result["errors"] == {"base": "network_invalid"}
+    # every problem listed at the top, the path field marked
+    assert result["errors"] == {"base": "network_invalid", CONF_PATH: "file_problems"}
     assert "pump" in result["description_placeholders"]["error"]
 
     # a folder stands for the one network file in it: here the bad one
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_NETWORK: "estate12", CONF_PATH: str(tmp_path)}
     )
-    assert result["errors"] == {"base": "network_invalid"}
+    assert result["errors"] == {"base": "network_invalid", CONF_PATH: "file_problems"}
     (tmp_path / "other.json").write_text("{}")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_NETWORK: "estate12", CONF_PATH: str(tmp_path)}
@@ -116,7 +117,10 @@ async def test_unreadable_file(hass: HomeAssistant, tmp_path: Path) -> None:
         result["flow_id"], {CONF_NETWORK: "estate12", CONF_PATH: str(path)}
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] in ({"base": "network_invalid"}, {CONF_PATH: "file_unreadable"})
+    assert result["errors"] in (
+        {"base": "network_invalid", CONF_PATH: "file_problems"},
+        {CONF_PATH: "file_unreadable"},
+    )
 
 
 async def test_same_network_twice_is_refused(hass: HomeAssistant, demo: ConfigEntry) -> None:

@@ -93,7 +93,7 @@ async def test_blocked_building_alarmed_by_name(hass: HomeAssistant) -> None:
     faults = [a for a in alarms if a["alarm_type"] == "equipment_fault"]
     assert faults, alarms
     assert {a["location"] for a in faults} == {"B007"}
-    assert faults[0]["location_name"] == entry.runtime_data.coordinator.location_name("B007")
+    assert faults[0]["location_name"] == entry.runtime_data.coordinator.events.location_name("B007")
     assert "block" in faults[0]["description"]  # the diagnoser's or the controller's finding
     others = [i for i in field.sim.network.inlets if i != "B007"]
     truth = field.sim.state()

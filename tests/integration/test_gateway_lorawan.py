@@ -72,6 +72,15 @@ async def test_lorawan_valve_position_reaches_the_inlet(
             assert downlinks == [
                 {"devEui": VALVE_EUI, "confirmed": True, "fPort": 10, "data": "AQFe"}
             ]
+            for _ in range(600):  # guard against a hang only
+                await asyncio.sleep(0.05)
+                if request_id in source.results:
+                    break
+            # class A: the device takes the downlink at its next uplink, maybe 15 min away.
+            # Queued is no missing answer, and the old feedback is no read-back of the command.
+            assert source.results[request_id]["status"] == "queued"
+            assert source.command_status("H1", answer_s=0.0) == "pending"
+            assert source.reading("H1", stale_s=600, answer_s=0.0).opening is None
             for position in (42.5, 35.0):  # the first uplink opens the receive window
                 network_server.publish(topic, uplink(VALVE_EUI, {"valve_position": position}), 1)
             for _ in range(600):  # the result comes at once, the reading with the next batch

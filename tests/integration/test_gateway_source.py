@@ -24,6 +24,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
+from custom_components.heatbalance.actions import async_set_opening
 from custom_components.heatbalance.const import SOURCE_GATEWAY
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.networks import builtin_path
@@ -537,10 +538,10 @@ async def test_command_answers_reach_the_operator_and_the_alarms(
     mqtt_mock.async_publish.side_effect = gateway
     answers.update(status="refused", error="unknown point")
     with pytest.raises(HomeAssistantError, match="refused") as err:
-        await coordinator.async_set_opening("B001", 0.4)
+        await async_set_opening(coordinator, "B001", 0.4)
     assert err.value.translation_key == "command_not_confirmed"
     answers.update(status="confirmed", error="")
-    await coordinator.async_set_opening("B001", 0.45)
+    await async_set_opening(coordinator, "B001", 0.45)
     assert source.command_status("B001", 60) == "confirmed"
     shown = coordinator.data.inlets["B001"]
     # the command is shown at once; the position stays the valve's own feedback (not the
@@ -562,7 +563,7 @@ async def test_command_answers_reach_the_operator_and_the_alarms(
     assert alarm is not None
     assert alarm.type == "feedback_mismatch"
     assert alarm.values["status"] == "no_result"
-    assert "did not confirm" in coordinator.describe(alarm)
+    assert "did not confirm" in coordinator.events.describe(alarm)
 
 
 def _stats(devices: dict[str, dict[str, Any]], outbox: dict[str, Any]) -> str:

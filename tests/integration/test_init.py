@@ -165,3 +165,28 @@ async def test_learning_survives_a_restart(hass: HomeAssistant, hass_storage: di
     coordinator = entry.runtime_data.coordinator
     assert coordinator.last_update_success
     assert coordinator.memory.loop is not None
+
+
+async def test_renamed_sensor_keeps_its_entity_id(hass: HomeAssistant, demo: ConfigEntry) -> None:
+    """The flow-deviation spread was keyed ``imbalance_ratio`` (a name the engine uses for
+    actual/design flow): an installation from then keeps its entity id and history."""
+    from homeassistant.helpers import entity_registry as er
+
+    registry = er.async_get(hass)
+    new_uid = f"{demo.entry_id}_flow_deviation_spread"
+    entity_id = registry.async_get_entity_id("sensor", DOMAIN, new_uid)
+    assert entity_id == "sensor.estate12_flow_deviation_spread"
+    assert await hass.config_entries.async_unload(demo.entry_id)
+    # as an installation before the rename has it
+    registry.async_update_entity(
+        entity_id,
+        new_entity_id="sensor.estate12_flow_imbalance",
+        new_unique_id=f"{demo.entry_id}_imbalance_ratio",
+    )
+    assert await hass.config_entries.async_setup(demo.entry_id)
+    await hass.async_block_till_done()
+    assert registry.async_get_entity_id("sensor", DOMAIN, new_uid) == (
+        "sensor.estate12_flow_imbalance"
+    )
+    assert not registry.async_get_entity_id("sensor", DOMAIN, f"{demo.entry_id}_imbalance_ratio")
+    assert float(hass.states.get("sensor.estate12_flow_imbalance").state) >= 0.0

@@ -115,7 +115,7 @@ async def test_a_bad_xlsx_lists_every_problem_in_the_users_language(
     book.save(out)
     result = await _submit(hass, {CONF_FILE: await upload("street.xlsx", out.getvalue())})
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "list_invalid"}
+    assert result["errors"] == {"base": "list_invalid", CONF_FILE: "file_problems"}
     lines = result["description_placeholders"]["error"].splitlines()
     assert len(lines) == 3  # the number, the DN and the empty name: all at once
     assert lines[0].startswith(expected)
@@ -170,7 +170,7 @@ async def test_an_uploaded_network_file_is_checked_before_it_is_kept(
 ) -> None:
     file_id = await upload("net.yaml", b"name: x\nsubstation: {id: S, node: S}\nnodes: [{id: S}]\n")
     result = await _submit(hass, {CONF_FILE: file_id})
-    assert result["errors"] == {"base": "network_invalid"}
+    assert result["errors"] == {"base": "network_invalid", CONF_FILE: "file_problems"}
     assert "pump" in result["description_placeholders"]["error"]
     assert not (config_dir / "heatbalance" / "net.yaml").exists()
 

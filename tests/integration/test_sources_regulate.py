@@ -255,3 +255,32 @@ async def test_gateway_source_reaches_the_band(hass: HomeAssistant, mqtt_mock: A
     assert shares[0] < 100.0
     assert shares[-2:] == [100.0, 100.0], shares
     assert field.done >= 6  # the valves moved through the gateway's command topic
+
+
+async def test_real_plant_model_assumes_the_uncommanded_pump_and_valves(
+    hass: HomeAssistant,
+) -> None:
+    """A model restored from a simulated era (the demo moved the pump and the households'
+    valves) is put back at the network file's pump speed and household openings once the
+    plant is real: no command reaches those on a real plant, so they never moved there."""
+    from custom_components.heatbalance.engine.loader import load_network
+    from custom_components.heatbalance.engine.networks import builtin_path
+    from custom_components.heatbalance.plant import Plant
+    from custom_components.heatbalance.settings import InletConfig, Settings
+
+    network = load_network(builtin_path("households1200"))  # type: ignore[arg-type]
+    sim = Simulator(network, outdoor_c=network.design.outdoor_c)
+    house = next(i for i, x in network.inlets.items() if x.parent and x.device.actuated)
+    sim.set_opening(house, 0.3)  # what the simulated era left in the Store
+    sim.set_pump_speed(0.7)
+    real = {"B001": InletConfig("s1", "B001", source="entities")}
+    plant = Plant(sim, real, Settings.from_options({}))
+    acq = await plant.async_acquire(hass)
+    assert sim.pump_speed == network.substation.pump.speed
+    assert acq.unmanaged[house].opening == network.inlets[house].device.opening
+    assert acq.unmanaged[house].estimated == ("opening",)
+    # a simulated plant keeps what its own commands did
+    sim.set_opening(house, 0.3)
+    simulated = Plant(sim, {"B001": InletConfig("s1", "B001")}, Settings.from_options({}))
+    acq = await simulated.async_acquire(hass)
+    assert acq.unmanaged[house].opening == pytest.approx(0.3)

@@ -558,7 +558,7 @@ def clean_measurements(
     inlets = {}
     for iid, reading in measurements.inlets.items():
         names = {n: f"{iid}.{n}" for n in _INLET_FIELDS}
-        cleaned = {n: result.values.get(s) for n, s in names.items()}
+        cleaned: dict[str, Any] = {n: result.values.get(s) for n, s in names.items()}
         bad = {n for n, s in names.items() if not result.ok(s)}
         inlets[iid] = replace(reading, **cleaned, flagged=frozenset(reading.flagged) | bad)
 

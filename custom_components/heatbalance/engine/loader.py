@@ -215,6 +215,11 @@ NETWORK = vol.Schema(
         vol.Optional("inlets", default=[]): list,
         vol.Optional("inlets_csv"): str,
         vol.Optional("estimates"): list,  # engine/building_list.py: what is estimated, how well
+        # an exported network as it is now (the integration's export_network): carried along,
+        # not part of the model — what the self-learning model corrected (§3.0.7-3) and the
+        # commissioning records (§7.2.6)
+        vol.Optional("learned"): dict,
+        vol.Optional("commissioning"): list,
     }
 )
 CSV_FIELDS = {

@@ -2,28 +2,41 @@
 
 :meth:`ControlLoop.step` takes one cycle's :class:`~.control.base.Measurements` and runs
 
-    clean (§3.0.7-1) → estimate + control (the controller's RLS and plan, §3.0.7-3, §5.3.6)
-    → evaluate (§8.2.2–§8.2.4) → diagnose (§3.0.7-5) → forecast (§3.0.7-2)
+    clean (§3.0.7-1) → evaluate (§8.2.2–§8.2.4, and the §8.2.5/§8.2.6 balance state)
+    → estimate + control (the controller's RLS and plan, §3.0.7-3, §5.3.6)
+    → diagnose (§3.0.7-5) → forecast (§3.0.7-2) → alarm rules (§5.3.8, §6.0.6, §8.2.6)
 
 and returns everything a caller shows, sends or raises alarms from (:class:`LoopResult`). The
 loop holds the state that lives across cycles (cleaning histories, the controller's learning,
-diagnosis curves, the load model, heat counters) and serialises the part worth keeping over a
-restart. Dispatch is the caller's: the coordinator sends commands to real or simulated valves,
-the CLI to the simulator; both then call :meth:`ControlLoop.commanded`, so cleaning expects
+diagnosis curves, the load model, transmission counts) and serialises the part worth keeping
+over a restart. Dispatch and publishing are the caller's: the coordinator sends commands to
+real or simulated valves and fires the alarms the :class:`~.alarms.AlarmBook` raises, the CLI
+sends to the simulator; both then call :meth:`ControlLoop.commanded`, so cleaning expects
 the flows of the moved valves to change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .alarms import (
+    AlarmSettings,
+    Condition,
+    InletFacts,
+    SuccessWindows,
+    finding_conditions,
+    gateway_conditions,
+    inlet_conditions,
+    network_conditions,
+)
 from .cleaning import Cleaner, CleanResult, clean_measurements, expect_commands, for_network
 from .cleaning import heat_flow_kw as _heat_flow_kw
 from .control.base import Commands, ControllerConfig, InletReading, Measurements
 from .control.controller import Controller, make_controller
 from .diagnosis import Diagnoser, Finding, InletObservation
-from .evaluation import Evaluation, evaluate
+from .evaluation import REGULATION_TIMEOUT_S, BalanceStateMachine, Evaluation, evaluate
 from .forecast import LoadForecaster
 from .model import Network
 
@@ -33,12 +46,15 @@ class LoopConfig:
     """How one network is regulated and judged.
 
     ``judged`` are the inlets the verdict covers (None: every inlet the level judges);
-    ``setpoints`` their set flows in m³/h for the flow target (None: design × weight).
+    ``setpoints`` their set flows in m³/h for the flow target and the minimum-flow alarm
+    (None: design × weight); ``alarms`` the operator's alarm thresholds beyond the
+    controller's safety limits, which the alarm rules share.
     """
 
     controller: ControllerConfig = field(default_factory=ControllerConfig)
     judged: list[str] | None = None
     setpoints: dict[str, float] | None = None
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)
 
 
 @dataclass
@@ -52,6 +68,9 @@ class LoopResult:
     findings: list[Finding]
     heat_kw: dict[str, float | None]
     forecast_kw: float | None = None  # the next clock hour's load (§3.0.7-2)
+    conditions: list[Condition] = field(default_factory=list)  # alarm conditions (§5.3.8)
+    success: dict[str, tuple[float | None, int]] = field(default_factory=dict)  # §6.0.6 %, n
+    unbalanced_s: float = 0.0  # automatic regulation without balance so far (§8.2.6)
 
     @property
     def total_heat_kw(self) -> float:
@@ -87,11 +106,15 @@ class ControlLoop:
         self.controller.config = config.controller
         self.diagnoser = _diagnoser(stored.get("diagnoser"))
         self.forecaster = _forecaster(stored.get("forecaster"))
+        self.success = SuccessWindows(stored.get("transmissions"))
+        self._openings: dict[str, float] = {}  # last cycle's raw feedback (moves by hand)
+        self.configure(config)
 
     def configure(self, config: LoopConfig) -> None:
         """Take new operator settings; the controller keeps what it learned."""
         self.config = config
         self.controller.config = config.controller
+        self.diagnoser.tolerance = config.alarms.feedback_tolerance_pct / 100.0
 
     def step(
         self,
@@ -99,21 +122,29 @@ class ControlLoop:
         *,
         dispatched: dict[str, float] | None = None,
         outdoor_forecast_c: list[float] | None = None,
+        balance: BalanceStateMachine | None = None,
+        clock_s: float | None = None,
+        gateways: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> LoopResult:
-        """One cycle: clean → control → evaluate → diagnose → forecast.
+        """One cycle: clean → evaluate → control → diagnose → forecast → alarm rules.
 
         ``dispatched`` are the openings sent last cycle, which diagnosis compares with what
         the valves and flows did since; ``outdoor_forecast_c`` the next 24 clock hours'
-        outdoor temperature, for the load forecast.
+        outdoor temperature, for the load forecast; ``balance`` the caller's §8.2.5/§8.2.6
+        state machine, run on ``clock_s`` (default: the readings' time; a real plant's is the
+        wall clock); ``gateways`` the gateways' outbox figures (§6.0.3).
         """
+        sent = dispatched or {}
         meas, cleaning = clean_measurements(self.cleaner, measurements)
         ev = self._evaluate(meas)
+        unbalanced = self._track_balance(balance, ev, clock_s, meas.time_s)
         commands = self.controller.step(meas)
         heat = {iid: heat_kw(r) for iid, r in meas.inlets.items()}
-        result = LoopResult(meas, cleaning, ev, commands, [], heat)
-        result.findings = self._diagnose(meas, dispatched or {})
+        result = LoopResult(meas, cleaning, ev, commands, [], heat, unbalanced_s=unbalanced)
+        result.findings = self._diagnose(meas, sent)
         result.findings += self._controller_findings(result.findings, meas.time_s)
         result.forecast_kw = self._forecast(meas, result.total_heat_kw, outdoor_forecast_c)
+        self._alarm_rules(measurements, result, sent, gateways or {})
         return result
 
     def commanded(self, moved: dict[str, float]) -> None:
@@ -133,6 +164,7 @@ class ControlLoop:
             "controller": self.controller.as_dict(),
             "diagnoser": self.diagnoser.as_dict(),
             "forecaster": self.forecaster.as_dict(),
+            "transmissions": self.success.as_dict(),
         }
 
     # --- the steps ----------------------------------------------------------------------
@@ -150,6 +182,27 @@ class ControlLoop:
             )
         except ValueError:  # room target below the advanced level (§4.1.1)
             return None
+
+    def _track_balance(
+        self,
+        machine: BalanceStateMachine | None,
+        ev: Evaluation | None,
+        clock_s: float | None,
+        time_s: float | None,
+    ) -> float:
+        """Feed the verdict to the balance state machine (§8.2.5/§8.2.6); how long automatic
+        regulation has run without balance. Manual mode regulates nothing, so nothing times
+        out; a primary network is balanced by hand (§3.0.5): no 24 h alarm there."""
+        if machine is None:
+            return 0.0
+        ctl = self.config.controller
+        machine.timeout_s = None if ctl.level == "primary" else REGULATION_TIMEOUT_S
+        now = clock_s if clock_s is not None else (time_s or 0.0)
+        if not ctl.auto:
+            machine.reset(now)
+            return 0.0
+        machine.update(ev, now)
+        return machine.regulating_for_s()
 
     def _diagnose(self, meas: Measurements, sent: dict[str, float]) -> list[Finding]:
         """Device diagnosis on this cycle's cleaned readings (§3.0.7-5, §5.3.7)."""
@@ -178,6 +231,46 @@ class ControlLoop:
                 out.append(Finding(iid, kind, "warning", f"inlet {iid}: {why}", time_s or 0.0))
         return out
 
+    def _alarm_rules(
+        self,
+        raw: Measurements,
+        result: LoopResult,
+        sent: dict[str, float],
+        gateways: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        """This cycle's alarm conditions (§5.3.8) on the *raw* readings of the judged
+        inlets, and the §6.0.6 success rates; the caller's AlarmBook grades them."""
+        cfg, ctl = self.config, self.config.controller
+        judged = cfg.judged if cfg.judged is not None else list(raw.inlets)
+        readings = {iid: raw.inlets[iid] for iid in judged if iid in raw.inlets}
+        ev = result.evaluation
+        conditions: list[Condition] = []
+        for iid, reading in readings.items():
+            result.success[iid] = self.success.update(iid, reading)
+            facts = InletFacts(
+                reading=reading,
+                set_flow_m3h=self._set_flow(iid),
+                judged=ev.inlets.get(iid) if ev else None,
+                regulated=ctl.auto and iid not in ctl.manual_inlets,
+                opening_before=self._openings.get(iid),
+                sent=sent.get(iid),
+                success=result.success[iid],
+            )
+            conditions += inlet_conditions(iid, facts, ctl.limits, cfg.alarms)
+        commands = {iid: _last_command(self.diagnoser, iid) for iid in readings}
+        conditions += finding_conditions(result.findings, readings, commands)
+        conditions += network_conditions(raw.outdoor_c, cfg.alarms, result.unbalanced_s)
+        conditions += gateway_conditions(gateways)
+        result.conditions = conditions
+        self._openings = {iid: r.opening for iid, r in readings.items() if r.opening is not None}
+
+    def _set_flow(self, iid: str) -> float | None:
+        """The inlet's set flow (m³/h): the caller's, else design × weight (§5.3.6-5)."""
+        if self.config.setpoints and iid in self.config.setpoints:
+            return self.config.setpoints[iid]
+        inlet = self.network.inlets.get(iid)
+        return inlet.design_flow_m3h * inlet.weight if inlet else None
+
     def _forecast(
         self, meas: Measurements, heat: float, outdoor_forecast_c: list[float] | None
     ) -> float | None:
@@ -205,6 +298,12 @@ def _controller(network: Network, config: ControllerConfig, stored: Any) -> Cont
         except (KeyError, TypeError, ValueError, IndexError):
             pass
     return make_controller(network, config)
+
+
+def _last_command(diagnoser: Diagnoser, iid: str) -> float | None:
+    """The command the diagnosis judges the inlet's valve against (None: none seen)."""
+    state = diagnoser.inlets.get(iid)
+    return None if state is None else state.last_command
 
 
 def _forecaster(data: Any) -> LoadForecaster:

@@ -24,7 +24,8 @@ steady pipe loss. A single supply sensor's noise (0.6 K at 1 % of 60 °C) is mos
 of the substation's and every inlet's reading) plus the inlet's own offset from it, learned
 as the mean over its last :data:`WINDOW` cycles. The offset's remaining error is the same in
 every cycle, so it is added to the standard error of every mean (it does not show in
-successive differences). The first cycles use the inlet's own reading, as before.
+successive differences). For the first :data:`MIN_OFFSETS` cycles the inlet's own reading
+is used, as before: a young offset's error, shared by every value, costs more than it saves.
 
 Statistics, not thresholds on single readings: each series keeps its last
 :data:`WINDOW` cycles; the noise level σ is learned from successive differences (a constant
@@ -69,6 +70,7 @@ PRIOR_WEIGHT = 4.0  # … worth that many cycle-to-cycle differences of all seri
 POOL_WEIGHT = 6.0  # one series' own noise counts against the pooled one from this many cycles
 SIGMA_FLOOR = 0.005  # no meter pair agrees better than 0.5 % cycle to cycle
 CLEAR_SPAN = 12  # a finding clears when the last 12 cycles' mean is below half the level
+MIN_OFFSETS = WINDOW // 2  # cycles of offset before the common supply replaces the own sensor
 SUPPLY_PRIOR_K = 1.0  # a supply sensor's noise assumed before the data says (K)
 SEPARATION = 4.0  # flow vs heat meter decided only when the hypotheses differ by 4 std. errors
 KINDS = ("flow_meter_bias", "heat_meter_bias", "meter_disagreement", "parent_meter_bias")
@@ -144,6 +146,7 @@ class _Inlet:
     ratio: _Series = field(default_factory=_Series)
     offsets: list[float] = field(default_factory=list)  # supply reading − common supply (K)
     learnt: list[int] = field(default_factory=list)  # offsets behind each ratio value
+    pooled: bool = False  # ratios computed on the common supply (the series restarted then)
     dt_k: float | None = None  # ΔT of the last heat-balance value
 
     def supply_offset(self) -> float | None:
@@ -236,14 +239,20 @@ class MeterCheck:
         return present[mid] if len(present) % 2 else 0.5 * (present[mid - 1] + present[mid])
 
     def _supply(self, state: _Inlet, reading: InletReading, common: float | None) -> float | None:
-        """The inlet's supply temperature: common supply plus its learned offset (see doc)."""
+        """The inlet's supply temperature: common supply plus its learned offset (see doc).
+
+        Its own reading until the offset rests on :data:`MIN_OFFSETS` cycles: a young
+        offset's error, shared by every value, would cost more than one sensor's noise.
+        """
         own = reading.get("supply_c")
         if common is None or own is None:
             return own
         state.offsets.append(own - common)
         del state.offsets[:-WINDOW]
         offset = state.supply_offset()
-        return own if offset is None else common + offset
+        if offset is None or len(state.offsets) < MIN_OFFSETS:
+            return own
+        return common + offset
 
     def _persistent(self, state: _Inlet, offset_var: float) -> Callable[[int], float]:
         """Ratio error shared by an inlet's last n values: their supply offsets' (see doc).
@@ -302,9 +311,14 @@ class MeterCheck:
             q_heat = power_w / (WATER_DENSITY * WATER_CP * (supply - ret)) * 3600.0
             # Linear, not log: ΔT enters linearly, so its noise stays symmetric (a log
             # ratio's heavier low tail gave false alarms on households with noisy sensors).
+            pooled = common is not None and len(state.offsets) >= MIN_OFFSETS
+            if pooled and not state.pooled:
+                # Values on the own sensor are noisier: their differences would keep the
+                # noise estimate high for days. The series starts again on the new basis.
+                state.ratio, state.learnt, state.pooled = _Series(), [], True
             state.ratio.add(flow / q_heat - 1.0)  # type: ignore[operator]
             state.dt_k = supply - ret
-            state.learnt.append(len(state.offsets) if common is not None else 0)
+            state.learnt.append(len(state.offsets) if pooled else 0)
             del state.learnt[:-WINDOW]
         if energy is not None:
             state.heat_kwh, state.time_s = energy, now
@@ -336,7 +350,12 @@ class MeterCheck:
             found = state.ratio.bias(self.level, self.z, sigma, persistent)
             if found is None:
                 mean = state.ratio.recent_mean()
-                if iid in self.active and (mean is None or abs(mean) < 0.5 * self.level):
+                decided = len(state.ratio.values) >= WINDOWS[0]  # a restarted series: wait
+                if (
+                    iid in self.active
+                    and decided
+                    and (mean is None or abs(mean) < 0.5 * self.level)
+                ):
                     del self.active[iid]
                 continue
             bias, span = math.log1p(max(found[0], -0.9)), found[1]  # as a log-ratio

@@ -50,6 +50,12 @@ class InletReading:
     flagged: frozenset[str] = frozenset()
     heat_kwh: float | None = None  # the inlet's heat-meter counter (meters.py, §4.1.2)
     fault_code: float | None = None  # the valve's own fault code (§4.3.8); 0 = no fault
+    # what the device says of itself and of its link (alarm rules, §5.3.8, §6.0.6)
+    battery_pct: float | None = None
+    command_status: str | None = None  # the source's answer to the last valve command
+    attempted: int = 0  # signals requested this cycle ...
+    received: int = 0  # ... and answered at the first try (§6.0.6)
+    link_rate: tuple[float, int] | None = None  # a source's own first-try rate %, requests
 
     def get(self, name: str) -> float | None:
         """The value of ``name`` if usable, else None (missing, flagged or non-finite)."""
@@ -77,21 +83,25 @@ class Measurements:
     time_s: float | None = None
 
     @classmethod
-    def from_plant(cls, state: PlantState) -> Measurements:
-        """Exact readings of a simulated plant (noise and dropouts are the caller's)."""
-        inlets = {
-            iid: InletReading(
-                flow_m3h=s.flow_m3h,
-                supply_c=s.supply_c,
-                return_c=s.return_c,
-                room_c=s.room_c,
-                opening=s.opening,
-                dp_available_kpa=s.dp_available_kpa,
-                valve_dp_kpa=s.valve_dp_kpa,
-                heat_kwh=s.heat_kwh,
-            )
-            for iid, s in state.inlets.items()
-        }
+    def from_plant(
+        cls, state: PlantState, inlets: dict[str, InletReading] | None = None
+    ) -> Measurements:
+        """Exact readings of a simulated plant (noise and dropouts are the caller's);
+        ``inlets``: the inlets' readings as a source delivered them, instead of the plant's."""
+        if inlets is None:
+            inlets = {
+                iid: InletReading(
+                    flow_m3h=s.flow_m3h,
+                    supply_c=s.supply_c,
+                    return_c=s.return_c,
+                    room_c=s.room_c,
+                    opening=s.opening,
+                    dp_available_kpa=s.dp_available_kpa,
+                    valve_dp_kpa=s.valve_dp_kpa,
+                    heat_kwh=s.heat_kwh,
+                )
+                for iid, s in state.inlets.items()
+            }
         return cls(
             inlets=inlets,
             outdoor_c=state.outdoor_c,

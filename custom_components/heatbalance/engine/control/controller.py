@@ -622,14 +622,15 @@ class Controller:
         Assistant a balanced estate12 had a healthy valve diagnosed stuck). Commands sent
         later (a confirmed proposal) count as moves of this step.
         """
-        for iid in [i for i in self.moved if i not in sent]:
-            del self.moved[iid]
-            prior = self._prior.pop(iid, None)
+        for iid in [i for i in self._prior if i not in sent]:  # this step's, not yet sent
+            self.moved.pop(iid, None)
+            prior = self._prior[iid]
             if prior is None:
                 self.last_openings.pop(iid, None)
             else:
                 self.last_openings[iid] = prior
             self.expected = {}  # the plan's flows assumed every command applied
+        self._prior = {}  # later calls (an operator's single valve) only add what they sent
         for iid, value in sent.items():
             if iid in self.ids:
                 self.moved[iid] = self.last_openings[iid] = value
@@ -758,7 +759,8 @@ class Controller:
             # inlet stays where it was (others' moves widen it by ``coupling``), so its
             # estimate keeps averaging its readings instead of restarting at each move.
             expected = self.expected.get(iid) if iid in touched or self.pump_jump else None
-            est.step(raw, moved, jump, expected)
+            untouched = iid not in touched and not self.pump_jump
+            est.step(raw, moved, jump, expected, untouched)
             got = raw is not None and raw.get("flow_m3h") is not None
             if got:
                 self.fresh.add(iid)

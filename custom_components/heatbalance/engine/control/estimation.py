@@ -107,8 +107,13 @@ class SignalFilter:
         """Forget the estimate (the next reading is taken as it is); the noise stays learnt."""
         self.value, self.var, self.outliers = None, 0.0, 0
 
-    def update(self, reading: float | None, quiet: bool) -> None:
-        """Measurement update; ``quiet``: nothing was commanded, so the noise can be learnt."""
+    def update(self, reading: float | None, quiet: bool, learn: bool | None = None) -> None:
+        """Measurement update; ``quiet``: nothing was commanded, so the noise can be learnt.
+
+        ``learn`` (default: ``quiet``) learns the noise although others moved: the prior
+        variance then holds their coupling, and E[ν²] = P⁻ + R still holds.
+        """
+        learn = quiet if learn is None else learn
         if reading is None or not math.isfinite(reading):
             return
         if self.value is None:
@@ -127,7 +132,7 @@ class SignalFilter:
             self.value, self.var, self.outliers, self.age = reading, r, 0, 0
             return
         self.outliers = 0
-        if quiet:
+        if learn:
             self._learn(innovation, self.var)
             r = self.reading_var(self.value)
             s = self.var + r
@@ -180,14 +185,20 @@ class InletEstimator:
         moved: bool,
         jump: float,
         expected_flow: float | None = None,
+        untouched: bool | None = None,
     ) -> None:
         """One cycle: predict, then take the reading.
 
         ``moved``: the inlet's valve was commanded (its flow and ΔP may have jumped);
         ``jump``: relative σ every flow and ΔP may have changed by (pump, other valves);
-        ``expected_flow``: the flow the plan predicts after the commands (None: unknown).
+        ``expected_flow``: the flow the plan predicts after the commands (None: unknown);
+        ``untouched``: no command changed this inlet's flow directly (its valve, building,
+        households, the pump), so its noise is learnt although others moved — on a big or
+        noisy network some valve moves in nearly every cycle, and a noise level never
+        learnt (the 2 % prior for a 5 % meter) makes noise look significant.
         """
         quiet = not moved and jump == 0.0
+        learn = quiet or bool(untouched)
         for name, filt in self.filters.items():
             if name not in RELATIVE:
                 filt.predict()
@@ -197,7 +208,7 @@ class InletEstimator:
                 filt.restart()  # a moved valve's ΔP may change by any factor: start afresh
             else:
                 filt.predict(jump if name == "flow_m3h" else DP_JUMP * jump)
-            filt.update(None if reading is None else reading.get(name), quiet)
+            filt.update(None if reading is None else reading.get(name), quiet, learn)
 
     def value(self, name: str) -> float | None:
         """The estimate of one signal (None before any reading)."""

@@ -165,6 +165,10 @@ class BranchIdentifier:
 PIPE_FACTOR_RANGE = (0.2, 5.0)  # a drawing further off than this is a different network
 PIPE_FORGETTING = 0.8  # the pipes do not change; forgetting only sheds the first, noisy steps
 PIPE_SIGNIFICANCE = 3.0  # standard errors the estimate must be off before the model follows it
+# A smaller correction changes flows by under 1 % (pipe drops are part of the path), while each
+# adoption restarts the per-inlet pressure residuals: measured, a late 1 % adoption dipped a
+# far inlet 0.4–1 % below its band for two steps.
+PIPE_MIN_CHANGE = 0.02
 MIN_LOSS_SPREAD = 0.05  # path losses must differ by 5 % of their mean to tell pipes from pump
 
 
@@ -192,7 +196,8 @@ class PipeIdentifier:
         """Learn from one step's offered pressures (model at ``factor``) and measured ones.
 
         Arrays hold the street-level inlets with a usable ΔP reading. Returns whether the
-        adopted factor changed: the pooled estimate must differ from it by more than 1 % and
+        adopted factor changed: the pooled estimate must differ from it by more than
+        :data:`PIPE_MIN_CHANGE` and
         by :data:`PIPE_SIGNIFICANCE` standard errors (then the model's pipes are rescaled).
         """
         ok = np.isfinite(modelled_kpa) & np.isfinite(measured_kpa)
@@ -211,7 +216,8 @@ class PipeIdentifier:
         self.points = PIPE_FORGETTING * self.points + float(ok.sum() - 1)
         self.steps += 1
         new = float(np.clip(-self.sxy / self.sxx, *PIPE_FACTOR_RANGE))
-        if abs(new - self.factor) <= max(PIPE_SIGNIFICANCE * self.std_error(), 0.01 * self.factor):
+        floor = PIPE_MIN_CHANGE * self.factor
+        if abs(new - self.factor) <= max(PIPE_SIGNIFICANCE * self.std_error(), floor):
             return False
         self.factor = new
         return True

@@ -61,6 +61,8 @@ class ModelBased:
     residuals: dict[str, float] = field(default_factory=dict)
     pipes: PipeIdentifier = field(default_factory=PipeIdentifier)
     weights: dict[str, float] = field(default_factory=dict)  # the operator's (§5.3.6-5)
+    _buildings: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
+    _leaf_flows: dict[str, float] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         """Build the planner and one identifier per branch with a valve."""
@@ -85,20 +87,38 @@ class ModelBased:
         k = self.planner.index.get(iid)
         if ident is None or k is None:
             return None
-        flow = reading.get("flow_m3h")
-        design = float(self.planner.design[k])
-        if self.planner.is_parent[k]:
-            kids = self.planner.parent == k
-            design = float(self.planner.design[kids].sum())
-        if flow is None or not 0 < flow <= MAX_FLOW_RATIO * design:
-            return None  # no flow, or a meter fault: nothing to learn from
         x = self.planner.valve_term(k, opening)
         valve_dp = _pressure(reading.get("valve_dp_kpa"))
-        # A building that feeds households: only its valve is its own branch (the rest is
-        # theirs), learnt from its valve ΔP where one is read — a blocked or mis-sized building
-        # valve then enters the plan as it is, not as its characteristic says.
-        dp = _pressure(reading.get("dp_available_kpa")) if self.planner.leaf[k] else None
+        if self.planner.is_parent[k]:
+            if valve_dp is not None:
+                self._buildings[iid] = (x, valve_dp)  # learnt once its households are read
+            return None
+        flow = reading.get("flow_m3h")
+        if flow is None or not 0 < flow <= MAX_FLOW_RATIO * self.planner.design[k]:
+            return None  # no flow, or a meter fault: nothing to learn from
+        self._leaf_flows[iid] = flow
+        dp = _pressure(reading.get("dp_available_kpa"))
         return ident.update(flow, x, dp, valve_dp)
+
+    def identify_buildings(self) -> None:
+        """Learn the valve of every building that feeds households, from this cycle's reads.
+
+        Only its valve is its own branch (the rest is its households'): its factor comes from
+        its valve ΔP and the flow through it — the sum of its households' meters, read this
+        cycle, not its own meter, so a biased building meter teaches it nothing. A blocked
+        or mis-sized building valve then enters the plan as it is.
+        """
+        pl = self.planner
+        for iid, (x, valve_dp) in self._buildings.items():
+            k = pl.index[iid]
+            kids = [pl.ids[j] for j in np.flatnonzero(pl.parent == k)]
+            flows = [self._leaf_flows.get(kid) for kid in kids]
+            if kids and all(f is not None for f in flows):
+                self.identifiers[iid].update(
+                    sum(f for f in flows if f is not None), x, None, valve_dp
+                )
+        self._buildings.clear()
+        self._leaf_flows.clear()
 
     def update_residuals(self, views: dict[str, InletView], speed: float) -> None:
         """Learn where the network model's pressures are wrong (pipes, pump: §3.0.7-3).
@@ -107,6 +127,7 @@ class ModelBased:
         pressure; the measured one differs by what the pipe model gets wrong. The smoothed
         difference is added to every plan, and a household takes its building's.
         """
+        self.identify_buildings()
         pl = self.planner
         flows = pl.design.copy()
         seen = np.zeros(len(pl.ids), dtype=bool)

@@ -1,0 +1,352 @@
+"""Alarm rules (§5.3.8, §8.2.6, §4.3.11-6, §6.0.6, §6.0.3): what is an alarm, how graded.
+
+The last stage of the control loop (:mod:`.loop`): from one cycle's raw readings, the
+level's verdict and the device diagnosis it finds the alarm *conditions*; :class:`AlarmBook`
+turns them into alarms — at once for crossed safety thresholds, after ``alarm_cycles``
+consecutive cycles for the rest, so a single bad reading does not page anyone — and keeps
+acknowledgements until an alarm clears. Publishing (events, repairs, logbook) is the
+caller's. One rule per alarm: command/feedback mismatch is the device diagnosis's verdict
+(:mod:`.diagnosis`), not a second comparison here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .control.base import InletReading
+from .control.safety import SafetyLimits
+from .diagnosis import Finding
+from .evaluation import InletEvaluation
+from .meters import KINDS as METER_FAULTS
+
+EMERGENCY = "emergency"
+WARNING = "warning"
+NETWORK = "network"
+MIN_SUCCESS_SAMPLES = 10
+SUCCESS_WINDOW = 48  # cycles (a day at 30 min) for the §6.0.6 first-attempt success rate
+# §6.0.6 first-attempt transmission success rate
+SUCCESS_LIMITS = {"wired": 95.0, "wireless": 80.0}
+UNBALANCED_LIMIT_S = 24 * 3600.0  # §8.2.6
+UPLOAD_LIMIT_S = 3600.0  # §4.3.4 upload period
+# a valve's answer to a command that is no alarm: confirmed, still young, or none (None)
+_ANSWER_OK = frozenset({None, "confirmed", "pending"})
+# diagnosis findings raised as equipment faults (§5.3.7)
+EQUIPMENT_FAULTS = frozenset(
+    {"stuck", "blockage", "slow_response", "valve_fault", *METER_FAULTS}  # meters.py too
+)
+# diagnosis findings in which the opening feedback is not where the command sent it (§5.3.8-4)
+FEEDBACK_FINDINGS = frozenset({"mismatch", "stuck", "slow_response"})
+ALARM_TYPES = (
+    "safety_threshold",
+    "equipment_fault",
+    "deviation",
+    "feedback_mismatch",
+    "communication",
+    "not_balanced",
+    "low_battery",
+    "success_rate",
+)
+
+
+@dataclass
+class AlarmSettings:
+    """The operator's alarm thresholds beyond the controller's safety limits (§5.3.8-1).
+
+    ``wireless`` are the inlets on a wireless link (80 % success-rate limit, §6.0.6);
+    ``outdoor_required`` says an outdoor sensor is configured, so its silence is alarmed.
+    """
+
+    max_supply_c: float = 95.0
+    min_return_c: float = 5.0
+    min_dp_kpa: float = 5.0
+    feedback_tolerance_pct: float = 5.0
+    low_battery_pct: float = 20.0
+    wireless: frozenset[str] = frozenset()
+    outdoor_required: bool = False
+
+
+@dataclass
+class Alarm:
+    """One active alarm: type, grade, where, and what (translation key + placeholders)."""
+
+    type: str
+    grade: str
+    location: str
+    reason: str  # translation key of the description, under "exceptions"
+    values: dict[str, str] = field(default_factory=dict)
+    since_s: float = 0.0
+    acknowledged: bool = False
+
+    @property
+    def key(self) -> str:
+        """Unique within a network: one alarm per reason and place."""
+        return f"{self.reason}@{self.location}"
+
+
+@dataclass
+class Condition:
+    """A condition found this cycle, before persistence is applied."""
+
+    type: str
+    grade: str
+    location: str
+    reason: str
+    values: dict[str, str]
+    immediate: bool = False
+
+
+@dataclass
+class InletFacts:
+    """What the rules know of one judged inlet this cycle (raw reading, not cleaned: a
+    safety threshold must see the spike cleaning would hold back)."""
+
+    reading: InletReading
+    set_flow_m3h: float | None
+    judged: InletEvaluation | None
+    regulated: bool  # automatic regulation is on for the inlet (deviation alarm)
+    opening_before: float | None  # last cycle's feedback (a move by hand shows as a jump)
+    sent: float | None  # opening dispatched last cycle
+    success: tuple[float | None, int]  # §6.0.6 rate % and samples
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.1f}"
+
+
+def inlet_conditions(
+    iid: str, facts: InletFacts, limits: SafetyLimits, settings: AlarmSettings
+) -> list[Condition]:
+    """Every alarm condition of one inlet but its device diagnosis."""
+    found: list[Condition] = []
+    rd = facts.reading
+
+    def add(kind: str, grade: str, reason: str, immediate: bool = False, **v: str) -> None:
+        found.append(Condition(kind, grade, iid, reason, v, immediate))
+
+    def crossed(kind: str, grade: str, reason: str, value: float, limit: float) -> None:
+        """A limit crossed: raised at once, with the value and the limit in its description."""
+        add(kind, grade, reason, True, value=_fmt(value), limit=_fmt(limit))
+
+    flow_pct = None
+    if rd.flow_m3h is not None and facts.set_flow_m3h:
+        flow_pct = rd.flow_m3h / facts.set_flow_m3h * 100.0
+    thresholds = (  # (reason, grade, value, limit, lower limit?) (§5.3.8-1)
+        ("flow_low", EMERGENCY, flow_pct, limits.min_flow_ratio * 100.0, True),
+        ("supply_high", EMERGENCY, rd.supply_c, settings.max_supply_c, False),
+        ("return_low", EMERGENCY, rd.return_c, settings.min_return_c, True),
+        ("pressure_low", WARNING, rd.dp_available_kpa, settings.min_dp_kpa, True),
+    )
+    for reason, grade, value, limit, low in thresholds:
+        if value is not None and (value < limit if low else value > limit):
+            crossed("safety_threshold", grade, reason, value, limit)
+    if rd.opening is not None:
+        pos, min_pct = rd.opening * 100.0, limits.min_opening * 100.0
+        if pos < min_pct - 1.0:  # 1 % feedback resolution
+            crossed("safety_threshold", WARNING, "opening_low", pos, min_pct)
+        if facts.opening_before is not None and facts.sent is None:
+            change = abs(pos - facts.opening_before * 100.0)
+            step_pct = limits.max_step * 100.0
+            if change > step_pct + settings.feedback_tolerance_pct:
+                crossed("safety_threshold", WARNING, "opening_jump", change, step_pct)
+    if facts.sent is not None and rd.command_status not in _ANSWER_OK:
+        add(
+            "feedback_mismatch",
+            WARNING,
+            "command_unconfirmed",
+            command=_fmt(facts.sent * 100.0),
+            status=str(rd.command_status),
+        )
+    ev = facts.judged
+    if facts.regulated and ev is not None and ev.in_band is False:
+        add("deviation", WARNING, "deviation", value=_fmt(ev.deviation or 0.0))
+    if rd.attempted and not rd.received:
+        add("communication", WARNING, "no_data")
+    if rd.battery_pct is not None and rd.battery_pct < settings.low_battery_pct:
+        add("low_battery", WARNING, "low_battery", True, value=_fmt(rd.battery_pct))
+    rate, samples = facts.success
+    limit = SUCCESS_LIMITS["wireless" if iid in settings.wireless else "wired"]
+    if rate is not None and rate < limit and samples >= MIN_SUCCESS_SAMPLES:
+        crossed("success_rate", WARNING, "success_rate", rate, limit)
+    return found
+
+
+def finding_conditions(
+    findings: list[Finding],
+    readings: Mapping[str, InletReading],
+    commands: Mapping[str, float | None],
+) -> list[Condition]:
+    """The device diagnosis as alarms (§5.3.7, §5.3.8-4): faults of the equipment, and the
+    diagnosis's command/feedback mismatch (the one mismatch rule) where a feedback is read.
+
+    ``readings`` are the judged inlets' readings; ``commands`` the last command the
+    diagnosis judged each valve against.
+    """
+    found: list[Condition] = []
+    for f in findings:
+        reading = readings.get(f.inlet_id)
+        if reading is None:
+            continue
+        if f.kind in EQUIPMENT_FAULTS:
+            found.append(
+                Condition(
+                    "equipment_fault",
+                    f.severity,
+                    f.inlet_id,
+                    "equipment_fault",
+                    {"value": f.message},
+                    True,
+                )
+            )
+        command = commands.get(f.inlet_id)
+        if f.kind in FEEDBACK_FINDINGS and reading.opening is not None and command is not None:
+            values = {"command": _fmt(command * 100.0), "value": _fmt(reading.opening * 100.0)}
+            found.append(
+                Condition("feedback_mismatch", WARNING, f.inlet_id, "feedback_mismatch", values)
+            )
+    return found
+
+
+def network_conditions(
+    outdoor_c: float | None, settings: AlarmSettings, unbalanced_s: float
+) -> list[Condition]:
+    """Network-wide conditions: the outdoor sensor silent, regulation past 24 h (§8.2.6)."""
+    found: list[Condition] = []
+    if settings.outdoor_required and outdoor_c is None:
+        found.append(Condition("communication", WARNING, NETWORK, "no_outdoor", {}))
+    if unbalanced_s > UNBALANCED_LIMIT_S:
+        hours = {"hours": _fmt(unbalanced_s / 3600.0)}
+        found.append(Condition("not_balanced", WARNING, NETWORK, "not_balanced", hours, True))
+    return found
+
+
+def gateway_conditions(outboxes: Mapping[str, Mapping[str, Any]]) -> list[Condition]:
+    """Alarm conditions from the gateways' own outbox figures (§6.0.3, §4.3.4).
+
+    Readings the gateway had to drop (size cap or TTL) are lost data: raised at once. A
+    backlog older than the §4.3.4 upload period (60 min) means the uplink or Home Assistant
+    has not taken the data in time.
+    """
+    found: list[Condition] = []
+    # drops of the last report period when the gateway says (the alarm then clears, issue 11)
+    dropped = {
+        gw: n
+        for gw, box in outboxes.items()
+        if _positive(n := box.get("dropped_recently", box.get("dropped")))
+    }
+    if dropped:
+        names = ", ".join(f"{gw} ({n})" for gw, n in sorted(dropped.items()))
+        found.append(
+            Condition(
+                "communication", WARNING, NETWORK, "gateway_dropped", {"gateways": names}, True
+            )
+        )
+    late = {
+        gw: box["oldest_age_s"]
+        for gw, box in outboxes.items()
+        if _positive(box.get("oldest_age_s")) and box["oldest_age_s"] > UPLOAD_LIMIT_S
+    }
+    if late:
+        names = ", ".join(f"{gw} ({age / 60:.0f} min)" for gw, age in sorted(late.items()))
+        found.append(
+            Condition("communication", WARNING, NETWORK, "gateway_backlog", {"gateways": names})
+        )
+    return found
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+class SuccessWindows:
+    """Each inlet's §6.0.6 first-attempt success rate over the last ``SUCCESS_WINDOW`` cycles."""
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        """Start empty, or from :meth:`as_dict` (damaged entries are dropped)."""
+        self.history: dict[str, deque[tuple[int, int]]] = {}
+        for iid, pairs in (data or {}).items():
+            try:
+                window = deque(((int(a), int(r)) for a, r in pairs), maxlen=SUCCESS_WINDOW)
+            except (TypeError, ValueError):
+                continue
+            self.history[str(iid)] = window
+
+    def update(self, iid: str, reading: InletReading) -> tuple[float | None, int]:
+        """Count this cycle's transmissions; the rate (%) over the window and its samples.
+
+        A source that counts its own requests (the gateway counts every Modbus request)
+        gives its rate, which is taken as it is.
+        """
+        if reading.link_rate is not None:
+            return reading.link_rate
+        if reading.attempted:
+            window = self.history.setdefault(iid, deque(maxlen=SUCCESS_WINDOW))
+            window.append((reading.attempted, reading.received))
+        history = self.history.get(iid, ())
+        sent = sum(a for a, _ in history)
+        return (sum(r for _, r in history) / sent * 100.0 if sent else None), len(history)
+
+    def as_dict(self) -> dict[str, list[list[int]]]:
+        """JSON form: each inlet's (attempted, received) pairs."""
+        return {iid: [list(p) for p in window] for iid, window in self.history.items()}
+
+
+class AlarmBook:
+    """Active alarms of one network, with persistence counters and acknowledgements."""
+
+    def __init__(self) -> None:
+        """Start with nothing active."""
+        self.active: dict[str, Alarm] = {}
+        self._pending: dict[str, int] = {}
+
+    def update(
+        self, conditions: list[Condition], cycles: int, now_s: float
+    ) -> tuple[list[Alarm], list[Alarm]]:
+        """Apply one cycle's conditions; returns (raised, cleared)."""
+        seen: set[str] = set()
+        raised: list[Alarm] = []
+        for c in conditions:
+            alarm = Alarm(c.type, c.grade, c.location, c.reason, c.values, now_s)
+            seen.add(alarm.key)
+            count = self._pending.get(alarm.key, 0) + 1
+            self._pending[alarm.key] = count
+            if alarm.key in self.active:
+                self.active[alarm.key].values = c.values
+            elif c.immediate or count >= cycles:
+                self.active[alarm.key] = alarm
+                raised.append(alarm)
+        cleared = [a for k, a in self.active.items() if k not in seen]
+        for alarm in cleared:
+            del self.active[alarm.key]
+        self._pending = {k: v for k, v in self._pending.items() if k in seen}
+        return raised, cleared
+
+    def acknowledge(self, location: str | None = None, kind: str | None = None) -> list[Alarm]:
+        """Acknowledge active alarms (all, or one place / type); returns those changed."""
+        changed = []
+        for alarm in self.active.values():
+            if alarm.acknowledged:
+                continue
+            if location not in (None, alarm.location) or kind not in (None, alarm.type):
+                continue
+            alarm.acknowledged = True
+            changed.append(alarm)
+        return changed
+
+    def at(self, location: str) -> list[Alarm]:
+        """Active alarms of one inlet (or of ``NETWORK``)."""
+        return [a for a in self.active.values() if a.location == location]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Persisted form (active alarms survive a restart, acknowledged or not)."""
+        return {"active": [asdict(a) for a in self.active.values()], "pending": self._pending}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Read back :meth:`as_dict`."""
+        self.active = {}
+        for raw in data.get("active", []):
+            alarm = Alarm(**raw)
+            self.active[alarm.key] = alarm
+        self._pending = {k: int(v) for k, v in data.get("pending", {}).items()}

@@ -1,0 +1,136 @@
+"""Alarm rules, the control loop's last stage (§5.3.8, §6.0.6, §8.2.6): on a simulated plant,
+without Home Assistant — the same conditions the integration publishes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from custom_components.heatbalance.engine.alarms import (
+    AlarmBook,
+    AlarmSettings,
+    SuccessWindows,
+)
+from custom_components.heatbalance.engine.control.base import (
+    ControllerConfig,
+    InletReading,
+    Measurements,
+)
+from custom_components.heatbalance.engine.control.safety import SafetyLimits
+from custom_components.heatbalance.engine.evaluation import BalanceStateMachine
+from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig, LoopResult
+from custom_components.heatbalance.engine.model import Network
+from custom_components.heatbalance.engine.simulator import Simulator
+
+
+def _run(
+    network: Network, config: LoopConfig, cycles: int, fault: str | None = None
+) -> list[LoopResult]:
+    """Close the loop on the simulator for ``cycles`` half-hour cycles (auto, PI)."""
+    sim = Simulator(network)
+    if fault:
+        sim.inject_fault(fault, "stuck", at=0.15)
+    loop = ControlLoop(network, config, cycle_s=1800.0)
+    sent: dict[str, float] = {}
+    out = []
+    for _ in range(cycles):
+        result = loop.step(Measurements.from_plant(sim.step(1800.0)), dispatched=sent)
+        sent = dict(result.commands.openings)
+        for iid, opening in sent.items():
+            sim.set_opening(iid, opening)
+        loop.commanded(sent)
+        out.append(result)
+    return out
+
+
+def _reasons(result: LoopResult, location: str | None = None) -> set[str]:
+    return {c.reason for c in result.conditions if location in (None, c.location)}
+
+
+def test_stuck_valve_is_a_feedback_mismatch(builtin: Callable[[str], Network]) -> None:
+    """The diagnosis's verdict is the one command/feedback rule (§5.3.8-4): a valve stuck at
+    15 % is a feedback mismatch with the command it was judged against; the healthy valves
+    raise none, and no condition is left without the diagnosis finding behind it."""
+    results = _run(builtin("estate12"), LoopConfig(), 6, fault="B012")
+    last = results[-1]
+    mismatch = [c for c in last.conditions if c.reason == "feedback_mismatch"]
+    assert [c.location for c in mismatch] == ["B012"]
+    assert mismatch[0].values["value"] == "15.0"
+    assert mismatch[0].values["command"] != "15.0"
+    judged = {f.inlet_id for f in last.findings if f.kind in {"mismatch", "stuck", "slow_response"}}
+    assert judged == {"B012"}
+    assert not {"feedback_mismatch", "equipment_fault"} & {
+        c.reason for c in last.conditions if c.location != "B012"
+    }
+
+
+def test_operator_thresholds_and_safety_limits_share_one_set(
+    builtin: Callable[[str], Network],
+) -> None:
+    """The minimum-flow alarm reads the controller's own limit (one set of safety limits)
+    and the set flows the loop judges; the alarm-only thresholds come from AlarmSettings."""
+    network = builtin("estate12")
+    limits = SafetyLimits(min_flow_ratio=1.2)
+    config = LoopConfig(
+        controller=ControllerConfig(limits=limits),
+        alarms=AlarmSettings(max_supply_c=10.0),
+    )
+    first = _run(network, config, 1)[0]
+    flow_low = {c.location for c in first.conditions if c.reason == "flow_low"}
+    below = {
+        iid
+        for iid, r in first.measurements.inlets.items()
+        if (r.flow_m3h or 0.0)
+        < 1.2 * network.inlets[iid].design_flow_m3h * network.inlets[iid].weight
+    }
+    assert flow_low == below
+    assert 0 < len(below) < len(network.inlets)
+    assert all(
+        c.immediate and c.grade == "emergency" for c in first.conditions if c.reason == "flow_low"
+    )
+    assert {c.location for c in first.conditions if c.reason == "supply_high"} == set(
+        first.measurements.inlets
+    )
+
+
+def test_not_balanced_after_24_hours_on_the_callers_clock(
+    builtin: Callable[[str], Network],
+) -> None:
+    """§8.2.6: automatic regulation that has not balanced after 24 h is alarmed; the clock
+    is the caller's (a real plant's wall clock), manual mode never times out."""
+    network = builtin("estate12")
+    loop = ControlLoop(network, LoopConfig(), cycle_s=1800.0)
+    state = Simulator(network).step(1800.0)
+    machine = BalanceStateMachine()
+    never = Measurements.from_plant(state)
+    for iid in never.inlets:  # no flow data: never in band
+        never.inlets[iid] = InletReading(opening=0.5)
+    early = loop.step(never, balance=machine, clock_s=0.0)
+    late = loop.step(never, balance=machine, clock_s=25 * 3600.0)
+    assert "not_balanced" not in _reasons(early)
+    assert late.unbalanced_s > 24 * 3600.0
+    assert "not_balanced" in _reasons(late, "network")
+    loop.configure(LoopConfig(controller=ControllerConfig(auto=False)))
+    manual = loop.step(never, balance=machine, clock_s=50 * 3600.0)
+    assert manual.unbalanced_s == 0.0
+    assert "not_balanced" not in _reasons(manual)
+
+
+def test_success_rate_window_survives_a_restart() -> None:
+    """§6.0.6: first-attempt rate over the window; the counts come back from their JSON."""
+    windows = SuccessWindows()
+    for received in (5, 4, 5, 0):
+        rate, samples = windows.update("B001", InletReading(attempted=5, received=received))
+    assert (rate, samples) == (70.0, 4)
+    again = SuccessWindows(windows.as_dict())
+    assert again.update("B001", InletReading()) == (70.0, 4)
+    gateway = InletReading(attempted=5, received=5, link_rate=(91.0, 30))
+    assert again.update("B001", gateway) == (91.0, 30)
+
+
+def test_alarm_book_persists_conditions_before_raising(builtin: Callable[[str], Network]) -> None:
+    """Deviation needs ``cycles`` consecutive cycles; a crossed threshold is raised at once."""
+    results = _run(builtin("estate12"), LoopConfig(), 2, fault="B012")
+    book = AlarmBook()
+    raised, _ = book.update(results[0].conditions, 3, 0.0)
+    assert all(c.immediate for c in results[0].conditions if c.reason in {a.reason for a in raised})
+    assert not [a for a in raised if a.type == "deviation"]
