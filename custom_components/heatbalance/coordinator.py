@@ -112,7 +112,6 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         await self.events.async_load_texts()
         stored = await self.store.async_load() or {}
         self.memory, self.balance = restore_state(stored, self.alarms, self.clock, self.simulator)
-        self._forget_moved_sources(stored.get("plant", {}).get("sources"))
         await self._async_attach_gateway()
         if self.config_entry is not None:  # HA stops without unloading: write what is due
             self.config_entry.async_on_unload(
@@ -144,26 +143,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
     def stored(self, memory: dict[str, Any] | None = None) -> dict[str, Any]:
         """Everything the Store keeps (``memory``: the cycle memory already serialised)."""
         memory = self.memory.as_dict() if memory is None else memory
-        data = stored_state(memory, self.alarms, self.balance, self.clock, self.simulator)
-        data["plant"]["sources"] = {iid: cfg.source for iid, cfg in self.inlets.items()}
-        return data
-
-    def _forget_moved_sources(self, stored: Any) -> None:
-        """Where the valves of inlets whose source changed since the Store was written (the
-        demo's simulated plant → HA entities or gateway) stood on the old source says nothing
-        of the device now mapped: without position feedback the controller would take it as
-        the real valve's position, and its first command could exceed the step limit from
-        where the valve really is (§5.3.6-3). Controller and model assume the network file's
-        opening, as on a fresh start (older Stores: nothing known, nothing forgotten)."""
-        if not isinstance(stored, dict):
-            return
-        moved = {i for i, cfg in self.inlets.items() if stored.get(i, cfg.source) != cfg.source}
-        controller = self.memory.loop_state.get("controller")
-        for key in ("last_openings", "moved"):
-            if moved and isinstance(controller, dict) and isinstance(controller.get(key), dict):
-                controller[key] = {k: v for k, v in controller[key].items() if k not in moved}
-        for iid in moved:
-            self.simulator.set_opening(iid, self.network.inlets[iid].device.opening)
+        return stored_state(memory, self.alarms, self.balance, self.clock, self.simulator)
 
     async def async_save(self) -> None:
         """Write the Store now (on unload, and :data:`SAVE_DELAY_S` after a change).
