@@ -103,13 +103,17 @@ def _steps_to_band(verdicts: list[bool]) -> int | None:
     return first
 
 
-def cli_steps(name: str, algorithm: str, steps: int) -> int | None:
-    """The CLI's steps to band for the same network, level and algorithm."""
+def cli_steps(name: str, algorithm: str, steps: int) -> int | str | None:
+    """The CLI's steps to band for the same network, level and algorithm ("error: …" when
+    the CLI fails: the HA figures are still reported)."""
     path = _network_path(name)
     net = load_network(path if path else name)
-    report = run_balance(
-        net, level=LEVEL, target="flow", steps=steps, algorithm=ALGORITHMS[algorithm]
-    )
+    try:
+        report = run_balance(
+            net, level=LEVEL, target="flow", steps=steps, algorithm=ALGORITHMS[algorithm]
+        )
+    except Exception as err:  # any CLI failure is a figure of this table
+        return f"error: {err}"
     return report["steps_to_band"]
 
 
@@ -345,6 +349,8 @@ def main() -> int:
                 rows.append(json.loads(result.read_text()))
                 result.unlink()
                 _print_row(rows[-1], header=len(rows) == 1)
+                if isinstance(rows[-1]["cli_steps"], str):
+                    print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
                 if args.verbose:
                     print("  in band per cycle %:", [round(x or 0) for x in rows[-1]["shares"]])
     return 0
@@ -358,8 +364,8 @@ def _print_row(r: dict[str, Any], header: bool) -> None:
             f"{'stall ms':>10}{'RSS MB':>8}"
         )
 
-    def steps(v: int | None) -> str:
-        return "—" if v is None else str(v)
+    def steps(v: int | str | None) -> str:
+        return "—" if v is None else "err" if isinstance(v, str) else str(v)
 
     print(
         f"{r['network']:<15}{r['inlets']:>7} {r['source']:<10}{r['algorithm']:<12}"

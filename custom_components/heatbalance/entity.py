@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -47,6 +48,7 @@ class HeatbalanceEntity(CoordinatorEntity[HeatbalanceCoordinator]):
     """An entity of a network (``inlet_id`` None) or of one of its inlets."""
 
     _attr_has_entity_name = True
+    _shown: tuple[Any, ...] | None = None  # what the last cycle's write showed
 
     def __init__(
         self,
@@ -89,6 +91,39 @@ class HeatbalanceEntity(CoordinatorEntity[HeatbalanceCoordinator]):
             return False
         return self.inlet_id is None or self.inlet_id in self.coordinator.data.inlets
 
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when what HA shows would change.
+
+        Every cycle updates every entity (thousands on a households network); most of
+        them — settings, verdicts, held valves — show what they showed, and HA's write of
+        an unchanged state still builds its attributes, a new state object and an id.
+        """
+        shown = self._shown_now()
+        if shown == self._shown:
+            return
+        self.async_write_ha_state()
+        self._shown = shown
+
+    def _write_now(self) -> None:
+        """Write at once (an operator's change); the next cycle compares afresh."""
+        self._shown = None
+        self.async_write_ha_state()
+
+    def _shown_now(self) -> tuple[Any, ...]:
+        """What HA would show now: state, attributes, unit, icon, features."""
+        if not self.available:
+            return (False,)
+        return (
+            self.state,
+            self.capability_attributes,
+            self.state_attributes,
+            self.extra_state_attributes,
+            self.unit_of_measurement,
+            self.icon,
+            self.supported_features,
+        )
+
     def _audit(self, action: str, **details: Any) -> None:
         """Write the user's action to the logbook with its entity and inlet (§5.3.6-7)."""
         where = {} if self.inlet_id is None else {"inlet": self.inlet_id}
@@ -106,14 +141,14 @@ class HeatbalanceEntity(CoordinatorEntity[HeatbalanceCoordinator]):
         """Store a network option (applied at once), audit it and show it."""
         async_change_options(self.hass, self.coordinator.config_entry, **{key: new})
         self._audit(f"set_{key}", old=old, new=new)
-        self.async_write_ha_state()
+        self._write_now()
 
     def _change_inlet(self, action: str, key: str, new: Any, **old: Any) -> None:
         """Store a setting of this inlet in its subentry, audit it and show it."""
         assert self.inlet_id is not None
         async_change_inlet(self.hass, self.coordinator.config_entry, self.inlet_id, **{key: new})
         self._audit(action, **old, new=new)
-        self.async_write_ha_state()
+        self._write_now()
 
 
 def add_per_actuated_inlet(

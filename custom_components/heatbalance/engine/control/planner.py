@@ -114,6 +114,11 @@ class HydraulicPlanner:
         self.is_parent = np.asarray(topo.is_parent, dtype=bool)
         self.leaf = ~self.is_parent
         self.top = self.parent < 0
+        # every building's households (indices, ascending), built once: looking them up
+        # with ``parent == b`` per household is O(n²) on 23,000 households
+        order = np.argsort(self.parent, kind="stable")
+        cuts = np.searchsorted(self.parent[order], np.arange(len(self.ids) + 1))
+        self.kids = [order[cuts[b] : cuts[b + 1]] for b in range(len(self.ids))]
         inlets = [self.network.inlets[i] for i in self.ids]
         self.devices: list[Device] = [i.device for i in inlets]
         self.design = np.array([i.design_flow_m3h for i in inlets])
@@ -268,11 +273,11 @@ class HydraulicPlanner:
             need = q[k] ** 2 * data.resistance[k]
             out.append((float(dp[k] - need), self.ids[k], float(need)))
         for b in np.flatnonzero(self.is_parent):
-            members = self.parent == b
-            kids = np.flatnonzero(members & data.constrains)
+            members = self.kids[b]
+            kids = members[data.constrains[members]]
             if len(kids) == 0 or (targets_only and not np.any(targets[members])):
                 continue
-            qb = float(q[self.parent == b].sum())
+            qb = float(q[members].sum())
             need = qb**2 * data.resistance[b] + float(np.max(q[kids] ** 2 * data.resistance[kids]))
             child_dp = float(dp[kids[0]])
             out.append((child_dp - need, self.ids[int(kids[0])], need))
@@ -306,7 +311,7 @@ class HydraulicPlanner:
         b = int(self.parent[k])
         if b < 0:
             return 0.0
-        kids = np.flatnonzero(self.parent == b)
+        kids = self.kids[b]
         qb = float(flows[kids].sum())
         at_limit = qb**2 * data.resistance[b]
         if not data.movable[b]:
@@ -323,7 +328,7 @@ class HydraulicPlanner:
         for k in np.flatnonzero(self.has_kv):
             iid = self.ids[k]
             if self.is_parent[k]:
-                kids = np.flatnonzero(self.parent == k)
+                kids = self.kids[k]
                 q = float(flows[kids].sum())
                 drop = self._parent_drop(data, dp, flows, int(kids[0])) if len(kids) else 0.0
             else:
