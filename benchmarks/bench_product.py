@@ -65,6 +65,7 @@ GENERATED = {  # name: (buildings, households per building, seed, loop)
 RESULTS = Path(os.environ.get("BENCH_PRODUCT_OUT", tempfile.gettempdir())) / "bench_product"
 ALGORITHMS = {"traditional": "traditional", "ai": "model"}
 LEVEL = "intermediate"
+NETWORK_FILES: dict[str, Path] = {}  # networks other benchmarks wrote (bench_product_faults)
 
 
 def _cases() -> list[tuple[str, str, str]]:
@@ -80,6 +81,8 @@ def _rss_mb() -> float:
 
 def _network_path(name: str) -> Path | None:
     """A generated network written as JSON (None: a built-in one)."""
+    if name in NETWORK_FILES:
+        return NETWORK_FILES[name]
     if name not in GENERATED:
         return None
     buildings, households, seed, loop = GENERATED[name]

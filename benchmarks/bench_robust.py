@@ -189,8 +189,11 @@ class Row:
     runs: list[Run] = field(default_factory=list)
 
 
-def run_one(network: Network, scn: Scenario, seed: int) -> Run:
-    """One closed-loop run of the engine controller on one seed."""
+def run_one(
+    network: Network, scn: Scenario, seed: int, config: ControllerConfig | None = None
+) -> Run:
+    """One closed-loop run of the engine controller on one seed (``config``: the
+    controller's, default the engine's defaults; bench_product_faults passes HA's)."""
     base = all_open(network)
     plant, configured = base, base
     victim = victim_of(base)
@@ -207,7 +210,7 @@ def run_one(network: Network, scn: Scenario, seed: int) -> Run:
             sim.inject_fault(victim, "blockage", factor=scn.value)
     faulty = scn.fault in ("stuck", "blockage")
     scope = _scope(base, victim if faulty else None)
-    control = make_controller(configured, ControllerConfig())
+    control = make_controller(configured, config or ControllerConfig())
     diag = Diagnoser()
     rng = np.random.default_rng(seed)
     state = sim.state()
@@ -215,6 +218,7 @@ def run_one(network: Network, scn: Scenario, seed: int) -> Run:
     held_adv: list[bool] = []
     moves = 0
     alarm = None
+    sent: object = None  # the commands the feedback read this step answers (last step's)
     n_valves = max(1, len(control.ids))
     wrong = {"raw": 0, "estimate": 0}
     for k in range(1, STEPS + 1):
@@ -230,7 +234,10 @@ def run_one(network: Network, scn: Scenario, seed: int) -> Run:
             sim.set_opening(iid, opening)
         if cmds.pump_speed is not None:
             sim.set_pump_speed(cmds.pump_speed)
-        findings = diag.update(state.time_s, _observations(meas, cmds))
+        # this step's feedback answers last step's commands (as HA's coordinator passes them);
+        # pairing it with the commands just computed made every move a 'mismatch' finding
+        findings = diag.update(state.time_s, _observations(meas, sent))
+        sent = cmds
         named = {f.inlet_id for f in findings} | set(getattr(cmds, "faults", {}))
         if alarm is None and victim in named and faulty:
             alarm = k

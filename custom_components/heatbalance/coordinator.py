@@ -214,6 +214,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self.sent = {}
         if dispatch and self.settings.level != "primary":
             await self.async_send(result.commands, result.pump_command)
+        elif self.memory.loop is not None:  # the controller must not assume they moved
+            self.memory.loop.held()
         raised, cleared = self.alarms.update(
             result.conditions, self.settings.alarm_cycles, result.time_s
         )

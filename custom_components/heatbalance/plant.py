@@ -233,8 +233,10 @@ class Plant:
         def read(entity_id: str | None, convert: Callable[[State | None], float | None]) -> Any:
             if not entity_id:
                 return _UNMAPPED
-            reading.attempted += 1
             state = hass.states.get(entity_id)
+            if convert is _position and _reports_no_position(state):
+                return None  # a cheap valve: no feedback to receive, none lost (§6.0.6)
+            reading.attempted += 1
             value = convert(state)
             if state is not None and state.last_reported < stale_before:
                 value = None
@@ -400,6 +402,16 @@ def _range(state: State | None) -> tuple[float, float]:
     if state is None:
         return 0.0, 100.0
     return float(state.attributes.get("min", 0.0)), float(state.attributes.get("max", 100.0))
+
+
+def _reports_no_position(state: State | None) -> bool:
+    """A valve entity that is there but has no position attribute (no feedback at all)."""
+    return (
+        state is not None
+        and state.domain == "valve"
+        and state.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+        and ATTR_CURRENT_POSITION not in state.attributes
+    )
 
 
 def _position(state: State | None) -> float | None:

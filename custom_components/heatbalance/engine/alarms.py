@@ -20,6 +20,7 @@ from .control.base import InletReading
 from .control.safety import SafetyLimits
 from .diagnosis import Finding
 from .evaluation import InletEvaluation
+from .meters import KINDS as METER_FAULTS
 
 EMERGENCY = "emergency"
 WARNING = "warning"
@@ -33,7 +34,9 @@ UPLOAD_LIMIT_S = 3600.0  # §4.3.4 upload period
 # a valve's answer to a command that is no alarm: confirmed, still young, or none (None)
 _ANSWER_OK = frozenset({None, "confirmed", "pending"})
 # diagnosis findings raised as equipment faults (§5.3.7)
-EQUIPMENT_FAULTS = frozenset({"stuck", "blockage", "slow_response", "valve_fault"})
+EQUIPMENT_FAULTS = frozenset(
+    {"stuck", "blockage", "slow_response", "valve_fault", *METER_FAULTS}  # meters.py too
+)
 # diagnosis findings in which the opening feedback is not where the command sent it (§5.3.8-4)
 FEEDBACK_FINDINGS = frozenset({"mismatch", "stuck", "slow_response"})
 ALARM_TYPES = (

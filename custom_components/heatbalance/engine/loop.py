@@ -142,13 +142,20 @@ class ControlLoop:
         heat = {iid: heat_kw(r) for iid, r in meas.inlets.items()}
         result = LoopResult(meas, cleaning, ev, commands, [], heat, unbalanced_s=unbalanced)
         result.findings = self._diagnose(meas, sent)
+        result.findings += self._controller_findings(result.findings, meas.time_s)
         result.forecast_kw = self._forecast(meas, result.total_heat_kw, outdoor_forecast_c)
         self._alarm_rules(measurements, result, sent, gateways or {})
         return result
 
     def commanded(self, moved: dict[str, float]) -> None:
-        """Valves were moved: their flows must change, every other flow may (cleaning)."""
+        """Valves were moved: their flows must change, every other flow may (cleaning); the
+        controller forgets the commands that were not sent."""
+        self.controller.dispatched(moved)
         expect_commands(self.cleaner, self.network, moved)
+
+    def held(self) -> None:
+        """Nothing was sent this cycle (balanced plant left alone, manual mode)."""
+        self.controller.dispatched({})
 
     def as_dict(self) -> dict[str, Any]:
         """What survives a restart: the controller's learning (§5.3.6), the diagnoser's Kv
@@ -210,6 +217,19 @@ class ControlLoop:
             for iid, r in meas.inlets.items()
         }
         return self.diagnoser.update(meas.time_s or 0.0, observations)
+
+    def _controller_findings(self, known: list[Finding], time_s: float | None) -> list[Finding]:
+        """What the controller found while regulating (§5.3.7): a valve stuck or blocked
+        (from its own commands and the flow it identified) and a biased meter (meters.py),
+        as findings beside the diagnoser's, so every caller (HA's alarms included) sees
+        them — not only those who read ``Commands.faults``."""
+        seen = {(f.inlet_id, f.kind) for f in known}
+        out = [f for f in self.controller.meter_findings if (f.inlet_id, f.kind) not in seen]
+        for iid, why in sorted(self.controller.faults.items()):  # as of this step
+            kind = "stuck" if why.startswith("stuck") else "blockage"
+            if (iid, kind) not in seen:
+                out.append(Finding(iid, kind, "warning", f"inlet {iid}: {why}", time_s or 0.0))
+        return out
 
     def _alarm_rules(
         self,

@@ -113,6 +113,7 @@ class Controller:
         self.model = ModelBased(self.network, forgetting=config.forgetting)
         self.estimators: dict[str, InletEstimator] = {}
         self.moved: dict[str, float] = {}  # commands of the last step (for the estimators)
+        self._prior: dict[str, float | None] = {}  # last_openings before this step's commands
         self.pump_jump = 0.0  # relative pump speed change of the last step
         self.expected: dict[str, float] = {}  # flows the last applied plan predicts
         self.pump_streak = 0  # steps the plan asked for a small pump change the same way
@@ -144,7 +145,7 @@ class Controller:
         self.raw = measurements
         measurements = self._estimate(measurements, openings)
         self.estimated = measurements
-        self.moved, self.pump_jump, self.expected = {}, 0.0, {}
+        self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
         cmds.faults.update(self.faults)
         if uses_presettings(self.config.level):
             self._presetting_step(measurements, openings, cmds)
@@ -604,11 +605,35 @@ class Controller:
         outside = MIN_OPENING in acted or MAX_OPENING in acted
         if abs(value - current) >= self.config.opening_deadband or outside:
             cmds.openings[iid] = value
+            self._prior.setdefault(iid, self.last_openings.get(iid))
             self.last_openings[iid] = value
             self.moved[iid] = value
         # A move too small to send is still the loop's output: its integral keeps it, so
         # small errors add up to a move instead of being forgotten every step.
         return value
+
+    def dispatched(self, sent: Mapping[str, float]) -> None:
+        """What of this step's commands reached the valves.
+
+        A caller may hold commands back — a balanced plant is left alone (§8.2.5), manual
+        mode waits for the operator (§5.3.6-6), a write fails. A command not sent is
+        forgotten: the assumed position stays where the valve was, no flow change is
+        expected of it, and the stuck check does not wait for a valve nobody moved (in Home
+        Assistant a balanced estate12 had a healthy valve diagnosed stuck). Commands sent
+        later (a confirmed proposal) count as moves of this step.
+        """
+        for iid in [i for i in self._prior if i not in sent]:  # this step's, not yet sent
+            self.moved.pop(iid, None)
+            prior = self._prior[iid]
+            if prior is None:
+                self.last_openings.pop(iid, None)
+            else:
+                self.last_openings[iid] = prior
+            self.expected = {}  # the plan's flows assumed every command applied
+        self._prior = {}  # later calls (an operator's single valve) only add what they sent
+        for iid, value in sent.items():
+            if iid in self.ids:
+                self.moved[iid] = self.last_openings[iid] = value
 
     def _position(self, iid: str, meas: Measurements, cmds: Commands | None = None) -> float | None:
         """Where the valve is: its feedback, else the last command, else the configured opening.

@@ -1,0 +1,351 @@
+"""Faults through Home Assistant: bench_robust's imperfect plants, run by the integration.
+
+``bench_robust`` measures noise, lost readings and broken devices in the engine alone; this
+runs a subset of its scenarios through the product path — config flow → entry → the
+coordinator's cycles in Home Assistant's test harness (``bench_product``'s harness) — and
+prints, per network × scenario × source × algorithm and seed, next to the engine's figure
+(``bench_robust.run_one`` with the entry's controller configuration, same network, fault
+and seed):
+
+* *steps* — steps until the intermediate flow band (§8.2.3) holds at every judged inlet to
+  the end, judged on the plant's **true** state (a faulty building and its households are
+  left out, as in bench_robust); *share* — share of judged inlets in that band at the end;
+* *alarm* — the cycle at which an alarm names the faulty inlet (— never) and its reasons;
+  *other* — alarms raised at other inlets or the network (false alarms on a healthy plant);
+* *unsafe* — commands outside the opening limits or larger than the step limit (§5.3.6-3);
+  *failed* — cycles whose update failed (a crash the coordinator caught).
+
+Sources: ``entities`` — every building inlet mapped to HA sensor entities written each
+cycle by a separate simulated "field" plant (:mod:`devtools.field_plant`), and a real
+``valve`` entity (HA's valve component) whose ``current_position`` is the field valve's true
+position (a stuck valve reports where it stuck) — or no position attribute at all (cheap
+valves). Faults there:
+noise on flow and temperatures (Gaussian, relative, seeded), each inlet's sensors going
+``unavailable`` in a cycle with the scenario's probability, the victim's flow meter +10 %,
+its valve stuck or blocked in the field, the entry's network file with pipe resistances
+×1.5 of the field's. ``simulated`` — the entry's own simulated plant: lost readings through
+the entry's dropout option (per signal, not per inlet), stuck or blocked valve injected
+into its simulator.
+
+    .venv/ha2026/bin/python benchmarks/bench_product_faults.py                 # default set
+    .venv/ha2026/bin/python benchmarks/bench_product_faults.py --only estate12 \\
+        --scenario "missing 30%" --source entities --algorithm ai --steps 12
+
+Not a test: one pytest process runs all cases (fresh Home Assistant per case).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "addon")]
+
+import pytest  # noqa: E402
+
+from benchmarks import bench_product as bp  # noqa: E402
+from benchmarks import bench_robust as br  # noqa: E402
+from custom_components.heatbalance.cycle import CycleMemory, controller_config  # noqa: E402
+from custom_components.heatbalance.engine.loader import load_network, network_to_dict  # noqa: E402
+from custom_components.heatbalance.engine.model import Network  # noqa: E402
+from custom_components.heatbalance.engine.networks.generator import generate_network  # noqa: E402
+from custom_components.heatbalance.settings import (  # noqa: E402
+    DEFAULT_OPTIONS,
+    InletConfig,
+    Settings,
+)
+
+auto_enable_custom_integrations = bp.auto_enable_custom_integrations  # the harness fixture
+
+SCENARIOS = {s.name: s for s in br.SCENARIOS}
+ENTITY_SCENARIOS = (
+    "noise 2%",
+    "noise 5%",
+    "missing 30%",
+    "stuck 30%",
+    "blockage x0.3",
+    "meter bias +10%",
+    "no position feedback",
+    "pipe model x1.5",
+)
+SIMULATED_SCENARIOS = ("missing 30%", "stuck 30%", "blockage x0.3")
+NETWORKS = ("estate12", "loop8", "genf36")
+RESULTS = bp.RESULTS.parent / "bench_product_faults"
+
+
+def _network(name: str) -> Network:
+    """A built-in network, or genf36: generated for this benchmark, tuned by nobody."""
+    if name == "genf36":
+        return generate_network(36, seed=101, area_m2=(1000.0, 14000.0), name="genf36")
+    return load_network(name)
+
+
+def _register(name: str, pipes: float | None = None) -> str:
+    """Write the all-open network (pipes × ``pipes``: the entry's wrong drawing) for the
+    config flow; returns the name bench_product's harness adds it under."""
+    key = name if pipes is None else f"{name}-pipes{pipes:g}"
+    path = RESULTS / f"{key}.json"
+    if not path.exists():
+        net = br.all_open(_network(name))
+        if pipes is not None:
+            net = br.with_pipes(net, pipes)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(network_to_dict(net)))
+    bp.NETWORK_FILES[key] = path
+    return key
+
+
+# --- the harness part (runs under pytest) ---------------------------------------------------
+def _cases() -> list[tuple[str, str, str, str, int]]:
+    raw = json.loads(os.environ.get("BENCH_FAULTS_CASES", "[]"))
+    return [(c[0], c[1], c[2], c[3], int(c[4])) for c in raw]
+
+
+def _field(hass: Any, network: Network, inlets: list[str], scn: br.Scenario, seed: int) -> Any:
+    """The field plant with the scenario's instrument and device faults."""
+    from devtools.field_plant import FieldPlant, Instruments
+
+    victim = br.victim_of(network)
+    bias = (victim, scn.value) if scn.fault == "bias" else None
+    ins = Instruments(scn.noise, scn.missing, bias, position=scn.fault != "no_feedback")
+    field = FieldPlant(hass, network, inlets, ins, seed)
+    if scn.fault == "stuck":
+        field.sim.inject_fault(victim, "stuck", at=scn.value)
+    elif scn.fault == "blockage":
+        field.sim.inject_fault(victim, "blockage", factor=scn.value)
+    return field
+
+
+def _unsafe(moves: list[tuple[str, float, float]], settings: Settings) -> int:
+    """Commands outside the opening limits or beyond the step limit (1 % rounding)."""
+    lo, hi = settings.min_opening_pct / 100.0, settings.max_opening_pct / 100.0
+    step = settings.max_step_pct / 100.0
+    return sum(
+        not (lo - 0.01 <= to <= hi + 0.01) or abs(to - before) > step + 0.01
+        for _, before, to in moves
+    )
+
+
+async def _start_all_open(hass: Any, coordinator: Any, field: Any) -> None:
+    """The network's all-open start; a fresh control loop, alarm book and balance clock
+    (the setup's first cycles ran with the default options)."""
+    from custom_components.heatbalance.engine.alarms import AlarmBook
+    from custom_components.heatbalance.engine.evaluation import BalanceStateMachine
+
+    sim = coordinator.simulator
+    for iid, inlet in coordinator.network.inlets.items():
+        sim.set_opening(iid, inlet.device.opening)
+    sim.set_pump_speed(coordinator.network.substation.pump.speed)
+    coordinator.memory = CycleMemory()
+    coordinator.sent = {}
+    coordinator.alarms = AlarmBook()
+    coordinator.balance = BalanceStateMachine()
+    if field is not None:
+        field.commanded = {iid: field.opening(iid) for iid in field.inlets}
+        field.moves = []
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("case", _cases(), ids=lambda c: "-".join(map(str, c)))
+async def test_fault(hass: Any, case: tuple[str, str, str, str, int]) -> None:
+    """One run: the integration regulates a faulty plant; figures as JSON."""
+    from custom_components.heatbalance.const import CONF_DROPOUT, EVENT_ALARM
+
+    name, scenario, source, algorithm, seed = case
+    scn = SCENARIOS[scenario]
+    steps = int(os.environ.get("BENCH_FAULTS_STEPS", "24"))
+    base = br.all_open(_network(name))
+    victim = br.victim_of(base)
+    faulty = scn.fault in ("stuck", "blockage")
+    scope = br._scope(base, victim if faulty else None)
+    pipes = scn.value if scn.fault == "pipes" else None
+    entry = await bp._add_entry(hass, _register(name, pipes), algorithm)
+    if source == "simulated" and scn.missing:
+        options = dict(entry.options) | {CONF_DROPOUT: round(scn.missing * 100)}
+        hass.config_entries.async_update_entry(entry, options=options)
+        await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    coordinator.plant._weather[:] = base.design.outdoor_c  # the engine's conditions
+    field = None
+    if source == "entities":
+        from devtools.field_plant import async_map_to_field
+
+        field = _field(hass, base, list(coordinator.inlets), scn, seed)
+        await field.async_add_valves()
+        await async_map_to_field(hass, entry, field)
+        coordinator = entry.runtime_data.coordinator
+    await _start_all_open(hass, coordinator, field)
+    sim = coordinator.simulator
+    if source == "simulated" and faulty:
+        kw = {"at": scn.value} if scn.fault == "stuck" else {"factor": scn.value}
+        sim.inject_fault(victim, scn.fault, **kw)
+    raised: list[tuple[int, str, str]] = []  # (cycle, location, reason)
+    cycle = [0]
+    hass.bus.async_listen(
+        EVENT_ALARM,
+        lambda e: (
+            raised.append((cycle[0], e.data["location"], e.data["reason"]))
+            if e.data["status"] == "raised"
+            else None
+        ),
+    )
+    held: list[bool] = []
+    moves: list[tuple[str, float, float]] = []
+    failed = 0
+    share = None
+    for k in range(1, steps + 1):
+        cycle[0] = k
+        if field is not None:
+            field.publish()
+        before = {iid: float(o) for iid, o in zip(sim.ids, sim.openings, strict=True)}
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        failed += not coordinator.last_update_success
+        if os.environ.get("BENCH_FAULTS_DEBUG") and coordinator.data is not None:
+            loop = coordinator.memory.loop
+            print(
+                "DEBUG",
+                k,
+                [(f.inlet_id, f.kind) for f in coordinator.data.findings],
+                loop.controller.faults if loop else None,
+                {i: round(o, 3) for i, o in coordinator.sent.items() if i == victim},
+                file=sys.stderr,
+            )
+        if field is not None:
+            field.follow_and_advance(coordinator.plant.cycle_s)
+            truth, net = field.sim.state(), field.sim.network
+        else:
+            moves += [(i, before[i], o) for i, o in coordinator.sent.items() if i in before]
+            truth, net = sim.state(), sim.network
+        held.append(br._in_band(net, truth, br.INTERMEDIATE, scope))
+        ev = br.evaluate(net, truth, level="intermediate", target="flow", inlets=scope)
+        share = ev.share_in_band
+    if field is not None:
+        moves = field.moves
+    named = [(k, reason) for k, where, reason in raised if where == victim]
+    out = {
+        "network": name,
+        "scenario": scenario,
+        "source": source,
+        "algorithm": algorithm,
+        "seed": seed,
+        "victim": victim,
+        "steps": br._held_from(held),
+        "share": share,
+        "alarm": named[0][0] if named and (faulty or scn.fault == "bias") else None,
+        "alarm_reasons": {r: k for k, r in reversed(named)},  # reason: first cycle
+        "other_alarms": sorted({f"{r}@{w}" for _, w, r in raised if w != victim or not faulty}),
+        "unsafe": _unsafe(moves, coordinator.settings),
+        "failed": failed,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    key = "-".join(map(str, case)).replace(" ", "_").replace("%", "pct")
+    (RESULTS / f"{key}.json").write_text(json.dumps(out))
+
+
+# --- the engine's figure and the script part ------------------------------------------------
+def engine_run(name: str, scenario: str, algorithm: str, seed: int, steps: int) -> br.Run:
+    """bench_robust's closed loop with the entry's controller configuration (HA defaults)."""
+    network = _network(name)
+    settings = Settings.from_options(DEFAULT_OPTIONS | {"algorithm": algorithm})
+    inlets = {
+        iid: InletConfig(subentry_id=iid, inlet_id=iid)
+        for iid, inlet in network.inlets.items()
+        if inlet.parent is None
+    }
+    config = controller_config(network, settings, inlets)
+    br.STEPS = steps
+    return br.run_one(network, copy.deepcopy(SCENARIOS[scenario]), seed, config)
+
+
+def main() -> int:
+    """Run the HA cases in one pytest process, the engine's beside them, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="*", default=list(NETWORKS))
+    parser.add_argument("--scenario", nargs="*", help="scenario names (default: all)")
+    parser.add_argument("--source", nargs="*", default=["entities", "simulated"])
+    parser.add_argument("--algorithm", nargs="*", default=["traditional", "ai"])
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=24)
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args()
+    cases = []
+    for name in args.only:
+        for source in args.source:
+            pool = ENTITY_SCENARIOS if source == "entities" else SIMULATED_SCENARIOS
+            for scenario in pool:
+                if args.scenario and scenario not in args.scenario:
+                    continue
+                for algorithm in args.algorithm:
+                    cases += [[name, scenario, source, algorithm, s] for s in range(args.seeds)]
+    env = os.environ | {
+        "BENCH_FAULTS_CASES": json.dumps(cases),
+        "BENCH_FAULTS_STEPS": str(args.steps),
+    }
+    cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
+    cmd += ["-W", "ignore", "--timeout=3000", "--rootdir", str(ROOT)]
+    run = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        print(run.stdout[-4000:])
+    _print_header(args.markdown)
+    for case in cases:
+        key = "-".join(map(str, case)).replace(" ", "_").replace("%", "pct")
+        path = RESULTS / f"{key}.json"
+        if not path.exists():
+            print(f"{' '.join(map(str, case))}: no result (failed)")
+            continue
+        row = json.loads(path.read_text())
+        path.unlink()
+        engine = engine_run(case[0], case[1], case[3], case[4], args.steps)
+        _print_row(row, engine, args.markdown)
+    return 0
+
+
+def _fmt(v: int | None) -> str:
+    return "—" if v is None else str(v)
+
+
+COLUMNS = (
+    "network", "scenario", "source", "algo", "seed", "steps HA", "steps eng",
+    "share HA", "alarm HA", "alarm eng", "other alarms HA", "unsafe", "failed",
+)  # fmt: skip
+
+
+def _print_header(markdown: bool) -> None:
+    if markdown:
+        print("| " + " | ".join(COLUMNS) + " |")
+        print("|" + "---|" * len(COLUMNS))
+    else:
+        print("  ".join(COLUMNS))
+
+
+def _print_row(r: dict[str, Any], engine: br.Run, markdown: bool) -> None:
+    reasons = ", ".join(f"{why} {k}" for why, k in sorted(r["alarm_reasons"].items()))
+    alarm = _fmt(r["alarm"]) + (f" ({reasons})" if reasons else "")
+    cells = [
+        r["network"],
+        r["scenario"],
+        r["source"],
+        r["algorithm"],
+        str(r["seed"]),
+        _fmt(r["steps"]),
+        _fmt(engine.intermediate),
+        f"{r['share']:.0%}" if r["share"] is not None else "—",
+        alarm,
+        _fmt(engine.alarm),
+        str(len(r["other_alarms"])) + (f" {r['other_alarms'][:3]}" if r["other_alarms"] else ""),
+        str(r["unsafe"]),
+        str(r["failed"]),
+    ]
+    print(("| " + " | ".join(cells) + " |") if markdown else "  ".join(cells), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

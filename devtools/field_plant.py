@@ -1,0 +1,153 @@
+"""An imperfect "real" plant behind Home Assistant entities (tests and benchmarks).
+
+A :class:`FieldPlant` is a simulated plant standing where a real one would: its building
+inlets' readings are written to sensor entities each cycle — with relative Gaussian noise,
+lost (``unavailable``) with a probability per inlet and cycle, one flow meter biased — and its
+valves are real entities of Home Assistant's ``valve`` component, moved by
+``valve.set_valve_position``; a valve reports its true position as ``current_position`` (a
+stuck one where it stuck), or, like cheap valves, no position at all. Stuck and blocked valves
+are injected into :attr:`FieldPlant.sim` (``Simulator.inject_fault``).
+
+Runs inside Home Assistant's test harness (``hass`` of pytest-homeassistant-custom-component).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from custom_components.heatbalance.engine.model import Network
+from custom_components.heatbalance.engine.simulator import Simulator
+
+SIGNALS = (("flow", "m³/h"), ("supply", "°C"), ("return", "°C"), ("room", "°C"))
+
+
+@dataclass
+class Instruments:
+    """What is wrong with the field's instruments."""
+
+    noise: float = 0.0  # σ relative to the reading, on flow and temperatures
+    missing: float = 0.0  # probability an inlet's sensors are unavailable in a cycle
+    bias: tuple[str, float] | None = None  # (inlet, factor) of a lying flow meter
+    position: bool = True  # valves report current_position
+
+
+class FieldPlant:
+    """The field: a simulator, its readings on sensors, its valves as valve entities."""
+
+    def __init__(
+        self,
+        hass: Any,
+        network: Network,
+        inlets: list[str],
+        instruments: Instruments | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.hass = hass
+        self.sim = Simulator(network, outdoor_c=network.design.outdoor_c)
+        self.inlets = inlets
+        self.instruments = instruments or Instruments()
+        self.rng = np.random.default_rng(seed)
+        self.commanded = {iid: self.opening(iid) for iid in inlets}
+        self.moves: list[tuple[str, float, float]] = []  # (inlet, from, to) as commanded
+        self.valves: list[Any] = []
+
+    def entity(self, iid: str, what: str) -> str:
+        """The entity id of one of an inlet's signals ("valve" for its actuator)."""
+        return (
+            f"valve.field_{iid.lower()}"
+            if what == "valve"
+            else f"sensor.field_{iid.lower()}_{what}"
+        )
+
+    def opening(self, iid: str) -> float:
+        """The field valve's true position (0…1)."""
+        return float(self.sim.openings[self.sim.ids.index(iid)])
+
+    def command(self, iid: str, opening: float) -> None:
+        """A command reached the valve entity; the valve follows at the next advance."""
+        self.moves.append((iid, self.commanded[iid], opening))
+        self.commanded[iid] = opening
+
+    async def async_add_valves(self) -> None:
+        """The field's valves as entities of HA's valve component (set it up first)."""
+        from homeassistant.components.valve import DOMAIN as VALVE
+        from homeassistant.setup import async_setup_component
+
+        assert await async_setup_component(self.hass, VALVE, {})
+        self.valves = [_valve(self, iid, self.instruments.position) for iid in self.inlets]
+        await self.hass.data[VALVE].async_add_entities(self.valves)
+
+    def publish(self) -> None:
+        """Write the field's readings to the sensors: noisy, biased, or lost."""
+        ins = self.instruments
+        state = self.sim.state()
+        for iid in self.inlets:
+            s = state.inlets[iid]
+            lost = ins.missing > 0 and self.rng.random() < ins.missing
+            values = [s.flow_m3h, s.supply_c, s.return_c, s.room_c]
+            values = [v * (1.0 + self.rng.normal(0.0, ins.noise)) for v in values]
+            if ins.bias is not None and ins.bias[0] == iid:
+                values[0] *= ins.bias[1]
+            for (what, unit), value in zip(SIGNALS, values, strict=True):
+                text = "unavailable" if lost else f"{value:.4f}"
+                self.hass.states.async_set(
+                    self.entity(iid, what), text, {"unit_of_measurement": unit}
+                )
+        for valve in self.valves:
+            valve.async_write_ha_state()
+
+    def follow_and_advance(self, dt_s: float) -> None:
+        """The field valves go where HA commanded them (a stuck one stays); a cycle runs."""
+        for iid in self.inlets:
+            self.sim.set_opening(iid, self.commanded[iid])
+        self.sim.advance(dt_s)
+
+
+async def async_map_to_field(hass: Any, entry: Any, field: FieldPlant) -> None:
+    """Every inlet subentry of ``entry`` to the field's entities (one reload for all)."""
+    field.publish()
+    for sub in list(entry.subentries.values()):
+        iid = sub.data["inlet_id"]
+        data = dict(sub.data) | {
+            "source": "entities",
+            "flow_entity": field.entity(iid, "flow"),
+            "supply_temperature_entity": field.entity(iid, "supply"),
+            "return_temperature_entity": field.entity(iid, "return"),
+            "room_temperature_entity": field.entity(iid, "room"),
+            "actuator_entity": field.entity(iid, "valve"),
+        }
+        hass.config_entries.async_update_subentry(entry, sub, data=data)
+    await hass.async_block_till_done()
+
+
+def _valve(field: FieldPlant, iid: str, reports: bool) -> Any:
+    """A valve entity of the field (built here: HA is imported only inside the harness)."""
+    from homeassistant.components.valve import ValveEntity, ValveEntityFeature
+
+    class FieldValve(ValveEntity):
+        _attr_should_poll = False
+        _attr_supported_features = (
+            ValveEntityFeature.SET_POSITION | ValveEntityFeature.OPEN | ValveEntityFeature.CLOSE
+        )
+
+        def __init__(self) -> None:
+            self.entity_id = field.entity(iid, "valve")
+            self._attr_unique_id = f"field_{iid}"
+            self._attr_reports_position = reports
+
+        @property
+        def current_valve_position(self) -> int | None:
+            return round(field.opening(iid) * 100)
+
+        @property
+        def is_closed(self) -> bool:
+            return field.opening(iid) <= 0.0
+
+        async def async_set_valve_position(self, position: int) -> None:
+            field.command(iid, position / 100.0)
+            self.async_write_ha_state()
+
+    return FieldValve()
