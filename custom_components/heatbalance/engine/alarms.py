@@ -185,6 +185,7 @@ def finding_conditions(
     diagnosis judged each valve against.
     """
     found: list[Condition] = []
+    mismatched: set[str] = set()  # the diagnoser and the controller may both judge a valve
     for f in findings:
         reading = readings.get(f.inlet_id)
         if reading is None:
@@ -200,9 +201,12 @@ def finding_conditions(
                     True,
                 )
             )
-        command = commands.get(f.inlet_id)
-        if f.kind in FEEDBACK_FINDINGS and reading.opening is not None and command is not None:
-            values = {"command": _fmt(command * 100.0), "value": _fmt(reading.opening * 100.0)}
+        command, opening = commands.get(f.inlet_id), reading.opening
+        if f.kind not in FEEDBACK_FINDINGS or f.inlet_id in mismatched:
+            continue
+        if opening is not None and command is not None:
+            mismatched.add(f.inlet_id)
+            values = {"command": _fmt(command * 100.0), "value": _fmt(opening * 100.0)}
             found.append(
                 Condition("feedback_mismatch", WARNING, f.inlet_id, "feedback_mismatch", values)
             )
