@@ -116,7 +116,15 @@ def cycles_to_band(ha: RunningHA, since: datetime, in_band: str, energy: str) ->
         f"/api/history/period/{quote(since.isoformat())}?filter_entity_id={in_band},{energy}"
         "&minimal_response&no_attributes"
     )
-    series = {s[0]["entity_id"]: s for s in develop_onboard.request("GET", path, None, ha.token)}
+
+    def recorded() -> dict[str, list[dict[str, str]]] | None:
+        """The history once the recorder has committed the first 100 % (HA shows a state
+        before its recorder writes it: a query right after can miss it)."""
+        got = {s[0]["entity_id"]: s for s in develop_onboard.request("GET", path, None, ha.token)}
+        full = any(_number(s["state"]) >= 100.0 for s in got.get(in_band, []))
+        return got if full else None
+
+    series = wait_until(recorded, 60, "the recorder to hold the band", every_s=2)
     first = next(
         datetime.fromisoformat(s["last_changed"])
         for s in series[in_band]
