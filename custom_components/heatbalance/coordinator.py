@@ -151,8 +151,10 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         The controller's learning is serialised in the executor (hundreds of ms on a
         23,000-household network) while no cycle works on it.
         """
-        self._cancel_save()
         async with self.engine_lock:
+            # after the wait: a cycle that held the lock may have scheduled a save meanwhile
+            # (on unload that timer would outlive the entry)
+            self._cancel_save()
             memory = await self.hass.async_add_executor_job(self.memory.as_dict)
             data = self.stored(memory)
         await self.store.async_save(data)
