@@ -54,6 +54,7 @@ from custom_components.heatbalance.engine.cli_balance import run_balance  # noqa
 from custom_components.heatbalance.engine.loader import load_network, network_to_dict  # noqa: E402
 from custom_components.heatbalance.engine.networks.generator import generate_network  # noqa: E402
 from custom_components.heatbalance.engine.simulator import Simulator  # noqa: E402
+from devtools.field_plant import entity_mapping  # noqa: E402
 
 BUILTIN = ("estate12", "loop8", "district120", "households1200")
 GENERATED = {  # name: (buildings, households per building, seed, loop)
@@ -205,15 +206,7 @@ async def _map_to_entities(hass: Any, entry: Any, field: Field) -> None:
     assert await async_setup_component(hass, "input_number", {"input_number": numbers})
     field.publish()
     for sub in list(entry.subentries.values()):
-        iid = sub.data["inlet_id"]
-        data = dict(sub.data) | {
-            "source": "entities",
-            "flow_entity": field.entity(iid, "flow"),
-            "supply_temperature_entity": field.entity(iid, "supply"),
-            "return_temperature_entity": field.entity(iid, "return"),
-            "room_temperature_entity": field.entity(iid, "room"),
-            "actuator_entity": field.entity(iid, "valve"),
-        }
+        data = dict(sub.data) | entity_mapping(field, sub.data["inlet_id"])
         hass.config_entries.async_update_subentry(entry, sub, data=data)
     await hass.async_block_till_done()
 

@@ -110,17 +110,21 @@ async def async_map_to_field(hass: Any, entry: Any, field: FieldPlant) -> None:
     """Every inlet subentry of ``entry`` to the field's entities (one reload for all)."""
     field.publish()
     for sub in list(entry.subentries.values()):
-        iid = sub.data["inlet_id"]
-        data = dict(sub.data) | {
-            "source": "entities",
-            "flow_entity": field.entity(iid, "flow"),
-            "supply_temperature_entity": field.entity(iid, "supply"),
-            "return_temperature_entity": field.entity(iid, "return"),
-            "room_temperature_entity": field.entity(iid, "room"),
-            "actuator_entity": field.entity(iid, "valve"),
-        }
+        data = dict(sub.data) | entity_mapping(field, sub.data["inlet_id"])
         hass.config_entries.async_update_subentry(entry, sub, data=data)
     await hass.async_block_till_done()
+
+
+def entity_mapping(field: Any, iid: str) -> dict[str, str]:
+    """An inlet subentry's source fields for a field plant's entities (``field.entity``)."""
+    return {
+        "source": "entities",
+        "flow_entity": field.entity(iid, "flow"),
+        "supply_temperature_entity": field.entity(iid, "supply"),
+        "return_temperature_entity": field.entity(iid, "return"),
+        "room_temperature_entity": field.entity(iid, "room"),
+        "actuator_entity": field.entity(iid, "valve"),
+    }
 
 
 def _valve(field: FieldPlant, iid: str, reports: bool) -> Any:
