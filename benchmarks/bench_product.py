@@ -35,12 +35,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -225,14 +227,60 @@ class Heartbeat:
             self._task.cancel()
 
 
+def _entity_count(hass: Any, entry: Any) -> tuple[int, int]:
+    """The entry's entities: (enabled, registered)."""
+    from homeassistant.helpers import entity_registry as er
+
+    entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    return sum(not e.disabled for e in entries), len(entries)
+
+
+class LoopProfile:
+    """cProfile of the entry's start and of the cycles, written to
+    ``$BENCH_PRODUCT_PROFILE/<case>-<part>.prof`` when that variable is set. On Python 3.12+
+    cProfile sees every thread (the loop's and the executor's): the loop's own share is the
+    loop CPU column."""
+
+    def __init__(self, case: str) -> None:
+        import cProfile
+
+        folder = os.environ.get("BENCH_PRODUCT_PROFILE")
+        self.path = Path(folder) / case if folder else None
+        self.prof = cProfile.Profile() if folder else None
+
+    def enable(self) -> None:
+        if self.prof is not None:
+            self.prof.enable()
+
+    def dump(self, part: str) -> None:
+        if self.prof is not None and self.path is not None:
+            self.prof.disable()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.prof.dump_stats(f"{self.path}-{part}.prof")
+            self.prof.clear()
+
+    @contextlib.contextmanager
+    def part(self, part: str) -> Iterator[None]:
+        self.enable()
+        try:
+            yield
+        finally:
+            self.dump(part)
+
+
 @pytest.mark.parametrize("case", _cases(), ids=lambda c: "-".join(c))
 async def test_product(hass: Any, case: tuple[str, str, str]) -> None:
     """One benchmark run (see the module docstring); writes its figures as JSON."""
     name, source, algorithm = case
     steps = int(os.environ.get("BENCH_PRODUCT_STEPS", "16"))
+    profile = LoopProfile(f"{name}-{source}-{algorithm}")
+    # the harness runs the loop in asyncio's debug mode (a stack extract per callback); Home
+    # Assistant runs it so only with --debug. Timed as an operator runs it, unless asked.
+    asyncio.get_running_loop().set_debug(os.environ.get("BENCH_PRODUCT_ASYNCIO_DEBUG") == "1")
     rss0 = _rss_mb()
     t0 = time.perf_counter()
-    entry = await _add_entry(hass, name, algorithm)
+    with profile.part("start"):
+        entry = await _add_entry(hass, name, algorithm)
     start_s = time.perf_counter() - t0
     coordinator = entry.runtime_data.coordinator
     network = coordinator.network
@@ -254,14 +302,17 @@ async def test_product(hass: Any, case: tuple[str, str, str]) -> None:
         field.publish()
     times: list[float] = []
     cpu: list[float] = []
+    loop_cpu: list[float] = []
     beat = Heartbeat()
     beat.start()
+    profile.enable()
     for _ in range(steps):
-        t, c = time.perf_counter(), time.process_time()
+        t, c, lc = time.perf_counter(), time.process_time(), time.thread_time()
         await coordinator.async_refresh()
         times.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
         await hass.async_block_till_done()
+        loop_cpu.append(time.thread_time() - lc)  # the event loop's thread only
         ev = coordinator.data.evaluation if coordinator.data else None
         verdicts.append(bool(ev and ev.in_band))
         shares.append(coordinator.data.share_in_band if coordinator.data else None)
@@ -275,6 +326,7 @@ async def test_product(hass: Any, case: tuple[str, str, str]) -> None:
             field.follow_and_advance(coordinator.plant.cycle_s)
             field.publish()
     beat.stop()
+    profile.dump("cycles")
     t0 = time.perf_counter()
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
@@ -291,9 +343,11 @@ async def test_product(hass: Any, case: tuple[str, str, str]) -> None:
         "cycle_median_ms": statistics.median(times) * 1000.0,
         "cycle_max_ms": max(times) * 1000.0,
         "cycle_cpu_ms": statistics.median(cpu) * 1000.0,
+        "loop_cpu_ms": statistics.median(loop_cpu) * 1000.0,
         "reload_s": reload_s,
         "loop_stall_ms": beat.worst_s * 1000.0,
         "rss_mb": _rss_mb() - rss0,
+        "entities": _entity_count(hass, entry),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}-{source}-{algorithm}.json").write_text(json.dumps(out))
@@ -310,6 +364,10 @@ def main() -> int:
     parser.add_argument("--algorithm", nargs="*", default=list(ALGORITHMS))
     parser.add_argument("--steps", type=int, default=16)
     parser.add_argument("--verbose", action="store_true", help="share in band per cycle")
+    parser.add_argument(
+        "--asyncio-debug", action="store_true", help="keep the harness's asyncio debug mode"
+    )
+    parser.add_argument("--profile", help="folder for profiles of the event loop's thread")
     args = parser.parse_args()
     names = args.only or [*BUILTIN, *GENERATED]
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -318,10 +376,15 @@ def main() -> int:
         for source in args.source:
             for algorithm in args.algorithm:
                 case = [name, source, algorithm]
-                env = os.environ | {
-                    "BENCH_PRODUCT_CASES": json.dumps([case]),
-                    "BENCH_PRODUCT_STEPS": str(args.steps),
-                }
+                env = (
+                    os.environ
+                    | {
+                        "BENCH_PRODUCT_CASES": json.dumps([case]),
+                        "BENCH_PRODUCT_STEPS": str(args.steps),
+                    }
+                    | ({"BENCH_PRODUCT_PROFILE": args.profile} if args.profile else {})
+                )
+                env["BENCH_PRODUCT_ASYNCIO_DEBUG"] = "1" if args.asyncio_debug else "0"
                 cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
                 cmd += ["-W", "ignore", "--timeout=3000", "--rootdir", str(ROOT)]
                 run = subprocess.run(
@@ -346,7 +409,7 @@ def _print_row(r: dict[str, Any], header: bool) -> None:
         print(
             f"{'network':<15}{'inlets':>7} {'source':<10}{'algo':<12}{'HA':>4}{'CLI':>5}"
             f"{'start s':>9}{'reload s':>9}{'cycle ms':>10}{'max ms':>8}{'CPU ms':>8}"
-            f"{'stall ms':>10}{'RSS MB':>8}"
+            f"{'loop ms':>8}{'stall ms':>10}{'RSS MB':>8}{'entities':>15}"
         )
 
     def steps(v: int | str | None) -> str:
@@ -356,8 +419,8 @@ def _print_row(r: dict[str, Any], header: bool) -> None:
         f"{r['network']:<15}{r['inlets']:>7} {r['source']:<10}{r['algorithm']:<12}"
         f"{steps(r['ha_steps']):>4}{steps(r['cli_steps']):>5}{r['start_s']:>9.1f}"
         f"{r['reload_s']:>9.1f}{r['cycle_median_ms']:>10.0f}{r['cycle_max_ms']:>8.0f}"
-        f"{r['cycle_cpu_ms']:>8.0f}{r['loop_stall_ms']:>10.0f}"
-        f"{r['rss_mb']:>8.0f}",
+        f"{r['cycle_cpu_ms']:>8.0f}{r['loop_cpu_ms']:>8.0f}{r['loop_stall_ms']:>10.0f}"
+        f"{r['rss_mb']:>8.0f}{'{} / {}'.format(*r['entities']):>15}",
         flush=True,
     )
 
