@@ -21,7 +21,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
@@ -50,6 +50,9 @@ from .records import archive_cycle
 from .settings import InletConfig, Settings
 
 _LOGGER = logging.getLogger(__name__)
+# Entities told of a cycle between two yields to the event loop: about 200 × 15 µs of HA's
+# state write each, so other callbacks wait a few ms, not the whole network's writes.
+LISTENER_BATCH = 200
 
 
 @dataclass
@@ -100,6 +103,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         # touches it from the loop waits until no cycle runs (one cycle at a time anyway).
         self.engine_lock = asyncio.Lock()
         self._save_unsub: Callable[[], None] | None = None
+        self._refreshing = False  # listeners are told after the refresh, in batches
+        self._listeners_due = False
 
     @property
     def simulator(self) -> Simulator:
@@ -184,6 +189,44 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             self.inlets[iid] = cfg
         self.async_update_listeners()
 
+    # --- publishing -------------------------------------------------------------------------
+    async def _async_refresh(self, *args: Any, **kwargs: Any) -> None:
+        """HA's refresh, with its listeners (every entity of the network) told in batches.
+
+        A households network has thousands of entities and HA writes each changed one on
+        the event loop; told at once they would hold the loop for the whole network. The
+        refresh still returns only when every entity has been told, as HA's does.
+        """
+        self._refreshing = True
+        try:
+            await super()._async_refresh(*args, **kwargs)
+        finally:
+            self._refreshing = False
+        if self._listeners_due:
+            await self._async_update_listeners_in_batches()
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Tell every entity; during a refresh, after it, in batches."""
+        if self._refreshing:
+            self._listeners_due = True
+            return
+        super().async_update_listeners()
+
+    async def _async_update_listeners_in_batches(self) -> None:
+        self._listeners_due = False
+        listeners = list(self._listeners.items())
+        for start in range(0, len(listeners), LISTENER_BATCH):
+            if start:
+                await asyncio.sleep(0)  # let the loop run what waited meanwhile
+            for remove, (update_callback, _) in listeners[start : start + LISTENER_BATCH]:
+                if remove not in self._listeners:  # removed while the loop ran
+                    continue
+                try:
+                    update_callback()
+                except Exception:
+                    self.logger.exception("Unexpected error updating listener of %s", self.name)
+
     # --- the cycle --------------------------------------------------------------------------
     async def _async_update_data(self) -> CycleResult:
         """One control cycle; engine work in the executor, never two at once."""
@@ -217,7 +260,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         if dispatch and self.settings.level != "primary":
             await self.async_send(result.commands, result.pump_command)
         elif self.memory.loop is not None:  # the controller must not assume they moved
-            self.memory.loop.held()
+            await self.hass.async_add_executor_job(self.memory.loop.held)
         raised, cleared = self.alarms.update(
             result.conditions, self.settings.alarm_cycles, result.time_s
         )
@@ -234,6 +277,11 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         its device is verified on the next cycle, and cleaning expects those flows to change.
         Returns what was sent. The caller holds :attr:`engine_lock`."""
         failed = await self.plant.async_dispatch(self.hass, openings, pump)
+        return await self.hass.async_add_executor_job(self._record_sent, openings, failed)
+
+    def _record_sent(self, openings: dict[str, float], failed: set[str]) -> dict[str, float]:
+        """What reached its device, told to the control loop (executor: thousands of
+        commands on a households network)."""
         sent = {k: v for k, v in openings.items() if k not in failed}
         self.sent |= sent
         if self.memory.loop is not None:

@@ -111,9 +111,13 @@ class HeatbalanceEntity(CoordinatorEntity[HeatbalanceCoordinator]):
         self.async_write_ha_state()
 
     def _shown_now(self) -> tuple[Any, ...]:
-        """What HA would show now: state, attributes, unit, icon, features."""
+        """What HA would show now (only what can change between cycles)."""
         if not self.available:
             return (False,)
+        return self._shown_values()
+
+    def _shown_values(self) -> tuple[Any, ...]:
+        """State, attributes, unit, icon, features: what HA builds for a write."""
         return (
             self.state,
             self.capability_attributes,

@@ -287,14 +287,10 @@ class Plant:
         The simulator's valves (thousands on a households network) are set in the executor.
         """
         failed: set[str] = set()
-        simulated = self.simulated  # O(inlets): once, not per command
-        model: dict[str, float] = {}  # openings for the simulator: its own, or assumed
-        for iid, opening in commands.items():
-            cfg = self.inlets.get(iid)
-            if cfg is None:  # no subentry: a valve of the simulated plant, or none to move
-                if simulated and iid in self.simulator.network.inlets:
-                    model[iid] = opening
-                continue
+        real = await hass.async_add_executor_job(self._move_simulated, commands)
+        model: dict[str, float] = {}  # real valves' openings the model assumes
+        for iid, opening in real.items():
+            cfg = self.inlets[iid]
             if cfg.source == SOURCE_GATEWAY:
                 if self.gateway is None or not await self.gateway.async_set_opening(iid, opening):
                     failed.add(iid)
@@ -305,14 +301,29 @@ class Plant:
             ):
                 failed.add(iid)
             if iid not in failed:
-                # a simulated valve moves; a real one is assumed where it went until its
-                # feedback says otherwise
+                # the model assumes a real valve where it went until its feedback says
                 model[iid] = opening
         if model:
             await hass.async_add_executor_job(self._set_openings, model)
-        if pump_speed is not None and simulated:
+        if pump_speed is not None and self.simulated:
             self.simulator.set_pump_speed(pump_speed)
         return failed
+
+    def _move_simulated(self, commands: dict[str, float]) -> dict[str, float]:
+        """Move the simulator's own valves (executor: thousands on a households network);
+        returns the commands for real devices, which the loop sends."""
+        simulated = self.simulated  # O(inlets): once, not per command
+        real: dict[str, float] = {}
+        for iid, opening in commands.items():
+            cfg = self.inlets.get(iid)
+            if cfg is None:  # no subentry: a valve of the simulated plant, or none to move
+                if simulated and iid in self.simulator.network.inlets:
+                    self.simulator.set_opening(iid, opening)
+            elif cfg.source in (SOURCE_GATEWAY, SOURCE_ENTITIES):
+                real[iid] = opening
+            else:
+                self.simulator.set_opening(iid, opening)
+        return real
 
     def _set_openings(self, openings: dict[str, float]) -> None:
         """Move the simulator's valves (executor)."""

@@ -280,6 +280,11 @@ class NetworkSensor(HeatbalanceEntity, SensorEntity):
         """Read from the last cycle."""
         return self.entity_description.value_fn(self.coordinator, self.coordinator.data)
 
+    def _shown_values(self) -> tuple[Any, ...]:
+        """Only the value changes between cycles (unit and class are the description's);
+        HA's own state property is several times dearer to ask."""
+        return (self.native_value,)
+
 
 class InletSensor(HeatbalanceEntity, SensorEntity):
     """A figure of one inlet."""
@@ -299,3 +304,7 @@ class InletSensor(HeatbalanceEntity, SensorEntity):
             return None
         r = self.inlet
         return {ATTR_ESTIMATED: is_estimated(name, r.reading, r.filled)}
+
+    def _shown_values(self) -> tuple[Any, ...]:
+        """The value and the ``estimated`` flag (unit and class are the description's)."""
+        return (self.native_value, self.extra_state_attributes)
