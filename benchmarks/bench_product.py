@@ -11,9 +11,12 @@ kind and algorithm a run, and prints per run
   the entry's first refresh at setup is step 0 (the untouched plant, first commands);
 * the coordinator's cycle time (median and max of ``async_refresh`` wall time, acquisition
   and engine together; and the median CPU time the process spent meanwhile, all threads —
-  on a shared machine wall time includes waiting for a core, CPU time does not), the event
-  loop's longest stall during the cycles (a 5 ms heartbeat: what ran *on* the loop, not in
-  the executor), the entry's start time (config flow → entry set up, first cycle included),
+  on a shared machine wall time includes waiting for a core, CPU time does not), the CPU
+  time of the event loop's thread per cycle (what ran *on* the loop, not in the executor),
+  the loop's longest stall during the cycles (a 5 ms heartbeat: on a loaded machine it also
+  counts waiting for a core) and its longest single callback in the loop thread's CPU time
+  (what blocked it, load aside), the entry's entities (enabled / registered), the entry's
+  start time (config flow → entry set up, first cycle included),
   its reload time after the cycles (unload with the Store written, setup from the Store:
   what a restart of Home Assistant costs this entry) and the process's resident-memory
   growth from before the entry to after the cycles.
@@ -227,6 +230,32 @@ class Heartbeat:
             self._task.cancel()
 
 
+class LongestCallback:
+    """The longest single callback on the event loop, in the loop thread's CPU time: what
+    blocked the loop, whatever the machine's load (the heartbeat's stall also counts waiting
+    for a core and for the executor's GIL)."""
+
+    def __init__(self) -> None:
+        self.worst_s = 0.0
+        self.worst = ""
+        self._run = asyncio.events.Handle._run
+
+    def start(self) -> None:
+        original = self._run
+
+        def timed(handle: asyncio.events.Handle) -> None:
+            before = time.thread_time()
+            original(handle)
+            spent = time.thread_time() - before
+            if spent > self.worst_s:
+                self.worst_s, self.worst = spent, repr(handle)[:160]
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+
+    def stop(self) -> None:
+        asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
+
+
 def _entity_count(hass: Any, entry: Any) -> tuple[int, int]:
     """The entry's entities: (enabled, registered)."""
     from homeassistant.helpers import entity_registry as er
@@ -303,8 +332,9 @@ async def test_product(hass: Any, case: tuple[str, str, str]) -> None:
     times: list[float] = []
     cpu: list[float] = []
     loop_cpu: list[float] = []
-    beat = Heartbeat()
+    beat, longest = Heartbeat(), LongestCallback()
     beat.start()
+    longest.start()
     profile.enable()
     for _ in range(steps):
         t, c, lc = time.perf_counter(), time.process_time(), time.thread_time()
@@ -326,6 +356,7 @@ async def test_product(hass: Any, case: tuple[str, str, str]) -> None:
             field.follow_and_advance(coordinator.plant.cycle_s)
             field.publish()
     beat.stop()
+    longest.stop()
     profile.dump("cycles")
     t0 = time.perf_counter()
     assert await hass.config_entries.async_reload(entry.entry_id)
@@ -346,6 +377,8 @@ async def test_product(hass: Any, case: tuple[str, str, str]) -> None:
         "loop_cpu_ms": statistics.median(loop_cpu) * 1000.0,
         "reload_s": reload_s,
         "loop_stall_ms": beat.worst_s * 1000.0,
+        "loop_block_ms": longest.worst_s * 1000.0,
+        "loop_block": longest.worst,
         "rss_mb": _rss_mb() - rss0,
         "entities": _entity_count(hass, entry),
     }
@@ -400,6 +433,7 @@ def main() -> int:
                 if isinstance(rows[-1]["cli_steps"], str):
                     print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
                 if args.verbose:
+                    print("  longest callback:", rows[-1]["loop_block"])
                     print("  in band per cycle %:", [round(x or 0) for x in rows[-1]["shares"]])
     return 0
 
@@ -409,7 +443,7 @@ def _print_row(r: dict[str, Any], header: bool) -> None:
         print(
             f"{'network':<15}{'inlets':>7} {'source':<10}{'algo':<12}{'HA':>4}{'CLI':>5}"
             f"{'start s':>9}{'reload s':>9}{'cycle ms':>10}{'max ms':>8}{'CPU ms':>8}"
-            f"{'loop ms':>8}{'stall ms':>10}{'RSS MB':>8}{'entities':>15}"
+            f"{'loop ms':>8}{'stall ms':>10}{'block ms':>9}{'RSS MB':>8}{'entities':>15}"
         )
 
     def steps(v: int | str | None) -> str:
@@ -420,6 +454,7 @@ def _print_row(r: dict[str, Any], header: bool) -> None:
         f"{steps(r['ha_steps']):>4}{steps(r['cli_steps']):>5}{r['start_s']:>9.1f}"
         f"{r['reload_s']:>9.1f}{r['cycle_median_ms']:>10.0f}{r['cycle_max_ms']:>8.0f}"
         f"{r['cycle_cpu_ms']:>8.0f}{r['loop_cpu_ms']:>8.0f}{r['loop_stall_ms']:>10.0f}"
+        f"{r['loop_block_ms']:>9.0f}"
         f"{r['rss_mb']:>8.0f}{'{} / {}'.format(*r['entities']):>15}",
         flush=True,
     )
