@@ -3,7 +3,9 @@
 A configuration check, not an algorithm: the tables say which signals are acquired remotely
 at the intermediate and advanced levels; the primary level measures locally and needs none.
 Signals: ``supply``, ``return``, ``flow``, ``room``, ``device`` (running state / position
-feedback); network-wide ``outdoor`` and ``typical_room`` (some users' room temperature).
+feedback); network-wide ``outdoor``, ``typical_room`` (some users' room temperature) and
+``pump_speed`` (the substation pump's drive, which the AI controller regulates at the
+advanced level: on a real plant without a mapped drive it plans the pump as it stands).
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from .const import (
     SOURCE_ENTITIES,
     SOURCE_GATEWAY,
 )
+from .engine.control.levels import pump_regulated
 from .engine.model import Network
 from .settings import InletConfig, Settings
 
-NETWORK_SIGNALS = ("outdoor", "typical_room")
+NETWORK_SIGNALS = ("outdoor", "typical_room", "pump_speed")
 PRESSURE_PAIR = (CONF_SUPPLY_PRESSURE_ENTITY, CONF_RETURN_PRESSURE_ENTITY)
 
 # Table 4.3.2 (intermediate), building/unit inlets, by control target
@@ -106,9 +109,17 @@ def missing_signals(
         net.append("outdoor")  # the simulated weather is no measurement of a real plant
     if inlets and not any("room" in available(cfg) for cfg in inlets.values()):
         net.append("typical_room")
+    if real and pump_planned(settings) and not settings.pump_commanded:
+        net.append("pump_speed")  # no command reaches the pump the plan would set
     if net:
         missing["network"] = net
     return missing
+
+
+def pump_planned(settings: Settings) -> bool:
+    """Whether the controller sets the pump's speed: the AI controller at the advanced
+    level (engine/control/levels.pump_regulated); PI regulates valves only."""
+    return settings.algorithm == "ai" and pump_regulated(settings.level)
 
 
 def not_electric(
