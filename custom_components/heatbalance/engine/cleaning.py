@@ -334,11 +334,12 @@ class Cleaner:
         spec = self.specs.get(name, self.default)
         hist = self._history.get(name) or self._hist(name)
         if type(raw) is float and math.isfinite(raw):  # parse_value's common case, inline
-            value: float | None = raw
+            value = raw
         else:
-            value, why = parse_value(raw)
-            if value is None:
+            parsed, why = parse_value(raw)
+            if parsed is None:
                 return None, [why or Flag.MISSING]
+            value = parsed
         flags: list[Flag] = []
         if not spec.low <= value <= spec.high:  # in_range
             return value, [Flag.OUT_OF_RANGE]
