@@ -750,7 +750,9 @@ class Controller:
         touched = self._touched()
         self._pool_noise()
         for iid, inlet in self.network.inlets.items():
-            est = self.estimators.setdefault(iid, InletEstimator())
+            est = self.estimators.get(iid)
+            if est is None:  # setdefault would build six filters every cycle
+                est = self.estimators[iid] = InletEstimator()
             raw = _plausible(meas.inlets.get(iid), inlet.design_flow_m3h)
             moved = iid in self.moved or (inlet.parent is not None and inlet.parent in self.moved)
             # The plan's prediction replaces the estimate only where a command changed the
