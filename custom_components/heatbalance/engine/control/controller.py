@@ -630,8 +630,9 @@ class Controller:
                 self.last_openings[iid] = prior
             self.expected = {}  # the plan's flows assumed every command applied
         self._prior = {}  # later calls (an operator's single valve) only add what they sent
+        ids = set(self.ids) if sent else set()  # a list: `in` per command was O(inlets)
         for iid, value in sent.items():
-            if iid in self.ids:
+            if iid in ids:
                 self.moved[iid] = self.last_openings[iid] = value
 
     def _position(self, iid: str, meas: Measurements, cmds: Commands | None = None) -> float | None:
