@@ -30,7 +30,6 @@ serialisable with :meth:`Controller.as_dict` / :meth:`Controller.from_dict`.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import fields, replace
@@ -104,7 +103,7 @@ class Controller:
     """One network's balancing controller (state lives here, the plant elsewhere)."""
 
     def __init__(self, network: Network, config: ControllerConfig) -> None:
-        self.network = copy.deepcopy(network)
+        self.network = network.copy()
         self.config = config
         self.ids = [iid for iid, i in self.network.inlets.items() if _controllable(i)]
         self.pi: dict[str, PIState] = {}
