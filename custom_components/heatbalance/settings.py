@@ -91,13 +91,14 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_MAX_PUMP_SPEED: 100,
     CONF_MAX_PUMP_STEP: 20,
 }
-# Options that name an entity or device: cleared when the form leaves them empty.
-OPTIONAL_OPTIONS: tuple[str, ...] = (
-    CONF_OUTDOOR_ENTITY,
+# Where the pump's drive is (a change reloads the entry: the gateway source attaches at setup).
+PUMP_SOURCES: tuple[str, ...] = (
     CONF_PUMP_SPEED_ENTITY,
     CONF_PUMP_FEEDBACK_ENTITY,
     CONF_PUMP_GATEWAY_DEVICE,
 )
+# Options that name an entity or device: cleared when the form leaves them empty.
+OPTIONAL_OPTIONS: tuple[str, ...] = (CONF_OUTDOOR_ENTITY, *PUMP_SOURCES)
 
 # Options the coordinator applies in place; any other change reloads the entry.
 LIVE_OPTIONS: frozenset[str] = frozenset(DEFAULT_OPTIONS) - {
@@ -105,9 +106,7 @@ LIVE_OPTIONS: frozenset[str] = frozenset(DEFAULT_OPTIONS) - {
     CONF_ACCELERATION,
     CONF_OUTDOOR_ENTITY,
     CONF_GATEWAY_TOPIC,
-    CONF_PUMP_SPEED_ENTITY,  # the pump's source changes: the plant is rebuilt
-    CONF_PUMP_FEEDBACK_ENTITY,
-    CONF_PUMP_GATEWAY_DEVICE,
+    *PUMP_SOURCES,  # the pump's source changes: the plant is rebuilt
 }
 
 

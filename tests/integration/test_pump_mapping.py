@@ -223,3 +223,33 @@ def test_data_check_asks_for_the_pump_drive() -> None:
         assert "pump_speed" not in missing_signals(network, settings, real).get("network", [])
     simulated = {"B001": InletConfig("s1", "B001")}
     assert "network" not in missing_signals(network, Settings.from_options(advanced), simulated)
+
+
+async def test_pump_section_of_the_options(hass: HomeAssistant) -> None:
+    """The options form's pump section: limits checked, one drive, stored, and the limits
+    reach the engine's safety limits (§5.3.6-3)."""
+    from custom_components.heatbalance.cycle import limits_of
+
+    entry = await add_network(hass, "estate12")
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    pump = {"pump_speed_entity": DRIVE, "min_pump_speed": 60, "max_pump_speed": 50}
+    form = {name: {} for name in ("control", "timing", "safety", "alarms")}  # defaults
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], form | {"pump": pump | {"max_pump_step": 10}}
+    )
+    assert result["errors"] == {"pump": "pump_limits"}
+    both = pump | {"max_pump_speed": 90, "max_pump_step": 10, "pump_gateway_device": "vfd-1"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], form | {"pump": both}
+    )
+    assert result["errors"] == {"pump": "pump_two_sources"}
+    both.pop("pump_gateway_device")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], form | {"pump": both}
+    )
+    assert result["type"] == "create_entry"
+    await hass.async_block_till_done()
+    settings = entry.runtime_data.coordinator.settings
+    assert (settings.pump_speed_entity, settings.pump_gateway_device) == (DRIVE, None)
+    limits = limits_of(settings)
+    assert (limits.min_pump_speed, limits.max_pump_speed, limits.max_pump_step) == (0.6, 0.9, 0.1)
