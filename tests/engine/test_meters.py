@@ -230,5 +230,6 @@ def test_undecided_pair_is_corrected_by_the_balance_evidence_so_far() -> None:
     assert 0.5 < share < 1.0
     fixed = check.corrected(meas).inlets[ids[0]].flow_m3h
     read = meas.inlets[ids[0]].flow_m3h
-    assert fixed is not None and read is not None
+    assert fixed is not None
+    assert read is not None
     assert 5.0 < fixed < (read * 5.0) ** 0.5
