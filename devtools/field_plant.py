@@ -13,13 +13,14 @@ Runs inside Home Assistant's test harness (``hass`` of pytest-homeassistant-cust
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from custom_components.heatbalance.engine.model import Network
-from custom_components.heatbalance.engine.simulator import Simulator
+from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 
 SIGNALS = (("flow", "m³/h"), ("supply", "°C"), ("return", "°C"), ("room", "°C"))
 
@@ -125,6 +126,38 @@ def entity_mapping(field: Any, iid: str) -> dict[str, str]:
         "room_temperature_entity": field.entity(iid, "room"),
         "actuator_entity": field.entity(iid, "valve"),
     }
+
+
+def number_field_entity(iid: str, what: str) -> str:
+    """A field inlet's entity when its valve is an ``input_number`` (0…100 %), its
+    readings sensors: the exact field of bench_product and the regulation tests."""
+    return f"{'input_number' if what == 'valve' else 'sensor'}.field_{iid.lower()}_{what}"
+
+
+def write_exact(
+    hass: Any,
+    state: PlantState,
+    inlets: list[str],
+    entity: Callable[[str, str], str] = number_field_entity,
+    signals: tuple[tuple[str, str], ...] = SIGNALS,
+) -> None:
+    """Each inlet's exact readings (no noise, none lost) to its sensor entities."""
+    for iid in inlets:
+        s = state.inlets[iid]
+        values = {"flow": s.flow_m3h, "supply": s.supply_c, "return": s.return_c}
+        values["room"] = s.room_c
+        for what, unit in signals:
+            hass.states.async_set(
+                entity(iid, what), f"{values[what]:.4f}", {"unit_of_measurement": unit}
+            )
+
+
+def follow_numbers(
+    hass: Any, sim: Simulator, inlets: list[str], entity: Callable[[str, str], str]
+) -> None:
+    """The field's valves go where HA set their ``input_number`` (percent)."""
+    for iid in inlets:
+        sim.set_opening(iid, float(hass.states.get(entity(iid, "valve")).state) / 100.0)
 
 
 def _valve(field: FieldPlant, iid: str, reports: bool) -> Any:

@@ -133,9 +133,8 @@ class Plant:
         if self.settings.outdoor_entity and outdoor is None:
             acq.outdoor_c = None
         acq.outdoor_forecast_c = self._outdoor_forecast(plant.time_s, acq.outdoor_c)
-        for iid in managed:
-            if iid not in real:
-                acq.inlets[iid] = self._read_simulator(iid, plant)
+        own = [iid for iid in managed if iid not in real]
+        acq.inlets.update(self._read_simulator(own, plant))
         self._read_unmanaged(acq, set(managed), simulated)
         return acq
 
@@ -166,13 +165,14 @@ class Plant:
     def _read_unmanaged(self, acq: Acquisition, managed: set[str], simulated: bool) -> None:
         """The valves no subentry maps: the simulated plant's own, or their assumed position."""
         acq.unmanaged_moved = acq.pump_controlled = simulated
-        for iid, state in acq.plant.inlets.items():
-            if iid in managed or not self.simulator.network.inlets[iid].device.actuated:
-                continue
-            if simulated:
-                acq.unmanaged[iid] = self._read_simulator(iid, acq.plant)
-            else:
-                acq.unmanaged[iid] = Reading(opening=state.opening, estimated=("opening",))
+        inlets = self.simulator.network.inlets
+        ids = [i for i in acq.plant.inlets if i not in managed and inlets[i].device.actuated]
+        if simulated:
+            acq.unmanaged.update(self._read_simulator(ids, acq.plant))
+            return
+        for iid in ids:
+            opening = acq.plant.inlets[iid].opening
+            acq.unmanaged[iid] = Reading(opening=opening, estimated=("opening",))
 
     def _step(self, outdoor: float | None) -> PlantState:
         """Set the weather and advance the simulator (executor)."""
@@ -198,19 +198,27 @@ class Plant:
             return None
         return self._temperature(hass.states.get(self.settings.outdoor_entity))
 
-    def _read_simulator(self, iid: str, plant: PlantState) -> Reading:
-        """Exact values, each lost with the configured dropout probability."""
-        state = plant.inlets[iid]
-        lost = self._rng.random(len(SIM_SIGNALS)) * 100.0 < self.settings.dropout_pct
-        reading = Reading(
-            dp_available_kpa=state.dp_available_kpa,
-            valve_dp_kpa=state.valve_dp_kpa,
-            attempted=len(SIM_SIGNALS),
-            received=int((~lost).sum()),
-        )
-        for name, gone in zip(SIM_SIGNALS, lost, strict=True):
-            setattr(reading, name, None if gone else float(getattr(state, name)))
-        return reading
+    def _read_simulator(self, ids: list[str], plant: PlantState) -> dict[str, Reading]:
+        """Exact values, each lost with the configured dropout probability.
+
+        One draw for all inlets (thousands on a households network), in the order the
+        inlets come: the same random stream as one draw per inlet.
+        """
+        n = len(SIM_SIGNALS)
+        lost = (self._rng.random((len(ids), n)) * 100.0 < self.settings.dropout_pct).tolist()
+        out: dict[str, Reading] = {}
+        for iid, gone in zip(ids, lost, strict=True):
+            state = plant.inlets[iid]
+            reading = Reading(
+                dp_available_kpa=state.dp_available_kpa,
+                valve_dp_kpa=state.valve_dp_kpa,
+                attempted=n,
+                received=n - sum(gone),
+            )
+            for name, missing in zip(SIM_SIGNALS, gone, strict=True):
+                setattr(reading, name, None if missing else float(getattr(state, name)))
+            out[iid] = reading
+        return out
 
     def _read_gateway(self, iid: str, plant: PlantState) -> Reading:
         """A gateway inlet's MQTT readings; ΔP from its transmitters, else the model's."""

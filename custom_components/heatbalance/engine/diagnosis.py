@@ -472,6 +472,8 @@ def _kv(obs: InletObservation) -> float | None:
 
 def _clean(value: Any) -> float | None:
     """A finite float, or None for anything else (missing, NaN, text)."""
+    if type(value) is float:  # the common case, first
+        return value if math.isfinite(value) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None
