@@ -284,7 +284,9 @@ class MeterCheck:
         self, iid: str, reading: InletReading, now: float, common: float | None = None
     ) -> float | None:
         """Flow implied by the heat meter over the last cycle; feeds the pair's series."""
-        state = self.inlets.setdefault(iid, _Inlet())
+        state = self.inlets.get(iid)
+        if state is None:  # setdefault would build a new one every cycle
+            state = self.inlets[iid] = _Inlet()
         energy = usable(getattr(reading, "heat_kwh", None))
         flow = reading.get("flow_m3h")
         supply, ret = self._supply(state, reading, common), reading.get("return_c")

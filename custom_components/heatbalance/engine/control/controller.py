@@ -641,8 +641,9 @@ class Controller:
                 self.last_openings[iid] = prior
             self.expected = {}  # the plan's flows assumed every command applied
         self._prior = {}  # later calls (an operator's single valve) only add what they sent
+        ids = set(self.ids) if sent else set()  # a list: `in` per command was O(inlets)
         for iid, value in sent.items():
-            if iid in self.ids:
+            if iid in ids:
                 self.moved[iid] = self.last_openings[iid] = value
 
     def _position(self, iid: str, meas: Measurements, cmds: Commands | None = None) -> float | None:
@@ -761,7 +762,9 @@ class Controller:
         touched = self._touched()
         self._pool_noise()
         for iid, inlet in self.network.inlets.items():
-            est = self.estimators.setdefault(iid, InletEstimator())
+            est = self.estimators.get(iid)
+            if est is None:  # setdefault would build six filters every cycle
+                est = self.estimators[iid] = InletEstimator()
             raw = _plausible(meas.inlets.get(iid), inlet.design_flow_m3h)
             moved = iid in self.moved or (inlet.parent is not None and inlet.parent in self.moved)
             # The plan's prediction replaces the estimate only where a command changed the
