@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_OUTDOOR_ENTITY, CONF_PATH, SIGNAL_ENTITY_KEYS
 from .coordinator import HeatbalanceConfigEntry
-from .export import export_response
+from .export import export_response, learned_of
 
 # A path names the host's layout; entity ids may name flats and people.
 TO_REDACT = {CONF_PATH, CONF_OUTDOOR_ENTITY, *SIGNAL_ENTITY_KEYS}
@@ -43,6 +43,7 @@ async def async_get_config_entry_diagnostics(
             else None,
             "simulated": coordinator.plant.simulated,
             "balance": coordinator.balance.as_dict(),
+            "learned": learned_of(coordinator),  # the self-learning model's corrections
         },
         "state": export_response(coordinator),
     }

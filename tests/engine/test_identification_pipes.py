@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 
 from custom_components.heatbalance.engine.cli import main
 from custom_components.heatbalance.engine.cli_balance import (
@@ -182,4 +183,4 @@ def test_one_branch_drawn_wrong_is_learnt_on_its_line(builtin) -> None:
     names = planner.group_names
     assert lines[names[1]]["factor"] == pytest.approx(0.5, rel=0.25)
     assert lines[names[2]]["factor"] == pytest.approx(2.0, rel=0.25)
-    json.dumps(report["learned"])
+    yaml.safe_dump(report["learned"])  # plain Python values: the network export is YAML

@@ -482,6 +482,9 @@ def pipe_group_factors(model: ModelBased) -> dict[str, dict[str, float | None]]:
         return {}
     errors = pipes.estimate()[1]
     return {
-        name: {"factor": round(f, 4), "std_error": round(se, 4) if math.isfinite(se) else None}
+        name: {
+            "factor": round(float(f), 4),
+            "std_error": round(float(se), 4) if math.isfinite(se) else None,
+        }
         for name, f, se in zip(names, pipes.factors, errors, strict=True)
     }
