@@ -305,7 +305,10 @@ class Cleaner:
         if now is None:
             raise ValueError(f"time_s must be a finite number of seconds, got {time_s!r}")
         raw = sample if isinstance(sample, Mapping) else {}
-        names = list(dict.fromkeys([*self.specs, *(str(k) for k in raw)]))
+        if raw.keys() <= self.specs.keys():  # the usual sample: no signal beyond the specs
+            names = list(self.specs)
+        else:
+            names = list(dict.fromkeys([*self.specs, *(str(k) for k in raw)]))
         values: dict[str, float | None] = {}
         flags: dict[str, list[Flag]] = {}
         for name in names:
@@ -347,11 +350,11 @@ class Cleaner:
             hist.last_good, hist.last_good_s, value, now, spec.max_rate
         ):
             flags.append(Flag.RATE_OF_CHANGE)
-        if not flags and self._spike(spec, hist, value):
+        if not flags and len(hist.window) >= spec.hampel_min and self._spike(spec, hist, value):
             flags.append(Flag.SPIKE)
         if flags:
             return value, flags
-        if self._stuck(spec, hist, value):
+        if (hist.change_ref is not None or spec.always_moves) and self._stuck(spec, hist, value):
             flags.append(Flag.STUCK)
         hist.window.append(value)
         hist.recent.append(value)

@@ -190,7 +190,9 @@ class Diagnoser:
         if _clean(time_s) is None:
             raise ValueError(f"time must be a finite number, not {time_s!r}")
         for iid in set(self.inlets) | set(observations):
-            state = self.inlets.setdefault(iid, _InletState())
+            state = self.inlets.get(iid)
+            if state is None:  # setdefault would build a new one every cycle
+                state = self.inlets[iid] = _InletState()
             obs = _observation(iid, observations.get(iid))
             if obs is None or (all(obs.value(f) is None for f in _FIELDS) and not obs.signals):
                 self._missed(state, time_s)
