@@ -192,6 +192,33 @@ class ModelBased:
         self.multipliers[iid] = m
         return m
 
+    def trim_opening(self, iid: str, opening: float, flow: float, goal: float) -> float | None:
+        """Opening that moves one street-level leaf's flow from ``flow`` to ``goal``, alone.
+
+        With the other valves standing, the pressure offered to the inlet stays (nearly)
+        put, and the circuit law Q²·R = Δp gives R_new = R_now·(Q/goal)²: only the split of
+        R between circuit and valve comes from the identified model, so the error scales
+        with the size of the correction, not with the flow. Households are left to the
+        plan: one household's move shifts its building valve's drop and with it every
+        sibling's pressure (gen10x8: siblings raised one by one starved a household whose
+        valve stood fully open). None when the valve cannot be sized so.
+        """
+        pl = self.planner
+        k = pl.index.get(iid)
+        if k is None or not (pl.top[k] and pl.leaf[k] and pl.has_kv[k]):
+            return None
+        if flow <= 0 or goal <= 0:
+            return None
+        ident = self.identifiers.get(iid)
+        c0 = ident.circuit_factor if ident else 1.0
+        c1 = ident.valve_factor if ident else 1.0
+        circuit = c0 * float(pl.a0[k])
+        now = circuit + c1 * pl.valve_term(k, opening)
+        valve = (now * (flow / goal) ** 2 - circuit) / c1 if c1 > 0 else 0.0
+        if not valve > 0:
+            return None
+        return pl.opening_for(k, math.sqrt(100.0 / valve))
+
     # --- planning ------------------------------------------------------------------------
     def plan(
         self,
