@@ -215,10 +215,13 @@ def measurements_of(
     inlets: dict[str, InletConfig], acq: Acquisition, pump_speed: float
 ) -> Measurements:
     """The engine's view of one acquisition: every inlet as its source read it, the
-    substation and pump from the plant (its outdoor temperature may be the sensor's: None)."""
+    substation and pump from the plant (its outdoor temperature may be the sensor's: None;
+    on a real plant the substation flow is its meter's, or None)."""
     readings: dict[str, InletReading] = {iid: acq.inlets[iid] for iid in inlets}
     meas = Measurements.from_plant(acq.plant, readings | acq.unmanaged)
     meas.outdoor_c, meas.pump_speed = acq.outdoor_c, pump_speed
+    if acq.real_substation:
+        meas.pump_flow_m3h = acq.substation_flow_m3h
     return meas
 
 

@@ -52,6 +52,7 @@ from .const import (
     CONF_PUMP_FEEDBACK_ENTITY,
     CONF_PUMP_GATEWAY_DEVICE,
     CONF_PUMP_SPEED_ENTITY,
+    CONF_SUBSTATION_FLOW_ENTITY,
     CONF_TARGET,
     LEVELS,
     MODES,
@@ -110,13 +111,7 @@ FIELDS: tuple[tuple[str, str, Any], ...] = (
     (SECTION_PUMP, CONF_MAX_PUMP_STEP, _number(1, 100, 1, PERCENTAGE)),
 )
 # fields that may stay empty (an entity or device not mapped), by section
-OPTIONAL_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {
-    SECTION_TIMING: (
-        (
-            CONF_OUTDOOR_ENTITY,
-            EntitySelector(EntitySelectorConfig(domain="sensor", device_class="temperature")),
-        ),
-    ),
+OPTIONAL_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {  # the timing's: NETWORK_ENTITIES
     SECTION_PUMP: (  # a real plant's VFD: an HA number entity, or a device on the gateway
         (
             CONF_PUMP_SPEED_ENTITY,
@@ -141,6 +136,29 @@ SECTIONS = (
 LATER_SECTIONS = (SECTION_PUMP, SECTION_RECORDS)  # forms and tests before them stay valid
 
 
+# network-level sensors: the outdoor temperature, the substation's flow meter (its mass
+# balance against the inlets' flow meters, engine/meters.py); device class None for flow:
+# HA has a volume_flow_rate class, yet many meters' entities carry none
+NETWORK_ENTITIES = {CONF_OUTDOOR_ENTITY: "temperature", CONF_SUBSTATION_FLOW_ENTITY: None}
+
+
+def _entity_fields(current: dict[str, Any]) -> dict[Any, Any]:
+    """The network's sensor fields, each suggesting its current entity (clearable)."""
+    fields: dict[Any, Any] = {}
+    for key, device_class in NETWORK_ENTITIES.items():
+        value = current.get(key)
+        marker = (
+            vol.Optional(key, description={"suggested_value": value})
+            if value
+            else vol.Optional(key)
+        )
+        config = EntitySelectorConfig(domain="sensor")
+        if device_class:
+            config["device_class"] = device_class
+        fields[marker] = EntitySelector(config)
+    return fields
+
+
 def options_schema(current: dict[str, Any]) -> vol.Schema:
     """The form, each field defaulting to its current value."""
     schema: dict[Any, Any] = {}
@@ -155,6 +173,8 @@ def options_schema(current: dict[str, Any]) -> vol.Schema:
             fields[vol.Optional(CONF_ARCHIVE_URL, description={"suggested_value": url})] = (
                 TextSelector()
             )
+        if name == SECTION_TIMING:
+            fields |= _entity_fields(current)
         for option, selector in OPTIONAL_FIELDS.get(name, ()):
             now = current.get(option)
             marker = (
@@ -206,9 +226,11 @@ class HeatbalanceOptionsFlow(OptionsFlow):
             options = DEFAULT_OPTIONS | {
                 k: v
                 for k, v in self.config_entry.options.items()
-                if k not in _emptied(user_input) and k != CONF_ARCHIVE_URL
+                if k not in (*NETWORK_ENTITIES, *_emptied(user_input), CONF_ARCHIVE_URL)
             }
             options |= flat
+            for key in NETWORK_ENTITIES:  # a cleared field is left out of the answer
+                options.setdefault(key, None)
             for option in OPTIONAL_OPTIONS:
                 options[option] = options.get(option) or None
             options[CONF_ARCHIVE_URL] = flat.get(CONF_ARCHIVE_URL) or None

@@ -31,6 +31,8 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import (
     BaseUnitConverter,
+    EnergyConverter,
+    PowerConverter,
     PressureConverter,
     TemperatureConverter,
     VolumeFlowRateConverter,
@@ -42,6 +44,8 @@ from .const import (
     CONF_DP_ENTITY,
     CONF_FAULT_ENTITY,
     CONF_FLOW_ENTITY,
+    CONF_HEAT_ENERGY_ENTITY,
+    CONF_HEAT_POWER_ENTITY,
     CONF_RETURN_ENTITY,
     CONF_RETURN_PRESSURE_ENTITY,
     CONF_SUPPLY_ENTITY,
@@ -78,6 +82,8 @@ class Plant:
         self._weather = outdoor_profile(days=150, seed=0)
         self.gateway: GatewaySource | None = None  # gateway_source.async_attach sets it
         self._assumed = False  # uncommanded valves and pump put at their assumed state
+        # heat meters mapped by their power only: a counter kept here, (kWh, plant time s)
+        self._heat_counters: dict[str, tuple[float, float]] = {}
 
     @property
     def simulated(self) -> bool:
@@ -123,6 +129,9 @@ class Plant:
             else:
                 acq.inlets[iid] = self._read_gateway(iid, acq.plant)
             self._follow(iid, acq.inlets[iid])
+        if real:  # the model's pump flow is no measurement of a real plant
+            acq.real_substation = True
+            acq.substation_flow_m3h = self._substation_flow(hass)
         acq.inlets = {iid: acq.inlets[iid] for iid in self.inlets if iid in acq.inlets}
         if not self.simulated:
             self._read_pump(hass, acq)
@@ -296,6 +305,11 @@ class Plant:
         }
         for attr, value in values.items():
             setattr(reading, attr, None if value is _UNMAPPED else value)
+        energy = read(get(CONF_HEAT_ENERGY_ENTITY), _energy_kwh)
+        if energy is _UNMAPPED:
+            power = read(get(CONF_HEAT_POWER_ENTITY), _power_kw)
+            energy = None if power is _UNMAPPED else self._count(cfg.inlet_id, power, plant)
+        reading.heat_kwh = energy
         rooms = [read(room, self._temperature) for room in cfg.rooms]
         reading.room_c = _mean([r for r in rooms if r is not None])  # §8.2.4-4: the average
         dp = read(get(CONF_DP_ENTITY), _pressure_kpa)
@@ -310,6 +324,28 @@ class Plant:
             reading.dp_available_kpa = dp
             reading.measured = (*reading.measured, "dp_available_kpa")
         return reading
+
+    def _count(self, iid: str, power_kw: float | None, plant: PlantState) -> float | None:
+        """A heat meter read by its power: its counter, the power times the time since the
+        last reading. Over one cycle the counter then gives that power: the meter check
+        (engine/meters.py) compares it with the flow meter at the same instant."""
+        if power_kw is None or power_kw < 0.0:
+            return None  # lost: the next reading counts from the last one received
+        kwh, since = self._heat_counters.get(iid, (0.0, plant.time_s))
+        kwh += power_kw * max(plant.time_s - since, 0.0) / 3600.0
+        self._heat_counters[iid] = (kwh, plant.time_s)
+        return kwh
+
+    def _substation_flow(self, hass: HomeAssistant) -> float | None:
+        """The substation flow meter's reading (m³/h); None when none is mapped or lost."""
+        entity_id = self.settings.substation_flow_entity
+        if not entity_id:
+            return None
+        state = hass.states.get(entity_id)
+        stale_before = dt_util.utcnow() - timedelta(seconds=2 * self.cycle_s)
+        if state is not None and state.last_reported < stale_before:
+            return None
+        return self._flow(state)
 
     @staticmethod
     def _temperature(state: State | None) -> float | None:
@@ -420,6 +456,16 @@ def _converted(state: State | None, converter: type[BaseUnitConverter], unit: st
         return float(converter.convert(value, own, unit))
     except HomeAssistantError:
         return None
+
+
+def _energy_kwh(state: State | None) -> float | None:
+    """A heat meter's energy counter in kWh (MWh, GJ, Gcal, … converted)."""
+    return _converted(state, EnergyConverter, "kWh")
+
+
+def _power_kw(state: State | None) -> float | None:
+    """A heat meter's thermal power in kW (W, MW converted)."""
+    return _converted(state, PowerConverter, "kW")
 
 
 def _pressure_kpa(state: State | None) -> float | None:

@@ -50,6 +50,7 @@ from .const import (
     CONF_ROOM_ENTITY,
     CONF_SETPOINT_OFFSET,
     CONF_SOURCE,
+    CONF_SUBSTATION_FLOW_ENTITY,
     CONF_TARGET,
     CONF_WEIGHT,
     DEFAULT_GATEWAY_TOPIC,
@@ -70,6 +71,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_CYCLE_MINUTES: 30,
     CONF_ACCELERATION: 180,
     CONF_OUTDOOR_ENTITY: None,
+    CONF_SUBSTATION_FLOW_ENTITY: None,
     CONF_DROPOUT: 0,
     CONF_MIN_OPENING: 5,
     CONF_MAX_OPENING: 100,
@@ -138,6 +140,7 @@ class Settings:
     min_pump_speed_pct: float = 0.0
     max_pump_speed_pct: float = 100.0
     max_pump_step_pct: float = 20.0
+    substation_flow_entity: str | None = None  # the substation's flow meter (meters.py)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Settings:
@@ -168,6 +171,7 @@ class Settings:
             min_pump_speed_pct=float(o[CONF_MIN_PUMP_SPEED]),
             max_pump_speed_pct=float(o[CONF_MAX_PUMP_SPEED]),
             max_pump_step_pct=float(o[CONF_MAX_PUMP_STEP]),
+            substation_flow_entity=o[CONF_SUBSTATION_FLOW_ENTITY] or None,
         )
 
     @property
