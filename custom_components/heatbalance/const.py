@@ -42,6 +42,10 @@ CONF_SUPPLY_PRESSURE_ENTITY: Final = "supply_pressure_entity"
 CONF_RETURN_PRESSURE_ENTITY: Final = "return_pressure_entity"
 CONF_DP_ENTITY: Final = "differential_pressure_entity"
 CONF_FAULT_ENTITY: Final = "valve_fault_entity"  # the valve's own fault code (§4.3.8)
+# the inlet's heat meter (§4.1.2): its energy counter, or its thermal power; the meter check
+# compares Q = ṁ·c_p·ΔT with the flow meter (engine/meters.py, §3.0.7-1)
+CONF_HEAT_ENERGY_ENTITY: Final = "heat_energy_entity"
+CONF_HEAT_POWER_ENTITY: Final = "heat_power_entity"
 # several typical users' room sensors may be mapped (a list): their mean is the inlet's
 # room temperature (§8.2.4-4 judges the average)
 SIGNAL_ENTITY_KEYS: Final = (
@@ -55,6 +59,8 @@ SIGNAL_ENTITY_KEYS: Final = (
     CONF_RETURN_PRESSURE_ENTITY,
     CONF_DP_ENTITY,
     CONF_FAULT_ENTITY,
+    CONF_HEAT_ENERGY_ENTITY,
+    CONF_HEAT_POWER_ENTITY,
 )
 # gateway add-on devices of an inlet (docs/gateway.md); default "<inlet>-meter" / "<inlet>-valve"
 CONF_GATEWAY_METER: Final = "gateway_meter"
@@ -88,6 +94,8 @@ CONF_CYCLE_MINUTES: Final = "cycle_minutes"  # §4.3.4 acquisition period
 MAX_CYCLE_MINUTES: Final = 30
 CONF_ACCELERATION: Final = "acceleration"  # simulated plant only
 CONF_OUTDOOR_ENTITY: Final = "outdoor_entity"
+# the substation's flow meter: the mass balance against the sum of the inlets (meters.py)
+CONF_SUBSTATION_FLOW_ENTITY: Final = "substation_flow_entity"
 CONF_DROPOUT: Final = "simulated_dropout"  # % of simulated readings lost (demo of §6.0.6)
 # safety thresholds (§5.3.6-3, §5.3.8-1)
 CONF_MIN_OPENING: Final = "min_opening"
@@ -97,6 +105,17 @@ CONF_MIN_FLOW: Final = "min_flow"
 CONF_MAX_SUPPLY: Final = "max_supply_temperature"
 CONF_MIN_RETURN: Final = "min_return_temperature"
 CONF_MIN_DP: Final = "min_differential_pressure"
+# the substation's circulation pump on a real plant (issue 10): its VFD's speed command
+# (a number entity, 0…100 % of rated speed over the entity's min…max) and feedback (a sensor
+# in % or Hz of a 50 Hz drive), or a VFD device on the gateway (vfd profile); and the
+# operator's pump limits (§5.3.6-3: the plan never leaves them)
+CONF_PUMP_SPEED_ENTITY: Final = "pump_speed_entity"
+CONF_PUMP_FEEDBACK_ENTITY: Final = "pump_feedback_entity"
+CONF_PUMP_GATEWAY_DEVICE: Final = "pump_gateway_device"
+CONF_MIN_PUMP_SPEED: Final = "min_pump_speed"
+CONF_MAX_PUMP_SPEED: Final = "max_pump_speed"
+CONF_MAX_PUMP_STEP: Final = "max_pump_step"
+RATED_HZ: Final = 50.0  # a drive's output frequency at rated speed (50 Hz mains)
 # alarm settings (§5.3.8-3…5, §4.3.11-6)
 CONF_FEEDBACK_TOLERANCE: Final = "feedback_tolerance"
 CONF_ALARM_CYCLES: Final = "alarm_cycles"
@@ -106,6 +125,7 @@ SECTION_CONTROL: Final = "control"
 SECTION_TIMING: Final = "timing"
 SECTION_SAFETY: Final = "safety"
 SECTION_ALARMS: Final = "alarms"
+SECTION_PUMP: Final = "pump"
 
 # --- events, services -------------------------------------------------------------------
 EVENT_ALARM: Final = "heatbalance_alarm"

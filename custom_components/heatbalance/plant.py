@@ -8,6 +8,11 @@ are read from the state machine (converted to °C, m³/h and kPa; several room s
 their mean, §8.2.4-4) and moved with ``valve.set_valve_position`` or ``number.set_value``.
 A signal that is missing, unavailable, not numeric or older than two cycles counts as a
 failed first-attempt transmission (§6.0.6); it is handed on as None, never guessed.
+
+The substation pump of a real plant is commanded through its drive (a number entity, or a
+``vfd`` device on the gateway) when the options map one; its speed is read back from the
+drive's feedback (a sensor in % or Hz, or the gateway device), and the network model runs at
+that speed. Without feedback the model assumes the last command (flagged estimated).
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import (
     BaseUnitConverter,
+    EnergyConverter,
+    PowerConverter,
     PressureConverter,
     TemperatureConverter,
     VolumeFlowRateConverter,
@@ -37,10 +44,13 @@ from .const import (
     CONF_DP_ENTITY,
     CONF_FAULT_ENTITY,
     CONF_FLOW_ENTITY,
+    CONF_HEAT_ENERGY_ENTITY,
+    CONF_HEAT_POWER_ENTITY,
     CONF_RETURN_ENTITY,
     CONF_RETURN_PRESSURE_ENTITY,
     CONF_SUPPLY_ENTITY,
     CONF_SUPPLY_PRESSURE_ENTITY,
+    RATED_HZ,
     SOURCE_ENTITIES,
     SOURCE_GATEWAY,
 )
@@ -72,6 +82,8 @@ class Plant:
         self._weather = outdoor_profile(days=150, seed=0)
         self.gateway: GatewaySource | None = None  # gateway_source.async_attach sets it
         self._assumed = False  # uncommanded valves and pump put at their assumed state
+        # heat meters mapped by their power only: a counter kept here, (kWh, plant time s)
+        self._heat_counters: dict[str, tuple[float, float]] = {}
 
     @property
     def simulated(self) -> bool:
@@ -79,6 +91,11 @@ class Plant:
         return not self.settings.outdoor_entity and all(
             cfg.source not in (SOURCE_ENTITIES, SOURCE_GATEWAY) for cfg in self.inlets.values()
         )
+
+    @property
+    def pump_gateway_device(self) -> str | None:
+        """The pump drive's gateway device, when a real plant's pump is on the gateway."""
+        return None if self.simulated else self.settings.pump_gateway_device
 
     @property
     def cycle_s(self) -> float:
@@ -112,7 +129,12 @@ class Plant:
             else:
                 acq.inlets[iid] = self._read_gateway(iid, acq.plant)
             self._follow(iid, acq.inlets[iid])
+        if real:  # the model's pump flow is no measurement of a real plant
+            acq.real_substation = True
+            acq.substation_flow_m3h = self._substation_flow(hass)
         acq.inlets = {iid: acq.inlets[iid] for iid in self.inlets if iid in acq.inlets}
+        if not self.simulated:
+            self._read_pump(hass, acq)
         if self.gateway is not None:
             acq.gateways = self.gateway.outbox()
         return acq
@@ -133,9 +155,8 @@ class Plant:
         if self.settings.outdoor_entity and outdoor is None:
             acq.outdoor_c = None
         acq.outdoor_forecast_c = self._outdoor_forecast(plant.time_s, acq.outdoor_c)
-        for iid in managed:
-            if iid not in real:
-                acq.inlets[iid] = self._read_simulator(iid, plant)
+        own = [iid for iid in managed if iid not in real]
+        acq.inlets.update(self._read_simulator(own, plant))
         self._read_unmanaged(acq, set(managed), simulated)
         return acq
 
@@ -152,8 +173,29 @@ class Plant:
         for iid, inlet in sim.network.inlets.items():
             if iid not in managed and inlet.device.actuated:
                 sim.set_opening(iid, inlet.device.opening)
-        sim.set_pump_speed(sim.network.substation.pump.speed)
+        sim.set_pump_speed(sim.network.substation.pump.speed)  # until its drive says more
         self._assumed = True
+
+    def _read_pump(self, hass: HomeAssistant, acq: Acquisition) -> None:
+        """A real pump: its drive's feedback (measured), else the speed its command entity
+        holds (assumed); the model runs at it from now on. Commands reach it only when a
+        drive is mapped (``Settings.pump_commanded``)."""
+        s = self.settings
+        speed: float | None = None
+        if s.pump_feedback_entity:
+            speed = _speed(hass.states.get(s.pump_feedback_entity))
+        elif s.pump_gateway_device and self.gateway is not None:
+            speed = self.gateway.pump_speed(s.pump_gateway_device, stale_s=2 * self.cycle_s)
+        measured = speed is not None
+        if speed is None and s.pump_speed_entity:
+            speed = _position(hass.states.get(s.pump_speed_entity))
+        pump = self.simulator.network.substation.pump
+        if speed is not None and 0.0 <= speed <= max(pump.max_speed, 1.0):
+            self.simulator.set_pump_speed(speed)
+        else:
+            measured = False  # nothing plausible read: the model keeps its assumption
+        acq.pump_controlled = s.pump_commanded
+        acq.pump_estimated = not measured
 
     def _follow(self, iid: str, reading: Reading) -> None:
         """The network model takes a real valve's measured position for its next step; the
@@ -166,13 +208,14 @@ class Plant:
     def _read_unmanaged(self, acq: Acquisition, managed: set[str], simulated: bool) -> None:
         """The valves no subentry maps: the simulated plant's own, or their assumed position."""
         acq.unmanaged_moved = acq.pump_controlled = simulated
-        for iid, state in acq.plant.inlets.items():
-            if iid in managed or not self.simulator.network.inlets[iid].device.actuated:
-                continue
-            if simulated:
-                acq.unmanaged[iid] = self._read_simulator(iid, acq.plant)
-            else:
-                acq.unmanaged[iid] = Reading(opening=state.opening, estimated=("opening",))
+        inlets = self.simulator.network.inlets
+        ids = [i for i in acq.plant.inlets if i not in managed and inlets[i].device.actuated]
+        if simulated:
+            acq.unmanaged.update(self._read_simulator(ids, acq.plant))
+            return
+        for iid in ids:
+            opening = acq.plant.inlets[iid].opening
+            acq.unmanaged[iid] = Reading(opening=opening, estimated=("opening",))
 
     def _step(self, outdoor: float | None) -> PlantState:
         """Set the weather and advance the simulator (executor)."""
@@ -198,19 +241,27 @@ class Plant:
             return None
         return self._temperature(hass.states.get(self.settings.outdoor_entity))
 
-    def _read_simulator(self, iid: str, plant: PlantState) -> Reading:
-        """Exact values, each lost with the configured dropout probability."""
-        state = plant.inlets[iid]
-        lost = self._rng.random(len(SIM_SIGNALS)) * 100.0 < self.settings.dropout_pct
-        reading = Reading(
-            dp_available_kpa=state.dp_available_kpa,
-            valve_dp_kpa=state.valve_dp_kpa,
-            attempted=len(SIM_SIGNALS),
-            received=int((~lost).sum()),
-        )
-        for name, gone in zip(SIM_SIGNALS, lost, strict=True):
-            setattr(reading, name, None if gone else float(getattr(state, name)))
-        return reading
+    def _read_simulator(self, ids: list[str], plant: PlantState) -> dict[str, Reading]:
+        """Exact values, each lost with the configured dropout probability.
+
+        One draw for all inlets (thousands on a households network), in the order the
+        inlets come: the same random stream as one draw per inlet.
+        """
+        n = len(SIM_SIGNALS)
+        lost = (self._rng.random((len(ids), n)) * 100.0 < self.settings.dropout_pct).tolist()
+        out: dict[str, Reading] = {}
+        for iid, gone in zip(ids, lost, strict=True):
+            state = plant.inlets[iid]
+            reading = Reading(
+                dp_available_kpa=state.dp_available_kpa,
+                valve_dp_kpa=state.valve_dp_kpa,
+                attempted=n,
+                received=n - sum(gone),
+            )
+            for name, missing in zip(SIM_SIGNALS, gone, strict=True):
+                setattr(reading, name, None if missing else float(getattr(state, name)))
+            out[iid] = reading
+        return out
 
     def _read_gateway(self, iid: str, plant: PlantState) -> Reading:
         """A gateway inlet's MQTT readings; ΔP from its transmitters, else the model's."""
@@ -254,6 +305,11 @@ class Plant:
         }
         for attr, value in values.items():
             setattr(reading, attr, None if value is _UNMAPPED else value)
+        energy = read(get(CONF_HEAT_ENERGY_ENTITY), _energy_kwh)
+        if energy is _UNMAPPED:
+            power = read(get(CONF_HEAT_POWER_ENTITY), _power_kw)
+            energy = None if power is _UNMAPPED else self._count(cfg.inlet_id, power, plant)
+        reading.heat_kwh = energy
         rooms = [read(room, self._temperature) for room in cfg.rooms]
         reading.room_c = _mean([r for r in rooms if r is not None])  # §8.2.4-4: the average
         dp = read(get(CONF_DP_ENTITY), _pressure_kpa)
@@ -268,6 +324,28 @@ class Plant:
             reading.dp_available_kpa = dp
             reading.measured = (*reading.measured, "dp_available_kpa")
         return reading
+
+    def _count(self, iid: str, power_kw: float | None, plant: PlantState) -> float | None:
+        """A heat meter read by its power: its counter, the power times the time since the
+        last reading. Over one cycle the counter then gives that power: the meter check
+        (engine/meters.py) compares it with the flow meter at the same instant."""
+        if power_kw is None or power_kw < 0.0:
+            return None  # lost: the next reading counts from the last one received
+        kwh, since = self._heat_counters.get(iid, (0.0, plant.time_s))
+        kwh += power_kw * max(plant.time_s - since, 0.0) / 3600.0
+        self._heat_counters[iid] = (kwh, plant.time_s)
+        return kwh
+
+    def _substation_flow(self, hass: HomeAssistant) -> float | None:
+        """The substation flow meter's reading (m³/h); None when none is mapped or lost."""
+        entity_id = self.settings.substation_flow_entity
+        if not entity_id:
+            return None
+        state = hass.states.get(entity_id)
+        stale_before = dt_util.utcnow() - timedelta(seconds=2 * self.cycle_s)
+        if state is not None and state.last_reported < stale_before:
+            return None
+        return self._flow(state)
 
     @staticmethod
     def _temperature(state: State | None) -> float | None:
@@ -305,9 +383,24 @@ class Plant:
                 model[iid] = opening
         if model:
             await hass.async_add_executor_job(self._set_openings, model)
-        if pump_speed is not None and self.simulated:
-            self.simulator.set_pump_speed(pump_speed)
+        if pump_speed is not None and (
+            self.simulated or await self._async_send_pump(hass, pump_speed)
+        ):
+            self.simulator.set_pump_speed(pump_speed)  # a real drive: assumed until read back
         return failed
+
+    async def _async_send_pump(self, hass: HomeAssistant, speed: float) -> bool:
+        """Command a real pump's drive (the engine kept ``speed`` within the operator's and
+        the drive's limits); False when no drive is mapped or it did not take the command."""
+        s = self.settings
+        if not 0.0 <= speed <= 1.0:  # never out of range, whatever asked for it
+            _LOGGER.warning("Refused pump speed %r: outside 0…1", speed)
+            return False
+        if s.pump_speed_entity:
+            return await self._move(hass, s.pump_speed_entity, speed)
+        if s.pump_gateway_device and self.gateway is not None:
+            return await self.gateway.async_set_pump_speed(s.pump_gateway_device, speed) is not None
+        return False
 
     def _move_simulated(self, commands: dict[str, float]) -> dict[str, float]:
         """Move the simulator's own valves (executor: thousands on a households network);
@@ -378,6 +471,16 @@ def _converted(state: State | None, converter: type[BaseUnitConverter], unit: st
         return None
 
 
+def _energy_kwh(state: State | None) -> float | None:
+    """A heat meter's energy counter in kWh (MWh, GJ, Gcal, … converted)."""
+    return _converted(state, EnergyConverter, "kWh")
+
+
+def _power_kw(state: State | None) -> float | None:
+    """A heat meter's thermal power in kW (W, MW converted)."""
+    return _converted(state, PowerConverter, "kW")
+
+
 def _pressure_kpa(state: State | None) -> float | None:
     """A pressure state in kPa (bar, psi, … converted). HA knows no MPa, the unit Chinese
     transmitters read in (§4.3.13: 0–1.6 MPa); a sensor without a device class may carry it."""
@@ -413,6 +516,20 @@ def _range(state: State | None) -> tuple[float, float]:
     if state is None:
         return 0.0, 100.0
     return float(state.attributes.get("min", 0.0)), float(state.attributes.get("max", 100.0))
+
+
+def _speed(state: State | None) -> float | None:
+    """A drive's speed feedback as a share of rated speed: % (or no unit: %), Hz of a 50 Hz
+    drive, or a number entity's value over its min…max."""
+    value = _number(state)
+    if value is None or state is None:
+        return None
+    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+    if unit == "Hz":
+        return value / RATED_HZ
+    if state.domain in ("number", "input_number") and unit != "%":
+        return _position(state)
+    return value / 100.0
 
 
 def _reports_no_position(state: State | None) -> bool:
