@@ -253,12 +253,21 @@ class LongestCallback:
             original(handle)
             spent = time.thread_time() - before
             if spent > self.worst_s:
-                self.worst_s, self.worst = spent, repr(handle)[:160]
+                self.worst_s, self.worst = spent, _what_ran(handle)
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
     def stop(self) -> None:
         asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
+
+
+def _what_ran(handle: asyncio.events.Handle) -> str:
+    """A callback's name; for a task's step, the task (its coroutine and where it waits)."""
+    import gc
+
+    callback = getattr(handle, "_callback", None)
+    tasks = [t for t in gc.get_referents(callback) if isinstance(t, asyncio.Task)]
+    return repr(tasks[0] if tasks else handle)[:300]
 
 
 def _entity_count(hass: Any, entry: Any) -> tuple[int, int]:

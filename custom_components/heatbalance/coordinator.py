@@ -153,15 +153,14 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
     async def async_save(self) -> None:
         """Write the Store now (on unload, and :data:`SAVE_DELAY_S` after a change).
 
-        The controller's learning is serialised in the executor (hundreds of ms on a
-        23,000-household network) while no cycle works on it.
+        The controller's learning and the plant's valves are serialised in the executor
+        (hundreds of ms on a 23,000-household network) while no cycle works on it.
         """
         async with self.engine_lock:
             # after the wait: a cycle that held the lock may have scheduled a save meanwhile
             # (on unload that timer would outlive the entry)
             self._cancel_save()
-            memory = await self.hass.async_add_executor_job(self.memory.as_dict)
-            data = self.stored(memory)
+            data = await self.hass.async_add_executor_job(self.stored)
         await self.store.async_save(data)
 
     def schedule_save(self) -> None:
