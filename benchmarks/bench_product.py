@@ -249,11 +249,12 @@ class LongestCallback:
         original = self._run
 
         def timed(handle: asyncio.events.Handle) -> None:
+            callback = handle._callback  # a timer's is gone once it ran
             before = time.thread_time()
             original(handle)
             spent = time.thread_time() - before
             if spent > self.worst_s:
-                self.worst_s, self.worst = spent, _what_ran(handle)
+                self.worst_s, self.worst = spent, _what_ran(callback)
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
@@ -261,13 +262,12 @@ class LongestCallback:
         asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
 
 
-def _what_ran(handle: asyncio.events.Handle) -> str:
+def _what_ran(callback: Any) -> str:
     """A callback's name; for a task's step, the task (its coroutine and where it waits)."""
     import gc
 
-    callback = getattr(handle, "_callback", None)
     tasks = [t for t in gc.get_referents(callback) if isinstance(t, asyncio.Task)]
-    return repr(tasks[0] if tasks else handle)[:300]
+    return repr(tasks[0] if tasks else callback)[:300]
 
 
 def _entity_count(hass: Any, entry: Any) -> tuple[int, int]:
