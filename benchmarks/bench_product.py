@@ -372,9 +372,9 @@ def main() -> int:
                     print(f"{name} {source} {algorithm}: failed\n{run.stdout[-3000:]}")
                     continue
                 if run.returncode != 0:  # the figures were written: an error at teardown
-                    summary = run.stdout[run.stdout.rfind("short test summary") :][:600]
+                    why = [line for line in run.stdout.splitlines() if line.startswith("E ")]
                     print(f"{name} {source} {algorithm}: pytest exit {run.returncode} after the")
-                    print(f"  figures were written (teardown): {summary.strip()}")
+                    print("  figures were written (teardown):", *why[-6:], sep="\n    ")
                 rows.append(json.loads(result.read_text()))
                 result.unlink()
                 _print_row(rows[-1], header=len(rows) == 1)
