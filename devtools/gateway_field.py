@@ -110,12 +110,28 @@ class GatewayField:
 
         await until(fresh, "fresh readings of every gateway device", GUARD_S)
 
-    async def async_after_cycle(self, coordinator: Any, dt_s: float) -> None:
-        """The cycle's commands answered by the gateway (confirmed or not), the plant one
-        cycle on, and every device read again."""
+    async def async_untouched(self, coordinator: Any) -> None:
+        """The plant back at the network file's valves and pump (the CLI's start): the
+        reload after the mapping ran a cycle that may already have moved real valves."""
+        await self._async_answered(coordinator)
+        network = self.sim.network
+        self.sim.set_pump_speed(network.substation.pump.speed)
+        for device in self.virtual.devices:  # through the plant, so its registers follow
+            if device.kind == "valve":
+                self.virtual.move(device, network.inlets[device.inlet].device.opening * 100.0)
+        since = time.time()
+        await self.async_fresh(coordinator, since)
+
+    async def _async_answered(self, coordinator: Any) -> None:
+        """Until the gateway answered every command sent so far."""
         source = coordinator.plant.gateway
         sent = [request for request, _at in source.last_command.values()]
         await until(lambda: all(r in source.results for r in sent), "command answers", GUARD_S)
+
+    async def async_after_cycle(self, coordinator: Any, dt_s: float) -> None:
+        """The cycle's commands answered by the gateway (confirmed or not), the plant one
+        cycle on, and every device read again."""
+        await self._async_answered(coordinator)
         self.virtual.advance(dt_s)
         since = time.time()
         await asyncio.sleep(0)
