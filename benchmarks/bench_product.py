@@ -272,8 +272,8 @@ async def test_product(hass: Any, request: Any, case: tuple[str, str, str]) -> N
     elif source == "gateway":
         gateway = await _gateway_field(request, hass, entry)
         coordinator = entry.runtime_data.coordinator
+        gateway.start_polling()
         await gateway.async_fresh(coordinator, 0.0)
-        await gateway.async_untouched(coordinator)
     await _untouched(hass, coordinator, field)
     # step 0 judges the untouched plant and sends the chosen algorithm's first commands, as
     # the CLI's; every refresh after it judges the plant after one more

@@ -59,7 +59,7 @@ class GatewayField:
         return self.virtual.sim
 
     async def async_start(self) -> None:
-        """Broker, HA's MQTT client on it, the plant's Modbus servers, the gateway."""
+        """Broker, HA's MQTT client on it, the plant's Modbus servers (no gateway yet)."""
         from homeassistant.components import mqtt
         from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -71,6 +71,10 @@ class GatewayField:
         assert await self.hass.config_entries.async_setup(self._mqtt.entry_id)
         await mqtt.async_wait_for_mqtt_client(self.hass)
         await self.virtual.start()
+
+    def start_polling(self) -> None:
+        """The gateway starts polling: after the mapping, so the reload's first cycle found
+        no readings and moved nothing (step 0 judges the untouched plant, as the CLI's)."""
         self.gateway.start()
 
     async def async_stop(self) -> None:
@@ -109,18 +113,6 @@ class GatewayField:
             )
 
         await until(fresh, "fresh readings of every gateway device", GUARD_S)
-
-    async def async_untouched(self, coordinator: Any) -> None:
-        """The plant back at the network file's valves and pump (the CLI's start): the
-        reload after the mapping ran a cycle that may already have moved real valves."""
-        await self._async_answered(coordinator)
-        network = self.sim.network
-        self.sim.set_pump_speed(network.substation.pump.speed)
-        for device in self.virtual.devices:  # through the plant, so its registers follow
-            if device.kind == "valve":
-                self.virtual.move(device, network.inlets[device.inlet].device.opening * 100.0)
-        since = time.time()
-        await self.async_fresh(coordinator, since)
 
     async def _async_answered(self, coordinator: Any) -> None:
         """Until the gateway answered every command sent so far."""
