@@ -111,7 +111,9 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         """Restore what the last run left: counters, alarms, the simulated plant's settings."""
         await self.events.async_load_texts()
         stored = await self.store.async_load() or {}
-        self.memory, self.balance = restore_state(stored, self.alarms, self.clock, self.simulator)
+        self.memory, self.balance = restore_state(
+            stored, self.alarms, self.clock, self.simulator, self.inlets
+        )
         await self._async_attach_gateway()
         if self.config_entry is not None:  # HA stops without unloading: write what is due
             self.config_entry.async_on_unload(
@@ -143,7 +145,9 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
     def stored(self, memory: dict[str, Any] | None = None) -> dict[str, Any]:
         """Everything the Store keeps (``memory``: the cycle memory already serialised)."""
         memory = self.memory.as_dict() if memory is None else memory
-        return stored_state(memory, self.alarms, self.balance, self.clock, self.simulator)
+        return stored_state(
+            memory, self.alarms, self.balance, self.clock, self.simulator, self.inlets
+        )
 
     async def async_save(self) -> None:
         """Write the Store now (on unload, and :data:`SAVE_DELAY_S` after a change).
