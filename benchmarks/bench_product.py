@@ -54,7 +54,12 @@ from custom_components.heatbalance.engine.cli_balance import run_balance  # noqa
 from custom_components.heatbalance.engine.loader import load_network, network_to_dict  # noqa: E402
 from custom_components.heatbalance.engine.networks.generator import generate_network  # noqa: E402
 from custom_components.heatbalance.engine.simulator import Simulator  # noqa: E402
-from devtools.field_plant import entity_mapping  # noqa: E402
+from devtools.field_plant import (  # noqa: E402
+    entity_mapping,
+    follow_numbers,
+    number_field_entity,
+    write_exact,
+)
 
 BUILTIN = ("estate12", "loop8", "district120", "households1200")
 GENERATED = {  # name: (buildings, households per building, seed, loop)
@@ -133,28 +138,15 @@ class Field:
         self.inlets = inlets
 
     def entity(self, iid: str, what: str) -> str:
-        return f"{'input_number' if what == 'valve' else 'sensor'}.field_{iid.lower()}_{what}"
+        return number_field_entity(iid, what)
 
     def publish(self) -> None:
         """Write the field's readings to the sensors."""
-        state = self.sim.state()
-        for iid in self.inlets:
-            s = state.inlets[iid]
-            for what, value, unit in (
-                ("flow", s.flow_m3h, "m³/h"),
-                ("supply", s.supply_c, "°C"),
-                ("return", s.return_c, "°C"),
-                ("room", s.room_c, "°C"),
-            ):
-                self.hass.states.async_set(
-                    self.entity(iid, what), f"{value:.4f}", {"unit_of_measurement": unit}
-                )
+        write_exact(self.hass, self.sim.state(), self.inlets)
 
     def follow_and_advance(self, dt_s: float) -> None:
         """The field valves go where HA set them; the plant runs a cycle."""
-        for iid in self.inlets:
-            state = self.hass.states.get(self.entity(iid, "valve"))
-            self.sim.set_opening(iid, float(state.state) / 100.0)
+        follow_numbers(self.hass, self.sim, self.inlets, self.entity)
         self.sim.advance(dt_s)
 
 

@@ -6,20 +6,23 @@ lost (``unavailable``) with a probability per inlet and cycle, one flow meter bi
 valves are real entities of Home Assistant's ``valve`` component, moved by
 ``valve.set_valve_position``; a valve reports its true position as ``current_position`` (a
 stuck one where it stuck), or, like cheap valves, no position at all. Stuck and blocked valves
-are injected into :attr:`FieldPlant.sim` (``Simulator.inject_fault``).
+are injected into :attr:`FieldPlant.sim` (``Simulator.inject_fault``). With
+``Instruments.meters`` every inlet also has a heat meter (its energy counter in MWh, exact:
+an integrating counter's error is a bias) and the substation a flow meter (noisy).
 
 Runs inside Home Assistant's test harness (``hass`` of pytest-homeassistant-custom-component).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from custom_components.heatbalance.engine.model import Network
-from custom_components.heatbalance.engine.simulator import Simulator
+from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 
 SIGNALS = (("flow", "m³/h"), ("supply", "°C"), ("return", "°C"), ("room", "°C"))
 
@@ -32,6 +35,7 @@ class Instruments:
     missing: float = 0.0  # probability an inlet's sensors are unavailable in a cycle
     bias: tuple[str, float] | None = None  # (inlet, factor) of a lying flow meter
     position: bool = True  # valves report current_position
+    meters: bool = False  # heat meter counters per inlet and a substation flow meter
 
 
 class FieldPlant:
@@ -53,6 +57,8 @@ class FieldPlant:
         self.commanded = {iid: self.opening(iid) for iid in inlets}
         self.moves: list[tuple[str, float, float]] = []  # (inlet, from, to) as commanded
         self.valves: list[Any] = []
+
+    SUBSTATION_FLOW = "sensor.field_substation_flow"
 
     def entity(self, iid: str, what: str) -> str:
         """The entity id of one of an inlet's signals ("valve" for its actuator)."""
@@ -96,8 +102,23 @@ class FieldPlant:
                 self.hass.states.async_set(
                     self.entity(iid, what), text, {"unit_of_measurement": unit}
                 )
+        if ins.meters:
+            self._publish_meters(state)
         for valve in self.valves:
             valve.async_write_ha_state()
+
+    def _publish_meters(self, state: Any) -> None:
+        """Heat meter counters (MWh, as many meters count) and the substation's flow."""
+        for iid in self.inlets:
+            self.hass.states.async_set(
+                self.entity(iid, "heat"),
+                f"{state.inlets[iid].heat_kwh / 1000.0:.6f}",
+                {"unit_of_measurement": "MWh", "device_class": "energy"},
+            )
+        flow = state.pump.flow_m3h * (1.0 + self.rng.normal(0.0, self.instruments.noise))
+        self.hass.states.async_set(
+            self.SUBSTATION_FLOW, f"{flow:.4f}", {"unit_of_measurement": "m³/h"}
+        )
 
     def follow_and_advance(self, dt_s: float) -> None:
         """The field valves go where HA commanded them (a stuck one stays); a cycle runs."""
@@ -111,6 +132,8 @@ async def async_map_to_field(hass: Any, entry: Any, field: FieldPlant) -> None:
     field.publish()
     for sub in list(entry.subentries.values()):
         data = dict(sub.data) | entity_mapping(field, sub.data["inlet_id"])
+        if field.instruments.meters:
+            data["heat_energy_entity"] = field.entity(sub.data["inlet_id"], "heat")
         hass.config_entries.async_update_subentry(entry, sub, data=data)
     await hass.async_block_till_done()
 
@@ -125,6 +148,38 @@ def entity_mapping(field: Any, iid: str) -> dict[str, str]:
         "room_temperature_entity": field.entity(iid, "room"),
         "actuator_entity": field.entity(iid, "valve"),
     }
+
+
+def number_field_entity(iid: str, what: str) -> str:
+    """A field inlet's entity when its valve is an ``input_number`` (0…100 %), its
+    readings sensors: the exact field of bench_product and the regulation tests."""
+    return f"{'input_number' if what == 'valve' else 'sensor'}.field_{iid.lower()}_{what}"
+
+
+def write_exact(
+    hass: Any,
+    state: PlantState,
+    inlets: list[str],
+    entity: Callable[[str, str], str] = number_field_entity,
+    signals: tuple[tuple[str, str], ...] = SIGNALS,
+) -> None:
+    """Each inlet's exact readings (no noise, none lost) to its sensor entities."""
+    for iid in inlets:
+        s = state.inlets[iid]
+        values = {"flow": s.flow_m3h, "supply": s.supply_c, "return": s.return_c}
+        values["room"] = s.room_c
+        for what, unit in signals:
+            hass.states.async_set(
+                entity(iid, what), f"{values[what]:.4f}", {"unit_of_measurement": unit}
+            )
+
+
+def follow_numbers(
+    hass: Any, sim: Simulator, inlets: list[str], entity: Callable[[str, str], str]
+) -> None:
+    """The field's valves go where HA set their ``input_number`` (percent)."""
+    for iid in inlets:
+        sim.set_opening(iid, float(hass.states.get(entity(iid, "valve")).state) / 100.0)
 
 
 def _valve(field: FieldPlant, iid: str, reports: bool) -> Any:

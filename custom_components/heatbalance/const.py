@@ -42,6 +42,10 @@ CONF_SUPPLY_PRESSURE_ENTITY: Final = "supply_pressure_entity"
 CONF_RETURN_PRESSURE_ENTITY: Final = "return_pressure_entity"
 CONF_DP_ENTITY: Final = "differential_pressure_entity"
 CONF_FAULT_ENTITY: Final = "valve_fault_entity"  # the valve's own fault code (§4.3.8)
+# the inlet's heat meter (§4.1.2): its energy counter, or its thermal power; the meter check
+# compares Q = ṁ·c_p·ΔT with the flow meter (engine/meters.py, §3.0.7-1)
+CONF_HEAT_ENERGY_ENTITY: Final = "heat_energy_entity"
+CONF_HEAT_POWER_ENTITY: Final = "heat_power_entity"
 # several typical users' room sensors may be mapped (a list): their mean is the inlet's
 # room temperature (§8.2.4-4 judges the average)
 SIGNAL_ENTITY_KEYS: Final = (
@@ -55,6 +59,8 @@ SIGNAL_ENTITY_KEYS: Final = (
     CONF_RETURN_PRESSURE_ENTITY,
     CONF_DP_ENTITY,
     CONF_FAULT_ENTITY,
+    CONF_HEAT_ENERGY_ENTITY,
+    CONF_HEAT_POWER_ENTITY,
 )
 # gateway add-on devices of an inlet (docs/gateway.md); default "<inlet>-meter" / "<inlet>-valve"
 CONF_GATEWAY_METER: Final = "gateway_meter"
@@ -88,6 +94,8 @@ CONF_CYCLE_MINUTES: Final = "cycle_minutes"  # §4.3.4 acquisition period
 MAX_CYCLE_MINUTES: Final = 30
 CONF_ACCELERATION: Final = "acceleration"  # simulated plant only
 CONF_OUTDOOR_ENTITY: Final = "outdoor_entity"
+# the substation's flow meter: the mass balance against the sum of the inlets (meters.py)
+CONF_SUBSTATION_FLOW_ENTITY: Final = "substation_flow_entity"
 CONF_DROPOUT: Final = "simulated_dropout"  # % of simulated readings lost (demo of §6.0.6)
 # safety thresholds (§5.3.6-3, §5.3.8-1)
 CONF_MIN_OPENING: Final = "min_opening"

@@ -20,6 +20,7 @@ from .engine.alarms import AlarmSettings, Condition
 from .engine.control.base import ControllerConfig, InletReading, Measurements
 from .engine.control.safety import SafetyLimits
 from .engine.diagnosis import Finding
+from .engine.energy import EnergyCounters
 from .engine.evaluation import BalanceStateMachine, Evaluation
 from .engine.loop import ControlLoop, LoopConfig
 from .engine.model import Inlet, Network
@@ -41,6 +42,7 @@ LEARNED = (
     "diagnoser",
     "forecaster",
     "transmissions",
+    "energy_kwh",
 )  # the loop's stored state (CycleMemory)
 
 
@@ -50,7 +52,7 @@ class InletResult:
 
     reading: Reading
     heat_kw: float | None
-    energy_kwh: float
+    energy_kwh: float  # the engine's counter (engine/energy.py), published as it is
     setpoint: float | None  # target value in the target's unit (§5.3.5-2 set value)
     actual: float | None
     deviation: float | None  # actual − setpoint (K), or % of set flow
@@ -99,28 +101,30 @@ class CycleResult:
 class CycleMemory:
     """What a cycle carries to the next (persisted by the coordinator)."""
 
-    energy_kwh: dict[str, float] = field(default_factory=dict)
     loop: ControlLoop | None = None  # built on the first cycle, from loop_state
     loop_state: dict[str, Any] = field(default_factory=dict)  # stored learning, until then
     changed: set[str] = field(default_factory=set)  # inlets whose source changed (persistence)
+
+    @property
+    def energy_kwh(self) -> dict[str, float]:
+        """The engine's energy counters per inlet (kWh), also before the first cycle."""
+        if self.loop is not None:
+            return self.loop.energy.kwh
+        return EnergyCounters(self.loop_state.get("energy_kwh")).kwh
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable form for the Store.
 
         The controller's learned hydraulics (§5.3.6), the diagnoser's Kv curves (§3.0.7-5),
-        the load model (§3.0.7-2) and the §6.0.6 transmission counts are kept, so a restart
-        of Home Assistant does not start from nothing.
+        the load model (§3.0.7-2), the §6.0.6 transmission counts and the energy counters
+        are kept, so a restart of Home Assistant does not start from nothing.
         """
-        learned = self.loop.as_dict() if self.loop else self.loop_state
-        return {"energy_kwh": self.energy_kwh, **learned}
+        return self.loop.as_dict() if self.loop else dict(self.loop_state)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CycleMemory:
         """Read back what :meth:`as_dict` wrote (unknown keys ignored)."""
-        return cls(
-            energy_kwh={k: float(v) for k, v in data.get("energy_kwh", {}).items()},
-            loop_state={k: data[k] for k in LEARNED if isinstance(data.get(k), dict)},
-        )
+        return cls(loop_state={k: data[k] for k in LEARNED if isinstance(data.get(k), dict)})
 
 
 def limits_of(settings: Settings) -> SafetyLimits:
@@ -207,10 +211,13 @@ def measurements_of(
     inlets: dict[str, InletConfig], acq: Acquisition, pump_speed: float
 ) -> Measurements:
     """The engine's view of one acquisition: every inlet as its source read it, the
-    substation and pump from the plant (its outdoor temperature may be the sensor's: None)."""
+    substation and pump from the plant (its outdoor temperature may be the sensor's: None;
+    on a real plant the substation flow is its meter's, or None)."""
     readings: dict[str, InletReading] = {iid: acq.inlets[iid] for iid in inlets}
     meas = Measurements.from_plant(acq.plant, readings | acq.unmanaged)
     meas.outdoor_c, meas.pump_speed = acq.outdoor_c, pump_speed
+    if acq.real_substation:
+        meas.pump_flow_m3h = acq.substation_flow_m3h
     return meas
 
 
@@ -246,6 +253,7 @@ def run_cycle(
         balance=balance,
         clock_s=clock_s,
         gateways=acq.gateways,
+        dt_s=acq.dt_s,
     )
     ev = out.evaluation
     results: dict[str, InletResult] = {}
@@ -254,14 +262,12 @@ def run_cycle(
     for iid, cfg in inlets.items():
         reading = acq.inlets[iid]
         heat_kw = out.heat_kw.get(iid)
-        energy = memory.energy_kwh.get(iid, 0.0) + (heat_kw or 0.0) * acq.dt_s / 3600.0
-        memory.energy_kwh[iid] = energy
         rate, samples = out.success.get(iid, (None, 0))
         judged = ev.inlets.get(iid) if ev else None
         results[iid] = InletResult(
             reading=reading,
             heat_kw=heat_kw,
-            energy_kwh=energy,
+            energy_kwh=out.energy_kwh.get(iid, 0.0),
             setpoint=judged.reference if judged else set_flow(network, cfg),
             actual=judged.value if judged else reading.flow_m3h,
             deviation=judged.deviation if judged else None,

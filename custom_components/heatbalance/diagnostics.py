@@ -7,12 +7,18 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_OUTDOOR_ENTITY, CONF_PATH, SIGNAL_ENTITY_KEYS
+from .const import (
+    CONF_OUTDOOR_ENTITY,
+    CONF_PATH,
+    CONF_SUBSTATION_FLOW_ENTITY,
+    SIGNAL_ENTITY_KEYS,
+)
 from .coordinator import HeatbalanceConfigEntry
 from .export import export_response
+from .requirements import meter_checks
 
 # A path names the host's layout; entity ids may name flats and people.
-TO_REDACT = {CONF_PATH, CONF_OUTDOOR_ENTITY, *SIGNAL_ENTITY_KEYS}
+TO_REDACT = {CONF_PATH, CONF_OUTDOOR_ENTITY, CONF_SUBSTATION_FLOW_ENTITY, *SIGNAL_ENTITY_KEYS}
 
 
 async def async_get_config_entry_diagnostics(
@@ -44,5 +50,7 @@ async def async_get_config_entry_diagnostics(
             "simulated": coordinator.plant.simulated,
             "balance": coordinator.balance.as_dict(),
         },
+        # which meter consistency checks the mapped signals feed (engine/meters.py)
+        "meter_checks": meter_checks(network, coordinator.settings, coordinator.inlets),
         "state": export_response(coordinator),
     }

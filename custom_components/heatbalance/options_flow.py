@@ -46,6 +46,7 @@ from .const import (
     CONF_MIN_RETURN,
     CONF_MODE,
     CONF_OUTDOOR_ENTITY,
+    CONF_SUBSTATION_FLOW_ENTITY,
     CONF_TARGET,
     LEVELS,
     MODES,
@@ -102,6 +103,29 @@ SECTION_RECORDS = "records"
 SECTIONS = (SECTION_CONTROL, SECTION_TIMING, SECTION_SAFETY, SECTION_ALARMS, SECTION_RECORDS)
 
 
+# network-level sensors: the outdoor temperature, the substation's flow meter (its mass
+# balance against the inlets' flow meters, engine/meters.py); device class None for flow:
+# HA has a volume_flow_rate class, yet many meters' entities carry none
+NETWORK_ENTITIES = {CONF_OUTDOOR_ENTITY: "temperature", CONF_SUBSTATION_FLOW_ENTITY: None}
+
+
+def _entity_fields(current: dict[str, Any]) -> dict[Any, Any]:
+    """The network's sensor fields, each suggesting its current entity (clearable)."""
+    fields: dict[Any, Any] = {}
+    for key, device_class in NETWORK_ENTITIES.items():
+        value = current.get(key)
+        marker = (
+            vol.Optional(key, description={"suggested_value": value})
+            if value
+            else vol.Optional(key)
+        )
+        config = EntitySelectorConfig(domain="sensor")
+        if device_class:
+            config["device_class"] = device_class
+        fields[marker] = EntitySelector(config)
+    return fields
+
+
 def options_schema(current: dict[str, Any]) -> vol.Schema:
     """The form, each field defaulting to its current value."""
     schema: dict[Any, Any] = {}
@@ -117,15 +141,7 @@ def options_schema(current: dict[str, Any]) -> vol.Schema:
                 TextSelector()
             )
         if name == SECTION_TIMING:
-            outdoor = current.get(CONF_OUTDOOR_ENTITY)
-            marker = (
-                vol.Optional(CONF_OUTDOOR_ENTITY, description={"suggested_value": outdoor})
-                if outdoor
-                else vol.Optional(CONF_OUTDOOR_ENTITY)
-            )
-            fields[marker] = EntitySelector(
-                EntitySelectorConfig(domain="sensor", device_class="temperature")
-            )
+            fields |= _entity_fields(current)
         # the archive's section came later: forms and tests that do not send it stay valid
         key = vol.Optional(name) if name == SECTION_RECORDS else vol.Required(name)
         schema[key] = section(vol.Schema(fields), {"collapsed": name != SECTION_CONTROL})
@@ -156,10 +172,11 @@ class HeatbalanceOptionsFlow(OptionsFlow):
             options = DEFAULT_OPTIONS | {
                 k: v
                 for k, v in self.config_entry.options.items()
-                if k not in (CONF_OUTDOOR_ENTITY, CONF_ARCHIVE_URL)
+                if k not in (*NETWORK_ENTITIES, CONF_ARCHIVE_URL)
             }
             options |= flat
-            options.setdefault(CONF_OUTDOOR_ENTITY, None)
+            for key in NETWORK_ENTITIES:  # a cleared field is left out of the answer
+                options.setdefault(key, None)
             options[CONF_ARCHIVE_URL] = flat.get(CONF_ARCHIVE_URL) or None
             errors = check(options) or await async_check_archive(
                 self.hass, options[CONF_ARCHIVE_URL], SECTION_RECORDS

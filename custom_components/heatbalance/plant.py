@@ -26,6 +26,8 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import (
     BaseUnitConverter,
+    EnergyConverter,
+    PowerConverter,
     PressureConverter,
     TemperatureConverter,
     VolumeFlowRateConverter,
@@ -37,6 +39,8 @@ from .const import (
     CONF_DP_ENTITY,
     CONF_FAULT_ENTITY,
     CONF_FLOW_ENTITY,
+    CONF_HEAT_ENERGY_ENTITY,
+    CONF_HEAT_POWER_ENTITY,
     CONF_RETURN_ENTITY,
     CONF_RETURN_PRESSURE_ENTITY,
     CONF_SUPPLY_ENTITY,
@@ -72,6 +76,8 @@ class Plant:
         self._weather = outdoor_profile(days=150, seed=0)
         self.gateway: GatewaySource | None = None  # gateway_source.async_attach sets it
         self._assumed = False  # uncommanded valves and pump put at their assumed state
+        # heat meters mapped by their power only: a counter kept here, (kWh, plant time s)
+        self._heat_counters: dict[str, tuple[float, float]] = {}
 
     @property
     def simulated(self) -> bool:
@@ -112,6 +118,9 @@ class Plant:
             else:
                 acq.inlets[iid] = self._read_gateway(iid, acq.plant)
             self._follow(iid, acq.inlets[iid])
+        if real:  # the model's pump flow is no measurement of a real plant
+            acq.real_substation = True
+            acq.substation_flow_m3h = self._substation_flow(hass)
         acq.inlets = {iid: acq.inlets[iid] for iid in self.inlets if iid in acq.inlets}
         if self.gateway is not None:
             acq.gateways = self.gateway.outbox()
@@ -133,9 +142,8 @@ class Plant:
         if self.settings.outdoor_entity and outdoor is None:
             acq.outdoor_c = None
         acq.outdoor_forecast_c = self._outdoor_forecast(plant.time_s, acq.outdoor_c)
-        for iid in managed:
-            if iid not in real:
-                acq.inlets[iid] = self._read_simulator(iid, plant)
+        own = [iid for iid in managed if iid not in real]
+        acq.inlets.update(self._read_simulator(own, plant))
         self._read_unmanaged(acq, set(managed), simulated)
         return acq
 
@@ -166,13 +174,14 @@ class Plant:
     def _read_unmanaged(self, acq: Acquisition, managed: set[str], simulated: bool) -> None:
         """The valves no subentry maps: the simulated plant's own, or their assumed position."""
         acq.unmanaged_moved = acq.pump_controlled = simulated
-        for iid, state in acq.plant.inlets.items():
-            if iid in managed or not self.simulator.network.inlets[iid].device.actuated:
-                continue
-            if simulated:
-                acq.unmanaged[iid] = self._read_simulator(iid, acq.plant)
-            else:
-                acq.unmanaged[iid] = Reading(opening=state.opening, estimated=("opening",))
+        inlets = self.simulator.network.inlets
+        ids = [i for i in acq.plant.inlets if i not in managed and inlets[i].device.actuated]
+        if simulated:
+            acq.unmanaged.update(self._read_simulator(ids, acq.plant))
+            return
+        for iid in ids:
+            opening = acq.plant.inlets[iid].opening
+            acq.unmanaged[iid] = Reading(opening=opening, estimated=("opening",))
 
     def _step(self, outdoor: float | None) -> PlantState:
         """Set the weather and advance the simulator (executor)."""
@@ -198,19 +207,27 @@ class Plant:
             return None
         return self._temperature(hass.states.get(self.settings.outdoor_entity))
 
-    def _read_simulator(self, iid: str, plant: PlantState) -> Reading:
-        """Exact values, each lost with the configured dropout probability."""
-        state = plant.inlets[iid]
-        lost = self._rng.random(len(SIM_SIGNALS)) * 100.0 < self.settings.dropout_pct
-        reading = Reading(
-            dp_available_kpa=state.dp_available_kpa,
-            valve_dp_kpa=state.valve_dp_kpa,
-            attempted=len(SIM_SIGNALS),
-            received=int((~lost).sum()),
-        )
-        for name, gone in zip(SIM_SIGNALS, lost, strict=True):
-            setattr(reading, name, None if gone else float(getattr(state, name)))
-        return reading
+    def _read_simulator(self, ids: list[str], plant: PlantState) -> dict[str, Reading]:
+        """Exact values, each lost with the configured dropout probability.
+
+        One draw for all inlets (thousands on a households network), in the order the
+        inlets come: the same random stream as one draw per inlet.
+        """
+        n = len(SIM_SIGNALS)
+        lost = (self._rng.random((len(ids), n)) * 100.0 < self.settings.dropout_pct).tolist()
+        out: dict[str, Reading] = {}
+        for iid, gone in zip(ids, lost, strict=True):
+            state = plant.inlets[iid]
+            reading = Reading(
+                dp_available_kpa=state.dp_available_kpa,
+                valve_dp_kpa=state.valve_dp_kpa,
+                attempted=n,
+                received=n - sum(gone),
+            )
+            for name, missing in zip(SIM_SIGNALS, gone, strict=True):
+                setattr(reading, name, None if missing else float(getattr(state, name)))
+            out[iid] = reading
+        return out
 
     def _read_gateway(self, iid: str, plant: PlantState) -> Reading:
         """A gateway inlet's MQTT readings; ΔP from its transmitters, else the model's."""
@@ -254,6 +271,11 @@ class Plant:
         }
         for attr, value in values.items():
             setattr(reading, attr, None if value is _UNMAPPED else value)
+        energy = read(get(CONF_HEAT_ENERGY_ENTITY), _energy_kwh)
+        if energy is _UNMAPPED:
+            power = read(get(CONF_HEAT_POWER_ENTITY), _power_kw)
+            energy = None if power is _UNMAPPED else self._count(cfg.inlet_id, power, plant)
+        reading.heat_kwh = energy
         rooms = [read(room, self._temperature) for room in cfg.rooms]
         reading.room_c = _mean([r for r in rooms if r is not None])  # §8.2.4-4: the average
         dp = read(get(CONF_DP_ENTITY), _pressure_kpa)
@@ -268,6 +290,28 @@ class Plant:
             reading.dp_available_kpa = dp
             reading.measured = (*reading.measured, "dp_available_kpa")
         return reading
+
+    def _count(self, iid: str, power_kw: float | None, plant: PlantState) -> float | None:
+        """A heat meter read by its power: its counter, the power times the time since the
+        last reading. Over one cycle the counter then gives that power: the meter check
+        (engine/meters.py) compares it with the flow meter at the same instant."""
+        if power_kw is None or power_kw < 0.0:
+            return None  # lost: the next reading counts from the last one received
+        kwh, since = self._heat_counters.get(iid, (0.0, plant.time_s))
+        kwh += power_kw * max(plant.time_s - since, 0.0) / 3600.0
+        self._heat_counters[iid] = (kwh, plant.time_s)
+        return kwh
+
+    def _substation_flow(self, hass: HomeAssistant) -> float | None:
+        """The substation flow meter's reading (m³/h); None when none is mapped or lost."""
+        entity_id = self.settings.substation_flow_entity
+        if not entity_id:
+            return None
+        state = hass.states.get(entity_id)
+        stale_before = dt_util.utcnow() - timedelta(seconds=2 * self.cycle_s)
+        if state is not None and state.last_reported < stale_before:
+            return None
+        return self._flow(state)
 
     @staticmethod
     def _temperature(state: State | None) -> float | None:
@@ -365,6 +409,16 @@ def _converted(state: State | None, converter: type[BaseUnitConverter], unit: st
         return float(converter.convert(value, own, unit))
     except HomeAssistantError:
         return None
+
+
+def _energy_kwh(state: State | None) -> float | None:
+    """A heat meter's energy counter in kWh (MWh, GJ, Gcal, … converted)."""
+    return _converted(state, EnergyConverter, "kWh")
+
+
+def _power_kw(state: State | None) -> float | None:
+    """A heat meter's thermal power in kW (W, MW converted)."""
+    return _converted(state, PowerConverter, "kW")
 
 
 def _pressure_kpa(state: State | None) -> float | None:

@@ -43,3 +43,7 @@ class Acquisition:
     unmanaged_moved: bool = False
     pump_controlled: bool = True  # a pump command reaches the pump (simulated plant only)
     gateways: dict[str, dict[str, Any]] = field(default_factory=dict)  # outboxes (§6.0.3)
+    # a real plant's substation flow meter (None: not mapped or lost); the model's own pump
+    # flow stands only for a simulated plant (meters.py balances the inlets against it)
+    real_substation: bool = False
+    substation_flow_m3h: float | None = None

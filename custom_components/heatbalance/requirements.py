@@ -4,6 +4,9 @@ A configuration check, not an algorithm: the tables say which signals are acquir
 at the intermediate and advanced levels; the primary level measures locally and needs none.
 Signals: ``supply``, ``return``, ``flow``, ``room``, ``device`` (running state / position
 feedback); network-wide ``outdoor`` and ``typical_room`` (some users' room temperature).
+``heat`` (a heat meter's energy or power) and the network's ``substation_flow`` are in no
+table: they feed the meter consistency check (engine/meters.py, §3.0.7-1), which
+:func:`meter_checks` states.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from .const import (
     CONF_ACTUATOR_ENTITY,
     CONF_DP_ENTITY,
     CONF_FLOW_ENTITY,
+    CONF_HEAT_ENERGY_ENTITY,
+    CONF_HEAT_POWER_ENTITY,
     CONF_RETURN_ENTITY,
     CONF_RETURN_PRESSURE_ENTITY,
     CONF_SUPPLY_ENTITY,
@@ -26,6 +31,7 @@ from .settings import InletConfig, Settings
 
 NETWORK_SIGNALS = ("outdoor", "typical_room")
 PRESSURE_PAIR = (CONF_SUPPLY_PRESSURE_ENTITY, CONF_RETURN_PRESSURE_ENTITY)
+HEAT_METER = (CONF_HEAT_ENERGY_ENTITY, CONF_HEAT_POWER_ENTITY)  # energy counter, or power
 
 # Table 4.3.2 (intermediate), building/unit inlets, by control target
 INTERMEDIATE: dict[str, tuple[str, ...]] = {
@@ -53,8 +59,9 @@ ENTITY_SIGNALS = {
     "device": CONF_ACTUATOR_ENTITY,
 }
 # every signal a source can deliver; ``pressure`` (the available ΔP, §4.3.13) is no table
-# entry but says whether ΔP is measured or the network model's estimate
-ALL_SIGNALS = frozenset({*ENTITY_SIGNALS, "room", "pressure"})
+# entry but says whether ΔP is measured or the network model's estimate; ``heat`` a heat
+# meter's energy counter or power (the simulated plant in HA reads none: its meters agree)
+ALL_SIGNALS = frozenset({*ENTITY_SIGNALS, "room", "pressure", "heat"})
 
 
 def required(settings: Settings, household: bool) -> tuple[str, ...]:
@@ -72,18 +79,20 @@ GATEWAY_VALVE_SIGNALS = frozenset({"supply", "return", "device"})  # an electric
 
 
 def available(cfg: InletConfig) -> set[str]:
-    """Signals an inlet's source delivers: the simulated plant all; HA entities what is
-    mapped; the gateway its heat meter's temperatures and flow, its valve's position (and
-    temperatures, read from the valve when there is no meter), the room temperature when room
-    sensors are named and ΔP when both pressure transmitters are."""
+    """Signals an inlet's source delivers: the simulated plant all but a heat meter; HA
+    entities what is mapped; the gateway its heat meter's temperatures and flow (not its
+    energy yet), its valve's position (and temperatures, read from the valve when there is
+    no meter), the room temperature when room sensors are named and ΔP when both pressure
+    transmitters are."""
     if cfg.source not in (SOURCE_ENTITIES, SOURCE_GATEWAY):
-        return set(ALL_SIGNALS)
+        return set(ALL_SIGNALS - {"heat"})
     got: set[str] = {"room"} if cfg.rooms else set()
     if cfg.source == SOURCE_GATEWAY:
         got |= GATEWAY_METER_SIGNALS if cfg.gateway_meter else set()
         got |= GATEWAY_VALVE_SIGNALS if cfg.gateway_valve else set()
         return got | ({"pressure"} if len(cfg.gateway_sensors) == 2 else set())
     got |= {signal for signal, key in ENTITY_SIGNALS.items() if cfg.entities.get(key)}
+    got |= {"heat"} if any(cfg.entities.get(k) for k in HEAT_METER) else set()
     pair = all(cfg.entities.get(k) for k in PRESSURE_PAIR)
     return got | ({"pressure"} if pair or cfg.entities.get(CONF_DP_ENTITY) else set())
 
@@ -109,6 +118,33 @@ def missing_signals(
     if net:
         missing["network"] = net
     return missing
+
+
+def meter_checks(
+    network: Network, settings: Settings, inlets: Mapping[str, InletConfig]
+) -> dict[str, list[str]]:
+    """Which meter consistency checks (engine/meters.py) the configuration feeds, by inlet.
+
+    ``heat_balance``: flow against the heat meter (Q = ṁ·c_p·ΔT) — flow, heat, supply and
+    return delivered; ``mass_balance``: the inlet's flow is in a complete balance against
+    its parent's meter — the substation's (on a real plant a mapped substation flow meter,
+    a simulated plant has its own) or its building's, every sibling's flow delivered.
+    """
+    real = any(cfg.source in (SOURCE_ENTITIES, SOURCE_GATEWAY) for cfg in inlets.values())
+    flows = {iid for iid, cfg in inlets.items() if "flow" in available(cfg)}
+    kids = network.children_by_parent()
+    out: dict[str, list[str]] = {}
+    for iid, cfg in inlets.items():
+        parent = network.inlets[iid].parent
+        siblings = kids.get(parent, []) if parent else []
+        if parent is None:
+            balanced = not real or bool(settings.substation_flow_entity)
+        else:
+            balanced = parent in flows and all(k.id in flows for k in siblings)
+        got = available(cfg)
+        checks = ["heat_balance"] if {"flow", "heat", "supply", "return"} <= got else []
+        out[iid] = checks + (["mass_balance"] if iid in flows and balanced else [])
+    return out
 
 
 def not_electric(

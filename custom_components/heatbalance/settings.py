@@ -44,6 +44,7 @@ from .const import (
     CONF_ROOM_ENTITY,
     CONF_SETPOINT_OFFSET,
     CONF_SOURCE,
+    CONF_SUBSTATION_FLOW_ENTITY,
     CONF_TARGET,
     CONF_WEIGHT,
     DEFAULT_GATEWAY_TOPIC,
@@ -64,6 +65,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_CYCLE_MINUTES: 30,
     CONF_ACCELERATION: 180,
     CONF_OUTDOOR_ENTITY: None,
+    CONF_SUBSTATION_FLOW_ENTITY: None,
     CONF_DROPOUT: 0,
     CONF_MIN_OPENING: 5,
     CONF_MAX_OPENING: 100,
@@ -109,6 +111,7 @@ class Settings:
     feedback_tolerance_pct: float
     alarm_cycles: int
     low_battery_pct: float
+    substation_flow_entity: str | None = None  # the substation's flow meter (meters.py)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Settings:
@@ -133,6 +136,7 @@ class Settings:
             feedback_tolerance_pct=float(o[CONF_FEEDBACK_TOLERANCE]),
             alarm_cycles=int(o[CONF_ALARM_CYCLES]),
             low_battery_pct=float(o[CONF_LOW_BATTERY]),
+            substation_flow_entity=o[CONF_SUBSTATION_FLOW_ENTITY] or None,
         )
 
     @property

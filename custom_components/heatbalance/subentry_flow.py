@@ -47,6 +47,8 @@ from .const import (
     CONF_FLOW_ENTITY,
     CONF_GATEWAY_ID,
     CONF_GATEWAY_ROOMS,
+    CONF_HEAT_ENERGY_ENTITY,
+    CONF_HEAT_POWER_ENTITY,
     CONF_INLET_ID,
     CONF_INLETS,
     CONF_LINK,
@@ -115,6 +117,9 @@ ENTITY_FIELDS: dict[str, EntitySelector] = {
     CONF_SUPPLY_ENTITY: _sensor("temperature"),
     CONF_RETURN_ENTITY: _sensor("temperature"),
     CONF_FLOW_ENTITY: _sensor(),
+    # the heat meter: its energy counter (preferred) or its thermal power (§4.1.2)
+    CONF_HEAT_ENERGY_ENTITY: _sensor("energy"),
+    CONF_HEAT_POWER_ENTITY: _sensor("power"),
     # typical users' rooms: several sensors, their mean is judged (§8.2.4-4)
     CONF_ROOM_ENTITY: RoomSensors(
         EntitySelectorConfig(domain="sensor", device_class="temperature", multiple=True)

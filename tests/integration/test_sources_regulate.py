@@ -29,6 +29,7 @@ from custom_components.heatbalance.const import CONF_PATH, DOMAIN
 from custom_components.heatbalance.engine.loader import network_to_dict
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.simulator import Simulator
+from devtools.field_plant import SIGNALS, follow_numbers, number_field_entity, write_exact
 
 from .conftest import add_network
 
@@ -74,10 +75,7 @@ class Field:
 class EntityField(Field):
     """Readings as sensor states; valves are input_numbers the integration sets."""
 
-    @staticmethod
-    def entity(iid: str, what: str) -> str:
-        domain = "input_number" if what == "valve" else "sensor"
-        return f"{domain}.field_{iid.lower()}_{what}"
+    entity = staticmethod(number_field_entity)
 
     async def install(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
         numbers = {
@@ -106,21 +104,10 @@ class EntityField(Field):
         await hass.async_block_till_done()
 
     def publish(self, hass: HomeAssistant) -> None:
-        state = self.sim.state()
-        for iid in self.inlets:
-            s = state.inlets[iid]
-            for what, value, unit in (
-                ("flow", s.flow_m3h, "m³/h"),
-                ("supply", s.supply_c, "°C"),
-                ("return", s.return_c, "°C"),
-            ):
-                hass.states.async_set(
-                    self.entity(iid, what), f"{value:.4f}", {"unit_of_measurement": unit}
-                )
+        write_exact(hass, self.sim.state(), self.inlets, self.entity, SIGNALS[:3])
 
     def follow(self, hass: HomeAssistant) -> None:
-        for iid in self.inlets:
-            self.sim.set_opening(iid, float(hass.states.get(self.entity(iid, "valve")).state) / 100)
+        follow_numbers(hass, self.sim, self.inlets, self.entity)
 
 
 class GatewayField(Field):

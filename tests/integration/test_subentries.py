@@ -104,6 +104,10 @@ async def test_map_an_inlet_to_home_assistant_entities(
         "source": "simulator",
         "link": "wireless",
     }
+    # let the reload this change scheduled finish before the harness tears the entry down
+    await hass.async_block_till_done()
+    assert demo.state is ConfigEntryState.LOADED
+    assert hass.states.get("sensor.b003_flow").state != "unknown"
 
 
 async def test_add_with_entities_step(hass: HomeAssistant) -> None:

@@ -66,6 +66,7 @@ REJECTING: frozenset[Flag] = frozenset(
 )
 HAMPEL_SCALE = 1.4826  # MAD → standard deviation for normally distributed noise
 STEP_OUTLIERS = 3  # this many outliers in a row are a step of the plant, not spikes
+_OK = (Flag.OK.value,)  # the flags of a trusted value
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class CleanResult:
 
     def ok(self, name: str) -> bool:
         """Whether ``name`` passed every check (the only values a controller may use)."""
-        return self.flags.get(name) == (Flag.OK.value,)
+        return self.flags.get(name) == _OK
 
     @property
     def rejected(self) -> frozenset[str]:
@@ -309,21 +310,25 @@ class Cleaner:
         if now is None:
             raise ValueError(f"time_s must be a finite number of seconds, got {time_s!r}")
         raw = sample if isinstance(sample, Mapping) else {}
-        names = list(dict.fromkeys([*self.specs, *(str(k) for k in raw)]))
+        if raw.keys() <= self.specs.keys():  # the usual sample: no signal beyond the specs
+            names = list(self.specs)
+        else:
+            names = list(dict.fromkeys([*self.specs, *(str(k) for k in raw)]))
         values: dict[str, float | None] = {}
         flags: dict[str, list[Flag]] = {}
         for name in names:
             values[name], flags[name] = self._check(name, _lookup(raw, name), now)
         notes = self._physics(values, flags)
+        out: dict[str, tuple[str, ...]] = {}
         for name in names:
-            if any(f in REJECTING for f in flags[name]):
-                values[name] = self._fill(name, now, flags[name])
-        return CleanResult(
-            time_s=now,
-            values=values,
-            flags={n: tuple(f.value for f in (flags[n] or [Flag.OK])) for n in names},
-            notes=tuple(notes),
-        )
+            found = flags[name]
+            if not found:  # the common case: one shared ("ok",)
+                out[name] = _OK
+                continue
+            if not REJECTING.isdisjoint(found):
+                values[name] = self._fill(name, now, found)
+            out[name] = tuple(f.value for f in found)
+        return CleanResult(time_s=now, values=values, flags=out, notes=tuple(notes))
 
     def _hist(self, name: str) -> _History:
         """The history of ``name``, created on first use."""
@@ -334,20 +339,27 @@ class Cleaner:
 
     def _check(self, name: str, raw: Any, now: float) -> tuple[float | None, list[Flag]]:
         """Single-signal checks; keep the value in the history when it passed them."""
-        spec, hist = self.spec(name), self._hist(name)
-        value, why = parse_value(raw)
-        if value is None:
-            return None, [why or Flag.MISSING]
+        spec = self.specs.get(name, self.default)
+        hist = self._history.get(name) or self._hist(name)
+        if type(raw) is float and math.isfinite(raw):  # parse_value's common case, inline
+            value = raw
+        else:
+            parsed, why = parse_value(raw)
+            if parsed is None:
+                return None, [why or Flag.MISSING]
+            value = parsed
         flags: list[Flag] = []
-        if not in_range(value, spec.low, spec.high):
+        if not spec.low <= value <= spec.high:  # in_range
             return value, [Flag.OUT_OF_RANGE]
-        if not rate_ok(hist.last_good, hist.last_good_s, value, now, spec.max_rate):
+        if spec.max_rate is not None and not rate_ok(
+            hist.last_good, hist.last_good_s, value, now, spec.max_rate
+        ):
             flags.append(Flag.RATE_OF_CHANGE)
-        if not flags and self._spike(spec, hist, value):
+        if not flags and len(hist.window) >= spec.hampel_min and self._spike(spec, hist, value):
             flags.append(Flag.SPIKE)
         if flags:
             return value, flags
-        if self._stuck(spec, hist, value):
+        if (hist.change_ref is not None or spec.always_moves) and self._stuck(spec, hist, value):
             flags.append(Flag.STUCK)
         hist.window.append(value)
         hist.recent.append(value)
@@ -365,11 +377,16 @@ class Cleaner:
         if len(hist.window) < spec.hampel_min:
             return False
         window = list(hist.window)
-        floor = max(spec.spike_floor, spec.spike_share * abs(median(window)))
-        if not hampel_spike(window, value, spec.hampel_sigmas, floor):
+        if not window:  # hampel_spike: nothing to compare with
             hist.outliers.clear()
             return False
-        threshold = max(spec.hampel_sigmas * HAMPEL_SCALE * _mad(window), floor)
+        centre = median(window)  # hampel_spike's test, the median and MAD taken once
+        floor = max(spec.spike_floor, spec.spike_share * abs(centre))
+        mad = median([abs(x - centre) for x in window])
+        threshold = max(spec.hampel_sigmas * HAMPEL_SCALE * mad, floor)
+        if not abs(value - centre) > threshold:
+            hist.outliers.clear()
+            return False
         near = bool(hist.outliers) and abs(value - hist.outliers[-1]) <= threshold
         if near or len(hist.outliers) >= STEP_OUTLIERS - 1:
             hist.window.clear()
@@ -433,6 +450,17 @@ class Cleaner:
             return None
         flags.append(Flag.FILLED)
         return hist.last_good
+
+
+def _replaced(reading: Any, changes: dict[str, Any]) -> Any:
+    """``dataclasses.replace(reading, **changes)`` without its per-field ``__init__`` call
+    (thousands of readings a cycle); readings have no ``__post_init__`` nor slots."""
+    if hasattr(reading, "__post_init__") or not hasattr(reading, "__dict__"):
+        return replace(reading, **changes)
+    copy = object.__new__(type(reading))
+    copy.__dict__.update(reading.__dict__)
+    copy.__dict__.update(changes)
+    return copy
 
 
 def _lookup(raw: Mapping[Any, Any], name: str) -> Any:
@@ -561,11 +589,13 @@ def clean_measurements(
         raise ValueError("measurements need time_s: rate and gap checks run on time")
     result = cleaner.clean(sample_of(measurements, heat_kw), measurements.time_s)
     inlets = {}
+    values, flags = result.values, result.flags
     for iid, reading in measurements.inlets.items():
-        names = {n: f"{iid}.{n}" for n in _INLET_FIELDS}
-        cleaned: dict[str, Any] = {n: result.values.get(s) for n, s in names.items()}
-        bad = {n for n, s in names.items() if not result.ok(s)}
-        inlets[iid] = replace(reading, **cleaned, flagged=frozenset(reading.flagged) | bad)
+        names = [(n, f"{iid}.{n}") for n in _INLET_FIELDS]
+        changes: dict[str, Any] = {n: values.get(s) for n, s in names}
+        bad = {n for n, s in names if flags.get(s) != _OK}
+        changes["flagged"] = frozenset(reading.flagged) | bad
+        inlets[iid] = _replaced(reading, changes)
 
     def trusted(name: str) -> float | None:
         return result.values.get(name) if result.ok(name) else None

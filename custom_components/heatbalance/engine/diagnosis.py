@@ -190,7 +190,9 @@ class Diagnoser:
         if _clean(time_s) is None:
             raise ValueError(f"time must be a finite number, not {time_s!r}")
         for iid in set(self.inlets) | set(observations):
-            state = self.inlets.setdefault(iid, _InletState())
+            state = self.inlets.get(iid)
+            if state is None:  # setdefault would build a new one every cycle
+                state = self.inlets[iid] = _InletState()
             obs = _observation(iid, observations.get(iid))
             if obs is None or (all(obs.value(f) is None for f in _FIELDS) and not obs.signals):
                 self._missed(state, time_s)
@@ -472,6 +474,8 @@ def _kv(obs: InletObservation) -> float | None:
 
 def _clean(value: Any) -> float | None:
     """A finite float, or None for anything else (missing, NaN, text)."""
+    if type(value) is float:  # the common case, first
+        return value if math.isfinite(value) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None

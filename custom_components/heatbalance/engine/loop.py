@@ -37,6 +37,7 @@ from .control.base import Commands, ControllerConfig, InletReading, Measurements
 from .control.controller import Controller, make_controller
 from .control.safety import limit_opening
 from .diagnosis import Diagnoser, Finding, InletObservation
+from .energy import EnergyCounters
 from .evaluation import REGULATION_TIMEOUT_S, BalanceStateMachine, Evaluation, evaluate
 from .forecast import LoadForecaster
 from .model import Network
@@ -72,6 +73,7 @@ class LoopResult:
     conditions: list[Condition] = field(default_factory=list)  # alarm conditions (§5.3.8)
     success: dict[str, tuple[float | None, int]] = field(default_factory=dict)  # §6.0.6 %, n
     unbalanced_s: float = 0.0  # automatic regulation without balance so far (§8.2.6)
+    energy_kwh: dict[str, float] = field(default_factory=dict)  # judged inlets' counters
 
     @property
     def total_heat_kw(self) -> float:
@@ -108,6 +110,8 @@ class ControlLoop:
         self.diagnoser = _diagnoser(stored.get("diagnoser"))
         self.forecaster = _forecaster(stored.get("forecaster"))
         self.success = SuccessWindows(stored.get("transmissions"))
+        self.energy = EnergyCounters(stored.get("energy_kwh"))
+        self.cycle_s = cycle_s
         self._openings: dict[str, float] = {}  # last cycle's raw feedback (moves by hand)
         self.configure(config)
 
@@ -126,6 +130,7 @@ class ControlLoop:
         balance: BalanceStateMachine | None = None,
         clock_s: float | None = None,
         gateways: Mapping[str, Mapping[str, Any]] | None = None,
+        dt_s: float | None = None,
     ) -> LoopResult:
         """One cycle: clean → evaluate → control → diagnose → forecast → alarm rules.
 
@@ -133,7 +138,8 @@ class ControlLoop:
         the valves and flows did since; ``outdoor_forecast_c`` the next 24 clock hours'
         outdoor temperature, for the load forecast; ``balance`` the caller's §8.2.5/§8.2.6
         state machine, run on ``clock_s`` (default: the readings' time; a real plant's is the
-        wall clock); ``gateways`` the gateways' outbox figures (§6.0.3).
+        wall clock); ``gateways`` the gateways' outbox figures (§6.0.3); ``dt_s`` the time
+        this cycle's heat flows are counted over (default: the loop's cycle).
         """
         sent = dispatched or {}
         meas, cleaning = clean_measurements(self.cleaner, measurements)
@@ -142,6 +148,8 @@ class ControlLoop:
         commands = self.controller.step(meas)
         heat = {iid: heat_kw(r) for iid, r in meas.inlets.items()}
         result = LoopResult(meas, cleaning, ev, commands, [], heat, unbalanced_s=unbalanced)
+        judged = self.config.judged if self.config.judged is not None else list(heat)
+        result.energy_kwh = self.energy.add(heat, self.cycle_s if dt_s is None else dt_s, judged)
         result.findings = self._diagnose(meas, sent)
         result.findings += self._controller_findings(result.findings, meas.time_s)
         result.forecast_kw = self._forecast(meas, result.total_heat_kw, outdoor_forecast_c)
@@ -202,8 +210,10 @@ class ControlLoop:
 
     def as_dict(self) -> dict[str, Any]:
         """What survives a restart: the controller's learning (§5.3.6), the diagnoser's Kv
-        curves (§3.0.7-5) and the load model (§3.0.7-2); signal histories do not."""
+        curves (§3.0.7-5), the load model (§3.0.7-2) and the energy counters; signal
+        histories do not."""
         return {
+            "energy_kwh": self.energy.as_dict(),
             "controller": self.controller.as_dict(),
             "diagnoser": self.diagnoser.as_dict(),
             "forecaster": self.forecaster.as_dict(),

@@ -62,7 +62,8 @@ from .model import WATER_CP, WATER_DENSITY, Network
 
 WINDOW = 48  # cycles kept per series (a day of 30-minute cycles)
 WINDOWS = (4, 6, 12, 24, 48)  # recent spans tested (3 was too short: room transients)
-TRANSIENT = 0.1  # a flow change beyond 10 % between cycles: the valve moved, skip the cycle
+TRANSIENT = 0.1  # a flow change beyond 10 % between cycles: the valve moved (a stroke)
+STROKE_S = 120.0  # a valve's stroke, during which the flow is neither the old nor the new
 MIN_DT_K = 2.0  # below this supply/return difference the heat balance says too little
 PAIR_PRIOR = 0.1  # heat/flow pair noise assumed before the data says (ΔT readings are noisy)
 BALANCE_PRIOR = 0.03  # mass-balance noise assumed before the data says (flow meters only)
@@ -79,23 +80,36 @@ SUBSTATION = "substation"
 
 @dataclass
 class _Series:
-    """One ratio series: recent values and its successive differences (for the noise)."""
+    """One ratio series: recent values and its successive differences (for the noise).
+
+    A value's variance is ``σ² + extra``: ``extra`` is an error the noise σ does not
+    describe (a valve stroke inside the cycle). Scaling σ with each cycle's 1/ΔT was tried:
+    it named households falsely in a healthy week (their ratios carry a small steady
+    transient error that the pooled σ of all inlets had covered).
+    """
 
     values: list[float] = field(default_factory=list)
     diff_sq: float = 0.0
     diffs: int = 0
+    extras: list[float] = field(default_factory=list)
 
-    def add(self, value: float) -> None:
-        if self.values:
+    def __post_init__(self) -> None:
+        if len(self.extras) != len(self.values):  # a state stored before extras existed
+            self.extras = [0.0] * len(self.values)
+
+    def add(self, value: float, extra: float = 0.0) -> None:
+        if self.values and extra == 0.0 and self.extras[-1] == 0.0:  # strokes not in σ
             self.diff_sq += (value - self.values[-1]) ** 2
             self.diffs += 1
         self.values.append(value)
-        del self.values[:-WINDOW]
+        self.extras.append(extra)
+        del self.values[:-WINDOW], self.extras[:-WINDOW]
 
     def sigma(self, pooled_var: float) -> float:
-        """Noise of one value: this series' own (var(Δ) = 2σ²) shrunk toward the pooled one,
-        never below the pooled one — a series that happened to look quiet for a while must
-        not make ordinary noise look like a bias (measured: that gave one false alarm a week).
+        """Noise of one value: this series' own (var(Δ) = 2σ²) shrunk toward the
+        pooled one, never below the pooled one — a series that happened to look quiet for a
+        while must not make ordinary noise look like a bias (measured: that gave one false
+        alarm a week).
         """
         var = (pooled_var * POOL_WEIGHT + self.diff_sq / 2.0) / (POOL_WEIGHT + self.diffs)
         return max(math.sqrt(max(var, pooled_var)), SIGMA_FLOOR)
@@ -106,19 +120,27 @@ class _Series:
         """(mean, span) of the longest recent span showing a significant bias, else None.
 
         The longest, so the bias estimate and the mass-balance evidence rest on as many
-        cycles as the bias has lasted. ``persistent(n)`` is an error shared by the last n
-        values (a learned offset's), which no span averages away.
+        cycles as the bias has lasted. Each value weighs by its inverse variance (a cycle
+        with a valve stroke counts less). ``persistent(n)`` is an error shared
+        by the last n values (a learned offset's), which no span averages away.
         """
         found = None
         for n in WINDOWS:
             if len(self.values) < n:
                 break
-            mean = sum(self.values[-n:]) / n
+            mean, var = self.weighted(n, sigma)
             shared = persistent(n) if persistent is not None else 0.0
-            error = math.sqrt(sigma**2 / n + shared**2)
+            error = math.sqrt(var + shared**2)
             if abs(mean) >= level and abs(mean) >= z * error:
                 found = (mean, n)
         return found
+
+    def weighted(self, n: int, sigma: float) -> tuple[float, float]:
+        """Inverse-variance mean of the last n values and its variance."""
+        weights = [1.0 / (sigma**2 + e) for e in self.extras[-n:]]
+        total = sum(weights)
+        mean = sum(w * v for w, v in zip(weights, self.values[-n:], strict=True)) / total
+        return mean, 1.0 / total
 
     def recent_mean(self) -> float | None:
         """Mean of the last :data:`CLEAR_SPAN` values (a finding clears on it)."""
@@ -168,6 +190,7 @@ class MeterCheck:
         self.inlets: dict[str, _Inlet] = {}
         self.balances: dict[str, _Series] = {}
         self.active: dict[str, tuple[str, float, float]] = {}  # id → (kind, bias, since)
+        self.flow_odds: dict[str, float] = {}  # undecided pairs: log-odds "flow meter lies"
 
     @property
     def level(self) -> float:
@@ -202,9 +225,10 @@ class MeterCheck:
         """``meas`` with a diagnosed flow meter's reading replaced by the consistent flow."""
         # A pair's bias is flow over heat (divide it out); a building's balance bias is its
         # households' sum over its own meter (multiply it in). The substation is not an inlet.
-        # Undecided which of the pair lies: their geometric mean halves the worst error.
+        # Undecided which of the pair lies: weighted by the balance's odds so far (½ without
+        # any: the geometric mean, which halves the worst error).
         fixes = {
-            iid: b if kind == "flow_meter_bias" else 0.5 * b
+            iid: b if kind == "flow_meter_bias" else self.flow_share(iid) * b
             for iid, (kind, b, _) in self.active.items()
             if kind in ("flow_meter_bias", "meter_disagreement")
         }
@@ -284,20 +308,20 @@ class MeterCheck:
         self, iid: str, reading: InletReading, now: float, common: float | None = None
     ) -> float | None:
         """Flow implied by the heat meter over the last cycle; feeds the pair's series."""
-        state = self.inlets.setdefault(iid, _Inlet())
+        state = self.inlets.get(iid)
+        if state is None:  # setdefault would build a new one every cycle
+            state = self.inlets[iid] = _Inlet()
         energy = usable(getattr(reading, "heat_kwh", None))
         flow = reading.get("flow_m3h")
         supply, ret = self._supply(state, reading, common), reading.get("return_c")
         q_heat = None
-        steady = (
-            flow is not None
-            and state.flow_m3h is not None
-            and state.flow_m3h > 0
-            and flow > 0
-            and abs(math.log(flow / state.flow_m3h)) <= TRANSIENT
+        moved = (
+            abs(math.log(flow / state.flow_m3h))
+            if flow is not None and flow > 0 and state.flow_m3h is not None and state.flow_m3h > 0
+            else None
         )
         if (
-            steady
+            moved is not None
             and energy is not None
             and state.heat_kwh is not None
             and state.time_s is not None
@@ -316,7 +340,10 @@ class MeterCheck:
                 # Values on the own sensor are noisier: their differences would keep the
                 # noise estimate high for days. The series starts again on the new basis.
                 state.ratio, state.learnt, state.pooled = _Series(), [], True
-            state.ratio.add(flow / q_heat - 1.0)  # type: ignore[operator]
+            state.ratio.add(
+                flow / q_heat - 1.0,  # type: ignore[operator]
+                extra=_stroke_var(moved, now - state.time_s),
+            )
             state.dt_k = supply - ret
             state.learnt.append(len(state.offsets) if pooled else 0)
             del state.learnt[:-WINDOW]
@@ -387,8 +414,10 @@ class MeterCheck:
 
         Over the ``span`` cycles the pair has disagreed, the balance's mean shift is
         compared with the shift a biased flow meter would cause and with none (a biased heat
-        meter). Too small an inlet for the balance's noise: undecided.
+        meter). Too small an inlet for the balance's noise: undecided — but the balance's
+        evidence so far still weighs the correction (:attr:`flow_odds`).
         """
+        self.flow_odds.pop(iid, None)
         parent = self._parent_of(iid)
         series = self.balances.get(parent)
         kids = self.groups.get(parent, [])
@@ -403,9 +432,22 @@ class MeterCheck:
             return "meter_disagreement"
         # Σ with the flow meter's bias removed from this inlet, over Σ as read.
         if_flow = -math.log((total - mine + mine * math.exp(-bias)) / total)
-        if abs(if_flow) < SEPARATION * series.sigma(balance_var) / math.sqrt(n):
+        error = series.sigma(balance_var) / math.sqrt(n)
+        if abs(if_flow) < SEPARATION * error:
+            # log-likelihood ratio of "flow meter" (shift if_flow) against "heat meter" (none)
+            self.flow_odds[iid] = (observed**2 - (observed - if_flow) ** 2) / (2.0 * error**2)
             return "meter_disagreement"  # this inlet is too small for the balance to tell
         return "flow_meter_bias" if abs(observed - if_flow) < abs(observed) else "heat_meter_bias"
+
+    def flow_share(self, iid: str) -> float:
+        """Probability that a disagreeing pair's liar is the flow meter (½: no evidence).
+
+        From the parent's mass balance (:meth:`_which_meter`), equal odds before it. The
+        controller's flow is then ``reading·e^(−p·bias)``: the expected true flow, which
+        moves from the two meters' geometric mean to the heat meter's as evidence grows.
+        """
+        log_odds = max(min(self.flow_odds.get(iid, 0.0), 30.0), -30.0)
+        return 1.0 / (1.0 + math.exp(-log_odds))
 
     def _parent_of(self, iid: str) -> str:
         for parent, kids in self.groups.items():
@@ -448,6 +490,18 @@ def _groups(network: Network) -> dict[str, list[str]]:
     for inlet in network.inlets.values():
         groups.setdefault(inlet.parent or SUBSTATION, []).append(inlet.id)
     return {p: kids for p, kids in groups.items() if kids}
+
+
+def _stroke_var(moved: float, dt_s: float) -> float:
+    """Variance a valve stroke adds to one cycle's heat-balance ratio.
+
+    The counter integrated the old flow, a ramp over the stroke and the new flow, while
+    the flow reading is the new one: an error of about half the stroke's share of the
+    cycle times the flow's change. Below :data:`TRANSIENT` the flow did not really move.
+    """
+    if moved <= TRANSIENT:
+        return 0.0
+    return (0.5 * min(STROKE_S / dt_s, 1.0) * math.expm1(moved)) ** 2
 
 
 def _flow(meas: Measurements, iid: str) -> float | None:

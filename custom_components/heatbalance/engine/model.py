@@ -12,9 +12,10 @@ Units at this interface: m, mm, m³/h, kPa, °C, kW, W/(m·K); the solver works 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, fields
 from itertools import pairwise
-from typing import Literal
+from typing import Any, Literal
 
 WATER_DENSITY = 983.2  # kg/m³ at about 60 °C, the middle of secondary-network temperatures
 WATER_CP = 4186.0  # J/(kg·K)
@@ -278,6 +279,13 @@ class Network:
     ground_c: float = 8.0
     description: str = ""
 
+    def copy(self) -> Network:
+        """A deep copy, as ``copy.deepcopy`` makes it (objects shared inside the network stay
+        shared in the copy), ≈5× faster: the controller, its planner and the simulator each
+        keep their own copy, and deepcopy of a 23,000-inlet network took 0.55 s CPU."""
+        copied: Network = _deep_copy(self, {})
+        return copied
+
     def children(self, inlet_id: str) -> list[Inlet]:
         """Household inlets fed through building inlet ``inlet_id``."""
         return [i for i in self.inlets.values() if i.parent == inlet_id]
@@ -295,3 +303,59 @@ class Network:
         """Inlets that heat something themselves (no children)."""
         parents = {i.parent for i in self.inlets.values() if i.parent}
         return [i for i in self.inlets.values() if i.id not in parents]
+
+
+_ATOMS = frozenset({int, float, str, bool, type(None)})
+
+
+def _deep_copy(obj: Any, memo: dict[int, Any]) -> Any:
+    """``copy.deepcopy`` for the model's plain dataclasses, dicts and lists; anything else
+    (and any subclass) goes to ``copy.deepcopy`` with the same memo."""
+    kind = type(obj)
+    if kind in _ATOMS:
+        return obj
+    done = memo.get(id(obj))
+    if done is not None:
+        return done
+    if kind is dict:
+        out: Any = {}
+        memo[id(obj)] = out
+        for key, value in obj.items():
+            out[key if type(key) in _ATOMS else _deep_copy(key, memo)] = (
+                value if type(value) in _ATOMS else _deep_copy(value, memo)
+            )
+        return out
+    if kind is list:
+        out = []
+        memo[id(obj)] = out
+        out.extend(v if type(v) in _ATOMS else _deep_copy(v, memo) for v in obj)
+        return out
+    nested = _NESTED.get(kind)
+    if nested is not None:
+        out = memo[id(obj)] = object.__new__(kind)
+        state = obj.__dict__.copy()
+        for name in nested:  # the fields that may hold objects; the rest are scalars
+            value = state[name]
+            if type(value) not in _ATOMS:
+                state[name] = _deep_copy(value, memo)
+        out.__dict__ = state
+        return out
+    return copy.deepcopy(obj, memo)
+
+
+_SCALAR_TYPES = {"int", "float", "str", "bool", "None", "DeviceType", "Characteristic", "InletType"}
+
+
+def _nested_fields(cls: type) -> tuple[str, ...]:
+    """Fields of a model dataclass whose annotation allows more than scalars."""
+    return tuple(
+        f.name
+        for f in fields(cls)
+        if not {t.strip() for t in str(f.type).split("|")} <= _SCALAR_TYPES
+    )
+
+
+# the model's own dataclasses (plain attributes, no slots, no __deepcopy__ of their own) and
+# the fields of each that may hold objects
+_MODEL_CLASSES = (HeatingCurve, Pump, Substation, Node, Pipe, Device, Envelope, Emitter, Inlet)
+_NESTED = {cls: _nested_fields(cls) for cls in (*_MODEL_CLASSES, DesignConditions, Network)}

@@ -20,7 +20,6 @@ the state. Valve faults (stuck, blocked) belong to the plant and are injected he
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -101,7 +100,7 @@ class Simulator:
         outdoor: OutdoorProfile | None = None,
         supply_c: float | None = None,
     ) -> None:
-        self.network = copy.deepcopy(network)
+        self.network = network.copy()
         self.rng = np.random.default_rng(seed)  # for callers that add noise to the state
         self.model = HydraulicModel(self.network)
         self.ids: list[str] = self.model.inlet_ids

@@ -30,7 +30,6 @@ flow they are predicted to draw, and that prediction is refined once the pump sp
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -108,7 +107,7 @@ class HydraulicPlanner:
     """The controller's hydraulic model of a network, asked the inverse question."""
 
     def __init__(self, network: Network) -> None:
-        self.network = copy.deepcopy(network)
+        self.network = network.copy()
         self.forward = HydraulicModel(self.network)  # topology; its pipes follow learning
         self.ids: list[str] = list(self.forward.inlet_ids)
         self.index = {iid: k for k, iid in enumerate(self.ids)}
@@ -392,7 +391,7 @@ def _prior_circuit(inlet: object) -> float:
 
 def _ideal_network(network: Network, is_parent: np.ndarray, ids: list[str]) -> Network:
     """A copy where leaves are ideal flow regulators and buildings have no valve."""
-    ideal = copy.deepcopy(network)
+    ideal = network.copy()
     for k, iid in enumerate(ids):
         inlet = ideal.inlets[iid]
         if is_parent[k]:

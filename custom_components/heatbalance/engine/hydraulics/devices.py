@@ -152,10 +152,24 @@ class DeviceTable:
     def _targets(
         self, setpoints: np.ndarray, a: np.ndarray, g: np.ndarray, target: np.ndarray
     ) -> None:
-        """Fill ``target`` (m³/s) for self-operated valves, deepest circuits first."""
+        """Fill ``target`` (m³/s) for self-operated valves, deepest circuits first.
+
+        Flow valves and ΔP valves over a plain circuit are set for a whole depth at once
+        (the planner's ideal network has one per household: 23,000 on a large network); a
+        ΔP valve over households sums their laws one by one (:meth:`_target`).
+        """
         for depth in range(int(self.depth.max(initial=0)), -1, -1):
             here = self.regulated[self.depth[self.regulated] == depth]
-            for k in here:
+            values = setpoints[here]
+            bad = ~np.isfinite(values) | (values < 0)
+            if bad.any():  # the first one, with its message
+                k = int(here[np.argmax(bad)])
+                self._target(k, float(setpoints[k]), a, g, target)
+            flow = self.kind[here] == FLOW
+            target[here[flow]] = values[flow] / 3600.0
+            plain = ~flow & ~self.is_parent[here]
+            target[here[plain]] = np.sqrt(values[plain] * 1000.0 / self.a_int[here[plain]])
+            for k in here[~flow & self.is_parent[here]]:
                 target[k] = self._target(int(k), float(setpoints[k]), a, g, target)
 
     def _target(

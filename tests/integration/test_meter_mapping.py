@@ -1,0 +1,114 @@
+"""Heat meters and the substation flow meter mapped through Home Assistant (issue 9 item 4).
+
+The meter check (engine/meters.py, §3.0.7-1) compares a flow meter with its heat meter
+(Q = ṁ·c_p·ΔT) and the inlets' flows with the substation's meter. These tests map the
+signals through the real UI flows and follow them into the engine's check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from custom_components.heatbalance.requirements import available, meter_checks
+from custom_components.heatbalance.settings import InletConfig
+
+from .conftest import add_network, cycles
+
+SIGNALS = {
+    "flow_entity": ("sensor.b003_flow", "12.0", "m³/h"),
+    "supply_temperature_entity": ("sensor.b003_supply", "60.0", "°C"),
+    "return_temperature_entity": ("sensor.b003_return", "45.0", "°C"),
+}
+
+
+def _set(hass: HomeAssistant, values: dict[str, tuple[str, str, str]]) -> None:
+    for entity_id, state, unit in values.values():
+        hass.states.async_set(entity_id, state, {"unit_of_measurement": unit})
+
+
+async def test_heat_meter_power_reaches_the_meter_check(hass: HomeAssistant) -> None:
+    """A heat meter mapped by its power (MW) in the inlet's entities form: the engine's
+    meter check gets a counter that grows by that power over each cycle, and the
+    requirements say the inlet feeds the heat balance (not the mass balance: no
+    substation flow meter is mapped on this real plant)."""
+    entry = await add_network(hass, "estate12")
+    _set(hass, SIGNALS | {"heat": ("sensor.b003_heat_power", "0.21", "MW")})
+    sub = next(s for s in entry.subentries.values() if s.unique_id == "B003")
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "inlet"),
+        context={"source": "reconfigure", "subentry_id": sub.subentry_id},
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"source": "entities", "link": "wired"}
+    )
+    assert result["step_id"] == "entities"
+    fields = {str(k) for k in result["data_schema"].schema}
+    assert {"heat_energy_entity", "heat_power_entity"} <= fields
+    answer = {k: v[0] for k, v in SIGNALS.items()} | {"heat_power_entity": "sensor.b003_heat_power"}
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], answer)
+    if result["type"] is FlowResultType.FORM:  # the real-time notice of a first real inlet
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], answer | {"real_time": True}
+        )
+    assert result["type"] is FlowResultType.ABORT, result  # reconfigured
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    cfg = coordinator.inlets["B003"]
+    assert "heat" in available(cfg)
+    checks = meter_checks(coordinator.network, coordinator.settings, coordinator.inlets)
+    assert checks["B003"] == ["heat_balance"]
+    counters = []
+    for _ in range(3):
+        _set(hass, SIGNALS | {"heat": ("sensor.b003_heat_power", "0.21", "MW")})
+        await cycles(hass, entry, 1)
+        state = coordinator.memory.loop.controller.meters.inlets["B003"]
+        counters.append((state.heat_kwh, state.time_s))
+    (e0, t0), (e1, t1) = counters[0], counters[-1]
+    assert (e1 - e0) / ((t1 - t0) / 3600.0) == pytest.approx(210.0, rel=1e-6)
+
+
+async def test_substation_flow_meter_mapped_in_the_options(hass: HomeAssistant) -> None:
+    """The substation flow meter is a network-level entity of the options (beside the
+    outdoor sensor); on a real plant it, not the model's pump flow, is the mass balance's
+    parent meter — and clearing the field takes it away."""
+    entry = await add_network(hass, "estate12")
+    network = entry.runtime_data.coordinator.network
+    settings_without = entry.runtime_data.coordinator.settings
+    real = {"B001": InletConfig("x", "B001", source="entities", entities={"flow_entity": "s.f"})}
+    assert meter_checks(network, settings_without, real)["B001"] == []
+    hass.states.async_set("sensor.station_flow", "41.5", {"unit_of_measurement": "m³/h"})
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    sections = {str(k): v for k, v in result["data_schema"].schema.items()}
+    timing = {str(k) for k in sections["timing"].schema.schema}
+    assert "substation_flow_entity" in timing
+    answer = _answer(entry) | {
+        "timing": _answer(entry)["timing"] | {"substation_flow_entity": "sensor.station_flow"}
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], answer)
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    await hass.async_block_till_done()
+    settings = entry.runtime_data.coordinator.settings
+    assert settings.substation_flow_entity == "sensor.station_flow"
+    assert meter_checks(network, settings, real)["B001"] == ["mass_balance"]
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], _answer(entry))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.runtime_data.coordinator.settings.substation_flow_entity is None
+
+
+def _answer(entry: ConfigEntry) -> dict[str, Any]:
+    """The options form's answer as it stands (network sensors left out: cleared)."""
+    from custom_components.heatbalance.options_flow import FIELDS, SECTIONS
+    from custom_components.heatbalance.settings import DEFAULT_OPTIONS
+
+    current = DEFAULT_OPTIONS | dict(entry.options)
+    out: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS if name != "records"}
+    for section, key, _ in FIELDS:
+        out[section][key] = current[key]
+    return out
