@@ -104,6 +104,7 @@ class CycleMemory:
     loop: ControlLoop | None = None  # built on the first cycle, from loop_state
     loop_state: dict[str, Any] = field(default_factory=dict)  # stored learning, until then
     changed: set[str] = field(default_factory=set)  # inlets whose source changed (persistence)
+    sources: dict[str, Any] = field(default_factory=dict)  # stored source keys (persistence)
 
     @property
     def energy_kwh(self) -> dict[str, float]:

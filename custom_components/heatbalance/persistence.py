@@ -30,11 +30,11 @@ def stored_state(
     balance: BalanceStateMachine,
     clock: str,
     simulator: Simulator,
-    inlets: Mapping[str, InletConfig] | None = None,
+    sources: Mapping[str, list[str | None]] | None = None,
 ) -> dict[str, Any]:
     """Everything the Store keeps (JSON); ``memory`` is the cycle memory already serialised
-    (in the executor: the controller's learning is large on big networks); ``inlets`` the
-    sources the learning was made on (:func:`source_key`)."""
+    (in the executor: the controller's learning is large on big networks); ``sources`` the
+    devices the learning was made on (:func:`source_keys`)."""
     sim = simulator
     return {
         "memory": memory,
@@ -45,7 +45,7 @@ def stored_state(
             "time_s": sim.time_s,
             "pump_speed": sim.pump_speed,
             "openings": {iid: float(sim.openings[k]) for k, iid in enumerate(sim.ids)},
-            "sources": {iid: source_key(cfg) for iid, cfg in (inlets or {}).items()},
+            "sources": dict(sources or {}),
         },
     }
 
@@ -79,7 +79,9 @@ def restore_state(
     if "pump_speed" in plant:
         simulator.set_pump_speed(float(plant["pump_speed"]))
     simulator.time_s = float(plant.get("time_s", 0.0))
-    memory.changed = changed_sources(plant.get("sources"), inlets or {})
+    keys = plant.get("sources")
+    memory.sources = {str(k): v for k, v in keys.items()} if isinstance(keys, Mapping) else {}
+    memory.changed = changed_sources(keys, inlets or {})
     for iid in memory.changed:
         simulator.set_opening(iid, simulator.network.inlets[iid].device.opening)
     return memory, balance
@@ -99,6 +101,23 @@ def source_key(cfg: InletConfig) -> list[str | None]:
         cfg.gateway_valve,
         cfg.gateway_meter,
     ]
+
+
+def source_keys(
+    inlets: Mapping[str, InletConfig], before: Mapping[str, list[str | None]]
+) -> dict[str, list[str | None]]:
+    """The source keys to store: the mapped inlets', and those of inlets whose subentry was
+    removed — their valve keeps the last command it received, so mapped again to the same
+    devices, what was known of it still holds (no command reached it meanwhile)."""
+    return {**before, **{iid: source_key(cfg) for iid, cfg in inlets.items()}}
+
+
+def left_real(
+    stored: Mapping[str, list[str | None]], inlets: Mapping[str, InletConfig]
+) -> set[str]:
+    """Inlets no subentry maps any more whose valve was a real device: it stands where its
+    last command put it (the network model keeps that), not at the configured opening."""
+    return {iid for iid, key in stored.items() if iid not in inlets and key != [SOURCE_SIMULATOR]}
 
 
 def changed_sources(stored: Any, inlets: Mapping[str, InletConfig]) -> set[str]:

@@ -161,3 +161,35 @@ async def test_confirmed_proposal_is_limited_from_where_a_valve_was_moved_by_han
     for iid, opening in shown.items():
         if iid != "B001":
             assert float(sim.openings[sim.ids.index(iid)]) == pytest.approx(opening)
+
+
+@pytest.mark.parametrize("algorithm", ["ai", "traditional"])
+async def test_removing_and_adding_a_real_inlet_replans_within_the_limits(
+    hass: HomeAssistant, algorithm: str
+) -> None:
+    """Issue 10 item 5 on real sources: a building mapped to a valve without position is
+    removed while regulating — its valve receives nothing more and the others keep moving
+    into the band (no stall); mapped again to the same devices, its first moves start from
+    where its last command left it (not from the configured opening) within the step limit,
+    and every building is in band again."""
+    entry, field = await demo_then_field(hass, Instruments(noise=0.01, position=False), algorithm)
+    await field_cycles(hass, entry, field, 10)
+    sub = next(s for s in entry.subentries.values() if s.unique_id == "B005")
+    assert hass.config_entries.async_remove_subentry(entry, sub.subentry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    assert "B005" not in coordinator.inlets
+    model = coordinator.simulator  # the network model keeps the valve where it was left
+    assert float(model.openings[model.ids.index("B005")]) == pytest.approx(
+        field.commanded["B005"], abs=SLACK
+    )
+    before = len(field.moves)
+    shares = await field_cycles(hass, entry, field, 6)
+    assert not [m for m in field.moves[before:] if m[0] == "B005"]  # nothing reaches it
+    assert shares[-1] >= 11 / 12 - 1e-9, shares  # B005 is left where it was
+    hass.config_entries.async_add_subentry(entry, sub)
+    await hass.async_block_till_done()
+    assert "B005" in entry.runtime_data.coordinator.inlets
+    shares = await field_cycles(hass, entry, field, 8)
+    assert shares[-1] == 1.0, shares
+    assert not outside_limits(field, entry), field.moves
