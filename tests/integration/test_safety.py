@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from homeassistant.core import HomeAssistant
 
-from custom_components.heatbalance.engine.evaluation import evaluate
 from custom_components.heatbalance.engine.loader import load_network
-from devtools.field_plant import FieldPlant, Instruments, async_map_to_field
+from devtools.field_plant import FieldPlant, Instruments, async_field_in_auto
+from devtools.field_plant import async_field_cycles as field_cycles
 
 from .conftest import add_network, cycles
 
@@ -35,25 +35,6 @@ def outside_limits(field: FieldPlant, entry: Any) -> list[tuple[str, float, floa
     ]
 
 
-async def field_cycles(
-    hass: HomeAssistant, entry: Any, field: FieldPlant, n: int, moves: list[int] | None = None
-) -> list[float]:
-    """``n`` cycles: the field publishes, HA regulates, the field follows; the share of the
-    field's inlets truly in the intermediate flow band (§8.2.3) after each (``moves``: the
-    valve commands of each cycle are appended)."""
-    shares = []
-    for _ in range(n):
-        before = len(field.moves)
-        field.publish()
-        await cycles(hass, entry, 1)
-        field.follow_and_advance(entry.runtime_data.coordinator.plant.cycle_s)
-        ev = evaluate(field.sim.network, field.sim.state(), level="intermediate", target="flow")
-        shares.append(ev.share_in_band or 0.0)
-        if moves is not None:
-            moves.append(len(field.moves) - before)
-    return shares
-
-
 async def demo_then_field(
     hass: HomeAssistant, instruments: Instruments, algorithm: str = "ai", demo_cycles: int = 4
 ) -> tuple[Any, FieldPlant]:
@@ -63,7 +44,7 @@ async def demo_then_field(
 
     The mapping is made in manual mode: each subentry change may reload the entry, and a
     reload's first cycle would regulate a half-mapped field on readings it never refreshes
-    (the test's field advances only in :func:`field_cycles`)."""
+    (the test's field advances only in ``field_cycles``)."""
     network = load_network("estate12")
     hass.states.async_set(OUTDOOR, str(network.design.outdoor_c), {"unit_of_measurement": "°C"})
     entry = await add_network(hass, options={"algorithm": algorithm})
@@ -78,13 +59,7 @@ async def demo_then_field(
     options = {"outdoor_entity": OUTDOOR, "mode": "manual"}
     hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
     await hass.async_block_till_done()
-    field = FieldPlant(hass, network, list(entry.runtime_data.coordinator.inlets), instruments)
-    await field.async_add_valves()
-    await async_map_to_field(hass, entry, field)
-    assert not field.moves
-    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | {"mode": "auto"})
-    await hass.async_block_till_done()
-    return entry, field
+    return entry, await async_field_in_auto(hass, entry, network, instruments)
 
 
 async def test_remapped_valves_without_position_move_within_the_step_limit(
