@@ -64,6 +64,7 @@ from custom_components.heatbalance.engine.control.base import (
 from custom_components.heatbalance.engine.control.controller import make_controller
 from custom_components.heatbalance.engine.diagnosis import Diagnoser, InletObservation
 from custom_components.heatbalance.engine.evaluation import evaluate
+from custom_components.heatbalance.engine.hydraulics import HydraulicModel
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.networks.generator import generate_network
@@ -108,6 +109,7 @@ SCENARIOS = (
     Scenario("no position feedback", fault="no_feedback"),
     Scenario("pipe model x0.5", fault="pipes", value=0.5, goal=12),
     Scenario("pipe model x1.5", fault="pipes", value=1.5, goal=12),
+    Scenario("pipe model branches x2/x0.5", fault="branch_pipes", value=2.0, goal=12),
     Scenario("pump head -20%", fault="pump", value=0.8),
     Scenario("outdoor -10K, fixed supply", fault="outdoor", value=-10.0),
 )
@@ -158,6 +160,42 @@ def with_pipes(network: Network, factor: float) -> Network:
     return out
 
 
+def with_branch_pipes(network: Network, factor: float) -> Network:
+    """A copy whose drawing is wrong non-uniformly: the largest branch's pipes ×``factor``,
+    the second largest's ×1/``factor``, the trunk as it is.
+
+    A branch is a subtree of the pipes (spanning tree from the substation) that serves less
+    than half the design flow, taken from its topmost pipe; size is the flow it serves.
+    Loop-closing pipes stay as they are.
+    """
+    topo = HydraulicModel(network).topo
+    served = np.zeros(len(topo.node_ids))
+    leaves = ~topo.is_parent
+    design = topo.columns.design_flow_m3h
+    np.add.at(served, topo.inlet_node[leaves], design[leaves])
+    for level in reversed(topo.tree_levels):  # leaves up: what every subtree serves
+        np.add.at(served, topo.tree_up[level], served[level])
+    total = served[topo.sub_node]
+    root = np.arange(len(served))  # the topmost node of each node's branch
+    for level in topo.tree_levels:
+        up = topo.tree_up[level]
+        inside = (served[up] < 0.5 * total) & (up != topo.sub_node)
+        root[level] = np.where(inside, root[up], level)
+    branches = sorted(
+        {int(r) for r in root if served[r] < 0.5 * total and r != topo.sub_node},
+        key=lambda r: (-served[r], topo.node_ids[r]),
+    )
+    out = copy.deepcopy(network)
+    for node in range(len(served)):
+        pipe = int(topo.tree_pipe[node])
+        if pipe < 0 or root[node] not in branches[:2]:
+            continue
+        scale = factor if root[node] == branches[0] else 1.0 / factor
+        out.pipes[pipe].length_m *= scale
+        out.pipes[pipe].zeta *= scale
+    return out
+
+
 def with_pump(network: Network, factor: float) -> Network:
     """A copy whose pump has ``factor`` × its head."""
     out = copy.deepcopy(network)
@@ -201,6 +239,8 @@ def run_one(
     victim = victim_of(base)
     if scn.fault == "pipes":
         configured = with_pipes(base, scn.value)
+    elif scn.fault == "branch_pipes":
+        configured = with_branch_pipes(base, scn.value)
     elif scn.fault == "pump":
         plant = with_pump(base, scn.value)
     fixed_supply = base.design.supply_c if scn.fault == "outdoor" else None
@@ -368,11 +408,16 @@ def _task(args: tuple[Network, Scenario, int]) -> tuple[str, str, Run]:
     return net.name, scn.name, run_one(net, scn, seed)
 
 
-def run(quick: bool, seeds: int, jobs: int, only: str | None) -> list[Row]:
-    """Every network × scenario × seed."""
+def run(
+    quick: bool, seeds: int, jobs: int, only: str | None, names: str | None = None
+) -> list[Row]:
+    """Every network × scenario × seed (``names``: comma-separated network names only)."""
     tasks = []
     rows: dict[tuple[str, str], Row] = {}
-    for net in networks(quick):
+    wanted = set(names.split(",")) if names else None
+    for net in networks(quick and not wanted):
+        if wanted and net.name not in wanted:
+            continue
         for scn in SCENARIOS:
             if only and only not in scn.name:
                 continue
@@ -498,7 +543,7 @@ def summary(rows: list[Row]) -> list[str]:
                 f"{name}: the inlet named within 6 steps on {ok}/{len(rs)}; its true flow at "
                 f"the end {min(ends):.3f}…{max(ends):.3f} of design"
             )
-    for name in ("pipe model x0.5", "pipe model x1.5"):
+    for name in ("pipe model x0.5", "pipe model x1.5", "pipe model branches x2/x0.5"):
         rs = of(name)
         if rs:
             ok = sum(adv_share(r, 12) >= 0.95 for r in rs)
@@ -579,6 +624,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10, help="noise seeds per scenario")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--only", help="scenarios whose name contains this text")
+    parser.add_argument("--networks", help="comma-separated network names (of all 11)")
     parser.add_argument("--markdown", action="store_true", help="markdown table")
     parser.add_argument(
         "--meter-week", action="store_true", help="only: false meter diagnoses in a healthy week"
@@ -590,7 +636,7 @@ def main() -> None:
             print(line)
         print(f"\n{time.perf_counter() - start:.0f} s")
         return
-    rows = run(args.quick, args.seeds, args.jobs, args.only)
+    rows = run(args.quick, args.seeds, args.jobs, args.only, args.networks)
     for line in table(rows, args.markdown):
         print(line)
     print()

@@ -14,7 +14,7 @@ from .const import (
     SIGNAL_ENTITY_KEYS,
 )
 from .coordinator import HeatbalanceConfigEntry
-from .export import export_response
+from .export import export_response, learned_of
 from .requirements import meter_checks
 
 # A path names the host's layout; entity ids may name flats and people.
@@ -49,6 +49,7 @@ async def async_get_config_entry_diagnostics(
             else None,
             "simulated": coordinator.plant.simulated,
             "balance": coordinator.balance.as_dict(),
+            "learned": learned_of(coordinator),  # the self-learning model's corrections
         },
         # which meter consistency checks the mapped signals feed (engine/meters.py)
         "meter_checks": meter_checks(network, coordinator.settings, coordinator.inlets),

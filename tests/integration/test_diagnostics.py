@@ -24,5 +24,8 @@ async def test_diagnostics_are_redacted(hass: HomeAssistant, hass_client) -> Non
     assert diagnostics["network"]["inlets"] == diagnostics["network"]["managed_inlets"] == 12
     assert diagnostics["coordinator"]["last_update_success"] is True
     assert diagnostics["coordinator"]["simulated"] is False
+    learned = diagnostics["coordinator"]["learned"]  # §3.0.7-3, what the model corrected
+    assert learned["pipe_resistance_factor"] > 0
+    assert isinstance(learned["pipe_groups"], dict)
     assert set(diagnostics["state"]["inlets"]) >= {"B001", "B003"}
     assert "sensor.my_flat_outdoor" not in str(diagnostics)

@@ -359,6 +359,10 @@ def _print_learned(learned: dict[str, Any]) -> None:
         f"learned: pipe resistances ×{learned['pipe_resistance_factor']:.3f} of the network "
         f"file (from {learned['pipe_samples']} steps)"
     )
+    lines = learned.get("pipe_groups") or {}
+    for name, group in sorted(lines.items(), key=lambda kv: -abs(kv[1]["factor"] - 1.0))[:5]:
+        if abs(group["factor"] - learned["pipe_resistance_factor"]) > 0.1:
+            print(f"learned: pipes {name} ×{group['factor']:.2f} of the network file")
     residuals = learned["pressure_residuals_kpa"]
     if residuals:
         worst = max(residuals, key=lambda k: abs(residuals[k]))

@@ -298,13 +298,14 @@ class ControlLoop:
         readings = {iid: raw.inlets[iid] for iid in judged if iid in raw.inlets}
         ev = result.evaluation
         conditions: list[Condition] = []
+        manual = set(ctl.manual_inlets)  # a list: thousands of held valves on a real plant
         for iid, reading in readings.items():
             result.success[iid] = self.success.update(iid, reading)
             facts = InletFacts(
                 reading=reading,
                 set_flow_m3h=self._set_flow(iid),
                 judged=ev.inlets.get(iid) if ev else None,
-                regulated=ctl.auto and iid not in ctl.manual_inlets,
+                regulated=ctl.auto and iid not in manual,
                 opening_before=self._openings.get(iid),
                 sent=sent.get(iid),
                 success=result.success[iid],

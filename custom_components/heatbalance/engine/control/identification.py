@@ -29,6 +29,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from .model_based import ModelBased
+    from .planner import HydraulicPlanner
 
 FACTOR_RANGE = (0.02, 200.0)  # a factor outside this is not a plant, it is a broken meter
 P_PRIOR = 0.1  # prior variance over measurement variance: the file counts like ten readings
@@ -182,106 +183,272 @@ PIPE_SIGNIFICANCE = 3.0  # standard errors the estimate must be off before the m
 # far inlet 0.4–1 % below its band for two steps.
 PIPE_MIN_CHANGE = 0.02
 MIN_LOSS_SPREAD = 0.05  # path losses must differ by 5 % of their mean to tell pipes from pump
+# Prior spread of one pipe line's factor around the network's common one: a drawing is
+# rarely wrong by more than half on one line alone. And the common factor's around the file.
+GROUP_PRIOR_SD = 0.3
+COMMON_PRIOR_SD = 1.0
+# Steps pooled before the lines are learnt apart: one step from the unbalanced start (flows
+# at −40…+150 %) made one line 0.74 on a correct drawing; until then, one common factor.
+MIN_GROUP_STEPS = 3
+RIDGE_ROUNDS = 6  # the scatter, re-estimated from each fit, settles within a few rounds
 
 
 @dataclass
 class PipeIdentifier:
-    """Least-squares estimate of the network file's pipe-resistance error (§3.0.7-3).
+    """Least-squares estimate of the network file's pipe-resistance errors (§3.0.7-3).
 
-    At the measured flows the model offers every street-level inlet ``S − α·L₀ₖ``: the
-    source pressure (pump and heat exchanger, the same for all) minus that inlet's path
-    loss through the pipes ``L₀ₖ`` as drawn, times the unknown factor ``α`` by which the
-    drawing is wrong. Measured ΔPs regressed on ``L₀ₖ`` *within* one step (centred, so the
-    common source term — and any pump error — drops out) give ``−α`` as the slope; steps
-    are pooled with forgetting. Near and far inlets must differ, or nothing is learned.
-    What α does not explain stays for the per-inlet pressure residuals.
+    At the measured flows the model offers every street-level inlet ``S − Σ_g α_g·L_gk``:
+    the source pressure (pump and heat exchanger, the same for all) minus the pressure lost
+    on its path in each pipe group ``g`` (a line of pipes, :func:`~.planner.pipe_lines`) as
+    drawn, times the unknown factor ``α_g`` by which the drawing is wrong there. Measured ΔPs
+    regressed on the ``L_gk`` *within* one step (centred, so the common source term — and
+    any pump error — drops out) give the ``α_g``; steps are pooled with forgetting. Near and
+    far inlets must differ, or nothing is learned.
+
+    Lines with thin data are not guessed: every line is pulled toward the common factor
+    (prior spread :data:`GROUP_PRIOR_SD`, weighed against the ΔP scatter the data show) and
+    the common factor weakly toward the file. With one group, or little spread between the
+    lines' data, this is the one network-wide factor. The model follows the estimate only
+    when some line is significantly off (see :meth:`update`); what the factors do not
+    explain stays for the per-inlet pressure residuals.
     """
 
-    factor: float = 1.0  # adopted: what the planner's models use
-    sxx: float = 0.0
-    sxy: float = 0.0
-    syy: float = 0.0
+    factors: list[float] = field(default_factory=lambda: [1.0])  # adopted, per group
+    xtx: list[list[float]] = field(default_factory=lambda: [[0.0]])
+    xty: list[float] = field(default_factory=lambda: [0.0])
+    yty: float = 0.0
     points: float = 0.0  # pooled degrees of freedom of the centred samples (with forgetting)
     steps: int = 0
 
-    def update(self, modelled_kpa: np.ndarray, measured_kpa: np.ndarray) -> bool:
-        """Learn from one step's offered pressures (model at ``factor``) and measured ones.
+    @property
+    def factor(self) -> float:
+        """The network-wide factor: the groups' factors weighed by the pressure lost in them
+        (the one factor when there is one group)."""
+        weights = np.diag(np.asarray(self.xtx, dtype=float))
+        theta = np.asarray(self.factors, dtype=float)
+        if weights.sum() <= 0 or len(weights) != len(theta):
+            return float(np.mean(theta))
+        return float(weights @ theta / weights.sum())
 
-        Arrays hold the street-level inlets with a usable ΔP reading. Returns whether the
-        adopted factor changed: the pooled estimate must differ from it by more than
-        :data:`PIPE_MIN_CHANGE` and
-        by :data:`PIPE_SIGNIFICANCE` standard errors (then the model's pipes are rescaled).
+    def update(
+        self, modelled_kpa: np.ndarray, measured_kpa: np.ndarray, losses: np.ndarray | None = None
+    ) -> bool:
+        """Learn from one step's offered pressures (model at ``factors``) and measured ones.
+
+        Arrays hold the street-level inlets; ``losses`` (inlets × groups, kPa) the pressure
+        lost in each pipe group on the way to each inlet as the model has the pipes now
+        (default: one group, from ``modelled_kpa``). Returns whether the adopted factors
+        changed: some group's estimate must differ from its factor by more than
+        :data:`PIPE_MIN_CHANGE` and by :data:`PIPE_SIGNIFICANCE` standard errors (then the
+        model's pipes are rescaled).
         """
         ok = np.isfinite(modelled_kpa) & np.isfinite(measured_kpa)
+        if losses is None:
+            losses = -modelled_kpa[:, None]  # the path loss, up to the common source term
+        if losses.ndim != 2 or len(losses) != len(ok):
+            return False
+        ok &= np.all(np.isfinite(losses), axis=1)
         if ok.sum() < 2:
             return False
-        # Path loss as drawn, up to the common source term: L₀ₖ = (S − model_k)/α.
-        loss = -modelled_kpa[ok] / self.factor
-        x = loss - loss.mean()
+        self._fit_groups(losses.shape[1])
+        drawn = losses[ok] / np.asarray(self.factors)  # as drawn, at these flows
+        total = drawn.sum(axis=1)
+        if np.ptp(total) <= MIN_LOSS_SPREAD * max(float(np.mean(np.abs(modelled_kpa[ok]))), 1e-9):
+            return False
+        x = -(drawn - drawn.mean(axis=0))
         y = measured_kpa[ok] - measured_kpa[ok].mean()
-        spread = float(np.ptp(loss))
-        if spread <= MIN_LOSS_SPREAD * max(float(np.mean(np.abs(modelled_kpa[ok]))), 1e-9):
-            return False
-        self.sxx = PIPE_FORGETTING * self.sxx + float(x @ x)
-        self.sxy = PIPE_FORGETTING * self.sxy + float(x @ y)
-        self.syy = PIPE_FORGETTING * self.syy + float(y @ y)
-        self.points = PIPE_FORGETTING * self.points + float(ok.sum() - 1)
+        f = PIPE_FORGETTING
+        self.xtx = (f * np.asarray(self.xtx) + x.T @ x).tolist()
+        self.xty = (f * np.asarray(self.xty) + x.T @ y).tolist()
+        self.yty = f * self.yty + float(y @ y)
+        self.points = f * self.points + float(ok.sum() - 1)
         self.steps += 1
-        new = float(np.clip(-self.sxy / self.sxx, *PIPE_FACTOR_RANGE))
-        floor = PIPE_MIN_CHANGE * self.factor
-        if abs(new - self.factor) <= max(PIPE_SIGNIFICANCE * self.std_error(), floor):
+        new, se = self.estimate()
+        old = np.asarray(self.factors)
+        off = np.abs(new - old)
+        if not np.any((off > PIPE_SIGNIFICANCE * se) & (off > PIPE_MIN_CHANGE * old)):
             return False
-        self.factor = new
+        self.factors = new.tolist()
         return True
 
-    def std_error(self) -> float:
-        """Standard error of the pooled slope: noisy ΔPs (and what α does not explain) widen it.
+    def _fit_groups(self, groups: int) -> None:
+        """Start over at the present network-wide factor when the grouping changed."""
+        if len(self.factors) == groups and np.shape(self.xtx) == (groups, groups):
+            return
+        common = self.factor if len(self.factors) else 1.0
+        self.factors = [common] * groups
+        self.xtx = np.zeros((groups, groups)).tolist()
+        self.xty = [0.0] * groups
+        self.yty = self.points = 0.0
 
-        The factor is adopted only beyond a few of these, so meter noise does not make the
+    def threshold(self) -> float:
+        """Standard errors a line must be off the common level to keep its own factor: 3 for
+        two lines, a little more for many (so one of many noisy lines crossing by chance
+        does not bend the model)."""
+        return math.sqrt(PIPE_SIGNIFICANCE**2 + 2.0 * math.log(len(self.factors)))
+
+    def estimate(self) -> tuple[np.ndarray, np.ndarray]:
+        """Pooled estimate of every group's factor and its standard error.
+
+        First one common factor (the pooled slope over all groups). After
+        :data:`MIN_GROUP_STEPS` steps, a ridge regression toward the groups' common level
+        (itself free, weakly pulled to the file; the prior's weight is the ΔP scatter over
+        the prior spread, the scatter taken from the fit itself). A line keeps its own
+        factor only where it is :meth:`threshold` standard errors away from the shared
+        level (tested again each time lines leave it); the others share one factor fitted
+        together with the lines apart — the model stays with one factor while the data
+        agree with it.
+        """
+        xtx = np.asarray(self.xtx, dtype=float)
+        xty = np.asarray(self.xty, dtype=float)
+        g = len(xty)
+        ones = np.ones(g)
+        sxx, sxy = float(ones @ xtx @ ones), float(ones @ xty)
+        if sxx <= 0.0 or self.points <= 1.0:
+            return np.asarray(self.factors, dtype=float), np.full(g, math.inf)
+        floor = 1e-12 * self.yty / self.points
+        var = max(max(self.yty - sxy**2 / sxx, 0.0) / (self.points - 1.0), floor)
+        theta, se = np.full(g, sxy / sxx), np.full(g, math.sqrt(var / sxx))
+        if g > 1 and self.steps >= MIN_GROUP_STEPS:
+            fitted = self._ridge(xtx, xty, var)
+            if fitted is not None:
+                lines, errors = fitted
+                apart = np.zeros(g, dtype=bool)
+                for _ in range(g):  # the shared level moves as lines leave it: test again
+                    more = ~apart & (np.abs(lines - theta) > self.threshold() * errors)
+                    if not more.any():
+                        break
+                    apart |= more
+                    theta, se = self._restricted(xtx, xty, apart)
+        return np.clip(theta, *PIPE_FACTOR_RANGE), se
+
+    def _restricted(
+        self, xtx: np.ndarray, xty: np.ndarray, apart: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Least squares with one factor per line ``apart`` and one shared by the rest."""
+        g = len(xty)
+        columns = [~apart] + [np.arange(g) == k for k in np.flatnonzero(apart)]
+        m = np.column_stack(columns).astype(float)
+        m = m[:, m.any(axis=0)]
+        a, b = m.T @ xtx @ m, m.T @ xty
+        try:
+            inverse = np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            return np.asarray(self.factors, dtype=float), np.full(g, math.inf)
+        params = inverse @ b
+        rss = max(self.yty - params @ b, 0.0)
+        var = max(rss / max(self.points - len(b), 1.0), 1e-12 * self.yty / self.points)
+        return m @ params, m @ np.sqrt(np.maximum(np.diag(var * inverse), 0.0))
+
+    def _ridge(
+        self, xtx: np.ndarray, xty: np.ndarray, var: float
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Every line's factor pulled toward the lines' common level, with standard errors;
+        the scatter re-estimated from each fit. None if the system is singular."""
+        g = len(xty)
+        centring = np.eye(g) - 1.0 / g
+        floor = 1e-12 * self.yty / self.points
+        theta = cov = None
+        for _ in range(RIDGE_ROUNDS):
+            a = xtx + var * (centring / GROUP_PRIOR_SD**2 + np.eye(g) / COMMON_PRIOR_SD**2)
+            b = xty + var / COMMON_PRIOR_SD**2 * np.ones(g)
+            try:
+                inverse = np.linalg.inv(a)
+            except np.linalg.LinAlgError:
+                return None
+            theta, cov = inverse @ b, var * inverse
+            rss = max(self.yty - 2.0 * theta @ xty + theta @ xtx @ theta, 0.0)
+            used = float(np.trace(xtx @ inverse))  # degrees of freedom the fit spends
+            var = max(rss / max(self.points - used, 1.0), floor)
+        if theta is None or cov is None:
+            return None
+        return theta, np.sqrt(np.maximum(np.diag(cov), 0.0))
+
+    def std_error(self) -> float:
+        """Standard error of the network-wide factor (one group: of the pooled slope).
+
+        The factors are adopted only beyond a few of these, so meter noise does not make the
         planner's pipes — and with them every valve — wander from step to step.
         """
-        if self.sxx <= 0.0 or self.points <= 1.0:
-            return math.inf
-        rss = max(self.syy - self.sxy**2 / self.sxx, 0.0)
-        return math.sqrt(rss / (self.points - 1.0) / self.sxx)
+        return float(self.estimate()[1].min(initial=math.inf)) if self.steps else math.inf
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state."""
         return {
-            "factor": self.factor,
-            "sxx": self.sxx,
-            "sxy": self.sxy,
-            "syy": self.syy,
+            "factors": list(self.factors),
+            "xtx": [list(r) for r in self.xtx],
+            "xty": list(self.xty),
+            "yty": self.yty,
             "points": self.points,
             "steps": self.steps,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PipeIdentifier:
-        """Read back :meth:`to_dict`; a corrupt state falls back to the drawing (α = 1)."""
+        """Read back :meth:`to_dict` (or the one-factor state of earlier versions); a corrupt
+        state falls back to the drawing (α = 1)."""
         try:
+            if "factors" in data:
+                factors = [float(v) for v in data["factors"]]
+                xtx = [[float(v) for v in row] for row in data.get("xtx", [])]
+                xty = [float(v) for v in data.get("xty", [])]
+            else:  # one network-wide factor
+                factors = [float(data.get("factor", 1.0))]
+                xtx, xty = [[float(data.get("sxx", 0.0))]], [-float(data.get("sxy", 0.0))]
             out = cls(
-                factor=float(data.get("factor", 1.0)),
-                sxx=float(data.get("sxx", 0.0)),
-                sxy=float(data.get("sxy", 0.0)),
-                syy=float(data.get("syy", 0.0)),
+                factors=factors,
+                xtx=xtx,
+                xty=xty,
+                yty=float(data.get("yty", data.get("syy", 0.0))),
                 points=float(data.get("points", 0.0)),
                 steps=int(data.get("steps", 0)),
             )
         except (TypeError, ValueError):
             return cls()
-        values = (out.factor, out.sxx, out.sxy, out.syy, out.points)
-        if not all(math.isfinite(v) for v in values) or min(out.sxx, out.syy, out.points) < 0:
+        g = len(out.factors)
+        if g == 0 or np.shape(out.xtx) != (g, g) or len(out.xty) != g:
             return cls()
-        out.factor = float(np.clip(out.factor, *PIPE_FACTOR_RANGE))
+        values = [*out.factors, *np.ravel(out.xtx), *out.xty, out.yty, out.points]
+        if not all(math.isfinite(v) for v in values) or min(out.yty, out.points) < 0:
+            return cls()
+        out.factors = np.clip(out.factors, *PIPE_FACTOR_RANGE).tolist()
         return out
+
+
+# Below this share of the offered pressure a change of the learnt pipes is within one ΔP
+# reading's noise: the residual is carried over it, not restarted.
+CARRY_SHARE = 0.02
+
+
+def carry_residuals(
+    residuals: dict[str, float], planner: HydraulicPlanner, old: np.ndarray, new: np.ndarray
+) -> np.ndarray:
+    """Carry the per-inlet pressure residuals over a change of the learnt pipes; returns ``new``.
+
+    At this step's flows the old pipes offered ``old`` and the new ones offer ``new`` (kPa
+    per inlet). Where they differ by less than :data:`CARRY_SHARE` the residual moves by the
+    difference, so model plus residual still say what was measured: restarting it from one
+    noisy sample re-planned every valve (district120, rougher pipes: 56 moves and two
+    inlets just below the band after a 2 % adoption). A larger change restarts it from this
+    step's reading: a residual smoothed over steps at other flows and other pipes is stale
+    (carrying those made ×1.5 drawings take 8–12 steps instead of 2–7).
+    """
+    for iid in list(residuals):
+        k = planner.index.get(iid)
+        change = float(old[k] - new[k]) if k is not None else math.nan
+        if math.isfinite(change) and abs(change) <= CARRY_SHARE * abs(float(new[k])):  # type: ignore[index]
+            residuals[iid] += change
+        else:
+            del residuals[iid]
+    return new
 
 
 def learned_corrections(model: ModelBased) -> dict[str, Any]:
     """What the self-learning model corrected in the network file, as plain data (§3.0.7-3).
 
     For the operator (CLI ``balance``, the integration's diagnostics): the pipe-resistance
-    factor the measured pressures imply, per-inlet pressure residuals left after it (kPa,
+    factor the measured pressures imply (network-wide, and per pipe line where the lines
+    differ), per-inlet pressure residuals left after it (kPa,
     what pipes or pump still get wrong there), and per branch the circuit and valve factors
     (``kv_factor`` = the valve's real Kv over its characteristic's: 0.3 for a blockage to
     30 %) with the number of samples each rests on. Only branches that learnt something
@@ -300,7 +467,24 @@ def learned_corrections(model: ModelBased) -> dict[str, Any]:
     return {
         "pipe_resistance_factor": round(model.pipes.factor, 4),
         "pipe_samples": model.pipes.steps,
+        "pipe_groups": pipe_group_factors(model),
         "pressure_residuals_kpa": {k: round(v, 2) for k, v in model.residuals.items()},
         "branches": branches,
         "target_multipliers": {k: round(v, 4) for k, v in model.multipliers.items() if v != 1.0},
+    }
+
+
+def pipe_group_factors(model: ModelBased) -> dict[str, dict[str, float | None]]:
+    """Each pipe line's adopted resistance factor over the file's, with the standard error
+    of the present estimate (None: no data yet); empty until the lines were learnt apart."""
+    pipes, names = model.pipes, model.planner.group_names
+    if len(pipes.factors) != len(names) or len(names) < 2:
+        return {}
+    errors = pipes.estimate()[1]
+    return {
+        name: {
+            "factor": round(float(f), 4),
+            "std_error": round(float(se), 4) if math.isfinite(se) else None,
+        }
+        for name, f, se in zip(names, pipes.factors, errors, strict=True)
     }

@@ -30,7 +30,7 @@ import numpy as np
 from ..hydraulics import HydraulicError
 from ..model import Network
 from .base import MAX_DP_KPA, MAX_FLOW_RATIO, InletReading
-from .identification import REJECT, BranchIdentifier, PipeIdentifier
+from .identification import REJECT, BranchIdentifier, PipeIdentifier, carry_residuals
 from .planner import HydraulicPlanner, Plan, PlanInput
 
 RESIDUAL_SMOOTHING = 0.2  # weight of the newest pressure-residual sample
@@ -151,7 +151,9 @@ class ModelBased:
         try:
             model = pl.offered_pressures(flows, speed)
             if self._learn_pipes(model, views):
-                model = pl.offered_pressures(flows, speed)  # with the pipes as now learnt
+                model = carry_residuals(
+                    self.residuals, pl, model, pl.offered_pressures(flows, speed)
+                )
         except (HydraulicError, ArithmeticError, ValueError):
             return
         bound = RESIDUAL_SHARE * pl.g1
@@ -166,10 +168,8 @@ class ModelBased:
             self.residuals[iid] = old + RESIDUAL_SMOOTHING * (new - old)
 
     def _learn_pipes(self, model: np.ndarray, views: dict[str, InletView]) -> bool:
-        """Identify the pipe-resistance factor (§3.0.7-3); True when the model was rescaled.
-
-        A big change makes the per-inlet residuals, learnt against the old pipes, stale.
-        """
+        """Identify the pipe lines' resistance factors (§3.0.7-3); True when the model's
+        pipes were rescaled (the caller carries or restarts the per-inlet residuals)."""
         pl = self.planner
         top = np.flatnonzero(pl.top)
         measured = np.full(len(top), np.nan)
@@ -177,19 +177,14 @@ class ModelBased:
             view = views.get(pl.ids[k])
             dp = _pressure(view.reading.get("dp_available_kpa")) if view and view.reading else None
             measured[j] = np.nan if dp is None else dp
-        before = self.pipes.factor
-        changed = self.pipes.update(model[top], measured)
-        if self.pipes.factor != before:
-            self.apply_pipe_factor()  # the planner always plans with the factor it stores
-        if not changed:
-            return False
-        self.residuals.clear()  # adopted only when significant: the old residuals are stale
-        return True
+        changed = self.pipes.update(model[top], measured, pl.path_losses()[top])
+        if changed:
+            self.apply_pipe_factor()  # the planner always plans with the factors it stores
+        return changed
 
     def apply_pipe_factor(self) -> None:
         """Give the planner's models the learnt pipe resistances."""
-        self.planner.forward.scale_pipes(self.pipes.factor)
-        self.planner.ideal.scale_pipes(self.pipes.factor)
+        self.planner.scale_pipes(np.asarray(self.pipes.factors))
 
     def residual_array(self) -> np.ndarray:
         """Residual per inlet for the planner (households inherit their building's)."""
@@ -206,6 +201,33 @@ class ModelBased:
             m = float(np.clip(m * math.exp(OUTER_GAIN * error), *MULTIPLIER_RANGE))
         self.multipliers[iid] = m
         return m
+
+    def trim_opening(self, iid: str, opening: float, flow: float, goal: float) -> float | None:
+        """Opening that moves one street-level leaf's flow from ``flow`` to ``goal``, alone.
+
+        With the other valves standing, the pressure offered to the inlet stays (nearly)
+        put, and the circuit law Q²·R = Δp gives R_new = R_now·(Q/goal)²: only the split of
+        R between circuit and valve comes from the identified model, so the error scales
+        with the size of the correction, not with the flow. Households are left to the
+        plan: one household's move shifts its building valve's drop and with it every
+        sibling's pressure (gen10x8: siblings raised one by one starved a household whose
+        valve stood fully open). None when the valve cannot be sized so.
+        """
+        pl = self.planner
+        k = pl.index.get(iid)
+        if k is None or not (pl.top[k] and pl.leaf[k] and pl.has_kv[k]):
+            return None
+        if flow <= 0 or goal <= 0:
+            return None
+        ident = self.identifiers.get(iid)
+        c0 = ident.circuit_factor if ident else 1.0
+        c1 = ident.valve_factor if ident else 1.0
+        circuit = c0 * float(pl.a0[k])
+        now = circuit + c1 * pl.valve_term(k, opening)
+        valve = (now * (flow / goal) ** 2 - circuit) / c1 if c1 > 0 else 0.0
+        if not valve > 0:
+            return None
+        return pl.opening_for(k, math.sqrt(100.0 / valve))
 
     # --- planning ------------------------------------------------------------------------
     def plan(

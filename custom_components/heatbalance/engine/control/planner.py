@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult
+from ..hydraulics.topology import Topology
 from ..model import GRAVITY, WATER_DENSITY, Device, Network
 from .flow_balance import opening_for_kv
 
@@ -130,6 +131,7 @@ class HydraulicPlanner:
         pump = self.network.substation.pump
         self.g1 = KPA_PER_M * pump.shutoff_head_m  # kPa per unit of speed²
         self._last_ideal: HydraulicResult | None = None
+        self.pipe_group, self.group_names = pipe_lines(self.forward.topo)
 
     # --- valves --------------------------------------------------------------------------
     def valve_term(self, k: int, opening: float) -> float:
@@ -197,6 +199,39 @@ class HydraulicPlanner:
         pressures at measured flows isolates the model's error in the network itself.
         """
         return self._ideal_pressures(flows, speed)[0]
+
+    def path_losses(self, flows: np.ndarray | None = None, speed: float = 1.0) -> np.ndarray:
+        """Pressure lost in each pipe group on the way to each inlet, supply plus return (kPa).
+
+        Rows are inlets, columns the groups of :func:`pipe_lines`, at the pipes as the model
+        has them now and the leaves drawing ``flows`` (None: as in the last ideal solve, e.g.
+        :meth:`offered_pressures` just before). Pressure is a potential, so the drops
+        along the spanning-tree path add up to the offered pressure's deficit exactly, loops
+        included: ``offered = source − row sum``. The identification regresses measured
+        pressures on these columns to learn each group's resistance (§3.0.7-3).
+        """
+        res = self._last_ideal
+        if flows is not None or res is None:
+            res = self.ideal_result(self.design if flows is None else flows, speed)
+        topo = self.forward.topo
+        dp = np.asarray(res.node_supply_kpa, dtype=float) - np.asarray(res.node_return_kpa)
+        per_node = np.zeros((len(topo.node_ids), len(self.group_names)))
+        for level in topo.tree_levels:
+            up = topo.tree_up[level]
+            per_node[level] = per_node[up]
+            per_node[level, self.pipe_group[topo.tree_pipe[level]]] += dp[up] - dp[level]
+        return np.asarray(per_node[topo.inlet_node], dtype=float)
+
+    def scale_pipes(self, group_factors: np.ndarray) -> None:
+        """Give both models each pipe group's learnt resistance factor (one: all groups)."""
+        factors = np.asarray(group_factors, dtype=float)
+        per_pipe = (
+            factors[self.pipe_group]
+            if factors.size > 1
+            else np.full(len(self.pipe_group), float(factors.reshape(-1)[0]))
+        )
+        self.forward.scale_pipes(per_pipe)
+        self.ideal.scale_pipes(per_pipe)
 
     def ideal_result(self, flows: np.ndarray, speed: float) -> HydraulicResult:
         """The ideal network (every leaf a regulator without resistance) holding ``flows``.
@@ -325,17 +360,23 @@ class HydraulicPlanner:
         out = flows.copy()
         shifted = dp + self.g1 * (s**2 - s_ref**2)
         fixed = ~data.movable & self.leaf & np.isfinite(data.fixed_resistance)
+        drops = self._parent_drops(data, shifted, flows)
         for k in np.flatnonzero(fixed):
-            offered = shifted[k] - self._parent_drop(data, shifted, flows, k)
+            offered = shifted[k] - drops[k]
             if offered > 0 and data.fixed_resistance[k] > 0:
                 out[k] = math.sqrt(offered / data.fixed_resistance[k])
         return out
 
-    def _parent_drop(self, data: PlanInput, dp: np.ndarray, flows: np.ndarray, k: int) -> float:
-        """Planned drop across the valve of inlet k's building (0 for a plain inlet)."""
-        b = int(self.parent[k])
-        if b < 0:
-            return 0.0
+    def _parent_drops(self, data: PlanInput, dp: np.ndarray, flows: np.ndarray) -> np.ndarray:
+        """Planned drop across the valve of each inlet's building (0 for a plain inlet); each
+        building's computed once, not once per household (23,000 times on a large network)."""
+        out = np.zeros(len(self.ids))
+        for b in np.unique(self.parent[self.parent >= 0]).tolist():
+            out[self.kids[b]] = self._building_drop(data, dp, flows, b)
+        return out
+
+    def _building_drop(self, data: PlanInput, dp: np.ndarray, flows: np.ndarray, b: int) -> float:
+        """Planned drop across building b's valve, from its households' flows."""
         kids = self.kids[b]
         qb = float(flows[kids].sum())
         at_limit = qb**2 * data.resistance[b]
@@ -350,15 +391,16 @@ class HydraulicPlanner:
         """Openings of movable valves (and what fixed ones would need) at pressures ``dp``."""
         openings: dict[str, float] = {}
         ideal: dict[str, float] = {}
+        drops = self._parent_drops(data, dp, flows)
         for k in np.flatnonzero(self.has_kv):
             iid = self.ids[k]
             if self.is_parent[k]:
                 kids = self.kids[k]
                 q = float(flows[kids].sum())
-                drop = self._parent_drop(data, dp, flows, int(kids[0])) if len(kids) else 0.0
+                drop = float(drops[kids[0]]) if len(kids) else 0.0
             else:
                 q = float(flows[k])
-                drop = dp[k] - self._parent_drop(data, dp, flows, k) - data.circuit[k] * q**2
+                drop = dp[k] - drops[k] - data.circuit[k] * q**2
             kv = q * math.sqrt(100.0 * data.valve_factor[k] / drop) if drop > 0 else math.inf
             value = self.opening_for(k, kv)
             ideal[iid] = value
@@ -378,6 +420,53 @@ def priority_tiers(weights: np.ndarray, scalable: np.ndarray) -> Iterator[tuple[
     levels = sorted({round(float(w), 9) for w in weights[scalable]})
     for j, level in enumerate(levels):
         yield scalable & (weights <= level + 1e-9), j == len(levels) - 1
+
+
+def pipe_lines(topo: Topology) -> tuple[np.ndarray, list[str]]:
+    """Pipes grouped into lines, the units whose resistance is learnt together (§3.0.7-3).
+
+    From the substation a line follows, at every junction, the pipe that serves the most
+    inlets (the trunk, then each branch line), and every other pipe there starts a line of
+    its own — how a network is drawn and built, so a drawing wrong on one branch is wrong on
+    whole lines. Loop-closing pipes join the line of the node they reach. Returns each
+    pipe's group index and each group's name (its first and last pipe).
+    """
+    n_nodes = len(topo.node_ids)
+    served = np.zeros(n_nodes)
+    np.add.at(served, topo.inlet_node, 1.0)
+    for level in reversed(topo.tree_levels):
+        np.add.at(served, topo.tree_up[level], served[level])
+    heaviest = np.full(n_nodes, -1)
+    for node in np.argsort(-served, kind="stable"):  # first heaviest child per parent wins
+        up = int(topo.tree_up[node])
+        if up >= 0 and heaviest[up] < 0:
+            heaviest[up] = node
+    line = np.full(n_nodes, -1)
+    group = np.zeros(len(topo.pipe_ids), dtype=np.int64)
+    members: list[list[int]] = []
+    for level in topo.tree_levels:
+        for node in level:
+            up = int(topo.tree_up[node])
+            if heaviest[up] == node and line[up] >= 0:
+                line[node] = line[up]
+            else:
+                line[node] = len(members)
+                members.append([])
+            pipe = int(topo.tree_pipe[node])
+            group[pipe] = line[node]
+            members[line[node]].append(pipe)
+    for pipe in topo.chords:
+        group[pipe] = max(int(line[topo.end[pipe]]), 0)
+        members[group[pipe]].append(int(pipe))
+    names = [_line_name([topo.pipe_ids[p] for p in m]) for m in members] or ["all"]
+    return group, names
+
+
+def _line_name(pipes: list[str]) -> str:
+    """'P1' for one pipe, 'P1…P7 (5 pipes)' for a line."""
+    if len(pipes) == 1:
+        return pipes[0]
+    return f"{pipes[0]}…{pipes[-1]} ({len(pipes)} pipes)"
 
 
 def _prior_circuit(inlet: object) -> float:

@@ -56,14 +56,16 @@ class HydraulicModel:
         self._q_floor[inlets] = np.maximum(FLOOR_REL * self.devices.q_design, 1e-12)
         self._q_floor[self.topo.source_link] = FLOOR_REL * q_pump
 
-    def scale_pipes(self, factor: float) -> None:
-        """Scale every pipe's resistance by ``factor`` against the network file's.
+    def scale_pipes(self, factor: float | np.ndarray) -> None:
+        """Scale every pipe's resistance by ``factor`` against the network file's (one
+        factor, or one per pipe aligned with ``pipe_ids``).
 
         Friction and minor losses scale exactly (the friction factor depends on flow and
         roughness, not on length), so this is the model a self-learning controller
         corrects when its measured pressures say the drawing is wrong (§3.0.7-3).
         """
         base = self._base_pipes
+        factor = np.tile(factor, 2) if np.ndim(factor) else factor  # supply and return
         self._pipes = replace(
             base, k_friction=base.k_friction * factor, k_minor=base.k_minor * factor
         )

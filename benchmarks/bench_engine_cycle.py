@@ -1,0 +1,133 @@
+"""The engine's share of a coordinator cycle, without Home Assistant: where 23k inlets cost.
+
+Runs per cycle what the coordinator hands to the executor for a simulated plant — the
+simulator's step and readings (``Plant._step_and_read``), the engine's control loop with the
+integration's data build (``cycle.run_cycle``: clean → evaluate → estimate + control →
+diagnose → forecast → alarm rules) and the dispatch to the simulated valves
+(``ControlLoop.commanded``) — on the same networks and options as ``bench_product`` (level
+intermediate, the building inlets as subentries, households aggregated). HA's part (state
+writes, entities, recorder) is bench_product's.
+
+Prints per network and algorithm: the first cycle (it builds the control loop: controller,
+planner, cleaner), then the median and max of the later cycles, as CPU time of this process
+and wall time, the share of CPU the garbage collector took, and the load average at the
+end. Figures, not assertions; the machine is shared, so CPU time is the honest figure.
+Goals (issue 10): the whole coordinator cycle ≤ 50 ms on district120, ≤ 200 ms on
+households1200, ≤ 2 s on a generated 23,000-household network.
+
+    .venv/ha2026/bin/python -m benchmarks.bench_engine_cycle [--cycles 6] [--networks ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import time
+from typing import Any
+
+from custom_components.heatbalance.cycle import CycleMemory, run_cycle
+from custom_components.heatbalance.engine.evaluation import BalanceStateMachine
+from custom_components.heatbalance.engine.loader import load_network
+from custom_components.heatbalance.engine.model import Network
+from custom_components.heatbalance.engine.networks.generator import generate_network
+from custom_components.heatbalance.engine.simulator import Simulator
+from custom_components.heatbalance.network_setup import building_inlets
+from custom_components.heatbalance.plant import Plant
+from custom_components.heatbalance.settings import InletConfig, Settings
+
+GENERATED = {"gen23k": (770, 30, 4)}  # as bench_product: 23,100 households
+ALGORITHMS = {"PI": "traditional", "AI": "ai"}
+
+
+class _GcClock:
+    """CPU time spent inside the garbage collector (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._start = 0.0
+
+    def __call__(self, phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._start = time.process_time()
+        else:
+            self.total += time.process_time() - self._start
+
+
+def _network(name: str) -> Network:
+    if name in GENERATED:
+        buildings, households, seed = GENERATED[name]
+        return generate_network(buildings, households, seed, name=name)
+    return load_network(name)
+
+
+def run(name: str, algorithm: str, cycles: int) -> dict[str, Any]:
+    """Cycle times (CPU, wall) and the GC's CPU share for one network and algorithm."""
+    net = _network(name)
+    sim = Simulator(net)
+    inlets = {iid: InletConfig(subentry_id=iid, inlet_id=iid) for iid in building_inlets(net)}
+    settings = Settings.from_options({"algorithm": algorithm, "level": "intermediate"})
+    plant = Plant(sim, inlets, settings)
+    memory, balance = CycleMemory(), BalanceStateMachine()
+    sent: dict[str, float] = {}
+    clock = _GcClock()
+    gc.callbacks.append(clock)
+    times, gc_cpu = [], []
+    try:
+        for _ in range(cycles):
+            gc0, c0, w0 = clock.total, time.process_time(), time.perf_counter()
+            acq = plant._step_and_read(None, list(inlets), {}, True)
+            out = run_cycle(
+                net, settings, inlets, acq, memory, sim.pump_speed, sent, balance, acq.time_s
+            )
+            sent = {}
+            assert memory.loop is not None
+            if settings.auto and balance.regulating:
+                plant._set_openings(out.commands)
+                if out.pump_command is not None:
+                    sim.set_pump_speed(out.pump_command)
+                sent = dict(out.commands)
+                memory.loop.commanded(sent)
+            else:
+                memory.loop.held()
+            times.append((time.process_time() - c0, time.perf_counter() - w0))
+            gc_cpu.append(clock.total - gc0)
+    finally:
+        gc.callbacks.remove(clock)
+    later = times[1:] or times
+    return {
+        "inlets": len(net.inlets),
+        "first": times[0],
+        "median": (statistics.median(t[0] for t in later), statistics.median(t[1] for t in later)),
+        "max": (max(t[0] for t in later), max(t[1] for t in later)),
+        "gc_share": sum(gc_cpu[1:]) / max(sum(t[0] for t in later), 1e-9),
+        "load": open("/proc/loadavg", encoding="ascii").read().split()[:3],
+    }
+
+
+def main() -> None:
+    """Print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cycles", type=int, default=6)
+    parser.add_argument("--networks", default="district120,households1200,gen23k")
+    parser.add_argument("--algorithms", default="PI,AI")
+    args = parser.parse_args()
+    print(
+        "| network | inlets | algorithm | first cycle ms CPU / wall | later cycles ms CPU "
+        "median / max | wall median / max | GC share of CPU | load average |"
+    )
+    print("|---|---:|---|---:|---:|---:|---:|---|")
+    for name in args.networks.split(","):
+        for algo in args.algorithms.split(","):
+            r = run(name, ALGORITHMS[algo], args.cycles)
+            first, med, top = r["first"], r["median"], r["max"]
+            print(
+                f"| {name} | {r['inlets']} | {algo} | {first[0] * 1e3:.0f} / {first[1] * 1e3:.0f} "
+                f"| {med[0] * 1e3:.0f} / {top[0] * 1e3:.0f} | {med[1] * 1e3:.0f} / "
+                f"{top[1] * 1e3:.0f} | {r['gc_share'] * 100:.0f} % | {' '.join(r['load'])} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
