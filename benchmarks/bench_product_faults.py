@@ -22,7 +22,8 @@ position (a stuck valve reports where it stuck) — or no position attribute at 
 valves). Faults there:
 noise on flow and temperatures (Gaussian, relative, seeded), each inlet's sensors going
 ``unavailable`` in a cycle with the scenario's probability, the victim's flow meter +10 %,
-its valve stuck or blocked in the field, the entry's network file with pipe resistances
+its valve stuck or blocked in the field (with the biased meter, heat-meter counters and the
+substation flow meter are mapped too), the entry's network file with pipe resistances
 ×1.5 of the field's. ``simulated`` — the entry's own simulated plant: lost readings through
 the entry's dropout option (per signal, not per inlet), stuck or blocked valve injected
 into its simulator.
@@ -115,6 +116,7 @@ def _field(hass: Any, network: Network, inlets: list[str], scn: br.Scenario, see
     victim = br.victim_of(network)
     bias = (victim, scn.value) if scn.fault == "bias" else None
     ins = Instruments(scn.noise, scn.missing, bias, position=scn.fault != "no_feedback")
+    ins.meters = scn.fault == "bias"  # heat meters and the substation meter, as the engine's
     field = FieldPlant(hass, network, inlets, ins, seed)
     if scn.fault == "stuck":
         field.sim.inject_fault(victim, "stuck", at=scn.value)
@@ -180,6 +182,10 @@ async def test_fault(hass: Any, case: tuple[str, str, str, str, int]) -> None:
         field = _field(hass, base, list(coordinator.inlets), scn, seed)
         await field.async_add_valves()
         await async_map_to_field(hass, entry, field)
+        if field.instruments.meters:  # the substation flow meter (options, network level)
+            options = dict(entry.options) | {"substation_flow_entity": field.SUBSTATION_FLOW}
+            hass.config_entries.async_update_entry(entry, options=options)
+            await hass.async_block_till_done()
         coordinator = entry.runtime_data.coordinator
     await _start_all_open(hass, coordinator, field)
     sim = coordinator.simulator

@@ -105,6 +105,17 @@ CONF_MIN_FLOW: Final = "min_flow"
 CONF_MAX_SUPPLY: Final = "max_supply_temperature"
 CONF_MIN_RETURN: Final = "min_return_temperature"
 CONF_MIN_DP: Final = "min_differential_pressure"
+# the substation's circulation pump on a real plant (issue 10): its VFD's speed command
+# (a number entity, 0…100 % of rated speed over the entity's min…max) and feedback (a sensor
+# in % or Hz of a 50 Hz drive), or a VFD device on the gateway (vfd profile); and the
+# operator's pump limits (§5.3.6-3: the plan never leaves them)
+CONF_PUMP_SPEED_ENTITY: Final = "pump_speed_entity"
+CONF_PUMP_FEEDBACK_ENTITY: Final = "pump_feedback_entity"
+CONF_PUMP_GATEWAY_DEVICE: Final = "pump_gateway_device"
+CONF_MIN_PUMP_SPEED: Final = "min_pump_speed"
+CONF_MAX_PUMP_SPEED: Final = "max_pump_speed"
+CONF_MAX_PUMP_STEP: Final = "max_pump_step"
+RATED_HZ: Final = 50.0  # a drive's output frequency at rated speed (50 Hz mains)
 # alarm settings (§5.3.8-3…5, §4.3.11-6)
 CONF_FEEDBACK_TOLERANCE: Final = "feedback_tolerance"
 CONF_ALARM_CYCLES: Final = "alarm_cycles"
@@ -114,6 +125,7 @@ SECTION_CONTROL: Final = "control"
 SECTION_TIMING: Final = "timing"
 SECTION_SAFETY: Final = "safety"
 SECTION_ALARMS: Final = "alarms"
+SECTION_PUMP: Final = "pump"
 
 # --- events, services -------------------------------------------------------------------
 EVENT_ALARM: Final = "heatbalance_alarm"

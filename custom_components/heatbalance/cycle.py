@@ -85,6 +85,7 @@ class CycleResult:
     success_rate: float | None
     commands: dict[str, float] = field(default_factory=dict)
     pump_command: float | None = None
+    pump_estimated: bool = False  # a real pump's speed assumed, not read back from its drive
     forecast_kw: float | None = None
     evaluation: Evaluation | None = None
     findings: list[Finding] = field(default_factory=list)  # device diagnosis (§5.3.7)
@@ -130,12 +131,16 @@ class CycleMemory:
 
 def limits_of(settings: Settings) -> SafetyLimits:
     """The engine's safety limits from the operator's thresholds (§5.3.6-3), minimum flow
-    included: the engine never closes a valve further while its inlet is at or below it."""
+    included: the engine never closes a valve further while its inlet is at or below it;
+    the pump's speed range and speed step as well."""
     return SafetyLimits(
         min_opening=settings.min_opening_pct / 100.0,
         max_opening=settings.max_opening_pct / 100.0,
         max_step=settings.max_step_pct / 100.0,
         min_flow_ratio=settings.min_flow_pct / 100.0,
+        min_pump_speed=settings.min_pump_speed_pct / 100.0,
+        max_pump_speed=settings.max_pump_speed_pct / 100.0,
+        max_pump_step=settings.max_pump_step_pct / 100.0,
     )
 
 
@@ -289,6 +294,7 @@ def run_cycle(
         commands = {i: v for i, v in cmds.proposed.items() if i not in manual}
         pump = cmds.proposed_pump_speed
     result = _network_result(acq, results, commands, pump, ev)
+    result.pump_speed, result.pump_estimated = pump_speed, acq.pump_estimated  # as read back
     result.forecast_kw = out.forecast_kw
     result.findings = out.findings
     result.limited = dict(cmds.limited)

@@ -37,7 +37,12 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from homeassistant.core import callback
 
-from .const import CONF_GATEWAY_RETURN_PRESSURE, CONF_GATEWAY_SUPPLY_PRESSURE, SOURCE_GATEWAY
+from .const import (
+    CONF_GATEWAY_RETURN_PRESSURE,
+    CONF_GATEWAY_SUPPLY_PRESSURE,
+    RATED_HZ,
+    SOURCE_GATEWAY,
+)
 from .gateway_history import LATE_S, BacklogHistory
 from .gateway_protocol import (
     AckTracker,
@@ -517,16 +522,47 @@ class GatewaySource:
         if gateway is None:
             _LOGGER.warning("Cannot move %s: its valve %s never reported", inlet_id, valve)
             return None
+        return await self._async_command(inlet_id, gateway, valve, "position_setpoint", opening)
+
+    def pump_speed(self, device: str, stale_s: float) -> float | None:
+        """A pump drive's (``vfd`` profile) speed as a share of rated speed: its speed
+        feedback in %, else its output frequency (Hz of a 50 Hz drive); None when stale."""
+        values = self._fresh(device, stale_s)
+        percent = _value(values, "speed_feedback")
+        if percent is not None:
+            return percent / 100.0
+        hertz = _value(values, "frequency")
+        return None if hertz is None else hertz / RATED_HZ
+
+    async def async_set_pump_speed(self, device: str, speed: float) -> str | None:
+        """Command the pump's drive (0…1 of rated speed) through the gateway that reports
+        it; the request id, or None when it cannot be sent (refused out of range)."""
+        if not isinstance(speed, int | float) or not 0.0 <= speed <= 1.0:
+            _LOGGER.warning("Refused pump speed %r for %s: outside 0…1", speed, device)
+            return None
+        live = self.live.get(device)
+        if live is None:
+            _LOGGER.warning("Cannot command the pump: its drive %s never reported", device)
+            return None
+        return await self._async_command(
+            f"pump:{device}", live.gateway, device, "speed_setpoint", speed
+        )
+
+    async def _async_command(
+        self, key: str, gateway: str, device: str, point: str, share: float
+    ) -> str:
+        """Publish one set-point command (``share`` of the point's 0…100 %) to ``gateway``;
+        its answer is awaited under ``key`` (an inlet id, or the pump)."""
         request_id = f"hb-{uuid.uuid4().hex[:16]}"
         command = {
             "request_id": request_id,
-            "device": valve,
-            "point": "position_setpoint",
-            "value": round(opening * 100.0, 1),
+            "device": device,
+            "point": point,
+            "value": round(share * 100.0, 1),
         }
         self._sent_to[request_id] = gateway  # only the owner's answer counts (issue 11)
         await self._publish(f"{self.base}/gw/{gateway}/cmd", json.dumps(command))
-        self.last_command[inlet_id] = (request_id, self.clock())
+        self.last_command[key] = (request_id, self.clock())
         return request_id
 
 
@@ -536,6 +572,10 @@ class GatewayHost(Protocol):
 
     inlets: dict[str, InletConfig]
     gateway: GatewaySource | None
+
+    @property
+    def pump_gateway_device(self) -> str | None:
+        """The substation pump's drive on the gateway (None: not on the gateway)."""
 
 
 async def async_attach(
@@ -548,7 +588,7 @@ async def async_attach(
     ``source: gateway`` inlets through it.
     """
     gateway_inlets = {iid: cfg for iid, cfg in plant.inlets.items() if cfg.source == SOURCE_GATEWAY}
-    if not gateway_inlets:
+    if not gateway_inlets and not plant.pump_gateway_device:
         return None
     devices = {iid: (cfg.gateway_meter, cfg.gateway_valve) for iid, cfg in gateway_inlets.items()}
     owners = {iid: cfg.gateway_id for iid, cfg in gateway_inlets.items()}

@@ -33,7 +33,7 @@ from .network_setup import build_network, definitions, network_source
 from .persistence import STORE_VERSION
 from .records import CONF_ARCHIVE_URL, audited_change
 from .repairs import async_check_issues, async_clear_issues
-from .settings import DEFAULT_OPTIONS, InletConfig, Settings
+from .settings import DEFAULT_OPTIONS, PUMP_SOURCES, InletConfig, Settings
 from .true_plant import plant_network
 
 RELOADS = f"{DOMAIN}_pending_reloads"
@@ -57,6 +57,7 @@ def structure_of(entry: ConfigEntry) -> tuple[Any, ...]:
     return (
         repr(sorted(entry.data.items())),
         tuple(options[k] for k in (CONF_CYCLE_MINUTES, CONF_ACCELERATION, CONF_OUTDOOR_ENTITY)),
+        tuple(options[k] for k in PUMP_SOURCES),  # a drive on the gateway attaches its source
         options.get(CONF_ARCHIVE_URL),  # another archive database: reopen it
         tuple(sorted((sid, cfg.structure()) for sid, cfg in inlet_configs(entry).items())),
     )

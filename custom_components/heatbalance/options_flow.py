@@ -38,26 +38,33 @@ from .const import (
     CONF_LEVEL,
     CONF_LOW_BATTERY,
     CONF_MAX_OPENING,
+    CONF_MAX_PUMP_SPEED,
+    CONF_MAX_PUMP_STEP,
     CONF_MAX_STEP,
     CONF_MAX_SUPPLY,
     CONF_MIN_DP,
     CONF_MIN_FLOW,
     CONF_MIN_OPENING,
+    CONF_MIN_PUMP_SPEED,
     CONF_MIN_RETURN,
     CONF_MODE,
     CONF_OUTDOOR_ENTITY,
+    CONF_PUMP_FEEDBACK_ENTITY,
+    CONF_PUMP_GATEWAY_DEVICE,
+    CONF_PUMP_SPEED_ENTITY,
     CONF_SUBSTATION_FLOW_ENTITY,
     CONF_TARGET,
     LEVELS,
     MODES,
     SECTION_ALARMS,
     SECTION_CONTROL,
+    SECTION_PUMP,
     SECTION_SAFETY,
     SECTION_TIMING,
     TARGETS,
 )
 from .records import CONF_ARCHIVE_URL, async_check_archive
-from .settings import DEFAULT_OPTIONS
+from .settings import DEFAULT_OPTIONS, OPTIONAL_OPTIONS
 
 TOPIC_BASE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -98,9 +105,35 @@ FIELDS: tuple[tuple[str, str, Any], ...] = (
     (SECTION_ALARMS, CONF_FEEDBACK_TOLERANCE, _number(1, 50, 1, PERCENTAGE)),
     (SECTION_ALARMS, CONF_ALARM_CYCLES, _number(1, 48, 1)),
     (SECTION_ALARMS, CONF_LOW_BATTERY, _number(0, 100, 1, PERCENTAGE)),
+    # the pump's limits (§5.3.6-3), within the network file's VFD range
+    (SECTION_PUMP, CONF_MIN_PUMP_SPEED, _number(0, 100, 1, PERCENTAGE)),
+    (SECTION_PUMP, CONF_MAX_PUMP_SPEED, _number(1, 100, 1, PERCENTAGE)),
+    (SECTION_PUMP, CONF_MAX_PUMP_STEP, _number(1, 100, 1, PERCENTAGE)),
 )
+# fields that may stay empty (an entity or device not mapped), by section
+OPTIONAL_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {  # the timing's: NETWORK_ENTITIES
+    SECTION_PUMP: (  # a real plant's VFD: an HA number entity, or a device on the gateway
+        (
+            CONF_PUMP_SPEED_ENTITY,
+            EntitySelector(EntitySelectorConfig(domain=["number", "input_number"])),
+        ),
+        (
+            CONF_PUMP_FEEDBACK_ENTITY,
+            EntitySelector(EntitySelectorConfig(domain=["sensor", "number", "input_number"])),
+        ),
+        (CONF_PUMP_GATEWAY_DEVICE, TextSelector()),
+    ),
+}
 SECTION_RECORDS = "records"
-SECTIONS = (SECTION_CONTROL, SECTION_TIMING, SECTION_SAFETY, SECTION_ALARMS, SECTION_RECORDS)
+SECTIONS = (
+    SECTION_CONTROL,
+    SECTION_TIMING,
+    SECTION_SAFETY,
+    SECTION_ALARMS,
+    SECTION_PUMP,
+    SECTION_RECORDS,
+)
+LATER_SECTIONS = (SECTION_PUMP, SECTION_RECORDS)  # forms and tests before them stay valid
 
 
 # network-level sensors: the outdoor temperature, the substation's flow meter (its mass
@@ -142,8 +175,15 @@ def options_schema(current: dict[str, Any]) -> vol.Schema:
             )
         if name == SECTION_TIMING:
             fields |= _entity_fields(current)
-        # the archive's section came later: forms and tests that do not send it stay valid
-        key = vol.Optional(name) if name == SECTION_RECORDS else vol.Required(name)
+        for option, selector in OPTIONAL_FIELDS.get(name, ()):
+            now = current.get(option)
+            marker = (
+                vol.Optional(option, description={"suggested_value": now})
+                if now
+                else vol.Optional(option)
+            )
+            fields[marker] = selector
+        key = vol.Optional(name) if name in LATER_SECTIONS else vol.Required(name)
         schema[key] = section(vol.Schema(fields), {"collapsed": name != SECTION_CONTROL})
     return vol.Schema(schema)
 
@@ -155,9 +195,23 @@ def check(options: dict[str, Any]) -> dict[str, str]:
         errors[SECTION_SAFETY] = "opening_limits"
     if options[CONF_TARGET] == "room_temperature" and options[CONF_LEVEL] != "advanced":
         errors[SECTION_CONTROL] = "room_target_needs_advanced"  # §4.1.1
+    if options[CONF_MIN_PUMP_SPEED] > options[CONF_MAX_PUMP_SPEED]:
+        errors[SECTION_PUMP] = "pump_limits"
+    if options.get(CONF_PUMP_SPEED_ENTITY) and options.get(CONF_PUMP_GATEWAY_DEVICE):
+        errors[SECTION_PUMP] = "pump_two_sources"  # one VFD, one way to command it
     if not TOPIC_BASE.match(str(options.get(CONF_GATEWAY_TOPIC) or "")):
         errors[SECTION_TIMING] = "gateway_topic"  # as the add-on's mqtt.base_topic allows
     return errors
+
+
+def _emptied(user_input: dict[str, Any]) -> set[str]:
+    """Optional fields of the sections the form sent: left empty there means unmapped."""
+    return {
+        option
+        for name, fields in OPTIONAL_FIELDS.items()
+        if name in user_input
+        for option, _selector in fields
+    }
 
 
 class HeatbalanceOptionsFlow(OptionsFlow):
@@ -172,11 +226,13 @@ class HeatbalanceOptionsFlow(OptionsFlow):
             options = DEFAULT_OPTIONS | {
                 k: v
                 for k, v in self.config_entry.options.items()
-                if k not in (*NETWORK_ENTITIES, CONF_ARCHIVE_URL)
+                if k not in (*NETWORK_ENTITIES, *_emptied(user_input), CONF_ARCHIVE_URL)
             }
             options |= flat
             for key in NETWORK_ENTITIES:  # a cleared field is left out of the answer
                 options.setdefault(key, None)
+            for option in OPTIONAL_OPTIONS:
+                options[option] = options.get(option) or None
             options[CONF_ARCHIVE_URL] = flat.get(CONF_ARCHIVE_URL) or None
             errors = check(options) or await async_check_archive(
                 self.hass, options[CONF_ARCHIVE_URL], SECTION_RECORDS

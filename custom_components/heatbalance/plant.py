@@ -8,6 +8,11 @@ are read from the state machine (converted to °C, m³/h and kPa; several room s
 their mean, §8.2.4-4) and moved with ``valve.set_valve_position`` or ``number.set_value``.
 A signal that is missing, unavailable, not numeric or older than two cycles counts as a
 failed first-attempt transmission (§6.0.6); it is handed on as None, never guessed.
+
+The substation pump of a real plant is commanded through its drive (a number entity, or a
+``vfd`` device on the gateway) when the options map one; its speed is read back from the
+drive's feedback (a sensor in % or Hz, or the gateway device), and the network model runs at
+that speed. Without feedback the model assumes the last command (flagged estimated).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from .const import (
     CONF_RETURN_PRESSURE_ENTITY,
     CONF_SUPPLY_ENTITY,
     CONF_SUPPLY_PRESSURE_ENTITY,
+    RATED_HZ,
     SOURCE_ENTITIES,
     SOURCE_GATEWAY,
 )
@@ -88,6 +94,11 @@ class Plant:
         )
 
     @property
+    def pump_gateway_device(self) -> str | None:
+        """The pump drive's gateway device, when a real plant's pump is on the gateway."""
+        return None if self.simulated else self.settings.pump_gateway_device
+
+    @property
     def cycle_s(self) -> float:
         """Plant time per cycle: the acquisition period (§4.3.4)."""
         return self.settings.cycle_minutes * 60.0
@@ -123,6 +134,8 @@ class Plant:
             acq.real_substation = True
             acq.substation_flow_m3h = self._substation_flow(hass)
         acq.inlets = {iid: acq.inlets[iid] for iid in self.inlets if iid in acq.inlets}
+        if not self.simulated:
+            self._read_pump(hass, acq)
         if self.gateway is not None:
             acq.gateways = self.gateway.outbox()
         return acq
@@ -162,8 +175,29 @@ class Plant:
             # a real valve whose subentry was removed stays where its last command put it
             if iid not in managed and iid not in self.left and inlet.device.actuated:
                 sim.set_opening(iid, inlet.device.opening)
-        sim.set_pump_speed(sim.network.substation.pump.speed)
+        sim.set_pump_speed(sim.network.substation.pump.speed)  # until its drive says more
         self._assumed = True
+
+    def _read_pump(self, hass: HomeAssistant, acq: Acquisition) -> None:
+        """A real pump: its drive's feedback (measured), else the speed its command entity
+        holds (assumed); the model runs at it from now on. Commands reach it only when a
+        drive is mapped (``Settings.pump_commanded``)."""
+        s = self.settings
+        speed: float | None = None
+        if s.pump_feedback_entity:
+            speed = _speed(hass.states.get(s.pump_feedback_entity))
+        elif s.pump_gateway_device and self.gateway is not None:
+            speed = self.gateway.pump_speed(s.pump_gateway_device, stale_s=2 * self.cycle_s)
+        measured = speed is not None
+        if speed is None and s.pump_speed_entity:
+            speed = _position(hass.states.get(s.pump_speed_entity))
+        pump = self.simulator.network.substation.pump
+        if speed is not None and 0.0 <= speed <= max(pump.max_speed, 1.0):
+            self.simulator.set_pump_speed(speed)
+        else:
+            measured = False  # nothing plausible read: the model keeps its assumption
+        acq.pump_controlled = s.pump_commanded
+        acq.pump_estimated = not measured
 
     def _follow(self, iid: str, reading: Reading) -> None:
         """The network model takes a real valve's measured position for its next step; the
@@ -356,9 +390,22 @@ class Plant:
                 model[iid] = opening
         if model:
             await hass.async_add_executor_job(self._set_openings, model)
-        if pump_speed is not None and simulated:
-            self.simulator.set_pump_speed(pump_speed)
+        if pump_speed is not None and (simulated or await self._async_send_pump(hass, pump_speed)):
+            self.simulator.set_pump_speed(pump_speed)  # a real drive: assumed until read back
         return failed
+
+    async def _async_send_pump(self, hass: HomeAssistant, speed: float) -> bool:
+        """Command a real pump's drive (the engine kept ``speed`` within the operator's and
+        the drive's limits); False when no drive is mapped or it did not take the command."""
+        s = self.settings
+        if not 0.0 <= speed <= 1.0:  # never out of range, whatever asked for it
+            _LOGGER.warning("Refused pump speed %r: outside 0…1", speed)
+            return False
+        if s.pump_speed_entity:
+            return await self._move(hass, s.pump_speed_entity, speed)
+        if s.pump_gateway_device and self.gateway is not None:
+            return await self.gateway.async_set_pump_speed(s.pump_gateway_device, speed) is not None
+        return False
 
     def _set_openings(self, openings: dict[str, float]) -> None:
         """Move the simulator's valves (executor)."""
@@ -458,6 +505,20 @@ def _range(state: State | None) -> tuple[float, float]:
     if state is None:
         return 0.0, 100.0
     return float(state.attributes.get("min", 0.0)), float(state.attributes.get("max", 100.0))
+
+
+def _speed(state: State | None) -> float | None:
+    """A drive's speed feedback as a share of rated speed: % (or no unit: %), Hz of a 50 Hz
+    drive, or a number entity's value over its min…max."""
+    value = _number(state)
+    if value is None or state is None:
+        return None
+    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+    if unit == "Hz":
+        return value / RATED_HZ
+    if state.domain in ("number", "input_number") and unit != "%":
+        return _position(state)
+    return value / 100.0
 
 
 def _reports_no_position(state: State | None) -> bool:

@@ -41,7 +41,8 @@ class Acquisition:
     # simulated; on a real plant only their assumed position (the model's) is known
     unmanaged: dict[str, Reading] = field(default_factory=dict)
     unmanaged_moved: bool = False
-    pump_controlled: bool = True  # a pump command reaches the pump (simulated plant only)
+    pump_controlled: bool = True  # a pump command reaches the pump (simulated or mapped)
+    pump_estimated: bool = False  # a real pump's speed not measured: the model's assumption
     gateways: dict[str, dict[str, Any]] = field(default_factory=dict)  # outboxes (§6.0.3)
     # a real plant's substation flow meter (None: not mapped or lost); the model's own pump
     # flow stands only for a simulated plant (meters.py balances the inlets against it)

@@ -3,7 +3,9 @@
 A configuration check, not an algorithm: the tables say which signals are acquired remotely
 at the intermediate and advanced levels; the primary level measures locally and needs none.
 Signals: ``supply``, ``return``, ``flow``, ``room``, ``device`` (running state / position
-feedback); network-wide ``outdoor`` and ``typical_room`` (some users' room temperature).
+feedback); network-wide ``outdoor``, ``typical_room`` (some users' room temperature) and
+``pump_speed`` (the substation pump's drive, which the AI controller regulates at the
+advanced level: on a real plant without a mapped drive it plans the pump as it stands).
 ``heat`` (a heat meter's energy or power) and the network's ``substation_flow`` are in no
 table: they feed the meter consistency check (engine/meters.py, §3.0.7-1), which
 :func:`meter_checks` states.
@@ -26,10 +28,11 @@ from .const import (
     SOURCE_ENTITIES,
     SOURCE_GATEWAY,
 )
+from .engine.control.levels import pump_regulated
 from .engine.model import Network
 from .settings import InletConfig, Settings
 
-NETWORK_SIGNALS = ("outdoor", "typical_room")
+NETWORK_SIGNALS = ("outdoor", "typical_room", "pump_speed")
 PRESSURE_PAIR = (CONF_SUPPLY_PRESSURE_ENTITY, CONF_RETURN_PRESSURE_ENTITY)
 HEAT_METER = (CONF_HEAT_ENERGY_ENTITY, CONF_HEAT_POWER_ENTITY)  # energy counter, or power
 
@@ -115,9 +118,17 @@ def missing_signals(
         net.append("outdoor")  # the simulated weather is no measurement of a real plant
     if inlets and not any("room" in available(cfg) for cfg in inlets.values()):
         net.append("typical_room")
+    if real and pump_planned(settings) and not settings.pump_commanded:
+        net.append("pump_speed")  # no command reaches the pump the plan would set
     if net:
         missing["network"] = net
     return missing
+
+
+def pump_planned(settings: Settings) -> bool:
+    """Whether the controller sets the pump's speed: the AI controller at the advanced
+    level (engine/control/levels.pump_regulated); PI regulates valves only."""
+    return settings.algorithm == "ai" and pump_regulated(settings.level)
 
 
 def meter_checks(

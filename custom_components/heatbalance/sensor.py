@@ -62,6 +62,7 @@ class NetworkSensorDescription(SensorEntityDescription):
     """A network sensor and how to read it from the cycle result."""
 
     value_fn: Callable[[HeatbalanceCoordinator, CycleResult], float | str | None]
+    estimated_fn: Callable[[CycleResult], bool] | None = None  # flags an assumed value
 
 
 # What sensors of one kind share: unit, device class, state class.
@@ -244,7 +245,13 @@ NETWORK_SENSORS: tuple[NetworkSensorDescription, ...] = (
     _network("heat_energy", ENERGY, 0, _network_energy),
     _network("forecast_load", KILOWATT, 0, lambda _c, r: r.forecast_kw),
     _network("pump_power", WATT, 0, lambda _c, r: r.pump_power_w),
-    _network("pump_speed", PERCENT | DIAGNOSTIC, 0, lambda _c, r: _pct(r.pump_speed)),
+    _network(
+        "pump_speed",
+        PERCENT | DIAGNOSTIC,
+        0,
+        lambda _c, r: _pct(r.pump_speed),
+        estimated_fn=lambda r: r.pump_estimated,
+    ),
     _network("success_rate", PERCENT | DIAGNOSTIC, 1, lambda _c, r: r.success_rate),
     _network("active_alarms", _kind(None), None, lambda c, _r: len(c.alarms.active)),
 )
@@ -279,6 +286,13 @@ class NetworkSensor(HeatbalanceEntity, SensorEntity):
     def native_value(self) -> float | str | None:
         """Read from the last cycle."""
         return self.entity_description.value_fn(self.coordinator, self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """``estimated: true`` on a real pump's speed its drive does not read back."""
+        flag = self.entity_description.estimated_fn
+        data = self.coordinator.data
+        return None if flag is None or data is None else {ATTR_ESTIMATED: flag(data)}
 
 
 class InletSensor(HeatbalanceEntity, SensorEntity):

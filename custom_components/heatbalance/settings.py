@@ -33,14 +33,20 @@ from .const import (
     CONF_LINK,
     CONF_LOW_BATTERY,
     CONF_MAX_OPENING,
+    CONF_MAX_PUMP_SPEED,
+    CONF_MAX_PUMP_STEP,
     CONF_MAX_STEP,
     CONF_MAX_SUPPLY,
     CONF_MIN_DP,
     CONF_MIN_FLOW,
     CONF_MIN_OPENING,
+    CONF_MIN_PUMP_SPEED,
     CONF_MIN_RETURN,
     CONF_MODE,
     CONF_OUTDOOR_ENTITY,
+    CONF_PUMP_FEEDBACK_ENTITY,
+    CONF_PUMP_GATEWAY_DEVICE,
+    CONF_PUMP_SPEED_ENTITY,
     CONF_ROOM_ENTITY,
     CONF_SETPOINT_OFFSET,
     CONF_SOURCE,
@@ -78,7 +84,23 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_ALARM_CYCLES: 4,
     CONF_LOW_BATTERY: 20,
     CONF_GATEWAY_TOPIC: DEFAULT_GATEWAY_TOPIC,  # the entry's MQTT topic base (issue 10 item 6)
+    # the pump of a real plant (none mapped: planned at the network file's speed); the limits
+    # default to the engine's (SafetyLimits), the network file's VFD range applies as well
+    CONF_PUMP_SPEED_ENTITY: None,
+    CONF_PUMP_FEEDBACK_ENTITY: None,
+    CONF_PUMP_GATEWAY_DEVICE: None,
+    CONF_MIN_PUMP_SPEED: 0,
+    CONF_MAX_PUMP_SPEED: 100,
+    CONF_MAX_PUMP_STEP: 20,
 }
+# Where the pump's drive is (a change reloads the entry: the gateway source attaches at setup).
+PUMP_SOURCES: tuple[str, ...] = (
+    CONF_PUMP_SPEED_ENTITY,
+    CONF_PUMP_FEEDBACK_ENTITY,
+    CONF_PUMP_GATEWAY_DEVICE,
+)
+# Options that name an entity or device: cleared when the form leaves them empty.
+OPTIONAL_OPTIONS: tuple[str, ...] = (CONF_OUTDOOR_ENTITY, *PUMP_SOURCES)
 
 # Options the coordinator applies in place; any other change reloads the entry.
 LIVE_OPTIONS: frozenset[str] = frozenset(DEFAULT_OPTIONS) - {
@@ -86,6 +108,7 @@ LIVE_OPTIONS: frozenset[str] = frozenset(DEFAULT_OPTIONS) - {
     CONF_ACCELERATION,
     CONF_OUTDOOR_ENTITY,
     CONF_GATEWAY_TOPIC,
+    *PUMP_SOURCES,  # the pump's source changes: the plant is rebuilt
 }
 
 
@@ -111,6 +134,12 @@ class Settings:
     feedback_tolerance_pct: float
     alarm_cycles: int
     low_battery_pct: float
+    pump_speed_entity: str | None = None
+    pump_feedback_entity: str | None = None
+    pump_gateway_device: str | None = None
+    min_pump_speed_pct: float = 0.0
+    max_pump_speed_pct: float = 100.0
+    max_pump_step_pct: float = 20.0
     substation_flow_entity: str | None = None  # the substation's flow meter (meters.py)
 
     @classmethod
@@ -136,8 +165,19 @@ class Settings:
             feedback_tolerance_pct=float(o[CONF_FEEDBACK_TOLERANCE]),
             alarm_cycles=int(o[CONF_ALARM_CYCLES]),
             low_battery_pct=float(o[CONF_LOW_BATTERY]),
+            pump_speed_entity=o[CONF_PUMP_SPEED_ENTITY] or None,
+            pump_feedback_entity=o[CONF_PUMP_FEEDBACK_ENTITY] or None,
+            pump_gateway_device=o[CONF_PUMP_GATEWAY_DEVICE] or None,
+            min_pump_speed_pct=float(o[CONF_MIN_PUMP_SPEED]),
+            max_pump_speed_pct=float(o[CONF_MAX_PUMP_SPEED]),
+            max_pump_step_pct=float(o[CONF_MAX_PUMP_STEP]),
             substation_flow_entity=o[CONF_SUBSTATION_FLOW_ENTITY] or None,
         )
+
+    @property
+    def pump_commanded(self) -> bool:
+        """Whether a command can reach a real pump (a VFD entity or gateway device)."""
+        return bool(self.pump_speed_entity or self.pump_gateway_device)
 
     @property
     def auto(self) -> bool:

@@ -13,6 +13,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from .engine.alarms import EMERGENCY, AlarmBook  # an emergency draws its inlet as a fault
+from .estimates import is_estimated
 
 if TYPE_CHECKING:
     from .cycle import CycleResult, InletResult
@@ -22,6 +23,14 @@ if TYPE_CHECKING:
 HISTORY_POINTS = 720  # cycles kept for the charts (15 days at 30 min)
 DEFAULT_BAND_PCT = 10.0  # household flow band when the network's band is not in % of flow
 STATES = ("in_band", "short", "over", "no_data", "fault", "manual")
+# the view's columns and the reading field each shows (flow deviation follows the flow)
+SHOWN = {
+    "flow_m3h": "flow_m3h",
+    "flow_dev": "flow_m3h",
+    "return_c": "return_c",
+    "opening": "opening",
+    "dp_kpa": "dp_available_kpa",
+}
 
 
 def topology(network: Network) -> dict[str, Any]:
@@ -110,21 +119,22 @@ def live(
         cfg = inlets.get(iid)
         manual = not settings.auto or (cfg is not None and not cfg.auto)
         active = alarms.at(iid)
-        reading = res.reading
+        shown = _shown(res)
         rows[iid] = {
             "state": inlet_state(
                 res, manual, iid in faults or any(a.grade == EMERGENCY for a in active)
             ),
             "flow_dev": _num(res.flow_deviation),
             "deviation": _num(res.deviation),
-            "return_c": _num(reading.return_c),
-            "flow_m3h": _num(reading.flow_m3h, 3),
-            "opening": _num(None if reading.opening is None else reading.opening * 100.0),
+            "return_c": _num(shown["return_c"]),
+            "flow_m3h": _num(shown["flow_m3h"], 3),
+            "opening": _num(None if shown["opening"] is None else shown["opening"] * 100.0),
             "command": _num(None if res.command is None else res.command * 100.0),
-            "dp_kpa": _num(reading.dp_available_kpa),
+            "dp_kpa": _num(shown["dp_available_kpa"]),
             "alarms": len(active),
             "quality": _num(res.success_rate),
             "flagged": sorted(res.flagged),
+            "estimated": _estimated(res),
         }
     households: dict[str, str] = {}
     for inlet in network.inlets.values():
@@ -145,6 +155,21 @@ def live(
         "inlets": rows,
         "households": households,
     }
+
+
+def _shown(res: InletResult) -> dict[str, float | None]:
+    """The values the view shows: the reading's, else the engine's estimate (as the
+    entities show them, estimates.py)."""
+    out: dict[str, float | None] = {}
+    for name in set(SHOWN.values()):
+        value = getattr(res.reading, name)
+        out[name] = res.filled.get(name) if value is None else value
+    return out
+
+
+def _estimated(res: InletResult) -> list[str]:
+    """The view's columns that show an estimate, not a measurement (issue 10 item 3)."""
+    return [column for column, name in SHOWN.items() if is_estimated(name, res.reading, res.filled)]
 
 
 def history_point(result: CycleResult, balance_state: str, head_m: float | None) -> dict[str, Any]:

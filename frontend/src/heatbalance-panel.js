@@ -333,6 +333,7 @@ class HeatbalancePanel extends LitElement {
   _legend(t) {
     return html`<div class="legend">
       ${STATES.map((s) => html`<span><i style="background:${COLOURS[s]}"></i>${t[s]}</span>`)}
+      <span class="estimated" data-legend="estimated" title=${t.estimated_tip}>${t.estimated_legend}</span>
     </div>`;
   }
 
@@ -375,8 +376,15 @@ class HeatbalancePanel extends LitElement {
     const row = live.inlets[inlet.id];
     const state = row ? row.state : "no_data";
     const fmt = (v, unit, digits = 0) => (v === null || v === undefined ? "–" : `${v.toFixed(digits)}${unit}`);
+    // an estimate is drawn "≈ value" in italics, with the reason as its tooltip
+    const value = (key, unit, digits = 0) => {
+      const guess = row.estimated && row.estimated.includes(key) && row[key] !== null;
+      return guess
+        ? svg`<tspan class="estimated" data-estimated=${key}>≈${fmt(row[key], unit, digits)}<title>${t.estimated_tip}</title></tspan>`
+        : svg`<tspan data-value=${key}>${fmt(row[key], unit, digits)}</tspan>`;
+    };
     const text = row
-      ? `${fmt(row.flow_dev, "%")}  ${fmt(row.return_c, "°C", 1)}  ${fmt(row.opening, "%")}`
+      ? svg`${value("flow_dev", "%")}  ${value("return_c", "°C", 1)}  ${value("opening", "%")}`
       : "";
     const households = inlet.households;
     const open = this._expanded.has(inlet.id);
@@ -412,16 +420,21 @@ class HeatbalancePanel extends LitElement {
 
   _gradient(t) {
     const { topology, live } = this._view;
-    const points = topology.inlets
-      .filter((i) => live.inlets[i.id] && live.inlets[i.id].dp_kpa !== null && Number.isFinite(i.dist_m))
-      .map((i) => [i.dist_m, live.inlets[i.id].dp_kpa])
-      .sort((a, b) => a[0] - b[0]);
-    return lineChart({
+    const shown = topology.inlets.filter(
+      (i) => live.inlets[i.id] && live.inlets[i.id].dp_kpa !== null && Number.isFinite(i.dist_m),
+    );
+    const points = shown.map((i) => [i.dist_m, live.inlets[i.id].dp_kpa]).sort((a, b) => a[0] - b[0]);
+    // ΔP of inlets without pressure transmitters is the network model's: say how many
+    const guessed = shown.filter((i) => (live.inlets[i.id].estimated || []).includes("dp_kpa")).length;
+    return html`${lineChart({
       name: "gradient",
       series: [{ label: "ΔP (kPa)", color: "var(--primary-color)", points, dots: true }],
       xLabel: t.distance,
       empty: t.no_points,
-    });
+    })}${guessed
+      ? html`<div class="estimated note" data-estimated-count=${guessed} title=${t.estimated_tip}>
+          ${t.estimated_legend}: ${guessed} / ${shown.length}</div>`
+      : nothing}`;
   }
 
   _charts(t) {
@@ -475,6 +488,11 @@ class HeatbalancePanel extends LitElement {
       return (x < y ? -1 : 1) * dir;
     });
     const cell = (v) => (v === null || v === undefined ? "–" : v);
+    // an estimate is shown "≈ value" in italics, the reason as its tooltip (issue 10 item 3)
+    const value = (r, key) =>
+      r.estimated && r.estimated.includes(key) && r[key] !== null && r[key] !== undefined
+        ? html`<td class="estimated" data-estimated=${key} title=${t.estimated_tip}>≈ ${r[key]}</td>`
+        : html`<td>${cell(r[key])}</td>`;
     return html`<div class="scroll-x"><table>
       <thead><tr>
         ${COLUMNS.map(
@@ -487,10 +505,10 @@ class HeatbalancePanel extends LitElement {
           (r) => html`<tr data-row=${r.id}>
             <td><a href=${this._deviceUrl(r.id)} @click=${(e) => this._open(r.id, e)}>${r.name}</a></td>
             <td><i class="dot" style="background:${COLOURS[r.state]}"></i>${t[r.state]}</td>
-            <td>${cell(r.flow_dev)}</td>
-            <td>${cell(r.return_c)}</td>
-            <td>${cell(r.opening)}</td>
-            <td>${cell(r.dp_kpa)}</td>
+            ${value(r, "flow_dev")}
+            ${value(r, "return_c")}
+            ${value(r, "opening")}
+            ${value(r, "dp_kpa")}
             <td>${r.alarms}</td>
             <td>${cell(r.quality)}</td>
           </tr>`,
@@ -609,6 +627,10 @@ class HeatbalancePanel extends LitElement {
     th.asc::after { content: " ▲"; }
     th.desc::after { content: " ▼"; }
     a { color: var(--primary-color); text-decoration: none; }
+    .estimated { font-style: italic; color: var(--secondary-text-color); }
+    td.estimated, .legend .estimated { cursor: help; }
+    svg .estimated { font-style: italic; }
+    .note { font-size: 12px; }
     .archive-form { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: flex-end; margin-bottom: 8px; }
     .archive-form label { display: flex; flex-direction: column; font-size: 12px; color: var(--secondary-text-color); gap: 2px; }
     .archive-form select, .archive-form input { font: inherit; font-size: 13px; padding: 4px; border-radius: 4px; }

@@ -69,6 +69,8 @@ const STRINGS = {
     archive_hours: "hours since",
     flagged: "flagged",
     estimated: "estimated",
+    estimated_legend: "≈ estimated, not measured",
+    estimated_tip: "Estimated by the engine, not measured: a lost reading predicted, a valve without position feedback assumed where it was sent, or ΔP from the network model where no pressure transmitter is mapped.",
     signals: {
       supply_c: "Supply (°C)", return_c: "Return (°C)", flow_m3h: "Flow (m³/h)", room_c: "Room (°C)",
       opening: "Valve feedback (0–1)", dp_kpa: "Available ΔP (kPa)", heat_kw: "Heat (kW)",
@@ -148,6 +150,8 @@ const STRINGS = {
     archive_hours: "小时，起点",
     flagged: "已标记",
     estimated: "估算",
+    estimated_legend: "≈ 估算值，非实测",
+    estimated_tip: "由调控引擎估算，非实测：丢失的读数为预测值，无位置反馈的阀门按已下发指令假定开度，未接压力变送器的入口压差取自管网模型。",
     signals: {
       supply_c: "供水温度 (°C)", return_c: "回水温度 (°C)", flow_m3h: "流量 (m³/h)", room_c: "室温 (°C)",
       opening: "阀门反馈 (0–1)", dp_kpa: "资用压差 (kPa)", heat_kw: "热量 (kW)",

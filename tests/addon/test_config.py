@@ -133,7 +133,7 @@ def test_cli_check_and_refusal(tmp_path) -> None:
 
 
 def test_builtin_profiles_are_valid() -> None:
-    assert builtin_profiles() == ["electric_valve", "heat_meter", "pt_transmitter"]
+    assert builtin_profiles() == ["electric_valve", "heat_meter", "pt_transmitter", "vfd"]
     valve = load_profile("electric_valve")
     setpoint = valve.point("position_setpoint")
     assert (setpoint.writable, setpoint.min, setpoint.max, setpoint.ha) == (
@@ -143,6 +143,14 @@ def test_builtin_profiles_are_valid() -> None:
         "valve",
     )
     assert load_profile("heat_meter").point("flow").word_order == "little"
+    # the pump's drive: the integration writes speed_setpoint (% of rated) and reads back
+    drive = load_profile("vfd").point("speed_setpoint")
+    assert (drive.writable, drive.min, drive.max, drive.feedback) == (
+        True,
+        0.0,
+        100.0,
+        "speed_feedback",
+    )
 
 
 POINT = {"key": "sp", "name": "Setpoint", "address": 0, "function": "holding", "type": "uint16"}

@@ -13,6 +13,7 @@ import yaml
 from custom_components.heatbalance.engine.cli import main
 from custom_components.heatbalance.engine.cli_balance import (
     Disturbances,
+    _print_learned,
     make_controller,
     pipes_scaled,
     run_balance,
@@ -184,3 +185,20 @@ def test_one_branch_drawn_wrong_is_learnt_on_its_line(builtin) -> None:
     assert lines[names[1]]["factor"] == pytest.approx(0.5, rel=0.25)
     assert lines[names[2]]["factor"] == pytest.approx(2.0, rel=0.25)
     yaml.safe_dump(report["learned"])  # plain Python values: the network export is YAML
+
+
+def test_cli_names_the_pipe_lines_that_differ(capsys) -> None:
+    learned = {
+        "pipe_resistance_factor": 0.9,
+        "pipe_samples": 5,
+        "pipe_groups": {
+            "PT1…PT5 (5 pipes)": {"factor": 0.9, "std_error": 0.01},
+            "P2_1…P2_3 (3 pipes)": {"factor": 0.5, "std_error": 0.04},
+        },
+        "pressure_residuals_kpa": {},
+        "branches": {},
+    }
+    _print_learned(learned)
+    out = capsys.readouterr().out
+    assert "learned: pipes P2_1…P2_3 (3 pipes) ×0.50 of the network file" in out
+    assert "PT1…PT5" not in out  # at the network-wide factor: not repeated

@@ -193,15 +193,18 @@ def test_valve_strokes_still_count_with_their_uncertainty() -> None:
     energy, found = 0.0, []
     for k in range(16):
         q = 10.0 if k % 2 else 14.0
+        energy += q * per_m3h if k else 0.0  # the hour since the last reading, at this flow
         meas = Measurements(
             inlets={
                 ids[0]: InletReading(flow_m3h=1.1 * q, supply_c=60, return_c=45, heat_kwh=energy),
-                ids[1]: InletReading(flow_m3h=10.0, supply_c=60, return_c=45),
+                # a steady, consistent pair beside it: the noise is learnt from steady cycles
+                ids[1]: InletReading(
+                    flow_m3h=10.0, supply_c=60, return_c=45, heat_kwh=10.0 * per_m3h * k
+                ),
             },
             time_s=3600.0 * k,
         )
         found = check.update(meas)
-        energy += q * per_m3h  # the next hour at this flow
     assert [(f.inlet_id, f.kind) for f in found] == [(ids[0], "meter_disagreement")]
     assert check.inlets[ids[0]].ratio.extras[-1] > 0  # the stroke's uncertainty was added
 

@@ -245,6 +245,7 @@ async def test_options_errors(
     assert result["errors"] == error
     result = await hass.config_entries.options.async_configure(result["flow_id"], OPTIONS)
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()  # the reload the new cycle period schedules
 
 
 async def test_operating_options_apply_without_reload(

@@ -14,6 +14,7 @@ they are — the controller must balance the buildings with the building valves 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -167,13 +168,20 @@ class GatewayField(Field):
         await hass.async_block_till_done()
 
 
-async def _shares(hass: HomeAssistant, entry: ConfigEntry, field: Any, n: int) -> list[float]:
-    """Run ``n`` cycles against the field; the share of inlets in band after each."""
-    coordinator, shares = entry.runtime_data.coordinator, []
+async def run_cycles(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    field: Any,
+    n: int,
+    seen: Callable[[Any], Any] = lambda c: c.data.share_in_band,
+) -> list[Any]:
+    """Run ``n`` cycles against the field; what ``seen`` reads from the coordinator after
+    each (default: the share of inlets in band)."""
+    coordinator, out = entry.runtime_data.coordinator, []
     for _ in range(n):
         await coordinator.async_refresh()
         await hass.async_block_till_done()
-        shares.append(coordinator.data.share_in_band)
+        out.append(seen(coordinator))
         if isinstance(field, GatewayField):
             await field.follow(hass)
             field.advance()
@@ -182,7 +190,7 @@ async def _shares(hass: HomeAssistant, entry: ConfigEntry, field: Any, n: int) -
             field.follow(hass)
             field.advance()
             field.publish(hass)
-    return shares
+    return out
 
 
 async def _households_network(hass: HomeAssistant, tmp_path: Path, algorithm: str) -> ConfigEntry:
@@ -219,7 +227,7 @@ async def test_entities_source_reaches_the_band(
         entry = await add_network(hass, network, options={"algorithm": algorithm})
     field = EntityField(entry)
     await field.install(hass, entry)
-    shares = await _shares(hass, entry, field, cycles)
+    shares = await run_cycles(hass, entry, field, cycles)
     assert shares[0] < 100.0  # all valves open: out of band
     assert shares[-2:] == [100.0, 100.0], shares
     assert not entry.runtime_data.coordinator.plant.simulated
@@ -238,7 +246,7 @@ async def test_gateway_source_reaches_the_band(hass: HomeAssistant, mqtt_mock: A
     field = GatewayField(entry, mqtt_mock)
     await field.install(hass, entry)
     assert entry.runtime_data.coordinator.plant.gateway is not None
-    shares = await _shares(hass, entry, field, 4)
+    shares = await run_cycles(hass, entry, field, 4)
     assert shares[0] < 100.0
     assert shares[-2:] == [100.0, 100.0], shares
     assert field.done >= 6  # the valves moved through the gateway's command topic

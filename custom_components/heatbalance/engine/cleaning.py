@@ -67,6 +67,7 @@ REJECTING: frozenset[Flag] = frozenset(
 HAMPEL_SCALE = 1.4826  # MAD → standard deviation for normally distributed noise
 STEP_OUTLIERS = 3  # this many outliers in a row are a step of the plant, not spikes
 _OK = (Flag.OK.value,)  # the flags of a trusted value
+_NO_FLAGS: tuple[Flag, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -315,7 +316,7 @@ class Cleaner:
         else:
             names = list(dict.fromkeys([*self.specs, *(str(k) for k in raw)]))
         values: dict[str, float | None] = {}
-        flags: dict[str, list[Flag]] = {}
+        flags: dict[str, Sequence[Flag]] = {}
         for name in names:
             values[name], flags[name] = self._check(name, _lookup(raw, name), now)
         notes = self._physics(values, flags)
@@ -326,6 +327,7 @@ class Cleaner:
                 out[name] = _OK
                 continue
             if not REJECTING.isdisjoint(found):
+                found = [*found]
                 values[name] = self._fill(name, now, found)
             out[name] = tuple(f.value for f in found)
         return CleanResult(time_s=now, values=values, flags=out, notes=tuple(notes))
@@ -337,7 +339,7 @@ class Cleaner:
             self._history[name] = _History(window=window)
         return self._history[name]
 
-    def _check(self, name: str, raw: Any, now: float) -> tuple[float | None, list[Flag]]:
+    def _check(self, name: str, raw: Any, now: float) -> tuple[float | None, Sequence[Flag]]:
         """Single-signal checks; keep the value in the history when it passed them."""
         spec = self.specs.get(name, self.default)
         hist = self._history.get(name) or self._hist(name)
@@ -364,7 +366,7 @@ class Cleaner:
         hist.window.append(value)
         hist.recent.append(value)
         hist.last_good, hist.last_good_s = value, now
-        return value, flags
+        return value, flags or _NO_FLAGS  # one shared empty: 95,000 signals at 23k inlets
 
     @staticmethod
     def _spike(spec: SignalSpec, hist: _History, value: float) -> bool:
@@ -410,7 +412,9 @@ class Cleaner:
             return False
         return is_stuck([*hist.recent, value], spec.stuck_samples, spec.stuck_tolerance)
 
-    def _physics(self, values: dict[str, float | None], flags: dict[str, list[Flag]]) -> list[str]:
+    def _physics(
+        self, values: dict[str, float | None], flags: dict[str, Sequence[Flag]]
+    ) -> list[str]:
         """Consistency between signals that passed their own checks; flags the suspects."""
         c = self.consistency
         notes: list[str] = []
@@ -421,21 +425,21 @@ class Cleaner:
         for supply, ret in c.pairs:
             s, r = good(supply), good(ret)
             if s is not None and r is not None and not return_below_supply(s, r, c.temperature_k):
-                flags[supply].append(Flag.RETURN_ABOVE_SUPPLY)
-                flags[ret].append(Flag.RETURN_ABOVE_SUPPLY)
+                flags[supply] = [*flags[supply], Flag.RETURN_ABOVE_SUPPLY]
+                flags[ret] = [*flags[ret], Flag.RETURN_ABOVE_SUPPLY]
         for total, parts in c.sums:
             t, ps = good(total), [good(p) for p in parts]
             if t is None or any(p is None for p in ps):
                 continue
             if not flows_add_up(t, [p for p in ps if p is not None], c.flow_share):
-                flags[total].append(Flag.FLOW_SUM)
+                flags[total] = [*flags[total], Flag.FLOW_SUM]
                 notes.append(f"{Flag.FLOW_SUM.value}: {total}")
         for flow, supply, ret, heat in c.heat:
             q, s, r, h = good(flow), good(supply), good(ret), good(heat)
             if q is None or s is None or r is None or h is None:
                 continue
             if not heat_matches(q, s, r, h, c.heat_share):
-                flags[heat].append(Flag.HEAT_MISMATCH)
+                flags[heat] = [*flags[heat], Flag.HEAT_MISMATCH]
                 notes.append(f"{Flag.HEAT_MISMATCH.value}: {heat}")
         return notes
 

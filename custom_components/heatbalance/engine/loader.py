@@ -526,12 +526,12 @@ def _compiled(schema: Any, top: bool = True) -> Check:
         if isinstance(key, vol.Exclusive):
             exclusive.setdefault(key.group_of_exclusion, []).append(name)
     names = frozenset(f[0] for f in fields)
-    groups = list(exclusive.values())
+    groups = [frozenset(group) for group in exclusive.values()]
 
     def mapping(data: Any) -> dict[str, Any]:
         if not isinstance(data, dict) or not data.keys() <= names:
             raise _UnusualError
-        if any(sum(n in data for n in group) > 1 for group in groups):
+        if any(len(data.keys() & group) > 1 for group in groups):
             raise _UnusualError
         out = {}
         for name, check, fill in fields:
@@ -851,8 +851,10 @@ def _csv_row(plan: list[tuple[int, str | None, str, bool]], row: list[str]) -> d
         cell = _number_or_text(value) if numeric else value
         if group is None:
             raw[key] = cell
+        elif (nested := raw.get(group)) is None:  # setdefault would build a dict per cell
+            raw[group] = {key: cell}
         else:
-            raw.setdefault(group, {})[key] = cell
+            nested[key] = cell
     return raw
 
 

@@ -64,6 +64,7 @@ WINDOW = 48  # cycles kept per series (a day of 30-minute cycles)
 WINDOWS = (4, 6, 12, 24, 48)  # recent spans tested (3 was too short: room transients)
 TRANSIENT = 0.1  # a flow change beyond 10 % between cycles: the valve moved (a stroke)
 STROKE_S = 120.0  # a valve's stroke, during which the flow is neither the old nor the new
+STROKE_AGREE = 0.3  # in a stroke cycle the ratio moves less than this with the heat meter
 MIN_DT_K = 2.0  # below this supply/return difference the heat balance says too little
 PAIR_PRIOR = 0.1  # heat/flow pair noise assumed before the data says (ΔT readings are noisy)
 BALANCE_PRIOR = 0.03  # mass-balance noise assumed before the data says (flow meters only)
@@ -170,6 +171,7 @@ class _Inlet:
     learnt: list[int] = field(default_factory=list)  # offsets behind each ratio value
     pooled: bool = False  # ratios computed on the common supply (the series restarted then)
     dt_k: float | None = None  # ΔT of the last heat-balance value
+    last_ratio: float | None = None  # the last cycle's ratio, taken or not (strokes, spikes)
 
     def supply_offset(self) -> float | None:
         """Mean of the recent offsets from the common supply (None before the first)."""
@@ -191,6 +193,7 @@ class MeterCheck:
         self.balances: dict[str, _Series] = {}
         self.active: dict[str, tuple[str, float, float]] = {}  # id → (kind, bias, since)
         self.flow_odds: dict[str, float] = {}  # undecided pairs: log-odds "flow meter lies"
+        self.factors: dict[str, float] = {}  # last applied flow correction per inlet (×)
 
     @property
     def level(self) -> float:
@@ -235,6 +238,7 @@ class MeterCheck:
         for key, (kind, d, _) in self.active.items():
             if kind == "parent_meter_bias" and key != f"{SUBSTATION}:meter":
                 fixes[key.removesuffix(":meter")] = -d
+        self.factors = {iid: math.exp(-bias) for iid, bias in fixes.items()}
         if not fixes:
             return meas
         inlets = dict(meas.inlets)
@@ -340,13 +344,15 @@ class MeterCheck:
                 # Values on the own sensor are noisier: their differences would keep the
                 # noise estimate high for days. The series starts again on the new basis.
                 state.ratio, state.learnt, state.pooled = _Series(), [], True
-            state.ratio.add(
-                flow / q_heat - 1.0,  # type: ignore[operator]
-                extra=_stroke_var(moved, now - state.time_s),
-            )
-            state.dt_k = supply - ret
-            state.learnt.append(len(state.offsets) if pooled else 0)
-            del state.learnt[:-WINDOW]
+            ratio = flow / q_heat - 1.0  # type: ignore[operator]
+            last, state.last_ratio = state.last_ratio, ratio
+            if _counts(last, ratio, moved):
+                state.ratio.add(ratio, extra=_stroke_var(moved, now - state.time_s))
+                state.dt_k = supply - ret
+                state.learnt.append(len(state.offsets) if pooled else 0)
+                del state.learnt[:-WINDOW]
+            else:
+                q_heat = None
         if energy is not None:
             state.heat_kwh, state.time_s = energy, now
         state.flow_m3h = flow
@@ -464,6 +470,7 @@ class MeterCheck:
             "inlets": {iid: asdict(s) for iid, s in self.inlets.items()},
             "balances": {p: asdict(s) for p, s in self.balances.items()},
             "active": {k: list(v) for k, v in self.active.items()},
+            "factors": dict(self.factors),
         }
 
     @classmethod
@@ -479,6 +486,7 @@ class MeterCheck:
             for key, (kind, bias, since) in dict(data.get("active", {})).items():
                 if kind in KINDS:
                     out.active[str(key)] = (str(kind), float(bias), float(since))
+            out.factors = {str(k): float(v) for k, v in dict(data.get("factors", {})).items()}
         except (KeyError, TypeError, ValueError, AttributeError):
             return cls(network)
         return out
@@ -490,6 +498,16 @@ def _groups(network: Network) -> dict[str, list[str]]:
     for inlet in network.inlets.values():
         groups.setdefault(inlet.parent or SUBSTATION, []).append(inlet.id)
     return {p: kids for p, kids in groups.items() if kids}
+
+
+def _counts(last: float | None, ratio: float, moved: float) -> bool:
+    """Whether a cycle's ratio is taken: always in a steady cycle; in one whose flow moved
+    by more than :data:`TRANSIENT`, only when the heat meter moved with it (the ratio
+    within :data:`STROKE_AGREE` of the last cycle's): a valve's stroke moves both meters, a
+    spike of one meter (a flow reading three times too high once) moves only that one."""
+    if moved <= TRANSIENT:
+        return True
+    return last is not None and abs(ratio - last) <= STROKE_AGREE
 
 
 def _stroke_var(moved: float, dt_s: float) -> float:

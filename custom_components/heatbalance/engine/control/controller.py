@@ -182,10 +182,24 @@ class Controller:
         return cmds
 
     def _consistent(self, meas: Measurements, cmds: Commands) -> Measurements:
-        """Meter consistency (meters.py): diagnose biased meters, regulate on agreeing ones."""
+        """Meter consistency (meters.py): diagnose biased meters, regulate on agreeing ones.
+
+        A correction that starts, changes or ends recalibrates that inlet's flow estimate by
+        the same factor: the meter's reading changed, not the plant — filtered as a jump of
+        the plant, the corrected flow was taken as a spike and then crept in over days.
+        """
         self.meter_findings = self.meters.update(meas)
         cmds.notes.extend(f.message for f in self.meter_findings)
-        return self.meters.corrected(meas)
+        before = dict(self.meters.factors)
+        corrected = self.meters.corrected(meas)
+        for iid in before.keys() | self.meters.factors.keys():
+            ratio = self.meters.factors.get(iid, 1.0) / before.get(iid, 1.0)
+            est = self.estimators.get(iid)
+            flow = est.filters.get("flow_m3h") if est is not None else None
+            if flow is not None and flow.value is not None and ratio != 1.0:
+                flow.value *= ratio
+                flow.var *= ratio**2
+        return corrected
 
     def _presetting_step(
         self, meas: Measurements, openings: dict[str, float | None], cmds: Commands

@@ -1,0 +1,129 @@
+"""A "real" plant behind the gateway, for the product benchmark (issue 10 item 7).
+
+The whole chain as in the field: the virtual plant (``scripts/virtual_plant.py``: the engine's
+Simulator served as Modbus heat meters and electric valves) → the gateway add-on as its own
+process → a real mosquitto → Home Assistant's MQTT integration → the integration's gateway
+source; and the valve commands back the same way. Plant time does not run by itself: after
+each control cycle :meth:`GatewayField.async_after_cycle` waits for the gateway's answers to
+the cycle's commands, advances the plant one cycle and waits until the gateway has read every
+device again, so HA's next cycle sees the plant one cycle on, as on site.
+
+Runs inside Home Assistant's test harness (``hass``), with loopback sockets allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from custom_components.heatbalance.engine.model import Network
+from custom_components.heatbalance.engine.simulator import Simulator
+from custom_components.heatbalance.settings import default_gateway_devices
+from devtools.broker import Mosquitto, free_port
+from devtools.gateway_proc import GatewayProcess, plain_broker, until
+
+POLL_S = 0.2  # the gateway's poll interval per device
+GUARD_S = 120.0  # turns a hang into an error, not a timing figure
+
+
+class GatewayField:
+    """Virtual plant, gateway process and broker, wired to one HA test instance."""
+
+    def __init__(self, hass: Any, network: Network, folder: Path, inlets: list[str]) -> None:
+        """``inlets``: the inlets HA manages (their devices are polled; a households
+        network's households keep their valves, as in the entities field)."""
+        from scripts import virtual_plant as vp
+
+        self.hass = hass
+        sim = Simulator(network, outdoor_c=network.design.outdoor_c)
+        # its own clock stands still (advanced per cycle by async_after_cycle)
+        self.virtual = vp.VirtualPlant(sim, port=free_port(), speed=1e-9, tick_s=3600.0)
+        self.broker = Mosquitto(folder / "broker")
+        self.gateway = GatewayProcess(
+            folder / "gw",
+            {
+                "gateway_id": "gw1",
+                "data_dir": str(folder / "gw" / "data"),
+                "mqtt": {"main": plain_broker(self.broker.port)},
+                "outbox": {"ack_timeout": 2.0},  # resend what HA's debounced subscribe missed
+                "buses": _buses(self.virtual.gateway_buses(poll_interval=POLL_S), inlets),
+            },
+        )
+        self._mqtt: Any = None
+
+    @property
+    def sim(self) -> Simulator:
+        """The plant itself."""
+        return self.virtual.sim
+
+    async def async_start(self) -> None:
+        """Broker, HA's MQTT client on it, the plant's Modbus servers, the gateway."""
+        from homeassistant.components import mqtt
+        from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+        self.broker.start()
+        self._mqtt = MockConfigEntry(
+            domain="mqtt", data={"broker": "127.0.0.1", "port": self.broker.port}
+        )
+        self._mqtt.add_to_hass(self.hass)
+        assert await self.hass.config_entries.async_setup(self._mqtt.entry_id)
+        await mqtt.async_wait_for_mqtt_client(self.hass)
+        await self.virtual.start()
+        self.gateway.start()
+
+    async def async_stop(self) -> None:
+        """Everything down again (the gateway first: it must not poll a stopped plant)."""
+        self.gateway.stop()
+        await self.virtual.stop()
+        if self._mqtt is not None:
+            await self.hass.config_entries.async_unload(self._mqtt.entry_id)
+        self.broker.stop()
+
+    async def async_map(self, entry: Any) -> None:
+        """Every inlet subentry to its meter and valve on the gateway (one reload for all)."""
+        devices = {d.name for d in self.virtual.devices}
+        for sub in list(entry.subentries.values()):
+            meter, valve = default_gateway_devices(sub.data["inlet_id"])
+            mapping = {
+                "source": "gateway",
+                "gateway_meter": meter,
+                "gateway_valve": valve if valve in devices else "",
+            }
+            self.hass.config_entries.async_update_subentry(
+                entry, sub, data=dict(sub.data) | mapping
+            )
+        await self.hass.async_block_till_done()
+
+    async def async_fresh(self, coordinator: Any, since: float) -> None:
+        """Until the gateway source holds a reading of every mapped device taken after
+        ``since`` (wall clock): the plant's state after its last advance."""
+        source = coordinator.plant.gateway
+        assert source is not None, "no gateway source attached"
+        wanted = [name for pair in source.inlets.values() for name in pair if name]
+
+        def fresh() -> bool:
+            return all(
+                (live := source.live.get(name)) is not None and live.ts >= since for name in wanted
+            )
+
+        await until(fresh, "fresh readings of every gateway device", GUARD_S)
+
+    async def async_after_cycle(self, coordinator: Any, dt_s: float) -> None:
+        """The cycle's commands answered by the gateway (confirmed or not), the plant one
+        cycle on, and every device read again."""
+        source = coordinator.plant.gateway
+        sent = [request for request, _at in source.last_command.values()]
+        await until(lambda: all(r in source.results for r in sent), "command answers", GUARD_S)
+        self.virtual.advance(dt_s)
+        since = time.time()
+        await asyncio.sleep(0)
+        await self.async_fresh(coordinator, since)
+
+
+def _buses(buses: list[dict[str, Any]], inlets: list[str]) -> list[dict[str, Any]]:
+    """The gateway's lines with only the managed inlets' devices (empty lines left out)."""
+    names = {name for iid in inlets for name in default_gateway_devices(iid)}
+    kept = [b | {"devices": [d for d in b["devices"] if d["name"] in names]} for b in buses]
+    return [b for b in kept if b["devices"]]
