@@ -7,7 +7,7 @@ import json
 
 import pytest
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 
@@ -108,7 +108,7 @@ async def test_manual_balance_now_shows_and_confirm_moves(
     (§5.3.6-3, minimum flow included), and the plant is better balanced for it."""
     entry = await add_network(hass, options={"algorithm": algorithm, "mode": "manual"})
     alarms: list = []
-    hass.bus.async_listen(EVENT_ALARM, alarms.append)
+    hass.bus.async_listen(EVENT_ALARM, callback(lambda e: alarms.append(e)))
     coordinator = entry.runtime_data.coordinator
     sim = coordinator.simulator
     before = sim.openings.copy()
@@ -235,7 +235,7 @@ async def test_inlet_read_and_moved_through_home_assistant_entities(
 ) -> None:
     await _field_devices(hass)
     alarms: list = []
-    hass.bus.async_listen(EVENT_ALARM, alarms.append)
+    hass.bus.async_listen(EVENT_ALARM, callback(lambda e: alarms.append(e)))
     _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=1000.0)  # 60 °C, 45 °C, 60 m³/h
     await _map_b003(hass, demo, FIELD)
     coordinator = demo.runtime_data.coordinator

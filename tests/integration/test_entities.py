@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from homeassistant.auth.models import User
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import Context, Event, HomeAssistant
+from homeassistant.core import Context, Event, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
 
 from custom_components.heatbalance.const import EVENT_AUDIT
@@ -25,7 +25,7 @@ async def operator(hass: HomeAssistant, hass_owner_user: User) -> User:
 def audit(hass: HomeAssistant) -> list[Event]:
     """Audit events fired during the test."""
     events: list[Event] = []
-    hass.bus.async_listen(EVENT_AUDIT, events.append)
+    hass.bus.async_listen(EVENT_AUDIT, callback(lambda e: events.append(e)))
     return events
 
 

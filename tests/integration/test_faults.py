@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 
 from custom_components.heatbalance.const import EVENT_ALARM
 from custom_components.heatbalance.engine.loader import load_network
@@ -42,7 +42,7 @@ async def test_blocked_building_alarmed_by_name(hass: HomeAssistant) -> None:
     await _run(hass, entry, field, 4)
     field.sim.inject_fault("B007", "blockage", factor=0.3)
     alarms: list[dict[str, Any]] = []
-    hass.bus.async_listen(EVENT_ALARM, lambda e: alarms.append(dict(e.data)))
+    hass.bus.async_listen(EVENT_ALARM, callback(lambda e: alarms.append(dict(e.data))))
     await _run(hass, entry, field, 3)
     faults = [a for a in alarms if a["alarm_type"] == "equipment_fault"]
     assert faults, alarms
@@ -62,7 +62,7 @@ async def test_biased_flow_meter_alarmed_by_name(hass: HomeAssistant) -> None:
     hass.config_entries.async_update_entry(entry, options=options)
     await hass.async_block_till_done()
     alarms: list[dict[str, Any]] = []
-    hass.bus.async_listen(EVENT_ALARM, lambda e: alarms.append(dict(e.data)))
+    hass.bus.async_listen(EVENT_ALARM, callback(lambda e: alarms.append(dict(e.data))))
     named_at = None
     for k in range(1, 25):
         await _run(hass, entry, field, 1)

@@ -272,6 +272,11 @@ def _references(
     return refs
 
 
+def _finite(x: float) -> float | None:
+    """``x``, or None when a reading near the float limit made it overflow to ±inf."""
+    return x if math.isfinite(x) else None
+
+
 def _judge(
     network: Network,
     readings: Any,
@@ -286,7 +291,9 @@ def _judge(
     design = inlet.design_flow_m3h
     set_flow = design * inlet.weight  # §5.3.6-5: a weighted building's set flow
     ratio = flow / design if flow is not None and design > 0 else None
-    flow_dev = 100.0 * (flow - set_flow) / set_flow if flow is not None and set_flow > 0 else None
+    flow_dev = (
+        _finite(100.0 * (flow - set_flow) / set_flow) if flow is not None and set_flow > 0 else None
+    )
     reason: str | None = None
     deviation: float | None = None
     if value is None:
@@ -294,9 +301,11 @@ def _judge(
     elif ref is None or (the_band.unit == "%" and ref <= 0):
         reason = MISSING_SETPOINT
     elif the_band.unit == "%":
-        deviation = 100.0 * (value - ref) / ref
+        deviation = _finite(100.0 * (value - ref) / ref)
     else:
-        deviation = value - ref
+        deviation = _finite(value - ref)
+    if value is not None and reason is None and deviation is None:
+        reason = MISSING_VALUE  # a finite reading so far off that its deviation overflows
     miss = None if deviation is None else the_band.miss(deviation)
     return InletEvaluation(
         inlet_id=iid,
