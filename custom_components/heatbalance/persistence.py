@@ -61,8 +61,8 @@ def restore_state(
     cycle's memory and the balance state (fresh when it counted another clock's seconds).
 
     Inlets whose source changed since (``inlets`` against the stored keys) are named in the
-    memory's ``changed``: the engine loop forgets what it learnt on the old devices, and the
-    network model assumes their valves at the configured opening, as the controller does.
+    memory's ``changed``: the engine loop forgets what it learnt on the old devices (the
+    network model's valve follows the new device's feedback, or the commands it is sent).
     """
     memory = CycleMemory.from_dict(stored.get("memory", {}))
     alarms.restore(stored.get("alarms", {}))
@@ -82,8 +82,6 @@ def restore_state(
     keys = plant.get("sources")
     memory.sources = {str(k): v for k, v in keys.items()} if isinstance(keys, Mapping) else {}
     memory.changed = changed_sources(keys, inlets or {})
-    for iid in memory.changed:
-        simulator.set_opening(iid, simulator.network.inlets[iid].device.opening)
     return memory, balance
 
 
