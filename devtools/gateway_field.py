@@ -59,7 +59,7 @@ class GatewayField:
         return self.virtual.sim
 
     async def async_start(self) -> None:
-        """Broker, HA's MQTT client on it, the plant's Modbus servers, the gateway."""
+        """Broker, HA's MQTT client on it, the plant's Modbus servers (no gateway yet)."""
         from homeassistant.components import mqtt
         from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -71,6 +71,10 @@ class GatewayField:
         assert await self.hass.config_entries.async_setup(self._mqtt.entry_id)
         await mqtt.async_wait_for_mqtt_client(self.hass)
         await self.virtual.start()
+
+    def start_polling(self) -> None:
+        """The gateway starts polling: after the mapping, so the reload's first cycle found
+        no readings and moved nothing (step 0 judges the untouched plant, as the CLI's)."""
         self.gateway.start()
 
     async def async_stop(self) -> None:
@@ -110,12 +114,16 @@ class GatewayField:
 
         await until(fresh, "fresh readings of every gateway device", GUARD_S)
 
-    async def async_after_cycle(self, coordinator: Any, dt_s: float) -> None:
-        """The cycle's commands answered by the gateway (confirmed or not), the plant one
-        cycle on, and every device read again."""
+    async def _async_answered(self, coordinator: Any) -> None:
+        """Until the gateway answered every command sent so far."""
         source = coordinator.plant.gateway
         sent = [request for request, _at in source.last_command.values()]
         await until(lambda: all(r in source.results for r in sent), "command answers", GUARD_S)
+
+    async def async_after_cycle(self, coordinator: Any, dt_s: float) -> None:
+        """The cycle's commands answered by the gateway (confirmed or not), the plant one
+        cycle on, and every device read again."""
+        await self._async_answered(coordinator)
         self.virtual.advance(dt_s)
         since = time.time()
         await asyncio.sleep(0)

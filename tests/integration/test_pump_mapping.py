@@ -165,25 +165,17 @@ class PumpGatewayField(GatewayField):
         await hass.async_block_till_done()
 
     async def follow(self, hass: HomeAssistant) -> None:
-        calls = self.mqtt_mock.async_publish.call_args_list
-        sent = [json.loads(c.args[1]) for c in calls if c.args[0] == f"{ROOT}/cmd"]
         self.cycle += 1
-        for command in sent[self.done :]:
-            if command["device"] != self.DEVICE:
-                continue
-            self.commands.append(command | {"cycle": self.cycle})
-            assert command["point"] == "speed_setpoint"
-            self.sim.set_pump_speed(command["value"] / 100.0 * SLIP)
-            result = {"request_id": command["request_id"], "status": "confirmed"}
-            async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
-        valves = [c for c in sent[self.done :] if c["device"] != self.DEVICE]
-        for command in valves:  # the valves as the regulation test answers them
-            iid = command["device"].removesuffix("-valve").upper()
-            self.sim.set_opening(iid, command["value"] / 100.0)
-            result = {"request_id": command["request_id"], "status": "confirmed"}
-            async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
-        self.done = len(sent)
-        await hass.async_block_till_done()
+        await super().follow(hass)
+
+    def apply(self, command: dict[str, Any]) -> None:
+        """The drive takes its speed set point (reaching 98 % of it); valves as before."""
+        if command["device"] != self.DEVICE:
+            super().apply(command)
+            return
+        self.commands.append(command | {"cycle": self.cycle})
+        assert command["point"] == "speed_setpoint"
+        self.sim.set_pump_speed(command["value"] / 100.0 * SLIP)
 
 
 async def test_pump_drive_on_the_gateway(hass: HomeAssistant, mqtt_mock: Any) -> None:

@@ -160,12 +160,16 @@ class GatewayField(Field):
         sent = [c.args[1] for c in calls if c.args[0] == f"{ROOT}/cmd"]
         for raw in sent[self.done :]:
             command = json.loads(raw)
-            iid = command["device"].removesuffix("-valve").upper()
-            self.sim.set_opening(iid, command["value"] / 100.0)
+            self.apply(command)
             result = {"request_id": command["request_id"], "status": "confirmed"}
             async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
         self.done = len(sent)
         await hass.async_block_till_done()
+
+    def apply(self, command: dict[str, Any]) -> None:
+        """A command reached its device: the field's valve goes there."""
+        iid = command["device"].removesuffix("-valve").upper()
+        self.sim.set_opening(iid, command["value"] / 100.0)
 
 
 async def run_cycles(
