@@ -70,23 +70,20 @@ async def test_blocked_building_alarmed_by_name(hass: HomeAssistant) -> None:
 
 
 async def test_biased_flow_meter_alarmed_by_name(hass: HomeAssistant) -> None:
-    """A building's flow meter reads 10 % high on a field plant whose heat meters (energy
+    """A building's flow meter reads 20 % high on a field plant whose heat meters (energy
     counters) and substation flow meter reach HA as entities: the meter check
-    (engine/meters.py, §3.0.7-1) raises an equipment fault naming that building, and no
-    other inlet is accused of a meter fault."""
-    instruments = Instruments(noise=0.01, bias=("B007", 1.1), meters=True)
+    (engine/meters.py, §3.0.7-1) raises an equipment fault naming that building within 12
+    cycles (6 measured), and no other inlet is accused of a meter fault. (A 10 % bias needs
+    9–14 cycles at this noise, near the test's decision boundary: bench_robust measures it.)"""
+    instruments = Instruments(noise=0.01, bias=("B007", 1.2), meters=True)
     entry, field = await _field_entry(hass, instruments)
     options = dict(entry.options) | {"substation_flow_entity": FieldPlant.SUBSTATION_FLOW}
     hass.config_entries.async_update_entry(entry, options=options)
     await hass.async_block_till_done()
     alarms: list[dict[str, Any]] = []
     hass.bus.async_listen(EVENT_ALARM, callback(lambda e: alarms.append(dict(e.data))))
-    named_at = None
-    for k in range(1, 25):
-        await _run(hass, entry, field, 1)
-        if named_at is None and any("meter" in a["description"] for a in alarms):
-            named_at = k
+    await _run(hass, entry, field, 12)
     meter = [a for a in alarms if "meter" in a["description"]]
-    assert named_at is not None, alarms
+    assert meter, alarms
     assert {a["location"] for a in meter} == {"B007"}
     assert {a["alarm_type"] for a in meter} == {"equipment_fault"}
