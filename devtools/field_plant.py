@@ -138,6 +138,44 @@ async def async_map_to_field(hass: Any, entry: Any, field: FieldPlant) -> None:
     await hass.async_block_till_done()
 
 
+async def async_field_in_auto(
+    hass: Any, entry: Any, network: Network, instruments: Instruments
+) -> FieldPlant:
+    """A new field for every inlet of ``entry`` (in manual mode: nothing moves while the
+    subentries change, each may reload the entry), then the entry switched to automatic."""
+    field = FieldPlant(hass, network, list(entry.runtime_data.coordinator.inlets), instruments)
+    await field.async_add_valves()
+    await async_map_to_field(hass, entry, field)
+    if field.moves:
+        raise AssertionError(f"valves moved while mapping in manual mode: {field.moves}")
+    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | {"mode": "auto"})
+    await hass.async_block_till_done()
+    return field
+
+
+async def async_field_cycles(
+    hass: Any, entry: Any, field: FieldPlant, n: int, moves: list[int] | None = None
+) -> list[float]:
+    """``n`` cycles: the field publishes, HA regulates, the field follows; the share of the
+    field's inlets truly in the intermediate flow band (§8.2.3) after each (``moves``: the
+    valve commands of each cycle are appended)."""
+    from custom_components.heatbalance.engine.evaluation import evaluate
+
+    coordinator = entry.runtime_data.coordinator
+    shares = []
+    for _ in range(n):
+        before = len(field.moves)
+        field.publish()
+        await entry.runtime_data.coordinator.async_refresh()
+        await hass.async_block_till_done()
+        field.follow_and_advance(coordinator.plant.cycle_s)
+        ev = evaluate(field.sim.network, field.sim.state(), level="intermediate", target="flow")
+        shares.append(ev.share_in_band or 0.0)
+        if moves is not None:
+            moves.append(len(field.moves) - before)
+    return shares
+
+
 def entity_mapping(field: Any, iid: str) -> dict[str, str]:
     """An inlet subentry's source fields for a field plant's entities (``field.entity``)."""
     return {

@@ -50,10 +50,13 @@ async def async_confirm_proposal(
         result = coordinator.data
         if result is None or not result.commands or coordinator.settings.auto:
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_proposal")
-        # computed by the engine within the safety limits from where the valves stand;
-        # nothing has moved since in manual mode
+        # computed by the engine within the safety limits from where the valves stood; a
+        # valve moved by hand since is limited again from where it is now (§5.3.6-3)
+        openings = result.commands
+        if coordinator.memory.loop is not None:
+            openings, _ = coordinator.memory.loop.within_limits(openings)
         coordinator.sent = {}
-        sent = await coordinator.async_send(result.commands, result.pump_command)
+        sent = await coordinator.async_send(openings, result.pump_command)
     result.commands = {}  # confirmed once; the next cycle proposes afresh
     coordinator.async_update_listeners()
     async_audit(

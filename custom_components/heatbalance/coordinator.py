@@ -42,7 +42,9 @@ from .persistence import (
     SAVE_DELAY_S,
     STORE_VERSION,
     WALL_CLOCK,
+    left_real,
     restore_state,
+    source_keys,
     stored_state,
 )
 from .plant import Plant
@@ -116,7 +118,10 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         """Restore what the last run left: counters, alarms, the simulated plant's settings."""
         await self.events.async_load_texts()
         stored = await self.store.async_load() or {}
-        self.memory, self.balance = restore_state(stored, self.alarms, self.clock, self.simulator)
+        self.memory, self.balance = restore_state(
+            stored, self.alarms, self.clock, self.simulator, self.inlets
+        )
+        self.plant.left = left_real(self.memory.sources, self.inlets)
         await self._async_attach_gateway()
         if self.config_entry is not None:  # HA stops without unloading: write what is due
             self.config_entry.async_on_unload(
@@ -148,7 +153,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
     def stored(self, memory: dict[str, Any] | None = None) -> dict[str, Any]:
         """Everything the Store keeps (``memory``: the cycle memory already serialised)."""
         memory = self.memory.as_dict() if memory is None else memory
-        return stored_state(memory, self.alarms, self.balance, self.clock, self.simulator)
+        sources = source_keys(self.inlets, self.memory.sources)
+        return stored_state(memory, self.alarms, self.balance, self.clock, self.simulator, sources)
 
     async def async_save(self) -> None:
         """Write the Store now (on unload, and :data:`SAVE_DELAY_S` after a change).

@@ -104,6 +104,8 @@ class CycleMemory:
 
     loop: ControlLoop | None = None  # built on the first cycle, from loop_state
     loop_state: dict[str, Any] = field(default_factory=dict)  # stored learning, until then
+    changed: set[str] = field(default_factory=set)  # inlets whose source changed (persistence)
+    sources: dict[str, Any] = field(default_factory=dict)  # stored source keys (persistence)
 
     @property
     def energy_kwh(self) -> dict[str, float]:
@@ -246,6 +248,9 @@ def run_cycle(
     if memory.loop is None:
         memory.loop = ControlLoop(network, config, cycle_s=acq.dt_s, state=memory.loop_state)
         memory.loop_state = {}
+    if memory.changed:  # learnt on other devices: void (§5.3.6-3, issue 10)
+        memory.loop.sources_changed(memory.changed)
+        memory.changed = set()
     memory.loop.configure(config)
     out = memory.loop.step(
         measurements_of(inlets, acq, pump_speed),

@@ -8,12 +8,15 @@ afresh; nothing worse (regulation restarts, no crash).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from .const import CONF_ACTUATOR_ENTITY, CONF_FLOW_ENTITY, SOURCE_SIMULATOR
 from .cycle import CycleMemory
 from .engine.alarms import AlarmBook
 from .engine.evaluation import BalanceStateMachine
 from .engine.simulator import Simulator
+from .settings import InletConfig
 
 STORE_VERSION = 1
 SAVE_DELAY_S = 30
@@ -27,9 +30,11 @@ def stored_state(
     balance: BalanceStateMachine,
     clock: str,
     simulator: Simulator,
+    sources: Mapping[str, list[str | None]] | None = None,
 ) -> dict[str, Any]:
     """Everything the Store keeps (JSON); ``memory`` is the cycle memory already serialised
-    (in the executor: the controller's learning is large on big networks)."""
+    (in the executor: the controller's learning is large on big networks); ``sources`` the
+    devices the learning was made on (:func:`source_keys`)."""
     sim = simulator
     return {
         "memory": memory,
@@ -40,15 +45,25 @@ def stored_state(
             "time_s": sim.time_s,
             "pump_speed": sim.pump_speed,
             "openings": {iid: float(sim.openings[k]) for k, iid in enumerate(sim.ids)},
+            "sources": dict(sources or {}),
         },
     }
 
 
 def restore_state(
-    stored: dict[str, Any], alarms: AlarmBook, clock: str, simulator: Simulator
+    stored: dict[str, Any],
+    alarms: AlarmBook,
+    clock: str,
+    simulator: Simulator,
+    inlets: Mapping[str, InletConfig] | None = None,
 ) -> tuple[CycleMemory, BalanceStateMachine]:
     """Read back :func:`stored_state`: alarms and the simulated plant in place; returns the
-    cycle's memory and the balance state (fresh when it counted another clock's seconds)."""
+    cycle's memory and the balance state (fresh when it counted another clock's seconds).
+
+    Inlets whose source changed since (``inlets`` against the stored keys) are named in the
+    memory's ``changed``: the engine loop forgets what it learnt on the old devices (the
+    network model's valve follows the new device's feedback, or the commands it is sent).
+    """
     memory = CycleMemory.from_dict(stored.get("memory", {}))
     alarms.restore(stored.get("alarms", {}))
     try:
@@ -64,4 +79,50 @@ def restore_state(
     if "pump_speed" in plant:
         simulator.set_pump_speed(float(plant["pump_speed"]))
     simulator.time_s = float(plant.get("time_s", 0.0))
+    keys = plant.get("sources")
+    memory.sources = {str(k): v for k, v in keys.items()} if isinstance(keys, Mapping) else {}
+    memory.changed = changed_sources(keys, inlets or {})
     return memory, balance
+
+
+def source_key(cfg: InletConfig) -> list[str | None]:
+    """The devices an inlet's valve position and flow come from: when this changes, what
+    was learnt on the old ones (where the valve stood, the flow's estimate) is void."""
+    if cfg.source == SOURCE_SIMULATOR:
+        return [SOURCE_SIMULATOR]
+    entities = cfg.entities
+    return [
+        cfg.source,
+        entities.get(CONF_ACTUATOR_ENTITY),
+        entities.get(CONF_FLOW_ENTITY),
+        cfg.gateway_id,
+        cfg.gateway_valve,
+        cfg.gateway_meter,
+    ]
+
+
+def source_keys(
+    inlets: Mapping[str, InletConfig], before: Mapping[str, list[str | None]]
+) -> dict[str, list[str | None]]:
+    """The source keys to store: the mapped inlets', and those of inlets whose subentry was
+    removed — their valve keeps the last command it received, so mapped again to the same
+    devices, what was known of it still holds (no command reached it meanwhile)."""
+    return {**before, **{iid: source_key(cfg) for iid, cfg in inlets.items()}}
+
+
+def left_real(
+    stored: Mapping[str, list[str | None]], inlets: Mapping[str, InletConfig]
+) -> set[str]:
+    """Inlets no subentry maps any more whose valve was a real device: it stands where its
+    last command put it (the network model keeps that), not at the configured opening."""
+    return {iid for iid, key in stored.items() if iid not in inlets and key != [SOURCE_SIMULATOR]}
+
+
+def changed_sources(stored: Any, inlets: Mapping[str, InletConfig]) -> set[str]:
+    """Inlets whose :func:`source_key` differs from the stored one. An inlet the Store does
+    not name was unmapped: the simulated plant's (or assumed) valve. A Store written before
+    sources were kept names none: nothing is known to have changed."""
+    if not isinstance(stored, Mapping):
+        return set()
+    unmapped = [SOURCE_SIMULATOR]
+    return {iid for iid, cfg in inlets.items() if stored.get(iid, unmapped) != source_key(cfg)}

@@ -82,6 +82,7 @@ class Plant:
         self._weather = outdoor_profile(days=150, seed=0)
         self.gateway: GatewaySource | None = None  # gateway_source.async_attach sets it
         self._assumed = False  # uncommanded valves and pump put at their assumed state
+        self.left: set[str] = set()  # real valves whose subentry was removed (persistence)
         # heat meters mapped by their power only: a counter kept here, (kWh, plant time s)
         self._heat_counters: dict[str, tuple[float, float]] = {}
 
@@ -171,7 +172,8 @@ class Plant:
         """
         sim = self.simulator
         for iid, inlet in sim.network.inlets.items():
-            if iid not in managed and inlet.device.actuated:
+            # a real valve whose subentry was removed stays where its last command put it
+            if iid not in managed and iid not in self.left and inlet.device.actuated:
                 sim.set_opening(iid, inlet.device.opening)
         sim.set_pump_speed(sim.network.substation.pump.speed)  # until its drive says more
         self._assumed = True

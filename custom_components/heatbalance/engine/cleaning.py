@@ -282,6 +282,11 @@ class Cleaner:
         self.consistency = consistency or Consistency()
         self._history: dict[str, _History] = {}
 
+    def forget(self, prefix: str) -> None:
+        """Drop the histories of the signals named ``prefix…`` (their device changed)."""
+        for name in [n for n in self._history if n.startswith(prefix)]:
+            del self._history[name]
+
     def spec(self, name: str) -> SignalSpec:
         """The checks applied to ``name``."""
         return self.specs.get(name, self.default)

@@ -17,7 +17,7 @@ the flows of the moved valves to change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ from .cleaning import Cleaner, CleanResult, clean_measurements, expect_commands,
 from .cleaning import heat_flow_kw as _heat_flow_kw
 from .control.base import Commands, ControllerConfig, InletReading, Measurements
 from .control.controller import Controller, make_controller
+from .control.safety import limit_opening
 from .diagnosis import Diagnoser, Finding, InletObservation
 from .energy import EnergyCounters
 from .evaluation import REGULATION_TIMEOUT_S, BalanceStateMachine, Evaluation, evaluate
@@ -160,6 +161,48 @@ class ControlLoop:
         controller forgets the commands that were not sent."""
         self.controller.dispatched(moved)
         expect_commands(self.cleaner, self.network, moved)
+
+    def sources_changed(self, ids: Iterable[str]) -> None:
+        """These inlets are now read and moved through other devices (an inlet re-mapped
+        from the simulated plant to HA entities or the gateway, or to another valve).
+
+        What the loop learnt of the old devices is forgotten — the controller's position,
+        estimates and identification (:meth:`Controller.forget`), the diagnoser's curves,
+        the transmission counts and the signal histories — so the first real reading is no
+        spike and the first command is limited from the new valve's assumed (configured)
+        opening, flagged, not from where the old one stood (§5.3.6-3).
+        """
+        ids = [iid for iid in ids if iid in self.network.inlets]
+        self.controller.forget(ids)
+        for iid in ids:
+            self.diagnoser.inlets.pop(iid, None)
+            self.success.history.pop(iid, None)
+            self.cleaner.forget(f"{iid}.")
+            self._openings.pop(iid, None)
+
+    def within_limits(
+        self, openings: Mapping[str, float]
+    ) -> tuple[dict[str, float], dict[str, list[str]]]:
+        """Openings computed earlier (a manual proposal the operator confirms now), limited
+        again from where each valve is known to stand *now* (§5.3.6-3): a valve moved by
+        hand or re-mapped since is not moved further than the step limit from there.
+        Returns the openings to send and, per inlet, the limits that acted."""
+        ctl = self.controller
+        out: dict[str, float] = {}
+        acted: dict[str, list[str]] = {}
+        for iid, proposed in openings.items():
+            inlet = self.network.inlets.get(iid)
+            current = ctl.known_position(iid)
+            if inlet is None or current is None:
+                continue  # nothing known to limit from: not sent
+            device = inlet.device
+            value, why = limit_opening(
+                current, proposed, ctl.config.limits, device.min_opening, device.max_opening
+            )
+            out[iid] = value
+            if why:
+                acted[iid] = why
+        return out, acted
 
     def held(self) -> None:
         """Nothing was sent this cycle (balanced plant left alone, manual mode)."""

@@ -72,7 +72,7 @@ from .targets import TargetError, measured_value, target_error
 MANUAL = "manual mode: computed, not commanded"
 SPIKE = "reading rejected by the model (spike?)"
 NO_POSITION = "no valve position (no feedback, no earlier command, none configured)"
-ASSUMED_COMMAND = "no feedback: position assumed at the last command"
+ASSUMED_COMMAND = "no feedback: position assumed at the last command (or feedback) known"
 ASSUMED_CONFIGURED = "no feedback: position assumed at the configured opening"
 STUCK = "stuck: the position does not follow the command"
 VALVE_FAULT = "the valve reports fault code"  # §4.3.8: isolated like a stuck valve
@@ -144,6 +144,7 @@ class Controller:
         measurements = self._consistent(measurements, cmds)
         self._check_stuck(measurements)
         self._check_fault_codes(measurements)
+        self._remember_feedback(measurements)
         openings = {iid: self._position(iid, measurements, cmds) for iid in self.ids}
         self.raw = measurements
         measurements = self._estimate(measurements, openings)
@@ -698,6 +699,46 @@ class Controller:
         for iid, value in sent.items():
             if iid in ids:
                 self.moved[iid] = self.last_openings[iid] = value
+
+    def forget(self, ids: Iterable[str]) -> None:
+        """The inlets' signals now come from other devices (a source re-mapped, §5.3.6-3).
+
+        Nothing learnt on the old ones holds for the new: where the valve stood, the
+        estimates and their noise, the PI memory, the identified branch, stuck or blocked
+        diagnoses. Each restarts as on a fresh start — its position assumed at the
+        configured (commissioned) opening until feedback or an acknowledged command says
+        otherwise, so the step limit applies from there, never from the old valve.
+        """
+        for iid in list(ids):
+            for memory in (
+                self.last_openings,
+                self.moved,
+                self._prior,
+                self.expected,
+                self.estimators,
+                self.pi,
+                self.read_share,
+                self.mismatches,
+                self.faults,
+                self.goals,
+            ):
+                memory.pop(iid, None)
+            self.model.forget(iid)
+
+    def known_position(self, iid: str) -> float | None:
+        """Where the valve is believed to stand now: the last feedback or acknowledged
+        command, else the configured opening (None: unknown). What a command sent outside
+        a cycle (an operator's confirmation) is limited from."""
+        return self._position(iid, Measurements()) if iid in self.network.inlets else None
+
+    def _remember_feedback(self, meas: Measurements) -> None:
+        """A valve's feedback is its position until a later command or feedback: when the
+        next reading is lost, the step limit applies from where it was last seen, not from
+        an older command it may not have followed (§5.3.6-3)."""
+        for iid in self.ids:
+            value = _feedback(meas, iid)
+            if value is not None:
+                self.last_openings[iid] = value
 
     def _position(self, iid: str, meas: Measurements, cmds: Commands | None = None) -> float | None:
         """Where the valve is: its feedback, else the last command, else the configured opening.

@@ -100,6 +100,16 @@ class ModelBased:
         dp = _pressure(reading.get("dp_available_kpa"))
         return ident.update(flow, x, dp, valve_dp)
 
+    def forget(self, iid: str) -> None:
+        """Learn the inlet's branch afresh (its devices changed): identifier, outer loop and
+        pressure residual back to the network file's."""
+        if iid in self.identifiers:
+            k = self.planner.index[iid]
+            a0 = float(self.planner.a0[k])
+            self.identifiers[iid] = BranchIdentifier(a0=a0, forgetting=self.forgetting)
+        self.multipliers.pop(iid, None)
+        self.residuals.pop(iid, None)
+
     def identify_buildings(self) -> None:
         """Learn the valve of every building that feeds households, from this cycle's reads.
 
