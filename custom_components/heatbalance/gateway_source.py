@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from homeassistant.core import callback
+from homeassistant.exceptions import HomeAssistantError
 
 from .const import (
     CONF_GATEWAY_RETURN_PRESSURE,
@@ -269,7 +270,10 @@ class GatewaySource:
             if self._store is not None:
                 self._store.async_delay_save(self._written_dict, SAVE_DELAY_S)
             if ack is not None:
-                await self._publish(ack_topic(self.base, gateway), ack)
+                try:
+                    await self._publish(ack_topic(self.base, gateway), ack)
+                except HomeAssistantError as err:  # broker gone: unacked rows come again,
+                    _LOGGER.debug("Gateway %s ack not sent: %s", gateway, err)  # as duplicates
 
     def _accepts(self, gateway: str, reading: dict[str, Any]) -> bool:
         """Whether ``gateway`` may report this device: its owner, or the first to report an

@@ -158,7 +158,10 @@ def _schedule_reload(hass: HomeAssistant, entry_id: str) -> None:
             return  # unloaded meanwhile (HA stopping, entry disabled): never set it up again
         await hass.config_entries.async_reload(entry_id)
 
-    hass.async_create_task(reload(), f"{DOMAIN} reload {entry_id}")
+    # not started eagerly: a flow adding many subentries in one go calls the listener at each
+    # one; started at once, the task dropped the pending mark before the next was added, and
+    # HA 2025.4 reloaded the entry once per added building (108 reloads for district120)
+    hass.async_create_task(reload(), f"{DOMAIN} reload {entry_id}", eager_start=False)
 
 
 async def async_remove_network(hass: HomeAssistant, entry: ConfigEntry) -> None:
