@@ -229,6 +229,29 @@ class ModelBased:
             return None
         return pl.opening_for(k, math.sqrt(100.0 / valve))
 
+    def flow_factor(self, iid: str, before: float, after: float) -> float | None:
+        """Ratio by which a leaf's flow changes when its own valve moves ``before → after``.
+
+        At the pressure the inlet is offered (others standing), Q ∝ 1/√R, and only R's
+        split between circuit and valve comes from the identified model — so the error of
+        this prediction scales with the size of the move, not with the flow (the
+        estimator's move-aware prediction, §3.0.7-1). None for a building that feeds
+        households (its flow is theirs) or a valve the model cannot size.
+        """
+        pl = self.planner
+        k = pl.index.get(iid)
+        if k is None or not (pl.leaf[k] and pl.has_kv[k]):
+            return None
+        ident = self.identifiers.get(iid)
+        c0 = ident.circuit_factor if ident else 1.0
+        c1 = ident.valve_factor if ident else 1.0
+        circuit = c0 * float(pl.a0[k])
+        old = circuit + c1 * pl.valve_term(k, before)
+        new = circuit + c1 * pl.valve_term(k, after)
+        if not (old > 0 and new > 0 and math.isfinite(old) and math.isfinite(new)):
+            return None
+        return math.sqrt(old / new)
+
     # --- planning ------------------------------------------------------------------------
     def plan(
         self,
