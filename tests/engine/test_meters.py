@@ -236,3 +236,20 @@ def test_undecided_pair_is_corrected_by_the_balance_evidence_so_far() -> None:
     assert fixed is not None
     assert read is not None
     assert 5.0 < fixed < (read * 5.0) ** 0.5
+
+
+def test_flows_whose_ratio_under_or_overflows_are_no_evidence(builtin) -> None:
+    """A subnormal or huge but finite flow beside a normal one makes their quotient 0 or
+    inf; the check skips such a cycle instead of raising (found by the loop's property
+    test with every reading of a cycle lost but one)."""
+    net = builtin("loop8")
+    check = MeterCheck(net)
+    kids = sorted(net.inlets)
+    for k, flow in enumerate((2.0, 5e-324, 1e308, 2.0)):
+        readings = {
+            iid: InletReading(flow_m3h=flow, supply_c=70.0, return_c=50.0, heat_kwh=10.0 + k)
+            for iid in kids
+        }
+        readings[kids[0]] = InletReading(flow_m3h=1e-320 if k % 2 else 1e300)
+        meas = Measurements(inlets=readings, time_s=900.0 * k, pump_flow_m3h=1e-310)
+        assert check.update(meas) == []

@@ -149,6 +149,18 @@ class _Series:
         return sum(tail) / len(tail) if tail else None
 
 
+def _log_ratio(num: float | None, den: float | None) -> float | None:
+    """ln(num / den), or None unless both are positive and their ratio is a positive float.
+
+    Readings a meter can send (subnormal, huge) make a quotient of two positive numbers
+    underflow to 0 or overflow to inf; such a ratio carries no evidence.
+    """
+    if num is None or den is None or not (num > 0 and den > 0):
+        return None
+    ratio = num / den
+    return math.log(ratio) if 0.0 < ratio < math.inf else None
+
+
 def _pooled_var(series: Iterable[_Series], prior: float) -> float:
     """Noise variance shared by all series of a kind, with a cautious prior σ."""
     diff_sq = prior**2 * 2.0 * PRIOR_WEIGHT
@@ -319,11 +331,8 @@ class MeterCheck:
         flow = reading.get("flow_m3h")
         supply, ret = self._supply(state, reading, common), reading.get("return_c")
         q_heat = None
-        moved = (
-            abs(math.log(flow / state.flow_m3h))
-            if flow is not None and flow > 0 and state.flow_m3h is not None and state.flow_m3h > 0
-            else None
-        )
+        change = _log_ratio(flow, state.flow_m3h)
+        moved = abs(change) if change is not None else None
         if (
             moved is not None
             and energy is not None
@@ -366,9 +375,9 @@ class MeterCheck:
             flows = [_flow(meas, k) for k in kids]
             if total is None or total <= 0 or any(f is None for f in flows):
                 continue
-            summed = sum(f for f in flows if f is not None)
-            if summed > 0:
-                self.balances.setdefault(parent, _Series()).add(math.log(summed / total))
+            balance = _log_ratio(sum(f for f in flows if f is not None), total)
+            if balance is not None:
+                self.balances.setdefault(parent, _Series()).add(balance)
 
     # --- verdicts ------------------------------------------------------------------------
     def _judge(self, meas: Measurements, heat_flows: dict[str, float], now: float) -> None:
@@ -437,7 +446,10 @@ class MeterCheck:
         if total <= 0 or mine <= 0:
             return "meter_disagreement"
         # Σ with the flow meter's bias removed from this inlet, over Σ as read.
-        if_flow = -math.log((total - mine + mine * math.exp(-bias)) / total)
+        shift = _log_ratio(total - mine + mine * math.exp(-bias), total)
+        if shift is None:
+            return "meter_disagreement"
+        if_flow = -shift
         error = series.sigma(balance_var) / math.sqrt(n)
         if abs(if_flow) < SEPARATION * error:
             # log-likelihood ratio of "flow meter" (shift if_flow) against "heat meter" (none)
