@@ -249,10 +249,10 @@ class MeterCheck:
         common = self._common_supply(meas)
         prior = self._offset_prior()
         for iid, reading in meas.inlets.items():
-            q_heat = self._heat_flow(iid, reading, now, common, prior)
+            confirmed = self._valve_residual(iid, reading)
+            q_heat = self._heat_flow(iid, reading, now, common, prior, confirmed)
             if q_heat is not None:
                 heat_flows[iid] = q_heat
-            self._valve_residual(iid, reading)
         self._balances(meas)
         self._judge(meas, heat_flows, now)
         return self.findings()
@@ -372,8 +372,12 @@ class MeterCheck:
         now: float,
         common: float | None = None,
         prior: _OffsetPrior | None = None,
+        confirmed: bool = False,
     ) -> float | None:
-        """Flow implied by the heat meter over the last cycle; feeds the pair's series."""
+        """Flow implied by the heat meter over the last cycle; feeds the pair's series.
+
+        ``confirmed``: the valve's Kv·√ΔP moved with the flow reading (a stroke, not a spike).
+        """
         state = self.inlets.get(iid)
         if state is None:  # setdefault would build a new one every cycle
             state = self.inlets[iid] = _Inlet()
@@ -406,7 +410,7 @@ class MeterCheck:
                 state.ratio, state.offset_sd, state.pooled = _Series(), [], True
             ratio = flow / q_heat - 1.0  # type: ignore[operator]
             last, state.last_ratio = state.last_ratio, ratio
-            if _counts(last, ratio, moved):
+            if confirmed or _counts(last, ratio, moved):
                 state.ratio.add(ratio, extra=_stroke_var(moved, now - state.time_s))
                 state.dt_k = supply - ret
                 state.offset_sd.append(offset_sd)
@@ -419,19 +423,29 @@ class MeterCheck:
         return q_heat
 
     # --- the valve's own word ------------------------------------------------------------
-    def _valve_residual(self, iid: str, reading: InletReading) -> None:
+    def _valve_residual(self, iid: str, reading: InletReading) -> bool:
         """ln(flow ÷ Kv(opening)·√(ΔP_valve/100 kPa)): what the flow meter reads over what
         the valve passes. A biased flow meter shifts it by its bias; a biased heat meter
         does not; a valve whose characteristic is off shifts it without the heat balance.
         Needs the valve's position and its ΔP; both are instantaneous like the flow, so a
-        stroke costs nothing here."""
+        stroke costs nothing here.
+
+        Returns whether it stayed within :data:`TRANSIENT` of the last cycle's: then a flow
+        that moved was the valve's stroke, not a spike of the meter.
+        """
+        state = self.inlets.get(iid)
+        if state is None:  # setdefault would build a new one every cycle
+            state = self.inlets[iid] = _Inlet()
         device = self.valves.get(iid)
         opening, dp = reading.get("opening"), reading.get("valve_dp_kpa")
         if device is None or opening is None or dp is None or dp <= 0:
-            return
+            return False
         residual = _log_ratio(reading.get("flow_m3h"), device.kv(opening) * math.sqrt(dp / 100.0))
-        if residual is not None:
-            self.inlets[iid].valve.add(residual)
+        if residual is None:
+            return False
+        last = state.valve.values[-1] if state.valve.values else None
+        state.valve.add(residual)
+        return last is not None and abs(residual - last) <= TRANSIENT
 
     def _valve_verdict(self) -> _Valve | None:
         """Centre and spread of the inlets' valve residuals (median, MAD), None below three:
