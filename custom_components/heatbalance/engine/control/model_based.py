@@ -30,10 +30,18 @@ import numpy as np
 from ..hydraulics import HydraulicError
 from ..model import Network
 from .base import MAX_DP_KPA, MAX_FLOW_RATIO, InletReading
-from .identification import REJECT, BranchIdentifier, PipeIdentifier, carry_residuals
+from .identification import (
+    REJECT,
+    BranchIdentifier,
+    PipeIdentifier,
+    ResidualScatter,
+    carry_residuals,
+    residual_sample_variance,
+)
 from .planner import HydraulicPlanner, Plan, PlanInput
 
 RESIDUAL_SMOOTHING = 0.2  # weight of the newest pressure-residual sample
+RESIDUAL_NOISE = 0.02  # relative σ of one flow or ΔP reading the residuals assume (2 %)
 RESIDUAL_SHARE = 0.5  # a residual beyond half the pump's shut-off pressure is not believed
 MIN_SEEN_FOR_RESIDUAL = 0.5  # share of leaf flows needed to compare pressures at all
 OUTER_GAIN = 0.5  # share of a temperature error turned into a flow-target change per step
@@ -59,6 +67,7 @@ class ModelBased:
     identifiers: dict[str, BranchIdentifier] = field(default_factory=dict)
     multipliers: dict[str, float] = field(default_factory=dict)
     residuals: dict[str, float] = field(default_factory=dict)
+    scatter: dict[str, ResidualScatter] = field(default_factory=dict)  # how sure each is
     pipes: PipeIdentifier = field(default_factory=PipeIdentifier)
     weights: dict[str, float] = field(default_factory=dict)  # the operator's (§5.3.6-5)
     _buildings: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
@@ -109,6 +118,7 @@ class ModelBased:
             self.identifiers[iid] = BranchIdentifier(a0=a0, forgetting=self.forgetting)
         self.multipliers.pop(iid, None)
         self.residuals.pop(iid, None)
+        self.scatter.pop(iid, None)
 
     def identify_buildings(self) -> None:
         """Learn the valve of every building that feeds households, from this cycle's reads.
@@ -135,7 +145,8 @@ class ModelBased:
 
         At the measured flows and pump speed the model offers each street-level inlet a
         pressure; the measured one differs by what the pipe model gets wrong. The smoothed
-        difference is added to every plan, and a household takes its building's.
+        difference is added to every plan (shrunk by its uncertainty,
+        :class:`~.identification.ResidualScatter`), and a household takes its building's.
         """
         self.identify_buildings()
         pl = self.planner
@@ -157,6 +168,9 @@ class ModelBased:
         except (HydraulicError, ArithmeticError, ValueError):
             return
         bound = RESIDUAL_SHARE * pl.g1
+        shutoff = pl.g1 * speed**2
+        seen_flows = flows[seen]
+        count = float(seen_flows.sum() ** 2 / max(float((seen_flows**2).sum()), 1e-12))
         for k in np.flatnonzero(pl.top):
             iid = pl.ids[k]
             view = views.get(iid)
@@ -164,7 +178,14 @@ class ModelBased:
             if dp is None or not math.isfinite(model[k]):
                 continue
             new = float(np.clip(dp - model[k], -bound, bound))
-            old = self.residuals.get(iid, new)
+            var = residual_sample_variance(dp, float(model[k]), shutoff, count, RESIDUAL_NOISE)
+            old = self.residuals.get(iid)
+            scatter = self.scatter.get(iid)
+            if old is None or scatter is None:  # first sample, or restarted by the pipes
+                self.residuals[iid] = new
+                self.scatter[iid] = ResidualScatter(var)
+                continue
+            scatter.observe(var, RESIDUAL_SMOOTHING)
             self.residuals[iid] = old + RESIDUAL_SMOOTHING * (new - old)
 
     def _learn_pipes(self, model: np.ndarray, views: dict[str, InletView]) -> bool:
@@ -189,7 +210,12 @@ class ModelBased:
     def residual_array(self) -> np.ndarray:
         """Residual per inlet for the planner (households inherit their building's)."""
         pl = self.planner
-        out = np.array([self.residuals.get(iid, 0.0) for iid in pl.ids])
+        out = np.zeros(len(pl.ids))
+        for iid, value in self.residuals.items():
+            k = pl.index.get(iid)
+            scatter = self.scatter.get(iid)
+            if k is not None:
+                out[k] = value if scatter is None else scatter.shrunk(value)
         kids = pl.parent >= 0
         out[kids] = out[pl.parent[kids]]
         return out
@@ -307,6 +333,7 @@ class ModelBased:
             "identifiers": {iid: i.to_dict() for iid, i in self.identifiers.items()},
             "multipliers": dict(self.multipliers),
             "residuals": dict(self.residuals),
+            "residual_var": {iid: s.var for iid, s in self.scatter.items()},
             "pipes": self.pipes.to_dict(),
         }
 
@@ -322,6 +349,9 @@ class ModelBased:
             value = float(r)
             if iid in self.planner.index and math.isfinite(value):
                 self.residuals[iid] = float(np.clip(value, -bound, bound))
+        for iid, var in dict(data.get("residual_var", {})).items():
+            if iid in self.residuals and math.isfinite(float(var)) and float(var) >= 0:
+                self.scatter[iid] = ResidualScatter(float(var))
         for iid, m in dict(data.get("multipliers", {})).items():
             value = float(m)
             if iid in self.planner.index and math.isfinite(value):
