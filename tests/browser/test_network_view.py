@@ -229,6 +229,8 @@ async def test_non_admin_in_chinese_dark_on_a_phone(ha: RunningHA, artifacts: Pa
         await page.evaluate("localStorage.setItem('selectedLanguage', JSON.stringify('zh-Hans'))")
         await open_view(page, ha, "estate12")
         await page.reload()
+        # the reload brings HA's launch screen back; it fades over the view for a while
+        await page.wait_for_selector("#ha-launch-screen", state="detached", timeout=60_000)
         await page.wait_for_selector(f"{PANEL}[data-rendered]", timeout=60_000)
         panel = page.locator(PANEL)
         await panel.locator(".title").get_by_text("热网平衡").wait_for()
