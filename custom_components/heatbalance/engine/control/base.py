@@ -160,8 +160,10 @@ class ControllerConfig:
     """How a network is balanced (§5.3.6-1/2/5/6), as the operator set it.
 
     Per-inlet settings override per-device-type settings, which override the network's.
-    ``aim`` places the model-based flow targets inside the band (1.015 = 1.5 % above set
-    flow, low in the advanced band 0…+5 % of §8.2.4, to spare pump power); ``pi_aim`` the
+    ``aim`` is the least the model-based flow targets sit above set flow, low in the advanced
+    band 0…+5 % of §8.2.4 to spare pump power (pump power goes with flow cubed): the plan's
+    own landing error (0.1–0.2 % σ at 1 % meter noise); the controller raises it with the
+    estimates' uncertainty (``Controller._aim``); ``pi_aim`` the
     PI ones (the band's middle: PI has no pump to trade against and must ride out noise).
     ``pi_kp``/``pi_ki`` are PI gains per step on the normalised error, ``deadband`` the
     error inside which nothing moves (§8.2.5), ``opening_deadband`` the smallest opening
@@ -174,7 +176,7 @@ class ControllerConfig:
     auto: bool = True
     limits: SafetyLimits = field(default_factory=SafetyLimits)
     pump_control: bool = True
-    aim: float = 1.015
+    aim: float = 1.0125
     pi_aim: float = 1.025
     inlet_algorithms: dict[str, str] = field(default_factory=dict)
     type_algorithms: dict[str, str] = field(default_factory=dict)

@@ -159,9 +159,11 @@ class ModelBased:
                 flows[k], seen[k] = q, True
         if seen[pl.leaf].mean() < MIN_SEEN_FOR_RESIDUAL:
             return
+        seen_flows = flows[seen]  # how many meters the flows' common error averages over
+        count = float(seen_flows.sum() ** 2 / max(float((seen_flows**2).sum()), 1e-12))
         try:
             model = pl.offered_pressures(flows, speed)
-            if self._learn_pipes(model, views):
+            if self._learn_pipes(model, views, RESIDUAL_NOISE / math.sqrt(count)):
                 model = carry_residuals(
                     self.residuals, pl, model, pl.offered_pressures(flows, speed)
                 )
@@ -169,8 +171,6 @@ class ModelBased:
             return
         bound = RESIDUAL_SHARE * pl.g1
         shutoff = pl.g1 * speed**2
-        seen_flows = flows[seen]
-        count = float(seen_flows.sum() ** 2 / max(float((seen_flows**2).sum()), 1e-12))
         for k in np.flatnonzero(pl.top):
             iid = pl.ids[k]
             view = views.get(iid)
@@ -188,7 +188,9 @@ class ModelBased:
             scatter.observe(var, RESIDUAL_SMOOTHING)
             self.residuals[iid] = old + RESIDUAL_SMOOTHING * (new - old)
 
-    def _learn_pipes(self, model: np.ndarray, views: dict[str, InletView]) -> bool:
+    def _learn_pipes(
+        self, model: np.ndarray, views: dict[str, InletView], flow_noise: float
+    ) -> bool:
         """Identify the pipe lines' resistance factors (§3.0.7-3); True when the model's
         pipes were rescaled (the caller carries or restarts the per-inlet residuals)."""
         pl = self.planner
@@ -198,7 +200,7 @@ class ModelBased:
             view = views.get(pl.ids[k])
             dp = _pressure(view.reading.get("dp_available_kpa")) if view and view.reading else None
             measured[j] = np.nan if dp is None else dp
-        changed = self.pipes.update(model[top], measured, pl.path_losses()[top])
+        changed = self.pipes.update(model[top], measured, pl.path_losses()[top], flow_noise)
         if changed:
             self.apply_pipe_factor()  # the planner always plans with the factors it stores
         return changed
