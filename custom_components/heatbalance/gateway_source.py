@@ -16,11 +16,13 @@ reported with the inlet's next reading (``Reading.command_status``) and alarmed 
 command/feedback mismatch (§5.3.8). A reading older than the stale window counts as a failed
 transmission (§6.0.6) and is handed on as None, never guessed.
 
-Peers are bound to identity (issue 11): every inlet device belongs to one gateway id — the
-one configured on the inlet, else the first that reported it (kept in the Store). Readings,
-command results and statistics about it from any other gateway are ignored and logged, and
-commands go to the owner only. Each config entry has its own topic base, Store and journal
-(issue 10 item 6), so several networks share a broker without acking each other's streams.
+Peers are bound to identity (issue 11): every inlet device — and the pump's drive — belongs
+to one gateway id: the one configured on the inlet (the pump: in the options), else the first
+that reported it (kept in the Store). Readings, command results and statistics about it from
+any other gateway are ignored and logged, and commands go to the owner only: another
+network's drive of the same name, on the same broker, is never commanded. Each config entry
+has its own topic base, Store and journal (issue 10 item 6), so several networks share a
+broker without acking each other's streams.
 """
 
 from __future__ import annotations
@@ -110,13 +112,15 @@ class GatewaySource:
         owners: Mapping[str, str | None] | None = None,
         key: str | None = None,
         sensors: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+        pump: tuple[str, str | None] | None = None,
     ) -> None:
         """Map the inlets' (meter, valve) devices; nothing is subscribed before
         :meth:`async_start`. Raises ValueError when two inlets name the same device.
         ``owners`` names an inlet's gateway id (None: the first gateway that reports it);
         ``key`` names this source's Store and journal (the config entry; default the base);
         ``sensors`` an inlet's further devices as (kind, name): ``supply_pressure`` and
-        ``return_pressure`` transmitters (kPa), ``room`` sensors of typical users."""
+        ``return_pressure`` transmitters (kPa), ``room`` sensors of typical users; ``pump``
+        the pump drive's device and its configured gateway id (None: the first to report)."""
         self.hass = hass
         self.base = base
         self.key = key or base
@@ -137,6 +141,11 @@ class GatewaySource:
         self.configured: dict[str, str] = {  # device → configured gateway id
             name: gw for name, (iid, _kind) in self.devices.items() if (gw := configured.get(iid))
         }
+        self.pump = pump[0] if pump else None  # the drive: bound to one gateway as well
+        if pump and pump[0] in self.devices:
+            raise ValueError(f"the pump drive {pump[0]} is an inlet's device too")
+        if pump and pump[1]:
+            self.configured[pump[0]] = pump[1]
         self.owner: dict[str, str] = dict(self.configured)  # device → its gateway
         self.foreign = 0  # readings, results, statistics from a gateway not the owner
         self._foreign_seen: set[tuple[str, str]] = set()
@@ -225,7 +234,7 @@ class GatewaySource:
         except (TypeError, ValueError, KeyError, AttributeError) as err:
             _LOGGER.warning("Ignoring damaged gateway source store: %r", err)
             return
-        self.owner = {**{d: g for d, g in bound.items() if d in self.devices}, **self.configured}
+        self.owner = {**{d: g for d, g in bound.items() if self._bound(d)}, **self.configured}
         live = {d: lv for d, lv in live.items() if self.owner.get(d, lv.gateway) == lv.gateway}
         self.tracker.streams.update(streams)
         self.live.update(live)
@@ -280,8 +289,8 @@ class GatewaySource:
         unbound one (bound now). Another gateway's reading is ignored and logged (issue 11);
         the batch is still acknowledged, so that gateway does not resend it forever."""
         device = str(reading["device"])
-        if device not in self.devices:
-            return True  # not an inlet device of this network: history only
+        if not self._bound(device):
+            return True  # not a device of this network: history only
         owner = self.owner.setdefault(device, gateway)
         if owner == gateway:
             if device not in self.configured and (gateway, device) not in self._foreign_seen:
@@ -290,6 +299,11 @@ class GatewaySource:
             return True
         self._refuse(gateway, device, "reading")
         return False
+
+    def _bound(self, device: str) -> bool:
+        """Whether the device is this network's (an inlet's, or the pump's drive): bound to
+        one gateway."""
+        return device in self.devices or device == self.pump
 
     def _refuse(self, gateway: str, device: str, what: str) -> None:
         self.foreign += 1
@@ -539,18 +553,20 @@ class GatewaySource:
         return None if hertz is None else hertz / RATED_HZ
 
     async def async_set_pump_speed(self, device: str, speed: float) -> str | None:
-        """Command the pump's drive (0…1 of rated speed) through the gateway that reports
-        it; the request id, or None when it cannot be sent (refused out of range)."""
+        """Command the pump's drive (0…1 of rated speed) through the gateway that owns it
+        (configured, else the first that reported it); the request id, or None when it
+        cannot be sent (out of range, not this source's drive, no owner yet)."""
         if not isinstance(speed, int | float) or not 0.0 <= speed <= 1.0:
             _LOGGER.warning("Refused pump speed %r for %s: outside 0…1", speed, device)
             return None
-        live = self.live.get(device)
-        if live is None:
+        if device != self.pump:
+            _LOGGER.warning("Refused pump speed for %s: not this network's drive", device)
+            return None
+        gateway = self.owner.get(device)
+        if gateway is None or device not in self.live:
             _LOGGER.warning("Cannot command the pump: its drive %s never reported", device)
             return None
-        return await self._async_command(
-            f"pump:{device}", live.gateway, device, "speed_setpoint", speed
-        )
+        return await self._async_command(f"pump:{device}", gateway, device, "speed_setpoint", speed)
 
     async def _async_command(
         self, key: str, gateway: str, device: str, point: str, share: float
@@ -581,6 +597,10 @@ class GatewayHost(Protocol):
     def pump_gateway_device(self) -> str | None:
         """The substation pump's drive on the gateway (None: not on the gateway)."""
 
+    @property
+    def pump_gateway_id(self) -> str | None:
+        """The gateway configured to own that drive (None: the first that reports it)."""
+
 
 async def async_attach(
     hass: HomeAssistant, plant: GatewayHost, base: str = DEFAULT_BASE, key: str | None = None
@@ -597,8 +617,15 @@ async def async_attach(
     devices = {iid: (cfg.gateway_meter, cfg.gateway_valve) for iid, cfg in gateway_inlets.items()}
     owners = {iid: cfg.gateway_id for iid, cfg in gateway_inlets.items()}
     sensors = {iid: sensor_devices(cfg) for iid, cfg in gateway_inlets.items()}
+    drive = plant.pump_gateway_device
     source = GatewaySource(
-        hass, devices, base or DEFAULT_BASE, owners=owners, key=key, sensors=sensors
+        hass,
+        devices,
+        base or DEFAULT_BASE,
+        owners=owners,
+        key=key,
+        sensors=sensors,
+        pump=(drive, plant.pump_gateway_id) if drive else None,
     )
     await source.async_start()
     plant.gateway = source

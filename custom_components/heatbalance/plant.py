@@ -99,6 +99,11 @@ class Plant:
         return None if self.simulated else self.settings.pump_gateway_device
 
     @property
+    def pump_gateway_id(self) -> str | None:
+        """The gateway configured to own the pump's drive (None: the first to report it)."""
+        return self.settings.pump_gateway_id
+
+    @property
     def cycle_s(self) -> float:
         """Plant time per cycle: the acquisition period (§4.3.4)."""
         return self.settings.cycle_minutes * 60.0
