@@ -151,6 +151,9 @@ class GatewaySource:
         self._foreign_seen: set[tuple[str, str]] = set()
         self._sent_to: dict[str, str] = {}  # request id → gateway it was sent to
         self.live: dict[str, Live] = {}
+        # devices whose newest state arrived in this run: the Store's live state says where a
+        # valve stood before Home Assistant stopped, not where it stands now (turned by hand)
+        self.heard: set[str] = set()
         self.history: deque[tuple[float, str, dict[str, Any]]] = deque(maxlen=HISTORY_MAX)
         self.results: dict[str, dict[str, Any]] = {}
         self.last_command: dict[str, tuple[str, float]] = {}  # inlet → (request id, sent at)
@@ -200,6 +203,15 @@ class GatewaySource:
             self._unsubscribe.pop()()
         if self.backlog is not None:
             self.backlog.stop()
+
+    async def async_stop(self) -> None:
+        """:meth:`stop`, and the Store written now (on unload). A reload's new source reads
+        the Store at once: a delayed save landed after it, and the new source resumed from an
+        older ack position and live state — without any, a replayed reading of a valve's old
+        position was its newest, and the first command was limited from there (§5.3.6-3)."""
+        self.stop()
+        if self._store is not None:
+            await self._store.async_save(self._written_dict())
 
     def as_dict(self) -> dict[str, Any]:
         """Ack position per gateway and the live state, for the Store.
@@ -343,6 +355,7 @@ class GatewaySource:
         self.history.append((reading["ts"], reading["device"], reading["values"]))
         if item.is_latest:
             self.live[reading["device"]] = Live(gateway, reading["ts"], reading["values"])
+            self.heard.add(reading["device"])
 
     @callback
     def _on_result(self, msg: Any) -> None:
@@ -528,6 +541,10 @@ class GatewaySource:
 
         The controller already kept ``opening`` within the inlet's safety limits; anything
         outside 0…1 or not finite is refused here too, so no command leaves out of range.
+        Nor does one leave before the valve has reported in this run: the controller limits
+        the step from the position it knows, and until then that is the Store's, from before
+        Home Assistant stopped (§5.3.6-3: a valve turned by hand meanwhile moved 24 % against
+        a 20 % limit on the first cycle after a restart). Not sent, it is not assumed moved.
         """
         if not isinstance(opening, int | float) or not 0.0 <= opening <= 1.0:
             _LOGGER.warning("Refused opening %r for %s: outside 0…1", opening, inlet_id)
@@ -537,8 +554,10 @@ class GatewaySource:
             _LOGGER.warning("Cannot move %s: it names no gateway valve", inlet_id)
             return None
         gateway = self.owner.get(valve)
-        if gateway is None:
-            _LOGGER.warning("Cannot move %s: its valve %s never reported", inlet_id, valve)
+        if gateway is None or valve not in self.heard:
+            _LOGGER.info(
+                "Not moving %s yet: its valve %s has not reported since start", inlet_id, valve
+            )
             return None
         return await self._async_command(inlet_id, gateway, valve, "position_setpoint", opening)
 
@@ -563,8 +582,8 @@ class GatewaySource:
             _LOGGER.warning("Refused pump speed for %s: not this network's drive", device)
             return None
         gateway = self.owner.get(device)
-        if gateway is None or device not in self.live:
-            _LOGGER.warning("Cannot command the pump: its drive %s never reported", device)
+        if gateway is None or device not in self.heard:  # its speed unknown: as a valve's
+            _LOGGER.info("Not commanding the pump yet: its drive %s has not reported", device)
             return None
         return await self._async_command(f"pump:{device}", gateway, device, "speed_setpoint", speed)
 
