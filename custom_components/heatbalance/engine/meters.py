@@ -549,9 +549,12 @@ class MeterCheck:
                     del self.active[iid]
                 continue
             bias, span = math.log1p(max(found[0], -0.9)), found[1]  # as a log-ratio
-            kind = _valve_says(state, bias, span, verdict) or self._which_meter(
-                iid, bias, span, meas, balance_var
-            )
+            valve_odds = _valve_odds(state, bias, span, verdict)
+            kind = self._which_meter(iid, bias, span, meas, balance_var)
+            if abs(valve_odds) >= 0.5 * SEPARATION**2:  # the valve decides on its own
+                kind = "flow_meter_bias" if valve_odds > 0 else "heat_meter_bias"
+            elif kind == "meter_disagreement":  # it still weighs the correction
+                self.flow_odds[iid] = self.flow_odds.get(iid, 0.0) + valve_odds
             blamed.update((self._parent_of(iid), iid))  # its parent's and its own group
             self._open(iid, kind, bias, now)
         # Buildings before the substation: a building's biased meter also shifts the
@@ -695,17 +698,17 @@ def _flow_evidence(p: float, sp: float, h: float, sh: float) -> tuple[float, flo
     return b, flow - max(nothing, heat, valve)
 
 
-def _valve_says(state: _Inlet, bias: float, span: int, verdict: _Valve | None) -> str | None:
-    """Flow or heat meter for a disagreeing pair, when the valve can tell (its residual
-    near the bias or near zero, :data:`SEPARATION` standard errors apart), else None."""
+def _valve_odds(state: _Inlet, bias: float, span: int, verdict: _Valve | None) -> float:
+    """Log-likelihood ratio of "flow meter" (the valve residual at the pair's bias) against
+    "heat meter" (at zero) for a disagreeing pair; 0 without a valve witness. Decisive at
+    ±SEPARATION²/2 (the hypotheses that many standard errors apart), else it weighs the
+    correction beside the mass balance's odds (:meth:`MeterCheck.flow_share`)."""
     recent = state.valve.values[-span:]
     if verdict is None or not recent:
-        return None
+        return 0.0
     h = sum(recent) / len(recent) - verdict.centre
     var = verdict.spread**2 + verdict.noise_var / len(recent)
-    if abs(bias) < SEPARATION * math.sqrt(var):
-        return None
-    return "flow_meter_bias" if abs(h - bias) < abs(h) else "heat_meter_bias"
+    return (h**2 - (h - bias) ** 2) / (2.0 * var)
 
 
 def _stroke_var(moved: float, dt_s: float) -> float:
