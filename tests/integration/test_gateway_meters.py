@@ -12,18 +12,26 @@ tests/integration/test_faults.py asserts for HA entities.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from heatbalance_gateway import codec
 from homeassistant.core import HomeAssistant, callback
+from pymodbus.simulator import DataType, SimData, SimDevice
 
 from custom_components.heatbalance.const import EVENT_ALARM
+from custom_components.heatbalance.gateway_source import GatewaySource
 from custom_components.heatbalance.requirements import meter_checks
 from devtools.gateway_field import GatewayField
+from devtools.gateway_proc import GatewayProcess
 from scripts.virtual_plant import SUBSTATION_METER
+from tests.addon.modbus_sim import SimServer
 
 from .conftest import add_network
+from .real_mqtt import gateway_config, ha_on_mosquitto
 
 OUTDOOR = "sensor.field_outdoor"
 
@@ -96,3 +104,66 @@ async def test_biased_flow_meter_on_the_gateway_named_by_the_meter_check(
         field.gateway.kill()
         await hass.config_entries.async_unload(entry.entry_id)
         await field.async_stop()
+
+
+# A site's Modbus heat meter whose energy register counts 0.01 GJ (common on Chinese meters)
+GJ_METER = {
+    "name": "gj_heat_meter",
+    "points": [
+        {"key": "flow", "name": "Flow", "address": 0, "function": "input", "type": "float32"}
+        | {"unit": "m³/h"},
+        {"key": "energy", "name": "Heat", "address": 2, "function": "input", "type": "uint32"}
+        | {"unit": "GJ", "scale": 0.01, "device_class": "energy"},
+    ],
+}
+
+
+@pytest.mark.slow
+async def test_energy_counter_in_gj_reaches_the_inlet_in_kwh(
+    hass: HomeAssistant, socket_enabled: None, mock_hass_config: None, tmp_path: Path
+) -> None:
+    """A site profile's energy register in 0.01 GJ (raw 36,000 = 360 GJ), served by a real
+    pymodbus server and read by the real gateway process: the inlet's reading carries
+    100,000 kWh (1 GJ = 277.8 kWh) as its heat-meter counter, beside the flow."""
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "gj_heat_meter.yaml").write_text(yaml.safe_dump(GJ_METER), encoding="utf-8")
+    registers = codec.encode(12.5, "float32", "big") + codec.encode(36_000, "uint32", "big")
+    device = SimDevice(
+        1,
+        simdata=(
+            [SimData(0, values=[False] * 16, datatype=DataType.BITS)],
+            [SimData(0, values=[False] * 16, datatype=DataType.BITS)],
+            [SimData(0, values=[0] * 4, datatype=DataType.REGISTERS)],
+            [SimData(0, values=registers, datatype=DataType.REGISTERS)],
+        ),
+    )
+    async with ha_on_mosquitto(hass, tmp_path) as broker, SimServer([device]) as server:
+        bus = {
+            "name": "line1",
+            "type": "tcp",
+            "host": "127.0.0.1",
+            "port": server.port,
+            "timeout": 1.0,
+            "devices": [
+                {"name": "b1-meter", "device_id": 1, "profile": "gj_heat_meter"}
+                | {"poll_interval": 0.5}
+            ],
+        }
+        config = gateway_config(tmp_path, broker.port, buses=[bus], profile_dirs=[str(profiles)])
+        gateway = GatewayProcess(tmp_path / "gw", config)
+        source = GatewaySource(hass, {"B1": ("b1-meter", None)})
+        try:
+            await source.async_start()
+            gateway.start()
+            for _ in range(1200):  # guard against a hang only
+                await asyncio.sleep(0.05)
+                if source.reading("B1", stale_s=600).heat_kwh is not None:
+                    break
+            reading = source.reading("B1", stale_s=600)
+            assert reading.flow_m3h == pytest.approx(12.5)
+            assert reading.heat_kwh == pytest.approx(100_000.0, rel=1e-9)
+            assert gateway.stop() == 0
+        finally:
+            gateway.kill()
+            source.stop()
