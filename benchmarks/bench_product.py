@@ -564,8 +564,9 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
     await hass.async_block_till_done()
     unload_s = time.perf_counter() - t0
     t1, c1 = time.perf_counter(), time.process_time()
-    assert await hass.config_entries.async_setup(entry.entry_id)  # what an HA start does
-    await hass.async_block_till_done()
+    with profile.part("setup-from-store"):
+        assert await hass.config_entries.async_setup(entry.entry_id)  # what an HA start does
+        await hass.async_block_till_done()
     reload_block.stop()
     reload_s, reload_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     restart_s, restart_cpu_s = time.perf_counter() - t1, time.process_time() - c1
