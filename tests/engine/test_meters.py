@@ -283,3 +283,36 @@ def test_flows_whose_ratio_under_or_overflows_are_no_evidence(builtin) -> None:
         readings[kids[0]] = InletReading(flow_m3h=1e-320 if k % 2 else 1e300)
         meas = Measurements(inlets=readings, time_s=900.0 * k, pump_flow_m3h=1e-310)
         assert check.update(meas) == []
+
+
+def test_a_stroke_the_valve_explains_counts_a_spike_does_not() -> None:
+    """The first cycle after a valve stroke has no earlier ratio to agree with; it counts
+    when the valve's Kv·√ΔP moved with the flow (the same valve residual), with the
+    stroke's extra uncertainty. A flow reading ×3 with the valve where it was does not."""
+    net = generate_network(3, seed=1, name="three")
+    ids = sorted(net.inlets)
+    per_m3h = 983.2 * 4186.0 * 15.0 / 3.6e6  # kWh per hour per m³/h at 15 K
+    kvs = 40.0  # the generator's valves, here fully open
+
+    def reading(flow: float, read: float, energy: float) -> InletReading:
+        return InletReading(
+            flow_m3h=read,
+            supply_c=60.0,
+            return_c=45.0,
+            heat_kwh=energy,
+            opening=1.0,
+            valve_dp_kpa=100.0 * (flow / kvs) ** 2,  # what this flow needs across the valve
+        )
+
+    counted = {}
+    for case, (flow, read) in {"stroke": (6.0, 6.0), "spike": (10.0, 30.0)}.items():
+        check = MeterCheck(net)
+        for k in range(2):
+            q, r = (flow, read) if k else (10.0, 10.0)
+            inlets = {iid: reading(10.0, 10.0, 10.0 * per_m3h * k) for iid in ids}
+            inlets[ids[0]] = reading(q, r, q * per_m3h * k)
+            check.update(Measurements(inlets=inlets, time_s=3600.0 * k))
+        counted[case] = check.inlets[ids[0]].ratio
+    assert counted["stroke"].values == [pytest.approx(0.0, abs=1e-9)]
+    assert counted["stroke"].extras[-1] > 0  # with the stroke's uncertainty
+    assert counted["spike"].values == []

@@ -36,6 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from statistics import median
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -418,7 +419,8 @@ class Cleaner:
         default: SignalSpec | None = None,
         consistency: Consistency | None = None,
     ) -> None:
-        self.specs = dict(specs or {})
+        # fixed here: the state arrays hold each spec's parameters
+        self.specs: Mapping[str, SignalSpec] = MappingProxyType(dict(specs or {}))
         self.default = default or SignalSpec()
         self.consistency = consistency or Consistency()
         self._state = _SignalState(max(self.default.hampel_window, 1))
@@ -427,6 +429,7 @@ class Cleaner:
         named = [n for rel in (*c.pairs, *c.heat) for n in rel]
         named += [n for total, parts in c.sums for n in (total, *parts)]
         self._state.add([*self.specs, *named], self.spec)
+        self._spec_rows = np.arange(len(self.specs), dtype=np.int64)
         pairs = [n for pair in c.pairs for n in pair]
         self._pairs_apart = len(set(pairs)) == len(pairs)  # then one pass over all pairs
         self._pair_rows = self._state.of(pairs, self.spec).reshape(-1, 2)
@@ -478,9 +481,10 @@ class Cleaner:
         raw = sample if isinstance(sample, Mapping) else {}
         if raw.keys() <= self.specs.keys():  # the usual sample: no signal beyond the specs
             names = list(self.specs)
+            rows = self._spec_rows  # the specs' rows come first, in their order
         else:
             names = list(dict.fromkeys([*self.specs, *(str(k) for k in raw)]))
-        rows = self._state.of(names, self.spec)
+            rows = self._state.of(names, self.spec)
         value, code = _parsed(raw, names)
         self._check(rows, value, code, now)
         notes = self._physics(rows, value, code)

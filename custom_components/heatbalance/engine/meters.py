@@ -9,36 +9,49 @@ the band says "held". Two independent physical balances expose it:
   stays symmetric; a log-ratio's heavier low tail gave false alarms);
 * **mass balance per group** — the substation's flow meter must equal the sum of the
   street-level inlets' flows, a building's flow meter the sum of its households'. The
-  log-ratio ``d = ln(Σ children / parent)`` is 0 when every meter tells the truth.
+  log-ratio ``d = ln(Σ children / parent)`` is 0 when every meter tells the truth;
+* **the valve's own word** — with the valve's position and ΔP read, ``h = ln(flow ÷
+  Kv(opening)·√(ΔP/100 kPa))`` is about the same at every inlet (the characteristic's
+  common error); one inlet's ``h`` far from its neighbours' median (by more than their
+  spread, never taken below :data:`VALVE_SPREAD_FLOOR`) is its flow meter or its valve.
 
-A pair that disagrees (``|r|`` significantly above zero) has one liar; the mass balance says
-which. A flow meter biased by ``b`` shifts ``d`` by about ``b·q_i/Σq``; a biased heat meter
-leaves ``d`` alone. The finding names the inlet and the meter (``flow_meter_bias`` or
-``heat_meter_bias``; ``meter_disagreement`` when no parent meter can tell them apart).
-A group's mass balance failing while every pair agrees names the parent's meter
+A pair that disagrees (``|r|`` significantly above zero) has one liar; the valve and the
+mass balance say which. A flow meter biased by ``b`` shifts ``r`` and ``h`` by ``b`` and
+``d`` by about ``b·q_i/Σq``; a biased heat meter shifts only ``r``; a valve off its
+characteristic only ``h``. The finding names the inlet and the meter (``flow_meter_bias`` or
+``heat_meter_bias``; ``meter_disagreement`` when neither valve nor parent meter can tell them
+apart). A group's mass balance failing while every pair agrees names the parent's meter
 (``parent_meter_bias``: the substation or building meter, or an unmetered draw or leak).
 
 The supply temperature is one water for every inlet: the network's supply less a small,
 steady pipe loss. A single supply sensor's noise (0.6 K at 1 % of 60 °C) is most of ΔT's
 (ΔT ≈ 15 K), so each inlet's supply is taken as the common supply of the cycle (the median
-of the substation's and every inlet's reading) plus the inlet's own offset from it, learned
-as the mean over its last :data:`WINDOW` cycles. The offset's remaining error is the same in
-every cycle, so it is added to the standard error of every mean (it does not show in
-successive differences). For the first :data:`MIN_OFFSETS` cycles the inlet's own reading
-is used, as before: a young offset's error, shared by every value, costs more than it saves.
+of the substation's and every inlet's reading) plus the inlet's offset from it. The offset
+is an empirical-Bayes estimate from the first cycle: the inlet's own offsets (each with the
+sensor's noise σ) weighed against the other inlets' median offset (scattering by τ, learnt
+from all inlets net of their noise). Its remaining error, √(1/(n/σ² + 1/τ²)), is the same
+in every cycle, so it is added to the standard error of every mean (it does not show in
+successive differences).
 
 Statistics, not thresholds on single readings: each series keeps its last
 :data:`WINDOW` cycles; the noise level σ is learned from successive differences (a constant
 bias does not enter them) with a prior and a floor; a bias is diagnosed when the mean over
-the last n cycles (n = 6, 12, 24, 48) is both beyond ``0.7·ln(1 + threshold)`` and ``z``
+the last n cycles (n = 4, 6, 12, 24, 48) is both beyond ``0.7·ln(1 + threshold)`` and ``z``
 standard errors from zero. The noise is pooled over all inlets (every pair is the same kind
 of instrument) and shrunk toward each pair's own, so it is known after a few cycles. Cycles
 in which the flow moved by more than :data:`TRANSIENT` (a valve stroke: the heat meter
-integrated over two flows) are skipped.
+integrated over two flows) count with the stroke's extra variance when the heat meter or
+the valve moved with the flow (else it was a spike of the flow meter).
+Where the valve speaks, a sequential generalised likelihood-ratio test over the last
+n = 2, 3, 4, … cycles weighs "the flow meter is off by b" (``r`` and ``h`` both at b)
+against each other explanation (nothing, the heat meter, the valve) and names the flow meter
+when it wins by :data:`EVIDENCE` — set from healthy weeks beside a valve 12 % off its
+characteristic (largest seen 5.2). The valve pins the bias' size, so the pair needs about 4
+standard errors instead of 5, and the kind is known at once.
 A finding clears when the last 12 cycles' mean falls below half the detection level. The
-flow-or-heat-meter decision needs the two hypotheses 4 standard errors apart in the mass
-balance; a small inlet behind a noisy substation meter stays ``meter_disagreement`` until
-enough cycles have passed.
+flow-or-heat-meter decision needs the two hypotheses 4 standard errors apart in the valve
+residual or the mass balance; a small inlet without a valve witness behind a noisy
+substation meter stays ``meter_disagreement`` until enough cycles have passed.
 
 While a flow meter is diagnosed (``flow_meter_bias``, or a building's ``parent_meter_bias``:
 its households' meters agree among themselves and with their heat meters, its own does
@@ -78,7 +91,7 @@ SPREAD_FLOOR_K = 0.05  # … never taken below this
 VALVE_PRIOR = 0.03  # noise of ln(flow ÷ valve-model flow) assumed before the data says
 VALVE_SPREAD_FLOOR = 0.02  # no valve's characteristic is assumed known better than 2 %
 VALVE_WINDOWS = (2, 3, *WINDOWS)  # spans of the joint test (the valve pins the bias' size)
-EVIDENCE = 8.0  # log-likelihood ratio for a flow meter named on the joint evidence (z ≈ 4)
+EVIDENCE = 8.0  # log-LR naming a flow meter on the joint test (healthy weeks: ≤5.2)
 SEPARATION = 4.0  # flow vs heat meter decided only when the hypotheses differ by 4 std. errors
 KINDS = ("flow_meter_bias", "heat_meter_bias", "meter_disagreement", "parent_meter_bias")
 SUBSTATION = "substation"
@@ -249,10 +262,10 @@ class MeterCheck:
         common = self._common_supply(meas)
         prior = self._offset_prior()
         for iid, reading in meas.inlets.items():
-            q_heat = self._heat_flow(iid, reading, now, common, prior)
+            confirmed = self._valve_residual(iid, reading)
+            q_heat = self._heat_flow(iid, reading, now, common, prior, confirmed)
             if q_heat is not None:
                 heat_flows[iid] = q_heat
-            self._valve_residual(iid, reading)
         self._balances(meas)
         self._judge(meas, heat_flows, now)
         return self.findings()
@@ -372,8 +385,12 @@ class MeterCheck:
         now: float,
         common: float | None = None,
         prior: _OffsetPrior | None = None,
+        confirmed: bool = False,
     ) -> float | None:
-        """Flow implied by the heat meter over the last cycle; feeds the pair's series."""
+        """Flow implied by the heat meter over the last cycle; feeds the pair's series.
+
+        ``confirmed``: the valve's Kv·√ΔP moved with the flow reading (a stroke, not a spike).
+        """
         state = self.inlets.get(iid)
         if state is None:  # setdefault would build a new one every cycle
             state = self.inlets[iid] = _Inlet()
@@ -406,7 +423,7 @@ class MeterCheck:
                 state.ratio, state.offset_sd, state.pooled = _Series(), [], True
             ratio = flow / q_heat - 1.0  # type: ignore[operator]
             last, state.last_ratio = state.last_ratio, ratio
-            if _counts(last, ratio, moved):
+            if confirmed or _counts(last, ratio, moved):
                 state.ratio.add(ratio, extra=_stroke_var(moved, now - state.time_s))
                 state.dt_k = supply - ret
                 state.offset_sd.append(offset_sd)
@@ -419,19 +436,29 @@ class MeterCheck:
         return q_heat
 
     # --- the valve's own word ------------------------------------------------------------
-    def _valve_residual(self, iid: str, reading: InletReading) -> None:
+    def _valve_residual(self, iid: str, reading: InletReading) -> bool:
         """ln(flow ÷ Kv(opening)·√(ΔP_valve/100 kPa)): what the flow meter reads over what
         the valve passes. A biased flow meter shifts it by its bias; a biased heat meter
         does not; a valve whose characteristic is off shifts it without the heat balance.
         Needs the valve's position and its ΔP; both are instantaneous like the flow, so a
-        stroke costs nothing here."""
+        stroke costs nothing here.
+
+        Returns whether it stayed within :data:`TRANSIENT` of the last cycle's: then a flow
+        that moved was the valve's stroke, not a spike of the meter.
+        """
+        state = self.inlets.get(iid)
+        if state is None:  # setdefault would build a new one every cycle
+            state = self.inlets[iid] = _Inlet()
         device = self.valves.get(iid)
         opening, dp = reading.get("opening"), reading.get("valve_dp_kpa")
         if device is None or opening is None or dp is None or dp <= 0:
-            return
+            return False
         residual = _log_ratio(reading.get("flow_m3h"), device.kv(opening) * math.sqrt(dp / 100.0))
-        if residual is not None:
-            self.inlets[iid].valve.add(residual)
+        if residual is None:
+            return False
+        last = state.valve.values[-1] if state.valve.values else None
+        state.valve.add(residual)
+        return last is not None and abs(residual - last) <= TRANSIENT
 
     def _valve_verdict(self) -> _Valve | None:
         """Centre and spread of the inlets' valve residuals (median, MAD), None below three:

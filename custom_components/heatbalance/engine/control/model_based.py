@@ -70,7 +70,7 @@ class ModelBased:
 
     def __post_init__(self) -> None:
         """Build the planner and one identifier per branch with a valve."""
-        self.planner = HydraulicPlanner(self.network)
+        self.planner = HydraulicPlanner(self.network, private=True)  # the controller's copy
         for k, iid in enumerate(self.planner.ids):
             if self.planner.has_kv[k] and iid not in self.identifiers:
                 self.identifiers[iid] = BranchIdentifier(
