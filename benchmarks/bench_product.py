@@ -35,6 +35,12 @@ readings (not counted in the cycle time). Not run on gen23k (1,540 Modbus device
     .venv/ha2026/bin/python benchmarks/bench_product.py                # the table
     .venv/ha2026/bin/python benchmarks/bench_product.py --only estate12 --source entities
 
+Timed as Home Assistant runs, not as its test harness does: asyncio debug mode off, log
+handlers behind HA's queue, Stores read and written as files in the executor (the harness
+writes log lines, copies and checks Store data on the event loop). ``--verbose`` adds the
+start's and the setup-from-Store's CPU time, the garbage collector's time and where each
+phase's longest event-loop callback spent it.
+
 Not a test: figures vary with the machine's load. Runs as a script; it runs itself under
 pytest to get Home Assistant's harness.
 """
