@@ -96,6 +96,8 @@ CONF_ACCELERATION: Final = "acceleration"  # simulated plant only
 CONF_OUTDOOR_ENTITY: Final = "outdoor_entity"
 # the substation's flow meter: the mass balance against the sum of the inlets (meters.py)
 CONF_SUBSTATION_FLOW_ENTITY: Final = "substation_flow_entity"
+# … or that meter as a device of the gateway add-on (its ``flow`` point, m³/h)
+CONF_SUBSTATION_FLOW_DEVICE: Final = "substation_flow_gateway_device"
 CONF_DROPOUT: Final = "simulated_dropout"  # % of simulated readings lost (demo of §6.0.6)
 # safety thresholds (§5.3.6-3, §5.3.8-1)
 CONF_MIN_OPENING: Final = "min_opening"

@@ -417,6 +417,7 @@ class GatewaySource:
         reading.attempted = has_meter + 2 * (has_meter or has_valve) + has_valve
         if has_meter:
             reading.flow_m3h = _value(meter, "flow")
+            reading.heat_kwh = _value(meter, "energy")  # kWh: the add-on converts (§4.1.2)
         if has_valve:
             feedback = _value(valve, "position_feedback")
             reading.opening = None if feedback is None else feedback / 100.0
@@ -528,6 +529,10 @@ class GatewaySource:
             return None
         return await self._async_command(inlet_id, gateway, valve, "position_setpoint", opening)
 
+    def device_flow(self, device: str, stale_s: float) -> float | None:
+        """A meter device's flow in m³/h (the substation's meter); None when stale."""
+        return _value(self._fresh(device, stale_s), "flow")
+
     def pump_speed(self, device: str, stale_s: float) -> float | None:
         """A pump drive's (``vfd`` profile) speed as a share of rated speed: its speed
         feedback in %, else its output frequency (Hz of a 50 Hz drive); None when stale."""
@@ -581,6 +586,10 @@ class GatewayHost(Protocol):
     def pump_gateway_device(self) -> str | None:
         """The substation pump's drive on the gateway (None: not on the gateway)."""
 
+    @property
+    def substation_gateway_device(self) -> str | None:
+        """The substation's flow meter on the gateway (None: not on the gateway)."""
+
 
 async def async_attach(
     hass: HomeAssistant, plant: GatewayHost, base: str = DEFAULT_BASE, key: str | None = None
@@ -592,7 +601,7 @@ async def async_attach(
     ``source: gateway`` inlets through it.
     """
     gateway_inlets = {iid: cfg for iid, cfg in plant.inlets.items() if cfg.source == SOURCE_GATEWAY}
-    if not gateway_inlets and not plant.pump_gateway_device:
+    if not (gateway_inlets or plant.pump_gateway_device or plant.substation_gateway_device):
         return None
     devices = {iid: (cfg.gateway_meter, cfg.gateway_valve) for iid, cfg in gateway_inlets.items()}
     owners = {iid: cfg.gateway_id for iid, cfg in gateway_inlets.items()}

@@ -23,6 +23,7 @@ from .const import (
     CONF_CYCLE_MINUTES,
     CONF_INLET_ID,
     CONF_OUTDOOR_ENTITY,
+    CONF_SUBSTATION_FLOW_DEVICE,
     DOMAIN,
     SUBENTRY_INLET,
 )
@@ -59,6 +60,7 @@ def structure_of(entry: ConfigEntry) -> tuple[Any, ...]:
         repr(sorted(entry.data.items())),
         tuple(options[k] for k in (CONF_CYCLE_MINUTES, CONF_ACCELERATION, CONF_OUTDOOR_ENTITY)),
         tuple(options[k] for k in PUMP_SOURCES),  # a drive on the gateway attaches its source
+        options[CONF_SUBSTATION_FLOW_DEVICE],  # so does a substation meter on the gateway
         options.get(CONF_ARCHIVE_URL),  # another archive database: reopen it
         tuple(sorted((sid, cfg.structure()) for sid, cfg in inlet_configs(entry).items())),
     )

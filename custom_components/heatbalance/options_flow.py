@@ -52,6 +52,7 @@ from .const import (
     CONF_PUMP_FEEDBACK_ENTITY,
     CONF_PUMP_GATEWAY_DEVICE,
     CONF_PUMP_SPEED_ENTITY,
+    CONF_SUBSTATION_FLOW_DEVICE,
     CONF_SUBSTATION_FLOW_ENTITY,
     CONF_TARGET,
     LEVELS,
@@ -112,6 +113,8 @@ FIELDS: tuple[tuple[str, str, Any], ...] = (
 )
 # fields that may stay empty (an entity or device not mapped), by section
 OPTIONAL_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {  # the timing's: NETWORK_ENTITIES
+    # … and the substation flow meter as a device of the gateway add-on (its flow point)
+    SECTION_TIMING: ((CONF_SUBSTATION_FLOW_DEVICE, TextSelector()),),
     SECTION_PUMP: (  # a real plant's VFD: an HA number entity, or a device on the gateway
         (
             CONF_PUMP_SPEED_ENTITY,
@@ -199,6 +202,8 @@ def check(options: dict[str, Any]) -> dict[str, str]:
         errors[SECTION_PUMP] = "pump_limits"
     if options.get(CONF_PUMP_SPEED_ENTITY) and options.get(CONF_PUMP_GATEWAY_DEVICE):
         errors[SECTION_PUMP] = "pump_two_sources"  # one VFD, one way to command it
+    if options.get(CONF_SUBSTATION_FLOW_ENTITY) and options.get(CONF_SUBSTATION_FLOW_DEVICE):
+        errors[SECTION_TIMING] = "substation_flow_two_sources"  # one meter, read one way
     if not TOPIC_BASE.match(str(options.get(CONF_GATEWAY_TOPIC) or "")):
         errors[SECTION_TIMING] = "gateway_topic"  # as the add-on's mqtt.base_topic allows
     return errors
