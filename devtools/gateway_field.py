@@ -89,8 +89,9 @@ class GatewayField:
             await self.hass.config_entries.async_unload(self._mqtt.entry_id)
         self.broker.stop()
 
-    async def async_map(self, entry: Any) -> None:
-        """Every inlet subentry to its meter and valve on the gateway (one reload for all)."""
+    async def async_map(self, entry: Any, owner: str = "") -> None:
+        """Every inlet subentry to its meter and valve on the gateway (one reload for all);
+        ``owner``: the gateway id configured on each inlet (empty: the first to report)."""
         devices = {d.name for d in self.virtual.devices}
         for sub in list(entry.subentries.values()):
             meter, valve = default_gateway_devices(sub.data["inlet_id"])
@@ -98,6 +99,7 @@ class GatewayField:
                 "source": "gateway",
                 "gateway_meter": meter,
                 "gateway_valve": valve if valve in devices else "",
+                "gateway_id": owner,
             }
             self.hass.config_entries.async_update_subentry(
                 entry, sub, data=dict(sub.data) | mapping

@@ -114,6 +114,7 @@ CONF_MIN_DP: Final = "min_differential_pressure"
 CONF_PUMP_SPEED_ENTITY: Final = "pump_speed_entity"
 CONF_PUMP_FEEDBACK_ENTITY: Final = "pump_feedback_entity"
 CONF_PUMP_GATEWAY_DEVICE: Final = "pump_gateway_device"
+CONF_PUMP_GATEWAY_ID: Final = "pump_gateway_id"  # the gateway owning the drive (issue 11)
 CONF_MIN_PUMP_SPEED: Final = "min_pump_speed"
 CONF_MAX_PUMP_SPEED: Final = "max_pump_speed"
 CONF_MAX_PUMP_STEP: Final = "max_pump_step"

@@ -153,7 +153,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 translation_placeholders={"error": str(err)},
             ) from err
         if source is not None and self.config_entry is not None:
-            self.config_entry.async_on_unload(source.stop)
+            self.config_entry.async_on_unload(source.async_stop)
 
     def stored(self, memory: dict[str, Any] | None = None) -> dict[str, Any]:
         """Everything the Store keeps (``memory``: the cycle memory already serialised)."""

@@ -99,6 +99,11 @@ class Plant:
         return None if self.simulated else self.settings.pump_gateway_device
 
     @property
+    def pump_gateway_id(self) -> str | None:
+        """The gateway configured to own the pump's drive (None: the first to report it)."""
+        return self.settings.pump_gateway_id
+
+    @property
     def substation_gateway_device(self) -> str | None:
         """The substation flow meter's gateway device, on a real plant."""
         return None if self.simulated else self.settings.substation_flow_device

@@ -46,6 +46,7 @@ from .const import (
     CONF_OUTDOOR_ENTITY,
     CONF_PUMP_FEEDBACK_ENTITY,
     CONF_PUMP_GATEWAY_DEVICE,
+    CONF_PUMP_GATEWAY_ID,
     CONF_PUMP_SPEED_ENTITY,
     CONF_ROOM_ENTITY,
     CONF_SETPOINT_OFFSET,
@@ -101,6 +102,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_PUMP_SPEED_ENTITY: None,
     CONF_PUMP_FEEDBACK_ENTITY: None,
     CONF_PUMP_GATEWAY_DEVICE: None,
+    CONF_PUMP_GATEWAY_ID: None,  # the gateway owning the drive (None: the first to report it)
     CONF_MIN_PUMP_SPEED: _pct(_ENGINE_LIMITS.min_pump_speed),
     CONF_MAX_PUMP_SPEED: _pct(_ENGINE_LIMITS.max_pump_speed),
     CONF_MAX_PUMP_STEP: _pct(_ENGINE_LIMITS.max_pump_step),
@@ -110,6 +112,7 @@ PUMP_SOURCES: tuple[str, ...] = (
     CONF_PUMP_SPEED_ENTITY,
     CONF_PUMP_FEEDBACK_ENTITY,
     CONF_PUMP_GATEWAY_DEVICE,
+    CONF_PUMP_GATEWAY_ID,
 )
 # Options that name an entity or device: cleared when the form leaves them empty.
 OPTIONAL_OPTIONS: tuple[str, ...] = (
@@ -154,6 +157,7 @@ class Settings:
     pump_speed_entity: str | None = None
     pump_feedback_entity: str | None = None
     pump_gateway_device: str | None = None
+    pump_gateway_id: str | None = None  # the gateway owning the drive (None: first to report)
     min_pump_speed_pct: float = DEFAULT_OPTIONS[CONF_MIN_PUMP_SPEED]
     max_pump_speed_pct: float = DEFAULT_OPTIONS[CONF_MAX_PUMP_SPEED]
     max_pump_step_pct: float = DEFAULT_OPTIONS[CONF_MAX_PUMP_STEP]
@@ -186,6 +190,7 @@ class Settings:
             pump_speed_entity=o[CONF_PUMP_SPEED_ENTITY] or None,
             pump_feedback_entity=o[CONF_PUMP_FEEDBACK_ENTITY] or None,
             pump_gateway_device=o[CONF_PUMP_GATEWAY_DEVICE] or None,
+            pump_gateway_id=_name(o[CONF_PUMP_GATEWAY_ID]),
             min_pump_speed_pct=float(o[CONF_MIN_PUMP_SPEED]),
             max_pump_speed_pct=float(o[CONF_MAX_PUMP_SPEED]),
             max_pump_step_pct=float(o[CONF_MAX_PUMP_STEP]),
