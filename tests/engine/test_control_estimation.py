@@ -244,3 +244,13 @@ def test_a_lost_reading_keeps_the_carried_estimate_for_hours(builtin) -> None:
             assert ctl.estimated.inlets["B003"].flow_m3h is not None
         apply(sim, cmds)
         state = sim.step(STEP_S)
+
+
+def test_a_factor_beyond_reason_restarts_the_estimate_instead_of_overflowing() -> None:
+    """Found by hypothesis: a huge estimate carried by a huge factor raised OverflowError
+    out of the control step; now the estimate restarts at the next reading."""
+    filt = SignalFilter(relative=True, value=1e300, var=1e598)
+    filt.predict(factor=(1e10, 1.0))
+    assert filt.value is None
+    filt.update(5.0, quiet=False)
+    assert filt.value == 5.0

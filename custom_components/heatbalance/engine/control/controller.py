@@ -90,6 +90,7 @@ MAX_ESTIMATE_AGE = 8  # steps (4 h of 30-min cycles) an estimate stands in for l
 COUPLING = 0.5  # relative σ of every flow when all valves moved (far less when a few did)
 MOVE_FACTOR_SHARE = 0.3  # a valve's predicted flow change is uncertain by 30 % of its size…
 PUMP_FACTOR_SHARE = 0.2  # … a pump speed change's (affinity laws) by 20 %
+MIN_RATIO_SPEED = 0.05  # below this speed a speed ratio predicts nothing (a stopped pump)
 STUCK_TOLERANCE = 0.05  # feedback this far from the command after a cycle …
 STUCK_CYCLES = 2  # … after this many commands in a row: the valve is stuck
 IDENTIFICATION_GATE = 0.15  # the identification's own gate for exact readings
@@ -643,7 +644,7 @@ class Controller:
         self.last_speed = speed
         self.pump_streak = 0
         self.pump_jump = abs(speed - current) / max(current, 0.1)
-        self.pump_ratio = speed / current if current > 0 else 1.0
+        self.pump_ratio = speed / current if current >= MIN_RATIO_SPEED else 1.0
         return abs(speed - current) > 1e-4
 
     # --- shared --------------------------------------------------------------------------

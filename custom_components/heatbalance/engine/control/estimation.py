@@ -136,7 +136,10 @@ class SignalFilter:
         assert self.value is not None
         f, sigma = factor
         value = self.value * f
-        var = self.var * f * f + (sigma * value) ** 2
+        var = self.var * f * f + (sigma * value) * (sigma * value)  # inf, never OverflowError
+        if not (math.isfinite(value) and math.isfinite(var)):
+            self.restart()  # a factor beyond reason: the next reading is taken as it is
+            return
         if expected is not None and math.isfinite(expected) and expected > 0:
             change = abs(expected - value) / self._scale(value)
             var_plan = (max(PREDICTION_SHARE * change, PREDICTION_FLOOR) * self._scale(value)) ** 2
