@@ -115,7 +115,8 @@ def _network_path(name: str) -> Path | None:
         return None
     buildings, households, seed, loop = GENERATED[name]
     path = RESULTS / f"{name}.json"
-    if not path.exists():
+    if not path.exists():  # run directly under pytest (one case), the folder may not be there
+        RESULTS.mkdir(parents=True, exist_ok=True)
         net = generate_network(buildings, households, seed, name=name, loop=loop)
         path.write_text(json.dumps(network_to_dict(net)))
     return path

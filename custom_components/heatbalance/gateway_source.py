@@ -113,6 +113,7 @@ class GatewaySource:
         key: str | None = None,
         sensors: Mapping[str, Sequence[tuple[str, str]]] | None = None,
         pump: tuple[str, str | None] | None = None,
+        substation: str | None = None,
     ) -> None:
         """Map the inlets' (meter, valve) devices; nothing is subscribed before
         :meth:`async_start`. Raises ValueError when two inlets name the same device.
@@ -120,7 +121,8 @@ class GatewaySource:
         ``key`` names this source's Store and journal (the config entry; default the base);
         ``sensors`` an inlet's further devices as (kind, name): ``supply_pressure`` and
         ``return_pressure`` transmitters (kPa), ``room`` sensors of typical users; ``pump``
-        the pump drive's device and its configured gateway id (None: the first to report)."""
+        the pump drive's device and its configured gateway id (None: the first to report);
+        ``substation`` the substation's flow meter (bound to the first gateway to report it)."""
         self.hass = hass
         self.base = base
         self.key = key or base
@@ -142,8 +144,10 @@ class GatewaySource:
             name: gw for name, (iid, _kind) in self.devices.items() if (gw := configured.get(iid))
         }
         self.pump = pump[0] if pump else None  # the drive: bound to one gateway as well
-        if pump and pump[0] in self.devices:
-            raise ValueError(f"the pump drive {pump[0]} is an inlet's device too")
+        self.substation = substation  # the substation's flow meter: so is it
+        for name in (self.pump, substation):
+            if name is not None and name in self.devices:
+                raise ValueError(f"the substation's device {name} is an inlet's device too")
         if pump and pump[1]:
             self.configured[pump[0]] = pump[1]
         self.owner: dict[str, str] = dict(self.configured)  # device → its gateway
@@ -313,9 +317,9 @@ class GatewaySource:
         return False
 
     def _bound(self, device: str) -> bool:
-        """Whether the device is this network's (an inlet's, or the pump's drive): bound to
-        one gateway."""
-        return device in self.devices or device == self.pump
+        """Whether the device is this network's (an inlet's, the pump's drive, the substation's
+        flow meter): bound to one gateway."""
+        return device in self.devices or device in (self.pump, self.substation)
 
     def _refuse(self, gateway: str, device: str, what: str) -> None:
         self.foreign += 1
@@ -654,6 +658,7 @@ async def async_attach(
         key=key,
         sensors=sensors,
         pump=(drive, plant.pump_gateway_id) if drive else None,
+        substation=plant.substation_gateway_device,
     )
     await source.async_start()
     plant.gateway = source

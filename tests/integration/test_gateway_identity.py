@@ -235,3 +235,19 @@ async def test_unconfigured_pump_drive_is_bound_to_its_first_gateway(
     again = GatewaySource(hass, {}, clock=lambda: NOW, pump=("pump-vfd", None))
     again.restore(stored)
     assert again.owner["pump-vfd"] == "gw1"
+
+
+async def test_substation_meter_is_bound_to_its_first_gateway(
+    hass: HomeAssistant, mqtt_mock: Any
+) -> None:
+    """The substation's flow meter on the gateway: another gateway's device of the same name
+    (another network on the broker) is not read as this network's substation flow."""
+    source = GatewaySource(hass, {}, clock=lambda: NOW, substation="ss-meter")
+    await source.async_start()
+    _fire(hass, "gw1", "data", batch([(1, NOW - 5, "ss-meter", {**METER, "flow": 80.0})]))
+    await hass.async_block_till_done()
+    _fire(hass, "gw2", "data", batch([(1, NOW - 4, "ss-meter", {**METER, "flow": 30.0})], "s2"))
+    await hass.async_block_till_done()
+    assert source.device_flow("ss-meter", stale_s=600) == pytest.approx(80.0)
+    assert source.as_dict()["owners"] == {"ss-meter": "gw1"}
+    source.stop()
