@@ -258,7 +258,7 @@ class Controller:
         sens = self.pi_schedule.sensitivity(
             iid, inlet.device, current, err.error, err.target == "flow"
         )
-        deadband = noise_deadband(cfg.deadband, self._flow_std(iid, err))
+        deadband = noise_deadband(cfg.deadband, self._flow_std(iid, err), cfg.pi_aim)
         wanted = pi_proposal(state, err.error, sens, cfg.pi_kp, cfg.pi_ki, deadband, current)
         if wanted is None:
             return  # inside the deadband: nothing to do

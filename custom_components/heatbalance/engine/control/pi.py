@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from ..evaluation import band
 from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult
 from ..model import Device, Network
 from .flow_balance import opening_for_kv
@@ -54,6 +55,8 @@ COLLECTIVE = 1.1  # Kv factor of the model's collective-gain probe
 NOISE = 0.03  # reading noise (relative) a loop assumes before it learnt one; meters: 1…5 %
 MAX_LN_KV_STEP = 1.5  # one step changes Kv by at most ×4.5 (a model is not the plant)
 HOLD_Z = 2.0  # a flow error within this many standard errors of its estimate is noise
+HOLD_BAND_SHARE = 0.8  # … but a loop rests only in this share of the band around its aim
+INTERMEDIATE_FLOW = (band("intermediate", "flow").lower, band("intermediate", "flow").upper)
 SATURATED = 1e-3  # a valve this close to its limit cannot move further that way
 NOISE_RANGE = (0.005, 0.2)  # the loops' learnt reading noise stays within 0.5…20 %
 NOISE_WEIGHT = 0.3  # memory of the learnt noise level: a few cycles
@@ -254,11 +257,19 @@ def significance(error: float, noise: float) -> float:
     return error * error / (error * error + 4.0 * noise * noise)
 
 
-def noise_deadband(deadband: float, std: float | None) -> float:
-    """The deadband against the estimate's uncertainty: ``max(deadband, HOLD_Z·σ)``."""
+def noise_deadband(deadband: float, std: float | None, aim: float = 1.0) -> float:
+    """The deadband against the estimate's uncertainty: ``max(deadband, HOLD_Z·σ)``.
+
+    Never wider than :data:`HOLD_BAND_SHARE` of the intermediate flow band around the
+    loop's ``aim`` (§8.2.3: −5…+10 %): a loop must not rest outside the band the standard
+    asks of every level — with a 5 % meter 2 σ is 10 %, and district120's B102 rested at
+    −6.5 % for good.
+    """
     if std is None or not math.isfinite(std) or std <= 0:
         return deadband
-    return max(deadband, HOLD_Z * std)
+    lo, hi = INTERMEDIATE_FLOW
+    half = min(math.log(aim / (1.0 + lo / 100.0)), math.log((1.0 + hi / 100.0) / aim))
+    return max(deadband, min(HOLD_Z * std, HOLD_BAND_SHARE * half))
 
 
 def pi_proposal(
