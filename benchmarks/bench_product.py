@@ -18,7 +18,8 @@ kind and algorithm a run, and prints per run
   (what blocked it, load aside), the entry's entities (enabled / registered), the entry's
   start time (config flow → entry set up, first cycle included),
   its reload time after the cycles (unload with the Store written, setup from the Store:
-  what a restart of Home Assistant costs this entry) and the process's resident-memory
+  what a restart of Home Assistant costs this entry; with ``--verbose`` the setup alone and
+  both starts' CPU time) and the process's resident-memory
   growth from before the entry to after the cycles.
 
 Source kinds: ``simulated`` (the entry's own simulated plant); ``entities``: every building
@@ -42,12 +43,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,6 +60,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addon")]
 
 import pytest  # noqa: E402
+from homeassistant.helpers import storage as ha_storage  # noqa: E402
 
 import custom_components.heatbalance  # noqa: E402, F401  (the harness finds it first)
 from custom_components.heatbalance.engine.cli_balance import run_balance  # noqa: E402
@@ -82,6 +86,8 @@ ALGORITHMS = {"traditional": "traditional", "ai": "model"}
 LEVEL = "intermediate"
 NO_GATEWAY = ("gen23k",)  # 1,540 Modbus devices: beyond one gateway polling every 0.2 s
 NETWORK_FILES: dict[str, Path] = {}  # networks other benchmarks wrote (bench_product_faults)
+# Home Assistant's own Store I/O, taken before the harness replaces it by an in-memory mock
+REAL_STORE = {n: ha_storage.Store.__dict__[n] for n in ("_async_load", "_async_write_data")}
 
 
 def _cases() -> list[tuple[str, str, str]]:
@@ -235,31 +241,120 @@ class Heartbeat:
             self._task.cancel()
 
 
+class GcPauses:
+    """Time the garbage collector takes (all threads; the longest pause and the total)."""
+
+    def __init__(self) -> None:
+        self.total_s = 0.0
+        self.worst_s = 0.0
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            spent = time.perf_counter() - self._began
+            self.total_s += spent
+            self.worst_s = max(self.worst_s, spent)
+
+    def __enter__(self) -> GcPauses:
+        import gc
+
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        import gc
+
+        gc.callbacks.remove(self)
+
+
+GC = GcPauses()
+
+
 class LongestCallback:
     """The longest single callback on the event loop, in the loop thread's CPU time: what
     blocked the loop, whatever the machine's load (the heartbeat's stall also counts waiting
-    for a core and for the executor's GIL)."""
+    for a core and for the executor's GIL). A sampling thread looks at the loop thread's
+    stack every few ms while a callback runs longer than 20 ms, so the longest one is named
+    by where it spent its time, not only by the task it belongs to (a task's step runs
+    whatever the coroutine awaits without suspending: a refresh, an unload)."""
+
+    SAMPLE_S = 0.004
+    AFTER_S = 0.02
 
     def __init__(self) -> None:
         self.worst_s = 0.0
         self.worst = ""
+        self.where: list[tuple[str, int]] = []  # (stack, samples) of the longest callback
+        self.worst_gc_s = 0.0  # the garbage collector's share of it (wall time)
         self._run = asyncio.events.Handle._run
+        self._started: float | None = None
+        self._samples: collections.Counter[str] = collections.Counter()
+        self._stop = threading.Event()
+        self._sampler: threading.Thread | None = None
 
     def start(self) -> None:
         original = self._run
+        loop_thread = threading.get_ident()
 
         def timed(handle: asyncio.events.Handle) -> None:
             callback = handle._callback  # a timer's is gone once it ran
+            samples: collections.Counter[str] = collections.Counter()
+            self._samples = samples
+            gc_before = GC.total_s
             before = time.thread_time()
-            original(handle)
+            self._started = time.perf_counter()
+            try:
+                original(handle)
+            finally:
+                self._started = None
             spent = time.thread_time() - before
-            if spent > self.worst_s:
+            if spent > self.worst_s and not self._stop.is_set():  # a step ending after stop
+                # ran on into what the caller does next (the reload after the cycles)
                 self.worst_s, self.worst = spent, _what_ran(callback)
+                self.where = samples.most_common(4)
+                self.worst_gc_s = GC.total_s - gc_before
 
+        def sample() -> None:
+            while not self._stop.wait(self.SAMPLE_S):
+                started = self._started
+                if started is None or time.perf_counter() - started < self.AFTER_S:
+                    continue
+                frame = sys._current_frames().get(loop_thread)
+                if frame is not None:
+                    self._samples[_stack(frame)] += 1
+
+        self._stop.clear()
+        self._sampler = threading.Thread(target=sample, name="bench-sampler", daemon=True)
+        self._sampler.start()
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
     def stop(self) -> None:
         asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
+        self._stop.set()
+        if self._sampler is not None:
+            self._sampler.join()
+
+    def report(self) -> dict[str, Any]:
+        """The figures and where the longest callback spent its samples."""
+        return {
+            "ms": self.worst_s * 1000.0,
+            "gc_ms": self.worst_gc_s * 1000.0,
+            "what": self.worst,
+            "where": self.where,
+        }
+
+
+def _stack(frame: Any, depth: int = 7) -> str:
+    """The innermost frames of the integration and Home Assistant (inner first)."""
+    names: list[str] = []
+    while frame is not None and len(names) < depth:
+        path = frame.f_code.co_filename
+        if "heatbalance" in path or "homeassistant" in path or not names:
+            names.append(f"{Path(path).stem}:{frame.f_code.co_name}:{frame.f_lineno}")
+        frame = frame.f_back
+    return " < ".join(names)
 
 
 def _what_ran(callback: Any) -> str:
@@ -332,9 +427,54 @@ async def _gateway_field(request: Any, hass: Any, entry: Any) -> Any:
     return field
 
 
+@contextlib.contextmanager
+def _logging_as_home_assistant(hass: Any) -> Iterator[None]:
+    """Log handlers behind Home Assistant's queue, as HA runs them: the harness's handlers
+    (stderr, pytest's capture) otherwise write every INFO line on the event loop — the
+    entity registry logs one per entity created (half of district120's start on the loop)."""
+    import logging
+
+    from homeassistant.util.logging import async_activate_log_queue_handler
+
+    async_activate_log_queue_handler(hass)
+    queue = logging.root.handlers[-1]
+    try:
+        yield
+    finally:
+        logging.root.removeHandler(queue)
+        listener = getattr(queue, "listener", None)
+        handlers = listener.handlers if listener is not None else ()
+        queue.close()  # stops the listener after it has written what is queued
+        for handler in handlers:
+            logging.root.addHandler(handler)
+
+
 @pytest.mark.parametrize("case", _cases(), ids=lambda c: "-".join(c))
 async def test_product(hass: Any, request: Any, case: tuple[str, str, str]) -> None:
     """One benchmark run (see the module docstring); writes its figures as JSON."""
+    with _logging_as_home_assistant(hass), _real_storage(hass), GC:
+        await _run_case(hass, request, case)
+
+
+@contextlib.contextmanager
+def _real_storage(hass: Any) -> Iterator[None]:
+    """Stores load and write files as in Home Assistant (read and written in the executor),
+    in a folder of their own: the harness keeps them in memory and deep-copies and checks
+    every load and write on the event loop (0.8 s a write of gen23k's Store)."""
+    from unittest.mock import patch
+
+    folder = tempfile.mkdtemp(prefix="bench-config-")
+    config_dir = hass.config.config_dir
+    hass.config.config_dir = folder
+    try:
+        with patch.multiple(ha_storage.Store, **REAL_STORE):
+            yield
+    finally:
+        hass.config.config_dir = config_dir
+
+
+async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None:
+    """The benchmark run of :func:`test_product`."""
     name, source, algorithm = case
     steps = int(os.environ.get("BENCH_PRODUCT_STEPS", "16"))
     profile = LoopProfile(f"{name}-{source}-{algorithm}")
@@ -342,10 +482,15 @@ async def test_product(hass: Any, request: Any, case: tuple[str, str, str]) -> N
     # Assistant runs it so only with --debug. Timed as an operator runs it, unless asked.
     asyncio.get_running_loop().set_debug(os.environ.get("BENCH_PRODUCT_ASYNCIO_DEBUG") == "1")
     rss0 = _rss_mb()
-    t0 = time.perf_counter()
+    t0, c0, l0 = time.perf_counter(), time.process_time(), time.thread_time()
+    start_block = LongestCallback()
+    start_block.start()
+    await asyncio.sleep(0)  # the steps from here on are timed (this one began before)
     with profile.part("start"):
         entry = await _add_entry(hass, name, algorithm)
+    start_block.stop()
     start_s = time.perf_counter() - t0
+    start_cpu_s, start_loop_s = time.process_time() - c0, time.thread_time() - l0
     coordinator = entry.runtime_data.coordinator
     network = coordinator.network
     coordinator.plant._weather[:] = network.design.outdoor_c  # same conditions as the CLI
@@ -378,6 +523,7 @@ async def test_product(hass: Any, request: Any, case: tuple[str, str, str]) -> N
     beat, longest = Heartbeat(), LongestCallback()
     beat.start()
     longest.start()
+    await asyncio.sleep(0)
     profile.enable()
     for _ in range(steps):
         t, c, lc = time.perf_counter(), time.process_time(), time.thread_time()
@@ -403,10 +549,19 @@ async def test_product(hass: Any, request: Any, case: tuple[str, str, str]) -> N
     beat.stop()
     longest.stop()
     profile.dump("cycles")
-    t0 = time.perf_counter()
-    assert await hass.config_entries.async_reload(entry.entry_id)
+    t0, c0 = time.perf_counter(), time.process_time()
+    reload_block = LongestCallback()
+    reload_block.start()
+    await asyncio.sleep(0)
+    assert await hass.config_entries.async_unload(entry.entry_id)  # as async_reload does
     await hass.async_block_till_done()
-    reload_s = time.perf_counter() - t0
+    unload_s = time.perf_counter() - t0
+    t1, c1 = time.perf_counter(), time.process_time()
+    assert await hass.config_entries.async_setup(entry.entry_id)  # what an HA start does
+    await hass.async_block_till_done()
+    reload_block.stop()
+    reload_s, reload_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    restart_s, restart_cpu_s = time.perf_counter() - t1, time.process_time() - c1
     if gateway is not None:  # the entry first: its unload still talks to the broker
         assert await hass.config_entries.async_unload(entry.entry_id)
         await gateway.async_stop()
@@ -416,9 +571,19 @@ async def test_product(hass: Any, request: Any, case: tuple[str, str, str]) -> N
         "source": source,
         "algorithm": algorithm,
         "ha_steps": _steps_to_band(verdicts),
-        "cli_steps": cli_steps(name, algorithm, steps),
+        "cli_steps": None
+        if os.environ.get("BENCH_PRODUCT_NO_CLI")
+        else cli_steps(name, algorithm, steps),
         "shares": shares,
         "start_s": start_s,
+        "start_cpu_s": start_cpu_s,
+        "start_loop_s": start_loop_s,
+        "start_block": start_block.report(),
+        "reload_cpu_s": reload_cpu_s,
+        "unload_s": unload_s,
+        "restart_s": restart_s,  # the entry's setup from its Store (registries filled)
+        "restart_cpu_s": restart_cpu_s,
+        "reload_block": reload_block.report(),
         "cycle_median_ms": statistics.median(times) * 1000.0,
         "cycle_max_ms": max(times) * 1000.0,
         "cycle_cpu_ms": statistics.median(cpu) * 1000.0,
@@ -427,6 +592,9 @@ async def test_product(hass: Any, request: Any, case: tuple[str, str, str]) -> N
         "loop_stall_ms": beat.worst_s * 1000.0,
         "loop_block_ms": longest.worst_s * 1000.0,
         "loop_block": longest.worst,
+        "cycles_block": longest.report(),
+        "gc_total_s": GC.total_s,
+        "gc_worst_ms": GC.worst_s * 1000.0,
         "rss_mb": _rss_mb() - rss0,
         "entities": _entity_count(hass, entry),
     }
@@ -449,6 +617,7 @@ def main() -> int:
         "--asyncio-debug", action="store_true", help="keep the harness's asyncio debug mode"
     )
     parser.add_argument("--profile", help="folder for profiles of the event loop's thread")
+    parser.add_argument("--no-cli", action="store_true", help="HA figures only (no CLI run)")
     args = parser.parse_args()
     names = args.only or [*BUILTIN, *GENERATED]
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -469,6 +638,7 @@ def main() -> int:
                     | ({"BENCH_PRODUCT_PROFILE": args.profile} if args.profile else {})
                 )
                 env["BENCH_PRODUCT_ASYNCIO_DEBUG"] = "1" if args.asyncio_debug else "0"
+                env["BENCH_PRODUCT_NO_CLI"] = "1" if args.no_cli else ""
                 cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
                 cmd += ["-W", "ignore", "--timeout=3000", "--rootdir", str(ROOT)]
                 run = subprocess.run(
@@ -488,16 +658,40 @@ def main() -> int:
                 if isinstance(rows[-1]["cli_steps"], str):
                     print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
                 if args.verbose:
-                    print("  longest callback:", rows[-1]["loop_block"])
+                    _print_blocks(rows[-1])
                     print("  in band per cycle %:", [round(x or 0) for x in rows[-1]["shares"]])
     return 0
+
+
+def _print_blocks(r: dict[str, Any]) -> None:
+    """Start, reload and the event loop's longest callbacks, with where they spent it."""
+    print(
+        f"  start: {r['start_s']:.1f} s wall, {r['start_cpu_s']:.1f} s CPU "
+        f"({r['start_loop_s']:.1f} s on the loop); reload {r['reload_s']:.1f} s wall, "
+        f"{r['reload_cpu_s']:.1f} s CPU (unload {r['unload_s']:.1f} s wall; setup from the "
+        f"Store {r['restart_s']:.1f} s wall, {r['restart_cpu_s']:.1f} s CPU); "
+        f"garbage collector {r['gc_total_s']:.1f} s in all, "
+        f"longest pause {r['gc_worst_ms']:.0f} ms"
+    )
+    blocks = [
+        ("start", r["start_block"]),
+        ("cycles", r["cycles_block"]),
+        ("reload", r["reload_block"]),
+    ]
+    for part, block in blocks:
+        gc_ms = f", GC {block['gc_ms']:.0f} ms" if "gc_ms" in block else ""
+        print(
+            f"  longest callback ({part}): {block['ms']:.0f} ms CPU{gc_ms}, {block['what'][:160]}"
+        )
+        for stack, n in block["where"]:
+            print(f"    {n:>4} × {stack}")
 
 
 def _print_row(r: dict[str, Any], header: bool) -> None:
     if header:
         print(
             f"{'network':<15}{'inlets':>7} {'source':<10}{'algo':<12}{'HA':>4}{'CLI':>5}"
-            f"{'start s':>9}{'reload s':>9}{'cycle ms':>10}{'max ms':>8}{'CPU ms':>8}"
+            f"{'start s':>9}{'CPU s':>7}{'reload s':>9}{'cycle ms':>10}{'max ms':>8}{'CPU ms':>8}"
             f"{'loop ms':>8}{'stall ms':>10}{'block ms':>9}{'RSS MB':>8}{'entities':>15}"
         )
 
@@ -507,6 +701,7 @@ def _print_row(r: dict[str, Any], header: bool) -> None:
     print(
         f"{r['network']:<15}{r['inlets']:>7} {r['source']:<10}{r['algorithm']:<12}"
         f"{steps(r['ha_steps']):>4}{steps(r['cli_steps']):>5}{r['start_s']:>9.1f}"
+        f"{r['start_cpu_s']:>7.1f}"
         f"{r['reload_s']:>9.1f}{r['cycle_median_ms']:>10.0f}{r['cycle_max_ms']:>8.0f}"
         f"{r['cycle_cpu_ms']:>8.0f}{r['loop_cpu_ms']:>8.0f}{r['loop_stall_ms']:>10.0f}"
         f"{r['loop_block_ms']:>9.0f}"

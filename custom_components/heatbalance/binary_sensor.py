@@ -101,7 +101,7 @@ async def async_setup_entry(
 
     network: list[BinarySensorEntity] = [AlarmSensor(coordinator, d) for d in NETWORK_ALARMS]
     network.append(StateSensor(coordinator, BALANCED))
-    add_entities(coordinator, async_add_entities, network, per_inlet)
+    await add_entities(coordinator, async_add_entities, network, per_inlet)
 
 
 class AlarmSensor(HeatbalanceEntity, BinarySensorEntity):

@@ -4,15 +4,19 @@ HA 2025.4.4 (minimum) and 2026.10.4 (current) differ where this integration touc
 - flow schemas are voluptuous in 2025.4 and probatio (its API-compatible successor) in 2026;
 - repairs flows return ``RepairsFlowResult`` in 2026, a plain ``FlowResult`` in 2025.4;
 - a child device names its parent by identifier (``via_device``) in 2025.4, by registered
-  device id (``via_device_id``) in 2026, where the parent must already exist.
+  device id (``via_device_id``) in 2026, where the parent must already exist;
+- a ``Store`` can serialise its JSON in the executor in 2026 (``serialize_in_event_loop``);
+  2025.4 always serialises on the event loop.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.storage import Store
 
 try:
     import probatio as flow_vol  # HA ≥ 2026
@@ -24,8 +28,14 @@ except ImportError:  # HA 2025.4
 type RepairsFlowResult = Any
 
 HAS_VIA_DEVICE_ID = hasattr(dr, "async_get_device_id_by_identifier")
+# Store keywords that serialise off the loop (a 23,000-household network's Store: ≈140 ms)
+STORE_OFF_LOOP: dict[str, Any] = (
+    {"serialize_in_event_loop": False}
+    if "serialize_in_event_loop" in inspect.signature(Store.__init__).parameters
+    else {}
+)
 
-__all__ = ["RepairsFlowResult", "device_id", "flow_vol", "via_device"]
+__all__ = ["STORE_OFF_LOOP", "RepairsFlowResult", "device_id", "flow_vol", "via_device"]
 
 
 def device_id(hass: HomeAssistant, entry_id: str, identifier: tuple[str, str]) -> str | None:

@@ -132,6 +132,14 @@ def inlet_subentries(network: Network) -> list[ConfigSubentryData]:
     ]
 
 
+def _commissioning_records(source: str) -> list[ConfigSubentryData]:
+    """The records an exported network file carries (import executor: the export module
+    pulls in the archive and report modules, an import too slow for the event loop)."""
+    from .export import commissioning_subentries
+
+    return commissioning_subentries(source)
+
+
 class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a network: a built-in demo (simulated plant) or a network file."""
 
@@ -170,10 +178,8 @@ class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
             if network is not None:
                 await self.async_set_unique_id(unique_id_for(data))
                 self._abort_if_unique_id_configured()
-                from .export import commissioning_subentries
-
-                records = await self.hass.async_add_executor_job(
-                    commissioning_subentries, network_source(data)
+                records = await self.hass.async_add_import_executor_job(
+                    _commissioning_records, network_source(data)
                 )  # an exported network brings its commissioning records back
                 return self.async_create_entry(
                     title=network.name, data=data, subentries=inlet_subentries(network) + records

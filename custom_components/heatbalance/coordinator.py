@@ -29,6 +29,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .alarm_events import AlarmEvents
+from .compat import STORE_OFF_LOOP
 from .const import CONF_GATEWAY_TOPIC, DOMAIN
 from .cycle import CycleMemory, CycleResult, run_cycle
 from .engine.alarms import AlarmBook
@@ -94,7 +95,9 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             name=f"{DOMAIN} {network.name}",
             update_interval=self.plant.interval,
         )
-        self.store: Store[dict[str, Any]] = Store(hass, STORE_VERSION, f"{DOMAIN}.{entry.entry_id}")
+        self.store: Store[dict[str, Any]] = Store(
+            hass, STORE_VERSION, f"{DOMAIN}.{entry.entry_id}", **STORE_OFF_LOOP
+        )
         self.memory = CycleMemory()
         self.alarms = AlarmBook()
         self.sent: dict[str, float] = {}  # openings dispatched last cycle (to verify)

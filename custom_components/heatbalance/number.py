@@ -111,7 +111,7 @@ async def async_setup_entry(
 ) -> None:
     """Thresholds on the network device; weight and offset on each inlet's."""
     coordinator = entry.runtime_data.coordinator
-    add_entities(
+    await add_entities(
         coordinator,
         async_add_entities,
         (ThresholdNumber(coordinator, d) for d in THRESHOLDS),

@@ -265,7 +265,7 @@ async def async_setup_entry(
     """Network sensors, then one set per managed inlet under its subentry."""
     coordinator = entry.runtime_data.coordinator
     data = coordinator.data
-    add_entities(
+    await add_entities(
         coordinator,
         async_add_entities,
         (NetworkSensor(coordinator, d) for d in NETWORK_SENSORS),

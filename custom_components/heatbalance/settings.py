@@ -60,6 +60,15 @@ from .const import (
     SOURCE_GATEWAY,
     SOURCE_SIMULATOR,
 )
+from .engine.control.safety import SafetyLimits
+
+_ENGINE_LIMITS = SafetyLimits()
+
+
+def _pct(share: float) -> int:
+    """An engine share (0…1) as the whole percent the options dialog shows."""
+    return round(share * 100)
+
 
 # Defaults: intermediate level, the minimum for new systems (§3.0.8), flow target, and a demo
 # plant that runs 30 simulated minutes (one §4.3.4 period) per 10 s.
@@ -73,9 +82,10 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_OUTDOOR_ENTITY: None,
     CONF_SUBSTATION_FLOW_ENTITY: None,
     CONF_DROPOUT: 0,
-    CONF_MIN_OPENING: 5,
-    CONF_MAX_OPENING: 100,
-    CONF_MAX_STEP: 50,
+    # valve and pump limits default to the engine's own (one set of safety limits, §5.3.6-3)
+    CONF_MIN_OPENING: _pct(_ENGINE_LIMITS.min_opening),
+    CONF_MAX_OPENING: _pct(_ENGINE_LIMITS.max_opening),
+    CONF_MAX_STEP: _pct(_ENGINE_LIMITS.max_step),
     CONF_MIN_FLOW: 50,
     CONF_MAX_SUPPLY: 95.0,
     CONF_MIN_RETURN: 5.0,
@@ -84,14 +94,14 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_ALARM_CYCLES: 4,
     CONF_LOW_BATTERY: 20,
     CONF_GATEWAY_TOPIC: DEFAULT_GATEWAY_TOPIC,  # the entry's MQTT topic base (issue 10 item 6)
-    # the pump of a real plant (none mapped: planned at the network file's speed); the limits
-    # default to the engine's (SafetyLimits), the network file's VFD range applies as well
+    # the pump of a real plant (none mapped: planned at the network file's speed); the
+    # network file's VFD range applies as well
     CONF_PUMP_SPEED_ENTITY: None,
     CONF_PUMP_FEEDBACK_ENTITY: None,
     CONF_PUMP_GATEWAY_DEVICE: None,
-    CONF_MIN_PUMP_SPEED: 0,
-    CONF_MAX_PUMP_SPEED: 100,
-    CONF_MAX_PUMP_STEP: 20,
+    CONF_MIN_PUMP_SPEED: _pct(_ENGINE_LIMITS.min_pump_speed),
+    CONF_MAX_PUMP_SPEED: _pct(_ENGINE_LIMITS.max_pump_speed),
+    CONF_MAX_PUMP_STEP: _pct(_ENGINE_LIMITS.max_pump_step),
 }
 # Where the pump's drive is (a change reloads the entry: the gateway source attaches at setup).
 PUMP_SOURCES: tuple[str, ...] = (
@@ -137,9 +147,9 @@ class Settings:
     pump_speed_entity: str | None = None
     pump_feedback_entity: str | None = None
     pump_gateway_device: str | None = None
-    min_pump_speed_pct: float = 0.0
-    max_pump_speed_pct: float = 100.0
-    max_pump_step_pct: float = 20.0
+    min_pump_speed_pct: float = DEFAULT_OPTIONS[CONF_MIN_PUMP_SPEED]
+    max_pump_speed_pct: float = DEFAULT_OPTIONS[CONF_MAX_PUMP_SPEED]
+    max_pump_step_pct: float = DEFAULT_OPTIONS[CONF_MAX_PUMP_STEP]
     substation_flow_entity: str | None = None  # the substation's flow meter (meters.py)
 
     @classmethod

@@ -27,7 +27,7 @@ async def async_setup_entry(
 ) -> None:
     """One switch per inlet whose device can be moved remotely."""
     coordinator = entry.runtime_data.coordinator
-    add_per_actuated_inlet(
+    await add_per_actuated_inlet(
         coordinator, async_add_entities, lambda iid: AutoSwitch(coordinator, AUTO, iid)
     )
 

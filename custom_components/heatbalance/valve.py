@@ -38,7 +38,7 @@ async def async_setup_entry(
 ) -> None:
     """One valve per managed inlet whose device can be moved remotely (§4.3.1)."""
     coordinator = entry.runtime_data.coordinator
-    add_per_actuated_inlet(
+    await add_per_actuated_inlet(
         coordinator,
         async_add_entities,
         lambda iid: BalancingValve(coordinator, VALVE, iid),

@@ -15,6 +15,26 @@ const COLOURS = {
   manual: "var(--warning-color, #ffa600)",
 };
 const STATES = Object.keys(COLOURS);
+const NAME_MAX = 150; // px the topology gives a name at most
+const VALUES_WIDTH = 118; // px of "−33% 41.4°C 100%" at the graph's 11 px
+
+// Width of a label at 11 px, estimated without a layout pass (wide CJK glyphs count double).
+function textWidth(text) {
+  let px = 0;
+  for (const ch of text) px += ch.codePointAt(0) >= 0x2e80 ? 11 : 6.4;
+  return px;
+}
+
+// `text` cut to fit `room` px, ending in "…" when cut.
+function clip(text, room) {
+  if (textWidth(text) <= room) return text;
+  let out = "";
+  for (const ch of text) {
+    if (textWidth(out + ch + "…") > room) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
 const COLUMNS = [
   ["name", "name"],
   ["state", "state"],
@@ -340,8 +360,12 @@ class HeatbalancePanel extends LitElement {
   _graph(t) {
     const { topology, live } = this._view;
     const pos = layout(topology, this._expanded);
-    const labelWidth = 250;
-    const width = pos.width + labelWidth + PER_LINE * (SQUARE + 2);
+    // names end where the values column starts: one column for all, right of the deepest
+    // inlet and the longest name up to NAME_MAX px (longer ones end in "…", full in the tooltip)
+    const inletList = [...pos.inlets.values()];
+    const nameWidth = Math.min(NAME_MAX, Math.max(40, ...inletList.map((i) => textWidth(i.name))));
+    const columnX = Math.max(0, ...inletList.map((i) => i.x)) + 12 + nameWidth + 10;
+    const width = Math.max(columnX + VALUES_WIDTH + 50, pos.width + PER_LINE * (SQUARE + 2) + 12);
     const edges = [];
     for (const [, node] of pos.nodes) {
       if (node.folded || node.parent === null) continue;
@@ -361,7 +385,7 @@ class HeatbalancePanel extends LitElement {
       return svg`<path class="loop" d="M${p.x},${p.y}H${x}V${q.y}H${q.x}"><title>${t.loop} ${a}–${b}</title></path>`;
     });
     const root = pos.nodes.get(topology.substation.node);
-    const inlets = [...pos.inlets.values()].map((inlet) => this._inlet(t, inlet, live));
+    const inlets = inletList.map((inlet) => this._inlet(t, inlet, live, columnX, columnX - inlet.x - 22));
     return html`<svg class="graph" width=${width} height=${pos.height + 4} viewBox="-14 -2 ${width + 14} ${pos.height + 4}">
       ${edges}${loops}
       ${root
@@ -372,7 +396,7 @@ class HeatbalancePanel extends LitElement {
     </svg>`;
   }
 
-  _inlet(t, inlet, live) {
+  _inlet(t, inlet, live, columnX, nameRoom) {
     const row = live.inlets[inlet.id];
     const state = row ? row.state : "no_data";
     const fmt = (v, unit, digits = 0) => (v === null || v === undefined ? "–" : `${v.toFixed(digits)}${unit}`);
@@ -399,14 +423,14 @@ class HeatbalancePanel extends LitElement {
       : nothing;
     const toggle = households.length
       ? svg`<g class="toggle" data-toggle=${inlet.id} @click=${() => this._toggle(inlet.id)}>
-          <rect x=${inlet.x + 200} y=${inlet.y - 8} width="40" height="16" rx="8"></rect>
-          <text x=${inlet.x + 220} y=${inlet.y + 4} text-anchor="middle">${open ? "−" : "+"}${households.length}</text>
+          <rect x=${columnX + VALUES_WIDTH} y=${inlet.y - 8} width="40" height="16" rx="8"></rect>
+          <text x=${columnX + VALUES_WIDTH + 20} y=${inlet.y + 4} text-anchor="middle">${open ? "−" : "+"}${households.length}</text>
           <title>${open ? t.collapse : t.expand} (${households.length} ${t.households})</title></g>`
       : nothing;
     return svg`<g class="inlet" data-inlet=${inlet.id} data-state=${state} @click=${() => this._open(inlet.id)}>
         <circle cx=${inlet.x} cy=${inlet.y} r="7" fill=${COLOURS[state]}></circle>
-        <text x=${inlet.x + 12} y=${inlet.y + 4} class="name">${inlet.name}</text>
-        <text x=${inlet.x + 86} y=${inlet.y + 4} class="values">${text}</text>
+        <text x=${inlet.x + 12} y=${inlet.y + 4} class="name">${clip(inlet.name, nameRoom)}</text>
+        <text x=${columnX} y=${inlet.y + 4} class="values">${text}</text>
         <title>${inlet.name}: ${t[state]}</title>
       </g>${toggle}${squares}`;
   }

@@ -195,6 +195,51 @@ async def test_households_view_stays_readable(ha: RunningHA, artifacts: Path) ->
     _write_times(artifacts)
 
 
+async def test_long_names_do_not_run_into_the_values(ha: RunningHA, artifacts: Path) -> None:
+    """Operators name buildings at length ("Building 3, staircase B (Lindenweg 112)", or in
+    Chinese): in the topology a name never overlaps its values, nor the values the
+    households' toggle; a cut name ends in "…" and keeps its full text in the tooltip."""
+    async with browser_page(ha) as page:
+        await open_view(page, ha, "households1200")
+        boxes = await page.evaluate(
+            f"""async (name) => {{
+              const panel = ({FIND_PANEL})(name);
+              const view = panel._view;
+              const inlets = view.topology.inlets.map((inlet, k) => ({{
+                ...inlet,
+                name: k % 2 ? `Building ${{inlet.id}}, staircase B (Lindenweg 112)`
+                            : `北区${{inlet.id}}号楼二单元（林荫路一百一十二号）`,
+              }}));
+              panel._view = {{...view, topology: {{...view.topology, inlets}}}};
+              await panel.updateComplete;
+              const box = (el) => el && el.getBBox();
+              return [...panel.shadowRoot.querySelectorAll("g.inlet")].map((g) => {{
+                const id = g.dataset.inlet;
+                const root = panel.shadowRoot;
+                const toggle = root.querySelector(`g.toggle[data-toggle="${{id}}"] rect`);
+                const n = box(g.querySelector("text.name"));
+                const v = box(g.querySelector("text.values"));
+                return {{
+                  id, name: g.querySelector("text.name").textContent,
+                  title: g.querySelector("title").textContent,
+                  nameRight: n.x + n.width, valuesLeft: v.x, valuesRight: v.x + v.width,
+                  toggleLeft: toggle ? toggle.getBBox().x : null,
+                }};
+              }});
+            }}""",
+            PANEL,
+        )
+        await page.screenshot(path=artifacts / "view-long-names.png", full_page=True)
+    assert len(boxes) == 40
+    for b in boxes:
+        assert b["nameRight"] <= b["valuesLeft"], b
+        assert b["toggleLeft"] is None or b["valuesRight"] <= b["toggleLeft"], b
+        assert b["title"].startswith(b["name"].removesuffix("…")), b  # full name kept there
+    cut = [b for b in boxes if b["name"].endswith("…")]
+    assert cut, "the deepest inlets have too little room for these names"
+    assert all(len(b["title"]) > len(b["name"]) for b in cut)
+
+
 async def test_click_through_to_the_device_and_sort(ha: RunningHA, artifacts: Path) -> None:
     """The table sorts by a column; an inlet's name opens its device page (owner)."""
     async with browser_page(ha) as page:
@@ -229,6 +274,8 @@ async def test_non_admin_in_chinese_dark_on_a_phone(ha: RunningHA, artifacts: Pa
         await page.evaluate("localStorage.setItem('selectedLanguage', JSON.stringify('zh-Hans'))")
         await open_view(page, ha, "estate12")
         await page.reload()
+        # the reload brings HA's launch screen back; it fades over the view for a while
+        await page.wait_for_selector("#ha-launch-screen", state="detached", timeout=60_000)
         await page.wait_for_selector(f"{PANEL}[data-rendered]", timeout=60_000)
         panel = page.locator(PANEL)
         await panel.locator(".title").get_by_text("热网平衡").wait_for()

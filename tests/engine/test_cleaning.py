@@ -172,7 +172,7 @@ def test_out_of_range_is_flagged_and_held(estate_sim) -> None:
     cleaner = for_network(estate_sim.network)
     state = _warm(cleaner, estate_sim)
     m = Measurements.from_plant(state)
-    last_good = cleaner._history["B002.return_c"].last_good
+    last_good = cleaner.last_good("B002.return_c")[0]
     m.inlets["B002"].return_c = 200.0
     cleaned, result = clean_measurements(cleaner, m)
     assert result.flags["B002.return_c"] == (Flag.OUT_OF_RANGE, Flag.FILLED)
@@ -308,8 +308,7 @@ def test_heat_meter_against_its_own_sensors(estate_sim) -> None:
 def test_short_gap_is_held_long_gap_stays_missing(estate_sim) -> None:
     cleaner = for_network(estate_sim.network, max_gap_s=3600.0)
     state = _warm(cleaner, estate_sim)
-    good = cleaner._history["B010.flow_m3h"].last_good
-    t0 = cleaner._history["B010.flow_m3h"].last_good_s
+    good, t0 = cleaner.last_good("B010.flow_m3h")
     assert t0 is not None
     sample = sample_of(Measurements.from_plant(state))
     del sample["B010.flow_m3h"]
@@ -377,3 +376,48 @@ def estate_cleaner() -> Cleaner:
     from custom_components.heatbalance.engine.loader import load_network
 
     return for_network(load_network("estate12"))
+
+
+def test_each_signal_keeps_its_own_history_within_one_cycle() -> None:
+    """The signals' histories are held in arrays and checked all at once: in one cycle a
+    spike on one signal, a real step on another, a stuck one after its command and a gap on
+    a fourth are each judged on their own history, and the quiet ones stay trusted."""
+    names = ("spike", "step", "stuck", "gap", "quiet")
+    spec = SignalSpec(0.0, 100.0, spike_floor=0.5, stuck_samples=2, max_gap_s=120.0)
+    cleaner = Cleaner(dict.fromkeys(names, spec))
+    rng = np.random.default_rng(1)
+    t = 0.0
+    for _ in range(8):
+        t += 60.0
+        sample = {n: 10.0 + 0.05 * rng.standard_normal() for n in names}
+        assert all(f == (Flag.OK,) for f in cleaner.clean(sample, t).flags.values())
+    held = cleaner.last_good("gap")[0]
+    ref = cleaner.last_good("stuck")[0]
+    cleaner.expect_change("stuck")
+    flags = []
+    for k in range(3):
+        t += 60.0
+        sample = {
+            "spike": 30.0 if k == 0 else 10.0,
+            "step": 20.0,  # the plant moved: twice in a row is no spike
+            "stuck": ref if k < 2 else 11.0,  # commanded, yet unchanged twice
+            "quiet": 10.0 + 0.05 * rng.standard_normal(),
+        }
+        result = cleaner.clean(sample, t)
+        flags.append(result.flags)
+        if k == 0:
+            assert result.values["gap"] == held  # held over the short gap
+    assert flags[0]["spike"] == (Flag.SPIKE, Flag.FILLED)
+    assert flags[1]["spike"] == (Flag.OK,)
+    assert flags[0]["step"] == (Flag.SPIKE, Flag.FILLED)
+    assert flags[1]["step"] == (Flag.OK,)  # the second agreeing outlier is a step
+    assert [f["stuck"] for f in flags] == [(Flag.OK,), (Flag.STUCK,), (Flag.OK,)]
+    assert [f["gap"] for f in flags] == [
+        (Flag.MISSING, Flag.FILLED),
+        (Flag.MISSING, Flag.FILLED),
+        (Flag.MISSING, Flag.GAP),
+    ]
+    assert all(f["quiet"] == (Flag.OK,) for f in flags)
+    cleaner.forget("spike")
+    assert cleaner.last_good("spike") == (None, None)
+    assert cleaner.last_good("quiet")[1] == t

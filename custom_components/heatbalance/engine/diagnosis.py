@@ -47,6 +47,25 @@ _VALVE_KINDS = ("stuck", "slow_response", "mismatch", "blockage")
 _BINS = 10
 _WINDOW = 4  # updates looked back over for a stuck valve without feedback
 _FIELDS = ("command", "feedback", "flow_m3h", "dp_kpa")
+_NOTHING = (None, None, None, None)
+
+
+class _Seen(NamedTuple):
+    """One observation's fields, cleaned once (None where absent or not finite), and the
+    valve's Kv_eff from them: the checks below read them several times per inlet."""
+
+    command: float | None
+    feedback: float | None
+    flow_m3h: float | None
+    dp_kpa: float | None
+    kv: float | None
+
+
+def _seen(obs: InletObservation) -> _Seen:
+    """The cleaned fields of ``obs``."""
+    flow, dp = _clean(obs.flow_m3h), _clean(obs.dp_kpa)
+    kv = None if flow is None or dp is None or dp <= 0 else flow / math.sqrt(dp / 100.0)
+    return _Seen(_clean(obs.command), _clean(obs.feedback), flow, dp, kv)
 
 
 class Finding(NamedTuple):
@@ -189,23 +208,28 @@ class Diagnoser:
         """
         if _clean(time_s) is None:
             raise ValueError(f"time must be a finite number, not {time_s!r}")
-        for iid in set(self.inlets) | set(observations):
-            state = self.inlets.get(iid)
+        inlets = self.inlets
+        for iid in [i for i in inlets if i not in observations]:  # seen before, not now
+            self._missed(inlets[iid], time_s)
+        for iid, raw in observations.items():
+            state = inlets.get(iid)
             if state is None:  # setdefault would build a new one every cycle
-                state = self.inlets[iid] = _InletState()
-            obs = _observation(iid, observations.get(iid))
-            if obs is None or (all(obs.value(f) is None for f in _FIELDS) and not obs.signals):
+                state = inlets[iid] = _InletState()
+            obs = raw if type(raw) is InletObservation else _observation(iid, raw)
+            seen = None if obs is None else _seen(obs)
+            if obs is None or seen is None or (seen[:4] == _NOTHING and not obs.signals):
                 self._missed(state, time_s)
                 continue
             state.missed, state.first_missed = 0, None
-            state.since.pop("comm_loss", None)
-            self._judge(iid, state, time_s, obs)
+            if state.since:
+                state.since.pop("comm_loss", None)
+            self._judge(iid, state, time_s, obs, seen)
         return self.findings()
 
     def findings(self) -> list[Finding]:
         """The findings active now, ordered by inlet and kind."""
         out = []
-        for iid in sorted(self.inlets):
+        for iid in sorted(i for i, state in self.inlets.items() if state.since):
             state = self.inlets[iid]
             for kind, since in sorted(state.since.items()):
                 out.append(
@@ -220,11 +244,13 @@ class Diagnoser:
         if state.missed >= self.comm_cycles:
             state.since.setdefault("comm_loss", state.first_missed)
 
-    def _judge(self, iid: str, state: _InletState, time_s: float, obs: InletObservation) -> None:
+    def _judge(
+        self, iid: str, state: _InletState, time_s: float, obs: InletObservation, seen: _Seen
+    ) -> None:
         """Valve response, then the Kv curve, then the user rules; a valve reporting its own
         fault is that fault alone (isolated: neither response nor Kv judged)."""
-        self._track_command(state, time_s, obs)
-        code = obs.value("fault_code")
+        self._track_command(state, time_s, seen.command)
+        code = obs.value("fault_code") if obs.signals else None
         if code is not None and code != 0:
             state.since.setdefault("valve_fault", time_s)
             for kind in _VALVE_KINDS:
@@ -232,21 +258,21 @@ class Diagnoser:
         else:
             if code is not None:
                 state.since.pop("valve_fault", None)
-            self._valve(state, time_s, obs)
-            self._blockage(state, time_s, obs)
-        self._rules(iid, state, time_s, obs)
+            self._valve(state, time_s, seen)
+            self._blockage(state, time_s, seen)
+        if self.rules:
+            self._rules(iid, state, time_s, obs)
         state.last_time = time_s
-        state.last_feedback, state.last_flow = obs.value("feedback"), obs.value("flow_m3h")
+        state.last_feedback, state.last_flow = seen.feedback, seen.flow_m3h
 
     # --- valve response -----------------------------------------------------------------
-    def _track_command(self, state: _InletState, time_s: float, obs: InletObservation) -> None:
+    def _track_command(self, state: _InletState, time_s: float, cmd: float | None) -> None:
         """Remember a command move and where feedback and flow stood before it.
 
         A command seen for the first time is taken as sent right after the previous update
         (as a controller does: read, decide, command); the values of that update are the
         device's position before the move.
         """
-        cmd = obs.value("command")
         if cmd is None:
             return
         last = state.last_command
@@ -257,9 +283,9 @@ class Diagnoser:
         if last is None or abs(cmd - last) >= self.min_move or state.move_judged:
             state.last_command = cmd
 
-    def _valve(self, state: _InletState, time_s: float, obs: InletObservation) -> None:
+    def _valve(self, state: _InletState, time_s: float, seen: _Seen) -> None:
         """Stuck, slow or mismatched, judged once ``settle_s`` after a move has passed."""
-        cmd, fb = obs.value("command"), obs.value("feedback")
+        cmd, fb = seen.command, seen.feedback
         if cmd is None:
             return
         settled = state.move_time is None or time_s - state.move_time >= self.settle_s
@@ -267,10 +293,10 @@ class Diagnoser:
             return
         if fb is None:
             state.move_judged = True
-            self._stuck_by_kv(state, time_s, cmd, _kv(obs))
+            self._stuck_by_kv(state, time_s, cmd, seen.kv)
         elif not state.move_judged:
             state.move_judged = True
-            self._set_valve(state, time_s, self._after_move(state, cmd, fb, obs.value("flow_m3h")))
+            self._set_valve(state, time_s, self._after_move(state, cmd, fb, seen.flow_m3h))
         elif abs(cmd - fb) > self.tolerance:
             if not any(k in state.since for k in ("stuck", "slow_response", "mismatch")):
                 self._set_valve(state, time_s, "mismatch")
@@ -338,18 +364,19 @@ class Diagnoser:
         return k0 is None or k1 is None or abs(k1 - k0) >= 3 * self.flow_still * k0
 
     # --- Kv curve -----------------------------------------------------------------------
-    def _blockage(self, state: _InletState, time_s: float, obs: InletObservation) -> None:
+    def _blockage(self, state: _InletState, time_s: float, seen: _Seen) -> None:
         """Compare the flow with the learned curve; learn from healthy, settled data."""
-        opening = obs.value("feedback")
-        opening = obs.value("command") if opening is None else opening
-        flow, kv = obs.value("flow_m3h"), _kv(obs)
+        opening = seen.feedback
+        opening = seen.command if opening is None else opening
+        flow, kv = seen.flow_m3h, seen.kv
         if opening is None or flow is None or kv is None or not 0 <= opening <= 1:
             return
         expected = self.expected_kv(state, opening)
         if expected is not None and kv < self.blockage_ratio * expected:
             state.since.setdefault("blockage", time_s)
             return
-        state.since.pop("blockage", None)
+        if state.since:
+            state.since.pop("blockage", None)
         settled = state.move_time is None or time_s - state.move_time >= self.settle_s
         if settled and not state.since and flow > 0:
             b = min(int(opening * _BINS), _BINS - 1)
@@ -462,14 +489,6 @@ def _observation(iid: str, raw: Any) -> InletObservation | None:
             raise ValueError(f"inlet {iid}: signals must be a mapping of names to values")
         return InletObservation(**{k: raw.get(k) for k in _FIELDS}, signals=signals)
     raise ValueError(f"inlet {iid}: an observation must be an InletObservation or a mapping")
-
-
-def _kv(obs: InletObservation) -> float | None:
-    """Kv_eff = Q / √(ΔP / 1 bar) in m³/h, None without a flow and a positive ΔP."""
-    flow, dp = obs.value("flow_m3h"), obs.value("dp_kpa")
-    if flow is None or dp is None or dp <= 0:
-        return None
-    return flow / math.sqrt(dp / 100.0)
 
 
 def _clean(value: Any) -> float | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from .alarms import (
@@ -265,7 +266,7 @@ class ControlLoop:
                 feedback=r.opening,
                 flow_m3h=r.get("flow_m3h"),
                 dp_kpa=r.get("dp_available_kpa"),
-                signals={} if r.fault_code is None else {"fault_code": r.fault_code},
+                signals=_NO_SIGNALS if r.fault_code is None else {"fault_code": r.fault_code},
             )
             for iid, r in meas.inlets.items()
         }
@@ -341,6 +342,9 @@ class ControlLoop:
         start = (meas.time_s // 3600.0 + 1.0) * 3600.0
         loads = self.forecaster.forecast(start, outdoor_forecast_c)
         return None if loads is None else float(loads[0])
+
+
+_NO_SIGNALS: Mapping[str, float] = MappingProxyType({})  # one for all inlets without any
 
 
 def _controller(network: Network, config: ControllerConfig, stored: Any) -> Controller:

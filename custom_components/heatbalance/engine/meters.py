@@ -9,36 +9,49 @@ the band says "held". Two independent physical balances expose it:
   stays symmetric; a log-ratio's heavier low tail gave false alarms);
 * **mass balance per group** — the substation's flow meter must equal the sum of the
   street-level inlets' flows, a building's flow meter the sum of its households'. The
-  log-ratio ``d = ln(Σ children / parent)`` is 0 when every meter tells the truth.
+  log-ratio ``d = ln(Σ children / parent)`` is 0 when every meter tells the truth;
+* **the valve's own word** — with the valve's position and ΔP read, ``h = ln(flow ÷
+  Kv(opening)·√(ΔP/100 kPa))`` is about the same at every inlet (the characteristic's
+  common error); one inlet's ``h`` far from its neighbours' median (by more than their
+  spread, never taken below :data:`VALVE_SPREAD_FLOOR`) is its flow meter or its valve.
 
-A pair that disagrees (``|r|`` significantly above zero) has one liar; the mass balance says
-which. A flow meter biased by ``b`` shifts ``d`` by about ``b·q_i/Σq``; a biased heat meter
-leaves ``d`` alone. The finding names the inlet and the meter (``flow_meter_bias`` or
-``heat_meter_bias``; ``meter_disagreement`` when no parent meter can tell them apart).
-A group's mass balance failing while every pair agrees names the parent's meter
+A pair that disagrees (``|r|`` significantly above zero) has one liar; the valve and the
+mass balance say which. A flow meter biased by ``b`` shifts ``r`` and ``h`` by ``b`` and
+``d`` by about ``b·q_i/Σq``; a biased heat meter shifts only ``r``; a valve off its
+characteristic only ``h``. The finding names the inlet and the meter (``flow_meter_bias`` or
+``heat_meter_bias``; ``meter_disagreement`` when neither valve nor parent meter can tell them
+apart). A group's mass balance failing while every pair agrees names the parent's meter
 (``parent_meter_bias``: the substation or building meter, or an unmetered draw or leak).
 
 The supply temperature is one water for every inlet: the network's supply less a small,
 steady pipe loss. A single supply sensor's noise (0.6 K at 1 % of 60 °C) is most of ΔT's
 (ΔT ≈ 15 K), so each inlet's supply is taken as the common supply of the cycle (the median
-of the substation's and every inlet's reading) plus the inlet's own offset from it, learned
-as the mean over its last :data:`WINDOW` cycles. The offset's remaining error is the same in
-every cycle, so it is added to the standard error of every mean (it does not show in
-successive differences). For the first :data:`MIN_OFFSETS` cycles the inlet's own reading
-is used, as before: a young offset's error, shared by every value, costs more than it saves.
+of the substation's and every inlet's reading) plus the inlet's offset from it. The offset
+is an empirical-Bayes estimate from the first cycle: the inlet's own offsets (each with the
+sensor's noise σ) weighed against the other inlets' median offset (scattering by τ, learnt
+from all inlets net of their noise). Its remaining error, √(1/(n/σ² + 1/τ²)), is the same
+in every cycle, so it is added to the standard error of every mean (it does not show in
+successive differences).
 
 Statistics, not thresholds on single readings: each series keeps its last
 :data:`WINDOW` cycles; the noise level σ is learned from successive differences (a constant
 bias does not enter them) with a prior and a floor; a bias is diagnosed when the mean over
-the last n cycles (n = 6, 12, 24, 48) is both beyond ``0.7·ln(1 + threshold)`` and ``z``
+the last n cycles (n = 4, 6, 12, 24, 48) is both beyond ``0.7·ln(1 + threshold)`` and ``z``
 standard errors from zero. The noise is pooled over all inlets (every pair is the same kind
 of instrument) and shrunk toward each pair's own, so it is known after a few cycles. Cycles
 in which the flow moved by more than :data:`TRANSIENT` (a valve stroke: the heat meter
-integrated over two flows) are skipped.
+integrated over two flows) count with the stroke's extra variance when the heat meter or
+the valve moved with the flow (else it was a spike of the flow meter).
+Where the valve speaks, a sequential generalised likelihood-ratio test over the last
+n = 2, 3, 4, … cycles weighs "the flow meter is off by b" (``r`` and ``h`` both at b)
+against each other explanation (nothing, the heat meter, the valve) and names the flow meter
+when it wins by :data:`EVIDENCE` — set from healthy weeks beside a valve 12 % off its
+characteristic (largest seen 5.2). The valve pins the bias' size, so the pair needs about 4
+standard errors instead of 5, and the kind is known at once.
 A finding clears when the last 12 cycles' mean falls below half the detection level. The
-flow-or-heat-meter decision needs the two hypotheses 4 standard errors apart in the mass
-balance; a small inlet behind a noisy substation meter stays ``meter_disagreement`` until
-enough cycles have passed.
+flow-or-heat-meter decision needs the two hypotheses 4 standard errors apart in the valve
+residual or the mass balance; a small inlet without a valve witness behind a noisy
+substation meter stays ``meter_disagreement`` until enough cycles have passed.
 
 While a flow meter is diagnosed (``flow_meter_bias``, or a building's ``parent_meter_bias``:
 its households' meters agree among themselves and with their heat meters, its own does
@@ -54,11 +67,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from .control.base import InletReading, Measurements, usable
 from .diagnosis import Finding
-from .model import WATER_CP, WATER_DENSITY, Network
+from .model import WATER_CP, WATER_DENSITY, Device, Network
 
 WINDOW = 48  # cycles kept per series (a day of 30-minute cycles)
 WINDOWS = (4, 6, 12, 24, 48)  # recent spans tested (3 was too short: room transients)
@@ -72,8 +85,13 @@ PRIOR_WEIGHT = 4.0  # … worth that many cycle-to-cycle differences of all seri
 POOL_WEIGHT = 6.0  # one series' own noise counts against the pooled one from this many cycles
 SIGMA_FLOOR = 0.005  # no meter pair agrees better than 0.5 % cycle to cycle
 CLEAR_SPAN = 12  # a finding clears when the last 12 cycles' mean is below half the level
-MIN_OFFSETS = WINDOW // 2  # cycles of offset before the common supply replaces the own sensor
 SUPPLY_PRIOR_K = 1.0  # a supply sensor's noise assumed before the data says (K)
+SPREAD_PRIOR_K = 0.2  # spread of the inlets' supply offsets (pipe losses) assumed before data
+SPREAD_FLOOR_K = 0.05  # … never taken below this
+VALVE_PRIOR = 0.03  # noise of ln(flow ÷ valve-model flow) assumed before the data says
+VALVE_SPREAD_FLOOR = 0.02  # no valve's characteristic is assumed known better than 2 %
+VALVE_WINDOWS = (2, 3, *WINDOWS)  # spans of the joint test (the valve pins the bias' size)
+EVIDENCE = 8.0  # log-LR naming a flow meter on the joint test (healthy weeks: ≤5.2)
 SEPARATION = 4.0  # flow vs heat meter decided only when the hypotheses differ by 4 std. errors
 KINDS = ("flow_meter_bias", "heat_meter_bias", "meter_disagreement", "parent_meter_bias")
 SUBSTATION = "substation"
@@ -149,6 +167,18 @@ class _Series:
         return sum(tail) / len(tail) if tail else None
 
 
+def _log_ratio(num: float | None, den: float | None) -> float | None:
+    """ln(num / den), or None unless both are positive and their ratio is a positive float.
+
+    Readings a meter can send (subnormal, huge) make a quotient of two positive numbers
+    underflow to 0 or overflow to inf; such a ratio carries no evidence.
+    """
+    if num is None or den is None or not (num > 0 and den > 0):
+        return None
+    ratio = num / den
+    return math.log(ratio) if 0.0 < ratio < math.inf else None
+
+
 def _pooled_var(series: Iterable[_Series], prior: float) -> float:
     """Noise variance shared by all series of a kind, with a cautious prior σ."""
     diff_sq = prior**2 * 2.0 * PRIOR_WEIGHT
@@ -157,6 +187,24 @@ def _pooled_var(series: Iterable[_Series], prior: float) -> float:
         diff_sq += s.diff_sq
         diffs += s.diffs
     return diff_sq / 2.0 / diffs
+
+
+class _OffsetPrior(NamedTuple):
+    """What the other inlets say of an inlet's supply offset: centre, spread², noise² (K²)."""
+
+    centre: float
+    spread_var: float
+    noise_var: float
+
+
+class _Valve(NamedTuple):
+    """The valves' verdict on the flow meters: ln(flow ÷ Kv·√ΔP) is about the same at every
+    inlet (``centre``, scattering by ``spread`` — characteristic tolerances) with a cycle
+    noise² of ``noise_var``."""
+
+    centre: float
+    spread: float
+    noise_var: float
 
 
 @dataclass
@@ -168,10 +216,11 @@ class _Inlet:
     flow_m3h: float | None = None
     ratio: _Series = field(default_factory=_Series)
     offsets: list[float] = field(default_factory=list)  # supply reading − common supply (K)
-    learnt: list[int] = field(default_factory=list)  # offsets behind each ratio value
+    offset_sd: list[float] = field(default_factory=list)  # offset error behind each ratio (K)
     pooled: bool = False  # ratios computed on the common supply (the series restarted then)
     dt_k: float | None = None  # ΔT of the last heat-balance value
     last_ratio: float | None = None  # the last cycle's ratio, taken or not (strokes, spikes)
+    valve: _Series = field(default_factory=_Series)  # ln(flow ÷ the valve's Kv·√ΔP)
 
     def supply_offset(self) -> float | None:
         """Mean of the recent offsets from the common supply (None before the first)."""
@@ -189,6 +238,9 @@ class MeterCheck:
         self.threshold = threshold
         self.z = z
         self.groups = _groups(network)
+        self.valves: dict[str, Device] = {
+            i.id: i.device for i in network.inlets.values() if i.device.actuated and i.device.kvs
+        }
         self.inlets: dict[str, _Inlet] = {}
         self.balances: dict[str, _Series] = {}
         self.active: dict[str, tuple[str, float, float]] = {}  # id → (kind, bias, since)
@@ -208,8 +260,10 @@ class MeterCheck:
             return self.findings()
         heat_flows: dict[str, float] = {}
         common = self._common_supply(meas)
+        prior = self._offset_prior()
         for iid, reading in meas.inlets.items():
-            q_heat = self._heat_flow(iid, reading, now, common)
+            confirmed = self._valve_residual(iid, reading)
+            q_heat = self._heat_flow(iid, reading, now, common, prior, confirmed)
             if q_heat is not None:
                 heat_flows[iid] = q_heat
         self._balances(meas)
@@ -263,39 +317,55 @@ class MeterCheck:
         present = sorted(v for v in values if v is not None)
         if len(present) < 3:
             return None  # too few to tell one sensor's noise from the water's temperature
-        mid = len(present) // 2
-        return present[mid] if len(present) % 2 else 0.5 * (present[mid - 1] + present[mid])
+        return _median(present)
 
-    def _supply(self, state: _Inlet, reading: InletReading, common: float | None) -> float | None:
-        """The inlet's supply temperature: common supply plus its learned offset (see doc).
+    def _supply(
+        self, state: _Inlet, reading: InletReading, common: float | None, prior: _OffsetPrior
+    ) -> tuple[float | None, float]:
+        """The inlet's supply temperature and its offset's error (K): common supply plus the
+        inlet's offset from it, shrunk toward the other inlets' (see the module doc).
 
-        Its own reading until the offset rests on :data:`MIN_OFFSETS` cycles: a young
-        offset's error, shared by every value, would cost more than one sensor's noise.
+        Empirical Bayes: the inlets' offsets (pipe losses) scatter by τ around their median;
+        one inlet's n offsets, each with the supply sensor's noise σ, weigh n/σ² against
+        the others' 1/τ². So a young inlet borrows its neighbours' offset from the first
+        cycle (its error τ, not its sensor's σ), and an old one its own.
         """
         own = reading.get("supply_c")
         if common is None or own is None:
-            return own
+            return own, 0.0
         state.offsets.append(own - common)
         del state.offsets[:-WINDOW]
-        offset = state.supply_offset()
-        if offset is None or len(state.offsets) < MIN_OFFSETS:
-            return own
-        return common + offset
+        precision = len(state.offsets) / prior.noise_var + 1.0 / prior.spread_var
+        offset = (
+            sum(state.offsets) / prior.noise_var + prior.centre / prior.spread_var
+        ) / precision
+        return common + offset, math.sqrt(1.0 / precision)
 
-    def _persistent(self, state: _Inlet, offset_var: float) -> Callable[[int], float]:
+    def _persistent(self, state: _Inlet) -> Callable[[int], float]:
         """Ratio error shared by an inlet's last n values: their supply offsets' (see doc).
 
-        Bounded by the value whose offset rested on the fewest readings; a value computed
-        from the inlet's own reading (no common supply) has its noise in the differences.
+        Bounded by the value whose offset was least certain; a value computed from the
+        inlet's own reading (no common supply) has its noise in the differences.
         """
 
         def shared(n: int) -> float:
-            counts = [m for m in state.learnt[-n:] if m > 0]
-            if not counts or state.dt_k is None or state.dt_k <= 0:
+            if not state.offset_sd or state.dt_k is None or state.dt_k <= 0:
                 return 0.0
-            return math.sqrt(offset_var / min(counts)) / state.dt_k
+            return max(state.offset_sd[-n:]) / state.dt_k
 
         return shared
+
+    def _offset_prior(self) -> _OffsetPrior:
+        """Where the inlets' supply offsets lie (median), how far apart (τ², net of each
+        mean's own noise) and one reading's noise (σ²), from every inlet's offsets so far."""
+        noise_var = self._offset_var()
+        means = [(s.supply_offset(), len(s.offsets)) for s in self.inlets.values() if s.offsets]
+        if not means:
+            return _OffsetPrior(0.0, SPREAD_PRIOR_K**2, noise_var)
+        centre = _median(sorted(m for m, _ in means if m is not None))
+        excess = sum((m - centre) ** 2 - noise_var / n for m, n in means if m is not None)
+        spread = (SPREAD_PRIOR_K**2 * PRIOR_WEIGHT + excess) / (PRIOR_WEIGHT + len(means))
+        return _OffsetPrior(centre, max(spread, SPREAD_FLOOR_K**2), noise_var)
 
     def _offset_var(self) -> float:
         """Noise variance of one supply reading around its inlet's offset, pooled (K²)."""
@@ -309,21 +379,28 @@ class MeterCheck:
         return sq / count
 
     def _heat_flow(
-        self, iid: str, reading: InletReading, now: float, common: float | None = None
+        self,
+        iid: str,
+        reading: InletReading,
+        now: float,
+        common: float | None = None,
+        prior: _OffsetPrior | None = None,
+        confirmed: bool = False,
     ) -> float | None:
-        """Flow implied by the heat meter over the last cycle; feeds the pair's series."""
+        """Flow implied by the heat meter over the last cycle; feeds the pair's series.
+
+        ``confirmed``: the valve's Kv·√ΔP moved with the flow reading (a stroke, not a spike).
+        """
         state = self.inlets.get(iid)
         if state is None:  # setdefault would build a new one every cycle
             state = self.inlets[iid] = _Inlet()
         energy = usable(getattr(reading, "heat_kwh", None))
         flow = reading.get("flow_m3h")
-        supply, ret = self._supply(state, reading, common), reading.get("return_c")
+        supply, offset_sd = self._supply(state, reading, common, prior or self._offset_prior())
+        ret = reading.get("return_c")
         q_heat = None
-        moved = (
-            abs(math.log(flow / state.flow_m3h))
-            if flow is not None and flow > 0 and state.flow_m3h is not None and state.flow_m3h > 0
-            else None
-        )
+        change = _log_ratio(flow, state.flow_m3h)
+        moved = abs(change) if change is not None else None
         if (
             moved is not None
             and energy is not None
@@ -339,24 +416,98 @@ class MeterCheck:
             q_heat = power_w / (WATER_DENSITY * WATER_CP * (supply - ret)) * 3600.0
             # Linear, not log: ΔT enters linearly, so its noise stays symmetric (a log
             # ratio's heavier low tail gave false alarms on households with noisy sensors).
-            pooled = common is not None and len(state.offsets) >= MIN_OFFSETS
+            pooled = common is not None
             if pooled and not state.pooled:
                 # Values on the own sensor are noisier: their differences would keep the
                 # noise estimate high for days. The series starts again on the new basis.
-                state.ratio, state.learnt, state.pooled = _Series(), [], True
+                state.ratio, state.offset_sd, state.pooled = _Series(), [], True
             ratio = flow / q_heat - 1.0  # type: ignore[operator]
             last, state.last_ratio = state.last_ratio, ratio
-            if _counts(last, ratio, moved):
+            if confirmed or _counts(last, ratio, moved):
                 state.ratio.add(ratio, extra=_stroke_var(moved, now - state.time_s))
                 state.dt_k = supply - ret
-                state.learnt.append(len(state.offsets) if pooled else 0)
-                del state.learnt[:-WINDOW]
+                state.offset_sd.append(offset_sd)
+                del state.offset_sd[:-WINDOW]
             else:
                 q_heat = None
         if energy is not None:
             state.heat_kwh, state.time_s = energy, now
         state.flow_m3h = flow
         return q_heat
+
+    # --- the valve's own word ------------------------------------------------------------
+    def _valve_residual(self, iid: str, reading: InletReading) -> bool:
+        """ln(flow ÷ Kv(opening)·√(ΔP_valve/100 kPa)): what the flow meter reads over what
+        the valve passes. A biased flow meter shifts it by its bias; a biased heat meter
+        does not; a valve whose characteristic is off shifts it without the heat balance.
+        Needs the valve's position and its ΔP; both are instantaneous like the flow, so a
+        stroke costs nothing here.
+
+        Returns whether it stayed within :data:`TRANSIENT` of the last cycle's: then a flow
+        that moved was the valve's stroke, not a spike of the meter.
+        """
+        state = self.inlets.get(iid)
+        if state is None:  # setdefault would build a new one every cycle
+            state = self.inlets[iid] = _Inlet()
+        device = self.valves.get(iid)
+        opening, dp = reading.get("opening"), reading.get("valve_dp_kpa")
+        if device is None or opening is None or dp is None or dp <= 0:
+            return False
+        residual = _log_ratio(reading.get("flow_m3h"), device.kv(opening) * math.sqrt(dp / 100.0))
+        if residual is None:
+            return False
+        last = state.valve.values[-1] if state.valve.values else None
+        state.valve.add(residual)
+        return last is not None and abs(residual - last) <= TRANSIENT
+
+    def _valve_verdict(self) -> _Valve | None:
+        """Centre and spread of the inlets' valve residuals (median, MAD), None below three:
+        one inlet far from its neighbours is the odd one, whatever the model's common error."""
+        means = sorted(
+            sum(s.valve.values) / len(s.valve.values)
+            for s in self.inlets.values()
+            if s.valve.values
+        )
+        if len(means) < 3:
+            return None
+        centre = _median(means)
+        spread = 1.4826 * _median(sorted(abs(m - centre) for m in means))
+        noise_var = _pooled_var((s.valve for s in self.inlets.values()), VALVE_PRIOR)
+        return _Valve(centre, max(spread, VALVE_SPREAD_FLOOR), noise_var)
+
+    def _joint(
+        self,
+        state: _Inlet,
+        sigma: float,
+        persistent: Callable[[int], float],
+        verdict: _Valve | None,
+    ) -> tuple[float, int] | None:
+        """(log-bias, span) of a flow meter named on the heat balance and the valve together.
+
+        Each span's pair mean ``p`` and valve residual ``h`` (off the neighbours' centre) are
+        weighed: a biased flow meter shifts both by ``b``; a biased heat meter only ``p``; a
+        valve off its characteristic only ``h``; a sound plant neither. The flow meter is
+        named when its likelihood beats each other explanation's by :data:`EVIDENCE`
+        (a generalised likelihood-ratio test, run over growing spans — sequential). The
+        valve pins the size, so the pair needs only ≈4 standard errors, not 5.
+        """
+        values = state.valve.values
+        if verdict is None or not values:
+            return None
+        found = None
+        for n in VALVE_WINDOWS:
+            if len(state.ratio.values) < n:
+                break
+            mean, var = state.ratio.weighted(n, sigma)
+            p = math.log1p(max(mean, -0.9))
+            sp = math.sqrt(var + persistent(n) ** 2) / (1.0 + max(mean, -0.9))
+            recent = values[-n:]
+            h = sum(recent) / len(recent) - verdict.centre
+            sh = math.sqrt(verdict.spread**2 + verdict.noise_var / len(recent))
+            bias, evidence = _flow_evidence(p, sp, h, sh)
+            if evidence >= EVIDENCE and abs(bias) >= self.level and p * bias > 0:
+                found = (bias, n)
+        return found
 
     # --- mass balance per group ----------------------------------------------------------
     def _balances(self, meas: Measurements) -> None:
@@ -366,9 +517,9 @@ class MeterCheck:
             flows = [_flow(meas, k) for k in kids]
             if total is None or total <= 0 or any(f is None for f in flows):
                 continue
-            summed = sum(f for f in flows if f is not None)
-            if summed > 0:
-                self.balances.setdefault(parent, _Series()).add(math.log(summed / total))
+            balance = _log_ratio(sum(f for f in flows if f is not None), total)
+            if balance is not None:
+                self.balances.setdefault(parent, _Series()).add(balance)
 
     # --- verdicts ------------------------------------------------------------------------
     def _judge(self, meas: Measurements, heat_flows: dict[str, float], now: float) -> None:
@@ -376,10 +527,16 @@ class MeterCheck:
         blamed: set[str] = set()
         pair_var = _pooled_var((s.ratio for s in self.inlets.values()), PAIR_PRIOR)
         balance_var = _pooled_var(self.balances.values(), BALANCE_PRIOR)
-        offset_var = self._offset_var()
+        verdict = self._valve_verdict()
         for iid, state in self.inlets.items():
             sigma = state.ratio.sigma(pair_var)
-            persistent = self._persistent(state, offset_var)
+            persistent = self._persistent(state)
+            joint = self._joint(state, sigma, persistent, verdict)
+            if joint is not None:
+                self.flow_odds.pop(iid, None)
+                blamed.update((self._parent_of(iid), iid))
+                self._open(iid, "flow_meter_bias", joint[0], now)
+                continue
             found = state.ratio.bias(self.level, self.z, sigma, persistent)
             if found is None:
                 mean = state.ratio.recent_mean()
@@ -392,10 +549,11 @@ class MeterCheck:
                     del self.active[iid]
                 continue
             bias, span = math.log1p(max(found[0], -0.9)), found[1]  # as a log-ratio
-            kind = self._which_meter(iid, bias, span, meas, balance_var)
+            kind = _valve_says(state, bias, span, verdict) or self._which_meter(
+                iid, bias, span, meas, balance_var
+            )
             blamed.update((self._parent_of(iid), iid))  # its parent's and its own group
-            old = self.active.get(iid)
-            self.active[iid] = (kind, bias, old[2] if old and old[0] == kind else now)
+            self._open(iid, kind, bias, now)
         # Buildings before the substation: a building's biased meter also shifts the
         # substation's balance, and is the one to blame.
         for parent in sorted(self.balances, key=lambda p: p == SUBSTATION):
@@ -412,6 +570,11 @@ class MeterCheck:
                 mean = series.recent_mean()
                 if found is None and (mean is None or abs(mean) < 0.5 * self.level):
                     del self.active[key]
+
+    def _open(self, iid: str, kind: str, bias: float, now: float) -> None:
+        """Record a finding; it keeps its start while its kind stays."""
+        old = self.active.get(iid)
+        self.active[iid] = (kind, bias, old[2] if old and old[0] == kind else now)
 
     def _which_meter(
         self, iid: str, bias: float, span: int, meas: Measurements, balance_var: float
@@ -437,7 +600,10 @@ class MeterCheck:
         if total <= 0 or mine <= 0:
             return "meter_disagreement"
         # Σ with the flow meter's bias removed from this inlet, over Σ as read.
-        if_flow = -math.log((total - mine + mine * math.exp(-bias)) / total)
+        shift = _log_ratio(total - mine + mine * math.exp(-bias), total)
+        if shift is None:
+            return "meter_disagreement"
+        if_flow = -shift
         error = series.sigma(balance_var) / math.sqrt(n)
         if abs(if_flow) < SEPARATION * error:
             # log-likelihood ratio of "flow meter" (shift if_flow) against "heat meter" (none)
@@ -480,7 +646,9 @@ class MeterCheck:
             out = cls(network, threshold=float(data["threshold"]), z=float(data["z"]))
             for iid, raw in dict(data.get("inlets", {})).items():
                 ratio = _Series(**raw.pop("ratio"))
-                out.inlets[str(iid)] = _Inlet(**raw, ratio=ratio)
+                valve = _Series(**raw.pop("valve", {}))
+                raw.pop("learnt", None)  # a state stored before the offsets were shrunk
+                out.inlets[str(iid)] = _Inlet(**raw, ratio=ratio, valve=valve)
             for parent, raw in dict(data.get("balances", {})).items():
                 out.balances[str(parent)] = _Series(**raw)
             for key, (kind, bias, since) in dict(data.get("active", {})).items():
@@ -508,6 +676,36 @@ def _counts(last: float | None, ratio: float, moved: float) -> bool:
     if moved <= TRANSIENT:
         return True
     return last is not None and abs(ratio - last) <= STROKE_AGREE
+
+
+def _median(ordered: list[float]) -> float:
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
+
+
+def _flow_evidence(p: float, sp: float, h: float, sh: float) -> tuple[float, float]:
+    """(b, log-likelihood ratio) of "the flow meter is off by b" (pair and valve both
+    shifted by b) against the best other explanation: nothing (both 0), the heat meter
+    (pair shifted, valve 0) or the valve (valve shifted, pair 0)."""
+    wp, wh = 1.0 / sp**2, 1.0 / sh**2
+    b = (wp * p + wh * h) / (wp + wh)
+    flow = -0.5 * (wp * (p - b) ** 2 + wh * (h - b) ** 2)
+    nothing = -0.5 * (wp * p**2 + wh * h**2)
+    heat, valve = -0.5 * wh * h**2, -0.5 * wp * p**2
+    return b, flow - max(nothing, heat, valve)
+
+
+def _valve_says(state: _Inlet, bias: float, span: int, verdict: _Valve | None) -> str | None:
+    """Flow or heat meter for a disagreeing pair, when the valve can tell (its residual
+    near the bias or near zero, :data:`SEPARATION` standard errors apart), else None."""
+    recent = state.valve.values[-span:]
+    if verdict is None or not recent:
+        return None
+    h = sum(recent) / len(recent) - verdict.centre
+    var = verdict.spread**2 + verdict.noise_var / len(recent)
+    if abs(bias) < SEPARATION * math.sqrt(var):
+        return None
+    return "flow_meter_bias" if abs(h - bias) < abs(h) else "heat_meter_bias"
 
 
 def _stroke_var(moved: float, dt_s: float) -> float:

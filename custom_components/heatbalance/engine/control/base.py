@@ -62,7 +62,10 @@ class InletReading:
         flagged = self.flagged
         if flagged and ("*" in flagged or name in flagged):
             return None
-        return usable(getattr(self, name))
+        value = getattr(self, name)
+        if type(value) is float:  # usable()'s common case inline: ≈35 calls per inlet a cycle
+            return value if math.isfinite(value) else None
+        return usable(value)
 
 
 @dataclass

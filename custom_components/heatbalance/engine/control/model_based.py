@@ -61,12 +61,16 @@ class ModelBased:
     residuals: dict[str, float] = field(default_factory=dict)
     pipes: PipeIdentifier = field(default_factory=PipeIdentifier)
     weights: dict[str, float] = field(default_factory=dict)  # the operator's (§5.3.6-5)
-    _buildings: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
+    # building → (valve term, valve ΔP, own flow, available ΔP) of this cycle's reading
+    _buildings: dict[str, tuple[float, float | None, float | None, float | None]] = field(
+        default_factory=dict, repr=False
+    )
     _leaf_flows: dict[str, float] = field(default_factory=dict, repr=False)
+    _ever_read: set[str] = field(default_factory=set, repr=False)  # households with a meter
 
     def __post_init__(self) -> None:
         """Build the planner and one identifier per branch with a valve."""
-        self.planner = HydraulicPlanner(self.network)
+        self.planner = HydraulicPlanner(self.network, private=True)  # the controller's copy
         for k, iid in enumerate(self.planner.ids):
             if self.planner.has_kv[k] and iid not in self.identifiers:
                 self.identifiers[iid] = BranchIdentifier(
@@ -89,14 +93,17 @@ class ModelBased:
             return None
         x = self.planner.valve_term(k, opening)
         valve_dp = _pressure(reading.get("valve_dp_kpa"))
-        if self.planner.is_parent[k]:
-            if valve_dp is not None:
-                self._buildings[iid] = (x, valve_dp)  # learnt once its households are read
-            return None
         flow = reading.get("flow_m3h")
-        if flow is None or not 0 < flow <= MAX_FLOW_RATIO * self.planner.design[k]:
-            return None  # no flow, or a meter fault: nothing to learn from
+        if flow is not None and not 0 < flow <= MAX_FLOW_RATIO * self.planner.design[k]:
+            flow = None  # a meter fault: nothing to learn from
+        if self.planner.is_parent[k]:  # learnt once its households are read
+            dp_available = _pressure(reading.get("dp_available_kpa"))
+            self._buildings[iid] = (x, valve_dp, flow, dp_available)
+            return None
+        if flow is None:
+            return None
         self._leaf_flows[iid] = flow
+        self._ever_read.add(iid)
         dp = _pressure(reading.get("dp_available_kpa"))
         return ident.update(flow, x, dp, valve_dp)
 
@@ -109,26 +116,65 @@ class ModelBased:
             self.identifiers[iid] = BranchIdentifier(a0=a0, forgetting=self.forgetting)
         self.multipliers.pop(iid, None)
         self.residuals.pop(iid, None)
+        self._ever_read.discard(iid)
 
-    def identify_buildings(self) -> None:
+    def identify_buildings(self, views: dict[str, InletView] | None = None) -> None:
         """Learn the valve of every building that feeds households, from this cycle's reads.
 
         Only its valve is its own branch (the rest is its households'): its factor comes from
         its valve ΔP and the flow through it — the sum of its households' meters, read this
         cycle, not its own meter, so a biased building meter teaches it nothing. A blocked
         or mis-sized building valve then enters the plan as it is.
+
+        Where a household has no meter (the common real plant: building heat meters only,
+        households held where they were set; or only some households metered), their sum
+        never comes: the building's own meter is all there is. Without a valve ΔP
+        transmitter the valve's drop is then the available ΔP less what the households'
+        circuits take at that flow (:meth:`_household_drop`). Whatever the model gets wrong
+        behind the building valve (households set elsewhere than assumed, their circuits) is
+        learnt as the valve's factor — the one thing the plan moves there. A household read
+        before and missing this cycle is a lost reading, not a missing meter: the building
+        waits for a cycle with all of them.
         """
         pl = self.planner
-        for iid, (x, valve_dp) in self._buildings.items():
+        for iid, (x, valve_dp, own, dp) in self._buildings.items():
             k = pl.index[iid]
-            kids = [pl.ids[j] for j in np.flatnonzero(pl.parent == k)]
+            kids = [pl.ids[j] for j in pl.kids[k]]
             flows = [self._leaf_flows.get(kid) for kid in kids]
+            flow, drop = None, valve_dp
             if kids and all(f is not None for f in flows):
-                self.identifiers[iid].update(
-                    sum(f for f in flows if f is not None), x, None, valve_dp
-                )
+                flow = sum(f for f in flows if f is not None)
+            elif own is not None and not all(kid in self._ever_read for kid in kids):
+                flow = own
+                if drop is None and dp is not None:
+                    drop = dp - self._household_drop(k, own, views or {})
+            if flow is not None and drop is not None and drop > 0:
+                self.identifiers[iid].update(flow, x, None, drop)
         self._buildings.clear()
         self._leaf_flows.clear()
+
+    def _household_drop(self, b: int, flow: float, views: dict[str, InletView]) -> float:
+        """Pressure building ``b``'s households take when ``flow`` passes them all (kPa).
+
+        They share one pressure p behind the building valve and each draws √(p/R), so the
+        group is one resistance 1/(Σ 1/√R)² — R from the identified model at each
+        household's known (or assumed) position, as the plan has them.
+        """
+        pl = self.planner
+        conductance = 0.0
+        for j in pl.kids[b]:
+            iid = pl.ids[j]
+            view = views.get(iid)
+            opening = view.opening if view is not None and view.opening is not None else None
+            ident = self.identifiers.get(iid)
+            c0 = ident.circuit_factor if ident else 1.0
+            c1 = ident.valve_factor if ident else 1.0
+            x = pl.valve_term(j, pl.devices[j].opening if opening is None else opening)
+            r = c0 * float(pl.a0[j]) + c1 * x
+            conductance += 1.0 / math.sqrt(r) if r > 0 else math.inf
+        if not 0 < conductance < math.inf:
+            return 0.0
+        return flow**2 / conductance**2
 
     def update_residuals(self, views: dict[str, InletView], speed: float) -> None:
         """Learn where the network model's pressures are wrong (pipes, pump: §3.0.7-3).
@@ -137,7 +183,7 @@ class ModelBased:
         pressure; the measured one differs by what the pipe model gets wrong. The smoothed
         difference is added to every plan, and a household takes its building's.
         """
-        self.identify_buildings()
+        self.identify_buildings(views)
         pl = self.planner
         flows = pl.design.copy()
         seen = np.zeros(len(pl.ids), dtype=bool)
@@ -258,6 +304,7 @@ class ModelBased:
         valve_factor = np.ones(n)
         movable = np.zeros(n, dtype=bool)
         fixed = np.full(n, np.nan)
+        metered = np.zeros(n, dtype=bool)
         for k, iid in enumerate(pl.ids):
             view = views.get(iid)
             ident = self.identifiers.get(iid)
@@ -276,11 +323,12 @@ class ModelBased:
             resistance[k] = own + c1 * pl.valve_term(k, position)
             measured = view.reading.get("flow_m3h") if view and view.reading else None
             if measured is not None and 0 < measured <= MAX_FLOW_RATIO * pl.design[k]:
-                flow[k] = measured
+                flow[k], metered[k] = measured, True
             if pl.leaf[k] and pl.has_kv[k] and resistance[k] > 0:
                 fixed[k] = resistance[k]
         held_kids = _held_households(pl, movable, fixed)
         for b, kids in held_kids.items():
+            _share_by_resistance(flow, kids, fixed, metered)
             flow[kids] *= flow[b] / max(float(flow[kids].sum()), 1e-9)
         targets = movable & pl.has_kv
         for kids in held_kids.values():
@@ -351,6 +399,27 @@ def _held_households(
         if kids.any() and not movable[kids].any() and np.isfinite(fixed[kids]).all():
             out[int(b)] = kids
     return out
+
+
+def _share_by_resistance(
+    flow: np.ndarray, kids: np.ndarray, fixed: np.ndarray, metered: np.ndarray
+) -> None:
+    """Predict the flows of a building's held households that no meter reads (in place).
+
+    Held valves do not share the building's flow as their design flows do: behind the
+    building valve they all see one pressure ``p``, and each draws √(p/R) through its fixed
+    resistance R. Planned in design proportion, the building valve was sized for its most
+    demanding household while the others drew more: gen40x10 with only the buildings
+    mapped ended +12…+35 % over its set flows, every cycle, where the plan saw none. ``p``
+    comes from the metered households (their Q²·R), else any value: only proportions count.
+    """
+    members = np.flatnonzero(kids)
+    r = fixed[members]
+    read = metered[members]
+    if read.all():
+        return
+    p = float(np.median(flow[members[read]] ** 2 * r[read])) if read.any() else 1.0
+    flow[members[~read]] = np.sqrt(p / r[~read])
 
 
 def _pressure(value: float | None) -> float | None:
