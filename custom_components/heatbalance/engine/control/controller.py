@@ -109,6 +109,7 @@ class Controller:
         self.ids = [iid for iid, i in self.network.inlets.items() if _controllable(i)]
         self.pi: dict[str, PIState] = {}
         self.pi_schedule = GainSchedule(self.network)
+        self._parents: frozenset[str] | None = None
         self.last_openings: dict[str, float] = {}
         self.last_speed: float | None = None
         self.model = ModelBased(self.network, forgetting=config.forgetting)
@@ -258,12 +259,24 @@ class Controller:
         sens = self.pi_schedule.sensitivity(
             iid, inlet.device, current, err.error, err.target == "flow"
         )
-        deadband = noise_deadband(cfg.deadband, self._flow_std(iid, err), cfg.pi_aim)
+        # The band cap serves the street-level inlets §8.2.3 judges. Not households (their
+        # moves on noise only stir the building's flow), nor a building over households
+        # whose loops answer each of its moves (households1200 at 5 % noise: held from
+        # step 7 without the cap, 19–20 with it).
+        aim = None if inlet.type == "household" or iid in self._pi_parents() else cfg.pi_aim
+        deadband = noise_deadband(cfg.deadband, self._flow_std(iid, err), aim)
         wanted = pi_proposal(state, err.error, sens, cfg.pi_kp, cfg.pi_ki, deadband, current)
         if wanted is None:
             return  # inside the deadband: nothing to do
         sent = self._emit(iid, current, wanted, meas, cmds)
         back_calculate(state, wanted, sent)
+
+    def _pi_parents(self) -> frozenset[str]:
+        """Inlets that feed households (their children)."""
+        if self._parents is None:
+            inlets = self.network.inlets.values()
+            self._parents = frozenset(i.parent for i in inlets if i.parent is not None)
+        return self._parents
 
     def _flow_std(self, iid: str, err: TargetError) -> float | None:
         """Relative standard error of a flow loop's estimated flow (None: not a flow loop)."""
