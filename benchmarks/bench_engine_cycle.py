@@ -16,17 +16,28 @@ Goals (issue 10): the whole coordinator cycle ≤ 50 ms on district120, ≤ 200 
 households1200, ≤ 2 s on a generated 23,000-household network.
 
     .venv/ha2026/bin/python -m benchmarks.bench_engine_cycle [--cycles 6] [--networks ...]
+        [--phases]
+
+``--phases`` also prints the median CPU ms of the later cycles per phase of the loop (clean,
+estimate, meter check, the model step, diagnose, …): timers around those functions, cheaper
+and less distorting than cProfile at 23k inlets.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from custom_components.heatbalance.cycle import CycleMemory, run_cycle
+from custom_components.heatbalance.engine import loop as loop_module
+from custom_components.heatbalance.engine.control import controller as controller_module
+from custom_components.heatbalance.engine.control import model_based as model_module
 from custom_components.heatbalance.engine.evaluation import BalanceStateMachine
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.model import Network
@@ -54,6 +65,40 @@ class _GcClock:
             self.total += time.process_time() - self._start
 
 
+# the loop's phases: (owner, attribute, label); nested ones are parts of the one above
+PHASES = (
+    (loop_module, "clean_measurements", "clean"),
+    (controller_module.Controller, "_estimate", "estimate"),
+    (controller_module.Controller, "_consistent", "meter check"),
+    (controller_module.Controller, "_model_step", "model step"),
+    (model_module.ModelBased, "plan", "plan"),
+    (loop_module.ControlLoop, "_diagnose", "diagnose"),
+    (loop_module.ControlLoop, "commanded", "dispatch"),
+    (Plant, "_step_and_read", "plant read"),
+)
+
+
+@contextmanager
+def _phase_timers(spent: dict[str, float]) -> Iterator[None]:
+    """Add each phase's CPU seconds to ``spent`` while the block runs."""
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _label in PHASES]
+    for (owner, name, func), (_o, _n, label) in zip(saved, PHASES, strict=True):
+
+        def timed(*args: Any, _f: Any = func, _label: str = label, **kwargs: Any) -> Any:
+            start = time.process_time()
+            try:
+                return _f(*args, **kwargs)
+            finally:
+                spent[_label] = spent.get(_label, 0.0) + time.process_time() - start
+
+        setattr(owner, name, functools.wraps(func)(timed))
+    try:
+        yield
+    finally:
+        for owner, name, func in saved:
+            setattr(owner, name, func)
+
+
 def _network(name: str) -> Network:
     if name in GENERATED:
         buildings, households, seed = GENERATED[name]
@@ -61,8 +106,30 @@ def _network(name: str) -> Network:
     return load_network(name)
 
 
-def run(name: str, algorithm: str, cycles: int) -> dict[str, Any]:
-    """Cycle times (CPU, wall) and the GC's CPU share for one network and algorithm."""
+def run(name: str, algorithm: str, cycles: int, phases: bool = False) -> dict[str, Any]:
+    """Cycle times (CPU, wall), the GC's CPU share and (``phases``) the median CPU seconds
+    per phase of the later cycles, for one network and algorithm."""
+    spent: dict[str, float] = {}
+    per_cycle: list[dict[str, float]] = []
+    if not phases:
+        return _run(name, algorithm, cycles, spent, per_cycle)
+    with _phase_timers(spent):
+        out = _run(name, algorithm, cycles, spent, per_cycle)
+    later = per_cycle[1:] or per_cycle
+    out["phases"] = {
+        label: statistics.median(c.get(label, 0.0) for c in later) for *_x, label in PHASES
+    }
+    return out
+
+
+def _run(
+    name: str,
+    algorithm: str,
+    cycles: int,
+    spent: dict[str, float],
+    per_cycle: list[dict[str, float]],
+) -> dict[str, Any]:
+    """The cycles themselves; ``spent`` (phase timers) is copied into ``per_cycle``."""
     net = _network(name)
     sim = Simulator(net)
     inlets = {iid: InletConfig(subentry_id=iid, inlet_id=iid) for iid in building_inlets(net)}
@@ -75,6 +142,7 @@ def run(name: str, algorithm: str, cycles: int) -> dict[str, Any]:
     times, gc_cpu = [], []
     try:
         for _ in range(cycles):
+            spent.clear()
             gc0, c0, w0 = clock.total, time.process_time(), time.perf_counter()
             acq = plant._step_and_read(None, list(inlets), {}, True)
             out = run_cycle(
@@ -92,6 +160,7 @@ def run(name: str, algorithm: str, cycles: int) -> dict[str, Any]:
                 memory.loop.held()
             times.append((time.process_time() - c0, time.perf_counter() - w0))
             gc_cpu.append(clock.total - gc0)
+            per_cycle.append(dict(spent))
     finally:
         gc.callbacks.remove(clock)
     later = times[1:] or times
@@ -111,15 +180,20 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=6)
     parser.add_argument("--networks", default="district120,households1200,gen23k")
     parser.add_argument("--algorithms", default="PI,AI")
+    parser.add_argument("--phases", action="store_true", help="CPU ms per phase, too")
     args = parser.parse_args()
     print(
         "| network | inlets | algorithm | first cycle ms CPU / wall | later cycles ms CPU "
         "median / max | wall median / max | GC share of CPU | load average |"
     )
     print("|---|---:|---|---:|---:|---:|---:|---|")
+    phases: list[str] = []
     for name in args.networks.split(","):
         for algo in args.algorithms.split(","):
-            r = run(name, ALGORITHMS[algo], args.cycles)
+            r = run(name, ALGORITHMS[algo], args.cycles, args.phases)
+            if "phases" in r:
+                cells = ", ".join(f"{k} {v * 1e3:.0f}" for k, v in r["phases"].items())
+                phases.append(f"{name} {algo}: {cells}")
             first, med, top = r["first"], r["median"], r["max"]
             print(
                 f"| {name} | {r['inlets']} | {algo} | {first[0] * 1e3:.0f} / {first[1] * 1e3:.0f} "
@@ -127,6 +201,9 @@ def main() -> None:
                 f"{top[1] * 1e3:.0f} | {r['gc_share'] * 100:.0f} % | {' '.join(r['load'])} |",
                 flush=True,
             )
+    if phases:
+        print("\nLater cycles, median CPU ms per phase (model step holds plan):")
+        print("\n".join(phases))
 
 
 if __name__ == "__main__":

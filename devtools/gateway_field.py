@@ -23,6 +23,7 @@ from custom_components.heatbalance.engine.simulator import Simulator
 from custom_components.heatbalance.settings import default_gateway_devices
 from devtools.broker import Mosquitto, free_port
 from devtools.gateway_proc import GatewayProcess, plain_broker, until
+from scripts.virtual_plant import SUBSTATION_METER
 
 POLL_S = 0.2  # the gateway's poll interval per device
 GUARD_S = 120.0  # turns a hang into an error, not a timing figure
@@ -31,15 +32,18 @@ GUARD_S = 120.0  # turns a hang into an error, not a timing figure
 class GatewayField:
     """Virtual plant, gateway process and broker, wired to one HA test instance."""
 
-    def __init__(self, hass: Any, network: Network, folder: Path, inlets: list[str]) -> None:
+    def __init__(
+        self, hass: Any, network: Network, folder: Path, inlets: list[str], **plant: Any
+    ) -> None:
         """``inlets``: the inlets HA manages (their devices are polled; a households
-        network's households keep their valves, as in the entities field)."""
+        network's households keep their valves, as in the entities field); ``plant``: the
+        virtual plant's instruments (``noise``, ``substation_meter``)."""
         from scripts import virtual_plant as vp
 
         self.hass = hass
         sim = Simulator(network, outdoor_c=network.design.outdoor_c)
         # its own clock stands still (advanced per cycle by async_after_cycle)
-        self.virtual = vp.VirtualPlant(sim, port=free_port(), speed=1e-9, tick_s=3600.0)
+        self.virtual = vp.VirtualPlant(sim, port=free_port(), speed=1e-9, tick_s=3600.0, **plant)
         self.broker = Mosquitto(folder / "broker")
         self.gateway = GatewayProcess(
             folder / "gw",
@@ -85,8 +89,9 @@ class GatewayField:
             await self.hass.config_entries.async_unload(self._mqtt.entry_id)
         self.broker.stop()
 
-    async def async_map(self, entry: Any) -> None:
-        """Every inlet subentry to its meter and valve on the gateway (one reload for all)."""
+    async def async_map(self, entry: Any, owner: str = "") -> None:
+        """Every inlet subentry to its meter and valve on the gateway (one reload for all);
+        ``owner``: the gateway id configured on each inlet (empty: the first to report)."""
         devices = {d.name for d in self.virtual.devices}
         for sub in list(entry.subentries.values()):
             meter, valve = default_gateway_devices(sub.data["inlet_id"])
@@ -94,6 +99,7 @@ class GatewayField:
                 "source": "gateway",
                 "gateway_meter": meter,
                 "gateway_valve": valve if valve in devices else "",
+                "gateway_id": owner,
             }
             self.hass.config_entries.async_update_subentry(
                 entry, sub, data=dict(sub.data) | mapping
@@ -106,6 +112,8 @@ class GatewayField:
         source = coordinator.plant.gateway
         assert source is not None, "no gateway source attached"
         wanted = [name for pair in source.inlets.values() for name in pair if name]
+        if self.virtual.substation_meter:
+            wanted.append(SUBSTATION_METER)
 
         def fresh() -> bool:
             return all(
@@ -132,6 +140,6 @@ class GatewayField:
 
 def _buses(buses: list[dict[str, Any]], inlets: list[str]) -> list[dict[str, Any]]:
     """The gateway's lines with only the managed inlets' devices (empty lines left out)."""
-    names = {name for iid in inlets for name in default_gateway_devices(iid)}
+    names = {name for iid in inlets for name in default_gateway_devices(iid)} | {SUBSTATION_METER}
     kept = [b | {"devices": [d for d in b["devices"] if d["name"] in names]} for b in buses]
     return [b for b in kept if b["devices"]]

@@ -1,12 +1,18 @@
 """Virtual plant: the engine's :class:`Simulator` served as Modbus field devices.
 
 Every inlet of a network gets a heat meter (profile ``heat_meter``: flow, power, energy,
-supply/return temperature, §4.1.2–4.1.5) and every remotely actuated inlet (§4.3.1: electric
-valve, IoT valve, electric ejector) a valve (profile ``electric_valve``: position setpoint with
-min/max, position feedback, temperatures, fault word, §4.3.5/§4.3.8). A write of the setpoint
-moves the simulated valve (``Simulator.set_opening``); the registers are refreshed from
-``Simulator.state()`` on every read, and the plant advances in accelerated time, so the gateway,
-the integration and a controller can be exercised end to end without hardware.
+supply/return temperature, §4.1.2–4.1.5; the energy counter is the simulator's heat
+integrated over time, so it agrees with the flow and ΔT it shows) and every remotely
+actuated inlet (§4.3.1: electric valve, IoT valve, electric ejector) a valve (profile
+``electric_valve``: position setpoint with min/max, position feedback, temperatures, fault
+word, §4.3.5/§4.3.8). A write of the setpoint moves the simulated valve
+(``Simulator.set_opening``); the registers are refreshed from ``Simulator.state()`` on every
+read, and the plant advances in accelerated time, so the gateway, the integration and a
+controller can be exercised end to end without hardware.
+Imperfect instruments for the meter check (engine/meters.py): ``flow_bias`` makes an inlet's
+flow meter read high or low, ``noise`` puts relative Gaussian noise on every meter's flow and
+temperatures (the integrating energy counter stays exact: its error would be a bias), and
+``substation_meter`` adds the substation's flow meter (device ``substation-meter``).
 
 Served by pymodbus 3.16 ``SimDevice``/``SimData`` (not the deprecated datastore contexts); one
 Modbus TCP server per line of at most 246 devices (device ids 1…246), on consecutive ports.
@@ -28,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import yaml
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
@@ -47,6 +54,7 @@ REPO = Path(__file__).resolve().parents[1]
 ACTUATED = frozenset({"electric_valve", "iot_valve", "electric_ejector"})
 DEVICES_PER_LINE = 246
 FAULT_CODES = {None: 0, "stuck": 1, "blockage": 2}
+SUBSTATION_METER = "substation-meter"
 _READ_INPUT = 4
 _WRITE_HOLDING = (6, 16)
 
@@ -86,7 +94,7 @@ class PlantDevice:
 
     name: str
     inlet: str
-    kind: str  # "valve" or "meter"
+    kind: str  # "valve", "meter", or "substation" (the substation's meter; inlet: "")
     line: int
     device_id: int
     profile: Profile
@@ -104,10 +112,17 @@ class VirtualPlant:
         tick_s: float = 1.0,
         host: str = "127.0.0.1",
         port: int = 5020,
+        noise: float = 0.0,
+        substation_meter: bool = False,
+        seed: int = 0,
     ) -> None:
         if not speed > 0 or not tick_s > 0:
             raise ValueError("speed and tick_s must be above zero")
         self.sim = sim
+        self.noise = noise
+        self.flow_bias: dict[str, float] = {}  # inlet → factor its flow meter reads
+        self.substation_meter = substation_meter
+        self._rng = np.random.default_rng(seed)
         self.speed = speed
         self.tick_s = tick_s
         self.host = host
@@ -126,9 +141,16 @@ class VirtualPlant:
             if self.sim.network.inlets[iid].device.type in ACTUATED:
                 planned.append((iid, "valve", valve))
             planned.append((iid, "meter", meter))
+        if self.substation_meter:  # last: the inlets' devices keep their ids
+            planned.append(("", "substation", meter))
         return [
             PlantDevice(
-                f"{slug(iid)}-{kind}", iid, kind, n // DEVICES_PER_LINE, n % DEVICES_PER_LINE + 1, p
+                f"{slug(iid)}-{kind}" if iid else SUBSTATION_METER,
+                iid,
+                kind,
+                n // DEVICES_PER_LINE,
+                n % DEVICES_PER_LINE + 1,
+                p,
             )
             for n, (iid, kind, p) in enumerate(planned)
         ]
@@ -150,15 +172,21 @@ class VirtualPlant:
         return self._state
 
     def values(self, device: PlantDevice) -> dict[str, float]:
-        """Engineering values of a device's points from the current plant state."""
-        inlet = self.state().inlets[device.inlet]
+        """Engineering values of a device's points from the current plant state (a meter's
+        as its instruments read them: biased, noisy)."""
+        state = self.state()
+        if device.kind == "substation":
+            pump = state.pump
+            return self._metered(pump.flow_m3h, state.supply_c, state.return_c) | {
+                "power": state.heat_w / 1000.0,
+                "energy": state.heat_kwh,
+            }
+        inlet = state.inlets[device.inlet]
         if device.kind == "meter":
-            return {
-                "flow": inlet.flow_m3h,
+            flow = inlet.flow_m3h * self.flow_bias.get(device.inlet, 1.0)
+            return self._metered(flow, inlet.supply_c, inlet.return_c) | {
                 "power": inlet.heat_w / 1000.0,
-                "energy": inlet.heat_kwh / 1000.0,
-                "supply_temperature": inlet.supply_c,
-                "return_temperature": inlet.return_c,
+                "energy": inlet.heat_kwh,  # kWh: the profile's counter, published in kWh
             }
         return {
             "position_feedback": inlet.opening * 100.0,
@@ -166,6 +194,14 @@ class VirtualPlant:
             "return_temperature": inlet.return_c,
             "fault_code": float(FAULT_CODES.get(inlet.fault, 9)),
         }
+
+    def _metered(self, flow: float, supply: float, ret: float) -> dict[str, float]:
+        """A meter's flow and temperatures with the instruments' noise."""
+        if self.noise > 0:
+            flow, supply, ret = (
+                v * (1.0 + self._rng.normal(0.0, self.noise)) for v in (flow, supply, ret)
+            )
+        return {"flow": flow, "supply_temperature": supply, "return_temperature": ret}
 
     def advance(self, dt_s: float) -> None:
         """Advance the simulated plant ``dt_s`` seconds."""
@@ -281,7 +317,7 @@ class VirtualPlant:
                         "device_id": d.device_id,
                         "profile": d.profile.name,
                         "poll_interval": poll_interval,
-                        "title": f"{d.inlet} {d.kind}",
+                        "title": f"{d.inlet} {d.kind}" if d.inlet else "Substation meter",
                     }
                     for d in self.devices
                     if d.line == line

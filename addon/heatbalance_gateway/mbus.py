@@ -43,7 +43,7 @@ import voluptuous as vol
 import yaml
 
 from .bus_worker import BusWorker, DeviceState
-from .register_map import PROFILE_FIELDS, Point, Profile, ProfileError
+from .register_map import PROFILE_FIELDS, Point, Profile, ProfileError, in_kwh
 from .transport import BadResponseError, NoResponseError
 
 
@@ -183,7 +183,11 @@ def parse_mbus_profile(data: Any, source: str = "<profile>") -> MBusProfile:
     if len(set(keys)) != len(keys):
         raise ProfileError(f"{source}: duplicate point keys")
     points, selectors = [], []
-    for index, raw in enumerate(top["points"]):
+    for index, point in enumerate(top["points"]):
+        try:  # an energy counter is published in kWh (the record's Wh or J converted)
+            raw = in_kwh(point | {"scale": 1.0})
+        except vol.Invalid as err:
+            raise ProfileError(f"{source}: points[{point['key']}].unit: {err.msg}") from err
         # Read-only sensors; the register fields are unused on M-Bus (distinct addresses only
         # keep the register-map invariants true for code that inspects any profile).
         points.append(

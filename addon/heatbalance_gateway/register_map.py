@@ -36,6 +36,22 @@ DEFAULT_SENTINELS: dict[str, tuple[int, ...]] = {
     "float32": (),
     "bool": (),
 }
+# Energy counters are published in kWh whatever unit the meter counts in: the integration's
+# meter check (Q = ṁ·c_p·ΔT, §4.1.2) reads them as kWh, as it reads flow in m³/h. A point is
+# an energy counter by its key ``energy`` or its device class; its unit gives the factor.
+ENERGY_UNIT = "kWh"
+ENERGY_KWH: dict[str, float] = {
+    "Wh": 1e-3,
+    "kWh": 1.0,
+    "MWh": 1e3,
+    "GWh": 1e6,
+    "kJ": 1 / 3600,
+    "MJ": 1 / 3.6,
+    "GJ": 1e3 / 3.6,
+    "kcal": 1.163e-3,  # IT calorie: 4.1868 kJ
+    "Mcal": 1.163,
+    "Gcal": 1163.0,
+}
 
 
 class ProfileError(ValueError):
@@ -216,8 +232,35 @@ def _default_component(raw: dict[str, Any]) -> str:
     return "binary_sensor" if raw["function"] in ("coil", "discrete") else "sensor"
 
 
+def energy_factor(raw: dict[str, Any]) -> float | None:
+    """An energy counter's factor from its unit to kWh; None for any other point.
+
+    Raises vol.Invalid for an energy counter without an energy unit or that is writable.
+    """
+    if raw["key"] != "energy" and raw.get("device_class") != "energy":
+        return None
+    factor = ENERGY_KWH.get(raw.get("unit") or "")
+    if factor is None:
+        units = ", ".join(ENERGY_KWH)
+        raise vol.Invalid(f"an energy counter needs an energy unit ({units})", path=["unit"])
+    if raw.get("writable"):
+        raise vol.Invalid("an energy counter is read-only", path=["writable"])
+    return factor
+
+
+def in_kwh(raw: dict[str, Any]) -> dict[str, Any]:
+    """An energy counter's fields converted to kWh (scale, offset, physical range); any
+    other point as it is."""
+    factor = energy_factor(raw)
+    if factor is None:
+        return raw
+    scaled = {k: raw[k] * factor for k in ("scale", "offset", "valid_min", "valid_max") if k in raw}
+    return raw | scaled | {"unit": ENERGY_UNIT}
+
+
 def _check_point(raw: dict[str, Any]) -> Point:
     """Cross-field rules voluptuous cannot express per field."""
+    raw = in_kwh(raw)
     key = raw["key"]
     bit = raw["function"] in ("coil", "discrete")
     if bit and raw["type"] != "bool":

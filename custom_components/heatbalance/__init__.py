@@ -54,6 +54,7 @@ async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> bool:
     """Load the network, start its coordinator, then the platforms."""
+    from .gc_tuning import async_freeze
     from .lifecycle import async_setup_network, async_update_listener
     from .panel import track_network
     from .records import async_setup_records
@@ -64,6 +65,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) 
     entry.async_on_unload(entry.add_update_listener(async_update_listener))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await async_update_listener(hass, entry)  # changed while setting up: reload once more
+    async_freeze(hass, entry, len(entry.runtime_data.coordinator.network.inlets))
     return True
 
 

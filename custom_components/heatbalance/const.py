@@ -96,6 +96,8 @@ CONF_ACCELERATION: Final = "acceleration"  # simulated plant only
 CONF_OUTDOOR_ENTITY: Final = "outdoor_entity"
 # the substation's flow meter: the mass balance against the sum of the inlets (meters.py)
 CONF_SUBSTATION_FLOW_ENTITY: Final = "substation_flow_entity"
+# … or that meter as a device of the gateway add-on (its ``flow`` point, m³/h)
+CONF_SUBSTATION_FLOW_DEVICE: Final = "substation_flow_gateway_device"
 CONF_DROPOUT: Final = "simulated_dropout"  # % of simulated readings lost (demo of §6.0.6)
 # safety thresholds (§5.3.6-3, §5.3.8-1)
 CONF_MIN_OPENING: Final = "min_opening"
@@ -112,6 +114,7 @@ CONF_MIN_DP: Final = "min_differential_pressure"
 CONF_PUMP_SPEED_ENTITY: Final = "pump_speed_entity"
 CONF_PUMP_FEEDBACK_ENTITY: Final = "pump_feedback_entity"
 CONF_PUMP_GATEWAY_DEVICE: Final = "pump_gateway_device"
+CONF_PUMP_GATEWAY_ID: Final = "pump_gateway_id"  # the gateway owning the drive (issue 11)
 CONF_MIN_PUMP_SPEED: Final = "min_pump_speed"
 CONF_MAX_PUMP_SPEED: Final = "max_pump_speed"
 CONF_MAX_PUMP_STEP: Final = "max_pump_step"

@@ -16,11 +16,13 @@ reported with the inlet's next reading (``Reading.command_status``) and alarmed 
 command/feedback mismatch (§5.3.8). A reading older than the stale window counts as a failed
 transmission (§6.0.6) and is handed on as None, never guessed.
 
-Peers are bound to identity (issue 11): every inlet device belongs to one gateway id — the
-one configured on the inlet, else the first that reported it (kept in the Store). Readings,
-command results and statistics about it from any other gateway are ignored and logged, and
-commands go to the owner only. Each config entry has its own topic base, Store and journal
-(issue 10 item 6), so several networks share a broker without acking each other's streams.
+Peers are bound to identity (issue 11): every inlet device — and the pump's drive — belongs
+to one gateway id: the one configured on the inlet (the pump: in the options), else the first
+that reported it (kept in the Store). Readings, command results and statistics about it from
+any other gateway are ignored and logged, and commands go to the owner only: another
+network's drive of the same name, on the same broker, is never commanded. Each config entry
+has its own topic base, Store and journal (issue 10 item 6), so several networks share a
+broker without acking each other's streams.
 """
 
 from __future__ import annotations
@@ -110,13 +112,17 @@ class GatewaySource:
         owners: Mapping[str, str | None] | None = None,
         key: str | None = None,
         sensors: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+        pump: tuple[str, str | None] | None = None,
+        substation: str | None = None,
     ) -> None:
         """Map the inlets' (meter, valve) devices; nothing is subscribed before
         :meth:`async_start`. Raises ValueError when two inlets name the same device.
         ``owners`` names an inlet's gateway id (None: the first gateway that reports it);
         ``key`` names this source's Store and journal (the config entry; default the base);
         ``sensors`` an inlet's further devices as (kind, name): ``supply_pressure`` and
-        ``return_pressure`` transmitters (kPa), ``room`` sensors of typical users."""
+        ``return_pressure`` transmitters (kPa), ``room`` sensors of typical users; ``pump``
+        the pump drive's device and its configured gateway id (None: the first to report);
+        ``substation`` the substation's flow meter (bound to the first gateway to report it)."""
         self.hass = hass
         self.base = base
         self.key = key or base
@@ -137,11 +143,21 @@ class GatewaySource:
         self.configured: dict[str, str] = {  # device → configured gateway id
             name: gw for name, (iid, _kind) in self.devices.items() if (gw := configured.get(iid))
         }
+        self.pump = pump[0] if pump else None  # the drive: bound to one gateway as well
+        self.substation = substation  # the substation's flow meter: so is it
+        for name in (self.pump, substation):
+            if name is not None and name in self.devices:
+                raise ValueError(f"the substation's device {name} is an inlet's device too")
+        if pump and pump[1]:
+            self.configured[pump[0]] = pump[1]
         self.owner: dict[str, str] = dict(self.configured)  # device → its gateway
         self.foreign = 0  # readings, results, statistics from a gateway not the owner
         self._foreign_seen: set[tuple[str, str]] = set()
         self._sent_to: dict[str, str] = {}  # request id → gateway it was sent to
         self.live: dict[str, Live] = {}
+        # devices whose newest state arrived in this run: the Store's live state says where a
+        # valve stood before Home Assistant stopped, not where it stands now (turned by hand)
+        self.heard: set[str] = set()
         self.history: deque[tuple[float, str, dict[str, Any]]] = deque(maxlen=HISTORY_MAX)
         self.results: dict[str, dict[str, Any]] = {}
         self.last_command: dict[str, tuple[str, float]] = {}  # inlet → (request id, sent at)
@@ -192,6 +208,15 @@ class GatewaySource:
         if self.backlog is not None:
             self.backlog.stop()
 
+    async def async_stop(self) -> None:
+        """:meth:`stop`, and the Store written now (on unload). A reload's new source reads
+        the Store at once: a delayed save landed after it, and the new source resumed from an
+        older ack position and live state — without any, a replayed reading of a valve's old
+        position was its newest, and the first command was limited from there (§5.3.6-3)."""
+        self.stop()
+        if self._store is not None:
+            await self._store.async_save(self._written_dict())
+
     def as_dict(self) -> dict[str, Any]:
         """Ack position per gateway and the live state, for the Store.
 
@@ -225,7 +250,7 @@ class GatewaySource:
         except (TypeError, ValueError, KeyError, AttributeError) as err:
             _LOGGER.warning("Ignoring damaged gateway source store: %r", err)
             return
-        self.owner = {**{d: g for d, g in bound.items() if d in self.devices}, **self.configured}
+        self.owner = {**{d: g for d, g in bound.items() if self._bound(d)}, **self.configured}
         live = {d: lv for d, lv in live.items() if self.owner.get(d, lv.gateway) == lv.gateway}
         self.tracker.streams.update(streams)
         self.live.update(live)
@@ -280,8 +305,8 @@ class GatewaySource:
         unbound one (bound now). Another gateway's reading is ignored and logged (issue 11);
         the batch is still acknowledged, so that gateway does not resend it forever."""
         device = str(reading["device"])
-        if device not in self.devices:
-            return True  # not an inlet device of this network: history only
+        if not self._bound(device):
+            return True  # not a device of this network: history only
         owner = self.owner.setdefault(device, gateway)
         if owner == gateway:
             if device not in self.configured and (gateway, device) not in self._foreign_seen:
@@ -290,6 +315,11 @@ class GatewaySource:
             return True
         self._refuse(gateway, device, "reading")
         return False
+
+    def _bound(self, device: str) -> bool:
+        """Whether the device is this network's (an inlet's, the pump's drive, the substation's
+        flow meter): bound to one gateway."""
+        return device in self.devices or device in (self.pump, self.substation)
 
     def _refuse(self, gateway: str, device: str, what: str) -> None:
         self.foreign += 1
@@ -329,6 +359,7 @@ class GatewaySource:
         self.history.append((reading["ts"], reading["device"], reading["values"]))
         if item.is_latest:
             self.live[reading["device"]] = Live(gateway, reading["ts"], reading["values"])
+            self.heard.add(reading["device"])
 
     @callback
     def _on_result(self, msg: Any) -> None:
@@ -417,6 +448,7 @@ class GatewaySource:
         reading.attempted = has_meter + 2 * (has_meter or has_valve) + has_valve
         if has_meter:
             reading.flow_m3h = _value(meter, "flow")
+            reading.heat_kwh = _value(meter, "energy")  # kWh: the add-on converts (§4.1.2)
         if has_valve:
             feedback = _value(valve, "position_feedback")
             reading.opening = None if feedback is None else feedback / 100.0
@@ -514,6 +546,10 @@ class GatewaySource:
 
         The controller already kept ``opening`` within the inlet's safety limits; anything
         outside 0…1 or not finite is refused here too, so no command leaves out of range.
+        Nor does one leave before the valve has reported in this run: the controller limits
+        the step from the position it knows, and until then that is the Store's, from before
+        Home Assistant stopped (§5.3.6-3: a valve turned by hand meanwhile moved 24 % against
+        a 20 % limit on the first cycle after a restart). Not sent, it is not assumed moved.
         """
         if not isinstance(opening, int | float) or not 0.0 <= opening <= 1.0:
             _LOGGER.warning("Refused opening %r for %s: outside 0…1", opening, inlet_id)
@@ -523,10 +559,16 @@ class GatewaySource:
             _LOGGER.warning("Cannot move %s: it names no gateway valve", inlet_id)
             return None
         gateway = self.owner.get(valve)
-        if gateway is None:
-            _LOGGER.warning("Cannot move %s: its valve %s never reported", inlet_id, valve)
+        if gateway is None or valve not in self.heard:
+            _LOGGER.info(
+                "Not moving %s yet: its valve %s has not reported since start", inlet_id, valve
+            )
             return None
         return await self._async_command(inlet_id, gateway, valve, "position_setpoint", opening)
+
+    def device_flow(self, device: str, stale_s: float) -> float | None:
+        """A meter device's flow in m³/h (the substation's meter); None when stale."""
+        return _value(self._fresh(device, stale_s), "flow")
 
     def pump_speed(self, device: str, stale_s: float) -> float | None:
         """A pump drive's (``vfd`` profile) speed as a share of rated speed: its speed
@@ -539,18 +581,20 @@ class GatewaySource:
         return None if hertz is None else hertz / RATED_HZ
 
     async def async_set_pump_speed(self, device: str, speed: float) -> str | None:
-        """Command the pump's drive (0…1 of rated speed) through the gateway that reports
-        it; the request id, or None when it cannot be sent (refused out of range)."""
+        """Command the pump's drive (0…1 of rated speed) through the gateway that owns it
+        (configured, else the first that reported it); the request id, or None when it
+        cannot be sent (out of range, not this source's drive, no owner yet)."""
         if not isinstance(speed, int | float) or not 0.0 <= speed <= 1.0:
             _LOGGER.warning("Refused pump speed %r for %s: outside 0…1", speed, device)
             return None
-        live = self.live.get(device)
-        if live is None:
-            _LOGGER.warning("Cannot command the pump: its drive %s never reported", device)
+        if device != self.pump:
+            _LOGGER.warning("Refused pump speed for %s: not this network's drive", device)
             return None
-        return await self._async_command(
-            f"pump:{device}", live.gateway, device, "speed_setpoint", speed
-        )
+        gateway = self.owner.get(device)
+        if gateway is None or device not in self.heard:  # its speed unknown: as a valve's
+            _LOGGER.info("Not commanding the pump yet: its drive %s has not reported", device)
+            return None
+        return await self._async_command(f"pump:{device}", gateway, device, "speed_setpoint", speed)
 
     async def _async_command(
         self, key: str, gateway: str, device: str, point: str, share: float
@@ -581,6 +625,14 @@ class GatewayHost(Protocol):
     def pump_gateway_device(self) -> str | None:
         """The substation pump's drive on the gateway (None: not on the gateway)."""
 
+    @property
+    def pump_gateway_id(self) -> str | None:
+        """The gateway configured to own that drive (None: the first that reports it)."""
+
+    @property
+    def substation_gateway_device(self) -> str | None:
+        """The substation's flow meter on the gateway (None: not on the gateway)."""
+
 
 async def async_attach(
     hass: HomeAssistant, plant: GatewayHost, base: str = DEFAULT_BASE, key: str | None = None
@@ -592,13 +644,21 @@ async def async_attach(
     ``source: gateway`` inlets through it.
     """
     gateway_inlets = {iid: cfg for iid, cfg in plant.inlets.items() if cfg.source == SOURCE_GATEWAY}
-    if not gateway_inlets and not plant.pump_gateway_device:
+    if not (gateway_inlets or plant.pump_gateway_device or plant.substation_gateway_device):
         return None
     devices = {iid: (cfg.gateway_meter, cfg.gateway_valve) for iid, cfg in gateway_inlets.items()}
     owners = {iid: cfg.gateway_id for iid, cfg in gateway_inlets.items()}
     sensors = {iid: sensor_devices(cfg) for iid, cfg in gateway_inlets.items()}
+    drive = plant.pump_gateway_device
     source = GatewaySource(
-        hass, devices, base or DEFAULT_BASE, owners=owners, key=key, sensors=sensors
+        hass,
+        devices,
+        base or DEFAULT_BASE,
+        owners=owners,
+        key=key,
+        sensors=sensors,
+        pump=(drive, plant.pump_gateway_id) if drive else None,
+        substation=plant.substation_gateway_device,
     )
     await source.async_start()
     plant.gateway = source

@@ -23,12 +23,14 @@ from .const import (
     CONF_CYCLE_MINUTES,
     CONF_INLET_ID,
     CONF_OUTDOOR_ENTITY,
+    CONF_SUBSTATION_FLOW_DEVICE,
     DOMAIN,
     SUBENTRY_INLET,
 )
 from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator, HeatbalanceData
 from .engine.loader import NetworkError
 from .engine.simulator import Simulator
+from .gc_tuning import async_freeze
 from .network_setup import build_network, definitions, network_source
 from .persistence import STORE_VERSION
 from .records import CONF_ARCHIVE_URL, audited_change
@@ -58,6 +60,7 @@ def structure_of(entry: ConfigEntry) -> tuple[Any, ...]:
         repr(sorted(entry.data.items())),
         tuple(options[k] for k in (CONF_CYCLE_MINUTES, CONF_ACCELERATION, CONF_OUTDOOR_ENTITY)),
         tuple(options[k] for k in PUMP_SOURCES),  # a drive on the gateway attaches its source
+        options[CONF_SUBSTATION_FLOW_DEVICE],  # so does a substation meter on the gateway
         options.get(CONF_ARCHIVE_URL),  # another archive database: reopen it
         tuple(sorted((sid, cfg.structure()) for sid, cfg in inlet_configs(entry).items())),
     )
@@ -99,8 +102,10 @@ async def async_setup_network(hass: HomeAssistant, entry: HeatbalanceConfigEntry
     network_device(hass, entry, network.name)
     # building the hydraulic model factorises matrices and imports scipy: not in the event loop
     simulator = await hass.async_add_executor_job(Simulator, plant)
+    async_freeze(hass, entry, len(network.inlets))  # a large network's model, for good
     coordinator = HeatbalanceCoordinator(hass, entry, network, simulator, inlets, settings)
     await coordinator.async_config_entry_first_refresh()
+    async_freeze(hass, entry, len(network.inlets))  # and the controller it built
     entry.runtime_data = HeatbalanceData(coordinator, structure)
     await async_check_issues(hass, entry.entry_id, entry.title, network, settings, inlets, orphans)
 

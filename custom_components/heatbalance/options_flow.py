@@ -51,7 +51,9 @@ from .const import (
     CONF_OUTDOOR_ENTITY,
     CONF_PUMP_FEEDBACK_ENTITY,
     CONF_PUMP_GATEWAY_DEVICE,
+    CONF_PUMP_GATEWAY_ID,
     CONF_PUMP_SPEED_ENTITY,
+    CONF_SUBSTATION_FLOW_DEVICE,
     CONF_SUBSTATION_FLOW_ENTITY,
     CONF_TARGET,
     LEVELS,
@@ -67,6 +69,7 @@ from .records import CONF_ARCHIVE_URL, async_check_archive
 from .settings import DEFAULT_OPTIONS, OPTIONAL_OPTIONS
 
 TOPIC_BASE = re.compile(r"^[A-Za-z0-9_-]+$")
+GATEWAY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")  # as the add-on's gateway_id
 
 
 def _select(key: str, options: tuple[str, ...]) -> SelectSelector:
@@ -112,6 +115,8 @@ FIELDS: tuple[tuple[str, str, Any], ...] = (
 )
 # fields that may stay empty (an entity or device not mapped), by section
 OPTIONAL_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {  # the timing's: NETWORK_ENTITIES
+    # … and the substation flow meter as a device of the gateway add-on (its flow point)
+    SECTION_TIMING: ((CONF_SUBSTATION_FLOW_DEVICE, TextSelector()),),
     SECTION_PUMP: (  # a real plant's VFD: an HA number entity, or a device on the gateway
         (
             CONF_PUMP_SPEED_ENTITY,
@@ -122,6 +127,7 @@ OPTIONAL_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {  # the timing's: NET
             EntitySelector(EntitySelectorConfig(domain=["sensor", "number", "input_number"])),
         ),
         (CONF_PUMP_GATEWAY_DEVICE, TextSelector()),
+        (CONF_PUMP_GATEWAY_ID, TextSelector()),
     ),
 }
 SECTION_RECORDS = "records"
@@ -199,6 +205,10 @@ def check(options: dict[str, Any]) -> dict[str, str]:
         errors[SECTION_PUMP] = "pump_limits"
     if options.get(CONF_PUMP_SPEED_ENTITY) and options.get(CONF_PUMP_GATEWAY_DEVICE):
         errors[SECTION_PUMP] = "pump_two_sources"  # one VFD, one way to command it
+    if options.get(CONF_PUMP_GATEWAY_ID) and not GATEWAY_ID.match(options[CONF_PUMP_GATEWAY_ID]):
+        errors[SECTION_PUMP] = "pump_gateway_id"
+    if options.get(CONF_SUBSTATION_FLOW_ENTITY) and options.get(CONF_SUBSTATION_FLOW_DEVICE):
+        errors[SECTION_TIMING] = "substation_flow_two_sources"  # one meter, read one way
     if not TOPIC_BASE.match(str(options.get(CONF_GATEWAY_TOPIC) or "")):
         errors[SECTION_TIMING] = "gateway_topic"  # as the add-on's mqtt.base_topic allows
     return errors

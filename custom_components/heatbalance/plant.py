@@ -99,6 +99,16 @@ class Plant:
         return None if self.simulated else self.settings.pump_gateway_device
 
     @property
+    def pump_gateway_id(self) -> str | None:
+        """The gateway configured to own the pump's drive (None: the first to report it)."""
+        return self.settings.pump_gateway_id
+
+    @property
+    def substation_gateway_device(self) -> str | None:
+        """The substation flow meter's gateway device, on a real plant."""
+        return None if self.simulated else self.settings.substation_flow_device
+
+    @property
     def cycle_s(self) -> float:
         """Plant time per cycle: the acquisition period (§4.3.4)."""
         return self.settings.cycle_minutes * 60.0
@@ -340,6 +350,9 @@ class Plant:
 
     def _substation_flow(self, hass: HomeAssistant) -> float | None:
         """The substation flow meter's reading (m³/h); None when none is mapped or lost."""
+        if device := self.settings.substation_flow_device:
+            gateway = self.gateway
+            return None if gateway is None else gateway.device_flow(device, 2 * self.cycle_s)
         entity_id = self.settings.substation_flow_entity
         if not entity_id:
             return None

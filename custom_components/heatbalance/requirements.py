@@ -6,7 +6,8 @@ Signals: ``supply``, ``return``, ``flow``, ``room``, ``device`` (running state /
 feedback); network-wide ``outdoor``, ``typical_room`` (some users' room temperature) and
 ``pump_speed`` (the substation pump's drive, which the AI controller regulates at the
 advanced level: on a real plant without a mapped drive it plans the pump as it stands).
-``heat`` (a heat meter's energy or power) and the network's ``substation_flow`` are in no
+``heat`` (a heat meter's energy counter or power; on the gateway its meter's ``energy``
+point, kWh) and the network's ``substation_flow`` (an entity or a gateway device) are in no
 table: they feed the meter consistency check (engine/meters.py, §3.0.7-1), which
 :func:`meter_checks` states.
 """
@@ -77,14 +78,14 @@ def required(settings: Settings, household: bool) -> tuple[str, ...]:
     return ()
 
 
-GATEWAY_METER_SIGNALS = frozenset({"supply", "return", "flow"})  # a heat meter's readings
+GATEWAY_METER_SIGNALS = frozenset({"supply", "return", "flow", "heat"})  # a heat meter's
 GATEWAY_VALVE_SIGNALS = frozenset({"supply", "return", "device"})  # an electric valve's
 
 
 def available(cfg: InletConfig) -> set[str]:
     """Signals an inlet's source delivers: the simulated plant all but a heat meter; HA
-    entities what is mapped; the gateway its heat meter's temperatures and flow (not its
-    energy yet), its valve's position (and temperatures, read from the valve when there is
+    entities what is mapped; the gateway its heat meter's temperatures, flow and energy
+    counter, its valve's position (and temperatures, read from the valve when there is
     no meter), the room temperature when room sensors are named and ΔP when both pressure
     transmitters are."""
     if cfg.source not in (SOURCE_ENTITIES, SOURCE_GATEWAY):
@@ -139,6 +140,7 @@ def meter_checks(
     ``heat_balance``: flow against the heat meter (Q = ṁ·c_p·ΔT) — flow, heat, supply and
     return delivered; ``mass_balance``: the inlet's flow is in a complete balance against
     its parent's meter — the substation's (on a real plant a mapped substation flow meter,
+    an entity or a gateway device;
     a simulated plant has its own) or its building's, every sibling's flow delivered.
     """
     real = any(cfg.source in (SOURCE_ENTITIES, SOURCE_GATEWAY) for cfg in inlets.values())
@@ -149,7 +151,7 @@ def meter_checks(
         parent = network.inlets[iid].parent
         siblings = kids.get(parent, []) if parent else []
         if parent is None:
-            balanced = not real or bool(settings.substation_flow_entity)
+            balanced = not real or settings.substation_metered
         else:
             balanced = parent in flows and all(k.id in flows for k in siblings)
         got = available(cfg)

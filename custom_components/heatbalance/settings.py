@@ -46,10 +46,12 @@ from .const import (
     CONF_OUTDOOR_ENTITY,
     CONF_PUMP_FEEDBACK_ENTITY,
     CONF_PUMP_GATEWAY_DEVICE,
+    CONF_PUMP_GATEWAY_ID,
     CONF_PUMP_SPEED_ENTITY,
     CONF_ROOM_ENTITY,
     CONF_SETPOINT_OFFSET,
     CONF_SOURCE,
+    CONF_SUBSTATION_FLOW_DEVICE,
     CONF_SUBSTATION_FLOW_ENTITY,
     CONF_TARGET,
     CONF_WEIGHT,
@@ -81,6 +83,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_ACCELERATION: 180,
     CONF_OUTDOOR_ENTITY: None,
     CONF_SUBSTATION_FLOW_ENTITY: None,
+    CONF_SUBSTATION_FLOW_DEVICE: None,  # or the substation's flow meter on the gateway
     CONF_DROPOUT: 0,
     # valve and pump limits default to the engine's own (one set of safety limits, §5.3.6-3)
     CONF_MIN_OPENING: _pct(_ENGINE_LIMITS.min_opening),
@@ -99,6 +102,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_PUMP_SPEED_ENTITY: None,
     CONF_PUMP_FEEDBACK_ENTITY: None,
     CONF_PUMP_GATEWAY_DEVICE: None,
+    CONF_PUMP_GATEWAY_ID: None,  # the gateway owning the drive (None: the first to report it)
     CONF_MIN_PUMP_SPEED: _pct(_ENGINE_LIMITS.min_pump_speed),
     CONF_MAX_PUMP_SPEED: _pct(_ENGINE_LIMITS.max_pump_speed),
     CONF_MAX_PUMP_STEP: _pct(_ENGINE_LIMITS.max_pump_step),
@@ -108,9 +112,14 @@ PUMP_SOURCES: tuple[str, ...] = (
     CONF_PUMP_SPEED_ENTITY,
     CONF_PUMP_FEEDBACK_ENTITY,
     CONF_PUMP_GATEWAY_DEVICE,
+    CONF_PUMP_GATEWAY_ID,
 )
 # Options that name an entity or device: cleared when the form leaves them empty.
-OPTIONAL_OPTIONS: tuple[str, ...] = (CONF_OUTDOOR_ENTITY, *PUMP_SOURCES)
+OPTIONAL_OPTIONS: tuple[str, ...] = (
+    CONF_OUTDOOR_ENTITY,
+    *PUMP_SOURCES,
+    CONF_SUBSTATION_FLOW_DEVICE,
+)
 
 # Options the coordinator applies in place; any other change reloads the entry.
 LIVE_OPTIONS: frozenset[str] = frozenset(DEFAULT_OPTIONS) - {
@@ -119,6 +128,7 @@ LIVE_OPTIONS: frozenset[str] = frozenset(DEFAULT_OPTIONS) - {
     CONF_OUTDOOR_ENTITY,
     CONF_GATEWAY_TOPIC,
     *PUMP_SOURCES,  # the pump's source changes: the plant is rebuilt
+    CONF_SUBSTATION_FLOW_DEVICE,  # a meter on the gateway attaches its source at setup
 }
 
 
@@ -147,10 +157,12 @@ class Settings:
     pump_speed_entity: str | None = None
     pump_feedback_entity: str | None = None
     pump_gateway_device: str | None = None
+    pump_gateway_id: str | None = None  # the gateway owning the drive (None: first to report)
     min_pump_speed_pct: float = DEFAULT_OPTIONS[CONF_MIN_PUMP_SPEED]
     max_pump_speed_pct: float = DEFAULT_OPTIONS[CONF_MAX_PUMP_SPEED]
     max_pump_step_pct: float = DEFAULT_OPTIONS[CONF_MAX_PUMP_STEP]
     substation_flow_entity: str | None = None  # the substation's flow meter (meters.py)
+    substation_flow_device: str | None = None  # … or that meter on the gateway
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Settings:
@@ -178,11 +190,18 @@ class Settings:
             pump_speed_entity=o[CONF_PUMP_SPEED_ENTITY] or None,
             pump_feedback_entity=o[CONF_PUMP_FEEDBACK_ENTITY] or None,
             pump_gateway_device=o[CONF_PUMP_GATEWAY_DEVICE] or None,
+            pump_gateway_id=_name(o[CONF_PUMP_GATEWAY_ID]),
             min_pump_speed_pct=float(o[CONF_MIN_PUMP_SPEED]),
             max_pump_speed_pct=float(o[CONF_MAX_PUMP_SPEED]),
             max_pump_step_pct=float(o[CONF_MAX_PUMP_STEP]),
             substation_flow_entity=o[CONF_SUBSTATION_FLOW_ENTITY] or None,
+            substation_flow_device=o[CONF_SUBSTATION_FLOW_DEVICE] or None,
         )
+
+    @property
+    def substation_metered(self) -> bool:
+        """Whether a real plant's substation flow meter is mapped (entity or gateway device)."""
+        return bool(self.substation_flow_entity or self.substation_flow_device)
 
     @property
     def pump_commanded(self) -> bool:

@@ -181,6 +181,61 @@ def test_profile_errors_name_point_and_field(change: dict[str, Any], message: st
     assert str(err.value).startswith("site.yaml: ")
 
 
+ENERGY = {"key": "energy", "name": "Heat", "address": 0, "function": "input", "type": "uint32"}
+
+
+@pytest.mark.parametrize(
+    ("unit", "scale", "raw", "kwh"),
+    [
+        ("MWh", 0.001, 123_456, 123_456.0),  # the built-in heat_meter's register
+        ("kWh", 1.0, 5_000, 5_000.0),
+        ("GJ", 0.01, 36_000, 100_000.0),  # 360 GJ (Chinese meters often count GJ)
+        ("Gcal", 0.001, 1_000, 1_163.0),
+        ("Wh", 1.0, 1_500_000, 1_500.0),
+    ],
+)
+def test_energy_counters_are_published_in_kwh(
+    unit: str, scale: float, raw: int, kwh: float
+) -> None:
+    """An energy counter's register is read in the unit the meter counts in and published
+    in kWh (§4.1.2): the integration's meter check reads every gateway counter as kWh."""
+    profile = parse_profile({"name": "m", "points": [ENERGY | {"unit": unit, "scale": scale}]})
+    point = profile.point("energy")
+    assert point.unit == "kWh"
+    value, why = point.read([raw >> 16, raw & 0xFFFF])
+    assert why is None
+    assert value == pytest.approx(kwh, rel=1e-12)
+    # the physical range is converted with it: 1 GJ = 277.8 kWh
+    ranged = ENERGY | {"unit": "GJ", "scale": 0.1, "valid_min": 0, "valid_max": 1}
+    checked = parse_profile({"name": "m", "points": [ranged]}).point("energy")
+    assert checked.valid_max == pytest.approx(277.777777, rel=1e-6)
+    assert checked.read([0, 5])[0] == pytest.approx(138.888889, rel=1e-6)  # 0.5 GJ
+    assert "above 277.77" in str(checked.read([0, 20])[1])  # 2 GJ
+    # a point of device class energy under another key is converted the same way
+    other = ENERGY | {"key": "heat", "unit": unit, "scale": scale, "device_class": "energy"}
+    heat = parse_profile({"name": "m", "points": [other]}).point("heat")
+    assert heat.read([raw >> 16, raw & 0xFFFF])[0] == pytest.approx(kwh, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({}, "points[energy].unit: an energy counter needs an energy unit"),
+        ({"unit": "m³"}, "points[energy].unit: an energy counter needs an energy unit"),
+        (
+            {"unit": "kWh", "function": "holding", "writable": True, "min": 0, "max": 9},
+            "points[energy].writable: an energy counter is read-only",
+        ),
+    ],
+)
+def test_energy_counter_without_energy_unit_is_refused(
+    change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ProfileError) as err:
+        parse_profile({"name": "m", "points": [ENERGY | change]}, "site.yaml")
+    assert message in str(err.value)
+
+
 def test_profile_overlap_and_duplicates_are_refused() -> None:
     two = [POINT, {**POINT, "key": "other", "type": "int32"}]
     with pytest.raises(ProfileError, match="overlap at holding 0"):

@@ -73,7 +73,7 @@ async def test_gateway_over_tls_discovery_state_and_commands(secure_broker, tmp_
     meter_values = {
         "flow": 2.5,
         "power": 61.0,
-        "energy": 1234.567,
+        "energy": 1_234_567.0,  # kWh: the register counts 0.001 MWh
         "supply_temperature": 70.1,
         "return_temperature": 45.2,
     }
@@ -142,9 +142,10 @@ async def test_gateway_over_tls_discovery_state_and_commands(secure_broker, tmp_
             energy = ha.json("homeassistant/sensor/gw1/meter-1_energy/config")[-1]
             assert energy["device_class"] == "energy"
             assert energy["state_class"] == "total_increasing"
+            assert energy["unit_of_measurement"] == "kWh"  # every energy counter in kWh
             assert energy["device"]["identifiers"] == ["heatbalance_gw1_meter_1"]
             state = ha.json(f"{root}/dev/meter-1/state")[-1]
-            assert state["energy"] == pytest.approx(1234.567)
+            assert state["energy"] == pytest.approx(1_234_567.0)
             assert state["flow"] == pytest.approx(2.5)
 
             # Command with a request id, then the same id again: executes once.

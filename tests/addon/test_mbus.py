@@ -34,7 +34,7 @@ PROFILE = load_mbus_profile("mbus_heat_meter")
 EXPECTED = {
     "flow": 1.25,  # 1250 l/h
     "power": 45.6,  # 45600 W
-    "energy": 123.456,  # 123456 kWh (BCD), not last month's 61.728 (storage 1)
+    "energy": 123_456.0,  # kWh (8-digit BCD), not last month's 61_728 (storage 1)
     "volume": 7890.0,  # 7890000 l
     "supply_temperature": 75.32,
     "return_temperature": 48.17,
@@ -92,6 +92,21 @@ def test_profile_errors_name_the_field() -> None:
         )
 
 
+@pytest.mark.parametrize(("unit", "limit"), [("MWh", 200.0), ("GJ", 720.0), ("kWh", 200_000.0)])
+def test_site_profile_energy_in_mwh_or_gj_is_published_in_kwh(unit: str, limit: float) -> None:
+    """A site profile may name its energy counter in MWh or GJ: the meter's record (Wh or
+    J by its VIF) is still published in kWh, the physical range converted with it."""
+    point = {"key": "energy", "name": "E", "vif": ["ENERGY_WH", "ENERGY_J"], "unit": unit}
+    site = parse_mbus_profile({"name": "x", "points": [point | {"valid_max": limit}]})
+    (selector,) = site.selectors
+    records = decode_rsp_ud(VirtualMeter(address=5, ident=12345678).rsp_ud(), 5, None)
+    assert (site.profile.point("energy").unit, selector.unit) == ("kWh", "kWh")
+    assert selector.value(records) == (pytest.approx(123_456.0), None)
+    assert selector.valid_max == pytest.approx(200_000.0)  # 200 MWh = 720 GJ
+    with pytest.raises(ProfileError, match=r"points\[energy\].unit: an energy counter"):
+        parse_mbus_profile({"name": "x", "points": [point | {"unit": "m³"}]})
+
+
 def mbus_bus(port: int, devices: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     return {
         "name": "mbus1",
@@ -117,7 +132,7 @@ def test_config_accepts_primary_and_secondary_and_names_refusals() -> None:
     assert [d["device_id"] for d in bus["devices"]] == [1, 0xFD]
     assert bus["devices"][1]["secondary_address"] == "123456782D2C0104"
     assert (bus["baudrate"], bus["parity"]) == (2400, "E")
-    assert config.profiles["mbus_heat_meter"].point("energy").unit == "MWh"
+    assert config.profiles["mbus_heat_meter"].point("energy").unit == "kWh"
     with pytest.raises(ConfigError, match=r"buses\[0\].devices\[1\].*address 1 used twice"):
         parse_config(config_with(mbus_bus(10001, [devices[0], {"name": "m3", "address": 1}])))
     with pytest.raises(ConfigError, match=r"buses\[0\].devices\[0\].address"):

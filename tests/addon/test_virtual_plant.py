@@ -118,6 +118,41 @@ async def test_registers_follow_the_simulator_and_a_write_moves_the_valve() -> N
             client.close()
 
 
+async def test_energy_counter_agrees_with_flow_and_dt_a_biased_flow_meter_does_not() -> None:
+    """The heat meter's energy counter (kWh, §4.1.2) is the plant's heat integrated over time:
+    over half an hour it implies the flow the meter shows (Q = ṁ·c_p·ΔT) — except at an
+    inlet whose flow meter reads 20 % high. The substation meter shows the pump's flow."""
+    from custom_components.heatbalance.engine.model import WATER_CP, WATER_DENSITY
+
+    plant = _plant(substation_meter=True)
+    plant.flow_bias["B007"] = 1.2
+    meters = [plant.device(f"b{n:03d}-meter") for n in range(1, 13)]
+    async with plant:
+        client = AsyncModbusTcpClient("127.0.0.1", port=plant.port, timeout=2)
+        await client.connect()
+        try:
+            before = {m.inlet: await _read(client, m.device_id, METER) for m in meters}
+            plant.advance(1800.0)
+            after = {m.inlet: await _read(client, m.device_id, METER) for m in meters}
+            station = plant.device(vp.SUBSTATION_METER)
+            substation = await _read(client, station.device_id, METER)
+        finally:
+            client.close()
+    ratios = {}
+    for iid, now in after.items():
+        power_w = (now["energy"] - before[iid]["energy"]) * 1000.0 * 3600.0 / 1800.0
+        dt_k = now["supply_temperature"] - now["return_temperature"]
+        implied = power_w / (WATER_DENSITY * WATER_CP * dt_k) * 3600.0
+        ratios[iid] = now["flow"] / implied
+    assert ratios.pop("B007") == pytest.approx(1.2, rel=0.02)
+    assert ratios == pytest.approx(dict.fromkeys(ratios, 1.0), rel=0.02)  # 1 kWh resolution
+    state = plant.sim.state()
+    assert (station.device_id, station.kind) == (25, "substation")
+    assert substation["flow"] == pytest.approx(state.pump.flow_m3h, rel=1e-6)
+    assert substation["energy"] == pytest.approx(state.heat_kwh, abs=1.0)
+    assert [m.device_id for m in meters] == list(range(2, 25, 2))  # unchanged by it
+
+
 async def test_stuck_valve_feedback_does_not_follow(tmp_path) -> None:
     plant = _plant()
     plant.sim.inject_fault("B002", "stuck")

@@ -243,8 +243,8 @@ def test_manual_weight_raises_a_special_buildings_flow(builtin) -> None:
     ctl = make_controller(network, ControllerConfig(weights={"B005": 1.2}))
     _, sim, history = run(network, ctl, 4)
     s = sim.state().inlets["B005"]
-    assert s.flow_m3h / s.design_flow_m3h == pytest.approx(1.2 * 1.015, rel=0.02)
-    assert history[-1].targets["B005"] == pytest.approx(s.design_flow_m3h * 1.2 * 1.015)
+    assert s.flow_m3h / s.design_flow_m3h == pytest.approx(1.2 * ctl.aim, rel=0.02)
+    assert history[-1].targets["B005"] == pytest.approx(s.design_flow_m3h * 1.2 * ctl.aim)
     assert history[-1].setpoints == {}  # no self-operated valve setpoints from this controller
 
 

@@ -186,3 +186,71 @@ def test_a_lone_trim_lands_on_its_goal_where_the_plan_sizes_from_a_wrong_model(b
     assert trimmed < opening
     sim.set_opening(iid, trimmed)
     assert goal <= sim.state().inlets[iid].flow_m3h <= 1.01 * goal
+
+
+def _moving_meter(factor_known: bool) -> SignalFilter:
+    """A 5 % flow meter whose valve moves every cycle by a known ±5 % (80 cycles)."""
+    rng = np.random.default_rng(7)
+    filt = SignalFilter(relative=True)
+    true = 10.0
+    for _ in range(80):
+        f = math.exp(rng.uniform(-0.05, 0.05))
+        true *= f
+        if factor_known:
+            filt.predict(factor=(f, 0.3 * abs(math.log(f))), expected=10.0)
+        else:
+            filt.predict(expected=10.0)  # the plan's absolute flow, as before moves were known
+        filt.update(true * (1.0 + 0.05 * rng.standard_normal()), quiet=False, learn=True)
+    return filt
+
+
+def test_noise_is_learnt_although_the_valve_moves_every_cycle() -> None:
+    """A valve moved every cycle never let its noise be learnt (gen10x8-households at 5 %
+    kept the 2 % prior and hunted); the move's predicted change keeps the learning open."""
+    assert _moving_meter(factor_known=False).noise is None
+    learnt = _moving_meter(factor_known=True)
+    assert learnt.noise == pytest.approx(0.05, rel=0.3)
+
+
+def test_a_known_move_carries_the_estimate_instead_of_restarting_it() -> None:
+    """A 0.1 % pump change must not wipe an estimate averaged over many readings."""
+    rng = np.random.default_rng(2)
+    filt = SignalFilter(relative=True)
+    for _ in range(30):
+        filt.predict()
+        filt.update(10.0 * (1.0 + 0.02 * rng.standard_normal()), quiet=True)
+    settled = filt.std()
+    assert settled is not None
+    assert settled < 0.1
+    filt.predict(factor=(1.001, 0.2 * math.log(1.001)), expected=10.5)
+    assert filt.value == pytest.approx(10.0, rel=0.02)  # carried (×1.001), not the plan's 10.5
+    assert filt.std() == pytest.approx(settled, rel=0.2)  # widened by drift, not restarted
+
+
+def test_a_lost_reading_keeps_the_carried_estimate_for_hours(builtin) -> None:
+    """30 % lost readings: four losses in a row happen about twice a run; the inlet keeps
+    its estimate (carried through the pump's moves) instead of being held unread."""
+    network = all_open(builtin("estate12"))
+    sim = Simulator(network, outdoor_c=-5.0)
+    ctl = make_controller(network, ControllerConfig())
+    state = sim.state()
+    for k in range(12):
+        meas = Measurements.from_plant(state)
+        if k >= 6:
+            meas.inlets.pop("B003")  # lost from step 7 on
+        cmds = ctl.step(meas)
+        if k >= 6:
+            assert "B003" not in cmds.held, (k, cmds.held.get("B003"))
+            assert ctl.estimated.inlets["B003"].flow_m3h is not None
+        apply(sim, cmds)
+        state = sim.step(STEP_S)
+
+
+def test_a_factor_beyond_reason_restarts_the_estimate_instead_of_overflowing() -> None:
+    """Found by hypothesis: a huge estimate carried by a huge factor raised OverflowError
+    out of the control step; now the estimate restarts at the next reading."""
+    filt = SignalFilter(relative=True, value=1e300, var=1e598)
+    filt.predict(factor=(1e10, 1.0))
+    assert filt.value is None
+    filt.update(5.0, quiet=False)
+    assert filt.value == 5.0

@@ -20,6 +20,9 @@ def test_opening_for_kv_inverts_the_characteristic(opening, characteristic) -> N
     assert opening_for_kv(valve, valve.kv(opening)) == pytest.approx(opening, abs=1e-9)
     assert opening_for_kv(valve, 99.0) == 1.0
     assert opening_for_kv(Device("electric_valve", kvs=None), 1.0) == 0.0
+    # a subnormal Kv (a controller's step from a near-shut valve) is shut, not a math error
+    assert opening_for_kv(valve, 5e-324) == 0.0
+    assert opening_for_kv(valve, math.nan) == 0.0
 
 
 def test_safety_limits_refuse_contradictions() -> None:

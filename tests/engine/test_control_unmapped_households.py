@@ -27,10 +27,9 @@ from custom_components.heatbalance.engine.simulator import Simulator
 STEP_S = 1800.0
 
 
-def test_buildings_reach_the_band_with_household_valves_held() -> None:
-    """12 buildings × 6 households: in band after one step, moving building valves only."""
-    network = generate_network(12, 6, 1)
-    plant = Simulator(network, outdoor_c=network.design.outdoor_c)
+def _buildings_only_loop(network: Network) -> tuple[list[str], list[str], ControlLoop]:
+    """Buildings, households and the model-based loop of a plant where only the buildings
+    are mapped: the households held (no command reaches them), the pump not controlled."""
     buildings = [i for i, x in network.inlets.items() if x.parent is None]
     households = [i for i, x in network.inlets.items() if x.parent is not None]
     config = ControllerConfig(
@@ -45,6 +44,14 @@ def test_buildings_reach_the_band_with_household_valves_held() -> None:
     loop = ControlLoop(
         network, LoopConfig(config, judged=buildings, setpoints=setpoints), cycle_s=STEP_S
     )
+    return buildings, households, loop
+
+
+def test_buildings_reach_the_band_with_household_valves_held() -> None:
+    """12 buildings × 6 households: in band after one step, moving building valves only."""
+    network = generate_network(12, 6, 1)
+    plant = Simulator(network, outdoor_c=network.design.outdoor_c)
+    _buildings, households, loop = _buildings_only_loop(network)
     shares = []
     for _ in range(3):
         state = plant.state()
@@ -71,20 +78,7 @@ def _run_buildings_only(
     (a simulator of the network file following the commands — what the integration hands on
     without transmitters); households read nothing and are held. Share in band per step."""
     model = Simulator(network, outdoor_c=network.design.outdoor_c)
-    buildings = [i for i, x in network.inlets.items() if x.parent is None]
-    households = [i for i, x in network.inlets.items() if x.parent is not None]
-    config = ControllerConfig(
-        algorithm="model",
-        target="flow",
-        level="intermediate",
-        limits=SafetyLimits(),
-        manual_inlets=households,
-        pump_control=False,
-    )
-    setpoints = {b: network.inlets[b].design_flow_m3h for b in buildings}
-    loop = ControlLoop(
-        network, LoopConfig(config, judged=buildings, setpoints=setpoints), cycle_s=STEP_S
-    )
+    buildings, households, loop = _buildings_only_loop(network)
     shares, sent = [], []
     for _ in range(steps):
         state, assumed = plant.state(), model.state()

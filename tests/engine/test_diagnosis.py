@@ -139,6 +139,17 @@ def test_persistent_mismatch_without_a_move() -> None:
     assert diag.update(1800.0, {"a": _obs(0.5, 0.5)}) == []
 
 
+@pytest.mark.parametrize(("flow", "dp"), [(0.0, 5e-324), (1e300, 1e-300), (2.0, 5e-324)])
+def test_extreme_but_finite_readings_give_no_kv_and_no_error(flow: float, dp: float) -> None:
+    """A subnormal ΔP is positive, yet its square root underflows to 0 (the loop's property
+    test found flow 0, ΔP 5e-324: a ZeroDivisionError in the coordinator's cycle); a huge
+    flow over a tiny root overflows. Neither is a Kv_eff to learn or judge from."""
+    diag = Diagnoser()
+    for k in range(4):
+        obs = InletObservation(command=0.5, feedback=0.5, flow_m3h=flow, dp_kpa=dp)
+        assert diag.update(1800.0 * k, {"a": obs}) == []
+
+
 def test_communication_loss_after_n_cycles() -> None:
     """§5.3.7-1, §5.3.8-5: no usable data for three cycles."""
     diag = Diagnoser(comm_cycles=3)

@@ -7,6 +7,7 @@ readings; meters are read with relative noise, the heat meter's counter as it co
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -316,3 +317,33 @@ def test_a_stroke_the_valve_explains_counts_a_spike_does_not() -> None:
     assert counted["stroke"].values == [pytest.approx(0.0, abs=1e-9)]
     assert counted["stroke"].extras[-1] > 0  # with the stroke's uncertainty
     assert counted["spike"].values == []
+
+
+def test_a_valve_that_cannot_decide_still_weighs_the_correction() -> None:
+    """Neighbours' valves scatter ±5 % around their characteristic, so a 7 % flow-meter bias
+    is no clear outlier to the valve: the pair is named ``meter_disagreement``, and the
+    valve's leaning (toward the flow meter) moves the correction past the geometric mean."""
+    net = generate_network(4, seed=1, name="four")
+    ids = sorted(net.inlets)
+    per_m3h = 983.2 * 4186.0 * 15.0 / 3.6e6  # kWh per hour per m³/h at 15 K
+    scatter = {ids[0]: 0.0, ids[1]: -0.05, ids[2]: 0.0, ids[3]: 0.05}  # ln(flow ÷ valve)
+    check = MeterCheck(net)
+    for k in range(16):
+        inlets = {}
+        for iid in ids:
+            kv = net.inlets[iid].device.kv(1.0)
+            inlets[iid] = InletReading(
+                flow_m3h=10.0 * (1.07 if iid == ids[0] else 1.0),
+                supply_c=60.0,
+                return_c=45.0,
+                heat_kwh=10.0 * per_m3h * k,
+                opening=1.0,
+                valve_dp_kpa=100.0 * (10.0 / (kv * math.exp(scatter[iid]))) ** 2,
+            )
+        meas = Measurements(inlets=inlets, time_s=3600.0 * k)
+        found = check.update(meas)
+    assert [(f.inlet_id, f.kind) for f in found] == [(ids[0], "meter_disagreement")]
+    assert 0.5 < check.flow_share(ids[0]) < 1.0  # exactly ½ without the valve
+    fixed = check.corrected(meas).inlets[ids[0]].flow_m3h
+    assert fixed is not None
+    assert 10.0 < fixed < (10.7 * 10.0) ** 0.5

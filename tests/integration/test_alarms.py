@@ -11,6 +11,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Event, HomeAssistant, callback
 
 from custom_components.heatbalance.const import DOMAIN, EVENT_ALARM
+from custom_components.heatbalance.engine.control.controller import MAX_ESTIMATE_AGE
 
 from .conftest import add_network, cycles
 
@@ -143,7 +144,7 @@ async def test_communication_and_success_rate(hass: HomeAssistant, alarms: list[
     # what they show is unknown or the engine's prediction, flagged estimated (issue 10)
     flow = hass.states.get("sensor.b001_flow")
     assert flow.state == "unknown" or flow.attributes["estimated"] is True
-    await cycles(hass, entry, 3)  # predictions stand in for three cycles at most
+    await cycles(hass, entry, MAX_ESTIMATE_AGE)  # predictions stand in so long at most
     assert hass.states.get("sensor.b001_flow").state == "unknown"
     assert entry.runtime_data.coordinator.last_update_success
 

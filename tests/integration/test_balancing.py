@@ -12,6 +12,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 
 from custom_components.heatbalance.const import EVENT_ALARM
+from custom_components.heatbalance.engine.control.controller import MAX_ESTIMATE_AGE
 
 from .conftest import add_network, cycles, start_inlet_reconfigure
 
@@ -330,7 +331,7 @@ async def test_field_valve_that_does_not_follow(hass: HomeAssistant, demo: Confi
     assert float(supply.state) == pytest.approx(60.0, abs=0.1)
     assert supply.attributes["estimated"] is True
     assert hass.states.get("sensor.b003_flow").attributes["estimated"] is True
-    await cycles(hass, demo, 3)
+    await cycles(hass, demo, MAX_ESTIMATE_AGE)
     assert hass.states.get("sensor.b003_supply_temperature").state == "unknown"
     assert hass.states.get("sensor.b003_flow").state == "unknown"
 

@@ -110,13 +110,15 @@ async def test_unconfigured_device_is_bound_to_its_first_gateway(
     assert again.owner["b001-meter"] == "gw1"
 
 
-async def _gateway_inlet(hass: HomeAssistant, entry: Any, inlet: str, device: str) -> None:
+async def _gateway_inlet(
+    hass: HomeAssistant, entry: Any, inlet: str, device: str, gateway: str = "gw1"
+) -> None:
     result = await start_inlet_reconfigure(hass, entry, inlet)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"source": SOURCE_GATEWAY, "link": "wired"}
     )
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"gateway_meter": device, "gateway_valve": "", "gateway_id": "gw1"}
+        result["flow_id"], {"gateway_meter": device, "gateway_valve": "", "gateway_id": gateway}
     )
     assert result["type"] is FlowResultType.ABORT
     await hass.async_block_till_done()
@@ -162,3 +164,90 @@ async def test_two_networks_on_one_broker_keep_their_own_link(
     await hass.config_entries.async_unload(north.entry_id)
     await hass.config_entries.async_unload(south.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_pump_drive_is_commanded_through_its_own_gateway_only(
+    hass: HomeAssistant, mqtt_mock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two networks on one broker and topic base (the default, left as it was), each pump
+    drive named ``pump-vfd`` on its own gateway: each entry reads and commands its own drive.
+    Before, a drive's speed and commands followed whichever gateway reported that name last:
+    one network's pump speed was sent to the other network's drive."""
+    north = await add_network(hass, "estate12")
+    south = await add_network(hass, "loop8")
+    await _gateway_inlet(hass, north, "B001", "meter-n", "gw1")
+    await _gateway_inlet(hass, south, "B1", "meter-s", "gw2")
+    for entry, gateway in ((north, "gw1"), (south, "gw2")):
+        options = {"pump_gateway_device": "pump-vfd", "pump_gateway_id": gateway}
+        hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
+        await hass.async_block_till_done()
+    now = dt_util.utcnow().timestamp()
+    with caplog.at_level(logging.WARNING):
+        for gateway, speed in (("gw1", 80.0), ("gw2", 60.0)):  # gw2 reports last
+            drive = {"speed_feedback": speed}
+            _fire(hass, gateway, "data", batch([(1, now, "pump-vfd", drive)], f"s-{gateway}"))
+            await hass.async_block_till_done()
+    plants = {e.title: e.runtime_data.coordinator.plant for e in (north, south)}
+    n_plant, s_plant = plants[north.title], plants[south.title]
+    assert n_plant.gateway.pump_speed("pump-vfd", stale_s=600) == pytest.approx(0.80)
+    assert s_plant.gateway.pump_speed("pump-vfd", stale_s=600) == pytest.approx(0.60)
+    assert "Ignored a reading for pump-vfd from gateway gw2" in caplog.text
+    mqtt_mock.async_publish.reset_mock()
+    assert await n_plant.async_dispatch(hass, {}, 0.7) == set()
+    assert await s_plant.async_dispatch(hass, {}, 0.5) == set()
+    (to_gw1,) = [json.loads(p) for p in _published(mqtt_mock, "heatbalance/gw/gw1/cmd")]
+    (to_gw2,) = [json.loads(p) for p in _published(mqtt_mock, "heatbalance/gw/gw2/cmd")]
+    assert (to_gw1["device"], to_gw1["point"], to_gw1["value"]) == (
+        "pump-vfd",
+        "speed_setpoint",
+        70.0,
+    )
+    assert (to_gw2["device"], to_gw2["value"]) == ("pump-vfd", 50.0)
+    # a forged answer from the other network's gateway is not the command's confirmation
+    forged = {"request_id": to_gw1["request_id"], "status": "confirmed", "device": "pump-vfd"}
+    _fire(hass, "gw2", "cmd/result", json.dumps(forged))
+    await hass.async_block_till_done()
+    assert to_gw1["request_id"] not in n_plant.gateway.results
+    # a drive that is not this network's is never commanded, whatever asks
+    assert await n_plant.gateway.async_set_pump_speed("other-vfd", 0.5) is None
+    for entry in (north, south):
+        await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_unconfigured_pump_drive_is_bound_to_its_first_gateway(
+    hass: HomeAssistant, mqtt_mock: Any
+) -> None:
+    """Without a configured gateway id the first gateway that reports the drive owns it, and
+    the binding is kept over a restart (as an inlet device's)."""
+    source = GatewaySource(hass, {}, clock=lambda: NOW, pump=("pump-vfd", None))
+    await source.async_start()
+    _fire(hass, "gw1", "data", batch([(1, NOW - 5, "pump-vfd", {"speed_feedback": 80.0})]))
+    await hass.async_block_till_done()
+    _fire(hass, "gw2", "data", batch([(1, NOW - 4, "pump-vfd", {"speed_feedback": 30.0})], "s2"))
+    await hass.async_block_till_done()
+    assert source.pump_speed("pump-vfd", stale_s=600) == pytest.approx(0.80)
+    assert await source.async_set_pump_speed("pump-vfd", 0.6) is not None
+    assert _published(mqtt_mock, "heatbalance/gw/gw2/cmd") == []
+    stored = source.as_dict()
+    assert stored["owners"] == {"pump-vfd": "gw1"}
+    source.stop()
+    again = GatewaySource(hass, {}, clock=lambda: NOW, pump=("pump-vfd", None))
+    again.restore(stored)
+    assert again.owner["pump-vfd"] == "gw1"
+
+
+async def test_substation_meter_is_bound_to_its_first_gateway(
+    hass: HomeAssistant, mqtt_mock: Any
+) -> None:
+    """The substation's flow meter on the gateway: another gateway's device of the same name
+    (another network on the broker) is not read as this network's substation flow."""
+    source = GatewaySource(hass, {}, clock=lambda: NOW, substation="ss-meter")
+    await source.async_start()
+    _fire(hass, "gw1", "data", batch([(1, NOW - 5, "ss-meter", {**METER, "flow": 80.0})]))
+    await hass.async_block_till_done()
+    _fire(hass, "gw2", "data", batch([(1, NOW - 4, "ss-meter", {**METER, "flow": 30.0})], "s2"))
+    await hass.async_block_till_done()
+    assert source.device_flow("ss-meter", stale_s=600) == pytest.approx(80.0)
+    assert source.as_dict()["owners"] == {"ss-meter": "gw1"}
+    source.stop()

@@ -1,4 +1,5 @@
-"""An M-Bus heat meter reaches an inlet end to end (issue 11 item 6, §6.0.4).
+"""An M-Bus heat meter reaches an inlet end to end (issue 11 item 6, §6.0.4), its energy
+counter in kWh (issue 9 item 4: the meter check's heat balance).
 
 Virtual M-Bus line (a real TCP server speaking EN 13757 frames, as an M-Bus-over-TCP
 converter; one meter by primary, one by secondary address) → the real gateway process (an
@@ -27,7 +28,9 @@ async def test_mbus_heat_meters_reach_the_inlets(
 ) -> None:
     meters = [
         VirtualMeter(address=3, ident=30303030, flow_lh=2_400, supply_c=71.5, return_c=44.25),
-        VirtualMeter(address=0, ident=40404040, flow_lh=900, supply_c=68.0, return_c=50.5),
+        VirtualMeter(
+            address=0, ident=40404040, flow_lh=900, supply_c=68.0, return_c=50.5, energy_kwh=98_765
+        ),
     ]
     ident = meters[1].secondary
     async with ha_on_mosquitto(hass, tmp_path) as broker, MBusLine(meters) as line:
@@ -64,9 +67,10 @@ async def test_mbus_heat_meters_reach_the_inlets(
             assert (b1.flow_m3h, b1.supply_c, b1.return_c) == pytest.approx((2.4, 71.5, 44.25))
             assert (b2.flow_m3h, b2.supply_c, b2.return_c) == pytest.approx((0.9, 68.0, 50.5))
             live = source.live["b1-meter"].values
-            assert (live["energy"], live["power"], live["volume"]) == pytest.approx(
-                (123.456, 45.6, 7890.0)
-            )
+            assert (live["power"], live["volume"]) == pytest.approx((45.6, 7890.0))
+            # the meter's energy record (8-digit BCD in kWh by its VIF) reaches the inlet's
+            # reading as its heat-meter counter in kWh (§4.1.2, engine/meters.py)
+            assert (b1.heat_kwh, b2.heat_kwh) == pytest.approx((123_456.0, 98_765.0))
             # both addressing modes were used on the wire: SND_NKE at 3, a selection at FDh
             assert any(f[:3] == b"\x10\x40\x03" for f in line.frames)
             assert any(f[0] == 0x68 and f[5] == 0xFD and f[6] == 0x52 for f in line.frames)

@@ -102,6 +102,50 @@ async def test_substation_flow_meter_mapped_in_the_options(hass: HomeAssistant) 
     assert entry.runtime_data.coordinator.settings.substation_flow_entity is None
 
 
+async def test_substation_flow_meter_on_the_gateway_mapped_in_the_options(
+    hass: HomeAssistant,
+) -> None:
+    """The substation flow meter may be a device of the gateway add-on instead of an entity
+    (Options → Acquisition); one meter is read one way (both: a form error naming the
+    section); with it a gateway inlet's flow is in the mass balance, and its heat meter's
+    energy counter feeds the heat balance (requirements: the gateway delivers ``heat``)."""
+    entry = await add_network(hass, "estate12")
+    network = entry.runtime_data.coordinator.network
+    real = {"B001": InletConfig("x", "B001", source="gateway", gateway_meter="b001-meter")}
+    assert "heat" in available(real["B001"])
+    assert meter_checks(network, entry.runtime_data.coordinator.settings, real)["B001"] == [
+        "heat_balance"
+    ]
+    hass.states.async_set("sensor.station_flow", "41.5", {"unit_of_measurement": "m³/h"})
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    sections = {str(k): v for k, v in result["data_schema"].schema.items()}
+    assert "substation_flow_gateway_device" in {str(k) for k in sections["timing"].schema.schema}
+    device = {"substation_flow_gateway_device": "substation-meter"}
+    both = _answer(entry) | {
+        "timing": _answer(entry)["timing"]
+        | device
+        | {"substation_flow_entity": "sensor.station_flow"}
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], both)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"timing": "substation_flow_two_sources"}
+    answer = _answer(entry) | {"timing": _answer(entry)["timing"] | device}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], answer)
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    await hass.async_block_till_done()
+    settings = entry.runtime_data.coordinator.settings
+    assert (settings.substation_flow_device, settings.substation_flow_entity) == (
+        "substation-meter",
+        None,
+    )
+    assert meter_checks(network, settings, real)["B001"] == ["heat_balance", "mass_balance"]
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], _answer(entry))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.runtime_data.coordinator.settings.substation_flow_device is None
+
+
 def _answer(entry: ConfigEntry) -> dict[str, Any]:
     """The options form's answer as it stands (network sensors left out: cleared)."""
     from custom_components.heatbalance.options_flow import FIELDS, SECTIONS

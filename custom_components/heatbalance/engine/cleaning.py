@@ -294,7 +294,6 @@ class _SignalState:
         self.rows: dict[str, int] = {}
         self.specs: list[SignalSpec] = []
         self.recent: dict[int, deque[float]] = {}  # only signals that must always move
-        self._new = 0
         self._alloc(0)
 
     def _alloc(self, n: int) -> None:
@@ -308,29 +307,31 @@ class _SignalState:
         self.out_last = np.full(n, np.nan)
         self.change_ref = np.full(n, np.nan)
         self.unchanged = np.zeros(n, dtype=np.int64)
-        specs = self.specs
+        # parameters read once per distinct spec (a network's temperatures share theirs)
+        distinct = list({id(s): s for s in self.specs}.values())
+        where = {id(s): k for k, s in enumerate(distinct)}
+        index = np.array([where[id(s)] for s in self.specs], dtype=np.int64)
 
-        def param(name: str, none: float = np.nan) -> np.ndarray:
-            values = [getattr(s, name) for s in specs]
-            return np.array([none if v is None else v for v in values], dtype=float)
+        def param(name: str) -> np.ndarray:
+            values = [getattr(s, name) for s in distinct]
+            return np.array([np.nan if v is None else v for v in values], dtype=float)[index]
 
         self.low, self.high, self.max_rate = param("low"), param("high"), param("max_rate")
         self.spike_floor, self.spike_share = param("spike_floor"), param("spike_share")
         self.sigmas, self.hampel_min = param("hampel_sigmas"), param("hampel_min")
         self.stuck_samples, self.stuck_tol = param("stuck_samples"), param("stuck_tolerance")
         self.max_gap_s = param("max_gap_s")
-        self.length = np.array([max(s.hampel_window, 1) for s in specs], dtype=np.int64)
-        self.always = np.array([s.always_moves for s in specs], dtype=bool)
+        self.length = np.maximum(param("hampel_window"), 1).astype(np.int64)
+        self.always = param("always_moves").astype(bool)
 
     def add(self, names: Iterable[str], spec_of: Any) -> None:
         """Rows for new signals, each with a fresh state."""
         old = len(self.specs)
-        for name in names:
-            if name not in self.rows:
-                self.rows[name] = len(self.specs)
-                self.specs.append(spec_of(name))
-        if len(self.specs) == old:
+        new = [n for n in dict.fromkeys(names) if n not in self.rows]
+        if not new:
             return
+        self.rows.update(zip(new, range(old, old + len(new)), strict=True))
+        self.specs += map(spec_of, new)
         self.width = max(self.width, *(max(s.hampel_window, 1) for s in self.specs[old:]))
         kept = {
             k: getattr(self, k)

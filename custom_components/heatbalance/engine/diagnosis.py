@@ -64,7 +64,11 @@ class _Seen(NamedTuple):
 def _seen(obs: InletObservation) -> _Seen:
     """The cleaned fields of ``obs``."""
     flow, dp = _clean(obs.flow_m3h), _clean(obs.dp_kpa)
-    kv = None if flow is None or dp is None or dp <= 0 else flow / math.sqrt(dp / 100.0)
+    root = math.sqrt(dp / 100.0) if dp is not None and dp > 0 else 0.0
+    # a subnormal ΔP (5e-324 kPa) is positive, yet its root underflows to 0
+    kv = None if flow is None or root <= 0.0 else flow / root
+    if kv is not None and not math.isfinite(kv):
+        kv = None
     return _Seen(_clean(obs.command), _clean(obs.feedback), flow, dp, kv)
 
 

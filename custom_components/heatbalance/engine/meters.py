@@ -144,22 +144,33 @@ class _Series:
         by the last n values (a learned offset's), which no span averages away.
         """
         found = None
-        for n in WINDOWS:
-            if len(self.values) < n:
-                break
-            mean, var = self.weighted(n, sigma)
+        for n, mean, var in self.spans(WINDOWS, sigma):
             shared = persistent(n) if persistent is not None else 0.0
             error = math.sqrt(var + shared**2)
             if abs(mean) >= level and abs(mean) >= z * error:
                 found = (mean, n)
         return found
 
+    def spans(self, ns: Iterable[int], sigma: float) -> list[tuple[int, float, float]]:
+        """(n, inverse-variance mean, its variance) of the last n values for each n in
+        ``ns`` (ascending) that the series is long enough for — in one pass backwards."""
+        out: list[tuple[int, float, float]] = []
+        wanted = [n for n in ns if n <= len(self.values)]
+        if not wanted:
+            return out
+        tail = zip(reversed(self.values[-wanted[-1] :]), reversed(self.extras), strict=False)
+        total = weighted = 0.0
+        for count, (value, extra) in enumerate(tail, start=1):
+            w = 1.0 / (sigma**2 + extra)
+            total += w
+            weighted += w * value
+            if count in wanted:
+                out.append((count, weighted / total, 1.0 / total))
+        return out
+
     def weighted(self, n: int, sigma: float) -> tuple[float, float]:
         """Inverse-variance mean of the last n values and its variance."""
-        weights = [1.0 / (sigma**2 + e) for e in self.extras[-n:]]
-        total = sum(weights)
-        mean = sum(w * v for w, v in zip(weights, self.values[-n:], strict=True)) / total
-        return mean, 1.0 / total
+        return self.spans((n,), sigma)[0][1:]
 
     def recent_mean(self) -> float | None:
         """Mean of the last :data:`CLEAR_SPAN` values (a finding clears on it)."""
@@ -221,10 +232,6 @@ class _Inlet:
     dt_k: float | None = None  # ΔT of the last heat-balance value
     last_ratio: float | None = None  # the last cycle's ratio, taken or not (strokes, spikes)
     valve: _Series = field(default_factory=_Series)  # ln(flow ÷ the valve's Kv·√ΔP)
-
-    def supply_offset(self) -> float | None:
-        """Mean of the recent offsets from the common supply (None before the first)."""
-        return sum(self.offsets) / len(self.offsets) if self.offsets else None
 
 
 class MeterCheck:
@@ -357,26 +364,24 @@ class MeterCheck:
 
     def _offset_prior(self) -> _OffsetPrior:
         """Where the inlets' supply offsets lie (median), how far apart (τ², net of each
-        mean's own noise) and one reading's noise (σ²), from every inlet's offsets so far."""
-        noise_var = self._offset_var()
-        means = [(s.supply_offset(), len(s.offsets)) for s in self.inlets.values() if s.offsets]
+        mean's own noise) and one reading's noise σ² (pooled around each inlet's own mean),
+        from every inlet's offsets so far — one pass over them."""
+        sq, count = SUPPLY_PRIOR_K**2 * PRIOR_WEIGHT, PRIOR_WEIGHT
+        means = []
+        for state in self.inlets.values():
+            n = len(state.offsets)
+            if n:
+                mean = sum(state.offsets) / n
+                means.append((mean, n))
+                sq += sum((o - mean) ** 2 for o in state.offsets)
+                count += n - 1
+        noise_var = sq / count
         if not means:
             return _OffsetPrior(0.0, SPREAD_PRIOR_K**2, noise_var)
-        centre = _median(sorted(m for m, _ in means if m is not None))
-        excess = sum((m - centre) ** 2 - noise_var / n for m, n in means if m is not None)
+        centre = _median(sorted(m for m, _ in means))
+        excess = sum((m - centre) ** 2 - noise_var / n for m, n in means)
         spread = (SPREAD_PRIOR_K**2 * PRIOR_WEIGHT + excess) / (PRIOR_WEIGHT + len(means))
         return _OffsetPrior(centre, max(spread, SPREAD_FLOOR_K**2), noise_var)
-
-    def _offset_var(self) -> float:
-        """Noise variance of one supply reading around its inlet's offset, pooled (K²)."""
-        sq = SUPPLY_PRIOR_K**2 * PRIOR_WEIGHT
-        count = PRIOR_WEIGHT
-        for state in self.inlets.values():
-            if len(state.offsets) >= 2:
-                mean = sum(state.offsets) / len(state.offsets)
-                sq += sum((o - mean) ** 2 for o in state.offsets)
-                count += len(state.offsets) - 1
-        return sq / count
 
     def _heat_flow(
         self,
@@ -492,18 +497,26 @@ class MeterCheck:
         valve pins the size, so the pair needs only ≈4 standard errors, not 5.
         """
         values = state.valve.values
-        if verdict is None or not values:
+        if verdict is None or not values or not state.ratio.values:
             return None
+        # "Heat meter" explains a pair shift with the valve at zero, so the flow meter can
+        # win only where the valve is √(2·EVIDENCE) of its uncertainty (≥ the spread) off;
+        # no span's mean can be where no value is (most inlets stop here, cheaply).
+        reach = math.sqrt(2.0 * EVIDENCE) * verdict.spread
+        if max(values) - verdict.centre < reach and verdict.centre - min(values) < reach:
+            return None
+        valve_means = {}  # the valve's mean over each span, in one pass backwards
+        total = 0.0
+        for count, value in enumerate(reversed(values), start=1):
+            total += value
+            valve_means[count] = total / count - verdict.centre
         found = None
-        for n in VALVE_WINDOWS:
-            if len(state.ratio.values) < n:
-                break
-            mean, var = state.ratio.weighted(n, sigma)
+        for n, mean, var in state.ratio.spans(VALVE_WINDOWS, sigma):
             p = math.log1p(max(mean, -0.9))
             sp = math.sqrt(var + persistent(n) ** 2) / (1.0 + max(mean, -0.9))
-            recent = values[-n:]
-            h = sum(recent) / len(recent) - verdict.centre
-            sh = math.sqrt(verdict.spread**2 + verdict.noise_var / len(recent))
+            m = min(n, len(values))
+            h = valve_means[m]
+            sh = math.sqrt(verdict.spread**2 + verdict.noise_var / m)
             bias, evidence = _flow_evidence(p, sp, h, sh)
             if evidence >= EVIDENCE and abs(bias) >= self.level and p * bias > 0:
                 found = (bias, n)
@@ -549,9 +562,12 @@ class MeterCheck:
                     del self.active[iid]
                 continue
             bias, span = math.log1p(max(found[0], -0.9)), found[1]  # as a log-ratio
-            kind = _valve_says(state, bias, span, verdict) or self._which_meter(
-                iid, bias, span, meas, balance_var
-            )
+            valve_odds = _valve_odds(state, bias, span, verdict)
+            kind = self._which_meter(iid, bias, span, meas, balance_var)
+            if abs(valve_odds) >= 0.5 * SEPARATION**2:  # the valve decides on its own
+                kind = "flow_meter_bias" if valve_odds > 0 else "heat_meter_bias"
+            elif kind == "meter_disagreement":  # it still weighs the correction
+                self.flow_odds[iid] = self.flow_odds.get(iid, 0.0) + valve_odds
             blamed.update((self._parent_of(iid), iid))  # its parent's and its own group
             self._open(iid, kind, bias, now)
         # Buildings before the substation: a building's biased meter also shifts the
@@ -695,17 +711,17 @@ def _flow_evidence(p: float, sp: float, h: float, sh: float) -> tuple[float, flo
     return b, flow - max(nothing, heat, valve)
 
 
-def _valve_says(state: _Inlet, bias: float, span: int, verdict: _Valve | None) -> str | None:
-    """Flow or heat meter for a disagreeing pair, when the valve can tell (its residual
-    near the bias or near zero, :data:`SEPARATION` standard errors apart), else None."""
+def _valve_odds(state: _Inlet, bias: float, span: int, verdict: _Valve | None) -> float:
+    """Log-likelihood ratio of "flow meter" (the valve residual at the pair's bias) against
+    "heat meter" (at zero) for a disagreeing pair; 0 without a valve witness. Decisive at
+    ±SEPARATION²/2 (the hypotheses that many standard errors apart), else it weighs the
+    correction beside the mass balance's odds (:meth:`MeterCheck.flow_share`)."""
     recent = state.valve.values[-span:]
     if verdict is None or not recent:
-        return None
+        return 0.0
     h = sum(recent) / len(recent) - verdict.centre
     var = verdict.spread**2 + verdict.noise_var / len(recent)
-    if abs(bias) < SEPARATION * math.sqrt(var):
-        return None
-    return "flow_meter_bias" if abs(h - bias) < abs(h) else "heat_meter_bias"
+    return (h**2 - (h - bias) ** 2) / (2.0 * var)
 
 
 def _stroke_var(moved: float, dt_s: float) -> float:

@@ -15,14 +15,15 @@ from ..model import Device
 def opening_for_kv(device: Device, kv: float) -> float:
     """Invert the valve characteristic: the opening at which the valve has ``kv``."""
     kvs = device.kvs or 0.0
-    if kvs <= 0 or kv <= 0:
+    if kvs <= 0 or not kv > 0:  # NaN too
         return 0.0
     if kv >= kvs:
         return 1.0
-    if device.characteristic == "linear":
-        return kv / kvs
+    share = kv / kvs  # 0.0 when a subnormal kv underflows: a shut valve
+    if device.characteristic == "linear" or share <= 0.0:
+        return share
     r = device.rangeability
-    h = 1.0 + math.log(kv / kvs) / math.log(r)
+    h = 1.0 + math.log(share) / math.log(r)
     knee = 1.0 / r
     if h >= knee:
         return h

@@ -30,10 +30,18 @@ import numpy as np
 from ..hydraulics import HydraulicError
 from ..model import Network
 from .base import MAX_DP_KPA, MAX_FLOW_RATIO, InletReading
-from .identification import REJECT, BranchIdentifier, PipeIdentifier, carry_residuals
+from .identification import (
+    REJECT,
+    BranchIdentifier,
+    PipeIdentifier,
+    ResidualScatter,
+    carry_residuals,
+    residual_sample_variance,
+)
 from .planner import HydraulicPlanner, Plan, PlanInput
 
 RESIDUAL_SMOOTHING = 0.2  # weight of the newest pressure-residual sample
+RESIDUAL_NOISE = 0.02  # relative σ of one flow or ΔP reading the residuals assume (2 %)
 RESIDUAL_SHARE = 0.5  # a residual beyond half the pump's shut-off pressure is not believed
 MIN_SEEN_FOR_RESIDUAL = 0.5  # share of leaf flows needed to compare pressures at all
 OUTER_GAIN = 0.5  # share of a temperature error turned into a flow-target change per step
@@ -59,6 +67,7 @@ class ModelBased:
     identifiers: dict[str, BranchIdentifier] = field(default_factory=dict)
     multipliers: dict[str, float] = field(default_factory=dict)
     residuals: dict[str, float] = field(default_factory=dict)
+    scatter: dict[str, ResidualScatter] = field(default_factory=dict)  # how sure each is
     pipes: PipeIdentifier = field(default_factory=PipeIdentifier)
     weights: dict[str, float] = field(default_factory=dict)  # the operator's (§5.3.6-5)
     # building → (valve term, valve ΔP, own flow, available ΔP) of this cycle's reading
@@ -116,6 +125,7 @@ class ModelBased:
             self.identifiers[iid] = BranchIdentifier(a0=a0, forgetting=self.forgetting)
         self.multipliers.pop(iid, None)
         self.residuals.pop(iid, None)
+        self.scatter.pop(iid, None)
         self._ever_read.discard(iid)
 
     def identify_buildings(self, views: dict[str, InletView] | None = None) -> None:
@@ -181,7 +191,8 @@ class ModelBased:
 
         At the measured flows and pump speed the model offers each street-level inlet a
         pressure; the measured one differs by what the pipe model gets wrong. The smoothed
-        difference is added to every plan, and a household takes its building's.
+        difference is added to every plan (shrunk by its uncertainty,
+        :class:`~.identification.ResidualScatter`), and a household takes its building's.
         """
         self.identify_buildings(views)
         pl = self.planner
@@ -194,15 +205,18 @@ class ModelBased:
                 flows[k], seen[k] = q, True
         if seen[pl.leaf].mean() < MIN_SEEN_FOR_RESIDUAL:
             return
+        seen_flows = flows[seen]  # how many meters the flows' common error averages over
+        count = float(seen_flows.sum() ** 2 / max(float((seen_flows**2).sum()), 1e-12))
         try:
             model = pl.offered_pressures(flows, speed)
-            if self._learn_pipes(model, views):
+            if self._learn_pipes(model, views, RESIDUAL_NOISE / math.sqrt(count)):
                 model = carry_residuals(
                     self.residuals, pl, model, pl.offered_pressures(flows, speed)
                 )
         except (HydraulicError, ArithmeticError, ValueError):
             return
         bound = RESIDUAL_SHARE * pl.g1
+        shutoff = pl.g1 * speed**2
         for k in np.flatnonzero(pl.top):
             iid = pl.ids[k]
             view = views.get(iid)
@@ -210,10 +224,19 @@ class ModelBased:
             if dp is None or not math.isfinite(model[k]):
                 continue
             new = float(np.clip(dp - model[k], -bound, bound))
-            old = self.residuals.get(iid, new)
+            var = residual_sample_variance(dp, float(model[k]), shutoff, count, RESIDUAL_NOISE)
+            old = self.residuals.get(iid)
+            scatter = self.scatter.get(iid)
+            if old is None or scatter is None:  # first sample, or restarted by the pipes
+                self.residuals[iid] = new
+                self.scatter[iid] = ResidualScatter(var)
+                continue
+            scatter.observe(var, RESIDUAL_SMOOTHING)
             self.residuals[iid] = old + RESIDUAL_SMOOTHING * (new - old)
 
-    def _learn_pipes(self, model: np.ndarray, views: dict[str, InletView]) -> bool:
+    def _learn_pipes(
+        self, model: np.ndarray, views: dict[str, InletView], flow_noise: float
+    ) -> bool:
         """Identify the pipe lines' resistance factors (§3.0.7-3); True when the model's
         pipes were rescaled (the caller carries or restarts the per-inlet residuals)."""
         pl = self.planner
@@ -223,7 +246,7 @@ class ModelBased:
             view = views.get(pl.ids[k])
             dp = _pressure(view.reading.get("dp_available_kpa")) if view and view.reading else None
             measured[j] = np.nan if dp is None else dp
-        changed = self.pipes.update(model[top], measured, pl.path_losses()[top])
+        changed = self.pipes.update(model[top], measured, pl.path_losses()[top], flow_noise)
         if changed:
             self.apply_pipe_factor()  # the planner always plans with the factors it stores
         return changed
@@ -235,7 +258,12 @@ class ModelBased:
     def residual_array(self) -> np.ndarray:
         """Residual per inlet for the planner (households inherit their building's)."""
         pl = self.planner
-        out = np.array([self.residuals.get(iid, 0.0) for iid in pl.ids])
+        out = np.zeros(len(pl.ids))
+        for iid, value in self.residuals.items():
+            k = pl.index.get(iid)
+            scatter = self.scatter.get(iid)
+            if k is not None:
+                out[k] = value if scatter is None else scatter.shrunk(value)
         kids = pl.parent >= 0
         out[kids] = out[pl.parent[kids]]
         return out
@@ -274,6 +302,29 @@ class ModelBased:
         if not valve > 0:
             return None
         return pl.opening_for(k, math.sqrt(100.0 / valve))
+
+    def flow_factor(self, iid: str, before: float, after: float) -> float | None:
+        """Ratio by which a leaf's flow changes when its own valve moves ``before → after``.
+
+        At the pressure the inlet is offered (others standing), Q ∝ 1/√R, and only R's
+        split between circuit and valve comes from the identified model — so the error of
+        this prediction scales with the size of the move, not with the flow (the
+        estimator's move-aware prediction, §3.0.7-1). None for a building that feeds
+        households (its flow is theirs) or a valve the model cannot size.
+        """
+        pl = self.planner
+        k = pl.index.get(iid)
+        if k is None or not (pl.leaf[k] and pl.has_kv[k]):
+            return None
+        ident = self.identifiers.get(iid)
+        c0 = ident.circuit_factor if ident else 1.0
+        c1 = ident.valve_factor if ident else 1.0
+        circuit = c0 * float(pl.a0[k])
+        old = circuit + c1 * pl.valve_term(k, before)
+        new = circuit + c1 * pl.valve_term(k, after)
+        if not (old > 0 and new > 0 and math.isfinite(old) and math.isfinite(new)):
+            return None
+        return math.sqrt(old / new)
 
     # --- planning ------------------------------------------------------------------------
     def plan(
@@ -355,6 +406,7 @@ class ModelBased:
             "identifiers": {iid: i.to_dict() for iid, i in self.identifiers.items()},
             "multipliers": dict(self.multipliers),
             "residuals": dict(self.residuals),
+            "residual_var": {iid: s.var for iid, s in self.scatter.items()},
             "pipes": self.pipes.to_dict(),
         }
 
@@ -370,6 +422,9 @@ class ModelBased:
             value = float(r)
             if iid in self.planner.index and math.isfinite(value):
                 self.residuals[iid] = float(np.clip(value, -bound, bound))
+        for iid, var in dict(data.get("residual_var", {})).items():
+            if iid in self.residuals and math.isfinite(float(var)) and float(var) >= 0:
+                self.scatter[iid] = ResidualScatter(float(var))
         for iid, m in dict(data.get("multipliers", {})).items():
             value = float(m)
             if iid in self.planner.index and math.isfinite(value):
