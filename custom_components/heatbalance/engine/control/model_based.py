@@ -293,15 +293,19 @@ class ModelBased:
             return None
         if flow <= 0 or goal <= 0:
             return None
-        ident = self.identifiers.get(iid)
-        c0 = ident.circuit_factor if ident else 1.0
-        c1 = ident.valve_factor if ident else 1.0
-        circuit = c0 * float(pl.a0[k])
+        circuit, c1 = self._branch(iid, k)
         now = circuit + c1 * pl.valve_term(k, opening)
         valve = (now * (flow / goal) ** 2 - circuit) / c1 if c1 > 0 else 0.0
         if not valve > 0:
             return None
         return pl.opening_for(k, math.sqrt(100.0 / valve))
+
+    def _branch(self, iid: str, k: int) -> tuple[float, float]:
+        """The identified circuit resistance of leaf k and its valve factor c1."""
+        ident = self.identifiers.get(iid)
+        c0 = ident.circuit_factor if ident else 1.0
+        c1 = ident.valve_factor if ident else 1.0
+        return c0 * float(self.planner.a0[k]), c1
 
     def flow_factor(self, iid: str, before: float, after: float) -> float | None:
         """Ratio by which a leaf's flow changes when its own valve moves ``before → after``.
@@ -316,10 +320,7 @@ class ModelBased:
         k = pl.index.get(iid)
         if k is None or not (pl.leaf[k] and pl.has_kv[k]):
             return None
-        ident = self.identifiers.get(iid)
-        c0 = ident.circuit_factor if ident else 1.0
-        c1 = ident.valve_factor if ident else 1.0
-        circuit = c0 * float(pl.a0[k])
+        circuit, c1 = self._branch(iid, k)
         old = circuit + c1 * pl.valve_term(k, before)
         new = circuit + c1 * pl.valve_term(k, after)
         if not (old > 0 and new > 0 and math.isfinite(old) and math.isfinite(new)):
