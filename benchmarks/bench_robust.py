@@ -44,6 +44,13 @@ Per network × scenario, over ``--seeds`` noise seeds (noise 0 % is deterministi
     .venv/ha2026/bin/python -m benchmarks.bench_robust               # everything, long
     .venv/ha2026/bin/python -m benchmarks.bench_robust --quick       # 4 networks, 3 seeds
     .venv/ha2026/bin/python -m benchmarks.bench_robust --markdown --jobs 2
+    .venv/ha2026/bin/python -m benchmarks.bench_robust --algorithm traditional --pi-table \
+        --only "noise,missing 30,stuck,blockage,no position,pipe model x1.5"   # PI (HA's default)
+
+``--algorithm traditional`` runs the same plants with per-inlet PI (the integration's default)
+instead of the model-based controller; ``--pi-table`` prints the PI goal (intermediate band
+within 12 steps, issue 9 item 7) as networks × scenarios: median steps / worst seed, and how
+many seeds hold intermediate from step ≤12 to the end.
 """
 
 from __future__ import annotations
@@ -405,27 +412,34 @@ def _held_from(flags: list[bool]) -> int | None:
     return first
 
 
-def _task(args: tuple[Network, Scenario, int]) -> tuple[str, str, Run]:
-    net, scn, seed = args
-    return net.name, scn.name, run_one(net, scn, seed)
+def _task(args: tuple[Network, Scenario, int, ControllerConfig | None]) -> tuple[str, str, Run]:
+    net, scn, seed, config = args
+    return net.name, scn.name, run_one(net, scn, seed, config)
 
 
 def run(
-    quick: bool, seeds: int, jobs: int, only: str | None, names: str | None = None
+    quick: bool,
+    seeds: int,
+    jobs: int,
+    only: str | None,
+    names: str | None = None,
+    config: ControllerConfig | None = None,
 ) -> list[Row]:
-    """Every network × scenario × seed (``names``: comma-separated network names only)."""
+    """Every network × scenario × seed (``names``: comma-separated network names only;
+    ``only``: comma-separated parts of scenario names; ``config``: the controller's)."""
     tasks = []
+    parts = [p.strip() for p in only.split(",")] if only else []
     rows: dict[tuple[str, str], Row] = {}
     wanted = set(names.split(",")) if names else None
     for net in networks(quick and not wanted):
         if wanted and net.name not in wanted:
             continue
         for scn in SCENARIOS:
-            if only and only not in scn.name:
+            if parts and not any(p in scn.name for p in parts):
                 continue
             rows[(net.name, scn.name)] = Row(net.name, scn.name, scn.goal)
             for seed in range(seeds if scn.seeded else 1):
-                tasks.append((net, scn, seed))
+                tasks.append((net, scn, seed, config))
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
             results = list(pool.map(_task, tasks, chunksize=1))
@@ -568,6 +582,38 @@ def summary(rows: list[Row]) -> list[str]:
     return lines
 
 
+PI_GOAL = 12  # issue 9 item 7: traditional PI reaches the intermediate band within 12 steps
+
+
+def pi_table(rows: list[Row]) -> list[str]:
+    """Networks × scenarios: intermediate band, median / worst seed steps (— never held to
+    the end) and seeds held from step ≤ :data:`PI_GOAL`; last line: networks meeting it."""
+    scenarios = list(dict.fromkeys(r.scenario for r in rows))
+    nets = list(dict.fromkeys(r.network for r in rows))
+    cell = {(r.network, r.scenario): r for r in rows}
+    lines = ["| network | " + " | ".join(scenarios) + " |", "|---|" + "---|" * len(scenarios)]
+    met = dict.fromkeys(scenarios, 0)
+    for net in nets:
+        out = []
+        for name in scenarios:
+            row = cell.get((net, name))
+            if row is None:
+                out.append("")
+                continue
+            steps = [r.intermediate for r in row.runs]
+            worst = "—" if None in steps else str(max(s for s in steps if s is not None))
+            ok = sum(s is not None and s <= PI_GOAL for s in steps)
+            met[name] += ok == len(steps)
+            out.append(f"{_median_steps(steps)} / {worst} ({ok}/{len(steps)})")
+        lines.append(f"| {net} | " + " | ".join(out) + " |")
+    lines.append(
+        f"| every seed ≤{PI_GOAL} | "
+        + " | ".join(f"{met[s]}/{len(nets)}" for s in scenarios)
+        + " |"
+    )
+    return lines
+
+
 WEEK_STEPS = 336  # a week of 30-minute cycles
 
 
@@ -640,9 +686,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="four networks")
     parser.add_argument("--seeds", type=int, default=10, help="noise seeds per scenario")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
-    parser.add_argument("--only", help="scenarios whose name contains this text")
+    parser.add_argument(
+        "--only", help="scenarios whose name contains this text (comma-separated: any of them)"
+    )
     parser.add_argument("--networks", help="comma-separated network names (of all 11)")
     parser.add_argument("--markdown", action="store_true", help="markdown table")
+    parser.add_argument(
+        "--algorithm", default="model", help="model (default) or traditional (per-inlet PI)"
+    )
+    parser.add_argument("--level", default="advanced", help="the controller's level")
+    parser.add_argument(
+        "--pi-table",
+        action="store_true",
+        help="also: intermediate band ≤12 steps, nets × scenarios",
+    )
     parser.add_argument(
         "--meter-week", action="store_true", help="only: false meter diagnoses in a healthy week"
     )
@@ -658,9 +715,14 @@ def main() -> None:
             print(line)
         print(f"\n{time.perf_counter() - start:.0f} s")
         return
-    rows = run(args.quick, args.seeds, args.jobs, args.only, args.networks)
+    config = ControllerConfig(algorithm=args.algorithm, level=args.level)
+    rows = run(args.quick, args.seeds, args.jobs, args.only, args.networks, config)
     for line in table(rows, args.markdown):
         print(line)
+    if args.pi_table:
+        print()
+        for line in pi_table(rows):
+            print(line)
     print()
     for line in summary(rows):
         print(line)

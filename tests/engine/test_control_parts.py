@@ -18,6 +18,7 @@ from custom_components.heatbalance.engine.control.pi import (
     GainSchedule,
     PIState,
     back_calculate,
+    noise_deadband,
     pi_proposal,
     significance,
     valve_sensitivity,
@@ -256,3 +257,40 @@ def test_one_scheduled_step_lands_an_inlet_near_its_flow(chain3: Network) -> Non
         after = model.solve(h)
         ratio = after.inlet_flow_m3h[k] / before.inlet_flow_m3h[k]
         assert ratio == pytest.approx(0.7, abs=0.05), (iid, schedule.authority[iid])
+
+
+def test_pi_learns_meter_noise_from_loops_no_move_touched(chain3: Network) -> None:
+    """The loops' noise level comes from consecutive readings of unmoved valves, whatever
+    the others do: a 5 % meter is learnt as ≈5 % (the deadband and step shrink follow it),
+    and the common shift of all flows (others' moves) is not taken for noise."""
+    schedule = GainSchedule(chain3)
+    rng = np.random.default_rng(1)
+    ids = [f"X{k}" for k in range(40)]  # readings only: the ids need not be the network's
+    openings = dict.fromkeys(ids, 0.5)
+    for k in range(30):
+        shift = 1.0 + 0.03 * k  # every flow rises together: coupling, not noise
+        flows = {iid: 10.0 * shift * (1.0 + rng.normal(0.0, 0.05)) for iid in ids}
+        schedule.learn_noise(flows, openings, None)
+    assert schedule.noise == pytest.approx(0.05, rel=0.25)
+
+
+def test_pi_noise_deadband_follows_the_estimate_but_keeps_the_band() -> None:
+    assert noise_deadband(0.015, None) == 0.015
+    assert noise_deadband(0.015, 0.005) == 0.015  # a sure estimate: the configured deadband
+    assert noise_deadband(0.015, 0.02) == pytest.approx(0.04)  # 2 σ
+    wide = noise_deadband(0.015, 0.05, 1.025)  # a 5 % meter read once: 2 σ would be 10 %
+    half = math.log(1.10 / 1.025)  # the intermediate band's nearer edge from the aim
+    assert wide == pytest.approx(0.8 * half)
+
+
+def test_a_held_pi_loop_tracks_its_valve_and_moves_from_where_it_stands() -> None:
+    """The proportional part of the last move stays in the valve: after a hold, the next
+    move starts from the valve's opening, in the error's direction (no kick back)."""
+    state = PIState(bias=1.0)
+    first = pi_proposal(state, -0.3, 1.0, 0.1, 0.6, 0.01)
+    assert first == pytest.approx(1.0 - 0.03 - 0.18)
+    assert pi_proposal(state, 0.005, 1.0, 0.1, 0.6, 0.01, current=first) is None  # held
+    again = pi_proposal(state, -0.03, 1.0, 0.1, 0.6, 0.01, current=first)
+    assert again is not None
+    assert first is not None
+    assert again < first  # flow too high: it closes further

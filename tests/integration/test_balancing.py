@@ -56,21 +56,21 @@ async def test_district_of_120_buildings(hass: HomeAssistant, algorithm: str, ho
 
 @pytest.mark.parametrize(
     ("algorithm", "level", "n"),
-    [("ai", "advanced", 2), ("traditional", "intermediate", 18)],
+    [("ai", "advanced", 2), ("traditional", "intermediate", 7)],
 )
 async def test_households_network_reaches_the_band(
     hass: HomeAssistant, algorithm: str, level: str, n: int
 ) -> None:
     """households1200 in Home Assistant reaches the band as the CLI does, ±1 step
-    (``balance households1200``: model-based from step 1, PI from step 16; a cycle's
+    (``balance households1200``: model-based from step 1, PI from step 5; a cycle's
     verdict is on the plant one step after its acquisition): the households' own valves —
     no subentry, aggregated in their building — are part of the simulated plant and are read
     and moved with the buildings'."""
     entry = await add_network(
         hass, "households1200", options={"algorithm": algorithm, "level": level}
     )
-    await cycles(hass, entry, 1)
-    assert _value(hass, "sensor.households1200_inlets_in_band") < 50
+    await cycles(hass, entry, 1)  # not balanced by the first cycle (PI: 55 % in band)
+    assert _value(hass, "sensor.households1200_inlets_in_band") < 100
     await cycles(hass, entry, n - 1)
     assert _value(hass, "sensor.households1200_inlets_in_band") == 100
     coordinator = entry.runtime_data.coordinator

@@ -57,7 +57,7 @@ from .estimation import LEARN_WEIGHT_MIN, PRIOR_NOISE, RELATIVE, SIGNALS, InletE
 from .identification import learned_corrections
 from .levels import hold_reason, pump_regulated, uses_presettings
 from .model_based import InletView, ModelBased
-from .pi import GainSchedule, PIState, back_calculate, pi_proposal
+from .pi import GainSchedule, PIState, back_calculate, noise_deadband, pi_proposal
 from .planner import KV_TYPES, Plan
 from .safety import (
     MAX_OPENING,
@@ -112,6 +112,7 @@ class Controller:
         self.ids = [iid for iid, i in self.network.inlets.items() if _controllable(i)]
         self.pi: dict[str, PIState] = {}
         self.pi_schedule = GainSchedule(self.network)
+        self._parents: frozenset[str] | None = None
         self.last_openings: dict[str, float] = {}
         self.last_speed: float | None = None
         self.model = ModelBased(self.network, forgetting=config.forgetting)
@@ -179,8 +180,17 @@ class Controller:
                 continue
             (model_ids if algo == "model" else pi_ids).append(iid)
         if pi_ids:  # the loops' gains follow the model's static gain (pi.GainSchedule)
-            errors = {iid: self._target_error(iid, measurements) for iid in pi_ids}
-            self.pi_schedule.update(openings, usable(measurements.pump_speed), errors)
+            errors = {
+                iid: self._target_error(iid, measurements)
+                for iid in pi_ids
+                if iid not in self.faults  # a faulty valve's error is no common mode
+            }
+            speed = usable(measurements.pump_speed)
+            raw = {
+                iid: (self.raw.inlets.get(iid) or InletReading()).get("flow_m3h") for iid in pi_ids
+            }
+            self.pi_schedule.learn_noise(raw, openings, speed)
+            self.pi_schedule.update(openings, speed, errors)
         for iid in pi_ids:
             self._pi_inlet(iid, measurements, openings[iid], cmds)
         if model_ids:
@@ -248,16 +258,43 @@ class Controller:
             self.pi.pop(iid, None)  # restart bumplessly when data returns
             return
         cmds.targets[iid] = err.setpoint
+        if self.faults.get(iid, "").startswith(STUCK):
+            cmds.held[iid] = self.faults[iid]  # commands are not followed: no loop winds up
+            self.pi.pop(iid, None)
+            return
         state = self.pi.setdefault(iid, PIState(bias=current))
         cfg = self.config
         sens = self.pi_schedule.sensitivity(
             iid, inlet.device, current, err.error, err.target == "flow"
         )
-        wanted = pi_proposal(state, err.error, sens, cfg.pi_kp, cfg.pi_ki, cfg.deadband)
+        # The band cap serves the street-level inlets §8.2.3 judges. Not households (their
+        # moves on noise only stir the building's flow), nor a building over households
+        # whose loops answer each of its moves (households1200 at 5 % noise: held from
+        # step 7 without the cap, 19–20 with it).
+        aim = None if inlet.type == "household" or iid in self._pi_parents() else cfg.pi_aim
+        deadband = noise_deadband(cfg.deadband, self._flow_std(iid, err), aim)
+        wanted = pi_proposal(state, err.error, sens, cfg.pi_kp, cfg.pi_ki, deadband, current)
         if wanted is None:
             return  # inside the deadband: nothing to do
         sent = self._emit(iid, current, wanted, meas, cmds)
         back_calculate(state, wanted, sent)
+
+    def _pi_parents(self) -> frozenset[str]:
+        """Inlets that feed households (their children)."""
+        if self._parents is None:
+            inlets = self.network.inlets.values()
+            self._parents = frozenset(i.parent for i in inlets if i.parent is not None)
+        return self._parents
+
+    def _flow_std(self, iid: str, err: TargetError) -> float | None:
+        """Relative standard error of a flow loop's estimated flow (None: not a flow loop)."""
+        est = self.estimators.get(iid)
+        if err.target != "flow" or est is None:
+            return None
+        value, std = est.value("flow_m3h"), est.std("flow_m3h")
+        if value is None or std is None or value <= 0:
+            return None
+        return self.pi_schedule.flow_std(std / value, est.filters["flow_m3h"].sigma())
 
     def _model_step(
         self,

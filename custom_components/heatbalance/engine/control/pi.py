@@ -16,8 +16,19 @@ Without the schedule (no model solution) the loop falls back to the valve charac
 alone, which converges over many steps: the circuit's resistance makes the real change
 smaller than the Kv change.
 
-* **deadband** — inside ``|e| < deadband`` the loop neither integrates nor moves: no actuator
-  wear for noise (§8.2.5: a balanced network stops moving devices);
+* **deadband against the learnt noise** — inside ``|e| < max(deadband, z·σ)`` the loop
+  neither integrates nor moves, σ being the standard error of the inlet's estimated flow
+  (the Kalman filter of :mod:`.estimation`), scaled up when the loops' own noise level
+  (:class:`GainSchedule`, learnt from consecutive readings of valves that did not move) is
+  above the level the filter assumes. A 5 % meter read once after a move is uncertain by
+  5 %: acting on it walked valves across the band (half the valves moved every step); held,
+  the filter averages the next readings and the loop acts once the deviation is real
+  (§8.2.5: a balanced network stops moving devices);
+* **common mode, robust** — the loops' shared error (every valve too open after start-up) is
+  the *median* flow error of the healthy loops that can still act: a stuck or blocked valve
+  or a starving building whose valve is already fully open is a lone deviation, and as a
+  mean it pushed every other valve open with it (a stuck valve left 0–10 % of the others in
+  the advanced band);
 * **anti-windup by back-calculation** — the integral is corrected by what the safety limits
   took off the output, so after a valve sat at a limit the loop does not overshoot;
 * **bumpless start** — the bias is the opening the loop found when it took over.
@@ -32,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from ..evaluation import band
 from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult
 from ..model import Device, Network
 from .flow_balance import opening_for_kv
@@ -40,8 +52,15 @@ from .targets import TargetError
 MIN_SENSITIVITY = 0.5  # d ln Kv/dh floor: a linear valve nearly open still moves
 MIN_AUTHORITY = 0.05  # β floor: the model's share is uncertain, noise must not swing a valve
 COLLECTIVE = 1.1  # Kv factor of the model's collective-gain probe
-NOISE = 0.03  # reading noise (relative) a loop rides out; real meters: 1…5 %
+NOISE = 0.03  # reading noise (relative) a loop assumes before it learnt one; meters: 1…5 %
 MAX_LN_KV_STEP = 1.5  # one step changes Kv by at most ×4.5 (a model is not the plant)
+HOLD_Z = 2.0  # a flow error within this many standard errors of its estimate is noise
+HOLD_BAND_SHARE = 0.8  # … but a loop rests only in this share of the band around its aim
+INTERMEDIATE_FLOW = (band("intermediate", "flow").lower, band("intermediate", "flow").upper)
+SATURATED = 1e-3  # a valve this close to its limit cannot move further that way
+NOISE_RANGE = (0.005, 0.2)  # the loops' learnt reading noise stays within 0.5…20 %
+NOISE_WEIGHT = 0.3  # memory of the learnt noise level: a few cycles
+MIN_NOISE_PAIRS = 3  # reading pairs a cycle needs before it says anything about noise
 
 
 @dataclass
@@ -80,6 +99,10 @@ class GainSchedule:
         self.common = 0.0  # mean flow error of the loops (ln), moved by all valves together
         self.together = 1.0  # d ln q / d ln Kv when every valve moves (the model's probe)
         self.loops = 1
+        self.noise = NOISE  # the loops' reading noise (relative σ), see learn_noise
+        self._flows: dict[str, float] = {}  # last cycle's raw flow readings …
+        self._openings: dict[str, float] = {}  # … and the valve positions they were read at
+        self._speed: float | None = None
 
     def update(
         self,
@@ -123,17 +146,83 @@ class GainSchedule:
             for iid, b in zip(res.inlet_ids, beta, strict=True)
             if math.isfinite(b)
         }
-        flow_errors = {
-            iid: e.error for iid, e in errors.items() if e is not None and e.target == "flow"
-        }
         index = {iid: k for k, iid in enumerate(res.inlet_ids)}
+        flow_errors = {
+            iid: e.error
+            for iid, e in errors.items()
+            if e is not None
+            and e.target == "flow"
+            and iid in index
+            and self._can_act(iid, float(h[index[iid]]), e.error)
+        }
         together = [gain[index[iid]] for iid in flow_errors if iid in index]
         together = [g for g in together if math.isfinite(g)]
         self.common = 0.0
         self.loops = max(1, len(flow_errors))
         if together and len(flow_errors) > 1:
             self.together = max(float(np.mean(together)), MIN_AUTHORITY)
-            self.common = float(np.mean(list(flow_errors.values())))
+            self.common = float(np.median(list(flow_errors.values())))
+
+    def learn_noise(
+        self,
+        flows: Mapping[str, float | None],
+        openings: Mapping[str, float | None],
+        pump_speed: float | None,
+    ) -> None:
+        """The meters' noise from consecutive raw readings of loops no move touched.
+
+        ``d = ln(q_k / q_(k−1))`` of an inlet whose own valve, building's and households'
+        valves stood still is two readings' noise plus the shift others' moves made. The
+        common shift is taken off (the median ``d``), and the spread is measured robustly
+        (the median absolute deviation, ×1.4826/√2 for one reading's σ), so an inlet on a
+        branch others moved is an outlier, not noise. The estimator learns its noise only
+        in cycles others' moves barely touched — while many loops move it keeps its 2 %
+        prior, and a 5 % meter then looked significant: every loop moved on noise, so the
+        noise was never learnt. This level does not need quiet cycles.
+        """
+        inlets = self.network.inlets
+        moved = {
+            iid
+            for iid, h in openings.items()
+            if h is not None
+            and (old := self._openings.get(iid)) is not None
+            and abs(h - old) > 1e-6
+        }
+        parents = {p for iid in moved if iid in inlets and (p := inlets[iid].parent) is not None}
+        touched = moved | parents
+        pump_still = (
+            pump_speed is None or self._speed is None or abs(pump_speed - self._speed) < 1e-6
+        )
+        diffs = []
+        for iid, q in flows.items():
+            old = self._flows.get(iid)
+            parent = inlets[iid].parent if iid in inlets else None
+            if q is None or old is None or q <= 0 or old <= 0:
+                continue
+            if iid in touched or parent in moved:
+                continue
+            diffs.append(math.log(q / old))
+        if pump_still and len(diffs) >= MIN_NOISE_PAIRS:
+            d = np.asarray(diffs)
+            level = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
+            self.noise += NOISE_WEIGHT * (level - self.noise)
+            self.noise = min(max(self.noise, NOISE_RANGE[0]), NOISE_RANGE[1])
+        self._flows = {iid: q for iid, q in flows.items() if q is not None and q > 0}
+        self._openings = {iid: h for iid, h in openings.items() if h is not None}
+        self._speed = pump_speed
+
+    def flow_std(self, std: float | None, assumed: float | None) -> float | None:
+        """The estimate's relative σ, scaled by learnt over ``assumed`` reading noise."""
+        if std is None or assumed is None or assumed <= 0:
+            return std
+        return std * max(1.0, self.noise / assumed)
+
+    def _can_act(self, iid: str, opening: float, error: float) -> bool:
+        """Whether the loop can still move its valve the way its error asks (not at a limit)."""
+        device = self.network.inlets[iid].device
+        if error > 0:
+            return opening < device.max_opening - SATURATED
+        return opening > device.min_opening + SATURATED
 
     def sensitivity(
         self, iid: str, device: Device, opening: float, error: float, flow: bool
@@ -146,12 +235,12 @@ class GainSchedule:
             own = error - self.common
             ratio = math.exp(-2.0 * own) - 1.0 + beta  # (q/q*)² − (1 − β), over β
             step = MAX_LN_KV_STEP if ratio <= 0 else -0.5 * math.log(ratio / beta)
-            step *= significance(own, NOISE)
-            step += significance(self.common, NOISE / math.sqrt(self.loops)) * (
+            step *= significance(own, self.noise)
+            step += significance(self.common, self.noise / math.sqrt(self.loops)) * (
                 self.common / self.together
             )
         else:
-            step = significance(error, NOISE) * error / beta
+            step = significance(error, self.noise) * error / beta
         step = min(max(step, -MAX_LN_KV_STEP), MAX_LN_KV_STEP)
         moved = opening_for_kv(device, device.kv(opening) * math.exp(step)) - opening
         if abs(moved) < 1e-6:
@@ -168,11 +257,42 @@ def significance(error: float, noise: float) -> float:
     return error * error / (error * error + 4.0 * noise * noise)
 
 
+def noise_deadband(deadband: float, std: float | None, aim: float | None = 1.0) -> float:
+    """The deadband against the estimate's uncertainty: ``max(deadband, HOLD_Z·σ)``.
+
+    Never wider than :data:`HOLD_BAND_SHARE` of the intermediate flow band around the
+    loop's ``aim`` (§8.2.3: −5…+10 %): a loop must not rest outside the band the standard
+    asks of every level — with a 5 % meter 2 σ is 10 %, and district120's B102 rested at
+    −6.5 % for good. ``aim`` None: no cap (an inlet the band does not judge).
+    """
+    if std is None or not math.isfinite(std) or std <= 0:
+        return deadband
+    if aim is None:  # no band to keep
+        return max(deadband, HOLD_Z * std)
+    lo, hi = INTERMEDIATE_FLOW
+    half = min(math.log(aim / (1.0 + lo / 100.0)), math.log((1.0 + hi / 100.0) / aim))
+    return max(deadband, min(HOLD_Z * std, HOLD_BAND_SHARE * half))
+
+
 def pi_proposal(
-    state: PIState, error: float, sensitivity: float, kp: float, ki: float, deadband: float
+    state: PIState,
+    error: float,
+    sensitivity: float,
+    kp: float,
+    ki: float,
+    deadband: float,
+    current: float | None = None,
 ) -> float | None:
-    """The opening the loop asks for, or None inside the deadband (hold)."""
+    """The opening the loop asks for, or None inside the deadband (hold).
+
+    A held loop tracks ``current`` (where its valve stands): the proportional part of its
+    last move stays in the valve, so it goes into the integral. Without that, the first
+    move after a hold took the old proportional kick back — estate12's B005, in band for
+    ten steps, opened 4 % on a 3 % *too high* flow and left the band.
+    """
     if abs(error) < deadband:
+        if current is not None:
+            state.integral = current - state.bias
         return None
     state.integral += ki * error / sensitivity
     return state.bias + kp * error / sensitivity + state.integral
