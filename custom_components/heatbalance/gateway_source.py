@@ -158,6 +158,10 @@ class GatewaySource:
         # devices whose newest state arrived in this run: the Store's live state says where a
         # valve stood before Home Assistant stopped, not where it stands now (turned by hand)
         self.heard: set[str] = set()
+        # … and of those, the ones whose position this cycle's acquisition used: a report
+        # arriving between the acquisition and the command must not let a step computed
+        # from the Store's position out (seen on HA 2025.4's slower MQTT delivery)
+        self.read_heard: set[str] = set()
         self.history: deque[tuple[float, str, dict[str, Any]]] = deque(maxlen=HISTORY_MAX)
         self.results: dict[str, dict[str, Any]] = {}
         self.last_command: dict[str, tuple[str, float]] = {}  # inlet → (request id, sent at)
@@ -452,6 +456,7 @@ class GatewaySource:
         if has_valve:
             feedback = _value(valve, "position_feedback")
             reading.opening = None if feedback is None else feedback / 100.0
+            self._note_read(valve_name)
         for attr, key in METER_SIGNALS.items():
             setattr(reading, attr, _value(meter, key) if key in meter else _value(valve, key))
         signals = (reading.flow_m3h, reading.supply_c, reading.return_c, reading.opening)
@@ -462,6 +467,13 @@ class GatewaySource:
         if has_valve:
             reading.fault_code = _value(valve, "fault_code")
         return reading
+
+    def _note_read(self, device: str | None) -> None:
+        """Remember whether ``device``'s position, read now, was reported in this run."""
+        if device in self.heard:
+            self.read_heard.add(device)
+        elif device is not None:
+            self.read_heard.discard(device)
 
     def _feedback_predates_command(self, inlet_id: str, valve: str | None) -> bool:
         """True when the valve's last report is older than the command still awaiting its
@@ -559,7 +571,7 @@ class GatewaySource:
             _LOGGER.warning("Cannot move %s: it names no gateway valve", inlet_id)
             return None
         gateway = self.owner.get(valve)
-        if gateway is None or valve not in self.heard:
+        if gateway is None or valve not in self.read_heard:
             _LOGGER.info(
                 "Not moving %s yet: its valve %s has not reported since start", inlet_id, valve
             )
@@ -574,6 +586,7 @@ class GatewaySource:
         """A pump drive's (``vfd`` profile) speed as a share of rated speed: its speed
         feedback in %, else its output frequency (Hz of a 50 Hz drive); None when stale."""
         values = self._fresh(device, stale_s)
+        self._note_read(device)
         percent = _value(values, "speed_feedback")
         if percent is not None:
             return percent / 100.0
@@ -591,7 +604,7 @@ class GatewaySource:
             _LOGGER.warning("Refused pump speed for %s: not this network's drive", device)
             return None
         gateway = self.owner.get(device)
-        if gateway is None or device not in self.heard:  # its speed unknown: as a valve's
+        if gateway is None or device not in self.read_heard:  # speed unknown: as a valve's
             _LOGGER.info("Not commanding the pump yet: its drive %s has not reported", device)
             return None
         return await self._async_command(f"pump:{device}", gateway, device, "speed_setpoint", speed)
