@@ -231,6 +231,31 @@ def test_stuck_valve_is_caught_after_a_command(estate_sim) -> None:
     assert all(f == (Flag.OK,) for f in flags[:-1])  # K = 3 samples before it is called
 
 
+def test_a_trim_too_small_to_show_is_not_judged_stuck(estate_sim) -> None:
+    """A 0.5 % trim may leave an exact or coarse meter's value unchanged (seen through the
+    gateway on a balanced 150-inlet loop: the flag then stayed for as long as the plant
+    rested); only a move of MATERIAL_MOVE or more must show in the flow."""
+    cleaner = for_network(estate_sim.network)
+    _warm(cleaner, estate_sim)
+    estate_sim.inject_fault("B006", "stuck")  # the flow cannot change at all
+    before = {"B006": 0.5}
+    for k in range(4):
+        trim = {"B006": 0.5 - 0.005 * (k + 1)}
+        estate_sim.set_opening("B006", trim["B006"])
+        expect_commands(cleaner, estate_sim.network, trim, before)
+        before = trim
+        state = estate_sim.step(STEP_S)
+        result = cleaner.clean(sample_of(Measurements.from_plant(state)), estate_sim.time_s)
+        assert result.ok("B006.flow_m3h"), k
+    flags = []
+    for _ in range(3):  # the same valve moved by 20 %: now it must show
+        expect_commands(cleaner, estate_sim.network, {"B006": 0.28}, before)
+        state = estate_sim.step(STEP_S)
+        result = cleaner.clean(sample_of(Measurements.from_plant(state)), estate_sim.time_s)
+        flags.append(result.flags["B006.flow_m3h"])
+    assert flags[-1] == (Flag.STUCK,)
+
+
 def test_moving_valve_is_not_stuck(estate_sim) -> None:
     cleaner = for_network(estate_sim.network)
     _warm(cleaner, estate_sim)

@@ -751,20 +751,37 @@ def for_network(
     return Cleaner(specs, consistency=consistency)
 
 
-def expect_commands(cleaner: Cleaner, network: Network, moved: Iterable[str]) -> None:
+def expect_commands(
+    cleaner: Cleaner,
+    network: Network,
+    moved: Iterable[str] | Mapping[str, float],
+    since: Mapping[str, float] | None = None,
+) -> None:
     """Tell ``cleaner`` that valves of ``moved`` inlets (or the pump) were commanded.
 
     Valves are hydraulically coupled: one move changes every flow and, through them, the
     return temperatures, so every inlet's flow and temperatures may jump; only the moved
-    inlets' own flows must move.
+    inlets' own flows must move — and only where the move is big enough for its flow to
+    show it: with ``moved`` as new openings and ``since`` the ones before, a trim below
+    :data:`MATERIAL_MOVE` of the stroke may leave an exact or coarse meter's value
+    unchanged, and a healthy meter would be flagged stuck for as long as the plant rests.
     """
-    moved = set(moved)
+    targets = moved if isinstance(moved, Mapping) else dict.fromkeys(moved)
     jumps = [f"{i}.{n}" for i in network.inlets for n in ("flow_m3h", "supply_c", "return_c")]
     jumps += [f"{SUBSTATION}.flow_m3h", f"{SUBSTATION}.return_c"]
     cleaner.expect_change(*jumps, must_move=False)
-    cleaner.expect_change(*(f"{i}.flow_m3h" for i in moved if i in network.inlets))
+    before = since or {}
+
+    def material(iid: str) -> bool:
+        new, old = targets[iid], before.get(iid)
+        return new is None or old is None or abs(new - old) >= MATERIAL_MOVE
+
+    cleaner.expect_change(
+        *(f"{i}.flow_m3h" for i in targets if i in network.inlets and material(i))
+    )
 
 
+MATERIAL_MOVE = 0.02  # share of the stroke below which a valve's flow need not show a move
 _INLET_FIELDS = ("flow_m3h", "supply_c", "return_c", "room_c")
 _SUBSTATION_FIELDS = {"supply_c": "supply_c", "return_c": "return_c", "pump_flow_m3h": "flow_m3h"}
 

@@ -161,7 +161,7 @@ class ControlLoop:
         """Valves were moved: their flows must change, every other flow may (cleaning); the
         controller forgets the commands that were not sent."""
         self.controller.dispatched(moved)
-        expect_commands(self.cleaner, self.network, moved)
+        expect_commands(self.cleaner, self.network, moved, self.controller.moved_from)
 
     def sources_changed(self, ids: Iterable[str]) -> None:
         """These inlets are now read and moved through other devices (an inlet re-mapped
