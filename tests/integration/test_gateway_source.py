@@ -221,10 +221,14 @@ async def test_malformed_batch_not_acked(hass: HomeAssistant, mqtt_mock) -> None
 async def test_valve_command_with_request_id_and_result(hass: HomeAssistant, mqtt_mock) -> None:
     source = await _source(hass)
     assert await source.async_set_opening("B001", 0.5) is None  # valve never reported
+    source.reading("B001", stale_s=1e9)  # a cycle's acquisition, before the valve reported
     async_fire_mqtt_message(
         hass, f"{ROOT}/data", batch([(1, NOW, "b001-valve", {"position_feedback": 100.0})])
     )
     await hass.async_block_till_done()
+    # reported after the acquisition: that cycle's step was computed without its position
+    assert await source.async_set_opening("B001", 0.5) is None
+    source.reading("B001", stale_s=1e9)  # the next cycle reads where the valve stands
     for bad in (1.2, -0.1, float("nan"), "0.5"):
         assert await source.async_set_opening("B001", bad) is None  # type: ignore[arg-type]
     assert _published(mqtt_mock, f"{ROOT}/cmd") == []
