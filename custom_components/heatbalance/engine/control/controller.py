@@ -878,20 +878,22 @@ class Controller:
         samples, and a cut sized by a 2 % reading judged at 1 % landed below the band.
         """
         filters = [e.filters for e in self.estimators.values()]
+        most = 1.0 / LEARN_WEIGHT_MIN
         for name in SIGNALS:
             n = 0.0
             total = 0.0
-            for f in filters:
-                filt = f[name]
-                if filt.noise is not None and filt.learnt > 0:
-                    weight = min(float(filt.learnt), 1.0 / LEARN_WEIGHT_MIN)
+            column = [f[name] for f in filters]  # 23,000 inlets: one lookup per filter
+            for filt in column:
+                noise = filt.noise
+                if noise is not None and filt.learnt > 0:
+                    weight = min(float(filt.learnt), most)
                     n += weight
-                    total += weight * filt.noise**2
+                    total += weight * noise**2
             prior = PRIOR_NOISE["relative" if name in RELATIVE else "absolute"]
             total += POOL_PRIOR_SAMPLES * prior**2
             pooled = math.sqrt(total / (n + POOL_PRIOR_SAMPLES)) if n >= MIN_POOLED else None
-            for f in filters:
-                f[name].pooled = pooled
+            for filt in column:
+                filt.pooled = pooled
 
     def _touched(self) -> set[str]:
         """Inlets whose flow last step's valve commands changed directly (own, building, kids)."""
