@@ -1072,19 +1072,19 @@ def _plausible(reading: InletReading | None, design_flow: float) -> InletReading
     """
     if reading is None:
         return None
-    bad = set(reading.flagged)
+    bad: list[str] = []  # never a flagged name: get() gives None for those
     flow = reading.get("flow_m3h")
     if flow is not None and not 0.0 <= flow <= MAX_FLOW_RATIO * max(design_flow, 1e-9):
-        bad.add("flow_m3h")
+        bad.append("flow_m3h")
     for name in ("dp_available_kpa", "valve_dp_kpa"):
         value = reading.get(name)
         if value is not None and not 0.0 <= value <= MAX_DP_KPA:
-            bad.add(name)
+            bad.append(name)
     for name in ("supply_c", "return_c", "room_c"):
         value = reading.get(name)
         if value is not None and plausible_temperature(value) is None:
-            bad.add(name)
-    return reading if bad == set(reading.flagged) else replace(reading, flagged=frozenset(bad))
+            bad.append(name)
+    return replace(reading, flagged=frozenset(reading.flagged).union(bad)) if bad else reading
 
 
 def _finite_map(raw: Any, network: Network) -> dict[str, float]:
