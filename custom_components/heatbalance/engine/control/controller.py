@@ -40,7 +40,7 @@ import numpy as np
 from ..commissioning import CommissioningError, Presettings, presettings
 from ..diagnosis import Finding
 from ..evaluation import band
-from ..hydraulics import HydraulicError
+from ..hydraulics import HydraulicError, HydraulicResult
 from ..meters import MeterCheck
 from ..model import Inlet, Network
 from .base import (
@@ -136,6 +136,7 @@ class Controller:
         self._presettings: Presettings | None = None
         self.meters = MeterCheck(self.network)
         self.meter_findings: list[Finding] = []
+        self._witness_solve: HydraulicResult | None = None  # warm start of _model_flows
         self._assumed: frozenset[str] = frozenset()
         self._manual: tuple[list[str] | None, int, frozenset[str]] = (None, 0, frozenset())
 
@@ -206,7 +207,7 @@ class Controller:
         the same factor: the meter's reading changed, not the plant — filtered as a jump of
         the plant, the corrected flow was taken as a spike and then crept in over days.
         """
-        self.meter_findings = self.meters.update(meas)
+        self.meter_findings = self.meters.update(meas, self._model_flows(meas))
         cmds.notes.extend(f.message for f in self.meter_findings)
         before = dict(self.meters.factors)
         corrected = self.meters.corrected(meas)
@@ -218,6 +219,47 @@ class Controller:
                 flow.value *= ratio
                 flow.var *= ratio**2
         return corrected
+
+    def _model_flows(self, meas: Measurements) -> dict[str, float] | None:
+        """Flows the network model gives at the read valve positions and the pump's speed,
+        for the inlets whose valve position is read but not its ΔP: the meter check's
+        witness there (meters.py). A forward solve of the network file (pipes as learnt)
+        that uses no flow meter, so the meter under suspicion cannot pull its witness.
+        None when no inlet needs it (valve ΔP read everywhere: no solve) or it fails.
+        """
+        wanted = [
+            iid
+            for iid, r in meas.inlets.items()
+            if iid in self.meters.valves
+            and r.get("valve_dp_kpa") is None
+            and r.get("flow_m3h") is not None
+            and _feedback(meas, iid) is not None
+        ]
+        if len(wanted) < 3:  # the verdict needs three neighbours
+            return None
+        pl = self.model.planner
+        openings = np.full(len(pl.ids), np.nan)  # NaN: the network file's opening
+        for k, iid in enumerate(pl.ids):
+            read = _feedback(meas, iid)
+            known = read if read is not None else self.last_openings.get(iid)
+            if known is not None:
+                openings[k] = known
+        speed = usable(meas.pump_speed)
+        if speed is None or not 0.0 < speed <= 1.0 + SPEED_TOLERANCE:
+            speed = self.last_speed
+        try:
+            res = pl.forward.solve(
+                openings=openings,
+                pump_speed=speed,
+                warm_start=self._witness_solve,
+                raise_on_failure=False,
+            )
+        except (HydraulicError, ArithmeticError, ValueError):
+            return None
+        if not res.converged:
+            return None
+        self._witness_solve = res
+        return {iid: float(res.inlet_flow_m3h[pl.index[iid]]) for iid in wanted}
 
     def _presetting_step(
         self, meas: Measurements, openings: dict[str, float | None], cmds: Commands
