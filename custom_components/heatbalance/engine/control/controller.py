@@ -179,6 +179,11 @@ class Controller:
                 by_level[iid] = self.faults[iid]  # not commanded (the model plans it in place)
                 continue
             (model_ids if algo == "model" else pi_ids).append(iid)
+        if not model_ids:  # the model step identifies every inlet; without it, here
+            for iid in self.ids:
+                self._identify(iid, openings[iid])
+            cmds.faults.clear()  # a blockage found or cleared just now
+            cmds.faults.update(self.faults)
         if pi_ids:  # the loops' gains follow the model's static gain (pi.GainSchedule)
             errors = {
                 iid: self._target_error(iid, measurements)
@@ -511,12 +516,7 @@ class Controller:
             # The branch is identified from this cycle's own reading (the estimate leans on
             # the plan's prediction right after a move; learning from it would be circular),
             # with the spike gate widened to the learnt noise.
-            verdict = None
-            fresh = self.raw.inlets.get(iid)
-            if fresh is not None and current is not None and iid in self.fresh:
-                gate = self._identification_gate(iid)
-                verdict = self.model.identify(iid, fresh, current, gate)
-                self._check_blocked(iid, fresh, current)
+            verdict = self._identify(iid, current)
             target = None
             if iid in model_ids:
                 target = self._flow_target(iid, meas, cmds, current, verdict)
@@ -529,6 +529,21 @@ class Controller:
             trusted = None if iid in cmds.held else reading  # a held reading is not used
             views[iid] = InletView(current, movable, target, trusted)
         return views, seen
+
+    def _identify(self, iid: str, current: float | None) -> str | None:
+        """Feed this cycle's own reading to the inlet's identifier and judge a blockage.
+
+        The identification's verdict (None: nothing fed). Runs whatever algorithm regulates
+        the inlet: a blocked valve is a plant fault to alarm (§5.3.7-3), not a part of the
+        model-based plan — under PI alone nothing identified, and a blocked building was
+        never named (bench_robust, PI: 0 of 11 networks).
+        """
+        fresh = self.raw.inlets.get(iid)
+        if fresh is None or current is None or iid not in self.fresh:
+            return None
+        verdict = self.model.identify(iid, fresh, current, self._identification_gate(iid))
+        self._check_blocked(iid, fresh, current)
+        return verdict
 
     def _is_auto(self, iid: str) -> bool:
         """``config.is_auto`` with the manual inlets as a set: on a real plant every valve no
