@@ -357,6 +357,13 @@ class Controller:
             fault = self.faults.get(iid, "")
             if fault.startswith(STUCK):
                 continue  # commands would not be followed; planned where it stands
+            if not view.movable and self._behind_fault(iid, isolated):
+                # §5.3.7: the water its building valve cannot pass will not come by opening
+                # the household's valve; the plan's ideal opening for its measured flow
+                # wanders with the meter's noise (0.9 moves per household and step)
+                cmds.held[iid] = ISOLATED
+                cmds.proposed[iid] = current
+                continue
             if iid in isolated:
                 proposal = limits.max_opening  # all it can get (§5.3.7: isolated, alarmed)
             elif (
@@ -573,6 +580,14 @@ class Controller:
         """Whether the inlet or its building valve is diagnosed stuck (it cannot be moved)."""
         parent = self.network.inlets[iid].parent
         return any(self.faults.get(i, "").startswith(STUCK) for i in (iid, parent) if i is not None)
+
+    def _behind_fault(self, iid: str, isolated: set[str]) -> bool:
+        """Whether the inlet is a household whose building valve left the plan (stuck, or
+        blocked and isolated this step): it keeps its position."""
+        parent = self.network.inlets[iid].parent
+        if parent is None:
+            return False
+        return parent in isolated or self.faults.get(parent, "").startswith(STUCK)
 
     def _isolate_blocked(
         self, views: dict[str, InletView], plan: Plan | None, max_opening: float
