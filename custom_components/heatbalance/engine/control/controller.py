@@ -402,9 +402,11 @@ class Controller:
             if not view.movable and self._behind_fault(iid, isolated):
                 # §5.3.7: the water its building valve cannot pass will not come by opening
                 # the household's valve; the plan's ideal opening for its measured flow
-                # wanders with the meter's noise (0.9 moves per household and step)
-                cmds.held[iid] = ISOLATED
-                cmds.proposed[iid] = current
+                # wanders with the meter's noise (0.9 moves per household and step). It
+                # keeps its position (brought back only if outside its range).
+                self._emit(iid, current, current, meas, cmds)
+                if iid not in cmds.openings:
+                    cmds.held.setdefault(iid, ISOLATED)
                 continue
             if iid in isolated:
                 proposal = limits.max_opening  # all it can get (§5.3.7: isolated, alarmed)
@@ -784,7 +786,10 @@ class Controller:
         if not self._is_auto(iid):
             cmds.held[iid] = MANUAL
             return current
-        outside = MIN_OPENING in acted or MAX_OPENING in acted
+        # A valve found outside its range is brought back however small the move; one the
+        # limit holds where it already stands gets no command (a 10× oversized valve at its
+        # minimum opening was re-sent the same 5 % every step)
+        outside = (MIN_OPENING in acted or MAX_OPENING in acted) and value != current
         if abs(value - current) >= self.config.opening_deadband or outside:
             cmds.openings[iid] = value
             self._prior.setdefault(iid, self.last_openings.get(iid))
