@@ -38,6 +38,7 @@ from .engine.hydraulics import HydraulicError
 from .engine.model import Network
 from .engine.simulator import Simulator
 from .gateway_source import async_attach
+from .gc_tuning import run_paused
 from .persistence import (
     PLANT_CLOCK,
     SAVE_DELAY_S,
@@ -124,7 +125,14 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         # the controller's learning and the plant's valves: seconds on a 23,000-household
         # network, so in the executor (no cycle runs before the setup is done)
         self.memory, self.balance = await self.hass.async_add_executor_job(
-            restore_state, stored, self.alarms, self.clock, self.simulator, self.inlets
+            run_paused,
+            len(self.network.inlets),
+            restore_state,
+            stored,
+            self.alarms,
+            self.clock,
+            self.simulator,
+            self.inlets,
         )
         self.plant.left = left_real(self.memory.sources, self.inlets)
         await self._async_attach_gateway()
@@ -255,6 +263,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         try:
             acq = await self.plant.async_acquire(self.hass)
             result = await self.hass.async_add_executor_job(
+                run_paused,  # a large network's cycle allocates 10⁵-10⁶ objects (gc_tuning)
+                len(self.network.inlets),
                 run_cycle,
                 self.network,
                 self.settings,
