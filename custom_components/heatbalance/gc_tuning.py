@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -59,23 +60,31 @@ def async_freeze(hass: HomeAssistant, entry: ConfigEntry, inlets: int) -> None:
     entry.async_on_unload(unfreeze)
 
 
-def run_paused[T](inlets: int, func: Callable[..., T], *args: Any) -> T:
-    """``func(*args)`` with the cyclic collector paused if the network is large (executor).
+@contextmanager
+def paused(inlets: int) -> Iterator[None]:
+    """The cyclic collector paused while the block runs, if the network is large.
 
-    Jobs of several entries may overlap: the collector is switched back on when the last
-    one ends, and only if it was on when the first began.
+    Blocks of several entries (or platforms) may overlap: the collector is switched back on
+    when the last one ends, and only if it was on when the first began.
     """
     if inlets < LARGE_NETWORK:
-        return func(*args)
+        yield
+        return
     with _pause:
         if _paused[0] == 0:
             _paused[1] = gc.isenabled()
             gc.disable()
         _paused[0] += 1
     try:
-        return func(*args)
+        yield
     finally:
         with _pause:
             _paused[0] -= 1
             if _paused[0] == 0 and _paused[1]:
                 gc.enable()
+
+
+def run_paused[T](inlets: int, func: Callable[..., T], *args: Any) -> T:
+    """``func(*args)`` with the collector :func:`paused` (an executor job)."""
+    with paused(inlets):
+        return func(*args)
