@@ -179,7 +179,9 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             # after the wait: a cycle that held the lock may have scheduled a save meanwhile
             # (on unload that timer would outlive the entry)
             self._cancel_save()
-            data = await self.hass.async_add_executor_job(self.stored)
+            data = await self.hass.async_add_executor_job(  # 0.9 → 0.4 s CPU at 23k
+                run_paused, len(self.network.inlets), self.stored
+            )
         await self.store.async_save(data)
 
     def schedule_save(self) -> None:

@@ -26,7 +26,7 @@ from .compat import via_device
 from .const import DOMAIN
 from .coordinator import HeatbalanceCoordinator
 from .cycle import InletResult
-from .gc_tuning import paused
+from .gc_tuning import freeze_large, paused
 from .lifecycle import async_change_inlet, async_change_options
 
 _LOGGER = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ async def add_entities(
     :data:`ADD_BATCH` entities (HA adds them eagerly, in this callback). A large network's
     entities are added with the cyclic collector paused (gc_tuning): the collections their
     registry entries and states triggered walked the unfrozen heap inside HA's adding, the
-    start's longest callback (184–238 ms at 23k); they are frozen once set up."""
+    start's longest callback (184–238 ms at 23k); they are frozen before it goes on."""
     async_add_entities(list(network))
     added = 0
     order = sorted(coordinator.inlets.items(), key=lambda kv: _depth(coordinator, kv[0]))
@@ -211,6 +211,7 @@ async def add_entities(
                 added = 0
             async_add_entities(entities, config_subentry_id=cfg.subentry_id)
             added += len(entities)
+        freeze_large(len(coordinator.network.inlets))
 
 
 def _depth(coordinator: HeatbalanceCoordinator, inlet_id: str) -> int:
