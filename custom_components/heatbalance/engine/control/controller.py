@@ -149,6 +149,7 @@ class Controller:
             measurements = Measurements()
             cmds.notes.append("no measurements: every valve and the pump held")
         measurements = _normalised(measurements, cmds)
+        measurements = self._screened(measurements)
         measurements = self._consistent(measurements, cmds)
         self._check_stuck(measurements)
         self._check_fault_codes(measurements)
@@ -204,6 +205,26 @@ class Controller:
         for iid, reason in by_level.items():
             cmds.held.setdefault(iid, reason)
         return cmds
+
+    def _screened(self, meas: Measurements) -> Measurements:
+        """Physically impossible values flagged before anything reads them (§3.0.7-1).
+
+        The meter check compares meters over many cycles: fed a 1e9 m³/h flow (a register
+        read as garbage) it named a flow meter bias of e^18 and divided that meter's good
+        readings by it for 12 cycles; the estimators and PI's noise learning read the raw
+        readings too. One screen at the entry serves them all (:func:`_plausible`).
+        """
+        inlets = dict(meas.inlets)
+        changed = False
+        for iid, reading in meas.inlets.items():
+            inlet = self.network.inlets.get(iid)
+            if inlet is None:
+                continue
+            screened = _plausible(reading, inlet.design_flow_m3h)
+            if screened is not reading and screened is not None:
+                inlets[iid] = screened
+                changed = True
+        return replace(meas, inlets=inlets) if changed else meas
 
     def _consistent(self, meas: Measurements, cmds: Commands) -> Measurements:
         """Meter consistency (meters.py): diagnose biased meters, regulate on agreeing ones.
@@ -1000,7 +1021,7 @@ class Controller:
             est = self.estimators.get(iid)
             if est is None:  # setdefault would build six filters every cycle
                 est = self.estimators[iid] = InletEstimator()
-            raw = _plausible(meas.inlets.get(iid), inlet.design_flow_m3h)
+            raw = meas.inlets.get(iid)  # screened on entry (_screened)
             moved = iid in self.moved or (inlet.parent is not None and inlet.parent in self.moved)
             # The plan's prediction replaces the estimate only where a command changed the
             # flow (its own valve, its building's or households', the pump); an untouched
@@ -1143,7 +1164,9 @@ def _plausible(reading: InletReading | None, design_flow: float) -> InletReading
     """The reading with physically impossible values flagged (a broken sensor, §3.0.7-1).
 
     Negative or absurd flows and pressures and temperatures outside the physical range are
-    not estimated from: they would drag the estimate (or overflow it) for many steps.
+    not estimated from: they would drag the estimate (or overflow it) for many steps. The
+    network's water is never at or below 0 °C (a 0 °C return made the meter check's heat
+    balance name a healthy heat meter, −267 %).
     """
     if reading is None:
         return None
@@ -1159,6 +1182,8 @@ def _plausible(reading: InletReading | None, design_flow: float) -> InletReading
         value = reading.get(name)
         if value is not None and plausible_temperature(value) is None:
             bad.add(name)
+        elif value is not None and name != "room_c" and value <= 0.0:
+            bad.add(name)  # heating water is liquid: 0 °C is a sensor's error value
     return reading if bad == set(reading.flagged) else replace(reading, flagged=frozenset(bad))
 
 
