@@ -29,6 +29,7 @@ from custom_components.heatbalance.const import SOURCE_GATEWAY
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.networks import builtin_path
 from custom_components.heatbalance.engine.simulator import Simulator
+from custom_components.heatbalance.gateway_protocol import PROTOCOL
 from custom_components.heatbalance.gateway_source import (
     AckTracker,
     BatchError,
@@ -64,6 +65,7 @@ def batch(
             "gateway": "gw1",
             "stream": stream,
             "floor": floor,
+            "protocol": PROTOCOL,
             "readings": [
                 {"seq": s, "msg_id": f"{stream}:{s}", "ts": ts, "device": d, "values": v}
                 for s, ts, d, v in readings
