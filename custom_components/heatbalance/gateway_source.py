@@ -159,6 +159,7 @@ class GatewaySource:
         # devices whose newest state arrived in this run: the Store's live state says where a
         # valve stood before Home Assistant stopped, not where it stands now (turned by hand)
         self.heard: set[str] = set()
+        self._restored_ts: dict[str, float] = {}  # device → its Store state's timestamp
         # … and of those, the ones whose position this cycle's acquisition used: a report
         # arriving between the acquisition and the command must not let a step computed
         # from the Store's position out (seen on HA 2025.4's slower MQTT delivery)
@@ -268,6 +269,7 @@ class GatewaySource:
         self.live.update(live)
         for dev, lv in live.items():
             self.tracker.latest_ts[(lv.gateway, dev)] = lv.ts
+            self._restored_ts[dev] = lv.ts
 
     @callback
     def _on_data(self, msg: Any) -> None:
@@ -380,7 +382,10 @@ class GatewaySource:
         self.history.append((reading["ts"], reading["device"], values))
         if item.is_latest:
             self.live[reading["device"]] = Live(gateway, reading["ts"], values)
-            self.heard.add(reading["device"])
+            # the Store's reading resent (unacked when Home Assistant stopped: same
+            # timestamp) is no news of where the valve stands now (§5.3.6-3)
+            if reading["ts"] > self._restored_ts.get(reading["device"], -math.inf):
+                self.heard.add(reading["device"])
 
     @callback
     def _on_result(self, msg: Any) -> None:
