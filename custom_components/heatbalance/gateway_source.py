@@ -292,10 +292,9 @@ class GatewaySource:
                 _LOGGER.warning("Gateway %s: %s", gateway, err)
                 return
             items = [i for i in items if not i.is_new or self._accepts(gateway, i.reading)]
-            protocol = self.tracker.protocols[gateway]
             for item in items:
                 if item.is_new:
-                    self._write(gateway, item, protocol)
+                    self._write(gateway, item)
             ack = self.tracker.ack_payload(gateway)
             if self.backlog is not None:
                 stream = self.tracker.streams[gateway].stream
@@ -367,13 +366,14 @@ class GatewaySource:
         }
         return data
 
-    def _write(self, gateway: str, item: Item, protocol: int = PROTOCOL) -> None:
+    def _write(self, gateway: str, item: Item) -> None:
         """In-memory history always (original timestamp; the durable backlog is the journal's,
         gateway_history.py); live state only when not older. A batch of another link
         protocol keeps no energy counter: an add-on before protocol 2 sent it in MWh, and read
         as kWh it would be 1000× small — the repair ``gateway_protocol`` says so instead."""
         reading = item.reading
         values = reading["values"]
+        protocol = self.tracker.protocols.get(gateway, PROTOCOL)  # of the batch at hand
         if self._bound(reading["device"]) and self.protocols.get(gateway) != protocol:
             self.protocols[gateway] = protocol
             self.revision += 1
