@@ -130,6 +130,7 @@ class Controller:
         self.faults: dict[str, str] = {}
         self.mismatches: dict[str, int] = {}  # commands in a row the feedback did not follow
         self.fresh: set[str] = set()  # inlets with a flow reading this cycle
+        self._seen: set[str] = set()  # … and in any cycle since the start
         self.raw = Measurements()  # this cycle's readings before estimation
         # … and after: what the band can be judged on beside the raw readings (§8.2)
         self.estimated = Measurements()
@@ -149,6 +150,7 @@ class Controller:
             measurements = Measurements()
             cmds.notes.append("no measurements: every valve and the pump held")
         measurements = _normalised(measurements, cmds)
+        measurements = self._screened(measurements)
         measurements = self._consistent(measurements, cmds)
         self._check_stuck(measurements)
         self._check_fault_codes(measurements)
@@ -157,6 +159,7 @@ class Controller:
         self._assumed = frozenset(cmds.assumed)  # positions not read back (for _move_factor)
         self.raw = measurements
         measurements = self._estimate(measurements, openings)
+        self._seen |= self.fresh  # inlets read at least once (a silent one is not unmetered)
         self.estimated = measurements
         self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
         self.moved_from, self.pump_ratio = {}, 1.0
@@ -204,6 +207,25 @@ class Controller:
         for iid, reason in by_level.items():
             cmds.held.setdefault(iid, reason)
         return cmds
+
+    def _screened(self, meas: Measurements) -> Measurements:
+        """Physically impossible values flagged before anything reads them (§3.0.7-1).
+
+        The meter check compares meters over many cycles: fed a 1e9 m³/h flow (a register
+        read as garbage) it named a flow meter bias of e^18 and divided that meter's good
+        readings by it for 12 cycles; the estimators and PI's noise learning read the raw
+        readings too. One screen at the entry serves them all (:func:`_plausible`).
+        """
+        inlets: dict[str, InletReading] | None = None  # copied at the first flag only
+        for iid, reading in meas.inlets.items():
+            inlet = self.network.inlets.get(iid)
+            if inlet is None:
+                continue
+            screened = _plausible(reading, inlet.design_flow_m3h)
+            if screened is not reading and screened is not None:
+                inlets = dict(meas.inlets) if inlets is None else inlets
+                inlets[iid] = screened
+        return meas if inlets is None else replace(meas, inlets=inlets)
 
     def _consistent(self, meas: Measurements, cmds: Commands) -> Measurements:
         """Meter consistency (meters.py): diagnose biased meters, regulate on agreeing ones.
@@ -371,6 +393,17 @@ class Controller:
         isolated = self._isolate_blocked(views, plan, limits.max_opening)
         if isolated:
             plan = self.model.plan(views, ref, limit_speed, pump_on, limits.max_opening)
+        if pump_on and plan is not None and plan.speed < current_speed - 1e-4:
+            lost = [iid for iid in ids if cmds.held.get(iid) == NO_READING and iid in self._seen]
+            kept = None
+            if lost:
+                kept = self.model.plan(views, current_speed, limit_speed, False, limits.max_opening)
+            if kept is not None:
+                # §5.3.6-3 fail-safe: an inlet that fell silent still draws water; the plan
+                # no longer counts its need, so a slower pump would starve it (tiny2: the
+                # silent building −12 %, its neighbour −2 %). Valves sized at this speed.
+                cmds.notes.append(f"pump not slowed: no readings from {', '.join(lost[:5])}")
+                plan = kept
         if plan is None:
             cmds.notes.append("hydraulic model could not be solved: model-based inlets held")
             for iid in ids:
@@ -1002,7 +1035,7 @@ class Controller:
             est = self.estimators.get(iid)
             if est is None:  # setdefault would build six filters every cycle
                 est = self.estimators[iid] = InletEstimator()
-            raw = _plausible(meas.inlets.get(iid), inlet.design_flow_m3h)
+            raw = meas.inlets.get(iid)  # screened on entry (_screened)
             moved = iid in self.moved or (inlet.parent is not None and inlet.parent in self.moved)
             # The plan's prediction replaces the estimate only where a command changed the
             # flow (its own valve, its building's or households', the pump); an untouched
@@ -1145,7 +1178,9 @@ def _plausible(reading: InletReading | None, design_flow: float) -> InletReading
     """The reading with physically impossible values flagged (a broken sensor, §3.0.7-1).
 
     Negative or absurd flows and pressures and temperatures outside the physical range are
-    not estimated from: they would drag the estimate (or overflow it) for many steps.
+    not estimated from: they would drag the estimate (or overflow it) for many steps. The
+    network's water is never at or below 0 °C (a 0 °C return made the meter check's heat
+    balance name a healthy heat meter, −267 %).
     """
     if reading is None:
         return None
@@ -1161,6 +1196,8 @@ def _plausible(reading: InletReading | None, design_flow: float) -> InletReading
         value = reading.get(name)
         if value is not None and plausible_temperature(value) is None:
             bad.append(name)
+        elif value is not None and name != "room_c" and value <= 0.0:
+            bad.append(name)  # heating water is liquid: 0 °C is a sensor's error value
     return replace(reading, flagged=frozenset(reading.flagged).union(bad)) if bad else reading
 
 
