@@ -62,9 +62,11 @@ from .const import (
     SOURCE_GATEWAY,
     SOURCE_SIMULATOR,
 )
+from .engine.alarms import AlarmSettings
 from .engine.control.safety import SafetyLimits
 
 _ENGINE_LIMITS = SafetyLimits()
+_ENGINE_ALARMS = AlarmSettings()
 
 
 def _pct(share: float) -> int:
@@ -89,13 +91,14 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_MIN_OPENING: _pct(_ENGINE_LIMITS.min_opening),
     CONF_MAX_OPENING: _pct(_ENGINE_LIMITS.max_opening),
     CONF_MAX_STEP: _pct(_ENGINE_LIMITS.max_step),
-    CONF_MIN_FLOW: 50,
-    CONF_MAX_SUPPLY: 95.0,
-    CONF_MIN_RETURN: 5.0,
-    CONF_MIN_DP: 5.0,
-    CONF_FEEDBACK_TOLERANCE: 5,
+    CONF_MIN_FLOW: 50,  # the engine's guard is off by default; an operator's plant has it on
+    # alarm thresholds (§5.3.8-1) default to the engine's alarm rules' own
+    CONF_MAX_SUPPLY: _ENGINE_ALARMS.max_supply_c,
+    CONF_MIN_RETURN: _ENGINE_ALARMS.min_return_c,
+    CONF_MIN_DP: _ENGINE_ALARMS.min_dp_kpa,
+    CONF_FEEDBACK_TOLERANCE: round(_ENGINE_ALARMS.feedback_tolerance_pct),
     CONF_ALARM_CYCLES: 4,
-    CONF_LOW_BATTERY: 20,
+    CONF_LOW_BATTERY: round(_ENGINE_ALARMS.low_battery_pct),
     CONF_GATEWAY_TOPIC: DEFAULT_GATEWAY_TOPIC,  # the entry's MQTT topic base (issue 10 item 6)
     # the pump of a real plant (none mapped: planned at the network file's speed); the
     # network file's VFD range applies as well
