@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.heatbalance.engine.control.base import ControllerConfig
+from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
 from custom_components.heatbalance.engine.control.controller import make_controller
 from custom_components.heatbalance.engine.control.safety import MIN_OPENING
 from custom_components.heatbalance.engine.model import Network
@@ -42,3 +42,26 @@ def test_a_valve_held_at_its_minimum_opening_is_not_commanded_again(algorithm: s
     assert later
     assert all(iid not in c.openings for c in later)
     assert all(MIN_OPENING in c.limited.get(iid, []) for c in later)
+
+
+def test_impossible_flow_readings_are_no_evidence_of_a_meter_bias() -> None:
+    """§3.0.7-1: a flow reading far beyond any the inlet can pass (10× design) is a broken
+    reading; the meter check must not take it as a biased meter (§3.0.7-5).
+
+    Before, two such readings in a row (1e9 m³/h, a Modbus register read as garbage) made
+    the meter check name a flow meter bias of e^18 and divide every later reading of that
+    meter by it for 12 cycles: on the controller's API (no data cleaning in front of it)
+    3-km comb runs with absurd readings drove inlets to +58 % … +179 % of their set flow.
+    """
+    network = all_open(generate_network(12, seed=47, name="g12"))
+    victim = "B004"
+    ctl = make_controller(network, ControllerConfig())
+
+    def garbage(k: int, meas: Measurements) -> None:
+        if k in (3, 4):
+            meas.inlets[victim].flow_m3h = 1e9
+
+    _, _, history = run(network, ctl, 10, tamper=garbage)
+    assert ctl.meters.factors == {}
+    assert not any(f.inlet_id == victim for f in ctl.meter_findings)
+    assert all(victim not in c.faults for c in history)

@@ -149,6 +149,7 @@ class Controller:
             measurements = Measurements()
             cmds.notes.append("no measurements: every valve and the pump held")
         measurements = _normalised(measurements, cmds)
+        measurements = self._screened(measurements)
         measurements = self._consistent(measurements, cmds)
         self._check_stuck(measurements)
         self._check_fault_codes(measurements)
@@ -204,6 +205,25 @@ class Controller:
         for iid, reason in by_level.items():
             cmds.held.setdefault(iid, reason)
         return cmds
+
+    def _screened(self, meas: Measurements) -> Measurements:
+        """Physically impossible values flagged before anything reads them (§3.0.7-1).
+
+        The meter check compares meters over many cycles: fed a 1e9 m³/h flow (a register
+        read as garbage) it named a flow meter bias of e^18 and divided that meter's good
+        readings by it for 12 cycles; the estimators and PI's noise learning read the raw
+        readings too. One screen at the entry serves them all (:func:`_plausible`).
+        """
+        inlets: dict[str, InletReading] | None = None  # copied at the first flag only
+        for iid, reading in meas.inlets.items():
+            inlet = self.network.inlets.get(iid)
+            if inlet is None:
+                continue
+            screened = _plausible(reading, inlet.design_flow_m3h)
+            if screened is not reading and screened is not None:
+                inlets = dict(meas.inlets) if inlets is None else inlets
+                inlets[iid] = screened
+        return meas if inlets is None else replace(meas, inlets=inlets)
 
     def _consistent(self, meas: Measurements, cmds: Commands) -> Measurements:
         """Meter consistency (meters.py): diagnose biased meters, regulate on agreeing ones.
@@ -955,20 +975,22 @@ class Controller:
         samples, and a cut sized by a 2 % reading judged at 1 % landed below the band.
         """
         filters = [e.filters for e in self.estimators.values()]
+        most = 1.0 / LEARN_WEIGHT_MIN
         for name in SIGNALS:
             n = 0.0
             total = 0.0
-            for f in filters:
-                filt = f[name]
-                if filt.noise is not None and filt.learnt > 0:
-                    weight = min(float(filt.learnt), 1.0 / LEARN_WEIGHT_MIN)
+            column = [f[name] for f in filters]  # 23,000 inlets: one lookup per filter
+            for filt in column:
+                noise = filt.noise
+                if noise is not None and filt.learnt > 0:
+                    weight = min(float(filt.learnt), most)
                     n += weight
-                    total += weight * filt.noise**2
+                    total += weight * noise**2
             prior = PRIOR_NOISE["relative" if name in RELATIVE else "absolute"]
             total += POOL_PRIOR_SAMPLES * prior**2
             pooled = math.sqrt(total / (n + POOL_PRIOR_SAMPLES)) if n >= MIN_POOLED else None
-            for f in filters:
-                f[name].pooled = pooled
+            for filt in column:
+                filt.pooled = pooled
 
     def _touched(self) -> set[str]:
         """Inlets whose flow last step's valve commands changed directly (own, building, kids)."""
@@ -1000,7 +1022,7 @@ class Controller:
             est = self.estimators.get(iid)
             if est is None:  # setdefault would build six filters every cycle
                 est = self.estimators[iid] = InletEstimator()
-            raw = _plausible(meas.inlets.get(iid), inlet.design_flow_m3h)
+            raw = meas.inlets.get(iid)  # screened on entry (_screened)
             moved = iid in self.moved or (inlet.parent is not None and inlet.parent in self.moved)
             # The plan's prediction replaces the estimate only where a command changed the
             # flow (its own valve, its building's or households', the pump); an untouched
@@ -1143,23 +1165,27 @@ def _plausible(reading: InletReading | None, design_flow: float) -> InletReading
     """The reading with physically impossible values flagged (a broken sensor, §3.0.7-1).
 
     Negative or absurd flows and pressures and temperatures outside the physical range are
-    not estimated from: they would drag the estimate (or overflow it) for many steps.
+    not estimated from: they would drag the estimate (or overflow it) for many steps. The
+    network's water is never at or below 0 °C (a 0 °C return made the meter check's heat
+    balance name a healthy heat meter, −267 %).
     """
     if reading is None:
         return None
-    bad = set(reading.flagged)
+    bad: list[str] = []  # never a flagged name: get() gives None for those
     flow = reading.get("flow_m3h")
     if flow is not None and not 0.0 <= flow <= MAX_FLOW_RATIO * max(design_flow, 1e-9):
-        bad.add("flow_m3h")
+        bad.append("flow_m3h")
     for name in ("dp_available_kpa", "valve_dp_kpa"):
         value = reading.get(name)
         if value is not None and not 0.0 <= value <= MAX_DP_KPA:
-            bad.add(name)
+            bad.append(name)
     for name in ("supply_c", "return_c", "room_c"):
         value = reading.get(name)
         if value is not None and plausible_temperature(value) is None:
-            bad.add(name)
-    return reading if bad == set(reading.flagged) else replace(reading, flagged=frozenset(bad))
+            bad.append(name)
+        elif value is not None and name != "room_c" and value <= 0.0:
+            bad.append(name)  # heating water is liquid: 0 °C is a sensor's error value
+    return replace(reading, flagged=frozenset(reading.flagged).union(bad)) if bad else reading
 
 
 def _finite_map(raw: Any, network: Network) -> dict[str, float]:
