@@ -26,15 +26,8 @@ from .engine.loop import ControlLoop, LoopConfig
 from .engine.model import Inlet, Network
 from .estimates import filled_in
 from .reading import Acquisition, Reading
-from .settings import InletConfig, Settings
+from .settings import ENGINE_TARGETS, InletConfig, Settings
 
-# the options' names → the engine's (control/base.py, evaluation.py)
-ENGINE_TARGETS = {
-    "flow": "flow",
-    "return_temperature": "return",
-    "mean_temperature": "mean",
-    "room_temperature": "room",
-}
 ENGINE_ALGORITHMS = {"traditional": "traditional", "ai": "model"}
 WEIGHT_RANGE = (0.5, 2.0)  # §5.3.6-5, as the engine accepts it
 LEARNED = (

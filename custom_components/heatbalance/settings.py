@@ -66,6 +66,13 @@ from .engine.alarms import AlarmSettings
 from .engine.control.safety import SafetyLimits
 
 _ENGINE_LIMITS = SafetyLimits()
+# the options' target names → the engine's (control/base.py, evaluation.py)
+ENGINE_TARGETS = {
+    "flow": "flow",
+    "return_temperature": "return",
+    "mean_temperature": "mean",
+    "room_temperature": "room",
+}
 _ENGINE_ALARMS = AlarmSettings()
 
 
