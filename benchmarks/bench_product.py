@@ -641,6 +641,8 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
             }
             flags = {i: r.flagged for i, r in coordinator.data.inlets.items() if r.flagged}
             print("DEBUG", out_of_band, flags, coordinator.data.commands, file=sys.stderr)
+            alarms = [(a.type, a.location, a.values) for a in coordinator.alarms.active.values()]
+            print("DEBUG alarms", alarms, file=sys.stderr)
         if field is not None:
             field.follow_and_advance(coordinator.plant.cycle_s)
             field.publish()

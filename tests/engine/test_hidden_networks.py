@@ -65,3 +65,29 @@ def test_impossible_flow_readings_are_no_evidence_of_a_meter_bias() -> None:
     assert ctl.meters.factors == {}
     assert not any(f.inlet_id == victim for f in ctl.meter_findings)
     assert all(victim not in c.faults for c in history)
+
+
+def test_the_pump_is_not_slowed_for_an_inlet_that_fell_silent() -> None:
+    """§5.3.6-3 fail-safe: an inlet whose readings stop (its device no longer answers) is
+    held where it is; it still draws water, so the pump must not be slowed on the plan's
+    word that nobody needs the head it got.
+
+    Before, once its estimate expired (8 cycles) the silent inlet left the plan's
+    constraints, and the plan cut the pump 0.977 → 0.887: a 2-building network's silent
+    building fell to −12 % and the other to −2 % of set flow.
+    """
+    network = all_open(generate_network(2, seed=42, name="tiny2"))
+    silent = "B002"
+    ctl = make_controller(network, ControllerConfig())
+
+    def falls_silent(k: int, meas: Measurements) -> None:
+        if k >= 7:
+            meas.inlets.pop(silent, None)
+
+    _, sim, history = run(network, ctl, 24, tamper=falls_silent)
+    speeds = [c.pump_speed for c in history[7:] if c.pump_speed is not None]
+    before = next(c.pump_speed for c in reversed(history[:7]) if c.pump_speed is not None)
+    assert all(s >= before - 1e-9 for s in speeds)
+    state = sim.state()
+    flow = state.inlets[silent].flow_m3h / state.inlets[silent].design_flow_m3h
+    assert flow >= 0.95  # §8.2.3 intermediate band's lower edge

@@ -130,6 +130,7 @@ class Controller:
         self.faults: dict[str, str] = {}
         self.mismatches: dict[str, int] = {}  # commands in a row the feedback did not follow
         self.fresh: set[str] = set()  # inlets with a flow reading this cycle
+        self._seen: set[str] = set()  # … and in any cycle since the start
         self.raw = Measurements()  # this cycle's readings before estimation
         # … and after: what the band can be judged on beside the raw readings (§8.2)
         self.estimated = Measurements()
@@ -158,6 +159,7 @@ class Controller:
         self._assumed = frozenset(cmds.assumed)  # positions not read back (for _move_factor)
         self.raw = measurements
         measurements = self._estimate(measurements, openings)
+        self._seen |= self.fresh  # inlets read at least once (a silent one is not unmetered)
         self.estimated = measurements
         self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
         self.moved_from, self.pump_ratio = {}, 1.0
@@ -391,6 +393,17 @@ class Controller:
         isolated = self._isolate_blocked(views, plan, limits.max_opening)
         if isolated:
             plan = self.model.plan(views, ref, limit_speed, pump_on, limits.max_opening)
+        if pump_on and plan is not None and plan.speed < current_speed - 1e-4:
+            lost = [iid for iid in ids if cmds.held.get(iid) == NO_READING and iid in self._seen]
+            kept = None
+            if lost:
+                kept = self.model.plan(views, current_speed, limit_speed, False, limits.max_opening)
+            if kept is not None:
+                # §5.3.6-3 fail-safe: an inlet that fell silent still draws water; the plan
+                # no longer counts its need, so a slower pump would starve it (tiny2: the
+                # silent building −12 %, its neighbour −2 %). Valves sized at this speed.
+                cmds.notes.append(f"pump not slowed: no readings from {', '.join(lost[:5])}")
+                plan = kept
         if plan is None:
             cmds.notes.append("hydraulic model could not be solved: model-based inlets held")
             for iid in ids:
