@@ -117,6 +117,27 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_MAX_PUMP_SPEED: _pct(_ENGINE_LIMITS.max_pump_speed),
     CONF_MAX_PUMP_STEP: _pct(_ENGINE_LIMITS.max_pump_step),
 }
+# (min, max, step) of each numeric option: the options dialog and the threshold number
+# entities share them, so a range is written once
+OPTION_RANGES: dict[str, tuple[float, float, float]] = {
+    # up to 60 min is accepted; above §4.3.4's 30 min a repair issue asks to shorten it
+    CONF_CYCLE_MINUTES: (1, 60, 1),
+    CONF_ACCELERATION: (1, 720, 1),
+    CONF_DROPOUT: (0, 50, 1),
+    CONF_MIN_OPENING: (0, 100, 1),
+    CONF_MAX_OPENING: (0, 100, 1),
+    CONF_MAX_STEP: (1, 100, 1),
+    CONF_MIN_FLOW: (0, 100, 1),
+    CONF_MAX_SUPPLY: (30, 150, 0.5),
+    CONF_MIN_RETURN: (0, 60, 0.5),
+    CONF_MIN_DP: (0, 500, 0.5),
+    CONF_FEEDBACK_TOLERANCE: (1, 50, 1),
+    CONF_ALARM_CYCLES: (1, 48, 1),
+    CONF_LOW_BATTERY: (0, 100, 1),
+    CONF_MIN_PUMP_SPEED: (0, 100, 1),
+    CONF_MAX_PUMP_SPEED: (1, 100, 1),
+    CONF_MAX_PUMP_STEP: (1, 100, 1),
+}
 # Where the pump's drive is (a change reloads the entry: the gateway source attaches at setup).
 PUMP_SOURCES: tuple[str, ...] = (
     CONF_PUMP_SPEED_ENTITY,
