@@ -70,9 +70,7 @@ async def test_state_survives_a_restart(hass: HomeAssistant, hass_storage: dict)
     await hass.async_block_till_done()
     await flush_store(entry.runtime_data.coordinator.store)
     stored = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]
-    # the state shows the counter to 15 significant digits (668.331682072756 for a stored
-    # 668.3316820727557): compare at the state's precision
-    assert float(f"{stored['memory']['energy_kwh']['B001']:.15g}") >= energy
+    assert stored["memory"]["energy_kwh"]["B001"] >= energy
     # after the reload the counter continued, it did not start again at zero
     assert float(hass.states.get("sensor.b001_heat_energy").state) > energy
     time_s = stored["plant"]["time_s"]
