@@ -733,8 +733,7 @@ class Controller:
             cmds.held[iid] = SPIKE
             return None
         target = self.config.target_of(iid, inlet.device.type)
-        weight = self._weight(iid)
-        base = inlet.design_flow_m3h * weight * self.aim
+        base = self.config.set_flow(inlet) * self.aim
         if target == "flow":
             cmds.targets[iid] = base
             self.goals[iid] = base
@@ -804,7 +803,8 @@ class Controller:
         device = inlet.device
         reading = meas.inlets.get(iid) or InletReading()
         flow = measured_value(self.network, iid, "flow", reading)
-        ratio = None if flow is None else flow / inlet.design_flow_m3h
+        set_flow = self.config.set_flow(inlet)  # §5.3.6-3: a share of the set flow
+        ratio = None if flow is None or set_flow <= 0 else flow / set_flow
         value, acted = limit_opening(
             current,
             proposal,
@@ -1104,7 +1104,7 @@ class Controller:
 
     def _weight(self, iid: str) -> float:
         """Manual weight of an inlet (§5.3.6-5): the operator's, else the network file's."""
-        return float(self.config.weights.get(iid, self.network.inlets[iid].weight))
+        return self.config.weight_of(self.network.inlets[iid])
 
     def learned_corrections(self) -> dict[str, Any]:
         """The model's learnt corrections to the network file, plain data (§3.0.7-3)."""
