@@ -14,7 +14,9 @@ issue target values):
   valve moves only when its estimated flow deviates significantly from target (or the pump
   moves, which shifts every flow), so noise does not make valves hunt;
 * an inlet without a trustworthy reading (missing, flagged, non-finite, negative or
-  implausible, and no recent estimate) is held where it is and flagged with the reason;
+  implausible, and no recent estimate) is held where it is and flagged with the reason —
+  except a household that was never read (no flow meter): the model-based plan sets it
+  from the model, its metered siblings and building meter correcting the model;
 * a valve without position feedback is regulated from its last acknowledged command, at
   first from its commissioned (configured) opening — flagged in ``Commands.assumed``;
 * an inlet diagnosed as stuck (feedback does not follow the command) or blocked (its valve
@@ -40,7 +42,7 @@ import numpy as np
 from ..commissioning import CommissioningError, Presettings, presettings
 from ..diagnosis import Finding
 from ..evaluation import band
-from ..hydraulics import HydraulicError
+from ..hydraulics import HydraulicError, HydraulicResult
 from ..meters import MeterCheck
 from ..model import Inlet, Network
 from .base import (
@@ -130,12 +132,14 @@ class Controller:
         self.faults: dict[str, str] = {}
         self.mismatches: dict[str, int] = {}  # commands in a row the feedback did not follow
         self.fresh: set[str] = set()  # inlets with a flow reading this cycle
+        self._seen: set[str] = set()  # … and in any cycle since the start
         self.raw = Measurements()  # this cycle's readings before estimation
         # … and after: what the band can be judged on beside the raw readings (§8.2)
         self.estimated = Measurements()
         self._presettings: Presettings | None = None
         self.meters = MeterCheck(self.network)
         self.meter_findings: list[Finding] = []
+        self._witness_solve: HydraulicResult | None = None  # warm start of _model_flows
         self._assumed: frozenset[str] = frozenset()
         self._manual: tuple[list[str] | None, int, frozenset[str]] = (None, 0, frozenset())
 
@@ -148,6 +152,7 @@ class Controller:
             measurements = Measurements()
             cmds.notes.append("no measurements: every valve and the pump held")
         measurements = _normalised(measurements, cmds)
+        measurements = self._screened(measurements)
         measurements = self._consistent(measurements, cmds)
         self._check_stuck(measurements)
         self._check_fault_codes(measurements)
@@ -156,6 +161,7 @@ class Controller:
         self._assumed = frozenset(cmds.assumed)  # positions not read back (for _move_factor)
         self.raw = measurements
         measurements = self._estimate(measurements, openings)
+        self._seen |= self.fresh  # inlets read at least once (a silent one is not unmetered)
         self.estimated = measurements
         self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
         self.moved_from, self.pump_ratio = {}, 1.0
@@ -179,6 +185,11 @@ class Controller:
                 by_level[iid] = self.faults[iid]  # not commanded (the model plans it in place)
                 continue
             (model_ids if algo == "model" else pi_ids).append(iid)
+        if not model_ids:  # the model step identifies every inlet; without it, here
+            for iid in self.ids:
+                self._identify(iid, openings[iid])
+            cmds.faults.clear()  # a blockage found or cleared just now
+            cmds.faults.update(self.faults)
         if pi_ids:  # the loops' gains follow the model's static gain (pi.GainSchedule)
             errors = {
                 iid: self._target_error(iid, measurements)
@@ -199,6 +210,25 @@ class Controller:
             cmds.held.setdefault(iid, reason)
         return cmds
 
+    def _screened(self, meas: Measurements) -> Measurements:
+        """Physically impossible values flagged before anything reads them (§3.0.7-1).
+
+        The meter check compares meters over many cycles: fed a 1e9 m³/h flow (a register
+        read as garbage) it named a flow meter bias of e^18 and divided that meter's good
+        readings by it for 12 cycles; the estimators and PI's noise learning read the raw
+        readings too. One screen at the entry serves them all (:func:`_plausible`).
+        """
+        inlets: dict[str, InletReading] | None = None  # copied at the first flag only
+        for iid, reading in meas.inlets.items():
+            inlet = self.network.inlets.get(iid)
+            if inlet is None:
+                continue
+            screened = _plausible(reading, inlet.design_flow_m3h)
+            if screened is not reading and screened is not None:
+                inlets = dict(meas.inlets) if inlets is None else inlets
+                inlets[iid] = screened
+        return meas if inlets is None else replace(meas, inlets=inlets)
+
     def _consistent(self, meas: Measurements, cmds: Commands) -> Measurements:
         """Meter consistency (meters.py): diagnose biased meters, regulate on agreeing ones.
 
@@ -206,7 +236,7 @@ class Controller:
         the same factor: the meter's reading changed, not the plant — filtered as a jump of
         the plant, the corrected flow was taken as a spike and then crept in over days.
         """
-        self.meter_findings = self.meters.update(meas)
+        self.meter_findings = self.meters.update(meas, self._model_flows(meas))
         cmds.notes.extend(f.message for f in self.meter_findings)
         before = dict(self.meters.factors)
         corrected = self.meters.corrected(meas)
@@ -218,6 +248,47 @@ class Controller:
                 flow.value *= ratio
                 flow.var *= ratio**2
         return corrected
+
+    def _model_flows(self, meas: Measurements) -> dict[str, float] | None:
+        """Flows the network model gives at the read valve positions and the pump's speed,
+        for the inlets whose valve position is read but not its ΔP: the meter check's
+        witness there (meters.py). A forward solve of the network file (pipes as learnt)
+        that uses no flow meter, so the meter under suspicion cannot pull its witness.
+        None when no inlet needs it (valve ΔP read everywhere: no solve) or it fails.
+        """
+        wanted = [
+            iid
+            for iid, r in meas.inlets.items()
+            if iid in self.meters.valves
+            and r.get("valve_dp_kpa") is None
+            and r.get("flow_m3h") is not None
+            and _feedback(meas, iid) is not None
+        ]
+        if len(wanted) < 3:  # the verdict needs three neighbours
+            return None
+        pl = self.model.planner
+        openings = np.full(len(pl.ids), np.nan)  # NaN: the network file's opening
+        for k, iid in enumerate(pl.ids):
+            read = _feedback(meas, iid)
+            known = read if read is not None else self.last_openings.get(iid)
+            if known is not None:
+                openings[k] = known
+        speed = usable(meas.pump_speed)
+        if speed is None or not 0.0 < speed <= 1.0 + SPEED_TOLERANCE:
+            speed = self.last_speed
+        try:
+            res = pl.forward.solve(
+                openings=openings,
+                pump_speed=speed,
+                warm_start=self._witness_solve,
+                raise_on_failure=False,
+            )
+        except (HydraulicError, ArithmeticError, ValueError):
+            return None
+        if not res.converged:
+            return None
+        self._witness_solve = res
+        return {iid: float(res.inlet_flow_m3h[pl.index[iid]]) for iid in wanted}
 
     def _presetting_step(
         self, meas: Measurements, openings: dict[str, float | None], cmds: Commands
@@ -324,6 +395,17 @@ class Controller:
         isolated = self._isolate_blocked(views, plan, limits.max_opening)
         if isolated:
             plan = self.model.plan(views, ref, limit_speed, pump_on, limits.max_opening)
+        if pump_on and plan is not None and plan.speed < current_speed - 1e-4:
+            lost = [iid for iid in ids if cmds.held.get(iid) == NO_READING and iid in self._seen]
+            kept = None
+            if lost:
+                kept = self.model.plan(views, current_speed, limit_speed, False, limits.max_opening)
+            if kept is not None:
+                # §5.3.6-3 fail-safe: an inlet that fell silent still draws water; the plan
+                # no longer counts its need, so a slower pump would starve it (tiny2: the
+                # silent building −12 %, its neighbour −2 %). Valves sized at this speed.
+                cmds.notes.append(f"pump not slowed: no readings from {', '.join(lost[:5])}")
+                plan = kept
         if plan is None:
             cmds.notes.append("hydraulic model could not be solved: model-based inlets held")
             for iid in ids:
@@ -355,9 +437,11 @@ class Controller:
             if not view.movable and self._behind_fault(iid, isolated):
                 # §5.3.7: the water its building valve cannot pass will not come by opening
                 # the household's valve; the plan's ideal opening for its measured flow
-                # wanders with the meter's noise (0.9 moves per household and step)
-                cmds.held[iid] = ISOLATED
-                cmds.proposed[iid] = current
+                # wanders with the meter's noise (0.9 moves per household and step). It
+                # keeps its position (brought back only if outside its range).
+                self._emit(iid, current, current, meas, cmds)
+                if iid not in cmds.openings:
+                    cmds.held.setdefault(iid, ISOLATED)
                 continue
             if iid in isolated:
                 proposal = limits.max_opening  # all it can get (§5.3.7: isolated, alarmed)
@@ -518,12 +602,7 @@ class Controller:
             # The branch is identified from this cycle's own reading (the estimate leans on
             # the plan's prediction right after a move; learning from it would be circular),
             # with the spike gate widened to the learnt noise.
-            verdict = None
-            fresh = self.raw.inlets.get(iid)
-            if fresh is not None and current is not None and iid in self.fresh:
-                gate = self._identification_gate(iid)
-                verdict = self.model.identify(iid, fresh, current, gate)
-                self._check_blocked(iid, fresh, current)
+            verdict = self._identify(iid, current)
             target = None
             if iid in model_ids:
                 target = self._flow_target(iid, meas, cmds, current, verdict)
@@ -536,6 +615,21 @@ class Controller:
             trusted = None if iid in cmds.held else reading  # a held reading is not used
             views[iid] = InletView(current, movable, target, trusted)
         return views, seen
+
+    def _identify(self, iid: str, current: float | None) -> str | None:
+        """Feed this cycle's own reading to the inlet's identifier and judge a blockage.
+
+        The identification's verdict (None: nothing fed). Runs whatever algorithm regulates
+        the inlet: a blocked valve is a plant fault to alarm (§5.3.7-3), not a part of the
+        model-based plan — under PI alone nothing identified, and a blocked building was
+        never named (bench_robust, PI: 0 of 11 networks).
+        """
+        fresh = self.raw.inlets.get(iid)
+        if fresh is None or current is None or iid not in self.fresh:
+            return None
+        verdict = self.model.identify(iid, fresh, current, self._identification_gate(iid))
+        self._check_blocked(iid, fresh, current)
+        return verdict
 
     def _is_auto(self, iid: str) -> bool:
         """``config.is_auto`` with the manual inlets as a set: on a real plant every valve no
@@ -565,6 +659,16 @@ class Controller:
         """Whether the inlet or its building valve is diagnosed stuck (it cannot be moved)."""
         parent = self.network.inlets[iid].parent
         return any(self.faults.get(i, "").startswith(STUCK) for i in (iid, parent) if i is not None)
+
+    def _open_loop(self, iid: str) -> bool:
+        """Whether a household never read is planned from the model alone (no flow meter)."""
+        inlet = self.network.inlets[iid]
+        return (
+            inlet.parent is not None
+            and iid not in self._seen
+            and self._is_auto(iid)
+            and self.config.target_of(iid, inlet.device.type) == "flow"
+        )
 
     def _behind_fault(self, iid: str, isolated: set[str]) -> bool:
         """Whether the inlet is a household whose building valve left the plan (stuck, or
@@ -634,15 +738,14 @@ class Controller:
         if current is None:
             cmds.held[iid] = NO_POSITION
             return None
-        if measured_value(self.network, iid, "flow", reading) is None:
+        if measured_value(self.network, iid, "flow", reading) is None and not self._open_loop(iid):
             cmds.held[iid] = NO_READING
             return None
         if self.model.rejected(verdict):
             cmds.held[iid] = SPIKE
             return None
         target = self.config.target_of(iid, inlet.device.type)
-        weight = self._weight(iid)
-        base = inlet.design_flow_m3h * weight * self.aim
+        base = self.config.set_flow(inlet) * self.aim
         if target == "flow":
             cmds.targets[iid] = base
             self.goals[iid] = base
@@ -712,7 +815,8 @@ class Controller:
         device = inlet.device
         reading = meas.inlets.get(iid) or InletReading()
         flow = measured_value(self.network, iid, "flow", reading)
-        ratio = None if flow is None else flow / inlet.design_flow_m3h
+        set_flow = self.config.set_flow(inlet)  # §5.3.6-3: a share of the set flow
+        ratio = None if flow is None or set_flow <= 0 else flow / set_flow
         value, acted = limit_opening(
             current,
             proposal,
@@ -727,7 +831,10 @@ class Controller:
         if not self._is_auto(iid):
             cmds.held[iid] = MANUAL
             return current
-        outside = MIN_OPENING in acted or MAX_OPENING in acted
+        # A valve found outside its range is brought back however small the move; one the
+        # limit holds where it already stands gets no command (a 10× oversized valve at its
+        # minimum opening was re-sent the same 5 % every step)
+        outside = (MIN_OPENING in acted or MAX_OPENING in acted) and value != current
         if abs(value - current) >= self.config.opening_deadband or outside:
             cmds.openings[iid] = value
             self._prior.setdefault(iid, self.last_openings.get(iid))
@@ -893,20 +1000,22 @@ class Controller:
         samples, and a cut sized by a 2 % reading judged at 1 % landed below the band.
         """
         filters = [e.filters for e in self.estimators.values()]
+        most = 1.0 / LEARN_WEIGHT_MIN
         for name in SIGNALS:
             n = 0.0
             total = 0.0
-            for f in filters:
-                filt = f[name]
-                if filt.noise is not None and filt.learnt > 0:
-                    weight = min(float(filt.learnt), 1.0 / LEARN_WEIGHT_MIN)
+            column = [f[name] for f in filters]  # 23,000 inlets: one lookup per filter
+            for filt in column:
+                noise = filt.noise
+                if noise is not None and filt.learnt > 0:
+                    weight = min(float(filt.learnt), most)
                     n += weight
-                    total += weight * filt.noise**2
+                    total += weight * noise**2
             prior = PRIOR_NOISE["relative" if name in RELATIVE else "absolute"]
             total += POOL_PRIOR_SAMPLES * prior**2
             pooled = math.sqrt(total / (n + POOL_PRIOR_SAMPLES)) if n >= MIN_POOLED else None
-            for f in filters:
-                f[name].pooled = pooled
+            for filt in column:
+                filt.pooled = pooled
 
     def _touched(self) -> set[str]:
         """Inlets whose flow last step's valve commands changed directly (own, building, kids)."""
@@ -938,7 +1047,7 @@ class Controller:
             est = self.estimators.get(iid)
             if est is None:  # setdefault would build six filters every cycle
                 est = self.estimators[iid] = InletEstimator()
-            raw = _plausible(meas.inlets.get(iid), inlet.design_flow_m3h)
+            raw = meas.inlets.get(iid)  # screened on entry (_screened)
             moved = iid in self.moved or (inlet.parent is not None and inlet.parent in self.moved)
             # The plan's prediction replaces the estimate only where a command changed the
             # flow (its own valve, its building's or households', the pump); an untouched
@@ -1007,7 +1116,7 @@ class Controller:
 
     def _weight(self, iid: str) -> float:
         """Manual weight of an inlet (§5.3.6-5): the operator's, else the network file's."""
-        return float(self.config.weights.get(iid, self.network.inlets[iid].weight))
+        return self.config.weight_of(self.network.inlets[iid])
 
     def learned_corrections(self) -> dict[str, Any]:
         """The model's learnt corrections to the network file, plain data (§3.0.7-3)."""
@@ -1081,23 +1190,27 @@ def _plausible(reading: InletReading | None, design_flow: float) -> InletReading
     """The reading with physically impossible values flagged (a broken sensor, §3.0.7-1).
 
     Negative or absurd flows and pressures and temperatures outside the physical range are
-    not estimated from: they would drag the estimate (or overflow it) for many steps.
+    not estimated from: they would drag the estimate (or overflow it) for many steps. The
+    network's water is never at or below 0 °C (a 0 °C return made the meter check's heat
+    balance name a healthy heat meter, −267 %).
     """
     if reading is None:
         return None
-    bad = set(reading.flagged)
+    bad: list[str] = []  # never a flagged name: get() gives None for those
     flow = reading.get("flow_m3h")
     if flow is not None and not 0.0 <= flow <= MAX_FLOW_RATIO * max(design_flow, 1e-9):
-        bad.add("flow_m3h")
+        bad.append("flow_m3h")
     for name in ("dp_available_kpa", "valve_dp_kpa"):
         value = reading.get(name)
         if value is not None and not 0.0 <= value <= MAX_DP_KPA:
-            bad.add(name)
+            bad.append(name)
     for name in ("supply_c", "return_c", "room_c"):
         value = reading.get(name)
         if value is not None and plausible_temperature(value) is None:
-            bad.add(name)
-    return reading if bad == set(reading.flagged) else replace(reading, flagged=frozenset(bad))
+            bad.append(name)
+        elif value is not None and name != "room_c" and value <= 0.0:
+            bad.append(name)  # heating water is liquid: 0 °C is a sensor's error value
+    return replace(reading, flagged=frozenset(reading.flagged).union(bad)) if bad else reading
 
 
 def _finite_map(raw: Any, network: Network) -> dict[str, float]:
