@@ -15,7 +15,8 @@ that multiply to it, each measured with the oracle itself (lowest head for given
 
 Also reported: the aim, the lowest and median true flow ratio, the critical inlet's opening.
 
-    .venv/ha2026/bin/python -m benchmarks.bench_pump --seeds 3 [--quick] [--jobs 2] [--scenario "noise 2%"]
+    .venv/ha2026/bin/python -m benchmarks.bench_pump --seeds 3 [--quick] [--jobs 2]
+        [--scenario "noise 2%"]
 """
 
 from __future__ import annotations
