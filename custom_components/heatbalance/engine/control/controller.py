@@ -955,10 +955,11 @@ class Controller:
         """Every inlet's flow change last step's commands predict, relative (None: nothing
         moved, or the model cannot say): :meth:`ModelBased.move_factors` with the valves
         where they stand and the moved ones from where they stood."""
-        moves = {
-            iid: (self.moved_from[iid], value)
+        moves = {  # to where the valve now stands (a stuck one did not follow its command)
+            iid: (self.moved_from[iid], position if position is not None else value)
             for iid, value in self.moved.items()
             if iid in self.moved_from
+            for position in (openings.get(iid),)
         }
         if not moves and self.pump_ratio == 1.0:
             return None
