@@ -10,9 +10,10 @@ neighbours' valves for flows that never came: other inlets ended 4–8 % over.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from custom_components.heatbalance.engine.control.base import ControllerConfig
+from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
 from custom_components.heatbalance.engine.control.controller import make_controller
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.simulator import Simulator
@@ -41,3 +42,36 @@ def test_blocked_building_with_households_leaves_the_others_in_band(seed: int) -
     assert any(blocked in c.faults for c in history[:2])  # alarmed within 2 steps, named
     learnt = ctl.model.identifiers[blocked].valve_factor
     assert learnt == pytest.approx(1.0 / KV_FACTOR**2, rel=0.1)
+
+
+@pytest.mark.parametrize(("kind", "value"), [("blockage", KV_FACTOR), ("stuck", 0.3)])
+def test_households_behind_a_faulty_building_valve_are_held(kind: str, value: float) -> None:
+    """Households do not chase water their faulty building valve cannot pass (§5.3.7).
+
+    The building leaves the plan at what it can get; its households keep their positions,
+    named as held. Before, the plan's ideal opening of each household — sized from its
+    noisy measured flow — was sent every step: gen6x4 seed 13 at 1 % noise moved them
+    0.92 times per household and step (0.72…1.0 ↔ back) while nothing could change.
+    """
+    network = all_open(generate_network(6, 4, seed=13, name="gen6x4"))
+    faulty = sorted(i for i, x in network.inlets.items() if x.parent is None)[2]
+    households = [i for i, x in network.inlets.items() if x.parent == faulty]
+    sim = Simulator(network, outdoor_c=-5.0)
+    if kind == "stuck":
+        sim.inject_fault(faulty, "stuck", at=value)
+    else:
+        sim.inject_fault(faulty, "blockage", factor=value)
+    ctl = make_controller(network, ControllerConfig())
+    rng = np.random.default_rng(1)
+
+    def every_signal_noisy(_: int, meas: Measurements) -> None:
+        for r in meas.inlets.values():  # 1 % on the temperatures and ΔPs too (bench_robust)
+            for name in ("supply_c", "return_c", "room_c", "dp_available_kpa", "valve_dp_kpa"):
+                setattr(r, name, getattr(r, name) * (1.0 + 0.01 * rng.standard_normal()))
+
+    _, sim, history = run(network, ctl, 18, sim=sim, tamper=every_signal_noisy)
+    named = next(k for k, c in enumerate(history) if faulty in c.faults)
+    later = history[named + 1 :]
+    moves = sum(1 for c in later for h in households if h in c.openings)
+    assert moves == 0
+    assert all(h in later[-1].held for h in households)

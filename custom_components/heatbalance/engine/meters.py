@@ -13,7 +13,11 @@ the band says "held". Two independent physical balances expose it:
 * **the valve's own word** — with the valve's position and ΔP read, ``h = ln(flow ÷
   Kv(opening)·√(ΔP/100 kPa))`` is about the same at every inlet (the characteristic's
   common error); one inlet's ``h`` far from its neighbours' median (by more than their
-  spread, never taken below :data:`VALVE_SPREAD_FLOOR`) is its flow meter or its valve.
+  spread, never taken below :data:`VALVE_SPREAD_FLOOR`) is its flow meter or its valve;
+* **the network model's word** — where the valve's position is read but not its ΔP (a plant
+  behind Home Assistant entities), ``ln(flow ÷ the model's flow)`` at the read positions
+  and pump speed plays the valve's part: the controller's forward solve of the network file,
+  which uses no flow meter, so the meter under suspicion cannot pull its own witness.
 
 A pair that disagrees (``|r|`` significantly above zero) has one liar; the valve and the
 mass balance say which. A flow meter biased by ``b`` shifts ``r`` and ``h`` by ``b`` and
@@ -232,6 +236,7 @@ class _Inlet:
     dt_k: float | None = None  # ΔT of the last heat-balance value
     last_ratio: float | None = None  # the last cycle's ratio, taken or not (strokes, spikes)
     valve: _Series = field(default_factory=_Series)  # ln(flow ÷ the valve's Kv·√ΔP)
+    model: _Series = field(default_factory=_Series)  # ln(flow ÷ the network model's flow)
 
 
 class MeterCheck:
@@ -260,8 +265,16 @@ class MeterCheck:
         return 0.7 * math.log1p(self.threshold)
 
     # --- the cycle -----------------------------------------------------------------------
-    def update(self, meas: Measurements) -> list[Finding]:
-        """Feed one cycle's readings (needs ``time_s``); the findings active now."""
+    def update(
+        self, meas: Measurements, predicted: Mapping[str, float] | None = None
+    ) -> list[Finding]:
+        """Feed one cycle's readings (needs ``time_s``); the findings active now.
+
+        ``predicted``: per inlet, the flow the network model gives at the valves' read
+        positions and the pump's speed — computed from no meter, so a biased one cannot pull
+        it (the controller's forward solve). It is the witness where no valve ΔP is read
+        (a plant behind Home Assistant entities reads flow, temperatures and position only).
+        """
         now = usable(meas.time_s)
         if now is None:
             return self.findings()
@@ -270,6 +283,8 @@ class MeterCheck:
         prior = self._offset_prior()
         for iid, reading in meas.inlets.items():
             confirmed = self._valve_residual(iid, reading)
+            expected = predicted.get(iid) if predicted is not None else None
+            confirmed = self._model_residual(iid, reading, expected) or confirmed
             q_heat = self._heat_flow(iid, reading, now, common, prior, confirmed)
             if q_heat is not None:
                 heat_flows[iid] = q_heat
@@ -465,19 +480,35 @@ class MeterCheck:
         state.valve.add(residual)
         return last is not None and abs(residual - last) <= TRANSIENT
 
-    def _valve_verdict(self) -> _Valve | None:
-        """Centre and spread of the inlets' valve residuals (median, MAD), None below three:
-        one inlet far from its neighbours is the odd one, whatever the model's common error."""
-        means = sorted(
-            sum(s.valve.values) / len(s.valve.values)
-            for s in self.inlets.values()
-            if s.valve.values
-        )
+    def _model_residual(self, iid: str, reading: InletReading, expected: float | None) -> bool:
+        """ln(flow ÷ the model's flow at the valve's read position): the valve's word where
+        its ΔP is not read. The model's common error (pump curve, pipe scale) is the same
+        at every inlet and drops out against the neighbours' median (:meth:`_verdict`); a
+        drawing wrong in one branch widens their spread, so the witness weakens there but
+        does not accuse. Returns whether it stayed within :data:`TRANSIENT` of the last
+        cycle's (a stroke the model followed, not a spike of the meter).
+        """
+        state = self.inlets[iid]
+        if iid not in self.valves or expected is None or reading.get("opening") is None:
+            return False
+        residual = _log_ratio(reading.get("flow_m3h"), expected)
+        if residual is None:
+            return False
+        last = state.model.values[-1] if state.model.values else None
+        state.model.add(residual)
+        return last is not None and abs(residual - last) <= TRANSIENT
+
+    def _verdict(self, witness: Callable[[_Inlet], _Series]) -> _Valve | None:
+        """Centre and spread of the inlets' witness residuals (median, MAD), None below
+        three: one inlet far from its neighbours is the odd one, whatever the model's common
+        error. ``witness`` picks the series: the valve's (ΔP read) or the model's."""
+        series = [witness(s) for s in self.inlets.values()]
+        means = sorted(sum(w.values) / len(w.values) for w in series if w.values)
         if len(means) < 3:
             return None
         centre = _median(means)
         spread = 1.4826 * _median(sorted(abs(m - centre) for m in means))
-        noise_var = _pooled_var((s.valve for s in self.inlets.values()), VALVE_PRIOR)
+        noise_var = _pooled_var(series, VALVE_PRIOR)
         return _Valve(centre, max(spread, VALVE_SPREAD_FLOOR), noise_var)
 
     def _joint(
@@ -485,9 +516,10 @@ class MeterCheck:
         state: _Inlet,
         sigma: float,
         persistent: Callable[[int], float],
-        verdict: _Valve | None,
+        witness: tuple[_Series, _Valve] | None,
     ) -> tuple[float, int] | None:
-        """(log-bias, span) of a flow meter named on the heat balance and the valve together.
+        """(log-bias, span) of a flow meter named on the heat balance and the valve together
+        (``witness``: the valve's series and verdict, or the model's, :func:`_witness`).
 
         Each span's pair mean ``p`` and valve residual ``h`` (off the neighbours' centre) are
         weighed: a biased flow meter shifts both by ``b``; a biased heat meter only ``p``; a
@@ -496,9 +528,9 @@ class MeterCheck:
         (a generalised likelihood-ratio test, run over growing spans — sequential). The
         valve pins the size, so the pair needs only ≈4 standard errors, not 5.
         """
-        values = state.valve.values
-        if verdict is None or not values or not state.ratio.values:
+        if witness is None or not state.ratio.values:
             return None
+        values, verdict = witness[0].values, witness[1]
         # "Heat meter" explains a pair shift with the valve at zero, so the flow meter can
         # win only where the valve is √(2·EVIDENCE) of its uncertainty (≥ the spread) off;
         # no span's mean can be where no value is (most inlets stop here, cheaply).
@@ -540,11 +572,12 @@ class MeterCheck:
         blamed: set[str] = set()
         pair_var = _pooled_var((s.ratio for s in self.inlets.values()), PAIR_PRIOR)
         balance_var = _pooled_var(self.balances.values(), BALANCE_PRIOR)
-        verdict = self._valve_verdict()
+        verdicts = (self._verdict(lambda s: s.valve), self._verdict(lambda s: s.model))
         for iid, state in self.inlets.items():
             sigma = state.ratio.sigma(pair_var)
             persistent = self._persistent(state)
-            joint = self._joint(state, sigma, persistent, verdict)
+            witness = _witness(state, verdicts)
+            joint = self._joint(state, sigma, persistent, witness)
             if joint is not None:
                 self.flow_odds.pop(iid, None)
                 blamed.update((self._parent_of(iid), iid))
@@ -562,7 +595,7 @@ class MeterCheck:
                     del self.active[iid]
                 continue
             bias, span = math.log1p(max(found[0], -0.9)), found[1]  # as a log-ratio
-            valve_odds = _valve_odds(state, bias, span, verdict)
+            valve_odds = _valve_odds(bias, span, witness)
             kind = self._which_meter(iid, bias, span, meas, balance_var)
             if abs(valve_odds) >= 0.5 * SEPARATION**2:  # the valve decides on its own
                 kind = "flow_meter_bias" if valve_odds > 0 else "heat_meter_bias"
@@ -663,8 +696,9 @@ class MeterCheck:
             for iid, raw in dict(data.get("inlets", {})).items():
                 ratio = _Series(**raw.pop("ratio"))
                 valve = _Series(**raw.pop("valve", {}))
+                model = _Series(**raw.pop("model", {}))
                 raw.pop("learnt", None)  # a state stored before the offsets were shrunk
-                out.inlets[str(iid)] = _Inlet(**raw, ratio=ratio, valve=valve)
+                out.inlets[str(iid)] = _Inlet(**raw, ratio=ratio, valve=valve, model=model)
             for parent, raw in dict(data.get("balances", {})).items():
                 out.balances[str(parent)] = _Series(**raw)
             for key, (kind, bias, since) in dict(data.get("active", {})).items():
@@ -711,14 +745,25 @@ def _flow_evidence(p: float, sp: float, h: float, sh: float) -> tuple[float, flo
     return b, flow - max(nothing, heat, valve)
 
 
-def _valve_odds(state: _Inlet, bias: float, span: int, verdict: _Valve | None) -> float:
-    """Log-likelihood ratio of "flow meter" (the valve residual at the pair's bias) against
-    "heat meter" (at zero) for a disagreeing pair; 0 without a valve witness. Decisive at
+def _witness(
+    state: _Inlet, verdicts: tuple[_Valve | None, _Valve | None]
+) -> tuple[_Series, _Valve] | None:
+    """The inlet's independent witness of its flow and its neighbours' verdict: the valve
+    (position and ΔP read) where it speaks, else the network model's flow, else none."""
+    for series, verdict in zip((state.valve, state.model), verdicts, strict=True):
+        if series.values and verdict is not None:
+            return series, verdict
+    return None
+
+
+def _valve_odds(bias: float, span: int, witness: tuple[_Series, _Valve] | None) -> float:
+    """Log-likelihood ratio of "flow meter" (the witness' residual at the pair's bias)
+    against "heat meter" (at zero) for a disagreeing pair; 0 without a witness. Decisive at
     ±SEPARATION²/2 (the hypotheses that many standard errors apart), else it weighs the
     correction beside the mass balance's odds (:meth:`MeterCheck.flow_share`)."""
-    recent = state.valve.values[-span:]
-    if verdict is None or not recent:
+    if witness is None:
         return 0.0
+    recent, verdict = witness[0].values[-span:], witness[1]
     h = sum(recent) / len(recent) - verdict.centre
     var = verdict.spread**2 + verdict.noise_var / len(recent)
     return (h**2 - (h - bias) ** 2) / (2.0 * var)

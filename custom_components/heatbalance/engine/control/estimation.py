@@ -12,9 +12,10 @@ valve ΔP) gets a scalar Kalman filter:
   nothing was commanded, the innovation ν = reading − prediction has variance P⁻ + R, so an
   exponentially weighted mean of ν² − P⁻ estimates R. Flow and ΔP noise is relative
   (a share of the reading), temperature noise absolute (K);
-* **outliers** — in a quiet cycle a reading beyond ``OUTLIER_SIGMA`` innovation standard
-  deviations is a spike and not used, unless the next one agrees (then the plant really
-  changed and the filter restarts from it); after commands a change is expected and taken;
+* **outliers** — while the prediction is sure (a quiet cycle, or one carried through a
+  known move) a reading beyond ``OUTLIER_SIGMA`` innovation standard deviations is a spike
+  and not used, unless the next one agrees (then the plant really changed and the filter
+  restarts from it); after commands the model cannot predict well a change is taken;
 * **missing readings** — the filter predicts: the estimate stays with a growing variance, so
   a lost reading neither moves a valve nor wipes what is known.
 
@@ -177,7 +178,11 @@ class SignalFilter:
         r = self.reading_var(self.value)
         innovation = reading - self.value
         s = self.var + r
-        if quiet and innovation**2 > OUTLIER_SIGMA**2 * s:
+        # The prediction is sure (quiet, or carried through a known move that adds little
+        # variance): a reading beyond the gate is a spike, whatever was commanded. Taken
+        # in such a cycle, a 3× spike was learnt as noise and widened every gate after it.
+        sure = quiet or (learn and jumped <= LEARN_JUMP_SHARE * r)
+        if sure and innovation**2 > OUTLIER_SIGMA**2 * s:
             # Learnt from, clipped at the gate: were outliers left out, a noise level learnt
             # too low would call ever more readings outliers and never grow again.
             self._learn(math.copysign(OUTLIER_SIGMA * math.sqrt(s), innovation), self.var)
@@ -187,7 +192,7 @@ class SignalFilter:
             self.value, self.var, self.outliers, self.age = reading, r, 0, 0
             return
         self.outliers = 0
-        if learn and jumped <= LEARN_JUMP_SHARE * r:
+        if sure and learn:
             self._learn(innovation, self.var)
             r = self.reading_var(self.value)
             s = self.var + r

@@ -93,7 +93,10 @@ class HydraulicModel:
         (m³/h for flow valves, kPa for ΔP valves) and ``inlet_speeds`` (distributed pumps) are
         arrays aligned with ``inlet_ids``; NaN or ``None`` means the device's own value.
         ``warm_start`` is a previous result of this model. Converged means no link flow
-        changed by more than ``tol`` × the pump's design flow in the last Newton step.
+        changed by more than ``tol`` × the pump's design flow in the last Newton step (or
+        the quadratic phase predicts the next step below that, see ``gga.newton``): a bound
+        on the step, not the error. Flows below the derivative floor (``FLOOR_REL``, a pump
+        near standstill) converge only linearly and may be off by ~100 × that.
         """
         speed = self._pump_speed(pump_speed)
         dev = self.devices
