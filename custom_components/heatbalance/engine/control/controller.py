@@ -412,7 +412,11 @@ class Controller:
             fault = self.faults.get(iid, "")
             if fault.startswith(STUCK):
                 continue  # commands would not be followed; planned where it stands
-            if not view.movable and self._behind_fault(iid, isolated):
+            if (
+                not view.movable
+                and self._behind_fault(iid, isolated)
+                and self._in_range(iid, current)  # else brought back into range first
+            ):
                 # §5.3.7: the water its building valve cannot pass will not come by opening
                 # the household's valve; the plan's ideal opening for its measured flow
                 # wanders with the meter's noise (0.9 moves per household and step)
@@ -442,8 +446,8 @@ class Controller:
         return self.network.inlets[iid].parent is None and self.model.is_leaf(iid)
 
     def _actuator_step(self, iid: str, current: float, proposal: float) -> float:
-        """A re-plan's valve move sent at least as one ``opening_deadband`` step when the flow
-        it would leave unmade is beyond the gate's tolerance.
+        """A pump slowdown's compensating opening, sent at least as one ``opening_deadband``
+        step when the flow it would leave unmade is beyond the gate's tolerance.
 
         When the pump moves, every flow moves with it, and the plan's openings compensate
         each other and the pump together: a valve left where it stands because its share is
@@ -452,15 +456,17 @@ class Controller:
         not sent, B2 below the band for two steps). A move whose flow change
         (``ModelBased.flow_factor``) is within ``GATE_TOLERANCE`` stays unsent, as a lone
         correction of that size would (rounding those up overshot after 0.1 % pump nudges).
+        Only an opening that makes up for a slowdown: a flow left above its goal by a
+        speed-up is still in band (the goal sits low in it, §8.2.4), one left below is not.
         """
         step = self.config.opening_deadband
         delta = proposal - current
-        if abs(delta) >= step or delta == 0.0:
+        if self.pump_ratio >= 1.0 or not 0.0 < delta < step:
             return proposal
         factor = self.model.flow_factor(iid, current, proposal)
         if factor is None or abs(math.log(factor)) < GATE_TOLERANCE:
             return proposal
-        return current + math.copysign(step, delta)
+        return current + step
 
     def _trim(self, iid: str, current: float, proposal: float | None) -> float | None:
         """A lone correction sized from where the valve is and what it passes (§8.2.5).
