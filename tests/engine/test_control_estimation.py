@@ -345,3 +345,19 @@ def test_noise_is_learnt_while_a_few_valves_are_trimmed_every_cycle(builtin, see
         state = sim.step(STEP_S)
     sigmas = [ctl.estimators[iid].filters["flow_m3h"].sigma() for iid in ctl.ids]
     assert float(np.median(sigmas)) > 0.035
+
+
+def test_a_slowdown_sends_a_compensating_opening_below_the_deadband(builtin) -> None:
+    """A pump slowdown lowers every flow; the plan opens the valves to make up for it. An
+    opening below ``opening_deadband`` that would still make 1 % of the flow is sent as one
+    deadband step (loop8, pipes drawn ×1.5: B2's 0.48 % left unsent, B2 below the band);
+    one that makes less, or one after a speed-up (a flow left above its goal is still in
+    band), stays unsent."""
+    ctl = make_controller(all_open(builtin("loop8")), ControllerConfig())
+    step = ctl.config.opening_deadband
+    ctl.pump_ratio = 0.987
+    assert ctl._actuator_step("B2", 0.6613, 0.6661) == pytest.approx(0.6613 + step)
+    assert ctl._actuator_step("B2", 0.6613, 0.6615) == pytest.approx(0.6615)  # < 1 % of flow
+    assert ctl._actuator_step("B2", 0.6613, 0.6565) == pytest.approx(0.6565)  # a cut
+    ctl.pump_ratio = 1.013
+    assert ctl._actuator_step("B2", 0.6613, 0.6661) == pytest.approx(0.6661)

@@ -412,11 +412,7 @@ class Controller:
             fault = self.faults.get(iid, "")
             if fault.startswith(STUCK):
                 continue  # commands would not be followed; planned where it stands
-            if (
-                not view.movable
-                and self._behind_fault(iid, isolated)
-                and self._in_range(iid, current)  # else brought back into range first
-            ):
+            if not view.movable and self._behind_fault(iid, isolated):
                 # §5.3.7: the water its building valve cannot pass will not come by opening
                 # the household's valve; the plan's ideal opening for its measured flow
                 # wanders with the meter's noise (0.9 moves per household and step)
