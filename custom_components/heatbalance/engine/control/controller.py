@@ -137,6 +137,7 @@ class Controller:
         self.faults: dict[str, str] = {}
         self.mismatches: dict[str, int] = {}  # commands in a row the feedback did not follow
         self.fresh: set[str] = set()  # inlets with a flow reading this cycle
+        self._seen: set[str] = set()  # … and in any cycle since the start
         self.raw = Measurements()  # this cycle's readings before estimation
         # … and after: what the band can be judged on beside the raw readings (§8.2)
         self.estimated = Measurements()
@@ -156,6 +157,7 @@ class Controller:
             measurements = Measurements()
             cmds.notes.append("no measurements: every valve and the pump held")
         measurements = _normalised(measurements, cmds)
+        measurements = self._screened(measurements)
         measurements = self._consistent(measurements, cmds)
         self._check_stuck(measurements)
         self._check_fault_codes(measurements)
@@ -164,6 +166,7 @@ class Controller:
         self._assumed = frozenset(cmds.assumed)  # positions not read back (for _move_factor)
         self.raw = measurements
         measurements = self._estimate(measurements, openings)
+        self._seen |= self.fresh  # inlets read at least once (a silent one is not unmetered)
         self.estimated = measurements
         self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
         self.moved_from, self.pump_ratio = {}, 1.0
@@ -211,6 +214,25 @@ class Controller:
         for iid, reason in by_level.items():
             cmds.held.setdefault(iid, reason)
         return cmds
+
+    def _screened(self, meas: Measurements) -> Measurements:
+        """Physically impossible values flagged before anything reads them (§3.0.7-1).
+
+        The meter check compares meters over many cycles: fed a 1e9 m³/h flow (a register
+        read as garbage) it named a flow meter bias of e^18 and divided that meter's good
+        readings by it for 12 cycles; the estimators and PI's noise learning read the raw
+        readings too. One screen at the entry serves them all (:func:`_plausible`).
+        """
+        inlets: dict[str, InletReading] | None = None  # copied at the first flag only
+        for iid, reading in meas.inlets.items():
+            inlet = self.network.inlets.get(iid)
+            if inlet is None:
+                continue
+            screened = _plausible(reading, inlet.design_flow_m3h)
+            if screened is not reading and screened is not None:
+                inlets = dict(meas.inlets) if inlets is None else inlets
+                inlets[iid] = screened
+        return meas if inlets is None else replace(meas, inlets=inlets)
 
     def _consistent(self, meas: Measurements, cmds: Commands) -> Measurements:
         """Meter consistency (meters.py): diagnose biased meters, regulate on agreeing ones.
@@ -384,6 +406,17 @@ class Controller:
         isolated = self._isolate_blocked(views, plan, limits.max_opening)
         if isolated:
             plan = self.model.plan(views, ref, limit_speed, pump_on, limits.max_opening)
+        if pump_on and plan is not None and plan.speed < current_speed - 1e-4:
+            lost = [iid for iid in ids if cmds.held.get(iid) == NO_READING and iid in self._seen]
+            kept = None
+            if lost:
+                kept = self.model.plan(views, current_speed, limit_speed, False, limits.max_opening)
+            if kept is not None:
+                # §5.3.6-3 fail-safe: an inlet that fell silent still draws water; the plan
+                # no longer counts its need, so a slower pump would starve it (tiny2: the
+                # silent building −12 %, its neighbour −2 %). Valves sized at this speed.
+                cmds.notes.append(f"pump not slowed: no readings from {', '.join(lost[:5])}")
+                plan = kept
         if plan is None:
             cmds.notes.append("hydraulic model could not be solved: model-based inlets held")
             for iid in ids:
@@ -415,9 +448,11 @@ class Controller:
             if not view.movable and self._behind_fault(iid, isolated):
                 # §5.3.7: the water its building valve cannot pass will not come by opening
                 # the household's valve; the plan's ideal opening for its measured flow
-                # wanders with the meter's noise (0.9 moves per household and step)
-                cmds.held[iid] = ISOLATED
-                cmds.proposed[iid] = current
+                # wanders with the meter's noise (0.9 moves per household and step). It
+                # keeps its position (brought back only if outside its range).
+                self._emit(iid, current, current, meas, cmds)
+                if iid not in cmds.openings:
+                    cmds.held.setdefault(iid, ISOLATED)
                 continue
             if iid in isolated:
                 proposal = limits.max_opening  # all it can get (§5.3.7: isolated, alarmed)
@@ -740,8 +775,7 @@ class Controller:
             cmds.held[iid] = SPIKE
             return None
         target = self.config.target_of(iid, inlet.device.type)
-        weight = self._weight(iid)
-        base = inlet.design_flow_m3h * weight * self.aim
+        base = self.config.set_flow(inlet) * self.aim
         if target == "flow":
             cmds.targets[iid] = base
             self.goals[iid] = base
@@ -811,7 +845,8 @@ class Controller:
         device = inlet.device
         reading = meas.inlets.get(iid) or InletReading()
         flow = measured_value(self.network, iid, "flow", reading)
-        ratio = None if flow is None else flow / inlet.design_flow_m3h
+        set_flow = self.config.set_flow(inlet)  # §5.3.6-3: a share of the set flow
+        ratio = None if flow is None or set_flow <= 0 else flow / set_flow
         value, acted = limit_opening(
             current,
             proposal,
@@ -826,7 +861,10 @@ class Controller:
         if not self._is_auto(iid):
             cmds.held[iid] = MANUAL
             return current
-        outside = MIN_OPENING in acted or MAX_OPENING in acted
+        # A valve found outside its range is brought back however small the move; one the
+        # limit holds where it already stands gets no command (a 10× oversized valve at its
+        # minimum opening was re-sent the same 5 % every step)
+        outside = (MIN_OPENING in acted or MAX_OPENING in acted) and value != current
         if abs(value - current) >= self.config.opening_deadband or outside:
             cmds.openings[iid] = value
             self._prior.setdefault(iid, self.last_openings.get(iid))
@@ -992,20 +1030,22 @@ class Controller:
         samples, and a cut sized by a 2 % reading judged at 1 % landed below the band.
         """
         filters = [e.filters for e in self.estimators.values()]
+        most = 1.0 / LEARN_WEIGHT_MIN
         for name in SIGNALS:
             n = 0.0
             total = 0.0
-            for f in filters:
-                filt = f[name]
-                if filt.noise is not None and filt.learnt > 0:
-                    weight = min(float(filt.learnt), 1.0 / LEARN_WEIGHT_MIN)
+            column = [f[name] for f in filters]  # 23,000 inlets: one lookup per filter
+            for filt in column:
+                noise = filt.noise
+                if noise is not None and filt.learnt > 0:
+                    weight = min(float(filt.learnt), most)
                     n += weight
-                    total += weight * filt.noise**2
+                    total += weight * noise**2
             prior = PRIOR_NOISE["relative" if name in RELATIVE else "absolute"]
             total += POOL_PRIOR_SAMPLES * prior**2
             pooled = math.sqrt(total / (n + POOL_PRIOR_SAMPLES)) if n >= MIN_POOLED else None
-            for f in filters:
-                f[name].pooled = pooled
+            for filt in column:
+                filt.pooled = pooled
 
     def _touched(self) -> set[str]:
         """Inlets whose flow last step's valve commands changed directly (own, building, kids)."""
@@ -1038,7 +1078,7 @@ class Controller:
             est = self.estimators.get(iid)
             if est is None:  # setdefault would build six filters every cycle
                 est = self.estimators[iid] = InletEstimator()
-            raw = _plausible(meas.inlets.get(iid), inlet.design_flow_m3h)
+            raw = meas.inlets.get(iid)  # screened on entry (_screened)
             moved = iid in self.moved or (inlet.parent is not None and inlet.parent in self.moved)
             # The plan's prediction replaces the estimate only where a command changed the
             # flow (its own valve, its building's or households', the pump); an untouched
@@ -1145,7 +1185,7 @@ class Controller:
 
     def _weight(self, iid: str) -> float:
         """Manual weight of an inlet (§5.3.6-5): the operator's, else the network file's."""
-        return float(self.config.weights.get(iid, self.network.inlets[iid].weight))
+        return self.config.weight_of(self.network.inlets[iid])
 
     def learned_corrections(self) -> dict[str, Any]:
         """The model's learnt corrections to the network file, plain data (§3.0.7-3)."""
@@ -1219,23 +1259,27 @@ def _plausible(reading: InletReading | None, design_flow: float) -> InletReading
     """The reading with physically impossible values flagged (a broken sensor, §3.0.7-1).
 
     Negative or absurd flows and pressures and temperatures outside the physical range are
-    not estimated from: they would drag the estimate (or overflow it) for many steps.
+    not estimated from: they would drag the estimate (or overflow it) for many steps. The
+    network's water is never at or below 0 °C (a 0 °C return made the meter check's heat
+    balance name a healthy heat meter, −267 %).
     """
     if reading is None:
         return None
-    bad = set(reading.flagged)
+    bad: list[str] = []  # never a flagged name: get() gives None for those
     flow = reading.get("flow_m3h")
     if flow is not None and not 0.0 <= flow <= MAX_FLOW_RATIO * max(design_flow, 1e-9):
-        bad.add("flow_m3h")
+        bad.append("flow_m3h")
     for name in ("dp_available_kpa", "valve_dp_kpa"):
         value = reading.get(name)
         if value is not None and not 0.0 <= value <= MAX_DP_KPA:
-            bad.add(name)
+            bad.append(name)
     for name in ("supply_c", "return_c", "room_c"):
         value = reading.get(name)
         if value is not None and plausible_temperature(value) is None:
-            bad.add(name)
-    return reading if bad == set(reading.flagged) else replace(reading, flagged=frozenset(bad))
+            bad.append(name)
+        elif value is not None and name != "room_c" and value <= 0.0:
+            bad.append(name)  # heating water is liquid: 0 °C is a sensor's error value
+    return replace(reading, flagged=frozenset(reading.flagged).union(bad)) if bad else reading
 
 
 def _finite_map(raw: Any, network: Network) -> dict[str, float]:
