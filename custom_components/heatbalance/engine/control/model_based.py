@@ -351,10 +351,10 @@ class ModelBased:
             if k is not None:
                 before[k] = opening
         after = before.copy()
-        for iid, (old, new) in moves.items():
+        for iid, (was, now) in moves.items():
             k = pl.index.get(iid)
             if k is not None:
-                before[k], after[k] = old, new
+                before[k], after[k] = was, now
         kv = np.ones(n)
         for iid, ident in self.identifiers.items():
             k = pl.index.get(iid)
