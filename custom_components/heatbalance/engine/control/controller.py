@@ -463,6 +463,7 @@ class Controller:
                 and not self._significant(iid, view)
             ):
                 cmds.proposed[iid] = current  # within the noise of the estimate: stays
+                self._held_at_limit(iid, current, proposal, cmds)
                 continue
             elif view.movable and not coordinated and self._in_range(iid, current):
                 proposal = self._trim(iid, current, proposal)
@@ -471,6 +472,22 @@ class Controller:
             self._emit(iid, current, proposal, meas, cmds)
         if self.moved or pump_moves:
             self.expected = self._expected_flows(plan.flows)
+
+    def _held_at_limit(
+        self, iid: str, current: float, proposal: float | None, cmds: Commands
+    ) -> None:
+        """A valve that stays at the end of its range while the plan asks beyond it is still
+        held there by the safety limit: reported as such (§5.3.8-1), whether or not its
+        deviation was significant this cycle (a valve 10× oversized, at its minimum and
+        +10 %, lost its report for the one cycle its estimate was unsure after the move)."""
+        device = self.network.inlets[iid].device
+        lo, hi = self.config.limits.opening_range(device.min_opening, device.max_opening)
+        if proposal is None:
+            return
+        if proposal < lo and current <= lo + 1e-9:
+            cmds.limited[iid] = [MIN_OPENING]
+        elif proposal > hi and current >= hi - 1e-9:
+            cmds.limited[iid] = [MAX_OPENING]
 
     def _street_leaf(self, iid: str) -> bool:
         """A street-level inlet without households (its valve alone sets its flow)."""
