@@ -14,7 +14,9 @@ issue target values):
   valve moves only when its estimated flow deviates significantly from target (or the pump
   moves, which shifts every flow), so noise does not make valves hunt;
 * an inlet without a trustworthy reading (missing, flagged, non-finite, negative or
-  implausible, and no recent estimate) is held where it is and flagged with the reason;
+  implausible, and no recent estimate) is held where it is and flagged with the reason —
+  except a household that was never read (no flow meter): the model-based plan sets it
+  from the model, its metered siblings and building meter correcting the model;
 * a valve without position feedback is regulated from its last acknowledged command, at
   first from its commissioned (configured) opening — flagged in ``Commands.assumed``;
 * an inlet diagnosed as stuck (feedback does not follow the command) or blocked (its valve
@@ -717,6 +719,16 @@ class Controller:
         parent = self.network.inlets[iid].parent
         return any(self.faults.get(i, "").startswith(STUCK) for i in (iid, parent) if i is not None)
 
+    def _open_loop(self, iid: str) -> bool:
+        """Whether a household never read is planned from the model alone (no flow meter)."""
+        inlet = self.network.inlets[iid]
+        return (
+            inlet.parent is not None
+            and iid not in self._seen
+            and self._is_auto(iid)
+            and self.config.target_of(iid, inlet.device.type) == "flow"
+        )
+
     def _behind_fault(self, iid: str, isolated: set[str]) -> bool:
         """Whether the inlet is a household whose building valve left the plan (stuck, or
         blocked and isolated this step): it keeps its position."""
@@ -785,7 +797,7 @@ class Controller:
         if current is None:
             cmds.held[iid] = NO_POSITION
             return None
-        if measured_value(self.network, iid, "flow", reading) is None:
+        if measured_value(self.network, iid, "flow", reading) is None and not self._open_loop(iid):
             cmds.held[iid] = NO_READING
             return None
         if self.model.rejected(verdict):
