@@ -16,6 +16,7 @@ that multiply to it, each measured with the oracle itself (lowest head for given
 Also reported: the aim, the lowest and median true flow ratio, the critical inlet's opening.
 
     .venv/ha2026/bin/python -m benchmarks.bench_pump --seeds 3 [--quick] [--jobs 2]
+        [--scenario "noise 2%"]
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from benchmarks.bench_robust import (
     SCENARIOS,
     STEP_S,
     STEPS,
+    Scenario,
     all_open,
     measure,
     networks,
@@ -45,8 +47,10 @@ from custom_components.heatbalance.engine.simulator import Simulator
 SCENARIO = next(s for s in SCENARIOS if s.name == "noise 1%")
 
 
-def decompose(network: Network, seed: int, loop: bool = False) -> dict[str, float | str]:
-    """One 24-step run at 1 % noise and the factors of its pump power over the oracle's
+def decompose(
+    network: Network, seed: int, scenario: Scenario = SCENARIO, loop: bool = False
+) -> dict[str, float | str]:
+    """One 24-step run (default 1 % noise) and the factors of its pump power over the oracle's
     (``loop``, ``--loop``: through the engine's ControlLoop, as the CLI and HA run it)."""
     plant = all_open(network)
     sim = Simulator(plant, outdoor_c=plant.design.outdoor_c)
@@ -57,7 +61,7 @@ def decompose(network: Network, seed: int, loop: bool = False) -> dict[str, floa
     victim = victim_of(plant)
     state = sim.state()
     for _ in range(STEPS):
-        meas = measure(state, SCENARIO, victim, rng)
+        meas = measure(state, scenario, victim, rng)
         if lp is not None:
             cmds = lp.step(meas, dispatched=sent).commands
             sent = dict(cmds.openings)
@@ -106,7 +110,7 @@ def _is_parent(network: Network, iid: str) -> bool:
     return any(i.parent == iid for i in network.inlets.values())
 
 
-def _task(args: tuple[Network, int, bool]) -> dict[str, float | str]:
+def _task(args: tuple[Network, int, Scenario, bool]) -> dict[str, float | str]:
     return decompose(*args)
 
 
@@ -116,12 +120,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--networks", help="comma-separated names")
+    parser.add_argument("--scenario", default=SCENARIO.name, help="a noise scenario's name")
     parser.add_argument("--loop", action="store_true", help="through the engine's ControlLoop")
     args = parser.parse_args()
+    scenario = next(s for s in SCENARIOS if s.name == args.scenario)
     nets = networks(args.quick)
     if args.networks:
         nets = [n for n in nets if n.name in args.networks.split(",")]
-    tasks = [(copy.deepcopy(n), s, args.loop) for n in nets for s in range(args.seeds)]
+    tasks = [(copy.deepcopy(n), s, scenario, args.loop) for n in nets for s in range(args.seeds)]
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
             rows = list(pool.map(_task, tasks))
