@@ -331,6 +331,8 @@ def run_one(
         silent = scn.fault == "silent" and k >= scn.value
         if silent:  # its meter and its valve no longer answer (a dead device or gateway)
             meas.inlets.pop(victim, None)
+            if loop:  # HA still lists the inlet, its values unavailable (success rate, §6.0.6)
+                meas.inlets[victim] = InletReading()
         if lp is not None:
             out = lp.step(meas, dispatched=dict(getattr(sent, "openings", {})))
             cmds = out.commands
