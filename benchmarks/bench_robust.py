@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -77,7 +78,7 @@ from custom_components.heatbalance.engine.diagnosis import Diagnoser, InletObser
 from custom_components.heatbalance.engine.evaluation import evaluate
 from custom_components.heatbalance.engine.hydraulics import HydraulicModel
 from custom_components.heatbalance.engine.loader import load_network
-from custom_components.heatbalance.engine.model import Network
+from custom_components.heatbalance.engine.model import Network, Pipe
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.oracle import oracle
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
@@ -125,6 +126,10 @@ SCENARIOS = (
     Scenario("pipe model branches x2/x0.5", fault="branch_pipes", value=2.0, goal=12),
     Scenario("pump head -20%", fault="pump", value=0.8),
     Scenario("outdoor -10K, fixed supply", fault="outdoor", value=-10.0),
+    # hidden-check combinations (9x): names share no part with the ones above (--only)
+    Scenario("bad day: σ3% and 20% lost", noise=0.03, missing=0.2, goal=12),
+    Scenario("silent valve from step 8", fault="silent", value=8.0),
+    Scenario("absurd values 5%", fault="absurd", value=0.05),
 )
 
 
@@ -143,6 +148,29 @@ def networks(quick: bool) -> list[Network]:
         return [load_network("estate12"), load_network("loop8"), gen[2], gen[4]]
     builtins = [load_network(n) for n in ("estate12", "loop8", "district120", "households1200")]
     return builtins + gen
+
+
+def _branch_loop(buildings: int, seed: int, name: str) -> Network:
+    """A generated tree whose second branch line is tied back to its trunk node: a loop
+    inside a branch (the generator loops only the trunk)."""
+    net = generate_network(buildings, seed=seed, branch_len=4, name=name)
+    end = max((p for p in net.pipes if p.to_node.startswith("N2_")), key=lambda p: p.to_node)
+    net.pipes.append(Pipe("PBL", end.to_node, "T2", 160.0, end.inner_diameter_mm))
+    return net
+
+
+def hidden_networks() -> list[Network]:
+    """Shapes none of the 11 has (9x, hidden checks): ``--hidden`` runs them, ``--networks``
+    names them. A 3-km comb (far end 0.39 of design with valves open), two buildings, 8
+    buildings × 12 households, a loop inside a branch, a 50× load spread, 110 buildings."""
+    return [
+        generate_network(30, seed=41, branch_len=1, trunk_m=(95.0, 105.0), name="gen30-comb3km"),
+        generate_network(2, seed=42, name="gen2-tiny"),
+        generate_network(8, 12, seed=43, name="gen8x12-households"),
+        _branch_loop(16, 44, "gen16-branchloop"),
+        generate_network(24, seed=45, area_m2=(300.0, 15000.0), name="gen24-spread50"),
+        generate_network(110, seed=46, name="gen110"),
+    ]
 
 
 def all_open(network: Network) -> Network:
@@ -263,7 +291,7 @@ def run_one(
             sim.inject_fault(victim, "stuck", at=scn.value)
         else:
             sim.inject_fault(victim, "blockage", factor=scn.value)
-    faulty = scn.fault in ("stuck", "blockage")
+    faulty = scn.fault in ("stuck", "blockage", "silent")
     scope = _scope(base, victim if faulty else None)
     control = make_controller(configured, config or ControllerConfig())
     diag = Diagnoser()
@@ -278,6 +306,9 @@ def run_one(
     wrong = {"raw": 0, "estimate": 0}
     for k in range(1, STEPS + 1):
         meas = measure(state, scn, victim, rng)
+        silent = scn.fault == "silent" and k >= scn.value
+        if silent:  # its meter and its valve no longer answer (a dead device or gateway)
+            meas.inlets.pop(victim, None)
         cmds = control.step(meas)
         truth = _in_band(sim.network, state, ADVANCED[:1], scope)
         for name, seen in (("raw", meas), ("estimate", control.estimated)):
@@ -286,7 +317,8 @@ def run_one(
         if k > STEPS // 2:
             moves += len(cmds.openings)
         for iid, opening in cmds.openings.items():
-            sim.set_opening(iid, opening)
+            if not (silent and iid == victim):
+                sim.set_opening(iid, opening)
         if cmds.pump_speed is not None:
             sim.set_pump_speed(cmds.pump_speed)
         # this step's feedback answers last step's commands (as HA's coordinator passes them);
@@ -341,10 +373,16 @@ def measure(
             return value
         return float(value * (1.0 + rng.normal(0.0, scn.noise)))
 
+    def absurd(value: float | None) -> float | None:
+        """A register read as garbage: NaN, ∞, negative, zero or 1e9 (``absurd`` fault)."""
+        if scn.fault != "absurd" or rng.random() >= scn.value:
+            return value
+        return (math.nan, math.inf, -1.0, 0.0, 1e9)[int(rng.integers(5))]
+
     inlets: dict[str, InletReading] = {}
     for iid, r in exact.inlets.items():
-        draws = [noisy(v) for v in (r.flow_m3h, r.supply_c, r.return_c, r.room_c)]
-        dps = [noisy(v) for v in (r.dp_available_kpa, r.valve_dp_kpa)]
+        draws = [absurd(noisy(v)) for v in (r.flow_m3h, r.supply_c, r.return_c, r.room_c)]
+        dps = [absurd(noisy(v)) for v in (r.dp_available_kpa, r.valve_dp_kpa)]
         if not scn.pressures:
             dps = [None, None]  # drawn all the same: the other signals' noise stays the seed's
         if scn.missing > 0 and rng.random() < scn.missing:
@@ -430,14 +468,19 @@ def run(
     only: str | None,
     names: str | None = None,
     config: ControllerConfig | None = None,
+    hidden: bool = False,
 ) -> list[Row]:
     """Every network × scenario × seed (``names``: comma-separated network names only;
-    ``only``: comma-separated parts of scenario names; ``config``: the controller's)."""
+    ``only``: comma-separated parts of scenario names; ``config``: the controller's;
+    ``hidden``: the shapes of :func:`hidden_networks` instead of the 11)."""
     tasks = []
     parts = [p.strip() for p in only.split(",")] if only else []
     rows: dict[tuple[str, str], Row] = {}
     wanted = set(names.split(",")) if names else None
-    for net in networks(quick and not wanted):
+    candidates = hidden_networks() if hidden else networks(quick and not wanted)
+    if wanted and not hidden:
+        candidates += hidden_networks()
+    for net in candidates:
         if wanted and net.name not in wanted:
             continue
         for scn in SCENARIOS:
@@ -699,6 +742,9 @@ def main() -> None:
         "--only", help="scenarios whose name contains this text (comma-separated: any of them)"
     )
     parser.add_argument("--networks", help="comma-separated network names (of all 11)")
+    parser.add_argument(
+        "--hidden", action="store_true", help="the 6 hidden-check shapes instead of the 11"
+    )
     parser.add_argument("--markdown", action="store_true", help="markdown table")
     parser.add_argument(
         "--algorithm", default="model", help="model (default) or traditional (per-inlet PI)"
@@ -729,7 +775,7 @@ def main() -> None:
         print(f"\n{time.perf_counter() - start:.0f} s")
         return
     config = ControllerConfig(algorithm=args.algorithm, level=args.level)
-    rows = run(args.quick, args.seeds, args.jobs, args.only, args.networks, config)
+    rows = run(args.quick, args.seeds, args.jobs, args.only, args.networks, config, args.hidden)
     for line in table(rows, args.markdown):
         print(line)
     if args.pi_table:

@@ -291,7 +291,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         dispatch = (self.settings.auto and self.balance.regulating) or self.force_dispatch
         self.force_dispatch = False
         self.sent = {}
-        if dispatch and self.settings.level != "primary":
+        if dispatch:  # settings.auto is off at the primary level (Table 3.0.4)
             await self.async_send(result.commands, result.pump_command)
         elif self.memory.loop is not None:  # the controller must not assume they moved
             await self.hass.async_add_executor_job(self.memory.loop.held)

@@ -1,7 +1,8 @@
 """Data an inlet must deliver for the chosen level and control target (Tables 4.3.2, 4.3.3).
 
-A configuration check, not an algorithm: the tables say which signals are acquired remotely
-at the intermediate and advanced levels; the primary level measures locally and needs none.
+A configuration check, not an algorithm: the engine's tables (``engine/control/levels.py``)
+say which signals are acquired remotely at the intermediate and advanced levels; this module
+says what each source delivers (entities mapped, gateway devices named) and compares.
 Signals: ``supply``, ``return``, ``flow``, ``room``, ``device`` (running state / position
 feedback); network-wide ``outdoor``, ``typical_room`` (some users' room temperature) and
 ``pump_speed`` (the substation pump's drive, which the AI controller regulates at the
@@ -29,33 +30,14 @@ from .const import (
     SOURCE_ENTITIES,
     SOURCE_GATEWAY,
 )
-from .engine.control.levels import pump_regulated
+from .engine.control.levels import pump_regulated, required_signals
 from .engine.model import Network
-from .settings import InletConfig, Settings
+from .settings import ENGINE_TARGETS, InletConfig, Settings
 
 NETWORK_SIGNALS = ("outdoor", "typical_room", "pump_speed")
 PRESSURE_PAIR = (CONF_SUPPLY_PRESSURE_ENTITY, CONF_RETURN_PRESSURE_ENTITY)
 HEAT_METER = (CONF_HEAT_ENERGY_ENTITY, CONF_HEAT_POWER_ENTITY)  # energy counter, or power
 
-# Table 4.3.2 (intermediate), building/unit inlets, by control target
-INTERMEDIATE: dict[str, tuple[str, ...]] = {
-    "return_temperature": ("return", "device"),
-    "mean_temperature": ("supply", "return", "device"),
-    "flow": ("supply", "return", "flow", "device"),
-}
-# Table 4.3.3 (advanced): building inlets, and household inlets (HR, HM, HF, RT columns)
-ADVANCED_BUILDING: dict[str, tuple[str, ...]] = {
-    "return_temperature": ("return", "device"),
-    "mean_temperature": ("supply", "return", "device"),
-    "flow": ("flow", "device"),
-    "room_temperature": ("supply", "return", "flow", "device"),
-}
-ADVANCED_HOUSEHOLD: dict[str, tuple[str, ...]] = {
-    "return_temperature": ("return", "device"),
-    "mean_temperature": ("supply", "return", "device"),
-    "flow": ("flow", "device"),
-    "room_temperature": ("return", "flow", "device"),
-}
 ENTITY_SIGNALS = {
     "supply": CONF_SUPPLY_ENTITY,
     "return": CONF_RETURN_ENTITY,
@@ -69,13 +51,9 @@ ALL_SIGNALS = frozenset({*ENTITY_SIGNALS, "room", "pressure", "heat"})
 
 
 def required(settings: Settings, household: bool) -> tuple[str, ...]:
-    """Signals an inlet must deliver at the configured level and target."""
-    if settings.level == "intermediate":
-        return INTERMEDIATE.get(settings.target, ())
-    if settings.level == "advanced":
-        table = ADVANCED_HOUSEHOLD if household else ADVANCED_BUILDING
-        return table.get(settings.target, ())
-    return ()
+    """Signals an inlet must deliver at the configured level and target (the engine's
+    Tables 4.3.2 and 4.3.3)."""
+    return required_signals(settings.level, ENGINE_TARGETS[settings.target], household)
 
 
 GATEWAY_METER_SIGNALS = frozenset({"supply", "return", "flow", "heat"})  # a heat meter's

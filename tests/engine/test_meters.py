@@ -118,6 +118,38 @@ def test_bias_from_the_start_named_on_heat_balance_and_valve_together(builtin) -
         assert true == pytest.approx(1.0, abs=0.03), (seed, true)
 
 
+def test_bias_from_the_start_named_within_six_steps_in_most_seeds(builtin) -> None:
+    """±10 % from the first step, 1 % noise on flow and temperatures, six seeds each: named
+    as the flow meter (nobody else) within 6 steps in ≥9 of 12 runs per network. What every
+    inlet's heat balance shares in a cycle (the common supply's error) is taken out, and the
+    pair noise is learnt across the inlets within each cycle: with neither, 6 and 5 of 12
+    (medians 6.5 and 7 steps; measured)."""
+    for name, victim in (("estate12", "B007"), ("loop8", "B5")):
+        net = all_open(builtin(name))
+        firsts = []
+        for seed in range(6):
+            for factor in (1.1, 0.9):
+                _, seen, _ = _loop(
+                    net, 9, sigma=0.01, temp_sigma=0.01, bias=(victim, factor, 1), seed=seed
+                )
+                firsts.append(next((k for k, found in enumerate(seen, start=1) if found), 99))
+                assert {f for found in seen for f in found} <= {(victim, "flow_meter_bias")}
+        assert sum(k <= 6 for k in firsts) >= 9, (name, firsts)
+
+
+def test_a_bias_that_starts_mid_run_is_corrected_by_its_full_size(builtin) -> None:
+    """+10 % from step 12 (sound readings before): named, and the correction is the bias'
+    size — estimated over the span that shows it best, not the longest significant one,
+    which diluted it with the sound cycles before it began (this seed: the building ended
+    5.4 % short of its design flow, measured). It ends within 3 % of its design flow."""
+    net = all_open(builtin("loop8"))
+    _, seen, sim = _loop(net, 24, sigma=0.01, temp_sigma=0.01, bias=("B5", 1.1, 12), seed=3)
+    assert not any(seen[:11])
+    assert {f for found in seen for f in found} == {("B5", "flow_meter_bias")}
+    true = sim.state().inlets["B5"].flow_m3h / net.inlets["B5"].design_flow_m3h
+    assert true == pytest.approx(1.0, abs=0.03), true
+
+
 def test_a_valve_off_its_characteristic_is_not_a_meter(builtin) -> None:
     """A plant valve passing 85 % of its characteristic's Kv (dirt) with sound meters: the
     valve residual shifts alone, the heat balance does not — no meter is blamed in a day."""

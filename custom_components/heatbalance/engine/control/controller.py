@@ -14,7 +14,9 @@ issue target values):
   valve moves only when its estimated flow deviates significantly from target (or the pump
   moves, which shifts every flow), so noise does not make valves hunt;
 * an inlet without a trustworthy reading (missing, flagged, non-finite, negative or
-  implausible, and no recent estimate) is held where it is and flagged with the reason;
+  implausible, and no recent estimate) is held where it is and flagged with the reason —
+  except a household that was never read (no flow meter): the model-based plan sets it
+  from the model, its metered siblings and building meter correcting the model;
 * a valve without position feedback is regulated from its last acknowledged command, at
   first from its commissioned (configured) opening — flagged in ``Commands.assumed``;
 * an inlet diagnosed as stuck (feedback does not follow the command) or blocked (its valve
@@ -658,6 +660,16 @@ class Controller:
         parent = self.network.inlets[iid].parent
         return any(self.faults.get(i, "").startswith(STUCK) for i in (iid, parent) if i is not None)
 
+    def _open_loop(self, iid: str) -> bool:
+        """Whether a household never read is planned from the model alone (no flow meter)."""
+        inlet = self.network.inlets[iid]
+        return (
+            inlet.parent is not None
+            and iid not in self._seen
+            and self._is_auto(iid)
+            and self.config.target_of(iid, inlet.device.type) == "flow"
+        )
+
     def _behind_fault(self, iid: str, isolated: set[str]) -> bool:
         """Whether the inlet is a household whose building valve left the plan (stuck, or
         blocked and isolated this step): it keeps its position."""
@@ -726,15 +738,14 @@ class Controller:
         if current is None:
             cmds.held[iid] = NO_POSITION
             return None
-        if measured_value(self.network, iid, "flow", reading) is None:
+        if measured_value(self.network, iid, "flow", reading) is None and not self._open_loop(iid):
             cmds.held[iid] = NO_READING
             return None
         if self.model.rejected(verdict):
             cmds.held[iid] = SPIKE
             return None
         target = self.config.target_of(iid, inlet.device.type)
-        weight = self._weight(iid)
-        base = inlet.design_flow_m3h * weight * self.aim
+        base = self.config.set_flow(inlet) * self.aim
         if target == "flow":
             cmds.targets[iid] = base
             self.goals[iid] = base
@@ -804,7 +815,8 @@ class Controller:
         device = inlet.device
         reading = meas.inlets.get(iid) or InletReading()
         flow = measured_value(self.network, iid, "flow", reading)
-        ratio = None if flow is None else flow / inlet.design_flow_m3h
+        set_flow = self.config.set_flow(inlet)  # §5.3.6-3: a share of the set flow
+        ratio = None if flow is None or set_flow <= 0 else flow / set_flow
         value, acted = limit_opening(
             current,
             proposal,
@@ -1104,7 +1116,7 @@ class Controller:
 
     def _weight(self, iid: str) -> float:
         """Manual weight of an inlet (§5.3.6-5): the operator's, else the network file's."""
-        return float(self.config.weights.get(iid, self.network.inlets[iid].weight))
+        return self.config.weight_of(self.network.inlets[iid])
 
     def learned_corrections(self) -> dict[str, Any]:
         """The model's learnt corrections to the network file, plain data (§3.0.7-3)."""
