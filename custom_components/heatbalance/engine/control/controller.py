@@ -59,7 +59,14 @@ from .estimation import LEARN_WEIGHT_MIN, PRIOR_NOISE, RELATIVE, SIGNALS, InletE
 from .identification import learned_corrections
 from .levels import hold_reason, pump_regulated, uses_presettings
 from .model_based import InletView, ModelBased
-from .pi import GainSchedule, PIState, back_calculate, noise_deadband, pi_proposal
+from .pi import (
+    MIN_NOISE_PAIRS,
+    GainSchedule,
+    PIState,
+    back_calculate,
+    noise_deadband,
+    pi_proposal,
+)
 from .planner import KV_TYPES, Plan
 from .safety import (
     MAX_OPENING,
@@ -365,6 +372,12 @@ class Controller:
         value, std = est.value("flow_m3h"), est.std("flow_m3h")
         if value is None or std is None or value <= 0:
             return None
+        if self.pi_schedule.loops < MIN_NOISE_PAIRS:
+            # Too few loops for the schedule to learn a noise level (it keeps its 3 % prior):
+            # the estimator's, learnt over the whole network, is what is known. Scaled by the
+            # prior, estate12's two PI loops beside model-based ones rested at +5.5 % with
+            # 1 % meters (deadband 3.2 %, outside the advanced band, §8.2.4).
+            return std / value
         return self.pi_schedule.flow_std(std / value, est.filters["flow_m3h"].sigma())
 
     def _model_step(
@@ -452,12 +465,58 @@ class Controller:
                 and not self._significant(iid, view)
             ):
                 cmds.proposed[iid] = current  # within the noise of the estimate: stays
+                self._held_at_limit(iid, current, proposal, cmds)
                 continue
             elif view.movable and not coordinated and self._in_range(iid, current):
                 proposal = self._trim(iid, current, proposal)
+            elif pump_moves and proposal is not None and self._street_leaf(iid):
+                proposal = self._actuator_step(iid, current, proposal)
             self._emit(iid, current, proposal, meas, cmds)
         if self.moved or pump_moves:
             self.expected = self._expected_flows(plan.flows)
+
+    def _held_at_limit(
+        self, iid: str, current: float, proposal: float | None, cmds: Commands
+    ) -> None:
+        """A valve that stays at the end of its range while the plan asks beyond it is still
+        held there by the safety limit: reported as such (§5.3.8-1), whether or not its
+        deviation was significant this cycle (a valve 10× oversized, at its minimum and
+        +10 %, lost its report for the one cycle its estimate was unsure after the move)."""
+        device = self.network.inlets[iid].device
+        lo, hi = self.config.limits.opening_range(device.min_opening, device.max_opening)
+        if proposal is None:
+            return
+        if proposal < lo and current <= lo + 1e-9:
+            cmds.limited[iid] = [MIN_OPENING]
+        elif proposal > hi and current >= hi - 1e-9:
+            cmds.limited[iid] = [MAX_OPENING]
+
+    def _street_leaf(self, iid: str) -> bool:
+        """A street-level inlet without households (its valve alone sets its flow)."""
+        return self.network.inlets[iid].parent is None and self.model.is_leaf(iid)
+
+    def _actuator_step(self, iid: str, current: float, proposal: float) -> float:
+        """A pump slowdown's compensating opening, sent at least as one ``opening_deadband``
+        step when the flow it would leave unmade is beyond the gate's tolerance.
+
+        When the pump moves, every flow moves with it, and the plan's openings compensate
+        each other and the pump together: a valve left where it stands because its share is
+        below ``opening_deadband`` is not left alone, its flow follows the pump (loop8 with
+        its pipes drawn ×1.5: a 1.3 % slowdown, B2's 0.48 % opening — 1.2 % of its flow —
+        not sent, B2 below the band for two steps). A move whose flow change
+        (``ModelBased.flow_factor``) is within ``GATE_TOLERANCE`` stays unsent, as a lone
+        correction of that size would (rounding those up overshot after 0.1 % pump nudges).
+        Only an opening that makes up for a slowdown: a flow left above its goal by a
+        speed-up is still in band (the goal sits low in it, §8.2.4), one left below is not.
+        """
+        step = self.config.opening_deadband
+        delta = proposal - current
+        if self.pump_ratio >= 1.0 or not 0.0 < delta < step:
+            return proposal
+        factor = self.model.flow_factor(iid, current, proposal)
+        if factor is None or abs(math.log(factor)) < GATE_TOLERANCE:
+            return proposal
+        return current + step
 
     def _trim(self, iid: str, current: float, proposal: float | None) -> float | None:
         """A lone correction sized from where the valve is and what it passes (§8.2.5).
@@ -1042,6 +1101,7 @@ class Controller:
         inlets: dict[str, InletReading] = {}
         self.fresh = set()
         touched = self._touched()
+        model = self._model_factors(meas, openings)
         self._pool_noise()
         for iid, inlet in self.network.inlets.items():
             est = self.estimators.get(iid)
@@ -1055,7 +1115,7 @@ class Controller:
             # estimate keeps averaging its readings instead of restarting at each move.
             expected = self.expected.get(iid) if iid in touched or self.pump_jump else None
             untouched = iid not in touched and not self.pump_jump
-            factor = self._move_factor(iid, touched, coupling)
+            factor = self._move_factor(iid, touched, coupling, model)
             est.step(raw, moved, jump, expected, untouched, factor)
             got = raw is not None and raw.get("flow_m3h") is not None
             if got:
@@ -1072,28 +1132,66 @@ class Controller:
             inlets[iid] = est.reading(opening)
         return replace(meas, inlets=inlets)
 
+    def _model_factors(
+        self, meas: Measurements, openings: Mapping[str, float | None]
+    ) -> dict[str, float] | None:
+        """Every inlet's flow change last step's commands predict, relative (None: nothing
+        moved, or the model cannot say): :meth:`ModelBased.move_factors` with the valves
+        where they stand and the moved ones from where they stood."""
+        moves = {  # to where the valve now stands (a stuck one did not follow its command)
+            iid: (self.moved_from[iid], position if position is not None else value)
+            for iid, value in self.moved.items()
+            if iid in self.moved_from
+            for position in (openings.get(iid),)
+        }
+        if not moves and self.pump_ratio == 1.0:
+            return None
+        speed = usable(meas.pump_speed)
+        if speed is None or not MIN_RATIO_SPEED <= speed <= 1.0 + SPEED_TOLERANCE:
+            speed = self.last_speed
+        if speed is None or speed < MIN_RATIO_SPEED:
+            return None
+        positions = {iid: o for iid, o in openings.items() if o is not None}
+        return self.model.move_factors(positions, moves, (speed / self.pump_ratio, speed))
+
     def _move_factor(
-        self, iid: str, touched: set[str], coupling: float
+        self,
+        iid: str,
+        touched: set[str],
+        coupling: float,
+        model: Mapping[str, float] | None = None,
     ) -> tuple[float, float] | None:
         """The flow change last step's commands predict for ``iid``, relative: ``(f, σ)``.
 
-        The pump's speed ratio scales every flow (affinity laws); a leaf's own valve moved
-        alone changes its flow by the model's resistance ratio (``ModelBased.flow_factor``);
-        others' moves add their coupling. None where neither is known — a building's valve
-        and its households' moved together, or nothing moved that touches the inlet — and
-        the estimator takes the plan's absolute prediction or the coupling jump as before.
+        With the network model's forward answer (``model``, :meth:`_model_factors`) every
+        inlet is carried by what the model predicts for it — its own valve, its building's
+        and households', the pump and its neighbours' moves (a looped neighbour taking its
+        water) — uncertain by ``MOVE_FACTOR_SHARE`` of the change (``PUMP_FACTOR_SHARE`` of
+        the pump's part). The rough coupling guess (a share of the design flow moved,
+        whatever the size of the moves: 3 % for a few valves trimmed by 1 %) had kept
+        estate12's 5 % meters from ever being learnt, every reading significant.
+        Without it: the pump's speed ratio scales every flow (affinity laws); a leaf's own
+        valve moved alone changes its flow by the model's resistance ratio
+        (``ModelBased.flow_factor``); others' moves add their coupling. None where neither
+        is known — a valve moved from an assumed position, a building's valve and its
+        households' moved together without the model, or nothing moved that touches the
+        inlet — and the estimator takes the plan's absolute prediction or the coupling jump.
         """
+        parent = self.network.inlets[iid].parent
+        if iid in touched and any(i in self._assumed for i in (iid, parent) if i in self.moved):
+            # Where the valve stood is assumed, not read back: the move's effect is
+            # known no better than that (HA, valves without feedback, 30 % lost: the
+            # carried estimates held the field 25–50 % in band) — the plan's flow as before.
+            return None
+        pump = PUMP_FACTOR_SHARE * abs(math.log(self.pump_ratio))
+        if model is not None and iid in model:
+            f = model[iid]
+            return f, math.hypot(pump, MOVE_FACTOR_SHARE * abs(math.log(f / self.pump_ratio)))
         factor = self.pump_ratio
-        sigmas = [PUMP_FACTOR_SHARE * abs(math.log(factor)), coupling]
+        sigmas = [pump, coupling]
         if iid in touched:
-            parent = self.network.inlets[iid].parent
             before, after = self.moved_from.get(iid), self.moved.get(iid)
             if before is None or after is None or (parent is not None and parent in self.moved):
-                return None
-            if iid in self._assumed:
-                # Where the valve stood is assumed, not read back: the move's effect is
-                # known no better than that (HA, valves without feedback, 30 % lost: the
-                # carried estimates held the field 25–50 % in band) — the plan's flow as before.
                 return None
             own = self.model.flow_factor(iid, before, after)
             if own is None:
