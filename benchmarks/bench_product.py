@@ -354,6 +354,91 @@ class LongestCallback:
         }
 
 
+class StartParts:
+    """CPU (all threads) and wall seconds of the parts of an entry's setup, in the order HA
+    runs them: the config flow's network check, the records database, the network load
+    (executor), the simulator's model, the first cycle (control loop built), the platforms
+    (entities, registries, first state writes). The parts run one after the other, so the
+    process's CPU time while one runs is that part's (the heartbeat and sampler threads
+    aside); what no part covers (flows, options, the update listener) is the remainder."""
+
+    PARTS = (
+        ("custom_components.heatbalance.config_flow", "build_network", "flow load"),
+        ("custom_components.heatbalance.records", "async_setup_records", "records"),
+        ("custom_components.heatbalance.lifecycle", "build_network", "network load"),
+        ("custom_components.heatbalance.lifecycle", "plant_network", "plant"),
+        ("custom_components.heatbalance.lifecycle", "Simulator", "simulator"),
+        (
+            "custom_components.heatbalance.coordinator",
+            "HeatbalanceCoordinator.async_config_entry_first_refresh",
+            "first cycle",
+        ),
+        (
+            "homeassistant.config_entries",
+            "ConfigEntries.async_forward_entry_setups",
+            "platforms",
+        ),
+    )
+
+    def __init__(self) -> None:
+        self.spent: dict[str, list[float]] = {}
+
+    @contextlib.contextmanager
+    def timed(self) -> Iterator[None]:
+        """The parts' functions wrapped for the block's duration."""
+        import functools
+        import importlib
+        import inspect
+
+        saved = []
+        for module_name, dotted, label in self.PARTS:
+            owner: Any = importlib.import_module(module_name)
+            *outer, name = dotted.split(".")
+            for attr in outer:
+                owner = getattr(owner, attr)
+            func = getattr(owner, name)
+            saved.append((owner, name, func if name in vars(owner) else None))
+            wrap = self._async if inspect.iscoroutinefunction(func) else self._sync
+            setattr(owner, name, functools.wraps(func)(wrap(func, label)))
+        try:
+            yield
+        finally:
+            for owner, name, func in saved:
+                if func is None:
+                    delattr(owner, name)  # inherited: the base class's again
+                else:
+                    setattr(owner, name, func)
+
+    def _add(self, label: str, cpu: float, wall: float) -> None:
+        spent = self.spent.setdefault(label, [0.0, 0.0])
+        spent[0] += time.process_time() - cpu
+        spent[1] += time.perf_counter() - wall
+
+    def _sync(self, func: Any, label: str) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            cpu, wall = time.process_time(), time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self._add(label, cpu, wall)
+
+        return run
+
+    def _async(self, func: Any, label: str) -> Any:
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            cpu, wall = time.process_time(), time.perf_counter()
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                self._add(label, cpu, wall)
+
+        return run
+
+    def report(self) -> dict[str, list[float]]:
+        out, self.spent = self.spent, {}
+        return out
+
+
 def _stack(frame: Any, depth: int = 7) -> str:
     """The innermost frames of the integration and Home Assistant (inner first)."""
     names: list[str] = []
@@ -498,8 +583,10 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
     start_block = LongestCallback()
     start_block.start()
     await asyncio.sleep(0)  # the steps from here on are timed (this one began before)
-    with profile.part("start"):
+    parts = StartParts()
+    with profile.part("start"), parts.timed():
         entry = await _add_entry(hass, name, algorithm)
+    start_parts = parts.report()
     start_block.stop()
     start_s = time.perf_counter() - t0
     start_cpu_s, start_loop_s = time.process_time() - c0, time.thread_time() - l0
@@ -554,6 +641,8 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
             }
             flags = {i: r.flagged for i, r in coordinator.data.inlets.items() if r.flagged}
             print("DEBUG", out_of_band, flags, coordinator.data.commands, file=sys.stderr)
+            alarms = [(a.type, a.location, a.values) for a in coordinator.alarms.active.values()]
+            print("DEBUG alarms", alarms, file=sys.stderr)
         if field is not None:
             field.follow_and_advance(coordinator.plant.cycle_s)
             field.publish()
@@ -571,9 +660,10 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
     await hass.async_block_till_done()
     unload_s = time.perf_counter() - t0
     t1, c1 = time.perf_counter(), time.process_time()
-    with profile.part("setup-from-store"):
+    with profile.part("setup-from-store"), parts.timed():
         assert await hass.config_entries.async_setup(entry.entry_id)  # what an HA start does
         await hass.async_block_till_done()
+    restart_parts = parts.report()
     reload_block.stop()
     reload_s, reload_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     restart_s, restart_cpu_s = time.perf_counter() - t1, time.process_time() - c1
@@ -594,6 +684,8 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
         "start_cpu_s": start_cpu_s,
         "start_loop_s": start_loop_s,
         "start_block": start_block.report(),
+        "start_parts": start_parts,
+        "restart_parts": restart_parts,
         "reload_cpu_s": reload_cpu_s,
         "unload_s": unload_s,
         "restart_s": restart_s,  # the entry's setup from its Store (registries filled)
@@ -695,6 +787,11 @@ def _print_blocks(r: dict[str, Any]) -> None:
         f"cycles {r['gc_cycles_s']:.1f}), "
         f"longest pause {r['gc_worst_ms']:.0f} ms"
     )
+    for label, key in (("start", "start_parts"), ("setup from the Store", "restart_parts")):
+        cells = ", ".join(
+            f"{part} {cpu:.1f}/{wall:.1f}" for part, (cpu, wall) in r.get(key, {}).items()
+        )
+        print(f"  {label}, parts (s CPU/wall): {cells}")
     blocks = [
         ("start", r["start_block"]),
         ("cycles", r["cycles_block"]),

@@ -26,7 +26,13 @@ its valve stuck or blocked in the field (with the biased meter, heat-meter count
 substation flow meter are mapped too), the entry's network file with pipe resistances
 ×1.5 of the field's. ``simulated`` — the entry's own simulated plant: lost readings through
 the entry's dropout option (per signal, not per inlet), stuck or blocked valve injected
-into its simulator.
+into its simulator. ``gateway`` — every building inlet on the gateway, through the real chain
+(``devtools/gateway_field.py``: the virtual plant's Modbus heat meters and electric valves, the
+gateway add-on as its own process, a real mosquitto, HA's MQTT): noise on the meters' flow and
+temperatures, a meter reading its error sentinels (published as ``null``) in a cycle with the
+scenario's probability, the victim's flow meter +10 % (with the substation flow meter as a
+gateway device), its valve stuck or blocked in the plant, valves read through a profile
+without position feedback, the entry's pipes ×1.5 of the plant's.
 
     .venv/ha2026/bin/python benchmarks/bench_product_faults.py                 # default set
     .venv/ha2026/bin/python benchmarks/bench_product_faults.py --only estate12 \\
@@ -43,12 +49,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addon")]
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from benchmarks import bench_product as bp  # noqa: E402
@@ -77,8 +85,10 @@ ENTITY_SCENARIOS = (
     "pipe model x1.5",
 )
 SIMULATED_SCENARIOS = ("missing 30%", "stuck 30%", "blockage x0.3")
+GATEWAY_SCENARIOS = tuple(s for s in ENTITY_SCENARIOS if s != "noise 5%")  # one noise row
 NETWORKS = ("estate12", "loop8", "genf36")
 RESULTS = bp.RESULTS.parent / "bench_product_faults"
+PROFILES = ROOT / "addon" / "heatbalance_gateway" / "profiles"
 
 
 def _network(name: str) -> Network:
@@ -125,6 +135,72 @@ def _field(hass: Any, network: Network, inlets: list[str], scn: br.Scenario, see
     return field
 
 
+async def _gateway(
+    request: Any, hass: Any, entry: Any, network: Network, scn: br.Scenario, seed: int
+) -> Any:
+    """The gateway chain polling a plant with the scenario's faults, every inlet mapped to
+    it (the substation meter too with the biased meter); the gateway polls from here."""
+    from devtools.gateway_field import GatewayField
+    from scripts.virtual_plant import SUBSTATION_METER
+
+    request.getfixturevalue("socket_enabled")
+    request.getfixturevalue("mock_hass_config")  # MQTT reads configuration.yaml
+    coordinator = entry.runtime_data.coordinator
+    folder = Path(tempfile.mkdtemp(prefix="bench-gwf-"))
+    meters = scn.fault == "bias"
+    field = GatewayField(
+        hass,
+        network,
+        folder,
+        list(coordinator.inlets),
+        noise=scn.noise,
+        substation_meter=meters,
+        seed=seed,
+    )
+    if scn.fault == "no_feedback":
+        _without_feedback(field.gateway.config, folder)
+    _record_moves(field)
+    request.addfinalizer(lambda: field.gateway.kill())
+    await field.async_start()
+    await field.async_map(entry)
+    if meters:
+        options = dict(entry.options) | {"substation_flow_gateway_device": SUBSTATION_METER}
+        hass.config_entries.async_update_entry(entry, options=options)
+        await hass.async_block_till_done()
+    victim = br.victim_of(network)
+    if scn.fault == "bias":
+        field.virtual.flow_bias[victim] = scn.value
+    elif scn.fault == "stuck":
+        field.sim.inject_fault(victim, "stuck", at=scn.value)
+    elif scn.fault == "blockage":
+        field.sim.inject_fault(victim, "blockage", factor=scn.value)
+    return field
+
+
+def _without_feedback(config: dict[str, Any], folder: Path) -> None:
+    """Cheap valves: the gateway reads them through a profile without position feedback."""
+    import yaml
+
+    profile = yaml.safe_load((PROFILES / "electric_valve.yaml").read_text("utf-8"))
+    profile["name"] = "valve_no_feedback"
+    profile["points"] = [p for p in profile["points"] if p["key"] != "position_feedback"]
+    for point in profile["points"]:
+        point.pop("feedback", None)
+    (folder / "profiles").mkdir(exist_ok=True)
+    (folder / "profiles" / "valve_no_feedback.yaml").write_text(yaml.safe_dump(profile), "utf-8")
+    config["profile_dirs"] = [str(folder / "profiles")]
+    for bus in config["buses"]:
+        for device in bus["devices"]:
+            if device["profile"] == "electric_valve":
+                device["profile"] = "valve_no_feedback"
+
+
+def _lose(field: Any, probability: float, rng: Any) -> None:
+    """This cycle's lost meter readings: each inlet's meter with ``probability``."""
+    if probability > 0:
+        field.virtual.lost = {iid for iid in field.sim.ids if rng.random() < probability}
+
+
 def _unsafe(moves: list[tuple[str, float, float]], settings: Settings) -> int:
     """Commands outside the opening limits or beyond the step limit (1 % rounding)."""
     lo, hi = settings.min_opening_pct / 100.0, settings.max_opening_pct / 100.0
@@ -156,7 +232,7 @@ async def _start_all_open(hass: Any, coordinator: Any, field: Any) -> None:
 
 
 @pytest.mark.parametrize("case", _cases(), ids=lambda c: "-".join(map(str, c)))
-async def test_fault(hass: Any, case: tuple[str, str, str, str, int]) -> None:
+async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, int]) -> None:
     """One run: the integration regulates a faulty plant; figures as JSON."""
     from custom_components.heatbalance.const import CONF_DROPOUT, EVENT_ALARM
 
@@ -187,7 +263,17 @@ async def test_fault(hass: Any, case: tuple[str, str, str, str, int]) -> None:
             hass.config_entries.async_update_entry(entry, options=options)
             await hass.async_block_till_done()
         coordinator = entry.runtime_data.coordinator
+    gateway = None
+    if source == "gateway":
+        gateway = await _gateway(request, hass, entry, base, scn, seed)
+        coordinator = entry.runtime_data.coordinator
+        moves_before = len(gateway_moves(gateway))
     await _start_all_open(hass, coordinator, field)
+    rng = np.random.default_rng(seed + 7919)  # the lost readings' draw (gateway)
+    if gateway is not None:
+        _lose(gateway, scn.missing, rng)
+        gateway.start_polling()
+        await gateway.async_fresh(coordinator, 0.0)
     sim = coordinator.simulator
     if source == "simulated" and faulty:
         kw = {"at": scn.value} if scn.fault == "stuck" else {"factor": scn.value}
@@ -227,6 +313,10 @@ async def test_fault(hass: Any, case: tuple[str, str, str, str, int]) -> None:
         if field is not None:
             field.follow_and_advance(coordinator.plant.cycle_s)
             truth, net = field.sim.state(), field.sim.network
+        elif gateway is not None:
+            _lose(gateway, scn.missing, rng)
+            await gateway.async_after_cycle(coordinator, coordinator.plant.cycle_s)
+            truth, net = gateway.sim.state(), gateway.sim.network
         else:
             moves += [(i, before[i], o) for i, o in coordinator.sent.items() if i in before]
             truth, net = sim.state(), sim.network
@@ -235,6 +325,10 @@ async def test_fault(hass: Any, case: tuple[str, str, str, str, int]) -> None:
         share = ev.share_in_band
     if field is not None:
         moves = field.moves
+    if gateway is not None:
+        moves = gateway_moves(gateway)[moves_before:]
+        assert await hass.config_entries.async_unload(entry.entry_id)  # it talks to the broker
+        await gateway.async_stop()
     named = [(k, reason) for k, where, reason in raised if where == victim]
     out = {
         "network": name,
@@ -254,6 +348,25 @@ async def test_fault(hass: Any, case: tuple[str, str, str, str, int]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     key = "-".join(map(str, case)).replace(" ", "_").replace("%", "pct")
     (RESULTS / f"{key}.json").write_text(json.dumps(out))
+
+
+def _record_moves(field: Any) -> None:
+    """Every setpoint the plant's valves receive, beside where the valve stood then."""
+    virtual = field.virtual
+    original = virtual.move
+    field.moves = []
+
+    def move(device: Any, percent: float) -> float:
+        stood = float(virtual.sim.openings[virtual.sim.ids.index(device.inlet)])
+        field.moves.append((device.inlet, stood, percent / 100.0))
+        return float(original(device, percent))
+
+    virtual.move = move
+
+
+def gateway_moves(field: Any) -> list[tuple[str, float, float]]:
+    """(inlet, opening it stood at, opening commanded) of every setpoint so far."""
+    return list(field.moves)
 
 
 # --- the engine's figure and the script part ------------------------------------------------
@@ -285,7 +398,10 @@ def main() -> int:
     cases = []
     for name in args.only:
         for source in args.source:
-            pool = ENTITY_SCENARIOS if source == "entities" else SIMULATED_SCENARIOS
+            pool = {
+                "entities": ENTITY_SCENARIOS,
+                "gateway": GATEWAY_SCENARIOS,
+            }.get(source, SIMULATED_SCENARIOS)
             for scenario in pool:
                 if args.scenario and scenario not in args.scenario:
                     continue

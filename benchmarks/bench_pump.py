@@ -16,6 +16,7 @@ that multiply to it, each measured with the oracle itself (lowest head for given
 Also reported: the aim, the lowest and median true flow ratio, the critical inlet's opening.
 
     .venv/ha2026/bin/python -m benchmarks.bench_pump --seeds 3 [--quick] [--jobs 2]
+        [--scenario "noise 2%"]
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from benchmarks.bench_robust import (
     SCENARIOS,
     STEP_S,
     STEPS,
+    Scenario,
     all_open,
     measure,
     networks,
@@ -44,8 +46,8 @@ from custom_components.heatbalance.engine.simulator import Simulator
 SCENARIO = next(s for s in SCENARIOS if s.name == "noise 1%")
 
 
-def decompose(network: Network, seed: int) -> dict[str, float | str]:
-    """One 24-step run at 1 % noise and the factors of its pump power over the oracle's."""
+def decompose(network: Network, seed: int, scenario: Scenario = SCENARIO) -> dict[str, float | str]:
+    """One 24-step run (default 1 % noise) and the factors of its pump power over the oracle's."""
     plant = all_open(network)
     sim = Simulator(plant, outdoor_c=plant.design.outdoor_c)
     control = make_controller(plant, ControllerConfig())
@@ -53,7 +55,7 @@ def decompose(network: Network, seed: int) -> dict[str, float | str]:
     victim = victim_of(plant)
     state = sim.state()
     for _ in range(STEPS):
-        cmds = control.step(measure(state, SCENARIO, victim, rng))
+        cmds = control.step(measure(state, scenario, victim, rng))
         for iid, opening in cmds.openings.items():
             sim.set_opening(iid, opening)
         if cmds.pump_speed is not None:
@@ -96,7 +98,7 @@ def _is_parent(network: Network, iid: str) -> bool:
     return any(i.parent == iid for i in network.inlets.values())
 
 
-def _task(args: tuple[Network, int]) -> dict[str, float | str]:
+def _task(args: tuple[Network, int, Scenario]) -> dict[str, float | str]:
     return decompose(*args)
 
 
@@ -106,11 +108,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--networks", help="comma-separated names")
+    parser.add_argument("--scenario", default=SCENARIO.name, help="a noise scenario's name")
     args = parser.parse_args()
+    scenario = next(s for s in SCENARIOS if s.name == args.scenario)
     nets = networks(args.quick)
     if args.networks:
         nets = [n for n in nets if n.name in args.networks.split(",")]
-    tasks = [(copy.deepcopy(n), s) for n in nets for s in range(args.seeds)]
+    tasks = [(copy.deepcopy(n), s, scenario) for n in nets for s in range(args.seeds)]
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
             rows = list(pool.map(_task, tasks))

@@ -36,6 +36,7 @@ class Instruments:
     bias: tuple[str, float] | None = None  # (inlet, factor) of a lying flow meter
     position: bool = True  # valves report current_position
     meters: bool = False  # heat meter counters per inlet and a substation flow meter
+    substation_bias: float = 1.0  # the substation flow meter reads this factor of the truth
 
 
 class FieldPlant:
@@ -116,6 +117,7 @@ class FieldPlant:
                 {"unit_of_measurement": "MWh", "device_class": "energy"},
             )
         flow = state.pump.flow_m3h * (1.0 + self.rng.normal(0.0, self.instruments.noise))
+        flow *= self.instruments.substation_bias
         self.hass.states.async_set(
             self.SUBSTATION_FLOW, f"{flow:.4f}", {"unit_of_measurement": "m³/h"}
         )

@@ -65,8 +65,11 @@ def plain_broker(port: int, gateway: str = "gw1") -> dict[str, Any]:
 class GatewayProcess:
     """Start/kill/stop the gateway process with a given configuration."""
 
-    def __init__(self, directory: Path, config: dict[str, Any]) -> None:
+    def __init__(self, directory: Path, config: dict[str, Any], addon: Path = ADDON) -> None:
+        """``addon``: the folder holding the ``heatbalance_gateway`` package to run (another
+        release's, to test what an operator's older add-on does against this integration)."""
         self.directory = directory
+        self.addon = addon
         self.config = config
         self.process: subprocess.Popen[bytes] | None = None
         self.log = directory / "gateway.log"
@@ -78,12 +81,12 @@ class GatewayProcess:
         config = {**self.config, **overrides}
         path = self.directory / "gateway.yaml"
         path.write_text(yaml.safe_dump(config))
-        env = {**os.environ, "PYTHONPATH": str(ADDON)}
+        env = {**os.environ, "PYTHONPATH": str(self.addon)}
         self._log_offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "heatbalance_gateway", "--config", str(path)],
-                cwd=ADDON,
+                cwd=self.addon,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -11,8 +11,11 @@ read, and the plant advances in accelerated time, so the gateway, the integratio
 controller can be exercised end to end without hardware.
 Imperfect instruments for the meter check (engine/meters.py): ``flow_bias`` makes an inlet's
 flow meter read high or low, ``noise`` puts relative Gaussian noise on every meter's flow and
-temperatures (the integrating energy counter stays exact: its error would be a bias), and
-``substation_meter`` adds the substation's flow meter (device ``substation-meter``).
+temperatures (the integrating energy counter stays exact: its error would be a bias),
+``lost`` names inlets whose meter reads invalid values now (error sentinels outside the
+profile's valid range for flow and temperatures, which the gateway publishes as ``null``: a
+lost reading), and ``substation_meter`` adds the
+substation's flow meter (device ``substation-meter``).
 
 Served by pymodbus 3.16 ``SimDevice``/``SimData`` (not the deprecated datastore contexts); one
 Modbus TCP server per line of at most 246 devices (device ids 1…246), on consecutive ports.
@@ -101,6 +104,11 @@ class PlantDevice:
     writes: list[float] = field(default_factory=list)
 
 
+# a meter's error sentinels: outside the heat_meter profile's valid ranges (flow ±10,000 m³/h,
+# temperatures −40…200 °C), yet encodable in its registers (float32, int16 in 0.01 °C)
+LOST_READING = {"flow": -99_999.0, "supply_temperature": -300.0, "return_temperature": -300.0}
+
+
 class VirtualPlant:
     """Simulator + Modbus devices; ``speed`` simulated seconds pass per real second."""
 
@@ -121,6 +129,7 @@ class VirtualPlant:
         self.sim = sim
         self.noise = noise
         self.flow_bias: dict[str, float] = {}  # inlet → factor its flow meter reads
+        self.lost: set[str] = set()  # inlets whose meter reads invalid values now
         self.substation_meter = substation_meter
         self._rng = np.random.default_rng(seed)
         self.speed = speed
@@ -184,7 +193,10 @@ class VirtualPlant:
         inlet = state.inlets[device.inlet]
         if device.kind == "meter":
             flow = inlet.flow_m3h * self.flow_bias.get(device.inlet, 1.0)
-            return self._metered(flow, inlet.supply_c, inlet.return_c) | {
+            metered = self._metered(flow, inlet.supply_c, inlet.return_c)
+            if device.inlet in self.lost:
+                metered = LOST_READING
+            return metered | {
                 "power": inlet.heat_w / 1000.0,
                 "energy": inlet.heat_kwh,  # kWh: the profile's counter, published in kWh
             }

@@ -5,4 +5,4 @@ Runs inside the Home Assistant add-on (``addon/``) or standalone with
 integration never imports it: the consumer side of the link lives in the integration.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

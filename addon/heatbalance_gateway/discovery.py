@@ -12,10 +12,11 @@ import math
 from collections.abc import Iterator
 from typing import Any, cast
 
+from . import __version__
 from .register_map import Point, Profile
 from .topics import Topics
 
-ORIGIN = {"name": "heatbalance-gateway", "sw_version": "0.1.0"}
+ORIGIN = {"name": "heatbalance-gateway", "sw_version": __version__}
 
 
 def _uid(*parts: str) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 
 from .mqtt_link import Uplink
 from .outbox import Outbox, Row
-from .topics import Topics
+from .topics import PROTOCOL, Topics
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,8 +36,9 @@ def encode_batch(gateway: str, stream: str, floor: int, rows: list[Row]) -> str:
         f'"device":{json.dumps(r.device)},"values":{r.payload}}}'
         for r in rows
     )
-    head = json.dumps({"gateway": gateway, "stream": stream, "floor": floor})[:-1]
-    return f'{head},"readings":[{readings}]}}'
+    head = {"gateway": gateway, "stream": stream, "floor": floor, "protocol": PROTOCOL}
+    head_json = json.dumps(head)[:-1]
+    return f'{head_json},"readings":[{readings}]}}'
 
 
 class Forwarder:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from . import __version__
 from .bus_worker import BusWorker, Command, Reading
 from .commands import (
     CommandError,
@@ -32,7 +33,7 @@ from .mbus import BUS_TYPES as MBUS_TYPES
 from .mbus import MBusLine, MBusWorker
 from .mqtt_link import BrokerLink, Uplink
 from .outbox import Outbox
-from .topics import Topics
+from .topics import PROTOCOL, Topics
 from .transport import PymodbusTransport, SimulatedTransport, Transport
 from .zigbee import run_zigbee
 
@@ -134,6 +135,7 @@ class Gateway:
     # ---- callbacks from MQTT (on the asyncio loop) -------------------------------------
     def _on_connect(self, link: BrokerLink) -> None:
         link.publish(self.topics.status, "online", retain=True)
+        link.publish(self.topics.info, json.dumps(self.info()), retain=True)
         link.subscribe(
             [
                 self.topics.command,
@@ -277,6 +279,21 @@ class Gateway:
                 state.update(values)
                 state["ts"] = ts
                 link.publish(self.topics.device_state(device), json.dumps(state), retain=True)
+
+    def info(self) -> dict[str, Any]:
+        """The birth message (``…/info``, retained): the link protocol, this add-on's
+        version, the unit of every energy counter, and each polled device's point keys —
+        a heat meter without an ``energy`` point delivers no heat (issue 10)."""
+        return {
+            "protocol": PROTOCOL,
+            "version": __version__,
+            "energy_unit": "kWh",
+            "devices": {
+                name: sorted(point.key for point in state.profile.points)
+                for worker in self.workers.values()
+                for name, state in worker.devices.items()
+            },
+        }
 
     def statistics(self) -> dict[str, Any]:
         """Statistics JSON (§6.0.6, §5.3.7-1)."""

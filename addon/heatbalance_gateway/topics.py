@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+PROTOCOL = 2
+"""Version of the link protocol, sent with every data batch and in the retained ``info``.
+2: energy counters in kWh (1: add-ons before that published MWh and sent no version; the
+integration takes no energy counter from a batch of another version and raises a repair)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Topics:
@@ -28,6 +33,13 @@ class Topics:
     def status(self) -> str:
         """Gateway availability, retained ``online``/``offline`` (also the last will)."""
         return f"{self.root}/status"
+
+    @property
+    def info(self) -> str:
+        """What this gateway is, retained JSON published on every connect (the birth
+        message): link protocol, add-on version, energy unit and each field device's point
+        keys, so the consumer knows what a device can deliver before it reports."""
+        return f"{self.root}/info"
 
     @property
     def data(self) -> str:

@@ -54,12 +54,14 @@ async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> bool:
     """Load the network, start its coordinator, then the platforms."""
+    from .archive_actions import async_track_reports
     from .gc_tuning import async_freeze
     from .lifecycle import async_setup_network, async_update_listener
     from .panel import track_network
     from .records import async_setup_records
 
     await async_setup_records(hass, entry)  # before the first cycle, which it records
+    async_track_reports(hass, entry)
     await async_setup_network(hass, entry)
     track_network(hass, entry)
     entry.async_on_unload(entry.add_update_listener(async_update_listener))

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from homeassistant.components.http import HomeAssistantView
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
 from homeassistant.exceptions import ServiceValidationError, TemplateError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.template import Template
 from homeassistant.util import dt as dt_util
 
@@ -253,6 +255,15 @@ def schedule_reports(now: datetime) -> list[str]:
     if (today.month, today.day) == SEASON_END:
         due.append("season")  # the season that has just ended
     return due
+
+
+def async_track_reports(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Early each morning, the reports that are due (until the entry unloads)."""
+
+    async def run(now: datetime) -> None:
+        await async_scheduled_reports(hass, entry.runtime_data.coordinator, now)
+
+    entry.async_on_unload(async_track_time_change(hass, run, hour=4, minute=7, second=0))
 
 
 async def async_scheduled_reports(

@@ -14,8 +14,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
-from .const import DOMAIN
-from .records import DATA_RECORDS
+from .const import DATA_RECORDS, DOMAIN
 
 _LOGGER = logging.getLogger(__name__)
 ISSUE_BACKUP = "backup_schedule"

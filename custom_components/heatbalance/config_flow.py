@@ -51,6 +51,7 @@ from .engine.networks import builtin_names
 from .network_setup import (
     build_network,
     building_inlets,
+    hand_over,
     network_source,
     resolve_path,
     unique_id_for,
@@ -181,6 +182,7 @@ class HeatbalanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 records = await self.hass.async_add_import_executor_job(
                     _commissioning_records, network_source(data)
                 )  # an exported network brings its commissioning records back
+                hand_over(self.hass.data, unique_id_for(data), network)
                 return self.async_create_entry(
                     title=network.name, data=data, subentries=inlet_subentries(network) + records
                 )

@@ -135,3 +135,4 @@ EVENT_ALARM: Final = "heatbalance_alarm"
 EVENT_AUDIT: Final = "heatbalance_audit"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_INLET: Final = "inlet"
+DATA_RECORDS: Final = f"{DOMAIN}_records"  # hass.data: entry id → its Records (records.py)

@@ -50,6 +50,7 @@ from .persistence import (
 )
 from .plant import Plant
 from .records import archive_cycle
+from .repairs import async_gateway_issues
 from .settings import InletConfig, Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self._save_unsub: Callable[[], None] | None = None
         self._refreshing = False  # listeners are told after the refresh, in batches
         self._listeners_due = False
+        self._gateway_revision: int | None = None  # the gateway source's, at its last check
 
     @property
     def simulator(self) -> Simulator:
@@ -154,6 +156,19 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             ) from err
         if source is not None and self.config_entry is not None:
             self.config_entry.async_on_unload(source.async_stop)
+        await self._async_gateway_issues(force=True)
+
+    async def _async_gateway_issues(self, force: bool = False) -> None:
+        """Re-check the gateway's repairs when what its gateways said or sent changed."""
+        source = self.plant.gateway
+        revision = None if source is None else source.revision
+        if self.config_entry is None or (revision == self._gateway_revision and not force):
+            return
+        self._gateway_revision = revision
+        entry = self.config_entry
+        await async_gateway_issues(
+            self.hass, entry.entry_id, entry.title, self.network, self.settings, self.inlets, source
+        )
 
     def stored(self, memory: dict[str, Any] | None = None) -> dict[str, Any]:
         """Everything the Store keeps (``memory``: the cycle memory already serialised)."""
@@ -254,6 +269,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
     async def _async_cycle(self) -> CycleResult:
         try:
             acq = await self.plant.async_acquire(self.hass)
+            await self._async_gateway_issues()
             result = await self.hass.async_add_executor_job(
                 run_cycle,
                 self.network,
@@ -275,7 +291,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         dispatch = (self.settings.auto and self.balance.regulating) or self.force_dispatch
         self.force_dispatch = False
         self.sent = {}
-        if dispatch and self.settings.level != "primary":
+        if dispatch:  # settings.auto is off at the primary level (Table 3.0.4)
             await self.async_send(result.commands, result.pump_command)
         elif self.memory.loop is not None:  # the controller must not assume they moved
             await self.hass.async_add_executor_job(self.memory.loop.held)

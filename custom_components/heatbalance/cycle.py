@@ -26,15 +26,8 @@ from .engine.loop import ControlLoop, LoopConfig
 from .engine.model import Inlet, Network
 from .estimates import filled_in
 from .reading import Acquisition, Reading
-from .settings import InletConfig, Settings
+from .settings import ENGINE_TARGETS, InletConfig, Settings
 
-# the options' names → the engine's (control/base.py, evaluation.py)
-ENGINE_TARGETS = {
-    "flow": "flow",
-    "return_temperature": "return",
-    "mean_temperature": "mean",
-    "room_temperature": "room",
-}
 ENGINE_ALGORITHMS = {"traditional": "traditional", "ai": "model"}
 WEIGHT_RANGE = (0.5, 2.0)  # §5.3.6-5, as the engine accepts it
 LEARNED = (
@@ -145,14 +138,16 @@ def limits_of(settings: Settings) -> SafetyLimits:
 
 
 def weight_of(network: Network, cfg: InletConfig) -> float:
-    """The inlet's §5.3.6-5 weight: the operator's, else the network file's."""
+    """The weight the operator set for the inlet (§5.3.6-5), else the network file's."""
     return cfg.weight if cfg.weight is not None else network.inlets[cfg.inlet_id].weight
 
 
-def set_flow(network: Network, cfg: InletConfig) -> float:
-    """Set flow of an inlet: design flow × weight, shifted by the operator's offset (%)."""
-    inlet = network.inlets[cfg.inlet_id]
-    return inlet.design_flow_m3h * weight_of(network, cfg) * (1.0 + cfg.setpoint_offset / 100.0)
+def engine_weight(network: Network, cfg: InletConfig) -> float:
+    """The one weight the engine regulates and judges the inlet by: the operator's weight
+    shifted by the setpoint offset (%), both scale the set flow (``ControllerConfig.
+    set_flow``), kept in the range the engine accepts."""
+    lo, hi = WEIGHT_RANGE
+    return min(max(weight_of(network, cfg) * (1.0 + cfg.setpoint_offset / 100.0), lo), hi)
 
 
 def controller_config(
@@ -166,12 +161,7 @@ def controller_config(
     ``held`` are inlets no command reaches (valves of a real plant without a mapping): the
     plan keeps them where they are, as it keeps an inlet switched to manual.
     """
-    weights = {}
-    for iid, cfg in inlets.items():
-        design = network.inlets[iid].design_flow_m3h
-        if design > 0:  # weight and setpoint offset both scale the set flow
-            lo, hi = WEIGHT_RANGE
-            weights[iid] = min(max(set_flow(network, cfg) / design, lo), hi)
+    weights = {iid: engine_weight(network, cfg) for iid, cfg in inlets.items()}
     return ControllerConfig(
         algorithm=ENGINE_ALGORITHMS[settings.algorithm],
         target=ENGINE_TARGETS[settings.target],
@@ -186,17 +176,14 @@ def controller_config(
 def loop_config(
     network: Network, settings: Settings, inlets: dict[str, InletConfig], acq: Acquisition
 ) -> LoopConfig:
-    """The engine loop's configuration: the managed inlets are judged at their set flows;
-    what no command reaches (unmapped valves and the pump of a real plant) is planned as it
-    stands."""
+    """The engine loop's configuration: the managed inlets are judged at their set flows
+    (the controller's weights: one set flow for plan, verdict, guard and alarm); what no
+    command reaches (unmapped valves and the pump of a real plant) is planned as it stands."""
     held = [] if acq.unmanaged_moved else list(acq.unmanaged)
     control = controller_config(network, settings, inlets, held)
     control.pump_control = acq.pump_controlled  # never plan on a pump no command reaches
     return LoopConfig(
-        controller=control,
-        judged=list(inlets),
-        setpoints={iid: set_flow(network, cfg) for iid, cfg in inlets.items()},
-        alarms=alarm_settings(settings, inlets),
+        controller=control, judged=list(inlets), alarms=alarm_settings(settings, inlets)
     )
 
 
@@ -265,8 +252,8 @@ def run_cycle(
     results: dict[str, InletResult] = {}
     kids = network.children_by_parent()  # once: per inlet it is O(n²) on 23k households
     flags = _flags_by_inlet(out.cleaning.flags)
-    for iid, cfg in inlets.items():
-        reading = acq.inlets[iid]
+    for iid in inlets:
+        inlet, reading = network.inlets[iid], acq.inlets[iid]
         heat_kw = out.heat_kw.get(iid)
         rate, samples = out.success.get(iid, (None, 0))
         judged = ev.inlets.get(iid) if ev else None
@@ -274,7 +261,7 @@ def run_cycle(
             reading=reading,
             heat_kw=heat_kw,
             energy_kwh=out.energy_kwh.get(iid, 0.0),
-            setpoint=judged.reference if judged else set_flow(network, cfg),
+            setpoint=judged.reference if judged else config.controller.set_flow(inlet),
             actual=judged.value if judged else reading.flow_m3h,
             deviation=judged.deviation if judged else None,
             in_band=judged.in_band if judged else None,

@@ -51,7 +51,13 @@ async def async_get_config_entry_diagnostics(
             "balance": coordinator.balance.as_dict(),
             "learned": learned_of(coordinator),  # the self-learning model's corrections
         },
-        # which meter consistency checks the mapped signals feed (engine/meters.py)
-        "meter_checks": meter_checks(network, coordinator.settings, coordinator.inlets),
+        # which meter consistency checks the mapped signals feed (engine/meters.py), with
+        # what the gateway says its devices have (a heat meter without an energy point)
+        "meter_checks": meter_checks(
+            network,
+            coordinator.settings,
+            coordinator.inlets,
+            coordinator.plant.gateway.points() if coordinator.plant.gateway else None,
+        ),
         "state": export_response(coordinator),
     }

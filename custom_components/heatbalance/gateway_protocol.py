@@ -26,6 +26,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+PROTOCOL = 2
+"""The link protocol this consumer speaks (the add-on's ``topics.PROTOCOL``): 2 = energy
+counters in kWh. A batch without a version is from an add-on before it (1: energy in MWh)."""
+LEGACY_PROTOCOL = 1
+
 RECENT_IDENTITIES = 50_000
 """Readings per gateway remembered by identity (device, timestamp) for cross-stream dedup:
 more than a re-streamed outbox resends at once (the forwarder's window, 5,000 by default)."""
@@ -84,6 +89,7 @@ class AckTracker:
         self.latest_ts: dict[tuple[str, str], float] = {}
         self.duplicates = 0
         self.epochs = 0  # stream changes seen (new outbox file, restore, rollback, storage)
+        self.protocols: dict[str, int] = {}  # gateway → link protocol of its last batch
         self._recent: dict[str, _Recent] = {}
 
     def restore(self, gateway: str, stream: str, contiguous: int) -> None:
@@ -93,6 +99,7 @@ class AckTracker:
     def handle_batch(self, gateway: str, payload: bytes | str) -> list[Item]:
         """Parse and classify one batch; raises BatchError when it is malformed."""
         batch = parse_batch(payload)
+        self.protocols[gateway] = batch["protocol"]
         state = self.streams.get(gateway)
         if state is None or state.stream != batch["stream"]:
             if state is not None:
@@ -157,6 +164,7 @@ def parse_batch(payload: bytes | str) -> dict[str, Any]:
         return {
             "stream": str(raw["stream"]),
             "floor": int(raw.get("floor", 0)),
+            "protocol": int(raw.get("protocol", LEGACY_PROTOCOL)),
             "readings": readings,
         }
     except (ValueError, TypeError, KeyError, AttributeError) as err:

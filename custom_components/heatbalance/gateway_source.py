@@ -48,6 +48,7 @@ from .const import (
 )
 from .gateway_history import LATE_S, BacklogHistory
 from .gateway_protocol import (
+    PROTOCOL,
     AckTracker,
     BatchError,
     Item,
@@ -158,6 +159,7 @@ class GatewaySource:
         # devices whose newest state arrived in this run: the Store's live state says where a
         # valve stood before Home Assistant stopped, not where it stands now (turned by hand)
         self.heard: set[str] = set()
+        self._restored_ts: dict[str, float] = {}  # device → its Store state's timestamp
         # … and of those, the ones whose position this cycle's acquisition used: a report
         # arriving between the acquisition and the command must not let a step computed
         # from the Store's position out (seen on HA 2025.4's slower MQTT delivery)
@@ -168,6 +170,12 @@ class GatewaySource:
         self.stats: dict[str, dict[str, Any]] = {}  # gateway → its retained statistics
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.invalid = 0
+        # what each gateway says it is (its retained ``…/info``: protocol, add-on version,
+        # every device's point keys), and the link protocol of the batches that brought this
+        # network's readings in this run (a batch of another version: no energy counter taken)
+        self.info: dict[str, dict[str, Any]] = {}
+        self.protocols: dict[str, int] = {}
+        self.revision = 0  # counts changes of the two above (repairs are re-checked then)
         self._unsubscribe: list[Callable[[], None]] = []
         self._store: Store[dict[str, Any]] | None = None
         self.backlog: BacklogHistory | None = None  # the durable backlog journal (async_start)
@@ -201,6 +209,7 @@ class GatewaySource:
             (data_topic(self.base, "+"), self._on_data),
             (f"{self.base}/gw/+/cmd/result", self._on_result),
             (f"{self.base}/gw/+/stats", self._on_stats),
+            (f"{self.base}/gw/+/info", self._on_info),
         ):
             self._unsubscribe.append(await mqtt.async_subscribe(self.hass, topic, handler, 1))
 
@@ -260,6 +269,7 @@ class GatewaySource:
         self.live.update(live)
         for dev, lv in live.items():
             self.tracker.latest_ts[(lv.gateway, dev)] = lv.ts
+            self._restored_ts[dev] = lv.ts
 
     @callback
     def _on_data(self, msg: Any) -> None:
@@ -358,12 +368,24 @@ class GatewaySource:
 
     def _write(self, gateway: str, item: Item) -> None:
         """In-memory history always (original timestamp; the durable backlog is the journal's,
-        gateway_history.py); live state only when not older."""
+        gateway_history.py); live state only when not older. A batch of another link
+        protocol keeps no energy counter: an add-on before protocol 2 sent it in MWh, and read
+        as kWh it would be 1000× small — the repair ``gateway_protocol`` says so instead."""
         reading = item.reading
-        self.history.append((reading["ts"], reading["device"], reading["values"]))
+        values = reading["values"]
+        protocol = self.tracker.protocols.get(gateway, PROTOCOL)  # of the batch at hand
+        if self._bound(reading["device"]) and self.protocols.get(gateway) != protocol:
+            self.protocols[gateway] = protocol
+            self.revision += 1
+        if protocol != PROTOCOL and "energy" in values:
+            values = {k: v for k, v in values.items() if k != "energy"}
+        self.history.append((reading["ts"], reading["device"], values))
         if item.is_latest:
-            self.live[reading["device"]] = Live(gateway, reading["ts"], reading["values"])
-            self.heard.add(reading["device"])
+            self.live[reading["device"]] = Live(gateway, reading["ts"], values)
+            # the Store's reading resent (unacked when Home Assistant stopped: same
+            # timestamp) is no news of where the valve stands now (§5.3.6-3)
+            if reading["ts"] > self._restored_ts.get(reading["device"], -math.inf):
+                self.heard.add(reading["device"])
 
     @callback
     def _on_result(self, msg: Any) -> None:
@@ -405,6 +427,50 @@ class GatewaySource:
                 self._refuse(gateway, device, "statistics")
                 del devices[device]
         self.stats[gateway] = stats
+
+    @callback
+    def _on_info(self, msg: Any) -> None:
+        """Keep what a gateway says it is (its birth message, retained)."""
+        try:
+            info = json.loads(msg.payload)
+            if not isinstance(info, dict):
+                raise TypeError("not an object")
+        except (ValueError, TypeError) as err:
+            self.invalid += 1
+            _LOGGER.warning("Unreadable gateway info on %s: %r", msg.topic, err)
+            return
+        gateway = msg.topic.split("/")[-2]
+        if self.info.get(gateway) != info:
+            self.info[gateway] = info
+            self.revision += 1
+
+    def device_points(self, device: str) -> frozenset[str] | None:
+        """The point keys the device's gateway (its owner, else any that lists it) says the
+        device has; None when no gateway has said (an add-on before protocol 2, LoRaWAN)."""
+        owner = self.owner.get(device)
+        for gateway, info in self.info.items():
+            devices = info.get("devices")
+            if owner not in (None, gateway) or not isinstance(devices, dict):
+                continue
+            points = devices.get(device)
+            if isinstance(points, list):
+                return frozenset(str(p) for p in points)
+        return None
+
+    def points(self) -> dict[str, frozenset[str]]:
+        """:meth:`device_points` of every inlet device a gateway has described."""
+        known = {name: self.device_points(name) for name in self.devices}
+        return {name: points for name, points in known.items() if points is not None}
+
+    def incompatible(self) -> dict[str, tuple[int, str | None]]:
+        """Gateways whose batches brought this network's readings in another link protocol
+        than this integration's: gateway → (its protocol, its add-on version if it said)."""
+        out: dict[str, tuple[int, str | None]] = {}
+        for gateway, protocol in self.protocols.items():
+            if protocol != PROTOCOL:
+                version = self.info.get(gateway, {}).get("version")
+                out[gateway] = (protocol, None if version is None else str(version))
+        return out
 
     def link_rate(self, inlet_id: str) -> tuple[float, int] | None:
         """The gateway's first-try success rate of the inlet's devices (§6.0.6): the worst
@@ -448,8 +514,10 @@ class GatewaySource:
         answer = self.command_status(inlet_id, stale_s if answer_s is None else answer_s)
         reading = Reading(command_status=answer, link_rate=self.link_rate(inlet_id))
         has_meter, has_valve = meter_name in self.live, valve_name in self.live
-        # Signals some device of this inlet provides: flow, two temperatures, feedback.
-        reading.attempted = has_meter + 2 * (has_meter or has_valve) + has_valve
+        counts_heat = has_meter and self._has_energy(meter_name)
+        # Signals some device of this inlet provides: flow, two temperatures, feedback, and
+        # the heat meter's energy counter when it has one (§6.0.6 counts each signal)
+        reading.attempted = has_meter + 2 * (has_meter or has_valve) + has_valve + counts_heat
         if has_meter:
             reading.flow_m3h = _value(meter, "flow")
             reading.heat_kwh = _value(meter, "energy")  # kWh: the add-on converts (§4.1.2)
@@ -461,12 +529,24 @@ class GatewaySource:
             setattr(reading, attr, _value(meter, key) if key in meter else _value(valve, key))
         signals = (reading.flow_m3h, reading.supply_c, reading.return_c, reading.opening)
         reading.received = sum(v is not None for v in signals)
+        reading.received += counts_heat and reading.heat_kwh is not None
         if answer == PENDING and self._feedback_predates_command(inlet_id, valve_name):
             reading.opening = None  # says nothing of the command yet: the engine assumes it
         self._sensor_readings(inlet_id, reading, stale_s)
         if has_valve:
             reading.fault_code = _value(valve, "fault_code")
         return reading
+
+    def _has_energy(self, meter: str | None) -> bool:
+        """Whether the meter delivers an energy counter: its gateway's point list says so, or
+        (none published) its readings carry one — a stale reading counts as a lost one."""
+        if meter is None:
+            return False
+        points = self.device_points(meter)
+        if points is None:
+            live = self.live.get(meter)
+            points = frozenset(live.values) if live is not None else frozenset()
+        return "energy" in points
 
     def _note_read(self, device: str | None) -> None:
         """Remember whether ``device``'s position, read now, was reported in this run."""

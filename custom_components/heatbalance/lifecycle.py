@@ -31,7 +31,7 @@ from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator, Heatbal
 from .engine.loader import NetworkError
 from .engine.simulator import Simulator
 from .gc_tuning import async_freeze
-from .network_setup import build_network, definitions, network_source
+from .network_setup import build_network, definitions, handed_over, network_source
 from .persistence import STORE_VERSION
 from .records import CONF_ARCHIVE_URL, audited_change
 from .repairs import async_check_issues, async_clear_issues
@@ -83,9 +83,11 @@ async def async_setup_network(hass: HomeAssistant, entry: HeatbalanceConfigEntry
     structure = structure_of(entry)  # read with the configs: later changes reload again
     configs = inlet_configs(entry)
     try:
-        network = await hass.async_add_executor_job(
-            build_network, network_source(entry.data), definitions(entry.data)
-        )
+        network = handed_over(hass.data, entry.unique_id)  # just read by the config flow
+        if network is None or definitions(entry.data):
+            network = await hass.async_add_executor_job(
+                build_network, network_source(entry.data), definitions(entry.data)
+            )
         # the simulated plant: the network itself, or a true plant in development mode
         plant = await hass.async_add_executor_job(plant_network, network, definitions(entry.data))
     except (NetworkError, OSError) as err:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -24,6 +24,7 @@ from .engine.building_list import estimate_network, network_file, read_building_
 from .engine.loader import NetworkError, load_network, network_to_dict, parse_network
 from .engine.model import Network
 
+LOADED = "heatbalance_loaded"  # hass.data: unique id → the network the config flow just read
 NETWORK_SUFFIXES = (".yaml", ".yml", ".json")
 TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 FOLDER = "heatbalance"  # under HA's configuration folder: uploaded and generated files
@@ -58,6 +59,18 @@ def build_network(source: str, definitions: Iterable[Mapping[str, Any]] = ()) ->
     ids = {d["id"] for d in extra}
     data["inlets"] = [i for i in data["inlets"] if i["id"] not in ids] + extra
     return parse_network(data, source=network.name)
+
+
+def hand_over(store: MutableMapping[Any, Any], unique_id: str, network: Network) -> None:
+    """Keep the network the config flow read for the setup that follows at once (``store`` is
+    ``hass.data``): a first add reads the file once, not twice (a 23k-household network
+    takes seconds to load and validate)."""
+    store.setdefault(LOADED, {})[unique_id] = network
+
+
+def handed_over(store: MutableMapping[Any, Any], unique_id: str | None) -> Network | None:
+    """The network :func:`hand_over` kept for this entry, taken (None: load it)."""
+    return store.get(LOADED, {}).pop(unique_id, None) if unique_id else None
 
 
 def building_inlets(network: Network) -> list[str]:

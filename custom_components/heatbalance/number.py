@@ -32,7 +32,7 @@ from .const import (
 from .coordinator import HeatbalanceConfigEntry
 from .cycle import weight_of
 from .entity import HeatbalanceEntity, add_entities
-from .settings import DEFAULT_OPTIONS
+from .settings import DEFAULT_OPTIONS, OPTION_RANGES
 
 PARALLEL_UPDATES = 0
 
@@ -44,9 +44,8 @@ class ThresholdDescription(NumberEntityDescription):
     attr: str
 
 
-def _threshold(
-    key: str, attr: str, lo: float, hi: float, step: float, unit: str, **kw: object
-) -> ThresholdDescription:
+def _threshold(key: str, attr: str, unit: str, **kw: object) -> ThresholdDescription:
+    lo, hi, step = OPTION_RANGES[key]  # the options dialog's range
     return ThresholdDescription(
         key=key,
         translation_key=key,
@@ -63,24 +62,14 @@ def _threshold(
 
 C = UnitOfTemperature.CELSIUS
 THRESHOLDS = (
-    _threshold(CONF_MIN_OPENING, "min_opening_pct", 0, 100, 1, PERCENTAGE),
-    _threshold(CONF_MAX_OPENING, "max_opening_pct", 0, 100, 1, PERCENTAGE),
-    _threshold(CONF_MAX_STEP, "max_step_pct", 1, 100, 1, PERCENTAGE),
-    _threshold(CONF_MIN_FLOW, "min_flow_pct", 0, 100, 1, PERCENTAGE),
+    _threshold(CONF_MIN_OPENING, "min_opening_pct", PERCENTAGE),
+    _threshold(CONF_MAX_OPENING, "max_opening_pct", PERCENTAGE),
+    _threshold(CONF_MAX_STEP, "max_step_pct", PERCENTAGE),
+    _threshold(CONF_MIN_FLOW, "min_flow_pct", PERCENTAGE),
+    _threshold(CONF_MAX_SUPPLY, "max_supply_c", C, device_class=NumberDeviceClass.TEMPERATURE),
+    _threshold(CONF_MIN_RETURN, "min_return_c", C, device_class=NumberDeviceClass.TEMPERATURE),
     _threshold(
-        CONF_MAX_SUPPLY, "max_supply_c", 30, 150, 0.5, C, device_class=NumberDeviceClass.TEMPERATURE
-    ),
-    _threshold(
-        CONF_MIN_RETURN, "min_return_c", 0, 60, 0.5, C, device_class=NumberDeviceClass.TEMPERATURE
-    ),
-    _threshold(
-        CONF_MIN_DP,
-        "min_dp_kpa",
-        0,
-        500,
-        0.5,
-        UnitOfPressure.KPA,
-        device_class=NumberDeviceClass.PRESSURE,
+        CONF_MIN_DP, "min_dp_kpa", UnitOfPressure.KPA, device_class=NumberDeviceClass.PRESSURE
     ),
 )
 WEIGHT = NumberEntityDescription(

@@ -66,7 +66,7 @@ from .const import (
     TARGETS,
 )
 from .records import CONF_ARCHIVE_URL, async_check_archive
-from .settings import DEFAULT_OPTIONS, OPTIONAL_OPTIONS
+from .settings import DEFAULT_OPTIONS, OPTION_RANGES, OPTIONAL_OPTIONS
 
 TOPIC_BASE = re.compile(r"^[A-Za-z0-9_-]+$")
 GATEWAY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")  # as the add-on's gateway_id
@@ -80,7 +80,8 @@ def _select(key: str, options: tuple[str, ...]) -> SelectSelector:
     )
 
 
-def _number(lo: float, hi: float, step: float, unit: str | None = None) -> NumberSelector:
+def _number(key: str, unit: str | None = None) -> NumberSelector:
+    lo, hi, step = OPTION_RANGES[key]
     config = NumberSelectorConfig(min=lo, max=hi, step=step, mode=NumberSelectorMode.BOX)
     if unit:
         config["unit_of_measurement"] = unit
@@ -93,25 +94,24 @@ FIELDS: tuple[tuple[str, str, Any], ...] = (
     (SECTION_CONTROL, CONF_TARGET, _select(CONF_TARGET, TARGETS)),
     (SECTION_CONTROL, CONF_ALGORITHM, _select(CONF_ALGORITHM, ALGORITHMS)),
     (SECTION_CONTROL, CONF_MODE, _select(CONF_MODE, MODES)),
-    # up to 60 min is accepted; above §4.3.4's 30 min a repair issue asks to shorten it
-    (SECTION_TIMING, CONF_CYCLE_MINUTES, _number(1, 60, 1, UnitOfTime.MINUTES)),
-    (SECTION_TIMING, CONF_ACCELERATION, _number(1, 720, 1, "×")),
-    (SECTION_TIMING, CONF_DROPOUT, _number(0, 50, 1, PERCENTAGE)),
+    (SECTION_TIMING, CONF_CYCLE_MINUTES, _number(CONF_CYCLE_MINUTES, UnitOfTime.MINUTES)),
+    (SECTION_TIMING, CONF_ACCELERATION, _number(CONF_ACCELERATION, "×")),
+    (SECTION_TIMING, CONF_DROPOUT, _number(CONF_DROPOUT, PERCENTAGE)),
     (SECTION_TIMING, CONF_GATEWAY_TOPIC, TextSelector()),
-    (SECTION_SAFETY, CONF_MIN_OPENING, _number(0, 100, 1, PERCENTAGE)),
-    (SECTION_SAFETY, CONF_MAX_OPENING, _number(0, 100, 1, PERCENTAGE)),
-    (SECTION_SAFETY, CONF_MAX_STEP, _number(1, 100, 1, PERCENTAGE)),
-    (SECTION_SAFETY, CONF_MIN_FLOW, _number(0, 100, 1, PERCENTAGE)),
-    (SECTION_SAFETY, CONF_MAX_SUPPLY, _number(30, 150, 0.5, UnitOfTemperature.CELSIUS)),
-    (SECTION_SAFETY, CONF_MIN_RETURN, _number(0, 60, 0.5, UnitOfTemperature.CELSIUS)),
-    (SECTION_SAFETY, CONF_MIN_DP, _number(0, 500, 0.5, UnitOfPressure.KPA)),
-    (SECTION_ALARMS, CONF_FEEDBACK_TOLERANCE, _number(1, 50, 1, PERCENTAGE)),
-    (SECTION_ALARMS, CONF_ALARM_CYCLES, _number(1, 48, 1)),
-    (SECTION_ALARMS, CONF_LOW_BATTERY, _number(0, 100, 1, PERCENTAGE)),
+    (SECTION_SAFETY, CONF_MIN_OPENING, _number(CONF_MIN_OPENING, PERCENTAGE)),
+    (SECTION_SAFETY, CONF_MAX_OPENING, _number(CONF_MAX_OPENING, PERCENTAGE)),
+    (SECTION_SAFETY, CONF_MAX_STEP, _number(CONF_MAX_STEP, PERCENTAGE)),
+    (SECTION_SAFETY, CONF_MIN_FLOW, _number(CONF_MIN_FLOW, PERCENTAGE)),
+    (SECTION_SAFETY, CONF_MAX_SUPPLY, _number(CONF_MAX_SUPPLY, UnitOfTemperature.CELSIUS)),
+    (SECTION_SAFETY, CONF_MIN_RETURN, _number(CONF_MIN_RETURN, UnitOfTemperature.CELSIUS)),
+    (SECTION_SAFETY, CONF_MIN_DP, _number(CONF_MIN_DP, UnitOfPressure.KPA)),
+    (SECTION_ALARMS, CONF_FEEDBACK_TOLERANCE, _number(CONF_FEEDBACK_TOLERANCE, PERCENTAGE)),
+    (SECTION_ALARMS, CONF_ALARM_CYCLES, _number(CONF_ALARM_CYCLES)),
+    (SECTION_ALARMS, CONF_LOW_BATTERY, _number(CONF_LOW_BATTERY, PERCENTAGE)),
     # the pump's limits (§5.3.6-3), within the network file's VFD range
-    (SECTION_PUMP, CONF_MIN_PUMP_SPEED, _number(0, 100, 1, PERCENTAGE)),
-    (SECTION_PUMP, CONF_MAX_PUMP_SPEED, _number(1, 100, 1, PERCENTAGE)),
-    (SECTION_PUMP, CONF_MAX_PUMP_STEP, _number(1, 100, 1, PERCENTAGE)),
+    (SECTION_PUMP, CONF_MIN_PUMP_SPEED, _number(CONF_MIN_PUMP_SPEED, PERCENTAGE)),
+    (SECTION_PUMP, CONF_MAX_PUMP_SPEED, _number(CONF_MAX_PUMP_SPEED, PERCENTAGE)),
+    (SECTION_PUMP, CONF_MAX_PUMP_STEP, _number(CONF_MAX_PUMP_STEP, PERCENTAGE)),
 )
 # fields that may stay empty (an entity or device not mapped), by section
 OPTIONAL_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {  # the timing's: NETWORK_ENTITIES

@@ -54,6 +54,7 @@ from .const import (
     SOURCE_ENTITIES,
     SOURCE_GATEWAY,
 )
+from .engine.energy import EnergyCounters
 from .engine.simulator import PlantState, Simulator, outdoor_profile
 from .reading import Acquisition, Reading
 
@@ -83,8 +84,10 @@ class Plant:
         self.gateway: GatewaySource | None = None  # gateway_source.async_attach sets it
         self._assumed = False  # uncommanded valves and pump put at their assumed state
         self.left: set[str] = set()  # real valves whose subentry was removed (persistence)
-        # heat meters mapped by their power only: a counter kept here, (kWh, plant time s)
-        self._heat_counters: dict[str, tuple[float, float]] = {}
+        # heat meters mapped by their power only: their counters (the engine's rule, kWh),
+        # and the plant time of each meter's last reading
+        self._heat_counters = EnergyCounters()
+        self._heat_read_s: dict[str, float] = {}
 
     @property
     def simulated(self) -> bool:
@@ -343,10 +346,10 @@ class Plant:
         (engine/meters.py) compares it with the flow meter at the same instant."""
         if power_kw is None or power_kw < 0.0:
             return None  # lost: the next reading counts from the last one received
-        kwh, since = self._heat_counters.get(iid, (0.0, plant.time_s))
-        kwh += power_kw * max(plant.time_s - since, 0.0) / 3600.0
-        self._heat_counters[iid] = (kwh, plant.time_s)
-        return kwh
+        since = self._heat_read_s.get(iid, plant.time_s)
+        self._heat_read_s[iid] = plant.time_s
+        dt_s = max(plant.time_s - since, 0.0)
+        return self._heat_counters.add({iid: power_kw}, dt_s, (iid,))[iid]
 
     def _substation_flow(self, hass: HomeAssistant) -> float | None:
         """The substation flow meter's reading (m³/h); None when none is mapped or lost."""

@@ -36,7 +36,8 @@ from .archive import (
     sqlite_url,
 )
 from .audit import async_audit
-from .const import DOMAIN, EVENT_ALARM, EVENT_AUDIT, SOURCE_SIMULATOR
+from .backup import async_check_backups
+from .const import DATA_RECORDS, DOMAIN, EVENT_ALARM, EVENT_AUDIT, SOURCE_SIMULATOR
 from .settings import DEFAULT_OPTIONS
 
 if TYPE_CHECKING:
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from .coordinator import HeatbalanceCoordinator
 
 _LOGGER = logging.getLogger(__name__)
-DATA_RECORDS = f"{DOMAIN}_records"
 CONF_ARCHIVE_URL = "archive_url"
 ARCHIVE_FILE = "heatbalance_archive.db"
 KEEP_SEASONS = 2
@@ -95,8 +95,6 @@ async def async_setup_records(hass: HomeAssistant, entry: ConfigEntry) -> None:
         ) from err
     records = Records(ArchiveWriter(archive), entry.entry_id, snapshot=_settings_of(entry))
     hass.data.setdefault(DATA_RECORDS, {})[entry.entry_id] = records
-    from .backup import async_check_backups
-
     async_check_backups(hass)
 
     async def close(*_: Any) -> None:
@@ -110,9 +108,6 @@ async def async_setup_records(hass: HomeAssistant, entry: ConfigEntry) -> None:
     entry.async_on_unload(entry.add_update_listener(_async_audit_changes))
     entry.async_on_unload(
         async_track_time_change(hass, _daily(hass, records), hour=3, minute=17, second=0)
-    )
-    entry.async_on_unload(
-        async_track_time_change(hass, _reports(hass, entry), hour=4, minute=7, second=0)
     )
 
 
@@ -367,20 +362,7 @@ def _daily(hass: HomeAssistant, records: Records) -> Any:
             await hass.async_add_executor_job(job)
         except ArchiveError as err:  # the next day tries again
             _LOGGER.warning("heatbalance archive upkeep failed: %s", err)
-        from .backup import async_check_backups
-
         async_check_backups(hass)
-
-    return run
-
-
-def _reports(hass: HomeAssistant, entry: ConfigEntry) -> Any:
-    """Early each morning: the reports that are due (archive_actions)."""
-
-    async def run(now: datetime) -> None:
-        from .archive_actions import async_scheduled_reports
-
-        await async_scheduled_reports(hass, entry.runtime_data.coordinator, now)
 
     return run
 

@@ -7,12 +7,18 @@
 - ``cycle_too_long``: acquisition period above 30 min (§4.3.4); the fix sets 30 min.
 - ``inlet_missing``: inlet subentries whose inlet is not in the network (file changed);
   the fix removes those subentries.
+- ``gateway_protocol``: a gateway add-on speaks another link protocol than this integration
+  (an add-on from before protocol 2 publishes energy in MWh): its energy counters are not
+  used until add-on and integration match — never read 1000× off.
+- ``gateway_signals``: a gateway device lacks a point the inlet's configuration counts on
+  (a heat meter without an ``energy`` point: no heat balance, §3.0.7-1; no position
+  feedback: no device signal, Tables 4.3.2/4.3.3), as the gateway's ``…/info`` says.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.repairs import RepairsFlow
 from homeassistant.core import HomeAssistant
@@ -23,8 +29,14 @@ from .compat import RepairsFlowResult
 from .compat import flow_vol as vol
 from .const import CONF_CYCLE_MINUTES, DOMAIN, MAX_CYCLE_MINUTES
 from .engine.model import Network
-from .requirements import missing_signals, not_electric
+from .gateway_protocol import PROTOCOL
+from .requirements import Points, available, missing_signals, not_electric
 from .settings import InletConfig, Settings
+
+if TYPE_CHECKING:
+    from .gateway_source import GatewaySource
+
+GATEWAY_KINDS = ("gateway_protocol", "gateway_signals")
 
 
 def _issue(
@@ -35,6 +47,7 @@ def _issue(
     *,
     fixable: bool = False,
     data: dict[str, Any] | None = None,
+    severity: ir.IssueSeverity = ir.IssueSeverity.WARNING,
 ) -> None:
     """Create (placeholders given) or delete (None) one issue of an entry."""
     issue_id = f"{entry_id}_{kind}"
@@ -47,7 +60,7 @@ def _issue(
         issue_id,
         is_fixable=fixable,
         is_persistent=False,
-        severity=ir.IssueSeverity.WARNING,
+        severity=severity,
         translation_key=kind,
         translation_placeholders=placeholders,
         data={"entry_id": entry_id, "kind": kind, **(data or {})},
@@ -81,27 +94,8 @@ async def async_check_issues(
 ) -> None:
     """Raise or clear every issue of one network entry (``orphans``: subentry → inlet id)."""
     names = await async_get_translations(hass, hass.config.language, "selector", [DOMAIN])
-
-    def signal(code: str) -> str:
-        return names.get(f"component.{DOMAIN}.selector.signal.options.{code}", code)
-
-    missing = missing_signals(network, settings, inlets)
-    lines = [
-        f"- {network.inlets[iid].name or iid if iid in network.inlets else title}: "
-        + ", ".join(signal(s) for s in gaps)
-        + _fix_link(hass, entry_id, iid)
-        for iid, gaps in missing.items()
-    ]
+    _missing_signals(hass, entry_id, title, network, settings, inlets, names, None)
     level = names.get(f"component.{DOMAIN}.selector.level.options.{settings.level}", "")
-    target = names.get(f"component.{DOMAIN}.selector.target.options.{settings.target}", "")
-    _issue(
-        hass,
-        entry_id,
-        "missing_signals",
-        {"network": title, "level": level, "target": target, "signals": "\n".join(lines)}
-        if missing
-        else None,
-    )
     weak = not_electric(network, settings, inlets)
     _issue(
         hass,
@@ -127,10 +121,102 @@ async def async_check_issues(
     )
 
 
+def _missing_signals(
+    hass: HomeAssistant,
+    entry_id: str,
+    title: str,
+    network: Network,
+    settings: Settings,
+    inlets: Mapping[str, InletConfig],
+    names: Mapping[str, str],
+    points: Points | None,
+) -> None:
+    """The ``missing_signals`` issue (``points``: what the gateway says its devices have)."""
+    missing = missing_signals(network, settings, inlets, points)
+    lines = [
+        f"- {_name(network, iid, title)}: "
+        + ", ".join(_signal(names, s) for s in gaps)
+        + _fix_link(hass, entry_id, iid)
+        for iid, gaps in missing.items()
+    ]
+    level = names.get(f"component.{DOMAIN}.selector.level.options.{settings.level}", "")
+    target = names.get(f"component.{DOMAIN}.selector.target.options.{settings.target}", "")
+    _issue(
+        hass,
+        entry_id,
+        "missing_signals",
+        {"network": title, "level": level, "target": target, "signals": "\n".join(lines)}
+        if missing
+        else None,
+    )
+
+
+def _signal(names: Mapping[str, str], code: str) -> str:
+    return names.get(f"component.{DOMAIN}.selector.signal.options.{code}", code)
+
+
+def _name(network: Network, iid: str, title: str) -> str:
+    return network.inlets[iid].name or iid if iid in network.inlets else title
+
+
 def async_clear_issues(hass: HomeAssistant, entry_id: str) -> None:
     """Remove every issue of an entry (it is being removed)."""
-    for kind in ("missing_signals", "not_electric", "cycle_too_long", "inlet_missing"):
+    for kind in (
+        "missing_signals",
+        "not_electric",
+        "cycle_too_long",
+        "inlet_missing",
+        *GATEWAY_KINDS,
+    ):
         ir.async_delete_issue(hass, DOMAIN, f"{entry_id}_{kind}")
+
+
+async def async_gateway_issues(
+    hass: HomeAssistant,
+    entry_id: str,
+    title: str,
+    network: Network,
+    settings: Settings,
+    inlets: Mapping[str, InletConfig],
+    source: GatewaySource | None,
+) -> None:
+    """Raise or clear the gateway's issues from what its gateways said and sent (``None``:
+    no gateway source: both cleared), and the data check again with what the gateway's
+    devices really have. Called when the source's :attr:`revision` moves."""
+    old = source.incompatible() if source is not None else {}
+    _issue(
+        hass,
+        entry_id,
+        "gateway_protocol",
+        {
+            "network": title,
+            "gateways": ", ".join(
+                f"{gw} (protocol {protocol}, add-on {version or 'before 0.2.0'})"
+                for gw, (protocol, version) in sorted(old.items())
+            ),
+            "protocol": str(PROTOCOL),
+        }
+        if old
+        else None,
+        severity=ir.IssueSeverity.ERROR,
+    )
+    points = source.points() if source is not None else {}
+    names = await async_get_translations(hass, hass.config.language, "selector", [DOMAIN])
+    lines = [
+        f"- {_name(network, iid, title)}: "
+        + ", ".join(_signal(names, code) for code in lacking)
+        + _fix_link(hass, entry_id, iid)
+        for iid, cfg in inlets.items()
+        if (lacking := sorted(available(cfg) - available(cfg, points)))
+    ]
+    _issue(
+        hass,
+        entry_id,
+        "gateway_signals",
+        {"network": title, "signals": "\n".join(lines)} if lines else None,
+    )
+    if points:
+        _missing_signals(hass, entry_id, title, network, settings, inlets, names, points)
 
 
 class EntryFixFlow(RepairsFlow):

@@ -1,7 +1,8 @@
 """Data an inlet must deliver for the chosen level and control target (Tables 4.3.2, 4.3.3).
 
-A configuration check, not an algorithm: the tables say which signals are acquired remotely
-at the intermediate and advanced levels; the primary level measures locally and needs none.
+A configuration check, not an algorithm: the engine's tables (``engine/control/levels.py``)
+say which signals are acquired remotely at the intermediate and advanced levels; this module
+says what each source delivers (entities mapped, gateway devices named) and compares.
 Signals: ``supply``, ``return``, ``flow``, ``room``, ``device`` (running state / position
 feedback); network-wide ``outdoor``, ``typical_room`` (some users' room temperature) and
 ``pump_speed`` (the substation pump's drive, which the AI controller regulates at the
@@ -29,33 +30,14 @@ from .const import (
     SOURCE_ENTITIES,
     SOURCE_GATEWAY,
 )
-from .engine.control.levels import pump_regulated
+from .engine.control.levels import pump_regulated, required_signals
 from .engine.model import Network
-from .settings import InletConfig, Settings
+from .settings import ENGINE_TARGETS, InletConfig, Settings
 
 NETWORK_SIGNALS = ("outdoor", "typical_room", "pump_speed")
 PRESSURE_PAIR = (CONF_SUPPLY_PRESSURE_ENTITY, CONF_RETURN_PRESSURE_ENTITY)
 HEAT_METER = (CONF_HEAT_ENERGY_ENTITY, CONF_HEAT_POWER_ENTITY)  # energy counter, or power
 
-# Table 4.3.2 (intermediate), building/unit inlets, by control target
-INTERMEDIATE: dict[str, tuple[str, ...]] = {
-    "return_temperature": ("return", "device"),
-    "mean_temperature": ("supply", "return", "device"),
-    "flow": ("supply", "return", "flow", "device"),
-}
-# Table 4.3.3 (advanced): building inlets, and household inlets (HR, HM, HF, RT columns)
-ADVANCED_BUILDING: dict[str, tuple[str, ...]] = {
-    "return_temperature": ("return", "device"),
-    "mean_temperature": ("supply", "return", "device"),
-    "flow": ("flow", "device"),
-    "room_temperature": ("supply", "return", "flow", "device"),
-}
-ADVANCED_HOUSEHOLD: dict[str, tuple[str, ...]] = {
-    "return_temperature": ("return", "device"),
-    "mean_temperature": ("supply", "return", "device"),
-    "flow": ("flow", "device"),
-    "room_temperature": ("return", "flow", "device"),
-}
 ENTITY_SIGNALS = {
     "supply": CONF_SUPPLY_ENTITY,
     "return": CONF_RETURN_ENTITY,
@@ -69,31 +51,45 @@ ALL_SIGNALS = frozenset({*ENTITY_SIGNALS, "room", "pressure", "heat"})
 
 
 def required(settings: Settings, household: bool) -> tuple[str, ...]:
-    """Signals an inlet must deliver at the configured level and target."""
-    if settings.level == "intermediate":
-        return INTERMEDIATE.get(settings.target, ())
-    if settings.level == "advanced":
-        table = ADVANCED_HOUSEHOLD if household else ADVANCED_BUILDING
-        return table.get(settings.target, ())
-    return ()
+    """Signals an inlet must deliver at the configured level and target (the engine's
+    Tables 4.3.2 and 4.3.3)."""
+    return required_signals(settings.level, ENGINE_TARGETS[settings.target], household)
 
 
 GATEWAY_METER_SIGNALS = frozenset({"supply", "return", "flow", "heat"})  # a heat meter's
 GATEWAY_VALVE_SIGNALS = frozenset({"supply", "return", "device"})  # an electric valve's
+# the gateway point (the add-on profile's key, gateway_source.reading) behind each signal
+GATEWAY_POINTS = {
+    "supply": "supply_temperature",
+    "return": "return_temperature",
+    "flow": "flow",
+    "heat": "energy",
+    "device": "position_feedback",
+}
+Points = Mapping[str, frozenset[str]]
+"""Gateway device name → the point keys its gateway says it has (its ``…/info``)."""
 
 
-def available(cfg: InletConfig) -> set[str]:
+def available(cfg: InletConfig, points: Points | None = None) -> set[str]:
     """Signals an inlet's source delivers: the simulated plant all but a heat meter; HA
     entities what is mapped; the gateway its heat meter's temperatures, flow and energy
     counter, its valve's position (and temperatures, read from the valve when there is
     no meter), the room temperature when room sensors are named and ΔP when both pressure
-    transmitters are."""
+    transmitters are. ``points``: what the gateway says its devices have — a device listed
+    there delivers only the signals of its points (a heat meter without an ``energy``
+    point no heat); a device not listed is taken at its kind's signals."""
     if cfg.source not in (SOURCE_ENTITIES, SOURCE_GATEWAY):
         return set(ALL_SIGNALS - {"heat"})
     got: set[str] = {"room"} if cfg.rooms else set()
     if cfg.source == SOURCE_GATEWAY:
-        got |= GATEWAY_METER_SIGNALS if cfg.gateway_meter else set()
-        got |= GATEWAY_VALVE_SIGNALS if cfg.gateway_valve else set()
+        for device, signals in (
+            (cfg.gateway_meter, GATEWAY_METER_SIGNALS),
+            (cfg.gateway_valve, GATEWAY_VALVE_SIGNALS),
+        ):
+            if not device:
+                continue
+            has = (points or {}).get(device)
+            got |= {s for s in signals if has is None or GATEWAY_POINTS[s] in has}
         return got | ({"pressure"} if len(cfg.gateway_sensors) == 2 else set())
     got |= {signal for signal, key in ENTITY_SIGNALS.items() if cfg.entities.get(key)}
     got |= {"heat"} if any(cfg.entities.get(k) for k in HEAT_METER) else set()
@@ -102,22 +98,26 @@ def available(cfg: InletConfig) -> set[str]:
 
 
 def missing_signals(
-    network: Network, settings: Settings, inlets: Mapping[str, InletConfig]
+    network: Network,
+    settings: Settings,
+    inlets: Mapping[str, InletConfig],
+    points: Points | None = None,
 ) -> dict[str, list[str]]:
-    """Per inlet (and ``network``), the required signals its configuration does not deliver."""
+    """Per inlet (and ``network``), the required signals its configuration does not deliver
+    (``points``: what the gateway's devices have, see :func:`available`)."""
     missing: dict[str, list[str]] = {}
     if settings.level == "primary":
         return missing
     for iid, cfg in inlets.items():
         household = network.inlets[iid].type == "household"
-        gaps = [s for s in required(settings, household) if s not in available(cfg)]
+        gaps = [s for s in required(settings, household) if s not in available(cfg, points)]
         if gaps:
             missing[iid] = gaps
     real = any(cfg.source in (SOURCE_ENTITIES, SOURCE_GATEWAY) for cfg in inlets.values())
     net: list[str] = []
     if real and not settings.outdoor_entity:
         net.append("outdoor")  # the simulated weather is no measurement of a real plant
-    if inlets and not any("room" in available(cfg) for cfg in inlets.values()):
+    if inlets and not any("room" in available(cfg, points) for cfg in inlets.values()):
         net.append("typical_room")
     if real and pump_planned(settings) and not settings.pump_commanded:
         net.append("pump_speed")  # no command reaches the pump the plan would set
@@ -133,9 +133,13 @@ def pump_planned(settings: Settings) -> bool:
 
 
 def meter_checks(
-    network: Network, settings: Settings, inlets: Mapping[str, InletConfig]
+    network: Network,
+    settings: Settings,
+    inlets: Mapping[str, InletConfig],
+    points: Points | None = None,
 ) -> dict[str, list[str]]:
-    """Which meter consistency checks (engine/meters.py) the configuration feeds, by inlet.
+    """Which meter consistency checks (engine/meters.py) the configuration feeds, by inlet
+    (``points``: what the gateway's devices have, see :func:`available`).
 
     ``heat_balance``: flow against the heat meter (Q = ṁ·c_p·ΔT) — flow, heat, supply and
     return delivered; ``mass_balance``: the inlet's flow is in a complete balance against
@@ -144,7 +148,7 @@ def meter_checks(
     a simulated plant has its own) or its building's, every sibling's flow delivered.
     """
     real = any(cfg.source in (SOURCE_ENTITIES, SOURCE_GATEWAY) for cfg in inlets.values())
-    flows = {iid for iid, cfg in inlets.items() if "flow" in available(cfg)}
+    flows = {iid for iid, cfg in inlets.items() if "flow" in available(cfg, points)}
     kids = network.children_by_parent()
     out: dict[str, list[str]] = {}
     for iid, cfg in inlets.items():
@@ -154,7 +158,7 @@ def meter_checks(
             balanced = not real or settings.substation_metered
         else:
             balanced = parent in flows and all(k.id in flows for k in siblings)
-        got = available(cfg)
+        got = available(cfg, points)
         checks = ["heat_balance"] if {"flow", "heat", "supply", "return"} <= got else []
         out[iid] = checks + (["mass_balance"] if iid in flows and balanced else [])
     return out

@@ -62,9 +62,18 @@ from .const import (
     SOURCE_GATEWAY,
     SOURCE_SIMULATOR,
 )
+from .engine.alarms import AlarmSettings
 from .engine.control.safety import SafetyLimits
 
 _ENGINE_LIMITS = SafetyLimits()
+# the options' target names → the engine's (control/base.py, evaluation.py)
+ENGINE_TARGETS = {
+    "flow": "flow",
+    "return_temperature": "return",
+    "mean_temperature": "mean",
+    "room_temperature": "room",
+}
+_ENGINE_ALARMS = AlarmSettings()
 
 
 def _pct(share: float) -> int:
@@ -89,13 +98,14 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_MIN_OPENING: _pct(_ENGINE_LIMITS.min_opening),
     CONF_MAX_OPENING: _pct(_ENGINE_LIMITS.max_opening),
     CONF_MAX_STEP: _pct(_ENGINE_LIMITS.max_step),
-    CONF_MIN_FLOW: 50,
-    CONF_MAX_SUPPLY: 95.0,
-    CONF_MIN_RETURN: 5.0,
-    CONF_MIN_DP: 5.0,
-    CONF_FEEDBACK_TOLERANCE: 5,
+    CONF_MIN_FLOW: 50,  # the engine's guard is off by default; an operator's plant has it on
+    # alarm thresholds (§5.3.8-1) default to the engine's alarm rules' own
+    CONF_MAX_SUPPLY: _ENGINE_ALARMS.max_supply_c,
+    CONF_MIN_RETURN: _ENGINE_ALARMS.min_return_c,
+    CONF_MIN_DP: _ENGINE_ALARMS.min_dp_kpa,
+    CONF_FEEDBACK_TOLERANCE: round(_ENGINE_ALARMS.feedback_tolerance_pct),
     CONF_ALARM_CYCLES: 4,
-    CONF_LOW_BATTERY: 20,
+    CONF_LOW_BATTERY: round(_ENGINE_ALARMS.low_battery_pct),
     CONF_GATEWAY_TOPIC: DEFAULT_GATEWAY_TOPIC,  # the entry's MQTT topic base (issue 10 item 6)
     # the pump of a real plant (none mapped: planned at the network file's speed); the
     # network file's VFD range applies as well
@@ -106,6 +116,27 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_MIN_PUMP_SPEED: _pct(_ENGINE_LIMITS.min_pump_speed),
     CONF_MAX_PUMP_SPEED: _pct(_ENGINE_LIMITS.max_pump_speed),
     CONF_MAX_PUMP_STEP: _pct(_ENGINE_LIMITS.max_pump_step),
+}
+# (min, max, step) of each numeric option: the options dialog and the threshold number
+# entities share them, so a range is written once
+OPTION_RANGES: dict[str, tuple[float, float, float]] = {
+    # up to 60 min is accepted; above §4.3.4's 30 min a repair issue asks to shorten it
+    CONF_CYCLE_MINUTES: (1, 60, 1),
+    CONF_ACCELERATION: (1, 720, 1),
+    CONF_DROPOUT: (0, 50, 1),
+    CONF_MIN_OPENING: (0, 100, 1),
+    CONF_MAX_OPENING: (0, 100, 1),
+    CONF_MAX_STEP: (1, 100, 1),
+    CONF_MIN_FLOW: (0, 100, 1),
+    CONF_MAX_SUPPLY: (30, 150, 0.5),
+    CONF_MIN_RETURN: (0, 60, 0.5),
+    CONF_MIN_DP: (0, 500, 0.5),
+    CONF_FEEDBACK_TOLERANCE: (1, 50, 1),
+    CONF_ALARM_CYCLES: (1, 48, 1),
+    CONF_LOW_BATTERY: (0, 100, 1),
+    CONF_MIN_PUMP_SPEED: (0, 100, 1),
+    CONF_MAX_PUMP_SPEED: (1, 100, 1),
+    CONF_MAX_PUMP_STEP: (1, 100, 1),
 }
 # Where the pump's drive is (a change reloads the entry: the gateway source attaches at setup).
 PUMP_SOURCES: tuple[str, ...] = (

@@ -13,6 +13,8 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from .engine.alarms import EMERGENCY, AlarmBook  # an emergency draws its inlet as a fault
+from .engine.control.setpoints import flow_setpoint
+from .engine.evaluation import Band, band
 from .estimates import is_estimated
 
 if TYPE_CHECKING:
@@ -21,7 +23,6 @@ if TYPE_CHECKING:
     from .settings import InletConfig, Settings
 
 HISTORY_POINTS = 720  # cycles kept for the charts (15 days at 30 min)
-DEFAULT_BAND_PCT = 10.0  # household flow band when the network's band is not in % of flow
 STATES = ("in_band", "short", "over", "no_data", "fault", "manual")
 # the view's columns and the reading field each shows (flow deviation follows the flow)
 SHOWN = {
@@ -113,7 +114,7 @@ def live(
     are drawn as "no data" unless they are managed.
     """
     faults = {f.inlet_id for f in result.findings}
-    band_pct = _band_pct(result)
+    flow_band = band(settings.level, "flow")  # households are drawn by their flow
     rows: dict[str, dict[str, Any]] = {}
     for iid, res in result.inlets.items():
         cfg = inlets.get(iid)
@@ -141,7 +142,7 @@ def live(
         if inlet.parent is None or inlet.id in rows:
             continue
         flow = flows.get(inlet.id) if flows is not None else None
-        households[inlet.id] = _household_state(flow, band_pct)
+        households[inlet.id] = _household_state(flow, flow_setpoint(inlet, inlet.weight), flow_band)
     return {
         "time_s": result.time_s,
         "balanced": result.balanced,
@@ -191,12 +192,13 @@ def new_history() -> deque[dict[str, Any]]:
     return deque(maxlen=HISTORY_POINTS)
 
 
-def _household_state(flow: tuple[float, float] | None, band_pct: float) -> str:
-    """A simulated household's band state from its flow against design (model data)."""
-    if flow is None or not flow[1]:
+def _household_state(flow: tuple[float, float] | None, set_flow: float, flow_band: Band) -> str:
+    """A simulated household's band state: its flow (model data) against its set flow on the
+    level's flow band (§8.2.2-1, §8.2.3-1, §8.2.4-1), judged as the engine judges an inlet."""
+    if flow is None or not flow[1] or set_flow <= 0:
         return "no_data"
-    deviation = (flow[0] / flow[1] - 1.0) * 100.0
-    if abs(deviation) <= band_pct:
+    deviation = (flow[0] / set_flow - 1.0) * 100.0
+    if flow_band.miss(deviation) == 0.0:
         return "in_band"
     return "over" if deviation > 0 else "short"
 
@@ -207,14 +209,6 @@ def _band(result: CycleResult) -> dict[str, Any] | None:
         return None
     band = result.evaluation.band
     return {"lower": band.lower, "upper": band.upper, "unit": band.unit, "clause": band.clause}
-
-
-def _band_pct(result: CycleResult) -> float:
-    """Half-width of the flow band in %, for households judged on flow alone."""
-    band = _band(result)
-    if band and band["unit"] == "%":
-        return float(min(abs(band["lower"]), abs(band["upper"])))
-    return DEFAULT_BAND_PCT
 
 
 def _num(value: float | None, digits: int = 1) -> float | None:

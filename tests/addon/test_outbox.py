@@ -86,6 +86,7 @@ def test_batch_encoding_is_valid_json_with_the_documented_fields(tmp_path) -> No
         "gateway": "gw1",
         "stream": box.stream,
         "floor": 1,
+        "protocol": 2,  # energy in kWh (issue 10: the integration checks it)
         "readings": [
             {
                 "seq": 1,

@@ -134,3 +134,18 @@ def test_alarm_book_persists_conditions_before_raising(builtin: Callable[[str], 
     raised, _ = book.update(results[0].conditions, 3, 0.0)
     assert all(c.immediate for c in results[0].conditions if c.reason in {a.reason for a in raised})
     assert not [a for a in raised if a.type == "deviation"]
+
+
+def test_a_substation_meter_finding_is_a_network_equipment_fault() -> None:
+    """The meter check names the substation's own flow meter (its mass balance against the
+    street inlets, meters.py): no inlet reading carries it, yet it is an equipment fault
+    of the network (§5.3.7), not dropped; an inlet without a reading still raises nothing."""
+    from custom_components.heatbalance.engine.alarms import NETWORK, finding_conditions
+    from custom_components.heatbalance.engine.diagnosis import Finding
+
+    station = Finding("substation", "parent_meter_bias", "warning", "substation: meter", 0.0)
+    lost = Finding("B001", "flow_meter_bias", "warning", "inlet B001: flow meter", 0.0)
+    found = finding_conditions([station, lost], {}, {})
+    assert [(c.type, c.location, c.values["value"]) for c in found] == [
+        ("equipment_fault", NETWORK, "substation: meter")
+    ]

@@ -95,3 +95,21 @@ def test_room_target_below_advanced_is_held_with_the_clause() -> None:
     assert hold_reason(net, household, "intermediate", "flow") == HOUSEHOLD_HOLD
     assert hold_reason(net, household, "advanced", "room") is None
     assert hold_reason(net, building, "primary", "flow") == PRIMARY_HOLD
+
+
+def test_required_signals_follow_tables_4_3_2_and_4_3_3() -> None:
+    """What an inlet must deliver remotely: intermediate (Table 4.3.2) by target, advanced
+    (Table 4.3.3) for buildings and households apart; the primary level measures locally."""
+    from custom_components.heatbalance.engine.control.levels import required_signals
+
+    assert required_signals("primary", "flow", household=False) == ()
+    assert required_signals("intermediate", "flow", household=False) == (
+        "supply", "return", "flow", "device",
+    )  # fmt: skip
+    assert required_signals("intermediate", "return", household=False) == ("return", "device")
+    assert required_signals("advanced", "flow", household=False) == ("flow", "device")
+    assert required_signals("advanced", "room", household=False) == (
+        "supply", "return", "flow", "device",
+    )  # fmt: skip
+    assert required_signals("advanced", "room", household=True) == ("return", "flow", "device")
+    assert required_signals("intermediate", "room", household=False) == ()  # §4.1.1

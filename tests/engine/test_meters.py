@@ -35,10 +35,12 @@ def _loop(
     seed: int = 0,
     temp_sigma: float = 0.0,
     kv: tuple[str, float] | None = None,
+    pressures: bool = True,
 ) -> tuple[Controller, list[list[tuple[str, str]]], Simulator]:
     """Closed loop; ``bias`` = (inlet, factor, from step) on that inlet's flow meter;
     ``temp_sigma`` relative noise on the supply and return temperatures; ``kv`` = (inlet,
-    factor) a plant valve passing that share of its characteristic's Kv (dirt, tolerance).
+    factor) a plant valve passing that share of its characteristic's Kv (dirt, tolerance);
+    ``pressures`` False: no ΔP is read (a plant behind Home Assistant entities).
 
     Returns the controller, the (inlet, kind) findings of every step and the plant.
     """
@@ -56,6 +58,8 @@ def _loop(
             r.flow_m3h = _noisy(r.flow_m3h, sigma, rng)
             r.supply_c = _noisy(r.supply_c, temp_sigma, rng)
             r.return_c = _noisy(r.return_c, temp_sigma, rng)
+            if not pressures:
+                r.dp_available_kpa = r.valve_dp_kpa = None
             if bias and iid == bias[0] and k >= bias[2]:
                 r.flow_m3h = (r.flow_m3h or 0.0) * bias[1]
         apply(sim, ctl.step(meas))
@@ -114,6 +118,38 @@ def test_bias_from_the_start_named_on_heat_balance_and_valve_together(builtin) -
         assert true == pytest.approx(1.0, abs=0.03), (seed, true)
 
 
+def test_bias_from_the_start_named_within_six_steps_in_most_seeds(builtin) -> None:
+    """±10 % from the first step, 1 % noise on flow and temperatures, six seeds each: named
+    as the flow meter (nobody else) within 6 steps in ≥9 of 12 runs per network. What every
+    inlet's heat balance shares in a cycle (the common supply's error) is taken out, and the
+    pair noise is learnt across the inlets within each cycle: with neither, 6 and 5 of 12
+    (medians 6.5 and 7 steps; measured)."""
+    for name, victim in (("estate12", "B007"), ("loop8", "B5")):
+        net = all_open(builtin(name))
+        firsts = []
+        for seed in range(6):
+            for factor in (1.1, 0.9):
+                _, seen, _ = _loop(
+                    net, 9, sigma=0.01, temp_sigma=0.01, bias=(victim, factor, 1), seed=seed
+                )
+                firsts.append(next((k for k, found in enumerate(seen, start=1) if found), 99))
+                assert {f for found in seen for f in found} <= {(victim, "flow_meter_bias")}
+        assert sum(k <= 6 for k in firsts) >= 9, (name, firsts)
+
+
+def test_a_bias_that_starts_mid_run_is_corrected_by_its_full_size(builtin) -> None:
+    """+10 % from step 12 (sound readings before): named, and the correction is the bias'
+    size — estimated over the span that shows it best, not the longest significant one,
+    which diluted it with the sound cycles before it began (this seed: the building ended
+    5.4 % short of its design flow, measured). It ends within 3 % of its design flow."""
+    net = all_open(builtin("loop8"))
+    _, seen, sim = _loop(net, 24, sigma=0.01, temp_sigma=0.01, bias=("B5", 1.1, 12), seed=3)
+    assert not any(seen[:11])
+    assert {f for found in seen for f in found} == {("B5", "flow_meter_bias")}
+    true = sim.state().inlets["B5"].flow_m3h / net.inlets["B5"].design_flow_m3h
+    assert true == pytest.approx(1.0, abs=0.03), true
+
+
 def test_a_valve_off_its_characteristic_is_not_a_meter(builtin) -> None:
     """A plant valve passing 85 % of its characteristic's Kv (dirt) with sound meters: the
     valve residual shifts alone, the heat balance does not — no meter is blamed in a day."""
@@ -121,6 +157,64 @@ def test_a_valve_off_its_characteristic_is_not_a_meter(builtin) -> None:
     for seed in range(2):
         _, seen, _ = _loop(net, 48, sigma=0.01, temp_sigma=0.01, kv=("B4", 0.85), seed=seed)
         assert not any(seen), seed
+
+
+def test_without_valve_dp_the_network_model_is_the_witness(builtin) -> None:
+    """No ΔP read (flow, temperatures and valve position only, as behind HA entities): the
+    network model's flow at the read positions is the witness. +10 % or −10 % from the
+    first step is named as the flow meter (not a disagreement) and regulated away; a valve
+    passing 85 % of its Kv beside sound meters blames nothing in a day. Without the model
+    witness the pair alone needs 5 standard errors and stays undecided for ≥10 steps."""
+    net = all_open(builtin("estate12"))
+    for seed, factor in ((0, 1.1), (1, 0.9)):
+        ctl, seen, sim = _loop(
+            net, 12, sigma=0.01, temp_sigma=0.01, bias=("B007", factor, 1), seed=seed,
+            pressures=False,
+        )  # fmt: skip
+        first = next((k for k, found in enumerate(seen, start=1) if found), 99)
+        assert first <= 8, (seed, first)
+        assert {f for found in seen for f in found} == {("B007", "flow_meter_bias")}
+        assert ctl.meters.inlets["B007"].model.values  # the model witness spoke
+        true = sim.state().inlets["B007"].flow_m3h / net.inlets["B007"].design_flow_m3h
+        assert true == pytest.approx(1.0, abs=0.03), (seed, true)
+    loop = all_open(builtin("loop8"))
+    _, seen, _ = _loop(
+        loop, 48, sigma=0.01, temp_sigma=0.01, kv=("B4", 0.85), seed=0, pressures=False
+    )
+    assert not any(seen)
+
+
+def test_through_the_loop_a_building_meter_off_its_households_sum_is_named() -> None:
+    """Through the control loop (cleaning first, as the CLI ``balance`` and HA run it): a
+    building's flow meter +10 % fails the cleaning's one-cycle sum check against its
+    households every cycle, so the controllers do without it — and the meter check still
+    judges it and names it (within 6 cycles; 4 measured). Before, the flagged reading never
+    reached the check: not named in 12 cycles."""
+    from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
+
+    net = all_open(generate_network(10, 8, seed=23, name="gen10x8"))
+    victim = "B006"
+    loop = ControlLoop(net, LoopConfig(ControllerConfig()), cycle_s=STEP_S)
+    sim = Simulator(net, outdoor_c=net.design.outdoor_c)
+    rng = np.random.default_rng(0)
+    named = []
+    for k in range(1, 9):
+        meas = Measurements.from_plant(sim.state())
+        for iid, r in meas.inlets.items():
+            r.flow_m3h = _noisy(r.flow_m3h, 0.01, rng)
+            r.supply_c = _noisy(r.supply_c, 0.01, rng)
+            r.return_c = _noisy(r.return_c, 0.01, rng)
+            if iid == victim:
+                r.flow_m3h = (r.flow_m3h or 0.0) * 1.1
+        out = loop.step(meas)
+        assert "flow_m3h" in out.measurements.inlets[victim].flagged  # the sum check's
+        named += [(k, f.inlet_id, f.kind) for f in out.findings if "meter" in f.kind]
+        apply(sim, out.commands)
+        loop.commanded(out.commands.openings)
+        sim.advance(STEP_S)
+    assert named, "never named"
+    assert named[0][0] <= 6, named
+    assert {iid for _, iid, _ in named} == {victim}
 
 
 def test_a_building_meter_is_corrected_by_its_households() -> None:

@@ -169,6 +169,42 @@ def test_minimum_flow_reaches_the_engine_guard() -> None:
     assert limits.max_step == pytest.approx(0.2)
 
 
+def test_every_operator_threshold_reaches_the_engine_whole() -> None:
+    """Issue 10 item 4: every safety limit (§5.3.6-3) and alarm threshold (§5.3.8-1) the
+    options hold reaches the engine's SafetyLimits / AlarmSettings, each field from its
+    option; an engine field no option sets fails here (it would silently keep its default)."""
+    from dataclasses import fields
+
+    from custom_components.heatbalance.cycle import alarm_settings, limits_of
+    from custom_components.heatbalance.engine.alarms import AlarmSettings
+    from custom_components.heatbalance.engine.control.safety import SafetyLimits
+    from custom_components.heatbalance.settings import InletConfig, Settings
+
+    options = {
+        "min_opening": 7, "max_opening": 93, "max_step": 17, "min_flow": 61,
+        "min_pump_speed": 31, "max_pump_speed": 87, "max_pump_step": 11,
+        "max_supply_temperature": 88.5, "min_return_temperature": 9.5,
+        "min_differential_pressure": 12.5, "feedback_tolerance": 7, "low_battery": 23,
+        "outdoor_entity": "sensor.outdoor",
+    }  # fmt: skip
+    limits = limits_of(Settings.from_options(options))
+    assert limits == SafetyLimits(
+        min_opening=0.07, max_opening=0.93, max_step=0.17, min_flow_ratio=0.61,
+        min_pump_speed=0.31, max_pump_speed=0.87, max_pump_step=0.11,
+    )  # fmt: skip
+    assert {f.name for f in fields(SafetyLimits)} == set(limits.to_dict())
+    for f in fields(SafetyLimits):  # none left at the engine's default
+        assert getattr(limits, f.name) != getattr(SafetyLimits(), f.name), f.name
+    radio = InletConfig("s1", "B001", link="wireless")
+    alarms = alarm_settings(Settings.from_options(options), {"B001": radio})
+    assert alarms == AlarmSettings(
+        max_supply_c=88.5, min_return_c=9.5, min_dp_kpa=12.5, feedback_tolerance_pct=7,
+        low_battery_pct=23, wireless=frozenset({"B001"}), outdoor_required=True,
+    )  # fmt: skip
+    for f in fields(AlarmSettings):
+        assert getattr(alarms, f.name) != getattr(AlarmSettings(), f.name), f.name
+
+
 FIELD = {
     "supply_temperature_entity": "sensor.b003_field_supply",
     "return_temperature_entity": "sensor.b003_field_return",

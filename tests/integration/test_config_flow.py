@@ -51,6 +51,36 @@ async def test_demo_network_in_one_step(hass: HomeAssistant) -> None:
     assert entry.state is ConfigEntryState.LOADED
 
 
+async def test_first_add_reads_the_network_file_once(
+    hass: HomeAssistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The config flow reads and validates the file; the setup that follows takes that
+    network instead of reading the file again. A restart (reload) reads it."""
+    from custom_components.heatbalance import network_setup
+
+    reads: list[str] = []
+    load = network_setup.load_source
+
+    def counted(source: str):  # the real loader, counted
+        reads.append(source)
+        return load(source)
+
+    monkeypatch.setattr(network_setup, "load_source", counted)
+    path = _copy(tmp_path)
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PATH: str(path)}
+    )
+    entry: ConfigEntry = result["result"]
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert reads == [str(path)]
+    assert not hass.data[network_setup.LOADED]  # handed over, nothing kept
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert reads == [str(path)] * 2
+
+
 async def test_households_get_no_subentries_by_default(hass: HomeAssistant) -> None:
     """1,200 households in 40 buildings: 40 subentries, so HA does not drown."""
     entry = await add_network(hass, "households1200")

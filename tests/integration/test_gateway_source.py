@@ -29,6 +29,7 @@ from custom_components.heatbalance.const import SOURCE_GATEWAY
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.networks import builtin_path
 from custom_components.heatbalance.engine.simulator import Simulator
+from custom_components.heatbalance.gateway_protocol import PROTOCOL
 from custom_components.heatbalance.gateway_source import (
     AckTracker,
     BatchError,
@@ -64,6 +65,7 @@ def batch(
             "gateway": "gw1",
             "stream": stream,
             "floor": floor,
+            "protocol": PROTOCOL,
             "readings": [
                 {"seq": s, "msg_id": f"{stream}:{s}", "ts": ts, "device": d, "values": v}
                 for s, ts, d, v in readings
@@ -414,6 +416,37 @@ async def test_ack_position_and_live_state_survive_a_restart(
     assert loaded.tracker.streams["gw1"].contiguous == 1
     assert loaded.live["b001-meter"].values["flow"] == 5.0
     loaded.stop()
+
+
+async def test_the_stores_reading_resent_is_no_report_of_this_run(
+    hass: HomeAssistant, mqtt_mock, hass_storage: dict[str, Any]
+) -> None:
+    """A reading the Store holds, resent by the gateway after a restart (its batch was not
+    acked when Home Assistant stopped: same timestamp, a sequence past the Store's ack), says
+    nothing of where the valve stands now — it may have been turned by hand meanwhile. No
+    command leaves on it; a newer report lets one go (seen on HA 2025.4: a valve at 80 % by
+    hand moved 23.5 % from the Store's 36.5 % against a 20 % limit, §5.3.6-3)."""
+    source = await _source(hass)
+    valve = {"position_feedback": 36.5}
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, NOW - 10, "b001-valve", valve)]))
+    await hass.async_block_till_done()
+    stored = source.as_dict()
+    source.stop()
+    stored["streams"]["gw1"]["contiguous"] = 0  # the batch's ack had not been written
+    key = "heatbalance.gateway_source.heatbalance"
+    hass_storage[key] = {"version": 1, "minor_version": 1, "key": key, "data": stored}
+    again = await _source(hass)
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, NOW - 10, "b001-valve", valve)]))
+    await hass.async_block_till_done()
+    assert again.reading("B001", stale_s=600).opening == pytest.approx(0.365)
+    assert await again.async_set_opening("B001", 0.565) is None
+    async_fire_mqtt_message(
+        hass, f"{ROOT}/data", batch([(2, NOW - 1, "b001-valve", {"position_feedback": 80.0})])
+    )
+    await hass.async_block_till_done()
+    assert again.reading("B001", stale_s=600).opening == pytest.approx(0.80)
+    assert await again.async_set_opening("B001", 0.6) is not None
+    again.stop()
 
 
 async def _switch_to_gateway(

@@ -13,7 +13,9 @@ from typing import Any
 from homeassistant.auth.models import User
 from homeassistant.core import HomeAssistant
 
+from custom_components.heatbalance.engine.evaluation import evaluate
 from custom_components.heatbalance.engine.loader import load_network
+from custom_components.heatbalance.panel import _flows
 from custom_components.heatbalance.view_data import STATES, inlet_state, topology
 
 from .conftest import add_network, cycles
@@ -134,3 +136,21 @@ async def test_households_of_a_demo_plant_are_coloured(
     assert len(households) == 1200
     assert set(households.values()) <= {"in_band", "short", "over"}
     assert first["history"][0]["head_m"] > 0
+    # drawn as the engine judges an inlet: the level's flow band, against the set flow
+    coordinator = entry.runtime_data.coordinator
+    flows = _flows(coordinator)
+    assert flows is not None
+    verdict = evaluate(
+        coordinator.network,
+        {h: {"flow_m3h": flows[h][0]} for h in households},
+        level=coordinator.settings.level,
+        target="flow",
+        inlets=list(households),
+    )
+    for h, state in households.items():
+        judged = verdict.inlets[h]
+        expected = "in_band" if judged.in_band else "over" if judged.deviation > 0 else "short"
+        assert state == expected, (h, judged.deviation)
+    assert "in_band" in households.values()
+    # some lie where the old symmetric ±5 % (intermediate) drew them "over": +5…+10 %
+    assert any(5 < (verdict.inlets[h].deviation or 0) <= 10 for h in households)

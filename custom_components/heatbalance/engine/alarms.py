@@ -21,6 +21,7 @@ from .control.safety import SafetyLimits
 from .diagnosis import Finding
 from .evaluation import InletEvaluation
 from .meters import KINDS as METER_FAULTS
+from .meters import SUBSTATION
 
 EMERGENCY = "emergency"
 WARNING = "warning"
@@ -188,6 +189,13 @@ def finding_conditions(
     mismatched: set[str] = set()  # the diagnoser and the controller may both judge a valve
     for f in findings:
         reading = readings.get(f.inlet_id)
+        if reading is None and f.inlet_id == SUBSTATION and f.kind in METER_FAULTS:
+            # the substation's own flow meter against the sum of its inlets (meters.py):
+            # no inlet's fault, the network's (§5.3.7)
+            values = {"value": f.message}
+            found.append(
+                Condition("equipment_fault", f.severity, NETWORK, "equipment_fault", values, True)
+            )
         if reading is None:
             continue
         if f.kind in EQUIPMENT_FAULTS:

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from .control.setpoints import flow_setpoint
 from .control.setpoints import setpoint as static_setpoint
 from .model import Network
 
@@ -171,6 +172,7 @@ def evaluate(
     target: str,
     setpoints: Mapping[str, float] | None = None,
     inlets: Iterable[str] | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> Evaluation:
     """Evaluate one cycle's readings against the band of ``level`` and ``target``.
 
@@ -181,15 +183,28 @@ def evaluate(
     setpoints need the readings' ``outdoor_c`` and ``supply_c``. ``inlets`` restricts the
     evaluation; by default it covers building/unit inlets at primary and intermediate level
     (household inlets are regulated by hand there, Table 3.0.4), every inlet at advanced, and
-    the inlets that heat a room for the room target.
+    the inlets that heat a room for the room target. ``weights`` are the operator's §5.3.6-5
+    weights (default: the network file's), which scale the set flow and the static model's
+    setpoints as the controller's ``ControllerConfig.weights`` do.
     """
     the_band = band(level, target)
     ids = _scope(network, level, target, inlets)
     values = {iid: _measured(_inlet_reading(readings, iid), target) for iid in ids}
-    refs = _references(network, readings, ids, target, the_band, values, setpoints or {})
-    results = {iid: _judge(network, readings, iid, values[iid], refs[iid], the_band) for iid in ids}
+    weight = {iid: _weight(network, iid, weights) for iid in ids}
+    refs = _references(network, readings, ids, target, the_band, values, setpoints or {}, weight)
+    results = {
+        iid: _judge(network, readings, iid, values[iid], refs[iid], the_band, weight[iid])
+        for iid in ids
+    }
     summary = _summarise(level, target, the_band, results, readings, ids)
     return _room_mean(summary) if target == "room" else summary
+
+
+def _weight(network: Network, iid: str, weights: Mapping[str, float] | None) -> float:
+    """The inlet's §5.3.6-5 weight: the caller's, else the network file's."""
+    if weights is not None and iid in weights:
+        return float(weights[iid])
+    return network.inlets[iid].weight
 
 
 def _room_mean(ev: Evaluation) -> Evaluation:
@@ -246,6 +261,7 @@ def _references(
     the_band: Band,
     values: Mapping[str, float | None],
     setpoints: Mapping[str, float],
+    weights: Mapping[str, float],
 ) -> dict[str, float | None]:
     """What each inlet is compared with: its setpoint, or the mid-range for a spread band."""
     if the_band.basis == "spread":
@@ -266,7 +282,7 @@ def _references(
             target,
             outdoor_c=outdoor,
             supply_c=supply,
-            weight=network.inlets[iid].weight,
+            weight=weights[iid],
             inlet_supply_c=inlet_supply,
         )
     return refs
@@ -284,12 +300,13 @@ def _judge(
     value: float | None,
     ref: float | None,
     the_band: Band,
+    weight: float,
 ) -> InletEvaluation:
     """One inlet's deviation, miss and verdict (None, with a reason, when data is missing)."""
     inlet = network.inlets[iid]
     flow = _field(_inlet_reading(readings, iid), "flow_m3h")
     design = inlet.design_flow_m3h
-    set_flow = design * inlet.weight  # §5.3.6-5: a weighted building's set flow
+    set_flow = flow_setpoint(inlet, weight)  # §5.3.6-5: a weighted building's set flow
     ratio = flow / design if flow is not None and design > 0 else None
     flow_dev = (
         _finite(100.0 * (flow - set_flow) / set_flow) if flow is not None and set_flow > 0 else None

@@ -22,6 +22,7 @@ import voluptuous as vol
 import yaml
 
 from .model import (
+    DEVICE_TYPES,
     DesignConditions,
     Device,
     Emitter,
@@ -38,17 +39,6 @@ from .validation import network_problems
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10× faster
 HEAT_CAPACITY_KJ_PER_M2K = 100.0  # ≈0.1 MJ/(m²·K): a concrete residential building
-DEVICE_TYPES = (
-    "none",
-    "static_valve",
-    "flow_valve",
-    "dp_valve",
-    "electric_valve",
-    "iot_valve",
-    "manual_ejector",
-    "electric_ejector",
-    "distributed_pump",
-)
 
 
 class NetworkError(ValueError):

@@ -50,8 +50,9 @@ class LoopConfig:
 
     ``judged`` are the inlets the verdict covers (None: every inlet the level judges);
     ``setpoints`` their set flows in m³/h for the flow target and the minimum-flow alarm
-    (None: design × weight); ``alarms`` the operator's alarm thresholds beyond the
-    controller's safety limits, which the alarm rules share.
+    (None: the controller's, design × weight, ``ControllerConfig.set_flow``); ``alarms``
+    the operator's alarm thresholds beyond the controller's safety limits, which the alarm
+    rules share.
     """
 
     controller: ControllerConfig = field(default_factory=ControllerConfig)
@@ -233,6 +234,7 @@ class ControlLoop:
                 target=ctl.target,
                 setpoints=self.config.setpoints if ctl.target == "flow" else None,
                 inlets=self.config.judged,
+                weights=ctl.weights,
             )
         except ValueError:  # room target below the advanced level (§4.1.1)
             return None
@@ -320,11 +322,11 @@ class ControlLoop:
         self._openings = {iid: r.opening for iid, r in readings.items() if r.opening is not None}
 
     def _set_flow(self, iid: str) -> float | None:
-        """The inlet's set flow (m³/h): the caller's, else design × weight (§5.3.6-5)."""
+        """The inlet's set flow (m³/h): the caller's, else the controller's (§5.3.6-5)."""
         if self.config.setpoints and iid in self.config.setpoints:
             return self.config.setpoints[iid]
         inlet = self.network.inlets.get(iid)
-        return inlet.design_flow_m3h * inlet.weight if inlet else None
+        return self.config.controller.set_flow(inlet) if inlet else None
 
     def _forecast(
         self, meas: Measurements, heat: float, outdoor_forecast_c: list[float] | None

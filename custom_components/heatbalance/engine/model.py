@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field, fields
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 WATER_DENSITY = 983.2  # kg/m³ at about 60 °C, the middle of secondary-network temperatures
 WATER_CP = 4186.0  # J/(kg·K)
@@ -35,6 +35,7 @@ DeviceType = Literal[
     "electric_ejector",
     "distributed_pump",
 ]
+DEVICE_TYPES: tuple[str, ...] = get_args(DeviceType)
 VALVE_TYPES: frozenset[str] = frozenset(
     {"static_valve", "flow_valve", "dp_valve", "electric_valve", "iot_valve"}
 )

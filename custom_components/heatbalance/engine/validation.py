@@ -12,14 +12,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .model import Network
-
-if TYPE_CHECKING:
-    from .hydraulics.topology import InletColumns
+from .inlet_columns import InletColumns, inlet_columns
+from .model import DEVICE_TYPES, Network
 
 _EJECTORS = ("manual_ejector", "electric_ejector")
 
@@ -42,8 +39,6 @@ def network_problems(
     open (it mixes nothing until commissioning computes it, §5.2).
     """
     if columns is None:
-        from .hydraulics.topology import inlet_columns
-
         columns = inlet_columns(network)
     problems = _duplicates("node", node_ids)
     problems += _duplicates("pipe", (p.id for p in network.pipes))
@@ -120,8 +115,6 @@ def _pipe_problems(network: Network) -> list[str]:
 
 def _inlet_problems(network: Network, c: InletColumns, settings_required: bool) -> list[str]:
     """Device data and the numbers the hydraulic laws need, as array tests (§2.0.4)."""
-    from .hydraulics.topology import DEVICE_TYPES
-
     code = c.code
 
     def kind(*names: str) -> np.ndarray:

@@ -15,8 +15,10 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 from .safety import SafetyLimits
+from .setpoints import flow_setpoint
 
 if TYPE_CHECKING:
+    from ..model import Inlet
     from ..simulator import PlantState
 
 Target = Literal["flow", "return", "mean", "room"]
@@ -232,6 +234,15 @@ class ControllerConfig:
     def target_of(self, inlet_id: str, device_type: str) -> str:
         """The control target of this inlet (§4.1.1)."""
         return self.inlet_targets.get(inlet_id, self.type_targets.get(device_type, self.target))
+
+    def weight_of(self, inlet: Inlet) -> float:
+        """The inlet's §5.3.6-5 weight: the operator's, else the network file's."""
+        return float(self.weights.get(inlet.id, inlet.weight))
+
+    def set_flow(self, inlet: Inlet) -> float:
+        """The inlet's set flow (m³/h), design flow × weight: the one rule the plan, the
+        evaluation, the minimum-flow guard and the minimum-flow alarm share."""
+        return flow_setpoint(inlet, self.weight_of(inlet))
 
     def is_auto(self, inlet_id: str) -> bool:
         """Automatic mode of an inlet: the network's switch and the inlet's (§5.3.6-6)."""

@@ -46,9 +46,11 @@ OUTLIER_SIGMA = 4.0
 POOL_WEIGHT = 5.0  # the network's pooled noise level counts like this many own samples
 DP_JUMP = 3.0  # ΔP goes with Q² and is what others' valves shift most: thrice the flow's jump
 LEARN_JUMP_SHARE = 0.25  # noise is learnt only while others' moves add < ¼ of a reading's variance
+_OWN_MAX = 1.0 / LEARN_WEIGHT_MIN  # own samples the noise level counts at most
+_KIND = {True: "relative", False: "absolute"}  # SignalFilter.kind without a property call
 
 
-@dataclass
+@dataclass(slots=True)  # 6 filters per inlet, 143,000 at 23k inlets: slots read faster
 class SignalFilter:
     """A scalar Kalman filter with a learned measurement-noise level."""
 
@@ -65,7 +67,7 @@ class SignalFilter:
     @property
     def kind(self) -> str:
         """``relative`` or ``absolute`` (which priors and ranges apply)."""
-        return "relative" if self.relative else "absolute"
+        return _KIND[self.relative]
 
     def sigma(self) -> float:
         """σ of one reading, a share or an absolute value.
@@ -75,11 +77,12 @@ class SignalFilter:
         pooled level of the same signal (meters of one network are alike), which counts like
         ``POOL_WEIGHT`` samples; before any pooled level, toward the prior.
         """
-        prior = self.pooled if self.pooled is not None else PRIOR_NOISE[self.kind]
-        if self.noise is None:
+        pooled, noise = self.pooled, self.noise  # (locals: this runs ~4× per filter a cycle)
+        prior = pooled if pooled is not None else PRIOR_NOISE[_KIND[self.relative]]
+        if noise is None:
             return prior
-        own = min(float(self.learnt), 1.0 / LEARN_WEIGHT_MIN)
-        return math.sqrt((own * self.noise**2 + POOL_WEIGHT * prior**2) / (own + POOL_WEIGHT))
+        own = min(float(self.learnt), _OWN_MAX)
+        return math.sqrt((own * noise**2 + POOL_WEIGHT * prior**2) / (own + POOL_WEIGHT))
 
     def _scale(self, value: float) -> float:
         """Converts a relative σ to the signal's unit at ``value``."""
@@ -87,7 +90,8 @@ class SignalFilter:
 
     def reading_var(self, value: float) -> float:
         """Variance of one reading at ``value``."""
-        return (self.sigma() * self._scale(value)) ** 2
+        scale = max(abs(value), 1e-9) if self.relative else 1.0  # _scale, inline (hot)
+        return (self.sigma() * scale) ** 2
 
     def predict(
         self,
@@ -103,19 +107,21 @@ class SignalFilter:
         value (the pump's speed ratio, the own valve's resistance ratio), uncertain by the
         relative σ: see :meth:`_predict_change`.
         """
-        if self.value is None:
+        value = self.value
+        if value is None:
             return
         if factor is not None and math.isfinite(factor[0]) and factor[0] > 0:
             self._predict_change(factor, expected)
             return
         if expected is not None and math.isfinite(expected) and expected > 0:
-            change = abs(expected - self.value) / self._scale(self.value)
-            self.value = expected
+            change = abs(expected - value) / self._scale(value)
+            self.value = value = expected
             jump = math.hypot(jump, max(PREDICTION_SHARE * change, PREDICTION_FLOOR))
-        scale = self._scale(self.value)
-        drift = DRIFT[self.kind] * scale
-        self.jumped = (jump * scale) ** 2
-        self.var += drift**2 + self.jumped
+        relative = self.relative
+        scale = max(abs(value), 1e-9) if relative else 1.0  # _scale, inline (hot)
+        drift = DRIFT[_KIND[relative]] * scale
+        jumped = self.jumped = (jump * scale) ** 2
+        self.var += drift**2 + jumped
         self.age += 1
 
     def _predict_change(self, factor: tuple[float, float], expected: float | None) -> None:
@@ -203,14 +209,14 @@ class SignalFilter:
 
     def _learn(self, innovation: float, prior_var: float) -> None:
         """Covariance matching: E[ν²] = P⁻ + R, so R ≈ mean of ν² − P⁻."""
-        scale = self._scale(self.value or 0.0)
+        scale = max(abs(self.value or 0.0), 1e-9) if self.relative else 1.0  # _scale, inline
         # ν² − P⁻ is unbiased for R even where it is negative (clipping each sample at zero
         # would bias R up); a level from few samples is shrunk toward the pooled one (sigma).
         sample = (innovation**2 - prior_var) / scale**2
         old = self.noise**2 if self.noise is not None else 0.0
         self.learnt += 1
         weight = max(1.0 / self.learnt, LEARN_WEIGHT_MIN)  # the first sample replaces nothing
-        lo, hi = NOISE_RANGE[self.kind]
+        lo, hi = NOISE_RANGE[_KIND[self.relative]]
         self.noise = min(max(math.sqrt(max(old + weight * (sample - old), 0.0)), lo), hi)
 
     def settled_std(self, share: float = 1.0) -> float:
@@ -306,15 +312,15 @@ class InletEstimator:
 
     def reading(self, opening: float | None) -> InletReading:
         """The estimates as a reading (what the model and the band are computed from)."""
-        v = self.value
+        f = self.filters  # every inlet, every cycle: no method call per signal
         return InletReading(
-            flow_m3h=v("flow_m3h"),
-            supply_c=v("supply_c"),
-            return_c=v("return_c"),
-            room_c=v("room_c"),
+            flow_m3h=f["flow_m3h"].value,
+            supply_c=f["supply_c"].value,
+            return_c=f["return_c"].value,
+            room_c=f["room_c"].value,
             opening=opening,
-            dp_available_kpa=v("dp_available_kpa"),
-            valve_dp_kpa=v("valve_dp_kpa"),
+            dp_available_kpa=f["dp_available_kpa"].value,
+            valve_dp_kpa=f["valve_dp_kpa"].value,
         )
 
     def to_dict(self) -> dict[str, list[float | int | None]]:

@@ -327,6 +327,51 @@ class ModelBased:
             return None
         return math.sqrt(old / new)
 
+    def move_factors(
+        self,
+        positions: dict[str, float],
+        moves: dict[str, tuple[float, float]],
+        speeds: tuple[float, float],
+    ) -> dict[str, float] | None:
+        """Ratio by which every inlet's flow changes when ``moves`` (valve → ``(before,
+        after)``) and the pump speed ``speeds`` (before, after) are applied, the other valves
+        standing at ``positions`` — the model's forward answer (§3.0.7-1).
+
+        What a set of moves does to an inlet's flow, relative to what it was, is known far
+        better than either flow: the network's coupling (a looped neighbour taking water,
+        a building valve and its households moved together, the pump) is in the hydraulic
+        model, and its errors (pipes, identified valves) mostly cancel in the ratio. None
+        when the model cannot be solved.
+        """
+        pl = self.planner
+        n = len(pl.ids)
+        before = np.full(n, np.nan)
+        for iid, opening in positions.items():
+            k = pl.index.get(iid)
+            if k is not None:
+                before[k] = opening
+        after = before.copy()
+        for iid, (was, now) in moves.items():
+            k = pl.index.get(iid)
+            if k is not None:
+                before[k], after[k] = was, now
+        kv = np.ones(n)
+        for iid, ident in self.identifiers.items():
+            k = pl.index.get(iid)
+            if k is not None and ident.valve_factor > 0 and math.isfinite(ident.valve_factor):
+                kv[k] = 1.0 / math.sqrt(ident.valve_factor)
+        try:
+            old = pl.forward.solve(before, speeds[0], kv_factor=kv, tol=1e-7)
+            new = pl.forward.solve(after, speeds[1], old, kv_factor=kv, tol=1e-7)
+        except (HydraulicError, ArithmeticError, ValueError):
+            return None
+        q0, q1 = old.inlet_flow_m3h, new.inlet_flow_m3h
+        out = {}
+        for k, iid in enumerate(pl.ids):
+            if q0[k] > 0 and q1[k] > 0 and math.isfinite(q0[k]) and math.isfinite(q1[k]):
+                out[iid] = float(q1[k] / q0[k])
+        return out
+
     # --- planning ------------------------------------------------------------------------
     def plan(
         self,

@@ -35,8 +35,10 @@ MAX_SPEED_STEP = "max_pump_step"
 class SafetyLimits:
     """Thresholds an operator sets per network (§5.3.6-3).
 
-    ``min_flow_ratio`` is a share of each inlet's design flow below which its valve is never
-    closed further; the pump limits narrow the pump's own VFD range.
+    ``min_flow_ratio`` is a share of each inlet's set flow (design × weight,
+    ``ControllerConfig.set_flow``) below which its valve is never closed further — the same
+    share the minimum-flow alarm compares with (``alarms.inlet_conditions``); the pump limits
+    narrow the pump's own VFD range.
     """
 
     min_opening: float = 0.05
@@ -105,7 +107,7 @@ def limit_opening(
     """The opening to command and the names of the limits that acted.
 
     ``current`` is where the valve is (feedback, else the last command); ``flow_ratio`` the
-    inlet's measured flow over design flow, for the minimum-flow rule. The opening range wins
+    inlet's measured flow over its set flow, for the minimum-flow rule. The opening range wins
     over the step limit: a valve found outside the range is brought back at once.
     """
     lo, hi = limits.opening_range(device_min, device_max)
