@@ -29,6 +29,7 @@ import numpy as np
 from benchmarks.bench_robust import Scenario, _held_from, _in_band, all_open, measure, networks
 from custom_components.heatbalance.engine.control.base import ControllerConfig
 from custom_components.heatbalance.engine.control.controller import make_controller
+from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.simulator import Simulator
 
@@ -48,17 +49,27 @@ class Run:
     moves: float
 
 
-def run_one(network: Network, scn: Scenario, seed: int) -> Run:
-    """One closed-loop run of the engine's PI controller."""
+def run_one(network: Network, scn: Scenario, seed: int, loop: bool = False) -> Run:
+    """One closed-loop run of the engine's PI controller (``loop``, ``--loop``: through the
+    engine's ControlLoop — cleaning, diagnosis, alarm rules — as the CLI and HA run it)."""
     plant = all_open(network)
     sim = Simulator(plant, outdoor_c=plant.design.outdoor_c)
-    control = make_controller(plant, ControllerConfig(algorithm="traditional"))
+    cfg = ControllerConfig(algorithm="traditional")
+    lp = ControlLoop(plant, LoopConfig(cfg), cycle_s=STEP_S) if loop else None
+    control = lp.controller if lp is not None else make_controller(plant, cfg)
+    sent: dict[str, float] = {}
     rng = np.random.default_rng(seed)
     state = sim.state()
     held_int, held_adv = [], []
     moves = 0
     for k in range(1, STEPS + 1):
-        cmds = control.step(measure(state, scn, "", rng))
+        meas = measure(state, scn, "", rng)
+        if lp is not None:
+            cmds = lp.step(meas, dispatched=sent).commands
+            sent = dict(cmds.openings)
+            lp.commanded(sent)
+        else:
+            cmds = control.step(meas)
         if k > STEPS // 2:
             moves += len(cmds.openings)
         for iid, opening in cmds.openings.items():
@@ -74,9 +85,9 @@ def run_one(network: Network, scn: Scenario, seed: int) -> Run:
     )
 
 
-def _task(args: tuple[Network, Scenario, int]) -> tuple[str, str, Run]:
-    net, scn, seed = args
-    return net.name, scn.name, run_one(net, scn, seed)
+def _task(args: tuple[Network, Scenario, int, bool]) -> tuple[str, str, Run]:
+    net, scn, seed, loop = args
+    return net.name, scn.name, run_one(net, scn, seed, loop)
 
 
 def _median(values: list[int | None]) -> str:
@@ -98,6 +109,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="bench_robust's four networks")
     parser.add_argument("--only", help="networks whose name contains this text")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--loop", action="store_true", help="through the engine's ControlLoop")
     args = parser.parse_args()
     start = time.perf_counter()
     scns = [
@@ -106,7 +118,7 @@ def main() -> None:
     ]
     nets = [n for n in networks(args.quick) if not args.only or args.only in n.name]
     tasks = [
-        (net, scn, seed)
+        (net, scn, seed, args.loop)
         for net in nets
         for scn in scns
         for seed in range(args.seeds if scn.seeded else 1)

@@ -549,6 +549,13 @@ async def test_product(hass: Any, request: Any, case: tuple[str, str, str]) -> N
         from custom_components.heatbalance import gc_tuning
 
         request.getfixturevalue("monkeypatch").setattr(gc_tuning, "LARGE_NETWORK", 10**9)
+    if os.environ.get("BENCH_PRODUCT_NO_GC_PAUSE"):  # the freeze alone, as before the pause
+        from custom_components.heatbalance import entity, gc_tuning
+
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        for module in (gc_tuning, entity):
+            monkeypatch.setattr(module, "paused", lambda _inlets: contextlib.nullcontext())
+        monkeypatch.setattr(entity, "freeze_large", lambda _inlets: None)
     with _logging_as_home_assistant(hass), _real_storage(hass), GC:
         await _run_case(hass, request, case)
 
@@ -578,6 +585,7 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
     # the harness runs the loop in asyncio's debug mode (a stack extract per callback); Home
     # Assistant runs it so only with --debug. Timed as an operator runs it, unless asked.
     asyncio.get_running_loop().set_debug(os.environ.get("BENCH_PRODUCT_ASYNCIO_DEBUG") == "1")
+    _network_path(name)  # a generated network is written before the clock starts
     rss0 = _rss_mb()
     t0, c0, l0 = time.perf_counter(), time.process_time(), time.thread_time()
     start_block = LongestCallback()
@@ -730,6 +738,11 @@ def main() -> int:
     parser.add_argument(
         "--no-gc-freeze", action="store_true", help="large networks not frozen (gc_tuning)"
     )
+    parser.add_argument(
+        "--no-gc-pause",
+        action="store_true",
+        help="a large network's engine jobs and entity adding with the collector on (gc_tuning)",
+    )
     args = parser.parse_args()
     names = args.only or [*BUILTIN, *GENERATED]
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -752,6 +765,7 @@ def main() -> int:
                 env["BENCH_PRODUCT_ASYNCIO_DEBUG"] = "1" if args.asyncio_debug else "0"
                 env["BENCH_PRODUCT_NO_CLI"] = "1" if args.no_cli else ""
                 env["BENCH_PRODUCT_NO_GC_FREEZE"] = "1" if args.no_gc_freeze else ""
+                env["BENCH_PRODUCT_NO_GC_PAUSE"] = "1" if args.no_gc_pause else ""
                 cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
                 cmd += ["-W", "ignore", "--timeout=3000", "--rootdir", str(ROOT)]
                 run = subprocess.run(

@@ -39,6 +39,7 @@ from benchmarks.bench_robust import (
 )
 from custom_components.heatbalance.engine.control.base import ControllerConfig
 from custom_components.heatbalance.engine.control.controller import make_controller
+from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.oracle import oracle
 from custom_components.heatbalance.engine.simulator import Simulator
@@ -46,16 +47,27 @@ from custom_components.heatbalance.engine.simulator import Simulator
 SCENARIO = next(s for s in SCENARIOS if s.name == "noise 1%")
 
 
-def decompose(network: Network, seed: int, scenario: Scenario = SCENARIO) -> dict[str, float | str]:
-    """One 24-step run (default 1 % noise) and the factors of its pump power over the oracle's."""
+def decompose(
+    network: Network, seed: int, scenario: Scenario = SCENARIO, loop: bool = False
+) -> dict[str, float | str]:
+    """One 24-step run (default 1 % noise) and the factors of its pump power over the oracle's
+    (``loop``, ``--loop``: through the engine's ControlLoop, as the CLI and HA run it)."""
     plant = all_open(network)
     sim = Simulator(plant, outdoor_c=plant.design.outdoor_c)
-    control = make_controller(plant, ControllerConfig())
+    lp = ControlLoop(plant, LoopConfig(ControllerConfig()), cycle_s=STEP_S) if loop else None
+    control = lp.controller if lp is not None else make_controller(plant, ControllerConfig())
+    sent: dict[str, float] = {}
     rng = np.random.default_rng(seed)
     victim = victim_of(plant)
     state = sim.state()
     for _ in range(STEPS):
-        cmds = control.step(measure(state, scenario, victim, rng))
+        meas = measure(state, scenario, victim, rng)
+        if lp is not None:
+            cmds = lp.step(meas, dispatched=sent).commands
+            sent = dict(cmds.openings)
+            lp.commanded(sent)
+        else:
+            cmds = control.step(meas)
         for iid, opening in cmds.openings.items():
             sim.set_opening(iid, opening)
         if cmds.pump_speed is not None:
@@ -98,7 +110,7 @@ def _is_parent(network: Network, iid: str) -> bool:
     return any(i.parent == iid for i in network.inlets.values())
 
 
-def _task(args: tuple[Network, int, Scenario]) -> dict[str, float | str]:
+def _task(args: tuple[Network, int, Scenario, bool]) -> dict[str, float | str]:
     return decompose(*args)
 
 
@@ -109,12 +121,13 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--networks", help="comma-separated names")
     parser.add_argument("--scenario", default=SCENARIO.name, help="a noise scenario's name")
+    parser.add_argument("--loop", action="store_true", help="through the engine's ControlLoop")
     args = parser.parse_args()
     scenario = next(s for s in SCENARIOS if s.name == args.scenario)
     nets = networks(args.quick)
     if args.networks:
         nets = [n for n in nets if n.name in args.networks.split(",")]
-    tasks = [(copy.deepcopy(n), s, scenario) for n in nets for s in range(args.seeds)]
+    tasks = [(copy.deepcopy(n), s, scenario, args.loop) for n in nets for s in range(args.seeds)]
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
             rows = list(pool.map(_task, tasks))

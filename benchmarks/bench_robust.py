@@ -67,6 +67,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from custom_components.heatbalance.engine.alarms import AlarmBook
 from custom_components.heatbalance.engine.commissioning import KV_DEVICES
 from custom_components.heatbalance.engine.control.base import (
     ControllerConfig,
@@ -78,6 +79,7 @@ from custom_components.heatbalance.engine.diagnosis import Diagnoser, InletObser
 from custom_components.heatbalance.engine.evaluation import evaluate
 from custom_components.heatbalance.engine.hydraulics import HydraulicModel
 from custom_components.heatbalance.engine.loader import load_network
+from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 from custom_components.heatbalance.engine.model import Network, Pipe
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.oracle import oracle
@@ -258,6 +260,10 @@ class Run:
     wrong_raw: float = 0.0  # share of steps the advanced flow verdict on raw readings is wrong
     wrong_estimate: float = 0.0  # … on the controller's estimates
     victim_flow: float | None = None  # biased meter: its inlet's true flow ÷ design at the end
+    # --loop only (the engine's ControlLoop, as the CLI and HA run it; issue 10 item 2):
+    book_alarm: int | None = None  # step an AlarmBook alarm at the faulty inlet became active
+    other_alarms: tuple[str, ...] = ()  # alarms raised elsewhere (reason@location, each once)
+    rejected: float = 0.0  # share of signals cleaning rejected, mean over steps
 
 
 @dataclass
@@ -270,11 +276,25 @@ class Row:
     runs: list[Run] = field(default_factory=list)
 
 
+LOOP_ALARM_CYCLES = 4  # HA's default persistence (settings.py CONF_ALARM_CYCLES)
+
+
 def run_one(
-    network: Network, scn: Scenario, seed: int, config: ControllerConfig | None = None
+    network: Network,
+    scn: Scenario,
+    seed: int,
+    config: ControllerConfig | None = None,
+    loop: bool = False,
 ) -> Run:
     """One closed-loop run of the engine controller on one seed (``config``: the
-    controller's, default the engine's defaults; bench_product_faults passes HA's)."""
+    controller's, default the engine's defaults; bench_product_faults passes HA's).
+
+    ``loop`` (``--loop``): the readings go through the engine's :class:`ControlLoop` — clean
+    → evaluate → control → diagnose → alarm rules, as ``heatbalance balance`` and HA's
+    coordinator run it — instead of ``Controller.step`` and a bare :class:`Diagnoser`; the
+    loop is told last cycle's sent openings (``dispatched``, as HA's coordinator does) and
+    what was moved (``commanded``); its alarm conditions feed an :class:`AlarmBook` with
+    HA's default persistence. Faults stay in the simulated plant."""
     base = all_open(network)
     plant, configured = base, base
     victim = victim_of(base)
@@ -293,8 +313,10 @@ def run_one(
             sim.inject_fault(victim, "blockage", factor=scn.value)
     faulty = scn.fault in ("stuck", "blockage", "silent")
     scope = _scope(base, victim if faulty else None)
-    control = make_controller(configured, config or ControllerConfig())
-    diag = Diagnoser()
+    cfg = config or ControllerConfig()
+    lp = ControlLoop(configured, LoopConfig(cfg), cycle_s=STEP_S) if loop else None
+    control = lp.controller if lp is not None else make_controller(configured, cfg)
+    diag, book, book_alarm, others_raised, rejected = Diagnoser(), AlarmBook(), None, set(), 0.0
     rng = np.random.default_rng(seed)
     state = sim.state()
     held_int: list[bool] = []
@@ -309,7 +331,14 @@ def run_one(
         silent = scn.fault == "silent" and k >= scn.value
         if silent:  # its meter and its valve no longer answer (a dead device or gateway)
             meas.inlets.pop(victim, None)
-        cmds = control.step(meas)
+            if loop:  # HA still lists the inlet, its values unavailable (success rate, §6.0.6)
+                meas.inlets[victim] = InletReading()
+        if lp is not None:
+            out = lp.step(meas, dispatched=dict(getattr(sent, "openings", {})))
+            cmds = out.commands
+            rejected += len(out.cleaning.rejected) / max(1, len(out.cleaning.flags))
+        else:
+            cmds = control.step(meas)
         truth = _in_band(sim.network, state, ADVANCED[:1], scope)
         for name, seen in (("raw", meas), ("estimate", control.estimated)):
             verdict = evaluate(sim.network, seen, level="advanced", target="flow", inlets=scope)
@@ -323,7 +352,19 @@ def run_one(
             sim.set_pump_speed(cmds.pump_speed)
         # this step's feedback answers last step's commands (as HA's coordinator passes them);
         # pairing it with the commands just computed made every move a 'mismatch' finding
-        findings = diag.update(state.time_s, _observations(meas, sent))
+        if (
+            lp is not None
+        ):  # findings: the diagnoser's and the controller's (stuck, blockage, meters)
+            moved = {i: v for i, v in cmds.openings.items() if not (silent and i == victim)}
+            lp.commanded(moved)
+            findings = out.findings
+            raised, _ = book.update(out.conditions, LOOP_ALARM_CYCLES, state.time_s)
+            others_raised |= {f"{a.reason}@{a.location}" for a in raised if a.location != victim}
+            at_victim = any(a.location == victim for a in book.active.values())
+            if book_alarm is None and at_victim and (faulty or scn.fault == "bias"):
+                book_alarm = k
+        else:
+            findings = diag.update(state.time_s, _observations(meas, sent))
         sent = cmds
         named = {f.inlet_id for f in findings} | set(getattr(cmds, "faults", {}))
         if alarm is None and victim in named and faulty:
@@ -359,6 +400,9 @@ def run_one(
             if scn.fault == "bias"
             else None
         ),
+        book_alarm=book_alarm,
+        other_alarms=tuple(sorted(others_raised)),
+        rejected=rejected / STEPS,
     )
 
 
@@ -456,9 +500,11 @@ def _held_from(flags: list[bool]) -> int | None:
     return first
 
 
-def _task(args: tuple[Network, Scenario, int, ControllerConfig | None]) -> tuple[str, str, Run]:
-    net, scn, seed, config = args
-    return net.name, scn.name, run_one(net, scn, seed, config)
+def _task(
+    args: tuple[Network, Scenario, int, ControllerConfig | None, bool],
+) -> tuple[str, str, Run]:
+    net, scn, seed, config, loop = args
+    return net.name, scn.name, run_one(net, scn, seed, config, loop)
 
 
 def run(
@@ -469,10 +515,12 @@ def run(
     names: str | None = None,
     config: ControllerConfig | None = None,
     hidden: bool = False,
+    loop: bool = False,
 ) -> list[Row]:
     """Every network × scenario × seed (``names``: comma-separated network names only;
     ``only``: comma-separated parts of scenario names; ``config``: the controller's;
-    ``hidden``: the shapes of :func:`hidden_networks` instead of the 11)."""
+    ``hidden``: the shapes of :func:`hidden_networks` instead of the 11; ``loop``: through
+    the engine's :class:`ControlLoop`, see :func:`run_one`)."""
     tasks = []
     parts = [p.strip() for p in only.split(",")] if only else []
     rows: dict[tuple[str, str], Row] = {}
@@ -488,7 +536,7 @@ def run(
                 continue
             rows[(net.name, scn.name)] = Row(net.name, scn.name, scn.goal)
             for seed in range(seeds if scn.seeded else 1):
-                tasks.append((net, scn, seed, config))
+                tasks.append((net, scn, seed, config, loop))
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
             results = list(pool.map(_task, tasks, chunksize=1))
@@ -631,6 +679,32 @@ def summary(rows: list[Row]) -> list[str]:
     return lines
 
 
+def loop_table(rows: list[Row]) -> list[str]:
+    """``--loop`` only: what the loop adds per row — the share of signals cleaning rejected,
+    the step an HA alarm (AlarmBook, persistence 4 cycles) stood at the faulty inlet, and
+    the alarms raised elsewhere (seeds with any; the most frequent reasons)."""
+    lines = [
+        "| network | scenario | rejected by cleaning | HA alarm at the faulty inlet | "
+        "seeds with alarms elsewhere | raised elsewhere |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        runs = row.runs
+        alarmed = row.scenario.startswith(("stuck", "blockage", "meter bias", "silent"))
+        counts: dict[str, int] = {}
+        for r in runs:
+            for key in r.other_alarms:
+                reason = key.split("@")[0]
+                counts[reason] = counts.get(reason, 0) + 1
+        top = ", ".join(f"{k} ×{v}" for k, v in sorted(counts.items(), key=lambda x: -x[1])[:3])
+        lines.append(
+            f"| {row.network} | {row.scenario} | {np.mean([r.rejected for r in runs]):.1%} | "
+            f"{_median_steps([r.book_alarm for r in runs]) if alarmed else ''} | "
+            f"{_share(bool(r.other_alarms) for r in runs)} | {top} |"
+        )
+    return lines
+
+
 PI_GOAL = 12  # issue 9 item 7: traditional PI reaches the intermediate band within 12 steps
 
 
@@ -751,6 +825,12 @@ def main() -> None:
     )
     parser.add_argument("--level", default="advanced", help="the controller's level")
     parser.add_argument(
+        "--loop",
+        action="store_true",
+        help="through the engine's ControlLoop (cleaning, diagnosis, alarm rules) as the CLI "
+        "and HA run it, not Controller.step + Diagnoser; adds a cleaning/alarms table",
+    )
+    parser.add_argument(
         "--pi-table",
         action="store_true",
         help="also: intermediate band ≤12 steps, nets × scenarios",
@@ -775,7 +855,9 @@ def main() -> None:
         print(f"\n{time.perf_counter() - start:.0f} s")
         return
     config = ControllerConfig(algorithm=args.algorithm, level=args.level)
-    rows = run(args.quick, args.seeds, args.jobs, args.only, args.networks, config, args.hidden)
+    rows = run(
+        args.quick, args.seeds, args.jobs, args.only, args.networks, config, args.hidden, args.loop
+    )
     for line in table(rows, args.markdown):
         print(line)
     if args.pi_table:
@@ -785,6 +867,10 @@ def main() -> None:
     print()
     for line in summary(rows):
         print(line)
+    if args.loop:
+        print()
+        for line in loop_table(rows):
+            print(line)
     total = sum(len(r.runs) for r in rows)
     print(f"\n{total} runs of {STEPS} steps in {time.perf_counter() - start:.0f} s")
 

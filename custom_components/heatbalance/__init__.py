@@ -73,6 +73,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> bool:
     """Unload the platforms and write the Store; the coordinator goes with the entry."""
+    from .entity import remove_entities
+
+    await remove_entities(hass, entry)  # in slices: HA's unload removes them in one callback
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.coordinator.async_save()

@@ -30,7 +30,7 @@ from .const import (
 from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator, HeatbalanceData
 from .engine.loader import NetworkError
 from .engine.simulator import Simulator
-from .gc_tuning import async_freeze
+from .gc_tuning import LARGE_NETWORK, async_freeze, run_paused
 from .network_setup import build_network, definitions, handed_over, network_source
 from .persistence import STORE_VERSION
 from .records import CONF_ARCHIVE_URL, audited_change
@@ -85,11 +85,19 @@ async def async_setup_network(hass: HomeAssistant, entry: HeatbalanceConfigEntry
     try:
         network = handed_over(hass.data, entry.unique_id)  # just read by the config flow
         if network is None or definitions(entry.data):
+            # the size is known once loaded: the load itself runs paused whatever the size
+            # (a small one allocates little) — gc_tuning.run_paused
             network = await hass.async_add_executor_job(
-                build_network, network_source(entry.data), definitions(entry.data)
+                run_paused,
+                LARGE_NETWORK,
+                build_network,
+                network_source(entry.data),
+                definitions(entry.data),
             )
         # the simulated plant: the network itself, or a true plant in development mode
-        plant = await hass.async_add_executor_job(plant_network, network, definitions(entry.data))
+        plant = await hass.async_add_executor_job(
+            run_paused, len(network.inlets), plant_network, network, definitions(entry.data)
+        )
     except (NetworkError, OSError) as err:
         raise ConfigEntryError(
             translation_domain=DOMAIN,
@@ -103,7 +111,7 @@ async def async_setup_network(hass: HomeAssistant, entry: HeatbalanceConfigEntry
     settings = Settings.from_options(entry.options)
     network_device(hass, entry, network.name)
     # building the hydraulic model factorises matrices and imports scipy: not in the event loop
-    simulator = await hass.async_add_executor_job(Simulator, plant)
+    simulator = await hass.async_add_executor_job(run_paused, len(network.inlets), Simulator, plant)
     async_freeze(hass, entry, len(network.inlets))  # a large network's model, for good
     coordinator = HeatbalanceCoordinator(hass, entry, network, simulator, inlets, settings)
     await coordinator.async_config_entry_first_refresh()

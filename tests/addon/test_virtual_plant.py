@@ -238,8 +238,12 @@ async def test_gateway_polls_plant_and_valve_command_reaches_simulator(broker, t
                 lambda: watcher.json(meter_state)[-1]["flow"] == pytest.approx(throttled, rel=1e-3),
                 "throttled flow published",
             )
-            valve_state = watcher.json(f"{root}/dev/b003-valve/state")[-1]
-            assert valve_state["position_feedback"] == pytest.approx(15.0)
+            # the valve is polled on its own schedule: its new position follows the meter's
+            await until(
+                lambda: watcher.json(f"{root}/dev/b003-valve/state")[-1]["position_feedback"]
+                == pytest.approx(15.0),
+                "valve position published",
+            )
             # The data stream (outbox batches) carries plant readings too.
             await until(lambda: watcher.json(f"{root}/data"), "data batches")
             assert gateway.stop() == 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import threading
+from typing import Any
 
 import pytest
 from homeassistant.core import HomeAssistant
@@ -33,3 +35,92 @@ async def test_small_network_left_alone(hass: HomeAssistant) -> None:
     entry = await add_network(hass, "estate12")
     assert gc.get_freeze_count() == 0
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def test_engine_job_of_a_large_network_runs_with_the_collector_paused() -> None:
+    """run_paused: off during a large network's job, back on after (also after an error);
+    a small network's job and a collector someone else switched off are left alone."""
+    assert gc.isenabled()
+    seen: list[bool] = []
+
+    def job() -> int:
+        seen.append(gc.isenabled())
+        return 7
+
+    assert gc_tuning.run_paused(gc_tuning.LARGE_NETWORK, job) == 7
+    assert gc_tuning.run_paused(gc_tuning.LARGE_NETWORK - 1, job) == 7
+    assert seen == [False, True]
+    assert gc.isenabled()
+
+    def failing() -> None:
+        raise ValueError("engine error")
+
+    with pytest.raises(ValueError):
+        gc_tuning.run_paused(gc_tuning.LARGE_NETWORK, failing)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        gc_tuning.run_paused(gc_tuning.LARGE_NETWORK, job)
+        assert not gc.isenabled()  # it was off before: stays off
+    finally:
+        gc.enable()
+
+
+def test_overlapping_jobs_switch_the_collector_on_after_the_last() -> None:
+    """Two entries' jobs in the executor at once: the first to end leaves it off."""
+    started, release = threading.Event(), threading.Event()
+    states: list[bool] = []
+
+    def long_job() -> None:
+        started.set()
+        release.wait(10)
+
+    worker = threading.Thread(target=gc_tuning.run_paused, args=(gc_tuning.LARGE_NETWORK, long_job))
+    worker.start()
+    try:
+        assert started.wait(10)
+        gc_tuning.run_paused(gc_tuning.LARGE_NETWORK, lambda: states.append(gc.isenabled()))
+        states.append(gc.isenabled())  # the short job ended, the long one still runs
+    finally:
+        release.set()
+        worker.join(10)
+    assert states == [False, False]
+    assert gc.isenabled()
+
+
+async def test_cycles_of_a_large_network_run_with_the_collector_paused(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The coordinator's engine cycle goes through run_paused (estate12 counted large)."""
+    from custom_components.heatbalance import coordinator as coordinator_module
+
+    monkeypatch.setattr(gc_tuning, "LARGE_NETWORK", 10)
+    real = coordinator_module.run_cycle
+    during: list[bool] = []
+
+    def watched(*args: Any) -> Any:
+        during.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setattr(coordinator_module, "run_cycle", watched)
+    gc.unfreeze()
+    entry = await add_network(hass, "estate12")
+    await cycles(hass, entry, 2)
+    assert entry.runtime_data.coordinator.last_update_success
+    assert during
+    assert not any(during)
+    assert gc.isenabled()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def test_freeze_after_adding_only_for_a_large_network() -> None:
+    """freeze_large: the entities just added by a large network leave the collector's passes
+    before it is switched on again; a small network's stay collectable."""
+    gc.unfreeze()
+    try:
+        gc_tuning.freeze_large(gc_tuning.LARGE_NETWORK - 1)
+        assert gc.get_freeze_count() == 0
+        gc_tuning.freeze_large(gc_tuning.LARGE_NETWORK)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

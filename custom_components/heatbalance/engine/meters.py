@@ -859,7 +859,12 @@ def _message(iid: str, kind: str, bias: float) -> str:
     if kind == "flow_meter_bias":
         return f"inlet {iid}: flow meter reads {pct:+.1f} % against heat meter and mass balance"
     if kind == "heat_meter_bias":
-        return f"inlet {iid}: heat meter reads {-pct:+.1f} % against flow meter and mass balance"
+        # the heat balance also rests on the inlet's supply/return sensors: an offset of
+        # either looks the same (a return sensor +1 K was named so in scratch runs)
+        return (
+            f"inlet {iid}: heat meter (or its supply/return sensor) reads {-pct:+.1f} % "
+            "against flow meter and mass balance"
+        )
     if kind == "parent_meter_bias":
         return f"{iid}: meter reads {-pct:+.1f} % against the sum of the flows it feeds (leak?)"
     return f"inlet {iid}: flow and heat meter disagree by {pct:+.1f} %"
