@@ -137,6 +137,7 @@ class Controller:
         self.aim = config.aim  # flow goals over set flow: the margin the estimates need
         self.read_share: dict[str, float] = {}  # share of cycles with a flow reading (EWMA)
         self.faults: dict[str, str] = {}
+        self.blocked_kv: dict[str, float] = {}  # a blocked valve's Kv over its characteristic's
         self.mismatches: dict[str, int] = {}  # commands in a row the feedback did not follow
         self.fresh: set[str] = set()  # inlets with a flow reading this cycle
         self._seen: set[str] = set()  # … and in any cycle since the start
@@ -208,7 +209,8 @@ class Controller:
                 iid: (self.raw.inlets.get(iid) or InletReading()).get("flow_m3h") for iid in pi_ids
             }
             self.pi_schedule.learn_noise(raw, openings, speed)
-            self.pi_schedule.update(openings, speed, errors)
+            blocked = {i: kv for i, kv in self.blocked_kv.items() if i in self.faults}
+            self.pi_schedule.update(openings, speed, errors, blocked)
         for iid in pi_ids:
             self._pi_inlet(iid, measurements, openings[iid], cmds)
         if model_ids:
@@ -782,6 +784,10 @@ class Controller:
             self.faults[iid] = f"{BLOCKED} (Kv at {1 / math.sqrt(factor):.0%})"
         elif factor < 0.5 * BLOCKED_FACTOR:
             self.faults.pop(iid, None)
+        if self.faults.get(iid, "").startswith(BLOCKED):
+            self.blocked_kv[iid] = 1.0 / math.sqrt(factor)
+        else:
+            self.blocked_kv.pop(iid, None)
 
     def _flow_target(
         self,
@@ -953,6 +959,7 @@ class Controller:
                 self.read_share,
                 self.mismatches,
                 self.faults,
+                self.blocked_kv,
                 self.goals,
             ):
                 memory.pop(iid, None)
