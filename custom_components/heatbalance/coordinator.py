@@ -250,11 +250,20 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
 
     @callback
     def async_update_listeners(self) -> None:
-        """Tell every entity; during a refresh, after it, in batches."""
+        """Tell every entity; during a refresh, after it, in batches; otherwise (an
+        operator's change) at once when they are few, else in batches from now on (at 23k
+        a change of algorithm told 10,000 entities in one 147 ms callback)."""
         if self._refreshing:
             self._listeners_due = True
             return
-        super().async_update_listeners()
+        if len(self._listeners) <= LISTENER_BATCH:
+            super().async_update_listeners()
+            return
+        self.hass.async_create_task(  # the first batch runs now (eager), the rest after yields
+            self._async_update_listeners_in_batches(),
+            f"{DOMAIN} {self.name} entities told",
+            eager_start=True,
+        )
 
     async def _async_update_listeners_in_batches(self) -> None:
         self._listeners_due = False

@@ -48,3 +48,18 @@ async def test_unload_removes_entities_with_the_loop_running_between_slices(
     assert counts[-1] > 5 * ADD_BATCH  # the entities were removed …
     steps = [b - a for a, b in itertools.pairwise(counts)]
     assert max(steps) <= ADD_BATCH  # … at most a slice between two turns of the loop
+
+
+async def test_an_operators_change_tells_many_entities_in_batches(hass: HomeAssistant) -> None:
+    """Outside a refresh (an option changed), thousands of entities are told in batches:
+    the last listener is called after the loop ran, not inside the caller's callback (at
+    23k a change of algorithm told 10,000 entities in one 147 ms callback)."""
+    entry = await add_network(hass, "district120")
+    coordinator = entry.runtime_data.coordinator
+    told: list[bool] = []
+    coordinator.async_add_listener(lambda: told.append(True))  # the last one
+    coordinator.async_update_listeners()
+    assert not told  # the first batch ran, the rest waits for the loop
+    await hass.async_block_till_done()
+    assert told
+    assert await hass.config_entries.async_unload(entry.entry_id)
