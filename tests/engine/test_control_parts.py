@@ -294,3 +294,14 @@ def test_a_held_pi_loop_tracks_its_valve_and_moves_from_where_it_stands() -> Non
     assert again is not None
     assert first is not None
     assert again < first  # flow too high: it closes further
+
+
+def test_pi_noise_learning_survives_a_subnormal_reading(chain3: Network) -> None:
+    """Found by hypothesis (the random profile): a subnormal flow after a normal one made
+    q/q' underflow to 0 and math.log raised out of the control step."""
+    schedule = GainSchedule(chain3)
+    ids = ["X1", "X2", "X3", "X4"]
+    openings = dict.fromkeys(ids, 0.5)
+    schedule.learn_noise(dict.fromkeys(ids, 1e300), openings, None)
+    schedule.learn_noise(dict.fromkeys(ids, 5e-324), openings, None)
+    assert 0.0 < schedule.noise < 1.0

@@ -219,7 +219,9 @@ class GainSchedule:
                 continue
             if iid in touched or parent in moved:
                 continue
-            diffs.append(math.log(q / old))
+            ratio = q / old
+            if 0.0 < ratio < math.inf:  # a subnormal over a normal reading underflows to 0
+                diffs.append(math.log(ratio))
         if pump_still and len(diffs) >= MIN_NOISE_PAIRS:
             d = np.asarray(diffs)
             level = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
