@@ -222,23 +222,32 @@ def network_export(
     model corrected, the commissioning records. It loads again as the same network; the
     config flow restores its commissioning records. Learnt corrections are carried, not
     applied: a network imported from an export keeps the file's ``learned:`` in its own
-    exports until its controller has learnt anew.
+    exports until its controller has learnt from more samples than the file's (its first
+    cycle identifies the branches once, whatever the algorithm: that must not replace a
+    season's corrections in the export).
     """
     file = _source_file(source)
     data = network_to_dict(network)
     if estimates := _estimates(source, file):
         data["estimates"] = estimates
     carried = file.get("learned")
-    if not _has_learnt(learned) and isinstance(carried, dict):
+    if isinstance(carried, dict) and _samples(carried) > _samples(learned):
         learned = dict(carried)
     data["learned"] = learned
     data["commissioning"] = records
     return data
 
 
-def _has_learnt(learned: dict[str, Any]) -> bool:
-    """Whether the corrections rest on any sample (a fresh controller reports neutral ones)."""
-    return bool(learned.get("branches")) or bool(learned.get("pipe_samples"))
+def _samples(learned: dict[str, Any]) -> float:
+    """How many samples the corrections rest on (a fresh controller reports neutral ones on
+    none); a damaged file's entries count as none."""
+    total = 0.0
+    branches = learned.get("branches")
+    for branch in branches.values() if isinstance(branches, dict) else ():
+        samples = branch.get("samples") if isinstance(branch, dict) else None
+        total += samples if isinstance(samples, int | float) and samples > 0 else 0
+    pipe = learned.get("pipe_samples")
+    return total + (pipe if isinstance(pipe, int | float) and pipe > 0 else 0)
 
 
 def commissioning_subentries(source: str) -> list[ConfigSubentryData]:
