@@ -33,6 +33,7 @@ from .transport import BadResponseError, DeviceError, NoResponseError, Transport
 _LOGGER = logging.getLogger(__name__)
 MAX_BLOCK = 120  # registers per read; Modbus allows 125
 MAX_GAP = 8  # read across small holes rather than issue another request
+EXPECT_DRIFT = 2.0  # % of stroke a valve may stand off where the command's sender read it
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class Command:
     point: str
     value: float
     request_id: str | None = None
+    expect: float | None = None  # where the sender read the valve (position set-points)
     future: asyncio.Future[dict[str, Any]] | None = None
 
 
@@ -358,6 +360,40 @@ class BusWorker:
     def _finish(self, command: Command, result: dict[str, Any]) -> None:
         finish_command(command, result)
 
+    async def _moved_since_read(
+        self, device: DeviceState, command: Command, effective: float, attempts: int
+    ) -> dict[str, Any] | None:
+        """The refusal of a position set-point whose valve no longer stands where the sender
+        read it (``expect``), read just before the write; None when it may go.
+
+        The sender limits its step from the position it last heard, which can be a poll old:
+        a valve turned by hand in between would take the whole difference (§5.3.6-3), and
+        only the gateway can read the valve at write time. Refused, nothing moves; the next
+        cycle steps from the new position. A valve without position feedback, or a command
+        without ``expect`` (an operator's set topic), is not checked.
+        """
+        if command.expect is None or command.point != "position_setpoint":
+            return None
+        try:
+            feedback = device.profile.point("position_feedback")
+        except KeyError:
+            return None
+        registers = await self._request(
+            device, attempts, feedback.function, feedback.address, feedback.count
+        )
+        position, why = feedback.read(registers) if registers else (None, "not answered")
+        if position is None:
+            return {"status": "refused", "error": f"position not readable before the move: {why}"}
+        device.last_values[feedback.key] = position
+        if abs(position - command.expect) <= EXPECT_DRIFT + feedback.tolerance:
+            return None
+        return {
+            "status": "refused",
+            "value": effective,
+            "position": position,
+            "error": f"valve at {position:g}, not at {command.expect:g} as read for this step",
+        }
+
     async def _execute(self, command: Command) -> None:
         """Write, then read the register back; never write outside the point's min/max."""
         device = self.devices.get(command.device)
@@ -374,6 +410,10 @@ class BusWorker:
             self._finish(command, {"status": "refused", "error": str(err)})
             return
         attempts = 1 + self.retries
+        refusal = await self._moved_since_read(device, command, effective, attempts)
+        if refusal is not None:
+            self._finish(command, refusal)
+            return
         written = await self._request(
             device, attempts, point.function, point.address, point.count, registers
         )

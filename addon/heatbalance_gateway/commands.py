@@ -2,9 +2,11 @@
 
 Two forms:
 
-* ``<base>/gw/<gw>/cmd`` — JSON ``{"request_id", "device", "point", "value"}`` from the
-  integration; a request id executes at most once (journalled in the outbox database, so also
-  across restarts); the result goes to ``<base>/gw/<gw>/cmd/result``.
+* ``<base>/gw/<gw>/cmd`` — JSON ``{"request_id", "device", "point", "value"[, "expect"]}``
+  from the integration (``expect``: where it read the valve when it computed the step; the
+  worker refuses a set-point whose valve stands elsewhere now); a request id executes at most
+  once (journalled in the outbox database, so also across restarts); the result goes to
+  ``<base>/gw/<gw>/cmd/result``.
 * ``<base>/gw/<gw>/dev/<device>/<point>/set`` — plain payload from HA ``number``/``valve``
   entities (a number, or ``OPEN``/``CLOSE`` meaning the point's max/min).
 
@@ -28,6 +30,9 @@ REQUEST_SCHEMA = vol.Schema(
         vol.Required("device"): vol.All(str, vol.Length(min=1, max=64)),
         vol.Required("point"): vol.All(str, vol.Length(min=1, max=64)),
         vol.Required("value"): lambda v: _value(v),
+        # where the sender read the valve when it computed this step (same unit as value):
+        # refused if the valve has moved away from it since (§5.3.6-3)
+        vol.Optional("expect"): lambda v: _finite(v),
     },
     extra=vol.REMOVE_EXTRA,
 )
@@ -41,6 +46,13 @@ def _value(value: Any) -> float | str:
         raise vol.Invalid("value must be a number or OPEN/CLOSE")
     if not math.isfinite(value):
         raise vol.Invalid("value must be finite")
+    return float(value)
+
+
+def _finite(value: Any) -> float:
+    """A finite JSON number (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise vol.Invalid("expect must be a finite number")
     return float(value)
 
 
@@ -60,6 +72,7 @@ class ParsedCommand:
     point: str
     value: float | str
     request_id: str | None
+    expect: float | None = None
 
 
 def parse_request(payload: bytes) -> ParsedCommand:
@@ -74,7 +87,9 @@ def parse_request(payload: bytes) -> ParsedCommand:
         valid = REQUEST_SCHEMA(data)
     except vol.Invalid as err:
         raise CommandError(f"invalid command: {err}", request_id) from err
-    return ParsedCommand(valid["device"], valid["point"], valid["value"], valid["request_id"])
+    return ParsedCommand(
+        valid["device"], valid["point"], valid["value"], valid["request_id"], valid.get("expect")
+    )
 
 
 def parse_set(topic_tail: list[str], payload: bytes) -> ParsedCommand:

@@ -211,7 +211,7 @@ class Gateway:
         if rid is not None:
             self.outbox.command_start(rid)
             self._inflight.add(rid)
-        future = target.submit(Command(parsed.device, parsed.point, value, rid))
+        future = target.submit(Command(parsed.device, parsed.point, value, rid, parsed.expect))
         future.add_done_callback(lambda f: self._command_done(rid, f))
         if target is self.lora and rid is not None and not future.done():
             # A class A device takes its downlink at its next uplink, often many minutes

@@ -164,6 +164,8 @@ class GatewaySource:
         # arriving between the acquisition and the command must not let a step computed
         # from the Store's position out (seen on HA 2025.4's slower MQTT delivery)
         self.read_heard: set[str] = set()
+        # … and the position (%) those acquisitions read: a command says where it stepped from
+        self.read_position: dict[str, float] = {}
         self.history: deque[tuple[float, str, dict[str, Any]]] = deque(maxlen=HISTORY_MAX)
         self.results: dict[str, dict[str, Any]] = {}
         self.last_command: dict[str, tuple[str, float]] = {}  # inlet → (request id, sent at)
@@ -525,6 +527,8 @@ class GatewaySource:
             feedback = _value(valve, "position_feedback")
             reading.opening = None if feedback is None else feedback / 100.0
             self._note_read(valve_name)
+            if valve_name is not None and feedback is not None:
+                self.read_position[valve_name] = feedback
         for attr, key in METER_SIGNALS.items():
             setattr(reading, attr, _value(meter, key) if key in meter else _value(valve, key))
         signals = (reading.flow_m3h, reading.supply_c, reading.return_c, reading.opening)
@@ -672,7 +676,12 @@ class GatewaySource:
                 "Not moving %s yet: its valve %s has not reported since start", inlet_id, valve
             )
             return None
-        return await self._async_command(inlet_id, gateway, valve, "position_setpoint", opening)
+        # the gateway reads the valve just before writing and refuses if it no longer stands
+        # where this step was computed from (turned by hand since the poll; §5.3.6-3)
+        expect = self.read_position.get(valve) if self._reports_position(valve) else None
+        return await self._async_command(
+            inlet_id, gateway, valve, "position_setpoint", opening, expect
+        )
 
     def device_flow(self, device: str, stale_s: float) -> float | None:
         """A meter device's flow in m³/h (the substation's meter); None when stale."""
@@ -706,17 +715,26 @@ class GatewaySource:
         return await self._async_command(f"pump:{device}", gateway, device, "speed_setpoint", speed)
 
     async def _async_command(
-        self, key: str, gateway: str, device: str, point: str, share: float
+        self,
+        key: str,
+        gateway: str,
+        device: str,
+        point: str,
+        share: float,
+        expect: float | None = None,
     ) -> str:
         """Publish one set-point command (``share`` of the point's 0…100 %) to ``gateway``;
-        its answer is awaited under ``key`` (an inlet id, or the pump)."""
+        its answer is awaited under ``key`` (an inlet id, or the pump). ``expect``: where the
+        valve was read for this step (%), checked by the gateway at write time."""
         request_id = f"hb-{uuid.uuid4().hex[:16]}"
-        command = {
+        command: dict[str, Any] = {
             "request_id": request_id,
             "device": device,
             "point": point,
             "value": round(share * 100.0, 1),
         }
+        if expect is not None:
+            command["expect"] = round(expect, 2)
         self._sent_to[request_id] = gateway  # only the owner's answer counts (issue 11)
         await self._publish(f"{self.base}/gw/{gateway}/cmd", json.dumps(command))
         self.last_command[key] = (request_id, self.clock())

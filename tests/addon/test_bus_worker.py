@@ -203,3 +203,40 @@ async def test_command_during_full_poll_is_served_next_and_read_back() -> None:
     assert refused["status"] == "refused"
     assert "outside the allowed range" in refused["error"]
     assert behaviours[8].writes == [(0, [634])]  # nothing more was written
+
+
+async def test_a_step_from_where_the_valve_no_longer_stands_is_refused() -> None:
+    """§5.3.6-3 at write time: the integration says where it read the valve (``expect``)
+    when it computed the step; the worker reads the position just before writing and
+    refuses when the valve stands elsewhere (turned by hand since the poll), so the step
+    limit holds from where the valve really is. Within the drift, the command goes."""
+    behaviours = [Behaviour()]
+    devices = [sim_device(1, VALVE, VALUES, behaviours[0])]  # feedback 39.5 %
+    async with SimServer(devices) as server:
+        bus = make_bus(server.port, 1, interval=60.0)
+        rec = Recorder()
+        worker = BusWorker(
+            bus,
+            {"electric_valve": VALVE},
+            PymodbusTransport.from_bus(bus),
+            rec.readings.append,
+            rec.on_availability,
+            rec.on_poll,
+        )
+        task = asyncio.create_task(worker.run())
+        try:
+            moved = await asyncio.wait_for(
+                worker.submit(Command("valve-1", "position_setpoint", 50.0, "r1", expect=80.0)),
+                30,
+            )
+            near = await asyncio.wait_for(
+                worker.submit(Command("valve-1", "position_setpoint", 50.0, "r2", expect=40.0)),
+                30,
+            )
+        finally:
+            worker.stop()
+            await task
+    assert moved["status"] == "refused"
+    assert moved["position"] == pytest.approx(39.5)
+    assert near["status"] in ("confirmed", "not_confirmed")  # written (the sim's feedback
+    assert behaviours[0].writes == [(0, [500])]  # does not follow its set-point): once

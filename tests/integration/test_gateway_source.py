@@ -243,6 +243,7 @@ async def test_valve_command_with_request_id_and_result(hass: HomeAssistant, mqt
         "device": "b001-valve",
         "point": "position_setpoint",
         "value": 42.7,
+        "expect": 100.0,  # where the acquisition read it: checked at write time (§5.3.6-3)
     }
     result = {"request_id": request_id, "status": "confirmed", "readback": 42.7}
     async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
