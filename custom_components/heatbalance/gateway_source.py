@@ -516,7 +516,7 @@ class GatewaySource:
         answer = self.command_status(inlet_id, stale_s if answer_s is None else answer_s)
         reading = Reading(command_status=answer, link_rate=self.link_rate(inlet_id))
         has_meter, has_valve = meter_name in self.live, valve_name in self.live
-        counts_heat = has_meter and self._has_energy(meter_name)
+        counts_heat = has_meter and self._has_point(meter_name, "energy")
         # Signals some device of this inlet provides: flow, two temperatures, feedback, and
         # the heat meter's energy counter when it has one (§6.0.6 counts each signal)
         reading.attempted = has_meter + 2 * (has_meter or has_valve) + has_valve + counts_heat
@@ -536,7 +536,7 @@ class GatewaySource:
         reading.received += counts_heat and reading.heat_kwh is not None
         if answer == PENDING and self._feedback_predates_command(inlet_id, valve_name):
             reading.opening = None  # says nothing of the command yet: the engine assumes it
-        if reading.opening is None and self._reports_position(valve_name):
+        if reading.opening is None and self._has_point(valve_name, "position_feedback"):
             # the engine steps from where it assumes the valve is, which a valve that reports
             # its position has not confirmed in this run: no step from there (§5.3.6-3; a
             # hand-turned valve went 0.8 → 0.565 against a 20 % limit after a reload)
@@ -546,16 +546,17 @@ class GatewaySource:
             reading.fault_code = _value(valve, "fault_code")
         return reading
 
-    def _has_energy(self, meter: str | None) -> bool:
-        """Whether the meter delivers an energy counter: its gateway's point list says so, or
-        (none published) its readings carry one — a stale reading counts as a lost one."""
-        if meter is None:
+    def _has_point(self, device: str | None, key: str) -> bool:
+        """Whether the device delivers point ``key`` (a meter's ``energy``, a valve's
+        ``position_feedback``): its gateway's point list says so, or (none published) its
+        readings carry one — a stale reading counts as a lost one."""
+        if device is None:
             return False
-        points = self.device_points(meter)
+        points = self.device_points(device)
         if points is None:
-            live = self.live.get(meter)
+            live = self.live.get(device)
             points = frozenset(live.values) if live is not None else frozenset()
-        return "energy" in points
+        return key in points
 
     def _note_read(self, device: str | None) -> None:
         """Remember whether ``device``'s position, read now, was reported in this run."""
@@ -634,17 +635,6 @@ class GatewaySource:
             if waiter.done() or request_id in self.results:
                 self._waiters.pop(request_id, None)
 
-    def _reports_position(self, valve: str | None) -> bool:
-        """Whether the valve reports its position: its gateway lists the point, or (no list)
-        a reading of it carried one."""
-        if valve is None:
-            return False
-        points = self.device_points(valve)
-        if points is None:
-            live = self.live.get(valve)
-            points = frozenset(live.values) if live is not None else frozenset()
-        return "position_feedback" in points
-
     def _fresh(self, device: str | None, stale_s: float) -> dict[str, Any]:
         if device is None:
             return {}
@@ -678,7 +668,9 @@ class GatewaySource:
             return None
         # the gateway reads the valve just before writing and refuses if it no longer stands
         # where this step was computed from (turned by hand since the poll; §5.3.6-3)
-        expect = self.read_position.get(valve) if self._reports_position(valve) else None
+        expect = (
+            self.read_position.get(valve) if self._has_point(valve, "position_feedback") else None
+        )
         return await self._async_command(
             inlet_id, gateway, valve, "position_setpoint", opening, expect
         )

@@ -83,6 +83,18 @@ class Recorder:
         raise AssertionError(f"condition not reached: {self.availability} {counts}")
 
 
+def valve_worker(bus: dict[str, Any], rec: Recorder) -> BusWorker:
+    """A worker for a line of ``electric_valve`` devices, reporting to ``rec``."""
+    return BusWorker(
+        bus,
+        {"electric_valve": VALVE},
+        PymodbusTransport.from_bus(bus),
+        rec.readings.append,
+        rec.on_availability,
+        rec.on_poll,
+    )
+
+
 def test_blocks_group_contiguous_points() -> None:
     blocks = plan_blocks(VALVE)
     assert [(b.function, b.address, b.count) for b in blocks] == [
@@ -117,14 +129,7 @@ async def test_dead_device_among_ten_does_not_stall_the_line() -> None:
     async with SimServer(devices) as server:
         # the poll interval stays what a dead device's failed poll takes (2 tries × timeout)
         bus = make_bus(server.port, 10, timeout=TIMEOUT_S, interval=2 * TIMEOUT_S)
-        worker = BusWorker(
-            bus,
-            {"electric_valve": VALVE},
-            PymodbusTransport.from_bus(bus),
-            rec.readings.append,
-            rec.on_availability,
-            rec.on_poll,
-        )
+        worker = valve_worker(bus, rec)
         task = asyncio.create_task(worker.run())
         try:
             await rec.until(
@@ -173,14 +178,7 @@ async def test_command_during_full_poll_is_served_next_and_read_back() -> None:
     rec = Recorder()
     async with SimServer(devices) as server:
         bus = make_bus(server.port, 10, interval=5.0)
-        worker = BusWorker(
-            bus,
-            {"electric_valve": VALVE},
-            PymodbusTransport.from_bus(bus),
-            rec.readings.append,
-            rec.on_availability,
-            rec.on_poll,
-        )
+        worker = valve_worker(bus, rec)
         task = asyncio.create_task(worker.run())
         try:
             await gate.wait()
@@ -215,14 +213,7 @@ async def test_a_step_from_where_the_valve_no_longer_stands_is_refused() -> None
     async with SimServer(devices) as server:
         bus = make_bus(server.port, 1, interval=60.0)
         rec = Recorder()
-        worker = BusWorker(
-            bus,
-            {"electric_valve": VALVE},
-            PymodbusTransport.from_bus(bus),
-            rec.readings.append,
-            rec.on_availability,
-            rec.on_poll,
-        )
+        worker = valve_worker(bus, rec)
         task = asyncio.create_task(worker.run())
         try:
             moved = await asyncio.wait_for(
