@@ -81,6 +81,9 @@ class BalancingValve(HeatbalanceEntity, ValveEntity):
         old = self.current_valve_position
         await async_set_opening(coordinator, self.inlet_id, position / 100.0)
         self._audit("move_valve", old=old, new=position)
+        # the operator sees his valve move now; the network's other entities are told in
+        # batches that may still be running when this action returns
+        self._write_now()
 
     async def async_open_valve(self) -> None:
         """Fully open (as far as the safety limits allow)."""
