@@ -389,8 +389,8 @@ class GainSchedule:
         own = error - self.common
         ratio = math.exp(-2.0 * own) - 1.0 + beta  # (q/q*)² − (1 − β), over β
         step = MAX_LN_KV_STEP if ratio <= 0 else -0.5 * math.log(ratio / beta)
-        ratio = self.ratios.get(iid)
-        sigma = math.sqrt(ratio.var) if ratio is not None else self.noise
+        known = self.ratios.get(iid)
+        sigma = math.sqrt(known.var) if known is not None else self.noise
         step *= significance(own, sigma)
         move = significance(self.common, sigma / math.sqrt(self.loops)) * (
             self.common / self.together
