@@ -625,8 +625,8 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
     # the harness runs the loop in asyncio's debug mode (a stack extract per callback); Home
     # Assistant runs it so only with --debug. Timed as an operator runs it, unless asked.
     asyncio.get_running_loop().set_debug(os.environ.get("BENCH_PRODUCT_ASYNCIO_DEBUG") == "1")
-    checks = HaChecks.start(hass) if os.environ.get("BENCH_PRODUCT_HA_CHECKS") == "1" else None
     _network_path(name)  # a generated network is written before the clock starts
+    checks = HaChecks.start(hass) if os.environ.get("BENCH_PRODUCT_HA_CHECKS") == "1" else None
     rss0 = _rss_mb()
     t0, c0, l0 = time.perf_counter(), time.process_time(), time.thread_time()
     start_block = LongestCallback()
