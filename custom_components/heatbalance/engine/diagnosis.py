@@ -146,9 +146,11 @@ class _InletState:
     last_command: float | None = None
     last_feedback: float | None = None
     last_flow: float | None = None
+    last_kv: float | None = None  # Kv_eff where a ΔP was read
     move_time: float | None = None  # when the command last moved
     ref_feedback: float | None = None  # feedback and flow before that move
     ref_flow: float | None = None
+    ref_kv: float | None = None
     move_judged: bool = True
     recent: list[list[float]] = field(default_factory=list)  # [command, Kv_eff], no feedback
     missed: int = 0
@@ -267,7 +269,7 @@ class Diagnoser:
         if self.rules:
             self._rules(iid, state, time_s, obs)
         state.last_time = time_s
-        state.last_feedback, state.last_flow = seen.feedback, seen.flow_m3h
+        state.last_feedback, state.last_flow, state.last_kv = seen.feedback, seen.flow_m3h, seen.kv
 
     # --- valve response -----------------------------------------------------------------
     def _track_command(self, state: _InletState, time_s: float, cmd: float | None) -> None:
@@ -275,14 +277,18 @@ class Diagnoser:
 
         A command seen for the first time is taken as sent right after the previous update
         (as a controller does: read, decide, command); the values of that update are the
-        device's position before the move.
+        device's position before the move — also for the very first command, which is a
+        move when it lies ``min_move`` or more from the feedback read then (a valve stuck
+        from the start is judged on its first command, not its second: §5.3.7-2).
         """
         if cmd is None:
             return
         last = state.last_command
-        if last is not None and abs(cmd - last) >= self.min_move:
+        start = last if last is not None else state.last_feedback
+        if start is not None and abs(cmd - start) >= self.min_move:
             state.move_time = state.last_time if state.last_time is not None else time_s
             state.ref_feedback, state.ref_flow = state.last_feedback, state.last_flow
+            state.ref_kv = state.last_kv
             state.move_judged = False
         if last is None or abs(cmd - last) >= self.min_move or state.move_judged:
             state.last_command = cmd
@@ -300,7 +306,7 @@ class Diagnoser:
             self._stuck_by_kv(state, time_s, cmd, seen.kv)
         elif not state.move_judged:
             state.move_judged = True
-            self._set_valve(state, time_s, self._after_move(state, cmd, fb, seen.flow_m3h))
+            self._set_valve(state, time_s, self._after_move(state, cmd, fb, seen))
         elif abs(cmd - fb) > self.tolerance:
             if not any(k in state.since for k in ("stuck", "slow_response", "mismatch")):
                 self._set_valve(state, time_s, "mismatch")
@@ -316,24 +322,33 @@ class Diagnoser:
         if kind is not None:
             state.since.setdefault(kind, time_s)
 
-    def _after_move(
-        self, state: _InletState, cmd: float, fb: float, flow: float | None
-    ) -> str | None:
-        """Classify the response to the last command move (None: the device followed)."""
-        fb0, flow0 = state.ref_feedback, state.ref_flow
+    def _after_move(self, state: _InletState, cmd: float, fb: float, seen: _Seen) -> str | None:
+        """Classify the response to the last command move (None: the device followed).
+
+        Stuck: the feedback did not move, nor did the valve by the witness of its flow or,
+        where a ΔP is read, of its Kv_eff — the flow also changes when *other* valves move
+        (the first commands move them all), Kv_eff = Q/√ΔP does not.
+        """
+        fb0 = state.ref_feedback
         if abs(cmd - fb) <= self.tolerance:
             return None
-        flow_still = (
-            flow is not None
-            and flow0 is not None
-            and abs(flow - flow0) <= self.flow_still * max(abs(flow0), 1e-9)
-        )
         if fb0 is None:
             return "mismatch"
-        if abs(fb - fb0) <= self.still and (flow is None or flow0 is None or flow_still):
+        if abs(fb - fb0) <= self.still and self._valve_still(state, seen):
             return "stuck"
         toward = (cmd - fb0) * (fb - fb0) > 0 and abs(cmd - fb) < abs(cmd - fb0)
         return "slow_response" if toward else "mismatch"
+
+    def _valve_still(self, state: _InletState, seen: _Seen) -> bool:
+        """Whether flow or Kv_eff say the valve stayed where it was before the move (no
+        witness at all: the feedback alone speaks)."""
+        witnesses = ((seen.flow_m3h, state.ref_flow), (seen.kv, state.ref_kv))
+        pairs = [
+            (now, before) for now, before in witnesses if now is not None and before is not None
+        ]
+        return not pairs or any(
+            abs(now - before) <= self.flow_still * max(abs(before), 1e-9) for now, before in pairs
+        )
 
     def _stuck_by_kv(self, state: _InletState, time_s: float, cmd: float, kv: float | None) -> None:
         """Without position feedback: the command moved, the valve's Kv_eff did not.
