@@ -46,7 +46,7 @@ SEVERITY: dict[str, Severity] = {
 _VALVE_KINDS = ("stuck", "slow_response", "mismatch", "blockage")
 _BINS = 10
 _WINDOW = 4  # updates looked back over for a stuck valve without feedback
-_FIELDS = ("command", "feedback", "flow_m3h", "dp_kpa")
+_FIELDS = ("command", "feedback", "flow_m3h", "dp_kpa", "valve_dp_kpa")
 _NOTHING = (None, None, None, None)
 
 
@@ -59,17 +59,23 @@ class _Seen(NamedTuple):
     flow_m3h: float | None
     dp_kpa: float | None
     kv: float | None
+    valve_kv: float | None  # the valve's own Kv_eff, where its ΔP is read
 
 
 def _seen(obs: InletObservation) -> _Seen:
     """The cleaned fields of ``obs``."""
     flow, dp = _clean(obs.flow_m3h), _clean(obs.dp_kpa)
+    kv = _kv(flow, dp)
+    valve_kv = None if obs.valve_dp_kpa is None else _kv(flow, _clean(obs.valve_dp_kpa))
+    return _Seen(_clean(obs.command), _clean(obs.feedback), flow, dp, kv, valve_kv)
+
+
+def _kv(flow: float | None, dp: float | None) -> float | None:
+    """Kv_eff = Q/√(ΔP/100 kPa); None without both or where it is not finite."""
     root = math.sqrt(dp / 100.0) if dp is not None and dp > 0 else 0.0
     # a subnormal ΔP (5e-324 kPa) is positive, yet its root underflows to 0
     kv = None if flow is None or root <= 0.0 else flow / root
-    if kv is not None and not math.isfinite(kv):
-        kv = None
-    return _Seen(_clean(obs.command), _clean(obs.feedback), flow, dp, kv)
+    return kv if kv is not None and math.isfinite(kv) else None
 
 
 class Finding(NamedTuple):
@@ -90,6 +96,7 @@ class InletObservation:
     feedback: float | None = None
     flow_m3h: float | None = None
     dp_kpa: float | None = None
+    valve_dp_kpa: float | None = None  # across the valve alone (a stuck valve's witness)
     signals: Mapping[str, float] = field(default_factory=dict)
 
     def value(self, name: str) -> float | None:
@@ -147,10 +154,12 @@ class _InletState:
     last_feedback: float | None = None
     last_flow: float | None = None
     last_kv: float | None = None  # Kv_eff where a ΔP was read
+    last_valve_kv: float | None = None
     move_time: float | None = None  # when the command last moved
     ref_feedback: float | None = None  # feedback and flow before that move
     ref_flow: float | None = None
     ref_kv: float | None = None
+    ref_valve_kv: float | None = None
     move_judged: bool = True
     recent: list[list[float]] = field(default_factory=list)  # [command, Kv_eff], no feedback
     missed: int = 0
@@ -269,7 +278,8 @@ class Diagnoser:
         if self.rules:
             self._rules(iid, state, time_s, obs)
         state.last_time = time_s
-        state.last_feedback, state.last_flow, state.last_kv = seen.feedback, seen.flow_m3h, seen.kv
+        state.last_feedback, state.last_flow = seen.feedback, seen.flow_m3h
+        state.last_kv, state.last_valve_kv = seen.kv, seen.valve_kv
 
     # --- valve response -----------------------------------------------------------------
     def _track_command(self, state: _InletState, time_s: float, cmd: float | None) -> None:
@@ -288,7 +298,7 @@ class Diagnoser:
         if start is not None and abs(cmd - start) >= self.min_move:
             state.move_time = state.last_time if state.last_time is not None else time_s
             state.ref_feedback, state.ref_flow = state.last_feedback, state.last_flow
-            state.ref_kv = state.last_kv
+            state.ref_kv, state.ref_valve_kv = state.last_kv, state.last_valve_kv
             state.move_judged = False
         if last is None or abs(cmd - last) >= self.min_move or state.move_judged:
             state.last_command = cmd
@@ -341,13 +351,18 @@ class Diagnoser:
 
     def _valve_still(self, state: _InletState, seen: _Seen) -> bool:
         """Whether flow or Kv_eff say the valve stayed where it was before the move (no
-        witness at all: the feedback alone speaks)."""
-        witnesses = ((seen.flow_m3h, state.ref_flow), (seen.kv, state.ref_kv))
-        pairs = [
-            (now, before) for now, before in witnesses if now is not None and before is not None
+        witness at all: the feedback alone speaks). A Kv_eff within 3 × ``flow_still``: a
+        move of ``min_move`` changes a valve's Kv by 15–20 %, noise on flow and ΔP by a few."""
+        witnesses = (
+            (seen.flow_m3h, state.ref_flow, self.flow_still),
+            (seen.kv, state.ref_kv, 3 * self.flow_still),
+            (seen.valve_kv, state.ref_valve_kv, 3 * self.flow_still),
+        )
+        known = [
+            (now, ref, tol) for now, ref, tol in witnesses if now is not None and ref is not None
         ]
-        return not pairs or any(
-            abs(now - before) <= self.flow_still * max(abs(before), 1e-9) for now, before in pairs
+        return not known or any(
+            abs(now - ref) <= tol * max(abs(ref), 1e-9) for now, ref, tol in known
         )
 
     def _stuck_by_kv(self, state: _InletState, time_s: float, cmd: float, kv: float | None) -> None:

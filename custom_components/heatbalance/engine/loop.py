@@ -271,6 +271,7 @@ class ControlLoop:
                 feedback=r.opening,
                 flow_m3h=r.get("flow_m3h"),
                 dp_kpa=r.get("dp_available_kpa"),
+                valve_dp_kpa=r.get("valve_dp_kpa"),
                 signals=_NO_SIGNALS if r.fault_code is None else {"fault_code": r.fault_code},
             )
             for iid, r in meas.inlets.items()
