@@ -12,7 +12,9 @@ diagnosis curves, the load model, transmission counts) and serialises the part w
 over a restart. Dispatch and publishing are the caller's: the coordinator sends commands to
 real or simulated valves and fires the alarms the :class:`~.alarms.AlarmBook` raises, the CLI
 sends to the simulator; both then call :meth:`ControlLoop.commanded`, so cleaning expects
-the flows of the moved valves to change.
+the flows of the moved valves to change. *What* to send this cycle is the loop's answer
+(:class:`Dispatch`): automatic mode sends while regulating and leaves a balanced network
+alone (§8.2.5) unless the operator asks to balance now; manual mode proposes (§5.3.6-6).
 """
 
 from __future__ import annotations
@@ -62,6 +64,28 @@ class LoopConfig:
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
 
 
+MANUAL = "manual"  # Dispatch.held: a proposal the operator confirms (§5.3.6-6)
+BALANCED = "balanced"  # Dispatch.held: balanced, devices left alone (§8.2.5)
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """What the caller sends this cycle: one rule for Home Assistant, the CLI and the
+    benchmarks.
+
+    ``openings`` and ``pump_speed`` are within the safety limits (§5.3.6-3). ``held`` None:
+    send them now; :data:`MANUAL`: manual mode — they are the proposal shown, sent only when
+    the operator confirms it (:meth:`ControlLoop.within_limits`), inlets switched to manual
+    left out; :data:`BALANCED`: the network is balanced and its devices are left alone while
+    evaluation goes on (§8.2.5) — they are what regulation would have sent. A held cycle is
+    already told to the controller (:meth:`ControlLoop.held`).
+    """
+
+    openings: Mapping[str, float] = field(default_factory=dict)
+    pump_speed: float | None = None
+    held: str | None = None
+
+
 @dataclass
 class LoopResult:
     """What one cycle found and decided."""
@@ -77,6 +101,7 @@ class LoopResult:
     success: dict[str, tuple[float | None, int]] = field(default_factory=dict)  # §6.0.6 %, n
     unbalanced_s: float = 0.0  # automatic regulation without balance so far (§8.2.6)
     energy_kwh: dict[str, float] = field(default_factory=dict)  # judged inlets' counters
+    dispatch: Dispatch = field(default_factory=Dispatch)  # what to send this cycle
 
     @property
     def total_heat_kw(self) -> float:
@@ -134,15 +159,20 @@ class ControlLoop:
         clock_s: float | None = None,
         gateways: Mapping[str, Mapping[str, Any]] | None = None,
         dt_s: float | None = None,
+        balance_now: bool = False,
     ) -> LoopResult:
-        """One cycle: clean → evaluate → control → diagnose → forecast → alarm rules.
+        """One cycle: clean → evaluate → control → diagnose → forecast → alarm rules →
+        what to send (:class:`Dispatch`).
 
         ``dispatched`` are the openings sent last cycle, which diagnosis compares with what
         the valves and flows did since; ``outdoor_forecast_c`` the next 24 clock hours'
         outdoor temperature, for the load forecast; ``balance`` the caller's §8.2.5/§8.2.6
         state machine, run on ``clock_s`` (default: the readings' time; a real plant's is the
         wall clock); ``gateways`` the gateways' outbox figures (§6.0.3); ``dt_s`` the time
-        this cycle's heat flows are counted over (default: the loop's cycle).
+        this cycle's heat flows are counted over (default: the loop's cycle);
+        ``balance_now`` the operator asked for a cycle that moves (automatic mode sends also
+        when balanced; manual mode still only proposes). Without ``balance`` nothing is
+        held for balance: every cycle of automatic mode regulates.
         """
         sent = dispatched or {}
         meas, cleaning = clean_measurements(self.cleaner, measurements)
@@ -157,6 +187,9 @@ class ControlLoop:
         result.findings += self._controller_findings(result.findings, meas.time_s)
         result.forecast_kw = self._forecast(meas, result.total_heat_kw, outdoor_forecast_c)
         self._alarm_rules(measurements, result, sent, gateways or {})
+        result.dispatch = self._dispatch(commands, balance, balance_now)
+        if result.dispatch.held is not None:
+            self.held()
         return result
 
     def commanded(self, moved: dict[str, float]) -> None:
@@ -208,7 +241,8 @@ class ControlLoop:
         return out, acted
 
     def held(self) -> None:
-        """Nothing was sent this cycle (balanced plant left alone, manual mode)."""
+        """Nothing was sent this cycle: the controller must not assume its commands moved
+        anything (:meth:`step` calls it when its :class:`Dispatch` holds)."""
         self.controller.dispatched({})
 
     def as_dict(self) -> dict[str, Any]:
@@ -277,6 +311,20 @@ class ControlLoop:
             for iid, r in meas.inlets.items()
         }
         return self.diagnoser.update(meas.time_s or 0.0, observations)
+
+    def _dispatch(
+        self, cmds: Commands, balance: BalanceStateMachine | None, balance_now: bool
+    ) -> Dispatch:
+        """What this cycle sends: manual mode proposes (§5.3.6-6; the primary level is
+        manual, Table 3.0.4), automatic mode sends while it regulates and leaves a balanced
+        network alone (§8.2.5) unless the operator asks to balance now."""
+        ctl = self.config.controller
+        if not ctl.auto:
+            manual = set(ctl.manual_inlets)
+            proposal = {i: v for i, v in cmds.proposed.items() if i not in manual}
+            return Dispatch(proposal, cmds.proposed_pump_speed, MANUAL)
+        held = balance is not None and not balance.regulating and not balance_now
+        return Dispatch(dict(cmds.openings), cmds.pump_speed, BALANCED if held else None)
 
     def _controller_findings(self, known: list[Finding], time_s: float | None) -> list[Finding]:
         """What the controller found while regulating (§5.3.7): a valve stuck or blocked
