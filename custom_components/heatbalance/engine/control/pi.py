@@ -291,12 +291,12 @@ class GainSchedule:
         for iid, raw in (ratios if isinstance(ratios, Mapping) else {}).items():
             if iid not in inlets or not isinstance(raw, Mapping):
                 continue
-            values = [_finite_or(raw.get(k), math.nan) for k in ("mean", "var", "model")]
+            mean, var, model = (_finite_or(raw.get(k), math.nan) for k in ("mean", "var", "model"))
             age = int(min(max(_finite_or(raw.get("age"), 0.0), 0.0), RATIO_MAX_AGE + 1))
             suspect = _finite_or(raw.get("suspect"), math.nan)
-            if all(math.isfinite(v) for v in values) and values[1] >= 0:
+            if all(math.isfinite(v) for v in (mean, var, model)) and var >= 0:
                 self.ratios[iid] = ModelRatio(
-                    *values, age=age, suspect=suspect if math.isfinite(suspect) else None
+                    mean, var, model, age, suspect if math.isfinite(suspect) else None
                 )
         for name, target in (("flows", self._flows), ("openings", self._openings)):
             raw_map = data.get(name)
