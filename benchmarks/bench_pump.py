@@ -83,7 +83,7 @@ def decompose(
             sim.set_pump_speed(cmds.pump_speed)
         sim.advance(STEP_S)
         state = sim.state()
-    aim = float(getattr(control, "aim", 1.0))
+    aim = float(getattr(control, "aim", 1.0)) * float(getattr(control, "trim", 1.0))
     ratios = {
         iid: state.inlets[iid].flow_m3h / (i.design_flow_m3h * i.weight)
         for iid, i in plant.inlets.items()
