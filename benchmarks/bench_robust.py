@@ -3,8 +3,11 @@
 Every run starts from the network's unbalanced state (all valves open, full pump speed), steps
 the real :class:`Simulator` in 30-minute cycles for ``STEPS`` steps and judges the plant's
 *true* state each step (§8.2.3 intermediate: flow −5…+10 %; §8.2.4 advanced: flow 0…+5 %
-**and** return temperature ±1.5 K). The controller — the engine's ``make_controller``, exactly
-what the integration and ``balance`` run — sees only instrument readings:
+**and** return temperature ±1.5 K). By default the readings go through the engine's
+:class:`ControlLoop` — data cleaning, the controller (``make_controller``), diagnosis and the
+alarm rules, exactly what ``heatbalance balance`` and Home Assistant's coordinator run
+(``--bare``: ``Controller.step`` and a bare ``Diagnoser`` only, the figures before 6 Dec).
+The controller sees only instrument readings:
 
 * **noise** — Gaussian, relative to the reading, on *every* analogue signal: flow, supply,
   return and room temperature (°C), available and valve ΔP, substation temperatures
@@ -49,6 +52,10 @@ Per network × scenario, over ``--seeds`` noise seeds (noise 0 % is deterministi
     .venv/ha2026/bin/python -m benchmarks.bench_robust --algorithm traditional --pi-table \
         --only "noise,missing 30,stuck,blockage,no position,pipe model x1.5"   # PI (HA's default)
 
+``--bare`` drives the controller without the loop (no cleaning, no alarm rules; ``--loop``,
+the default, is still accepted). bench_pi and bench_pump take the same two flags
+(:func:`add_loop_flags`) and drive their controller through :class:`Driven`.
+
 ``--algorithm traditional`` runs the same plants with per-inlet PI (the integration's default)
 instead of the model-based controller; ``--pi-table`` prints the PI goal (intermediate band
 within 12 steps, issue 9 item 7) as networks × scenarios: median steps / worst seed, and how
@@ -70,11 +77,12 @@ import numpy as np
 from custom_components.heatbalance.engine.alarms import AlarmBook
 from custom_components.heatbalance.engine.commissioning import KV_DEVICES
 from custom_components.heatbalance.engine.control.base import (
+    Commands,
     ControllerConfig,
     InletReading,
     Measurements,
 )
-from custom_components.heatbalance.engine.control.controller import make_controller
+from custom_components.heatbalance.engine.control.controller import Controller, make_controller
 from custom_components.heatbalance.engine.diagnosis import Diagnoser, InletObservation
 from custom_components.heatbalance.engine.evaluation import evaluate
 from custom_components.heatbalance.engine.hydraulics import HydraulicModel
@@ -90,6 +98,47 @@ STEP_S = 1800.0
 FAULT_NOISE = 0.01
 ADVANCED = (("advanced", "flow"), ("advanced", "return"))
 INTERMEDIATE = (("intermediate", "flow"),)
+
+
+def add_loop_flags(parser: argparse.ArgumentParser) -> None:
+    """``--loop`` (the default: through the engine's :class:`ControlLoop`, as the CLI and HA
+    run it) and ``--bare`` (``Controller.step`` alone) — bench_robust, bench_pi, bench_pump."""
+    parser.add_argument(
+        "--loop",
+        dest="loop",
+        action="store_true",
+        default=True,
+        help="(default) through the engine's ControlLoop: cleaning, diagnosis, alarm rules, "
+        "as the CLI and HA run it",
+    )
+    parser.add_argument(
+        "--bare",
+        dest="loop",
+        action="store_false",
+        help="the bare controller (Controller.step; no cleaning, no alarm rules)",
+    )
+
+
+class Driven:
+    """A network's controller as the benchmarks drive it: through the engine's
+    :class:`ControlLoop` (``loop``; told last cycle's sent openings as ``dispatched`` and what
+    moved, as HA's coordinator does) or bare (``Controller.step``)."""
+
+    def __init__(self, network: Network, config: ControllerConfig, loop: bool) -> None:
+        self.loop = ControlLoop(network, LoopConfig(config), cycle_s=STEP_S) if loop else None
+        self.controller: Controller = (
+            self.loop.controller if self.loop is not None else make_controller(network, config)
+        )
+        self.sent: dict[str, float] = {}
+
+    def step(self, meas: Measurements) -> Commands:
+        """One cycle's commands; through the loop every command is taken as sent."""
+        if self.loop is None:
+            return self.controller.step(meas)
+        cmds = self.loop.step(meas, dispatched=self.sent).commands
+        self.sent = dict(cmds.openings)
+        self.loop.commanded(self.sent)
+        return cmds
 
 
 @dataclass
@@ -284,17 +333,18 @@ def run_one(
     scn: Scenario,
     seed: int,
     config: ControllerConfig | None = None,
-    loop: bool = False,
+    loop: bool = True,
 ) -> Run:
     """One closed-loop run of the engine controller on one seed (``config``: the
     controller's, default the engine's defaults; bench_product_faults passes HA's).
 
-    ``loop`` (``--loop``): the readings go through the engine's :class:`ControlLoop` — clean
-    → evaluate → control → diagnose → alarm rules, as ``heatbalance balance`` and HA's
-    coordinator run it — instead of ``Controller.step`` and a bare :class:`Diagnoser`; the
-    loop is told last cycle's sent openings (``dispatched``, as HA's coordinator does) and
-    what was moved (``commanded``); its alarm conditions feed an :class:`AlarmBook` with
-    HA's default persistence. Faults stay in the simulated plant."""
+    ``loop`` (default; False with ``--bare``): the readings go through the engine's
+    :class:`ControlLoop` — clean → evaluate → control → diagnose → alarm rules, as
+    ``heatbalance balance`` and HA's coordinator run it — instead of ``Controller.step`` and
+    a bare :class:`Diagnoser`; the loop is told last cycle's sent openings (``dispatched``,
+    as HA's coordinator does) and what was moved (``commanded``); its alarm conditions feed
+    an :class:`AlarmBook` with HA's default persistence. Faults stay in the simulated
+    plant."""
     base = all_open(network)
     plant, configured = base, base
     victim = victim_of(base)
@@ -314,8 +364,8 @@ def run_one(
     faulty = scn.fault in ("stuck", "blockage", "silent")
     scope = _scope(base, victim if faulty else None)
     cfg = config or ControllerConfig()
-    lp = ControlLoop(configured, LoopConfig(cfg), cycle_s=STEP_S) if loop else None
-    control = lp.controller if lp is not None else make_controller(configured, cfg)
+    driven = Driven(configured, cfg, loop)
+    lp, control = driven.loop, driven.controller
     diag, book, book_alarm, others_raised, rejected = Diagnoser(), AlarmBook(), None, set(), 0.0
     rng = np.random.default_rng(seed)
     state = sim.state()
@@ -515,7 +565,7 @@ def run(
     names: str | None = None,
     config: ControllerConfig | None = None,
     hidden: bool = False,
-    loop: bool = False,
+    loop: bool = True,
 ) -> list[Row]:
     """Every network × scenario × seed (``names``: comma-separated network names only;
     ``only``: comma-separated parts of scenario names; ``config``: the controller's;
@@ -741,9 +791,15 @@ WEEK_STEPS = 336  # a week of 30-minute cycles
 
 
 def meter_week(
-    net: Network, noise: float, seed: int, valve_kv: float | None = None, pressures: bool = True
+    net: Network,
+    noise: float,
+    seed: int,
+    valve_kv: float | None = None,
+    pressures: bool = True,
+    loop: bool = True,
 ) -> tuple[int, list[str]]:
-    """A healthy week under the engine controller: cycles with a meter diagnosis (false).
+    """A healthy week under the engine controller (``loop``: through the :class:`ControlLoop`,
+    see :class:`Driven`): cycles with a meter diagnosis (false).
 
     ``valve_kv``: the middle building's valve passes this share of its characteristic's Kv
     (dirt, tolerance) — sound meters beside a valve the model gets wrong. ``pressures``
@@ -753,13 +809,14 @@ def meter_week(
     sim = Simulator(base, outdoor_c=base.design.outdoor_c)
     if valve_kv is not None:
         sim.inject_fault(victim_of(base), "blockage", factor=valve_kv)
-    control = make_controller(base, ControllerConfig())
+    driven = Driven(base, ControllerConfig(), loop)
+    control = driven.controller
     scn = Scenario("healthy week", noise=noise, pressures=pressures)
     rng = np.random.default_rng(seed)
     state = sim.state()
     false_cycles, named = 0, set()
     for _ in range(WEEK_STEPS):
-        cmds = control.step(measure(state, scn, "", rng))
+        cmds = driven.step(measure(state, scn, "", rng))
         false_cycles += bool(control.meter_findings)
         named.update(f"{f.inlet_id}:{f.kind}" for f in control.meter_findings)
         for iid, opening in cmds.openings.items():
@@ -771,19 +828,24 @@ def meter_week(
 
 
 def _week_task(
-    args: tuple[Network, float, int, float | None, bool],
+    args: tuple[Network, float, int, float | None, bool, bool],
 ) -> tuple[str, float, int, int, list[str]]:
-    net, noise, seed, valve_kv, pressures = args
-    cycles, named = meter_week(net, noise, seed, valve_kv, pressures)
+    net, noise, seed, valve_kv, pressures, loop = args
+    cycles, named = meter_week(net, noise, seed, valve_kv, pressures, loop)
     return net.name, noise, seed, cycles, named
 
 
 def run_meter_week(
-    quick: bool, seeds: int, jobs: int, valve_kv: float | None = None, pressures: bool = True
+    quick: bool,
+    seeds: int,
+    jobs: int,
+    valve_kv: float | None = None,
+    pressures: bool = True,
+    loop: bool = True,
 ) -> list[str]:
     """False meter diagnoses over a healthy week per network, noise 1 % and 2 % (goal: 0)."""
     tasks = [
-        (n, noise, s, valve_kv, pressures)
+        (n, noise, s, valve_kv, pressures, loop)
         for n in networks(quick)
         for noise in (0.01, 0.02)
         for s in range(seeds)
@@ -824,12 +886,7 @@ def main() -> None:
         "--algorithm", default="model", help="model (default) or traditional (per-inlet PI)"
     )
     parser.add_argument("--level", default="advanced", help="the controller's level")
-    parser.add_argument(
-        "--loop",
-        action="store_true",
-        help="through the engine's ControlLoop (cleaning, diagnosis, alarm rules) as the CLI "
-        "and HA run it, not Controller.step + Diagnoser; adds a cleaning/alarms table",
-    )
+    add_loop_flags(parser)  # through the loop (default) adds a cleaning/alarms table
     parser.add_argument(
         "--pi-table",
         action="store_true",
@@ -849,7 +906,9 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     if args.meter_week:
-        week = run_meter_week(args.quick, args.seeds, args.jobs, args.valve_kv, not args.no_dp)
+        week = run_meter_week(
+            args.quick, args.seeds, args.jobs, args.valve_kv, not args.no_dp, args.loop
+        )
         for line in week:
             print(line)
         print(f"\n{time.perf_counter() - start:.0f} s")

@@ -75,3 +75,18 @@ def test_the_loop_state_round_trips(builtin) -> None:
     a, b = ctl.step(meas), copy_.step(meas)
     assert a.openings == pytest.approx(b.openings)
     assert a.pump_speed == pytest.approx(b.pump_speed)
+
+
+def test_a_held_cycle_keeps_the_goals_where_they_were(builtin) -> None:
+    """A balanced plant is left alone (§8.2.5: the loop holds every command, ControlLoop.held):
+    the pump loop's goals stay where the pump really is. Without that they sank cycle after
+    cycle while the pump stood, to set flow itself, the next plan's goals on the band's edge."""
+    network = all_open(builtin("estate12"))
+    ctl = make_controller(network, ControllerConfig())
+    _, sim, _ = run(network, ctl, 3, sigma=0.0)
+    before = ctl.trim
+    for _ in range(12):  # the network is quiet: the loop would slow the pump every 3rd cycle
+        ctl.step(Measurements.from_plant(sim.state()))
+        ctl.held()
+        sim.step(1800.0)
+    assert ctl.trim == before
