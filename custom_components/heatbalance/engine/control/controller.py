@@ -77,7 +77,7 @@ from .safety import (
     limit_opening,
     limit_pump_speed,
 )
-from .targets import TargetError, measured_value, target_error
+from .targets import MIN_FLOW_SHARE, TargetError, measured_value, target_error
 
 MANUAL = "manual mode: computed, not commanded"
 SPIKE = "reading rejected by the model (spike?)"
@@ -159,6 +159,8 @@ class Controller:
         self._thermal: ThermalModel | None = None  # the pipes' losses (meter check)
         self._losses_due = 0  # cycles until the pipe losses are told again
         self._assumed: frozenset[str] = frozenset()
+        self._pi_errors: dict[str, TargetError | None] = {}  # this cycle's, per PI loop
+        self._pi_own: set[str] = set()  # … those on the schedule's flow estimate
         self._manual: tuple[list[str] | None, int, frozenset[str]] = (None, 0, frozenset())
 
     # --- one cycle -----------------------------------------------------------------------
@@ -210,18 +212,7 @@ class Controller:
             cmds.faults.clear()  # a blockage found or cleared just now
             cmds.faults.update(self.faults)
         if pi_ids:  # the loops' gains follow the model's static gain (pi.GainSchedule)
-            errors = {
-                iid: self._target_error(iid, measurements)
-                for iid in pi_ids
-                if iid not in self.faults  # a faulty valve's error is no common mode
-            }
-            speed = usable(measurements.pump_speed)
-            raw = {
-                iid: (self.raw.inlets.get(iid) or InletReading()).get("flow_m3h") for iid in pi_ids
-            }
-            self.pi_schedule.learn_noise(raw, openings, speed)
-            blocked = {i: kv for i, kv in self.blocked_kv.items() if i in self.faults}
-            self.pi_schedule.update(openings, speed, errors, blocked)
+            self._pi_errors = self._pi_schedule_step(pi_ids, measurements, openings)
         for iid in pi_ids:
             self._pi_inlet(iid, measurements, openings[iid], cmds)
         if model_ids:
@@ -378,6 +369,40 @@ class Controller:
             before = current_speed if current_speed is not None else pump.speed
             self._pump(preset.pump_speed, before, len(self.ids), len(self.ids), cmds, True)
 
+    def _pi_schedule_step(
+        self, pi_ids: list[str], meas: Measurements, openings: Mapping[str, float | None]
+    ) -> dict[str, TargetError | None]:
+        """The loops' model at this cycle's openings, their flow estimates, their errors.
+
+        With enough loops to learn the meters' noise (``MIN_NOISE_PAIRS``), a flow loop
+        acts on the flow its readings and the model give together
+        (:meth:`GainSchedule.observe`), with that estimate's σ; otherwise on the
+        estimator's (few loops beside model-based ones).
+        """
+        speed = usable(meas.pump_speed)
+        raw = {iid: (self.raw.inlets.get(iid) or InletReading()).get("flow_m3h") for iid in pi_ids}
+        schedule = self.pi_schedule
+        schedule.learn_noise(raw, openings, speed)
+        blocked = {i: kv for i, kv in self.blocked_kv.items() if i in self.faults}
+        schedule.update(openings, speed, blocked=blocked)
+        schedule.observe(raw)
+        own = len(pi_ids) >= MIN_NOISE_PAIRS
+        self._pi_own = set()
+        errors = {iid: self._pi_error(iid, meas, own) for iid in pi_ids}
+        # a faulty valve's error is no common mode
+        schedule.set_common({i: e for i, e in errors.items() if i not in self.faults})
+        return errors
+
+    def _pi_error(self, iid: str, meas: Measurements, own: bool) -> TargetError | None:
+        """A loop's error; a flow loop's on the schedule's estimate when ``own``."""
+        err = self._target_error(iid, meas)
+        estimate = self.pi_schedule.flow_estimate(iid) if own else None
+        if err is None or err.target != "flow" or estimate is None:
+            return err
+        flow = max(estimate[0], MIN_FLOW_SHARE * err.setpoint)
+        self._pi_own.add(iid)
+        return replace(err, measured=estimate[0], error=math.log(err.setpoint / flow))
+
     def _pi_inlet(
         self, iid: str, meas: Measurements, current: float | None, cmds: Commands
     ) -> None:
@@ -386,7 +411,7 @@ class Controller:
         if current is None:
             cmds.held[iid] = NO_POSITION
             return
-        err = self._target_error(iid, meas)
+        err = self._pi_errors.get(iid)
         if err is None:
             cmds.held[iid] = NO_READING
             self.pi.pop(iid, None)  # restart bumplessly when data returns
@@ -422,8 +447,13 @@ class Controller:
 
     def _flow_std(self, iid: str, err: TargetError) -> float | None:
         """Relative standard error of a flow loop's estimated flow (None: not a flow loop)."""
+        if err.target != "flow":
+            return None
+        own = self.pi_schedule.flow_estimate(iid)
+        if own is not None and iid in self._pi_own:  # the loop acts on the schedule's
+            return own[1]
         est = self.estimators.get(iid)
-        if err.target != "flow" or est is None:
+        if est is None:
             return None
         value, std = est.value("flow_m3h"), est.std("flow_m3h")
         if value is None or std is None or value <= 0:
@@ -1356,6 +1386,7 @@ class Controller:
         return {
             "config": self.config.to_dict(),
             "pi": {iid: s.to_dict() for iid, s in self.pi.items()},
+            "pi_schedule": self.pi_schedule.to_dict(),
             "last_openings": dict(self.last_openings),
             "last_speed": self.last_speed,
             "model": self.model.to_dict(),
@@ -1380,6 +1411,9 @@ class Controller:
         for iid, raw in dict(data.get("pi", {})).items():
             if iid in network.inlets:
                 ctl.pi[iid] = PIState.from_dict(raw)
+        schedule = data.get("pi_schedule")
+        if isinstance(schedule, Mapping):
+            ctl.pi_schedule.load(schedule)
         for iid, value in dict(data.get("last_openings", {})).items():
             v = usable(value)
             if iid in network.inlets and v is not None and 0.0 <= v <= 1.0:
