@@ -17,7 +17,6 @@ from custom_components.heatbalance.engine.control.identification import (
 from custom_components.heatbalance.engine.control.pi import (
     HOLD_BAND_SHARE,
     HOLD_Z,
-    MODEL_PRIOR,
     RATIO_MAX_AGE,
     GainSchedule,
     PIState,
@@ -384,18 +383,14 @@ def test_pi_flow_estimate_carries_a_lost_reading_and_starts_from_the_model(
     chain3: Network,
 ) -> None:
     """A lost reading is carried by the model at the new openings (the loops act on it)
-    for ``RATIO_MAX_AGE`` cycles; an inlet not read yet starts at the model's flow,
-    uncertain by ``MODEL_PRIOR``."""
+    for ``RATIO_MAX_AGE`` cycles; an inlet not read yet has no estimate (held, §3.0.7-1)."""
     schedule = GainSchedule(chain3)
     ids = sorted(chain3.inlets)
     openings = dict.fromkeys(ids, 0.6)
     truth = _plant_flows(chain3, openings, 0.9)
     schedule.update(openings, None)
     schedule.observe({"B2": truth["B2"], "B3": truth["B3"]})  # B1 not read yet
-    first = schedule.flow_estimate("B1")
-    assert first is not None
-    assert first[0] == pytest.approx(truth["B1"] / 0.9, rel=1e-6)
-    assert first[1] == pytest.approx(MODEL_PRIOR)
+    assert schedule.flow_estimate("B1") is None
     closed = dict(openings, B2=0.3)
     moved = _plant_flows(chain3, closed, 0.9)
     for age in range(1, RATIO_MAX_AGE + 2):

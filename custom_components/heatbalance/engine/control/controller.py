@@ -1191,6 +1191,7 @@ class Controller:
                 self.goals,
             ):
                 memory.pop(iid, None)
+            self.pi_schedule.forget(iid)
             self.model.forget(iid)
 
     def known_position(self, iid: str) -> float | None:

@@ -67,7 +67,6 @@ MODEL_SHARE = 0.3  # a flow change the model predicts is uncertain by this share
 RATIO_DRIFT = 0.003  # … and reading/model drifts this much a cycle anyway (ln)
 RATIO_GATE = 4.0  # a reading this many σ off reading/model starts it afresh (a fault)
 RATIO_MAX_AGE = 8  # cycles a ratio carries a lost reading (as the estimator's estimates)
-MODEL_PRIOR = 0.3  # σ of the network model's flow before an inlet's first reading (ln)
 
 
 @dataclass
@@ -227,10 +226,7 @@ class GainSchedule:
         next one is beyond it the same way (a blockage, a model change) the ratio starts
         afresh from both. Taken at once, one 5 % reading 4 σ low (1 in 16,000, but 2,880
         readings a run on district120) opened a building in band to +16 %. An inlet not
-        read yet starts at the model's flow, uncertain by ``MODEL_PRIOR``: at 30 % lost
-        readings a few of district120's 120 buildings miss their first three or four,
-        and held wide open at 1.8–2.5× their flow they kept the network out of the band
-        until step 9–10.
+        read yet has no estimate: it is held, not regulated on the model's word (§3.0.7-1).
         """
         res = self._last
         if res is None:
@@ -249,9 +245,7 @@ class GainSchedule:
                 ratio.model = model
             reading = flows.get(iid)
             if reading is None or not 0.0 < reading < math.inf:
-                if ratio is None:  # not read yet: the model's word, uncertain by a third
-                    self.ratios[iid] = ModelRatio(0.0, MODEL_PRIOR * MODEL_PRIOR, model, 1)
-                else:
+                if ratio is not None:  # not read yet: nothing to carry (held, not guessed)
                     ratio.age += 1
                 continue
             z = math.log(reading) - model
@@ -271,6 +265,11 @@ class GainSchedule:
             gain = ratio.var / (ratio.var + noise2)
             ratio.mean += gain * nu
             ratio.var *= 1.0 - gain
+
+    def forget(self, iid: str) -> None:
+        """An inlet read from other devices now: its ratio and last reading no longer hold."""
+        for memory in (self.ratios, self._flows, self._openings):
+            memory.pop(iid, None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready memory: the learnt noise, each ratio, last cycle's readings."""
