@@ -72,6 +72,18 @@ def _noisy(value: float | None, sigma: float, rng: np.random.Generator) -> float
     return None if value is None else value * (1.0 + sigma * rng.standard_normal())
 
 
+def _read_biased(sim: Simulator, rng: np.random.Generator, victim: str) -> Measurements:
+    """The plant read with 1 % noise on flow and temperatures, ``victim``'s flow meter +10 %."""
+    meas = Measurements.from_plant(sim.state())
+    for iid, r in meas.inlets.items():
+        r.flow_m3h = _noisy(r.flow_m3h, 0.01, rng)
+        r.supply_c = _noisy(r.supply_c, 0.01, rng)
+        r.return_c = _noisy(r.return_c, 0.01, rng)
+        if iid == victim:
+            r.flow_m3h = (r.flow_m3h or 0.0) * 1.1
+    return meas
+
+
 def test_healthy_plant_raises_nothing(builtin) -> None:
     """Two simulated days, 2 % flow noise: no meter is blamed."""
     _, seen, _ = _loop(all_open(builtin("loop8")), 96, sigma=0.02)
@@ -199,13 +211,7 @@ def test_through_the_loop_a_building_meter_off_its_households_sum_is_named() -> 
     rng = np.random.default_rng(0)
     named = []
     for k in range(1, 9):
-        meas = Measurements.from_plant(sim.state())
-        for iid, r in meas.inlets.items():
-            r.flow_m3h = _noisy(r.flow_m3h, 0.01, rng)
-            r.supply_c = _noisy(r.supply_c, 0.01, rng)
-            r.return_c = _noisy(r.return_c, 0.01, rng)
-            if iid == victim:
-                r.flow_m3h = (r.flow_m3h or 0.0) * 1.1
+        meas = _read_biased(sim, rng, victim)
         out = loop.step(meas)
         assert "flow_m3h" in out.measurements.inlets[victim].flagged  # the sum check's
         named += [(k, f.inlet_id, f.kind) for f in out.findings if "meter" in f.kind]
@@ -536,13 +542,7 @@ def test_a_diagnosed_meter_is_regulated_also_when_its_reading_looks_balanced(bui
     rng = np.random.default_rng(0)
     named = None
     for k in range(1, 17):
-        meas = Measurements.from_plant(sim.state())
-        for iid, r in meas.inlets.items():
-            r.flow_m3h = _noisy(r.flow_m3h, 0.01, rng)
-            r.supply_c = _noisy(r.supply_c, 0.01, rng)
-            r.return_c = _noisy(r.return_c, 0.01, rng)
-            if iid == "B5":
-                r.flow_m3h = (r.flow_m3h or 0.0) * 1.1
+        meas = _read_biased(sim, rng, "B5")
         out = loop.step(meas, balance=machine, clock_s=k * STEP_S)
         if named is None and any(f.inlet_id == "B5" for f in loop.controller.meter_findings):
             named = k
