@@ -243,7 +243,7 @@ class ControlLoop:
     def held(self) -> None:
         """Nothing was sent this cycle: the controller must not assume its commands moved
         anything (:meth:`step` calls it when its :class:`Dispatch` holds)."""
-        self.controller.dispatched({})
+        self.controller.held()
 
     def as_dict(self) -> dict[str, Any]:
         """What survives a restart: the controller's learning (§5.3.6), the diagnoser's Kv
