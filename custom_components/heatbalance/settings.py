@@ -152,15 +152,16 @@ OPTIONAL_OPTIONS: tuple[str, ...] = (
     CONF_SUBSTATION_FLOW_DEVICE,
 )
 
-# Options the coordinator applies in place; any other change reloads the entry.
-LIVE_OPTIONS: frozenset[str] = frozenset(DEFAULT_OPTIONS) - {
+# Options whose change reloads the entry (the plant and its sources are built at setup);
+# every other option the coordinator applies in place.
+RELOAD_OPTIONS: tuple[str, ...] = (
     CONF_CYCLE_MINUTES,
     CONF_ACCELERATION,
     CONF_OUTDOOR_ENTITY,
-    CONF_GATEWAY_TOPIC,
+    CONF_GATEWAY_TOPIC,  # the gateway source subscribes to its topic base at setup
     *PUMP_SOURCES,  # the pump's source changes: the plant is rebuilt
     CONF_SUBSTATION_FLOW_DEVICE,  # a meter on the gateway attaches its source at setup
-}
+)
 
 
 @dataclass(frozen=True)
