@@ -52,7 +52,6 @@ class InletResult:
     in_band: bool | None
     command: float | None  # opening sent (auto) or proposed (manual), 0…1
     success_rate: float | None
-    success_samples: int = 0
     households: dict[str, float] | None = None
     flow_deviation: float | None = None  # % of set flow, whatever the target
     flagged: dict[str, tuple[str, ...]] = field(default_factory=dict)  # cleaning's verdicts
@@ -259,7 +258,7 @@ def run_cycle(
     for iid in inlets:
         inlet, reading = network.inlets[iid], acq.inlets[iid]
         heat_kw = out.heat_kw.get(iid)
-        rate, samples = out.success.get(iid, (None, 0))
+        rate, _ = out.success.get(iid, (None, 0))
         judged = ev.inlets.get(iid) if ev else None
         results[iid] = InletResult(
             reading=reading,
@@ -271,7 +270,6 @@ def run_cycle(
             in_band=judged.in_band if judged else None,
             command=out.commands.proposed.get(iid),
             success_rate=rate,
-            success_samples=samples,
             households=_households(kids.get(iid, ()), acq),
             flow_deviation=judged.flow_deviation_pct if judged else None,
             flagged=flags.get(iid, {}),

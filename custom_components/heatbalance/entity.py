@@ -21,7 +21,7 @@ from homeassistant.helpers.entity_platform import (
 )
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .audit import async_audit
+from .audit import async_audit, async_require_admin
 from .compat import via_device
 from .const import DOMAIN
 from .coordinator import HeatbalanceCoordinator
@@ -154,6 +154,15 @@ class HeatbalanceEntity(CoordinatorEntity[HeatbalanceCoordinator]):
             entity_id=self.entity_id,
             **where,
             **details,
+        )
+
+    async def _require_admin(self) -> None:
+        """A parameter change is an administrator's (§5.1.3); a refusal is audited."""
+        await async_require_admin(
+            self.hass,
+            self._context,
+            entry_id=self.coordinator.config_entry.entry_id,
+            action=f"set_{self.entity_description.key}",
         )
 
     def _change_option(self, key: str, old: Any, new: Any) -> None:

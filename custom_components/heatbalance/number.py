@@ -16,7 +16,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .audit import async_require_admin
 from .const import (
     CONF_MAX_OPENING,
     CONF_MAX_STEP,
@@ -120,12 +119,7 @@ class ThresholdNumber(HeatbalanceEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Admins only; the opening limits must stay ordered (the engine refuses otherwise)."""
-        await async_require_admin(
-            self.hass,
-            self._context,
-            entry_id=self.coordinator.config_entry.entry_id,
-            action=f"set_{self.entity_description.key}",
-        )
+        await self._require_admin()
         key = self.entity_description.key
         options = DEFAULT_OPTIONS | dict(self.coordinator.config_entry.options) | {key: value}
         if options[CONF_MIN_OPENING] > options[CONF_MAX_OPENING]:
@@ -149,12 +143,7 @@ class InletNumber(HeatbalanceEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Admins only; stored in the inlet's subentry, applied from the next cycle."""
-        await async_require_admin(
-            self.hass,
-            self._context,
-            entry_id=self.coordinator.config_entry.entry_id,
-            action=f"set_{self.entity_description.key}",
-        )
+        await self._require_admin()
         assert self.inlet_id is not None
         key = self.entity_description.key
         self._change_inlet(f"set_{key}", key, value, old=self.native_value)
