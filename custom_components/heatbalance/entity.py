@@ -165,14 +165,17 @@ class HeatbalanceEntity(CoordinatorEntity[HeatbalanceCoordinator]):
             action=f"set_{self.entity_description.key}",
         )
 
-    def _change_option(self, key: str, old: Any, new: Any) -> None:
-        """Store a network option (applied at once), audit it and show it."""
+    async def _change_option(self, key: str, old: Any, new: Any) -> None:
+        """Store a network option (applied at once), audit it and show it (also on the
+        network's other entities before returning)."""
         async_change_options(self.hass, self.coordinator.config_entry, **{key: new})
         self._audit(f"set_{key}", old=old, new=new)
         self._write_now()
+        await self.coordinator.async_told()
 
-    def _change_inlet(self, action: str, key: str, new: Any, **old: Any) -> None:
-        """Store a setting of this inlet in its subentry, audit it and show it."""
+    async def _change_inlet(self, action: str, key: str, new: Any, **old: Any) -> None:
+        """Store a setting of this inlet in its subentry, audit it and show it (also on the
+        network's other entities before returning)."""
         assert self.inlet_id is not None
         async_change_inlet(self.hass, self.coordinator.config_entry, self.inlet_id, **{key: new})
         self._audit(action, **old, new=new)

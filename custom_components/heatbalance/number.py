@@ -30,6 +30,7 @@ from .const import (
 )
 from .coordinator import HeatbalanceConfigEntry
 from .cycle import weight_of
+from .engine.model import WEIGHT_RANGE
 from .entity import HeatbalanceEntity, add_entities
 from .settings import DEFAULT_OPTIONS, OPTION_RANGES
 
@@ -74,8 +75,8 @@ THRESHOLDS = (
 WEIGHT = NumberEntityDescription(
     key=CONF_WEIGHT,
     translation_key=CONF_WEIGHT,
-    native_min_value=0.5,  # the network file's range for weights
-    native_max_value=2.0,
+    native_min_value=WEIGHT_RANGE[0],  # §5.3.6-5, the network file's range
+    native_max_value=WEIGHT_RANGE[1],
     native_step=0.05,
     mode=NumberMode.BOX,
     entity_category=EntityCategory.CONFIG,
@@ -126,7 +127,7 @@ class ThresholdNumber(HeatbalanceEntity, NumberEntity):
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="opening_limits"
             )
-        self._change_option(key, self.native_value, value)
+        await self._change_option(key, self.native_value, value)
 
 
 class InletNumber(HeatbalanceEntity, NumberEntity):
@@ -146,4 +147,4 @@ class InletNumber(HeatbalanceEntity, NumberEntity):
         await self._require_admin()
         assert self.inlet_id is not None
         key = self.entity_description.key
-        self._change_inlet(f"set_{key}", key, value, old=self.native_value)
+        await self._change_inlet(f"set_{key}", key, value, old=self.native_value)

@@ -79,4 +79,4 @@ class OptionSelect(HeatbalanceEntity, SelectEntity):
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="room_target_needs_advanced"
             )
-        self._change_option(key, self.current_option, option)
+        await self._change_option(key, self.current_option, option)
