@@ -23,13 +23,12 @@ from .engine.diagnosis import Finding
 from .engine.energy import EnergyCounters
 from .engine.evaluation import BalanceStateMachine, Evaluation
 from .engine.loop import ControlLoop, LoopConfig
-from .engine.model import Inlet, Network
+from .engine.model import WEIGHT_RANGE, Inlet, Network
 from .estimates import filled_in
 from .reading import Acquisition, Reading
 from .settings import ENGINE_TARGETS, InletConfig, Settings
 
 ENGINE_ALGORITHMS = {"traditional": "traditional", "ai": "model"}
-WEIGHT_RANGE = (0.5, 2.0)  # §5.3.6-5, as the engine accepts it
 LEARNED = (
     "controller",
     "diagnoser",

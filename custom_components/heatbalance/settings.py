@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .const import (
@@ -310,19 +310,10 @@ class InletConfig:
             return self.gateway_valve is not None
         return CONF_FAULT_ENTITY in self.entities
 
-    def structure(self) -> tuple[Any, ...]:
-        """What needs a reload when it changes (the tunables do not)."""
-        return (
-            self.inlet_id,
-            self.source,
-            self.link,
-            tuple(sorted(self.entities.items())),
-            self.rooms,
-            self.gateway_meter,
-            self.gateway_valve,
-            self.gateway_id,
-            tuple(sorted(self.gateway_sensors.items())),
-        )
+    def structure(self) -> InletConfig:
+        """What needs a reload when it changes: all but the operator's tunables (weight,
+        offset, auto), which the coordinator applies in place."""
+        return replace(self, weight=None, setpoint_offset=0.0, auto=True)
 
 
 def default_gateway_devices(inlet_id: str) -> tuple[str, str]:
