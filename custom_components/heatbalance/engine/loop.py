@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .alarms import (
+    ANSWER_OK,
     AlarmSettings,
     Condition,
     InletFacts,
@@ -37,7 +38,7 @@ from .alarms import (
 from .cleaning import Cleaner, CleanResult, clean_measurements, expect_commands, for_network
 from .cleaning import heat_flow_kw as _heat_flow_kw
 from .control.base import Commands, ControllerConfig, InletReading, Measurements
-from .control.controller import Controller, make_controller
+from .control.controller import SIGNIFICANCE_Z, Controller, make_controller
 from .control.safety import limit_opening
 from .diagnosis import Diagnoser, Finding, InletObservation
 from .energy import EnergyCounters
@@ -298,10 +299,13 @@ class ControlLoop:
         """Device diagnosis on this cycle's cleaned readings (§3.0.7-5, §5.3.7)."""
         observations = {
             iid: InletObservation(
-                command=sent.get(iid),
+                # a command its device refused or never confirmed did not move it: no
+                # response to judge (its alarm is ``command_unconfirmed``)
+                command=sent.get(iid) if r.command_status in ANSWER_OK else None,
                 feedback=r.opening,
                 flow_m3h=r.get("flow_m3h"),
                 dp_kpa=r.get("dp_available_kpa"),
+                valve_dp_kpa=r.get("valve_dp_kpa"),
                 signals=_NO_SIGNALS if r.fault_code is None else {"fault_code": r.fault_code},
             )
             for iid, r in meas.inlets.items()
@@ -347,6 +351,7 @@ class ControlLoop:
         cfg, ctl = self.config, self.config.controller
         judged = cfg.judged if cfg.judged is not None else list(raw.inlets)
         readings = {iid: raw.inlets[iid] for iid in judged if iid in raw.inlets}
+        judged_ids = set(cfg.judged) if cfg.judged is not None else self.network.inlets.keys()
         ev = result.evaluation
         conditions: list[Condition] = []
         manual = set(ctl.manual_inlets)  # a list: thousands of held valves on a real plant
@@ -360,14 +365,39 @@ class ControlLoop:
                 opening_before=self._openings.get(iid),
                 sent=sent.get(iid),
                 success=result.success[iid],
+                estimate_out=self._estimate_out(iid, ev),
             )
             conditions += inlet_conditions(iid, facts, ctl.limits, cfg.alarms)
         commands = {iid: _last_command(self.diagnoser, iid) for iid in readings}
-        conditions += finding_conditions(result.findings, readings, commands)
+        named = dict(readings)  # a judged inlet no longer listed at all is silent too
+        for f in result.findings:
+            if f.kind == "comm_loss" and f.inlet_id not in named and f.inlet_id in judged_ids:
+                named[f.inlet_id] = InletReading()
+        conditions += finding_conditions(result.findings, named, commands)
         conditions += network_conditions(raw.outdoor_c, cfg.alarms, result.unbalanced_s)
         conditions += gateway_conditions(gateways)
         result.conditions = conditions
         self._openings = {iid: r.opening for iid, r in readings.items() if r.opening is not None}
+
+    def _estimate_out(self, iid: str, ev: Evaluation | None) -> bool | None:
+        """Whether the controller's flow estimate is outside the band beyond its
+        uncertainty (±2 σ, as the controller judges a deviation, §8.2.5) — None where there
+        is no flow verdict or no estimate. A raw reading at the band's edge is out in many
+        cycles in a row on a healthy plant (2 % meter noise against a 5 % wide band): the
+        deviation alarm (§5.3.8) stands only where the estimate confirms it.
+        """
+        judged = ev.inlets.get(iid) if ev is not None else None
+        if ev is None or judged is None or ev.band.basis != "setpoint":
+            return None
+        if self.config.controller.target != "flow" or not judged.reference:
+            return None
+        est = self.controller.estimators.get(iid)
+        value, std = (est.value("flow_m3h"), est.std("flow_m3h")) if est else (None, None)
+        if value is None or std is None:
+            return None
+        deviation = (value / judged.reference - 1.0) * 100.0
+        spread = SIGNIFICANCE_Z * std / judged.reference * 100.0
+        return deviation + spread < ev.band.lower or deviation - spread > ev.band.upper
 
     def _set_flow(self, iid: str) -> float | None:
         """The inlet's set flow (m³/h): the caller's, else the controller's (§5.3.6-5)."""
