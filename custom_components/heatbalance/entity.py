@@ -201,6 +201,7 @@ class HeatbalanceEntity(CoordinatorEntity[HeatbalanceCoordinator]):
         async_change_inlet(self.hass, self.coordinator.config_entry, self.inlet_id, **{key: new})
         self._audit(action, **old, new=new)
         self._write_now()
+        await self.coordinator.async_told()
 
 
 async def add_per_actuated_inlet(
