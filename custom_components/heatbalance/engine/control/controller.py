@@ -77,7 +77,7 @@ from .safety import (
     limit_opening,
     limit_pump_speed,
 )
-from .targets import TargetError, measured_value, target_error
+from .targets import MIN_FLOW_SHARE, TargetError, measured_value, target_error
 
 MANUAL = "manual mode: computed, not commanded"
 SPIKE = "reading rejected by the model (spike?)"
@@ -87,6 +87,7 @@ ASSUMED_CONFIGURED = "no feedback: position assumed at the configured opening"
 STUCK = "stuck: the position does not follow the command"
 VALVE_FAULT = "the valve reports fault code"  # §4.3.8: isolated like a stuck valve
 BLOCKED = "blocked: the valve passes far less than its characteristic"
+BLOCKED_CIRCUIT = "blocked: the building's circuit passes far less than the network file says"
 ISOLATED = "building valve faulty: planned at what it gets"
 NO_READING = "no usable reading"
 SPEED_TOLERANCE = 0.05  # a VFD may report a little above nominal; far above is a bad reading
@@ -111,6 +112,12 @@ READ_SHARE_WEIGHT = 0.1  # memory of the share of cycles with a reading: about t
 MIN_POOLED = 5  # quiet samples over the network before a noise level is pooled
 POOL_PRIOR_SAMPLES = 10.0  # … and the prior noise level counts like this many samples in it
 BLOCKED_FACTOR = 4.0  # valve resistance ≥4× its characteristic's (Kv ≤ 50 %): blocked
+TRIM_Z = 2.0  # the pump loop slows every flow until the worst estimate − 2 σ meets set flow…
+TRIM_STEP = 0.002  # … in steps of at least 0.2 % of flow (smaller ones are the loop's noise)
+TRIM_QUIET = 2  # … after this many cycles without a command (the estimates have settled)
+PUMP_FOLLOW_TOLERANCE = 0.02  # a pump read this far below its last command …
+PUMP_SHORT_CYCLES = 2  # … this many cycles in a row does not reach its command
+PUMP_SHORT = "pump below its command"
 LOSS_REFRESH = 12  # cycles between the model's pipe losses told to the meter check (6 h)
 
 
@@ -133,10 +140,15 @@ class Controller:
         self._prior: dict[str, float | None] = {}  # last_openings before this step's commands
         self.pump_jump = 0.0  # relative pump speed change of the last step
         self.pump_ratio = 1.0  # … and the speed ratio new/old it made
+        self.pump_from: float | None = None  # … from the speed read when it was sent
+        self.pump_short_steps = 0  # cycles in a row the pump was read below its command
         self.expected: dict[str, float] = {}  # flows the last applied plan predicts
         self.pump_streak = 0  # steps the plan asked for a small pump change the same way
         self.goals: dict[str, float] = {}  # this step's flow goals of the regulated inlets
         self.aim = config.aim  # flow goals over set flow: the margin the estimates need
+        self.trim = 1.0  # the pump loop's factor on every flow goal (≤ 1, _pump_trim)
+        self.quiet = 0  # cycles in a row without a valve or pump command (for the pump loop)
+        self._unsent: tuple[float, float | None] = (1.0, None)  # trim, speed before this step
         self.read_share: dict[str, float] = {}  # share of cycles with a flow reading (EWMA)
         self.faults: dict[str, str] = {}
         self.blocked_kv: dict[str, float] = {}  # a blocked valve's Kv over its characteristic's
@@ -153,6 +165,8 @@ class Controller:
         self._thermal: ThermalModel | None = None  # the pipes' losses (meter check)
         self._losses_due = 0  # cycles until the pipe losses are told again
         self._assumed: frozenset[str] = frozenset()
+        self._pi_errors: dict[str, TargetError | None] = {}  # this cycle's, per PI loop
+        self._pi_own: set[str] = set()  # … those on the schedule's flow estimate
         self._manual: tuple[list[str] | None, int, frozenset[str]] = (None, 0, frozenset())
 
     # --- one cycle -----------------------------------------------------------------------
@@ -172,9 +186,12 @@ class Controller:
         openings = {iid: self._position(iid, measurements, cmds) for iid in self.ids}
         self._assumed = frozenset(cmds.assumed)  # positions not read back (for _move_factor)
         self.raw = measurements
+        self.pump_ratio = self._pump_ratio_seen(measurements)
         measurements = self._estimate(measurements, openings)
         self._seen |= self.fresh  # inlets read at least once (a silent one is not unmetered)
         self.estimated = measurements
+        self.quiet = 0 if self.moved or self.pump_jump else self.quiet + 1
+        self._unsent = (self.trim, self.last_speed)
         self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
         self.moved_from, self.pump_ratio = {}, 1.0
         cmds.faults.update(self.faults)
@@ -203,18 +220,7 @@ class Controller:
             cmds.faults.clear()  # a blockage found or cleared just now
             cmds.faults.update(self.faults)
         if pi_ids:  # the loops' gains follow the model's static gain (pi.GainSchedule)
-            errors = {
-                iid: self._target_error(iid, measurements)
-                for iid in pi_ids
-                if iid not in self.faults  # a faulty valve's error is no common mode
-            }
-            speed = usable(measurements.pump_speed)
-            raw = {
-                iid: (self.raw.inlets.get(iid) or InletReading()).get("flow_m3h") for iid in pi_ids
-            }
-            self.pi_schedule.learn_noise(raw, openings, speed)
-            blocked = {i: kv for i, kv in self.blocked_kv.items() if i in self.faults}
-            self.pi_schedule.update(openings, speed, errors, blocked)
+            self._pi_errors = self._pi_schedule_step(pi_ids, measurements, openings)
         for iid in pi_ids:
             self._pi_inlet(iid, measurements, openings[iid], cmds)
         if model_ids:
@@ -371,6 +377,40 @@ class Controller:
             before = current_speed if current_speed is not None else pump.speed
             self._pump(preset.pump_speed, before, len(self.ids), len(self.ids), cmds, True)
 
+    def _pi_schedule_step(
+        self, pi_ids: list[str], meas: Measurements, openings: Mapping[str, float | None]
+    ) -> dict[str, TargetError | None]:
+        """The loops' model at this cycle's openings, their flow estimates, their errors.
+
+        With enough loops to learn the meters' noise (``MIN_NOISE_PAIRS``), a flow loop
+        acts on the flow its readings and the model give together
+        (:meth:`GainSchedule.observe`), with that estimate's σ; otherwise on the
+        estimator's (few loops beside model-based ones).
+        """
+        speed = usable(meas.pump_speed)
+        raw = {iid: (self.raw.inlets.get(iid) or InletReading()).get("flow_m3h") for iid in pi_ids}
+        schedule = self.pi_schedule
+        schedule.learn_noise(raw, openings, speed)
+        blocked = {i: kv for i, kv in self.blocked_kv.items() if i in self.faults}
+        schedule.update(openings, speed, blocked=blocked)
+        schedule.observe(raw)
+        own = len(pi_ids) >= MIN_NOISE_PAIRS
+        self._pi_own = set()
+        errors = {iid: self._pi_error(iid, meas, own) for iid in pi_ids}
+        # a faulty valve's error is no common mode
+        schedule.set_common({i: e for i, e in errors.items() if i not in self.faults})
+        return errors
+
+    def _pi_error(self, iid: str, meas: Measurements, own: bool) -> TargetError | None:
+        """A loop's error; a flow loop's on the schedule's estimate when ``own``."""
+        err = self._target_error(iid, meas)
+        estimate = self.pi_schedule.flow_estimate(iid) if own else None
+        if err is None or err.target != "flow" or estimate is None:
+            return err
+        flow = max(estimate[0], MIN_FLOW_SHARE * err.setpoint)
+        self._pi_own.add(iid)
+        return replace(err, measured=estimate[0], error=math.log(err.setpoint / flow))
+
     def _pi_inlet(
         self, iid: str, meas: Measurements, current: float | None, cmds: Commands
     ) -> None:
@@ -379,7 +419,7 @@ class Controller:
         if current is None:
             cmds.held[iid] = NO_POSITION
             return
-        err = self._target_error(iid, meas)
+        err = self._pi_errors.get(iid)
         if err is None:
             cmds.held[iid] = NO_READING
             self.pi.pop(iid, None)  # restart bumplessly when data returns
@@ -415,8 +455,13 @@ class Controller:
 
     def _flow_std(self, iid: str, err: TargetError) -> float | None:
         """Relative standard error of a flow loop's estimated flow (None: not a flow loop)."""
+        if err.target != "flow":
+            return None
+        own = self.pi_schedule.flow_estimate(iid)
+        if own is not None and iid in self._pi_own:  # the loop acts on the schedule's
+            return own[1]
         est = self.estimators.get(iid)
-        if err.target != "flow" or est is None:
+        if est is None:
             return None
         value, std = est.value("flow_m3h"), est.std("flow_m3h")
         if value is None or std is None or value <= 0:
@@ -438,7 +483,6 @@ class Controller:
     ) -> None:
         """Model-based regulation of ``ids`` and the pump (all at once)."""
         self.aim = self._aim(ids)
-        views, seen = self._views(ids, meas, openings, cmds)
         pump = self.network.substation.pump
         limits = self.config.limits
         current_speed = usable(meas.pump_speed)
@@ -446,6 +490,7 @@ class Controller:
             current_speed = self.last_speed if self.last_speed is not None else pump.speed
         speed_max = limits.speed_range(pump.min_speed, pump.max_speed)[1]
         pump_on = self.config.pump_control and pump_regulated(self.config.level)
+        views, seen = self._views(ids, meas, openings, cmds)
 
         def limit_speed(s: float) -> float:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]
@@ -468,6 +513,17 @@ class Controller:
                 # silent building −12 %, its neighbour −2 %). Valves sized at this speed.
                 cmds.notes.append(f"pump not slowed: no readings from {', '.join(lost[:5])}")
                 plan = kept
+        if pump_on and plan is not None and self._pump_short(current_speed, plan.speed):
+            kept = self.model.plan(views, current_speed, limit_speed, False, limits.max_opening)
+            if kept is not None:
+                # §5.3.8-4: asking again for a speed the pump does not reach left the valves
+                # sized for water that never came (loop8, pump at 90 % of its command:
+                # buildings −9…+37 %, nothing moved). Sized for the speed it runs at.
+                cmds.notes.append(
+                    f"{PUMP_SHORT} (commanded {self.last_speed or 0.0:.1%}, runs at "
+                    f"{current_speed:.1%}): valves sized for the speed it runs at"
+                )
+                plan, pump_on = kept, False
         if plan is None:
             cmds.notes.append("hydraulic model could not be solved: model-based inlets held")
             for iid in ids:
@@ -475,6 +531,18 @@ class Controller:
             return
         # A plan that needs the pump's full speed is constrained, not noisy: always sent.
         full = plan.speed >= speed_max - 1e-9
+        trim = self._pump_trim(ids) if pump_on and not full else self.trim
+        moving = trim != self.trim and current_speed >= MIN_RATIO_SPEED
+        if moving and not self._outside_band(views):
+            # The pump loop alone: every flow follows the speed (affinity laws, fixed
+            # valves), so no valve is re-planned — a re-plan would land each with the
+            # model's error again. The goals follow what the pump really was sent.
+            wanted = current_speed * trim / self.trim
+            sent = self._pump(wanted, current_speed, seen, len(ids), cmds, True)
+            if sent and cmds.pump_speed is not None:
+                self.trim *= cmds.pump_speed / current_speed
+                plan = replace(plan, speed=cmds.pump_speed)
+                pump_on = False
         pump_moves = pump_on and self._pump(plan.speed, current_speed, seen, len(ids), cmds, full)
         if pump_on and not pump_moves and abs(plan.speed - current_speed) > 1e-4:
             # The pump keeps its speed: size the valves for the speed it really runs at —
@@ -626,6 +694,42 @@ class Controller:
             return 1.0 + wanted
         return self.aim
 
+    def _pump_trim(self, ids: list[str]) -> float:
+        """The pump loop on the estimated flows: the factor on every flow goal it wants now.
+
+        A pump speed change moves every flow by the same factor (affinity laws, §5.3.6-3:
+        the pump serves the network, its valves stay), so it needs no valve to land again.
+        Once the network is quiet (``TRIM_QUIET`` cycles without a command), the loop slows
+        the pump as far as the worst-served inlet's estimate allows: until its estimate less
+        ``TRIM_Z`` standard errors meets its set flow (§8.2.4 band's lower edge); it speeds
+        the pump up when that bound is below set flow, never beyond the aim's goals
+        (``trim`` ≤ 1) nor below set flow (``trim`` ≥ 1/aim). Noisy meters and lost
+        readings widen σ, so the loop slows less where less is known. Every inlet the
+        controller regulates counts (households and buildings alike); one without an
+        estimate (never read, or silent beyond ``MAX_ESTIMATE_AGE``) holds the loop.
+        """
+        if self.quiet < TRIM_QUIET or not self.config.auto:
+            return self.trim
+        worst = 0.0
+        counted = 0
+        for iid in ids:
+            est = self.estimators.get(iid)
+            filt = est.filters["flow_m3h"] if est is not None else None
+            if iid in self.faults:
+                continue
+            if filt is None or filt.value is None or filt.age > MAX_ESTIMATE_AGE:
+                return self.trim  # an inlet nobody knows the flow of: the pump is not slowed
+            lower = filt.value - TRIM_Z * math.sqrt(max(filt.var, 0.0))
+            set_flow = self.config.set_flow(self.network.inlets[iid])
+            if set_flow <= 0:
+                continue
+            counted += 1
+            worst = max(worst, set_flow / lower if lower > 0 else math.inf)
+        if not counted or not math.isfinite(worst) or worst <= 0:
+            return self.trim
+        trim = min(max(self.trim * worst, 1.0 / self.aim), 1.0)
+        return self.trim if abs(trim / self.trim - 1.0) < TRIM_STEP else trim
+
     def _pump_deadband(self) -> float:
         """Smallest pump change worth sending: the plan's noise (§8.2.5: no hunting).
 
@@ -659,7 +763,7 @@ class Controller:
             value, std = est.value("flow_m3h"), est.std("flow_m3h")
             if value is None or std is None:
                 continue
-            set_flow = goal / self.aim
+            set_flow = goal / (self.aim * self.trim)
             lo = set_flow * (1.0 + flow_band.lower / 100.0) - SIGNIFICANCE_Z * std
             hi = set_flow * (1.0 + flow_band.upper / 100.0) + SIGNIFICANCE_Z * std
             if not lo <= value <= hi:
@@ -801,7 +905,8 @@ class Controller:
         out = set()
         for iid, fault in self.faults.items():
             view = views.get(iid)
-            if not fault.startswith(BLOCKED) or view is None or not view.movable:
+            blocked = fault.startswith((BLOCKED, BLOCKED_CIRCUIT))
+            if not blocked or view is None or not view.movable:
                 continue
             out.add(iid)
             views[iid] = replace(view, opening=max_opening, movable=False)
@@ -814,27 +919,43 @@ class Controller:
         """Diagnose a blocked valve from what passes it (§5.3.7-3), with hysteresis.
 
         A household or plain building: the identification's valve factor (its resistance over
-        the characteristic's). A building feeding households: from its measured valve ΔP.
+        the characteristic's), and its circuit factor — a heated circuit far harder than the
+        file says (residents closed every radiator, a clogged strainer inside) cannot take its
+        set flow either: isolated like a blocked valve, the plan would otherwise throttle
+        everyone to what it gets. A building feeding households: from its measured valve ΔP.
         """
-        factor = None
+        if self.faults.get(iid, "").startswith(STUCK):
+            return
         ident = self.model.identifiers.get(iid)
         if ident is not None and ident.samples >= 1 and self.model.is_leaf(iid):
-            factor = ident.valve_factor
-        else:
-            flow, dp = reading.get("flow_m3h"), reading.get("valve_dp_kpa")
-            kv = self.network.inlets[iid].device.kv(opening)
-            if flow is not None and dp is not None and flow > 0 and dp > 0 and kv > 0:
-                factor = (kv * math.sqrt(dp / 100.0) / flow) ** 2
-        if factor is None or self.faults.get(iid, "").startswith(STUCK):
+            self._check_valve(iid, ident.valve_factor)
+            self._check_circuit(iid, ident.circuit_factor)
             return
+        flow, dp = reading.get("flow_m3h"), reading.get("valve_dp_kpa")
+        kv = self.network.inlets[iid].device.kv(opening)
+        if flow is not None and dp is not None and flow > 0 and dp > 0 and kv > 0:
+            self._check_valve(iid, (kv * math.sqrt(dp / 100.0) / flow) ** 2)
+
+    def _check_valve(self, iid: str, factor: float) -> None:
+        """Set or clear the blocked-valve diagnosis from the valve's resistance factor."""
         if factor >= BLOCKED_FACTOR:
             self.faults[iid] = f"{BLOCKED} (Kv at {1 / math.sqrt(factor):.0%})"
-        elif factor < 0.5 * BLOCKED_FACTOR:
-            self.faults.pop(iid, None)
+        elif factor < 0.5 * BLOCKED_FACTOR and self.faults.get(iid, "").startswith(BLOCKED):
+            del self.faults[iid]
         if self.faults.get(iid, "").startswith(BLOCKED):
             self.blocked_kv[iid] = 1.0 / math.sqrt(factor)
         else:
             self.blocked_kv.pop(iid, None)
+
+    def _check_circuit(self, iid: str, factor: float) -> None:
+        """Set or clear the blocked-circuit diagnosis (a blocked valve is the known cause)."""
+        fault = self.faults.get(iid, "")
+        if fault.startswith(BLOCKED):
+            return
+        if factor >= BLOCKED_FACTOR:
+            self.faults[iid] = f"{BLOCKED_CIRCUIT} (×{factor:.1f} its resistance)"
+        elif factor < 0.5 * BLOCKED_FACTOR and fault.startswith(BLOCKED_CIRCUIT):
+            del self.faults[iid]
 
     def _flow_target(
         self,
@@ -857,7 +978,7 @@ class Controller:
             cmds.held[iid] = SPIKE
             return None
         target = self.config.target_of(iid, inlet.device.type)
-        base = self.config.set_flow(inlet) * self.aim
+        base = self.config.set_flow(inlet) * self.aim * self.trim
         if target == "flow":
             cmds.targets[iid] = base
             self.goals[iid] = base
@@ -912,7 +1033,35 @@ class Controller:
         self.pump_streak = 0
         self.pump_jump = abs(speed - current) / max(current, 0.1)
         self.pump_ratio = speed / current if current >= MIN_RATIO_SPEED else 1.0
+        self.pump_from = current
         return abs(speed - current) > 1e-4
+
+    def _pump_short(self, current: float, wanted: float) -> bool:
+        """Whether the pump has run clearly below its last command for
+        :data:`PUMP_SHORT_CYCLES` readings in a row (a worn pump, a VFD limit or scaling;
+        §5.3.8-4 command vs feedback) while the plan wants it faster than it runs."""
+        sent = self.last_speed
+        short = sent is not None and current < sent - PUMP_FOLLOW_TOLERANCE
+        self.pump_short_steps = self.pump_short_steps + 1 if short else 0
+        return self.pump_short_steps >= PUMP_SHORT_CYCLES and wanted > current + 1e-4
+
+    def _pump_ratio_seen(self, meas: Measurements) -> float:
+        """The speed ratio last step's pump command really made: the speed read now over
+        the one it was sent from. A pump that does not reach its command (a worn pump, a
+        VFD limit) moved every flow by what it did, not by what was asked; carrying the
+        estimates by the commanded ratio made them drift from the readings step by step
+        (loop8, pump at 90 % of its command: buildings spread −24…+20 % while their
+        estimates stood near the goal). The commanded ratio where the speed is not read."""
+        speed = usable(meas.pump_speed)
+        if (
+            self.pump_ratio == 1.0
+            or self.pump_from is None
+            or self.pump_from < MIN_RATIO_SPEED
+            or speed is None
+            or not MIN_RATIO_SPEED <= speed <= 1.0 + SPEED_TOLERANCE
+        ):
+            return self.pump_ratio
+        return speed / self.pump_from
 
     # --- shared --------------------------------------------------------------------------
     def _emit(
@@ -984,6 +1133,16 @@ class Controller:
                 if before is not None:
                     self.moved_from.setdefault(iid, before)
                 self.moved[iid] = self.last_openings[iid] = value
+
+    def held(self) -> None:
+        """Nothing of this cycle was sent (a balanced plant left alone, §8.2.5): no valve
+        moved (:meth:`dispatched`) and neither did the pump — the pump loop's goals and the
+        speed the estimates are carried by stay where they were. Otherwise the loop would
+        lower its goals cycle after cycle while the pump never slowed, down to set flow,
+        and the next regulating cycle would plan every valve on the band's lower edge."""
+        self.dispatched({})
+        self.trim, self.last_speed = self._unsent
+        self.pump_jump, self.pump_ratio = 0.0, 1.0
 
     def forget(self, ids: Iterable[str]) -> None:
         """The inlets' signals now come from other devices (a source re-mapped, §5.3.6-3).
@@ -1293,6 +1452,7 @@ class Controller:
         return {
             "config": self.config.to_dict(),
             "pi": {iid: s.to_dict() for iid, s in self.pi.items()},
+            "pi_schedule": self.pi_schedule.to_dict(),
             "last_openings": dict(self.last_openings),
             "last_speed": self.last_speed,
             "model": self.model.to_dict(),
@@ -1301,6 +1461,9 @@ class Controller:
             "moved_from": dict(self.moved_from),
             "pump_jump": self.pump_jump,
             "pump_ratio": self.pump_ratio,
+            "trim": self.trim,
+            "quiet": self.quiet,
+            "pump_from": self.pump_from,
             "expected": dict(self.expected),
             "faults": dict(self.faults),
             "read_share": dict(self.read_share),
@@ -1316,6 +1479,9 @@ class Controller:
         for iid, raw in dict(data.get("pi", {})).items():
             if iid in network.inlets:
                 ctl.pi[iid] = PIState.from_dict(raw)
+        schedule = data.get("pi_schedule")
+        if isinstance(schedule, Mapping):
+            ctl.pi_schedule.load(schedule)
         for iid, value in dict(data.get("last_openings", {})).items():
             v = usable(value)
             if iid in network.inlets and v is not None and 0.0 <= v <= 1.0:
@@ -1329,8 +1495,12 @@ class Controller:
         ctl.expected = _finite_map(data.get("expected"), network)
         ctl.pump_jump = usable(data.get("pump_jump")) or 0.0
         ctl.moved_from = _finite_map(data.get("moved_from"), network)
+        trim = usable(data.get("trim"))
+        ctl.trim = min(max(trim, 1.0 / 1.2), 1.0) if trim is not None else 1.0
+        ctl.quiet = max(int(usable(data.get("quiet")) or 0), 0)
         ratio = usable(data.get("pump_ratio"))
         ctl.pump_ratio = ratio if ratio is not None and ratio > 0 else 1.0
+        ctl.pump_from = usable(data.get("pump_from"))
         ctl.read_share = {
             iid: min(max(v, 0.0), 1.0)
             for iid, v in _finite_map(data.get("read_share"), network).items()
