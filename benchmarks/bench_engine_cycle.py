@@ -150,14 +150,12 @@ def _run(
             )
             sent = {}
             assert memory.loop is not None
-            if settings.auto and balance.regulating:
+            if out.held is None:  # the engine's answer (loop.Dispatch), as in HA
                 plant._set_openings(out.commands)
                 if out.pump_command is not None:
                     sim.set_pump_speed(out.pump_command)
                 sent = dict(out.commands)
                 memory.loop.commanded(sent)
-            else:
-                memory.loop.held()
             times.append((time.process_time() - c0, time.perf_counter() - w0))
             gc_cpu.append(clock.total - gc0)
             per_cycle.append(dict(spent))

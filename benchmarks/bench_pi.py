@@ -26,10 +26,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.bench_robust import Scenario, _held_from, _in_band, all_open, measure, networks
+from benchmarks.bench_robust import (
+    Driven,
+    Scenario,
+    _held_from,
+    _in_band,
+    add_loop_flags,
+    all_open,
+    measure,
+    networks,
+)
 from custom_components.heatbalance.engine.control.base import ControllerConfig
-from custom_components.heatbalance.engine.control.controller import make_controller
-from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.simulator import Simulator
 
@@ -49,27 +56,19 @@ class Run:
     moves: float
 
 
-def run_one(network: Network, scn: Scenario, seed: int, loop: bool = False) -> Run:
-    """One closed-loop run of the engine's PI controller (``loop``, ``--loop``: through the
-    engine's ControlLoop — cleaning, diagnosis, alarm rules — as the CLI and HA run it)."""
+def run_one(network: Network, scn: Scenario, seed: int, loop: bool = True) -> Run:
+    """One closed-loop run of the engine's PI controller (``loop``, the default: through the
+    engine's ControlLoop — cleaning, diagnosis, alarm rules — as the CLI and HA run it;
+    ``--bare``: ``Controller.step`` alone)."""
     plant = all_open(network)
     sim = Simulator(plant, outdoor_c=plant.design.outdoor_c)
-    cfg = ControllerConfig(algorithm="traditional")
-    lp = ControlLoop(plant, LoopConfig(cfg), cycle_s=STEP_S) if loop else None
-    control = lp.controller if lp is not None else make_controller(plant, cfg)
-    sent: dict[str, float] = {}
+    driven = Driven(plant, ControllerConfig(algorithm="traditional"), loop)
     rng = np.random.default_rng(seed)
     state = sim.state()
     held_int, held_adv = [], []
     moves = 0
     for k in range(1, STEPS + 1):
-        meas = measure(state, scn, "", rng)
-        if lp is not None:
-            cmds = lp.step(meas, dispatched=sent).commands
-            sent = dict(cmds.openings)
-            lp.commanded(sent)
-        else:
-            cmds = control.step(meas)
+        cmds = driven.step(measure(state, scn, "", rng))
         if k > STEPS // 2:
             moves += len(cmds.openings)
         for iid, opening in cmds.openings.items():
@@ -81,7 +80,7 @@ def run_one(network: Network, scn: Scenario, seed: int, loop: bool = False) -> R
     return Run(
         _held_from(held_int),
         _held_from(held_adv),
-        moves / (max(1, len(control.ids)) * (STEPS - STEPS // 2)),
+        moves / (max(1, len(driven.controller.ids)) * (STEPS - STEPS // 2)),
     )
 
 
@@ -109,7 +108,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="bench_robust's four networks")
     parser.add_argument("--only", help="networks whose name contains this text")
     parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--loop", action="store_true", help="through the engine's ControlLoop")
+    add_loop_flags(parser)
     args = parser.parse_args()
     start = time.perf_counter()
     scns = [

@@ -31,15 +31,15 @@ from benchmarks.bench_robust import (
     SCENARIOS,
     STEP_S,
     STEPS,
+    Driven,
     Scenario,
+    add_loop_flags,
     all_open,
     measure,
     networks,
     victim_of,
 )
 from custom_components.heatbalance.engine.control.base import ControllerConfig
-from custom_components.heatbalance.engine.control.controller import make_controller
-from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.oracle import oracle
 from custom_components.heatbalance.engine.simulator import Simulator
@@ -48,26 +48,20 @@ SCENARIO = next(s for s in SCENARIOS if s.name == "noise 1%")
 
 
 def decompose(
-    network: Network, seed: int, scenario: Scenario = SCENARIO, loop: bool = False
+    network: Network, seed: int, scenario: Scenario = SCENARIO, loop: bool = True
 ) -> dict[str, float | str]:
     """One 24-step run (default 1 % noise) and the factors of its pump power over the oracle's
-    (``loop``, ``--loop``: through the engine's ControlLoop, as the CLI and HA run it)."""
+    (``loop``, the default: through the engine's ControlLoop, as the CLI and HA run it;
+    ``--bare``: ``Controller.step`` alone)."""
     plant = all_open(network)
     sim = Simulator(plant, outdoor_c=plant.design.outdoor_c)
-    lp = ControlLoop(plant, LoopConfig(ControllerConfig()), cycle_s=STEP_S) if loop else None
-    control = lp.controller if lp is not None else make_controller(plant, ControllerConfig())
-    sent: dict[str, float] = {}
+    driven = Driven(plant, ControllerConfig(), loop)
+    control = driven.controller
     rng = np.random.default_rng(seed)
     victim = victim_of(plant)
     state = sim.state()
     for _ in range(STEPS):
-        meas = measure(state, scenario, victim, rng)
-        if lp is not None:
-            cmds = lp.step(meas, dispatched=sent).commands
-            sent = dict(cmds.openings)
-            lp.commanded(sent)
-        else:
-            cmds = control.step(meas)
+        cmds = driven.step(measure(state, scenario, victim, rng))
         for iid, opening in cmds.openings.items():
             sim.set_opening(iid, opening)
         if cmds.pump_speed is not None:
@@ -121,7 +115,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--networks", help="comma-separated names")
     parser.add_argument("--scenario", default=SCENARIO.name, help="a noise scenario's name")
-    parser.add_argument("--loop", action="store_true", help="through the engine's ControlLoop")
+    add_loop_flags(parser)
     args = parser.parse_args()
     scenario = next(s for s in SCENARIOS if s.name == args.scenario)
     nets = networks(args.quick)

@@ -3,8 +3,11 @@
 Every run starts from the network's unbalanced state (all valves open, full pump speed), steps
 the real :class:`Simulator` in 30-minute cycles for ``STEPS`` steps and judges the plant's
 *true* state each step (§8.2.3 intermediate: flow −5…+10 %; §8.2.4 advanced: flow 0…+5 %
-**and** return temperature ±1.5 K). The controller — the engine's ``make_controller``, exactly
-what the integration and ``balance`` run — sees only instrument readings:
+**and** return temperature ±1.5 K). By default the readings go through the engine's
+:class:`ControlLoop` — data cleaning, the controller (``make_controller``), diagnosis and the
+alarm rules, exactly what ``heatbalance balance`` and Home Assistant's coordinator run
+(``--bare``: ``Controller.step`` and a bare ``Diagnoser`` only, the figures before 6 Dec).
+The controller sees only instrument readings:
 
 * **noise** — Gaussian, relative to the reading, on *every* analogue signal: flow, supply,
   return and room temperature (°C), available and valve ΔP, substation temperatures
@@ -16,6 +19,17 @@ what the integration and ``balance`` run — sees only instrument readings:
   pump head −20 % (hidden from the controller), outdoor −10 K after step 6 with the supply
   fixed at its design temperature; the +10 % meter once more with no ΔP read (a plant behind
   HA entities: the meter check's witness is then the network model's flow, not the valve's).
+* **real-plant faults** (``plant: …``, 1 % noise; ``--only "plant:"``): the middle
+  building's flow meter frozen at one value from step 6 (a dead transmitter that still
+  answers); its supply and return sensors swapped; its valve moving the wrong way, or half
+  as far as commanded; its position feedback one cycle late; its residents closing every
+  radiator at step 8 (heated circuit ×10, ``Simulator.set_circuit``: a building whose demand
+  fell); the network file hanging it on another branch, or with its Kvs ×2 / ×0.5; its
+  devices silent for steps 6–15, then back; its flow read 0.0 once; a stuck valve (30 %)
+  plus another building's meter +10 %; the pump reaching 90 % of its commanded speed.
+  Every run also counts *unsafe* commands (not finite, outside the safety limits, or a
+  step further than ``max_step`` from where the valve or pump really stands, §5.3.6-3),
+  printed below the goals.
 
 Per network × scenario, over ``--seeds`` noise seeds (noise 0 % is deterministic: one run):
 
@@ -49,6 +63,10 @@ Per network × scenario, over ``--seeds`` noise seeds (noise 0 % is deterministi
     .venv/ha2026/bin/python -m benchmarks.bench_robust --algorithm traditional --pi-table \
         --only "noise,missing 30,stuck,blockage,no position,pipe model x1.5"   # PI (HA's default)
 
+``--bare`` drives the controller without the loop (no cleaning, no alarm rules; ``--loop``,
+the default, is still accepted). bench_pi and bench_pump take the same two flags
+(:func:`add_loop_flags`) and drive their controller through :class:`Driven`.
+
 ``--algorithm traditional`` runs the same plants with per-inlet PI (the integration's default)
 instead of the model-based controller; ``--pi-table`` prints the PI goal (intermediate band
 within 12 steps, issue 9 item 7) as networks × scenarios: median steps / worst seed, and how
@@ -70,11 +88,12 @@ import numpy as np
 from custom_components.heatbalance.engine.alarms import AlarmBook
 from custom_components.heatbalance.engine.commissioning import KV_DEVICES
 from custom_components.heatbalance.engine.control.base import (
+    Commands,
     ControllerConfig,
     InletReading,
     Measurements,
 )
-from custom_components.heatbalance.engine.control.controller import make_controller
+from custom_components.heatbalance.engine.control.controller import Controller, make_controller
 from custom_components.heatbalance.engine.diagnosis import Diagnoser, InletObservation
 from custom_components.heatbalance.engine.evaluation import evaluate
 from custom_components.heatbalance.engine.hydraulics import HydraulicModel
@@ -92,6 +111,47 @@ ADVANCED = (("advanced", "flow"), ("advanced", "return"))
 INTERMEDIATE = (("intermediate", "flow"),)
 
 
+def add_loop_flags(parser: argparse.ArgumentParser) -> None:
+    """``--loop`` (the default: through the engine's :class:`ControlLoop`, as the CLI and HA
+    run it) and ``--bare`` (``Controller.step`` alone) — bench_robust, bench_pi, bench_pump."""
+    parser.add_argument(
+        "--loop",
+        dest="loop",
+        action="store_true",
+        default=True,
+        help="(default) through the engine's ControlLoop: cleaning, diagnosis, alarm rules, "
+        "as the CLI and HA run it",
+    )
+    parser.add_argument(
+        "--bare",
+        dest="loop",
+        action="store_false",
+        help="the bare controller (Controller.step; no cleaning, no alarm rules)",
+    )
+
+
+class Driven:
+    """A network's controller as the benchmarks drive it: through the engine's
+    :class:`ControlLoop` (``loop``; told last cycle's sent openings as ``dispatched`` and what
+    moved, as HA's coordinator does) or bare (``Controller.step``)."""
+
+    def __init__(self, network: Network, config: ControllerConfig, loop: bool) -> None:
+        self.loop = ControlLoop(network, LoopConfig(config), cycle_s=STEP_S) if loop else None
+        self.controller: Controller = (
+            self.loop.controller if self.loop is not None else make_controller(network, config)
+        )
+        self.sent: dict[str, float] = {}
+
+    def step(self, meas: Measurements) -> Commands:
+        """One cycle's commands; through the loop every command is taken as sent."""
+        if self.loop is None:
+            return self.controller.step(meas)
+        cmds = self.loop.step(meas, dispatched=self.sent).commands
+        self.sent = dict(cmds.openings)
+        self.loop.commanded(self.sent)
+        return cmds
+
+
 @dataclass
 class Scenario:
     """One condition: what the plant does, what the instruments say, what the controller knows."""
@@ -103,6 +163,8 @@ class Scenario:
     value: float = 0.0
     goal: int = 6  # advanced band held from this step at the latest
     pressures: bool = True  # ΔP sensors read (a plant behind HA entities has none)
+    isolate: bool = False  # judge the other inlets only (the faulty building left out)
+    named: bool = False  # the faulty inlet should be named (alarm columns)
 
     @property
     def seeded(self) -> bool:
@@ -117,11 +179,11 @@ SCENARIOS = (
     Scenario("noise 5%", noise=0.05),
     Scenario("missing 10%", missing=0.1, goal=12),
     Scenario("missing 30%", missing=0.3, goal=12),
-    Scenario("stuck 30%", fault="stuck", value=0.3),
-    Scenario("blockage x0.3", fault="blockage", value=0.3),
-    Scenario("meter bias +10%", fault="bias", value=1.1),
-    Scenario("meter bias -10%", fault="bias", value=0.9),
-    Scenario("meter bias +10%, no ΔP read", fault="bias", value=1.1, pressures=False),
+    Scenario("stuck 30%", fault="stuck", value=0.3, isolate=True, named=True),
+    Scenario("blockage x0.3", fault="blockage", value=0.3, isolate=True, named=True),
+    Scenario("meter bias +10%", fault="bias", value=1.1, named=True),
+    Scenario("meter bias -10%", fault="bias", value=0.9, named=True),
+    Scenario("meter bias +10%, no ΔP read", fault="bias", value=1.1, pressures=False, named=True),
     Scenario("no position feedback", fault="no_feedback"),
     Scenario("pipe model x0.5", fault="pipes", value=0.5, goal=12),
     Scenario("pipe model x1.5", fault="pipes", value=1.5, goal=12),
@@ -130,9 +192,38 @@ SCENARIOS = (
     Scenario("outdoor -10K, fixed supply", fault="outdoor", value=-10.0),
     # hidden-check combinations (9x): names share no part with the ones above (--only)
     Scenario("bad day: σ3% and 20% lost", noise=0.03, missing=0.2, goal=12),
-    Scenario("silent valve from step 8", fault="silent", value=8.0),
+    Scenario("silent valve from step 8", fault="silent", value=8.0, isolate=True, named=True),
     Scenario("absurd values 5%", fault="absurd", value=0.05),
+    # real-plant faults (9x, 6 Dec; --only "plant:" runs them): the device at fault is the
+    # middle building's (victim_of) unless said otherwise
+    Scenario(
+        "plant: flow meter frozen from step 6", fault="frozen", value=6.0, isolate=True, named=True
+    ),
+    Scenario("plant: supply/return sensors swapped", fault="swapped", named=True),
+    Scenario("plant: valve moves the wrong way", fault="reverse", isolate=True, named=True),
+    Scenario(
+        "plant: valve moves half the command", fault="half", value=0.5, isolate=True, named=True
+    ),
+    Scenario("plant: position feedback one cycle late", fault="lag"),
+    Scenario(
+        "plant: radiators closed from step 8 (circuit x10)",
+        fault="radiators",
+        value=10.0,
+        goal=12,
+        isolate=True,
+        named=True,
+    ),
+    Scenario("plant: file hangs a building on another branch", fault="branch", goal=12),
+    Scenario("plant: file's Kvs x2", fault="kvs", value=2.0, goal=12),
+    Scenario("plant: file's Kvs x0.5", fault="kvs", value=0.5, goal=12),
+    Scenario("plant: silent steps 6-15, then back", fault="dropout", value=6.0, goal=20),
+    Scenario("plant: flow 0.0 once at step 8", fault="zero_once", value=8.0),
+    Scenario(
+        "plant: stuck 30% + another meter +10%", fault="two", value=0.3, isolate=True, named=True
+    ),
+    Scenario("plant: pump reaches 90% of its command", fault="pump_short", value=0.9),
 )
+DROPOUT = 10  # cycles an inlet is silent in the ``dropout`` fault
 
 
 def networks(quick: bool) -> list[Network]:
@@ -247,6 +338,97 @@ def with_pump(network: Network, factor: float) -> Network:
     return out
 
 
+def second_of(network: Network) -> str:
+    """A second faulty inlet (``two`` faults): the first top-level valve inlet by id that is
+    not :func:`victim_of`'s."""
+    victim = victim_of(network)
+    return min(
+        i.id
+        for i in network.inlets.values()
+        if i.parent is None and i.device.type in KV_DEVICES and i.id != victim
+    )
+
+
+def with_wrong_file(network: Network, victim: str, fault: str, value: float) -> Network:
+    """The network file a controller gets when the drawing is wrong at ``victim``: ``branch``
+    — the building hung on another node (the top-level inlet's node farthest from it in the
+    id order that is not its own); ``kvs`` — its valve's Kvs × ``value``."""
+    out = copy.deepcopy(network)
+    inlet = out.inlets[victim]
+    if fault == "kvs":
+        inlet.device.kvs = float(inlet.device.kvs or 1.0) * value
+        return out
+    nodes = [i.node for _, i in sorted(out.inlets.items()) if i.parent is None]
+    others = [n for n in nodes if n != inlet.node]
+    if others:  # a one-node network has no other branch to hang it on
+        moved = inlet.node
+        inlet.node = others[-1] if nodes.index(moved) < len(nodes) // 2 else others[0]
+        for child in out.inlets.values():  # its households follow their building
+            if child.parent == victim:
+                child.node = inlet.node
+    return out
+
+
+class PlantFaults:
+    """The real-plant faults of one run (scenarios ``plant: …``), applied where each acts:
+    the plant's valves and pump (:meth:`actuate`, :meth:`pump`), the plant itself over time
+    (:meth:`events`) and the faulty device's readings (:meth:`readings`)."""
+
+    def __init__(self, scn: Scenario, victim: str, second: str) -> None:
+        self.scn, self.victim, self.second = scn, victim, second
+        self.frozen: float | None = None  # the frozen meter's value
+        self.shown: float | None = None  # the late feedback: last cycle's position
+
+    def silent(self, k: int) -> bool:
+        """Whether the victim's devices answer nothing this step."""
+        fault, start = self.scn.fault, self.scn.value
+        if fault == "silent":
+            return k >= start
+        return fault == "dropout" and start <= k < start + DROPOUT
+
+    def readings(self, meas: Measurements, k: int) -> None:
+        """The victim's instruments lie (in place)."""
+        fault, value = self.scn.fault, self.scn.value
+        r = meas.inlets.get(self.victim)
+        if fault == "two" and self.second in meas.inlets:
+            second = meas.inlets[self.second]
+            if second.flow_m3h is not None:
+                second.flow_m3h *= 1.1
+        if r is None:
+            return
+        if fault == "frozen" and k >= value:  # a dead transmitter repeating its last value
+            self.frozen = r.flow_m3h if self.frozen is None else self.frozen
+            r.flow_m3h = self.frozen
+        elif fault == "swapped":
+            r.supply_c, r.return_c = r.return_c, r.supply_c
+        elif fault == "lag":
+            r.opening, self.shown = (r.opening if self.shown is None else self.shown), r.opening
+        elif fault == "zero_once" and k == value:
+            r.flow_m3h = 0.0
+
+    def actuate(self, sim: Simulator, iid: str, opening: float) -> None:
+        """Move a valve; the victim's moves the wrong way or only part of the way."""
+        fault = self.scn.fault
+        if iid == self.victim and fault in ("reverse", "half"):
+            now = float(sim.openings[sim.ids.index(iid)])
+            move = opening - now
+            opening = now - move if fault == "reverse" else now + self.scn.value * move
+            opening = min(max(opening, 0.0), 1.0)
+        sim.set_opening(iid, opening)
+
+    def pump(self, sim: Simulator, speed: float) -> None:
+        """Set the pump; one that reaches only part of its commanded speed."""
+        sim.set_pump_speed(speed * self.scn.value if self.scn.fault == "pump_short" else speed)
+
+    def events(self, sim: Simulator, k: int) -> None:
+        """What happens to the plant after step ``k``: an outdoor step, the victim's
+        residents closing their radiators (its heated circuit's resistance × value)."""
+        if self.scn.fault == "outdoor" and k == 6:
+            sim.set_outdoor(sim.outdoor_c + self.scn.value)
+        if self.scn.fault == "radiators" and k + 1 == self.scn.value:
+            sim.set_circuit(self.victim, self.scn.value)
+
+
 @dataclass
 class Run:
     """One seed's figures."""
@@ -264,6 +446,7 @@ class Run:
     book_alarm: int | None = None  # step an AlarmBook alarm at the faulty inlet became active
     other_alarms: tuple[str, ...] = ()  # alarms raised elsewhere (reason@location, each once)
     rejected: float = 0.0  # share of signals cleaning rejected, mean over steps
+    unsafe: int = 0  # commands non-finite, outside the limits or a step too far (§5.3.6-3)
 
 
 @dataclass
@@ -274,6 +457,7 @@ class Row:
     scenario: str
     goal: int
     runs: list[Run] = field(default_factory=list)
+    named: bool = False  # the faulty inlet should be named: alarm columns shown
 
 
 LOOP_ALARM_CYCLES = 4  # HA's default persistence (settings.py CONF_ALARM_CYCLES)
@@ -284,17 +468,18 @@ def run_one(
     scn: Scenario,
     seed: int,
     config: ControllerConfig | None = None,
-    loop: bool = False,
+    loop: bool = True,
 ) -> Run:
     """One closed-loop run of the engine controller on one seed (``config``: the
     controller's, default the engine's defaults; bench_product_faults passes HA's).
 
-    ``loop`` (``--loop``): the readings go through the engine's :class:`ControlLoop` — clean
-    → evaluate → control → diagnose → alarm rules, as ``heatbalance balance`` and HA's
-    coordinator run it — instead of ``Controller.step`` and a bare :class:`Diagnoser`; the
-    loop is told last cycle's sent openings (``dispatched``, as HA's coordinator does) and
-    what was moved (``commanded``); its alarm conditions feed an :class:`AlarmBook` with
-    HA's default persistence. Faults stay in the simulated plant."""
+    ``loop`` (default; False with ``--bare``): the readings go through the engine's
+    :class:`ControlLoop` — clean → evaluate → control → diagnose → alarm rules, as
+    ``heatbalance balance`` and HA's coordinator run it — instead of ``Controller.step`` and
+    a bare :class:`Diagnoser`; the loop is told last cycle's sent openings (``dispatched``,
+    as HA's coordinator does) and what was moved (``commanded``); its alarm conditions feed
+    an :class:`AlarmBook` with HA's default persistence. Faults stay in the simulated
+    plant."""
     base = all_open(network)
     plant, configured = base, base
     victim = victim_of(base)
@@ -304,18 +489,23 @@ def run_one(
         configured = with_branch_pipes(base, scn.value)
     elif scn.fault == "pump":
         plant = with_pump(base, scn.value)
+    elif scn.fault in ("branch", "kvs"):
+        configured = with_wrong_file(base, victim, scn.fault, scn.value)
     fixed_supply = base.design.supply_c if scn.fault == "outdoor" else None
     sim = Simulator(plant, outdoor_c=plant.design.outdoor_c, supply_c=fixed_supply)
-    if scn.fault in ("stuck", "blockage"):
-        if scn.fault == "stuck":
+    if scn.fault in ("stuck", "blockage", "two"):
+        if scn.fault in ("stuck", "two"):
             sim.inject_fault(victim, "stuck", at=scn.value)
         else:
             sim.inject_fault(victim, "blockage", factor=scn.value)
-    faulty = scn.fault in ("stuck", "blockage", "silent")
-    scope = _scope(base, victim if faulty else None)
+    faulty = scn.isolate
+    second = second_of(base) if scn.fault == "two" else None
+    scope = _scope(base, victim if faulty else None, second)
+    faults = PlantFaults(scn, victim, second or "")
+    faulty_ids = {victim} | ({second} if second else set())
     cfg = config or ControllerConfig()
-    lp = ControlLoop(configured, LoopConfig(cfg), cycle_s=STEP_S) if loop else None
-    control = lp.controller if lp is not None else make_controller(configured, cfg)
+    driven = Driven(configured, cfg, loop)
+    lp, control = driven.loop, driven.controller
     diag, book, book_alarm, others_raised, rejected = Diagnoser(), AlarmBook(), None, set(), 0.0
     rng = np.random.default_rng(seed)
     state = sim.state()
@@ -326,9 +516,11 @@ def run_one(
     sent: object = None  # the commands the feedback read this step answers (last step's)
     n_valves = max(1, len(control.ids))
     wrong = {"raw": 0, "estimate": 0}
+    unsafe = 0
     for k in range(1, STEPS + 1):
         meas = measure(state, scn, victim, rng)
-        silent = scn.fault == "silent" and k >= scn.value
+        faults.readings(meas, k)
+        silent = faults.silent(k)
         if silent:  # its meter and its valve no longer answer (a dead device or gateway)
             meas.inlets.pop(victim, None)
             if loop:  # HA still lists the inlet, its values unavailable (success rate, §6.0.6)
@@ -345,11 +537,12 @@ def run_one(
             wrong[name] += verdict.in_band is not None and verdict.in_band != truth
         if k > STEPS // 2:
             moves += len(cmds.openings)
+        unsafe += _unsafe(sim, configured, cfg, cmds)
         for iid, opening in cmds.openings.items():
             if not (silent and iid == victim):
-                sim.set_opening(iid, opening)
+                faults.actuate(sim, iid, opening)
         if cmds.pump_speed is not None:
-            sim.set_pump_speed(cmds.pump_speed)
+            faults.pump(sim, cmds.pump_speed)
         # this step's feedback answers last step's commands (as HA's coordinator passes them);
         # pairing it with the commands just computed made every move a 'mismatch' finding
         if (
@@ -359,21 +552,25 @@ def run_one(
             lp.commanded(moved)
             findings = out.findings
             raised, _ = book.update(out.conditions, LOOP_ALARM_CYCLES, state.time_s)
-            others_raised |= {f"{a.reason}@{a.location}" for a in raised if a.location != victim}
+            others_raised |= {
+                f"{a.reason}@{a.location}" for a in raised if a.location not in faulty_ids
+            }
             at_victim = any(a.location == victim for a in book.active.values())
-            if book_alarm is None and at_victim and (faulty or scn.fault == "bias"):
+            if book_alarm is None and at_victim and scn.named:
                 book_alarm = k
         else:
             findings = diag.update(state.time_s, _observations(meas, sent))
         sent = cmds
         named = {f.inlet_id for f in findings} | set(getattr(cmds, "faults", {}))
-        if alarm is None and victim in named and faulty:
+        meters = {f.inlet_id for f in control.meter_findings}  # meters.py, in the controller
+        if scn.fault == "bias":  # a biased meter: the meter check's finding
+            named = meters
+        elif scn.fault not in ("stuck", "blockage", "silent"):  # new faults: any finding
+            named |= meters
+        if alarm is None and victim in named and scn.named:
             alarm = k
-        if alarm is None and scn.fault == "bias":  # meters.py, run inside the controller
-            alarm = k if any(f.inlet_id == victim for f in control.meter_findings) else None
         sim.advance(STEP_S)
-        if scn.fault == "outdoor" and k == 6:
-            sim.set_outdoor(sim.outdoor_c + scn.value)
+        faults.events(sim, k)
         state = sim.state()
         held_int.append(_in_band(sim.network, state, INTERMEDIATE, scope))
         held_adv.append(_in_band(sim.network, state, ADVANCED, scope))
@@ -397,12 +594,13 @@ def run_one(
         wrong_estimate=wrong["estimate"] / STEPS,
         victim_flow=(
             state.inlets[victim].flow_m3h / sim.network.inlets[victim].design_flow_m3h
-            if scn.fault == "bias"
+            if scn.fault is not None
             else None
         ),
         book_alarm=book_alarm,
         other_alarms=tuple(sorted(others_raised)),
         rejected=rejected / STEPS,
+        unsafe=unsafe,
     )
 
 
@@ -470,11 +668,42 @@ def _observations(meas: Measurements, cmds: object) -> dict[str, InletObservatio
     return out
 
 
-def _scope(network: Network, victim: str | None) -> list[str] | None:
-    """Inlets judged: all, or all but a faulty building and its households."""
+def _scope(network: Network, victim: str | None, second: str | None = None) -> list[str] | None:
+    """Inlets judged: all, or all but the faulty buildings and their households."""
     if victim is None:
         return None
-    return [iid for iid, i in network.inlets.items() if iid != victim and i.parent != victim]
+    out = {victim} if second is None else {victim, second}
+    return [iid for iid, i in network.inlets.items() if iid not in out and i.parent not in out]
+
+
+EPS = 1e-9
+
+
+def _unsafe(sim: Simulator, configured: Network, cfg: ControllerConfig, cmds: Commands) -> int:
+    """Commands that break the safety limits (§5.3.6-3): an opening or pump speed not finite,
+    outside the operator's and the device's range, or further than the step limit from where
+    the valve or pump really stands (the plant's position, not the controller's belief)."""
+    limits, bad = cfg.limits, 0
+    for iid, value in cmds.openings.items():
+        device = configured.inlets[iid].device
+        lo, hi = limits.opening_range(device.min_opening, device.max_opening)
+        now = float(sim.openings[sim.ids.index(iid)])
+        stands_inside = lo - EPS <= now <= hi + EPS  # from outside, one step may exceed it
+        bad += not (
+            math.isfinite(value)
+            and lo - EPS <= value <= hi + EPS
+            and (not stands_inside or abs(value - now) <= limits.max_step + EPS)
+        )
+    if cmds.pump_speed is not None:
+        pump = configured.substation.pump
+        lo, hi = limits.speed_range(pump.min_speed, pump.max_speed)
+        speed = cmds.pump_speed
+        bad += not (
+            math.isfinite(speed)
+            and lo - EPS <= speed <= hi + EPS
+            and abs(speed - sim.pump_speed) <= limits.max_pump_step + EPS
+        )
+    return bad
 
 
 def _in_band(
@@ -515,7 +744,7 @@ def run(
     names: str | None = None,
     config: ControllerConfig | None = None,
     hidden: bool = False,
-    loop: bool = False,
+    loop: bool = True,
 ) -> list[Row]:
     """Every network × scenario × seed (``names``: comma-separated network names only;
     ``only``: comma-separated parts of scenario names; ``config``: the controller's;
@@ -534,7 +763,7 @@ def run(
         for scn in SCENARIOS:
             if parts and not any(p in scn.name for p in parts):
                 continue
-            rows[(net.name, scn.name)] = Row(net.name, scn.name, scn.goal)
+            rows[(net.name, scn.name)] = Row(net.name, scn.name, scn.goal, named=scn.named)
             for seed in range(seeds if scn.seeded else 1):
                 tasks.append((net, scn, seed, config, loop))
     if jobs > 1:
@@ -567,7 +796,7 @@ def _cells(row: Row) -> list[str]:
     others = [r.others for r in runs if r.others is not None]
     alarms = [r.alarm for r in runs]
     faulty = bool(others)
-    alarmed = faulty or row.scenario.startswith("meter bias")
+    alarmed = row.named
     return [
         row.network,
         row.scenario,
@@ -676,6 +905,36 @@ def summary(rows: list[Row]) -> list[str]:
         )
     ok = sum(np.median([x.pump_ratio for x in r.runs]) <= 1.03 for r in of("noise 1%"))
     lines.append(f"pump ≤1.03× oracle (noise 1%) on {ok}/{len(of('noise 1%'))}")
+    lines += _plant_summary(rows)
+    unsafe = [r for row in rows for r in row.runs if r.unsafe]
+    lines.append(
+        f"unsafe commands (not finite, outside the limits, a step too far; §5.3.6-3): "
+        f"{sum(r.unsafe for r in unsafe)} in {len(unsafe)} of {sum(len(r.runs) for r in rows)} runs"
+    )
+    return lines
+
+
+def _plant_summary(rows: list[Row]) -> list[str]:
+    """The real-plant faults: per scenario, networks whose judged inlets hold the advanced
+    band from ≤ goal in ≥95 % of seeds (the others, for a faulty building), networks on which
+    every seed names the faulty inlet, and its true flow at the end."""
+    lines = []
+    for name in dict.fromkeys(r.scenario for r in rows if r.scenario.startswith("plant:")):
+        rs = [r for r in rows if r.scenario == name]
+        runs = [x for r in rs for x in r.runs]
+        held = sum(
+            sum(x.advanced is not None and x.advanced <= r.goal for x in r.runs)
+            >= 0.95 * len(r.runs)
+            for r in rs
+        )
+        text = f"{name}: advanced ≤{rs[0].goal} on {held}/{len(rs)}"
+        if rs[0].named:
+            ok = sum(all(x.alarm is not None for x in r.runs) for r in rs)
+            text += f", named in every seed on {ok}/{len(rs)}"
+        ends = [x.victim_flow for x in runs if x.victim_flow is not None]
+        if ends:
+            text += f"; its true flow at the end {min(ends):.2f}…{max(ends):.2f} of design"
+        lines.append(text)
     return lines
 
 
@@ -690,7 +949,7 @@ def loop_table(rows: list[Row]) -> list[str]:
     ]
     for row in rows:
         runs = row.runs
-        alarmed = row.scenario.startswith(("stuck", "blockage", "meter bias", "silent"))
+        alarmed = row.named
         counts: dict[str, int] = {}
         for r in runs:
             for key in r.other_alarms:
@@ -741,9 +1000,15 @@ WEEK_STEPS = 336  # a week of 30-minute cycles
 
 
 def meter_week(
-    net: Network, noise: float, seed: int, valve_kv: float | None = None, pressures: bool = True
+    net: Network,
+    noise: float,
+    seed: int,
+    valve_kv: float | None = None,
+    pressures: bool = True,
+    loop: bool = True,
 ) -> tuple[int, list[str]]:
-    """A healthy week under the engine controller: cycles with a meter diagnosis (false).
+    """A healthy week under the engine controller (``loop``: through the :class:`ControlLoop`,
+    see :class:`Driven`): cycles with a meter diagnosis (false).
 
     ``valve_kv``: the middle building's valve passes this share of its characteristic's Kv
     (dirt, tolerance) — sound meters beside a valve the model gets wrong. ``pressures``
@@ -753,13 +1018,14 @@ def meter_week(
     sim = Simulator(base, outdoor_c=base.design.outdoor_c)
     if valve_kv is not None:
         sim.inject_fault(victim_of(base), "blockage", factor=valve_kv)
-    control = make_controller(base, ControllerConfig())
+    driven = Driven(base, ControllerConfig(), loop)
+    control = driven.controller
     scn = Scenario("healthy week", noise=noise, pressures=pressures)
     rng = np.random.default_rng(seed)
     state = sim.state()
     false_cycles, named = 0, set()
     for _ in range(WEEK_STEPS):
-        cmds = control.step(measure(state, scn, "", rng))
+        cmds = driven.step(measure(state, scn, "", rng))
         false_cycles += bool(control.meter_findings)
         named.update(f"{f.inlet_id}:{f.kind}" for f in control.meter_findings)
         for iid, opening in cmds.openings.items():
@@ -771,19 +1037,24 @@ def meter_week(
 
 
 def _week_task(
-    args: tuple[Network, float, int, float | None, bool],
+    args: tuple[Network, float, int, float | None, bool, bool],
 ) -> tuple[str, float, int, int, list[str]]:
-    net, noise, seed, valve_kv, pressures = args
-    cycles, named = meter_week(net, noise, seed, valve_kv, pressures)
+    net, noise, seed, valve_kv, pressures, loop = args
+    cycles, named = meter_week(net, noise, seed, valve_kv, pressures, loop)
     return net.name, noise, seed, cycles, named
 
 
 def run_meter_week(
-    quick: bool, seeds: int, jobs: int, valve_kv: float | None = None, pressures: bool = True
+    quick: bool,
+    seeds: int,
+    jobs: int,
+    valve_kv: float | None = None,
+    pressures: bool = True,
+    loop: bool = True,
 ) -> list[str]:
     """False meter diagnoses over a healthy week per network, noise 1 % and 2 % (goal: 0)."""
     tasks = [
-        (n, noise, s, valve_kv, pressures)
+        (n, noise, s, valve_kv, pressures, loop)
         for n in networks(quick)
         for noise in (0.01, 0.02)
         for s in range(seeds)
@@ -824,12 +1095,7 @@ def main() -> None:
         "--algorithm", default="model", help="model (default) or traditional (per-inlet PI)"
     )
     parser.add_argument("--level", default="advanced", help="the controller's level")
-    parser.add_argument(
-        "--loop",
-        action="store_true",
-        help="through the engine's ControlLoop (cleaning, diagnosis, alarm rules) as the CLI "
-        "and HA run it, not Controller.step + Diagnoser; adds a cleaning/alarms table",
-    )
+    add_loop_flags(parser)  # through the loop (default) adds a cleaning/alarms table
     parser.add_argument(
         "--pi-table",
         action="store_true",
@@ -849,7 +1115,9 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     if args.meter_week:
-        week = run_meter_week(args.quick, args.seeds, args.jobs, args.valve_kv, not args.no_dp)
+        week = run_meter_week(
+            args.quick, args.seeds, args.jobs, args.valve_kv, not args.no_dp, args.loop
+        )
         for line in week:
             print(line)
         print(f"\n{time.perf_counter() - start:.0f} s")

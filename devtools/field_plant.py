@@ -37,6 +37,7 @@ class Instruments:
     position: bool = True  # valves report current_position
     meters: bool = False  # heat meter counters per inlet and a substation flow meter
     substation_bias: float = 1.0  # the substation flow meter reads this factor of the truth
+    silent: frozenset[str] = frozenset()  # inlets whose devices no longer answer (all unavailable)
 
 
 class FieldPlant:
@@ -94,6 +95,7 @@ class FieldPlant:
         for iid in self.inlets:
             s = state.inlets[iid]
             lost = ins.missing > 0 and self.rng.random() < ins.missing
+            lost = lost or iid in ins.silent
             values = [s.flow_m3h, s.supply_c, s.return_c, s.room_c]
             values = [v * (1.0 + self.rng.normal(0.0, ins.noise)) for v in values]
             if ins.bias is not None and ins.bias[0] == iid:
@@ -105,7 +107,8 @@ class FieldPlant:
                 )
         if ins.meters:
             self._publish_meters(state)
-        for valve in self.valves:
+        for iid, valve in zip(self.inlets, self.valves, strict=True):
+            valve._attr_available = iid not in ins.silent  # a dead actuator: unavailable
             valve.async_write_ha_state()
 
     def _publish_meters(self, state: Any) -> None:

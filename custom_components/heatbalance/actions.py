@@ -28,7 +28,7 @@ async def async_balance_now(
     The primary level has no remote regulation (Table 3.0.4): refused there.
     """
     _refuse_primary(coordinator)
-    coordinator.force_dispatch = coordinator.settings.auto
+    coordinator.balance_now = True  # the engine moves only in automatic mode (loop.Dispatch)
     await coordinator.async_refresh()
     async_audit(
         coordinator.hass,

@@ -3,11 +3,11 @@ publishes; the domain work is elsewhere.
 
 Each update is one control cycle (§4.3.4 period of plant time): acquire (:mod:`.plant`, the
 sources) → the engine's control loop in the executor (:mod:`.cycle`: clean → evaluate →
-control → diagnose → forecast → alarm rules) → in automatic mode dispatch the commands,
-already within the safety limits (§5.3.6-3) → grade and publish the alarms
-(:mod:`.alarm_events`), archive, save (:mod:`.persistence`). Manual mode computes and shows
-proposals but never actuates (§5.2.4-2, §5.3.6-6); so does the primary level, whose
-regulation is manual (Table 3.0.4). Operator commands are in :mod:`.actions`.
+control → diagnose → forecast → alarm rules → what to send) → send what the loop says,
+already within the safety limits (§5.3.6-3; nothing while balanced, §8.2.5, or in manual
+mode, §5.2.4-2, §5.3.6-6, also the primary level's, Table 3.0.4: ``engine.loop.Dispatch``)
+→ grade and publish the alarms (:mod:`.alarm_events`), archive, save
+(:mod:`.persistence`). Operator commands are in :mod:`.actions`.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self.alarms = AlarmBook()
         self.sent: dict[str, float] = {}  # openings dispatched last cycle (to verify)
         self.balance = BalanceStateMachine()  # §8.2.5/§8.2.6 state, run by the engine loop
-        self.force_dispatch = False
+        self.balance_now = False  # the operator's "balance now" for the next cycle
         self.events = AlarmEvents(hass, entry.entry_id, network)  # publishes the alarms
         # The engine's state (simulator, control loop) is worked on in the executor: whatever
         # touches it from the loop waits until no cycle runs (one cycle at a time anyway).
@@ -302,6 +302,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 self.sent,
                 self.balance,
                 self._now_s(acq.time_s),
+                self.balance_now,
             )
         except HydraulicError as err:
             raise UpdateFailed(
@@ -309,13 +310,11 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 translation_key="plant_unsolvable",
                 translation_placeholders={"error": str(err)},
             ) from err
-        dispatch = (self.settings.auto and self.balance.regulating) or self.force_dispatch
-        self.force_dispatch = False
+        finally:
+            self.balance_now = False  # the operator's "balance now" for the next cycle
         self.sent = {}
-        if dispatch:  # settings.auto is off at the primary level (Table 3.0.4)
+        if result.held is None:  # the engine's answer (engine.loop.Dispatch, §8.2.5)
             await self.async_send(result.commands, result.pump_command)
-        elif self.memory.loop is not None:  # the controller must not assume they moved
-            await self.hass.async_add_executor_job(self.memory.loop.held)
         raised, cleared = self.alarms.update(
             result.conditions, self.settings.alarm_cycles, result.time_s
         )

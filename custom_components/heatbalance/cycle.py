@@ -76,8 +76,9 @@ class CycleResult:
     flow_deviation_spread: float | None  # max − min of the inlets' flow deviations (of set flow)
     balanced: bool
     success_rate: float | None
-    commands: dict[str, float] = field(default_factory=dict)
-    pump_command: float | None = None
+    commands: dict[str, float] = field(default_factory=dict)  # the loop's Dispatch: sent
+    pump_command: float | None = None  # now, or held (a manual proposal, a balanced network)
+    held: str | None = None  # why not sent (engine.loop.MANUAL / BALANCED); None: sent
     pump_estimated: bool = False  # a real pump's speed assumed, not read back from its drive
     forecast_kw: float | None = None
     evaluation: Evaluation | None = None
@@ -224,12 +225,14 @@ def run_cycle(
     dispatched: dict[str, float] | None = None,
     balance: BalanceStateMachine | None = None,
     clock_s: float | None = None,
+    balance_now: bool = False,
 ) -> CycleResult:
     """Run the engine's control loop on the acquired state (executor).
 
     ``dispatched`` are the openings sent last cycle, which device diagnosis compares with
     what the valves and flows did since; ``balance`` the §8.2.5/§8.2.6 state machine, run
-    on ``clock_s``.
+    on ``clock_s``; ``balance_now`` the operator's request to move now. What to send is the
+    loop's answer (``CycleResult.commands``, sent unless ``CycleResult.held``).
     """
     config = loop_config(network, settings, inlets, acq)
     if memory.loop is None:
@@ -247,6 +250,7 @@ def run_cycle(
         clock_s=clock_s,
         gateways=acq.gateways,
         dt_s=acq.dt_s,
+        balance_now=balance_now,
     )
     ev = out.evaluation
     results: dict[str, InletResult] = {}
@@ -273,18 +277,13 @@ def run_cycle(
             flagged=flags.get(iid, {}),
             filled=filled_in(memory.loop.controller, iid, reading, out.commands.assumed),
         )
-    cmds = out.commands
-    if settings.auto:
-        commands, pump = dict(cmds.openings), cmds.pump_speed
-    else:  # manual: shown; sent only when the operator confirms (§5.3.6-6)
-        manual = {iid for iid, cfg in inlets.items() if not cfg.auto}
-        commands = {i: v for i, v in cmds.proposed.items() if i not in manual}
-        pump = cmds.proposed_pump_speed
-    result = _network_result(acq, results, commands, pump, ev)
+    send = out.dispatch
+    result = _network_result(acq, results, dict(send.openings), send.pump_speed, ev)
+    result.held = send.held
     result.pump_speed, result.pump_estimated = pump_speed, acq.pump_estimated  # as read back
     result.forecast_kw = out.forecast_kw
     result.findings = out.findings
-    result.limited = dict(cmds.limited)
+    result.limited = dict(out.commands.limited)
     result.conditions = out.conditions
     return result
 

@@ -448,3 +448,27 @@ def test_each_signal_keeps_its_own_history_within_one_cycle() -> None:
     cleaner.forget("spike")
     assert cleaner.last_good("spike") == (None, None)
     assert cleaner.last_good("quiet")[1] == t
+
+
+def test_a_lone_zero_flow_after_a_move_is_a_spike_a_persistent_one_the_plant() -> None:
+    """Every valve move restarts the flows' Hampel windows, so for a few cycles after one a
+    meter's lone 0.0 passed as a reading and the diagnosis paged an emergency blockage on a
+    healthy inlet (§3.0.7-1). It is now a spike; the second low reading in a row is the
+    plant's new level (a shut valve, a real blockage) and is taken."""
+    from custom_components.heatbalance.engine.cleaning import for_network
+    from custom_components.heatbalance.engine.loader import load_network
+
+    net = load_network("estate12")
+    cleaner = for_network(net)
+    name = "B003.flow_m3h"
+    flow = net.inlets["B003"].design_flow_m3h
+    for k in range(3):
+        cleaner.clean({name: flow}, 1800.0 * k)
+    cleaner.expect_change(name, must_move=False)  # a valve moved: the window restarts
+    first = cleaner.clean({name: 0.0}, 1800.0 * 3)
+    assert first.flags[name][0] == "spike"
+    assert cleaner.clean({name: flow}, 1800.0 * 4).ok(name)  # it was a lone one
+    cleaner.expect_change(name, must_move=False)
+    assert cleaner.clean({name: 0.0}, 1800.0 * 5).flags[name][0] == "spike"
+    cleaner.expect_change(name, must_move=False)
+    assert cleaner.clean({name: 0.0}, 1800.0 * 6).ok(name)  # persistent: the plant's level

@@ -441,3 +441,78 @@ def test_a_valve_that_cannot_decide_still_weighs_the_correction() -> None:
     fixed = check.corrected(meas).inlets[ids[0]].flow_m3h
     assert fixed is not None
     assert 10.0 < fixed < (10.7 * 10.0) ** 0.5
+
+
+def test_pipe_losses_place_each_inlet_supply_offset() -> None:
+    """Two far buildings' water arrives 0.4 K cooler (pipe losses), every meter sound, no
+    noise. From the inlets' readings alone each offset is shrunk toward the others' (the
+    far ones' heat balances read ≈1 % high from the first cycle on); told the network
+    model's losses, the check places each offset where the model says and every pair
+    agrees (§3.0.7-1)."""
+    net = generate_network(8, seed=3, name="eight")
+    ids = list(net.inlets)
+    far = set(ids[-2:])
+    kwh_per_hour = 10.0 / 3600.0 * 983.2 * 4186.0 * 15.0 / 1000.0  # 10 m³/h at 15 K
+
+    def ratios(losses: dict[str, float] | None) -> dict[str, float]:
+        check = MeterCheck(net)
+        for k in range(4):
+            inlets = {}
+            for iid in ids:
+                supply = 60.0 - (0.4 if iid in far else 0.0)
+                inlets[iid] = InletReading(
+                    flow_m3h=10.0,
+                    supply_c=supply,
+                    return_c=supply - 15.0,
+                    heat_kwh=kwh_per_hour * k,
+                )
+            meas = Measurements(inlets=inlets, supply_c=60.0, time_s=3600.0 * k)
+            check.update(meas, losses=losses if k == 0 else None)
+        return {iid: check.inlets[iid].ratio.values[-1] for iid in ids}
+
+    alone = ratios(None)
+    assert min(alone[iid] for iid in far) > 0.005  # shrunk toward the near ones' offset
+    told = ratios({iid: 0.4 if iid in far else 0.0 for iid in ids})
+    assert max(abs(r) for r in told.values()) < 1e-3
+
+
+def test_the_controller_tells_the_meter_check_its_pipe_losses(builtin) -> None:
+    """The controller's network model gives each inlet's supply offset from the common
+    supply; on the simulated plant (same pipes) they match the water's real ones."""
+    net = all_open(builtin("loop8"))
+    ctl = make_controller(net, ControllerConfig())
+    sim = Simulator(net, outdoor_c=net.design.outdoor_c)
+    state = sim.state()
+    ctl.step(Measurements.from_plant(state))
+    real = [i.supply_c for i in state.inlets.values()]
+    common = float(np.median([*real, state.supply_c]))
+    expected = ctl.meters.expected_offsets
+    assert set(expected) == set(state.inlets)
+    for iid, inlet in state.inlets.items():
+        assert expected[iid] == pytest.approx(inlet.supply_c - common, abs=0.02), iid
+    assert min(expected.values()) < -0.3  # loop8's far buildings, 0.37 K cooler
+
+
+def test_the_parents_balance_weighs_in_for_its_own_share_only() -> None:
+    """The joint test's third witness (§3.0.7-1): a flow meter +10 % on an inlet with an
+    eighth of its group's flow moves the parent's balance by ≈1.2 %. A balance that moved
+    so adds evidence (≈½ of its squared standard score); one that moved far more than the
+    inlet's share can explain (the parent's own meter off) adds none, so a household under
+    a biased building meter is not named for it; a sound balance speaks against."""
+    from custom_components.heatbalance.engine.meters import _flow_evidence
+
+    p, sp, h, sh = 0.09, 0.022, 0.095, 0.021  # pair and valve after four cycles, +10 %
+    _, alone = _flow_evidence(p, sp, h, sh)
+    _, shifted = _flow_evidence(p, sp, h, sh, (0.125 * 0.095, 0.005, 0.125))
+    assert shifted - alone == pytest.approx(0.5 * (0.125 * 0.095 / 0.005) ** 2, rel=0.35)
+    _, parent_off = _flow_evidence(p, sp, h, sh, (-0.1, 0.005, 0.125))
+    assert parent_off <= alone + 1e-9
+    _, quiet = _flow_evidence(p, sp, h, sh, (0.0, 0.005, 0.125))
+    assert quiet < alone  # a sound balance speaks against the flow meter
+    # the parent's meter off *and* this flow meter: the pair and valve still name it, at
+    # the price of the second fault (never below what they show alone, less EVIDENCE)
+    b, both = _flow_evidence(0.12, 0.015, 0.12, 0.021, (-0.1, 0.005, 0.125))
+    _, without = _flow_evidence(0.12, 0.015, 0.12, 0.021)
+    assert both >= 8.0
+    assert both >= without - 8.0 - 1e-9
+    assert b == pytest.approx(0.12)  # sized by pair and valve, not by that balance

@@ -135,3 +135,17 @@ async def test_sound_meters_raise_no_meter_alarm_in_a_day(hass: HomeAssistant) -
     await hass.async_block_till_done()
     raised = await _alarm_cycles(hass, entry, field, 48)
     assert not [a for _, a in raised if "meter" in a["description"]], raised
+
+
+async def test_silent_building_alarmed_by_name(hass: HomeAssistant) -> None:
+    """A building whose meter and valve stop answering (every entity ``unavailable``: a
+    dead device or link, §5.3.7-1, §5.3.8-5) is raised as a communication alarm naming
+    that building within 4 cycles of its silence, and nobody else is accused of it."""
+    entry, field = await _field_entry(hass, Instruments(noise=0.01))
+    await _run(hass, entry, field, 4)
+    field.instruments.silent = frozenset({"B007"})
+    raised = await _alarm_cycles(hass, entry, field, 6)
+    comm = [(k, a) for k, a in raised if a["alarm_type"] == "communication"]
+    assert comm, raised
+    assert {a["location"] for _, a in comm} == {"B007"}
+    assert comm[0][0] <= 4, comm

@@ -588,7 +588,7 @@ async def test_command_answers_reach_the_operator_and_the_alarms(
 
     # Cycle commands the gateway never answers: reported once half a cycle has passed.
     answers.clear()
-    coordinator.force_dispatch = True
+    coordinator.balance_now = True
     await cycles(hass, entry, 1)
     assert coordinator.sent.get("B001") is not None
     assert source.command_status("B001", 900) == "pending"

@@ -33,7 +33,7 @@ SUCCESS_LIMITS = {"wired": 95.0, "wireless": 80.0}
 UNBALANCED_LIMIT_S = 24 * 3600.0  # §8.2.6
 UPLOAD_LIMIT_S = 3600.0  # §4.3.4 upload period
 # a valve's answer to a command that is no alarm: confirmed, still young, or none (None)
-_ANSWER_OK = frozenset({None, "confirmed", "pending"})
+ANSWER_OK = frozenset({None, "confirmed", "pending"})
 # diagnosis findings raised as equipment faults (§5.3.7)
 EQUIPMENT_FAULTS = frozenset(
     {"stuck", "blockage", "slow_response", "valve_fault", *METER_FAULTS}  # meters.py too
@@ -111,6 +111,8 @@ class InletFacts:
     opening_before: float | None  # last cycle's feedback (a move by hand shows as a jump)
     sent: float | None  # opening dispatched last cycle
     success: tuple[float | None, int]  # §6.0.6 rate % and samples
+    # the estimate's verdict on a raw "out of band" (None: no estimate to confirm it with)
+    estimate_out: bool | None = None
 
 
 def _fmt(x: float) -> str:
@@ -152,7 +154,7 @@ def inlet_conditions(
             step_pct = limits.max_step * 100.0
             if change > step_pct + settings.feedback_tolerance_pct:
                 crossed("safety_threshold", WARNING, "opening_jump", change, step_pct)
-    if facts.sent is not None and rd.command_status not in _ANSWER_OK:
+    if facts.sent is not None and rd.command_status not in ANSWER_OK:
         add(
             "feedback_mismatch",
             WARNING,
@@ -161,7 +163,12 @@ def inlet_conditions(
             status=str(rd.command_status),
         )
     ev = facts.judged
-    if facts.regulated and ev is not None and ev.in_band is False:
+    if (
+        facts.regulated
+        and ev is not None
+        and ev.in_band is False
+        and facts.estimate_out is not False
+    ):
         add("deviation", WARNING, "deviation", value=_fmt(ev.deviation or 0.0))
     if rd.attempted and not rd.received:
         add("communication", WARNING, "no_data")
@@ -198,6 +205,11 @@ def finding_conditions(
             )
         if reading is None:
             continue
+        if f.kind == "comm_loss" and not reading.attempted:
+            # the device has been silent for the diagnoser's comm_cycles (§5.3.7-1,
+            # §5.3.8-5); a source that counts its transmissions has the count rule instead
+            # (inlet_conditions: one ``no_data`` alarm, never two)
+            found.append(Condition("communication", WARNING, f.inlet_id, "no_data", {}, True))
         if f.kind in EQUIPMENT_FAULTS:
             found.append(
                 Condition(

@@ -17,6 +17,9 @@ Checks, each a pure function testable alone:
   or always for a signal known to be noisy);
 * :func:`hampel_spike` — Hampel filter: further than n·1.4826·MAD from the rolling median;
   two consecutive outliers that agree are a step of the plant, not a spike;
+* a collapse — a flow below ``drop_share`` of its last good value while the Hampel window
+  is too short to judge (it restarts whenever a valve moves): a meter's lone 0.0 is a spike,
+  the second low reading in a row is the plant's new level (a valve shut, a real blockage);
 * :func:`return_below_supply`, :func:`flows_add_up`, :func:`heat_matches` — physical
   consistency: return not above supply, building flows summing to the substation flow (and
   households to their building), Q = ρ·V̇·cp·ΔT against the heat meter;
@@ -102,6 +105,7 @@ class SignalSpec:
     stuck_tolerance: float = 0.0
     always_moves: bool = False
     max_gap_s: float = 3600.0
+    drop_share: float = 0.0  # a value below this share of the last good one: a collapse
 
 
 @dataclass(frozen=True)
@@ -309,6 +313,7 @@ class _SignalState:
         self.last_good_s = np.full(n, np.nan)
         self.out_count = np.zeros(n, dtype=np.int64)
         self.out_last = np.full(n, np.nan)
+        self.dropped = np.zeros(n, dtype=bool)  # last value a lone collapse (kept over moves)
         self.change_ref = np.full(n, np.nan)
         self.unchanged = np.zeros(n, dtype=np.int64)
         # parameters read once per distinct spec (a network's temperatures share theirs)
@@ -324,7 +329,7 @@ class _SignalState:
         self.spike_floor, self.spike_share = param("spike_floor"), param("spike_share")
         self.sigmas, self.hampel_min = param("hampel_sigmas"), param("hampel_min")
         self.stuck_samples, self.stuck_tol = param("stuck_samples"), param("stuck_tolerance")
-        self.max_gap_s = param("max_gap_s")
+        self.max_gap_s, self.drop_share = param("max_gap_s"), param("drop_share")
         self.length = np.maximum(param("hampel_window"), 1).astype(np.int64)
         self.always = param("always_moves").astype(bool)
 
@@ -347,6 +352,7 @@ class _SignalState:
                 "last_good_s",
                 "out_count",
                 "out_last",
+                "dropped",
                 "change_ref",
                 "unchanged",
             )
@@ -372,6 +378,7 @@ class _SignalState:
         """Forget the rows' histories (as if never seen)."""
         self.clear_window(rows)
         self.last_good[rows] = self.last_good_s[rows] = np.nan
+        self.dropped[rows] = False
         self.change_ref[rows] = np.nan
         self.unchanged[rows] = 0
         for row in rows.tolist():
@@ -520,10 +527,15 @@ class Cleaner:
         too_fast = np.abs(value[k] - last[k]) / (now - last_s[k]) > max_rate[k]
         code[k[too_fast]] = _CODE[Flag.RATE_OF_CHANGE]
         ok[k[too_fast]] = False
-        k = np.flatnonzero(ok & (st.count[rows] >= st.hampel_min[rows]))
+        hampel = st.count[rows] >= st.hampel_min[rows]
+        k = np.flatnonzero(ok & hampel)
         spikes = self._spikes(rows[k], value[k])
         code[k[spikes]] = _CODE[Flag.SPIKE]
         ok[k[spikes]] = False
+        k = np.flatnonzero(ok & ~hampel & (st.drop_share[rows] > 0))
+        drops = self._drops(rows[k], value[k])
+        code[k[drops]] = _CODE[Flag.SPIKE]
+        ok[k[drops]] = False
         k = np.flatnonzero(ok)
         code[k[self._stuck(rows[k], value[k])]] = _CODE[Flag.STUCK]
         st.append(rows[k], value[k])
@@ -559,6 +571,21 @@ class Cleaner:
         st.out_count[r[isolated]] += 1
         spike[k[isolated]] = True
         return spike
+
+    def _drops(self, rows: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """A lone collapse where the window is too short for Hampel (§3.0.7-1).
+
+        Every valve move restarts the flows' windows (coupling), so for ``hampel_min``
+        cycles after one a meter's lone 0.0 would pass and page a blockage. A value below
+        ``drop_share`` of a material last good value is a spike once; the next low one is
+        the plant's new level and is taken.
+        """
+        st = self._state
+        last = st.last_good[rows]
+        low = (value < st.drop_share[rows] * last) & (last > st.spike_floor[rows])
+        lone: np.ndarray = low & ~st.dropped[rows]
+        st.dropped[rows] = lone
+        return lone
 
     def _stuck(self, rows: np.ndarray, value: np.ndarray) -> np.ndarray:
         """Unchanged for ``stuck_samples`` samples when it should have moved."""
@@ -695,6 +722,9 @@ WATER_RATE_K_S = 1.0 / 60.0  # 1 K per minute: faster is a sensor fault, not the
 ROOM_RATE_K_S = 5.0 / 3600.0  # 5 K per hour: a room's time constant is many hours
 MAX_FLOW_RATIO = 10.0
 SPIKE_FLOW_SHARE = 0.15  # a meter's noise is a few % of its reading: 15 % is no noise
+# a flow falling below a quarter of its last good value in one cycle: a step of at most
+# max_step on its own valve (§5.3.6-3) and coupling move a flow far less
+DROP_FLOW_SHARE = 0.25
 STUCK_FLOW_SHARE = 1e-4  # a commanded move changes flow by far more; meters resolve it
 
 
@@ -720,6 +750,7 @@ def for_network(
             spike_share=SPIKE_FLOW_SHARE,
             stuck_tolerance=STUCK_FLOW_SHARE * design,
             max_gap_s=max_gap_s,
+            drop_share=DROP_FLOW_SHARE,
         )
         specs[f"{iid}.supply_c"] = specs[f"{iid}.return_c"] = water
         specs[f"{iid}.room_c"] = room

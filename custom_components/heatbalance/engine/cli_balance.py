@@ -194,12 +194,15 @@ class _EngineController:
 
     def __call__(self, state: PlantState, rng: np.random.Generator) -> Decision:
         """One step; lost readings arrive as NaN, which the vocabulary treats as missing."""
-        commands = self.loop.step(Measurements.from_plant(state)).commands
-        self.loop.commanded(commands.openings)
+        out = self.loop.step(Measurements.from_plant(state))
+        send = out.dispatch  # the loop's answer, as in HA (no §8.2.5 state: every step regulates)
+        if send.held is not None:
+            return Decision()
+        self.loop.commanded(dict(send.openings))
         return Decision(
-            openings=dict(commands.openings),
-            pump_speed=commands.pump_speed,
-            setpoints=dict(commands.setpoints),
+            openings=dict(send.openings),
+            pump_speed=send.pump_speed,
+            setpoints=dict(out.commands.setpoints),
         )
 
 

@@ -46,7 +46,7 @@ SEVERITY: dict[str, Severity] = {
 _VALVE_KINDS = ("stuck", "slow_response", "mismatch", "blockage")
 _BINS = 10
 _WINDOW = 4  # updates looked back over for a stuck valve without feedback
-_FIELDS = ("command", "feedback", "flow_m3h", "dp_kpa")
+_FIELDS = ("command", "feedback", "flow_m3h", "dp_kpa", "valve_dp_kpa")
 _NOTHING = (None, None, None, None)
 
 
@@ -59,17 +59,23 @@ class _Seen(NamedTuple):
     flow_m3h: float | None
     dp_kpa: float | None
     kv: float | None
+    valve_kv: float | None  # the valve's own Kv_eff, where its ΔP is read
 
 
 def _seen(obs: InletObservation) -> _Seen:
     """The cleaned fields of ``obs``."""
     flow, dp = _clean(obs.flow_m3h), _clean(obs.dp_kpa)
+    kv = _kv(flow, dp)
+    valve_kv = None if obs.valve_dp_kpa is None else _kv(flow, _clean(obs.valve_dp_kpa))
+    return _Seen(_clean(obs.command), _clean(obs.feedback), flow, dp, kv, valve_kv)
+
+
+def _kv(flow: float | None, dp: float | None) -> float | None:
+    """Kv_eff = Q/√(ΔP/100 kPa); None without both or where it is not finite."""
     root = math.sqrt(dp / 100.0) if dp is not None and dp > 0 else 0.0
     # a subnormal ΔP (5e-324 kPa) is positive, yet its root underflows to 0
     kv = None if flow is None or root <= 0.0 else flow / root
-    if kv is not None and not math.isfinite(kv):
-        kv = None
-    return _Seen(_clean(obs.command), _clean(obs.feedback), flow, dp, kv)
+    return kv if kv is not None and math.isfinite(kv) else None
 
 
 class Finding(NamedTuple):
@@ -90,6 +96,7 @@ class InletObservation:
     feedback: float | None = None
     flow_m3h: float | None = None
     dp_kpa: float | None = None
+    valve_dp_kpa: float | None = None  # across the valve alone (a stuck valve's witness)
     signals: Mapping[str, float] = field(default_factory=dict)
 
     def value(self, name: str) -> float | None:
@@ -146,9 +153,13 @@ class _InletState:
     last_command: float | None = None
     last_feedback: float | None = None
     last_flow: float | None = None
+    last_kv: float | None = None  # Kv_eff where a ΔP was read
+    last_valve_kv: float | None = None
     move_time: float | None = None  # when the command last moved
     ref_feedback: float | None = None  # feedback and flow before that move
     ref_flow: float | None = None
+    ref_kv: float | None = None
+    ref_valve_kv: float | None = None
     move_judged: bool = True
     recent: list[list[float]] = field(default_factory=list)  # [command, Kv_eff], no feedback
     missed: int = 0
@@ -268,6 +279,7 @@ class Diagnoser:
             self._rules(iid, state, time_s, obs)
         state.last_time = time_s
         state.last_feedback, state.last_flow = seen.feedback, seen.flow_m3h
+        state.last_kv, state.last_valve_kv = seen.kv, seen.valve_kv
 
     # --- valve response -----------------------------------------------------------------
     def _track_command(self, state: _InletState, time_s: float, cmd: float | None) -> None:
@@ -275,14 +287,18 @@ class Diagnoser:
 
         A command seen for the first time is taken as sent right after the previous update
         (as a controller does: read, decide, command); the values of that update are the
-        device's position before the move.
+        device's position before the move — also for the very first command, which is a
+        move when it lies ``min_move`` or more from the feedback read then (a valve stuck
+        from the start is judged on its first command, not its second: §5.3.7-2).
         """
         if cmd is None:
             return
         last = state.last_command
-        if last is not None and abs(cmd - last) >= self.min_move:
+        start = last if last is not None else state.last_feedback
+        if start is not None and abs(cmd - start) >= self.min_move:
             state.move_time = state.last_time if state.last_time is not None else time_s
             state.ref_feedback, state.ref_flow = state.last_feedback, state.last_flow
+            state.ref_kv, state.ref_valve_kv = state.last_kv, state.last_valve_kv
             state.move_judged = False
         if last is None or abs(cmd - last) >= self.min_move or state.move_judged:
             state.last_command = cmd
@@ -300,7 +316,7 @@ class Diagnoser:
             self._stuck_by_kv(state, time_s, cmd, seen.kv)
         elif not state.move_judged:
             state.move_judged = True
-            self._set_valve(state, time_s, self._after_move(state, cmd, fb, seen.flow_m3h))
+            self._set_valve(state, time_s, self._after_move(state, cmd, fb, seen))
         elif abs(cmd - fb) > self.tolerance:
             if not any(k in state.since for k in ("stuck", "slow_response", "mismatch")):
                 self._set_valve(state, time_s, "mismatch")
@@ -316,24 +332,38 @@ class Diagnoser:
         if kind is not None:
             state.since.setdefault(kind, time_s)
 
-    def _after_move(
-        self, state: _InletState, cmd: float, fb: float, flow: float | None
-    ) -> str | None:
-        """Classify the response to the last command move (None: the device followed)."""
-        fb0, flow0 = state.ref_feedback, state.ref_flow
+    def _after_move(self, state: _InletState, cmd: float, fb: float, seen: _Seen) -> str | None:
+        """Classify the response to the last command move (None: the device followed).
+
+        Stuck: the feedback did not move, nor did the valve by the witness of its flow or,
+        where a ΔP is read, of its Kv_eff — the flow also changes when *other* valves move
+        (the first commands move them all), Kv_eff = Q/√ΔP does not.
+        """
+        fb0 = state.ref_feedback
         if abs(cmd - fb) <= self.tolerance:
             return None
-        flow_still = (
-            flow is not None
-            and flow0 is not None
-            and abs(flow - flow0) <= self.flow_still * max(abs(flow0), 1e-9)
-        )
         if fb0 is None:
             return "mismatch"
-        if abs(fb - fb0) <= self.still and (flow is None or flow0 is None or flow_still):
+        if abs(fb - fb0) <= self.still and self._valve_still(state, seen):
             return "stuck"
         toward = (cmd - fb0) * (fb - fb0) > 0 and abs(cmd - fb) < abs(cmd - fb0)
         return "slow_response" if toward else "mismatch"
+
+    def _valve_still(self, state: _InletState, seen: _Seen) -> bool:
+        """Whether flow or Kv_eff say the valve stayed where it was before the move (no
+        witness at all: the feedback alone speaks). A Kv_eff within 3 × ``flow_still``: a
+        move of ``min_move`` changes a valve's Kv by 15–20 %, noise on flow and ΔP by a few."""
+        witnesses = (
+            (seen.flow_m3h, state.ref_flow, self.flow_still),
+            (seen.kv, state.ref_kv, 3 * self.flow_still),
+            (seen.valve_kv, state.ref_valve_kv, 3 * self.flow_still),
+        )
+        known = [
+            (now, ref, tol) for now, ref, tol in witnesses if now is not None and ref is not None
+        ]
+        return not known or any(
+            abs(now - ref) <= tol * max(abs(ref), 1e-9) for now, ref, tol in known
+        )
 
     def _stuck_by_kv(self, state: _InletState, time_s: float, cmd: float, kv: float | None) -> None:
         """Without position feedback: the command moved, the valve's Kv_eff did not.

@@ -12,7 +12,9 @@ diagnosis curves, the load model, transmission counts) and serialises the part w
 over a restart. Dispatch and publishing are the caller's: the coordinator sends commands to
 real or simulated valves and fires the alarms the :class:`~.alarms.AlarmBook` raises, the CLI
 sends to the simulator; both then call :meth:`ControlLoop.commanded`, so cleaning expects
-the flows of the moved valves to change.
+the flows of the moved valves to change. *What* to send this cycle is the loop's answer
+(:class:`Dispatch`): automatic mode sends while regulating and leaves a balanced network
+alone (§8.2.5) unless the operator asks to balance now; manual mode proposes (§5.3.6-6).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .alarms import (
+    ANSWER_OK,
     AlarmSettings,
     Condition,
     InletFacts,
@@ -35,7 +38,7 @@ from .alarms import (
 from .cleaning import Cleaner, CleanResult, clean_measurements, expect_commands, for_network
 from .cleaning import heat_flow_kw as _heat_flow_kw
 from .control.base import Commands, ControllerConfig, InletReading, Measurements
-from .control.controller import Controller, make_controller
+from .control.controller import SIGNIFICANCE_Z, Controller, make_controller
 from .control.safety import limit_opening
 from .diagnosis import Diagnoser, Finding, InletObservation
 from .energy import EnergyCounters
@@ -61,6 +64,28 @@ class LoopConfig:
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
 
 
+MANUAL = "manual"  # Dispatch.held: a proposal the operator confirms (§5.3.6-6)
+BALANCED = "balanced"  # Dispatch.held: balanced, devices left alone (§8.2.5)
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """What the caller sends this cycle: one rule for Home Assistant, the CLI and the
+    benchmarks.
+
+    ``openings`` and ``pump_speed`` are within the safety limits (§5.3.6-3). ``held`` None:
+    send them now; :data:`MANUAL`: manual mode — they are the proposal shown, sent only when
+    the operator confirms it (:meth:`ControlLoop.within_limits`), inlets switched to manual
+    left out; :data:`BALANCED`: the network is balanced and its devices are left alone while
+    evaluation goes on (§8.2.5) — they are what regulation would have sent. A held cycle is
+    already told to the controller (:meth:`ControlLoop.held`).
+    """
+
+    openings: Mapping[str, float] = field(default_factory=dict)
+    pump_speed: float | None = None
+    held: str | None = None
+
+
 @dataclass
 class LoopResult:
     """What one cycle found and decided."""
@@ -76,6 +101,7 @@ class LoopResult:
     success: dict[str, tuple[float | None, int]] = field(default_factory=dict)  # §6.0.6 %, n
     unbalanced_s: float = 0.0  # automatic regulation without balance so far (§8.2.6)
     energy_kwh: dict[str, float] = field(default_factory=dict)  # judged inlets' counters
+    dispatch: Dispatch = field(default_factory=Dispatch)  # what to send this cycle
 
     @property
     def total_heat_kw(self) -> float:
@@ -133,15 +159,20 @@ class ControlLoop:
         clock_s: float | None = None,
         gateways: Mapping[str, Mapping[str, Any]] | None = None,
         dt_s: float | None = None,
+        balance_now: bool = False,
     ) -> LoopResult:
-        """One cycle: clean → evaluate → control → diagnose → forecast → alarm rules.
+        """One cycle: clean → evaluate → control → diagnose → forecast → alarm rules →
+        what to send (:class:`Dispatch`).
 
         ``dispatched`` are the openings sent last cycle, which diagnosis compares with what
         the valves and flows did since; ``outdoor_forecast_c`` the next 24 clock hours'
         outdoor temperature, for the load forecast; ``balance`` the caller's §8.2.5/§8.2.6
         state machine, run on ``clock_s`` (default: the readings' time; a real plant's is the
         wall clock); ``gateways`` the gateways' outbox figures (§6.0.3); ``dt_s`` the time
-        this cycle's heat flows are counted over (default: the loop's cycle).
+        this cycle's heat flows are counted over (default: the loop's cycle);
+        ``balance_now`` the operator asked for a cycle that moves (automatic mode sends also
+        when balanced; manual mode still only proposes). Without ``balance`` nothing is
+        held for balance: every cycle of automatic mode regulates.
         """
         sent = dispatched or {}
         meas, cleaning = clean_measurements(self.cleaner, measurements)
@@ -156,6 +187,9 @@ class ControlLoop:
         result.findings += self._controller_findings(result.findings, meas.time_s)
         result.forecast_kw = self._forecast(meas, result.total_heat_kw, outdoor_forecast_c)
         self._alarm_rules(measurements, result, sent, gateways or {})
+        result.dispatch = self._dispatch(commands, balance, balance_now)
+        if result.dispatch.held is not None:
+            self.held()
         return result
 
     def commanded(self, moved: dict[str, float]) -> None:
@@ -207,7 +241,8 @@ class ControlLoop:
         return out, acted
 
     def held(self) -> None:
-        """Nothing was sent this cycle (balanced plant left alone, manual mode)."""
+        """Nothing was sent this cycle: the controller must not assume its commands moved
+        anything (:meth:`step` calls it when its :class:`Dispatch` holds)."""
         self.controller.dispatched({})
 
     def as_dict(self) -> dict[str, Any]:
@@ -264,15 +299,32 @@ class ControlLoop:
         """Device diagnosis on this cycle's cleaned readings (§3.0.7-5, §5.3.7)."""
         observations = {
             iid: InletObservation(
-                command=sent.get(iid),
+                # a command its device refused or never confirmed did not move it: no
+                # response to judge (its alarm is ``command_unconfirmed``)
+                command=sent.get(iid) if r.command_status in ANSWER_OK else None,
                 feedback=r.opening,
                 flow_m3h=r.get("flow_m3h"),
                 dp_kpa=r.get("dp_available_kpa"),
+                valve_dp_kpa=r.get("valve_dp_kpa"),
                 signals=_NO_SIGNALS if r.fault_code is None else {"fault_code": r.fault_code},
             )
             for iid, r in meas.inlets.items()
         }
         return self.diagnoser.update(meas.time_s or 0.0, observations)
+
+    def _dispatch(
+        self, cmds: Commands, balance: BalanceStateMachine | None, balance_now: bool
+    ) -> Dispatch:
+        """What this cycle sends: manual mode proposes (§5.3.6-6; the primary level is
+        manual, Table 3.0.4), automatic mode sends while it regulates and leaves a balanced
+        network alone (§8.2.5) unless the operator asks to balance now."""
+        ctl = self.config.controller
+        if not ctl.auto:
+            manual = set(ctl.manual_inlets)
+            proposal = {i: v for i, v in cmds.proposed.items() if i not in manual}
+            return Dispatch(proposal, cmds.proposed_pump_speed, MANUAL)
+        held = balance is not None and not balance.regulating and not balance_now
+        return Dispatch(dict(cmds.openings), cmds.pump_speed, BALANCED if held else None)
 
     def _controller_findings(self, known: list[Finding], time_s: float | None) -> list[Finding]:
         """What the controller found while regulating (§5.3.7): a valve stuck or blocked
@@ -299,6 +351,7 @@ class ControlLoop:
         cfg, ctl = self.config, self.config.controller
         judged = cfg.judged if cfg.judged is not None else list(raw.inlets)
         readings = {iid: raw.inlets[iid] for iid in judged if iid in raw.inlets}
+        judged_ids = set(cfg.judged) if cfg.judged is not None else self.network.inlets.keys()
         ev = result.evaluation
         conditions: list[Condition] = []
         manual = set(ctl.manual_inlets)  # a list: thousands of held valves on a real plant
@@ -312,14 +365,39 @@ class ControlLoop:
                 opening_before=self._openings.get(iid),
                 sent=sent.get(iid),
                 success=result.success[iid],
+                estimate_out=self._estimate_out(iid, ev),
             )
             conditions += inlet_conditions(iid, facts, ctl.limits, cfg.alarms)
         commands = {iid: _last_command(self.diagnoser, iid) for iid in readings}
-        conditions += finding_conditions(result.findings, readings, commands)
+        named = dict(readings)  # a judged inlet no longer listed at all is silent too
+        for f in result.findings:
+            if f.kind == "comm_loss" and f.inlet_id not in named and f.inlet_id in judged_ids:
+                named[f.inlet_id] = InletReading()
+        conditions += finding_conditions(result.findings, named, commands)
         conditions += network_conditions(raw.outdoor_c, cfg.alarms, result.unbalanced_s)
         conditions += gateway_conditions(gateways)
         result.conditions = conditions
         self._openings = {iid: r.opening for iid, r in readings.items() if r.opening is not None}
+
+    def _estimate_out(self, iid: str, ev: Evaluation | None) -> bool | None:
+        """Whether the controller's flow estimate is outside the band beyond its
+        uncertainty (±2 σ, as the controller judges a deviation, §8.2.5) — None where there
+        is no flow verdict or no estimate. A raw reading at the band's edge is out in many
+        cycles in a row on a healthy plant (2 % meter noise against a 5 % wide band): the
+        deviation alarm (§5.3.8) stands only where the estimate confirms it.
+        """
+        judged = ev.inlets.get(iid) if ev is not None else None
+        if ev is None or judged is None or ev.band.basis != "setpoint":
+            return None
+        if self.config.controller.target != "flow" or not judged.reference:
+            return None
+        est = self.controller.estimators.get(iid)
+        value, std = (est.value("flow_m3h"), est.std("flow_m3h")) if est else (None, None)
+        if value is None or std is None:
+            return None
+        deviation = (value / judged.reference - 1.0) * 100.0
+        spread = SIGNIFICANCE_Z * std / judged.reference * 100.0
+        return deviation + spread < ev.band.lower or deviation - spread > ev.band.upper
 
     def _set_flow(self, iid: str) -> float | None:
         """The inlet's set flow (m³/h): the caller's, else the controller's (§5.3.6-5)."""

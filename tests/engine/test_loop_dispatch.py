@@ -1,0 +1,116 @@
+"""What to send this cycle is the control loop's answer (``ControlLoop.step`` →
+``LoopResult.dispatch``), the same for Home Assistant, the CLI and the benchmarks.
+
+Automatic mode sends while regulating, leaves a balanced network alone and re-enters
+regulation when the balance breaks (§8.2.5), and sends at once when the operator asks to
+balance now; manual mode proposes and moves nothing (§5.3.6-6). A held cycle is told to the
+controller, so it never assumes its commands moved a valve.
+"""
+
+from __future__ import annotations
+
+from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
+from custom_components.heatbalance.engine.evaluation import BALANCED as STATE_BALANCED
+from custom_components.heatbalance.engine.evaluation import BalanceStateMachine
+from custom_components.heatbalance.engine.loader import load_network
+from custom_components.heatbalance.engine.loop import (
+    BALANCED,
+    MANUAL,
+    ControlLoop,
+    Dispatch,
+    LoopConfig,
+)
+from custom_components.heatbalance.engine.simulator import Simulator
+
+CYCLE_S = 1800.0
+
+
+def _loop(auto: bool = True, manual: list[str] | None = None) -> tuple[ControlLoop, Simulator]:
+    net = load_network("estate12")
+    control = ControllerConfig(
+        algorithm="model", level="intermediate", auto=auto, manual_inlets=manual or []
+    )
+    loop = ControlLoop(net, LoopConfig(control), cycle_s=CYCLE_S)
+    return loop, Simulator(net, outdoor_c=net.design.outdoor_c)
+
+
+def _send(loop: ControlLoop, sim: Simulator, send: Dispatch) -> None:
+    """Do what the loop said, as the coordinator does."""
+    if send.held is None:
+        for iid, opening in send.openings.items():
+            sim.set_opening(iid, opening)
+        if send.pump_speed is not None:
+            sim.set_pump_speed(send.pump_speed)
+        loop.commanded(dict(send.openings))
+    sim.advance(CYCLE_S)
+
+
+def test_balanced_network_is_left_alone_until_the_balance_breaks() -> None:
+    loop, sim = _loop()
+    machine = BalanceStateMachine()
+    for k in range(12):
+        out = loop.step(Measurements.from_plant(sim.state()), balance=machine, clock_s=k * CYCLE_S)
+        if machine.state == STATE_BALANCED:
+            break
+        assert out.dispatch.held is None  # regulating: sent
+        assert out.dispatch.openings == out.commands.openings
+        _send(loop, sim, out.dispatch)
+    assert machine.state == STATE_BALANCED, "estate12 never balanced in 12 cycles"
+    assert out.dispatch.held == BALANCED
+
+
+def test_a_broken_balance_is_held_once_then_regulated() -> None:
+    """A network balanced until now whose plant is far out of band (here: the unbalanced
+    start): the first out-of-band verdict is hysteresis (§8.2.5: one reading neither
+    declares balance nor breaks it), so what regulation would send is held — and the
+    controller is told, so it does not assume those valves moved; the second re-enters
+    regulation by itself."""
+    loop, sim = _loop()
+    machine = BalanceStateMachine(state=STATE_BALANCED)
+    first = loop.step(Measurements.from_plant(sim.state()), balance=machine, clock_s=0.0)
+    assert first.dispatch.held == BALANCED
+    assert first.dispatch.openings  # what it would send ...
+    assert not loop.controller.moved  # ... is not assumed moved
+    sim.advance(CYCLE_S)
+    again = loop.step(Measurements.from_plant(sim.state()), balance=machine, clock_s=CYCLE_S)
+    assert again.dispatch.held is None
+    assert again.dispatch.openings
+    assert set(loop.controller.moved) == set(again.dispatch.openings)
+
+
+def test_balance_now_sends_also_when_balanced() -> None:
+    """The operator's "balance now" moves a balanced network's valves at once."""
+    loop, sim = _loop()
+    machine = BalanceStateMachine(state=STATE_BALANCED)
+    meas = Measurements.from_plant(sim.state())
+    now = loop.step(meas, balance=machine, clock_s=0.0, balance_now=True)
+    assert machine.state == STATE_BALANCED
+    assert now.dispatch.held is None
+    assert now.dispatch.openings == now.commands.openings != {}
+
+
+def test_manual_mode_proposes_and_moves_nothing() -> None:
+    loop, sim = _loop(auto=False, manual=["B003"])
+    out = loop.step(Measurements.from_plant(sim.state()))
+    send = out.dispatch
+    assert send.held == MANUAL
+    assert not out.commands.openings
+    assert out.commands.pump_speed is None
+    assert send.openings  # an unbalanced plant: a proposal to confirm
+    assert "B003" not in send.openings  # an inlet switched to manual is not proposed
+    assert dict(send.openings) == {i: v for i, v in out.commands.proposed.items() if i != "B003"}
+    assert send.pump_speed == out.commands.proposed_pump_speed
+    assert not loop.controller.moved  # nothing assumed moved until the operator confirms
+    # confirming later: the step limit holds from where the valves are
+    confirmed, _ = loop.within_limits(send.openings)
+    loop.commanded(confirmed)
+    assert set(loop.controller.moved) <= set(send.openings)
+
+
+def test_without_a_balance_state_every_automatic_cycle_sends() -> None:
+    """The CLI runs no §8.2.5 state: each automatic step regulates."""
+    loop, sim = _loop()
+    for _ in range(3):
+        out = loop.step(Measurements.from_plant(sim.state()))
+        assert out.dispatch.held is None
+        _send(loop, sim, out.dispatch)
