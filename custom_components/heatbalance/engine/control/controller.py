@@ -260,8 +260,7 @@ class Controller:
             est = self.estimators.get(iid)
             flow = est.filters.get("flow_m3h") if est is not None else None
             if flow is not None and flow.value is not None and ratio != 1.0:
-                flow.value *= ratio
-                flow.var *= ratio**2
+                flow.rescale(ratio)
         return corrected
 
     def _model_flows(self, meas: Measurements) -> dict[str, float] | None:

@@ -167,6 +167,16 @@ class SignalFilter:
             self.previous *= f
         self.age += 1
 
+    def rescale(self, ratio: float) -> None:
+        """The meter's calibration changed by ``ratio`` (a bias correction starts, changes or
+        ends): the estimate, its variance and the last reading move with it, so neither the
+        filter nor the noise learnt from reading pairs takes the step for the plant's."""
+        if self.value is not None:
+            self.value *= ratio
+        self.var *= ratio * ratio
+        if self.previous is not None:
+            self.previous *= ratio
+
     def restart(self) -> None:
         """Forget the estimate (the next reading is taken as it is); the noise stays learnt."""
         self.value, self.var, self.outliers, self.previous = None, 0.0, 0, None
