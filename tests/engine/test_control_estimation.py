@@ -257,12 +257,16 @@ def test_a_known_move_carries_the_estimate_instead_of_restarting_it() -> None:
     assert filt.std() == pytest.approx(settled, rel=0.2)  # widened by drift, not restarted
 
 
+def _estate12_from_open(builtin) -> tuple[Simulator, Controller]:
+    """estate12 with every valve open, its simulated plant and a fresh controller."""
+    network = all_open(builtin("estate12"))
+    return Simulator(network, outdoor_c=-5.0), make_controller(network, ControllerConfig())
+
+
 def test_a_lost_reading_keeps_the_carried_estimate_for_hours(builtin) -> None:
     """30 % lost readings: four losses in a row happen about twice a run; the inlet keeps
     its estimate (carried through the pump's moves) instead of being held unread."""
-    network = all_open(builtin("estate12"))
-    sim = Simulator(network, outdoor_c=-5.0)
-    ctl = make_controller(network, ControllerConfig())
+    sim, ctl = _estate12_from_open(builtin)
     state = sim.state()
     for k in range(12):
         meas = Measurements.from_plant(state)
@@ -465,9 +469,7 @@ def test_a_reading_lost_after_a_move_is_carried_where_the_valve_reports_its_posi
     (district120 at 30 % lost readings: restarted at the plan's flow, σ ≥ 10 %, estimates
     sat at the goal while the inlets stood at +5…+9 %). A valve without position feedback
     is not: where it stood is only assumed, so the plan's flow it is."""
-    network = all_open(builtin("estate12"))
-    sim = Simulator(network, outdoor_c=-5.0)
-    ctl = make_controller(network, ControllerConfig())
+    sim, ctl = _estate12_from_open(builtin)
     state = sim.state()
     for k in range(2):
         meas = Measurements.from_plant(state)
