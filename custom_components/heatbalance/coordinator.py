@@ -38,7 +38,7 @@ from .engine.hydraulics import HydraulicError
 from .engine.model import Network
 from .engine.simulator import Simulator
 from .gateway_source import async_attach
-from .gc_tuning import run_paused
+from .gc_tuning import run_cycle_paused, run_paused
 from .persistence import (
     PLANT_CLOCK,
     SAVE_DELAY_S,
@@ -290,7 +290,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             acq = await self.plant.async_acquire(self.hass)
             await self._async_gateway_issues()
             result = await self.hass.async_add_executor_job(
-                run_paused,  # a large network's cycle allocates 10⁵-10⁶ objects (gc_tuning)
+                run_cycle_paused,  # a large network's cycle: 10⁵-10⁶ objects (gc_tuning)
                 len(self.network.inlets),
                 run_cycle,
                 self.network,

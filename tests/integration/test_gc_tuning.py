@@ -124,3 +124,49 @@ def test_freeze_after_adding_only_for_a_large_network() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_a_large_cycle_settles_the_heap() -> None:
+    """run_cycle_paused: after a large network's cycle the garbage in reference cycles it
+    made last is collected (not frozen with the survivors), the survivors are frozen, and
+    every REFREEZE_CYCLES-th cycle everything frozen is collected again; a small network's
+    cycle leaves the heap alone."""
+    import weakref
+
+    class Node:
+        other: Any = None
+
+    kept: list[Node] = []
+
+    def cycle() -> weakref.ref[Node]:
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # garbage in a reference cycle once the job returns
+        kept.append(Node())  # a survivor
+        return weakref.ref(a)
+
+    gc.unfreeze()
+    gc.collect()
+    try:
+        garbage = gc_tuning.run_cycle_paused(gc_tuning.LARGE_NETWORK - 1, cycle)
+        assert gc.get_freeze_count() == 0  # small: nothing frozen
+        gc.collect()
+        garbage = gc_tuning.run_cycle_paused(gc_tuning.LARGE_NETWORK, cycle)
+        assert garbage() is None  # collected, not frozen
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        assert gc.isenabled()
+
+        def frozen_cycle() -> None:  # a frozen object that falls into a garbage cycle later
+            kept[-1].other = kept[-1]
+            kept.pop()
+
+        gc_tuning._settled[0] = 0
+        probe = weakref.ref(kept[-1])
+        frozen_cycle()
+        for _ in range(gc_tuning.REFREEZE_CYCLES - 1):
+            gc_tuning.run_cycle_paused(gc_tuning.LARGE_NETWORK, lambda: None)
+            assert probe() is not None  # kept while frozen …
+        gc_tuning.run_cycle_paused(gc_tuning.LARGE_NETWORK, lambda: None)
+        assert probe() is None  # … until everything is collected again
+    finally:
+        gc.unfreeze()
