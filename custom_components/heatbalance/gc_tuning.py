@@ -24,15 +24,15 @@ cycles made meanwhile is collected by the next collection after it.
 
 A cycle's job ends by settling the heap (:func:`run_cycle_paused`): what a cycle leaves
 behind (≈124,000 new long-lived objects at 23,870 inlets, ≈200,000 through HA; the state it
-replaced is freed by reference counting) was walked by the following full collections,
+replaced is freed by reference counting) was walked by the following collections,
 ≈170–190 ms of collector CPU per cycle through HA and pauses up to 218–272 ms with the GIL
-held. Now the young generation is collected and the survivors frozen at once (a full
-collection of the objects not frozen would take 75–80 ms a cycle through HA and found 0–22
-objects of garbage: the engine's cycle leaves no garbage in reference cycles, measured on
-gen23k and district120). What garbage is frozen so, or falls into a garbage cycle after
-being frozen alive, is collected every :data:`REFREEZE_CYCLES`-th cycle, which unfreezes
-and collects everything (one full collection, as the collector ran by itself every few
-cycles before).
+held. Now the survivors are frozen at once, without a collection: any collection of them
+costs 75–220 ms (the job ran with the collector paused, so they are all still young), and
+a full one found 0–22 objects of garbage per cycle (the engine's cycle leaves none in
+reference cycles: 0 objects per cycle measured on gen23k and district120). What garbage is
+frozen so, or falls into a garbage cycle after being frozen alive, is collected every
+:data:`REFREEZE_CYCLES`-th cycle, which unfreezes and collects everything (one full
+collection, as the collector ran by itself every few cycles before).
 """
 
 from __future__ import annotations
@@ -115,8 +115,8 @@ def run_paused[T](inlets: int, func: Callable[..., T], *args: Any) -> T:
 
 def run_cycle_paused[T](inlets: int, func: Callable[..., T], *args: Any) -> T:
     """A cycle's job: :func:`run_paused`, then for a large network the heap settled — the
-    young generation collected and the survivors frozen (every :data:`REFREEZE_CYCLES`-th
-    time everything unfrozen and collected first). See the module's docstring."""
+    survivors frozen (every :data:`REFREEZE_CYCLES`-th time everything unfrozen and
+    collected first). See the module's docstring."""
     with paused(inlets):
         out = func(*args)
         if inlets >= LARGE_NETWORK:
@@ -125,14 +125,11 @@ def run_cycle_paused[T](inlets: int, func: Callable[..., T], *args: Any) -> T:
 
 
 def settle() -> None:
-    """Collect the young generation and freeze the survivors; every
-    :data:`REFREEZE_CYCLES`-th time unfreeze and collect everything first (the entry's
-    unload unfreezes as before)."""
+    """Freeze what exists; every :data:`REFREEZE_CYCLES`-th time unfreeze and collect
+    everything first (the entry's unload unfreezes as before)."""
     _settled[0] += 1
     if _settled[0] >= REFREEZE_CYCLES:
         _settled[0] = 0
         gc.unfreeze()
         gc.collect()
-    else:
-        gc.collect(0)
     gc.freeze()
