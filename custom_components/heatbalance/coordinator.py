@@ -331,7 +331,9 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         its device is verified on the next cycle, and cleaning expects those flows to change.
         Returns what was sent. The caller holds :attr:`engine_lock`."""
         failed = await self.plant.async_dispatch(self.hass, openings, pump)
-        return await self.hass.async_add_executor_job(self._record_sent, openings, failed)
+        return await self.hass.async_add_executor_job(
+            run_paused, len(self.network.inlets), self._record_sent, openings, failed
+        )
 
     def _record_sent(self, openings: dict[str, float], failed: set[str]) -> dict[str, float]:
         """What reached its device, told to the control loop (executor: thousands of
