@@ -297,6 +297,7 @@ class ControlLoop:
 
     def _diagnose(self, meas: Measurements, sent: dict[str, float]) -> list[Finding]:
         """Device diagnosis on this cycle's cleaned readings (§3.0.7-5, §5.3.7)."""
+        model = self.controller.model_flows  # the network's flows at the read openings
         observations = {
             iid: InletObservation(
                 # a command its device refused or never confirmed did not move it: no
@@ -306,6 +307,7 @@ class ControlLoop:
                 flow_m3h=r.get("flow_m3h"),
                 dp_kpa=r.get("dp_available_kpa"),
                 valve_dp_kpa=r.get("valve_dp_kpa"),
+                model_flow_m3h=model.get(iid),
                 signals=_NO_SIGNALS if r.fault_code is None else {"fault_code": r.fault_code},
             )
             for iid, r in meas.inlets.items()
