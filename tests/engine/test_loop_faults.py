@@ -192,3 +192,26 @@ def test_a_blocked_building_without_a_dp_reading_is_named() -> None:
     assert faults, raised
     assert {key for _, key in faults} == {"equipment_fault@B007"}, raised
     assert faults[0][0] <= 3, raised
+
+
+def test_garbage_registers_page_no_safety_alarm_a_broken_sensor_is_named() -> None:
+    """Registers read as garbage (§3.0.7-1: 0 °C return water, a 1e9 kPa ΔP, −1 m³/h) on a
+    healthy plant raised immediate emergencies — return too cold, flow too low, a blockage
+    from a Kv_eff at an absurd ΔP. A value no instrument can read is no limit crossed but a
+    broken sensor, alarmed once it persists; a lone spike within range waits the
+    persistence like any condition."""
+    loop, sim = _loop()
+    garbage = {5: ("return_c", 0.0), 7: ("dp_available_kpa", 1e9), 9: ("flow_m3h", -1.0)}
+
+    def meas(k: int, state):
+        m = Measurements.from_plant(state)
+        if k in garbage:
+            name, value = garbage[k]
+            setattr(m.inlets["B003"], name, value)
+        if k >= 12:  # from here the supply sensor of B005 reads garbage for good
+            m.inlets["B005"].supply_c = 1e9
+        return m
+
+    raised = _run_book(loop, sim, 18, meas)
+    keys = {key for _, key in raised if not key.startswith("deviation")}
+    assert keys == {"sensor_implausible@B005"}, raised
