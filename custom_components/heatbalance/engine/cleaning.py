@@ -727,6 +727,7 @@ SPIKE_FLOW_SHARE = 0.15  # a meter's noise is a few % of its reading: 15 % is no
 DROP_FLOW_SHARE = 0.25
 MAX_DP_HEADS = 3.0  # ΔP readings up to 3× the pump's shutoff head are physical (a margin)
 KPA_PER_M = 9.80665  # kPa per metre of water column
+PRESSURE_FLOOR_KPA = 2.0  # smallest ΔP move a spike or a collapse is judged on
 STUCK_FLOW_SHARE = 1e-4  # a commanded move changes flow by far more; meters resolve it
 
 
@@ -751,7 +752,7 @@ def for_network(
     pressure = SignalSpec(
         0.0,
         top_kpa,
-        spike_floor=0.05 * top_kpa,
+        spike_floor=PRESSURE_FLOOR_KPA,  # a household's few kPa are material too
         spike_share=SPIKE_FLOW_SHARE,
         max_gap_s=max_gap_s,
         drop_share=DROP_FLOW_SHARE,
