@@ -52,6 +52,7 @@ import asyncio
 import collections
 import contextlib
 import json
+import logging
 import os
 import statistics
 import sys
@@ -525,7 +526,6 @@ def _logging_as_home_assistant(hass: Any) -> Iterator[None]:
     """Log handlers behind Home Assistant's queue, as HA runs them: the harness's handlers
     (stderr, pytest's capture) otherwise write every INFO line on the event loop — the
     entity registry logs one per entity created (half of district120's start on the loop)."""
-    import logging
 
     from homeassistant.util.logging import async_activate_log_queue_handler
 
@@ -577,6 +577,46 @@ def _real_storage(hass: Any) -> Iterator[None]:
         hass.config.config_dir = config_dir
 
 
+class HaChecks(logging.Handler):
+    """Home Assistant's own event-loop checks, as ``hass --debug`` and its test setup run them:
+    asyncio's debug mode with its slow-callback warning at 100 ms (``slow_callback_duration``),
+    ``hass.config.debug`` (HA's thread-safety checks) and ``block_async_io.enable()`` (what
+    HA's bootstrap turns on: blocking file, sleep, import, SSL calls on the loop are reported).
+    Records every warning they log, with the benchmark's phase (start, cycles, reload)."""
+
+    phase = "start"
+    LOGGERS = ("asyncio", "homeassistant.util.loop", "homeassistant.helpers.frame")
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.found: list[dict[str, str]] = []
+
+    @classmethod
+    def start(cls, hass: Any) -> HaChecks:
+        from homeassistant import block_async_io
+
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        loop.slow_callback_duration = 0.1  # asyncio's default, said explicitly
+        hass.config.debug = True
+        block_async_io.enable()  # one case per process: enabled once
+        checks = cls()
+        for name in cls.LOGGERS:
+            logging.getLogger(name).addHandler(checks)
+        return checks
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_text:
+            text += "\n" + record.exc_text
+        self.found.append({"phase": self.phase, "logger": record.name, "msg": text[:1500]})
+
+    def stop(self) -> list[dict[str, str]]:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeHandler(self)
+        return self.found
+
+
 async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None:
     """The benchmark run of :func:`test_product`."""
     name, source, algorithm = case
@@ -586,6 +626,7 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
     # Assistant runs it so only with --debug. Timed as an operator runs it, unless asked.
     asyncio.get_running_loop().set_debug(os.environ.get("BENCH_PRODUCT_ASYNCIO_DEBUG") == "1")
     _network_path(name)  # a generated network is written before the clock starts
+    checks = HaChecks.start(hass) if os.environ.get("BENCH_PRODUCT_HA_CHECKS") == "1" else None
     rss0 = _rss_mb()
     t0, c0, l0 = time.perf_counter(), time.process_time(), time.thread_time()
     start_block = LongestCallback()
@@ -594,6 +635,7 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
     parts = StartParts()
     with profile.part("start"), parts.timed():
         entry = await _add_entry(hass, name, algorithm)
+    HaChecks.phase = "cycles"
     start_parts = parts.report()
     start_block.stop()
     start_s = time.perf_counter() - t0
@@ -663,6 +705,7 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
     t0, c0 = time.perf_counter(), time.process_time()
     reload_block = LongestCallback()
     reload_block.start()
+    HaChecks.phase = "reload"
     await asyncio.sleep(0)
     assert await hass.config_entries.async_unload(entry.entry_id)  # as async_reload does
     await hass.async_block_till_done()
@@ -714,6 +757,7 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
         "gc_worst_ms": GC.worst_s * 1000.0,
         "rss_mb": _rss_mb() - rss0,
         "entities": _entity_count(hass, entry),
+        "ha_checks": None if checks is None else checks.stop(),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}-{source}-{algorithm}.json").write_text(json.dumps(out))
@@ -732,6 +776,12 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="share in band per cycle")
     parser.add_argument(
         "--asyncio-debug", action="store_true", help="keep the harness's asyncio debug mode"
+    )
+    parser.add_argument(
+        "--ha-checks",
+        action="store_true",
+        help="HA's own loop checks on (asyncio debug, 100 ms slow callbacks, blocking calls);"
+        " prints every warning they raise",
     )
     parser.add_argument("--profile", help="folder for profiles of the event loop's thread")
     parser.add_argument("--no-cli", action="store_true", help="HA figures only (no CLI run)")
@@ -763,6 +813,7 @@ def main() -> int:
                     | ({"BENCH_PRODUCT_PROFILE": args.profile} if args.profile else {})
                 )
                 env["BENCH_PRODUCT_ASYNCIO_DEBUG"] = "1" if args.asyncio_debug else "0"
+                env["BENCH_PRODUCT_HA_CHECKS"] = "1" if args.ha_checks else "0"
                 env["BENCH_PRODUCT_NO_CLI"] = "1" if args.no_cli else ""
                 env["BENCH_PRODUCT_NO_GC_FREEZE"] = "1" if args.no_gc_freeze else ""
                 env["BENCH_PRODUCT_NO_GC_PAUSE"] = "1" if args.no_gc_pause else ""
@@ -784,6 +835,8 @@ def main() -> int:
                 _print_row(rows[-1], header=len(rows) == 1)
                 if isinstance(rows[-1]["cli_steps"], str):
                     print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
+                if rows[-1].get("ha_checks") is not None:
+                    _print_checks(rows[-1]["ha_checks"])
                 if args.verbose:
                     _print_blocks(rows[-1])
                     print("  in band per cycle %:", [round(x or 0) for x in rows[-1]["shares"]])
@@ -818,6 +871,13 @@ def _print_blocks(r: dict[str, Any]) -> None:
         )
         for stack, n in block["where"]:
             print(f"    {n:>4} × {stack}")
+
+
+def _print_checks(found: list[dict[str, str]]) -> None:
+    """What Home Assistant's own loop checks reported (--ha-checks)."""
+    print(f"  HA's loop checks: {len(found)} warnings")
+    for f in found:
+        print(f"    [{f['phase']}] {f['logger']}: {f['msg']}")
 
 
 def _print_row(r: dict[str, Any], header: bool) -> None:

@@ -19,6 +19,17 @@ The controller sees only instrument readings:
   pump head −20 % (hidden from the controller), outdoor −10 K after step 6 with the supply
   fixed at its design temperature; the +10 % meter once more with no ΔP read (a plant behind
   HA entities: the meter check's witness is then the network model's flow, not the valve's).
+* **real-plant faults** (``plant: …``, 1 % noise; ``--only "plant:"``): the middle
+  building's flow meter frozen at one value from step 6 (a dead transmitter that still
+  answers); its supply and return sensors swapped; its valve moving the wrong way, or half
+  as far as commanded; its position feedback one cycle late; its residents closing every
+  radiator at step 8 (heated circuit ×10, ``Simulator.set_circuit``: a building whose demand
+  fell); the network file hanging it on another branch, or with its Kvs ×2 / ×0.5; its
+  devices silent for steps 6–15, then back; its flow read 0.0 once; a stuck valve (30 %)
+  plus another building's meter +10 %; the pump reaching 90 % of its commanded speed.
+  Every run also counts *unsafe* commands (not finite, outside the safety limits, or a
+  step further than ``max_step`` from where the valve or pump really stands, §5.3.6-3),
+  printed below the goals.
 
 Per network × scenario, over ``--seeds`` noise seeds (noise 0 % is deterministic: one run):
 
@@ -152,6 +163,8 @@ class Scenario:
     value: float = 0.0
     goal: int = 6  # advanced band held from this step at the latest
     pressures: bool = True  # ΔP sensors read (a plant behind HA entities has none)
+    isolate: bool = False  # judge the other inlets only (the faulty building left out)
+    named: bool = False  # the faulty inlet should be named (alarm columns)
 
     @property
     def seeded(self) -> bool:
@@ -166,11 +179,11 @@ SCENARIOS = (
     Scenario("noise 5%", noise=0.05),
     Scenario("missing 10%", missing=0.1, goal=12),
     Scenario("missing 30%", missing=0.3, goal=12),
-    Scenario("stuck 30%", fault="stuck", value=0.3),
-    Scenario("blockage x0.3", fault="blockage", value=0.3),
-    Scenario("meter bias +10%", fault="bias", value=1.1),
-    Scenario("meter bias -10%", fault="bias", value=0.9),
-    Scenario("meter bias +10%, no ΔP read", fault="bias", value=1.1, pressures=False),
+    Scenario("stuck 30%", fault="stuck", value=0.3, isolate=True, named=True),
+    Scenario("blockage x0.3", fault="blockage", value=0.3, isolate=True, named=True),
+    Scenario("meter bias +10%", fault="bias", value=1.1, named=True),
+    Scenario("meter bias -10%", fault="bias", value=0.9, named=True),
+    Scenario("meter bias +10%, no ΔP read", fault="bias", value=1.1, pressures=False, named=True),
     Scenario("no position feedback", fault="no_feedback"),
     Scenario("pipe model x0.5", fault="pipes", value=0.5, goal=12),
     Scenario("pipe model x1.5", fault="pipes", value=1.5, goal=12),
@@ -179,9 +192,38 @@ SCENARIOS = (
     Scenario("outdoor -10K, fixed supply", fault="outdoor", value=-10.0),
     # hidden-check combinations (9x): names share no part with the ones above (--only)
     Scenario("bad day: σ3% and 20% lost", noise=0.03, missing=0.2, goal=12),
-    Scenario("silent valve from step 8", fault="silent", value=8.0),
+    Scenario("silent valve from step 8", fault="silent", value=8.0, isolate=True, named=True),
     Scenario("absurd values 5%", fault="absurd", value=0.05),
+    # real-plant faults (9x, 6 Dec; --only "plant:" runs them): the device at fault is the
+    # middle building's (victim_of) unless said otherwise
+    Scenario(
+        "plant: flow meter frozen from step 6", fault="frozen", value=6.0, isolate=True, named=True
+    ),
+    Scenario("plant: supply/return sensors swapped", fault="swapped", named=True),
+    Scenario("plant: valve moves the wrong way", fault="reverse", isolate=True, named=True),
+    Scenario(
+        "plant: valve moves half the command", fault="half", value=0.5, isolate=True, named=True
+    ),
+    Scenario("plant: position feedback one cycle late", fault="lag"),
+    Scenario(
+        "plant: radiators closed from step 8 (circuit x10)",
+        fault="radiators",
+        value=10.0,
+        goal=12,
+        isolate=True,
+        named=True,
+    ),
+    Scenario("plant: file hangs a building on another branch", fault="branch", goal=12),
+    Scenario("plant: file's Kvs x2", fault="kvs", value=2.0, goal=12),
+    Scenario("plant: file's Kvs x0.5", fault="kvs", value=0.5, goal=12),
+    Scenario("plant: silent steps 6-15, then back", fault="dropout", value=6.0, goal=20),
+    Scenario("plant: flow 0.0 once at step 8", fault="zero_once", value=8.0),
+    Scenario(
+        "plant: stuck 30% + another meter +10%", fault="two", value=0.3, isolate=True, named=True
+    ),
+    Scenario("plant: pump reaches 90% of its command", fault="pump_short", value=0.9),
 )
+DROPOUT = 10  # cycles an inlet is silent in the ``dropout`` fault
 
 
 def networks(quick: bool) -> list[Network]:
@@ -296,6 +338,97 @@ def with_pump(network: Network, factor: float) -> Network:
     return out
 
 
+def second_of(network: Network) -> str:
+    """A second faulty inlet (``two`` faults): the first top-level valve inlet by id that is
+    not :func:`victim_of`'s."""
+    victim = victim_of(network)
+    return min(
+        i.id
+        for i in network.inlets.values()
+        if i.parent is None and i.device.type in KV_DEVICES and i.id != victim
+    )
+
+
+def with_wrong_file(network: Network, victim: str, fault: str, value: float) -> Network:
+    """The network file a controller gets when the drawing is wrong at ``victim``: ``branch``
+    — the building hung on another node (the top-level inlet's node farthest from it in the
+    id order that is not its own); ``kvs`` — its valve's Kvs × ``value``."""
+    out = copy.deepcopy(network)
+    inlet = out.inlets[victim]
+    if fault == "kvs":
+        inlet.device.kvs = float(inlet.device.kvs or 1.0) * value
+        return out
+    nodes = [i.node for _, i in sorted(out.inlets.items()) if i.parent is None]
+    others = [n for n in nodes if n != inlet.node]
+    if others:  # a one-node network has no other branch to hang it on
+        moved = inlet.node
+        inlet.node = others[-1] if nodes.index(moved) < len(nodes) // 2 else others[0]
+        for child in out.inlets.values():  # its households follow their building
+            if child.parent == victim:
+                child.node = inlet.node
+    return out
+
+
+class PlantFaults:
+    """The real-plant faults of one run (scenarios ``plant: …``), applied where each acts:
+    the plant's valves and pump (:meth:`actuate`, :meth:`pump`), the plant itself over time
+    (:meth:`events`) and the faulty device's readings (:meth:`readings`)."""
+
+    def __init__(self, scn: Scenario, victim: str, second: str) -> None:
+        self.scn, self.victim, self.second = scn, victim, second
+        self.frozen: float | None = None  # the frozen meter's value
+        self.shown: float | None = None  # the late feedback: last cycle's position
+
+    def silent(self, k: int) -> bool:
+        """Whether the victim's devices answer nothing this step."""
+        fault, start = self.scn.fault, self.scn.value
+        if fault == "silent":
+            return k >= start
+        return fault == "dropout" and start <= k < start + DROPOUT
+
+    def readings(self, meas: Measurements, k: int) -> None:
+        """The victim's instruments lie (in place)."""
+        fault, value = self.scn.fault, self.scn.value
+        r = meas.inlets.get(self.victim)
+        if fault == "two" and self.second in meas.inlets:
+            second = meas.inlets[self.second]
+            if second.flow_m3h is not None:
+                second.flow_m3h *= 1.1
+        if r is None:
+            return
+        if fault == "frozen" and k >= value:  # a dead transmitter repeating its last value
+            self.frozen = r.flow_m3h if self.frozen is None else self.frozen
+            r.flow_m3h = self.frozen
+        elif fault == "swapped":
+            r.supply_c, r.return_c = r.return_c, r.supply_c
+        elif fault == "lag":
+            r.opening, self.shown = (r.opening if self.shown is None else self.shown), r.opening
+        elif fault == "zero_once" and k == value:
+            r.flow_m3h = 0.0
+
+    def actuate(self, sim: Simulator, iid: str, opening: float) -> None:
+        """Move a valve; the victim's moves the wrong way or only part of the way."""
+        fault = self.scn.fault
+        if iid == self.victim and fault in ("reverse", "half"):
+            now = float(sim.openings[sim.ids.index(iid)])
+            move = opening - now
+            opening = now - move if fault == "reverse" else now + self.scn.value * move
+            opening = min(max(opening, 0.0), 1.0)
+        sim.set_opening(iid, opening)
+
+    def pump(self, sim: Simulator, speed: float) -> None:
+        """Set the pump; one that reaches only part of its commanded speed."""
+        sim.set_pump_speed(speed * self.scn.value if self.scn.fault == "pump_short" else speed)
+
+    def events(self, sim: Simulator, k: int) -> None:
+        """What happens to the plant after step ``k``: an outdoor step, the victim's
+        residents closing their radiators (its heated circuit's resistance × value)."""
+        if self.scn.fault == "outdoor" and k == 6:
+            sim.set_outdoor(sim.outdoor_c + self.scn.value)
+        if self.scn.fault == "radiators" and k + 1 == self.scn.value:
+            sim.set_circuit(self.victim, self.scn.value)
+
+
 @dataclass
 class Run:
     """One seed's figures."""
@@ -313,6 +446,7 @@ class Run:
     book_alarm: int | None = None  # step an AlarmBook alarm at the faulty inlet became active
     other_alarms: tuple[str, ...] = ()  # alarms raised elsewhere (reason@location, each once)
     rejected: float = 0.0  # share of signals cleaning rejected, mean over steps
+    unsafe: int = 0  # commands non-finite, outside the limits or a step too far (§5.3.6-3)
 
 
 @dataclass
@@ -323,6 +457,7 @@ class Row:
     scenario: str
     goal: int
     runs: list[Run] = field(default_factory=list)
+    named: bool = False  # the faulty inlet should be named: alarm columns shown
 
 
 LOOP_ALARM_CYCLES = 4  # HA's default persistence (settings.py CONF_ALARM_CYCLES)
@@ -354,15 +489,20 @@ def run_one(
         configured = with_branch_pipes(base, scn.value)
     elif scn.fault == "pump":
         plant = with_pump(base, scn.value)
+    elif scn.fault in ("branch", "kvs"):
+        configured = with_wrong_file(base, victim, scn.fault, scn.value)
     fixed_supply = base.design.supply_c if scn.fault == "outdoor" else None
     sim = Simulator(plant, outdoor_c=plant.design.outdoor_c, supply_c=fixed_supply)
-    if scn.fault in ("stuck", "blockage"):
-        if scn.fault == "stuck":
+    if scn.fault in ("stuck", "blockage", "two"):
+        if scn.fault in ("stuck", "two"):
             sim.inject_fault(victim, "stuck", at=scn.value)
         else:
             sim.inject_fault(victim, "blockage", factor=scn.value)
-    faulty = scn.fault in ("stuck", "blockage", "silent")
-    scope = _scope(base, victim if faulty else None)
+    faulty = scn.isolate
+    second = second_of(base) if scn.fault == "two" else None
+    scope = _scope(base, victim if faulty else None, second)
+    faults = PlantFaults(scn, victim, second or "")
+    faulty_ids = {victim} | ({second} if second else set())
     cfg = config or ControllerConfig()
     driven = Driven(configured, cfg, loop)
     lp, control = driven.loop, driven.controller
@@ -376,9 +516,11 @@ def run_one(
     sent: object = None  # the commands the feedback read this step answers (last step's)
     n_valves = max(1, len(control.ids))
     wrong = {"raw": 0, "estimate": 0}
+    unsafe = 0
     for k in range(1, STEPS + 1):
         meas = measure(state, scn, victim, rng)
-        silent = scn.fault == "silent" and k >= scn.value
+        faults.readings(meas, k)
+        silent = faults.silent(k)
         if silent:  # its meter and its valve no longer answer (a dead device or gateway)
             meas.inlets.pop(victim, None)
             if loop:  # HA still lists the inlet, its values unavailable (success rate, §6.0.6)
@@ -395,11 +537,12 @@ def run_one(
             wrong[name] += verdict.in_band is not None and verdict.in_band != truth
         if k > STEPS // 2:
             moves += len(cmds.openings)
+        unsafe += _unsafe(sim, configured, cfg, cmds)
         for iid, opening in cmds.openings.items():
             if not (silent and iid == victim):
-                sim.set_opening(iid, opening)
+                faults.actuate(sim, iid, opening)
         if cmds.pump_speed is not None:
-            sim.set_pump_speed(cmds.pump_speed)
+            faults.pump(sim, cmds.pump_speed)
         # this step's feedback answers last step's commands (as HA's coordinator passes them);
         # pairing it with the commands just computed made every move a 'mismatch' finding
         if (
@@ -409,21 +552,25 @@ def run_one(
             lp.commanded(moved)
             findings = out.findings
             raised, _ = book.update(out.conditions, LOOP_ALARM_CYCLES, state.time_s)
-            others_raised |= {f"{a.reason}@{a.location}" for a in raised if a.location != victim}
+            others_raised |= {
+                f"{a.reason}@{a.location}" for a in raised if a.location not in faulty_ids
+            }
             at_victim = any(a.location == victim for a in book.active.values())
-            if book_alarm is None and at_victim and (faulty or scn.fault == "bias"):
+            if book_alarm is None and at_victim and scn.named:
                 book_alarm = k
         else:
             findings = diag.update(state.time_s, _observations(meas, sent))
         sent = cmds
         named = {f.inlet_id for f in findings} | set(getattr(cmds, "faults", {}))
-        if alarm is None and victim in named and faulty:
+        meters = {f.inlet_id for f in control.meter_findings}  # meters.py, in the controller
+        if scn.fault == "bias":  # a biased meter: the meter check's finding
+            named = meters
+        elif scn.fault not in ("stuck", "blockage", "silent"):  # new faults: any finding
+            named |= meters
+        if alarm is None and victim in named and scn.named:
             alarm = k
-        if alarm is None and scn.fault == "bias":  # meters.py, run inside the controller
-            alarm = k if any(f.inlet_id == victim for f in control.meter_findings) else None
         sim.advance(STEP_S)
-        if scn.fault == "outdoor" and k == 6:
-            sim.set_outdoor(sim.outdoor_c + scn.value)
+        faults.events(sim, k)
         state = sim.state()
         held_int.append(_in_band(sim.network, state, INTERMEDIATE, scope))
         held_adv.append(_in_band(sim.network, state, ADVANCED, scope))
@@ -447,12 +594,13 @@ def run_one(
         wrong_estimate=wrong["estimate"] / STEPS,
         victim_flow=(
             state.inlets[victim].flow_m3h / sim.network.inlets[victim].design_flow_m3h
-            if scn.fault == "bias"
+            if scn.fault is not None
             else None
         ),
         book_alarm=book_alarm,
         other_alarms=tuple(sorted(others_raised)),
         rejected=rejected / STEPS,
+        unsafe=unsafe,
     )
 
 
@@ -520,11 +668,42 @@ def _observations(meas: Measurements, cmds: object) -> dict[str, InletObservatio
     return out
 
 
-def _scope(network: Network, victim: str | None) -> list[str] | None:
-    """Inlets judged: all, or all but a faulty building and its households."""
+def _scope(network: Network, victim: str | None, second: str | None = None) -> list[str] | None:
+    """Inlets judged: all, or all but the faulty buildings and their households."""
     if victim is None:
         return None
-    return [iid for iid, i in network.inlets.items() if iid != victim and i.parent != victim]
+    out = {victim} if second is None else {victim, second}
+    return [iid for iid, i in network.inlets.items() if iid not in out and i.parent not in out]
+
+
+EPS = 1e-9
+
+
+def _unsafe(sim: Simulator, configured: Network, cfg: ControllerConfig, cmds: Commands) -> int:
+    """Commands that break the safety limits (§5.3.6-3): an opening or pump speed not finite,
+    outside the operator's and the device's range, or further than the step limit from where
+    the valve or pump really stands (the plant's position, not the controller's belief)."""
+    limits, bad = cfg.limits, 0
+    for iid, value in cmds.openings.items():
+        device = configured.inlets[iid].device
+        lo, hi = limits.opening_range(device.min_opening, device.max_opening)
+        now = float(sim.openings[sim.ids.index(iid)])
+        stands_inside = lo - EPS <= now <= hi + EPS  # from outside, one step may exceed it
+        bad += not (
+            math.isfinite(value)
+            and lo - EPS <= value <= hi + EPS
+            and (not stands_inside or abs(value - now) <= limits.max_step + EPS)
+        )
+    if cmds.pump_speed is not None:
+        pump = configured.substation.pump
+        lo, hi = limits.speed_range(pump.min_speed, pump.max_speed)
+        speed = cmds.pump_speed
+        bad += not (
+            math.isfinite(speed)
+            and lo - EPS <= speed <= hi + EPS
+            and abs(speed - sim.pump_speed) <= limits.max_pump_step + EPS
+        )
+    return bad
 
 
 def _in_band(
@@ -584,7 +763,7 @@ def run(
         for scn in SCENARIOS:
             if parts and not any(p in scn.name for p in parts):
                 continue
-            rows[(net.name, scn.name)] = Row(net.name, scn.name, scn.goal)
+            rows[(net.name, scn.name)] = Row(net.name, scn.name, scn.goal, named=scn.named)
             for seed in range(seeds if scn.seeded else 1):
                 tasks.append((net, scn, seed, config, loop))
     if jobs > 1:
@@ -617,7 +796,7 @@ def _cells(row: Row) -> list[str]:
     others = [r.others for r in runs if r.others is not None]
     alarms = [r.alarm for r in runs]
     faulty = bool(others)
-    alarmed = faulty or row.scenario.startswith("meter bias")
+    alarmed = row.named
     return [
         row.network,
         row.scenario,
@@ -726,6 +905,36 @@ def summary(rows: list[Row]) -> list[str]:
         )
     ok = sum(np.median([x.pump_ratio for x in r.runs]) <= 1.03 for r in of("noise 1%"))
     lines.append(f"pump ≤1.03× oracle (noise 1%) on {ok}/{len(of('noise 1%'))}")
+    lines += _plant_summary(rows)
+    unsafe = [r for row in rows for r in row.runs if r.unsafe]
+    lines.append(
+        f"unsafe commands (not finite, outside the limits, a step too far; §5.3.6-3): "
+        f"{sum(r.unsafe for r in unsafe)} in {len(unsafe)} of {sum(len(r.runs) for r in rows)} runs"
+    )
+    return lines
+
+
+def _plant_summary(rows: list[Row]) -> list[str]:
+    """The real-plant faults: per scenario, networks whose judged inlets hold the advanced
+    band from ≤ goal in ≥95 % of seeds (the others, for a faulty building), networks on which
+    every seed names the faulty inlet, and its true flow at the end."""
+    lines = []
+    for name in dict.fromkeys(r.scenario for r in rows if r.scenario.startswith("plant:")):
+        rs = [r for r in rows if r.scenario == name]
+        runs = [x for r in rs for x in r.runs]
+        held = sum(
+            sum(x.advanced is not None and x.advanced <= r.goal for x in r.runs)
+            >= 0.95 * len(r.runs)
+            for r in rs
+        )
+        text = f"{name}: advanced ≤{rs[0].goal} on {held}/{len(rs)}"
+        if rs[0].named:
+            ok = sum(all(x.alarm is not None for x in r.runs) for r in rs)
+            text += f", named in every seed on {ok}/{len(rs)}"
+        ends = [x.victim_flow for x in runs if x.victim_flow is not None]
+        if ends:
+            text += f"; its true flow at the end {min(ends):.2f}…{max(ends):.2f} of design"
+        lines.append(text)
     return lines
 
 
@@ -740,7 +949,7 @@ def loop_table(rows: list[Row]) -> list[str]:
     ]
     for row in rows:
         runs = row.runs
-        alarmed = row.scenario.startswith(("stuck", "blockage", "meter bias", "silent"))
+        alarmed = row.named
         counts: dict[str, int] = {}
         for r in runs:
             for key in r.other_alarms:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -34,8 +35,28 @@ _LOGGER = logging.getLogger(__name__)
 # Entities added (and removed) between two yields to the event loop. HA adds each (registry
 # entry, device link, first state write: ≈0.3 ms of loop time) without yielding, so a
 # 770-building network (12,000 entities) would hold the loop for seconds in one callback;
-# 100 hold it ≈30 ms.
+# 100 hold it ≈30 ms. A slice also ends after SLICE_S of the loop's time, whichever comes
+# first: with asyncio's debug mode on (``hass --debug``, HA's test setup) each entity costs
+# ≈1.5 ms (a stack is extracted per task HA creates), and slices of 100 took 114–212 ms,
+# over asyncio's 100 ms slow-callback warning (district120's start, bench_product --ha-checks).
 ADD_BATCH = 100
+SLICE_S = 0.025
+
+
+class _Slices:
+    """Counts work done in one turn of the event loop; :meth:`yield_if_due` yields to the
+    loop once :data:`ADD_BATCH` items or :data:`SLICE_S` seconds were spent in this one."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._since = time.monotonic()
+
+    async def yield_if_due(self) -> None:
+        if self.count >= ADD_BATCH or time.monotonic() - self._since >= SLICE_S:
+            await asyncio.sleep(0)  # let the loop run what waited meanwhile
+            self.count = 0
+            self._since = time.monotonic()
+
 
 DEVICE_MODELS = {
     "none": "Unregulated inlet",
@@ -193,12 +214,13 @@ async def add_entities(
 ) -> None:
     """Network entities under the entry; each inlet's under its subentry (stale devices go
     with the subentry when an operator removes it). Yields to the loop every
-    :data:`ADD_BATCH` entities (HA adds them eagerly, in this callback). A large network's
+    :data:`ADD_BATCH` entities or :data:`SLICE_S` seconds (HA adds them eagerly, in this
+    callback). A large network's
     entities are added with the cyclic collector paused (gc_tuning): the collections their
     registry entries and states triggered walked the unfrozen heap inside HA's adding, the
     start's longest callback (184–238 ms at 23k); they are frozen before it goes on."""
     async_add_entities(list(network))
-    added = 0
+    slices = _Slices()
     order = sorted(coordinator.inlets.items(), key=lambda kv: _depth(coordinator, kv[0]))
     with paused(len(coordinator.network.inlets)):
         # buildings before households: a household's device names its building's as via
@@ -206,11 +228,9 @@ async def add_entities(
             entities = list(per_inlet(iid))
             if not entities:
                 continue
-            if added >= ADD_BATCH:
-                await asyncio.sleep(0)  # let the loop run what waited meanwhile
-                added = 0
+            await slices.yield_if_due()
             async_add_entities(entities, config_subentry_id=cfg.subentry_id)
-            added += len(entities)
+            slices.count += len(entities)
         freeze_large(len(coordinator.network.inlets))
 
 
@@ -228,16 +248,14 @@ async def remove_entities(hass: HomeAssistant, entry: ConfigEntry) -> None:
     52–69 ms for district120 and households1200); removed here first, the unload finds none.
     The same ``async_remove`` per entity, errors logged as HA's reset logs them.
     """
-    removed = 0
+    slices = _Slices()
     for platform in async_get_platforms(hass, DOMAIN):
         if platform.config_entry is None or platform.config_entry.entry_id != entry.entry_id:
             continue
         for entity in list(platform.entities.values()):
-            if removed >= ADD_BATCH:
-                await asyncio.sleep(0)
-                removed = 0
+            await slices.yield_if_due()
             try:
                 await entity.async_remove()
             except Exception:
                 _LOGGER.exception("Error while removing entity %s", entity.entity_id)
-            removed += 1
+            slices.count += 1

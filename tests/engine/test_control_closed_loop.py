@@ -300,12 +300,19 @@ def test_pump_is_held_when_most_of_the_network_is_dark(builtin) -> None:
     assert any("pump held" in n for n in cmds.notes)
 
 
-def test_state_round_trips_and_continues_identically(builtin) -> None:
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        ControllerConfig(inlet_algorithms={"B001": "traditional"}, target="flow"),
+        ControllerConfig(algorithm="traditional"),  # the loops' schedule memory too
+    ],
+    ids=["model-and-one-pi", "pi"],
+)
+def test_state_round_trips_and_continues_identically(builtin, cfg: ControllerConfig) -> None:
     """``as_dict``/``from_dict``: a restarted controller decides exactly as before."""
     import json
 
     network = all_open(builtin("estate12"))
-    cfg = ControllerConfig(inlet_algorithms={"B001": "traditional"}, target="flow")
     ctl = make_controller(network, cfg)
     _, sim, _ = run(network, ctl, 3)
     copy_ = Controller.from_dict(network, json.loads(json.dumps(ctl.as_dict())))

@@ -4,7 +4,10 @@ The other property tests draw wild readings on one small network. Here hypothesi
 plant itself from the generator — 1…8 buildings, none or a few households each, a comb, a
 branched tree or a looped trunk, a 1…40× load spread, a valve drawn with an unusual Kvs
 (×0.3…×10), a pump with less head than drawn — breaks it (a stuck or blocked valve, a
-valve that falls silent) and reads it through bad instruments (noise, lost readings,
+valve that falls silent, a valve that moves the wrong way or half as far as commanded,
+position feedback one cycle late, supply and return sensors swapped, a flow meter frozen at
+one value, a building whose residents close every radiator; a pump that reaches only 90 %
+of its commanded speed) and reads it through bad instruments (noise, lost readings,
 NaN/negative/absurd values, no position feedback). The engine's controller
 (``make_controller`` + ``step``, the API the integration and the CLI call) runs it closed
 loop for a few cycles at any level and with either algorithm, under any consistent safety
@@ -36,6 +39,8 @@ from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 CYCLES = 4
 EPS = 1e-9
 ABSURD = (math.nan, math.inf, -1.0, 0.0, 1e9)
+# plant faults at one top-level inlet (9x, 6 Dec: bench_robust's "plant:" scenarios)
+FAULTS = ("stuck", "blockage", "silent", "reverse", "half", "lag", "swapped", "frozen", "circuit")
 
 
 @dataclass
@@ -43,8 +48,9 @@ class Plant:
     """One drawn plant, its fault, its instruments and its controller's configuration."""
 
     network: Network
-    fault: tuple[str, str, float] | None  # (stuck | blockage | silent, inlet, value)
+    fault: tuple[str, str, float] | None  # (kind, inlet, value); kinds in FAULTS
     pump_head: float
+    pump_reach: float  # share of its commanded speed the pump runs at
     noise: float
     dropout: float
     absurd: float
@@ -69,7 +75,7 @@ def plants(draw: st.DrawFn) -> Plant:
     odd = draw(st.sampled_from(sorted(network.inlets)))
     device = network.inlets[odd].device
     device.kvs = float(device.kvs or 1.0) * draw(st.sampled_from([0.3, 1.0, 10.0]))
-    kind = draw(st.sampled_from([None, "stuck", "blockage", "silent"]))
+    kind = draw(st.sampled_from([None, *FAULTS]))
     fault = None
     if kind is not None:
         fault = (kind, draw(st.sampled_from(top)), draw(st.sampled_from([0.0, 0.3, 1.0])))
@@ -90,6 +96,7 @@ def plants(draw: st.DrawFn) -> Plant:
         network=network,
         fault=fault,
         pump_head=draw(st.sampled_from([1.0, 0.8])),
+        pump_reach=draw(st.sampled_from([1.0, 0.9])),
         noise=draw(st.sampled_from([0.0, 0.02, 0.05])),
         dropout=draw(st.sampled_from([0.0, 0.3])),
         absurd=draw(st.sampled_from([0.0, 0.1])),
@@ -99,8 +106,11 @@ def plants(draw: st.DrawFn) -> Plant:
     )
 
 
-def readings(plant: Plant, state: PlantState, rng: np.random.Generator, k: int) -> Measurements:
-    """What the drawn instruments report this cycle."""
+def readings(
+    plant: Plant, state: PlantState, rng: np.random.Generator, k: int, held: dict[str, float]
+) -> Measurements:
+    """What the drawn instruments report this cycle (``held``: the faulty instruments'
+    memory — the frozen value, last cycle's position)."""
     silent = plant.fault[1] if plant.fault and plant.fault[0] == "silent" and k >= 2 else None
     exact = Measurements.from_plant(state)
     inlets: dict[str, InletReading] = {}
@@ -124,7 +134,28 @@ def readings(plant: Plant, state: PlantState, rng: np.random.Generator, k: int) 
             opening=r.opening if plant.feedback else None,
             heat_kwh=r.heat_kwh,
         )
+    if plant.fault is not None and plant.fault[1] in inlets:
+        lie(plant.fault[0], inlets[plant.fault[1]], held)
     return replace(exact, inlets=inlets)  # the substation read exactly
+
+
+def lie(kind: str, reading: InletReading, held: dict[str, float]) -> None:
+    """The faulty inlet's instruments: sensors swapped, a frozen meter, late feedback."""
+    if kind == "swapped":
+        reading.supply_c, reading.return_c = reading.return_c, reading.supply_c
+    elif kind == "frozen" and reading.flow_m3h is not None:
+        reading.flow_m3h = held.setdefault("flow", reading.flow_m3h)
+    elif kind == "lag" and reading.opening is not None:
+        reading.opening, held["opening"] = held.get("opening", reading.opening), reading.opening
+
+
+def moved(kind: str | None, now: float, command: float) -> float:
+    """Where a valve goes when commanded: the wrong way, or half of the way, if faulty."""
+    if kind == "reverse":
+        return min(max(2.0 * now - command, 0.0), 1.0)
+    if kind == "half":
+        return now + 0.5 * (command - now)
+    return command
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -142,15 +173,19 @@ def test_no_command_leaves_the_limits_on_any_generated_plant(plant: Plant) -> No
             sim.inject_fault(iid, "stuck", at=value)
         elif kind == "blockage":
             sim.inject_fault(iid, "blockage", factor=max(value, 0.1))
-        else:
+        elif kind == "circuit":
+            sim.set_circuit(iid, 10.0)  # its residents closed every radiator
+        elif kind == "silent":
             silent = iid
+    faulty, kind = (plant.fault[1], plant.fault[0]) if plant.fault else ("", None)
+    held: dict[str, float] = {}
     ctl = make_controller(network, plant.config)
     limits = plant.config.limits
     rng = np.random.default_rng(plant.seed)
     known = {iid: x.device.opening for iid, x in network.inlets.items()}  # configured
     for k in range(CYCLES):
         state = sim.state()
-        meas = readings(plant, state, rng, k)
+        meas = readings(plant, state, rng, k, held)
         for iid, r in meas.inlets.items():
             if r.opening is not None:
                 known[iid] = r.opening
@@ -164,12 +199,13 @@ def test_no_command_leaves_the_limits_on_any_generated_plant(plant: Plant) -> No
                 assert abs(value - known[iid]) <= limits.max_step + EPS, (iid, known[iid], value)
             known[iid] = value
             if iid != silent or k < 2:  # a silent valve takes no command either
-                sim.set_opening(iid, value)
+                now = float(sim.openings[sim.ids.index(iid)])
+                sim.set_opening(iid, moved(kind if iid == faulty else None, now, value))
         if cmds.pump_speed is not None:
             speed = cmds.pump_speed
             lo, hi = limits.speed_range(pump.min_speed, pump.max_speed)
             assert math.isfinite(speed)
             assert lo - EPS <= speed <= hi + EPS
             assert abs(speed - state.pump.speed) <= limits.max_pump_step + EPS
-            sim.set_pump_speed(speed)
+            sim.set_pump_speed(speed * plant.pump_reach)
         sim.advance(1800.0)

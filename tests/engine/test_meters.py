@@ -491,3 +491,28 @@ def test_the_controller_tells_the_meter_check_its_pipe_losses(builtin) -> None:
     for iid, inlet in state.inlets.items():
         assert expected[iid] == pytest.approx(inlet.supply_c - common, abs=0.02), iid
     assert min(expected.values()) < -0.3  # loop8's far buildings, 0.37 K cooler
+
+
+def test_the_parents_balance_weighs_in_for_its_own_share_only() -> None:
+    """The joint test's third witness (§3.0.7-1): a flow meter +10 % on an inlet with an
+    eighth of its group's flow moves the parent's balance by ≈1.2 %. A balance that moved
+    so adds evidence (≈½ of its squared standard score); one that moved far more than the
+    inlet's share can explain (the parent's own meter off) adds none, so a household under
+    a biased building meter is not named for it; a sound balance speaks against."""
+    from custom_components.heatbalance.engine.meters import _flow_evidence
+
+    p, sp, h, sh = 0.09, 0.022, 0.095, 0.021  # pair and valve after four cycles, +10 %
+    _, alone = _flow_evidence(p, sp, h, sh)
+    _, shifted = _flow_evidence(p, sp, h, sh, (0.125 * 0.095, 0.005, 0.125))
+    assert shifted - alone == pytest.approx(0.5 * (0.125 * 0.095 / 0.005) ** 2, rel=0.35)
+    _, parent_off = _flow_evidence(p, sp, h, sh, (-0.1, 0.005, 0.125))
+    assert parent_off <= alone + 1e-9
+    _, quiet = _flow_evidence(p, sp, h, sh, (0.0, 0.005, 0.125))
+    assert quiet < alone  # a sound balance speaks against the flow meter
+    # the parent's meter off *and* this flow meter: the pair and valve still name it, at
+    # the price of the second fault (never below what they show alone, less EVIDENCE)
+    b, both = _flow_evidence(0.12, 0.015, 0.12, 0.021, (-0.1, 0.005, 0.125))
+    _, without = _flow_evidence(0.12, 0.015, 0.12, 0.021)
+    assert both >= 8.0
+    assert both >= without - 8.0 - 1e-9
+    assert b == pytest.approx(0.12)  # sized by pair and valve, not by that balance

