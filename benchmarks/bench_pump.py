@@ -13,7 +13,13 @@ that multiply to it, each measured with the oracle itself (lowest head for given
   gives beyond what those flows need (the critical valve not fully open, a speed change
   held back by the pump deadband, the plan's pressure error at the critical circuit).
 
-Also reported: the aim, the lowest and median true flow ratio, the critical inlet's opening.
+Also reported: the aim, the lowest and median true flow ratio, the critical inlet's opening;
+*est. σ* — the median relative standard error of the leaves' flow estimates at the end;
+*pump-only flow* — the factor by which a pump speed change alone (every flow scaled
+together, no valve re-landed) could move every flow before the worst inlet's lower bound,
+estimate − 2 σ, meets its set flow (below 1: a pump loop on the estimates could slow the
+pump that much; above 1: it would have to speed up); *oracle flows* — the weighted oracle's
+lowest and highest flow over set flow (design × weight, §5.3.6-5): 1 when it is fair.
 
     .venv/ha2026/bin/python -m benchmarks.bench_pump --seeds 3 [--quick] [--jobs 2]
         [--scenario "noise 2%"]
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -39,12 +46,15 @@ from benchmarks.bench_robust import (
     networks,
     victim_of,
 )
+from custom_components.heatbalance.engine.commissioning import apply_presettings, presettings
 from custom_components.heatbalance.engine.control.base import ControllerConfig
+from custom_components.heatbalance.engine.control.controller import Controller
 from custom_components.heatbalance.engine.model import Network
-from custom_components.heatbalance.engine.oracle import oracle
+from custom_components.heatbalance.engine.oracle import oracle, weighted
 from custom_components.heatbalance.engine.simulator import Simulator
 
 SCENARIO = next(s for s in SCENARIOS if s.name == "noise 1%")
+PUMP_Z = 2.0  # the controller's significance bar (controller.SIGNIFICANCE_Z)
 
 
 def decompose(
@@ -68,19 +78,23 @@ def decompose(
             sim.set_pump_speed(cmds.pump_speed)
         sim.advance(STEP_S)
         state = sim.state()
-    aim = float(getattr(control, "aim", 1.0))
+    aim = float(getattr(control, "aim", 1.0)) * float(getattr(control, "trim", 1.0))
     ratios = {
         iid: state.inlets[iid].flow_m3h / (i.design_flow_m3h * i.weight)
         for iid, i in plant.inlets.items()
     }
     leaves = {iid: r for iid, r in ratios.items() if not _is_parent(plant, iid)}
-    best = oracle(plant).pump_power_w
+    best = oracle(plant).pump_power_w  # weighted: set flow = design × weight (§5.3.6-5)
     at_aim = oracle(plant, weights={iid: aim * i.weight for iid, i in plant.inlets.items()})
     at_flows = oracle(
         plant, weights={iid: ratios[iid] * i.weight for iid, i in plant.inlets.items()}
     )
     worst = min(leaves, key=leaves.__getitem__)
+    fair = _oracle_flows(plant)
     return {
+        **_uncertainty(control, plant, leaves),
+        "oracle_min": min(fair),
+        "oracle_max": max(fair),
         "network": network.name,
         "seed": seed,
         "total": state.pump.power_w / best,
@@ -98,6 +112,43 @@ def decompose(
             (state.inlets[iid].opening or 0.0) for iid in leaves if iid in state.inlets
         ),
     }
+
+
+def _uncertainty(control: Controller, plant: Network, leaves: dict[str, float]) -> dict[str, float]:
+    """How far the estimates would let the pump slow every flow together (issue 9, 9p).
+
+    A pump speed change scales every flow by about the same factor without re-landing any
+    valve, so the lowest pump the estimates allow is where the worst inlet's lower bound
+    (estimate − ``PUMP_Z`` σ) meets its set flow: ``allowed`` is that flow factor (below 1:
+    the pump could slow by that much; above 1: it would have to speed up). ``sigma`` is
+    the median relative σ of the leaves' flow estimates at the end of the run.
+    """
+    bounds, sigmas = [], []
+    for iid in leaves:
+        est = control.estimators.get(iid)
+        value = est.value("flow_m3h") if est is not None else None
+        std = est.std("flow_m3h") if est is not None else None
+        inlet = plant.inlets[iid]
+        set_flow = inlet.design_flow_m3h * inlet.weight
+        if value is None or std is None or value <= 0 or set_flow <= 0:
+            continue
+        bounds.append((value - PUMP_Z * std) / set_flow)
+        sigmas.append(std / value)
+    if not bounds:
+        return {"allowed": math.nan, "sigma": math.nan}
+    return {"allowed": 1.0 / min(bounds), "sigma": float(np.median(sigmas))}
+
+
+def _oracle_flows(plant: Network) -> list[float]:
+    """Every inlet's flow over its set flow (design × weight) in the weighted oracle's plant:
+    the oracle is fair when these are all 1 (nobody above the band's lower edge, nobody
+    below it), with the manual weights of §5.3.6-5 applied as the evaluation applies them."""
+    settled = apply_presettings(plant, presettings(weighted(plant)))
+    state = Simulator(settled, outdoor_c=settled.design.outdoor_c).state()
+    return [
+        state.inlets[iid].flow_m3h / (i.design_flow_m3h * i.weight)
+        for iid, i in settled.inlets.items()
+    ]
 
 
 def _is_parent(network: Network, iid: str) -> bool:
@@ -127,16 +178,27 @@ def main() -> None:
             rows = list(pool.map(_task, tasks))
     else:
         rows = [_task(t) for t in tasks]
-    cols = ("network", "seed", "pump/oracle", "aim", "scatter", "head", "aim value")
-    cols += ("min / median flow", "speed / needed", "max opening")
+    cols: tuple[str, ...] = (
+        "network",
+        "seed",
+        "pump/oracle",
+        "aim",
+        "scatter",
+        "head",
+        "aim value",
+    )
+    cols += ("min / median flow", "speed / needed", "max opening", "est. σ", "pump-only flow")
+    cols += ("oracle flows",)
     print("| " + " | ".join(cols) + " |")
-    print("|---" * 10 + "|")
+    print("|---" * len(cols) + "|")
     for r in rows:
         print(
             f"| {r['network']} | {r['seed']} | {r['total']:.3f} | {r['aim']:.3f} | "
             f"{r['scatter']:.3f} | {r['head']:.3f} | {r['aim_value']:.4f} | "
             f"{r['min_ratio']:.4f} / {r['median_ratio']:.4f} | "
-            f"{r['speed']:.4f} / {r['speed_needed']:.4f} | {r['open_max']:.3f} |"
+            f"{r['speed']:.4f} / {r['speed_needed']:.4f} | {r['open_max']:.3f} | "
+            f"{r['sigma']:.2%} | {r['allowed']:.4f} | "
+            f"{r['oracle_min']:.4f}…{r['oracle_max']:.4f} |"
         )
 
 

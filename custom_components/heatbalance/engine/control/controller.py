@@ -112,6 +112,9 @@ READ_SHARE_WEIGHT = 0.1  # memory of the share of cycles with a reading: about t
 MIN_POOLED = 5  # quiet samples over the network before a noise level is pooled
 POOL_PRIOR_SAMPLES = 10.0  # … and the prior noise level counts like this many samples in it
 BLOCKED_FACTOR = 4.0  # valve resistance ≥4× its characteristic's (Kv ≤ 50 %): blocked
+TRIM_Z = 2.0  # the pump loop slows every flow until the worst estimate − 2 σ meets set flow…
+TRIM_STEP = 0.002  # … in steps of at least 0.2 % of flow (smaller ones are the loop's noise)
+TRIM_QUIET = 2  # … after this many cycles without a command (the estimates have settled)
 PUMP_FOLLOW_TOLERANCE = 0.02  # a pump read this far below its last command …
 PUMP_SHORT_CYCLES = 2  # … this many cycles in a row does not reach its command
 PUMP_SHORT = "pump below its command"
@@ -143,6 +146,9 @@ class Controller:
         self.pump_streak = 0  # steps the plan asked for a small pump change the same way
         self.goals: dict[str, float] = {}  # this step's flow goals of the regulated inlets
         self.aim = config.aim  # flow goals over set flow: the margin the estimates need
+        self.trim = 1.0  # the pump loop's factor on every flow goal (≤ 1, _pump_trim)
+        self.quiet = 0  # cycles in a row without a valve or pump command (for the pump loop)
+        self._unsent: tuple[float, float | None] = (1.0, None)  # trim, speed before this step
         self.read_share: dict[str, float] = {}  # share of cycles with a flow reading (EWMA)
         self.faults: dict[str, str] = {}
         self.blocked_kv: dict[str, float] = {}  # a blocked valve's Kv over its characteristic's
@@ -185,6 +191,8 @@ class Controller:
         measurements = self._estimate(measurements, openings)
         self._seen |= self.fresh  # inlets read at least once (a silent one is not unmetered)
         self.estimated = measurements
+        self.quiet = 0 if self.moved or self.pump_jump else self.quiet + 1
+        self._unsent = (self.trim, self.last_speed)
         self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
         self.moved_from, self.pump_ratio = {}, 1.0
         cmds.faults.update(self.faults)
@@ -477,7 +485,6 @@ class Controller:
     ) -> None:
         """Model-based regulation of ``ids`` and the pump (all at once)."""
         self.aim = self._aim(ids)
-        views, seen = self._views(ids, meas, openings, cmds)
         pump = self.network.substation.pump
         limits = self.config.limits
         current_speed = usable(meas.pump_speed)
@@ -485,6 +492,7 @@ class Controller:
             current_speed = self.last_speed if self.last_speed is not None else pump.speed
         speed_max = limits.speed_range(pump.min_speed, pump.max_speed)[1]
         pump_on = self.config.pump_control and pump_regulated(self.config.level)
+        views, seen = self._views(ids, meas, openings, cmds)
 
         def limit_speed(s: float) -> float:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]
@@ -525,6 +533,18 @@ class Controller:
             return
         # A plan that needs the pump's full speed is constrained, not noisy: always sent.
         full = plan.speed >= speed_max - 1e-9
+        trim = self._pump_trim(ids) if pump_on and not full else self.trim
+        moving = trim != self.trim and current_speed >= MIN_RATIO_SPEED
+        if moving and not self._outside_band(views):
+            # The pump loop alone: every flow follows the speed (affinity laws, fixed
+            # valves), so no valve is re-planned — a re-plan would land each with the
+            # model's error again. The goals follow what the pump really was sent.
+            wanted = current_speed * trim / self.trim
+            sent = self._pump(wanted, current_speed, seen, len(ids), cmds, True)
+            if sent and cmds.pump_speed is not None:
+                self.trim *= cmds.pump_speed / current_speed
+                plan = replace(plan, speed=cmds.pump_speed)
+                pump_on = False
         pump_moves = pump_on and self._pump(plan.speed, current_speed, seen, len(ids), cmds, full)
         if pump_on and not pump_moves and abs(plan.speed - current_speed) > 1e-4:
             # The pump keeps its speed: size the valves for the speed it really runs at —
@@ -676,6 +696,42 @@ class Controller:
             return 1.0 + wanted
         return self.aim
 
+    def _pump_trim(self, ids: list[str]) -> float:
+        """The pump loop on the estimated flows: the factor on every flow goal it wants now.
+
+        A pump speed change moves every flow by the same factor (affinity laws, §5.3.6-3:
+        the pump serves the network, its valves stay), so it needs no valve to land again.
+        Once the network is quiet (``TRIM_QUIET`` cycles without a command), the loop slows
+        the pump as far as the worst-served inlet's estimate allows: until its estimate less
+        ``TRIM_Z`` standard errors meets its set flow (§8.2.4 band's lower edge); it speeds
+        the pump up when that bound is below set flow, never beyond the aim's goals
+        (``trim`` ≤ 1) nor below set flow (``trim`` ≥ 1/aim). Noisy meters and lost
+        readings widen σ, so the loop slows less where less is known. Every inlet the
+        controller regulates counts (households and buildings alike); one without an
+        estimate (never read, or silent beyond ``MAX_ESTIMATE_AGE``) holds the loop.
+        """
+        if self.quiet < TRIM_QUIET or not self.config.auto:
+            return self.trim
+        worst = 0.0
+        counted = 0
+        for iid in ids:
+            est = self.estimators.get(iid)
+            filt = est.filters["flow_m3h"] if est is not None else None
+            if iid in self.faults:
+                continue
+            if filt is None or filt.value is None or filt.age > MAX_ESTIMATE_AGE:
+                return self.trim  # an inlet nobody knows the flow of: the pump is not slowed
+            lower = filt.value - TRIM_Z * math.sqrt(max(filt.var, 0.0))
+            set_flow = self.config.set_flow(self.network.inlets[iid])
+            if set_flow <= 0:
+                continue
+            counted += 1
+            worst = max(worst, set_flow / lower if lower > 0 else math.inf)
+        if not counted or not math.isfinite(worst) or worst <= 0:
+            return self.trim
+        trim = min(max(self.trim * worst, 1.0 / self.aim), 1.0)
+        return self.trim if abs(trim / self.trim - 1.0) < TRIM_STEP else trim
+
     def _pump_deadband(self) -> float:
         """Smallest pump change worth sending: the plan's noise (§8.2.5: no hunting).
 
@@ -709,7 +765,7 @@ class Controller:
             value, std = est.value("flow_m3h"), est.std("flow_m3h")
             if value is None or std is None:
                 continue
-            set_flow = goal / self.aim
+            set_flow = goal / (self.aim * self.trim)
             lo = set_flow * (1.0 + flow_band.lower / 100.0) - SIGNIFICANCE_Z * std
             hi = set_flow * (1.0 + flow_band.upper / 100.0) + SIGNIFICANCE_Z * std
             if not lo <= value <= hi:
@@ -924,7 +980,7 @@ class Controller:
             cmds.held[iid] = SPIKE
             return None
         target = self.config.target_of(iid, inlet.device.type)
-        base = self.config.set_flow(inlet) * self.aim
+        base = self.config.set_flow(inlet) * self.aim * self.trim
         if target == "flow":
             cmds.targets[iid] = base
             self.goals[iid] = base
@@ -1079,6 +1135,16 @@ class Controller:
                 if before is not None:
                     self.moved_from.setdefault(iid, before)
                 self.moved[iid] = self.last_openings[iid] = value
+
+    def held(self) -> None:
+        """Nothing of this cycle was sent (a balanced plant left alone, §8.2.5): no valve
+        moved (:meth:`dispatched`) and neither did the pump — the pump loop's goals and the
+        speed the estimates are carried by stay where they were. Otherwise the loop would
+        lower its goals cycle after cycle while the pump never slowed, down to set flow,
+        and the next regulating cycle would plan every valve on the band's lower edge."""
+        self.dispatched({})
+        self.trim, self.last_speed = self._unsent
+        self.pump_jump, self.pump_ratio = 0.0, 1.0
 
     def forget(self, ids: Iterable[str]) -> None:
         """The inlets' signals now come from other devices (a source re-mapped, §5.3.6-3).
@@ -1397,6 +1463,8 @@ class Controller:
             "moved_from": dict(self.moved_from),
             "pump_jump": self.pump_jump,
             "pump_ratio": self.pump_ratio,
+            "trim": self.trim,
+            "quiet": self.quiet,
             "pump_from": self.pump_from,
             "expected": dict(self.expected),
             "faults": dict(self.faults),
@@ -1429,6 +1497,9 @@ class Controller:
         ctl.expected = _finite_map(data.get("expected"), network)
         ctl.pump_jump = usable(data.get("pump_jump")) or 0.0
         ctl.moved_from = _finite_map(data.get("moved_from"), network)
+        trim = usable(data.get("trim"))
+        ctl.trim = min(max(trim, 1.0 / 1.2), 1.0) if trim is not None else 1.0
+        ctl.quiet = max(int(usable(data.get("quiet")) or 0), 0)
         ratio = usable(data.get("pump_ratio"))
         ctl.pump_ratio = ratio if ratio is not None and ratio > 0 else 1.0
         ctl.pump_from = usable(data.get("pump_from"))
