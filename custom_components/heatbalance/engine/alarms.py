@@ -22,6 +22,7 @@ from .diagnosis import Finding
 from .evaluation import InletEvaluation
 from .meters import KINDS as METER_FAULTS
 from .meters import SUBSTATION
+from .plausibility import KINDS as PLAUSIBILITY_FAULTS
 
 EMERGENCY = "emergency"
 WARNING = "warning"
@@ -217,6 +218,13 @@ def finding_conditions(
     found: list[Condition] = []
     mismatched: set[str] = set()  # the diagnoser and the controller may both judge a valve
     for f in findings:
+        if f.kind in PLAUSIBILITY_FAULTS and (f.inlet_id == SUBSTATION or f.inlet_id in readings):
+            # swapped sensors, a frozen meter, a pump off its command (plausibility.py):
+            # each its own reason (§5.3.8-2, §5.3.8-4); the substation's are the network's
+            where = NETWORK if f.inlet_id == SUBSTATION else f.inlet_id
+            values = {"value": f.message}
+            found.append(Condition("equipment_fault", f.severity, where, f.kind, values, True))
+            continue
         reading = readings.get(f.inlet_id)
         if reading is None and f.inlet_id == SUBSTATION and f.kind in METER_FAULTS:
             # the substation's own flow meter against the sum of its inlets (meters.py):

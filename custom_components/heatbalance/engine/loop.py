@@ -52,6 +52,7 @@ from .energy import EnergyCounters
 from .evaluation import REGULATION_TIMEOUT_S, BalanceStateMachine, Evaluation, evaluate
 from .forecast import LoadForecaster
 from .model import Network
+from .plausibility import Plausibility, untrusted
 
 
 @dataclass
@@ -146,6 +147,7 @@ class ControlLoop:
         self.forecaster = _forecaster(stored.get("forecaster"))
         self.success = SuccessWindows(stored.get("transmissions"))
         self.energy = EnergyCounters(stored.get("energy_kwh"))
+        self.plausibility = Plausibility()  # faults seen over cycles (swapped, frozen, pump)
         self.cycle_s = cycle_s
         self._openings: dict[str, float] = {}  # last cycle's raw feedback (moves by hand)
         self.configure(config)
@@ -183,6 +185,11 @@ class ControlLoop:
         """
         sent = dispatched or {}
         meas, cleaning = clean_measurements(self.cleaner, measurements)
+        # judged on the raw readings, against the pump command and the meters' noise the
+        # controller learnt up to last cycle; what they distrust regulation does without
+        pump = self.controller.last_speed if self.config.controller.pump_control else None
+        plausible = self.plausibility.update(measurements, self.controller.estimators, pump)
+        meas = untrusted(meas, plausible)
         ev = self._evaluate(meas)
         commands = self.controller.step(meas)
         unbalanced = self._track_balance(balance, self._consistent(ev), clock_s, meas.time_s)
@@ -190,7 +197,7 @@ class ControlLoop:
         result = LoopResult(meas, cleaning, ev, commands, [], heat, unbalanced_s=unbalanced)
         judged = self.config.judged if self.config.judged is not None else list(heat)
         result.energy_kwh = self.energy.add(heat, self.cycle_s if dt_s is None else dt_s, judged)
-        result.findings = self._diagnose(meas, sent)
+        result.findings = self._diagnose(meas, sent) + plausible
         result.findings += self._controller_findings(result.findings, meas.time_s)
         result.forecast_kw = self._forecast(meas, result.total_heat_kw, outdoor_forecast_c)
         self._alarm_rules(measurements, result, sent, gateways or {})
@@ -221,6 +228,7 @@ class ControlLoop:
             self.diagnoser.inlets.pop(iid, None)
             self.success.history.pop(iid, None)
             self.cleaner.forget(f"{iid}.")
+            self.plausibility.forget(iid)
             self._openings.pop(iid, None)
 
     def within_limits(
