@@ -165,6 +165,7 @@ class Controller:
         self.meters = MeterCheck(self.network)
         self.meter_findings: list[Finding] = []
         self._witness_solve: HydraulicResult | None = None  # warm start of _model_flows
+        self.model_flows: dict[str, float] = {}  # this step's _model_flows
         self._thermal: ThermalModel | None = None  # the pipes' losses (meter check)
         self._losses_due = 0  # cycles until the pipe losses are told again
         self._assumed: frozenset[str] = frozenset()
@@ -259,6 +260,7 @@ class Controller:
         the plant, the corrected flow was taken as a spike and then crept in over days.
         """
         flows = self._model_flows(meas)
+        self.model_flows = flows or {}  # also device diagnosis's witness (diagnosis.py)
         self.meter_findings = self.meters.update(meas, flows, self._supply_losses(meas))
         cmds.notes.extend(f.message for f in self.meter_findings)
         before = dict(self.meters.factors)
