@@ -38,7 +38,7 @@ from .engine.hydraulics import HydraulicError
 from .engine.model import Network
 from .engine.simulator import Simulator
 from .gateway_source import async_attach
-from .gc_tuning import run_paused
+from .gc_tuning import run_cycle_paused, run_paused
 from .persistence import (
     PLANT_CLOCK,
     SAVE_DELAY_S,
@@ -299,7 +299,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             acq = await self.plant.async_acquire(self.hass)
             await self._async_gateway_issues()
             result = await self.hass.async_add_executor_job(
-                run_paused,  # a large network's cycle allocates 10⁵-10⁶ objects (gc_tuning)
+                run_cycle_paused,  # a large network's cycle: 10⁵-10⁶ objects (gc_tuning)
                 len(self.network.inlets),
                 run_cycle,
                 self.network,
@@ -340,7 +340,9 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         its device is verified on the next cycle, and cleaning expects those flows to change.
         Returns what was sent. The caller holds :attr:`engine_lock`."""
         failed = await self.plant.async_dispatch(self.hass, openings, pump)
-        return await self.hass.async_add_executor_job(self._record_sent, openings, failed)
+        return await self.hass.async_add_executor_job(
+            run_paused, len(self.network.inlets), self._record_sent, openings, failed
+        )
 
     def _record_sent(self, openings: dict[str, float], failed: set[str]) -> dict[str, float]:
         """What reached its device, told to the control loop (executor: thousands of
