@@ -187,8 +187,10 @@ class ControlLoop:
         meas, cleaning = clean_measurements(self.cleaner, measurements)
         # judged on the raw readings, against the pump command and the meters' noise the
         # controller learnt up to last cycle; what they distrust regulation does without
-        pump = self.controller.last_speed if self.config.controller.pump_control else None
-        plausible = self.plausibility.update(measurements, self.controller.estimators, pump)
+        ctl = self.controller
+        pump = ctl.last_speed if self.config.controller.pump_control else None
+        quiet = not ctl.moved and not ctl.pump_jump  # nothing sent since the last readings
+        plausible = self.plausibility.update(measurements, ctl.estimators, pump, quiet)
         meas = untrusted(meas, plausible)
         ev = self._evaluate(meas)
         commands = self.controller.step(meas)

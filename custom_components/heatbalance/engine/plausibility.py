@@ -12,9 +12,11 @@ show as a pattern over cycles, and each is a named finding here (an equipment-fa
   that its own history makes improbable (a dead transmitter that still answers). A meter
   is judged only where the controller's estimator learnt a noise level of at least
   :data:`FROZEN_MIN_NOISE` (a noiseless or very quiet meter may repeat); the run needed
-  comes from the meter's own share of exact repeats before it (a coarse meter that often
-  repeats needs a long run), so the chance of accusing a healthy meter in one run is below
-  :data:`FROZEN_FALSE_RATE`. While it stands its flow is not used for regulation.
+  comes from the meter's own share of exact repeats in quiet cycles before it (nothing
+  moved: a noiseless plant at rest repeats every value, a regulating one never) and from
+  its resolution (a coarse meter that often repeats needs a long run), so the chance of
+  accusing a healthy meter in one run is below :data:`FROZEN_FALSE_RATE`. While it
+  stands its flow is not used for regulation.
 * ``pump_not_following`` — the pump's read-back speed is off its last command by more than
   the controller's follow tolerance for :data:`PUMP_OFF_CYCLES` cycles in a row (§5.3.8-4,
   command against feedback; a worn pump, a drive limit or wrong scaling).
@@ -50,9 +52,10 @@ class _Meter:
     """One flow meter's history of exact repeats."""
 
     last: float | None = None
-    pairs: int = 0  # consecutive readings compared (outside the current run)
+    pairs: int = 0  # consecutive readings of quiet cycles compared (before the run)
     repeats: int = 0  # … of which repeated exactly
     run: int = 0  # exact repeats in a row now
+    run_quiet: int = 0  # … of them in quiet cycles
     noise: float | None = None  # learnt noise when the run began
     steps: list[float] = field(default_factory=list)  # the last changes seen (sizes)
 
@@ -122,9 +125,13 @@ class Plausibility:
         raw: Measurements,
         estimators: dict[str, InletEstimator],
         sent_speed: float | None,
+        quiet: bool = False,
     ) -> list[Finding]:
         """This cycle's findings from the raw readings, the estimators' learnt flow noise
-        (of the cycles before) and the pump speed last commanded (None: no pump command)."""
+        (of the cycles before) and the pump speed last commanded (None: no pump command);
+        ``quiet``: nothing was moved since the last readings, so a meter's changes are its
+        own (only such cycles teach how often it repeats: a noiseless plant at rest repeats
+        every value, a moving one never)."""
         now = raw.time_s or 0.0
         found: list[Finding] = []
         pairs = [(iid, r.supply_c, r.return_c) for iid, r in raw.inlets.items()]
@@ -136,7 +143,7 @@ class Plausibility:
             meter = flt.filters["flow_m3h"] if flt is not None else None
             # the level shrunk toward the network's meters: a few samples say little
             noise = meter.sigma() if meter is not None and meter.learnt else None
-            found += self._frozen(iid, _num(reading.flow_m3h), noise, now)
+            found += self._frozen(iid, _num(reading.flow_m3h), noise, quiet, now)
         found += self._pump(_num(raw.pump_speed), sent_speed, now)
         return found
 
@@ -156,7 +163,7 @@ class Plausibility:
         return [Finding(iid, "sensors_swapped", "warning", text, since)]
 
     def _frozen(
-        self, iid: str, value: float | None, noise: float | None, now: float
+        self, iid: str, value: float | None, noise: float | None, quiet: bool, now: float
     ) -> list[Finding]:
         if value is None:
             return []  # a gap neither breaks nor extends a run
@@ -165,14 +172,16 @@ class Plausibility:
             if m.run == 0:
                 m.noise, m.since = noise, now
             m.run += 1
+            m.run_quiet += quiet
         else:
             if m.last is not None:
-                m.steps = [*m.steps[-(STEPS_KEPT - 1) :], abs(value - m.last)]
+                if value != m.last:
+                    m.steps = [*m.steps[-(STEPS_KEPT - 1) :], abs(value - m.last)]
                 need = m.needed() if m.run else None
                 if not m.run or need is None or m.run < need:  # a frozen run is no history
-                    m.pairs += m.run + 1
-                    m.repeats += m.run
-            m.run, m.last = 0, value
+                    m.pairs += m.run_quiet + quiet
+                    m.repeats += m.run_quiet
+            m.run, m.run_quiet, m.last = 0, 0, value
         need = m.needed() if m.run else None
         if need is None or m.run < need:
             return []
