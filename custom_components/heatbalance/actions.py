@@ -59,6 +59,7 @@ async def async_confirm_proposal(
         sent = await coordinator.async_send(openings, result.pump_command)
     result.commands = {}  # confirmed once; the next cycle proposes afresh
     coordinator.async_update_listeners()
+    await coordinator.async_told()
     async_audit(
         coordinator.hass,
         coordinator.config_entry.entry_id,
@@ -108,6 +109,7 @@ async def async_set_opening(
             inlet.reading.opening = float(sim.openings[sim.ids.index(inlet_id)])
         inlet.command = value
     coordinator.async_update_listeners()
+    await coordinator.async_told()
 
 
 def _refuse_primary(coordinator: HeatbalanceCoordinator) -> None:

@@ -20,8 +20,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -716,16 +715,9 @@ class ArchiveWriter:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
-    @contextmanager
-    def hold(self) -> Iterator[None]:
-        """Flush, checkpoint and keep writes back while the caller copies the database."""
-        self.flush()
-        with self._gate:
-            self.archive.checkpoint()
-            yield
-
     def hold_start(self) -> None:
-        """Same as :meth:`hold` entered: for callers whose end comes in another call."""
+        """Flush, checkpoint and keep writes back while the caller copies the database (a
+        backup: :mod:`.backup`'s pre-backup hook) until :meth:`hold_end`."""
         self.flush()
         self._gate.acquire()
         self._held = True

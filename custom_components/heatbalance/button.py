@@ -57,3 +57,4 @@ class AcknowledgeButton(HeatbalanceEntity, ButtonEntity):
     async def async_press(self) -> None:
         """Same as the ``acknowledge_alarm`` action without a filter."""
         async_acknowledge(self.coordinator, self._context, entity_id=self.entity_id)
+        await self.coordinator.async_told()

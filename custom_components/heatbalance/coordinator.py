@@ -30,7 +30,7 @@ from homeassistant.util import dt as dt_util
 
 from .alarm_events import AlarmEvents
 from .compat import STORE_OFF_LOOP
-from .const import CONF_GATEWAY_TOPIC, DOMAIN
+from .const import CONF_GATEWAY_TOPIC, DEFAULT_GATEWAY_TOPIC, DOMAIN
 from .cycle import CycleMemory, CycleResult, run_cycle
 from .engine.alarms import AlarmBook
 from .engine.evaluation import BalanceStateMachine
@@ -38,7 +38,7 @@ from .engine.hydraulics import HydraulicError
 from .engine.model import Network
 from .engine.simulator import Simulator
 from .gateway_source import async_attach
-from .gc_tuning import run_paused
+from .gc_tuning import run_cycle_paused, run_paused
 from .persistence import (
     PLANT_CLOCK,
     SAVE_DELAY_S,
@@ -112,6 +112,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self._save_unsub: Callable[[], None] | None = None
         self._refreshing = False  # listeners are told after the refresh, in batches
         self._listeners_due = False
+        self._telling: asyncio.Task[None] | None = None  # an operator change told in batches
         self._gateway_revision: int | None = None  # the gateway source's, at its last check
 
     @property
@@ -153,7 +154,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             source = await async_attach(
                 self.hass,
                 self.plant,
-                base=(entry.options.get(CONF_GATEWAY_TOPIC) if entry else None) or "heatbalance",
+                base=(entry.options.get(CONF_GATEWAY_TOPIC) if entry else None)
+                or DEFAULT_GATEWAY_TOPIC,
                 key=entry.entry_id if entry else None,
             )
         except (HomeAssistantError, ValueError) as err:  # no MQTT; a device on two inlets
@@ -259,11 +261,18 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         if len(self._listeners) <= LISTENER_BATCH:
             super().async_update_listeners()
             return
-        self.hass.async_create_task(  # the first batch runs now (eager), the rest after yields
+        self._telling = self.hass.async_create_task(  # the first batch now, the rest after yields
             self._async_update_listeners_in_batches(),
             f"{DOMAIN} {self.name} entities told",
             eager_start=True,
         )
+
+    async def async_told(self) -> None:
+        """Return once every entity shows the last operator change. An action waits for it
+        (as a refresh waits for its batches): a blocking call then returns with its change
+        shown, also on an entity of a later batch (set_weight's number was read stale)."""
+        if self._telling is not None and not self._telling.done():
+            await asyncio.wait([self._telling])  # never raises (an unload may cancel it)
 
     async def _async_update_listeners_in_batches(self) -> None:
         self._listeners_due = False
@@ -290,7 +299,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             acq = await self.plant.async_acquire(self.hass)
             await self._async_gateway_issues()
             result = await self.hass.async_add_executor_job(
-                run_paused,  # a large network's cycle allocates 10⁵-10⁶ objects (gc_tuning)
+                run_cycle_paused,  # a large network's cycle: 10⁵-10⁶ objects (gc_tuning)
                 len(self.network.inlets),
                 run_cycle,
                 self.network,
@@ -331,7 +340,9 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         its device is verified on the next cycle, and cleaning expects those flows to change.
         Returns what was sent. The caller holds :attr:`engine_lock`."""
         failed = await self.plant.async_dispatch(self.hass, openings, pump)
-        return await self.hass.async_add_executor_job(self._record_sent, openings, failed)
+        return await self.hass.async_add_executor_job(
+            run_paused, len(self.network.inlets), self._record_sent, openings, failed
+        )
 
     def _record_sent(self, openings: dict[str, float], failed: set[str]) -> dict[str, float]:
         """What reached its device, told to the control loop (executor: thousands of

@@ -23,13 +23,12 @@ from .engine.diagnosis import Finding
 from .engine.energy import EnergyCounters
 from .engine.evaluation import BalanceStateMachine, Evaluation
 from .engine.loop import ControlLoop, LoopConfig
-from .engine.model import Inlet, Network
+from .engine.model import WEIGHT_RANGE, Inlet, Network
 from .estimates import filled_in
 from .reading import Acquisition, Reading
 from .settings import ENGINE_TARGETS, InletConfig, Settings
 
 ENGINE_ALGORITHMS = {"traditional": "traditional", "ai": "model"}
-WEIGHT_RANGE = (0.5, 2.0)  # §5.3.6-5, as the engine accepts it
 LEARNED = (
     "controller",
     "diagnoser",
@@ -52,7 +51,6 @@ class InletResult:
     in_band: bool | None
     command: float | None  # opening sent (auto) or proposed (manual), 0…1
     success_rate: float | None
-    success_samples: int = 0
     households: dict[str, float] | None = None
     flow_deviation: float | None = None  # % of set flow, whatever the target
     flagged: dict[str, tuple[str, ...]] = field(default_factory=dict)  # cleaning's verdicts
@@ -259,7 +257,7 @@ def run_cycle(
     for iid in inlets:
         inlet, reading = network.inlets[iid], acq.inlets[iid]
         heat_kw = out.heat_kw.get(iid)
-        rate, samples = out.success.get(iid, (None, 0))
+        rate, _ = out.success.get(iid, (None, 0))
         judged = ev.inlets.get(iid) if ev else None
         results[iid] = InletResult(
             reading=reading,
@@ -271,7 +269,6 @@ def run_cycle(
             in_band=judged.in_band if judged else None,
             command=out.commands.proposed.get(iid),
             success_rate=rate,
-            success_samples=samples,
             households=_households(kids.get(iid, ()), acq),
             flow_deviation=judged.flow_deviation_pct if judged else None,
             flagged=flags.get(iid, {}),
@@ -295,8 +292,13 @@ def _flags_by_inlet(flags: dict[str, tuple[str, ...]]) -> dict[str, dict[str, tu
     for name, why in flags.items():
         iid, dot, signal = name.rpartition(".")
         if dot and why not in {("ok",), ("missing",)}:
+            if why[0] == "missing" and signal in _OPTIONAL:
+                continue  # no transmitter at most inlets: the data check's (§4.3.2), not a flag
             out.setdefault(iid, {})[signal] = why
     return out
+
+
+_OPTIONAL = frozenset({"dp_available_kpa", "valve_dp_kpa"})  # cleaned where read (cleaning.py)
 
 
 def _households(children: Iterable[Inlet], acq: Acquisition) -> dict[str, float] | None:

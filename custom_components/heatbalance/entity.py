@@ -22,7 +22,7 @@ from homeassistant.helpers.entity_platform import (
 )
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .audit import async_audit
+from .audit import async_audit, async_require_admin
 from .compat import via_device
 from .const import DOMAIN
 from .coordinator import HeatbalanceCoordinator
@@ -177,18 +177,31 @@ class HeatbalanceEntity(CoordinatorEntity[HeatbalanceCoordinator]):
             **details,
         )
 
-    def _change_option(self, key: str, old: Any, new: Any) -> None:
-        """Store a network option (applied at once), audit it and show it."""
+    async def _require_admin(self) -> None:
+        """A parameter change is an administrator's (§5.1.3); a refusal is audited."""
+        await async_require_admin(
+            self.hass,
+            self._context,
+            entry_id=self.coordinator.config_entry.entry_id,
+            action=f"set_{self.entity_description.key}",
+        )
+
+    async def _change_option(self, key: str, old: Any, new: Any) -> None:
+        """Store a network option (applied at once), audit it and show it (also on the
+        network's other entities before returning)."""
         async_change_options(self.hass, self.coordinator.config_entry, **{key: new})
         self._audit(f"set_{key}", old=old, new=new)
         self._write_now()
+        await self.coordinator.async_told()
 
-    def _change_inlet(self, action: str, key: str, new: Any, **old: Any) -> None:
-        """Store a setting of this inlet in its subentry, audit it and show it."""
+    async def _change_inlet(self, action: str, key: str, new: Any, **old: Any) -> None:
+        """Store a setting of this inlet in its subentry, audit it and show it (also on the
+        network's other entities before returning)."""
         assert self.inlet_id is not None
         async_change_inlet(self.hass, self.coordinator.config_entry, self.inlet_id, **{key: new})
         self._audit(action, **old, new=new)
         self._write_now()
+        await self.coordinator.async_told()
 
 
 async def add_per_actuated_inlet(

@@ -37,11 +37,9 @@ def filled_in(
             if getattr(reading, name) is None and value is not None and 0 < age <= MAX_ESTIMATE_AGE:
                 out[name] = value
     if reading.opening is None and inlet_id in assumed:
-        position = controller.last_openings.get(inlet_id)
-        if position is None:
-            position = controller.network.inlets[inlet_id].device.opening
+        position = controller.known_position(inlet_id)  # what the step limit starts from
         if position is not None:
-            out["opening"] = float(position)
+            out["opening"] = position
     return out
 
 

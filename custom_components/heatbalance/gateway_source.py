@@ -75,7 +75,6 @@ STORE_KEY = "heatbalance.gateway_source"
 STORE_VERSION = 1
 SAVE_DELAY_S = 5.0
 METER_SIGNALS = {"supply_c": "supply_temperature", "return_c": "return_temperature"}
-CONFIRMED = "confirmed"
 PENDING = "pending"  # sent, no answer yet
 QUEUED = "queued"  # held by a LoRaWAN network server until the device's next uplink
 NO_RESULT = "no_result"  # no answer within the stale window
@@ -414,13 +413,7 @@ class GatewaySource:
     @callback
     def _on_stats(self, msg: Any) -> None:
         """Keep a gateway's statistics (§6.0.6 first-try rates, outbox backlog)."""
-        try:
-            stats = json.loads(msg.payload)
-            if not isinstance(stats, dict):
-                raise TypeError("not an object")
-        except (ValueError, TypeError) as err:
-            self.invalid += 1
-            _LOGGER.warning("Unreadable gateway statistics on %s: %r", msg.topic, err)
+        if (stats := self._json_object(msg, "gateway statistics")) is None:
             return
         gateway = msg.topic.split("/")[-2]
         devices = stats.get("devices")
@@ -433,18 +426,24 @@ class GatewaySource:
     @callback
     def _on_info(self, msg: Any) -> None:
         """Keep what a gateway says it is (its birth message, retained)."""
-        try:
-            info = json.loads(msg.payload)
-            if not isinstance(info, dict):
-                raise TypeError("not an object")
-        except (ValueError, TypeError) as err:
-            self.invalid += 1
-            _LOGGER.warning("Unreadable gateway info on %s: %r", msg.topic, err)
+        if (info := self._json_object(msg, "gateway info")) is None:
             return
         gateway = msg.topic.split("/")[-2]
         if self.info.get(gateway) != info:
             self.info[gateway] = info
             self.revision += 1
+
+    def _json_object(self, msg: Any, what: str) -> dict[str, Any] | None:
+        """A message's JSON object; None (counted invalid, logged) for anything else."""
+        try:
+            value = json.loads(msg.payload)
+            if not isinstance(value, dict):
+                raise TypeError("not an object")
+        except (ValueError, TypeError) as err:
+            self.invalid += 1
+            _LOGGER.warning("Unreadable %s on %s: %r", what, msg.topic, err)
+            return None
+        return value
 
     def device_points(self, device: str) -> frozenset[str] | None:
         """The point keys the device's gateway (its owner, else any that lists it) says the

@@ -19,11 +19,7 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.storage import Store
 
 from .const import (
-    CONF_ACCELERATION,
-    CONF_CYCLE_MINUTES,
     CONF_INLET_ID,
-    CONF_OUTDOOR_ENTITY,
-    CONF_SUBSTATION_FLOW_DEVICE,
     DOMAIN,
     SUBENTRY_INLET,
 )
@@ -35,7 +31,7 @@ from .network_setup import build_network, definitions, handed_over, network_sour
 from .persistence import STORE_VERSION
 from .records import CONF_ARCHIVE_URL, audited_change
 from .repairs import async_check_issues, async_clear_issues
-from .settings import DEFAULT_OPTIONS, PUMP_SOURCES, InletConfig, Settings
+from .settings import DEFAULT_OPTIONS, RELOAD_OPTIONS, InletConfig, Settings
 from .true_plant import plant_network
 
 RELOADS = f"{DOMAIN}_pending_reloads"
@@ -58,9 +54,7 @@ def structure_of(entry: ConfigEntry) -> tuple[Any, ...]:
     options = DEFAULT_OPTIONS | dict(entry.options)
     return (
         repr(sorted(entry.data.items())),
-        tuple(options[k] for k in (CONF_CYCLE_MINUTES, CONF_ACCELERATION, CONF_OUTDOOR_ENTITY)),
-        tuple(options[k] for k in PUMP_SOURCES),  # a drive on the gateway attaches its source
-        options[CONF_SUBSTATION_FLOW_DEVICE],  # so does a substation meter on the gateway
+        tuple(options[k] for k in RELOAD_OPTIONS),
         options.get(CONF_ARCHIVE_URL),  # another archive database: reopen it
         tuple(sorted((sid, cfg.structure()) for sid, cfg in inlet_configs(entry).items())),
     )

@@ -16,7 +16,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .audit import async_require_admin
 from .const import (
     CONF_MAX_OPENING,
     CONF_MAX_STEP,
@@ -31,6 +30,7 @@ from .const import (
 )
 from .coordinator import HeatbalanceConfigEntry
 from .cycle import weight_of
+from .engine.model import WEIGHT_RANGE
 from .entity import HeatbalanceEntity, add_entities
 from .settings import DEFAULT_OPTIONS, OPTION_RANGES
 
@@ -75,8 +75,8 @@ THRESHOLDS = (
 WEIGHT = NumberEntityDescription(
     key=CONF_WEIGHT,
     translation_key=CONF_WEIGHT,
-    native_min_value=0.5,  # the network file's range for weights
-    native_max_value=2.0,
+    native_min_value=WEIGHT_RANGE[0],  # §5.3.6-5, the network file's range
+    native_max_value=WEIGHT_RANGE[1],
     native_step=0.05,
     mode=NumberMode.BOX,
     entity_category=EntityCategory.CONFIG,
@@ -120,19 +120,14 @@ class ThresholdNumber(HeatbalanceEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Admins only; the opening limits must stay ordered (the engine refuses otherwise)."""
-        await async_require_admin(
-            self.hass,
-            self._context,
-            entry_id=self.coordinator.config_entry.entry_id,
-            action=f"set_{self.entity_description.key}",
-        )
+        await self._require_admin()
         key = self.entity_description.key
         options = DEFAULT_OPTIONS | dict(self.coordinator.config_entry.options) | {key: value}
         if options[CONF_MIN_OPENING] > options[CONF_MAX_OPENING]:
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="opening_limits"
             )
-        self._change_option(key, self.native_value, value)
+        await self._change_option(key, self.native_value, value)
 
 
 class InletNumber(HeatbalanceEntity, NumberEntity):
@@ -149,12 +144,7 @@ class InletNumber(HeatbalanceEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Admins only; stored in the inlet's subentry, applied from the next cycle."""
-        await async_require_admin(
-            self.hass,
-            self._context,
-            entry_id=self.coordinator.config_entry.entry_id,
-            action=f"set_{self.entity_description.key}",
-        )
+        await self._require_admin()
         assert self.inlet_id is not None
         key = self.entity_description.key
-        self._change_inlet(f"set_{key}", key, value, old=self.native_value)
+        await self._change_inlet(f"set_{key}", key, value, old=self.native_value)

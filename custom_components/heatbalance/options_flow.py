@@ -2,7 +2,7 @@
 
 Stored flat in ``entry.options``; the form groups them in sections. The entry's update
 listener applies operating settings in place and reloads only for the cycle and its sources
-(``settings.LIVE_OPTIONS``): ``OptionsFlowWithReload`` does not exist in HA 2025.4.
+(``settings.RELOAD_OPTIONS``): ``OptionsFlowWithReload`` does not exist in HA 2025.4.
 """
 
 from __future__ import annotations

@@ -56,6 +56,7 @@ from .const import (
 )
 from .engine.energy import EnergyCounters
 from .engine.simulator import PlantState, Simulator, outdoor_profile
+from .gc_tuning import run_paused
 from .reading import Acquisition, Reading
 
 if TYPE_CHECKING:
@@ -134,8 +135,14 @@ class Plant:
             for iid, cfg in self.inlets.items()
             if cfg.source in (SOURCE_ENTITIES, SOURCE_GATEWAY)
         }
-        acq = await hass.async_add_executor_job(
-            self._step_and_read, outdoor, list(self.inlets), real, self.simulated
+        acq = await hass.async_add_executor_job(  # 10⁵ objects at 23k: paused (gc_tuning)
+            run_paused,
+            len(self.simulator.network.inlets),
+            self._step_and_read,
+            outdoor,
+            list(self.inlets),
+            real,
+            self.simulated,
         )
         for iid, cfg in real.items():
             if cfg.source == SOURCE_ENTITIES:
@@ -383,7 +390,9 @@ class Plant:
         The simulator's valves (thousands on a households network) are set in the executor.
         """
         failed: set[str] = set()
-        real = await hass.async_add_executor_job(self._move_simulated, commands)
+        real = await hass.async_add_executor_job(
+            run_paused, len(self.simulator.network.inlets), self._move_simulated, commands
+        )
         model: dict[str, float] = {}  # real valves' openings the model assumes
         for iid, opening in real.items():
             cfg = self.inlets[iid]

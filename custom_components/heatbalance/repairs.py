@@ -17,7 +17,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.repairs import RepairsFlow
@@ -39,34 +40,6 @@ if TYPE_CHECKING:
 GATEWAY_KINDS = ("gateway_protocol", "gateway_signals")
 
 
-def _issue(
-    hass: HomeAssistant,
-    entry_id: str,
-    kind: str,
-    placeholders: dict[str, str] | None,
-    *,
-    fixable: bool = False,
-    data: dict[str, Any] | None = None,
-    severity: ir.IssueSeverity = ir.IssueSeverity.WARNING,
-) -> None:
-    """Create (placeholders given) or delete (None) one issue of an entry."""
-    issue_id = f"{entry_id}_{kind}"
-    if placeholders is None:
-        ir.async_delete_issue(hass, DOMAIN, issue_id)
-        return
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        issue_id,
-        is_fixable=fixable,
-        is_persistent=False,
-        severity=severity,
-        translation_key=kind,
-        translation_placeholders=placeholders,
-        data={"entry_id": entry_id, "kind": kind, **(data or {})},
-    )
-
-
 FIX_WHERE = {  # the form where a missing signal is mapped (issue 14: repairs deep-link)
     "network": ("the network's options (⋮ → Configure)", "管网的选项（⋮ → 配置）"),
     "inlet": (
@@ -76,11 +49,75 @@ FIX_WHERE = {  # the form where a missing signal is mapped (issue 14: repairs de
 }
 
 
-def _fix_link(hass: HomeAssistant, entry_id: str, key: str) -> str:
-    """' → [where to fix](link to the entry)': network-wide signals live in the options."""
-    zh = int(str(hass.config.language).lower().startswith("zh"))
-    where = FIX_WHERE["network" if key == "network" else "inlet"][zh]
-    return f" → [{where}](/config/integrations/integration/{DOMAIN}#config_entry={entry_id})"
+@dataclass
+class _Issues:
+    """The issues of one network entry: where they go, what they name, in which language."""
+
+    hass: HomeAssistant
+    entry_id: str
+    title: str
+    network: Network
+    names: Mapping[str, str]  # the selectors' translations (levels, targets, signals)
+
+    @classmethod
+    async def of(cls, hass: HomeAssistant, entry_id: str, title: str, network: Network) -> _Issues:
+        """With the user's language's selector names."""
+        names = await async_get_translations(hass, hass.config.language, "selector", [DOMAIN])
+        return cls(hass, entry_id, title, network, names)
+
+    def set(
+        self,
+        kind: str,
+        placeholders: dict[str, str] | None,
+        *,
+        fixable: bool = False,
+        data: dict[str, Any] | None = None,
+        severity: ir.IssueSeverity = ir.IssueSeverity.WARNING,
+    ) -> None:
+        """Create (placeholders given; the network's name added) or delete (None) one."""
+        issue_id = f"{self.entry_id}_{kind}"
+        if placeholders is None:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=fixable,
+            is_persistent=False,
+            severity=severity,
+            translation_key=kind,
+            translation_placeholders={"network": self.title, **placeholders},
+            data={"entry_id": self.entry_id, "kind": kind, **(data or {})},
+        )
+
+    def option(self, selector: str, value: str, default: str = "") -> str:
+        """A selector option's name in the user's language."""
+        return self.names.get(f"component.{DOMAIN}.selector.{selector}.options.{value}", default)
+
+    def lines(self, signals: Mapping[str, Iterable[str]]) -> str:
+        """A line per inlet (or ``network``): its signals by name, and a link to where they
+        are mapped (network-wide signals live in the options)."""
+        zh = int(str(self.hass.config.language).lower().startswith("zh"))
+        link = f"/config/integrations/integration/{DOMAIN}#config_entry={self.entry_id}"
+        inlets = self.network.inlets
+        return "\n".join(
+            f"- {inlets[iid].name or iid if iid in inlets else self.title}: "
+            + ", ".join(self.option("signal", code, code) for code in codes)
+            + f" → [{FIX_WHERE['network' if iid == 'network' else 'inlet'][zh]}]({link})"
+            for iid, codes in signals.items()
+        )
+
+    def missing_signals(
+        self, settings: Settings, inlets: Mapping[str, InletConfig], points: Points | None
+    ) -> None:
+        """The ``missing_signals`` issue (``points``: what the gateway says its devices have)."""
+        lines = self.lines(missing_signals(self.network, settings, inlets, points))
+        level, target = self.option("level", settings.level), self.option("target", settings.target)
+        self.set(
+            "missing_signals",
+            {"level": level, "target": target, "signals": lines} if lines else None,
+        )
 
 
 async def async_check_issues(
@@ -93,70 +130,20 @@ async def async_check_issues(
     orphans: Mapping[str, str],
 ) -> None:
     """Raise or clear every issue of one network entry (``orphans``: subentry → inlet id)."""
-    names = await async_get_translations(hass, hass.config.language, "selector", [DOMAIN])
-    _missing_signals(hass, entry_id, title, network, settings, inlets, names, None)
-    level = names.get(f"component.{DOMAIN}.selector.level.options.{settings.level}", "")
+    issues = await _Issues.of(hass, entry_id, title, network)
+    issues.missing_signals(settings, inlets, None)
     weak = not_electric(network, settings, inlets)
-    _issue(
-        hass,
-        entry_id,
-        "not_electric",
-        {"network": title, "level": level, "inlets": ", ".join(weak)} if weak else None,
-    )
+    level = issues.option("level", settings.level)
+    issues.set("not_electric", {"level": level, "inlets": ", ".join(weak)} if weak else None)
     too_long = settings.cycle_minutes > MAX_CYCLE_MINUTES
-    _issue(
-        hass,
-        entry_id,
-        "cycle_too_long",
-        {"network": title, "minutes": f"{settings.cycle_minutes:g}"} if too_long else None,
-        fixable=True,
-    )
-    _issue(
-        hass,
-        entry_id,
+    minutes = {"minutes": f"{settings.cycle_minutes:g}"}
+    issues.set("cycle_too_long", minutes if too_long else None, fixable=True)
+    issues.set(
         "inlet_missing",
-        {"network": title, "inlets": ", ".join(sorted(orphans.values()))} if orphans else None,
+        {"inlets": ", ".join(sorted(orphans.values()))} if orphans else None,
         fixable=True,
         data={"subentries": ",".join(sorted(orphans))},
     )
-
-
-def _missing_signals(
-    hass: HomeAssistant,
-    entry_id: str,
-    title: str,
-    network: Network,
-    settings: Settings,
-    inlets: Mapping[str, InletConfig],
-    names: Mapping[str, str],
-    points: Points | None,
-) -> None:
-    """The ``missing_signals`` issue (``points``: what the gateway says its devices have)."""
-    missing = missing_signals(network, settings, inlets, points)
-    lines = [
-        f"- {_name(network, iid, title)}: "
-        + ", ".join(_signal(names, s) for s in gaps)
-        + _fix_link(hass, entry_id, iid)
-        for iid, gaps in missing.items()
-    ]
-    level = names.get(f"component.{DOMAIN}.selector.level.options.{settings.level}", "")
-    target = names.get(f"component.{DOMAIN}.selector.target.options.{settings.target}", "")
-    _issue(
-        hass,
-        entry_id,
-        "missing_signals",
-        {"network": title, "level": level, "target": target, "signals": "\n".join(lines)}
-        if missing
-        else None,
-    )
-
-
-def _signal(names: Mapping[str, str], code: str) -> str:
-    return names.get(f"component.{DOMAIN}.selector.signal.options.{code}", code)
-
-
-def _name(network: Network, iid: str, title: str) -> str:
-    return network.inlets[iid].name or iid if iid in network.inlets else title
 
 
 def async_clear_issues(hass: HomeAssistant, entry_id: str) -> None:
@@ -183,40 +170,25 @@ async def async_gateway_issues(
     """Raise or clear the gateway's issues from what its gateways said and sent (``None``:
     no gateway source: both cleared), and the data check again with what the gateway's
     devices really have. Called when the source's :attr:`revision` moves."""
+    issues = await _Issues.of(hass, entry_id, title, network)
     old = source.incompatible() if source is not None else {}
-    _issue(
-        hass,
-        entry_id,
-        "gateway_protocol",
-        {
-            "network": title,
-            "gateways": ", ".join(
-                f"{gw} (protocol {protocol}, add-on {version or 'before 0.2.0'})"
-                for gw, (protocol, version) in sorted(old.items())
-            ),
-            "protocol": str(PROTOCOL),
-        }
-        if old
-        else None,
-        severity=ir.IssueSeverity.ERROR,
+    gateways = ", ".join(
+        f"{gw} (protocol {protocol}, add-on {version or 'before 0.2.0'})"
+        for gw, (protocol, version) in sorted(old.items())
     )
+    protocol = {"gateways": gateways, "protocol": str(PROTOCOL)}
+    issues.set("gateway_protocol", protocol if old else None, severity=ir.IssueSeverity.ERROR)
     points = source.points() if source is not None else {}
-    names = await async_get_translations(hass, hass.config.language, "selector", [DOMAIN])
-    lines = [
-        f"- {_name(network, iid, title)}: "
-        + ", ".join(_signal(names, code) for code in lacking)
-        + _fix_link(hass, entry_id, iid)
-        for iid, cfg in inlets.items()
-        if (lacking := sorted(available(cfg) - available(cfg, points)))
-    ]
-    _issue(
-        hass,
-        entry_id,
-        "gateway_signals",
-        {"network": title, "signals": "\n".join(lines)} if lines else None,
+    lines = issues.lines(
+        {
+            iid: gaps
+            for iid, cfg in inlets.items()
+            if (gaps := sorted(available(cfg) - available(cfg, points)))
+        }
     )
+    issues.set("gateway_signals", {"signals": lines} if lines else None)
     if points:
-        _missing_signals(hass, entry_id, title, network, settings, inlets, names, points)
+        issues.missing_signals(settings, inlets, points)
 
 
 class EntryFixFlow(RepairsFlow):

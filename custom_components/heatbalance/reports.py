@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -108,6 +109,12 @@ def _ratio(num: float | None, den: float | None, scale: float = 1.0) -> float | 
     return None if not den or num is None else num / den * scale
 
 
+def _mean(values: Iterable[float | None]) -> float | None:
+    """The mean of the values there are (None: none)."""
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
+
+
 def build_report(archive: Archive, network: str, title: str, kind: str, day: date) -> Report:
     """The report of the ``kind`` period containing ``day``."""
     first, end = period(kind, day)
@@ -129,21 +136,19 @@ def _days(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
         by_day[row["day"]].append(row)
     out = []
     for day, rows in sorted(by_day.items()):
-        share = [r["share_in_band"] for r in rows if r["share_in_band"] is not None]
-        outdoor = [r["outdoor_c"] for r in rows if r["outdoor_c"] is not None]
         paired = [r for r in rows if r["forecast_kw"] is not None and r["heat_kw"] is not None]
         out.append(
             {
                 "day": date.fromordinal(day),
                 "cycles": len(rows),
-                "share_in_band": sum(share) / len(share) if share else None,
+                "share_in_band": _mean(r["share_in_band"] for r in rows),
                 "heat_kwh": sum((r["heat_kw"] or 0.0) * r["dt_s"] for r in rows) / 3600,
                 "forecast_kwh": sum(r["forecast_kw"] * r["dt_s"] for r in paired) / 3600
                 if paired
                 else None,
                 "actual_kwh_forecast": sum(r["heat_kw"] * r["dt_s"] for r in paired) / 3600,
                 "pump_kwh": sum((r["pump_power_w"] or 0.0) * r["dt_s"] for r in rows) / 3.6e6,
-                "outdoor_c": sum(outdoor) / len(outdoor) if outdoor else None,
+                "outdoor_c": _mean(r["outdoor_c"] for r in rows),
             }
         )
     return out
@@ -226,8 +231,6 @@ def _balance_episodes(series: list[dict[str, Any]]) -> list[float]:
 
 def _summary(series: list[dict[str, Any]], report: Report) -> dict[str, float | int | None]:
     """The network's figures of the period."""
-    share = [r["share_in_band"] for r in series if r["share_in_band"] is not None]
-    spread = [r["spread"] for r in series if r["spread"] is not None]
     episodes = _balance_episodes(series)
     inlets = report.inlets
     area = sum(r["area_m2"] or 0.0 for r in inlets)
@@ -242,13 +245,10 @@ def _summary(series: list[dict[str, Any]], report: Report) -> dict[str, float | 
     )
     deviations = [r["worst_deviation"] for r in inlets if r["worst_deviation"] is not None]
     sums = {k: sum(r[k] or 0.0 for r in inlets) for k in ("over_dh", "under_dh")}
-    avail = [r["availability"] for r in inlets if r["availability"] is not None]
-    first_try = [r["first_try"] for r in inlets if r["first_try"] is not None]
-    outdoor = [r["outdoor_c"] for r in series if r["outdoor_c"] is not None]
     return {
         "cycles": len(series),
-        "share_in_band": sum(share) / len(share) if share else None,
-        "spread": sum(spread) / len(spread) if spread else None,
+        "share_in_band": _mean(r["share_in_band"] for r in series),
+        "spread": _mean(r["spread"] for r in series),
         "worst_deviation": max(deviations) if deviations else None,
         "balance_episodes": len(episodes),
         "time_to_balance_h": sum(episodes) / len(episodes) if episodes else None,
@@ -260,10 +260,10 @@ def _summary(series: list[dict[str, Any]], report: Report) -> dict[str, float | 
         "under_dh": sums["under_dh"],
         "alarms": len(report.alarms),
         "alarm_hours": sum(a["duration_h"] or 0.0 for a in report.alarms),
-        "availability": sum(avail) / len(avail) if avail else None,
-        "first_try": sum(first_try) / len(first_try) if first_try else None,
+        "availability": _mean(r["availability"] for r in inlets),
+        "first_try": _mean(r["first_try"] for r in inlets),
         "forecast_error": mape,
-        "outdoor_c": sum(outdoor) / len(outdoor) if outdoor else None,
+        "outdoor_c": _mean(r["outdoor_c"] for r in series),
     }
 
 

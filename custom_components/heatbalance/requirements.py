@@ -34,7 +34,6 @@ from .engine.control.levels import pump_regulated, required_signals
 from .engine.model import Network
 from .settings import ENGINE_TARGETS, InletConfig, Settings
 
-NETWORK_SIGNALS = ("outdoor", "typical_room", "pump_speed")
 PRESSURE_PAIR = (CONF_SUPPLY_PRESSURE_ENTITY, CONF_RETURN_PRESSURE_ENTITY)
 HEAT_METER = (CONF_HEAT_ENERGY_ENTITY, CONF_HEAT_POWER_ENTITY)  # energy counter, or power
 

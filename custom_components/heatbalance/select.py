@@ -14,7 +14,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .audit import async_require_admin
 from .const import ALGORITHMS, CONF_ALGORITHM, CONF_MODE, CONF_TARGET, DOMAIN, MODES, TARGETS
 from .coordinator import HeatbalanceConfigEntry
 from .entity import HeatbalanceEntity
@@ -74,15 +73,10 @@ class OptionSelect(HeatbalanceEntity, SelectEntity):
         """Check permission and the standard, store, apply, audit."""
         key = self.entity_description.key
         if self.entity_description.admin_only:
-            await async_require_admin(
-                self.hass,
-                self._context,
-                entry_id=self.coordinator.config_entry.entry_id,
-                action=f"set_{key}",
-            )
+            await self._require_admin()
         room = key == CONF_TARGET and option == "room_temperature"
         if room and self.coordinator.settings.level != "advanced":
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="room_target_needs_advanced"
             )
-        self._change_option(key, self.current_option, option)
+        await self._change_option(key, self.current_option, option)

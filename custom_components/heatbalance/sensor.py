@@ -44,7 +44,6 @@ ENGINE_STATES = {
     DISTURBED: "disturbed",  # left the band after balance: regulation resumed (§8.2.5)
     NOT_BALANCED: "inspection",  # §8.2.6
 }
-TEMPERATURE_TARGETS = ("return_temperature", "mean_temperature", "room_temperature")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -36,6 +36,7 @@ from .const import (
 )
 from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
 from .engine.alarms import ALARM_TYPES, NETWORK
+from .engine.model import WEIGHT_RANGE
 from .export import (
     async_export_network,
     async_import_csv,
@@ -44,19 +45,27 @@ from .export import (
 )
 from .lifecycle import async_change_inlet, async_change_options
 from .records import archive_commissioning
-from .settings import DEFAULT_OPTIONS
+from .settings import DEFAULT_OPTIONS, OPTION_RANGES
 
 _LOGGER = logging.getLogger(__name__)
 ENTRY = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
-PERCENT = vol.All(vol.Coerce(float), vol.Range(min=0, max=100))
-THRESHOLDS = {
-    vol.Optional(CONF_MIN_OPENING): PERCENT,
-    vol.Optional(CONF_MAX_OPENING): PERCENT,
-    vol.Optional(CONF_MAX_STEP): vol.All(vol.Coerce(float), vol.Range(min=1, max=100)),
-    vol.Optional(CONF_MIN_FLOW): PERCENT,
-    vol.Optional(CONF_MAX_SUPPLY): vol.All(vol.Coerce(float), vol.Range(min=30, max=150)),
-    vol.Optional(CONF_MIN_RETURN): vol.All(vol.Coerce(float), vol.Range(min=0, max=60)),
-    vol.Optional(CONF_MIN_DP): vol.All(vol.Coerce(float), vol.Range(min=0, max=500)),
+
+
+def _in_range(lo: float, hi: float, *_: float) -> Any:
+    return vol.All(vol.Coerce(float), vol.Range(min=lo, max=hi))
+
+
+THRESHOLDS = {  # the threshold numbers' ranges (settings.OPTION_RANGES)
+    vol.Optional(key): _in_range(*OPTION_RANGES[key])
+    for key in (
+        CONF_MIN_OPENING,
+        CONF_MAX_OPENING,
+        CONF_MAX_STEP,
+        CONF_MIN_FLOW,
+        CONF_MAX_SUPPLY,
+        CONF_MIN_RETURN,
+        CONF_MIN_DP,
+    )
 }
 SCHEMAS: dict[str, Any] = {
     "balance_now": ENTRY,
@@ -64,7 +73,7 @@ SCHEMAS: dict[str, Any] = {
     "set_weight": ENTRY.extend(
         {
             vol.Required(ATTR_INLET): cv.string,
-            vol.Required(CONF_WEIGHT): vol.All(vol.Coerce(float), vol.Range(min=0.5, max=2.0)),
+            vol.Required(CONF_WEIGHT): _in_range(*WEIGHT_RANGE),
         }
     ),
     "set_safety_thresholds": ENTRY.extend(THRESHOLDS),
@@ -134,6 +143,7 @@ async def _acknowledge(hass: HomeAssistant, call: ServiceCall) -> None:
     async_acknowledge(
         coordinator, call.context, location=location, kind=call.data.get("alarm_type")
     )
+    await coordinator.async_told()  # the call returns with the change shown (as refresh does)
 
 
 async def _set_weight(hass: HomeAssistant, call: ServiceCall) -> None:
@@ -151,6 +161,7 @@ async def _set_weight(hass: HomeAssistant, call: ServiceCall) -> None:
         old=old,
         new=call.data[CONF_WEIGHT],
     )
+    await coordinator.async_told()
 
 
 async def _set_thresholds(hass: HomeAssistant, call: ServiceCall) -> None:
@@ -173,6 +184,7 @@ async def _set_thresholds(hass: HomeAssistant, call: ServiceCall) -> None:
         **changes,
         changes={k: [before.get(k), v] for k, v in changes.items()},
     )
+    await coordinator.async_told()
 
 
 async def _import_csv(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .const import (
@@ -152,15 +152,16 @@ OPTIONAL_OPTIONS: tuple[str, ...] = (
     CONF_SUBSTATION_FLOW_DEVICE,
 )
 
-# Options the coordinator applies in place; any other change reloads the entry.
-LIVE_OPTIONS: frozenset[str] = frozenset(DEFAULT_OPTIONS) - {
+# Options whose change reloads the entry (the plant and its sources are built at setup);
+# every other option the coordinator applies in place.
+RELOAD_OPTIONS: tuple[str, ...] = (
     CONF_CYCLE_MINUTES,
     CONF_ACCELERATION,
     CONF_OUTDOOR_ENTITY,
-    CONF_GATEWAY_TOPIC,
+    CONF_GATEWAY_TOPIC,  # the gateway source subscribes to its topic base at setup
     *PUMP_SOURCES,  # the pump's source changes: the plant is rebuilt
     CONF_SUBSTATION_FLOW_DEVICE,  # a meter on the gateway attaches its source at setup
-}
+)
 
 
 @dataclass(frozen=True)
@@ -309,19 +310,10 @@ class InletConfig:
             return self.gateway_valve is not None
         return CONF_FAULT_ENTITY in self.entities
 
-    def structure(self) -> tuple[Any, ...]:
-        """What needs a reload when it changes (the tunables do not)."""
-        return (
-            self.inlet_id,
-            self.source,
-            self.link,
-            tuple(sorted(self.entities.items())),
-            self.rooms,
-            self.gateway_meter,
-            self.gateway_valve,
-            self.gateway_id,
-            tuple(sorted(self.gateway_sensors.items())),
-        )
+    def structure(self) -> InletConfig:
+        """What needs a reload when it changes: all but the operator's tunables (weight,
+        offset, auto), which the coordinator applies in place."""
+        return replace(self, weight=None, setpoint_offset=0.0, auto=True)
 
 
 def default_gateway_devices(inlet_id: str) -> tuple[str, str]:

@@ -50,4 +50,4 @@ class AutoSwitch(HeatbalanceEntity, SwitchEntity):
         await self._set(False)
 
     async def _set(self, on: bool) -> None:
-        self._change_inlet("set_inlet_auto", CONF_AUTO, on)
+        await self._change_inlet("set_inlet_auto", CONF_AUTO, on)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .settings import InletConfig, Settings
 
 HISTORY_POINTS = 720  # cycles kept for the charts (15 days at 30 min)
-STATES = ("in_band", "short", "over", "no_data", "fault", "manual")
+STATES = ("in_band", "short", "over", "no_data", "fault", "manual")  # the panel's colours
 # the view's columns and the reading field each shows (flow deviation follows the flow)
 SHOWN = {
     "flow_m3h": "flow_m3h",

@@ -190,10 +190,13 @@ def test_writer_loses_nothing_and_holds_for_a_backup(archive_url: str, tmp_path:
     threads = [threading.Thread(target=produce, args=(o,)) for o in (0, 1000)]
     for t in threads:
         t.start()
-    with writer.hold():  # what a backup does: everything so far is in the file, writes wait
+    writer.hold_start()  # what a backup does: everything so far is in the file, writes wait
+    try:
         held = writer.archive.counts()
         if writer.archive.sqlite:
             shutil.copy(archive_url.removeprefix("sqlite:///"), copy)
+    finally:
+        writer.hold_end()
     for t in threads:
         t.join()
     writer.close()

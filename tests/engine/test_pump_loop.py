@@ -30,7 +30,8 @@ def test_exact_meters_let_the_pump_bring_every_flow_near_set_flow(builtin) -> No
     verdicts, sim, history = run(network, ctl, STEPS, sigma=0.0)
     state = sim.state()
     ratios = [state.inlets[i].flow_m3h / n.design_flow_m3h for i, n in network.inlets.items()]
-    assert 1.0 <= min(ratios) and max(ratios) < 1.01, ratios
+    assert min(ratios) >= 1.0, ratios
+    assert max(ratios) < 1.01, ratios
     assert ctl.trim < 1.0
     best = oracle(network, outdoor_c=-5.0).pump_power_w
     assert state.pump.power_w / best <= 1.03
@@ -70,7 +71,8 @@ def test_the_loop_state_round_trips(builtin) -> None:
     ctl = make_controller(network, ControllerConfig())
     _, sim, _ = run(network, ctl, STEPS, sigma=0.0)
     copy_ = Controller.from_dict(network, json.loads(json.dumps(ctl.as_dict())))
-    assert copy_.trim == pytest.approx(ctl.trim) and copy_.quiet == ctl.quiet
+    assert copy_.trim == pytest.approx(ctl.trim)
+    assert copy_.quiet == ctl.quiet
     meas = Measurements.from_plant(sim.state())
     a, b = ctl.step(meas), copy_.step(meas)
     assert a.openings == pytest.approx(b.openings)

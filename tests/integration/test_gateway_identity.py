@@ -166,6 +166,28 @@ async def test_two_networks_on_one_broker_keep_their_own_link(
     await hass.async_block_till_done()
 
 
+async def test_a_new_topic_base_takes_effect_at_once(hass: HomeAssistant, mqtt_mock: Any) -> None:
+    """The operator moves the network's link to another topic base in the options: the
+    entry reloads and listens there (before, the source stayed on the old base until
+    Home Assistant restarted: the reload rule left the topic out)."""
+    entry = await add_network(hass, "estate12", options={"gateway_topic": "north"})
+    await _gateway_inlet(hass, entry, "B001", "meter-a")
+    hass.config_entries.async_update_entry(
+        entry, options=dict(entry.options) | {"gateway_topic": "east"}
+    )
+    await hass.async_block_till_done()
+    now = dt_util.utcnow().timestamp()
+    for base, flow in (("north", 4.0), ("east", 6.0)):
+        reading = batch([(1, now, "meter-a", {**METER, "flow": flow})], f"s-{base}")
+        async_fire_mqtt_message(hass, f"{base}/gw/gw1/data", reading)
+    await hass.async_block_till_done()
+    source = entry.runtime_data.coordinator.plant.gateway
+    assert source.base == "east"
+    assert source.reading("B001", stale_s=600).flow_m3h == 6.0
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
 async def test_pump_drive_is_commanded_through_its_own_gateway_only(
     hass: HomeAssistant, mqtt_mock: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

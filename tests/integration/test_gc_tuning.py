@@ -124,3 +124,45 @@ def test_freeze_after_adding_only_for_a_large_network() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_a_large_cycle_settles_the_heap() -> None:
+    """run_cycle_paused: after a large network's cycle what it left is frozen (no later
+    collection walks it), and every REFREEZE_CYCLES-th cycle everything frozen is collected
+    again — garbage frozen with it, or a frozen object fallen into a garbage cycle, is kept
+    no longer; a small network's cycle leaves the heap alone."""
+    import weakref
+
+    class Node:
+        other: Any = None
+
+    kept: list[Node] = []
+
+    def cycle() -> weakref.ref[Node]:
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # garbage in a reference cycle once the job returns
+        kept.append(Node())  # a survivor
+        return weakref.ref(a)
+
+    gc.unfreeze()
+    gc.collect()
+    try:
+        gc_tuning.run_cycle_paused(gc_tuning.LARGE_NETWORK - 1, cycle)
+        assert gc.get_freeze_count() == 0  # small: nothing frozen
+        gc_tuning._settled[0] = 0
+        garbage = gc_tuning.run_cycle_paused(gc_tuning.LARGE_NETWORK, cycle)
+        assert gc.get_freeze_count() > 0
+        assert gc.isenabled()
+        probe = weakref.ref(kept[-1])
+        kept[-1].other = kept[-1]  # a frozen object that falls into a garbage cycle
+        kept.pop()
+        for _ in range(gc_tuning.REFREEZE_CYCLES - 2):
+            gc_tuning.run_cycle_paused(gc_tuning.LARGE_NETWORK, lambda: None)
+            gc.collect()
+            assert probe() is not None  # kept while frozen …
+            assert garbage() is not None
+        gc_tuning.run_cycle_paused(gc_tuning.LARGE_NETWORK, lambda: None)
+        assert probe() is None  # … until everything is collected again
+        assert garbage() is None
+    finally:
+        gc.unfreeze()

@@ -140,6 +140,23 @@ async def test_pump_without_feedback_is_assumed_at_its_command(hass: HomeAssista
     assert _pump_sensor(hass).attributes["estimated"] is True
 
 
+async def test_pump_below_its_command_is_alarmed(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The field's drive runs at 90 % of the speed set (a worn pump, a drive limit): its
+    feedback stays off the command beyond the 2 % follow tolerance, and after two cycles the
+    network has the named alarm (§5.3.8-4, plausibility.py); at 98 % (SLIP) it has none."""
+    entry, field = await _entity_plant(hass, feedback=True)
+    coordinator = entry.runtime_data.coordinator
+    await _cycles(hass, entry, field, 3)
+    assert not [a for a in coordinator.alarms.active.values() if a.reason == "pump_not_following"]
+    monkeypatch.setattr(f"{__name__}.SLIP", 0.9)
+    await _cycles(hass, entry, field, 3)
+    (alarm,) = [a for a in coordinator.alarms.active.values() if a.reason == "pump_not_following"]
+    assert (alarm.type, alarm.location) == ("equipment_fault", "network")
+    assert "pump not following its speed command" in coordinator.events.describe(alarm)
+
+
 class PumpGatewayField(GatewayField):
     """The field on the gateway, its pump's drive a ``vfd`` device of the same gateway."""
 

@@ -150,6 +150,13 @@ async def test_alarms_and_commissioning_archived(
 ) -> None:
     """Alarm changes (acknowledged by whom) and commissioning presettings are kept."""
     fired = async_capture_events(hass, EVENT_ALARM)
+    # a minimum flow of the whole set flow: an alarm whatever the demo's transients do
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": "number.estate12_minimum_flow_share_of_set_flow", "value": 100},
+        blocking=True,
+    )
     await cycles(hass, demo, 4)
     await hass.services.async_call(
         DOMAIN,

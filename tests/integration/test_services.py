@@ -7,9 +7,11 @@ from homeassistant.auth.models import User
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
+from homeassistant.helpers import entity_registry as er
 
 from custom_components.heatbalance.compat import flow_vol as vol
 from custom_components.heatbalance.const import DOMAIN
+from custom_components.heatbalance.number import THRESHOLDS
 
 from .conftest import add_network, cycles
 
@@ -57,6 +59,29 @@ async def test_set_weight(
     assert err.value.translation_key == "inlet_not_found"
     with pytest.raises(INVALID):
         await _call(hass, "set_weight", data | {"weight": 5})
+
+
+async def test_actions_take_the_ranges_the_numbers_offer(
+    hass: HomeAssistant, demo: ConfigEntry, hass_admin_user: User
+) -> None:
+    """One range per setting (settings.OPTION_RANGES, engine.model.WEIGHT_RANGE): the
+    set_safety_thresholds and set_weight actions refuse a step beyond what the number
+    entities offer, at either end, and take the weight's maximum."""
+    registry = er.async_get(hass)
+    entry = {"config_entry_id": demo.entry_id}
+    for key in [d.key for d in THRESHOLDS]:
+        number = registry.async_get_entity_id("number", DOMAIN, f"{demo.entry_id}_{key}")
+        attrs = hass.states.get(number).attributes
+        for outside in (attrs["min"] - attrs["step"], attrs["max"] + attrs["step"]):
+            with pytest.raises(INVALID):
+                await _call(hass, "set_safety_thresholds", entry | {key: outside}, hass_admin_user)
+    attrs = hass.states.get("number.b012_weight").attributes
+    weight = entry | {"inlet": "B012"}
+    for outside in (attrs["min"] - attrs["step"], attrs["max"] + attrs["step"]):
+        with pytest.raises(INVALID):
+            await _call(hass, "set_weight", weight | {"weight": outside}, hass_admin_user)
+    await _call(hass, "set_weight", weight | {"weight": attrs["max"]}, hass_admin_user)
+    assert float(hass.states.get("number.b012_weight").state) == attrs["max"]
 
 
 async def test_set_safety_thresholds(

@@ -23,6 +23,7 @@ import yaml
 
 from .model import (
     DEVICE_TYPES,
+    WEIGHT_RANGE,
     DesignConditions,
     Device,
     Emitter,
@@ -174,7 +175,9 @@ INLET = vol.Schema(
         vol.Optional("design_dt_k"): _positive,
         vol.Optional("internal_dp_kpa", default=20.0): _positive,
         vol.Optional("room_setpoint_c", default=18.0): vol.All(_num, vol.Range(min=10, max=30)),
-        vol.Optional("weight", default=1.0): vol.All(_num, vol.Range(min=0.5, max=2.0)),
+        vol.Optional("weight", default=1.0): vol.All(
+            _num, vol.Range(min=WEIGHT_RANGE[0], max=WEIGHT_RANGE[1])
+        ),
         vol.Optional("envelope", default={}): {
             vol.Optional("ua_w_k"): _positive,
             vol.Optional("heat_capacity_kj_k"): _positive,

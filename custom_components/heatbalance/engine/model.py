@@ -20,6 +20,7 @@ from typing import Any, Literal, get_args
 WATER_DENSITY = 983.2  # kg/m³ at about 60 °C, the middle of secondary-network temperatures
 WATER_CP = 4186.0  # J/(kg·K)
 GRAVITY = 9.81  # m/s²
+WEIGHT_RANGE = (0.5, 2.0)  # §5.3.6-5 manual weighting: the range of an inlet's weight
 
 InletType = Literal["building", "unit", "household"]
 Characteristic = Literal["linear", "equal_percentage"]

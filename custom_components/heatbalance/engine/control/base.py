@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..model import WEIGHT_RANGE
 from .safety import SafetyLimits
 from .setpoints import flow_setpoint
 
@@ -220,8 +221,9 @@ class ControllerConfig:
             ):
                 raise ValueError(f"{name} must be within 0.9…1.2, got {value!r}")
         for iid, w in self.weights.items():
-            if not (isinstance(w, int | float) and math.isfinite(w) and 0.5 <= w <= 2.0):
-                raise ValueError(f"weight of {iid} must be within 0.5…2, got {w!r}")
+            lo, hi = WEIGHT_RANGE
+            if not (isinstance(w, int | float) and math.isfinite(w) and lo <= w <= hi):
+                raise ValueError(f"weight of {iid} must be within {lo:g}…{hi:g}, got {w!r}")
         if isinstance(self.limits, Mapping):
             self.limits = SafetyLimits.from_dict(dict(self.limits))
 

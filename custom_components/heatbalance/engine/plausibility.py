@@ -1,0 +1,237 @@
+"""Device plausibility over cycles: faults no single reading shows (§5.3.8-2, §5.3.8-4).
+
+Data cleaning (:mod:`.cleaning`) judges each cycle alone; three faults of real plants only
+show as a pattern over cycles, and each is a named finding here (an equipment-fault alarm,
+:mod:`.alarms`):
+
+* ``sensors_swapped`` — an inlet's (or the substation's) return reads warmer than its
+  supply by more than :data:`SWAP_MARGIN_K` for :data:`SWAP_CYCLES` cycles in a row: the
+  two sensors are swapped or one is faulty (§5.3.8-2 abnormal parameters). While it stands
+  neither temperature is used for regulation (the reading flags them).
+* ``meter_frozen`` — a flow meter repeats its value to the last digit for a run of cycles
+  that its own history makes improbable (a dead transmitter that still answers). A meter
+  is judged only where the controller's estimator learnt a noise level of at least
+  :data:`FROZEN_MIN_NOISE` (a noiseless or very quiet meter may repeat); the run needed
+  comes from the meter's own share of exact repeats in quiet cycles before it (nothing
+  moved: a noiseless plant at rest repeats every value, a regulating one never) and from
+  its resolution (a coarse meter that often repeats needs a long run), so the chance of
+  accusing a healthy meter in one run is below :data:`FROZEN_FALSE_RATE`. While it
+  stands its flow is not used for regulation.
+* ``pump_not_following`` — the pump's read-back speed is off its last command by more than
+  the controller's follow tolerance for :data:`PUMP_OFF_CYCLES` cycles in a row (§5.3.8-4,
+  command against feedback; a worn pump, a drive limit or wrong scaling).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from .control.base import InletReading, Measurements
+from .control.controller import PUMP_FOLLOW_TOLERANCE, PUMP_SHORT_CYCLES
+from .control.estimation import InletEstimator
+from .diagnosis import Finding
+from .meters import SUBSTATION
+
+SWAP_CYCLES = 3  # cycles in a row with the return warmer than the supply
+SWAP_MARGIN_K = 2.0  # … by this much: 0.3 K sensors at zero flow differ by ≈0.4 K
+FROZEN_MIN_NOISE = 0.005  # learnt meter noise (share) below which repeats are no evidence
+FROZEN_MIN_RUN = 4  # repeats in a row, at least (2 h at 30-min cycles)
+FROZEN_MIN_PAIRS = 4  # consecutive readings seen before a meter's repeat share is trusted
+FROZEN_NOISE_DOUBT = 2.0  # a noise level learnt from a few dozen cycles may be this far high
+FROZEN_FALSE_RATE = 1e-4  # chance a healthy meter repeats for the run that accuses it
+STEPS_KEPT = 16  # changes a meter's resolution is judged from
+PUMP_OFF_CYCLES = PUMP_SHORT_CYCLES  # the controller's own rule for a pump short of command
+KINDS = ("sensors_swapped", "meter_frozen", "pump_not_following")
+_TEMPS = frozenset({"supply_c", "return_c"})
+_FLOW = frozenset({"flow_m3h"})
+
+
+@dataclass
+class _Meter:
+    """One flow meter's history of exact repeats."""
+
+    last: float | None = None
+    pairs: int = 0  # consecutive readings of quiet cycles compared (before the run)
+    repeats: int = 0  # … of which repeated exactly
+    run: int = 0  # exact repeats in a row now
+    run_quiet: int = 0  # … of them in quiet cycles
+    noise: float | None = None  # learnt noise when the run began
+    steps: list[float] = field(default_factory=list)  # the last changes seen (sizes)
+
+    @property
+    def quantum(self) -> float | None:
+        """The meter's resolution, where its readings show one: every change seen a whole
+        multiple of the smallest (a continuous meter's changes never are)."""
+        if not self.steps:
+            return None
+        q = min(self.steps)
+        whole = all(abs(x / q - round(x / q)) < 1e-6 for x in self.steps)
+        return q if whole else None
+
+    since: float = 0.0
+
+    def needed(self) -> int | None:
+        """Repeats in a row that accuse this meter (None: not judged, or it may repeat).
+
+        The chance of one exact repeat is the larger of the meter's own share of repeats
+        (Laplace: never 0) and what its noise and resolution give at worst (the value in
+        the middle of a step, the noise :data:`FROZEN_NOISE_DOUBT` × below the learnt
+        level): a coarse meter repeats often.
+        """
+        if self.pairs < FROZEN_MIN_PAIRS or self.noise is None or self.noise < FROZEN_MIN_NOISE:
+            return None
+        share = (self.repeats + 1) / (self.pairs + 2)
+        quantum = self.quantum
+        if quantum is not None and self.last:
+            sigma = self.noise * abs(self.last) / FROZEN_NOISE_DOUBT
+            share = max(share, _repeat_chance(quantum / sigma))
+        if share >= 1.0 - 1e-9:
+            return None
+        return max(FROZEN_MIN_RUN, math.ceil(math.log(FROZEN_FALSE_RATE) / math.log(share)))
+
+
+def _repeat_chance(steps: float) -> float:
+    """Chance that two readings (normal noise, σ = 1/``steps`` of the resolution) of a
+    value in the middle of a step round to the same step: Σ pᵢ²."""
+    if steps > 50.0:
+        return 0.0
+    total, i = 0.0, 0
+    while True:
+        lo, hi = (i - 0.5) * steps, (i + 0.5) * steps
+        p = 0.5 * (math.erf(hi / math.sqrt(2.0)) - math.erf(lo / math.sqrt(2.0)))
+        total += p * p * (1 if i == 0 else 2)
+        if lo > 8.0:
+            return total
+        i += 1
+
+
+class Plausibility:
+    """The checks' state across cycles (lost on a restart, like cleaning's histories)."""
+
+    def __init__(self) -> None:
+        """Start with nothing seen."""
+        self.swapped: dict[str, tuple[int, float]] = {}  # inlet → (cycles in a row, since)
+        self.meters: dict[str, _Meter] = {}
+        self.pump_off: tuple[int, float] = (0, 0.0)
+
+    def forget(self, iid: str) -> None:
+        """The inlet's devices changed: what was seen of the old ones does not hold."""
+        self.swapped.pop(iid, None)
+        self.meters.pop(iid, None)
+
+    def update(
+        self,
+        raw: Measurements,
+        estimators: dict[str, InletEstimator],
+        sent_speed: float | None,
+        quiet: bool = False,
+    ) -> list[Finding]:
+        """This cycle's findings from the raw readings, the estimators' learnt flow noise
+        (of the cycles before) and the pump speed last commanded (None: no pump command);
+        ``quiet``: nothing was moved since the last readings, so a meter's changes are its
+        own (only such cycles teach how often it repeats: a noiseless plant at rest repeats
+        every value, a moving one never)."""
+        now = raw.time_s or 0.0
+        found: list[Finding] = []
+        pairs = [(iid, r.supply_c, r.return_c) for iid, r in raw.inlets.items()]
+        pairs.append((SUBSTATION, raw.supply_c, raw.return_c))
+        for iid, supply, ret in pairs:
+            found += self._swap(iid, _num(supply), _num(ret), now)
+        for iid, reading in raw.inlets.items():
+            flt = estimators.get(iid)
+            meter = flt.filters["flow_m3h"] if flt is not None else None
+            # the level shrunk toward the network's meters: a few samples say little
+            noise = meter.sigma() if meter is not None and meter.learnt else None
+            found += self._frozen(iid, _num(reading.flow_m3h), noise, quiet, now)
+        found += self._pump(_num(raw.pump_speed), sent_speed, now)
+        return found
+
+    def _swap(self, iid: str, supply: float | None, ret: float | None, now: float) -> list[Finding]:
+        warm = supply is not None and ret is not None and ret > supply + SWAP_MARGIN_K
+        if not warm:
+            self.swapped.pop(iid, None)
+            return []
+        count, since = self.swapped.get(iid, (0, now))
+        self.swapped[iid] = (count + 1, since)
+        if count + 1 < SWAP_CYCLES:
+            return []
+        text = (
+            f"{iid}: return {ret:.1f} °C above supply {supply:.1f} °C for {count + 1} cycles: "
+            "temperature sensors swapped or faulty (§5.3.8-2)"
+        )
+        return [Finding(iid, "sensors_swapped", "warning", text, since)]
+
+    def _frozen(
+        self, iid: str, value: float | None, noise: float | None, quiet: bool, now: float
+    ) -> list[Finding]:
+        if value is None:
+            return []  # a gap neither breaks nor extends a run
+        m = self.meters.setdefault(iid, _Meter())
+        if m.last is not None and value == m.last and value > 0.0:
+            if m.run == 0:
+                m.noise, m.since = noise, now
+            m.run += 1
+            m.run_quiet += quiet
+        else:
+            if m.last is not None:
+                if value != m.last:
+                    m.steps = [*m.steps[-(STEPS_KEPT - 1) :], abs(value - m.last)]
+                need = m.needed() if m.run else None
+                if not m.run or need is None or m.run < need:  # a frozen run is no history
+                    m.pairs += m.run_quiet + quiet
+                    m.repeats += m.run_quiet
+            m.run, m.run_quiet, m.last = 0, 0, value
+        need = m.needed() if m.run else None
+        if need is None or m.run < need:
+            return []
+        text = (
+            f"{iid}: flow meter reads {value:g} m³/h unchanged for {m.run} cycles while its "
+            f"learnt noise is {m.noise:.1%}: frozen (§5.3.8-2)"
+        )
+        return [Finding(iid, "meter_frozen", "warning", text, m.since)]
+
+    def _pump(self, read: float | None, sent: float | None, now: float) -> list[Finding]:
+        if read is None or sent is None or abs(read - sent) <= PUMP_FOLLOW_TOLERANCE:
+            self.pump_off = (0, now)
+            return []
+        count, since = self.pump_off
+        self.pump_off = (count + 1, since if count else now)
+        if count + 1 < PUMP_OFF_CYCLES:
+            return []
+        text = (
+            f"pump runs at {read:.1%} of full speed, commanded {sent:.1%}, for {count + 1} "
+            "cycles: not following its command (§5.3.8-4)"
+        )
+        return [Finding(SUBSTATION, "pump_not_following", "warning", text, self.pump_off[1])]
+
+
+def untrusted(meas: Measurements, findings: list[Finding]) -> Measurements:
+    """``meas`` with the values the findings distrust flagged (§3.0.7-1: regulation does
+    without them): a swapped pair's temperatures, a frozen meter's flow."""
+    marks: dict[str, frozenset[str]] = {}
+    station = False
+    for f in findings:
+        if f.kind == "sensors_swapped":
+            station |= f.inlet_id == SUBSTATION
+            marks[f.inlet_id] = marks.get(f.inlet_id, frozenset()) | _TEMPS
+        elif f.kind == "meter_frozen":
+            marks[f.inlet_id] = marks.get(f.inlet_id, frozenset()) | _FLOW
+    inlets = dict(meas.inlets)
+    for iid, names in marks.items():
+        reading: InletReading | None = inlets.get(iid)
+        if reading is not None:
+            inlets[iid] = replace(reading, flagged=frozenset(reading.flagged) | names)
+    if not marks:
+        return meas
+    out = replace(meas, inlets=inlets)
+    if station:
+        out.supply_c = out.return_c = None
+    return out
+
+
+def _num(value: object) -> float | None:
+    """A finite float, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None

@@ -1,0 +1,157 @@
+"""Faults of real plants that only show over cycles, through the control loop and HA's alarm
+book (plausibility.py): swapped supply/return sensors (§5.3.8-2), a frozen flow meter
+(§5.3.8-2, §3.0.7-1) and a pump that does not follow its command (§5.3.8-4). Each is an
+alarm naming the device; the healthy runs beside them raise none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from custom_components.heatbalance.engine.alarms import AlarmBook
+from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
+from custom_components.heatbalance.engine.loader import load_network
+from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig, LoopResult
+from custom_components.heatbalance.engine.simulator import PlantState, Simulator
+
+CYCLE_S = 1800.0
+VICTIM = "B005"
+Lie = Callable[[int, Measurements], None]
+
+
+def _run(
+    steps: int,
+    lie: Lie,
+    *,
+    pump_share: float = 1.0,
+    noise: float = 0.01,
+    seed: int = 0,
+    algorithm: str = "model",
+) -> tuple[list[tuple[int, str]], list[LoopResult]]:
+    """estate12 from all open, ``steps`` cycles as HA runs them (last cycle's openings as
+    ``dispatched``, persistence 4 cycles), meters with ``noise`` (relative, temperatures
+    ``noise`` × 30 K), ``lie`` bending the readings, the pump reaching ``pump_share`` of its
+    command. Returns every alarm raised as (step, key) and the loop's results."""
+    net = load_network("estate12")
+    for inlet in net.inlets.values():
+        inlet.device.opening = inlet.device.max_opening
+    config = ControllerConfig(algorithm=algorithm, level="advanced")
+    loop = ControlLoop(net, LoopConfig(config), cycle_s=CYCLE_S)
+    sim = Simulator(net, outdoor_c=net.design.outdoor_c)
+    rng = np.random.default_rng(seed)
+    book, sent = AlarmBook(), {}
+    raised: list[tuple[int, str]] = []
+    results = []
+    for k in range(1, steps + 1):
+        meas = _noisy(sim.state(), rng, noise)
+        lie(k, meas)
+        out = loop.step(meas, dispatched=sent)
+        results.append(out)
+        for iid, opening in out.commands.openings.items():
+            sim.set_opening(iid, opening)
+        if out.commands.pump_speed is not None:
+            sim.set_pump_speed(out.commands.pump_speed * pump_share)
+        loop.commanded(dict(out.commands.openings))
+        sent = dict(out.commands.openings)
+        new, _ = book.update(out.conditions, 4, meas.time_s or 0.0)
+        raised += [(k, a.key) for a in new]
+        sim.advance(CYCLE_S)
+    return raised, results
+
+
+def _noisy(state: PlantState, rng: np.random.Generator, noise: float) -> Measurements:
+    m = Measurements.from_plant(state)
+    if noise:
+        for r in m.inlets.values():
+            if r.flow_m3h is not None:
+                r.flow_m3h = float(r.flow_m3h * (1.0 + rng.normal(0.0, noise)))
+            for name in ("supply_c", "return_c"):
+                value = getattr(r, name)
+                if value is not None:
+                    setattr(r, name, float(value + rng.normal(0.0, 30.0 * noise)))
+    return m
+
+
+def _healthy(k: int, m: Measurements) -> None:
+    """Nothing bent."""
+
+
+def _of(raised: list[tuple[int, str]], reason: str) -> list[tuple[int, str]]:
+    return [(k, key) for k, key in raised if key.startswith(f"{reason}@")]
+
+
+def test_swapped_sensors_are_named_and_not_regulated_on() -> None:
+    """Supply and return sensors of one building swapped: cleaning flags the pair every
+    cycle; after three cycles in a row it is an alarm naming the inlet (§5.3.8-2), and its
+    temperatures stay out of regulation."""
+
+    def swap(k: int, m: Measurements) -> None:
+        r = m.inlets[VICTIM]
+        r.supply_c, r.return_c = r.return_c, r.supply_c
+
+    raised, results = _run(8, swap)
+    assert _of(raised, "sensors_swapped") == [(3, f"sensors_swapped@{VICTIM}")], raised
+    for out in results:
+        assert out.measurements.inlets[VICTIM].get("return_c") is None
+
+
+def test_pump_below_its_command_is_an_alarm() -> None:
+    """The drive runs at 90 % of the commanded speed: two cycles off the command (beyond
+    the controller's 2 % follow tolerance) raise the pump alarm (§5.3.8-4)."""
+    raised, results = _run(10, _healthy, pump_share=0.9)
+    first = next(k for k, out in enumerate(results, 1) if out.commands.pump_speed is not None)
+    pump = _of(raised, "pump_not_following")
+    assert pump == [(first + 2, "pump_not_following@network")], (first, raised)
+
+
+def test_frozen_meter_is_named_and_its_flow_distrusted() -> None:
+    """A dead transmitter repeats the value it had at step 6 (1 % meters): the run of exact
+    repeats the meter's history makes improbable names it, and its flow is no longer used."""
+    frozen: list[float] = []
+
+    def freeze(k: int, m: Measurements) -> None:
+        r = m.inlets[VICTIM]
+        if k >= 6:
+            frozen.append(frozen[0] if frozen else float(r.flow_m3h or 0.0))
+            r.flow_m3h = frozen[0]
+
+    raised, results = _run(16, freeze)
+    named = _of(raised, "meter_frozen")
+    assert named, raised
+    assert named[0][1] == f"meter_frozen@{VICTIM}", raised
+    assert named[0][0] <= 12, raised
+    assert {key for _, key in named} == {f"meter_frozen@{VICTIM}"}
+    assert results[named[0][0] - 1].measurements.inlets[VICTIM].get("flow_m3h") is None
+
+
+@pytest.mark.parametrize(
+    ("noise", "resolution", "algorithm"),
+    [
+        (0.0, None, "model"),
+        (0.0, None, "traditional"),
+        (0.01, None, "model"),
+        (0.01, 0.5, "model"),
+        (0.02, 1.0, "model"),
+    ],
+    ids=["noiseless", "noiseless-PI", "1%", "1%-coarse-0.5", "2%-coarse-1.0"],
+)
+def test_healthy_meters_are_not_accused(
+    noise: float, resolution: float | None, algorithm: str
+) -> None:
+    """No plausibility alarm on a healthy plant: a noiseless simulated plant repeats its
+    flows exactly at rest — also under PI, whose moves for hours teach the estimator a
+    noise level and the meter no repeats (HA's demo: every meter was called frozen once
+    PI came to rest) — and a coarse meter (resolution up to 1 m³/h on 6.6–43 m³/h)
+    repeats often: neither is called frozen."""
+
+    def coarse(k: int, m: Measurements) -> None:
+        for r in m.inlets.values():
+            if resolution is not None and r.flow_m3h is not None:
+                r.flow_m3h = round(r.flow_m3h / resolution) * resolution
+
+    raised, _ = _run(24, coarse, noise=noise, seed=3, algorithm=algorithm)
+    for reason in ("sensors_swapped", "meter_frozen", "pump_not_following"):
+        assert not _of(raised, reason), raised
