@@ -24,7 +24,8 @@ noise on flow and temperatures (Gaussian, relative, seeded), each inlet's sensor
 ``unavailable`` in a cycle with the scenario's probability, the victim's flow meter +10 %,
 its valve stuck or blocked in the field (with the biased meter, heat-meter counters and the
 substation flow meter are mapped too), the entry's network file with pipe resistances
-×1.5 of the field's. ``simulated`` — the entry's own simulated plant: lost readings through
+×1.5 of the field's, the victim's meter and valve silent from cycle 8 (every entity
+``unavailable``). ``simulated`` — the entry's own simulated plant: lost readings through
 the entry's dropout option (per signal, not per inlet), stuck or blocked valve injected
 into its simulator. ``gateway`` — every building inlet on the gateway, through the real chain
 (``devtools/gateway_field.py``: the virtual plant's Modbus heat meters and electric valves, the
@@ -83,9 +84,13 @@ ENTITY_SCENARIOS = (
     "meter bias +10%",
     "no position feedback",
     "pipe model x1.5",
+    "silent valve from step 8",
 )
 SIMULATED_SCENARIOS = ("missing 30%", "stuck 30%", "blockage x0.3")
-GATEWAY_SCENARIOS = tuple(s for s in ENTITY_SCENARIOS if s != "noise 5%")  # one noise row
+# one noise row; a silent device through the gateway is not modelled here
+GATEWAY_SCENARIOS = tuple(
+    s for s in ENTITY_SCENARIOS if s not in ("noise 5%", "silent valve from step 8")
+)
 NETWORKS = ("estate12", "loop8", "genf36")
 RESULTS = bp.RESULTS.parent / "bench_product_faults"
 PROFILES = ROOT / "addon" / "heatbalance_gateway" / "profiles"
@@ -241,7 +246,7 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
     steps = int(os.environ.get("BENCH_FAULTS_STEPS", "24"))
     base = br.all_open(_network(name))
     victim = br.victim_of(base)
-    faulty = scn.fault in ("stuck", "blockage")
+    faulty = scn.fault in ("stuck", "blockage", "silent")
     scope = br._scope(base, victim if faulty else None)
     pipes = scn.value if scn.fault == "pipes" else None
     entry = await bp._add_entry(hass, _register(name, pipes), algorithm)
@@ -295,6 +300,8 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
     for k in range(1, steps + 1):
         cycle[0] = k
         if field is not None:
+            if scn.fault == "silent" and k >= scn.value:  # its meter and valve stop answering
+                field.instruments.silent = frozenset({victim})
             field.publish()
         before = {iid: float(o) for iid, o in zip(sim.ids, sim.openings, strict=True)}
         await coordinator.async_refresh()

@@ -292,8 +292,13 @@ def _flags_by_inlet(flags: dict[str, tuple[str, ...]]) -> dict[str, dict[str, tu
     for name, why in flags.items():
         iid, dot, signal = name.rpartition(".")
         if dot and why not in {("ok",), ("missing",)}:
+            if why[0] == "missing" and signal in _OPTIONAL:
+                continue  # no transmitter at most inlets: the data check's (§4.3.2), not a flag
             out.setdefault(iid, {})[signal] = why
     return out
+
+
+_OPTIONAL = frozenset({"dp_available_kpa", "valve_dp_kpa"})  # cleaned where read (cleaning.py)
 
 
 def _households(children: Iterable[Inlet], acq: Acquisition) -> dict[str, float] | None:

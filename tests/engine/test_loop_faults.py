@@ -169,3 +169,49 @@ def test_no_deviation_alarm_on_a_healthy_households_network_at_two_percent_noise
 
     raised = _run_book(loop, sim, 24, meas)
     assert not [key for _, key in raised if key.startswith("deviation")], raised
+
+
+def test_a_blocked_building_without_a_dp_reading_is_named() -> None:
+    """No ΔP transmitter anywhere (the plant behind HA entities): a building blocked to 30 %
+    of its Kv (§5.3.7-3) was never named — no Kv_eff without a ΔP, and the identification
+    learns nothing without one. Its flow against the network model's at its read opening,
+    beside the other inlets' ratio, names it by step 3; nobody else is accused."""
+    loop, sim = _loop()
+    for iid in sim.ids:
+        sim.set_opening(iid, 1.0)
+    sim.inject_fault("B007", "blockage", factor=0.3)
+
+    def meas(k: int, state):
+        m = Measurements.from_plant(state)
+        for r in m.inlets.values():
+            r.dp_available_kpa = r.valve_dp_kpa = None
+        return m
+
+    raised = _run_book(loop, sim, 6, meas)
+    faults = [(k, key) for k, key in raised if key.startswith("equipment_fault")]
+    assert faults, raised
+    assert {key for _, key in faults} == {"equipment_fault@B007"}, raised
+    assert faults[0][0] <= 3, raised
+
+
+def test_garbage_registers_page_no_safety_alarm_a_broken_sensor_is_named() -> None:
+    """Registers read as garbage (§3.0.7-1: 0 °C return water, a 1e9 kPa ΔP, −1 m³/h) on a
+    healthy plant raised immediate emergencies — return too cold, flow too low, a blockage
+    from a Kv_eff at an absurd ΔP. A value no instrument can read is no limit crossed but a
+    broken sensor, alarmed once it persists; a lone spike within range waits the
+    persistence like any condition."""
+    loop, sim = _loop()
+    garbage = {5: ("return_c", 0.0), 7: ("dp_available_kpa", 1e9), 9: ("flow_m3h", -1.0)}
+
+    def meas(k: int, state):
+        m = Measurements.from_plant(state)
+        if k in garbage:
+            name, value = garbage[k]
+            setattr(m.inlets["B003"], name, value)
+        if k >= 12:  # from here the supply sensor of B005 reads garbage for good
+            m.inlets["B005"].supply_c = 1e9
+        return m
+
+    raised = _run_book(loop, sim, 18, meas)
+    keys = {key for _, key in raised if not key.startswith("deviation")}
+    assert keys == {"sensor_implausible@B005"}, raised

@@ -41,6 +41,8 @@ EQUIPMENT_FAULTS = frozenset(
 )
 # diagnosis findings in which the opening feedback is not where the command sent it (§5.3.8-4)
 FEEDBACK_FINDINGS = frozenset({"mismatch", "stuck", "slow_response"})
+# cleaning's verdicts on a value no instrument of that kind can read (§3.0.7-1)
+IMPOSSIBLE = frozenset({"invalid", "out_of_range"})
 ALARM_TYPES = (
     "safety_threshold",
     "equipment_fault",
@@ -114,6 +116,10 @@ class InletFacts:
     success: tuple[float | None, int]  # §6.0.6 rate % and samples
     # the estimate's verdict on a raw "out of band" (None: no estimate to confirm it with)
     estimate_out: bool | None = None
+    # fields cleaning did not take this cycle, with its reason (§3.0.7-1): a spike crossing
+    # a limit waits the alarm persistence; a value no water or meter can have is no limit
+    # crossed but a broken sensor
+    rejected: Mapping[str, str] = field(default_factory=dict)
 
 
 def _fmt(x: float) -> str:
@@ -130,22 +136,38 @@ def inlet_conditions(
     def add(kind: str, grade: str, reason: str, immediate: bool = False, **v: str) -> None:
         found.append(Condition(kind, grade, iid, reason, v, immediate))
 
-    def crossed(kind: str, grade: str, reason: str, value: float, limit: float) -> None:
-        """A limit crossed: raised at once, with the value and the limit in its description."""
-        add(kind, grade, reason, True, value=_fmt(value), limit=_fmt(limit))
+    def crossed(
+        kind: str, grade: str, reason: str, value: float, limit: float, at_once: bool = True
+    ) -> None:
+        """A limit crossed: raised at once (unless ``at_once`` is off: a reading cleaning
+        rejected waits the persistence), with the value and the limit in its description."""
+        add(kind, grade, reason, at_once, value=_fmt(value), limit=_fmt(limit))
 
     flow_pct = None
     if rd.flow_m3h is not None and facts.set_flow_m3h:
         flow_pct = rd.flow_m3h / facts.set_flow_m3h * 100.0
-    thresholds = (  # (reason, grade, value, limit, lower limit?) (§5.3.8-1)
-        ("flow_low", EMERGENCY, flow_pct, limits.min_flow_ratio * 100.0, True),
-        ("supply_high", EMERGENCY, rd.supply_c, settings.max_supply_c, False),
-        ("return_low", EMERGENCY, rd.return_c, settings.min_return_c, True),
-        ("pressure_low", WARNING, rd.dp_available_kpa, settings.min_dp_kpa, True),
+    thresholds = (  # (reason, field, grade, value, limit, lower limit?) (§5.3.8-1)
+        ("flow_low", "flow_m3h", EMERGENCY, flow_pct, limits.min_flow_ratio * 100.0, True),
+        ("supply_high", "supply_c", EMERGENCY, rd.supply_c, settings.max_supply_c, False),
+        ("return_low", "return_c", EMERGENCY, rd.return_c, settings.min_return_c, True),
+        (
+            "pressure_low",
+            "dp_available_kpa",
+            WARNING,
+            rd.dp_available_kpa,
+            settings.min_dp_kpa,
+            True,
+        ),
     )
-    for reason, grade, value, limit, low in thresholds:
+    for reason, name, grade, value, limit, low in thresholds:
+        why = facts.rejected.get(name)
+        if why in IMPOSSIBLE:
+            continue  # a broken sensor, not the plant (below)
         if value is not None and (value < limit if low else value > limit):
-            crossed("safety_threshold", grade, reason, value, limit)
+            crossed("safety_threshold", grade, reason, value, limit, why is None)
+    broken = sorted(name for name, why in facts.rejected.items() if why in IMPOSSIBLE)
+    if broken:  # persisted: one garbage register read is no fault yet (§5.3.7)
+        add("equipment_fault", WARNING, "sensor_implausible", signals=", ".join(broken))
     if rd.opening is not None:
         pos, min_pct = rd.opening * 100.0, limits.min_opening * 100.0
         if pos < min_pct - 1.0:  # 1 % feedback resolution

@@ -725,6 +725,9 @@ SPIKE_FLOW_SHARE = 0.15  # a meter's noise is a few % of its reading: 15 % is no
 # a flow falling below a quarter of its last good value in one cycle: a step of at most
 # max_step on its own valve (§5.3.6-3) and coupling move a flow far less
 DROP_FLOW_SHARE = 0.25
+MAX_DP_HEADS = 3.0  # ΔP readings up to 3× the pump's shutoff head are physical (a margin)
+KPA_PER_M = 9.80665  # kPa per metre of water column
+PRESSURE_FLOOR_KPA = 2.0  # smallest ΔP move a spike or a collapse is judged on
 STUCK_FLOW_SHARE = 1e-4  # a commanded move changes flow by far more; meters resolve it
 
 
@@ -736,8 +739,24 @@ def for_network(
     With ``heat_meters`` every inlet is expected to report ``<id>.heat_kw`` (§4.1.2), checked
     against Q = ρ·V̇·cp·ΔT of its own sensors; without, heat meters are not expected.
     """
-    water = SignalSpec(*WATER_RANGE_C, WATER_RATE_K_S, spike_floor=3.0, max_gap_s=max_gap_s)
+    water = SignalSpec(
+        *WATER_RANGE_C,
+        WATER_RATE_K_S,
+        spike_floor=3.0,
+        max_gap_s=max_gap_s,
+        drop_share=DROP_FLOW_SHARE,  # 60 °C water read at 0 °C: a register, not the plant
+    )
     room = SignalSpec(*ROOM_RANGE_C, ROOM_RATE_K_S, spike_floor=1.5, max_gap_s=max_gap_s)
+    # a differential pressure no pump of this substation can make is a broken transmitter
+    top_kpa = MAX_DP_HEADS * network.substation.pump.shutoff_head_m * KPA_PER_M
+    pressure = SignalSpec(
+        0.0,
+        top_kpa,
+        spike_floor=PRESSURE_FLOOR_KPA,  # a household's few kPa are material too
+        spike_share=SPIKE_FLOW_SHARE,
+        max_gap_s=max_gap_s,
+        drop_share=DROP_FLOW_SHARE,
+    )
     specs: dict[str, SignalSpec] = {}
     pairs, heat, sums = [], [], []
     kids = network.children_by_parent()
@@ -754,6 +773,7 @@ def for_network(
         )
         specs[f"{iid}.supply_c"] = specs[f"{iid}.return_c"] = water
         specs[f"{iid}.room_c"] = room
+        specs[f"{iid}.dp_available_kpa"] = specs[f"{iid}.valve_dp_kpa"] = pressure
         if heat_meters:
             load = inlet.design_load_kw
             specs[f"{iid}.heat_kw"] = SignalSpec(
@@ -802,7 +822,7 @@ def expect_commands(
     unchanged, and a healthy meter would be flagged stuck for as long as the plant rests.
     """
     targets = moved if isinstance(moved, Mapping) else dict.fromkeys(moved)
-    jumps = [f"{i}.{n}" for i in network.inlets for n in ("flow_m3h", "supply_c", "return_c")]
+    jumps = [f"{i}.{n}" for i in network.inlets for n in _JUMPS]
     jumps += [f"{SUBSTATION}.flow_m3h", f"{SUBSTATION}.return_c"]
     cleaner.expect_change(*jumps, must_move=False)
     before = since or {}
@@ -817,7 +837,9 @@ def expect_commands(
 
 
 MATERIAL_MOVE = 0.02  # share of the stroke below which a valve's flow need not show a move
-_INLET_FIELDS = ("flow_m3h", "supply_c", "return_c", "room_c")
+_INLET_FIELDS = ("flow_m3h", "supply_c", "return_c", "room_c", "dp_available_kpa", "valve_dp_kpa")
+# what a valve move anywhere may change at once (hydraulic coupling)
+_JUMPS = ("flow_m3h", "supply_c", "return_c", "dp_available_kpa", "valve_dp_kpa")
 _SUBSTATION_FIELDS = {"supply_c": "supply_c", "return_c": "return_c", "pump_flow_m3h": "flow_m3h"}
 
 

@@ -13,7 +13,10 @@ and returns the findings that are active now. It recognises
   gives at the measured ΔP (§5.3.7-3: blockage in a building). ``Kv_eff = Q/√(ΔP/100 kPa)``
   is learned per opening band from healthy, settled data only; above the learned range the
   highest learned value serves as a lower bound (a valve passes more when opened more),
-  below it nothing is judged;
+  below it nothing is judged. Where no ΔP is read (a plant behind HA entities), the
+  flow far below what the network model gives at the valve's read opening, against the
+  network's other inlets (the median of their measured ÷ model ratios, so a drawing wrong
+  everywhere is no blockage), in ``confirm_cycles`` updates in a row;
 * ``comm_loss`` — no usable data for ``comm_cycles`` cycles (§5.3.7-1, §5.3.8-5);
 * ``valve_fault`` — the valve reports its own fault code (signal ``fault_code`` ≠ 0, the IoT
   valve's fault record §4.3.8). Fault isolation: while it stands the valve is the known
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import statistics
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, NamedTuple
@@ -46,7 +50,7 @@ SEVERITY: dict[str, Severity] = {
 _VALVE_KINDS = ("stuck", "slow_response", "mismatch", "blockage")
 _BINS = 10
 _WINDOW = 4  # updates looked back over for a stuck valve without feedback
-_FIELDS = ("command", "feedback", "flow_m3h", "dp_kpa", "valve_dp_kpa")
+_FIELDS = ("command", "feedback", "flow_m3h", "dp_kpa", "valve_dp_kpa", "model_flow_m3h")
 _NOTHING = (None, None, None, None)
 
 
@@ -97,6 +101,7 @@ class InletObservation:
     flow_m3h: float | None = None
     dp_kpa: float | None = None
     valve_dp_kpa: float | None = None  # across the valve alone (a stuck valve's witness)
+    model_flow_m3h: float | None = None  # the network model's flow at the read opening
     signals: Mapping[str, float] = field(default_factory=dict)
 
     def value(self, name: str) -> float | None:
@@ -163,6 +168,7 @@ class _InletState:
     move_judged: bool = True
     recent: list[list[float]] = field(default_factory=list)  # [command, Kv_eff], no feedback
     missed: int = 0
+    model_low: int = 0  # updates in a row with the flow far below the model's
     first_missed: float | None = None
     kv_sum: list[float] = field(default_factory=lambda: [0.0] * _BINS)
     kv_count: list[int] = field(default_factory=lambda: [0] * _BINS)
@@ -186,6 +192,7 @@ class Diagnoser:
         blockage_ratio: float = 0.7,
         min_samples: int = 3,
         comm_cycles: int = 3,
+        confirm_cycles: int = 2,
     ) -> None:
         options = locals()
         for name in ("tolerance", "settle_s", "min_move", "stuck_move", "still", "flow_still"):
@@ -193,10 +200,11 @@ class Diagnoser:
                 raise ValueError(f"{name} must be a finite number ≥ 0, not {options[name]!r}")
         if _clean(blockage_ratio) is None or not 0 < blockage_ratio < 1:
             raise ValueError(f"blockage_ratio must be within (0, 1), not {blockage_ratio!r}")
-        if not isinstance(min_samples, int) or not isinstance(comm_cycles, int):
-            raise ValueError("min_samples and comm_cycles must be whole numbers")
-        if min_samples < 1 or comm_cycles < 1:
-            raise ValueError("min_samples and comm_cycles must be at least 1")
+        counts = (min_samples, comm_cycles, confirm_cycles)
+        if not all(isinstance(n, int) for n in counts):
+            raise ValueError("min_samples, comm_cycles and confirm_cycles must be whole numbers")
+        if min(counts) < 1:
+            raise ValueError("min_samples, comm_cycles and confirm_cycles must be at least 1")
         self.rules = list(rules or [])
         self.tolerance = tolerance
         self.settle_s = settle_s
@@ -207,6 +215,7 @@ class Diagnoser:
         self.blockage_ratio = blockage_ratio
         self.min_samples = min_samples
         self.comm_cycles = comm_cycles
+        self.confirm_cycles = confirm_cycles
         self.inlets: dict[str, _InletState] = {}
 
     # --- the cycle ----------------------------------------------------------------------
@@ -224,6 +233,7 @@ class Diagnoser:
         if _clean(time_s) is None:
             raise ValueError(f"time must be a finite number, not {time_s!r}")
         inlets = self.inlets
+        ratios: dict[str, float] = {}  # measured ÷ model flow where no ΔP is read
         for iid in [i for i in inlets if i not in observations]:  # seen before, not now
             self._missed(inlets[iid], time_s)
         for iid, raw in observations.items():
@@ -239,7 +249,31 @@ class Diagnoser:
             if state.since:
                 state.since.pop("comm_loss", None)
             self._judge(iid, state, time_s, obs, seen)
+            if obs.model_flow_m3h is not None and seen.kv is None and seen.flow_m3h:
+                model = _clean(obs.model_flow_m3h)
+                if model is not None and model > 0:
+                    ratios[iid] = seen.flow_m3h / model
+        if len(ratios) >= 3:
+            self._below_model(time_s, ratios)
         return self.findings()
+
+    def _below_model(self, time_s: float, ratios: dict[str, float]) -> None:
+        """Blockage where no ΔP is read (§5.3.7-3): the measured flow at most
+        ``blockage_ratio`` of what the network model gives at the valve's read opening,
+        relative to the network's median ratio (a drawing off everywhere, the pump's head,
+        a common meter error move every ratio alike), ``confirm_cycles`` updates in a row;
+        cleared above the midpoint between that bar and the median."""
+        centre = statistics.median(ratios.values())
+        for iid, ratio in ratios.items():
+            state = self.inlets[iid]
+            if ratio < self.blockage_ratio * centre:
+                state.model_low += 1
+                if state.model_low >= self.confirm_cycles:
+                    state.since.setdefault("blockage", time_s)
+            else:
+                state.model_low = 0
+                if ratio > 0.5 * (1.0 + self.blockage_ratio) * centre:
+                    state.since.pop("blockage", None)
 
     def findings(self) -> list[Finding]:
         """The findings active now, ordered by inlet and kind."""
@@ -489,6 +523,7 @@ class Diagnoser:
                 "blockage_ratio": self.blockage_ratio,
                 "min_samples": self.min_samples,
                 "comm_cycles": self.comm_cycles,
+                "confirm_cycles": self.confirm_cycles,
             },
             "rules": [asdict(r) for r in self.rules],
             "inlets": {iid: asdict(s) for iid, s in self.inlets.items()},

@@ -35,7 +35,14 @@ from .alarms import (
     inlet_conditions,
     network_conditions,
 )
-from .cleaning import Cleaner, CleanResult, clean_measurements, expect_commands, for_network
+from .cleaning import (
+    REJECTING,
+    Cleaner,
+    CleanResult,
+    clean_measurements,
+    expect_commands,
+    for_network,
+)
 from .cleaning import heat_flow_kw as _heat_flow_kw
 from .control.base import Commands, ControllerConfig, InletReading, Measurements
 from .control.controller import SIGNIFICANCE_Z, Controller, make_controller
@@ -180,8 +187,10 @@ class ControlLoop:
         meas, cleaning = clean_measurements(self.cleaner, measurements)
         # judged on the raw readings, against the pump command and the meters' noise the
         # controller learnt up to last cycle; what they distrust regulation does without
-        pump = self.controller.last_speed if self.config.controller.pump_control else None
-        plausible = self.plausibility.update(measurements, self.controller.estimators, pump)
+        ctl = self.controller
+        pump = ctl.last_speed if self.config.controller.pump_control else None
+        quiet = not ctl.moved and not ctl.pump_jump  # nothing sent since the last readings
+        plausible = self.plausibility.update(measurements, ctl.estimators, pump, quiet)
         meas = untrusted(meas, plausible)
         ev = self._evaluate(meas)
         commands = self.controller.step(meas)
@@ -315,6 +324,7 @@ class ControlLoop:
 
     def _diagnose(self, meas: Measurements, sent: dict[str, float]) -> list[Finding]:
         """Device diagnosis on this cycle's cleaned readings (§3.0.7-5, §5.3.7)."""
+        model = self.controller.model_flows  # the network's flows at the read openings
         observations = {
             iid: InletObservation(
                 # a command its device refused or never confirmed did not move it: no
@@ -324,6 +334,7 @@ class ControlLoop:
                 flow_m3h=r.get("flow_m3h"),
                 dp_kpa=r.get("dp_available_kpa"),
                 valve_dp_kpa=r.get("valve_dp_kpa"),
+                model_flow_m3h=model.get(iid),
                 signals=_NO_SIGNALS if r.fault_code is None else {"fault_code": r.fault_code},
             )
             for iid, r in meas.inlets.items()
@@ -384,6 +395,7 @@ class ControlLoop:
                 sent=sent.get(iid),
                 success=result.success[iid],
                 estimate_out=self._estimate_out(iid, ev),
+                rejected=_rejected(result.cleaning, self.cleaner.inlet_signals(iid)),
             )
             conditions += inlet_conditions(iid, facts, ctl.limits, cfg.alarms)
         commands = {iid: _last_command(self.diagnoser, iid) for iid in readings}
@@ -442,6 +454,8 @@ class ControlLoop:
         return None if loads is None else float(loads[0])
 
 
+# the value itself not kept (a reading that merely was not there is none of them)
+REJECTED_REASONS = frozenset(f.value for f in REJECTING) - {"missing"}
 _NO_SIGNALS: Mapping[str, float] = MappingProxyType({})  # one for all inlets without any
 
 
@@ -454,6 +468,17 @@ def _controller(network: Network, config: ControllerConfig, stored: Any) -> Cont
         except (KeyError, TypeError, ValueError, IndexError):
             pass
     return make_controller(network, config)
+
+
+def _rejected(cleaning: CleanResult, names: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """An inlet's fields cleaning rejected this cycle, each with its first reason; a reading
+    that merely was not there (missing) is none of them."""
+    out = {}
+    for name, signal in names:
+        flags = cleaning.flags.get(signal)
+        if flags and flags[0] in REJECTED_REASONS:
+            out[name] = flags[0]
+    return out
 
 
 def _last_command(diagnoser: Diagnoser, iid: str) -> float | None:

@@ -11,10 +11,13 @@ show as a pattern over cycles, and each is a named finding here (an equipment-fa
 * ``meter_frozen`` — a flow meter repeats its value to the last digit for a run of cycles
   that its own history makes improbable (a dead transmitter that still answers). A meter
   is judged only where the controller's estimator learnt a noise level of at least
-  :data:`FROZEN_MIN_NOISE` (a noiseless or very quiet meter may repeat); the run needed
-  comes from the meter's own share of exact repeats before it (a coarse meter that often
-  repeats needs a long run), so the chance of accusing a healthy meter in one run is below
-  :data:`FROZEN_FALSE_RATE`. While it stands its flow is not used for regulation.
+  :data:`FROZEN_MIN_NOISE` and the meter itself changed in :data:`FROZEN_MIN_CHANGES`
+  quiet cycles (a noiseless or very quiet meter may repeat); the run needed
+  comes from the meter's own share of exact repeats in quiet cycles before it (nothing
+  moved: a noiseless plant at rest repeats every value, a regulating one never) and from
+  its resolution (a coarse meter that often repeats needs a long run), so the chance of
+  accusing a healthy meter in one run is below :data:`FROZEN_FALSE_RATE`. While it
+  stands its flow is not used for regulation.
 * ``pump_not_following`` — the pump's read-back speed is off its last command by more than
   the controller's follow tolerance for :data:`PUMP_OFF_CYCLES` cycles in a row (§5.3.8-4,
   command against feedback; a worn pump, a drive limit or wrong scaling).
@@ -35,7 +38,7 @@ SWAP_CYCLES = 3  # cycles in a row with the return warmer than the supply
 SWAP_MARGIN_K = 2.0  # … by this much: 0.3 K sensors at zero flow differ by ≈0.4 K
 FROZEN_MIN_NOISE = 0.005  # learnt meter noise (share) below which repeats are no evidence
 FROZEN_MIN_RUN = 4  # repeats in a row, at least (2 h at 30-min cycles)
-FROZEN_MIN_PAIRS = 4  # consecutive readings seen before a meter's repeat share is trusted
+FROZEN_MIN_CHANGES = 2  # quiet cycles in which the meter changed: it showed noise of its own
 FROZEN_NOISE_DOUBT = 2.0  # a noise level learnt from a few dozen cycles may be this far high
 FROZEN_FALSE_RATE = 1e-4  # chance a healthy meter repeats for the run that accuses it
 STEPS_KEPT = 16  # changes a meter's resolution is judged from
@@ -50,9 +53,10 @@ class _Meter:
     """One flow meter's history of exact repeats."""
 
     last: float | None = None
-    pairs: int = 0  # consecutive readings compared (outside the current run)
+    pairs: int = 0  # consecutive readings of quiet cycles compared (before the run)
     repeats: int = 0  # … of which repeated exactly
     run: int = 0  # exact repeats in a row now
+    run_quiet: int = 0  # … of them in quiet cycles
     noise: float | None = None  # learnt noise when the run began
     steps: list[float] = field(default_factory=list)  # the last changes seen (sizes)
 
@@ -76,7 +80,8 @@ class _Meter:
         the middle of a step, the noise :data:`FROZEN_NOISE_DOUBT` × below the learnt
         level): a coarse meter repeats often.
         """
-        if self.pairs < FROZEN_MIN_PAIRS or self.noise is None or self.noise < FROZEN_MIN_NOISE:
+        changes = self.pairs - self.repeats
+        if changes < FROZEN_MIN_CHANGES or self.noise is None or self.noise < FROZEN_MIN_NOISE:
             return None
         share = (self.repeats + 1) / (self.pairs + 2)
         quantum = self.quantum
@@ -122,9 +127,13 @@ class Plausibility:
         raw: Measurements,
         estimators: dict[str, InletEstimator],
         sent_speed: float | None,
+        quiet: bool = False,
     ) -> list[Finding]:
         """This cycle's findings from the raw readings, the estimators' learnt flow noise
-        (of the cycles before) and the pump speed last commanded (None: no pump command)."""
+        (of the cycles before) and the pump speed last commanded (None: no pump command);
+        ``quiet``: nothing was moved since the last readings, so a meter's changes are its
+        own (only such cycles teach how often it repeats: a noiseless plant at rest repeats
+        every value, a moving one never)."""
         now = raw.time_s or 0.0
         found: list[Finding] = []
         pairs = [(iid, r.supply_c, r.return_c) for iid, r in raw.inlets.items()]
@@ -136,7 +145,7 @@ class Plausibility:
             meter = flt.filters["flow_m3h"] if flt is not None else None
             # the level shrunk toward the network's meters: a few samples say little
             noise = meter.sigma() if meter is not None and meter.learnt else None
-            found += self._frozen(iid, _num(reading.flow_m3h), noise, now)
+            found += self._frozen(iid, _num(reading.flow_m3h), noise, quiet, now)
         found += self._pump(_num(raw.pump_speed), sent_speed, now)
         return found
 
@@ -156,7 +165,7 @@ class Plausibility:
         return [Finding(iid, "sensors_swapped", "warning", text, since)]
 
     def _frozen(
-        self, iid: str, value: float | None, noise: float | None, now: float
+        self, iid: str, value: float | None, noise: float | None, quiet: bool, now: float
     ) -> list[Finding]:
         if value is None:
             return []  # a gap neither breaks nor extends a run
@@ -165,14 +174,16 @@ class Plausibility:
             if m.run == 0:
                 m.noise, m.since = noise, now
             m.run += 1
+            m.run_quiet += quiet
         else:
             if m.last is not None:
-                m.steps = [*m.steps[-(STEPS_KEPT - 1) :], abs(value - m.last)]
+                if value != m.last:
+                    m.steps = [*m.steps[-(STEPS_KEPT - 1) :], abs(value - m.last)]
                 need = m.needed() if m.run else None
                 if not m.run or need is None or m.run < need:  # a frozen run is no history
-                    m.pairs += m.run + 1
-                    m.repeats += m.run
-            m.run, m.last = 0, value
+                    m.pairs += m.run_quiet + quiet
+                    m.repeats += m.run_quiet
+            m.run, m.run_quiet, m.last = 0, 0, value
         need = m.needed() if m.run else None
         if need is None or m.run < need:
             return []

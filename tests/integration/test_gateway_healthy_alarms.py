@@ -1,0 +1,83 @@
+"""A healthy plant on the gateway raises no alarm (issue 10: what the operator sees is true).
+
+The whole chain (virtual plant's Modbus meters and valves → gateway add-on process → real
+mosquitto → HA's MQTT → the integration), estate12 with the model-based controller, 1 %
+meter noise: the entry runs its simulated plant first, every inlet is then mapped to the
+gateway in manual mode and regulation switched to automatic — an operator's first day.
+Before, B006 (and others) raised `deviation` warnings in such runs: the first real cycle
+planned on the network model's simulated-era positions (docs/gateway.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from homeassistant.core import HomeAssistant, callback
+
+from custom_components.heatbalance.const import EVENT_ALARM
+from devtools.gateway_field import GatewayField
+
+from .conftest import add_network
+
+OUTDOOR = "sensor.field_outdoor"
+CYCLES = 10
+
+
+@pytest.fixture
+def expected_lingering_timers() -> bool:
+    """HA's MQTT client leaves its timers running (FACTS.md)."""
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (issue 10 c): the plant model's ΔP estimate is solved on the previous "
+    "positions, and the controller learns +55…+70 kPa pressure residuals from the first real "
+    "cycle (all valves open, flows +34 %) and undershoots by 7–11 % for 3 cycles: 2–4 "
+    "deviation alarms at cycle 4 (docs/gateway.md)",
+)
+async def test_healthy_gateway_start_raises_no_alarm(
+    hass: HomeAssistant, socket_enabled: None, mock_hass_config: None, tmp_path: Path
+) -> None:
+    entry = await add_network(
+        hass, "estate12", options={"algorithm": "ai", "outdoor_entity": OUTDOOR}
+    )
+    coordinator = entry.runtime_data.coordinator
+    network = coordinator.network
+    hass.states.async_set(OUTDOOR, str(network.design.outdoor_c), {"unit_of_measurement": "°C"})
+    field = GatewayField(hass, network, tmp_path, list(coordinator.inlets), noise=0.01)
+    try:
+        await field.async_start()
+        options = dict(entry.options) | {"mode": "manual"}  # nothing moves while mapping
+        hass.config_entries.async_update_entry(entry, options=options)
+        await hass.async_block_till_done()
+        await field.async_map(entry)
+        coordinator = entry.runtime_data.coordinator
+        field.start_polling()
+        await field.async_fresh(coordinator, 0.0)
+        hass.config_entries.async_update_entry(entry, options=options | {"mode": "auto"})
+        await hass.async_block_till_done()
+        alarms: list[tuple[int, dict[str, Any]]] = []
+        cycle = [0]
+        hass.bus.async_listen(
+            EVENT_ALARM,
+            callback(
+                lambda e: alarms.append((cycle[0], dict(e.data)))
+                if e.data["status"] == "raised"
+                else None
+            ),
+        )
+        for k in range(1, CYCLES + 1):
+            cycle[0] = k
+            await coordinator.async_refresh()
+            await hass.async_block_till_done()
+            await field.async_after_cycle(coordinator, coordinator.plant.cycle_s)
+        raised = [(k, f"{a['reason']}@{a['location']}") for k, a in alarms]
+        assert raised == [], raised
+    finally:
+        field.gateway.kill()
+        await hass.config_entries.async_unload(entry.entry_id)
+        await field.async_stop()
