@@ -556,6 +556,10 @@ async def test_product(hass: Any, request: Any, case: tuple[str, str, str]) -> N
         for module in (gc_tuning, entity):
             monkeypatch.setattr(module, "paused", lambda _inlets: contextlib.nullcontext())
         monkeypatch.setattr(entity, "freeze_large", lambda _inlets: None)
+    if os.environ.get("BENCH_PRODUCT_NO_GC_SETTLE"):  # cycles not settled (gc_tuning.settle)
+        from custom_components.heatbalance import gc_tuning
+
+        request.getfixturevalue("monkeypatch").setattr(gc_tuning, "settle", lambda: None)
     with _logging_as_home_assistant(hass), _real_storage(hass), GC:
         await _run_case(hass, request, case)
 
@@ -789,6 +793,11 @@ def main() -> int:
         "--no-gc-freeze", action="store_true", help="large networks not frozen (gc_tuning)"
     )
     parser.add_argument(
+        "--no-gc-settle",
+        action="store_true",
+        help="a large network's cycles end without freezing what they left (gc_tuning)",
+    )
+    parser.add_argument(
         "--no-gc-pause",
         action="store_true",
         help="a large network's engine jobs and entity adding with the collector on (gc_tuning)",
@@ -817,6 +826,7 @@ def main() -> int:
                 env["BENCH_PRODUCT_NO_CLI"] = "1" if args.no_cli else ""
                 env["BENCH_PRODUCT_NO_GC_FREEZE"] = "1" if args.no_gc_freeze else ""
                 env["BENCH_PRODUCT_NO_GC_PAUSE"] = "1" if args.no_gc_pause else ""
+                env["BENCH_PRODUCT_NO_GC_SETTLE"] = "1" if args.no_gc_settle else ""
                 cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
                 cmd += ["-W", "ignore", "--timeout=3000", "--rootdir", str(ROOT)]
                 run = subprocess.run(

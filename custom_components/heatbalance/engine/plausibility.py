@@ -11,7 +11,8 @@ show as a pattern over cycles, and each is a named finding here (an equipment-fa
 * ``meter_frozen`` — a flow meter repeats its value to the last digit for a run of cycles
   that its own history makes improbable (a dead transmitter that still answers). A meter
   is judged only where the controller's estimator learnt a noise level of at least
-  :data:`FROZEN_MIN_NOISE` (a noiseless or very quiet meter may repeat); the run needed
+  :data:`FROZEN_MIN_NOISE` and the meter itself changed in :data:`FROZEN_MIN_CHANGES`
+  quiet cycles (a noiseless or very quiet meter may repeat); the run needed
   comes from the meter's own share of exact repeats in quiet cycles before it (nothing
   moved: a noiseless plant at rest repeats every value, a regulating one never) and from
   its resolution (a coarse meter that often repeats needs a long run), so the chance of
@@ -37,7 +38,7 @@ SWAP_CYCLES = 3  # cycles in a row with the return warmer than the supply
 SWAP_MARGIN_K = 2.0  # … by this much: 0.3 K sensors at zero flow differ by ≈0.4 K
 FROZEN_MIN_NOISE = 0.005  # learnt meter noise (share) below which repeats are no evidence
 FROZEN_MIN_RUN = 4  # repeats in a row, at least (2 h at 30-min cycles)
-FROZEN_MIN_PAIRS = 4  # consecutive readings seen before a meter's repeat share is trusted
+FROZEN_MIN_CHANGES = 2  # quiet cycles in which the meter changed: it showed noise of its own
 FROZEN_NOISE_DOUBT = 2.0  # a noise level learnt from a few dozen cycles may be this far high
 FROZEN_FALSE_RATE = 1e-4  # chance a healthy meter repeats for the run that accuses it
 STEPS_KEPT = 16  # changes a meter's resolution is judged from
@@ -79,7 +80,8 @@ class _Meter:
         the middle of a step, the noise :data:`FROZEN_NOISE_DOUBT` × below the learnt
         level): a coarse meter repeats often.
         """
-        if self.pairs < FROZEN_MIN_PAIRS or self.noise is None or self.noise < FROZEN_MIN_NOISE:
+        changes = self.pairs - self.repeats
+        if changes < FROZEN_MIN_CHANGES or self.noise is None or self.noise < FROZEN_MIN_NOISE:
             return None
         share = (self.repeats + 1) / (self.pairs + 2)
         quantum = self.quantum
