@@ -15,13 +15,13 @@ import pytest
 from homeassistant import config_entries
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import MAJOR_VERSION
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.heatbalance import gateway_history, records
 from custom_components.heatbalance.archive import sqlite_url
-from custom_components.heatbalance.const import CONF_NETWORK, DOMAIN
+from custom_components.heatbalance.const import CONF_NETWORK, DOMAIN, EVENT_ALARM
 
 HA_YEAR = MAJOR_VERSION
 
@@ -145,3 +145,17 @@ async def start_inlet_reconfigure(
         (entry.entry_id, "inlet"),
         context={"source": config_entries.SOURCE_RECONFIGURE, "subentry_id": sub.subentry_id},
     )
+
+
+class RaisedAlarms(list[tuple[int, dict[str, Any]]]):
+    """Every alarm raised on the bus, with the cycle the test says it is in (``cycle``)."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        super().__init__()
+        self.cycle = 0
+        hass.bus.async_listen(EVENT_ALARM, self._on_alarm)
+
+    @callback
+    def _on_alarm(self, event: Any) -> None:
+        if event.data["status"] == "raised":
+            self.append((self.cycle, dict(event.data)))

@@ -17,7 +17,7 @@ from custom_components.heatbalance.engine.loader import load_network
 from devtools.field_plant import FieldPlant, Instruments, async_field_in_auto
 from devtools.field_plant import async_field_cycles as _run
 
-from .conftest import add_network
+from .conftest import RaisedAlarms, add_network
 
 OUTDOOR = "sensor.field_outdoor"
 
@@ -75,18 +75,9 @@ async def _alarm_cycles(
     hass: HomeAssistant, entry: Any, field: FieldPlant, n: int
 ) -> list[tuple[int, dict[str, Any]]]:
     """Run ``n`` cycles; every alarm raised, with the cycle it was raised in (1…n)."""
-    raised: list[tuple[int, dict[str, Any]]] = []
-    cycle = [0]
-    hass.bus.async_listen(
-        EVENT_ALARM,
-        callback(
-            lambda e: raised.append((cycle[0], dict(e.data)))
-            if e.data["status"] == "raised"
-            else None
-        ),
-    )
+    raised = RaisedAlarms(hass)
     for k in range(1, n + 1):
-        cycle[0] = k
+        raised.cycle = k
         await _run(hass, entry, field, 1)
     return raised
 

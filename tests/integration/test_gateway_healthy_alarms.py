@@ -11,15 +11,13 @@ planned on the network model's simulated-era positions (docs/gateway.md).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 
-from custom_components.heatbalance.const import EVENT_ALARM
 from devtools.gateway_field import GatewayField
 
-from .conftest import add_network
+from .conftest import RaisedAlarms, add_network
 
 OUTDOOR = "sensor.field_outdoor"
 CYCLES = 10
@@ -60,18 +58,9 @@ async def test_healthy_gateway_start_raises_no_alarm(
         await field.async_fresh(coordinator, 0.0)
         hass.config_entries.async_update_entry(entry, options=options | {"mode": "auto"})
         await hass.async_block_till_done()
-        alarms: list[tuple[int, dict[str, Any]]] = []
-        cycle = [0]
-        hass.bus.async_listen(
-            EVENT_ALARM,
-            callback(
-                lambda e: alarms.append((cycle[0], dict(e.data)))
-                if e.data["status"] == "raised"
-                else None
-            ),
-        )
+        alarms = RaisedAlarms(hass)
         for k in range(1, CYCLES + 1):
-            cycle[0] = k
+            alarms.cycle = k
             await coordinator.async_refresh()
             await hass.async_block_till_done()
             await field.async_after_cycle(coordinator, coordinator.plant.cycle_s)
