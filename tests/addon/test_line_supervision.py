@@ -21,7 +21,7 @@ from heatbalance_gateway.register_map import load_profile
 from heatbalance_gateway.transport import PymodbusTransport
 
 from .modbus_sim import FAULTS, Behaviour, SimServer, sim_device
-from .test_bus_worker import VALUES, VALVE, Recorder, make_bus
+from .test_bus_worker import VALUES, VALVE, Recorder, make_bus, valve_worker
 
 # A probe of the late device costs one timeout per poll interval: 0.2 s of 0.8 s is a quarter
 # of the line, which leaves the nine good valves room even on a loaded 2-core machine (at
@@ -49,14 +49,7 @@ async def _run_line(fault: str) -> tuple[Recorder, BusWorker, float]:
     async with SimServer(devices, behaviours) as server:
         behaviours[BAD].late_s = 1.5 * TIMEOUT_S
         bus = make_bus(server.port, 10, interval=INTERVAL_S, timeout=TIMEOUT_S, retries=1)
-        worker = BusWorker(
-            bus,
-            {"electric_valve": VALVE},
-            PymodbusTransport.from_bus(bus),
-            rec.readings.append,
-            rec.on_availability,
-            rec.on_poll,
-        )
+        worker = valve_worker(bus, rec)
         task = asyncio.create_task(worker.run())
         try:
             await rec.until(lambda: all(len(rec.polls[f"valve-{i}"]) >= 2 for i in range(1, 11)))
@@ -148,14 +141,7 @@ async def test_decoder_crash_is_the_device_fault_not_the_line(
     devices = [sim_device(i, VALVE, VALUES, Behaviour()) for i in (1, 2, 3)]
     async with SimServer(devices) as server:
         bus = make_bus(server.port, 3, interval=0.1)
-        worker = BusWorker(
-            bus,
-            {"electric_valve": VALVE},
-            PymodbusTransport.from_bus(bus),
-            rec.readings.append,
-            rec.on_availability,
-            rec.on_poll,
-        )
+        worker = valve_worker(bus, rec)
         task = asyncio.create_task(worker.run())
         with caplog.at_level(logging.ERROR):
             try:
