@@ -58,6 +58,7 @@ class _Meter:
     run: int = 0  # exact repeats in a row now
     run_quiet: int = 0  # … of them in quiet cycles
     noise: float | None = None  # learnt noise when the run began
+    since: float = 0.0  # when the run began
     steps: list[float] = field(default_factory=list)  # the last changes seen (sizes)
 
     @property
@@ -69,8 +70,6 @@ class _Meter:
         q = min(self.steps)
         whole = all(abs(x / q - round(x / q)) < 1e-6 for x in self.steps)
         return q if whole else None
-
-    since: float = 0.0
 
     def needed(self) -> int | None:
         """Repeats in a row that accuse this meter (None: not judged, or it may repeat).
@@ -219,13 +218,13 @@ def untrusted(meas: Measurements, findings: list[Finding]) -> Measurements:
             marks[f.inlet_id] = marks.get(f.inlet_id, frozenset()) | _TEMPS
         elif f.kind == "meter_frozen":
             marks[f.inlet_id] = marks.get(f.inlet_id, frozenset()) | _FLOW
+    if not marks:
+        return meas
     inlets = dict(meas.inlets)
     for iid, names in marks.items():
         reading: InletReading | None = inlets.get(iid)
         if reading is not None:
             inlets[iid] = replace(reading, flagged=frozenset(reading.flagged) | names)
-    if not marks:
-        return meas
     out = replace(meas, inlets=inlets)
     if station:
         out.supply_c = out.return_c = None
