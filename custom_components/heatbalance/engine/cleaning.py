@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from operator import attrgetter
 from statistics import median
 from types import MappingProxyType
 from typing import Any
@@ -838,19 +839,29 @@ def expect_commands(
 
 MATERIAL_MOVE = 0.02  # share of the stroke below which a valve's flow need not show a move
 _INLET_FIELDS = ("flow_m3h", "supply_c", "return_c", "room_c", "dp_available_kpa", "valve_dp_kpa")
+_INLET_FIELD_SET = frozenset(_INLET_FIELDS)
 # what a valve move anywhere may change at once (hydraulic coupling)
 _JUMPS = ("flow_m3h", "supply_c", "return_c", "dp_available_kpa", "valve_dp_kpa")
 _SUBSTATION_FIELDS = {"supply_c": "supply_c", "return_c": "return_c", "pump_flow_m3h": "flow_m3h"}
 
 
 def sample_of(
-    measurements: Measurements, heat_kw: Mapping[str, Any] | None = None
+    measurements: Measurements,
+    heat_kw: Mapping[str, Any] | None = None,
+    names: Callable[[str], tuple[tuple[str, str], ...]] | None = None,
 ) -> dict[str, Any]:
-    """The signals of a :class:`Measurements` (plus heat meters in kW, if read) by name."""
+    """The signals of a :class:`Measurements` (plus heat meters in kW, if read) by name.
+
+    ``names`` (:meth:`Cleaner.inlet_signals`) gives an inlet's (field, signal name) pairs
+    made once, not 143,000 names formatted a cycle at 23,870 inlets (the same keys)."""
     sample: dict[str, Any] = {}
     for iid, reading in measurements.inlets.items():
-        for name in _INLET_FIELDS:
-            sample[f"{iid}.{name}"] = getattr(reading, name, None)
+        if names is None:
+            for name in _INLET_FIELDS:
+                sample[f"{iid}.{name}"] = getattr(reading, name, None)
+        else:
+            for name, signal in names(iid):
+                sample[signal] = getattr(reading, name, None)
     for iid, value in (heat_kw or {}).items():
         sample[f"{iid}.heat_kw"] = value
     for attr, name in _SUBSTATION_FIELDS.items():
@@ -859,10 +870,30 @@ def sample_of(
     return sample
 
 
+_FIELDS_OF = attrgetter(*_INLET_FIELDS)
+_ALL_FLOAT = (float,) * len(_INLET_FIELDS)
+
+
 def _floats(reading: Any) -> bool:
     """Whether the cleaned fields of ``reading`` are all floats (a trusted float is cleaned
-    to itself; an int would become a float)."""
-    return all(type(getattr(reading, name, None)) is float for name in _INLET_FIELDS)
+    to itself; an int would become a float). One C call per reading, not a generator."""
+    try:
+        return tuple(map(type, _FIELDS_OF(reading))) == _ALL_FLOAT
+    except AttributeError:  # not an InletReading: a field it lacks is None, not a float
+        return False
+
+
+def _odd_inlets(flags: Mapping[str, tuple[str, ...]]) -> set[str]:
+    """Inlets with an inlet field's signal (``iid.field``) not flagged ``ok``: the others'
+    readings are trusted as read. One pass over the flags instead of six look-ups per
+    inlet (143,000 at 23,870 inlets)."""
+    odd: set[str] = set()
+    for signal, flag in flags.items():
+        if flag is not _OK and flag != _OK:
+            iid, _, name = signal.rpartition(".")
+            if name in _INLET_FIELD_SET:
+                odd.add(iid)
+    return odd
 
 
 def clean_measurements(
@@ -876,16 +907,18 @@ def clean_measurements(
     """
     if measurements.time_s is None:
         raise ValueError("measurements need time_s: rate and gap checks run on time")
-    result = cleaner.clean(sample_of(measurements, heat_kw), measurements.time_s)
+    sample = sample_of(measurements, heat_kw, cleaner.inlet_signals)
+    result = cleaner.clean(sample, measurements.time_s)
     inlets = {}
     value_of, flags_of = result.values.get, result.flags.get
+    odd = _odd_inlets(result.flags)  # every inlet's signals are in the result (the sample)
     for iid, reading in measurements.inlets.items():
-        names = cleaner.inlet_signals(iid)
-        bad = [n for n, s in names if flags_of(s) != _OK]
         flagged = reading.flagged
-        if not bad and type(flagged) is frozenset and _floats(reading):
+        if iid not in odd and type(flagged) is frozenset and _floats(reading):
             inlets[iid] = reading  # every value trusted as read: the cleaned reading is it
             continue
+        names = cleaner.inlet_signals(iid)
+        bad = [n for n, s in names if flags_of(s) != _OK]
         changes: dict[str, Any] = {n: value_of(s) for n, s in names}
         off_sum = [OFF_SUM for n, s in names if n == "flow_m3h" and flags_of(s) == _SUM_ONLY]
         changes["flagged"] = frozenset(flagged).union(bad, off_sum)
