@@ -67,7 +67,7 @@ class InletReading:
             return None
         value = getattr(self, name)
         if type(value) is float:  # usable()'s common case inline: ≈35 calls per inlet a cycle
-            return value if math.isfinite(value) else None
+            return value if value - value == 0.0 else None  # x − x is 0 for finite x only
         return usable(value)
 
 
