@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from .control.base import InletReading, Measurements
+from .control.base import InletReading, Measurements, usable
 from .control.controller import PUMP_FOLLOW_TOLERANCE, PUMP_SHORT_CYCLES
 from .control.estimation import InletEstimator, SignalFilter
 from .diagnosis import Finding
@@ -138,19 +138,19 @@ class Plausibility:
         pairs = [(iid, r.supply_c, r.return_c) for iid, r in raw.inlets.items()]
         pairs.append((SUBSTATION, raw.supply_c, raw.return_c))
         for iid, raw_supply, raw_return in pairs:
-            supply, ret = _num(raw_supply), _num(raw_return)
+            supply, ret = usable(raw_supply), usable(raw_return)
             if supply is not None and ret is not None and ret > supply + SWAP_MARGIN_K:
                 found += self._swap(iid, supply, ret, now)
             elif self.swapped:  # (_swap's "not warm", without a call per inlet)
                 self.swapped.pop(iid, None)
         for iid, reading in raw.inlets.items():
-            value = _num(reading.flow_m3h)
+            value = usable(reading.flow_m3h)
             if value is None:
                 continue  # a gap neither breaks nor extends a run
             flt = estimators.get(iid)
             meter = flt.filters["flow_m3h"] if flt is not None else None
             found += self._frozen(iid, value, meter, quiet, now)
-        found += self._pump(_num(raw.pump_speed), sent_speed, now)
+        found += self._pump(usable(raw.pump_speed), sent_speed, now)
         return found
 
     def _swap(self, iid: str, supply: float | None, ret: float | None, now: float) -> list[Finding]:
@@ -236,12 +236,3 @@ def untrusted(meas: Measurements, findings: list[Finding]) -> Measurements:
     if station:
         out.supply_c = out.return_c = None
     return out
-
-
-def _num(value: object) -> float | None:
-    """A finite float, else None."""
-    if type(value) is float:  # the common case first (x − x is 0 for finite x only)
-        return value if value - value == 0.0 else None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
