@@ -163,6 +163,15 @@ class ModelBased:
         self._buildings.clear()
         self._leaf_flows.clear()
 
+    def households_resistance(self, iid: str, openings: dict[str, float]) -> float | None:
+        """A building's households as one resistance behind its valve (kPa/(m³/h)²), at
+        ``openings`` (else the file's); None for an inlet that feeds no households."""
+        k = self.planner.index.get(iid)
+        if k is None or self.planner.leaf[k]:
+            return None
+        views = {i: InletView(o, False, None, None) for i, o in openings.items()}
+        return self._household_drop(k, 1.0, views)
+
     def _household_drop(self, b: int, flow: float, views: dict[str, InletView]) -> float:
         """Pressure building ``b``'s households take when ``flow`` passes them all (kPa).
 
