@@ -107,3 +107,36 @@ def test_blocked_leaf_without_any_dp_leaves_the_plan() -> None:
     assert min(others) >= 0.0
     assert max(others) <= 0.05
     assert ctl.model.identifiers[blocked].valve_factor >= 4.0  # Kv ≤ 50 %: learnt, not assumed
+
+
+def test_clogged_building_circuit_is_learnt_named_and_left_out_of_the_plan() -> None:
+    """A building's own service connection clogs (strainer, exchanger: ×10) while its
+    households keep regulating (§5.3.7-3, §3.0.7-3).
+
+    Before, nothing in the model stood for that circuit: the households saw flow and ΔP
+    fall together, the building valve's ΔP was right, so every factor stayed 1, the plan
+    predicted the goal at the openings they had and nothing moved (gen8x12: the building
+    and its 12 households at 0.83–0.84 of set flow for 13 steps, only a deviation alarm).
+    Now its circuit factor is learnt from the building's ΔP less its households' and its
+    valve's: named within 3 steps, the building valve opened to what it can pass, the
+    other buildings and households kept in the advanced band (0…+5 %, §8.2.4).
+    """
+    network = all_open(generate_network(6, 4, seed=13, name="gen6x4"))
+    clogged = sorted(i for i, x in network.inlets.items() if x.parent is None)[2]
+    sim = Simulator(network, outdoor_c=-5.0)
+    ctl = make_controller(network, ControllerConfig())
+    _, sim, _ = run(network, ctl, 6, sim=sim)
+    sim.set_circuit(clogged, 10.0)
+    clogged_at = sim.state().inlets[clogged].flow_m3h  # at the openings it had
+    _, sim, history = run(network, ctl, 8, sim=sim, seed=2)
+    assert any("circuit" in c.faults.get(clogged, "") for c in history[:3])
+    state = sim.state()
+    assert state.inlets[clogged].flow_m3h > 1.03 * clogged_at  # its valve opened up
+    others = [
+        s.flow_m3h / s.design_flow_m3h - 1.0
+        for iid, s in state.inlets.items()
+        if iid != clogged and network.inlets[iid].parent != clogged
+    ]
+    assert min(others) >= 0.0
+    assert max(others) <= 0.05
+    assert ctl.model.identifiers[clogged].circuit_factor == pytest.approx(10.0, rel=0.2)

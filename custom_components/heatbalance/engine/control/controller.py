@@ -532,7 +532,8 @@ class Controller:
         def limit_speed(s: float) -> float:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]
 
-        self.model.update_residuals(views, current_speed)
+        self.model.update_residuals(views, current_speed)  # buildings identified here
+        self._check_building_circuits(ids)
         self.model.weights = self.config.weights  # who is served first when short (§5.3.6-5)
         ref = speed_max if pump_on else current_speed
         plan = self.model.plan(views, ref, limit_speed, pump_on, limits.max_opening)
@@ -1166,6 +1167,18 @@ class Controller:
         if res is None:
             return None
         return {iid: float(res.inlet_flow_m3h[k]) for iid, k in pl.index.items()}
+
+    def _check_building_circuits(self, ids: list[str]) -> None:
+        """A building's own circuit far harder than the drawing (§5.3.7-3): named, and left
+        out of the plan when it makes it infeasible (:meth:`_isolate_blocked`), as a leaf's.
+        Judged right after the buildings' identification (their households' readings), so
+        the plan of the same cycle already knows it."""
+        for iid in ids:
+            ident = self.model.identifiers.get(iid)
+            if ident is None or ident.samples < 1 or self.model.is_leaf(iid):
+                continue
+            if not self.faults.get(iid, "").startswith(STUCK):
+                self._check_circuit(iid, ident.circuit_factor)
 
     def _check_valve(self, iid: str, factor: float) -> None:
         """Set or clear the blocked-valve diagnosis from the valve's resistance factor."""
