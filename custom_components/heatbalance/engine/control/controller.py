@@ -1004,7 +1004,8 @@ class Controller:
         return verdict
 
     def _is_auto(self, iid: str) -> bool:
-        """``config.is_auto`` with the manual inlets as a set: on a real plant every valve no
+        """Automatic mode of an inlet: the network's switch and the inlet's (§5.3.6-6), the
+        manual inlets as a set: on a real plant every valve no
         command reaches is one (23,100 households on a large network), and a list scan per
         inlet made a cycle O(inlets²)."""
         manual = self.config.manual_inlets

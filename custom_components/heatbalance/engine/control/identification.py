@@ -412,14 +412,6 @@ class PipeIdentifier:
             return None
         return theta, np.sqrt(np.maximum(np.diag(cov), 0.0))
 
-    def std_error(self) -> float:
-        """Standard error of the network-wide factor (one group: of the pooled slope).
-
-        The factors are adopted only beyond a few of these, so meter noise does not make the
-        planner's pipes — and with them every valve — wander from step to step.
-        """
-        return float(self.estimate()[1].min(initial=math.inf)) if self.steps else math.inf
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state."""
         return {
