@@ -8,22 +8,21 @@ every check as ``ok`` and flags the rest with a reason code; a short gap is fill
 the last good value (flagged ``filled``, useful to forecasting and logs, still untrusted for
 control), a longer one stays missing.
 
-Checks, each a pure function testable alone:
+Checks, per signal in this order (:meth:`Cleaner._check`, all signals of a cycle at once):
 
 * :func:`parse_value` — None, NaN, ±inf, text and booleans are not readings;
-* :func:`in_range` — a value outside its physical range is a broken sensor (§5.3.8-2 limits);
-* :func:`rate_ok` — faster than the plant can change (water temperatures, rooms);
+* range — a value outside its physical range is a broken sensor (§5.3.8-2 limits);
+* rate — faster than the plant can change (water temperatures, rooms);
 * :func:`is_stuck` — unchanged for K samples when it should move (after a commanded change,
   or always for a signal known to be noisy);
-* :func:`hampel_spike` — Hampel filter: further than n·1.4826·MAD from the rolling median;
+* spike — Hampel filter: further than n·1.4826·MAD from the rolling median;
   two consecutive outliers that agree are a step of the plant, not a spike;
 * a collapse — a flow below ``drop_share`` of its last good value while the Hampel window
   is too short to judge (it restarts whenever a valve moves): a meter's lone 0.0 is a spike,
   the second low reading in a row is the plant's new level (a valve shut, a real blockage);
 * :func:`return_below_supply`, :func:`flows_add_up`, :func:`heat_matches` — physical
   consistency: return not above supply, building flows summing to the substation flow (and
-  households to their building), Q = ρ·V̇·cp·ΔT against the heat meter;
-* :func:`interpolate_gaps` — linear interpolation of a stored series over gaps up to a limit.
+  households to their building), Q = ρ·V̇·cp·ΔT against the heat meter.
 
 :class:`Cleaner` keeps a short history per signal and runs them in that order;
 :func:`for_network` configures it for a network's signals (``"B001.flow_m3h"``,
@@ -38,7 +37,6 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from statistics import median
 from types import MappingProxyType
 from typing import Any
 
@@ -63,7 +61,6 @@ class Flag(StrEnum):
     HEAT_MISMATCH = "heat_mismatch"
     FILLED = "filled"  # last good value held over a short gap
     GAP = "gap_too_long"
-    INTERPOLATED = "interpolated"
 
 
 # Flags after which the value itself is not kept (the others keep the measured value).
@@ -165,48 +162,12 @@ def parse_value(raw: Any) -> tuple[float | None, Flag | None]:
     return value, None
 
 
-def in_range(value: float, low: float, high: float) -> bool:
-    """Whether ``value`` is physically possible for the signal (edges included)."""
-    return low <= value <= high
-
-
-def rate_ok(
-    previous: float | None,
-    previous_s: float | None,
-    value: float,
-    time_s: float,
-    max_rate: float | None,
-) -> bool:
-    """Whether the change since the last good value is possible (units per second).
-
-    Without a previous good value, or without a limit, there is nothing to compare.
-    """
-    if max_rate is None or previous is None or previous_s is None or time_s <= previous_s:
-        return True
-    return abs(value - previous) / (time_s - previous_s) <= max_rate
-
-
 def is_stuck(values: Sequence[float], samples: int, tolerance: float = 0.0) -> bool:
     """Whether the last ``samples`` values all lie within ``tolerance`` of the first of them."""
     if samples < 2 or len(values) < samples:
         return False
     tail = values[-samples:]
     return all(abs(v - tail[0]) <= tolerance for v in tail)
-
-
-def hampel_spike(
-    window: Sequence[float], value: float, n_sigmas: float = 3.0, floor: float = 0.0
-) -> bool:
-    """Hampel test: ``value`` further than n·1.4826·MAD (at least ``floor``) from the median."""
-    if not window:
-        return False
-    return abs(value - median(window)) > max(n_sigmas * HAMPEL_SCALE * _mad(window), floor)
-
-
-def _mad(window: Sequence[float]) -> float:
-    """Median absolute deviation from the median."""
-    centre = median(window)
-    return median(abs(x - centre) for x in window)
 
 
 def return_below_supply(supply_c: float, return_c: float, tolerance_k: float = 0.3) -> bool:
@@ -231,33 +192,6 @@ def heat_matches(
     computed = heat_flow_kw(flow_m3h, supply_c, return_c)
     scale = max(abs(heat_kw), abs(computed), 1e-6)
     return abs(computed - heat_kw) <= share * scale
-
-
-def interpolate_gaps(
-    times_s: Sequence[float], values: Sequence[Any], max_gap_s: float
-) -> tuple[list[float | None], list[str]]:
-    """Fill missing values of a stored series linearly between good neighbours.
-
-    A gap is bridged only if its good neighbours are at most ``max_gap_s`` apart; longer gaps
-    stay None (flag ``gap_too_long``). Returns the values and one flag per sample.
-    """
-    parsed = [parse_value(v) for v in values]
-    out: list[float | None] = [v for v, _ in parsed]
-    flags = [Flag.OK.value if why is None else why.value for _, why in parsed]
-    good = [(k, v) for k, v in enumerate(out) if v is not None]
-    for k, (value, _) in enumerate(parsed):
-        if value is not None:
-            continue
-        before = max(((g, v) for g, v in good if g < k), default=None)
-        after = min(((g, v) for g, v in good if g > k), default=None)
-        if before is None or after is None or times_s[after[0]] - times_s[before[0]] > max_gap_s:
-            flags[k] = Flag.GAP.value
-            continue
-        (k0, v0), (k1, v1) = before, after
-        frac = (times_s[k] - times_s[k0]) / (times_s[k1] - times_s[k0])
-        out[k] = v0 + (v1 - v0) * frac
-        flags[k] = Flag.INTERPOLATED.value
-    return out, flags
 
 
 # --- the stateful cleaner ---------------------------------------------------------------------
@@ -517,10 +451,10 @@ class Cleaner:
         go into the history. ``code`` gets the failed check of each signal."""
         st = self._state
         ok = code == 0
-        bad = ok & ~((st.low[rows] <= value) & (value <= st.high[rows]))  # in_range
+        bad = ok & ~((st.low[rows] <= value) & (value <= st.high[rows]))  # range
         code[bad] = _CODE[Flag.OUT_OF_RANGE]
         ok &= ~bad
-        # rate_ok against the last good value, where a limit and a later time exist
+        # rate against the last good value, where a limit and a later time exist
         last, last_s, max_rate = st.last_good[rows], st.last_good_s[rows], st.max_rate[rows]
         judged = ok & ~np.isnan(max_rate) & ~np.isnan(last) & (now > last_s)
         k = np.flatnonzero(judged)
