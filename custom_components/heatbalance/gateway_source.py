@@ -39,7 +39,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
+from typing import TYPE_CHECKING, Any, Protocol
 
 from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
@@ -51,6 +51,7 @@ from .const import (
     RATED_HZ,
     SOURCE_GATEWAY,
 )
+from .engine.control.base import usable
 from .gateway_history import LATE_S, BacklogHistory
 from .gateway_protocol import (
     PROTOCOL,
@@ -87,14 +88,9 @@ RESEND_S = 5.0  # a command still without an answer is asked again this often â€
 RESENDS = 6  # â€¦ at most this many times (then its cycle reports no_result)
 
 
-def _is_number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _value(values: dict[str, Any], key: str) -> float | None:
     """A finite number from a reading's values, or None (bad values are not guessed)."""
-    value = values.get(key)
-    return float(value) if _is_number(value) else None
+    return usable(values.get(key))
 
 
 # --- Home Assistant side ----------------------------------------------------------------------
@@ -499,9 +495,12 @@ class GatewaySource:
                 figures = devices[device]
                 if not isinstance(figures, dict):
                     continue
-                rate, requests = figures.get("first_try_rate"), figures.get("requests")
-                if _is_number(rate) and _is_number(requests):
-                    rates.append((float(rate), int(requests)))
+                rate, requests = (
+                    usable(figures.get("first_try_rate")),
+                    usable(figures.get("requests")),
+                )
+                if rate is not None and requests is not None:
+                    rates.append((rate, int(requests)))
         if not rates:
             return None
         return min(r for r, _ in rates), min(n for _, n in rates)
