@@ -35,6 +35,7 @@ from .const import (
     DOMAIN,
 )
 from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
+from .cycle import weight_of
 from .engine.alarms import ALARM_TYPES, NETWORK
 from .engine.model import WEIGHT_RANGE
 from .export import (
@@ -150,7 +151,7 @@ async def _set_weight(hass: HomeAssistant, call: ServiceCall) -> None:
     await async_require_admin(hass, call.context)
     coordinator = _coordinator(hass, call)
     iid = _inlet(coordinator, call.data[ATTR_INLET])
-    old = coordinator.inlets[iid].weight
+    old = weight_of(coordinator.network, coordinator.inlets[iid])  # the file's if never set
     async_change_inlet(hass, coordinator.config_entry, iid, **{CONF_WEIGHT: call.data[CONF_WEIGHT]})
     async_audit(
         hass,

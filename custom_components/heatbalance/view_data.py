@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .engine.alarms import EMERGENCY, AlarmBook  # an emergency draws its inlet as a fault
 from .engine.control.setpoints import flow_setpoint
 from .engine.evaluation import Band, band
+from .engine.hydraulics.topology import pipe_tree
 from .estimates import is_estimated
 
 if TYPE_CHECKING:
@@ -37,29 +38,16 @@ SHOWN = {
 def topology(network: Network) -> dict[str, Any]:
     """The network as a tree from the substation (§5.3.5-1), with the loops' closing pipes.
 
-    A breadth-first spanning tree over the pipes (undirected) gives each node a parent and its
-    distance along the pipes; pipes left out of the tree close loops and are drawn apart.
-    Building inlets hang on their street node, households on their building.
+    The engine's spanning tree of the pipes (:func:`~.engine.hydraulics.topology.pipe_tree`)
+    gives each node a parent and its distance along the pipes; the pipes it leaves out close
+    loops and are drawn apart. Building inlets hang on their street node, households on
+    their building.
     """
-    adjacent: dict[str, list[tuple[str, float]]] = {n: [] for n in network.nodes}
-    for pipe in network.pipes:
-        adjacent.setdefault(pipe.from_node, []).append((pipe.to_node, pipe.length_m))
-        adjacent.setdefault(pipe.to_node, []).append((pipe.from_node, pipe.length_m))
+    tree = pipe_tree(network)
+    ids = list(network.nodes)
+    dist = {ids[k]: d for k, d in tree.distances_m(network).items()}
     root = network.substation.node
-    parent: dict[str, str | None] = {root: None}
-    dist = {root: 0.0}
-    order = [root]
-    for node in order:  # breadth-first: the list grows while it is walked
-        for other, length in adjacent.get(node, []):
-            if other not in parent:
-                parent[other] = node
-                dist[other] = dist[node] + length
-                order.append(other)
-    loops = [
-        [p.from_node, p.to_node]
-        for p in network.pipes
-        if parent.get(p.to_node) != p.from_node and parent.get(p.from_node) != p.to_node
-    ]
+    loops = [[network.pipes[k].from_node, network.pipes[k].to_node] for k in tree.chords]
     inlets = []
     kids = network.children_by_parent()
     for inlet in network.inlets.values():
@@ -77,7 +65,10 @@ def topology(network: Network) -> dict[str, Any]:
     return {
         "name": network.name,
         "substation": {"id": network.substation.id, "name": network.substation.name, "node": root},
-        "nodes": [[n, parent[n], round(dist[n], 1)] for n in order],
+        "nodes": [
+            [ids[k], ids[tree.up[k]] if tree.up[k] >= 0 else None, round(dist[ids[k]], 1)]
+            for k in tree.order
+        ],
         "loops": loops,
         "inlets": inlets,
     }

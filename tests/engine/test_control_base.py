@@ -21,7 +21,7 @@ from custom_components.heatbalance.engine.simulator import Simulator
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [(1.5, 1.5), (3, 3.0), ("2.5", 2.5), (None, None), (float("nan"), None),
-     (float("inf"), None), (True, None), ("abc", None), ([1], None)],
+     (float("inf"), None), (True, None), ("abc", None), ([1], None), (10**400, None)],
 )  # fmt: skip
 def test_usable_accepts_only_finite_numbers(raw: object, expected: float | None) -> None:
     assert usable(raw) == expected

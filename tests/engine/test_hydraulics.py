@@ -29,7 +29,11 @@ from custom_components.heatbalance.engine.hydraulics import (
     solve_hydraulics,
 )
 from custom_components.heatbalance.engine.hydraulics.friction import pipe_law
-from custom_components.heatbalance.engine.hydraulics.topology import MAX_LISTED_PROBLEMS
+from custom_components.heatbalance.engine.hydraulics.topology import (
+    MAX_LISTED_PROBLEMS,
+    build_topology,
+    pipe_tree,
+)
 from custom_components.heatbalance.engine.model import (
     GRAVITY,
     WATER_DENSITY,
@@ -181,6 +185,29 @@ def test_looped_mesh_closes_every_loop() -> None:
     )
     assert abs(loop) < 1e-6
     assert np.any(res.pipe_supply_flow_m3h < 0) or np.all(res.pipe_supply_flow_m3h > 0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pipe_tree_spans_the_network_and_its_chords_close_the_loops(seed: int) -> None:
+    """One spanning tree for the solver and the panel (§5.3.5-1): every node is reached from
+    the substation, each through one pipe to its parent; the other pipes close loops; the
+    distance along the tree adds up pipe by pipe."""
+    net = random_network(seed, n_nodes=9, chords=3)
+    tree = pipe_tree(net)
+    ids = list(net.nodes)
+    assert sorted(tree.order) == list(range(len(ids)))
+    assert ids[tree.order[0]] == "N0"
+    tree_pipes = [tree.via[k] for k in tree.order[1:]]
+    assert sorted(tree_pipes + tree.chords) == list(range(len(net.pipes)))
+    dist = tree.distances_m(net)
+    for k in tree.order[1:]:
+        pipe = net.pipes[tree.via[k]]
+        assert {ids[k], ids[tree.up[k]]} == {pipe.from_node, pipe.to_node}
+        assert tree.sign[k] == (1.0 if pipe.to_node == ids[k] else -1.0)
+        assert dist[k] == pytest.approx(dist[tree.up[k]] + pipe.length_m)
+    solver = build_topology(net)  # the solver's arrays are this tree
+    assert solver.tree_up.tolist() == tree.up
+    assert solver.chords.tolist() == tree.chords
 
 
 def test_looped_main_changes_the_split() -> None:

@@ -8,9 +8,10 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.heatbalance.compat import flow_vol as vol
-from custom_components.heatbalance.const import DOMAIN
+from custom_components.heatbalance.const import DOMAIN, EVENT_AUDIT
 from custom_components.heatbalance.number import THRESHOLDS
 
 from .conftest import add_network, cycles
@@ -42,11 +43,16 @@ async def test_set_weight(
     hass_read_only_user: User,
 ) -> None:
     data = {"config_entry_id": demo.entry_id, "inlet": "B012", "weight": 1.3}
+    file_weight = demo.runtime_data.coordinator.network.inlets["B012"].weight
+    audits = async_capture_events(hass, EVENT_AUDIT)
     for user in (operator, hass_read_only_user):
         with pytest.raises(Unauthorized):
             await _call(hass, "set_weight", data, user)
     await _call(hass, "set_weight", data, hass_admin_user)
     assert float(hass.states.get("number.b012_weight").state) == 1.3
+    # audited old → new (§5.3.6-7): the weight in force before, the file's if never set
+    changed = next(e.data["details"] for e in audits if e.data["action"] == "set_weight")
+    assert (changed["old"], changed["new"]) == (file_weight, 1.3)
     sub = next(s for s in demo.subentries.values() if s.unique_id == "B012")
     assert sub.data["weight"] == 1.3
     # by name works too; the set flow follows from the next cycle

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from .control.base import usable
 from .control.setpoints import flow_setpoint
 from .control.setpoints import setpoint as static_setpoint
 from .model import Network
@@ -268,12 +269,12 @@ def _references(
         known = [v for v in values.values() if v is not None]
         mid = (max(known) + min(known)) / 2.0 if known else None
         return dict.fromkeys(ids, mid)
-    outdoor = _number(_attr(readings, "outdoor_c"))
-    supply = _number(_attr(readings, "supply_c"))
+    outdoor = usable(_attr(readings, "outdoor_c"))
+    supply = usable(_attr(readings, "supply_c"))
     refs: dict[str, float | None] = {}
     for iid in ids:
         if iid in setpoints:
-            refs[iid] = _number(setpoints[iid])
+            refs[iid] = usable(setpoints[iid])
             continue
         inlet_supply = _field(_inlet_reading(readings, iid), "supply_c")
         refs[iid] = static_setpoint(
@@ -377,7 +378,7 @@ def _summarise(
         worst_flow_inlet=worst_flow.inlet_id if worst_flow else None,
         worst_flow_deviation_pct=worst_flow.flow_deviation_pct if worst_flow else None,
         mean_imbalance=sum(ratios) / len(ratios) if ratios else None,
-        time_s=_number(_attr(readings, "time_s")),
+        time_s=usable(_attr(readings, "time_s")),
         out_of_band=out,
     )
 
@@ -389,17 +390,6 @@ def _spread(values: Iterable[float | None]) -> float | None:
 
 
 # --- reading access: Measurements, PlantState or plain mappings ------------------------------
-def _number(value: Any) -> float | None:
-    """A finite float, else None (None, NaN, inf, text, bool)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _attr(obj: Any, name: str) -> Any:
     """``obj.name`` or ``obj[name]`` for a mapping; None when absent."""
     if isinstance(obj, Mapping):
@@ -425,7 +415,7 @@ def _field(reading: Any, name: str) -> float | None:
             return None
     except TypeError:
         return None  # an unreadable flag set: trust nothing
-    return _number(_attr(reading, name))
+    return usable(_attr(reading, name))
 
 
 def _measured(reading: Any, target: str) -> float | None:
@@ -486,7 +476,7 @@ class BalanceStateMachine:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a whole number ≥ 1, got {value!r}")
         if self.timeout_s is not None:
-            timeout = _number(self.timeout_s)
+            timeout = usable(self.timeout_s)
             if timeout is None or timeout <= 0:
                 raise ValueError(f"timeout_s must be above zero or None, got {self.timeout_s!r}")
             self.timeout_s = timeout
@@ -505,7 +495,7 @@ class BalanceStateMachine:
 
     def update(self, evaluation: Evaluation | bool | None, now_s: float) -> str:
         """Feed one verdict (an :class:`Evaluation` or its ``in_band``) at time ``now_s``."""
-        now = _number(now_s)
+        now = usable(now_s)
         if now is None:
             raise ValueError(f"now_s must be a finite number of seconds, got {now_s!r}")
         if self.last_update_s is not None and now < self.last_update_s:
@@ -542,7 +532,7 @@ class BalanceStateMachine:
         names = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names}
         for key in ("regulating_since_s", "state_since_s", "last_update_s"):
-            if kwargs.get(key) is not None and _number(kwargs[key]) is None:
+            if kwargs.get(key) is not None and usable(kwargs[key]) is None:
                 raise ValueError(f"{key} must be a finite number or None, got {kwargs[key]!r}")
         for key in ("in_band_count", "out_of_band_count"):
             value = kwargs.get(key, 0)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from .control.base import InletReading, Measurements
+from .control.base import InletReading, Measurements, usable
 from .control.controller import PUMP_FOLLOW_TOLERANCE, PUMP_SHORT_CYCLES
 from .control.estimation import InletEstimator
 from .diagnosis import Finding
@@ -138,14 +138,14 @@ class Plausibility:
         pairs = [(iid, r.supply_c, r.return_c) for iid, r in raw.inlets.items()]
         pairs.append((SUBSTATION, raw.supply_c, raw.return_c))
         for iid, supply, ret in pairs:
-            found += self._swap(iid, _num(supply), _num(ret), now)
+            found += self._swap(iid, usable(supply), usable(ret), now)
         for iid, reading in raw.inlets.items():
             flt = estimators.get(iid)
             meter = flt.filters["flow_m3h"] if flt is not None else None
             # the level shrunk toward the network's meters: a few samples say little
             noise = meter.sigma() if meter is not None and meter.learnt else None
-            found += self._frozen(iid, _num(reading.flow_m3h), noise, quiet, now)
-        found += self._pump(_num(raw.pump_speed), sent_speed, now)
+            found += self._frozen(iid, usable(reading.flow_m3h), noise, quiet, now)
+        found += self._pump(usable(raw.pump_speed), sent_speed, now)
         return found
 
     def _swap(self, iid: str, supply: float | None, ret: float | None, now: float) -> list[Finding]:
@@ -229,10 +229,3 @@ def untrusted(meas: Measurements, findings: list[Finding]) -> Measurements:
     if station:
         out.supply_c = out.return_c = None
     return out
-
-
-def _num(value: object) -> float | None:
-    """A finite float, else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None

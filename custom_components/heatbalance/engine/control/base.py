@@ -269,14 +269,15 @@ class ControllerConfig:
 
 
 def usable(value: Any) -> float | None:
-    """A reading as a float if it is a finite number, else None."""
+    """A reading as a float if it is a finite number (numeric text too, as cleaning reads
+    it), else None: never NaN, an infinity, a bool or anything that raises."""
     if type(value) is float:  # the common case, millions of calls a cycle at 23k inlets
         return value if math.isfinite(value) else None
     if value is None or isinstance(value, bool):
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # an int beyond a float's range too
         return None
     return number if math.isfinite(number) else None
 

@@ -186,6 +186,7 @@ class Controller:
         self._assumed: frozenset[str] = frozenset()
         self._pi_errors: dict[str, TargetError | None] = {}  # this cycle's, per PI loop
         self._pi_own: set[str] = set()  # … those on the schedule's flow estimate
+        self._pi_from: dict[str, float] = {}  # … the positions the loops acted from (tracking)
         self._manual: tuple[list[str] | None, int, frozenset[str]] = (None, 0, frozenset())
 
     # --- one cycle -----------------------------------------------------------------------
@@ -238,6 +239,7 @@ class Controller:
                 self._identify(iid, openings[iid])
             cmds.faults.clear()  # a blockage found or cleared just now
             cmds.faults.update(self.faults)
+        self._pi_from = {}
         if pi_ids:  # the loops' gains follow the model's static gain (pi.GainSchedule)
             self._pi_errors = self._pi_schedule_step(pi_ids, measurements, openings)
         for iid in pi_ids:
@@ -476,6 +478,7 @@ class Controller:
         aim = None if inlet.type == "household" or iid in self._pi_parents() else cfg.pi_aim
         deadband = noise_deadband(cfg.deadband, self._flow_std(iid, err), aim)
         wanted = pi_proposal(state, err.error, sens, cfg.pi_kp, cfg.pi_ki, deadband, current)
+        self._pi_from[iid] = current
         if wanted is None:
             return  # inside the deadband: nothing to do
         sent = self._emit(iid, current, wanted, meas, cmds)
@@ -1278,7 +1281,9 @@ class Controller:
         Assistant a balanced estate12 had a healthy valve diagnosed stuck). Commands sent
         later (a confirmed proposal) count as moves of this step.
         """
-        for iid in [i for i in self._prior if i not in sent]:  # this step's, not yet sent
+        unsent = [i for i in self._prior if i not in sent]  # this step's, not yet sent
+        self._pi_track(unsent)
+        for iid in unsent:
             self.moved.pop(iid, None)
             self.moved_from.pop(iid, None)
             prior = self._prior[iid]
@@ -1303,8 +1308,20 @@ class Controller:
         lower its goals cycle after cycle while the pump never slowed, down to set flow,
         and the next regulating cycle would plan every valve on the band's lower edge."""
         self.dispatched({})
+        self._pi_track(list(self._pi_from))
         self.trim, self.last_speed = self._unsent
         self.pump_jump, self.pump_ratio = 0.0, 1.0
+
+    def _pi_track(self, ids: Iterable[str]) -> None:
+        """PI loops whose output was not sent track their valve (bumpless, no windup): the
+        integral is set so the output is where the valve stands. Otherwise every held cycle
+        of a balanced plant (§8.2.5) added its error to the integral, and the first cycle
+        after a long hold sent all of it at once (loop8: a building 0.963 → 1.242 of design;
+        estate12, 12 held cycles: a valve sent to 0.85 instead of 0.71)."""
+        for iid in ids:
+            state, current = self.pi.get(iid), self._pi_from.get(iid)
+            if state is not None and current is not None:
+                state.integral = current - state.bias
 
     def forget(self, ids: Iterable[str]) -> None:
         """The inlets' signals now come from other devices (a source re-mapped, §5.3.6-3).

@@ -21,7 +21,6 @@ element and the problem, never a bare ``KeyError`` or ``ZeroDivisionError`` late
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +30,15 @@ from ..model import Network
 from ..validation import network_problems
 from .errors import HydraulicError
 
-__all__ = ["DEVICE_TYPES", "InletColumns", "Topology", "build_topology", "inlet_columns"]
+__all__ = [
+    "DEVICE_TYPES",
+    "InletColumns",
+    "PipeTree",
+    "Topology",
+    "build_topology",
+    "inlet_columns",
+    "pipe_tree",
+]
 MAX_LISTED_PROBLEMS = 10
 
 
@@ -112,7 +119,7 @@ def build_topology(network: Network) -> Topology:
     sub = node_index[network.substation.node]
     start = np.concatenate([p_from, p_to + n, up, [sub + n]])
     end = np.concatenate([p_to, p_from + n, down, [sub]])
-    tree = _spanning_tree(network, node_index, sub)
+    tree = _spanning_tree(network, node_index)
     return Topology(
         node_ids=list(network.nodes),
         pipe_ids=[p.id for p in pipes],
@@ -167,33 +174,65 @@ def _parents(network: Network, cols: InletColumns) -> tuple[np.ndarray, np.ndarr
     )
 
 
-def _spanning_tree(network: Network, node_index: dict[str, int], root: int) -> dict[str, object]:
-    """BFS tree of the pipe graph from the substation (validation saw every node reached)."""
-    n = len(node_index)
-    adjacency: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]
+@dataclass(frozen=True)
+class PipeTree:
+    """The breadth-first spanning tree of the pipe graph (pipes undirected) from the
+    substation, by network node index: the solver's initial guesses and the panel's drawing
+    (§5.3.5-1) walk the same tree. Pipes outside it close loops (:attr:`chords`)."""
+
+    order: list[int]  # reached network nodes, breadth-first, the substation first
+    up: list[int]  # parent node of each network node (−1: the root, or not reached)
+    via: list[int]  # pipe joining a node to its parent (−1: the root, or not reached)
+    sign: list[float]  # +1 if supply flow from parent to node is the pipe's positive sense
+    chords: list[int]  # pipes outside the tree
+
+    def distances_m(self, network: Network) -> dict[int, float]:
+        """Each reached node's length of pipe from the substation along the tree."""
+        dist = {self.order[0]: 0.0}
+        for node in self.order[1:]:
+            dist[node] = dist[self.up[node]] + network.pipes[self.via[node]].length_m
+        return dist
+
+
+def pipe_tree(network: Network, node_index: dict[str, int] | None = None) -> PipeTree:
+    """:class:`PipeTree` of ``network``; pipes to unknown nodes are left out (validation
+    names them)."""
+    index = node_index if node_index is not None else {n: k for k, n in enumerate(network.nodes)}
+    n = len(index)
+    adjacency: list[list[tuple[int, int, float]]] = [[] for _ in range(n)]
     for k, pipe in enumerate(network.pipes):
-        a, b = node_index[pipe.from_node], node_index[pipe.to_node]
-        adjacency[a].append((b, k, 1))
-        adjacency[b].append((a, k, -1))
-    up, via, sign, level = [-1] * n, [-1] * n, [1.0] * n, [-1] * n
-    level[root] = 0
-    queue = deque([root])
-    while queue:
-        a = queue.popleft()
+        a, b = index.get(pipe.from_node), index.get(pipe.to_node)
+        if a is not None and b is not None:
+            adjacency[a].append((b, k, 1.0))
+            adjacency[b].append((a, k, -1.0))
+    root = index[network.substation.node]
+    up, via, sign = [-1] * n, [-1] * n, [1.0] * n
+    reached = [False] * n
+    reached[root] = True
+    order = [root]
+    for a in order:  # breadth-first: the list grows while it is walked
         for b, k, s in adjacency[a]:
-            if level[b] < 0:
-                level[b], up[b], via[b], sign[b] = level[a] + 1, a, k, float(s)
-                queue.append(b)
+            if not reached[b]:
+                reached[b], up[b], via[b], sign[b] = True, a, k, s
+                order.append(b)
+    in_tree = set(via)
+    chords = [k for k in range(len(network.pipes)) if k not in in_tree]
+    return PipeTree(order=order, up=up, via=via, sign=sign, chords=chords)
+
+
+def _spanning_tree(network: Network, node_index: dict[str, int]) -> dict[str, object]:
+    """:func:`pipe_tree` as the solver's index arrays (validation saw every node reached)."""
+    tree = pipe_tree(network, node_index)
+    level = [-1] * len(node_index)
+    for node in tree.order:
+        level[node] = 0 if tree.up[node] < 0 else level[tree.up[node]] + 1
     depth = np.array(level, dtype=np.int64)
-    tree_pipe = np.array(via, dtype=np.int64)
-    in_tree = np.zeros(len(network.pipes), dtype=bool)
-    in_tree[tree_pipe[tree_pipe >= 0]] = True
     order = np.argsort(depth, kind="stable")
     bounds = np.searchsorted(depth[order], np.arange(1, int(depth.max(initial=0)) + 2))
     return {
         "tree_levels": [order[bounds[d] : bounds[d + 1]] for d in range(len(bounds) - 1)],
-        "tree_up": np.array(up, dtype=np.int64),
-        "tree_pipe": tree_pipe,
-        "tree_sign": np.array(sign, dtype=float),
-        "chords": np.flatnonzero(~in_tree),
+        "tree_up": np.array(tree.up, dtype=np.int64),
+        "tree_pipe": np.array(tree.via, dtype=np.int64),
+        "tree_sign": np.array(tree.sign, dtype=float),
+        "chords": np.array(tree.chords, dtype=np.int64),
     }
