@@ -75,3 +75,68 @@ def test_households_behind_a_faulty_building_valve_are_held(kind: str, value: fl
     moves = sum(1 for c in later for h in households if h in c.openings)
     assert moves == 0
     assert all(h in later[-1].held for h in households)
+
+
+def _no_pressures(_: int, meas: Measurements) -> None:
+    """A plant behind HA entities: no ΔP transmitter anywhere."""
+    for r in meas.inlets.values():
+        r.dp_available_kpa = r.valve_dp_kpa = None
+
+
+def test_blocked_leaf_without_any_dp_leaves_the_plan() -> None:
+    """A blocked street-level building found where no ΔP is read (§5.3.7-3, §3.0.7-3).
+
+    Without ΔP the identification learnt nothing, so the plan took the blocked valve by its
+    characteristic, proposed the openings every valve already had and nothing moved: on a
+    1.5 km comb the blocked building stayed at 0.36 of its set flow and the others at
+    +3…+7 % (bench_robust "blockage x0.3, no ΔP read": 36 % in the advanced band). Its
+    valve factor is now learnt from its flow against the network model's at the read
+    opening: named blocked within 2 steps, the others in the advanced band (0…+5 %, §8.2.4).
+    """
+    network = all_open(
+        generate_network(15, seed=22, branch_len=1, trunk_m=(90.0, 110.0), name="comb")
+    )
+    blocked = sorted(i for i, x in network.inlets.items() if x.parent is None)[7]
+    sim = Simulator(network, outdoor_c=-5.0)
+    sim.inject_fault(blocked, "blockage", factor=KV_FACTOR)
+    ctl = make_controller(network, ControllerConfig())
+    _, sim, history = run(network, ctl, 8, sim=sim, tamper=_no_pressures)
+    assert any(blocked in c.faults for c in history[:2])  # named within 2 steps
+    state = sim.state()
+    others = [s.flow_m3h / s.design_flow_m3h - 1.0 for i, s in state.inlets.items() if i != blocked]
+    assert min(others) >= 0.0
+    assert max(others) <= 0.05
+    assert ctl.model.identifiers[blocked].valve_factor >= 4.0  # Kv ≤ 50 %: learnt, not assumed
+
+
+def test_clogged_building_circuit_is_learnt_named_and_left_out_of_the_plan() -> None:
+    """A building's own service connection clogs (strainer, exchanger: ×10) while its
+    households keep regulating (§5.3.7-3, §3.0.7-3).
+
+    Before, nothing in the model stood for that circuit: the households saw flow and ΔP
+    fall together, the building valve's ΔP was right, so every factor stayed 1, the plan
+    predicted the goal at the openings they had and nothing moved (gen8x12: the building
+    and its 12 households at 0.83–0.84 of set flow for 13 steps, only a deviation alarm).
+    Now its circuit factor is learnt from the building's ΔP less its households' and its
+    valve's: named within 3 steps, the building valve opened to what it can pass, the
+    other buildings and households kept in the advanced band (0…+5 %, §8.2.4).
+    """
+    network = all_open(generate_network(6, 4, seed=13, name="gen6x4"))
+    clogged = sorted(i for i, x in network.inlets.items() if x.parent is None)[2]
+    sim = Simulator(network, outdoor_c=-5.0)
+    ctl = make_controller(network, ControllerConfig())
+    _, sim, _ = run(network, ctl, 6, sim=sim)
+    sim.set_circuit(clogged, 10.0)
+    clogged_at = sim.state().inlets[clogged].flow_m3h  # at the openings it had
+    _, sim, history = run(network, ctl, 8, sim=sim, seed=2)
+    assert any("circuit" in c.faults.get(clogged, "") for c in history[:3])
+    state = sim.state()
+    assert state.inlets[clogged].flow_m3h > 1.03 * clogged_at  # its valve opened up
+    others = [
+        s.flow_m3h / s.design_flow_m3h - 1.0
+        for iid, s in state.inlets.items()
+        if iid != clogged and network.inlets[iid].parent != clogged
+    ]
+    assert min(others) >= 0.0
+    assert max(others) <= 0.05
+    assert ctl.model.identifiers[clogged].circuit_factor == pytest.approx(10.0, rel=0.2)
