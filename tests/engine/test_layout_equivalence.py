@@ -19,6 +19,7 @@ from custom_components.heatbalance.engine.cleaning import (
     clean_measurements,
     expect_commands,
     for_network,
+    sample_of,
 )
 from custom_components.heatbalance.engine.control.base import InletReading, Measurements
 from custom_components.heatbalance.engine.control.identification import (
@@ -123,3 +124,42 @@ def test_expect_commands_names_the_signals_as_before() -> None:
         assert names == tuple((n, f"{iid}.{n}") for n in FIELDS)
         assert names[0][1] == f"{iid}.flow_m3h"
         assert all(s in cleaner.specs for _, s in names)
+
+
+def test_aligned_sample_cleans_as_the_dict() -> None:
+    """The readings' values put in the specs' order clean exactly as ``sample_of``'s dict:
+    same values, flags (in order) and notes, cycle after cycle; a sample naming a signal
+    beyond the specs (an unknown inlet) is not aligned and goes the dict's way."""
+    net = generate_network(6, 4, 4, name="g6x4")
+    by_dict, by_list = for_network(net), for_network(net)
+    rng = random.Random(9)
+    aligned = 0
+    for k in range(14):
+        inlets = {iid: _reading(rng) for iid in net.inlets if rng.random() > 0.1}
+        if k == 5:
+            inlets["stranger"] = _reading(rng)
+        meas = Measurements(
+            inlets=inlets,
+            supply_c=rng.choice([70.0, None, math.nan]),
+            return_c=50.0 + rng.random(),
+            pump_flow_m3h=rng.choice([None, 30.0 * rng.random()]),
+            outdoor_c=rng.choice([-5.0, None, "x"]),
+            time_s=1800.0 * k,
+        )
+        expected = by_dict.clean(sample_of(meas, None, by_dict.inlet_signals), 1800.0 * k)
+        found = by_list.aligned(meas, None)
+        assert (found is None) == (k == 5)
+        got = (
+            by_list.clean(sample_of(meas), 1800.0 * k)
+            if found is None
+            else by_list.clean_aligned(found, 1800.0 * k)
+        )
+        aligned += found is not None
+        assert list(got.values.items()) == list(expected.values.items())
+        assert list(got.flags.items()) == list(expected.flags.items())
+        assert got.notes == expected.notes
+        if k % 4 == 1:
+            moved = {iid: rng.random() for iid in list(net.inlets)[::2]}
+            expect_commands(by_dict, net, moved)
+            expect_commands(by_list, net, moved)
+    assert aligned == 13
