@@ -7,8 +7,11 @@ within a tolerance. (Whole loop runs before/after a change: ``devtools/loop_fing
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import random
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,7 +29,10 @@ from custom_components.heatbalance.engine.control.identification import (
     FACTOR_RANGE,
     BranchIdentifier,
 )
+from custom_components.heatbalance.engine.loop import ControlLoop
 from custom_components.heatbalance.engine.networks.generator import generate_network
+from custom_components.heatbalance.engine.plain import as_plain
+from devtools.loop_fingerprint import SCENARIOS, loop_run
 
 FIELDS = ("flow_m3h", "supply_c", "return_c", "room_c", "dp_available_kpa", "valve_dp_kpa")
 
@@ -163,3 +169,69 @@ def test_aligned_sample_cleans_as_the_dict() -> None:
             expect_commands(by_dict, net, moved)
             expect_commands(by_list, net, moved)
     assert aligned == 13
+
+
+@dataclass
+class _Inner:
+    values: list[float] = field(default_factory=lambda: [1.5, -0.0, math.inf])
+    pair: tuple[float, int] = (0.25, 3)
+
+
+@dataclass
+class _Record:
+    name: str = "B001"
+    flag: bool = True
+    none: None = None
+    nested: list[list[float]] = field(default_factory=lambda: [[1.0, 2.0], [], [3.0]])
+    since: dict[str, float] = field(default_factory=lambda: {"stuck": 12.5})
+    inner: _Inner = field(default_factory=_Inner)
+    inners: list[_Inner] = field(default_factory=lambda: [_Inner(), _Inner([0.1], (1.0, 2))])
+    number: Any = field(default_factory=lambda: np.float64(0.3))
+    array: Any = field(default_factory=lambda: np.arange(3.0))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal with the same types, keys in the same order (arrays by value)."""
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.tolist() == b.tolist()
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b or (a != a and b != b)
+
+
+def test_as_plain_is_asdict() -> None:
+    """as_plain gives what dataclasses.asdict gives, and copies what asdict copies."""
+    record = _Record()
+    got, expected = as_plain(record), asdict(record)
+    assert _same(got, expected)
+    assert got["nested"] is not record.nested
+    assert got["nested"][0] is not record.nested[0]
+    assert got["since"] is not record.since
+    assert got["inner"]["values"] is not record.inner.values
+
+
+def test_state_records_of_a_loop_run_are_asdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The meter check's, the diagnoser's and PI's stored records after a run with faults."""
+    kept: list[Any] = []
+    original = ControlLoop.as_dict
+
+    def spy(self: ControlLoop) -> Any:
+        kept.append(self)
+        return original(self)
+
+    monkeypatch.setattr(ControlLoop, "as_dict", spy)
+    loop_run("estate12", SCENARIOS[2], "traditional", 6)  # a seeded run, a biased meter
+    loop = kept[-1]
+    ctl = loop.controller
+    records = [*ctl.meters.inlets.values(), *ctl.meters.balances.values()]
+    records += [*loop.diagnoser.inlets.values(), *ctl.pi.values()]
+    records += list(ctl.pi_schedule.ratios.values())
+    assert len(records) > 30
+    assert all(dataclasses.is_dataclass(r) for r in records)
+    for record in records:
+        assert _same(as_plain(record), asdict(record))
+    assert json.dumps(original(loop))  # the Store's form still serialises
