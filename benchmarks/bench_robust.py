@@ -7,6 +7,9 @@ the real :class:`Simulator` in 30-minute cycles for ``STEPS`` steps and judges t
 :class:`ControlLoop` — data cleaning, the controller (``make_controller``), diagnosis and the
 alarm rules, exactly what ``heatbalance balance`` and Home Assistant's coordinator run
 (``--bare``: ``Controller.step`` and a bare ``Diagnoser`` only, the figures before 6 Dec).
+Through the loop the §8.2.5 balance state runs as in Home Assistant's coordinator: a
+network balanced on its readings is left alone (its held cycles send nothing, column
+*held*) until the balance breaks (``--no-hold``: every cycle sends, as the CLI; 7 Dec).
 The controller sees only instrument readings:
 
 * **noise** — Gaussian, relative to the reading, on *every* analogue signal: flow, supply,
@@ -28,7 +31,8 @@ The controller sees only instrument readings:
   radiator at step 8 (heated circuit ×10, ``Simulator.set_circuit``: a building whose demand
   fell); the network file hanging it on another branch, or with its Kvs ×2 / ×0.5; its
   devices silent for steps 6–15, then back; its flow read 0.0 once; a stuck valve (30 %)
-  plus another building's meter +10 %; the pump reaching 90 % of its commanded speed.
+  plus another building's meter +10 %; the pump reaching 90 % of its commanded speed; a
+  blockage while 30 % of the readings are lost; a stuck valve read by 5 % meters.
   Every run also counts *unsafe* commands (not finite, outside the safety limits, or a
   step further than ``max_step`` from where the valve or pump really stands, §5.3.6-3),
   printed below the goals.
@@ -65,6 +69,12 @@ Per network × scenario, over ``--seeds`` noise seeds (noise 0 % is deterministi
     .venv/ha2026/bin/python -m benchmarks.bench_robust --algorithm traditional --pi-table \
         --only "noise,missing 30,stuck,blockage,no position,pipe model x1.5"   # PI (HA's default)
 
+``--hidden`` runs shapes none of the 11 has instead (:func:`hidden_networks`): a 3 km comb,
+two buildings, 8 × 12 households, a loop in a branch line, a 50× load spread, 110 buildings,
+and (``devtools/network_shapes.py``, 7 Dec) a 200× load spread, 30 buildings on one branch
+line, a pump with twice the head, a loop among buildings over households, one building over
+one household, the file's design loads ×1.3, and alternately ×1.3/×0.7.
+
 ``--bare`` drives the controller without the loop (no cleaning, no alarm rules; ``--loop``,
 the default, is still accepted). bench_pi and bench_pump take the same two flags
 (:func:`add_loop_flags`) and drive their controller through :class:`Driven`.
@@ -97,7 +107,7 @@ from custom_components.heatbalance.engine.control.base import (
 )
 from custom_components.heatbalance.engine.control.controller import Controller, make_controller
 from custom_components.heatbalance.engine.diagnosis import Diagnoser, InletObservation
-from custom_components.heatbalance.engine.evaluation import evaluate
+from custom_components.heatbalance.engine.evaluation import BalanceStateMachine, evaluate
 from custom_components.heatbalance.engine.hydraulics import HydraulicModel
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
@@ -105,6 +115,7 @@ from custom_components.heatbalance.engine.model import Network, Pipe
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.oracle import oracle
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
+from devtools.network_shapes import hidden_shapes
 
 STEPS = 24  # 12 h of 30-minute cycles: room for the ≤12-step goals and for holding after them
 STEP_S = 1800.0
@@ -115,7 +126,9 @@ INTERMEDIATE = (("intermediate", "flow"),)
 
 def add_loop_flags(parser: argparse.ArgumentParser) -> None:
     """``--loop`` (the default: through the engine's :class:`ControlLoop`, as the CLI and HA
-    run it) and ``--bare`` (``Controller.step`` alone) — bench_robust, bench_pi, bench_pump."""
+    run it), ``--bare`` (``Controller.step`` alone) and ``--no-hold`` (through the loop
+    without the §8.2.5 balanced hold, see :class:`Driven`) — bench_robust, bench_pi,
+    bench_pump."""
     parser.add_argument(
         "--loop",
         dest="loop",
@@ -130,25 +143,48 @@ def add_loop_flags(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="the bare controller (Controller.step; no cleaning, no alarm rules)",
     )
+    parser.add_argument(
+        "--no-hold",
+        dest="hold",
+        action="store_false",
+        help="through the loop, no §8.2.5 balanced hold: every cycle sends (as the CLI); "
+        "default: a balanced network is left alone, as Home Assistant's coordinator does",
+    )
 
 
 class Driven:
     """A network's controller as the benchmarks drive it: through the engine's
     :class:`ControlLoop` (``loop``; told last cycle's sent openings as ``dispatched`` and what
-    moved, as HA's coordinator does) or bare (``Controller.step``)."""
+    moved, as HA's coordinator does) or bare (``Controller.step``).
 
-    def __init__(self, network: Network, config: ControllerConfig, loop: bool) -> None:
+    ``hold`` (through the loop): the §8.2.5 balance state runs as in Home Assistant's
+    coordinator (:class:`BalanceStateMachine` on the readings' clock) — a balanced network
+    is left alone, its held cycles send nothing (the loop tells the controller,
+    ``ControlLoop.held``) — so the benchmark measures what the product does; without it
+    every cycle sends, as the CLI's ``heatbalance balance``."""
+
+    def __init__(
+        self, network: Network, config: ControllerConfig, loop: bool, hold: bool = True
+    ) -> None:
         self.loop = ControlLoop(network, LoopConfig(config), cycle_s=STEP_S) if loop else None
         self.controller: Controller = (
             self.loop.controller if self.loop is not None else make_controller(network, config)
         )
+        self.balance = BalanceStateMachine() if loop and hold else None
         self.sent: dict[str, float] = {}
+        self.held = 0  # cycles the balanced hold sent nothing
 
     def step(self, meas: Measurements) -> Commands:
-        """One cycle's commands; through the loop every command is taken as sent."""
+        """One cycle's commands as sent: through the loop every command it sends is taken
+        as sent; a held cycle sends nothing (an empty :class:`Commands`)."""
         if self.loop is None:
             return self.controller.step(meas)
-        cmds = self.loop.step(meas, dispatched=self.sent).commands
+        out = self.loop.step(meas, dispatched=self.sent, balance=self.balance, clock_s=meas.time_s)
+        if out.dispatch.held is not None:
+            self.held += 1
+            self.sent = {}
+            return Commands(faults=dict(out.commands.faults))
+        cmds = out.commands
         self.sent = dict(cmds.openings)
         self.loop.commanded(self.sent)
         return cmds
@@ -238,6 +274,24 @@ SCENARIOS = (
         "plant: stuck 30% + another meter +10%", fault="two", value=0.3, isolate=True, named=True
     ),
     Scenario("plant: pump reaches 90% of its command", fault="pump_short", value=0.9),
+    # fault pairs with bad instruments (9x, 7 Dec)
+    Scenario(
+        "plant: blockage x0.3 with 30% lost readings",
+        missing=0.3,
+        fault="blockage",
+        value=0.3,
+        goal=12,
+        isolate=True,
+        named=True,
+    ),
+    Scenario(
+        "plant: stuck 30% read by 5% meters",
+        noise=0.05,
+        fault="stuck",
+        value=0.3,
+        isolate=True,
+        named=True,
+    ),
 )
 DROPOUT = 10  # cycles an inlet is silent in the ``dropout`` fault
 
@@ -271,7 +325,10 @@ def _branch_loop(buildings: int, seed: int, name: str) -> Network:
 def hidden_networks() -> list[Network]:
     """Shapes none of the 11 has (9x, hidden checks): ``--hidden`` runs them, ``--networks``
     names them. A 3-km comb (far end 0.39 of design with valves open), two buildings, 8
-    buildings × 12 households, a loop inside a branch, a 50× load spread, 110 buildings."""
+    buildings × 12 households, a loop inside a branch, a 50× load spread, 110 buildings;
+    and :func:`devtools.network_shapes.hidden_shapes` (7 Dec): a 200× load spread, 30
+    buildings on one branch line, a pump with twice the head, a loop among households, one
+    building over one household, design flows ×1.3 and alternately ±30 % off."""
     return [
         generate_network(30, seed=41, branch_len=1, trunk_m=(95.0, 105.0), name="gen30-comb3km"),
         generate_network(2, seed=42, name="gen2-tiny"),
@@ -279,6 +336,7 @@ def hidden_networks() -> list[Network]:
         _branch_loop(16, 44, "gen16-branchloop"),
         generate_network(24, seed=45, area_m2=(300.0, 15000.0), name="gen24-spread50"),
         generate_network(110, seed=46, name="gen110"),
+        *hidden_shapes(),
     ]
 
 
@@ -356,13 +414,15 @@ def with_pump(network: Network, factor: float) -> Network:
 
 def second_of(network: Network) -> str:
     """A second faulty inlet (``two`` faults): the first top-level valve inlet by id that is
-    not :func:`victim_of`'s."""
+    not :func:`victim_of`'s; on a one-building network the first other valve inlet (a
+    household)."""
     victim = victim_of(network)
-    return min(
-        i.id
+    others = sorted(
+        (i.parent is not None, i.id)
         for i in network.inlets.values()
-        if i.parent is None and i.device.type in KV_DEVICES and i.id != victim
+        if i.device.type in KV_DEVICES and i.id != victim
     )
+    return others[0][1]
 
 
 def with_wrong_file(network: Network, victim: str, fault: str, value: float) -> Network:
@@ -463,6 +523,7 @@ class Run:
     other_alarms: tuple[str, ...] = ()  # alarms raised elsewhere (reason@location, each once)
     rejected: float = 0.0  # share of signals cleaning rejected, mean over steps
     unsafe: int = 0  # commands non-finite, outside the limits or a step too far (§5.3.6-3)
+    held: float = 0.0  # share of steps the balanced hold (§8.2.5) sent nothing
 
 
 @dataclass
@@ -485,9 +546,11 @@ def run_one(
     seed: int,
     config: ControllerConfig | None = None,
     loop: bool = True,
+    hold: bool = True,
 ) -> Run:
     """One closed-loop run of the engine controller on one seed (``config``: the
-    controller's, default the engine's defaults; bench_product_faults passes HA's).
+    controller's, default the engine's defaults; bench_product_faults passes HA's;
+    ``hold``: the §8.2.5 balanced hold through the loop, see :class:`Driven`).
 
     ``loop`` (default; False with ``--bare``): the readings go through the engine's
     :class:`ControlLoop` — clean → evaluate → control → diagnose → alarm rules, as
@@ -520,8 +583,9 @@ def run_one(
     faults = PlantFaults(scn, victim, second or "")
     faulty_ids = {victim} | ({second} if second else set())
     cfg = config or ControllerConfig()
-    driven = Driven(configured, cfg, loop)
+    driven = Driven(configured, cfg, loop, hold)
     lp, control = driven.loop, driven.controller
+    held = 0
     diag, book, book_alarm, others_raised, rejected = Diagnoser(), AlarmBook(), None, set(), 0.0
     rng = np.random.default_rng(seed)
     state = sim.state()
@@ -542,8 +606,16 @@ def run_one(
             if loop:  # HA still lists the inlet, its values unavailable (success rate, §6.0.6)
                 meas.inlets[victim] = InletReading()
         if lp is not None:
-            out = lp.step(meas, dispatched=dict(getattr(sent, "openings", {})))
+            out = lp.step(
+                meas,
+                dispatched=dict(getattr(sent, "openings", {})),
+                balance=driven.balance,
+                clock_s=state.time_s,
+            )
             cmds = out.commands
+            if out.dispatch.held is not None:  # balanced (§8.2.5): nothing is sent
+                held += 1
+                cmds = Commands(faults=dict(cmds.faults))
             rejected += len(out.cleaning.rejected) / max(1, len(out.cleaning.flags))
         else:
             cmds = control.step(meas)
@@ -617,6 +689,7 @@ def run_one(
         other_alarms=tuple(sorted(others_raised)),
         rejected=rejected / STEPS,
         unsafe=unsafe,
+        held=held / STEPS,
     )
 
 
@@ -746,10 +819,10 @@ def _held_from(flags: list[bool]) -> int | None:
 
 
 def _task(
-    args: tuple[Network, Scenario, int, ControllerConfig | None, bool],
+    args: tuple[Network, Scenario, int, ControllerConfig | None, bool, bool],
 ) -> tuple[str, str, Run]:
-    net, scn, seed, config, loop = args
-    return net.name, scn.name, run_one(net, scn, seed, config, loop)
+    net, scn, seed, config, loop, hold = args
+    return net.name, scn.name, run_one(net, scn, seed, config, loop, hold)
 
 
 def run(
@@ -761,11 +834,12 @@ def run(
     config: ControllerConfig | None = None,
     hidden: bool = False,
     loop: bool = True,
+    hold: bool = True,
 ) -> list[Row]:
     """Every network × scenario × seed (``names``: comma-separated network names only;
     ``only``: comma-separated parts of scenario names; ``config``: the controller's;
     ``hidden``: the shapes of :func:`hidden_networks` instead of the 11; ``loop``: through
-    the engine's :class:`ControlLoop`, see :func:`run_one`)."""
+    the engine's :class:`ControlLoop`, ``hold``: with the §8.2.5 hold, see :func:`run_one`)."""
     tasks = []
     parts = [p.strip() for p in only.split(",")] if only else []
     rows: dict[tuple[str, str], Row] = {}
@@ -781,7 +855,7 @@ def run(
                 continue
             rows[(net.name, scn.name)] = Row(net.name, scn.name, scn.goal, named=scn.named)
             for seed in range(seeds if scn.seeded else 1):
-                tasks.append((net, scn, seed, config, loop))
+                tasks.append((net, scn, seed, config, loop, hold))
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
             results = list(pool.map(_task, tasks, chunksize=1))
@@ -977,12 +1051,13 @@ def _plant_summary(rows: list[Row]) -> list[str]:
 
 def loop_table(rows: list[Row]) -> list[str]:
     """``--loop`` only: what the loop adds per row — the share of signals cleaning rejected,
-    the step an HA alarm (AlarmBook, persistence 4 cycles) stood at the faulty inlet, and
-    the alarms raised elsewhere (seeds with any; the most frequent reasons)."""
+    the step an HA alarm (AlarmBook, persistence 4 cycles) stood at the faulty inlet, the
+    alarms raised elsewhere (seeds with any; the most frequent reasons) and the share of
+    steps the balanced hold (§8.2.5) sent nothing."""
     lines = [
         "| network | scenario | rejected by cleaning | HA alarm at the faulty inlet | "
-        "seeds with alarms elsewhere | raised elsewhere |",
-        "|---|---|---|---|---|---|",
+        "seeds with alarms elsewhere | raised elsewhere | held (§8.2.5) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         runs = row.runs
@@ -996,7 +1071,8 @@ def loop_table(rows: list[Row]) -> list[str]:
         lines.append(
             f"| {row.network} | {row.scenario} | {np.mean([r.rejected for r in runs]):.1%} | "
             f"{_median_steps([r.book_alarm for r in runs]) if alarmed else ''} | "
-            f"{_share(bool(r.other_alarms) for r in runs)} | {top} |"
+            f"{_share(bool(r.other_alarms) for r in runs)} | {top} | "
+            f"{np.mean([r.held for r in runs]):.0%} |"
         )
     return lines
 
@@ -1161,7 +1237,15 @@ def main() -> None:
         return
     config = ControllerConfig(algorithm=args.algorithm, level=args.level)
     rows = run(
-        args.quick, args.seeds, args.jobs, args.only, args.networks, config, args.hidden, args.loop
+        args.quick,
+        args.seeds,
+        args.jobs,
+        args.only,
+        args.networks,
+        config,
+        args.hidden,
+        args.loop,
+        args.hold,
     )
     for line in table(rows, args.markdown):
         print(line)
