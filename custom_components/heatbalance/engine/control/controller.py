@@ -572,8 +572,6 @@ class Controller:
             return
         # A plan that needs the pump's full speed is constrained, not noisy: always sent.
         full = plan.speed >= speed_max - 1e-9
-        if full and plan.scale < 1.0 - 1e-6:
-            self._share_shortfall(views, plan)
         trim = self._pump_trim(ids) if pump_on and not full else self.trim
         moving = trim != self.trim and current_speed >= MIN_RATIO_SPEED
         if moving and not self._outside_band(views):
@@ -635,21 +633,6 @@ class Controller:
             self._emit(iid, current, proposal, meas, cmds)
         if self.moved or pump_moves:
             self.expected = self._expected_flows(plan.flows)
-
-    def _share_shortfall(self, views: Mapping[str, InletView], plan: Plan) -> None:
-        """At full speed and still short, each goal is what the plan gives it (§5.3.6-5:
-        the operator's weights first, then one common factor).
-
-        The plan shares the shortfall; a lone correction aimed at the full goal took it
-        back at one inlet and the next coordinated plan gave it again: with a valve stuck
-        wide open (estate12, the pump at full speed, plan factor 0.984) every other valve
-        went to and fro by one deadband step, 0.51 moves per inlet and step for 20 steps,
-        nobody nearer the band. The evaluation and the alarms still judge the set flow.
-        """
-        for iid, view in views.items():
-            planned, goal = plan.flows.get(iid), self.goals.get(iid)
-            if view.movable and planned is not None and goal is not None and planned < goal:
-                self.goals[iid] = planned
 
     def _held_at_limit(
         self, iid: str, current: float, proposal: float | None, cmds: Commands
