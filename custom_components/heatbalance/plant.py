@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +53,7 @@ from .const import (
     SOURCE_ENTITIES,
     SOURCE_GATEWAY,
 )
+from .engine.control.base import usable
 from .engine.energy import EnergyCounters
 from .engine.simulator import PlantState, Simulator, outdoor_profile
 from .gc_tuning import run_paused
@@ -85,6 +85,7 @@ class Plant:
         self.gateway: GatewaySource | None = None  # gateway_source.async_attach sets it
         self._assumed = False  # uncommanded valves and pump put at their assumed state
         self.left: set[str] = set()  # real valves whose subentry was removed (persistence)
+        self.pump_failed = False  # the last dispatch's pump speed did not reach the drive
         # heat meters mapped by their power only: their counters (the engine's rule, kWh),
         # and the plant time of each meter's last reading
         self._heat_counters = EnergyCounters()
@@ -410,10 +411,12 @@ class Plant:
                 model[iid] = opening
         if model:
             await hass.async_add_executor_job(self._set_openings, model)
-        if pump_speed is not None and (
-            self.simulated or await self._async_send_pump(hass, pump_speed)
-        ):
-            self.simulator.set_pump_speed(pump_speed)  # a real drive: assumed until read back
+        self.pump_failed = False
+        if pump_speed is not None:
+            if self.simulated or await self._async_send_pump(hass, pump_speed):
+                self.simulator.set_pump_speed(pump_speed)  # a real drive: assumed until read
+            else:
+                self.pump_failed = True  # the controller must not assume the pump changed
         return failed
 
     async def _async_send_pump(self, hass: HomeAssistant, speed: float) -> bool:
@@ -528,14 +531,8 @@ def _mean(values: list[float]) -> float | None:
 
 
 def _number(state: State | None) -> float | None:
-    """A finite numeric state, or None."""
-    if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
-        return None
-    try:
-        value = float(state.state)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+    """A finite numeric state, or None (unavailable, unknown: no number)."""
+    return None if state is None else usable(state.state)
 
 
 def _range(state: State | None) -> tuple[float, float]:
@@ -574,8 +571,8 @@ def _position(state: State | None) -> float | None:
     if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
         return None
     if state.domain == "valve":
-        pos = state.attributes.get(ATTR_CURRENT_POSITION)
-        return None if pos is None else float(pos) / 100.0
+        pos = usable(state.attributes.get(ATTR_CURRENT_POSITION))  # junk: no position
+        return None if pos is None else pos / 100.0
     value = _number(state)
     lo, hi = _range(state)
     if value is None or hi <= lo:
