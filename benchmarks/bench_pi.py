@@ -56,13 +56,15 @@ class Run:
     moves: float
 
 
-def run_one(network: Network, scn: Scenario, seed: int, loop: bool = True) -> Run:
+def run_one(
+    network: Network, scn: Scenario, seed: int, loop: bool = True, hold: bool = True
+) -> Run:
     """One closed-loop run of the engine's PI controller (``loop``, the default: through the
     engine's ControlLoop — cleaning, diagnosis, alarm rules — as the CLI and HA run it;
     ``--bare``: ``Controller.step`` alone)."""
     plant = all_open(network)
     sim = Simulator(plant, outdoor_c=plant.design.outdoor_c)
-    driven = Driven(plant, ControllerConfig(algorithm="traditional"), loop)
+    driven = Driven(plant, ControllerConfig(algorithm="traditional"), loop, hold)
     rng = np.random.default_rng(seed)
     state = sim.state()
     held_int, held_adv = [], []
@@ -84,9 +86,9 @@ def run_one(network: Network, scn: Scenario, seed: int, loop: bool = True) -> Ru
     )
 
 
-def _task(args: tuple[Network, Scenario, int, bool]) -> tuple[str, str, Run]:
-    net, scn, seed, loop = args
-    return net.name, scn.name, run_one(net, scn, seed, loop)
+def _task(args: tuple[Network, Scenario, int, bool, bool]) -> tuple[str, str, Run]:
+    net, scn, seed, loop, hold = args
+    return net.name, scn.name, run_one(net, scn, seed, loop, hold)
 
 
 def _median(values: list[int | None]) -> str:
@@ -117,7 +119,7 @@ def main() -> None:
     ]
     nets = [n for n in networks(args.quick) if not args.only or args.only in n.name]
     tasks = [
-        (net, scn, seed, args.loop)
+        (net, scn, seed, args.loop, args.hold)
         for net in nets
         for scn in scns
         for seed in range(args.seeds if scn.seeded else 1)

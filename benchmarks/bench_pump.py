@@ -58,14 +58,18 @@ PUMP_Z = 2.0  # the controller's significance bar (controller.SIGNIFICANCE_Z)
 
 
 def decompose(
-    network: Network, seed: int, scenario: Scenario = SCENARIO, loop: bool = True
+    network: Network,
+    seed: int,
+    scenario: Scenario = SCENARIO,
+    loop: bool = True,
+    hold: bool = True,
 ) -> dict[str, float | str]:
     """One 24-step run (default 1 % noise) and the factors of its pump power over the oracle's
     (``loop``, the default: through the engine's ControlLoop, as the CLI and HA run it;
     ``--bare``: ``Controller.step`` alone)."""
     plant = all_open(network)
     sim = Simulator(plant, outdoor_c=plant.design.outdoor_c)
-    driven = Driven(plant, ControllerConfig(), loop)
+    driven = Driven(plant, ControllerConfig(), loop, hold)
     control = driven.controller
     rng = np.random.default_rng(seed)
     victim = victim_of(plant)
@@ -155,7 +159,7 @@ def _is_parent(network: Network, iid: str) -> bool:
     return any(i.parent == iid for i in network.inlets.values())
 
 
-def _task(args: tuple[Network, int, Scenario, bool]) -> dict[str, float | str]:
+def _task(args: tuple[Network, int, Scenario, bool, bool]) -> dict[str, float | str]:
     return decompose(*args)
 
 
@@ -172,7 +176,11 @@ def main() -> None:
     nets = networks(args.quick)
     if args.networks:
         nets = [n for n in nets if n.name in args.networks.split(",")]
-    tasks = [(copy.deepcopy(n), s, scenario, args.loop) for n in nets for s in range(args.seeds)]
+    tasks = [
+        (copy.deepcopy(n), s, scenario, args.loop, args.hold)
+        for n in nets
+        for s in range(args.seeds)
+    ]
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
             rows = list(pool.map(_task, tasks))

@@ -523,20 +523,6 @@ class Archive:
         if first_day <= today <= last_day:
             self.roll_up(network, today, today, mark=False)
 
-    def inlet_days_between(
-        self, network: str, first_day: int, last_day: int
-    ) -> list[dict[str, Any]]:
-        """Per-inlet daily roll-ups over [first_day, last_day], up to date."""
-        self.refresh_roll_ups(network, first_day, last_day)
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(inlet_days).where(
-                    inlet_days.c.network == network,
-                    inlet_days.c.day.between(first_day, last_day),
-                )
-            ).mappings()
-            return [dict(r) for r in rows]
-
     def inlet_totals(self, network: str, first_day: int, last_day: int) -> list[dict[str, Any]]:
         """Per-inlet sums of the daily roll-ups over [first_day, last_day] (worst deviation:
         the maximum), summed by the database: a season is 1,240 rows, not 223,000."""

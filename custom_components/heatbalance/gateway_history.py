@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from .engine.control.base import usable
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
@@ -147,13 +149,6 @@ class HourStats:
         return self.total / self.count
 
 
-def _number(values: Mapping[str, Any], key: str) -> float | None:
-    value = values.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
 def _hour(ts: float) -> float:
     """Start of the clock hour (UTC epoch seconds) of ``ts``."""
     return math.floor(ts / HOUR_S) * HOUR_S
@@ -178,7 +173,7 @@ def hourly(
         inlet, kind = where
         for key, (source_kind, name, _unit) in SIGNALS.items():
             own = source_kind == kind or (key in TEMPERATURES and inlet not in metered)
-            value = _number(rec["values"], name) if own else None
+            value = usable(rec["values"].get(name)) if own else None
             if value is not None:
                 out.setdefault((inlet, key), {}).setdefault(hour, HourStats()).add(value)
     return out

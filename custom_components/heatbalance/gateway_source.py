@@ -13,8 +13,12 @@ commands go to ``<base>/gw/<gateway>/cmd`` with a request id (the gateway runs a
 once, §4.3.5); the gateway writes, reads back and answers on ``…/cmd/result``. That answer is
 the command's confirmation: anything but ``confirmed`` — or no answer within a cycle — is
 reported with the inlet's next reading (``Reading.command_status``) and alarmed like a
-command/feedback mismatch (§5.3.8). A reading older than the stale window counts as a failed
-transmission (§6.0.6) and is handed on as None, never guessed.
+command/feedback mismatch (§5.3.8). A command without an answer is asked again, same request
+id, every ``RESEND_S``: a command published while the gateway was reconnecting (it subscribes
+with a clean session) never reached it, and a result published while it had no uplink never
+left it; the gateway runs an id once and answers a repeat from its outbox (§4.3.5). A reading
+older than the stale window counts as a failed transmission (§6.0.6) and is handed on as None,
+never guessed.
 
 Peers are bound to identity (issue 11): every inlet device — and the pump's drive — belongs
 to one gateway id: the one configured on the inlet (the pump: in the options), else the first
@@ -35,10 +39,11 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
+from typing import TYPE_CHECKING, Any, Protocol
 
 from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.event import async_call_later
 
 from .const import (
     CONF_GATEWAY_RETURN_PRESSURE,
@@ -46,6 +51,7 @@ from .const import (
     RATED_HZ,
     SOURCE_GATEWAY,
 )
+from .engine.control.base import usable
 from .gateway_history import LATE_S, BacklogHistory
 from .gateway_protocol import (
     PROTOCOL,
@@ -78,16 +84,13 @@ METER_SIGNALS = {"supply_c": "supply_temperature", "return_c": "return_temperatu
 PENDING = "pending"  # sent, no answer yet
 QUEUED = "queued"  # held by a LoRaWAN network server until the device's next uplink
 NO_RESULT = "no_result"  # no answer within the stale window
-
-
-def _is_number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+RESEND_S = 5.0  # a command still without an answer is asked again this often …
+RESENDS = 6  # … at most this many times (then its cycle reports no_result)
 
 
 def _value(values: dict[str, Any], key: str) -> float | None:
     """A finite number from a reading's values, or None (bad values are not guessed)."""
-    value = values.get(key)
-    return float(value) if _is_number(value) else None
+    return usable(values.get(key))
 
 
 # --- Home Assistant side ----------------------------------------------------------------------
@@ -170,6 +173,8 @@ class GatewaySource:
         self.last_command: dict[str, tuple[str, float]] = {}  # inlet → (request id, sent at)
         self.stats: dict[str, dict[str, Any]] = {}  # gateway → its retained statistics
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._asking: dict[str, Callable[[], None]] = {}  # request id → cancels its next ask
+        self._stopped = False
         self.invalid = 0
         # what each gateway says it is (its retained ``…/info``: protocol, add-on version,
         # every device's point keys), and the link protocol of the batches that brought this
@@ -217,8 +222,11 @@ class GatewaySource:
     def stop(self) -> None:
         """Unsubscribe and cancel a scheduled backlog import (the journal is durable and is
         imported on the next start; a pending save still runs: HA writes it on shutdown)."""
+        self._stopped = True
         while self._unsubscribe:
             self._unsubscribe.pop()()
+        while self._asking:
+            self._asking.popitem()[1]()
         if self.backlog is not None:
             self.backlog.stop()
 
@@ -487,9 +495,12 @@ class GatewaySource:
                 figures = devices[device]
                 if not isinstance(figures, dict):
                     continue
-                rate, requests = figures.get("first_try_rate"), figures.get("requests")
-                if _is_number(rate) and _is_number(requests):
-                    rates.append((float(rate), int(requests)))
+                rate, requests = (
+                    usable(figures.get("first_try_rate")),
+                    usable(figures.get("requests")),
+                )
+                if rate is not None and requests is not None:
+                    rates.append((rate, int(requests)))
         if not rates:
             return None
         return min(r for r, _ in rates), min(n for _, n in rates)
@@ -727,9 +738,41 @@ class GatewaySource:
         if expect is not None:
             command["expect"] = round(expect, 2)
         self._sent_to[request_id] = gateway  # only the owner's answer counts (issue 11)
-        await self._publish(f"{self.base}/gw/{gateway}/cmd", json.dumps(command))
+        topic, payload = f"{self.base}/gw/{gateway}/cmd", json.dumps(command)
+        await self._publish(topic, payload)
         self.last_command[key] = (request_id, self.clock())
+        self._ask_again(key, request_id, topic, payload, RESENDS)
         return request_id
+
+    def _ask_again(self, key: str, request_id: str, topic: str, payload: str, left: int) -> None:
+        """In ``RESEND_S``, publish the command again if it is still ``key``'s last command
+        and unanswered (``left`` more times). Without it a lost command or result stayed lost
+        until the next cycle's ``no_result`` alarm (and the valve unmoved for a cycle)."""
+        if left <= 0 or self._stopped:
+            return
+
+        @callback
+        def again(_now: Any) -> None:
+            self._asking.pop(request_id, None)
+            last = self.last_command.get(key)
+            if self._stopped or request_id in self.results or last is None:
+                return
+            if last[0] == request_id:
+                self.hass.async_create_task(
+                    self._async_ask_again(key, request_id, topic, payload, left)
+                )
+
+        self._asking[request_id] = async_call_later(self.hass, RESEND_S, again)
+
+    async def _async_ask_again(
+        self, key: str, request_id: str, topic: str, payload: str, left: int
+    ) -> None:
+        _LOGGER.info("No answer yet to %s (%s): asking the gateway again", request_id, key)
+        try:
+            await self._publish(topic, payload)
+        except HomeAssistantError as err:  # the broker is gone: asked again later
+            _LOGGER.debug("Command %s not sent again: %s", request_id, err)
+        self._ask_again(key, request_id, topic, payload, left - 1)
 
 
 class GatewayHost(Protocol):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +53,7 @@ from .const import (
     SOURCE_ENTITIES,
     SOURCE_GATEWAY,
 )
+from .engine.control.base import usable
 from .engine.energy import EnergyCounters
 from .engine.simulator import PlantState, Simulator, outdoor_profile
 from .gc_tuning import run_paused
@@ -528,14 +528,8 @@ def _mean(values: list[float]) -> float | None:
 
 
 def _number(state: State | None) -> float | None:
-    """A finite numeric state, or None."""
-    if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
-        return None
-    try:
-        value = float(state.state)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+    """A finite numeric state, or None (unavailable, unknown: no number)."""
+    return None if state is None else usable(state.state)
 
 
 def _range(state: State | None) -> tuple[float, float]:
@@ -574,8 +568,8 @@ def _position(state: State | None) -> float | None:
     if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
         return None
     if state.domain == "valve":
-        pos = state.attributes.get(ATTR_CURRENT_POSITION)
-        return None if pos is None else float(pos) / 100.0
+        pos = usable(state.attributes.get(ATTR_CURRENT_POSITION))  # junk: no position
+        return None if pos is None else pos / 100.0
     value = _number(state)
     lo, hi = _range(state)
     if value is None or hi <= lo:

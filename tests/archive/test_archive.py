@@ -132,7 +132,7 @@ def test_migration_from_schema_1_keeps_data(archive_url: str) -> None:
         assert archive.version == 2
         archive.write([cycle(0)])
         archive.roll_up("net", archive.day_of(T0), archive.day_of(T0))
-        assert len(archive.inlet_days_between("net", archive.day_of(T0), archive.day_of(T0))) == 3
+        assert len(archive.inlet_totals("net", archive.day_of(T0), archive.day_of(T0))) == 3
     finally:
         archive.close()
     engine = create_engine(archive_url)
@@ -150,7 +150,7 @@ def test_daily_roll_up_figures(archive_url: str) -> None:
         archive.write([cycle(k) for k in range(6)])  # one hour
         day = archive.day_of(T0)
         archive.ensure_rolled_up("net", day)
-        rows = {r["inlet"]: r for r in archive.inlet_days_between("net", day, day)}
+        rows = {r["inlet"]: r for r in archive.inlet_totals("net", day, day)}
         keys = {iid: v["id"] for iid, v in archive.inlet_table("net").items()}
         b0, b1 = rows[keys["B0"]], rows[keys["B1"]]
         assert (b0["cycles"], b0["in_band"], b1["in_band"], b1["judged"]) == (6, 6, 0, 6)
@@ -160,8 +160,8 @@ def test_daily_roll_up_figures(archive_url: str) -> None:
         assert b1["under_dh"] == pytest.approx(1.0)  # 17 °C against 18 °C
         assert b0["max_abs_dev"] == pytest.approx(3.5)
         assert (b0["attempted"], b0["received"], b0["measured"]) == (30, 24, 6)
-        archive.ensure_rolled_up("net", day)  # idempotent
-        assert len(archive.inlet_days_between("net", day, day)) == 3
+        archive.ensure_rolled_up("net", day)  # idempotent: no day counted twice
+        assert [r["cycles"] for r in archive.inlet_totals("net", day, day)] == [6, 6, 6]
     finally:
         archive.close()
 
@@ -256,7 +256,7 @@ def test_todays_roll_up_follows_new_cycles(archive_url: str) -> None:
         today = archive.day_of(now)
         if archive.day_of(now - 120) != today:  # just after midnight: nothing to check
             pytest.skip("the records straddle midnight")
-        rows = archive.inlet_days_between("net", today, today)
+        rows = archive.inlet_totals("net", today, today)
         assert {r["cycles"] for r in rows} == {2}
         later = cycle(2)
         later.ts = now - 10

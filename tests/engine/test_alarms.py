@@ -113,6 +113,14 @@ def test_not_balanced_after_24_hours_on_the_callers_clock(
     manual = loop.step(never, balance=machine, clock_s=50 * 3600.0)
     assert manual.unbalanced_s == 0.0
     assert "not_balanced" not in _reasons(manual)
+    # a primary network is balanced by hand (§3.0.5): its clock never times out, so no
+    # alarm either, also when a caller regulates it automatically (one rule: the machine's)
+    primary = ControlLoop(network, LoopConfig(ControllerConfig(level="primary")), cycle_s=1800.0)
+    hand = BalanceStateMachine()
+    primary.step(never, balance=hand, clock_s=0.0)
+    day_on = primary.step(never, balance=hand, clock_s=25 * 3600.0)
+    assert hand.regulating_for_s() > 24 * 3600.0
+    assert "not_balanced" not in _reasons(day_on)
 
 
 def test_success_rate_window_survives_a_restart() -> None:

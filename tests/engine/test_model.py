@@ -70,7 +70,6 @@ def test_equal_percentage_valve_characteristic() -> None:
 def test_linear_valve_and_current_opening() -> None:
     valve = Device(type="static_valve", kvs=4.0, characteristic="linear", opening=0.25)
     assert valve.kv() == pytest.approx(1.0)
-    assert valve.is_valve
     assert not valve.actuated
     with pytest.raises(ValueError, match="no kvs"):
         Device(type="none").kv(0.5)

@@ -118,10 +118,6 @@ def test_heating_curve_and_fixed_supply() -> None:
     assert sim.state().supply_c == pytest.approx(45.0 + 20.0 * 5.0 / 15.0)
     sim.set_outdoor(-10.0)
     assert sim.state().supply_c == pytest.approx(65.0)
-    sim.set_supply(55.0)
-    assert sim.state().supply_c == 55.0
-    sim.set_supply(None)
-    assert sim.state().supply_c == pytest.approx(65.0)
     assert Simulator(net, outdoor_c=0.0, supply_c=50.0).state().supply_c == 50.0
 
 

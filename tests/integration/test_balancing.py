@@ -421,6 +421,20 @@ async def test_unavailable_and_non_numeric_states(hass: HomeAssistant, demo: Con
     assert demo.runtime_data.coordinator.last_update_success
 
 
+async def test_valve_entity_with_a_junk_position_is_no_position(
+    hass: HomeAssistant, demo: ConfigEntry
+) -> None:
+    """A valve entity whose position attribute is no number is read as no position (the
+    engine assumes one, flagged), not an acquisition that fails the whole cycle."""
+    hass.states.async_set("valve.b003_field_valve", "open", {"current_position": "junk"})
+    await _map_b003(hass, demo, FIELD | {"actuator_entity": "valve.b003_field_valve"})
+    await cycles(hass, demo, 1)
+    coordinator = demo.runtime_data.coordinator
+    assert coordinator.last_update_success
+    assert coordinator.data.inlets["B003"].reading.opening is None
+    assert hass.states.get("sensor.b003_valve_position").attributes["estimated"] is True
+
+
 async def test_every_inlet_source_is_offered(hass: HomeAssistant, demo: ConfigEntry) -> None:
     """The simulated plant, HA entities and the gateway add-on over MQTT (§6)."""
     result = await start_inlet_reconfigure(hass, demo, "B001")

@@ -31,7 +31,6 @@ MIN_SUCCESS_SAMPLES = 10
 SUCCESS_WINDOW = 48  # cycles (a day at 30 min) for the §6.0.6 first-attempt success rate
 # §6.0.6 first-attempt transmission success rate
 SUCCESS_LIMITS = {"wired": 95.0, "wireless": 80.0}
-UNBALANCED_LIMIT_S = 24 * 3600.0  # §8.2.6
 UPLOAD_LIMIT_S = 3600.0  # §4.3.4 upload period
 # a valve's answer to a command that is no alarm: confirmed, still young, or none (None)
 ANSWER_OK = frozenset({None, "confirmed", "pending"})
@@ -266,11 +265,13 @@ def finding_conditions(
 def network_conditions(
     outdoor_c: float | None, settings: AlarmSettings, unbalanced_s: float
 ) -> list[Condition]:
-    """Network-wide conditions: the outdoor sensor silent, regulation past 24 h (§8.2.6)."""
+    """Network-wide conditions: the outdoor sensor silent, regulation past 24 h (§8.2.6:
+    ``unbalanced_s`` is above 0 once the balance state machine has timed out, see
+    ``BalanceStateMachine.inspection_alarm``; the 24 h are its rule, not written here)."""
     found: list[Condition] = []
     if settings.outdoor_required and outdoor_c is None:
         found.append(Condition("communication", WARNING, NETWORK, "no_outdoor", {}))
-    if unbalanced_s > UNBALANCED_LIMIT_S:
+    if unbalanced_s > 0.0:
         hours = {"hours": _fmt(unbalanced_s / 3600.0)}
         found.append(Condition("not_balanced", WARNING, NETWORK, "not_balanced", hours, True))
     return found

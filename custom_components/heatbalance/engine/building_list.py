@@ -686,25 +686,6 @@ def _size(pipe: Pipe, flow_m3h: float, dn: int | None, est: list[Estimate]) -> N
     pipe.heat_loss_w_mk = round(0.1 + 0.0015 * pipe.inner_diameter_mm, 3)
 
 
-def estimates_from_dicts(items: list[dict[str, Any]]) -> list[Estimate]:
-    """The ``estimates:`` of a network file back as :class:`Estimate` (bad items skipped)."""
-    out = []
-    for item in items:
-        try:
-            out.append(
-                Estimate(
-                    str(item["element"]),
-                    str(item["field"]),
-                    float(item["value"]),
-                    float(item["uncertainty"]),
-                    str(item.get("basis", "")),
-                )
-            )
-        except (KeyError, TypeError, ValueError):
-            continue
-    return out
-
-
 # --- files ----------------------------------------------------------------------------------
 EXAMPLE_ROWS: list[dict[str, Any]] = [
     {

@@ -107,7 +107,7 @@ class LoopResult:
     forecast_kw: float | None = None  # the next clock hour's load (§3.0.7-2)
     conditions: list[Condition] = field(default_factory=list)  # alarm conditions (§5.3.8)
     success: dict[str, tuple[float | None, int]] = field(default_factory=dict)  # §6.0.6 %, n
-    unbalanced_s: float = 0.0  # automatic regulation without balance so far (§8.2.6)
+    unbalanced_s: float = 0.0  # regulation without balance, once past §8.2.6's timeout
     energy_kwh: dict[str, float] = field(default_factory=dict)  # judged inlets' counters
     dispatch: Dispatch = field(default_factory=Dispatch)  # what to send this cycle
 
@@ -309,8 +309,9 @@ class ControlLoop:
         time_s: float | None,
     ) -> float:
         """Feed the verdict to the balance state machine (§8.2.5/§8.2.6); how long automatic
-        regulation has run without balance. Manual mode regulates nothing, so nothing times
-        out; a primary network is balanced by hand (§3.0.5): no 24 h alarm there."""
+        regulation has run without balance once the machine timed out (its inspection
+        alarm), else 0. Manual mode regulates nothing, so nothing times out; a primary
+        network is balanced by hand (§3.0.5): no 24 h alarm there."""
         if machine is None:
             return 0.0
         ctl = self.config.controller
@@ -320,7 +321,7 @@ class ControlLoop:
             machine.reset(now)
             return 0.0
         machine.update(ev, now)
-        return machine.regulating_for_s()
+        return machine.regulating_for_s() if machine.inspection_alarm else 0.0
 
     def _diagnose(self, meas: Measurements, sent: dict[str, float]) -> list[Finding]:
         """Device diagnosis on this cycle's cleaned readings (§3.0.7-5, §5.3.7)."""

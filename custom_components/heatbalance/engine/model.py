@@ -178,11 +178,6 @@ class Device:
     max_opening: float = 1.0
 
     @property
-    def is_valve(self) -> bool:
-        """Whether the device throttles flow through a Kv."""
-        return self.type in VALVE_TYPES
-
-    @property
     def actuated(self) -> bool:
         """Whether a controller can move it remotely (§4.3.1)."""
         return self.type in ACTUATED_TYPES

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 
 from .control.base import InletReading, Measurements, usable
 from .control.controller import PUMP_FOLLOW_TOLERANCE, PUMP_SHORT_CYCLES
-from .control.estimation import InletEstimator
+from .control.estimation import InletEstimator, SignalFilter
 from .diagnosis import Finding
 from .meters import SUBSTATION
 
@@ -137,14 +137,19 @@ class Plausibility:
         found: list[Finding] = []
         pairs = [(iid, r.supply_c, r.return_c) for iid, r in raw.inlets.items()]
         pairs.append((SUBSTATION, raw.supply_c, raw.return_c))
-        for iid, supply, ret in pairs:
-            found += self._swap(iid, usable(supply), usable(ret), now)
+        for iid, raw_supply, raw_return in pairs:
+            supply, ret = usable(raw_supply), usable(raw_return)
+            if supply is not None and ret is not None and ret > supply + SWAP_MARGIN_K:
+                found += self._swap(iid, supply, ret, now)
+            elif self.swapped:  # (_swap's "not warm", without a call per inlet)
+                self.swapped.pop(iid, None)
         for iid, reading in raw.inlets.items():
+            value = usable(reading.flow_m3h)
+            if value is None:
+                continue  # a gap neither breaks nor extends a run
             flt = estimators.get(iid)
             meter = flt.filters["flow_m3h"] if flt is not None else None
-            # the level shrunk toward the network's meters: a few samples say little
-            noise = meter.sigma() if meter is not None and meter.learnt else None
-            found += self._frozen(iid, usable(reading.flow_m3h), noise, quiet, now)
+            found += self._frozen(iid, value, meter, quiet, now)
         found += self._pump(usable(raw.pump_speed), sent_speed, now)
         return found
 
@@ -164,13 +169,15 @@ class Plausibility:
         return [Finding(iid, "sensors_swapped", "warning", text, since)]
 
     def _frozen(
-        self, iid: str, value: float | None, noise: float | None, quiet: bool, now: float
+        self, iid: str, value: float, meter: SignalFilter | None, quiet: bool, now: float
     ) -> list[Finding]:
-        if value is None:
-            return []  # a gap neither breaks nor extends a run
-        m = self.meters.setdefault(iid, _Meter())
+        m = self.meters.get(iid)
+        if m is None:  # (setdefault built a _Meter per inlet and cycle only to drop it)
+            m = self.meters[iid] = _Meter()
         if m.last is not None and value == m.last and value > 0.0:
             if m.run == 0:
+                # the level shrunk toward the network's meters: a few samples say little
+                noise = meter.sigma() if meter is not None and meter.learnt else None
                 m.noise, m.since = noise, now
             m.run += 1
             m.run_quiet += quiet

@@ -7,7 +7,7 @@ Every demo, controller test, benchmark and the gateway's virtual plant drive thi
   faults), warm-started from the last solution; the thermal model keeps its factorised
   mixing matrices for as long as the flows stay;
 * the substation supplies the heating-curve temperature for the current outdoor temperature
-  (§3.0.6 static model), a fixed one, or what :meth:`Simulator.set_supply` says;
+  (§3.0.6 static model), a fixed one, or the ``supply_c`` it was made with;
 * every heated room integrates ``C·dT/dt = Q_emitter(T) + gains − UA·(T − T_out)``. The
   emitter's dependence on T is linearised at the step's start and the linear equation is
   integrated exactly (exponential), so any step length is stable (a step of days lands
@@ -191,11 +191,6 @@ class Simulator:
         self._profile = None if profile is None else profile_function(profile)
         if self._profile is not None:
             self._change_outdoor(self._outdoor_at(self.time_s))
-
-    def set_supply(self, t_c: float | None) -> None:
-        """Fix the substation supply temperature; None returns to the substation's own."""
-        self._supply_override = None if t_c is None else _finite(t_c, "supply temperature")
-        self._thermal = None
 
     def inject_fault(
         self, inlet_id: str, kind: str, at: float | None = None, factor: float = 0.3

@@ -67,7 +67,7 @@ class InletReading:
             return None
         value = getattr(self, name)
         if type(value) is float:  # usable()'s common case inline: ≈35 calls per inlet a cycle
-            return value if math.isfinite(value) else None
+            return value if value - value == 0.0 else None  # x − x is 0 for finite x only
         return usable(value)
 
 
@@ -119,12 +119,6 @@ class Measurements:
             pump_head_m=state.pump.head_m,
             time_s=state.time_s,
         )
-
-    def substation_ok(self, required: tuple[str, ...]) -> bool:
-        """Whether every required substation value is usable (§3.0.7-1 integrity)."""
-        if self.substation_flagged:
-            return False
-        return all(usable(getattr(self, name)) is not None for name in required)
 
 
 @dataclass
@@ -192,7 +186,6 @@ class ControllerConfig:
     type_targets: dict[str, str] = field(default_factory=dict)
     manual_inlets: list[str] = field(default_factory=list)
     weights: dict[str, float] = field(default_factory=dict)
-    substation_required: tuple[str, ...] = ("supply_c", "return_c")
     opening_deadband: float = 0.005
     pi_kp: float = 0.1
     pi_ki: float = 0.6
@@ -246,15 +239,9 @@ class ControllerConfig:
         evaluation, the minimum-flow guard and the minimum-flow alarm share."""
         return flow_setpoint(inlet, self.weight_of(inlet))
 
-    def is_auto(self, inlet_id: str) -> bool:
-        """Automatic mode of an inlet: the network's switch and the inlet's (§5.3.6-6)."""
-        return self.auto and inlet_id not in self.manual_inlets
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the integration stores it with the controller's state)."""
-        data = asdict(self)
-        data["substation_required"] = list(self.substation_required)
-        return data
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ControllerConfig:
@@ -263,8 +250,6 @@ class ControllerConfig:
         kwargs = {k: v for k, v in data.items() if k in known}
         if "limits" in kwargs:
             kwargs["limits"] = SafetyLimits.from_dict(dict(kwargs["limits"]))
-        if "substation_required" in kwargs:
-            kwargs["substation_required"] = tuple(kwargs["substation_required"])
         return cls(**kwargs)
 
 
@@ -272,7 +257,7 @@ def usable(value: Any) -> float | None:
     """A reading as a float if it is a finite number (numeric text too, as cleaning reads
     it), else None: never NaN, an infinity, a bool or anything that raises."""
     if type(value) is float:  # the common case, millions of calls a cycle at 23k inlets
-        return value if math.isfinite(value) else None
+        return value if value - value == 0.0 else None  # x − x is 0 for finite x only
     if value is None or isinstance(value, bool):
         return None
     try:

@@ -75,6 +75,7 @@ class ModelBased:
         default_factory=dict, repr=False
     )
     _leaf_flows: dict[str, float] = field(default_factory=dict, repr=False)
+    _leaf_dp: dict[str, float] = field(default_factory=dict, repr=False)  # households' ΔP read
     _ever_read: set[str] = field(default_factory=set, repr=False)  # households with a meter
 
     def __post_init__(self) -> None:
@@ -114,6 +115,8 @@ class ModelBased:
         self._leaf_flows[iid] = flow
         self._ever_read.add(iid)
         dp = _pressure(reading.get("dp_available_kpa"))
+        if dp is not None:
+            self._leaf_dp[iid] = dp
         return ident.update(flow, x, dp, valve_dp)
 
     def forget(self, iid: str) -> None:
@@ -145,23 +148,44 @@ class ModelBased:
         learnt as the valve's factor — the one thing the plan moves there. A household read
         before and missing this cycle is a lost reading, not a missing meter: the building
         waits for a cycle with all of them.
+
+        Where the building's and its households' ΔP are read, what the building's own
+        service connection (strainer, exchanger, risers before the households) takes is
+        their difference less the valve's drop: its circuit factor is learnt too (the
+        branch equation on ``ΔP_building − ΔP_households``). A clogged building circuit
+        (gen8x12, ×10) otherwise left the building and its households at 0.83 of set flow
+        with nothing moving: the households saw flow and ΔP fall together, the valve's ΔP
+        was right, and the plan predicted the goal at the openings they had.
         """
         pl = self.planner
         for iid, (x, valve_dp, own, dp) in self._buildings.items():
             k = pl.index[iid]
             kids = [pl.ids[j] for j in pl.kids[k]]
             flows = [self._leaf_flows.get(kid) for kid in kids]
-            flow, drop = None, valve_dp
+            flow, drop, branch = None, valve_dp, None
             if kids and all(f is not None for f in flows):
                 flow = sum(f for f in flows if f is not None)
+                behind = [self._leaf_dp[kid] for kid in kids if kid in self._leaf_dp]
+                if dp is not None and behind and pl.a0[k] > 0:
+                    branch = dp - float(np.median(behind))
             elif own is not None and not all(kid in self._ever_read for kid in kids):
                 flow = own
                 if drop is None and dp is not None:
                     drop = dp - self._household_drop(k, own, views or {})
             if flow is not None and drop is not None and drop > 0:
-                self.identifiers[iid].update(flow, x, None, drop)
+                self.identifiers[iid].update(flow, x, branch, drop)
         self._buildings.clear()
         self._leaf_flows.clear()
+        self._leaf_dp.clear()
+
+    def households_resistance(self, iid: str, openings: dict[str, float]) -> float | None:
+        """A building's households as one resistance behind its valve (kPa/(m³/h)²), at
+        ``openings`` (else the file's); None for an inlet that feeds no households."""
+        k = self.planner.index.get(iid)
+        if k is None or self.planner.leaf[k]:
+            return None
+        views = {i: InletView(o, False, None, None) for i, o in openings.items()}
+        return self._household_drop(k, 1.0, views)
 
     def _household_drop(self, b: int, flow: float, views: dict[str, InletView]) -> float:
         """Pressure building ``b``'s households take when ``flow`` passes them all (kPa).
@@ -417,7 +441,9 @@ class ModelBased:
             ident = self.identifiers.get(iid)
             c0 = ident.circuit_factor if ident else 1.0
             c1 = ident.valve_factor if ident else 1.0
-            own = float(c0 * a0[k]) if leaf[k] else 0.0
+            # a building's own circuit is in the ideal network as drawn: only what the
+            # identification found beyond it is added to its branch (a clogged strainer)
+            own = float(c0 * a0[k]) if leaf[k] else max(c0 - 1.0, 0.0) * a0[k]
             circuit_l[k] = own
             valve_factor_l[k] = c1
             if view is not None and view.movable and view.flow_target is not None:

@@ -60,9 +60,11 @@ class PlanInput:
     ``flow`` is Q* for movable inlets and the predicted flow for fixed ones (leaves only);
     ``resistance`` the branch resistance with the valve at its largest allowed opening
     (movable) or where it stands (fixed), kPa/(m³/h)² — for a building that feeds
-    households, its valve's part only; ``circuit`` the resistance of the circuit behind the
-    valve; ``valve_factor`` c1 of the identification (the real valve's resistance over the
-    characteristic's); ``constrains`` whether the inlet's need limits the pump.
+    households, its valve's part and what its own circuit was identified to take beyond the
+    drawing; ``circuit`` the resistance of the circuit behind the valve (a building: that
+    excess only, the drawn circuit is in the ideal network); ``valve_factor`` c1 of the
+    identification (the real valve's resistance over the characteristic's); ``constrains``
+    whether the inlet's need limits the pump.
     """
 
     flow: np.ndarray
@@ -402,10 +404,10 @@ class HydraulicPlanner:
         movable = data.movable.tolist()
         for k in np.flatnonzero(self.has_kv).tolist():
             iid = self.ids[k]
-            if is_parent[k]:
-                kids = self.kids[k]
+            if is_parent[k]:  # its valve takes the drop planned for it less its own circuit's
+                kids = self.kids[k]  # beyond the drawing (the ideal network has the drawn one)
                 q = float(flows[kids].sum())
-                drop = drops[kids[0]] if len(kids) else 0.0
+                drop = drops[kids[0]] - circuit[k] * q**2 if len(kids) else 0.0
             else:
                 q = flow_l[k]
                 drop = dp_l[k] - drops[k] - circuit[k] * q**2
