@@ -208,10 +208,13 @@ class ControlLoop:
             self.held()
         return result
 
-    def commanded(self, moved: dict[str, float]) -> None:
+    def commanded(self, moved: dict[str, float], pump_sent: bool = True) -> None:
         """Valves were moved: their flows must change, every other flow may (cleaning); the
-        controller forgets the commands that were not sent."""
+        controller forgets the commands that were not sent (``pump_sent`` False: nor did
+        the pump's drive take this cycle's speed)."""
         self.controller.dispatched(moved)
+        if not pump_sent:
+            self.controller.pump_unsent()
         expect_commands(self.cleaner, self.network, moved, self.controller.moved_from)
 
     def sources_changed(self, ids: Iterable[str]) -> None:

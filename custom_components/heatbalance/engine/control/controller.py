@@ -1467,6 +1467,12 @@ class Controller:
         and the next regulating cycle would plan every valve on the band's lower edge."""
         self.dispatched({})
         self._pi_track(list(self._pi_from))
+        self.pump_unsent()
+
+    def pump_unsent(self) -> None:
+        """This step's pump command did not reach the drive (held, or a write Home
+        Assistant could not make): the speed and trim stay where the drive still runs, and
+        no estimate is carried by a pump change that did not happen (§5.3.6-3)."""
         self.trim, self.last_speed = self._unsent
         self.pump_jump, self.pump_ratio = 0.0, 1.0
 
