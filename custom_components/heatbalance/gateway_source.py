@@ -556,6 +556,16 @@ class GatewaySource:
             reading.fault_code = _value(valve, "fault_code")
         return reading
 
+    def position(self, inlet_id: str, stale_s: float) -> float | None:
+        """The inlet's valve position as last reported (0…1; None: none fresh, or older
+        than the command still awaiting its answer), read without taking it as this
+        cycle's acquisition (:meth:`reading` does that)."""
+        valve = self.inlets.get(inlet_id, (None, None))[1]
+        feedback = _value(self._fresh(valve, stale_s), "position_feedback")
+        if feedback is None or self._feedback_predates_command(inlet_id, valve):
+            return None
+        return feedback / 100.0
+
     def _has_point(self, device: str | None, key: str) -> bool:
         """Whether the device delivers point ``key`` (a meter's ``energy``, a valve's
         ``position_feedback``): its gateway's point list says so, or (none published) its

@@ -136,6 +136,7 @@ class Plant:
             for iid, cfg in self.inlets.items()
             if cfg.source in (SOURCE_ENTITIES, SOURCE_GATEWAY)
         }
+        self._place_real_valves(hass, real)
         acq = await hass.async_add_executor_job(  # 10⁵ objects at 23k: paused (gc_tuning)
             run_paused,
             len(self.simulator.network.inlets),
@@ -160,6 +161,22 @@ class Plant:
         if self.gateway is not None:
             acq.gateways = self.gateway.outbox()
         return acq
+
+    def _place_real_valves(self, hass: HomeAssistant, real: dict[str, InletConfig]) -> None:
+        """The model's real valves where they read now, before its step: the ΔP it estimates
+        for an inlet without transmitters is then the one at the real positions, not at
+        last cycle's — on the first real cycle after the simulated era, the simulated
+        valves' (a healthy gateway start planned on +55…+70 kPa residuals, issue 10 c)."""
+        for iid, cfg in real.items():
+            opening: float | None = None
+            if cfg.source == SOURCE_ENTITIES and (
+                actuator := cfg.entities.get(CONF_ACTUATOR_ENTITY)
+            ):
+                opening = _position(hass.states.get(actuator))
+            elif cfg.source == SOURCE_GATEWAY and self.gateway is not None:
+                opening = self.gateway.position(iid, stale_s=2 * self.cycle_s)
+            if opening is not None and 0.0 <= opening <= 1.0:
+                self.simulator.set_opening(iid, opening)
 
     def _step_and_read(
         self,

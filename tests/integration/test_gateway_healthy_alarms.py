@@ -31,11 +31,11 @@ def expected_lingering_timers() -> bool:
 
 @pytest.mark.slow
 @pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 10 c): the plant model's ΔP estimate is solved on the previous "
-    "positions, and the controller learns +55…+70 kPa pressure residuals from the first real "
-    "cycle (all valves open, flows +34 %) and undershoots by 7–11 % for 3 cycles: 2–4 "
-    "deviation alarms at cycle 4 (docs/gateway.md)",
+    strict=False,  # intermittent now: it passes in about half the runs (see the reason)
+    reason="open (issue 10 c): the plant model's ΔP is now solved at the valves' read "
+    "positions (was: the previous ones; 2–4 deviation alarms at cycle 4); 10 runs "
+    "after that change: 5 with no alarm, 5 with 1–2 deviation alarms at cycle 4 (B004, B002) "
+    "— the controller's first real cycle still undershoots some inlets for 3 cycles",
 )
 async def test_healthy_gateway_start_raises_no_alarm(
     hass: HomeAssistant, socket_enabled: None, mock_hass_config: None, tmp_path: Path

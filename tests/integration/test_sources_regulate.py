@@ -283,3 +283,28 @@ async def test_real_plant_model_assumes_the_uncommanded_pump_and_valves(
     simulated = Plant(sim, {"B001": InletConfig("s1", "B001")}, Settings.from_options({}))
     acq = await simulated.async_acquire(hass)
     assert acq.unmanaged[house].opening == pytest.approx(0.3)
+
+
+async def test_estimated_pressure_is_the_models_at_the_valves_real_positions(
+    hass: HomeAssistant,
+) -> None:
+    """No ΔP transmitter mapped: the available ΔP shown and handed to the engine is the
+    network model's, solved at the positions the valves report *this* cycle (issue 10
+    item 3). Before, the model was solved at last cycle's positions: after valves were
+    turned on site (here every other one from 100 % to 30 %) the first cycle's estimate was
+    the ΔP at the old positions, and the controller learnt a residual from it (the healthy
+    gateway start's deviation alarms, issue 10 c)."""
+    entry = await add_network(hass, "estate12")
+    field = EntityField(entry)
+    await field.install(hass, entry)
+    for iid in field.inlets[::2]:
+        field.sim.set_opening(iid, 0.3)
+        hass.states.async_set(field.entity(iid, "valve"), "30.0", {"min": 0, "max": 100})
+    field.publish(hass)
+    await hass.async_block_till_done()
+    acq = await entry.runtime_data.coordinator.plant.async_acquire(hass)
+    true = field.sim.state()
+    estimated = {iid: acq.inlets[iid].dp_available_kpa for iid in field.inlets}
+    wanted = {iid: pytest.approx(true.inlets[iid].dp_available_kpa, rel=0.02) for iid in estimated}
+    assert estimated == wanted
+    assert all("dp_available_kpa" in acq.inlets[iid].estimated for iid in field.inlets)
