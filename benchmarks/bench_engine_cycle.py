@@ -16,11 +16,14 @@ Goals (issue 10): the whole coordinator cycle ≤ 50 ms on district120, ≤ 200 
 households1200, ≤ 2 s on a generated 23,000-household network.
 
     .venv/ha2026/bin/python -m benchmarks.bench_engine_cycle [--cycles 6] [--networks ...]
-        [--phases]
+        [--phases] [--gc-as-ha]
 
 ``--phases`` also prints the median CPU ms of the later cycles per phase of the loop (clean,
 estimate, meter check, the model step, diagnose, …): timers around those functions, cheaper
-and less distorting than cProfile at 23k inlets.
+and less distorting than cProfile at 23k inlets. ``--gc-as-ha`` runs each cycle as the
+coordinator does (``gc_tuning.run_cycle_paused``: the collector paused for a network of
+≥ 5,000 inlets, the survivors frozen after it), so the figure is the executor's part of an
+HA cycle; without it the collector runs as in a plain Python process.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.simulator import Simulator
+from custom_components.heatbalance.gc_tuning import run_cycle_paused
 from custom_components.heatbalance.network_setup import building_inlets
 from custom_components.heatbalance.plant import Plant
 from custom_components.heatbalance.settings import InletConfig, Settings
@@ -106,15 +110,17 @@ def _network(name: str) -> Network:
     return load_network(name)
 
 
-def run(name: str, algorithm: str, cycles: int, phases: bool = False) -> dict[str, Any]:
+def run(
+    name: str, algorithm: str, cycles: int, phases: bool = False, gc_as_ha: bool = False
+) -> dict[str, Any]:
     """Cycle times (CPU, wall), the GC's CPU share and (``phases``) the median CPU seconds
     per phase of the later cycles, for one network and algorithm."""
     spent: dict[str, float] = {}
     per_cycle: list[dict[str, float]] = []
     if not phases:
-        return _run(name, algorithm, cycles, spent, per_cycle)
+        return _run(name, algorithm, cycles, spent, per_cycle, gc_as_ha)
     with _phase_timers(spent):
-        out = _run(name, algorithm, cycles, spent, per_cycle)
+        out = _run(name, algorithm, cycles, spent, per_cycle, gc_as_ha)
     later = per_cycle[1:] or per_cycle
     out["phases"] = {
         label: statistics.median(c.get(label, 0.0) for c in later) for *_x, label in PHASES
@@ -128,6 +134,7 @@ def _run(
     cycles: int,
     spent: dict[str, float],
     per_cycle: list[dict[str, float]],
+    gc_as_ha: bool = False,
 ) -> dict[str, Any]:
     """The cycles themselves; ``spent`` (phase timers) is copied into ``per_cycle``."""
     net = _network(name)
@@ -145,9 +152,11 @@ def _run(
             spent.clear()
             gc0, c0, w0 = clock.total, time.process_time(), time.perf_counter()
             acq = plant._step_and_read(None, list(inlets), {}, True)
-            out = run_cycle(
-                net, settings, inlets, acq, memory, sim.pump_speed, sent, balance, acq.time_s
-            )
+            args = (net, settings, inlets, acq, memory, sim.pump_speed, sent, balance, acq.time_s)
+            if gc_as_ha:
+                out = run_cycle_paused(len(net.inlets), run_cycle, *args)
+            else:
+                out = run_cycle(*args)
             sent = {}
             assert memory.loop is not None
             if out.held is None:  # the engine's answer (loop.Dispatch), as in HA
@@ -179,6 +188,9 @@ def main() -> None:
     parser.add_argument("--networks", default="district120,households1200,gen23k")
     parser.add_argument("--algorithms", default="PI,AI")
     parser.add_argument("--phases", action="store_true", help="CPU ms per phase, too")
+    parser.add_argument(
+        "--gc-as-ha", action="store_true", help="the collector paused per cycle, as in HA"
+    )
     args = parser.parse_args()
     print(
         "| network | inlets | algorithm | first cycle ms CPU / wall | later cycles ms CPU "
@@ -188,7 +200,7 @@ def main() -> None:
     phases: list[str] = []
     for name in args.networks.split(","):
         for algo in args.algorithms.split(","):
-            r = run(name, ALGORITHMS[algo], args.cycles, args.phases)
+            r = run(name, ALGORITHMS[algo], args.cycles, args.phases, args.gc_as_ha)
             if "phases" in r:
                 cells = ", ".join(f"{k} {v * 1e3:.0f}" for k, v in r["phases"].items())
                 phases.append(f"{name} {algo}: {cells}")

@@ -434,6 +434,46 @@ class Cleaner:
             names = list(dict.fromkeys([*self.specs, *(str(k) for k in raw)]))
             rows = self._state.of(names, self.spec)
         value, code = _parsed(raw, names)
+        return self._cleaned(names, rows, value, code, now)
+
+    def clean_aligned(self, found: list[Any], time_s: float) -> CleanResult:
+        """:meth:`clean` of a sample given as its raw values in the specs' order
+        (:data:`ABSENT` where the sample has none): what :func:`clean_measurements` builds
+        from the readings without a dict of every signal. The same checks, the same result."""
+        now = parse_value(time_s)[0]
+        if now is None:
+            raise ValueError(f"time_s must be a finite number of seconds, got {time_s!r}")
+        value, code = _parsed_found(found)
+        return self._cleaned(list(self.specs), self._spec_rows, value, code, now)
+
+    def aligned(
+        self, measurements: Measurements, heat_kw: Mapping[str, Any] | None
+    ) -> list[Any] | None:
+        """The raw values :func:`sample_of` would give, in the specs' order (:data:`ABSENT`
+        where it gives none), or None if it would name a signal beyond the specs (then
+        :meth:`clean` makes rows for it). Later signals of the same name win, as in the dict."""
+        rows = self._state.rows
+        found: list[Any] = [ABSENT] * len(self.specs)
+        for iid, reading in measurements.inlets.items():
+            for name, signal in self.inlet_signals(iid):
+                k = rows.get(signal, -1)
+                if k < 0 or k >= len(found):
+                    return None
+                found[k] = getattr(reading, name, None)
+        station = [(f"{iid}.heat_kw", v) for iid, v in (heat_kw or {}).items()]
+        station += [(f"{SUBSTATION}.{n}", getattr(measurements, a)) for a, n in _STATION]
+        station.append(("outdoor_c", measurements.outdoor_c))
+        for signal, value in station:
+            k = rows.get(signal, -1)
+            if k < 0 or k >= len(found):
+                return None
+            found[k] = value
+        return found
+
+    def _cleaned(
+        self, names: list[str], rows: np.ndarray, value: np.ndarray, code: np.ndarray, now: float
+    ) -> CleanResult:
+        """The checks on parsed values (``rows``: their signals' state rows)."""
         self._check(rows, value, code, now)
         notes = self._physics(rows, value, code)
         fill = self._fill(rows, value, code, now)
@@ -625,15 +665,24 @@ def _inlet_names(specs: Mapping[str, Any]) -> dict[str, tuple[tuple[str, str], .
     }
 
 
+ABSENT: Any = object()  # a signal the sample does not name (parsed like None: missing)
+
+
 def _parsed(raw: Mapping[Any, Any], names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """The sample's values of ``names`` as floats (NaN: none) and the parse flag codes."""
-    get = raw.get
-    absent = object()
+    get, absent = raw.get, ABSENT
     found = [get(n, absent) for n in names]
     if absent in found and not all(type(k) is str for k in raw):  # keys that are no text
         found = [_lookup(raw, n) if f is absent else f for n, f in zip(names, found, strict=True)]
+    return _parsed_found(found)
+
+
+def _parsed_found(found: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Raw values (:data:`ABSENT`: not in the sample) as floats (NaN: none) and the parse
+    flag codes."""
+    absent = ABSENT
     value = np.array([f if type(f) is float else np.nan for f in found], dtype=float)
-    code = np.zeros(len(names), dtype=np.int64)
+    code = np.zeros(len(found), dtype=np.int64)
     for k in np.flatnonzero(~np.isfinite(value)).tolist():
         item = found[k]
         parsed, why = parse_value(None if item is absent else item)
@@ -797,6 +846,7 @@ _INLET_FIELD_SET = frozenset(_INLET_FIELDS)
 _JUMPS = ("flow_m3h", "supply_c", "return_c", "dp_available_kpa", "valve_dp_kpa")
 _JUMP_SET = frozenset(_JUMPS)  # (the inlet fields but the room: _INLET_FIELDS' order)
 _SUBSTATION_FIELDS = {"supply_c": "supply_c", "return_c": "return_c", "pump_flow_m3h": "flow_m3h"}
+_STATION = tuple(_SUBSTATION_FIELDS.items())
 
 
 def sample_of(
@@ -861,8 +911,12 @@ def clean_measurements(
     """
     if measurements.time_s is None:
         raise ValueError("measurements need time_s: rate and gap checks run on time")
-    sample = sample_of(measurements, heat_kw, cleaner.inlet_signals)
-    result = cleaner.clean(sample, measurements.time_s)
+    found = cleaner.aligned(measurements, heat_kw)  # the usual sample, without its dict
+    if found is not None:
+        result = cleaner.clean_aligned(found, measurements.time_s)
+    else:
+        sample = sample_of(measurements, heat_kw, cleaner.inlet_signals)
+        result = cleaner.clean(sample, measurements.time_s)
     inlets = {}
     value_of, flags_of = result.values.get, result.flags.get
     odd = _odd_inlets(result.flags)  # every inlet's signals are in the result (the sample)

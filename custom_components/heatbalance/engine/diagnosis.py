@@ -38,6 +38,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from .plain import as_plain
+
 Severity = Literal["emergency", "warning"]
 SEVERITY: dict[str, Severity] = {
     "stuck": "emergency",
@@ -526,7 +528,7 @@ class Diagnoser:
                 "confirm_cycles": self.confirm_cycles,
             },
             "rules": [asdict(r) for r in self.rules],
-            "inlets": {iid: asdict(s) for iid, s in self.inlets.items()},
+            "inlets": {iid: as_plain(s) for iid, s in self.inlets.items()},  # asdict, fast
         }
 
     @classmethod

@@ -77,13 +77,14 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from .cleaning import OFF_SUM
 from .control.base import InletReading, Measurements, usable
 from .diagnosis import Finding
 from .model import WATER_CP, WATER_DENSITY, Device, Network
+from .plain import as_plain
 
 WINDOW = 48  # cycles kept per series (a day of 30-minute cycles)
 WINDOWS = (4, 6, 12, 24, 48)  # recent spans tested (3 was too short: room transients)
@@ -818,8 +819,8 @@ class MeterCheck:
         return {
             "threshold": self.threshold,
             "z": self.z,
-            "inlets": {iid: asdict(s) for iid, s in self.inlets.items()},
-            "balances": {p: asdict(s) for p, s in self.balances.items()},
+            "inlets": {iid: as_plain(s) for iid, s in self.inlets.items()},  # asdict, fast
+            "balances": {p: as_plain(s) for p, s in self.balances.items()},
             "active": {k: list(v) for k, v in self.active.items()},
             "factors": dict(self.factors),
             "centres": list(self.centres),

@@ -43,6 +43,11 @@ _SIGNAL_SET = frozenset(SIGNALS)
 PRIOR_NOISE = {"relative": 0.02, "absolute": 0.3}  # σ before anything is learnt: 2 %, 0.3 K
 NOISE_RANGE = {"relative": (0.002, 0.2), "absolute": (0.02, 5.0)}
 DRIFT = {"relative": 0.003, "absolute": 0.3}  # σ of the true value's walk per quiet step
+DRIFT_LAG = 8  # a flow's drift is learnt from readings this many steps apart (see walk_sample)
+DRIFT_FLOOR = 0.001  # the learnt flow drift never below 0.1 %/step (valves, rooms, §3.0.7-1)…
+DRIFT_MAX = 0.05  # … nor above 5 %/step
+DRIFT_PRIOR_SAMPLES = 20.0  # the prior DRIFT counts like this many samples of the network's
+DRIFT_MEMORY = 500.0  # the learnt drift's memory: the last ~500 samples of the network
 PREDICTION_SHARE = 1.0  # a predicted change is uncertain by its own size (model errors)…
 PREDICTION_FLOOR = 0.1  # … and by at least 10 %: a model can be that wrong about any inlet
 LEARN_WEIGHT_MIN = 0.05  # the noise estimate's memory: about 20 quiet cycles
@@ -68,6 +73,11 @@ class SignalFilter:
     pooled: float | None = None  # the same signal's noise over the network (set each cycle)
     jumped: float = 0.0  # variance the last time update added for commands (not drift)
     previous: float | None = None  # the last used reading, carried through known moves
+    drift: float | None = None  # the network's learnt relative drift (flow; set each cycle)
+    anchor: float | None = None  # a reading up to DRIFT_LAG steps back, carried like previous…
+    span: int = 0  # … the steps since it…
+    anchor_var: float = 0.0  # … and the relative variance the moves it was carried through add
+    walk: float | None = None  # this cycle's drift sample (relative²/step) for DriftLearner
 
     @property
     def kind(self) -> str:
@@ -121,13 +131,14 @@ class SignalFilter:
         if expected is not None and math.isfinite(expected) and expected > 0:
             change = abs(expected - value) / self._scale(value)
             self.value = value = expected
-            self.previous = None  # the plan's absolute flow: the last reading says nothing
+            self.previous = self.anchor = None  # the plan's absolute flow: readings say nothing
             jump = math.hypot(jump, max(PREDICTION_SHARE * change, PREDICTION_FLOOR))
         relative = self.relative
         scale = max(abs(value), 1e-9) if relative else 1.0  # _scale, inline (hot)
-        drift = DRIFT[_KIND[relative]] * scale
+        drift = self.walk_std() * scale
         jumped = self.jumped = (jump * scale) ** 2
         self.var += drift**2 + jumped
+        self.anchor_var += jump * jump
         self.age += 1
 
     def _predict_change(self, factor: tuple[float, float], expected: float | None) -> None:
@@ -160,11 +171,14 @@ class SignalFilter:
                 (value * var_plan + expected * var) / (var + var_plan),
                 var * var_plan / (var + var_plan),
             )
-        drift = DRIFT[self.kind] * self._scale(value)
+        drift = self.walk_std() * self._scale(value)
         self.jumped = max(var - self.var * f * f, 0.0)
         self.value, self.var = value, var + drift**2
         if self.previous is not None:
             self.previous *= f
+        if self.anchor is not None:
+            self.anchor *= f
+            self.anchor_var += sigma * sigma
         self.age += 1
 
     def rescale(self, ratio: float) -> None:
@@ -176,10 +190,19 @@ class SignalFilter:
         self.var *= ratio * ratio
         if self.previous is not None:
             self.previous *= ratio
+        if self.anchor is not None:
+            self.anchor *= ratio
 
     def restart(self) -> None:
         """Forget the estimate (the next reading is taken as it is); the noise stays learnt."""
         self.value, self.var, self.outliers, self.previous = None, 0.0, 0, None
+        self.anchor = None
+
+    def walk_std(self) -> float:
+        """σ of the true value's walk per step: the network's learnt flow drift where it is
+        set (:class:`DriftLearner`), else the prior ``DRIFT``."""
+        drift = self.drift
+        return drift if drift is not None and self.relative else DRIFT[_KIND[self.relative]]
 
     def update(self, reading: float | None, quiet: bool, learn: bool | None = None) -> None:
         """Measurement update; ``quiet``: nothing was commanded, so the noise can be learnt.
@@ -194,11 +217,13 @@ class SignalFilter:
         """
         learn = quiet if learn is None else learn
         jumped, self.jumped = self.jumped, 0.0
+        self.walk = None
         if reading is None or not math.isfinite(reading):
             return
         if self.value is None:
             self.value, self.var, self.age = reading, self.reading_var(reading), 0
-            self.previous = reading
+            self.previous = self.anchor = reading
+            self.span, self.anchor_var = 0, 0.0
             return
         r = self.reading_var(self.value)
         innovation = reading - self.value
@@ -219,9 +244,11 @@ class SignalFilter:
             if self.outliers < 2:
                 return  # a spike, once: not used
             self.value, self.var, self.outliers, self.age = reading, r, 0, 0
-            self.previous = reading
+            self.previous = self.anchor = reading
+            self.span, self.anchor_var = 0, 0.0
             return
         self.outliers = 0
+        self._walk_sample(reading, pair)
         self.previous = reading
         if sure and learn:
             if pair is not None:
@@ -252,6 +279,33 @@ class SignalFilter:
         scale = max(abs(reading), 1e-9)
         return 0.5 * ((reading - self.previous) / scale) ** 2
 
+    def _walk_sample(self, reading: float, pair: float | None) -> None:
+        """A sample of the true flow's drift per step from readings ``DRIFT_LAG`` apart.
+
+        Readings k steps apart (the earlier carried through the known moves between them)
+        differ by E[d_k²] = 2R + k·Q, successive ones by E[d_1²] = 2R + Q: their
+        difference over k − 1 is a sample of the walk's variance Q per step that needs no
+        meter noise R (covariance matching leans on the learnt R, whose own error is as
+        large as Q). Only chains of sure cycles with a pair each step count (:meth:`_pair`:
+        quiet, or a known move carried); a lost reading, a spike or an unsure move starts a
+        new chain. A carried move's error would add to d_k² as drift; its assumed variance is
+        not subtracted (an assumed 20–30 % of the change is an upper bound: subtracted, a
+        steady plant learnt a negative drift and a 0.3 %/step walk 0.1 %), so a chain is
+        kept only while the moves' assumed variance stays below what the floor adds over it.
+        """
+        if pair is None or self.anchor is None or not self.relative:
+            self.anchor, self.span, self.anchor_var = reading, 0, 0.0
+            return
+        self.span += 1
+        if self.anchor_var > (DRIFT_LAG - 1) * DRIFT_FLOOR**2:
+            self.anchor, self.span, self.anchor_var = reading, 0, 0.0
+            return
+        if self.span < DRIFT_LAG:
+            return
+        long = ((reading - self.anchor) / max(abs(reading), 1e-9)) ** 2
+        self.walk = (long - 2.0 * pair) / (DRIFT_LAG - 1)
+        self.anchor, self.span, self.anchor_var = reading, 0, 0.0
+
     def _learn(self, innovation: float, prior_var: float) -> None:
         """Covariance matching: E[ν²] = P⁻ + R, so R ≈ mean of ν² − P⁻."""
         scale = max(abs(self.value or 0.0), 1e-9) if self.relative else 1.0  # _scale, inline
@@ -267,22 +321,68 @@ class SignalFilter:
         lo, hi = NOISE_RANGE[_KIND[self.relative]]
         self.noise = min(max(math.sqrt(max(old + weight * (sample - old), 0.0)), lo), hi)
 
-    def settled_std(self, share: float = 1.0) -> float:
+    def settled_std(self, share: float = 1.0, drift: float | None = None) -> float:
         """σ the estimate settles at between moves (relative or absolute, like ``sigma``).
 
         The Kalman filter's steady state for the learnt reading noise R, the walk's drift q
         and a reading in ``share`` of the cycles (information R/share per cycle):
         P⁻ = (q + √(q² + 4qR))/2, P = P⁻R/(P⁻ + R). It is the uncertainty a quiet inlet's
-        flow is known to, without the jumps right after a command.
+        flow is known to, without the jumps right after a command. ``drift`` replaces the
+        walk's σ (default: the filter's own, :meth:`walk_std`).
         """
         r = self.sigma() ** 2 / min(max(share, 0.05), 1.0)
-        q = DRIFT[self.kind] ** 2
+        q = (self.walk_std() if drift is None else drift) ** 2
         prior = 0.5 * (q + math.sqrt(q * q + 4.0 * q * r))
         return math.sqrt(prior * r / (prior + r))
 
     def std(self) -> float | None:
         """Standard error of the estimate (None before the first reading)."""
         return None if self.value is None else math.sqrt(max(self.var, 0.0))
+
+
+@dataclass
+class DriftLearner:
+    """The network's flow drift per step, learnt from its flow filters' walk samples.
+
+    How far a quiet inlet's true flow walks between cycles decides how many readings its
+    estimate may average (:meth:`SignalFilter.settled_std`): assumed at 0.3 %/step, every
+    estimate stayed ±0.5 % at 1 % meters, and the pump loop (``Controller._pump_trim``)
+    could not bring any flow nearer its set flow than the worst inlet's 2 σ bound. Learnt
+    from the readings instead (:meth:`SignalFilter._walk_sample`, pooled over the network:
+    one inlet's few samples say nothing about a variance that small), it falls where the
+    plant is steady and rises where thermostatic valves or rooms make flows wander
+    (§3.0.7-1). The prior ``DRIFT`` counts like ``DRIFT_PRIOR_SAMPLES`` samples; the level
+    stays within ``DRIFT_FLOOR``…``DRIFT_MAX`` (a floor: the simulator's flows do not move
+    between commands, a real plant's do).
+    """
+
+    mean: float = DRIFT["relative"] ** 2  # Q, relative² per step (unbiased, may dip below 0)
+    samples: float = 0.0
+
+    def learn(self, sample: float) -> None:
+        """One sample of Q into the running mean (memory ``DRIFT_MEMORY`` samples)."""
+        if not math.isfinite(sample):
+            return
+        self.samples += 1.0
+        weight = max(1.0 / (self.samples + DRIFT_PRIOR_SAMPLES), 1.0 / DRIFT_MEMORY)
+        self.mean += weight * (sample - self.mean)
+
+    def sigma(self) -> float:
+        """The learnt drift's σ per step (relative), within its floor and ceiling."""
+        return min(max(math.sqrt(max(self.mean, 0.0)), DRIFT_FLOOR), DRIFT_MAX)
+
+    def to_list(self) -> list[float]:
+        """JSON-ready state."""
+        return [self.mean, self.samples]
+
+    @classmethod
+    def from_list(cls, raw: Any) -> DriftLearner:
+        """Read back :meth:`to_list`; anything else starts from the prior."""
+        if isinstance(raw, list) and len(raw) == 2 and all(_number(v) for v in raw):
+            mean, samples = float(raw[0]), float(raw[1])
+            if abs(mean) < 1.0 and samples >= 0:
+                return cls(mean, samples)
+        return cls()
 
 
 @dataclass

@@ -1,0 +1,237 @@
+"""Speed changes of hot paths (issue 10) give the same results as the rules they replaced.
+
+Each test states the earlier formulation as the reference and compares it with the faster
+one on seeded random input, garbage included: the faster code must agree exactly, not
+within a tolerance. (Whole loop runs before/after a change: ``devtools/loop_fingerprint``.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+from custom_components.heatbalance.engine.cleaning import (
+    _OK,
+    clean_measurements,
+    expect_commands,
+    for_network,
+    sample_of,
+)
+from custom_components.heatbalance.engine.control.base import InletReading, Measurements
+from custom_components.heatbalance.engine.control.identification import (
+    FACTOR_RANGE,
+    BranchIdentifier,
+)
+from custom_components.heatbalance.engine.loop import ControlLoop
+from custom_components.heatbalance.engine.networks.generator import generate_network
+from custom_components.heatbalance.engine.plain import as_plain
+from devtools.loop_fingerprint import SCENARIOS, loop_run
+
+FIELDS = ("flow_m3h", "supply_c", "return_c", "room_c", "dp_available_kpa", "valve_dp_kpa")
+
+
+def _branch_reference(data: dict[str, Any]) -> BranchIdentifier:
+    """``BranchIdentifier.from_dict`` as it was, with numpy on the two-element lists."""
+    out = BranchIdentifier(a0=float(data["a0"]))
+    theta = [float(t) for t in data.get("theta", out.theta)]
+    p = [[float(v) for v in row] for row in data.get("p", out.p)]
+    if len(theta) == 2 and all(math.isfinite(t) for t in theta):
+        out.theta = [float(np.clip(t, *FACTOR_RANGE)) for t in theta]
+    if np.shape(p) == (2, 2) and np.all(np.isfinite(p)):
+        out.p = p
+    return out
+
+
+def _odd_number(rng: random.Random) -> float:
+    return rng.choice(
+        [math.nan, math.inf, -math.inf, 0.0, -0.0, 0.02, 200.0, 1e-9, 1e9, -3.0]
+        + [rng.uniform(-1.0, 300.0) for _ in range(4)]
+    )
+
+
+def test_branch_identifier_restores_as_with_numpy() -> None:
+    """The restore's clip and finiteness checks in Python equal numpy's, value for value."""
+    rng = random.Random(11)
+    for _ in range(3000):
+        theta = [_odd_number(rng) for _ in range(rng.choice([2, 2, 2, 1, 3]))]
+        rows = rng.choice([2, 2, 2, 1, 3])
+        p = [[_odd_number(rng) for _ in range(rng.choice([2, 2, 2, 3]))] for _ in range(rows)]
+        data = {"a0": 1.0, "theta": theta, "p": p}
+        try:
+            expected: BranchIdentifier | None = _branch_reference(data)
+        except ValueError:  # a ragged p: numpy refuses it, and so must the restore
+            expected = None
+        if expected is None:
+            with pytest.raises(ValueError):
+                BranchIdentifier.from_dict(data)
+            continue
+        got = BranchIdentifier.from_dict(data)
+        assert [repr(t) for t in got.theta] == [repr(t) for t in expected.theta]
+        assert repr(got.p) == repr(expected.p)
+
+
+def _reading(rng: random.Random) -> InletReading:
+    def value() -> Any:
+        return rng.choice(
+            [None, math.nan, 7, "8.5", True]
+            + [rng.uniform(0.0, 2.0), rng.uniform(40.0, 80.0), rng.uniform(18.0, 22.0)] * 4
+        )
+
+    flagged: Any = rng.choice([frozenset(), frozenset(), frozenset({"supply_c"}), {"flow_m3h"}])
+    return InletReading(**{name: value() for name in FIELDS}, flagged=flagged)
+
+
+def _cleaned_reference(cleaner: Any, meas: Measurements, result: Any) -> dict[str, Any]:
+    """Which readings clean_measurements passed on unchanged, by the earlier per-inlet rule:
+    no inlet signal flagged (six look-ups), frozenset flags and float fields only."""
+    same = {}
+    for iid, reading in meas.inlets.items():
+        bad = [n for n, s in cleaner.inlet_signals(iid) if result.flags.get(s) != _OK]
+        floats = all(type(getattr(reading, n, None)) is float for n in FIELDS)
+        same[iid] = not bad and type(reading.flagged) is frozenset and floats
+    return same
+
+
+def test_clean_measurements_passes_on_the_same_readings() -> None:
+    """The one pass over the flags finds the inlets the six look-ups per inlet found."""
+    net = generate_network(6, 4, 3, name="g6x4")
+    cleaner = for_network(net)
+    rng = random.Random(5)
+    for k in range(12):
+        inlets = {iid: _reading(rng) for iid in net.inlets if rng.random() > 0.1}
+        meas = Measurements(inlets=inlets, supply_c=70.0, return_c=50.0, time_s=1800.0 * k)
+        cleaned, result = clean_measurements(cleaner, meas)
+        reference = _cleaned_reference(cleaner, meas, result)
+        assert {iid: cleaned.inlets[iid] is meas.inlets[iid] for iid in inlets} == reference
+        for iid, names in ((i, cleaner.inlet_signals(i)) for i in inlets):
+            if not reference[iid]:
+                got = cleaned.inlets[iid]
+                assert {n: getattr(got, n) for n, _ in names} == {
+                    n: result.values.get(s) for n, s in names
+                }
+        if k % 3 == 0:
+            moved = {iid: rng.random() for iid in list(net.inlets)[::3]}
+            expect_commands(cleaner, net, moved)
+
+
+def test_expect_commands_names_the_signals_as_before() -> None:
+    """The cached names expect_commands now takes are the ones it formatted before."""
+    net = generate_network(4, 3, 2, name="g4x3")
+    cleaner = for_network(net)
+    for iid in net.inlets:
+        names = cleaner.inlet_signals(iid)
+        assert names == tuple((n, f"{iid}.{n}") for n in FIELDS)
+        assert names[0][1] == f"{iid}.flow_m3h"
+        assert all(s in cleaner.specs for _, s in names)
+
+
+def test_aligned_sample_cleans_as_the_dict() -> None:
+    """The readings' values put in the specs' order clean exactly as ``sample_of``'s dict:
+    same values, flags (in order) and notes, cycle after cycle; a sample naming a signal
+    beyond the specs (an unknown inlet) is not aligned and goes the dict's way."""
+    net = generate_network(6, 4, 4, name="g6x4")
+    by_dict, by_list = for_network(net), for_network(net)
+    rng = random.Random(9)
+    aligned = 0
+    for k in range(14):
+        inlets = {iid: _reading(rng) for iid in net.inlets if rng.random() > 0.1}
+        if k == 5:
+            inlets["stranger"] = _reading(rng)
+        meas = Measurements(
+            inlets=inlets,
+            supply_c=rng.choice([70.0, None, math.nan]),
+            return_c=50.0 + rng.random(),
+            pump_flow_m3h=rng.choice([None, 30.0 * rng.random()]),
+            outdoor_c=rng.choice([-5.0, None, "x"]),
+            time_s=1800.0 * k,
+        )
+        expected = by_dict.clean(sample_of(meas, None, by_dict.inlet_signals), 1800.0 * k)
+        found = by_list.aligned(meas, None)
+        assert (found is None) == (k == 5)
+        got = (
+            by_list.clean(sample_of(meas), 1800.0 * k)
+            if found is None
+            else by_list.clean_aligned(found, 1800.0 * k)
+        )
+        aligned += found is not None
+        assert list(got.values.items()) == list(expected.values.items())
+        assert list(got.flags.items()) == list(expected.flags.items())
+        assert got.notes == expected.notes
+        if k % 4 == 1:
+            moved = {iid: rng.random() for iid in list(net.inlets)[::2]}
+            expect_commands(by_dict, net, moved)
+            expect_commands(by_list, net, moved)
+    assert aligned == 13
+
+
+@dataclass
+class _Inner:
+    values: list[float] = field(default_factory=lambda: [1.5, -0.0, math.inf])
+    pair: tuple[float, int] = (0.25, 3)
+
+
+@dataclass
+class _Record:
+    name: str = "B001"
+    flag: bool = True
+    none: None = None
+    nested: list[list[float]] = field(default_factory=lambda: [[1.0, 2.0], [], [3.0]])
+    since: dict[str, float] = field(default_factory=lambda: {"stuck": 12.5})
+    inner: _Inner = field(default_factory=_Inner)
+    inners: list[_Inner] = field(default_factory=lambda: [_Inner(), _Inner([0.1], (1.0, 2))])
+    number: Any = field(default_factory=lambda: np.float64(0.3))
+    array: Any = field(default_factory=lambda: np.arange(3.0))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal with the same types, keys in the same order (arrays by value)."""
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.tolist() == b.tolist()
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b or (a != a and b != b)
+
+
+def test_as_plain_is_asdict() -> None:
+    """as_plain gives what dataclasses.asdict gives, and copies what asdict copies."""
+    record = _Record()
+    got, expected = as_plain(record), asdict(record)
+    assert _same(got, expected)
+    assert got["nested"] is not record.nested
+    assert got["nested"][0] is not record.nested[0]
+    assert got["since"] is not record.since
+    assert got["inner"]["values"] is not record.inner.values
+
+
+def test_state_records_of_a_loop_run_are_asdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The meter check's, the diagnoser's and PI's stored records after a run with faults."""
+    kept: list[Any] = []
+    original = ControlLoop.as_dict
+
+    def spy(self: ControlLoop) -> Any:
+        kept.append(self)
+        return original(self)
+
+    monkeypatch.setattr(ControlLoop, "as_dict", spy)
+    loop_run("estate12", SCENARIOS[2], "traditional", 6)  # a seeded run, a biased meter
+    loop = kept[-1]
+    ctl = loop.controller
+    records = [*ctl.meters.inlets.values(), *ctl.meters.balances.values()]
+    records += [*loop.diagnoser.inlets.values(), *ctl.pi.values()]
+    records += list(ctl.pi_schedule.ratios.values())
+    assert len(records) > 30
+    assert all(dataclasses.is_dataclass(r) for r in records)
+    for record in records:
+        assert _same(as_plain(record), asdict(record))
+    assert json.dumps(original(loop))  # the Store's form still serialises
