@@ -346,11 +346,11 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
 
     def _record_sent(self, openings: dict[str, float], failed: set[str]) -> dict[str, float]:
         """What reached its device, told to the control loop (executor: thousands of
-        commands on a households network)."""
+        commands on a households network), the pump's drive included."""
         sent = {k: v for k, v in openings.items() if k not in failed}
         self.sent |= sent
         if self.memory.loop is not None:
-            self.memory.loop.commanded(sent)
+            self.memory.loop.commanded(sent, pump_sent=not self.plant.pump_failed)
         return sent
 
     @property

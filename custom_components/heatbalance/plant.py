@@ -85,6 +85,7 @@ class Plant:
         self.gateway: GatewaySource | None = None  # gateway_source.async_attach sets it
         self._assumed = False  # uncommanded valves and pump put at their assumed state
         self.left: set[str] = set()  # real valves whose subentry was removed (persistence)
+        self.pump_failed = False  # the last dispatch's pump speed did not reach the drive
         # heat meters mapped by their power only: their counters (the engine's rule, kWh),
         # and the plant time of each meter's last reading
         self._heat_counters = EnergyCounters()
@@ -410,10 +411,12 @@ class Plant:
                 model[iid] = opening
         if model:
             await hass.async_add_executor_job(self._set_openings, model)
-        if pump_speed is not None and (
-            self.simulated or await self._async_send_pump(hass, pump_speed)
-        ):
-            self.simulator.set_pump_speed(pump_speed)  # a real drive: assumed until read back
+        self.pump_failed = False
+        if pump_speed is not None:
+            if self.simulated or await self._async_send_pump(hass, pump_speed):
+                self.simulator.set_pump_speed(pump_speed)  # a real drive: assumed until read
+            else:
+                self.pump_failed = True  # the controller must not assume the pump changed
         return failed
 
     async def _async_send_pump(self, hass: HomeAssistant, speed: float) -> bool:

@@ -215,3 +215,25 @@ def test_garbage_registers_page_no_safety_alarm_a_broken_sensor_is_named() -> No
     raised = _run_book(loop, sim, 18, meas)
     keys = {key for _, key in raised if not key.startswith("deviation")}
     assert keys == {"sensor_implausible@B005"}, raised
+
+
+def test_different_broken_signals_in_a_row_are_no_persistent_fault() -> None:
+    """The persistence of `sensor_implausible` is counted per signal (§5.3.7, §5.3.8): one
+    garbage read of a different register of B003 in each of four cycles is four lone spikes,
+    no broken sensor — before, they added up under the inlet's one alarm and paged the
+    operator at the fourth. One register read as garbage four cycles in a row still is."""
+    loop, sim = _loop()
+    rotating = {5: "return_c", 6: "supply_c", 7: "flow_m3h", 8: "return_c"}
+    garbage = {"return_c": -300.0, "supply_c": 1e9, "flow_m3h": -1.0}
+
+    def meas(k: int, state):
+        m = Measurements.from_plant(state)
+        if k in rotating:
+            setattr(m.inlets["B003"], rotating[k], garbage[rotating[k]])
+        if 11 <= k <= 14:  # one signal of B007 four cycles in a row
+            m.inlets["B007"].supply_c = 1e9
+        return m
+
+    raised = _run_book(loop, sim, 16, meas)
+    keys = [(k, key) for k, key in raised if key.startswith("sensor_implausible")]
+    assert keys == [(14, "sensor_implausible@B007")], raised

@@ -6,6 +6,7 @@ alarm naming the device; the healthy runs beside them raise none.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import numpy as np
@@ -30,11 +31,14 @@ def _run(
     noise: float = 0.01,
     seed: int = 0,
     algorithm: str = "model",
+    restart_at: int | None = None,
 ) -> tuple[list[tuple[int, str]], list[LoopResult]]:
     """estate12 from all open, ``steps`` cycles as HA runs them (last cycle's openings as
     ``dispatched``, persistence 4 cycles), meters with ``noise`` (relative, temperatures
     ``noise`` × 30 K), ``lie`` bending the readings, the pump reaching ``pump_share`` of its
-    command. Returns every alarm raised as (step, key) and the loop's results."""
+    command; ``restart_at``: before that step the loop is built again from its stored
+    state, as Home Assistant does after a restart (the alarm book is kept: HA stores it
+    too). Returns every alarm raised as (step, key) and the loop's results."""
     net = load_network("estate12")
     for inlet in net.inlets.values():
         inlet.device.opening = inlet.device.max_opening
@@ -46,6 +50,9 @@ def _run(
     raised: list[tuple[int, str]] = []
     results = []
     for k in range(1, steps + 1):
+        if k == restart_at:
+            stored = json.loads(json.dumps(loop.as_dict()))  # through the Store's JSON
+            loop = ControlLoop(net, LoopConfig(config), cycle_s=CYCLE_S, state=stored)
         meas = _noisy(sim.state(), rng, noise)
         lie(k, meas)
         out = loop.step(meas, dispatched=sent)
@@ -125,6 +132,31 @@ def test_frozen_meter_is_named_and_its_flow_distrusted() -> None:
     assert named[0][0] <= 12, raised
     assert {key for _, key in named} == {f"meter_frozen@{VICTIM}"}
     assert results[named[0][0] - 1].measurements.inlets[VICTIM].get("flow_m3h") is None
+
+
+def test_a_restart_does_not_start_the_checks_again() -> None:
+    """Home Assistant restarts while B005's meter is frozen (from step 6) and its supply and
+    return sensors have just been swapped (from step 7): both are named when they would have
+    been without the restart (§5.3.8-2). Before, the checks' runs were lost with the
+    restart: the frozen meter's repeat history had to be learnt anew (named late or never)
+    and the swapped pair counted from 1 again."""
+    frozen: list[float] = []
+
+    def freeze_and_swap(k: int, m: Measurements) -> None:
+        r = m.inlets[VICTIM]
+        if k >= 6:
+            frozen.append(frozen[0] if frozen else float(r.flow_m3h or 0.0))
+            r.flow_m3h = frozen[0]
+        if k >= 7:
+            r.supply_c, r.return_c = r.return_c, r.supply_c
+
+    plain, _ = _run(16, freeze_and_swap)
+    frozen.clear()
+    restarted, _ = _run(16, freeze_and_swap, restart_at=8)
+    kinds = ("meter_frozen", "sensors_swapped")
+    first = {kind: _of(plain, kind)[:1] for kind in kinds}
+    assert all(first.values()), plain
+    assert {kind: _of(restarted, kind)[:1] for kind in kinds} == first, restarted
 
 
 @pytest.mark.parametrize(

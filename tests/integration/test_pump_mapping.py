@@ -262,3 +262,21 @@ async def test_pump_section_of_the_options(hass: HomeAssistant) -> None:
     assert (settings.pump_speed_entity, settings.pump_gateway_device) == (DRIVE, None)
     limits = limits_of(settings)
     assert (limits.min_pump_speed, limits.max_pump_speed, limits.max_pump_step) == (0.6, 0.9, 0.1)
+
+
+async def test_a_pump_write_that_fails_is_told_to_the_controller(hass: HomeAssistant) -> None:
+    """The drive entity is unavailable when the controller first sets the speed (full speed
+    → the operator's 95 %): nothing is written, and the controller does not take the pump as
+    changed (§5.3.6-3). Before, it took its own command as run: estimates carried by a 5 %
+    pump change that never happened, and the next step limited from a speed never run."""
+    from homeassistant.const import STATE_UNAVAILABLE
+
+    entry, _field = await _entity_plant(hass, feedback=False)
+    coordinator = entry.runtime_data.coordinator
+    drive = hass.states.get(DRIVE)
+    hass.states.async_set(DRIVE, STATE_UNAVAILABLE, drive.attributes)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert coordinator.plant.pump_failed  # a speed was sent this cycle and not taken
+    controller = coordinator.memory.loop.controller
+    assert (controller.last_speed, controller.pump_jump) == (None, 0.0)

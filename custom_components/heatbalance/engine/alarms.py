@@ -99,6 +99,9 @@ class Condition:
     reason: str
     values: dict[str, str]
     immediate: bool = False
+    # what persists separately under one alarm (an inlet's broken signals): the alarm is
+    # raised once one part has lasted ``alarm_cycles``, not when different ones follow
+    parts: tuple[str, ...] = ()
 
 
 @dataclass
@@ -165,8 +168,13 @@ def inlet_conditions(
         if value is not None and (value < limit if low else value > limit):
             crossed("safety_threshold", grade, reason, value, limit, why is None)
     broken = sorted(name for name, why in facts.rejected.items() if why in IMPOSSIBLE)
-    if broken:  # persisted: one garbage register read is no fault yet (§5.3.7)
-        add("equipment_fault", WARNING, "sensor_implausible", signals=", ".join(broken))
+    if broken:  # persisted per signal: one garbage register read is no fault yet (§5.3.7)
+        signals = {"signals": ", ".join(broken)}
+        found.append(
+            Condition(
+                "equipment_fault", WARNING, iid, "sensor_implausible", signals, False, tuple(broken)
+            )
+        )
     if rd.opening is not None:
         pos, min_pct = rd.opening * 100.0, limits.min_opening * 100.0
         if pos < min_pct - 1.0:  # 1 % feedback resolution
@@ -365,8 +373,11 @@ class AlarmBook:
         for c in conditions:
             alarm = Alarm(c.type, c.grade, c.location, c.reason, c.values, now_s)
             seen.add(alarm.key)
-            count = self._pending.get(alarm.key, 0) + 1
-            self._pending[alarm.key] = count
+            count = 0
+            for key in [f"{alarm.key}/{part}" for part in c.parts] or [alarm.key]:
+                seen.add(key)
+                self._pending[key] = self._pending.get(key, 0) + 1
+                count = max(count, self._pending[key])
             if alarm.key in self.active:
                 self.active[alarm.key].values = c.values
             elif c.immediate or count >= cycles:

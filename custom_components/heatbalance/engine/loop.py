@@ -147,7 +147,8 @@ class ControlLoop:
         self.forecaster = _forecaster(stored.get("forecaster"))
         self.success = SuccessWindows(stored.get("transmissions"))
         self.energy = EnergyCounters(stored.get("energy_kwh"))
-        self.plausibility = Plausibility()  # faults seen over cycles (swapped, frozen, pump)
+        # faults seen over cycles (swapped, frozen, pump)
+        self.plausibility = _plausibility(stored.get("plausibility"))
         self.cycle_s = cycle_s
         self._openings: dict[str, float] = {}  # last cycle's raw feedback (moves by hand)
         self.configure(config)
@@ -208,10 +209,13 @@ class ControlLoop:
             self.held()
         return result
 
-    def commanded(self, moved: dict[str, float]) -> None:
+    def commanded(self, moved: dict[str, float], pump_sent: bool = True) -> None:
         """Valves were moved: their flows must change, every other flow may (cleaning); the
-        controller forgets the commands that were not sent."""
+        controller forgets the commands that were not sent (``pump_sent`` False: nor did
+        the pump's drive take this cycle's speed)."""
         self.controller.dispatched(moved)
+        if not pump_sent:
+            self.controller.pump_unsent()
         expect_commands(self.cleaner, self.network, moved, self.controller.moved_from)
 
     def sources_changed(self, ids: Iterable[str]) -> None:
@@ -264,14 +268,15 @@ class ControlLoop:
 
     def as_dict(self) -> dict[str, Any]:
         """What survives a restart: the controller's learning (§5.3.6), the diagnoser's Kv
-        curves (§3.0.7-5), the load model (§3.0.7-2) and the energy counters; signal
-        histories do not."""
+        curves (§3.0.7-5), the load model (§3.0.7-2), the energy counters and the
+        plausibility checks' runs (§5.3.8-2); cleaning's signal histories do not."""
         return {
             "energy_kwh": self.energy.as_dict(),
             "controller": self.controller.as_dict(),
             "diagnoser": self.diagnoser.as_dict(),
             "forecaster": self.forecaster.as_dict(),
             "transmissions": self.success.as_dict(),
+            "plausibility": self.plausibility.as_dict(),
         }
 
     # --- the steps ----------------------------------------------------------------------
@@ -494,6 +499,14 @@ def _forecaster(data: Any) -> LoadForecaster:
         return LoadForecaster.from_dict(data) if isinstance(data, dict) else LoadForecaster()
     except (KeyError, TypeError, ValueError):
         return LoadForecaster()
+
+
+def _plausibility(data: Any) -> Plausibility:
+    """The stored plausibility runs, or fresh ones when there are none or they are damaged."""
+    try:
+        return Plausibility.from_dict(data) if isinstance(data, dict) else Plausibility()
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return Plausibility()
 
 
 def _diagnoser(data: Any) -> Diagnoser:

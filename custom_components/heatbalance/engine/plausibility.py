@@ -26,7 +26,9 @@ show as a pattern over cycles, and each is a named finding here (an equipment-fa
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from .control.base import InletReading, Measurements, usable
 from .control.controller import PUMP_FOLLOW_TOLERANCE, PUMP_SHORT_CYCLES
@@ -92,6 +94,25 @@ class _Meter:
         return max(FROZEN_MIN_RUN, math.ceil(math.log(FROZEN_FALSE_RATE) / math.log(share)))
 
 
+def _meter(data: Mapping[str, Any]) -> _Meter:
+    """A stored :class:`_Meter` (numbers checked: a damaged one raises)."""
+
+    def number(key: str) -> float | None:
+        value = data[key]
+        return None if value is None else float(value)
+
+    return _Meter(
+        last=number("last"),
+        pairs=int(data["pairs"]),
+        repeats=int(data["repeats"]),
+        run=int(data["run"]),
+        run_quiet=int(data["run_quiet"]),
+        noise=number("noise"),
+        since=float(data["since"]),
+        steps=[float(x) for x in data["steps"]][-STEPS_KEPT:],
+    )
+
+
 def _repeat_chance(steps: float) -> float:
     """Chance that two readings (normal noise, σ = 1/``steps`` of the resolution) of a
     value in the middle of a step round to the same step: Σ pᵢ²."""
@@ -108,13 +129,33 @@ def _repeat_chance(steps: float) -> float:
 
 
 class Plausibility:
-    """The checks' state across cycles (lost on a restart, like cleaning's histories)."""
+    """The checks' state across cycles; kept over a restart (:meth:`as_dict`): a frozen
+    meter's repeat history takes days of quiet cycles to learn, and a fault that began
+    before Home Assistant stopped must not start counting again."""
 
     def __init__(self) -> None:
         """Start with nothing seen."""
         self.swapped: dict[str, tuple[int, float]] = {}  # inlet → (cycles in a row, since)
         self.meters: dict[str, _Meter] = {}
         self.pump_off: tuple[int, float] = (0, 0.0)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The state as JSON-ready data (the loop's Store entry)."""
+        return {
+            "swapped": {iid: list(run) for iid, run in self.swapped.items()},
+            "meters": {iid: asdict(m) for iid, m in self.meters.items()},
+            "pump_off": list(self.pump_off),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plausibility:
+        """Read back :meth:`as_dict`; raises KeyError, TypeError or ValueError when damaged."""
+        out = cls()
+        out.swapped = {str(i): (int(n), float(t)) for i, (n, t) in data["swapped"].items()}
+        out.meters = {str(i): _meter(m) for i, m in data["meters"].items()}
+        count, since = data["pump_off"]
+        out.pump_off = (int(count), float(since))
+        return out
 
     def forget(self, iid: str) -> None:
         """The inlet's devices changed: what was seen of the old ones does not hold."""
