@@ -15,6 +15,8 @@ that multiply to it, each measured with the oracle itself (lowest head for given
 
 Also reported: the aim, the lowest and median true flow ratio, the critical inlet's opening;
 *est. σ* — the median relative standard error of the leaves' flow estimates at the end;
+*drift* — the flows' drift per step the estimator learnt from the readings
+(``Controller.drift``, ``DriftLearner``: its floor where the plant is steady);
 *pump-only flow* — the factor by which a pump speed change alone (every flow scaled
 together, no valve re-landed) could move every flow before the worst inlet's lower bound,
 estimate − 2 σ, meets its set flow (below 1: a pump loop on the estimates could slow the
@@ -110,6 +112,7 @@ def decompose(
         "median_ratio": float(np.median(list(leaves.values()))),
         "flow_total": state.pump.flow_m3h / at_flows.pump_flow_m3h,
         "speed": state.pump.speed,
+        "drift": control.drift.sigma() if hasattr(control, "drift") else math.nan,
         "speed_needed": at_flows.pump_speed,
         "worst": worst,
         "open_max": max(
@@ -195,7 +198,14 @@ def main() -> None:
         "head",
         "aim value",
     )
-    cols += ("min / median flow", "speed / needed", "max opening", "est. σ", "pump-only flow")
+    cols += (
+        "min / median flow",
+        "speed / needed",
+        "max opening",
+        "est. σ",
+        "drift",
+        "pump-only flow",
+    )
     cols += ("oracle flows",)
     print("| " + " | ".join(cols) + " |")
     print("|---" * len(cols) + "|")
@@ -205,7 +215,7 @@ def main() -> None:
             f"{r['scatter']:.3f} | {r['head']:.3f} | {r['aim_value']:.4f} | "
             f"{r['min_ratio']:.4f} / {r['median_ratio']:.4f} | "
             f"{r['speed']:.4f} / {r['speed_needed']:.4f} | {r['open_max']:.3f} | "
-            f"{r['sigma']:.2%} | {r['allowed']:.4f} | "
+            f"{r['sigma']:.2%} | {r['drift']:.2%} | {r['allowed']:.4f} | "
             f"{r['oracle_min']:.4f}…{r['oracle_max']:.4f} |"
         )
 

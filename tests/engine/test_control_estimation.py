@@ -486,3 +486,21 @@ def test_a_reading_lost_after_a_move_is_carried_where_the_valve_reports_its_posi
     assert std is not None
     assert value is not None
     assert (std / value < 0.1) is feedback  # the plan's flow is uncertain by ≥ 10 %
+
+
+def test_a_flow_a_little_below_the_band_is_raised_before_it_is_significant(builtin) -> None:
+    """§8.2.4: the goal sits about 2 settled σ above the band's lower edge, so an inlet a plan
+    lands a little below the band is only 1–2 σ below its goal; the significance gate and the
+    shrunk estimate both held it there for ~7 readings (district120 at 30 % lost readings:
+    B008 at −0.05 % for 8 steps, estimated +0.3 ± 0.8 %). It is raised when that makes the
+    band likelier by ``RAISE_GAIN``: not one near its goal, not one known only to a noisy
+    meter's σ, not one above its goal (cutting from noise lands below the band)."""
+    ctl = make_controller(builtin("district120"), ControllerConfig())
+    view = InletView(0.5, True, None, None)
+    _estimated(ctl, "B008", 0.003, 0.008)
+    assert not ctl._significant("B008", view)
+    assert not ctl._likely_outside("B008")
+    assert ctl._worth_raising("B008")
+    for deviation, sigma in ((0.008, 0.008), (0.003, 0.02), (0.03, 0.008)):
+        _estimated(ctl, "B008", deviation, sigma)
+        assert not ctl._worth_raising("B008"), (deviation, sigma)

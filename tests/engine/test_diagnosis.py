@@ -125,6 +125,22 @@ def test_slow_response_mismatch_and_stuck_without_feedback() -> None:
     assert [(f.inlet_id, f.kind, f.since) for f in out] == [("b", "mismatch", 600.0)]
 
 
+def test_stuck_without_a_pressure_reading_judged_on_the_models_share() -> None:
+    """No ΔP read (HA entity sources): the first commands move every other valve, so a
+    stuck valve's flow changes too (here +12 %) and it was called a mismatch; the model,
+    solved at the read openings, gives the same change, so its share of the model's flow
+    says the valve stayed — stuck on the first judgement (§5.3.7-2). A valve whose share
+    changes did move (its feedback is wrong): a mismatch, as before."""
+
+    def obs(cmd: float, fb: float, flow: float, model: float) -> InletObservation:
+        return InletObservation(command=cmd, feedback=fb, flow_m3h=flow, model_flow_m3h=model)
+
+    diag = Diagnoser(settle_s=120.0)
+    diag.update(0.0, {"a": obs(0.5, 0.5, 10.0, 9.0), "b": obs(0.5, 0.5, 10.0, 9.0)})
+    out = diag.update(600.0, {"a": obs(0.8, 0.5, 11.2, 10.1), "b": obs(0.8, 0.5, 13.0, 10.1)})
+    assert {(f.inlet_id, f.kind) for f in out} == {("a", "stuck"), ("b", "mismatch")}
+
+
 def test_judgement_waits_for_the_settle_time() -> None:
     diag = Diagnoser(settle_s=120.0)
     diag.update(0.0, {"a": _obs(0.2, 0.2)})

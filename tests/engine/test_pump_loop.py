@@ -92,3 +92,15 @@ def test_a_held_cycle_keeps_the_goals_where_they_were(builtin) -> None:
         ctl.held()
         sim.step(1800.0)
     assert ctl.trim == before
+
+
+def test_a_slowdown_the_plan_asks_for_is_left_to_the_loop_once_it_holds_the_pump(builtin) -> None:
+    """Once the pump loop has slowed the pump (trim < 1), a plan asking for less still is the
+    model's error (a re-plan would land every valve with it, §8.2.5); a speed-up (someone
+    short), a plan at full speed or one before the loop acted are sent as before."""
+    ctl = make_controller(all_open(builtin("estate12")), ControllerConfig())
+    assert not ctl._loop_holds_slowdown(0.95, 0.97, False, {})  # the loop has not acted
+    ctl.trim = 0.995
+    assert ctl._loop_holds_slowdown(0.95, 0.97, False, {})
+    assert not ctl._loop_holds_slowdown(0.99, 0.97, False, {})  # faster: sent
+    assert not ctl._loop_holds_slowdown(0.95, 0.97, True, {})  # full speed needed: sent

@@ -66,6 +66,7 @@ class _Seen(NamedTuple):
     dp_kpa: float | None
     kv: float | None
     valve_kv: float | None  # the valve's own Kv_eff, where its ΔP is read
+    share: float | None = None  # measured ÷ the model's flow at the read opening
 
 
 def _seen(obs: InletObservation) -> _Seen:
@@ -73,7 +74,9 @@ def _seen(obs: InletObservation) -> _Seen:
     flow, dp = _clean(obs.flow_m3h), _clean(obs.dp_kpa)
     kv = _kv(flow, dp)
     valve_kv = None if obs.valve_dp_kpa is None else _kv(flow, _clean(obs.valve_dp_kpa))
-    return _Seen(_clean(obs.command), _clean(obs.feedback), flow, dp, kv, valve_kv)
+    model = None if obs.model_flow_m3h is None else _clean(obs.model_flow_m3h)
+    share = flow / model if flow is not None and model is not None and model > 0 else None
+    return _Seen(_clean(obs.command), _clean(obs.feedback), flow, dp, kv, valve_kv, share)
 
 
 def _kv(flow: float | None, dp: float | None) -> float | None:
@@ -162,11 +165,13 @@ class _InletState:
     last_flow: float | None = None
     last_kv: float | None = None  # Kv_eff where a ΔP was read
     last_valve_kv: float | None = None
+    last_share: float | None = None  # measured ÷ model flow (the witness without a ΔP)
     move_time: float | None = None  # when the command last moved
     ref_feedback: float | None = None  # feedback and flow before that move
     ref_flow: float | None = None
     ref_kv: float | None = None
     ref_valve_kv: float | None = None
+    ref_share: float | None = None
     move_judged: bool = True
     recent: list[list[float]] = field(default_factory=list)  # [command, Kv_eff], no feedback
     missed: int = 0
@@ -316,6 +321,7 @@ class Diagnoser:
         state.last_time = time_s
         state.last_feedback, state.last_flow = seen.feedback, seen.flow_m3h
         state.last_kv, state.last_valve_kv = seen.kv, seen.valve_kv
+        state.last_share = seen.share
 
     # --- valve response -----------------------------------------------------------------
     def _track_command(self, state: _InletState, time_s: float, cmd: float | None) -> None:
@@ -335,6 +341,7 @@ class Diagnoser:
             state.move_time = state.last_time if state.last_time is not None else time_s
             state.ref_feedback, state.ref_flow = state.last_feedback, state.last_flow
             state.ref_kv, state.ref_valve_kv = state.last_kv, state.last_valve_kv
+            state.ref_share = state.last_share
             state.move_judged = False
         if last is None or abs(cmd - last) >= self.min_move or state.move_judged:
             state.last_command = cmd
@@ -386,13 +393,18 @@ class Diagnoser:
         return "slow_response" if toward else "mismatch"
 
     def _valve_still(self, state: _InletState, seen: _Seen) -> bool:
-        """Whether flow or Kv_eff say the valve stayed where it was before the move (no
-        witness at all: the feedback alone speaks). A Kv_eff within 3 × ``flow_still``: a
-        move of ``min_move`` changes a valve's Kv by 15–20 %, noise on flow and ΔP by a few."""
+        """Whether flow, Kv_eff or the flow's share of the model's say the valve stayed where
+        it was before the move (no witness at all: the feedback alone speaks). A Kv_eff
+        within 3 × ``flow_still``: a move of ``min_move`` changes a valve's Kv by 15–20 %,
+        noise on flow and ΔP by a few. Where no ΔP is read (HA entities), the first commands
+        move every other valve and with them this flow; its share of the model's flow at the
+        read openings does not change unless the valve moved (within 3 × ``flow_still`` too):
+        a stuck valve was called a mismatch first and named stuck 1–2 updates later."""
         witnesses = (
             (seen.flow_m3h, state.ref_flow, self.flow_still),
             (seen.kv, state.ref_kv, 3 * self.flow_still),
             (seen.valve_kv, state.ref_valve_kv, 3 * self.flow_still),
+            (seen.share, state.ref_share, 3 * self.flow_still),
         )
         known = [
             (now, ref, tol) for now, ref, tol in witnesses if now is not None and ref is not None
