@@ -111,14 +111,20 @@ def test_model_based_pump_leaves_the_worst_circuit_nearly_open(builtin) -> None:
 
 
 def test_traditional_pi_converges_but_more_slowly(builtin) -> None:
-    """Plain PI (§5.3.6-1) gets there too, but needs many more steps than the model."""
-    network = all_open(builtin("estate12"))
-    ctl = make_controller(network, ControllerConfig(algorithm="traditional", target="flow"))
-    verdicts, sim, _ = run(network, ctl, 40)
-    reached = first_held_band(verdicts)
-    assert reached is not None
-    assert reached > 6  # slower than the model-based controller: the valves are coupled
-    assert sim.pump_speed == 1.0  # PI does not run the pump
+    """Plain PI (§5.3.6-1) gets there too, but needs more steps than the model: the valves
+    are coupled and each loop sees only its own flow. (It asserted more than 6 steps until
+    the loops closed together after start-up, 7 Dec: 4 steps now.)"""
+    steps = {}
+    for algorithm in ("traditional", "model"):
+        network = all_open(builtin("estate12"))
+        ctl = make_controller(network, ControllerConfig(algorithm=algorithm, target="flow"))
+        verdicts, sim, _ = run(network, ctl, 40)
+        steps[algorithm] = first_held_band(verdicts)
+        if algorithm == "traditional":
+            assert sim.pump_speed == 1.0  # PI does not run the pump
+    assert steps["traditional"] is not None
+    assert steps["model"] is not None
+    assert steps["traditional"] > steps["model"]
 
 
 def test_model_based_room_target_brings_rooms_to_setpoint(builtin) -> None:
