@@ -220,6 +220,13 @@ class VirtualPlant:
         self.sim.advance(dt_s)
         self._state = None
 
+    def turn(self, inlet: str, opening: float) -> None:
+        """A valve turned on site (by hand, 0…1): its registers show it from the next read.
+        Setting ``sim`` directly left the registers on the cached state until the next move
+        or tick — a valve read at 100 % while it stood at 30 % (test_gateway_start)."""
+        self.sim.set_opening(inlet, opening)
+        self._state = None
+
     def move(self, device: PlantDevice, percent: float) -> float:
         """Command the valve; returns the opening (%) the plant accepted (device limits)."""
         self.sim.set_opening(device.inlet, percent / 100.0)

@@ -67,13 +67,13 @@ async def _run(hass: HomeAssistant, tmp_path: Path, mode: str, owner: str) -> Mo
     try:
         valves = sorted({d.inlet for d in field.virtual.devices if d.kind == "valve"})
         for iid in valves:
-            field.sim.set_opening(iid, STOOD)
+            field.virtual.turn(iid, STOOD)
         field.start_polling()
         await asyncio.sleep(1.0)  # the gateway has read the plant and forwards it
         await field.async_map(entry, owner)  # the reload's first cycle runs here
         await _cycles(hass, entry, field, 3)
         for iid in valves[::2]:  # turned by hand while Home Assistant is away
-            field.sim.set_opening(iid, BY_HAND)
+            field.virtual.turn(iid, BY_HAND)
         assert await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done()
         await _cycles(hass, entry, field, 2)
