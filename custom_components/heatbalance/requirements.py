@@ -10,7 +10,7 @@ advanced level: on a real plant without a mapped drive it plans the pump as it s
 ``heat`` (a heat meter's energy counter or power; on the gateway its meter's ``energy``
 point, kWh) and the network's ``substation_flow`` (an entity or a gateway device) are in no
 table: they feed the meter consistency check (engine/meters.py, §3.0.7-1), which
-:func:`meter_checks` states.
+:func:`meter_checks` states by the engine's rule.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from .const import (
     SOURCE_GATEWAY,
 )
 from .engine.control.levels import pump_regulated, required_signals
+from .engine.meters import checks_fed
 from .engine.model import Network
 from .settings import ENGINE_TARGETS, InletConfig, Settings
 
@@ -137,30 +138,18 @@ def meter_checks(
     inlets: Mapping[str, InletConfig],
     points: Points | None = None,
 ) -> dict[str, list[str]]:
-    """Which meter consistency checks (engine/meters.py) the configuration feeds, by inlet
-    (``points``: what the gateway's devices have, see :func:`available`).
-
-    ``heat_balance``: flow against the heat meter (Q = ṁ·c_p·ΔT) — flow, heat, supply and
-    return delivered; ``mass_balance``: the inlet's flow is in a complete balance against
-    its parent's meter — the substation's (on a real plant a mapped substation flow meter,
-    an entity or a gateway device;
-    a simulated plant has its own) or its building's, every sibling's flow delivered.
-    """
+    """Which meter consistency checks the configuration feeds, by inlet: the engine's rule
+    (``engine/meters.checks_fed``) on what each source delivers (``points``: what the
+    gateway's devices have, see :func:`available`). A simulated plant has its own
+    substation meter and reads every valve no subentry maps; on a real plant those are
+    the mapped substation meter (an entity or a gateway device) and nothing."""
     real = any(cfg.source in (SOURCE_ENTITIES, SOURCE_GATEWAY) for cfg in inlets.values())
-    flows = {iid for iid, cfg in inlets.items() if "flow" in available(cfg, points)}
-    kids = network.children_by_parent()
-    out: dict[str, list[str]] = {}
-    for iid, cfg in inlets.items():
-        parent = network.inlets[iid].parent
-        siblings = kids.get(parent, []) if parent else []
-        if parent is None:
-            balanced = not real or settings.substation_metered
-        else:
-            balanced = parent in flows and all(k.id in flows for k in siblings)
-        got = available(cfg, points)
-        checks = ["heat_balance"] if {"flow", "heat", "supply", "return"} <= got else []
-        out[iid] = checks + (["mass_balance"] if iid in flows and balanced else [])
-    return out
+    delivered: dict[str, set[str]] = {
+        iid: {"flow"} for iid, inlet in network.inlets.items() if not real and inlet.device.actuated
+    }
+    delivered |= {iid: available(cfg, points) for iid, cfg in inlets.items()}
+    checks = checks_fed(network, delivered, not real or settings.substation_metered)
+    return {iid: checks[iid] for iid in inlets}
 
 
 def not_electric(

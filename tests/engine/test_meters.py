@@ -18,7 +18,7 @@ from custom_components.heatbalance.engine.control.base import (
     Measurements,
 )
 from custom_components.heatbalance.engine.control.controller import Controller, make_controller
-from custom_components.heatbalance.engine.meters import MeterCheck
+from custom_components.heatbalance.engine.meters import SUBSTATION, MeterCheck, checks_fed
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.simulator import Simulator
@@ -600,6 +600,35 @@ def test_a_chance_excursion_among_many_pairs_is_not_a_bias() -> None:
     threshold was set), so the readings that name a pair among 120 are chance among 1,240."""
     assert _chance_excursion(120) == ["B120"]  # 120 pairs: 5.3σ is a bias
     assert _chance_excursion(40, 30) == []  # 40 buildings × 30 households: chance
+
+
+def test_checks_fed_names_the_mass_balances_the_check_runs(builtin) -> None:
+    """What the integration's diagnostics state (``checks_fed``) is what the check does: a
+    household without its flow leaves its building's group incomplete, a street building
+    without its flow the substation's (§3.0.7-1)."""
+    net = builtin("households1200")
+    meas = Measurements.from_plant(Simulator(net).state())
+    kids = net.children_by_parent()
+    building, other = [iid for iid in kids if net.inlets[iid].parent is None][:2]
+    meas.inlets[kids[building][0].id].flow_m3h = None
+    for street_complete in (True, False):
+        if not street_complete:
+            meas.inlets[other].flow_m3h = None  # the substation's group is incomplete now
+        check = MeterCheck(net)
+        check.update(meas)
+        delivered = {iid: {"flow"} for iid, r in meas.inlets.items() if r.flow_m3h is not None}
+        fed = checks_fed(net, delivered, substation_metered=True)
+        ran = set(check.balances)
+        assert ran, "some group is complete"
+        for iid, checks in fed.items():
+            parent = net.inlets[iid].parent or SUBSTATION
+            assert ("mass_balance" in checks) == (parent in ran), iid
+        assert building not in ran
+        assert (SUBSTATION in ran) is street_complete
+    heat = {"flow", "heat", "supply", "return"}
+    assert checks_fed(net, {building: heat}, substation_metered=False) == {
+        building: ["heat_balance"]
+    }
 
 
 def _first_named(seed: int) -> tuple[int | None, list[tuple[str, str]]]:

@@ -79,7 +79,8 @@ async def test_substation_flow_meter_mapped_in_the_options(hass: HomeAssistant) 
     entry = await add_network(hass, "estate12")
     network = entry.runtime_data.coordinator.network
     settings_without = entry.runtime_data.coordinator.settings
-    real = {"B001": InletConfig("x", "B001", source="entities", entities={"flow_entity": "s.f"})}
+    b001 = InletConfig("x", "B001", source="entities", entities={"flow_entity": "s.f"})
+    real = entry.runtime_data.coordinator.inlets | {"B001": b001}  # the others simulated
     assert meter_checks(network, settings_without, real)["B001"] == []
     hass.states.async_set("sensor.station_flow", "41.5", {"unit_of_measurement": "m³/h"})
     result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -95,6 +96,10 @@ async def test_substation_flow_meter_mapped_in_the_options(hass: HomeAssistant) 
     settings = entry.runtime_data.coordinator.settings
     assert settings.substation_flow_entity == "sensor.station_flow"
     assert meter_checks(network, settings, real)["B001"] == ["mass_balance"]
+    # the substation's balance needs every street inlet's flow, as the engine's check does
+    # (it never ran where one was missing, yet was stated here before: engine/meters.py)
+    unmetered = InletConfig("y", "B002", source="entities", entities={"return_entity": "s.r"})
+    assert meter_checks(network, settings, real | {"B002": unmetered})["B001"] == []
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(result["flow_id"], _answer(entry))
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -111,7 +116,8 @@ async def test_substation_flow_meter_on_the_gateway_mapped_in_the_options(
     energy counter feeds the heat balance (requirements: the gateway delivers ``heat``)."""
     entry = await add_network(hass, "estate12")
     network = entry.runtime_data.coordinator.network
-    real = {"B001": InletConfig("x", "B001", source="gateway", gateway_meter="b001-meter")}
+    b001 = InletConfig("x", "B001", source="gateway", gateway_meter="b001-meter")
+    real = entry.runtime_data.coordinator.inlets | {"B001": b001}  # the others simulated
     assert "heat" in available(real["B001"])
     assert meter_checks(network, entry.runtime_data.coordinator.settings, real)["B001"] == [
         "heat_balance"

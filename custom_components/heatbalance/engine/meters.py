@@ -852,6 +852,35 @@ class MeterCheck:
         return out
 
 
+HEAT_BALANCE_SIGNALS = frozenset({"flow", "heat", "supply", "return"})
+
+
+def checks_fed(
+    network: Network, delivered: Mapping[str, Iterable[str]], substation_metered: bool
+) -> dict[str, list[str]]:
+    """Which of :class:`MeterCheck`'s balances the signals feed, per inlet of ``delivered``
+    (its signals: ``flow``, ``heat``, ``supply``, ``return``; an inlet not in it delivers
+    nothing), as the check judges them (§3.0.7-1): ``heat_balance`` where the inlet's flow,
+    heat meter and both temperatures are read; ``mass_balance`` where its flow is read and
+    its group is complete — the parent's meter (the substation's when ``substation_metered``,
+    else its building's flow) and every sibling's flow."""
+    got = {iid: frozenset(signals) for iid, signals in delivered.items()}
+    flows = {iid for iid, signals in got.items() if "flow" in signals}
+    complete = {
+        parent
+        for parent, kids in _groups(network).items()
+        if (substation_metered if parent == SUBSTATION else parent in flows)
+        and flows.issuperset(kids)
+    }
+    out: dict[str, list[str]] = {}
+    for iid, signals in got.items():
+        parent = network.inlets[iid].parent or SUBSTATION
+        out[iid] = ["heat_balance"] if signals >= HEAT_BALANCE_SIGNALS else []
+        if iid in flows and parent in complete:
+            out[iid].append("mass_balance")
+    return out
+
+
 def _groups(network: Network) -> dict[str, list[str]]:
     """Parent meter → inlets it feeds: the substation's street inlets, buildings' households."""
     groups: dict[str, list[str]] = {SUBSTATION: []}
