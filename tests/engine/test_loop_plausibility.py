@@ -114,18 +114,23 @@ def test_pump_below_its_command_is_an_alarm() -> None:
     assert pump == [(first + 2, "pump_not_following@network")], (first, raised)
 
 
-def test_frozen_meter_is_named_and_its_flow_distrusted() -> None:
-    """A dead transmitter repeats the value it had at step 6 (1 % meters): the run of exact
-    repeats the meter's history makes improbable names it, and its flow is no longer used."""
+def _frozen_from(step: int) -> Lie:
+    """VICTIM's flow meter repeating, from ``step`` on, the value it read then."""
     frozen: list[float] = []
 
     def freeze(k: int, m: Measurements) -> None:
         r = m.inlets[VICTIM]
-        if k >= 6:
+        if k >= step:
             frozen.append(frozen[0] if frozen else float(r.flow_m3h or 0.0))
             r.flow_m3h = frozen[0]
 
-    raised, results = _run(16, freeze)
+    return freeze
+
+
+def test_frozen_meter_is_named_and_its_flow_distrusted() -> None:
+    """A dead transmitter repeats the value it had at step 6 (1 % meters): the run of exact
+    repeats the meter's history makes improbable names it, and its flow is no longer used."""
+    raised, results = _run(16, _frozen_from(6))
     named = _of(raised, "meter_frozen")
     assert named, raised
     assert named[0][1] == f"meter_frozen@{VICTIM}", raised
@@ -140,19 +145,20 @@ def test_a_restart_does_not_start_the_checks_again() -> None:
     been without the restart (§5.3.8-2). Before, the checks' runs were lost with the
     restart: the frozen meter's repeat history had to be learnt anew (named late or never)
     and the swapped pair counted from 1 again."""
-    frozen: list[float] = []
 
-    def freeze_and_swap(k: int, m: Measurements) -> None:
-        r = m.inlets[VICTIM]
-        if k >= 6:
-            frozen.append(frozen[0] if frozen else float(r.flow_m3h or 0.0))
-            r.flow_m3h = frozen[0]
-        if k >= 7:
-            r.supply_c, r.return_c = r.return_c, r.supply_c
+    def freeze_and_swap() -> Lie:
+        freeze = _frozen_from(6)
 
-    plain, _ = _run(16, freeze_and_swap)
-    frozen.clear()
-    restarted, _ = _run(16, freeze_and_swap, restart_at=8)
+        def lie(k: int, m: Measurements) -> None:
+            freeze(k, m)
+            if k >= 7:
+                r = m.inlets[VICTIM]
+                r.supply_c, r.return_c = r.return_c, r.supply_c
+
+        return lie
+
+    plain, _ = _run(16, freeze_and_swap())
+    restarted, _ = _run(16, freeze_and_swap(), restart_at=8)
     kinds = ("meter_frozen", "sensors_swapped")
     first = {kind: _of(plain, kind)[:1] for kind in kinds}
     assert all(first.values()), plain
