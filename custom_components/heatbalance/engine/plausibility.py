@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from .control.base import InletReading, Measurements, usable
+from .control.base import InletReading, Measurements, band_chance, usable
 from .control.controller import PUMP_FOLLOW_TOLERANCE, PUMP_SHORT_CYCLES
 from .control.estimation import InletEstimator, SignalFilter
 from .diagnosis import Finding
@@ -121,7 +121,7 @@ def _repeat_chance(steps: float) -> float:
     total, i = 0.0, 0
     while True:
         lo, hi = (i - 0.5) * steps, (i + 0.5) * steps
-        p = 0.5 * (math.erf(hi / math.sqrt(2.0)) - math.erf(lo / math.sqrt(2.0)))
+        p = band_chance(0.0, 1.0, lo, hi)
         total += p * p * (1 if i == 0 else 2)
         if lo > 8.0:
             return total

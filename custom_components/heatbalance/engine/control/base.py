@@ -267,6 +267,12 @@ def usable(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def band_chance(mean: float, std: float, lo: float, hi: float) -> float:
+    """P(lo ≤ x ≤ hi) for x ~ N(mean, std²): how likely a noisy value lies in a band."""
+    scale = std * math.sqrt(2.0)
+    return 0.5 * (math.erf((hi - mean) / scale) - math.erf((lo - mean) / scale))
+
+
 def plausible_temperature(value: float | None) -> float | None:
     """A temperature inside the physical range, else None (a broken sensor)."""
     if value is None:

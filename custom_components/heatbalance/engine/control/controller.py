@@ -53,6 +53,7 @@ from .base import (
     ControllerConfig,
     InletReading,
     Measurements,
+    band_chance,
     plausible_temperature,
     usable,
 )
@@ -986,7 +987,7 @@ class Controller:
         factor = goal / presumed
         landing = value * factor
         spread = math.hypot(std * factor, MOVE_FACTOR_SHARE * math.log(factor) * landing)
-        return _band_chance(landing, spread, lo, hi) - _band_chance(value, std, lo, hi) > RAISE_GAIN
+        return band_chance(landing, spread, lo, hi) - band_chance(value, std, lo, hi) > RAISE_GAIN
 
     def _edge_step(self, iid: str, current: float, proposal: float | None) -> float | None:
         """A lone correction too small to send, sent as one ``opening_deadband`` step when the
@@ -1730,7 +1731,6 @@ class Controller:
                 self.fresh.add(iid)
             old = self.read_share.get(iid, 1.0)
             self.read_share[iid] = old + READ_SHARE_WEIGHT * (float(got) - old)
-            flow = est.filters["flow_m3h"]  # (est.value / est.age without two calls)
             if flow.value is None or flow.age > MAX_ESTIMATE_AGE:
                 if raw is not None:
                     inlets[iid] = raw  # nothing estimated yet: temperatures etc. as read
@@ -2019,9 +2019,3 @@ def _controllable(inlet: Inlet) -> bool:
         and bool(device.kvs)
         and math.isfinite(float(device.kvs or 0.0))
     )
-
-
-def _band_chance(mean: float, std: float, lo: float, hi: float) -> float:
-    """P(lo ≤ x ≤ hi) for x ~ N(mean, std²)."""
-    scale = std * math.sqrt(2.0)
-    return 0.5 * (math.erf((hi - mean) / scale) - math.erf((lo - mean) / scale))
