@@ -136,7 +136,6 @@ class Plant:
             for iid, cfg in self.inlets.items()
             if cfg.source in (SOURCE_ENTITIES, SOURCE_GATEWAY)
         }
-        self._place_real_valves(hass, real)
         acq = await hass.async_add_executor_job(  # 10⁵ objects at 23k: paused (gc_tuning)
             run_paused,
             len(self.simulator.network.inlets),
@@ -145,6 +144,7 @@ class Plant:
             list(self.inlets),
             real,
             self.simulated,
+            self._real_positions(hass, real),
         )
         for iid, cfg in real.items():
             if cfg.source == SOURCE_ENTITIES:
@@ -162,11 +162,15 @@ class Plant:
             acq.gateways = self.gateway.outbox()
         return acq
 
-    def _place_real_valves(self, hass: HomeAssistant, real: dict[str, InletConfig]) -> None:
-        """The model's real valves where they read now, before its step: the ΔP it estimates
-        for an inlet without transmitters is then the one at the real positions, not at
-        last cycle's — on the first real cycle after the simulated era, the simulated
-        valves' (a healthy gateway start planned on +55…+70 kPa residuals, issue 10 c)."""
+    def _real_positions(
+        self, hass: HomeAssistant, real: dict[str, InletConfig]
+    ) -> dict[str, float]:
+        """Where the real valves read now, for the model to take before its step (in the
+        executor, :meth:`_step_and_read`): the ΔP it estimates for an inlet without
+        transmitters is then the one at the real positions, not at last cycle's — on the
+        first real cycle after the simulated era, the simulated valves' (a healthy gateway
+        start planned on +55…+70 kPa residuals, issue 10 c)."""
+        positions: dict[str, float] = {}
         for iid, cfg in real.items():
             opening: float | None = None
             if cfg.source == SOURCE_ENTITIES and (
@@ -176,7 +180,8 @@ class Plant:
             elif cfg.source == SOURCE_GATEWAY and self.gateway is not None:
                 opening = self.gateway.position(iid, stale_s=2 * self.cycle_s)
             if opening is not None and 0.0 <= opening <= 1.0:
-                self.simulator.set_opening(iid, opening)
+                positions[iid] = opening
+        return positions
 
     def _step_and_read(
         self,
@@ -184,9 +189,12 @@ class Plant:
         managed: list[str],
         real: dict[str, InletConfig],
         simulated: bool,
+        positions: dict[str, float] | None = None,
     ) -> Acquisition:
-        """Advance the simulator and read what it delivers (executor): its own managed
-        inlets and the valves no subentry maps."""
+        """Advance the simulator, its real valves first put where they read
+        (``positions``), and read what it delivers (executor): its own managed inlets and
+        the valves no subentry maps."""
+        self._set_openings(positions or {})
         if not simulated and not self._assumed:
             self._assume_uncommanded(set(managed))
         plant = self._step(outdoor)
