@@ -30,7 +30,15 @@ from custom_components.heatbalance.const import CONF_PATH, DOMAIN
 from custom_components.heatbalance.engine.loader import network_to_dict
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.simulator import Simulator
-from devtools.field_plant import SIGNALS, follow_numbers, number_field_entity, write_exact
+from devtools.field_plant import (
+    SIGNALS,
+    Instruments,
+    async_field_cycles,
+    async_field_in_auto,
+    follow_numbers,
+    number_field_entity,
+    write_exact,
+)
 
 from .conftest import add_network
 
@@ -308,3 +316,31 @@ async def test_estimated_pressure_is_the_models_at_the_valves_real_positions(
     wanted = {iid: pytest.approx(true.inlets[iid].dp_available_kpa, rel=0.02) for iid in estimated}
     assert estimated == wanted
     assert all("dp_available_kpa" in acq.inlets[iid].estimated for iid in field.inlets)
+
+
+async def test_no_estimated_pressure_before_a_remapped_valve_is_read_or_commanded(
+    hass: HomeAssistant,
+) -> None:
+    """Valves without position feedback, just mapped from the simulated plant: the model's
+    valves still stand where the simulated ones did, so the model's ΔP is no estimate of the
+    real plant, and none is handed on until a valve is commanded (the model then assumes it
+    where it went). Before, the reload's cycle handed on the simulated valves' ΔP — on a
+    healthy gateway start +60…+70 kPa over the real one, which the estimator held over the
+    first real reading and the controller learnt as the pipes' residual (issue 10 g)."""
+    entry = await add_network(hass, "estate12", options={"algorithm": "ai", "mode": "manual"})
+    network = entry.runtime_data.coordinator.network
+    field = await async_field_in_auto(hass, entry, network, Instruments(position=False))
+    coordinator = entry.runtime_data.coordinator
+    first = coordinator.data.inlets  # the reload's cycle: read, nothing commanded yet
+    assert {iid: r.reading.flow_m3h is not None for iid, r in first.items()} == dict.fromkeys(
+        first, True
+    )
+    assert {iid: r.reading.dp_available_kpa for iid, r in first.items()} == dict.fromkeys(first)
+    await async_field_cycles(hass, entry, field, 2)
+    moved = {iid for iid, _old, _new in field.moves}
+    assert moved  # the first automatic cycle commanded valves
+    true = field.sim.state()
+    readings = {iid: coordinator.data.inlets[iid].reading for iid in moved}
+    got = {iid: r.dp_available_kpa for iid, r in readings.items()}
+    assert got == {iid: pytest.approx(true.inlets[iid].dp_available_kpa, rel=0.02) for iid in got}
+    assert all("dp_available_kpa" in r.estimated for r in readings.values())
