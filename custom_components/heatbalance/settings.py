@@ -162,6 +162,19 @@ RELOAD_OPTIONS: tuple[str, ...] = (
     *PUMP_SOURCES,  # the pump's source changes: the plant is rebuilt
     CONF_SUBSTATION_FLOW_DEVICE,  # a meter on the gateway attaches its source at setup
 )
+# Limit pairs whose low end must not exceed the high end, with the error shown: the engine's
+# SafetyLimits refuses them (§5.3.6-3); the options dialog, the threshold numbers and the
+# set_safety_thresholds action all ask this one rule before they store a change.
+ORDERED_LIMITS: tuple[tuple[str, str, str], ...] = (
+    (CONF_MIN_OPENING, CONF_MAX_OPENING, "opening_limits"),
+    (CONF_MIN_PUMP_SPEED, CONF_MAX_PUMP_SPEED, "pump_limits"),
+)
+
+
+def disordered_limits(options: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(low option, error) of every limit pair out of order in ``options`` (defaults filled)."""
+    o = DEFAULT_OPTIONS | dict(options)
+    return [(low, error) for low, high, error in ORDERED_LIMITS if o[low] > o[high]]
 
 
 @dataclass(frozen=True)

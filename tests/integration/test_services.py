@@ -12,7 +12,9 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.heatbalance.compat import flow_vol as vol
 from custom_components.heatbalance.const import DOMAIN, EVENT_AUDIT
+from custom_components.heatbalance.cycle import limits_of
 from custom_components.heatbalance.number import THRESHOLDS
+from custom_components.heatbalance.settings import ORDERED_LIMITS, Settings, disordered_limits
 
 from .conftest import add_network, cycles
 
@@ -114,6 +116,21 @@ async def test_set_safety_thresholds(
     await cycles(hass, demo, 3)
     openings = demo.runtime_data.coordinator.simulator.openings
     assert openings.min() >= 0.12 - 1e-9
+
+
+@pytest.mark.parametrize(("low", "high", "error"), ORDERED_LIMITS)
+def test_limit_order_rule_is_the_engines(low: str, high: str, error: str) -> None:
+    """The one order rule the dialog, the numbers and the action ask (§5.3.6-3) refuses
+    exactly what the engine's SafetyLimits refuses, so no stored option stops the cycle."""
+    for lo, hi in ((40, 60), (50, 50), (60, 40)):
+        options = {low: lo, high: hi}
+        wrong = disordered_limits(options)
+        assert wrong == ([(low, error)] if lo > hi else [])
+        if wrong:
+            with pytest.raises(ValueError, match="≤"):
+                limits_of(Settings.from_options(options))
+        else:
+            limits_of(Settings.from_options(options))
 
 
 async def test_balance_now_in_manual_mode(
