@@ -308,8 +308,8 @@ class Plant:
         nothing (all of them without dropout) is built in one call, not signal by signal.
         """
         n = len(SIM_SIGNALS)
-        lost = self._rng.random((len(ids), n)) * 100.0 < self.settings.dropout_pct
-        partial = lost.any(axis=1).tolist()
+        lost: np.ndarray = self._rng.random((len(ids), n)) * 100.0 < self.settings.dropout_pct
+        partial: list[bool] = np.asarray(lost.any(axis=1)).tolist()
         states = plant.inlets
         out: dict[str, Reading] = {}
         for k, (iid, some_lost) in enumerate(zip(ids, partial, strict=True)):

@@ -401,12 +401,12 @@ class Cleaner:
         if one is not a specified signal (then :meth:`aligned` gives None). Made once per
         inlet: a name's row never changes (rows are only added, after the specs' own), so
         neither does the answer — 143,000 look-ups a cycle at 23,870 inlets before."""
-        at = self._rows_of.get(iid, _UNSEEN)
-        if at is _UNSEEN:
-            rows, size = self._state.rows, len(self.specs)
-            ks = tuple(rows.get(signal, -1) for _, signal in self.inlet_signals(iid))
-            at = ks if all(0 <= k < size for k in ks) else None
-            self._rows_of[iid] = at
+        if iid in self._rows_of:
+            return self._rows_of[iid]
+        rows, size = self._state.rows, len(self.specs)
+        ks = tuple(rows.get(signal, -1) for _, signal in self.inlet_signals(iid))
+        at = ks if all(0 <= k < size for k in ks) else None
+        self._rows_of[iid] = at
         return at
 
     def spec(self, name: str) -> SignalSpec:
@@ -684,7 +684,6 @@ def _inlet_names(specs: Mapping[str, Any]) -> dict[str, tuple[tuple[str, str], .
 
 
 ABSENT: Any = object()  # a signal the sample does not name (parsed like None: missing)
-_UNSEEN: Any = object()  # an inlet :meth:`Cleaner._inlet_rows` has not looked up yet
 
 
 def _parsed(raw: Mapping[Any, Any], names: list[str]) -> tuple[np.ndarray, np.ndarray]:
