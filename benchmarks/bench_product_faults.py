@@ -327,6 +327,12 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
         else:
             moves += [(i, before[i], o) for i, o in coordinator.sent.items() if i in before]
             truth, net = sim.state(), sim.network
+        if os.environ.get("BENCH_FAULTS_DEBUG"):  # the inlets' true flow ÷ design, alarms
+            ratios = {
+                i: round(truth.inlets[i].flow_m3h / net.inlets[i].design_flow_m3h, 3)
+                for i in (scope or net.inlets)
+            }
+            print("TRUE", k, ratios, [r for r in raised if r[0] == k], file=sys.stderr)
         held.append(br._in_band(net, truth, br.INTERMEDIATE, scope))
         ev = br.evaluate(net, truth, level="intermediate", target="flow", inlets=scope)
         share = ev.share_in_band

@@ -107,7 +107,9 @@ class ModelBased:
         if flow is not None and not 0 < flow <= MAX_FLOW_RATIO * self.planner.design[k]:
             flow = None  # a meter fault: nothing to learn from
         if self.planner.is_parent[k]:  # learnt once its households are read
-            dp_available = _pressure(reading.get("dp_available_kpa"))
+            # its valve and its own circuit are learnt from a transmitter's ΔP only: the
+            # plant model's estimate would teach them the model's own error as a fault
+            dp_available = _pressure(reading.measured_value("dp_available_kpa"))
             self._buildings[iid] = (x, valve_dp, flow, dp_available)
             return None
         if flow is None:
@@ -115,9 +117,10 @@ class ModelBased:
         self._leaf_flows[iid] = flow
         self._ever_read.add(iid)
         dp = _pressure(reading.get("dp_available_kpa"))
-        if dp is not None:
+        estimated = dp is not None and "dp_available_kpa" in reading.estimated
+        if dp is not None and not estimated:
             self._leaf_dp[iid] = dp
-        return ident.update(flow, x, dp, valve_dp)
+        return ident.update(flow, x, dp, valve_dp, dp_estimated=estimated)
 
     def forget(self, iid: str) -> None:
         """Learn the inlet's branch afresh (its devices changed): identifier, outer loop and
@@ -249,7 +252,8 @@ class ModelBased:
         for k in np.flatnonzero(pl.top):
             iid = pl.ids[k]
             view = views.get(iid)
-            dp = _pressure(view.reading.get("dp_available_kpa")) if view and view.reading else None
+            reading = view.reading if view else None
+            dp = _pressure(reading.measured_value("dp_available_kpa")) if reading else None
             if dp is None or not math.isfinite(model[k]):
                 continue
             new = float(np.clip(dp - model[k], -bound, bound))
@@ -273,7 +277,8 @@ class ModelBased:
         measured = np.full(len(top), np.nan)
         for j, k in enumerate(top):
             view = views.get(pl.ids[k])
-            dp = _pressure(view.reading.get("dp_available_kpa")) if view and view.reading else None
+            reading = view.reading if view else None
+            dp = _pressure(reading.measured_value("dp_available_kpa")) if reading else None
             measured[j] = np.nan if dp is None else dp
         changed = self.pipes.update(model[top], measured, pl.path_losses()[top], flow_noise)
         if changed:
