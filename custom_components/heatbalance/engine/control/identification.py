@@ -103,26 +103,13 @@ class BranchIdentifier:
 
     # --- update --------------------------------------------------------------------------
     def update(
-        self,
-        flow_m3h: float,
-        x: float,
-        dp_kpa: float | None,
-        valve_dp_kpa: float | None,
-        dp_estimated: bool = False,
+        self, flow_m3h: float, x: float, dp_kpa: float | None, valve_dp_kpa: float | None
     ) -> str:
         """Feed one measurement; returns ``accepted``, ``rejected`` (gated) or ``skipped``.
 
         ``x`` is the valve term at the measured opening; ``dp_kpa`` the pressure available
-        to the branch, ``valve_dp_kpa`` the measured valve drop. Nothing usable (no flow,
-        no pressure): skipped.
-
-        ``dp_estimated``: ``dp_kpa`` is the plant model's, not a transmitter's (HA entities
-        and gateway inlets without one). What the branch equation then finds is where the
-        model misses the measured flow — a plan needs it (a wrong drawing), but it is no
-        valve: only the circuit factor learns, the valve factor stays what the no-ΔP
-        witness gives it (:meth:`take_valve_factor`). Split between the two, the same
-        equation at 5 % flow noise put a healthy valve at "Kv 41–48 %" and its circuit at
-        ×4.7–9.4 (estate12 through HA entities, issue 10 item 3).
+        to the branch (measured or model-predicted), ``valve_dp_kpa`` the measured valve
+        drop. Nothing usable (no flow, no pressure): skipped.
         """
         rows = self._rows(flow_m3h, x, dp_kpa, valve_dp_kpa)
         if not rows:
@@ -133,26 +120,10 @@ class BranchIdentifier:
                 return REJECT
             self.p = [[P_RESET, 0.0], [0.0, P_RESET]]  # a real change: start learning anew
         self.rejected = 0
-        if dp_estimated:
-            self._learn_circuit(rows)
-        else:
-            for phi, y in rows:
-                self._rls(phi, y)
+        for phi, y in rows:
+            self._rls(phi, y)
         self.samples += 1
         return ACCEPT
-
-    def _learn_circuit(self, rows: list[tuple[tuple[float, float], float]]) -> None:
-        """RLS on the circuit factor alone, the valve factor held: the branch row becomes
-        ``y − φ₁·c1 = φ₀·c0`` (no cross-covariance, the valve's variance not forgotten:
-        nothing here speaks of the valve). A measured valve-ΔP row is learnt as ever."""
-        for (f0, f1), y in rows:
-            if f0 <= 0:
-                self._rls((f0, f1), y)
-                continue
-            p11 = self.p[1][1]
-            self.p = [[self.p[0][0], 0.0], [0.0, p11]]
-            self._rls((f0, 0.0), y - f1 * self.theta[1])
-            self.p[1][1] = p11
 
     def _rows(
         self, q: float, x: float, dp: float | None, valve_dp: float | None
