@@ -267,16 +267,17 @@ class ModelBased:
             self.residuals[iid] = old + RESIDUAL_SMOOTHING * (new - old)
 
     def _residual_dp(self, k: int, view: InletView) -> float | None:
-        """The available ΔP the pipes and a street-level inlet's residual are learnt from:
-        its transmitter's; where the ΔP is the plant model's estimate (no transmitter, HA
+        """The available ΔP a street-level inlet's pressure residual is learnt from: its
+        transmitter's; where the ΔP is the plant model's estimate (no transmitter, HA
         entities and the gateway), the pressure its branch as identified must have at the
         measured flow and its opening, ``R(x)·Q²`` — what makes the plan predict the flow
         the meter reads at the openings the valves have. The estimate itself is the model's
         answer at the model's flows, no measurement (issue 10 item 3): learnt from, it named
         a healthy valve "Kv 47 %" (and a healthy gateway start learnt +69 kPa against it,
-        the seventh session's closing note). From R·Q², loop8 with its pipes ×1.5 in the
-        file is in band at step 1 through HA entities (2 with the estimate, 3 with neither;
-        bench_product_faults, AI, seed 0)."""
+        the seventh session's closing note). The pipes are learnt from transmitters only
+        (:meth:`_learn_pipes`): from R·Q² a blocked valve not yet named reads as a pipe
+        fault (loop8, blocked B5 through HA entities: one pipe line ×3.5, the others 8 %
+        short for 20 cycles; bench_product_faults, AI)."""
         reading = view.reading
         if reading is None:
             return None
@@ -301,7 +302,8 @@ class ModelBased:
         measured = np.full(len(top), np.nan)
         for j, k in enumerate(top):
             view = views.get(pl.ids[k])
-            dp = self._residual_dp(k, view) if view is not None else None
+            reading = view.reading if view else None
+            dp = _pressure(reading.measured_value("dp_available_kpa")) if reading else None
             measured[j] = np.nan if dp is None else dp
         changed = self.pipes.update(model[top], measured, pl.path_losses()[top], flow_noise)
         if changed:
