@@ -83,6 +83,7 @@ class ModelBased:
     _leaf_flows: dict[str, float] = field(default_factory=dict, repr=False)
     _leaf_dp: dict[str, float] = field(default_factory=dict, repr=False)  # households' ΔP read
     _ever_read: set[str] = field(default_factory=set, repr=False)  # households with a meter
+    _dp_read: set[str] = field(default_factory=set, repr=False)  # inlets with a ΔP transmitter
 
     def __post_init__(self) -> None:
         """Build the planner and one identifier per branch with a valve."""
@@ -136,6 +137,7 @@ class ModelBased:
         self.residuals.pop(iid, None)
         self.scatter.pop(iid, None)
         self._ever_read.discard(iid)
+        self._dp_read.discard(iid)
 
     def identify_buildings(self, views: dict[str, InletView] | None = None) -> None:
         """Learn the valve of every building that feeds households, from this cycle's reads.
@@ -292,7 +294,10 @@ class ModelBased:
             dp = _pressure(view.reading.get("dp_available_kpa"))
             if dp is not None:
                 out[k] = (dp, False)
+                self._dp_read.add(pl.ids[k])
                 continue
+            if pl.ids[k] in self._dp_read:
+                continue  # its transmitter's reading was lost this cycle: nothing is inferred
             inferred = None if pl.ids[k] in suspects else self.flow_pressure(k, view, views)
             if inferred is not None:
                 out[k] = (inferred, True)
