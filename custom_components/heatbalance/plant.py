@@ -2,8 +2,9 @@
 
 Every entry runs the engine's ``Simulator`` on its network: it *is* the plant for inlets whose
 source is the simulator (the demo), and the network model for the others — where a real inlet
-reports no pressures (no transmitters mapped), the controller sizes its valve from the model's
-available pressure, flagged estimated (``Reading.estimated``). Inlets mapped to HA entities
+reports no pressures (no transmitters mapped), its available pressure is the model's, flagged
+estimated (``InletReading.estimated``): shown as such, and the engine neither diagnoses a fault
+nor learns a valve, a circuit or the pipes from it (issue 10 item 3). Inlets mapped to HA entities
 are read from the state machine (converted to °C, m³/h and kPa; several room sensors give
 their mean, §8.2.4-4) and moved with ``valve.set_valve_position`` or ``number.set_value``.
 A signal that is missing, unavailable, not numeric or older than two cycles counts as a

@@ -370,7 +370,7 @@ class ControlLoop:
                 command=sent.get(iid) if r.command_status in ANSWER_OK else None,
                 feedback=r.opening,
                 flow_m3h=r.get("flow_m3h"),
-                dp_kpa=r.get("dp_available_kpa"),
+                dp_kpa=r.measured_value("dp_available_kpa"),  # no Kv from the model's ΔP
                 valve_dp_kpa=r.get("valve_dp_kpa"),
                 model_flow_m3h=model.get(iid),
                 signals=_NO_SIGNALS if r.fault_code is None else {"fault_code": r.fault_code},

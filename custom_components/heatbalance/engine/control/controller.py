@@ -1177,10 +1177,21 @@ class Controller:
         file says (residents closed every radiator, a clogged strainer inside) cannot take its
         set flow either: isolated like a blocked valve, the plan would otherwise throttle
         everyone to what it gets. A building feeding households: from its measured valve ΔP.
+        A leaf whose available ΔP is the plant model's estimate (no transmitter) is judged by
+        the no-ΔP witness alone (:meth:`_check_blocked_unmeasured`): its identification
+        learns the model's error there, which is no fault.
         """
         if self.faults.get(iid, "").startswith(STUCK):
             return
         ident = self.model.identifiers.get(iid)
+        if (
+            "dp_available_kpa" in reading.estimated
+            and reading.get("valve_dp_kpa") is None
+            and self.model.is_leaf(iid)
+        ):
+            self._check_circuit(iid, 1.0)  # what the estimate named before (a restored
+            self._check_branch(iid, 1.0)  # state) is cleared: it was never the plant's
+            return
         if ident is not None and ident.samples >= 1 and self.model.is_leaf(iid):
             self._check_valve(iid, ident.valve_factor)
             self._check_circuit(iid, ident.circuit_factor)
@@ -1225,7 +1236,7 @@ class Controller:
             reading = meas.inlets[iid]
             ident = self.model.identifiers.get(iid)
             opening = _feedback(meas, iid)
-            own_dp = reading.get("dp_available_kpa") is not None
+            own_dp = reading.measured_value("dp_available_kpa") is not None
             if ident is None or opening is None or own_dp:
                 continue
             parent = self.network.inlets[iid].parent
@@ -1238,7 +1249,9 @@ class Controller:
                 self.model_low[iid] = self.model_low.get(iid, 0) + 1
             elif relative > 0.5 * (1.0 + MODEL_LOW_RATIO):
                 self.model_low.pop(iid, None)
-                if ident.valve_factor > 1.0 and ident.samples == 0:
+                # a valve factor no ΔP taught: the witness's (an estimated ΔP teaches none)
+                taught = ident.samples > 0 and "dp_available_kpa" not in reading.estimated
+                if ident.valve_factor > 1.0 and not taught:
                     ident.take_valve_factor(1.0)  # the valve passes again what the model says
                     self._check_valve(iid, 1.0)
             if self.model_low.get(iid, 0) < MODEL_LOW_CYCLES:
@@ -1739,7 +1752,7 @@ class Controller:
             opening = openings.get(iid)
             if opening is None and raw is not None:
                 opening = raw.get("opening")
-            inlets[iid] = est.reading(opening)
+            inlets[iid] = est.reading(opening, raw.estimated if raw is not None else ())
         for walk in walks:
             self.drift.learn(walk)
         return replace(meas, inlets=inlets)

@@ -458,8 +458,9 @@ class InletEstimator:
         bar = z if z_above is None or value < target else z_above
         return abs(value - target) > max(bar * std, tolerance)
 
-    def reading(self, opening: float | None) -> InletReading:
-        """The estimates as a reading (what the model and the band are computed from)."""
+    def reading(self, opening: float | None, estimated: tuple[str, ...] = ()) -> InletReading:
+        """The estimates as a reading (what the model and the band are computed from);
+        ``estimated``: the fields this cycle's reading had from a model, not an instrument."""
         f = self.filters  # every inlet, every cycle: no method call per signal
         return InletReading(
             flow_m3h=f["flow_m3h"].value,
@@ -469,6 +470,7 @@ class InletEstimator:
             opening=opening,
             dp_available_kpa=f["dp_available_kpa"].value,
             valve_dp_kpa=f["valve_dp_kpa"].value,
+            estimated=estimated,
         )
 
     def to_dict(self) -> dict[str, list[float | int | None]]:
