@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .engine.alarms import EMERGENCY, AlarmBook  # an emergency draws its inlet as a fault
 from .engine.control.setpoints import flow_setpoint
+from .engine.design_loads import KIND as DESIGN_LOAD
 from .engine.evaluation import Band, band, flow_deviation_pct
 from .engine.hydraulics.topology import pipe_tree
 from .estimates import is_estimated
@@ -104,7 +105,8 @@ def live(
     (households of a demo network are drawn from it); None for a real plant, whose households
     are drawn as "no data" unless they are managed.
     """
-    faults = {f.inlet_id for f in result.findings}
+    # a design load the file gets wrong is the file's fault, not the inlet's devices'
+    faults = {f.inlet_id for f in result.findings if f.kind != DESIGN_LOAD}
     flow_band = band(settings.level, "flow")  # households are drawn by their flow
     rows: dict[str, dict[str, Any]] = {}
     for iid, res in result.inlets.items():

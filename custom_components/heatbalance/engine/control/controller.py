@@ -556,7 +556,8 @@ class Controller:
         def limit_speed(s: float) -> float:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]
 
-        self.model.update_residuals(views, current_speed)  # buildings identified here
+        # buildings identified here; a faulty inlet's flow says nothing of the pipes
+        self.model.update_residuals(views, current_speed, self.faults.keys())
         self._check_building_circuits(ids)
         self.model.weights = self.config.weights  # who is served first when short (§5.3.6-5)
         ref = speed_max if pump_on else current_speed
