@@ -32,7 +32,7 @@ from .coordinator import HeatbalanceConfigEntry
 from .cycle import weight_of
 from .engine.model import WEIGHT_RANGE
 from .entity import HeatbalanceEntity, add_entities
-from .settings import OPTION_RANGES, disordered_limits
+from .settings import OPTION_RANGES, option_errors
 
 PARALLEL_UPDATES = 0
 
@@ -122,7 +122,7 @@ class ThresholdNumber(HeatbalanceEntity, NumberEntity):
         """Admins only; the opening limits must stay ordered (the engine refuses otherwise)."""
         await self._require_admin()
         key = self.entity_description.key
-        if wrong := disordered_limits(dict(self.coordinator.config_entry.options) | {key: value}):
+        if wrong := option_errors(dict(self.coordinator.config_entry.options) | {key: value}):
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key=wrong[0][1])
         await self._change_option(key, self.native_value, value)
 

@@ -111,7 +111,7 @@ async def test_threshold_numbers(
             "set_value",
             {"entity_id": "number.estate12_minimum_valve_opening", "value": 90},
         )
-    assert err.value.translation_key == "opening_limits"  # settings.disordered_limits
+    assert err.value.translation_key == "opening_limits"  # settings.option_errors
     await cycles(hass, demo, 2)
     assert demo.runtime_data.coordinator.simulator.openings.max() <= 0.8 + 1e-9
 

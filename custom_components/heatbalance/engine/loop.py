@@ -45,8 +45,9 @@ from .cleaning import (
 )
 from .cleaning import heat_flow_kw as _heat_flow_kw
 from .control.base import Commands, ControllerConfig, InletReading, Measurements
-from .control.controller import SIGNIFICANCE_Z, Controller, make_controller
+from .control.controller import MAX_ESTIMATE_AGE, SIGNIFICANCE_Z, Controller, make_controller
 from .control.safety import limit_opening
+from .design_loads import DesignLoadCheck
 from .diagnosis import Diagnoser, Finding, InletObservation
 from .energy import EnergyCounters
 from .evaluation import REGULATION_TIMEOUT_S, BalanceStateMachine, Evaluation, evaluate
@@ -74,6 +75,7 @@ class LoopConfig:
 
 MANUAL = "manual"  # Dispatch.held: a proposal the operator confirms (§5.3.6-6)
 BALANCED = "balanced"  # Dispatch.held: balanced, devices left alone (§8.2.5)
+PREDICTED = ("flow_m3h", "supply_c", "return_c", "room_c", "dp_available_kpa")  # filled_in
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,8 @@ class ControlLoop:
         self.energy = EnergyCounters(stored.get("energy_kwh"))
         # faults seen over cycles (swapped, frozen, pump)
         self.plausibility = _plausibility(stored.get("plausibility"))
+        # the file's design loads against the metered heat over days (§3.0.7, a warning)
+        self.design_loads = _design_loads(network, stored.get("design_loads"))
         self.cycle_s = cycle_s
         self._openings: dict[str, float] = {}  # last cycle's raw feedback (moves by hand)
         self.configure(config)
@@ -203,6 +207,8 @@ class ControlLoop:
         result.energy_kwh = self.energy.add(heat, self.cycle_s if dt_s is None else dt_s, judged)
         result.findings = self._diagnose(meas, sent) + plausible
         result.findings += self._controller_findings(result.findings, meas.time_s)
+        hours = (self.cycle_s if dt_s is None else dt_s) / 3600.0
+        result.findings += self.design_loads.update(meas, heat_kw, hours)
         result.forecast_kw = self._forecast(meas, result.total_heat_kw, outdoor_forecast_c)
         self._alarm_rules(measurements, result, sent, gateways or {})
         result.dispatch = self._dispatch(commands, balance, balance_now)
@@ -262,6 +268,30 @@ class ControlLoop:
                 acted[iid] = why
         return out, acted
 
+    def filled_in(
+        self, inlet_id: str, reading: InletReading, assumed: Mapping[str, str]
+    ) -> dict[str, float]:
+        """Per reading field, the engine's value where ``reading`` has none this cycle, to be
+        shown flagged as estimated (issue 10 item 3): a lost reading its filter predicts (for
+        ``MAX_ESTIMATE_AGE`` cycles at most), the assumed position of a valve without
+        feedback (``assumed``: ``Commands.assumed``; where the step limit starts from)."""
+        ctl, out = self.controller, {}
+        est = ctl.estimators.get(inlet_id)
+        if est is not None:
+            for name in PREDICTED:
+                value, age = est.value(name), est.age(name)
+                if (
+                    getattr(reading, name) is None
+                    and value is not None
+                    and 0 < age <= MAX_ESTIMATE_AGE
+                ):
+                    out[name] = value
+        if reading.opening is None and inlet_id in assumed:
+            position = ctl.known_position(inlet_id)
+            if position is not None:
+                out["opening"] = position
+        return out
+
     def held(self) -> None:
         """Nothing was sent this cycle: the controller must not assume its commands moved
         anything (:meth:`step` calls it when its :class:`Dispatch` holds)."""
@@ -278,6 +308,7 @@ class ControlLoop:
             "forecaster": self.forecaster.as_dict(),
             "transmissions": self.success.as_dict(),
             "plausibility": self.plausibility.as_dict(),
+            "design_loads": self.design_loads.as_dict(),
         }
 
     # --- the steps ----------------------------------------------------------------------
@@ -339,7 +370,7 @@ class ControlLoop:
                 command=sent.get(iid) if r.command_status in ANSWER_OK else None,
                 feedback=r.opening,
                 flow_m3h=r.get("flow_m3h"),
-                dp_kpa=r.get("dp_available_kpa"),
+                dp_kpa=r.measured_value("dp_available_kpa"),  # no Kv from the model's ΔP
                 valve_dp_kpa=r.get("valve_dp_kpa"),
                 model_flow_m3h=model.get(iid),
                 signals=_NO_SIGNALS if r.fault_code is None else {"fault_code": r.fault_code},
@@ -508,6 +539,14 @@ def _plausibility(data: Any) -> Plausibility:
         return Plausibility.from_dict(data) if isinstance(data, dict) else Plausibility()
     except (KeyError, TypeError, ValueError, AttributeError):
         return Plausibility()
+
+
+def _design_loads(network: Network, data: Any) -> DesignLoadCheck:
+    """The stored design-load sums, or fresh ones when there are none or they are damaged."""
+    try:
+        return DesignLoadCheck(network, data if isinstance(data, dict) else None)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return DesignLoadCheck(network)
 
 
 def _diagnoser(data: Any) -> Diagnoser:
