@@ -62,6 +62,13 @@ Per network × scenario, over ``--seeds`` noise seeds (noise 0 % is deterministi
   middle building's valve passes 88 % of its characteristic's Kv (sound meters beside a
   valve the model gets wrong: the meter check's valve witness must not blame a meter);
   ``--no-dp``: no ΔP read, as behind HA entities (the network model's flow is the witness).
+  The week also counts the design-load warnings (:mod:`engine.design_loads`: false on a
+  sound file); ``--networks`` picks the networks, hidden shapes too (the ``design`` shapes,
+  whose file's loads are off: the inlets named with their measured ÷ design heat).
+
+``--no-dp`` without ``--meter-week``: no ΔP read in any scenario (a plant without
+transmitters, 9w): the wrong-drawing rows then learn the model's error from flows and valve
+positions alone.
 
     .venv/ha2026/bin/python -m benchmarks.bench_robust               # everything, long
     .venv/ha2026/bin/python -m benchmarks.bench_robust --quick       # 4 networks, 3 seeds
