@@ -93,6 +93,7 @@ from .targets import (
     inlet_setpoint,
     measured_value,
     target_error,
+    worst_lower_bound,
 )
 
 MANUAL = "manual mode: computed, not commanded"
@@ -845,8 +846,7 @@ class Controller:
         """
         if self.quiet < TRIM_QUIET or not self.config.auto:
             return self.trim
-        worst = 0.0
-        counted = 0
+        ratios: list[tuple[float, float]] = []
         for iid in ids:
             est = self.estimators.get(iid)
             filt = est.filters["flow_m3h"] if est is not None else None
@@ -854,14 +854,14 @@ class Controller:
                 continue
             if filt is None or filt.value is None or filt.age > MAX_ESTIMATE_AGE:
                 return self.trim  # an inlet nobody knows the flow of: the pump is not slowed
-            lower = filt.value - TRIM_Z * math.sqrt(max(filt.var, 0.0))
             set_flow = self.config.set_flow(self.network.inlets[iid])
             if set_flow <= 0:
                 continue
-            counted += 1
-            worst = max(worst, set_flow / lower if lower > 0 else math.inf)
-        if not counted or not math.isfinite(worst) or worst <= 0:
+            ratios.append((filt.value / set_flow, math.sqrt(max(filt.var, 0.0)) / set_flow))
+        lowest = worst_lower_bound(ratios, TRIM_Z)
+        if lowest is None or not math.isfinite(lowest) or lowest <= 0:
             return self.trim
+        worst = 1.0 / lowest
         trim = min(max(self.trim * worst, 1.0 / self.aim), 1.0)
         return self.trim if abs(trim / self.trim - 1.0) < TRIM_STEP else trim
 
