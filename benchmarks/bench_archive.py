@@ -30,14 +30,14 @@ from pathlib import Path
 
 import numpy as np
 
-from custom_components.heatbalance.archive import (
+from custom_components.heatbalance.engine.archive import (
     Archive,
     ArchiveWriter,
     CycleRecord,
     InletSample,
     sqlite_url,
 )
-from custom_components.heatbalance.reports import FORMATS, build_report, write_report
+from custom_components.heatbalance.engine.reports import FORMATS, build_report, write_report
 
 INLETS = 1240
 CYCLE_S = 600.0
@@ -114,8 +114,8 @@ def fill_season(archive: Archive, days: float) -> None:
     per-inlet samples: a season report reads the roll-ups, made each night from them)."""
     from sqlalchemy import insert, select
 
-    from custom_components.heatbalance.archive import _upsert_meta, inlet_days
-    from custom_components.heatbalance.archive import cycles as cycles_table
+    from custom_components.heatbalance.engine.archive import _upsert_meta, inlet_days
+    from custom_components.heatbalance.engine.archive import cycles as cycles_table
 
     first = START.date().toordinal()
     whole = max(1, int(days))

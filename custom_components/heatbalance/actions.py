@@ -13,7 +13,6 @@ from .const import DOMAIN, SOURCE_SIMULATOR
 from .coordinator import HeatbalanceCoordinator
 from .cycle import limits_of
 from .engine.alarms import Alarm
-from .engine.control.safety import SafetyLimits, apply_limits
 
 COMMAND_ANSWER_S = 10.0  # how long an operator command waits for the gateway read-back
 
@@ -80,12 +79,9 @@ async def async_set_opening(
     gateway valve answers after its read-back: a refusal is his to see now; no answer in
     time is no error here (the next cycle reports it as an alarm).
     """
-    sim, limits = coordinator.simulator, limits_of(coordinator.settings)
-    device = coordinator.network.inlets[inlet_id].device
-    current = float(sim.openings[sim.ids.index(inlet_id)])
-    whole = SafetyLimits(limits.min_opening, limits.max_opening, 1.0)
-    value, _ = apply_limits(current, opening, whole, device.min_opening, device.max_opening)
-    value = min(max(value, limits.min_opening), limits.max_opening)
+    sim, device = coordinator.simulator, coordinator.network.inlets[inlet_id].device
+    lo, hi = limits_of(coordinator.settings).opening_range(device.min_opening, device.max_opening)
+    value = min(max(opening, lo), hi)  # the range every command keeps (engine's SafetyLimits)
     name = coordinator.events.location_name(inlet_id)
     async with coordinator.engine_lock:
         sent = await coordinator.async_send({inlet_id: value}, None)

@@ -26,11 +26,11 @@ from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.template import Template
 from homeassistant.util import dt as dt_util
 
-from .archive import CYCLE_SIGNALS, INLET_SIGNALS, SEASON_END, ArchiveError
 from .compat import flow_vol as vol
 from .const import ATTR_CONFIG_ENTRY_ID, ATTR_INLET, DOMAIN
+from .engine.archive import CYCLE_SIGNALS, INLET_SIGNALS, SEASON_END, ArchiveError
+from .engine.reports import FORMATS, KINDS, Report, build_report, write_report
 from .records import Records, media_folder, records_of
-from .reports import FORMATS, KINDS, Report, build_report, write_report
 
 if TYPE_CHECKING:
     from .coordinator import HeatbalanceCoordinator

@@ -10,8 +10,6 @@ collects what the entities show.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +21,8 @@ from .engine.diagnosis import Finding
 from .engine.energy import EnergyCounters
 from .engine.evaluation import BalanceStateMachine, Evaluation
 from .engine.loop import ControlLoop, LoopConfig
-from .engine.model import WEIGHT_RANGE, Inlet, Network
+from .engine.model import WEIGHT_RANGE, Network
+from .engine.simulator import Ranges, ranges
 from .estimates import filled_in
 from .reading import Acquisition, Reading
 from .settings import ENGINE_TARGETS, InletConfig, Settings
@@ -51,7 +50,7 @@ class InletResult:
     in_band: bool | None
     command: float | None  # opening sent (auto) or proposed (manual), 0…1
     success_rate: float | None
-    households: dict[str, float] | None = None
+    households: Ranges | None = None  # a building's households, from the plant
     flow_deviation: float | None = None  # % of set flow, whatever the target
     flagged: dict[str, tuple[str, ...]] = field(default_factory=dict)  # cleaning's verdicts
     filled: dict[str, float] = field(default_factory=dict)  # shown as estimated (estimates.py)
@@ -254,6 +253,7 @@ def run_cycle(
     results: dict[str, InletResult] = {}
     kids = network.children_by_parent()  # once: per inlet it is O(n²) on 23k households
     flags = _flags_by_inlet(out.cleaning.flags)
+    plant = acq.plant.inlets
     for iid in inlets:
         inlet, reading = network.inlets[iid], acq.inlets[iid]
         heat_kw = out.heat_kw.get(iid)
@@ -269,7 +269,7 @@ def run_cycle(
             in_band=judged.in_band if judged else None,
             command=out.commands.proposed.get(iid),
             success_rate=rate,
-            households=_households(kids.get(iid, ()), acq),
+            households=ranges(plant[k.id] for k in kids.get(iid, ()) if k.id in plant),
             flow_deviation=judged.flow_deviation_pct if judged else None,
             flagged=flags.get(iid, {}),
             filled=filled_in(memory.loop.controller, iid, reading, out.commands.assumed),
@@ -299,23 +299,6 @@ def _flags_by_inlet(flags: dict[str, tuple[str, ...]]) -> dict[str, dict[str, tu
 
 
 _OPTIONAL = frozenset({"dp_available_kpa", "valve_dp_kpa"})  # cleaned where read (cleaning.py)
-
-
-def _households(children: Iterable[Inlet], acq: Acquisition) -> dict[str, float] | None:
-    """Aggregates of a building's households from the plant (no device per household)."""
-    kids = [k.id for k in children if k.id in acq.plant.inlets]
-    if not kids:
-        return None
-    states = [acq.plant.inlets[k] for k in kids]
-    rooms = [s.room_c for s in states]
-    ratios = [s.flow_m3h / s.design_flow_m3h for s in states if s.design_flow_m3h > 0]
-    return {
-        "count": float(len(kids)),
-        "room_min_c": min(rooms),
-        "room_max_c": max(rooms),
-        "flow_ratio_min": min(ratios) * 100.0 if ratios else math.nan,
-        "flow_ratio_max": max(ratios) * 100.0 if ratios else math.nan,
-    }
 
 
 def _network_result(

@@ -15,6 +15,7 @@ from .const import (
 )
 from .coordinator import HeatbalanceConfigEntry
 from .export import export_response, learned_of
+from .gateway_source import GatewaySource
 from .requirements import meter_checks
 
 # A path names the host's layout; entity ids may name flats and people.
@@ -59,5 +60,23 @@ async def async_get_config_entry_diagnostics(
             coordinator.inlets,
             coordinator.plant.gateway.points() if coordinator.plant.gateway else None,
         ),
+        "gateway_link": gateway_link(coordinator.plant.gateway),
         "state": export_response(coordinator),
+    }
+
+
+def gateway_link(source: GatewaySource | None) -> dict[str, Any] | None:
+    """The gateway link's counters (§6.0.3 store-and-forward): what to read when readings go
+    missing or arrive twice, a gateway's outbox was replaced, or another gateway speaks for
+    an inlet's device."""
+    if source is None:
+        return None
+    tracker = source.tracker
+    return {
+        "duplicates": tracker.duplicates,  # replays dropped
+        "epochs": tracker.epochs,  # new outbox streams (restored, rolled back, moved)
+        "gap_skipped": {gw: stream.gap_skipped for gw, stream in tracker.streams.items()},
+        "protocols": dict(tracker.protocols),
+        "foreign": source.foreign,  # messages from a gateway not the device's owner
+        "backlog_rows_imported": source.backlog.imported_rows if source.backlog else 0,
     }

@@ -9,7 +9,6 @@ device) each — households stay aggregated, as at setup.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -36,7 +35,7 @@ from .coordinator import HeatbalanceCoordinator
 from .engine.alarms import NETWORK
 from .engine.building_list import estimate_network, read_building_list
 from .engine.commissioning import commission
-from .engine.loader import NetworkError, import_inlets_csv, network_to_dict
+from .engine.loader import NetworkError, import_inlets_csv, network_data, network_to_dict
 from .engine.model import Network
 from .network_setup import (
     NETWORK_SUFFIXES,
@@ -197,9 +196,10 @@ def _source_file(source: str) -> dict[str, Any]:
     path = Path(source)
     if path.suffix.lower() not in NETWORK_SUFFIXES or not path.is_file():
         return {}
-    text = path.read_text(encoding="utf-8-sig")
-    data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    return data if isinstance(data, dict) else {}
+    try:
+        return network_data(path.name, path.read_bytes())
+    except NetworkError:  # damaged since it was loaded: the model is exported alone
+        return {}
 
 
 def _estimates(source: str, file: dict[str, Any]) -> list[dict[str, Any]]:

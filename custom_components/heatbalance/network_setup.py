@@ -10,7 +10,6 @@ Blocking (file reads, validation of large networks): call from the executor.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, MutableMapping
 from pathlib import Path
@@ -21,7 +20,13 @@ import yaml
 
 from .const import CONF_INLETS, CONF_NETWORK, CONF_PATH
 from .engine.building_list import estimate_network, network_file, read_building_list
-from .engine.loader import NetworkError, load_network, network_to_dict, parse_network
+from .engine.loader import (
+    NetworkError,
+    load_network,
+    network_data,
+    network_to_dict,
+    parse_network,
+)
 from .engine.model import Network
 
 LOADED = "heatbalance_loaded"  # hass.data: unique id → the network the config flow just read
@@ -144,19 +149,13 @@ def store_upload(config_dir: str, filename: str, content: bytes) -> Path:
         raise NetworkError(
             name, [f"unknown file type {suffix or '(none)'}: use YAML, JSON, CSV or XLSX"]
         )
-    _check_network_bytes(name, suffix, content)
+    _check_network_bytes(name, content)
     return _keep(Path(config_dir) / FOLDER, stem, suffix, content)
 
 
-def _check_network_bytes(name: str, suffix: str, content: bytes) -> None:
+def _check_network_bytes(name: str, content: bytes) -> None:
     """Validate a YAML/JSON network file's content the way the loader will read it."""
-    try:
-        text = content.decode("utf-8-sig")
-        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-    except (UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as err:
-        raise NetworkError(name, [f"not a valid UTF-8 YAML/JSON file: {err}"]) from err
-    if not isinstance(data, dict):
-        raise NetworkError(name, ["the file must hold a mapping (name, substation, ...)"])
+    data = network_data(name, content)
     if data.get("inlets_csv"):
         raise NetworkError(
             name, ["inlets_csv: upload a file with its inlets inside, or give a path"]

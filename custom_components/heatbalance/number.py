@@ -32,7 +32,7 @@ from .coordinator import HeatbalanceConfigEntry
 from .cycle import weight_of
 from .engine.model import WEIGHT_RANGE
 from .entity import HeatbalanceEntity, add_entities
-from .settings import DEFAULT_OPTIONS, OPTION_RANGES
+from .settings import OPTION_RANGES, option_errors
 
 PARALLEL_UPDATES = 0
 
@@ -122,11 +122,8 @@ class ThresholdNumber(HeatbalanceEntity, NumberEntity):
         """Admins only; the opening limits must stay ordered (the engine refuses otherwise)."""
         await self._require_admin()
         key = self.entity_description.key
-        options = DEFAULT_OPTIONS | dict(self.coordinator.config_entry.options) | {key: value}
-        if options[CONF_MIN_OPENING] > options[CONF_MAX_OPENING]:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="opening_limits"
-            )
+        if wrong := option_errors(dict(self.coordinator.config_entry.options) | {key: value}):
+            raise ServiceValidationError(translation_domain=DOMAIN, translation_key=wrong[0][1])
         await self._change_option(key, self.native_value, value)
 
 

@@ -66,7 +66,7 @@ from .const import (
     TARGETS,
 )
 from .records import CONF_ARCHIVE_URL, async_check_archive
-from .settings import DEFAULT_OPTIONS, OPTION_RANGES, OPTIONAL_OPTIONS
+from .settings import DEFAULT_OPTIONS, OPTION_RANGES, OPTIONAL_OPTIONS, option_errors
 
 TOPIC_BASE = re.compile(r"^[A-Za-z0-9_-]+$")
 GATEWAY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")  # as the add-on's gateway_id
@@ -113,6 +113,7 @@ FIELDS: tuple[tuple[str, str, Any], ...] = (
     (SECTION_PUMP, CONF_MAX_PUMP_SPEED, _number(CONF_MAX_PUMP_SPEED, PERCENTAGE)),
     (SECTION_PUMP, CONF_MAX_PUMP_STEP, _number(CONF_MAX_PUMP_STEP, PERCENTAGE)),
 )
+_SECTIONS = {key: name for name, key, _ in FIELDS}  # where a form error shows
 # fields that may stay empty (an entity or device not mapped), by section
 OPTIONAL_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {  # the timing's: NETWORK_ENTITIES
     # … and the substation flow meter as a device of the gateway add-on (its flow point)
@@ -196,13 +197,7 @@ def options_schema(current: dict[str, Any]) -> vol.Schema:
 
 def check(options: dict[str, Any]) -> dict[str, str]:
     """Settings that contradict each other or the standard, as form errors."""
-    errors: dict[str, str] = {}
-    if options[CONF_MIN_OPENING] > options[CONF_MAX_OPENING]:
-        errors[SECTION_SAFETY] = "opening_limits"
-    if options[CONF_TARGET] == "room_temperature" and options[CONF_LEVEL] != "advanced":
-        errors[SECTION_CONTROL] = "room_target_needs_advanced"  # §4.1.1
-    if options[CONF_MIN_PUMP_SPEED] > options[CONF_MAX_PUMP_SPEED]:
-        errors[SECTION_PUMP] = "pump_limits"
+    errors = {_SECTIONS[key]: error for key, error in option_errors(options)}
     if options.get(CONF_PUMP_SPEED_ENTITY) and options.get(CONF_PUMP_GATEWAY_DEVICE):
         errors[SECTION_PUMP] = "pump_two_sources"  # one VFD, one way to command it
     if options.get(CONF_PUMP_GATEWAY_ID) and not GATEWAY_ID.match(options[CONF_PUMP_GATEWAY_ID]):

@@ -20,10 +20,10 @@ from homeassistant.components import websocket_api
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
-from .archive import CYCLE_SIGNALS, INLET_SIGNALS
 from .compat import device_id
 from .compat import flow_vol as vol
 from .const import DOMAIN
+from .engine.archive import CYCLE_SIGNALS, INLET_SIGNALS
 from .view_data import history_point, live, new_history, topology
 
 if TYPE_CHECKING:

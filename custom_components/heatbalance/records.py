@@ -1,4 +1,4 @@
-"""Home Assistant glue of the operator's archive (``archive.py``): open, feed, close.
+"""Home Assistant glue of the operator's archive (``engine/archive.py``): open, feed, close.
 
 One archive writer per network entry. The coordinator hands each cycle's result to
 :func:`archive_cycle` (one call); the record is built and written by the writer's thread, so
@@ -25,7 +25,10 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.util import dt as dt_util
 
-from .archive import (
+from .audit import async_audit
+from .backup import async_check_backups
+from .const import DATA_RECORDS, DOMAIN, EVENT_ALARM, EVENT_AUDIT, SOURCE_SIMULATOR
+from .engine.archive import (
     Archive,
     ArchiveError,
     ArchiveWriter,
@@ -35,9 +38,6 @@ from .archive import (
     retention_cutoff,
     sqlite_url,
 )
-from .audit import async_audit
-from .backup import async_check_backups
-from .const import DATA_RECORDS, DOMAIN, EVENT_ALARM, EVENT_AUDIT, SOURCE_SIMULATOR
 from .settings import DEFAULT_OPTIONS
 
 if TYPE_CHECKING:

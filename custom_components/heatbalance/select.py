@@ -17,6 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import ALGORITHMS, CONF_ALGORITHM, CONF_MODE, CONF_TARGET, DOMAIN, MODES, TARGETS
 from .coordinator import HeatbalanceConfigEntry
 from .entity import HeatbalanceEntity
+from .settings import option_errors
 
 PARALLEL_UPDATES = 0
 
@@ -74,9 +75,6 @@ class OptionSelect(HeatbalanceEntity, SelectEntity):
         key = self.entity_description.key
         if self.entity_description.admin_only:
             await self._require_admin()
-        room = key == CONF_TARGET and option == "room_temperature"
-        if room and self.coordinator.settings.level != "advanced":
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="room_target_needs_advanced"
-            )
+        if wrong := option_errors(dict(self.coordinator.config_entry.options) | {key: option}):
+            raise ServiceValidationError(translation_domain=DOMAIN, translation_key=wrong[0][1])
         await self._change_option(key, self.current_option, option)

@@ -149,7 +149,7 @@ def _shown(name: str, scale: float = 1.0) -> Callable[[InletResult], float | Non
 
 
 def _households(key: str) -> Callable[[InletResult], float | None]:
-    return lambda r: r.households[key] if r.households else None
+    return lambda r: getattr(r.households, key) if r.households else None
 
 
 def _has_households(r: InletResult) -> bool:

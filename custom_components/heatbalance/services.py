@@ -46,7 +46,7 @@ from .export import (
 )
 from .lifecycle import async_change_inlet, async_change_options
 from .records import archive_commissioning
-from .settings import DEFAULT_OPTIONS, OPTION_RANGES
+from .settings import DEFAULT_OPTIONS, OPTION_RANGES, option_errors
 
 _LOGGER = logging.getLogger(__name__)
 ENTRY = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
@@ -172,9 +172,8 @@ async def _set_thresholds(hass: HomeAssistant, call: ServiceCall) -> None:
     changes = {k: v for k, v in call.data.items() if k != ATTR_CONFIG_ENTRY_ID}
     if not changes:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="nothing_to_set")
-    options = DEFAULT_OPTIONS | dict(entry.options) | changes
-    if options[CONF_MIN_OPENING] > options[CONF_MAX_OPENING]:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="opening_limits")
+    if wrong := option_errors(dict(entry.options) | changes):
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key=wrong[0][1])
     before = DEFAULT_OPTIONS | dict(entry.options)
     async_change_options(hass, entry, **changes)
     async_audit(

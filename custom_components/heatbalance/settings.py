@@ -64,6 +64,7 @@ from .const import (
 )
 from .engine.alarms import AlarmSettings
 from .engine.control.safety import SafetyLimits
+from .engine.evaluation import BANDS
 
 _ENGINE_LIMITS = SafetyLimits()
 # the options' target names → the engine's (control/base.py, evaluation.py)
@@ -162,6 +163,24 @@ RELOAD_OPTIONS: tuple[str, ...] = (
     *PUMP_SOURCES,  # the pump's source changes: the plant is rebuilt
     CONF_SUBSTATION_FLOW_DEVICE,  # a meter on the gateway attaches its source at setup
 )
+# Limit pairs whose low end must not exceed the high end, with the error shown: the engine's
+# SafetyLimits refuses them (§5.3.6-3).
+ORDERED_LIMITS: tuple[tuple[str, str, str], ...] = (
+    (CONF_MIN_OPENING, CONF_MAX_OPENING, "opening_limits"),
+    (CONF_MIN_PUMP_SPEED, CONF_MAX_PUMP_SPEED, "pump_limits"),
+)
+
+
+def option_errors(options: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(option, error) of every setting the engine would refuse in ``options`` (defaults
+    filled): a limit pair out of order, or a target without a band at the level (§4.1.1:
+    room temperature at the advanced level only). The options dialog, the threshold numbers,
+    the selects and the set_safety_thresholds action ask this one rule before they store."""
+    o = DEFAULT_OPTIONS | dict(options)
+    wrong = [(low, error) for low, high, error in ORDERED_LIMITS if o[low] > o[high]]
+    if (o[CONF_LEVEL], ENGINE_TARGETS[o[CONF_TARGET]]) not in BANDS:
+        wrong.append((CONF_TARGET, "room_target_needs_advanced"))
+    return wrong
 
 
 @dataclass(frozen=True)

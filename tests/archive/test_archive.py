@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from custom_components.heatbalance.archive import (
+from custom_components.heatbalance.engine.archive import (
     Archive,
     ArchiveError,
     ArchiveWriter,

@@ -32,8 +32,8 @@ from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_test_home_assistant
 
-from custom_components.heatbalance.archive import Archive
 from custom_components.heatbalance.const import DOMAIN
+from custom_components.heatbalance.engine.archive import Archive
 from custom_components.heatbalance.gateway_history import LATE_S, BacklogHistory, record
 from custom_components.heatbalance.records import ARCHIVE_FILE, records_of
 from tests.integration.conftest import add_network, cycles, setup_ha_backup

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.heatbalance.archive import Archive, EventRecord
+from custom_components.heatbalance.engine.archive import Archive, EventRecord
 from custom_components.heatbalance.engine.cli import main
 
 from .test_archive import T0, cycle

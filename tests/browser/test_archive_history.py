@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.heatbalance.archive import Archive
+from custom_components.heatbalance.engine.archive import Archive
 from custom_components.heatbalance.records import ARCHIVE_FILE
 
 from .conftest import browser_page

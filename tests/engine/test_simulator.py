@@ -11,9 +11,11 @@ from custom_components.heatbalance.engine.hydraulics import HydraulicModel
 from custom_components.heatbalance.engine.model import Device, HeatingCurve
 from custom_components.heatbalance.engine.simulator import (
     SEASON_DAYS,
+    InletState,
     Simulator,
     outdoor_profile,
     profile_function,
+    ranges,
 )
 
 from .nets import chain, inlet
@@ -314,3 +316,20 @@ def test_heat_meter_counts_what_the_room_model_integrated(chain3) -> None:
         lost += sim.ua[k] * ((before + sim.room_c[k]) / 2 + 12.0) * 60.0 - sim.gains[k] * 60.0
     stored = sim.capacity[k] * (sim.room_c[k] - t0)
     assert sim.heat_j[k] == pytest.approx(stored + lost, rel=1e-4)
+
+
+def test_ranges_over_inlets_skip_a_ratio_without_design_flow() -> None:
+    """One range rule for the households' sensors (HA) and ``simulate``'s summary rows."""
+
+    def state(room: float, flow: float, design: float) -> InletState:
+        return InletState(flow, design, 80.0, 50.0, room, 0.0, 1.0, 50.0, 10.0)
+
+    spread = ranges([state(19.0, 1.0, 2.0), state(22.0, 3.0, 2.0), state(20.0, 1.0, 0.0)])
+    assert spread is not None
+    assert (spread.count, spread.room_min_c, spread.room_max_c) == (3, 19.0, 22.0)
+    assert spread.room_mean_c == pytest.approx(61.0 / 3)
+    assert (spread.flow_ratio_min, spread.flow_ratio_max) == (0.5, 1.5)
+    none_designed = ranges([state(20.0, 1.0, 0.0)])
+    assert none_designed is not None
+    assert math.isnan(none_designed.flow_ratio_min)
+    assert ranges([]) is None

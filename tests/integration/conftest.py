@@ -20,8 +20,8 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.heatbalance import gateway_history, records
-from custom_components.heatbalance.archive import sqlite_url
 from custom_components.heatbalance.const import CONF_NETWORK, DOMAIN, EVENT_ALARM
+from custom_components.heatbalance.engine.archive import sqlite_url
 
 HA_YEAR = MAJOR_VERSION
 

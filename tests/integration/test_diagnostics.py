@@ -28,4 +28,5 @@ async def test_diagnostics_are_redacted(hass: HomeAssistant, hass_client) -> Non
     assert learned["pipe_resistance_factor"] > 0
     assert isinstance(learned["pipe_groups"], dict)
     assert set(diagnostics["state"]["inlets"]) >= {"B001", "B003"}
+    assert diagnostics["gateway_link"] is None  # no gateway inlet
     assert "sensor.my_flat_outdoor" not in str(diagnostics)

@@ -104,13 +104,14 @@ async def test_threshold_numbers(
         await _entity(hass, "number", "set_value", entity | {"value": 80}, operator)
     await _entity(hass, "number", "set_value", entity | {"value": 80}, hass_admin_user)
     assert demo.options["max_opening"] == 80
-    with pytest.raises(ServiceValidationError):
+    with pytest.raises(ServiceValidationError) as err:
         await _entity(
             hass,
             "number",
             "set_value",
             {"entity_id": "number.estate12_minimum_valve_opening", "value": 90},
         )
+    assert err.value.translation_key == "opening_limits"  # settings.option_errors
     await cycles(hass, demo, 2)
     assert demo.runtime_data.coordinator.simulator.openings.max() <= 0.8 + 1e-9
 

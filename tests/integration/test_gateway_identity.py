@@ -21,6 +21,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
 from custom_components.heatbalance.const import SOURCE_GATEWAY
+from custom_components.heatbalance.diagnostics import gateway_link
 from custom_components.heatbalance.gateway_source import GatewaySource
 from custom_components.heatbalance.settings import default_gateway_devices
 
@@ -64,7 +65,7 @@ async def test_another_gateway_cannot_take_over_a_configured_inlet(
         await hass.async_block_till_done()
     assert source.live["b001-valve"].gateway == "gw1"
     assert source.reading("B001", stale_s=600).opening == pytest.approx(0.40)
-    assert source.foreign == 1
+    assert gateway_link(source)["foreign"] == 1  # the diagnostics show it
     assert "Ignored a reading for b001-valve from gateway gw2" in caplog.text
     # gw2's batch is still acknowledged on its own topic: it must not resend it forever
     assert json.loads(_published(mqtt_mock, "heatbalance/gw/gw2/ack")[-1])["seq"] == 1
@@ -89,7 +90,7 @@ async def test_another_gateway_cannot_take_over_a_configured_inlet(
     _fire(hass, "gw1", "stats", json.dumps({"devices": {"b001-valve": {**figures, "requests": 7}}}))
     await hass.async_block_till_done()
     assert source.link_rate("B001") == (100.0, 7)
-    assert source.foreign == 3
+    assert gateway_link(source)["foreign"] == 3
     source.stop()
 
 

@@ -20,13 +20,13 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_capture_events
 
-from custom_components.heatbalance.archive import Archive
 from custom_components.heatbalance.backup import (
     async_post_backup,
     async_pre_backup,
     backup_shortfall,
 )
 from custom_components.heatbalance.const import DOMAIN, EVENT_ALARM
+from custom_components.heatbalance.engine.archive import Archive
 from custom_components.heatbalance.records import records_of
 from custom_components.heatbalance.settings import DEFAULT_OPTIONS
 

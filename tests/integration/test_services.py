@@ -11,8 +11,16 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.heatbalance.compat import flow_vol as vol
-from custom_components.heatbalance.const import DOMAIN, EVENT_AUDIT
+from custom_components.heatbalance.const import DOMAIN, EVENT_AUDIT, LEVELS, TARGETS
+from custom_components.heatbalance.cycle import limits_of
+from custom_components.heatbalance.engine.evaluation import band
 from custom_components.heatbalance.number import THRESHOLDS
+from custom_components.heatbalance.settings import (
+    ENGINE_TARGETS,
+    ORDERED_LIMITS,
+    Settings,
+    option_errors,
+)
 
 from .conftest import add_network, cycles
 
@@ -114,6 +122,34 @@ async def test_set_safety_thresholds(
     await cycles(hass, demo, 3)
     openings = demo.runtime_data.coordinator.simulator.openings
     assert openings.min() >= 0.12 - 1e-9
+
+
+@pytest.mark.parametrize(("low", "high", "error"), ORDERED_LIMITS)
+def test_limit_order_rule_is_the_engines(low: str, high: str, error: str) -> None:
+    """The one order rule the dialog, the numbers and the action ask (§5.3.6-3) refuses
+    exactly what the engine's SafetyLimits refuses, so no stored option stops the cycle."""
+    for lo, hi in ((40, 60), (50, 50), (60, 40)):
+        options = {low: lo, high: hi}
+        wrong = option_errors(options)
+        assert wrong == ([(low, error)] if lo > hi else [])
+        if wrong:
+            with pytest.raises(ValueError, match="≤"):
+                limits_of(Settings.from_options(options))
+        else:
+            limits_of(Settings.from_options(options))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("target", TARGETS)
+def test_target_rule_is_the_engines(level: str, target: str) -> None:
+    """A target the options refuse at a level is one the engine has no band for (§4.1.1)."""
+    refused = option_errors({"level": level, "target": target})
+    try:
+        band(level, ENGINE_TARGETS[target])
+    except ValueError:
+        assert refused == [("target", "room_target_needs_advanced")]
+    else:
+        assert refused == []
 
 
 async def test_balance_now_in_manual_mode(

@@ -358,10 +358,13 @@ def simulate_report(
 
 
 def _sim_row(network: Network, state: PlantState, energy_kwh: float) -> dict[str, float]:
-    """One summary line of ``simulate``."""
+    """One summary line of ``simulate``: room and flow ranges over the end users (a building
+    with households is their sum)."""
+    from .simulator import ranges
+
     parents = {i.parent for i in network.inlets.values() if i.parent}
-    rooms = np.array([s.room_c for iid, s in state.inlets.items() if iid not in parents])
-    ratios = np.array([s.flow_m3h / s.design_flow_m3h for s in state.inlets.values()])
+    spread = ranges(s for iid, s in state.inlets.items() if iid not in parents)
+    assert spread is not None  # a network has inlets (validation)
     return {
         "hour": round(state.time_s / 3600.0, 4),
         "outdoor_c": round(state.outdoor_c, 2),
@@ -370,11 +373,11 @@ def _sim_row(network: Network, state: PlantState, energy_kwh: float) -> dict[str
         "flow_m3h": round(state.pump.flow_m3h, 2),
         "heat_kw": round(state.heat_w / 1000.0, 2),
         "energy_kwh": round(energy_kwh, 3),
-        "room_min_c": round(float(rooms.min()), 2),
-        "room_mean_c": round(float(rooms.mean()), 2),
-        "room_max_c": round(float(rooms.max()), 2),
-        "flow_ratio_min": round(float(ratios.min()), 3),
-        "flow_ratio_max": round(float(ratios.max()), 3),
+        "room_min_c": round(spread.room_min_c, 2),
+        "room_mean_c": round(spread.room_mean_c, 2),
+        "room_max_c": round(spread.room_max_c, 2),
+        "flow_ratio_min": round(spread.flow_ratio_min, 3),
+        "flow_ratio_max": round(spread.flow_ratio_max, 3),
         "pump_power_w": round(state.pump.power_w, 1),
     }
 

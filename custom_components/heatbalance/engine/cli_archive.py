@@ -1,8 +1,9 @@
 """``history`` and ``report`` on an archive file (§5.2.4-5, §5.3.9-3): the operator's records
 read from a shell, e.g. from a copy taken out of an HA backup.
 
-The archive module lives beside the engine (``..archive``, no Home Assistant either): it is
-imported when the command runs, so the engine's other commands never need SQLAlchemy.
+The archive and its reports are engine modules (``archive``, ``reports``; the integration's
+``records.py`` feeds the same archive inside HA): imported when the command runs, so the
+engine's other commands never need SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ SIGNAL_HELP = "comma-separated (default: flow_m3h,supply_c,return_c,opening,comm
 
 
 def _archive(target: str, tz: str) -> Any:
-    from ..archive import Archive, ArchiveError, sqlite_url
+    from .archive import Archive, ArchiveError, sqlite_url
 
     url = target if "://" in target else sqlite_url(target)
     if "://" not in target and not Path(target).is_file():
@@ -53,7 +54,7 @@ def _when(text: str, archive: Any) -> float:
 
 def cmd_history(args: Any) -> int:
     """Print (or write) one inlet's signals over a range."""
-    from ..archive import ArchiveError
+    from .archive import ArchiveError
 
     archive = _archive(args.archive, args.tz)
     try:
@@ -112,8 +113,8 @@ def _plot(rows: list[dict[str, Any]], signals: list[str], inlet: str, path: str)
 
 def cmd_report(args: Any) -> int:
     """Write a report of the archive file into a folder."""
-    from ..archive import ArchiveError
-    from ..reports import build_report, write_report
+    from .archive import ArchiveError
+    from .reports import build_report, write_report
 
     archive = _archive(args.archive, args.tz)
     try:

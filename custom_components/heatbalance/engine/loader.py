@@ -252,18 +252,7 @@ def load_network(source: str | Path) -> Network:
     path = builtin_path(str(source)) or Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"{source}: no such network file or built-in network")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise NetworkError(
-            path.name, [f"not UTF-8 text ({err.reason} at byte {err.start})"]
-        ) from err
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
-    except (yaml.YAMLError, json.JSONDecodeError) as err:
-        raise NetworkError(path.name, [f"not valid YAML/JSON: {err}"]) from err
-    if not isinstance(data, dict):
-        raise NetworkError(path.name, ["the file must hold a mapping (name, substation, ...)"])
+    data = network_data(path.name, path.read_bytes())
     csv_name = data.get("inlets_csv")
     network = parse_network(data, source=path.name)
     if csv_name:
@@ -272,6 +261,23 @@ def load_network(source: str | Path) -> Network:
             raise NetworkError(path.name, [f"inlets_csv: no file {csv_name}"])
         network = import_inlets_csv(network, csv_path.read_bytes(), source=csv_path.name)
     return network
+
+
+def network_data(name: str, content: bytes) -> dict[str, Any]:
+    """A YAML/JSON network file's content as data (JSON by a ``.json`` name, else YAML):
+    the one reading the loader, an upload's check and the network export share."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise NetworkError(name, [f"not UTF-8 text ({err.reason} at byte {err.start})"]) from err
+    try:
+        json_file = Path(name).suffix.lower() == ".json"
+        data = json.loads(text) if json_file else yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+    except (yaml.YAMLError, json.JSONDecodeError) as err:
+        raise NetworkError(name, [f"not valid YAML/JSON: {err}"]) from err
+    if not isinstance(data, dict):
+        raise NetworkError(name, ["the file must hold a mapping (name, substation, ...)"])
+    return data
 
 
 def parse_network(data: dict[str, Any], name: str = "", source: str | None = None) -> Network:

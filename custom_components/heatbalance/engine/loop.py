@@ -191,7 +191,8 @@ class ControlLoop:
         ctl = self.controller
         pump = ctl.last_speed if self.config.controller.pump_control else None
         quiet = not ctl.moved and not ctl.pump_jump  # nothing sent since the last readings
-        plausible = self.plausibility.update(measurements, ctl.estimators, pump, quiet)
+        touched = self.network.inlets.keys() if ctl.pump_jump else ctl.touched()
+        plausible = self.plausibility.update(measurements, ctl.estimators, pump, quiet, touched)
         meas = untrusted(meas, plausible)
         ev = self._evaluate(meas)
         commands = self.controller.step(meas)

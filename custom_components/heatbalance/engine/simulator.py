@@ -21,7 +21,7 @@ the state. Valve faults (stuck, blocked) belong to the plant and are injected he
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,6 +81,37 @@ class PlantState:
     pipe_loss_w: float = 0.0
     heat_kwh: float = 0.0  # delivered since the start
     pump_kwh: float = 0.0  # electricity of the circulation pump since the start
+
+
+@dataclass(frozen=True)
+class Ranges:
+    """Room temperatures and flow ratios (actual ÷ design flow) over some inlets: what an
+    operator reads of a building's households (HA) or of a whole plant (``simulate``)."""
+
+    count: int
+    room_min_c: float
+    room_mean_c: float
+    room_max_c: float
+    flow_ratio_min: float  # NaN when none of them has a design flow
+    flow_ratio_max: float
+
+
+def ranges(states: Iterable[InletState]) -> Ranges | None:
+    """The ranges over ``states`` (None for no inlet); ratios of inlets with a design flow.
+    Plain Python: HA asks it per building every cycle, over a few dozen households each."""
+    states = list(states)
+    if not states:
+        return None
+    rooms = [s.room_c for s in states]
+    ratios = [s.flow_m3h / s.design_flow_m3h for s in states if s.design_flow_m3h > 0]
+    return Ranges(
+        count=len(states),
+        room_min_c=min(rooms),
+        room_mean_c=math.fsum(rooms) / len(rooms),
+        room_max_c=max(rooms),
+        flow_ratio_min=min(ratios, default=math.nan),
+        flow_ratio_max=max(ratios, default=math.nan),
+    )
 
 
 class Simulator:

@@ -1708,7 +1708,7 @@ class Controller:
             for filt in column:
                 filt.pooled = pooled
 
-    def _touched(self) -> set[str]:
+    def touched(self) -> set[str]:
         """Inlets whose flow last step's valve commands changed directly (own, building, kids)."""
         inlets = self.network.inlets
         out = set(self.moved)
@@ -1732,7 +1732,7 @@ class Controller:
         jump = math.hypot(self.pump_jump, coupling)
         inlets: dict[str, InletReading] = {}
         self.fresh = set()
-        touched = self._touched()
+        touched = self.touched()
         model = self._model_factors(meas, openings) if self._model_regulates() else None
         self._pool_noise()
         drift = self.drift.sigma()
