@@ -138,6 +138,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             self.inlets,
         )
         self.plant.left = left_real(self.memory.sources, self.inlets)
+        self.plant.unplaced = set(self.memory.changed)
         await self._async_attach_gateway()
         if self.config_entry is not None:  # HA stops without unloading: write what is due
             self.config_entry.async_on_unload(

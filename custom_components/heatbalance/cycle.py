@@ -23,7 +23,6 @@ from .engine.evaluation import BalanceStateMachine, Evaluation
 from .engine.loop import ControlLoop, LoopConfig
 from .engine.model import WEIGHT_RANGE, Network
 from .engine.simulator import Ranges, ranges
-from .estimates import filled_in
 from .reading import Acquisition, Reading
 from .settings import ENGINE_TARGETS, InletConfig, Settings
 
@@ -272,7 +271,7 @@ def run_cycle(
             households=ranges(plant[k.id] for k in kids.get(iid, ()) if k.id in plant),
             flow_deviation=judged.flow_deviation_pct if judged else None,
             flagged=flags.get(iid, {}),
-            filled=filled_in(memory.loop.controller, iid, reading, out.commands.assumed),
+            filled=memory.loop.filled_in(iid, reading, out.commands.assumed),
         )
     send = out.dispatch
     result = _network_result(acq, results, dict(send.openings), send.pump_speed, ev)

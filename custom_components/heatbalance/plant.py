@@ -85,6 +85,9 @@ class Plant:
         self.gateway: GatewaySource | None = None  # gateway_source.async_attach sets it
         self._assumed = False  # uncommanded valves and pump put at their assumed state
         self.left: set[str] = set()  # real valves whose subentry was removed (persistence)
+        # real inlets whose valve in the model still stands where their old source left it
+        # (re-mapped since the Store: persistence's ``changed``), until read or commanded
+        self.unplaced: set[str] = set()
         self.pump_failed = False  # the last dispatch's pump speed did not reach the drive
         # heat meters mapped by their power only: their counters (the engine's rule, kWh),
         # and the plant time of each meter's last reading
@@ -136,6 +139,8 @@ class Plant:
             for iid, cfg in self.inlets.items()
             if cfg.source in (SOURCE_ENTITIES, SOURCE_GATEWAY)
         }
+        positions = self._real_positions(hass, real)
+        self.unplaced.difference_update(positions)
         acq = await hass.async_add_executor_job(  # 10⁵ objects at 23k: paused (gc_tuning)
             run_paused,
             len(self.simulator.network.inlets),
@@ -144,7 +149,7 @@ class Plant:
             list(self.inlets),
             real,
             self.simulated,
-            self._real_positions(hass, real),
+            positions,
         )
         for iid, cfg in real.items():
             if cfg.source == SOURCE_ENTITIES:
@@ -319,9 +324,19 @@ class Plant:
         # cycle without an answer is reported, before the next command replaces it
         reading = self.gateway.reading(iid, stale_s=2 * self.cycle_s, answer_s=self.cycle_s / 2)
         if "dp_available_kpa" not in reading.measured:  # no transmitters: the model's estimate
-            model = plant.inlets.get(iid)
-            reading.dp_available_kpa = model.dp_available_kpa if model else None
+            reading.dp_available_kpa = self._model_dp(iid, plant)
         return reading
+
+    def _model_dp(self, iid: str, plant: PlantState) -> float | None:
+        """The network model's available ΔP at a real inlet without transmitters (flagged
+        estimated by :meth:`_follow`); None while the model's valve there still stands where
+        the inlet's old source left it (:attr:`unplaced`): that is no estimate of the real
+        plant. Right after a re-map from the simulated plant it was the simulated valves'
+        ΔP, +60…+70 kPa above the real one; the estimator held it over the first real
+        reading and the controller learnt it as the pipes' residual, so a healthy gateway
+        start undershot its inlets by 5–9 % for three cycles (issue 10 g)."""
+        model = plant.inlets.get(iid)
+        return None if model is None or iid in self.unplaced else model.dp_available_kpa
 
     def _read_entities(self, hass: HomeAssistant, cfg: InletConfig, plant: PlantState) -> Reading:
         """Mapped HA entities; the available ΔP measured where transmitters are mapped, else
@@ -366,8 +381,7 @@ class Plant:
             ret = read(get(CONF_RETURN_PRESSURE_ENTITY), _pressure_kpa)
             dp = _UNMAPPED if supply is _UNMAPPED or ret is _UNMAPPED else _difference(supply, ret)
         if dp is _UNMAPPED:  # no transmitter: the model's estimate on the real valves
-            model = plant.inlets.get(cfg.inlet_id)
-            reading.dp_available_kpa = model.dp_available_kpa if model else None
+            reading.dp_available_kpa = self._model_dp(cfg.inlet_id, plant)
         else:
             reading.dp_available_kpa = dp
             reading.measured = (*reading.measured, "dp_available_kpa")
@@ -434,6 +448,7 @@ class Plant:
             if iid not in failed:
                 # the model assumes a real valve where it went until its feedback says
                 model[iid] = opening
+                self.unplaced.discard(iid)
         if model:
             await hass.async_add_executor_job(self._set_openings, model)
         self.pump_failed = False

@@ -9,6 +9,8 @@ controller, so it never assumes its commands moved a valve.
 
 from __future__ import annotations
 
+import pytest
+
 from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
 from custom_components.heatbalance.engine.evaluation import BALANCED as STATE_BALANCED
 from custom_components.heatbalance.engine.evaluation import BalanceStateMachine
@@ -114,3 +116,24 @@ def test_without_a_balance_state_every_automatic_cycle_sends() -> None:
         out = loop.step(Measurements.from_plant(sim.state()))
         assert out.dispatch.held is None
         _send(loop, sim, out.dispatch)
+
+
+def test_filled_in_is_the_filters_prediction_for_a_lost_reading_only() -> None:
+    """What HA shows flagged as estimated (issue 10 item 3) is the loop's own answer: a lost
+    reading's prediction while it may stand in, nothing for a reading that came, and a valve
+    without feedback at the position the step limit starts from."""
+    loop, sim = _loop()
+    for _ in range(3):
+        out = loop.step(Measurements.from_plant(sim.state()))
+        _send(loop, sim, out.dispatch)
+    meas = Measurements.from_plant(sim.state())
+    true_flow = meas.inlets["B003"].flow_m3h
+    meas.inlets["B003"].flow_m3h = None  # lost this cycle
+    meas.inlets["B004"].opening = None  # no position feedback
+    out = loop.step(meas)
+    lost = loop.filled_in("B003", meas.inlets["B003"], out.commands.assumed)
+    assert set(lost) == {"flow_m3h"}
+    assert lost["flow_m3h"] == pytest.approx(true_flow, rel=0.05)
+    assert loop.filled_in("B001", meas.inlets["B001"], out.commands.assumed) == {}
+    assumed = loop.filled_in("B004", meas.inlets["B004"], {"B004": "no feedback"})
+    assert assumed == {"opening": loop.controller.known_position("B004")}

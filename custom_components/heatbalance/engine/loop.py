@@ -45,7 +45,7 @@ from .cleaning import (
 )
 from .cleaning import heat_flow_kw as _heat_flow_kw
 from .control.base import Commands, ControllerConfig, InletReading, Measurements
-from .control.controller import SIGNIFICANCE_Z, Controller, make_controller
+from .control.controller import MAX_ESTIMATE_AGE, SIGNIFICANCE_Z, Controller, make_controller
 from .control.safety import limit_opening
 from .diagnosis import Diagnoser, Finding, InletObservation
 from .energy import EnergyCounters
@@ -74,6 +74,7 @@ class LoopConfig:
 
 MANUAL = "manual"  # Dispatch.held: a proposal the operator confirms (§5.3.6-6)
 BALANCED = "balanced"  # Dispatch.held: balanced, devices left alone (§8.2.5)
+PREDICTED = ("flow_m3h", "supply_c", "return_c", "room_c", "dp_available_kpa")  # filled_in
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,30 @@ class ControlLoop:
             if why:
                 acted[iid] = why
         return out, acted
+
+    def filled_in(
+        self, inlet_id: str, reading: InletReading, assumed: Mapping[str, str]
+    ) -> dict[str, float]:
+        """Per reading field, the engine's value where ``reading`` has none this cycle, to be
+        shown flagged as estimated (issue 10 item 3): a lost reading its filter predicts (for
+        ``MAX_ESTIMATE_AGE`` cycles at most), the assumed position of a valve without
+        feedback (``assumed``: ``Commands.assumed``; where the step limit starts from)."""
+        ctl, out = self.controller, {}
+        est = ctl.estimators.get(inlet_id)
+        if est is not None:
+            for name in PREDICTED:
+                value, age = est.value(name), est.age(name)
+                if (
+                    getattr(reading, name) is None
+                    and value is not None
+                    and 0 < age <= MAX_ESTIMATE_AGE
+                ):
+                    out[name] = value
+        if reading.opening is None and inlet_id in assumed:
+            position = ctl.known_position(inlet_id)
+            if position is not None:
+                out["opening"] = position
+        return out
 
     def held(self) -> None:
         """Nothing was sent this cycle: the controller must not assume its commands moved
