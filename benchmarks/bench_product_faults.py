@@ -309,12 +309,22 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
         failed += not coordinator.last_update_success
         if os.environ.get("BENCH_FAULTS_DEBUG") and coordinator.data is not None:
             loop = coordinator.memory.loop
+            net0 = coordinator.network
             print(
                 "DEBUG",
                 k,
                 [(f.inlet_id, f.kind) for f in coordinator.data.findings],
                 loop.controller.faults if loop else None,
-                {i: round(o, 3) for i, o in coordinator.sent.items() if i == victim},
+                {i: round(o, 3) for i, o in coordinator.sent.items()},
+                {
+                    i: round(r.flow_m3h / net0.inlets[i].design_flow_m3h, 3)
+                    for i, r in (loop.controller.estimated.inlets.items() if loop else ())
+                    if r.flow_m3h is not None
+                },
+                loop.controller.model.pipes.factors if loop else None,
+                {i: round(v, 1) for i, v in loop.controller.model.residuals.items()}
+                if loop
+                else None,
                 file=sys.stderr,
             )
         if field is not None:
@@ -327,6 +337,19 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
         else:
             moves += [(i, before[i], o) for i, o in coordinator.sent.items() if i in before]
             truth, net = sim.state(), sim.network
+        if os.environ.get("BENCH_FAULTS_DEBUG"):  # the inlets' true flow ÷ design, alarms
+            ratios = {
+                i: round(truth.inlets[i].flow_m3h / net.inlets[i].design_flow_m3h, 3)
+                for i in (scope or net.inlets)
+            }
+            print(
+                "TRUE",
+                k,
+                ratios,
+                [r for r in raised if r[0] == k],
+                round(truth.pump.speed, 3),
+                file=sys.stderr,
+            )
         held.append(br._in_band(net, truth, br.INTERMEDIATE, scope))
         ev = br.evaluate(net, truth, level="intermediate", target="flow", inlets=scope)
         share = ev.share_in_band

@@ -93,7 +93,7 @@ import math
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -835,11 +835,13 @@ def run(
     hidden: bool = False,
     loop: bool = True,
     hold: bool = True,
+    pressures: bool = True,
 ) -> list[Row]:
     """Every network × scenario × seed (``names``: comma-separated network names only;
     ``only``: comma-separated parts of scenario names; ``config``: the controller's;
     ``hidden``: the shapes of :func:`hidden_networks` instead of the 11; ``loop``: through
-    the engine's :class:`ControlLoop`, ``hold``: with the §8.2.5 hold, see :func:`run_one`)."""
+    the engine's :class:`ControlLoop`, ``hold``: with the §8.2.5 hold, see :func:`run_one`;
+    ``pressures`` False: no ΔP read in any scenario, as on a plant without transmitters)."""
     tasks = []
     parts = [p.strip() for p in only.split(",")] if only else []
     rows: dict[tuple[str, str], Row] = {}
@@ -850,9 +852,10 @@ def run(
     for net in candidates:
         if wanted and net.name not in wanted:
             continue
-        for scn in SCENARIOS:
-            if parts and not any(p in scn.name for p in parts):
+        for listed in SCENARIOS:
+            if parts and not any(p in listed.name for p in parts):
                 continue
+            scn = listed if pressures else replace(listed, pressures=False)
             rows[(net.name, scn.name)] = Row(net.name, scn.name, scn.goal, named=scn.named)
             for seed in range(seeds if scn.seeded else 1):
                 tasks.append((net, scn, seed, config, loop, hold))
@@ -1119,9 +1122,12 @@ def meter_week(
     valve_kv: float | None = None,
     pressures: bool = True,
     loop: bool = True,
-) -> tuple[int, list[str]]:
+) -> tuple[int, list[str], int, list[str]]:
     """A healthy week under the engine controller (``loop``: through the :class:`ControlLoop`,
-    see :class:`Driven`): cycles with a meter diagnosis (false).
+    see :class:`Driven`): cycles with a meter diagnosis (false) and the meters named; cycles
+    with a design-load warning (:mod:`engine.design_loads`, through the loop only) and the
+    inlets it named with their measured ÷ design heat — false on a sound file, true on the
+    ``design_off`` shapes (``--networks``).
 
     ``valve_kv``: the middle building's valve passes this share of its characteristic's Kv
     (dirt, tolerance) — sound meters beside a valve the model gets wrong. ``pressures``
@@ -1137,24 +1143,32 @@ def meter_week(
     rng = np.random.default_rng(seed)
     state = sim.state()
     false_cycles, named = 0, set()
+    load_cycles, loads = 0, {}
     for _ in range(WEEK_STEPS):
         cmds = driven.step(measure(state, scn, "", rng))
         false_cycles += bool(control.meter_findings)
         named.update(f"{f.inlet_id}:{f.kind}" for f in control.meter_findings)
+        if driven.loop is not None:
+            load_cycles += bool(driven.loop.design_loads.flagged)
+            loads.update(driven.loop.design_loads.flagged)
         for iid, opening in cmds.openings.items():
             sim.set_opening(iid, opening)
         if cmds.pump_speed is not None:
             sim.set_pump_speed(cmds.pump_speed)
         state = sim.step(STEP_S)
-    return false_cycles, sorted(named)
+    return (
+        false_cycles,
+        sorted(named),
+        load_cycles,
+        [f"{i} {r:.2f}" for i, r in sorted(loads.items())],
+    )
 
 
 def _week_task(
     args: tuple[Network, float, int, float | None, bool, bool],
-) -> tuple[str, float, int, int, list[str]]:
+) -> tuple[str, float, int, int, list[str], int, list[str]]:
     net, noise, seed, valve_kv, pressures, loop = args
-    cycles, named = meter_week(net, noise, seed, valve_kv, pressures, loop)
-    return net.name, noise, seed, cycles, named
+    return net.name, noise, seed, *meter_week(net, noise, seed, valve_kv, pressures, loop)
 
 
 def run_meter_week(
@@ -1164,11 +1178,17 @@ def run_meter_week(
     valve_kv: float | None = None,
     pressures: bool = True,
     loop: bool = True,
+    names: str | None = None,
 ) -> list[str]:
-    """False meter diagnoses over a healthy week per network, noise 1 % and 2 % (goal: 0)."""
+    """False meter diagnoses over a healthy week per network, noise 1 % and 2 % (goal: 0),
+    and the design-load warnings (``names``: these networks, hidden shapes included)."""
+    nets = networks(quick)
+    if names:
+        wanted = names.split(",")
+        nets = [n for n in networks(False) + hidden_networks() if n.name in wanted]
     tasks = [
         (n, noise, s, valve_kv, pressures, loop)
-        for n in networks(quick)
+        for n in nets
         for noise in (0.01, 0.02)
         for s in range(seeds)
     ]
@@ -1177,16 +1197,23 @@ def run_meter_week(
             results = list(pool.map(_week_task, tasks, chunksize=1))
     else:
         results = [_week_task(t) for t in tasks]
-    lines = ["| network | noise | seeds | runs with a false meter diagnosis | cycles | named |"]
-    lines.append("|---|---|---|---|---|---|")
-    for net in networks(quick):
+    lines = [
+        "| network | noise | seeds | runs with a false meter diagnosis | cycles | named "
+        "| design-load warning: runs | cycles | named (measured ÷ design heat) |"
+    ]
+    lines.append("|---|---|---|---|---|---|---|---|---|")
+    for net in nets:
         for noise in (0.01, 0.02):
             rs = [r for r in results if r[0] == net.name and r[1] == noise]
             bad = [r for r in rs if r[3]]
             named = sorted({n for r in bad for n in r[4]})
+            warned = [r for r in rs if r[5]]
+            loads = sorted({n for r in warned for n in r[6]})
             lines.append(
                 f"| {net.name} | {noise:.0%} | {len(rs)} | {len(bad)} | "
-                f"{sum(r[3] for r in rs)} of {len(rs) * WEEK_STEPS} | {', '.join(named[:3])} |"
+                f"{sum(r[3] for r in rs)} of {len(rs) * WEEK_STEPS} | {', '.join(named[:3])} "
+                f"| {len(warned)} | {sum(r[5] for r in rs)} of {len(rs) * WEEK_STEPS} "
+                f"| {', '.join(loads[:6])}{' …' if len(loads) > 6 else ''} |"
             )
     return lines
 
@@ -1223,13 +1250,21 @@ def main() -> None:
         help="with --meter-week: the middle building's valve passes this share of its Kv",
     )
     parser.add_argument(
-        "--no-dp", action="store_true", help="with --meter-week: no ΔP read (as behind HA)"
+        "--no-dp",
+        action="store_true",
+        help="no ΔP read in any scenario (a plant without transmitters; also --meter-week)",
     )
     args = parser.parse_args()
     start = time.perf_counter()
     if args.meter_week:
         week = run_meter_week(
-            args.quick, args.seeds, args.jobs, args.valve_kv, not args.no_dp, args.loop
+            args.quick,
+            args.seeds,
+            args.jobs,
+            args.valve_kv,
+            not args.no_dp,
+            args.loop,
+            args.networks,
         )
         for line in week:
             print(line)
@@ -1246,6 +1281,7 @@ def main() -> None:
         args.hidden,
         args.loop,
         args.hold,
+        not args.no_dp,
     )
     for line in table(rows, args.markdown):
         print(line)

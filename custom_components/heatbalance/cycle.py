@@ -286,15 +286,21 @@ def run_cycle(
 
 def _flags_by_inlet(flags: dict[str, tuple[str, ...]]) -> dict[str, dict[str, tuple[str, ...]]]:
     """Per inlet, the signals cleaning did not trust, with the reasons (for diagnostics);
-    one pass over all signals (``<inlet>.<signal>``), not one per inlet."""
+    one pass over all signals (``<inlet>.<signal>``), not one per inlet; a name is split
+    only when its flag is worth showing (143,000 names a cycle at 23,870 inlets)."""
     out: dict[str, dict[str, tuple[str, ...]]] = {}
     for name, why in flags.items():
+        if why in _UNFLAGGED:
+            continue
         iid, dot, signal = name.rpartition(".")
-        if dot and why not in {("ok",), ("missing",)}:
+        if dot:
             if why[0] == "missing" and signal in _OPTIONAL:
                 continue  # no transmitter at most inlets: the data check's (§4.3.2), not a flag
             out.setdefault(iid, {})[signal] = why
     return out
+
+
+_UNFLAGGED = frozenset({("ok",), ("missing",)})
 
 
 _OPTIONAL = frozenset({"dp_available_kpa", "valve_dp_kpa"})  # cleaned where read (cleaning.py)

@@ -22,7 +22,7 @@ class Reading(InletReading):
     """One inlet's acquisition in one cycle (None: not received)."""
 
     measured: tuple[str, ...] = ()  # fields a real instrument delivered (not the model)
-    estimated: tuple[str, ...] = ()  # fields the network model filled in (shown as such)
+    # ``estimated`` (the engine's field): what the network model filled in, shown as such
 
 
 @dataclass

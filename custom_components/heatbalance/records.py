@@ -27,7 +27,7 @@ from homeassistant.util import dt as dt_util
 
 from .audit import async_audit
 from .backup import async_check_backups
-from .const import DATA_RECORDS, DOMAIN, EVENT_ALARM, EVENT_AUDIT, SOURCE_SIMULATOR
+from .const import DATA_RECORDS, DOMAIN, EVENT_ALARM, EVENT_AUDIT
 from .engine.archive import (
     Archive,
     ArchiveError,
@@ -140,10 +140,7 @@ def archive_cycle(coordinator: HeatbalanceCoordinator, result: Any) -> None:
     dt_s = now - records.last_ts if records.last_ts else coordinator.plant.interval.total_seconds()
     records.last_ts = now
     network = coordinator.network
-    sources = {iid: cfg.source for iid, cfg in coordinator.inlets.items()}
-    records.writer.submit(
-        lambda: cycle_record(records.network, now, dt_s, result, network, sources)
-    )
+    records.writer.submit(lambda: cycle_record(records.network, now, dt_s, result, network))
     balanced = bool(result.balanced)
     if records.balanced is not None and balanced != records.balanced:
         records.writer.submit(
@@ -159,7 +156,7 @@ def archive_cycle(coordinator: HeatbalanceCoordinator, result: Any) -> None:
 
 
 def cycle_record(
-    network_key: str, ts: float, dt_s: float, result: Any, network: Any, sources: dict[str, str]
+    network_key: str, ts: float, dt_s: float, result: Any, network: Any
 ) -> CycleRecord:
     """The archive's record of a cycle result (built in the writer's thread)."""
     figures = {
@@ -197,11 +194,8 @@ def cycle_record(
             "command": inlet.command,
         }
         flagged = {_FLAG_NAMES.get(name.split(".")[0], name) for name in inlet.flagged}
+        # as the plant flagged them: a real inlet's ΔP without transmitters is the model's
         estimated = {_ESTIMATED_NAMES.get(n, n) for n in getattr(reading, "estimated", ())}
-        modelled = "dp_available_kpa" not in reading.measured  # no pressure transmitters
-        real = sources.get(iid) != SOURCE_SIMULATOR
-        if real and modelled and reading.dp_available_kpa is not None:
-            estimated.add("dp_kpa")  # real inlets: the network model's figure (plant.py)
         record.samples.append(
             InletSample(
                 iid,

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from .engine.alarms import EMERGENCY, AlarmBook  # an emergency draws its inlet as a fault
 from .engine.control.setpoints import flow_setpoint
-from .engine.evaluation import Band, band
+from .engine.design_loads import KIND as DESIGN_LOAD
+from .engine.evaluation import Band, band, flow_deviation_pct
 from .engine.hydraulics.topology import pipe_tree
 from .estimates import is_estimated
 
@@ -104,7 +105,8 @@ def live(
     (households of a demo network are drawn from it); None for a real plant, whose households
     are drawn as "no data" unless they are managed.
     """
-    faults = {f.inlet_id for f in result.findings}
+    # a design load the file gets wrong is the file's fault, not the inlet's devices'
+    faults = {f.inlet_id for f in result.findings if f.kind != DESIGN_LOAD}
     flow_band = band(settings.level, "flow")  # households are drawn by their flow
     rows: dict[str, dict[str, Any]] = {}
     for iid, res in result.inlets.items():
@@ -186,9 +188,9 @@ def new_history() -> deque[dict[str, Any]]:
 def _household_state(flow: tuple[float, float] | None, set_flow: float, flow_band: Band) -> str:
     """A simulated household's band state: its flow (model data) against its set flow on the
     level's flow band (§8.2.2-1, §8.2.3-1, §8.2.4-1), judged as the engine judges an inlet."""
-    if flow is None or not flow[1] or set_flow <= 0:
+    deviation = flow_deviation_pct(flow[0] if flow and flow[1] else None, set_flow)
+    if deviation is None:
         return "no_data"
-    deviation = (flow[0] / set_flow - 1.0) * 100.0
     if flow_band.miss(deviation) == 0.0:
         return "in_band"
     return "over" if deviation > 0 else "short"

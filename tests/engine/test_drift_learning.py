@@ -20,7 +20,9 @@ from custom_components.heatbalance.engine.control.controller import Controller, 
 from custom_components.heatbalance.engine.control.estimation import (
     DRIFT,
     DRIFT_FLOOR,
+    DRIFT_LAG,
     DriftLearner,
+    InletEstimator,
     SignalFilter,
 )
 
@@ -144,3 +146,45 @@ def test_the_learnt_drift_round_trips_and_a_corrupt_one_starts_from_the_prior(bu
     for raw in (None, "x", [1.0], [math.nan, 3.0], [2.0, 3.0], [1e-6, -1.0], [True, 1.0]):
         data = ctl.as_dict() | {"drift": raw}
         assert Controller.from_dict(network, data).drift == DriftLearner()
+
+
+def _feed(filt: SignalFilter, readings: list[float]) -> list[float | None]:
+    samples = []
+    for reading in readings:
+        filt.predict()
+        filt.update(reading, quiet=True)
+        samples.append(filt.walk)
+    return samples
+
+
+def test_a_drift_chain_survives_a_restart() -> None:
+    """HA stores the estimators and restores them at a restart (§3.0.7-1: learning goes on).
+    A chain half-way to its ``DRIFT_LAG`` sample continues after the restore and gives the
+    sample the uninterrupted filter gives; before, every chain started again, so a restart
+    every few cycles left the drift without samples."""
+    rng = np.random.default_rng(3)
+    readings = list(10.0 * (1.0 + 0.01 * rng.standard_normal(3 * DRIFT_LAG)))
+    kept = InletEstimator()
+    stored = InletEstimator()
+    half = DRIFT_LAG + DRIFT_LAG // 2
+    _feed(kept.filters["flow_m3h"], readings[:half])
+    _feed(stored.filters["flow_m3h"], readings[:half])
+    restored = InletEstimator.from_dict(json.loads(json.dumps(stored.to_dict())))
+    expected = _feed(kept.filters["flow_m3h"], readings[half:])
+    got = _feed(restored.filters["flow_m3h"], readings[half:])
+    assert any(s is not None for s in expected)
+    assert got == pytest.approx(expected)
+
+
+def test_a_corrupt_drift_chain_starts_a_new_one_and_keeps_the_estimate() -> None:
+    est = InletEstimator()
+    _feed(est.filters["flow_m3h"], [10.0, 10.1, 9.9])
+    row = est.to_dict()["flow_m3h"]
+    assert len(row) == 10
+    for chain in ([None, 2, 0.0], [10.0, DRIFT_LAG, 0.0], [10.0, 1.5, 0.0], [10.0, 2, -1.0]):
+        filt = InletEstimator.from_dict({"flow_m3h": row[:7] + chain}).filters["flow_m3h"]
+        assert filt.value == row[0]
+        assert filt.anchor is None
+    old = InletEstimator.from_dict({"flow_m3h": row[:7]}).filters["flow_m3h"]
+    assert old.value == row[0]
+    assert old.anchor is None

@@ -712,8 +712,7 @@ async def test_gateway_pressure_room_fault_and_battery_reach_the_entities(
     from custom_components.heatbalance.records import cycle_record
 
     coordinator = entry.runtime_data.coordinator
-    sources = {iid: cfg.source for iid, cfg in coordinator.inlets.items()}
-    record = cycle_record("n", 0.0, 1800.0, coordinator.data, coordinator.network, sources)
+    record = cycle_record("n", 0.0, 1800.0, coordinator.data, coordinator.network)
     sample = {s.inlet_id: s for s in record.samples}
     assert "dp_kpa" not in sample["B001"].estimated
     # B002 still simulated; an unmapped gateway inlet's ΔP would be the model's (estimated)

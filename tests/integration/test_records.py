@@ -27,10 +27,11 @@ from custom_components.heatbalance.backup import (
 )
 from custom_components.heatbalance.const import DOMAIN, EVENT_ALARM
 from custom_components.heatbalance.engine.archive import Archive
-from custom_components.heatbalance.records import records_of
+from custom_components.heatbalance.records import cycle_record, records_of
 from custom_components.heatbalance.settings import DEFAULT_OPTIONS
 
 from .conftest import cycles, setup_ha_backup
+from .test_balancing import FIELD, _field_devices, _map_b003
 
 
 async def _flushed(hass: HomeAssistant, entry: ConfigEntry) -> Archive:
@@ -73,6 +74,22 @@ async def test_every_cycle_and_inlet_archived_across_a_reload(
     assert counts["cycles"] == 7  # 4 + the reload's first refresh + 2
     assert counts["samples"] == 7 * n
     assert archive_file.is_file()
+
+
+async def test_archive_flags_the_models_dp_of_a_real_inlet(
+    hass: HomeAssistant, demo: ConfigEntry
+) -> None:
+    """A real inlet without pressure transmitters is archived with its ΔP flagged estimated,
+    as the plant flagged its reading (one rule, plant._follow); a simulated inlet's is not."""
+    await _field_devices(hass)
+    await _map_b003(hass, demo, FIELD)
+    await cycles(hass, demo, 1)
+    coordinator = demo.runtime_data.coordinator
+    record = cycle_record("n", 0.0, 1800.0, coordinator.data, coordinator.network)
+    sample = {s.inlet_id: s for s in record.samples}
+    assert sample["B003"].values["dp_kpa"] is not None
+    assert "dp_kpa" in sample["B003"].estimated
+    assert "dp_kpa" not in sample["B001"].estimated
 
 
 async def test_options_change_is_audited_old_to_new_with_its_user(

@@ -294,6 +294,14 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def flow_deviation_pct(flow: float | None, set_flow: float) -> float | None:
+    """A flow's deviation from its set flow, % of the set flow (§8.2.2-1 … §8.2.4-1); None
+    without a flow or a set flow (or so far off that it overflows)."""
+    if flow is None or set_flow <= 0:
+        return None
+    return _finite(100.0 * (flow - set_flow) / set_flow)
+
+
 def _judge(
     network: Network,
     readings: Any,
@@ -309,9 +317,7 @@ def _judge(
     design = inlet.design_flow_m3h
     set_flow = flow_setpoint(inlet, weight)  # §5.3.6-5: a weighted building's set flow
     ratio = flow / design if flow is not None and design > 0 else None
-    flow_dev = (
-        _finite(100.0 * (flow - set_flow) / set_flow) if flow is not None and set_flow > 0 else None
-    )
+    flow_dev = flow_deviation_pct(flow, set_flow)
     reason: str | None = None
     deviation: float | None = None
     if value is None:

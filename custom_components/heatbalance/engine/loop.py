@@ -47,6 +47,7 @@ from .cleaning import heat_flow_kw as _heat_flow_kw
 from .control.base import Commands, ControllerConfig, InletReading, Measurements
 from .control.controller import MAX_ESTIMATE_AGE, SIGNIFICANCE_Z, Controller, make_controller
 from .control.safety import limit_opening
+from .design_loads import DesignLoadCheck
 from .diagnosis import Diagnoser, Finding, InletObservation
 from .energy import EnergyCounters
 from .evaluation import REGULATION_TIMEOUT_S, BalanceStateMachine, Evaluation, evaluate
@@ -150,6 +151,8 @@ class ControlLoop:
         self.energy = EnergyCounters(stored.get("energy_kwh"))
         # faults seen over cycles (swapped, frozen, pump)
         self.plausibility = _plausibility(stored.get("plausibility"))
+        # the file's design loads against the metered heat over days (§3.0.7, a warning)
+        self.design_loads = _design_loads(network, stored.get("design_loads"))
         self.cycle_s = cycle_s
         self._openings: dict[str, float] = {}  # last cycle's raw feedback (moves by hand)
         self.configure(config)
@@ -204,6 +207,8 @@ class ControlLoop:
         result.energy_kwh = self.energy.add(heat, self.cycle_s if dt_s is None else dt_s, judged)
         result.findings = self._diagnose(meas, sent) + plausible
         result.findings += self._controller_findings(result.findings, meas.time_s)
+        hours = (self.cycle_s if dt_s is None else dt_s) / 3600.0
+        result.findings += self.design_loads.update(meas, heat_kw, hours)
         result.forecast_kw = self._forecast(meas, result.total_heat_kw, outdoor_forecast_c)
         self._alarm_rules(measurements, result, sent, gateways or {})
         result.dispatch = self._dispatch(commands, balance, balance_now)
@@ -303,6 +308,7 @@ class ControlLoop:
             "forecaster": self.forecaster.as_dict(),
             "transmissions": self.success.as_dict(),
             "plausibility": self.plausibility.as_dict(),
+            "design_loads": self.design_loads.as_dict(),
         }
 
     # --- the steps ----------------------------------------------------------------------
@@ -364,7 +370,7 @@ class ControlLoop:
                 command=sent.get(iid) if r.command_status in ANSWER_OK else None,
                 feedback=r.opening,
                 flow_m3h=r.get("flow_m3h"),
-                dp_kpa=r.get("dp_available_kpa"),
+                dp_kpa=r.measured_value("dp_available_kpa"),  # no Kv from the model's ΔP
                 valve_dp_kpa=r.get("valve_dp_kpa"),
                 model_flow_m3h=model.get(iid),
                 signals=_NO_SIGNALS if r.fault_code is None else {"fault_code": r.fault_code},
@@ -533,6 +539,14 @@ def _plausibility(data: Any) -> Plausibility:
         return Plausibility.from_dict(data) if isinstance(data, dict) else Plausibility()
     except (KeyError, TypeError, ValueError, AttributeError):
         return Plausibility()
+
+
+def _design_loads(network: Network, data: Any) -> DesignLoadCheck:
+    """The stored design-load sums, or fresh ones when there are none or they are damaged."""
+    try:
+        return DesignLoadCheck(network, data if isinstance(data, dict) else None)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return DesignLoadCheck(network)
 
 
 def _diagnoser(data: Any) -> Diagnoser:

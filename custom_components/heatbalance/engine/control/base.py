@@ -41,6 +41,11 @@ class InletReading:
 
     ``flagged`` names fields data cleaning did not trust (``"flow_m3h"``, …, or ``"*"`` for
     the whole reading); a flagged field is treated exactly like a missing one.
+
+    ``estimated`` names fields a model filled in where no instrument reads them — the
+    available ΔP of an inlet without transmitters is the plant model's (HA entities, the
+    gateway: ``plant.py``). A plan may size valves on it; nothing that diagnoses a fault or
+    learns a valve factor or the pipes takes it for a measurement (:meth:`measured_value`).
     """
 
     flow_m3h: float | None = None
@@ -59,6 +64,7 @@ class InletReading:
     attempted: int = 0  # signals requested this cycle ...
     received: int = 0  # ... and answered at the first try (§6.0.6)
     link_rate: tuple[float, int] | None = None  # a source's own first-try rate %, requests
+    estimated: tuple[str, ...] = ()  # fields a model filled in, not an instrument
 
     def get(self, name: str) -> float | None:
         """The value of ``name`` if usable, else None (missing, flagged or non-finite)."""
@@ -69,6 +75,13 @@ class InletReading:
         if type(value) is float:  # usable()'s common case inline: ≈35 calls per inlet a cycle
             return value if value - value == 0.0 else None  # x − x is 0 for finite x only
         return usable(value)
+
+    def measured_value(self, name: str) -> float | None:
+        """The value of ``name`` as :meth:`get`, but None where a model estimated it: the
+        witness of a diagnosis or of self-learning must be the plant's, not the model's
+        (a healthy building at 5 % flow noise was named blocked, its valve "Kv at 41–48 %",
+        learnt against the plant model's ΔP through HA entities: issue 10, item 3)."""
+        return None if name in self.estimated else self.get(name)
 
 
 @dataclass

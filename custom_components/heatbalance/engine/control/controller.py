@@ -93,6 +93,7 @@ from .targets import (
     inlet_setpoint,
     measured_value,
     target_error,
+    worst_lower_bound,
 )
 
 MANUAL = "manual mode: computed, not commanded"
@@ -555,7 +556,8 @@ class Controller:
         def limit_speed(s: float) -> float:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]
 
-        self.model.update_residuals(views, current_speed)  # buildings identified here
+        # buildings identified here; a faulty inlet's flow says nothing of the pipes
+        self.model.update_residuals(views, current_speed, self.faults.keys())
         self._check_building_circuits(ids)
         self.model.weights = self.config.weights  # who is served first when short (§5.3.6-5)
         ref = speed_max if pump_on else current_speed
@@ -849,8 +851,7 @@ class Controller:
         """
         if self.quiet < TRIM_QUIET or not self.config.auto:
             return self.trim
-        worst = 0.0
-        counted = 0
+        ratios: list[tuple[float, float]] = []
         for iid in ids:
             est = self.estimators.get(iid)
             filt = est.filters["flow_m3h"] if est is not None else None
@@ -858,14 +859,14 @@ class Controller:
                 continue
             if filt is None or filt.value is None or filt.age > MAX_ESTIMATE_AGE:
                 return self.trim  # an inlet nobody knows the flow of: the pump is not slowed
-            lower = filt.value - TRIM_Z * math.sqrt(max(filt.var, 0.0))
             set_flow = self.config.set_flow(self.network.inlets[iid])
             if set_flow <= 0:
                 continue
-            counted += 1
-            worst = max(worst, set_flow / lower if lower > 0 else math.inf)
-        if not counted or not math.isfinite(worst) or worst <= 0:
+            ratios.append((filt.value / set_flow, math.sqrt(max(filt.var, 0.0)) / set_flow))
+        lowest = worst_lower_bound(ratios, TRIM_Z)
+        if lowest is None or not math.isfinite(lowest) or lowest <= 0:
             return self.trim
+        worst = 1.0 / lowest
         trim = min(max(self.trim * worst, 1.0 / self.aim), 1.0)
         return self.trim if abs(trim / self.trim - 1.0) < TRIM_STEP else trim
 
@@ -1205,10 +1206,21 @@ class Controller:
         file says (residents closed every radiator, a clogged strainer inside) cannot take its
         set flow either: isolated like a blocked valve, the plan would otherwise throttle
         everyone to what it gets. A building feeding households: from its measured valve ΔP.
+        A leaf whose available ΔP is the plant model's estimate (no transmitter) is judged by
+        the no-ΔP witness alone (:meth:`_check_blocked_unmeasured`): its identification
+        learns the model's error there, which is no fault.
         """
         if self.faults.get(iid, "").startswith(STUCK):
             return
         ident = self.model.identifiers.get(iid)
+        if (
+            "dp_available_kpa" in reading.estimated
+            and reading.get("valve_dp_kpa") is None
+            and self.model.is_leaf(iid)
+        ):
+            self._check_circuit(iid, 1.0)  # what the estimate named before (a restored
+            self._check_branch(iid, 1.0)  # state) is cleared: it was never the plant's
+            return
         if ident is not None and ident.samples >= 1 and self.model.is_leaf(iid):
             self._check_valve(iid, ident.valve_factor)
             self._check_circuit(iid, ident.circuit_factor)
@@ -1253,7 +1265,7 @@ class Controller:
             reading = meas.inlets[iid]
             ident = self.model.identifiers.get(iid)
             opening = _feedback(meas, iid)
-            own_dp = reading.get("dp_available_kpa") is not None
+            own_dp = reading.measured_value("dp_available_kpa") is not None
             if ident is None or opening is None or own_dp:
                 continue
             parent = self.network.inlets[iid].parent
@@ -1266,7 +1278,9 @@ class Controller:
                 self.model_low[iid] = self.model_low.get(iid, 0) + 1
             elif relative > 0.5 * (1.0 + MODEL_LOW_RATIO):
                 self.model_low.pop(iid, None)
-                if ident.valve_factor > 1.0 and ident.samples == 0:
+                # a valve factor no ΔP taught: the witness's (an estimated ΔP teaches none)
+                taught = ident.samples > 0 and "dp_available_kpa" not in reading.estimated
+                if ident.valve_factor > 1.0 and not taught:
                     ident.take_valve_factor(1.0)  # the valve passes again what the model says
                     self._check_valve(iid, 1.0)
             if self.model_low.get(iid, 0) < MODEL_LOW_CYCLES:
@@ -1767,7 +1781,7 @@ class Controller:
             opening = openings.get(iid)
             if opening is None and raw is not None:
                 opening = raw.get("opening")
-            inlets[iid] = est.reading(opening)
+            inlets[iid] = est.reading(opening, raw.estimated if raw is not None else ())
         for walk in walks:
             self.drift.learn(walk)
         return replace(meas, inlets=inlets)

@@ -447,8 +447,9 @@ class InletEstimator:
         """Steps since the signal's last used reading."""
         return self.filters[name].age
 
-    def reading(self, opening: float | None) -> InletReading:
-        """The estimates as a reading (what the model and the band are computed from)."""
+    def reading(self, opening: float | None, estimated: tuple[str, ...] = ()) -> InletReading:
+        """The estimates as a reading (what the model and the band are computed from);
+        ``estimated``: the fields this cycle's reading had from a model, not an instrument."""
         f = self.filters  # every inlet, every cycle: no method call per signal
         return InletReading(
             flow_m3h=f["flow_m3h"].value,
@@ -458,40 +459,58 @@ class InletEstimator:
             opening=opening,
             dp_available_kpa=f["dp_available_kpa"].value,
             valve_dp_kpa=f["valve_dp_kpa"].value,
+            estimated=estimated,
         )
 
     def to_dict(self) -> dict[str, list[float | int | None]]:
         """Compact JSON-ready state.
 
         Per signal with an estimate ``[value, var, noise, learnt, outliers, age, previous]``:
-        HA stores it for every inlet of a network, so no field names are repeated.
+        HA stores it for every inlet of a network, so no field names are repeated. A flow or
+        ΔP filter inside a drift chain (:meth:`SignalFilter._walk_sample`) adds ``[anchor,
+        span, anchor_var]``: without them every chain started again after an HA restart, and
+        the drift (§3.0.7-1) got no sample for ``DRIFT_LAG`` cycles — at a restart every
+        cycle or so, never one.
         """
-        return {
-            name: [f.value, f.var, f.noise, f.learnt, f.outliers, f.age, f.previous]
-            for name, f in self.filters.items()
-            if f.value is not None
-        }
+        out: dict[str, list[float | int | None]] = {}
+        for name, f in self.filters.items():
+            if f.value is None:
+                continue
+            row: list[float | int | None] = [
+                f.value,
+                f.var,
+                f.noise,
+                f.learnt,
+                f.outliers,
+                f.age,
+                f.previous,
+            ]
+            if f.relative and f.anchor is not None:
+                row += [f.anchor, f.span, f.anchor_var]
+            out[name] = row
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InletEstimator:
         """Read back :meth:`to_dict`; a corrupt signal starts afresh.
 
         Each filter is built once (a restart of a 23,870-inlet network restores 143,000).
-        A state stored before the last reading was kept (six fields) restores without it.
+        A state stored before the last reading was kept (six fields) restores without it; one
+        without the drift chain (seven) starts a new chain at its next reading.
         """
         if not isinstance(data, Mapping):
             return cls()
         restored: dict[str, SignalFilter] = {}
         for name, raw in data.items():
-            if name not in _SIGNAL_SET or not isinstance(raw, list) or len(raw) not in (6, 7):
+            if name not in _SIGNAL_SET or not isinstance(raw, list) or len(raw) not in (6, 7, 10):
                 continue
             value, var, noise, learnt, outliers, age = raw[:6]
-            previous = raw[6] if len(raw) == 7 else None
+            previous = raw[6] if len(raw) >= 7 else None
             if not _numbers(raw) or value is None or var is None:
                 continue
             if var < 0 or (noise is not None and noise <= 0):
                 continue
-            restored[name] = SignalFilter(
+            filt = SignalFilter(
                 name in RELATIVE,
                 float(value),
                 float(var),
@@ -501,12 +520,27 @@ class InletEstimator:
                 int(age),
                 previous=None if previous is None else float(previous),
             )
+            if len(raw) == 10:
+                _restore_chain(filt, raw[7:])
+            restored[name] = filt
         return cls(
             {
                 name: restored[name] if name in restored else SignalFilter(name in RELATIVE)
                 for name in SIGNALS
             }
         )
+
+
+def _restore_chain(filt: SignalFilter, raw: list[Any]) -> None:
+    """Puts a stored drift chain ``[anchor, span, anchor_var]`` back; one that cannot be a
+    chain's (no anchor, a span outside 0…DRIFT_LAG − 1, a negative variance) is dropped:
+    the filter then starts a new chain at its next reading, as after a lost one."""
+    anchor, span, anchor_var = raw
+    if anchor is None or span is None or anchor_var is None or anchor_var < 0:
+        return
+    if span != int(span) or not 0 <= span < DRIFT_LAG:
+        return
+    filt.anchor, filt.span, filt.anchor_var = float(anchor), int(span), float(anchor_var)
 
 
 def _numbers(values: list[Any]) -> bool:
