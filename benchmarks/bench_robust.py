@@ -26,8 +26,9 @@ The controller sees only instrument readings:
   power table (share of seeds naming the inlet within 6, 12 and 24 steps).
 * **real-plant faults** (``plant: …``, 1 % noise; ``--only "plant:"``): the middle
   building's flow meter frozen at one value from step 6 (a dead transmitter that still
-  answers); its supply and return sensors swapped; its valve moving the wrong way, or half
-  as far as commanded; its position feedback one cycle late; its residents closing every
+  answers); its supply and return sensors swapped; its valve moving the wrong way (from
+  fully open, or — a reversed actuator — from mid-stroke), or half as far as commanded;
+  its position feedback one cycle late; its residents closing every
   radiator at step 8 (heated circuit ×10, ``Simulator.set_circuit``: a building whose demand
   fell); the network file hanging it on another branch, or with its Kvs ×2 / ×0.5; its
   devices silent for steps 6–15, then back; its flow read 0.0 once; a stuck valve (30 %)
@@ -62,6 +63,13 @@ Per network × scenario, over ``--seeds`` noise seeds (noise 0 % is deterministi
   middle building's valve passes 88 % of its characteristic's Kv (sound meters beside a
   valve the model gets wrong: the meter check's valve witness must not blame a meter);
   ``--no-dp``: no ΔP read, as behind HA entities (the network model's flow is the witness).
+  The week also counts the design-load warnings (:mod:`engine.design_loads`: false on a
+  sound file); ``--networks`` picks the networks, hidden shapes too (the ``design`` shapes,
+  whose file's loads are off: the inlets named with their measured ÷ design heat).
+
+``--no-dp`` without ``--meter-week``: no ΔP read in any scenario (a plant without
+transmitters, 9w): the wrong-drawing rows then learn the model's error from flows and valve
+positions alone.
 
     .venv/ha2026/bin/python -m benchmarks.bench_robust               # everything, long
     .venv/ha2026/bin/python -m benchmarks.bench_robust --quick       # 4 networks, 3 seeds
@@ -253,6 +261,15 @@ SCENARIOS = (
     ),
     Scenario("plant: supply/return sensors swapped", fault="swapped", named=True),
     Scenario("plant: valve moves the wrong way", fault="reverse", isolate=True, named=True),
+    # a reversed actuator that starts mid-stroke (9w): it can go either way, so it is not a
+    # valve stuck wide open at the first "close" as above
+    Scenario(
+        "plant: reversed actuator from mid-stroke",
+        fault="reverse_mid",
+        value=0.5,
+        isolate=True,
+        named=True,
+    ),
     Scenario(
         "plant: valve moves half the command", fault="half", value=0.5, isolate=True, named=True
     ),
@@ -485,10 +502,10 @@ class PlantFaults:
     def actuate(self, sim: Simulator, iid: str, opening: float) -> None:
         """Move a valve; the victim's moves the wrong way or only part of the way."""
         fault = self.scn.fault
-        if iid == self.victim and fault in ("reverse", "half"):
+        if iid == self.victim and fault in ("reverse", "reverse_mid", "half"):
             now = float(sim.openings[sim.ids.index(iid)])
             move = opening - now
-            opening = now - move if fault == "reverse" else now + self.scn.value * move
+            opening = now + self.scn.value * move if fault == "half" else now - move
             opening = min(max(opening, 0.0), 1.0)
         sim.set_opening(iid, opening)
 
@@ -572,6 +589,8 @@ def run_one(
         configured = with_wrong_file(base, victim, scn.fault, scn.value)
     fixed_supply = base.design.supply_c if scn.fault == "outdoor" else None
     sim = Simulator(plant, outdoor_c=plant.design.outdoor_c, supply_c=fixed_supply)
+    if scn.fault == "reverse_mid":  # the reversed actuator stands mid-stroke at the start
+        sim.set_opening(victim, scn.value)
     if scn.fault in ("stuck", "blockage", "two"):
         if scn.fault in ("stuck", "two"):
             sim.inject_fault(victim, "stuck", at=scn.value)
