@@ -22,9 +22,9 @@ valve ΔP) gets a scalar Kalman filter:
 * **missing readings** — the filter predicts: the estimate stays with a growing variance, so
   a lost reading neither moves a valve nor wipes what is known.
 
-:meth:`InletEstimator.significant` is the gate the controller asks before it moves a valve:
-is the estimated deviation from target larger than ``z`` standard errors of the estimate
-(and than a tolerance inside the band)? The state is a plain dict for Home Assistant.
+:meth:`SignalFilter.settled_std` gives the σ a quiet estimate settles at; the controller's
+gates (``Controller._gate_estimate``) never judge a deviation by less. The state is a plain
+dict for Home Assistant.
 """
 
 from __future__ import annotations
@@ -321,16 +321,19 @@ class SignalFilter:
         lo, hi = NOISE_RANGE[_KIND[self.relative]]
         self.noise = min(max(math.sqrt(max(old + weight * (sample - old), 0.0)), lo), hi)
 
-    def settled_std(self, share: float = 1.0, drift: float | None = None) -> float:
+    def settled_std(
+        self, share: float = 1.0, drift: float | None = None, noise: float | None = None
+    ) -> float:
         """σ the estimate settles at between moves (relative or absolute, like ``sigma``).
 
         The Kalman filter's steady state for the learnt reading noise R, the walk's drift q
         and a reading in ``share`` of the cycles (information R/share per cycle):
         P⁻ = (q + √(q² + 4qR))/2, P = P⁻R/(P⁻ + R). It is the uncertainty a quiet inlet's
         flow is known to, without the jumps right after a command. ``drift`` replaces the
-        walk's σ (default: the filter's own, :meth:`walk_std`).
+        walk's σ (default: the filter's own, :meth:`walk_std`), ``noise`` a reading's
+        (default: :meth:`sigma`).
         """
-        r = self.sigma() ** 2 / min(max(share, 0.05), 1.0)
+        r = (self.sigma() if noise is None else noise) ** 2 / min(max(share, 0.05), 1.0)
         q = (self.walk_std() if drift is None else drift) ** 2
         prior = 0.5 * (q + math.sqrt(q * q + 4.0 * q * r))
         return math.sqrt(prior * r / (prior + r))
@@ -443,20 +446,6 @@ class InletEstimator:
     def age(self, name: str) -> int:
         """Steps since the signal's last used reading."""
         return self.filters[name].age
-
-    def significant(
-        self, name: str, target: float, z: float, tolerance: float, z_above: float | None = None
-    ) -> bool:
-        """Whether the estimate differs from ``target`` beyond ``z``·σ and ``tolerance``.
-
-        ``z_above`` (default ``z``) is the bar for an estimate *above* the target, when a
-        move toward it would lower the value: see ``Controller._significant``.
-        """
-        value, std = self.value(name), self.std(name)
-        if value is None or std is None:
-            return True  # nothing known: whatever the plan says is the best there is
-        bar = z if z_above is None or value < target else z_above
-        return abs(value - target) > max(bar * std, tolerance)
 
     def reading(self, opening: float | None, estimated: tuple[str, ...] = ()) -> InletReading:
         """The estimates as a reading (what the model and the band are computed from);
