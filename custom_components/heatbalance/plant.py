@@ -258,7 +258,8 @@ class Plant:
         model's pressure at the inlet is then an estimate on the real valves (flagged)."""
         if reading.opening is not None and 0.0 <= reading.opening <= 1.0:
             self.simulator.set_opening(iid, reading.opening)
-        if reading.dp_available_kpa is not None and "dp_available_kpa" not in reading.measured:
+        model_dp = reading.dp_available_kpa is not None or iid in self.unplaced
+        if model_dp and "dp_available_kpa" not in reading.measured:
             reading.estimated = (*reading.estimated, "dp_available_kpa")
 
     def _read_unmanaged(self, acq: Acquisition, managed: set[str], simulated: bool) -> None:
