@@ -33,6 +33,7 @@ from .compat import STORE_OFF_LOOP
 from .const import CONF_GATEWAY_TOPIC, DEFAULT_GATEWAY_TOPIC, DOMAIN
 from .cycle import CycleMemory, CycleResult, run_cycle
 from .engine.alarms import AlarmBook
+from .engine.design_loads import KIND as DESIGN_LOAD
 from .engine.evaluation import BalanceStateMachine
 from .engine.hydraulics import HydraulicError
 from .engine.model import Network
@@ -51,7 +52,7 @@ from .persistence import (
 )
 from .plant import Plant
 from .records import archive_cycle
-from .repairs import async_gateway_issues
+from .repairs import async_design_load_issue, async_gateway_issues
 from .settings import InletConfig, Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self._listeners_due = False
         self._telling: asyncio.Task[None] | None = None  # an operator change told in batches
         self._gateway_revision: int | None = None  # the gateway source's, at its last check
+        self._design_flagged: frozenset[str] | None = None  # inlets in the design_loads repair
 
     @property
     def simulator(self) -> Simulator:
@@ -332,9 +334,30 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             self.events.fire(alarm, "raised")
         for alarm in cleared:
             self.events.fire(alarm, "cleared")
+        self._design_load_issue(result)
         self.schedule_save()
         archive_cycle(self, result)  # the operator's season-long record (records.py)
         return result
+
+    def _design_load_issue(self, result: CycleResult) -> None:
+        """Raise or clear the ``design_loads`` repair when the inlets the engine names as
+        off their design load change (a set comparison per cycle; the registry only then).
+        The first cycle after a start always sets it: the issue is not kept over a restart,
+        the check's sums are."""
+        flagged = frozenset(f.inlet_id for f in result.findings if f.kind == DESIGN_LOAD)
+        if flagged == self._design_flagged or self.config_entry is None:
+            return
+        self._design_flagged = flagged
+        loop = self.memory.loop
+        ratios = loop.design_loads.flagged if loop is not None else {}
+        entry = self.config_entry
+        async_design_load_issue(
+            self.hass,
+            entry.entry_id,
+            entry.title,
+            self.network,
+            {iid: ratios[iid] for iid in flagged if iid in ratios},
+        )
 
     async def async_send(self, openings: dict[str, float], pump: float | None) -> dict[str, float]:
         """Send openings (already within the safety limits) and a pump speed; what reached

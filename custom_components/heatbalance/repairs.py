@@ -13,6 +13,11 @@
 - ``gateway_signals``: a gateway device lacks a point the inlet's configuration counts on
   (a heat meter without an ``energy`` point: no heat balance, §3.0.7-1; no position
   feedback: no device signal, Tables 4.3.2/4.3.3), as the gateway's ``…/info`` says.
+- ``design_loads``: inlets whose metered heat over two days or more disagrees with the
+  network file's design load by more than ×1.2 (the engine's ``design_load`` finding,
+  §3.0.7): the flow targets follow those loads (§8.2.4), so the file is what is wrong, not
+  a device; the operator checks the loads and uploads the corrected file. Raised and
+  cleared by the coordinator's cycle when the set of named inlets changes.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
     from .gateway_source import GatewaySource
 
 GATEWAY_KINDS = ("gateway_protocol", "gateway_signals")
+DESIGN_LOADS = "design_loads"
 
 
 FIX_WHERE = {  # the form where a missing signal is mapped (issue 14: repairs deep-link)
@@ -154,8 +160,26 @@ def async_clear_issues(hass: HomeAssistant, entry_id: str) -> None:
         "cycle_too_long",
         "inlet_missing",
         *GATEWAY_KINDS,
+        DESIGN_LOADS,
     ):
         ir.async_delete_issue(hass, DOMAIN, f"{entry_id}_{kind}")
+
+
+def async_design_load_issue(
+    hass: HomeAssistant, entry_id: str, title: str, network: Network, ratios: Mapping[str, float]
+) -> None:
+    """Raise the ``design_loads`` issue for the inlets in ``ratios`` (inlet → metered heat ÷
+    what its design load predicts), or clear it when there are none. A line per inlet:
+    its name, that ratio in %, its design load in the file (kW) — language-neutral, the
+    translation says what the columns mean."""
+    inlets = network.inlets
+    lines = "\n".join(
+        f"- {inlets[iid].name or iid}: {ratio:.0%} ({inlets[iid].design_load_kw:g} kW)"
+        for iid, ratio in sorted(ratios.items())
+        if iid in inlets
+    )
+    issues = _Issues(hass, entry_id, title, network, {})  # no selector names needed
+    issues.set(DESIGN_LOADS, {"inlets": lines} if lines else None)
 
 
 async def async_gateway_issues(
