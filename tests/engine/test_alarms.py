@@ -157,3 +157,25 @@ def test_a_substation_meter_finding_is_a_network_equipment_fault() -> None:
     assert [(c.type, c.location, c.values["value"]) for c in found] == [
         ("equipment_fault", NETWORK, "substation: meter")
     ]
+
+
+def test_pressure_alarm_only_on_a_measured_pressure(builtin: Callable[[str], Network]) -> None:
+    """§5.3.8-1 "available differential pressure below threshold" is an instrument's verdict:
+    a real inlet without a pressure transmitter carries the plant model's ΔP, flagged
+    estimated (HA entities, the gateway: plant.py). Below the threshold it raises no
+    ``pressure_low`` — nobody measured that pressure — while the same value from a
+    transmitter does, at once; the other thresholds still judge what was measured."""
+    network = builtin("estate12")
+    loop = ControlLoop(network, LoopConfig(alarms=AlarmSettings(min_dp_kpa=1e4)), cycle_s=1800.0)
+    meas = Measurements.from_plant(Simulator(network).step(1800.0))
+    ids = sorted(meas.inlets)
+    estimated = set(ids[::2])  # every other inlet has no transmitter
+    for iid in estimated:
+        meas.inlets[iid].estimated = ("dp_available_kpa",)
+    meas.inlets[ids[0]].supply_c = 120.0  # measured: still a safety threshold crossed
+    result = loop.step(meas)
+    low = {c.location: c for c in result.conditions if c.reason == "pressure_low"}
+    assert all(meas.inlets[i].dp_available_kpa is not None for i in ids)
+    assert set(low) == set(ids) - estimated
+    assert all(c.immediate and c.grade == "warning" for c in low.values())
+    assert "supply_high" in _reasons(result, ids[0])

@@ -340,6 +340,41 @@ async def test_pressures_rooms_and_fault_code_from_entities(
     assert "B003" not in coordinator.data.commands
 
 
+async def test_pressure_alarm_only_where_a_transmitter_measures(
+    hass: HomeAssistant, demo: ConfigEntry
+) -> None:
+    """§5.3.8-1 through HA entities: B003 read from field entities without transmitters
+    carries the model's ΔP, shown flagged estimated — below the operator's threshold it
+    raises no ``pressure_low`` (nobody measured it), while the simulated inlets beside it
+    do; once its transmitters are mapped, the measured 65 kPa is alarmed."""
+    await _field_devices(hass)
+    _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=1000.0)
+    options = dict(demo.options) | {"min_differential_pressure": 500}
+    hass.config_entries.async_update_entry(demo, options=options)
+    await _map_b003(hass, demo, FIELD)
+    await cycles(hass, demo, 2)
+    coordinator = demo.runtime_data.coordinator
+    reading = coordinator.data.inlets["B003"].reading
+    assert reading.dp_available_kpa is not None
+    assert reading.dp_available_kpa < 500
+    assert reading.estimated == ("dp_available_kpa",)
+    low = {a.location for a in coordinator.alarms.active.values() if a.reason == "pressure_low"}
+    assert low == set(coordinator.data.inlets) - {"B003"}
+    hass.states.async_set("sensor.b003_p_supply", "4.1", {"unit_of_measurement": "bar"})
+    hass.states.async_set("sensor.b003_p_return", "345", {"unit_of_measurement": "kPa"})
+    mapping = FIELD | {
+        "supply_pressure_entity": "sensor.b003_p_supply",
+        "return_pressure_entity": "sensor.b003_p_return",
+    }
+    await _map_b003(hass, demo, mapping)
+    await cycles(hass, demo, 1)
+    coordinator = demo.runtime_data.coordinator  # the re-map reloaded the entry
+    assert coordinator.data.inlets["B003"].reading.measured == ("dp_available_kpa",)
+    alarm = coordinator.alarms.active["pressure_low@B003"]
+    assert alarm.grade == "warning"
+    assert alarm.values["value"] == "65.0"
+
+
 async def test_one_pressure_pipe_alone_is_refused(hass: HomeAssistant, demo: ConfigEntry) -> None:
     result = await start_inlet_reconfigure(hass, demo, "B003")
     result = await hass.config_entries.subentries.async_configure(

@@ -128,6 +128,16 @@ def _fmt(x: float) -> str:
     return f"{x:.1f}"
 
 
+def _instrument(reading: InletReading, name: str) -> float | None:
+    """The raw value of ``name`` as an instrument read it, None where a model filled it in
+    (``InletReading.estimated``): an alarm on the operator's phone names a value somebody
+    measured (§5.3.8-1). Where a real inlet has no pressure transmitter its ΔP is the
+    plant model's — shown on its sensor flagged estimated, never a ``pressure_low`` alarm
+    (issue 10 item 3). Raw, not :meth:`InletReading.get`: a safety threshold must see the
+    spike cleaning would hold back."""
+    return None if name in reading.estimated else getattr(reading, name)
+
+
 def inlet_conditions(
     iid: str, facts: InletFacts, limits: SafetyLimits, settings: AlarmSettings
 ) -> list[Condition]:
@@ -145,26 +155,20 @@ def inlet_conditions(
         rejected waits the persistence), with the value and the limit in its description."""
         add(kind, grade, reason, at_once, value=_fmt(value), limit=_fmt(limit))
 
-    flow_pct = None
-    if rd.flow_m3h is not None and facts.set_flow_m3h:
-        flow_pct = rd.flow_m3h / facts.set_flow_m3h * 100.0
-    thresholds = (  # (reason, field, grade, value, limit, lower limit?) (§5.3.8-1)
-        ("flow_low", "flow_m3h", EMERGENCY, flow_pct, limits.min_flow_ratio * 100.0, True),
-        ("supply_high", "supply_c", EMERGENCY, rd.supply_c, settings.max_supply_c, False),
-        ("return_low", "return_c", EMERGENCY, rd.return_c, settings.min_return_c, True),
-        (
-            "pressure_low",
-            "dp_available_kpa",
-            WARNING,
-            rd.dp_available_kpa,
-            settings.min_dp_kpa,
-            True,
-        ),
+    flow, flow_pct = _instrument(rd, "flow_m3h"), None
+    if flow is not None and facts.set_flow_m3h:
+        flow_pct = flow / facts.set_flow_m3h * 100.0
+    thresholds = (  # (reason, field, grade, limit, lower limit?) (§5.3.8-1)
+        ("flow_low", "flow_m3h", EMERGENCY, limits.min_flow_ratio * 100.0, True),
+        ("supply_high", "supply_c", EMERGENCY, settings.max_supply_c, False),
+        ("return_low", "return_c", EMERGENCY, settings.min_return_c, True),
+        ("pressure_low", "dp_available_kpa", WARNING, settings.min_dp_kpa, True),
     )
-    for reason, name, grade, value, limit, low in thresholds:
+    for reason, name, grade, limit, low in thresholds:
         why = facts.rejected.get(name)
         if why in IMPOSSIBLE:
             continue  # a broken sensor, not the plant (below)
+        value = flow_pct if name == "flow_m3h" else _instrument(rd, name)
         if value is not None and (value < limit if low else value > limit):
             crossed("safety_threshold", grade, reason, value, limit, why is None)
     broken = sorted(name for name, why in facts.rejected.items() if why in IMPOSSIBLE)
@@ -175,8 +179,9 @@ def inlet_conditions(
                 "equipment_fault", WARNING, iid, "sensor_implausible", signals, False, tuple(broken)
             )
         )
-    if rd.opening is not None:
-        pos, min_pct = rd.opening * 100.0, limits.min_opening * 100.0
+    opening = _instrument(rd, "opening")
+    if opening is not None:
+        pos, min_pct = opening * 100.0, limits.min_opening * 100.0
         if pos < min_pct - 1.0:  # 1 % feedback resolution
             crossed("safety_threshold", WARNING, "opening_low", pos, min_pct)
         if facts.opening_before is not None and facts.sent is None:
@@ -202,8 +207,9 @@ def inlet_conditions(
         add("deviation", WARNING, "deviation", value=_fmt(ev.deviation or 0.0))
     if rd.attempted and not rd.received:
         add("communication", WARNING, "no_data")
-    if rd.battery_pct is not None and rd.battery_pct < settings.low_battery_pct:
-        add("low_battery", WARNING, "low_battery", True, value=_fmt(rd.battery_pct))
+    battery = _instrument(rd, "battery_pct")
+    if battery is not None and battery < settings.low_battery_pct:
+        add("low_battery", WARNING, "low_battery", True, value=_fmt(battery))
     rate, samples = facts.success
     limit = SUCCESS_LIMITS["wireless" if iid in settings.wireless else "wired"]
     if rate is not None and rate < limit and samples >= MIN_SUCCESS_SAMPLES:
