@@ -33,6 +33,7 @@ LEARNED = (
     "forecaster",
     "transmissions",
     "energy_kwh",
+    "design_loads",  # two days of metered heat: a restart must not blank the repair for 48 h
 )  # the loop's stored state (CycleMemory)
 
 

@@ -9,6 +9,7 @@ indoor–outdoor difference, and names the inlets off by more than 20 % in a war
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -92,9 +93,31 @@ def test_no_verdict_before_two_days_and_the_state_survives_a_restart() -> None:
         assert check.update(meas, heat, half) == []
     assert check.update(meas, heat, half)  # 2 days: 50 kW against loads of 60–260 kW
     state = json.loads(json.dumps(check.as_dict()))
-    state["sums"]["B999"] = [1.0, 1.0, 1.0]  # an inlet the network no longer has
-    state["sums"][next(iter(network.inlets))] = ["x", 1.0, 1.0]
+    state["load_sums"]["B999"] = [1.0, 1.0, 1.0]  # an inlet the network no longer has
+    state["load_sums"][next(iter(network.inlets))] = ["x", 1.0, 1.0]
     again = DesignLoadCheck(network, state)
     assert again.flagged == check.flagged
     assert "B999" not in again.sums
     assert len(again.sums) == len(check.sums) - 1
+
+
+def test_a_corrected_file_is_judged_by_its_own_loads_at_once() -> None:
+    """The sums are kept per kW of design load: state from the wrong file read with the
+    corrected one (the operator's upload, same inlets) clears the finding on the next
+    cycle, not after a week of forgetting (before: kWh the old loads predicted were kept)."""
+    network = design_off(buildings=4, seed=55, factor=1.3)
+    check = DesignLoadCheck(network)
+    meas = Measurements.from_plant(Simulator(network, outdoor_c=-9.0).state())
+
+    def heat(_: object) -> float:
+        return 50.0
+
+    for _ in range(4):
+        check.update(meas, heat, 0.25 * MIN_HOURS)
+    assert check.flagged
+    corrected = copy.deepcopy(network)
+    for iid, ratio in check.flagged.items():
+        corrected.inlets[iid].design_load_kw *= ratio  # what the meters said
+    again = DesignLoadCheck(corrected, json.loads(json.dumps(check.as_dict())))
+    assert again.update(meas, heat, 0.5) == []
+    assert again.flagged == {}

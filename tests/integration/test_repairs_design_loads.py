@@ -81,6 +81,15 @@ async def test_wrong_design_loads_raise_a_repair_naming_the_inlets(
         percent = float(line.split(": ")[1].split("%")[0])
         assert percent > 120 if size > 1 else percent < 100 / 1.2, line  # the right way off
 
+    placeholders = issue.translation_placeholders
+    await hass.config_entries.async_reload(entry.entry_id)  # as a restart: the sums are kept
+    await hass.async_block_till_done()
+    await cycles(hass, entry, 1)
+    again = _issue(hass, entry)
+    assert again is not None
+    assert again.translation_placeholders["inlets"].count("\n") == len(SIZES) - 1
+    assert again.translation_placeholders.keys() == placeholders.keys()
+
     await hass.config_entries.async_remove(entry.entry_id)  # removed with its entry
     await hass.async_block_till_done()
     assert _issue(hass, entry) is None

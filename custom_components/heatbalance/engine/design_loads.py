@@ -40,10 +40,13 @@ CLEAR_SHARE = 0.5  # a finding clears once the ratio is back within half the tol
 
 @dataclass
 class _Sums:
-    """Heat counted at one inlet (kWh) and what its design load predicts for the same hours."""
+    """Heat counted at one inlet (kWh) and the hours of design conditions it met — what
+    1 kW of design load predicts for the same hours (kWh/kW). Kept apart from the load,
+    so a corrected network file is judged by its own loads from the next cycle on, not
+    after a week of forgetting the old ones."""
 
     measured: float = 0.0
-    expected: float = 0.0
+    load_hours: float = 0.0
     hours: float = 0.0
 
 
@@ -82,7 +85,7 @@ class DesignLoadCheck:
                 continue
             sums = self.sums.setdefault(iid, _Sums())
             sums.measured = keep * sums.measured + heat * hours
-            sums.expected = keep * sums.expected + inlet.design_load_kw * lift / span * hours
+            sums.load_hours = keep * sums.load_hours + lift / span * hours
             sums.hours = keep * sums.hours + hours
             self._judge(iid, sums, meas.time_s)
         return self.findings()
@@ -90,9 +93,11 @@ class DesignLoadCheck:
     def ratio(self, iid: str) -> float | None:
         """Measured heat over the design load's prediction at ``iid`` (None: not enough)."""
         sums = self.sums.get(iid)
-        if sums is None or sums.hours < MIN_WEIGHT - 1e-9 or sums.expected <= 0:
+        inlet = self.network.inlets.get(iid)
+        if inlet is None or sums is None or sums.hours < MIN_WEIGHT - 1e-9:
             return None
-        return sums.measured / sums.expected
+        expected = inlet.design_load_kw * sums.load_hours
+        return sums.measured / expected if expected > 0 else None
 
     def _judge(self, iid: str, sums: _Sums, time_s: float | None) -> None:
         ratio = self.ratio(iid)
@@ -125,22 +130,23 @@ class DesignLoadCheck:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready state."""
         return {
-            "sums": {i: [s.measured, s.expected, s.hours] for i, s in self.sums.items()},
+            # measured kWh, kWh per kW of design load, hours (before: kWh the load predicted)
+            "load_sums": {i: [s.measured, s.load_hours, s.hours] for i, s in self.sums.items()},
             "flagged": dict(self.flagged),
             "since": dict(self._since),
         }
 
     def _load(self, state: Mapping[str, Any]) -> None:
         """Read back :meth:`as_dict`; damaged entries are dropped, never raised."""
-        for iid, raw in dict(state.get("sums", {})).items():
+        for iid, raw in dict(state.get("load_sums", {})).items():
             try:
-                measured, expected, hours = (float(v) for v in raw)
+                measured, load_hours, hours = (float(v) for v in raw)
             except (TypeError, ValueError):
                 continue
             if iid in self.network.inlets and all(
-                math.isfinite(v) and v >= 0 for v in (measured, expected, hours)
+                math.isfinite(v) and v >= 0 for v in (measured, load_hours, hours)
             ):
-                self.sums[iid] = _Sums(measured, expected, hours)
+                self.sums[iid] = _Sums(measured, load_hours, hours)
         for name, target in (("flagged", self.flagged), ("since", self._since)):
             for iid, value in dict(state.get(name, {})).items():
                 try:
