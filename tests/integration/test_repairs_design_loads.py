@@ -18,13 +18,13 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
-from custom_components.heatbalance.const import DOMAIN, MAX_CYCLE_MINUTES
+from custom_components.heatbalance.const import CONF_NETWORK, CONF_PATH, DOMAIN, MAX_CYCLE_MINUTES
 from custom_components.heatbalance.engine.design_loads import MIN_HOURS
 from custom_components.heatbalance.engine.loader import load_network, network_to_dict
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.true_plant import ENV
 
-from .conftest import add_network, cycles
+from .conftest import add_network, cycles, start_reconfigure
 
 SIZES = {"B002": 1.6, "B007": 0.6}  # the true building ÷ the file's
 CYCLES = int(MIN_HOURS * 60 / MAX_CYCLE_MINUTES) + 4  # 48 h of counting and a margin
@@ -92,6 +92,27 @@ async def test_wrong_design_loads_raise_a_repair_naming_the_inlets(
 
     await hass.config_entries.async_remove(entry.entry_id)  # removed with its entry
     await hass.async_block_till_done()
+    assert _issue(hass, entry) is None
+
+
+async def test_the_corrected_file_clears_the_repair(
+    hass: HomeAssistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator uploads the file with the loads as built (the true plant's): the next
+    cycle judges the kept sums by the new loads and the repair goes."""
+    entry = await _run(hass, tmp_path, monkeypatch, SIZES)
+    assert _issue(hass, entry) is not None
+    result = await start_reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NETWORK: "estate12", CONF_PATH: str(tmp_path / "estate12.yaml")}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator.network.inlets["B002"].design_load_kw == pytest.approx(
+        1.6 * load_network("estate12").inlets["B002"].design_load_kw
+    )
+    await cycles(hass, entry, 1)
     assert _issue(hass, entry) is None
 
 
