@@ -34,6 +34,7 @@ LEARNED = (
     "transmissions",
     "energy_kwh",
     "design_loads",  # two days of metered heat: a restart must not blank the repair for 48 h
+    "plausibility",  # a frozen meter's repeat run (§5.3.8-2) must not start again from zero
 )  # the loop's stored state (CycleMemory)
 
 
@@ -109,8 +110,9 @@ class CycleMemory:
         """JSON-serialisable form for the Store.
 
         The controller's learned hydraulics (§5.3.6), the diagnoser's Kv curves (§3.0.7-5),
-        the load model (§3.0.7-2), the §6.0.6 transmission counts and the energy counters
-        are kept, so a restart of Home Assistant does not start from nothing.
+        the load model (§3.0.7-2), the §6.0.6 transmission counts, the energy counters, the
+        plausibility checks' runs (§5.3.8-2) and the design-load sums (§3.0.7) are kept, so
+        a restart of Home Assistant does not start from nothing.
         """
         return self.loop.as_dict() if self.loop else dict(self.loop_state)
 
