@@ -255,7 +255,10 @@ class Plant:
 
     def _follow(self, iid: str, reading: Reading) -> None:
         """The network model takes a real valve's measured position for its next step; the
-        model's pressure at the inlet is then an estimate on the real valves (flagged)."""
+        model's pressure at the inlet is then an estimate on the real valves (flagged). An
+        inlet whose estimate is withheld (:attr:`unplaced`) is flagged too, without a value:
+        to the engine it stays an inlet whose ΔP is the model's, not one without any ΔP
+        source, whose pressure it would infer from its flow for that one cycle."""
         if reading.opening is not None and 0.0 <= reading.opening <= 1.0:
             self.simulator.set_opening(iid, reading.opening)
         model_dp = reading.dp_available_kpa is not None or iid in self.unplaced
