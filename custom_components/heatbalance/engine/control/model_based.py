@@ -50,6 +50,10 @@ OUTLIER_Z = 4.0  # robust σ of one step's pipe fit beyond which an inferred pre
 OUTLIER_FLOOR = 0.01  # … that σ never taken below 1 % of the typical offered pressure
 READ, INFERRED, ESTIMATED = "read", "inferred", "estimated"  # where an offered ΔP comes from
 MIN_SHARED = 3  # inlets whose pressure is inferred from flow before they share one residual
+OWN_Z = 3.0  # standard errors an inferred pressure stands off the shared residual …
+OWN_CYCLES = 3  # … the same way in as many cycles in a row before the inlet learns its own
+DRAWING_RANGE = (0.05, 20.0)  # a valve factor learnt without ΔP: Kvs ×4.5 … ×0.22 of the file
+DRAWING_SMOOTHING = 0.5  # weight of the newest sample (in log) once learnt
 MIN_SEEN_FOR_RESIDUAL = 0.5  # share of leaf flows needed to compare pressures at all
 OUTER_GAIN = 0.5  # share of a temperature error turned into a flow-target change per step
 MULTIPLIER_RANGE = (0.3, 2.5)  # an outer loop never asks less than 30 % or more than 250 %
@@ -76,6 +80,8 @@ class ModelBased:
     residuals: dict[str, float] = field(default_factory=dict)
     scatter: dict[str, ResidualScatter] = field(default_factory=dict)  # how sure each is
     pipes: PipeIdentifier = field(default_factory=PipeIdentifier)
+    own: OwnDeviation = field(default_factory=lambda: OwnDeviation())  # see _learn_drawing
+    drawing: dict[str, float] = field(default_factory=dict)  # valve factors without ΔP
     weights: dict[str, float] = field(default_factory=dict)  # the operator's (§5.3.6-5)
     # building → (valve term, valve ΔP, own flow, available ΔP) of this cycle's reading
     _buildings: dict[str, tuple[float, float | None, float | None, float | None]] = field(
@@ -139,6 +145,8 @@ class ModelBased:
         self.multipliers.pop(iid, None)
         self.residuals.pop(iid, None)
         self.scatter.pop(iid, None)
+        self.own.runs.pop(iid, None)
+        self.drawing.pop(iid, None)
         self._ever_read.discard(iid)
         self._dp_read.discard(iid)
 
@@ -235,6 +243,10 @@ class ModelBased:
         Where no ΔP is read, the pressure the inlet's identified branch needs for its
         measured flow at its known opening stands in for it (:meth:`flow_pressure`), except
         at ``suspects`` (inlets diagnosed faulty: their branch model is what is wrong).
+        Those inferred pressures share one residual (:func:`_shared_residual`) until one
+        inlet's stands off it the same way :data:`OWN_CYCLES` cycles in a row
+        (:class:`OwnDeviation`): then it is that inlet's drawing (a branch drawn wrong, the
+        building hung on another branch, its valve's Kvs), learnt by :meth:`_learn_drawing`.
         """
         self.identify_buildings(views)
         pl = self.planner
@@ -254,6 +266,9 @@ class ModelBased:
             return
         seen_flows = flows[seen]  # how many meters the flows' common error averages over
         count = float(seen_flows.sum() ** 2 / max(float((seen_flows**2).sum()), 1e-12))
+        for iid in suspects:  # its own fault, not the drawing: judged by the diagnosis
+            self.own.runs.pop(iid, None)
+            self.drawing.pop(iid, None)
         offered = self._offered_read(views, suspects)
         try:
             model = pl.offered_pressures(flows, speed)
@@ -276,6 +291,9 @@ class ModelBased:
             var = residual_sample_variance(dp, float(model[k]), shutoff, count, noise)
             if kind == INFERRED and shared is not None:
                 new, var = float(np.clip(shared[0], -bound, bound)), var * shared[1]
+                # the flows' common error moves the shared residual alike: not in the spread
+                sd = noise * dp * math.sqrt(1.0 + shared[1])
+                self._learn_drawing(k, views, dp, float(model[k]) + new, sd)
             old = self.residuals.get(iid)
             scatter = self.scatter.get(iid)
             if old is None or scatter is None:  # first sample, or restarted by the pipes
@@ -284,6 +302,52 @@ class ModelBased:
                 continue
             scatter.observe(var, RESIDUAL_SMOOTHING)
             self.residuals[iid] = old + RESIDUAL_SMOOTHING * (new - old)
+
+    def _learn_drawing(
+        self, k: int, views: dict[str, InletView], inferred: float, offered: float, sd: float
+    ) -> None:
+        """Learn street-level inlet ``k``'s own drawing error where no ΔP is read (§3.0.7-3).
+
+        ``inferred`` is the pressure its branch needs for its measured flow at its known
+        opening (:meth:`flow_pressure`), ``offered`` what the network offers it (the model
+        plus the shared residual), ``sd`` the standard error of their difference. Once it
+        has stood off the same way :data:`OWN_CYCLES` cycles in a row (:class:`OwnDeviation`)
+        the branch is drawn wrong there — its valve's Kvs, the building hung on another
+        branch, its branch line's pipes — and its valve takes the factor that passes the
+        measured flow at the offered pressure (:attr:`drawing`, multiplying the identified
+        valve factor in every plan). Not a pressure residual: a valve whose Kvs is half
+        the real one needs 2–4× the offered pressure, beyond any residual believed
+        (:data:`RESIDUAL_SHARE`); as a valve factor one step corrects it. A biased meter
+        stands off too until the meter check names it; its corrected flow ends the run.
+        """
+        iid = self.planner.ids[k]
+        if not self.own.observe(iid, inferred - offered, sd):
+            self.drawing.pop(iid, None)
+            return
+        valve = self._valve_pressure(k, views.get(iid))
+        if valve is None or not valve > 0:
+            return
+        sample = float(np.clip(1.0 + (offered - inferred) / valve, *DRAWING_RANGE))
+        old = self.drawing.get(iid)
+        if old is not None:
+            sample = old * (sample / old) ** DRAWING_SMOOTHING
+        self.drawing[iid] = sample
+
+    def _valve_pressure(self, k: int, view: InletView | None) -> float | None:
+        """What street-level inlet ``k``'s valve takes of :meth:`flow_pressure` (kPa)."""
+        if view is None or view.reading is None or view.opening is None:
+            return None
+        q = view.reading.get("flow_m3h")
+        ident = self.identifiers.get(self.planner.ids[k])
+        if q is None or ident is None:
+            return None
+        return ident.valve_factor * self.planner.valve_term(k, view.opening) * q * q
+
+    def valve_factor(self, iid: str) -> float:
+        """The valve factor the plan uses: the identified one times the drawing's error
+        learnt without ΔP (:meth:`_learn_drawing`)."""
+        ident = self.identifiers.get(iid)
+        return (ident.valve_factor if ident else 1.0) * self.drawing.get(iid, 1.0)
 
     def _offered_read(
         self, views: dict[str, InletView], suspects: Collection[str]
@@ -452,8 +516,7 @@ class ModelBased:
         """The identified circuit resistance of leaf k and its valve factor c1."""
         ident = self.identifiers.get(iid)
         c0 = ident.circuit_factor if ident else 1.0
-        c1 = ident.valve_factor if ident else 1.0
-        return c0 * float(self.planner.a0[k]), c1
+        return c0 * float(self.planner.a0[k]), self.valve_factor(iid)
 
     def flow_factor(self, iid: str, before: float, after: float) -> float | None:
         """Ratio by which a leaf's flow changes when its own valve moves ``before → after``.
@@ -504,10 +567,10 @@ class ModelBased:
             if k is not None:
                 before[k], after[k] = was, now
         kv = np.ones(n)
-        for iid, ident in self.identifiers.items():
-            k = pl.index.get(iid)
-            if k is not None and ident.valve_factor > 0 and math.isfinite(ident.valve_factor):
-                kv[k] = 1.0 / math.sqrt(ident.valve_factor)
+        for iid in self.identifiers:
+            k, factor = pl.index.get(iid), self.valve_factor(iid)
+            if k is not None and factor > 0 and math.isfinite(factor):
+                kv[k] = 1.0 / math.sqrt(factor)
         try:
             old = pl.forward.solve(before, speeds[0], kv_factor=kv, tol=1e-7)
             new = pl.forward.solve(after, speeds[1], old, kv_factor=kv, tol=1e-7)
@@ -559,7 +622,11 @@ class ModelBased:
             view = views.get(iid)
             ident = self.identifiers.get(iid)
             c0 = ident.circuit_factor if ident else 1.0
-            c1 = ident.valve_factor if ident else 1.0
+            c1 = (
+                self.valve_factor(iid)
+                if iid in self.drawing
+                else (ident.valve_factor if ident else 1.0)
+            )
             # a building's own circuit is in the ideal network as drawn: only what the
             # identification found beyond it is added to its branch (a clogged strainer)
             own = float(c0 * a0[k]) if leaf[k] else max(c0 - 1.0, 0.0) * a0[k]
@@ -616,6 +683,9 @@ class ModelBased:
             "residuals": dict(self.residuals),
             "residual_var": {iid: s.var for iid, s in self.scatter.items()},
             "pipes": self.pipes.to_dict(),
+            # only where no ΔP is read (a plant with transmitters stores what it always did)
+            **({"own_runs": dict(self.own.runs)} if self.own.runs else {}),
+            **({"drawing": dict(self.drawing)} if self.drawing else {}),
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -633,6 +703,13 @@ class ModelBased:
         for iid, var in dict(data.get("residual_var", {})).items():
             if iid in self.residuals and math.isfinite(float(var)) and float(var) >= 0:
                 self.scatter[iid] = ResidualScatter(float(var))
+        for iid, run in dict(data.get("own_runs", {})).items():
+            if iid in self.planner.index and isinstance(run, int) and run != 0:
+                self.own.runs[iid] = max(min(run, OWN_CYCLES), -OWN_CYCLES)
+        for iid, factor in dict(data.get("drawing", {})).items():
+            value = float(factor)
+            if iid in self.planner.index and math.isfinite(value):
+                self.drawing[iid] = float(np.clip(value, *DRAWING_RANGE))
         for iid, m in dict(data.get("multipliers", {})).items():
             value = float(m)
             if iid in self.planner.index and math.isfinite(value):
@@ -738,3 +815,38 @@ def _shared_residual(
 def _pressure(value: float | None) -> float | None:
     """A pressure reading only if it is above zero and below what PN25 pipes can hold."""
     return value if value is not None and 0 < value <= MAX_DP_KPA else None
+
+
+@dataclass
+class OwnDeviation:
+    """Which inlets whose pressure is inferred from their flow learn a residual of their own.
+
+    Signed counts of consecutive cycles in which an inlet's inferred pressure stood more than
+    :data:`OWN_Z` standard errors off the shared residual the same way (a cycle within half
+    of that ends the run; a lost reading or one in between keeps it). A drawing wrong at
+    one inlet — the file hangs it on another branch, its valve's Kvs is half the real one,
+    its branch's pipes ×2 while another's are ×0.5 — stands off every cycle, whatever the
+    valves do: sharing the median, the plan re-proposed the opening the valve had and the
+    building stayed at +22…+55 % for 24 steps (bench_robust --no-dp, 0/4 networks). Noise
+    does not stand off the same way three times running; a biased meter does until the
+    meter check names it, and its corrected flow then ends the run.
+    """
+
+    runs: dict[str, int] = field(default_factory=dict)
+
+    def adopted(self, iid: str) -> bool:
+        """Whether the inlet plans with its own residual."""
+        return abs(self.runs.get(iid, 0)) >= OWN_CYCLES
+
+    def observe(self, iid: str, deviation: float, sd: float) -> bool:
+        """Count this cycle's ``deviation`` from the shared residual (kPa, its standard error
+        ``sd``); whether the inlet now plans with its own."""
+        if not (math.isfinite(deviation) and math.isfinite(sd) and sd > 0):
+            return self.adopted(iid)
+        run = self.runs.get(iid, 0)
+        if abs(deviation) > OWN_Z * sd:
+            way = 1 if deviation > 0 else -1
+            self.runs[iid] = run + way if run * way > 0 else way
+        elif abs(deviation) < 0.5 * OWN_Z * sd:
+            self.runs.pop(iid, None)
+        return self.adopted(iid)
