@@ -4,11 +4,12 @@ written before (the learning as an indented JSON tree) still loads."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import json as json_helper
-from homeassistant.util.json import json_loads
+from homeassistant.util.json import json_loads, load_json
 from pytest_homeassistant_custom_component.common import flush_store
 
 from custom_components.heatbalance.const import DOMAIN
@@ -22,10 +23,16 @@ from custom_components.heatbalance.persistence import (
 from .conftest import add_network, cycles
 
 
-def _file(data: dict[str, Any]) -> bytes:
-    """What HA's Store writes to its file for ``data`` (its own encoder: indented JSON)."""
-    _mode, text = json_helper.prepare_save_json({"version": 1, "key": "k", "data": data})
-    return text if isinstance(text, bytes) else text.encode()
+def _file(folder: Path, data: dict[str, Any]) -> Path:
+    """The file HA's Store writes for ``data`` (``save_json``: its indented JSON)."""
+    path = folder / f"store{len(list(folder.iterdir()))}.json"
+    json_helper.save_json(str(path), {"version": 1, "key": "k", "data": data})
+    return path
+
+
+def _read(path: Path) -> Any:
+    """What HA's Store reads back from ``path`` (``load_json``)."""
+    return load_json(path)["data"]  # type: ignore[index,call-overload]
 
 
 def _identifier_samples(entry: Any) -> dict[str, int]:
@@ -34,7 +41,9 @@ def _identifier_samples(entry: Any) -> dict[str, int]:
     return {i: b["samples"] for i, b in loop.controller.model.to_dict()["identifiers"].items()}
 
 
-async def test_learning_is_stored_as_compact_text(hass: HomeAssistant, hass_storage: dict) -> None:
+async def test_learning_is_stored_as_compact_text(
+    hass: HomeAssistant, hass_storage: dict, tmp_path: Path
+) -> None:
     """HA indents a Store's JSON one number per line: the learning goes as text, so the file
     holds it at its compact size, and it reads back equal to what the loop had learnt."""
     entry = await add_network(hass, "district120", options={"algorithm": "ai"})
@@ -49,7 +58,9 @@ async def test_learning_is_stored_as_compact_text(hass: HomeAssistant, hass_stor
     assert isinstance(stored[MEMORY_JSON], str)
     assert stored_memory(stored) == learnt  # every part, value for value
     as_tree = {**{k: v for k, v in stored.items() if k != MEMORY_JSON}, MEMORY_TREE: learnt}
-    assert len(_file(stored)) < 0.6 * len(_file(as_tree))
+    text_file, tree_file = _file(tmp_path, stored), _file(tmp_path, as_tree)
+    assert text_file.stat().st_size < 0.6 * tree_file.stat().st_size
+    assert stored_memory(_read(text_file)) == stored_memory(_read(tree_file)) == learnt
 
 
 async def test_a_store_written_before_still_loads(hass: HomeAssistant, hass_storage: dict) -> None:
@@ -74,12 +85,12 @@ async def test_a_store_written_before_still_loads(hass: HomeAssistant, hass_stor
     assert entry.runtime_data.coordinator.last_update_success
 
 
-def test_the_text_reads_back_as_the_tree_did() -> None:
+def test_the_text_reads_back_as_the_tree_did(tmp_path: Path) -> None:
     """Encoded as HA encodes the tree: a NaN comes back as null and a number key as text, in
     both forms alike; damaged text gives an empty memory (the learning restarts)."""
     memory = {"a": {"1": [1.5, None, 2], 3: 0.1 + 0.2}, "b": [math.nan, -0.0, 1e-300]}
-    tree = json_loads(_file({MEMORY_TREE: memory}))["data"]  # type: ignore[index]
-    text = json_loads(_file({MEMORY_JSON: packed_memory(memory)}))["data"]  # type: ignore[index]
+    tree = _read(_file(tmp_path, {MEMORY_TREE: memory}))
+    text = _read(_file(tmp_path, {MEMORY_JSON: packed_memory(memory)}))
     assert stored_memory(text) == stored_memory(tree) == tree[MEMORY_TREE]
     assert stored_memory(text)["a"]["3"] == 0.1 + 0.2  # every bit of a double kept
     assert stored_memory({MEMORY_JSON: "{not json"}) == {}
