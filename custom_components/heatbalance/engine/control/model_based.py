@@ -22,7 +22,7 @@ algorithm) enter the plan as fixed resistances at their present position.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,7 @@ OWN_Z = 3.0  # standard errors an inferred pressure stands off the shared residu
 OWN_CYCLES = 3  # … the same way in as many cycles in a row before the inlet learns its own
 DRAWING_RANGE = (0.05, 20.0)  # a valve factor learnt without ΔP: Kvs ×4.5 … ×0.22 of the file
 DRAWING_SMOOTHING = 0.5  # weight of the newest sample (in log) once learnt
+METER_DOUBT = 0.035  # a flow ÷ heat-balance ratio this far off (meter check's level) is doubt
 MIN_SEEN_FOR_RESIDUAL = 0.5  # share of leaf flows needed to compare pressures at all
 OUTER_GAIN = 0.5  # share of a temperature error turned into a flow-target change per step
 MULTIPLIER_RANGE = (0.3, 2.5)  # an outer loop never asks less than 30 % or more than 250 %
@@ -230,7 +231,11 @@ class ModelBased:
         return flow**2 / conductance**2
 
     def update_residuals(
-        self, views: dict[str, InletView], speed: float, suspects: Collection[str] = ()
+        self,
+        views: dict[str, InletView],
+        speed: float,
+        suspects: Collection[str] = (),
+        meters: Callable[[str], float | None] | None = None,
     ) -> None:
         """Learn where the network model's pressures are wrong (pipes, pump: §3.0.7-3).
 
@@ -246,7 +251,9 @@ class ModelBased:
         Those inferred pressures share one residual (:func:`_shared_residual`) until one
         inlet's stands off it the same way :data:`OWN_CYCLES` cycles in a row
         (:class:`OwnDeviation`): then it is that inlet's drawing (a branch drawn wrong, the
-        building hung on another branch, its valve's Kvs), learnt by :meth:`_learn_drawing`.
+        building hung on another branch, its valve's Kvs), learnt by :meth:`_learn_drawing`
+        unless ``meters`` (per inlet its flow ÷ heat-balance ratio less one) says the flow
+        meter reads what its heat meter does not.
         """
         self.identify_buildings(views)
         pl = self.planner
@@ -293,7 +300,7 @@ class ModelBased:
                 new, var = float(np.clip(shared[0], -bound, bound)), var * shared[1]
                 # the flows' common error moves the shared residual alike: not in the spread
                 sd = noise * dp * math.sqrt(1.0 + shared[1])
-                self._learn_drawing(k, views, dp, float(model[k]) + new, sd)
+                self._learn_drawing(k, views, dp, float(model[k]) + new, sd, meters)
             old = self.residuals.get(iid)
             scatter = self.scatter.get(iid)
             if old is None or scatter is None:  # first sample, or restarted by the pipes
@@ -304,7 +311,13 @@ class ModelBased:
             self.residuals[iid] = old + RESIDUAL_SMOOTHING * (new - old)
 
     def _learn_drawing(
-        self, k: int, views: dict[str, InletView], inferred: float, offered: float, sd: float
+        self,
+        k: int,
+        views: dict[str, InletView],
+        inferred: float,
+        offered: float,
+        sd: float,
+        meters: Callable[[str], float | None] | None = None,
     ) -> None:
         """Learn street-level inlet ``k``'s own drawing error where no ΔP is read (§3.0.7-3).
 
@@ -319,8 +332,14 @@ class ModelBased:
         the real one needs 2–4× the offered pressure, beyond any residual believed
         (:data:`RESIDUAL_SHARE`); as a valve factor one step corrects it. A biased meter
         stands off too until the meter check names it; its corrected flow ends the run.
+        Before that, a flow its heat meter does not confirm (``meters``: the flow ÷ heat
+        balance ratio explains half the flow's deviation or more) counts no cycle: learnt
+        as the drawing, a +10 % meter's valve was closed before the meter was named
+        (loop8 at 2 % noise: advanced band from step 10 instead of 1).
         """
         iid = self.planner.ids[k]
+        if meters is not None and _meter_explains(meters(iid), inferred, offered):
+            return
         if not self.own.observe(iid, inferred - offered, sd):
             self.drawing.pop(iid, None)
             return
@@ -810,6 +829,16 @@ def _shared_residual(
     if len(values) < MIN_SHARED:
         return None
     return float(np.median(values)), 0.5 * math.pi / len(values)
+
+
+def _meter_explains(ratio: float | None, inferred: float, offered: float) -> bool:
+    """Whether a flow meter's disagreement with its heat meter (``ratio``, flow ÷ heat
+    balance less one) explains half or more of the flow's deviation from the model's: the
+    inferred pressure goes with the flow squared, so that deviation is √(inferred/offered)."""
+    if ratio is None or not (inferred > 0 and offered > 0) or not math.isfinite(ratio):
+        return False
+    deviation = math.sqrt(inferred / offered) - 1.0
+    return ratio * deviation > 0 and abs(ratio) >= max(METER_DOUBT, 0.5 * abs(deviation))
 
 
 def _pressure(value: float | None) -> float | None:
