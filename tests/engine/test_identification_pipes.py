@@ -26,6 +26,7 @@ from custom_components.heatbalance.engine.control.identification import (
     PipeIdentifier,
     carry_residuals,
 )
+from custom_components.heatbalance.engine.control.model_based import AGREED_CYCLES, OwnDeviation
 from custom_components.heatbalance.engine.control.planner import HydraulicPlanner
 from custom_components.heatbalance.engine.model import Network
 
@@ -261,3 +262,19 @@ def test_one_valve_drawn_wrong_without_any_dp_is_learnt_at_its_inlet(
     learnt = ctl.learned_corrections()["drawing_valve_factors"]
     assert learnt[iid] == pytest.approx(0.25, rel=0.3)  # Kvs ×2 of the file's: resistance ÷ 4
     assert set(learnt) == {iid}  # the others keep the file's valves
+
+
+def test_an_inlet_that_agreed_with_the_drawing_does_not_learn_a_later_change_as_it() -> None:
+    """A drawing does not change: an inlet within the noise for AGREED_CYCLES cycles that
+    stands off later has changed in the plant (radiators closed, a clog), which the
+    diagnosis names (§5.3.7); learnt as the drawing, gen10x8's closed building was served
+    by opening its valve and the others left the band (bench_robust --no-dp)."""
+    fresh, settled = OwnDeviation(), OwnDeviation()
+    for _ in range(AGREED_CYCLES):
+        settled.observe("B1", 0.1, 1.0)  # within the noise
+    verdicts = [
+        (fresh.observe("B1", -5.0, 1.0), settled.observe("B1", -5.0, 1.0)) for _ in range(5)
+    ]
+    assert verdicts[-1] == (True, False)  # from the start: the drawing; after agreeing: not
+    settled.forget("B1")  # its devices changed: judged afresh
+    assert [settled.observe("B1", -5.0, 1.0) for _ in range(3)][-1]
