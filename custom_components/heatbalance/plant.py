@@ -143,6 +143,7 @@ class Plant:
             if cfg.source in (SOURCE_ENTITIES, SOURCE_GATEWAY)
         }
         positions = self._real_positions(hass, real)
+        positions |= self._assumed_positions(hass, real, positions)
         self.unplaced.difference_update(positions)
         acq = await hass.async_add_executor_job(  # 10⁵ objects at 23k: paused (gc_tuning)
             run_paused,
@@ -190,6 +191,37 @@ class Plant:
             if opening is not None and 0.0 <= opening <= 1.0:
                 positions[iid] = opening
         return positions
+
+    def _assumed_positions(
+        self, hass: HomeAssistant, real: dict[str, InletConfig], read: dict[str, float]
+    ) -> dict[str, float]:
+        """Re-mapped valves that will never report a position (a valve entity without
+        ``current_position``, no actuator mapped, a gateway valve without feedback or none):
+        the opening the network file states (the commissioning presetting), where the engine
+        assumes them too until a command is acknowledged (``Controller._position``, issue 9
+        item 2). Withheld until read or commanded (:attr:`unplaced`), such a valve in manual
+        mode was never placed, and its inlet never had an estimated ΔP."""
+        assumed: dict[str, float] = {}
+        for iid in self.unplaced.intersection(real).difference(read):
+            inlet = self.simulator.network.inlets.get(iid)
+            opening = None if inlet is None else usable(inlet.device.opening)
+            if opening is not None and 0.0 <= opening <= 1.0 and self._no_feedback(hass, real[iid]):
+                assumed[iid] = opening
+        return assumed
+
+    def _no_feedback(self, hass: HomeAssistant, cfg: InletConfig) -> bool:
+        """Whether the inlet's valve is known never to report its position (a valve not yet
+        heard of may still: it stays withheld until read)."""
+        if cfg.source == SOURCE_ENTITIES:
+            actuator = cfg.entities.get(CONF_ACTUATOR_ENTITY)
+            return not actuator or _reports_no_position(hass.states.get(actuator))
+        if self.gateway is None:
+            return False
+        valve = self.gateway.inlets.get(cfg.inlet_id, (None, None))[1]
+        if not valve:
+            return True
+        points = self.gateway.device_points(valve)
+        return points is not None and "position_feedback" not in points
 
     def _step_and_read(
         self,

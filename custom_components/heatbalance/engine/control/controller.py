@@ -1100,7 +1100,7 @@ class Controller:
             movable = target is not None and (not self.config.auto or self._is_auto(iid))
             movable = movable and not self._isolated(iid)
             trusted = None if iid in cmds.held else reading  # a held reading is not used
-            views[iid] = InletView(current, movable, target, trusted)
+            views[iid] = InletView(current, movable, target, trusted, iid in self.fresh)
         return views, seen
 
     def _identify(self, iid: str, current: float | None) -> str | None:
