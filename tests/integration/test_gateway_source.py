@@ -606,8 +606,8 @@ async def test_command_answers_reach_the_operator_and_the_alarms(
     alarm = coordinator.alarms.active.get("command_unconfirmed@B001")
     assert alarm is not None
     assert alarm.type == "feedback_mismatch"
-    assert alarm.values["status"] == "no_result"
-    assert "did not confirm" in coordinator.events.describe(alarm)
+    assert alarm.values["answer"] == "no_result"
+    assert "was not confirmed (no_result)" in coordinator.events.describe(alarm)
 
 
 def _stats(devices: dict[str, dict[str, Any]], outbox: dict[str, Any]) -> str:
