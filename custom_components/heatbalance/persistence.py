@@ -4,12 +4,23 @@ The cycle's memory (heat counters, the engine loop's learning and transmission c
 active alarms with their acknowledgements, the §8.2.5/§8.2.6 balance state with the clock it
 counts on, and the simulated plant's valves, pump and time. A damaged or foreign part starts
 afresh; nothing worse (regulation restarts, no crash).
+
+The learning is kept as one compact JSON text (``memory_json``), not as a JSON tree: Home
+Assistant writes every Store indented by two spaces, one number per line, and on a
+23,000-household network the learning's tree (estimators, meter check, diagnoser,
+identification) made ≈120 MB a save, 49 MB of it data — on the SD card of a typical HA box,
+once a cycle. As text it is written at its compact size, parsed by the same JSON library,
+so it reads back value for value. A Store written before (``memory`` as a tree) still
+loads; an older version of the integration ignores the text and starts its learning afresh.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from homeassistant.helpers.json import json_bytes
+from homeassistant.util.json import JSON_DECODE_EXCEPTIONS, json_loads
 
 from .const import CONF_ACTUATOR_ENTITY, CONF_FLOW_ENTITY, SOURCE_SIMULATOR
 from .cycle import CycleMemory
@@ -22,6 +33,8 @@ STORE_VERSION = 1
 SAVE_DELAY_S = 30
 PLANT_CLOCK = "plant"  # §8.2.6 timer on the simulated plant's time
 WALL_CLOCK = "wall"  # §8.2.6 timer on wall-clock time (real plants)
+MEMORY_JSON = "memory_json"  # the cycle memory as compact JSON text (see the module's doc)
+MEMORY_TREE = "memory"  # the same as a JSON tree: Stores written before the text form
 
 
 def stored_state(
@@ -37,7 +50,7 @@ def stored_state(
     devices the learning was made on (:func:`source_keys`)."""
     sim = simulator
     return {
-        "memory": memory,
+        MEMORY_JSON: packed_memory(memory),
         "alarms": alarms.as_dict(),
         "balance": balance.as_dict(),
         "balance_clock": clock,
@@ -64,7 +77,7 @@ def restore_state(
     memory's ``changed``: the engine loop forgets what it learnt on the old devices (the
     network model's valve follows the new device's feedback, or the commands it is sent).
     """
-    memory = CycleMemory.from_dict(stored.get("memory", {}))
+    memory = CycleMemory.from_dict(stored_memory(stored))
     alarms.restore(stored.get("alarms", {}))
     try:
         balance = BalanceStateMachine.from_dict(stored.get("balance", {}))
@@ -83,6 +96,27 @@ def restore_state(
     memory.sources = {str(k): v for k, v in keys.items()} if isinstance(keys, Mapping) else {}
     memory.changed = changed_sources(keys, inlets or {})
     return memory, balance
+
+
+def packed_memory(memory: Mapping[str, Any]) -> str:
+    """The cycle memory as compact JSON text, encoded as HA encodes its Stores (orjson with
+    HA's defaults: a NaN becomes null, a non-text key text), so reading it back gives what
+    the indented tree gave. Runs in the executor with the rest of :func:`stored_state`."""
+    return json_bytes(memory).decode("utf-8")
+
+
+def stored_memory(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The cycle memory of a Store in either form (:data:`MEMORY_JSON` text or an older
+    Store's :data:`MEMORY_TREE`); an empty one where it is damaged (the learning restarts)."""
+    text = stored.get(MEMORY_JSON)
+    if isinstance(text, str):
+        try:
+            data = json_loads(text)
+        except JSON_DECODE_EXCEPTIONS:
+            return {}
+    else:
+        data = stored.get(MEMORY_TREE, {})
+    return data if isinstance(data, dict) else {}
 
 
 def source_key(cfg: InletConfig) -> list[str | None]:

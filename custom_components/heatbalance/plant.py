@@ -90,6 +90,9 @@ class Plant:
         # (re-mapped since the Store: persistence's ``changed``), until read or commanded
         self.unplaced: set[str] = set()
         self.pump_failed = False  # the last dispatch's pump speed did not reach the drive
+        # HA valves that refused the last dispatch's command (inlet → the opening refused):
+        # their next reading says so (``command_status``), as the gateway's answer does
+        self.refused: dict[str, float] = {}
         # heat meters mapped by their power only: their counters (the engine's rule, kWh),
         # and the plant time of each meter's last reading
         self._heat_counters = EnergyCounters()
@@ -143,6 +146,7 @@ class Plant:
             if cfg.source in (SOURCE_ENTITIES, SOURCE_GATEWAY)
         }
         positions = self._real_positions(hass, real)
+        positions |= self._assumed_positions(hass, real, positions)
         self.unplaced.difference_update(positions)
         acq = await hass.async_add_executor_job(  # 10⁵ objects at 23k: paused (gc_tuning)
             run_paused,
@@ -190,6 +194,37 @@ class Plant:
             if opening is not None and 0.0 <= opening <= 1.0:
                 positions[iid] = opening
         return positions
+
+    def _assumed_positions(
+        self, hass: HomeAssistant, real: dict[str, InletConfig], read: dict[str, float]
+    ) -> dict[str, float]:
+        """Re-mapped valves that will never report a position (a valve entity without
+        ``current_position``, no actuator mapped, a gateway valve without feedback or none):
+        the opening the network file states (the commissioning presetting), where the engine
+        assumes them too until a command is acknowledged (``Controller._position``, issue 9
+        item 2). Withheld until read or commanded (:attr:`unplaced`), such a valve in manual
+        mode was never placed, and its inlet never had an estimated ΔP."""
+        assumed: dict[str, float] = {}
+        for iid in self.unplaced.intersection(real).difference(read):
+            inlet = self.simulator.network.inlets.get(iid)
+            opening = None if inlet is None else usable(inlet.device.opening)
+            if opening is not None and 0.0 <= opening <= 1.0 and self._no_feedback(hass, real[iid]):
+                assumed[iid] = opening
+        return assumed
+
+    def _no_feedback(self, hass: HomeAssistant, cfg: InletConfig) -> bool:
+        """Whether the inlet's valve is known never to report its position (a valve not yet
+        heard of may still: it stays withheld until read)."""
+        if cfg.source == SOURCE_ENTITIES:
+            actuator = cfg.entities.get(CONF_ACTUATOR_ENTITY)
+            return not actuator or _reports_no_position(hass.states.get(actuator))
+        if self.gateway is None:
+            return False
+        valve = self.gateway.inlets.get(cfg.inlet_id, (None, None))[1]
+        if not valve:
+            return True
+        points = self.gateway.device_points(valve)
+        return points is not None and "position_feedback" not in points
 
     def _step_and_read(
         self,
@@ -418,6 +453,8 @@ class Plant:
         else:
             reading.dp_available_kpa = dp
             reading.measured = (*reading.measured, "dp_available_kpa")
+        if cfg.inlet_id in self.refused:  # §5.3.8-4: the alarm rule of a refused command
+            reading.command_status = "refused"
         return reading
 
     def _count(self, iid: str, power_kw: float | None, plant: PlantState) -> float | None:
@@ -463,6 +500,7 @@ class Plant:
         The simulator's valves (thousands on a households network) are set in the executor.
         """
         failed: set[str] = set()
+        self.refused = {}
         real = await hass.async_add_executor_job(
             run_paused, len(self.simulator.network.inlets), self._move_simulated, commands
         )
@@ -478,6 +516,7 @@ class Plant:
                 and not await self._move(hass, actuator, opening)
             ):
                 failed.add(iid)
+                self.refused[iid] = opening
             if iid not in failed:
                 # the model assumes a real valve where it went until its feedback says
                 model[iid] = opening
@@ -555,6 +594,17 @@ class Plant:
                 )
         except (HomeAssistantError, TimeoutError, ValueError) as err:
             _LOGGER.warning("Could not move %s to %.0f %%: %s", entity_id, opening * 100, err)
+            return False
+        except Exception as err:  # another integration's bug must not end the cycle
+            # a device integration that lets a bare error through (a lost Modbus link) must
+            # not stop the cycle: the other valves' commands would go unsent and unrecorded
+            _LOGGER.warning(
+                "Could not move %s to %.0f %%: %s: %s",
+                entity_id,
+                opening * 100,
+                type(err).__name__,
+                err,
+            )
             return False
         return True
 

@@ -35,6 +35,7 @@ from pytest_homeassistant_custom_component.common import async_test_home_assista
 from custom_components.heatbalance.const import DOMAIN
 from custom_components.heatbalance.engine.archive import Archive
 from custom_components.heatbalance.gateway_history import LATE_S, BacklogHistory, record
+from custom_components.heatbalance.persistence import stored_memory
 from custom_components.heatbalance.records import ARCHIVE_FILE, records_of
 from tests.integration.conftest import add_network, cycles, setup_ha_backup
 
@@ -180,7 +181,7 @@ async def test_ha_backup_restored_on_a_new_box_loses_no_archive_row(tmp_path: Pa
         assert restored_backlog.journal.records == backlog
         coordinator = entry.runtime_data.coordinator
         assert coordinator.simulator.time_s > state_at_backup["plant"]["time_s"]  # continued
-        assert coordinator.memory.as_dict().keys() == state_at_backup["memory"].keys()
+        assert coordinator.memory.as_dict().keys() == stored_memory(state_at_backup).keys()
         await cycles(hass, entry, 1)
         await _flushed(hass, entry)
     final, final_times = _counts_and_times(new_box / ARCHIVE_FILE, entry_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -292,6 +293,35 @@ def test_scripts_heatbalance_runs_the_cli_from_any_directory(tmp_path) -> None:
     )
     assert bad.returncode == 1
     assert bad.stderr.startswith("heatbalance: nowhere: no such built-in network or file")
+
+
+def test_scripts_heatbalance_says_what_setup_will_do_before_it_runs(tmp_path) -> None:
+    """A checkout without .venv: the script runs scripts/setup (here a stand-in that only
+    says it ran), and before it says which venvs it builds, with what and how long it takes.
+    Before, one line ("a few minutes") preceded a build of two Home Assistant venvs."""
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name in ("heatbalance", "lib.sh"):
+        shutil.copy2(SCRIPT.parent / name, scripts / name)
+    setup = scripts / "setup"
+    setup.write_text('#!/usr/bin/env bash\necho "setup: stand-in ran" >&2\nexit 1\n')
+    setup.chmod(0o755)
+    out = subprocess.run(
+        [str(scripts / "heatbalance"), "list"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 1
+    notice, ran, _ = out.stderr.partition("setup: stand-in ran")
+    assert ran, out.stderr
+    for venv in ("ha2026", "ha2025"):
+        assert f"{tmp_path}/.venv/{venv} (Python 3.1" in notice
+    assert "Home Assistant" in notice
+    assert "apt-get" in notice
+    assert re.search(r"about \d+(–\d+)? minutes", notice), notice
 
 
 def test_output_into_a_closed_pipe_ends_quietly() -> None:

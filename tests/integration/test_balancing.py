@@ -13,6 +13,7 @@ from homeassistant.setup import async_setup_component
 
 from custom_components.heatbalance.const import EVENT_ALARM
 from custom_components.heatbalance.engine.control.controller import MAX_ESTIMATE_AGE
+from custom_components.heatbalance.persistence import stored_memory
 
 from .conftest import add_network, cycles, start_inlet_reconfigure
 
@@ -525,7 +526,7 @@ async def test_forecast_load_after_three_days(hass: HomeAssistant) -> None:
     await cycles(hass, entry, 1)
     actual = _value(hass, "sensor.estate12_heat_power")
     assert forecast == pytest.approx(actual, rel=0.1)
-    stored = entry.runtime_data.coordinator.stored()["memory"]["forecaster"]
+    stored = stored_memory(entry.runtime_data.coordinator.stored())["forecaster"]
     assert stored["hours_seen"] >= 70
     assert json.loads(json.dumps(stored)) == stored  # the Store can keep it
 

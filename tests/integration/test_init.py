@@ -14,6 +14,7 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, flush_store
 
 from custom_components.heatbalance.const import CONF_PATH, DOMAIN
+from custom_components.heatbalance.persistence import MEMORY_JSON, packed_memory, stored_memory
 
 from .conftest import add_network, cycles
 from .test_config_flow import NETWORKS
@@ -70,7 +71,7 @@ async def test_state_survives_a_restart(hass: HomeAssistant, hass_storage: dict)
     await hass.async_block_till_done()
     await flush_store(entry.runtime_data.coordinator.store)
     stored = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]
-    assert stored["memory"]["energy_kwh"]["B001"] >= energy
+    assert stored_memory(stored)["energy_kwh"]["B001"] >= energy
     # after the reload the counter continued, it did not start again at zero
     assert float(hass.states.get("sensor.b001_heat_energy").state) > energy
     time_s = stored["plant"]["time_s"]
@@ -162,9 +163,11 @@ async def test_learning_survives_a_restart(hass: HomeAssistant, hass_storage: di
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     stored = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]
-    assert stored["memory"]["controller"]["model"]
-    stored["memory"]["controller"] = {"model": {"branches": "garbage"}, "pi": 7}
-    stored["memory"]["diagnoser"] = {"rules": "x"}
+    memory = stored_memory(stored)
+    assert memory["controller"]["model"]
+    memory["controller"] = {"model": {"branches": "garbage"}, "pi": 7}
+    memory["diagnoser"] = {"rules": "x"}
+    stored[MEMORY_JSON] = packed_memory(memory)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     await cycles(hass, entry, 1)

@@ -32,9 +32,10 @@ from custom_components.heatbalance.engine.networks.generator import generate_net
 from custom_components.heatbalance.engine.simulator import Simulator
 from devtools.field_plant import (
     SIGNALS,
+    FieldPlant,
     Instruments,
     async_field_cycles,
-    async_field_in_auto,
+    async_map_to_field,
     follow_numbers,
     number_field_entity,
     write_exact,
@@ -318,24 +319,41 @@ async def test_estimated_pressure_is_the_models_at_the_valves_real_positions(
     assert all("dp_available_kpa" in acq.inlets[iid].estimated for iid in field.inlets)
 
 
-async def test_no_estimated_pressure_before_a_remapped_valve_is_read_or_commanded(
+async def test_remapped_valves_without_feedback_are_assumed_at_their_configured_opening(
     hass: HomeAssistant,
 ) -> None:
-    """Valves without position feedback, just mapped from the simulated plant: the model's
-    valves still stand where the simulated ones did, so the model's ΔP is no estimate of the
-    real plant, and none is handed on until a valve is commanded (the model then assumes it
-    where it went). Before, the reload's cycle handed on the simulated valves' ΔP — on a
-    healthy gateway start +60…+70 kPa over the real one, which the estimator held over the
-    first real reading and the controller learnt as the pipes' residual (issue 10 g)."""
+    """Valves without position feedback, just mapped from the simulated plant, kept in
+    manual mode (never commanded): the model assumes them at the network file's opening —
+    where the engine assumes them too (issue 9 item 2) and where the field's valves stand —
+    so each inlet has the model's ΔP there, flagged estimated, from the reload's cycle on.
+    Before, ``Plant.unplaced`` withheld it until a valve was read or commanded: in manual
+    mode that was never, and no such inlet ever had an estimated ΔP (issue 10 g). Once
+    commanded, the model takes each valve where it went."""
     entry = await add_network(hass, "estate12", options={"algorithm": "ai", "mode": "manual"})
     network = entry.runtime_data.coordinator.network
-    field = await async_field_in_auto(hass, entry, network, Instruments(position=False))
     coordinator = entry.runtime_data.coordinator
-    first = coordinator.data.inlets  # the reload's cycle: read, nothing commanded yet
-    assert {iid: r.reading.flow_m3h is not None for iid, r in first.items()} == dict.fromkeys(
-        first, True
-    )
-    assert {iid: r.reading.dp_available_kpa for iid, r in first.items()} == dict.fromkeys(first)
+    for iid in network.inlets:  # the simulated era moved the model's valves
+        coordinator.simulator.set_opening(iid, 0.35)
+    field = FieldPlant(hass, network, list(coordinator.inlets), Instruments(position=False))
+    await field.async_add_valves()
+    await async_map_to_field(hass, entry, field)
+    coordinator = entry.runtime_data.coordinator
+    for _ in range(3):  # the reload's cycle, then manual cycles: nothing commanded
+        true = field.sim.state()
+        readings = {iid: r.reading for iid, r in coordinator.data.inlets.items()}
+        got = {iid: r.dp_available_kpa for iid, r in readings.items()}
+        wanted = {iid: pytest.approx(true.inlets[iid].dp_available_kpa, rel=0.02) for iid in got}
+        assert got == wanted
+        assert all("dp_available_kpa" in r.estimated for r in readings.values())
+        field.publish()
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        field.follow_and_advance(coordinator.plant.cycle_s)
+    assert field.moves == []
+    assert coordinator.plant.unplaced == set()
+    options = dict(entry.options) | {"mode": "auto"}
+    hass.config_entries.async_update_entry(entry, options=options)
+    await hass.async_block_till_done()
     await async_field_cycles(hass, entry, field, 2)
     moved = {iid for iid, _old, _new in field.moves}
     assert moved  # the first automatic cycle commanded valves
@@ -344,3 +362,46 @@ async def test_no_estimated_pressure_before_a_remapped_valve_is_read_or_commande
     got = {iid: r.dp_available_kpa for iid, r in readings.items()}
     assert got == {iid: pytest.approx(true.inlets[iid].dp_available_kpa, rel=0.02) for iid in got}
     assert all("dp_available_kpa" in r.estimated for r in readings.values())
+
+
+async def test_a_remapped_valve_not_yet_read_has_no_estimated_pressure(
+    hass: HomeAssistant,
+) -> None:
+    """A re-mapped valve that may still report its position (its entity not there yet)
+    keeps the model's ΔP withheld: the model's valve stands where the simulated one did, no
+    estimate of the real plant (the healthy gateway start, issue 10 g); a valve entity that
+    reports no position is assumed at the file's opening; one that reports is read."""
+    from custom_components.heatbalance.engine.loader import load_network
+    from custom_components.heatbalance.engine.networks import builtin_path
+    from custom_components.heatbalance.plant import Plant
+    from custom_components.heatbalance.settings import InletConfig, Settings
+
+    network = load_network(builtin_path("estate12"))  # type: ignore[arg-type]
+    sim = Simulator(network, outdoor_c=network.design.outdoor_c)
+    for iid in network.inlets:
+        sim.set_opening(iid, 0.35)  # where the simulated era left the model's valves
+    kinds = {"B001": "absent", "B002": "no_position", "B003": "reads"}
+    real = {
+        iid: InletConfig(
+            f"s{iid}",
+            iid,
+            source="entities",
+            entities={"actuator_entity": f"valve.v_{iid.lower()}"},
+        )
+        for iid in kinds
+    }
+    hass.states.async_set("valve.v_b002", "open", {})
+    hass.states.async_set("valve.v_b003", "open", {"current_position": 60})
+    plant = Plant(sim, real, Settings.from_options({}))
+    plant.unplaced = set(kinds)
+    acq = await plant.async_acquire(hass)
+    openings = {iid: float(sim.openings[sim.ids.index(iid)]) for iid in kinds}
+    assert openings == {
+        "B001": pytest.approx(0.35),
+        "B002": pytest.approx(network.inlets["B002"].device.opening),
+        "B003": pytest.approx(0.6),
+    }
+    assert plant.unplaced == {"B001"}
+    assert acq.inlets["B001"].dp_available_kpa is None
+    assert acq.inlets["B002"].dp_available_kpa is not None
+    assert acq.inlets["B003"].dp_available_kpa is not None
