@@ -91,7 +91,34 @@ SIMULATED_SCENARIOS = ("missing 30%", "stuck 30%", "blockage x0.3")
 GATEWAY_SCENARIOS = tuple(
     s for s in ENTITY_SCENARIOS if s not in ("noise 5%", "silent valve from step 8")
 )
+# Fault combinations and faults only HA entities have (10x, ninth session). ``EXTRA`` holds
+# what bench_robust's Scenario cannot say; the engine's figure is shown only where it can.
+COMBINED = (
+    br.Scenario("blockage x0.3 + missing 30%", missing=0.3, fault="blockage", value=0.3,
+                isolate=True, named=True),
+    br.Scenario("no position feedback + noise 5%", noise=0.05, fault="no_feedback"),
+    br.Scenario("stuck 30% + pipes x1.5", fault="stuck", value=0.3, isolate=True, named=True),
+    br.Scenario("meter bias +10% + missing 30%", missing=0.3, fault="bias", value=1.1,
+                named=True),
+    br.Scenario("readings not numeric steps 3-14", isolate=True),
+    br.Scenario("flow meter reads 0 from step 4", isolate=True),
+    br.Scenario("flow meter reads negative from step 4", isolate=True),
+    br.Scenario("dp transmitter reads 0, then negative"),
+    br.Scenario("valve rejects commands", isolate=True),
+    br.Scenario("valve raises a non-HA error", isolate=True),
+)  # fmt: skip
+EXTRA: dict[str, dict[str, Any]] = {
+    "stuck 30% + pipes x1.5": {"pipes": 1.5},
+    "readings not numeric steps 3-14": {"text": (3, 14)},
+    "flow meter reads 0 from step 4": {"flow": (4, 0.0)},
+    "flow meter reads negative from step 4": {"flow": (4, -3.5)},
+    "dp transmitter reads 0, then negative": {"dp": True},
+    "valve rejects commands": {"reject": "ha"},
+    "valve raises a non-HA error": {"reject": "other"},
+}
+SCENARIOS |= {s.name: s for s in COMBINED}
 NETWORKS = ("estate12", "loop8", "genf36")
+SHAPES = ("gen15-tree4", "gen2-pair", "gen12-unequal", "gen8x4-loopmain", "gen10-far")
 RESULTS = bp.RESULTS.parent / "bench_product_faults"
 PROFILES = ROOT / "addon" / "heatbalance_gateway" / "profiles"
 
@@ -100,6 +127,10 @@ def _network(name: str) -> Network:
     """A built-in network, or genf36: generated for this benchmark, tuned by nobody."""
     if name == "genf36":
         return generate_network(36, seed=101, area_m2=(1000.0, 14000.0), name="genf36")
+    if name in SHAPES:
+        from devtools.network_shapes import product_shapes
+
+        return next(n for n in product_shapes() if n.name == name)
     return load_network(name)
 
 
@@ -164,7 +195,6 @@ async def _gateway(
     )
     if scn.fault == "no_feedback":
         _without_feedback(field.gateway.config, folder)
-    _record_moves(field)
     request.addfinalizer(lambda: field.gateway.kill())
     await field.async_start()
     await field.async_map(entry)
@@ -174,7 +204,7 @@ async def _gateway(
         await hass.async_block_till_done()
     victim = br.victim_of(network)
     if scn.fault == "bias":
-        field.virtual.flow_bias[victim] = scn.value
+        field.virtual.set_flow_bias(victim, scn.value)
     elif scn.fault == "stuck":
         field.sim.inject_fault(victim, "stuck", at=scn.value)
     elif scn.fault == "blockage":
@@ -203,7 +233,7 @@ def _without_feedback(config: dict[str, Any], folder: Path) -> None:
 def _lose(field: Any, probability: float, rng: Any) -> None:
     """This cycle's lost meter readings: each inlet's meter with ``probability``."""
     if probability > 0:
-        field.virtual.lost = {iid for iid in field.sim.ids if rng.random() < probability}
+        field.virtual.set_lost({iid for iid in field.sim.ids if rng.random() < probability})
 
 
 def _unsafe(moves: list[tuple[str, float, float]], settings: Settings) -> int:
@@ -247,8 +277,11 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
     base = br.all_open(_network(name))
     victim = br.victim_of(base)
     faulty = scn.fault in ("stuck", "blockage", "silent")
-    scope = br._scope(base, victim if faulty else None)
-    pipes = scn.value if scn.fault == "pipes" else None
+    extra = EXTRA.get(scenario, {})
+    scope = br._scope(base, victim if faulty or scn.isolate else None)
+    if scope is not None:  # the intermediate band judges buildings only (Table 3.0.4), as
+        scope = [i for i in scope if base.inlets[i].parent is None]  # without a victim
+    pipes = scn.value if scn.fault == "pipes" else extra.get("pipes")
     entry = await bp._add_entry(hass, _register(name, pipes), algorithm)
     if source == "simulated" and scn.missing:
         options = dict(entry.options) | {CONF_DROPOUT: round(scn.missing * 100)}
@@ -263,6 +296,10 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
         field = _field(hass, base, list(coordinator.inlets), scn, seed)
         await field.async_add_valves()
         await async_map_to_field(hass, entry, field)
+        if extra.get("dp"):
+            await _map_transmitters(hass, entry, field)
+        if "reject" in extra:
+            _rejecting(field, victim, extra["reject"])
         if field.instruments.meters:  # the substation flow meter (options, network level)
             options = dict(entry.options) | {"substation_flow_entity": field.SUBSTATION_FLOW}
             hass.config_entries.async_update_entry(entry, options=options)
@@ -273,6 +310,8 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
         gateway = await _gateway(request, hass, entry, base, scn, seed)
         coordinator = entry.runtime_data.coordinator
         moves_before = len(gateway_moves(gateway))
+    if field is not None and os.environ.get("BENCH_FAULTS_DP") == "flow":
+        _flow_only(coordinator)
     await _start_all_open(hass, coordinator, field)
     rng = np.random.default_rng(seed + 7919)  # the lost readings' draw (gateway)
     if gateway is not None:
@@ -295,7 +334,7 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
     )
     held: list[bool] = []
     moves: list[tuple[str, float, float]] = []
-    failed = 0
+    failed = nan = 0
     share = None
     for k in range(1, steps + 1):
         cycle[0] = k
@@ -303,10 +342,12 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
             if scn.fault == "silent" and k >= scn.value:  # its meter and valve stop answering
                 field.instruments.silent = frozenset({victim})
             field.publish()
+            _entity_faults(hass, field, victim, extra, k)
         before = {iid: float(o) for iid, o in zip(sim.ids, sim.openings, strict=True)}
         await coordinator.async_refresh()
         await hass.async_block_till_done()
         failed += not coordinator.last_update_success
+        nan += _not_finite_shown(hass)
         if os.environ.get("BENCH_FAULTS_DEBUG") and coordinator.data is not None:
             loop = coordinator.memory.loop
             net0 = coordinator.network
@@ -360,6 +401,8 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
         assert await hass.config_entries.async_unload(entry.entry_id)  # it talks to the broker
         await gateway.async_stop()
     named = [(k, reason) for k, where, reason in raised if where == victim]
+    judged = faulty or scn.fault == "bias" or bool(extra)  # the victim should be named
+    others = {f"{r}@{w}" for _, w, r in raised if w != victim or not (faulty or extra)}
     out = {
         "network": name,
         "scenario": scenario,
@@ -369,34 +412,124 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
         "victim": victim,
         "steps": br._held_from(held),
         "share": share,
-        "alarm": named[0][0] if named and (faulty or scn.fault == "bias") else None,
+        "alarm": named[0][0] if named and judged else None,
         "alarm_reasons": {r: k for k, r in reversed(named)},  # reason: first cycle
-        "other_alarms": sorted({f"{r}@{w}" for _, w, r in raised if w != victim or not faulty}),
+        "other_alarms": sorted(others),
         "unsafe": _unsafe(moves, coordinator.settings),
         "failed": failed,
+        "moves": len(moves),
+        "nan": nan,
+        "repairs": _repairs(hass, victim),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    key = "-".join(map(str, case)).replace(" ", "_").replace("%", "pct")
+    key = _key(case, os.environ.get("BENCH_FAULTS_DP", "estimate"))
     (RESULTS / f"{key}.json").write_text(json.dumps(out))
 
 
-def _record_moves(field: Any) -> None:
-    """Every setpoint the plant's valves receive, beside where the valve stood then."""
-    virtual = field.virtual
-    original = virtual.move
-    field.moves = []
+def _flow_only(coordinator: Any) -> None:
+    """The experiment of ``--dp flow``: the entity source hands no ΔP at all (not the
+    model's, flagged estimated), so the engine infers it from the flow (9w's
+    ``model_based.flow_pressure``) instead of 10a's per-inlet estimated-ΔP path."""
+    coordinator.plant._model_dp = lambda iid, plant: None
+    coordinator.plant.unplaced.clear()
 
-    def move(device: Any, percent: float) -> float:
-        stood = float(virtual.sim.openings[virtual.sim.ids.index(device.inlet)])
-        field.moves.append((device.inlet, stood, percent / 100.0))
-        return float(original(device, percent))
 
-    virtual.move = move
+def _key(case: Any, dp: str) -> str:
+    """A run's result file name (two ΔP modes may run at once)."""
+    key = "-".join(map(str, case)).replace(" ", "_").replace("%", "pct")
+    return key if dp == "estimate" else f"{key}-dp{dp}"
+
+
+def _entity_faults(hass: Any, field: Any, victim: str, extra: dict[str, Any], k: int) -> None:
+    """This cycle's faults only HA entities have, written over what the field published:
+    text states for hours, a flow meter at 0 or negative, ΔP transmitters (every inlet's
+    true ΔP; the victim's at 0 kPa, then −25 kPa from step 8)."""
+
+    def put(what: str, text: str) -> None:
+        entity = field.entity(victim, what)
+        hass.states.async_set(entity, text, hass.states.get(entity).attributes)
+
+    first, last = extra.get("text", (0, -1))
+    if first <= k <= last:
+        for what, text in zip(
+            ("flow", "supply", "return", "room"), ("unknown", "E-04", "nan", "inf"), strict=True
+        ):
+            put(what, text)
+    if "flow" in extra and k >= extra["flow"][0]:
+        put("flow", f"{extra['flow'][1]:.4f}")
+    if extra.get("dp"):
+        state = field.sim.state()
+        for iid in field.inlets:
+            value = state.inlets[iid].dp_available_kpa
+            if iid == victim:
+                value = 0.0 if k < 8 else -25.0
+            hass.states.async_set(
+                f"sensor.field_{iid.lower()}_dp", f"{value:.3f}", {"unit_of_measurement": "kPa"}
+            )
+
+
+async def _map_transmitters(hass: Any, entry: Any, field: Any) -> None:
+    """A ΔP transmitter entity on every inlet (one reload for all)."""
+    from custom_components.heatbalance.const import CONF_DP_ENTITY
+
+    _entity_faults(hass, field, "", {"dp": True}, 0)
+    for sub in list(entry.subentries.values()):
+        iid = sub.data["inlet_id"]
+        data = dict(sub.data) | {CONF_DP_ENTITY: f"sensor.field_{iid.lower()}_dp"}
+        hass.config_entries.async_update_subentry(entry, sub, data=data)
+    await hass.async_block_till_done()
+
+
+def _rejecting(field: Any, victim: str, kind: str) -> None:
+    """The victim's valve entity refuses every command: as HA asks (HomeAssistantError), or
+    with the bare error a careless integration lets through (a lost Modbus link)."""
+    from homeassistant.exceptions import HomeAssistantError
+
+    valve = field.valves[field.inlets.index(victim)]
+
+    async def refuse(position: int) -> None:
+        if kind == "ha":
+            raise HomeAssistantError(f"{victim}: valve in local mode, command refused")
+        raise ConnectionError(f"{victim}: no response from the valve's controller")
+
+    valve.async_set_valve_position = refuse
+
+
+def _not_finite_shown(hass: Any) -> int:
+    """The integration's entities whose state or a numeric attribute is NaN or infinite."""
+    import math
+
+    from homeassistant.helpers import entity_registry as er
+
+    count = 0
+    for entity in er.async_get(hass).entities.values():
+        state = hass.states.get(entity.entity_id) if entity.platform == "heatbalance" else None
+        if state is None:
+            continue
+        values = [state.state, *state.attributes.values()]
+        count += any(
+            (isinstance(v, float) and not math.isfinite(v))
+            or (isinstance(v, str) and v.lower() in ("nan", "inf", "-inf", "infinity"))
+            for v in values
+        )
+    return count
+
+
+def _repairs(hass: Any, victim: str) -> list[str]:
+    """The entry's open repair issues (``*`` where one names the victim)."""
+    from homeassistant.helpers import issue_registry as ir
+
+    return sorted(
+        issue_id + ("*" if victim in json.dumps(issue.translation_placeholders or {}) else "")
+        for (domain, issue_id), issue in ir.async_get(hass).issues.items()
+        if domain == "heatbalance" and issue.active
+    )
 
 
 def gateway_moves(field: Any) -> list[tuple[str, float, float]]:
-    """(inlet, opening it stood at, opening commanded) of every setpoint so far."""
-    return list(field.moves)
+    """(inlet, opening it stood at, opening commanded) of every setpoint so far (the
+    plant process keeps them)."""
+    return list(field.virtual.moves)
 
 
 # --- the engine's figure and the script part ------------------------------------------------
@@ -424,6 +557,16 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--steps", type=int, default=24)
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument(
+        "--dp",
+        choices=("estimate", "flow"),
+        default="estimate",
+        help="entities without ΔP transmitters: the model's ΔP flagged estimated (the "
+        "product) or none at all (the engine's flow-only inference; an experiment)",
+    )
+    parser.add_argument(
+        "--combined", action="store_true", help="the fault combinations and entity faults (10x)"
+    )
     args = parser.parse_args()
     cases = []
     for name in args.only:
@@ -432,6 +575,12 @@ def main() -> int:
                 "entities": ENTITY_SCENARIOS,
                 "gateway": GATEWAY_SCENARIOS,
             }.get(source, SIMULATED_SCENARIOS)
+            if args.combined:  # entity faults only through entities
+                pool = tuple(
+                    c.name
+                    for c in COMBINED
+                    if source == "entities" or set(EXTRA.get(c.name, {})) <= {"pipes"}
+                )
             for scenario in pool:
                 if args.scenario and scenario not in args.scenario:
                     continue
@@ -440,6 +589,7 @@ def main() -> int:
     env = os.environ | {
         "BENCH_FAULTS_CASES": json.dumps(cases),
         "BENCH_FAULTS_STEPS": str(args.steps),
+        "BENCH_FAULTS_DP": args.dp,
     }
     cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
     cmd += ["-W", "ignore", "--timeout=3000", "--rootdir", str(ROOT)]
@@ -448,14 +598,16 @@ def main() -> int:
         print(run.stdout[-4000:])
     _print_header(args.markdown)
     for case in cases:
-        key = "-".join(map(str, case)).replace(" ", "_").replace("%", "pct")
+        key = _key(case, args.dp)
         path = RESULTS / f"{key}.json"
         if not path.exists():
             print(f"{' '.join(map(str, case))}: no result (failed)")
             continue
         row = json.loads(path.read_text())
         path.unlink()
-        engine = engine_run(case[0], case[1], case[3], case[4], args.steps)
+        engine = (
+            None if case[1] in EXTRA else engine_run(case[0], case[1], case[3], case[4], args.steps)
+        )
         _print_row(row, engine, args.markdown)
     return 0
 
@@ -466,7 +618,8 @@ def _fmt(v: int | None) -> str:
 
 COLUMNS = (
     "network", "scenario", "source", "algo", "seed", "steps HA", "steps eng",
-    "share HA", "alarm HA", "alarm eng", "other alarms HA", "unsafe", "failed",
+    "share HA", "alarm HA", "alarm eng", "other alarms HA", "unsafe", "failed", "moves",
+    "NaN", "repairs",
 )  # fmt: skip
 
 
@@ -478,7 +631,7 @@ def _print_header(markdown: bool) -> None:
         print("  ".join(COLUMNS))
 
 
-def _print_row(r: dict[str, Any], engine: br.Run, markdown: bool) -> None:
+def _print_row(r: dict[str, Any], engine: br.Run | None, markdown: bool) -> None:
     reasons = ", ".join(f"{why} {k}" for why, k in sorted(r["alarm_reasons"].items()))
     alarm = _fmt(r["alarm"]) + (f" ({reasons})" if reasons else "")
     cells = [
@@ -488,13 +641,16 @@ def _print_row(r: dict[str, Any], engine: br.Run, markdown: bool) -> None:
         r["algorithm"],
         str(r["seed"]),
         _fmt(r["steps"]),
-        _fmt(engine.intermediate),
+        "n/a" if engine is None else _fmt(engine.intermediate),
         f"{r['share']:.0%}" if r["share"] is not None else "—",
         alarm,
-        _fmt(engine.alarm),
+        "n/a" if engine is None else _fmt(engine.alarm),
         str(len(r["other_alarms"])) + (f" {r['other_alarms'][:3]}" if r["other_alarms"] else ""),
         str(r["unsafe"]),
         str(r["failed"]),
+        str(r["moves"]),
+        str(r["nan"]),
+        " ".join(r["repairs"]) or "—",
     ]
     print(("| " + " | ".join(cells) + " |") if markdown else "  ".join(cells), flush=True)
 

@@ -118,7 +118,7 @@ from custom_components.heatbalance.engine.diagnosis import Diagnoser, InletObser
 from custom_components.heatbalance.engine.evaluation import BalanceStateMachine, evaluate
 from custom_components.heatbalance.engine.hydraulics import HydraulicModel
 from custom_components.heatbalance.engine.loader import load_network
-from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
+from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig, LoopResult
 from custom_components.heatbalance.engine.model import Network, Pipe
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.oracle import oracle
@@ -192,10 +192,17 @@ class Driven:
             self.held += 1
             self.sent = {}
             return Commands(faults=dict(out.commands.faults))
-        cmds = out.commands
+        cmds = _sent(out)
         self.sent = dict(cmds.openings)
         self.loop.commanded(self.sent)
         return cmds
+
+
+def _sent(out: LoopResult) -> Commands:
+    """The loop's commands as its :class:`Dispatch` sends them: on a balanced network the
+    pump loop's trim alone, no valve (§8.2.5, ``Dispatch.valves_held``)."""
+    send = out.dispatch
+    return replace(out.commands, openings=dict(send.openings), pump_speed=send.pump_speed)
 
 
 @dataclass
@@ -631,7 +638,7 @@ def run_one(
                 balance=driven.balance,
                 clock_s=state.time_s,
             )
-            cmds = out.commands
+            cmds = _sent(out)
             if out.dispatch.held is not None:  # balanced (§8.2.5): nothing is sent
                 held += 1
                 cmds = Commands(faults=dict(cmds.faults))

@@ -19,12 +19,26 @@ unbalanced start). ``bench_robust --hidden`` runs them; ``--networks NAME`` pick
   plant's pump and pipes were sized for the real ones: ×1.3 asks more than the pump gives
   (every inlet short, §5.3.6-5 decides the shares), alternating ×1.3/×0.7 misplaces the
   flow with the same total.
+
+Four more for the product path (10x, ninth session; ``bench_product_faults``):
+
+* :func:`deep_tree` — a binary tree of trunk pipes four levels deep, a building at every node:
+  inlets sit behind 1–4 shared pipes, so a move at the root shifts every level differently;
+* :func:`two_buildings` — two building inlets only (a median of one other);
+* :func:`unequal` — building loads ≈40× apart on one network (seeded draw, checked);
+* :func:`looped_main` — a long looped main (250–350 m a section) with households;
+* :func:`far_building` — one building at the end of a 1.2 km line, far beyond the others: it
+  sets the pump's head and the others must throttle hard.
 """
 
 from __future__ import annotations
 
 from custom_components.heatbalance.engine.model import Network, Pipe
-from custom_components.heatbalance.engine.networks.generator import generate_network
+from custom_components.heatbalance.engine.networks.generator import (
+    _design_head_m,
+    _size_pipes,
+    generate_network,
+)
 
 
 def spread(buildings: int = 20, seed: int = 51, ratio: float = 200.0) -> Network:
@@ -81,6 +95,62 @@ def design_off(
     for inlet in net.inlets.values():
         inlet.design_load_kw = round(inlet.design_load_kw * scale[inlet.parent or inlet.id], 2)
     return net
+
+
+def _resized(net: Network) -> Network:
+    """Pipes and pump sized again for a re-drawn network, as the generator sizes them."""
+    _size_pipes(net.pipes, net.inlets)
+    pump = net.substation.pump
+    head = _design_head_m(net.nodes, net.pipes, net.inlets)
+    pump.design_head_m = round(head, 2)
+    pump.shutoff_head_m = round(1.25 * head, 2)
+    return net
+
+
+def deep_tree(levels: int = 4, seed: int = 57) -> Network:
+    """2**levels − 1 buildings, one per trunk node; trunk node t hangs off node t // 2."""
+    buildings = 2**levels - 1
+    net = generate_network(buildings, seed=seed, branch_len=1, name=f"gen{buildings}-tree{levels}")
+    for pipe in net.pipes:
+        if pipe.id.startswith("PT") and pipe.id != "PT1":
+            pipe.from_node = f"T{int(pipe.id[2:]) // 2}"
+    return _resized(net)
+
+
+def two_buildings(seed: int = 58) -> Network:
+    """Two building inlets on one branch."""
+    return generate_network(2, seed=seed, name="gen2-pair")
+
+
+def unequal(seed: int = 67) -> Network:
+    """12 buildings of 300…12,000 m² (this seed draws loads 43× apart)."""
+    return generate_network(12, seed=seed, area_m2=(300.0, 12000.0), name="gen12-unequal")
+
+
+def looped_main(buildings: int = 8, households: int = 4, seed: int = 60) -> Network:
+    """A comb of buildings over households on a long main tied back to the substation."""
+    return generate_network(
+        buildings,
+        households,
+        seed=seed,
+        loop=True,
+        branch_len=1,
+        trunk_m=(250.0, 350.0),
+        name=f"gen{buildings}x{households}-loopmain",
+    )
+
+
+def far_building(buildings: int = 10, seed: int = 62, length_m: float = 1200.0) -> Network:
+    """The last building's service line ``length_m`` long (the others 30–60 m)."""
+    net = generate_network(buildings, seed=seed, name=f"gen{buildings}-far")
+    far = net.inlets[f"B{buildings:03d}"].node
+    next(p for p in net.pipes if p.to_node == far).length_m = length_m
+    return _resized(net)
+
+
+def product_shapes() -> list[Network]:
+    """The shapes the product path's hidden check runs (10x)."""
+    return [deep_tree(), two_buildings(), unequal(), looped_main(), far_building()]
 
 
 def hidden_shapes() -> list[Network]:

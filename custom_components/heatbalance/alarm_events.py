@@ -52,6 +52,7 @@ class AlarmEvents:
         self.hass.bus.async_fire(
             EVENT_ALARM,
             {
+                **alarm.values,  # first: a value never overwrites the event's own fields
                 "config_entry_id": self.entry_id,
                 "network": self.network.name,
                 "status": status,
@@ -62,7 +63,6 @@ class AlarmEvents:
                 "reason": alarm.reason,
                 "description": self.describe(alarm),
                 "acknowledged": alarm.acknowledged,
-                **alarm.values,
             },
             context=context,
         )

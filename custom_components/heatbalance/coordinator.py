@@ -311,7 +311,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 acq,
                 self.memory,
                 self.simulator.pump_speed,
-                self.sent,
+                self.sent | self.plant.refused,  # a refused command: judged, not assumed
                 self.balance,
                 self._now_s(acq.time_s),
                 self.balance_now,

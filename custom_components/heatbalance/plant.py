@@ -90,6 +90,9 @@ class Plant:
         # (re-mapped since the Store: persistence's ``changed``), until read or commanded
         self.unplaced: set[str] = set()
         self.pump_failed = False  # the last dispatch's pump speed did not reach the drive
+        # HA valves that refused the last dispatch's command (inlet → the opening refused):
+        # their next reading says so (``command_status``), as the gateway's answer does
+        self.refused: dict[str, float] = {}
         # heat meters mapped by their power only: their counters (the engine's rule, kWh),
         # and the plant time of each meter's last reading
         self._heat_counters = EnergyCounters()
@@ -450,6 +453,8 @@ class Plant:
         else:
             reading.dp_available_kpa = dp
             reading.measured = (*reading.measured, "dp_available_kpa")
+        if cfg.inlet_id in self.refused:  # §5.3.8-4: the alarm rule of a refused command
+            reading.command_status = "refused"
         return reading
 
     def _count(self, iid: str, power_kw: float | None, plant: PlantState) -> float | None:
@@ -495,6 +500,7 @@ class Plant:
         The simulator's valves (thousands on a households network) are set in the executor.
         """
         failed: set[str] = set()
+        self.refused = {}
         real = await hass.async_add_executor_job(
             run_paused, len(self.simulator.network.inlets), self._move_simulated, commands
         )
@@ -510,6 +516,7 @@ class Plant:
                 and not await self._move(hass, actuator, opening)
             ):
                 failed.add(iid)
+                self.refused[iid] = opening
             if iid not in failed:
                 # the model assumes a real valve where it went until its feedback says
                 model[iid] = opening
@@ -587,6 +594,17 @@ class Plant:
                 )
         except (HomeAssistantError, TimeoutError, ValueError) as err:
             _LOGGER.warning("Could not move %s to %.0f %%: %s", entity_id, opening * 100, err)
+            return False
+        except Exception as err:  # another integration's bug must not end the cycle
+            # a device integration that lets a bare error through (a lost Modbus link) must
+            # not stop the cycle: the other valves' commands would go unsent and unrecorded
+            _LOGGER.warning(
+                "Could not move %s to %.0f %%: %s: %s",
+                entity_id,
+                opening * 100,
+                type(err).__name__,
+                err,
+            )
             return False
         return True
 

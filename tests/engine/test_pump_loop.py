@@ -21,7 +21,10 @@ from custom_components.heatbalance.engine.control.targets import (
     POOL_MIN,
     worst_lower_bound,
 )
+from custom_components.heatbalance.engine.evaluation import BALANCED, BalanceStateMachine
+from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 from custom_components.heatbalance.engine.oracle import oracle
+from custom_components.heatbalance.engine.simulator import Simulator
 
 from .test_control_closed_loop import all_open, run
 
@@ -199,3 +202,37 @@ def test_the_lowest_of_many_draws_is_no_outlier_but_a_far_inlet_still_is() -> No
     far = 1.015 - 6.0 * sigma
     ratios[7] = (far, sigma)
     assert worst_lower_bound(ratios, 2.0) == pytest.approx(far - 2.0 * sigma)
+
+
+def test_the_pump_loop_goes_on_while_a_balanced_network_is_held(builtin) -> None:
+    """§8.2.5 as Home Assistant runs it (the loop's :class:`BalanceStateMachine`): once the
+    network reads balanced its valves are left alone, but the pump loop's trim still goes
+    out on its own (``Dispatch.valves_held``) — the substation pump is no balancing device
+    (§2.0.4) and a trim lands no valve. Held with the valves, the pump stayed where the
+    landing's 1.5 % aim left it (exact meters: 1.045 × the oracle for good)."""
+    network = all_open(builtin("estate12"))
+    loop = ControlLoop(network, LoopConfig(ControllerConfig()), cycle_s=1800.0)
+    sim = Simulator(network, outdoor_c=network.design.outdoor_c)
+    machine = BalanceStateMachine()
+    trims = 0
+    for _ in range(STEPS):
+        state = sim.state()
+        out = loop.step(Measurements.from_plant(state), balance=machine, clock_s=state.time_s)
+        send = out.dispatch
+        if machine.state == BALANCED:
+            assert not send.openings, "a valve moved while the network was balanced"
+            trims += send.held is None and send.pump_speed is not None
+        if send.held is None:
+            for iid, opening in send.openings.items():
+                sim.set_opening(iid, opening)
+            if send.pump_speed is not None:
+                sim.set_pump_speed(send.pump_speed)
+            loop.commanded(dict(send.openings))
+        sim.advance(1800.0)
+    state = sim.state()
+    assert machine.state == BALANCED
+    assert trims >= 1
+    ratios = [state.inlets[i].flow_m3h / n.design_flow_m3h for i, n in network.inlets.items()]
+    assert min(ratios) >= 1.0, ratios  # §8.2.4: the band's lower edge still held
+    best = oracle(network).pump_power_w
+    assert state.pump.power_w / best <= 1.03

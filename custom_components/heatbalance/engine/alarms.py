@@ -195,7 +195,7 @@ def inlet_conditions(
             WARNING,
             "command_unconfirmed",
             command=_fmt(facts.sent * 100.0),
-            status=str(rd.command_status),
+            answer=str(rd.command_status),  # not "status": the event's own field
         )
     ev = facts.judged
     if (

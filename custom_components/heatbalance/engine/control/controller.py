@@ -175,6 +175,7 @@ class Controller:
         self.aim = config.aim  # flow goals over set flow: the margin the estimates need
         self.trim = 1.0  # the pump loop's factor on every flow goal (≤ 1, _pump_trim)
         self.quiet = 0  # cycles in a row without a valve or pump command (for the pump loop)
+        self.pump_loop_only = False  # this step's pump command is the pump loop's alone
         self._unsent: tuple[float, float | None] = (1.0, None)  # trim, speed before this step
         self.read_share: dict[str, float] = {}  # share of cycles with a flow reading (EWMA)
         self.faults: dict[str, str] = {}
@@ -226,6 +227,7 @@ class Controller:
         self._unsent = (self.trim, self.last_speed)
         self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
         self.moved_from, self.pump_ratio = {}, 1.0
+        self.pump_loop_only = False
         cmds.faults.update(self.faults)
         if uses_presettings(self.config.level):
             self._presetting_step(measurements, openings, cmds)
@@ -606,6 +608,7 @@ class Controller:
                 self.trim *= cmds.pump_speed / current_speed
                 plan = replace(plan, speed=cmds.pump_speed)
                 pump_on = False
+                self.pump_loop_only = True
         held_slower = pump_on and self._loop_holds_slowdown(plan.speed, current_speed, full, views)
         pump_moves = (
             pump_on
@@ -1546,15 +1549,17 @@ class Controller:
                     self.moved_from.setdefault(iid, before)
                 self.moved[iid] = self.last_openings[iid] = value
 
-    def held(self) -> None:
-        """Nothing of this cycle was sent (a balanced plant left alone, §8.2.5): no valve
-        moved (:meth:`dispatched`) and neither did the pump — the pump loop's goals and the
-        speed the estimates are carried by stay where they were. Otherwise the loop would
-        lower its goals cycle after cycle while the pump never slowed, down to set flow,
-        and the next regulating cycle would plan every valve on the band's lower edge."""
+    def held(self, pump_sent: bool = False) -> None:
+        """No valve command of this cycle was sent (a balanced plant left alone, §8.2.5):
+        no valve moved (:meth:`dispatched`). Unless ``pump_sent`` (the pump loop's trim
+        went out, :attr:`pump_loop_only`) neither did the pump — the pump loop's goals and
+        the speed the estimates are carried by stay where they were. Otherwise the loop
+        would lower its goals cycle after cycle while the pump never slowed, down to set
+        flow, and the next regulating cycle would plan every valve on the band's lower edge."""
         self.dispatched({})
         self._pi_track(list(self._pi_from))
-        self.pump_unsent()
+        if not pump_sent:
+            self.pump_unsent()
 
     def pump_unsent(self) -> None:
         """This step's pump command did not reach the drive (held, or a write Home
