@@ -864,6 +864,14 @@ class MeterCheck:
             return "meter_disagreement"  # this inlet is too small for the balance to tell
         return "flow_meter_bias" if abs(observed - if_flow) < abs(observed) else "heat_meter_bias"
 
+    def pair_ratio(self, iid: str) -> float | None:
+        """The inlet's recent flow ÷ heat-balance ratio less one, what every pair shared
+        taken out (None: no heat balance yet). Read by the model's drawing learning
+        (``ModelBased._learn_drawing``, 9w): a flow the heat meter does not confirm is not
+        the drawing's error."""
+        state = self.inlets.get(iid)
+        return state.ratio.recent_mean() if state is not None else None
+
     def flow_share(self, iid: str) -> float:
         """Probability that a disagreeing pair's liar is the flow meter (½: no evidence).
 
