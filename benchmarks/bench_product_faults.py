@@ -195,7 +195,6 @@ async def _gateway(
     )
     if scn.fault == "no_feedback":
         _without_feedback(field.gateway.config, folder)
-    _record_moves(field)
     request.addfinalizer(lambda: field.gateway.kill())
     await field.async_start()
     await field.async_map(entry)
@@ -205,7 +204,7 @@ async def _gateway(
         await hass.async_block_till_done()
     victim = br.victim_of(network)
     if scn.fault == "bias":
-        field.virtual.flow_bias[victim] = scn.value
+        field.virtual.set_flow_bias(victim, scn.value)
     elif scn.fault == "stuck":
         field.sim.inject_fault(victim, "stuck", at=scn.value)
     elif scn.fault == "blockage":
@@ -234,7 +233,7 @@ def _without_feedback(config: dict[str, Any], folder: Path) -> None:
 def _lose(field: Any, probability: float, rng: Any) -> None:
     """This cycle's lost meter readings: each inlet's meter with ``probability``."""
     if probability > 0:
-        field.virtual.lost = {iid for iid in field.sim.ids if rng.random() < probability}
+        field.virtual.set_lost({iid for iid in field.sim.ids if rng.random() < probability})
 
 
 def _unsafe(moves: list[tuple[str, float, float]], settings: Settings) -> int:
@@ -527,23 +526,10 @@ def _repairs(hass: Any, victim: str) -> list[str]:
     )
 
 
-def _record_moves(field: Any) -> None:
-    """Every setpoint the plant's valves receive, beside where the valve stood then."""
-    virtual = field.virtual
-    original = virtual.move
-    field.moves = []
-
-    def move(device: Any, percent: float) -> float:
-        stood = float(virtual.sim.openings[virtual.sim.ids.index(device.inlet)])
-        field.moves.append((device.inlet, stood, percent / 100.0))
-        return float(original(device, percent))
-
-    virtual.move = move
-
-
 def gateway_moves(field: Any) -> list[tuple[str, float, float]]:
-    """(inlet, opening it stood at, opening commanded) of every setpoint so far."""
-    return list(field.moves)
+    """(inlet, opening it stood at, opening commanded) of every setpoint so far (the
+    plant process keeps them)."""
+    return list(field.virtual.moves)
 
 
 # --- the engine's figure and the script part ------------------------------------------------

@@ -8,6 +8,7 @@ reuses the same port and persistence, so tests can simulate a broker crash.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import os
@@ -24,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 MOSQUITTO = "/usr/sbin/mosquitto"
+PORT_TRIES = 5  # fresh ports a first start tries when its port was taken meanwhile
 
 
 def free_port() -> int:
@@ -31,6 +33,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds a socket listening on TCP ``port`` (Linux /proc)."""
+    inodes = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(name).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return False
+    with contextlib.suppress(OSError):
+        return any(os.readlink(fd) in inodes for fd in Path(f"/proc/{pid}/fd").iterdir())
+    return False
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,7 @@ class Mosquitto:
     acl: str | None = None
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    started: bool = False  # it ran once on ``port``: a restart must keep it
 
     def write_config(self) -> Path:
         """Write mosquitto.conf (and password/ACL files) into the directory."""
@@ -158,21 +177,40 @@ class Mosquitto:
         return conf
 
     def start(self) -> None:
-        """Start (or restart) the broker and wait until it accepts connections."""
+        """Start (or restart) the broker and wait until it listens.
+
+        Its port was free when picked, not when mosquitto binds it: a suite running beside
+        can take it in between (``Errno 98``). A first start then moves to a fresh port (read
+        :attr:`port` after it); a restart keeps its port, as its clients expect."""
+        for _ in range(PORT_TRIES - 1 if not self.started else 0):
+            if not self._start():
+                return
+            self.port = free_port()
+        if self._start():
+            raise RuntimeError(f"mosquitto: port {self.port} already in use")
+
+    def _start(self) -> bool:
+        """Start mosquitto on :attr:`port`; True when that port was taken (it exited saying
+        so). Started means *this* process listens there: a connection alone could reach
+        whoever took the port."""
         conf = self.write_config()
         self.process = subprocess.Popen(
             [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        for _ in range(500):
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                if self.process.poll() is not None:
-                    log = self.directory / "mosquitto.log"
-                    text = log.read_text() if log.exists() else ""
-                    raise RuntimeError(f"mosquitto exited: {text[-2000:]}") from None
-                time.sleep(0.02)
+        for _ in range(1000):
+            if _listens(self.process.pid, self.port):
+                self.started = True
+                return False
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode() if self.process.stderr else ""
+                self._close_pipes()
+                log = self.directory / "mosquitto.log"
+                text = err + (log.read_text() if log.exists() else "")
+                if "Address already in use" in text:
+                    log.unlink(missing_ok=True)  # the next try's log stands alone
+                    return True
+                raise RuntimeError(f"mosquitto exited: {text[-2000:]}")
+            time.sleep(0.02)
         raise RuntimeError("mosquitto did not start")
 
     def kill(self) -> None:

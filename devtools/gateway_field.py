@@ -1,11 +1,13 @@
 """A "real" plant behind the gateway, for the product benchmark (issue 10 item 7).
 
 The whole chain as in the field: the virtual plant (``scripts/virtual_plant.py``: the engine's
-Simulator served as Modbus heat meters and electric valves) → the gateway add-on as its own
-process → a real mosquitto → Home Assistant's MQTT integration → the integration's gateway
-source; and the valve commands back the same way. Plant time does not run by itself: after
-each control cycle :meth:`GatewayField.async_after_cycle` waits for the gateway's answers to
-the cycle's commands, advances the plant one cycle and waits until the gateway has read every
+Simulator served as Modbus heat meters and electric valves) in its own process
+(``devtools/plant_proc.py``: it answers the gateway's polls whatever the HA test process is
+doing, as a plant on site does) → the gateway add-on as its own process → a real mosquitto →
+Home Assistant's MQTT integration → the integration's gateway source; and the valve commands
+back the same way. Plant time does not run by itself: after each control cycle
+:meth:`GatewayField.async_after_cycle` waits for the gateway's answers to the cycle's commands,
+advances the plant one cycle and waits until the gateway has read every
 device again, so HA's next cycle sees the plant one cycle on, as on site.
 
 Runs inside Home Assistant's test harness (``hass``), with loopback sockets allowed.
@@ -19,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from custom_components.heatbalance.engine.model import Network
-from custom_components.heatbalance.engine.simulator import Simulator
 from custom_components.heatbalance.settings import default_gateway_devices
-from devtools.broker import Mosquitto, free_port
+from devtools.broker import Mosquitto
 from devtools.gateway_proc import GatewayProcess, plain_broker, until
+from devtools.plant_proc import PlantProcess, RemoteSim
 from scripts.virtual_plant import SUBSTATION_METER
 
 POLL_S = 0.2  # the gateway's poll interval per device
@@ -37,29 +39,32 @@ class GatewayField:
     ) -> None:
         """``inlets``: the inlets HA manages (their devices are polled; a households
         network's households keep their valves, as in the entities field); ``plant``: the
-        virtual plant's instruments (``noise``, ``substation_meter``)."""
-        from scripts import virtual_plant as vp
-
+        virtual plant's instruments (``noise``, ``substation_meter``, ``seed``). The
+        gateway's configuration is complete once :meth:`async_start` knows the plant's and
+        the broker's ports; before, its buses name the devices polled (a caller may change
+        their profiles)."""
         self.hass = hass
-        sim = Simulator(network, outdoor_c=network.design.outdoor_c)
-        # its own clock stands still (advanced per cycle by async_after_cycle)
-        self.virtual = vp.VirtualPlant(sim, port=free_port(), speed=1e-9, tick_s=3600.0, **plant)
+        # its own clock stands still (advanced per cycle by async_after_cycle); its own copy
+        # of the network (pickled to the process): the plant's valves are not the model's
+        self.virtual = PlantProcess(
+            network, folder / "plant.log", speed=1e-9, tick_s=3600.0, **plant
+        )
         self.broker = Mosquitto(folder / "broker")
         self.gateway = GatewayProcess(
             folder / "gw",
             {
                 "gateway_id": "gw1",
                 "data_dir": str(folder / "gw" / "data"),
-                "mqtt": {"main": plain_broker(self.broker.port)},
+                "mqtt": {"main": plain_broker(0)},  # the broker's port once it runs
                 "outbox": {"ack_timeout": 2.0},  # resend what HA's debounced subscribe missed
-                "buses": _buses(self.virtual.gateway_buses(poll_interval=POLL_S), inlets),
+                "buses": _buses(_planned_buses(network, plant), inlets),
             },
         )
         self._mqtt: Any = None
 
     @property
-    def sim(self) -> Simulator:
-        """The plant itself."""
+    def sim(self) -> RemoteSim:
+        """The plant itself (in its process)."""
         return self.virtual.sim
 
     async def async_start(self) -> None:
@@ -68,13 +73,24 @@ class GatewayField:
         from pytest_homeassistant_custom_component.common import MockConfigEntry
 
         self.broker.start()
+        await self.hass.async_add_executor_job(self.virtual.start)
+        self._served()
         self._mqtt = MockConfigEntry(
             domain="mqtt", data={"broker": "127.0.0.1", "port": self.broker.port}
         )
         self._mqtt.add_to_hass(self.hass)
         assert await self.hass.config_entries.async_setup(self._mqtt.entry_id)
         await mqtt.async_wait_for_mqtt_client(self.hass)
-        await self.virtual.start()
+
+    def _served(self) -> None:
+        """The gateway's configuration on the ports the broker and the plant are served on
+        (bound by them: none picked free first and bound later, which a suite beside could
+        take, ``Errno 98``)."""
+        config = self.gateway.config
+        config["mqtt"]["main"]["port"] = self.broker.port
+        served = {bus["name"]: bus["port"] for bus in self.virtual.gateway_buses()}
+        for bus in config["buses"]:
+            bus["port"] = served[bus["name"]]
 
     def start_polling(self) -> None:
         """The gateway starts polling: after the mapping, so the reload's first cycle found
@@ -84,7 +100,7 @@ class GatewayField:
     async def async_stop(self) -> None:
         """Everything down again (the gateway first: it must not poll a stopped plant)."""
         self.gateway.stop()
-        await self.virtual.stop()
+        await self.hass.async_add_executor_job(self.virtual.stop)
         if self._mqtt is not None:
             await self.hass.config_entries.async_unload(self._mqtt.entry_id)
         self.broker.stop()
@@ -136,6 +152,16 @@ class GatewayField:
         since = time.time()
         await asyncio.sleep(0)
         await self.async_fresh(coordinator, since)
+
+
+def _planned_buses(network: Network, plant: dict[str, Any]) -> list[dict[str, Any]]:
+    """The gateway's lines for the plant's devices (ports filled in once served)."""
+    from custom_components.heatbalance.engine.simulator import Simulator
+    from scripts.virtual_plant import VirtualPlant
+
+    sim = Simulator(network, outdoor_c=network.design.outdoor_c)
+    layout = VirtualPlant(sim, port=0, substation_meter=bool(plant.get("substation_meter")))
+    return layout.gateway_buses(poll_interval=POLL_S)
 
 
 def _buses(buses: list[dict[str, Any]], inlets: list[str]) -> list[dict[str, Any]]:

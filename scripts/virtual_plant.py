@@ -18,7 +18,10 @@ lost reading), and ``substation_meter`` adds the
 substation's flow meter (device ``substation-meter``).
 
 Served by pymodbus 3.16 ``SimDevice``/``SimData`` (not the deprecated datastore contexts); one
-Modbus TCP server per line of at most 246 devices (device ids 1…246), on consecutive ports.
+Modbus TCP server per line of at most 246 devices (device ids 1…246), on consecutive ports from
+``port``, or with ``port=0`` each on a port the system gives when the server binds it
+(:attr:`VirtualPlant.ports` after :meth:`VirtualPlant.start`): a port picked free first and bound
+later could be taken in between by a suite running beside (``Errno 98``, bench_product).
 
 Run: ``python scripts/virtual_plant.py --network estate12 --port 5020``. A development tool
 (``scripts/develop --virtual-plant``, tests, benchmarks), not part of the add-on image: it needs
@@ -137,6 +140,8 @@ class VirtualPlant:
         self.host = host
         self.port = port
         self.devices = self._plan()
+        self.ports: list[int] = []  # each line's port, once served
+        self.moves: list[tuple[str, float, float]] = []  # (inlet, stood, commanded), 0…1
         self._state: PlantState | None = None
         self._servers: list[ModbusTcpServer] = []
         self._ticker: asyncio.Task[None] | None = None
@@ -166,7 +171,7 @@ class VirtualPlant:
 
     @property
     def lines(self) -> int:
-        """Number of Modbus TCP servers (ports ``port`` … ``port + lines - 1``)."""
+        """Number of Modbus TCP servers (:meth:`line_port` gives each one's port)."""
         return max((d.line for d in self.devices), default=0) + 1
 
     def device(self, name: str) -> PlantDevice:
@@ -227,11 +232,23 @@ class VirtualPlant:
         self.sim.set_opening(inlet, opening)
         self._state = None
 
+    def opening(self, inlet: str) -> float:
+        """Where the inlet's valve stands (0…1)."""
+        return float(self.sim.openings[self.sim.ids.index(inlet)])
+
+    def inject_fault(self, inlet: str, kind: str, **kwargs: Any) -> None:
+        """Break an inlet's valve (``Simulator.inject_fault``); its registers show it from the
+        next read."""
+        self.sim.inject_fault(inlet, kind, **kwargs)
+        self._state = None
+
     def move(self, device: PlantDevice, percent: float) -> float:
-        """Command the valve; returns the opening (%) the plant accepted (device limits)."""
+        """Command the valve; returns the opening (%) the plant accepted (device limits).
+        Each setpoint is kept in :attr:`moves` beside where the valve stood."""
+        self.moves.append((device.inlet, self.opening(device.inlet), percent / 100.0))
         self.sim.set_opening(device.inlet, percent / 100.0)
         self._state = None
-        held = float(self.sim.openings[self.sim.ids.index(device.inlet)]) * 100.0
+        held = self.opening(device.inlet) * 100.0
         device.writes.append(percent)
         return held
 
@@ -293,9 +310,11 @@ class VirtualPlant:
         """Serve every line and start the clock."""
         for line in range(self.lines):
             devices = [self.sim_device(d) for d in self.devices if d.line == line]
-            server = ModbusTcpServer(devices, address=(self.host, self.port + line))
+            port = self.port + line if self.port else 0
+            server = ModbusTcpServer(devices, address=(self.host, port))
             await server.serve_forever(background=True)
             self._servers.append(server)
+            self.ports.append(int(server.transport.sockets[0].getsockname()[1]))
         self._ticker = asyncio.create_task(self._tick())
 
     async def _tick(self) -> None:
@@ -310,6 +329,7 @@ class VirtualPlant:
         for server in self._servers:
             await server.shutdown()  # type: ignore[no-untyped-call]
         self._servers.clear()
+        self.ports.clear()
 
     async def __aenter__(self) -> VirtualPlant:
         await self.start()
@@ -319,16 +339,23 @@ class VirtualPlant:
         await self.stop()
 
     # --- gateway configuration ------------------------------------------------------------
+    def line_port(self, line: int) -> int:
+        """The port a line is served on (0: not yet known, ``port=0`` before :meth:`start`)."""
+        if line < len(self.ports):
+            return self.ports[line]
+        return self.port + line if self.port else 0
+
     def gateway_buses(
         self, poll_interval: float = 5.0, timeout: float = 1.0
     ) -> list[dict[str, Any]]:
-        """The ``buses`` section of a gateway config that polls this plant."""
+        """The ``buses`` section of a gateway config that polls this plant (with
+        ``port=0``: once started)."""
         return [
             {
                 "name": f"plant{line}",
                 "type": "tcp",
                 "host": self.host,
-                "port": self.port + line,
+                "port": self.line_port(line),
                 "timeout": timeout,
                 "devices": [
                     {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 from dataclasses import dataclass, field
 
 from heatbalance_gateway import codec
@@ -26,13 +25,6 @@ FAULTS = ("late", "short", "exception", "garbage")
 client's timeout, ``short`` sends one register fewer than asked (``SimServer`` truncates the
 response on the wire), ``exception`` answers exception 04 (device failure), ``garbage`` holds
 NaN and sentinel values in every register."""
-
-
-def free_port() -> int:
-    """A currently free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -121,16 +113,18 @@ def sim_device(
 
 
 class SimServer:
-    """Async context manager running a ModbusTcpServer on a free loopback port."""
+    """Async context manager running a ModbusTcpServer on a free loopback port: the one the
+    system gives when it binds (:attr:`port` once entered). A port picked free first and
+    bound later could be taken in between by a suite running beside (``Errno 98``)."""
 
     def __init__(
         self, devices: list[SimDevice], behaviours: dict[int, Behaviour] | None = None
     ) -> None:
-        self.port = free_port()
+        self.port = 0
         self.behaviours = behaviours or {}
         self.server = ModbusTcpServer(
             devices,
-            address=("127.0.0.1", self.port),
+            address=("127.0.0.1", 0),
             ignore_missing_devices=True,
             trace_pdu=self._trace_pdu,
         )
@@ -146,6 +140,7 @@ class SimServer:
 
     async def __aenter__(self) -> SimServer:
         await self.server.serve_forever(background=True)
+        self.port = int(self.server.transport.sockets[0].getsockname()[1])
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -24,14 +24,13 @@ from pymodbus.client import AsyncModbusTcpClient
 from devtools.gateway_proc import GatewayProcess, plain_broker, until
 from scripts import virtual_plant as vp
 
-from .modbus_sim import free_port
-
 METER = load_profile("heat_meter")
 VALVE = load_profile("electric_valve")
 
 
 def _plant(**kw: Any) -> vp.VirtualPlant:
-    return vp.VirtualPlant(vp.load_simulator("estate12"), port=free_port(), **kw)
+    """estate12's plant; its lines on ports the system gives when they are bound."""
+    return vp.VirtualPlant(vp.load_simulator("estate12"), port=0, **kw)
 
 
 async def _read(client: AsyncModbusTcpClient, device_id: int, profile: Any) -> dict[str, float]:
@@ -52,7 +51,7 @@ def test_layout_meter_per_inlet_valve_per_actuated_inlet() -> None:
     buses = plant.gateway_buses(poll_interval=2.0)
     config = parse_config(vp.gateway_config(plant, plain_broker(1883), data_dir="/tmp/x"))
     assert config.gateway_id == "gw1"
-    assert buses[0]["port"] == plant.port
+    assert buses[0]["port"] == 0  # known once served (test_lines_are_served_on_the_ports_bound)
     assert [d["name"] for d in buses[0]["devices"]][:2] == ["b001-valve", "b001-meter"]
 
 
@@ -83,7 +82,7 @@ async def test_registers_follow_the_simulator_and_a_write_moves_the_valve() -> N
     plant = _plant(speed=3600.0, tick_s=0.05)
     valve, meter = plant.device("b001-valve"), plant.device("b001-meter")
     async with plant:
-        client = AsyncModbusTcpClient("127.0.0.1", port=plant.port, timeout=2)
+        client = AsyncModbusTcpClient("127.0.0.1", port=plant.line_port(0), timeout=2)
         await client.connect()
         try:
             before = await _read(client, meter.device_id, METER)
@@ -128,7 +127,7 @@ async def test_energy_counter_agrees_with_flow_and_dt_a_biased_flow_meter_does_n
     plant.flow_bias["B007"] = 1.2
     meters = [plant.device(f"b{n:03d}-meter") for n in range(1, 13)]
     async with plant:
-        client = AsyncModbusTcpClient("127.0.0.1", port=plant.port, timeout=2)
+        client = AsyncModbusTcpClient("127.0.0.1", port=plant.line_port(0), timeout=2)
         await client.connect()
         try:
             before = {m.inlet: await _read(client, m.device_id, METER) for m in meters}
@@ -158,7 +157,7 @@ async def test_stuck_valve_feedback_does_not_follow(tmp_path) -> None:
     plant.sim.inject_fault("B002", "stuck")
     valve = plant.device("b002-valve")
     async with plant:
-        client = AsyncModbusTcpClient("127.0.0.1", port=plant.port, timeout=2)
+        client = AsyncModbusTcpClient("127.0.0.1", port=plant.line_port(0), timeout=2)
         await client.connect()
         try:
             await client.write_register(0, 200, device_id=valve.device_id)
@@ -252,21 +251,45 @@ async def test_gateway_polls_plant_and_valve_command_reaches_simulator(broker, t
             watcher.close()
 
 
-async def test_large_plant_is_split_over_lines_on_consecutive_ports(monkeypatch) -> None:
-    """A Modbus line holds at most 247 ids: the plant serves more devices on more ports."""
+async def test_large_plant_is_split_over_lines_each_on_its_own_port(monkeypatch) -> None:
+    """A Modbus line holds at most 247 ids: the plant serves more devices on more ports —
+    consecutive from a given port (the command line's ``--port``), or each where the system
+    bound it."""
     monkeypatch.setattr(vp, "DEVICES_PER_LINE", 10)
+    fixed = vp.VirtualPlant(vp.load_simulator("estate12"), port=5020)
+    assert [b["port"] for b in fixed.gateway_buses()] == [5020, 5021, 5022]
     plant = _plant()
     assert plant.lines == 3
-    buses = plant.gateway_buses()
-    assert [b["port"] for b in buses] == [plant.port, plant.port + 1, plant.port + 2]
-    assert [len(b["devices"]) for b in buses] == [10, 10, 4]
     last = plant.devices[-1]
     assert (last.name, last.line, last.device_id) == ("b012-meter", 2, 4)
     async with plant:
-        client = AsyncModbusTcpClient("127.0.0.1", port=plant.port + 2, timeout=2)
+        buses = plant.gateway_buses()
+        assert [b["port"] for b in buses] == plant.ports
+        assert len(set(plant.ports)) == 3
+        assert 0 not in plant.ports
+        assert [len(b["devices"]) for b in buses] == [10, 10, 4]
+        client = AsyncModbusTcpClient("127.0.0.1", port=plant.line_port(2), timeout=2)
         await client.connect()
         try:
             values = await _read(client, last.device_id, METER)
         finally:
             client.close()
     assert values["flow"] == pytest.approx(plant.sim.state().inlets["B012"].flow_m3h, rel=1e-6)
+
+
+async def test_lines_are_served_on_the_ports_bound() -> None:
+    """``port=0``: each line is bound where the system gives a free port, and the gateway's
+    buses name it. Before, the harness picked a free port and the plant bound it later: a
+    suite running beside could take it in between (``Errno 98`` in bench_product)."""
+    plant = _plant()
+    async with plant:
+        port = plant.gateway_buses()[0]["port"]
+        assert port == plant.ports[0] == plant.line_port(0) != 0
+        client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2)
+        await client.connect()
+        try:
+            values = await _read(client, plant.device("b003-meter").device_id, METER)
+        finally:
+            client.close()
+    assert plant.ports == []  # stopped
+    assert values["flow"] == pytest.approx(plant.sim.state().inlets["B003"].flow_m3h, rel=1e-6)

@@ -7,14 +7,18 @@ only, trusts local connections (nothing leaves the machine) and is removed after
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+PORT_TRIES = 5  # fresh ports a start tries when its port was taken meanwhile
 
 
 def _bin(name: str) -> str | None:
@@ -30,6 +34,26 @@ def _free_port() -> int:
     with make_socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _start(run: Callable[..., None], data: str, base: str, log: str, port: int) -> int:
+    """Start the server; returns its port. The port was free when picked, not when the
+    server binds it: a suite running beside may take it in between (``Errno 98``), then
+    the server starts again on a fresh one."""
+    for attempt in range(PORT_TRIES):
+        opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(log)  # this attempt's log alone
+        try:
+            run(_bin("pg_ctl") or "pg_ctl", "-D", data, "-o", opts, "-l", log, "-w", "start")
+        except subprocess.CalledProcessError:
+            text = Path(log).read_text("utf-8", "replace") if os.path.exists(log) else ""
+            if "Address already in use" not in text or attempt == PORT_TRIES - 1:
+                raise
+            port = _free_port()
+        else:
+            return port
+    raise AssertionError("unreachable")
 
 
 def available() -> bool:
@@ -54,8 +78,7 @@ def postgres_server() -> Iterator[str]:
 
     try:
         run(_bin("initdb") or "initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8")
-        opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-        run(_bin("pg_ctl") or "pg_ctl", "-D", data, "-o", opts, "-l", log, "-w", "start")
+        port = _start(run, data, base, log, port)
         run(
             _bin("createdb") or "createdb",
             "-h",

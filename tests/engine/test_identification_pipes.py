@@ -26,6 +26,7 @@ from custom_components.heatbalance.engine.control.identification import (
     PipeIdentifier,
     carry_residuals,
 )
+from custom_components.heatbalance.engine.control.model_based import AGREED_CYCLES, OwnDeviation
 from custom_components.heatbalance.engine.control.planner import HydraulicPlanner
 from custom_components.heatbalance.engine.model import Network
 
@@ -230,3 +231,50 @@ def test_wrong_drawing_without_any_dp_converges_from_flows_alone(
     assert held <= 6
     learnt = ctl.model.pipes.factor
     assert abs(math.log(learnt * factor)) < 0.5 * abs(math.log(factor))  # toward the plant
+
+
+def _kvs_scaled(network: Network, iid: str, factor: float) -> Network:
+    """A copy whose file gives ``iid``'s valve ``factor`` × its real Kvs."""
+    out = copy.deepcopy(network)
+    device = out.inlets[iid].device
+    device.kvs = float(device.kvs or 1.0) * factor
+    return out
+
+
+@pytest.mark.parametrize(("name", "iid"), [("estate12", "B007"), ("loop8", "B5")])
+def test_one_valve_drawn_wrong_without_any_dp_is_learnt_at_its_inlet(
+    builtin, name: str, iid: str
+) -> None:
+    """No ΔP read and one valve's Kvs in the file half the real one (§3.0.7-3): the flow the
+    file's valve would pass stands off the network's shared residual every cycle, so that
+    inlet learns a valve factor of its own and the advanced flow band (§8.2.4) is reached.
+
+    Before, the inferred pressures shared one median residual: the plan re-proposed the
+    opening the valve had and the building stayed at +55 % of its set flow for 24 steps
+    (bench_robust --no-dp, "plant: file's Kvs x0.5", 0/4 networks).
+    """
+    plant = all_open(builtin(name))
+    ctl = Controller(_kvs_scaled(plant, iid, 0.5), ControllerConfig())
+    verdicts, _, _ = run(plant, ctl, 14, tamper=_no_pressures)
+    held = first_held_band(verdicts)
+    assert held is not None
+    assert held <= 12
+    learnt = ctl.learned_corrections()["drawing_valve_factors"]
+    assert learnt[iid] == pytest.approx(0.25, rel=0.3)  # Kvs ×2 of the file's: resistance ÷ 4
+    assert set(learnt) == {iid}  # the others keep the file's valves
+
+
+def test_an_inlet_that_agreed_with_the_drawing_does_not_learn_a_later_change_as_it() -> None:
+    """A drawing does not change: an inlet within the noise for AGREED_CYCLES cycles that
+    stands off later has changed in the plant (radiators closed, a clog), which the
+    diagnosis names (§5.3.7); learnt as the drawing, gen10x8's closed building was served
+    by opening its valve and the others left the band (bench_robust --no-dp)."""
+    fresh, settled = OwnDeviation(), OwnDeviation()
+    for _ in range(AGREED_CYCLES):
+        settled.observe("B1", 0.1, 1.0)  # within the noise
+    verdicts = [
+        (fresh.observe("B1", -5.0, 1.0), settled.observe("B1", -5.0, 1.0)) for _ in range(5)
+    ]
+    assert verdicts[-1] == (True, False)  # from the start: the drawing; after agreeing: not
+    settled.forget("B1")  # its devices changed: judged afresh
+    assert [settled.observe("B1", -5.0, 1.0) for _ in range(3)][-1]

@@ -18,6 +18,7 @@ from custom_components.heatbalance.engine.control.base import (
     Measurements,
 )
 from custom_components.heatbalance.engine.control.controller import Controller, make_controller
+from custom_components.heatbalance.engine.evaluation import BANDS
 from custom_components.heatbalance.engine.meters import SUBSTATION, MeterCheck, checks_fed
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.networks.generator import generate_network
@@ -117,7 +118,9 @@ def test_bias_from_the_start_named_on_heat_balance_and_valve_together(builtin) -
     """1 % noise on flow and temperatures, +10 % or −10 % from the first step, valve position
     and ΔP read: the pair and the valve's own Kv·√ΔP both shift, so the flow meter is named
     as such after a few cycles (the heat balance alone took 10–14), and the controller
-    regulates on the corrected flow: the building ends within 3 % of its design flow."""
+    regulates on the corrected flow: the building ends in the advanced flow band (§8.2.4-1,
+    0…+5 % of design), where the uncorrected reading would leave it about ∓10 % off."""
+    band = BANDS[("advanced", "flow")]
     net = all_open(builtin("estate12"))
     for seed, factor in ((0, 1.1), (1, 0.9), (2, 1.1)):
         _, seen, sim = _loop(
@@ -127,7 +130,7 @@ def test_bias_from_the_start_named_on_heat_balance_and_valve_together(builtin) -
         assert first <= 9, (seed, first)
         assert {f for found in seen for f in found} == {("B007", "flow_meter_bias")}
         true = sim.state().inlets["B007"].flow_m3h / net.inlets["B007"].design_flow_m3h
-        assert true == pytest.approx(1.0, abs=0.03), (seed, true)
+        assert band.lower <= 100.0 * (true - 1.0) <= band.upper, (seed, true)
 
 
 def test_bias_from_the_start_named_within_six_steps_in_most_seeds(builtin) -> None:
@@ -631,10 +634,12 @@ def test_checks_fed_names_the_mass_balances_the_check_runs(builtin) -> None:
     }
 
 
-def _named(seed: int) -> list[tuple[int, list[tuple[str, str]]]]:
+def _named(
+    seed: int, factor: float = 1.1, cycles: int = 10
+) -> list[tuple[int, list[tuple[str, str]]]]:
     """Eight buildings, valve position and ΔP read, 1 % noise on flow, temperatures and
-    ΔP, the fourth building's flow meter +10 %: every cycle with a finding (1-based) and
-    the findings then, over ten cycles."""
+    ΔP, the fourth building's flow meter × ``factor``: every cycle with a finding (1-based)
+    and the findings then, over ``cycles`` cycles."""
     net = generate_network(8, seed=3, name="eight")
     check = MeterCheck(net)
     rng = np.random.default_rng(seed)
@@ -642,13 +647,13 @@ def _named(seed: int) -> list[tuple[int, list[tuple[str, str]]]]:
     supply, ret = 60.0, 45.0
     kwh = 1.0 / 3600.0 * 983.2 * 4186.0 * (supply - ret) / 3.6e6 * STEP_S  # 1 m³/h a cycle
     out = []
-    for k in range(10):
+    for k in range(cycles):
         read = {}
         for iid in ids:
             q = net.inlets[iid].device.kv(0.5) * math.sqrt(0.2)  # 20 kPa, valve half open
             flow_z, supply_z, return_z, dp_z = rng.standard_normal(4)
             read[iid] = InletReading(
-                flow_m3h=q * (1.0 + 0.01 * flow_z) * (1.1 if iid == ids[3] else 1.0),
+                flow_m3h=q * (1.0 + 0.01 * flow_z) * (factor if iid == ids[3] else 1.0),
                 supply_c=supply * (1.0 + 0.01 * supply_z),
                 return_c=ret * (1.0 + 0.01 * return_z),
                 heat_kwh=q * kwh * k,
@@ -669,8 +674,29 @@ def _first_named(seed: int) -> tuple[int | None, list[tuple[str, str]]]:
 def test_the_joint_test_weighs_every_cycle_it_has() -> None:
     """The first heat balance comes at the second cycle, so at the sixth there are five
     pair values; the joint test's spans were 2, 3, 4, 6, … and left the oldest out. With a
-    span of 5 (seed 35): named at cycle 6, was 7."""
-    assert _first_named(35) == (6, [("B004", "flow_meter_bias")])
+    span of 5 (seed 45): named at cycle 6; without it at 7 (measured). Seed 35 showed this
+    until the valves' scatter was learnt (see the 5 % test below); it is now named at 3."""
+    assert _first_named(45) == (6, [("B004", "flow_meter_bias")])
+
+
+def test_a_five_percent_meter_is_named_as_the_flow_meter() -> None:
+    """Issue 9 item 4: a flow meter ±5 % off is diagnosed, and named as the flow meter.
+    The valve's Kv·√ΔP is the witness that tells a flow meter from a heat meter; its
+    neighbours' scatter was floored at 2 %, so a 5 % meter stood 2.5 of its standard
+    errors off the others' valves — "the heat meter lies" lost by at most 3 of the 8
+    log-likelihood the joint test needs, and the pair's own 5σ test named a
+    ``meter_disagreement`` at best. The scatter is now learnt from the valves (a prior of
+    2 % worth four inlets, empirical Bayes): eight valves agreeing within 0.3 % say their
+    characteristics do. Over 16 seeds × ±5 %, 24 cycles: named as the flow meter in 21 of
+    32 (before: 0; named at all 15 of 32), nothing else named (measured)."""
+    flow, wrong = 0, set()
+    for seed in range(16):
+        for factor in (1.05, 0.95):
+            named = _named(seed, factor, cycles=24)
+            flow += any(("B004", "flow_meter_bias") in found for _, found in named)
+            wrong |= {f for _, found in named for f in found if f[0] != "B004"}
+    assert flow >= 18
+    assert not wrong
 
 
 def test_past_heat_balances_stand_on_the_newest_supply_offset() -> None:

@@ -73,7 +73,7 @@ async def test_biased_flow_meter_on_the_gateway_named_by_the_meter_check(
         coordinator = entry.runtime_data.coordinator
         checks = meter_checks(network, coordinator.settings, coordinator.inlets)
         assert all(c == ["heat_balance", "mass_balance"] for c in checks.values()), checks
-        field.virtual.flow_bias["B007"] = 1.2
+        field.virtual.set_flow_bias("B007", 1.2)
         field.start_polling()
         await field.async_fresh(coordinator, 0.0)
         hass.config_entries.async_update_entry(entry, options=options | {"mode": "auto"})

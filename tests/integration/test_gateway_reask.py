@@ -24,7 +24,6 @@ from custom_components.heatbalance.plant import Plant
 from custom_components.heatbalance.settings import InletConfig, Settings
 from devtools.gateway_proc import GatewayProcess, until
 from scripts import virtual_plant as vp
-from tests.addon.modbus_sim import free_port
 
 from .real_mqtt import gateway_config, ha_on_mosquitto
 
@@ -42,7 +41,7 @@ def expected_lingering_timers() -> bool:
 async def test_command_sent_while_the_gateway_was_away_is_answered(
     hass: HomeAssistant, socket_enabled: None, mock_hass_config: None, tmp_path: Path
 ) -> None:
-    virtual = vp.VirtualPlant(vp.load_simulator("estate12"), port=free_port(), speed=1e-9)
+    virtual = vp.VirtualPlant(vp.load_simulator("estate12"), port=0, speed=1e-9)  # bound: no race
     async with ha_on_mosquitto(hass, tmp_path) as broker, virtual:
         buses = [
             bus | {"devices": [d for d in bus["devices"] if d["name"] in DEVICES]}

@@ -306,11 +306,10 @@ async def test_whole_chain_virtual_plant_gateway_mosquitto_home_assistant(
     from devtools.broker import Mosquitto
     from devtools.gateway_proc import GatewayProcess, plain_broker
     from scripts import virtual_plant as vp
-    from tests.addon.modbus_sim import free_port
 
     broker = Mosquitto(tmp_path / "broker")
     broker.start()
-    virtual = vp.VirtualPlant(vp.load_simulator("estate12"), port=free_port(), speed=60.0)
+    virtual = vp.VirtualPlant(vp.load_simulator("estate12"), port=0, speed=60.0)  # bound: no race
     entry = MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1", "port": broker.port})
     entry.add_to_hass(hass)
     gateway = GatewayProcess(
@@ -320,7 +319,7 @@ async def test_whole_chain_virtual_plant_gateway_mosquitto_home_assistant(
             "data_dir": str(tmp_path / "gw" / "data"),
             "mqtt": {"main": plain_broker(broker.port)},
             "outbox": {"ack_timeout": 2.0},  # resend what HA's debounced subscribe missed
-            "buses": virtual.gateway_buses(poll_interval=0.3),
+            "buses": [],  # the plant's lines once served (on the ports they were bound)
         },
     )
     try:
@@ -348,7 +347,7 @@ async def test_whole_chain_virtual_plant_gateway_mosquitto_home_assistant(
             )
             source = await async_attach(hass, ha_plant)
             assert source is not None
-            gateway.start()
+            gateway.start(buses=virtual.gateway_buses(poll_interval=0.3))
             for _ in range(1200):  # guard against a hang only
                 acq = await ha_plant.async_acquire(hass)
                 if acq.inlets["B004"].flow_m3h is not None and acq.inlets["B004"].opening:

@@ -39,16 +39,12 @@ class Moves:
     """Every setpoint the plant's valves received, beside where the valve stood then."""
 
     def __init__(self, field: GatewayField) -> None:
+        self.field = field
         self.seen: list[tuple[str, float, float]] = []  # (inlet, stood, commanded)
-        virtual = field.virtual
-        original = virtual.move
 
-        def move(device: Any, percent: float) -> float:
-            stood = float(virtual.sim.openings[virtual.sim.ids.index(device.inlet)])
-            self.seen.append((device.inlet, stood, percent / 100.0))
-            return original(device, percent)
-
-        virtual.move = move  # type: ignore[method-assign]
+    def read(self) -> None:
+        """What the plant (its own process) received so far; before it stops."""
+        self.seen = self.field.virtual.moves
 
     def beyond(self, limit: float) -> list[tuple[str, float, float]]:
         """Moves larger than ``limit`` (0…1), beyond the command's 0.1 % resolution."""
@@ -79,6 +75,7 @@ async def _run(hass: HomeAssistant, tmp_path: Path, mode: str, owner: str) -> Mo
         await _cycles(hass, entry, field, 2)
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
+        moves.read()
     finally:
         await field.async_stop()
     return moves

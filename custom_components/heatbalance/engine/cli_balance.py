@@ -376,6 +376,11 @@ def _print_learned(learned: dict[str, Any]) -> None:
             f"learned: {iid} valve passes ×{b['kv_factor']:.2f} of its Kv, circuit "
             f"×{b['circuit_factor']:.2f} ({b['samples']} samples)"
         )
+    for iid, factor in sorted((learned.get("drawing_valve_factors") or {}).items()):
+        print(
+            f"learned: {iid} passes its flow as a valve of ×{1.0 / math.sqrt(factor):.2f} "
+            "the file's Kv (no ΔP read: its Kvs or its place in the file is off)"
+        )
 
 
 def cmd_commission(args: argparse.Namespace) -> int:

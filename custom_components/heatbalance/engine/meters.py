@@ -13,7 +13,8 @@ the band says "held". Two independent physical balances expose it:
 * **the valve's own word** — with the valve's position and ΔP read, ``h = ln(flow ÷
   Kv(opening)·√(ΔP/100 kPa))`` is about the same at every inlet (the characteristic's
   common error); one inlet's ``h`` far from its neighbours' median (by more than their
-  spread, never taken below :data:`VALVE_SPREAD_FLOOR`) is its flow meter or its valve;
+  spread: learnt from them, shrunk toward :data:`VALVE_SPREAD_PRIOR`) is its flow meter or
+  its valve;
 * **the network model's word** — where the valve's position is read but not its ΔP (a plant
   behind Home Assistant entities), ``ln(flow ÷ the model's flow)`` at the read positions
   and pump speed plays the valve's part: the controller's forward solve of the network file,
@@ -109,7 +110,11 @@ SPREAD_FLOOR_K = 0.05  # … never taken below this
 # spent 0.27 s CPU more moving 48 values each every cycle)
 REBASE_K = 0.03
 VALVE_PRIOR = 0.03  # noise of ln(flow ÷ valve-model flow) assumed before the data says
-VALVE_SPREAD_FLOOR = 0.02  # no valve's characteristic is assumed known better than 2 %
+# the inlets' valve characteristics scatter by this much before the data says (Kv
+# tolerances); worth PRIOR_WEIGHT inlets against the spread their residuals show
+# (:meth:`MeterCheck._verdict`)
+VALVE_SPREAD_PRIOR = 0.02
+VALVE_SPREAD_FLOOR = 0.005  # … never taken below this (no instrument pair agrees better)
 VALVE_WINDOWS = (2, 3, 4, 5, 6, 8, 12, 24, 48)  # spans of the joint test: every cycle early
 EVIDENCE = 8.0  # log-LR naming a flow meter on the joint test (healthy weeks: ≤5.2)
 # z and EVIDENCE hold for a network of this many pairs (healthy weeks on 8–120 inlets); more
@@ -643,9 +648,17 @@ class MeterCheck:
         if len(means) < 3:
             return None
         centre = _median(means)
-        spread = 1.4826 * _median(sorted(abs(m - centre) for m in means))
+        mad = 1.4826 * _median(sorted(abs(m - centre) for m in means))
+        # Empirical Bayes, as the supply offsets' spread (:meth:`_offset_prior`): the prior
+        # worth PRIOR_WEIGHT inlets, each inlet's mean one sample of the scatter (the robust
+        # spread, so a lying meter or a dirty valve does not widen it). A fixed 2 % floor
+        # ignored what a dozen valves agreeing within 0.3 % for a day say, and left a 5 %
+        # meter at 2.5 standard errors of the valve: never named as such.
+        var = (VALVE_SPREAD_PRIOR**2 * PRIOR_WEIGHT + mad**2 * len(means)) / (
+            PRIOR_WEIGHT + len(means)
+        )
         noise_var = _pooled_var(series, VALVE_PRIOR)
-        return _Valve(centre, max(spread, VALVE_SPREAD_FLOOR), noise_var)
+        return _Valve(centre, max(math.sqrt(var), VALVE_SPREAD_FLOOR), noise_var)
 
     def _joint(
         self,
@@ -680,24 +693,29 @@ class MeterCheck:
         evidence = EVIDENCE + family
         values, verdict = witness[0].values, witness[1]
         # "Heat meter" explains a pair shift with valve and balance at zero, so the flow
-        # meter can win only where the valve's (≥ the spread) and the balance's standard
-        # scores reach √(2·EVIDENCE) together; no span's mean can be where no value is
-        # (most inlets stop here, cheaply).
-        off = max(max(values) - verdict.centre, verdict.centre - min(values)) / verdict.spread
-        if off**2 + (balance.reach**2 if balance is not None else 0.0) < 2.0 * evidence:
+        # meter can win only where the valve's and the balance's standard scores reach
+        # √(2·EVIDENCE) together; no span's mean can be where no value is, and no span's
+        # error is below the longest's (most inlets stop here, cheaply).
+        reach = balance.reach**2 if balance is not None else 0.0
+        off = max(max(values) - verdict.centre, verdict.centre - min(values))
+        if off**2 / _valve_var(verdict, len(values)) + reach < 2.0 * evidence:
             return None
         valve_means = {}  # the valve's mean over each span, in one pass backwards
         total = 0.0
         for count, value in enumerate(reversed(values), start=1):
             total += value
             valve_means[count] = total / count - verdict.centre
+        spans = {min(n, len(values)) for n in VALVE_WINDOWS if n <= len(state.ratio.values)}
+        score = max((valve_means[m] ** 2 / _valve_var(verdict, m) for m in spans), default=0.0)
+        if score + reach < 2.0 * evidence:  # the same bound, span by span
+            return None
         found, best = None, evidence  # the span with the most evidence (see _Series.bias)
         for n, mean, var in state.ratio.spans(VALVE_WINDOWS, sigma):
             p = math.log1p(max(mean, -0.9))
             sp = math.sqrt(var + persistent(n) ** 2) / (1.0 + max(mean, -0.9))
             m = min(n, len(values))
             h = valve_means[m]
-            sh = math.sqrt(verdict.spread**2 + verdict.noise_var / m)
+            sh = math.sqrt(_valve_var(verdict, m))
             shift = None
             if balance is not None:
                 k = min(n, len(balance.values))
@@ -845,6 +863,14 @@ class MeterCheck:
             self.flow_odds[iid] = (observed**2 - (observed - if_flow) ** 2) / (2.0 * error**2)
             return "meter_disagreement"  # this inlet is too small for the balance to tell
         return "flow_meter_bias" if abs(observed - if_flow) < abs(observed) else "heat_meter_bias"
+
+    def pair_ratio(self, iid: str) -> float | None:
+        """The inlet's recent flow ÷ heat-balance ratio less one, what every pair shared
+        taken out (None: no heat balance yet). Read by the model's drawing learning
+        (``ModelBased._learn_drawing``, 9w): a flow the heat meter does not confirm is not
+        the drawing's error."""
+        state = self.inlets.get(iid)
+        return state.ratio.recent_mean() if state is not None else None
 
     def flow_share(self, iid: str) -> float:
         """Probability that a disagreeing pair's liar is the flow meter (½: no evidence).
@@ -1031,6 +1057,12 @@ def _witness(
     return None
 
 
+def _valve_var(verdict: _Valve, n: int) -> float:
+    """Variance of an inlet's witness mean over n cycles against its neighbours' centre:
+    the characteristics' scatter plus the cycles' noise."""
+    return verdict.spread**2 + verdict.noise_var / n
+
+
 def _valve_odds(bias: float, span: int, witness: tuple[_Series, _Valve] | None) -> float:
     """Log-likelihood ratio of "flow meter" (the witness' residual at the pair's bias)
     against "heat meter" (at zero) for a disagreeing pair; 0 without a witness. Decisive at
@@ -1040,7 +1072,7 @@ def _valve_odds(bias: float, span: int, witness: tuple[_Series, _Valve] | None) 
         return 0.0
     recent, verdict = witness[0].values[-span:], witness[1]
     h = sum(recent) / len(recent) - verdict.centre
-    var = verdict.spread**2 + verdict.noise_var / len(recent)
+    var = _valve_var(verdict, len(recent))
     return (h**2 - (h - bias) ** 2) / (2.0 * var)
 
 

@@ -559,7 +559,9 @@ class Controller:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]
 
         # buildings identified here; a faulty inlet's flow says nothing of the pipes
-        self.model.update_residuals(views, current_speed, self.faults.keys())
+        self.model.update_residuals(
+            views, current_speed, self.faults.keys(), self.meters.pair_ratio
+        )
         self._check_building_circuits(ids)
         self.model.weights = self.config.weights  # who is served first when short (§5.3.6-5)
         ref = speed_max if pump_on else current_speed

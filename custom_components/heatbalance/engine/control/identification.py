@@ -546,7 +546,9 @@ def learned_corrections(model: ModelBased) -> dict[str, Any]:
     what pipes or pump still get wrong there), and per branch the circuit and valve factors
     (``kv_factor`` = the valve's real Kv over its characteristic's: 0.3 for a blockage to
     30 %) with the number of samples each rests on. Only branches that learnt something
-    appear; values are rounded for display.
+    appear; values are rounded for display. Where no ΔP is read, the valve factors an
+    inlet's own drawing error needs (its Kvs or its place in the file, learnt from its
+    flow: ``drawing_valve_factors``, 0.25 for a valve whose real Kvs is twice the file's).
     """
     branches = {
         iid: {
@@ -565,6 +567,7 @@ def learned_corrections(model: ModelBased) -> dict[str, Any]:
         "pressure_residuals_kpa": {k: round(v, 2) for k, v in model.residuals.items()},
         "branches": branches,
         "target_multipliers": {k: round(v, 4) for k, v in model.multipliers.items() if v != 1.0},
+        "drawing_valve_factors": {k: round(v, 4) for k, v in model.drawing.items()},
     }
 
 
