@@ -548,6 +548,8 @@ class Run:
     rejected: float = 0.0  # share of signals cleaning rejected, mean over steps
     unsafe: int = 0  # commands non-finite, outside the limits or a step too far (§5.3.6-3)
     held: float = 0.0  # share of steps the balanced hold (§8.2.5) sent nothing
+    flips: int = 0  # §8.2.5 state changes into or out of balanced (an operator sees each)
+    left: int | None = None  # first step after an outdoor or residents' event not balanced
 
 
 @dataclass
@@ -611,7 +613,7 @@ def run_one(
     cfg = config or ControllerConfig()
     driven = Driven(configured, cfg, loop, hold)
     lp, control = driven.loop, driven.controller
-    held = 0
+    held, flips, left, was_balanced = 0, 0, None, False
     diag, book, book_alarm, others_raised, rejected = Diagnoser(), AlarmBook(), None, set(), 0.0
     rng = np.random.default_rng(seed)
     state = sim.state()
@@ -641,6 +643,11 @@ def run_one(
             cmds = _sent(out)
             if out.dispatch.held is not None:  # balanced (§8.2.5): nothing is sent
                 held += 1
+            balanced = driven.balance is not None and not driven.balance.regulating
+            flips += balanced != was_balanced
+            was_balanced = balanced
+            if left is None and _after_event(scn, k) and not balanced:
+                left = k
                 cmds = Commands(faults=dict(cmds.faults))
             rejected += len(out.cleaning.rejected) / max(1, len(out.cleaning.flags))
         else:
@@ -716,7 +723,17 @@ def run_one(
         rejected=rejected / STEPS,
         unsafe=unsafe,
         held=held / STEPS,
+        flips=flips,
+        left=left,
     )
+
+
+def _after_event(scn: Scenario, k: int) -> bool:
+    """Whether step ``k`` reads the plant after a mid-run event (:meth:`PlantFaults.events`:
+    the outdoor step after step 6, the residents' radiators before step ``value``)."""
+    if scn.fault == "outdoor":
+        return k > 6
+    return scn.fault == "radiators" and k >= scn.value
 
 
 def measure(
@@ -1085,8 +1102,9 @@ def loop_table(rows: list[Row]) -> list[str]:
     steps the balanced hold (§8.2.5) sent nothing."""
     lines = [
         "| network | scenario | rejected by cleaning | HA alarm at the faulty inlet | "
-        "seeds with alarms elsewhere | raised elsewhere | held (§8.2.5) |",
-        "|---|---|---|---|---|---|---|",
+        "seeds with alarms elsewhere | raised elsewhere | held (§8.2.5) | "
+        "flips / 24 steps | left balanced at step |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         runs = row.runs
@@ -1101,7 +1119,9 @@ def loop_table(rows: list[Row]) -> list[str]:
             f"| {row.network} | {row.scenario} | {np.mean([r.rejected for r in runs]):.1%} | "
             f"{_median_steps([r.book_alarm for r in runs]) if alarmed else ''} | "
             f"{_share(bool(r.other_alarms) for r in runs)} | {top} | "
-            f"{np.mean([r.held for r in runs]):.0%} |"
+            f"{np.mean([r.held for r in runs]):.0%} | "
+            f"{np.mean([r.flips for r in runs]) * 24 / STEPS:.1f} | "
+            f"{_median_steps([r.left for r in runs]) if any(r.left for r in runs) else ''} |"
         )
     return lines
 

@@ -279,6 +279,10 @@ def run_cycle(
     send = out.dispatch
     result = _network_result(acq, results, dict(send.openings), send.pump_speed, ev)
     result.held = send.held
+    # §8.2.5: balanced on the flow estimates within their uncertainty, the verdict the
+    # balance state runs on (ControlLoop._hold_verdict); share_in_band stays on the readings,
+    # beside it. On raw readings at 1 % meter noise this flapped (logbook, automations).
+    result.balanced = out.balance_verdict is True
     result.pump_speed, result.pump_estimated = pump_speed, acq.pump_estimated  # as read back
     result.forecast_kw = out.forecast_kw
     result.findings = out.findings
