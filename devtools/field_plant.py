@@ -158,6 +158,20 @@ async def async_field_in_auto(
     return field
 
 
+async def async_all_open_and_fresh(hass: Any, entry: Any, field: FieldPlant) -> None:
+    """The field's valves all open (the benchmarks' unbalanced start) and a fresh control
+    loop: nothing learnt on the demo plant before the mapping."""
+    from custom_components.heatbalance.cycle import CycleMemory
+
+    coordinator = entry.runtime_data.coordinator
+    for iid in field.inlets:
+        field.commanded[iid] = field.sim.network.inlets[iid].device.max_opening
+    field.follow_and_advance(coordinator.plant.cycle_s)
+    coordinator.memory = CycleMemory()
+    coordinator.sent = {}
+    await hass.async_block_till_done()
+
+
 async def async_field_cycles(
     hass: Any, entry: Any, field: FieldPlant, n: int, moves: list[int] | None = None
 ) -> list[float]:

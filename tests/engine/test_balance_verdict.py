@@ -16,6 +16,8 @@ from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 from custom_components.heatbalance.engine.simulator import Simulator
 
+from .dispatching import send
+
 CYCLE_S = 1800.0
 NOISE = 0.01
 
@@ -39,13 +41,7 @@ def _run(
     held: list[bool] = []
     for k in steps:
         out = loop.step(_noisy(sim, rng), balance=machine, clock_s=k * CYCLE_S)
-        send = out.dispatch
-        if send.held is None:
-            for iid, opening in send.openings.items():
-                sim.set_opening(iid, opening)
-            if send.pump_speed is not None:
-                sim.set_pump_speed(send.pump_speed)
-            loop.commanded(dict(send.openings))
+        send(loop, sim, out.dispatch)
         held.append(not machine.regulating)
         sim.advance(CYCLE_S)
     return held

@@ -24,6 +24,8 @@ from custom_components.heatbalance.engine.loop import (
 )
 from custom_components.heatbalance.engine.simulator import Simulator
 
+from .dispatching import send
+
 CYCLE_S = 1800.0
 
 
@@ -36,14 +38,9 @@ def _loop(auto: bool = True, manual: list[str] | None = None) -> tuple[ControlLo
     return loop, Simulator(net, outdoor_c=net.design.outdoor_c)
 
 
-def _send(loop: ControlLoop, sim: Simulator, send: Dispatch) -> None:
-    """Do what the loop said, as the coordinator does."""
-    if send.held is None:
-        for iid, opening in send.openings.items():
-            sim.set_opening(iid, opening)
-        if send.pump_speed is not None:
-            sim.set_pump_speed(send.pump_speed)
-        loop.commanded(dict(send.openings))
+def _send(loop: ControlLoop, sim: Simulator, dispatch: Dispatch) -> None:
+    """Do what the loop said, as the coordinator does, and let a cycle pass."""
+    send(loop, sim, dispatch)
     sim.advance(CYCLE_S)
 
 

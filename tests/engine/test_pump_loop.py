@@ -26,6 +26,7 @@ from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 from custom_components.heatbalance.engine.oracle import oracle
 from custom_components.heatbalance.engine.simulator import Simulator
 
+from .dispatching import send
 from .test_control_closed_loop import all_open, run
 
 STEPS = 16
@@ -218,16 +219,11 @@ def test_the_pump_loop_goes_on_while_a_balanced_network_is_held(builtin) -> None
     for _ in range(STEPS):
         state = sim.state()
         out = loop.step(Measurements.from_plant(state), balance=machine, clock_s=state.time_s)
-        send = out.dispatch
+        dispatch = out.dispatch
         if machine.state == BALANCED:
-            assert not send.openings, "a valve moved while the network was balanced"
-            trims += send.held is None and send.pump_speed is not None
-        if send.held is None:
-            for iid, opening in send.openings.items():
-                sim.set_opening(iid, opening)
-            if send.pump_speed is not None:
-                sim.set_pump_speed(send.pump_speed)
-            loop.commanded(dict(send.openings))
+            assert not dispatch.openings, "a valve moved while the network was balanced"
+            trims += dispatch.held is None and dispatch.pump_speed is not None
+        send(loop, sim, out.dispatch)
         sim.advance(1800.0)
     state = sim.state()
     assert machine.state == BALANCED

@@ -15,7 +15,12 @@ from homeassistant.core import HomeAssistant, callback
 
 from custom_components.heatbalance.const import EVENT_ALARM
 from custom_components.heatbalance.engine.loader import load_network
-from devtools.field_plant import FieldPlant, Instruments, async_field_in_auto
+from devtools.field_plant import (
+    FieldPlant,
+    Instruments,
+    async_all_open_and_fresh,
+    async_field_in_auto,
+)
 from devtools.field_plant import async_field_cycles as _run
 
 from .conftest import RaisedAlarms, add_network
@@ -146,20 +151,6 @@ async def test_silent_building_alarmed_by_name(hass: HomeAssistant) -> None:
     assert comm[0][0] <= 4, comm
 
 
-async def _all_open_and_fresh(hass: HomeAssistant, entry: Any, field: FieldPlant) -> None:
-    """The field's valves all open (the benchmarks' unbalanced start) and a fresh control
-    loop: nothing learnt on the demo plant before the mapping."""
-    from custom_components.heatbalance.cycle import CycleMemory
-
-    coordinator = entry.runtime_data.coordinator
-    for iid in field.inlets:
-        field.commanded[iid] = field.sim.network.inlets[iid].device.max_opening
-    field.follow_and_advance(coordinator.plant.cycle_s)
-    coordinator.memory = CycleMemory()
-    coordinator.sent = {}
-    await hass.async_block_till_done()
-
-
 @pytest.mark.parametrize("algorithm", ["traditional", "ai"])
 async def test_healthy_plant_at_five_percent_noise_names_no_fault(
     hass: HomeAssistant, algorithm: str
@@ -171,7 +162,7 @@ async def test_healthy_plant_at_five_percent_noise_names_no_fault(
     estimate, PI named the healthy B012 blocked ("Kv at 41–48 %") and isolated it; the
     band came at cycle 18 in bench_product_faults against the engine's 5 (issue 10 item 3)."""
     entry, field = await _field_entry(hass, Instruments(noise=0.05), algorithm)
-    await _all_open_and_fresh(hass, entry, field)
+    await async_all_open_and_fresh(hass, entry, field)
     raised = RaisedAlarms(hass)
     shares = await _run(hass, entry, field, 16)
     faults = [a for _, a in raised if a["alarm_type"] == "equipment_fault"]

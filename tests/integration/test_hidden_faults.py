@@ -18,7 +18,12 @@ from homeassistant.exceptions import HomeAssistantError
 
 from custom_components.heatbalance.engine.loader import load_network, network_to_dict
 from custom_components.heatbalance.engine.networks.generator import generate_network
-from devtools.field_plant import FieldPlant, Instruments, async_field_in_auto
+from devtools.field_plant import (
+    FieldPlant,
+    Instruments,
+    async_all_open_and_fresh,
+    async_field_in_auto,
+)
 from devtools.field_plant import async_field_cycles as _run
 
 from .conftest import RaisedAlarms, add_network
@@ -90,19 +95,6 @@ async def test_a_valve_refusing_commands_is_named_and_the_others_regulate(
     assert field.opening(VICTIM) == pytest.approx(1.0)  # it never moved
 
 
-async def _all_open_and_fresh(hass: HomeAssistant, entry: Any, field: FieldPlant) -> None:
-    """The field's valves all open (the benchmarks' unbalanced start), a fresh control loop."""
-    from custom_components.heatbalance.cycle import CycleMemory
-
-    coordinator = entry.runtime_data.coordinator
-    for iid in field.inlets:
-        field.commanded[iid] = field.sim.network.inlets[iid].device.max_opening
-    field.follow_and_advance(coordinator.plant.cycle_s)
-    coordinator.memory = CycleMemory()
-    coordinator.sent = {}
-    await hass.async_block_till_done()
-
-
 @pytest.mark.xfail(
     strict=True,
     reason="10x: the plant model's ΔP is learnt per inlet, never for the pipes; inferring it "
@@ -137,7 +129,7 @@ async def test_a_wrong_drawing_without_transmitters_reaches_the_band(
     hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
     await hass.async_block_till_done()
     field = await async_field_in_auto(hass, entry, field_network, Instruments(noise=0.01))
-    await _all_open_and_fresh(hass, entry, field)
+    await async_all_open_and_fresh(hass, entry, field)
     shares = await _run(hass, entry, field, 10)
     assert min(shares[3:]) == 1.0, shares
 
