@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import weakref
 
 import pytest
 from hypothesis import example, given, settings
@@ -32,12 +33,17 @@ from custom_components.heatbalance.engine.simulator import Simulator
 HOUR = 3600.0
 
 
-_CONTROLLERS: dict[int, Controller] = {}
+# one controller per simulator, kept while the simulator lives: keyed by id() a freed
+# simulator's id was reused by a later test's, which then got a controller that had
+# balanced another plant (test_state_machine_on_the_real_plant failed once in CI)
+_CONTROLLERS: weakref.WeakKeyDictionary[Simulator, Controller] = weakref.WeakKeyDictionary()
 
 
 def _balance(sim: Simulator, steps: int) -> None:
     """Run the engine's controller (model-based, with the pump) for ``steps`` half-hours."""
-    ctl = _CONTROLLERS.setdefault(id(sim), make_controller(sim.network, ControllerConfig()))
+    ctl = _CONTROLLERS.get(sim)
+    if ctl is None:
+        ctl = _CONTROLLERS[sim] = make_controller(sim.network, ControllerConfig())
     for _ in range(steps):
         cmds = ctl.step(Measurements.from_plant(sim.state()))
         for k, v in cmds.openings.items():
