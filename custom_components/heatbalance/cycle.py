@@ -277,12 +277,12 @@ def run_cycle(
             filled=memory.loop.filled_in(iid, reading, out.commands.assumed),
         )
     send = out.dispatch
-    result = _network_result(acq, results, dict(send.openings), send.pump_speed, ev)
-    result.held = send.held
     # §8.2.5: balanced on the flow estimates within their uncertainty, the verdict the
     # balance state runs on (ControlLoop._hold_verdict); share_in_band stays on the readings,
     # beside it. On raw readings at 1 % meter noise this flapped (logbook, automations).
-    result.balanced = out.balance_verdict is True
+    balanced = out.balance_verdict is True
+    result = _network_result(acq, results, dict(send.openings), send.pump_speed, ev, balanced)
+    result.held = send.held
     result.pump_speed, result.pump_estimated = pump_speed, acq.pump_estimated  # as read back
     result.forecast_kw = out.forecast_kw
     result.findings = out.findings
@@ -319,6 +319,7 @@ def _network_result(
     commands: dict[str, float],
     pump: float | None,
     ev: Evaluation | None,
+    balanced: bool,
 ) -> CycleResult:
     """Network indicators: the engine's verdict, and spreads over the managed inlets."""
     flows = [r.flow_deviation for r in results.values() if r.flow_deviation is not None]
@@ -337,7 +338,7 @@ def _network_result(
         share_in_band=None if share is None else share * 100.0,
         spread=ev.return_spread_k if ev else None,
         flow_deviation_spread=(max(flows) - min(flows)) / 100.0 if flows else None,
-        balanced=bool(ev and ev.in_band),
+        balanced=balanced,
         success_rate=sum(sent) / len(sent) if sent else None,
         commands=commands,
         pump_command=pump,
