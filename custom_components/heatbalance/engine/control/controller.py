@@ -1307,6 +1307,11 @@ class Controller:
         valve, makes the plan short, and it stays regulated (§5.3.6-5: every inlet the same
         share). Planned fully open it took 1.09 of its set flow while the others got 0.81
         (hidden-check shape gen20-designx1.3, the file's Kvs ×2 at the blocked building).
+        The inlet that sets the short plan's scale (``plan.worst``) is never "passing its
+        share": the scaling stops a hair short of the pressure it needs, so it is planned at
+        0.9989 of its travel, not at the top. Read as "passes its share", gen12-unequal's
+        blocked B007 through HA entities (named at cycle 2) stayed in the plan and every
+        other building sat at −15…−18 % until cycle 12 (bench_product_faults, AI).
         """
         if plan is None or plan.scale >= 1.0 - 1e-6:
             return set()
@@ -1317,7 +1322,8 @@ class Controller:
             if not blocked or view is None or not view.movable:
                 continue
             planned = plan.openings.get(iid, plan.ideal_openings.get(iid))
-            if planned is not None and planned < max_opening - PLAN_OPEN_MARGIN:
+            short = planned is None or planned >= max_opening - PLAN_OPEN_MARGIN
+            if not short and iid != plan.worst:
                 continue  # it passes its share of the short plan
             out.add(iid)
             views[iid] = replace(view, opening=max_opening, movable=False)
