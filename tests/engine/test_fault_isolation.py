@@ -223,6 +223,31 @@ def test_the_blocked_inlet_that_sets_a_short_plan_leaves_it(planned: float) -> N
 
     seen = views()
     assert ctl._isolate_blocked(seen, plan(blocked, planned), 1.0) == {blocked}
-    assert seen[blocked].opening == 1.0 and not seen[blocked].movable
+    assert seen[blocked].opening == 1.0
+    assert not seen[blocked].movable
     # the pump, not the blocked valve, makes this plan short: it passes its share
     assert ctl._isolate_blocked(views(), plan(other, 0.7), 1.0) == set()
+
+
+def test_a_blocked_building_of_two_without_any_dp_is_named_not_learnt_as_pressure() -> None:
+    """Two buildings, no ΔP transmitter, one valve blocked to 30 % Kv (§5.3.7-3, §3.0.7-3).
+
+    The no-ΔP witness judged a flow against the median of at least three inlets' measured ÷
+    model ratios, so with two nothing was judged: the blocked building's low flow was
+    learnt as its pressure residual (−68.6 kPa), it was never named, and the plan closed
+    the healthy one to −23 % to share a shortfall that was the valve's (gen2-pair through
+    HA entities, bench_product_faults, AI; PI reached the band at step 4). With two
+    inlets the larger ratio is the healthy one's (:func:`diagnosis.model_centre`): named
+    within 2 steps with its Kv learnt, the other in the advanced band (0…+5 %, §8.2.4).
+    """
+    network = all_open(generate_network(2, seed=58, name="gen2-pair"))
+    blocked = "B002"
+    sim = Simulator(network, outdoor_c=-5.0)
+    sim.inject_fault(blocked, "blockage", factor=KV_FACTOR)
+    ctl = make_controller(network, ControllerConfig())
+    _, sim, history = run(network, ctl, 8, sim=sim, tamper=_no_pressures)
+    assert any(blocked in c.faults for c in history[:2])  # named within 2 steps
+    assert _others_in_advanced_band(network, sim, blocked)
+    learnt = ctl.model.identifiers[blocked].valve_factor
+    assert learnt == pytest.approx(1.0 / KV_FACTOR**2, rel=0.25)
+    assert blocked not in ctl.model.residuals  # its flow is its valve's, not the network's
