@@ -45,7 +45,13 @@ from .cleaning import (
     for_network,
 )
 from .cleaning import heat_flow_kw as _heat_flow_kw
-from .control.base import Commands, ControllerConfig, InletReading, Measurements
+from .control.base import (
+    Commands,
+    ControllerConfig,
+    InletReading,
+    Measurements,
+    ReadingFields,
+)
 from .control.controller import MAX_ESTIMATE_AGE, SIGNIFICANCE_Z, Controller, make_controller
 from .control.safety import limit_opening
 from .design_loads import DesignLoadCheck
@@ -134,9 +140,12 @@ class LoopResult:
         return sum(v for v in self.heat_kw.values() if v is not None)
 
 
+_HEAT_FIELDS = ReadingFields("flow_m3h", "supply_c", "return_c")
+
+
 def heat_kw(reading: InletReading) -> float | None:
     """Heat an inlet takes, ρ·c·Q·(supply − return) in kW; None without the three values."""
-    flow, supply, ret = reading.get("flow_m3h"), reading.get("supply_c"), reading.get("return_c")
+    flow, supply, ret = reading.values(_HEAT_FIELDS)
     if flow is None or supply is None or ret is None:
         return None
     return _heat_flow_kw(flow, supply, ret)
