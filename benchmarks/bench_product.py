@@ -64,7 +64,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addon")]
@@ -295,6 +295,7 @@ class LongestCallback:
 
     SAMPLE_S = 0.004
     AFTER_S = 0.02
+    running: ClassVar[set[LongestCallback]] = set()  # started, not yet stopped
 
     def __init__(self) -> None:
         self.worst_s = 0.0
@@ -339,11 +340,13 @@ class LongestCallback:
                     self._samples[_stack(frame)] += 1
 
         self._stop.clear()
+        LongestCallback.running.add(self)
         self._sampler = threading.Thread(target=sample, name="bench-sampler", daemon=True)
         self._sampler.start()
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
     def stop(self) -> None:
+        LongestCallback.running.discard(self)
         asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
         self._stop.set()
         if self._sampler is not None:
@@ -565,7 +568,11 @@ async def test_product(hass: Any, request: Any, case: tuple[str, str, str]) -> N
 
         request.getfixturevalue("monkeypatch").setattr(gc_tuning, "settle", lambda: None)
     with _logging_as_home_assistant(hass), _real_storage(hass), GC:
-        await _run_case(hass, request, case)
+        try:
+            await _run_case(hass, request, case)
+        finally:  # a failed run's sampler would also fail the harness's thread check
+            for running in list(LongestCallback.running):
+                running.stop()
 
 
 @contextlib.contextmanager
