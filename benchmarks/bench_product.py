@@ -41,6 +41,10 @@ writes log lines, copies and checks Store data on the event loop). ``--verbose``
 start's and the setup-from-Store's CPU time, the garbage collector's time and where each
 phase's longest event-loop callback spent it.
 
+The coordinator's own timer is off: the benchmark runs every refresh itself, so a cycle longer
+than the coordinator's interval (gen23k at load) adds no cycle of HA's timer; a refresh the
+benchmark did not run is counted and printed (``--ha-timer`` keeps the timer on).
+
 Not a test: figures vary with the machine's load. Runs as a script; it runs itself under
 pytest to get Home Assistant's harness.
 """
@@ -560,8 +564,31 @@ async def test_product(hass: Any, request: Any, case: tuple[str, str, str]) -> N
         from custom_components.heatbalance import gc_tuning
 
         request.getfixturevalue("monkeypatch").setattr(gc_tuning, "settle", lambda: None)
+    refreshes = _refreshes_counted(request.getfixturevalue("monkeypatch"))
     with _logging_as_home_assistant(hass), _real_storage(hass), GC:
-        await _run_case(hass, request, case)
+        await _run_case(hass, request, case, refreshes)
+
+
+def _refreshes_counted(monkeypatch: Any) -> list[int]:
+    """The coordinator's own timer off, and every refresh counted (``[n]``).
+
+    The benchmark drives the cycles itself. With HA's timer on, a cycle or a start longer than
+    the coordinator's interval (10 s wall: gen23k at load) let the timer run refreshes of its
+    own before the reset (``_untouched``) and between measured steps: the plant moved on
+    uncounted cycles, so the share in band per step depended on wall time."""
+    from custom_components.heatbalance.coordinator import HeatbalanceCoordinator
+
+    count = [0]
+    update = HeatbalanceCoordinator._async_update_data
+
+    async def counted(self: Any) -> Any:
+        count[0] += 1
+        return await update(self)
+
+    if not os.environ.get("BENCH_PRODUCT_HA_TIMER"):
+        monkeypatch.setattr(HeatbalanceCoordinator, "_schedule_refresh", lambda self: None)
+    monkeypatch.setattr(HeatbalanceCoordinator, "_async_update_data", counted)
+    return count
 
 
 @contextlib.contextmanager
@@ -621,8 +648,10 @@ class HaChecks(logging.Handler):
         return self.found
 
 
-async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None:
-    """The benchmark run of :func:`test_product`."""
+async def _run_case(
+    hass: Any, request: Any, case: tuple[str, str, str], refreshes: list[int]
+) -> None:
+    """The benchmark run of :func:`test_product`; ``refreshes``: the coordinator's count."""
     name, source, algorithm = case
     steps = int(os.environ.get("BENCH_PRODUCT_STEPS", "16"))
     profile = LoopProfile(f"{name}-{source}-{algorithm}")
@@ -660,6 +689,7 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
         gateway.start_polling()
         await gateway.async_fresh(coordinator, 0.0)
     await _untouched(hass, coordinator, field)
+    counted = refreshes[0]
     # step 0 judges the untouched plant and sends the chosen algorithm's first commands, as
     # the CLI's; every refresh after it judges the plant after one more
     await coordinator.async_refresh()
@@ -702,6 +732,7 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
             field.publish()
         if gateway is not None:
             await gateway.async_after_cycle(coordinator, coordinator.plant.cycle_s)
+    unasked = refreshes[0] - counted - (steps + 1)  # refreshes the benchmark did not run
     beat.stop()
     longest.stop()
     gc_cycles_s = GC.total_s - gc_start_s
@@ -735,6 +766,7 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
         if os.environ.get("BENCH_PRODUCT_NO_CLI")
         else cli_steps(name, algorithm, steps),
         "shares": shares,
+        "unasked_refreshes": unasked,
         "start_s": start_s,
         "start_cpu_s": start_cpu_s,
         "start_loop_s": start_loop_s,
@@ -802,6 +834,11 @@ def main() -> int:
         action="store_true",
         help="a large network's engine jobs and entity adding with the collector on (gc_tuning)",
     )
+    parser.add_argument(
+        "--ha-timer",
+        action="store_true",
+        help="keep the coordinator's own timer (refreshes it adds are counted, not measured)",
+    )
     args = parser.parse_args()
     names = args.only or [*BUILTIN, *GENERATED]
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -827,6 +864,7 @@ def main() -> int:
                 env["BENCH_PRODUCT_NO_GC_FREEZE"] = "1" if args.no_gc_freeze else ""
                 env["BENCH_PRODUCT_NO_GC_PAUSE"] = "1" if args.no_gc_pause else ""
                 env["BENCH_PRODUCT_NO_GC_SETTLE"] = "1" if args.no_gc_settle else ""
+                env["BENCH_PRODUCT_HA_TIMER"] = "1" if args.ha_timer else ""
                 cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
                 cmd += ["-W", "ignore", "--timeout=3000", "--rootdir", str(ROOT)]
                 run = subprocess.run(
@@ -850,6 +888,8 @@ def main() -> int:
                 if args.verbose:
                     _print_blocks(rows[-1])
                     print("  in band per cycle %:", [round(x or 0) for x in rows[-1]["shares"]])
+                if rows[-1].get("unasked_refreshes"):
+                    print(f"  refreshes not run by the benchmark: {rows[-1]['unasked_refreshes']}")
     return 0
 
 

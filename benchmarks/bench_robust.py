@@ -643,12 +643,12 @@ def run_one(
             cmds = _sent(out)
             if out.dispatch.held is not None:  # balanced (§8.2.5): nothing is sent
                 held += 1
+                cmds = Commands(faults=dict(cmds.faults))
             balanced = driven.balance is not None and not driven.balance.regulating
             flips += balanced != was_balanced
             was_balanced = balanced
             if left is None and _after_event(scn, k) and not balanced:
                 left = k
-                cmds = Commands(faults=dict(cmds.faults))
             rejected += len(out.cleaning.rejected) / max(1, len(out.cleaning.flags))
         else:
             cmds = control.step(meas)

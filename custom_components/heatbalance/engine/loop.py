@@ -26,6 +26,7 @@ from typing import Any
 
 from .alarms import (
     ANSWER_OK,
+    DEAD_METER,
     AlarmSettings,
     Condition,
     InletFacts,
@@ -44,7 +45,13 @@ from .cleaning import (
     for_network,
 )
 from .cleaning import heat_flow_kw as _heat_flow_kw
-from .control.base import Commands, ControllerConfig, InletReading, Measurements
+from .control.base import (
+    Commands,
+    ControllerConfig,
+    InletReading,
+    Measurements,
+    ReadingFields,
+)
 from .control.controller import MAX_ESTIMATE_AGE, SIGNIFICANCE_Z, Controller, make_controller
 from .control.safety import limit_opening
 from .design_loads import DesignLoadCheck
@@ -133,9 +140,12 @@ class LoopResult:
         return sum(v for v in self.heat_kw.values() if v is not None)
 
 
+_HEAT_FIELDS = ReadingFields("flow_m3h", "supply_c", "return_c")
+
+
 def heat_kw(reading: InletReading) -> float | None:
     """Heat an inlet takes, ρ·c·Q·(supply − return) in kW; None without the three values."""
-    flow, supply, ret = reading.get("flow_m3h"), reading.get("supply_c"), reading.get("return_c")
+    flow, supply, ret = reading.values(_HEAT_FIELDS)
     if flow is None or supply is None or ret is None:
         return None
     return _heat_flow_kw(flow, supply, ret)
@@ -211,7 +221,7 @@ class ControlLoop:
         quiet = not ctl.moved and not ctl.pump_jump  # nothing sent since the last readings
         touched = self.network.inlets.keys() if ctl.pump_jump else ctl.touched()
         plausible = self.plausibility.update(measurements, ctl.estimators, pump, quiet, touched)
-        meas = untrusted(meas, plausible)
+        meas = untrusted(meas, plausible, self.plausibility.disowned)
         ev = self._evaluate(meas)
         commands = self.controller.step(meas)
         holding = balance is not None and not balance.regulating
@@ -513,8 +523,12 @@ class ControlLoop:
         ev = result.evaluation
         conditions: list[Condition] = []
         manual = set(ctl.manual_inlets)  # a list: thousands of held valves on a real plant
+        dead = self.plausibility.disowned  # readings of no flow their witnesses contradict
         for iid, reading in readings.items():
             result.success[iid] = self.success.update(iid, reading)
+            rejected = _rejected(result.cleaning, self.cleaner.inlet_signals(iid))
+            if iid in dead:  # its flow is the meter's fault, not a flow too low (9b)
+                rejected["flow_m3h"] = DEAD_METER
             facts = InletFacts(
                 reading=reading,
                 set_flow_m3h=self._set_flow(iid),
@@ -524,7 +538,7 @@ class ControlLoop:
                 sent=sent.get(iid),
                 success=result.success[iid],
                 estimate_out=self._estimate_out(iid, ev),
-                rejected=_rejected(result.cleaning, self.cleaner.inlet_signals(iid)),
+                rejected=rejected,
             )
             conditions += inlet_conditions(iid, facts, ctl.limits, cfg.alarms)
         commands = {iid: _last_command(self.diagnoser, iid) for iid in readings}

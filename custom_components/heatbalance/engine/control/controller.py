@@ -53,6 +53,7 @@ from .base import (
     ControllerConfig,
     InletReading,
     Measurements,
+    ReadingFields,
     band_chance,
     plausible_temperature,
     usable,
@@ -2109,6 +2110,11 @@ def make_controller(network: Network, config: ControllerConfig | None = None) ->
     return Controller(network, config or ControllerConfig())
 
 
+_SCREENED = ReadingFields(
+    "flow_m3h", "dp_available_kpa", "valve_dp_kpa", "supply_c", "return_c", "room_c"
+)
+
+
 def _plausible(reading: InletReading | None, design_flow: float) -> InletReading | None:
     """The reading with physically impossible values flagged (a broken sensor, §3.0.7-1).
 
@@ -2120,15 +2126,13 @@ def _plausible(reading: InletReading | None, design_flow: float) -> InletReading
     if reading is None:
         return None
     bad: list[str] = []  # never a flagged name: get() gives None for those
-    flow = reading.get("flow_m3h")
+    flow, *values = reading.values(_SCREENED)  # one call per inlet, not six
     if flow is not None and not 0.0 <= flow <= MAX_FLOW_RATIO * max(design_flow, 1e-9):
         bad.append("flow_m3h")
-    for name in ("dp_available_kpa", "valve_dp_kpa"):
-        value = reading.get(name)
+    for name, value in zip(_SCREENED.names[1:3], values[:2], strict=True):
         if value is not None and not 0.0 <= value <= MAX_DP_KPA:
             bad.append(name)
-    for name in ("supply_c", "return_c", "room_c"):
-        value = reading.get(name)
+    for name, value in zip(_SCREENED.names[3:], values[2:], strict=True):
         if value is not None and plausible_temperature(value) is None:
             bad.append(name)
         elif value is not None and name != "room_c" and value <= 0.0:

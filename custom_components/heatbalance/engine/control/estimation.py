@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import InletReading
+from .base import InletReading, ReadingFields
 
 RELATIVE = ("flow_m3h", "dp_available_kpa", "valve_dp_kpa")
 ABSOLUTE = ("supply_c", "return_c", "room_c")
@@ -57,6 +57,8 @@ DP_JUMP = 3.0  # ΔP goes with Q² and is what others' valves shift most: thrice
 LEARN_JUMP_SHARE = 0.25  # noise is learnt only while others' moves add < ¼ of a reading's variance
 _OWN_MAX = 1.0 / LEARN_WEIGHT_MIN  # own samples the noise level counts at most
 _KIND = {True: "relative", False: "absolute"}  # SignalFilter.kind without a property call
+_FIELDS = ReadingFields(*SIGNALS)
+_NOTHING: dict[str, float | None] = {}
 
 
 @dataclass(slots=True)  # 6 filters per inlet, 143,000 at 23k inlets: slots read faster
@@ -458,12 +460,15 @@ class InletEstimator:
         """
         quiet = not moved and jump == 0.0
         learn = quiet or bool(untouched)
+        # every signal's reading in one call (was one ``get`` per filter: 143,000 at 23k)
+        values = None if reading is None else reading.values(_FIELDS)
+        read = _NOTHING if values is None else dict(zip(SIGNALS, values, strict=True))
         for name, filt in self.filters.items():
             if not filt.relative:  # a temperature (ABSOLUTE)
                 filt.predict()
             elif name == "flow_m3h" and factor is not None:
                 filt.predict(jump, expected_flow, factor)
-                filt.update(None if reading is None else reading.get(name), quiet, True)
+                filt.update(read.get(name), quiet, True)
                 continue
             elif name == "flow_m3h" and expected_flow is not None:
                 filt.predict(jump, expected_flow)
@@ -471,7 +476,7 @@ class InletEstimator:
                 filt.restart()  # a moved valve's ΔP may change by any factor: start afresh
             else:
                 filt.predict(jump if name == "flow_m3h" else DP_JUMP * jump)
-            filt.update(None if reading is None else reading.get(name), quiet, learn)
+            filt.update(read.get(name), quiet, learn)
 
     def value(self, name: str) -> float | None:
         """The estimate of one signal (None before any reading)."""
