@@ -221,7 +221,7 @@ class ControlLoop:
         quiet = not ctl.moved and not ctl.pump_jump  # nothing sent since the last readings
         touched = self.network.inlets.keys() if ctl.pump_jump else ctl.touched()
         plausible = self.plausibility.update(measurements, ctl.estimators, pump, quiet, touched)
-        meas = untrusted(meas, plausible)
+        meas = untrusted(meas, plausible, self.plausibility.disowned)
         ev = self._evaluate(meas)
         commands = self.controller.step(meas)
         holding = balance is not None and not balance.regulating
@@ -523,7 +523,7 @@ class ControlLoop:
         ev = result.evaluation
         conditions: list[Condition] = []
         manual = set(ctl.manual_inlets)  # a list: thousands of held valves on a real plant
-        dead = {f.inlet_id for f in result.findings if f.kind == DEAD_METER}
+        dead = self.plausibility.disowned  # readings of no flow their witnesses contradict
         for iid, reading in readings.items():
             result.success[iid] = self.success.update(iid, reading)
             rejected = _rejected(result.cleaning, self.cleaner.inlet_signals(iid))
