@@ -521,6 +521,12 @@ class Controller:
             self._parents = frozenset(i.parent for i in inlets if i.parent is not None)
         return self._parents
 
+    def _flow_noise(self, iid: str) -> float | None:
+        """The learnt relative σ of one of the inlet's flow readings (None: not learnt)."""
+        est = self.estimators.get(iid)
+        flow = est.filters.get("flow_m3h") if est is not None else None
+        return flow.sigma() if flow is not None else None
+
     def _flow_std(self, iid: str, err: TargetError) -> float | None:
         """Relative standard error of a flow loop's estimated flow (None: not a flow loop)."""
         if err.target != "flow":
@@ -565,7 +571,7 @@ class Controller:
 
         # buildings identified here; a faulty inlet's flow says nothing of the pipes
         self.model.update_residuals(
-            views, current_speed, self.faults.keys(), self.meters.pair_ratio
+            views, current_speed, self.faults.keys(), self.meters.pair_ratio, self._flow_noise
         )
         self._check_building_circuits(ids)
         self.model.weights = self.config.weights  # who is served first when short (§5.3.6-5)
