@@ -286,9 +286,6 @@ class ModelBased:
         for iid in suspects:  # its own fault, not the drawing: judged by the diagnosis
             self.own.runs.pop(iid, None)
             self.drawing.pop(iid, None)
-            if iid not in self._dp_read:  # a residual inferred from its flow is the fault's
-                self.residuals.pop(iid, None)
-                self.scatter.pop(iid, None)
         offered = self._offered_read(views, suspects)
         try:
             model = pl.offered_pressures(flows, speed)
