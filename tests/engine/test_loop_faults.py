@@ -128,7 +128,9 @@ def test_a_stuck_valve_is_alarmed_within_two_steps() -> None:
 @pytest.mark.parametrize("persistent", [False, True])
 def test_a_lone_zero_flow_raises_no_blockage_a_persistent_one_does(persistent: bool) -> None:
     """A healthy building's meter reads 0.0 once (§3.0.7-1: cleaned and flagged like any
-    spike): no equipment fault. Read 0.0 from then on, the inlet is alarmed by name."""
+    spike): no equipment fault. Read 0.0 from then on, the inlet is alarmed by name — as
+    its flow meter's fault (its return and heat meter say the water flows, plausibility.py),
+    no longer as a blocked valve."""
     loop, sim = _loop()
 
     def meas(k: int, state):
@@ -138,8 +140,8 @@ def test_a_lone_zero_flow_raises_no_blockage_a_persistent_one_does(persistent: b
         return m
 
     raised = _run_book(loop, sim, 12, meas)
-    faults = {key for _, key in raised if key.startswith("equipment_fault@B")}
-    assert faults == ({"equipment_fault@B003"} if persistent else set()), raised
+    faults = {key for _, key in raised if key.startswith(("equipment_fault@B", "flow_meter"))}
+    assert faults == ({"flow_meter_dead@B003"} if persistent else set()), raised
 
 
 def test_no_deviation_alarm_on_a_healthy_households_network_at_two_percent_noise() -> None:

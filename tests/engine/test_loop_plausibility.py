@@ -15,6 +15,7 @@ import pytest
 
 from custom_components.heatbalance.engine.alarms import AlarmBook
 from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
+from custom_components.heatbalance.engine.control.safety import SafetyLimits
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig, LoopResult
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
@@ -34,18 +35,23 @@ def _run(
     algorithm: str = "model",
     restart_at: int | None = None,
     exact: frozenset[str] = frozenset(),
+    min_flow: float = 0.0,
+    plant: Callable[[int, Simulator], None] | None = None,
 ) -> tuple[list[tuple[int, str]], list[LoopResult]]:
     """estate12 from all open, ``steps`` cycles as HA runs them (last cycle's openings as
     ``dispatched``, persistence 4 cycles), meters with ``noise`` (relative, temperatures
     ``noise`` × 30 K), ``lie`` bending the readings, the pump reaching ``pump_share`` of its
     command; ``restart_at``: before that step the loop is built again from its stored
     state, as Home Assistant does after a restart (the alarm book is kept: HA stores it
-    too); ``exact``: inlets whose flow meter reads without noise. Returns every alarm
+    too); ``exact``: inlets whose flow meter reads without noise; ``min_flow``: the
+    operator's minimum-flow share (HA's default 50 %: the ``flow_low`` emergency);
+    ``plant(k, sim)`` changes the plant before step k's readings. Returns every alarm
     raised as (step, key) and the loop's results."""
     net = load_network("estate12")
     for inlet in net.inlets.values():
         inlet.device.opening = inlet.device.max_opening
-    config = ControllerConfig(algorithm=algorithm, level="advanced")
+    limits = SafetyLimits(min_flow_ratio=min_flow)
+    config = ControllerConfig(algorithm=algorithm, level="advanced", limits=limits)
     loop = ControlLoop(net, LoopConfig(config), cycle_s=CYCLE_S)
     sim = Simulator(net, outdoor_c=net.design.outdoor_c)
     rng = np.random.default_rng(seed)
@@ -56,6 +62,8 @@ def _run(
         if k == restart_at:
             stored = json.loads(json.dumps(loop.as_dict()))  # through the Store's JSON
             loop = ControlLoop(net, LoopConfig(config), cycle_s=CYCLE_S, state=stored)
+        if plant is not None:
+            plant(k, sim)
         state = sim.state()
         meas = _noisy(state, rng, noise)
         for iid in exact:
@@ -223,3 +231,48 @@ def test_a_noiseless_meter_among_noisy_ones_is_not_frozen(algorithm: str, noise:
         longest = max(longest, run)
     assert longest >= 8  # it did repeat for hours: the case is exercised
     assert not _of(raised, "meter_frozen"), raised
+
+
+DEAD_FROM = 6  # the victim's flow meter reads no flow from this step
+
+
+@pytest.mark.parametrize("heat_meter", [True, False])
+@pytest.mark.parametrize("value", [0.0, -3.5])
+def test_a_dead_flow_meter_is_a_meter_fault_not_a_stopped_flow(
+    value: float, heat_meter: bool
+) -> None:
+    """A flow meter that reads 0 (or a negative value) from one cycle on while the
+    building's return keeps its level and its heat meter keeps counting (§3.0.7-1): the
+    inlet was paged as a `flow_low` emergency (HA's minimum flow 50 %), diagnosed as a
+    blockage and, with its flow in the mass balance, the substation's meter was blamed. It
+    is the meter's fault, named at the second reading (a lone 0 is a spike, cleaning), and
+    nothing else is raised — with the heat meter read or, as behind HA entities, not."""
+
+    def dead(k: int, m: Measurements) -> None:
+        for r in m.inlets.values():
+            r.heat_kwh = r.heat_kwh if heat_meter else None
+        if k >= DEAD_FROM:
+            m.inlets[VICTIM].flow_m3h = value
+
+    raised, results = _run(14, dead, noise=0.02, seed=5, min_flow=0.5)
+    named = _of(raised, "flow_meter_dead")
+    assert named == [(DEAD_FROM + 1, f"flow_meter_dead@{VICTIM}")], raised
+    others = [key for k, key in raised if k >= DEAD_FROM and not key.startswith("deviation@B")]
+    assert others == [f"flow_meter_dead@{VICTIM}"], raised
+    for out in results[DEAD_FROM:]:  # its flow is not used for regulation
+        assert out.measurements.inlets[VICTIM].get("flow_m3h") is None
+
+
+def test_a_real_stop_is_still_a_flow_low_emergency() -> None:
+    """The same reading of no flow where the water really stopped (the building's Kv all
+    but gone): its return cools to the room and its heat meter stops counting, so no
+    witness speaks for the meter — the `flow_low` emergency (§5.3.8-1) is raised as soon as
+    cleaning takes the reading (the second: a lone 0 is a spike), no meter is accused."""
+
+    def stop(k: int, sim: Simulator) -> None:
+        if k == DEAD_FROM:
+            sim.inject_fault(VICTIM, "blockage", factor=1e-9)
+
+    raised, _ = _run(10, _healthy, noise=0.02, seed=5, min_flow=0.5, plant=stop)
+    assert (DEAD_FROM + 1, f"flow_low@{VICTIM}") in raised, raised
+    assert not _of(raised, "flow_meter_dead"), raised

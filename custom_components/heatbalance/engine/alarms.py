@@ -42,6 +42,10 @@ EQUIPMENT_FAULTS = frozenset(
 FEEDBACK_FINDINGS = frozenset({"mismatch", "stuck", "slow_response"})
 # cleaning's verdicts on a value no instrument of that kind can read (§3.0.7-1)
 IMPOSSIBLE = frozenset({"invalid", "out_of_range"})
+# a flow reading the inlet's other witnesses contradict (plausibility.py: a dead meter):
+# its own equipment fault, no limit crossed by the plant (``flow_low``) nor a second alarm
+DEAD_METER = "flow_meter_dead"
+NOT_THE_PLANT = IMPOSSIBLE | {DEAD_METER}
 ALARM_TYPES = (
     "safety_threshold",
     "equipment_fault",
@@ -120,7 +124,8 @@ class InletFacts:
     estimate_out: bool | None = None
     # fields cleaning did not take this cycle, with its reason (§3.0.7-1): a spike crossing
     # a limit waits the alarm persistence; a value no water or meter can have is no limit
-    # crossed but a broken sensor
+    # crossed but a broken sensor; a flow the inlet's witnesses contradict (DEAD_METER) is
+    # its meter's fault, alarmed as such (finding_conditions)
     rejected: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -166,8 +171,8 @@ def inlet_conditions(
     )
     for reason, name, grade, limit, low in thresholds:
         why = facts.rejected.get(name)
-        if why in IMPOSSIBLE:
-            continue  # a broken sensor, not the plant (below)
+        if why in NOT_THE_PLANT:
+            continue  # a broken sensor or a dead meter, not the plant (below)
         value = flow_pct if name == "flow_m3h" else _instrument(rd, name)
         if value is not None and (value < limit if low else value > limit):
             crossed("safety_threshold", grade, reason, value, limit, why is None)

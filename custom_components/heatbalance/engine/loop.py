@@ -26,6 +26,7 @@ from typing import Any
 
 from .alarms import (
     ANSWER_OK,
+    DEAD_METER,
     AlarmSettings,
     Condition,
     InletFacts,
@@ -537,8 +538,12 @@ class ControlLoop:
         ev = result.evaluation
         conditions: list[Condition] = []
         manual = set(ctl.manual_inlets)  # a list: thousands of held valves on a real plant
+        dead = {f.inlet_id for f in result.findings if f.kind == DEAD_METER}
         for iid, reading in readings.items():
             result.success[iid] = self.success.update(iid, reading)
+            rejected = _rejected(result.cleaning, self.cleaner.inlet_signals(iid))
+            if iid in dead:  # its flow is the meter's fault, not a flow too low (9b)
+                rejected["flow_m3h"] = DEAD_METER
             facts = InletFacts(
                 reading=reading,
                 set_flow_m3h=self._set_flow(iid),
@@ -548,7 +553,7 @@ class ControlLoop:
                 sent=sent.get(iid),
                 success=result.success[iid],
                 estimate_out=self._estimate_out(iid, ev),
-                rejected=_rejected(result.cleaning, self.cleaner.inlet_signals(iid)),
+                rejected=rejected,
             )
             conditions += inlet_conditions(iid, facts, ctl.limits, cfg.alarms)
         commands = {iid: _last_command(self.diagnoser, iid) for iid in readings}

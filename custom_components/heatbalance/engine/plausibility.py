@@ -24,6 +24,14 @@ show as a pattern over cycles, and each is a named finding here (an equipment-fa
   meter whose readings are continuous (no resolution step) and whose noise level is at
   least :data:`FROZEN_MIN_NOISE`. So the rule does not depend on which controller
   regulates. While it stands its flow is not used for regulation.
+* ``flow_meter_dead`` — a flow meter reads no flow (0 or below) for :data:`DEAD_CYCLES`
+  cycles in a row while every other witness of the inlet says water flows: its return
+  keeps more than :data:`DEAD_HOLD` of its lift over the room (a stopped inlet's return
+  falls to the room's temperature), its heat meter counts at least :data:`DEAD_HEAT` of the
+  last flow read, and its valve is not shut. At least one of the return and the heat meter
+  must be read, and none may say it stopped: a real stop stays the ``flow_low`` safety
+  alarm (§5.3.8-1); a dead meter is an equipment fault naming the inlet (§5.3.7, §3.0.7-1),
+  and while it stands its flow is not used for regulation.
 * ``pump_not_following`` — the pump's read-back speed is off its last command by more than
   the controller's follow tolerance for :data:`PUMP_OFF_CYCLES` cycles in a row (§5.3.8-4,
   command against feedback; a worn pump, a drive limit or wrong scaling).
@@ -41,6 +49,7 @@ from .control.controller import PUMP_FOLLOW_TOLERANCE, PUMP_SHORT_CYCLES
 from .control.estimation import InletEstimator, SignalFilter
 from .diagnosis import Finding
 from .meters import SUBSTATION
+from .model import WATER_CP, WATER_DENSITY
 
 SWAP_CYCLES = 3  # cycles in a row with the return warmer than the supply
 SWAP_MARGIN_K = 2.0  # … by this much: 0.3 K sensors at zero flow differ by ≈0.4 K
@@ -53,7 +62,15 @@ FROZEN_POOL_WEIGHT = 4.0  # the other meters' repeat share counts like this many
 FROZEN_MOVED_REPEATS = 2  # repeats across a move of the inlet's own flow that name a live meter
 STEPS_KEPT = 16  # changes a meter's resolution is judged from
 PUMP_OFF_CYCLES = PUMP_SHORT_CYCLES  # the controller's own rule for a pump short of command
-KINDS = ("sensors_swapped", "meter_frozen", "pump_not_following")
+DEAD_CYCLES = 2  # no-flow readings in a row (a lone one is a spike: cleaning)
+DEAD_HOLD = 0.5  # the return kept more than this share of its lift over the room: it flows
+DEAD_LIFT_K = 4.0  # a return lifted less than this over the room tells nothing
+DEAD_HEAT = 0.25  # the heat meter counted at least this share of the last flow read
+DEAD_SHUT = 0.05  # a valve read below this opening is shut: no flow is what it says
+DEAD_MIN_DT_K = 2.0  # below this supply/return difference the heat meter tells nothing
+DEAD_KEPT = 4  # returns of flowing cycles the lift is judged from
+ROOM_DEFAULT_C = 20.0  # where no room temperature is read
+KINDS = ("sensors_swapped", "meter_frozen", "pump_not_following", "flow_meter_dead")
 _TEMPS = frozenset({"supply_c", "return_c"})
 _FLOW = frozenset({"flow_m3h"})
 
@@ -125,6 +142,76 @@ class _Meter:
         return FROZEN_MIN_RUN
 
 
+@dataclass
+class _Flowing:
+    """What an inlet's other witnesses said while its flow meter read water flowing."""
+
+    flow: float | None = None  # the last flow read above 0
+    returns: list[float] = field(default_factory=list)  # returns of those cycles (°C)
+    heat_kwh: float | None = None  # the heat meter's counter last cycle …
+    time_s: float | None = None  # … and when
+    dead: int = 0  # no-flow readings in a row the witnesses contradicted
+    since: float = 0.0  # when that run began
+
+
+def _flowing(data: Mapping[str, Any]) -> _Flowing:
+    """A stored :class:`_Flowing` (numbers checked: a damaged one raises)."""
+
+    def number(key: str) -> float | None:
+        value = data[key]
+        return None if value is None else float(value)
+
+    return _Flowing(
+        flow=number("flow"),
+        returns=[float(x) for x in data["returns"]][-DEAD_KEPT:],
+        heat_kwh=number("heat_kwh"),
+        time_s=number("time_s"),
+        dead=int(data["dead"]),
+        since=float(data["since"]),
+    )
+
+
+def _still_flows(state: _Flowing, reading: InletReading, now: float) -> list[str] | None:
+    """What says the inlet's water still flows although its meter reads none (None: a
+    witness says it stopped, or none is read). The return's lift over the room (the room
+    read, else :data:`ROOM_DEFAULT_C`) against the lift it had while the meter read flow:
+    a stopped inlet's water cools to the room (estate12, a blocked building: 45.5 → 18.9 °C
+    in one cycle), a flowing one keeps it. The heat meter's counter over the last cycle at
+    the cycle's ΔT against the last flow read. An open valve is no proof on its own (a
+    blockage is an open valve), but a shut one explains the reading."""
+    opening = usable(reading.opening)
+    if opening is not None and opening < DEAD_SHUT:
+        return None
+    said: list[str] = []
+    ret, supply = usable(reading.return_c), usable(reading.supply_c)
+    room = usable(reading.room_c)
+    room = ROOM_DEFAULT_C if room is None else room
+    if ret is not None and state.returns:
+        before = sum(state.returns) / len(state.returns)
+        lift = before - room
+        if lift >= DEAD_LIFT_K:
+            if ret - room < DEAD_HOLD * lift:
+                return None
+            said.append(f"return {ret:.1f} °C (was {before:.1f})")
+    energy = usable(reading.heat_kwh)
+    if (
+        energy is not None
+        and state.heat_kwh is not None
+        and state.time_s is not None
+        and now > state.time_s
+        and state.flow
+        and supply is not None
+        and ret is not None
+        and supply - ret >= DEAD_MIN_DT_K
+    ):
+        power_w = (energy - state.heat_kwh) * 3.6e6 / (now - state.time_s)
+        q_heat = power_w / (WATER_DENSITY * WATER_CP * (supply - ret)) * 3600.0
+        if q_heat < DEAD_HEAT * state.flow:
+            return None
+        said.append(f"heat meter {q_heat:.2f} m³/h")
+    return said or None
+
+
 def _meter(data: Mapping[str, Any]) -> _Meter:
     """A stored :class:`_Meter` (numbers checked: a damaged one raises)."""
 
@@ -180,6 +267,7 @@ class Plausibility:
         self.swapped: dict[str, tuple[int, float]] = {}  # inlet → (cycles in a row, since)
         self.meters: dict[str, _Meter] = {}
         self.pump_off: tuple[int, float] = (0, 0.0)
+        self.flowing: dict[str, _Flowing] = {}
         self._quiet_pairs = (0, 0)  # Σ pairs, Σ repeats of quiet cycles over the meters
 
     def as_dict(self) -> dict[str, Any]:
@@ -188,6 +276,7 @@ class Plausibility:
             "swapped": {iid: list(run) for iid, run in self.swapped.items()},
             "meters": {iid: asdict(m) for iid, m in self.meters.items()},
             "pump_off": list(self.pump_off),
+            "flowing": {iid: asdict(f) for iid, f in self.flowing.items()},
         }
 
     @classmethod
@@ -198,6 +287,8 @@ class Plausibility:
         out.meters = {str(i): _meter(m) for i, m in data["meters"].items()}
         count, since = data["pump_off"]
         out.pump_off = (int(count), float(since))
+        # a state stored before the dead-meter check: nothing seen yet
+        out.flowing = {str(i): _flowing(f) for i, f in data.get("flowing", {}).items()}
         return out
 
     def _pool(self, m: _Meter) -> float | None:
@@ -211,6 +302,7 @@ class Plausibility:
         """The inlet's devices changed: what was seen of the old ones does not hold."""
         self.swapped.pop(iid, None)
         self.meters.pop(iid, None)
+        self.flowing.pop(iid, None)
 
     def update(
         self,
@@ -243,6 +335,7 @@ class Plausibility:
         )
         for iid, reading in raw.inlets.items():
             value = usable(reading.flow_m3h)
+            found += self._dead(iid, reading, value, now)
             if value is None:
                 continue  # a gap neither breaks nor extends a run
             flt = estimators.get(iid)
@@ -308,6 +401,38 @@ class Plausibility:
         )
         return [Finding(iid, "meter_frozen", "warning", text, m.since)]
 
+    def _dead(
+        self, iid: str, reading: InletReading, value: float | None, now: float
+    ) -> list[Finding]:
+        """A flow meter reading no flow while the inlet's other witnesses say it flows
+        (:func:`_still_flows`); what they said while it read flow is kept to judge by."""
+        state = self.flowing.get(iid)
+        if state is None:
+            state = self.flowing[iid] = _Flowing()
+        found: list[Finding] = []
+        if value is not None and value <= 0.0:
+            said = _still_flows(state, reading, now)
+            if said is None:
+                state.dead = 0
+            else:
+                state.since = state.since if state.dead else now
+                state.dead += 1
+                if state.dead >= DEAD_CYCLES:
+                    text = (
+                        f"{iid}: flow meter reads {value:g} m³/h for {state.dead} cycles while "
+                        f"{', '.join(said)} say water flows: meter faulty (§5.3.7, §3.0.7-1)"
+                    )
+                    found.append(Finding(iid, "flow_meter_dead", "warning", text, state.since))
+        elif value is not None:  # a gap neither breaks nor extends a run
+            state.dead, state.flow = 0, value
+            ret = usable(reading.return_c)
+            if ret is not None:
+                state.returns = [*state.returns[-(DEAD_KEPT - 1) :], ret]
+        energy = usable(reading.heat_kwh)
+        if energy is not None:
+            state.heat_kwh, state.time_s = energy, now
+        return found
+
     def _pump(self, read: float | None, sent: float | None, now: float) -> list[Finding]:
         if read is None or sent is None or abs(read - sent) <= PUMP_FOLLOW_TOLERANCE:
             self.pump_off = (0, now)
@@ -325,14 +450,14 @@ class Plausibility:
 
 def untrusted(meas: Measurements, findings: list[Finding]) -> Measurements:
     """``meas`` with the values the findings distrust flagged (§3.0.7-1: regulation does
-    without them): a swapped pair's temperatures, a frozen meter's flow."""
+    without them): a swapped pair's temperatures, a frozen or dead meter's flow."""
     marks: dict[str, frozenset[str]] = {}
     station = False
     for f in findings:
         if f.kind == "sensors_swapped":
             station |= f.inlet_id == SUBSTATION
             marks[f.inlet_id] = marks.get(f.inlet_id, frozenset()) | _TEMPS
-        elif f.kind == "meter_frozen":
+        elif f.kind in ("meter_frozen", "flow_meter_dead"):
             marks[f.inlet_id] = marks.get(f.inlet_id, frozenset()) | _FLOW
     if not marks:
         return meas
