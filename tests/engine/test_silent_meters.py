@@ -93,18 +93,23 @@ def test_a_meter_lost_beyond_its_estimate_while_its_valve_answers_is_planned_ope
 
 def test_a_device_that_fell_silent_with_its_valve_is_still_held() -> None:
     """A dead device (meter *and* valve silent) stays held, as the fail-safe says
-    (§5.3.6-3): nothing is planned for a valve that may not follow."""
+    (§5.3.6-3): nothing is planned for a valve that may not follow — one that fell silent,
+    and one never heard from at all once ``MAX_ESTIMATE_AGE`` cycles have passed (before
+    that, at a cold start, it is planned like the rest: its first readings may be lost)."""
     network = all_open(generate_network(12, seed=47, name="g12"))
-    dead = "B004"
+    dead, never = "B004", "B007"
     ctl = make_controller(network, ControllerConfig())
 
     def dies(k: int, meas: Measurements) -> None:
+        meas.inlets.pop(never, None)
         if k >= 4:
             meas.inlets.pop(dead, None)
 
     _, _, history = run(network, ctl, 4 + MAX_ESTIMATE_AGE + 3, tamper=dies)
-    assert history[-1].held.get(dead) == NO_READING
-    assert dead not in history[-1].open_loop
+    assert never in history[0].open_loop
+    for iid in (dead, never):
+        assert history[-1].held.get(iid) == NO_READING
+        assert iid not in history[-1].open_loop
 
 
 def test_the_loop_names_a_silent_meter_and_balances_without_it() -> None:

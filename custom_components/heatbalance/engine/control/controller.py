@@ -189,6 +189,7 @@ class Controller:
         self.shifted: set[str] = set()  # … whose flow last cycle's valve commands changed
         self._seen: set[str] = set()  # … and in any cycle since the start
         self.open_loop: dict[str, str] = {}  # this cycle's inlets planned without a flow, why
+        self._unheard: dict[str, int] = {}  # cycles in a row with neither a flow nor a position
         self._reporting: set[str] = set()  # valves whose position was read back at least once
         self.raw = Measurements()  # this cycle's readings before estimation
         # … and after: what the band can be judged on beside the raw readings (§8.2)
@@ -227,6 +228,7 @@ class Controller:
         self.pump_ratio = self._pump_ratio_seen(measurements)
         measurements = self._estimate(measurements, openings)
         self._seen |= self.fresh  # inlets read at least once (a silent one is not unmetered)
+        self._count_unheard()
         self.estimated = measurements
         self.quiet = 0 if self.moved or self.pump_jump else self.quiet + 1
         self._unsent = (self.trim, self.last_speed)
@@ -1286,7 +1288,15 @@ class Controller:
         parent = self.network.inlets[iid].parent
         return any(self.faults.get(i, "").startswith(STUCK) for i in (iid, parent) if i is not None)
 
-    def _open_loop(self, iid: str, meas: Measurements) -> str | None:
+    def _count_unheard(self) -> None:
+        """Count, per valve, the cycles in a row without a flow reading or a read position."""
+        for iid in self.ids:
+            if iid in self.fresh or _feedback(self.raw, iid) is not None:
+                self._unheard.pop(iid, None)
+            else:
+                self._unheard[iid] = self._unheard.get(iid, 0) + 1
+
+    def _open_loop(self, iid: str) -> str | None:
         """Why an inlet without a flow is planned open-loop from the model, or None (held).
 
         Its meter never read (never commissioned, a radio sensor out of range, an M-Bus
@@ -1295,16 +1305,21 @@ class Controller:
         what the open valve passed and the plan never counted it: district120 from an
         all-open start with six silent inlets, one at 2.5× its design flow and others
         starved to −30 %. Planned like any inlet, it gets the opening the identified model
-        gives for its goal (§3.0.7), the others' readings correcting the model. A valve
-        that answered once and fell silent with its meter is a dead device: held, and the
-        pump is not slowed for it (§5.3.6-3 fail-safe, :meth:`_model_step`).
+        gives for its goal (§3.0.7), the others' readings correcting the model — at a cold
+        start also one not heard from yet (its reading lost, as the commissioning presetting
+        would set it), for ``MAX_ESTIMATE_AGE`` cycles. A valve heard from neither so long,
+        nor one that fell silent with its meter, is a dead device: held, and the pump is not
+        slowed for it (§5.3.6-3 fail-safe, :meth:`_model_step`). A household never read is
+        planned whatever its valve says (no flow meter on it, its building's reads it).
         """
         inlet = self.network.inlets[iid]
         if not self._is_auto(iid) or self.config.target_of(iid, inlet.device.type) != "flow":
             return None
+        answers = _feedback(self.raw, iid) is not None  # the position read back this cycle
         if iid not in self._seen:
-            return NEVER_READ
-        if _feedback(meas, iid) is None:
+            alive = answers or self._unheard.get(iid, 0) <= MAX_ESTIMATE_AGE
+            return NEVER_READ if alive or inlet.parent is not None else None
+        if not answers:
             return None
         est = self.estimators.get(iid)
         age = est.age("flow_m3h") if est is not None else MAX_ESTIMATE_AGE + 1
@@ -1534,7 +1549,7 @@ class Controller:
             cmds.held[iid] = NO_POSITION
             return None
         if measured_value(self.network, iid, "flow", reading) is None:
-            why = self._open_loop(iid, meas)
+            why = self._open_loop(iid)
             if why is None:
                 cmds.held[iid] = NO_READING
                 return None
