@@ -45,7 +45,13 @@ from .cleaning import (
     for_network,
 )
 from .cleaning import heat_flow_kw as _heat_flow_kw
-from .control.base import Commands, ControllerConfig, InletReading, Measurements
+from .control.base import (
+    Commands,
+    ControllerConfig,
+    InletReading,
+    Measurements,
+    ReadingFields,
+)
 from .control.controller import (
     MAX_ESTIMATE_AGE,
     MIN_VISIBLE_SHARE,
@@ -141,9 +147,12 @@ class LoopResult:
         return sum(v for v in self.heat_kw.values() if v is not None)
 
 
+_HEAT_FIELDS = ReadingFields("flow_m3h", "supply_c", "return_c")
+
+
 def heat_kw(reading: InletReading) -> float | None:
     """Heat an inlet takes, ρ·c·Q·(supply − return) in kW; None without the three values."""
-    flow, supply, ret = reading.get("flow_m3h"), reading.get("supply_c"), reading.get("return_c")
+    flow, supply, ret = reading.values(_HEAT_FIELDS)
     if flow is None or supply is None or ret is None:
         return None
     return _heat_flow_kw(flow, supply, ret)
@@ -219,7 +228,7 @@ class ControlLoop:
         quiet = not ctl.moved and not ctl.pump_jump  # nothing sent since the last readings
         touched = self.network.inlets.keys() if ctl.pump_jump else ctl.touched()
         plausible = self.plausibility.update(measurements, ctl.estimators, pump, quiet, touched)
-        meas = untrusted(meas, plausible)
+        meas = untrusted(meas, plausible, self.plausibility.disowned)
         ev = self._evaluate(meas)
         commands = self.controller.step(meas)
         holding = balance is not None and not balance.regulating
@@ -538,7 +547,7 @@ class ControlLoop:
         ev = result.evaluation
         conditions: list[Condition] = []
         manual = set(ctl.manual_inlets)  # a list: thousands of held valves on a real plant
-        dead = {f.inlet_id for f in result.findings if f.kind == DEAD_METER}
+        dead = self.plausibility.disowned  # readings of no flow their witnesses contradict
         for iid, reading in readings.items():
             result.success[iid] = self.success.update(iid, reading)
             rejected = _rejected(result.cleaning, self.cleaner.inlet_signals(iid))

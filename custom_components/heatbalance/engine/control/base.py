@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..model import WEIGHT_RANGE
@@ -76,12 +77,34 @@ class InletReading:
             return value if value - value == 0.0 else None  # x − x is 0 for finite x only
         return usable(value)
 
+    def values(self, names: ReadingFields) -> list[float | None]:
+        """:meth:`get` of each of ``names.names``, in one call: the estimator, the entry screen
+        and the heat read three to six fields per inlet and cycle (23,870 inlets at 23k)."""
+        if self.flagged:
+            return [self.get(name) for name in names.names]
+        return [
+            v if type(v) is float and v - v == 0.0 else None if v is None else usable(v)
+            for v in names.read(self)
+        ]
+
     def measured_value(self, name: str) -> float | None:
         """The value of ``name`` as :meth:`get`, but None where a model estimated it: the
         witness of a diagnosis or of self-learning must be the plant's, not the model's
         (a healthy building at 5 % flow noise was named blocked, its valve "Kv at 41–48 %",
         learnt against the plant model's ΔP through HA entities: issue 10, item 3)."""
         return None if name in self.estimated else self.get(name)
+
+
+class ReadingFields:
+    """Names of :class:`InletReading` fields read together (:meth:`InletReading.values`)."""
+
+    __slots__ = ("names", "read")
+
+    def __init__(self, *names: str) -> None:
+        if len(names) < 2:  # attrgetter of one name gives the value, not a tuple
+            raise ValueError("read two fields or more together")
+        self.names = names
+        self.read = attrgetter(*names)
 
 
 @dataclass
