@@ -30,7 +30,10 @@ field's households (no subentry, no entity) keep their valves; its pump its spee
 ``gateway``: every building inlet on the gateway — the virtual plant's Modbus heat meters and
 electric valves, polled by the gateway add-on as a process, over a real mosquitto to HA's MQTT
 (``devtools/gateway_field.py``); each cycle waits for the gateway's command answers and fresh
-readings (not counted in the cycle time). Not run on gen23k (1,540 Modbus devices).
+readings (not counted in the cycle time); the gateway polls each device at most every 0.2 s
+and the field offers at most 100 readings a second (``devtools/gateway_field.py``), and the
+row says how often the gateway resent readings Home Assistant had not acknowledged in time.
+Not run on gen23k (1,540 Modbus devices).
 
     .venv/ha2026/bin/python benchmarks/bench_product.py                # the table
     .venv/ha2026/bin/python benchmarks/bench_product.py --only estate12 --source entities
@@ -65,7 +68,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addon")]
@@ -78,6 +81,7 @@ from custom_components.heatbalance.engine.cli_balance import run_balance  # noqa
 from custom_components.heatbalance.engine.loader import load_network, network_to_dict  # noqa: E402
 from custom_components.heatbalance.engine.networks.generator import generate_network  # noqa: E402
 from custom_components.heatbalance.engine.simulator import Simulator  # noqa: E402
+from devtools.case_run import run_case  # noqa: E402
 from devtools.field_plant import (  # noqa: E402
     entity_mapping,
     follow_numbers,
@@ -295,6 +299,7 @@ class LongestCallback:
 
     SAMPLE_S = 0.004
     AFTER_S = 0.02
+    running: ClassVar[set[LongestCallback]] = set()  # started, not yet stopped
 
     def __init__(self) -> None:
         self.worst_s = 0.0
@@ -339,11 +344,13 @@ class LongestCallback:
                     self._samples[_stack(frame)] += 1
 
         self._stop.clear()
+        LongestCallback.running.add(self)
         self._sampler = threading.Thread(target=sample, name="bench-sampler", daemon=True)
         self._sampler.start()
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
     def stop(self) -> None:
+        LongestCallback.running.discard(self)
         asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
         self._stop.set()
         if self._sampler is not None:
@@ -519,7 +526,7 @@ async def _gateway_field(request: Any, hass: Any, entry: Any) -> Any:
     coordinator = entry.runtime_data.coordinator
     folder = Path(tempfile.mkdtemp(prefix="bench-gw-"))
     field = GatewayField(hass, coordinator.network, folder, list(coordinator.inlets))
-    request.addfinalizer(lambda: field.gateway.kill())
+    request.addfinalizer(field.close)
     await field.async_start()
     await field.async_map(entry)
     return field
@@ -566,7 +573,11 @@ async def test_product(hass: Any, request: Any, case: tuple[str, str, str]) -> N
         request.getfixturevalue("monkeypatch").setattr(gc_tuning, "settle", lambda: None)
     refreshes = _refreshes_counted(request.getfixturevalue("monkeypatch"))
     with _logging_as_home_assistant(hass), _real_storage(hass), GC:
-        await _run_case(hass, request, case, refreshes)
+        try:
+            await _run_case(hass, request, case, refreshes)
+        finally:  # a failed run's sampler would also fail the harness's thread check
+            for running in list(LongestCallback.running):
+                running.stop()
 
 
 def _refreshes_counted(monkeypatch: Any) -> list[int]:
@@ -753,9 +764,11 @@ async def _run_case(
     reload_block.stop()
     reload_s, reload_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     restart_s, restart_cpu_s = time.perf_counter() - t1, time.process_time() - c1
+    resends = None
     if gateway is not None:  # the entry first: its unload still talks to the broker
         assert await hass.config_entries.async_unload(entry.entry_id)
         await gateway.async_stop()
+        resends = gateway.resends()
     out = {
         "network": name,
         "inlets": len(network.inlets),
@@ -794,6 +807,7 @@ async def _run_case(
         "rss_mb": _rss_mb() - rss0,
         "entities": _entity_count(hass, entry),
         "ha_checks": None if checks is None else checks.stop(),
+        "gateway_resends": resends,  # the gateway's ack timeouts (HA fell behind its readings)
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}-{source}-{algorithm}.json").write_text(json.dumps(out))
@@ -801,14 +815,16 @@ async def _run_case(
 
 # --- the script part ------------------------------------------------------------------------
 def main() -> int:
-    """Run the cases under pytest, one process each (fresh memory), and print the table."""
-    import subprocess
-
+    """Run the cases under pytest, one process each (fresh memory), and print the table;
+    a failed case's whole output stays in ``<results>/<case>.log`` (its path printed)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="*", help="networks (default: all)")
     parser.add_argument("--source", nargs="*", default=["simulated", "entities", "gateway"])
     parser.add_argument("--algorithm", nargs="*", default=list(ALGORITHMS))
     parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument(
+        "--timeout", type=float, default=3000.0, help="seconds a case may run (then it fails)"
+    )
     parser.add_argument("--verbose", action="store_true", help="share in band per cycle")
     parser.add_argument(
         "--asyncio-debug", action="store_true", help="keep the harness's asyncio debug mode"
@@ -866,21 +882,24 @@ def main() -> int:
                 env["BENCH_PRODUCT_NO_GC_SETTLE"] = "1" if args.no_gc_settle else ""
                 env["BENCH_PRODUCT_HA_TIMER"] = "1" if args.ha_timer else ""
                 cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
-                cmd += ["-W", "ignore", "--timeout=3000", "--rootdir", str(ROOT)]
-                run = subprocess.run(
-                    cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False
-                )
+                cmd += ["-W", "ignore", f"--timeout={args.timeout:.0f}", "--rootdir", str(ROOT)]
+                log = RESULTS / f"{name}-{source}-{algorithm}.log"
+                # pytest's own timeout first (its teardown stops the plant); ours is the guard
+                run = run_case(cmd, env, ROOT, log, args.timeout + 120.0)
                 result = RESULTS / f"{name}-{source}-{algorithm}.json"
                 if not result.exists():
-                    print(f"{name} {source} {algorithm}: failed\n{run.stdout[-3000:]}")
+                    print(f"{name} {source} {algorithm}: failed, {run.reason()}")
                     continue
-                if run.returncode != 0:  # the figures were written: an error at teardown
-                    why = [line for line in run.stdout.splitlines() if line.startswith("E ")]
-                    print(f"{name} {source} {algorithm}: pytest exit {run.returncode} after the")
-                    print("  figures were written (teardown):", *why[-6:], sep="\n    ")
+                if run.returncode != 0 or run.leftovers:  # figures written: error at teardown
+                    print(f"{name} {source} {algorithm}: after the figures were written,")
+                    print(f"  {run.reason(6)}".replace("\n", "\n    "))
+                else:
+                    log.unlink()
                 rows.append(json.loads(result.read_text()))
                 result.unlink()
                 _print_row(rows[-1], header=len(rows) == 1)
+                if rows[-1].get("gateway_resends") is not None:
+                    print(f"  gateway resent unacked readings {rows[-1]['gateway_resends']}×")
                 if isinstance(rows[-1]["cli_steps"], str):
                     print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
                 if rows[-1].get("ha_checks") is not None:

@@ -98,6 +98,7 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import re
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -106,6 +107,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from custom_components.heatbalance.engine.alarms import AlarmBook
+from custom_components.heatbalance.engine.cleaning import CleanResult, Flag
 from custom_components.heatbalance.engine.commissioning import KV_DEVICES
 from custom_components.heatbalance.engine.control.base import (
     Commands,
@@ -545,7 +547,7 @@ class Run:
     # --loop only (the engine's ControlLoop, as the CLI and HA run it; issue 10 item 2):
     book_alarm: int | None = None  # step an AlarmBook alarm at the faulty inlet became active
     other_alarms: tuple[str, ...] = ()  # alarms raised elsewhere (reason@location, each once)
-    rejected: float = 0.0  # share of signals cleaning rejected, mean over steps
+    rejected: float = 0.0  # share of the values read that cleaning rejected, mean over steps
     unsafe: int = 0  # commands non-finite, outside the limits or a step too far (§5.3.6-3)
     held: float = 0.0  # share of steps the balanced hold (§8.2.5) sent nothing
     flips: int = 0  # §8.2.5 state changes into or out of balanced (an operator sees each)
@@ -649,7 +651,7 @@ def run_one(
             was_balanced = balanced
             if left is None and _after_event(scn, k) and not balanced:
                 left = k
-            rejected += len(out.cleaning.rejected) / max(1, len(out.cleaning.flags))
+            rejected += rejected_share(out.cleaning)
         else:
             cmds = control.step(meas)
         truth = _in_band(sim.network, state, ADVANCED[:1], scope)
@@ -846,9 +848,47 @@ def _in_band(
 ) -> bool:
     """Whether every band holds at every judged inlet (true state)."""
     return all(
-        evaluate(network, state, level=lvl, target=tgt, inlets=scope).in_band is True
+        evaluate(network, state, level=lvl, target=tgt, inlets=_judged(network, lvl, scope)).in_band
+        is True
         for lvl, tgt in bands
     )
+
+
+def rejected_share(cleaning: CleanResult) -> float:
+    """The share of the values read this cycle that cleaning did not trust. A signal with
+    no reading (first flag ``missing``: a ΔP never read with ``--no-dp``, a lost reading)
+    was not rejected, it was absent: it counts in neither part."""
+    read = [name for name, flags in cleaning.flags.items() if flags[0] != Flag.MISSING]
+    return sum(not cleaning.ok(name) for name in read) / max(1, len(read))
+
+
+def _judged(network: Network, level: str, scope: list[str] | None) -> list[str] | None:
+    """``scope`` cut to the inlets ``level`` judges without one: household inlets only at the
+    advanced level (Table 3.0.4). Leaving a faulty building out must not add the other
+    buildings' households to the intermediate band (which judges buildings only)."""
+    if scope is None or level == "advanced":
+        return scope
+    return [iid for iid in scope if network.inlets[iid].type != "household"]
+
+
+def selects(only: str | None, name: str) -> bool:
+    """Whether ``--only`` (comma-separated parts) selects scenario ``name``: a part matches
+    whole words of the name ("noise 2%", "plant:", "missing 30"), so "no" selects "no ΔP
+    read" and "no position feedback" but not "noise 2%"."""
+    if not only:
+        return True
+    return any(_part(p).search(name) for p in only.split(",") if p.strip())
+
+
+def _part(part: str) -> re.Pattern[str]:
+    """One ``--only`` part as a pattern that starts and ends at word boundaries."""
+    return re.compile(rf"(?<!\w){re.escape(part.strip())}(?!\w)")
+
+
+def unmatched(only: str | None) -> list[str]:
+    """The ``--only`` parts that select no scenario (a typo would otherwise run nothing)."""
+    parts = [p.strip() for p in (only or "").split(",") if p.strip()]
+    return [p for p in parts if not any(_part(p).search(s.name) for s in SCENARIOS)]
 
 
 def _held_from(flags: list[bool]) -> int | None:
@@ -886,7 +926,6 @@ def run(
     the engine's :class:`ControlLoop`, ``hold``: with the §8.2.5 hold, see :func:`run_one`;
     ``pressures`` False: no ΔP read in any scenario, as on a plant without transmitters)."""
     tasks = []
-    parts = [p.strip() for p in only.split(",")] if only else []
     rows: dict[tuple[str, str], Row] = {}
     wanted = set(names.split(",")) if names else None
     candidates = hidden_networks() if hidden else networks(quick and not wanted)
@@ -896,7 +935,7 @@ def run(
         if wanted and net.name not in wanted:
             continue
         for listed in SCENARIOS:
-            if parts and not any(p in listed.name for p in parts):
+            if not selects(only, listed.name):
                 continue
             scn = listed if pressures else replace(listed, pressures=False)
             rows[(net.name, scn.name)] = Row(net.name, scn.name, scn.goal, named=scn.named)
@@ -1096,14 +1135,14 @@ def _plant_summary(rows: list[Row]) -> list[str]:
 
 
 def loop_table(rows: list[Row]) -> list[str]:
-    """``--loop`` only: what the loop adds per row — the share of signals cleaning rejected,
-    the step an HA alarm (AlarmBook, persistence 4 cycles) stood at the faulty inlet, the
-    alarms raised elsewhere (seeds with any; the most frequent reasons) and the share of
-    steps the balanced hold (§8.2.5) sent nothing."""
+    """``--loop`` only: what the loop adds per row — the share of values read that cleaning
+    rejected (:func:`rejected_share`), the step an HA alarm (AlarmBook, persistence 4 cycles)
+    stood at the faulty inlet, the alarms raised elsewhere (seeds with any; the most frequent
+    reasons) and the share of steps the balanced hold (§8.2.5) sent nothing."""
     lines = [
-        "| network | scenario | rejected by cleaning | HA alarm at the faulty inlet | "
-        "seeds with alarms elsewhere | raised elsewhere | held (§8.2.5) | "
-        "flips / 24 steps | left balanced at step |",
+        "| network | scenario | rejected by cleaning (of values read) | "
+        "HA alarm at the faulty inlet | seeds with alarms elsewhere | raised elsewhere | "
+        "held (§8.2.5) | flips / 24 steps | left balanced at step |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
@@ -1270,7 +1309,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10, help="noise seeds per scenario")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument(
-        "--only", help="scenarios whose name contains this text (comma-separated: any of them)"
+        "--only",
+        help="scenarios whose name contains these words (comma-separated: any of them; "
+        '"no" selects "no position feedback", not "noise 2%%")',
     )
     parser.add_argument("--networks", help="comma-separated network names (of all 11)")
     parser.add_argument(
@@ -1301,6 +1342,8 @@ def main() -> None:
         help="no ΔP read in any scenario (a plant without transmitters; also --meter-week)",
     )
     args = parser.parse_args()
+    if missing := unmatched(args.only):
+        parser.error(f"--only: no scenario has the words {', '.join(map(repr, missing))}")
     start = time.perf_counter()
     if args.meter_week:
         week = run_meter_week(
