@@ -30,7 +30,10 @@ field's households (no subentry, no entity) keep their valves; its pump its spee
 ``gateway``: every building inlet on the gateway — the virtual plant's Modbus heat meters and
 electric valves, polled by the gateway add-on as a process, over a real mosquitto to HA's MQTT
 (``devtools/gateway_field.py``); each cycle waits for the gateway's command answers and fresh
-readings (not counted in the cycle time). Not run on gen23k (1,540 Modbus devices).
+readings (not counted in the cycle time); the gateway polls each device at most every 0.2 s
+and the field offers at most 100 readings a second (``devtools/gateway_field.py``), and the
+row says how often the gateway resent readings Home Assistant had not acknowledged in time.
+Not run on gen23k (1,540 Modbus devices).
 
     .venv/ha2026/bin/python benchmarks/bench_product.py                # the table
     .venv/ha2026/bin/python benchmarks/bench_product.py --only estate12 --source entities
@@ -40,6 +43,10 @@ handlers behind HA's queue, Stores read and written as files in the executor (th
 writes log lines, copies and checks Store data on the event loop). ``--verbose`` adds the
 start's and the setup-from-Store's CPU time, the garbage collector's time and where each
 phase's longest event-loop callback spent it.
+
+The coordinator's own timer is off: the benchmark runs every refresh itself, so a cycle longer
+than the coordinator's interval (gen23k at load) adds no cycle of HA's timer; a refresh the
+benchmark did not run is counted and printed (``--ha-timer`` keeps the timer on).
 
 Not a test: figures vary with the machine's load. Runs as a script; it runs itself under
 pytest to get Home Assistant's harness.
@@ -61,7 +68,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addon")]
@@ -74,6 +81,7 @@ from custom_components.heatbalance.engine.cli_balance import run_balance  # noqa
 from custom_components.heatbalance.engine.loader import load_network, network_to_dict  # noqa: E402
 from custom_components.heatbalance.engine.networks.generator import generate_network  # noqa: E402
 from custom_components.heatbalance.engine.simulator import Simulator  # noqa: E402
+from devtools.case_run import run_case  # noqa: E402
 from devtools.field_plant import (  # noqa: E402
     entity_mapping,
     follow_numbers,
@@ -291,6 +299,7 @@ class LongestCallback:
 
     SAMPLE_S = 0.004
     AFTER_S = 0.02
+    running: ClassVar[set[LongestCallback]] = set()  # started, not yet stopped
 
     def __init__(self) -> None:
         self.worst_s = 0.0
@@ -335,11 +344,13 @@ class LongestCallback:
                     self._samples[_stack(frame)] += 1
 
         self._stop.clear()
+        LongestCallback.running.add(self)
         self._sampler = threading.Thread(target=sample, name="bench-sampler", daemon=True)
         self._sampler.start()
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
     def stop(self) -> None:
+        LongestCallback.running.discard(self)
         asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
         self._stop.set()
         if self._sampler is not None:
@@ -515,7 +526,7 @@ async def _gateway_field(request: Any, hass: Any, entry: Any) -> Any:
     coordinator = entry.runtime_data.coordinator
     folder = Path(tempfile.mkdtemp(prefix="bench-gw-"))
     field = GatewayField(hass, coordinator.network, folder, list(coordinator.inlets))
-    request.addfinalizer(lambda: field.gateway.kill())
+    request.addfinalizer(field.close)
     await field.async_start()
     await field.async_map(entry)
     return field
@@ -560,8 +571,35 @@ async def test_product(hass: Any, request: Any, case: tuple[str, str, str]) -> N
         from custom_components.heatbalance import gc_tuning
 
         request.getfixturevalue("monkeypatch").setattr(gc_tuning, "settle", lambda: None)
+    refreshes = _refreshes_counted(request.getfixturevalue("monkeypatch"))
     with _logging_as_home_assistant(hass), _real_storage(hass), GC:
-        await _run_case(hass, request, case)
+        try:
+            await _run_case(hass, request, case, refreshes)
+        finally:  # a failed run's sampler would also fail the harness's thread check
+            for running in list(LongestCallback.running):
+                running.stop()
+
+
+def _refreshes_counted(monkeypatch: Any) -> list[int]:
+    """The coordinator's own timer off, and every refresh counted (``[n]``).
+
+    The benchmark drives the cycles itself. With HA's timer on, a cycle or a start longer than
+    the coordinator's interval (10 s wall: gen23k at load) let the timer run refreshes of its
+    own before the reset (``_untouched``) and between measured steps: the plant moved on
+    uncounted cycles, so the share in band per step depended on wall time."""
+    from custom_components.heatbalance.coordinator import HeatbalanceCoordinator
+
+    count = [0]
+    update = HeatbalanceCoordinator._async_update_data
+
+    async def counted(self: Any) -> Any:
+        count[0] += 1
+        return await update(self)
+
+    if not os.environ.get("BENCH_PRODUCT_HA_TIMER"):
+        monkeypatch.setattr(HeatbalanceCoordinator, "_schedule_refresh", lambda self: None)
+    monkeypatch.setattr(HeatbalanceCoordinator, "_async_update_data", counted)
+    return count
 
 
 @contextlib.contextmanager
@@ -621,8 +659,10 @@ class HaChecks(logging.Handler):
         return self.found
 
 
-async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None:
-    """The benchmark run of :func:`test_product`."""
+async def _run_case(
+    hass: Any, request: Any, case: tuple[str, str, str], refreshes: list[int]
+) -> None:
+    """The benchmark run of :func:`test_product`; ``refreshes``: the coordinator's count."""
     name, source, algorithm = case
     steps = int(os.environ.get("BENCH_PRODUCT_STEPS", "16"))
     profile = LoopProfile(f"{name}-{source}-{algorithm}")
@@ -660,6 +700,7 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
         gateway.start_polling()
         await gateway.async_fresh(coordinator, 0.0)
     await _untouched(hass, coordinator, field)
+    counted = refreshes[0]
     # step 0 judges the untouched plant and sends the chosen algorithm's first commands, as
     # the CLI's; every refresh after it judges the plant after one more
     await coordinator.async_refresh()
@@ -702,6 +743,7 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
             field.publish()
         if gateway is not None:
             await gateway.async_after_cycle(coordinator, coordinator.plant.cycle_s)
+    unasked = refreshes[0] - counted - (steps + 1)  # refreshes the benchmark did not run
     beat.stop()
     longest.stop()
     gc_cycles_s = GC.total_s - gc_start_s
@@ -722,9 +764,11 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
     reload_block.stop()
     reload_s, reload_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     restart_s, restart_cpu_s = time.perf_counter() - t1, time.process_time() - c1
+    resends = None
     if gateway is not None:  # the entry first: its unload still talks to the broker
         assert await hass.config_entries.async_unload(entry.entry_id)
         await gateway.async_stop()
+        resends = gateway.resends()
     out = {
         "network": name,
         "inlets": len(network.inlets),
@@ -735,6 +779,7 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
         if os.environ.get("BENCH_PRODUCT_NO_CLI")
         else cli_steps(name, algorithm, steps),
         "shares": shares,
+        "unasked_refreshes": unasked,
         "start_s": start_s,
         "start_cpu_s": start_cpu_s,
         "start_loop_s": start_loop_s,
@@ -762,6 +807,7 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
         "rss_mb": _rss_mb() - rss0,
         "entities": _entity_count(hass, entry),
         "ha_checks": None if checks is None else checks.stop(),
+        "gateway_resends": resends,  # the gateway's ack timeouts (HA fell behind its readings)
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}-{source}-{algorithm}.json").write_text(json.dumps(out))
@@ -769,14 +815,16 @@ async def _run_case(hass: Any, request: Any, case: tuple[str, str, str]) -> None
 
 # --- the script part ------------------------------------------------------------------------
 def main() -> int:
-    """Run the cases under pytest, one process each (fresh memory), and print the table."""
-    import subprocess
-
+    """Run the cases under pytest, one process each (fresh memory), and print the table;
+    a failed case's whole output stays in ``<results>/<case>.log`` (its path printed)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="*", help="networks (default: all)")
     parser.add_argument("--source", nargs="*", default=["simulated", "entities", "gateway"])
     parser.add_argument("--algorithm", nargs="*", default=list(ALGORITHMS))
     parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument(
+        "--timeout", type=float, default=3000.0, help="seconds a case may run (then it fails)"
+    )
     parser.add_argument("--verbose", action="store_true", help="share in band per cycle")
     parser.add_argument(
         "--asyncio-debug", action="store_true", help="keep the harness's asyncio debug mode"
@@ -801,6 +849,11 @@ def main() -> int:
         "--no-gc-pause",
         action="store_true",
         help="a large network's engine jobs and entity adding with the collector on (gc_tuning)",
+    )
+    parser.add_argument(
+        "--ha-timer",
+        action="store_true",
+        help="keep the coordinator's own timer (refreshes it adds are counted, not measured)",
     )
     args = parser.parse_args()
     names = args.only or [*BUILTIN, *GENERATED]
@@ -827,22 +880,26 @@ def main() -> int:
                 env["BENCH_PRODUCT_NO_GC_FREEZE"] = "1" if args.no_gc_freeze else ""
                 env["BENCH_PRODUCT_NO_GC_PAUSE"] = "1" if args.no_gc_pause else ""
                 env["BENCH_PRODUCT_NO_GC_SETTLE"] = "1" if args.no_gc_settle else ""
+                env["BENCH_PRODUCT_HA_TIMER"] = "1" if args.ha_timer else ""
                 cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
-                cmd += ["-W", "ignore", "--timeout=3000", "--rootdir", str(ROOT)]
-                run = subprocess.run(
-                    cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False
-                )
+                cmd += ["-W", "ignore", f"--timeout={args.timeout:.0f}", "--rootdir", str(ROOT)]
+                log = RESULTS / f"{name}-{source}-{algorithm}.log"
+                # pytest's own timeout first (its teardown stops the plant); ours is the guard
+                run = run_case(cmd, env, ROOT, log, args.timeout + 120.0)
                 result = RESULTS / f"{name}-{source}-{algorithm}.json"
                 if not result.exists():
-                    print(f"{name} {source} {algorithm}: failed\n{run.stdout[-3000:]}")
+                    print(f"{name} {source} {algorithm}: failed, {run.reason()}")
                     continue
-                if run.returncode != 0:  # the figures were written: an error at teardown
-                    why = [line for line in run.stdout.splitlines() if line.startswith("E ")]
-                    print(f"{name} {source} {algorithm}: pytest exit {run.returncode} after the")
-                    print("  figures were written (teardown):", *why[-6:], sep="\n    ")
+                if run.returncode != 0 or run.leftovers:  # figures written: error at teardown
+                    print(f"{name} {source} {algorithm}: after the figures were written,")
+                    print(f"  {run.reason(6)}".replace("\n", "\n    "))
+                else:
+                    log.unlink()
                 rows.append(json.loads(result.read_text()))
                 result.unlink()
                 _print_row(rows[-1], header=len(rows) == 1)
+                if rows[-1].get("gateway_resends") is not None:
+                    print(f"  gateway resent unacked readings {rows[-1]['gateway_resends']}×")
                 if isinstance(rows[-1]["cli_steps"], str):
                     print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
                 if rows[-1].get("ha_checks") is not None:
@@ -850,6 +907,8 @@ def main() -> int:
                 if args.verbose:
                     _print_blocks(rows[-1])
                     print("  in band per cycle %:", [round(x or 0) for x in rows[-1]["shares"]])
+                if rows[-1].get("unasked_refreshes"):
+                    print(f"  refreshes not run by the benchmark: {rows[-1]['unasked_refreshes']}")
     return 0
 
 

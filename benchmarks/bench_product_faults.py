@@ -48,7 +48,6 @@ import argparse
 import copy
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -71,6 +70,7 @@ from custom_components.heatbalance.settings import (  # noqa: E402
     InletConfig,
     Settings,
 )
+from devtools.case_run import run_case  # noqa: E402
 
 auto_enable_custom_integrations = bp.auto_enable_custom_integrations  # the harness fixture
 
@@ -195,7 +195,7 @@ async def _gateway(
     )
     if scn.fault == "no_feedback":
         _without_feedback(field.gateway.config, folder)
-    request.addfinalizer(lambda: field.gateway.kill())
+    request.addfinalizer(field.close)
     await field.async_start()
     await field.async_map(entry)
     if meters:
@@ -593,9 +593,9 @@ def main() -> int:
     }
     cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
     cmd += ["-W", "ignore", "--timeout=3000", "--rootdir", str(ROOT)]
-    run = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-    if run.returncode != 0:
-        print(run.stdout[-4000:])
+    run = run_case(cmd, env, ROOT, RESULTS / "bench_product_faults.log", 3000.0 * len(cases))
+    if run.returncode != 0 or run.leftovers:
+        print(run.reason())
     _print_header(args.markdown)
     for case in cases:
         key = _key(case, args.dp)

@@ -98,6 +98,7 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import re
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -106,6 +107,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from custom_components.heatbalance.engine.alarms import AlarmBook
+from custom_components.heatbalance.engine.cleaning import CleanResult, Flag
 from custom_components.heatbalance.engine.commissioning import KV_DEVICES
 from custom_components.heatbalance.engine.control.base import (
     Commands,
@@ -261,6 +263,11 @@ SCENARIOS = (
     Scenario("bad day: σ3% and 20% lost", noise=0.03, missing=0.2, goal=12),
     Scenario("silent valve from step 8", fault="silent", value=8.0, isolate=True, named=True),
     Scenario("absurd values 5%", fault="absurd", value=0.05),
+    # meters that never report (9s): never commissioned, out of radio range, a wrong M-Bus
+    # address; the valves answer. Judged on the other inlets; the silent ones' true flow is
+    # printed below the goals (:func:`silent_summary`)
+    Scenario("silent 5%", fault="unread", value=0.05, isolate=True, goal=12),
+    Scenario("silent 1 building", fault="unread", value=1.0, isolate=True, goal=12),
     # real-plant faults (9x, 6 Dec; --only "plant:" runs them): the device at fault is the
     # middle building's (victim_of) unless said otherwise
     Scenario(
@@ -381,6 +388,21 @@ def victim_of(network: Network) -> str:
         if i.parent is None and i.device.type in KV_DEVICES and i.device.actuated
     )
     return ids[len(ids) // 2]
+
+
+def unread_of(network: Network, scn: Scenario, seed: int) -> frozenset[str]:
+    """The inlets whose meters never report (``unread`` fault), chosen by ``seed`` from its
+    own stream (the noise draws stay the seed's): ``value`` < 1, that share of the valve
+    inlets (at least one, households included); else that many top-level buildings."""
+    if scn.fault != "unread":
+        return frozenset()
+    valves = sorted(
+        i.id for i in network.inlets.values() if i.device.type in KV_DEVICES and i.device.actuated
+    )
+    pool = valves if scn.value < 1.0 else [i for i in valves if network.inlets[i].parent is None]
+    k = max(1, round(scn.value * len(pool))) if scn.value < 1.0 else int(scn.value)
+    rng = np.random.default_rng(10_000 + seed)
+    return frozenset(str(x) for x in rng.choice(pool, size=min(k, len(pool)), replace=False))
 
 
 def with_pipes(network: Network, factor: float) -> Network:
@@ -545,7 +567,7 @@ class Run:
     # --loop only (the engine's ControlLoop, as the CLI and HA run it; issue 10 item 2):
     book_alarm: int | None = None  # step an AlarmBook alarm at the faulty inlet became active
     other_alarms: tuple[str, ...] = ()  # alarms raised elsewhere (reason@location, each once)
-    rejected: float = 0.0  # share of signals cleaning rejected, mean over steps
+    rejected: float = 0.0  # share of the values read that cleaning rejected, mean over steps
     unsafe: int = 0  # commands non-finite, outside the limits or a step too far (§5.3.6-3)
     held: float = 0.0  # share of steps the balanced hold (§8.2.5) sent nothing
     flips: int = 0  # §8.2.5 state changes into or out of balanced (an operator sees each)
@@ -608,6 +630,9 @@ def run_one(
     faulty = scn.isolate
     second = second_of(base) if scn.fault == "two" else None
     scope = _scope(base, victim if faulty else None, second)
+    unread = unread_of(base, scn, seed)
+    if unread:  # judged: every inlet whose meter reports (households of a silent one too)
+        scope = [iid for iid in base.inlets if iid not in unread]
     faults = PlantFaults(scn, victim, second or "")
     faulty_ids = {victim} | ({second} if second else set())
     cfg = config or ControllerConfig()
@@ -628,6 +653,9 @@ def run_one(
     for k in range(1, STEPS + 1):
         meas = measure(state, scn, victim, rng)
         faults.readings(meas, k)
+        for iid in unread:  # its meter never answers; its valve does (position read back)
+            if iid in meas.inlets:
+                meas.inlets[iid] = InletReading(opening=meas.inlets[iid].opening)
         silent = faults.silent(k)
         if silent:  # its meter and its valve no longer answer (a dead device or gateway)
             meas.inlets.pop(victim, None)
@@ -649,7 +677,7 @@ def run_one(
             was_balanced = balanced
             if left is None and _after_event(scn, k) and not balanced:
                 left = k
-            rejected += len(out.cleaning.rejected) / max(1, len(out.cleaning.flags))
+            rejected += rejected_share(out.cleaning)
         else:
             cmds = control.step(meas)
         truth = _in_band(sim.network, state, ADVANCED[:1], scope)
@@ -714,9 +742,7 @@ def run_one(
         wrong_raw=wrong["raw"] / STEPS,
         wrong_estimate=wrong["estimate"] / STEPS,
         victim_flow=(
-            state.inlets[victim].flow_m3h / sim.network.inlets[victim].design_flow_m3h
-            if scn.fault is not None
-            else None
+            _worst_ratio(sim.network, state, unread or {victim}) if scn.fault is not None else None
         ),
         book_alarm=book_alarm,
         other_alarms=tuple(sorted(others_raised)),
@@ -726,6 +752,12 @@ def run_one(
         flips=flips,
         left=left,
     )
+
+
+def _worst_ratio(network: Network, state: PlantState, ids: Iterable[str]) -> float:
+    """True flow ÷ design of the inlet among ``ids`` farthest from its design flow."""
+    ratios = [state.inlets[i].flow_m3h / network.inlets[i].design_flow_m3h for i in ids]
+    return max(ratios, key=lambda r: abs(r - 1.0))
 
 
 def _after_event(scn: Scenario, k: int) -> bool:
@@ -846,9 +878,47 @@ def _in_band(
 ) -> bool:
     """Whether every band holds at every judged inlet (true state)."""
     return all(
-        evaluate(network, state, level=lvl, target=tgt, inlets=scope).in_band is True
+        evaluate(network, state, level=lvl, target=tgt, inlets=_judged(network, lvl, scope)).in_band
+        is True
         for lvl, tgt in bands
     )
+
+
+def rejected_share(cleaning: CleanResult) -> float:
+    """The share of the values read this cycle that cleaning did not trust. A signal with
+    no reading (first flag ``missing``: a ΔP never read with ``--no-dp``, a lost reading)
+    was not rejected, it was absent: it counts in neither part."""
+    read = [name for name, flags in cleaning.flags.items() if flags[0] != Flag.MISSING]
+    return sum(not cleaning.ok(name) for name in read) / max(1, len(read))
+
+
+def _judged(network: Network, level: str, scope: list[str] | None) -> list[str] | None:
+    """``scope`` cut to the inlets ``level`` judges without one: household inlets only at the
+    advanced level (Table 3.0.4). Leaving a faulty building out must not add the other
+    buildings' households to the intermediate band (which judges buildings only)."""
+    if scope is None or level == "advanced":
+        return scope
+    return [iid for iid in scope if network.inlets[iid].type != "household"]
+
+
+def selects(only: str | None, name: str) -> bool:
+    """Whether ``--only`` (comma-separated parts) selects scenario ``name``: a part matches
+    whole words of the name ("noise 2%", "plant:", "missing 30"), so "no" selects "no ΔP
+    read" and "no position feedback" but not "noise 2%"."""
+    if not only:
+        return True
+    return any(_part(p).search(name) for p in only.split(",") if p.strip())
+
+
+def _part(part: str) -> re.Pattern[str]:
+    """One ``--only`` part as a pattern that starts and ends at word boundaries."""
+    return re.compile(rf"(?<!\w){re.escape(part.strip())}(?!\w)")
+
+
+def unmatched(only: str | None) -> list[str]:
+    """The ``--only`` parts that select no scenario (a typo would otherwise run nothing)."""
+    parts = [p.strip() for p in (only or "").split(",") if p.strip()]
+    return [p for p in parts if not any(_part(p).search(s.name) for s in SCENARIOS)]
 
 
 def _held_from(flags: list[bool]) -> int | None:
@@ -886,7 +956,6 @@ def run(
     the engine's :class:`ControlLoop`, ``hold``: with the §8.2.5 hold, see :func:`run_one`;
     ``pressures`` False: no ΔP read in any scenario, as on a plant without transmitters)."""
     tasks = []
-    parts = [p.strip() for p in only.split(",")] if only else []
     rows: dict[tuple[str, str], Row] = {}
     wanted = set(names.split(",")) if names else None
     candidates = hidden_networks() if hidden else networks(quick and not wanted)
@@ -896,7 +965,7 @@ def run(
         if wanted and net.name not in wanted:
             continue
         for listed in SCENARIOS:
-            if parts and not any(p in listed.name for p in parts):
+            if not selects(only, listed.name):
                 continue
             scn = listed if pressures else replace(listed, pressures=False)
             rows[(net.name, scn.name)] = Row(net.name, scn.name, scn.goal, named=scn.named)
@@ -1039,6 +1108,7 @@ def summary(rows: list[Row]) -> list[str]:
         lines.append(
             f"no position feedback: advanced steps within ±1 of with feedback on {ok}/{len(rs)}"
         )
+    lines += silent_summary(rows)
     ok = sum(np.median([x.pump_ratio for x in r.runs]) <= 1.03 for r in of("noise 1%"))
     lines.append(f"pump ≤1.03× oracle (noise 1%) on {ok}/{len(of('noise 1%'))}")
     lines += _plant_summary(rows)
@@ -1047,6 +1117,23 @@ def summary(rows: list[Row]) -> list[str]:
         f"unsafe commands (not finite, outside the limits, a step too far; §5.3.6-3): "
         f"{sum(r.unsafe for r in unsafe)} in {len(unsafe)} of {sum(len(r.runs) for r in rows)} runs"
     )
+    return lines
+
+
+def silent_summary(rows: list[Row]) -> list[str]:
+    """Meters that never report (``unread`` rows): the other inlets' advanced band and the
+    silent inlets' true flow at the end (the one farthest from design, per seed)."""
+    lines = []
+    for name in ("silent 5%", "silent 1 building"):
+        rs = [r for r in rows if r.scenario == name]
+        if not rs:
+            continue
+        ok = sum(all(x.advanced is not None and x.advanced <= r.goal for x in r.runs) for r in rs)
+        ends = [x.victim_flow for r in rs for x in r.runs if x.victim_flow is not None]
+        lines.append(
+            f"{name}: the others hold advanced from ≤{rs[0].goal} in every seed on {ok}/{len(rs)}; "
+            f"the silent inlets' true flow at the end {min(ends):.3f}…{max(ends):.3f} of design"
+        )
     return lines
 
 
@@ -1096,14 +1183,14 @@ def _plant_summary(rows: list[Row]) -> list[str]:
 
 
 def loop_table(rows: list[Row]) -> list[str]:
-    """``--loop`` only: what the loop adds per row — the share of signals cleaning rejected,
-    the step an HA alarm (AlarmBook, persistence 4 cycles) stood at the faulty inlet, the
-    alarms raised elsewhere (seeds with any; the most frequent reasons) and the share of
-    steps the balanced hold (§8.2.5) sent nothing."""
+    """``--loop`` only: what the loop adds per row — the share of values read that cleaning
+    rejected (:func:`rejected_share`), the step an HA alarm (AlarmBook, persistence 4 cycles)
+    stood at the faulty inlet, the alarms raised elsewhere (seeds with any; the most frequent
+    reasons) and the share of steps the balanced hold (§8.2.5) sent nothing."""
     lines = [
-        "| network | scenario | rejected by cleaning | HA alarm at the faulty inlet | "
-        "seeds with alarms elsewhere | raised elsewhere | held (§8.2.5) | "
-        "flips / 24 steps | left balanced at step |",
+        "| network | scenario | rejected by cleaning (of values read) | "
+        "HA alarm at the faulty inlet | seeds with alarms elsewhere | raised elsewhere | "
+        "held (§8.2.5) | flips / 24 steps | left balanced at step |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
@@ -1270,7 +1357,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10, help="noise seeds per scenario")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument(
-        "--only", help="scenarios whose name contains this text (comma-separated: any of them)"
+        "--only",
+        help="scenarios whose name contains these words (comma-separated: any of them; "
+        '"no" selects "no position feedback", not "noise 2%%")',
     )
     parser.add_argument("--networks", help="comma-separated network names (of all 11)")
     parser.add_argument(
@@ -1301,6 +1390,8 @@ def main() -> None:
         help="no ΔP read in any scenario (a plant without transmitters; also --meter-week)",
     )
     args = parser.parse_args()
+    if missing := unmatched(args.only):
+        parser.error(f"--only: no scenario has the words {', '.join(map(repr, missing))}")
     start = time.perf_counter()
     if args.meter_week:
         week = run_meter_week(

@@ -61,7 +61,6 @@ from .gateway_protocol import (
     Stream,
     ack_topic,
     copy_stream,
-    data_topic,
     finite,
 )
 from .reading import Reading
@@ -86,6 +85,12 @@ QUEUED = "queued"  # held by a LoRaWAN network server until the device's next up
 NO_RESULT = "no_result"  # no answer within the stale window
 RESEND_S = 5.0  # a command still without an answer is asked again this often …
 RESENDS = 6  # … at most this many times (then its cycle reports no_result)
+ROUTES = {  # a topic's tail after ``<base>/gw/<gateway>/`` → its handler
+    ("data",): "_on_data",
+    ("cmd", "result"): "_on_result",
+    ("stats",): "_on_stats",
+    ("info",): "_on_info",
+}
 
 
 def _value(values: dict[str, Any], key: str) -> float | None:
@@ -211,13 +216,20 @@ class GatewaySource:
             self.backlog.async_import(), "heatbalance gateway backlog import"
         )
         await mqtt.async_wait_for_mqtt_client(self.hass)
-        for topic, handler in (
-            (data_topic(self.base, "+"), self._on_data),
-            (f"{self.base}/gw/+/cmd/result", self._on_result),
-            (f"{self.base}/gw/+/stats", self._on_stats),
-            (f"{self.base}/gw/+/info", self._on_info),
-        ):
-            self._unsubscribe.append(await mqtt.async_subscribe(self.hass, topic, handler, 1))
+        topic = f"{self.base}/gw/#"
+        unsubscribe = await mqtt.async_subscribe(self.hass, topic, self._on_message, 1)
+        self._unsubscribe.append(_once_subscribed(self.hass, topic, unsubscribe))
+
+    @callback
+    def _on_message(self, msg: Any) -> None:
+        """Route a message of the topic base to its handler by the topic's tail; the rest
+        (device states, availability, the acks and commands sent from here) is not ours.
+        One wildcard subscription, not one per topic: see :func:`_once_subscribed`."""
+        if self._stopped:  # unsubscribed, but the client had not yet subscribed the topic
+            return
+        tail = tuple(msg.topic.removeprefix(f"{self.base}/gw/").split("/")[1:])
+        if (handler := ROUTES.get(tail)) is not None:
+            getattr(self, handler)(msg)
 
     def stop(self) -> None:
         """Unsubscribe and cancel a scheduled backlog import (the journal is durable and is
@@ -834,6 +846,46 @@ async def async_attach(
     await source.async_start()
     plant.gateway = source
     return source
+
+
+def _once_subscribed(
+    hass: HomeAssistant, topic: str, unsubscribe: Callable[[], None]
+) -> Callable[[], None]:
+    """``unsubscribe``, held back until Home Assistant's MQTT client has subscribed ``topic``.
+
+    Home Assistant 2026.10's client (MQTT 5, subscription identifiers) takes every queued
+    wildcard topic at once, sends them one after the other and, after each SUBACK, looks up
+    the next one's subscription id. An unsubscribe in that window — an entry reload — let the
+    client release the id, and the lookup raised ``KeyError: 'heatbalance/gw/+/info'`` (4 of
+    14 bench_product gateway runs), which ended the run: topics queued behind, also other
+    integrations', stayed unsubscribed until the next reconnect. One topic per entry leaves no
+    topic of the entry behind its own first; waiting for the SUBACK covers a topic of anyone
+    else sent ahead of ours. HA 2025.4 looks up no ids (and has no such hook): at once there.
+    """
+    from homeassistant.components import mqtt
+
+    on_done = getattr(mqtt, "async_on_subscribe_done", None)
+    if on_done is None:
+        return unsubscribe
+    state = {"subscribed": False, "unsubscribe": False}
+
+    def subscribed() -> None:
+        if state["subscribed"]:
+            return
+        state["subscribed"] = True
+        stop_watching()
+        if state["unsubscribe"]:
+            unsubscribe()
+
+    stop_watching = on_done(hass, topic, 1, subscribed)
+
+    def release() -> None:
+        if state["subscribed"]:
+            unsubscribe()
+        else:
+            state["unsubscribe"] = True
+
+    return release
 
 
 def sensor_devices(cfg: InletConfig) -> list[tuple[str, str]]:

@@ -9,11 +9,16 @@ frame can be mistaken for another device's answer).
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import random
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from heatbalance_gateway import codec
-from heatbalance_gateway.register_map import Profile
+from heatbalance_gateway.register_map import Profile, load_profile
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import NoSuchIdException
 from pymodbus.pdu import ModbusPDU
@@ -148,3 +153,75 @@ class SimServer:
         late = [b.late_s for b in self.behaviours.values() if b.fault == "late"]
         await asyncio.sleep(max(late, default=0.0) + (0.05 if late else 0.0))
         await self.server.shutdown()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+START_GUARD_S = 60.0  # turns a server that never starts into an error, not a timing figure
+
+
+class SimServerProcess:
+    """:class:`SimServer` in a child process with its own event loop (``python -m
+    tests.addon.modbus_sim SPEC``), for tests that judge a client's timing: in the test's own
+    event loop the server answers only when the client's side lets it, so a loaded machine
+    delays both together. Devices are given as a profile name, engineering values and each
+    device's fault and delays (no counters come back: judge the client's side)."""
+
+    def __init__(
+        self, profile: str, values: dict[str, float], behaviours: dict[int, Behaviour]
+    ) -> None:
+        self.spec = {
+            "profile": profile,
+            "values": values,
+            "devices": {
+                str(i): {"fault": b.fault, "late_s": b.late_s, "dead": b.dead, "hold_s": b.hold_s}
+                for i, b in behaviours.items()
+            },
+        }
+        self.port = 0
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> SimServerProcess:
+        path = [str(ROOT), str(ROOT / "addon"), os.environ.get("PYTHONPATH", "")]
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.addon.modbus_sim",
+            json.dumps(self.spec),
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))},
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), START_GUARD_S)
+        if not line.strip().isdigit():
+            self.process.kill()
+            await self.process.wait()
+            raise AssertionError(f"the Modbus server process did not start: {line!r}")
+        self.port = int(line)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        process = self.process
+        assert process is not None
+        assert process.stdin is not None
+        process.stdin.close()  # the child shuts its server down and exits
+        try:
+            await asyncio.wait_for(process.wait(), START_GUARD_S)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def _serve(spec: dict[str, Any]) -> None:
+    """The child of :class:`SimServerProcess`: serve until stdin closes."""
+    profile = load_profile(spec["profile"])
+    behaviours = {int(i): Behaviour(**b) for i, b in spec["devices"].items()}
+    devices = [sim_device(i, profile, spec["values"], b) for i, b in behaviours.items()]
+    async with SimServer(devices, behaviours) as server:
+        print(server.port, flush=True)
+        await asyncio.to_thread(sys.stdin.read)
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve(json.loads(sys.argv[1])))

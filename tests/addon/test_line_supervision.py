@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import Any
 
@@ -20,41 +21,57 @@ from heatbalance_gateway.bus_worker import BusWorker, DeviceState
 from heatbalance_gateway.register_map import load_profile
 from heatbalance_gateway.transport import PymodbusTransport
 
-from .modbus_sim import FAULTS, Behaviour, SimServer, sim_device
+from .modbus_sim import FAULTS, Behaviour, SimServer, SimServerProcess, sim_device
 from .test_bus_worker import VALUES, VALVE, Recorder, make_bus, valve_worker
 
 # A probe of the late device costs one timeout per poll interval: 0.2 s of 0.8 s is a quarter
 # of the line, which leaves the nine good valves room even on a loaded 2-core machine (at
 # 0.25 s interval and 0.1 s timeout a loaded run measured 73 % for the late case: the line
-# itself was full). The timeout is 0.2 s, not 0.1 s: the server runs in this test's event loop,
-# and a loaded machine's stall of 0.1 s twice in a row made a good valve miss a poll.
+# itself was full). The server runs in its own process (SimServerProcess): in this test's
+# event loop it answered only when the worker's side let it, and 2 of 8 runs failed beside a
+# load of 19 at nice 19 (a good valve kept 84.6 % of its polls). The client still needs the
+# CPU in time: an answer that arrives while its process waits for a core is judged lost once
+# the timeout has passed. So the whole line runs on a clock scaled by the machine's load
+# (time_scale): timeout, interval, the late device's delay and the window grow together, and
+# every figure asserted (polls kept, polls to report) is a count, the same at any scale.
 INTERVAL_S = 0.8
 TIMEOUT_S = 0.2
 WINDOW_S = 8.0
 BAD = 5
+MAX_SCALE = 4.0
+
+
+def time_scale() -> float:
+    """The line's clock factor: the last minute's load per core, from 1 (idle) to 4."""
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return min(MAX_SCALE, max(1.0, load))
 
 
 class Broken(Exception):
     """Raised by a sabotaged decoder."""
 
 
-async def _run_line(fault: str) -> tuple[Recorder, BusWorker, float]:
+async def _run_line(fault: str) -> tuple[Recorder, BusWorker, dict[str, float]]:
+    scale = time_scale()
+    interval, timeout = INTERVAL_S * scale, TIMEOUT_S * scale
     behaviours = {i: Behaviour(fault=fault if i == BAD else None) for i in range(1, 11)}
-    devices = [sim_device(i, VALVE, VALUES, b) for i, b in behaviours.items()]
+    behaviours[BAD].late_s = 1.5 * timeout
     rec = Recorder()
     times: dict[str, list[tuple[float, bool]]] = {}
     rec.hooks.append(
         lambda device, _plan, ok: times.setdefault(device, []).append((time.monotonic(), ok))
     )
-    async with SimServer(devices, behaviours) as server:
-        behaviours[BAD].late_s = 1.5 * TIMEOUT_S
-        bus = make_bus(server.port, 10, interval=INTERVAL_S, timeout=TIMEOUT_S, retries=1)
+    async with SimServerProcess("electric_valve", VALUES, behaviours) as server:
+        bus = make_bus(server.port, 10, interval=interval, timeout=timeout, retries=1)
         worker = valve_worker(bus, rec)
         task = asyncio.create_task(worker.run())
         try:
-            await rec.until(lambda: all(len(rec.polls[f"valve-{i}"]) >= 2 for i in range(1, 11)))
+            await rec.until(
+                lambda: all(len(rec.polls[f"valve-{i}"]) >= 2 for i in range(1, 11)),
+                guard_s=30.0 * scale,
+            )
             began = time.monotonic()
-            await asyncio.sleep(WINDOW_S)
+            await asyncio.sleep(WINDOW_S * scale)
             ended = time.monotonic()
         finally:
             worker.stop()
@@ -63,9 +80,7 @@ async def _run_line(fault: str) -> tuple[Recorder, BusWorker, float]:
     for name, polls in times.items():
         inside = [(t, ok) for t, ok in polls if began <= t <= ended]
         span = inside[-1][0] - inside[0][0] if inside else 0.0
-        scheduled = (
-            span / INTERVAL_S + 1 if inside and ended - inside[-1][0] < 2 * INTERVAL_S else 0
-        )
+        scheduled = span / interval + 1 if inside and ended - inside[-1][0] < 2 * interval else 0
         kept[name] = sum(ok for _t, ok in inside) / scheduled if scheduled else 0.0
     return rec, worker, kept
 
@@ -75,7 +90,8 @@ async def test_one_bad_device_among_ten(fault: str) -> None:
     rec, worker, kept = await _run_line(fault)
     bad = f"valve-{BAD}"
     kept.pop(bad)
-    print(f"{fault}: worst good device kept {min(kept.values()):.1%} of its polls")
+    worst = min(kept.values())
+    print(f"{fault}: worst good device kept {worst:.1%} of its polls (clock ×{time_scale():.1f})")
     assert len(kept) == 9
     assert min(kept.values()) >= 0.95, kept
     # the bad device was reported unavailable within 3 of its own polls, and stays so

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +35,12 @@ import develop_config  # noqa: E402
 import develop_onboard  # noqa: E402
 
 START_TIMEOUT_S = 240.0
+START_ATTEMPTS = 3  # fresh ports tried when another program took the one picked
+IDENTITY = "heatbalance-test-instance.txt"  # below www/, served by HA's frontend at /local/
+# What HA logs when it cannot bind its port: 2025.4 gives up its web server, 2026.10 reverts to
+# its default HTTP configuration (another port); both lines name the port.
+BIND_FAILED = ("Failed to create HTTP server at port", "HTTP configuration could not be applied")
+MISSING_MODULE = "No module named"  # an integration whose package HA was told not to install
 
 
 @dataclass
@@ -80,7 +92,8 @@ class RunningHA:
 
 
 def free_port() -> int:
-    """A loopback port nobody listens on now."""
+    """A loopback port nobody listens on now (it may be taken before HA binds it: see
+    :func:`_start`)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -95,19 +108,9 @@ def home_assistant(
     ``env``: extra environment variables for HA (development settings such as
     ``HEATBALANCE_TRUE_PLANTS``).
     """
-    port = free_port()
-    develop_config.main(config, port)
+    process, port = _start(config, env or {})
     log = config / "home-assistant.out"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "homeassistant", "-c", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-            start_new_session=True,  # stopped by its id below, with its children
-        )
     try:
-        wait_until(lambda: _answers(port, process), START_TIMEOUT_S, "Home Assistant to listen")
         develop_onboard.use_port(port)
         token = develop_onboard.onboard(config)
         # HA 2026.10 moves YAML http settings into a trial config it reverts after 5 min
@@ -123,9 +126,9 @@ def home_assistant(
             process=process,
             log=log,
         )
-        # A fresh venv's first start installs packages (the frontend's voice dependencies)
-        # while HTTP already answers; the UI loads only once HA runs.
+        # HTTP answers before HA runs; the UI loads only once HA runs.
         wait_until(lambda: _running(token), START_TIMEOUT_S, "Home Assistant to run")
+        _no_missing_modules(log)
         for demo in networks:
             ha.add_network(demo)
         # Thousands of new entities make HA send one registry update each (voice exposure
@@ -134,6 +137,79 @@ def home_assistant(
         yield ha
     finally:
         _stop(process)
+
+
+def _start(config: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """HA listening on a free loopback port, checked to be this HA; returns it and the port.
+
+    A port can only be picked free and bound later by HA, so another program (a suite running
+    beside) may take it in between: then HA logs that it could not bind and whatever answers
+    there is not this HA. Each start serves a random token at ``/local/`` (HA's ``www``
+    folder); only the answer with that token counts. A lost port costs a fresh folder and
+    port, up to :data:`START_ATTEMPTS` times.
+
+    ``--skip-pip``: HA never installs packages into the venv the tests run in (it used to
+    install its default integrations' requirements on a first start, replacing packages such
+    as ``idna`` while other tests imported them). ``scripts/setup`` installs them
+    (requirements/test-ha*.txt); one still missing fails the start (:func:`_no_missing_modules`).
+    """
+    for _attempt in range(START_ATTEMPTS):
+        shutil.rmtree(config, ignore_errors=True)
+        port = free_port()
+        develop_config.main(config, port)
+        token = secrets.token_hex(16)
+        (config / "www").mkdir()
+        (config / "www" / IDENTITY).write_text(token, encoding="utf-8")
+        log = config / "home-assistant.out"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "homeassistant", "-c", str(config), "--skip-pip"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **env},
+                start_new_session=True,  # stopped by its id below, with its children
+            )
+        try:
+            state = wait_until(
+                partial(_listening, port, token, process, log),
+                START_TIMEOUT_S,
+                "Home Assistant to listen",
+            )
+        except BaseException:
+            _stop(process)
+            raise
+        if state == "ours":
+            return process, port
+        _stop(process)  # the port was taken: HA runs without its web server there
+    raise AssertionError(f"Home Assistant lost its port {START_ATTEMPTS} times; see {log}")
+
+
+def _listening(port: int, token: str, process: subprocess.Popen[bytes], log: Path) -> str | None:
+    """ "ours" once this HA serves ``token`` on ``port``, "taken" once HA could not bind it,
+    None while neither is known. An HA that exited is an error at once."""
+    if process.poll() is not None:
+        raise AssertionError(f"Home Assistant exited with {process.returncode}; see {log}")
+    url = f"http://127.0.0.1:{port}/local/{IDENTITY}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            if answer.read().decode(errors="replace") == token:
+                return "ours"
+    except (urllib.error.URLError, OSError):
+        pass  # nothing listens yet, or something that is not this HA (404, reset)
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if any(phrase in line for phrase in BIND_FAILED) and re.search(rf"\b{port}\b", line):
+            return "taken"
+    return None
+
+
+def _no_missing_modules(log: Path) -> None:
+    """A package HA needs but did not install (``--skip-pip``) fails the start, loudly."""
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    missing = [line.strip() for line in lines if MISSING_MODULE in line]
+    assert not missing, (
+        "Home Assistant misses packages (scripts/setup installs them from "
+        f"requirements/test-ha*.txt): {missing[:5]}; see {log}"
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -145,14 +221,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def _answers(port: int, process: subprocess.Popen[bytes]) -> bool:
-    """True once HA listens on ``port``; an HA that exited is an error at once."""
-    if process.poll() is not None:
-        raise AssertionError(f"Home Assistant exited with {process.returncode}; see its log")
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _running(token: str) -> bool:

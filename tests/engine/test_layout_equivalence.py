@@ -24,7 +24,11 @@ from custom_components.heatbalance.engine.cleaning import (
     for_network,
     sample_of,
 )
-from custom_components.heatbalance.engine.control.base import InletReading, Measurements
+from custom_components.heatbalance.engine.control.base import (
+    InletReading,
+    Measurements,
+    ReadingFields,
+)
 from custom_components.heatbalance.engine.control.identification import (
     FACTOR_RANGE,
     BranchIdentifier,
@@ -54,6 +58,24 @@ def _odd_number(rng: random.Random) -> float:
         [math.nan, math.inf, -math.inf, 0.0, -0.0, 0.02, 200.0, 1e-9, 1e9, -3.0]
         + [rng.uniform(-1.0, 300.0) for _ in range(4)]
     )
+
+
+def test_reading_values_are_get_of_each_field() -> None:
+    """``InletReading.values`` (one call per inlet) gives what ``get`` gives field by field:
+    NaN, infinities, None, ints, numeric text, bools, garbage, flagged fields and ``*``."""
+    rng = random.Random(10)
+    odd: list[Any] = [None, 3, True, "12.5", "x", object(), 1 << 2000]
+    names = ReadingFields(*FIELDS, "opening")
+    for _ in range(3000):
+        values = {
+            name: rng.choice(odd) if rng.random() < 0.3 else _odd_number(rng)
+            for name in names.names
+        }
+        flagged = frozenset(rng.sample([*names.names, "*"], rng.choice([0, 0, 0, 1, 2])))
+        reading = InletReading(**values, flagged=flagged)
+        assert reading.values(names) == [reading.get(n) for n in names.names]
+    with pytest.raises(ValueError):
+        ReadingFields("flow_m3h")
 
 
 def test_branch_identifier_restores_as_with_numpy() -> None:

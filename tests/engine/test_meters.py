@@ -714,3 +714,52 @@ def test_past_heat_balances_stand_on_the_newest_supply_offset() -> None:
         flow_by_6 += any(k <= 6 and ("B004", "flow_meter_bias") in f for k, f in named)
     assert late <= 4
     assert flow_by_6 >= 59
+
+
+def _two_behind_a_meter(seed: int, liar: str) -> tuple[set[str], list[tuple[str, str]]]:
+    """Two equal buildings behind a substation flow meter, 1 % noise on every meter and
+    temperature, each building's readings lost in 30 % of the cycles, ``liar``'s flow meter
+    off (the first building's +10 %, or the substation's −10 %): every id named in 16
+    cycles, and the findings at the end."""
+    net = generate_network(2, seed=1, name="two")
+    ids = sorted(net.inlets)
+    check = MeterCheck(net)
+    rng = np.random.default_rng(seed)
+    q, supply, ret = 10.0, 60.0, 45.0
+    kwh = q / 3600.0 * 983.2 * 4186.0 * (supply - ret) / 3.6e6 * STEP_S  # a cycle's heat
+    named: set[str] = set()
+    found: list[tuple[str, str]] = []
+    for k in range(16):
+        read = {}
+        for iid in ids:
+            if rng.random() < 0.3:
+                continue  # this building's readings lost this cycle
+            read[iid] = InletReading(
+                flow_m3h=_noisy(q * (1.1 if iid == liar else 1.0), 0.01, rng),
+                supply_c=_noisy(supply, 0.01, rng),
+                return_c=_noisy(ret, 0.01, rng),
+                heat_kwh=kwh * k,
+            )
+        station = _noisy(2 * q * (0.9 if liar == SUBSTATION else 1.0), 0.01, rng)
+        meas = Measurements(inlets=read, supply_c=supply, pump_flow_m3h=station, time_s=STEP_S * k)
+        found = [(f.inlet_id, f.kind) for f in check.update(meas)]
+        named |= {iid for iid, _ in found}
+    return named, found
+
+
+def test_a_building_meter_is_not_blamed_on_the_substation_meter() -> None:
+    """gen2-pair through HA (10x): a +10 % building meter among two moves the substation's
+    mass balance by 5 %, which two buildings' meters make significant before the building's
+    own pair test has the cycles to speak (no valve witness: fewer than three inlets), and
+    the substation's meter was alarmed (the engine, 30 % missing: 9 of 10 seeds). While a
+    child's own pair is off the same way, nearer the bias that explains the balance than
+    none, the parent waits for it. Over 12 seeds the substation was named in 8 (measured
+    before), now in none; the building is in 7 (the others are not named within the 16
+    cycles: the lost heat readings keep its pair short). The substation's own −10 % meter
+    is still named in all 12, and no building for it."""
+    building = [_two_behind_a_meter(seed, "B001")[0] for seed in range(12)]
+    assert not [ids for ids in building if ids - {"B001"}], building
+    assert sum("B001" in ids for ids in building) >= 6, building
+    station = [_two_behind_a_meter(seed, SUBSTATION) for seed in range(12)]
+    assert not [ids for ids, _ in station if ids - {SUBSTATION}], station
+    assert sum((SUBSTATION, "parent_meter_bias") in found for _, found in station) >= 11, station

@@ -45,8 +45,20 @@ from .cleaning import (
     for_network,
 )
 from .cleaning import heat_flow_kw as _heat_flow_kw
-from .control.base import Commands, ControllerConfig, InletReading, Measurements
-from .control.controller import MAX_ESTIMATE_AGE, SIGNIFICANCE_Z, Controller, make_controller
+from .control.base import (
+    Commands,
+    ControllerConfig,
+    InletReading,
+    Measurements,
+    ReadingFields,
+)
+from .control.controller import (
+    MAX_ESTIMATE_AGE,
+    MIN_VISIBLE_SHARE,
+    SIGNIFICANCE_Z,
+    Controller,
+    make_controller,
+)
 from .control.safety import limit_opening
 from .design_loads import DesignLoadCheck
 from .diagnosis import Diagnoser, Finding, InletObservation
@@ -84,6 +96,7 @@ class LoopConfig:
 READING_Z = 4.0  # a reading this many meter σ outside the band breaks the hold at once (§8.2.5)
 MANUAL = "manual"  # Dispatch.held: a proposal the operator confirms (§5.3.6-6)
 BALANCED = "balanced"  # Dispatch.held: balanced, devices left alone (§8.2.5)
+MISSING_DATA = "missing_data"  # Finding.kind: an inlet regulated without its flow reading
 PREDICTED = ("flow_m3h", "supply_c", "return_c", "room_c", "dp_available_kpa")  # filled_in
 
 
@@ -134,9 +147,12 @@ class LoopResult:
         return sum(v for v in self.heat_kw.values() if v is not None)
 
 
+_HEAT_FIELDS = ReadingFields("flow_m3h", "supply_c", "return_c")
+
+
 def heat_kw(reading: InletReading) -> float | None:
     """Heat an inlet takes, ρ·c·Q·(supply − return) in kW; None without the three values."""
-    flow, supply, ret = reading.get("flow_m3h"), reading.get("supply_c"), reading.get("return_c")
+    flow, supply, ret = reading.values(_HEAT_FIELDS)
     if flow is None or supply is None or ret is None:
         return None
     return _heat_flow_kw(flow, supply, ret)
@@ -212,7 +228,7 @@ class ControlLoop:
         quiet = not ctl.moved and not ctl.pump_jump  # nothing sent since the last readings
         touched = self.network.inlets.keys() if ctl.pump_jump else ctl.touched()
         plausible = self.plausibility.update(measurements, ctl.estimators, pump, quiet, touched)
-        meas = untrusted(meas, plausible)
+        meas = untrusted(meas, plausible, self.plausibility.disowned)
         ev = self._evaluate(meas)
         commands = self.controller.step(meas)
         holding = balance is not None and not balance.regulating
@@ -367,11 +383,23 @@ class ControlLoop:
         flapped); on networks of 100+ inlets the readings were never all in band at once,
         so the hold that stops valve hunting never engaged. An inlet without a usable
         flow estimate (none yet, lost longer than ``MAX_ESTIMATE_AGE``), a temperature
-        target or a spread band is judged on its readings, as before."""
+        target or a spread band is judged on its readings, as before. An inlet the
+        controller plans open-loop (``Commands.open_loop``: its meter never read, or lost
+        beyond its estimate) is left out: its only "estimate" is the plan's own prediction,
+        in band by construction, and without it the verdict stayed unknown for good, so a
+        network with one unread meter never reached balance (§8.2.5); it is named instead
+        (a :data:`MISSING_DATA` finding, :meth:`_controller_findings`). Unknown while fewer
+        than half the judged inlets are read (``MIN_VISIBLE_SHARE``, the pump's own rule):
+        a network nobody reads is not balanced."""
         if ev is None or ev.band.basis != "setpoint" or self.config.controller.target != "flow":
             return None if ev is None else ev.in_band
         unknown = False
+        unread = self.controller.open_loop
+        if len(unread) > (1.0 - MIN_VISIBLE_SHARE) * len(ev.inlets):
+            unread = {}  # judged on its readings (their verdict is unknown: no balance)
         for iid, judged in ev.inlets.items():
+            if iid in unread:
+                continue
             inside = self._inlet_held(iid, judged, ev.band, holding)
             if inside is False:
                 return False
@@ -496,6 +524,11 @@ class ControlLoop:
             kind = "stuck" if why.startswith("stuck") else "blockage"
             if (iid, kind) not in seen:
                 out.append(Finding(iid, kind, "warning", f"inlet {iid}: {why}", time_s or 0.0))
+        for iid, why in sorted(self.controller.open_loop.items()):
+            # a silent meter beside an answering valve: the flow a flow target needs
+            # (§4.3.2/§4.3.3) is missing; named, not alarmed as a dead device (comm_loss)
+            message = f"inlet {iid}: {why}"
+            out.append(Finding(iid, MISSING_DATA, "warning", message, time_s or 0.0))
         return out
 
     def _alarm_rules(
@@ -514,7 +547,7 @@ class ControlLoop:
         ev = result.evaluation
         conditions: list[Condition] = []
         manual = set(ctl.manual_inlets)  # a list: thousands of held valves on a real plant
-        dead = {f.inlet_id for f in result.findings if f.kind == DEAD_METER}
+        dead = self.plausibility.disowned  # readings of no flow their witnesses contradict
         for iid, reading in readings.items():
             result.success[iid] = self.success.update(iid, reading)
             rejected = _rejected(result.cleaning, self.cleaner.inlet_signals(iid))

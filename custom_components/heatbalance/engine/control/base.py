@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..model import WEIGHT_RANGE
@@ -76,12 +77,34 @@ class InletReading:
             return value if value - value == 0.0 else None  # x − x is 0 for finite x only
         return usable(value)
 
+    def values(self, names: ReadingFields) -> list[float | None]:
+        """:meth:`get` of each of ``names.names``, in one call: the estimator, the entry screen
+        and the heat read three to six fields per inlet and cycle (23,870 inlets at 23k)."""
+        if self.flagged:
+            return [self.get(name) for name in names.names]
+        return [
+            v if type(v) is float and v - v == 0.0 else None if v is None else usable(v)
+            for v in names.read(self)
+        ]
+
     def measured_value(self, name: str) -> float | None:
         """The value of ``name`` as :meth:`get`, but None where a model estimated it: the
         witness of a diagnosis or of self-learning must be the plant's, not the model's
         (a healthy building at 5 % flow noise was named blocked, its valve "Kv at 41–48 %",
         learnt against the plant model's ΔP through HA entities: issue 10, item 3)."""
         return None if name in self.estimated else self.get(name)
+
+
+class ReadingFields:
+    """Names of :class:`InletReading` fields read together (:meth:`InletReading.values`)."""
+
+    __slots__ = ("names", "read")
+
+    def __init__(self, *names: str) -> None:
+        if len(names) < 2:  # attrgetter of one name gives the value, not a tuple
+            raise ValueError("read two fields or more together")
+        self.names = names
+        self.read = attrgetter(*names)
 
 
 @dataclass
@@ -148,7 +171,9 @@ class Commands:
     ``proposed_pump_speed`` what the pump would get (also in manual mode);
     ``assumed`` the valves whose position is not read back but assumed (last command or
     configured opening), with how; ``faults`` the inlets diagnosed faulty (stuck, blocked)
-    and left out of the coordinated plan, with why (alarm them, §5.3.7/§5.3.8).
+    and left out of the coordinated plan, with why (alarm them, §5.3.7/§5.3.8);
+    ``open_loop`` the inlets regulated without a flow reading (never read, or lost beyond
+    the estimate's age), from the model alone, with why — their flow is assumed, not known.
     """
 
     openings: dict[str, float] = field(default_factory=dict)
@@ -162,6 +187,7 @@ class Commands:
     targets: dict[str, float] = field(default_factory=dict)
     assumed: dict[str, str] = field(default_factory=dict)
     faults: dict[str, str] = field(default_factory=dict)
+    open_loop: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for the audit log and diagnostics)."""

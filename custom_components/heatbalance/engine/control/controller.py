@@ -15,8 +15,9 @@ issue target values):
   moves, which shifts every flow), so noise does not make valves hunt;
 * an inlet without a trustworthy reading (missing, flagged, non-finite, negative or
   implausible, and no recent estimate) is held where it is and flagged with the reason —
-  except a household that was never read (no flow meter): the model-based plan sets it
-  from the model, its metered siblings and building meter correcting the model;
+  except where only its meter is silent (never read, or lost beyond ``MAX_ESTIMATE_AGE``
+  while its valve still answers): the model-based plan sets it open-loop from the
+  identified model, at the opening that gives its goal, named in ``Commands.open_loop``;
 * a valve without position feedback is regulated from its last acknowledged command, at
   first from its commissioned (configured) opening — flagged in ``Commands.assumed``;
 * an inlet diagnosed as stuck (feedback does not follow the command) or blocked (its valve
@@ -40,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from ..commissioning import CommissioningError, Presettings, presettings
-from ..diagnosis import Finding
+from ..diagnosis import Finding, model_centre
 from ..evaluation import band
 from ..hydraulics import HydraulicError, HydraulicResult
 from ..meters import MeterCheck
@@ -53,6 +54,7 @@ from .base import (
     ControllerConfig,
     InletReading,
     Measurements,
+    ReadingFields,
     band_chance,
     plausible_temperature,
     usable,
@@ -108,6 +110,8 @@ BLOCKED_CIRCUIT = "blocked: the building's circuit passes far less than the netw
 BLOCKED_BRANCH = "blocked: the inlet passes far less than the network file says at its opening"
 ISOLATED = "building valve faulty: planned at what it gets"
 NO_READING = "no usable reading"
+NEVER_READ = "no flow reading ever: regulated open-loop from the model (§4.3.2/§4.3.3)"
+STALE_READ = "no flow reading for {age} cycles: regulated open-loop from the model"
 SPEED_TOLERANCE = 0.05  # a VFD may report a little above nominal; far above is a bad reading
 PLAN_OPEN_MARGIN = 1e-3  # a blocked valve planned this near its top cannot pass its share
 MIN_VISIBLE_SHARE = 0.5  # the pump moves only while at least half the valves are seen
@@ -138,6 +142,7 @@ BLOCKED_FACTOR = 4.0  # valve resistance ≥4× its characteristic's (Kv ≤ 50 
 # (diagnosis.py's ``blockage_ratio``) for this many cycles in a row is a valve passing too little
 MODEL_LOW_RATIO = 0.7
 MODEL_LOW_CYCLES = 2
+MIN_METER_WITNESSES = 3  # inlets with a model flow before the meter check is given them
 TRIM_Z = 2.0  # the pump loop slows every flow until the worst estimate − 2 σ meets set flow…
 TRIM_STEP = 0.002  # … in steps of at least 0.2 % of flow (smaller ones are the loop's noise)
 TRIM_QUIET = 2  # … after this many cycles without a command (the estimates have settled)
@@ -185,6 +190,8 @@ class Controller:
         self.fresh: set[str] = set()  # inlets with a flow reading this cycle
         self.shifted: set[str] = set()  # … whose flow last cycle's valve commands changed
         self._seen: set[str] = set()  # … and in any cycle since the start
+        self.open_loop: dict[str, str] = {}  # this cycle's inlets planned without a flow, why
+        self._unheard: dict[str, int] = {}  # cycles in a row with neither a flow nor a position
         self._reporting: set[str] = set()  # valves whose position was read back at least once
         self.raw = Measurements()  # this cycle's readings before estimation
         # … and after: what the band can be judged on beside the raw readings (§8.2)
@@ -223,12 +230,14 @@ class Controller:
         self.pump_ratio = self._pump_ratio_seen(measurements)
         measurements = self._estimate(measurements, openings)
         self._seen |= self.fresh  # inlets read at least once (a silent one is not unmetered)
+        self._count_unheard()
         self.estimated = measurements
         self.quiet = 0 if self.moved or self.pump_jump else self.quiet + 1
         self._unsent = (self.trim, self.last_speed)
         self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
         self.moved_from, self.pump_ratio = {}, 1.0
         self.pump_loop_only = False
+        self.open_loop = {}
         cmds.faults.update(self.faults)
         if uses_presettings(self.config.level):
             self._presetting_step(measurements, openings, cmds)
@@ -293,6 +302,8 @@ class Controller:
         """
         flows = self._model_flows(meas)
         self.model_flows = flows or {}  # also device diagnosis's witness (diagnosis.py)
+        if flows is not None and len(flows) < MIN_METER_WITNESSES:
+            flows = None  # the meter verdict needs three neighbours; blockage two
         self.meter_findings = self.meters.update(meas, flows, self._supply_losses(meas))
         cmds.notes.extend(f.message for f in self.meter_findings)
         before = dict(self.meters.factors)
@@ -320,7 +331,7 @@ class Controller:
             and r.get("flow_m3h") is not None
             and _feedback(meas, iid) is not None
         ]
-        if len(wanted) < 3:  # the verdict needs three neighbours
+        if len(wanted) < 2:  # a blockage is judged against one neighbour (model_centre)
             return None
         res = self._solve_as_read(meas)
         if res is None:
@@ -684,6 +695,11 @@ class Controller:
             elif pump_moves and proposal is not None and self._street_leaf(iid):
                 proposal = self._actuator_step(iid, current, proposal)
             self._emit(iid, current, proposal, meas, cmds)
+        if self.open_loop:
+            named = ", ".join(sorted(self.open_loop)[:5])
+            more = len(self.open_loop) - 5
+            tail = f" and {more} more" if more > 0 else ""
+            cmds.notes.append(f"planned from the model without a flow reading: {named}{tail}")
         if self.moved or pump_moves:
             flows = {**plan.flows, **{iid: q for iid, (_, q) in spared.items()}}
             self.expected = self._expected_flows(flows)
@@ -1221,7 +1237,7 @@ class Controller:
             target = None
             if iid in model_ids:
                 target = self._flow_target(iid, meas, cmds, current, verdict)
-                seen += target is not None
+                seen += target is not None and iid not in self.open_loop  # a flow read
             # A manual inlet stays where it is in an automatic network's plan; in a manual
             # network the whole plan is hypothetical, so everything may move in it. A faulty
             # inlet (or a household behind a faulty building valve) leaves the plan.
@@ -1276,15 +1292,42 @@ class Controller:
         parent = self.network.inlets[iid].parent
         return any(self.faults.get(i, "").startswith(STUCK) for i in (iid, parent) if i is not None)
 
-    def _open_loop(self, iid: str) -> bool:
-        """Whether a household never read is planned from the model alone (no flow meter)."""
+    def _count_unheard(self) -> None:
+        """Count, per valve, the cycles in a row without a flow reading or a read position."""
+        for iid in self.ids:
+            if iid in self.fresh or _feedback(self.raw, iid) is not None:
+                self._unheard.pop(iid, None)
+            else:
+                self._unheard[iid] = self._unheard.get(iid, 0) + 1
+
+    def _open_loop(self, iid: str) -> str | None:
+        """Why an inlet without a flow is planned open-loop from the model, or None (held).
+
+        Its meter never read (never commissioned, a radio sensor out of range, an M-Bus
+        meter at a wrong address), or lost for longer than its estimate stands in
+        (``MAX_ESTIMATE_AGE``) while its valve still answers. Held where it stood, it drew
+        what the open valve passed and the plan never counted it: district120 from an
+        all-open start with six silent inlets, one at 2.5× its design flow and others
+        starved to −30 %. Planned like any inlet, it gets the opening the identified model
+        gives for its goal (§3.0.7), the others' readings correcting the model — at a cold
+        start also one not heard from yet (its reading lost, as the commissioning presetting
+        would set it), for ``MAX_ESTIMATE_AGE`` cycles. A valve heard from neither so long,
+        nor one that fell silent with its meter, is a dead device: held, and the pump is not
+        slowed for it (§5.3.6-3 fail-safe, :meth:`_model_step`). A household never read is
+        planned whatever its valve says (no flow meter on it, its building's reads it).
+        """
         inlet = self.network.inlets[iid]
-        return (
-            inlet.parent is not None
-            and iid not in self._seen
-            and self._is_auto(iid)
-            and self.config.target_of(iid, inlet.device.type) == "flow"
-        )
+        if not self._is_auto(iid) or self.config.target_of(iid, inlet.device.type) != "flow":
+            return None
+        answers = _feedback(self.raw, iid) is not None  # the position read back this cycle
+        if iid not in self._seen:
+            alive = answers or self._unheard.get(iid, 0) <= MAX_ESTIMATE_AGE
+            return NEVER_READ if alive or inlet.parent is not None else None
+        if not answers:
+            return None
+        est = self.estimators.get(iid)
+        age = est.age("flow_m3h") if est is not None else MAX_ESTIMATE_AGE + 1
+        return STALE_READ.format(age=age) if age > MAX_ESTIMATE_AGE else None
 
     def _behind_fault(self, iid: str, isolated: set[str]) -> bool:
         """Whether the inlet is a household whose building valve left the plan (stuck, or
@@ -1307,6 +1350,11 @@ class Controller:
         valve, makes the plan short, and it stays regulated (§5.3.6-5: every inlet the same
         share). Planned fully open it took 1.09 of its set flow while the others got 0.81
         (hidden-check shape gen20-designx1.3, the file's Kvs ×2 at the blocked building).
+        The inlet that sets the short plan's scale (``plan.worst``) is never "passing its
+        share": the scaling stops a hair short of the pressure it needs, so it is planned at
+        0.9989 of its travel, not at the top. Read as "passes its share", gen12-unequal's
+        blocked B007 through HA entities (named at cycle 2) stayed in the plan and every
+        other building sat at −15…−18 % until cycle 12 (bench_product_faults, AI).
         """
         if plan is None or plan.scale >= 1.0 - 1e-6:
             return set()
@@ -1317,7 +1365,8 @@ class Controller:
             if not blocked or view is None or not view.movable:
                 continue
             planned = plan.openings.get(iid, plan.ideal_openings.get(iid))
-            if planned is not None and planned < max_opening - PLAN_OPEN_MARGIN:
+            short = planned is None or planned >= max_opening - PLAN_OPEN_MARGIN
+            if not short and iid != plan.worst:
                 continue  # it passes its share of the short plan
             out.add(iid)
             views[iid] = replace(view, opening=max_opening, movable=False)
@@ -1385,10 +1434,14 @@ class Controller:
             flow = reading.get("flow_m3h") if reading is not None else None
             if flow is not None and flow > 0 and model > 0:
                 ratios[iid], flows[iid] = flow / model, flow
-        if len(ratios) < 3:
+        centre = model_centre(ratios)  # the diagnosis' centre: two inlets are judged too
+        if centre is None:
             return
-        centre = float(np.median(list(ratios.values())))
         learnt_flows = self._learnt_flows(meas) if self.model_low else None
+        # the healthy inlets' ratio against the model with the factors learnt so far: with
+        # two inlets the drawn model's centre is the neighbour, which a blocked valve leaves
+        # more pressure (gen2-pair: Kv 30 % learnt as 23 %, B001 planned to −3 %)
+        learnt_centre = _learnt_centre(flows, learnt_flows) or centre
         for iid, ratio in ratios.items():
             reading = meas.inlets[iid]
             ident = self.model.identifiers.get(iid)
@@ -1419,7 +1472,7 @@ class Controller:
             if ident.valve_factor > 1.0:  # learnt before: against the model with it
                 learnt = learnt_flows.get(iid) if learnt_flows is not None else None
                 if learnt is not None and learnt > 0:
-                    ident.refine_valve_factor(x, flows[iid] / learnt / centre, rest)
+                    ident.refine_valve_factor(x, flows[iid] / learnt / learnt_centre, rest)
             else:
                 ident.take_valve_factor(ident.flow_valve_factor(x, relative, rest))
             self._check_valve(iid, ident.valve_factor)
@@ -1509,9 +1562,12 @@ class Controller:
         if current is None:
             cmds.held[iid] = NO_POSITION
             return None
-        if measured_value(self.network, iid, "flow", reading) is None and not self._open_loop(iid):
-            cmds.held[iid] = NO_READING
-            return None
+        if measured_value(self.network, iid, "flow", reading) is None:
+            why = self._open_loop(iid)
+            if why is None:
+                cmds.held[iid] = NO_READING
+                return None
+            self.open_loop[iid] = cmds.open_loop[iid] = why
         if self.model.rejected(verdict):
             cmds.held[iid] = SPIKE
             return None
@@ -2109,6 +2165,11 @@ def make_controller(network: Network, config: ControllerConfig | None = None) ->
     return Controller(network, config or ControllerConfig())
 
 
+_SCREENED = ReadingFields(
+    "flow_m3h", "dp_available_kpa", "valve_dp_kpa", "supply_c", "return_c", "room_c"
+)
+
+
 def _plausible(reading: InletReading | None, design_flow: float) -> InletReading | None:
     """The reading with physically impossible values flagged (a broken sensor, §3.0.7-1).
 
@@ -2120,15 +2181,13 @@ def _plausible(reading: InletReading | None, design_flow: float) -> InletReading
     if reading is None:
         return None
     bad: list[str] = []  # never a flagged name: get() gives None for those
-    flow = reading.get("flow_m3h")
+    flow, *values = reading.values(_SCREENED)  # one call per inlet, not six
     if flow is not None and not 0.0 <= flow <= MAX_FLOW_RATIO * max(design_flow, 1e-9):
         bad.append("flow_m3h")
-    for name in ("dp_available_kpa", "valve_dp_kpa"):
-        value = reading.get(name)
+    for name, value in zip(_SCREENED.names[1:3], values[:2], strict=True):
         if value is not None and not 0.0 <= value <= MAX_DP_KPA:
             bad.append(name)
-    for name in ("supply_c", "return_c", "room_c"):
-        value = reading.get(name)
+    for name, value in zip(_SCREENED.names[3:], values[2:], strict=True):
         if value is not None and plausible_temperature(value) is None:
             bad.append(name)
         elif value is not None and name != "room_c" and value <= 0.0:
@@ -2192,3 +2251,11 @@ def _controllable(inlet: Inlet) -> bool:
         and bool(device.kvs)
         and math.isfinite(float(device.kvs or 0.0))
     )
+
+
+def _learnt_centre(flows: Mapping[str, float], learnt: Mapping[str, float] | None) -> float | None:
+    """The healthy inlets' measured ÷ model flow with every valve factor learnt so far
+    (:func:`~..diagnosis.model_centre`); None without the learnt model's flows."""
+    if learnt is None:
+        return None
+    return model_centre({i: f / learnt[i] for i, f in flows.items() if learnt.get(i, 0.0) > 0})

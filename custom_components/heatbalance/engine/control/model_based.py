@@ -48,7 +48,7 @@ RESIDUAL_SHARE = 0.5  # a residual beyond half the pump's shut-off pressure is n
 FLOW_PRESSURE_NOISE = 2.0
 OUTLIER_Z = 4.0  # robust σ of one step's pipe fit beyond which an inferred pressure is left out
 OUTLIER_FLOOR = 0.01  # … that σ never taken below 1 % of the typical offered pressure
-READ, INFERRED, ESTIMATED = "read", "inferred", "estimated"  # where an offered ΔP comes from
+READ, INFERRED = "read", "inferred"  # where an offered ΔP comes from
 MIN_SHARED = 3  # inlets whose pressure is inferred from flow before they share one residual
 OWN_Z = 3.0  # standard errors an inferred pressure stands off the shared residual …
 OWN_CYCLES = 3  # … the same way in as many cycles in a row before the inlet learns its own
@@ -94,6 +94,7 @@ class ModelBased:
     _leaf_dp: dict[str, float] = field(default_factory=dict, repr=False)  # households' ΔP read
     _ever_read: set[str] = field(default_factory=set, repr=False)  # households with a meter
     _dp_read: set[str] = field(default_factory=set, repr=False)  # inlets with a ΔP transmitter
+    _planned: dict[str, float] = field(default_factory=dict, repr=False)  # last plan's flows
 
     def __post_init__(self) -> None:
         """Build the planner and one identifier per branch with a valve."""
@@ -242,9 +243,7 @@ class ModelBased:
         """Learn where the network model's pressures are wrong (pipes, pump: §3.0.7-3).
 
         At the measured flows and pump speed the model offers each street-level inlet a
-        pressure; the measured one (where the ΔP is the plant model's estimate,
-        :meth:`_residual_dp`: the one the branch's measured flow implies) differs by what the
-        pipe model gets wrong. The
+        pressure; the measured one differs by what the pipe model gets wrong. The
         smoothed difference is added to every plan (shrunk by its uncertainty,
         :class:`~.identification.ResidualScatter`), and a household takes its building's.
         Where no ΔP is read, the pressure the inlet's identified branch needs for its
@@ -284,6 +283,9 @@ class ModelBased:
         for iid in suspects:  # its own fault, not the drawing: judged by the diagnosis
             self.own.runs.pop(iid, None)
             self.drawing.pop(iid, None)
+            if iid not in self._dp_read:  # a residual inferred from its flow is the fault's
+                self.residuals.pop(iid, None)
+                self.scatter.pop(iid, None)
         offered = self._offered_read(views, suspects)
         try:
             model = pl.offered_pressures(flows, speed)
@@ -440,9 +442,12 @@ class ModelBased:
         self, views: dict[str, InletView], suspects: Collection[str]
     ) -> dict[int, tuple[float, str]]:
         """Each street-level inlet's offered pressure this cycle (kPa) and where it comes
-        from: :data:`READ` (a transmitter), :data:`INFERRED` (no ΔP read anywhere on it:
-        :meth:`flow_pressure`) or :data:`ESTIMATED` (the plant model's ΔP through HA or the
-        gateway: :meth:`_residual_dp`, a residual of its own, no pipe learning).
+        from: :data:`READ` (a transmitter) or :data:`INFERRED` (no ΔP read anywhere on it:
+        :meth:`flow_pressure`). The plant model's ΔP that HA entities and gateway inlets
+        without transmitters carry (flagged estimated, 10a) is inferred too: learnt as a
+        residual of its own and never for the pipes, a drawing with pipes ×1.5 took 2–4
+        steps through HA entities (the engine 1) and genf36 never reached the band in 12
+        (35 deviation alarms); inferred, 1–3 (bench_product_faults ``--dp``, 10x).
 
         Only inlets read this cycle: a lost reading's estimate carries the ΔP of an earlier
         cycle, and a re-plan that moved its neighbours changed it since (district120 at
@@ -454,12 +459,10 @@ class ModelBased:
             view = views.get(pl.ids[k])
             if view is None or view.reading is None or not view.fresh:
                 continue
-            if "dp_available_kpa" in view.reading.estimated:  # the plant model's (10a)
-                estimated = self._residual_dp(k, view)
-                if estimated is not None:
-                    out[k] = (estimated, ESTIMATED)
-                continue
-            dp = _pressure(view.reading.get("dp_available_kpa"))
+            # the plant model's ΔP (HA entities, gateway inlets without transmitters, 10a) is
+            # no measurement: inferred from the flow like an inlet with no ΔP at all (10x)
+            estimate = "dp_available_kpa" in view.reading.estimated
+            dp = None if estimate else _pressure(view.reading.get("dp_available_kpa"))
             if dp is not None:
                 out[k] = (dp, READ)
                 self._dp_read.add(pl.ids[k])
@@ -499,38 +502,6 @@ class ModelBased:
             drop += self._household_drop(k, q, views)
         return drop if math.isfinite(drop) and drop > 0 else None
 
-    def _residual_dp(self, k: int, view: InletView) -> float | None:
-        """The available ΔP a street-level inlet's pressure residual is learnt from: its
-        transmitter's; where the ΔP is the plant model's estimate (no transmitter, HA
-        entities and the gateway), the pressure its branch as identified must have at the
-        measured flow and its opening, ``R(x)·Q²`` — what makes the plan predict the flow
-        the meter reads at the openings the valves have. The estimate itself is the model's
-        answer at the model's flows, no measurement (issue 10 item 3): learnt from, it named
-        a healthy valve "Kv 47 %" (and a healthy gateway start learnt +69 kPa against it,
-        the seventh session's closing note). The pipes are learnt from transmitters only
-        (:meth:`_learn_pipes`): from R·Q² a blocked valve not yet named reads as a pipe
-        fault (loop8, blocked B5 through HA entities: one pipe line ×3.5, the others 8 %
-        short for 20 cycles; bench_product_faults, AI). A valve the no-ΔP witness named
-        blocked has none: its learnt factor explains its flow (with both, the residual
-        crept to +20 kPa and a re-plan at cycle 21 left the others 6 % short)."""
-        reading = view.reading
-        if reading is None:
-            return None
-        if "dp_available_kpa" not in reading.estimated:
-            return _pressure(reading.get("dp_available_kpa"))
-        pl = self.planner
-        ident = self.identifiers.get(pl.ids[k])
-        q = reading.get("flow_m3h")
-        if ident is None or view.opening is None or q is None or not pl.leaf[k]:
-            return None
-        if ident.valve_factor != 1.0:  # the no-ΔP witness's blocked valve explains its flow
-            self.residuals.pop(pl.ids[k], None)
-            self.scatter.pop(pl.ids[k], None)
-            return None
-        if not 0 < q <= MAX_FLOW_RATIO * float(pl.design[k]):
-            return None
-        return _pressure(ident.resistance(pl.valve_term(k, view.opening)) * q * q)
-
     def _learn_pipes(
         self, model: np.ndarray, offered: dict[int, tuple[float, str]], flow_noise: float
     ) -> bool:
@@ -541,7 +512,7 @@ class ModelBased:
         measured = np.full(len(top), np.nan)
         inferred = np.zeros(len(top), dtype=bool)
         for j, k in enumerate(top.tolist()):
-            if k in offered and offered[k][1] != ESTIMATED:  # 10a: from transmitters only
+            if k in offered:
                 measured[j], inferred[j] = offered[k][0], offered[k][1] == INFERRED
         losses = pl.path_losses()[top]
         measured[_outliers(measured, losses, inferred)] = np.nan
@@ -688,6 +659,7 @@ class ModelBased:
             return None
         if not math.isfinite(plan.speed):
             return None
+        self._planned = plan.flows
         return plan
 
     def _plan_input(self, views: dict[str, InletView], max_opening: float) -> PlanInput:
@@ -731,6 +703,8 @@ class ModelBased:
             measured = view.reading.get("flow_m3h") if view and view.reading else None
             if measured is not None and 0 < measured <= MAX_FLOW_RATIO * design[k]:
                 flow_l[k], metered_l[k] = measured, True
+            else:  # unread: the last plan's flow for it (planned or predicted), not design
+                flow_l[k] = self._planned.get(iid, design[k])
             if leaf[k] and has_kv[k] and r > 0:
                 fixed_l[k] = r
         flow = np.array(flow_l, dtype=float)
