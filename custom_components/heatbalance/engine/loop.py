@@ -73,7 +73,7 @@ from .evaluation import (
 )
 from .forecast import LoadForecaster
 from .model import Network
-from .plausibility import Plausibility, untrusted
+from .plausibility import Plausibility, coupled, untrusted
 
 
 @dataclass
@@ -226,7 +226,8 @@ class ControlLoop:
         ctl = self.controller
         pump = ctl.last_speed if self.config.controller.pump_control else None
         quiet = not ctl.moved and not ctl.pump_jump  # nothing sent since the last readings
-        touched = self.network.inlets.keys() if ctl.pump_jump else ctl.touched()
+        shifted = ctl.pump_jump or coupled(self.network, ctl.moved)  # every flow moved
+        touched = self.network.inlets.keys() if shifted else ctl.touched()
         plausible = self.plausibility.update(measurements, ctl.estimators, pump, quiet, touched)
         meas = untrusted(meas, plausible, self.plausibility.disowned)
         ev = self._evaluate(meas)
