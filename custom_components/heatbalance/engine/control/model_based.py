@@ -94,6 +94,7 @@ class ModelBased:
     _leaf_dp: dict[str, float] = field(default_factory=dict, repr=False)  # households' ΔP read
     _ever_read: set[str] = field(default_factory=set, repr=False)  # households with a meter
     _dp_read: set[str] = field(default_factory=set, repr=False)  # inlets with a ΔP transmitter
+    _planned: dict[str, float] = field(default_factory=dict, repr=False)  # last plan's flows
 
     def __post_init__(self) -> None:
         """Build the planner and one identifier per branch with a valve."""
@@ -658,6 +659,7 @@ class ModelBased:
             return None
         if not math.isfinite(plan.speed):
             return None
+        self._planned = plan.flows
         return plan
 
     def _plan_input(self, views: dict[str, InletView], max_opening: float) -> PlanInput:
@@ -701,6 +703,8 @@ class ModelBased:
             measured = view.reading.get("flow_m3h") if view and view.reading else None
             if measured is not None and 0 < measured <= MAX_FLOW_RATIO * design[k]:
                 flow_l[k], metered_l[k] = measured, True
+            else:  # unread: the last plan's flow for it (planned or predicted), not design
+                flow_l[k] = self._planned.get(iid, design[k])
             if leaf[k] and has_kv[k] and r > 0:
                 fixed_l[k] = r
         flow = np.array(flow_l, dtype=float)
