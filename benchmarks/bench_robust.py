@@ -263,6 +263,11 @@ SCENARIOS = (
     Scenario("bad day: σ3% and 20% lost", noise=0.03, missing=0.2, goal=12),
     Scenario("silent valve from step 8", fault="silent", value=8.0, isolate=True, named=True),
     Scenario("absurd values 5%", fault="absurd", value=0.05),
+    # meters that never report (9s): never commissioned, out of radio range, a wrong M-Bus
+    # address; the valves answer. Judged on the other inlets; the silent ones' true flow is
+    # printed below the goals (:func:`silent_summary`)
+    Scenario("silent 5%", fault="unread", value=0.05, isolate=True, goal=12),
+    Scenario("silent 1 building", fault="unread", value=1.0, isolate=True, goal=12),
     # real-plant faults (9x, 6 Dec; --only "plant:" runs them): the device at fault is the
     # middle building's (victim_of) unless said otherwise
     Scenario(
@@ -383,6 +388,21 @@ def victim_of(network: Network) -> str:
         if i.parent is None and i.device.type in KV_DEVICES and i.device.actuated
     )
     return ids[len(ids) // 2]
+
+
+def unread_of(network: Network, scn: Scenario, seed: int) -> frozenset[str]:
+    """The inlets whose meters never report (``unread`` fault), chosen by ``seed`` from its
+    own stream (the noise draws stay the seed's): ``value`` < 1, that share of the valve
+    inlets (at least one, households included); else that many top-level buildings."""
+    if scn.fault != "unread":
+        return frozenset()
+    valves = sorted(
+        i.id for i in network.inlets.values() if i.device.type in KV_DEVICES and i.device.actuated
+    )
+    pool = valves if scn.value < 1.0 else [i for i in valves if network.inlets[i].parent is None]
+    k = max(1, round(scn.value * len(pool))) if scn.value < 1.0 else int(scn.value)
+    rng = np.random.default_rng(10_000 + seed)
+    return frozenset(str(x) for x in rng.choice(pool, size=min(k, len(pool)), replace=False))
 
 
 def with_pipes(network: Network, factor: float) -> Network:
@@ -610,6 +630,9 @@ def run_one(
     faulty = scn.isolate
     second = second_of(base) if scn.fault == "two" else None
     scope = _scope(base, victim if faulty else None, second)
+    unread = unread_of(base, scn, seed)
+    if unread:  # judged: every inlet whose meter reports (households of a silent one too)
+        scope = [iid for iid in base.inlets if iid not in unread]
     faults = PlantFaults(scn, victim, second or "")
     faulty_ids = {victim} | ({second} if second else set())
     cfg = config or ControllerConfig()
@@ -630,6 +653,9 @@ def run_one(
     for k in range(1, STEPS + 1):
         meas = measure(state, scn, victim, rng)
         faults.readings(meas, k)
+        for iid in unread:  # its meter never answers; its valve does (position read back)
+            if iid in meas.inlets:
+                meas.inlets[iid] = InletReading(opening=meas.inlets[iid].opening)
         silent = faults.silent(k)
         if silent:  # its meter and its valve no longer answer (a dead device or gateway)
             meas.inlets.pop(victim, None)
@@ -716,9 +742,7 @@ def run_one(
         wrong_raw=wrong["raw"] / STEPS,
         wrong_estimate=wrong["estimate"] / STEPS,
         victim_flow=(
-            state.inlets[victim].flow_m3h / sim.network.inlets[victim].design_flow_m3h
-            if scn.fault is not None
-            else None
+            _worst_ratio(sim.network, state, unread or {victim}) if scn.fault is not None else None
         ),
         book_alarm=book_alarm,
         other_alarms=tuple(sorted(others_raised)),
@@ -728,6 +752,12 @@ def run_one(
         flips=flips,
         left=left,
     )
+
+
+def _worst_ratio(network: Network, state: PlantState, ids: Iterable[str]) -> float:
+    """True flow ÷ design of the inlet among ``ids`` farthest from its design flow."""
+    ratios = [state.inlets[i].flow_m3h / network.inlets[i].design_flow_m3h for i in ids]
+    return max(ratios, key=lambda r: abs(r - 1.0))
 
 
 def _after_event(scn: Scenario, k: int) -> bool:
@@ -1078,6 +1108,7 @@ def summary(rows: list[Row]) -> list[str]:
         lines.append(
             f"no position feedback: advanced steps within ±1 of with feedback on {ok}/{len(rs)}"
         )
+    lines += silent_summary(rows)
     ok = sum(np.median([x.pump_ratio for x in r.runs]) <= 1.03 for r in of("noise 1%"))
     lines.append(f"pump ≤1.03× oracle (noise 1%) on {ok}/{len(of('noise 1%'))}")
     lines += _plant_summary(rows)
@@ -1086,6 +1117,23 @@ def summary(rows: list[Row]) -> list[str]:
         f"unsafe commands (not finite, outside the limits, a step too far; §5.3.6-3): "
         f"{sum(r.unsafe for r in unsafe)} in {len(unsafe)} of {sum(len(r.runs) for r in rows)} runs"
     )
+    return lines
+
+
+def silent_summary(rows: list[Row]) -> list[str]:
+    """Meters that never report (``unread`` rows): the other inlets' advanced band and the
+    silent inlets' true flow at the end (the one farthest from design, per seed)."""
+    lines = []
+    for name in ("silent 5%", "silent 1 building"):
+        rs = [r for r in rows if r.scenario == name]
+        if not rs:
+            continue
+        ok = sum(all(x.advanced is not None and x.advanced <= r.goal for x in r.runs) for r in rs)
+        ends = [x.victim_flow for r in rs for x in r.runs if x.victim_flow is not None]
+        lines.append(
+            f"{name}: the others hold advanced from ≤{rs[0].goal} in every seed on {ok}/{len(rs)}; "
+            f"the silent inlets' true flow at the end {min(ends):.3f}…{max(ends):.3f} of design"
+        )
     return lines
 
 

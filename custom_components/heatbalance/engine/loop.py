@@ -52,7 +52,13 @@ from .control.base import (
     Measurements,
     ReadingFields,
 )
-from .control.controller import MAX_ESTIMATE_AGE, SIGNIFICANCE_Z, Controller, make_controller
+from .control.controller import (
+    MAX_ESTIMATE_AGE,
+    MIN_VISIBLE_SHARE,
+    SIGNIFICANCE_Z,
+    Controller,
+    make_controller,
+)
 from .control.safety import limit_opening
 from .design_loads import DesignLoadCheck
 from .diagnosis import Diagnoser, Finding, InletObservation
@@ -67,7 +73,7 @@ from .evaluation import (
 )
 from .forecast import LoadForecaster
 from .model import Network
-from .plausibility import Plausibility, untrusted
+from .plausibility import Plausibility, coupled, untrusted
 
 
 @dataclass
@@ -90,6 +96,7 @@ class LoopConfig:
 READING_Z = 4.0  # a reading this many meter σ outside the band breaks the hold at once (§8.2.5)
 MANUAL = "manual"  # Dispatch.held: a proposal the operator confirms (§5.3.6-6)
 BALANCED = "balanced"  # Dispatch.held: balanced, devices left alone (§8.2.5)
+MISSING_DATA = "missing_data"  # Finding.kind: an inlet regulated without its flow reading
 PREDICTED = ("flow_m3h", "supply_c", "return_c", "room_c", "dp_available_kpa")  # filled_in
 
 
@@ -219,7 +226,8 @@ class ControlLoop:
         ctl = self.controller
         pump = ctl.last_speed if self.config.controller.pump_control else None
         quiet = not ctl.moved and not ctl.pump_jump  # nothing sent since the last readings
-        touched = self.network.inlets.keys() if ctl.pump_jump else ctl.touched()
+        shifted = ctl.pump_jump or coupled(self.network, ctl.moved)  # every flow moved
+        touched = self.network.inlets.keys() if shifted else ctl.touched()
         plausible = self.plausibility.update(measurements, ctl.estimators, pump, quiet, touched)
         meas = untrusted(meas, plausible, self.plausibility.disowned)
         ev = self._evaluate(meas)
@@ -376,11 +384,23 @@ class ControlLoop:
         flapped); on networks of 100+ inlets the readings were never all in band at once,
         so the hold that stops valve hunting never engaged. An inlet without a usable
         flow estimate (none yet, lost longer than ``MAX_ESTIMATE_AGE``), a temperature
-        target or a spread band is judged on its readings, as before."""
+        target or a spread band is judged on its readings, as before. An inlet the
+        controller plans open-loop (``Commands.open_loop``: its meter never read, or lost
+        beyond its estimate) is left out: its only "estimate" is the plan's own prediction,
+        in band by construction, and without it the verdict stayed unknown for good, so a
+        network with one unread meter never reached balance (§8.2.5); it is named instead
+        (a :data:`MISSING_DATA` finding, :meth:`_controller_findings`). Unknown while fewer
+        than half the judged inlets are read (``MIN_VISIBLE_SHARE``, the pump's own rule):
+        a network nobody reads is not balanced."""
         if ev is None or ev.band.basis != "setpoint" or self.config.controller.target != "flow":
             return None if ev is None else ev.in_band
         unknown = False
+        unread = self.controller.open_loop
+        if len(unread) > (1.0 - MIN_VISIBLE_SHARE) * len(ev.inlets):
+            unread = {}  # judged on its readings (their verdict is unknown: no balance)
         for iid, judged in ev.inlets.items():
+            if iid in unread:
+                continue
             inside = self._inlet_held(iid, judged, ev.band, holding)
             if inside is False:
                 return False
@@ -505,6 +525,11 @@ class ControlLoop:
             kind = "stuck" if why.startswith("stuck") else "blockage"
             if (iid, kind) not in seen:
                 out.append(Finding(iid, kind, "warning", f"inlet {iid}: {why}", time_s or 0.0))
+        for iid, why in sorted(self.controller.open_loop.items()):
+            # a silent meter beside an answering valve: the flow a flow target needs
+            # (§4.3.2/§4.3.3) is missing; named, not alarmed as a dead device (comm_loss)
+            message = f"inlet {iid}: {why}"
+            out.append(Finding(iid, MISSING_DATA, "warning", message, time_s or 0.0))
         return out
 
     def _alarm_rules(

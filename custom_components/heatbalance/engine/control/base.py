@@ -171,7 +171,9 @@ class Commands:
     ``proposed_pump_speed`` what the pump would get (also in manual mode);
     ``assumed`` the valves whose position is not read back but assumed (last command or
     configured opening), with how; ``faults`` the inlets diagnosed faulty (stuck, blocked)
-    and left out of the coordinated plan, with why (alarm them, §5.3.7/§5.3.8).
+    and left out of the coordinated plan, with why (alarm them, §5.3.7/§5.3.8);
+    ``open_loop`` the inlets regulated without a flow reading (never read, or lost beyond
+    the estimate's age), from the model alone, with why — their flow is assumed, not known.
     """
 
     openings: dict[str, float] = field(default_factory=dict)
@@ -185,6 +187,7 @@ class Commands:
     targets: dict[str, float] = field(default_factory=dict)
     assumed: dict[str, str] = field(default_factory=dict)
     faults: dict[str, str] = field(default_factory=dict)
+    open_loop: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for the audit log and diagnostics)."""

@@ -15,8 +15,9 @@ issue target values):
   moves, which shifts every flow), so noise does not make valves hunt;
 * an inlet without a trustworthy reading (missing, flagged, non-finite, negative or
   implausible, and no recent estimate) is held where it is and flagged with the reason —
-  except a household that was never read (no flow meter): the model-based plan sets it
-  from the model, its metered siblings and building meter correcting the model;
+  except where only its meter is silent (never read, or lost beyond ``MAX_ESTIMATE_AGE``
+  while its valve still answers): the model-based plan sets it open-loop from the
+  identified model, at the opening that gives its goal, named in ``Commands.open_loop``;
 * a valve without position feedback is regulated from its last acknowledged command, at
   first from its commissioned (configured) opening — flagged in ``Commands.assumed``;
 * an inlet diagnosed as stuck (feedback does not follow the command) or blocked (its valve
@@ -109,6 +110,8 @@ BLOCKED_CIRCUIT = "blocked: the building's circuit passes far less than the netw
 BLOCKED_BRANCH = "blocked: the inlet passes far less than the network file says at its opening"
 ISOLATED = "building valve faulty: planned at what it gets"
 NO_READING = "no usable reading"
+NEVER_READ = "no flow reading ever: regulated open-loop from the model (§4.3.2/§4.3.3)"
+STALE_READ = "no flow reading for {age} cycles: regulated open-loop from the model"
 SPEED_TOLERANCE = 0.05  # a VFD may report a little above nominal; far above is a bad reading
 PLAN_OPEN_MARGIN = 1e-3  # a blocked valve planned this near its top cannot pass its share
 MIN_VISIBLE_SHARE = 0.5  # the pump moves only while at least half the valves are seen
@@ -187,6 +190,8 @@ class Controller:
         self.fresh: set[str] = set()  # inlets with a flow reading this cycle
         self.shifted: set[str] = set()  # … whose flow last cycle's valve commands changed
         self._seen: set[str] = set()  # … and in any cycle since the start
+        self.open_loop: dict[str, str] = {}  # this cycle's inlets planned without a flow, why
+        self._unheard: dict[str, int] = {}  # cycles in a row with neither a flow nor a position
         self._reporting: set[str] = set()  # valves whose position was read back at least once
         self.raw = Measurements()  # this cycle's readings before estimation
         # … and after: what the band can be judged on beside the raw readings (§8.2)
@@ -225,12 +230,14 @@ class Controller:
         self.pump_ratio = self._pump_ratio_seen(measurements)
         measurements = self._estimate(measurements, openings)
         self._seen |= self.fresh  # inlets read at least once (a silent one is not unmetered)
+        self._count_unheard()
         self.estimated = measurements
         self.quiet = 0 if self.moved or self.pump_jump else self.quiet + 1
         self._unsent = (self.trim, self.last_speed)
         self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
         self.moved_from, self.pump_ratio = {}, 1.0
         self.pump_loop_only = False
+        self.open_loop = {}
         cmds.faults.update(self.faults)
         if uses_presettings(self.config.level):
             self._presetting_step(measurements, openings, cmds)
@@ -521,6 +528,12 @@ class Controller:
             self._parents = frozenset(i.parent for i in inlets if i.parent is not None)
         return self._parents
 
+    def _flow_noise(self, iid: str) -> float | None:
+        """The learnt relative σ of one of the inlet's flow readings (None: not learnt)."""
+        est = self.estimators.get(iid)
+        flow = est.filters.get("flow_m3h") if est is not None else None
+        return flow.sigma() if flow is not None else None
+
     def _flow_std(self, iid: str, err: TargetError) -> float | None:
         """Relative standard error of a flow loop's estimated flow (None: not a flow loop)."""
         if err.target != "flow":
@@ -565,7 +578,7 @@ class Controller:
 
         # buildings identified here; a faulty inlet's flow says nothing of the pipes
         self.model.update_residuals(
-            views, current_speed, self.faults.keys(), self.meters.pair_ratio
+            views, current_speed, self.faults.keys(), self.meters.pair_ratio, self._flow_noise
         )
         self._check_building_circuits(ids)
         self.model.weights = self.config.weights  # who is served first when short (§5.3.6-5)
@@ -688,6 +701,11 @@ class Controller:
             elif pump_moves and proposal is not None and self._street_leaf(iid):
                 proposal = self._actuator_step(iid, current, proposal)
             self._emit(iid, current, proposal, meas, cmds)
+        if self.open_loop:
+            named = ", ".join(sorted(self.open_loop)[:5])
+            more = len(self.open_loop) - 5
+            tail = f" and {more} more" if more > 0 else ""
+            cmds.notes.append(f"planned from the model without a flow reading: {named}{tail}")
         if self.moved or pump_moves:
             flows = {**plan.flows, **{iid: q for iid, (_, q) in spared.items()}}
             self.expected = self._expected_flows(flows)
@@ -1225,7 +1243,7 @@ class Controller:
             target = None
             if iid in model_ids:
                 target = self._flow_target(iid, meas, cmds, current, verdict)
-                seen += target is not None
+                seen += target is not None and iid not in self.open_loop  # a flow read
             # A manual inlet stays where it is in an automatic network's plan; in a manual
             # network the whole plan is hypothetical, so everything may move in it. A faulty
             # inlet (or a household behind a faulty building valve) leaves the plan.
@@ -1280,15 +1298,42 @@ class Controller:
         parent = self.network.inlets[iid].parent
         return any(self.faults.get(i, "").startswith(STUCK) for i in (iid, parent) if i is not None)
 
-    def _open_loop(self, iid: str) -> bool:
-        """Whether a household never read is planned from the model alone (no flow meter)."""
+    def _count_unheard(self) -> None:
+        """Count, per valve, the cycles in a row without a flow reading or a read position."""
+        for iid in self.ids:
+            if iid in self.fresh or _feedback(self.raw, iid) is not None:
+                self._unheard.pop(iid, None)
+            else:
+                self._unheard[iid] = self._unheard.get(iid, 0) + 1
+
+    def _open_loop(self, iid: str) -> str | None:
+        """Why an inlet without a flow is planned open-loop from the model, or None (held).
+
+        Its meter never read (never commissioned, a radio sensor out of range, an M-Bus
+        meter at a wrong address), or lost for longer than its estimate stands in
+        (``MAX_ESTIMATE_AGE``) while its valve still answers. Held where it stood, it drew
+        what the open valve passed and the plan never counted it: district120 from an
+        all-open start with six silent inlets, one at 2.5× its design flow and others
+        starved to −30 %. Planned like any inlet, it gets the opening the identified model
+        gives for its goal (§3.0.7), the others' readings correcting the model — at a cold
+        start also one not heard from yet (its reading lost, as the commissioning presetting
+        would set it), for ``MAX_ESTIMATE_AGE`` cycles. A valve heard from neither so long,
+        nor one that fell silent with its meter, is a dead device: held, and the pump is not
+        slowed for it (§5.3.6-3 fail-safe, :meth:`_model_step`). A household never read is
+        planned whatever its valve says (no flow meter on it, its building's reads it).
+        """
         inlet = self.network.inlets[iid]
-        return (
-            inlet.parent is not None
-            and iid not in self._seen
-            and self._is_auto(iid)
-            and self.config.target_of(iid, inlet.device.type) == "flow"
-        )
+        if not self._is_auto(iid) or self.config.target_of(iid, inlet.device.type) != "flow":
+            return None
+        answers = _feedback(self.raw, iid) is not None  # the position read back this cycle
+        if iid not in self._seen:
+            alive = answers or self._unheard.get(iid, 0) <= MAX_ESTIMATE_AGE
+            return NEVER_READ if alive or inlet.parent is not None else None
+        if not answers:
+            return None
+        est = self.estimators.get(iid)
+        age = est.age("flow_m3h") if est is not None else MAX_ESTIMATE_AGE + 1
+        return STALE_READ.format(age=age) if age > MAX_ESTIMATE_AGE else None
 
     def _behind_fault(self, iid: str, isolated: set[str]) -> bool:
         """Whether the inlet is a household whose building valve left the plan (stuck, or
@@ -1523,9 +1568,12 @@ class Controller:
         if current is None:
             cmds.held[iid] = NO_POSITION
             return None
-        if measured_value(self.network, iid, "flow", reading) is None and not self._open_loop(iid):
-            cmds.held[iid] = NO_READING
-            return None
+        if measured_value(self.network, iid, "flow", reading) is None:
+            why = self._open_loop(iid)
+            if why is None:
+                cmds.held[iid] = NO_READING
+                return None
+            self.open_loop[iid] = cmds.open_loop[iid] = why
         if self.model.rejected(verdict):
             cmds.held[iid] = SPIKE
             return None

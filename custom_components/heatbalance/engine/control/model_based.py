@@ -55,6 +55,7 @@ OWN_CYCLES = 3  # … the same way in as many cycles in a row before the inlet l
 AGREED_CYCLES = 6  # cycles in a row within the noise after which the drawing is right there
 DRAWING_RANGE = (0.05, 20.0)  # a valve factor learnt without ΔP: Kvs ×4.5 … ×0.22 of the file
 DRAWING_SMOOTHING = 0.5  # weight of the newest sample (in log) once learnt
+MAX_DRAWING_NOISE = 0.2  # a learnt σ beyond 20 % is a broken meter, not noise
 METER_DOUBT = 0.035  # a flow ÷ heat-balance ratio this far off (meter check's level) is doubt
 MIN_SEEN_FOR_RESIDUAL = 0.5  # share of leaf flows needed to compare pressures at all
 OUTER_GAIN = 0.5  # share of a temperature error turned into a flow-target change per step
@@ -94,6 +95,7 @@ class ModelBased:
     _leaf_dp: dict[str, float] = field(default_factory=dict, repr=False)  # households' ΔP read
     _ever_read: set[str] = field(default_factory=set, repr=False)  # households with a meter
     _dp_read: set[str] = field(default_factory=set, repr=False)  # inlets with a ΔP transmitter
+    _planned: dict[str, float] = field(default_factory=dict, repr=False)  # last plan's flows
 
     def __post_init__(self) -> None:
         """Build the planner and one identifier per branch with a valve."""
@@ -238,6 +240,7 @@ class ModelBased:
         speed: float,
         suspects: Collection[str] = (),
         meters: Callable[[str], float | None] | None = None,
+        flow_noise: Callable[[str], float | None] | None = None,
     ) -> None:
         """Learn where the network model's pressures are wrong (pipes, pump: §3.0.7-3).
 
@@ -253,7 +256,9 @@ class ModelBased:
         (:class:`OwnDeviation`): then it is that inlet's drawing (a branch drawn wrong, the
         building hung on another branch, its valve's Kvs), learnt by :meth:`_learn_drawing`
         unless ``meters`` (per inlet its flow ÷ heat-balance ratio less one) says the flow
-        meter reads what its heat meter does not.
+        meter reads what its heat meter does not. ``flow_noise`` (per inlet the learnt relative
+        σ of one flow reading) widens that test where the meters are noisier than the 2 %
+        it assumes (:data:`RESIDUAL_NOISE`).
         """
         self.identify_buildings(views)
         pl = self.planner
@@ -282,9 +287,6 @@ class ModelBased:
         for iid in suspects:  # its own fault, not the drawing: judged by the diagnosis
             self.own.runs.pop(iid, None)
             self.drawing.pop(iid, None)
-            if iid not in self._dp_read:  # a residual inferred from its flow is the fault's
-                self.residuals.pop(iid, None)
-                self.scatter.pop(iid, None)
         offered = self._offered_read(views, suspects)
         try:
             model = pl.offered_pressures(flows, speed)
@@ -309,7 +311,8 @@ class ModelBased:
             if kind == INFERRED and shared is not None:
                 new, var = float(np.clip(shared[0], -bound, bound)), var * shared[1]
                 # the flows' common error moves the shared residual alike: not in the spread
-                sd = noise * dp * math.sqrt(1.0 + shared[1])
+                sigma = _learnt_noise(flow_noise, iid)
+                sd = FLOW_PRESSURE_NOISE * sigma * dp * math.sqrt(1.0 + shared[1])
                 self._learn_drawing(k, views, dp, float(model[k]) + new, sd, meters)
             var += float(guess[k]) ** 2
             old = self.residuals.get(iid)
@@ -658,6 +661,7 @@ class ModelBased:
             return None
         if not math.isfinite(plan.speed):
             return None
+        self._planned = plan.flows
         return plan
 
     def _plan_input(self, views: dict[str, InletView], max_opening: float) -> PlanInput:
@@ -701,6 +705,8 @@ class ModelBased:
             measured = view.reading.get("flow_m3h") if view and view.reading else None
             if measured is not None and 0 < measured <= MAX_FLOW_RATIO * design[k]:
                 flow_l[k], metered_l[k] = measured, True
+            else:  # unread: the last plan's flow for it (planned or predicted), not design
+                flow_l[k] = self._planned.get(iid, design[k])
             if leaf[k] and has_kv[k] and r > 0:
                 fixed_l[k] = r
         flow = np.array(flow_l, dtype=float)
@@ -882,6 +888,15 @@ def _meter_explains(ratio: float | None, inferred: float, offered: float) -> boo
         return False
     deviation = math.sqrt(inferred / offered) - 1.0
     return ratio * deviation > 0 and abs(ratio) >= max(METER_DOUBT, 0.5 * abs(deviation))
+
+
+def _learnt_noise(flow_noise: Callable[[str], float | None] | None, iid: str) -> float:
+    """The relative σ of one of the inlet's flow readings the drawing test assumes: the
+    learnt one where it is above :data:`RESIDUAL_NOISE` (2 %), never below it."""
+    learnt = flow_noise(iid) if flow_noise is not None else None
+    if learnt is None or not math.isfinite(learnt):
+        return RESIDUAL_NOISE
+    return max(RESIDUAL_NOISE, min(learnt, MAX_DRAWING_NOISE))
 
 
 def _pressure(value: float | None) -> float | None:

@@ -28,7 +28,7 @@ from .setpoints import setpoint
 
 ROOM_SCALE_K = 30.0  # rooms answer over many hours: 1 K off moves the flow ~3 % per step
 MIN_FLOW_SHARE = 0.01  # a zero reading is taken as 1 % of setpoint: "open up", not −∞
-POOL_MIN = 50  # inlets before their flow estimates are judged together (see worst_lower_bound)
+POOL_MIN = 2  # inlets before their flow estimates are judged together (see worst_lower_bound)
 SIMULTANEOUS = 0.05  # chance that some inlet's true flow lies below the network's bound
 OUTLIER_SD = 3.0  # an estimate this far from the others (at least) is judged on its own
 SPREAD_Z = 2.0  # the spread of the true flows is taken at its upper 2 σ (few inlets: wide)
@@ -140,12 +140,14 @@ def worst_lower_bound(ratios: Sequence[tuple[float, float]], z: float) -> float 
     pooling is *limited* (Efron–Morris limited translation): it may lift an inlet's bound
     to its own estimate less ``POOL_CAP_Z`` σ, never further — a truly low inlet keeps
     that much of its own protection (at 0 σ: 5 of 10 seeds). Its estimate can also lag its
-    true flow after the neighbours' moves (gen24-spread10 at 2 % noise: a building
+    true flow after the neighbours' moves (gen24-spread10 at 2 % noise, 5 Dec: a building
     estimated 1.8 σ above its true flow; pooled and limited at 1 σ, 7 of 10 seeds held the
-    band, 9 without pooling), and the order statistic's bias is small with few inlets
-    (1.6 σ at 12, 2 σ at 24), so fewer than ``POOL_MIN`` inlets are each judged on their
-    own — a threshold set after that loss was measured: pooling serves the large
-    networks, whose lowest estimate lies 2.5–3.2 σ low. An estimate further from the
+    band, 9 without pooling), so until 6 Dec fewer than 50 inlets were each judged on their
+    own. Measured again after the estimates' fixes since (6 Dec, 9p), pooling on every
+    network costs no seed (gen24-spread10 and estate12 at 2 % noise 10/10 either way) and
+    takes the lowest-draw bias the small networks have too (1.6 σ at 12, 2 σ at 30:
+    gen30-loop's binding inlet sat 2.6 σ under its true flow), so ``POOL_MIN`` is two, the
+    fewest that can be pooled. An estimate further from the
     others than the most extreme of n draws reaches (the simultaneous z, at least
     ``OUTLIER_SD``: 3.9 at 1,240 inlets) is judged on its own (a far inlet the plan lands
     short); at a fixed 3 σ the lowest estimates of households1200 (3.7 σ low by chance)
