@@ -15,8 +15,16 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
-from custom_components.heatbalance.engine.control.controller import BLOCKED, make_controller
+from custom_components.heatbalance.engine.control.base import (
+    Commands,
+    ControllerConfig,
+    Measurements,
+)
+from custom_components.heatbalance.engine.control.controller import (
+    BLOCKED,
+    Controller,
+    make_controller,
+)
 from custom_components.heatbalance.engine.control.model_based import InletView
 from custom_components.heatbalance.engine.control.planner import Plan
 from custom_components.heatbalance.engine.loader import load_network
@@ -94,6 +102,18 @@ def _no_pressures(_: int, meas: Measurements) -> None:
         r.dp_available_kpa = r.valve_dp_kpa = None
 
 
+def _run_blocked_without_dp(
+    network: Network, blocked: str
+) -> tuple[Controller, Simulator, list[Commands]]:
+    """Eight cycles of the model-based controller with ``blocked`` at Kv × KV_FACTOR and no
+    ΔP read anywhere: the controller, the plant and each cycle's commands."""
+    sim = Simulator(network, outdoor_c=-5.0)
+    sim.inject_fault(blocked, "blockage", factor=KV_FACTOR)
+    ctl = make_controller(network, ControllerConfig())
+    _, sim, history = run(network, ctl, 8, sim=sim, tamper=_no_pressures)
+    return ctl, sim, history
+
+
 def test_blocked_leaf_without_any_dp_leaves_the_plan() -> None:
     """A blocked street-level building found where no ΔP is read (§5.3.7-3, §3.0.7-3).
 
@@ -108,10 +128,7 @@ def test_blocked_leaf_without_any_dp_leaves_the_plan() -> None:
         generate_network(15, seed=22, branch_len=1, trunk_m=(90.0, 110.0), name="comb")
     )
     blocked = sorted(i for i, x in network.inlets.items() if x.parent is None)[7]
-    sim = Simulator(network, outdoor_c=-5.0)
-    sim.inject_fault(blocked, "blockage", factor=KV_FACTOR)
-    ctl = make_controller(network, ControllerConfig())
-    _, sim, history = run(network, ctl, 8, sim=sim, tamper=_no_pressures)
+    ctl, sim, history = _run_blocked_without_dp(network, blocked)
     assert any(blocked in c.faults for c in history[:2])  # named within 2 steps
     assert _others_in_advanced_band(network, sim, blocked)
     assert ctl.model.identifiers[blocked].valve_factor >= 4.0  # Kv ≤ 50 %: learnt, not assumed
@@ -242,10 +259,7 @@ def test_a_blocked_building_of_two_without_any_dp_is_named_not_learnt_as_pressur
     """
     network = all_open(generate_network(2, seed=58, name="gen2-pair"))
     blocked = "B002"
-    sim = Simulator(network, outdoor_c=-5.0)
-    sim.inject_fault(blocked, "blockage", factor=KV_FACTOR)
-    ctl = make_controller(network, ControllerConfig())
-    _, sim, history = run(network, ctl, 8, sim=sim, tamper=_no_pressures)
+    ctl, sim, history = _run_blocked_without_dp(network, blocked)
     assert any(blocked in c.faults for c in history[:2])  # named within 2 steps
     assert _others_in_advanced_band(network, sim, blocked)
     learnt = ctl.model.identifiers[blocked].valve_factor

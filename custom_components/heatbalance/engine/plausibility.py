@@ -162,18 +162,19 @@ class _Flowing:
     since: float = 0.0  # when that run began
 
 
+def _number(data: Mapping[str, Any], key: str) -> float | None:
+    """A stored optional number (a damaged one raises)."""
+    value = data[key]
+    return None if value is None else float(value)
+
+
 def _flowing(data: Mapping[str, Any]) -> _Flowing:
     """A stored :class:`_Flowing` (numbers checked: a damaged one raises)."""
-
-    def number(key: str) -> float | None:
-        value = data[key]
-        return None if value is None else float(value)
-
     return _Flowing(
-        flow=number("flow"),
+        flow=_number(data, "flow"),
         returns=[float(x) for x in data["returns"]][-DEAD_KEPT:],
-        heat_kwh=number("heat_kwh"),
-        time_s=number("time_s"),
+        heat_kwh=_number(data, "heat_kwh"),
+        time_s=_number(data, "time_s"),
         dead=int(data["dead"]),
         since=float(data["since"]),
     )
@@ -222,18 +223,13 @@ def _still_flows(state: _Flowing, reading: InletReading, now: float) -> list[str
 
 def _meter(data: Mapping[str, Any]) -> _Meter:
     """A stored :class:`_Meter` (numbers checked: a damaged one raises)."""
-
-    def number(key: str) -> float | None:
-        value = data[key]
-        return None if value is None else float(value)
-
     return _Meter(
-        last=number("last"),
+        last=_number(data, "last"),
         pairs=int(data["pairs"]),
         repeats=int(data["repeats"]),
         run=int(data["run"]),
         run_quiet=int(data["run_quiet"]),
-        noise=number("noise"),
+        noise=_number(data, "noise"),
         run_moved=int(data.get("run_moved", 0)),  # a state stored before it existed: none
         since=float(data["since"]),
         steps=[float(x) for x in data["steps"]][-STEPS_KEPT:],
