@@ -134,7 +134,7 @@ class _Meter:
             return None
         if changes >= FROZEN_MIN_CHANGES:
             share = (self.repeats + 1) / (self.pairs + 2)
-        elif changes >= 1 and pool is not None:
+        elif pool is not None and (changes >= 1 or self._moved_continuous()):
             share = (self.repeats + FROZEN_POOL_WEIGHT * pool) / (self.pairs + FROZEN_POOL_WEIGHT)
         else:
             return None
@@ -145,6 +145,17 @@ class _Meter:
         if share >= 1.0 - 1e-9:
             return None
         return max(FROZEN_MIN_RUN, math.ceil(math.log(FROZEN_FALSE_RATE) / math.log(share)))
+
+    def _moved_continuous(self) -> bool:
+        """The run holds a repeat across a move of its own flow, and the meter's changes
+        show no resolution step: a live continuous meter could do that only beside a valve
+        that did not follow. With no quiet cycle of its own before (PI moved every
+        cycle until it froze, then the plant rested: gen2-tiny), the other meters' share of
+        quiet repeats is its prior. A noiseless meter at rest repeats too, but never across
+        a move of its own flow (test_a_noiseless_meter_among_noisy_ones_is_not_frozen)."""
+        return (
+            self.run_moved >= 1 and len(self.steps) >= FROZEN_MIN_CHANGES and self.quantum is None
+        )
 
     def needed_moved(self, noise: float | None) -> int | None:
         """Repeats in a row that accuse this meter on repeats across moves of its own flow
