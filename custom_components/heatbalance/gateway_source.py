@@ -946,22 +946,42 @@ def _once_subscribed(
     if on_done is None:
         return unsubscribe
     state = {"subscribed": False, "unsubscribe": False}
+    stop_status: list[Callable[[], None]] = []
 
     def subscribed() -> None:
         if state["subscribed"]:
             return
         state["subscribed"] = True
         stop_watching()
+        while stop_status:
+            stop_status.pop()()
         if state["unsubscribe"]:
             unsubscribe()
 
     stop_watching = on_done(hass, topic, 1, subscribed)
 
+    @callback
+    def on_status(connected: bool) -> None:
+        if not connected:  # its subscribe run ended with the connection
+            subscribed()
+
     def release() -> None:
         if state["subscribed"]:
             unsubscribe()
-        else:
-            state["unsubscribe"] = True
+            return
+        state["unsubscribe"] = True
+        # No subscribe run goes on without a connection: nothing to wait for then. Waiting,
+        # the watcher stayed as long as Home Assistant ran when the connection never came
+        # back (the MQTT entry unloaded), and the subscription went into the ones the MQTT
+        # entry restores when set up again, still calling this stopped source.
+        try:
+            connected = mqtt.is_connected(hass)
+        except KeyError:  # the MQTT entry is gone
+            connected = False
+        if not connected:
+            subscribed()
+        elif not stop_status:
+            stop_status.append(mqtt.async_subscribe_connection_status(hass, on_status))
 
     return release
 
