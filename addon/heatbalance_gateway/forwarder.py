@@ -132,7 +132,7 @@ class Forwarder:
 
     def ack_wait(self) -> float:
         """Seconds without ack progress before the unacked readings are resent (backoff)."""
-        return self.ack_timeout * min(2**self.timeouts, MAX_BACKOFF)
+        return self.ack_timeout * min(1 << self.timeouts, MAX_BACKOFF)
 
     def _timed_out(self, now: float) -> bool:
         """The ack has not moved for :meth:`ack_wait` since the later of the oldest unacked

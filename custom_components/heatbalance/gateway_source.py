@@ -342,6 +342,11 @@ class GatewaySource:
                 self._async_drain(), "heatbalance gateway batches"
             )
 
+    @property
+    def queued(self) -> int:
+        """Readings received and not yet stored (the queue :meth:`_async_drain` works off)."""
+        return self._queued
+
     def _reack(self, gateway: str) -> None:
         """Repeat the ack of what is stored (at most every ``REACK_S``): a resend of nothing
         new means the gateway has not seen it."""

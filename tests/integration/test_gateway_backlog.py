@@ -65,7 +65,7 @@ class SlowHome(GatewaySource):
         super()._write(gateway, item)
 
     def sample(self) -> None:
-        self.most_queued = max(self.most_queued, self._queued)
+        self.most_queued = max(self.most_queued, self.queued)
         self.most_tasks = max(self.most_tasks, len(self.hass._tasks))
 
     @property

@@ -26,6 +26,7 @@ from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
 from custom_components.heatbalance.actions import async_set_opening
 from custom_components.heatbalance.const import SOURCE_GATEWAY
+from custom_components.heatbalance.diagnostics import gateway_link
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.networks import builtin_path
 from custom_components.heatbalance.engine.simulator import Simulator
@@ -148,8 +149,8 @@ async def test_queue_bounded_and_resent_copies_dropped_early(
         async_fire_mqtt_message(hass, f"{ROOT}/data", payload)
     for payload in payloads[:3]:  # go-back copies of queued batches
         async_fire_mqtt_message(hass, f"{ROOT}/data", payload)
-    assert source._queued <= QUEUE_READINGS
-    assert source.deferred > 0
+    assert source.queued <= QUEUE_READINGS
+    assert gateway_link(source)["deferred"] > 0  # the diagnostics show it
     assert source.tracker.duplicates == 3 * per  # the copies: dropped, never queued
     await hass.async_block_till_done()
     acked = json.loads(_published(mqtt_mock, f"{ROOT}/ack")[-1])["seq"]
