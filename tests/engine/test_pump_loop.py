@@ -265,8 +265,10 @@ def test_the_network_chance_goes_to_the_inlets_near_the_band_edge() -> None:
     posts = [(1.010, sd)] + [(1.030, sd)] * 119
     even = NormalDist().inv_cdf(1.0 - SIMULTANEOUS / 120)
     near = NormalDist().inv_cdf(1.0 - SIMULTANEOUS)
-    assert joint_bound(posts, even) == pytest.approx(1.010 - near * sd, abs=1e-7)
-    assert joint_bound([(1.010, sd)] * 120, even) == pytest.approx(1.010 - even * sd, abs=1e-7)
+    # to 1 % of σ: the normal tail is approximated to 0.3 % of its size (targets._upper_tail)
+    assert joint_bound(posts, even) == pytest.approx(1.010 - near * sd, abs=0.01 * sd)
+    assert joint_bound([(1.010, sd)] * 120, even) == pytest.approx(1.010 - even * sd, abs=0.01 * sd)
+    assert joint_bound(posts, even) > 1.010 - 0.5 * (near + even) * sd
 
 
 def test_landing_scatter_is_judged_jointly_and_still_holds_the_worst_true_flow(

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
+import numpy as np
+
 from ..model import Network
 from .base import MAX_FLOW_RATIO, InletReading, Measurements, plausible_temperature, usable
 from .setpoints import setpoint
@@ -33,8 +35,7 @@ SIMULTANEOUS = 0.05  # chance that some inlet's true flow lies below the network
 OUTLIER_SD = 3.0  # an estimate this far from the others (at least) is judged on its own
 SPREAD_Z = 2.0  # the spread of the true flows is taken at its upper 2 σ (few inlets: wide)
 POOL_CAP_Z = 1.0  # pooling lifts an inlet's bound at most to its estimate less this many σ
-JOINT_TAIL_Z = 9.0  # an inlet's posterior this many σ above the joint bound adds nothing to α
-JOINT_BISECTIONS = 30  # the joint bound found to 1e-9 of its bracket
+JOINT_BISECTIONS = 24  # the joint bound found to 6e-8 of its bracket (a few σ: ≈ 1e-9 of flow)
 
 
 @dataclass
@@ -200,19 +201,28 @@ def joint_bound(posts: Sequence[tuple[float, float]], z_each: float) -> float:
     with the α spread by how near each is (the sum itself ≤ α), so the binding inlets take
     the share the others leave (§8.2.4: the band's lower edge with the estimates'
     uncertainty, jointly). Never below the even split's bound, never above the lowest
-    posterior mean.
+    posterior mean. Found by bisection on numpy arrays (23,777 inlets: a few ms).
     """
-    lo = min(m - z_each * sd for m, sd in posts)
-    hi = min(m for m, _ in posts)
-    near = [(m, sd) for m, sd in posts if sd > 0 and (hi - m) / sd > -JOINT_TAIL_Z]
-    if not near or hi <= lo:
+    m = np.fromiter((p[0] for p in posts), float, len(posts))
+    sd = np.fromiter((p[1] for p in posts), float, len(posts))
+    lo = float(np.min(m - z_each * sd))
+    hi = float(np.min(m))
+    m, sd = m[sd > 0], sd[sd > 0]
+    if m.size == 0 or hi <= lo:
         return lo
-    alpha = SIMULTANEOUS
     for _ in range(JOINT_BISECTIONS):
         x = 0.5 * (lo + hi)
-        tail = sum(0.5 * math.erfc((m - x) / (sd * math.sqrt(2.0))) for m, sd in near)
-        if tail > alpha:
+        if float(np.sum(_upper_tail((m - x) / sd))) > SIMULTANEOUS:
             hi = x
         else:
             lo = x
     return lo
+
+
+def _upper_tail(u: np.ndarray) -> np.ndarray:
+    """1 − Φ(u) for u ≥ 0 (Börjesson–Sundberg 1979: relative error < 0.3 %; numpy has no
+    erfc, and ``math.erfc`` per inlet cost 0.24 s a cycle at 23,777 inlets)."""
+    a, b = 0.339, 5.51
+    density = np.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi)
+    tail: np.ndarray = density / ((1.0 - a) * u + a * np.sqrt(u * u + b))
+    return tail
