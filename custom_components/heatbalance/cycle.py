@@ -171,6 +171,11 @@ def controller_config(
         limits=limits_of(settings),
         manual_inlets=[iid for iid, cfg in inlets.items() if not cfg.auto] + list(held or ()),
         weights=weights,
+        commissioned={
+            iid: cfg.commissioned_opening
+            for iid, cfg in inlets.items()
+            if cfg.commissioned_opening is not None
+        },
     )
 
 

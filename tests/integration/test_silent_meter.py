@@ -4,9 +4,12 @@ flow, deviation and band verdict as the engine's estimate, never as a measuremen
 
 from __future__ import annotations
 
+import pytest
 from homeassistant.core import HomeAssistant
 
+from custom_components.heatbalance.const import SUBENTRY_COMMISSIONING
 from custom_components.heatbalance.diagnostics import async_get_config_entry_diagnostics
+from custom_components.heatbalance.engine.commissioning import commission
 from custom_components.heatbalance.engine.control.controller import NEVER_READ
 
 from .conftest import add_network, cycles
@@ -47,3 +50,29 @@ async def test_silent_meter_shown_as_estimated(hass: HomeAssistant) -> None:
     assert shown["open_loop"] == NEVER_READ
     assert set(shown["estimated"]) >= {"flow_m3h", "deviation"}
     assert diag["state"]["inlets"]["B001"]["open_loop"] is None
+
+
+async def test_valve_without_feedback_starts_at_its_commissioned_opening(
+    hass: HomeAssistant,
+) -> None:
+    """Issue 9 item 2 through HA: the fitter ticked B003's presetting done in a commissioning
+    record (§7.2.6); its valve reports no position, so the engine assumes it at the record's
+    opening (not the network file's), flagged estimated. Manual mode: nothing is sent, so
+    the position shown is the one assumed before any command."""
+    demo = await add_network(hass, options={"algorithm": "ai", "mode": "manual"})
+    opening = commission(demo.runtime_data.coordinator.network).inlet("B003").opening
+    assert opening is not None
+    assert opening < 0.95  # the file says open (1.0): the two must differ for the test
+    result = await hass.config_entries.subentries.async_init(
+        (demo.entry_id, SUBENTRY_COMMISSIONING), context={"source": "user"}
+    )
+    await hass.config_entries.subentries.async_configure(result["flow_id"], {"done": ["B003"]})
+    await hass.async_block_till_done()
+    hass.states.async_set("valve.b003_field_valve", "open", {})  # no current_position
+    _report_all_but_flow(hass)
+    await _map_b003(hass, demo, {"actuator_entity": "valve.b003_field_valve"})
+    coordinator = demo.runtime_data.coordinator
+    assert coordinator.inlets["B003"].commissioned_opening == pytest.approx(opening, abs=1e-3)
+    position = hass.states.get("sensor.b003_valve_position")
+    assert position.attributes["estimated"] is True
+    assert float(position.state) == pytest.approx(100 * opening, abs=0.5)

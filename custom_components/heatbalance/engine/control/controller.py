@@ -19,7 +19,8 @@ issue target values):
   while its valve still answers): the model-based plan sets it open-loop from the
   identified model, at the opening that gives its goal, named in ``Commands.open_loop``;
 * a valve without position feedback is regulated from its last acknowledged command, at
-  first from its commissioned (configured) opening — flagged in ``Commands.assumed``;
+  first from its commissioned opening (a commissioning record's, ``ControllerConfig.
+  commissioned``), else the network file's configured one — flagged in ``Commands.assumed``;
 * an inlet diagnosed as stuck (feedback does not follow the command) or blocked (its valve
   passes far less than its characteristic, learnt by identification) leaves the coordinated
   plan (§5.3.7): it is planned at what it can get, named in ``Commands.faults``, and every
@@ -103,6 +104,7 @@ SPIKE = "reading rejected by the model (spike?)"
 NO_POSITION = "no valve position (no feedback, no earlier command, none configured)"
 ASSUMED_COMMAND = "no feedback: position assumed at the last command (or feedback) known"
 ASSUMED_CONFIGURED = "no feedback: position assumed at the configured opening"
+ASSUMED_COMMISSIONED = "no feedback: position assumed at the commissioned opening (§7.2.6)"
 STUCK = "stuck: the position does not follow the command"
 VALVE_FAULT = "the valve reports fault code"  # §4.3.8: isolated like a stuck valve
 BLOCKED = "blocked: the valve passes far less than its characteristic"
@@ -1812,11 +1814,13 @@ class Controller:
                 self._reporting.add(iid)
 
     def _position(self, iid: str, meas: Measurements, cmds: Commands | None = None) -> float | None:
-        """Where the valve is: its feedback, else the last command, else the configured opening.
+        """Where the valve is: its feedback, else the last command, else the commissioned or
+        configured opening.
 
         Without feedback the position is *assumed* (flagged in ``cmds.assumed``): the last
-        command the valve acknowledged, or before any, the opening the network file states
-        (commissioning presetting). A valve with neither stays unknown and is held.
+        command the valve acknowledged, or before any, the opening a commissioning record
+        says the fitter set (``ControllerConfig.commissioned``, §7.2.6), else the one the
+        network file states. A valve with none of them stays unknown and is held.
         """
         value = _feedback(meas, iid)
         if value is not None:
@@ -1825,6 +1829,10 @@ class Controller:
         if iid in self.last_openings:
             assumed[iid] = ASSUMED_COMMAND
             return self.last_openings[iid]
+        commissioned = self.config.commissioned.get(iid)
+        if commissioned is not None:
+            assumed[iid] = ASSUMED_COMMISSIONED
+            return commissioned
         configured = usable(self.network.inlets[iid].device.opening)
         if configured is not None and 0.0 <= configured <= 1.0:
             assumed[iid] = ASSUMED_CONFIGURED
