@@ -110,7 +110,9 @@ class CycleMemory:
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable form for the Store.
 
-        The controller's learned hydraulics (§5.3.6), the diagnoser's Kv curves (§3.0.7-5),
+        The controller's learned hydraulics (§5.3.6) and which meters and valves it ever
+        heard from (``Controller.heard``: a lost meter is no never-read one), the diagnoser's
+        Kv curves (§3.0.7-5),
         the load model (§3.0.7-2), the §6.0.6 transmission counts, the energy counters, the
         plausibility checks' runs (§5.3.8-2) and the design-load sums (§3.0.7) are kept, so
         a restart of Home Assistant does not start from nothing.

@@ -76,3 +76,28 @@ async def test_valve_without_feedback_starts_at_its_commissioned_opening(
     position = hass.states.get("sensor.b003_valve_position")
     assert position.attributes["estimated"] is True
     assert float(position.state) == pytest.approx(100 * opening, abs=0.5)
+
+
+async def test_heard_from_survives_a_restart(hass: HomeAssistant) -> None:
+    """B003's meter read, then fell silent; after a restart of the entry (the Store keeps
+    the controller's state) it is still a meter that was read and lost, not one that never
+    read: before, every inlet was "never read" for its first cycle after a restart, and a
+    lost meter whose valve answers was planned open-loop as if it had none."""
+    demo = await add_network(hass, options={"algorithm": "ai"})
+    await _field_devices(hass)
+    _report_all_but_flow(hass)
+    hass.states.async_set(FIELD["flow_entity"], "42", {"unit_of_measurement": "m³/h"})
+    await _map_b003(hass, demo, FIELD)
+    await cycles(hass, demo, 1)
+    heard = demo.runtime_data.coordinator.memory.loop.controller.heard
+    assert "B003" in heard.flow
+    assert "B003" in heard.position
+    hass.states.async_set(FIELD["flow_entity"], "unavailable")
+    await hass.config_entries.async_reload(demo.entry_id)
+    await hass.async_block_till_done()
+    coordinator = demo.runtime_data.coordinator
+    assert coordinator.data.inlets["B003"].reading.flow_m3h is None
+    assert coordinator.data.inlets["B003"].open_loop != NEVER_READ
+    heard = coordinator.memory.loop.controller.heard
+    assert "B003" in heard.flow
+    assert "B003" in heard.position
