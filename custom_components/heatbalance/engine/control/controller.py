@@ -1773,9 +1773,11 @@ class Controller:
 
         Nothing learnt on the old ones holds for the new: where the valve stood, the
         estimates and their noise, the PI memory, the identified branch, stuck or blocked
-        diagnoses. Each restarts as on a fresh start — its position assumed at the
-        configured (commissioned) opening until feedback or an acknowledged command says
-        otherwise, so the step limit applies from there, never from the old valve.
+        diagnoses, whether its meter and valve were ever heard from (a new meter that never
+        reads is planned as one never read, not held as a lost one). Each restarts as on a
+        fresh start — its position assumed at the commissioned (configured) opening until
+        feedback or an acknowledged command says otherwise, so the step limit applies from
+        there, never from the old valve.
         """
         for iid in list(ids):
             for memory in (
@@ -1796,6 +1798,7 @@ class Controller:
                 memory.pop(iid, None)
             self.pi_schedule.forget(iid)
             self.model.forget(iid)
+            self.heard.forget(iid)
 
     def known_position(self, iid: str) -> float | None:
         """Where the valve is believed to stand now: the last feedback or acknowledged

@@ -36,6 +36,12 @@ class Heard:
             else:
                 self.silent[iid] = self.silent.get(iid, 0) + 1
 
+    def forget(self, iid: str) -> None:
+        """The inlet's devices were replaced (a source re-mapped): nothing heard from them."""
+        self.flow.discard(iid)
+        self.position.discard(iid)
+        self.silent.pop(iid, None)
+
     def to_dict(self, inlets: Collection[str], valves: Collection[str]) -> dict[str, Any]:
         """JSON-ready: the inlets *not* heard from (on a running plant a handful of
         23,000), and the silent runs."""
