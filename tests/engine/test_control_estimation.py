@@ -95,6 +95,16 @@ def test_estimator_state_round_trips_and_refuses_corrupt_entries() -> None:
     assert InletEstimator.from_dict([1, 2]).value("flow_m3h") is None  # type: ignore[arg-type]
 
 
+def test_a_flow_read_as_zero_for_cycles_raises_nothing() -> None:
+    """A meter reading exactly 0 (a closed or stopped inlet) for a drift chain's length made
+    the chain's relative walk divide by its zero mean: every cycle's controller step raised
+    (found by test_control_properties after other tests, order-dependent)."""
+    est = InletEstimator()
+    for _ in range(30):
+        est.step(InletReading(flow_m3h=0.0), False, 0.0)
+    assert est.value("flow_m3h") == 0.0
+
+
 def test_noise_does_not_make_valves_hunt(builtin) -> None:
     """After settling, ≤0.2 valve moves per inlet per step at 2 % flow-meter noise.
 

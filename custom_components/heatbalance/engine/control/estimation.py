@@ -337,6 +337,9 @@ class SignalFilter:
             return
         n = self.span + 1
         mean = self.chain_sum / n
+        if not mean > 0.0:  # a meter reading 0 (a closed or stopped inlet): no relative drift
+            self._start_chain(reading)
+            return
         scatter = self.chain_sq - self.chain_sum * mean
         self.walk = (scatter - 0.5 * self.chain_pairs) * 6.0 / ((n - 1) * (n - 2) * mean * mean)
         self._start_chain(reading)
