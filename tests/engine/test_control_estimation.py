@@ -95,14 +95,15 @@ def test_estimator_state_round_trips_and_refuses_corrupt_entries() -> None:
     assert InletEstimator.from_dict([1, 2]).value("flow_m3h") is None  # type: ignore[arg-type]
 
 
-def test_a_flow_read_as_zero_for_cycles_raises_nothing() -> None:
-    """A meter reading exactly 0 (a closed or stopped inlet) for a drift chain's length made
-    the chain's relative walk divide by its zero mean: every cycle's controller step raised
-    (found by test_control_properties after other tests, order-dependent)."""
+@pytest.mark.parametrize("flow", [0.0, 1e-200])
+def test_a_flow_read_as_zero_for_cycles_raises_nothing(flow: float) -> None:
+    """A meter reading 0, or a flow so small its square underflows, for a drift chain's
+    length made the chain's relative walk divide by zero: every cycle's controller step
+    raised (test_control_properties found the tiny one, order-dependent)."""
     est = InletEstimator()
     for _ in range(30):
-        est.step(InletReading(flow_m3h=0.0), False, 0.0)
-    assert est.value("flow_m3h") == 0.0
+        est.step(InletReading(flow_m3h=flow), False, 0.0)
+    assert est.value("flow_m3h") == pytest.approx(flow, abs=1e-12)
 
 
 def test_noise_does_not_make_valves_hunt(builtin) -> None:
