@@ -345,7 +345,11 @@ class SignalFilter:
         if mean <= 0.0:  # a stopped flow read as 0 (low-flow cut-off): no relative walk
             self._start_chain(reading)
             return
-        self.walk = (scatter - 0.5 * self.chain_pairs) * 6.0 / ((n - 1) * (n - 2) * mean * mean)
+        scale = (n - 1) * (n - 2) * mean * mean
+        if not scale > 0.0:  # a mean so small its square underflows (a flow of 1e-200 m³/h)
+            self._start_chain(reading)
+            return
+        self.walk = (scatter - 0.5 * self.chain_pairs) * 6.0 / scale
         self._start_chain(reading)
 
     def _start_chain(self, reading: float) -> None:
