@@ -1477,7 +1477,9 @@ class Controller:
         flow, dp = reading.get("flow_m3h"), reading.get("valve_dp_kpa")
         kv = self.network.inlets[iid].device.kv(opening)
         if flow is not None and dp is not None and flow > 0 and dp > 0 and kv > 0:
-            self._check_valve(iid, (kv * math.sqrt(dp / 100.0) / flow) ** 2)
+            ratio = kv * math.sqrt(dp / 100.0) / flow  # inf for a subnormal flow…
+            if math.isfinite(ratio * ratio):  # … and float ** 2 would raise OverflowError
+                self._check_valve(iid, ratio * ratio)
 
     def _check_blocked_unmeasured(self, meas: Measurements) -> None:
         """Identify a leaf's valve where no ΔP is read, from its flow (§5.3.7-3, §3.0.7-3).
