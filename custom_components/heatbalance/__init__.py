@@ -72,9 +72,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) 
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> bool:
-    """Unload the platforms and write the Store; the coordinator goes with the entry."""
+    """Stop the coordinator's cycles, unload the platforms and write the Store.
+
+    The coordinator is shut down first (HA does it only after this returns): its timer could
+    otherwise start a cycle while the platforms unload, which would queue behind the save,
+    send valve commands after the entities are gone and keep learning no Store holds.
+    """
     from .entity import remove_entities
 
+    await entry.runtime_data.coordinator.async_shutdown()
     await remove_entities(hass, entry)  # in slices: HA's unload removes them in one callback
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:

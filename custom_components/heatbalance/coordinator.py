@@ -293,8 +293,18 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
 
     # --- the cycle --------------------------------------------------------------------------
     async def _async_update_data(self) -> CycleResult:
-        """One control cycle; engine work in the executor, never two at once."""
+        """One control cycle; engine work in the executor, never two at once.
+
+        A refresh that queued on the lock before the entry began to unload finds the
+        shutdown requested once it holds the lock, and does nothing: HA checks the flag
+        only at the start of a refresh, and a cycle run then would move valves after the
+        entities are gone and learn what the unload's save never stores.
+        """
         async with self.engine_lock:
+            if self._shutdown_requested:
+                if self.data is None:
+                    raise UpdateFailed(translation_domain=DOMAIN, translation_key="unloading")
+                return self.data  # unchanged: the entities are not told again
             return await self._async_cycle()
 
     async def _async_cycle(self) -> CycleResult:

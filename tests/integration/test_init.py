@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import json as json_helper
 from homeassistant.setup import async_setup_component
+from homeassistant.util.json import json_loads
 from pytest_homeassistant_custom_component.common import MockConfigEntry, flush_store
 
 from custom_components.heatbalance.const import CONF_PATH, DOMAIN
@@ -199,3 +203,43 @@ async def test_renamed_sensor_keeps_its_entity_id(hass: HomeAssistant, demo: Con
     )
     assert not registry.async_get_entity_id("sensor", DOMAIN, f"{demo.entry_id}_imbalance_ratio")
     assert float(hass.states.get("sensor.estate12_flow_imbalance").state) >= 0.0
+
+
+async def test_a_refresh_queued_at_unload_moves_no_valve(
+    hass: HomeAssistant, hass_storage: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refresh that waits on the engine lock (behind an operator command) while the entry
+    unloads runs no cycle: no valve command after the unload began, and the Store holds the
+    learning of the last cycle that ran (a cycle after the save would be lost on restart)."""
+    entry = await add_network(hass, options={"algorithm": "ai"})
+    hass.config_entries.async_update_entry(entry, pref_disable_polling=True)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator  # after its first cycle: the next one moves valves
+    learnt = json_loads(json_helper.json_bytes(coordinator.memory.as_dict()))  # as stored
+    sent_during_unload: list[dict[str, float]] = []
+    dispatch, save = coordinator.plant.async_dispatch, coordinator.async_save
+    save_waits = asyncio.Event()
+
+    async def recording_dispatch(*args: Any) -> set[str]:
+        sent_during_unload.append(dict(args[1]))
+        return await dispatch(*args)
+
+    async def signalling_save() -> None:
+        save_waits.set()
+        await save()
+
+    await coordinator.engine_lock.acquire()  # an operator command holds the engine
+    refresh = hass.async_create_task(coordinator.async_refresh())
+    await asyncio.sleep(0)  # the refresh passed HA's shutdown check and waits on the lock
+    monkeypatch.setattr(coordinator.plant, "async_dispatch", recording_dispatch)
+    monkeypatch.setattr(coordinator, "async_save", signalling_save)
+    unload = hass.async_create_task(hass.config_entries.async_unload(entry.entry_id))
+    await asyncio.wait_for(save_waits.wait(), 30)  # the save queued behind the refresh
+    coordinator.engine_lock.release()
+    assert await unload
+    await refresh
+    await hass.async_block_till_done()
+    await flush_store(coordinator.store)
+    assert sent_during_unload == []
+    assert stored_memory(hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]) == learnt
+    assert entry.state is ConfigEntryState.NOT_LOADED
