@@ -121,6 +121,31 @@ async def test_a_wrong_drawing_without_transmitters_reaches_the_band(
     assert min(shares[3:]) == 1.0, shares
 
 
+async def test_a_wrong_drawing_over_unmetered_households_reaches_the_band(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """The network file's pipes 1.5× the field's, building meters only (households have
+    none: the intermediate level's plant, Table 3.0.4), no ΔP transmitter: under the AI
+    controller every building of gen8x4-loopmain (8 buildings × 4 households on a looped
+    main, bench_product_faults' shape) is truly in the intermediate band (§8.2.3) from
+    cycle 3 on.
+
+    Before, pipes and residuals were learnt only where half the households' flows were
+    read: nothing was learnt after the first plan, B001 stayed at −10 % and B008 at +16 %
+    with nothing moving (bench_product_faults: never in 12 cycles, 50 % in band, 3
+    deviation alarms; the engine, which read every household meter, 2 steps)."""
+    from devtools.network_shapes import looped_main
+
+    field_network = looped_main()
+    drawing = copy.deepcopy(field_network)
+    for pipe in drawing.pipes:  # the file's pipes: the real ones × 1.5
+        pipe.length_m *= 1.5
+        pipe.zeta *= 1.5
+    entry, field = await _ai_without_transmitters(hass, tmp_path, field_network, drawing)
+    shares = await _run(hass, entry, field, 6)
+    assert min(shares[2:]) == 1.0, shares
+
+
 async def test_a_blocked_building_without_transmitters_is_isolated_not_learnt_as_pipes(
     hass: HomeAssistant, tmp_path: Path
 ) -> None:
