@@ -333,3 +333,35 @@ def test_ranges_over_inlets_skip_a_ratio_without_design_flow() -> None:
     assert none_designed is not None
     assert math.isnan(none_designed.flow_ratio_min)
     assert ranges([]) is None
+
+
+def test_a_stopped_inlets_return_sensor_cools_with_the_stagnant_time_constant() -> None:
+    """``stagnant_tau_s``: the return sensor of water that stopped reads the flowing return
+    at the first state after the stop, then cools toward the room as e^(−t/τ); flowing
+    water reads the steady return again at once; without the option it reads the room at
+    once (every benchmark's physics)."""
+    from custom_components.heatbalance.engine.loader import load_network
+
+    net = load_network("estate12")
+    tau, dt = 600.0, 120.0
+    seen = {}
+    for option in (None, tau):
+        sim = Simulator(net, outdoor_c=net.design.outdoor_c, stagnant_tau_s=option)
+        flowing = sim.state().inlets["B005"].return_c
+        sim.advance(dt)
+        sim.inject_fault("B005", "blockage", factor=1e-9)
+        reads = []
+        for _ in range(4):
+            reads.append(sim.state().inlets["B005"])
+            sim.advance(dt)
+        sim.clear_fault("B005")
+        seen[option] = (flowing, reads, sim.state().inlets["B005"].return_c)
+    flowing, reads, again = seen[None]
+    assert reads[0].return_c == pytest.approx(reads[0].room_c, abs=0.05)
+    flowing, reads, again = seen[tau]
+    assert reads[0].flow_m3h < 0.01
+    assert reads[0].return_c == pytest.approx(flowing, abs=0.05)
+    for k, r in enumerate(reads[1:], 1):
+        expected = r.room_c + (flowing - r.room_c) * math.exp(-k * dt / tau)
+        assert r.return_c == pytest.approx(expected, abs=0.1)
+    assert again == pytest.approx(flowing, abs=0.3)

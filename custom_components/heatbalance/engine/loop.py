@@ -182,6 +182,7 @@ class ControlLoop:
         self.energy = EnergyCounters(stored.get("energy_kwh"))
         # faults seen over cycles (swapped, frozen, pump)
         self.plausibility = _plausibility(stored.get("plausibility"))
+        self.plausibility.cycle_s = cycle_s  # its clock where readings carry no time
         # the file's design loads against the metered heat over days (§3.0.7, a warning)
         self.design_loads = _design_loads(network, stored.get("design_loads"))
         self.cycle_s = cycle_s

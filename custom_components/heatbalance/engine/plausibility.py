@@ -24,16 +24,17 @@ show as a pattern over cycles, and each is a named finding here (an equipment-fa
   meter whose readings are continuous (no resolution step) and whose noise level is at
   least :data:`FROZEN_MIN_NOISE`. So the rule does not depend on which controller
   regulates. While it stands its flow is not used for regulation.
-* ``flow_meter_dead`` — a flow meter reads no flow (0 or below) for :data:`DEAD_CYCLES`
-  cycles in a row (from the first such reading its flow is distrusted and no ``flow_low``
-  raised for it: :attr:`Plausibility.disowned`) while every other witness of the inlet
-  says water flows: its return keeps more than :data:`DEAD_HOLD` of its lift over the room
-  (a stopped inlet's return falls to the room's temperature), its heat meter counts at
-  least :data:`DEAD_HEAT` of the last flow read, and its valve is not shut. At least one
-  of the return and the heat meter must be read, and none may say it stopped: a real stop
-  stays the ``flow_low`` safety alarm (§5.3.8-1); a dead meter is an equipment fault
-  naming the inlet (§5.3.7, §3.0.7-1), and while it stands its flow is not used for
-  regulation.
+* ``flow_meter_dead`` — a flow meter reads no flow (0 or below) while every other witness
+  of the inlet says water flows, in :data:`DEAD_CYCLES` readings in a row after the first
+  (from the first such witnessed reading its flow is distrusted and no ``flow_low`` raised
+  for it: :attr:`Plausibility.disowned`): its return stands above what stagnant water would
+  still hold (:func:`_return_says`: a stopped inlet's return sensor cools toward the room
+  over minutes, time constant :data:`STAGNANT_TAU_S`, so the first reading of no flow can
+  never be told from a stop that just happened), its heat meter counts at least
+  :data:`DEAD_HEAT` of the last flow read, and its valve is not shut. At least one of the
+  return and the heat meter must be read, and none may say it stopped: a real stop stays
+  the ``flow_low`` safety alarm (§5.3.8-1); a dead meter is an equipment fault naming the
+  inlet (§5.3.7, §3.0.7-1), and while it stands its flow is not used for regulation.
 * ``pump_not_following`` — the pump's read-back speed is off its last command by more than
   the controller's follow tolerance for :data:`PUMP_OFF_CYCLES` cycles in a row (§5.3.8-4,
   command against feedback; a worn pump, a drive limit or wrong scaling).
@@ -67,11 +68,20 @@ FROZEN_MOVED_REPEATS = 2  # repeats across a move of the inlet's own flow that n
 COUPLED_SHARE = 0.02
 STEPS_KEPT = 16  # changes a meter's resolution is judged from
 PUMP_OFF_CYCLES = PUMP_SHORT_CYCLES  # the controller's own rule for a pump short of command
-# no-flow readings in a row the witnesses contradict that name the meter: two garbage zeros
-# in a row at 5 % garbage reads hit gen10x8's 90 inlets about once a day (bench_robust
-# "absurd values 5%"); each such reading is distrusted from the first (:attr:`disowned`)
-DEAD_CYCLES = 3
-DEAD_HOLD = 0.5  # the return kept more than this share of its lift over the room: it flows
+# no-flow readings in a row the witnesses contradict, after a first that none can (a stop
+# that just happened), that name the meter — at its third zero: two garbage zeros in a row
+# at 5 % garbage reads hit gen10x8's 90 inlets about once a day (bench_robust "absurd
+# values 5%"); each such reading is distrusted from the first (:attr:`disowned`)
+DEAD_CYCLES = 2
+# the return stands this share of the way from what stagnant water would still hold to the
+# flowing lift: it flows (long after a stop: half its lift over the room)
+DEAD_HOLD = 0.5
+# time constant of a return sensor in stagnant water cooling toward the room (pipe, sensor
+# well, insulation: of order 5–20 min on real inlets); the slow end, so a stop that cools
+# up to twice as slowly still never reads as flow (:func:`_return_says`)
+STAGNANT_TAU_S = 1200.0
+CYCLE_DEFAULT_S = 1800.0  # plant time per cycle where readings carry none (§4.3.4: ≤30 min)
+DEAD_PEERS = 2  # flowing inlets whose median return lift stands for a meter dead from its start
 DEAD_LIFT_K = 4.0  # a return lifted less than this over the room tells nothing
 DEAD_HEAT = 0.25  # the heat meter counted at least this share of the last flow read
 DEAD_SHUT = 0.05  # a valve read below this opening is shut: no flow is what it says
@@ -124,7 +134,7 @@ class _Meter:
             return None
         if changes >= FROZEN_MIN_CHANGES:
             share = (self.repeats + 1) / (self.pairs + 2)
-        elif changes >= 1 and pool is not None:
+        elif pool is not None and (changes >= 1 or self._moved_continuous()):
             share = (self.repeats + FROZEN_POOL_WEIGHT * pool) / (self.pairs + FROZEN_POOL_WEIGHT)
         else:
             return None
@@ -135,6 +145,17 @@ class _Meter:
         if share >= 1.0 - 1e-9:
             return None
         return max(FROZEN_MIN_RUN, math.ceil(math.log(FROZEN_FALSE_RATE) / math.log(share)))
+
+    def _moved_continuous(self) -> bool:
+        """The run holds a repeat across a move of its own flow, and the meter's changes
+        show no resolution step: a live continuous meter could do that only beside a valve
+        that did not follow. With no quiet cycle of its own before (PI moved every
+        cycle until it froze, then the plant rested: gen2-tiny), the other meters' share of
+        quiet repeats is its prior. A noiseless meter at rest repeats too, but never across
+        a move of its own flow (test_a_noiseless_meter_among_noisy_ones_is_not_frozen)."""
+        return (
+            self.run_moved >= 1 and len(self.steps) >= FROZEN_MIN_CHANGES and self.quantum is None
+        )
 
     def needed_moved(self, noise: float | None) -> int | None:
         """Repeats in a row that accuse this meter on repeats across moves of its own flow
@@ -160,6 +181,7 @@ class _Flowing:
     time_s: float | None = None  # … and when
     dead: int = 0  # no-flow readings in a row the witnesses contradicted
     since: float = 0.0  # when that run began
+    stop_s: float | None = None  # the first reading of no flow in a row (None: flowing)
 
 
 def _number(data: Mapping[str, Any], key: str) -> float | None:
@@ -177,32 +199,100 @@ def _flowing(data: Mapping[str, Any]) -> _Flowing:
         time_s=_number(data, "time_s"),
         dead=int(data["dead"]),
         since=float(data["since"]),
+        stop_s=_number(data, "stop_s") if "stop_s" in data else None,  # stored before it
     )
 
 
-def _still_flows(state: _Flowing, reading: InletReading, now: float) -> list[str] | None:
+@dataclass
+class _Cycle:
+    """What this cycle's readings say beyond one inlet's own, for the dead-meter check."""
+
+    clock_s: float  # plant time now (:attr:`Plausibility.clock_s`)
+    supply_c: float | None  # the substation's supply
+    inlets: Mapping[str, InletReading]
+    _peer: tuple[float | None] | None = None  # computed once, when first asked
+
+    def peer_lift(self) -> float | None:
+        """The median return lift over the room of the inlets reading flow now (None: fewer
+        than :data:`DEAD_PEERS`): a flowing return on this network, for a meter dead from
+        its first reading. Asked only then, at most once a cycle."""
+        if self._peer is None:
+            lifts = sorted(
+                ret - _room(r)
+                for r in self.inlets.values()
+                if (flow := usable(r.flow_m3h)) is not None
+                and flow > 0.0
+                and (ret := usable(r.return_c)) is not None
+            )
+            n = len(lifts)
+            mid = None if n < DEAD_PEERS else (lifts[(n - 1) // 2] + lifts[n // 2]) / 2
+            self._peer = (mid,)
+        return self._peer[0]
+
+
+def _room(reading: InletReading) -> float:
+    """The inlet's room temperature, else :data:`ROOM_DEFAULT_C`."""
+    room = usable(reading.room_c)
+    return ROOM_DEFAULT_C if room is None else room
+
+
+def _return_says(state: _Flowing, reading: InletReading, cycle: _Cycle) -> str | bool | None:
+    """What the return says of an inlet whose meter reads no flow: it flows (the text),
+    stopped (False) or nothing (None: not read, or too little lift to judge).
+
+    Stagnant water cools toward the room with time constant :data:`STAGNANT_TAU_S`: its
+    lift is at most ``start``·e^(−Δt/τ), Δt since the first reading of no flow in a row (a
+    stop cannot have come later, so the first such reading never speaks for the meter) and
+    ``start`` the lift it had while the meter read flow — for a meter dead from its first
+    reading, the supply's (nothing is warmer). A flowing return keeps its own lift (else,
+    dead from the start, the median of the inlets reading flow now). The water flows where
+    the return stands :data:`DEAD_HOLD` of the way from the stagnant bound up to the
+    flowing lift. A stop cooling even twice as slowly stays below, at every Δt:
+    e^(−x/2) ≤ ½ + ½·e^(−x). So with HA cycles of seconds a real stop stays ``flow_low``,
+    and with 30-min cycles the rule is the old one (half the lift) from the second reading.
+    """
+    ret = usable(reading.return_c)
+    if ret is None:
+        return None
+    room = _room(reading)
+    flowing: float | None
+    start: float | None
+    if state.returns:
+        flowing = start = sum(state.returns) / len(state.returns) - room
+    else:
+        supplies = [x for x in (usable(reading.supply_c), cycle.supply_c) if x is not None]
+        flowing = cycle.peer_lift()
+        start = max(supplies) - room if supplies else None
+    if flowing is None or start is None or flowing < DEAD_LIFT_K:
+        return None
+    waited = max(cycle.clock_s - (cycle.clock_s if state.stop_s is None else state.stop_s), 0.0)
+    stagnant = start * math.exp(-waited / STAGNANT_TAU_S)
+    if ret - room <= stagnant + DEAD_HOLD * max(flowing - stagnant, 0.0):
+        return False
+    return (
+        f"return {ret:.1f} °C {waited / 60.0:.0f} min after the first reading of no flow "
+        f"(stagnant water: ≤{room + stagnant:.1f}, flowing ≈{room + flowing:.1f})"
+    )
+
+
+def _still_flows(state: _Flowing, reading: InletReading, cycle: _Cycle) -> list[str] | None:
     """What says the inlet's water still flows although its meter reads none (None: a
-    witness says it stopped, or none is read). The return's lift over the room (the room
-    read, else :data:`ROOM_DEFAULT_C`) against the lift it had while the meter read flow:
-    a stopped inlet's water cools to the room (estate12, a blocked building: 45.5 → 18.9 °C
-    in one cycle), a flowing one keeps it. The heat meter's counter over the last cycle at
-    the cycle's ΔT against the last flow read. An open valve is no proof on its own (a
+    witness says it stopped, or none is read). The return against what stagnant water
+    would hold by now (:func:`_return_says`); the heat meter's counter over the last cycle
+    at the cycle's ΔT against the last flow read. An open valve is no proof on its own (a
     blockage is an open valve), but a shut one explains the reading."""
     opening = usable(reading.opening)
     if opening is not None and opening < DEAD_SHUT:
         return None
     said: list[str] = []
     ret, supply = usable(reading.return_c), usable(reading.supply_c)
-    room = usable(reading.room_c)
-    room = ROOM_DEFAULT_C if room is None else room
-    if ret is not None and state.returns:
-        before = sum(state.returns) / len(state.returns)
-        lift = before - room
-        if lift >= DEAD_LIFT_K:
-            if ret - room < DEAD_HOLD * lift:
-                return None
-            said.append(f"return {ret:.1f} °C (was {before:.1f})")
+    says = _return_says(state, reading, cycle)
+    if says is False:
+        return None
+    if isinstance(says, str):
+        said.append(says)
     energy = usable(reading.heat_kwh)
+    now = cycle.clock_s
     if (
         energy is not None
         and state.heat_kwh is not None
@@ -276,6 +366,9 @@ class Plausibility:
         # reading is the meter's fault, not the plant's (untrusted, the alarm rules)
         self.disowned: set[str] = set()
         self._quiet_pairs = (0, 0)  # Σ pairs, Σ repeats of quiet cycles over the meters
+        # plant time: the readings' own, else counted in cycles of ``cycle_s`` (the loop's)
+        self.clock_s = 0.0
+        self.cycle_s = CYCLE_DEFAULT_S
 
     def as_dict(self) -> dict[str, Any]:
         """The state as JSON-ready data (the loop's Store entry)."""
@@ -284,6 +377,7 @@ class Plausibility:
             "meters": {iid: asdict(m) for iid, m in self.meters.items()},
             "pump_off": list(self.pump_off),
             "flowing": {iid: asdict(f) for iid, f in self.flowing.items()},
+            "clock_s": self.clock_s,
         }
 
     @classmethod
@@ -296,6 +390,7 @@ class Plausibility:
         out.pump_off = (int(count), float(since))
         # a state stored before the dead-meter check: nothing seen yet
         out.flowing = {str(i): _flowing(f) for i, f in data.get("flowing", {}).items()}
+        out.clock_s = float(data.get("clock_s", 0.0))  # stored before it: from the start
         return out
 
     def _pool(self, m: _Meter) -> float | None:
@@ -329,6 +424,8 @@ class Plausibility:
         now = raw.time_s or 0.0
         found: list[Finding] = []
         self.disowned = set()
+        self.clock_s = raw.time_s if raw.time_s is not None else self.clock_s + self.cycle_s
+        cycle = _Cycle(self.clock_s, usable(raw.supply_c), raw.inlets)
         pairs = [(iid, r.supply_c, r.return_c) for iid, r in raw.inlets.items()]
         pairs.append((SUBSTATION, raw.supply_c, raw.return_c))
         for iid, raw_supply, raw_return in pairs:
@@ -343,7 +440,7 @@ class Plausibility:
         )
         for iid, reading in raw.inlets.items():
             value = usable(reading.flow_m3h)
-            found += self._dead(iid, reading, value, now)
+            found += self._dead(iid, reading, value, cycle, now)
             if value is None:
                 continue  # a gap neither breaks nor extends a run
             flt = estimators.get(iid)
@@ -410,7 +507,7 @@ class Plausibility:
         return [Finding(iid, "meter_frozen", "warning", text, m.since)]
 
     def _dead(
-        self, iid: str, reading: InletReading, value: float | None, now: float
+        self, iid: str, reading: InletReading, value: float | None, cycle: _Cycle, now: float
     ) -> list[Finding]:
         """A flow meter reading no flow while the inlet's other witnesses say it flows
         (:func:`_still_flows`); what they said while it read flow is kept to judge by."""
@@ -419,7 +516,10 @@ class Plausibility:
             state = self.flowing[iid] = _Flowing()
         found: list[Finding] = []
         if value is not None and value <= 0.0:
-            said = _still_flows(state, reading, now)
+            first = state.stop_s is None  # a stop that just happened: nothing tells yet
+            if first:
+                state.stop_s = cycle.clock_s
+            said = None if first else _still_flows(state, reading, cycle)
             if said is None:
                 state.dead = 0
             else:
@@ -427,19 +527,20 @@ class Plausibility:
                 state.dead += 1
                 self.disowned.add(iid)
                 if state.dead >= DEAD_CYCLES:
+                    minutes = (cycle.clock_s - (state.stop_s or 0.0)) / 60.0
                     text = (
-                        f"{iid}: flow meter reads {value:g} m³/h for {state.dead} cycles while "
+                        f"{iid}: flow meter reads {value:g} m³/h for {minutes:.0f} min while "
                         f"{', '.join(said)} say water flows: meter faulty (§5.3.7, §3.0.7-1)"
                     )
                     found.append(Finding(iid, "flow_meter_dead", "warning", text, state.since))
         elif value is not None:  # a gap neither breaks nor extends a run
-            state.dead, state.flow = 0, value
+            state.dead, state.flow, state.stop_s = 0, value, None
             ret = usable(reading.return_c)
             if ret is not None:
                 state.returns = [*state.returns[-(DEAD_KEPT - 1) :], ret]
         energy = usable(reading.heat_kwh)
         if energy is not None:
-            state.heat_kwh, state.time_s = energy, now
+            state.heat_kwh, state.time_s = energy, cycle.clock_s
         return found
 
     def _pump(self, read: float | None, sent: float | None, now: float) -> list[Finding]:

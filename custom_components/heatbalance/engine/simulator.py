@@ -32,6 +32,8 @@ from .thermal import ThermalModel, ThermalResult
 
 SEASON_DAYS = 150  # heating season of the synthetic profile: 1 November to 30 March
 FAULT_KINDS = ("stuck", "blockage")
+# below this share of its design flow an inlet's water stands: its return sensor cools slowly
+STAGNANT_SHARE = 0.01
 OutdoorProfile = Callable[[float], float] | Sequence[float] | np.ndarray
 _SETTLE_TOL_K = 1e-7
 
@@ -130,6 +132,7 @@ class Simulator:
         *,
         outdoor: OutdoorProfile | None = None,
         supply_c: float | None = None,
+        stagnant_tau_s: float | None = None,
     ) -> None:
         self.network = network.copy()
         self.rng = np.random.default_rng(seed)  # for callers that add noise to the state
@@ -146,6 +149,7 @@ class Simulator:
         self._hyd: HydraulicResult | None = None
         self._last_hyd: HydraulicResult | None = None
         self._thermal: ThermalResult | None = None
+        self._init_sensors(stagnant_tau_s)
         if outdoor is not None:
             self.set_outdoor_profile(outdoor)
         self._settle_rooms()
@@ -173,6 +177,16 @@ class Simulator:
         self.heated = ~self.thermal.has_children  # inlets with a room of their own
         self.heat_j = np.zeros(len(self.ids))
         self.pump_j = 0.0
+
+    def _init_sensors(self, stagnant_tau_s: float | None) -> None:
+        """Return sensors of stagnant water (:meth:`_return_sensors`); None: they read the
+        steady return at once, as every benchmark assumes."""
+        if stagnant_tau_s is not None and not _finite(stagnant_tau_s, "stagnant tau") > 0:
+            raise ValueError(f"stagnant time constant must be above zero, not {stagnant_tau_s:g}")
+        self.stagnant_tau_s = stagnant_tau_s
+        self._sensor_return: np.ndarray | None = None  # what the sensors read last
+        self._sensor_still: np.ndarray | None = None  # … and where the water stood then
+        self._sensor_dt = 0.0  # plant time since then
 
     # --- controls -------------------------------------------------------------------------
     def set_opening(self, inlet_id: str, opening: float) -> None:
@@ -326,6 +340,7 @@ class Simulator:
         self.room_c = np.where(self.heated, t_eq + (self.room_c - t_eq) * decay, self.room_c)
         self.pump_j += hyd.pump_power_w * dt
         self.time_s += dt
+        self._sensor_dt += dt
         self._thermal = None
         if self._profile is not None:
             self._change_outdoor(self._outdoor_at(self.time_s))
@@ -346,7 +361,7 @@ class Simulator:
             hyd.inlet_flow_m3h.tolist(),
             self.design_flow.tolist(),
             th.supply_c.tolist(),
-            th.return_c.tolist(),
+            self._return_sensors(hyd, th.return_c).tolist(),
             rooms.tolist(),
             th.heat_w.tolist(),
             self.openings.tolist(),
@@ -371,6 +386,24 @@ class Simulator:
         )
 
     # --- internals ------------------------------------------------------------------------
+    def _return_sensors(self, hyd: HydraulicResult, steady: np.ndarray) -> np.ndarray:
+        """What the inlets' return sensors read, with ``stagnant_tau_s`` set: where the
+        water stands (below :data:`STAGNANT_SHARE` of design flow) the sensor's well and
+        pipe cool toward the steady (room) value exponentially from what they read last,
+        over the plant time since; flowing water renews them within the step. Water found
+        standing that flowed at the last read stopped just now (the hardest case for a
+        check telling a stop from a dead meter): its sensor still reads the flowing return."""
+        if self.stagnant_tau_s is None:
+            return steady
+        still = hyd.inlet_flow_m3h < STAGNANT_SHARE * self.design_flow
+        prev, before = self._sensor_return, self._sensor_still
+        if prev is not None and before is not None:
+            decay = math.exp(-self._sensor_dt / self.stagnant_tau_s)
+            held = np.where(before, steady + (prev - steady) * decay, prev)
+            steady = np.where(still, held, steady)
+        self._sensor_return, self._sensor_still, self._sensor_dt = steady, still, 0.0
+        return steady
+
     def _k(self, inlet_id: str) -> int:
         """Index of an inlet, with a clear error for an unknown id."""
         try:

@@ -338,6 +338,9 @@ class SignalFilter:
         n = self.span + 1
         mean = self.chain_sum / n
         scatter = self.chain_sq - self.chain_sum * mean
+        if mean <= 0.0:  # a stopped flow read as 0 (low-flow cut-off): no relative walk
+            self._start_chain(reading)
+            return
         self.walk = (scatter - 0.5 * self.chain_pairs) * 6.0 / ((n - 1) * (n - 2) * mean * mean)
         self._start_chain(reading)
 
