@@ -25,11 +25,15 @@ noise on flow and temperatures (Gaussian, relative, seeded), each inlet's sensor
 its valve stuck or blocked in the field (with the biased meter, heat-meter counters and the
 substation flow meter are mapped too), the entry's network file with pipe resistances
 ×1.5 of the field's, the victim's meter and valve silent from cycle 8 (every entity
-``unavailable``). ``simulated`` — the entry's own simulated plant: lost readings through
-the entry's dropout option (per signal, not per inlet), stuck or blocked valve injected
-into its simulator. ``gateway`` — every building inlet on the gateway, through the real chain
-(``devtools/gateway_field.py``: the virtual plant's Modbus heat meters and electric valves, the
-gateway add-on as its own process, a real mosquitto, HA's MQTT): noise on the meters' flow and
+``unavailable``), meters that never report while their valves answer (bench_robust's
+``silent 5%`` / ``silent 1 building``, the same inlets by seed; households are not mapped
+through entities, so only buildings are chosen; judged on the others, the silent inlets'
+true flow ÷ design at the end printed beside *share*). ``simulated`` — the entry's own
+simulated plant: lost readings through the entry's dropout option (per signal, not per
+inlet), stuck or blocked valve injected into its simulator. ``gateway`` — every building
+inlet on the gateway, through the real chain (``devtools/gateway_field.py``: the virtual
+plant's Modbus heat meters and electric valves, the gateway add-on as its own process, a
+real mosquitto, HA's MQTT): noise on the meters' flow and
 temperatures, a meter reading its error sentinels (published as ``null``) in a cycle with the
 scenario's probability, the victim's flow meter +10 % (with the substation flow meter as a
 gateway device), its valve stuck or blocked in the plant, valves read through a profile
@@ -39,7 +43,10 @@ without position feedback, the entry's pipes ×1.5 of the plant's.
     .venv/ha2026/bin/python benchmarks/bench_product_faults.py --only estate12 \\
         --scenario "missing 30%" --source entities --algorithm ai --steps 12
 
-Not a test: one pytest process runs all cases (fresh Home Assistant per case).
+Not a test: one pytest process runs all cases (fresh Home Assistant per case). Results
+and the log go to ``$BENCH_PRODUCT_OUT/bench_product_faults`` when that is set, else to a
+fresh folder of this run's own (printed first): two runs at once must not overwrite each
+other's results.
 """
 
 from __future__ import annotations
@@ -85,11 +92,15 @@ ENTITY_SCENARIOS = (
     "no position feedback",
     "pipe model x1.5",
     "silent valve from step 8",
+    "silent 5%",
+    "silent 1 building",
 )
 SIMULATED_SCENARIOS = ("missing 30%", "stuck 30%", "blockage x0.3")
-# one noise row; a silent device through the gateway is not modelled here
+# one noise row; a silent device or meter through the gateway is not modelled here
 GATEWAY_SCENARIOS = tuple(
-    s for s in ENTITY_SCENARIOS if s not in ("noise 5%", "silent valve from step 8")
+    s
+    for s in ENTITY_SCENARIOS
+    if s not in ("noise 5%", "silent valve from step 8", "silent 5%", "silent 1 building")
 )
 # Fault combinations and faults only HA entities have (10x, ninth session). ``EXTRA`` holds
 # what bench_robust's Scenario cannot say; the engine's figure is shown only where it can.
@@ -163,12 +174,19 @@ def _field(hass: Any, network: Network, inlets: list[str], scn: br.Scenario, see
     bias = (victim, scn.value) if scn.fault == "bias" else None
     ins = Instruments(scn.noise, scn.missing, bias, position=scn.fault != "no_feedback")
     ins.meters = scn.fault == "bias"  # heat meters and the substation meter, as the engine's
+    ins.unread = _unread(network, scn, seed, inlets)
     field = FieldPlant(hass, network, inlets, ins, seed)
     if scn.fault == "stuck":
         field.sim.inject_fault(victim, "stuck", at=scn.value)
     elif scn.fault == "blockage":
         field.sim.inject_fault(victim, "blockage", factor=scn.value)
     return field
+
+
+def _unread(network: Network, scn: br.Scenario, seed: int, inlets: list[str]) -> frozenset[str]:
+    """bench_robust's meters that never report (``unread`` rows), the same by seed, among
+    the mapped inlets."""
+    return br.unread_of(network, scn, seed).intersection(inlets)
 
 
 async def _gateway(
@@ -281,6 +299,9 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
     scope = br._scope(base, victim if faulty or scn.isolate else None)
     if scope is not None:  # the intermediate band judges buildings only (Table 3.0.4), as
         scope = [i for i in scope if base.inlets[i].parent is None]  # without a victim
+    unread = _unread(base, scn, seed, [i for i, x in base.inlets.items() if x.parent is None])
+    if unread:  # judged on the others (bench_robust's rule), buildings as above
+        scope = [i for i, x in base.inlets.items() if i not in unread and x.parent is None]
     pipes = scn.value if scn.fault == "pipes" else extra.get("pipes")
     entry = await bp._add_entry(hass, _register(name, pipes), algorithm)
     if source == "simulated" and scn.missing:
@@ -420,6 +441,8 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
         "moves": len(moves),
         "nan": nan,
         "repairs": _repairs(hass, victim),
+        # the silent meters' inlets: the true flow farthest from design at the end
+        "silent_flow": br._worst_ratio(net, truth, unread) if unread else None,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     key = _key(case, os.environ.get("BENCH_FAULTS_DP", "estimate"))
@@ -568,6 +591,9 @@ def main() -> int:
         "--combined", action="store_true", help="the fault combinations and entity faults (10x)"
     )
     args = parser.parse_args()
+    out = _output_dir()
+    results = Path(out) / "bench_product_faults"  # the harness's RESULTS
+    print(f"results and log: {results}", flush=True)
     cases = []
     for name in args.only:
         for source in args.source:
@@ -587,19 +613,20 @@ def main() -> int:
                 for algorithm in args.algorithm:
                     cases += [[name, scenario, source, algorithm, s] for s in range(args.seeds)]
     env = os.environ | {
+        "BENCH_PRODUCT_OUT": out,  # the harness's files (its RESULTS and ours) go there too
         "BENCH_FAULTS_CASES": json.dumps(cases),
         "BENCH_FAULTS_STEPS": str(args.steps),
         "BENCH_FAULTS_DP": args.dp,
     }
     cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
     cmd += ["-W", "ignore", "--timeout=3000", "--rootdir", str(ROOT)]
-    run = run_case(cmd, env, ROOT, RESULTS / "bench_product_faults.log", 3000.0 * len(cases))
+    run = run_case(cmd, env, ROOT, results / "bench_product_faults.log", 3000.0 * len(cases))
     if run.returncode != 0 or run.leftovers:
         print(run.reason())
     _print_header(args.markdown)
     for case in cases:
         key = _key(case, args.dp)
-        path = RESULTS / f"{key}.json"
+        path = results / f"{key}.json"
         if not path.exists():
             print(f"{' '.join(map(str, case))}: no result (failed)")
             continue
@@ -612,8 +639,24 @@ def main() -> int:
     return 0
 
 
+def _output_dir() -> str:
+    """The folder this run's files go under (``BENCH_PRODUCT_OUT``): the caller's, or a
+    fresh one; the harness process gets it through the environment (its ``RESULTS``)."""
+    return os.environ.get("BENCH_PRODUCT_OUT") or tempfile.mkdtemp(prefix="bench_product_faults-")
+
+
 def _fmt(v: int | None) -> str:
     return "—" if v is None else str(v)
+
+
+def _share(r: dict[str, Any], engine: br.Run | None) -> str:
+    """The share in band; for meters that never report, their inlets' true flow ÷ design at
+    the end (the farthest from design) through HA and in the engine."""
+    text = f"{r['share']:.0%}" if r["share"] is not None else "—"
+    if r.get("silent_flow") is not None:
+        eng = engine.victim_flow if engine is not None else None
+        text += f" (silent ×{r['silent_flow']:.3f}" + (f", eng ×{eng:.3f})" if eng else ")")
+    return text
 
 
 COLUMNS = (
@@ -642,7 +685,7 @@ def _print_row(r: dict[str, Any], engine: br.Run | None, markdown: bool) -> None
         str(r["seed"]),
         _fmt(r["steps"]),
         "n/a" if engine is None else _fmt(engine.intermediate),
-        f"{r['share']:.0%}" if r["share"] is not None else "—",
+        _share(r, engine),
         alarm,
         "n/a" if engine is None else _fmt(engine.alarm),
         str(len(r["other_alarms"])) + (f" {r['other_alarms'][:3]}" if r["other_alarms"] else ""),

@@ -38,6 +38,7 @@ class Instruments:
     meters: bool = False  # heat meter counters per inlet and a substation flow meter
     substation_bias: float = 1.0  # the substation flow meter reads this factor of the truth
     silent: frozenset[str] = frozenset()  # inlets whose devices no longer answer (all unavailable)
+    unread: frozenset[str] = frozenset()  # inlets whose meters never report; their valves do
 
 
 class FieldPlant:
@@ -95,7 +96,7 @@ class FieldPlant:
         for iid in self.inlets:
             s = state.inlets[iid]
             lost = ins.missing > 0 and self.rng.random() < ins.missing
-            lost = lost or iid in ins.silent
+            lost = lost or iid in ins.silent or iid in ins.unread
             values = [s.flow_m3h, s.supply_c, s.return_c, s.room_c]
             values = [v * (1.0 + self.rng.normal(0.0, ins.noise)) for v in values]
             if ins.bias is not None and ins.bias[0] == iid:

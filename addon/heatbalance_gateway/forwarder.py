@@ -5,6 +5,14 @@ for ``ack_timeout`` seconds, or the uplink changes (reconnect, failover, failbac
 restarts right after the last acked sequence. Resent readings are duplicates by design; the
 consumer drops them by ``msg_id``/``seq`` (§6.0.3).
 
+Backoff (issue 10): a consumer slower than a long backlog (a small Home Assistant box taking
+in a replayed outage) does not ack within the timeout although it holds what was sent. Each
+ack timeout in a row doubles the wait for the next (at most ``MAX_BACKOFF`` × ``ack_timeout``),
+and the wait runs from the last resent batch, so no resend starts while an earlier one is
+still within its timeout; once the ack passes everything that was outstanding at the resend,
+the timeout is back to ``ack_timeout``. Before, every timeout resent the whole window again
+and a consumer that queued every copy fell further behind (its ack stood still for minutes).
+
 Epochs (issue 11): every send is recorded in the outbox first (``sent_max``), and until the
 first ack of a run only rows sent before are resent (or an empty "hello" batch), so the first
 ack tells whether the consumer holds more of this stream than the file ever sent — a restored
@@ -27,6 +35,7 @@ from .outbox import Outbox, Row
 from .topics import PROTOCOL, Topics
 
 _LOGGER = logging.getLogger(__name__)
+MAX_BACKOFF = 8  # the ack timeout grows to at most this many times its setting
 
 
 def encode_batch(gateway: str, stream: str, floor: int, rows: list[Row]) -> str:
@@ -59,6 +68,9 @@ class Forwarder:
         self.synced = False  # an ack of this run was checked against sent_max
         self._hello_at = -1e9
         self.outstanding_since: float | None = None
+        self.timeouts = 0  # ack timeouts in a row (the backoff's exponent)
+        self.resend_end = 0  # what was outstanding at the last timeout's resend
+        self.resent_at = -1e9  # when the last batch of that resend was sent
         self.rollbacks = 0
         self.go_backs = 0
         self.sent_messages = 0
@@ -99,6 +111,8 @@ class Forwarder:
             return
         self.outbox.ack(seq)
         self.acked = seq
+        if seq >= self.resend_end:
+            self.timeouts = 0  # the consumer caught up with the resend
         self.sent_upto = max(self.sent_upto, seq)
         self.outstanding_since = time.monotonic() if self.sent_upto > self.acked else None
         self.wake.set()
@@ -112,8 +126,20 @@ class Forwarder:
         self.acked = self.outbox.floor() - 1
         self.sent_upto = self.acked
         self.outstanding_since = None
+        self.timeouts, self.resend_end = 0, 0  # the new stream's sequences start afresh
         self.synced = True
         self.wake.set()
+
+    def ack_wait(self) -> float:
+        """Seconds without ack progress before the unacked readings are resent (backoff)."""
+        return self.ack_timeout * min(1 << self.timeouts, MAX_BACKOFF)
+
+    def _timed_out(self, now: float) -> bool:
+        """The ack has not moved for :meth:`ack_wait` since the later of the oldest unacked
+        send and the last resent batch."""
+        if self.outstanding_since is None:
+            return False
+        return now - max(self.outstanding_since, self.resent_at) > self.ack_wait()
 
     def idle(self) -> bool:
         """Nothing sent is waiting for an ack (the outbox may change stream safely)."""
@@ -152,11 +178,10 @@ class Forwarder:
                 self._link = link.name
                 self.go_back(f"uplink {link.name}")
             now = time.monotonic()
-            if (
-                self.outstanding_since is not None
-                and now - self.outstanding_since > self.ack_timeout
-            ):
-                self.go_back("ack timeout")
+            if self._timed_out(now):
+                self.resend_end = self.sent_upto
+                self.timeouts = min(self.timeouts + 1, 16)
+                self.go_back(f"ack timeout; the next after {self.ack_wait():g} s")
             if self.sent_upto - self.acked >= self.window:
                 await self._wait(0.05)
                 continue
@@ -184,4 +209,6 @@ class Forwarder:
             self.sent_upto = rows[-1].seq
             if self.outstanding_since is None:
                 self.outstanding_since = now
+            if rows[0].seq <= self.resend_end:
+                self.resent_at = time.monotonic()
             await asyncio.sleep(0)  # let acks and polls in between batches

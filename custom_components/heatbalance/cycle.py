@@ -19,7 +19,7 @@ from .engine.control.base import ControllerConfig, InletReading, Measurements
 from .engine.control.safety import SafetyLimits
 from .engine.diagnosis import Finding
 from .engine.energy import EnergyCounters
-from .engine.evaluation import BalanceStateMachine, Evaluation
+from .engine.evaluation import BalanceStateMachine, Evaluation, flow_deviation_pct
 from .engine.loop import ControlLoop, LoopConfig
 from .engine.model import WEIGHT_RANGE, Network
 from .engine.simulator import Ranges, ranges
@@ -55,6 +55,7 @@ class InletResult:
     flow_deviation: float | None = None  # % of set flow, whatever the target
     flagged: dict[str, tuple[str, ...]] = field(default_factory=dict)  # cleaning's verdicts
     filled: dict[str, float] = field(default_factory=dict)  # shown as estimated (estimates.py)
+    open_loop: str | None = None  # why planned without a flow reading (Commands.open_loop)
 
 
 @dataclass
@@ -109,7 +110,9 @@ class CycleMemory:
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable form for the Store.
 
-        The controller's learned hydraulics (§5.3.6), the diagnoser's Kv curves (§3.0.7-5),
+        The controller's learned hydraulics (§5.3.6) and which meters and valves it ever
+        heard from (``Controller.heard``: a lost meter is no never-read one), the diagnoser's
+        Kv curves (§3.0.7-5),
         the load model (§3.0.7-2), the §6.0.6 transmission counts, the energy counters, the
         plausibility checks' runs (§5.3.8-2) and the design-load sums (§3.0.7) are kept, so
         a restart of Home Assistant does not start from nothing.
@@ -170,6 +173,11 @@ def controller_config(
         limits=limits_of(settings),
         manual_inlets=[iid for iid, cfg in inlets.items() if not cfg.auto] + list(held or ()),
         weights=weights,
+        commissioned={
+            iid: cfg.commissioned_opening
+            for iid, cfg in inlets.items()
+            if cfg.commissioned_opening is not None
+        },
     )
 
 
@@ -274,8 +282,13 @@ def run_cycle(
             households=ranges(plant[k.id] for k in kids.get(iid, ()) if k.id in plant),
             flow_deviation=judged.flow_deviation_pct if judged else None,
             flagged=flags.get(iid, {}),
-            filled=memory.loop.filled_in(iid, reading, out.commands.assumed),
+            filled=memory.loop.filled_in(
+                iid, reading, out.commands.assumed, out.commands.open_loop
+            ),
         )
+        why = out.commands.open_loop.get(iid)
+        if why is not None:
+            _judged_on_plan(results[iid], why, ev, config.controller.set_flow(inlet))
     send = out.dispatch
     # §8.2.5: balanced on the flow estimates within their uncertainty, the verdict the
     # balance state runs on (ControlLoop._hold_verdict); share_in_band stays on the readings,
@@ -289,6 +302,29 @@ def run_cycle(
     result.limited = dict(out.commands.limited)
     result.conditions = out.conditions
     return result
+
+
+def _judged_on_plan(res: InletResult, why: str, ev: Evaluation | None, set_flow: float) -> None:
+    """An inlet the engine plans without a flow reading (its meter never read, or lost for
+    longer than its estimate stands in): its flow is the plan's, and its deviation and band
+    verdict are taken on that flow — all flagged estimated (``filled``), never shown as
+    measured nor as "no data" without a word (issue 10 item 3). The §8.2.5 verdict leaves
+    such an inlet out (``ControlLoop._hold_verdict``); a flow-target band only (a
+    temperature target's deviation is no flow's)."""
+    res.open_loop = why
+    flow = res.filled.get("flow_m3h")
+    if flow is None or res.actual is not None:
+        return
+    deviation = flow_deviation_pct(flow, set_flow)
+    if deviation is None:
+        return
+    res.flow_deviation = res.filled["flow_deviation"] = deviation
+    the_band = ev.band if ev is not None else None
+    if the_band is None or the_band.basis != "setpoint" or the_band.unit != "%":
+        return
+    res.actual = flow
+    res.deviation = res.filled["deviation"] = deviation
+    res.in_band = the_band.miss(deviation) == 0.0
 
 
 def _flags_by_inlet(flags: dict[str, tuple[str, ...]]) -> dict[str, dict[str, tuple[str, ...]]]:

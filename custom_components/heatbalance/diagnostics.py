@@ -78,5 +78,7 @@ def gateway_link(source: GatewaySource | None) -> dict[str, Any] | None:
         "gap_skipped": {gw: stream.gap_skipped for gw, stream in tracker.streams.items()},
         "protocols": dict(tracker.protocols),
         "foreign": source.foreign,  # messages from a gateway not the device's owner
+        "queued_readings": source.queued,  # received, not yet stored and acked
+        "deferred": source.deferred,  # left to the gateway's resend: the queue was full
         "backlog_rows_imported": source.backlog.imported_rows if source.backlog else 0,
     }

@@ -127,6 +127,11 @@ def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
             "heat_kw": r.heat_kw,
             "energy_kwh": r.energy_kwh,
             "success_rate": r.success_rate,
+            # the engine's values where nothing was measured (issue 10 item 3), and why an
+            # inlet is planned without a flow reading (its deviation and band are then the
+            # plan's: in "estimated" too)
+            "estimated": dict(r.filled),
+            "open_loop": r.open_loop,
         }
     return {
         "network": coordinator.network.name,

@@ -342,8 +342,15 @@ class BacklogHistory:
     ) -> int:
         """Journal a batch's new backlog readings durably; returns how many were written.
         ``items`` are gateway_source.Item (reading, is_new, is_latest)."""
+        return await self.async_record_batches(gateway, [(stream, list(items), arrival)])
+
+    async def async_record_batches(
+        self, gateway: str, batches: Iterable[tuple[str, Iterable[Any], float]]
+    ) -> int:
+        """:meth:`async_record` for several batches as (stream, items, arrival): one write."""
         late = [
             record(gateway, stream, item.reading)
+            for stream, items, arrival in batches
             for item in items
             if item.is_new and is_backlog(item.reading["ts"], item.is_latest, arrival, self.late_s)
         ]

@@ -98,7 +98,10 @@ class AckTracker:
 
     def handle_batch(self, gateway: str, payload: bytes | str) -> list[Item]:
         """Parse and classify one batch; raises BatchError when it is malformed."""
-        batch = parse_batch(payload)
+        return self.handle_parsed(gateway, parse_batch(payload))
+
+    def handle_parsed(self, gateway: str, batch: dict[str, Any]) -> list[Item]:
+        """Classify one batch already parsed by :func:`parse_batch`."""
         self.protocols[gateway] = batch["protocol"]
         state = self.streams.get(gateway)
         if state is None or state.stream != batch["stream"]:
@@ -143,9 +146,56 @@ class AckTracker:
     def ack_payload(self, gateway: str) -> bytes | None:
         """JSON for the ack topic, or None before any batch of that gateway."""
         state = self.streams.get(gateway)
-        if state is None:
-            return None
-        return json.dumps({"stream": state.stream, "seq": state.contiguous}).encode()
+        return None if state is None else ack_message(state)
+
+
+def ack_message(state: Stream) -> bytes:
+    """The ack topic's JSON for an ack position."""
+    return json.dumps({"stream": state.stream, "seq": state.contiguous}).encode()
+
+
+class Received:
+    """Per gateway, the sequences received so far — stored or still queued for storing.
+
+    A consumer that queues batches checks each arriving batch against this before queueing
+    it: a batch holding nothing new (a go-back resend of what is queued already) is dropped
+    at once. Without it, a gateway resending its window (5,000 readings) every ack timeout to
+    a consumer slower than its backlog queued every copy behind the backlog, and the ack
+    position stood still (issue 10, the backlog livelock). Same rules as :class:`AckTracker`:
+    the stream, the floor, contiguous plus pending sequences.
+    """
+
+    def __init__(self) -> None:
+        self.streams: dict[str, Stream] = {}
+
+    def covers(self, gateway: str, batch: dict[str, Any]) -> bool:
+        """Whether every reading of ``batch`` was received already. An empty batch (the
+        gateway asking for its ack position) is never covered: it must be answered."""
+        state = self.streams.get(gateway)
+        readings = batch["readings"]
+        if state is None or state.stream != batch["stream"] or not readings:
+            return False
+        return all(r["seq"] <= state.contiguous or r["seq"] in state.pending for r in readings)
+
+    def note(self, gateway: str, batch: dict[str, Any]) -> None:
+        """Count ``batch``'s sequences as received (queued)."""
+        state = self.streams.get(gateway)
+        if state is None or state.stream != batch["stream"]:
+            state = self.streams[gateway] = Stream(batch["stream"])
+        if batch["floor"] - 1 > state.contiguous:
+            state.contiguous = batch["floor"] - 1
+            state.pending = {s for s in state.pending if s > state.contiguous}
+        state.pending.update(r["seq"] for r in batch["readings"] if r["seq"] > state.contiguous)
+        while state.contiguous + 1 in state.pending:
+            state.contiguous += 1
+            state.pending.discard(state.contiguous)
+
+    def reset(self, gateway: str, stored: Stream | None) -> None:
+        """Back to what is stored (a batch was not kept: its resend must get through)."""
+        if stored is None:
+            self.streams.pop(gateway, None)
+        else:
+            self.streams[gateway] = copy_stream(stored)
 
 
 def parse_batch(payload: bytes | str) -> dict[str, Any]:

@@ -58,10 +58,13 @@ from .gateway_protocol import (
     AckTracker,
     BatchError,
     Item,
+    Received,
     Stream,
+    ack_message,
     ack_topic,
     copy_stream,
     finite,
+    parse_batch,
 )
 from .reading import Reading
 
@@ -85,6 +88,9 @@ QUEUED = "queued"  # held by a LoRaWAN network server until the device's next up
 NO_RESULT = "no_result"  # no answer within the stale window
 RESEND_S = 5.0  # a command still without an answer is asked again this often …
 RESENDS = 6  # … at most this many times (then its cycle reports no_result)
+QUEUE_READINGS = 20_000  # readings queued per entry at most (4 default gateway windows)
+GROUP_READINGS = 1_000  # readings stored per journal write and ack at most
+REACK_S = 1.0  # an ack repeated for resent duplicates at most this often per gateway
 ROUTES = {  # a topic's tail after ``<base>/gw/<gateway>/`` → its handler
     ("data",): "_on_data",
     ("cmd", "result"): "_on_result",
@@ -190,8 +196,13 @@ class GatewaySource:
         self._unsubscribe: list[Callable[[], None]] = []
         self._store: Store[dict[str, Any]] | None = None
         self.backlog: BacklogHistory | None = None  # the durable backlog journal (async_start)
-        self._batches = asyncio.Lock()  # one batch at a time, in arrival order
         self._written: dict[str, Stream] = {}  # ack positions whose batches are all written
+        self.received = Received()  # … and of the batches queued as well (early dedup)
+        self._queue: deque[tuple[str, dict[str, Any], float]] = deque()  # (gateway, batch, at)
+        self._queued = 0  # readings in the queue
+        self._worker: asyncio.Task[None] | None = None  # drains the queue while not empty
+        self._reacked: dict[str, float] = {}  # gateway → when its ack was last repeated
+        self.deferred = 0  # readings left to the gateway's resend: the queue was full
 
     async def async_start(self) -> None:
         """Restore the ack positions and live state, load the backlog journal and import what
@@ -207,6 +218,8 @@ class GatewaySource:
             ).async_load()
         self.restore(stored or {})
         self._written = {gw: copy_stream(st) for gw, st in self.tracker.streams.items()}
+        for gw, st in self._written.items():
+            self.received.reset(gw, st)
         self.backlog = BacklogHistory(
             self.hass, self.key, self.devices, self.clock, LATE_S, legacy=self.base
         )
@@ -235,6 +248,8 @@ class GatewaySource:
         """Unsubscribe and cancel a scheduled backlog import (the journal is durable and is
         imported on the next start; a pending save still runs: HA writes it on shutdown)."""
         self._stopped = True
+        self._queue.clear()  # not acked: the gateway keeps them and sends them again
+        self._queued = 0
         while self._unsubscribe:
             self._unsubscribe.pop()()
         while self._asking:
@@ -294,46 +309,114 @@ class GatewaySource:
 
     @callback
     def _on_data(self, msg: Any) -> None:
-        """Hand the batch on with its arrival time; :meth:`_async_batch` runs the batches one at
-        a time in arrival order (the lock's waiters are served first come, first served)."""
-        arrival = self.clock()
-        self.hass.async_create_task(
-            self._async_batch(msg.topic.split("/")[-2], msg.payload, arrival)
-        )
+        """Queue the batch with its arrival time for :meth:`_async_drain`, which stores the
+        batches in arrival order. Dropped here, before any work is queued: a malformed batch
+        (counted), one holding nothing not already received (a go-back resend: counted as
+        duplicates; the ack is repeated when nothing is queued — the gateway missed it), and
+        one that would push the queue past ``QUEUE_READINGS`` (not acked: the gateway keeps
+        it and sends it again). The queue and the received set bound what a gateway replaying
+        a long backlog to a slow Home Assistant can pile up (issue 10: unbounded, with every
+        resend queued behind the backlog, the ack stood still)."""
+        gateway = msg.topic.split("/")[-2]
+        try:
+            batch = parse_batch(msg.payload)
+        except BatchError as err:
+            self.invalid += 1
+            _LOGGER.warning("Gateway %s: %s", gateway, err)
+            return
+        size = len(batch["readings"])
+        if self.received.covers(gateway, batch):
+            self.tracker.duplicates += size
+            if self._worker is None:
+                self._reack(gateway)
+            return
+        if self._queue and self._queued + size > QUEUE_READINGS:
+            self.deferred += size
+            _LOGGER.debug("Gateway %s: %d readings left to a resend (queue full)", gateway, size)
+            return
+        self.received.note(gateway, batch)
+        self._queue.append((gateway, batch, self.clock()))
+        self._queued += size
+        if self._worker is None:
+            self._worker = self.hass.async_create_task(
+                self._async_drain(), "heatbalance gateway batches"
+            )
 
-    async def _async_batch(self, gateway: str, payload: bytes | str, arrival: float) -> None:
-        """Write the batch's new readings — the backlog durably to the journal — then
+    @property
+    def queued(self) -> int:
+        """Readings received and not yet stored (the queue :meth:`_async_drain` works off)."""
+        return self._queued
+
+    def _reack(self, gateway: str) -> None:
+        """Repeat the ack of what is stored (at most every ``REACK_S``): a resend of nothing
+        new means the gateway has not seen it."""
+        now = self.hass.loop.time()
+        written = self._written.get(gateway)
+        if written is None or now - self._reacked.get(gateway, -math.inf) < REACK_S:
+            return
+        self._reacked[gateway] = now
+        self.hass.async_create_task(self._async_ack(gateway, ack_message(written)))
+
+    async def _async_drain(self) -> None:
+        """Store the queued batches, a group of up to ``GROUP_READINGS`` at a time: one
+        journal write and one ack per gateway and group, not per batch."""
+        try:
+            while self._queue and not self._stopped:
+                group: list[tuple[str, dict[str, Any], float]] = []
+                size = 0
+                while self._queue and (not group or size < GROUP_READINGS):
+                    group.append(self._queue.popleft())
+                    size += len(group[-1][1]["readings"])
+                self._queued -= size
+                await self._async_group(group)
+        finally:
+            self._worker = None
+
+    async def _async_group(self, group: list[tuple[str, dict[str, Any], float]]) -> None:
+        """Write the group's new readings — the backlog durably to the journal — then
         acknowledge: the gateway deletes acked rows, so an ack never names a sequence whose
         journal write has not completed (§6.0.3)."""
-        async with self._batches:
-            try:
-                items = self.tracker.handle_batch(gateway, payload)
-            except BatchError as err:
-                self.invalid += 1
-                _LOGGER.warning("Gateway %s: %s", gateway, err)
-                return
+        parts: dict[str, list[tuple[str, list[Item], float]]] = {}
+        for gateway, batch, arrival in group:
+            items = self.tracker.handle_parsed(gateway, batch)
             items = [i for i in items if not i.is_new or self._accepts(gateway, i.reading)]
             for item in items:
                 if item.is_new:
                     self._write(gateway, item)
-            ack = self.tracker.ack_payload(gateway)
-            if self.backlog is not None:
-                stream = self.tracker.streams[gateway].stream
-                try:
-                    await self.backlog.async_record(gateway, stream, items, arrival)
-                except OSError as err:  # not durable: no ack, and the replay counts as new
-                    _LOGGER.error("Gateway %s backlog not journaled, not acked: %r", gateway, err)
-                    self._rewind(gateway)
-                    self.tracker.forget(gateway, items)
-                    return
+            parts.setdefault(gateway, []).append((batch["stream"], items, arrival))
+            await asyncio.sleep(0)  # other callbacks between batches
+        for gateway, batches in parts.items():
+            if not await self._async_journal(gateway, batches):
+                continue
             self._written[gateway] = copy_stream(self.tracker.streams[gateway])
             if self._store is not None:
                 self._store.async_delay_save(self._written_dict, SAVE_DELAY_S)
-            if ack is not None:
-                try:
-                    await self._publish(ack_topic(self.base, gateway), ack)
-                except HomeAssistantError as err:  # broker gone: unacked rows come again,
-                    _LOGGER.debug("Gateway %s ack not sent: %s", gateway, err)  # as duplicates
+            await self._async_ack(gateway, self.tracker.ack_payload(gateway))
+
+    async def _async_journal(
+        self, gateway: str, batches: list[tuple[str, list[Item], float]]
+    ) -> bool:
+        """Journal the backlog of ``gateway``'s batches; False (rewound, not to be acked)
+        when it could not be written: the gateway sends them again, they count as new."""
+        if self.backlog is None:
+            return True
+        try:
+            await self.backlog.async_record_batches(gateway, batches)
+        except OSError as err:
+            _LOGGER.error("Gateway %s backlog not journaled, not acked: %r", gateway, err)
+            self._rewind(gateway)
+            self.tracker.forget(gateway, [i for _s, items, _a in batches for i in items])
+            self.received.reset(gateway, self._written.get(gateway))
+            return False
+        return True
+
+    async def _async_ack(self, gateway: str, ack: bytes | None) -> None:
+        if ack is None or self._stopped:
+            return
+        try:
+            await self._publish(ack_topic(self.base, gateway), ack)
+        except HomeAssistantError as err:  # broker gone: unacked rows come again,
+            _LOGGER.debug("Gateway %s ack not sent: %s", gateway, err)  # as duplicates
 
     def _accepts(self, gateway: str, reading: dict[str, Any]) -> bool:
         """Whether ``gateway`` may report this device: its owner, or the first to report an
@@ -868,22 +951,42 @@ def _once_subscribed(
     if on_done is None:
         return unsubscribe
     state = {"subscribed": False, "unsubscribe": False}
+    stop_status: list[Callable[[], None]] = []
 
     def subscribed() -> None:
         if state["subscribed"]:
             return
         state["subscribed"] = True
         stop_watching()
+        while stop_status:
+            stop_status.pop()()
         if state["unsubscribe"]:
             unsubscribe()
 
     stop_watching = on_done(hass, topic, 1, subscribed)
 
+    @callback
+    def on_status(connected: bool) -> None:
+        if not connected:  # its subscribe run ended with the connection
+            subscribed()
+
     def release() -> None:
         if state["subscribed"]:
             unsubscribe()
-        else:
-            state["unsubscribe"] = True
+            return
+        state["unsubscribe"] = True
+        # No subscribe run goes on without a connection: nothing to wait for then. Waiting,
+        # the watcher stayed as long as Home Assistant ran when the connection never came
+        # back (the MQTT entry unloaded), and the subscription went into the ones the MQTT
+        # entry restores when set up again, still calling this stopped source.
+        try:
+            connected = mqtt.is_connected(hass)
+        except KeyError:  # the MQTT entry is gone
+            connected = False
+        if not connected:
+            subscribed()
+        elif not stop_status:
+            stop_status.append(mqtt.async_subscribe_connection_status(hass, on_status))
 
     return release
 

@@ -8,6 +8,7 @@ hands to the running coordinator, so an operator's change never blinks the entit
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
@@ -21,6 +22,7 @@ from homeassistant.helpers.storage import Store
 from .const import (
     CONF_INLET_ID,
     DOMAIN,
+    SUBENTRY_COMMISSIONING,
     SUBENTRY_INLET,
 )
 from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator, HeatbalanceData
@@ -31,7 +33,13 @@ from .network_setup import build_network, definitions, handed_over, network_sour
 from .persistence import STORE_VERSION
 from .records import CONF_ARCHIVE_URL, audited_change
 from .repairs import async_check_issues, async_clear_issues
-from .settings import DEFAULT_OPTIONS, RELOAD_OPTIONS, InletConfig, Settings
+from .settings import (
+    DEFAULT_OPTIONS,
+    RELOAD_OPTIONS,
+    InletConfig,
+    Settings,
+    commissioned_openings,
+)
 from .true_plant import plant_network
 
 RELOADS = f"{DOMAIN}_pending_reloads"
@@ -41,12 +49,17 @@ RENAMED_KEYS = {"imbalance_ratio": "flow_deviation_spread"}  # a spread, not the
 
 
 def inlet_configs(entry: ConfigEntry) -> dict[str, InletConfig]:
-    """Every inlet subentry of an entry, by subentry id."""
-    return {
-        sid: InletConfig.from_subentry(sid, sub.data)
-        for sid, sub in entry.subentries.items()
-        if sub.subentry_type == SUBENTRY_INLET and CONF_INLET_ID in sub.data
-    }
+    """Every inlet subentry of an entry, by subentry id, with the opening its commissioning
+    records say was set on site (a tunable: applied in place, no reload)."""
+    opened = commissioned_openings(
+        sub.data for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_COMMISSIONING
+    )
+    configs = {}
+    for sid, sub in entry.subentries.items():
+        if sub.subentry_type == SUBENTRY_INLET and CONF_INLET_ID in sub.data:
+            cfg = InletConfig.from_subentry(sid, sub.data)
+            configs[sid] = replace(cfg, commissioned_opening=opened.get(cfg.inlet_id))
+    return configs
 
 
 def structure_of(entry: ConfigEntry) -> tuple[Any, ...]:

@@ -200,14 +200,17 @@ class Plant:
     ) -> dict[str, float]:
         """Re-mapped valves that will never report a position (a valve entity without
         ``current_position``, no actuator mapped, a gateway valve without feedback or none):
-        the opening the network file states (the commissioning presetting), where the engine
-        assumes them too until a command is acknowledged (``Controller._position``, issue 9
-        item 2). Withheld until read or commanded (:attr:`unplaced`), such a valve in manual
-        mode was never placed, and its inlet never had an estimated ΔP."""
+        the opening a commissioning record ticked done says was set, else the one the network
+        file states, where the engine assumes them too until a command is acknowledged
+        (``Controller._position``, issue 9 item 2). Withheld until read or commanded
+        (:attr:`unplaced`), such a valve in manual mode was never placed, and its inlet
+        never had an estimated ΔP."""
         assumed: dict[str, float] = {}
         for iid in self.unplaced.intersection(real).difference(read):
             inlet = self.simulator.network.inlets.get(iid)
-            opening = None if inlet is None else usable(inlet.device.opening)
+            opening = real[iid].commissioned_opening  # a record's, else the file's
+            if opening is None:
+                opening = None if inlet is None else usable(inlet.device.opening)
             if opening is not None and 0.0 <= opening <= 1.0 and self._no_feedback(hass, real[iid]):
                 assumed[iid] = opening
         return assumed

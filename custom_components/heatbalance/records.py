@@ -52,6 +52,8 @@ KEEP_SEASONS = 2
 # the cleaning's signal names → the archive's
 _FLAG_NAMES = {"supply": "supply_c", "return": "return_c", "flow": "flow_m3h", "room": "room_c"}
 _ESTIMATED_NAMES = {"dp_available_kpa": "dp_kpa"}  # Reading's field names → the archive's
+# an inlet planned without a flow reading: its actual value, deviation and band are the plan's
+_ON_PLAN = frozenset({"actual", "deviation", "flow_deviation", "in_band"})
 
 
 @dataclass
@@ -196,6 +198,8 @@ def cycle_record(
         flagged = {_FLAG_NAMES.get(name.split(".")[0], name) for name in inlet.flagged}
         # as the plant flagged them: a real inlet's ΔP without transmitters is the model's
         estimated = {_ESTIMATED_NAMES.get(n, n) for n in getattr(reading, "estimated", ())}
+        if "flow_deviation" in inlet.filled:  # planned without a flow reading: on the plan
+            estimated |= _ON_PLAN if "deviation" in inlet.filled else {"flow_deviation"}
         record.samples.append(
             InletSample(
                 iid,

@@ -163,7 +163,7 @@ INLET_SENSORS: tuple[InletSensorDescription, ...] = (
     _inlet("room_temperature", CELSIUS, 1, _shown("room_c"), estimable="room_c"),
     _inlet("flow", FLOW, 2, _shown("flow_m3h"), estimable="flow_m3h"),
     _inlet("flow_setpoint", FLOW | SET_VALUE, 2, lambda r: r.setpoint),
-    _inlet("deviation", PERCENT, 1, lambda r: r.deviation),
+    _inlet("deviation", PERCENT, 1, lambda r: r.deviation, estimable="deviation"),
     _inlet("heat_power", KILOWATT, 1, lambda r: r.heat_kw),
     _inlet("heat_energy", ENERGY, 0, lambda r: r.energy_kwh),
     _inlet("valve_position", PERCENT, 0, _shown("opening", 100.0), estimable="opening"),

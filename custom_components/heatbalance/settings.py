@@ -9,7 +9,7 @@ later version never breaks an older entry. No Home Assistant imports: pure data.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,6 +20,7 @@ from .const import (
     CONF_AUTO,
     CONF_BATTERY_ENTITY,
     CONF_CYCLE_MINUTES,
+    CONF_DONE,
     CONF_DROPOUT,
     CONF_FAULT_ENTITY,
     CONF_FEEDBACK_TOLERANCE,
@@ -63,6 +64,7 @@ from .const import (
     SOURCE_SIMULATOR,
 )
 from .engine.alarms import AlarmSettings
+from .engine.control.base import usable
 from .engine.control.safety import SafetyLimits
 from .engine.evaluation import BANDS
 
@@ -283,6 +285,9 @@ class InletConfig:
     weight: float | None = None  # None: the network file's weight
     setpoint_offset: float = 0.0
     auto: bool = True
+    # the opening a commissioning record ticked done says was set (§7.2.6): where the engine
+    # assumes a valve without position feedback before its first command (issue 9 item 2)
+    commissioned_opening: float | None = None
 
     @classmethod
     def from_subentry(cls, subentry_id: str, data: Mapping[str, Any]) -> InletConfig:
@@ -332,7 +337,26 @@ class InletConfig:
     def structure(self) -> InletConfig:
         """What needs a reload when it changes: all but the operator's tunables (weight,
         offset, auto), which the coordinator applies in place."""
-        return replace(self, weight=None, setpoint_offset=0.0, auto=True)
+        return replace(self, weight=None, setpoint_offset=0.0, auto=True, commissioned_opening=None)
+
+
+def commissioned_openings(records: Iterable[Mapping[str, Any]]) -> dict[str, float]:
+    """Per inlet, the valve opening a commissioning record's fitter set on site: the rows
+    ticked done (§7.2.6), a later record over an earlier one (records in the order they
+    were made); a row without a valid opening (a ΔP valve's setpoint, a pump) gives none.
+    ``records`` are the commissioning subentries' data."""
+    out: dict[str, float] = {}
+    for data in records:
+        record, done = data.get("record"), data.get(CONF_DONE)
+        if not isinstance(record, Mapping) or not isinstance(done, list | tuple):
+            continue
+        ticked = {d for d in done if isinstance(d, str)}
+        for row in record.get("inlets") or ():
+            iid = row.get("inlet_id") if isinstance(row, Mapping) else None
+            opening = usable(row.get("opening")) if iid in ticked else None
+            if iid is not None and opening is not None and 0.0 <= opening <= 1.0:
+                out[iid] = opening
+    return out
 
 
 def default_gateway_devices(inlet_id: str) -> tuple[str, str]:

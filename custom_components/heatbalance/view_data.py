@@ -162,8 +162,12 @@ def _shown(res: InletResult) -> dict[str, float | None]:
 
 
 def _estimated(res: InletResult) -> list[str]:
-    """The view's columns that show an estimate, not a measurement (issue 10 item 3)."""
-    return [column for column, name in SHOWN.items() if is_estimated(name, res.reading, res.filled)]
+    """The view's columns that show an estimate, not a measurement (issue 10 item 3); an
+    inlet planned without a flow reading has its band state judged on the plan's flow."""
+    columns = [c for c, name in SHOWN.items() if is_estimated(name, res.reading, res.filled)]
+    if "deviation" in res.filled:
+        columns += ["deviation", "state"]
+    return columns
 
 
 def history_point(result: CycleResult, balance_state: str, head_m: float | None) -> dict[str, Any]:

@@ -9,12 +9,16 @@ the identified model (§3.0.7) instead of holding it where it stands, and says s
 
 from __future__ import annotations
 
+import json
+
 from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
 from custom_components.heatbalance.engine.control.controller import (
     MAX_ESTIMATE_AGE,
     NO_READING,
+    Controller,
     make_controller,
 )
+from custom_components.heatbalance.engine.control.heard import Heard
 from custom_components.heatbalance.engine.evaluation import BALANCED as STATE_BALANCED
 from custom_components.heatbalance.engine.evaluation import BalanceStateMachine
 from custom_components.heatbalance.engine.loader import load_network
@@ -137,3 +141,27 @@ def test_the_loop_names_a_silent_meter_and_balances_without_it() -> None:
         sim.advance(CYCLE_S)
     assert machine.state == STATE_BALANCED, "never balanced with one unread meter"
     assert 0.95 <= _ratio(sim.state(), silent) <= 1.10
+
+
+def test_heard_from_is_kept_in_the_stored_state() -> None:
+    """Which meters ever read, which valves ever reported their position and how long a
+    device has been silent survive a restart (Controller.as_dict / from_dict): before,
+    every inlet was "never read" again for its first cycle after one."""
+    net = load_network("estate12")
+    ctl = make_controller(net)
+    meas = Measurements.from_plant(Simulator(net).state())
+    meas.inlets["B003"].flow_m3h = None  # its meter never read
+    meas.inlets["B004"].opening = None  # no position feedback
+    meas.inlets["B005"].flow_m3h = meas.inlets["B005"].opening = None  # silent altogether
+    ctl.step(meas)
+    stored = json.loads(json.dumps(ctl.as_dict()))
+    again = Controller.from_dict(net, stored)
+    assert again.heard == ctl.heard
+    assert "B001" in again.heard.flow
+    assert "B003" not in again.heard.flow
+    assert "B004" not in again.heard.position
+    assert again.heard.silent == {"B005": 1}
+    older = {k: v for k, v in stored.items() if k != "heard"}  # stored before it was kept
+    assert Controller.from_dict(net, older).heard == Heard()
+    stored["heard"] = {"unread": "junk", "silent": {"B005": "x", "nowhere": 3}}
+    assert Controller.from_dict(net, stored).heard.silent == {}

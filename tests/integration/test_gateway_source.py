@@ -26,11 +26,13 @@ from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
 from custom_components.heatbalance.actions import async_set_opening
 from custom_components.heatbalance.const import SOURCE_GATEWAY
+from custom_components.heatbalance.diagnostics import gateway_link
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.networks import builtin_path
 from custom_components.heatbalance.engine.simulator import Simulator
-from custom_components.heatbalance.gateway_protocol import PROTOCOL
+from custom_components.heatbalance.gateway_protocol import PROTOCOL, Received, parse_batch
 from custom_components.heatbalance.gateway_source import (
+    QUEUE_READINGS,
     AckTracker,
     BatchError,
     GatewaySource,
@@ -104,6 +106,63 @@ def test_protocol_flags_and_acks() -> None:
     assert ours.epochs == 1
     assert ours.streams["gw1"].stream == "s2"
     assert ours.ack_payload("other") is None
+
+
+def test_received_covers_only_what_was_received() -> None:
+    """The early dedup (issue 10): a batch is dropped before queueing only when every
+    reading was received already — same stream, below the floor or received, never past a
+    gap — and an empty batch (the gateway asking for its ack position) never is."""
+    received = Received()
+    parse = parse_batch
+    first = parse(batch([(1, 1.0, "m", {}), (2, 2.0, "m", {})]))
+    assert not received.covers("gw1", first)
+    received.note("gw1", first)
+    assert received.covers("gw1", first)
+    assert received.covers("gw1", parse(batch([(2, 2.0, "m", {})])))
+    assert not received.covers("gw1", parse(batch([])))  # a hello
+    received.note("gw1", parse(batch([(4, 4.0, "m", {})])))  # 3 missing
+    assert received.covers("gw1", parse(batch([(4, 4.0, "m", {})])))
+    assert not received.covers("gw1", parse(batch([(3, 3.0, "m", {}), (4, 4.0, "m", {})])))
+    assert not received.covers("gw1", parse(batch([(1, 1.0, "m", {})], stream="s2")))
+    assert not received.covers("gw2", first)
+    received.note("gw1", parse(batch([(9, 9.0, "m", {})], floor=9)))  # 3…8 gone
+    assert received.covers("gw1", parse(batch([(5, 5.0, "m", {}), (9, 9.0, "m", {})])))
+    received.reset("gw1", None)  # a batch not stored after all: its resend gets through
+    assert not received.covers("gw1", first)
+
+
+async def test_queue_bounded_and_resent_copies_dropped_early(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """A burst larger than the queue: the batches past ``QUEUE_READINGS`` are left to the
+    gateway's resend (not acked), copies of queued batches are dropped before they are
+    queued, and the resend of what was left out is stored — nothing lost, nothing twice."""
+    source = await _source(hass)
+    per = 1000
+    payloads = [
+        batch(
+            [(n * per + i + 1, NOW - 9000 + n * per + i, "b001-meter", METER) for i in range(per)]
+        )
+        for n in range(QUEUE_READINGS // per + 5)
+    ]
+    for payload in payloads:  # arrive together: the loop takes none of them in between
+        async_fire_mqtt_message(hass, f"{ROOT}/data", payload)
+    for payload in payloads[:3]:  # go-back copies of queued batches
+        async_fire_mqtt_message(hass, f"{ROOT}/data", payload)
+    assert source.queued <= QUEUE_READINGS
+    assert gateway_link(source)["deferred"] > 0  # the diagnostics show it
+    assert source.tracker.duplicates == 3 * per  # the copies: dropped, never queued
+    await hass.async_block_till_done()
+    acked = json.loads(_published(mqtt_mock, f"{ROOT}/ack")[-1])["seq"]
+    assert acked <= QUEUE_READINGS + per
+    for payload in payloads:  # the gateway's resend from its last ack
+        async_fire_mqtt_message(hass, f"{ROOT}/data", payload)
+        await hass.async_block_till_done()
+    total = len(payloads) * per
+    assert json.loads(_published(mqtt_mock, f"{ROOT}/ack")[-1])["seq"] == total
+    seqs = sorted(int(ts - (NOW - 9000)) + 1 for ts, _d, _v in source.history)
+    assert seqs == list(range(1, total + 1))
+    source.stop()
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import DATA_DISPATCHER
 
 from custom_components.heatbalance.gateway_source import GatewaySource
 from custom_components.heatbalance.settings import default_gateway_devices
@@ -132,3 +133,30 @@ async def test_source_stopped_while_subscribing_spares_the_topics_queued_behind(
         if unsubscribe_ahead is not None:
             unsubscribe_ahead()
         await hass.async_block_till_done()
+
+
+def _watchers(hass: HomeAssistant) -> int:
+    """Listeners waiting for the MQTT client's subscribe runs (``async_on_subscribe_done``)."""
+    return len(hass.data.get(DATA_DISPATCHER, {}).get("mqtt_processed_subscriptions", {}))
+
+
+async def test_source_stopped_while_the_broker_is_gone_leaves_nothing_behind(
+    hass: HomeAssistant, socket_enabled: None, mock_hass_config: None, tmp_path: Path
+) -> None:
+    """A source started and stopped while Home Assistant's client has no connection: no
+    subscribe run can be under way, so the unsubscribe is not held back. Before, it waited
+    for a SUBACK: when the connection never came back (the MQTT entry unloaded) the watcher
+    stayed as long as Home Assistant ran, and the subscription went into the ones the MQTT
+    entry restores when it is set up again, still calling the stopped source."""
+    async with ha_on_mosquitto(hass, tmp_path, birth=False) as broker:
+        await _settled(hass)
+        client = hass.data[mqtt.DATA_MQTT].client
+        watchers = _watchers(hass)
+        broker.kill()
+        await until(lambda: not client.connected, "Home Assistant's client disconnected")
+        source = GatewaySource(hass, {"B001": default_gateway_devices("B001")}, key="gone")
+        await source.async_start()
+        source.stop()
+        await hass.async_block_till_done()
+        assert _watchers(hass) == watchers
+        assert not [s for s in client.subscriptions if s.topic.startswith("heatbalance/")]

@@ -307,19 +307,30 @@ class ControlLoop:
         return out, acted
 
     def filled_in(
-        self, inlet_id: str, reading: InletReading, assumed: Mapping[str, str]
+        self,
+        inlet_id: str,
+        reading: InletReading,
+        assumed: Mapping[str, str],
+        open_loop: Mapping[str, str] | None = None,
     ) -> dict[str, float]:
         """Per reading field, the engine's value where ``reading`` has none this cycle, to be
         shown flagged as estimated (issue 10 item 3): a lost reading its filter predicts (for
         ``MAX_ESTIMATE_AGE`` cycles at most), the assumed position of a valve without
-        feedback (``assumed``: ``Commands.assumed``; where the step limit starts from)."""
+        feedback (``assumed``: ``Commands.assumed``; where the step limit starts from), and
+        the flow of an inlet planned without a flow reading (``open_loop``:
+        ``Commands.open_loop``; its meter never read or lost for long) — the plan's."""
         ctl, out = self.controller, {}
+        if open_loop and inlet_id in open_loop and reading.flow_m3h is None:
+            planned = ctl.model.planned_flow(inlet_id)
+            if planned is not None:
+                out["flow_m3h"] = planned
         est = ctl.estimators.get(inlet_id)
         if est is not None:
             for name in PREDICTED:
                 value, age = est.value(name), est.age(name)
                 if (
-                    getattr(reading, name) is None
+                    name not in out
+                    and getattr(reading, name) is None
                     and value is not None
                     and 0 < age <= MAX_ESTIMATE_AGE
                 ):

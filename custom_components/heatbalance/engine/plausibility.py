@@ -49,7 +49,7 @@ from typing import Any
 
 from .control.base import InletReading, Measurements, band_chance, usable
 from .control.controller import PUMP_FOLLOW_TOLERANCE, PUMP_SHORT_CYCLES
-from .control.estimation import InletEstimator, SignalFilter
+from .control.estimation import PRIOR_NOISE, InletEstimator, SignalFilter
 from .diagnosis import Finding
 from .meters import SUBSTATION
 from .model import WATER_CP, WATER_DENSITY, Network
@@ -81,6 +81,7 @@ DEAD_HOLD = 0.5
 # up to twice as slowly still never reads as flow (:func:`_return_says`)
 STAGNANT_TAU_S = 1200.0
 CYCLE_DEFAULT_S = 1800.0  # plant time per cycle where readings carry none (§4.3.4: ≤30 min)
+DEAD_Z = 2.0  # the return stands this many σ of its sensor's noise above that bound, too
 DEAD_PEERS = 2  # flowing inlets whose median return lift stands for a meter dead from its start
 DEAD_LIFT_K = 4.0  # a return lifted less than this over the room tells nothing
 DEAD_HEAT = 0.25  # the heat meter counted at least this share of the last flow read
@@ -88,6 +89,7 @@ DEAD_SHUT = 0.05  # a valve read below this opening is shut: no flow is what it 
 DEAD_MIN_DT_K = 2.0  # below this supply/return difference the heat meter tells nothing
 DEAD_KEPT = 4  # returns of flowing cycles the lift is judged from
 ROOM_DEFAULT_C = 20.0  # where no room temperature is read
+PRIOR_RETURN_K = PRIOR_NOISE["absolute"]  # a return sensor's σ where no estimator has learnt
 KINDS = ("sensors_swapped", "meter_frozen", "pump_not_following", "flow_meter_dead")
 _TEMPS = frozenset({"supply_c", "return_c"})
 _FLOW = frozenset({"flow_m3h"})
@@ -210,7 +212,14 @@ class _Cycle:
     clock_s: float  # plant time now (:attr:`Plausibility.clock_s`)
     supply_c: float | None  # the substation's supply
     inlets: Mapping[str, InletReading]
+    estimators: Mapping[str, InletEstimator]
     _peer: tuple[float | None] | None = None  # computed once, when first asked
+
+    def return_noise_k(self, iid: str) -> float:
+        """σ of one return reading of ``iid`` (K): the estimator's learnt level, shrunk
+        toward the network's (its prior before anything is learnt)."""
+        est = self.estimators.get(iid)
+        return est.filters["return_c"].sigma() if est is not None else PRIOR_RETURN_K
 
     def peer_lift(self) -> float | None:
         """The median return lift over the room of the inlets reading flow now (None: fewer
@@ -236,7 +245,9 @@ def _room(reading: InletReading) -> float:
     return ROOM_DEFAULT_C if room is None else room
 
 
-def _return_says(state: _Flowing, reading: InletReading, cycle: _Cycle) -> str | bool | None:
+def _return_says(
+    iid: str, state: _Flowing, reading: InletReading, cycle: _Cycle
+) -> str | bool | None:
     """What the return says of an inlet whose meter reads no flow: it flows (the text),
     stopped (False) or nothing (None: not read, or too little lift to judge).
 
@@ -247,9 +258,12 @@ def _return_says(state: _Flowing, reading: InletReading, cycle: _Cycle) -> str |
     reading, the supply's (nothing is warmer). A flowing return keeps its own lift (else,
     dead from the start, the median of the inlets reading flow now). The water flows where
     the return stands :data:`DEAD_HOLD` of the way from the stagnant bound up to the
-    flowing lift. A stop cooling even twice as slowly stays below, at every Δt:
-    e^(−x/2) ≤ ½ + ½·e^(−x). So with HA cycles of seconds a real stop stays ``flow_low``,
-    and with 30-min cycles the rule is the old one (half the lift) from the second reading.
+    flowing lift, and :data:`DEAD_Z` σ of its sensor's noise above that (in the first
+    minutes the two differ by less than a noisy sensor's scatter: with 0.6 K return noise
+    a real stop was named in 2 of 6 seeds without it). A stop cooling even twice as slowly
+    stays below, at every Δt: e^(−x/2) ≤ ½ + ½·e^(−x). So with HA cycles of seconds a real
+    stop stays ``flow_low``, and with 30-min cycles the rule is the old one (half the lift,
+    plus the margin) from the second reading.
     """
     ret = usable(reading.return_c)
     if ret is None:
@@ -267,7 +281,8 @@ def _return_says(state: _Flowing, reading: InletReading, cycle: _Cycle) -> str |
         return None
     waited = max(cycle.clock_s - (cycle.clock_s if state.stop_s is None else state.stop_s), 0.0)
     stagnant = start * math.exp(-waited / STAGNANT_TAU_S)
-    if ret - room <= stagnant + DEAD_HOLD * max(flowing - stagnant, 0.0):
+    margin = DEAD_Z * cycle.return_noise_k(iid)
+    if ret - room <= stagnant + DEAD_HOLD * max(flowing - stagnant, 0.0) + margin:
         return False
     return (
         f"return {ret:.1f} °C {waited / 60.0:.0f} min after the first reading of no flow "
@@ -275,7 +290,9 @@ def _return_says(state: _Flowing, reading: InletReading, cycle: _Cycle) -> str |
     )
 
 
-def _still_flows(state: _Flowing, reading: InletReading, cycle: _Cycle) -> list[str] | None:
+def _still_flows(
+    iid: str, state: _Flowing, reading: InletReading, cycle: _Cycle
+) -> list[str] | None:
     """What says the inlet's water still flows although its meter reads none (None: a
     witness says it stopped, or none is read). The return against what stagnant water
     would hold by now (:func:`_return_says`); the heat meter's counter over the last cycle
@@ -286,7 +303,7 @@ def _still_flows(state: _Flowing, reading: InletReading, cycle: _Cycle) -> list[
         return None
     said: list[str] = []
     ret, supply = usable(reading.return_c), usable(reading.supply_c)
-    says = _return_says(state, reading, cycle)
+    says = _return_says(iid, state, reading, cycle)
     if says is False:
         return None
     if isinstance(says, str):
@@ -425,7 +442,7 @@ class Plausibility:
         found: list[Finding] = []
         self.disowned = set()
         self.clock_s = raw.time_s if raw.time_s is not None else self.clock_s + self.cycle_s
-        cycle = _Cycle(self.clock_s, usable(raw.supply_c), raw.inlets)
+        cycle = _Cycle(self.clock_s, usable(raw.supply_c), raw.inlets, estimators)
         pairs = [(iid, r.supply_c, r.return_c) for iid, r in raw.inlets.items()]
         pairs.append((SUBSTATION, raw.supply_c, raw.return_c))
         for iid, raw_supply, raw_return in pairs:
@@ -519,7 +536,7 @@ class Plausibility:
             first = state.stop_s is None  # a stop that just happened: nothing tells yet
             if first:
                 state.stop_s = cycle.clock_s
-            said = None if first else _still_flows(state, reading, cycle)
+            said = None if first else _still_flows(iid, state, reading, cycle)
             if said is None:
                 state.dead = 0
             else:

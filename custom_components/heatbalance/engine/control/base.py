@@ -209,6 +209,9 @@ class ControllerConfig:
     ``pi_kp``/``pi_ki`` are PI gains per step on the normalised error, ``deadband`` the
     error inside which nothing moves (§8.2.5), ``opening_deadband`` the smallest opening
     change worth sending, ``forgetting`` the RLS forgetting factor (§3.0.7-3).
+    ``commissioned`` are openings (0…1) a commissioning record says were set on site
+    (§7.2.5/§7.2.6, ticked done): where a valve without position feedback is assumed to
+    stand before its first acknowledged command (issue 9 item 2).
     """
 
     algorithm: str = "model"
@@ -230,6 +233,7 @@ class ControllerConfig:
     pi_ki: float = 0.6
     deadband: float = 0.015
     forgetting: float = 0.95
+    commissioned: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Refuse unknown names and absurd numbers at configuration time, not mid-season."""
@@ -256,6 +260,9 @@ class ControllerConfig:
             lo, hi = WEIGHT_RANGE
             if not (isinstance(w, int | float) and math.isfinite(w) and lo <= w <= hi):
                 raise ValueError(f"weight of {iid} must be within {lo:g}…{hi:g}, got {w!r}")
+        for iid, h in self.commissioned.items():
+            if not (isinstance(h, int | float) and math.isfinite(h) and 0.0 <= h <= 1.0):
+                raise ValueError(f"commissioned opening of {iid} must be within 0…1, got {h!r}")
         if isinstance(self.limits, Mapping):
             self.limits = SafetyLimits.from_dict(dict(self.limits))
 

@@ -19,7 +19,8 @@ issue target values):
   while its valve still answers): the model-based plan sets it open-loop from the
   identified model, at the opening that gives its goal, named in ``Commands.open_loop``;
 * a valve without position feedback is regulated from its last acknowledged command, at
-  first from its commissioned (configured) opening — flagged in ``Commands.assumed``;
+  first from its commissioned opening (a commissioning record's, ``ControllerConfig.
+  commissioned``), else the network file's configured one — flagged in ``Commands.assumed``;
 * an inlet diagnosed as stuck (feedback does not follow the command) or blocked (its valve
   passes far less than its characteristic, learnt by identification) leaves the coordinated
   plan (§5.3.7): it is planned at what it can get, named in ``Commands.faults``, and every
@@ -68,6 +69,7 @@ from .estimation import (
     DriftLearner,
     InletEstimator,
 )
+from .heard import Heard
 from .identification import learned_corrections
 from .levels import hold_reason, pump_regulated, uses_presettings
 from .model_based import InletView, ModelBased
@@ -103,6 +105,7 @@ SPIKE = "reading rejected by the model (spike?)"
 NO_POSITION = "no valve position (no feedback, no earlier command, none configured)"
 ASSUMED_COMMAND = "no feedback: position assumed at the last command (or feedback) known"
 ASSUMED_CONFIGURED = "no feedback: position assumed at the configured opening"
+ASSUMED_COMMISSIONED = "no feedback: position assumed at the commissioned opening (§7.2.6)"
 STUCK = "stuck: the position does not follow the command"
 VALVE_FAULT = "the valve reports fault code"  # §4.3.8: isolated like a stuck valve
 BLOCKED = "blocked: the valve passes far less than its characteristic"
@@ -189,10 +192,9 @@ class Controller:
         self.model_low: dict[str, int] = {}  # cycles in a row far below the model's flow (no ΔP)
         self.fresh: set[str] = set()  # inlets with a flow reading this cycle
         self.shifted: set[str] = set()  # … whose flow last cycle's valve commands changed
-        self._seen: set[str] = set()  # … and in any cycle since the start
         self.open_loop: dict[str, str] = {}  # this cycle's inlets planned without a flow, why
-        self._unheard: dict[str, int] = {}  # cycles in a row with neither a flow nor a position
-        self._reporting: set[str] = set()  # valves whose position was read back at least once
+        # ever read (flow, valve position), cycles in a row silent: kept over restarts
+        self.heard = Heard()
         self.raw = Measurements()  # this cycle's readings before estimation
         # … and after: what the band can be judged on beside the raw readings (§8.2)
         self.estimated = Measurements()
@@ -229,7 +231,7 @@ class Controller:
         self.raw = measurements
         self.pump_ratio = self._pump_ratio_seen(measurements)
         measurements = self._estimate(measurements, openings)
-        self._seen |= self.fresh  # inlets read at least once (a silent one is not unmetered)
+        self.heard.read(self.fresh)  # inlets read at least once (a silent one is not unmetered)
         self._count_unheard()
         self.estimated = measurements
         self.quiet = 0 if self.moved or self.pump_jump else self.quiet + 1
@@ -588,7 +590,9 @@ class Controller:
         if isolated:
             plan = self.model.plan(views, ref, limit_speed, pump_on, limits.max_opening)
         if pump_on and plan is not None and plan.speed < current_speed - 1e-4:
-            lost = [iid for iid in ids if cmds.held.get(iid) == NO_READING and iid in self._seen]
+            lost = [
+                iid for iid in ids if cmds.held.get(iid) == NO_READING and iid in self.heard.flow
+            ]
             kept = None
             if lost:
                 kept = self.model.plan(views, current_speed, limit_speed, False, limits.max_opening)
@@ -1300,11 +1304,9 @@ class Controller:
 
     def _count_unheard(self) -> None:
         """Count, per valve, the cycles in a row without a flow reading or a read position."""
-        for iid in self.ids:
-            if iid in self.fresh or _feedback(self.raw, iid) is not None:
-                self._unheard.pop(iid, None)
-            else:
-                self._unheard[iid] = self._unheard.get(iid, 0) + 1
+        self.heard.count_silent(
+            self.ids, lambda iid: iid in self.fresh or _feedback(self.raw, iid) is not None
+        )
 
     def _open_loop(self, iid: str) -> str | None:
         """Why an inlet without a flow is planned open-loop from the model, or None (held).
@@ -1326,8 +1328,8 @@ class Controller:
         if not self._is_auto(iid) or self.config.target_of(iid, inlet.device.type) != "flow":
             return None
         answers = _feedback(self.raw, iid) is not None  # the position read back this cycle
-        if iid not in self._seen:
-            alive = answers or self._unheard.get(iid, 0) <= MAX_ESTIMATE_AGE
+        if iid not in self.heard.flow:
+            alive = answers or self.heard.silent.get(iid, 0) <= MAX_ESTIMATE_AGE
             return NEVER_READ if alive or inlet.parent is not None else None
         if not answers:
             return None
@@ -1771,9 +1773,11 @@ class Controller:
 
         Nothing learnt on the old ones holds for the new: where the valve stood, the
         estimates and their noise, the PI memory, the identified branch, stuck or blocked
-        diagnoses. Each restarts as on a fresh start — its position assumed at the
-        configured (commissioned) opening until feedback or an acknowledged command says
-        otherwise, so the step limit applies from there, never from the old valve.
+        diagnoses, whether its meter and valve were ever heard from (a new meter that never
+        reads is planned as one never read, not held as a lost one). Each restarts as on a
+        fresh start — its position assumed at the commissioned (configured) opening until
+        feedback or an acknowledged command says otherwise, so the step limit applies from
+        there, never from the old valve.
         """
         for iid in list(ids):
             for memory in (
@@ -1794,6 +1798,7 @@ class Controller:
                 memory.pop(iid, None)
             self.pi_schedule.forget(iid)
             self.model.forget(iid)
+            self.heard.forget(iid)
 
     def known_position(self, iid: str) -> float | None:
         """Where the valve is believed to stand now: the last feedback or acknowledged
@@ -1809,14 +1814,16 @@ class Controller:
             value = _feedback(meas, iid)
             if value is not None:
                 self.last_openings[iid] = value
-                self._reporting.add(iid)
+                self.heard.position.add(iid)
 
     def _position(self, iid: str, meas: Measurements, cmds: Commands | None = None) -> float | None:
-        """Where the valve is: its feedback, else the last command, else the configured opening.
+        """Where the valve is: its feedback, else the last command, else the commissioned or
+        configured opening.
 
         Without feedback the position is *assumed* (flagged in ``cmds.assumed``): the last
-        command the valve acknowledged, or before any, the opening the network file states
-        (commissioning presetting). A valve with neither stays unknown and is held.
+        command the valve acknowledged, or before any, the opening a commissioning record
+        says the fitter set (``ControllerConfig.commissioned``, §7.2.6), else the one the
+        network file states. A valve with none of them stays unknown and is held.
         """
         value = _feedback(meas, iid)
         if value is not None:
@@ -1825,6 +1832,10 @@ class Controller:
         if iid in self.last_openings:
             assumed[iid] = ASSUMED_COMMAND
             return self.last_openings[iid]
+        commissioned = self.config.commissioned.get(iid)
+        if commissioned is not None:
+            assumed[iid] = ASSUMED_COMMISSIONED
+            return commissioned
         configured = usable(self.network.inlets[iid].device.opening)
         if configured is not None and 0.0 <= configured <= 1.0:
             assumed[iid] = ASSUMED_CONFIGURED
@@ -2074,7 +2085,7 @@ class Controller:
         move left district120 at 30 % lost readings with estimates at the goal while the
         inlets stood at +5…+9 % (per-step trace), and the next reading restarted them.
         """
-        return iid in self._assumed and iid not in self._reporting
+        return iid in self._assumed and iid not in self.heard.position
 
     def _target_error(self, iid: str, meas: Measurements) -> TargetError | None:
         """Setpoint and normalised error of an inlet on its target (None: hold)."""
@@ -2118,6 +2129,7 @@ class Controller:
             "read_share": dict(self.read_share),
             "mismatches": dict(self.mismatches),
             "meters": self.meters.as_dict(),
+            "heard": self.heard.to_dict(self.network.inlets, self.ids),
         }
 
     @classmethod
@@ -2163,6 +2175,7 @@ class Controller:
             ctl.faults = {str(k): str(v) for k, v in faults.items() if k in network.inlets}
         if "meters" in data:
             ctl.meters = MeterCheck.from_dict(network, dict(data["meters"]))
+        ctl.heard = Heard.from_dict(data.get("heard"), ctl.network.inlets, ctl.ids)
         return ctl
 
 

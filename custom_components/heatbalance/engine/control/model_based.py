@@ -697,6 +697,13 @@ class ModelBased:
         self._planned = plan.flows
         return plan
 
+    def planned_flow(self, iid: str) -> float | None:
+        """The last plan's flow for the inlet: what an inlet planned without a flow reading
+        (``Commands.open_loop``) is assumed to draw — shown flagged as estimated, never as a
+        measurement (issue 10 item 3). None before any plan."""
+        value = self._planned.get(iid)
+        return float(value) if value is not None and math.isfinite(value) else None
+
     def _plan_input(self, views: dict[str, InletView], max_opening: float) -> PlanInput:
         """Arrays for the planner from the identified branches and this cycle's views.
 

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
+import numpy as np
+
 from ..model import Network
 from .base import MAX_FLOW_RATIO, InletReading, Measurements, plausible_temperature, usable
 from .setpoints import setpoint
@@ -33,6 +35,7 @@ SIMULTANEOUS = 0.05  # chance that some inlet's true flow lies below the network
 OUTLIER_SD = 3.0  # an estimate this far from the others (at least) is judged on its own
 SPREAD_Z = 2.0  # the spread of the true flows is taken at its upper 2 σ (few inlets: wide)
 POOL_CAP_Z = 1.0  # pooling lifts an inlet's bound at most to its estimate less this many σ
+JOINT_BISECTIONS = 24  # the joint bound found to 6e-8 of its bracket (a few σ: ≈ 1e-9 of flow)
 
 
 @dataclass
@@ -134,7 +137,9 @@ def worst_lower_bound(ratios: Sequence[tuple[float, float]], z: float) -> float 
     spread τ learnt from the estimates' own scatter less their noise (taken at its upper
     ``SPREAD_Z`` bound, wide with few inlets), each estimate is weighted toward that median
     by its precision τ²/(τ² + σ²), and the bound asks all inlets at once (``SIMULTANEOUS``
-    chance that any is below). That prior is wrong for an inlet truly off the others
+    chance that any is below, spread over the inlets by how near each is to the edge,
+    :func:`joint_bound`; split evenly, α/n apiece, district120 at 1 % meters kept its pump
+    at the landing's aim). That prior is wrong for an inlet truly off the others
     (gen10x8-households at 2 % noise: a household the plan landed 0.7 % low, weighted
     toward them, was slowed to 0.994 — 4 of 10 seeds held the band, was 10), so the
     pooling is *limited* (Efron–Morris limited translation): it may lift an inlet's bound
@@ -167,16 +172,57 @@ def worst_lower_bound(ratios: Sequence[tuple[float, float]], z: float) -> float 
     median_var = 0.5 * math.pi * (spread + noise) / n
     z_all = NormalDist().inv_cdf(1.0 - SIMULTANEOUS / n)
     outlier = max(OUTLIER_SD, z_all)  # beyond what the most extreme of n draws reaches
-    lowest = math.inf
+    lowest = math.inf  # over the inlets judged on their own
+    posts: list[tuple[float, float]] = []  # pooled inlets: posterior mean and σ …
+    limits: list[tuple[float, float]] = []  # … own bound, and how far pooling may lift it
     for r, s in ratios:
         var = s * s
         alone = r - z * s
         if (r - median) ** 2 > outlier**2 * (spread + var + median_var):
-            bound = alone
-        else:
-            weight = spread / (spread + var) if spread + var > 0 else 0.0
-            post = weight * var + (1.0 - weight) ** 2 * median_var
-            pooled = median + weight * (r - median) - z_all * math.sqrt(post)
-            bound = max(alone, min(pooled, r - POOL_CAP_Z * s))
-        lowest = min(lowest, bound)
+            lowest = min(lowest, alone)
+            continue
+        weight = spread / (spread + var) if spread + var > 0 else 0.0
+        post = weight * var + (1.0 - weight) ** 2 * median_var
+        posts.append((median + weight * (r - median), math.sqrt(post)))
+        limits.append((alone, r - POOL_CAP_Z * s))
+    if posts:
+        pooled = joint_bound(posts, z_all)
+        for own, cap in limits:
+            lowest = min(lowest, max(own, min(pooled, cap)))
     return lowest
+
+
+def joint_bound(posts: Sequence[tuple[float, float]], z_each: float) -> float:
+    """The flow level below which any of the pooled inlets' true flows lies with chance
+    ``SIMULTANEOUS`` at most, from their posteriors (mean, σ): Σ Φ((x − mᵢ)/σᵢ) = α.
+
+    Each inlet at ``z_each`` (α/n apiece, Bonferroni) spent the network's α evenly, also on
+    inlets far above the band's edge that could never be below it; the union bound holds
+    with the α spread by how near each is (the sum itself ≤ α), so the binding inlets take
+    the share the others leave (§8.2.4: the band's lower edge with the estimates'
+    uncertainty, jointly). Never below the even split's bound, never above the lowest
+    posterior mean. Found by bisection on numpy arrays (23,777 inlets: a few ms).
+    """
+    m = np.fromiter((p[0] for p in posts), float, len(posts))
+    sd = np.fromiter((p[1] for p in posts), float, len(posts))
+    lo = float(np.min(m - z_each * sd))
+    hi = float(np.min(m))
+    m, sd = m[sd > 0], sd[sd > 0]
+    if m.size == 0 or hi <= lo:
+        return lo
+    for _ in range(JOINT_BISECTIONS):
+        x = 0.5 * (lo + hi)
+        if float(np.sum(_upper_tail((m - x) / sd))) > SIMULTANEOUS:
+            hi = x
+        else:
+            lo = x
+    return lo
+
+
+def _upper_tail(u: np.ndarray) -> np.ndarray:
+    """1 − Φ(u) for u ≥ 0 (Börjesson–Sundberg 1979: relative error < 0.3 %; numpy has no
+    erfc, and ``math.erfc`` per inlet cost 0.24 s a cycle at 23,777 inlets)."""
+    a, b = 0.339, 5.51
+    density = np.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi)
+    tail: np.ndarray = density / ((1.0 - a) * u + a * np.sqrt(u * u + b))
+    return tail

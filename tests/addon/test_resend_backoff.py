@@ -1,0 +1,64 @@
+"""Resends back off while the consumer does not acknowledge (issue 10, the backlog livelock).
+
+A real gateway process forwards through a real mosquitto to a consumer that holds its ack (a
+Home Assistant slower than the replay). Before, every ack timeout resent the whole window
+again, each ``ack_timeout`` after the last; a consumer that queued each copy fell further
+behind. Now each timeout in a row doubles the wait for the next (up to 8 × ``ack_timeout``),
+counted from the last resent batch, and the wait is back to ``ack_timeout`` once the consumer
+has acknowledged what was outstanding. Checked on the waits the gateway logs with each resend.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+from devtools.gateway_proc import GatewayProcess, plain_broker, simulated_buses
+from devtools.mqtt_consumer import MqttConsumer
+
+WAIT = re.compile(rb"ack timeout; the next after ([0-9.]+) s")
+
+
+def wait_for(predicate: Callable[[], bool], what: str, guard_s: float = 120.0) -> None:
+    """Poll a condition; the guard only turns a hang into a failure (no timed assertion)."""
+    end = time.monotonic() + guard_s
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not reached: {what}")
+
+
+def test_resends_back_off_until_the_consumer_catches_up(tmp_path, broker) -> None:
+    config = {
+        "gateway_id": "gw1",
+        "data_dir": str(tmp_path / "gw" / "data"),
+        "mqtt": {"main": plain_broker(broker.port)},
+        "outbox": {"ack_timeout": 0.3, "window": 200, "batch": 50},
+        "buses": simulated_buses(20, interval=0.2),
+    }
+    gateway = GatewayProcess(tmp_path / "gw", config)
+    consumer = MqttConsumer("gw1", [broker.port])
+
+    def waits() -> list[float]:
+        return [float(w) for w in WAIT.findall(gateway.log.read_bytes())]
+
+    try:
+        consumer.ack_upto = 0  # receives everything, acknowledges nothing
+        gateway.start()
+        wait_for(lambda: len(waits()) >= 4, "four resends")
+        assert waits()[:4] == [0.6, 1.2, 2.4, 2.4]  # doubled, at most 8 × 0.3 s
+        consumer.ack_upto = None  # catches up: acknowledges all it holds
+        # past two windows: its acks passed all that was outstanding at the last resend
+        wait_for(lambda: gateway.outbox()["floor"] > 400, "the consumer's acks at the gateway")
+        held = len(waits())
+        consumer.ack_upto = consumer.contiguous  # falls behind once more
+        wait_for(lambda: len(waits()) > held, "the next resend")
+        assert waits()[held] == 0.6  # the wait started again from ack_timeout
+        assert gateway.stop() == 0
+    finally:
+        gateway.kill()
+        consumer.close()
+    # every reading the consumer holds came once, whatever was resent (§6.0.3)
+    assert consumer.received == len(consumer.stored) + consumer.core.duplicates
