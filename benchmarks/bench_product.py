@@ -49,7 +49,8 @@ than the coordinator's interval (gen23k at load) adds no cycle of HA's timer; a 
 benchmark did not run is counted and printed (``--ha-timer`` keeps the timer on).
 
 Not a test: figures vary with the machine's load. Runs as a script; it runs itself under
-pytest to get Home Assistant's harness.
+pytest to get Home Assistant's harness. Results and logs go to ``$BENCH_PRODUCT_OUT/
+bench_product`` when that is set, else to a fresh folder of this run's own (printed first).
 """
 
 from __future__ import annotations
@@ -814,6 +815,13 @@ async def _run_case(
 
 
 # --- the script part ------------------------------------------------------------------------
+def _output_dir() -> str:
+    """The folder this run's files go under (``BENCH_PRODUCT_OUT``): the caller's, or a
+    fresh one — two runs at once shared ``$TMPDIR/bench_product`` and overwrote each
+    other's results; the harness process gets it through the environment (its ``RESULTS``)."""
+    return os.environ.get("BENCH_PRODUCT_OUT") or tempfile.mkdtemp(prefix="bench_product-")
+
+
 def main() -> int:
     """Run the cases under pytest, one process each (fresh memory), and print the table;
     a failed case's whole output stays in ``<results>/<case>.log`` (its path printed)."""
@@ -857,7 +865,10 @@ def main() -> int:
     )
     args = parser.parse_args()
     names = args.only or [*BUILTIN, *GENERATED]
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = _output_dir()
+    results = Path(out) / "bench_product"  # the harness's RESULTS
+    results.mkdir(parents=True, exist_ok=True)
+    print(f"results and logs: {results}", flush=True)
     rows = []
     for name in names:
         for source in args.source:
@@ -871,6 +882,7 @@ def main() -> int:
                     | {
                         "BENCH_PRODUCT_CASES": json.dumps([case]),
                         "BENCH_PRODUCT_STEPS": str(args.steps),
+                        "BENCH_PRODUCT_OUT": out,  # the harness writes its RESULTS there
                     }
                     | ({"BENCH_PRODUCT_PROFILE": args.profile} if args.profile else {})
                 )
@@ -883,10 +895,10 @@ def main() -> int:
                 env["BENCH_PRODUCT_HA_TIMER"] = "1" if args.ha_timer else ""
                 cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
                 cmd += ["-W", "ignore", f"--timeout={args.timeout:.0f}", "--rootdir", str(ROOT)]
-                log = RESULTS / f"{name}-{source}-{algorithm}.log"
+                log = results / f"{name}-{source}-{algorithm}.log"
                 # pytest's own timeout first (its teardown stops the plant); ours is the guard
                 run = run_case(cmd, env, ROOT, log, args.timeout + 120.0)
-                result = RESULTS / f"{name}-{source}-{algorithm}.json"
+                result = results / f"{name}-{source}-{algorithm}.json"
                 if not result.exists():
                     print(f"{name} {source} {algorithm}: failed, {run.reason()}")
                     continue

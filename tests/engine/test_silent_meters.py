@@ -27,7 +27,7 @@ from custom_components.heatbalance.engine.networks.generator import generate_net
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 
 from .dispatching import send
-from .test_control_closed_loop import all_open, run
+from .test_control_closed_loop import all_open, apply, run
 
 STEPS = 12
 CYCLE_S = 1800.0
@@ -165,3 +165,53 @@ def test_heard_from_is_kept_in_the_stored_state() -> None:
     assert Controller.from_dict(net, older).heard == Heard()
     stored["heard"] = {"unread": "junk", "silent": {"B005": "x", "nowhere": 3}}
     assert Controller.from_dict(net, stored).heard.silent == {}
+
+
+def test_pi_sets_a_silent_meter_inlet_from_the_network_model_and_leaves_it() -> None:
+    """Under traditional PI (HA's default), buildings whose meter never reports while their
+    valve answers are set to the opening the network model predicts for their set flow,
+    named in ``Commands.open_loop``, and moved again only when the prediction shifts — not
+    every cycle. Before, PI held them where they stood: fully open they drew 1.30…1.91×
+    their design flow (gen20, same seeds)."""
+    network = all_open(generate_network(20, seed=11, name="gen20"))
+    buildings = sorted(i for i, x in network.inlets.items() if x.parent is None)
+    silent = set(buildings[2::7])
+    ctl = make_controller(network, ControllerConfig(algorithm="traditional"))
+    _, sim, history = run(network, ctl, STEPS, tamper=_meter_silent(silent))
+    state = sim.state()
+    for iid in silent:
+        assert all(iid in c.open_loop and c.held.get(iid) != NO_READING for c in history)
+        assert 0.95 <= _ratio(state, iid) <= 1.10  # §8.2.3 intermediate band, true flow
+        moves = sum(iid in c.openings for c in history)
+        assert 1 <= moves <= STEPS // 2
+        assert ctl.planned_flow(iid) is not None
+    others = [i for i in network.inlets if i not in silent]
+    assert all(0.95 <= _ratio(state, i) <= 1.10 for i in others)
+
+
+def test_pi_without_a_model_solution_sets_a_silent_inlet_to_its_commissioned_opening() -> None:
+    """Where the PI's network model has no solution, the silent inlet goes to the opening
+    commissioning set (``ControllerConfig.commissioned``) once, flagged open-loop, and its
+    shown flow is the set flow that opening was set for."""
+    network = all_open(generate_network(6, seed=3, name="g6"))
+    silent = sorted(i for i, x in network.inlets.items() if x.parent is None)[1]
+    ctl = make_controller(
+        network, ControllerConfig(algorithm="traditional", commissioned={silent: 0.42})
+    )
+    ctl.pi_schedule.open_loop = lambda *_: None  # type: ignore[method-assign]  # no solution
+    sim = Simulator(network, outdoor_c=network.design.outdoor_c)
+    tamper = _meter_silent({silent})
+    sent = []
+    for k in range(4):
+        meas = Measurements.from_plant(sim.state())
+        tamper(k, meas)
+        cmds = ctl.step(meas)
+        assert silent in cmds.open_loop
+        assert ctl.planned_flow(silent) == cmds.targets[silent]
+        if silent in cmds.openings:
+            sent.append(cmds.openings[silent])
+        apply(sim, cmds)
+        sim.advance(CYCLE_S)
+    assert sent
+    assert sent[-1] == 0.42
+    assert len(sent) == len(set(sent))  # walked there within the step limit, then left

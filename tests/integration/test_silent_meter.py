@@ -24,9 +24,12 @@ def _report_all_but_flow(hass: HomeAssistant) -> None:
     hass.states.async_set(FIELD["battery_entity"], "90", {"unit_of_measurement": "%"})
 
 
-async def test_silent_meter_shown_as_estimated(hass: HomeAssistant) -> None:
-    """The model-based controller (PI holds an inlet without a flow: nothing to show)."""
-    demo = await add_network(hass, options={"algorithm": "ai"})
+@pytest.mark.parametrize("algorithm", ["ai", "traditional"])
+async def test_silent_meter_shown_as_estimated(hass: HomeAssistant, algorithm: str) -> None:
+    """The model-based controller plans it from its model; traditional PI (HA's default)
+    sets it to the opening its network model gives the set flow — before, PI held it and
+    showed nothing (flow unknown, no open_loop)."""
+    demo = await add_network(hass, options={"algorithm": algorithm})
     await _field_devices(hass)
     _report_all_but_flow(hass)
     await _map_b003(hass, demo, FIELD)

@@ -321,7 +321,7 @@ class ControlLoop:
         ``Commands.open_loop``; its meter never read or lost for long) — the plan's."""
         ctl, out = self.controller, {}
         if open_loop and inlet_id in open_loop and reading.flow_m3h is None:
-            planned = ctl.model.planned_flow(inlet_id)
+            planned = ctl.planned_flow(inlet_id)
             if planned is not None:
                 out["flow_m3h"] = planned
         est = ctl.estimators.get(inlet_id)

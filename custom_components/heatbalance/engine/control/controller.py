@@ -75,6 +75,7 @@ from .levels import hold_reason, pump_regulated, uses_presettings
 from .model_based import InletView, ModelBased
 from .pi import (
     MIN_NOISE_PAIRS,
+    OPEN_LOOP_SHIFT,
     SHORT,
     GainSchedule,
     PIState,
@@ -193,6 +194,7 @@ class Controller:
         self.fresh: set[str] = set()  # inlets with a flow reading this cycle
         self.shifted: set[str] = set()  # … whose flow last cycle's valve commands changed
         self.open_loop: dict[str, str] = {}  # this cycle's inlets planned without a flow, why
+        self.pi_planned: dict[str, float] = {}  # … by a PI inlet's open-loop step: its flow
         # ever read (flow, valve position), cycles in a row silent: kept over restarts
         self.heard = Heard()
         self.raw = Measurements()  # this cycle's readings before estimation
@@ -239,7 +241,7 @@ class Controller:
         self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
         self.moved_from, self.pump_ratio = {}, 1.0
         self.pump_loop_only = False
-        self.open_loop = {}
+        self.open_loop, self.pi_planned = {}, {}
         cmds.faults.update(self.faults)
         if uses_presettings(self.config.level):
             self._presetting_step(measurements, openings, cmds)
@@ -491,8 +493,10 @@ class Controller:
             return
         err = self._pi_errors.get(iid)
         if err is None:
-            cmds.held[iid] = NO_READING
             self.pi.pop(iid, None)  # restart bumplessly when data returns
+            why = self._open_loop(iid)
+            if why is None or not self._pi_open_loop(iid, why, meas, current, cmds):
+                cmds.held[iid] = NO_READING
             return
         cmds.targets[iid] = err.setpoint
         if self.faults.get(iid, "").startswith(STUCK):
@@ -522,6 +526,61 @@ class Controller:
             return  # inside the deadband: nothing to do
         sent = self._emit(iid, current, wanted, meas, cmds)
         back_calculate(state, wanted, sent)
+
+    def _pi_open_loop(
+        self, iid: str, why: str, meas: Measurements, current: float, cmds: Commands
+    ) -> bool:
+        """A PI inlet whose meter is silent while its valve answers (:meth:`_open_loop`),
+        set to the opening the network model predicts for its set flow; False: held.
+
+        Held, it drew what its open valve passed (estate12, loop8: 1.24–1.75× design) and
+        Home Assistant showed no estimate for it. It is moved once, and again only when
+        the model's prediction leaves its goal by ``OPEN_LOOP_SHIFT`` (others' moves, the
+        pump), not every cycle. Without a model solution, the commissioned opening
+        (``ControllerConfig.commissioned``) or else the design presetting (§5.2) is its
+        opening, predicted to pass its goal. Named in ``Commands.open_loop``.
+        """
+        inlet = self.network.inlets[iid]
+        goal = inlet_setpoint(
+            self.network, iid, "flow", meas, self._weight(iid), self.config.pi_aim
+        )
+        if goal is None or not 0.0 < goal < math.inf:
+            return False
+        planned = self.pi_schedule.open_loop(iid, inlet.device, current, goal)
+        if planned is not None:
+            wanted, flow = planned
+            move = abs(math.log(goal / flow)) > OPEN_LOOP_SHIFT
+        else:
+            fallback = self._set_opening(iid)
+            if fallback is None:
+                return False
+            wanted, flow = fallback, goal
+            move = abs(wanted - current) > self.config.opening_deadband
+        self.open_loop[iid] = cmds.open_loop[iid] = why
+        cmds.targets[iid] = goal
+        if move:
+            sent = self._emit(iid, current, wanted, meas, cmds)
+            flow = goal if abs(sent - wanted) <= self.config.opening_deadband else flow
+        self.pi_planned[iid] = flow
+        return True
+
+    def _set_opening(self, iid: str) -> float | None:
+        """The opening commissioning set (a record's), else the design presetting's."""
+        commissioned = self.config.commissioned.get(iid)
+        if commissioned is not None:
+            return commissioned
+        if self._presettings is None:
+            try:
+                self._presettings = presettings(self.network)
+            except (CommissioningError, HydraulicError, ArithmeticError, ValueError):
+                return None
+        return self._presettings.openings.get(iid)
+
+    def planned_flow(self, iid: str) -> float | None:
+        """The flow this cycle's plan gives an inlet planned without a flow reading
+        (``Commands.open_loop``): PI's open-loop step's, else the model-based plan's."""
+        flow = self.pi_planned.get(iid)
+        return flow if flow is not None else self.model.planned_flow(iid)
 
     def _pi_parents(self) -> frozenset[str]:
         """Inlets that feed households (their children)."""

@@ -68,6 +68,8 @@ MODEL_SHARE = 0.3  # a flow change the model predicts is uncertain by this share
 RATIO_DRIFT = 0.003  # … and reading/model drifts this much a cycle anyway (ln)
 RATIO_GATE = 4.0  # a reading this many σ off reading/model starts it afresh (a fault)
 RATIO_MAX_AGE = 8  # cycles a ratio carries a lost reading (as the estimator's estimates)
+OPEN_LOOP_SHIFT = 0.03  # a silent-meter inlet's predicted flow this far off its goal (ln)
+# moves its valve again: inside it, others' small moves would make it hunt
 
 
 @dataclass
@@ -132,6 +134,8 @@ class GainSchedule:
         self.ratios: dict[str, ModelRatio] = {}  # see observe
         self._gain: dict[str, float] = {}  # d ln q / d ln Kv of all valves together, per inlet
         self._h: dict[str, float] = {}  # the openings the model was solved at
+        self._q: dict[str, float] = {}  # … and the flows it gave there
+        self.read_ratio = 0.0  # median ln(reading / model) of the read inlets (observe)
 
     def update(
         self,
@@ -190,6 +194,7 @@ class GainSchedule:
         }
         self._gain = {iid: float(g) for iid, g in zip(res.inlet_ids, gain, strict=True)}
         self._h = {iid: float(x) for iid, x in zip(res.inlet_ids, h, strict=True)}
+        self._q = dict(zip(res.inlet_ids, res.inlet_flow_m3h.tolist(), strict=True))
         if errors is not None:
             self.set_common(errors)
 
@@ -232,7 +237,14 @@ class GainSchedule:
         res = self._last
         if res is None:
             self.ratios = {}
+            self._q = {}
             return
+        self._observe(res, flows)
+        read = [r.mean for r in self.ratios.values() if r.age <= RATIO_MAX_AGE]
+        self.read_ratio = float(np.median(read)) if read else 0.0
+
+    def _observe(self, res: HydraulicResult, flows: Mapping[str, float | None]) -> None:
+        """:meth:`observe` on the model solved at this cycle's openings (``res``)."""
         noise2 = self.noise * self.noise
         for iid, q in zip(res.inlet_ids, res.inlet_flow_m3h, strict=True):
             model = math.log(q) if q > 0 and math.isfinite(q) else None
@@ -266,6 +278,30 @@ class GainSchedule:
             gain = ratio.var / (ratio.var + noise2)
             ratio.mean += gain * nu
             ratio.var *= 1.0 - gain
+
+    def open_loop(
+        self, iid: str, device: Device, opening: float, goal: float
+    ) -> tuple[float, float] | None:
+        """A silent-meter inlet's opening for ``goal`` and the flow predicted at ``opening``
+        (None: no model solution, or a valve without Kv).
+
+        The prediction is the model's flow at this cycle's openings times what readings
+        say of the model: the inlet's own ratio if it was ever read, else the median of
+        the read inlets' (a network file off as a whole, the pump's real head). The
+        opening is the exact branch inverse of :meth:`_flow_step` without noise shrinking
+        (there is no reading to be noisy), at most ``MAX_LN_KV_STEP``.
+        """
+        q, beta = self._q.get(iid), self.authority.get(iid)
+        if q is None or not 0.0 < q < math.inf or beta is None or device.kvs is None:
+            return None
+        if not 0.0 < goal < math.inf:
+            return None
+        ratio = self.ratios.get(iid)
+        flow = q * math.exp(ratio.mean if ratio is not None else self.read_ratio)
+        left = (flow / goal) ** 2 - 1.0 + beta  # (q/q*)² − (1 − β)
+        step = MAX_LN_KV_STEP if left <= 0 else -0.5 * math.log(left / beta)
+        step = min(max(step, -MAX_LN_KV_STEP), MAX_LN_KV_STEP)
+        return opening_for_kv(device, device.kv(opening) * math.exp(step)), flow
 
     def forget(self, iid: str) -> None:
         """An inlet read from other devices now: its ratio and last reading no longer hold."""
