@@ -390,6 +390,45 @@ def victim_of(network: Network) -> str:
     return ids[len(ids) // 2]
 
 
+# The scenario faults that act on the victim (victim_of): its devices, its readings, its
+# building's circuit or its entry in the network file. An alarm at the victim elsewhere (a
+# healthy scenario, or a fault on the whole file, pump or weather) is a false alarm.
+VICTIM_FAULTS = frozenset(
+    {
+        "stuck",
+        "blockage",
+        "two",
+        "bias",
+        "silent",
+        "dropout",
+        "frozen",
+        "swapped",
+        "lag",
+        "zero_once",
+        "reverse",
+        "reverse_mid",
+        "half",
+        "radiators",
+        "branch",
+        "kvs",
+    }
+)
+
+
+def faulty_ids_of(
+    scn: Scenario, victim: str, second: str | None, unread: Iterable[str] = ()
+) -> frozenset[str]:
+    """The inlets a scenario really puts a fault on, where an alarm is not counted as false:
+    the victim for :data:`VICTIM_FAULTS`, the second faulty inlet (``two``), the meters that
+    never report (``unread``); none in a healthy scenario (noise, lost readings, …)."""
+    out = set(unread)
+    if scn.fault in VICTIM_FAULTS:
+        out.add(victim)
+    if second:
+        out.add(second)
+    return frozenset(out)
+
+
 def unread_of(network: Network, scn: Scenario, seed: int) -> frozenset[str]:
     """The inlets whose meters never report (``unread`` fault), chosen by ``seed`` from its
     own stream (the noise draws stay the seed's): ``value`` < 1, that share of the valve
@@ -634,7 +673,7 @@ def run_one(
     if unread:  # judged: every inlet whose meter reports (households of a silent one too)
         scope = [iid for iid in base.inlets if iid not in unread]
     faults = PlantFaults(scn, victim, second or "")
-    faulty_ids = {victim} | ({second} if second else set())
+    faulty_ids = faulty_ids_of(scn, victim, second, unread)
     cfg = config or ControllerConfig()
     driven = Driven(configured, cfg, loop, hold)
     lp, control = driven.loop, driven.controller

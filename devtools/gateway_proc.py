@@ -98,6 +98,13 @@ class GatewayProcess:
             log.seek(self._log_offset)
             return b"broker connected" in log.read()
 
+    def subscribed(self) -> bool:
+        """True once this run's broker confirmed its subscriptions (SUBACK): from then on
+        a command published to the gateway reaches it."""
+        with self.log.open("rb") as log:
+            log.seek(self._log_offset)
+            return b"broker subscribed" in log.read()
+
     def kill(self) -> None:
         """SIGKILL (a crash)."""
         if self.process and self.process.poll() is None:

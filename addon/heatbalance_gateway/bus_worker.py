@@ -195,12 +195,18 @@ class BusWorker:
                 self._finish(self.commands.get_nowait(), {"status": "failed", "error": "stopping"})
 
     # ---- polling ----------------------------------------------------------------------
-    def _reschedule(self, device: DeviceState) -> None:
-        """Keep the cadence; if more than one interval late, restart it from now."""
-        now = time.monotonic()
-        device.next_due += device.interval
-        if device.next_due < now - device.interval:
-            device.next_due = now + device.interval
+    def _reschedule(self, device: DeviceState, now: float) -> None:
+        """Keep the cadence; a device polled late is next due no earlier than ``now``.
+
+        On an overloaded line (a dead device's timeouts, a slow machine) every device is
+        late, and the worker serves the most overdue first: capping each device's lateness
+        at the start of its poll makes that a round-robin, every device once per round.
+        Restarting a device more than an interval late at ``now + interval`` instead put it
+        behind devices still catching up their backlog: under load five of ten valves went
+        unpolled for three rounds while the other five and the dead one were polled (7
+        polls against 10: test_dead_device_among_ten_does_not_stall_the_line).
+        """
+        device.next_due = max(device.next_due + device.interval, now)
 
     async def _poll_guarded(self, device: DeviceState) -> None:
         """One poll; whatever goes wrong inside it is this device's failed poll, not the line's."""
@@ -216,7 +222,7 @@ class BusWorker:
     def _begin_poll(self, device: DeviceState) -> str | None:
         """The breaker's plan for this poll (None: skipped while backing off); reschedules."""
         plan = device.breaker.plan()
-        self._reschedule(device)
+        self._reschedule(device, time.monotonic())
         if plan == "skip":
             return None
         device.polls += 1

@@ -134,15 +134,17 @@ class Gateway:
 
     # ---- callbacks from MQTT (on the asyncio loop) -------------------------------------
     def _on_connect(self, link: BrokerLink) -> None:
-        link.publish(self.topics.status, "online", retain=True)
         link.publish(self.topics.info, json.dumps(self.info()), retain=True)
+        # "online" only once the broker confirmed the subscriptions: a command sent on
+        # seeing "online" earlier was lost (clean session, commands are never retained)
         link.subscribe(
             [
                 self.topics.command,
                 self.topics.ack,
                 self.topics.set_wildcard,
                 f"{self.topics.discovery_prefix}/status",
-            ]
+            ],
+            lambda: link.publish(self.topics.status, "online", retain=True),
         )
         self._publish_discovery(link)
         if self.forwarder:

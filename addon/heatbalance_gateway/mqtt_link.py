@@ -79,7 +79,9 @@ class BrokerLink:
         client.on_connect_fail = self._connect_failed
         client.on_disconnect = self._disconnected
         client.on_message = self._message
+        client.on_subscribe = self._suback
         self.client = client
+        self._pending_subscriptions: dict[int, tuple[list[str], Callable[[], object]]] = {}
 
     # paho thread -> asyncio loop
     def _connected(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any = None) -> None:
@@ -120,6 +122,22 @@ class BrokerLink:
         self.connected = False
         self.down_since = self.down_since or time.monotonic()
         self._on_disconnect(self)
+
+    def _suback(self, _c: Any, _u: Any, mid: int, reasons: list[Any], _p: Any = None) -> None:
+        refusals = [str(r) if r.is_failure else None for r in reasons]
+        self.loop.call_soon_threadsafe(self._set_subscribed, mid, refusals)
+
+    def _set_subscribed(self, mid: int, refusals: list[str | None]) -> None:
+        pending = self._pending_subscriptions.pop(mid, None)
+        if pending is None:
+            return  # a subscription of an earlier connection
+        topics, granted = pending
+        refused = [f"{t} ({r})" for t, r in zip(topics, refusals, strict=False) if r is not None]
+        if refused:
+            _LOGGER.warning("%s broker refused subscriptions: %s", self.name, ", ".join(refused))
+        else:
+            _LOGGER.info("%s broker subscribed", self.name)
+        granted()
 
     def _message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
         self.loop.call_soon_threadsafe(
@@ -162,9 +180,13 @@ class BrokerLink:
         info = self.client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
-    def subscribe(self, topics: list[str]) -> None:
-        """Subscribe (QoS 1) to the given topics."""
-        self.client.subscribe([(t, 1) for t in topics])
+    def subscribe(self, topics: list[str], granted: Callable[[], object] | None = None) -> None:
+        """Subscribe (QoS 1) to the given topics; ``granted`` runs on the loop once the
+        broker's SUBACK arrived: only from then on does a message published there reach us
+        (a clean session keeps nothing from before)."""
+        result, mid = self.client.subscribe([(t, 1) for t in topics])
+        if granted is not None and result == mqtt.MQTT_ERR_SUCCESS and mid is not None:
+            self._pending_subscriptions[mid] = (topics, granted)
 
 
 class Uplink:

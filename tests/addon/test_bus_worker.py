@@ -161,6 +161,25 @@ async def test_dead_device_among_ten_does_not_stall_the_line() -> None:
     assert sample.values["position_feedback"] == pytest.approx(39.5)
 
 
+async def test_an_overloaded_line_polls_its_devices_in_turn() -> None:
+    """The worker's own scheduling rule on a virtual clock: a line whose round takes longer
+    than the poll interval (one device burning 2 × timeout per poll, the machine slow for the
+    rest) polls every device once per round, so no two devices' poll counts ever differ by
+    more than one. Restarting a device >1 interval late at now + interval starved half the
+    line for three rounds (the load flake of the test above: 7 polls against 10)."""
+    bus = make_bus(1, 10, timeout=TIMEOUT_S, interval=2 * TIMEOUT_S)
+    worker = valve_worker(bus, Recorder())
+    polls = dict.fromkeys(worker.devices, 0)
+    now = 0.0
+    for _ in range(400):
+        device = min(worker.devices.values(), key=lambda d: d.next_due)
+        now = max(now, device.next_due)  # the worker sleeps until the most overdue is due
+        worker._reschedule(device, now)
+        polls[device.name] += 1
+        now += 2 * TIMEOUT_S if device.name == "valve-5" else 0.05
+        assert max(polls.values()) - min(polls.values()) <= 1, polls
+
+
 async def test_command_during_full_poll_is_served_next_and_read_back() -> None:
     behaviours = [Behaviour() for _ in range(10)]
     slow = behaviours[3]

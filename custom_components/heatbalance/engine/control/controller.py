@@ -201,6 +201,7 @@ class Controller:
         # … and after: what the band can be judged on beside the raw readings (§8.2)
         self.estimated = Measurements()
         self._presettings: Presettings | None = None
+        self._no_presettings = False  # the design presettings could not be computed
         self.meters = MeterCheck(self.network)
         self.meter_findings: list[Finding] = []
         self._witness_solve: HydraulicResult | None = None  # warm start of _model_flows
@@ -569,12 +570,12 @@ class Controller:
         commissioned = self.config.commissioned.get(iid)
         if commissioned is not None:
             return commissioned
-        if self._presettings is None:
+        if self._presettings is None and not self._no_presettings:
             try:
                 self._presettings = presettings(self.network)
             except (CommissioningError, HydraulicError, ArithmeticError, ValueError):
-                return None
-        return self._presettings.openings.get(iid)
+                self._no_presettings = True  # not tried again every cycle (a 23k network)
+        return self._presettings.openings.get(iid) if self._presettings is not None else None
 
     def planned_flow(self, iid: str) -> float | None:
         """The flow this cycle's plan gives an inlet planned without a flow reading
@@ -1476,7 +1477,9 @@ class Controller:
         flow, dp = reading.get("flow_m3h"), reading.get("valve_dp_kpa")
         kv = self.network.inlets[iid].device.kv(opening)
         if flow is not None and dp is not None and flow > 0 and dp > 0 and kv > 0:
-            self._check_valve(iid, (kv * math.sqrt(dp / 100.0) / flow) ** 2)
+            ratio = kv * math.sqrt(dp / 100.0) / flow  # inf for a subnormal flow…
+            if math.isfinite(ratio * ratio):  # … and float ** 2 would raise OverflowError
+                self._check_valve(iid, ratio * ratio)
 
     def _check_blocked_unmeasured(self, meas: Measurements) -> None:
         """Identify a leaf's valve where no ΔP is read, from its flow (§5.3.7-3, §3.0.7-3).
