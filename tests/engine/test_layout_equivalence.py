@@ -25,10 +25,12 @@ from custom_components.heatbalance.engine.cleaning import (
     sample_of,
 )
 from custom_components.heatbalance.engine.control.base import (
+    ControllerConfig,
     InletReading,
     Measurements,
     ReadingFields,
 )
+from custom_components.heatbalance.engine.control.controller import make_controller
 from custom_components.heatbalance.engine.control.estimation import (
     SIGNALS,
     InletEstimator,
@@ -38,10 +40,12 @@ from custom_components.heatbalance.engine.control.identification import (
     FACTOR_RANGE,
     BranchIdentifier,
 )
-from custom_components.heatbalance.engine.loop import ControlLoop
+from custom_components.heatbalance.engine.loop import ControlLoop, _controller
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.plain import as_plain
 from devtools.loop_fingerprint import SCENARIOS, loop_run
+
+from .test_control_closed_loop import all_open, run
 
 FIELDS = ("flow_m3h", "supply_c", "return_c", "room_c", "dp_available_kpa", "valve_dp_kpa")
 
@@ -183,6 +187,36 @@ def test_a_stored_count_beyond_a_float_restores_afresh() -> None:
     assert est.filters["supply_c"].value == 50.0
     assert est.filters["supply_c"].learnt == 7
     assert est.filters["flow_m3h"].value is None
+
+
+@pytest.mark.parametrize("position", [3, 4, 5])  # learnt, outliers, age
+@pytest.mark.parametrize("damaged", [None, -1, 2.5])
+def test_a_damaged_count_restores_that_filter_afresh(position: int, damaged: Any) -> None:
+    """A count that is missing (None raised TypeError in ``int``), negative or fractional
+    drops that signal's filter, nothing else."""
+    good = [50.0, 0.01, 0.02, 7, 0, 0, 50.1]
+    flow = [1.0, 0.001, 0.01, 4, 0, 0, 1.0]
+    flow[position] = damaged
+    est = InletEstimator.from_dict({"supply_c": good, "flow_m3h": flow})
+    assert est.filters["supply_c"].value == 50.0
+    assert est.filters["supply_c"].learnt == 7
+    assert est.filters["flow_m3h"].value is None
+
+
+def test_a_damaged_count_keeps_the_rest_of_the_controllers_learning(builtin: Any) -> None:
+    """The loop rebuilds its controller from the Store (``loop._controller``): one damaged
+    count in one inlet's filter restarts that filter, not every inlet's learning (the
+    TypeError it raised made the loop drop the whole stored controller)."""
+    network = all_open(builtin("estate12"))
+    ctl = make_controller(network, ControllerConfig())
+    run(network, ctl, 6)
+    stored = json.loads(json.dumps(ctl.as_dict()))
+    first, other = sorted(stored["estimators"])[:2]
+    stored["estimators"][first]["flow_m3h"][3] = None
+    again = _controller(network, ControllerConfig(), stored)
+    assert again.estimators[first].filters["flow_m3h"].value is None
+    assert again.estimators[first].filters["supply_c"].learnt > 0
+    assert again.estimators[other].to_dict() == stored["estimators"][other]
 
 
 def _reading(rng: random.Random) -> InletReading:

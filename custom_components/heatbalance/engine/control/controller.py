@@ -201,6 +201,7 @@ class Controller:
         # … and after: what the band can be judged on beside the raw readings (§8.2)
         self.estimated = Measurements()
         self._presettings: Presettings | None = None
+        self._no_presettings = False  # the design presettings could not be computed
         self.meters = MeterCheck(self.network)
         self.meter_findings: list[Finding] = []
         self._witness_solve: HydraulicResult | None = None  # warm start of _model_flows
@@ -569,12 +570,12 @@ class Controller:
         commissioned = self.config.commissioned.get(iid)
         if commissioned is not None:
             return commissioned
-        if self._presettings is None:
+        if self._presettings is None and not self._no_presettings:
             try:
                 self._presettings = presettings(self.network)
             except (CommissioningError, HydraulicError, ArithmeticError, ValueError):
-                return None
-        return self._presettings.openings.get(iid)
+                self._no_presettings = True  # not tried again every cycle (a 23k network)
+        return self._presettings.openings.get(iid) if self._presettings is not None else None
 
     def planned_flow(self, iid: str) -> float | None:
         """The flow this cycle's plan gives an inlet planned without a flow reading

@@ -572,6 +572,8 @@ class InletEstimator:
                 continue
             if var < 0 or (noise is not None and noise <= 0):
                 continue
+            if not _counts(learnt, outliers, age):
+                continue
             filt = SignalFilter(
                 name in RELATIVE,
                 float(value),
@@ -607,6 +609,14 @@ def _restore_chain(filt: SignalFilter, raw: list[Any]) -> None:
         return
     filt.anchor, filt.span, filt.anchor_var = float(anchor), int(span), float(anchor_var)
     filt.chain_sum, filt.chain_sq, filt.chain_pairs = float(total), float(squares), float(pairs)
+
+
+def _counts(*values: Any) -> bool:
+    """Whether each value can be a filter's count: a whole number ≥ 0 (already a finite
+    number or None by :func:`_numbers`). A missing (None), negative or fractional count
+    drops that one filter; ``int(None)`` raised TypeError, and the controller's restore
+    then dropped every inlet's learning for one damaged field."""
+    return all(v is not None and v >= 0 and v == int(v) for v in values)
 
 
 def _numbers(values: list[Any]) -> bool:
