@@ -11,6 +11,8 @@ and nothing ever moved — households1200 with HA entities stayed at 25 % in ban
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from custom_components.heatbalance.engine.control.base import (
@@ -71,12 +73,13 @@ def test_buildings_reach_the_band_with_household_valves_held() -> None:
 
 
 def _run_buildings_only(
-    network: Network, plant: Simulator, steps: int
+    network: Network, plant: Simulator, steps: int, flagged: bool = False
 ) -> tuple[list[float], list[dict[str, float]]]:
     """Balance ``plant`` as a real plant with only its buildings on meters and valves: each
     building reads flow, temperatures and position; its available ΔP is the network model's
     (a simulator of the network file following the commands — what the integration hands on
-    without transmitters); households read nothing and are held. Share in band per step."""
+    without transmitters; ``flagged``: marked estimated, as it does since 10a); households
+    read nothing and are held. Share in band per step."""
     model = Simulator(network, outdoor_c=network.design.outdoor_c)
     buildings, households, loop = _buildings_only_loop(network)
     shares, sent = [], []
@@ -91,6 +94,7 @@ def _run_buildings_only(
                 return_c=real.return_c,
                 opening=real.opening,
                 dp_available_kpa=assumed.inlets[bid].dp_available_kpa,
+                estimated=("dp_available_kpa",) if flagged else (),
             )
         for hid in households:
             readings[hid] = InletReading(opening=network.inlets[hid].device.opening)
@@ -139,3 +143,31 @@ def test_building_with_unmetered_households_learns_from_its_own_meter(fault: str
     shares, _sent = _run_buildings_only(network, plant, 8)
     assert shares[0] < 1.0
     assert shares[3:] == [1.0] * 5, shares
+
+
+def _pipes_scaled(network: Network, factor: float) -> Network:
+    """The network file drawn with every pipe's resistance × ``factor`` (length and ζ)."""
+    out = copy.deepcopy(network)
+    for pipe in out.pipes:
+        pipe.length_m *= factor
+        pipe.zeta *= factor
+    return out
+
+
+@pytest.mark.parametrize("shape", ["looped main", "generated 12x6"])
+def test_pipes_drawn_wrong_are_learnt_from_building_meters_alone(shape: str) -> None:
+    """The network file's pipes ×1.5 of the plant's, buildings metered, households not
+    (the intermediate level's plant, Table 3.0.4; HA entities): the pipes are learnt from
+    the buildings' own flows and the buildings reach the band by the third step.
+
+    Before, the residuals and pipe factor were learnt only where half the *leaf* flows were
+    read — here the households, never read — so nothing was learnt after the first plan:
+    gen8x4-loopmain stayed at −10…+16 % with nothing moving, through HA and in the engine
+    without household readings (with them the engine needed 2 steps)."""
+    from devtools.network_shapes import looped_main
+
+    plant_net = looped_main() if shape == "looped main" else generate_network(12, 6, 1)
+    plant = Simulator(plant_net, outdoor_c=plant_net.design.outdoor_c)
+    shares, _sent = _run_buildings_only(_pipes_scaled(plant_net, 1.5), plant, 6, flagged=True)
+    assert shares[0] < 1.0
+    assert shares[2:] == [1.0] * 4, shares

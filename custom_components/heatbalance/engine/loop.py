@@ -410,10 +410,13 @@ class ControlLoop:
         unread = self.controller.open_loop
         if len(unread) > (1.0 - MIN_VISIBLE_SHARE) * len(ev.inlets):
             unread = {}  # judged on its readings (their verdict is unknown: no balance)
+        corrected = self.controller.meters.factors  # diagnosed meters (meters.py)
         for iid, judged in ev.inlets.items():
             if iid in unread:
                 continue
-            inside = self._inlet_held(iid, judged, ev.band, holding)
+            # a corrected meter's inlet is judged as on entry: the hold's hysteresis keeps a
+            # verdict against noise, not one the biased reading made
+            inside = self._inlet_held(iid, judged, ev.band, holding and iid not in corrected)
             if inside is False:
                 return False
             unknown = unknown or inside is None
