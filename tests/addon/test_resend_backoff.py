@@ -11,23 +11,13 @@ has acknowledged what was outstanding. Checked on the waits the gateway logs wit
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 
 from devtools.gateway_proc import GatewayProcess, plain_broker, simulated_buses
 from devtools.mqtt_consumer import MqttConsumer
 
+from .waiting import wait_for
+
 WAIT = re.compile(rb"ack timeout; the next after ([0-9.]+) s")
-
-
-def wait_for(predicate: Callable[[], bool], what: str, guard_s: float = 120.0) -> None:
-    """Poll a condition; the guard only turns a hang into a failure (no timed assertion)."""
-    end = time.monotonic() + guard_s
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not reached: {what}")
 
 
 def test_resends_back_off_until_the_consumer_catches_up(tmp_path, broker) -> None:

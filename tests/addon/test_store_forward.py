@@ -9,7 +9,6 @@ stored exactly once at the consumer — 0 lost, 0 duplicates after dedup.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
@@ -17,15 +16,7 @@ from devtools.broker import Mosquitto
 from devtools.gateway_proc import GatewayProcess, plain_broker, simulated_buses
 from devtools.mqtt_consumer import MqttConsumer
 
-
-def wait_for(predicate: Callable[[], bool], guard_s: float = 90.0, what: str = "") -> None:
-    """Poll a condition; the guard only turns a hang into a failure (no timed assertion)."""
-    end = time.monotonic() + guard_s
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not reached: {what}")
+from .waiting import wait_for
 
 
 @pytest.mark.slow
