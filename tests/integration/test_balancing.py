@@ -502,7 +502,8 @@ async def test_implausible_field_reading_is_flagged_not_acted_on(
     hass: HomeAssistant, demo: ConfigEntry
 ) -> None:
     """§3.0.7-1: the engine's data cleaning rejects a flow far beyond the meter's range; the
-    inlet is neither judged nor regulated on it, the rest of the network is."""
+    inlet is neither judged nor regulated on it, the rest of the network is. Without a usable
+    flow its valve is set from the network model instead, flagged open-loop (issue 9 item 2)."""
     await _field_devices(hass)
     _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=1e6)  # 60,000 m³/h, design 42
     await _map_b003(hass, demo, FIELD)
@@ -511,7 +512,8 @@ async def test_implausible_field_reading_is_flagged_not_acted_on(
     assert "out_of_range" in result.inlets["B003"].flagged["flow_m3h"]
     assert result.inlets["B003"].in_band is None
     assert "B003" in result.evaluation.missing
-    assert "B003" not in result.commands
+    assert "open-loop" in (result.inlets["B003"].open_loop or "")  # the model's, not the reading's
+    assert "B003" in result.commands
     assert hass.states.get("sensor.b003_flow_deviation").state == "unknown"
     assert result.inlets["B001"].in_band is not None
 
