@@ -11,10 +11,9 @@ and nothing ever moved — households1200 with HA entities stayed at 25 % in ban
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
+from benchmarks.bench_robust import with_pipes
 from custom_components.heatbalance.engine.control.base import (
     ControllerConfig,
     InletReading,
@@ -145,15 +144,6 @@ def test_building_with_unmetered_households_learns_from_its_own_meter(fault: str
     assert shares[3:] == [1.0] * 5, shares
 
 
-def _pipes_scaled(network: Network, factor: float) -> Network:
-    """The network file drawn with every pipe's resistance × ``factor`` (length and ζ)."""
-    out = copy.deepcopy(network)
-    for pipe in out.pipes:
-        pipe.length_m *= factor
-        pipe.zeta *= factor
-    return out
-
-
 @pytest.mark.parametrize("shape", ["looped main", "generated 12x6"])
 def test_pipes_drawn_wrong_are_learnt_from_building_meters_alone(shape: str) -> None:
     """The network file's pipes ×1.5 of the plant's, buildings metered, households not
@@ -168,6 +158,6 @@ def test_pipes_drawn_wrong_are_learnt_from_building_meters_alone(shape: str) -> 
 
     plant_net = looped_main() if shape == "looped main" else generate_network(12, 6, 1)
     plant = Simulator(plant_net, outdoor_c=plant_net.design.outdoor_c)
-    shares, _sent = _run_buildings_only(_pipes_scaled(plant_net, 1.5), plant, 6, flagged=True)
+    shares, _sent = _run_buildings_only(with_pipes(plant_net, 1.5), plant, 6, flagged=True)
     assert shares[0] < 1.0
     assert shares[2:] == [1.0] * 4, shares

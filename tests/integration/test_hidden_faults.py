@@ -16,6 +16,7 @@ import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
+from benchmarks.bench_robust import with_pipes
 from custom_components.heatbalance.engine.evaluation import band
 from custom_components.heatbalance.engine.loader import load_network, network_to_dict
 from custom_components.heatbalance.engine.model import Network
@@ -113,10 +114,7 @@ async def test_a_wrong_drawing_without_transmitters_reaches_the_band(
     is inferred from the flow as where no ΔP exists (``model_based.flow_pressure``): the
     drawing's error is learnt as one pipe factor."""
     field_network = generate_network(36, seed=101, area_m2=(1000.0, 14000.0), name="genf36")
-    drawing = copy.deepcopy(field_network)
-    for pipe in drawing.pipes:  # the file's pipes: the real ones × 1.5
-        pipe.length_m *= 1.5
-        pipe.zeta *= 1.5
+    drawing = with_pipes(field_network, 1.5)  # the file's pipes: the real ones × 1.5
     entry, field = await _ai_without_transmitters(hass, tmp_path, field_network, drawing)
     shares = await _run(hass, entry, field, 10)
     assert min(shares[3:]) == 1.0, shares
@@ -138,10 +136,7 @@ async def test_a_wrong_drawing_over_unmetered_households_reaches_the_band(
     from devtools.network_shapes import looped_main
 
     field_network = looped_main()
-    drawing = copy.deepcopy(field_network)
-    for pipe in drawing.pipes:  # the file's pipes: the real ones × 1.5
-        pipe.length_m *= 1.5
-        pipe.zeta *= 1.5
+    drawing = with_pipes(field_network, 1.5)  # the file's pipes: the real ones × 1.5
     entry, field = await _ai_without_transmitters(hass, tmp_path, field_network, drawing)
     shares = await _run(hass, entry, field, 6)
     assert min(shares[2:]) == 1.0, shares
