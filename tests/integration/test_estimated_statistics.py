@@ -62,8 +62,18 @@ async def _statistics(
     return await hass.async_add_executor_job(query)
 
 
+async def _view(hass: HomeAssistant, hass_ws_client: Any, entry: ConfigEntry) -> dict[str, Any]:
+    """What the network view (panel) gets first on subscribing."""
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "heatbalance/view/subscribe", "entry_id": entry.entry_id}
+    )
+    assert (await client.receive_json())["success"]
+    return dict((await client.receive_json())["event"])
+
+
 async def test_rejected_reading_is_neither_shown_nor_recorded(
-    hass: HomeAssistant, demo: ConfigEntry, freezer: Any
+    hass: HomeAssistant, demo: ConfigEntry, freezer: Any, hass_ws_client: Any
 ) -> None:
     """§3.0.7-1: cleaning rejects B003's 60,000 m³/h (design 42): its flow sensor is unknown,
     the reading and the reason in its attributes; the recorder's statistics never see it.
@@ -83,6 +93,9 @@ async def test_rejected_reading_is_neither_shown_nor_recorded(
     assert float(hass.states.get("sensor.b003_supply_temperature").state) == pytest.approx(60.0)
     diag = await async_get_config_entry_diagnostics(hass, demo)
     assert "out_of_range" in diag["state"]["inlets"]["B003"]["flagged"]["flow_m3h"]
+    row = (await _view(hass, hass_ws_client, demo))["live"]["inlets"]["B003"]
+    assert row["flow_m3h"] is None  # the panel does not draw it either, it marks it
+    assert "flow_m3h" in row["flagged"]
 
     rows = await _statistics(hass, demo, freezer, {"sensor.b003_flow", "sensor.b001_flow"})
     assert "sensor.b003_flow" not in rows  # nothing numeric to compile: no row at all
@@ -117,7 +130,7 @@ async def test_estimated_flow_is_not_recorded_as_measured(
 
 
 async def test_real_plant_substation_figures_are_the_models(
-    hass: HomeAssistant, demo: ConfigEntry
+    hass: HomeAssistant, demo: ConfigEntry, hass_ws_client: Any
 ) -> None:
     """Once an inlet is real (HA entities), the substation's supply and return temperatures,
     pump power and pump flow (no substation meter mapped) are the network model's: unknown
@@ -139,3 +152,5 @@ async def test_real_plant_substation_figures_are_the_models(
         assert state.attributes["estimate"] > 0, key
     diag = await async_get_config_entry_diagnostics(hass, demo)
     assert {"supply_c", "return_c"} <= set(diag["state"]["indicators"]["estimated"])
+    live = (await _view(hass, hass_ws_client, demo))["live"]
+    assert {"supply_c", "return_c"} <= set(live["estimated"])  # the panel marks them ≈
