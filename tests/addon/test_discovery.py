@@ -97,5 +97,6 @@ def test_the_gateway_shows_whether_it_is_connected() -> None:
     assert connected["state_topic"] == "heatbalance/gw/gw1/status"
     assert (connected["payload_on"], connected["payload_off"]) == ("online", "offline")
     assert connected["device_class"] == "connectivity"
-    assert "availability_topic" not in connected and "availability" not in connected
+    assert "availability_topic" not in connected
+    assert "availability" not in connected
     assert connected["device"]["identifiers"] == ["heatbalance_gw1"]
