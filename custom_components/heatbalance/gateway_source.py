@@ -277,6 +277,7 @@ class GatewaySource:
         self._queued = 0
         while self._unsubscribe:
             self._unsubscribe.pop()()
+        _not_restored(self.hass, self._on_message)
         while self._asking:
             self._asking.popitem()[1]()
         while self._down_timers:
@@ -1102,6 +1103,25 @@ def _once_subscribed(
             stop_status.append(mqtt.async_subscribe_connection_status(hass, on_status))
 
     return release
+
+
+def _not_restored(hass: HomeAssistant, handler: Callable[[Any], None]) -> None:
+    """Take ``handler``'s subscriptions out of those the MQTT entry restores.
+
+    An unloading MQTT entry copies the subscriptions still held into the set it restores when
+    set up again; an unsubscribe after that (the network unloads while the MQTT entry is
+    down) removed them from the old client only, and the restored client called the stopped
+    source beside the next one's subscription (checked on HA 2025.4 and 2026.10). The set is
+    the MQTT entry's own data, read defensively: missing, it is left alone."""
+    from homeassistant.components import mqtt
+
+    data = hass.data.get(mqtt.DATA_MQTT)
+    restore = getattr(data, "subscriptions_to_restore", None)
+    if data is None or not isinstance(restore, set):
+        return
+    kept = {sub for sub in restore if getattr(sub.job, "target", None) != handler}
+    if len(kept) != len(restore):
+        data.subscriptions_to_restore = kept
 
 
 def sensor_devices(cfg: InletConfig) -> list[tuple[str, str]]:
