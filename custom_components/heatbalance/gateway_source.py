@@ -546,6 +546,12 @@ class GatewaySource:
             self._changed()
         self._send_unanswered(gateway)
 
+    def offline(self) -> list[str]:
+        """This network's gateways (owning one of its devices) not online for
+        ``OFFLINE_REPAIR_S``: another network's gateway on the same topic base is not ours to
+        name."""
+        return sorted(self.down & set(self.owner.values()))
+
     def _watch(self, gateway: str) -> None:
         """Count ``gateway`` as not online from now (unless already), and name it in the
         repair once that has lasted ``OFFLINE_REPAIR_S``."""

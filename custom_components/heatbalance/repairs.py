@@ -205,7 +205,7 @@ async def async_gateway_issues(
     )
     protocol = {"gateways": gateways, "protocol": str(PROTOCOL)}
     issues.set("gateway_protocol", protocol if old else None, severity=ir.IssueSeverity.ERROR)
-    down = sorted(source.down) if source is not None else []
+    down = source.offline() if source is not None else []
     offline = {"gateways": ", ".join(down), "minutes": f"{OFFLINE_REPAIR_S / 60:g}"}
     issues.set("gateway_offline", offline if down else None, severity=ir.IssueSeverity.ERROR)
     points = source.points() if source is not None else {}

@@ -167,6 +167,7 @@ async def test_a_gateway_offline_for_five_minutes_raises_the_repair(
     await _later(hass, OFFLINE_REPAIR_S + 1.0)
     assert _issue(hass, entry.entry_id) is None
     await _status(hass, "offline")  # down for good
+    async_fire_mqtt_message(hass, "heatbalance/gw/gw9/status", "offline")  # not this network's
     await _later(hass, 2 * OFFLINE_REPAIR_S + 2.0)
     issue = _issue(hass, entry.entry_id)
     assert issue is not None
@@ -174,7 +175,7 @@ async def test_a_gateway_offline_for_five_minutes_raises_the_repair(
     assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["gateways"] == "gw1"
     assert issue.translation_placeholders["minutes"] == "5"
-    assert gateway_link(source)["status"] == {"gw1": "offline"}
+    assert gateway_link(source)["status"] == {"gw1": "offline", "gw9": "offline"}
     await _status(hass, "online")
     assert _issue(hass, entry.entry_id) is None  # cleared at once
     assert await hass.config_entries.async_unload(entry.entry_id)
