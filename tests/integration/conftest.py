@@ -115,8 +115,21 @@ async def setup_ha_backup(hass: HomeAssistant) -> None:
     assert await async_setup_component(hass, "backup", {})
 
 
+async def polling_off(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Turn HA's polling off for this entry (HA's own per-entry switch): the test runs the
+    cycles itself. With polling on, the coordinator's timer (30 min / acceleration 180 = 10 s)
+    can run an extra cycle between the test's steps on a loaded machine — between a snapshot
+    and an unload's save, or between a cycle and the field's answer to its commands. The next
+    refresh cancels the timer armed at setup, and no new one is armed."""
+    if not entry.pref_disable_polling:
+        hass.config_entries.async_update_entry(entry, pref_disable_polling=True)
+        await hass.async_block_till_done()
+
+
 async def cycles(hass: HomeAssistant, entry: ConfigEntry, n: int) -> None:
-    """Run ``n`` control cycles now (each is one acquisition period of plant time)."""
+    """Run ``n`` control cycles now (each is one acquisition period of plant time), and no
+    timer cycle between them (see ``polling_off``)."""
+    await polling_off(hass, entry)
     coordinator = entry.runtime_data.coordinator
     for _ in range(n):
         await coordinator.async_refresh()

@@ -22,7 +22,7 @@ from homeassistant.core import HomeAssistant
 
 from devtools.gateway_field import GatewayField
 
-from .conftest import add_network
+from .conftest import add_network, polling_off
 
 MAX_STEP = 20  # % per command (§5.3.6-3), the operator's limit in these tests
 STOOD = 0.30  # where the operator left the valves (the network file says fully open)
@@ -83,7 +83,8 @@ async def _run(hass: HomeAssistant, tmp_path: Path, mode: str, owner: str) -> Mo
 
 async def _cycles(hass: HomeAssistant, entry: Any, field: GatewayField, n: int) -> None:
     """``n`` control cycles on fresh readings of every device, the plant one cycle on after
-    each (the gateway answered the commands first)."""
+    each (the gateway answered the commands first). No timer cycle in between."""
+    await polling_off(hass, entry)
     coordinator = entry.runtime_data.coordinator
     for _ in range(n):
         await field.async_fresh(coordinator, 0.0)

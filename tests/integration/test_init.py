@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, flush_
 from custom_components.heatbalance.const import CONF_PATH, DOMAIN
 from custom_components.heatbalance.persistence import MEMORY_JSON, packed_memory, stored_memory
 
-from .conftest import add_network, cycles
+from .conftest import add_network, cycles, polling_off
 from .test_config_flow import NETWORKS
 
 
@@ -212,8 +212,7 @@ async def test_a_refresh_queued_at_unload_moves_no_valve(
     unloads runs no cycle: no valve command after the unload began, and the Store holds the
     learning of the last cycle that ran (a cycle after the save would be lost on restart)."""
     entry = await add_network(hass, options={"algorithm": "ai"})
-    hass.config_entries.async_update_entry(entry, pref_disable_polling=True)
-    await hass.async_block_till_done()
+    await polling_off(hass, entry)
     coordinator = entry.runtime_data.coordinator  # after its first cycle: the next one moves valves
     learnt = json_loads(json_helper.json_bytes(coordinator.memory.as_dict()))  # as stored
     sent_during_unload: list[dict[str, float]] = []

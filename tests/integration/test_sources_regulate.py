@@ -41,7 +41,7 @@ from devtools.field_plant import (
     write_exact,
 )
 
-from .conftest import add_network
+from .conftest import add_network, polling_off
 
 ROOT = "heatbalance/gw/gw1"
 
@@ -189,7 +189,9 @@ async def run_cycles(
     seen: Callable[[Any], Any] = lambda c: c.data.share_in_band,
 ) -> list[Any]:
     """Run ``n`` cycles against the field; what ``seen`` reads from the coordinator after
-    each (default: the share of inlets in band)."""
+    each (default: the share of inlets in band). No timer cycle in between: it would run on
+    readings the field has not yet answered."""
+    await polling_off(hass, entry)
     coordinator, out = entry.runtime_data.coordinator, []
     for _ in range(n):
         await coordinator.async_refresh()

@@ -54,8 +54,6 @@ async def test_learning_is_stored_as_compact_text(
     entry = await add_network(hass, "district120", options={"algorithm": "ai"})
     # the test runs the cycles: with HA's polling on, the 10 s timer's cycle could come
     # between ``learnt`` and the unload's save on a loaded machine (then they differ)
-    hass.config_entries.async_update_entry(entry, pref_disable_polling=True)
-    await hass.async_block_till_done()
     await cycles(hass, entry, 3)
     coordinator = entry.runtime_data.coordinator
     learnt = json_loads(json_helper.json_bytes(coordinator.memory.as_dict()))
