@@ -55,6 +55,7 @@ from .control.base import (
 from .control.controller import (
     MAX_ESTIMATE_AGE,
     MIN_VISIBLE_SHARE,
+    RESTORE_ERRORS,
     SIGNIFICANCE_Z,
     Controller,
     make_controller,
@@ -682,7 +683,7 @@ def _controller(network: Network, config: ControllerConfig, stored: Any) -> Cont
     if isinstance(stored, dict):
         try:
             return Controller.from_dict(network, stored)
-        except (KeyError, TypeError, ValueError, IndexError):
+        except RESTORE_ERRORS:  # only what from_dict could not drop part by part
             pass
     return make_controller(network, config)
 

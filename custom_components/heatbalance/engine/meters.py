@@ -943,7 +943,8 @@ class MeterCheck:
         """Restore :meth:`as_dict`; a damaged state starts afresh (nothing is diagnosed)."""
         try:
             out = cls(network, threshold=float(data["threshold"]), z=float(data["z"]))
-            for iid, raw in dict(data.get("inlets", {})).items():
+            for iid, stored in dict(data.get("inlets", {})).items():
+                raw = dict(stored)  # popped below: the caller's stored state stays whole
                 ratio = _Series(**raw.pop("ratio"))
                 valve = _Series(**raw.pop("valve", {}))
                 model = _Series(**raw.pop("model", {}))

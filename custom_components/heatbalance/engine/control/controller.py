@@ -35,7 +35,8 @@ serialisable with :meth:`Controller.as_dict` / :meth:`Controller.from_dict`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import fields, replace
 from typing import Any
 
@@ -2229,52 +2230,115 @@ class Controller:
 
     @classmethod
     def from_dict(cls, network: Network, data: dict[str, Any]) -> Controller:
-        """A controller for ``network`` restored from :meth:`as_dict`."""
-        config = ControllerConfig.from_dict(data.get("config", {}))
+        """A controller for ``network`` restored from :meth:`as_dict`.
+
+        A damaged part (a value of the wrong kind, a number beyond a float's range, a
+        missing key inside it) restarts alone: the controller is restored again without
+        that part, so every other part keeps its learning and no part is half-loaded.
+        Dropping the whole stored controller for one bad field threw away every inlet's
+        filters and identification; an OverflowError or AttributeError was not even
+        caught and stopped the loop being built.
+        """
+        data = dict(data)
+        while True:
+            try:
+                return cls._restore(network, data)
+            except _DamagedPartError as damaged:
+                if damaged.key not in data:  # a part that was not stored cannot be dropped
+                    raise ValueError(f"stored controller: {damaged.key}") from damaged
+                del data[damaged.key]
+
+    @classmethod
+    def _restore(cls, network: Network, data: Mapping[str, Any]) -> Controller:
+        """:meth:`from_dict`'s one attempt; raises :class:`_DamagedPartError` naming the part."""
+        with _part("config"):
+            config = ControllerConfig.from_dict(data.get("config", {}))
         ctl = cls(network, config)
-        for iid, raw in dict(data.get("pi", {})).items():
-            if iid in network.inlets:
-                ctl.pi[iid] = PIState.from_dict(raw)
-        schedule = data.get("pi_schedule")
-        if isinstance(schedule, Mapping):
-            ctl.pi_schedule.load(schedule)
-        for iid, value in dict(data.get("last_openings", {})).items():
-            v = usable(value)
-            if iid in network.inlets and v is not None and 0.0 <= v <= 1.0:
-                ctl.last_openings[iid] = v
-        ctl.last_speed = usable(data.get("last_speed"))
-        ctl.model.load(dict(data.get("model", {})))
-        for iid, raw in dict(data.get("estimators", {})).items():
-            if iid in network.inlets:
-                ctl.estimators[iid] = InletEstimator.from_dict(raw)
-        ctl.drift = DriftLearner.from_list(data.get("drift"))
-        ctl.moved = _finite_map(data.get("moved"), network)
-        ctl.expected = _finite_map(data.get("expected"), network)
-        ctl.pump_jump = usable(data.get("pump_jump")) or 0.0
-        ctl.moved_from = _finite_map(data.get("moved_from"), network)
-        trim = usable(data.get("trim"))
-        ctl.trim = min(max(trim, 1.0 / 1.2), 1.0) if trim is not None else 1.0
-        ctl.quiet = max(int(usable(data.get("quiet")) or 0), 0)
-        way = usable(data.get("trim_way")) or 0.0
-        ctl.trim_way = int(math.copysign(1.0, way)) if way else 0
-        ctl.trim_age = min(max(int(usable(data.get("trim_age")) or 0), 0), 10**6)
-        ratio = usable(data.get("pump_ratio"))
-        ctl.pump_ratio = ratio if ratio is not None and ratio > 0 else 1.0
-        ctl.pump_from = usable(data.get("pump_from"))
-        ctl.read_share = {
-            iid: min(max(v, 0.0), 1.0)
-            for iid, v in _finite_map(data.get("read_share"), network).items()
-        }
-        ctl.mismatches = {
-            iid: int(v) for iid, v in _finite_map(data.get("mismatches"), network).items()
-        }
-        faults = data.get("faults")
-        if isinstance(faults, Mapping):
-            ctl.faults = {str(k): str(v) for k, v in faults.items() if k in network.inlets}
-        if "meters" in data:
-            ctl.meters = MeterCheck.from_dict(network, dict(data["meters"]))
-        ctl.heard = Heard.from_dict(data.get("heard"), ctl.network.inlets, ctl.ids)
+        with _part("pi"):
+            for iid, raw in dict(data.get("pi", {})).items():
+                if iid in network.inlets:
+                    ctl.pi[iid] = PIState.from_dict(raw)
+        with _part("pi_schedule"):
+            schedule = data.get("pi_schedule")
+            if isinstance(schedule, Mapping):
+                ctl.pi_schedule.load(schedule)
+        with _part("last_openings"):
+            for iid, value in dict(data.get("last_openings", {})).items():
+                v = usable(value)
+                if iid in network.inlets and v is not None and 0.0 <= v <= 1.0:
+                    ctl.last_openings[iid] = v
+        with _part("last_speed"):
+            ctl.last_speed = usable(data.get("last_speed"))
+        with _part("model"):
+            ctl.model.load(dict(data.get("model", {})))
+        with _part("estimators"):
+            for iid, raw in dict(data.get("estimators", {})).items():
+                if iid in network.inlets:
+                    ctl.estimators[iid] = InletEstimator.from_dict(raw)
+        with _part("drift"):
+            ctl.drift = DriftLearner.from_list(data.get("drift"))
+        with _part("moved"):
+            ctl.moved = _finite_map(data.get("moved"), network)
+        with _part("expected"):
+            ctl.expected = _finite_map(data.get("expected"), network)
+        with _part("pump_jump"):
+            ctl.pump_jump = usable(data.get("pump_jump")) or 0.0
+        with _part("moved_from"):
+            ctl.moved_from = _finite_map(data.get("moved_from"), network)
+        with _part("trim"):
+            trim = usable(data.get("trim"))
+            ctl.trim = min(max(trim, 1.0 / 1.2), 1.0) if trim is not None else 1.0
+        with _part("quiet"):
+            ctl.quiet = max(int(usable(data.get("quiet")) or 0), 0)
+        with _part("trim_way"):
+            way = usable(data.get("trim_way")) or 0.0
+            ctl.trim_way = int(math.copysign(1.0, way)) if way else 0
+        with _part("trim_age"):
+            ctl.trim_age = min(max(int(usable(data.get("trim_age")) or 0), 0), 10**6)
+        with _part("pump_ratio"):
+            ratio = usable(data.get("pump_ratio"))
+            ctl.pump_ratio = ratio if ratio is not None and ratio > 0 else 1.0
+        with _part("pump_from"):
+            ctl.pump_from = usable(data.get("pump_from"))
+        with _part("read_share"):
+            ctl.read_share = {
+                iid: min(max(v, 0.0), 1.0)
+                for iid, v in _finite_map(data.get("read_share"), network).items()
+            }
+        with _part("mismatches"):
+            ctl.mismatches = {
+                iid: int(v) for iid, v in _finite_map(data.get("mismatches"), network).items()
+            }
+        with _part("faults"):
+            faults = data.get("faults")
+            if isinstance(faults, Mapping):
+                ctl.faults = {str(k): str(v) for k, v in faults.items() if k in network.inlets}
+        with _part("meters"):
+            if "meters" in data:
+                ctl.meters = MeterCheck.from_dict(network, dict(data["meters"]))
+        with _part("heard"):
+            ctl.heard = Heard.from_dict(data.get("heard"), ctl.network.inlets, ctl.ids)
         return ctl
+
+
+RESTORE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
+
+
+class _DamagedPartError(Exception):
+    """A stored part of the controller that cannot be restored (``key``)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@contextmanager
+def _part(key: str) -> Iterator[None]:
+    """Restore one stored part; a damage in it names the part (see ``from_dict``)."""
+    try:
+        yield
+    except RESTORE_ERRORS as err:
+        raise _DamagedPartError(key) from err
 
 
 def make_controller(network: Network, config: ControllerConfig | None = None) -> Controller:
