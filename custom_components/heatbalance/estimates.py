@@ -26,6 +26,7 @@ with the same flags.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,5 +71,6 @@ def stated(
 
 def _rounded(value: float | None) -> float | None:
     """An attribute's number to 3 decimals (a state's precision is the entity's display
-    precision; an attribute is shown as stored: 1.4999999999999 reads badly)."""
-    return None if value is None else round(value, 3)
+    precision; an attribute is shown as stored: 1.4999999999999 reads badly); a rejected
+    NaN or infinity is no number to show (JSON has neither): None, its reason beside it."""
+    return None if value is None or not math.isfinite(value) else round(value, 3)
