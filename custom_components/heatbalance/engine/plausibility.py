@@ -69,6 +69,9 @@ FROZEN_WITNESS_MIN = 0.002
 FROZEN_WITNESS_Z = 5.0  # … and by more than this many σ of its changes at rest (quiet cycles)
 FROZEN_WITNESS_PRIOR = 0.01  # σ of a witness's change at rest before the data says (share) …
 FROZEN_WITNESS_WEIGHT = 1.0  # … worth one change (every quiet cycle brings one per inlet)
+# a witness that jumps by more than this (ln: ×1.65) is a broken register, not moving water
+# (0 °C return, a 1e9 supply: test_garbage_registers_page_no_safety_alarm_…)
+FROZEN_WITNESS_MAX = 0.5
 # valves carrying this share of the network's design flow moved: every inlet's flow moved
 # (hydraulic coupling), far beyond a continuous meter's last digit (:func:`coupled`)
 COUPLED_SHARE = 0.02
@@ -506,14 +509,16 @@ class Plausibility:
         meter in it) and the heat meter's power ÷ (supply − return). In quiet cycles
         (nothing moved: the water stood still) their changes teach their noise, pooled
         over all inlets; a change counts beyond :data:`FROZEN_WITNESS_Z` σ of it and
-        :data:`FROZEN_WITNESS_MIN`."""
+        :data:`FROZEN_WITNESS_MIN`, not beyond :data:`FROZEN_WITNESS_MAX` (a broken
+        register), and only where every witness read moved the same way."""
         now_says = self._witness_flows(m, reading, iid, now)
-        moved = 0.0
+        moved, signs = 0.0, set()
         for kind, value in now_says.items():
             last = m.witnesses.get(kind)
-            if last is None:
+            if last is None or abs(value - last) > FROZEN_WITNESS_MAX:
                 continue
             change = abs(value - last)
+            signs.add(value > last)
             sq, count = self.witness_noise.get(kind, (0.0, 0))
             if quiet:
                 self.witness_noise[kind] = (sq + change * change, count + 1)
@@ -522,7 +527,8 @@ class Plausibility:
             if change > max(FROZEN_WITNESS_MIN, FROZEN_WITNESS_Z * sigma):
                 moved = max(moved, math.expm1(change))
         m.witnesses = now_says
-        return moved
+        # witnesses that disagree on the direction: one of them is wrong, say nothing
+        return moved if len(signs) == 1 else 0.0
 
     def _witness_flows(
         self, m: _Meter, reading: InletReading, iid: str, now: float
