@@ -15,12 +15,6 @@ the band says "held". Two independent physical balances expose it:
   common error); one inlet's ``h`` far from its neighbours' median (by more than their
   spread: learnt from them, shrunk toward :data:`VALVE_SPREAD_PRIOR`) is its flow meter or
   its valve;
-* **the circuit's word** — with the inlet's available ΔP read too, the heated circuit behind
-  the valve passes ``q_design·√(ΔP_circuit ÷ ΔP_design)`` (available less the valve's ΔP;
-  only where the circuit takes a fifth of it or more): a flow meter's bias moves
-  ``ln(flow ÷ that)`` with the valve's residual, a valve off its characteristic does not.
-  So a meter is told from a dirty valve without waiting for the heat balance, whose one
-  cycle scatters ≈3.6 % at 1 % sensors (the return sensor's 0.47 K over ΔT ≈ 13 K);
 * **the network model's word** — where the valve's position is read but not its ΔP (a plant
   behind Home Assistant entities), ``ln(flow ÷ the model's flow)`` at the read positions
   and pump speed plays the valve's part: the controller's forward solve of the network file,
@@ -121,9 +115,6 @@ VALVE_PRIOR = 0.03  # noise of ln(flow ÷ valve-model flow) assumed before the d
 # (:meth:`MeterCheck._verdict`)
 VALVE_SPREAD_PRIOR = 0.02
 VALVE_SPREAD_FLOOR = 0.005  # … never taken below this (no instrument pair agrees better)
-# the circuit behind the valve takes at least this share of the inlet's available ΔP for its
-# ΔP to witness the flow (below it the difference of two 1 % transmitters is mostly noise)
-CIRCUIT_MIN_SHARE = 0.2
 VALVE_WINDOWS = (2, 3, 4, 5, 6, 8, 12, 24, 48)  # spans of the joint test: every cycle early
 EVIDENCE = 8.0  # log-LR naming a flow meter on the joint test (healthy weeks: ≤5.2)
 # z and EVIDENCE hold for a network of this many pairs (healthy weeks on 8–120 inlets); more
@@ -294,7 +285,6 @@ class _Inlet:
     last_ratio: float | None = None  # the last cycle's ratio, taken or not (strokes, spikes)
     valve: _Series = field(default_factory=_Series)  # ln(flow ÷ the valve's Kv·√ΔP)
     model: _Series = field(default_factory=_Series)  # ln(flow ÷ the network model's flow)
-    circuit: _Series = field(default_factory=_Series)  # ln(flow ÷ the circuit's √ΔP flow)
 
 
 class MeterCheck:
@@ -313,17 +303,6 @@ class MeterCheck:
         self._shares: dict[str, dict[str, float]] = {}  # each child's share, last complete
         self.valves: dict[str, Device] = {
             i.id: i.device for i in network.inlets.values() if i.device.actuated and i.device.kvs
-        }
-        parents = {i.parent for i in network.inlets.values() if i.parent}
-        # (design flow, design ΔP) of each heated circuit behind a valve: a building with
-        # households has none of its own (its ΔP feeds theirs)
-        self.circuits: dict[str, tuple[float, float]] = {
-            i.id: (i.design_flow_m3h, i.internal_dp_kpa)
-            for i in network.inlets.values()
-            if i.id in self.valves
-            and i.id not in parents
-            and i.internal_dp_kpa > 0
-            and i.design_flow_m3h > 0
         }
         self.inlets: dict[str, _Inlet] = {}
         self.balances: dict[str, _Series] = {}
@@ -642,41 +621,7 @@ class MeterCheck:
             return False
         last = state.valve.values[-1] if state.valve.values else None
         state.valve.add(residual)
-        self._circuit_residual(state, iid, reading)
         return last is not None and abs(residual - last) <= TRANSIENT
-
-    def _circuit_residual(self, state: _Inlet, iid: str, reading: InletReading) -> None:
-        """ln(flow ÷ q_design·√(ΔP_circuit ÷ ΔP_design)): what the flow meter reads over
-        what the heated circuit behind the valve passes at the ΔP it gets (available less
-        the valve's, :class:`~.hydraulics.result.HydraulicResult`). A third witness of the
-        flow, independent of the valve's characteristic and of the heat meter: a biased
-        flow meter shifts it by its bias as it shifts the valve's residual; a valve off its
-        characteristic moves the valve's residual only (the water really changed, so the
-        circuit's ΔP agrees with the meter); a circuit changed (radiators closed, the file's
-        ΔP wrong) only this one. So "the flow meter" and "the valve" are told apart by
-        pressures and flow alone (about 1.3–2.5 % a cycle at 1 % transmitters), not only by
-        the heat balance (3.6 %: its return sensor's noise over ΔT). Only where the circuit
-        takes :data:`CIRCUIT_MIN_SHARE` of the available ΔP or more.
-
-        Called in each cycle the valve's residual is taken: a cycle without the circuit's
-        starts its series afresh, so its recent values always stand beside the valve's and
-        the pair's of the same cycles (old values from before a bias began contradicted
-        it: named later, and corrected too far)."""
-        design = self.circuits.get(iid)
-        if design is None:
-            return
-        avail, dp = reading.get("dp_available_kpa"), reading.get("valve_dp_kpa")
-        residual = None
-        if avail is not None and dp is not None and dp > 0:
-            circuit = avail - dp
-            if circuit >= CIRCUIT_MIN_SHARE * avail > 0:
-                flow = design[0] * math.sqrt(circuit / design[1])
-                residual = _log_ratio(_meter_flow(reading), flow)
-        if residual is None:
-            if state.circuit.values:
-                state.circuit = _Series()
-            return
-        state.circuit.add(residual)
 
     def _model_residual(self, iid: str, reading: InletReading, expected: float | None) -> bool:
         """ln(flow ÷ the model's flow at the valve's read position): the valve's word where
@@ -725,7 +670,6 @@ class MeterCheck:
         witness: tuple[_Series, _Valve] | None,
         balance: _Balance | None = None,
         family: float = 0.0,
-        circuit: tuple[_Series, _Valve] | None = None,
     ) -> tuple[float, int] | None:
         """(log-bias, span) of a flow meter named on the heat balance and the valve together
         (``witness``: the valve's series and verdict, or the model's, :func:`_witness`).
@@ -745,53 +689,26 @@ class MeterCheck:
 
         ``family``: log-LR added to :data:`EVIDENCE` for the number of pairs tested
         (:func:`_family`).
-
-        ``circuit``: the circuit's ΔP as a third witness (series and verdict,
-        :meth:`_circuit_residual`), with the valve only: a flow meter shifts it with the
-        valve, a valve off its characteristic does not, so the valve is ruled out without
-        waiting for the heat balance. It shares the flow meter's noise with the valve's
-        residual (weighed as correlated, :func:`_flow_evidence_circuit`).
         """
         if witness is None or not state.ratio.values:
             return None
         evidence = EVIDENCE + family
         values, verdict = witness[0].values, witness[1]
-        if circuit is not None and (witness[0] is not state.valve or not circuit[0].values):
-            circuit = None
-        # "Heat meter" explains a pair shift with valve, circuit and balance at zero, so the
-        # flow meter can win only where their standard scores reach √(2·EVIDENCE) together;
-        # no span's mean can be where no value is, and no span's error is below the
-        # longest's (with the circuit: below the spread alone; most inlets stop here).
+        # "Heat meter" explains a pair shift with valve and balance at zero, so the flow
+        # meter can win only where the valve's and the balance's standard scores reach
+        # √(2·EVIDENCE) together; no span's mean can be where no value is, and no span's
+        # error is below the longest's (most inlets stop here, cheaply).
         reach = balance.reach**2 if balance is not None else 0.0
         off = max(max(values) - verdict.centre, verdict.centre - min(values))
-        if circuit is None:
-            bound = off**2 / _valve_var(verdict, len(values))
-        else:
-            cvals, cver = circuit[0].values, circuit[1]
-            off_c = max(max(cvals) - cver.centre, cver.centre - min(cvals))
-            bound = (off / verdict.spread) ** 2 + (off_c / cver.spread) ** 2
-        if bound + reach < 2.0 * evidence:
+        if off**2 / _valve_var(verdict, len(values)) + reach < 2.0 * evidence:
             return None
-        valve_means = _span_means(values, verdict.centre)
+        valve_means = {}  # the valve's mean over each span, in one pass backwards
+        total = 0.0
+        for count, value in enumerate(reversed(values), start=1):
+            total += value
+            valve_means[count] = total / count - verdict.centre
         spans = {min(n, len(values)) for n in VALVE_WINDOWS if n <= len(state.ratio.values)}
-        if circuit is None:
-            score = max((valve_means[m] ** 2 / _valve_var(verdict, m) for m in spans), default=0.0)
-        else:
-            circuit_means = _span_means(circuit[0].values, circuit[1].centre)
-            pairs = {
-                (min(n, len(values)), min(n, len(circuit[0].values)))
-                for n in VALVE_WINDOWS
-                if n <= len(state.ratio.values)
-            }
-            score = max(
-                (
-                    _hc_score(
-                        valve_means[mh], circuit_means[mc], _hc_cov(verdict, circuit[1], mh, mc)
-                    )
-                    for mh, mc in pairs
-                ),
-                default=0.0,
-            )
+        score = max((valve_means[m] ** 2 / _valve_var(verdict, m) for m in spans), default=0.0)
         if score + reach < 2.0 * evidence:  # the same bound, span by span
             return None
         found, best = None, evidence  # the span with the most evidence (see _Series.bias)
@@ -806,12 +723,7 @@ class MeterCheck:
                 k = min(n, len(balance.values))
                 mean_b = sum(balance.values[-k:]) / k
                 shift = (mean_b, balance.sigma / math.sqrt(k), balance.share)
-            if circuit is None:
-                bias, evidence = _flow_evidence(p, sp, h, sh, shift)
-            else:
-                mc = min(n, len(circuit[0].values))
-                cov = _hc_cov(verdict, circuit[1], m, mc)
-                bias, evidence = _flow_evidence_circuit(p, sp, (h, circuit_means[mc]), cov, shift)
+            bias, evidence = _flow_evidence(p, sp, h, sh, shift)
             if evidence >= best and abs(bias) >= self.level and p * bias > 0:
                 found, best = (bias, n), evidence
         return found
@@ -865,7 +777,6 @@ class MeterCheck:
         pair_var = _pooled_var((s.ratio for s in self.inlets.values()), PAIR_PRIOR, self.cross)
         balance_var = _pooled_var(self.balances.values(), BALANCE_PRIOR)
         verdicts = (self._verdict(lambda s: s.valve), self._verdict(lambda s: s.model))
-        circuits = self._verdict(lambda s: s.circuit)
         groups: dict[str, tuple[float, float]] = {}
         family = _family(sum(1 for s in self.inlets.values() if s.ratio.values))
         z_pair = math.sqrt(self.z**2 + 2.0 * family)
@@ -874,8 +785,7 @@ class MeterCheck:
             persistent = self._persistent(state)
             witness = _witness(state, verdicts)
             balance = self._balance_witness(iid, meas, balance_var, groups)
-            circuit = (state.circuit, circuits) if circuits is not None else None
-            joint = self._joint(state, sigma, persistent, witness, balance, family, circuit)
+            joint = self._joint(state, sigma, persistent, witness, balance, family)
             if joint is not None:
                 self.flow_odds.pop(iid, None)
                 blamed.update((self._parent_of(iid), iid))
@@ -1037,11 +947,8 @@ class MeterCheck:
                 ratio = _Series(**raw.pop("ratio"))
                 valve = _Series(**raw.pop("valve", {}))
                 model = _Series(**raw.pop("model", {}))
-                circuit = _Series(**raw.pop("circuit", {}))
                 raw.pop("learnt", None)  # a state stored before the offsets were shrunk
-                out.inlets[str(iid)] = _Inlet(
-                    **raw, ratio=ratio, valve=valve, model=model, circuit=circuit
-                )
+                out.inlets[str(iid)] = _Inlet(**raw, ratio=ratio, valve=valve, model=model)
             for parent, raw in dict(data.get("balances", {})).items():
                 out.balances[str(parent)] = _Series(**raw)
             for key, (kind, bias, since) in dict(data.get("active", {})).items():
@@ -1173,83 +1080,6 @@ def _flow_evidence(
         # single meter explains must not hide a flow meter the pair and valve name)
         b2 = (wp * p + wh * h) / (wp + wh)
         beside = -0.5 * (wp * (p - b2) ** 2 + wh * (h - b2) ** 2) - EVIDENCE
-        if beside > flow:
-            b, flow = b2, beside
-    return b, flow - max(others)
-
-
-def _span_means(values: list[float], centre: float) -> dict[int, float]:
-    """Mean of the last n values less ``centre``, for every n, in one pass backwards."""
-    means, total = {}, 0.0
-    for count, value in enumerate(reversed(values), start=1):
-        total += value
-        means[count] = total / count - centre
-    return means
-
-
-def _hc_cov(valve: _Valve, circuit: _Valve, mh: int, mc: int) -> tuple[float, float, float]:
-    """(Vh, Vc, C): variances of the valve's and the circuit's residual means over the last
-    ``mh`` and ``mc`` cycles and their covariance. Both divide the same flow reading, so
-    its noise is shared: at most the quieter series' noise (taken whole: it makes a shift
-    of both together less surprising), over the longer span (nested spans share the
-    shorter's cycles). The characteristics' and circuits' scatter is each their own."""
-    shared = min(valve.noise_var, circuit.noise_var) / max(mh, mc)
-    return _valve_var(valve, mh), _valve_var(circuit, mc), shared
-
-
-def _hc_score(h: float, c: float, cov: tuple[float, float, float]) -> float:
-    """(h, c)ᵀ Σ⁻¹ (h, c) for Σ = ``cov`` (:func:`_hc_cov`)."""
-    vh, vc, shared = cov
-    return (vc * h * h - 2.0 * shared * h * c + vh * c * c) / (vh * vc - shared * shared)
-
-
-def _flow_evidence_circuit(
-    p: float,
-    sp: float,
-    hc: tuple[float, float],
-    cov: tuple[float, float, float],
-    balance: tuple[float, float, float] | None = None,
-) -> tuple[float, float]:
-    """:func:`_flow_evidence` with the circuit's residual ``c`` beside the valve's ``h``
-    (``hc``; their covariance ``cov``, :func:`_hc_cov`): "the flow meter is off by b"
-    shifts p, h and c by b (and the balance by share·b). Each single other fault moves its
-    own witness alone: the heat meter p, the valve h, the circuit c, the parent's meter the
-    balance; any two of them at once cost :data:`EVIDENCE` (a flow meter's signature
-    needs at least two faults to fake it). The best other explanation is beaten by the
-    returned log-likelihood ratio."""
-    h, c = hc
-    vh, vc, shared = cov
-    det = vh * vc - shared * shared
-    wp = 1.0 / sp**2
-    m, wb, share = 0.0, 0.0, 0.0
-    if balance is not None:
-        m, wb, share = balance[0], 1.0 / balance[1] ** 2, balance[2]
-    a = (vc - 2.0 * shared + vh) / det  # 1ᵀΣ⁻¹1
-    t = (vc * h - shared * (h + c) + vh * c) / det  # 1ᵀΣ⁻¹(h, c)
-    b = (wp * p + t + wb * share * m) / (wp + a + wb * share**2)
-    q_p, q_hc, q_m = wp * p * p, _hc_score(h, c, cov), wb * m * m
-    q_h, q_c = h * h / vh, c * c / vc  # what is left when the other one is explained
-    fit = wp * (p - b) ** 2 + _hc_score(h - b, c - b, cov) + wb * (m - share * b) ** 2
-    flow = -0.5 * fit
-    others = [
-        -0.5 * (q_p + q_hc + q_m),  # nothing
-        -0.5 * (q_hc + q_m),  # the heat meter
-        -0.5 * (q_p + q_c + q_m),  # the valve
-        -0.5 * (q_p + q_h + q_m),  # the circuit
-        -0.5 * (q_c + q_m) - EVIDENCE,  # heat meter and valve
-        -0.5 * (q_h + q_m) - EVIDENCE,  # heat meter and circuit
-        -0.5 * (q_p + q_m) - EVIDENCE,  # valve and circuit
-    ]
-    if balance is not None:
-        others += [
-            -0.5 * (q_p + q_hc),  # the parent's meter
-            -0.5 * q_hc - EVIDENCE,  # … and the heat meter
-            -0.5 * (q_p + q_c) - EVIDENCE,  # … and the valve
-            -0.5 * (q_p + q_h) - EVIDENCE,  # … and the circuit
-        ]
-        # … and the flow meter beside a parent's meter that is off too
-        b2 = (wp * p + t) / (wp + a)
-        beside = -0.5 * (wp * (p - b2) ** 2 + _hc_score(h - b2, c - b2, cov)) - EVIDENCE
         if beside > flow:
             b, flow = b2, beside
     return b, flow - max(others)
