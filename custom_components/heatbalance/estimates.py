@@ -26,6 +26,7 @@ with the same flags.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,9 +61,16 @@ def stated(
     if rejected:
         return None, {
             ATTR_ESTIMATED: False,
-            ATTR_REJECTED: value,
+            ATTR_REJECTED: _rounded(value),
             ATTR_REJECTED_REASON: list(rejected),
         }
     if estimated and value is not None:
-        return None, {ATTR_ESTIMATED: True, ATTR_ESTIMATE: value}
+        return None, {ATTR_ESTIMATED: True, ATTR_ESTIMATE: _rounded(value)}
     return value, {ATTR_ESTIMATED: estimated}  # flagged without a value: unknown, flagged
+
+
+def _rounded(value: float | None) -> float | None:
+    """An attribute's number to 3 decimals (a state's precision is the entity's display
+    precision; an attribute is shown as stored: 1.4999999999999 reads badly); a rejected
+    NaN or infinity is no number to show (JSON has neither): None, its reason beside it."""
+    return None if value is None or not math.isfinite(value) else round(value, 3)

@@ -73,7 +73,7 @@ from .evaluation import (
 )
 from .forecast import LoadForecaster
 from .model import Network
-from .plausibility import Plausibility, coupled, untrusted
+from .plausibility import Plausibility, coupled, untrusted, valve_witnesses
 
 
 @dataclass
@@ -184,6 +184,7 @@ class ControlLoop:
         # faults seen over cycles (swapped, frozen, pump)
         self.plausibility = _plausibility(stored.get("plausibility"))
         self.plausibility.cycle_s = cycle_s  # its clock where readings carry no time
+        self.plausibility.valves = valve_witnesses(network)  # their Kv·√ΔP: flow witnesses
         # the file's design loads against the metered heat over days (§3.0.7, a warning)
         self.design_loads = _design_loads(network, stored.get("design_loads"))
         self.cycle_s = cycle_s
