@@ -555,19 +555,24 @@ class Controller:
             return False
         planned = self.pi_schedule.open_loop(iid, inlet.device, current, goal)
         if planned is not None:
-            wanted, flow = planned
-            move = abs(math.log(goal / flow)) > OPEN_LOOP_SHIFT
+            wanted, flow, after = planned
+            move = flow <= 0.0 or abs(math.log(goal / flow)) > OPEN_LOOP_SHIFT
         else:
             fallback = self._set_opening(iid)
             if fallback is None:
                 return False
-            wanted, flow = fallback, goal
+            wanted, flow, after = fallback, goal, goal
             move = abs(wanted - current) > self.config.opening_deadband
         self.open_loop[iid] = cmds.open_loop[iid] = why
         cmds.targets[iid] = goal
         if move:
             sent = self._emit(iid, current, wanted, meas, cmds)
-            flow = goal if abs(sent - wanted) <= self.config.opening_deadband else flow
+            # the flow the plan expects where the valve was sent (a capped step: short of it)
+            if abs(sent - wanted) <= self.config.opening_deadband:
+                flow = after
+            elif planned is not None:
+                at_sent = self.pi_schedule.flow_at(iid, inlet.device, sent)
+                flow = at_sent if at_sent is not None else flow
         self.pi_planned[iid] = flow
         return True
 
