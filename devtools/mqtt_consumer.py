@@ -34,6 +34,7 @@ class MqttConsumer:
         self.by_client = [0] * len(ports)
         # Acks stop at this sequence when set: the test's way to keep a replay unfinished.
         self.ack_upto: int | None = None
+        self.subscribed = 0  # SUBACKs received: from then on a batch sent reaches it
         for index, port in enumerate(ports):
             client = mqtt.Client(
                 mqtt.CallbackAPIVersion.VERSION2,
@@ -46,6 +47,7 @@ class MqttConsumer:
                 client.tls_set(ca_certs=str(auth["ca"]))
             client.on_connect = self._on_connect
             client.on_message = self._on_message
+            client.on_subscribe = self._on_subscribe
             client.reconnect_delay_set(0.2, 1)
             client.connect_async("127.0.0.1", port, keepalive=10, clean_start=True)
             self.clients.append(client)
@@ -57,6 +59,10 @@ class MqttConsumer:
     ) -> None:
         if not reason.is_failure:
             client.subscribe(data_topic(self.base, self.gateway), qos=1)
+
+    def _on_subscribe(self, *_args: Any) -> None:
+        with self.lock:
+            self.subscribed += 1
 
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         with self.lock:

@@ -190,6 +190,9 @@ MQTT_SCHEMA = vol.Schema(
         vol.Optional("backup"): BROKER_SCHEMA,
         vol.Optional("base_topic", default="heatbalance"): vol.Match(r"^[A-Za-z0-9_-]+$"),
         vol.Optional("discovery_prefix", default="homeassistant"): vol.Match(r"^[A-Za-z0-9_/-]+$"),
+        # Home Assistant's birth message (its MQTT settings; default <discovery_prefix>/status)
+        vol.Optional("birth_topic"): vol.Match(r"^[A-Za-z0-9_/-]+$"),
+        vol.Optional("birth_payload", default="online"): vol.All(str, vol.Length(min=1)),
         vol.Optional("failover_after", default=5.0): vol.All(vol.Coerce(float), vol.Range(min=0.5)),
     }
 )

@@ -209,6 +209,26 @@ def gateway_configs(topics: Topics, buses: list[str]) -> Iterator[tuple[str, dic
             **common,
         }
         yield topics.discovery("binary_sensor", key), config
+    yield connectivity_config(topics)
+
+
+def connectivity_config(topics: Topics) -> tuple[str, dict[str, Any]]:
+    """The gateway's own "Connected" sensor: its retained status, ``online`` only once the
+    broker confirmed its subscriptions (a command sent then reaches it), ``offline`` on a
+    clean stop and as its last will. No availability topic: offline shows "Disconnected",
+    where every other entity of the gateway shows unavailable (issue 10)."""
+    config = {
+        "name": "Connected",
+        "unique_id": _uid(topics.gateway, "connected"),
+        "state_topic": topics.status,
+        "payload_on": "online",
+        "payload_off": "offline",
+        "device_class": "connectivity",
+        "entity_category": "diagnostic",
+        "device": gateway_device(topics),
+        "origin": ORIGIN,
+    }
+    return topics.discovery("binary_sensor", "connected"), config
 
 
 def room_sensor_configs(topics: Topics, device: str) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -88,6 +88,12 @@ class Forwarder:
         self.outstanding_since = None
         self.wake.set()
 
+    def consumer_online(self) -> None:
+        """The consumer (re)started (Home Assistant's birth message): what it has not
+        acknowledged is resent now, and the backoff its absence grew starts over."""
+        self.timeouts, self.resend_end, self.resent_at = 0, 0, -1e9
+        self.go_back("home assistant online")
+
     def on_ack(self, payload: bytes) -> None:
         """Handle ``{"stream": ..., "seq": N}`` from the consumer."""
         try:

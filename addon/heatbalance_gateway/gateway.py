@@ -50,6 +50,11 @@ class Gateway:
         raw = config.raw
         mqtt = raw["mqtt"]
         self.topics = Topics(mqtt["base_topic"], config.gateway_id, mqtt["discovery_prefix"])
+        # Home Assistant's birth message: it (re)started, and what was sent meanwhile is lost
+        self.birth = (
+            mqtt.get("birth_topic") or f"{self.topics.discovery_prefix}/status",
+            mqtt.get("birth_payload", "online").encode(),
+        )
         box = raw["outbox"]
         self.outbox = Outbox(
             config.outbox_path, max_rows=box["max_rows"], ttl_s=box["ttl_days"] * 86400.0
@@ -142,13 +147,32 @@ class Gateway:
                 self.topics.command,
                 self.topics.ack,
                 self.topics.set_wildcard,
-                f"{self.topics.discovery_prefix}/status",
+                self.birth[0],
             ],
             lambda: link.publish(self.topics.status, "online", retain=True),
         )
         self._publish_discovery(link)
         if self.forwarder:
             self.forwarder.go_back(f"{link.name} connected")
+
+    def _consumer_online(self, link: BrokerLink, retained: bool) -> None:
+        """Home Assistant announced itself (its birth message): publish discovery, status,
+        info, statistics and every device's state again, and resend what it has not
+        acknowledged at once. Batches sent while it was away reached nobody (it subscribes
+        with a clean session); without this they came again only after the ack timeout,
+        up to 8 × ``ack_timeout`` once the backoff had grown during the outage (issue 10).
+        A retained birth message arrives with every connect, which resends anyway, maybe
+        before the SUBACK: then no "online" yet (it means subscribed)."""
+        self._publish_discovery(link)
+        if retained:
+            return
+        link.publish(self.topics.status, "online", retain=True)
+        link.publish(self.topics.info, json.dumps(self.info()), retain=True)
+        link.publish(self.topics.stats, json.dumps(self.statistics()), retain=True)
+        for device, state in self._state.items():
+            link.publish(self.topics.device_state(device), json.dumps(state), retain=True)
+        if self.forwarder:
+            self.forwarder.consumer_online()
 
     def _on_disconnect(self, _link: BrokerLink) -> None:
         if self.forwarder:
@@ -157,7 +181,7 @@ class Gateway:
     def _on_message(self, link: BrokerLink, topic: str, payload: bytes, retain: bool) -> None:
         if self._closed:
             return  # a message the MQTT thread handed over while the gateway shut down
-        if retain and topic != f"{self.topics.discovery_prefix}/status":
+        if retain and topic != self.birth[0]:
             # a retained command would run again on every reconnect (issue 11)
             _LOGGER.warning("ignored retained message on %s (commands are never retained)", topic)
             return
@@ -165,9 +189,9 @@ class Gateway:
             if topic == self.topics.ack:
                 if self.forwarder:
                     self.forwarder.on_ack(payload)
-            elif topic == f"{self.topics.discovery_prefix}/status":
-                if payload.strip().lower() == b"online":
-                    self._publish_discovery(link)
+            elif topic == self.birth[0]:
+                if payload.strip().lower() == self.birth[1].strip().lower():
+                    self._consumer_online(link, retain)
             elif topic == self.topics.command:
                 self._command(parse_request(payload))
             elif topic.startswith(self.topics.root + "/dev/") and topic.endswith("/set"):

@@ -169,6 +169,11 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             ) from err
         if source is not None and self.config_entry is not None:
             self.config_entry.async_on_unload(source.async_stop)
+            # a gateway offline too long is named now, not at the next cycle (issue 10)
+            entry = self.config_entry
+            source.on_change = lambda: entry.async_create_task(
+                self.hass, self._async_gateway_issues(), "heatbalance gateway repairs"
+            )
         await self._async_gateway_issues(force=True)
 
     async def _async_gateway_issues(self, force: bool = False) -> None:

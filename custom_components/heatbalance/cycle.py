@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .const import LINK_WIRELESS
+from .const import LINK_WIRELESS, SOURCE_SIMULATOR
 from .engine.alarms import AlarmSettings, Condition
 from .engine.control.base import ControllerConfig, InletReading, Measurements
 from .engine.control.safety import SafetyLimits
@@ -53,7 +53,9 @@ class InletResult:
     success_rate: float | None
     households: Ranges | None = None  # a building's households, from the plant
     flow_deviation: float | None = None  # % of set flow, whatever the target
-    flagged: dict[str, tuple[str, ...]] = field(default_factory=dict)  # cleaning's verdicts
+    # values read but not trusted, with the reasons: cleaning's verdicts and the meter
+    # checks' (a frozen or dead meter, a swapped pair); never shown as measured (issue 10)
+    flagged: dict[str, tuple[str, ...]] = field(default_factory=dict)
     filled: dict[str, float] = field(default_factory=dict)  # shown as estimated (estimates.py)
     open_loop: str | None = None  # why planned without a flow reading (Commands.open_loop)
 
@@ -79,6 +81,10 @@ class CycleResult:
     pump_command: float | None = None  # now, or held (a manual proposal, a balanced network)
     held: str | None = None  # why not sent (engine.loop.MANUAL / BALANCED); None: sent
     pump_estimated: bool = False  # a real pump's speed assumed, not read back from its drive
+    # network figures that are the network model's, not an instrument's (a real plant's
+    # substation temperatures, pump flow without its meter, pump power, a speed not read
+    # back, a weather file's outdoor temperature): CycleResult field names (issue 10 item 3)
+    modelled: frozenset[str] = frozenset()
     forecast_kw: float | None = None
     evaluation: Evaluation | None = None
     findings: list[Finding] = field(default_factory=list)  # device diagnosis (§5.3.7)
@@ -263,8 +269,9 @@ def run_cycle(
     results: dict[str, InletResult] = {}
     kids = network.children_by_parent()  # once: per inlet it is O(n²) on 23k households
     flags = _flags_by_inlet(out.cleaning.flags)
+    _add_distrusted(flags, out.measurements.inlets, out.findings, acq.inlets)
     plant = acq.plant.inlets
-    for iid in inlets:
+    for iid, cfg in inlets.items():
         inlet, reading = network.inlets[iid], acq.inlets[iid]
         heat_kw = out.heat_kw.get(iid)
         rate, _ = out.success.get(iid, (None, 0))
@@ -286,6 +293,7 @@ def run_cycle(
                 iid, reading, out.commands.assumed, out.commands.open_loop
             ),
         )
+        _households_modelled(results[iid], cfg)
         why = out.commands.open_loop.get(iid)
         if why is not None:
             _judged_on_plan(results[iid], why, ev, config.controller.set_flow(inlet))
@@ -297,11 +305,26 @@ def run_cycle(
     result = _network_result(acq, results, dict(send.openings), send.pump_speed, ev, balanced)
     result.held = send.held
     result.pump_speed, result.pump_estimated = pump_speed, acq.pump_estimated  # as read back
+    result.modelled = _modelled(acq, settings)
+    if acq.real_substation and acq.substation_flow_m3h is not None:
+        result.pump_flow_m3h = acq.substation_flow_m3h  # the substation's meter, not the model
     result.forecast_kw = out.forecast_kw
     result.findings = out.findings
     result.limited = dict(out.commands.limited)
     result.conditions = out.conditions
     return result
+
+
+def _households_modelled(res: InletResult, cfg: InletConfig) -> None:
+    """A real inlet's households are the network model's (no household is read on a real
+    plant): their room temperatures are shown flagged estimated (issue 10 item 3)."""
+    ranges_ = res.households
+    if ranges_ is None or cfg.source == SOURCE_SIMULATOR:
+        return
+    for name in ("room_min_c", "room_max_c"):
+        value = getattr(ranges_, name)
+        if value is not None:
+            res.filled[f"households_{name}"] = value
 
 
 def _judged_on_plan(res: InletResult, why: str, ev: Evaluation | None, set_flow: float) -> None:
@@ -344,6 +367,50 @@ def _flags_by_inlet(flags: dict[str, tuple[str, ...]]) -> dict[str, dict[str, tu
 
 
 _UNFLAGGED = frozenset({("ok",), ("missing",)})
+# the meter checks' findings that distrust a read value (plausibility.untrusted)
+_DISTRUSTING = frozenset({"sensors_swapped", "meter_frozen", "flow_meter_dead"})
+
+
+def _add_distrusted(
+    flags: dict[str, dict[str, tuple[str, ...]]],
+    cleaned: dict[str, InletReading],
+    findings: list[Finding],
+    raw: dict[str, Reading],
+) -> None:
+    """Add to cleaning's verdicts the read values the engine distrusts for another reason
+    (a frozen or dead meter, a swapped pair: ``plausibility.untrusted``), named by the
+    finding, so no display shows them as measured. Few inlets carry such a mark; the others'
+    cleaned ``flagged`` set is empty."""
+    kinds: dict[str, tuple[str, ...]] = {}
+    for f in findings:
+        if f.kind in _DISTRUSTING:
+            kinds[f.inlet_id] = (*kinds.get(f.inlet_id, ()), f.kind)
+    for iid, reading in raw.items():
+        marked = cleaned.get(iid)
+        if marked is None or not marked.flagged:
+            continue
+        for name in marked.flagged:
+            if name in _READ and getattr(reading, name, None) is not None:
+                own = flags.setdefault(iid, {})
+                own.setdefault(name, kinds.get(iid, ("distrusted",)))
+
+
+_READ = frozenset({"flow_m3h", "supply_c", "return_c", "room_c", "opening", "dp_available_kpa"})
+
+
+def _modelled(acq: Acquisition, settings: Settings) -> frozenset[str]:
+    """The network figures a real plant takes from the network model (issue 10 item 3): its
+    substation temperatures, pump power and (without the substation's meter) pump flow;
+    the pump speed its drive does not read back; without an outdoor sensor, the weather
+    file's temperature. A simulated plant's figures are the plant's own."""
+    out: set[str] = {"pump_speed"} if acq.pump_estimated else set()
+    if acq.real_substation:
+        out |= {"supply_c", "return_c", "pump_power_w"}
+        if acq.substation_flow_m3h is None:
+            out.add("pump_flow_m3h")
+        if not settings.outdoor_entity:
+            out.add("outdoor_c")
+    return frozenset(out)
 
 
 _OPTIONAL = frozenset({"dp_available_kpa", "valve_dp_kpa"})  # cleaned where read (cleaning.py)

@@ -80,5 +80,8 @@ def gateway_link(source: GatewaySource | None) -> dict[str, Any] | None:
         "foreign": source.foreign,  # messages from a gateway not the device's owner
         "queued_readings": source.queued,  # received, not yet stored and acked
         "deferred": source.deferred,  # left to the gateway's resend: the queue was full
+        "status": dict(source.status),  # each gateway's online/offline (retained)
+        "offline_since": dict(source.offline_since),  # … when it was last seen going offline
+        "held_commands": source.held,  # commands held back while their gateway was offline
         "backlog_rows_imported": source.backlog.imported_rows if source.backlog else 0,
     }

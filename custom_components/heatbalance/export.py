@@ -132,6 +132,8 @@ def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
             # plan's: in "estimated" too)
             "estimated": dict(r.filled),
             "open_loop": r.open_loop,
+            # readings the engine rejected (shown raw above, unknown on the sensors), with why
+            "flagged": {name: list(why) for name, why in r.flagged.items()},
         }
     return {
         "network": coordinator.network.name,
@@ -153,6 +155,7 @@ def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
             "supply_c": result.supply_c,
             "return_c": result.return_c,
             "heat_kw": result.heat_kw,
+            "estimated": sorted(result.modelled),  # the network model's, not measured
         },
         "inlets": inlets,
         "alarms": [

@@ -91,8 +91,16 @@ RESENDS = 6  # … at most this many times (then its cycle reports no_result)
 QUEUE_READINGS = 20_000  # readings queued per entry at most (4 default gateway windows)
 GROUP_READINGS = 1_000  # readings stored per journal write and ack at most
 REACK_S = 1.0  # an ack repeated for resent duplicates at most this often per gateway
+# A gateway not online this long gets a repair (§5.3.8-5 communication line): longer than an
+# add-on restart or update (the gateway is back online within seconds to a minute) and than a
+# crash takes to show (the broker sends its will after 1.5 × keepalive, 45 s by default), so
+# routine restarts raise nothing; short enough that a dead link is named before the readings
+# of a 5-minute cycle go stale (2 cycles, §6.0.6) and every inlet behind it alarms one by one.
+OFFLINE_REPAIR_S = 300.0
+ONLINE, OFFLINE = "online", "offline"
 ROUTES = {  # a topic's tail after ``<base>/gw/<gateway>/`` → its handler
     ("data",): "_on_data",
+    ("status",): "_on_status",
     ("cmd", "result"): "_on_result",
     ("stats",): "_on_stats",
     ("info",): "_on_info",
@@ -128,6 +136,7 @@ class GatewaySource:
         sensors: Mapping[str, Sequence[tuple[str, str]]] | None = None,
         pump: tuple[str, str | None] | None = None,
         substation: str | None = None,
+        hold_s: float = math.inf,
     ) -> None:
         """Map the inlets' (meter, valve) devices; nothing is subscribed before
         :meth:`async_start`. Raises ValueError when two inlets name the same device.
@@ -136,7 +145,10 @@ class GatewaySource:
         ``sensors`` an inlet's further devices as (kind, name): ``supply_pressure`` and
         ``return_pressure`` transmitters (kPa), ``room`` sensors of typical users; ``pump``
         the pump drive's device and its configured gateway id (None: the first to report);
-        ``substation`` the substation's flow meter (bound to the first gateway to report it)."""
+        ``substation`` the substation's flow meter (bound to the first gateway to report it);
+        ``hold_s`` how long an unanswered command may still go to its gateway once that is
+        online (the cycle's answer window: after it the cycle reports ``no_result``, and a
+        valve the engine took as unmoved must not move late)."""
         self.hass = hass
         self.base = base
         self.key = key or base
@@ -203,6 +215,17 @@ class GatewaySource:
         self._worker: asyncio.Task[None] | None = None  # drains the queue while not empty
         self._reacked: dict[str, float] = {}  # gateway → when its ack was last repeated
         self.deferred = 0  # readings left to the gateway's resend: the queue was full
+        # Each gateway's retained status (``online`` once it is subscribed, ``offline`` on a
+        # clean stop and as its will): a command is sent only to a gateway not known offline,
+        # and every unanswered command goes again when its gateway comes online (issue 10).
+        self.status: dict[str, str] = {}
+        self.offline_since: dict[str, float] = {}  # gateway → since when not online (clock)
+        self.down: set[str] = set()  # … not online for OFFLINE_REPAIR_S: the repair names them
+        self._down_timers: dict[str, Callable[[], None]] = {}
+        self._unanswered: dict[str, tuple[str, str, str, str]] = {}  # key → (id, gw, topic, cmd)
+        self.held = 0  # commands held back because their gateway was offline
+        self.hold_s = hold_s
+        self.on_change: Callable[[], object] | None = None  # told when :attr:`revision` moves
 
     async def async_start(self) -> None:
         """Restore the ack positions and live state, load the backlog journal and import what
@@ -232,6 +255,8 @@ class GatewaySource:
         topic = f"{self.base}/gw/#"
         unsubscribe = await mqtt.async_subscribe(self.hass, topic, self._on_message, 1)
         self._unsubscribe.append(_once_subscribed(self.hass, topic, unsubscribe))
+        for gateway in set(self.owner.values()):  # one that never says it is online: as offline
+            self._watch(gateway)
 
     @callback
     def _on_message(self, msg: Any) -> None:
@@ -252,8 +277,11 @@ class GatewaySource:
         self._queued = 0
         while self._unsubscribe:
             self._unsubscribe.pop()()
+        _not_restored(self.hass, self._on_message)
         while self._asking:
             self._asking.popitem()[1]()
+        while self._down_timers:
+            self._down_timers.popitem()[1]()
         if self.backlog is not None:
             self.backlog.stop()
 
@@ -492,6 +520,78 @@ class GatewaySource:
                 self.heard.add(reading["device"])
 
     @callback
+    def _on_status(self, msg: Any) -> None:
+        """A gateway's retained availability. ``online`` means subscribed (the add-on says
+        so on its SUBACK): unanswered commands go to it again now. Anything but ``online``
+        and ``offline`` is counted invalid and changes nothing."""
+        gateway = msg.topic.split("/")[-2]
+        payload = msg.payload if isinstance(msg.payload, str) else bytes(msg.payload).decode()
+        state = payload.strip().lower()
+        if state not in (ONLINE, OFFLINE):
+            self.invalid += 1
+            _LOGGER.warning("Gateway %s: unknown status %r", gateway, payload[:40])
+            return
+        before = self.status.get(gateway)
+        self.status[gateway] = state
+        if state == OFFLINE:
+            if before != OFFLINE:
+                _LOGGER.info("Gateway %s is offline: its commands are held", gateway)
+            self._watch(gateway)
+            return
+        self.offline_since.pop(gateway, None)
+        if (cancel := self._down_timers.pop(gateway, None)) is not None:
+            cancel()
+        if gateway in self.down:
+            self.down.discard(gateway)
+            self._changed()
+        self._send_unanswered(gateway)
+
+    def offline(self) -> list[str]:
+        """This network's gateways (owning one of its devices) not online for
+        ``OFFLINE_REPAIR_S``: another network's gateway on the same topic base is not ours to
+        name."""
+        return sorted(self.down & set(self.owner.values()))
+
+    def _watch(self, gateway: str) -> None:
+        """Count ``gateway`` as not online from now (unless already), and name it in the
+        repair once that has lasted ``OFFLINE_REPAIR_S``."""
+        if self._stopped or gateway in self._down_timers or self.status.get(gateway) == ONLINE:
+            return
+        self.offline_since.setdefault(gateway, self.clock())
+
+        @callback
+        def still_down(_now: Any) -> None:
+            self._down_timers.pop(gateway, None)
+            if not self._stopped and self.status.get(gateway) != ONLINE:
+                _LOGGER.warning("Gateway %s not online for %.0f s", gateway, OFFLINE_REPAIR_S)
+                self.down.add(gateway)
+                self._changed()
+
+        self._down_timers[gateway] = async_call_later(self.hass, OFFLINE_REPAIR_S, still_down)
+
+    def _changed(self) -> None:
+        """What the repairs look at changed: count it, and tell the coordinator now."""
+        self.revision += 1
+        if self.on_change is not None:
+            self.on_change()
+
+    def _send_unanswered(self, gateway: str) -> None:
+        """Send every command to ``gateway`` still unanswered (the last of its valve or
+        pump, not yet reported ``no_result``) again, same request id: one published while
+        the gateway was offline or not yet subscribed never reached it (§4.3.5)."""
+        for key, (request_id, gw, topic, payload) in list(self._unanswered.items()):
+            if gw != gateway or self._stopped:
+                continue
+            if self.clock() - self.last_command[key][1] > self.hold_s:
+                del self._unanswered[key]  # its cycle counts it lost (no_result)
+                continue
+            if (cancel := self._asking.pop(request_id, None)) is not None:
+                cancel()
+            self.hass.async_create_task(
+                self._async_ask_again(key, request_id, topic, payload, RESENDS + 1)
+            )
+
+    @callback
     def _on_result(self, msg: Any) -> None:
         """Record a command result by request id."""
         try:
@@ -509,6 +609,9 @@ class GatewaySource:
         if result.get("status") == QUEUED and request_id in self.results:
             return  # an interim answer never replaces the final one
         self.results[request_id] = result
+        for key, unanswered in list(self._unanswered.items()):
+            if unanswered[0] == request_id:
+                del self._unanswered[key]
         waiter = self._waiters.pop(request_id, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(result)
@@ -734,7 +837,12 @@ class GatewaySource:
             return PENDING  # a LoRaWAN valve takes it at its next uplink; the gateway times it
         if result is not None:
             return str(result.get("status") or "invalid")
-        return NO_RESULT if self.clock() - sent_at > answer_s else PENDING
+        if self.clock() - sent_at <= answer_s:
+            return PENDING
+        # reported lost: never sent again, or a valve the engine took as unmoved moved late
+        if self._unanswered.get(inlet_id, ("",))[0] == request_id:
+            del self._unanswered[inlet_id]
+        return NO_RESULT
 
     async def async_result(self, request_id: str, timeout_s: float) -> dict[str, Any] | None:
         """Wait for a command's result (None when none came within ``timeout_s``)."""
@@ -844,8 +952,13 @@ class GatewaySource:
             command["expect"] = round(expect, 2)
         self._sent_to[request_id] = gateway  # only the owner's answer counts (issue 11)
         topic, payload = f"{self.base}/gw/{gateway}/cmd", json.dumps(command)
-        await self._publish(topic, payload)
+        if self.status.get(gateway) == OFFLINE:  # sent when it is online (_on_status)
+            _LOGGER.info("Gateway %s offline: command %s held", gateway, request_id)
+            self.held += 1
+        else:
+            await self._publish(topic, payload)
         self.last_command[key] = (request_id, self.clock())
+        self._unanswered[key] = (request_id, gateway, topic, payload)
         self._ask_again(key, request_id, topic, payload, RESENDS)
         return request_id
 
@@ -862,6 +975,8 @@ class GatewaySource:
             last = self.last_command.get(key)
             if self._stopped or request_id in self.results or last is None:
                 return
+            if self.status.get(self._sent_to.get(request_id, "")) == OFFLINE:
+                return  # asked again when the gateway is online (_send_unanswered)
             if last[0] == request_id:
                 self.hass.async_create_task(
                     self._async_ask_again(key, request_id, topic, payload, left)
@@ -899,6 +1014,10 @@ class GatewayHost(Protocol):
     def substation_gateway_device(self) -> str | None:
         """The substation's flow meter on the gateway (None: not on the gateway)."""
 
+    @property
+    def cycle_s(self) -> float:
+        """The control cycle (s): a command's answer is expected within half of it."""
+
 
 async def async_attach(
     hass: HomeAssistant, plant: GatewayHost, base: str = DEFAULT_BASE, key: str | None = None
@@ -925,6 +1044,7 @@ async def async_attach(
         sensors=sensors,
         pump=(drive, plant.pump_gateway_id) if drive else None,
         substation=plant.substation_gateway_device,
+        hold_s=plant.cycle_s / 2,  # the answer window of Plant._read_gateway
     )
     await source.async_start()
     plant.gateway = source
@@ -989,6 +1109,25 @@ def _once_subscribed(
             stop_status.append(mqtt.async_subscribe_connection_status(hass, on_status))
 
     return release
+
+
+def _not_restored(hass: HomeAssistant, handler: Callable[[Any], None]) -> None:
+    """Take ``handler``'s subscriptions out of those the MQTT entry restores.
+
+    An unloading MQTT entry copies the subscriptions still held into the set it restores when
+    set up again; an unsubscribe after that (the network unloads while the MQTT entry is
+    down) removed them from the old client only, and the restored client called the stopped
+    source beside the next one's subscription (checked on HA 2025.4 and 2026.10). The set is
+    the MQTT entry's own data, read defensively: missing, it is left alone."""
+    from homeassistant.components import mqtt
+
+    data = hass.data.get(mqtt.DATA_MQTT)
+    restore = getattr(data, "subscriptions_to_restore", None)
+    if data is None or not isinstance(restore, set):
+        return
+    kept = {sub for sub in restore if getattr(sub.job, "target", None) != handler}
+    if len(kept) != len(restore):
+        data.subscriptions_to_restore = kept
 
 
 def sensor_devices(cfg: InletConfig) -> list[tuple[str, str]]:

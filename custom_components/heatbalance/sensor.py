@@ -32,7 +32,7 @@ from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
 from .cycle import CycleResult, InletResult
 from .engine.evaluation import BALANCED, BALANCING, DISTURBED, NOT_BALANCED
 from .entity import HeatbalanceEntity, add_entities
-from .estimates import ATTR_ESTIMATED, is_estimated
+from .estimates import is_estimated, rejected, stated
 from .settings import InletConfig
 
 PARALLEL_UPDATES = 0
@@ -61,7 +61,7 @@ class NetworkSensorDescription(SensorEntityDescription):
     """A network sensor and how to read it from the cycle result."""
 
     value_fn: Callable[[HeatbalanceCoordinator, CycleResult], float | str | None]
-    estimated_fn: Callable[[CycleResult], bool] | None = None  # flags an assumed value
+    estimable: str | None = None  # the CycleResult field the model may stand in for
 
 
 # What sensors of one kind share: unit, device class, state class.
@@ -129,8 +129,17 @@ def _network(
 
 
 def _mean(r: InletResult) -> float | None:
-    s, t = r.reading.supply_c, r.reading.return_c
+    """The mean of the two temperatures, both measured and trusted (else unknown)."""
+    s, t = _measured(r, "supply_c"), _measured(r, "return_c")
     return None if s is None or t is None else (s + t) / 2.0
+
+
+def _measured(r: InletResult, name: str) -> float | None:
+    """A reading the engine trusts, as an instrument delivered it."""
+    if name in r.flagged or name in r.reading.estimated:  # rejected, or the model's
+        return None
+    value: float | None = getattr(r.reading, name)
+    return value
 
 
 def _pct(x: float | None) -> float | None:
@@ -149,6 +158,8 @@ def _shown(name: str, scale: float = 1.0) -> Callable[[InletResult], float | Non
 
 
 def _households(key: str) -> Callable[[InletResult], float | None]:
+    """A building's households' room temperatures: the simulated plant's, else the
+    network model's (flagged, ``cycle._households_modelled``)."""
     return lambda r: getattr(r.households, key) if r.households else None
 
 
@@ -203,6 +214,7 @@ INLET_SENSORS: tuple[InletSensorDescription, ...] = (
         1,
         _households("room_min_c"),
         exists_fn=_has_households,
+        estimable="households_room_min_c",
     ),
     _inlet(
         "households_room_max",
@@ -210,6 +222,7 @@ INLET_SENSORS: tuple[InletSensorDescription, ...] = (
         1,
         _households("room_max_c"),
         exists_fn=_has_households,
+        estimable="households_room_max_c",
     ),
 )
 
@@ -236,20 +249,20 @@ NETWORK_SENSORS: tuple[NetworkSensorDescription, ...] = (
     _network("share_in_band", PERCENT, 0, lambda _c, r: r.share_in_band),
     _network("return_spread", KELVIN, 2, lambda _c, r: r.spread),
     _network("flow_deviation_spread", PERCENT, 1, lambda _c, r: _pct(r.flow_deviation_spread)),
-    _network("supply_temperature", CELSIUS, 1, lambda _c, r: r.supply_c),
-    _network("return_temperature", CELSIUS, 1, lambda _c, r: r.return_c),
-    _network("outdoor_temperature", CELSIUS, 1, lambda _c, r: r.outdoor_c),
-    _network("network_flow", FLOW, 1, lambda _c, r: r.pump_flow_m3h),
+    _network("supply_temperature", CELSIUS, 1, lambda _c, r: r.supply_c, estimable="supply_c"),
+    _network("return_temperature", CELSIUS, 1, lambda _c, r: r.return_c, estimable="return_c"),
+    _network("outdoor_temperature", CELSIUS, 1, lambda _c, r: r.outdoor_c, estimable="outdoor_c"),
+    _network("network_flow", FLOW, 1, lambda _c, r: r.pump_flow_m3h, estimable="pump_flow_m3h"),
     _network("heat_power", KILOWATT, 0, lambda _c, r: r.heat_kw),
     _network("heat_energy", ENERGY, 0, _network_energy),
     _network("forecast_load", KILOWATT, 0, lambda _c, r: r.forecast_kw),
-    _network("pump_power", WATT, 0, lambda _c, r: r.pump_power_w),
+    _network("pump_power", WATT, 0, lambda _c, r: r.pump_power_w, estimable="pump_power_w"),
     _network(
         "pump_speed",
         PERCENT | DIAGNOSTIC,
         0,
         lambda _c, r: _pct(r.pump_speed),
-        estimated_fn=lambda r: r.pump_estimated,
+        estimable="pump_speed",
     ),
     _network("success_rate", PERCENT | DIAGNOSTIC, 1, lambda _c, r: r.success_rate),
     _network("active_alarms", _kind(None), None, lambda c, _r: len(c.alarms.active)),
@@ -281,22 +294,30 @@ class NetworkSensor(HeatbalanceEntity, SensorEntity):
 
     entity_description: NetworkSensorDescription
 
+    def _stated(self) -> tuple[float | str | None, dict[str, Any] | None]:
+        """The figure, unless the network model stands in for it (a real plant's
+        substation temperatures, …: ``CycleResult.modelled``) — then unknown, the model's
+        value in ``estimate`` (estimates.py: never into the statistics as measured)."""
+        d, data = self.entity_description, self.coordinator.data
+        value = d.value_fn(self.coordinator, data)
+        if d.estimable is None or data is None or isinstance(value, str):
+            return value, None
+        return stated(value, d.estimable in data.modelled)
+
     @property
     def native_value(self) -> float | str | None:
         """Read from the last cycle."""
-        return self.entity_description.value_fn(self.coordinator, self.coordinator.data)
+        return self._stated()[0]
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """``estimated: true`` on a real pump's speed its drive does not read back."""
-        flag = self.entity_description.estimated_fn
-        data = self.coordinator.data
-        return None if flag is None or data is None else {ATTR_ESTIMATED: flag(data)}
+        """``estimated`` (and the model's ``estimate``) on figures a real plant may lack."""
+        return self._stated()[1]
 
     def _shown_values(self) -> tuple[Any, ...]:
-        """Only the value and the ``estimated`` flag change between cycles (unit and class
-        are the description's); HA's own state property is several times dearer to ask."""
-        return (self.native_value, self.extra_state_attributes)
+        """Only the value and its attributes change between cycles (unit and class are the
+        description's); HA's own state property is several times dearer to ask."""
+        return self._stated()
 
 
 class InletSensor(HeatbalanceEntity, SensorEntity):
@@ -304,20 +325,29 @@ class InletSensor(HeatbalanceEntity, SensorEntity):
 
     entity_description: InletSensorDescription
 
+    def _stated(self) -> tuple[float | None, dict[str, Any] | None]:
+        """A trusted measurement as the state; the engine's value, or a reading it rejected,
+        only in the attributes (estimates.py: never into the statistics as measured)."""
+        d, r = self.entity_description, self.inlet
+        value = d.value_fn(r)
+        name = d.estimable
+        if name is None:
+            return value, None
+        return stated(
+            value, is_estimated(name, r.reading, r.filled), rejected(name, r.reading, r.flagged)
+        )
+
     @property
     def native_value(self) -> float | None:
         """Read from the last cycle."""
-        return self.entity_description.value_fn(self.inlet)
+        return self._stated()[0]
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """``estimated: true`` when the value is the engine's, not an instrument's."""
-        name = self.entity_description.estimable
-        if name is None:
-            return None
-        r = self.inlet
-        return {ATTR_ESTIMATED: is_estimated(name, r.reading, r.filled)}
+        """``estimated`` (with the engine's ``estimate``), or the ``rejected`` reading."""
+        return self._stated()[1]
 
     def _shown_values(self) -> tuple[Any, ...]:
-        """The value and the ``estimated`` flag (unit and class are the description's)."""
-        return (self.native_value, self.extra_state_attributes)
+        """The value and its attributes, worked out once (unit and class are the
+        description's): 23,777 inlets × a dozen sensors a cycle."""
+        return self._stated()

@@ -57,9 +57,10 @@ class BalancingValve(HeatbalanceEntity, ValveEntity):
     @property
     def current_valve_position(self) -> int | None:
         """Feedback position in percent."""
-        opening = self.inlet.reading.opening
+        r = self.inlet
+        opening = None if "opening" in r.flagged else r.reading.opening  # rejected: unknown
         if opening is None:  # no feedback: the assumed position, flagged estimated
-            opening = self.inlet.filled.get("opening")
+            opening = r.filled.get("opening")
         return None if opening is None else round(opening * 100)
 
     @property

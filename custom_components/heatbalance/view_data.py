@@ -17,7 +17,7 @@ from .engine.control.setpoints import flow_setpoint
 from .engine.design_loads import KIND as DESIGN_LOAD
 from .engine.evaluation import Band, band, flow_deviation_pct
 from .engine.hydraulics.topology import pipe_tree
-from .estimates import is_estimated
+from .estimates import is_estimated, rejected
 
 if TYPE_CHECKING:
     from .cycle import CycleResult, InletResult
@@ -127,7 +127,7 @@ def live(
             "dp_kpa": _num(shown["dp_available_kpa"]),
             "alarms": len(active),
             "quality": _num(res.success_rate),
-            "flagged": sorted(res.flagged),
+            "flagged": sorted(c for c, n in SHOWN.items() if rejected(n, res.reading, res.flagged)),
             "estimated": _estimated(res),
         }
     households: dict[str, str] = {}
@@ -143,6 +143,10 @@ def live(
         "supply_c": _num(result.supply_c),
         "return_c": _num(result.return_c),
         "outdoor_c": _num(result.outdoor_c),
+        # the network model's figures on a real plant (supply, return, outdoor: marked ≈)
+        "estimated": sorted(
+            n for n in ("supply_c", "return_c", "outdoor_c") if n in result.modelled
+        ),
         "auto": settings.auto,
         "band": _band(result),
         "alarms": len(alarms.active),
@@ -152,11 +156,12 @@ def live(
 
 
 def _shown(res: InletResult) -> dict[str, float | None]:
-    """The values the view shows: the reading's, else the engine's estimate (as the
-    entities show them, estimates.py)."""
+    """The values the view shows: the reading's, else the engine's estimate (marked ≈, as
+    the entities' ``estimate``, estimates.py); a reading the engine rejected is not shown
+    (its column is in ``flagged``)."""
     out: dict[str, float | None] = {}
     for name in set(SHOWN.values()):
-        value = getattr(res.reading, name)
+        value = None if name in res.flagged else getattr(res.reading, name)
         out[name] = res.filled.get(name) if value is None else value
     return out
 

@@ -316,12 +316,17 @@ class HeatbalancePanel extends LitElement {
     for (const row of Object.values(live.inlets)) counts[row.state] = (counts[row.state] || 0) + 1;
     const tile = (label, value, cls = "") => html`<div class="tile ${cls}"><span>${label}</span><b>${value}</b></div>`;
     const num = (v, unit) => (v === null || v === undefined ? "–" : `${v} ${unit}`);
+    // a real plant's substation figures are the network model's: "≈ value" (issue 10 item 3)
+    const model = (key, unit) =>
+      (live.estimated || []).includes(key) && live[key] !== null && live[key] !== undefined
+        ? html`<span class="estimated" data-estimated=${key} title=${t.estimated_tip}>≈ ${num(live[key], unit)}</span>`
+        : num(live[key], unit);
     return html`<ha-card class="summary">
       ${tile(t.balance_state, t[state] || state, `state-${state}`)}
       ${tile(t.share_in_band, num(live.share_in_band, "%"))}
-      ${tile(t.supply, num(live.supply_c, "°C"))}
-      ${tile(t.return, num(live.return_c, "°C"))}
-      ${tile(t.outdoor, num(live.outdoor_c, "°C"))}
+      ${tile(t.supply, model("supply_c", "°C"))}
+      ${tile(t.return, model("return_c", "°C"))}
+      ${tile(t.outdoor, model("outdoor_c", "°C"))}
       ${tile(t.alarms, live.alarms)}
       ${tile(t.mode, live.auto ? t.auto : t.manual_mode)}
       <div class="actions">
@@ -513,10 +518,13 @@ class HeatbalancePanel extends LitElement {
     });
     const cell = (v) => (v === null || v === undefined ? "–" : v);
     // an estimate is shown "≈ value" in italics, the reason as its tooltip (issue 10 item 3)
+    // a reading the engine rejected is not shown: "✕", the reason in diagnostics
     const value = (r, key) =>
       r.estimated && r.estimated.includes(key) && r[key] !== null && r[key] !== undefined
         ? html`<td class="estimated" data-estimated=${key} title=${t.estimated_tip}>≈ ${r[key]}</td>`
-        : html`<td>${cell(r[key])}</td>`;
+        : r.flagged && r.flagged.includes(key) && (r[key] === null || r[key] === undefined)
+          ? html`<td class="rejected" data-rejected=${key} title=${t.rejected_tip}>✕</td>`
+          : html`<td>${cell(r[key])}</td>`;
     return html`<div class="scroll-x"><table>
       <thead><tr>
         ${COLUMNS.map(
@@ -652,7 +660,8 @@ class HeatbalancePanel extends LitElement {
     th.desc::after { content: " ▼"; }
     a { color: var(--primary-color); text-decoration: none; }
     .estimated { font-style: italic; color: var(--secondary-text-color); }
-    td.estimated, .legend .estimated { cursor: help; }
+    td.estimated, td.rejected, .legend .estimated { cursor: help; }
+    td.rejected { color: var(--error-color, #db4437); }
     svg .estimated { font-style: italic; }
     .note { font-size: 12px; }
     .archive-form { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: flex-end; margin-bottom: 8px; }

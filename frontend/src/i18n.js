@@ -70,7 +70,8 @@ const STRINGS = {
     flagged: "flagged",
     estimated: "estimated",
     estimated_legend: "≈ estimated, not measured",
-    estimated_tip: "Estimated by the engine, not measured: a lost reading predicted, a valve without position feedback assumed where it was sent, or ΔP from the network model where no pressure transmitter is mapped.",
+    estimated_tip: "Estimated by the engine, not measured: a lost reading predicted, a valve without position feedback assumed where it was sent, ΔP from the network model where no pressure transmitter is mapped, or a real plant's substation figures from the network model.",
+    rejected_tip: "Reading rejected by the engine's data cleaning or meter checks (out of range, frozen, dead meter, swapped sensors): not shown, not used; the value and the reason are in the sensor's attributes and the diagnostics.",
     signals: {
       supply_c: "Supply (°C)", return_c: "Return (°C)", flow_m3h: "Flow (m³/h)", room_c: "Room (°C)",
       opening: "Valve feedback (0–1)", dp_kpa: "Available ΔP (kPa)", heat_kw: "Heat (kW)",
@@ -151,7 +152,8 @@ const STRINGS = {
     flagged: "已标记",
     estimated: "估算",
     estimated_legend: "≈ 估算值，非实测",
-    estimated_tip: "由调控引擎估算，非实测：丢失的读数为预测值，无位置反馈的阀门按已下发指令假定开度，未接压力变送器的入口压差取自管网模型。",
+    estimated_tip: "由调控引擎估算，非实测：丢失的读数为预测值，无位置反馈的阀门按已下发指令假定开度，未接压力变送器的入口压差取自管网模型，实际管网的换热站参数取自管网模型。",
+    rejected_tip: "该读数被引擎的数据清洗或计量校验剔除（超量程、冻结、失效、传感器接反）：不显示、不参与调节；原值与原因见传感器属性和诊断信息。",
     signals: {
       supply_c: "供水温度 (°C)", return_c: "回水温度 (°C)", flow_m3h: "流量 (m³/h)", room_c: "室温 (°C)",
       opening: "阀门反馈 (0–1)", dp_kpa: "资用压差 (kPa)", heat_kw: "热量 (kW)",

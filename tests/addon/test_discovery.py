@@ -87,3 +87,16 @@ def test_every_sensor_unit_is_one_home_assistant_accepts_for_its_device_class() 
     assert checked >= 8
     pressure = dict(configs)["homeassistant/sensor/gw1/pt_transmitter-a_pressure/config"]
     assert (pressure["device_class"], pressure["unit_of_measurement"]) == ("pressure", "kPa")
+
+
+def test_the_gateway_shows_whether_it_is_connected() -> None:
+    """A connectivity sensor on the gateway's device reads its retained status itself, with
+    no availability topic: offline shows "disconnected", not "unavailable" (issue 10)."""
+    configs = dict(gateway_configs(TOPICS, ["line1"]))
+    connected = configs["homeassistant/binary_sensor/gw1/connected/config"]
+    assert connected["state_topic"] == "heatbalance/gw/gw1/status"
+    assert (connected["payload_on"], connected["payload_off"]) == ("online", "offline")
+    assert connected["device_class"] == "connectivity"
+    assert "availability_topic" not in connected
+    assert "availability" not in connected
+    assert connected["device"]["identifiers"] == ["heatbalance_gw1"]

@@ -270,6 +270,24 @@ def test_a_frozen_meter_on_a_resting_two_building_plant_is_named_under_pi(seed: 
     assert not [a for a in run.other_alarms if a.startswith("meter_frozen")], run.other_alarms
 
 
+def test_a_frozen_meter_on_a_noiseless_plant_is_named_when_its_valve_says_the_flow_moved() -> None:
+    """gen10x8-households without any noise: the building's meter freezes at step 6, the
+    plant moves its water once more (0.4 %), then rests. A noiseless live meter at rest
+    repeats as a frozen one does, so the repeat history cannot tell them apart; only a
+    move of the water can (§5.3.8-2). Its valve's Kv(opening)·√ΔP and its heat meter's
+    power ÷ ΔT both moved by 0.4 % under a repeated reading, far beyond what they move at
+    rest: named at step 9 (never in 24 steps without the witnesses, measured), and no
+    frozen meter named elsewhere."""
+    from benchmarks import bench_robust as br
+
+    net = next(n for n in br.networks(False) if n.name == "gen10x8-households")
+    scn = br.Scenario("frozen, noiseless", noise=0.0, fault="frozen", value=6.0, named=True)
+    run = br.run_one(net, scn, 0)
+    assert run.alarm is not None
+    assert run.alarm <= 12
+    assert not [a for a in run.other_alarms if a.startswith("meter_frozen")], run.other_alarms
+
+
 DEAD_FROM = 6  # the victim's flow meter reads no flow from this step
 
 

@@ -3,7 +3,9 @@ written before (the learning as an indented JSON tree) still loads."""
 
 from __future__ import annotations
 
+import base64
 import math
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,9 @@ from custom_components.heatbalance.const import DOMAIN
 from custom_components.heatbalance.persistence import (
     MEMORY_JSON,
     MEMORY_TREE,
+    MEMORY_ZLIB,
+    ZLIB_MIN_BYTES,
+    memory_form,
     packed_memory,
     stored_memory,
 )
@@ -101,3 +106,44 @@ def test_the_text_reads_back_as_the_tree_did(tmp_path: Path) -> None:
     assert stored_memory({MEMORY_JSON: "[1, 2]"}) == {}
     assert stored_memory({MEMORY_TREE: "text"}) == {}
     assert stored_memory({}) == {}
+
+
+def _large_memory() -> dict[str, Any]:
+    """A learning the size of a large network's (per inlet: estimates, counts, records)."""
+    return {
+        "controller": {
+            f"B{k:05d}": {"flow_m3h": [0.1 * k + 0.2, 1.0 / (k + 3), k % 7, None], "n": k}
+            for k in range(20_000)
+        },
+        "odd": {"nan": math.nan, 3: 0.1 + 0.2, "tiny": 1e-300, "neg": -0.0},
+    }
+
+
+def test_a_large_learning_is_stored_deflated(tmp_path: Path) -> None:
+    """A large network's learning is deflated (a Store a quarter of the text's on the SD
+    card, written once a cycle) and reads back value for value as the text form did; a
+    small one stays text (readable, as the test above stores district120's)."""
+    memory = _large_memory()
+    form = memory_form(memory)
+    assert list(form) == [MEMORY_ZLIB]
+    text = packed_memory(memory)
+    assert len(text) >= ZLIB_MIN_BYTES
+    deflated_file = _file(tmp_path, form)
+    text_file = _file(tmp_path, {MEMORY_JSON: text})
+    assert deflated_file.stat().st_size < 0.4 * text_file.stat().st_size
+    back = stored_memory(_read(deflated_file))
+    assert back == stored_memory(_read(text_file)) == json_loads(text)
+    assert back["odd"]["3"] == 0.1 + 0.2  # every bit of a double kept
+    assert back["odd"]["nan"] is None  # as HA encodes a NaN
+    assert list(memory_form({"a": [1.5]})) == [MEMORY_JSON]
+
+
+def test_a_damaged_deflated_learning_restarts() -> None:
+    """A damaged deflated learning gives an empty memory (the learning restarts), never an
+    exception out of the restore."""
+    good = memory_form(_large_memory())[MEMORY_ZLIB]
+    assert stored_memory({MEMORY_ZLIB: good[:-400]}) == {}  # cut short
+    assert stored_memory({MEMORY_ZLIB: "not base64!"}) == {}
+    assert stored_memory({MEMORY_ZLIB: good[:1000] + "AAAA" + good[1004:]}) == {}
+    assert stored_memory({MEMORY_ZLIB: base64.b64encode(zlib.compress(b"[1]")).decode()}) == {}
+    assert stored_memory({MEMORY_ZLIB: base64.b64encode(zlib.compress(b"\xff{")).decode()}) == {}

@@ -92,11 +92,12 @@ async def test_map_an_inlet_to_home_assistant_entities(
     }
     # the mapping changed the structure: reloaded, now reading (absent) entities
     assert demo.state is ConfigEntryState.LOADED
-    # nothing read yet: the flow shown is the controller's plan for B003, flagged estimated
-    # (an inlet planned without a flow reading, issue 10 item 3), never passed off as measured
+    # nothing read yet: the controller's plan for B003 is its flow's estimate (an inlet
+    # planned without a flow reading, issue 10 item 3), never its state: no measurement
     flow = hass.states.get("sensor.b003_flow")
     assert flow.attributes.get("estimated") is True
-    assert float(flow.state) > 0
+    assert flow.state == "unknown"
+    assert flow.attributes["estimate"] > 0
     # back to the simulator: the entity mapping is dropped
     result = await start_inlet_reconfigure(hass, demo, "B003")
     result = await hass.config_entries.subentries.async_configure(

@@ -150,6 +150,8 @@ MIN_METER_WITNESSES = 3  # inlets with a model flow before the meter check is gi
 TRIM_Z = 2.0  # the pump loop slows every flow until the worst estimate − 2 σ meets set flow…
 TRIM_STEP = 0.002  # … in steps of at least 0.2 % of flow (smaller ones are the loop's noise)
 TRIM_QUIET = 2  # … after this many cycles without a command (the estimates have settled)
+TRIM_MEMORY = 6  # … and back the way it came within this many cycles of its last move …
+TRIM_REVERSE_Z = 1.0  # … only by more than this many median σ of the estimates (no hunting)
 PUMP_FOLLOW_TOLERANCE = 0.02  # a pump read this far below its last command …
 PUMP_SHORT_CYCLES = 2  # … this many cycles in a row does not reach its command
 PUMP_SHORT = "pump below its command"
@@ -184,8 +186,11 @@ class Controller:
         self.aim = config.aim  # flow goals over set flow: the margin the estimates need
         self.trim = 1.0  # the pump loop's factor on every flow goal (≤ 1, _pump_trim)
         self.quiet = 0  # cycles in a row without a valve or pump command (for the pump loop)
+        self.trim_way = 0  # the pump loop's last move: −1 slower, +1 faster, 0 none yet …
+        self.trim_age = 0  # … and the cycles since it (_trim_step: no hunting)
         self.pump_loop_only = False  # this step's pump command is the pump loop's alone
-        self._unsent: tuple[float, float | None] = (1.0, None)  # trim, speed before this step
+        # trim, speed, the loop's last move and its age before this step (pump_unsent)
+        self._unsent: tuple[float, float | None, int, int] = (1.0, None, 0, 0)
         self.read_share: dict[str, float] = {}  # share of cycles with a flow reading (EWMA)
         self.faults: dict[str, str] = {}
         self.blocked_kv: dict[str, float] = {}  # a blocked valve's Kv over its characteristic's
@@ -238,7 +243,8 @@ class Controller:
         self._count_unheard()
         self.estimated = measurements
         self.quiet = 0 if self.moved or self.pump_jump else self.quiet + 1
-        self._unsent = (self.trim, self.last_speed)
+        self.trim_age += 1
+        self._unsent = (self.trim, self.last_speed, self.trim_way, self.trim_age)
         self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
         self.moved_from, self.pump_ratio = {}, 1.0
         self.pump_loop_only = False
@@ -695,6 +701,8 @@ class Controller:
             wanted = current_speed * trim / self.trim
             sent = self._pump(wanted, current_speed, seen, len(ids), cmds, True)
             if sent and cmds.pump_speed is not None:
+                self.trim_way = 1 if cmds.pump_speed > current_speed else -1
+                self.trim_age = 0
                 self.trim *= cmds.pump_speed / current_speed
                 plan = replace(plan, speed=cmds.pump_speed)
                 pump_on = False
@@ -1088,7 +1096,30 @@ class Controller:
             return self.trim
         worst = 1.0 / lowest
         trim = min(max(self.trim * worst, 1.0 / self.aim), 1.0)
-        return self.trim if abs(trim / self.trim - 1.0) < TRIM_STEP else trim
+        return self.trim if abs(trim / self.trim - 1.0) < self._trim_step(trim, ratios) else trim
+
+    def _trim_step(self, trim: float, ratios: list[tuple[float, float]]) -> float:
+        """Smallest pump loop move worth sending (§8.2.5: no hunting): ``TRIM_STEP``; a move
+        back the way the loop came within ``TRIM_MEMORY`` cycles of its last one at least
+        ``TRIM_REVERSE_Z`` median relative σ of the flow estimates.
+
+        The loop moves at the first cycle its bound clears the step, so each move is decided
+        on the estimates' noise at its peak; the next readings pull the bound back by about
+        that noise, and with one 0.2 % step both ways the loop followed it back and forth
+        (estate12 at 1 % meters, 96 cycles: slowed 0.28 % at cycle 14, back up at 17; over
+        estate12, loop8, gen15-comb1500m and gen20 × 3 seeds, 49 speed changes undone
+        within four cycles). The bound moving back by less than the estimates' own σ, so
+        soon after, is that noise, not the plant (nothing else was commanded). Over those
+        12 runs: 49 → 7 undone, pump commands 130 → 97, mean pump power over the weighted
+        oracle (cycles 24–96) unchanged at 1.0274, lowest true flow unchanged (1.0040).
+        Later, or the same way, the plain step: a bound that stays low past ``TRIM_MEMORY``
+        cycles is no longer the last decision's noise; someone significantly outside the
+        band is re-planned at once whatever the loop holds (:meth:`_outside_band`)."""
+        back = (trim > self.trim) == (self.trim_way < 0)
+        if self.trim_way == 0 or not back or self.trim_age > TRIM_MEMORY:
+            return TRIM_STEP
+        noise = float(np.median([s / r for r, s in ratios if r > 0] or [0.0]))
+        return max(TRIM_STEP, TRIM_REVERSE_Z * noise)
 
     def _loop_holds_slowdown(
         self, planned: float, current: float, full: bool, views: Mapping[str, InletView]
@@ -1822,7 +1853,7 @@ class Controller:
         """This step's pump command did not reach the drive (held, or a write Home
         Assistant could not make): the speed and trim stay where the drive still runs, and
         no estimate is carried by a pump change that did not happen (§5.3.6-3)."""
-        self.trim, self.last_speed = self._unsent
+        self.trim, self.last_speed, self.trim_way, self.trim_age = self._unsent
         self.pump_jump, self.pump_ratio = 0.0, 1.0
 
     def _pi_track(self, ids: Iterable[str]) -> None:
@@ -2191,6 +2222,8 @@ class Controller:
             "pump_ratio": self.pump_ratio,
             "trim": self.trim,
             "quiet": self.quiet,
+            "trim_way": self.trim_way,
+            "trim_age": self.trim_age,
             "pump_from": self.pump_from,
             "expected": dict(self.expected),
             "faults": dict(self.faults),
@@ -2228,6 +2261,9 @@ class Controller:
         trim = usable(data.get("trim"))
         ctl.trim = min(max(trim, 1.0 / 1.2), 1.0) if trim is not None else 1.0
         ctl.quiet = max(int(usable(data.get("quiet")) or 0), 0)
+        way = usable(data.get("trim_way")) or 0.0
+        ctl.trim_way = int(math.copysign(1.0, way)) if way else 0
+        ctl.trim_age = min(max(int(usable(data.get("trim_age")) or 0), 0), 10**6)
         ratio = usable(data.get("pump_ratio"))
         ctl.pump_ratio = ratio if ratio is not None and ratio > 0 else 1.0
         ctl.pump_from = usable(data.get("pump_from"))

@@ -1,0 +1,198 @@
+"""The integration follows each gateway's availability (issue 10 item 6).
+
+The add-on publishes ``<base>/gw/<gw>/status`` retained: ``online`` once the broker confirmed
+its subscriptions, ``offline`` on a clean stop and as its last will. A command published while
+the gateway is offline or not yet subscribed reaches nobody (clean session, commands never
+retained). The source holds commands for a gateway it knows offline, sends every unanswered
+one again (same request id) when the gateway says ``online``, and raises the repair
+``gateway_offline`` when a gateway stays offline ``OFFLINE_REPAIR_S`` (§5.3.8-5).
+
+Here with HA's MQTT machinery and ``mqtt_mock`` (paho mocked); the real chain across a gateway
+restart is in ``test_gateway_restart_commands.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    async_fire_mqtt_message,
+    async_fire_time_changed,
+)
+
+from custom_components.heatbalance.const import DOMAIN
+from custom_components.heatbalance.diagnostics import gateway_link
+from custom_components.heatbalance.gateway_source import (
+    OFFLINE_REPAIR_S,
+    RESEND_S,
+    RESENDS,
+    GatewaySource,
+)
+
+from .conftest import add_network
+from .test_gateway_source import ROOT, _published, _switch_to_gateway, batch
+
+
+@pytest.fixture
+def expected_lingering_timers() -> bool:
+    """mqtt_mock leaves HA's MQTT timers running (FACTS.md)."""
+    return True
+
+
+class Clock:
+    """The source's wall clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = dt_util.utcnow().timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _ready(hass: HomeAssistant, clock: Clock, hold_s: float = 600.0) -> GatewaySource:
+    """A source whose valve B001 reported (commands may go) on gateway gw1."""
+    source = GatewaySource(hass, {"B001": ("b001-meter", "b001-valve")}, clock=clock, hold_s=hold_s)
+    await source.async_start()
+    valve = {"position_feedback": 50.0}
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, clock.now, "b001-valve", valve)]))
+    await hass.async_block_till_done()
+    source.reading("B001", stale_s=1e9)  # the cycle's acquisition read the valve
+    return source
+
+
+async def _status(hass: HomeAssistant, state: str) -> None:
+    """A status change while subscribed (the broker delivers it with the retain flag clear)."""
+    async_fire_mqtt_message(hass, f"{ROOT}/status", state)
+    await hass.async_block_till_done()
+
+
+async def _later(hass: HomeAssistant, seconds: float) -> None:
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
+    await hass.async_block_till_done()
+
+
+def _ids(mqtt_mock: Any) -> list[str]:
+    return [json.loads(p)["request_id"] for p in _published(mqtt_mock, f"{ROOT}/cmd")]
+
+
+async def test_a_command_for_an_offline_gateway_is_held_and_sent_when_it_is_online(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    clock = Clock()
+    source = await _ready(hass, clock)
+    await _status(hass, "offline")
+    request = await source.async_set_opening("B001", 0.3)
+    assert request is not None
+    assert _ids(mqtt_mock) == []  # held: nobody would take it
+    assert source.command_status("B001", answer_s=60.0) == "pending"
+    for _ in range(RESENDS + 1):  # no re-ask goes to an offline gateway either
+        await _later(hass, RESEND_S * (_ + 1) + 0.1)
+    assert _ids(mqtt_mock) == []
+    await _status(hass, "online")  # subscribed: now it reaches the gateway
+    assert _ids(mqtt_mock) == [request]
+    assert gateway_link(source)["held_commands"] == 1
+    # … and it is asked again until answered, as any command
+    await _later(hass, 10 * RESEND_S + RESEND_S + 0.1)
+    assert _ids(mqtt_mock) == [request, request]
+    result = {"request_id": request, "status": "confirmed", "readback": 30.0}
+    async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
+    await hass.async_block_till_done()
+    await _status(hass, "offline")
+    await _status(hass, "online")  # answered: not sent again
+    assert _ids(mqtt_mock) == [request, request]
+    source.stop()
+
+
+async def test_an_unanswered_command_goes_again_when_the_gateway_comes_back(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """Sent while the gateway was online but not answered (it dropped off before taking it,
+    and stayed away longer than the re-asks): sent again on its ``online``; only the valve's
+    last command, and not one its cycle already counted lost."""
+    clock = Clock()
+    source = await _ready(hass, clock, hold_s=120.0)
+    await _status(hass, "online")
+    first = await source.async_set_opening("B001", 0.3)
+    second = await source.async_set_opening("B001", 0.4)  # supersedes the first
+    await _status(hass, "offline")
+    await _status(hass, "online")
+    assert _ids(mqtt_mock) == [first, second, second]
+    assert source.command_status("B001", answer_s=120.0) == "pending"
+    clock.now += 121.0  # the cycle's answer window passed: no_result, never sent again
+    assert source.command_status("B001", answer_s=120.0) == "no_result"
+    await _status(hass, "offline")
+    await _status(hass, "online")
+    assert _ids(mqtt_mock) == [first, second, second]
+    source.stop()
+
+
+async def test_an_unknown_status_is_counted_and_changes_nothing(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    clock = Clock()
+    source = await _ready(hass, clock)
+    await _status(hass, "maybe")
+    assert source.invalid == 1
+    assert source.status == {}
+    assert await source.async_set_opening("B001", 0.3) is not None
+    assert len(_ids(mqtt_mock)) == 1  # a gateway not known offline gets it at once
+    source.stop()
+
+
+def _issue(hass: HomeAssistant, entry_id: str) -> ir.IssueEntry | None:
+    return ir.async_get(hass).async_get_issue(DOMAIN, f"{entry_id}_gateway_offline")
+
+
+async def test_a_gateway_offline_for_five_minutes_raises_the_repair(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    entry = await add_network(hass)
+    await _switch_to_gateway(
+        hass, entry, "B001", {"gateway_meter": "b001-meter", "gateway_valve": "b001-valve"}
+    )
+    source = entry.runtime_data.coordinator.plant.gateway
+    assert source is not None
+    now = dt_util.utcnow().timestamp()
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, now, "b001-meter", {"flow": 1.0})]))
+    await _status(hass, "online")
+    await _status(hass, "offline")  # an add-on restart …
+    await _later(hass, OFFLINE_REPAIR_S - 30.0)
+    await _status(hass, "online")  # … is back within the threshold: no repair
+    await _later(hass, OFFLINE_REPAIR_S + 1.0)
+    assert _issue(hass, entry.entry_id) is None
+    await _status(hass, "offline")  # down for good
+    async_fire_mqtt_message(hass, "heatbalance/gw/gw9/status", "offline")  # not this network's
+    await _later(hass, 2 * OFFLINE_REPAIR_S + 2.0)
+    issue = _issue(hass, entry.entry_id)
+    assert issue is not None
+    assert issue.severity == ir.IssueSeverity.ERROR
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["gateways"] == "gw1"
+    assert issue.translation_placeholders["minutes"] == "5"
+    assert gateway_link(source)["status"] == {"gw1": "offline", "gw9": "offline"}
+    await _status(hass, "online")
+    assert _issue(hass, entry.entry_id) is None  # cleared at once
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_configured_gateway_that_never_comes_online_raises_the_repair(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    entry = await add_network(hass)
+    names = {"gateway_meter": "b001-meter", "gateway_valve": "b001-valve", "gateway_id": "gw7"}
+    await _switch_to_gateway(hass, entry, "B001", names)
+    await _later(hass, OFFLINE_REPAIR_S + 1.0)
+    issue = _issue(hass, entry.entry_id)
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["gateways"] == "gw7"
+    async_fire_mqtt_message(hass, "heatbalance/gw/gw7/status", "online")
+    await hass.async_block_till_done()
+    assert _issue(hass, entry.entry_id) is None
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -1,0 +1,114 @@
+"""A valve command survives a gateway restart longer than the re-asks (issue 10 item 6).
+
+Real chain: the virtual plant's Modbus valve and meter, the gateway add-on as its own process,
+a real mosquitto, Home Assistant's MQTT client and the integration's gateway source. The
+add-on subscribes with a clean session, so a command published while it is away — stopped,
+crashed, or reconnected but not yet subscribed — never reaches it. Before, the source asked
+again every ``RESEND_S`` at most ``RESENDS`` times (30 s) and then the command was lost. Now
+it follows the gateway's retained status: a command for a gateway known offline is held, and
+every unanswered command goes again when the gateway says ``online`` (after its SUBACK).
+The re-asks are shortened here so that the gateway stays away longer than all of them.
+HA's MQTT discovery shows the gateway's "Connected" sensor follow the same status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+
+from custom_components.heatbalance import gateway_source
+from custom_components.heatbalance.const import SOURCE_GATEWAY
+from custom_components.heatbalance.gateway_source import async_attach
+from custom_components.heatbalance.plant import Plant
+from custom_components.heatbalance.settings import InletConfig, Settings
+from devtools.gateway_proc import GatewayProcess, until
+from scripts import virtual_plant as vp
+
+from .real_mqtt import gateway_config, ha_on_mosquitto
+
+INLET = "B004"
+DEVICES = ("b004-meter", "b004-valve")
+
+
+@pytest.fixture
+def expected_lingering_timers() -> bool:
+    """HA's MQTT client leaves its timers running (FACTS.md)."""
+    return True
+
+
+def _connected(hass: HomeAssistant) -> str | None:
+    """The state of the gateway's discovered "Connected" binary sensor."""
+    unique_id = "heatbalance_gw1_connected"
+    entity_id = er.async_get(hass).async_get_entity_id("binary_sensor", "mqtt", unique_id)
+    state = hass.states.get(entity_id) if entity_id else None
+    return None if state is None else state.state
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("away", ["stop", "kill"])
+async def test_a_command_sent_while_the_gateway_is_away_is_carried_out_when_it_is_back(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    mock_hass_config: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    away: str,
+) -> None:
+    monkeypatch.setattr(gateway_source, "RESEND_S", 0.2)  # all re-asks done within 1.2 s
+    virtual = vp.VirtualPlant(vp.load_simulator("estate12"), port=0, speed=1e-9)
+    async with ha_on_mosquitto(hass, tmp_path, birth=False) as broker, virtual:
+        buses = [
+            bus | {"devices": [d for d in bus["devices"] if d["name"] in DEVICES]}
+            for bus in virtual.gateway_buses(poll_interval=0.2)
+        ]
+        config = gateway_config(tmp_path, broker.port, buses=[b for b in buses if b["devices"]])
+        config["mqtt"]["main"]["keepalive"] = 5  # a crash is offline 7.5 s later (its will)
+        gateway = GatewayProcess(tmp_path / "gw", config)
+        plant = Plant(
+            vp.load_simulator("estate12"),  # the integration's own model, not the plant
+            {
+                INLET: InletConfig(
+                    "s4", INLET, SOURCE_GATEWAY, gateway_meter=DEVICES[0], gateway_valve=DEVICES[1]
+                )
+            },
+            Settings.from_options({}),
+        )
+        source = await async_attach(hass, plant)
+        assert source is not None
+        try:
+            gateway.start()
+
+            async def valve_read() -> bool:
+                acq = await plant.async_acquire(hass)
+                return acq.inlets[INLET].opening is not None
+
+            await until(lambda: source.status.get("gw1") == "online", "the gateway online")
+            for _ in range(600):  # guard against a hang only
+                if await valve_read():
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the valve never reported")
+            await until(lambda: _connected(hass) == "on", "HA's Connected sensor on")
+            if away == "stop":
+                assert gateway.stop() == 0  # clean: "offline" at once
+                await until(lambda: source.status["gw1"] == "offline", "offline seen")
+                assert _connected(hass) == "off"
+            else:
+                gateway.kill()  # a crash: still "online" until the broker sends its will
+            assert await plant.async_dispatch(hass, {INLET: 0.2}, None) == set()
+            ((request, _sent),) = source.last_command.values()
+            await asyncio.sleep(2.0)  # away longer than every re-ask
+            assert request not in source.results
+            gateway.start()  # back, with a clean session
+            await until(lambda: request in source.results, "an answer to the command", 60.0)
+            assert source.results[request]["status"] == "confirmed"
+            assert float(virtual.sim.openings[virtual.sim.ids.index(INLET)]) == pytest.approx(0.2)
+            await until(lambda: _connected(hass) == "on", "HA's Connected sensor on again")
+        finally:
+            source.stop()
+            gateway.kill()
