@@ -91,6 +91,13 @@ async def async_set_opening(
             translation_key="dispatch_failed",
             translation_placeholders={"inlet": name},
         )
+    source = coordinator.plant.gateway
+    if source is not None and (gateway := source.held_by(inlet_id)) is not None:
+        raise HomeAssistantError(  # said plainly, not 10 s of waiting for no answer
+            translation_domain=DOMAIN,
+            translation_key="command_held",
+            translation_placeholders={"inlet": name, "gateway": gateway},
+        )
     status = await coordinator.plant.async_confirmation(inlet_id, COMMAND_ANSWER_S)
     if status not in (None, "confirmed", "queued"):  # a class A valve takes it later
         raise HomeAssistantError(
