@@ -475,4 +475,9 @@ def test_a_distrusted_flow_raises_its_finding_not_a_process_alarm(
             for c in out.conditions
             if c.location == VICTIM and c.type in ("safety_threshold", "deviation")
         }
+        process |= {
+            c.values["value"]
+            for c in out.conditions
+            if c.location == VICTIM and "blockage" in c.values.get("value", "")
+        }
         assert not process, (named, process)
