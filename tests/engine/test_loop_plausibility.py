@@ -432,3 +432,47 @@ def test_a_meter_dead_from_its_first_reading_is_judged_on_the_witnesses(stopped:
 
 def _condition(out: LoopResult, reason: str) -> bool:
     return any(c.reason == reason and c.location == VICTIM for c in out.conditions)
+
+
+def _reads_from(step: int, value: Callable[[float], float]) -> Lie:
+    """VICTIM's flow meter reading ``value(flow read at step − 1)`` from ``step`` on."""
+    before: list[float] = []
+
+    def bend(k: int, m: Measurements) -> None:
+        r = m.inlets[VICTIM]
+        if k == step - 1:
+            before.append(float(r.flow_m3h or 0.0))
+        if k >= step:
+            r.flow_m3h = value(before[0])
+
+    return bend
+
+
+@pytest.mark.parametrize(
+    ("value", "finding"),
+    [
+        (lambda _: 60_000.0, "sensor_implausible"),  # cleaning: out_of_range
+        (lambda _: float("nan"), "sensor_implausible"),  # cleaning: invalid
+        (lambda flow: 0.3 * flow, "meter_frozen"),  # the meter checks: frozen at 30 %
+    ],
+    ids=["60000", "nan", "frozen_low"],
+)
+def test_a_distrusted_flow_raises_its_finding_not_a_process_alarm(
+    value: Callable[[float], float], finding: str
+) -> None:
+    """A flow reading cleaning rejected (§3.0.7-1) or the meter checks distrust (§5.3.8-2)
+    is the meter's fault: once that finding stands, no threshold (``flow_low`` at the
+    operator's 50 % minimum flow, an emergency) and no deviation is judged on the value
+    (before: a meter frozen at 30 % of its flow raised ``flow_low`` every cycle after
+    ``meter_frozen`` was named). The plant itself is healthy throughout."""
+    raised, results = _run(16, _reads_from(6, value), min_flow=0.5)
+    named = _of(raised, finding)
+    assert named, raised
+    assert named[0][1] == f"{finding}@{VICTIM}", raised
+    for out in results[named[0][0] - 1 :]:
+        process = {
+            c.reason
+            for c in out.conditions
+            if c.location == VICTIM and c.type in ("safety_threshold", "deviation")
+        }
+        assert not process, (named, process)

@@ -26,7 +26,6 @@ from typing import Any
 
 from .alarms import (
     ANSWER_OK,
-    DEAD_METER,
     AlarmSettings,
     Condition,
     InletFacts,
@@ -73,7 +72,7 @@ from .evaluation import (
 )
 from .forecast import LoadForecaster
 from .model import Network
-from .plausibility import Plausibility, coupled, untrusted, valve_witnesses
+from .plausibility import Plausibility, coupled, distrusted, untrusted, valve_witnesses
 
 
 @dataclass
@@ -600,12 +599,14 @@ class ControlLoop:
         ev = result.evaluation
         conditions: list[Condition] = []
         manual = set(ctl.manual_inlets)  # a list: thousands of held valves on a real plant
-        dead = self.plausibility.disowned  # readings of no flow their witnesses contradict
+        # values the meter checks distrust (frozen, dead, swapped): their findings are the
+        # alarms, no threshold is judged on them (a frozen flow at 30 % of its set flow
+        # raised ``flow_low``, an emergency, every cycle after ``meter_frozen`` was named)
+        distrust = distrusted(result.findings, self.plausibility.disowned)
         for iid, reading in readings.items():
             result.success[iid] = self.success.update(iid, reading)
             rejected = _rejected(result.cleaning, self.cleaner.inlet_signals(iid))
-            if iid in dead:  # its flow is the meter's fault, not a flow too low (9b)
-                rejected["flow_m3h"] = DEAD_METER
+            rejected.update(distrust.get(iid, {}))  # the device's fault, not the plant's
             facts = InletFacts(
                 reading=reading,
                 set_flow_m3h=self._set_flow(iid),

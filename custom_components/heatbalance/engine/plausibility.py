@@ -715,27 +715,42 @@ def coupled(network: Network, moved: Collection[str]) -> bool:
     return total > 0 and share >= COUPLED_SHARE * total
 
 
+def distrusted(
+    findings: list[Finding], disowned: Collection[str] = ()
+) -> dict[str, dict[str, str]]:
+    """Per inlet, the read fields the findings distrust, each named by its finding: a
+    swapped pair's temperatures, a frozen or dead meter's flow, and the flow of the
+    ``disowned`` inlets (:attr:`Plausibility.disowned`). The one rule regulation
+    (:func:`untrusted`) and the alarm rules (``ControlLoop._alarm_rules``: no process alarm
+    on such a value, §3.0.7-1) both go by."""
+    marks: dict[str, dict[str, str]] = {
+        iid: dict.fromkeys(_FLOW, "flow_meter_dead") for iid in disowned
+    }
+    for f in findings:
+        if f.kind == "sensors_swapped":
+            fields = _TEMPS
+        elif f.kind in ("meter_frozen", "flow_meter_dead"):
+            fields = _FLOW
+        else:
+            continue
+        marks.setdefault(f.inlet_id, {}).update(dict.fromkeys(fields, f.kind))
+    return marks
+
+
 def untrusted(
     meas: Measurements, findings: list[Finding], disowned: Collection[str] = ()
 ) -> Measurements:
     """``meas`` with the values the findings distrust flagged (§3.0.7-1: regulation does
-    without them): a swapped pair's temperatures, a frozen or dead meter's flow, and the
-    flow of the ``disowned`` inlets (:attr:`Plausibility.disowned`)."""
-    marks: dict[str, frozenset[str]] = dict.fromkeys(disowned, _FLOW)
-    station = False
-    for f in findings:
-        if f.kind == "sensors_swapped":
-            station |= f.inlet_id == SUBSTATION
-            marks[f.inlet_id] = marks.get(f.inlet_id, frozenset()) | _TEMPS
-        elif f.kind in ("meter_frozen", "flow_meter_dead"):
-            marks[f.inlet_id] = marks.get(f.inlet_id, frozenset()) | _FLOW
+    without them): :func:`distrusted`."""
+    marks = distrusted(findings, disowned)
     if not marks:
         return meas
+    station = SUBSTATION in marks and any(n in _TEMPS for n in marks[SUBSTATION])
     inlets = dict(meas.inlets)
     for iid, names in marks.items():
         reading: InletReading | None = inlets.get(iid)
         if reading is not None:
-            inlets[iid] = replace(reading, flagged=frozenset(reading.flagged) | names)
+            inlets[iid] = replace(reading, flagged=frozenset(reading.flagged) | names.keys())
     out = replace(meas, inlets=inlets)
     if station:
         out.supply_c = out.return_c = None
