@@ -296,9 +296,7 @@ async def test_a_command_waiting_at_unload_is_refused_and_moves_no_valve(
     if domain == DOMAIN:
         data = data | {"config_entry_id": entry.entry_id}
     await coordinator.engine_lock.acquire()  # a cycle holds the engine
-    call = hass.async_create_task(
-        hass.services.async_call(domain, service, data, blocking=True)
-    )
+    call = hass.async_create_task(hass.services.async_call(domain, service, data, blocking=True))
     for _ in range(20):  # the call passes HA's and our checks and waits on the lock
         await asyncio.sleep(0)
     unload = hass.async_create_task(hass.config_entries.async_unload(entry.entry_id))
