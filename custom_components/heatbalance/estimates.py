@@ -36,6 +36,7 @@ ATTR_ESTIMATED = "estimated"
 ATTR_ESTIMATE = "estimate"
 ATTR_REJECTED = "rejected"
 ATTR_REJECTED_REASON = "rejected_reason"
+ATTR_LEFT_OUT = "inlets_left_out"  # a sum's inlets with neither a reading nor an estimate
 
 
 def is_estimated(name: str, reading: Reading, filled: Mapping[str, float]) -> bool:

@@ -650,8 +650,14 @@ class Controller:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]
 
         # buildings identified here; a faulty inlet's flow says nothing of the pipes
+        blocked = [i for i, why in self.faults.items() if why.startswith("blocked")]
         self.model.update_residuals(
-            views, current_speed, self.faults.keys(), self.meters.pair_ratio, self._flow_noise
+            views,
+            current_speed,
+            self.faults.keys(),
+            self.meters.pair_ratio,
+            self._flow_noise,
+            blocked,
         )
         self._check_building_circuits(ids)
         self.model.weights = self.config.weights  # who is served first when short (§5.3.6-5)
