@@ -7,10 +7,19 @@ config first ("Integration not found"). Engine and add-on tests need nothing els
 
 import logging
 import os
+from pathlib import Path
 
 from hypothesis import settings
 
 import custom_components.heatbalance  # noqa: F401
+
+# Coverage in the subprocesses tests start in another directory (pytest-cov 6, HA 2025, measures
+# them): coverage looks for its settings in the working directory, so tests/addon's gateway runs
+# in addon/ found none and measured site-packages. Point them at pyproject, whose sources are
+# made absolute with the root.
+_ROOT = Path(__file__).resolve().parent.parent
+os.environ["COVERAGE_RCFILE"] = str(_ROOT / "pyproject.toml")
+os.environ["HEATBALANCE_COVERAGE_ROOT"] = str(_ROOT)
 
 # No deadline: these 2-core machines are noisy and timing is benchmarks' business, not tests'.
 settings.register_profile("heatbalance", deadline=None)

@@ -27,8 +27,13 @@ async def async_balance_now(
     The primary level has no remote regulation (Table 3.0.4): refused there.
     """
     _refuse_primary(coordinator)
+    _refuse_unloading(coordinator)
+    last = coordinator.data
     coordinator.balance_now = True  # the engine moves only in automatic mode (loop.Dispatch)
     await coordinator.async_refresh()
+    if coordinator.unloading and coordinator.data is last:  # waited on the lock, ran no cycle
+        coordinator.balance_now = False
+        _refuse_unloading(coordinator)
     async_audit(
         coordinator.hass,
         coordinator.config_entry.entry_id,
@@ -46,6 +51,7 @@ async def async_confirm_proposal(
     confirmed it; every opening was computed within the safety limits (§5.3.6-3)."""
     _refuse_primary(coordinator)
     async with coordinator.engine_lock:
+        _refuse_unloading(coordinator)  # checked after the wait: the unload may have begun
         result = coordinator.data
         if result is None or not result.commands or coordinator.settings.auto:
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_proposal")
@@ -84,12 +90,20 @@ async def async_set_opening(
     value = min(max(opening, lo), hi)  # the range every command keeps (engine's SafetyLimits)
     name = coordinator.events.location_name(inlet_id)
     async with coordinator.engine_lock:
+        _refuse_unloading(coordinator)  # checked after the wait: the unload may have begun
         sent = await coordinator.async_send({inlet_id: value}, None)
     if not sent:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="dispatch_failed",
             translation_placeholders={"inlet": name},
+        )
+    source = coordinator.plant.gateway
+    if source is not None and (gateway := source.held_by(inlet_id)) is not None:
+        raise HomeAssistantError(  # said plainly, not 10 s of waiting for no answer
+            translation_domain=DOMAIN,
+            translation_key="command_held",
+            translation_placeholders={"inlet": name, "gateway": gateway},
         )
     status = await coordinator.plant.async_confirmation(inlet_id, COMMAND_ANSWER_S)
     if status not in (None, "confirmed", "queued"):  # a class A valve takes it later
@@ -112,6 +126,14 @@ def _refuse_primary(coordinator: HeatbalanceCoordinator) -> None:
     """The primary level has no remote regulation (Table 3.0.4)."""
     if coordinator.settings.level == "primary":
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="primary_is_manual")
+
+
+def _refuse_unloading(coordinator: HeatbalanceCoordinator) -> None:
+    """A command that reaches the plant after the entry began to unload is refused: the
+    entities are going, the unload's save would not hold what it changed, and a valve moved
+    then would be moved by nobody's cycle."""
+    if coordinator.unloading:
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="unloading_command")
 
 
 def async_acknowledge(

@@ -297,6 +297,11 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                     self.logger.exception("Unexpected error updating listener of %s", self.name)
 
     # --- the cycle --------------------------------------------------------------------------
+    @property
+    def unloading(self) -> bool:
+        """The entry began to unload: no cycle runs and no operator command moves a valve."""
+        return self._shutdown_requested
+
     async def _async_update_data(self) -> CycleResult:
         """One control cycle; engine work in the executor, never two at once.
 

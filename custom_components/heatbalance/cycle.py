@@ -10,11 +10,13 @@ collects what the entities show.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from .const import LINK_WIRELESS, SOURCE_SIMULATOR
 from .engine.alarms import AlarmSettings, Condition
+from .engine.cleaning import heat_flow_kw
 from .engine.control.base import ControllerConfig, InletReading, Measurements
 from .engine.control.safety import SafetyLimits
 from .engine.diagnosis import Finding
@@ -93,8 +95,29 @@ class CycleResult:
 
     @property
     def heat_kw(self) -> float:
-        """Heat delivered to all managed inlets."""
+        """Heat delivered to the managed inlets with a trusted reading (a lower bound where
+        :attr:`heat_missing` is above 0)."""
         return sum(r.heat_kw or 0.0 for r in self.inlets.values())
+
+    @property
+    def heat_missing(self) -> int:
+        """Inlets whose heat no trusted reading gives this cycle (a meter lost, rejected,
+        frozen or dead): :attr:`heat_kw` under-reports by theirs, so the network heat power
+        is then no measurement (issue 10 item 3)."""
+        return sum(1 for r in self.inlets.values() if r.heat_kw is None)
+
+    def heat_estimate(self) -> tuple[float, int]:
+        """The network heat with the missing inlets' heat from the engine's filled-in values
+        (a predicted or planned flow, a predicted temperature: ``InletResult.filled``), and
+        how many inlets are still left out (no estimate either)."""
+        total, left_out = 0.0, 0
+        for r in self.inlets.values():
+            heat = r.heat_kw if r.heat_kw is not None else _filled_heat_kw(r)
+            if heat is None:
+                left_out += 1
+            else:
+                total += heat
+        return total, left_out
 
 
 @dataclass
@@ -447,3 +470,19 @@ def _network_result(
         pump_command=pump,
         evaluation=ev,
     )
+
+
+def _filled_heat_kw(r: InletResult) -> float | None:
+    """An inlet's heat from its trusted readings where it has them, else the engine's
+    filled-in values; None where any of the three is neither."""
+    values = []
+    for name in ("flow_m3h", "supply_c", "return_c"):
+        value = (
+            None if name in r.flagged or name in r.reading.estimated else getattr(r.reading, name)
+        )
+        if value is None or not math.isfinite(value):
+            value = r.filled.get(name)
+        if value is None:
+            return None
+        values.append(value)
+    return heat_flow_kw(*values)

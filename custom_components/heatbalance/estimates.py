@@ -26,6 +26,7 @@ with the same flags.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +36,7 @@ ATTR_ESTIMATED = "estimated"
 ATTR_ESTIMATE = "estimate"
 ATTR_REJECTED = "rejected"
 ATTR_REJECTED_REASON = "rejected_reason"
+ATTR_LEFT_OUT = "inlets_left_out"  # a sum's inlets with neither a reading nor an estimate
 
 
 def is_estimated(name: str, reading: Reading, filled: Mapping[str, float]) -> bool:
@@ -70,5 +72,6 @@ def stated(
 
 def _rounded(value: float | None) -> float | None:
     """An attribute's number to 3 decimals (a state's precision is the entity's display
-    precision; an attribute is shown as stored: 1.4999999999999 reads badly)."""
-    return None if value is None else round(value, 3)
+    precision; an attribute is shown as stored: 1.4999999999999 reads badly); a rejected
+    NaN or infinity is no number to show (JSON has neither): None, its reason beside it."""
+    return None if value is None or not math.isfinite(value) else round(value, 3)

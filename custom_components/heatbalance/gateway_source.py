@@ -552,6 +552,13 @@ class GatewaySource:
         name."""
         return sorted(self.down & set(self.owner.values()))
 
+    def held_by(self, key: str) -> str | None:
+        """The gateway holding ``key``'s last command because it is offline (None: sent)."""
+        unanswered = self._unanswered.get(key)
+        if unanswered is None or self.status.get(unanswered[1]) != OFFLINE:
+            return None
+        return unanswered[1]
+
     def _watch(self, gateway: str) -> None:
         """Count ``gateway`` as not online from now (unless already), and name it in the
         repair once that has lasted ``OFFLINE_REPAIR_S``."""

@@ -32,7 +32,7 @@ from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
 from .cycle import CycleResult, InletResult
 from .engine.evaluation import BALANCED, BALANCING, DISTURBED, NOT_BALANCED
 from .entity import HeatbalanceEntity, add_entities
-from .estimates import is_estimated, rejected, stated
+from .estimates import ATTR_LEFT_OUT, is_estimated, rejected, stated
 from .settings import InletConfig
 
 PARALLEL_UPDATES = 0
@@ -62,6 +62,8 @@ class NetworkSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[HeatbalanceCoordinator, CycleResult], float | str | None]
     estimable: str | None = None  # the CycleResult field the model may stand in for
+    # a sum over the inlets: stated only while every inlet has a trusted figure
+    partial: bool = False
 
 
 # What sensors of one kind share: unit, device class, state class.
@@ -253,7 +255,7 @@ NETWORK_SENSORS: tuple[NetworkSensorDescription, ...] = (
     _network("return_temperature", CELSIUS, 1, lambda _c, r: r.return_c, estimable="return_c"),
     _network("outdoor_temperature", CELSIUS, 1, lambda _c, r: r.outdoor_c, estimable="outdoor_c"),
     _network("network_flow", FLOW, 1, lambda _c, r: r.pump_flow_m3h, estimable="pump_flow_m3h"),
-    _network("heat_power", KILOWATT, 0, lambda _c, r: r.heat_kw),
+    _network("heat_power", KILOWATT, 0, lambda _c, r: r.heat_kw, partial=True),
     _network("heat_energy", ENERGY, 0, _network_energy),
     _network("forecast_load", KILOWATT, 0, lambda _c, r: r.forecast_kw),
     _network("pump_power", WATT, 0, lambda _c, r: r.pump_power_w, estimable="pump_power_w"),
@@ -289,6 +291,17 @@ async def async_setup_entry(
     )
 
 
+def _partial(data: CycleResult) -> tuple[float | None, dict[str, Any]]:
+    """The network heat power while some inlet has no trusted heat figure: the sum of the
+    others under-reports, so the state is unknown and the estimate (the missing inlets'
+    heat from the engine's filled-in values) stands in ``estimate``, with the inlets it
+    still leaves out (a state_class sensor states only trusted values, estimates.py)."""
+    total, left_out = data.heat_estimate()
+    value, attrs = stated(total, True)
+    attrs[ATTR_LEFT_OUT] = left_out
+    return value, attrs
+
+
 class NetworkSensor(HeatbalanceEntity, SensorEntity):
     """A network-wide figure."""
 
@@ -299,6 +312,8 @@ class NetworkSensor(HeatbalanceEntity, SensorEntity):
         substation temperatures, …: ``CycleResult.modelled``) — then unknown, the model's
         value in ``estimate`` (estimates.py: never into the statistics as measured)."""
         d, data = self.entity_description, self.coordinator.data
+        if d.partial and data is not None and data.heat_missing:
+            return _partial(data)
         value = d.value_fn(self.coordinator, data)
         if d.estimable is None or data is None or isinstance(value, str):
             return value, None

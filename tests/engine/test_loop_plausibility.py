@@ -270,6 +270,24 @@ def test_a_frozen_meter_on_a_resting_two_building_plant_is_named_under_pi(seed: 
     assert not [a for a in run.other_alarms if a.startswith("meter_frozen")], run.other_alarms
 
 
+def test_a_frozen_meter_on_a_noiseless_plant_is_named_when_its_valve_says_the_flow_moved() -> None:
+    """gen10x8-households without any noise: the building's meter freezes at step 6, the
+    plant moves its water once more (0.4 %), then rests. A noiseless live meter at rest
+    repeats as a frozen one does, so the repeat history cannot tell them apart; only a
+    move of the water can (§5.3.8-2). Its valve's Kv(opening)·√ΔP and its heat meter's
+    power ÷ ΔT both moved by 0.4 % under a repeated reading, far beyond what they move at
+    rest: named at step 9 (never in 24 steps without the witnesses, measured), and no
+    frozen meter named elsewhere."""
+    from benchmarks import bench_robust as br
+
+    net = next(n for n in br.networks(False) if n.name == "gen10x8-households")
+    scn = br.Scenario("frozen, noiseless", noise=0.0, fault="frozen", value=6.0, named=True)
+    run = br.run_one(net, scn, 0)
+    assert run.alarm is not None
+    assert run.alarm <= 12
+    assert not [a for a in run.other_alarms if a.startswith("meter_frozen")], run.other_alarms
+
+
 DEAD_FROM = 6  # the victim's flow meter reads no flow from this step
 
 
@@ -414,3 +432,52 @@ def test_a_meter_dead_from_its_first_reading_is_judged_on_the_witnesses(stopped:
 
 def _condition(out: LoopResult, reason: str) -> bool:
     return any(c.reason == reason and c.location == VICTIM for c in out.conditions)
+
+
+def _reads_from(step: int, value: Callable[[float], float]) -> Lie:
+    """VICTIM's flow meter reading ``value(flow read at step − 1)`` from ``step`` on."""
+    before: list[float] = []
+
+    def bend(k: int, m: Measurements) -> None:
+        r = m.inlets[VICTIM]
+        if k == step - 1:
+            before.append(float(r.flow_m3h or 0.0))
+        if k >= step:
+            r.flow_m3h = value(before[0])
+
+    return bend
+
+
+@pytest.mark.parametrize(
+    ("value", "finding"),
+    [
+        (lambda _: 60_000.0, "sensor_implausible"),  # cleaning: out_of_range
+        (lambda _: float("nan"), "sensor_implausible"),  # cleaning: invalid
+        (lambda flow: 0.3 * flow, "meter_frozen"),  # the meter checks: frozen at 30 %
+    ],
+    ids=["60000", "nan", "frozen_low"],
+)
+def test_a_distrusted_flow_raises_its_finding_not_a_process_alarm(
+    value: Callable[[float], float], finding: str
+) -> None:
+    """A flow reading cleaning rejected (§3.0.7-1) or the meter checks distrust (§5.3.8-2)
+    is the meter's fault: once that finding stands, no threshold (``flow_low`` at the
+    operator's 50 % minimum flow, an emergency) and no deviation is judged on the value
+    (before: a meter frozen at 30 % of its flow raised ``flow_low`` every cycle after
+    ``meter_frozen`` was named). The plant itself is healthy throughout."""
+    raised, results = _run(16, _reads_from(6, value), min_flow=0.5)
+    named = _of(raised, finding)
+    assert named, raised
+    assert named[0][1] == f"{finding}@{VICTIM}", raised
+    for out in results[named[0][0] - 1 :]:
+        process = {
+            c.reason
+            for c in out.conditions
+            if c.location == VICTIM and c.type in ("safety_threshold", "deviation")
+        }
+        process |= {
+            c.values["value"]
+            for c in out.conditions
+            if c.location == VICTIM and "blockage" in c.values.get("value", "")
+        }
+        assert not process, (named, process)

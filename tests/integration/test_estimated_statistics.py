@@ -29,6 +29,8 @@ from .conftest import add_network, cycles
 from .test_balancing import FIELD, _field_devices, _map_b003, _report
 from .test_silent_meter import _report_all_but_flow
 
+HEAT = "sensor.estate12_heat_power"
+
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(recorder_mock: None, enable_custom_integrations: None) -> None:
@@ -97,8 +99,19 @@ async def test_rejected_reading_is_neither_shown_nor_recorded(
     assert row["flow_m3h"] is None  # the panel does not draw it either, it marks it
     assert "flow_m3h" in row["flagged"]
 
-    rows = await _statistics(hass, demo, freezer, {"sensor.b003_flow", "sensor.b001_flow"})
+    # the network heat power would leave B003 out, unflagged: unknown, the others' sum
+    # in ``estimate`` with B003 counted as left out (it has no estimate either)
+    data = demo.runtime_data.coordinator.data
+    heat = hass.states.get(HEAT)
+    assert heat.state == "unknown"
+    assert heat.attributes["estimated"] is True
+    assert heat.attributes["inlets_left_out"] == 1
+    assert heat.attributes["estimate"] == pytest.approx(data.heat_kw, abs=1e-3)
+
+    ids = {"sensor.b003_flow", "sensor.b001_flow", HEAT}
+    rows = await _statistics(hass, demo, freezer, ids)
     assert "sensor.b003_flow" not in rows  # nothing numeric to compile: no row at all
+    assert HEAT not in rows  # nor an under-reported network heat
     assert 0 < rows["sensor.b001_flow"][0]["max"] < 100.0  # B001 (simulated) is recorded
 
 
@@ -114,9 +127,17 @@ async def test_estimated_flow_is_not_recorded_as_measured(
     _report_all_but_flow(hass)
     freezer.tick(timedelta(seconds=1))  # see _statistics
     await _map_b003(hass, demo, FIELD)
-    ids = {"sensor.b003_flow", "sensor.b003_flow_deviation", "sensor.b001_flow"}
+    ids = {"sensor.b003_flow", "sensor.b003_flow_deviation", "sensor.b001_flow", HEAT}
     rows = await _statistics(hass, demo, freezer, ids)
-    assert demo.runtime_data.coordinator.data.inlets["B003"].open_loop is not None
+    data = demo.runtime_data.coordinator.data
+    assert data.inlets["B003"].open_loop is not None
+    # the network heat power: B003's from the plan's flow, flagged, none left out
+    assert HEAT not in rows
+    heat = hass.states.get(HEAT)
+    assert heat.state == "unknown"
+    assert heat.attributes["estimated"] is True
+    assert heat.attributes["inlets_left_out"] == 0
+    assert heat.attributes["estimate"] > data.heat_kw + 1.0  # B003's share filled in
     assert "sensor.b003_flow" not in rows
     assert "sensor.b003_flow_deviation" not in rows
     assert rows["sensor.b001_flow"][0]["mean"] > 0  # a measured flow is recorded

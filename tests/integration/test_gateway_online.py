@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
@@ -26,6 +27,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.heatbalance.actions import async_set_opening
 from custom_components.heatbalance.const import DOMAIN
 from custom_components.heatbalance.diagnostics import gateway_link
 from custom_components.heatbalance.gateway_source import (
@@ -35,7 +37,7 @@ from custom_components.heatbalance.gateway_source import (
     GatewaySource,
 )
 
-from .conftest import add_network
+from .conftest import add_network, cycles
 from .test_gateway_source import ROOT, _published, _switch_to_gateway, batch
 
 
@@ -195,4 +197,34 @@ async def test_a_configured_gateway_that_never_comes_online_raises_the_repair(
     async_fire_mqtt_message(hass, "heatbalance/gw/gw7/status", "online")
     await hass.async_block_till_done()
     assert _issue(hass, entry.entry_id) is None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_operator_is_told_plainly_that_his_command_is_held(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """An operator's valve command to an offline gateway fails at once with what happens to
+    it (held, carried out when the gateway is back within half a cycle), not after 10 s of
+    waiting for an answer that cannot come; it goes out when the gateway is online."""
+    entry = await add_network(hass)
+    await _switch_to_gateway(
+        hass, entry, "B001", {"gateway_meter": "b001-meter", "gateway_valve": "b001-valve"}
+    )
+    coordinator = entry.runtime_data.coordinator
+    source = coordinator.plant.gateway
+    assert source is not None
+    now = dt_util.utcnow().timestamp()
+    valve = {"position_feedback": 50.0}
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, now, "b001-valve", valve)]))
+    await hass.async_block_till_done()
+    await cycles(hass, entry, 1)  # the cycle read the valve: commands may go
+    await _status(hass, "offline")
+    sent = _ids(mqtt_mock)  # the cycle's own commands, if it moved the valve
+    with pytest.raises(HomeAssistantError, match="offline") as err:
+        await async_set_opening(coordinator, "B001", 0.4)
+    assert err.value.translation_key == "command_held"
+    assert _ids(mqtt_mock) == sent
+    held = source.last_command["B001"][0]
+    await _status(hass, "online")  # the operator's command goes; the cycle's it replaced not
+    assert _ids(mqtt_mock) == [*sent, held]
     assert await hass.config_entries.async_unload(entry.entry_id)

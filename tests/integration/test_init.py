@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers import json as json_helper
@@ -241,4 +242,70 @@ async def test_a_refresh_queued_at_unload_moves_no_valve(
     await flush_store(coordinator.store)
     assert sent_during_unload == []
     assert stored_memory(hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]) == learnt
+    assert entry.state is ConfigEntryState.NOT_LOADED
+
+
+COMMANDS_AT_UNLOAD = {
+    "balance_now": ("button", "press", {"entity_id": "button.estate12_balance_now"}),
+    "confirm_proposal": ("heatbalance", "confirm_proposal", {}),
+    "valve": (
+        "valve",
+        "set_valve_position",
+        {"entity_id": "valve.b001_balancing_valve", "position": 90},
+    ),
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS_AT_UNLOAD))
+async def test_a_command_waiting_at_unload_is_refused_and_moves_no_valve(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """An operator's command (button, action, valve) that waits on the engine lock while the
+    entry unloads neither moves a valve nor runs a cycle: it fails with a translated error
+    that says so, instead of acting after the entities are gone."""
+    entry = await add_network(hass, options={"algorithm": "ai", "mode": "manual"})
+    hass.config_entries.async_update_entry(entry, pref_disable_polling=True)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    await hass.services.async_call(  # a proposal to confirm
+        "button", "press", {"entity_id": "button.estate12_balance_now"}, blocking=True
+    )
+    assert coordinator.data.commands
+    dispatched: list[dict[str, float]] = []
+    cycles_run: list[bool] = []
+    dispatch, cycle = coordinator.plant.async_dispatch, coordinator._async_cycle
+    save, save_waits = coordinator.async_save, asyncio.Event()
+
+    async def recording_dispatch(*args: Any) -> set[str]:
+        dispatched.append(dict(args[1]))
+        return await dispatch(*args)
+
+    async def recording_cycle() -> Any:
+        cycles_run.append(True)
+        return await cycle()
+
+    async def signalling_save() -> None:
+        save_waits.set()
+        await save()
+
+    monkeypatch.setattr(coordinator.plant, "async_dispatch", recording_dispatch)
+    monkeypatch.setattr(coordinator, "_async_cycle", recording_cycle)
+    monkeypatch.setattr(coordinator, "async_save", signalling_save)
+    domain, service, data = COMMANDS_AT_UNLOAD[command]
+    if domain == DOMAIN:
+        data = data | {"config_entry_id": entry.entry_id}
+    await coordinator.engine_lock.acquire()  # a cycle holds the engine
+    call = hass.async_create_task(hass.services.async_call(domain, service, data, blocking=True))
+    for _ in range(20):  # the call passes HA's and our checks and waits on the lock
+        await asyncio.sleep(0)
+    unload = hass.async_create_task(hass.config_entries.async_unload(entry.entry_id))
+    await asyncio.wait_for(save_waits.wait(), 30)  # the unload's save queued behind the call
+    coordinator.engine_lock.release()
+    assert await unload
+    with pytest.raises(HomeAssistantError) as refused:
+        await call
+    assert refused.value.translation_key == "unloading_command"
+    await hass.async_block_till_done()
+    assert dispatched == []
+    assert cycles_run == []
     assert entry.state is ConfigEntryState.NOT_LOADED

@@ -45,7 +45,9 @@ IMPOSSIBLE = frozenset({"invalid", "out_of_range"})
 # a flow reading the inlet's other witnesses contradict (plausibility.py: a dead meter):
 # its own equipment fault, no limit crossed by the plant (``flow_low``) nor a second alarm
 DEAD_METER = "flow_meter_dead"
-NOT_THE_PLANT = IMPOSSIBLE | {DEAD_METER}
+# and every value the meter checks distrust (a frozen meter, a swapped pair:
+# ``plausibility.distrusted``): the finding is the alarm, never a limit that value crosses
+NOT_THE_PLANT = IMPOSSIBLE | {DEAD_METER} | frozenset(PLAUSIBILITY_FAULTS)
 ALARM_TYPES = (
     "safety_threshold",
     "equipment_fault",

@@ -26,7 +26,6 @@ from typing import Any
 
 from .alarms import (
     ANSWER_OK,
-    DEAD_METER,
     AlarmSettings,
     Condition,
     InletFacts,
@@ -74,7 +73,7 @@ from .evaluation import (
 )
 from .forecast import LoadForecaster
 from .model import Network
-from .plausibility import Plausibility, coupled, untrusted
+from .plausibility import Plausibility, coupled, distrusted, untrusted, valve_witnesses
 
 
 @dataclass
@@ -185,6 +184,7 @@ class ControlLoop:
         # faults seen over cycles (swapped, frozen, pump)
         self.plausibility = _plausibility(stored.get("plausibility"))
         self.plausibility.cycle_s = cycle_s  # its clock where readings carry no time
+        self.plausibility.valves = valve_witnesses(network)  # their Kv·√ΔP: flow witnesses
         # the file's design loads against the metered heat over days (§3.0.7, a warning)
         self.design_loads = _design_loads(network, stored.get("design_loads"))
         self.cycle_s = cycle_s
@@ -600,12 +600,14 @@ class ControlLoop:
         ev = result.evaluation
         conditions: list[Condition] = []
         manual = set(ctl.manual_inlets)  # a list: thousands of held valves on a real plant
-        dead = self.plausibility.disowned  # readings of no flow their witnesses contradict
+        # values the meter checks distrust (frozen, dead, swapped): their findings are the
+        # alarms, no threshold is judged on them (a frozen flow at 30 % of its set flow
+        # raised ``flow_low``, an emergency, every cycle after ``meter_frozen`` was named)
+        distrust = distrusted(result.findings, self.plausibility.disowned)
         for iid, reading in readings.items():
             result.success[iid] = self.success.update(iid, reading)
             rejected = _rejected(result.cleaning, self.cleaner.inlet_signals(iid))
-            if iid in dead:  # its flow is the meter's fault, not a flow too low (9b)
-                rejected["flow_m3h"] = DEAD_METER
+            rejected.update(distrust.get(iid, {}))  # the device's fault, not the plant's
             facts = InletFacts(
                 reading=reading,
                 set_flow_m3h=self._set_flow(iid),
@@ -623,7 +625,14 @@ class ControlLoop:
         for f in result.findings:
             if f.kind == "comm_loss" and f.inlet_id not in named and f.inlet_id in judged_ids:
                 named[f.inlet_id] = InletReading()
-        conditions += finding_conditions(result.findings, named, commands)
+        # a blockage is read off the flow: not alarmed on a flow the meter checks distrust
+        # (a meter frozen at 30 % kept a "blockage?" emergency beside ``meter_frozen``)
+        findings = [
+            f
+            for f in result.findings
+            if f.kind != "blockage" or "flow_m3h" not in distrust.get(f.inlet_id, {})
+        ]
+        conditions += finding_conditions(findings, named, commands)
         conditions += network_conditions(raw.outdoor_c, cfg.alarms, result.unbalanced_s)
         conditions += gateway_conditions(gateways)
         result.conditions = conditions

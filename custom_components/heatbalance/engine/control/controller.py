@@ -556,19 +556,24 @@ class Controller:
             return False
         planned = self.pi_schedule.open_loop(iid, inlet.device, current, goal)
         if planned is not None:
-            wanted, flow = planned
-            move = abs(math.log(goal / flow)) > OPEN_LOOP_SHIFT
+            wanted, flow, after = planned
+            move = flow <= 0.0 or abs(math.log(goal / flow)) > OPEN_LOOP_SHIFT
         else:
             fallback = self._set_opening(iid)
             if fallback is None:
                 return False
-            wanted, flow = fallback, goal
+            wanted, flow, after = fallback, goal, goal
             move = abs(wanted - current) > self.config.opening_deadband
         self.open_loop[iid] = cmds.open_loop[iid] = why
         cmds.targets[iid] = goal
         if move:
             sent = self._emit(iid, current, wanted, meas, cmds)
-            flow = goal if abs(sent - wanted) <= self.config.opening_deadband else flow
+            # the flow the plan expects where the valve was sent (a capped step: short of it)
+            if abs(sent - wanted) <= self.config.opening_deadband:
+                flow = after
+            elif planned is not None:
+                at_sent = self.pi_schedule.flow_at(iid, inlet.device, sent)
+                flow = at_sent if at_sent is not None else flow
         self.pi_planned[iid] = flow
         return True
 
@@ -646,8 +651,14 @@ class Controller:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]
 
         # buildings identified here; a faulty inlet's flow says nothing of the pipes
+        blocked = [i for i, why in self.faults.items() if why.startswith("blocked")]
         self.model.update_residuals(
-            views, current_speed, self.faults.keys(), self.meters.pair_ratio, self._flow_noise
+            views,
+            current_speed,
+            self.faults.keys(),
+            self.meters.pair_ratio,
+            self._flow_noise,
+            blocked,
         )
         self._check_building_circuits(ids)
         self.model.weights = self.config.weights  # who is served first when short (§5.3.6-5)
@@ -780,7 +791,10 @@ class Controller:
             tail = f" and {more} more" if more > 0 else ""
             cmds.notes.append(f"planned from the model without a flow reading: {named}{tail}")
         if self.moved or pump_moves:
-            flows = {**plan.flows, **{iid: q for iid, (_, q) in spared.items()}}
+            flows = {
+                **plan.flows,
+                **{iid: q for iid, (_, q) in spared.items() if self.model.is_leaf(iid)},
+            }
             self.expected = self._expected_flows(flows)
 
     def _spared_cuts(
@@ -791,76 +805,105 @@ class Controller:
         plan: Plan,
         speeds: tuple[float, float],
     ) -> dict[str, tuple[float, float]]:
-        """Inlets a coordinated re-plan would cut although their own estimate does not ask
-        for it: their flow is kept where it is instead.
+        """Valves a coordinated re-plan would cut although their own estimate does not ask
+        for it (:meth:`_asks_no_cut`): their flow is kept where it is instead.
 
-        The plan sizes every valve from its inlet's estimate, so in a re-plan each inlet is
-        also cut by its estimate's noise; alone, a flow above its goal is cut only beyond
-        ``SIGNIFICANCE_Z_ABOVE`` σ (:meth:`_significant`), since a cut from noise lands below
-        the band (§8.2.4). Per-step traces at 2 % noise, each a re-plan for someone else:
-        district120 seed 4, B083 at +1.6 % estimated +3.0 ± 0.9 %, cut to −0.05 %;
-        households1200 seed 3, B040H10 at +1.1 % estimated +3.2 %, cut to −0.08 % and
-        below the band for 8 steps; gen60 seed 4, B044 cut from −0.4 to −0.8 %.
+        The plan sizes every valve from its inlet's estimate and identified branch, so in a
+        re-plan each inlet is also cut by its estimate's noise and its model's error; alone,
+        a flow above its goal is cut only beyond ``SIGNIFICANCE_Z_ABOVE`` σ
+        (:meth:`_significant`), since a cut from noise lands below the band (§8.2.4). The
+        re-plan holds them to the same rule. Per-step traces at 2 % noise, each a re-plan
+        for someone else: district120 seed 4, B083 at +1.6 % estimated +3.0 ± 0.9 %, cut to
+        −0.05 %; households1200 seed 3, B040H10 at +1.0 % estimated +3.7 %, cut to −0.14 %
+        in a re-plan with a 0.1 % speed-up, and building B035 cut from +1.17 to +0.18 % by
+        its valve's model error, its households to −0.47 %.
 
-        Such an inlet (a leaf whose estimate asks for no correction) gets the opening that
-        only makes up for what the others' moves and the pump do to it (:meth:`_kept_flow`,
-        the coupling from the identified network, ``ModelBased.move_factors``), when that
-        makes its band likelier than the plan's cut, both judged on its presumed flow
-        (:meth:`_presumed_flow`) and σ; else the plan's opening stands. Not where the
-        coupling is known worse than the flow (its error, ``MOVE_FACTOR_SHARE`` of its
-        size, beyond the estimate's σ: estate12's first plan, seed 6, a valve kept against a
-        +20 % coupling landed +15 %), nor when the pump speeds up: the plan's cuts are its
-        compensation, and kept flows followed four small speed-ups to +5.9 % (gen60 seed
-        4; spared there too, households1200 held from ≤6 in 1 of 8 seeds, gen60 6 of 8).
+        A leaf gets the opening that only makes up for what the others' moves and the pump
+        do to it (:meth:`_kept_flow`, the coupling from the identified network,
+        ``ModelBased.move_factors``); a building valve (its flow is its households', no own
+        flow factor) is held where it stands (:meth:`_spared_buildings`). Spared when the
+        flow so kept, on its presumed value (:meth:`_presumed_flow`), stays in the band;
+        else the plan's opening stands. Not where the coupling is known worse than the flow
+        (its error, ``MOVE_FACTOR_SHARE`` of its size, beyond the estimate's σ: estate12's
+        first plan, seed 6, a valve kept against a +20 % coupling landed +15 %). In a
+        speed-up too: the kept opening makes up for it (the speed-up stays, it is margin).
         Returns ``{inlet: (opening, predicted flow)}``.
         """
         step = self.config.opening_deadband
         candidates: list[tuple[str, float, float]] = []
+        buildings: list[tuple[str, float, float]] = []
         moves: dict[str, tuple[float, float]] = {}
         for iid in ids:
             current = openings[iid]
             proposal = plan.openings.get(iid, plan.ideal_openings.get(iid))
             if current is None or proposal is None or abs(proposal - current) < step:
                 continue
-            if (
-                proposal < current
-                and iid not in self.shifted  # not just moved: the plan's landing not noise
-                and views[iid].movable
-                and self.model.is_leaf(iid)  # a building's flow is its households'
-                and iid not in self.faults
-                and self._in_range(iid, current)
-                and not self._significant(iid, views[iid])
-                and not self._likely_outside(iid)
-            ):
-                candidates.append((iid, current, proposal))
+            if proposal < current and self._asks_no_cut(iid, views[iid], current):
+                leaf = self.model.is_leaf(iid)
+                (candidates if leaf else buildings).append((iid, current, proposal))
             else:
                 moves[iid] = (current, proposal)
-        if not candidates or min(speeds) < MIN_RATIO_SPEED or speeds[1] > speeds[0]:
-            return {}  # a faster pump: the valves' cuts are its compensation
+        if (not candidates and not buildings) or min(speeds) < MIN_RATIO_SPEED:
+            return {}
         positions = {iid: o for iid, o in openings.items() if o is not None}
         factors = self.model.move_factors(positions, moves, speeds)
-        spared: dict[str, tuple[float, float]] = {}
+        if factors is None:
+            return {}
+        spared = self._spared_buildings(buildings, factors)
+        if len(spared) < len(buildings):  # the leaves are kept against the buildings' cuts
+            cut = {iid: (current, proposal) for iid, current, proposal in buildings}
+            moves.update({iid: move for iid, move in cut.items() if iid not in spared})
+            factors = self.model.move_factors(positions, moves, speeds) or {}
         for iid, current, proposal in candidates:
-            coupled = factors.get(iid) if factors is not None else None
+            coupled = factors.get(iid)
             known, presumed = self._flow_band(iid), self._presumed_flow(iid)
             if coupled is None or known is None or presumed is None:
                 continue
+            if self.model.flow_factor(iid, current, proposal) is None:
+                continue  # a valve the model cannot size: the plan's opening stands
             value, std, _, lo, hi = known
             if MOVE_FACTOR_SHARE * abs(math.log(coupled)) * value > std:
                 continue  # a large re-plan (the first one): the plan's sizing stands
             opening, own = self._kept_flow(iid, current, proposal, coupled)
             if abs(opening - current) < step:
                 opening, own = current, 1.0  # too small to send: its flow follows the others
-            planned = self.model.flow_factor(iid, current, proposal)
-            kept = presumed * coupled * own
-            if planned is None or not lo <= kept <= hi:
-                continue
-            cut = presumed * coupled * planned
-            spread = math.hypot(
-                std * coupled * planned, MOVE_FACTOR_SHARE * math.log(planned) * cut
-            )
-            if band_chance(kept, std * coupled * own, lo, hi) > band_chance(cut, spread, lo, hi):
+            if lo <= presumed * coupled * own <= hi:
                 spared[iid] = (opening, value * coupled * own)
+        return spared
+
+    def _asks_no_cut(self, iid: str, view: InletView, current: float) -> bool:
+        """Whether the inlet's own estimate asks for no cut: alone it would stay (§8.2.5)."""
+        return (
+            iid not in self.shifted  # not just moved: the plan's landing, not noise
+            and view.movable
+            and iid not in self.faults
+            and self._in_range(iid, current)
+            and not self._significant(iid, view)
+            and not self._likely_outside(iid)
+        )
+
+    def _spared_buildings(
+        self, buildings: list[tuple[str, float, float]], factors: Mapping[str, float]
+    ) -> dict[str, tuple[float, float]]:
+        """Building valves (they feed households) of :meth:`_spared_cuts`' candidates held
+        where they stand, when the building's flow so kept stays in its band.
+
+        ``factors`` are the flow changes of the others' moves and the pump with every
+        candidate held (``ModelBased.move_factors``): a building's households move with it,
+        so its whole flow is judged; there is no own flow factor to size a partial cut.
+        Returns ``{building: (opening, predicted flow)}``.
+        """
+        spared: dict[str, tuple[float, float]] = {}
+        for iid, current, _ in buildings:
+            coupled = factors.get(iid)
+            known, presumed = self._flow_band(iid), self._presumed_flow(iid)
+            if coupled is None or known is None or presumed is None:
+                continue
+            value, std, _, lo, hi = known
+            if MOVE_FACTOR_SHARE * abs(math.log(coupled)) * value > std:
+                continue  # a large re-plan (the first one): the plan's sizing stands
+            if lo <= presumed * coupled <= hi:
+                spared[iid] = (current, value * coupled)
         return spared
 
     def _kept_flow(

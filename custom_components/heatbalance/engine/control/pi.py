@@ -56,6 +56,7 @@ OWN_AUTHORITY = 0.5  # a building below its band whose valve holds this share of
 COLLECTIVE = 1.1  # Kv factor of the model's collective-gain probe
 NOISE = 0.03  # reading noise (relative) a loop assumes before it learnt one; meters: 1…5 %
 MAX_LN_KV_STEP = 1.5  # one step changes Kv by at most ×4.5 (a model is not the plant)
+SHUT_SHARE = 0.2  # below this share of its goal an open-loop valve is set from the inverse
 HOLD_Z = 1.0  # a flow error within this many standard errors of its estimate is noise
 HOLD_BAND_SHARE = 0.8  # … but a loop rests only in this share of the band around its aim
 INTERMEDIATE_FLOW = (band("intermediate", "flow").lower, band("intermediate", "flow").upper)
@@ -135,6 +136,8 @@ class GainSchedule:
         self._gain: dict[str, float] = {}  # d ln q / d ln Kv of all valves together, per inlet
         self._h: dict[str, float] = {}  # the openings the model was solved at
         self._q: dict[str, float] = {}  # … and the flows it gave there
+        self._dp: dict[str, float] = {}  # … and the Δp across each inlet's branch (kPa)
+        self._a_int: dict[str, float] | None = None  # branch resistance beside the valve
         self.read_ratio = 0.0  # median ln(reading / model) of the read inlets (observe)
 
     def update(
@@ -172,7 +175,7 @@ class GainSchedule:
                         kv[j] = share
             res = model.solve(h, pump_speed=speed, warm_start=warm, kv_factor=kv)
         except (HydraulicError, ArithmeticError, ValueError):
-            self.authority = {}
+            self.authority, self._dp = {}, {}
             self._last = None
             return
         self._last = res
@@ -195,6 +198,14 @@ class GainSchedule:
         self._gain = {iid: float(g) for iid, g in zip(res.inlet_ids, gain, strict=True)}
         self._h = {iid: float(x) for iid, x in zip(res.inlet_ids, h, strict=True)}
         self._q = dict(zip(res.inlet_ids, res.inlet_flow_m3h.tolist(), strict=True))
+        self._dp = dict(zip(res.inlet_ids, res.dp_available_kpa.tolist(), strict=True))
+        if self._a_int is None:  # Pa/(m³/s)²; not a building's over households (theirs too)
+            dev = model.devices
+            self._a_int = {
+                iid: float(a)
+                for iid, a, parent in zip(res.inlet_ids, dev.a_int, dev.is_parent, strict=True)
+                if not parent
+            }
         if errors is not None:
             self.set_common(errors)
 
@@ -281,27 +292,77 @@ class GainSchedule:
 
     def open_loop(
         self, iid: str, device: Device, opening: float, goal: float
-    ) -> tuple[float, float] | None:
-        """A silent-meter inlet's opening for ``goal`` and the flow predicted at ``opening``
-        (None: no model solution, or a valve without Kv).
+    ) -> tuple[float, float, float] | None:
+        """A silent-meter inlet's opening for ``goal``, the flow predicted at ``opening`` and
+        the flow predicted at the new opening (None: no model solution, or no Kv).
 
         The prediction is the model's flow at this cycle's openings times what readings
         say of the model: the inlet's own ratio if it was ever read, else the median of
         the read inlets' (a network file off as a whole, the pump's real head). The
         opening is the exact branch inverse of :meth:`_flow_step` without noise shrinking
-        (there is no reading to be noisy), at most ``MAX_LN_KV_STEP``.
+        (there is no reading to be noisy), at most ``MAX_LN_KV_STEP``. A valve (nearly)
+        shut passes (nearly) no model flow: a ratio of that flow says nothing and ×4.5 of
+        a zero Kv stays zero; it is set from the model's inverse of the goal instead
+        (:meth:`_reopened`): a shut gen20 building took four cycles (0 → 0.05 → 0.49 →
+        0.67) with each capped step shown as reaching its goal.
         """
         q, beta = self._q.get(iid), self.authority.get(iid)
-        if q is None or not 0.0 < q < math.inf or beta is None or device.kvs is None:
+        if q is None or not 0.0 <= q < math.inf or beta is None or device.kvs is None:
             return None
         if not 0.0 < goal < math.inf:
             return None
         ratio = self.ratios.get(iid)
-        flow = q * math.exp(ratio.mean if ratio is not None else self.read_ratio)
-        left = (flow / goal) ** 2 - 1.0 + beta  # (q/q*)² − (1 − β)
+        shift = math.exp(ratio.mean if ratio is not None else self.read_ratio)
+        flow = q * shift
+        if flow < SHUT_SHARE * goal:
+            reopened = self._reopened(iid, device, goal / shift)
+            if reopened is not None:
+                return reopened, flow, goal
+        if flow <= 0.0:
+            return None
+        share = flow / goal
+        left = share * share - 1.0 + beta  # (q/q*)² − (1 − β); a product: no OverflowError
         step = MAX_LN_KV_STEP if left <= 0 else -0.5 * math.log(left / beta)
-        step = min(max(step, -MAX_LN_KV_STEP), MAX_LN_KV_STEP)
-        return opening_for_kv(device, device.kv(opening) * math.exp(step)), flow
+        capped = min(max(step, -MAX_LN_KV_STEP), MAX_LN_KV_STEP)
+        # at a constant branch Δp: q'/q = 1 / √((1 − β) + β·(Kv/Kv')²)
+        after = (
+            goal if capped == step else flow / math.sqrt(1.0 - beta + beta * math.exp(-2 * capped))
+        )
+        return opening_for_kv(device, device.kv(opening) * math.exp(capped)), flow, after
+
+    def flow_at(self, iid: str, device: Device, opening: float) -> float | None:
+        """The flow (m³/h) predicted at ``opening`` with this cycle's Δp across the inlet's
+        branch and what readings say of the model (as :meth:`open_loop`); None: a building
+        over households, no model solution or no Kv. What a command that the step limits
+        cut short is shown to pass — not its goal, nor the shut valve's nothing."""
+        a_int = (self._a_int or {}).get(iid)
+        dp = self._dp.get(iid)
+        if a_int is None or dp is None or not 0.0 < dp < math.inf or device.kvs is None:
+            return None
+        kv = device.kv(opening)
+        if not kv > 0.0:
+            return 0.0
+        ratio = self.ratios.get(iid)
+        shift = math.exp(ratio.mean if ratio is not None else self.read_ratio)
+        per_kv = 3600.0 / kv
+        q = math.sqrt(dp * 1000.0 / (a_int + 1e5 * per_kv * per_kv)) * 3600.0
+        return q * shift
+
+    def _reopened(self, iid: str, device: Device, flow: float) -> float | None:
+        """The opening at which the model's branch passes ``flow`` (m³/h) at this cycle's Δp
+        across it: the valve takes what the branch's own resistance leaves (None: a
+        building over households, whose branch the model does not reduce to one law)."""
+        a_int = (self._a_int or {}).get(iid)
+        dp = self._dp.get(iid)
+        if a_int is None or dp is None or not 0.0 < dp < math.inf or device.kvs is None:
+            return None
+        if not 0.0 < flow < math.inf:
+            return None
+        q = flow / 3600.0  # products, not powers: an absurd goal gives inf, not OverflowError
+        valve_kpa = dp - a_int * q * q / 1000.0
+        if not valve_kpa > 0.0:  # NaN too (0 × ∞ of an absurd goal)
+            return 1.0  # the branch alone takes the whole Δp: fully open
+        return opening_for_kv(device, flow / math.sqrt(valve_kpa / 100.0))
 
     def forget(self, iid: str) -> None:
         """An inlet read from other devices now: its ratio and last reading no longer hold."""
