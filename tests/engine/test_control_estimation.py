@@ -32,6 +32,7 @@ from custom_components.heatbalance.engine.control.estimation import (
     SignalFilter,
 )
 from custom_components.heatbalance.engine.control.model_based import InletView
+from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.simulator import Simulator
 
@@ -593,6 +594,19 @@ def test_the_gates_never_trust_an_estimate_beyond_the_prior_drift_and_the_pooled
     assert ctl._likely_outside("B102")
 
 
+def _balanced_at_two_percent(net: Network) -> tuple[Simulator, Controller]:
+    """Valves alone (no pump), 8 steps at 2 % noise: balanced, the meters' noise learnt."""
+    sim = Simulator(net, outdoor_c=-5.0)
+    ctl = make_controller(net, ControllerConfig(pump_control=False))
+    rng = np.random.default_rng(5)
+    for _ in range(8):
+        meas = Measurements.from_plant(sim.state())
+        noisy(meas, rng, 0.02)
+        apply(sim, ctl.step(meas))
+        sim.advance(STEP_S)
+    return sim, ctl
+
+
 def test_a_replan_for_another_inlet_does_not_cut_one_its_noise_put_above_its_goal(
     builtin,
 ) -> None:
@@ -603,14 +617,7 @@ def test_a_replan_for_another_inlet_does_not_cut_one_its_noise_put_above_its_goa
     B083 at +1.6 %, estimated +3.0 ± 0.9 %, cut to −0.05 % in a re-plan for others). Its
     flow is now kept where it is, in band, while the re-plan serves the other inlet."""
     net = all_open(builtin("estate12"))
-    sim = Simulator(net, outdoor_c=-5.0)
-    ctl = make_controller(net, ControllerConfig(pump_control=False))  # valves alone
-    rng = np.random.default_rng(5)
-    for _ in range(8):  # balanced at 2 % noise, the meters' noise learnt
-        meas = Measurements.from_plant(sim.state())
-        noisy(meas, rng, 0.02)
-        apply(sim, ctl.step(meas))
-        sim.advance(STEP_S)
+    sim, ctl = _balanced_at_two_percent(net)
     noisy_one, other = "B005", "B001"
     set_flow = ctl.config.set_flow(net.inlets[noisy_one])
     factor = 1.0
@@ -642,14 +649,7 @@ def test_a_replan_for_another_inlet_does_not_cut_a_building_valve_its_estimate_l
     households to −0.47 %). A building whose own estimate asks for nothing keeps its valve
     where it stands while the re-plan serves the other inlet; its households stay in band."""
     net = all_open(generate_network(6, 4, seed=13, name="households"))
-    sim = Simulator(net, outdoor_c=-5.0)
-    ctl = make_controller(net, ControllerConfig(pump_control=False))  # valves alone
-    rng = np.random.default_rng(5)
-    for _ in range(8):  # balanced at 2 % noise, the meters' noise learnt
-        meas = Measurements.from_plant(sim.state())
-        noisy(meas, rng, 0.02)
-        apply(sim, ctl.step(meas))
-        sim.advance(STEP_S)
+    sim, ctl = _balanced_at_two_percent(net)
     building = "B003"
     households = [i for i in ctl.ids if net.inlets[i].parent == building]
     other = next(i for i in ctl.ids if net.inlets[i].parent == "B001")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -49,3 +50,34 @@ def gateway_config(folder: Path, port: int, **extra: Any) -> dict[str, Any]:
         "mqtt": {"main": plain_broker(port)},
         **extra,
     }
+
+
+def one_valve_gateway(
+    folder: Path, port: int, virtual: Any, devices: tuple[str, ...]
+) -> dict[str, Any]:
+    """Gateway ``gw1`` polling only ``devices`` of the virtual plant, every 0.2 s."""
+    buses = [
+        bus | {"devices": [d for d in bus["devices"] if d["name"] in devices]}
+        for bus in virtual.gateway_buses(poll_interval=0.2)
+    ]
+    return gateway_config(folder, port, buses=[b for b in buses if b["devices"]])
+
+
+def one_inlet_plant(inlet: str, meter: str, valve: str) -> Any:
+    """The integration's own estate12 model (not the plant) with ``inlet`` on the gateway."""
+    from custom_components.heatbalance.const import SOURCE_GATEWAY
+    from custom_components.heatbalance.plant import Plant
+    from custom_components.heatbalance.settings import InletConfig, Settings
+    from scripts import virtual_plant as vp
+
+    config = InletConfig("s4", inlet, SOURCE_GATEWAY, gateway_meter=meter, gateway_valve=valve)
+    return Plant(vp.load_simulator("estate12"), {inlet: config}, Settings.from_options({}))
+
+
+async def async_valve_reported(hass: HomeAssistant, plant: Any, inlet: str) -> None:
+    """Wait until ``inlet``'s valve position has come through the gateway (guard: 30 s)."""
+    for _ in range(600):  # guard against a hang only
+        if (await plant.async_acquire(hass)).inlets[inlet].opening is not None:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the valve never reported")

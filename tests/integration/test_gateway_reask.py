@@ -18,14 +18,16 @@ from pathlib import Path
 import pytest
 from homeassistant.core import HomeAssistant
 
-from custom_components.heatbalance.const import SOURCE_GATEWAY
 from custom_components.heatbalance.gateway_source import RESEND_S, RESENDS, async_attach
-from custom_components.heatbalance.plant import Plant
-from custom_components.heatbalance.settings import InletConfig, Settings
 from devtools.gateway_proc import GatewayProcess, until
 from scripts import virtual_plant as vp
 
-from .real_mqtt import gateway_config, ha_on_mosquitto
+from .real_mqtt import (
+    async_valve_reported,
+    ha_on_mosquitto,
+    one_inlet_plant,
+    one_valve_gateway,
+)
 
 INLET = "B004"
 DEVICES = ("b004-meter", "b004-valve")
@@ -43,36 +45,14 @@ async def test_command_sent_while_the_gateway_was_away_is_answered(
 ) -> None:
     virtual = vp.VirtualPlant(vp.load_simulator("estate12"), port=0, speed=1e-9)  # bound: no race
     async with ha_on_mosquitto(hass, tmp_path) as broker, virtual:
-        buses = [
-            bus | {"devices": [d for d in bus["devices"] if d["name"] in DEVICES]}
-            for bus in virtual.gateway_buses(poll_interval=0.2)
-        ]
-        config = gateway_config(tmp_path, broker.port, buses=[b for b in buses if b["devices"]])
+        config = one_valve_gateway(tmp_path, broker.port, virtual, DEVICES)
         gateway = GatewayProcess(tmp_path / "gw", config)
-        plant = Plant(
-            vp.load_simulator("estate12"),  # the integration's own model, not the plant
-            {
-                INLET: InletConfig(
-                    "s4", INLET, SOURCE_GATEWAY, gateway_meter=DEVICES[0], gateway_valve=DEVICES[1]
-                )
-            },
-            Settings.from_options({}),
-        )
+        plant = one_inlet_plant(INLET, *DEVICES)
         source = await async_attach(hass, plant)
         assert source is not None
         try:
             gateway.start()
-
-            async def valve_read() -> bool:
-                acq = await plant.async_acquire(hass)
-                return acq.inlets[INLET].opening is not None
-
-            for _ in range(600):  # guard against a hang only
-                if await valve_read():
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise AssertionError("the valve never reported")
+            await async_valve_reported(hass, plant, INLET)
             gateway.kill()  # the add-on drops off the broker …
             assert await plant.async_dispatch(hass, {INLET: 0.2}, None) == set()
             ((request, _sent),) = source.last_command.values()

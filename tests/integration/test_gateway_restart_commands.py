@@ -21,14 +21,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
 from custom_components.heatbalance import gateway_source
-from custom_components.heatbalance.const import SOURCE_GATEWAY
 from custom_components.heatbalance.gateway_source import async_attach
-from custom_components.heatbalance.plant import Plant
-from custom_components.heatbalance.settings import InletConfig, Settings
 from devtools.gateway_proc import GatewayProcess, until
 from scripts import virtual_plant as vp
 
-from .real_mqtt import gateway_config, ha_on_mosquitto
+from .real_mqtt import (
+    async_valve_reported,
+    ha_on_mosquitto,
+    one_inlet_plant,
+    one_valve_gateway,
+)
 
 INLET = "B004"
 DEVICES = ("b004-meter", "b004-valve")
@@ -61,38 +63,16 @@ async def test_a_command_sent_while_the_gateway_is_away_is_carried_out_when_it_i
     monkeypatch.setattr(gateway_source, "RESEND_S", 0.2)  # all re-asks done within 1.2 s
     virtual = vp.VirtualPlant(vp.load_simulator("estate12"), port=0, speed=1e-9)
     async with ha_on_mosquitto(hass, tmp_path, birth=False) as broker, virtual:
-        buses = [
-            bus | {"devices": [d for d in bus["devices"] if d["name"] in DEVICES]}
-            for bus in virtual.gateway_buses(poll_interval=0.2)
-        ]
-        config = gateway_config(tmp_path, broker.port, buses=[b for b in buses if b["devices"]])
+        config = one_valve_gateway(tmp_path, broker.port, virtual, DEVICES)
         config["mqtt"]["main"]["keepalive"] = 5  # a crash is offline 7.5 s later (its will)
         gateway = GatewayProcess(tmp_path / "gw", config)
-        plant = Plant(
-            vp.load_simulator("estate12"),  # the integration's own model, not the plant
-            {
-                INLET: InletConfig(
-                    "s4", INLET, SOURCE_GATEWAY, gateway_meter=DEVICES[0], gateway_valve=DEVICES[1]
-                )
-            },
-            Settings.from_options({}),
-        )
+        plant = one_inlet_plant(INLET, *DEVICES)
         source = await async_attach(hass, plant)
         assert source is not None
         try:
             gateway.start()
-
-            async def valve_read() -> bool:
-                acq = await plant.async_acquire(hass)
-                return acq.inlets[INLET].opening is not None
-
             await until(lambda: source.status.get("gw1") == "online", "the gateway online")
-            for _ in range(600):  # guard against a hang only
-                if await valve_read():
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise AssertionError("the valve never reported")
+            await async_valve_reported(hass, plant, INLET)
             await until(lambda: _connected(hass) == "on", "HA's Connected sensor on")
             if away == "stop":
                 assert gateway.stop() == 0  # clean: "offline" at once

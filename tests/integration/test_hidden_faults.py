@@ -240,15 +240,7 @@ async def test_a_biased_building_meter_named_while_balanced_is_brought_into_the_
     hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
     await hass.async_block_till_done()
     await async_all_open_and_fresh(hass, entry, field)
-    raised = RaisedAlarms(hass)
-    ratios: list[float] = []
-    for k in range(1, 21):
-        raised.cycle = k
-        await _run(hass, entry, field, 1)
-        state = field.sim.state().inlets["B002"]
-        ratios.append(state.flow_m3h / state.design_flow_m3h)
-    named = [k for k, a in raised if a["location"] == "B002" and a["reason"] == "equipment_fault"]
-    assert named, raised
+    named, ratios = await _named_and_flows(hass, entry, field, "B002", 20)
     after = ratios[named[0] + 3 :]
     assert after, (named, ratios)
     assert all(0.95 <= r <= 1.10 for r in after), (named, ratios)
@@ -285,15 +277,7 @@ async def test_a_blocked_building_with_lost_readings_leaves_no_stale_residual(
     hass.config_entries.async_update_entry(entry, options=dict(entry.options) | {"mode": "auto"})
     await hass.async_block_till_done()
     await async_all_open_and_fresh(hass, entry, field)
-    raised = RaisedAlarms(hass)
-    ratios: list[float] = []
-    for k in range(1, 13):
-        raised.cycle = k
-        await _run(hass, entry, field, 1)
-        state = field.sim.state().inlets["B001"]
-        ratios.append(state.flow_m3h / state.design_flow_m3h)
-    named = [k for k, a in raised if a["location"] == "B002" and a["reason"] == "equipment_fault"]
-    assert named, raised
+    named, ratios = await _named_and_flows(hass, entry, field, "B001", 12)
     after = ratios[named[0] + 1 :]
     assert after, (named, ratios)
     assert all(0.95 <= r <= 1.10 for r in after), (named, ratios)
@@ -324,6 +308,23 @@ async def _ai_without_transmitters(
         field.sim.inject_fault(blocked, "blockage", factor=0.3)
     await async_all_open_and_fresh(hass, entry, field)
     return entry, field
+
+
+async def _named_and_flows(
+    hass: HomeAssistant, entry: Any, field: FieldPlant, watched: str, cycles: int
+) -> tuple[list[int], list[float]]:
+    """Run ``cycles`` cycles: the cycles at which B002 was alarmed as an equipment fault
+    (asserted to happen) and ``watched``'s true flow ÷ design flow after each cycle."""
+    raised = RaisedAlarms(hass)
+    ratios: list[float] = []
+    for k in range(1, cycles + 1):
+        raised.cycle = k
+        await _run(hass, entry, field, 1)
+        state = field.sim.state().inlets[watched]
+        ratios.append(state.flow_m3h / state.design_flow_m3h)
+    named = [k for k, a in raised if a["location"] == "B002" and a["reason"] == "equipment_fault"]
+    assert named, raised
+    return named, ratios
 
 
 async def _add_file(hass: HomeAssistant, path: Path) -> Any:
