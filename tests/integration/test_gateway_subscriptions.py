@@ -67,6 +67,9 @@ async def test_reloads_leave_one_subscription(
         for _ in range(2):
             assert await hass.config_entries.async_reload(entry.entry_id)
             await hass.async_block_till_done()
+        # a source unsubscribes only once its subscribe is acknowledged (HA 2026's signal,
+        # gateway_source._once_subscribed): a reload right after a start is settled then
+        await _settled(hass)
         assert [s.topic for s in _ours(hass)] == [TOPIC]
         await _status_reaches(hass, entry, "bogus-1")
 
@@ -75,6 +78,7 @@ async def test_reloads_leave_one_subscription(
         assert await hass.config_entries.async_reload(mqtt_entry.entry_id)
         await mqtt.async_wait_for_mqtt_client(hass)
         await hass.async_block_till_done()
+        await _settled(hass)
         assert [s.topic for s in _ours(hass)] == [TOPIC]
         await _status_reaches(hass, entry, "bogus-2")
 
