@@ -34,7 +34,7 @@ def birth(addon: Path, outage: float) -> None:
     from devtools.broker import Mosquitto
     from devtools.gateway_proc import GatewayProcess, plain_broker, simulated_buses
     from devtools.mqtt_consumer import MqttConsumer
-    from tests.addon.waiting import wait_for
+    from devtools.waiting import wait_for
 
     folder = Path(tempfile.mkdtemp(prefix="bench-gateway-link-"))
     broker = Mosquitto(folder / "broker")

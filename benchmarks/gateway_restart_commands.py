@@ -2,7 +2,8 @@
 
 Run by ``benchmarks/bench_gateway_link.py restart`` in HA's test harness (real add-on,
 mosquitto, HA's MQTT client, the virtual plant), default re-asks (every 5 s, 6 times). Uses only
-the source's API older than issue 10 item 6, so it runs on an older checkout too. Prints; does
+the source's API older than issue 10 item 6, so it runs on an older checkout too
+(copy it and ``devtools/real_mqtt.py`` there). Prints; does
 not assert on the outcome.
 """
 
@@ -21,8 +22,8 @@ from custom_components.heatbalance.gateway_source import async_attach
 from custom_components.heatbalance.plant import Plant
 from custom_components.heatbalance.settings import InletConfig, Settings
 from devtools.gateway_proc import GatewayProcess, until
+from devtools.real_mqtt import gateway_config, ha_on_mosquitto
 from scripts import virtual_plant as vp
-from tests.integration.real_mqtt import gateway_config, ha_on_mosquitto
 
 INLET, DEVICES = "B004", ("b004-meter", "b004-valve")
 GAP = float(os.environ.get("BENCH_GAP", "40"))

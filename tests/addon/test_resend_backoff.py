@@ -17,8 +17,7 @@ import pytest
 
 from devtools.gateway_proc import GatewayProcess, plain_broker, simulated_buses
 from devtools.mqtt_consumer import MqttConsumer
-
-from .waiting import wait_for
+from devtools.waiting import wait_for
 
 WAIT = re.compile(rb"ack timeout; the next after ([0-9.]+) s")
 

@@ -15,8 +15,7 @@ import pytest
 from devtools.broker import Mosquitto
 from devtools.gateway_proc import GatewayProcess, plain_broker, simulated_buses
 from devtools.mqtt_consumer import MqttConsumer
-
-from .waiting import wait_for
+from devtools.waiting import wait_for
 
 
 @pytest.mark.slow

@@ -28,8 +28,7 @@ from homeassistant.core import HomeAssistant, callback
 from custom_components.heatbalance.gateway_source import QUEUE_READINGS, GatewaySource, Item
 from custom_components.heatbalance.settings import default_gateway_devices
 from devtools.gateway_proc import GatewayProcess, until
-
-from .real_mqtt import gateway_config, ha_on_mosquitto
+from devtools.real_mqtt import gateway_config, ha_on_mosquitto
 
 BACKLOG = 12_000
 INLETS = ("B001", "B002", "B003", "B004")

@@ -19,8 +19,7 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.heatbalance.gateway_source import GatewaySource, Item
 from devtools.gateway_proc import GatewayProcess, simulated_buses
-
-from .real_mqtt import gateway_config, ha_on_mosquitto
+from devtools.real_mqtt import gateway_config, ha_on_mosquitto
 
 
 async def _until(predicate: Any, what: str, guard_s: float = 90.0) -> None:

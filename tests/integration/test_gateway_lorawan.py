@@ -19,9 +19,8 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.heatbalance.gateway_source import GatewaySource
 from devtools.gateway_proc import GatewayProcess
+from devtools.real_mqtt import gateway_config, ha_on_mosquitto
 from tests.addon.test_lorawan import VALVE_EUI, uplink
-
-from .real_mqtt import gateway_config, ha_on_mosquitto
 
 
 @pytest.mark.slow

@@ -18,8 +18,7 @@ from homeassistant.core import HomeAssistant
 from custom_components.heatbalance.gateway_source import GatewaySource
 from devtools.gateway_proc import GatewayProcess
 from devtools.mbus_meter import MBusLine, VirtualMeter
-
-from .real_mqtt import gateway_config, ha_on_mosquitto
+from devtools.real_mqtt import gateway_config, ha_on_mosquitto
 
 
 @pytest.mark.slow

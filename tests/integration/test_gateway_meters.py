@@ -27,11 +27,11 @@ from custom_components.heatbalance.gateway_source import GatewaySource
 from custom_components.heatbalance.requirements import meter_checks
 from devtools.gateway_field import GatewayField
 from devtools.gateway_proc import GatewayProcess
+from devtools.real_mqtt import gateway_config, ha_on_mosquitto
 from scripts.virtual_plant import SUBSTATION_METER
 from tests.addon.modbus_sim import SimServer
 
 from .conftest import add_network
-from .real_mqtt import gateway_config, ha_on_mosquitto
 
 OUTDOOR = "sensor.field_outdoor"
 

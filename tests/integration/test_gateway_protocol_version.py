@@ -39,10 +39,10 @@ from custom_components.heatbalance.repairs import async_gateway_issues
 from custom_components.heatbalance.requirements import meter_checks
 from custom_components.heatbalance.settings import InletConfig, Settings
 from devtools.gateway_proc import GatewayProcess
+from devtools.real_mqtt import gateway_config, ha_on_mosquitto
 from tests.addon.modbus_sim import SimServer
 
 from .conftest import add_network
-from .real_mqtt import gateway_config, ha_on_mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD_ADDON = "2984dda^"  # the add-on just before energy counters in kWh (it publishes MWh)

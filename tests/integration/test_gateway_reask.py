@@ -20,14 +20,13 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.heatbalance.gateway_source import RESEND_S, RESENDS, async_attach
 from devtools.gateway_proc import GatewayProcess, until
-from scripts import virtual_plant as vp
-
-from .real_mqtt import (
+from devtools.real_mqtt import (
     async_valve_reported,
     ha_on_mosquitto,
     one_inlet_plant,
     one_valve_gateway,
 )
+from scripts import virtual_plant as vp
 
 INLET = "B004"
 DEVICES = ("b004-meter", "b004-valve")

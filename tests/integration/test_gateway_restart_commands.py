@@ -23,14 +23,13 @@ from homeassistant.helpers import entity_registry as er
 from custom_components.heatbalance import gateway_source
 from custom_components.heatbalance.gateway_source import async_attach
 from devtools.gateway_proc import GatewayProcess, until
-from scripts import virtual_plant as vp
-
-from .real_mqtt import (
+from devtools.real_mqtt import (
     async_valve_reported,
     ha_on_mosquitto,
     one_inlet_plant,
     one_valve_gateway,
 )
+from scripts import virtual_plant as vp
 
 INLET = "B004"
 DEVICES = ("b004-meter", "b004-valve")

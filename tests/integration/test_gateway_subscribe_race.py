@@ -31,8 +31,7 @@ from homeassistant.helpers.dispatcher import DATA_DISPATCHER
 from custom_components.heatbalance.gateway_source import GatewaySource
 from custom_components.heatbalance.settings import default_gateway_devices
 from devtools.gateway_proc import until
-
-from .real_mqtt import ha_on_mosquitto
+from devtools.real_mqtt import ha_on_mosquitto
 
 
 @pytest.fixture

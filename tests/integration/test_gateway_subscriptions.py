@@ -18,9 +18,9 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
 from devtools.gateway_proc import until
+from devtools.real_mqtt import ha_on_mosquitto
 
 from .conftest import add_network
-from .real_mqtt import ha_on_mosquitto
 from .test_gateway_subscribe_race import _settled
 
 TOPIC = "heatbalance/gw/#"

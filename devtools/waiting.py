@@ -1,4 +1,5 @@
-"""Waiting on a real process (gateway, broker, consumer) in the add-on tests."""
+"""Waiting on a real process (gateway, broker, consumer), for the add-on tests and the gateway
+benchmarks (here, not in tests/: benchmarks use it too)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Home Assistant's own MQTT client on a real mosquitto, for the gateway chain tests."""
+"""Home Assistant's own MQTT client on a real mosquitto, for the gateway chain tests and
+benchmarks that run in HA's test harness (here, not in tests/: benchmarks use it too)."""
 
 from __future__ import annotations
 
