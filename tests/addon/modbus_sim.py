@@ -46,6 +46,7 @@ class Behaviour:
     outcomes: list[bool] = field(default_factory=list)  # per request seen: answered?
     fault: str | None = None  # one of FAULTS, or None for a well-behaved device
     late_s: float = 0.35
+    holding: int = 0  # silent requests still held (their handler not yet ended)
     _plan: list[bool] = field(default_factory=list)
 
     def _drop_next(self) -> bool:
@@ -67,7 +68,11 @@ class Behaviour:
         self.outcomes.append(not drop)
         if drop:
             self.dropped += 1
-            await asyncio.sleep(self.hold_s)
+            self.holding += 1
+            try:
+                await asyncio.sleep(self.hold_s)
+            finally:
+                self.holding -= 1
             raise NoSuchIdException("simulated silence")
         if set_values is not None and fc in (5, 6, 15, 16):
             self.writes.append((address, list(set_values)))
