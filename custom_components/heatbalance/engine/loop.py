@@ -267,6 +267,14 @@ class ControlLoop:
             self.controller.pump_unsent()
         expect_commands(self.cleaner, self.network, moved, self.controller.moved_from)
 
+    def carried_out_late(self, moved: dict[str, float]) -> None:
+        """Commands that did not go out at their cycle (held for an offline gateway, so
+        forgotten then) and were carried out since: moves of that step after all. The PI
+        loops of those valves track where they now stand, as they tracked the old position
+        when the command was forgotten (bumpless)."""
+        self.commanded(moved)
+        self.controller.track(moved)
+
     def sources_changed(self, ids: Iterable[str]) -> None:
         """These inlets are now read and moved through other devices (an inlet re-mapped
         from the simulated plant to HA entities or the gateway, or to another valve).

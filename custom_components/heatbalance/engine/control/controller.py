@@ -1905,6 +1905,13 @@ class Controller:
             if state is not None and current is not None:
                 state.integral = current - state.bias
 
+    def track(self, positions: Mapping[str, float]) -> None:
+        """The valves stand at ``positions`` after all (a command forgotten as unsent and
+        carried out late): their PI loops' outputs are set there (:meth:`_pi_track`)."""
+        for iid, position in positions.items():
+            if (state := self.pi.get(iid)) is not None:
+                state.integral = position - state.bias
+
     def forget(self, ids: Iterable[str]) -> None:
         """The inlets' signals now come from other devices (a source re-mapped, §5.3.6-3).
 
