@@ -269,11 +269,10 @@ class ControlLoop:
 
     def carried_out_late(self, moved: dict[str, float]) -> None:
         """Commands that did not go out at their cycle (held for an offline gateway, so
-        forgotten then) and were carried out since: moves of that step after all. The PI
-        loops of those valves track where they now stand, as they tracked the old position
-        when the command was forgotten (bumpless)."""
+        forgotten then) and were carried out since: moves of that step after all, and the
+        controller as if they had been sent at once (:meth:`Controller.carried_out`)."""
         self.commanded(moved)
-        self.controller.track(moved)
+        self.controller.carried_out(moved)
 
     def sources_changed(self, ids: Iterable[str]) -> None:
         """These inlets are now read and moved through other devices (an inlet re-mapped
