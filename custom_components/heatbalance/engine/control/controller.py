@@ -2111,7 +2111,7 @@ class Controller:
         model = self._model_factors(meas, openings) if self._model_regulates() else None
         self._pool_noise()
         drift = self.drift.sigma()
-        walks: list[float] = []
+        walks: list[tuple[float, float]] = []
         for iid, inlet in self.network.inlets.items():
             est = self.estimators.get(iid)
             if est is None:  # setdefault would build six filters every cycle
@@ -2129,7 +2129,7 @@ class Controller:
             factor = self._move_factor(iid, touched, coupling, model)
             est.step(raw, moved, jump, expected, untouched, factor)
             if flow.walk is not None:
-                walks.append(flow.walk)
+                walks.append((flow.walk, flow.walk_weight))
             got = raw is not None and raw.get("flow_m3h") is not None
             if got:
                 self.fresh.add(iid)
@@ -2143,8 +2143,8 @@ class Controller:
             if opening is None and raw is not None:
                 opening = raw.get("opening")
             inlets[iid] = est.reading(opening, raw.estimated if raw is not None else ())
-        for walk in walks:
-            self.drift.learn(walk)
+        for walk, weight in walks:
+            self.drift.learn(walk, weight)
         return replace(meas, inlets=inlets)
 
     def _model_regulates(self) -> bool:
