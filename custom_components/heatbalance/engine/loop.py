@@ -249,6 +249,9 @@ class ControlLoop:
         result.findings += self._controller_findings(result.findings, meas.time_s)
         hours = (self.cycle_s if dt_s is None else dt_s) / 3600.0
         result.findings += self.design_loads.update(meas, heat_kw, hours)
+        result.findings = _not_read_off_distrusted(
+            result.findings, distrusted(result.findings, self.plausibility.disowned)
+        )
         result.forecast_kw = self._forecast(meas, result.total_heat_kw, outdoor_forecast_c)
         self._alarm_rules(measurements, result, sent, gateways or {})
         result.dispatch = self._dispatch(commands, balance, balance_now)
@@ -625,14 +628,7 @@ class ControlLoop:
         for f in result.findings:
             if f.kind == "comm_loss" and f.inlet_id not in named and f.inlet_id in judged_ids:
                 named[f.inlet_id] = InletReading()
-        # a blockage is read off the flow: not alarmed on a flow the meter checks distrust
-        # (a meter frozen at 30 % kept a "blockage?" emergency beside ``meter_frozen``)
-        findings = [
-            f
-            for f in result.findings
-            if f.kind != "blockage" or "flow_m3h" not in distrust.get(f.inlet_id, {})
-        ]
-        conditions += finding_conditions(findings, named, commands)
+        conditions += finding_conditions(result.findings, named, commands)
         conditions += network_conditions(raw.outdoor_c, cfg.alarms, result.unbalanced_s)
         conditions += gateway_conditions(gateways)
         result.conditions = conditions
@@ -684,6 +680,23 @@ class ControlLoop:
 # the value itself not kept (a reading that merely was not there is none of them)
 REJECTED_REASONS = frozenset(f.value for f in REJECTING) - {"missing"}
 _NO_SIGNALS: Mapping[str, float] = MappingProxyType({})  # one for all inlets without any
+
+
+def _not_read_off_distrusted(
+    findings: list[Finding], distrust: Mapping[str, Mapping[str, str]]
+) -> list[Finding]:
+    """``findings`` without a blockage read off a flow the meter checks distrust (a meter
+    frozen at 30 % of its flow looks like a blocked building, §5.3.8-2): the meter's own
+    finding names the fault; no display, alarm or diagnostics keeps the blockage beside it
+    (before, a "blockage?" emergency stood beside ``meter_frozen``, and after the alarm was
+    left out the finding still stood in diagnostics and the panel)."""
+    if not distrust:
+        return findings
+    return [
+        f
+        for f in findings
+        if f.kind != "blockage" or "flow_m3h" not in distrust.get(f.inlet_id, {})
+    ]
 
 
 def _controller(network: Network, config: ControllerConfig, stored: Any) -> Controller:
