@@ -116,3 +116,23 @@ def test_the_substation_heat_meter_is_the_load_where_mapped() -> None:
     out, _ = _step(loop, sim)  # the meter not read this cycle
     assert out.load_kw is None
     assert taught == [1234.5]
+
+
+def test_a_building_and_its_households_are_one_load_not_two() -> None:
+    """households1200: each building's meter already carries its households' heat. The load
+    sums the inlets without a judged parent — before, every inlet's heat was summed and
+    the forecaster learnt twice the network's load (28,086 kW for 14,043)."""
+    net = load_network("households1200")
+    control = ControllerConfig(algorithm="model", level="intermediate")
+    loop = ControlLoop(net, LoopConfig(control), cycle_s=CYCLE_S)
+    sim = Simulator(net, outdoor_c=net.design.outdoor_c)
+    out = loop.step(Measurements.from_plant(sim.state()))
+    buildings = [i.id for i in net.inlets.values() if i.parent is None]
+    assert 0 < len(buildings) < len(net.inlets)
+    assert out.load_kw == pytest.approx(sum(out.heat_kw[b] or 0.0 for b in buildings))
+    assert out.load_kw == pytest.approx(out.total_heat_kw / 2.0, rel=0.01)
+    # judged households only (a building's meter not among them): each counts
+    households = [i.id for i in net.inlets.values() if i.parent is not None]
+    loop.configure(LoopConfig(control, judged=households))
+    out = loop.step(Measurements.from_plant(sim.state()))
+    assert out.load_kw == pytest.approx(sum(out.heat_kw[h] or 0.0 for h in households))

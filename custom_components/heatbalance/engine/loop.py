@@ -208,6 +208,8 @@ class ControlLoop:
         self._openings: dict[str, float] = {}  # last cycle's raw feedback (moves by hand)
         self._asked: dict[str, int] = {}  # cycles in a row outside, moved (not stored: a
         # restart counts afresh)
+        self._load_for: list[str] | None = None  # the judged list _load_ids was made from
+        self._load_ids: list[str] | None = None
         self.configure(config)
 
     def configure(self, config: LoopConfig) -> None:
@@ -728,10 +730,27 @@ class ControlLoop:
         if self.config.station_heat:
             read = meas.substation_heat_kw
             return read if read is not None and math.isfinite(read) and read >= 0.0 else None
-        if result.heat_left_out:
-            return None
-        estimated = sum(v for v in result.heat_estimate_kw.values() if v is not None)
-        return result.total_heat_kw + estimated
+        total = 0.0
+        for iid in self._load_inlets():
+            heat = result.heat_kw.get(iid)
+            heat = result.heat_estimate_kw.get(iid) if heat is None else heat
+            if heat is None:
+                return None
+            total += heat
+        return total
+
+    def _load_inlets(self) -> list[str]:
+        """The judged inlets the network's load sums: a building whose households are
+        judged too carries their heat already (a household's meter sits behind its
+        building's), so only inlets without a judged parent count — once, not twice."""
+        judged = self.config.judged
+        if self._load_ids is None or judged is not self._load_for:  # configure() may change it
+            self._load_for = judged  # held: the list compared by identity stays alive
+            inlets = self.network.inlets
+            ids = list(inlets) if judged is None else judged
+            chosen = set(ids)
+            self._load_ids = [i for i in ids if i in inlets and inlets[i].parent not in chosen]
+        return self._load_ids
 
     def _forecast(
         self, meas: Measurements, load: float | None, outdoor_forecast_c: list[float] | None
