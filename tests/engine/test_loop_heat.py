@@ -76,7 +76,7 @@ def test_a_missing_meter_is_estimated_and_the_forecaster_learns_the_whole_load(
         _step(loop, sim)
     out, truth = _step(loop, sim, bend)
     assert set(out.heat_estimate_kw) == {LOST}
-    assert out.heat_left_out == 0
+    assert out.heat_sum.left_out == 0
     assert out.load_kw is not None
     assert out.total_heat_kw < 0.95 * out.load_kw  # the trusted sum under-reports
     assert out.load_kw == pytest.approx(truth, rel=0.03)
@@ -95,7 +95,7 @@ def test_a_cycle_without_a_complete_figure_teaches_the_forecaster_nothing() -> N
         _step(loop, sim)
     for _ in range(MAX_ESTIMATE_AGE + 1):
         out, _ = _step(loop, sim, cold)
-    assert out.heat_left_out == 1
+    assert out.heat_sum.left_out == 1
     assert out.load_kw is None
     before = len(taught)
     _step(loop, sim, cold)

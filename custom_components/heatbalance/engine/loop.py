@@ -125,6 +125,22 @@ class Dispatch:
     valves_held: bool = False
 
 
+@dataclass(frozen=True)
+class HeatSum:
+    """The network's heat over the inlets its load counts (:meth:`ControlLoop._load_inlets`:
+    the judged inlets without a judged parent), kW."""
+
+    measured_kw: float = 0.0  # the inlets with a trusted heat figure
+    estimated_kw: float = 0.0  # the others' heat from the engine's values …
+    missing: int = 0  # inlets without a trusted heat figure
+    left_out: int = 0  # … of them without an estimate either
+
+    @property
+    def complete(self) -> bool:
+        """Whether every inlet has a trusted figure."""
+        return self.missing == 0
+
+
 @dataclass
 class LoopResult:
     """What one cycle found and decided."""
@@ -152,17 +168,13 @@ class LoopResult:
     # the substation's heat meter where one is mapped, else the judged inlets' heat with
     # the missing ones estimated; None when neither is complete this cycle
     load_kw: float | None = None
+    heat_sum: HeatSum = field(default_factory=HeatSum)  # the inlets' part of load_kw
 
     @property
     def total_heat_kw(self) -> float:
         """Heat delivered to every inlet with a trusted heat figure this cycle (a lower
         bound where :attr:`heat_estimate_kw` lists inlets)."""
         return sum(v for v in self.heat_kw.values() if v is not None)
-
-    @property
-    def heat_left_out(self) -> int:
-        """Judged inlets whose heat neither a trusted reading nor an estimate gives."""
-        return sum(1 for v in self.heat_estimate_kw.values() if v is None)
 
 
 _HEAT_FIELDS = ReadingFields("flow_m3h", "supply_c", "return_c")
@@ -272,7 +284,8 @@ class ControlLoop:
             result.findings, distrusted(result.findings, self.plausibility.disowned)
         )
         result.heat_estimate_kw = self._heat_estimates(measurements, meas, heat, judged, commands)
-        result.load_kw = self._load(meas, result)
+        result.heat_sum = self._heat_sum(result)
+        result.load_kw = self._load(meas, result.heat_sum)
         result.forecast_kw = self._forecast(meas, result.load_kw, outdoor_forecast_c)
         self._alarm_rules(measurements, result, sent, gateways or {})
         result.dispatch = self._dispatch(commands, balance, balance_now)
@@ -718,7 +731,24 @@ class ControlLoop:
                 out[iid] = _heat_flow_kw(flow, supply, ret)
         return out
 
-    def _load(self, meas: Measurements, result: LoopResult) -> float | None:
+    def _heat_sum(self, result: LoopResult) -> HeatSum:
+        """The inlets' heat over the load's inlets, measured and estimated apart."""
+        measured = estimated = 0.0
+        missing = left_out = 0
+        for iid in self._load_inlets():
+            heat = result.heat_kw.get(iid)
+            if heat is not None:
+                measured += heat
+                continue
+            missing += 1
+            guess = result.heat_estimate_kw.get(iid)
+            if guess is None:
+                left_out += 1
+            else:
+                estimated += guess
+        return HeatSum(measured, estimated, missing, left_out)
+
+    def _load(self, meas: Measurements, heat: HeatSum) -> float | None:
         """The network's heat load as a complete figure, or None (§3.0.7-2).
 
         Where a substation heat meter is mapped, its reading only: it measures the whole
@@ -730,14 +760,9 @@ class ControlLoop:
         if self.config.station_heat:
             read = meas.substation_heat_kw
             return read if read is not None and math.isfinite(read) and read >= 0.0 else None
-        total = 0.0
-        for iid in self._load_inlets():
-            heat = result.heat_kw.get(iid)
-            heat = result.heat_estimate_kw.get(iid) if heat is None else heat
-            if heat is None:
-                return None
-            total += heat
-        return total
+        if heat.left_out:
+            return None
+        return heat.measured_kw + heat.estimated_kw
 
     def _load_inlets(self) -> list[str]:
         """The judged inlets the network's load sums: a building whose households are
