@@ -7,6 +7,7 @@ within a tolerance. (Whole loop runs before/after a change: ``devtools/loop_fing
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -44,6 +45,7 @@ from custom_components.heatbalance.engine.control.identification import (
     FACTOR_RANGE,
     BranchIdentifier,
 )
+from custom_components.heatbalance.engine.control.planner import _shallow
 from custom_components.heatbalance.engine.loop import ControlLoop, _controller
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.plain import as_plain
@@ -450,3 +452,16 @@ def test_state_records_of_a_loop_run_are_asdict(monkeypatch: pytest.MonkeyPatch)
     for record in records:
         assert _same(as_plain(record), asdict(record))
     assert json.dumps(original(loop))  # the Store's form still serialises
+
+
+def test_ideal_network_inlets_are_copied_as_copy_copy() -> None:
+    """The planner's ideal network copies each inlet as ``copy.copy`` did: a new object with
+    the same attributes (shared devices and envelopes until the ideal devices replace them),
+    the planner's own network untouched."""
+    net = generate_network(6, 4, 3)
+    for inlet in net.inlets.values():
+        copied, reference = _shallow(inlet), copy.copy(inlet)
+        assert copied is not inlet
+        assert type(copied) is type(reference)
+        assert copied.__dict__ == reference.__dict__
+        assert all(copied.__dict__[k] is v for k, v in reference.__dict__.items())

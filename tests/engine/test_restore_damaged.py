@@ -94,3 +94,17 @@ def test_an_undamaged_controller_restores_whole_and_twice_alike() -> None:
     first = _plain(Controller.from_dict(network, stored))
     assert first == json.loads(text)
     assert _plain(Controller.from_dict(network, stored)) == first
+
+
+def test_a_restored_meter_check_reads_the_controllers_own_network() -> None:
+    """A fresh controller's meter check is built on the controller's own copy of the network;
+    a restored one was built on the caller's network, so it read other device objects than
+    the rest of the controller (and followed a caller's later change to them)."""
+    network, text = _saved("model")
+    for ctl in (
+        Controller(network, ControllerConfig()),
+        Controller.from_dict(network, json.loads(text)),
+    ):
+        own = ctl.network.inlets
+        assert ctl.meters.valves
+        assert all(device is own[iid].device for iid, device in ctl.meters.valves.items())

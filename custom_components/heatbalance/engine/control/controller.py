@@ -2358,7 +2358,8 @@ class Controller:
                 ctl.faults = {str(k): str(v) for k, v in faults.items() if k in network.inlets}
         with _part("meters"):
             if "meters" in data:
-                ctl.meters = MeterCheck.from_dict(network, dict(data["meters"]))
+                # the controller's own network copy, as a fresh controller's check has it
+                ctl.meters = MeterCheck.from_dict(ctl.network, dict(data["meters"]))
         with _part("heard"):
             ctl.heard = Heard.from_dict(data.get("heard"), ctl.network.inlets, ctl.ids)
         return ctl

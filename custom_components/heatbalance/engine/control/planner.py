@@ -39,7 +39,7 @@ import numpy as np
 
 from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult
 from ..hydraulics.topology import Topology
-from ..model import GRAVITY, WATER_DENSITY, Device, Network
+from ..model import GRAVITY, WATER_DENSITY, Device, Inlet, Network
 from .flow_balance import opening_for_kv
 
 KPA_PER_M = WATER_DENSITY * GRAVITY / 1000.0
@@ -496,7 +496,7 @@ def _ideal_network(network: Network, is_parent: np.ndarray, ids: list[str]) -> N
     nodes and pipes are shared with the planner's own network, which the planner never
     changes (learnt pipe resistances scale the models' arrays, not the network)."""
     ideal = copy.copy(network)
-    ideal.inlets = {iid: copy.copy(inlet) for iid, inlet in network.inlets.items()}
+    ideal.inlets = {iid: _shallow(inlet) for iid, inlet in network.inlets.items()}
     for k, iid in enumerate(ids):
         inlet = ideal.inlets[iid]
         if is_parent[k]:
@@ -505,3 +505,12 @@ def _ideal_network(network: Network, is_parent: np.ndarray, ids: list[str]) -> N
             inlet.device = Device("flow_valve", kvs=IDEAL_KVS, setpoint=inlet.design_flow_m3h)
             inlet.internal_dp_kpa = 0.0
     return ideal
+
+
+def _shallow(inlet: Inlet) -> Inlet:
+    """``copy.copy(inlet)`` as it copies a plain dataclass (a new object, the same
+    ``__dict__`` entries), without the pickle protocol's detour: 23,871 inlets at 23k took
+    0.05–0.08 s CPU by ``copy.copy`` at every controller build."""
+    out = object.__new__(Inlet)
+    out.__dict__.update(inlet.__dict__)
+    return out
