@@ -304,6 +304,13 @@ class ControlLoop:
             self.controller.pump_unsent()
         expect_commands(self.cleaner, self.network, moved, self.controller.moved_from)
 
+    def carried_out_late(self, moved: dict[str, float]) -> None:
+        """Commands that did not go out at their cycle (held for an offline gateway, so
+        forgotten then) and were carried out since: moves of that step after all, and the
+        controller as if they had been sent at once (:meth:`Controller.carried_out`)."""
+        self.commanded(moved)
+        self.controller.carried_out(moved)
+
     def sources_changed(self, ids: Iterable[str]) -> None:
         """These inlets are now read and moved through other devices (an inlet re-mapped
         from the simulated plant to HA entities or the gateway, or to another valve).
