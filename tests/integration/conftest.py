@@ -119,11 +119,16 @@ async def polling_off(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Turn HA's polling off for this entry (HA's own per-entry switch): the test runs the
     cycles itself. With polling on, the coordinator's timer (30 min / acceleration 180 = 10 s)
     can run an extra cycle between the test's steps on a loaded machine — between a snapshot
-    and an unload's save, or between a cycle and the field's answer to its commands. The next
-    refresh cancels the timer armed at setup, and no new one is armed."""
+    and an unload's save, or between a cycle and the field's answer to its commands. The timer
+    already armed at setup is cancelled here (HA's own ``_unschedule_refresh``; before, it
+    stayed armed until the test's first refresh and could fire just before it), and no
+    refresh arms a new one."""
     if not entry.pref_disable_polling:
         hass.config_entries.async_update_entry(entry, pref_disable_polling=True)
         await hass.async_block_till_done()
+    runtime = getattr(entry, "runtime_data", None)
+    if runtime is not None:
+        runtime.coordinator._unschedule_refresh()
 
 
 async def cycles(hass: HomeAssistant, entry: ConfigEntry, n: int) -> None:

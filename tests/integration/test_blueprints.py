@@ -14,7 +14,7 @@ from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from .conftest import add_network, cycles
+from .conftest import add_network, cycles, polling_off
 
 BLUEPRINTS = Path(__file__).parents[2] / "blueprints/automation/heatbalance"
 
@@ -100,7 +100,9 @@ async def test_not_balanced_blueprint(
 
 
 async def _set(hass: HomeAssistant, entry: ConfigEntry, **options: object) -> None:
-    """Change options and run one cycle, without waiting for the automation's run to end."""
+    """Change options and run one cycle, without waiting for the automation's run to end.
+    No timer cycle in between (see ``polling_off``)."""
+    await polling_off(hass, entry)
     hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
     await _settle()
     await entry.runtime_data.coordinator.async_refresh()

@@ -31,7 +31,7 @@ from devtools.real_mqtt import gateway_config, ha_on_mosquitto
 from scripts.virtual_plant import SUBSTATION_METER
 from tests.addon.modbus_sim import SimServer
 
-from .conftest import add_network
+from .conftest import add_network, polling_off
 
 OUTDOOR = "sensor.field_outdoor"
 
@@ -81,6 +81,7 @@ async def test_biased_flow_meter_on_the_gateway_named_by_the_meter_check(
         alarms: list[dict[str, Any]] = []
         hass.bus.async_listen(EVENT_ALARM, callback(lambda e: alarms.append(dict(e.data))))
         counters = []
+        await polling_off(hass, entry)  # no timer cycle between a cycle and the field's answer
         for _ in range(12):
             await coordinator.async_refresh()
             await hass.async_block_till_done()

@@ -42,7 +42,7 @@ from devtools.gateway_proc import GatewayProcess
 from devtools.real_mqtt import gateway_config, ha_on_mosquitto
 from tests.addon.modbus_sim import SimServer
 
-from .conftest import add_network
+from .conftest import add_network, polling_off
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD_ADDON = "2984dda^"  # the add-on just before energy counters in kWh (it publishes MWh)
@@ -209,6 +209,7 @@ async def test_an_addon_from_before_kwh_raises_the_repair_and_gives_no_energy(
             assert _issue(hass, entry.entry_id, "gateway_protocol") is None
             gateway.start()
             await _until(lambda: source.reading("B001", 600).flow_m3h is not None)
+            await polling_off(hass, entry)  # the cycle below is the one that sees the addon
             await coordinator.async_refresh()
             await hass.async_block_till_done()
             issue = _issue(hass, entry.entry_id, "gateway_protocol")

@@ -30,7 +30,7 @@ from devtools.field_plant import (
 )
 from devtools.field_plant import async_field_cycles as _run
 
-from .conftest import RaisedAlarms, add_network
+from .conftest import RaisedAlarms, add_network, polling_off
 
 OUTDOOR = "sensor.field_outdoor"
 VICTIM = "B007"
@@ -387,6 +387,7 @@ async def test_through_ha_the_band_comes_within_a_step_of_the_engines(
     await async_map_to_field(hass, entry, field)
     hass.config_entries.async_update_entry(entry, options=dict(entry.options) | {"mode": "auto"})
     await hass.async_block_till_done()
+    await polling_off(hass, entry)  # no timer cycle after the rewind, nor before the field answers
     coordinator = entry.runtime_data.coordinator
     await bpf._start_all_open(hass, coordinator, field)  # the engine's start, draws rewound
     scope = br._scope(field_network, victim if scn.isolate else None)

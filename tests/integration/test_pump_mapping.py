@@ -24,7 +24,7 @@ from custom_components.heatbalance.engine.networks import builtin_path
 from custom_components.heatbalance.requirements import missing_signals
 from custom_components.heatbalance.settings import InletConfig, Settings
 
-from .conftest import add_network
+from .conftest import add_network, polling_off
 from .test_sources_regulate import ROOT, EntityField, GatewayField, run_cycles
 
 DRIVE = "input_number.field_pump"
@@ -272,6 +272,7 @@ async def test_a_pump_write_that_fails_is_told_to_the_controller(hass: HomeAssis
     from homeassistant.const import STATE_UNAVAILABLE
 
     entry, _field = await _entity_plant(hass, feedback=False)
+    await polling_off(hass, entry)  # the cycle below is the one that meets the unavailable drive
     coordinator = entry.runtime_data.coordinator
     drive = hass.states.get(DRIVE)
     hass.states.async_set(DRIVE, STATE_UNAVAILABLE, drive.attributes)
