@@ -125,6 +125,7 @@ from custom_components.heatbalance.engine.model import Network, Pipe
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.oracle import oracle
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
+from devtools import noise_draws
 from devtools.network_shapes import hidden_shapes
 
 STEPS = 24  # 12 h of 30-minute cycles: room for the ≤12-step goals and for holding after them
@@ -218,6 +219,7 @@ class Scenario:
     value: float = 0.0
     goal: int = 6  # advanced band held from this step at the latest
     pressures: bool = True  # ΔP sensors read (a plant behind HA entities has none)
+    meters: bool = True  # heat meter counters and the substation's flow meter read
     isolate: bool = False  # judge the other inlets only (the faulty building left out)
     named: bool = False  # the faulty inlet should be named (alarm columns)
 
@@ -634,10 +636,13 @@ def run_one(
     config: ControllerConfig | None = None,
     loop: bool = True,
     hold: bool = True,
+    valve_steps: int | None = None,
 ) -> Run:
     """One closed-loop run of the engine controller on one seed (``config``: the
     controller's, default the engine's defaults; bench_product_faults passes HA's;
-    ``hold``: the §8.2.5 balanced hold through the loop, see :class:`Driven`).
+    ``hold``: the §8.2.5 balanced hold through the loop, see :class:`Driven`;
+    ``valve_steps``: the plant's valves go to the nearest of this many steps of their
+    travel, as HA's valve entities take whole percent (100); None: anywhere).
 
     ``loop`` (default; False with ``--bare``): the readings go through the engine's
     :class:`ControlLoop` — clean → evaluate → control → diagnose → alarm rules, as
@@ -728,7 +733,7 @@ def run_one(
         unsafe += _unsafe(sim, configured, cfg, cmds)
         for iid, opening in cmds.openings.items():
             if not (silent and iid == victim):
-                faults.actuate(sim, iid, opening)
+                faults.actuate(sim, iid, _stepped(opening, valve_steps))
         if cmds.pump_speed is not None:
             faults.pump(sim, cmds.pump_speed)
         # this step's feedback answers last step's commands (as HA's coordinator passes them);
@@ -749,7 +754,12 @@ def run_one(
         else:
             findings = diag.update(state.time_s, _observations(meas, sent))
         sent = cmds
-        named = {f.inlet_id for f in findings} | set(getattr(cmds, "faults", {}))
+        # a lost reading names no blockage or stuck valve (blockage + 30 % missing through
+        # bench_product_faults: "named" at step 1 by B002's missing_data finding); a
+        # silent device is named by it
+        named = {
+            f.inlet_id for f in findings if f.kind != "missing_data" or scn.fault == "silent"
+        } | set(getattr(cmds, "faults", {}))
         meters = {f.inlet_id for f in control.meter_findings}  # meters.py, in the controller
         if scn.fault == "bias":  # a biased meter: the meter check's finding
             named = meters
@@ -810,51 +820,55 @@ def _after_event(scn: Scenario, k: int) -> bool:
 def measure(
     state: PlantState, scn: Scenario, victim: str, rng: np.random.Generator
 ) -> Measurements:
-    """What the instruments report this cycle (noise, lost readings, a biased meter)."""
-    exact = Measurements.from_plant(state)
-
-    def noisy(value: float | None) -> float | None:
-        if value is None or scn.noise <= 0:
-            return value
-        return float(value * (1.0 + rng.normal(0.0, scn.noise)))
+    """What the instruments report this cycle (noise, lost readings, a biased meter); the
+    draws are :func:`devtools.noise_draws.draw`'s, as the field plant behind HA's entities
+    takes them (``bench_product_faults`` compares the two seed by seed)."""
 
     def absurd(value: float | None) -> float | None:
         """A register read as garbage: NaN, ∞, negative, zero or 1e9 (``absurd`` fault)."""
-        if scn.fault != "absurd" or rng.random() >= scn.value:
+        if rng.random() >= scn.value:
             return value
         return (math.nan, math.inf, -1.0, 0.0, 1e9)[int(rng.integers(5))]
 
+    garble = absurd if scn.fault == "absurd" else None
+    drawn = noise_draws.draw(state, scn.noise, scn.missing, rng, garble)
     inlets: dict[str, InletReading] = {}
-    for iid, r in exact.inlets.items():
-        draws = [absurd(noisy(v)) for v in (r.flow_m3h, r.supply_c, r.return_c, r.room_c)]
-        dps = [absurd(noisy(v)) for v in (r.dp_available_kpa, r.valve_dp_kpa)]
-        if not scn.pressures:
-            dps = [None, None]  # drawn all the same: the other signals' noise stays the seed's
-        if scn.missing > 0 and rng.random() < scn.missing:
+    for iid, s in state.inlets.items():
+        if iid in drawn.lost:
             continue
-        flow = draws[0]
+        read = drawn.inlets[iid]
+        flow = read["flow_m3h"]
         if scn.fault == "bias" and iid == victim and flow is not None:
             flow *= scn.value
         inlets[iid] = InletReading(
             flow_m3h=flow,
-            supply_c=draws[1],
-            return_c=draws[2],
-            room_c=draws[3],
-            opening=None if scn.fault == "no_feedback" else r.opening,
-            dp_available_kpa=dps[0],
-            valve_dp_kpa=dps[1],
-            heat_kwh=r.heat_kwh,  # an integrating counter: its error is a bias, not noise
+            supply_c=read["supply_c"],
+            return_c=read["return_c"],
+            room_c=read["room_c"],
+            opening=None if scn.fault == "no_feedback" else s.opening,
+            # drawn all the same without ΔP sensors: the other signals' noise stays the seed's
+            dp_available_kpa=read["dp_available_kpa"] if scn.pressures else None,
+            valve_dp_kpa=read["valve_dp_kpa"] if scn.pressures else None,
+            # an integrating counter: its error is a bias, not noise
+            heat_kwh=s.heat_kwh if scn.meters else None,
         )
+    net = drawn.network  # drawn all the same where not read, as the ΔP above
     return Measurements(
         inlets=inlets,
-        outdoor_c=exact.outdoor_c,
-        supply_c=noisy(exact.supply_c),
-        return_c=noisy(exact.return_c),
-        pump_speed=exact.pump_speed,
-        pump_flow_m3h=noisy(exact.pump_flow_m3h),
-        pump_head_m=noisy(exact.pump_head_m),
-        time_s=exact.time_s,
+        outdoor_c=state.outdoor_c,
+        supply_c=net["supply_c"],
+        return_c=net["return_c"],
+        pump_speed=state.pump.speed,
+        pump_flow_m3h=net["pump_flow_m3h"] if scn.meters else None,
+        pump_head_m=net["pump_head_m"],
+        time_s=state.time_s,
     )
+
+
+def _stepped(opening: float, steps: int | None) -> float:
+    """Where a valve taking ``steps`` positions over its travel goes when sent ``opening``
+    (HA's ``valve.set_valve_position`` takes ``round(opening * 100)``, plant.py)."""
+    return opening if steps is None else round(opening * steps) / steps
 
 
 def _observations(meas: Measurements, cmds: object) -> dict[str, InletObservation]:

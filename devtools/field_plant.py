@@ -23,6 +23,7 @@ import numpy as np
 
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
+from devtools.noise_draws import draw
 
 SIGNALS = (("flow", "m³/h"), ("supply", "°C"), ("return", "°C"), ("room", "°C"))
 
@@ -56,6 +57,7 @@ class FieldPlant:
         self.sim = Simulator(network, outdoor_c=network.design.outdoor_c)
         self.inlets = inlets
         self.instruments = instruments or Instruments()
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.commanded = {iid: self.opening(iid) for iid in inlets}
         self.moves: list[tuple[str, float, float]] = []  # (inlet, from, to) as commanded
@@ -90,38 +92,45 @@ class FieldPlant:
         await self.hass.data[VALVE].async_add_entities(self.valves)
 
     def publish(self) -> None:
-        """Write the field's readings to the sensors: noisy, biased, or lost."""
+        """Write the field's readings to the sensors: noisy, biased, or lost. The noise and
+        the losses are :func:`devtools.noise_draws.draw`'s, as the engine's benchmark draws
+        them (every inlet of the plant, households and ΔP included, then the substation), so
+        a seed reads alike through HA and in the engine (:meth:`rewind` restarts them)."""
         ins = self.instruments
         state = self.sim.state()
+        drawn = draw(state, ins.noise, ins.missing, self.rng)
         for iid in self.inlets:
-            s = state.inlets[iid]
-            lost = ins.missing > 0 and self.rng.random() < ins.missing
-            lost = lost or iid in ins.silent or iid in ins.unread
-            values = [s.flow_m3h, s.supply_c, s.return_c, s.room_c]
-            values = [v * (1.0 + self.rng.normal(0.0, ins.noise)) for v in values]
-            if ins.bias is not None and ins.bias[0] == iid:
+            read = drawn.inlets[iid]
+            lost = iid in drawn.lost or iid in ins.silent or iid in ins.unread
+            values = [read[name] for name in ("flow_m3h", "supply_c", "return_c", "room_c")]
+            if ins.bias is not None and ins.bias[0] == iid and values[0] is not None:
                 values[0] *= ins.bias[1]
             for (what, unit), value in zip(SIGNALS, values, strict=True):
-                text = "unavailable" if lost else f"{value:.4f}"
+                text = "unavailable" if lost or value is None else f"{value:.4f}"
                 self.hass.states.async_set(
                     self.entity(iid, what), text, {"unit_of_measurement": unit}
                 )
         if ins.meters:
-            self._publish_meters(state)
+            self._publish_meters(state, drawn.network["pump_flow_m3h"])
         for iid, valve in zip(self.inlets, self.valves, strict=True):
             valve._attr_available = iid not in ins.silent  # a dead actuator: unavailable
             valve.async_write_ha_state()
 
-    def _publish_meters(self, state: Any) -> None:
-        """Heat meter counters (MWh, as many meters count) and the substation's flow."""
+    def rewind(self) -> None:
+        """Restart the noise draws at the seed's first: the next :meth:`publish` reads what
+        the engine's first measurement of this seed reads (after the setup's publishes)."""
+        self.rng = np.random.default_rng(self.seed)
+
+    def _publish_meters(self, state: Any, flow: float | None) -> None:
+        """Heat meter counters (MWh, as many meters count) and the substation's flow (its
+        noisy reading, ``flow``)."""
         for iid in self.inlets:
             self.hass.states.async_set(
                 self.entity(iid, "heat"),
                 f"{state.inlets[iid].heat_kwh / 1000.0:.6f}",
                 {"unit_of_measurement": "MWh", "device_class": "energy"},
             )
-        flow = state.pump.flow_m3h * (1.0 + self.rng.normal(0.0, self.instruments.noise))
-        flow *= self.instruments.substation_bias
+        flow = (state.pump.flow_m3h if flow is None else flow) * self.instruments.substation_bias
         self.hass.states.async_set(
             self.SUBSTATION_FLOW, f"{flow:.4f}", {"unit_of_measurement": "m³/h"}
         )

@@ -93,6 +93,9 @@ class Plant:
         # HA valves that refused the last dispatch's command (inlet → the opening refused):
         # their next reading says so (``command_status``), as the gateway's answer does
         self.refused: dict[str, float] = {}
+        # gateway commands held for an offline gateway (inlet → (request id, opening)): no
+        # move until the gateway confirms them (:meth:`carried_out`, issue 10 item 6)
+        self.held: dict[str, tuple[str, float]] = {}
         # heat meters mapped by their power only: their counters (the engine's rule, kWh),
         # and the plant time of each meter's last reading
         self._heat_counters = EnergyCounters()
@@ -498,7 +501,9 @@ class Plant:
     async def async_dispatch(
         self, hass: HomeAssistant, commands: dict[str, float], pump_speed: float | None
     ) -> set[str]:
-        """Send openings (already within the safety limits); returns inlets that failed.
+        """Send openings (already within the safety limits); returns the inlets whose
+        command did not go out: failed, or held because their gateway is offline (a move only
+        once confirmed, :meth:`carried_out`).
 
         The simulator's valves (thousands on a households network) are set in the executor.
         """
@@ -511,7 +516,14 @@ class Plant:
         for iid, opening in real.items():
             cfg = self.inlets[iid]
             if cfg.source == SOURCE_GATEWAY:
-                if self.gateway is None or not await self.gateway.async_set_opening(iid, opening):
+                self.held.pop(iid, None)  # a newer command replaces a held one
+                request_id = None
+                if self.gateway is not None:
+                    request_id = await self.gateway.async_set_opening(iid, opening)
+                if request_id is None:
+                    failed.add(iid)
+                elif self.gateway is not None and self.gateway.held_by(iid) is not None:
+                    self.held[iid] = (request_id, opening)
                     failed.add(iid)
             elif (
                 cfg.source == SOURCE_ENTITIES
@@ -562,6 +574,23 @@ class Plant:
             else:
                 self.simulator.set_opening(iid, opening)
         return real
+
+    def carried_out(self) -> dict[str, float]:
+        """Held gateway commands the gateway has confirmed since (inlet → opening): moves
+        after all, which the engine is told before its next step; the model's valves follow.
+        Forgotten are held commands that never went (their window passed, a newer one
+        replaced them) and those answered otherwise."""
+        source, done = self.gateway, {}
+        for iid, (request_id, opening) in list(self.held.items()):
+            answer = source.answer(iid, request_id) if source is not None else None
+            if answer == "confirmed":
+                done[iid] = opening
+            if answer not in ("pending", "queued"):  # still to come (gateway_source): kept
+                del self.held[iid]
+        if done:
+            self._set_openings(done)
+            self.unplaced.difference_update(done)
+        return done
 
     def _set_openings(self, openings: dict[str, float]) -> None:
         """Move the simulator's valves (executor)."""

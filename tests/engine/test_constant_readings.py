@@ -1,7 +1,7 @@
 """Property test: chains of equal readings, zeros and extreme magnitudes through the loop.
 
-The estimator divides by sums over a drift chain of ``DRIFT_LAG`` + 1 successive readings
-(``SignalFilter._walk_sample``) and by readings' own scales. A stopped inlet whose meter
+The estimator divides by sums over a drift chain of up to ``DRIFT_CHAIN_MAX`` + 1 successive
+readings (``SignalFilter._walk_sample``) and by readings' own scales. A stopped inlet whose meter
 reads exactly 0 (low-flow cut-off), a flow so small its square underflows, or a value so
 large its square overflows held for a whole chain raised ``ZeroDivisionError`` inside
 ``ControlLoop.step`` — the coordinator's cycle — but only when a long-lived controller of
@@ -23,7 +23,7 @@ from custom_components.heatbalance.engine.control.base import (
     Measurements,
 )
 from custom_components.heatbalance.engine.control.controller import make_controller
-from custom_components.heatbalance.engine.control.estimation import DRIFT_LAG
+from custom_components.heatbalance.engine.control.estimation import DRIFT_CHAIN_MAX
 from custom_components.heatbalance.engine.control.safety import SafetyLimits
 from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 
@@ -52,7 +52,7 @@ def test_constant_and_extreme_readings_never_raise(
     loop = ControlLoop(net, LoopConfig(config), cycle_s=1800.0) if cleaned else None
     controller = None if cleaned else make_controller(net, config)
     reading = InletReading(**constants, opening=opening)
-    for cycle in range(2 * DRIFT_LAG + 3):  # two whole drift chains and more
+    for cycle in range(DRIFT_CHAIN_MAX + 3):  # a whole drift chain (early sample, end) and more
         meas = Measurements(
             inlets=dict.fromkeys(net.inlets, reading),
             outdoor_c=-5.0,

@@ -341,3 +341,64 @@ async def _add_file(hass: HomeAssistant, path: Path) -> Any:
     )
     await hass.async_block_till_done()
     return result["result"]
+
+
+@pytest.mark.parametrize(
+    ("shape", "scenario", "seed", "steps"),
+    [
+        ("gen10-far", "pipe model x1.5", 0, 8),
+        ("gen2-pair", "blockage x0.3 + missing 30%", 1, 8),
+    ],
+)
+async def test_through_ha_the_band_comes_within_a_step_of_the_engines(
+    hass: HomeAssistant, tmp_path: Path, shape: str, scenario: str, seed: int, steps: int
+) -> None:
+    """Issue 10's goal "steps to band in HA equal the CLI's ±1", seed by seed: the field
+    plant behind HA's entities (1 % noise, no ΔP transmitter, AI) and the engine's closed
+    loop (``bench_product_faults.engine_run``: bench_robust with HA's controller
+    configuration) read the same noise for the same seed (``devtools.noise_draws``) on the
+    same plant (valves in whole percent), and the intermediate band (§8.2.3) is truly held
+    by every judged building from the same step ±1.
+
+    Before, the field drew 4 noise values per mapped inlet, the engine 6 per inlet and the
+    substation's: gen10-far ×1.5 seed 0 reached the band at 6 through HA, 3 in the engine,
+    with nothing wrong in the product path. gen2-pair with a blocked building and 30 %
+    lost readings, seed 1: both sides sent B001 0.837, HA's valve went to 84 % (0.951 of
+    design flow, in band at 2), the engine's to 0.837 (0.944, held out of band until 5)."""
+    from benchmarks import bench_product_faults as bpf
+    from benchmarks import bench_robust as br
+    from devtools.field_plant import async_map_to_field
+
+    scn = bpf.SCENARIOS[scenario]
+    field_network = br.all_open(bpf._network(shape))
+    victim = br.victim_of(field_network)
+    pipes = scn.value if scn.fault == "pipes" else 1.0
+    path = tmp_path / f"{shape}-file.json"
+    path.write_text(json.dumps(network_to_dict(br.with_pipes(field_network, pipes))))
+    entry = await _add_file(hass, path)
+    hass.states.async_set(
+        OUTDOOR, str(field_network.design.outdoor_c), {"unit_of_measurement": "°C"}
+    )
+    options = {"algorithm": "ai", "outdoor_entity": OUTDOOR, "mode": "manual"}
+    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
+    await hass.async_block_till_done()
+    field = bpf._field(hass, field_network, list(entry.runtime_data.coordinator.inlets), scn, seed)
+    await field.async_add_valves()
+    await async_map_to_field(hass, entry, field)
+    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | {"mode": "auto"})
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    await bpf._start_all_open(hass, coordinator, field)  # the engine's start, draws rewound
+    scope = br._scope(field_network, victim if scn.isolate else None)
+    held = []
+    for _ in range(steps):
+        field.publish()
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        field.follow_and_advance(coordinator.plant.cycle_s)
+        held.append(br._in_band(field.sim.network, field.sim.state(), br.INTERMEDIATE, scope))
+    engine = bpf.engine_run(shape, scenario, "ai", seed, steps, "entities").intermediate
+    ha = br._held_from(held)
+    assert ha is not None, held
+    assert engine is not None
+    assert abs(ha - engine) <= 1, (ha, engine, held)

@@ -177,6 +177,9 @@ class Controller:
         self.moved: dict[str, float] = {}  # commands of the last step (for the estimators)
         self.moved_from: dict[str, float] = {}  # … and where those valves stood before
         self._prior: dict[str, float | None] = {}  # last_openings before this step's commands
+        # … and of those forgotten as unsent, the PI integrals and the plan's expected flows
+        # before they were forgotten (:meth:`carried_out`: held, and carried out late)
+        self._forgotten: tuple[dict[str, float], dict[str, float], set[str]] | None = None
         self.pump_jump = 0.0  # relative pump speed change of the last step
         self.pump_ratio = 1.0  # … and the speed ratio new/old it made
         self.pump_from: float | None = None  # … from the speed read when it was sent
@@ -247,7 +250,7 @@ class Controller:
         self.trim_age += 1
         self._unsent = (self.trim, self.last_speed, self.trim_way, self.trim_age)
         self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
-        self.moved_from, self.pump_ratio = {}, 1.0
+        self.moved_from, self.pump_ratio, self._forgotten = {}, 1.0, None
         self.pump_loop_only = False
         self.open_loop, self.pi_planned = {}, {}
         cmds.faults.update(self.faults)
@@ -1856,6 +1859,9 @@ class Controller:
         later (a confirmed proposal) count as moves of this step.
         """
         unsent = [i for i in self._prior if i not in sent]  # this step's, not yet sent
+        if unsent:
+            integrals = {i: self.pi[i].integral for i in unsent if i in self.pi}
+            self._forgotten = (integrals, self.expected, set(unsent))
         self._pi_track(unsent)
         for iid in unsent:
             self.moved.pop(iid, None)
@@ -1904,6 +1910,21 @@ class Controller:
             state, current = self.pi.get(iid), self._pi_from.get(iid)
             if state is not None and current is not None:
                 state.integral = current - state.bias
+
+    def carried_out(self, positions: Mapping[str, float]) -> None:
+        """Commands of this step forgotten as unsent (:meth:`dispatched`) were carried out
+        late, before the next step (held for an offline gateway, confirmed since; the caller
+        has told :meth:`dispatched` of them): their PI loops get back the integral they had
+        when they sent them, and once every forgotten command is carried out the plan's
+        expected flows are back — as if sent at once. A loop with nothing kept tracks the
+        position (:meth:`_pi_track`)."""
+        integrals, expected, ids = self._forgotten or ({}, {}, set())
+        for iid, position in positions.items():
+            if (state := self.pi.get(iid)) is not None:
+                kept = integrals.get(iid)
+                state.integral = kept if kept is not None else position - state.bias
+        if self._forgotten is not None and ids <= positions.keys():
+            self.expected = expected
 
     def forget(self, ids: Iterable[str]) -> None:
         """The inlets' signals now come from other devices (a source re-mapped, §5.3.6-3).
@@ -2090,7 +2111,7 @@ class Controller:
         model = self._model_factors(meas, openings) if self._model_regulates() else None
         self._pool_noise()
         drift = self.drift.sigma()
-        walks: list[float] = []
+        walks: list[tuple[float, float]] = []
         for iid, inlet in self.network.inlets.items():
             est = self.estimators.get(iid)
             if est is None:  # setdefault would build six filters every cycle
@@ -2108,7 +2129,7 @@ class Controller:
             factor = self._move_factor(iid, touched, coupling, model)
             est.step(raw, moved, jump, expected, untouched, factor)
             if flow.walk is not None:
-                walks.append(flow.walk)
+                walks.append((flow.walk, flow.walk_weight))
             got = raw is not None and raw.get("flow_m3h") is not None
             if got:
                 self.fresh.add(iid)
@@ -2122,8 +2143,8 @@ class Controller:
             if opening is None and raw is not None:
                 opening = raw.get("opening")
             inlets[iid] = est.reading(opening, raw.estimated if raw is not None else ())
-        for walk in walks:
-            self.drift.learn(walk)
+        for walk, weight in walks:
+            self.drift.learn(walk, weight)
         return replace(meas, inlets=inlets)
 
     def _model_regulates(self) -> bool:

@@ -44,7 +44,8 @@ _SIGNAL_SET = frozenset(SIGNALS)
 PRIOR_NOISE = {"relative": 0.02, "absolute": 0.3}  # σ before anything is learnt: 2 %, 0.3 K
 NOISE_RANGE = {"relative": (0.002, 0.2), "absolute": (0.02, 5.0)}
 DRIFT = {"relative": 0.003, "absolute": 0.3}  # σ of the true value's walk per quiet step
-DRIFT_LAG = 8  # a flow's drift is learnt from readings this many steps apart (see walk_sample)
+DRIFT_LAG = 8  # a flow's drift chain gives a sample once it spans this many steps (walk_sample)…
+DRIFT_CHAIN_MAX = 16  # … and runs on up to this many (a longer chain tells far more, walk_sample)
 DRIFT_FLOOR = 0.001  # the learnt flow drift never below 0.1 %/step (valves, rooms, §3.0.7-1)…
 DRIFT_MAX = 0.05  # … nor above 5 %/step
 DRIFT_PRIOR_SAMPLES = 20.0  # the prior DRIFT counts like this many samples of the network's
@@ -80,13 +81,16 @@ class SignalFilter:
     jumped: float = 0.0  # variance the last time update added for commands (not drift)
     previous: float | None = None  # the last used reading, carried through known moves
     drift: float | None = None  # the network's learnt relative drift (flow; set each cycle)
-    anchor: float | None = None  # a reading up to DRIFT_LAG steps back, carried like previous…
+    anchor: float | None = (
+        None  # a reading up to DRIFT_CHAIN_MAX steps back, carried like previous…
+    )
     span: int = 0  # … the steps since it…
     anchor_var: float = 0.0  # … and the relative variance the moves it was carried through add
     chain_sum: float = 0.0  # the chain's readings since the anchor (its own included), summed…
     chain_sq: float = 0.0  # … their squares…
     chain_pairs: float = 0.0  # … and its successive differences squared (all carried alike)
-    walk: float | None = None  # this cycle's drift sample (relative²/step) for DriftLearner
+    walk: float | None = None  # this cycle's drift sample (relative²/step) for DriftLearner…
+    walk_weight: float = 0.0  # … and what it tells, in samples of a DRIFT_LAG chain (chain_weight)
 
     @property
     def kind(self) -> str:
@@ -235,7 +239,7 @@ class SignalFilter:
         """
         learn = quiet if learn is None else learn
         jumped, self.jumped = self.jumped, 0.0
-        self.walk = None
+        self.walk, self.walk_weight = None, 0.0
         if reading is None or not math.isfinite(reading):
             return
         value = self.value
@@ -306,51 +310,73 @@ class SignalFilter:
         return 0.5 * ((reading - self.previous) / scale) ** 2
 
     def _walk_sample(self, reading: float, pair: float | None) -> None:
-        """A sample of the true flow's drift per step from a chain of ``DRIFT_LAG`` + 1 readings.
+        """A sample of the true flow's drift per step from a chain of successive readings.
 
         Over a chain of n successive readings (the earlier carried through the known moves
         between them) the scatter about their mean grows with the walk, E[Σ(y − ȳ)²] =
         (n − 1)R + Q(n² − 1)/6, and the successive differences give E[Σd²] = (n − 1)(2R + Q);
         so (Σ(y − ȳ)² − Σd²/2)·6/((n − 1)(n − 2)) is a sample of the walk's variance Q per
         step that needs no meter noise R (covariance matching leans on the learnt R, whose
-        own error is as large as Q). It uses every reading of the chain: the sample from its
-        two ends and one successive pair had 1.75× its σ at n = 9 (0.49 R against 0.28 R, R
-        the reading's relative variance), so a network of 8–30 inlets, one sample per inlet
-        every ``DRIFT_LAG`` steps, kept its drift near the 0.3 %/step prior for a whole
-        12-hour run (estate12 at 1 % meters: 0.29 %/step after 24 steps, the pump loop's
-        bound σ 0.5 %, pump 1.045 × oracle). Only chains of sure cycles with a pair each
-        step count (:meth:`_pair`: quiet, or a known move carried); a lost reading, a spike
-        or an unsure move starts a new chain. A carried move's error would add to the
-        scatter as drift; its assumed variance is not subtracted (an assumed 20–30 % of the
-        change is an upper bound: subtracted, a steady plant learnt a negative drift and a
-        0.3 %/step walk 0.1 %), so a chain is kept only while the moves' assumed variance
-        stays below what the floor adds over it.
+        own error is as large as Q). It uses every reading of the chain. Only chains of sure
+        cycles with a pair each step count (:meth:`_pair`: quiet, or a known move carried); a
+        lost reading, a spike or an unsure move ends the chain. A carried move's error would
+        add to the scatter as drift; its assumed variance is not subtracted (an assumed
+        20–30 % of the change is an upper bound: subtracted, a steady plant learnt a negative
+        drift and a 0.3 %/step walk 0.1 %), so a chain ends while the moves' assumed
+        variance stays below what the floor adds over it.
+
+        On a steady plant the sample scatters far more than the floor's Q: its σ is
+        6R/((n − 1)√(n − 2)) (:func:`chain_weight`), 0.28 R at nine readings — 28 × the
+        0.1 %/step floor's variance at 1 % meters. Cut at nine readings, a network of 8–30
+        inlets had 24–80 such samples after a 24-step run, and the drift stayed 0.10–0.29
+        %/step (bench_pump, 6 Dec: the 0.3 % prior counting 20 samples, and the samples'
+        mean ±4e-6 where the floor is 1e-6; unbiased, 0 ± 1e-16 at 0 % noise, moves
+        included), which set every estimate's σ and the pump loop's margin (issue 9 pump
+        goal). A chain now runs on to ``DRIFT_CHAIN_MAX`` steps — 17 readings tell 8.6 × what
+        nine do, twice as much per step. Its sample still comes at ``DRIFT_LAG`` steps (the
+        drift is learnt as soon as before: a chain of 17 only, households1200 kept the 0.3 %
+        prior until step 17 and its pump loop did not act by step 24) and counts as one; the
+        chain then goes on, and where it ends — at ``DRIFT_CHAIN_MAX`` steps, or broken after
+        more than ``DRIFT_LAG`` — the whole chain's sample adds what it tells beyond that
+        first one (``walk_weight``, :func:`chain_weight` less one).
         """
         previous = self.previous
         if pair is None or self.anchor is None or previous is None or not self.relative:
+            self._end_chain()
             self._start_chain(reading)
             return
         if self.anchor_var > (DRIFT_LAG - 1) * DRIFT_FLOOR**2:
+            self._end_chain()
             self._start_chain(reading)
             return
         self.span += 1
         self.chain_sum += reading
         self.chain_sq += reading * reading
         self.chain_pairs += (reading - previous) ** 2
-        if self.span < DRIFT_LAG:
-            return
+        if self.span == DRIFT_LAG:
+            self._chain_sample(1.0)  # the early sample; the chain runs on
+        elif self.span >= DRIFT_CHAIN_MAX:
+            self._end_chain()
+            self._start_chain(reading)
+
+    def _end_chain(self) -> None:
+        """The whole chain's sample, where it ran on past its early one (``DRIFT_LAG``)."""
+        if self.anchor is not None and self.span > DRIFT_LAG:
+            self._chain_sample(chain_weight(self.span + 1) - 1.0)
+
+    def _chain_sample(self, weight: float) -> None:
+        """The chain's sample of the walk per step (``walk``), counting ``weight`` samples of
+        a ``DRIFT_LAG`` chain (``walk_weight``); none where its readings cannot give one."""
         n = self.span + 1
         mean = self.chain_sum / n
-        scatter = self.chain_sq - self.chain_sum * mean
         if mean <= 0.0:  # a stopped flow read as 0 (low-flow cut-off): no relative walk
-            self._start_chain(reading)
             return
+        scatter = self.chain_sq - self.chain_sum * mean
         scale = (n - 1) * (n - 2) * mean * mean
         if not scale > 0.0:  # a mean so small its square underflows (a flow of 1e-200 m³/h)
-            self._start_chain(reading)
             return
         self.walk = (scatter - 0.5 * self.chain_pairs) * 6.0 / scale
-        self._start_chain(reading)
+        self.walk_weight = weight
 
     def _start_chain(self, reading: float) -> None:
         """A new drift chain from ``reading`` (its anchor)."""
@@ -413,13 +439,14 @@ class DriftLearner:
     mean: float = DRIFT["relative"] ** 2  # Q, relative² per step (unbiased, may dip below 0)
     samples: float = 0.0
 
-    def learn(self, sample: float) -> None:
-        """One sample of Q into the running mean (memory ``DRIFT_MEMORY`` samples)."""
-        if not math.isfinite(sample):
+    def learn(self, sample: float, weight: float = 1.0) -> None:
+        """One sample of Q into the running mean, counting ``weight`` samples of a
+        ``DRIFT_LAG`` chain (:func:`chain_weight`; memory ``DRIFT_MEMORY`` such samples)."""
+        if not (math.isfinite(sample) and math.isfinite(weight) and weight > 0):
             return
-        self.samples += 1.0
-        weight = max(1.0 / (self.samples + DRIFT_PRIOR_SAMPLES), 1.0 / DRIFT_MEMORY)
-        self.mean += weight * (sample - self.mean)
+        self.samples += weight
+        step = max(weight / (self.samples + DRIFT_PRIOR_SAMPLES), weight / DRIFT_MEMORY)
+        self.mean += min(step, 1.0) * (sample - self.mean)
 
     def sigma(self) -> float:
         """The learnt drift's σ per step (relative), within its floor and ceiling."""
@@ -605,17 +632,26 @@ def _restored(raw: list[Any], relative: bool) -> SignalFilter | None:
 def _restore_chain(filt: SignalFilter, raw: list[Any]) -> None:
     """Puts a stored drift chain ``[anchor, span, anchor_var, chain_sum, chain_sq,
     chain_pairs]`` back; one that cannot be a chain's (a missing value, a span outside
-    0…DRIFT_LAG − 1, a negative variance or sum of squares) is dropped: the filter then
+    0…DRIFT_CHAIN_MAX − 1, a negative variance or sum of squares) is dropped: the filter then
     starts a new chain at its next reading, as after a lost one."""
     if None in raw:  # (numbers only: _numbers checked them)
         return
     anchor, span, anchor_var, total, squares, pairs = raw
     if anchor_var < 0 or squares < 0 or pairs < 0:
         return
-    if span != int(span) or not 0 <= span < DRIFT_LAG:
+    if span != int(span) or not 0 <= span < DRIFT_CHAIN_MAX:
         return
     filt.anchor, filt.span, filt.anchor_var = float(anchor), int(span), float(anchor_var)
     filt.chain_sum, filt.chain_sq, filt.chain_pairs = float(total), float(squares), float(pairs)
+
+
+def chain_weight(readings: int) -> float:
+    """What a drift chain of ``readings`` successive readings tells about the walk, in samples
+    of a ``DRIFT_LAG`` chain: the inverse of its sample's variance on a steady plant,
+    36R²/((n − 1)²(n − 2)) (:meth:`SignalFilter._walk_sample`; exact for white meter noise),
+    over a ``DRIFT_LAG`` + 1 reading chain's. 1 at nine readings, 8.6 at seventeen."""
+    n, lag = readings, DRIFT_LAG + 1
+    return (n - 1) ** 2 * (n - 2) / ((lag - 1) ** 2 * (lag - 2))
 
 
 def _counts(*values: Any) -> bool:
