@@ -11,6 +11,7 @@ from .const import (
     CONF_OUTDOOR_ENTITY,
     CONF_PATH,
     CONF_SUBSTATION_FLOW_ENTITY,
+    CONF_SUBSTATION_HEAT_ENTITY,
     SIGNAL_ENTITY_KEYS,
 )
 from .coordinator import HeatbalanceConfigEntry
@@ -19,7 +20,13 @@ from .gateway_source import GatewaySource
 from .requirements import meter_checks
 
 # A path names the host's layout; entity ids may name flats and people.
-TO_REDACT = {CONF_PATH, CONF_OUTDOOR_ENTITY, CONF_SUBSTATION_FLOW_ENTITY, *SIGNAL_ENTITY_KEYS}
+TO_REDACT = {
+    CONF_PATH,
+    CONF_OUTDOOR_ENTITY,
+    CONF_SUBSTATION_FLOW_ENTITY,
+    CONF_SUBSTATION_HEAT_ENTITY,
+    *SIGNAL_ENTITY_KEYS,
+}
 
 
 async def async_get_config_entry_diagnostics(

@@ -170,6 +170,7 @@ class Plant:
         if real:  # the model's pump flow is no measurement of a real plant
             acq.real_substation = True
             acq.substation_flow_m3h = self._substation_flow(hass)
+            acq.substation_heat_kw = self._substation_heat(hass)
         acq.inlets = {iid: acq.inlets[iid] for iid in self.inlets if iid in acq.inlets}
         if not self.simulated:
             self._read_pump(hass, acq)
@@ -487,6 +488,19 @@ class Plant:
         if state is not None and state.last_reported < stale_before:
             return None
         return self._flow(state)
+
+    def _substation_heat(self, hass: HomeAssistant) -> float | None:
+        """The substation heat meter's thermal power (kW); None when none is mapped, or
+        lost, stale or negative (a meter's power is never below zero)."""
+        entity_id = self.settings.substation_heat_entity
+        if not entity_id:
+            return None
+        state = hass.states.get(entity_id)
+        stale_before = dt_util.utcnow() - timedelta(seconds=2 * self.cycle_s)
+        if state is not None and state.last_reported < stale_before:
+            return None
+        power = _power_kw(state)
+        return power if power is not None and power >= 0.0 else None
 
     @staticmethod
     def _temperature(state: State | None) -> float | None:

@@ -19,7 +19,8 @@ alone (§8.2.5) unless the operator asks to balance now; manual mode proposes (�
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -84,13 +85,15 @@ class LoopConfig:
     ``setpoints`` their set flows in m³/h for the flow target and the minimum-flow alarm
     (None: the controller's, design × weight, ``ControllerConfig.set_flow``); ``alarms``
     the operator's alarm thresholds beyond the controller's safety limits, which the alarm
-    rules share.
+    rules share; ``station_heat`` a heat meter at the substation is mapped: its reading
+    (``Measurements.substation_heat_kw``) is the network's load the forecaster learns from.
     """
 
     controller: ControllerConfig = field(default_factory=ControllerConfig)
     judged: list[str] | None = None
     setpoints: dict[str, float] | None = None
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
+    station_heat: bool = False
 
 
 READING_Z = 4.0  # a reading this many meter σ outside the band breaks the hold at once (§8.2.5)
@@ -122,6 +125,22 @@ class Dispatch:
     valves_held: bool = False
 
 
+@dataclass(frozen=True)
+class HeatSum:
+    """The network's heat over the inlets its load counts (:meth:`ControlLoop._load_inlets`:
+    the judged inlets without a judged parent), kW."""
+
+    measured_kw: float = 0.0  # the inlets with a trusted heat figure
+    estimated_kw: float = 0.0  # the others' heat from the engine's values …
+    missing: int = 0  # inlets without a trusted heat figure
+    left_out: int = 0  # … of them without an estimate either
+
+    @property
+    def complete(self) -> bool:
+        """Whether every inlet has a trusted figure."""
+        return self.missing == 0
+
+
 @dataclass
 class LoopResult:
     """What one cycle found and decided."""
@@ -141,10 +160,20 @@ class LoopResult:
     # the §8.2.5 verdict on the estimates (ControlLoop._hold_verdict); the raw readings'
     # verdict and share in band stay in ``evaluation``, beside it (issue 9 item 1)
     balance_verdict: bool | None = None
+    # judged inlets without a trusted heat figure this cycle: their heat from the engine's
+    # values (the filter's prediction of a lost or rejected reading, an open-loop inlet's
+    # planned flow: :meth:`ControlLoop.filled_in`), None where it has none either
+    heat_estimate_kw: dict[str, float | None] = field(default_factory=dict)
+    # the network's heat load as a complete figure (§3.0.7-2, what the forecaster learns):
+    # the substation's heat meter where one is mapped, else the judged inlets' heat with
+    # the missing ones estimated; None when neither is complete this cycle
+    load_kw: float | None = None
+    heat_sum: HeatSum = field(default_factory=HeatSum)  # the inlets' part of load_kw
 
     @property
     def total_heat_kw(self) -> float:
-        """Heat delivered to every measured inlet this cycle."""
+        """Heat delivered to every inlet with a trusted heat figure this cycle (a lower
+        bound where :attr:`heat_estimate_kw` lists inlets)."""
         return sum(v for v in self.heat_kw.values() if v is not None)
 
 
@@ -192,6 +221,8 @@ class ControlLoop:
         # cycles in a row outside the band, moved (§8.2.5 hold, :meth:`_asked_outside`):
         # stored, so a restart of Home Assistant does not put off leaving the hold
         self._asked: dict[str, int] = _asked_runs(network, stored.get("asked"))
+        self._load_for: list[str] | None = None  # the judged list _load_ids was made from
+        self._load_ids: list[str] | None = None
         self.configure(config)
 
     def configure(self, config: LoopConfig) -> None:
@@ -250,7 +281,13 @@ class ControlLoop:
         result.findings += self._controller_findings(result.findings, meas.time_s)
         hours = (self.cycle_s if dt_s is None else dt_s) / 3600.0
         result.findings += self.design_loads.update(meas, heat_kw, hours)
-        result.forecast_kw = self._forecast(meas, result.total_heat_kw, outdoor_forecast_c)
+        result.findings = _not_read_off_distrusted(
+            result.findings, distrusted(result.findings, self.plausibility.disowned)
+        )
+        result.heat_estimate_kw = self._heat_estimates(measurements, meas, heat, judged, commands)
+        result.heat_sum = self._heat_sum(result)
+        result.load_kw = self._load(meas, result.heat_sum)
+        result.forecast_kw = self._forecast(meas, result.load_kw, outdoor_forecast_c)
         self._alarm_rules(measurements, result, sent, gateways or {})
         result.dispatch = self._dispatch(commands, balance, balance_now)
         if result.dispatch.held is not None:
@@ -324,13 +361,17 @@ class ControlLoop:
         reading: InletReading,
         assumed: Mapping[str, str],
         open_loop: Mapping[str, str] | None = None,
+        rejected: Collection[str] = (),
     ) -> dict[str, float]:
         """Per reading field, the engine's value where ``reading`` has none this cycle, to be
         shown flagged as estimated (issue 10 item 3): a lost reading its filter predicts (for
         ``MAX_ESTIMATE_AGE`` cycles at most), the assumed position of a valve without
         feedback (``assumed``: ``Commands.assumed``; where the step limit starts from), and
         the flow of an inlet planned without a flow reading (``open_loop``:
-        ``Commands.open_loop``; its meter never read or lost for long) — the plan's."""
+        ``Commands.open_loop``; its meter never read or lost for long) — the plan's.
+        A ``rejected`` field (cleaning's verdict, the meter checks' distrust) was read but
+        not used: the filter predicts it as it does a lost one, and that prediction is shown
+        beside the rejected value."""
         ctl, out = self.controller, {}
         if open_loop and inlet_id in open_loop and reading.flow_m3h is None:
             planned = ctl.planned_flow(inlet_id)
@@ -342,7 +383,7 @@ class ControlLoop:
                 value, age = est.value(name), est.age(name)
                 if (
                     name not in out
-                    and getattr(reading, name) is None
+                    and (getattr(reading, name) is None or name in rejected)
                     and value is not None
                     and 0 < age <= MAX_ESTIMATE_AGE
                 ):
@@ -657,14 +698,7 @@ class ControlLoop:
         for f in result.findings:
             if f.kind == "comm_loss" and f.inlet_id not in named and f.inlet_id in judged_ids:
                 named[f.inlet_id] = InletReading()
-        # a blockage is read off the flow: not alarmed on a flow the meter checks distrust
-        # (a meter frozen at 30 % kept a "blockage?" emergency beside ``meter_frozen``)
-        findings = [
-            f
-            for f in result.findings
-            if f.kind != "blockage" or "flow_m3h" not in distrust.get(f.inlet_id, {})
-        ]
-        conditions += finding_conditions(findings, named, commands)
+        conditions += finding_conditions(result.findings, named, commands)
         conditions += network_conditions(raw.outdoor_c, cfg.alarms, result.unbalanced_s)
         conditions += gateway_conditions(gateways)
         result.conditions = conditions
@@ -695,17 +729,100 @@ class ControlLoop:
         inlet = self.network.inlets.get(iid)
         return self.config.controller.set_flow(inlet) if inlet else None
 
+    def _heat_estimates(
+        self,
+        raw: Measurements,
+        meas: Measurements,
+        heat: Mapping[str, float | None],
+        judged: Iterable[str],
+        commands: Commands,
+    ) -> dict[str, float | None]:
+        """Per judged inlet without a trusted heat figure, its heat from its trusted values
+        and, where it lacks one, the engine's (:meth:`filled_in`); None where a value is
+        neither. One rule for every display of the network's heat (issue 10 item 3)."""
+        out: dict[str, float | None] = {}
+        for iid in judged:
+            if heat.get(iid) is not None:
+                continue
+            read, cleaned = raw.inlets.get(iid), meas.inlets.get(iid)
+            if read is None or cleaned is None:
+                out[iid] = None
+                continue
+            filled = self.filled_in(
+                iid, read, commands.assumed, commands.open_loop, cleaned.flagged
+            )
+            values = [cleaned.get(n) for n in _HEAT_FIELDS.names]
+            values = [
+                filled.get(n) if v is None else v
+                for n, v in zip(_HEAT_FIELDS.names, values, strict=True)
+            ]
+            flow, supply, ret = values
+            if flow is None or supply is None or ret is None:
+                out[iid] = None
+            else:
+                out[iid] = _heat_flow_kw(flow, supply, ret)
+        return out
+
+    def _heat_sum(self, result: LoopResult) -> HeatSum:
+        """The inlets' heat over the load's inlets, measured and estimated apart."""
+        measured = estimated = 0.0
+        missing = left_out = 0
+        for iid in self._load_inlets():
+            heat = result.heat_kw.get(iid)
+            if heat is not None:
+                measured += heat
+                continue
+            missing += 1
+            guess = result.heat_estimate_kw.get(iid)
+            if guess is None:
+                left_out += 1
+            else:
+                estimated += guess
+        return HeatSum(measured, estimated, missing, left_out)
+
+    def _load(self, meas: Measurements, heat: HeatSum) -> float | None:
+        """The network's heat load as a complete figure, or None (§3.0.7-2).
+
+        Where a substation heat meter is mapped, its reading only: it measures the whole
+        network (pipe losses included), and a cycle it missed is not made up from the
+        inlets, which measure another figure (no losses). Else the inlets' heat, the
+        missing ones estimated, while none is left out: the trusted sum alone under-reports
+        by every lost or rejected meter, and a forecaster taught it learns a lower load
+        (a lost meter read as a load that went away)."""
+        if self.config.station_heat:
+            read = meas.substation_heat_kw
+            return read if read is not None and math.isfinite(read) and read >= 0.0 else None
+        if heat.left_out:
+            return None
+        return heat.measured_kw + heat.estimated_kw
+
+    def _load_inlets(self) -> list[str]:
+        """The judged inlets the network's load sums: a building whose households are
+        judged too carries their heat already (a household's meter sits behind its
+        building's), so only inlets without a judged parent count — once, not twice."""
+        judged = self.config.judged
+        if self._load_ids is None or judged is not self._load_for:  # configure() may change it
+            self._load_for = judged  # held: the list compared by identity stays alive
+            inlets = self.network.inlets
+            ids = list(inlets) if judged is None else judged
+            chosen = set(ids)
+            self._load_ids = [i for i in ids if i in inlets and inlets[i].parent not in chosen]
+        return self._load_ids
+
     def _forecast(
-        self, meas: Measurements, heat: float, outdoor_forecast_c: list[float] | None
+        self, meas: Measurements, load: float | None, outdoor_forecast_c: list[float] | None
     ) -> float | None:
-        """Learn from this cycle's load; forecast the next clock hour's (§3.0.7-2, kW).
+        """Learn from this cycle's load where it is a complete figure (:meth:`_load`; a
+        cycle without one is left out of its hour, never made up); forecast the next clock
+        hour's (§3.0.7-2, kW).
 
         None until the model has seen enough hours, or without an outdoor temperature: a
         forecast without weather would be a guess.
         """
         if meas.outdoor_c is None or meas.time_s is None:
             return None
-        self.forecaster.observe(meas.time_s, meas.outdoor_c, heat)
+        if load is not None:
+            self.forecaster.observe(meas.time_s, meas.outdoor_c, load)
         if outdoor_forecast_c is None:
             return None
         start = (meas.time_s // 3600.0 + 1.0) * 3600.0
@@ -716,6 +833,23 @@ class ControlLoop:
 # the value itself not kept (a reading that merely was not there is none of them)
 REJECTED_REASONS = frozenset(f.value for f in REJECTING) - {"missing"}
 _NO_SIGNALS: Mapping[str, float] = MappingProxyType({})  # one for all inlets without any
+
+
+def _not_read_off_distrusted(
+    findings: list[Finding], distrust: Mapping[str, Mapping[str, str]]
+) -> list[Finding]:
+    """``findings`` without a blockage read off a flow the meter checks distrust (a meter
+    frozen at 30 % of its flow looks like a blocked building, §5.3.8-2): the meter's own
+    finding names the fault; no display, alarm or diagnostics keeps the blockage beside it
+    (before, a "blockage?" emergency stood beside ``meter_frozen``, and after the alarm was
+    left out the finding still stood in diagnostics and the panel)."""
+    if not distrust:
+        return findings
+    return [
+        f
+        for f in findings
+        if f.kind != "blockage" or "flow_m3h" not in distrust.get(f.inlet_id, {})
+    ]
 
 
 def _controller(network: Network, config: ControllerConfig, stored: Any) -> Controller:
