@@ -33,7 +33,11 @@ electric valves, polled by the gateway add-on as a process, over a real mosquitt
 readings (not counted in the cycle time); the gateway polls each device at most every 0.2 s
 and the field offers at most 100 readings a second (``devtools/gateway_field.py``), and the
 row says how often the gateway resent readings Home Assistant had not acknowledged in time.
-Not run on gen23k (1,540 Modbus devices).
+Not run on gen23k (1,540 Modbus devices). ``--gateway-outage K``: the gateway process is
+stopped cleanly (retained ``offline``) just before cycle K and started again when the cycle
+returns, so every valve command of that cycle is held, sent on ``online`` and confirmed (the
+row then says how many were held, sent, confirmed, never sent, and how long after the restart
+the last answer came); steps to band should be those of a run without the outage.
 
     .venv/ha2026/bin/python benchmarks/bench_product.py                # the table
     .venv/ha2026/bin/python benchmarks/bench_product.py --only estate12 --source entities
@@ -721,10 +725,16 @@ async def _run_case(
     longest.start()
     await asyncio.sleep(0)
     profile.enable()
-    for _ in range(steps):
+    outage_cycle = int(os.environ.get("BENCH_PRODUCT_OUTAGE") or 0) if gateway else 0
+    outage: dict[str, Any] | None = None
+    for k in range(1, steps + 1):
+        if k == outage_cycle:
+            await gateway.async_outage(coordinator)
         t, c, lc = time.perf_counter(), time.process_time(), time.thread_time()
         await coordinator.async_refresh()
         times.append(time.perf_counter() - t)
+        if k == outage_cycle:
+            outage = await gateway.async_back(coordinator, k)
         cpu.append(time.process_time() - c)
         await hass.async_block_till_done()
         loop_cpu.append(time.thread_time() - lc)  # the event loop's thread only
@@ -809,6 +819,7 @@ async def _run_case(
         "entities": _entity_count(hass, entry),
         "ha_checks": None if checks is None else checks.stop(),
         "gateway_resends": resends,  # the gateway's ack timeouts (HA fell behind its readings)
+        "gateway_outage": outage,  # --gateway-outage: the held commands of that cycle
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}-{source}-{algorithm}.json").write_text(json.dumps(out))
@@ -845,6 +856,13 @@ def main() -> int:
     )
     parser.add_argument("--profile", help="folder for profiles of the event loop's thread")
     parser.add_argument("--no-cli", action="store_true", help="HA figures only (no CLI run)")
+    parser.add_argument(
+        "--gateway-outage",
+        type=int,
+        default=0,
+        metavar="K",
+        help="gateway runs: the gateway stopped over cycle K's commands, started again after",
+    )
     parser.add_argument(
         "--no-gc-freeze", action="store_true", help="large networks not frozen (gc_tuning)"
     )
@@ -893,6 +911,7 @@ def main() -> int:
                 env["BENCH_PRODUCT_NO_GC_PAUSE"] = "1" if args.no_gc_pause else ""
                 env["BENCH_PRODUCT_NO_GC_SETTLE"] = "1" if args.no_gc_settle else ""
                 env["BENCH_PRODUCT_HA_TIMER"] = "1" if args.ha_timer else ""
+                env["BENCH_PRODUCT_OUTAGE"] = str(args.gateway_outage or "")
                 cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
                 cmd += ["-W", "ignore", f"--timeout={args.timeout:.0f}", "--rootdir", str(ROOT)]
                 log = results / f"{name}-{source}-{algorithm}.log"
@@ -912,6 +931,8 @@ def main() -> int:
                 _print_row(rows[-1], header=len(rows) == 1)
                 if rows[-1].get("gateway_resends") is not None:
                     print(f"  gateway resent unacked readings {rows[-1]['gateway_resends']}×")
+                if (outage := rows[-1].get("gateway_outage")) is not None:
+                    print("  gateway outage:", ", ".join(f"{k} {v}" for k, v in outage.items()))
                 if isinstance(rows[-1]["cli_steps"], str):
                     print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
                 if rows[-1].get("ha_checks") is not None:

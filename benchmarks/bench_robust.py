@@ -307,6 +307,9 @@ SCENARIOS = (
         "plant: stuck 30% + another meter +10%", fault="two", value=0.3, isolate=True, named=True
     ),
     Scenario("plant: pump reaches 90% of its command", fault="pump_short", value=0.9),
+    # heat meters whose energy register counts whole kWh (13l): every inlet's counter read
+    # floor(E ÷ 1 kWh); nothing is faulty, so any alarm is a false one
+    Scenario("plant: heat meters count whole kWh", fault="kwh_register", value=1.0),
     # fault pairs with bad instruments (9x, 7 Dec)
     Scenario(
         "plant: blockage x0.3 with 30% lost readings",
@@ -557,6 +560,10 @@ class PlantFaults:
             second = meas.inlets[self.second]
             if second.flow_m3h is not None:
                 second.flow_m3h *= 1.1
+        if fault == "kwh_register":  # every register shows whole units of ``value`` kWh
+            for x in meas.inlets.values():
+                if x.heat_kwh is not None:
+                    x.heat_kwh = math.floor(x.heat_kwh / value) * value
         if r is None:
             return
         if fault == "frozen" and k >= value:  # a dead transmitter repeating its last value

@@ -72,6 +72,7 @@ class GatewayField:
             },
         )
         self._mqtt: Any = None
+        self._held_before = 0  # the source's held commands before an outage
 
     @property
     def sim(self) -> RemoteSim:
@@ -115,6 +116,32 @@ class GatewayField:
         if self._mqtt is not None:
             await self.hass.config_entries.async_unload(self._mqtt.entry_id)
         self.broker.stop()
+
+    async def async_outage(self, coordinator: Any) -> None:
+        """The gateway stopped cleanly, and the source knows it offline (its retained
+        status): the next cycle's commands are held (bench_product ``--gateway-outage``)."""
+        source = coordinator.plant.gateway
+        self._held_before = source.held
+        assert self.gateway.stop() == 0
+        await until(lambda: source.status.get("gw1") == "offline", "gateway offline", GUARD_S)
+
+    async def async_back(self, coordinator: Any, cycle: int) -> dict[str, Any]:
+        """The gateway started again after the cycle: its held commands go on ``online``.
+        Returns the source's held-command counters once every command is answered, and the
+        seconds from the restart to the last answer."""
+        source = coordinator.plant.gateway
+        held = self._held_before
+        started = time.perf_counter()
+        self.gateway.start()
+        await self._async_answered(coordinator)
+        return {
+            "cycle": cycle,
+            "held": source.held - held,
+            "sent_on_online": source.held_sent,
+            "confirmed": source.held_confirmed,
+            "never_sent": source.held_unsent,
+            "answered_after_restart_s": round(time.perf_counter() - started, 1),
+        }
 
     def resends(self) -> int:
         """How often the gateway resent unacknowledged readings (its ack timeout ran out)."""

@@ -92,18 +92,18 @@ async def async_set_opening(
     async with coordinator.engine_lock:
         _refuse_unloading(coordinator)  # checked after the wait: the unload may have begun
         sent = await coordinator.async_send({inlet_id: value}, None)
-    if not sent:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="dispatch_failed",
-            translation_placeholders={"inlet": name},
-        )
     source = coordinator.plant.gateway
     if source is not None and (gateway := source.held_by(inlet_id)) is not None:
         raise HomeAssistantError(  # said plainly, not 10 s of waiting for no answer
             translation_domain=DOMAIN,
             translation_key="command_held",
             translation_placeholders={"inlet": name, "gateway": gateway},
+        )
+    if not sent:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="dispatch_failed",
+            translation_placeholders={"inlet": name},
         )
     status = await coordinator.plant.async_confirmation(inlet_id, COMMAND_ANSWER_S)
     if status not in (None, "confirmed", "queued"):  # a class A valve takes it later

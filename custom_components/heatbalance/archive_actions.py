@@ -94,7 +94,9 @@ async def async_history(
         series = await hass.async_add_executor_job(
             records.archive.network_series, records.network, start, end
         )
-        rows = [{"ts": r["ts"]} | {s: r[s] for s in signals} for r in series]
+        rows = [
+            {"ts": r["ts"]} | {s: r[s] for s in signals} | _heat_flags(r, signals) for r in series
+        ]
     else:
         signals = call.data.get("signals") or list(INLET_SIGNALS)
         _check(signals, INLET_SIGNALS)
@@ -109,6 +111,18 @@ async def async_history(
         "signals": signals,
         "rows": rows[:MAX_ROWS],  # type: ignore[dict-item]
         "truncated": truncated,
+    }
+
+
+def _heat_flags(row: dict[str, Any], signals: list[str]) -> dict[str, Any]:
+    """A network row's heat, flagged as the sensor flags it: ``estimated`` names it where
+    the inlets' heat was partly the engine's, ``heat_inlets_left_out`` the inlets it still
+    leaves out (None: a cycle archived before schema 3)."""
+    if "heat_kw" not in signals:
+        return {}
+    return {
+        "estimated": ["heat_kw"] if row.get("heat_estimated") else [],
+        "heat_inlets_left_out": row.get("heat_left_out"),
     }
 
 

@@ -319,6 +319,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
 
     async def _async_cycle(self) -> CycleResult:
         try:
+            await self._async_carried_out()
             acq = await self.plant.async_acquire(self.hass)
             await self._async_gateway_issues()
             result = await self.hass.async_add_executor_job(
@@ -387,6 +388,17 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         return await self.hass.async_add_executor_job(
             run_paused, len(self.network.inlets), self._record_sent, openings, failed
         )
+
+    async def _async_carried_out(self) -> None:
+        """Commands held for an offline gateway count as no move until it confirms them;
+        those confirmed since the last cycle are that cycle's moves after all: told to the
+        loop before this step (diagnosis compares them, cleaning expects their flows)."""
+        done = self.plant.carried_out() if self.plant.held else {}
+        if not done:
+            return
+        self.sent |= done
+        if self.memory.loop is not None:
+            await self.hass.async_add_executor_job(self.memory.loop.carried_out_late, done)
 
     def _record_sent(self, openings: dict[str, float], failed: set[str]) -> dict[str, float]:
         """What reached its device, told to the control loop (executor: thousands of

@@ -10,20 +10,19 @@ collects what the entities show.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from .const import LINK_WIRELESS, SOURCE_SIMULATOR
 from .engine.alarms import AlarmSettings, Condition
-from .engine.cleaning import heat_flow_kw
 from .engine.control.base import ControllerConfig, InletReading, Measurements
 from .engine.control.safety import SafetyLimits
 from .engine.diagnosis import Finding
 from .engine.energy import EnergyCounters
 from .engine.evaluation import BalanceStateMachine, Evaluation, flow_deviation_pct
-from .engine.loop import ControlLoop, LoopConfig
+from .engine.loop import ControlLoop, HeatSum, LoopConfig
 from .engine.model import WEIGHT_RANGE, Network
+from .engine.plausibility import distrusted
 from .engine.simulator import Ranges, ranges
 from .reading import Acquisition, Reading
 from .settings import ENGINE_TARGETS, InletConfig, Settings
@@ -92,32 +91,56 @@ class CycleResult:
     findings: list[Finding] = field(default_factory=list)  # device diagnosis (§5.3.7)
     limited: dict[str, list[str]] = field(default_factory=dict)  # safety limits that acted
     conditions: list[Condition] = field(default_factory=list)  # the engine's alarm rules
+    # managed inlets without a trusted heat figure: their heat from the engine's values, or
+    # None (``LoopResult.heat_estimate_kw``), and the network's sum of both over the inlets
+    # the load counts (a building and its households once: ``LoopResult.heat_sum``)
+    heat_estimates: dict[str, float | None] = field(default_factory=dict)
+    heat_sum: HeatSum = field(default_factory=HeatSum)
+    station_heat: bool = False  # a real plant's substation heat meter is mapped …
+    substation_heat_kw: float | None = None  # … and read this cycle (kW)
 
     @property
     def heat_kw(self) -> float:
         """Heat delivered to the managed inlets with a trusted reading (a lower bound where
         :attr:`heat_missing` is above 0)."""
-        return sum(r.heat_kw or 0.0 for r in self.inlets.values())
+        return self.heat_sum.measured_kw
 
     @property
     def heat_missing(self) -> int:
         """Inlets whose heat no trusted reading gives this cycle (a meter lost, rejected,
         frozen or dead): :attr:`heat_kw` under-reports by theirs, so the network heat power
         is then no measurement (issue 10 item 3)."""
-        return sum(1 for r in self.inlets.values() if r.heat_kw is None)
+        return self.heat_sum.missing
 
     def heat_estimate(self) -> tuple[float, int]:
-        """The network heat with the missing inlets' heat from the engine's filled-in values
-        (a predicted or planned flow, a predicted temperature: ``InletResult.filled``), and
-        how many inlets are still left out (no estimate either)."""
-        total, left_out = 0.0, 0
-        for r in self.inlets.values():
-            heat = r.heat_kw if r.heat_kw is not None else _filled_heat_kw(r)
-            if heat is None:
-                left_out += 1
-            else:
-                total += heat
-        return total, left_out
+        """The network heat with the missing inlets' heat from the engine's values (a
+        predicted or planned flow, a predicted temperature), and how many inlets are still
+        left out (no estimate either)."""
+        heat = self.heat_sum
+        return heat.measured_kw + heat.estimated_kw, heat.left_out
+
+    def network_heat(self) -> NetworkHeat:
+        """The network's heat power as every display shows it (sensor, archive, export):
+        the substation heat meter's reading where one is mapped (the whole network, pipe
+        losses included); else the inlets' sum while every inlet has a trusted figure;
+        else (or the meter lost) the estimate, flagged, with the inlets it leaves out — an
+        under-reported sum is never shown as measured (issue 10 item 3)."""
+        if self.station_heat and self.substation_heat_kw is not None:
+            return NetworkHeat(self.substation_heat_kw, metered=True)
+        if not self.station_heat and not self.heat_missing:
+            return NetworkHeat(self.heat_kw)
+        total, left_out = self.heat_estimate()
+        return NetworkHeat(total, estimated=True, left_out=left_out)
+
+
+@dataclass(frozen=True)
+class NetworkHeat:
+    """The network's heat power (kW) and how it was obtained."""
+
+    kw: float
+    estimated: bool = False  # not a measurement: inlets' heat filled in by the engine
+    left_out: int = 0  # inlets with neither a trusted heat figure nor an estimate
+    metered: bool = False  # the substation heat meter's reading
 
 
 @dataclass
@@ -220,8 +243,18 @@ def loop_config(
     control = controller_config(network, settings, inlets, held)
     control.pump_control = acq.pump_controlled  # never plan on a pump no command reaches
     return LoopConfig(
-        controller=control, judged=list(inlets), alarms=alarm_settings(settings, inlets)
+        controller=control,
+        judged=list(inlets),
+        alarms=alarm_settings(settings, inlets),
+        station_heat=_station_heat(settings, acq),
     )
+
+
+def _station_heat(settings: Settings, acq: Acquisition) -> bool:
+    """Whether the network's heat is the substation heat meter's: one is mapped and the
+    plant is real (a simulated plant's inlets are its own measurements; the entity is
+    read only on a real plant)."""
+    return bool(settings.substation_heat_entity) and acq.real_substation
 
 
 def alarm_settings(settings: Settings, inlets: dict[str, InletConfig]) -> AlarmSettings:
@@ -248,6 +281,7 @@ def measurements_of(
     meas.outdoor_c, meas.pump_speed = acq.outdoor_c, pump_speed
     if acq.real_substation:
         meas.pump_flow_m3h = acq.substation_flow_m3h
+        meas.substation_heat_kw = acq.substation_heat_kw
     return meas
 
 
@@ -292,7 +326,8 @@ def run_cycle(
     results: dict[str, InletResult] = {}
     kids = network.children_by_parent()  # once: per inlet it is O(n²) on 23k households
     flags = _flags_by_inlet(out.cleaning.flags)
-    _add_distrusted(flags, out.measurements.inlets, out.findings, acq.inlets)
+    loop = memory.loop
+    _add_distrusted(flags, distrusted(out.findings, loop.plausibility.disowned), acq.inlets)
     plant = acq.plant.inlets
     for iid, cfg in inlets.items():
         inlet, reading = network.inlets[iid], acq.inlets[iid]
@@ -312,8 +347,8 @@ def run_cycle(
             households=ranges(plant[k.id] for k in kids.get(iid, ()) if k.id in plant),
             flow_deviation=judged.flow_deviation_pct if judged else None,
             flagged=flags.get(iid, {}),
-            filled=memory.loop.filled_in(
-                iid, reading, out.commands.assumed, out.commands.open_loop
+            filled=loop.filled_in(
+                iid, reading, out.commands.assumed, out.commands.open_loop, flags.get(iid, ())
             ),
         )
         _households_modelled(results[iid], cfg)
@@ -335,6 +370,10 @@ def run_cycle(
     result.findings = out.findings
     result.limited = dict(out.commands.limited)
     result.conditions = out.conditions
+    result.heat_estimates = {i: v for i, v in out.heat_estimate_kw.items() if i in inlets}
+    result.heat_sum = out.heat_sum
+    result.station_heat = config.station_heat
+    result.substation_heat_kw = acq.substation_heat_kw if config.station_heat else None
     return result
 
 
@@ -359,8 +398,8 @@ def _judged_on_plan(res: InletResult, why: str, ev: Evaluation | None, set_flow:
     temperature target's deviation is no flow's)."""
     res.open_loop = why
     flow = res.filled.get("flow_m3h")
-    if flow is None or res.actual is not None:
-        return
+    if flow is None or res.actual is not None or res.reading.flow_m3h is not None:
+        return  # a rejected reading's prediction is shown beside it, not judged on
     deviation = flow_deviation_pct(flow, set_flow)
     if deviation is None:
         return
@@ -390,35 +429,25 @@ def _flags_by_inlet(flags: dict[str, tuple[str, ...]]) -> dict[str, dict[str, tu
 
 
 _UNFLAGGED = frozenset({("ok",), ("missing",)})
-# the meter checks' findings that distrust a read value (plausibility.untrusted)
-_DISTRUSTING = frozenset({"sensors_swapped", "meter_frozen", "flow_meter_dead"})
 
 
 def _add_distrusted(
     flags: dict[str, dict[str, tuple[str, ...]]],
-    cleaned: dict[str, InletReading],
-    findings: list[Finding],
+    marks: dict[str, dict[str, str]],
     raw: dict[str, Reading],
 ) -> None:
-    """Add to cleaning's verdicts the read values the engine distrusts for another reason
-    (a frozen or dead meter, a swapped pair: ``plausibility.untrusted``), named by the
-    finding, so no display shows them as measured. Few inlets carry such a mark; the others'
-    cleaned ``flagged`` set is empty."""
-    kinds: dict[str, tuple[str, ...]] = {}
-    for f in findings:
-        if f.kind in _DISTRUSTING:
-            kinds[f.inlet_id] = (*kinds.get(f.inlet_id, ()), f.kind)
-    for iid, reading in raw.items():
-        marked = cleaned.get(iid)
-        if marked is None or not marked.flagged:
-            continue
-        for name in marked.flagged:
-            if name in _READ and getattr(reading, name, None) is not None:
-                own = flags.setdefault(iid, {})
-                own.setdefault(name, kinds.get(iid, ("distrusted",)))
-
-
-_READ = frozenset({"flow_m3h", "supply_c", "return_c", "room_c", "opening", "dp_available_kpa"})
+    """Add to cleaning's verdicts the read values the meter checks distrust (``marks``:
+    ``plausibility.distrusted``, the one rule regulation and the alarm rules go by — a
+    frozen or dead meter's flow, a swapped pair's temperatures), named by the finding, so
+    no display shows them as measured. A value cleaning already rejected keeps its verdict;
+    a value not read this cycle is no rejected reading."""
+    for iid, names in marks.items():
+        reading = raw.get(iid)
+        if reading is None:
+            continue  # the substation, or an inlet not managed here
+        for name, kind in names.items():
+            if getattr(reading, name, None) is not None:
+                flags.setdefault(iid, {}).setdefault(name, (kind,))
 
 
 def _modelled(acq: Acquisition, settings: Settings) -> frozenset[str]:
@@ -470,19 +499,3 @@ def _network_result(
         pump_command=pump,
         evaluation=ev,
     )
-
-
-def _filled_heat_kw(r: InletResult) -> float | None:
-    """An inlet's heat from its trusted readings where it has them, else the engine's
-    filled-in values; None where any of the three is neither."""
-    values = []
-    for name in ("flow_m3h", "supply_c", "return_c"):
-        value = (
-            None if name in r.flagged or name in r.reading.estimated else getattr(r.reading, name)
-        )
-        if value is None or not math.isfinite(value):
-            value = r.filled.get(name)
-        if value is None:
-            return None
-        values.append(value)
-    return heat_flow_kw(*values)

@@ -11,6 +11,7 @@ from .const import (
     CONF_OUTDOOR_ENTITY,
     CONF_PATH,
     CONF_SUBSTATION_FLOW_ENTITY,
+    CONF_SUBSTATION_HEAT_ENTITY,
     SIGNAL_ENTITY_KEYS,
 )
 from .coordinator import HeatbalanceConfigEntry
@@ -19,7 +20,13 @@ from .gateway_source import GatewaySource
 from .requirements import meter_checks
 
 # A path names the host's layout; entity ids may name flats and people.
-TO_REDACT = {CONF_PATH, CONF_OUTDOOR_ENTITY, CONF_SUBSTATION_FLOW_ENTITY, *SIGNAL_ENTITY_KEYS}
+TO_REDACT = {
+    CONF_PATH,
+    CONF_OUTDOOR_ENTITY,
+    CONF_SUBSTATION_FLOW_ENTITY,
+    CONF_SUBSTATION_HEAT_ENTITY,
+    *SIGNAL_ENTITY_KEYS,
+}
 
 
 async def async_get_config_entry_diagnostics(
@@ -82,6 +89,12 @@ def gateway_link(source: GatewaySource | None) -> dict[str, Any] | None:
         "deferred": source.deferred,  # left to the gateway's resend: the queue was full
         "status": dict(source.status),  # each gateway's online/offline (retained)
         "offline_since": dict(source.offline_since),  # … when it was last seen going offline
-        "held_commands": source.held,  # commands held back while their gateway was offline
+        # commands held back while their gateway was offline: no move until confirmed
+        "held_commands": source.held,
+        "held_now": dict(source.holding),  # inlet (or pump) → its command, not yet sent
+        "held_sent": source.held_sent,  # … sent once the gateway was back
+        "held_confirmed": source.held_confirmed,  # … and confirmed: moves after all
+        "held_unsent": source.held_unsent,  # … never sent: window passed, or replaced
+        "offline_repair_s": source.repair_s,  # not online this long: the repair
         "backlog_rows_imported": source.backlog.imported_rows if source.backlog else 0,
     }

@@ -54,17 +54,24 @@ def rejected(
 
 
 def stated(
-    value: float | None, estimated: bool, rejected: tuple[str, ...] | None = None
+    value: float | None,
+    estimated: bool,
+    rejected: tuple[str, ...] | None = None,
+    estimate: float | None = None,
 ) -> tuple[float | None, dict[str, Any]]:
     """A sensor's state and attributes for ``value``: the value itself only when it is a
     trusted measurement, else unknown with the value in ``estimate`` (the engine's) or in
-    ``rejected`` (a reading the engine did not trust, with why)."""
+    ``rejected`` (a reading the engine did not trust, with why; the engine's ``estimate``
+    of it beside, where its filter has one)."""
     if rejected:
-        return None, {
-            ATTR_ESTIMATED: False,
+        attrs: dict[str, Any] = {
+            ATTR_ESTIMATED: estimate is not None,
             ATTR_REJECTED: _rounded(value),
             ATTR_REJECTED_REASON: list(rejected),
         }
+        if estimate is not None:
+            attrs[ATTR_ESTIMATE] = _rounded(estimate)
+        return None, attrs
     if estimated and value is not None:
         return None, {ATTR_ESTIMATED: True, ATTR_ESTIMATE: _rounded(value)}
     return value, {ATTR_ESTIMATED: estimated}  # flagged without a value: unknown, flagged

@@ -111,8 +111,13 @@ def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
     result = coordinator.data
     settings = coordinator.settings
     inlets = {}
+    heat = result.network_heat()
     for iid, r in result.inlets.items():
         rd = r.reading
+        estimated = dict(r.filled)
+        heat_estimate = result.heat_estimates.get(iid)
+        if heat_estimate is not None:  # no trusted heat: the engine's
+            estimated["heat_kw"] = heat_estimate
         inlets[iid] = {
             "name": coordinator.network.inlets[iid].name or iid,
             "supply_c": rd.supply_c,
@@ -130,7 +135,7 @@ def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
             # the engine's values where nothing was measured (issue 10 item 3), and why an
             # inlet is planned without a flow reading (its deviation and band are then the
             # plan's: in "estimated" too)
-            "estimated": dict(r.filled),
+            "estimated": estimated,
             "open_loop": r.open_loop,
             # readings the engine rejected (shown raw above, unknown on the sensors), with why
             "flagged": {name: list(why) for name, why in r.flagged.items()},
@@ -154,8 +159,10 @@ def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
             "outdoor_c": result.outdoor_c,
             "supply_c": result.supply_c,
             "return_c": result.return_c,
-            "heat_kw": result.heat_kw,
-            "estimated": sorted(result.modelled),  # the network model's, not measured
+            "heat_kw": heat.kw,  # the substation meter's, the inlets' sum, or the estimate
+            "heat_inlets_left_out": heat.left_out,  # … an estimate's inlets without one
+            # the network model's, not measured; the heat where inlets' heat was filled in
+            "estimated": sorted(result.modelled | ({"heat_kw"} if heat.estimated else set())),
         },
         "inlets": inlets,
         "alarms": [

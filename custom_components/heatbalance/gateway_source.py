@@ -84,6 +84,7 @@ STORE_VERSION = 1
 SAVE_DELAY_S = 5.0
 METER_SIGNALS = {"supply_c": "supply_temperature", "return_c": "return_temperature"}
 PENDING = "pending"  # sent, no answer yet
+HELD = "held"  # never sent: its gateway was offline (counted as no move, issue 10 item 6)
 QUEUED = "queued"  # held by a LoRaWAN network server until the device's next uplink
 NO_RESULT = "no_result"  # no answer within the stale window
 RESEND_S = 5.0  # a command still without an answer is asked again this often …
@@ -91,11 +92,15 @@ RESENDS = 6  # … at most this many times (then its cycle reports no_result)
 QUEUE_READINGS = 20_000  # readings queued per entry at most (4 default gateway windows)
 GROUP_READINGS = 1_000  # readings stored per journal write and ack at most
 REACK_S = 1.0  # an ack repeated for resent duplicates at most this often per gateway
-# A gateway not online this long gets a repair (§5.3.8-5 communication line): longer than an
-# add-on restart or update (the gateway is back online within seconds to a minute) and than a
-# crash takes to show (the broker sends its will after 1.5 × keepalive, 45 s by default), so
-# routine restarts raise nothing; short enough that a dead link is named before the readings
-# of a 5-minute cycle go stale (2 cycles, §6.0.6) and every inlet behind it alarms one by one.
+# A gateway not online for max(OFFLINE_REPAIR_S, one cycle) gets a repair (§5.3.8-5
+# communication line; :func:`offline_repair_s`). The floor is longer than an add-on restart
+# or update (the gateway is back online within seconds to a minute) and than a crash takes to
+# show (the broker sends its will after 1.5 × keepalive, 45 s by default), so routine
+# restarts raise nothing. One cycle: a gateway away for a whole acquisition period (§4.3.4)
+# has cost that period's live readings and, past half a cycle, its held commands; a longer
+# cycle's outage of a few minutes costs nothing (the gateway's outbox delivers the readings,
+# a held command goes when it is back). Still a cycle before the readings go stale (2 cycles,
+# §6.0.6) and every inlet behind it alarms one by one.
 OFFLINE_REPAIR_S = 300.0
 ONLINE, OFFLINE = "online", "offline"
 ROUTES = {  # a topic's tail after ``<base>/gw/<gateway>/`` → its handler
@@ -105,6 +110,12 @@ ROUTES = {  # a topic's tail after ``<base>/gw/<gateway>/`` → its handler
     ("stats",): "_on_stats",
     ("info",): "_on_info",
 }
+
+
+def offline_repair_s(cycle_s: float) -> float:
+    """How long a gateway may be not online before the ``gateway_offline`` repair: the
+    floor :data:`OFFLINE_REPAIR_S` or one control cycle, whichever is longer."""
+    return max(OFFLINE_REPAIR_S, cycle_s)
 
 
 def _value(values: dict[str, Any], key: str) -> float | None:
@@ -137,6 +148,7 @@ class GatewaySource:
         pump: tuple[str, str | None] | None = None,
         substation: str | None = None,
         hold_s: float = math.inf,
+        cycle: Callable[[], float] | None = None,
     ) -> None:
         """Map the inlets' (meter, valve) devices; nothing is subscribed before
         :meth:`async_start`. Raises ValueError when two inlets name the same device.
@@ -148,7 +160,9 @@ class GatewaySource:
         ``substation`` the substation's flow meter (bound to the first gateway to report it);
         ``hold_s`` how long an unanswered command may still go to its gateway once that is
         online (the cycle's answer window: after it the cycle reports ``no_result``, and a
-        valve the engine took as unmoved must not move late)."""
+        valve the engine took as unmoved must not move late); ``cycle`` the control cycle
+        (s) as configured now, which then sets that window (half of it) and the offline
+        repair's threshold (:func:`offline_repair_s`)."""
         self.hass = hass
         self.base = base
         self.key = key or base
@@ -220,12 +234,32 @@ class GatewaySource:
         # and every unanswered command goes again when its gateway comes online (issue 10).
         self.status: dict[str, str] = {}
         self.offline_since: dict[str, float] = {}  # gateway → since when not online (clock)
-        self.down: set[str] = set()  # … not online for OFFLINE_REPAIR_S: the repair names them
+        self.down: set[str] = set()  # … not online for repair_s: the repair names them
         self._down_timers: dict[str, Callable[[], None]] = {}
         self._unanswered: dict[str, tuple[str, str, str, str]] = {}  # key → (id, gw, topic, cmd)
-        self.held = 0  # commands held back because their gateway was offline
-        self.hold_s = hold_s
+        # Commands held back because their gateway was offline count as no move until the
+        # gateway confirms them (the plant tells the engine then, Plant.carried_out):
+        # how many were held, sent once the gateway was back, confirmed, and never sent
+        # (the answer window passed, or a newer command for the valve replaced them)
+        self.held = 0
+        self.held_sent = 0
+        self.held_confirmed = 0
+        self.held_unsent = 0
+        self.holding: dict[str, str] = {}  # key → its last command's id, never published
+        self._was_held: set[str] = set()  # request ids sent late (their answer is counted)
+        self._hold_s = hold_s
+        self._cycle = cycle
         self.on_change: Callable[[], object] | None = None  # told when :attr:`revision` moves
+
+    @property
+    def hold_s(self) -> float:
+        """How long an unanswered command may still go to its gateway (half a cycle)."""
+        return self._hold_s if self._cycle is None else self._cycle() / 2
+
+    @property
+    def repair_s(self) -> float:
+        """How long a gateway may be not online before the repair names it."""
+        return OFFLINE_REPAIR_S if self._cycle is None else offline_repair_s(self._cycle())
 
     async def async_start(self) -> None:
         """Restore the ack positions and live state, load the backlog journal and import what
@@ -548,33 +582,58 @@ class GatewaySource:
 
     def offline(self) -> list[str]:
         """This network's gateways (owning one of its devices) not online for
-        ``OFFLINE_REPAIR_S``: another network's gateway on the same topic base is not ours to
+        :attr:`repair_s`: another network's gateway on the same topic base is not ours to
         name."""
         return sorted(self.down & set(self.owner.values()))
 
     def held_by(self, key: str) -> str | None:
-        """The gateway holding ``key``'s last command because it is offline (None: sent)."""
+        """The offline gateway ``key``'s last command waits for (None: sent, or it never
+        will be). Held, it is no move: the plant tells the engine once it is confirmed."""
         unanswered = self._unanswered.get(key)
-        if unanswered is None or self.status.get(unanswered[1]) != OFFLINE:
+        if unanswered is None or self.holding.get(key) != unanswered[0]:
             return None
         return unanswered[1]
 
+    def awaiting(self, key: str, request_id: str) -> bool:
+        """Whether ``request_id``, ``key``'s command, may still be carried out: held for its
+        gateway, or sent and not yet answered within its window."""
+        return self._unanswered.get(key, ("",))[0] == request_id
+
+    def answer(self, key: str, request_id: str) -> str | None:
+        """What became of ``request_id``, ``key``'s command: the gateway's answer (``queued``
+        while a LoRaWAN valve has yet to take it), ``pending`` while it may still be carried
+        out, None when it will not be (a newer command replaced it, it was never sent)."""
+        if self.last_command.get(key, ("",))[0] != request_id:
+            return None
+        if (result := self.results.get(request_id)) is not None:
+            return str(result.get("status") or "invalid")
+        return PENDING if self.awaiting(key, request_id) else None
+
+    def _drop_held(self, key: str) -> None:
+        """``key``'s held command will never be sent (its window passed, or a newer command
+        replaced it): counted, and no longer sent when the gateway comes back."""
+        request_id = self.holding.get(key)
+        if request_id is not None and self.awaiting(key, request_id):
+            del self._unanswered[key]
+            self.held_unsent += 1
+
     def _watch(self, gateway: str) -> None:
         """Count ``gateway`` as not online from now (unless already), and name it in the
-        repair once that has lasted ``OFFLINE_REPAIR_S``."""
+        repair once that has lasted :attr:`repair_s`."""
         if self._stopped or gateway in self._down_timers or self.status.get(gateway) == ONLINE:
             return
         self.offline_since.setdefault(gateway, self.clock())
+        repair_s = self.repair_s
 
         @callback
         def still_down(_now: Any) -> None:
             self._down_timers.pop(gateway, None)
             if not self._stopped and self.status.get(gateway) != ONLINE:
-                _LOGGER.warning("Gateway %s not online for %.0f s", gateway, OFFLINE_REPAIR_S)
+                _LOGGER.warning("Gateway %s not online for %.0f s", gateway, repair_s)
                 self.down.add(gateway)
                 self._changed()
 
-        self._down_timers[gateway] = async_call_later(self.hass, OFFLINE_REPAIR_S, still_down)
+        self._down_timers[gateway] = async_call_later(self.hass, repair_s, still_down)
 
     def _changed(self) -> None:
         """What the repairs look at changed: count it, and tell the coordinator now."""
@@ -590,8 +649,15 @@ class GatewaySource:
             if gw != gateway or self._stopped:
                 continue
             if self.clock() - self.last_command[key][1] > self.hold_s:
-                del self._unanswered[key]  # its cycle counts it lost (no_result)
+                if self.holding.get(key) == request_id:
+                    self._drop_held(key)  # never sent: its cycle took the valve as unmoved
+                else:
+                    del self._unanswered[key]  # its cycle counts it lost (no_result)
                 continue
+            if self.holding.get(key) == request_id:  # held: sent now, a move once confirmed
+                del self.holding[key]
+                self.held_sent += 1
+                self._was_held.add(request_id)
             if (cancel := self._asking.pop(request_id, None)) is not None:
                 cancel()
             self.hass.async_create_task(
@@ -616,6 +682,9 @@ class GatewaySource:
         if result.get("status") == QUEUED and request_id in self.results:
             return  # an interim answer never replaces the final one
         self.results[request_id] = result
+        if result.get("status") != QUEUED and request_id in self._was_held:
+            self._was_held.discard(request_id)
+            self.held_confirmed += result.get("status") == "confirmed"
         for key, unanswered in list(self._unanswered.items()):
             if unanswered[0] == request_id:
                 del self._unanswered[key]
@@ -795,7 +864,9 @@ class GatewaySource:
         answer (a LoRaWAN valve reports every 15 min or so): not yet a read-back of it."""
         live = self.live.get(valve) if valve is not None else None
         last = self.last_command.get(inlet_id)
-        return live is not None and last is not None and live.ts < last[1]
+        if last is None or self.holding.get(inlet_id) == last[0]:
+            return False  # held, never sent: the valve stands where it reports
+        return live is not None and live.ts < last[1]
 
     def _sensor_readings(self, inlet_id: str, reading: Reading, stale_s: float) -> None:
         """Pressure transmitters (measured ΔP = supply − return, kPa), room sensors (their
@@ -833,12 +904,17 @@ class GatewaySource:
 
         ``confirmed`` when the read-back matched; the gateway's status otherwise
         (``not_confirmed``, ``refused``, ``failed``, ``rejected``, ``invalid``, ``interrupted``);
+        ``held`` while never sent (its gateway offline; after ``answer_s`` it never will be);
         ``pending`` while younger than ``answer_s``, ``no_result`` after that.
         """
         last = self.last_command.get(inlet_id)
         if last is None:
             return None
         request_id, sent_at = last
+        if self.holding.get(inlet_id) == request_id:
+            if self.clock() - sent_at > answer_s:
+                self._drop_held(inlet_id)  # its cycle is over: a late move would surprise it
+            return HELD
         result = self.results.get(request_id)
         if result is not None and result.get("status") == QUEUED:
             return PENDING  # a LoRaWAN valve takes it at its next uplink; the gateway times it
@@ -959,9 +1035,12 @@ class GatewaySource:
             command["expect"] = round(expect, 2)
         self._sent_to[request_id] = gateway  # only the owner's answer counts (issue 11)
         topic, payload = f"{self.base}/gw/{gateway}/cmd", json.dumps(command)
+        self._drop_held(key)  # replaced: the valve's last command is the one that counts
+        self.holding.pop(key, None)
         if self.status.get(gateway) == OFFLINE:  # sent when it is online (_on_status)
             _LOGGER.info("Gateway %s offline: command %s held", gateway, request_id)
             self.held += 1
+            self.holding[key] = request_id
         else:
             await self._publish(topic, payload)
         self.last_command[key] = (request_id, self.clock())
@@ -1051,7 +1130,7 @@ async def async_attach(
         sensors=sensors,
         pump=(drive, plant.pump_gateway_id) if drive else None,
         substation=plant.substation_gateway_device,
-        hold_s=plant.cycle_s / 2,  # the answer window of Plant._read_gateway
+        cycle=lambda: plant.cycle_s,  # as configured now: the options apply in place
     )
     await source.async_start()
     plant.gateway = source

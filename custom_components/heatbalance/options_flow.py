@@ -55,6 +55,7 @@ from .const import (
     CONF_PUMP_SPEED_ENTITY,
     CONF_SUBSTATION_FLOW_DEVICE,
     CONF_SUBSTATION_FLOW_ENTITY,
+    CONF_SUBSTATION_HEAT_ENTITY,
     CONF_TARGET,
     LEVELS,
     MODES,
@@ -146,7 +147,12 @@ LATER_SECTIONS = (SECTION_PUMP, SECTION_RECORDS)  # forms and tests before them 
 # network-level sensors: the outdoor temperature, the substation's flow meter (its mass
 # balance against the inlets' flow meters, engine/meters.py); device class None for flow:
 # HA has a volume_flow_rate class, yet many meters' entities carry none
-NETWORK_ENTITIES = {CONF_OUTDOOR_ENTITY: "temperature", CONF_SUBSTATION_FLOW_ENTITY: None}
+NETWORK_ENTITIES = {
+    CONF_OUTDOOR_ENTITY: "temperature",
+    CONF_SUBSTATION_FLOW_ENTITY: None,
+    # the substation heat meter's thermal power: the network heat power, measured
+    CONF_SUBSTATION_HEAT_ENTITY: "power",
+}
 
 
 def _entity_fields(current: dict[str, Any]) -> dict[Any, Any]:

@@ -93,6 +93,9 @@ class Plant:
         # HA valves that refused the last dispatch's command (inlet → the opening refused):
         # their next reading says so (``command_status``), as the gateway's answer does
         self.refused: dict[str, float] = {}
+        # gateway commands held for an offline gateway (inlet → (request id, opening)): no
+        # move until the gateway confirms them (:meth:`carried_out`, issue 10 item 6)
+        self.held: dict[str, tuple[str, float]] = {}
         # heat meters mapped by their power only: their counters (the engine's rule, kWh),
         # and the plant time of each meter's last reading
         self._heat_counters = EnergyCounters()
@@ -167,6 +170,7 @@ class Plant:
         if real:  # the model's pump flow is no measurement of a real plant
             acq.real_substation = True
             acq.substation_flow_m3h = self._substation_flow(hass)
+            acq.substation_heat_kw = self._substation_heat(hass)
         acq.inlets = {iid: acq.inlets[iid] for iid in self.inlets if iid in acq.inlets}
         if not self.simulated:
             self._read_pump(hass, acq)
@@ -485,6 +489,19 @@ class Plant:
             return None
         return self._flow(state)
 
+    def _substation_heat(self, hass: HomeAssistant) -> float | None:
+        """The substation heat meter's thermal power (kW); None when none is mapped, or
+        lost, stale or negative (a meter's power is never below zero)."""
+        entity_id = self.settings.substation_heat_entity
+        if not entity_id:
+            return None
+        state = hass.states.get(entity_id)
+        stale_before = dt_util.utcnow() - timedelta(seconds=2 * self.cycle_s)
+        if state is not None and state.last_reported < stale_before:
+            return None
+        power = _power_kw(state)
+        return power if power is not None and power >= 0.0 else None
+
     @staticmethod
     def _temperature(state: State | None) -> float | None:
         """A temperature state in °C (converted from its unit)."""
@@ -498,7 +515,9 @@ class Plant:
     async def async_dispatch(
         self, hass: HomeAssistant, commands: dict[str, float], pump_speed: float | None
     ) -> set[str]:
-        """Send openings (already within the safety limits); returns inlets that failed.
+        """Send openings (already within the safety limits); returns the inlets whose
+        command did not go out: failed, or held because their gateway is offline (a move only
+        once confirmed, :meth:`carried_out`).
 
         The simulator's valves (thousands on a households network) are set in the executor.
         """
@@ -511,7 +530,14 @@ class Plant:
         for iid, opening in real.items():
             cfg = self.inlets[iid]
             if cfg.source == SOURCE_GATEWAY:
-                if self.gateway is None or not await self.gateway.async_set_opening(iid, opening):
+                self.held.pop(iid, None)  # a newer command replaces a held one
+                request_id = None
+                if self.gateway is not None:
+                    request_id = await self.gateway.async_set_opening(iid, opening)
+                if request_id is None:
+                    failed.add(iid)
+                elif self.gateway is not None and self.gateway.held_by(iid) is not None:
+                    self.held[iid] = (request_id, opening)
                     failed.add(iid)
             elif (
                 cfg.source == SOURCE_ENTITIES
@@ -562,6 +588,23 @@ class Plant:
             else:
                 self.simulator.set_opening(iid, opening)
         return real
+
+    def carried_out(self) -> dict[str, float]:
+        """Held gateway commands the gateway has confirmed since (inlet → opening): moves
+        after all, which the engine is told before its next step; the model's valves follow.
+        Forgotten are held commands that never went (their window passed, a newer one
+        replaced them) and those answered otherwise."""
+        source, done = self.gateway, {}
+        for iid, (request_id, opening) in list(self.held.items()):
+            answer = source.answer(iid, request_id) if source is not None else None
+            if answer == "confirmed":
+                done[iid] = opening
+            if answer not in ("pending", "queued"):  # still to come (gateway_source): kept
+                del self.held[iid]
+        if done:
+            self._set_openings(done)
+            self.unplaced.difference_update(done)
+        return done
 
     def _set_openings(self, openings: dict[str, float]) -> None:
         """Move the simulator's valves (executor)."""

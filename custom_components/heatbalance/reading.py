@@ -48,3 +48,5 @@ class Acquisition:
     # flow stands only for a simulated plant (meters.py balances the inlets against it)
     real_substation: bool = False
     substation_flow_m3h: float | None = None
+    # a real plant's substation heat meter, its thermal power (None: not mapped or lost)
+    substation_heat_kw: float | None = None

@@ -178,6 +178,9 @@ def cycle_record(
             "success_rate",
         )
     }
+    heat = result.network_heat()  # the sensor's figure, with its flags (issue 10 item 3)
+    figures |= {"heat_kw": heat.kw, "heat_estimated": heat.estimated}
+    figures["heat_left_out"] = heat.left_out
     record = CycleRecord(network_key, ts, dt_s, figures)
     for iid, inlet in result.inlets.items():
         reading = inlet.reading

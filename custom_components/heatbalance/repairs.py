@@ -11,7 +11,8 @@
   (an add-on from before protocol 2 publishes energy in MWh): its energy counters are not
   used until add-on and integration match — never read 1000× off.
 - ``gateway_offline``: a gateway this network uses has not been online (its retained status)
-  for ``OFFLINE_REPAIR_S`` (§5.3.8-5, communication line); clears when it is online again.
+  for max(5 min, one cycle) (``gateway_source.offline_repair_s``, §5.3.8-5, communication
+  line); clears when it is online again.
 - ``gateway_signals``: a gateway device lacks a point the inlet's configuration counts on
   (a heat meter without an ``energy`` point: no heat balance, §3.0.7-1; no position
   feedback: no device signal, Tables 4.3.2/4.3.3), as the gateway's ``…/info`` says.
@@ -38,7 +39,6 @@ from .compat import flow_vol as vol
 from .const import CONF_CYCLE_MINUTES, DOMAIN, MAX_CYCLE_MINUTES
 from .engine.model import Network
 from .gateway_protocol import PROTOCOL
-from .gateway_source import OFFLINE_REPAIR_S
 from .requirements import Points, available, missing_signals, not_electric
 from .settings import InletConfig, Settings
 
@@ -206,7 +206,8 @@ async def async_gateway_issues(
     protocol = {"gateways": gateways, "protocol": str(PROTOCOL)}
     issues.set("gateway_protocol", protocol if old else None, severity=ir.IssueSeverity.ERROR)
     down = source.offline() if source is not None else []
-    offline = {"gateways": ", ".join(down), "minutes": f"{OFFLINE_REPAIR_S / 60:g}"}
+    minutes = f"{source.repair_s / 60:g}" if source is not None else ""
+    offline = {"gateways": ", ".join(down), "minutes": minutes}
     issues.set("gateway_offline", offline if down else None, severity=ir.IssueSeverity.ERROR)
     points = source.points() if source is not None else {}
     lines = issues.lines(

@@ -291,14 +291,17 @@ async def async_setup_entry(
     )
 
 
-def _partial(data: CycleResult) -> tuple[float | None, dict[str, Any]]:
-    """The network heat power while some inlet has no trusted heat figure: the sum of the
-    others under-reports, so the state is unknown and the estimate (the missing inlets'
-    heat from the engine's filled-in values) stands in ``estimate``, with the inlets it
-    still leaves out (a state_class sensor states only trusted values, estimates.py)."""
-    total, left_out = data.heat_estimate()
-    value, attrs = stated(total, True)
-    attrs[ATTR_LEFT_OUT] = left_out
+def _partial(data: CycleResult) -> tuple[float | None, dict[str, Any] | None]:
+    """The network heat power (``CycleResult.network_heat``): the substation heat meter's
+    reading, or the inlets' sum while every inlet has a trusted heat figure; else unknown,
+    the estimate (the missing inlets' heat from the engine's values) in ``estimate`` with
+    the inlets it still leaves out (a state_class sensor states only trusted values,
+    estimates.py)."""
+    heat = data.network_heat()
+    if not heat.estimated:
+        return heat.kw, None
+    value, attrs = stated(heat.kw, True)
+    attrs[ATTR_LEFT_OUT] = heat.left_out
     return value, attrs
 
 
@@ -312,8 +315,13 @@ class NetworkSensor(HeatbalanceEntity, SensorEntity):
         substation temperatures, …: ``CycleResult.modelled``) — then unknown, the model's
         value in ``estimate`` (estimates.py: never into the statistics as measured)."""
         d, data = self.entity_description, self.coordinator.data
-        if d.partial and data is not None and data.heat_missing:
+        if d.partial and data is not None:
             return _partial(data)
+        if d.key == "heat_energy" and data is not None and data.heat_missing:
+            # the counters count metered heat only: this cycle's total leaves these inlets'
+            # heat out (no trusted figure), so it under-reports by theirs — said, not hidden
+            value = d.value_fn(self.coordinator, data)
+            return value, {ATTR_LEFT_OUT: data.heat_missing}
         value = d.value_fn(self.coordinator, data)
         if d.estimable is None or data is None or isinstance(value, str):
             return value, None
@@ -348,9 +356,9 @@ class InletSensor(HeatbalanceEntity, SensorEntity):
         name = d.estimable
         if name is None:
             return value, None
-        return stated(
-            value, is_estimated(name, r.reading, r.filled), rejected(name, r.reading, r.flagged)
-        )
+        why = rejected(name, r.reading, r.flagged)
+        estimate = r.filled.get(name) if why else None
+        return stated(value, is_estimated(name, r.reading, r.filled), why, estimate)
 
     @property
     def native_value(self) -> float | None:

@@ -54,6 +54,7 @@ from .const import (
     CONF_SOURCE,
     CONF_SUBSTATION_FLOW_DEVICE,
     CONF_SUBSTATION_FLOW_ENTITY,
+    CONF_SUBSTATION_HEAT_ENTITY,
     CONF_TARGET,
     CONF_WEIGHT,
     DEFAULT_GATEWAY_TOPIC,
@@ -96,6 +97,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_OUTDOOR_ENTITY: None,
     CONF_SUBSTATION_FLOW_ENTITY: None,
     CONF_SUBSTATION_FLOW_DEVICE: None,  # or the substation's flow meter on the gateway
+    CONF_SUBSTATION_HEAT_ENTITY: None,  # the substation heat meter's power (kW, W, MW)
     CONF_DROPOUT: 0,
     # valve and pump limits default to the engine's own (one set of safety limits, §5.3.6-3)
     CONF_MIN_OPENING: _pct(_ENGINE_LIMITS.min_opening),
@@ -216,6 +218,7 @@ class Settings:
     max_pump_step_pct: float = DEFAULT_OPTIONS[CONF_MAX_PUMP_STEP]
     substation_flow_entity: str | None = None  # the substation's flow meter (meters.py)
     substation_flow_device: str | None = None  # … or that meter on the gateway
+    substation_heat_entity: str | None = None  # the substation heat meter's power
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Settings:
@@ -249,6 +252,7 @@ class Settings:
             max_pump_step_pct=float(o[CONF_MAX_PUMP_STEP]),
             substation_flow_entity=o[CONF_SUBSTATION_FLOW_ENTITY] or None,
             substation_flow_device=o[CONF_SUBSTATION_FLOW_DEVICE] or None,
+            substation_heat_entity=o[CONF_SUBSTATION_HEAT_ENTITY] or None,
         )
 
     @property

@@ -65,13 +65,17 @@ class BalancingValve(HeatbalanceEntity, ValveEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """The set value next to the feedback (§5.3.5-2); whether the position is assumed."""
+        """The set value next to the feedback (§5.3.5-2); whether the position is assumed;
+        ``command_held`` while the set value waits for its offline gateway (not moved)."""
         r = self.inlet
         command = r.command
-        return {
+        attributes = {
             "set_position": None if command is None else round(command * 100),
             ATTR_ESTIMATED: is_estimated("opening", r.reading, r.filled),
         }
+        if self.inlet_id in self.coordinator.plant.held:
+            attributes["command_held"] = True
+        return attributes
 
     async def async_set_valve_position(self, position: int) -> None:
         """Move the valve where the controller does not; clamp to the safety limits."""

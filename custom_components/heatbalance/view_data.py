@@ -177,6 +177,7 @@ def _estimated(res: InletResult) -> list[str]:
 
 def history_point(result: CycleResult, balance_state: str, head_m: float | None) -> dict[str, Any]:
     """One cycle's point for the charts (share in band, pump, forecast against actual)."""
+    heat = result.network_heat()
     return {
         "t": result.time_s,
         "share": _num(result.share_in_band),
@@ -185,7 +186,9 @@ def history_point(result: CycleResult, balance_state: str, head_m: float | None)
         "power_w": _num(result.pump_power_w, 0),
         "flow_m3h": _num(result.pump_flow_m3h),
         "forecast_kw": _num(result.forecast_kw),
-        "heat_kw": _num(result.heat_kw),
+        # a measured figure only (the substation meter's, or a sum with every inlet
+        # trusted): the chart draws no under-reported sum as the actual load
+        "heat_kw": None if heat.estimated else _num(heat.kw),
     }
 
 

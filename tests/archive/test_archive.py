@@ -129,7 +129,7 @@ def test_migration_from_schema_1_keeps_data(archive_url: str) -> None:
     engine.dispose()
     archive = Archive(archive_url)
     try:
-        assert archive.version == 2
+        assert archive.version == 3  # schema 3: the heat flags (issue 10 item 3)
         archive.write([cycle(0)])
         archive.roll_up("net", archive.day_of(T0), archive.day_of(T0))
         assert len(archive.inlet_totals("net", archive.day_of(T0), archive.day_of(T0))) == 3
@@ -141,6 +141,37 @@ def test_migration_from_schema_1_keeps_data(archive_url: str) -> None:
     engine.dispose()
     with pytest.raises(ArchiveError, match="newer"):
         Archive(archive_url)
+
+
+def test_schema_2_archive_gains_the_heat_flags(archive_url: str) -> None:
+    """Schema 3 (issue 10 item 3): a schema-2 archive — its cycles without the heat flags —
+    gets them in place; cycles written before keep None (not known), new ones carry whether
+    their heat was estimated and how many inlets it leaves out."""
+    engine = create_engine(archive_url)
+    assert migrate(engine, target=2) == 2
+    with engine.begin() as conn:  # as schema 2 left the table (schema 1 now creates them)
+        for name in ("heat_estimated", "heat_left_out"):
+            conn.exec_driver_sql(f"ALTER TABLE hb_cycles DROP COLUMN {name}")
+    engine.dispose()
+    old = Archive(archive_url)
+    old.close()  # opened: migrated
+    assert old.version == 3
+    engine = create_engine(archive_url)
+    with engine.begin() as conn:  # a cycle written by schema 2, before the flags existed
+        conn.exec_driver_sql(
+            "INSERT INTO hb_cycles (network, ts, day, dt_s, heat_kw) VALUES ('net', 1, 1, 600, 5)"
+        )
+    engine.dispose()
+    archive = Archive(archive_url)
+    try:
+        flagged = cycle(1)
+        flagged.figures |= {"heat_estimated": True, "heat_left_out": 2}
+        archive.write([cycle(0), flagged])
+        series = archive.network_series("net", 0.0, T0 + 3000)
+        flags = [(r["heat_estimated"], r["heat_left_out"]) for r in series]
+        assert flags == [(None, None), (None, None), (True, 2)]
+    finally:
+        archive.close()
 
 
 def test_daily_roll_up_figures(archive_url: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks import bench_robust as br
 from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
 from custom_components.heatbalance.engine.evaluation import BalanceStateMachine
 from custom_components.heatbalance.engine.loader import load_network
@@ -80,3 +81,19 @@ def test_a_blockage_breaks_the_balance_within_three_cycles(seed: int) -> None:
     sim.inject_fault("B007", "blockage", factor=0.3)
     after = _run(loop, sim, machine, range(14, 20), seed)
     assert False in after[:3], after
+
+
+@pytest.mark.parametrize("seed", [7, 13])
+def test_an_inlet_held_just_below_the_band_is_corrected_not_held_there(seed: int) -> None:
+    """§8.2.5/§8.2.4: loop8 at 2 % noise through the loop with the balanced hold, as
+    bench_robust runs it. In these seeds one inlet truly sat just below the band (B2 at
+    −0.13 %, B4 at −0.37 %) while its estimate lay just inside it (+0.0…+0.9 ± 0.75 %),
+    below its goal by more than the controller's gates allow: the raise was asked every
+    cycle and the hold dropped it for 18 and 20 cycles (advanced held from step 21, never).
+    Balance is now entered only once no inlet the controller moves is estimated within its
+    σ of the band's edge; the band holds from step ≤12."""
+    net = load_network("loop8")
+    scenario = next(s for s in br.SCENARIOS if s.name == "noise 2%")
+    run = br.run_one(net, scenario, seed)
+    assert run.advanced is not None, "the advanced band not held at the end"
+    assert run.advanced <= 12, run.advanced

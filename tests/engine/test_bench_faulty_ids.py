@@ -21,6 +21,7 @@ HEALTHY_FOR_EVERY_INLET = (
     "branch_pipes",
     "pump",
     "pump_short",
+    "kwh_register",  # every heat meter counts whole kWh: no device is faulty
     "outdoor",
     "absurd",
 )

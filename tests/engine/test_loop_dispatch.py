@@ -134,3 +134,23 @@ def test_filled_in_is_the_filters_prediction_for_a_lost_reading_only() -> None:
     assert loop.filled_in("B001", meas.inlets["B001"], out.commands.assumed) == {}
     assumed = loop.filled_in("B004", meas.inlets["B004"], {"B004": "no feedback"})
     assert assumed == {"opening": loop.controller.known_position("B004")}
+
+
+def test_filled_in_predicts_a_rejected_reading_too() -> None:
+    """A reading cleaning rejected (60,000 m³/h, §3.0.7-1) was read but not used: the filter
+    predicts it as it does a lost one, so HA shows the estimate beside the rejected value
+    (before, a rejected reading had no estimate: a lost meter had one, a wild one none)."""
+    loop, sim = _loop()
+    for _ in range(3):
+        out = loop.step(Measurements.from_plant(sim.state()))
+        _send(loop, sim, out.dispatch)
+    meas = Measurements.from_plant(sim.state())
+    true_flow = meas.inlets["B003"].flow_m3h
+    meas.inlets["B003"].flow_m3h = 60000.0
+    out = loop.step(meas)
+    assert "flow_m3h" in out.measurements.inlets["B003"].flagged  # rejected by cleaning
+    plain = loop.filled_in("B003", meas.inlets["B003"], out.commands.assumed)
+    assert plain == {}  # not told it was rejected: the value is there
+    got = loop.filled_in("B003", meas.inlets["B003"], out.commands.assumed, rejected={"flow_m3h"})
+    assert set(got) == {"flow_m3h"}
+    assert got["flow_m3h"] == pytest.approx(true_flow, rel=0.05)

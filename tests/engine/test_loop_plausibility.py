@@ -481,3 +481,7 @@ def test_a_distrusted_flow_raises_its_finding_not_a_process_alarm(
             if c.location == VICTIM and "blockage" in c.values.get("value", "")
         }
         assert not process, (named, process)
+        # nor does the diagnosis keep a blockage read off the distrusted flow (diagnostics,
+        # panel): the meter's finding names the fault
+        kept = [f.kind for f in out.findings if f.inlet_id == VICTIM and f.kind == "blockage"]
+        assert not kept, (named, kept)

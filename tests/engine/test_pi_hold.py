@@ -36,3 +36,37 @@ def test_a_long_hold_does_not_wind_up_the_loops() -> None:
     assert set(short) == set(long)
     for iid, opening in short.items():
         assert abs(long[iid] - opening) < 0.01, (iid, opening, long[iid])
+
+
+def _next_after(late: bool) -> tuple[dict[str, float], dict[str, float]]:
+    """Estate12 under PI, one building disturbed; the step's commands reach the valves at
+    once, or (``late``) are first forgotten as unsent — held for an offline gateway — and
+    carried out before the next step (``ControlLoop.carried_out_late``)."""
+    network = all_open(load_network("estate12"))
+    ctl = make_controller(network, ControllerConfig(algorithm="traditional", level="intermediate"))
+    _, sim, _ = run(network, ctl, 10, sigma=0.0)
+    sim.set_opening("B005", 0.66)
+    sim.step(STEP_S)
+    sent = dict(ctl.step(Measurements.from_plant(sim.state())).openings)
+    if late:
+        ctl.dispatched({})  # held: no move
+        ctl.dispatched(sent)  # … confirmed since: a move of that step after all
+        ctl.carried_out(sent)
+    else:
+        ctl.dispatched(sent)
+    for iid, opening in sent.items():
+        sim.set_opening(iid, opening)
+    sim.step(STEP_S)
+    return sent, dict(ctl.step(Measurements.from_plant(sim.state())).openings)
+
+
+def test_a_command_carried_out_late_leaves_the_loops_where_the_valves_stand() -> None:
+    """Forgotten as unsent, a PI loop tracked its valve's old position; carried out late,
+    the next step is the one it would have been had the command gone at once (without
+    :meth:`Controller.carried_out` B005 stepped back towards the old position, 0.653 for
+    0.688; tracking the new position instead applied the last step's proportional kick
+    twice, 0.689)."""
+    sent, at_once = _next_after(late=False)
+    _, late = _next_after(late=True)
+    assert "B005" in sent
+    assert late == at_once

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from custom_components.heatbalance.engine.commissioning import CommissioningError
 from custom_components.heatbalance.engine.control import controller as controller_module
 from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
@@ -251,6 +253,64 @@ def test_pi_reopens_a_shut_silent_inlet_from_the_model_and_shows_what_it_passes(
     assert all(opening >= 0.3 for opening in first.values())  # not the safety minimum
     state = sim.state()
     assert all(0.95 <= _ratio(state, iid) <= 1.10 for iid in silent)
+
+
+def test_pi_reopens_a_shut_silent_building_over_households_from_the_model() -> None:
+    """The same for a building whose valve feeds households: its branch is its service
+    resistance in series with its households in parallel, one quadratic law the model's
+    inverse reopens it by. Before, it took the ratio path of a zero flow (g6x4: 0 → 0.05 →
+    0.49 → 0.73), shown as passing nothing after the first command."""
+    network = all_open(generate_network(6, 4, seed=3, name="g6x4"))
+    buildings = sorted(i for i, x in network.inlets.items() if x.parent is None)
+    silent = {buildings[1], buildings[-2]}
+    ctl = make_controller(network, ControllerConfig(algorithm="traditional"))
+    sim = Simulator(network, outdoor_c=network.design.outdoor_c)
+    for iid in silent:
+        sim.set_opening(iid, 0.0)
+    tamper = _meter_silent(silent)
+    for k in range(8):
+        meas = Measurements.from_plant(sim.state())
+        tamper(k, meas)
+        cmds = ctl.step(meas)
+        if k == 0:
+            assert all(cmds.openings[iid] >= 0.3 for iid in silent)  # not the safety minimum
+        apply(sim, cmds)
+        sim.advance(CYCLE_S)
+        for iid in silent:
+            planned = ctl.planned_flow(iid)
+            assert planned is not None
+            assert 0.75 <= planned / sim.state().inlets[iid].flow_m3h <= 1.25, (k, iid)
+    state = sim.state()
+    assert all(0.95 <= _ratio(state, iid) <= 1.10 for iid in silent)
+
+
+@pytest.mark.parametrize(("buildings", "households", "seed"), [(20, 0, 11), (6, 4, 3)])
+def test_pi_shows_the_flow_the_network_passes_after_a_shut_silent_inlet_reopens(
+    buildings: int, households: int, seed: int
+) -> None:
+    """The flow shown for a reopened silent inlet is the model solved with every opening
+    the cycle sends, not its branch at the Δp it had while shut: that showed 0.89 of what
+    passed after the first (capped) step on gen20 and 1.19 on g6x4 after the second. The
+    simulated plant is the controller's model here, so the shown flow is what passed."""
+    network = all_open(generate_network(buildings, households, seed=seed, name="shown"))
+    ids = sorted(i for i, x in network.inlets.items() if x.parent is None)
+    silent = {ids[1], ids[-2]}
+    ctl = make_controller(network, ControllerConfig(algorithm="traditional"))
+    sim = Simulator(network, outdoor_c=network.design.outdoor_c)
+    for iid in silent:
+        sim.set_opening(iid, 0.0)
+    tamper = _meter_silent(silent)
+    for k in range(6):
+        meas = Measurements.from_plant(sim.state())
+        tamper(k, meas)
+        cmds = ctl.step(meas)
+        apply(sim, cmds)
+        sim.advance(CYCLE_S)
+        for iid in silent:
+            planned = ctl.planned_flow(iid)
+            assert planned is not None
+            if iid in cmds.openings:
+                assert planned == pytest.approx(sim.state().inlets[iid].flow_m3h, rel=0.01)
 
 
 def test_pi_remembers_presettings_that_cannot_be_computed(monkeypatch) -> None:  # type: ignore[no-untyped-def]

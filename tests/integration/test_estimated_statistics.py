@@ -115,6 +115,30 @@ async def test_rejected_reading_is_neither_shown_nor_recorded(
     assert 0 < rows["sensor.b001_flow"][0]["max"] < 100.0  # B001 (simulated) is recorded
 
 
+async def test_rejected_reading_shows_the_engines_estimate_beside_it(
+    hass: HomeAssistant, demo: ConfigEntry
+) -> None:
+    """A meter read well for a few cycles, then 60,000 m³/h (§3.0.7-1): the reading is
+    rejected, and the engine's prediction of the flow stands beside it in ``estimate``
+    (``estimated: true``), as it does for a lost reading — before, a rejected reading had
+    none, and the network heat power counted B003 as left out."""
+    await _field_devices(hass)
+    _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=700.0)  # 42 m³/h
+    await _map_b003(hass, demo, FIELD)
+    await cycles(hass, demo, 3)
+    _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=1e6)  # 60,000 m³/h
+    await cycles(hass, demo, 1)
+    flow = hass.states.get("sensor.b003_flow")
+    assert flow.state == "unknown"
+    assert flow.attributes["rejected"] == pytest.approx(60000.0)
+    assert "out_of_range" in flow.attributes["rejected_reason"]
+    assert flow.attributes["estimated"] is True
+    assert flow.attributes["estimate"] == pytest.approx(42.0, rel=0.05)
+    heat = hass.states.get(HEAT)
+    assert heat.state == "unknown"
+    assert heat.attributes["inlets_left_out"] == 0  # B003's heat from its estimate
+
+
 @pytest.mark.parametrize("algorithm", ["ai", "traditional"])
 async def test_estimated_flow_is_not_recorded_as_measured(
     hass: HomeAssistant, algorithm: str, freezer: Any
@@ -175,3 +199,38 @@ async def test_real_plant_substation_figures_are_the_models(
     assert {"supply_c", "return_c"} <= set(diag["state"]["indicators"]["estimated"])
     live = (await _view(hass, hass_ws_client, demo))["live"]
     assert {"supply_c", "return_c"} <= set(live["estimated"])  # the panel marks them ≈
+
+
+STATION_HEAT = "sensor.station_heat_power"
+
+
+async def test_substation_heat_meter_is_the_network_heat_power(
+    hass: HomeAssistant, demo: ConfigEntry, freezer: Any
+) -> None:
+    """With the substation heat meter mapped, a real plant's network heat power is that
+    meter's reading — a measurement of the whole network, recorded in the statistics —
+    even while an inlet's heat is missing (B003's flow rejected: the inlets' sum would be
+    unknown). The forecaster learns from it. A lost meter makes the figure unknown with
+    the inlets' estimate, flagged; the inlets are not passed off as the meter."""
+    await _field_devices(hass)
+    _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=1e6)  # B003 rejected
+    hass.states.async_set(STATION_HEAT, "2.5", {"unit_of_measurement": "MW"})
+    options = dict(demo.options) | {"substation_heat_entity": STATION_HEAT}
+    hass.config_entries.async_update_entry(demo, options=options)
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(seconds=1))  # see _statistics
+    await _map_b003(hass, demo, FIELD)
+    rows = await _statistics(hass, demo, freezer, {HEAT})
+    assert float(hass.states.get(HEAT).state) == pytest.approx(2500.0)
+    assert rows[HEAT][0]["mean"] == pytest.approx(2500.0)  # a measurement: recorded
+    coordinator = demo.runtime_data.coordinator
+    assert coordinator.data.heat_missing == 1  # the inlets' sum alone would be unknown
+    assert coordinator.memory.loop is not None
+    assert coordinator.memory.loop.config.station_heat
+    hass.states.async_set(STATION_HEAT, "unavailable")
+    await cycles(hass, demo, 1)
+    heat = hass.states.get(HEAT)
+    assert heat.state == "unknown"
+    assert heat.attributes["estimated"] is True
+    assert heat.attributes["inlets_left_out"] == 1
+    assert heat.attributes["estimate"] == pytest.approx(coordinator.data.heat_kw, abs=1e-3)

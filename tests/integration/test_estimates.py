@@ -20,6 +20,18 @@ def test_only_a_trusted_measurement_is_the_state() -> None:
     assert stated(None, True) == (None, {"estimated": True})
 
 
+def test_a_rejected_reading_carries_the_engines_estimate_beside_it() -> None:
+    assert stated(6e4, True, ("out_of_range",), 42.00001) == (
+        None,
+        {
+            "estimated": True,
+            "rejected": 6e4,
+            "rejected_reason": ["out_of_range"],
+            "estimate": 42.0,
+        },
+    )
+
+
 def test_a_rejected_nan_or_infinity_is_no_number_shown() -> None:
     """JSON has neither; bench_product_faults counts them as a display fault."""
     for bad in (math.nan, math.inf, -math.inf):

@@ -5,7 +5,8 @@ its subscriptions, ``offline`` on a clean stop and as its last will. A command p
 the gateway is offline or not yet subscribed reaches nobody (clean session, commands never
 retained). The source holds commands for a gateway it knows offline, sends every unanswered
 one again (same request id) when the gateway says ``online``, and raises the repair
-``gateway_offline`` when a gateway stays offline ``OFFLINE_REPAIR_S`` (§5.3.8-5).
+``gateway_offline`` when a gateway stays offline max(``OFFLINE_REPAIR_S``, one cycle)
+(§5.3.8-5). A held command is no move until the gateway confirms it.
 
 Here with HA's MQTT machinery and ``mqtt_mock`` (paho mocked); the real chain across a gateway
 restart is in ``test_gateway_restart_commands.py``.
@@ -92,23 +93,108 @@ async def test_a_command_for_an_offline_gateway_is_held_and_sent_when_it_is_onli
     request = await source.async_set_opening("B001", 0.3)
     assert request is not None
     assert _ids(mqtt_mock) == []  # held: nobody would take it
-    assert source.command_status("B001", answer_s=60.0) == "pending"
+    assert source.command_status("B001", answer_s=60.0) == "held"  # never sent: no move
     for _ in range(RESENDS + 1):  # no re-ask goes to an offline gateway either
         await _later(hass, RESEND_S * (_ + 1) + 0.1)
     assert _ids(mqtt_mock) == []
     await _status(hass, "online")  # subscribed: now it reaches the gateway
     assert _ids(mqtt_mock) == [request]
-    assert gateway_link(source)["held_commands"] == 1
+    assert source.command_status("B001", answer_s=60.0) == "pending"  # sent now
+    link = gateway_link(source)
+    assert (link["held_commands"], link["held_sent"], link["held_now"]) == (1, 1, {})
     # … and it is asked again until answered, as any command
     await _later(hass, 10 * RESEND_S + RESEND_S + 0.1)
     assert _ids(mqtt_mock) == [request, request]
     result = {"request_id": request, "status": "confirmed", "readback": 30.0}
     async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
     await hass.async_block_till_done()
+    assert gateway_link(source)["held_confirmed"] == 1
     await _status(hass, "offline")
     await _status(hass, "online")  # answered: not sent again
     assert _ids(mqtt_mock) == [request, request]
     source.stop()
+
+
+async def test_a_held_command_never_sent_is_counted_unsent_and_never_goes_late(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """Held past its cycle's answer window, or replaced by a newer command while held: it
+    never goes, says so (``held``, ``held_unsent``), and a later ``online`` sends only the
+    valve's last command if that one is still within its window."""
+    clock = Clock()
+    source = await _ready(hass, clock, hold_s=60.0)
+    await _status(hass, "offline")
+    first = await source.async_set_opening("B001", 0.3)
+    second = await source.async_set_opening("B001", 0.4)  # replaces the held first
+    assert source.held_by("B001") == "gw1"
+    assert gateway_link(source)["held_unsent"] == 1
+    assert source.answer("B001", first) is None  # will never go
+    assert source.answer("B001", second) == "pending"  # … this one may
+    clock.now += 61.0  # the cycle's window passes while the gateway is away
+    assert source.command_status("B001", answer_s=60.0) == "held"
+    assert source.held_by("B001") is None  # it will not go any more
+    assert source.answer("B001", second) is None
+    await _status(hass, "online")
+    assert _ids(mqtt_mock) == []  # neither moved a valve the engine took as unmoved
+    link = gateway_link(source)
+    assert (link["held_commands"], link["held_sent"], link["held_unsent"]) == (2, 0, 2)
+    source.stop()
+
+
+def _held_shown(hass: HomeAssistant, coordinator: Any) -> Any:
+    """The valve entity's ``command_held`` attribute, once its listeners are told."""
+    coordinator.async_update_listeners()
+    state = hass.states.get("valve.b001_balancing_valve")
+    assert state is not None
+    return state.attributes.get("command_held")
+
+
+async def test_a_held_command_is_no_move_until_the_gateway_confirms_it(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """The engine is told of a held command only once the gateway confirmed it: until then
+    the valve is where it was (no flow change expected, no command to compare with its
+    feedback, nothing in the counters of what was sent); confirmed, it is the last cycle's
+    move, told to the loop before the next step."""
+    entry = await add_network(hass, options={"mode": "manual"})  # no cycle moves it itself
+    await _switch_to_gateway(
+        hass, entry, "B001", {"gateway_meter": "b001-meter", "gateway_valve": "b001-valve"}
+    )
+    coordinator = entry.runtime_data.coordinator
+    source = coordinator.plant.gateway
+    assert source is not None
+    valve = {"position_feedback": 50.0}
+    now = dt_util.utcnow().timestamp()
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, now, "b001-valve", valve)]))
+    await hass.async_block_till_done()
+    await cycles(hass, entry, 1)  # the cycle read the valve: commands may go
+    controller = coordinator.memory.loop.controller
+    before = controller.last_openings.get("B001")
+    await _status(hass, "offline")
+    async with coordinator.engine_lock:
+        assert await coordinator.async_send({"B001": 0.3}, None) == {}  # held: not sent
+    assert controller.last_openings.get("B001") == before
+    assert "B001" not in controller.moved
+    assert coordinator.sent == {}
+    assert coordinator.plant.held == {"B001": (source.holding["B001"], 0.3)}
+    assert _held_shown(hass, coordinator) is True  # the valve entity says so
+    await _status(hass, "online")  # sent now, confirmed by the gateway
+    (request,) = _ids(mqtt_mock)
+    result = {"request_id": request, "status": "confirmed", "readback": 30.0}
+    async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
+    await hass.async_block_till_done()
+    async with coordinator.engine_lock:
+        await coordinator._async_carried_out()  # what the next cycle does first
+    assert coordinator.sent == {"B001": 0.3}  # diagnosis compares it with the feedback
+    assert controller.last_openings["B001"] == 0.3
+    assert controller.moved["B001"] == 0.3
+    assert coordinator.plant.held == {}
+    assert _held_shown(hass, coordinator) is None
+    link = gateway_link(source)
+    assert (link["held_commands"], link["held_sent"], link["held_confirmed"]) == (1, 1, 1)
+    await cycles(hass, entry, 1)  # and the next cycle runs on it
+    assert coordinator.last_update_success
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_an_unanswered_command_goes_again_when_the_gateway_comes_back(
@@ -151,10 +237,13 @@ def _issue(hass: HomeAssistant, entry_id: str) -> ir.IssueEntry | None:
     return ir.async_get(hass).async_get_issue(DOMAIN, f"{entry_id}_gateway_offline")
 
 
-async def test_a_gateway_offline_for_five_minutes_raises_the_repair(
-    hass: HomeAssistant, mqtt_mock
+@pytest.mark.parametrize(("cycle_minutes", "repair_s"), [(1, OFFLINE_REPAIR_S), (30, 1800.0)])
+async def test_a_gateway_offline_for_a_cycle_or_five_minutes_raises_the_repair(
+    hass: HomeAssistant, mqtt_mock, cycle_minutes: int, repair_s: float
 ) -> None:
-    entry = await add_network(hass)
+    """The threshold is max(5 min, one cycle): a routine restart raises nothing, a gateway
+    away for a whole acquisition period (§4.3.4) is named before its readings go stale."""
+    entry = await add_network(hass, options={"cycle_minutes": cycle_minutes})
     await _switch_to_gateway(
         hass, entry, "B001", {"gateway_meter": "b001-meter", "gateway_valve": "b001-valve"}
     )
@@ -164,20 +253,21 @@ async def test_a_gateway_offline_for_five_minutes_raises_the_repair(
     async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, now, "b001-meter", {"flow": 1.0})]))
     await _status(hass, "online")
     await _status(hass, "offline")  # an add-on restart …
-    await _later(hass, OFFLINE_REPAIR_S - 30.0)
+    await _later(hass, repair_s - 30.0)
     await _status(hass, "online")  # … is back within the threshold: no repair
-    await _later(hass, OFFLINE_REPAIR_S + 1.0)
+    await _later(hass, repair_s + 1.0)
     assert _issue(hass, entry.entry_id) is None
     await _status(hass, "offline")  # down for good
     async_fire_mqtt_message(hass, "heatbalance/gw/gw9/status", "offline")  # not this network's
-    await _later(hass, 2 * OFFLINE_REPAIR_S + 2.0)
+    await _later(hass, 2 * repair_s + 2.0)
     issue = _issue(hass, entry.entry_id)
     assert issue is not None
     assert issue.severity == ir.IssueSeverity.ERROR
     assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["gateways"] == "gw1"
-    assert issue.translation_placeholders["minutes"] == "5"
+    assert issue.translation_placeholders["minutes"] == f"{repair_s / 60:g}"
     assert gateway_link(source)["status"] == {"gw1": "offline", "gw9": "offline"}
+    assert gateway_link(source)["offline_repair_s"] == repair_s
     await _status(hass, "online")
     assert _issue(hass, entry.entry_id) is None  # cleared at once
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -189,7 +279,12 @@ async def test_a_configured_gateway_that_never_comes_online_raises_the_repair(
     entry = await add_network(hass)
     names = {"gateway_meter": "b001-meter", "gateway_valve": "b001-valve", "gateway_id": "gw7"}
     await _switch_to_gateway(hass, entry, "B001", names)
-    await _later(hass, OFFLINE_REPAIR_S + 1.0)
+    source = entry.runtime_data.coordinator.plant.gateway
+    assert source is not None
+    assert source.repair_s == 1800.0  # the default cycle, 30 min
+    await _later(hass, source.repair_s - 10.0)
+    assert _issue(hass, entry.entry_id) is None
+    await _later(hass, source.repair_s + 1.0)
     issue = _issue(hass, entry.entry_id)
     assert issue is not None
     assert issue.translation_placeholders is not None

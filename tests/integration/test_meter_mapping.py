@@ -86,15 +86,18 @@ async def test_substation_flow_meter_mapped_in_the_options(hass: HomeAssistant) 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     sections = {str(k): v for k, v in result["data_schema"].schema.items()}
     timing = {str(k) for k in sections["timing"].schema.schema}
-    assert "substation_flow_entity" in timing
-    answer = _answer(entry) | {
-        "timing": _answer(entry)["timing"] | {"substation_flow_entity": "sensor.station_flow"}
+    assert {"substation_flow_entity", "substation_heat_entity"} <= timing
+    meters = {
+        "substation_flow_entity": "sensor.station_flow",
+        "substation_heat_entity": "sensor.station_heat",  # its power: the network's heat
     }
+    answer = _answer(entry) | {"timing": _answer(entry)["timing"] | meters}
     result = await hass.config_entries.options.async_configure(result["flow_id"], answer)
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     await hass.async_block_till_done()
     settings = entry.runtime_data.coordinator.settings
     assert settings.substation_flow_entity == "sensor.station_flow"
+    assert settings.substation_heat_entity == "sensor.station_heat"
     assert meter_checks(network, settings, real)["B001"] == ["mass_balance"]
     # the substation's balance needs every street inlet's flow, as the engine's check does
     # (it never ran where one was missing, yet was stated here before: engine/meters.py)
@@ -105,6 +108,7 @@ async def test_substation_flow_meter_mapped_in_the_options(hass: HomeAssistant) 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.runtime_data.coordinator.settings.substation_flow_entity is None
+    assert entry.runtime_data.coordinator.settings.substation_heat_entity is None
 
 
 async def test_substation_flow_meter_on_the_gateway_mapped_in_the_options(

@@ -26,12 +26,13 @@ from custom_components.heatbalance.backup import (
     backup_shortfall,
 )
 from custom_components.heatbalance.const import DOMAIN, EVENT_ALARM
+from custom_components.heatbalance.diagnostics import async_get_config_entry_diagnostics
 from custom_components.heatbalance.engine.archive import Archive
 from custom_components.heatbalance.records import cycle_record, records_of
 from custom_components.heatbalance.settings import DEFAULT_OPTIONS
 
 from .conftest import cycles, setup_ha_backup
-from .test_balancing import FIELD, _field_devices, _map_b003
+from .test_balancing import FIELD, _field_devices, _map_b003, _report
 
 
 async def _flushed(hass: HomeAssistant, entry: ConfigEntry) -> Archive:
@@ -90,6 +91,44 @@ async def test_archive_flags_the_models_dp_of_a_real_inlet(
     assert sample["B003"].values["dp_kpa"] is not None
     assert "dp_kpa" in sample["B003"].estimated
     assert "dp_kpa" not in sample["B001"].estimated
+
+
+async def test_network_heat_rows_carry_the_sensors_flag(
+    hass: HomeAssistant, demo: ConfigEntry
+) -> None:
+    """Issue 10 item 3: the archive's network row, the history action, the export and the
+    network energy sensor say when the network heat is not a measurement. A fully measured
+    network's row is unflagged; with B003's reading rejected (60,000 m³/h) the heat is the
+    estimate, flagged, with B003 left out (no estimate either, just re-mapped) — before,
+    the trusted sum was archived and exported as if measured."""
+    start = dt_util.utcnow() - timedelta(hours=1)
+    await cycles(hass, demo, 1)
+    await _field_devices(hass)
+    _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=1e6)  # 60,000 m³/h
+    await _map_b003(hass, demo, FIELD)
+    await cycles(hass, demo, 2)
+    data = demo.runtime_data.coordinator.data
+    heat = data.network_heat()
+    assert (heat.estimated, heat.left_out) == (True, 1)
+    network = await hass.services.async_call(
+        DOMAIN,
+        "history",
+        {"config_entry_id": demo.entry_id, "inlet": "network", "signals": ["heat_kw"],
+         "start": start.isoformat()},
+        blocking=True,
+        return_response=True,
+    )  # fmt: skip
+    assert network is not None
+    first, last = network["rows"][0], network["rows"][-1]
+    assert (first["estimated"], first["heat_inlets_left_out"]) == ([], 0)
+    assert (last["estimated"], last["heat_inlets_left_out"]) == (["heat_kw"], 1)
+    assert last["heat_kw"] == pytest.approx(heat.kw, abs=1e-6)
+    diag = await async_get_config_entry_diagnostics(hass, demo)
+    indicators = diag["state"]["indicators"]
+    assert "heat_kw" in indicators["estimated"]
+    assert indicators["heat_inlets_left_out"] == 1
+    energy = hass.states.get("sensor.estate12_heat_energy")
+    assert energy.attributes["inlets_left_out"] == 1  # this cycle's count leaves B003 out
 
 
 async def test_options_change_is_audited_old_to_new_with_its_user(

@@ -44,13 +44,14 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     text,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
 _LOGGER = logging.getLogger(__name__)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # scaled-integer signals of a sample: name → scale (stored = round(value × scale))
 SIGNALS: dict[str, int] = {
     "supply_c": 100,
@@ -71,6 +72,10 @@ INLET_SIGNALS = (*SIGNALS, "in_band")  # what a history of one inlet can show
 # what a history of the network can show: each cycle's figures
 CYCLE_SIGNALS = ("heat_kw", "share_in_band", "spread", "supply_c", "return_c", "outdoor_c",
                  "pump_flow_m3h", "pump_power_w", "forecast_kw", "balanced")  # fmt: skip
+# a cycle's heat_kw is no measurement where the inlets' heat was partly the engine's: then
+# ``heat_estimated`` is true and ``heat_left_out`` counts the inlets neither measured nor
+# estimated (the heat under-reports by theirs); issue 10 item 3
+HEAT_FLAGS = ("heat_estimated", "heat_left_out")
 SAMPLE_COLUMNS = ("cycle_id", "inlet", *SIGNALS, "in_band", "quality", "attempted", "received")
 # signals carrying a quality flag: bit i = cleaned/flagged, bit i+8 = estimated (not measured)
 QUALITY_SIGNALS = ("supply_c", "return_c", "flow_m3h", "room_c", "opening", "dp_kpa")
@@ -96,6 +101,8 @@ cycles = Table(
     Column("pump_power_w", Float),
     Column("pump_speed", Float),
     Column("heat_kw", Float),
+    Column("heat_estimated", Boolean),  # schema 3: None in cycles written before
+    Column("heat_left_out", Integer),
     Column("forecast_kw", Float),
     Column("share_in_band", Float),
     Column("spread", Float),
@@ -577,7 +584,17 @@ def _v2(conn: Connection) -> None:
     inlet_days.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2)  # index i: version i → i+1
+def _v3(conn: Connection) -> None:
+    """Schema 3: a cycle's heat says whether it is estimated and how many inlets it leaves
+    out (:data:`HEAT_FLAGS`); cycles written before keep None (not known)."""
+    have = {c["name"] for c in inspect(conn).get_columns(cycles.name)}
+    for name in HEAT_FLAGS:
+        if name not in have:  # an archive created by schema 1 of this code has them
+            kind = cycles.c[name].type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {cycles.name} ADD COLUMN {name} {kind}")
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)  # version i → i+1
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -15,6 +15,13 @@ the band says "held". Two independent physical balances expose it:
   common error); one inlet's ``h`` far from its neighbours' median (by more than their
   spread: learnt from them, shrunk toward :data:`VALVE_SPREAD_PRIOR`) is its flow meter or
   its valve;
+* **the circuit's word** — with the inlet's available ΔP read too, the heated circuit behind
+  the valve passes ``q_design·√(ΔP_circuit ÷ ΔP_design)`` (available less the valve's ΔP;
+  each reading weighed by its own noise, which grows as the circuit's share of the ΔP
+  falls, the transmitters' noise learnt from the cycles): a flow meter's bias moves
+  ``ln(flow ÷ that)`` with the valve's residual, a valve off its characteristic does not.
+  So a meter is told from a dirty valve without waiting for the heat balance, whose one
+  cycle scatters ≈3.6 % at 1 % sensors (the return sensor's 0.47 K over ΔT ≈ 13 K);
 * **the network model's word** — where the valve's position is read but not its ΔP (a plant
   behind Home Assistant entities), ``ln(flow ÷ the model's flow)`` at the read positions
   and pump speed plays the valve's part: the controller's forward solve of the network file,
@@ -115,6 +122,14 @@ VALVE_PRIOR = 0.03  # noise of ln(flow ÷ valve-model flow) assumed before the d
 # (:meth:`MeterCheck._verdict`)
 VALVE_SPREAD_PRIOR = 0.02
 VALVE_SPREAD_FLOOR = 0.005  # … never taken below this (no instrument pair agrees better)
+# the circuit behind the valve takes at least this share of the inlet's available ΔP for its
+# ΔP to witness the flow: below it the difference of two transmitters is mostly noise (each
+# value weighs by its own noise, :func:`_dp_gain`; 0.2 left a throttled inlet's series
+# restarting most cycles on estate12, where its circuit took 17–22 % of the ΔP)
+CIRCUIT_MIN_SHARE = 0.05
+# a ΔP transmitter's relative noise assumed before the data says (cautious: 2 %), worth
+# PRIOR_WEIGHT cycle-to-cycle differences (:meth:`MeterCheck._dp_noise_var`)
+DP_PRIOR = 0.02
 VALVE_WINDOWS = (2, 3, 4, 5, 6, 8, 12, 24, 48)  # spans of the joint test: every cycle early
 EVIDENCE = 8.0  # log-LR naming a flow meter on the joint test (healthy weeks: ≤5.2)
 # z and EVIDENCE hold for a network of this many pairs (healthy weeks on 8–120 inlets); more
@@ -255,6 +270,17 @@ class _Balance(NamedTuple):
     reach: float
 
 
+class _Circuit(NamedTuple):
+    """An inlet's circuit witness (:meth:`MeterCheck._circuit_residual`): its series, the
+    neighbours' verdict on circuits, each value's ΔP-noise gain (:func:`_dp_gain`) and the
+    ΔP transmitters' learnt relative noise²."""
+
+    series: _Series
+    verdict: _Valve
+    gains: list[float]
+    dp_var: float
+
+
 class _Valve(NamedTuple):
     """The valves' verdict on the flow meters: ln(flow ÷ Kv·√ΔP) is about the same at every
     inlet (``centre``, scattering by ``spread`` — characteristic tolerances) with a cycle
@@ -285,6 +311,11 @@ class _Inlet:
     last_ratio: float | None = None  # the last cycle's ratio, taken or not (strokes, spikes)
     valve: _Series = field(default_factory=_Series)  # ln(flow ÷ the valve's Kv·√ΔP)
     model: _Series = field(default_factory=_Series)  # ln(flow ÷ the network model's flow)
+    circuit: _Series = field(default_factory=_Series)  # ln(flow ÷ the circuit's √ΔP flow)
+    # per circuit value: how much more the two ΔP transmitters' noise weighs in it than in
+    # the valve's residual, in units of one transmitter's relative noise² (:func:`_dp_gain`)
+    circuit_gain: list[float] = field(default_factory=list)
+    avail_log: float | None = None  # ln(available ΔP) last read (its noise, :meth:`_dp_noise`)
 
 
 class MeterCheck:
@@ -304,6 +335,17 @@ class MeterCheck:
         self.valves: dict[str, Device] = {
             i.id: i.device for i in network.inlets.values() if i.device.actuated and i.device.kvs
         }
+        parents = {i.parent for i in network.inlets.values() if i.parent}
+        # (design flow, design ΔP) of each heated circuit behind a valve: a building with
+        # households has none of its own (its ΔP feeds theirs)
+        self.circuits: dict[str, tuple[float, float]] = {
+            i.id: (i.design_flow_m3h, i.internal_dp_kpa)
+            for i in network.inlets.values()
+            if i.id in self.valves
+            and i.id not in parents
+            and i.internal_dp_kpa > 0
+            and i.design_flow_m3h > 0
+        }
         self.inlets: dict[str, _Inlet] = {}
         self.balances: dict[str, _Series] = {}
         self.active: dict[str, tuple[str, float, float]] = {}  # id → (kind, bias, since)
@@ -312,6 +354,9 @@ class MeterCheck:
         self._pending: dict[str, tuple[float, float]] = {}  # this cycle's (ratio, extra)
         self.centres: list[float] = []  # the cycles' median ratios (what all inlets shared)
         self.cross: tuple[float, float] = (0.0, 0.0)  # Σ spread²·dof, Σ dof of the cycles
+        # the same for the cycle-to-cycle change of ln(available ΔP): its transmitters' noise
+        self.dp_cross: tuple[float, float] = (0.0, 0.0)
+        self._dp_steps: list[float] = []  # this cycle's changes of ln(available ΔP)
         # the network model's supply offsets from the common supply (K, pipe losses), if told
         self.expected_offsets: dict[str, float] = {}
 
@@ -352,6 +397,7 @@ class MeterCheck:
             if q_heat is not None:
                 heat_flows[iid] = q_heat
         self._add_ratios()
+        self._dp_noise()
         self._balances(meas)
         self._judge(meas, heat_flows, now)
         return self.findings()
@@ -621,7 +667,80 @@ class MeterCheck:
             return False
         last = state.valve.values[-1] if state.valve.values else None
         state.valve.add(residual)
+        self._circuit_residual(state, iid, reading)
         return last is not None and abs(residual - last) <= TRANSIENT
+
+    def _circuit_residual(self, state: _Inlet, iid: str, reading: InletReading) -> None:
+        """ln(flow ÷ q_design·√(ΔP_circuit ÷ ΔP_design)): what the flow meter reads over
+        what the heated circuit behind the valve passes at the ΔP it gets (available less
+        the valve's, :class:`~.hydraulics.result.HydraulicResult`). A third witness of the
+        flow, independent of the valve's characteristic and of the heat meter: a biased
+        flow meter shifts it by its bias as it shifts the valve's residual; a valve off its
+        characteristic moves the valve's residual only (the water really changed, so the
+        circuit's ΔP agrees with the meter); a circuit changed (radiators closed, the file's
+        ΔP wrong) only this one. So "the flow meter" and "the valve" are told apart by
+        pressures and flow alone (about 1.3–2.5 % a cycle at 1 % transmitters), not only by
+        the heat balance (3.6 %: its return sensor's noise over ΔT). Only where the circuit
+        takes :data:`CIRCUIT_MIN_SHARE` of the available ΔP or more.
+
+        The difference of two transmitters is noisier the smaller the circuit's share of the
+        available ΔP: each value keeps its own weight (:func:`_dp_gain`), never a noise level
+        pooled over circuits that take more (that named a sound meter beside a throttled
+        dirty valve: a circuit with 15–20 % of the ΔP read with 6–13 % noise at 2 %).
+
+        Called in each cycle the valve's residual is taken: a cycle without the circuit's
+        starts its series afresh, so its recent values always stand beside the valve's and
+        the pair's of the same cycles (old values from before a bias began contradicted
+        it: named later, and corrected too far)."""
+        design = self.circuits.get(iid)
+        if design is None:
+            return
+        avail, dp = reading.get("dp_available_kpa"), reading.get("valve_dp_kpa")
+        residual = None
+        if avail is not None and dp is not None and dp > 0 and avail > 0:
+            self._dp_step(state, math.log(avail))
+            circuit = avail - dp
+            if circuit >= CIRCUIT_MIN_SHARE * avail:
+                flow = design[0] * math.sqrt(circuit / design[1])
+                residual = _log_ratio(_meter_flow(reading), flow)
+        if residual is None or avail is None or dp is None:
+            if state.circuit.values:
+                state.circuit, state.circuit_gain = _Series(), []
+            return
+        state.circuit.add(residual)
+        state.circuit_gain.append(_dp_gain(avail, dp))
+        del state.circuit_gain[: -len(state.circuit.values)]
+
+    def _dp_step(self, state: _Inlet, log_avail: float) -> None:
+        """Note this cycle's change of the inlet's ln(available ΔP) (its transmitter's noise,
+        :meth:`_dp_noise`)."""
+        if state.avail_log is not None:
+            self._dp_steps.append(log_avail - state.avail_log)
+        state.avail_log = log_avail
+
+    def _dp_noise(self) -> None:
+        """Learn the ΔP transmitters' noise from this cycle's changes of ln(available ΔP):
+        their robust spread about the median change (what the pump or the season moved for
+        every inlet drops out; a few valves that moved barely widen it) is a sample of twice
+        the transmitter's relative noise², as the pair ratios' (:meth:`_add_ratios`). A
+        valve stroke that moves many inlets' ΔP widens it: the circuit witness then weighs
+        less, never more. A cycle whose median change is beyond :data:`TRANSIENT` is the
+        network moving (the first cycles' openings: 5.5 % spread against ≈1 % after on
+        estate12), not its transmitters: it says nothing of their noise."""
+        steps, self._dp_steps = sorted(self._dp_steps), []
+        if len(steps) < CENTRE_MIN:
+            return
+        centre = _median(steps)
+        if abs(centre) > TRANSIENT:
+            return
+        spread = 1.4826 * _median(sorted(abs(d - centre) for d in steps))
+        dof = len(steps) - 1
+        self.dp_cross = (self.dp_cross[0] + spread**2 * dof, self.dp_cross[1] + dof)
+
+    def _dp_noise_var(self) -> float:
+        """One ΔP transmitter's relative noise² learnt so far, with :data:`DP_PRIOR`."""
+        sq, dof = self.dp_cross
+        return (DP_PRIOR**2 * PRIOR_WEIGHT + sq / 2.0) / (PRIOR_WEIGHT + dof)
 
     def _model_residual(self, iid: str, reading: InletReading, expected: float | None) -> bool:
         """ln(flow ÷ the model's flow at the valve's read position): the valve's word where
@@ -670,6 +789,7 @@ class MeterCheck:
         witness: tuple[_Series, _Valve] | None,
         balance: _Balance | None = None,
         family: float = 0.0,
+        circuit: _Circuit | None = None,
     ) -> tuple[float, int] | None:
         """(log-bias, span) of a flow meter named on the heat balance and the valve together
         (``witness``: the valve's series and verdict, or the model's, :func:`_witness`).
@@ -689,26 +809,57 @@ class MeterCheck:
 
         ``family``: log-LR added to :data:`EVIDENCE` for the number of pairs tested
         (:func:`_family`).
+
+        ``circuit``: the circuit's ΔP as a third witness (:class:`_Circuit`,
+        :meth:`_circuit_residual`), with the valve only: a flow meter shifts it with the
+        valve, a valve off its characteristic does not, so the valve is ruled out without
+        waiting for the heat balance. It shares the flow meter's noise with the valve's
+        residual (weighed as correlated, :func:`_flow_evidence_circuit`); its own ΔP noise
+        is each value's (:func:`_circuit_noise`).
         """
         if witness is None or not state.ratio.values:
             return None
         evidence = EVIDENCE + family
         values, verdict = witness[0].values, witness[1]
-        # "Heat meter" explains a pair shift with valve and balance at zero, so the flow
-        # meter can win only where the valve's and the balance's standard scores reach
-        # √(2·EVIDENCE) together; no span's mean can be where no value is, and no span's
-        # error is below the longest's (most inlets stop here, cheaply).
+        if circuit is not None and (witness[0] is not state.valve or not circuit.series.values):
+            circuit = None
+        # "Heat meter" explains a pair shift with valve, circuit and balance at zero, so the
+        # flow meter can win only where their standard scores reach √(2·EVIDENCE) together;
+        # no span's mean can be where no value is, and no span's error is below the
+        # longest's (with the circuit: below the spread alone; most inlets stop here).
         reach = balance.reach**2 if balance is not None else 0.0
         off = max(max(values) - verdict.centre, verdict.centre - min(values))
-        if off**2 / _valve_var(verdict, len(values)) + reach < 2.0 * evidence:
+        if circuit is None:
+            bound = off**2 / _valve_var(verdict, len(values))
+        else:
+            cvals, cver = circuit.series.values, circuit.verdict
+            off_c = max(max(cvals) - cver.centre, cver.centre - min(cvals))
+            bound = (off / verdict.spread) ** 2 + (off_c / cver.spread) ** 2
+        if bound + reach < 2.0 * evidence:
             return None
-        valve_means = {}  # the valve's mean over each span, in one pass backwards
-        total = 0.0
-        for count, value in enumerate(reversed(values), start=1):
-            total += value
-            valve_means[count] = total / count - verdict.centre
+        valve_means = _span_means(values, verdict.centre)
         spans = {min(n, len(values)) for n in VALVE_WINDOWS if n <= len(state.ratio.values)}
-        score = max((valve_means[m] ** 2 / _valve_var(verdict, m) for m in spans), default=0.0)
+        if circuit is None:
+            score = max((valve_means[m] ** 2 / _valve_var(verdict, m) for m in spans), default=0.0)
+        else:
+            circuit_means = _span_means(circuit.series.values, circuit.verdict.centre)
+            circuit_noise = _circuit_noise(circuit, verdict.noise_var)
+            pairs = {
+                (min(n, len(values)), min(n, len(circuit.series.values)))
+                for n in VALVE_WINDOWS
+                if n <= len(state.ratio.values)
+            }
+            score = max(
+                (
+                    _hc_score(
+                        valve_means[mh],
+                        circuit_means[mc],
+                        _hc_cov(verdict, circuit.verdict, (mh, mc), circuit_noise[mc]),
+                    )
+                    for mh, mc in pairs
+                ),
+                default=0.0,
+            )
         if score + reach < 2.0 * evidence:  # the same bound, span by span
             return None
         found, best = None, evidence  # the span with the most evidence (see _Series.bias)
@@ -723,7 +874,12 @@ class MeterCheck:
                 k = min(n, len(balance.values))
                 mean_b = sum(balance.values[-k:]) / k
                 shift = (mean_b, balance.sigma / math.sqrt(k), balance.share)
-            bias, evidence = _flow_evidence(p, sp, h, sh, shift)
+            if circuit is None:
+                bias, evidence = _flow_evidence(p, sp, h, sh, shift)
+            else:
+                mc = min(n, len(circuit.series.values))
+                cov = _hc_cov(verdict, circuit.verdict, (m, mc), circuit_noise[mc])
+                bias, evidence = _flow_evidence_circuit(p, sp, (h, circuit_means[mc]), cov, shift)
             if evidence >= best and abs(bias) >= self.level and p * bias > 0:
                 found, best = (bias, n), evidence
         return found
@@ -777,6 +933,8 @@ class MeterCheck:
         pair_var = _pooled_var((s.ratio for s in self.inlets.values()), PAIR_PRIOR, self.cross)
         balance_var = _pooled_var(self.balances.values(), BALANCE_PRIOR)
         verdicts = (self._verdict(lambda s: s.valve), self._verdict(lambda s: s.model))
+        circuits = self._verdict(lambda s: s.circuit)
+        dp_var = self._dp_noise_var()
         groups: dict[str, tuple[float, float]] = {}
         family = _family(sum(1 for s in self.inlets.values() if s.ratio.values))
         z_pair = math.sqrt(self.z**2 + 2.0 * family)
@@ -785,7 +943,10 @@ class MeterCheck:
             persistent = self._persistent(state)
             witness = _witness(state, verdicts)
             balance = self._balance_witness(iid, meas, balance_var, groups)
-            joint = self._joint(state, sigma, persistent, witness, balance, family)
+            circuit = None
+            if circuits is not None:
+                circuit = _Circuit(state.circuit, circuits, state.circuit_gain, dp_var)
+            joint = self._joint(state, sigma, persistent, witness, balance, family, circuit)
             if joint is not None:
                 self.flow_odds.pop(iid, None)
                 blamed.update((self._parent_of(iid), iid))
@@ -936,6 +1097,7 @@ class MeterCheck:
             "factors": dict(self.factors),
             "centres": list(self.centres),
             "cross": list(self.cross),
+            "dp_cross": list(self.dp_cross),
         }
 
     @classmethod
@@ -948,8 +1110,14 @@ class MeterCheck:
                 ratio = _Series(**raw.pop("ratio"))
                 valve = _Series(**raw.pop("valve", {}))
                 model = _Series(**raw.pop("model", {}))
+                circuit = _Series(**raw.pop("circuit", {}))
+                raw["circuit_gain"] = [float(g) for g in raw.get("circuit_gain", [])]
+                avail_log = raw.get("avail_log")
+                raw["avail_log"] = None if avail_log is None else float(avail_log)
                 raw.pop("learnt", None)  # a state stored before the offsets were shrunk
-                out.inlets[str(iid)] = _Inlet(**raw, ratio=ratio, valve=valve, model=model)
+                out.inlets[str(iid)] = _Inlet(
+                    **raw, ratio=ratio, valve=valve, model=model, circuit=circuit
+                )
             for parent, raw in dict(data.get("balances", {})).items():
                 out.balances[str(parent)] = _Series(**raw)
             for key, (kind, bias, since) in dict(data.get("active", {})).items():
@@ -959,6 +1127,8 @@ class MeterCheck:
             out.centres = [float(c) for c in data.get("centres", [])]
             sq, dof = data.get("cross", (0.0, 0.0))
             out.cross = (float(sq), float(dof))
+            sq, dof = data.get("dp_cross", (0.0, 0.0))
+            out.dp_cross = (float(sq), float(dof))
         except (KeyError, TypeError, ValueError, AttributeError):
             return cls(network)
         return out
@@ -1081,6 +1251,115 @@ def _flow_evidence(
         # single meter explains must not hide a flow meter the pair and valve name)
         b2 = (wp * p + wh * h) / (wp + wh)
         beside = -0.5 * (wp * (p - b2) ** 2 + wh * (h - b2) ** 2) - EVIDENCE
+        if beside > flow:
+            b, flow = b2, beside
+    return b, flow - max(others)
+
+
+def _span_means(values: list[float], centre: float) -> dict[int, float]:
+    """Mean of the last n values less ``centre``, for every n, in one pass backwards."""
+    means, total = {}, 0.0
+    for count, value in enumerate(reversed(values), start=1):
+        total += value
+        means[count] = total / count - centre
+    return means
+
+
+def _hc_cov(
+    valve: _Valve, circuit: _Valve, spans: tuple[int, int], noise: float
+) -> tuple[float, float, float]:
+    """(Vh, Vc, C): variances of the valve's and the circuit's residual means over the last
+    ``spans`` = (mh, mc) cycles and their covariance; ``noise``: the circuit mean's noise
+    variance (:func:`_circuit_noise`). Both divide the same flow reading, so its noise is
+    shared: at most the valve residual's whole noise (taken whole: it makes a shift of both
+    together less surprising), over the longer span (nested spans share the shorter's
+    cycles). The characteristics' and circuits' scatter is each their own."""
+    mh, mc = spans
+    shared = valve.noise_var / max(mh, mc)
+    return _valve_var(valve, mh), circuit.spread**2 + noise, shared
+
+
+def _dp_gain(avail: float, valve_dp: float) -> float:
+    """How much more two ΔP transmitters' noise weighs in ln √(available − valve's ΔP) than
+    one transmitter's in the valve's ln √ΔP, per unit of their relative noise².
+
+    With relative noise σ on each, var ln(a − d) = σ²·(a² + d²)/(a − d)², so the circuit's
+    residual carries ¼σ²·(a² + d²)/(a − d)², the valve's ¼σ²: the excess is
+    ½σ²·a·d/(a − d)² — 0.6σ² where the circuit takes ⅔ of the ΔP, 10σ² where it takes a
+    fifth (the difference of two readings of nearly the same size)."""
+    return 0.5 * avail * valve_dp / (avail - valve_dp) ** 2
+
+
+def _circuit_noise(circuit: _Circuit, valve_noise: float) -> dict[int, float]:
+    """Noise variance of the circuit residual's mean over the last n values, for every n.
+
+    Each value carries the valve residual's noise (the flow reading and a ΔP transmitter,
+    ``valve_noise``) plus its own excess of ΔP noise (:func:`_dp_gain` × the transmitters'
+    learnt noise²) — so a cycle in which the circuit took a small share of the ΔP says less.
+    """
+    out, total = {}, 0.0
+    for count, gain in enumerate(reversed(circuit.gains), start=1):
+        total += valve_noise + circuit.dp_var * gain
+        out[count] = total / count**2
+    for count in range(len(circuit.gains) + 1, len(circuit.series.values) + 1):
+        total += valve_noise + circuit.dp_var * max(circuit.gains, default=1.0)
+        out[count] = total / count**2  # values stored before their gains were: the worst
+    return out
+
+
+def _hc_score(h: float, c: float, cov: tuple[float, float, float]) -> float:
+    """(h, c)ᵀ Σ⁻¹ (h, c) for Σ = ``cov`` (:func:`_hc_cov`)."""
+    vh, vc, shared = cov
+    return (vc * h * h - 2.0 * shared * h * c + vh * c * c) / (vh * vc - shared * shared)
+
+
+def _flow_evidence_circuit(
+    p: float,
+    sp: float,
+    hc: tuple[float, float],
+    cov: tuple[float, float, float],
+    balance: tuple[float, float, float] | None = None,
+) -> tuple[float, float]:
+    """:func:`_flow_evidence` with the circuit's residual ``c`` beside the valve's ``h``
+    (``hc``; their covariance ``cov``, :func:`_hc_cov`): "the flow meter is off by b"
+    shifts p, h and c by b (and the balance by share·b). Each single other fault moves its
+    own witness alone: the heat meter p, the valve h, the circuit c, the parent's meter the
+    balance; any two of them at once cost :data:`EVIDENCE` (a flow meter's signature
+    needs at least two faults to fake it). The best other explanation is beaten by the
+    returned log-likelihood ratio."""
+    h, c = hc
+    vh, vc, shared = cov
+    det = vh * vc - shared * shared
+    wp = 1.0 / sp**2
+    m, wb, share = 0.0, 0.0, 0.0
+    if balance is not None:
+        m, wb, share = balance[0], 1.0 / balance[1] ** 2, balance[2]
+    a = (vc - 2.0 * shared + vh) / det  # 1ᵀΣ⁻¹1
+    t = (vc * h - shared * (h + c) + vh * c) / det  # 1ᵀΣ⁻¹(h, c)
+    b = (wp * p + t + wb * share * m) / (wp + a + wb * share**2)
+    q_p, q_hc, q_m = wp * p * p, _hc_score(h, c, cov), wb * m * m
+    q_h, q_c = h * h / vh, c * c / vc  # what is left when the other one is explained
+    fit = wp * (p - b) ** 2 + _hc_score(h - b, c - b, cov) + wb * (m - share * b) ** 2
+    flow = -0.5 * fit
+    others = [
+        -0.5 * (q_p + q_hc + q_m),  # nothing
+        -0.5 * (q_hc + q_m),  # the heat meter
+        -0.5 * (q_p + q_c + q_m),  # the valve
+        -0.5 * (q_p + q_h + q_m),  # the circuit
+        -0.5 * (q_c + q_m) - EVIDENCE,  # heat meter and valve
+        -0.5 * (q_h + q_m) - EVIDENCE,  # heat meter and circuit
+        -0.5 * (q_p + q_m) - EVIDENCE,  # valve and circuit
+    ]
+    if balance is not None:
+        others += [
+            -0.5 * (q_p + q_hc),  # the parent's meter
+            -0.5 * q_hc - EVIDENCE,  # … and the heat meter
+            -0.5 * (q_p + q_c) - EVIDENCE,  # … and the valve
+            -0.5 * (q_p + q_h) - EVIDENCE,  # … and the circuit
+        ]
+        # … and the flow meter beside a parent's meter that is off too
+        b2 = (wp * p + t) / (wp + a)
+        beside = -0.5 * (wp * (p - b2) ** 2 + _hc_score(h - b2, c - b2, cov)) - EVIDENCE
         if beside > flow:
             b, flow = b2, beside
     return b, flow - max(others)

@@ -124,6 +124,7 @@ class Measurements:
     pump_head_m: float | None = None
     substation_flagged: bool = False
     time_s: float | None = None
+    substation_heat_kw: float | None = None  # the substation's heat meter (power), if read
 
     @classmethod
     def from_plant(

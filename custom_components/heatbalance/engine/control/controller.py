@@ -177,6 +177,9 @@ class Controller:
         self.moved: dict[str, float] = {}  # commands of the last step (for the estimators)
         self.moved_from: dict[str, float] = {}  # … and where those valves stood before
         self._prior: dict[str, float | None] = {}  # last_openings before this step's commands
+        # … and of those forgotten as unsent, the PI integrals and the plan's expected flows
+        # before they were forgotten (:meth:`carried_out`: held, and carried out late)
+        self._forgotten: tuple[dict[str, float], dict[str, float], set[str]] | None = None
         self.pump_jump = 0.0  # relative pump speed change of the last step
         self.pump_ratio = 1.0  # … and the speed ratio new/old it made
         self.pump_from: float | None = None  # … from the speed read when it was sent
@@ -201,6 +204,7 @@ class Controller:
         self.shifted: set[str] = set()  # … whose flow last cycle's valve commands changed
         self.open_loop: dict[str, str] = {}  # this cycle's inlets planned without a flow, why
         self.pi_planned: dict[str, float] = {}  # … by a PI inlet's open-loop step: its flow
+        self._pi_modelled: list[str] = []  # … moved on the model's plan (shown: its solve)
         # ever read (flow, valve position), cycles in a row silent: kept over restarts
         self.heard = Heard()
         self.raw = Measurements()  # this cycle's readings before estimation
@@ -247,9 +251,10 @@ class Controller:
         self.trim_age += 1
         self._unsent = (self.trim, self.last_speed, self.trim_way, self.trim_age)
         self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
-        self.moved_from, self.pump_ratio = {}, 1.0
+        self.moved_from, self.pump_ratio, self._forgotten = {}, 1.0, None
         self.pump_loop_only = False
         self.open_loop, self.pi_planned = {}, {}
+        self._pi_modelled = []
         cmds.faults.update(self.faults)
         if uses_presettings(self.config.level):
             self._presetting_step(measurements, openings, cmds)
@@ -282,6 +287,7 @@ class Controller:
             self._pi_inlet(iid, measurements, openings[iid], cmds)
         if model_ids:
             self._model_step(model_ids, measurements, openings, cmds)
+        self._pi_planned_after(cmds)
         for iid, reason in by_level.items():
             cmds.held.setdefault(iid, reason)
         return cmds
@@ -535,6 +541,14 @@ class Controller:
         sent = self._emit(iid, current, wanted, meas, cmds)
         back_calculate(state, wanted, sent)
 
+    def _pi_planned_after(self, cmds: Commands) -> None:
+        """The flow shown for an open-loop PI inlet that moved: the model's, solved with
+        every opening this cycle sends (:meth:`GainSchedule.flows_after`), not one branch
+        at a constant Δp. Kept as it was where the model has no solution (then or now)."""
+        moved = [iid for iid in self._pi_modelled if iid in cmds.openings]
+        if moved:
+            self.pi_planned.update(self.pi_schedule.flows_after(cmds.openings, moved))
+
     def _pi_open_loop(
         self, iid: str, why: str, meas: Measurements, current: float, cmds: Commands
     ) -> bool:
@@ -574,6 +588,8 @@ class Controller:
             elif planned is not None:
                 at_sent = self.pi_schedule.flow_at(iid, inlet.device, sent)
                 flow = at_sent if at_sent is not None else flow
+            if planned is not None:
+                self._pi_modelled.append(iid)  # shown: the model with every move (below)
         self.pi_planned[iid] = flow
         return True
 
@@ -1856,6 +1872,9 @@ class Controller:
         later (a confirmed proposal) count as moves of this step.
         """
         unsent = [i for i in self._prior if i not in sent]  # this step's, not yet sent
+        if unsent:
+            integrals = {i: self.pi[i].integral for i in unsent if i in self.pi}
+            self._forgotten = (integrals, self.expected, set(unsent))
         self._pi_track(unsent)
         for iid in unsent:
             self.moved.pop(iid, None)
@@ -1904,6 +1923,21 @@ class Controller:
             state, current = self.pi.get(iid), self._pi_from.get(iid)
             if state is not None and current is not None:
                 state.integral = current - state.bias
+
+    def carried_out(self, positions: Mapping[str, float]) -> None:
+        """Commands of this step forgotten as unsent (:meth:`dispatched`) were carried out
+        late, before the next step (held for an offline gateway, confirmed since; the caller
+        has told :meth:`dispatched` of them): their PI loops get back the integral they had
+        when they sent them, and once every forgotten command is carried out the plan's
+        expected flows are back — as if sent at once. A loop with nothing kept tracks the
+        position (:meth:`_pi_track`)."""
+        integrals, expected, ids = self._forgotten or ({}, {}, set())
+        for iid, position in positions.items():
+            if (state := self.pi.get(iid)) is not None:
+                kept = integrals.get(iid)
+                state.integral = kept if kept is not None else position - state.bias
+        if self._forgotten is not None and ids <= positions.keys():
+            self.expected = expected
 
     def forget(self, ids: Iterable[str]) -> None:
         """The inlets' signals now come from other devices (a source re-mapped, §5.3.6-3).

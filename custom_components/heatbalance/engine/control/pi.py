@@ -45,6 +45,7 @@ import numpy as np
 
 from ..evaluation import band
 from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult
+from ..hydraulics.devices import CLOSED_KV_FRACTION, PLAIN, VALVE, VALVE_A
 from ..model import Device, Network
 from ..plain import as_plain
 from .flow_balance import opening_for_kv
@@ -138,6 +139,8 @@ class GainSchedule:
         self._q: dict[str, float] = {}  # … and the flows it gave there
         self._dp: dict[str, float] = {}  # … and the Δp across each inlet's branch (kPa)
         self._a_int: dict[str, float] | None = None  # branch resistance beside the valve
+        self._a_over: dict[str, float] = {}  # … of a building over households, this cycle's
+        self._solved: tuple[np.ndarray, float | None, np.ndarray] | None = None  # h, speed, Kv
         self.read_ratio = 0.0  # median ln(reading / model) of the read inlets (observe)
 
     def update(
@@ -176,9 +179,10 @@ class GainSchedule:
             res = model.solve(h, pump_speed=speed, warm_start=warm, kv_factor=kv)
         except (HydraulicError, ArithmeticError, ValueError):
             self.authority, self._dp = {}, {}
-            self._last = None
+            self._last = self._solved = None
             return
         self._last = res
+        self._solved = (h, speed, kv)
         try:  # every valve a little more open at once: the loops move together
             more = model.solve(h, pump_speed=speed, warm_start=res, kv_factor=kv * COLLECTIVE)
         except (HydraulicError, ArithmeticError, ValueError):
@@ -206,6 +210,7 @@ class GainSchedule:
                 for iid, a, parent in zip(res.inlet_ids, dev.a_int, dev.is_parent, strict=True)
                 if not parent
             }
+        self._a_over = _households_law(model, h, kv) if model.devices.is_parent.any() else {}
         if errors is not None:
             self.set_common(errors)
 
@@ -333,9 +338,10 @@ class GainSchedule:
     def flow_at(self, iid: str, device: Device, opening: float) -> float | None:
         """The flow (m³/h) predicted at ``opening`` with this cycle's Δp across the inlet's
         branch and what readings say of the model (as :meth:`open_loop`); None: a building
-        over households, no model solution or no Kv. What a command that the step limits
-        cut short is shown to pass — not its goal, nor the shut valve's nothing."""
-        a_int = (self._a_int or {}).get(iid)
+        over households that are not all plain valves, no model solution or no Kv. What a
+        command that the step limits cut short is shown to pass — not its goal, nor the shut
+        valve's nothing."""
+        a_int = self._branch_law(iid)
         dp = self._dp.get(iid)
         if a_int is None or dp is None or not 0.0 < dp < math.inf or device.kvs is None:
             return None
@@ -351,8 +357,9 @@ class GainSchedule:
     def _reopened(self, iid: str, device: Device, flow: float) -> float | None:
         """The opening at which the model's branch passes ``flow`` (m³/h) at this cycle's Δp
         across it: the valve takes what the branch's own resistance leaves (None: a
-        building over households, whose branch the model does not reduce to one law)."""
-        a_int = (self._a_int or {}).get(iid)
+        building over households the model does not reduce to one law, see
+        :func:`_households_law`)."""
+        a_int = self._branch_law(iid)
         dp = self._dp.get(iid)
         if a_int is None or dp is None or not 0.0 < dp < math.inf or device.kvs is None:
             return None
@@ -363,6 +370,44 @@ class GainSchedule:
         if not valve_kpa > 0.0:  # NaN too (0 × ∞ of an absurd goal)
             return 1.0  # the branch alone takes the whole Δp: fully open
         return opening_for_kv(device, flow / math.sqrt(valve_kpa / 100.0))
+
+    def flows_after(self, moves: Mapping[str, float], ids: list[str]) -> dict[str, float]:
+        """The flows (m³/h) of ``ids`` predicted once this cycle's ``moves`` (openings sent)
+        are made: the model solved again with them, times what readings say of the model
+        (as :meth:`open_loop`). Empty: no solution this cycle or now.
+
+        :meth:`flow_at` holds the branch's Δp at this cycle's: a large reopening lowers it
+        and others' moves change it (12i measured the shown flow 0.89 of what passed). One
+        solve, only in a cycle where an open-loop inlet moved (at most once per set flow).
+        """
+        model, solved = self._model, self._solved
+        if model is None or solved is None or self._last is None:
+            return {}
+        h, speed, kv = solved
+        h = h.copy()
+        index = {iid: k for k, iid in enumerate(model.topo.inlet_ids)}
+        for iid, opening in moves.items():
+            k = index.get(iid)
+            if k is not None and math.isfinite(opening):
+                h[k] = opening
+        try:
+            res = model.solve(h, pump_speed=speed, warm_start=self._last, kv_factor=kv)
+        except (HydraulicError, ArithmeticError, ValueError):
+            return {}
+        out: dict[str, float] = {}
+        for iid in ids:
+            k = index.get(iid)
+            q = float(res.inlet_flow_m3h[k]) if k is not None else math.nan
+            if not 0.0 <= q < math.inf:
+                continue
+            ratio = self.ratios.get(iid)
+            out[iid] = q * math.exp(ratio.mean if ratio is not None else self.read_ratio)
+        return out
+
+    def _branch_law(self, iid: str) -> float | None:
+        """Pa/(m³/s)² of the inlet's branch beside its valve (None: not one quadratic law)."""
+        over = self._a_over.get(iid)
+        return over if over is not None else (self._a_int or {}).get(iid)
 
     def forget(self, iid: str) -> None:
         """An inlet read from other devices now: its ratio and last reading no longer hold."""
@@ -522,6 +567,35 @@ class GainSchedule:
         if short and beta >= OWN_AUTHORITY and move < 0:
             return step
         return step + move
+
+
+def _households_law(
+    model: HydraulicModel, h: np.ndarray, kv_factor: np.ndarray
+) -> dict[str, float]:
+    """Pa/(m³/s)² of each building's branch over households beside its own valve, at the
+    openings ``h``: its service resistance in series with its households in parallel,
+    ``a_int + (Σ a_h^-½)^-2`` — exact when every household is a plain valve or circuit (no
+    pump, no self-operated valve, no households of its own); other buildings are left out.
+
+    Without it a shut silent building over households took the ratio path of a zero flow:
+    0 → 0.05 → 0.49 → 0.73 (g6x4), shown as passing nothing, then 11 % above what passed.
+    """
+    dev = model.devices
+    kv = dev.kv(h, kv_factor)
+    usable = np.where(dev.has_kv, np.maximum(kv, CLOSED_KV_FRACTION * dev.kvs), 1.0)
+    a = dev.a_int + np.where(dev.has_kv, VALVE_A / (usable * usable), 0.0)
+    plain = ((dev.kind == PLAIN) | (dev.kind == VALVE)) & ~dev.is_parent & (a > 0)
+    child = np.flatnonzero(dev.parent >= 0)
+    up = dev.parent[child]
+    conductance = np.zeros(len(h))
+    np.add.at(
+        conductance, up, np.where(plain[child], 1.0 / np.sqrt(np.where(a > 0, a, 1.0))[child], 0.0)
+    )
+    odd = np.zeros(len(h), dtype=bool)
+    odd[up[~plain[child]]] = True
+    ok = np.flatnonzero(dev.is_parent & ~odd & (conductance > 0))
+    law = dev.a_int[ok] + 1.0 / (conductance[ok] * conductance[ok])
+    return {dev.ids[k]: float(x) for k, x in zip(ok, law, strict=True)}
 
 
 def significance(error: float, noise: float) -> float:
