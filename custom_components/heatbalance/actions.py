@@ -144,7 +144,12 @@ def async_acknowledge(
     kind: str | None = None,
     entity_id: str | None = None,
 ) -> list[Alarm]:
-    """Acknowledge active alarms (all, or of one inlet / type); each is put on the bus."""
+    """Acknowledge active alarms (all, or of one inlet / type); each is put on the bus.
+
+    Refused once the entry began to unload, as every other operator command: the button
+    stays pressable until the entities are removed, and an acknowledgement made then was
+    audited and fired although the unload's save might not hold it."""
+    _refuse_unloading(coordinator)
     changed = coordinator.alarms.acknowledge(location, kind)
     for alarm in changed:
         coordinator.events.fire(alarm, "acknowledged", context)

@@ -36,6 +36,7 @@ LEARNED = (
     "energy_kwh",
     "design_loads",  # two days of metered heat: a restart must not blank the repair for 48 h
     "plausibility",  # a frozen meter's repeat run (§5.3.8-2) must not start again from zero
+    "asked",  # the §8.2.5 hold's asked runs: a restart must not put off leaving the hold
 )  # the loop's stored state (CycleMemory)
 
 

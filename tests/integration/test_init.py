@@ -309,3 +309,56 @@ async def test_a_command_waiting_at_unload_is_refused_and_moves_no_valve(
     assert dispatched == []
     assert cycles_run == []
     assert entry.state is ConfigEntryState.NOT_LOADED
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("button", "press", {"entity_id": "button.estate12_acknowledge_alarms"}),
+        (DOMAIN, "acknowledge_alarm", {}),
+    ],
+    ids=["button", "action"],
+)
+async def test_an_acknowledgement_during_the_unload_is_refused(
+    hass: HomeAssistant,
+    hass_storage: dict,
+    monkeypatch: pytest.MonkeyPatch,
+    command: tuple[str, str, dict[str, Any]],
+) -> None:
+    """ "Acknowledge alarms" follows the other operator commands' rule: pressed after the
+    entry began to unload (its coordinator shut down, the entities not yet removed) it is
+    refused with an error, and no alarm is acknowledged, in the book or in the Store. Before,
+    the button acknowledged, audited and fired the alarms while the entry was unloading."""
+    entry = await add_network(hass, options={"max_supply_temperature": 50})
+    await cycles(hass, entry, 1)
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator.alarms.active
+    assert not any(a.acknowledged for a in coordinator.alarms.active.values())
+    domain, service, data = command
+    if domain == DOMAIN:
+        data = data | {"config_entry_id": entry.entry_id}
+    shutdown, outcome = coordinator.async_shutdown, []
+
+    async def acknowledged_while_unloading() -> None:
+        await shutdown()
+        if outcome:
+            return  # HA shuts the coordinator down again after the unload
+        try:
+            await hass.services.async_call(domain, service, data, blocking=True)
+        except HomeAssistantError as err:
+            outcome.append(err)
+        else:
+            outcome.append(None)
+
+    monkeypatch.setattr(coordinator, "async_shutdown", acknowledged_while_unloading)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    await flush_store(coordinator.store)
+    assert isinstance(outcome[0], HomeAssistantError)
+    if domain == "button":  # an action is refused earlier: the entry is no longer loaded
+        assert outcome[0].translation_key == "unloading_command"
+    assert not any(a.acknowledged for a in coordinator.alarms.active.values())
+    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]["alarms"]
+    assert stored["active"]
+    assert not any(a["acknowledged"] for a in stored["active"])
+    assert entry.state is ConfigEntryState.NOT_LOADED

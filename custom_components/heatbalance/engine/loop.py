@@ -218,8 +218,9 @@ class ControlLoop:
         self.design_loads = _design_loads(network, stored.get("design_loads"))
         self.cycle_s = cycle_s
         self._openings: dict[str, float] = {}  # last cycle's raw feedback (moves by hand)
-        self._asked: dict[str, int] = {}  # cycles in a row outside, moved (not stored: a
-        # restart counts afresh)
+        # cycles in a row outside the band, moved (§8.2.5 hold, :meth:`_asked_outside`):
+        # stored, so a restart of Home Assistant does not put off leaving the hold
+        self._asked: dict[str, int] = _asked_runs(network, stored.get("asked"))
         self._load_for: list[str] | None = None  # the judged list _load_ids was made from
         self._load_ids: list[str] | None = None
         self.configure(config)
@@ -401,8 +402,10 @@ class ControlLoop:
     def as_dict(self) -> dict[str, Any]:
         """What survives a restart: the controller's learning (§5.3.6), the diagnoser's Kv
         curves (§3.0.7-5), the load model (§3.0.7-2), the energy counters and the
-        plausibility checks' runs (§5.3.8-2); cleaning's signal histories do not."""
+        plausibility checks' runs (§5.3.8-2) and the hold's asked runs (§8.2.5); cleaning's
+        signal histories do not."""
         return {
+            "asked": dict(self._asked),
             "energy_kwh": self.energy.as_dict(),
             "controller": self.controller.as_dict(),
             "diagnoser": self.diagnoser.as_dict(),
@@ -875,6 +878,21 @@ def _last_command(diagnoser: Diagnoser, iid: str) -> float | None:
     """The command the diagnosis judges the inlet's valve against (None: none seen)."""
     state = diagnoser.inlets.get(iid)
     return None if state is None else state.last_command
+
+
+def _asked_runs(network: Network, data: Any) -> dict[str, int]:
+    """The stored asked runs of the §8.2.5 hold (:meth:`ControlLoop._asked_outside`): per
+    inlet still in the network, a whole count ≥ 1. Damaged (not a mapping of such counts)
+    or missing: none, as a fresh loop has — counting starts again, nothing raises."""
+    if not isinstance(data, dict):
+        return {}
+    runs = {}
+    for iid, count in data.items():
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            return {}
+        if iid in network.inlets:
+            runs[iid] = count
+    return runs
 
 
 def _forecaster(data: Any) -> LoadForecaster:

@@ -204,6 +204,7 @@ class Controller:
         self.shifted: set[str] = set()  # … whose flow last cycle's valve commands changed
         self.open_loop: dict[str, str] = {}  # this cycle's inlets planned without a flow, why
         self.pi_planned: dict[str, float] = {}  # … by a PI inlet's open-loop step: its flow
+        self._pi_modelled: list[str] = []  # … moved on the model's plan (shown: its solve)
         # ever read (flow, valve position), cycles in a row silent: kept over restarts
         self.heard = Heard()
         self.raw = Measurements()  # this cycle's readings before estimation
@@ -253,6 +254,7 @@ class Controller:
         self.moved_from, self.pump_ratio, self._forgotten = {}, 1.0, None
         self.pump_loop_only = False
         self.open_loop, self.pi_planned = {}, {}
+        self._pi_modelled = []
         cmds.faults.update(self.faults)
         if uses_presettings(self.config.level):
             self._presetting_step(measurements, openings, cmds)
@@ -285,6 +287,7 @@ class Controller:
             self._pi_inlet(iid, measurements, openings[iid], cmds)
         if model_ids:
             self._model_step(model_ids, measurements, openings, cmds)
+        self._pi_planned_after(cmds)
         for iid, reason in by_level.items():
             cmds.held.setdefault(iid, reason)
         return cmds
@@ -538,6 +541,14 @@ class Controller:
         sent = self._emit(iid, current, wanted, meas, cmds)
         back_calculate(state, wanted, sent)
 
+    def _pi_planned_after(self, cmds: Commands) -> None:
+        """The flow shown for an open-loop PI inlet that moved: the model's, solved with
+        every opening this cycle sends (:meth:`GainSchedule.flows_after`), not one branch
+        at a constant Δp. Kept as it was where the model has no solution (then or now)."""
+        moved = [iid for iid in self._pi_modelled if iid in cmds.openings]
+        if moved:
+            self.pi_planned.update(self.pi_schedule.flows_after(cmds.openings, moved))
+
     def _pi_open_loop(
         self, iid: str, why: str, meas: Measurements, current: float, cmds: Commands
     ) -> bool:
@@ -577,6 +588,8 @@ class Controller:
             elif planned is not None:
                 at_sent = self.pi_schedule.flow_at(iid, inlet.device, sent)
                 flow = at_sent if at_sent is not None else flow
+            if planned is not None:
+                self._pi_modelled.append(iid)  # shown: the model with every move (below)
         self.pi_planned[iid] = flow
         return True
 

@@ -52,9 +52,6 @@ LINE_PAIRS = 400  # point pairs whose slopes the robust pipe line tries (all on 
 LINE_POINTS = 2000  # points that line is judged on (a sample beyond: 23k inlets stay cheap)
 LINE_KEEP_Z = 2.5  # robust σ of that line within which points enter its least-squares refit
 LINE_PULLED = 0.25  # least squares' slope this far off the robust one was pulled by outliers
-# … if its residuals' rms is also this many times the robust line's σ: a few far-off points
-# inflate it; a pattern a line does not follow (two groups of pipes) leaves them alike
-LINE_HEAVY = 3.0
 READ, INFERRED = "read", "inferred"  # where an offered ΔP comes from
 MIN_SHARED = 3  # inlets whose pressure is inferred from flow before they share one residual
 OWN_Z = 3.0  # standard errors an inferred pressure stands off the shared residual …
@@ -899,8 +896,8 @@ def _share_by_resistance(
 def _outliers(measured: np.ndarray, losses: np.ndarray, inferred: np.ndarray) -> np.ndarray:
     """Pressures inferred from a flow that one step's pipe fit cannot explain (a mask).
 
-    Fitted as ``source − α·path loss`` (one common factor; :func:`_robust_line` where a few
-    far-off points pulled least squares, :func:`_pulled`, else least squares), an
+    Fitted as ``source − α·path loss`` (one common factor; :func:`_robust_line` where least
+    squares' slope is more than :data:`LINE_PULLED` off it, else least squares), an
     inferred pressure more than :data:`OUTLIER_Z` robust standard deviations off is left out
     of the pipe identification: it is one inlet's own error (its meter, valve or circuit, or
     its place in the drawing, §5.3.7), not the pipes'. Left in, a −10 % meter bent the
@@ -916,51 +913,16 @@ def _outliers(measured: np.ndarray, losses: np.ndarray, inferred: np.ndarray) ->
     design = np.column_stack([np.ones(len(path)), -path])
     coef = np.linalg.lstsq(design, measured[ok], rcond=None)[0]
     intercept, slope = _robust_line(path, measured[ok])
-    floor = OUTLIER_FLOOR * float(np.median(np.abs(measured[ok])))
-    if not _pulled(
-        path, measured[ok], (float(coef[0]), -float(coef[1])), (intercept, slope), floor
-    ):
+    if abs(slope + coef[1]) <= LINE_PULLED * abs(slope):  # least squares was not pulled
         intercept, slope = float(coef[0]), -float(coef[1])
     residual = np.full(len(measured), 0.0)
     residual[ok] = measured[ok] - intercept - slope * path
-    spread = _mad(residual[ok])
+    spread = 1.4826 * float(np.median(np.abs(residual[ok] - np.median(residual[ok]))))
+    floor = OUTLIER_FLOOR * float(np.median(np.abs(measured[ok])))
     far = ok & inferred & (np.abs(residual) > OUTLIER_Z * max(spread, floor))
     worst = np.argsort(-np.abs(np.where(far, residual, 0.0)))[: int(ok.sum()) // 4]
     out[worst[far[worst]]] = True
     return out
-
-
-def _pulled(
-    x: np.ndarray,
-    y: np.ndarray,
-    least: tuple[float, float],
-    robust: tuple[float, float],
-    floor: float,
-) -> bool:
-    """Whether least squares' line ``least`` (``(a, b)`` of ``y ≈ a + b·x``) was pulled by a
-    few far-off points that the robust line ``robust`` leaves out: its slope is more than
-    :data:`LINE_PULLED` off, and its residuals' rms is more than :data:`LINE_HEAVY` times the
-    robust line's σ (never taken below ``floor``).
-
-    A slope alone does not tell: on the comb whose file has the far trunk's pipes ×2 and
-    another branch's ×0.5, the pressures follow no one line once the valves are set; the
-    least-median line then ran through the nine near inlets (slope 1.6 against least
-    squares' 0.99, its σ 6.8 kPa against least squares' rms 9.4) and left the six far ones
-    beyond 4σ, three of them out of the pipe fit from step 6. The fit over the near ones
-    moved the pipes 0.63 → 0.70 at step 12; the far inlets' offered pressure fell 39 → 25
-    kPa, below what their circuits alone take, their valve factors went 0.5 → 0.07 and the
-    band was lost (intermediate from step 15 instead of 2, seed 1). A building drawn on
-    another branch (12h) inflates least squares' rms 8–13× the robust σ.
-    """
-    if abs(robust[1] - least[1]) <= LINE_PULLED * abs(robust[1]):
-        return False
-    rms = math.sqrt(float(np.mean((y - least[0] - least[1] * x) ** 2)))
-    return rms > LINE_HEAVY * max(_mad(y - robust[0] - robust[1] * x), floor)
-
-
-def _mad(values: np.ndarray) -> float:
-    """Robust σ of ``values``: 1.4826 × their median absolute deviation."""
-    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
 
 
 def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

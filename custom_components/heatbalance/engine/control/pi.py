@@ -140,6 +140,7 @@ class GainSchedule:
         self._dp: dict[str, float] = {}  # … and the Δp across each inlet's branch (kPa)
         self._a_int: dict[str, float] | None = None  # branch resistance beside the valve
         self._a_over: dict[str, float] = {}  # … of a building over households, this cycle's
+        self._solved: tuple[np.ndarray, float | None, np.ndarray] | None = None  # h, speed, Kv
         self.read_ratio = 0.0  # median ln(reading / model) of the read inlets (observe)
 
     def update(
@@ -178,9 +179,10 @@ class GainSchedule:
             res = model.solve(h, pump_speed=speed, warm_start=warm, kv_factor=kv)
         except (HydraulicError, ArithmeticError, ValueError):
             self.authority, self._dp = {}, {}
-            self._last = None
+            self._last = self._solved = None
             return
         self._last = res
+        self._solved = (h, speed, kv)
         try:  # every valve a little more open at once: the loops move together
             more = model.solve(h, pump_speed=speed, warm_start=res, kv_factor=kv * COLLECTIVE)
         except (HydraulicError, ArithmeticError, ValueError):
@@ -368,6 +370,39 @@ class GainSchedule:
         if not valve_kpa > 0.0:  # NaN too (0 × ∞ of an absurd goal)
             return 1.0  # the branch alone takes the whole Δp: fully open
         return opening_for_kv(device, flow / math.sqrt(valve_kpa / 100.0))
+
+    def flows_after(self, moves: Mapping[str, float], ids: list[str]) -> dict[str, float]:
+        """The flows (m³/h) of ``ids`` predicted once this cycle's ``moves`` (openings sent)
+        are made: the model solved again with them, times what readings say of the model
+        (as :meth:`open_loop`). Empty: no solution this cycle or now.
+
+        :meth:`flow_at` holds the branch's Δp at this cycle's: a large reopening lowers it
+        and others' moves change it (12i measured the shown flow 0.89 of what passed). One
+        solve, only in a cycle where an open-loop inlet moved (at most once per set flow).
+        """
+        model, solved = self._model, self._solved
+        if model is None or solved is None or self._last is None:
+            return {}
+        h, speed, kv = solved
+        h = h.copy()
+        index = {iid: k for k, iid in enumerate(model.topo.inlet_ids)}
+        for iid, opening in moves.items():
+            k = index.get(iid)
+            if k is not None and math.isfinite(opening):
+                h[k] = opening
+        try:
+            res = model.solve(h, pump_speed=speed, warm_start=self._last, kv_factor=kv)
+        except (HydraulicError, ArithmeticError, ValueError):
+            return {}
+        out: dict[str, float] = {}
+        for iid in ids:
+            k = index.get(iid)
+            q = float(res.inlet_flow_m3h[k]) if k is not None else math.nan
+            if not 0.0 <= q < math.inf:
+                continue
+            ratio = self.ratios.get(iid)
+            out[iid] = q * math.exp(ratio.mean if ratio is not None else self.read_ratio)
+        return out
 
     def _branch_law(self, iid: str) -> float | None:
         """Pa/(m³/s)² of the inlet's branch beside its valve (None: not one quadratic law)."""
