@@ -342,10 +342,10 @@ class SuccessWindows:
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
         """Start empty, or from :meth:`as_dict` (damaged entries are dropped)."""
         self.history: dict[str, deque[tuple[int, int]]] = {}
-        for iid, pairs in (data or {}).items():
+        for iid, pairs in (data if isinstance(data, Mapping) else {}).items():
             try:
                 window = deque(((int(a), int(r)) for a, r in pairs), maxlen=SUCCESS_WINDOW)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 continue
             self.history[str(iid)] = window
 

@@ -25,7 +25,7 @@ class EnergyCounters:
             for iid, value in stored.items():
                 try:
                     number = float(value)
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):
                     continue
                 if math.isfinite(number) and number >= 0.0:
                     self.kwh[str(iid)] = number

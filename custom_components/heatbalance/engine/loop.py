@@ -899,7 +899,7 @@ def _forecaster(data: Any) -> LoadForecaster:
     """The stored load model, or a fresh one when there is none or it is damaged."""
     try:
         return LoadForecaster.from_dict(data) if isinstance(data, dict) else LoadForecaster()
-    except (KeyError, TypeError, ValueError):
+    except RESTORE_ERRORS:
         return LoadForecaster()
 
 
@@ -907,7 +907,7 @@ def _plausibility(data: Any) -> Plausibility:
     """The stored plausibility runs, or fresh ones when there are none or they are damaged."""
     try:
         return Plausibility.from_dict(data) if isinstance(data, dict) else Plausibility()
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except RESTORE_ERRORS:
         return Plausibility()
 
 
@@ -915,7 +915,7 @@ def _design_loads(network: Network, data: Any) -> DesignLoadCheck:
     """The stored design-load sums, or fresh ones when there are none or they are damaged."""
     try:
         return DesignLoadCheck(network, data if isinstance(data, dict) else None)
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except RESTORE_ERRORS:
         return DesignLoadCheck(network)
 
 
@@ -923,5 +923,5 @@ def _diagnoser(data: Any) -> Diagnoser:
     """The stored diagnosis state, or a fresh one when there is none or it is damaged."""
     try:
         return Diagnoser.from_dict(data) if isinstance(data, dict) else Diagnoser()
-    except ValueError:
+    except RESTORE_ERRORS:
         return Diagnoser()
