@@ -5,8 +5,8 @@ diagnosis state, the load model, the plausibility runs, the design-load sums, th
 windows and the energy counters (``ControlLoop.__init__``). Any stored field of them may be
 damaged — another type, None, NaN, a negative or a huge integer, a key gone: the loop is still
 built, only the damaged part restarts (every other part is restored value for value) and the
-stored state itself is not changed. (Not yet asserted: that the next cycle runs — a None in a
-stored Kv count restores and then fails every diagnosis; see 13j's report.)
+stored state itself is not changed, and the next cycle runs and stores (a None in a stored Kv
+count used to restore and then fail every diagnosis).
 """
 
 from __future__ import annotations
@@ -68,6 +68,9 @@ def test_a_damaged_field_restarts_only_its_part(pick: int, damage: Any) -> None:
     restored = _kept(loop)
     kept = {k: v for k, v in stored.items() if k != path[0]}
     assert {k: restored[k] for k in kept} == kept, path  # every other part as stored
+    out = loop.step(Measurements.from_plant(_plant), clock_s=STEPS * CYCLE_S, dt_s=CYCLE_S)
+    assert out.dispatch is not None, path  # the next cycle runs on the restored loop
+    json.dumps(loop.as_dict())  # and what it stores is plain JSON again
 
 
 def test_an_undamaged_loop_restores_whole() -> None:

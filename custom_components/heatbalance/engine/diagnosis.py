@@ -35,7 +35,7 @@ import itertools
 import math
 import statistics
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, NamedTuple
 
 from .plain import as_plain
@@ -555,10 +555,52 @@ class Diagnoser:
                 state = _InletState(**raw)
                 if len(state.kv_sum) != _BINS or len(state.kv_count) != _BINS:
                     raise ValueError("Kv curve of the wrong size")
+                _check_types(state)
                 diag.inlets[str(iid)] = state
-        except (KeyError, TypeError, AttributeError) as err:
+        except (KeyError, TypeError, AttributeError, OverflowError) as err:
             raise ValueError(f"diagnosis state is incomplete or malformed: {err}") from None
         return diag
+
+
+def _check_types(state: _InletState) -> None:
+    """Refuse a stored inlet whose fields restore but would fail every later diagnosis.
+
+    ``_InletState(**raw)`` takes any value; a None in a Kv count or text in a time would only
+    raise at the next cycle, every cycle (issue 10: a damaged Store never crashes the loop).
+    """
+    for name in _OPTIONAL_NUMBERS:
+        value = getattr(state, name)
+        if value is not None and not _is_number(value):
+            raise TypeError(f"{name} is not a number")
+    if not isinstance(state.move_judged, bool):
+        raise TypeError("move_judged is not a boolean")
+    if not all(_is_count(getattr(state, n)) for n in ("missed", "model_low")):
+        raise TypeError("a miss count is not a whole number")
+    if not (all(map(_is_number, state.kv_sum)) and all(map(_is_count, state.kv_count))):
+        raise TypeError("the Kv curve holds a value that is not a number")
+    if not all(
+        isinstance(r, list) and len(r) == 2 and all(map(_is_number, r)) for r in state.recent
+    ):
+        raise TypeError("a recent [command, Kv] pair is malformed")
+    for name in ("since", "rule_pending"):
+        if not all(isinstance(k, str) and _is_number(v) for k, v in getattr(state, name).items()):
+            raise TypeError(f"{name} holds a value that is not a time")
+
+
+_OPTIONAL_NUMBERS = tuple(
+    f.name
+    for f in fields(_InletState)
+    if f.name.startswith(("last_", "ref_")) or f.name in ("move_time", "first_missed")
+)
+
+
+def _is_number(value: Any) -> bool:
+    """A finite int or float, not a bool (JSON gives no other numbers)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _observation(iid: str, raw: Any) -> InletObservation | None:
