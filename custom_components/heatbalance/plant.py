@@ -480,27 +480,20 @@ class Plant:
         if device := self.settings.substation_flow_device:
             gateway = self.gateway
             return None if gateway is None else gateway.device_flow(device, 2 * self.cycle_s)
-        entity_id = self.settings.substation_flow_entity
-        if not entity_id:
-            return None
-        state = hass.states.get(entity_id)
-        stale_before = dt_util.utcnow() - timedelta(seconds=2 * self.cycle_s)
-        if state is not None and state.last_reported < stale_before:
-            return None
-        return self._flow(state)
+        return self._flow(self._substation_state(hass, self.settings.substation_flow_entity))
 
     def _substation_heat(self, hass: HomeAssistant) -> float | None:
         """The substation heat meter's thermal power (kW); None when none is mapped, or
         lost, stale or negative (a meter's power is never below zero)."""
-        entity_id = self.settings.substation_heat_entity
-        if not entity_id:
-            return None
-        state = hass.states.get(entity_id)
-        stale_before = dt_util.utcnow() - timedelta(seconds=2 * self.cycle_s)
-        if state is not None and state.last_reported < stale_before:
-            return None
-        power = _power_kw(state)
+        power = _power_kw(self._substation_state(hass, self.settings.substation_heat_entity))
         return power if power is not None and power >= 0.0 else None
+
+    def _substation_state(self, hass: HomeAssistant, entity_id: str | None) -> State | None:
+        """A substation meter entity's state; None when none is mapped, it is gone, or it
+        has not reported for two cycles (stale, §6.0.6)."""
+        state = hass.states.get(entity_id) if entity_id else None
+        stale_before = dt_util.utcnow() - timedelta(seconds=2 * self.cycle_s)
+        return None if state is None or state.last_reported < stale_before else state
 
     @staticmethod
     def _temperature(state: State | None) -> float | None:

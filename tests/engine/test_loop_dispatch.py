@@ -115,15 +115,20 @@ def test_without_a_balance_state_every_automatic_cycle_sends() -> None:
         _send(loop, sim, out.dispatch)
 
 
+def _after_three_cycles(loop: ControlLoop, sim: Simulator) -> Measurements:
+    """The readings after three regulated cycles: the filters know every inlet by then."""
+    for _ in range(3):
+        out = loop.step(Measurements.from_plant(sim.state()))
+        _send(loop, sim, out.dispatch)
+    return Measurements.from_plant(sim.state())
+
+
 def test_filled_in_is_the_filters_prediction_for_a_lost_reading_only() -> None:
     """What HA shows flagged as estimated (issue 10 item 3) is the loop's own answer: a lost
     reading's prediction while it may stand in, nothing for a reading that came, and a valve
     without feedback at the position the step limit starts from."""
     loop, sim = _loop()
-    for _ in range(3):
-        out = loop.step(Measurements.from_plant(sim.state()))
-        _send(loop, sim, out.dispatch)
-    meas = Measurements.from_plant(sim.state())
+    meas = _after_three_cycles(loop, sim)
     true_flow = meas.inlets["B003"].flow_m3h
     meas.inlets["B003"].flow_m3h = None  # lost this cycle
     meas.inlets["B004"].opening = None  # no position feedback
@@ -141,10 +146,7 @@ def test_filled_in_predicts_a_rejected_reading_too() -> None:
     predicts it as it does a lost one, so HA shows the estimate beside the rejected value
     (before, a rejected reading had no estimate: a lost meter had one, a wild one none)."""
     loop, sim = _loop()
-    for _ in range(3):
-        out = loop.step(Measurements.from_plant(sim.state()))
-        _send(loop, sim, out.dispatch)
-    meas = Measurements.from_plant(sim.state())
+    meas = _after_three_cycles(loop, sim)
     true_flow = meas.inlets["B003"].flow_m3h
     meas.inlets["B003"].flow_m3h = 60000.0
     out = loop.step(meas)

@@ -27,6 +27,7 @@ from custom_components.heatbalance.engine.evaluation import BALANCED as STATE_BA
 from custom_components.heatbalance.engine.evaluation import BalanceStateMachine
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.loop import MISSING_DATA, ControlLoop, LoopConfig
+from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 
@@ -255,19 +256,25 @@ def test_pi_reopens_a_shut_silent_inlet_from_the_model_and_shows_what_it_passes(
     assert all(0.95 <= _ratio(state, iid) <= 1.10 for iid in silent)
 
 
-def test_pi_reopens_a_shut_silent_building_over_households_from_the_model() -> None:
-    """The same for a building whose valve feeds households: its branch is its service
-    resistance in series with its households in parallel, one quadratic law the model's
-    inverse reopens it by. Before, it took the ratio path of a zero flow (g6x4: 0 → 0.05 →
-    0.49 → 0.73), shown as passing nothing after the first command."""
-    network = all_open(generate_network(6, 4, seed=3, name="g6x4"))
+def _two_shut_silent(network: Network):  # type: ignore[no-untyped-def]
+    """PI on ``network`` with every valve open but two buildings' (the second and the
+    second-last), shut and their meters silent: (silent ids, controller, plant, tamper)."""
+    network = all_open(network)
     buildings = sorted(i for i, x in network.inlets.items() if x.parent is None)
     silent = {buildings[1], buildings[-2]}
     ctl = make_controller(network, ControllerConfig(algorithm="traditional"))
     sim = Simulator(network, outdoor_c=network.design.outdoor_c)
     for iid in silent:
         sim.set_opening(iid, 0.0)
-    tamper = _meter_silent(silent)
+    return silent, ctl, sim, _meter_silent(silent)
+
+
+def test_pi_reopens_a_shut_silent_building_over_households_from_the_model() -> None:
+    """The same for a building whose valve feeds households: its branch is its service
+    resistance in series with its households in parallel, one quadratic law the model's
+    inverse reopens it by. Before, it took the ratio path of a zero flow (g6x4: 0 → 0.05 →
+    0.49 → 0.73), shown as passing nothing after the first command."""
+    silent, ctl, sim, tamper = _two_shut_silent(generate_network(6, 4, seed=3, name="g6x4"))
     for k in range(8):
         meas = Measurements.from_plant(sim.state())
         tamper(k, meas)
@@ -292,14 +299,8 @@ def test_pi_shows_the_flow_the_network_passes_after_a_shut_silent_inlet_reopens(
     the cycle sends, not its branch at the Δp it had while shut: that showed 0.89 of what
     passed after the first (capped) step on gen20 and 1.19 on g6x4 after the second. The
     simulated plant is the controller's model here, so the shown flow is what passed."""
-    network = all_open(generate_network(buildings, households, seed=seed, name="shown"))
-    ids = sorted(i for i, x in network.inlets.items() if x.parent is None)
-    silent = {ids[1], ids[-2]}
-    ctl = make_controller(network, ControllerConfig(algorithm="traditional"))
-    sim = Simulator(network, outdoor_c=network.design.outdoor_c)
-    for iid in silent:
-        sim.set_opening(iid, 0.0)
-    tamper = _meter_silent(silent)
+    network = generate_network(buildings, households, seed=seed, name="shown")
+    silent, ctl, sim, tamper = _two_shut_silent(network)
     for k in range(6):
         meas = Measurements.from_plant(sim.state())
         tamper(k, meas)

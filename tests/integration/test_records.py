@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from homeassistant.auth.models import User
@@ -48,6 +49,22 @@ async def _events(hass: HomeAssistant, entry: ConfigEntry, kind: str) -> list[di
     return await hass.async_add_executor_job(
         archive.events_between, entry.entry_id, 0.0, 4e9, [kind]
     )
+
+
+async def _network_heat_history(
+    hass: HomeAssistant, demo: ConfigEntry, start: datetime
+) -> dict[str, Any]:
+    """The history action's network heat rows since ``start`` (archived cycles)."""
+    network = await hass.services.async_call(
+        DOMAIN,
+        "history",
+        {"config_entry_id": demo.entry_id, "inlet": "network", "signals": ["heat_kw"],
+         "start": start.isoformat()},
+        blocking=True,
+        return_response=True,
+    )  # fmt: skip
+    assert network is not None
+    return dict(network)
 
 
 async def test_every_cycle_and_inlet_archived_across_a_reload(
@@ -110,15 +127,7 @@ async def test_network_heat_rows_carry_the_sensors_flag(
     data = demo.runtime_data.coordinator.data
     heat = data.network_heat()
     assert (heat.estimated, heat.left_out) == (True, 1)
-    network = await hass.services.async_call(
-        DOMAIN,
-        "history",
-        {"config_entry_id": demo.entry_id, "inlet": "network", "signals": ["heat_kw"],
-         "start": start.isoformat()},
-        blocking=True,
-        return_response=True,
-    )  # fmt: skip
-    assert network is not None
+    network = await _network_heat_history(hass, demo, start)
     first, last = network["rows"][0], network["rows"][-1]
     assert (first["estimated"], first["heat_inlets_left_out"]) == ([], 0)
     assert (last["estimated"], last["heat_inlets_left_out"]) == (["heat_kw"], 1)
@@ -258,15 +267,7 @@ async def test_history_action_any_signal_any_user(
     reading = demo.runtime_data.coordinator.data.inlets["B003"].reading
     assert response["rows"][-1]["supply_c"] == pytest.approx(reading.supply_c, abs=0.01)
     assert set(response["rows"][0]) == {"time", "supply_c", "opening", "flagged", "estimated"}
-    network = await hass.services.async_call(
-        DOMAIN,
-        "history",
-        {"config_entry_id": demo.entry_id, "inlet": "network", "signals": ["heat_kw"],
-         "start": start.isoformat()},
-        blocking=True,
-        return_response=True,
-    )  # fmt: skip
-    assert network is not None
+    network = await _network_heat_history(hass, demo, start)
     assert network["rows"][-1]["heat_kw"] == pytest.approx(
         demo.runtime_data.coordinator.data.heat_kw
     )
