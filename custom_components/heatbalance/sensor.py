@@ -64,6 +64,8 @@ class NetworkSensorDescription(SensorEntityDescription):
     estimable: str | None = None  # the CycleResult field the model may stand in for
     # a sum over the inlets: stated only while every inlet has a trusted figure
     partial: bool = False
+    # a running total of metered heat only: says how many inlets this cycle it leaves out
+    metered_only: bool = False
 
 
 # What sensors of one kind share: unit, device class, state class.
@@ -256,7 +258,7 @@ NETWORK_SENSORS: tuple[NetworkSensorDescription, ...] = (
     _network("outdoor_temperature", CELSIUS, 1, lambda _c, r: r.outdoor_c, estimable="outdoor_c"),
     _network("network_flow", FLOW, 1, lambda _c, r: r.pump_flow_m3h, estimable="pump_flow_m3h"),
     _network("heat_power", KILOWATT, 0, lambda _c, r: r.heat_kw, partial=True),
-    _network("heat_energy", ENERGY, 0, _network_energy),
+    _network("heat_energy", ENERGY, 0, _network_energy, metered_only=True),
     _network("forecast_load", KILOWATT, 0, lambda _c, r: r.forecast_kw),
     _network("pump_power", WATT, 0, lambda _c, r: r.pump_power_w, estimable="pump_power_w"),
     _network(
@@ -317,12 +319,11 @@ class NetworkSensor(HeatbalanceEntity, SensorEntity):
         d, data = self.entity_description, self.coordinator.data
         if d.partial and data is not None:
             return _partial(data)
-        if d.key == "heat_energy" and data is not None and data.heat_missing:
-            # the counters count metered heat only: this cycle's total leaves these inlets'
-            # heat out (no trusted figure), so it under-reports by theirs — said, not hidden
-            value = d.value_fn(self.coordinator, data)
-            return value, {ATTR_LEFT_OUT: data.heat_missing}
         value = d.value_fn(self.coordinator, data)
+        if d.metered_only and data is not None and data.heat_missing:
+            # this cycle's total leaves these inlets' heat out (no trusted figure), so it
+            # under-reports by theirs — said, not hidden
+            return value, {ATTR_LEFT_OUT: data.heat_missing}
         if d.estimable is None or data is None or isinstance(value, str):
             return value, None
         return stated(value, d.estimable in data.modelled)

@@ -283,6 +283,20 @@ async def test_a_blocked_building_with_lost_readings_leaves_no_stale_residual(
     assert all(0.95 <= r <= 1.10 for r in after), (named, ratios)
 
 
+async def _manual_ai_entry(
+    hass: HomeAssistant, path: Path, drawing: Network, outdoor_c: float
+) -> Any:
+    """An entry for ``drawing`` written to ``path`` (the operator's network file), AI
+    controller in manual mode, the outdoor entity at ``outdoor_c`` (the field's design)."""
+    path.write_text(json.dumps(network_to_dict(drawing)))
+    entry = await _add_file(hass, path)
+    hass.states.async_set(OUTDOOR, str(outdoor_c), {"unit_of_measurement": "°C"})
+    options = {"algorithm": "ai", "outdoor_entity": OUTDOOR, "mode": "manual"}
+    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
+    await hass.async_block_till_done()
+    return entry
+
+
 async def _ai_without_transmitters(
     hass: HomeAssistant,
     tmp_path: Path,
@@ -294,15 +308,9 @@ async def _ai_without_transmitters(
     mapped through HA entities without ΔP transmitters, AI controller in manual mode, the
     field's valves all open and a fresh control loop (the benchmarks' unbalanced start);
     ``blocked``: that valve passes 30 % of its Kv from the start."""
-    path = tmp_path / f"{drawing.name}-file.json"
-    path.write_text(json.dumps(network_to_dict(drawing)))
-    entry = await _add_file(hass, path)
-    hass.states.async_set(
-        OUTDOOR, str(field_network.design.outdoor_c), {"unit_of_measurement": "°C"}
+    entry = await _manual_ai_entry(
+        hass, tmp_path / f"{drawing.name}-file.json", drawing, field_network.design.outdoor_c
     )
-    options = {"algorithm": "ai", "outdoor_entity": OUTDOOR, "mode": "manual"}
-    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
-    await hass.async_block_till_done()
     field = await async_field_in_auto(hass, entry, field_network, Instruments(noise=0.01))
     if blocked is not None:
         field.sim.inject_fault(blocked, "blockage", factor=0.3)
@@ -373,15 +381,10 @@ async def test_through_ha_the_band_comes_within_a_step_of_the_engines(
     field_network = br.all_open(bpf._network(shape))
     victim = br.victim_of(field_network)
     pipes = scn.value if scn.fault == "pipes" else 1.0
-    path = tmp_path / f"{shape}-file.json"
-    path.write_text(json.dumps(network_to_dict(br.with_pipes(field_network, pipes))))
-    entry = await _add_file(hass, path)
-    hass.states.async_set(
-        OUTDOOR, str(field_network.design.outdoor_c), {"unit_of_measurement": "°C"}
+    drawing = br.with_pipes(field_network, pipes)
+    entry = await _manual_ai_entry(
+        hass, tmp_path / f"{shape}-file.json", drawing, field_network.design.outdoor_c
     )
-    options = {"algorithm": "ai", "outdoor_entity": OUTDOOR, "mode": "manual"}
-    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
-    await hass.async_block_till_done()
     field = bpf._field(hass, field_network, list(entry.runtime_data.coordinator.inlets), scn, seed)
     await field.async_add_valves()
     await async_map_to_field(hass, entry, field)
