@@ -250,12 +250,16 @@ class EstimatorBank(MutableMapping[str, InletEstimator]):
 
     def step(self, rows: Array, cycle: StepInputs) -> None:
         """:meth:`InletEstimator.step` of every inlet of ``rows`` at once."""
-        pre = {name: self.a[name][rows] for name in FIELDS}
-        new, slow = _step_arrays(pre, cycle)
+        # every row in order (the controller's case): one slice, else the rows gathered
+        whole = len(rows) == self._size and np.array_equal(rows, np.arange(self._size))
+        index: slice | Array = slice(0, self._size) if whole else rows
+        state = {name: self.a[name][index].copy() for name in FIELDS}
+        new, slow = _step_arrays(state, cycle)
+        pre = {name: self.a[name] for name in FIELDS}  # not written yet: the stored state
         for i, j in zip(*np.nonzero(slow), strict=True):
-            _scalar_step(pre, new, int(i), int(j), cycle)
+            _scalar_step(pre, int(rows[i]), new, int(i), int(j), cycle)
         for name in FIELDS:
-            self.a[name][rows] = new[name]
+            self.a[name][index] = new[name]
 
     def walks(self, rows: Array) -> list[tuple[float, float]]:
         """This cycle's flow drift samples (``walk``, ``walk_weight``) in the rows' order."""
@@ -270,7 +274,12 @@ class EstimatorBank(MutableMapping[str, InletEstimator]):
 
     def readings(self, rows: Array) -> list[list[float | None]]:
         """Every row's estimates in ``SIGNALS``' order (None: none)."""
-        return [[_none(v) for v in row] for row in self.a["value"][rows].tolist()]
+        values = self.a["value"][rows]
+        out: list[list[float | None]] = values.tolist()
+        where, which = np.nonzero(np.isnan(values))  # a signal never read (a room sensor)
+        for k, j in zip(where.tolist(), which.tolist(), strict=True):
+            out[k][j] = None
+        return out
 
 
 def reading_of(
@@ -312,7 +321,8 @@ class StepInputs:
 
 
 def _step_arrays(pre: dict[str, Array], cycle: StepInputs) -> tuple[dict[str, Array], Array]:
-    """Every element's step as arrays, and the elements the scalar filter must redo."""
+    """Every element's step as arrays (``pre`` updated in place), and the elements the
+    scalar filter must redo."""
     n, width = pre["value"].shape
     with np.errstate(all="ignore"):
         return _StepMath(pre, cycle, n, width).run()
@@ -323,7 +333,7 @@ class _StepMath:
     named in each part; the sums in their order)."""
 
     def __init__(self, pre: dict[str, Array], cycle: StepInputs, n: int, width: int) -> None:
-        self.s = {name: array.copy() for name, array in pre.items()}
+        self.s = pre
         self.cycle, self.n, self.width = cycle, n, width
         shape = (n, width)
         self.read = np.array(cycle.readings, dtype=np.float64).reshape(shape)
@@ -588,12 +598,13 @@ def _part(m: Array, keep: Array) -> Array:
 
 
 def _scalar_step(
-    pre: dict[str, Array], new: dict[str, Array], i: int, j: int, cycle: StepInputs
+    pre: dict[str, Array], row: int, new: dict[str, Array], i: int, j: int, cycle: StepInputs
 ) -> None:
-    """One element's step by the scalar filter, from its stored state (the rare paths)."""
+    """One element's step by the scalar filter, from its stored state (``pre`` at ``row``;
+    the rare paths), into ``new`` at ``i``."""
     filt = SignalFilter(bool(_REL[j]))
     for name in FIELDS:
-        value = pre[name][i, j].item()
+        value = pre[name][row, j].item()
         setattr(filt, name, None if name in _OPTIONAL and math.isnan(value) else value)
     moved = cycle.moved[i]
     quiet = not moved and cycle.jump == 0.0
