@@ -1,15 +1,16 @@
-"""Heat meters whose energy register counts whole kWh, read every 30 s (13l, issue 9 item 4).
+"""Heat meters whose energy register counts whole kWh, read every 10–30 s (13l, 14b; issue 9
+item 4, §5.3.8-2).
 
 A small building's register then moves by 0, 1 or 2 kWh per cycle (estate12 at 30 s: 0.9–6
 kWh per cycle), so the heat meter's power over one cycle is off by up to one register step
-(±20…110 %). Measured (``/tmp/m13l/kwh.py``, ``bias.py``, ``dead.py``; estate12, 1 % noise):
-no false alarm and not one command different from an exact register in 60 cycles; a dead
-flow meter is named as with an exact register; but the meter check (meters.py) learns the
-pair's noise from the data and is blinded: a +10 % flow meter at B002 (0.9 kWh per cycle)
-named at cycle 10 with an exact register, never in 40 with a whole-kWh one (B006: 13 → 40).
-The 30-minute benchmark row (``plant: heat meters count whole kWh``) is identical to
-``noise 1%`` on every network: 30 minutes hold tens of kWh.
-"""
+(±20…110 %). Measured by 13l (``/tmp/m13l/kwh.py``, ``bias.py``, ``dead.py``; estate12, 1 %
+noise): no false alarm and not one command different from an exact register in 60 cycles,
+but the meter check learnt the pair's noise from the data and was blinded: a +10 % flow
+meter at B002 (0.9 kWh per cycle) named at cycle 10 with an exact register, never in 40 with
+a whole-kWh one. Every check now reads the register as spans between its changes
+(:mod:`~custom_components.heatbalance.engine.registers`). The 30-minute benchmark row
+(``plant: heat meters count whole kWh``) is identical to ``noise 1%`` on every network: 30
+minutes hold tens of kWh."""
 
 from __future__ import annotations
 

@@ -287,12 +287,29 @@ class _Quant(NamedTuple):
     chained: bool
 
 
-def _accrual(data: Mapping[str, Any]) -> _Accrual:
+_ACCRUED = ("heat", "weight", "time", "moved", "strokes", "stroke", "flow", "dt")
+
+
+def _inlet_plain(state: _Inlet) -> dict[str, Any]:
+    """``as_plain`` of an inlet's state (fast), its register and accrual as short lists (an
+    exact register's span closes every cycle: its accrual is then empty)."""
+    out = as_plain(state)
+    out["register"] = state.register.to_plain()
+    acc = state.accrual
+    fresh = acc.cycles == 0 and acc.ok
+    out["accrual"] = [] if fresh else [*(getattr(acc, k) for k in _ACCRUED), acc.cycles, acc.ok]
+    return out
+
+
+def _accrual(data: Any) -> _Accrual:
     """A stored :class:`_Accrual` (numbers checked: a damaged one raises)."""
     out = _Accrual()
-    for key in ("heat", "weight", "time", "moved", "strokes", "stroke", "flow", "dt"):
-        setattr(out, key, float(data.get(key, 0.0)))
-    out.cycles, out.ok = int(data.get("cycles", 0)), bool(data.get("ok", True))
+    if not data:
+        return out
+    values = list(data)
+    for key, value in zip(_ACCRUED, values, strict=False):
+        setattr(out, key, float(value))
+    out.cycles, out.ok = int(values[len(_ACCRUED)]), bool(values[len(_ACCRUED) + 1])
     return out
 
 
@@ -1244,7 +1261,7 @@ class MeterCheck:
         return {
             "threshold": self.threshold,
             "z": self.z,
-            "inlets": {iid: as_plain(s) for iid, s in self.inlets.items()},  # asdict, fast
+            "inlets": {iid: _inlet_plain(s) for iid, s in self.inlets.items()},
             "balances": {p: as_plain(s) for p, s in self.balances.items()},
             "active": {k: list(v) for k, v in self.active.items()},
             "factors": dict(self.factors),

@@ -219,6 +219,14 @@ def _number(data: Mapping[str, Any], key: str) -> float | None:
     return None if value is None else float(value)
 
 
+def _flowing_plain(state: _Flowing) -> dict[str, Any]:
+    """``asdict`` of a :class:`_Flowing`, its register as a short list (23k of them)."""
+    out = {k: v for k, v in vars(state).items() if k != "register"}
+    out["returns"] = list(state.returns)
+    out["register"] = state.register.to_plain()
+    return out
+
+
 def _flowing(data: Mapping[str, Any]) -> _Flowing:
     """A stored :class:`_Flowing` (numbers checked: a damaged one raises)."""
     return _Flowing(
@@ -449,7 +457,7 @@ class Plausibility:
             "swapped": {iid: list(run) for iid, run in self.swapped.items()},
             "meters": {iid: _meter_plain(m) for iid, m in self.meters.items()},
             "pump_off": list(self.pump_off),
-            "flowing": {iid: asdict(f) for iid, f in self.flowing.items()},
+            "flowing": {iid: _flowing_plain(f) for iid, f in self.flowing.items()},
             "clock_s": self.clock_s,
             "witness_noise": {k: list(v) for k, v in self.witness_noise.items()},
         }

@@ -59,23 +59,43 @@ class Register:
     resolution: float = RESOLUTIONS[0]  # largest decimal step every reading is a multiple of
     steps: list[float] = field(default_factory=list)  # its last changes (kWh)
 
+    def to_plain(self) -> list[float | None]:
+        """The state as one short JSON list (one per inlet and check in the Store: 23k of
+        them); the anchor left out where it is the last reading (a continuous register)."""
+        head = [self.kwh, self.time_s, self.resolution, *self.steps]
+        if self.anchor_kwh == self.kwh and self.anchor_s == self.time_s:
+            return [len(self.steps), self.anchor_sd, *head]
+        return [len(self.steps), self.anchor_sd, *head, self.anchor_kwh, self.anchor_s]
+
     @classmethod
-    def from_plain(cls, data: Mapping[str, Any]) -> Register:
-        """Read back ``as_plain`` (numbers checked: a damaged one raises)."""
+    def from_plain(cls, data: Any) -> Register:
+        """Read back :meth:`to_plain` (a dict: ``as_plain``; a state stored before: a fresh
+        register); numbers checked, a damaged one raises."""
+        if isinstance(data, Mapping):
+            data = [] if not data else cls._listed(data)
+        if not data:
+            return cls()
+        values = [None if x is None else float(x) for x in data]
+        count = int(data[0])
+        kwh, time_s, resolution = values[2], values[3], values[4]
+        steps = [float(x) for x in values[5 : 5 + count] if x is not None]
+        rest = values[5 + count :]
+        anchor_kwh, anchor_s = (rest[0], rest[1]) if len(rest) == 2 else (kwh, time_s)
+        return cls(kwh, time_s, anchor_kwh, anchor_s, values[1], float(resolution or 0.0), steps)
 
-        def number(key: str) -> float | None:
-            value = data.get(key)
-            return None if value is None else float(value)
-
-        return cls(
-            kwh=number("kwh"),
-            time_s=number("time_s"),
-            anchor_kwh=number("anchor_kwh"),
-            anchor_s=number("anchor_s"),
-            anchor_sd=number("anchor_sd"),
-            resolution=float(data.get("resolution", RESOLUTIONS[0])),
-            steps=[float(x) for x in data.get("steps", [])][-STEPS_KEPT:],
-        )
+    @staticmethod
+    def _listed(data: Mapping[str, Any]) -> list[Any]:
+        steps = list(data.get("steps", []))
+        return [
+            len(steps),
+            data.get("anchor_sd"),
+            data.get("kwh"),
+            data.get("time_s"),
+            data.get("resolution", RESOLUTIONS[0]),
+            *steps,
+            data.get("anchor_kwh"),
+            data.get("anchor_s"),
+        ]
 
     def step(self) -> float:
         """The register's step (kWh; 0: continuous): the smallest change seen where every
@@ -107,7 +127,7 @@ class Register:
             return None
         if kwh == anchor:
             return None
-        if kwh > last:
+        if kwh > last and self.resolution > 0.0:  # (a continuous register has no step)
             self.steps = [*self.steps[-(STEPS_KEPT - 1) :], kwh - last]
         step = self.step()
         heat = kwh - anchor
