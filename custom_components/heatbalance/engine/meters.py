@@ -459,6 +459,11 @@ class _Inlet:
     circuit_gain: list[float] = field(default_factory=list)
     avail_log: float | None = None  # ln(available ΔP) last read (its noise, :meth:`_dp_noise`)
 
+    @property
+    def heat_kwh(self) -> float | None:
+        """The heat meter's register as last read (kWh)."""
+        return self.register.kwh
+
 
 class MeterCheck:
     """Flow meters against heat meters and against their parent's meter, over time."""
