@@ -18,7 +18,7 @@ from .engine.alarms import AlarmSettings, Condition
 from .engine.control.base import ControllerConfig, InletReading, Measurements
 from .engine.control.safety import SafetyLimits
 from .engine.diagnosis import Finding
-from .engine.energy import EnergyCounters
+from .engine.energy import EnergyCounters, NetworkEnergy
 from .engine.evaluation import BalanceStateMachine, Evaluation, flow_deviation_pct
 from .engine.loop import ControlLoop, HeatSum, LoopConfig
 from .engine.model import WEIGHT_RANGE, Network
@@ -38,6 +38,7 @@ LEARNED = (
     "plausibility",  # a frozen meter's repeat run (§5.3.8-2) must not start again from zero
     "asked",  # the §8.2.5 hold's asked runs: a restart must not put off leaving the hold
 )  # the loop's stored state (CycleMemory)
+NETWORK_ENERGY = "network_energy"  # CycleMemory's own counter, beside the loop's state
 
 
 @dataclass
@@ -152,6 +153,8 @@ class CycleMemory:
     loop_state: dict[str, Any] = field(default_factory=dict)  # stored learning, until then
     changed: set[str] = field(default_factory=set)  # inlets whose source changed (persistence)
     sources: dict[str, Any] = field(default_factory=dict)  # stored source keys (persistence)
+    # the network heat energy sensor's counter: the heat power display's figure over time
+    network_energy: NetworkEnergy = field(default_factory=NetworkEnergy)
 
     @property
     def energy_kwh(self) -> dict[str, float]:
@@ -170,12 +173,18 @@ class CycleMemory:
         plausibility checks' runs (§5.3.8-2) and the design-load sums (§3.0.7) are kept, so
         a restart of Home Assistant does not start from nothing.
         """
-        return self.loop.as_dict() if self.loop else dict(self.loop_state)
+        state = self.loop.as_dict() if self.loop else dict(self.loop_state)
+        return state | {
+            NETWORK_ENERGY: self.network_energy.as_dict(),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CycleMemory:
         """Read back what :meth:`as_dict` wrote (unknown keys ignored)."""
-        return cls(loop_state={k: data[k] for k in LEARNED if isinstance(data.get(k), dict)})
+        return cls(
+            loop_state={k: data[k] for k in LEARNED if isinstance(data.get(k), dict)},
+            network_energy=NetworkEnergy(data.get(NETWORK_ENERGY)),
+        )
 
 
 def limits_of(settings: Settings) -> SafetyLimits:
@@ -375,6 +384,8 @@ def run_cycle(
     result.heat_sum = out.heat_sum
     result.station_heat = config.station_heat
     result.substation_heat_kw = acq.substation_heat_kw if config.station_heat else None
+    heat = result.network_heat()  # the heat power display's figure, counted over the cycle
+    memory.network_energy.add(heat.kw, heat.estimated, acq.dt_s)
     return result
 
 
