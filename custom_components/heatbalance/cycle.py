@@ -271,7 +271,7 @@ def _station_heat(settings: Settings, acq: Acquisition) -> bool:
     """Whether the network's heat is the substation heat meter's: one is mapped and the
     plant is real (a simulated plant's inlets are its own measurements; the entity is
     read only on a real plant)."""
-    return bool(settings.substation_heat_entity) and acq.real_substation
+    return bool(settings.substation_heat_meter) and acq.real_substation
 
 
 def alarm_settings(settings: Settings, inlets: dict[str, InletConfig]) -> AlarmSettings:
@@ -404,7 +404,7 @@ def load_source(settings: Settings, config: LoopConfig) -> str:
     else the inlets' heat (``ControlLoop._load``)."""
     if not config.station_heat:
         return INLETS_LOAD
-    return f"substation:{settings.substation_heat_entity}"
+    return f"substation:{settings.substation_heat_meter}"
 
 
 def _new_load_source(memory: CycleMemory, source: str) -> tuple[str, str] | None:
