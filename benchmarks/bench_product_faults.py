@@ -580,9 +580,10 @@ def engine_run(
     (``VALVE_STEPS``: gen2-pair blockage + 30 % missing seed 1, the same commands on both
     sides, B001 sent 0.837: HA's valve at 84 % gave 0.951 of design flow, in band at step
     2; the engine's at 0.837, 0.944, held out of it until step 5). The noise is the
-    field's, seed by seed (``devtools.noise_draws``). Still unlike: the engine reads the
-    substation's supply and return temperatures (noisy), HA hands it the network model's
-    (no sensor; in this benchmark the model is the field, so they are its true values)."""
+    field's, seed by seed (``devtools.noise_draws``). The substation's supply and return
+    temperatures are the model's, flagged estimated, as HA hands them on a real plant
+    (``cycle.measurements_of``; in this benchmark the model is the field, so its true
+    values); only the simulated source reads them."""
     network = _network(name)
     settings = Settings.from_options(DEFAULT_OPTIONS | {"algorithm": algorithm})
     inlets = {
@@ -594,6 +595,7 @@ def engine_run(
     br.STEPS = steps
     scn = copy.deepcopy(SCENARIOS[scenario])
     scn.pressures = scn.pressures and source == "simulated"
+    scn.modelled_station = source != "simulated"
     if source == "entities":  # heat meters and the substation meter mapped with the bias
         scn.meters = scn.fault == "bias"
     return br.run_one(network, scn, seed, config, valve_steps=VALVE_STEPS.get(source))

@@ -222,6 +222,9 @@ class Scenario:
     meters: bool = True  # heat meter counters and the substation's flow meter read
     isolate: bool = False  # judge the other inlets only (the faulty building left out)
     named: bool = False  # the faulty inlet should be named (alarm columns)
+    # the substation's temperatures and head are the network model's, flagged estimated (a
+    # plant behind HA entities or the gateway has no substation sensor: cycle.measurements_of)
+    modelled_station: bool = False
 
     @property
     def seeded(self) -> bool:
@@ -860,15 +863,20 @@ def measure(
             heat_kwh=s.heat_kwh if scn.meters else None,
         )
     net = drawn.network  # drawn all the same where not read, as the ΔP above
+    station = dict(net)
+    if scn.modelled_station:  # the model's figures (here the plant's own), not a sensor's
+        station |= {"supply_c": state.supply_c, "return_c": state.return_c}
+        station["pump_head_m"] = state.pump.head_m
     return Measurements(
         inlets=inlets,
         outdoor_c=state.outdoor_c,
-        supply_c=net["supply_c"],
-        return_c=net["return_c"],
+        supply_c=station["supply_c"],
+        return_c=station["return_c"],
         pump_speed=state.pump.speed,
         pump_flow_m3h=net["pump_flow_m3h"] if scn.meters else None,
-        pump_head_m=net["pump_head_m"],
+        pump_head_m=station["pump_head_m"],
         time_s=state.time_s,
+        estimated=("supply_c", "return_c", "pump_head_m") if scn.modelled_station else (),
     )
 
 

@@ -273,17 +273,29 @@ def alarm_settings(settings: Settings, inlets: dict[str, InletConfig]) -> AlarmS
     )
 
 
+# a real plant's substation figures that are the network model's (no sensor read)
+MODELLED_SUBSTATION = ("supply_c", "return_c", "pump_head_m")
+
+
 def measurements_of(
     inlets: dict[str, InletConfig], acq: Acquisition, pump_speed: float
 ) -> Measurements:
     """The engine's view of one acquisition: every inlet as its source read it, the
-    substation and pump from the plant (its outdoor temperature may be the sensor's: None;
-    on a real plant the substation flow is its meter's, or None)."""
+    substation and pump from the plant (its outdoor temperature may be the sensor's: None).
+
+    On a real plant the substation flow is its meter's, or None, and the substation's
+    supply and return temperatures and pump head are the network model's: handed over
+    flagged estimated (``Measurements.estimated``), never as readings (issue 10 item 3).
+    Handed over as read, the model's supply was one of the meter check's three supply
+    values on a two-building network (gen2-pair's +10 % meter named at 8 through HA, at 6
+    in the engine with a sensor); dropped, the check lost what the model knows (named later
+    on three of six seeds, 13e)."""
     readings: dict[str, InletReading] = {iid: acq.inlets[iid] for iid in inlets}
     meas = Measurements.from_plant(acq.plant, readings | acq.unmanaged)
     meas.outdoor_c, meas.pump_speed = acq.outdoor_c, pump_speed
     if acq.real_substation:
         meas.pump_flow_m3h = acq.substation_flow_m3h
+        meas.estimated = MODELLED_SUBSTATION
         meas.substation_heat_kw = acq.substation_heat_kw
     return meas
 

@@ -94,12 +94,16 @@ async def _alarm_cycles(
 async def test_ten_percent_meter_named_by_the_model_witness(hass: HomeAssistant) -> None:
     """+10 % on a building's flow meter behind HA entities (flow, temperatures, position;
     no valve ΔP): the controller's network model, solved at the read positions, is the
-    meter check's witness beside the heat balance, so the flow meter is named within 8
-    cycles (5 measured; 13 without the witness in bench_product_faults) and nobody else
-    is accused of a meter fault."""
+    meter check's witness beside the heat balance, so the flow meter is named within 12
+    cycles (11 measured; 13 without the witness in bench_product_faults) and nobody else
+    is accused of a meter fault. It was ≤ 8 (7 measured) while the network model's
+    substation supply counted as a reading in the heat balances' common supply: here the
+    model is the field plant, so that value was the water's exact temperature, which no
+    real plant without a substation sensor gives; it is an estimate now, weighed by what
+    its gaps to the readings show (meters.py ``_with_model``, issue 10)."""
     instruments = Instruments(noise=0.01, bias=("B007", 1.1), meters=True)
     entry, field = await _field_entry(hass, instruments)
-    raised = await _alarm_cycles(hass, entry, field, 8)
+    raised = await _alarm_cycles(hass, entry, field, 12)
     meter = [(k, a) for k, a in raised if "meter" in a["description"]]
     assert meter, raised
     assert {a["location"] for _, a in meter} == {"B007"}

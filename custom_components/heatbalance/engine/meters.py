@@ -112,6 +112,13 @@ CLEAR_SPAN = 12  # a finding clears when the last 12 cycles' mean is below half 
 SUPPLY_PRIOR_K = 1.0  # a supply sensor's noise assumed before the data says (K)
 SPREAD_PRIOR_K = 0.2  # spread of the inlets' supply offsets (pipe losses) assumed before data
 SPREAD_FLOOR_K = 0.05  # … never taken below this
+# the network model's substation supply (a real plant behind Home Assistant reads none):
+# off the water's temperature by this much before the data says (K; twice a sensor's
+# prior: a supply curve and a weather figure, not a sensor in the water), worth
+# PRIOR_WEIGHT cycles against what its gaps to the readings show; never trusted closer
+# than the floor (:meth:`MeterCheck._with_model`)
+MODEL_SUPPLY_PRIOR_K = 2.0
+MODEL_SUPPLY_FLOOR_K = 0.1
 # past heat balances are moved onto the newest supply offset once it is this far from the
 # offset any of them stands on (K; 0.2 % of a 14 K heat balance: a cycle at 23k inlets
 # spent 0.27 s CPU more moving 48 values each every cycle)
@@ -359,6 +366,9 @@ class MeterCheck:
         self._dp_steps: list[float] = []  # this cycle's changes of ln(available ΔP)
         # the network model's supply offsets from the common supply (K, pipe losses), if told
         self.expected_offsets: dict[str, float] = {}
+        # the supply readings' median less the model's substation supply, per cycle (K), where
+        # the substation's supply is the model's estimate (:meth:`_with_model`)
+        self.model_gaps: list[float] = []
 
     @property
     def level(self) -> float:
@@ -387,8 +397,8 @@ class MeterCheck:
         if now is None:
             return self.findings()
         heat_flows: dict[str, float] = {}
-        common = self._common_supply(meas)
         prior = self._offset_prior()
+        common = self._common_supply(meas, prior.noise_var)
         for iid, reading in meas.inlets.items():
             confirmed = self._valve_residual(iid, reading)
             expected = predicted.get(iid) if predicted is not None else None
@@ -473,15 +483,50 @@ class MeterCheck:
         return replace(meas, inlets=inlets)
 
     # --- heat balance per inlet ----------------------------------------------------------
-    def _common_supply(self, meas: Measurements) -> float | None:
-        """The cycle's common supply temperature: the median of every supply reading."""
+    def _common_supply(self, meas: Measurements, noise_var: float) -> float | None:
+        """The cycle's common supply temperature: the median of every supply reading; where
+        the substation's supply is a model's estimate (``Measurements.estimated``), the
+        readings' median with that estimate weighed in by its own uncertainty
+        (:meth:`_with_model`), never counted as a reading. ``noise_var``: one supply
+        sensor's noise² (K²)."""
         values = [r.get("supply_c") for r in meas.inlets.values()]
-        if not meas.substation_flagged:
-            values.append(usable(meas.supply_c))
+        station = None if meas.substation_flagged else usable(meas.supply_c)
+        model = station if "supply_c" in meas.estimated else None
+        if model is None:
+            values.append(station)
         present = sorted(v for v in values if v is not None)
+        if model is not None and len(present) >= 2:
+            return self._with_model(_median(present), len(present), model, noise_var)
         if len(present) < 3:
             return None  # too few to tell one sensor's noise from the water's temperature
         return _median(present)
+
+    def _with_model(self, read: float, count: int, model: float, noise_var: float) -> float:
+        """The readings' median ``read`` (of ``count`` supply readings) and the network
+        model's substation supply, each weighed by the inverse of its variance.
+
+        The model is no sensor: its supply follows a supply curve, not the water, and may
+        stand off the water by a steady amount (another curve, pipe losses) and wander about
+        it. Its gaps to the readings' median over the last :data:`WINDOW` cycles give both:
+        their mean is the steady offset (taken out), their scatter net of the median's own
+        noise the model's variance (shrunk toward :data:`MODEL_SUPPLY_PRIOR_K`, floored at
+        :data:`MODEL_SUPPLY_FLOOR_K`). Counted as one reading of three, a model value that is
+        the truth decided the median alone on a two-building network, and one off the water
+        would have pulled every heat balance by its gap (gen2-pair's +10 % meter through HA
+        named at 8 where the engine, reading a sensor, named at 6: issue 10).
+        """
+        read_var = noise_var * (1.0 if count < 3 else math.pi / 2.0) / count
+        gaps = self.model_gaps
+        gaps.append(read - model)
+        del gaps[:-WINDOW]
+        n = len(gaps)
+        mean = sum(gaps) / n
+        excess = sum((g - mean) ** 2 for g in gaps) - (n - 1) * read_var
+        model_var = (MODEL_SUPPLY_PRIOR_K**2 * PRIOR_WEIGHT + excess) / (PRIOR_WEIGHT + n - 1)
+        model_var = max(model_var, MODEL_SUPPLY_FLOOR_K**2)
+        estimate_var = model_var + (model_var + read_var) / n  # the offset's mean is uncertain
+        weight = read_var / (read_var + estimate_var)
+        return read + weight * (model + mean - read)
 
     def _supply(
         self,
@@ -1098,6 +1143,7 @@ class MeterCheck:
             "centres": list(self.centres),
             "cross": list(self.cross),
             "dp_cross": list(self.dp_cross),
+            "model_gaps": list(self.model_gaps),
         }
 
     @classmethod
@@ -1129,6 +1175,8 @@ class MeterCheck:
             out.cross = (float(sq), float(dof))
             sq, dof = data.get("dp_cross", (0.0, 0.0))
             out.dp_cross = (float(sq), float(dof))
+            gaps = (float(g) for g in data.get("model_gaps", []))
+            out.model_gaps = [g for g in gaps if math.isfinite(g)][-WINDOW:]
         except (KeyError, TypeError, ValueError, AttributeError):
             return cls(network)
         return out

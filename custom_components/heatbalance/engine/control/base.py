@@ -125,6 +125,11 @@ class Measurements:
     substation_flagged: bool = False
     time_s: float | None = None
     substation_heat_kw: float | None = None  # the substation's heat meter (power), if read
+    # substation fields a model filled in where no instrument reads them (a real plant behind
+    # Home Assistant has no substation temperature sensor: its supply and return are the
+    # network model's, ``cycle.measurements_of``); never taken for a reading by a check
+    # that names a meter (``meters.MeterCheck._common_supply``), as ``InletReading.estimated``
+    estimated: tuple[str, ...] = ()
 
     @classmethod
     def from_plant(
