@@ -63,6 +63,7 @@ from .base import (
 )
 from .estimation import (
     DRIFT,
+    SIGNALS,
     DriftLearner,
     InletEstimator,
     reading_values,
