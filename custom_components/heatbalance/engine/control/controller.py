@@ -76,6 +76,7 @@ from .model_based import InletView, ModelBased
 from .pi import (
     MIN_NOISE_PAIRS,
     OPEN_LOOP_SHIFT,
+    REFINE_SOLVES,
     SHORT,
     GainSchedule,
     PIState,
@@ -212,7 +213,7 @@ class Controller:
         self.shifted: set[str] = set()  # … whose flow last cycle's valve commands changed
         self.open_loop: dict[str, str] = {}  # this cycle's inlets planned without a flow, why
         self.pi_planned: dict[str, float] = {}  # … by a PI inlet's open-loop step: its flow
-        self._pi_modelled: list[str] = []  # … moved on the model's plan (shown: its solve)
+        self._pi_modelled: dict[str, float] = {}  # … moved on the model's plan, from where
         # ever read (flow, valve position), cycles in a row silent: kept over restarts
         self.heard = Heard()
         self.raw = Measurements()  # this cycle's readings before estimation
@@ -268,7 +269,7 @@ class Controller:
         self.moved_from, self.pump_ratio, self._forgotten = {}, 1.0, None
         self.pump_loop_only = False
         self.open_loop, self.pi_planned = {}, {}
-        self._pi_modelled = []
+        self._pi_modelled = {}
         cmds.faults.update(self.faults)
         if uses_presettings(self.config.level):
             self._presetting_step(measurements, openings, cmds)
@@ -301,7 +302,7 @@ class Controller:
             self._pi_inlet(iid, measurements, openings[iid], cmds)
         if model_ids:
             self._model_step(model_ids, measurements, openings, cmds)
-        self._pi_planned_after(cmds)
+        self._pi_planned_after(measurements, cmds)
         for iid, reason in by_level.items():
             cmds.held.setdefault(iid, reason)
         return cmds
@@ -555,13 +556,23 @@ class Controller:
         sent = self._emit(iid, current, wanted, meas, cmds)
         back_calculate(state, wanted, sent)
 
-    def _pi_planned_after(self, cmds: Commands) -> None:
-        """The flow shown for an open-loop PI inlet that moved: the model's, solved with
-        every opening this cycle sends (:meth:`GainSchedule.flows_after`), not one branch
-        at a constant Δp. Kept as it was where the model has no solution (then or now)."""
+    def _pi_planned_after(self, meas: Measurements, cmds: Commands) -> None:
+        """An open-loop PI inlet that moved, once every opening of this cycle is known:
+        its opening inverted again at the Δp those moves leave it
+        (:meth:`GainSchedule.refine`, through the safety and step limits again), and the
+        flow shown for it the model's, solved with every opening and pump speed sent
+        (:meth:`GainSchedule.flows_after`), not one branch at a constant Δp. Kept as they
+        were where the model has no solution (then or now)."""
         moved = [iid for iid in self._pi_modelled if iid in cmds.openings]
-        if moved:
-            self.pi_planned.update(self.pi_schedule.flows_after(cmds.openings, moved))
+        if not moved:
+            return
+        schedule, pump = self.pi_schedule, cmds.pump_speed
+        for _ in range(REFINE_SOLVES):
+            for iid, opening in schedule.refine(cmds.openings, moved, pump).items():
+                current = self._pi_modelled[iid]
+                if abs(opening - current) >= self.config.opening_deadband:
+                    self._emit(iid, current, opening, meas, cmds)
+        self.pi_planned.update(schedule.flows_after(cmds.openings, moved, pump))
 
     def _pi_open_loop(
         self, iid: str, why: str, meas: Measurements, current: float, cmds: Commands
@@ -603,7 +614,7 @@ class Controller:
                 at_sent = self.pi_schedule.flow_at(iid, inlet.device, sent)
                 flow = at_sent if at_sent is not None else flow
             if planned is not None:
-                self._pi_modelled.append(iid)  # shown: the model with every move (below)
+                self._pi_modelled[iid] = current  # refined and shown with every move
         self.pi_planned[iid] = flow
         return True
 
