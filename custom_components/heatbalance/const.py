@@ -100,6 +100,7 @@ CONF_SUBSTATION_FLOW_ENTITY: Final = "substation_flow_entity"
 CONF_SUBSTATION_FLOW_DEVICE: Final = "substation_flow_gateway_device"
 # the substation's heat meter (its thermal power): the network's heat, measured as a whole
 CONF_SUBSTATION_HEAT_ENTITY: Final = "substation_heat_entity"
+CONF_SUBSTATION_HEAT_DEVICE: Final = "substation_heat_gateway_device"
 CONF_DROPOUT: Final = "simulated_dropout"  # % of simulated readings lost (demo of §6.0.6)
 # safety thresholds (§5.3.6-3, §5.3.8-1)
 CONF_MIN_OPENING: Final = "min_opening"

@@ -54,6 +54,7 @@ from .const import (
     CONF_SOURCE,
     CONF_SUBSTATION_FLOW_DEVICE,
     CONF_SUBSTATION_FLOW_ENTITY,
+    CONF_SUBSTATION_HEAT_DEVICE,
     CONF_SUBSTATION_HEAT_ENTITY,
     CONF_TARGET,
     CONF_WEIGHT,
@@ -98,6 +99,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_SUBSTATION_FLOW_ENTITY: None,
     CONF_SUBSTATION_FLOW_DEVICE: None,  # or the substation's flow meter on the gateway
     CONF_SUBSTATION_HEAT_ENTITY: None,  # the substation heat meter's power (kW, W, MW)
+    CONF_SUBSTATION_HEAT_DEVICE: None,  # or that meter on the gateway (its power point)
     CONF_DROPOUT: 0,
     # valve and pump limits default to the engine's own (one set of safety limits, §5.3.6-3)
     CONF_MIN_OPENING: _pct(_ENGINE_LIMITS.min_opening),
@@ -155,6 +157,7 @@ OPTIONAL_OPTIONS: tuple[str, ...] = (
     CONF_OUTDOOR_ENTITY,
     *PUMP_SOURCES,
     CONF_SUBSTATION_FLOW_DEVICE,
+    CONF_SUBSTATION_HEAT_DEVICE,
 )
 
 # Options whose change reloads the entry (the plant and its sources are built at setup);
@@ -166,6 +169,7 @@ RELOAD_OPTIONS: tuple[str, ...] = (
     CONF_GATEWAY_TOPIC,  # the gateway source subscribes to its topic base at setup
     *PUMP_SOURCES,  # the pump's source changes: the plant is rebuilt
     CONF_SUBSTATION_FLOW_DEVICE,  # a meter on the gateway attaches its source at setup
+    CONF_SUBSTATION_HEAT_DEVICE,
 )
 # Limit pairs whose low end must not exceed the high end, with the error shown: the engine's
 # SafetyLimits refuses them (§5.3.6-3).
@@ -219,6 +223,7 @@ class Settings:
     substation_flow_entity: str | None = None  # the substation's flow meter (meters.py)
     substation_flow_device: str | None = None  # … or that meter on the gateway
     substation_heat_entity: str | None = None  # the substation heat meter's power
+    substation_heat_device: str | None = None  # … or that meter on the gateway
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Settings:
@@ -253,7 +258,15 @@ class Settings:
             substation_flow_entity=o[CONF_SUBSTATION_FLOW_ENTITY] or None,
             substation_flow_device=o[CONF_SUBSTATION_FLOW_DEVICE] or None,
             substation_heat_entity=o[CONF_SUBSTATION_HEAT_ENTITY] or None,
+            substation_heat_device=o[CONF_SUBSTATION_HEAT_DEVICE] or None,
         )
+
+    @property
+    def substation_heat_meter(self) -> str | None:
+        """The substation heat meter as mapped: its entity, or ``gateway:<device>``."""
+        if self.substation_heat_device:
+            return f"gateway:{self.substation_heat_device}"
+        return self.substation_heat_entity
 
     @property
     def substation_metered(self) -> bool:
