@@ -40,8 +40,9 @@ substation flow meter are mapped too), the entry's network file with pipe resist
 ``silent 5%`` / ``silent 1 building``, the same inlets by seed; households are not mapped
 through entities, so only buildings are chosen; judged on the others, the silent inlets'
 true flow ÷ design at the end printed beside *share*). ``simulated`` — the entry's own
-simulated plant: lost readings through the entry's dropout option (per signal, not per
-inlet), stuck or blocked valve injected into its simulator. ``gateway`` — every building
+simulated plant, its instruments set by the entry's options as the engine's (noise, lost
+inlets, the run's seed: ``engine/instruments.py``, the draws restarted at the fresh start),
+stuck or blocked valve injected into its simulator. ``gateway`` — every building
 inlet on the gateway, through the real chain (``devtools/gateway_field.py``: the virtual
 plant's Modbus heat meters and electric valves, the gateway add-on as its own process, a
 real mosquitto, HA's MQTT): noise on the meters' flow and
@@ -287,6 +288,7 @@ async def _start_all_open(hass: Any, coordinator: Any, field: Any) -> None:
     sim.set_pump_speed(coordinator.network.substation.pump.speed)
     coordinator.memory = CycleMemory()
     coordinator.sent = {}
+    coordinator.plant.restart_draws()  # the simulated source: cycle 1 reads the seed's first
     coordinator.alarms = AlarmBook()
     coordinator.balance = BalanceStateMachine()
     if field is not None:
@@ -299,7 +301,12 @@ async def _start_all_open(hass: Any, coordinator: Any, field: Any) -> None:
 @pytest.mark.parametrize("case", _cases(), ids=lambda c: "-".join(map(str, c)))
 async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, int]) -> None:
     """One run: the integration regulates a faulty plant; figures as JSON."""
-    from custom_components.heatbalance.const import CONF_DROPOUT, EVENT_ALARM
+    from custom_components.heatbalance.const import (
+        CONF_DROPOUT,
+        CONF_SIM_NOISE,
+        CONF_SIM_SEED,
+        EVENT_ALARM,
+    )
 
     name, scenario, source, algorithm, seed = case
     scn = SCENARIOS[scenario]
@@ -316,8 +323,12 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
         scope = [i for i, x in base.inlets.items() if i not in unread and x.parent is None]
     pipes = scn.value if scn.fault == "pipes" else extra.get("pipes")
     entry = await bp._add_entry(hass, _register(name, pipes), algorithm)
-    if source == "simulated" and scn.missing:
-        options = dict(entry.options) | {CONF_DROPOUT: round(scn.missing * 100)}
+    if source == "simulated":  # the engine's instruments: noise, lost inlets, the seed
+        options = dict(entry.options) | {
+            CONF_DROPOUT: round(scn.missing * 100),
+            CONF_SIM_NOISE: scn.noise * 100,
+            CONF_SIM_SEED: seed,
+        }
         hass.config_entries.async_update_entry(entry, options=options)
         await hass.async_block_till_done()
     coordinator = entry.runtime_data.coordinator
