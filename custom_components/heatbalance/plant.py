@@ -273,7 +273,9 @@ class Plant:
             self._assume_uncommanded(set(managed))
         plant = self._step(outdoor)
         drawn = self._draw(plant)
-        acq = Acquisition(plant.time_s, self.cycle_s, plant.outdoor_c, _read_station(plant, drawn))
+        # a real plant's substation figures are the model's (flagged estimated): no instrument
+        station = _read_station(plant, None if real else drawn)
+        acq = Acquisition(plant.time_s, self.cycle_s, plant.outdoor_c, station)
         if self.settings.outdoor_entity and outdoor is None:
             acq.outdoor_c = None
         acq.outdoor_forecast_c = self._outdoor_forecast(plant.time_s, acq.outdoor_c)
