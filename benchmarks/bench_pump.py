@@ -17,6 +17,11 @@ Also reported: the aim, the lowest and median true flow ratio, the critical inle
 *est. σ* — the median relative standard error of the leaves' flow estimates at the end;
 *drift* — the flows' drift per step the estimator learnt from the readings
 (``Controller.drift``, ``DriftLearner``: its floor where the plant is steady);
+*loop bound / est. min* — the pump loop's own joint lower bound on every flow over set flow
+(``targets.worst_lower_bound`` at ``TRIM_Z``, what ``Controller._pump_trim`` steers to 1)
+and the lowest estimate: the true lowest flow less the bound is the margin the estimates
+cost, split into the lowest-of-N draw (true min − est. min) and the bound's own σ
+(est. min − bound);
 *pump-only flow* — the factor by which a pump speed change alone (every flow scaled
 together, no valve re-landed) could move every flow before the worst inlet's lower bound,
 estimate − 2 σ, meets its set flow (below 1: a pump loop on the estimates could slow the
@@ -24,7 +29,7 @@ pump that much; above 1: it would have to speed up); *oracle flows* — the weig
 lowest and highest flow over set flow (design × weight, §5.3.6-5): 1 when it is fair.
 
     .venv/ha2026/bin/python -m benchmarks.bench_pump --seeds 3 [--quick] [--jobs 2]
-        [--scenario "noise 2%"]
+        [--scenario "noise 2%"] [--steps 48]
 """
 
 from __future__ import annotations
@@ -50,7 +55,8 @@ from benchmarks.bench_robust import (
 )
 from custom_components.heatbalance.engine.commissioning import apply_presettings, presettings
 from custom_components.heatbalance.engine.control.base import ControllerConfig
-from custom_components.heatbalance.engine.control.controller import Controller
+from custom_components.heatbalance.engine.control.controller import TRIM_Z, Controller
+from custom_components.heatbalance.engine.control.targets import worst_lower_bound
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.oracle import oracle, weighted
 from custom_components.heatbalance.engine.simulator import Simulator
@@ -65,10 +71,11 @@ def decompose(
     scenario: Scenario = SCENARIO,
     loop: bool = True,
     hold: bool = True,
+    steps: int = STEPS,
 ) -> dict[str, float | str]:
-    """One 24-step run (default 1 % noise) and the factors of its pump power over the oracle's
-    (``loop``, the default: through the engine's ControlLoop, as the CLI and HA run it;
-    ``--bare``: ``Controller.step`` alone)."""
+    """One run of ``steps`` cycles (default bench_robust's 24, 1 % noise) and the factors of
+    its pump power over the oracle's (``loop``, the default: through the engine's
+    ControlLoop, as the CLI and HA run it; ``--bare``: ``Controller.step`` alone)."""
     plant = all_open(network)
     sim = Simulator(plant, outdoor_c=plant.design.outdoor_c)
     driven = Driven(plant, ControllerConfig(), loop, hold)
@@ -76,7 +83,7 @@ def decompose(
     rng = np.random.default_rng(seed)
     victim = victim_of(plant)
     state = sim.state()
-    for _ in range(STEPS):
+    for _ in range(steps):
         cmds = driven.step(measure(state, scenario, victim, rng))
         for iid, opening in cmds.openings.items():
             sim.set_opening(iid, opening)
@@ -99,6 +106,7 @@ def decompose(
     fair = _oracle_flows(plant)
     return {
         **_uncertainty(control, plant, leaves),
+        **_loop_bound(control),
         "oracle_min": min(fair),
         "oracle_max": max(fair),
         "network": network.name,
@@ -146,6 +154,23 @@ def _uncertainty(control: Controller, plant: Network, leaves: dict[str, float]) 
     return {"allowed": 1.0 / min(bounds), "sigma": float(np.median(sigmas))}
 
 
+def _loop_bound(control: Controller) -> dict[str, float]:
+    """The pump loop's joint lower bound over every regulated inlet (as
+    ``Controller._pump_trim`` forms it) and the lowest estimate, both over set flow."""
+    ratios = []
+    for iid in control.ids:
+        est = control.estimators.get(iid)
+        filt = est.filters["flow_m3h"] if est is not None else None
+        set_flow = control.config.set_flow(control.network.inlets[iid])
+        if iid in control.faults or filt is None or filt.value is None or set_flow <= 0:
+            continue
+        ratios.append((filt.value / set_flow, math.sqrt(max(filt.var, 0.0)) / set_flow))
+    bound = worst_lower_bound(ratios, TRIM_Z)
+    if bound is None:
+        return {"bound": math.nan, "est_min": math.nan}
+    return {"bound": bound, "est_min": min(r for r, _ in ratios)}
+
+
 def _oracle_flows(plant: Network) -> list[float]:
     """Every inlet's flow over its set flow (design × weight) in the weighted oracle's plant:
     the oracle is fair when these are all 1 (nobody above the band's lower edge, nobody
@@ -162,7 +187,7 @@ def _is_parent(network: Network, iid: str) -> bool:
     return any(i.parent == iid for i in network.inlets.values())
 
 
-def _task(args: tuple[Network, int, Scenario, bool, bool]) -> dict[str, float | str]:
+def _task(args: tuple[Network, int, Scenario, bool, bool, int]) -> dict[str, float | str]:
     return decompose(*args)
 
 
@@ -173,6 +198,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--networks", help="comma-separated names")
     parser.add_argument("--scenario", default=SCENARIO.name, help="a noise scenario's name")
+    parser.add_argument("--steps", type=int, default=STEPS, help="cycles run (judged at the last)")
     add_loop_flags(parser)
     args = parser.parse_args()
     scenario = next(s for s in SCENARIOS if s.name == args.scenario)
@@ -180,7 +206,7 @@ def main() -> None:
     if args.networks:
         nets = [n for n in nets if n.name in args.networks.split(",")]
     tasks = [
-        (copy.deepcopy(n), s, scenario, args.loop, args.hold)
+        (copy.deepcopy(n), s, scenario, args.loop, args.hold, args.steps)
         for n in nets
         for s in range(args.seeds)
     ]
@@ -205,6 +231,7 @@ def main() -> None:
         "est. σ",
         "drift",
         "pump-only flow",
+        "loop bound / est. min",
     )
     cols += ("oracle flows",)
     print("| " + " | ".join(cols) + " |")
@@ -216,6 +243,7 @@ def main() -> None:
             f"{r['min_ratio']:.4f} / {r['median_ratio']:.4f} | "
             f"{r['speed']:.4f} / {r['speed_needed']:.4f} | {r['open_max']:.3f} | "
             f"{r['sigma']:.2%} | {r['drift']:.2%} | {r['allowed']:.4f} | "
+            f"{r['bound']:.4f} / {r['est_min']:.4f} | "
             f"{r['oracle_min']:.4f}…{r['oracle_max']:.4f} |"
         )
 

@@ -473,7 +473,7 @@ class Plausibility:
     def update(
         self,
         raw: Measurements,
-        estimators: dict[str, InletEstimator],
+        estimators: Mapping[str, InletEstimator],
         sent_speed: float | None,
         quiet: bool = False,
         touched: Collection[str] = (),

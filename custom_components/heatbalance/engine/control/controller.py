@@ -63,13 +63,11 @@ from .base import (
 )
 from .estimation import (
     DRIFT,
-    LEARN_WEIGHT_MIN,
-    PRIOR_NOISE,
-    RELATIVE,
-    SIGNALS,
     DriftLearner,
     InletEstimator,
+    reading_values,
 )
+from .estimator_bank import EstimatorBank, StepInputs, reading_of
 from .heard import Heard
 from .identification import learned_corrections
 from .levels import hold_reason, pump_regulated, uses_presettings
@@ -172,7 +170,7 @@ class Controller:
         self.last_openings: dict[str, float] = {}
         self.last_speed: float | None = None
         self.model = ModelBased(self.network, forgetting=config.forgetting)
-        self.estimators: dict[str, InletEstimator] = {}
+        self.estimators = EstimatorBank()  # every inlet's filters, as arrays
         self.drift = DriftLearner()  # the flows' drift per step, learnt over the network
         self.moved: dict[str, float] = {}  # commands of the last step (for the estimators)
         self.moved_from: dict[str, float] = {}  # … and where those valves stood before
@@ -2078,23 +2076,7 @@ class Controller:
         the time (then at the floor); loop8 at 2 % noise pooled 0.95 % from eight such
         samples, and a cut sized by a 2 % reading judged at 1 % landed below the band.
         """
-        filters = [e.filters for e in self.estimators.values()]
-        most = 1.0 / LEARN_WEIGHT_MIN
-        for name in SIGNALS:
-            n = 0.0
-            total = 0.0
-            column = [f[name] for f in filters]  # 23,000 inlets: one lookup per filter
-            for filt in column:
-                noise = filt.noise
-                if noise is not None and filt.learnt > 0:
-                    weight = min(float(filt.learnt), most)
-                    n += weight
-                    total += weight * noise**2
-            prior = PRIOR_NOISE["relative" if name in RELATIVE else "absolute"]
-            total += POOL_PRIOR_SAMPLES * prior**2
-            pooled = math.sqrt(total / (n + POOL_PRIOR_SAMPLES)) if n >= MIN_POOLED else None
-            for filt in column:
-                filt.pooled = pooled
+        self.estimators.pool_noise(POOL_PRIOR_SAMPLES, MIN_POOLED)  # the sums in order
 
     def touched(self) -> set[str]:
         """Inlets whose flow last step's valve commands changed directly (own, building, kids)."""
@@ -2123,40 +2105,44 @@ class Controller:
         touched = self.shifted = self.touched()
         model = self._model_factors(meas, openings) if self._model_regulates() else None
         self._pool_noise()
-        drift = self.drift.sigma()
-        walks: list[tuple[float, float]] = []
+        ids = list(self.network.inlets)
+        bank = self.estimators
+        rows = bank.rows(ids)  # fresh rows (no estimate) for new inlets
+        bank.set_flow_drift(rows, self.drift.sigma())
+        raws = [meas.inlets.get(iid) for iid in ids]  # screened on entry (_screened)
+        cycle = StepInputs([reading_values(raw) for raw in raws], [], jump, [], [], [])
         for iid, inlet in self.network.inlets.items():
-            est = self.estimators.get(iid)
-            if est is None:  # setdefault would build six filters every cycle
-                est = self.estimators[iid] = InletEstimator()
-            flow = est.filters["flow_m3h"]
-            flow.drift = drift
-            raw = meas.inlets.get(iid)  # screened on entry (_screened)
             moved = iid in self.moved or (inlet.parent is not None and inlet.parent in self.moved)
             # The plan's prediction replaces the estimate only where a command changed the
             # flow (its own valve, its building's or households', the pump); an untouched
             # inlet stays where it was (others' moves widen it by ``coupling``), so its
             # estimate keeps averaging its readings instead of restarting at each move.
-            expected = self.expected.get(iid) if iid in touched or self.pump_jump else None
-            untouched = iid not in touched and not self.pump_jump
-            factor = self._move_factor(iid, touched, coupling, model)
-            est.step(raw, moved, jump, expected, untouched, factor)
-            if flow.walk is not None:
-                walks.append((flow.walk, flow.walk_weight))
+            cycle.moved.append(moved)
+            cycle.expected.append(
+                self.expected.get(iid) if iid in touched or self.pump_jump else None
+            )
+            cycle.untouched.append(iid not in touched and not self.pump_jump)
+            cycle.factor.append(self._move_factor(iid, touched, coupling, model))
+        bank.step(rows, cycle)  # every inlet's InletEstimator.step at once
+        flows, ages = bank.flows(rows)
+        estimates = bank.readings(rows)
+        for k, iid in enumerate(ids):
+            raw = raws[k]
             got = raw is not None and raw.get("flow_m3h") is not None
             if got:
                 self.fresh.add(iid)
             old = self.read_share.get(iid, 1.0)
             self.read_share[iid] = old + READ_SHARE_WEIGHT * (float(got) - old)
-            if flow.value is None or flow.age > MAX_ESTIMATE_AGE:
+            if flows[k] is None or ages[k] > MAX_ESTIMATE_AGE:
                 if raw is not None:
                     inlets[iid] = raw  # nothing estimated yet: temperatures etc. as read
                 continue
             opening = openings.get(iid)
             if opening is None and raw is not None:
                 opening = raw.get("opening")
-            inlets[iid] = est.reading(opening, raw.estimated if raw is not None else ())
-        for walk, weight in walks:
+            estimated = raw.estimated if raw is not None else ()
+            inlets[iid] = reading_of(estimates[k], opening, estimated)
+        for walk, weight in bank.walks(rows):
             self.drift.learn(walk, weight)
         return replace(meas, inlets=inlets)
 
@@ -2286,7 +2272,7 @@ class Controller:
             "last_openings": dict(self.last_openings),
             "last_speed": self.last_speed,
             "model": self.model.to_dict(),
-            "estimators": {iid: e.to_dict() for iid, e in self.estimators.items()},
+            "estimators": self.estimators.to_dicts(),
             "drift": self.drift.to_list(),
             "moved": dict(self.moved),
             "moved_from": dict(self.moved_from),
@@ -2349,9 +2335,13 @@ class Controller:
         with _part("model"):
             ctl.model.load(dict(data.get("model", {})))
         with _part("estimators"):
-            for iid, raw in dict(data.get("estimators", {})).items():
-                if iid in network.inlets:
-                    ctl.estimators[iid] = InletEstimator.from_dict(raw)
+            ctl.estimators.restore(
+                {
+                    iid: InletEstimator.from_dict(raw)
+                    for iid, raw in dict(data.get("estimators", {})).items()
+                    if iid in network.inlets
+                }
+            )
         with _part("drift"):
             ctl.drift = DriftLearner.from_list(data.get("drift"))
         with _part("moved"):

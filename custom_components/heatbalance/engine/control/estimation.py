@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -500,24 +500,9 @@ class InletEstimator:
         learn = quiet or bool(untouched)
         # every signal's reading in one call (was one ``get`` per filter: 143,000 at 23k);
         # the filters are kept in SIGNALS' order (the default and from_dict build them so)
-        values = _NO_VALUES if reading is None else reading.values(_FIELDS)
+        values = reading_values(reading)
         for (name, filt), value in zip(self.filters.items(), values, strict=True):
-            if not filt.relative:  # a temperature (ABSOLUTE): predict(), inline (hot)
-                if filt.value is not None:  # the prior walk, no jump (as predict() adds)
-                    filt.jumped = 0.0
-                    filt.var += _ABSOLUTE_WALK_VAR
-                    filt.age += 1
-            elif name == "flow_m3h" and factor is not None:
-                filt.predict(jump, expected_flow, factor)
-                filt.update(value, quiet, True)
-                continue
-            elif name == "flow_m3h" and expected_flow is not None:
-                filt.predict(jump, expected_flow)
-            elif moved:
-                filt.restart()  # a moved valve's ΔP may change by any factor: start afresh
-            else:
-                filt.predict(jump if name == "flow_m3h" else DP_JUMP * jump)
-            filt.update(value, quiet, learn)
+            filter_step(filt, name, value, moved, jump, expected_flow, quiet, learn, factor)
 
     def value(self, name: str) -> float | None:
         """The estimate of one signal (None before any reading)."""
@@ -592,6 +577,42 @@ class InletEstimator:
             filt = _restored(raw, relative) if isinstance(raw, list) else None
             filters[name] = SignalFilter(relative) if filt is None else filt
         return cls(filters)
+
+
+def reading_values(reading: InletReading | None) -> Sequence[float | None]:
+    """Every signal's usable reading in ``SIGNALS``' order (None: lost, flagged, not finite)."""
+    return _NO_VALUES if reading is None else reading.values(_FIELDS)
+
+
+def filter_step(
+    filt: SignalFilter,
+    name: str,
+    value: float | None,
+    moved: bool,
+    jump: float,
+    expected_flow: float | None,
+    quiet: bool,
+    learn: bool,
+    factor: tuple[float, float] | None,
+) -> None:
+    """One filter's part of :meth:`InletEstimator.step` (the scalar reference; the array
+    step, :class:`~.estimator_bank.EstimatorBank`, runs it on its rare paths)."""
+    if not filt.relative:  # a temperature (ABSOLUTE): predict(), inline (hot)
+        if filt.value is not None:  # the prior walk, no jump (as predict() adds)
+            filt.jumped = 0.0
+            filt.var += _ABSOLUTE_WALK_VAR
+            filt.age += 1
+    elif name == "flow_m3h" and factor is not None:
+        filt.predict(jump, expected_flow, factor)
+        filt.update(value, quiet, True)
+        return
+    elif name == "flow_m3h" and expected_flow is not None:
+        filt.predict(jump, expected_flow)
+    elif moved:
+        filt.restart()  # a moved valve's ΔP may change by any factor: start afresh
+    else:
+        filt.predict(jump if name == "flow_m3h" else DP_JUMP * jump)
+    filt.update(value, quiet, learn)
 
 
 _RESTORE_ORDER = tuple((name, name in RELATIVE) for name in SIGNALS)
