@@ -100,6 +100,7 @@ CONF_SUBSTATION_FLOW_ENTITY: Final = "substation_flow_entity"
 CONF_SUBSTATION_FLOW_DEVICE: Final = "substation_flow_gateway_device"
 # the substation's heat meter (its thermal power): the network's heat, measured as a whole
 CONF_SUBSTATION_HEAT_ENTITY: Final = "substation_heat_entity"
+CONF_SUBSTATION_HEAT_DEVICE: Final = "substation_heat_gateway_device"
 CONF_DROPOUT: Final = "simulated_dropout"  # % of simulated readings lost (demo of §6.0.6)
 CONF_SIM_NOISE: Final = "simulated_noise"  # % noise on the simulated plant's instruments
 CONF_SIM_SEED: Final = "simulated_seed"  # the simulated instruments' random draws

@@ -29,6 +29,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .alarm_events import AlarmEvents
+from .audit import async_audit
 from .compat import STORE_OFF_LOOP
 from .const import CONF_GATEWAY_TOPIC, DEFAULT_GATEWAY_TOPIC, DOMAIN
 from .cycle import CycleMemory, CycleResult, run_cycle
@@ -356,9 +357,19 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         for alarm in cleared:
             self.events.fire(alarm, "cleared")
         self._design_load_issue(result)
+        self._audit_load_source(result)
         self.schedule_save()
         archive_cycle(self, result)  # the operator's season-long record (records.py)
         return result
+
+    def _audit_load_source(self, result: CycleResult) -> None:
+        """The load model was reset because the meter it learns from changed (§3.0.7-2):
+        on the audit log (§5.3.6-7) beside the options change that caused it."""
+        if result.load_source_changed is None or self.config_entry is None:
+            return
+        old, new = result.load_source_changed
+        entry_id = self.config_entry.entry_id
+        async_audit(self.hass, entry_id, "forecaster_reset", None, old_source=old, new_source=new)
 
     def _design_load_issue(self, result: CycleResult) -> None:
         """Raise or clear the ``design_loads`` repair when the inlets the engine names as

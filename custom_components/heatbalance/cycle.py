@@ -18,7 +18,7 @@ from .engine.alarms import AlarmSettings, Condition
 from .engine.control.base import ControllerConfig, InletReading, Measurements
 from .engine.control.safety import SafetyLimits
 from .engine.diagnosis import Finding
-from .engine.energy import EnergyCounters
+from .engine.energy import EnergyCounters, NetworkEnergy
 from .engine.evaluation import BalanceStateMachine, Evaluation, flow_deviation_pct
 from .engine.loop import ControlLoop, HeatSum, LoopConfig
 from .engine.model import WEIGHT_RANGE, Network
@@ -38,6 +38,9 @@ LEARNED = (
     "plausibility",  # a frozen meter's repeat run (§5.3.8-2) must not start again from zero
     "asked",  # the §8.2.5 hold's asked runs: a restart must not put off leaving the hold
 )  # the loop's stored state (CycleMemory)
+NETWORK_ENERGY = "network_energy"  # CycleMemory's own counter, beside the loop's state
+LOAD_SOURCE = "load_source"  # … and what the forecaster learnt from
+INLETS_LOAD = "inlets"  # the load as the inlets' heat (no substation heat meter)
 
 
 @dataclass
@@ -98,6 +101,8 @@ class CycleResult:
     heat_estimates: dict[str, float | None] = field(default_factory=dict)
     heat_sum: HeatSum = field(default_factory=HeatSum)
     station_heat: bool = False  # a real plant's substation heat meter is mapped …
+    # the forecaster's load source changed this cycle (old, new): its model was reset
+    load_source_changed: tuple[str, str] | None = None
     substation_heat_kw: float | None = None  # … and read this cycle (kW)
 
     @property
@@ -152,6 +157,9 @@ class CycleMemory:
     loop_state: dict[str, Any] = field(default_factory=dict)  # stored learning, until then
     changed: set[str] = field(default_factory=set)  # inlets whose source changed (persistence)
     sources: dict[str, Any] = field(default_factory=dict)  # stored source keys (persistence)
+    # the network heat energy sensor's counter: the heat power display's figure over time
+    network_energy: NetworkEnergy = field(default_factory=NetworkEnergy)
+    load_source: str | None = None  # what the forecaster learnt the load from (load_source)
 
     @property
     def energy_kwh(self) -> dict[str, float]:
@@ -170,12 +178,20 @@ class CycleMemory:
         plausibility checks' runs (§5.3.8-2) and the design-load sums (§3.0.7) are kept, so
         a restart of Home Assistant does not start from nothing.
         """
-        return self.loop.as_dict() if self.loop else dict(self.loop_state)
+        state = self.loop.as_dict() if self.loop else dict(self.loop_state)
+        return state | {
+            NETWORK_ENERGY: self.network_energy.as_dict(),
+            LOAD_SOURCE: self.load_source,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CycleMemory:
         """Read back what :meth:`as_dict` wrote (unknown keys ignored)."""
-        return cls(loop_state={k: data[k] for k in LEARNED if isinstance(data.get(k), dict)})
+        return cls(
+            loop_state={k: data[k] for k in LEARNED if isinstance(data.get(k), dict)},
+            network_energy=NetworkEnergy(data.get(NETWORK_ENERGY)),
+            load_source=source if isinstance(source := data.get(LOAD_SOURCE), str) else None,
+        )
 
 
 def limits_of(settings: Settings) -> SafetyLimits:
@@ -255,7 +271,7 @@ def _station_heat(settings: Settings, acq: Acquisition) -> bool:
     """Whether the network's heat is the substation heat meter's: one is mapped and the
     plant is real (a simulated plant's inlets are its own measurements; the entity is
     read only on a real plant)."""
-    return bool(settings.substation_heat_entity) and acq.real_substation
+    return bool(settings.substation_heat_meter) and acq.real_substation
 
 
 def alarm_settings(settings: Settings, inlets: dict[str, InletConfig]) -> AlarmSettings:
@@ -325,6 +341,7 @@ def run_cycle(
         memory.loop.sources_changed(memory.changed)
         memory.changed = set()
     memory.loop.configure(config)
+    changed = _new_load_source(memory, load_source(settings, config))
     out = memory.loop.step(
         measurements_of(inlets, acq, pump_speed),
         dispatched=dispatched,
@@ -387,7 +404,30 @@ def run_cycle(
     result.heat_sum = out.heat_sum
     result.station_heat = config.station_heat
     result.substation_heat_kw = acq.substation_heat_kw if config.station_heat else None
+    result.load_source_changed = changed
+    heat = result.network_heat()  # the heat power display's figure, counted over the cycle
+    memory.network_energy.add(heat.kw, heat.estimated, acq.dt_s)
     return result
+
+
+def load_source(settings: Settings, config: LoopConfig) -> str:
+    """What the forecaster learns the network's load from (§3.0.7-2): the substation heat
+    meter where one is mapped on a real plant (the whole network, pipe losses included),
+    else the inlets' heat (``ControlLoop._load``)."""
+    if not config.station_heat:
+        return INLETS_LOAD
+    return f"substation:{settings.substation_heat_meter}"
+
+
+def _new_load_source(memory: CycleMemory, source: str) -> tuple[str, str] | None:
+    """Reset the load model when its source changed since it learnt (mapped, unmapped or
+    another meter, also while Home Assistant was down): a model taught the inlets' heat
+    and then the substation's (losses in) would forecast neither. (old, new), or None."""
+    old, memory.load_source = memory.load_source, source
+    if old is None or old == source or memory.loop is None:
+        return None  # the first cycle of this memory: nothing learnt from another source
+    memory.loop.forget_load()
+    return old, source
 
 
 def _households_modelled(res: InletResult, cfg: InletConfig) -> None:

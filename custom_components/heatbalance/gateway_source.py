@@ -149,6 +149,7 @@ class GatewaySource:
         substation: str | None = None,
         hold_s: float = math.inf,
         cycle: Callable[[], float] | None = None,
+        substation_heat: str | None = None,
     ) -> None:
         """Map the inlets' (meter, valve) devices; nothing is subscribed before
         :meth:`async_start`. Raises ValueError when two inlets name the same device.
@@ -162,7 +163,8 @@ class GatewaySource:
         online (the cycle's answer window: after it the cycle reports ``no_result``, and a
         valve the engine took as unmoved must not move late); ``cycle`` the control cycle
         (s) as configured now, which then sets that window (half of it) and the offline
-        repair's threshold (:func:`offline_repair_s`)."""
+        repair's threshold (:func:`offline_repair_s`); ``substation_heat`` the substation's
+        heat meter (its ``power`` point: the network heat, bound like the flow meter)."""
         self.hass = hass
         self.base = base
         self.key = key or base
@@ -185,7 +187,8 @@ class GatewaySource:
         }
         self.pump = pump[0] if pump else None  # the drive: bound to one gateway as well
         self.substation = substation  # the substation's flow meter: so is it
-        for name in (self.pump, substation):
+        self.substation_heat = substation_heat  # … and its heat meter (14g)
+        for name in (self.pump, substation, substation_heat):
             if name is not None and name in self.devices:
                 raise ValueError(f"the substation's device {name} is an inlet's device too")
         if pump and pump[1]:
@@ -499,7 +502,11 @@ class GatewaySource:
     def _bound(self, device: str) -> bool:
         """Whether the device is this network's (an inlet's, the pump's drive, the substation's
         flow meter): bound to one gateway."""
-        return device in self.devices or device in (self.pump, self.substation)
+        return device in self.devices or device in (
+            self.pump,
+            self.substation,
+            self.substation_heat,
+        )
 
     def _refuse(self, gateway: str, device: str, what: str) -> None:
         self.foreign += 1
@@ -741,8 +748,10 @@ class GatewaySource:
         return None
 
     def points(self) -> dict[str, frozenset[str]]:
-        """:meth:`device_points` of every inlet device a gateway has described."""
-        known = {name: self.device_points(name) for name in self.devices}
+        """:meth:`device_points` of every inlet device (and substation meter) a gateway has
+        described."""
+        station = [name for name in (self.substation, self.substation_heat) if name]
+        known = {name: self.device_points(name) for name in (*self.devices, *station)}
         return {name: points for name, points in known.items() if points is not None}
 
     def incompatible(self) -> dict[str, tuple[int, str | None]]:
@@ -985,6 +994,11 @@ class GatewaySource:
         """A meter device's flow in m³/h (the substation's meter); None when stale."""
         return _value(self._fresh(device, stale_s), "flow")
 
+    def device_power_kw(self, device: str, stale_s: float) -> float | None:
+        """A heat meter device's thermal power in kW (the substation's heat meter: its
+        ``power`` point); None when stale or it has none."""
+        return _value(self._fresh(device, stale_s), "power")
+
     def pump_speed(self, device: str, stale_s: float) -> float | None:
         """A pump drive's (``vfd`` profile) speed as a share of rated speed: its speed
         feedback in %, else its output frequency (Hz of a 50 Hz drive); None when stale."""
@@ -1101,6 +1115,10 @@ class GatewayHost(Protocol):
         """The substation's flow meter on the gateway (None: not on the gateway)."""
 
     @property
+    def substation_heat_gateway_device(self) -> str | None:
+        """The substation's heat meter on the gateway (None: not on the gateway)."""
+
+    @property
     def cycle_s(self) -> float:
         """The control cycle (s): a command's answer is expected within half of it."""
 
@@ -1115,7 +1133,8 @@ async def async_attach(
     ``source: gateway`` inlets through it.
     """
     gateway_inlets = {iid: cfg for iid, cfg in plant.inlets.items() if cfg.source == SOURCE_GATEWAY}
-    if not (gateway_inlets or plant.pump_gateway_device or plant.substation_gateway_device):
+    station = (plant.substation_gateway_device, plant.substation_heat_gateway_device)
+    if not (gateway_inlets or plant.pump_gateway_device or any(station)):
         return None
     devices = {iid: (cfg.gateway_meter, cfg.gateway_valve) for iid, cfg in gateway_inlets.items()}
     owners = {iid: cfg.gateway_id for iid, cfg in gateway_inlets.items()}
@@ -1129,7 +1148,8 @@ async def async_attach(
         key=key,
         sensors=sensors,
         pump=(drive, plant.pump_gateway_id) if drive else None,
-        substation=plant.substation_gateway_device,
+        substation=station[0],
+        substation_heat=station[1],
         cycle=lambda: plant.cycle_s,  # as configured now: the options apply in place
     )
     await source.async_start()

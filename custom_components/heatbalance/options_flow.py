@@ -57,6 +57,7 @@ from .const import (
     CONF_SIM_SEED,
     CONF_SUBSTATION_FLOW_DEVICE,
     CONF_SUBSTATION_FLOW_ENTITY,
+    CONF_SUBSTATION_HEAT_DEVICE,
     CONF_SUBSTATION_HEAT_ENTITY,
     CONF_TARGET,
     LEVELS,
@@ -122,7 +123,10 @@ _SECTIONS = {key: name for name, key, _ in FIELDS}  # where a form error shows
 # fields that may stay empty (an entity or device not mapped), by section
 OPTIONAL_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {  # the timing's: NETWORK_ENTITIES
     # … and the substation flow meter as a device of the gateway add-on (its flow point)
-    SECTION_TIMING: ((CONF_SUBSTATION_FLOW_DEVICE, TextSelector()),),
+    SECTION_TIMING: (
+        (CONF_SUBSTATION_FLOW_DEVICE, TextSelector()),
+        (CONF_SUBSTATION_HEAT_DEVICE, TextSelector()),  # an M-Bus heat meter's power point
+    ),
     SECTION_PUMP: (  # a real plant's VFD: an HA number entity, or a device on the gateway
         (
             CONF_PUMP_SPEED_ENTITY,
@@ -214,6 +218,8 @@ def check(options: dict[str, Any]) -> dict[str, str]:
         errors[SECTION_PUMP] = "pump_gateway_id"
     if options.get(CONF_SUBSTATION_FLOW_ENTITY) and options.get(CONF_SUBSTATION_FLOW_DEVICE):
         errors[SECTION_TIMING] = "substation_flow_two_sources"  # one meter, read one way
+    if options.get(CONF_SUBSTATION_HEAT_ENTITY) and options.get(CONF_SUBSTATION_HEAT_DEVICE):
+        errors[SECTION_TIMING] = "substation_heat_two_sources"
     if not TOPIC_BASE.match(str(options.get(CONF_GATEWAY_TOPIC) or "")):
         errors[SECTION_TIMING] = "gateway_topic"  # as the add-on's mqtt.base_topic allows
     return errors

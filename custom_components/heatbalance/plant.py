@@ -150,6 +150,11 @@ class Plant:
         return None if self.simulated else self.settings.substation_flow_device
 
     @property
+    def substation_heat_gateway_device(self) -> str | None:
+        """The substation heat meter's gateway device, on a real plant."""
+        return None if self.simulated else self.settings.substation_heat_device
+
+    @property
     def cycle_s(self) -> float:
         """Plant time per cycle: the acquisition period (§4.3.4)."""
         return self.settings.cycle_minutes * 60.0
@@ -535,8 +540,13 @@ class Plant:
 
     def _substation_heat(self, hass: HomeAssistant) -> float | None:
         """The substation heat meter's thermal power (kW); None when none is mapped, or
-        lost, stale or negative (a meter's power is never below zero)."""
-        power = _power_kw(self._substation_state(hass, self.settings.substation_heat_entity))
+        lost, stale or negative (a meter's power is never below zero). On the gateway: its
+        ``power`` point (an M-Bus heat meter's instantaneous thermal power, kW)."""
+        if device := self.settings.substation_heat_device:
+            gateway = self.gateway
+            power = None if gateway is None else gateway.device_power_kw(device, 2 * self.cycle_s)
+        else:
+            power = _power_kw(self._substation_state(hass, self.settings.substation_heat_entity))
         return power if power is not None and power >= 0.0 else None
 
     def _substation_state(self, hass: HomeAssistant, entity_id: str | None) -> State | None:

@@ -30,9 +30,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.repairs import RepairsFlow
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.translation import async_get_translations
+from homeassistant.util.unit_conversion import PowerConverter
 
 from .compat import RepairsFlowResult
 from .compat import flow_vol as vol
@@ -121,12 +123,22 @@ class _Issues:
         self, settings: Settings, inlets: Mapping[str, InletConfig], points: Points | None
     ) -> None:
         """The ``missing_signals`` issue (``points``: what the gateway says its devices have)."""
-        lines = self.lines(missing_signals(self.network, settings, inlets, points))
+        reads = _reads_power(self.hass, settings.substation_heat_entity)
+        lines = self.lines(missing_signals(self.network, settings, inlets, points, reads))
         level, target = self.option("level", settings.level), self.option("target", settings.target)
         self.set(
             "missing_signals",
             {"level": level, "target": target, "signals": lines} if lines else None,
         )
+
+
+def _reads_power(hass: HomeAssistant, entity_id: str | None) -> bool | None:
+    """Whether an entity's state reads as a thermal power (a unit PowerConverter knows);
+    None when there is no state to tell yet (not mapped, not loaded, unavailable)."""
+    state = hass.states.get(entity_id) if entity_id else None
+    if state is None or state.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
+        return None
+    return state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) in PowerConverter.VALID_UNITS
 
 
 async def async_check_issues(

@@ -10,7 +10,10 @@ advanced level: on a real plant without a mapped drive it plans the pump as it s
 ``heat`` (a heat meter's energy counter or power; on the gateway its meter's ``energy``
 point, kWh) and the network's ``substation_flow`` (an entity or a gateway device) are in no
 table: they feed the meter consistency check (engine/meters.py, §3.0.7-1), which
-:func:`meter_checks` states by the engine's rule.
+:func:`meter_checks` states by the engine's rule. Nor is ``substation_heat`` (the substation
+heat meter, an entity or a gateway device): optional, but once mapped on a real plant it is
+the network heat and what the load forecast learns (§3.0.7-2), so a mapped meter that
+delivers nothing is named like a missing signal (:func:`station_heat_missing`).
 """
 
 from __future__ import annotations
@@ -97,14 +100,29 @@ def available(cfg: InletConfig, points: Points | None = None) -> set[str]:
     return got | ({"pressure"} if pair or cfg.entities.get(CONF_DP_ENTITY) else set())
 
 
+def station_heat_missing(
+    settings: Settings, points: Points | None = None, entity_reads: bool | None = None
+) -> bool:
+    """Whether the mapped substation heat meter delivers nothing: a gateway device its
+    gateway describes without a ``power`` point, or an entity that does not read as a
+    thermal power (``entity_reads`` False: an energy counter in kWh, a temperature; None:
+    not known yet, e.g. before the entity's first state)."""
+    if device := settings.substation_heat_device:
+        has = (points or {}).get(device)
+        return has is not None and "power" not in has
+    return bool(settings.substation_heat_entity) and entity_reads is False
+
+
 def missing_signals(
     network: Network,
     settings: Settings,
     inlets: Mapping[str, InletConfig],
     points: Points | None = None,
+    station_reads: bool | None = None,
 ) -> dict[str, list[str]]:
     """Per inlet (and ``network``), the required signals its configuration does not deliver
-    (``points``: what the gateway's devices have, see :func:`available`)."""
+    (``points``: what the gateway's devices have, see :func:`available`; ``station_reads``
+    whether the substation heat meter's entity reads as power, :func:`station_heat_missing`)."""
     missing: dict[str, list[str]] = {}
     if settings.level == "primary":
         return missing
@@ -121,6 +139,8 @@ def missing_signals(
         net.append("typical_room")
     if real and pump_planned(settings) and not settings.pump_commanded:
         net.append("pump_speed")  # no command reaches the pump the plan would set
+    if real and station_heat_missing(settings, points, station_reads):
+        net.append("substation_heat")  # mapped, yet no network heat comes from it
     if net:
         missing["network"] = net
     return missing

@@ -37,6 +37,8 @@ from .settings import InletConfig
 
 PARALLEL_UPDATES = 0
 M3H = UnitOfVolumeFlowRate.CUBIC_METERS_PER_HOUR
+ATTR_ESTIMATED_KWH = "estimated_kwh"  # of the network heat energy's total
+ATTR_ESTIMATED_CYCLES = "estimated_cycles"
 BALANCE_STATES = ["balanced", "regulating", "disturbed", "manual", "inspection"]
 ENGINE_STATES = {
     BALANCING: "regulating",
@@ -64,8 +66,8 @@ class NetworkSensorDescription(SensorEntityDescription):
     estimable: str | None = None  # the CycleResult field the model may stand in for
     # a sum over the inlets: stated only while every inlet has a trusted figure
     partial: bool = False
-    # a running total of metered heat only: says how many inlets this cycle it leaves out
-    metered_only: bool = False
+    # the network heat counter: says how much of its total the engine estimated
+    counter: bool = False
 
 
 # What sensors of one kind share: unit, device class, state class.
@@ -239,7 +241,9 @@ def _state(c: HeatbalanceCoordinator, _r: CycleResult) -> str:
 
 
 def _network_energy(c: HeatbalanceCoordinator, _r: CycleResult) -> float:
-    return sum(c.memory.energy_kwh.get(i, 0.0) for i in c.inlets)
+    """The heat power display's figure over time (``CycleMemory.network_energy``): each
+    building counted once, estimated cycles included and said (``estimated_kwh``)."""
+    return c.memory.network_energy.total_kwh
 
 
 NETWORK_SENSORS: tuple[NetworkSensorDescription, ...] = (
@@ -258,7 +262,7 @@ NETWORK_SENSORS: tuple[NetworkSensorDescription, ...] = (
     _network("outdoor_temperature", CELSIUS, 1, lambda _c, r: r.outdoor_c, estimable="outdoor_c"),
     _network("network_flow", FLOW, 1, lambda _c, r: r.pump_flow_m3h, estimable="pump_flow_m3h"),
     _network("heat_power", KILOWATT, 0, lambda _c, r: r.heat_kw, partial=True),
-    _network("heat_energy", ENERGY, 0, _network_energy, metered_only=True),
+    _network("heat_energy", ENERGY, 0, _network_energy, counter=True),
     _network("forecast_load", KILOWATT, 0, lambda _c, r: r.forecast_kw),
     _network("pump_power", WATT, 0, lambda _c, r: r.pump_power_w, estimable="pump_power_w"),
     _network(
@@ -307,6 +311,22 @@ def _partial(data: CycleResult) -> tuple[float | None, dict[str, Any] | None]:
     return value, attrs
 
 
+def _counted(c: HeatbalanceCoordinator, data: CycleResult | None) -> dict[str, Any]:
+    """The network heat energy's estimated part: kWh and cycles whose network heat was the
+    engine's estimate (a meter lost or rejected) — inside the total, said; and the inlets
+    the last cycle's figure left out (neither a trusted figure nor an estimate: that
+    cycle's count under-reports by theirs)."""
+    energy = c.memory.network_energy
+    attrs: dict[str, Any] = {
+        ATTR_ESTIMATED_KWH: round(energy.estimated_kwh, 3),
+        ATTR_ESTIMATED_CYCLES: energy.estimated_cycles,
+    }
+    left_out = data.network_heat().left_out if data is not None else 0
+    if left_out:
+        attrs[ATTR_LEFT_OUT] = left_out
+    return attrs
+
+
 class NetworkSensor(HeatbalanceEntity, SensorEntity):
     """A network-wide figure."""
 
@@ -320,10 +340,8 @@ class NetworkSensor(HeatbalanceEntity, SensorEntity):
         if d.partial and data is not None:
             return _partial(data)
         value = d.value_fn(self.coordinator, data)
-        if d.metered_only and data is not None and data.heat_missing:
-            # this cycle's total leaves these inlets' heat out (no trusted figure), so it
-            # under-reports by theirs — said, not hidden
-            return value, {ATTR_LEFT_OUT: data.heat_missing}
+        if d.counter:
+            return value, _counted(self.coordinator, data)
         if d.estimable is None or data is None or isinstance(value, str):
             return value, None
         return stated(value, d.estimable in data.modelled)

@@ -56,6 +56,7 @@ from .const import (
     CONF_SOURCE,
     CONF_SUBSTATION_FLOW_DEVICE,
     CONF_SUBSTATION_FLOW_ENTITY,
+    CONF_SUBSTATION_HEAT_DEVICE,
     CONF_SUBSTATION_HEAT_ENTITY,
     CONF_TARGET,
     CONF_WEIGHT,
@@ -100,6 +101,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_SUBSTATION_FLOW_ENTITY: None,
     CONF_SUBSTATION_FLOW_DEVICE: None,  # or the substation's flow meter on the gateway
     CONF_SUBSTATION_HEAT_ENTITY: None,  # the substation heat meter's power (kW, W, MW)
+    CONF_SUBSTATION_HEAT_DEVICE: None,  # or that meter on the gateway (its power point)
     CONF_DROPOUT: 0,
     # the simulated plant's instruments (a demo or a developer's run): relative noise on every
     # signal and the seed of its draws, as the engine's benchmarks draw them (instruments.py)
@@ -163,6 +165,7 @@ OPTIONAL_OPTIONS: tuple[str, ...] = (
     CONF_OUTDOOR_ENTITY,
     *PUMP_SOURCES,
     CONF_SUBSTATION_FLOW_DEVICE,
+    CONF_SUBSTATION_HEAT_DEVICE,
 )
 
 # Options whose change reloads the entry (the plant and its sources are built at setup);
@@ -174,6 +177,7 @@ RELOAD_OPTIONS: tuple[str, ...] = (
     CONF_GATEWAY_TOPIC,  # the gateway source subscribes to its topic base at setup
     *PUMP_SOURCES,  # the pump's source changes: the plant is rebuilt
     CONF_SUBSTATION_FLOW_DEVICE,  # a meter on the gateway attaches its source at setup
+    CONF_SUBSTATION_HEAT_DEVICE,
 )
 # Limit pairs whose low end must not exceed the high end, with the error shown: the engine's
 # SafetyLimits refuses them (§5.3.6-3).
@@ -227,6 +231,7 @@ class Settings:
     substation_flow_entity: str | None = None  # the substation's flow meter (meters.py)
     substation_flow_device: str | None = None  # … or that meter on the gateway
     substation_heat_entity: str | None = None  # the substation heat meter's power
+    substation_heat_device: str | None = None  # … or that meter on the gateway
     sim_noise_pct: float = 0.0  # the simulated plant's instrument noise (% of each value)
     sim_seed: int = 0  # … and the seed of its draws
 
@@ -265,7 +270,15 @@ class Settings:
             substation_flow_entity=o[CONF_SUBSTATION_FLOW_ENTITY] or None,
             substation_flow_device=o[CONF_SUBSTATION_FLOW_DEVICE] or None,
             substation_heat_entity=o[CONF_SUBSTATION_HEAT_ENTITY] or None,
+            substation_heat_device=o[CONF_SUBSTATION_HEAT_DEVICE] or None,
         )
+
+    @property
+    def substation_heat_meter(self) -> str | None:
+        """The substation heat meter as mapped: its entity, or ``gateway:<device>``."""
+        if self.substation_heat_device:
+            return f"gateway:{self.substation_heat_device}"
+        return self.substation_heat_entity
 
     @property
     def substation_metered(self) -> bool:

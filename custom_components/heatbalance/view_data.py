@@ -187,8 +187,10 @@ def history_point(result: CycleResult, balance_state: str, head_m: float | None)
         "flow_m3h": _num(result.pump_flow_m3h),
         "forecast_kw": _num(result.forecast_kw),
         # a measured figure only (the substation meter's, or a sum with every inlet
-        # trusted): the chart draws no under-reported sum as the actual load
+        # trusted): the chart draws no under-reported sum as the actual load; an estimate
+        # goes apart, drawn ≈ (dashed) — never as the actual line
         "heat_kw": None if heat.estimated else _num(heat.kw),
+        "heat_estimate_kw": _num(heat.kw) if heat.estimated else None,
     }
 
 

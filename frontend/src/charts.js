@@ -23,7 +23,9 @@ function fmt(v) {
 }
 
 /**
- * A line chart: `series` = [{label, color, points: [[x, y], …], dots?}]; a shared x axis.
+ * A line chart: `series` = [{label, color, points: [[x, y], …], dots?, dashed?}]; a shared
+ * x axis. A null y is a gap: the line stops there and starts again after it (a cycle without
+ * that figure is not drawn as if it had one). `dashed` draws an estimate (≈, not measured).
  * `fixed` = [lo, hi] pins the y axis (share in band: 0…100). Empty series draw `empty`.
  */
 export function lineChart({ series, fixed = null, xLabel = "", empty = "", name = "" }) {
@@ -37,12 +39,23 @@ export function lineChart({ series, fixed = null, xLabel = "", empty = "", name 
   const sx = (x) => PAD.left + ((x - xr[0]) / (xr[1] - xr[0] || 1)) * (W - PAD.left - PAD.right);
   const sy = (y) => H - PAD.bottom - ((y - yr[0]) / (yr[1] - yr[0])) * (H - PAD.top - PAD.bottom);
   const lines = series.map((s) => {
-    const pts = s.points.filter((p) => p[1] !== null && Number.isFinite(p[1]));
-    const d = pts.map((p, i) => `${i ? "L" : "M"}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join("");
+    const known = (p) => p[1] !== null && p[1] !== undefined && Number.isFinite(p[1]);
+    const pts = s.points.filter(known);
+    let d = "";
+    let pen = false;
+    for (const p of s.points) {
+      if (!known(p)) {
+        pen = false;
+        continue;
+      }
+      d += `${pen ? "L" : "M"}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`;
+      pen = true;
+    }
     const dots = s.dots || pts.length === 1
       ? pts.map((p) => svg`<circle cx=${sx(p[0])} cy=${sy(p[1])} r="2.5" fill=${s.color}></circle>`)
       : [];
-    return svg`<path d=${d} fill="none" stroke=${s.color} stroke-width="1.6"></path>${dots}`;
+    const dash = s.dashed ? "4 3" : "none";
+    return svg`<path d=${d} fill="none" stroke=${s.color} stroke-width="1.6" stroke-dasharray=${dash} data-series=${s.key || ""}></path>${dots}`;
   });
   return html`<figure class="chart" data-chart=${name} data-points=${ys.length}>
     <svg viewBox="0 0 ${W} ${H}" role="img" preserveAspectRatio="none">
@@ -53,6 +66,6 @@ export function lineChart({ series, fixed = null, xLabel = "", empty = "", name 
       <text x=${W - PAD.right} y=${H - 4} class="tick" text-anchor="end">${xLabel}</text>
       ${lines}
     </svg>
-    <figcaption>${series.map((s) => html`<span><i style="background:${s.color}"></i>${s.label}</span>`)}</figcaption>
+    <figcaption>${series.filter((s) => !s.optional || s.points.some((p) => p[1] !== null && p[1] !== undefined)).map((s) => html`<span><i style="background:${s.color}"></i>${s.label}</span>`)}</figcaption>
   </figure>`;
 }

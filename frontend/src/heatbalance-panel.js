@@ -471,9 +471,10 @@ class HeatbalancePanel extends LitElement {
     const start = h.length ? h[0].t : 0;
     const hours = (p) => (p.t - start) / 3600;
     const series = (key, label, color, scale = 1) => ({
+      key,
       label,
       color,
-      points: h.map((p) => [hours(p), p[key] === null ? null : p[key] * scale]),
+      points: h.map((p) => [hours(p), p[key] === null || p[key] === undefined ? null : p[key] * scale]),
     });
     const xLabel = `${t.cycle} (h)`;
     return html`
@@ -495,6 +496,8 @@ class HeatbalancePanel extends LitElement {
         series: [
           series("forecast_kw", t.forecast, "var(--accent-color, #ff9800)"),
           series("heat_kw", t.actual, "var(--primary-color)"),
+          // a cycle whose heat was the engine's estimate (a meter lost or rejected): ≈, dashed
+          { ...series("heat_estimate_kw", `≈ ${t.estimated}`, "var(--primary-color)"), dashed: true, dots: true, optional: true },
         ],
         xLabel,
         empty: t.no_points,

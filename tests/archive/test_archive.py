@@ -24,6 +24,7 @@ from custom_components.heatbalance.engine.archive import (
     retention_cutoff,
     season_of,
 )
+from custom_components.heatbalance.engine.reports import build_report, write_report
 
 T0 = 1764547200.0  # 2025-12-01 00:00 UTC = 08:00 in Shanghai
 
@@ -295,3 +296,31 @@ def test_todays_roll_up_follows_new_cycles(archive_url: str) -> None:
         assert {r["cycles"] for r in archive.inlet_totals("net", today, today)} == {3}
     finally:
         archive.close()
+
+
+def test_day_report_tells_measured_heat_from_estimated(archive_url: str, tmp_path: Path) -> None:
+    """Issue 10 item 3: a cycle whose network heat was the engine's estimate (a meter lost
+    or rejected: ``heat_estimated``) goes into the day's heat, but apart — measured and
+    estimated kWh and the estimated cycles, per day and for the period — in every format
+    (the PDF prints each summary key's label)."""
+    archive = Archive(archive_url, "Asia/Shanghai")
+    try:
+        records = [cycle(k) for k in range(6)]  # 600 s each at 10·k kW
+        for k in (2, 5):
+            records[k].figures |= {"heat_estimated": True, "heat_left_out": 1}
+        archive.write(records)
+        report = build_report(archive, "net", "net", "day", date(2025, 12, 1))
+    finally:
+        archive.close()
+    (day,) = report.days
+    assert day["heat_kwh"] == pytest.approx(25.0)  # 10·(0+1+…+5) kW × 1/6 h
+    assert day["heat_kwh_estimated"] == pytest.approx(70.0 / 6)  # cycles 2 and 5
+    assert day["heat_kwh_measured"] == pytest.approx(80.0 / 6)
+    assert day["estimated_cycles"] == 2
+    summary = report.summary
+    assert (summary["heat_kwh_estimated"], summary["estimated_cycles"]) == (
+        day["heat_kwh_estimated"],
+        2,
+    )
+    files = write_report(report, tmp_path, ("csv", "xlsx", "pdf"), "en")
+    assert "heat_kwh_estimated" in files["csv"].read_text(encoding="utf-8")

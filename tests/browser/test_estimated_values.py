@@ -124,3 +124,46 @@ async def test_estimated_values_are_marked(ha: RunningHA, artifacts: Path) -> No
         assert tips
         assert all("非实测" in tip for tip in tips)
         await page.screenshot(path=artifacts / "view-estimated-zh.png", full_page=True)
+
+
+async def test_estimated_heat_is_drawn_dashed_apart_from_the_actual_load(
+    ha: RunningHA, artifacts: Path
+) -> None:
+    """The heat chart (issue 10 item 3): a cycle whose network heat was the engine's
+    estimate (an inlet's reading lost) is no point of the actual line — that line breaks
+    there — and its estimate is drawn ≈, dashed, with its own legend entry."""
+    entry_id = ha.entries.get(NETWORK) or ha.add_network(NETWORK)
+    _lose_readings(ha, entry_id)
+    for _ in range(60):
+        history = (await view_data(ha, entry_id))["history"]
+        if sum(p.get("heat_estimate_kw") is not None for p in history) >= 2:
+            break
+        await asyncio.sleep(2.0)
+    else:
+        raise AssertionError("no two cycles with estimated heat within 120 s")
+    runs = sum(  # the actual line's pieces so far: one per run of measured cycles
+        1
+        for before, p in zip([None, *history], history, strict=False)
+        if p["heat_kw"] is not None and (before is None or before["heat_kw"] is None)
+    )
+    async with browser_page(ha) as page:
+        await open_view(page, ha, NETWORK)
+        chart = await page.evaluate(
+            f"""(name) => {{
+            const fig = ({FIND_PANEL})(name).shadowRoot.querySelector('[data-chart=forecast]');
+            const path = (key) => fig.querySelector(`path[data-series=${{key}}]`);
+            const est = path('heat_estimate_kw'), actual = path('heat_kw');
+            return {{
+              dash: est && est.getAttribute('stroke-dasharray'),
+              estimate: est ? est.getAttribute('d') : '',
+              actual: actual ? actual.getAttribute('d') : '',
+              legend: [...fig.querySelectorAll('figcaption span')].map((s) => s.textContent),
+            }};
+        }}""",
+            PANEL,
+        )
+        await page.screenshot(path=artifacts / "view-estimated-heat.png", full_page=True)
+    assert chart["dash"] == "4 3"
+    assert chart["estimate"].count("M") + chart["estimate"].count("L") >= 2
+    assert "≈ estimated" in chart["legend"]
+    assert chart["actual"].count("M") >= min(runs, 2)  # the panel's history holds those runs

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from custom_components.heatbalance.engine.cleaning import heat_flow_kw
 from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
-from custom_components.heatbalance.engine.energy import EnergyCounters
+from custom_components.heatbalance.engine.energy import EnergyCounters, NetworkEnergy
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 from custom_components.heatbalance.engine.simulator import Simulator
@@ -47,3 +49,19 @@ def test_counter_never_runs_backwards_and_skips_lost_readings() -> None:
     after = counters.add({"A": -50.0, "B": None, "C": 36.0}, 3600.0, ["A", "B", "C"])
     assert after == {"A": 10.0, "B": 0.0, "C": 36.0}
     assert counters.add({"A": 2.0}, 1800.0, ["A"]) == {"A": 11.0}
+
+
+def test_network_energy_counts_estimated_cycles_apart_and_never_runs_backwards() -> None:
+    """The network heat energy (issue 10 item 3): a cycle whose figure was the engine's
+    estimate counts into the total and into its estimated part; a negative, missing or
+    non-finite figure adds nothing; a damaged store starts that part at zero."""
+    energy = NetworkEnergy()
+    energy.add(360.0, False, 600.0)  # 60 kWh measured
+    energy.add(180.0, True, 600.0)  # 30 kWh estimated
+    for bad in (-50.0, None, math.nan, math.inf):
+        energy.add(bad, False, 600.0)
+    assert (energy.total_kwh, energy.estimated_kwh, energy.estimated_cycles) == (90.0, 30.0, 1)
+    again = NetworkEnergy(energy.as_dict())
+    assert again.as_dict() == energy.as_dict()
+    damaged = NetworkEnergy({"total_kwh": "x", "estimated_kwh": 5.0, "estimated_cycles": -2})
+    assert damaged.as_dict() == {"total_kwh": 0.0, "estimated_kwh": 0.0, "estimated_cycles": 0}

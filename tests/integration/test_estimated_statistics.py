@@ -234,3 +234,25 @@ async def test_substation_heat_meter_is_the_network_heat_power(
     assert heat.attributes["estimated"] is True
     assert heat.attributes["inlets_left_out"] == 1
     assert heat.attributes["estimate"] == pytest.approx(coordinator.data.heat_kw, abs=1e-3)
+
+
+async def test_panel_chart_gets_estimated_heat_apart(
+    hass: HomeAssistant, demo: ConfigEntry, hass_ws_client: Any
+) -> None:
+    """The panel's heat chart: a measured cycle's heat is the actual line (``heat_kw``); a
+    cycle whose network heat was the engine's estimate (B003's flow rejected) has no actual
+    point — its estimate comes as ``heat_estimate_kw``, which the panel draws ≈, dashed
+    (charts.js), never as the actual load."""
+    await cycles(hass, demo, 1)
+    measured = (await _view(hass, hass_ws_client, demo))["history"][-1]
+    assert measured["heat_kw"] == pytest.approx(demo.runtime_data.coordinator.data.heat_kw, abs=0.1)
+    assert measured["heat_estimate_kw"] is None
+    await _field_devices(hass)
+    _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=1e6)  # B003 rejected
+    await _map_b003(hass, demo, FIELD)
+    await cycles(hass, demo, 1)
+    heat = demo.runtime_data.coordinator.data.network_heat()
+    assert heat.estimated
+    last = (await _view(hass, hass_ws_client, demo))["history"][-1]
+    assert last["heat_kw"] is None
+    assert last["heat_estimate_kw"] == pytest.approx(heat.kw, abs=0.1)

@@ -166,3 +166,44 @@ def _answer(entry: ConfigEntry) -> dict[str, Any]:
     for section, key, _ in FIELDS:
         out[section][key] = current[key]
     return out
+
+
+async def test_mapping_the_substation_heat_meter_resets_the_load_model_audited(
+    hass: HomeAssistant,
+) -> None:
+    """§3.0.7-2: the forecaster learns the inlets' heat until a substation heat meter is
+    mapped, then that meter's (pipe losses in): a model taught both forecasts neither, so
+    mapping and unmapping the meter reset it — through the entry's reload (Store) — and the
+    audit log says so (§5.3.6-7), old source → new."""
+    from pytest_homeassistant_custom_component.common import async_capture_events
+
+    from custom_components.heatbalance.const import EVENT_AUDIT
+
+    from .test_balancing import FIELD, _field_devices, _map_b003, _report
+
+    entry = await add_network(hass, "estate12")
+    await _field_devices(hass)
+    _report(hass, supply_f=140.0, return_f=113.0, flow_l_min=700.0)  # B003 read, a real plant
+    await _map_b003(hass, entry, FIELD)
+    await cycles(hass, entry, 4)
+    loop = entry.runtime_data.coordinator.memory.loop
+    assert loop is not None
+    assert loop.forecaster.hours_seen >= 1  # the inlets' load learnt
+    audits = async_capture_events(hass, EVENT_AUDIT)
+    meter = "sensor.station_heat_power"
+    hass.states.async_set(meter, "2.5", {"unit_of_measurement": "MW"})
+    for mapped in (meter, None):
+        options = dict(entry.options) | {"substation_heat_entity": mapped}
+        hass.config_entries.async_update_entry(entry, options=options)
+        await hass.async_block_till_done()
+        await cycles(hass, entry, 1)
+        loop = entry.runtime_data.coordinator.memory.loop
+        assert loop is not None
+        assert loop.forecaster.hours_seen == 0  # learnt afresh
+        await cycles(hass, entry, 3)
+        assert loop.forecaster.hours_seen >= 1
+    resets = [e.data for e in audits if e.data["action"] == "forecaster_reset"]
+    assert [(r["details"]["old_source"], r["details"]["new_source"]) for r in resets] == [
+        ("inlets", f"substation:{meter}"),
+        (f"substation:{meter}", "inlets"),
+    ]

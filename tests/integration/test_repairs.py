@@ -221,3 +221,41 @@ def test_data_check_knows_what_the_gateway_delivers() -> None:
     assert "network" not in missing or "typical_room" not in missing["network"]
     room_only = InletConfig("s3", "B003", source="entities", rooms=("sensor.a", "sensor.b"))
     assert available(room_only) == {"room"}
+
+
+async def test_substation_heat_meter_that_delivers_nothing_is_a_missing_signal(
+    hass: HomeAssistant, demo: ConfigEntry
+) -> None:
+    """§4.3.2 data check: a substation heat meter, once mapped on a real plant, is the
+    network heat and what the load forecast learns (§3.0.7-2). Mapped to an entity that
+    reads no thermal power (its energy counter in kWh), it delivers nothing: named in
+    ``missing_signals`` on the network's line; mapped to its power sensor, not. A gateway
+    device its gateway describes without a ``power`` point is named alike."""
+    from custom_components.heatbalance.requirements import missing_signals, station_heat_missing
+    from custom_components.heatbalance.settings import Settings
+
+    full = {
+        "supply_temperature_entity": "sensor.b3_supply",
+        "return_temperature_entity": "sensor.b3_return",
+        "flow_entity": "sensor.b3_flow",
+        "actuator_entity": "number.b3_valve",
+    }
+    await _map(hass, demo, "B003", full)  # a real plant, every signal of the level mapped
+    outdoor = {"outdoor_entity": "sensor.outdoor"}
+    hass.states.async_set("sensor.station_energy", "1234", {"unit_of_measurement": "kWh"})
+    hass.states.async_set("sensor.station_power", "2.5", {"unit_of_measurement": "MW"})
+    for meter, named in (("sensor.station_energy", True), ("sensor.station_power", False)):
+        options = dict(demo.options) | outdoor | {"substation_heat_entity": meter}
+        hass.config_entries.async_update_entry(demo, options=options)
+        await hass.async_block_till_done()
+        issue = _issue(hass, demo, "missing_signals")
+        lines = issue.translation_placeholders["signals"] if issue else ""
+        assert ("substation heat meter delivers no thermal power" in lines) is named, lines
+    device = Settings.from_options({"substation_heat_gateway_device": "station-heat"})
+    assert station_heat_missing(device, {"station-heat": frozenset({"flow", "energy"})})
+    assert not station_heat_missing(device, {"station-heat": frozenset({"flow", "power"})})
+    assert not station_heat_missing(device, {})  # not described yet: taken at its kind
+    real = demo.runtime_data.coordinator.inlets
+    network = demo.runtime_data.coordinator.network
+    points = {"station-heat": frozenset({"energy"})}
+    assert "substation_heat" in missing_signals(network, device, real, points)["network"]

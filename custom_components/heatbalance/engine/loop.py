@@ -394,6 +394,12 @@ class ControlLoop:
                 out["opening"] = position
         return out
 
+    def forget_load(self) -> None:
+        """The load's meter changed (a substation heat meter mapped, unmapped or another one):
+        the load model learnt another figure (with or without the pipes' losses), so it
+        starts afresh rather than blend the two (§3.0.7-2)."""
+        self.forecaster = LoadForecaster()
+
     def held(self) -> None:
         """Nothing was sent this cycle: the controller must not assume its commands moved
         anything (:meth:`step` calls it when its :class:`Dispatch` holds)."""

@@ -93,6 +93,7 @@ from .control.base import InletReading, Measurements, usable
 from .diagnosis import Finding
 from .model import WATER_CP, WATER_DENSITY, Device, Network
 from .plain import as_plain
+from .registers import Register, Span
 
 WINDOW = 48  # cycles kept per series (a day of 30-minute cycles)
 WINDOWS = (4, 6, 12, 24, 48)  # recent spans tested (3 was too short: room transients)
@@ -107,6 +108,10 @@ BALANCE_PRIOR = 0.03  # mass-balance noise assumed before the data says (flow me
 PRIOR_WEIGHT = 4.0  # … worth that many cycle-to-cycle differences of all series together
 POOL_WEIGHT = 6.0  # one series' own noise counts against the pooled one from this many cycles
 SIGMA_FLOOR = 0.005  # no meter pair agrees better than 0.5 % cycle to cycle
+# A pair value whose heat meter register's quantisation (:mod:`.registers`) is below this
+# (relative σ) is steady enough to teach the pair noise and centre a cycle; a coarser one
+# (a whole-kWh register over a 30-s cycle: ≈30 %) counts with its quantisation only
+QUANT_PRECISE = 0.02
 CENTRE_MIN = 5  # steady pair ratios in a cycle needed to take out what they share
 CLEAR_SPAN = 12  # a finding clears when the last 12 cycles' mean is below half the level
 SUPPLY_PRIOR_K = 1.0  # a supply sensor's noise assumed before the data says (K)
@@ -162,18 +167,37 @@ class _Series:
     diff_sq: float = 0.0
     diffs: int = 0
     extras: list[float] = field(default_factory=list)
+    # per value (only once one is quantised, else empty): the σ its energy register's start
+    # and end give it, and whether its start is the value before's end (:class:`_Quant`)
+    quants: list[list[float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if len(self.extras) != len(self.values):  # a state stored before extras existed
             self.extras = [0.0] * len(self.values)
+        if self.quants and len(self.quants) != len(self.values):
+            self.quants = []  # damaged: taken as exact
+        self.quants = [[float(a), float(b), float(bool(c))] for a, b, c in self.quants]
 
-    def add(self, value: float, extra: float = 0.0) -> None:
+    def add(self, value: float, extra: float = 0.0, quant: _Quant | None = None) -> None:
+        """Append a value; ``extra`` a variance σ does not describe (a stroke), ``quant``
+        its register's quantisation (None: exact). A difference teaches σ only between
+        steady values whose quantisation is small (:data:`QUANT_PRECISE`), less what
+        that quantisation gives it."""
+        if quant is not None and not self.quants and (quant.start or quant.end):
+            self.quants = [[0.0, 0.0, 0.0] for _ in self.values]
+        now = [0.0, 0.0, 0.0] if quant is None else [quant.start, quant.end, float(quant.chained)]
         if self.values and extra == 0.0 and self.extras[-1] == 0.0:  # strokes not in σ
-            self.diff_sq += (value - self.values[-1]) ** 2
-            self.diffs += 1
+            before = self.quants[-1] if self.quants else None
+            expected = _quant_diff_var(before, now) if before is not None else 0.0
+            if expected <= 2.0 * QUANT_PRECISE**2:
+                self.diff_sq += (value - self.values[-1]) ** 2 - expected
+                self.diffs += 1
         self.values.append(value)
         self.extras.append(extra)
         del self.values[:-WINDOW], self.extras[:-WINDOW]
+        if self.quants:
+            self.quants.append(now)
+            del self.quants[:-WINDOW]
 
     def sigma(self, pooled_var: float) -> float:
         """Noise of one value: this series' own (var(Δ) = 2σ²) shrunk toward the
@@ -212,6 +236,8 @@ class _Series:
         wanted = [n for n in ns if n <= len(self.values)]
         if not wanted:
             return out
+        if self.quants:
+            return self._quant_spans(wanted, sigma)
         tail = zip(reversed(self.values[-wanted[-1] :]), reversed(self.extras), strict=False)
         total = weighted = 0.0
         for count, (value, extra) in enumerate(tail, start=1):
@@ -222,6 +248,33 @@ class _Series:
                 out.append((count, weighted / total, 1.0 / total))
         return out
 
+    def _quant_spans(self, wanted: list[int], sigma: float) -> list[tuple[int, float, float]]:
+        """:meth:`spans` of quantised values: each value's register error is its end's less
+        its start's, and where a value starts at the one before's end the two share that
+        error — it cancels from their mean (a mean over n register spans of the same heat
+        carries the two outer ends' error ÷ n, not ÷ √n). So each mean's variance adds
+        Σ (weighted coefficient of each end)², summed backwards in one pass."""
+        out: list[tuple[int, float, float]] = []
+        n = wanted[-1]
+        tail = zip(
+            reversed(self.values[-n:]), reversed(self.extras), reversed(self.quants), strict=False
+        )
+        total = weighted = squares = 0.0
+        newer: tuple[float, float] | None = None  # (weight × start σ, chained) of the newer
+        for count, (value, extra, (start, end, chained)) in enumerate(tail, start=1):
+            w = 1.0 / (sigma**2 + extra)
+            total += w
+            weighted += w * value
+            if newer is not None and newer[1]:  # the newer's start is this value's end
+                squares += (newer[0] - w * end) ** 2 - newer[0] ** 2
+            else:
+                squares += (w * end) ** 2
+            squares += (w * start) ** 2
+            newer = (w * start, chained)
+            if count in wanted:
+                out.append((count, weighted / total, 1.0 / total + squares / total**2))
+        return out
+
     def weighted(self, n: int, sigma: float) -> tuple[float, float]:
         """Inverse-variance mean of the last n values and its variance."""
         return self.spans((n,), sigma)[0][1:]
@@ -230,6 +283,55 @@ class _Series:
         """Mean of the last :data:`CLEAR_SPAN` values (a finding clears on it)."""
         tail = self.values[-CLEAR_SPAN:]
         return sum(tail) / len(tail) if tail else None
+
+
+class _Quant(NamedTuple):
+    """A pair value's register quantisation (:mod:`.registers`): the relative error σ its
+    span's start and end give it, and whether its start is the value before's end."""
+
+    start: float
+    end: float
+    chained: bool
+
+
+_ACCRUED = ("heat", "weight", "time", "moved", "strokes", "stroke", "flow", "dt")
+
+
+def _inlet_plain(state: _Inlet) -> dict[str, Any]:
+    """``as_plain`` of an inlet's state (fast), its register and accrual as short lists (an
+    exact register's span closes every cycle: its accrual is then empty)."""
+    out = as_plain(state)
+    out["register"] = state.register.to_plain()
+    acc = state.accrual
+    fresh = acc.cycles == 0 and acc.ok
+    out["accrual"] = [] if fresh else [*(getattr(acc, k) for k in _ACCRUED), acc.cycles, acc.ok]
+    return out
+
+
+def _accrual(data: Any) -> _Accrual:
+    """A stored :class:`_Accrual` (numbers checked: a damaged one raises)."""
+    out = _Accrual()
+    if not data:
+        return out
+    values = list(data)
+    for key, value in zip(_ACCRUED, values, strict=False):
+        setattr(out, key, float(value))
+    out.cycles, out.ok = int(values[len(_ACCRUED)]), bool(values[len(_ACCRUED) + 1])
+    return out
+
+
+def _steady(extra: float, quant: _Quant | None) -> bool:
+    """A pair value with no stroke and a register fine enough (:data:`QUANT_PRECISE`) to
+    centre a cycle and teach the pair noise."""
+    return extra == 0.0 and (quant is None or math.hypot(quant.start, quant.end) <= QUANT_PRECISE)
+
+
+def _quant_diff_var(before: list[float], now: list[float]) -> float:
+    """Variance the register's quantisation gives the difference of two successive values
+    (their shared end, if chained, counts once with both coefficients)."""
+    if now[2]:
+        return before[0] ** 2 + (before[1] + now[0]) ** 2 + now[1] ** 2
+    return before[0] ** 2 + before[1] ** 2 + now[0] ** 2 + now[1] ** 2
 
 
 def _log_ratio(num: float | None, den: float | None) -> float | None:
@@ -299,11 +401,44 @@ class _Valve(NamedTuple):
 
 
 @dataclass
+class _Accrual:
+    """What the flow meter and the temperatures say of the heat since the heat meter's
+    register last changed (its open span, :mod:`.registers`): Σ flow·ΔT·Δt, Σ ΔT·Δt, Σ Δt
+    and the cycles; the largest flow change no witness confirmed and the strokes' variance
+    (:func:`_stroke_var`, each weighed by its cycle's share of the span); the last cycle's
+    flow and ΔT. ``ok``: every cycle of the span was read (else it tells nothing)."""
+
+    heat: float = 0.0
+    weight: float = 0.0
+    time: float = 0.0
+    cycles: int = 0
+    moved: float = 0.0
+    strokes: float = 0.0  # Σ stroke variance·Δt²
+    stroke: float = 0.0  # the last cycle's stroke variance
+    flow: float = 0.0
+    dt: float = 0.0
+    ok: bool = True
+
+    def add(self, flow: float, dt_k: float, dt_s: float, moved: float, confirmed: bool) -> None:
+        self.heat += flow * dt_k * dt_s
+        self.weight += dt_k * dt_s
+        self.time += dt_s
+        self.cycles += 1
+        if not confirmed:
+            self.moved = max(self.moved, moved)
+        self.stroke = _stroke_var(moved, dt_s)
+        self.strokes += self.stroke * dt_s**2
+        self.flow, self.dt = flow, dt_k
+
+
+@dataclass
 class _Inlet:
     """What the check remembers of one inlet between cycles."""
 
     time_s: float | None = None
-    heat_kwh: float | None = None
+    register: Register = field(default_factory=Register)  # the heat meter's (spans)
+    accrual: _Accrual = field(default_factory=_Accrual)  # the flow meter's over its span
+    chained: bool = False  # the last span closed gave a pair value (the next starts there)
     flow_m3h: float | None = None
     ratio: _Series = field(default_factory=_Series)
     offsets: list[float] = field(default_factory=list)  # supply reading − common supply (K)
@@ -323,6 +458,11 @@ class _Inlet:
     # the valve's residual, in units of one transmitter's relative noise² (:func:`_dp_gain`)
     circuit_gain: list[float] = field(default_factory=list)
     avail_log: float | None = None  # ln(available ΔP) last read (its noise, :meth:`_dp_noise`)
+
+    @property
+    def heat_kwh(self) -> float | None:
+        """The heat meter's register as last read (kWh)."""
+        return self.register.kwh
 
 
 class MeterCheck:
@@ -358,7 +498,8 @@ class MeterCheck:
         self.active: dict[str, tuple[str, float, float]] = {}  # id → (kind, bias, since)
         self.flow_odds: dict[str, float] = {}  # undecided pairs: log-odds "flow meter lies"
         self.factors: dict[str, float] = {}  # last applied flow correction per inlet (×)
-        self._pending: dict[str, tuple[float, float]] = {}  # this cycle's (ratio, extra)
+        # this cycle's (ratio, extra, quantisation) per inlet
+        self._pending: dict[str, tuple[float, float, _Quant | None]] = {}
         self.centres: list[float] = []  # the cycles' median ratios (what all inlets shared)
         self.cross: tuple[float, float] = (0.0, 0.0)  # Σ spread²·dof, Σ dof of the cycles
         # the same for the cycle-to-cycle change of ln(available ΔP): its transmitters' noise
@@ -425,7 +566,7 @@ class MeterCheck:
         where successive differences alone needed a day.
         """
         pending, self._pending = self._pending, {}
-        steady = sorted(r for r, extra in pending.values() if extra == 0.0)
+        steady = sorted(r for r, extra, quant in pending.values() if _steady(extra, quant))
         shared = len(steady) >= CENTRE_MIN
         if shared:
             centre = _median(steady)
@@ -438,11 +579,11 @@ class MeterCheck:
             )
         else:  # too few this cycle: what the network shared lately
             centre = _median(sorted(self.centres)) if self.centres else 0.0
-        for iid, (ratio, extra) in pending.items():
+        for iid, (ratio, extra, quant) in pending.items():
             # A steady ratio is centred on the others' median: its own would pull the
             # median its way (on loop8's 8 inlets a +10 % meter's pair lost 0.7 % so).
-            own = _median_without(steady, ratio) if shared and extra == 0.0 else centre
-            self.inlets[iid].ratio.add((1.0 + ratio) / (1.0 + own) - 1.0, extra)
+            own = _median_without(steady, ratio) if shared and _steady(extra, quant) else centre
+            self.inlets[iid].ratio.add((1.0 + ratio) / (1.0 + own) - 1.0, extra, quant)
 
     def findings(self) -> list[Finding]:
         """Active findings, ordered by id."""
@@ -633,7 +774,9 @@ class MeterCheck:
         prior: _OffsetPrior | None = None,
         confirmed: bool = False,
     ) -> float | None:
-        """Flow implied by the heat meter over the last cycle; feeds the pair's series.
+        """Flow implied by the heat meter over the span its register closed this cycle (the
+        last cycle where the register is exact, :mod:`.registers`); feeds the pair's series.
+        The flow meter and ΔT are accrued over the same span, cycle by cycle.
 
         ``confirmed``: the valve's Kv·√ΔP moved with the flow reading (a stroke, not a spike).
         """
@@ -646,47 +789,79 @@ class MeterCheck:
             iid, state, reading, common, prior or self._offset_prior()
         )
         ret = reading.get("return_c")
-        q_heat = None
         change = _log_ratio(flow, state.flow_m3h)
-        moved = abs(change) if change is not None else None
-        if (
-            moved is not None
-            and energy is not None
-            and state.heat_kwh is not None
-            and state.time_s is not None
-            and now > state.time_s
-            and supply is not None
-            and ret is not None
-            and supply - ret >= MIN_DT_K
-            and energy > state.heat_kwh
-        ):
-            power_w = (energy - state.heat_kwh) * 3.6e6 / (now - state.time_s)
-            q_heat = power_w / (WATER_DENSITY * WATER_CP * (supply - ret)) * 3600.0
-            # Linear, not log: ΔT enters linearly, so its noise stays symmetric (a log
-            # ratio's heavier low tail gave false alarms on households with noisy sensors).
-            pooled = common is not None
-            if pooled and not state.pooled:
-                # Values on the own sensor are noisier: their differences would keep the
-                # noise estimate high for days. The series starts again on the new basis.
-                state.ratio, state.offset_sd, state.pooled = _Series(), [], True
-                state.offset_at, state.dt_at = [], []
-            ratio = flow / q_heat - 1.0  # type: ignore[operator]
-            last, state.last_ratio = state.last_ratio, ratio
-            if confirmed or _counts(last, ratio, moved):
-                self._pending[iid] = (ratio, _stroke_var(moved, now - state.time_s))
-                state.dt_k = supply - ret
-                state.offset_sd.append(offset_sd)
-                del state.offset_sd[:-WINDOW]
-                if offset is not None:
-                    self._rebase(state, offset)
-                    state.offset_at.append(offset)
-                    state.dt_at.append(supply - ret)
-                    del state.offset_at[:-WINDOW], state.dt_at[:-WINDOW]
+        acc = state.accrual
+        if state.time_s is not None and now > state.time_s:
+            if (
+                change is not None
+                and supply is not None
+                and ret is not None
+                and supply - ret >= MIN_DT_K
+            ):
+                acc.add(flow, supply - ret, now - state.time_s, abs(change), confirmed)  # type: ignore[arg-type]
             else:
-                q_heat = None
-        if energy is not None:
-            state.heat_kwh, state.time_s = energy, now
-        state.flow_m3h = flow
+                acc.ok = False  # a cycle whose heat the flow meter cannot say
+        state.time_s, state.flow_m3h = now, flow
+        if energy is None:
+            return None
+        span = state.register.read(energy, now)
+        if span is None:
+            if state.register.anchor_s == now:  # a first reading, or the register went back
+                state.accrual, state.chained = _Accrual(), False
+            return None
+        state.accrual = _Accrual()
+        if not acc.ok or acc.cycles == 0:
+            state.chained = False
+            return None
+        q_heat = self._span_value(iid, state, acc, span, (offset_sd, offset))
+        state.chained = q_heat is not None
+        return q_heat
+
+    def _span_value(
+        self,
+        iid: str,
+        state: _Inlet,
+        acc: _Accrual,
+        span: Span,
+        supply: tuple[float, float | None],
+    ) -> float | None:
+        """The pair's value over one closed register span (flow implied by the heat meter,
+        or None where the span's flow changed in a way the heat meter did not follow)."""
+        seconds = span.end_s - span.start_s
+        power_w = span.heat_kwh * 3.6e6 / seconds
+        if acc.cycles == 1:  # one cycle (an exact register): its own readings
+            flow, dt_k, extra = acc.flow, acc.dt, acc.stroke
+        else:
+            flow, dt_k = acc.heat / acc.weight, acc.weight / acc.time
+            extra = acc.strokes / seconds**2
+        q_heat = power_w / (WATER_DENSITY * WATER_CP * dt_k) * 3600.0
+        # Linear, not log: ΔT enters linearly, so its noise stays symmetric (a log
+        # ratio's heavier low tail gave false alarms on households with noisy sensors).
+        offset_sd, offset = supply
+        pooled = offset is not None
+        if pooled and not state.pooled:
+            # Values on the own sensor are noisier: their differences would keep the
+            # noise estimate high for days. The series starts again on the new basis.
+            state.ratio, state.offset_sd, state.pooled = _Series(), [], True
+            state.offset_at, state.dt_at = [], []
+            state.chained = False
+        ratio = flow / q_heat - 1.0
+        last, state.last_ratio = state.last_ratio, ratio
+        if not _counts(last, ratio, acc.moved):
+            return None
+        quant = None
+        if span.start_sd or span.end_sd:  # the register's step: each end's error, relative
+            scale = (1.0 + ratio) / span.heat_kwh
+            quant = _Quant(span.start_sd * scale, span.end_sd * scale, state.chained)
+        self._pending[iid] = (ratio, extra, quant)
+        state.dt_k = dt_k
+        state.offset_sd.append(offset_sd)
+        del state.offset_sd[:-WINDOW]
+        if offset is not None:
+            self._rebase(state, offset)
+            state.offset_at.append(offset)
+            state.dt_at.append(dt_k)
+            del state.offset_at[:-WINDOW], state.dt_at[:-WINDOW]
         return q_heat
 
     # --- the valve's own word ------------------------------------------------------------
@@ -1136,7 +1311,7 @@ class MeterCheck:
         return {
             "threshold": self.threshold,
             "z": self.z,
-            "inlets": {iid: as_plain(s) for iid, s in self.inlets.items()},  # asdict, fast
+            "inlets": {iid: _inlet_plain(s) for iid, s in self.inlets.items()},
             "balances": {p: as_plain(s) for p, s in self.balances.items()},
             "active": {k: list(v) for k, v in self.active.items()},
             "factors": dict(self.factors),
@@ -1161,6 +1336,9 @@ class MeterCheck:
                 avail_log = raw.get("avail_log")
                 raw["avail_log"] = None if avail_log is None else float(avail_log)
                 raw.pop("learnt", None)  # a state stored before the offsets were shrunk
+                raw.pop("heat_kwh", None)  # … before the register's spans: starts a span
+                raw["register"] = Register.from_plain(raw.get("register", {}))
+                raw["accrual"] = _accrual(raw.get("accrual", {}))
                 out.inlets[str(iid)] = _Inlet(
                     **raw, ratio=ratio, valve=valve, model=model, circuit=circuit
                 )
@@ -1452,7 +1630,8 @@ def _stroke_var(moved: float, dt_s: float) -> float:
     """
     if moved <= TRANSIENT:
         return 0.0
-    return (0.5 * min(STROKE_S / dt_s, 1.0) * math.expm1(moved)) ** 2
+    # (a change beyond e^20 is a garbage reading: its variance is as good as infinite)
+    return (0.5 * min(STROKE_S / dt_s, 1.0) * math.expm1(min(moved, 20.0))) ** 2
 
 
 def _meter_flow(reading: InletReading) -> float | None:

@@ -53,6 +53,7 @@ from .control.estimation import PRIOR_NOISE, InletEstimator, SignalFilter
 from .diagnosis import Finding
 from .meters import SUBSTATION
 from .model import WATER_CP, WATER_DENSITY, Device, Network
+from .registers import Register, Span
 
 SWAP_CYCLES = 3  # cycles in a row with the return warmer than the supply
 SWAP_MARGIN_K = 2.0  # … by this much: 0.3 K sensors at zero flow differ by ≈0.4 K
@@ -72,6 +73,10 @@ FROZEN_WITNESS_WEIGHT = 1.0  # … worth one change (every quiet cycle brings on
 # a witness that jumps by more than this (ln: ×1.65) is a broken register, not moving water
 # (0 °C return, a 1e9 supply: test_garbage_registers_page_no_safety_alarm_…)
 FROZEN_WITNESS_MAX = 0.5
+# the heat witness is the power over a span of the heat meter's register (:mod:`.registers`),
+# taken only where the register's quantisation leaves it within this share (σ): a whole-kWh
+# register over 30-s cycles (≈40 %) would teach the witness's noise its own steps
+FROZEN_WITNESS_QUANT = 0.05
 # valves carrying this share of the network's design flow moved: every inlet's flow moved
 # (hydraulic coupling), far beyond a continuous meter's last digit (:func:`coupled`)
 COUPLED_SHARE = 0.02
@@ -119,8 +124,7 @@ class _Meter:
     steps: list[float] = field(default_factory=list)  # the last changes seen (sizes)
     witnesses: dict[str, float] = field(default_factory=dict)  # ln(flow) each witness gave
     run_witnessed: int = 0  # repeats of the run across which a witness saw the flow move
-    heat_kwh: float | None = None  # the heat meter's counter at the last reading …
-    heat_s: float | None = None  # … and when (the heat witness's power)
+    run_clock: float | None = None  # plant time of the run's first repeat (heat witness)
 
     @property
     def quantum(self) -> float | None:
@@ -201,8 +205,9 @@ class _Flowing:
 
     flow: float | None = None  # the last flow read above 0
     returns: list[float] = field(default_factory=list)  # returns of those cycles (°C)
-    heat_kwh: float | None = None  # the heat meter's counter last cycle …
-    time_s: float | None = None  # … and when
+    register: Register = field(default_factory=Register)  # the heat meter's (spans)
+    stop_kwh: float | None = None  # the register at the first reading since no flow …
+    stop_heat_s: float | None = None  # … and when
     dead: int = 0  # no-flow readings in a row the witnesses contradicted
     since: float = 0.0  # when that run began
     stop_s: float | None = None  # the first reading of no flow in a row (None: flowing)
@@ -214,13 +219,23 @@ def _number(data: Mapping[str, Any], key: str) -> float | None:
     return None if value is None else float(value)
 
 
+def _flowing_plain(state: _Flowing) -> dict[str, Any]:
+    """``asdict`` of a :class:`_Flowing`, its register as a short list (23k of them)."""
+    out = {k: v for k, v in vars(state).items() if k != "register"}
+    out["returns"] = list(state.returns)
+    out["register"] = state.register.to_plain()
+    return out
+
+
 def _flowing(data: Mapping[str, Any]) -> _Flowing:
     """A stored :class:`_Flowing` (numbers checked: a damaged one raises)."""
     return _Flowing(
         flow=_number(data, "flow"),
         returns=[float(x) for x in data["returns"]][-DEAD_KEPT:],
-        heat_kwh=_number(data, "heat_kwh"),
-        time_s=_number(data, "time_s"),
+        # a state stored before the register's spans (heat_kwh, time_s): a fresh one
+        register=Register.from_plain(data.get("register", {})),
+        stop_kwh=_number(data, "stop_kwh") if "stop_kwh" in data else None,
+        stop_heat_s=_number(data, "stop_heat_s") if "stop_heat_s" in data else None,
         dead=int(data["dead"]),
         since=float(data["since"]),
         stop_s=_number(data, "stop_s") if "stop_s" in data else None,  # stored before it
@@ -332,25 +347,31 @@ def _still_flows(
         said.append(says)
     energy = usable(reading.heat_kwh)
     now = cycle.clock_s
+    start_kwh, start_s = state.stop_kwh, state.stop_heat_s
     if (
         energy is not None
-        and state.heat_kwh is not None
-        and state.time_s is not None
-        and now > state.time_s
+        and start_kwh is not None
+        and start_s is not None
+        and now > start_s
         and state.flow
         and supply is not None
         and ret is not None
         and supply - ret >= DEAD_MIN_DT_K
     ):
-        power_w = (energy - state.heat_kwh) * 3.6e6 / (now - state.time_s)
-        q_heat = power_w / (WATER_DENSITY * WATER_CP * (supply - ret)) * 3600.0
-        if q_heat < DEAD_HEAT * state.flow:
+        # the heat counted since the first reading of no flow, within a register step
+        # each way (:mod:`.registers`): a whole-kWh register that has not moved for a few
+        # 30-s cycles says the heat was below a step, not that the water stopped
+        least, most = state.register.bounds(start_kwh)
+        flows = [x * 3.6e6 / (now - start_s) / (WATER_DENSITY * WATER_CP * (supply - ret)) * 3600.0
+                 for x in (least, most)]  # fmt: skip
+        if flows[1] < DEAD_HEAT * state.flow:
             return None
-        said.append(f"heat meter {q_heat:.2f} m³/h")
+        if flows[0] >= DEAD_HEAT * state.flow:
+            said.append(f"heat meter {flows[0]:.2f} m³/h")
     return said or None
 
 
-_WITNESS_DEFAULTS = {"witnesses": {}, "run_witnessed": 0, "heat_kwh": None, "heat_s": None}
+_WITNESS_DEFAULTS = {"witnesses": {}, "run_witnessed": 0, "run_clock": None}
 
 
 def _meter_plain(m: _Meter) -> dict[str, Any]:
@@ -377,8 +398,7 @@ def _meter(data: Mapping[str, Any]) -> _Meter:
         steps=[float(x) for x in data["steps"]][-STEPS_KEPT:],
         witnesses={str(k): float(v) for k, v in dict(data.get("witnesses", {})).items()},
         run_witnessed=int(data.get("run_witnessed", 0)),
-        heat_kwh=_number(data, "heat_kwh") if "heat_kwh" in data else None,
-        heat_s=_number(data, "heat_s") if "heat_s" in data else None,
+        run_clock=_number(data, "run_clock") if "run_clock" in data else None,
     )
 
 
@@ -429,6 +449,7 @@ class Plausibility:
         self.valves: dict[str, Device] = {}
         # per witness kind: Σ squared log-changes and their count in quiet cycles (its noise)
         self.witness_noise: dict[str, tuple[float, int]] = {}
+        self._spans: dict[str, Span] = {}  # this cycle's closed heat meter spans, per inlet
 
     def as_dict(self) -> dict[str, Any]:
         """The state as JSON-ready data (the loop's Store entry)."""
@@ -436,7 +457,7 @@ class Plausibility:
             "swapped": {iid: list(run) for iid, run in self.swapped.items()},
             "meters": {iid: _meter_plain(m) for iid, m in self.meters.items()},
             "pump_off": list(self.pump_off),
-            "flowing": {iid: asdict(f) for iid, f in self.flowing.items()},
+            "flowing": {iid: _flowing_plain(f) for iid, f in self.flowing.items()},
             "clock_s": self.clock_s,
             "witness_noise": {k: list(v) for k, v in self.witness_noise.items()},
         }
@@ -488,6 +509,7 @@ class Plausibility:
         now = raw.time_s or 0.0
         found: list[Finding] = []
         self.disowned = set()
+        self._spans = {}
         self.clock_s = raw.time_s if raw.time_s is not None else self.clock_s + self.cycle_s
         cycle = _Cycle(self.clock_s, usable(raw.supply_c), raw.inlets, estimators)
         pairs = [(iid, r.supply_c, r.return_c) for iid, r in raw.inlets.items()]
@@ -555,21 +577,19 @@ class Plausibility:
             kv = device.kv(opening)
             if kv > 0:
                 out["valve"] = math.log(kv * math.sqrt(dp))
-        energy = usable(reading.heat_kwh)
+        span = self._spans.get(iid)
         supply, ret = usable(reading.supply_c), usable(reading.return_c)
         if (
-            energy is not None
-            and m.heat_kwh is not None
-            and m.heat_s is not None
-            and now > m.heat_s
-            and energy > m.heat_kwh
+            span is not None
+            and m.run_clock is not None
+            and span.start_s >= m.run_clock  # the water since the run's first repeat
+            and math.hypot(span.start_sd, span.end_sd) <= FROZEN_WITNESS_QUANT * span.heat_kwh
             and supply is not None
             and ret is not None
             and supply - ret >= DEAD_MIN_DT_K
         ):
-            out["heat"] = math.log((energy - m.heat_kwh) / (now - m.heat_s) / (supply - ret))
-        if energy is not None:
-            m.heat_kwh, m.heat_s = energy, now
+            seconds = span.end_s - span.start_s
+            out["heat"] = math.log(span.heat_kwh / seconds / (supply - ret))
         return out
 
     def _swap(self, iid: str, supply: float | None, ret: float | None, now: float) -> list[Finding]:
@@ -610,7 +630,7 @@ class Plausibility:
             if m.run == 0:
                 # the level shrunk toward the network's meters: a few samples say little
                 noise = meter.sigma() if meter is not None and meter.learnt else None
-                m.noise, m.since = noise, now
+                m.noise, m.since, m.run_clock = noise, now, self.clock_s
             m.run += 1
             m.run_quiet += quiet
             m.run_moved += moved
@@ -624,7 +644,7 @@ class Plausibility:
                     m.pairs += m.run_quiet + quiet
                     m.repeats += m.run_quiet
             m.run, m.run_quiet, m.run_moved, m.run_witnessed, m.last = 0, 0, 0, 0, value
-            m.witnesses, m.heat_kwh, m.heat_s = {}, None, None
+            m.witnesses, m.run_clock = {}, None
         need = _need(m, meter, self._pool(m)) if m.run else None
         if m.run_witnessed >= 1:  # a witness saw the water move under the repeat
             need = min(need, FROZEN_MIN_RUN) if need is not None else FROZEN_MIN_RUN
@@ -650,11 +670,18 @@ class Plausibility:
         if state is None:
             state = self.flowing[iid] = _Flowing()
         found: list[Finding] = []
+        energy = usable(reading.heat_kwh)
+        if energy is not None:
+            span = state.register.read(energy, cycle.clock_s)
+            if span is not None:
+                self._spans[iid] = span
         if value is not None and value <= 0.0:
             first = state.stop_s is None  # a stop that just happened: nothing tells yet
             if first:
                 state.stop_s = cycle.clock_s
             said = None if first else _still_flows(iid, state, reading, cycle)
+            if state.stop_kwh is None and energy is not None:  # the heat counts from here
+                state.stop_kwh, state.stop_heat_s = energy, cycle.clock_s
             if said is None:
                 state.dead = 0
             else:
@@ -670,12 +697,10 @@ class Plausibility:
                     found.append(Finding(iid, "flow_meter_dead", "warning", text, state.since))
         elif value is not None:  # a gap neither breaks nor extends a run
             state.dead, state.flow, state.stop_s = 0, value, None
+            state.stop_kwh = state.stop_heat_s = None
             ret = usable(reading.return_c)
             if ret is not None:
                 state.returns = [*state.returns[-(DEAD_KEPT - 1) :], ret]
-        energy = usable(reading.heat_kwh)
-        if energy is not None:
-            state.heat_kwh, state.time_s = energy, cycle.clock_s
         return found
 
     def _pump(self, read: float | None, sent: float | None, now: float) -> list[Finding]:

@@ -49,6 +49,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "time_to_balance_h": ("Mean time to balance h", "平均达到平衡时间 h"),
     "max_time_to_balance_h": ("Longest time to balance h", "最长达到平衡时间 h"),
     "heat_kwh": ("Heat delivered kWh", "供热量 kWh"),
+    "heat_kwh_measured": ("… of it measured kWh", "其中实测 kWh"),
+    "heat_kwh_estimated": ("… of it estimated kWh", "其中估算 kWh"),
+    "estimated_cycles": ("Cycles with estimated heat", "热量为估算的周期数"),
     "heat_kwh_m2": ("Heat per m² kWh", "单位面积供热量 kWh/m²"),
     "pump_kwh": ("Pump electricity kWh", "水泵耗电量 kWh"),
     "over_dh": ("Overheating degree-hours Kh", "过热度时 Kh"),
@@ -68,6 +71,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "trend_heat": ("Heat per day: actual and forecast", "每日供热量：实际与预测"),
     "forecast": ("forecast", "预测"),
     "actual": ("actual", "实际"),
+    "estimated": ("≈ estimated", "≈ 估算"),
     "worst_inlets": ("Inlets, worst first", "热力入口（按达标率升序）"),
     "all_inlets_in_xlsx": ("all {n} inlets are in the XLSX", "全部 {n} 个入口见 XLSX 文件"),
     "alarm_list": ("Alarms and durations", "报警及持续时间"),
@@ -137,12 +141,16 @@ def _days(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for day, rows in sorted(by_day.items()):
         paired = [r for r in rows if r["forecast_kw"] is not None and r["heat_kw"] is not None]
+        estimated = [r for r in rows if r.get("heat_estimated")]
         out.append(
             {
                 "day": date.fromordinal(day),
                 "cycles": len(rows),
                 "share_in_band": _mean(r["share_in_band"] for r in rows),
-                "heat_kwh": sum((r["heat_kw"] or 0.0) * r["dt_s"] for r in rows) / 3600,
+                "heat_kwh": _kwh(rows),
+                "heat_kwh_measured": _kwh(r for r in rows if not r.get("heat_estimated")),
+                "heat_kwh_estimated": _kwh(estimated),
+                "estimated_cycles": len(estimated),
                 "forecast_kwh": sum(r["forecast_kw"] * r["dt_s"] for r in paired) / 3600
                 if paired
                 else None,
@@ -152,6 +160,14 @@ def _days(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _kwh(rows: Iterable[dict[str, Any]]) -> float:
+    """The network heat of these cycles (kWh). A cycle whose heat was the engine's estimate
+    (``heat_estimated``: a meter lost or rejected, issue 10 item 3) counts whole on the
+    estimated side — the line the heat power sensor and the energy sensor draw; cycles
+    archived before schema 3 carry no flag and count as measured, as they were shown."""
+    return float(sum((r["heat_kw"] or 0.0) * r["dt_s"] for r in rows)) / 3600
 
 
 def _inlets(archive: Archive, network: str, first: date, end: date) -> list[dict[str, Any]]:
@@ -254,6 +270,9 @@ def _summary(series: list[dict[str, Any]], report: Report) -> dict[str, float | 
         "time_to_balance_h": sum(episodes) / len(episodes) if episodes else None,
         "max_time_to_balance_h": max(episodes) if episodes else None,
         "heat_kwh": heat,
+        "heat_kwh_measured": sum(d["heat_kwh_measured"] for d in report.days),
+        "heat_kwh_estimated": sum(d["heat_kwh_estimated"] for d in report.days),
+        "estimated_cycles": sum(d["estimated_cycles"] for d in report.days),
         "heat_kwh_m2": heat / area if area else None,
         "pump_kwh": sum(d["pump_kwh"] for d in report.days),
         "over_dh": sums["over_dh"],
@@ -415,7 +434,12 @@ def _trends(fig: Any, report: Report, t: Any, fonts: list[str]) -> None:
     top.set_ylim(0, 105)
     top.set_ylabel("%")
     bottom = fig.add_axes((0.1, 0.05, 0.82, 0.2))
-    bottom.bar(days, [d["heat_kwh"] for d in report.days], color="tab:red", label=t("actual"))
+    measured = [d["heat_kwh_measured"] for d in report.days]
+    bottom.bar(days, measured, color="tab:red", label=t("actual"))
+    if any(d["estimated_cycles"] for d in report.days):  # on top, hatched: no measurement
+        estimated = [d["heat_kwh_estimated"] for d in report.days]
+        bottom.bar(days, estimated, bottom=measured, color="none", edgecolor="tab:red",
+                   hatch="///", label=t("estimated"))  # fmt: skip
     bottom.plot(days, [d["forecast_kwh"] for d in report.days], color="k", marker=".",
                 label=t("forecast"))  # fmt: skip
     bottom.set_title(t("trend_heat"), family=fonts, fontsize=10)

@@ -160,7 +160,15 @@ LOSS_REFRESH = 12  # cycles between the model's pipe losses told to the meter ch
 class Controller:
     """One network's balancing controller (state lives here, the plant elsewhere)."""
 
-    def __init__(self, network: Network, config: ControllerConfig) -> None:
+    def __init__(
+        self,
+        network: Network,
+        config: ControllerConfig,
+        meters: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``meters``: a stored meter check (:meth:`from_dict`), restored on this
+        controller's own network copy instead of a fresh one built and thrown away (0.03 s
+        at 23k inlets)."""
         self.network = network.copy()
         self.config = config
         self.ids = [iid for iid, i in self.network.inlets.items() if _controllable(i)]
@@ -210,7 +218,7 @@ class Controller:
         self.estimated = Measurements()
         self._presettings: Presettings | None = None
         self._no_presettings = False  # the design presettings could not be computed
-        self.meters = MeterCheck(self.network)
+        self.meters = MeterCheck(self.network) if meters is None else self._meters(meters)
         self.meter_findings: list[Finding] = []
         self._witness_solve: HydraulicResult | None = None  # warm start of _model_flows
         self.model_flows: dict[str, float] = {}  # this step's _model_flows
@@ -221,6 +229,12 @@ class Controller:
         self._pi_own: set[str] = set()  # … those on the schedule's flow estimate
         self._pi_from: dict[str, float] = {}  # … the positions the loops acted from (tracking)
         self._manual: tuple[list[str] | None, int, frozenset[str]] = (None, 0, frozenset())
+
+    def _meters(self, stored: Mapping[str, Any]) -> MeterCheck:
+        """The stored meter check on the controller's own network copy, as a fresh
+        controller's check has it; a damaged one names its part (:meth:`from_dict`)."""
+        with _part("meters"):
+            return MeterCheck.from_dict(self.network, stored)
 
     # --- one cycle -----------------------------------------------------------------------
     def step(self, measurements: Measurements) -> Commands:
@@ -2316,7 +2330,9 @@ class Controller:
         """:meth:`from_dict`'s one attempt; raises :class:`_DamagedPartError` naming the part."""
         with _part("config"):
             config = ControllerConfig.from_dict(data.get("config", {}))
-        ctl = cls(network, config)
+        with _part("meters"):
+            meters = dict(data["meters"]) if "meters" in data else None
+        ctl = cls(network, config, meters)
         with _part("pi"):
             for iid, raw in dict(data.get("pi", {})).items():
                 if iid in network.inlets:
@@ -2380,10 +2396,6 @@ class Controller:
             faults = data.get("faults")
             if isinstance(faults, Mapping):
                 ctl.faults = {str(k): str(v) for k, v in faults.items() if k in network.inlets}
-        with _part("meters"):
-            if "meters" in data:
-                # the controller's own network copy, as a fresh controller's check has it
-                ctl.meters = MeterCheck.from_dict(ctl.network, dict(data["meters"]))
         with _part("heard"):
             ctl.heard = Heard.from_dict(data.get("heard"), ctl.network.inlets, ctl.ids)
         return ctl
