@@ -45,7 +45,7 @@ import numpy as np
 from ..commissioning import CommissioningError, Presettings, presettings
 from ..diagnosis import Finding, model_centre
 from ..evaluation import band
-from ..hydraulics import HydraulicError, HydraulicResult
+from ..hydraulics import HydraulicError, HydraulicResult, WarmStart
 from ..meters import MeterCheck
 from ..model import Inlet, Network
 from ..thermal import ThermalModel
@@ -63,6 +63,7 @@ from .base import (
 )
 from .estimation import (
     DRIFT,
+    SIGNALS,
     DriftLearner,
     InletEstimator,
     reading_values,
@@ -75,6 +76,7 @@ from .model_based import InletView, ModelBased
 from .pi import (
     MIN_NOISE_PAIRS,
     OPEN_LOOP_SHIFT,
+    REFINE_SOLVES,
     SHORT,
     GainSchedule,
     PIState,
@@ -154,6 +156,7 @@ TRIM_REVERSE_Z = 1.0  # … only by more than this many median σ of the estimat
 PUMP_FOLLOW_TOLERANCE = 0.02  # a pump read this far below its last command …
 PUMP_SHORT_CYCLES = 2  # … this many cycles in a row does not reach its command
 PUMP_SHORT = "pump below its command"
+FLOW_DRIFT = "flow_drift"  # the flows' learnt drift in the stored pooled levels (_pooled)
 LOSS_REFRESH = 12  # cycles between the model's pipe losses told to the meter check (6 h)
 
 
@@ -210,7 +213,7 @@ class Controller:
         self.shifted: set[str] = set()  # … whose flow last cycle's valve commands changed
         self.open_loop: dict[str, str] = {}  # this cycle's inlets planned without a flow, why
         self.pi_planned: dict[str, float] = {}  # … by a PI inlet's open-loop step: its flow
-        self._pi_modelled: list[str] = []  # … moved on the model's plan (shown: its solve)
+        self._pi_modelled: dict[str, float] = {}  # … moved on the model's plan, from where
         # ever read (flow, valve position), cycles in a row silent: kept over restarts
         self.heard = Heard()
         self.raw = Measurements()  # this cycle's readings before estimation
@@ -220,7 +223,7 @@ class Controller:
         self._no_presettings = False  # the design presettings could not be computed
         self.meters = MeterCheck(self.network) if meters is None else self._meters(meters)
         self.meter_findings: list[Finding] = []
-        self._witness_solve: HydraulicResult | None = None  # warm start of _model_flows
+        self._witness_solve: HydraulicResult | WarmStart | None = None  # warm start (stored)
         self.model_flows: dict[str, float] = {}  # this step's _model_flows
         self._thermal: ThermalModel | None = None  # the pipes' losses (meter check)
         self._losses_due = 0  # cycles until the pipe losses are told again
@@ -266,7 +269,7 @@ class Controller:
         self.moved_from, self.pump_ratio, self._forgotten = {}, 1.0, None
         self.pump_loop_only = False
         self.open_loop, self.pi_planned = {}, {}
-        self._pi_modelled = []
+        self._pi_modelled = {}
         cmds.faults.update(self.faults)
         if uses_presettings(self.config.level):
             self._presetting_step(measurements, openings, cmds)
@@ -299,7 +302,7 @@ class Controller:
             self._pi_inlet(iid, measurements, openings[iid], cmds)
         if model_ids:
             self._model_step(model_ids, measurements, openings, cmds)
-        self._pi_planned_after(cmds)
+        self._pi_planned_after(measurements, cmds)
         for iid, reason in by_level.items():
             cmds.held.setdefault(iid, reason)
         return cmds
@@ -553,13 +556,23 @@ class Controller:
         sent = self._emit(iid, current, wanted, meas, cmds)
         back_calculate(state, wanted, sent)
 
-    def _pi_planned_after(self, cmds: Commands) -> None:
-        """The flow shown for an open-loop PI inlet that moved: the model's, solved with
-        every opening this cycle sends (:meth:`GainSchedule.flows_after`), not one branch
-        at a constant Δp. Kept as it was where the model has no solution (then or now)."""
+    def _pi_planned_after(self, meas: Measurements, cmds: Commands) -> None:
+        """An open-loop PI inlet that moved, once every opening of this cycle is known:
+        its opening inverted again at the Δp those moves leave it
+        (:meth:`GainSchedule.refine`, through the safety and step limits again), and the
+        flow shown for it the model's, solved with every opening and pump speed sent
+        (:meth:`GainSchedule.flows_after`), not one branch at a constant Δp. Kept as they
+        were where the model has no solution (then or now)."""
         moved = [iid for iid in self._pi_modelled if iid in cmds.openings]
-        if moved:
-            self.pi_planned.update(self.pi_schedule.flows_after(cmds.openings, moved))
+        if not moved:
+            return
+        schedule, pump = self.pi_schedule, cmds.pump_speed
+        for _ in range(REFINE_SOLVES):
+            for iid, opening in schedule.refine(cmds.openings, moved, pump).items():
+                current = self._pi_modelled[iid]
+                if abs(opening - current) >= self.config.opening_deadband:
+                    self._emit(iid, current, opening, meas, cmds)
+        self.pi_planned.update(schedule.flows_after(cmds.openings, moved, pump))
 
     def _pi_open_loop(
         self, iid: str, why: str, meas: Measurements, current: float, cmds: Commands
@@ -601,7 +614,7 @@ class Controller:
                 at_sent = self.pi_schedule.flow_at(iid, inlet.device, sent)
                 flow = at_sent if at_sent is not None else flow
             if planned is not None:
-                self._pi_modelled.append(iid)  # shown: the model with every move (below)
+                self._pi_modelled[iid] = current  # refined and shown with every move
         self.pi_planned[iid] = flow
         return True
 
@@ -2303,6 +2316,15 @@ class Controller:
             "mismatches": dict(self.mismatches),
             "meters": self.meters.as_dict(),
             "heard": self.heard.to_dict(self.network.inlets, self.ids),
+            # learnt between cycles, so a restart regulates bit for bit as an uninterrupted
+            # run (issue 10): the flow aim (_aim's hysteresis), the flow goals, the pipe
+            # losses' countdown and the witness solve's warm start
+            "aim": self.aim,
+            "goals": dict(self.goals),
+            "losses_due": self._losses_due,
+            "loss_offsets": dict(self.meters.expected_offsets),  # … and what it told last
+            "witness_solve": WarmStart.stored(self._witness_solve),
+            "pooled": self._pooled(),
         }
 
     @classmethod
@@ -2398,7 +2420,53 @@ class Controller:
                 ctl.faults = {str(k): str(v) for k, v in faults.items() if k in network.inlets}
         with _part("heard"):
             ctl.heard = Heard.from_dict(data.get("heard"), ctl.network.inlets, ctl.ids)
+        with _part("aim"):  # stored before: the configured aim, as a fresh controller's
+            aim = usable(data.get("aim"))
+            ctl.aim = aim if aim is not None and 1.0 <= aim <= 2.0 else config.aim
+        with _part("goals"):
+            ctl.goals = {
+                iid: v for iid, v in _finite_map(data.get("goals"), network).items() if v > 0
+            }
+        with _part("losses_due"):
+            due = usable(data.get("losses_due"))
+            ctl._losses_due = min(max(int(due), 0), LOSS_REFRESH) if due is not None else 0
+        with _part("loss_offsets"):  # stored before: told again at the first cycle
+            offsets = _finite_map(data.get("loss_offsets"), network)
+            if "loss_offsets" in data:
+                ctl.meters.expected_offsets = {k: v for k, v in offsets.items() if abs(v) < 50}
+            else:
+                ctl._losses_due = 0
+        ctl._witness_solve = WarmStart.from_dict(data.get("witness_solve"))
+        with _part("pooled"):
+            ctl._restore_pooled(data.get("pooled"))
         return ctl
+
+    def _pooled(self) -> dict[str, float | None]:
+        """The levels every filter got from the network at the last estimation: each
+        signal's pooled noise (:meth:`_pool_noise`) and the flows' drift. They are set
+        before that cycle's readings teach the filters, and the meter checks read them
+        before the next estimation sets them again: not derivable from the stored filters."""
+        est = next(iter(self.estimators.values()), None)
+        if est is None:
+            return {}
+        out = {name: f.pooled for name, f in est.filters.items()}
+        out[FLOW_DRIFT] = est.filters["flow_m3h"].drift
+        return out
+
+    def _restore_pooled(self, data: Any) -> None:
+        """Give every filter the stored :meth:`_pooled` levels; stored before them: pooled
+        again from the filters as they are now (close, not to the bit)."""
+        if not isinstance(data, Mapping):
+            self._pool_noise()
+            return
+        levels = {}
+        for name in (*SIGNALS, FLOW_DRIFT):
+            value = usable(data.get(name))
+            levels[name] = value if value is not None and value >= 0 else None
+        for est in self.estimators.values():
+            for name, filt in est.filters.items():
+                filt.pooled = levels.get(name)
+            est.filters["flow_m3h"].drift = levels[FLOW_DRIFT]
 
 
 RESTORE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)

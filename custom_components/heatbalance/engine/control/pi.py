@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from ..evaluation import band
-from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult
+from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult, WarmStart
 from ..hydraulics.devices import CLOSED_KV_FRACTION, PLAIN, VALVE, VALVE_A
 from ..model import Device, Network
 from ..plain import as_plain
@@ -70,6 +70,7 @@ MODEL_SHARE = 0.3  # a flow change the model predicts is uncertain by this share
 RATIO_DRIFT = 0.003  # … and reading/model drifts this much a cycle anyway (ln)
 RATIO_GATE = 4.0  # a reading this many σ off reading/model starts it afresh (a fault)
 RATIO_MAX_AGE = 8  # cycles a ratio carries a lost reading (as the estimator's estimates)
+REFINE_SOLVES = 2  # model solves an open-loop move is refined by, with the cycle's moves
 OPEN_LOOP_SHIFT = 0.03  # a silent-meter inlet's predicted flow this far off its goal (ln)
 # moves its valve again: inside it, others' small moves would make it hunt
 
@@ -125,6 +126,7 @@ class GainSchedule:
         # street-level inlets without households: a valve that alone serves its flow
         self._plain = frozenset(i.id for i in inlets if i.parent is None and i.id not in parents)
         self._last: HydraulicResult | None = None
+        self._warm: WarmStart | None = None  # _last's warm start as stored (restart)
         self.authority: dict[str, float] = {}
         self.common = 0.0  # mean flow error of the loops (ln), moved by all valves together
         self.together = 1.0  # d ln q / d ln Kv when every valve moves (the model's probe)
@@ -142,6 +144,8 @@ class GainSchedule:
         self._a_over: dict[str, float] = {}  # … of a building over households, this cycle's
         self._solved: tuple[np.ndarray, float | None, np.ndarray] | None = None  # h, speed, Kv
         self.read_ratio = 0.0  # median ln(reading / model) of the read inlets (observe)
+        # open-loop inlets' goals in the model's terms, and the openings their step allows
+        self._aims: dict[str, tuple[float, float, float]] = {}
 
     def update(
         self,
@@ -168,7 +172,7 @@ class GainSchedule:
                 if known is not None:
                     h[k] = known
             speed = pump_speed if pump_speed is not None and 0 < pump_speed <= 1.05 else None
-            warm = self._last if self._last is not None else None
+            warm = self._last if self._last is not None else self._warm
             kv = np.ones(len(h))
             if blocked:
                 index = {iid: k for k, iid in enumerate(model.topo.inlet_ids)}
@@ -178,11 +182,12 @@ class GainSchedule:
                         kv[j] = share
             res = model.solve(h, pump_speed=speed, warm_start=warm, kv_factor=kv)
         except (HydraulicError, ArithmeticError, ValueError):
-            self.authority, self._dp = {}, {}
-            self._last = self._solved = None
+            self.authority, self._dp, self._aims = {}, {}, {}
+            self._last = self._solved = self._warm = None
             return
         self._last = res
         self._solved = (h, speed, kv)
+        self._aims = {}
         try:  # every valve a little more open at once: the loops move together
             more = model.solve(h, pump_speed=speed, warm_start=res, kv_factor=kv * COLLECTIVE)
         except (HydraulicError, ArithmeticError, ValueError):
@@ -304,12 +309,12 @@ class GainSchedule:
         The prediction is the model's flow at this cycle's openings times what readings
         say of the model: the inlet's own ratio if it was ever read, else the median of
         the read inlets' (a network file off as a whole, the pump's real head). The
-        opening is the exact branch inverse of :meth:`_flow_step` without noise shrinking
-        (there is no reading to be noisy), at most ``MAX_LN_KV_STEP``. A valve (nearly)
-        shut passes (nearly) no model flow: a ratio of that flow says nothing and ×4.5 of
-        a zero Kv stays zero; it is set from the model's inverse of the goal instead
-        (:meth:`_reopened`): a shut gen20 building took four cycles (0 → 0.05 → 0.49 →
-        0.67) with each capped step shown as reaching its goal.
+        opening is the model's inverse of the goal (:meth:`_reopened`, then :meth:`refine`
+        once every move of the cycle is known); only a branch the model does not reduce to
+        one law takes the ratio path: :meth:`_flow_step`'s inverse without noise shrinking
+        (there is no reading to be noisy), at most ``MAX_LN_KV_STEP`` — from a shut valve
+        that path said nothing (×4.5 of a zero Kv stays zero; a shut gen20 building took
+        four cycles, 0 → 0.05 → 0.49 → 0.67).
         """
         q, beta = self._q.get(iid), self.authority.get(iid)
         if q is None or not 0.0 <= q < math.inf or beta is None or device.kvs is None:
@@ -319,10 +324,21 @@ class GainSchedule:
         ratio = self.ratios.get(iid)
         shift = math.exp(ratio.mean if ratio is not None else self.read_ratio)
         flow = q * shift
-        if flow < SHUT_SHARE * goal:
-            reopened = self._reopened(iid, device, goal / shift)
-            if reopened is not None:
-                return reopened, flow, goal
+        reopened = self._reopened(iid, device, goal / shift)
+        if reopened is not None:
+            bounds = (0.0, 1.0)  # a shut valve: ×4.5 of its Kv says nothing
+            if flow >= SHUT_SHARE * goal:  # else at most MAX_LN_KV_STEP (a model is not the plant)
+                kv = device.kv(opening)
+                bounds = (
+                    opening_for_kv(device, kv * math.exp(-MAX_LN_KV_STEP)),
+                    opening_for_kv(device, kv * math.exp(MAX_LN_KV_STEP)),
+                )
+            self._aims[iid] = (goal / shift, *bounds)  # refined with every move (see refine)
+            wanted = min(max(reopened, bounds[0]), bounds[1])
+            if wanted == reopened:
+                return wanted, flow, goal
+            after = self.flow_at(iid, device, wanted)
+            return wanted, flow, after if after is not None else goal
         if flow <= 0.0:
             return None
         share = flow / goal
@@ -354,13 +370,15 @@ class GainSchedule:
         q = math.sqrt(dp * 1000.0 / (a_int + 1e5 * per_kv * per_kv)) * 3600.0
         return q * shift
 
-    def _reopened(self, iid: str, device: Device, flow: float) -> float | None:
-        """The opening at which the model's branch passes ``flow`` (m³/h) at this cycle's Δp
-        across it: the valve takes what the branch's own resistance leaves (None: a
-        building over households the model does not reduce to one law, see
-        :func:`_households_law`)."""
+    def _reopened(
+        self, iid: str, device: Device, flow: float, dp: float | None = None
+    ) -> float | None:
+        """The opening at which the model's branch passes ``flow`` (m³/h) at ``dp`` (kPa,
+        default this cycle's Δp across it): the valve takes what the branch's own
+        resistance leaves (None: a building over households the model does not reduce to
+        one law, see :func:`_households_law`)."""
         a_int = self._branch_law(iid)
-        dp = self._dp.get(iid)
+        dp = self._dp.get(iid) if dp is None else dp
         if a_int is None or dp is None or not 0.0 < dp < math.inf or device.kvs is None:
             return None
         if not 0.0 < flow < math.inf:
@@ -371,29 +389,56 @@ class GainSchedule:
             return 1.0  # the branch alone takes the whole Δp: fully open
         return opening_for_kv(device, flow / math.sqrt(valve_kpa / 100.0))
 
-    def flows_after(self, moves: Mapping[str, float], ids: list[str]) -> dict[str, float]:
+    def refine(
+        self, moves: Mapping[str, float], ids: list[str], pump_speed: float | None = None
+    ) -> dict[str, float]:
+        """Open-loop inlets' openings (``ids``, planned by :meth:`open_loop` on the model's
+        inverse) for their goals once this cycle's ``moves`` (and pump command) are made:
+        the model solved with them, each branch inverted again at the Δp it then has.
+        Empty: no solution.
+
+        :meth:`_reopened` inverts at this cycle's Δp, but opening a valve lowers its own
+        branch's Δp (more flow through the mains) and others' moves change it: a shut
+        building reopened to half its flow landed at 0.84–0.95 of design on the next move
+        (gen20, g6x4, g10x8, g20x3; g6x4's B002: 128 → 92 kPa), and took 3–4 cycles to the
+        band.
+        """
+        aims = {iid: self._aims[iid] for iid in ids if iid in self._aims}
+        solved = self._solve_after(moves, pump_speed) if aims else None
+        if solved is None:
+            return {}
+        res, h, index = solved
+        model, now = self._model, self._solved
+        over = self._a_over
+        if model is not None and now is not None and model.devices.is_parent.any():
+            self._a_over = _households_law(model, h, now[2])  # households moved too
+        out: dict[str, float] = {}
+        try:
+            for iid, (aim, lo, hi) in aims.items():
+                device = self.network.inlets[iid].device
+                dp_after = float(res.dp_available_kpa[index[iid]])
+                refined = self._reopened(iid, device, aim, dp_after)
+                if refined is not None:
+                    out[iid] = min(max(refined, lo), hi)
+        finally:
+            self._a_over = over
+        return out
+
+    def flows_after(
+        self, moves: Mapping[str, float], ids: list[str], pump_speed: float | None = None
+    ) -> dict[str, float]:
         """The flows (m³/h) of ``ids`` predicted once this cycle's ``moves`` (openings sent)
-        are made: the model solved again with them, times what readings say of the model
-        (as :meth:`open_loop`). Empty: no solution this cycle or now.
+        and pump command are made: the model solved again with them, times what readings
+        say of the model (as :meth:`open_loop`). Empty: no solution this cycle or now.
 
         :meth:`flow_at` holds the branch's Δp at this cycle's: a large reopening lowers it
         and others' moves change it (12i measured the shown flow 0.89 of what passed). One
         solve, only in a cycle where an open-loop inlet moved (at most once per set flow).
         """
-        model, solved = self._model, self._solved
-        if model is None or solved is None or self._last is None:
+        solved = self._solve_after(moves, pump_speed)
+        if solved is None:
             return {}
-        h, speed, kv = solved
-        h = h.copy()
-        index = {iid: k for k, iid in enumerate(model.topo.inlet_ids)}
-        for iid, opening in moves.items():
-            k = index.get(iid)
-            if k is not None and math.isfinite(opening):
-                h[k] = opening
-        try:
-            res = model.solve(h, pump_speed=speed, warm_start=self._last, kv_factor=kv)
-        except (HydraulicError, ArithmeticError, ValueError):
-            return {}
+        res, _, index = solved
         out: dict[str, float] = {}
         for iid in ids:
             k = index.get(iid)
@@ -403,6 +448,30 @@ class GainSchedule:
             ratio = self.ratios.get(iid)
             out[iid] = q * math.exp(ratio.mean if ratio is not None else self.read_ratio)
         return out
+
+    def _solve_after(
+        self, moves: Mapping[str, float], pump_speed: float | None
+    ) -> tuple[HydraulicResult, np.ndarray, dict[str, int]] | None:
+        """The model solved at this cycle's openings with ``moves`` made and the pump at
+        ``pump_speed`` (None: as this cycle's); its openings and inlet index (None: no
+        solution this cycle or now)."""
+        model, solved = self._model, self._solved
+        if model is None or solved is None or self._last is None:
+            return None
+        h, speed, kv = solved
+        if pump_speed is not None and 0 < pump_speed <= 1.05:
+            speed = pump_speed
+        h = h.copy()
+        index = {iid: k for k, iid in enumerate(model.topo.inlet_ids)}
+        for iid, opening in moves.items():
+            k = index.get(iid)
+            if k is not None and math.isfinite(opening):
+                h[k] = opening
+        try:
+            res = model.solve(h, pump_speed=speed, warm_start=self._last, kv_factor=kv)
+        except (HydraulicError, ArithmeticError, ValueError):
+            return None
+        return res, h, index
 
     def _branch_law(self, iid: str) -> float | None:
         """Pa/(m³/s)² of the inlet's branch beside its valve (None: not one quadratic law)."""
@@ -422,6 +491,11 @@ class GainSchedule:
             "flows": dict(self._flows),
             "openings": dict(self._openings),
             "speed": self._speed,
+            # carried between cycles, so a restart acts bit for bit as an uninterrupted run
+            # (issue 10): the loops' collective gain (kept where too few loops act) and the
+            # model solve's warm start
+            "together": self.together,
+            "warm": WarmStart.stored(self._last if self._last is not None else self._warm),
         }
 
     def load(self, data: Mapping[str, Any]) -> None:
@@ -448,6 +522,9 @@ class GainSchedule:
                     target[iid] = number
         speed = _finite_or(data.get("speed"), math.nan)
         self._speed = speed if math.isfinite(speed) else None
+        together = _finite_or(data.get("together"), 1.0)
+        self.together = together if MIN_AUTHORITY <= together <= 1e3 else 1.0
+        self._warm = WarmStart.from_dict(data.get("warm"))
 
     def flow_estimate(self, iid: str) -> tuple[float, float] | None:
         """The inlet's flow as the model and its readings say, and its relative σ (None:
