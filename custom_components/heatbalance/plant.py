@@ -96,6 +96,9 @@ class Plant:
         # gateway commands held for an offline gateway (inlet → (request id, opening)): no
         # move until the gateway confirms them (:meth:`carried_out`, issue 10 item 6)
         self.held: dict[str, tuple[str, float]] = {}
+        # … and the pump drive's (request id, speed): as a valve's, not sent, so no speed
+        # change the controller assumes until confirmed (:meth:`carried_out`)
+        self.pump_held: tuple[str, float] | None = None
         # heat meters mapped by their power only: their counters (the engine's rule, kWh),
         # and the plant time of each meter's last reading
         self._heat_counters = EnergyCounters()
@@ -573,7 +576,24 @@ class Plant:
         if s.pump_speed_entity:
             return await self._move(hass, s.pump_speed_entity, speed)
         if s.pump_gateway_device and self.gateway is not None:
-            return await self.gateway.async_set_pump_speed(s.pump_gateway_device, speed) is not None
+            return self._pump_went(
+                await self.gateway.async_set_pump_speed(s.pump_gateway_device, speed), speed
+            )
+        return False
+
+    def _pump_went(self, request_id: str | None, speed: float) -> bool:
+        """Whether the gateway sent the pump's command (``request_id``; None: it could not).
+        One held for its offline gateway did not go: the drive runs as it did, the
+        controller keeps its speed (``pump_failed``) and the model its pump, until the
+        gateway confirms it (:meth:`carried_out`). Before, a held pump command counted as
+        sent: the controller and the model took a speed the drive never had."""
+        self.pump_held = None  # a newer command replaces a held one
+        if request_id is None or self.gateway is None:
+            return False
+        drive = self.settings.pump_gateway_device or ""
+        if self.gateway.held_by(self.gateway.pump_key(drive)) is None:
+            return True
+        self.pump_held = (request_id, speed)
         return False
 
     def _move_simulated(self, commands: dict[str, float]) -> dict[str, float]:
@@ -607,7 +627,22 @@ class Plant:
         if done:
             self._set_openings(done)
             self.unplaced.difference_update(done)
+        self._pump_carried_out()
         return done
+
+    def _pump_carried_out(self) -> None:
+        """A held pump command the gateway confirmed since: the model's pump runs at its
+        speed, as the drive does now (the controller reads the drive's speed next cycle).
+        Answered otherwise, or never sent: forgotten."""
+        held, source = self.pump_held, self.gateway
+        if held is None:
+            return
+        drive = self.settings.pump_gateway_device or ""
+        answer = source.answer(source.pump_key(drive), held[0]) if source is not None else None
+        if answer == "confirmed":
+            self.simulator.set_pump_speed(held[1])
+        if answer not in ("pending", "queued"):
+            self.pump_held = None
 
     def _set_openings(self, openings: dict[str, float]) -> None:
         """Move the simulator's valves (executor)."""
