@@ -404,7 +404,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         """Commands held for an offline gateway count as no move until it confirms them;
         those confirmed since the last cycle are that cycle's moves after all: told to the
         loop before this step (diagnosis compares them, cleaning expects their flows)."""
-        done = self.plant.carried_out() if self.plant.held else {}
+        plant = self.plant
+        done = plant.carried_out() if plant.held or plant.pump_held is not None else {}
         if not done:
             return
         self.sent |= done

@@ -37,6 +37,8 @@ LEARNED = (
     "design_loads",  # two days of metered heat: a restart must not blank the repair for 48 h
     "plausibility",  # a frozen meter's repeat run (§5.3.8-2) must not start again from zero
     "asked",  # the §8.2.5 hold's asked runs: a restart must not put off leaving the hold
+    "openings",  # last cycle's valve feedback: a move by hand while HA was down is flagged
+    "sent",  # … and what was sent since: judged as sent after the restart, not by hand
 )  # the loop's stored state (CycleMemory)
 NETWORK_ENERGY = "network_energy"  # CycleMemory's own counter, beside the loop's state
 LOAD_SOURCE = "load_source"  # … and what the forecaster learnt from

@@ -1024,7 +1024,15 @@ class GatewaySource:
         if gateway is None or device not in self.read_heard:  # speed unknown: as a valve's
             _LOGGER.info("Not commanding the pump yet: its drive %s has not reported", device)
             return None
-        return await self._async_command(f"pump:{device}", gateway, device, "speed_setpoint", speed)
+        return await self._async_command(
+            self.pump_key(device), gateway, device, "speed_setpoint", speed
+        )
+
+    @staticmethod
+    def pump_key(device: str) -> str:
+        """The key the pump drive's commands are kept under, beside the inlets' ids
+        (:meth:`held_by`, :meth:`answer`)."""
+        return f"pump:{device}"
 
     async def _async_command(
         self,

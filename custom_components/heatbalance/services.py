@@ -13,7 +13,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import ServiceValidationError, Unauthorized
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import config_validation as cv
 
 from .actions import async_acknowledge, async_balance_now, async_confirm_proposal
@@ -103,6 +103,10 @@ def _coordinator(hass: HomeAssistant, call: ServiceCall) -> HeatbalanceCoordinat
             translation_key="entry_not_found",
             translation_placeholders={"entry_id": entry_id},
         )
+    if entry.state is ConfigEntryState.UNLOAD_IN_PROGRESS:
+        # the refusal the entities' buttons give in the same moment (actions._refuse_unloading):
+        # one error for one situation, whichever way the operator asked
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="unloading_command")
     if entry.state is not ConfigEntryState.LOADED:
         raise ServiceValidationError(
             translation_domain=DOMAIN,

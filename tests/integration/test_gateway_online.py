@@ -197,6 +197,53 @@ async def test_a_held_command_is_no_move_until_the_gateway_confirms_it(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_a_held_pump_command_is_no_speed_change_until_the_gateway_confirms_it(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """The pump drive's command is held as a valve's: for an offline gateway it did not go,
+    so the dispatch reports the pump failed (the controller keeps its speed,
+    ``Controller.pump_unsent``), the model's pump runs as the drive does, and it is counted
+    held; confirmed once the gateway is back, the model's pump runs at the new speed. Before,
+    a held pump command counted as sent: the model and the controller took a speed the drive
+    never had while its gateway was away."""
+    entry = await add_network(hass, options={"mode": "manual"})  # no cycle moves it itself
+    await _switch_to_gateway(
+        hass, entry, "B001", {"gateway_meter": "b001-meter", "gateway_valve": "b001-valve"}
+    )
+    options = {"pump_gateway_device": "pump-vfd", "pump_gateway_id": "gw1"}
+    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    plant, source = coordinator.plant, coordinator.plant.gateway
+    assert source is not None
+    now = dt_util.utcnow().timestamp()
+    drive = {"speed_feedback": 80.0}
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, now, "pump-vfd", drive)]))
+    await hass.async_block_till_done()
+    await cycles(hass, entry, 1)  # the cycle read the drive: commands may go
+    assert plant.simulator.pump_speed == pytest.approx(0.80)
+    await _status(hass, "offline")
+    async with coordinator.engine_lock:
+        await coordinator.async_send({}, 0.7)
+    assert plant.pump_failed  # told to the loop as not sent (commanded(pump_sent=False))
+    assert plant.pump_held == (source.holding["pump:pump-vfd"], 0.7)
+    assert plant.simulator.pump_speed == pytest.approx(0.80)  # the drive runs as it did
+    await _status(hass, "online")  # sent now, confirmed by the gateway
+    (request,) = _ids(mqtt_mock)
+    result = {"request_id": request, "status": "confirmed", "readback": 70.0}
+    async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
+    await hass.async_block_till_done()
+    async with coordinator.engine_lock:
+        await coordinator._async_carried_out()  # what the next cycle does first
+    assert plant.pump_held is None
+    assert plant.simulator.pump_speed == pytest.approx(0.70)
+    link = gateway_link(source)
+    assert (link["held_commands"], link["held_sent"], link["held_confirmed"]) == (1, 1, 1)
+    await cycles(hass, entry, 1)
+    assert coordinator.last_update_success
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_an_unanswered_command_goes_again_when_the_gateway_comes_back(
     hass: HomeAssistant, mqtt_mock
 ) -> None:

@@ -217,7 +217,12 @@ class ControlLoop:
         # the file's design loads against the metered heat over days (§3.0.7, a warning)
         self.design_loads = _design_loads(network, stored.get("design_loads"))
         self.cycle_s = cycle_s
-        self._openings: dict[str, float] = {}  # last cycle's raw feedback (moves by hand)
+        # last cycle's raw feedback (a move by hand shows as a jump, §5.3.8) and the openings
+        # the caller said it sent since (:meth:`commanded`): both stored, so a valve moved by
+        # hand while Home Assistant was down is flagged at the first cycle after its restart,
+        # and one the last cycle moved is judged as sent, not as a move by hand
+        self._openings: dict[str, float] = _fractions(network, stored.get("openings"))
+        self._told: dict[str, float] = _fractions(network, stored.get("sent"))
         # cycles in a row outside the band, moved (§8.2.5 hold, :meth:`_asked_outside`):
         # stored, so a restart of Home Assistant does not put off leaving the hold
         self._asked: dict[str, int] = _asked_runs(network, stored.get("asked"))
@@ -256,7 +261,10 @@ class ControlLoop:
         when balanced; manual mode still only proposes). Without ``balance`` nothing is
         held for balance: every cycle of automatic mode regulates.
         """
-        sent = dispatched or {}
+        # what the caller sends last cycle's commands as, over what it told :meth:`commanded`
+        # (the same openings, unless Home Assistant restarted since and forgot its own)
+        sent = self._told | (dispatched or {})
+        self._told = {}
         meas, cleaning = clean_measurements(self.cleaner, measurements)
         # judged on the raw readings, against the pump command and the meters' noise the
         # controller learnt up to last cycle; what they distrust regulation does without
@@ -301,6 +309,7 @@ class ControlLoop:
         controller forgets the commands that were not sent (``pump_sent`` False: nor did
         the pump's drive take this cycle's speed)."""
         self.controller.dispatched(moved)
+        self._told.update(moved)
         if not pump_sent:
             self.controller.pump_unsent()
         expect_commands(self.cleaner, self.network, moved, self.controller.moved_from)
@@ -330,6 +339,7 @@ class ControlLoop:
             self.cleaner.forget(f"{iid}.")
             self.plausibility.forget(iid)
             self._openings.pop(iid, None)
+            self._told.pop(iid, None)
 
     def within_limits(
         self, openings: Mapping[str, float]
@@ -408,10 +418,13 @@ class ControlLoop:
     def as_dict(self) -> dict[str, Any]:
         """What survives a restart: the controller's learning (§5.3.6), the diagnoser's Kv
         curves (§3.0.7-5), the load model (§3.0.7-2), the energy counters and the
-        plausibility checks' runs (§5.3.8-2) and the hold's asked runs (§8.2.5); cleaning's
-        signal histories do not."""
+        plausibility checks' runs (§5.3.8-2), the hold's asked runs (§8.2.5), last cycle's
+        valve feedback and what was sent since (moves by hand, §5.3.8); cleaning's signal
+        histories do not."""
         return {
             "asked": dict(self._asked),
+            "openings": dict(self._openings),
+            "sent": dict(self._told),
             "energy_kwh": self.energy.as_dict(),
             "controller": self.controller.as_dict(),
             "diagnoser": self.diagnoser.as_dict(),
@@ -899,6 +912,22 @@ def _asked_runs(network: Network, data: Any) -> dict[str, int]:
         if iid in network.inlets:
             runs[iid] = count
     return runs
+
+
+def _fractions(network: Network, data: Any) -> dict[str, float]:
+    """A stored map of valve openings (0…1) of inlets still in the network; damaged (not
+    such a map) or missing: none, as a fresh loop has — nothing raises."""
+    if not isinstance(data, dict):
+        return {}
+    out = {}
+    for iid, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return {}
+        if not 0.0 <= value <= 1.0:  # NaN fails too
+            return {}
+        if iid in network.inlets:
+            out[iid] = float(value)
+    return out
 
 
 def _forecaster(data: Any) -> LoadForecaster:

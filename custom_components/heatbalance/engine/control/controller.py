@@ -45,7 +45,7 @@ import numpy as np
 from ..commissioning import CommissioningError, Presettings, presettings
 from ..diagnosis import Finding, model_centre
 from ..evaluation import band
-from ..hydraulics import HydraulicError, HydraulicResult
+from ..hydraulics import HydraulicError, HydraulicResult, WarmStart
 from ..meters import MeterCheck
 from ..model import Inlet, Network
 from ..thermal import ThermalModel
@@ -63,6 +63,7 @@ from .base import (
 )
 from .estimation import (
     DRIFT,
+    SIGNALS,
     DriftLearner,
     InletEstimator,
     reading_values,
@@ -155,6 +156,7 @@ TRIM_REVERSE_Z = 1.0  # … only by more than this many median σ of the estimat
 PUMP_FOLLOW_TOLERANCE = 0.02  # a pump read this far below its last command …
 PUMP_SHORT_CYCLES = 2  # … this many cycles in a row does not reach its command
 PUMP_SHORT = "pump below its command"
+FLOW_DRIFT = "flow_drift"  # the flows' learnt drift in the stored pooled levels (_pooled)
 LOSS_REFRESH = 12  # cycles between the model's pipe losses told to the meter check (6 h)
 
 
@@ -221,7 +223,7 @@ class Controller:
         self._no_presettings = False  # the design presettings could not be computed
         self.meters = MeterCheck(self.network) if meters is None else self._meters(meters)
         self.meter_findings: list[Finding] = []
-        self._witness_solve: HydraulicResult | None = None  # warm start of _model_flows
+        self._witness_solve: HydraulicResult | WarmStart | None = None  # warm start (stored)
         self.model_flows: dict[str, float] = {}  # this step's _model_flows
         self._thermal: ThermalModel | None = None  # the pipes' losses (meter check)
         self._losses_due = 0  # cycles until the pipe losses are told again
@@ -2314,6 +2316,15 @@ class Controller:
             "mismatches": dict(self.mismatches),
             "meters": self.meters.as_dict(),
             "heard": self.heard.to_dict(self.network.inlets, self.ids),
+            # learnt between cycles, so a restart regulates bit for bit as an uninterrupted
+            # run (issue 10): the flow aim (_aim's hysteresis), the flow goals, the pipe
+            # losses' countdown and the witness solve's warm start
+            "aim": self.aim,
+            "goals": dict(self.goals),
+            "losses_due": self._losses_due,
+            "loss_offsets": dict(self.meters.expected_offsets),  # … and what it told last
+            "witness_solve": WarmStart.stored(self._witness_solve),
+            "pooled": self._pooled(),
         }
 
     @classmethod
@@ -2409,7 +2420,53 @@ class Controller:
                 ctl.faults = {str(k): str(v) for k, v in faults.items() if k in network.inlets}
         with _part("heard"):
             ctl.heard = Heard.from_dict(data.get("heard"), ctl.network.inlets, ctl.ids)
+        with _part("aim"):  # stored before: the configured aim, as a fresh controller's
+            aim = usable(data.get("aim"))
+            ctl.aim = aim if aim is not None and 1.0 <= aim <= 2.0 else config.aim
+        with _part("goals"):
+            ctl.goals = {
+                iid: v for iid, v in _finite_map(data.get("goals"), network).items() if v > 0
+            }
+        with _part("losses_due"):
+            due = usable(data.get("losses_due"))
+            ctl._losses_due = min(max(int(due), 0), LOSS_REFRESH) if due is not None else 0
+        with _part("loss_offsets"):  # stored before: told again at the first cycle
+            offsets = _finite_map(data.get("loss_offsets"), network)
+            if "loss_offsets" in data:
+                ctl.meters.expected_offsets = {k: v for k, v in offsets.items() if abs(v) < 50}
+            else:
+                ctl._losses_due = 0
+        ctl._witness_solve = WarmStart.from_dict(data.get("witness_solve"))
+        with _part("pooled"):
+            ctl._restore_pooled(data.get("pooled"))
         return ctl
+
+    def _pooled(self) -> dict[str, float | None]:
+        """The levels every filter got from the network at the last estimation: each
+        signal's pooled noise (:meth:`_pool_noise`) and the flows' drift. They are set
+        before that cycle's readings teach the filters, and the meter checks read them
+        before the next estimation sets them again: not derivable from the stored filters."""
+        est = next(iter(self.estimators.values()), None)
+        if est is None:
+            return {}
+        out = {name: f.pooled for name, f in est.filters.items()}
+        out[FLOW_DRIFT] = est.filters["flow_m3h"].drift
+        return out
+
+    def _restore_pooled(self, data: Any) -> None:
+        """Give every filter the stored :meth:`_pooled` levels; stored before them: pooled
+        again from the filters as they are now (close, not to the bit)."""
+        if not isinstance(data, Mapping):
+            self._pool_noise()
+            return
+        levels = {}
+        for name in (*SIGNALS, FLOW_DRIFT):
+            value = usable(data.get(name))
+            levels[name] = value if value is not None and value >= 0 else None
+        for est in self.estimators.values():
+            for name, filt in est.filters.items():
+                filt.pooled = levels.get(name)
+            est.filters["flow_m3h"].drift = levels[FLOW_DRIFT]
 
 
 RESTORE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)

@@ -814,6 +814,15 @@ class ModelBased:
             **({"own_runs": dict(self.own.runs)} if self.own.runs else {}),
             **({"own_quiet": dict(self.own.quiet)} if self.own.quiet else {}),
             **({"drawing": dict(self.drawing)} if self.drawing else {}),
+            # carried between cycles, so a restart plans bit for bit as an uninterrupted
+            # run (issue 10): the last plan's flows (an unread inlet's), the households ever
+            # read, the inlets with a ΔP transmitter, last cycle's blocked valves and the
+            # ideal solve's warm start
+            "planned": dict(self._planned),
+            "ever_read": sorted(self._ever_read),
+            "dp_read": sorted(self._dp_read),
+            "blocked": sorted(self._blocked),
+            "ideal_warm": self.planner.warm_dict(),
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -845,6 +854,28 @@ class ModelBased:
             value = float(m)
             if iid in self.planner.index and math.isfinite(value):
                 self.multipliers[iid] = float(np.clip(value, *MULTIPLIER_RANGE))
+        self._load_carried(data)
+
+    def _load_carried(self, data: dict[str, Any]) -> None:
+        """Restore what :meth:`to_dict` carries between cycles; stored before (missing) or
+        damaged: as a fresh model has it (the next cycles learn it again)."""
+        index = self.planner.index
+        planned = data.get("planned")
+        for iid, flow in (planned if isinstance(planned, dict) else {}).items():
+            if iid in index and isinstance(flow, int | float) and 0 <= flow < math.inf:
+                self._planned[iid] = float(flow)
+        for name in ("ever_read", "dp_read"):
+            ids = data.get(name)
+            kept = (
+                {i for i in ids if isinstance(i, str) and i in index}
+                if isinstance(ids, list)
+                else set()
+            )
+            setattr(self, f"_{name}", kept)
+        blocked = data.get("blocked")
+        if isinstance(blocked, list):
+            self._blocked = frozenset(i for i in blocked if isinstance(i, str) and i in index)
+        self.planner.load_warm(data.get("ideal_warm"))
 
     def rejected(self, verdict: str | None) -> bool:
         """Whether an identification verdict means "hold this inlet this step"."""

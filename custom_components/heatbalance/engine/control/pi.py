@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from ..evaluation import band
-from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult
+from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult, WarmStart
 from ..hydraulics.devices import CLOSED_KV_FRACTION, PLAIN, VALVE, VALVE_A
 from ..model import Device, Network
 from ..plain import as_plain
@@ -126,6 +126,7 @@ class GainSchedule:
         # street-level inlets without households: a valve that alone serves its flow
         self._plain = frozenset(i.id for i in inlets if i.parent is None and i.id not in parents)
         self._last: HydraulicResult | None = None
+        self._warm: WarmStart | None = None  # _last's warm start as stored (restart)
         self.authority: dict[str, float] = {}
         self.common = 0.0  # mean flow error of the loops (ln), moved by all valves together
         self.together = 1.0  # d ln q / d ln Kv when every valve moves (the model's probe)
@@ -171,7 +172,7 @@ class GainSchedule:
                 if known is not None:
                     h[k] = known
             speed = pump_speed if pump_speed is not None and 0 < pump_speed <= 1.05 else None
-            warm = self._last if self._last is not None else None
+            warm = self._last if self._last is not None else self._warm
             kv = np.ones(len(h))
             if blocked:
                 index = {iid: k for k, iid in enumerate(model.topo.inlet_ids)}
@@ -182,7 +183,7 @@ class GainSchedule:
             res = model.solve(h, pump_speed=speed, warm_start=warm, kv_factor=kv)
         except (HydraulicError, ArithmeticError, ValueError):
             self.authority, self._dp, self._aims = {}, {}, {}
-            self._last = self._solved = None
+            self._last = self._solved = self._warm = None
             return
         self._last = res
         self._solved = (h, speed, kv)
@@ -490,6 +491,11 @@ class GainSchedule:
             "flows": dict(self._flows),
             "openings": dict(self._openings),
             "speed": self._speed,
+            # carried between cycles, so a restart acts bit for bit as an uninterrupted run
+            # (issue 10): the loops' collective gain (kept where too few loops act) and the
+            # model solve's warm start
+            "together": self.together,
+            "warm": WarmStart.stored(self._last if self._last is not None else self._warm),
         }
 
     def load(self, data: Mapping[str, Any]) -> None:
@@ -516,6 +522,9 @@ class GainSchedule:
                     target[iid] = number
         speed = _finite_or(data.get("speed"), math.nan)
         self._speed = speed if math.isfinite(speed) else None
+        together = _finite_or(data.get("together"), 1.0)
+        self.together = together if MIN_AUTHORITY <= together <= 1e3 else 1.0
+        self._warm = WarmStart.from_dict(data.get("warm"))
 
     def flow_estimate(self, iid: str) -> tuple[float, float] | None:
         """The inlet's flow as the model and its readings say, and its relative σ (None:

@@ -34,10 +34,11 @@ import copy
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult
+from ..hydraulics import HydraulicError, HydraulicModel, HydraulicResult, WarmStart
 from ..hydraulics.topology import Topology
 from ..model import GRAVITY, WATER_DENSITY, Device, Inlet, Network
 from .flow_balance import opening_for_kv
@@ -138,6 +139,7 @@ class HydraulicPlanner:
         pump = self.network.substation.pump
         self.g1 = KPA_PER_M * pump.shutoff_head_m  # kPa per unit of speed²
         self._last_ideal: HydraulicResult | None = None
+        self._warm: WarmStart | None = None  # the last ideal solve's, stored (restart)
         self.pipe_group, self.group_names = pipe_lines(self.forward.topo)
 
     # --- valves --------------------------------------------------------------------------
@@ -248,7 +250,7 @@ class HydraulicPlanner:
         setpoints = np.where(self.leaf, np.maximum(flows, 1e-9), np.nan)
         res = self.ideal.solve(
             pump_speed=speed,
-            warm_start=self._last_ideal,
+            warm_start=self._last_ideal if self._last_ideal is not None else self._warm,
             setpoints=setpoints,
             raise_on_failure=False,
         )
@@ -256,6 +258,15 @@ class HydraulicPlanner:
             res = self._ideal_by_continuation(setpoints, speed)
         self._last_ideal = res
         return res
+
+    def warm_dict(self) -> dict[str, str] | None:
+        """The next ideal solve's warm start as stored (:class:`WarmStart`; None: none)."""
+        return WarmStart.stored(self._last_ideal if self._last_ideal is not None else self._warm)
+
+    def load_warm(self, data: Any) -> None:
+        """Restore :meth:`warm_dict`: a restart's first ideal solve starts where an
+        uninterrupted run's would, so its plan is the same to the bit (issue 10)."""
+        self._warm = WarmStart.from_dict(data)
 
     def _ideal_by_continuation(self, setpoints: np.ndarray, speed: float) -> HydraulicResult:
         """The ideal solve approached from a quarter of the flows up, each step warm-started

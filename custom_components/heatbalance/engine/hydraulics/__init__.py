@@ -20,7 +20,7 @@ from __future__ import annotations
 from .devices import CLOSED_KV_FRACTION, DISTRIBUTED_PUMP_SHUTOFF, STEEP_REL, VALVE_A
 from .errors import HydraulicError
 from .friction import friction_factor, friction_with_slope
-from .result import HydraulicResult
+from .result import HydraulicResult, WarmStart
 from .solver import KINEMATIC_VISCOSITY, HydraulicModel, solve_hydraulics
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "HydraulicError",
     "HydraulicModel",
     "HydraulicResult",
+    "WarmStart",
     "friction_factor",
     "friction_with_slope",
     "solve_hydraulics",

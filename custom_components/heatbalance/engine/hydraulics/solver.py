@@ -12,7 +12,7 @@ from ..model import GRAVITY, WATER_DENSITY, Network
 from .devices import DP, FLOW, PUMP, VALVE, DeviceTable, InletLaws
 from .errors import HydraulicError
 from .gga import Laplacian, LinkLaws, NewtonOutcome, PipeData, newton
-from .result import HydraulicResult
+from .result import HydraulicResult, WarmStart
 from .topology import build_topology
 
 KINEMATIC_VISCOSITY = 4.7e-7  # m²/s, water at about 60 °C (4.74e-7), the middle of the season
@@ -78,7 +78,7 @@ class HydraulicModel:
         self,
         openings: np.ndarray | None = None,
         pump_speed: float | None = None,
-        warm_start: HydraulicResult | np.ndarray | None = None,
+        warm_start: HydraulicResult | WarmStart | np.ndarray | None = None,
         *,
         kv_factor: np.ndarray | None = None,
         setpoints: np.ndarray | None = None,
@@ -156,16 +156,23 @@ class HydraulicModel:
 
     # --- initial guess ----------------------------------------------------------------------
     def _initial_flows(
-        self, laws: LinkLaws, warm_start: HydraulicResult | np.ndarray | None
+        self, laws: LinkLaws, warm_start: HydraulicResult | WarmStart | np.ndarray | None
     ) -> np.ndarray:
         """Warm start from a previous result, else a cold guess from the laws (see docs)."""
         topo = self.topo
         links = np.arange(topo.n_links)[topo.inlet_links()]
         if warm_start is None:
             return self._cold_flows(laws, links)
-        prev = warm_start.link_flow if isinstance(warm_start, HydraulicResult) else warm_start
+        kept = isinstance(warm_start, WarmStart)
+        prev = (
+            warm_start.link_flow
+            if isinstance(warm_start, HydraulicResult | WarmStart)
+            else warm_start
+        )
         q = np.array(prev, dtype=float)
         if q.shape != (topo.n_links,) or not np.all(np.isfinite(q)):
+            if kept:  # stored before a restart, for the network as it was then: cold
+                return self._cold_flows(laws, links)
             raise HydraulicError("warm start does not belong to this network's model")
         p = getattr(warm_start, "node_pressure_pa", np.zeros(0))
         if len(p) == topo.n_hyd:
