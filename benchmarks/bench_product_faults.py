@@ -12,8 +12,17 @@ transmitter — reading the plant's ΔP gave the engine an instrument HA lacks: 
 * *steps* — steps until the intermediate flow band (§8.2.3) holds at every judged inlet to
   the end, judged on the plant's **true** state (a faulty building and its households are
   left out, as in bench_robust); *share* — share of judged inlets in that band at the end;
-* *alarm* — the cycle at which an alarm names the faulty inlet (— never) and its reasons;
-  *other* — alarms raised at other inlets or the network (false alarms on a healthy plant);
+* *alarm HA* / *alarm eng* — the first cycle an alarm is raised at the faulty inlet (—
+  never), with each reason's first cycle: HA's alarm events, and in the engine the same
+  alarm rules graded by an :class:`AlarmBook` with HA's default persistence
+  (``bench_robust.Run.victim_alarms``) — the same alarm set on both sides, the §6.0.6
+  success rate included (behind entities the engine counts each inlet's signals asked and
+  answered as HA's entity source does: ``Scenario.counted``; before, the engine counted
+  none, and 30 % missing raised ``success_rate`` at every inlet at cycle 10 through HA
+  alone); *finding eng* — the first step an engine finding (diagnosis, meter check,
+  controller fault) names the faulty inlet, before any persistence (the old *alarm eng*);
+* *other HA* / *other eng* — alarms raised at other inlets or the network (false alarms on
+  a healthy plant), reason@location, on both sides the same way;
 * *unsafe* — commands outside the opening limits or larger than the step limit (§5.3.6-3);
   *failed* — cycles whose update failed (a crash the coordinator caught).
 
@@ -31,8 +40,9 @@ substation flow meter are mapped too), the entry's network file with pipe resist
 ``silent 5%`` / ``silent 1 building``, the same inlets by seed; households are not mapped
 through entities, so only buildings are chosen; judged on the others, the silent inlets'
 true flow ÷ design at the end printed beside *share*). ``simulated`` — the entry's own
-simulated plant: lost readings through the entry's dropout option (per signal, not per
-inlet), stuck or blocked valve injected into its simulator. ``gateway`` — every building
+simulated plant, its instruments set by the entry's options as the engine's (noise, lost
+inlets, the run's seed: ``engine/instruments.py``, the draws restarted at the fresh start),
+stuck or blocked valve injected into its simulator. ``gateway`` — every building
 inlet on the gateway, through the real chain (``devtools/gateway_field.py``: the virtual
 plant's Modbus heat meters and electric valves, the gateway add-on as its own process, a
 real mosquitto, HA's MQTT): noise on the meters' flow and
@@ -278,6 +288,7 @@ async def _start_all_open(hass: Any, coordinator: Any, field: Any) -> None:
     sim.set_pump_speed(coordinator.network.substation.pump.speed)
     coordinator.memory = CycleMemory()
     coordinator.sent = {}
+    coordinator.plant.restart_draws()  # the simulated source: cycle 1 reads the seed's first
     coordinator.alarms = AlarmBook()
     coordinator.balance = BalanceStateMachine()
     if field is not None:
@@ -290,7 +301,12 @@ async def _start_all_open(hass: Any, coordinator: Any, field: Any) -> None:
 @pytest.mark.parametrize("case", _cases(), ids=lambda c: "-".join(map(str, c)))
 async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, int]) -> None:
     """One run: the integration regulates a faulty plant; figures as JSON."""
-    from custom_components.heatbalance.const import CONF_DROPOUT, EVENT_ALARM
+    from custom_components.heatbalance.const import (
+        CONF_DROPOUT,
+        CONF_SIM_NOISE,
+        CONF_SIM_SEED,
+        EVENT_ALARM,
+    )
 
     name, scenario, source, algorithm, seed = case
     scn = SCENARIOS[scenario]
@@ -307,8 +323,12 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
         scope = [i for i, x in base.inlets.items() if i not in unread and x.parent is None]
     pipes = scn.value if scn.fault == "pipes" else extra.get("pipes")
     entry = await bp._add_entry(hass, _register(name, pipes), algorithm)
-    if source == "simulated" and scn.missing:
-        options = dict(entry.options) | {CONF_DROPOUT: round(scn.missing * 100)}
+    if source == "simulated":  # the engine's instruments: noise, lost inlets, the seed
+        options = dict(entry.options) | {
+            CONF_DROPOUT: round(scn.missing * 100),
+            CONF_SIM_NOISE: scn.noise * 100,
+            CONF_SIM_SEED: seed,
+        }
         hass.config_entries.async_update_entry(entry, options=options)
         await hass.async_block_till_done()
     coordinator = entry.runtime_data.coordinator
@@ -443,6 +463,7 @@ async def test_fault(hass: Any, request: Any, case: tuple[str, str, str, str, in
         "share": share,
         "alarm": named[0][0] if named and judged else None,
         "alarm_reasons": {r: k for k, r in reversed(named)},  # reason: first cycle
+        "judged": judged,
         "other_alarms": sorted(others),
         "unsafe": _unsafe(moves, coordinator.settings),
         "failed": failed,
@@ -598,6 +619,7 @@ def engine_run(
     scn.modelled_station = source != "simulated"
     if source == "entities":  # heat meters and the substation meter mapped with the bias
         scn.meters = scn.fault == "bias"
+        scn.counted = True  # §6.0.6: signals asked and answered, as plant.py counts them
     return br.run_one(network, scn, seed, config, valve_steps=VALVE_STEPS.get(source))
 
 
@@ -694,8 +716,8 @@ def _share(r: dict[str, Any], engine: br.Run | None) -> str:
 
 COLUMNS = (
     "network", "scenario", "source", "algo", "seed", "steps HA", "steps eng",
-    "share HA", "alarm HA", "alarm eng", "other alarms HA", "unsafe", "failed", "moves",
-    "NaN", "repairs",
+    "share HA", "alarm HA", "alarm eng", "finding eng", "other HA", "other eng", "unsafe",
+    "failed", "moves", "NaN", "repairs",
 )  # fmt: skip
 
 
@@ -707,9 +729,23 @@ def _print_header(markdown: bool) -> None:
         print("  ".join(COLUMNS))
 
 
+def _alarm(first: int | None, reasons: dict[str, int]) -> str:
+    """The first cycle an alarm stood at the faulty inlet, with each reason's first."""
+    named = ", ".join(f"{why} {k}" for why, k in sorted(reasons.items()))
+    return _fmt(first) + (f" ({named})" if named else "")
+
+
+def _others(raised: list[str] | tuple[str, ...]) -> str:
+    return str(len(raised)) + (f" {list(raised)[:3]}" if raised else "")
+
+
 def _print_row(r: dict[str, Any], engine: br.Run | None, markdown: bool) -> None:
-    reasons = ", ".join(f"{why} {k}" for why, k in sorted(r["alarm_reasons"].items()))
-    alarm = _fmt(r["alarm"]) + (f" ({reasons})" if reasons else "")
+    alarm = _alarm(r["alarm"], r["alarm_reasons"])
+    eng_alarm = "n/a"
+    if engine is not None:
+        # a healthy row's victim is no faulty inlet: its reasons shown, no cycle (as HA's)
+        first = min(engine.victim_alarms.values(), default=None) if r["judged"] else None
+        eng_alarm = _alarm(first, engine.victim_alarms)
     cells = [
         r["network"],
         r["scenario"],
@@ -720,8 +756,10 @@ def _print_row(r: dict[str, Any], engine: br.Run | None, markdown: bool) -> None
         "n/a" if engine is None else _fmt(engine.intermediate),
         _share(r, engine),
         alarm,
+        eng_alarm,
         "n/a" if engine is None else _fmt(engine.alarm),
-        str(len(r["other_alarms"])) + (f" {r['other_alarms'][:3]}" if r["other_alarms"] else ""),
+        _others(r["other_alarms"]),
+        "n/a" if engine is None else _others(engine.other_alarms),
         str(r["unsafe"]),
         str(r["failed"]),
         str(r["moves"]),

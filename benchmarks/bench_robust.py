@@ -225,6 +225,11 @@ class Scenario:
     # the substation's temperatures and head are the network model's, flagged estimated (a
     # plant behind HA entities or the gateway has no substation sensor: cycle.measurements_of)
     modelled_station: bool = False
+    # each reading counts its signals asked and answered, as HA's entity source does
+    # (§6.0.6 success rate, plant.py ``_read_entities``): the four sensors, the valve's
+    # position where it reports one, the heat meter where read; a lost inlet is listed with
+    # its sensors unanswered, its valve and heat meter still answering (:func:`_counted`)
+    counted: bool = False
 
     @property
     def seeded(self) -> bool:
@@ -618,6 +623,8 @@ class Run:
     # --loop only (the engine's ControlLoop, as the CLI and HA run it; issue 10 item 2):
     book_alarm: int | None = None  # step an AlarmBook alarm at the faulty inlet became active
     other_alarms: tuple[str, ...] = ()  # alarms raised elsewhere (reason@location, each once)
+    # AlarmBook alarms raised at the faulty inlet: reason → first step (HA's alarm events)
+    victim_alarms: dict[str, int] = field(default_factory=dict)
     rejected: float = 0.0  # share of the values read that cleaning rejected, mean over steps
     unsafe: int = 0  # commands non-finite, outside the limits or a step too far (§5.3.6-3)
     held: float = 0.0  # share of steps the balanced hold (§8.2.5) sent nothing
@@ -694,6 +701,7 @@ def run_one(
     lp, control = driven.loop, driven.controller
     held, flips, left, was_balanced = 0, 0, None, False
     diag, book, book_alarm, others_raised, rejected = Diagnoser(), AlarmBook(), None, set(), 0.0
+    victim_alarms: dict[str, int] = {}
     rng = np.random.default_rng(seed)
     state = sim.state()
     held_int: list[bool] = []
@@ -709,12 +717,15 @@ def run_one(
         faults.readings(meas, k)
         for iid in unread:  # its meter never answers; its valve does (position read back)
             if iid in meas.inlets:
-                meas.inlets[iid] = InletReading(opening=meas.inlets[iid].opening)
+                reading = InletReading(opening=meas.inlets[iid].opening)
+                meas.inlets[iid] = _counted(reading, scn, True) if scn.counted else reading
         silent = faults.silent(k)
         if silent:  # its meter and its valve no longer answer (a dead device or gateway)
             meas.inlets.pop(victim, None)
             if loop:  # HA still lists the inlet, its values unavailable (success rate, §6.0.6)
-                meas.inlets[victim] = InletReading()
+                meas.inlets[victim] = (
+                    _counted(InletReading(), scn, True) if scn.counted else InletReading()
+                )
         if lp is not None:
             out = lp.step(
                 meas,
@@ -758,6 +769,9 @@ def run_one(
             others_raised |= {
                 f"{a.reason}@{a.location}" for a in raised if a.location not in faulty_ids
             }
+            for a in raised:
+                if a.location == victim:
+                    victim_alarms.setdefault(a.reason, k)
             at_victim = any(a.location == victim for a in book.active.values())
             if book_alarm is None and at_victim and scn.named:
                 book_alarm = k
@@ -805,6 +819,7 @@ def run_one(
         ),
         book_alarm=book_alarm,
         other_alarms=tuple(sorted(others_raised)),
+        victim_alarms=victim_alarms,
         rejected=rejected / STEPS,
         unsafe=unsafe,
         held=held / STEPS,
@@ -844,7 +859,7 @@ def measure(
     drawn = noise_draws.draw(state, scn.noise, scn.missing, rng, garble)
     inlets: dict[str, InletReading] = {}
     for iid, s in state.inlets.items():
-        if iid in drawn.lost:
+        if iid in drawn.lost and not scn.counted:
             continue
         read = drawn.inlets[iid]
         flow = read["flow_m3h"]
@@ -862,6 +877,8 @@ def measure(
             # an integrating counter: its error is a bias, not noise
             heat_kwh=s.heat_kwh if scn.meters else None,
         )
+        if scn.counted:
+            inlets[iid] = _counted(inlets[iid], scn, iid in drawn.lost)
     net = drawn.network  # drawn all the same where not read, as the ΔP above
     station = dict(net)
     if scn.modelled_station:  # the model's figures (here the plant's own), not a sensor's
@@ -878,6 +895,23 @@ def measure(
         time_s=state.time_s,
         estimated=("supply_c", "return_c", "pump_head_m") if scn.modelled_station else (),
     )
+
+
+SENSORS = ("flow_m3h", "supply_c", "return_c", "room_c")  # a field inlet's sensor entities
+
+
+def _counted(reading: InletReading, scn: Scenario, lost: bool) -> InletReading:
+    """``reading`` as HA's entity source reads it (:attr:`Scenario.counted`): signals asked
+    and answered this cycle; ``lost``: its sensors did not answer (ΔP is not read there)."""
+    if lost:
+        reading = replace(reading, **dict.fromkeys((*SENSORS, "dp_available_kpa", "valve_dp_kpa")))
+    values = [getattr(reading, name) for name in SENSORS]
+    if scn.fault != "no_feedback":  # a cheap valve reports no position: nothing asked
+        values.append(reading.opening)
+    if scn.meters:
+        values.append(reading.heat_kwh)
+    answered = sum(v is not None for v in values)
+    return replace(reading, attempted=len(values), received=answered)
 
 
 def _stepped(opening: float, steps: int | None) -> float:

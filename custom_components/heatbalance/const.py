@@ -102,6 +102,8 @@ CONF_SUBSTATION_FLOW_DEVICE: Final = "substation_flow_gateway_device"
 CONF_SUBSTATION_HEAT_ENTITY: Final = "substation_heat_entity"
 CONF_SUBSTATION_HEAT_DEVICE: Final = "substation_heat_gateway_device"
 CONF_DROPOUT: Final = "simulated_dropout"  # % of simulated readings lost (demo of §6.0.6)
+CONF_SIM_NOISE: Final = "simulated_noise"  # % noise on the simulated plant's instruments
+CONF_SIM_SEED: Final = "simulated_seed"  # the simulated instruments' random draws
 # safety thresholds (§5.3.6-3, §5.3.8-1)
 CONF_MIN_OPENING: Final = "min_opening"
 CONF_MAX_OPENING: Final = "max_opening"

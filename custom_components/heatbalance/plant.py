@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,7 @@ from .const import (
 )
 from .engine.control.base import usable
 from .engine.energy import EnergyCounters
+from .engine.instruments import Drawn, draw
 from .engine.simulator import PlantState, Simulator, outdoor_profile
 from .gc_tuning import run_paused
 from .reading import Acquisition, Reading
@@ -67,6 +69,27 @@ if TYPE_CHECKING:
     from .settings import InletConfig, Settings
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def _read_station(plant: PlantState, drawn: Drawn | None) -> PlantState:
+    """The substation as its simulated instruments read it (supply, return, pump flow and
+    head noisy where ``drawn``); the plant itself where they read exact."""
+    if drawn is None:
+        return plant
+    net = drawn.network
+    pump = replace(
+        plant.pump,
+        flow_m3h=_or(net["pump_flow_m3h"], plant.pump.flow_m3h),
+        head_m=_or(net["pump_head_m"], plant.pump.head_m),
+    )
+    supply, ret = _or(net["supply_c"], plant.supply_c), _or(net["return_c"], plant.return_c)
+    return replace(plant, supply_c=supply, return_c=ret, pump=pump)
+
+
+def _or(value: float | None, exact: float) -> float:
+    return exact if value is None else value
+
+
 SERVICE_TIMEOUT_S = 10.0
 SIM_SIGNALS = ("supply_c", "return_c", "flow_m3h", "room_c", "opening")
 
@@ -81,7 +104,8 @@ class Plant:
         self.simulator = simulator
         self.inlets = inlets
         self.settings = settings
-        self._rng = np.random.default_rng(0)
+        self._seed = settings.sim_seed
+        self._rng = np.random.default_rng(self._seed)  # the simulated instruments' draws
         self._weather = outdoor_profile(days=150, seed=0)
         self.gateway: GatewaySource | None = None  # gateway_source.async_attach sets it
         self._assumed = False  # uncommanded valves and pump put at their assumed state
@@ -256,14 +280,37 @@ class Plant:
         if not simulated and not self._assumed:
             self._assume_uncommanded(set(managed))
         plant = self._step(outdoor)
-        acq = Acquisition(plant.time_s, self.cycle_s, plant.outdoor_c, plant)
+        drawn = self._draw(plant)
+        # a real plant's substation figures are the model's (flagged estimated): no instrument
+        station = _read_station(plant, None if real else drawn)
+        acq = Acquisition(plant.time_s, self.cycle_s, plant.outdoor_c, station)
         if self.settings.outdoor_entity and outdoor is None:
             acq.outdoor_c = None
         acq.outdoor_forecast_c = self._outdoor_forecast(plant.time_s, acq.outdoor_c)
         own = [iid for iid in managed if iid not in real]
-        acq.inlets.update(self._read_simulator(own, plant))
-        self._read_unmanaged(acq, set(managed), simulated)
+        acq.inlets.update(self._read_simulator(own, plant, drawn))
+        self._read_unmanaged(acq, set(managed), simulated, drawn)
         return acq
+
+    def restart_draws(self) -> None:
+        """The simulated instruments' draws start again at the seed's first (a benchmark's
+        fresh start reads what the engine's first measurement of that seed reads)."""
+        self._seed = self.settings.sim_seed
+        self._rng = np.random.default_rng(self._seed)
+
+    def _draw(self, plant: PlantState) -> Drawn | None:
+        """This cycle's simulated instruments: noise and lost inlets as the engine's
+        benchmarks and the field plant draw them (``engine/instruments.py``: every inlet of
+        the plant in its order, then the substation), from the entry's seed; None when the
+        plant reads exact and loses nothing (no draw: the 23k network's 143,000 values)."""
+        noise = self.settings.sim_noise_pct / 100.0
+        missing = self.settings.dropout_pct / 100.0
+        if noise <= 0.0 and missing <= 0.0:
+            return None
+        if self._seed != self.settings.sim_seed:  # the option changed: the draws restart
+            self._seed = self.settings.sim_seed
+            self._rng = np.random.default_rng(self._seed)
+        return draw(plant, noise, missing, self._rng)
 
     def _assume_uncommanded(self, managed: set[str]) -> None:
         """On a real plant no command reaches the pump or the valves without a subentry: the
@@ -315,12 +362,14 @@ class Plant:
         if model_dp and "dp_available_kpa" not in reading.measured:
             reading.estimated = (*reading.estimated, "dp_available_kpa")
 
-    def _read_unmanaged(self, acq: Acquisition, managed: set[str], simulated: bool) -> None:
+    def _read_unmanaged(
+        self, acq: Acquisition, managed: set[str], simulated: bool, drawn: Drawn | None = None
+    ) -> None:
         """The valves no subentry maps: the simulated plant's own, or their assumed position."""
         acq.unmanaged_moved = acq.pump_controlled = simulated
         ids = [i for i in self._actuated() if i not in managed]
         if simulated:
-            acq.unmanaged.update(self._read_simulator(ids, acq.plant))
+            acq.unmanaged.update(self._read_simulator(ids, acq.plant, drawn))
             return
         for iid in ids:
             opening = acq.plant.inlets[iid].opening
@@ -360,21 +409,19 @@ class Plant:
             self._actuated_of = sim
         return self._actuated_ids
 
-    def _read_simulator(self, ids: list[str], plant: PlantState) -> dict[str, Reading]:
-        """Exact values, each lost with the configured dropout probability.
-
-        One draw for all inlets (thousands on a households network), in the order the
-        inlets come: the same random stream as one draw per inlet. An inlet that lost
-        nothing (all of them without dropout) is built in one call, not signal by signal.
-        """
+    def _read_simulator(
+        self, ids: list[str], plant: PlantState, drawn: Drawn | None = None
+    ) -> dict[str, Reading]:
+        """The simulated instruments' readings: exact without ``drawn`` (:meth:`_draw`),
+        else noisy, and an inlet whose readings were lost this cycle delivers none of its
+        signals (as a real inlet's gateway or meter bus goes silent: the success rate,
+        §6.0.6) — as the engine's benchmarks lose them (before: signal by signal, seed 0)."""
         n = len(SIM_SIGNALS)
-        lost: np.ndarray = self._rng.random((len(ids), n)) * 100.0 < self.settings.dropout_pct
-        partial: list[bool] = np.asarray(lost.any(axis=1)).tolist()
         states = plant.inlets
         out: dict[str, Reading] = {}
-        for k, (iid, some_lost) in enumerate(zip(ids, partial, strict=True)):
+        for iid in ids:
             state = states[iid]
-            if not some_lost:
+            if drawn is None:
                 out[iid] = Reading(
                     flow_m3h=float(state.flow_m3h),
                     supply_c=float(state.supply_c),
@@ -386,17 +433,21 @@ class Plant:
                     attempted=n,
                     received=n,
                 )
-                continue
-            gone = lost[k].tolist()
-            reading = Reading(
-                dp_available_kpa=state.dp_available_kpa,
-                valve_dp_kpa=state.valve_dp_kpa,
-                attempted=n,
-                received=n - sum(gone),
-            )
-            for name, missing in zip(SIM_SIGNALS, gone, strict=True):
-                setattr(reading, name, None if missing else float(getattr(state, name)))
-            out[iid] = reading
+            elif iid in drawn.lost:
+                out[iid] = Reading(attempted=n, received=0)
+            else:
+                read = drawn.inlets[iid]
+                out[iid] = Reading(
+                    flow_m3h=read["flow_m3h"],
+                    supply_c=read["supply_c"],
+                    return_c=read["return_c"],
+                    room_c=read["room_c"],
+                    opening=float(state.opening),
+                    dp_available_kpa=read["dp_available_kpa"],
+                    valve_dp_kpa=read["valve_dp_kpa"],
+                    attempted=n,
+                    received=n,
+                )
         return out
 
     def _read_gateway(self, iid: str, plant: PlantState) -> Reading:

@@ -51,6 +51,8 @@ from .const import (
     CONF_PUMP_SPEED_ENTITY,
     CONF_ROOM_ENTITY,
     CONF_SETPOINT_OFFSET,
+    CONF_SIM_NOISE,
+    CONF_SIM_SEED,
     CONF_SOURCE,
     CONF_SUBSTATION_FLOW_DEVICE,
     CONF_SUBSTATION_FLOW_ENTITY,
@@ -101,6 +103,10 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     CONF_SUBSTATION_HEAT_ENTITY: None,  # the substation heat meter's power (kW, W, MW)
     CONF_SUBSTATION_HEAT_DEVICE: None,  # or that meter on the gateway (its power point)
     CONF_DROPOUT: 0,
+    # the simulated plant's instruments (a demo or a developer's run): relative noise on every
+    # signal and the seed of its draws, as the engine's benchmarks draw them (instruments.py)
+    CONF_SIM_NOISE: 0,
+    CONF_SIM_SEED: 0,
     # valve and pump limits default to the engine's own (one set of safety limits, §5.3.6-3)
     CONF_MIN_OPENING: _pct(_ENGINE_LIMITS.min_opening),
     CONF_MAX_OPENING: _pct(_ENGINE_LIMITS.max_opening),
@@ -131,6 +137,8 @@ OPTION_RANGES: dict[str, tuple[float, float, float]] = {
     CONF_CYCLE_MINUTES: (1, 60, 1),
     CONF_ACCELERATION: (1, 720, 1),
     CONF_DROPOUT: (0, 50, 1),
+    CONF_SIM_NOISE: (0, 10, 0.1),
+    CONF_SIM_SEED: (0, 999999, 1),
     CONF_MIN_OPENING: (0, 100, 1),
     CONF_MAX_OPENING: (0, 100, 1),
     CONF_MAX_STEP: (1, 100, 1),
@@ -224,6 +232,8 @@ class Settings:
     substation_flow_device: str | None = None  # … or that meter on the gateway
     substation_heat_entity: str | None = None  # the substation heat meter's power
     substation_heat_device: str | None = None  # … or that meter on the gateway
+    sim_noise_pct: float = 0.0  # the simulated plant's instrument noise (% of each value)
+    sim_seed: int = 0  # … and the seed of its draws
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Settings:
@@ -238,6 +248,8 @@ class Settings:
             acceleration=float(o[CONF_ACCELERATION]),
             outdoor_entity=o[CONF_OUTDOOR_ENTITY] or None,
             dropout_pct=float(o[CONF_DROPOUT]),
+            sim_noise_pct=float(o[CONF_SIM_NOISE]),
+            sim_seed=int(o[CONF_SIM_SEED]),
             min_opening_pct=float(o[CONF_MIN_OPENING]),
             max_opening_pct=float(o[CONF_MAX_OPENING]),
             max_step_pct=float(o[CONF_MAX_STEP]),

@@ -68,6 +68,38 @@ async def _marked(page: Any) -> dict[str, Any]:
     )
 
 
+def _estimated_heat(history: list[dict[str, Any]]) -> int:
+    """The view's history points whose network heat was the engine's estimate."""
+    return sum(p.get("heat_estimate_kw") is not None for p in history)
+
+
+def _actual_runs(history: list[dict[str, Any]]) -> int:
+    """The actual heat line's pieces: one per run of measured cycles."""
+    return sum(
+        1
+        for before, p in zip([None, *history], history, strict=False)
+        if p["heat_kw"] is not None and (before is None or before["heat_kw"] is None)
+    )
+
+
+async def _heat_chart(page: Any) -> dict[str, Any]:
+    """The heat chart's estimate and actual paths, the estimate's dash, the legend."""
+    return await page.evaluate(
+        f"""(name) => {{
+        const fig = ({FIND_PANEL})(name).shadowRoot.querySelector('[data-chart=forecast]');
+        const path = (key) => fig.querySelector(`path[data-series=${{key}}]`);
+        const est = path('heat_estimate_kw'), actual = path('heat_kw');
+        return {{
+          dash: est && est.getAttribute('stroke-dasharray'),
+          estimate: est ? est.getAttribute('d') : '',
+          actual: actual ? actual.getAttribute('d') : '',
+          legend: [...fig.querySelectorAll('figcaption span')].map((s) => s.textContent),
+        }};
+    }}""",
+        PANEL,
+    )
+
+
 async def _same_cycle(page: Any, ha: RunningHA, entry_id: str) -> tuple[dict, dict]:
     """The view's data and the panel's marks for one cycle that estimated something."""
     for _ in range(120):
@@ -82,15 +114,23 @@ async def _same_cycle(page: Any, ha: RunningHA, entry_id: str) -> tuple[dict, di
 
 
 async def test_estimated_values_are_marked(ha: RunningHA, artifacts: Path) -> None:
-    """Every value the integration flags estimated is marked on screen, and only those."""
+    """Every value the integration flags estimated is marked on screen, and only those.
+
+    The heat chart on the same page (issue 10 item 3): a cycle whose network heat was the
+    engine's estimate (an inlet's reading lost) is no point of the actual line — that line
+    breaks there — and its estimate is drawn ≈, dashed, with its own legend entry. (Checked
+    here, on the page and cycles this test waits for anyway: its own test started a second
+    browser and waited for cycles again, ≈2.7 min of CI per run.)"""
     entry_id = ha.entries.get(NETWORK) or ha.add_network(NETWORK)
     _lose_readings(ha, entry_id)
     for _ in range(60):  # the engine fills lost readings once it has seen them: a few cycles
-        if any(_estimated((await view_data(ha, entry_id))["live"]).values()):
+        history = (data := await view_data(ha, entry_id))["history"]
+        if any(_estimated(data["live"]).values()) and _estimated_heat(history) >= 2:
             break
         await asyncio.sleep(2.0)
     else:
-        raise AssertionError("no estimated value in the view's data within 120 s")
+        raise AssertionError("no estimated value, or no two cycles with estimated heat, in 120 s")
+    runs = _actual_runs(history)
     async with browser_page(ha) as page:
         await open_view(page, ha, NETWORK)
         truth, marked = await _same_cycle(page, ha, entry_id)
@@ -112,6 +152,12 @@ async def test_estimated_values_are_marked(ha: RunningHA, artifacts: Path) -> No
         row = next(iid for iid, cols in expected.items() if cols)
         await page.locator(PANEL).locator(f'tr[data-row="{row}"]').scroll_into_view_if_needed()
         await page.screenshot(path=artifacts / "view-estimated.png", full_page=True)
+        chart = await _heat_chart(page)
+        await page.screenshot(path=artifacts / "view-estimated-heat.png", full_page=True)
+        assert chart["dash"] == "4 3"
+        assert chart["estimate"].count("M") + chart["estimate"].count("L") >= 2
+        assert "≈ estimated" in chart["legend"]
+        assert chart["actual"].count("M") >= min(runs, 2)  # the panel's history holds those runs
     async with browser_page(ha) as page:  # the same marks in Chinese
         await page.evaluate("localStorage.setItem('selectedLanguage', JSON.stringify('zh-Hans'))")
         await open_view(page, ha, NETWORK)
@@ -124,46 +170,3 @@ async def test_estimated_values_are_marked(ha: RunningHA, artifacts: Path) -> No
         assert tips
         assert all("非实测" in tip for tip in tips)
         await page.screenshot(path=artifacts / "view-estimated-zh.png", full_page=True)
-
-
-async def test_estimated_heat_is_drawn_dashed_apart_from_the_actual_load(
-    ha: RunningHA, artifacts: Path
-) -> None:
-    """The heat chart (issue 10 item 3): a cycle whose network heat was the engine's
-    estimate (an inlet's reading lost) is no point of the actual line — that line breaks
-    there — and its estimate is drawn ≈, dashed, with its own legend entry."""
-    entry_id = ha.entries.get(NETWORK) or ha.add_network(NETWORK)
-    _lose_readings(ha, entry_id)
-    for _ in range(60):
-        history = (await view_data(ha, entry_id))["history"]
-        if sum(p.get("heat_estimate_kw") is not None for p in history) >= 2:
-            break
-        await asyncio.sleep(2.0)
-    else:
-        raise AssertionError("no two cycles with estimated heat within 120 s")
-    runs = sum(  # the actual line's pieces so far: one per run of measured cycles
-        1
-        for before, p in zip([None, *history], history, strict=False)
-        if p["heat_kw"] is not None and (before is None or before["heat_kw"] is None)
-    )
-    async with browser_page(ha) as page:
-        await open_view(page, ha, NETWORK)
-        chart = await page.evaluate(
-            f"""(name) => {{
-            const fig = ({FIND_PANEL})(name).shadowRoot.querySelector('[data-chart=forecast]');
-            const path = (key) => fig.querySelector(`path[data-series=${{key}}]`);
-            const est = path('heat_estimate_kw'), actual = path('heat_kw');
-            return {{
-              dash: est && est.getAttribute('stroke-dasharray'),
-              estimate: est ? est.getAttribute('d') : '',
-              actual: actual ? actual.getAttribute('d') : '',
-              legend: [...fig.querySelectorAll('figcaption span')].map((s) => s.textContent),
-            }};
-        }}""",
-            PANEL,
-        )
-        await page.screenshot(path=artifacts / "view-estimated-heat.png", full_page=True)
-    assert chart["dash"] == "4 3"
-    assert chart["estimate"].count("M") + chart["estimate"].count("L") >= 2
-    assert "≈ estimated" in chart["legend"]
-    assert chart["actual"].count("M") >= min(runs, 2)  # the panel's history holds those runs

@@ -138,8 +138,13 @@ async def test_communication_and_success_rate(hass: HomeAssistant, alarms: list[
     }
     await _options(hass, entry, simulated_dropout=100)
     await cycles(hass, entry, 2)
-    assert len(_raised(alarms, "no_data")) == 12
-    assert hass.states.get("binary_sensor.b001_communication").state == "off"
+    # a lost inlet delivers none of its signals (plant.py, as the engine's benchmarks lose
+    # them), so at 50 % some went silent two cycles running already: every inlet's no-data
+    # alarm now stands, not one raise each
+    everyone = {f"B{k:03d}" for k in range(1, 13)}
+    assert {r["location"] for r in _raised(alarms, "no_data")} == everyone
+    for iid in everyone:
+        assert hass.states.get(f"binary_sensor.{iid.lower()}_communication").state == "off"
     # the coordinator keeps running on no data: entities stay available, nothing crashes;
     # what they show is unknown or the engine's prediction, flagged estimated (issue 10)
     flow = hass.states.get("sensor.b001_flow")

@@ -32,10 +32,21 @@ from .test_silent_meter import _report_all_but_flow
 HEAT = "sensor.estate12_heat_power"
 
 
+RECORDED = {  # the tests that compile and read HA's statistics (``_statistics``)
+    "test_rejected_reading_is_neither_shown_nor_recorded",
+    "test_estimated_flow_is_not_recorded_as_measured",
+    "test_substation_heat_meter_is_the_network_heat_power",
+}
+
+
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(recorder_mock: None, enable_custom_integrations: None) -> None:
-    """The recorder must be set up before ``hass`` (a harness rule, FACTS.md)."""
-    return
+def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
+    """HA's real recorder for the tests that read its statistics, set up before ``hass`` (a
+    harness rule, FACTS.md); the others assert states, attributes and the view only, and a
+    recorder's setup and teardown cost each of them ≈20 s (loaded)."""
+    if request.function.__name__ in RECORDED:
+        request.getfixturevalue("recorder_mock")
+    request.getfixturevalue("enable_custom_integrations")  # it sets ``hass`` up: after
 
 
 async def _statistics(
