@@ -141,6 +141,20 @@ async def test_a_held_command_never_sent_is_counted_unsent_and_never_goes_late(
     source.stop()
 
 
+async def _online_and_confirmed(
+    hass: HomeAssistant, mqtt_mock: Any, coordinator: Any, readback: float
+) -> None:
+    """The gateway comes back, the one held command goes and is confirmed at ``readback``
+    (%), and the coordinator takes it as carried out (what the next cycle does first)."""
+    await _status(hass, "online")
+    (request,) = _ids(mqtt_mock)
+    result = {"request_id": request, "status": "confirmed", "readback": readback}
+    async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
+    await hass.async_block_till_done()
+    async with coordinator.engine_lock:
+        await coordinator._async_carried_out()
+
+
 def _held_shown(hass: HomeAssistant, coordinator: Any) -> Any:
     """The valve entity's ``command_held`` attribute, once its listeners are told."""
     coordinator.async_update_listeners()
@@ -178,13 +192,7 @@ async def test_a_held_command_is_no_move_until_the_gateway_confirms_it(
     assert coordinator.sent == {}
     assert coordinator.plant.held == {"B001": (source.holding["B001"], 0.3)}
     assert _held_shown(hass, coordinator) is True  # the valve entity says so
-    await _status(hass, "online")  # sent now, confirmed by the gateway
-    (request,) = _ids(mqtt_mock)
-    result = {"request_id": request, "status": "confirmed", "readback": 30.0}
-    async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
-    await hass.async_block_till_done()
-    async with coordinator.engine_lock:
-        await coordinator._async_carried_out()  # what the next cycle does first
+    await _online_and_confirmed(hass, mqtt_mock, coordinator, 30.0)
     assert coordinator.sent == {"B001": 0.3}  # diagnosis compares it with the feedback
     assert controller.last_openings["B001"] == 0.3
     assert controller.moved["B001"] == 0.3
@@ -228,13 +236,7 @@ async def test_a_held_pump_command_is_no_speed_change_until_the_gateway_confirms
     assert plant.pump_failed  # told to the loop as not sent (commanded(pump_sent=False))
     assert plant.pump_held == (source.holding["pump:pump-vfd"], 0.7)
     assert plant.simulator.pump_speed == pytest.approx(0.80)  # the drive runs as it did
-    await _status(hass, "online")  # sent now, confirmed by the gateway
-    (request,) = _ids(mqtt_mock)
-    result = {"request_id": request, "status": "confirmed", "readback": 70.0}
-    async_fire_mqtt_message(hass, f"{ROOT}/cmd/result", json.dumps(result))
-    await hass.async_block_till_done()
-    async with coordinator.engine_lock:
-        await coordinator._async_carried_out()  # what the next cycle does first
+    await _online_and_confirmed(hass, mqtt_mock, coordinator, 70.0)
     assert plant.pump_held is None
     assert plant.simulator.pump_speed == pytest.approx(0.70)
     link = gateway_link(source)
