@@ -66,9 +66,10 @@ from .estimation import (
     SIGNALS,
     DriftLearner,
     InletEstimator,
+    reading_of,
     reading_values,
 )
-from .estimator_bank import EstimatorBank, StepInputs, reading_of
+from .estimator_bank import EstimatorBank, StepInputs
 from .heard import Heard
 from .identification import learned_corrections
 from .levels import hold_reason, pump_regulated, uses_presettings

@@ -519,17 +519,8 @@ class InletEstimator:
     def reading(self, opening: float | None, estimated: tuple[str, ...] = ()) -> InletReading:
         """The estimates as a reading (what the model and the band are computed from);
         ``estimated``: the fields this cycle's reading had from a model, not an instrument."""
-        f = self.filters  # every inlet, every cycle: no method call per signal
-        return InletReading(
-            flow_m3h=f["flow_m3h"].value,
-            supply_c=f["supply_c"].value,
-            return_c=f["return_c"].value,
-            room_c=f["room_c"].value,
-            opening=opening,
-            dp_available_kpa=f["dp_available_kpa"].value,
-            valve_dp_kpa=f["valve_dp_kpa"].value,
-            estimated=estimated,
-        )
+        f = self.filters
+        return reading_of([f[name].value for name in SIGNALS], opening, estimated)
 
     def to_dict(self) -> dict[str, list[float | int | None]]:
         """Compact JSON-ready state.
@@ -577,6 +568,24 @@ class InletEstimator:
             filt = _restored(raw, relative) if isinstance(raw, list) else None
             filters[name] = SignalFilter(relative) if filt is None else filt
         return cls(filters)
+
+
+def reading_of(
+    values: Sequence[float | None], opening: float | None, estimated: tuple[str, ...]
+) -> InletReading:
+    """The estimates as a reading, from every signal's estimate in ``SIGNALS``' order (one
+    :class:`InletEstimator`, or one row of :class:`~.estimator_bank.EstimatorBank`)."""
+    flow, dp, valve_dp, supply, ret, room = values
+    return InletReading(
+        flow_m3h=flow,
+        supply_c=supply,
+        return_c=ret,
+        room_c=room,
+        opening=opening,
+        dp_available_kpa=dp,
+        valve_dp_kpa=valve_dp,
+        estimated=estimated,
+    )
 
 
 def reading_values(reading: InletReading | None) -> Sequence[float | None]:

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from .base import InletReading
 from .estimation import (
     DP_JUMP,
     DRIFT,
@@ -280,23 +279,6 @@ class EstimatorBank(MutableMapping[str, InletEstimator]):
         for k, j in zip(where.tolist(), which.tolist(), strict=True):
             out[k][j] = None
         return out
-
-
-def reading_of(
-    values: Sequence[float | None], opening: float | None, estimated: tuple[str, ...]
-) -> InletReading:
-    """:meth:`InletEstimator.reading` from one row of :meth:`EstimatorBank.readings`."""
-    flow, dp, valve_dp, supply, ret, room = values
-    return InletReading(
-        flow_m3h=flow,
-        supply_c=supply,
-        return_c=ret,
-        room_c=room,
-        opening=opening,
-        dp_available_kpa=dp,
-        valve_dp_kpa=valve_dp,
-        estimated=estimated,
-    )
 
 
 def _stored(field: str, value: Any) -> Any:
