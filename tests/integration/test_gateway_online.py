@@ -141,6 +141,14 @@ async def test_a_held_command_never_sent_is_counted_unsent_and_never_goes_late(
     source.stop()
 
 
+async def _read_once(hass: HomeAssistant, entry: Any, device: str, values: dict) -> None:
+    """The gateway reports ``device`` once and a cycle reads it: commands may go."""
+    now = dt_util.utcnow().timestamp()
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, now, device, values)]))
+    await hass.async_block_till_done()
+    await cycles(hass, entry, 1)
+
+
 async def _online_and_confirmed(
     hass: HomeAssistant, mqtt_mock: Any, coordinator: Any, readback: float
 ) -> None:
@@ -177,11 +185,7 @@ async def test_a_held_command_is_no_move_until_the_gateway_confirms_it(
     coordinator = entry.runtime_data.coordinator
     source = coordinator.plant.gateway
     assert source is not None
-    valve = {"position_feedback": 50.0}
-    now = dt_util.utcnow().timestamp()
-    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, now, "b001-valve", valve)]))
-    await hass.async_block_till_done()
-    await cycles(hass, entry, 1)  # the cycle read the valve: commands may go
+    await _read_once(hass, entry, "b001-valve", {"position_feedback": 50.0})
     controller = coordinator.memory.loop.controller
     before = controller.last_openings.get("B001")
     await _status(hass, "offline")
@@ -224,11 +228,7 @@ async def test_a_held_pump_command_is_no_speed_change_until_the_gateway_confirms
     coordinator = entry.runtime_data.coordinator
     plant, source = coordinator.plant, coordinator.plant.gateway
     assert source is not None
-    now = dt_util.utcnow().timestamp()
-    drive = {"speed_feedback": 80.0}
-    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, now, "pump-vfd", drive)]))
-    await hass.async_block_till_done()
-    await cycles(hass, entry, 1)  # the cycle read the drive: commands may go
+    await _read_once(hass, entry, "pump-vfd", {"speed_feedback": 80.0})
     assert plant.simulator.pump_speed == pytest.approx(0.80)
     await _status(hass, "offline")
     async with coordinator.engine_lock:
@@ -357,11 +357,7 @@ async def test_the_operator_is_told_plainly_that_his_command_is_held(
     coordinator = entry.runtime_data.coordinator
     source = coordinator.plant.gateway
     assert source is not None
-    now = dt_util.utcnow().timestamp()
-    valve = {"position_feedback": 50.0}
-    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(1, now, "b001-valve", valve)]))
-    await hass.async_block_till_done()
-    await cycles(hass, entry, 1)  # the cycle read the valve: commands may go
+    await _read_once(hass, entry, "b001-valve", {"position_feedback": 50.0})
     await _status(hass, "offline")
     sent = _ids(mqtt_mock)  # the cycle's own commands, if it moved the valve
     with pytest.raises(HomeAssistantError, match="offline") as err:
