@@ -53,7 +53,7 @@ from .persistence import (
 )
 from .plant import Plant
 from .records import archive_cycle
-from .repairs import async_design_load_issue, async_gateway_issues, async_signals_issue
+from .repairs import async_design_load_issue, async_gateway_issues
 from .settings import InletConfig, Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -205,17 +205,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         if silent == self._station_silent or self.config_entry is None:
             return
         self._station_silent = silent
-        entry = self.config_entry
-        await async_signals_issue(
-            self.hass,
-            entry.entry_id,
-            entry.title,
-            self.network,
-            self.settings,
-            self.inlets,
-            self.plant.gateway,
-            silent,
-        )
+        await self._async_gateway_issues(force=True)
 
     def stored(self, memory: dict[str, Any] | None = None) -> dict[str, Any]:
         """Everything the Store keeps (``memory``: the cycle memory already serialised)."""

@@ -218,7 +218,9 @@ async def async_gateway_issues(
 ) -> None:
     """Raise or clear the gateway's issues from what its gateways said and sent (``None``:
     no gateway source: both cleared), and the data check again with what the gateway's
-    devices really have. Called when the source's :attr:`revision` moves."""
+    devices really have (``station_silent``: the substation heat meter went silent, §4.3.2).
+    Called when the source's :attr:`revision` moves, or that meter went silent or delivers
+    again."""
     issues = await _Issues.of(hass, entry_id, title, network)
     old = source.incompatible() if source is not None else {}
     gateways = ", ".join(
@@ -240,24 +242,6 @@ async def async_gateway_issues(
         }
     )
     issues.set("gateway_signals", {"signals": lines} if lines else None)
-    if points:
-        issues.missing_signals(settings, inlets, points, station_silent)
-
-
-async def async_signals_issue(
-    hass: HomeAssistant,
-    entry_id: str,
-    title: str,
-    network: Network,
-    settings: Settings,
-    inlets: Mapping[str, InletConfig],
-    source: GatewaySource | None,
-    station_silent: bool,
-) -> None:
-    """The data check's issue again (§4.3.2) when the substation heat meter went silent or
-    delivers again (``station_silent``), with what the gateway's devices have."""
-    issues = await _Issues.of(hass, entry_id, title, network)
-    points = source.points() if source is not None else None
     issues.missing_signals(settings, inlets, points or None, station_silent)
 
 
