@@ -15,6 +15,13 @@ from custom_components.heatbalance.const import DOMAIN
 from .conftest import add_network, cycles, start_inlet_reconfigure
 from .test_config_flow import NETWORKS
 
+FULL_B003 = {  # every signal of the intermediate level, as HA entities
+    "supply_temperature_entity": "sensor.b3_supply",
+    "return_temperature_entity": "sensor.b3_return",
+    "flow_entity": "sensor.b3_flow",
+    "actuator_entity": "number.b3_valve",
+}
+
 
 def _issue(hass: HomeAssistant, entry: ConfigEntry, kind: str) -> ir.IssueEntry | None:
     return ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_{kind}")
@@ -234,13 +241,7 @@ async def test_substation_heat_meter_that_delivers_nothing_is_a_missing_signal(
     from custom_components.heatbalance.requirements import missing_signals, station_heat_missing
     from custom_components.heatbalance.settings import Settings
 
-    full = {
-        "supply_temperature_entity": "sensor.b3_supply",
-        "return_temperature_entity": "sensor.b3_return",
-        "flow_entity": "sensor.b3_flow",
-        "actuator_entity": "number.b3_valve",
-    }
-    await _map(hass, demo, "B003", full)  # a real plant, every signal of the level mapped
+    await _map(hass, demo, "B003", FULL_B003)  # a real plant, every signal of the level mapped
     outdoor = {"outdoor_entity": "sensor.outdoor"}
     hass.states.async_set("sensor.station_energy", "1234", {"unit_of_measurement": "kWh"})
     hass.states.async_set("sensor.station_power", "2.5", {"unit_of_measurement": "MW"})
@@ -271,13 +272,7 @@ async def test_a_substation_heat_meter_that_goes_silent_is_named_until_it_delive
     delivers again. Before, nothing was raised however long it stayed silent."""
     from custom_components.heatbalance.plant import STATION_SILENT_MIN_S
 
-    full = {
-        "supply_temperature_entity": "sensor.b3_supply",
-        "return_temperature_entity": "sensor.b3_return",
-        "flow_entity": "sensor.b3_flow",
-        "actuator_entity": "number.b3_valve",
-    }
-    await _map(hass, demo, "B003", full)  # a real plant, every signal of the level mapped
+    await _map(hass, demo, "B003", FULL_B003)  # a real plant, every signal of the level mapped
     meter = "sensor.station_power"
     hass.states.async_set(meter, "2.5", {"unit_of_measurement": "MW"})
     options = dict(demo.options) | {"outdoor_entity": "sensor.outdoor", "cycle_minutes": 1}
