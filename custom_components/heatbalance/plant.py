@@ -473,10 +473,10 @@ class Plant:
         # cycle without an answer is reported, before the next command replaces it
         reading = self.gateway.reading(iid, stale_s=2 * self.cycle_s, answer_s=self.cycle_s / 2)
         if iid in self.unconfirmed:  # a late command never answered: assumed until it reports
-            if self.gateway.reported_since_command(iid):
-                self.unconfirmed.discard(iid)
-            else:
+            if not self.gateway.reported_since_command(iid):
                 reading.opening = None  # read before the command: not where it stands now
+            elif reading.opening is not None:  # its position read back since
+                self.unconfirmed.discard(iid)
         if "dp_available_kpa" not in reading.measured:  # no transmitters: the model's estimate
             reading.dp_available_kpa = self._model_dp(iid, plant)
         return reading
@@ -642,6 +642,7 @@ class Plant:
                 # the model assumes a real valve where it went until its feedback says
                 model[iid] = opening
                 self.unplaced.discard(iid)
+                self.unconfirmed.discard(iid)  # a newer command went: it counts now
         if model:
             await hass.async_add_executor_job(self._set_openings, model)
         self.pump_failed = False

@@ -2468,15 +2468,13 @@ class Controller:
         with _part("pump_forgotten"):
             pump = data.get("pump_forgotten")
             if pump is not None:
-                trim, speed, way, age, jump, ratio = pump
-                ctl._pump_forgotten = (
-                    float(trim),
-                    usable(speed),
-                    int(way),
-                    int(age),
-                    float(jump),
-                    float(ratio),
-                )
+                was = [usable(v) for v in pump]
+                p_trim, p_speed, p_way, p_age, p_jump, p_ratio = was
+                if p_trim is None or p_way is None or p_age is None or p_jump is None:
+                    raise ValueError("pump_forgotten: not a number")
+                if not p_ratio:
+                    raise ValueError("pump_forgotten: no speed ratio")
+                ctl._pump_forgotten = (p_trim, p_speed, int(p_way), int(p_age), p_jump, p_ratio)
         return ctl
 
     def _pooled(self) -> dict[str, float | None]:
