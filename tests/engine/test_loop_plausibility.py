@@ -19,6 +19,7 @@ from custom_components.heatbalance.engine.control.base import ControllerConfig, 
 from custom_components.heatbalance.engine.control.safety import SafetyLimits
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig, LoopResult
+from custom_components.heatbalance.engine.plausibility import _Meter, _repeat_chance
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 
 CYCLE_S = 1800.0
@@ -536,3 +537,17 @@ def test_a_named_dead_meter_stays_named_while_no_witness_answers() -> None:
     assert not _of(raised, "flow_low"), raised
     for k in gap:
         assert any(f.kind == "flow_meter_dead" for f in results[k - 1].findings)
+
+
+def test_a_meter_far_coarser_than_its_noise_may_repeat() -> None:
+    """A household meter at 0.05 m³/h with a 0.01 m³/h resolution and 0.6 % noise (σ a
+    sixty-seventh of a step): two readings at rest round to the same step for certain, so
+    a run of repeats says nothing of a frozen transmitter (§5.3.8-2). The repeat chance was
+    taken as 0 beyond 50 steps per σ (1 below): the meter's few quiet changes alone made 6
+    repeats "improbable" and a healthy meter was called frozen."""
+    assert _repeat_chance(49.0) == pytest.approx(1.0)
+    assert _repeat_chance(51.0) == pytest.approx(1.0)
+    assert _repeat_chance(1e3) == pytest.approx(1.0)
+    meter = _Meter(last=0.05, pairs=3, repeats=0, noise=0.006, steps=[0.01, 0.02, 0.01])
+    assert meter.quantum == pytest.approx(0.01)
+    assert meter.needed() is None
