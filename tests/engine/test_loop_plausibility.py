@@ -551,3 +551,19 @@ def test_a_meter_far_coarser_than_its_noise_may_repeat() -> None:
     meter = _Meter(last=0.05, pairs=3, repeats=0, noise=0.006, steps=[0.01, 0.02, 0.01])
     assert meter.quantum == pytest.approx(0.01)
     assert meter.needed() is None
+
+
+def test_a_meter_changing_by_several_steps_at_a_time_shows_its_resolution() -> None:
+    """A quiet meter (0.1 % noise) with a 0.01 m³/h resolution in a regulating plant
+    changes only when its flow is moved, by 0.02 or 0.03 m³/h at a time: every change is a
+    whole multiple of 0.01, not of the smallest change seen, so it was taken for a
+    continuous meter and its repeats at rest for a frozen transmitter's (§5.3.8-2). Its
+    resolution is found; a continuous meter's changes still show none."""
+    assert _Meter(steps=[0.02, 0.03, 0.05, 0.02]).quantum == pytest.approx(0.01)
+    assert _Meter(steps=[1.0, 2.0, 3.0]).quantum == pytest.approx(1.0)
+    assert _Meter(steps=[0.0123457, 0.0371234, 0.0290011]).quantum is None
+    # 0.6 % noise at 0.3 m³/h is a ninth of a step: at rest it repeats almost always (it
+    # had needed 14 repeats in a row, which it makes at rest; now more than a week's)
+    coarse = _Meter(last=0.3, pairs=6, repeats=3, noise=0.006, steps=[0.02, 0.03, 0.02])
+    need = coarse.needed()
+    assert need is None or need > 7 * 48

@@ -72,6 +72,17 @@ async def _online(
     await async_valve_reported(hass, plant, INLET)
 
 
+async def _held_while_stopped(
+    hass: HomeAssistant, gateway: GatewayProcess, plant: Plant, source: GatewaySource
+) -> None:
+    """The gateway online, then stopped cleanly ("offline" at once): a command to open the
+    valve to 0.2 is held."""
+    await _online(hass, gateway, plant, source)
+    assert gateway.stop() == 0
+    await until(lambda: source.status["gw1"] == "offline", "offline seen")
+    assert await plant.async_dispatch(hass, {INLET: 0.2}, None) == {INLET}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("away", ["stop", "kill"])
 async def test_a_command_sent_while_the_gateway_is_away_is_carried_out_when_it_is_back(
@@ -136,10 +147,7 @@ async def test_a_command_held_while_home_assistant_restarts_is_carried_out_when_
         gateway = GatewayProcess(tmp_path / "gw", config)
         plant, source = await _attached(hass)
         try:
-            await _online(hass, gateway, plant, source)
-            assert gateway.stop() == 0  # clean: "offline" at once
-            await until(lambda: source.status["gw1"] == "offline", "offline seen")
-            assert await plant.async_dispatch(hass, {INLET: 0.2}, None) == {INLET}  # held
+            await _held_while_stopped(hass, gateway, plant, source)
             request = source.holding[INLET]
             stored = plant.held_dict()  # the coordinator's Store
             await source.async_stop()  # Home Assistant stops …
@@ -174,10 +182,7 @@ async def test_a_held_command_sent_late_whose_answer_is_lost_is_taken_as_carried
         gateway = GatewayProcess(tmp_path / "gw", config)
         plant, source = await _attached(hass)
         try:
-            await _online(hass, gateway, plant, source)
-            assert gateway.stop() == 0
-            await until(lambda: source.status["gw1"] == "offline", "offline seen")
-            assert await plant.async_dispatch(hass, {INLET: 0.2}, None) == {INLET}  # held
+            await _held_while_stopped(hass, gateway, plant, source)
             monkeypatch.setattr(source, "_on_result", lambda _msg: None)  # answers lost
             gateway.start()
             index = virtual.sim.ids.index(INLET)

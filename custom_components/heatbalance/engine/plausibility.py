@@ -84,6 +84,7 @@ FROZEN_WITNESS_QUANT = 0.05
 # (hydraulic coupling), far beyond a continuous meter's last digit (:func:`coupled`)
 COUPLED_SHARE = 0.02
 STEPS_KEPT = 16  # changes a meter's resolution is judged from
+STEP_DIVISORS = 10  # … the smallest of which may be up to this many steps of it
 PUMP_OFF_CYCLES = PUMP_SHORT_CYCLES  # the controller's own rule for a pump short of command
 # no-flow readings in a row the witnesses contradict, after a first that none can (a stop
 # that just happened), that name the meter — at its third zero: two garbage zeros in a row
@@ -132,12 +133,18 @@ class _Meter:
     @property
     def quantum(self) -> float | None:
         """The meter's resolution, where its readings show one: every change seen a whole
-        multiple of the smallest (a continuous meter's changes never are)."""
+        multiple of the smallest or of a whole fraction of it, up to :data:`STEP_DIVISORS`
+        (a continuous meter's changes never are). A quiet meter of a regulating plant may
+        change only by several steps at a time: changes of 0.02 and 0.03 m³/h were taken
+        for a continuous meter's, and its repeats at rest for a frozen one's."""
         if not self.steps:
             return None
-        q = min(self.steps)
-        whole = all(abs(x / q - round(x / q)) < 1e-6 for x in self.steps)
-        return q if whole else None
+        low = min(self.steps)
+        for k in range(1, STEP_DIVISORS + 1):
+            q = low / k
+            if all(abs(x / q - round(x / q)) < 1e-6 for x in self.steps):
+                return q
+        return None
 
     def needed(self, pool: float | None = None) -> int | None:
         """Repeats in a row that accuse this meter (None: not judged, or it may repeat).
