@@ -162,6 +162,8 @@ def _to_plan(s: State, m: Array, rel: Array, jump: Array, expected: Array) -> Ar
 
 def _walk(s: State, m: Array, rel: Array, jump: Array) -> None:
     """The random walk between cycles (``drift`` per step), plus ``jump`` (relative σ)."""
+    if not m.any():
+        return
     value, r, j = s["value"][m], rel[m], jump[m]
     scale = _scale(r, value)
     drift = _walk_std(r, s["drift"][m]) * scale
@@ -188,6 +190,8 @@ def _carry(s: State, m: Array, rel: Array, p: Predict) -> None:
     opinion with its own (much larger) uncertainty. A factor beyond reason (the carried
     value or variance not finite) restarts the filter: the next reading is taken as it is.
     """
+    if not m.any():
+        return
     f, old_var = p.f[m], s["var"][m]
     value = s["value"][m] * f
     var = old_var * f * f + (p.sigma[m] * value) * (p.sigma[m] * value)  # inf, no error
@@ -216,6 +220,8 @@ def _carry(s: State, m: Array, rel: Array, p: Predict) -> None:
 
 def _carry_chain(s: State, m: Array, ratio: Array) -> None:
     """The drift chain's readings carried by a known ratio (a move, a recalibration)."""
+    if not m.any():
+        return
     ratio2 = ratio * ratio
     s["anchor"][m] = s["anchor"][m] * ratio
     s["chain_sum"][m] = s["chain_sum"][m] * ratio
@@ -227,6 +233,8 @@ def _rescale(s: State, m: Array, ratio: Array) -> None:
     """The meter's calibration changed by ``ratio`` (a bias correction starts, changes or
     ends): the estimate, its variance and the last reading move with it, so neither the
     filter nor the noise learnt from reading pairs takes the step for the plant's."""
+    if not m.any():
+        return
     s["value"][m] = s["value"][m] * ratio
     s["var"][m] = s["var"][m] * (ratio * ratio)
     s["previous"][m] = s["previous"][m] * ratio
@@ -235,6 +243,8 @@ def _rescale(s: State, m: Array, ratio: Array) -> None:
 
 def _restart(s: State, m: Array) -> None:
     """Forget the estimate (the next reading is taken as it is); the noise stays learnt."""
+    if not m.any():
+        return
     for name in ("value", "previous", "anchor"):
         s[name][m] = _NAN
     s["var"][m] = 0.0
@@ -275,6 +285,8 @@ def _update(s: State, rel: Array, read: Array, quiet: Array, learn: Array) -> No
 
 def _first(s: State, m: Array, rel: Array, reading: Array) -> None:
     """The first reading taken as it is (no estimate yet)."""
+    if not m.any():
+        return
     s["value"][m] = reading
     s["var"][m] = _sq(_sigma(s, m, rel) * _scale(rel[m], reading))
     s["age"][m] = 0
@@ -284,6 +296,8 @@ def _first(s: State, m: Array, rel: Array, reading: Array) -> None:
 
 def _start_chain(s: State, m: Array, reading: Array) -> None:
     """A new drift chain from ``reading`` (its anchor)."""
+    if not m.any():
+        return
     s["anchor"][m] = reading
     s["span"][m] = 0
     s["anchor_var"][m] = 0.0
@@ -303,6 +317,8 @@ def _filter(
     after it); it is not used unless the next one agrees (then the plant really changed and
     the filter restarts from it).
     """
+    if not m.any():
+        return
     reading, value, var, rel = read[m], s["value"][m], s["var"][m], rel_all[m]
     scale = _scale(rel, value)
     r = _sq(_sigma(s, m, rel_all) * scale)
@@ -392,6 +408,8 @@ def _learn_sample(s: State, m: Array, rel: Array, sample: Array) -> None:
     """One unbiased sample of R (relative² or unit²) into the learnt noise level: ν² − P⁻ is
     unbiased for R even where it is negative (clipping each sample at zero would bias R
     up); a level from few samples is shrunk toward the pooled one (:func:`_sigma`)."""
+    if not m.any():
+        return
     noise = s["noise"][m]
     old = np.where(np.isnan(noise), 0.0, _sq(noise))
     learnt = s["learnt"][m] + 1
@@ -428,6 +446,8 @@ def _walk_sample(s: State, m: Array, rel: Array, reading: Array, pair: Array) ->
     chain's sample adds what it tells beyond that first one (``walk_weight``). An absolute
     signal keeps no drift chain, its anchor only.
     """
+    if not m.any():
+        return
     absolute = _part(m, ~rel)
     s["anchor"][absolute] = reading[~rel]
     s["span"][absolute] = 0
@@ -465,6 +485,8 @@ def _chain_sample(s: State, m: Array, weight: Array) -> None:
     """The chain's sample of the walk per step (``walk``), counting ``weight`` samples of a
     ``DRIFT_LAG`` chain (``walk_weight``); none where its readings cannot give one: a
     stopped flow read as 0 (low-flow cut-off), a mean so small its square underflows."""
+    if not m.any():
+        return
     n = s["span"][m] + 1
     total = s["chain_sum"][m]
     mean = total / n.astype(np.float64)
