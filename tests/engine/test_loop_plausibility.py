@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -485,3 +486,53 @@ def test_a_distrusted_flow_raises_its_finding_not_a_process_alarm(
         # panel): the meter's finding names the fault
         kept = [f.kind for f in out.findings if f.inlet_id == VICTIM and f.kind == "blockage"]
         assert not kept, (named, kept)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_named_dead_meter_raises_no_second_alarm_at_short_cycles(seed: int) -> None:
+    """A dead flow meter read every 10 s beside a heat meter whose register counts whole
+    kWh (§5.3.7, §5.3.8-1): once named, a flowing return read one noise draw below the
+    midway between stagnant and flowing water said "stopped", the finding went and
+    `flow_low` was raised again for the same broken meter (named at 13, 10, 12, then
+    `flow_low` at 15, 17, 20 and named again). Within its noise of the midway the return
+    says nothing; the heat meter, which kept counting, speaks: named once, early, no
+    `flow_low` after it, its flow never used again."""
+
+    def dead(k: int, m: Measurements) -> None:
+        for x in m.inlets.values():
+            if x.heat_kwh is not None:
+                x.heat_kwh = math.floor(x.heat_kwh)  # a whole-kWh register
+        if k >= DEAD_FROM:
+            m.inlets[VICTIM].flow_m3h = 0.0
+
+    raised, results = _run(DEAD_FROM + 34, dead, noise=0.01, seed=seed, min_flow=0.5,
+                           cycle_s=10.0, stagnant_tau_s=600.0)  # fmt: skip
+    named = _of(raised, "flow_meter_dead")
+    assert len(named) == 1, raised
+    assert named[0][0] <= DEAD_FROM + 6, raised
+    low = [k for k, key in raised if key == f"flow_low@{VICTIM}" and k > named[0][0]]
+    assert not low, raised
+    for out in results[named[0][0] - 1 :]:
+        assert out.measurements.inlets[VICTIM].get("flow_m3h") is None
+
+
+def test_a_named_dead_meter_stays_named_while_no_witness_answers() -> None:
+    """A named dead meter whose return sensor and heat meter miss two readings (a lost
+    M-Bus frame): no witness says anything either way, and a meter known to be dead still
+    reads 0 — not news, not a `flow_low` emergency (§5.3.8-1) on a value its own finding
+    distrusts. It stays named (one alarm for one cause) and is judged again when they
+    answer."""
+    gap = (DEAD_FROM + 5, DEAD_FROM + 6)
+
+    def dead(k: int, m: Measurements) -> None:
+        if k >= DEAD_FROM:
+            m.inlets[VICTIM].flow_m3h = 0.0
+        if k in gap:
+            m.inlets[VICTIM].return_c = None
+            m.inlets[VICTIM].heat_kwh = None
+
+    raised, results = _run(DEAD_FROM + 9, dead, noise=0.02, seed=5, min_flow=0.5)
+    assert _of(raised, "flow_meter_dead") == [(DEAD_FROM + 2, f"flow_meter_dead@{VICTIM}")], raised
+    assert not _of(raised, "flow_low"), raised
+    for k in gap:
+        assert any(f.kind == "flow_meter_dead" for f in results[k - 1].findings)
