@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -773,6 +773,25 @@ class SignalFilter:
     code on the element; the readers (``sigma``, ``settled_std``, …) read its fields."""
 
     __slots__ = ("_bank", "_col", "_row", "relative")
+    if TYPE_CHECKING:  # each a property on the bank's arrays (_field)
+        value: float | None
+        var: float  # variance of the estimate (in the signal's unit²)
+        noise: float | None  # learned σ (a share for relative signals, else the unit)
+        learnt: int
+        outliers: int
+        age: int  # steps since the last used reading
+        pooled: float | None  # the same signal's noise over the network (set each cycle)
+        jumped: float  # variance the last time update added for commands (not drift)
+        previous: float | None  # the last used reading, carried through known moves
+        drift: float | None  # the network's learnt relative drift (flow; set each cycle)
+        anchor: float | None  # a reading up to DRIFT_CHAIN_MAX steps back, carried…
+        span: int  # … the steps since it…
+        anchor_var: float  # … and the relative variance the moves it was carried through add
+        chain_sum: float  # the chain's readings since the anchor (its own included), summed…
+        chain_sq: float  # … their squares…
+        chain_pairs: float  # … and its successive differences squared (all carried alike)
+        walk: float | None  # this cycle's drift sample (relative²/step) for DriftLearner…
+        walk_weight: float  # … and what it tells, in samples of a DRIFT_LAG chain
 
     def __init__(self, relative: bool, *values: Any, **fields: Any) -> None:
         bank = InletEstimator()._bank
