@@ -19,6 +19,7 @@ from custom_components.heatbalance.engine.control.base import ControllerConfig, 
 from custom_components.heatbalance.engine.control.safety import SafetyLimits
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig, LoopResult
+from custom_components.heatbalance.engine.plausibility import _Meter, _repeat_chance
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 
 CYCLE_S = 1800.0
@@ -536,3 +537,33 @@ def test_a_named_dead_meter_stays_named_while_no_witness_answers() -> None:
     assert not _of(raised, "flow_low"), raised
     for k in gap:
         assert any(f.kind == "flow_meter_dead" for f in results[k - 1].findings)
+
+
+def test_a_meter_far_coarser_than_its_noise_may_repeat() -> None:
+    """A household meter at 0.05 m³/h with a 0.01 m³/h resolution and 0.6 % noise (σ a
+    sixty-seventh of a step): two readings at rest round to the same step for certain, so
+    a run of repeats says nothing of a frozen transmitter (§5.3.8-2). The repeat chance was
+    taken as 0 beyond 50 steps per σ (1 below): the meter's few quiet changes alone made 6
+    repeats "improbable" and a healthy meter was called frozen."""
+    assert _repeat_chance(49.0) == pytest.approx(1.0)
+    assert _repeat_chance(51.0) == pytest.approx(1.0)
+    assert _repeat_chance(1e3) == pytest.approx(1.0)
+    meter = _Meter(last=0.05, pairs=3, repeats=0, noise=0.006, steps=[0.01, 0.02, 0.01])
+    assert meter.quantum == pytest.approx(0.01)
+    assert meter.needed() is None
+
+
+def test_a_meter_changing_by_several_steps_at_a_time_shows_its_resolution() -> None:
+    """A quiet meter (0.1 % noise) with a 0.01 m³/h resolution in a regulating plant
+    changes only when its flow is moved, by 0.02 or 0.03 m³/h at a time: every change is a
+    whole multiple of 0.01, not of the smallest change seen, so it was taken for a
+    continuous meter and its repeats at rest for a frozen transmitter's (§5.3.8-2). Its
+    resolution is found; a continuous meter's changes still show none."""
+    assert _Meter(steps=[0.02, 0.03, 0.05, 0.02]).quantum == pytest.approx(0.01)
+    assert _Meter(steps=[1.0, 2.0, 3.0]).quantum == pytest.approx(1.0)
+    assert _Meter(steps=[0.0123457, 0.0371234, 0.0290011]).quantum is None
+    # 0.6 % noise at 0.3 m³/h is a ninth of a step: at rest it repeats almost always (it
+    # had needed 14 repeats in a row, which it makes at rest; now more than a week's)
+    coarse = _Meter(last=0.3, pairs=6, repeats=3, noise=0.006, steps=[0.02, 0.03, 0.02])
+    need = coarse.needed()
+    assert need is None or need > 7 * 48
