@@ -489,6 +489,15 @@ class Controller:
         schedule.set_common(
             {i: e for i, e in errors.items() if i not in self.faults and raw[i] is not None}
         )
+        bands = {
+            iid: noise_deadband(self.config.deadband, self._flow_std(iid, err), None)
+            for iid, err in errors.items()
+            if err is not None and self.network.inlets[iid].parent is not None
+        }
+        for iid, error in schedule.starved(errors, bands, self.faults, self.config.pi_aim).items():
+            err = errors[iid]
+            if err is not None:
+                errors[iid] = replace(err, error=error)
         return errors
 
     def _pi_error(self, iid: str, meas: Measurements, own: bool) -> TargetError | None:
