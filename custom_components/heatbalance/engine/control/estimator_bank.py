@@ -327,7 +327,7 @@ def _filter(
     taught = learn[m]
     sure = quiet[m] | (taught & (jumped[m] <= LEARN_JUMP_SHARE * r))
     pair = _pair(sure & rel, reading, s["previous"][m], s["age"][m])
-    spike = sure & (_sq(innovation) > _GATE * total)
+    spike = sure & _beyond_gate(innovation, total)
     if spike.any():
         _spike(s, _part(m, spike), rel_all, spike, reading, r, pair, innovation, total, scale)
         ok = ~spike
@@ -350,6 +350,13 @@ def _filter(
     s["value"][m] = value + gain * innovation
     s["var"][m] = var * (1.0 - gain)
     s["age"][m] = 0
+
+
+def _beyond_gate(innovation: Array, total: Array) -> Array:
+    """Whether a reading lies beyond the spike gate: its innovation more than
+    ``OUTLIER_SIGMA`` times the innovation's σ (√(P⁻ + R), ``total`` its variance)."""
+    beyond: Array = _sq(innovation) > _GATE * total
+    return beyond
 
 
 def _pair(m: Array, reading: Array, previous: Array, age: Array) -> Array:
