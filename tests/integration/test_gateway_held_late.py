@@ -153,3 +153,53 @@ async def test_a_held_pump_command_confirmed_late_is_told_to_the_controller(
     await cycles(hass, entry, 1)
     assert coordinator.last_update_success
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_silent_substation_heat_meter_on_the_gateway_is_named_until_it_reports(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """§4.3.2 data check, the gateway's substation heat meter (its ``power`` point): once no
+    power has been read from it for max(5 min, two cycles) (its last report is stale two
+    cycles after it was sent, §6.0.6) it is named in ``missing_signals``; its next report
+    clears the repair (the entity case: ``test_repairs.py``)."""
+    from homeassistant.helpers import issue_registry as ir
+
+    from custom_components.heatbalance.const import DOMAIN
+
+    entry = await add_network(hass, options={"mode": "manual", "cycle_minutes": 1})
+    await _switch_to_gateway(hass, entry, "B001", NAMES)
+    options = {"substation_heat_gateway_device": "station-heat", "outdoor_entity": "sensor.out"}
+    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    source = coordinator.plant.gateway
+    assert source is not None
+    clock = Clock()
+    source.clock = clock
+
+    def named() -> bool:
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_missing_signals")
+        lines = issue.translation_placeholders["signals"] if issue else ""
+        return "substation heat meter delivers no thermal power" in lines
+
+    async def report(seq: int) -> None:
+        meter = [(seq, clock.now, "station-heat", {"power": 850.0})]
+        async_fire_mqtt_message(hass, f"{ROOT}/data", batch(meter))
+        await hass.async_block_till_done()
+
+    await report(1)
+    await cycles(hass, entry, 1)
+    assert coordinator.data.substation_heat_kw == 850.0
+    for _ in range(6):  # a minute a cycle, and the gateway's clock with it
+        clock.now += 60.0
+        await cycles(hass, entry, 1)
+    assert coordinator.data.substation_heat_kw is None  # stale after two cycles (§6.0.6) …
+    assert not named()  # … and read last 4 min ago
+    clock.now += 60.0
+    await cycles(hass, entry, 1)
+    assert named()  # nothing read for 5 min
+    await report(2)
+    await cycles(hass, entry, 1)
+    assert coordinator.data.substation_heat_kw == 850.0
+    assert not named()
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -52,7 +52,8 @@ from typing import Any, Literal
 
 from .control.base import InletReading, Measurements, band_chance, usable
 from .control.controller import PUMP_FOLLOW_TOLERANCE, PUMP_SHORT_CYCLES
-from .control.estimation import PRIOR_NOISE, InletEstimator, SignalFilter
+from .control.estimation import PRIOR_NOISE
+from .control.estimator_bank import InletEstimator, SignalFilter
 from .diagnosis import Finding
 from .meters import SUBSTATION
 from .model import WATER_CP, WATER_DENSITY, Device, Network

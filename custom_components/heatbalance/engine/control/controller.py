@@ -65,7 +65,6 @@ from .estimation import (
     DRIFT,
     SIGNALS,
     DriftLearner,
-    InletEstimator,
     reading_of,
     reading_values,
 )
@@ -490,6 +489,15 @@ class Controller:
         schedule.set_common(
             {i: e for i, e in errors.items() if i not in self.faults and raw[i] is not None}
         )
+        bands = {
+            iid: noise_deadband(self.config.deadband, self._flow_std(iid, err), None)
+            for iid, err in errors.items()
+            if err is not None and self.network.inlets[iid].parent is not None
+        }
+        for iid, error in schedule.starved(errors, bands, self.faults, self.config.pi_aim).items():
+            err = errors[iid]
+            if err is not None:
+                errors[iid] = replace(err, error=error)
         return errors
 
     def _pi_error(self, iid: str, meas: Measurements, own: bool) -> TargetError | None:
@@ -2397,9 +2405,9 @@ class Controller:
         with _part("model"):
             ctl.model.load(dict(data.get("model", {})))
         with _part("estimators"):
-            ctl.estimators.restore(
+            ctl.estimators.load(
                 {
-                    iid: InletEstimator.from_dict(raw)
+                    iid: raw
                     for iid, raw in dict(data.get("estimators", {})).items()
                     if iid in network.inlets
                 }
@@ -2499,10 +2507,8 @@ class Controller:
         for name in (*SIGNALS, FLOW_DRIFT):
             value = usable(data.get(name))
             levels[name] = value if value is not None and value >= 0 else None
-        for est in self.estimators.values():
-            for name, filt in est.filters.items():
-                filt.pooled = levels.get(name)
-            est.filters["flow_m3h"].drift = levels[FLOW_DRIFT]
+        self.estimators.set_pooled([levels[name] for name in SIGNALS])  # two array writes
+        self.estimators.set_flow_drift(None, levels[FLOW_DRIFT])
 
 
 RESTORE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
