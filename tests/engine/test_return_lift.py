@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from custom_components.heatbalance.engine.alarms import NETWORK
 from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
 from custom_components.heatbalance.engine.control.controller import make_controller
 from custom_components.heatbalance.engine.control.model_based import ModelBased
@@ -23,6 +24,7 @@ from custom_components.heatbalance.engine.control.targets import (
     return_lifted,
 )
 from custom_components.heatbalance.engine.evaluation import band, evaluate
+from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.simulator import Simulator
@@ -132,3 +134,29 @@ def test_a_plant_short_of_water_lifts_no_goal() -> None:
     ratios = [state.inlets[i].flow_m3h / network.inlets[i].design_flow_m3h for i in network.inlets]
     assert max(ratios) < 1.0
     assert max(ratios) - min(ratios) < 0.01
+
+
+def _loop_reasons(network: Network, cycles: int) -> list[set[str]]:
+    """The network-level alarm reasons of each cycle, the engine's loop closed on the plant
+    (its pump commands followed too)."""
+    sim = Simulator(network, outdoor_c=network.design.outdoor_c)
+    loop = ControlLoop(network, LoopConfig(), cycle_s=STEP_S)
+    sent: dict[str, float] = {}
+    out = []
+    for _ in range(cycles):
+        result = loop.step(Measurements.from_plant(sim.step(STEP_S)), dispatched=sent)
+        sent = dict(result.commands.openings)
+        apply(sim, result.commands)
+        loop.commanded(sent)
+        out.append({c.reason for c in result.conditions if c.location == NETWORK})
+    return out
+
+
+def test_a_plant_that_cannot_carry_the_design_is_one_network_alarm() -> None:
+    """§5.3.6-5, §5.3.8: design loads ×1.3 beyond what the pump gives — the network alarm
+    ``pump_capacity`` names the cause every cycle (each inlet's deviation alarm says only
+    that it is short); a plant that can carry its design raises none."""
+    short = _loop_reasons(all_open(design_off(buildings=12, seed=91, factor=1.3)), 6)
+    assert all("pump_capacity" in reasons for reasons in short[1:])
+    sound = _loop_reasons(all_open(design_off(buildings=12, seed=91, factor=1.0)), 6)
+    assert not any("pump_capacity" in reasons for reasons in sound)
