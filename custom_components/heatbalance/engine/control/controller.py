@@ -1287,8 +1287,7 @@ class Controller:
         if value is None or std is None:
             return None
         flow_band = band(self.config.level, "flow")
-        # the goal without aim, return lift and pump loop
-        set_flow = goal / (self.aim * self.trim * self.model.lift(iid, self.aim))
+        set_flow = goal / (self.aim * self.trim)  # the goal without aim and pump loop
         lo = set_flow * (1.0 + flow_band.lower / 100.0)
         hi = set_flow * (1.0 + flow_band.upper / 100.0)
         return value, std, goal, lo, hi
@@ -1781,7 +1780,6 @@ class Controller:
         target = self.config.target_of(iid, inlet.device.type)
         base = self.config.set_flow(inlet) * self.aim * self.trim
         if target == "flow":
-            base *= self._return_lift(iid, meas)
             cmds.targets[iid] = base
             self.goals[iid] = base
             return base
@@ -1793,25 +1791,6 @@ class Controller:
         goal = base * self.model.outer_loop(iid, err.error, self.config.deadband)
         self.goals[iid] = goal
         return goal
-
-    def _return_lift(self, iid: str, meas: Measurements) -> float:
-        """The factor on a flow goal that places it in the advanced flow band by the
-        inlet's return temperature (§8.2.4-1/-2, :func:`~.targets.return_lifted`): at the
-        advanced level, for an inlet without households (a building's return mixes theirs)."""
-        if self.config.level != "advanced" or not self.model.is_leaf(iid):
-            return 1.0
-        flow = measured_value(self.network, iid, "flow", meas.inlets.get(iid) or InletReading())
-        if flow is None or flow < self.config.set_flow(self.network.inlets[iid]):
-            # short of water (a plant that cannot carry the design, a starved start): the
-            # return is cold for the flow, which the goal already asks for; lifting one
-            # goal would only take another's share (§5.3.6-5)
-            self.model.lifted.discard(iid)
-            return 1.0
-        err = target_error(self.network, iid, "return", meas, self._weight(iid), self.aim)
-        est = self.estimators.get(iid)
-        std = est.std("return_c") if est is not None else None
-        self.model.judge_return(iid, None if err is None else err.setpoint - err.measured, std)
-        return self.model.lift(iid, self.aim)
 
     def _pump(
         self,

@@ -40,7 +40,6 @@ from .identification import (
     residual_sample_variance,
 )
 from .planner import HydraulicPlanner, Plan, PlanInput
-from .targets import lifted_ratio, return_lifted
 
 RESIDUAL_SMOOTHING = 0.2  # weight of the newest pressure-residual sample
 RESIDUAL_NOISE = 0.02  # relative σ of one flow or ΔP reading the residuals assume (2 %)
@@ -97,7 +96,6 @@ class ModelBased:
     own: OwnDeviation = field(default_factory=lambda: OwnDeviation())  # see _learn_drawing
     drawing: dict[str, float] = field(default_factory=dict)  # valve factors without ΔP
     weights: dict[str, float] = field(default_factory=dict)  # the operator's (§5.3.6-5)
-    lifted: set[str] = field(default_factory=set)  # flow goals lifted for the return (§8.2.4)
     # building → (valve term, valve ΔP, own flow, available ΔP) of this cycle's reading
     _buildings: dict[str, tuple[float, float | None, float | None, float | None]] = field(
         default_factory=dict, repr=False
@@ -160,7 +158,6 @@ class ModelBased:
             a0 = float(self.planner.a0[k])
             self.identifiers[iid] = BranchIdentifier(a0=a0, forgetting=self.forgetting)
         self.multipliers.pop(iid, None)
-        self.lifted.discard(iid)
         self.residuals.pop(iid, None)
         self.scatter.pop(iid, None)
         self.own.forget(iid)
@@ -612,18 +609,6 @@ class ModelBased:
         self.multipliers[iid] = m
         return m
 
-    def judge_return(self, iid: str, shortfall_k: float | None, std_k: float | None) -> None:
-        """Lift or release the inlet's flow goal for its return temperature
-        (:func:`~.targets.return_lifted`, §8.2.4-2)."""
-        if return_lifted(iid in self.lifted, shortfall_k, std_k):
-            self.lifted.add(iid)
-        else:
-            self.lifted.discard(iid)
-
-    def lift(self, iid: str, aim: float) -> float:
-        """The factor on the inlet's flow goal over ``aim`` (1 unless lifted)."""
-        return lifted_ratio(aim) / aim if iid in self.lifted else 1.0
-
     def trim_opening(self, iid: str, opening: float, flow: float, goal: float) -> float | None:
         """Opening that moves one street-level leaf's flow from ``flow`` to ``goal``, alone.
 
@@ -829,7 +814,6 @@ class ModelBased:
             **({"own_runs": dict(self.own.runs)} if self.own.runs else {}),
             **({"own_quiet": dict(self.own.quiet)} if self.own.quiet else {}),
             **({"drawing": dict(self.drawing)} if self.drawing else {}),
-            **({"lifted": sorted(self.lifted)} if self.lifted else {}),
             # carried between cycles, so a restart plans bit for bit as an uninterrupted
             # run (issue 10): the last plan's flows (an unread inlet's), the households ever
             # read, the inlets with a ΔP transmitter, last cycle's blocked valves and the
@@ -880,14 +864,14 @@ class ModelBased:
         for iid, flow in (planned if isinstance(planned, dict) else {}).items():
             if iid in index and isinstance(flow, int | float) and 0 <= flow < math.inf:
                 self._planned[iid] = float(flow)
-        for name in ("ever_read", "dp_read", "lifted"):
+        for name in ("ever_read", "dp_read"):
             ids = data.get(name)
             kept = (
                 {i for i in ids if isinstance(i, str) and i in index}
                 if isinstance(ids, list)
                 else set()
             )
-            setattr(self, name if name == "lifted" else f"_{name}", kept)
+            setattr(self, f"_{name}", kept)
         blocked = data.get("blocked")
         if isinstance(blocked, list):
             self._blocked = frozenset(i for i in blocked if isinstance(i, str) and i in index)

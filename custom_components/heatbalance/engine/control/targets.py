@@ -24,7 +24,6 @@ from statistics import NormalDist
 
 import numpy as np
 
-from ..evaluation import band
 from ..model import Network
 from .base import MAX_FLOW_RATIO, InletReading, Measurements, plausible_temperature, usable
 from .setpoints import setpoint
@@ -37,10 +36,6 @@ OUTLIER_SD = 3.0  # an estimate this far from the others (at least) is judged on
 SPREAD_Z = 2.0  # the spread of the true flows is taken at its upper 2 σ (few inlets: wide)
 POOL_CAP_Z = 1.0  # pooling lifts an inlet's bound at most to its estimate less this many σ
 JOINT_BISECTIONS = 24  # the joint bound found to 6e-8 of its bracket (a few σ: ≈ 1e-9 of flow)
-# Return-temperature lift of a flow goal inside the advanced flow band (see return_lifted):
-LIFT_SHARE = 1.0  # a return colder than its setpoint beyond its band (1.5 K) lifts the goal …
-RELEASE_SHARE = 0.6  # … until it is back within 0.6 of it (0.9 K)
-LIFT_Z = 1.0  # … judged on the estimate less this many of its σ (noise alone lifts nothing)
 
 
 @dataclass
@@ -231,41 +226,3 @@ def _upper_tail(u: np.ndarray) -> np.ndarray:
     density = np.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi)
     tail: np.ndarray = density / ((1.0 - a) * u + a * np.sqrt(u * u + b))
     return tail
-
-
-def lifted_ratio(aim: float, level: str = "advanced") -> float:
-    """A lifted flow goal over set flow (§8.2.4-1): the flow band's upper edge less the
-    margin ``aim`` keeps from its lower edge (aim 1.015: +3.5 %; at aim 1.025 and above
-    the band leaves no room and nothing is lifted)."""
-    flow = band(level, "flow")
-    return max(1.0 + flow.upper / 100.0 - (aim - 1.0 - flow.lower / 100.0), aim)
-
-
-def return_lifted(
-    lifted: bool, shortfall_k: float | None, std_k: float | None, level: str = "advanced"
-) -> bool:
-    """Whether an inlet's flow goal sits at the top of its flow band for its return (§8.2.4-2).
-
-    The flow band 0…+5 % and the return band ±1.5 K are judged together (§8.2.4-1/-2); the
-    flow goal sits low in the flow band to spare pump power, which is right while the
-    return is near its setpoint. A return that stays colder (``shortfall_k``: setpoint −
-    estimated return, K) means the building takes more heat than its flow brings: after a
-    starved start its rooms are cold and warm up slowly (gen30-comb3km, gen30-onebranch:
-    far returns −1.5…−2.3 K at flows in band, settling 0.1 K per 30-min step, advanced
-    held from step 9 even at 0 % noise), or its real load is larger than the file's
-    (§3.0.7 — the design-load check names it after days). More flow in the band warms the
-    return at once (≈0.1 K per % of flow) and the rooms faster; it never leaves the flow
-    band, so it is no shortcut around it. Lifted once the shortfall less ``LIFT_Z`` σ of
-    the return estimate exceeds ``LIFT_SHARE`` of the return band's half-width (0.75 K),
-    released once the estimate is back within ``RELEASE_SHARE`` of it (0.5 K): dropping the
-    lift cools the return by about that gap, so the goal does not hunt (§8.2.5). A return
-    too warm cannot be helped inside the band: the goal is already low in it. Unknown
-    return (no reading, no setpoint): the goal stays where it was.
-    """
-    if shortfall_k is None or not math.isfinite(shortfall_k):
-        return lifted
-    half = band(level, "return").upper
-    if lifted:
-        return shortfall_k > RELEASE_SHARE * half
-    sd = std_k if std_k is not None and math.isfinite(std_k) else 0.0
-    return shortfall_k - LIFT_Z * sd > LIFT_SHARE * half
