@@ -65,7 +65,6 @@ from .estimation import (
     DRIFT,
     SIGNALS,
     DriftLearner,
-    InletEstimator,
     reading_of,
     reading_values,
 )
@@ -2413,9 +2412,9 @@ class Controller:
         with _part("model"):
             ctl.model.load(dict(data.get("model", {})))
         with _part("estimators"):
-            ctl.estimators.restore(
+            ctl.estimators.load(
                 {
-                    iid: InletEstimator.from_dict(raw)
+                    iid: raw
                     for iid, raw in dict(data.get("estimators", {})).items()
                     if iid in network.inlets
                 }
@@ -2515,10 +2514,8 @@ class Controller:
         for name in (*SIGNALS, FLOW_DRIFT):
             value = usable(data.get(name))
             levels[name] = value if value is not None and value >= 0 else None
-        for est in self.estimators.values():
-            for name, filt in est.filters.items():
-                filt.pooled = levels.get(name)
-            est.filters["flow_m3h"].drift = levels[FLOW_DRIFT]
+        self.estimators.set_pooled([levels[name] for name in SIGNALS])  # two array writes
+        self.estimators.set_flow_drift(None, levels[FLOW_DRIFT])
 
 
 RESTORE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
