@@ -45,6 +45,7 @@ from .estimation import (
     SignalFilter,
     chain_weight,
     filter_step,
+    noise_ratio,
 )
 
 Array = np.ndarray[Any, Any]
@@ -480,7 +481,8 @@ class _StepMath:
         pair = np.where(
             has_pair, 0.5 * _sq((reading - previous) / np.maximum(np.abs(reading), 1e-9)), _NAN
         )
-        spike = sure & (_sq(innovation) > _GATE * total)
+        ratio = noise_ratio(s["noise"][m], self._sigma(m), s["pooled"][m])
+        spike = sure & (_sq(innovation) > _GATE * total * _sq(ratio))
         where = np.zeros_like(m)
         where[m] = spike
         self.slow |= where
