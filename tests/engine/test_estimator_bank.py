@@ -119,8 +119,9 @@ def test_the_bank_steps_every_filter_as_the_scalar_filter_does() -> None:
 def test_the_bank_gates_spikes_by_the_pooled_noise_as_the_scalar_filter_does() -> None:
     """As above with the network's pooled noise given to every filter each cycle (as the
     controller pools it): a meter learnt a little quieter than the network has its spike
-    gate widened by pooled ÷ own (:func:`noise_ratio`, §8.2.5), in the bank as in the
-    scalar filter, so the same readings are spikes in both."""
+    gate widened by pooled ÷ own (``SignalFilter.gate_ratio``, §8.2.5). The bank hands the
+    readings beyond its plain gate to the scalar filter, which takes those within the
+    widened one: the same readings are spikes in both."""
     rng = random.Random(7)
     scalar = [InletEstimator() for _ in range(300)]
     bank = EstimatorBank()

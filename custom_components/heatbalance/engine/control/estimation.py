@@ -35,8 +35,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from .base import InletReading, ReadingFields
 
 RELATIVE = ("flow_m3h", "dp_available_kpa", "valve_dp_kpa")
@@ -117,12 +115,32 @@ class SignalFilter:
         return math.sqrt((own * noise**2 + POOL_WEIGHT * prior**2) / (own + POOL_WEIGHT))
 
     def gate_ratio(self) -> float:
-        """How much wider than this filter's own σ its estimate is judged (:func:`noise_ratio`):
-        by the spike gate here and the controller's significance gates (§8.2.5)."""
+        """How much wider than its own σ the estimate is judged, by the spike gate here and the
+        controller's significance gates (``Controller._gate_estimate``, §8.2.5): the network's
+        pooled noise over the meter's own (:meth:`sigma`), within 1…``GATE_NOISE_RATIO_MAX``,
+        where the meter's learnt ``noise`` is at least ``GATE_LIKE_METER`` of the pooled level;
+        else 1. (:class:`~.estimator_bank.EstimatorBank` hands every reading beyond its plain
+        gate to this filter, so the rule lives here alone.)
+
+        A filter weighs its readings by its meter's own learnt noise. Where a run of readings
+        lay close together that level is learnt low, and the estimate claims a σ too narrow for
+        what it averaged. District120 at 2 % noise, seed 2: B075 learnt 1.45 % against the
+        network's 1.95 %, its filter said ±0.78 % while seven readings lay +2.2 % above the
+        truth on average, so a true +3.3 % sat 4.8 σ above its goal and was cut below the band
+        (§8.2.4). gen60 seed 18: an estimate 2.3 % off whose σ said 0.8 % rejected as a spike
+        the reading that would have corrected it. So the gates judge by σ widened by this ratio.
+
+        Only a meter learnt *a little* quieter than the network is taken for one that drew a
+        quiet run (twenty samples of a variance scatter about ±30 %); one far quieter really is:
+        a noise-free plant learns the floor, 0.2 %, while the pooled level still carries its
+        prior (1.0–1.3 % on estate12), and its estimates' σ, a move's jump included, widened
+        by that stopped the corrections a stuck valve's neighbours needed. The cap bounds the
+        widening for the same reason.
+        """
         pooled, noise = self.pooled, self.noise
-        if pooled is None or noise is None:
+        if pooled is None or noise is None or noise < GATE_LIKE_METER * pooled:
             return 1.0
-        return float(noise_ratio(noise, self.sigma(), pooled))
+        return min(max(pooled / self.sigma(), 1.0), GATE_NOISE_RATIO_MAX)
 
     def _scale(self, value: float) -> float:
         """Converts a relative σ to the signal's unit at ``value``."""
@@ -430,31 +448,6 @@ class SignalFilter:
     def std(self) -> float | None:
         """Standard error of the estimate (None before the first reading)."""
         return None if self.value is None else math.sqrt(max(self.var, 0.0))
-
-
-def noise_ratio(noise: Any, sigma: Any, pooled: Any) -> Any:
-    """The network's pooled noise over a meter's own σ (``sigma``, :meth:`SignalFilter.sigma`),
-    within 1…``GATE_NOISE_RATIO_MAX``, where the meter's learnt ``noise`` is at least
-    ``GATE_LIKE_METER`` of the pooled level; else 1. Floats or arrays (NaN: not learnt): the
-    one rule of the scalar filter and :class:`~.estimator_bank.EstimatorBank` alike.
-
-    A filter weighs its readings by its meter's own learnt noise. Where a run of readings
-    lay close together that level is learnt low, and the estimate claims a σ too narrow for
-    what it averaged. District120 at 2 % noise, seed 2: B075 learnt 1.45 % against the
-    network's 1.95 %, its filter said ±0.78 % while seven readings lay +2.2 % above the
-    truth on average, so a true +3.3 % sat 4.8 σ above its goal and was cut below the band
-    (§8.2.4). gen60 seed 18: an estimate 2.3 % off whose σ said 0.8 % rejected as a spike
-    the reading that would have corrected it. So the gates judge by σ widened by this ratio.
-
-    Only a meter learnt *a little* quieter than the network is taken for one that drew a
-    quiet run (twenty samples of a variance scatter about ±30 %); one far quieter really is:
-    a noise-free plant learns the floor, 0.2 %, while the pooled level still carries its
-    prior (1.0–1.3 % on estate12), and its estimates' σ, a move's jump included, widened
-    by that stopped the corrections a stuck valve's neighbours needed. The cap bounds the
-    widening for the same reason.
-    """
-    like = np.greater_equal(noise, GATE_LIKE_METER * pooled)
-    return np.where(like, np.clip(pooled / sigma, 1.0, GATE_NOISE_RATIO_MAX), 1.0)
 
 
 @dataclass

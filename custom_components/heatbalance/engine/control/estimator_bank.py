@@ -45,7 +45,6 @@ from .estimation import (
     SignalFilter,
     chain_weight,
     filter_step,
-    noise_ratio,
 )
 
 Array = np.ndarray[Any, Any]
@@ -481,8 +480,9 @@ class _StepMath:
         pair = np.where(
             has_pair, 0.5 * _sq((reading - previous) / np.maximum(np.abs(reading), 1e-9)), _NAN
         )
-        ratio = noise_ratio(s["noise"][m], self._sigma(m), s["pooled"][m])
-        spike = sure & (_sq(innovation) > _GATE * total * _sq(ratio))
+        # Beyond the plain gate: a spike, or one the scalar filter's gate (widened where the
+        # meter was learnt a little quiet, SignalFilter.gate_ratio ≥ 1) takes; it decides.
+        spike = sure & (_sq(innovation) > _GATE * total)
         where = np.zeros_like(m)
         where[m] = spike
         self.slow |= where
