@@ -27,8 +27,8 @@ from custom_components.heatbalance.engine.control.controller import (
     Controller,
     make_controller,
 )
-from custom_components.heatbalance.engine.control.estimation import (
-    GATE_NOISE_RATIO_MAX,
+from custom_components.heatbalance.engine.control.estimation import GATE_NOISE_RATIO_MAX
+from custom_components.heatbalance.engine.control.estimator_bank import (
     InletEstimator,
     SignalFilter,
 )

@@ -35,11 +35,14 @@ from custom_components.heatbalance.engine.control.controller import make_control
 from custom_components.heatbalance.engine.control.estimation import (
     RELATIVE,
     SIGNALS,
-    InletEstimator,
-    SignalFilter,
+    _chain,
     _counts,
     _numbers,
-    _restore_chain,
+)
+from custom_components.heatbalance.engine.control.estimator_bank import (
+    SLOTS,
+    InletEstimator,
+    SignalFilter,
 )
 from custom_components.heatbalance.engine.control.identification import (
     FACTOR_RANGE,
@@ -140,7 +143,7 @@ def _step_reference(
 
 def _filters(est: InletEstimator) -> list[tuple[str, str]]:
     """Every slot of every filter, floats by their bits (repr), in order."""
-    return [(n, repr(dataclasses.astuple(f))) for n, f in est.filters.items()]
+    return [(n, repr(f.fields())) for n, f in est.filters.items()]
 
 
 def test_estimator_step_is_the_filter_by_filter_step() -> None:
@@ -193,6 +196,27 @@ def test_a_stored_count_beyond_a_float_restores_afresh() -> None:
     assert est.filters["supply_c"].value == 50.0
     assert est.filters["supply_c"].learnt == 7
     assert est.filters["flow_m3h"].value is None
+
+
+def test_a_stored_count_beyond_the_arrays_restores_afresh(builtin: Any) -> None:
+    """A count of 2⁷⁰ (a float's range, an int64's not: the bank's arrays raised
+    OverflowError, and the controller's restore dropped every inlet's learning) drops that
+    signal's filter, nothing else."""
+    good = [50.0, 0.01, 0.02, 7, 0, 0, 50.1]
+    est = InletEstimator.from_dict(
+        {"supply_c": good, "flow_m3h": [1.0, 0.001, 0.01, 2**70, 0, 0, 1.0]}
+    )
+    assert est.filters["supply_c"].learnt == 7
+    assert est.filters["flow_m3h"].value is None
+    network = all_open(builtin("estate12"))
+    ctl = make_controller(network, ControllerConfig())
+    run(network, ctl, 3)
+    stored = json.loads(json.dumps(ctl.as_dict()))
+    first, other = sorted(stored["estimators"])[:2]
+    stored["estimators"][first]["flow_m3h"][4] = 2**70
+    again = _controller(network, ControllerConfig(), stored)
+    assert again.estimators[first].filters["flow_m3h"].value is None
+    assert again.estimators[other].to_dict() == stored["estimators"][other]
 
 
 @pytest.mark.parametrize("position", [3, 4, 5])  # learnt, outliers, age
@@ -252,8 +276,10 @@ def _estimator_reference(data: Any) -> InletEstimator:
             int(age),
             previous=None if previous is None else float(previous),
         )
-        if len(raw) == 13:
-            _restore_chain(filt, raw[7:])
+        chain = _chain(raw[7:]) if len(raw) == 13 else None
+        if chain is not None:
+            filt.anchor, filt.span, filt.anchor_var = chain[:3]
+            filt.chain_sum, filt.chain_sq, filt.chain_pairs = chain[3:]
         restored[name] = filt
     return InletEstimator(
         {name: restored.get(name) or SignalFilter(name in RELATIVE) for name in SIGNALS}
@@ -289,8 +315,8 @@ def test_estimator_restore_is_the_filter_by_filter_restore() -> None:
         assert list(new.filters) == list(SIGNALS)
         for name in SIGNALS:
             a, b = new.filters[name], old.filters[name]
-            assert [(type(getattr(a, k)), getattr(a, k)) for k in SignalFilter.__slots__] == [
-                (type(getattr(b, k)), getattr(b, k)) for k in SignalFilter.__slots__
+            assert [(type(getattr(a, k)), getattr(a, k)) for k in SLOTS] == [
+                (type(getattr(b, k)), getattr(b, k)) for k in SLOTS
             ]
 
 
