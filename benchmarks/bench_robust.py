@@ -24,6 +24,10 @@ The controller sees only instrument readings:
   HA entities: the meter check's witness is then the network model's flow, not the valve's);
   ±5 % meters and ±10 %/+5 % at 2 % noise: the meter check's detection limit, printed as a
   power table (share of seeds naming the inlet within 6, 12 and 24 steps).
+* **a building shut at the start** (``shut building``, 1 % noise, 15d): the middle
+  building's valve stands at 0 and its commissioning record says so (§7.2.6), once read
+  back and once by valves that report no position (the issue's goal: the same steps to
+  band as with feedback, ±1); every inlet is judged.
 * **real-plant faults** (``plant: …``, 1 % noise; ``--only "plant:"``): the middle
   building's flow meter frozen at one value from step 6 (a dead transmitter that still
   answers); its supply and return sensors swapped; its valve moving the wrong way (from
@@ -230,6 +234,10 @@ class Scenario:
     # position where it reports one, the heat meter where read; a lost inlet is listed with
     # its sensors unanswered, its valve and heat meter still answering (:func:`_counted`)
     counted: bool = False
+    # the middle building's valve stands shut at the start, and its commissioning record
+    # says so (``ControllerConfig.commissioned`` 0, §7.2.6): a building shut for works or
+    # after a shutdown; without position feedback its opening is known only from that record
+    shut: bool = False
 
     @property
     def seeded(self) -> bool:
@@ -336,6 +344,10 @@ SCENARIOS = (
         isolate=True,
         named=True,
     ),
+    # a building shut at the start (15d): with position feedback, and with valves that report
+    # none (issue 9 goal: the same steps to band as with feedback, ±1); every inlet judged
+    Scenario("shut building", shut=True),
+    Scenario("shut building, valves without feedback", fault="no_feedback", shut=True),
 )
 DROPOUT = 10  # cycles an inlet is silent in the ``dropout`` fault
 
@@ -683,6 +695,8 @@ def run_one(
     sim = Simulator(plant, outdoor_c=plant.design.outdoor_c, supply_c=fixed_supply)
     if scn.fault == "reverse_mid":  # the reversed actuator stands mid-stroke at the start
         sim.set_opening(victim, scn.value)
+    if scn.shut:
+        sim.set_opening(victim, 0.0)
     if scn.fault in ("stuck", "blockage", "two"):
         if scn.fault in ("stuck", "two"):
             sim.inject_fault(victim, "stuck", at=scn.value)
@@ -697,6 +711,8 @@ def run_one(
     faults = PlantFaults(scn, victim, second or "")
     faulty_ids = faulty_ids_of(scn, victim, second, unread)
     cfg = config or ControllerConfig()
+    if scn.shut:
+        cfg = replace(cfg, commissioned={**cfg.commissioned, victim: 0.0})
     driven = Driven(configured, cfg, loop, hold)
     lp, control = driven.loop, driven.controller
     held, flips, left, was_balanced = 0, 0, None, False

@@ -17,7 +17,8 @@ with is the benchmark's own. Per step it prints:
   σ, learnt meter noise and the spike count, which shows a reading left out as a spike.
 
     PYTHONPATH=. .venv/ha2026/bin/python -m devtools.trace_robust gen60 18 --watch B036
-    (--scenario "noise 2%" default; hidden shapes by name too; --quiet: the end figure only)
+    (--scenario "noise 2%" default; hidden shapes by name too; --quiet: the end figure only;
+    --algorithm traditional: HA's default PI)
 
 Not a test: it prints what the code does; the figures it ends with are ``run_one``'s.
 """
@@ -33,6 +34,7 @@ from typing import Any
 from benchmarks import bench_robust as br
 from custom_components.heatbalance.engine import loop as engine_loop
 from custom_components.heatbalance.engine.control import controller as engine_controller
+from custom_components.heatbalance.engine.control.base import ControllerConfig
 from custom_components.heatbalance.engine.evaluation import evaluate
 
 
@@ -156,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", default="noise 2%")
     parser.add_argument("--watch", action="append", default=[], help="an inlet id (repeat)")
     parser.add_argument("--quiet", action="store_true", help="the end figures only")
+    parser.add_argument(
+        "--algorithm", default="model", help="model (default) or traditional (per-inlet PI)"
+    )
     args = parser.parse_args(argv)
     nets = {n.name: n for n in br.networks(False) + br.hidden_networks()}
     scenarios = {s.name: s for s in br.SCENARIOS}
@@ -164,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     tracer = Tracer(args.watch, args.quiet)
     with listening(tracer):
-        run = br.run_one(nets[args.network], scenarios[args.scenario], args.seed)
+        config = ControllerConfig(algorithm=args.algorithm)
+        run = br.run_one(nets[args.network], scenarios[args.scenario], args.seed, config)
     print(
         f"advanced held from {run.advanced}, intermediate from {run.intermediate}, "
         f"pump ÷ oracle {run.pump_ratio:.4f}"

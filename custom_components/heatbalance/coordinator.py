@@ -117,6 +117,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self._telling: asyncio.Task[None] | None = None  # an operator change told in batches
         self._gateway_revision: int | None = None  # the gateway source's, at its last check
         self._design_flagged: frozenset[str] | None = None  # inlets in the design_loads repair
+        self._station_silent = False  # the substation heat meter named silent in the repair
 
     @property
     def simulator(self) -> Simulator:
@@ -142,6 +143,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         )
         self.plant.left = left_real(self.memory.sources, self.inlets)
         self.plant.unplaced = set(self.memory.changed)
+        self.plant.restore_held(stored.get("plant", {}).get("held"))
         await self._async_attach_gateway()
         if self.config_entry is not None:  # HA stops without unloading: write what is due
             self.config_entry.async_on_unload(
@@ -186,14 +188,32 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self._gateway_revision = revision
         entry = self.config_entry
         await async_gateway_issues(
-            self.hass, entry.entry_id, entry.title, self.network, self.settings, self.inlets, source
+            self.hass,
+            entry.entry_id,
+            entry.title,
+            self.network,
+            self.settings,
+            self.inlets,
+            source,
+            self.plant.station_heat_silent,
         )
+
+    async def _async_station_heat_issue(self) -> None:
+        """Name the substation heat meter in the data check's repair when it went silent,
+        and clear it when it delivers again (§4.3.2; ``Plant.station_heat_silent``)."""
+        silent = self.plant.station_heat_silent
+        if silent == self._station_silent or self.config_entry is None:
+            return
+        self._station_silent = silent
+        await self._async_gateway_issues(force=True)
 
     def stored(self, memory: dict[str, Any] | None = None) -> dict[str, Any]:
         """Everything the Store keeps (``memory``: the cycle memory already serialised)."""
         memory = self.memory.as_dict() if memory is None else memory
         sources = source_keys(self.inlets, self.memory.sources)
-        return stored_state(memory, self.alarms, self.balance, self.clock, self.simulator, sources)
+        state = stored_state(memory, self.alarms, self.balance, self.clock, self.simulator, sources)
+        state["plant"]["held"] = self.plant.held_dict()  # what an offline gateway holds
+        return state
 
     async def async_save(self) -> None:
         """Write the Store now (on unload, and :data:`SAVE_DELAY_S` after a change).
@@ -323,6 +343,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             await self._async_carried_out()
             acq = await self.plant.async_acquire(self.hass)
             await self._async_gateway_issues()
+            await self._async_station_heat_issue()
             result = await self.hass.async_add_executor_job(
                 run_cycle_paused,  # a large network's cycle: 10⁵-10⁶ objects (gc_tuning)
                 len(self.network.inlets),
@@ -405,12 +426,16 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         those confirmed since the last cycle are that cycle's moves after all: told to the
         loop before this step (diagnosis compares them, cleaning expects their flows)."""
         plant = self.plant
-        done = plant.carried_out() if plant.held or plant.pump_held is not None else {}
-        if not done:
+        if not plant.held and plant.pump_held is None:
+            return
+        done = plant.carried_out()
+        if not done and not plant.pump_late:
             return
         self.sent |= done
         if self.memory.loop is not None:
-            await self.hass.async_add_executor_job(self.memory.loop.carried_out_late, done)
+            await self.hass.async_add_executor_job(
+                self.memory.loop.carried_out_late, done, plant.pump_late
+            )
 
     def _record_sent(self, openings: dict[str, float], failed: set[str]) -> dict[str, float]:
         """What reached its device, told to the control loop (executor: thousands of

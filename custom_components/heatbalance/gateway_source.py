@@ -347,7 +347,49 @@ class GatewaySource:
                 for dev, lv in self.live.items()
             },
             "owners": {dev: gw for dev, gw in self.owner.items() if dev not in self.configured},
+            "unanswered": self._unanswered_dict(),
         }
+
+    def _unanswered_dict(self) -> dict[str, dict[str, Any]]:
+        """The commands still unanswered (held for an offline gateway, or sent and not yet
+        answered) with when they were issued: a restart while a gateway is offline must not
+        forget them — they go when it is back within their window, and their answers count
+        (issue 10 item 6)."""
+        return {
+            key: {
+                "request_id": request_id,
+                "gateway": gateway,
+                "topic": topic,
+                "payload": payload,
+                "at": self.last_command[key][1],
+                "held": self.holding.get(key) == request_id,
+                "late": request_id in self._was_held,
+            }
+            for key, (request_id, gateway, topic, payload) in self._unanswered.items()
+            if self.last_command.get(key, ("",))[0] == request_id
+        }
+
+    def _restore_unanswered(self, data: Any) -> None:
+        """Read back :meth:`_unanswered_dict` (a command for a device not this source's, or
+        for a gateway not its owner, is dropped)."""
+        for key, cmd in dict(data or {}).items():
+            request_id, gateway = str(cmd["request_id"]), str(cmd["gateway"])
+            device = key.removeprefix("pump:") if key.startswith("pump:") else None
+            device = device or self.inlets.get(key, (None, None))[1]
+            if device is None or self.owner.get(device, gateway) != gateway:
+                continue
+            self._unanswered[key] = (request_id, gateway, str(cmd["topic"]), str(cmd["payload"]))
+            self.last_command[key] = (request_id, finite(cmd["at"]))
+            self._sent_to[request_id] = gateway
+            if cmd["held"]:
+                self.holding[key] = request_id
+            if cmd["late"]:
+                self._was_held.add(request_id)
+
+    def _save_soon(self) -> None:
+        """Write the Store within :data:`SAVE_DELAY_S` (what is held must survive a stop)."""
+        if self._store is not None:
+            self._store.async_delay_save(self._written_dict, SAVE_DELAY_S)
 
     def restore(self, data: dict[str, Any]) -> None:
         """Resume from :meth:`as_dict`; a damaged store is ignored (the gateway replays)."""
@@ -365,6 +407,12 @@ class GatewaySource:
             _LOGGER.warning("Ignoring damaged gateway source store: %r", err)
             return
         self.owner = {**{d: g for d, g in bound.items() if self._bound(d)}, **self.configured}
+        try:
+            self._restore_unanswered(data.get("unanswered"))
+        except (TypeError, ValueError, KeyError, AttributeError) as err:
+            _LOGGER.warning("Ignoring damaged held commands in the gateway source store: %r", err)
+            self._unanswered, self.holding, self._was_held = {}, {}, set()
+            self.last_command, self._sent_to = {}, {}
         live = {d: lv for d, lv in live.items() if self.owner.get(d, lv.gateway) == lv.gateway}
         self.tracker.streams.update(streams)
         self.live.update(live)
@@ -609,12 +657,24 @@ class GatewaySource:
     def answer(self, key: str, request_id: str) -> str | None:
         """What became of ``request_id``, ``key``'s command: the gateway's answer (``queued``
         while a LoRaWAN valve has yet to take it), ``pending`` while it may still be carried
-        out, None when it will not be (a newer command replaced it, it was never sent)."""
+        out, ``no_result`` when it was held, sent late and its answer never came (it may
+        have moved the valve: the plant assumes it did, flagged, until the valve reports),
+        None when it will not be (a newer command replaced it, it was never sent)."""
         if self.last_command.get(key, ("",))[0] != request_id:
             return None
         if (result := self.results.get(request_id)) is not None:
             return str(result.get("status") or "invalid")
-        return PENDING if self.awaiting(key, request_id) else None
+        if self.awaiting(key, request_id):
+            return PENDING
+        return NO_RESULT if request_id in self._was_held else None
+
+    def reported_since_command(self, inlet_id: str) -> bool:
+        """Whether the inlet's valve reported after its last command was issued: a
+        read-back that can say whether that command moved it."""
+        valve = self.inlets.get(inlet_id, (None, None))[1]
+        live = self.live.get(valve) if valve is not None else None
+        last = self.last_command.get(inlet_id)
+        return live is not None and last is not None and live.ts >= last[1]
 
     def _drop_held(self, key: str) -> None:
         """``key``'s held command will never be sent (its window passed, or a newer command
@@ -1067,6 +1127,8 @@ class GatewaySource:
             await self._publish(topic, payload)
         self.last_command[key] = (request_id, self.clock())
         self._unanswered[key] = (request_id, gateway, topic, payload)
+        if key in self.holding:
+            self._save_soon()  # a restart while the gateway is away still sends it
         self._ask_again(key, request_id, topic, payload, RESENDS)
         return request_id
 

@@ -159,6 +159,7 @@ async def async_update_listener(hass: HomeAssistant, entry: HeatbalanceConfigEnt
         settings,
         coordinator.inlets,
         orphans,
+        coordinator.plant.station_heat_silent,
     )
 
 

@@ -59,6 +59,7 @@ from .engine.control.base import usable
 from .engine.energy import EnergyCounters
 from .engine.instruments import Drawn, draw
 from .engine.simulator import PlantState, Simulator, outdoor_profile
+from .gateway_source import NO_RESULT
 from .gc_tuning import run_paused
 from .reading import Acquisition, Reading
 
@@ -91,6 +92,11 @@ def _or(value: float | None, exact: float) -> float:
 
 
 SERVICE_TIMEOUT_S = 10.0
+# A mapped substation heat meter silent this long (plant time; at least two cycles, the
+# §6.0.6 stale window) is named in the data check's repair (§4.3.2): longer than an entity's
+# or a gateway's routine restart, as the gateway_offline repair's floor
+STATION_SILENT_MIN_S = 300.0
+CARRIED_OUT = ("confirmed", NO_RESULT)  # held commands the engine is told of (carried_out)
 SIM_SIGNALS = ("supply_c", "return_c", "flow_m3h", "room_c", "opening")
 
 
@@ -123,10 +129,18 @@ class Plant:
         # … and the pump drive's (request id, speed): as a valve's, not sent, so no speed
         # change the controller assumes until confirmed (:meth:`carried_out`)
         self.pump_held: tuple[str, float] | None = None
+        self.pump_late = False  # the last :meth:`carried_out` found the pump's carried out
+        # gateway valves whose held command was sent late and never answered: assumed moved
+        # (the engine is told, the position flagged assumed) until the valve reports again
+        self.unconfirmed: set[str] = set()
         # heat meters mapped by their power only: their counters (the engine's rule, kWh),
         # and the plant time of each meter's last reading
         self._heat_counters = EnergyCounters()
         self._heat_read_s: dict[str, float] = {}
+        # the substation heat meter mapped, and the plant time it last delivered a power
+        # (or since it is watched): :attr:`station_heat_silent`
+        self._station_read: tuple[str, float] | None = None
+        self.station_heat_silent = False
         self._actuated_of: Simulator | None = None  # whose valves _actuated_ids lists
         self._actuated_ids: list[str] = []
 
@@ -203,6 +217,7 @@ class Plant:
             acq.real_substation = True
             acq.substation_flow_m3h = self._substation_flow(hass)
             acq.substation_heat_kw = self._substation_heat(hass)
+            self._watch_station_heat(acq.time_s, acq.substation_heat_kw)
         acq.inlets = {iid: acq.inlets[iid] for iid in self.inlets if iid in acq.inlets}
         if not self.simulated:
             self._read_pump(hass, acq)
@@ -457,6 +472,11 @@ class Plant:
         # the gateway answers a command within seconds (commands go before polling); half a
         # cycle without an answer is reported, before the next command replaces it
         reading = self.gateway.reading(iid, stale_s=2 * self.cycle_s, answer_s=self.cycle_s / 2)
+        if iid in self.unconfirmed:  # a late command never answered: assumed until it reports
+            if not self.gateway.reported_since_command(iid):
+                reading.opening = None  # read before the command: not where it stands now
+            elif reading.opening is not None:  # its position read back since
+                self.unconfirmed.discard(iid)
         if "dp_available_kpa" not in reading.measured:  # no transmitters: the model's estimate
             reading.dp_available_kpa = self._model_dp(iid, plant)
         return reading
@@ -552,6 +572,21 @@ class Plant:
             power = _power_kw(self._substation_state(hass, self.settings.substation_heat_entity))
         return power if power is not None and power >= 0.0 else None
 
+    def _watch_station_heat(self, time_s: float, power_kw: float | None) -> None:
+        """Whether the mapped substation heat meter went silent: no power read for
+        max(:data:`STATION_SILENT_MIN_S`, two cycles) of plant time — since its last reading,
+        or since it was mapped or Home Assistant started (one that never delivers). The heat
+        power then shows the inlets' estimate, flagged; the data check names the meter
+        (§4.3.2 ``missing_signals``) until it delivers again."""
+        meter = self.settings.substation_heat_meter
+        if meter is None:
+            self._station_read, self.station_heat_silent = None, False
+            return
+        if power_kw is not None or self._station_read is None or self._station_read[0] != meter:
+            self._station_read = (meter, time_s)
+        silent_s = max(STATION_SILENT_MIN_S, 2 * self.cycle_s)
+        self.station_heat_silent = time_s - self._station_read[1] >= silent_s
+
     def _substation_state(self, hass: HomeAssistant, entity_id: str | None) -> State | None:
         """A substation meter entity's state; None when none is mapped, it is gone, or it
         has not reported for two cycles (stale, §6.0.6)."""
@@ -607,6 +642,7 @@ class Plant:
                 # the model assumes a real valve where it went until its feedback says
                 model[iid] = opening
                 self.unplaced.discard(iid)
+                self.unconfirmed.discard(iid)  # a newer command went: it counts now
         if model:
             await hass.async_add_executor_job(self._set_openings, model)
         self.pump_failed = False
@@ -664,36 +700,71 @@ class Plant:
         return real
 
     def carried_out(self) -> dict[str, float]:
-        """Held gateway commands the gateway has confirmed since (inlet → opening): moves
-        after all, which the engine is told before its next step; the model's valves follow.
-        Forgotten are held commands that never went (their window passed, a newer one
-        replaced them) and those answered otherwise."""
+        """Held gateway commands carried out since (inlet → opening): moves after all, which
+        the engine is told before its next step; the model's valves follow. Carried out are
+        those the gateway confirmed, and those it was sent late whose answer never came
+        (``no_result``): they may well have moved the valve, so the engine regulates from
+        them, the position flagged assumed until the valve reports (:attr:`unconfirmed`;
+        before, they counted as unmoved whatever the valve did). Forgotten are held commands
+        that never went (their window passed, a newer one replaced them) and those answered
+        otherwise. :attr:`pump_late` says whether the pump's held command was carried out."""
         source, done = self.gateway, {}
         for iid, (request_id, opening) in list(self.held.items()):
             answer = source.answer(iid, request_id) if source is not None else None
-            if answer == "confirmed":
+            if answer in CARRIED_OUT:
                 done[iid] = opening
+            if answer == NO_RESULT:
+                self.unconfirmed.add(iid)
             if answer not in ("pending", "queued"):  # still to come (gateway_source): kept
                 del self.held[iid]
         if done:
             self._set_openings(done)
             self.unplaced.difference_update(done)
-        self._pump_carried_out()
+        self.pump_late = self._pump_carried_out()
         return done
 
-    def _pump_carried_out(self) -> None:
-        """A held pump command the gateway confirmed since: the model's pump runs at its
-        speed, as the drive does now (the controller reads the drive's speed next cycle).
+    def _pump_carried_out(self) -> bool:
+        """Whether a held pump command was carried out since (confirmed, or sent late and
+        never answered, as a valve's): the model's pump runs at its speed, as the drive does
+        now, and the controller is told (the drive's speed read next cycle says the rest).
         Answered otherwise, or never sent: forgotten."""
         held, source = self.pump_held, self.gateway
         if held is None:
-            return
+            return False
         drive = self.settings.pump_gateway_device or ""
         answer = source.answer(source.pump_key(drive), held[0]) if source is not None else None
-        if answer == "confirmed":
+        if answer in CARRIED_OUT:
             self.simulator.set_pump_speed(held[1])
         if answer not in ("pending", "queued"):
             self.pump_held = None
+        return answer in CARRIED_OUT
+
+    def held_dict(self) -> dict[str, Any]:
+        """The commands held for an offline gateway, for the Store: a restart while it is
+        away must not forget them — the gateway source sends them when it is back, and a
+        confirmation is still a move the engine is told (issue 10 item 6)."""
+        return {
+            "valves": {iid: list(held) for iid, held in self.held.items()},
+            "pump": None if self.pump_held is None else list(self.pump_held),
+            "unconfirmed": sorted(self.unconfirmed),
+        }
+
+    def restore_held(self, data: Any) -> None:
+        """Read back :meth:`held_dict` (a damaged part, or an inlet no longer on the gateway,
+        is dropped: held commands then count as never sent, as before they were stored)."""
+        if not isinstance(data, dict):
+            return
+        gateway = {iid for iid, cfg in self.inlets.items() if cfg.source == SOURCE_GATEWAY}
+        try:
+            for iid, (request_id, opening) in dict(data.get("valves") or {}).items():
+                if iid in gateway and usable(opening) is not None:
+                    self.held[iid] = (str(request_id), float(opening))
+            pump = data.get("pump")
+            if pump is not None and self.settings.pump_gateway_device:
+                self.pump_held = (str(pump[0]), float(pump[1]))
+            self.unconfirmed = {str(i) for i in data.get("unconfirmed") or ()} & gateway
+        except (TypeError, ValueError, IndexError) as err:
+            _LOGGER.warning("Ignoring damaged held commands in the store: %r", err)
 
     def _set_openings(self, openings: dict[str, float]) -> None:
         """Move the simulator's valves (executor)."""

@@ -120,11 +120,18 @@ class _Issues:
         )
 
     def missing_signals(
-        self, settings: Settings, inlets: Mapping[str, InletConfig], points: Points | None
+        self,
+        settings: Settings,
+        inlets: Mapping[str, InletConfig],
+        points: Points | None,
+        station_silent: bool = False,
     ) -> None:
-        """The ``missing_signals`` issue (``points``: what the gateway says its devices have)."""
+        """The ``missing_signals`` issue (``points``: what the gateway says its devices have;
+        ``station_silent``: the substation heat meter went silent, see
+        ``Plant.station_heat_silent``)."""
         reads = _reads_power(self.hass, settings.substation_heat_entity)
-        lines = self.lines(missing_signals(self.network, settings, inlets, points, reads))
+        gaps = missing_signals(self.network, settings, inlets, points, reads, station_silent)
+        lines = self.lines(gaps)
         level, target = self.option("level", settings.level), self.option("target", settings.target)
         self.set(
             "missing_signals",
@@ -149,10 +156,12 @@ async def async_check_issues(
     settings: Settings,
     inlets: Mapping[str, InletConfig],
     orphans: Mapping[str, str],
+    station_silent: bool = False,
 ) -> None:
-    """Raise or clear every issue of one network entry (``orphans``: subentry → inlet id)."""
+    """Raise or clear every issue of one network entry (``orphans``: subentry → inlet id;
+    ``station_silent``: the substation heat meter went silent)."""
     issues = await _Issues.of(hass, entry_id, title, network)
-    issues.missing_signals(settings, inlets, None)
+    issues.missing_signals(settings, inlets, None, station_silent)
     weak = not_electric(network, settings, inlets)
     level = issues.option("level", settings.level)
     issues.set("not_electric", {"level": level, "inlets": ", ".join(weak)} if weak else None)
@@ -205,10 +214,13 @@ async def async_gateway_issues(
     settings: Settings,
     inlets: Mapping[str, InletConfig],
     source: GatewaySource | None,
+    station_silent: bool = False,
 ) -> None:
     """Raise or clear the gateway's issues from what its gateways said and sent (``None``:
     no gateway source: both cleared), and the data check again with what the gateway's
-    devices really have. Called when the source's :attr:`revision` moves."""
+    devices really have (``station_silent``: the substation heat meter went silent, §4.3.2).
+    Called when the source's :attr:`revision` moves, or that meter went silent or delivers
+    again."""
     issues = await _Issues.of(hass, entry_id, title, network)
     old = source.incompatible() if source is not None else {}
     gateways = ", ".join(
@@ -230,8 +242,7 @@ async def async_gateway_issues(
         }
     )
     issues.set("gateway_signals", {"signals": lines} if lines else None)
-    if points:
-        issues.missing_signals(settings, inlets, points)
+    issues.missing_signals(settings, inlets, points or None, station_silent)
 
 
 class EntryFixFlow(RepairsFlow):

@@ -101,12 +101,18 @@ def available(cfg: InletConfig, points: Points | None = None) -> set[str]:
 
 
 def station_heat_missing(
-    settings: Settings, points: Points | None = None, entity_reads: bool | None = None
+    settings: Settings,
+    points: Points | None = None,
+    entity_reads: bool | None = None,
+    silent: bool = False,
 ) -> bool:
     """Whether the mapped substation heat meter delivers nothing: a gateway device its
     gateway describes without a ``power`` point, or an entity that does not read as a
     thermal power (``entity_reads`` False: an energy counter in kWh, a temperature; None:
-    not known yet, e.g. before the entity's first state)."""
+    not known yet, e.g. before the entity's first state); or, however well mapped, it has
+    gone silent (``silent``: ``Plant.station_heat_silent``)."""
+    if silent and settings.substation_heat_meter:
+        return True
     if device := settings.substation_heat_device:
         has = (points or {}).get(device)
         return has is not None and "power" not in has
@@ -119,10 +125,12 @@ def missing_signals(
     inlets: Mapping[str, InletConfig],
     points: Points | None = None,
     station_reads: bool | None = None,
+    station_silent: bool = False,
 ) -> dict[str, list[str]]:
     """Per inlet (and ``network``), the required signals its configuration does not deliver
     (``points``: what the gateway's devices have, see :func:`available`; ``station_reads``
-    whether the substation heat meter's entity reads as power, :func:`station_heat_missing`)."""
+    whether the substation heat meter's entity reads as power, ``station_silent`` whether
+    the meter went silent: :func:`station_heat_missing`)."""
     missing: dict[str, list[str]] = {}
     if settings.level == "primary":
         return missing
@@ -139,7 +147,7 @@ def missing_signals(
         net.append("typical_room")
     if real and pump_planned(settings) and not settings.pump_commanded:
         net.append("pump_speed")  # no command reaches the pump the plan would set
-    if real and station_heat_missing(settings, points, station_reads):
+    if real and station_heat_missing(settings, points, station_reads, station_silent):
         net.append("substation_heat")  # mapped, yet no network heat comes from it
     if net:
         missing["network"] = net

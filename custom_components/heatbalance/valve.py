@@ -66,7 +66,9 @@ class BalancingValve(HeatbalanceEntity, ValveEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """The set value next to the feedback (§5.3.5-2); whether the position is assumed;
-        ``command_held`` while the set value waits for its offline gateway (not moved)."""
+        ``command_held`` while the set value waits for its offline gateway (not moved);
+        ``command_unconfirmed`` while a held command sent late and never answered is
+        assumed carried out (the position shown is then the assumed one, flagged)."""
         r = self.inlet
         command = r.command
         attributes = {
@@ -75,6 +77,8 @@ class BalancingValve(HeatbalanceEntity, ValveEntity):
         }
         if self.inlet_id in self.coordinator.plant.held:
             attributes["command_held"] = True
+        if self.inlet_id in self.coordinator.plant.unconfirmed:
+            attributes["command_unconfirmed"] = True  # sent late, never answered: assumed
         return attributes
 
     async def async_set_valve_position(self, position: int) -> None:

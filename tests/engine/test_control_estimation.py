@@ -27,7 +27,7 @@ from custom_components.heatbalance.engine.control.controller import (
     Controller,
     make_controller,
 )
-from custom_components.heatbalance.engine.control.estimation import (
+from custom_components.heatbalance.engine.control.estimator_bank import (
     InletEstimator,
     SignalFilter,
 )

@@ -23,9 +23,8 @@ from custom_components.heatbalance.engine.control.estimation import (
     DRIFT_FLOOR,
     DRIFT_LAG,
     DriftLearner,
-    InletEstimator,
-    SignalFilter,
 )
+from custom_components.heatbalance.engine.control.estimator_bank import InletEstimator, SignalFilter
 
 from .test_control_closed_loop import all_open, run
 

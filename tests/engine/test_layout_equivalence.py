@@ -35,11 +35,14 @@ from custom_components.heatbalance.engine.control.controller import make_control
 from custom_components.heatbalance.engine.control.estimation import (
     RELATIVE,
     SIGNALS,
-    InletEstimator,
-    SignalFilter,
+    _chain,
     _counts,
     _numbers,
-    _restore_chain,
+)
+from custom_components.heatbalance.engine.control.estimator_bank import (
+    SLOTS,
+    InletEstimator,
+    SignalFilter,
 )
 from custom_components.heatbalance.engine.control.identification import (
     FACTOR_RANGE,
@@ -140,7 +143,7 @@ def _step_reference(
 
 def _filters(est: InletEstimator) -> list[tuple[str, str]]:
     """Every slot of every filter, floats by their bits (repr), in order."""
-    return [(n, repr(dataclasses.astuple(f))) for n, f in est.filters.items()]
+    return [(n, repr(f.fields())) for n, f in est.filters.items()]
 
 
 def test_estimator_step_is_the_filter_by_filter_step() -> None:
@@ -252,8 +255,10 @@ def _estimator_reference(data: Any) -> InletEstimator:
             int(age),
             previous=None if previous is None else float(previous),
         )
-        if len(raw) == 13:
-            _restore_chain(filt, raw[7:])
+        chain = _chain(raw[7:]) if len(raw) == 13 else None
+        if chain is not None:
+            filt.anchor, filt.span, filt.anchor_var = chain[:3]
+            filt.chain_sum, filt.chain_sq, filt.chain_pairs = chain[3:]
         restored[name] = filt
     return InletEstimator(
         {name: restored.get(name) or SignalFilter(name in RELATIVE) for name in SIGNALS}
@@ -289,8 +294,8 @@ def test_estimator_restore_is_the_filter_by_filter_restore() -> None:
         assert list(new.filters) == list(SIGNALS)
         for name in SIGNALS:
             a, b = new.filters[name], old.filters[name]
-            assert [(type(getattr(a, k)), getattr(a, k)) for k in SignalFilter.__slots__] == [
-                (type(getattr(b, k)), getattr(b, k)) for k in SignalFilter.__slots__
+            assert [(type(getattr(a, k)), getattr(a, k)) for k in SLOTS] == [
+                (type(getattr(b, k)), getattr(b, k)) for k in SLOTS
             ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -18,6 +19,7 @@ from custom_components.heatbalance.engine.control.base import ControllerConfig, 
 from custom_components.heatbalance.engine.control.safety import SafetyLimits
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig, LoopResult
+from custom_components.heatbalance.engine.plausibility import _Meter, _repeat_chance
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 
 CYCLE_S = 1800.0
@@ -485,3 +487,83 @@ def test_a_distrusted_flow_raises_its_finding_not_a_process_alarm(
         # panel): the meter's finding names the fault
         kept = [f.kind for f in out.findings if f.inlet_id == VICTIM and f.kind == "blockage"]
         assert not kept, (named, kept)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_named_dead_meter_raises_no_second_alarm_at_short_cycles(seed: int) -> None:
+    """A dead flow meter read every 10 s beside a heat meter whose register counts whole
+    kWh (§5.3.7, §5.3.8-1): once named, a flowing return read one noise draw below the
+    midway between stagnant and flowing water said "stopped", the finding went and
+    `flow_low` was raised again for the same broken meter (named at 13, 10, 12, then
+    `flow_low` at 15, 17, 20 and named again). Within its noise of the midway the return
+    says nothing; the heat meter, which kept counting, speaks: named once, early, no
+    `flow_low` after it, its flow never used again."""
+
+    def dead(k: int, m: Measurements) -> None:
+        for x in m.inlets.values():
+            if x.heat_kwh is not None:
+                x.heat_kwh = math.floor(x.heat_kwh)  # a whole-kWh register
+        if k >= DEAD_FROM:
+            m.inlets[VICTIM].flow_m3h = 0.0
+
+    raised, results = _run(DEAD_FROM + 34, dead, noise=0.01, seed=seed, min_flow=0.5,
+                           cycle_s=10.0, stagnant_tau_s=600.0)  # fmt: skip
+    named = _of(raised, "flow_meter_dead")
+    assert len(named) == 1, raised
+    assert named[0][0] <= DEAD_FROM + 6, raised
+    low = [k for k, key in raised if key == f"flow_low@{VICTIM}" and k > named[0][0]]
+    assert not low, raised
+    for out in results[named[0][0] - 1 :]:
+        assert out.measurements.inlets[VICTIM].get("flow_m3h") is None
+
+
+def test_a_named_dead_meter_stays_named_while_no_witness_answers() -> None:
+    """A named dead meter whose return sensor and heat meter miss two readings (a lost
+    M-Bus frame): no witness says anything either way, and a meter known to be dead still
+    reads 0 — not news, not a `flow_low` emergency (§5.3.8-1) on a value its own finding
+    distrusts. It stays named (one alarm for one cause) and is judged again when they
+    answer."""
+    gap = (DEAD_FROM + 5, DEAD_FROM + 6)
+
+    def dead(k: int, m: Measurements) -> None:
+        if k >= DEAD_FROM:
+            m.inlets[VICTIM].flow_m3h = 0.0
+        if k in gap:
+            m.inlets[VICTIM].return_c = None
+            m.inlets[VICTIM].heat_kwh = None
+
+    raised, results = _run(DEAD_FROM + 9, dead, noise=0.02, seed=5, min_flow=0.5)
+    assert _of(raised, "flow_meter_dead") == [(DEAD_FROM + 2, f"flow_meter_dead@{VICTIM}")], raised
+    assert not _of(raised, "flow_low"), raised
+    for k in gap:
+        assert any(f.kind == "flow_meter_dead" for f in results[k - 1].findings)
+
+
+def test_a_meter_far_coarser_than_its_noise_may_repeat() -> None:
+    """A household meter at 0.05 m³/h with a 0.01 m³/h resolution and 0.6 % noise (σ a
+    sixty-seventh of a step): two readings at rest round to the same step for certain, so
+    a run of repeats says nothing of a frozen transmitter (§5.3.8-2). The repeat chance was
+    taken as 0 beyond 50 steps per σ (1 below): the meter's few quiet changes alone made 6
+    repeats "improbable" and a healthy meter was called frozen."""
+    assert _repeat_chance(49.0) == pytest.approx(1.0)
+    assert _repeat_chance(51.0) == pytest.approx(1.0)
+    assert _repeat_chance(1e3) == pytest.approx(1.0)
+    meter = _Meter(last=0.05, pairs=3, repeats=0, noise=0.006, steps=[0.01, 0.02, 0.01])
+    assert meter.quantum == pytest.approx(0.01)
+    assert meter.needed() is None
+
+
+def test_a_meter_changing_by_several_steps_at_a_time_shows_its_resolution() -> None:
+    """A quiet meter (0.1 % noise) with a 0.01 m³/h resolution in a regulating plant
+    changes only when its flow is moved, by 0.02 or 0.03 m³/h at a time: every change is a
+    whole multiple of 0.01, not of the smallest change seen, so it was taken for a
+    continuous meter and its repeats at rest for a frozen transmitter's (§5.3.8-2). Its
+    resolution is found; a continuous meter's changes still show none."""
+    assert _Meter(steps=[0.02, 0.03, 0.05, 0.02]).quantum == pytest.approx(0.01)
+    assert _Meter(steps=[1.0, 2.0, 3.0]).quantum == pytest.approx(1.0)
+    assert _Meter(steps=[0.0123457, 0.0371234, 0.0290011]).quantum is None
+    # 0.6 % noise at 0.3 m³/h is a ninth of a step: at rest it repeats almost always (it
+    # had needed 14 repeats in a row, which it makes at rest; now more than a week's)
+    coarse = _Meter(last=0.3, pairs=6, repeats=3, noise=0.006, steps=[0.02, 0.03, 0.02])
+    need = coarse.needed()
+    assert need is None or need > 7 * 48

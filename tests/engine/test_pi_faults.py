@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.heatbalance.engine.control.base import Commands, ControllerConfig
-from custom_components.heatbalance.engine.control.controller import make_controller
+from custom_components.heatbalance.engine.control.base import (
+    Commands,
+    ControllerConfig,
+    Measurements,
+)
+from custom_components.heatbalance.engine.control.controller import (
+    BLOCKED,
+    MAX_ESTIMATE_AGE,
+    make_controller,
+)
 from custom_components.heatbalance.engine.diagnosis import Diagnoser
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.networks.generator import generate_network
@@ -78,3 +86,39 @@ def test_pi_does_not_close_a_blocked_valve_with_the_others(builtin) -> None:
     assert blocked in history[0].faults
     assert history[0].openings.get(blocked, 1.0) >= 0.99
     assert sim.state().inlets[blocked].flow_m3h >= 0.75 * network.inlets[blocked].design_flow_m3h
+
+
+@pytest.mark.parametrize(
+    ("buildings", "households", "seed", "factor", "lowest"),
+    [(12, 0, 47, 0.45, 0.95), (20, 0, 11, 0.35, 0.95), (6, 4, 3, 0.45, 0.80)],
+)
+def test_pi_sets_a_blocked_building_whose_meter_fell_silent_for_the_kv_it_passes(
+    buildings: int, households: int, seed: int, factor: float, lowest: float
+) -> None:
+    """A building named blocked whose meter then falls silent (its valve still answers) is
+    set open-loop from the model (§3.0.7) at the opening that passes its set flow *through
+    the Kv it has left* (§5.3.7-3), and the flow shown for it is what it passes. Set from
+    the characteristic alone it was closed from fully open to 0.72–0.83 and passed 0.38–0.55
+    of design (g12 0.52, gen20 0.38, g6x4 0.55) while shown at its set flow. ``lowest``:
+    g6x4's building passes 0.82 of design fully open (it cannot do better)."""
+    network = all_open(generate_network(buildings, households, seed=seed, name="blocked"))
+    tops = sorted(i for i, x in network.inlets.items() if x.parent is None)
+    victim = tops[len(tops) // 2]
+    sim = Simulator(network, outdoor_c=-5.0)
+    sim.inject_fault(victim, "blockage", factor=factor)
+    ctl = make_controller(network, ControllerConfig(algorithm="traditional"))
+    silent_from = 4
+
+    def meter_silent(k: int, meas: Measurements) -> None:
+        reading = meas.inlets[victim]
+        if k >= silent_from:
+            reading.flow_m3h = reading.supply_c = reading.return_c = reading.room_c = None
+            reading.dp_available_kpa = reading.valve_dp_kpa = reading.heat_kwh = None
+
+    steps = silent_from + MAX_ESTIMATE_AGE + 6
+    _, sim, history = run(network, ctl, steps, sim=sim, tamper=meter_silent)
+    assert history[silent_from - 1].faults.get(victim, "").startswith(BLOCKED)
+    assert victim in history[-1].open_loop
+    state = sim.state().inlets[victim]
+    assert lowest <= state.flow_m3h / state.design_flow_m3h <= 1.10  # §8.2.3 where it can
+    assert ctl.planned_flow(victim) == pytest.approx(state.flow_m3h, rel=0.02)

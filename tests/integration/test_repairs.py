@@ -12,8 +12,15 @@ from homeassistant.setup import async_setup_component
 
 from custom_components.heatbalance.const import DOMAIN
 
-from .conftest import add_network, start_inlet_reconfigure
+from .conftest import add_network, cycles, start_inlet_reconfigure
 from .test_config_flow import NETWORKS
+
+FULL_B003 = {  # every signal of the intermediate level, as HA entities
+    "supply_temperature_entity": "sensor.b3_supply",
+    "return_temperature_entity": "sensor.b3_return",
+    "flow_entity": "sensor.b3_flow",
+    "actuator_entity": "number.b3_valve",
+}
 
 
 def _issue(hass: HomeAssistant, entry: ConfigEntry, kind: str) -> ir.IssueEntry | None:
@@ -234,13 +241,7 @@ async def test_substation_heat_meter_that_delivers_nothing_is_a_missing_signal(
     from custom_components.heatbalance.requirements import missing_signals, station_heat_missing
     from custom_components.heatbalance.settings import Settings
 
-    full = {
-        "supply_temperature_entity": "sensor.b3_supply",
-        "return_temperature_entity": "sensor.b3_return",
-        "flow_entity": "sensor.b3_flow",
-        "actuator_entity": "number.b3_valve",
-    }
-    await _map(hass, demo, "B003", full)  # a real plant, every signal of the level mapped
+    await _map(hass, demo, "B003", FULL_B003)  # a real plant, every signal of the level mapped
     outdoor = {"outdoor_entity": "sensor.outdoor"}
     hass.states.async_set("sensor.station_energy", "1234", {"unit_of_measurement": "kWh"})
     hass.states.async_set("sensor.station_power", "2.5", {"unit_of_measurement": "MW"})
@@ -259,3 +260,41 @@ async def test_substation_heat_meter_that_delivers_nothing_is_a_missing_signal(
     network = demo.runtime_data.coordinator.network
     points = {"station-heat": frozenset({"energy"})}
     assert "substation_heat" in missing_signals(network, device, real, points)["network"]
+
+
+async def test_a_substation_heat_meter_that_goes_silent_is_named_until_it_delivers_again(
+    hass: HomeAssistant, demo: ConfigEntry
+) -> None:
+    """§4.3.2 data check: a correctly mapped substation heat meter that stops delivering
+    (its entity unavailable) leaves the network heat to the inlets' estimate, flagged; once
+    it has been silent for max(5 min, two cycles) — the §6.0.6 stale window, longer than a
+    routine restart — it is named in ``missing_signals``, and cleared at the first cycle it
+    delivers again. Before, nothing was raised however long it stayed silent."""
+    from custom_components.heatbalance.plant import STATION_SILENT_MIN_S
+
+    await _map(hass, demo, "B003", FULL_B003)  # a real plant, every signal of the level mapped
+    meter = "sensor.station_power"
+    hass.states.async_set(meter, "2.5", {"unit_of_measurement": "MW"})
+    options = dict(demo.options) | {"outdoor_entity": "sensor.outdoor", "cycle_minutes": 1}
+    hass.config_entries.async_update_entry(
+        demo, options=options | {"substation_heat_entity": meter}
+    )
+    await hass.async_block_till_done()
+    silent_cycles = int(STATION_SILENT_MIN_S // 60)  # 5 min of one-minute cycles
+
+    def named() -> bool:
+        issue = _issue(hass, demo, "missing_signals")
+        lines = issue.translation_placeholders["signals"] if issue else ""
+        return "substation heat meter delivers no thermal power" in lines
+
+    await cycles(hass, demo, silent_cycles + 1)
+    assert not named()  # it delivers
+    assert demo.runtime_data.coordinator.data.substation_heat_kw == 2500.0
+    hass.states.async_set(meter, "unavailable")
+    await cycles(hass, demo, silent_cycles - 1)
+    assert not named()  # a routine restart of the meter's integration raises nothing
+    await cycles(hass, demo, 1)
+    assert named()
+    hass.states.async_set(meter, "2.4", {"unit_of_measurement": "MW"})
+    await cycles(hass, demo, 1)
+    assert not named()  # delivers again: cleared at once

@@ -314,12 +314,16 @@ class ControlLoop:
             self.controller.pump_unsent()
         expect_commands(self.cleaner, self.network, moved, self.controller.moved_from)
 
-    def carried_out_late(self, moved: dict[str, float]) -> None:
+    def carried_out_late(self, moved: dict[str, float], pump: bool = False) -> None:
         """Commands that did not go out at their cycle (held for an offline gateway, so
         forgotten then) and were carried out since: moves of that step after all, and the
-        controller as if they had been sent at once (:meth:`Controller.carried_out`)."""
-        self.commanded(moved)
-        self.controller.carried_out(moved)
+        controller as if they had been sent at once (:meth:`Controller.carried_out`);
+        ``pump``: the pump drive's held command too (:meth:`Controller.pump_carried_out`)."""
+        if moved:
+            self.commanded(moved)
+            self.controller.carried_out(moved)
+        if pump:
+            self.controller.pump_carried_out()
 
     def sources_changed(self, ids: Iterable[str]) -> None:
         """These inlets are now read and moved through other devices (an inlet re-mapped

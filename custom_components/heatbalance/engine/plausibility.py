@@ -34,7 +34,10 @@ show as a pattern over cycles, and each is a named finding here (an equipment-fa
   :data:`DEAD_HEAT` of the last flow read, and its valve is not shut. At least one of the
   return and the heat meter must be read, and none may say it stopped: a real stop stays
   the ``flow_low`` safety alarm (§5.3.8-1); a dead meter is an equipment fault naming the
-  inlet (§5.3.7, §3.0.7-1), and while it stands its flow is not used for regulation.
+  inlet (§5.3.7, §3.0.7-1), and while it stands its flow is not used for regulation. The
+  return says "stopped" only as far below the midway as "flows" is above it (within its
+  noise it says nothing), and a named meter stays named in a cycle where no witness tells
+  either way: one cause, one alarm.
 * ``pump_not_following`` — the pump's read-back speed is off its last command by more than
   the controller's follow tolerance for :data:`PUMP_OFF_CYCLES` cycles in a row (§5.3.8-4,
   command against feedback; a worn pump, a drive limit or wrong scaling).
@@ -45,11 +48,12 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from .control.base import InletReading, Measurements, band_chance, usable
 from .control.controller import PUMP_FOLLOW_TOLERANCE, PUMP_SHORT_CYCLES
-from .control.estimation import PRIOR_NOISE, InletEstimator, SignalFilter
+from .control.estimation import PRIOR_NOISE
+from .control.estimator_bank import InletEstimator, SignalFilter
 from .diagnosis import Finding
 from .meters import SUBSTATION
 from .model import WATER_CP, WATER_DENSITY, Device, Network
@@ -81,6 +85,7 @@ FROZEN_WITNESS_QUANT = 0.05
 # (hydraulic coupling), far beyond a continuous meter's last digit (:func:`coupled`)
 COUPLED_SHARE = 0.02
 STEPS_KEPT = 16  # changes a meter's resolution is judged from
+STEP_DIVISORS = 10  # … the smallest of which may be up to this many steps of it
 PUMP_OFF_CYCLES = PUMP_SHORT_CYCLES  # the controller's own rule for a pump short of command
 # no-flow readings in a row the witnesses contradict, after a first that none can (a stop
 # that just happened), that name the meter — at its third zero: two garbage zeros in a row
@@ -129,12 +134,18 @@ class _Meter:
     @property
     def quantum(self) -> float | None:
         """The meter's resolution, where its readings show one: every change seen a whole
-        multiple of the smallest (a continuous meter's changes never are)."""
+        multiple of the smallest or of a whole fraction of it, up to :data:`STEP_DIVISORS`
+        (a continuous meter's changes never are). A quiet meter of a regulating plant may
+        change only by several steps at a time: changes of 0.02 and 0.03 m³/h were taken
+        for a continuous meter's, and its repeats at rest for a frozen one's."""
         if not self.steps:
             return None
-        q = min(self.steps)
-        whole = all(abs(x / q - round(x / q)) < 1e-6 for x in self.steps)
-        return q if whole else None
+        low = min(self.steps)
+        for k in range(1, STEP_DIVISORS + 1):
+            q = low / k
+            if all(abs(x / q - round(x / q)) < 1e-6 for x in self.steps):
+                return q
+        return None
 
     def needed(self, pool: float | None = None) -> int | None:
         """Repeats in a row that accuse this meter (None: not judged, or it may repeat).
@@ -286,7 +297,8 @@ def _return_says(
     iid: str, state: _Flowing, reading: InletReading, cycle: _Cycle
 ) -> str | bool | None:
     """What the return says of an inlet whose meter reads no flow: it flows (the text),
-    stopped (False) or nothing (None: not read, or too little lift to judge).
+    stopped (False: :data:`DEAD_Z` σ below the midway, as far as "flows" is above it) or
+    nothing (None: not read, too little lift to judge, or within its noise of the midway).
 
     Stagnant water cools toward the room with time constant :data:`STAGNANT_TAU_S`: its
     lift is at most ``start``·e^(−Δt/τ), Δt since the first reading of no flow in a row (a
@@ -319,8 +331,15 @@ def _return_says(
     waited = max(cycle.clock_s - (cycle.clock_s if state.stop_s is None else state.stop_s), 0.0)
     stagnant = start * math.exp(-waited / STAGNANT_TAU_S)
     margin = DEAD_Z * cycle.return_noise_k(iid)
-    if ret - room <= stagnant + DEAD_HOLD * max(flowing - stagnant, 0.0) + margin:
+    midway = stagnant + DEAD_HOLD * max(flowing - stagnant, 0.0)
+    if ret - room <= midway - margin:
         return False
+    if ret - room <= midway + margin:
+        # within its noise of the midway: no verdict. In the first minutes at HA's cycles of
+        # seconds the two lifts differ by less than the sensor's scatter, and a flowing
+        # return read one noise draw low stopped a named dead meter's finding beside a heat
+        # meter that kept counting: ``flow_low`` raised again (15c, 10-s cycles)
+        return None
     return (
         f"return {ret:.1f} °C {waited / 60.0:.0f} min after the first reading of no flow "
         f"(stagnant water: ≤{room + stagnant:.1f}, flowing ≈{room + flowing:.1f})"
@@ -329,20 +348,20 @@ def _return_says(
 
 def _still_flows(
     iid: str, state: _Flowing, reading: InletReading, cycle: _Cycle
-) -> list[str] | None:
-    """What says the inlet's water still flows although its meter reads none (None: a
-    witness says it stopped, or none is read). The return against what stagnant water
+) -> list[str] | Literal[False] | None:
+    """What says the inlet's water still flows although its meter reads none (False: a
+    witness says it stopped; None: none says either). The return against what stagnant water
     would hold by now (:func:`_return_says`); the heat meter's counter over the last cycle
     at the cycle's ΔT against the last flow read. An open valve is no proof on its own (a
     blockage is an open valve), but a shut one explains the reading."""
     opening = usable(reading.opening)
     if opening is not None and opening < DEAD_SHUT:
-        return None
+        return False
     said: list[str] = []
     ret, supply = usable(reading.return_c), usable(reading.supply_c)
     says = _return_says(iid, state, reading, cycle)
     if says is False:
-        return None
+        return False
     if isinstance(says, str):
         said.append(says)
     energy = usable(reading.heat_kwh)
@@ -365,7 +384,7 @@ def _still_flows(
         flows = [x * 3.6e6 / (now - start_s) / (WATER_DENSITY * WATER_CP * (supply - ret)) * 3600.0
                  for x in (least, most)]  # fmt: skip
         if flows[1] < DEAD_HEAT * state.flow:
-            return None
+            return False
         if flows[0] >= DEAD_HEAT * state.flow:
             said.append(f"heat meter {flows[0]:.2f} m³/h")
     return said or None
@@ -414,9 +433,13 @@ def _need(m: _Meter, meter: SignalFilter | None, pool: float | None) -> int | No
 
 def _repeat_chance(steps: float) -> float:
     """Chance that two readings (normal noise, σ = 1/``steps`` of the resolution) of a
-    value in the middle of a step round to the same step: Σ pᵢ²."""
+    value in the middle of a step round to the same step: Σ pᵢ².
+
+    Beyond 50 steps per σ both readings round to the same step for certain (1, not 0: a
+    meter whose noise is a fiftieth of its resolution was taken for one that never repeats,
+    and a healthy household meter at 0.01 m³/h resolution was called frozen at rest, 15c)."""
     if steps > 50.0:
-        return 0.0
+        return 1.0
     total, i = 0.0, 0
     while True:
         lo, hi = (i - 0.5) * steps, (i + 0.5) * steps
@@ -682,17 +705,27 @@ class Plausibility:
             said = None if first else _still_flows(iid, state, reading, cycle)
             if state.stop_kwh is None and energy is not None:  # the heat counts from here
                 state.stop_kwh, state.stop_heat_s = energy, cycle.clock_s
-            if said is None:
+            named = state.dead >= DEAD_CYCLES
+            if said is False or (said is None and not named):
                 state.dead = 0
             else:
+                # A named meter stays named while no witness says the water stopped: a
+                # cycle in which none can tell (a noisy return near the midway, a register
+                # that has not stepped) is no news, and un-naming it raised ``flow_low``
+                # again for the same broken meter (§5.3.8-1 vs §5.3.7: one cause, one alarm)
                 state.since = state.since if state.dead else now
-                state.dead += 1
+                state.dead += said is not None
                 self.disowned.add(iid)
                 if state.dead >= DEAD_CYCLES:
                     minutes = (cycle.clock_s - (state.stop_s or 0.0)) / 60.0
+                    why = (
+                        f"{', '.join(said)} say water flows"
+                        if said
+                        else "its witnesses said water flows and none says it stopped"
+                    )
                     text = (
                         f"{iid}: flow meter reads {value:g} m³/h for {minutes:.0f} min while "
-                        f"{', '.join(said)} say water flows: meter faulty (§5.3.7, §3.0.7-1)"
+                        f"{why}: meter faulty (§5.3.7, §3.0.7-1)"
                     )
                     found.append(Finding(iid, "flow_meter_dead", "warning", text, state.since))
         elif value is not None:  # a gap neither breaks nor extends a run

@@ -65,7 +65,6 @@ from .estimation import (
     DRIFT,
     SIGNALS,
     DriftLearner,
-    InletEstimator,
     reading_of,
     reading_values,
 )
@@ -190,6 +189,8 @@ class Controller:
         # … and of those forgotten as unsent, the PI integrals and the plan's expected flows
         # before they were forgotten (:meth:`carried_out`: held, and carried out late)
         self._forgotten: tuple[dict[str, float], dict[str, float], set[str]] | None = None
+        # … and the pump's: what :meth:`pump_unsent` undid (:meth:`pump_carried_out`)
+        self._pump_forgotten: tuple[float, float | None, int, int, float, float] | None = None
         self.pump_jump = 0.0  # relative pump speed change of the last step
         self.pump_ratio = 1.0  # … and the speed ratio new/old it made
         self.pump_from: float | None = None  # … from the speed read when it was sent
@@ -268,6 +269,7 @@ class Controller:
         self._unsent = (self.trim, self.last_speed, self.trim_way, self.trim_age)
         self.moved, self.pump_jump, self.expected, self._prior = {}, 0.0, {}, {}
         self.moved_from, self.pump_ratio, self._forgotten = {}, 1.0, None
+        self._pump_forgotten = None
         self.pump_loop_only = False
         self.open_loop, self.pi_planned = {}, {}
         self._pi_modelled = {}
@@ -487,6 +489,15 @@ class Controller:
         schedule.set_common(
             {i: e for i, e in errors.items() if i not in self.faults and raw[i] is not None}
         )
+        bands = {
+            iid: noise_deadband(self.config.deadband, self._flow_std(iid, err), None)
+            for iid, err in errors.items()
+            if err is not None and self.network.inlets[iid].parent is not None
+        }
+        for iid, error in schedule.starved(errors, bands, self.faults, self.config.pi_aim).items():
+            err = errors[iid]
+            if err is not None:
+                errors[iid] = replace(err, error=error)
         return errors
 
     def _pi_error(self, iid: str, meas: Measurements, own: bool) -> TargetError | None:
@@ -1935,7 +1946,12 @@ class Controller:
     def pump_unsent(self) -> None:
         """This step's pump command did not reach the drive (held, or a write Home
         Assistant could not make): the speed and trim stay where the drive still runs, and
-        no estimate is carried by a pump change that did not happen (§5.3.6-3)."""
+        no estimate is carried by a pump change that did not happen (§5.3.6-3). What it
+        undoes is kept until the next step, for a command carried out late after all
+        (:meth:`pump_carried_out`)."""
+        state = (self.trim, self.last_speed, self.trim_way, self.trim_age)
+        if self._pump_forgotten is None or state != self._unsent:  # not undone already
+            self._pump_forgotten = (*state, self.pump_jump, self.pump_ratio)
         self.trim, self.last_speed, self.trim_way, self.trim_age = self._unsent
         self.pump_jump, self.pump_ratio = 0.0, 1.0
 
@@ -1964,6 +1980,17 @@ class Controller:
                 state.integral = kept if kept is not None else position - state.bias
         if self._forgotten is not None and ids <= positions.keys():
             self.expected = expected
+
+    def pump_carried_out(self) -> None:
+        """This step's pump command, forgotten as unsent (:meth:`pump_unsent`: held for an
+        offline gateway), was carried out late, before the next step: the speed, trim and
+        the speed change the estimates are carried by are back as if it had been sent at
+        once — as :meth:`carried_out` does for valves (issue 10 item 6)."""
+        if self._pump_forgotten is None:
+            return
+        forgotten, self._pump_forgotten = self._pump_forgotten, None
+        self.trim, self.last_speed, self.trim_way, self.trim_age = forgotten[:4]
+        self.pump_jump, self.pump_ratio = forgotten[4:]
 
     def forget(self, ids: Iterable[str]) -> None:
         """The inlets' signals now come from other devices (a source re-mapped, §5.3.6-3).
@@ -2326,6 +2353,10 @@ class Controller:
             "loss_offsets": dict(self.meters.expected_offsets),  # … and what it told last
             "witness_solve": WarmStart.stored(self._witness_solve),
             "pooled": self._pooled(),
+            # commands forgotten as unsent that a gateway may still carry out late: a
+            # restart while it is offline must not forget them (issue 10 item 6)
+            "forgotten": _forgotten_dict(self._forgotten),
+            "pump_forgotten": self._pump_forgotten,
         }
 
     @classmethod
@@ -2374,9 +2405,9 @@ class Controller:
         with _part("model"):
             ctl.model.load(dict(data.get("model", {})))
         with _part("estimators"):
-            ctl.estimators.restore(
+            ctl.estimators.load(
                 {
-                    iid: InletEstimator.from_dict(raw)
+                    iid: raw
                     for iid, raw in dict(data.get("estimators", {})).items()
                     if iid in network.inlets
                 }
@@ -2440,6 +2471,18 @@ class Controller:
         ctl._witness_solve = WarmStart.from_dict(data.get("witness_solve"))
         with _part("pooled"):
             ctl._restore_pooled(data.get("pooled"))
+        with _part("forgotten"):
+            ctl._forgotten = _forgotten_of(data.get("forgotten"), network)
+        with _part("pump_forgotten"):
+            pump = data.get("pump_forgotten")
+            if pump is not None:
+                was = [usable(v) for v in pump]
+                p_trim, p_speed, p_way, p_age, p_jump, p_ratio = was
+                if p_trim is None or p_way is None or p_age is None or p_jump is None:
+                    raise ValueError("pump_forgotten: not a number")
+                if not p_ratio:
+                    raise ValueError("pump_forgotten: no speed ratio")
+                ctl._pump_forgotten = (p_trim, p_speed, int(p_way), int(p_age), p_jump, p_ratio)
         return ctl
 
     def _pooled(self) -> dict[str, float | None]:
@@ -2464,10 +2507,8 @@ class Controller:
         for name in (*SIGNALS, FLOW_DRIFT):
             value = usable(data.get(name))
             levels[name] = value if value is not None and value >= 0 else None
-        for est in self.estimators.values():
-            for name, filt in est.filters.items():
-                filt.pooled = levels.get(name)
-            est.filters["flow_m3h"].drift = levels[FLOW_DRIFT]
+        self.estimators.set_pooled([levels[name] for name in SIGNALS])  # two array writes
+        self.estimators.set_flow_drift(None, levels[FLOW_DRIFT])
 
 
 RESTORE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
@@ -2523,6 +2564,27 @@ def _plausible(reading: InletReading | None, design_flow: float) -> InletReading
         elif value is not None and name != "room_c" and value <= 0.0:
             bad.append(name)  # heating water is liquid: 0 °C is a sensor's error value
     return replace(reading, flagged=frozenset(reading.flagged).union(bad)) if bad else reading
+
+
+def _forgotten_dict(
+    forgotten: tuple[dict[str, float], dict[str, float], set[str]] | None,
+) -> dict[str, Any] | None:
+    """:attr:`Controller._forgotten` for the Store (None: nothing forgotten)."""
+    if forgotten is None:
+        return None
+    integrals, expected, ids = forgotten
+    return {"integrals": dict(integrals), "expected": dict(expected), "ids": sorted(ids)}
+
+
+def _forgotten_of(
+    raw: Any, network: Network
+) -> tuple[dict[str, float], dict[str, float], set[str]] | None:
+    """Read back :func:`_forgotten_dict` (unknown inlets dropped)."""
+    if raw is None:
+        return None
+    ids = {str(i) for i in raw["ids"] if i in network.inlets}
+    integrals = _finite_map(raw["integrals"], network)
+    return integrals, _finite_map(raw["expected"], network), ids
 
 
 def _finite_map(raw: Any, network: Network) -> dict[str, float]:

@@ -37,7 +37,7 @@ smaller than the Kv change.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +146,7 @@ class GainSchedule:
         self.read_ratio = 0.0  # median ln(reading / model) of the read inlets (observe)
         # open-loop inlets' goals in the model's terms, and the openings their step allows
         self._aims: dict[str, tuple[float, float, float]] = {}
+        self._passes: dict[str, float] = {}  # blocked valves' share of their Kv (update)
 
     def update(
         self,
@@ -162,6 +163,11 @@ class GainSchedule:
         pressure everyone else's closing brings and closes it with them (estate12's B007,
         blocked to 30 %, at 76 % of design: closed to 71 %, its flow fell to 45 %).
         """
+        self._passes = {
+            iid: share
+            for iid, share in (blocked or {}).items()
+            if math.isfinite(share) and 0.0 < share <= 1.0
+        }
         try:
             if self._model is None:
                 self._model = HydraulicModel(self.network)
@@ -174,11 +180,11 @@ class GainSchedule:
             speed = pump_speed if pump_speed is not None and 0 < pump_speed <= 1.05 else None
             warm = self._last if self._last is not None else self._warm
             kv = np.ones(len(h))
-            if blocked:
+            if self._passes:
                 index = {iid: k for k, iid in enumerate(model.topo.inlet_ids)}
-                for iid, share in blocked.items():
+                for iid, share in self._passes.items():
                     j = index.get(iid)
-                    if j is not None and math.isfinite(share) and share > 0:
+                    if j is not None:
                         kv[j] = share
             res = model.solve(h, pump_speed=speed, warm_start=warm, kv_factor=kv)
         except (HydraulicError, ArithmeticError, ValueError):
@@ -236,6 +242,46 @@ class GainSchedule:
         if together and len(flow_errors) > 1:
             self.together = max(float(np.mean(together)), MIN_AUTHORITY)
             self.common = float(np.median(list(flow_errors.values())))
+
+    def starved(
+        self,
+        errors: Mapping[str, TargetError | None],
+        deadbands: Mapping[str, float],
+        faulty: Collection[str],
+        aim: float,
+    ) -> dict[str, float]:
+        """Buildings to open for a household that cannot open further: each building's flow
+        error raised to its largest such household's (ln), where that is more.
+
+        A household loop whose valve stands fully open while its flow is short of its aim by
+        more than its ``deadbands`` entry cannot help itself; its building's loop, resting in
+        its own deadband on the sum of its households, never heard of it (gen8x12-households,
+        silent 5 %: B008H06 fully open at −0.02 % for 14 steps under B008 at +2.8 %; a
+        building reopened after a shutdown, gen10x8-households B006H06 at −4…−7 % to the
+        end). The building opens, the others close by their loops. Not for a faulty
+        household (a blocked one would pull its building open for good), nor beyond
+        :data:`HOLD_BAND_SHARE` of the building's room above its aim in the intermediate
+        band (§8.2.3), which it must keep.
+        """
+        inlets = self.network.inlets
+        room = HOLD_BAND_SHARE * math.log((1.0 + INTERMEDIATE_FLOW[1] / 100.0) / aim)
+        short: dict[str, float] = {}
+        for iid, err in errors.items():
+            inlet = inlets.get(iid)
+            parent = inlet.parent if inlet is not None else None
+            opening = self._h.get(iid)
+            if parent is None or err is None or err.target != "flow" or opening is None:
+                continue
+            if iid in faulty or err.error <= deadbands.get(iid, math.inf):
+                continue
+            if not self._can_act(iid, opening, err.error):
+                short[parent] = max(short.get(parent, 0.0), err.error)
+        out = {}
+        for parent, error in short.items():
+            own = errors.get(parent)
+            if own is not None and own.target == "flow" and -room < own.error < error:
+                out[parent] = error
+        return out
 
     def observe(self, flows: Mapping[str, float | None]) -> None:
         """Carry each inlet's ``ln(reading / model flow)`` by a Kalman step (call after
@@ -335,7 +381,7 @@ class GainSchedule:
                 )
             self._aims[iid] = (goal / shift, *bounds)  # refined with every move (see refine)
             wanted = min(max(reopened, bounds[0]), bounds[1])
-            if wanted == reopened:
+            if wanted == reopened < 1.0:  # fully open, a blocked valve may fall short of it
                 return wanted, flow, goal
             after = self.flow_at(iid, device, wanted)
             return wanted, flow, after if after is not None else goal
@@ -361,7 +407,7 @@ class GainSchedule:
         dp = self._dp.get(iid)
         if a_int is None or dp is None or not 0.0 < dp < math.inf or device.kvs is None:
             return None
-        kv = device.kv(opening)
+        kv = device.kv(opening) * self._passes.get(iid, 1.0)
         if not kv > 0.0:
             return 0.0
         ratio = self.ratios.get(iid)
@@ -376,7 +422,10 @@ class GainSchedule:
         """The opening at which the model's branch passes ``flow`` (m³/h) at ``dp`` (kPa,
         default this cycle's Δp across it): the valve takes what the branch's own
         resistance leaves (None: a building over households the model does not reduce to
-        one law, see :func:`_households_law`)."""
+        one law, see :func:`_households_law`). A blocked valve passes only its share of the
+        characteristic's Kv (:meth:`update`'s ``blocked``), so it opens further for it: set
+        from the characteristic alone, a building blocked to 45 % whose meter fell silent
+        was closed from 0.98 to 0.75 open and passed 0.52 of design (g12, g6x4: 0.55)."""
         a_int = self._branch_law(iid)
         dp = self._dp.get(iid) if dp is None else dp
         if a_int is None or dp is None or not 0.0 < dp < math.inf or device.kvs is None:
@@ -387,7 +436,8 @@ class GainSchedule:
         valve_kpa = dp - a_int * q * q / 1000.0
         if not valve_kpa > 0.0:  # NaN too (0 × ∞ of an absurd goal)
             return 1.0  # the branch alone takes the whole Δp: fully open
-        return opening_for_kv(device, flow / math.sqrt(valve_kpa / 100.0))
+        kv = flow / math.sqrt(valve_kpa / 100.0) / self._passes.get(iid, 1.0)
+        return opening_for_kv(device, kv)
 
     def refine(
         self, moves: Mapping[str, float], ids: list[str], pump_speed: float | None = None

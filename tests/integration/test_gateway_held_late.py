@@ -1,0 +1,205 @@
+"""Commands held for an offline gateway: sent late, lost, confirmed across a restart (issue 10
+item 6, §4.3.5, §5.3.6-3).
+
+A command for a gateway known offline is held: no move until the gateway confirms it
+(``test_gateway_online.py``). Here what became of the rest:
+- sent late (the gateway came back) and never answered: it may well have moved the valve, so
+  the engine regulates from it, the position shown assumed until the valve reports again
+  (before: counted as unmoved whatever the valve did);
+- a restart of Home Assistant while the gateway is away: the held command, the plant's
+  record of it and the controller's forgotten state are stored, so it still goes when the
+  gateway is back and its confirmation is still a move the engine is told (before: all of it
+  forgotten, the command never sent);
+- the pump drive's held command confirmed late: the controller is told, as for valves.
+
+Home Assistant's test harness with HA's MQTT machinery (``mqtt_mock``, paho mocked); the
+real chain through mosquitto and the add-on is ``test_gateway_restart_commands.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
+
+from custom_components.heatbalance.estimates import ATTR_ESTIMATED
+
+from .conftest import add_network, cycles
+from .test_gateway_online import (
+    Clock,
+    _ids,
+    _online_and_confirmed,
+    _read_once,
+    _status,
+)
+from .test_gateway_source import ROOT, _switch_to_gateway, batch
+
+VALVE = "valve.b001_balancing_valve"
+NAMES = {"gateway_meter": "b001-meter", "gateway_valve": "b001-valve"}
+
+
+@pytest.fixture
+def expected_lingering_timers() -> bool:
+    """mqtt_mock leaves HA's MQTT timers running (FACTS.md)."""
+    return True
+
+
+def _valve(hass: HomeAssistant, coordinator: object) -> tuple[object, dict]:
+    coordinator.async_update_listeners()  # type: ignore[attr-defined]
+    state = hass.states.get(VALVE)
+    assert state is not None
+    return state.attributes.get("current_position"), dict(state.attributes)
+
+
+async def test_a_command_sent_late_whose_answer_is_lost_is_assumed_until_the_valve_reports(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    entry = await add_network(hass, options={"mode": "manual", "cycle_minutes": 1})
+    await _switch_to_gateway(hass, entry, "B001", NAMES)
+    coordinator = entry.runtime_data.coordinator
+    source = coordinator.plant.gateway
+    assert source is not None
+    clock = Clock()
+    source.clock = clock
+    await _read_once(hass, entry, "b001-valve", {"position_feedback": 50.0})
+    controller = coordinator.memory.loop.controller
+    assert controller.last_openings["B001"] == pytest.approx(0.5)
+    clock.now = dt_util.utcnow().timestamp() + 1.0  # the command comes after the report
+    await _status(hass, "offline")
+    async with coordinator.engine_lock:
+        assert await coordinator.async_send({"B001": 0.3}, None) == {}  # held
+    await _status(hass, "online")
+    (request,) = _ids(mqtt_mock)  # sent late …
+    clock.now += 150.0  # … its answer never comes; the valve's old report goes stale
+    await cycles(hass, entry, 1)  # this cycle's reading reports it no_result
+    assert coordinator.plant.held == {"B001": (request, 0.3)}
+    await cycles(hass, entry, 1)  # … and the next takes it as carried out, assumed
+    assert coordinator.plant.held == {}
+    assert controller.last_openings["B001"] == pytest.approx(0.3)  # regulated from it
+    position, attributes = _valve(hass, coordinator)
+    assert position == 30
+    assert attributes[ATTR_ESTIMATED] is True  # shown assumed, not measured
+    assert attributes["command_unconfirmed"] is True
+    # the valve reports (it did move): measured again, nothing assumed any more
+    values = {"position_feedback": 30.0}
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(2, clock.now, "b001-valve", values)]))
+    await hass.async_block_till_done()
+    await cycles(hass, entry, 1)
+    position, attributes = _valve(hass, coordinator)
+    assert position == 30
+    assert attributes[ATTR_ESTIMATED] is False
+    assert "command_unconfirmed" not in attributes
+    assert coordinator.plant.unconfirmed == set()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_command_held_over_a_restart_goes_when_the_gateway_is_back(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    entry = await add_network(hass, options={"mode": "manual"})  # no cycle moves it itself
+    await _switch_to_gateway(hass, entry, "B001", NAMES)
+    coordinator = entry.runtime_data.coordinator
+    source = coordinator.plant.gateway
+    assert source is not None
+    await _read_once(hass, entry, "b001-valve", {"position_feedback": 50.0})
+    await _status(hass, "offline")
+    async with coordinator.engine_lock:
+        assert await coordinator.async_send({"B001": 0.3}, None) == {}  # held
+    request = source.holding["B001"]
+    assert await hass.config_entries.async_reload(entry.entry_id)  # HA restarts meanwhile
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    source = coordinator.plant.gateway
+    assert source is not None
+    assert coordinator.plant.held == {"B001": (request, 0.3)}  # still held, not moved
+    assert source.held_by("B001") == "gw1"
+    assert _ids(mqtt_mock) == []
+    controller = coordinator.memory.loop.controller
+    assert controller.last_openings["B001"] == pytest.approx(0.5)
+    await _online_and_confirmed(hass, mqtt_mock, coordinator, 30.0)  # goes: same request id
+    assert _ids(mqtt_mock) == [request]
+    assert coordinator.plant.held == {}
+    assert controller.last_openings["B001"] == pytest.approx(0.3)  # a move after all
+    assert controller.moved["B001"] == pytest.approx(0.3)
+    await cycles(hass, entry, 1)
+    assert coordinator.last_update_success
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_held_pump_command_confirmed_late_is_told_to_the_controller(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """As the step that planned it left the controller (its last speed the command), the
+    dispatch forgets it as unsent while the gateway holds it; confirmed, it is back."""
+    entry = await add_network(hass, options={"mode": "manual"})
+    await _switch_to_gateway(hass, entry, "B001", NAMES)
+    options = {"pump_gateway_device": "pump-vfd", "pump_gateway_id": "gw1"}
+    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    await _read_once(hass, entry, "pump-vfd", {"speed_feedback": 80.0})
+    controller = coordinator.memory.loop.controller
+    before = controller.last_speed
+    controller.last_speed = 0.7  # what the step's pump command leaves (_pump_speed)
+    await _status(hass, "offline")
+    async with coordinator.engine_lock:
+        await coordinator.async_send({}, 0.7)
+    assert coordinator.plant.pump_failed  # held: the controller keeps the drive's speed
+    assert controller.last_speed == before
+    await _online_and_confirmed(hass, mqtt_mock, coordinator, 70.0)
+    assert coordinator.plant.pump_held is None
+    assert controller.last_speed == pytest.approx(0.7)  # carried out: told as for valves
+    await cycles(hass, entry, 1)
+    assert coordinator.last_update_success
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_silent_substation_heat_meter_on_the_gateway_is_named_until_it_reports(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """§4.3.2 data check, the gateway's substation heat meter (its ``power`` point): once no
+    power has been read from it for max(5 min, two cycles) (its last report is stale two
+    cycles after it was sent, §6.0.6) it is named in ``missing_signals``; its next report
+    clears the repair (the entity case: ``test_repairs.py``)."""
+    from homeassistant.helpers import issue_registry as ir
+
+    from custom_components.heatbalance.const import DOMAIN
+
+    entry = await add_network(hass, options={"mode": "manual", "cycle_minutes": 1})
+    await _switch_to_gateway(hass, entry, "B001", NAMES)
+    options = {"substation_heat_gateway_device": "station-heat", "outdoor_entity": "sensor.out"}
+    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    source = coordinator.plant.gateway
+    assert source is not None
+    clock = Clock()
+    source.clock = clock
+
+    def named() -> bool:
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_missing_signals")
+        lines = issue.translation_placeholders["signals"] if issue else ""
+        return "substation heat meter delivers no thermal power" in lines
+
+    async def report(seq: int) -> None:
+        meter = [(seq, clock.now, "station-heat", {"power": 850.0})]
+        async_fire_mqtt_message(hass, f"{ROOT}/data", batch(meter))
+        await hass.async_block_till_done()
+
+    await report(1)
+    await cycles(hass, entry, 1)
+    assert coordinator.data.substation_heat_kw == 850.0
+    for _ in range(6):  # a minute a cycle, and the gateway's clock with it
+        clock.now += 60.0
+        await cycles(hass, entry, 1)
+    assert coordinator.data.substation_heat_kw is None  # stale after two cycles (§6.0.6) …
+    assert not named()  # … and read last 4 min ago
+    clock.now += 60.0
+    await cycles(hass, entry, 1)
+    assert named()  # nothing read for 5 min
+    await report(2)
+    await cycles(hass, entry, 1)
+    assert coordinator.data.substation_heat_kw == 850.0
+    assert not named()
+    assert await hass.config_entries.async_unload(entry.entry_id)
