@@ -198,6 +198,27 @@ def test_a_stored_count_beyond_a_float_restores_afresh() -> None:
     assert est.filters["flow_m3h"].value is None
 
 
+def test_a_stored_count_beyond_the_arrays_restores_afresh(builtin: Any) -> None:
+    """A count of 2⁷⁰ (a float's range, an int64's not: the bank's arrays raised
+    OverflowError, and the controller's restore dropped every inlet's learning) drops that
+    signal's filter, nothing else."""
+    good = [50.0, 0.01, 0.02, 7, 0, 0, 50.1]
+    est = InletEstimator.from_dict(
+        {"supply_c": good, "flow_m3h": [1.0, 0.001, 0.01, 2**70, 0, 0, 1.0]}
+    )
+    assert est.filters["supply_c"].learnt == 7
+    assert est.filters["flow_m3h"].value is None
+    network = all_open(builtin("estate12"))
+    ctl = make_controller(network, ControllerConfig())
+    run(network, ctl, 3)
+    stored = json.loads(json.dumps(ctl.as_dict()))
+    first, other = sorted(stored["estimators"])[:2]
+    stored["estimators"][first]["flow_m3h"][4] = 2**70
+    again = _controller(network, ControllerConfig(), stored)
+    assert again.estimators[first].filters["flow_m3h"].value is None
+    assert again.estimators[other].to_dict() == stored["estimators"][other]
+
+
 @pytest.mark.parametrize("position", [3, 4, 5])  # learnt, outliers, age
 @pytest.mark.parametrize("damaged", [None, -1, 2.5])
 def test_a_damaged_count_restores_that_filter_afresh(position: int, damaged: Any) -> None:

@@ -567,3 +567,17 @@ def test_a_meter_changing_by_several_steps_at_a_time_shows_its_resolution() -> N
     coarse = _Meter(last=0.3, pairs=6, repeats=3, noise=0.006, steps=[0.02, 0.03, 0.02])
     need = coarse.needed()
     assert need is None or need > 7 * 48
+
+
+def test_a_run_of_repeats_is_no_likelier_than_the_rule_assumes() -> None:
+    """The frozen-meter rule accuses a run of n repeats whose chance for a live meter,
+    ``_repeat_chance``ⁿ, is tiny (§5.3.8-2). Drawn: a live meter at rest, its value in the
+    middle of a resolution step (the worst case), noise σ = a third of a step; the
+    share of 11 readings all rounding to one step stays within chanceⁿ. With the chance two
+    readings coincide (Σ pᵢ²) it did not (at 3 steps: 0.20 drawn against 0.064), and a
+    3.3 m³/h household meter at 0.01 m³/h steps, 0.1 % noise, was called frozen at rest."""
+    rng = np.random.default_rng(0)
+    n, steps = 10, 3.0
+    readings = np.round(rng.normal(0.0, 1.0 / steps, size=(20000, n + 1)))  # mid-step 0
+    same = float(np.mean(np.all(readings == readings[:, :1], axis=1)))
+    assert same <= _repeat_chance(steps) ** n * 1.05 + 0.005

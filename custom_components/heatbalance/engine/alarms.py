@@ -284,12 +284,22 @@ def finding_conditions(
 
 
 def network_conditions(
-    outdoor_c: float | None, settings: AlarmSettings, unbalanced_s: float
+    outdoor_c: float | None,
+    settings: AlarmSettings,
+    unbalanced_s: float,
+    short_share: float | None = None,
 ) -> list[Condition]:
     """Network-wide conditions: the outdoor sensor silent, regulation past 24 h (§8.2.6:
     ``unbalanced_s`` is above 0 once the balance state machine has timed out, see
-    ``BalanceStateMachine.inspection_alarm``; the 24 h are its rule, not written here)."""
+    ``BalanceStateMachine.inspection_alarm``; the 24 h are its rule, not written here); the
+    plant short of water (``short_share``: at the pump's full speed the controller's plan
+    gives the sharing inlets this share of their set flow, ``Controller.short_share``) —
+    one network alarm naming the cause, where each inlet's deviation alarm only says it is
+    short (design loads ×1.3: every inlet −18 %, §5.3.6-5: the weights share it)."""
     found: list[Condition] = []
+    if short_share is not None:
+        share = {"value": _fmt(100.0 * short_share)}
+        found.append(Condition("deviation", WARNING, NETWORK, "pump_capacity", share))
     if settings.outdoor_required and outdoor_c is None:
         found.append(Condition("communication", WARNING, NETWORK, "no_outdoor", {}))
     if unbalanced_s > 0.0:

@@ -722,7 +722,9 @@ class ControlLoop:
             if f.kind == "comm_loss" and f.inlet_id not in named and f.inlet_id in judged_ids:
                 named[f.inlet_id] = InletReading()
         conditions += finding_conditions(result.findings, named, commands)
-        conditions += network_conditions(raw.outdoor_c, cfg.alarms, result.unbalanced_s)
+        conditions += network_conditions(
+            raw.outdoor_c, cfg.alarms, result.unbalanced_s, self.controller.short_share
+        )
         conditions += gateway_conditions(gateways)
         result.conditions = conditions
         self._openings = {iid: r.opening for iid, r in readings.items() if r.opening is not None}

@@ -432,22 +432,16 @@ def _need(m: _Meter, meter: SignalFilter | None, pool: float | None) -> int | No
 
 
 def _repeat_chance(steps: float) -> float:
-    """Chance that two readings (normal noise, σ = 1/``steps`` of the resolution) of a
-    value in the middle of a step round to the same step: Σ pᵢ².
-
-    Beyond 50 steps per σ both readings round to the same step for certain (1, not 0: a
-    meter whose noise is a fiftieth of its resolution was taken for one that never repeats,
-    and a healthy household meter at 0.01 m³/h resolution was called frozen at rest, 15c)."""
+    """Chance per reading that a run of repeats goes on, for normal noise of σ = 1/``steps``
+    of the resolution around a value in the middle of a step (the worst case): the chance
+    a reading rounds to the value's own step, p₀. A run of n repeats has chance p₀ⁿ (every
+    reading in that step), far more than the chance two readings coincide, Σ pᵢ², to the
+    n-th: a 3.3 m³/h household meter at 0.01 m³/h steps and 0.1 % noise repeated for 28–56
+    cycles at rest (p₀ = 0.87, Σ pᵢ² = 0.76) and was called frozen (15c). Beyond 50 steps
+    per σ it is 1 (a meter far coarser than its noise repeats for certain at rest)."""
     if steps > 50.0:
         return 1.0
-    total, i = 0.0, 0
-    while True:
-        lo, hi = (i - 0.5) * steps, (i + 0.5) * steps
-        p = band_chance(0.0, 1.0, lo, hi)
-        total += p * p * (1 if i == 0 else 2)
-        if lo > 8.0:
-            return total
-        i += 1
+    return band_chance(0.0, 1.0, -0.5 * steps, 0.5 * steps)
 
 
 class Plausibility:

@@ -156,6 +156,7 @@ TRIM_REVERSE_Z = 1.0  # … only by more than this many median σ of the estimat
 PUMP_FOLLOW_TOLERANCE = 0.02  # a pump read this far below its last command …
 PUMP_SHORT_CYCLES = 2  # … this many cycles in a row does not reach its command
 PUMP_SHORT = "pump below its command"
+SHORT_SCALE = 0.01  # a plan at full speed scaling set flows below 99 % is short of water
 FLOW_DRIFT = "flow_drift"  # the flows' learnt drift in the stored pooled levels (_pooled)
 LOSS_REFRESH = 12  # cycles between the model's pipe losses told to the meter check (6 h)
 
@@ -198,6 +199,9 @@ class Controller:
         self.expected: dict[str, float] = {}  # flows the last applied plan predicts
         self.pump_streak = 0  # steps the plan asked for a small pump change the same way
         self.goals: dict[str, float] = {}  # this step's flow goals of the regulated inlets
+        # the sharing inlets' share of their set flow when even the pump's full speed cannot
+        # carry the plan (§5.3.6-5; the loop's ``pump_capacity`` alarm), else None
+        self.short_share: float | None = None
         self.aim = config.aim  # flow goals over set flow: the margin the estimates need
         self.trim = 1.0  # the pump loop's factor on every flow goal (≤ 1, _pump_trim)
         self.quiet = 0  # cycles in a row without a valve or pump command (for the pump loop)
@@ -691,6 +695,7 @@ class Controller:
     ) -> None:
         """Model-based regulation of ``ids`` and the pump (all at once)."""
         self.aim = self._aim(ids)
+        self.short_share = None
         pump = self.network.substation.pump
         limits = self.config.limits
         current_speed = usable(meas.pump_speed)
@@ -751,6 +756,8 @@ class Controller:
             return
         # A plan that needs the pump's full speed is constrained, not noisy: always sent.
         full = plan.speed >= speed_max - 1e-9
+        if pump_on and full and plan.scale < 1.0 - SHORT_SCALE:
+            self.short_share = plan.scale  # the plant cannot carry the set flows (§5.3.6-5)
         trim = self._pump_trim(ids) if pump_on and not full else self.trim
         moving = trim != self.trim and current_speed >= MIN_RATIO_SPEED
         if moving and not self._outside_band(views):

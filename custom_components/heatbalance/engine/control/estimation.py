@@ -141,6 +141,7 @@ STORED_FIELDS = (
 _STORED_LENGTHS = frozenset((6, 7, 10, 13))
 _NO_CHAIN = (math.nan, 0, 0.0, 0.0, 0.0, 0.0)  # a filter with no drift chain running
 _NAN = math.nan
+_COUNT_MAX = 2**62  # a count the bank's int64 arrays hold (a larger one is a damaged Store)
 
 
 def restored_row(raw: Any) -> tuple[float | int, ...] | None:
@@ -164,7 +165,7 @@ def restored_row(raw: Any) -> tuple[float | int, ...] | None:
     for count in (learnt, outliers, age):
         if type(count) is not int and not _counts(count):
             return None
-        if count < 0:
+        if not 0 <= count <= _COUNT_MAX:
             return None
     previous = raw[6] if size >= 7 else None
     chain = _chain(raw[7:]) if size == 13 else None

@@ -1,0 +1,45 @@
+"""A plant that cannot carry its design flows is one network alarm (§5.3.6-5, §5.3.8).
+
+Design loads ×1.3 beyond what the pump and pipes were sized for (the hidden shape
+gen20-designx1.3): every inlet is short and its deviation alarm says so; the network alarm
+``pump_capacity`` names the cause and the share the pump carries.
+"""
+
+from __future__ import annotations
+
+from custom_components.heatbalance.engine.alarms import NETWORK
+from custom_components.heatbalance.engine.control.base import Measurements
+from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
+from custom_components.heatbalance.engine.model import Network
+from custom_components.heatbalance.engine.simulator import Simulator
+from devtools.network_shapes import design_off
+
+from .test_control_closed_loop import all_open, apply
+
+STEP_S = 1800.0
+
+
+def _loop_reasons(network: Network, cycles: int) -> list[set[str]]:
+    """The network-level alarm reasons of each cycle, the engine's loop closed on the plant
+    (its pump commands followed too)."""
+    sim = Simulator(network, outdoor_c=network.design.outdoor_c)
+    loop = ControlLoop(network, LoopConfig(), cycle_s=STEP_S)
+    sent: dict[str, float] = {}
+    out = []
+    for _ in range(cycles):
+        result = loop.step(Measurements.from_plant(sim.step(STEP_S)), dispatched=sent)
+        sent = dict(result.commands.openings)
+        apply(sim, result.commands)
+        loop.commanded(sent)
+        out.append({c.reason for c in result.conditions if c.location == NETWORK})
+    return out
+
+
+def test_a_plant_that_cannot_carry_the_design_is_one_network_alarm() -> None:
+    """§5.3.6-5, §5.3.8: design loads ×1.3 beyond what the pump gives — the network alarm
+    ``pump_capacity`` names the cause every cycle (each inlet's deviation alarm says only
+    that it is short); a plant that can carry its design raises none."""
+    short = _loop_reasons(all_open(design_off(buildings=12, seed=91, factor=1.3)), 6)
+    assert all("pump_capacity" in reasons for reasons in short[1:])
+    sound = _loop_reasons(all_open(design_off(buildings=12, seed=91, factor=1.0)), 6)
+    assert not any("pump_capacity" in reasons for reasons in sound)
