@@ -18,7 +18,8 @@ with is the benchmark's own. Per step it prints:
 
     PYTHONPATH=. .venv/ha2026/bin/python -m devtools.trace_robust gen60 18 --watch B036
     (--scenario "noise 2%" default; hidden shapes by name too; --quiet: the end figure only;
-    --algorithm traditional: HA's default PI)
+    --algorithm traditional: HA's default PI; --no-dp: no ΔP read, the learnt pipes and
+    drawing factors printed at the end)
 
 Not a test: it prints what the code does; the figures it ends with are ``run_one``'s.
 """
