@@ -63,7 +63,10 @@ Per network × scenario, over ``--seeds`` noise seeds (noise 0 % is deterministi
   (:mod:`engine.meters`, run inside ``Controller.step``) names the inlet. Heat meters are
   read as the counters they are (no per-reading noise);
 * ``--meter-week``: a healthy week (336 cycles) per network at 1 % and 2 % noise, counting
-  cycles with any meter diagnosis — all false (goal: none); with ``--valve-kv 0.88`` the
+  cycles with any meter diagnosis of the meter check — all false (goal: none) — and, in
+  the last column, the cycles with each kind of every meter finding the loop raises (the
+  meter check's and the plausibility rules' ``meter_frozen``, ``flow_meter_dead``,
+  ``sensors_swapped``; goal: none); with ``--valve-kv 0.88`` the
   middle building's valve passes 88 % of its characteristic's Kv (sound meters beside a
   valve the model gets wrong: the meter check's valve witness must not blame a meter);
   ``--no-dp``: no ΔP read, as behind HA entities (the network model's flow is the witness).
@@ -120,14 +123,16 @@ from custom_components.heatbalance.engine.control.base import (
     Measurements,
 )
 from custom_components.heatbalance.engine.control.controller import Controller, make_controller
-from custom_components.heatbalance.engine.diagnosis import Diagnoser, InletObservation
+from custom_components.heatbalance.engine.diagnosis import Diagnoser, Finding, InletObservation
 from custom_components.heatbalance.engine.evaluation import BalanceStateMachine, evaluate
 from custom_components.heatbalance.engine.hydraulics import HydraulicModel
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig, LoopResult
+from custom_components.heatbalance.engine.meters import KINDS as METER_CHECK_KINDS
 from custom_components.heatbalance.engine.model import Network, Pipe
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.oracle import oracle
+from custom_components.heatbalance.engine.plausibility import KINDS as PLAUSIBILITY_KINDS
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 from devtools import noise_draws
 from devtools.network_shapes import hidden_shapes
@@ -188,6 +193,7 @@ class Driven:
         self.balance = BalanceStateMachine() if loop and hold else None
         self.sent: dict[str, float] = {}
         self.held = 0  # cycles the balanced hold sent nothing
+        self.result: LoopResult | None = None  # the loop's last cycle (its findings)
 
     def step(self, meas: Measurements) -> Commands:
         """One cycle's commands as sent: through the loop every command it sends is taken
@@ -195,6 +201,7 @@ class Driven:
         if self.loop is None:
             return self.controller.step(meas)
         out = self.loop.step(meas, dispatched=self.sent, balance=self.balance, clock_s=meas.time_s)
+        self.result = out
         if out.dispatch.held is not None:
             self.held += 1
             self.sent = {}
@@ -1364,6 +1371,28 @@ def pi_table(rows: list[Row]) -> list[str]:
 
 
 WEEK_STEPS = 336  # a week of 30-minute cycles
+# every finding about a meter or its sensors the loop raises (§5.3.7, §5.3.8-2): the meter
+# check's (engine.meters) and the plausibility rules' (engine.plausibility) but the pump's
+METER_KINDS = METER_CHECK_KINDS + tuple(k for k in PLAUSIBILITY_KINDS if k != "pump_not_following")
+
+
+def meter_kinds(findings: Iterable[Finding]) -> set[str]:
+    """The meter findings of one cycle as ``inlet:kind`` (:data:`METER_KINDS` only)."""
+    return {f"{f.inlet_id}:{f.kind}" for f in findings if f.kind in METER_KINDS}
+
+
+def kinds_cell(cycles: dict[str, int], named: Iterable[str]) -> str:
+    """The healthy week's every-meter-finding cell: cycles per kind (with the first meters
+    named), or 0 when no meter finding was raised."""
+    if not cycles:
+        return "0"
+    named = sorted(named)
+    parts = []
+    for kind in sorted(cycles):
+        who = [n.rpartition(":")[0] for n in named if n.rpartition(":")[2] == kind]
+        more = " …" if len(who) > 3 else ""
+        parts.append(f"{kind} {cycles[kind]} ({', '.join(who[:3])}{more})")
+    return "; ".join(parts)
 
 
 def meter_week(
@@ -1373,12 +1402,16 @@ def meter_week(
     valve_kv: float | None = None,
     pressures: bool = True,
     loop: bool = True,
-) -> tuple[int, list[str], int, list[str]]:
+) -> tuple[int, list[str], int, list[str], dict[str, int] | None, list[str]]:
     """A healthy week under the engine controller (``loop``: through the :class:`ControlLoop`,
-    see :class:`Driven`): cycles with a meter diagnosis (false) and the meters named; cycles
-    with a design-load warning (:mod:`engine.design_loads`, through the loop only) and the
-    inlets it named with their measured ÷ design heat — false on a sound file, true on the
-    ``design_off`` shapes (``--networks``).
+    see :class:`Driven`): cycles with a meter diagnosis of the meter check (false) and the
+    meters named; cycles with a design-load warning (:mod:`engine.design_loads`, through
+    the loop only) and the inlets it named with their measured ÷ design heat — false on a
+    sound file, true on the ``design_off`` shapes (``--networks``); through the loop, the
+    cycles with each kind of every meter finding it raises (:data:`METER_KINDS`: the meter
+    check's and the plausibility rules' ``meter_frozen``, ``flow_meter_dead``,
+    ``sensors_swapped``, all false here) and the ``inlet:kind`` named — None bare (no
+    plausibility rules run there).
 
     ``valve_kv``: the middle building's valve passes this share of its characteristic's Kv
     (dirt, tolerance) — sound meters beside a valve the model gets wrong. ``pressures``
@@ -1393,8 +1426,10 @@ def meter_week(
     scn = Scenario("healthy week", noise=noise, pressures=pressures)
     rng = np.random.default_rng(seed)
     state = sim.state()
-    false_cycles, named = 0, set()
+    false_cycles, named = 0, set[str]()
     load_cycles, loads = 0, {}
+    kind_cycles: dict[str, int] | None = None if driven.loop is None else {}
+    every: set[str] = set()
     for _ in range(WEEK_STEPS):
         cmds = driven.step(measure(state, scn, "", rng))
         false_cycles += bool(control.meter_findings)
@@ -1402,6 +1437,11 @@ def meter_week(
         if driven.loop is not None:
             load_cycles += bool(driven.loop.design_loads.flagged)
             loads.update(driven.loop.design_loads.flagged)
+        if kind_cycles is not None and driven.result is not None:
+            found = meter_kinds(driven.result.findings)
+            every |= found
+            for kind in {n.rpartition(":")[2] for n in found}:
+                kind_cycles[kind] = kind_cycles.get(kind, 0) + 1
         for iid, opening in cmds.openings.items():
             sim.set_opening(iid, opening)
         if cmds.pump_speed is not None:
@@ -1412,12 +1452,21 @@ def meter_week(
         sorted(named),
         load_cycles,
         [f"{i} {r:.2f}" for i, r in sorted(loads.items())],
+        kind_cycles,
+        sorted(every),
     )
+
+
+# network, noise, seed, then meter_week's: meter-check cycles and named, design-load cycles
+# and named, every meter finding's cycles per kind (None bare) and ``inlet:kind`` named
+WeekResult = tuple[
+    str, float, int, int, list[str], int, list[str], dict[str, int] | None, list[str]
+]
 
 
 def _week_task(
     args: tuple[Network, float, int, float | None, bool, bool],
-) -> tuple[str, float, int, int, list[str], int, list[str]]:
+) -> WeekResult:
     net, noise, seed, valve_kv, pressures, loop = args
     return net.name, noise, seed, *meter_week(net, noise, seed, valve_kv, pressures, loop)
 
@@ -1448,23 +1497,39 @@ def run_meter_week(
             results = list(pool.map(_week_task, tasks, chunksize=1))
     else:
         results = [_week_task(t) for t in tasks]
+    return week_table([n.name for n in nets], results)
+
+
+def week_table(names: list[str], results: list[WeekResult]) -> list[str]:
+    """The healthy weeks' table, one row per network and noise. The meter-check columns
+    count :mod:`engine.meters`' findings only (as they always did); the last column counts
+    every meter finding the loop raised (:data:`METER_KINDS`), cycles per kind summed over
+    the seeds, with the meters named (— bare: no plausibility rules run there)."""
     lines = [
         "| network | noise | seeds | runs with a false meter diagnosis | cycles | named "
-        "| design-load warning: runs | cycles | named (measured ÷ design heat) |"
+        "| design-load warning: runs | cycles | named (measured ÷ design heat) "
+        "| every meter finding (check + plausibility): cycles per kind |"
     ]
-    lines.append("|---|---|---|---|---|---|---|---|---|")
-    for net in nets:
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    for name in names:
         for noise in (0.01, 0.02):
-            rs = [r for r in results if r[0] == net.name and r[1] == noise]
+            rs = [r for r in results if r[0] == name and r[1] == noise]
             bad = [r for r in rs if r[3]]
             named = sorted({n for r in bad for n in r[4]})
             warned = [r for r in rs if r[5]]
             loads = sorted({n for r in warned for n in r[6]})
+            every = "—"
+            if rs and all(r[7] is not None for r in rs):
+                cycles: dict[str, int] = {}
+                for r in rs:
+                    for kind, n in (r[7] or {}).items():
+                        cycles[kind] = cycles.get(kind, 0) + n
+                every = kinds_cell(cycles, {n for r in rs for n in r[8]})
             lines.append(
-                f"| {net.name} | {noise:.0%} | {len(rs)} | {len(bad)} | "
+                f"| {name} | {noise:.0%} | {len(rs)} | {len(bad)} | "
                 f"{sum(r[3] for r in rs)} of {len(rs) * WEEK_STEPS} | {', '.join(named[:3])} "
                 f"| {len(warned)} | {sum(r[5] for r in rs)} of {len(rs) * WEEK_STEPS} "
-                f"| {', '.join(loads[:6])}{' …' if len(loads) > 6 else ''} |"
+                f"| {', '.join(loads[:6])}{' …' if len(loads) > 6 else ''} | {every} |"
             )
     return lines
 

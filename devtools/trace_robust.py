@@ -18,7 +18,8 @@ with is the benchmark's own. Per step it prints:
 
     PYTHONPATH=. .venv/ha2026/bin/python -m devtools.trace_robust gen60 18 --watch B036
     (--scenario "noise 2%" default; hidden shapes by name too; --quiet: the end figure only;
-    --algorithm traditional: HA's default PI)
+    --algorithm traditional: HA's default PI; --no-dp: no ΔP read, the learnt pipes and
+    drawing factors printed at the end)
 
 Not a test: it prints what the code does; the figures it ends with are ``run_one``'s.
 """
@@ -26,6 +27,7 @@ Not a test: it prints what the code does; the figures it ends with are ``run_one
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -161,16 +163,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--algorithm", default="model", help="model (default) or traditional (per-inlet PI)"
     )
+    parser.add_argument(
+        "--no-dp", action="store_true", help="no ΔP read, as bench_robust --no-dp (§3.0.7-3)"
+    )
     args = parser.parse_args(argv)
     nets = {n.name: n for n in br.networks(False) + br.hidden_networks()}
     scenarios = {s.name: s for s in br.SCENARIOS}
     if args.network not in nets or args.scenario not in scenarios:
         print(f"unknown network or scenario; networks: {', '.join(nets)}", file=sys.stderr)
         return 2
+    scn = scenarios[args.scenario]
+    if args.no_dp:
+        scn = dataclasses.replace(scn, pressures=False)
     tracer = Tracer(args.watch, args.quiet)
     with listening(tracer):
         config = ControllerConfig(algorithm=args.algorithm)
-        run = br.run_one(nets[args.network], scenarios[args.scenario], args.seed, config)
+        run = br.run_one(nets[args.network], scn, args.seed, config)
+    if tracer.control is not None and args.algorithm == "model":
+        learned = tracer.control.learned_corrections()  # what the model learnt (§3.0.7-3)
+        print(
+            f"learned: pipes ×{learned['pipe_resistance_factor']}, "
+            f"drawing valve factors {learned['drawing_valve_factors']}"
+        )
     print(
         f"advanced held from {run.advanced}, intermediate from {run.intermediate}, "
         f"pump ÷ oracle {run.pump_ratio:.4f}"

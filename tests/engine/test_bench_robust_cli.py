@@ -3,8 +3,16 @@ its table says. No controller runs here."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import pytest
+
 from benchmarks import bench_robust as br
+from custom_components.heatbalance.engine import meters, plausibility
 from custom_components.heatbalance.engine.cleaning import CleanResult
+from custom_components.heatbalance.engine.control.base import Commands, Measurements
+from custom_components.heatbalance.engine.diagnosis import Finding
+from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.networks.generator import generate_network
 
 
@@ -57,3 +65,107 @@ def test_leaving_a_faulty_building_out_judges_the_same_inlets_otherwise() -> Non
     assert sorted(judged) == sorted(i.id for i in buildings if i.id != victim)
     assert br._judged(net, "advanced", scope) == scope  # households judged there, as always
     assert br._judged(net, "intermediate", None) is None
+
+
+def _found(inlet: str, kind: str) -> Finding:
+    return Finding(inlet, kind, "warning", "", 0.0)
+
+
+def test_a_healthy_week_counts_every_meter_finding_not_only_the_meter_checks() -> None:
+    """§5.3.7, §5.3.8-2: a false ``meter_frozen`` or ``flow_meter_dead`` is a false meter
+    alarm as much as a false ``flow_meter_bias``; the pump's finding and the diagnoser's
+    are not about a meter. The kinds are read from the code, never copied."""
+    assert set(meters.KINDS) <= set(br.METER_KINDS)
+    assert {"meter_frozen", "flow_meter_dead", "sensors_swapped"} <= set(br.METER_KINDS)
+    assert set(br.METER_KINDS) <= set(meters.KINDS) | set(plausibility.KINDS)
+    assert "pump_not_following" not in br.METER_KINDS
+    cycle = [
+        _found("B1", "meter_frozen"),
+        _found("B2", "flow_meter_dead"),
+        _found("B3", meters.KINDS[0]),
+        _found("B4", "pump_not_following"),
+        _found("B5", "blockage"),
+    ]
+    assert br.meter_kinds(cycle) == {
+        "B1:meter_frozen",
+        "B2:flow_meter_dead",
+        f"B3:{meters.KINDS[0]}",
+    }
+
+
+class _Loop:
+    """What the week reads of a loop besides its result: no design-load warning."""
+
+    def __init__(self) -> None:
+        self.design_loads = SimpleNamespace(flagged={})
+
+
+class _Driven:
+    """A driven loop (no controller runs): ``meter_frozen`` at B001 in every other cycle,
+    the pump's finding in every cycle, nothing from the meter check."""
+
+    def __init__(self, *_: object) -> None:
+        self.loop = _Loop()
+        self.controller = SimpleNamespace(meter_findings=[])  # the meter check: silent
+        self.result: SimpleNamespace | None = None
+        self.cycle = 0
+
+    def step(self, meas: Measurements) -> Commands:
+        self.cycle += 1
+        found = [_found("B001", "meter_frozen")] if self.cycle % 2 else []
+        self.result = SimpleNamespace(findings=[*found, _found("B002", "pump_not_following")])
+        return Commands()
+
+
+def test_the_week_counts_the_loops_plausibility_findings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The week's new column counts what the loop raised (here ``meter_frozen`` in 2 of 4
+    cycles) while the meter-check columns keep their meaning (0: it named nothing)."""
+    monkeypatch.setattr(br, "WEEK_STEPS", 4)
+    monkeypatch.setattr(br, "Driven", _Driven)
+    week = br.meter_week(load_network("estate12"), 0.01, 0)
+    assert week[:2] == (0, [])
+    assert week[4:] == ({"meter_frozen": 2}, ["B001:meter_frozen"])
+
+
+def test_the_week_table_has_every_meter_finding_per_kind_per_network() -> None:
+    healthy: br.WeekResult = ("estate12", 0.01, 0, 0, [], 0, [], {}, [])
+    frozen: br.WeekResult = (
+        "loop8",
+        0.01,
+        0,
+        0,
+        [],
+        0,
+        [],
+        {"meter_frozen": 3},
+        ["B5:meter_frozen"],
+    )
+    dead: br.WeekResult = (
+        "loop8",
+        0.01,
+        1,
+        1,
+        ["B2:flow_meter_bias"],
+        0,
+        [],
+        {"flow_meter_dead": 1, "flow_meter_bias": 1, "meter_frozen": 2},
+        ["B2:flow_meter_bias", "B6:flow_meter_dead", "B7:meter_frozen"],
+    )
+    bare: br.WeekResult = ("loop8", 0.02, 0, 0, [], 0, [], None, [])
+    lines = br.week_table(["estate12", "loop8"], [healthy, frozen, dead, bare])
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert header[-1] == "every meter finding (check + plausibility): cycles per kind"
+    assert header[3] == "runs with a false meter diagnosis"  # the meter check's, as before
+    assert len(lines[1].split("|")) == len(lines[0].split("|"))
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line for line in lines[2:]}
+
+    def cells(net: str, noise: str) -> list[str]:
+        return [c.strip() for c in rows[(net, noise)].strip("|").split("|")]
+
+    assert cells("estate12", "1%")[-1] == "0"
+    loop8 = cells("loop8", "1%")
+    assert loop8[3:5] == ["1", "1 of 672"]  # the meter check's columns: its own finding only
+    assert loop8[-1] == ("flow_meter_bias 1 (B2); flow_meter_dead 1 (B6); meter_frozen 5 (B5, B7)")
+    assert cells("loop8", "2%")[-1] == "—"  # bare: no plausibility rules ran

@@ -144,6 +144,28 @@ def test_the_bank_steps_every_filter_as_the_scalar_filter_does() -> None:
         assert walks > 20  # the drift chains' samples were compared too
 
 
+def test_the_bank_gates_spikes_by_the_pooled_noise_as_its_inlets_alone() -> None:
+    """As above with the network's pooled noise given to every filter each cycle (as the
+    controller pools it): a meter learnt a little quieter than the network has its spike
+    gate widened by pooled ÷ own (``gate_ratio``, §8.2.5); the bank's rows and the inlets
+    stepped alone take and reject the same readings."""
+    rng = random.Random(7)
+    scalar = _apart(300)
+    bank = EstimatorBank()
+    widened = 0
+    for _ in range(30):
+        bank.pool_noise(POOL_PRIOR_SAMPLES, MIN_POOLED)
+        reference = _pooled_reference(scalar)
+        for est in scalar:
+            for name, filt in est.filters.items():
+                filt.pooled = reference[name]
+        _step_both(bank, scalar, _cycle(rng, len(scalar), 0.03))
+        for k, est in enumerate(scalar):
+            assert _bits(bank[str(k)]) == _bits(est)
+        widened += sum(f.gate_ratio() > 1.0 for e in scalar for f in e.filters.values())
+    assert widened > 100  # the widened gate was compared, not only the plain one
+
+
 def test_the_bank_stores_and_restores_as_the_scalar_estimators() -> None:
     """The Store layout is the scalar one: ``to_dicts`` is every ``to_dict``; a restored
     bank steps on exactly as the restored scalar estimators."""

@@ -113,14 +113,16 @@ def test_curve_formula_only_while_the_supply_follows_the_curve(builtin) -> None:
     )
 
 
-def _fixed_supply_run(builtin, start_c: float, end_c: float) -> tuple[float, float, object]:
-    """estate12 (fixed 60 °C supply) on the return target; outdoor steps after 6 of 18 steps.
+def _fixed_supply_run(
+    builtin, start_c: float, end_c: float, name: str = "estate12"
+) -> tuple[float, float, object]:
+    """``name`` (estate12: fixed 60 °C supply, no curve) on the return target; outdoor steps
+    after 6 of 18 steps.
 
     Returns the flow after over before the step, the mean room deviation at the steady state
     of the final settings and the final advanced return-band evaluation.
     """
-    net = all_open(builtin("estate12"))
-    assert net.substation.heating_curve is None
+    net = all_open(builtin(name))
     ctl = make_controller(net, ControllerConfig(target="return"))
     sim = Simulator(net, outdoor_c=start_c)
     state = sim.state()
@@ -148,6 +150,35 @@ def test_fixed_supply_colder_day_raises_flow_and_band_tells_the_truth(builtin) -
     while rooms ended 3.7 K cold. Beyond design the supply cannot heat the rooms at any
     flow the pump gives: the flow must rise, and the band must not say "held"."""
     ratio, room_dev, ev = _fixed_supply_run(builtin, -9.0, -19.0)
+    assert ratio > 1.0
+    assert room_dev < -1.0
+    assert ev.in_band is False
+
+
+def test_curve_beyond_its_coldest_point_is_not_followed(builtin) -> None:
+    """loop8's curve ends at (−9 °C, 60 °C) and is flat beyond: at −19 °C its 60 °C supply
+    matches the curve but no longer rises with the load, so the curve's return branch
+    (60 − 15·1.37 = 39.4 °C) would ask for less flow on a colder day. The emitter decides."""
+    net = builtin("loop8")
+    curve = net.substation.heating_curve
+    assert curve is not None
+    assert min(x for x, _ in curve.points) == net.design.outdoor_c
+    inlet = net.inlets["B1"]
+    assert follows_curve(net, net.design.outdoor_c, curve.supply_c(net.design.outdoor_c))
+    assert curve.supply_c(-19.0) == pytest.approx(60.0)
+    assert not follows_curve(net, -19.0, 60.0)
+    phi = load_fraction(net, -19.0, inlet.room_setpoint_c)
+    assert return_setpoint(net, inlet, -19.0, 60.0) == pytest.approx(
+        emitter_return(inlet, 60.0, phi)
+    )
+    assert return_setpoint(net, inlet, -19.0, 60.0) > inlet.emitter.design_return_c
+
+
+def test_curve_at_its_cap_colder_day_raises_flow(builtin) -> None:
+    """loop8 −9 → −19 °C, the supply held at the curve's 60 °C cap, return target: before,
+    the flat curve read as followed and the flow was cut (0.80× design after 24 steps in
+    bench_robust, rooms 13.7 °C); the flow must rise and the band must not say "held"."""
+    ratio, room_dev, ev = _fixed_supply_run(builtin, -9.0, -19.0, "loop8")
     assert ratio > 1.0
     assert room_dev < -1.0
     assert ev.in_band is False

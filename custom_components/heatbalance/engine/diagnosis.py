@@ -600,7 +600,9 @@ def _is_number(value: Any) -> bool:
 
 
 def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    """A whole number 0…2⁵³, not a bool: a count of 10**400 restored and then overflowed
+    the Kv curve's mean (``kv_sum / kv_count``) at every cycle."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2**53
 
 
 def _observation(iid: str, raw: Any) -> InletObservation | None:

@@ -224,10 +224,52 @@ class _Flowing:
     stop_s: float | None = None  # the first reading of no flow in a row (None: flowing)
 
 
+MAX_COUNT = 2**53  # a stored count beyond this is damaged (a float's whole numbers end here)
+
+
+def _real(value: Any) -> float:
+    """A stored number: finite, not a bool nor a string (a damaged one raises ValueError;
+    ``float`` took "nan", True and 10**400 → OverflowError only at use)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"not a number: {value!r}")
+    number = float(value)  # OverflowError for a huge int: a restore error too
+    if not math.isfinite(number):
+        raise ValueError(f"not finite: {value!r}")
+    return number
+
+
+def _size(value: Any) -> float:
+    """A stored sum of squares or a step size: a finite number ≥ 0 (a damaged one raises:
+    a negative one gave √ of a negative in :meth:`Plausibility._witnessed`)."""
+    number = _real(value)
+    if number < 0.0:
+        raise ValueError(f"negative: {value!r}")
+    return number
+
+
+def _change(value: Any) -> float:
+    """A stored change of a meter's reading: a finite number > 0, as only a change is kept
+    (a damaged one raises: a 0 made :attr:`_Meter.quantum` divide by zero)."""
+    number = _size(value)
+    if number == 0.0:
+        raise ValueError("a change of 0")
+    return number
+
+
+def _count(value: Any) -> int:
+    """A stored count: a whole number 0…:data:`MAX_COUNT` (a damaged one raises: −1 stored
+    as a witness's count divided by zero in :meth:`Plausibility._witnessed`, and ``int``
+    took 2.5, True and −1e9 without a word)."""
+    number = _real(value)
+    if not 0 <= number <= MAX_COUNT or number != int(number):
+        raise ValueError(f"not a count: {value!r}")
+    return int(number)
+
+
 def _number(data: Mapping[str, Any], key: str) -> float | None:
     """A stored optional number (a damaged one raises)."""
     value = data[key]
-    return None if value is None else float(value)
+    return None if value is None else _real(value)
 
 
 def _flowing_plain(state: _Flowing) -> dict[str, Any]:
@@ -242,13 +284,13 @@ def _flowing(data: Mapping[str, Any]) -> _Flowing:
     """A stored :class:`_Flowing` (numbers checked: a damaged one raises)."""
     return _Flowing(
         flow=_number(data, "flow"),
-        returns=[float(x) for x in data["returns"]][-DEAD_KEPT:],
+        returns=[_real(x) for x in data["returns"]][-DEAD_KEPT:],
         # a state stored before the register's spans (heat_kwh, time_s): a fresh one
         register=Register.from_plain(data.get("register", {})),
         stop_kwh=_number(data, "stop_kwh") if "stop_kwh" in data else None,
         stop_heat_s=_number(data, "stop_heat_s") if "stop_heat_s" in data else None,
-        dead=int(data["dead"]),
-        since=float(data["since"]),
+        dead=_count(data["dead"]),
+        since=_real(data["since"]),
         stop_s=_number(data, "stop_s") if "stop_s" in data else None,  # stored before it
     )
 
@@ -407,16 +449,16 @@ def _meter(data: Mapping[str, Any]) -> _Meter:
     """A stored :class:`_Meter` (numbers checked: a damaged one raises)."""
     return _Meter(
         last=_number(data, "last"),
-        pairs=int(data["pairs"]),
-        repeats=int(data["repeats"]),
-        run=int(data["run"]),
-        run_quiet=int(data["run_quiet"]),
+        pairs=_count(data["pairs"]),
+        repeats=_count(data["repeats"]),
+        run=_count(data["run"]),
+        run_quiet=_count(data["run_quiet"]),
         noise=_number(data, "noise"),
-        run_moved=int(data.get("run_moved", 0)),  # a state stored before it existed: none
-        since=float(data["since"]),
-        steps=[float(x) for x in data["steps"]][-STEPS_KEPT:],
-        witnesses={str(k): float(v) for k, v in dict(data.get("witnesses", {})).items()},
-        run_witnessed=int(data.get("run_witnessed", 0)),
+        run_moved=_count(data.get("run_moved", 0)),  # a state stored before it existed: none
+        since=_real(data["since"]),
+        steps=[_change(x) for x in data["steps"]][-STEPS_KEPT:],
+        witnesses={str(k): _real(v) for k, v in dict(data.get("witnesses", {})).items()},
+        run_witnessed=_count(data.get("run_witnessed", 0)),
         run_clock=_number(data, "run_clock") if "run_clock" in data else None,
     )
 
@@ -483,15 +525,15 @@ class Plausibility:
     def from_dict(cls, data: Mapping[str, Any]) -> Plausibility:
         """Read back :meth:`as_dict`; raises KeyError, TypeError or ValueError when damaged."""
         out = cls()
-        out.swapped = {str(i): (int(n), float(t)) for i, (n, t) in data["swapped"].items()}
+        out.swapped = {str(i): (_count(n), _real(t)) for i, (n, t) in data["swapped"].items()}
         out.meters = {str(i): _meter(m) for i, m in data["meters"].items()}
         count, since = data["pump_off"]
-        out.pump_off = (int(count), float(since))
+        out.pump_off = (_count(count), _real(since))
         # a state stored before the dead-meter check: nothing seen yet
         out.flowing = {str(i): _flowing(f) for i, f in data.get("flowing", {}).items()}
-        out.clock_s = float(data.get("clock_s", 0.0))  # stored before it: from the start
+        out.clock_s = _real(data.get("clock_s", 0.0))  # stored before it: from the start
         out.witness_noise = {
-            str(k): (float(sq), int(n)) for k, (sq, n) in data.get("witness_noise", {}).items()
+            str(k): (_size(sq), _count(n)) for k, (sq, n) in data.get("witness_noise", {}).items()
         }
         return out
 

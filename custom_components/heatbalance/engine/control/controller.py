@@ -1416,13 +1416,14 @@ class Controller:
         together, so the meter's own noise was learnt at 1.4 %. The gates take as their floor
         the σ a quiet estimate settles at with the prior drift and the meter no better than
         the network's pooled level (0.75 % for 2 % meters read every cycle, against 0.44 %
-        at 0.1 %/step).
+        at 0.1 %/step). The filter's own σ is widened by the network's pooled noise over the
+        meter's own where that was learnt a little low (:meth:`SignalFilter.gate_ratio`).
         """
         est = self.estimators.get(iid)
         filt = est.filters["flow_m3h"] if est is not None else None
         if filt is None or filt.value is None:
             return None, None
-        std = math.sqrt(max(filt.var, 0.0))
+        std = math.sqrt(max(filt.var, 0.0)) * filt.gate_ratio()
         share = self.read_share.get(iid, 1.0)
         noise = max(filt.sigma(), filt.pooled or 0.0)
         floor = filt.settled_std(share, DRIFT["relative"], noise) * abs(filt.value)

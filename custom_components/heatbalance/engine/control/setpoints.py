@@ -10,7 +10,8 @@ every control target (§4.1.1), a setpoint that follows the weather:
   ``φ = (room setpoint − outdoor) / (design room − design outdoor)``, so the setpoint is the
   substation supply temperature minus ``ΔT_design·φ``. That holds only while the supply
   follows a heating curve (quality regulation). When it does not — a fixed supply
-  temperature, no curve, or a supply more than :data:`CURVE_TOLERANCE_K` off the curve —
+  temperature, no curve, an outdoor temperature beyond the curve's points (where the curve
+  is flat), or a supply more than :data:`CURVE_TOLERANCE_K` off the curve —
   the setpoint comes from the *actual* supply temperature and the emitter: the return at
   which the emitter gives the room its share ``φ`` of the design heat,
   ``LMTD(T_s, T_r) = LMTD_design·φ^(1/n)`` (the emitter law the simulator uses). A fixed
@@ -58,9 +59,21 @@ def flow_setpoint(inlet: Inlet, weight: float = 1.0) -> float:
 
 
 def follows_curve(network: Network, outdoor_c: float, supply_c: float) -> bool:
-    """Whether the substation supply is on its heating curve (quality regulation, §3.0.6)."""
+    """Whether the substation supply is on its heating curve (quality regulation, §3.0.6).
+
+    Outside its points the curve is flat: the supply stops rising with the load, so the
+    curve's return branch (drop ``ΔT_design·φ`` at design flow) no longer holds there even
+    when the supply matches. A fixed 60 °C supply at 10 K below the coldest point would
+    otherwise read as "on the curve" and get a colder return setpoint (less flow) instead
+    of the emitter's warmer one.
+    """
     curve = network.substation.heating_curve
-    return curve is not None and abs(curve.supply_c(outdoor_c) - supply_c) <= CURVE_TOLERANCE_K
+    if curve is None:
+        return False
+    outdoors = [x for x, _ in curve.points]
+    if not min(outdoors) <= outdoor_c <= max(outdoors):
+        return False
+    return abs(curve.supply_c(outdoor_c) - supply_c) <= CURVE_TOLERANCE_K
 
 
 def return_setpoint(
