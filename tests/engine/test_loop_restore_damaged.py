@@ -61,6 +61,7 @@ def _loop_paths() -> list[tuple[Any, ...]]:
 # by zero (6962: its count); 780 paths today
 @example(pick=6961, damage=-1)
 @example(pick=6962, damage=-1)
+@example(pick=37, damage=10**400)  # diagnoser.inlets.B001.kv_count[0]: overflowed kv_sum/kv_count
 @given(pick=st.integers(min_value=0), damage=st.sampled_from(DAMAGES))
 def test_a_damaged_field_restarts_only_its_part(pick: int, damage: Any) -> None:
     text, _plant = _saved()

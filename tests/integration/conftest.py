@@ -15,12 +15,12 @@ import pytest
 from homeassistant import config_entries
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import MAJOR_VERSION
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import Event, HomeAssistant, callback
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.heatbalance import gateway_history, records
-from custom_components.heatbalance.const import CONF_NETWORK, DOMAIN, EVENT_ALARM
+from custom_components.heatbalance.const import CONF_NETWORK, CONF_PATH, DOMAIN, EVENT_ALARM
 from custom_components.heatbalance.engine.archive import sqlite_url
 
 HA_YEAR = MAJOR_VERSION
@@ -88,18 +88,44 @@ async def add_network(
     hass: HomeAssistant, network: str = "estate12", options: dict[str, Any] | None = None
 ) -> ConfigEntry:
     """Add a built-in network through the config flow; optionally set options first-hand."""
+    return await _added(hass, {CONF_NETWORK: network}, options)
+
+
+async def add_network_file(
+    hass: HomeAssistant, path: Path, options: dict[str, Any] | None = None
+) -> ConfigEntry:
+    """Add a network from its file through the config flow (the path field), then options."""
+    return await _added(hass, {CONF_PATH: str(path)}, options)
+
+
+async def _added(
+    hass: HomeAssistant, user_input: dict[str, Any], options: dict[str, Any] | None
+) -> ConfigEntry:
+    """The config flow's one step with ``user_input``; then options set first-hand."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": config_entries.SOURCE_USER}
     )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_NETWORK: network}
-    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
     entry = result["result"]
     await hass.async_block_till_done()
     if options:
         hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
         await hass.async_block_till_done()
     return entry
+
+
+@pytest.fixture
+def alarms(hass: HomeAssistant) -> list[Event]:
+    """Alarm events on the bus, recorded as they are fired (a plain ``list.append`` would be
+    run in the executor by HA, after the test looked)."""
+    events: list[Event] = []
+
+    @callback
+    def record(event: Event) -> None:
+        events.append(event)
+
+    hass.bus.async_listen(EVENT_ALARM, record)
+    return events
 
 
 async def setup_ha_backup(hass: HomeAssistant) -> None:

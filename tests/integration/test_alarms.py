@@ -8,26 +8,12 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import Event, HomeAssistant
 
-from custom_components.heatbalance.const import DOMAIN, EVENT_ALARM
+from custom_components.heatbalance.const import DOMAIN
 from custom_components.heatbalance.engine.control.controller import MAX_ESTIMATE_AGE
 
 from .conftest import add_network, cycles
-
-
-@pytest.fixture
-def alarms(hass: HomeAssistant) -> list[Event]:
-    """Alarm events on the bus, recorded as they are fired (a plain ``list.append`` would be
-    run in the executor by HA, after the test looked)."""
-    events: list[Event] = []
-
-    @callback
-    def record(event: Event) -> None:
-        events.append(event)
-
-    hass.bus.async_listen(EVENT_ALARM, record)
-    return events
 
 
 def _raised(events: list[Event], reason: str) -> list[dict]:

@@ -19,14 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from homeassistant import config_entries
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
-from custom_components.heatbalance.const import CONF_PATH, DOMAIN
 from custom_components.heatbalance.engine.loader import network_to_dict
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.simulator import Simulator
@@ -41,7 +39,7 @@ from devtools.field_plant import (
     write_exact,
 )
 
-from .conftest import add_network, polling_off
+from .conftest import add_network, add_network_file, polling_off
 
 ROOT = "heatbalance/gw/gw1"
 
@@ -212,19 +210,7 @@ async def _households_network(hass: HomeAssistant, tmp_path: Path, algorithm: st
     """A generated network of 12 buildings with 6 households each, added from its file."""
     path = tmp_path / "houses12x6.json"
     path.write_text(json.dumps(network_to_dict(generate_network(12, 6, 1, name="houses12x6"))))
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": config_entries.SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PATH: str(path)}
-    )
-    entry = result["result"]
-    await hass.async_block_till_done()
-    hass.config_entries.async_update_entry(
-        entry, options=dict(entry.options) | {"algorithm": algorithm}
-    )
-    await hass.async_block_till_done()
-    return entry
+    return await add_network_file(hass, path, {"algorithm": algorithm})
 
 
 @pytest.mark.parametrize(

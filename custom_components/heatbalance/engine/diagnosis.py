@@ -570,20 +570,20 @@ def _check_types(state: _InletState) -> None:
     """
     for name in _OPTIONAL_NUMBERS:
         value = getattr(state, name)
-        if value is not None and not _is_number(value):
+        if value is not None and not is_number(value):
             raise TypeError(f"{name} is not a number")
     if not isinstance(state.move_judged, bool):
         raise TypeError("move_judged is not a boolean")
-    if not all(_is_count(getattr(state, n)) for n in ("missed", "model_low")):
+    if not all(is_count(getattr(state, n)) for n in ("missed", "model_low")):
         raise TypeError("a miss count is not a whole number")
-    if not (all(map(_is_number, state.kv_sum)) and all(map(_is_count, state.kv_count))):
+    if not (all(map(is_number, state.kv_sum)) and all(map(is_count, state.kv_count))):
         raise TypeError("the Kv curve holds a value that is not a number")
     if not all(
-        isinstance(r, list) and len(r) == 2 and all(map(_is_number, r)) for r in state.recent
+        isinstance(r, list) and len(r) == 2 and all(map(is_number, r)) for r in state.recent
     ):
         raise TypeError("a recent [command, Kv] pair is malformed")
     for name in ("since", "rule_pending"):
-        if not all(isinstance(k, str) and _is_number(v) for k, v in getattr(state, name).items()):
+        if not all(isinstance(k, str) and is_number(v) for k, v in getattr(state, name).items()):
             raise TypeError(f"{name} holds a value that is not a time")
 
 
@@ -594,13 +594,16 @@ _OPTIONAL_NUMBERS = tuple(
 )
 
 
-def _is_number(value: Any) -> bool:
-    """A finite int or float, not a bool (JSON gives no other numbers)."""
+def is_number(value: Any) -> bool:
+    """A finite int or float, not a bool (JSON gives no other numbers): the one rule for a
+    stored number of the loop's state (also :mod:`.plausibility`'s restore)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def is_count(value: Any) -> bool:
+    """A whole number 0…2⁵³, not a bool: a count of 10**400 restored and then overflowed
+    the Kv curve's mean (``kv_sum / kv_count``) at every cycle."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2**53
 
 
 def _observation(iid: str, raw: Any) -> InletObservation | None:

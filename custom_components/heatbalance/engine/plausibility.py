@@ -54,7 +54,7 @@ from .control.base import InletReading, Measurements, band_chance, usable
 from .control.controller import PUMP_FOLLOW_TOLERANCE, PUMP_SHORT_CYCLES
 from .control.estimation import PRIOR_NOISE
 from .control.estimator_bank import InletEstimator, SignalFilter
-from .diagnosis import Finding
+from .diagnosis import Finding, is_count, is_number
 from .meters import SUBSTATION
 from .model import WATER_CP, WATER_DENSITY, Device, Network
 from .registers import Register, Span
@@ -224,18 +224,12 @@ class _Flowing:
     stop_s: float | None = None  # the first reading of no flow in a row (None: flowing)
 
 
-MAX_COUNT = 2**53  # a stored count beyond this is damaged (a float's whole numbers end here)
-
-
 def _real(value: Any) -> float:
-    """A stored number: finite, not a bool nor a string (a damaged one raises ValueError;
-    ``float`` took "nan", True and 10**400 → OverflowError only at use)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """A stored number (:func:`.diagnosis.is_number`: finite, not a bool nor a string); a
+    damaged one raises ValueError (``float`` took "nan" and True)."""
+    if not is_number(value):  # OverflowError for a huge int: a restore error too
         raise ValueError(f"not a number: {value!r}")
-    number = float(value)  # OverflowError for a huge int: a restore error too
-    if not math.isfinite(number):
-        raise ValueError(f"not finite: {value!r}")
-    return number
+    return float(value)
 
 
 def _size(value: Any) -> float:
@@ -257,13 +251,12 @@ def _change(value: Any) -> float:
 
 
 def _count(value: Any) -> int:
-    """A stored count: a whole number 0…:data:`MAX_COUNT` (a damaged one raises: −1 stored
-    as a witness's count divided by zero in :meth:`Plausibility._witnessed`, and ``int``
-    took 2.5, True and −1e9 without a word)."""
-    number = _real(value)
-    if not 0 <= number <= MAX_COUNT or number != int(number):
+    """A stored count (:func:`.diagnosis.is_count`: a whole number 0…2⁵³); a damaged one
+    raises: −1 stored as a witness's count divided by zero in :meth:`Plausibility._witnessed`,
+    and ``int`` took 2.5, True and −1e9 without a word."""
+    if not is_count(value):
         raise ValueError(f"not a count: {value!r}")
-    return int(number)
+    return int(value)
 
 
 def _number(data: Mapping[str, Any], key: str) -> float | None:

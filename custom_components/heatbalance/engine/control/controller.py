@@ -756,8 +756,15 @@ class Controller:
             return
         # A plan that needs the pump's full speed is constrained, not noisy: always sent.
         full = plan.speed >= speed_max - 1e-9
-        if pump_on and full and plan.scale < 1.0 - SHORT_SCALE:
-            self.short_share = plan.scale  # the plant cannot carry the set flows (§5.3.6-5)
+        # the pump at full speed: planned so (advanced level), or running so where the level
+        # or the plant gives no speed command (intermediate, HA's default: ran at 100 %,
+        # every inlet −19 %, and no alarm named the cause)
+        at_full = full if pump_on else current_speed >= pump.max_speed - PUMP_FOLLOW_TOLERANCE
+        # the plan scales the goals (set flow × aim × trim): of the set flow the share is
+        # that much more (the plan's 98.8 % of the goals was 100–106 % of the set flows)
+        share = plan.scale * self.aim * self.trim
+        if at_full and share < 1.0 - SHORT_SCALE:
+            self.short_share = share  # the plant cannot carry the set flows (§5.3.6-5)
         trim = self._pump_trim(ids) if pump_on and not full else self.trim
         moving = trim != self.trim and current_speed >= MIN_RATIO_SPEED
         if moving and not self._outside_band(views):
