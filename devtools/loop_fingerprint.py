@@ -24,6 +24,7 @@ import dataclasses
 import hashlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from benchmarks.bench_robust import (  # noqa: E402
     measure,
     victim_of,
 )
-from custom_components.heatbalance.cycle import CycleMemory, run_cycle  # noqa: E402
+from custom_components.heatbalance.cycle import CycleMemory, CycleResult, run_cycle  # noqa: E402
 from custom_components.heatbalance.engine.control.base import ControllerConfig  # noqa: E402
 from custom_components.heatbalance.engine.evaluation import BalanceStateMachine  # noqa: E402
 from custom_components.heatbalance.engine.loader import load_network  # noqa: E402
@@ -91,6 +92,13 @@ def _network(name: str) -> Network:
 
 def cycle_run(name: str, algo: str, cycles: int) -> list[list[str]]:
     """The integration's cycle on its simulated plant, readings disturbed by a seeded rng."""
+    return [
+        [_h(repr(out)), _h(memory.as_dict())] for out, memory in cycle_outputs(name, algo, cycles)
+    ]
+
+
+def cycle_outputs(name: str, algo: str, cycles: int) -> Iterator[tuple[CycleResult, CycleMemory]]:
+    """Each cycle's output and the memory after it, of :func:`cycle_run`'s seeded run."""
     net = _network(name)
     sim = Simulator(net)
     ids = building_inlets(net)
@@ -103,7 +111,6 @@ def cycle_run(name: str, algo: str, cycles: int) -> list[list[str]]:
     memory, balance = CycleMemory(), BalanceStateMachine()
     rng = np.random.default_rng(7)
     sent: dict[str, float] = {}
-    out_steps = []
     for _ in range(cycles):
         acq = plant._step_and_read(None, list(inlets), {}, True)
         for r in acq.inlets.values():
@@ -129,8 +136,7 @@ def cycle_run(name: str, algo: str, cycles: int) -> list[list[str]]:
             memory.loop.commanded(sent)
         else:
             memory.loop.held()
-        out_steps.append([_h(repr(out)), _h(memory.as_dict())])
-    return out_steps
+        yield out, memory
 
 
 def loop_run(name: str, scn: Scenario, algo: str, steps: int) -> list[list[str]]:

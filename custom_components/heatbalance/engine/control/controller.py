@@ -156,7 +156,7 @@ TRIM_REVERSE_Z = 1.0  # … only by more than this many median σ of the estimat
 PUMP_FOLLOW_TOLERANCE = 0.02  # a pump read this far below its last command …
 PUMP_SHORT_CYCLES = 2  # … this many cycles in a row does not reach its command
 PUMP_SHORT = "pump below its command"
-SHORT_SCALE = 0.01  # a plan at full speed scaling set flows below 99 % is short of water
+SHORT_SCALE = 0.01  # a plan at full speed this far below the level's flow band is short of water
 FLOW_DRIFT = "flow_drift"  # the flows' learnt drift in the stored pooled levels (_pooled)
 LOSS_REFRESH = 12  # cycles between the model's pipe losses told to the meter check (6 h)
 
@@ -763,7 +763,7 @@ class Controller:
         # the plan scales the goals (set flow × aim × trim): of the set flow the share is
         # that much more (the plan's 98.8 % of the goals was 100–106 % of the set flows)
         share = plan.scale * self.aim * self.trim
-        if at_full and share < 1.0 - SHORT_SCALE:
+        if at_full and share < self._short_below():
             self.short_share = share  # the plant cannot carry the set flows (§5.3.6-5)
         trim = self._pump_trim(ids) if pump_on and not full else self.trim
         moving = trim != self.trim and current_speed >= MIN_RATIO_SPEED
@@ -1278,6 +1278,14 @@ class Controller:
         device = self.network.inlets[iid].device
         lo, hi = self.config.limits.opening_range(device.min_opening, device.max_opening)
         return lo <= opening <= hi
+
+    def _short_below(self) -> float:
+        """The share of the set flows below which the pump at full speed is short of water:
+        the level's lower flow edge (§8.2.3-1 −5 %, §8.2.4-1 0 %, §8.2.2-1 −10 %) less
+        ``SHORT_SCALE``. At the intermediate level a plan at 98.3–98.9 % of the set flows is
+        inside the band, and judging it against 99 % flapped ``pump_capacity`` on loop8 with
+        2 % noise (devtools.loop_fingerprint's cycle run)."""
+        return 1.0 + band(self.config.level, "flow").lower / 100.0 - SHORT_SCALE
 
     def _flow_band(self, iid: str) -> tuple[float, float, float, float, float] | None:
         """The inlet's estimated flow, its σ, goal and flow band edges (m³/h; None: unknown).
