@@ -378,13 +378,44 @@ class GatewaySource:
             device = device or self.inlets.get(key, (None, None))[1]
             if device is None or self.owner.get(device, gateway) != gateway:
                 continue
-            self._unanswered[key] = (request_id, gateway, str(cmd["topic"]), str(cmd["payload"]))
+            sent = self._as_sent(key, request_id, gateway, device, cmd)
+            if sent is None:
+                _LOGGER.warning("Not resending %s's damaged stored command %s", key, request_id)
+                continue
+            self._unanswered[key] = (request_id, gateway, *sent)
             self.last_command[key] = (request_id, finite(cmd["at"]))
             self._sent_to[request_id] = gateway
             if cmd["held"]:
                 self.holding[key] = request_id
             if cmd["late"]:
                 self._was_held.add(request_id)
+
+    def _as_sent(
+        self, key: str, request_id: str, gateway: str, device: str, cmd: dict[str, Any]
+    ) -> tuple[str, str] | None:
+        """A stored command's topic and payload when they are what :meth:`_async_command`
+        publishes for ``key`` (its topic, request id, device, point, a value within 0…100 %);
+        None otherwise. They go to a real valve or drive when the gateway is back, unchecked
+        by :meth:`async_set_opening`'s range test: a damaged Store must not move one out of
+        range or elsewhere ("never moves a valve outside its safety limits")."""
+        topic, payload = f"{self.base}/gw/{gateway}/cmd", str(cmd["payload"])
+        try:
+            command = json.loads(payload)
+        except ValueError:
+            return None
+        if not isinstance(command, dict) or str(cmd["topic"]) != topic:
+            return None
+        point = "speed_setpoint" if key.startswith("pump:") else "position_setpoint"
+        value = command.get("value")
+        ok = (
+            command.get("request_id") == request_id
+            and command.get("device") == device
+            and command.get("point") == point
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and 0.0 <= value <= 100.0
+        )
+        return (topic, payload) if ok else None
 
     def _save_soon(self) -> None:
         """Write the Store within :data:`SAVE_DELAY_S` (what is held must survive a stop)."""

@@ -750,18 +750,22 @@ class Plant:
         }
 
     def restore_held(self, data: Any) -> None:
-        """Read back :meth:`held_dict` (a damaged part, or an inlet no longer on the gateway,
-        is dropped: held commands then count as never sent, as before they were stored)."""
+        """Read back :meth:`held_dict` (a damaged part, an opening outside 0…1, a speed not
+        above 0, or an inlet no longer on the gateway, is dropped: held commands then count
+        as never sent, as before they were stored)."""
         if not isinstance(data, dict):
             return
         gateway = {iid for iid, cfg in self.inlets.items() if cfg.source == SOURCE_GATEWAY}
         try:
             for iid, (request_id, opening) in dict(data.get("valves") or {}).items():
-                if iid in gateway and usable(opening) is not None:
-                    self.held[iid] = (str(request_id), float(opening))
+                share = usable(opening)  # the model's valve follows it once carried out
+                if iid in gateway and share is not None and 0.0 <= share <= 1.0:
+                    self.held[iid] = (str(request_id), share)
             pump = data.get("pump")
             if pump is not None and self.settings.pump_gateway_device:
-                self.pump_held = (str(pump[0]), float(pump[1]))
+                speed = usable(pump[1])
+                if speed is not None and speed > 0.0:
+                    self.pump_held = (str(pump[0]), speed)
             self.unconfirmed = {str(i) for i in data.get("unconfirmed") or ()} & gateway
         except (TypeError, ValueError, IndexError) as err:
             _LOGGER.warning("Ignoring damaged held commands in the store: %r", err)

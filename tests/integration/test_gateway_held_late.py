@@ -127,6 +127,43 @@ async def test_a_command_held_over_a_restart_goes_when_the_gateway_is_back(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_a_damaged_stored_command_is_not_sent_when_the_gateway_is_back(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """The stored held command goes to a real valve unchecked by the range test a new
+    command passes: one damaged in the Store (150 %) is dropped, not sent, and the plant's
+    record of it is forgotten (a command that never went); the plant's own stored record
+    takes no opening outside 0…1 either."""
+    entry = await add_network(hass, options={"mode": "manual"})
+    await _switch_to_gateway(hass, entry, "B001", NAMES)
+    source = entry.runtime_data.coordinator.plant.gateway
+    assert source is not None
+    await _read_once(hass, entry, "b001-valve", {"position_feedback": 50.0})
+    await _status(hass, "offline")
+    async with entry.runtime_data.coordinator.engine_lock:
+        assert await entry.runtime_data.coordinator.async_send({"B001": 0.3}, None) == {}
+    request, gateway, topic, payload = source._unanswered["B001"]
+    damaged = payload.replace('"value": 30.0', '"value": 150.0')
+    assert damaged != payload
+    source._unanswered["B001"] = (request, gateway, topic, damaged)  # saved at the unload
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator.plant.gateway is not None
+    assert coordinator.plant.gateway.held_by("B001") is None
+    await _status(hass, "online")
+    await cycles(hass, entry, 1)
+    assert _ids(mqtt_mock) == []  # nothing went to the valve
+    assert coordinator.plant.held == {}
+    assert coordinator.memory.loop.controller.last_openings["B001"] == pytest.approx(0.5)
+    # the plant's own record of a held command: an opening outside 0…1 is no record
+    coordinator.plant.restore_held({"valves": {"B001": ["hb-1", 1.5]}})
+    assert coordinator.plant.held == {}
+    coordinator.plant.restore_held({"valves": {"B001": ["hb-1", 0.3]}})
+    assert coordinator.plant.held == {"B001": ("hb-1", 0.3)}
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_a_held_pump_command_confirmed_late_is_told_to_the_controller(
     hass: HomeAssistant, mqtt_mock
 ) -> None:
