@@ -242,3 +242,8 @@ def data_topic(base: str, gateway: str) -> str:
 def ack_topic(base: str, gateway: str) -> str:
     """Topic the consumer acknowledges on."""
     return f"{base}/gw/{gateway}/ack"
+
+
+def command_topic(base: str, gateway: str) -> str:
+    """Topic the consumer sends set-point commands on."""
+    return f"{base}/gw/{gateway}/cmd"

@@ -62,6 +62,7 @@ from .gateway_protocol import (
     Stream,
     ack_message,
     ack_topic,
+    command_topic,
     copy_stream,
     finite,
     parse_batch,
@@ -398,7 +399,7 @@ class GatewaySource:
         None otherwise. They go to a real valve or drive when the gateway is back, unchecked
         by :meth:`async_set_opening`'s range test: a damaged Store must not move one out of
         range or elsewhere ("never moves a valve outside its safety limits")."""
-        topic, payload = f"{self.base}/gw/{gateway}/cmd", str(cmd["payload"])
+        topic, payload = command_topic(self.base, gateway), str(cmd["payload"])
         try:
             command = json.loads(payload)
         except ValueError:
@@ -1147,7 +1148,7 @@ class GatewaySource:
         if expect is not None:
             command["expect"] = round(expect, 2)
         self._sent_to[request_id] = gateway  # only the owner's answer counts (issue 11)
-        topic, payload = f"{self.base}/gw/{gateway}/cmd", json.dumps(command)
+        topic, payload = command_topic(self.base, gateway), json.dumps(command)
         self._drop_held(key)  # replaced: the valve's last command is the one that counts
         self.holding.pop(key, None)
         if self.status.get(gateway) == OFFLINE:  # sent when it is online (_on_status)
