@@ -2118,8 +2118,15 @@ class Controller:
         """
         done = {iid for iid in self.shut_assumed if iid in self.moved}
         self.shut_assumed -= done  # a command from 0 carried out: its position is known
-        if len(self.last_openings) >= len(self.ids):
-            return  # every position read or commanded: none is only a guess
+        guessed = [
+            iid
+            for iid in self.ids
+            if iid not in self.last_openings
+            and iid not in self.heard.position
+            and _feedback(meas, iid) is None
+        ]
+        if not guessed:
+            return  # every position read (or once read) or commanded: none is a guess
         ratios = {}
         for iid, reading in meas.inlets.items():
             inlet = self.network.inlets.get(iid)
@@ -2129,12 +2136,10 @@ class Controller:
         if len(ratios) < 2:
             return
         bar = NO_FLOW_SHARE * float(np.median(list(ratios.values())))
-        for iid in self.ids:
+        for iid in guessed:
             ratio = ratios.get(iid)
-            if ratio is None or ratio > bar or iid in self.last_openings:
+            if ratio is None or ratio > bar:
                 continue
-            if _feedback(meas, iid) is not None or iid in self.heard.position:
-                continue  # its position is read (or was): no guess
             parent = self.network.inlets[iid].parent
             if parent is not None and ratios.get(parent, math.inf) <= bar:
                 continue  # its building passes none either: not this valve
@@ -2419,7 +2424,6 @@ class Controller:
             "faults": dict(self.faults),
             "read_share": dict(self.read_share),
             "mismatches": dict(self.mismatches),
-            "shut_assumed": sorted(self.shut_assumed),
             "meters": self.meters.as_dict(),
             "heard": self.heard.to_dict(self.network.inlets, self.ids),
             # learnt between cycles, so a restart regulates bit for bit as an uninterrupted
@@ -2435,6 +2439,9 @@ class Controller:
             # restart while it is offline must not forget them (issue 10 item 6)
             "forgotten": _forgotten_dict(self._forgotten),
             "pump_forgotten": self._pump_forgotten,
+            # valves assumed shut from their flow (_check_shut); absent when none, so a
+            # store is as before this rule wherever it never acted
+            **({"shut_assumed": sorted(self.shut_assumed)} if self.shut_assumed else {}),
         }
 
     @classmethod
