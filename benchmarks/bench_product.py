@@ -338,6 +338,45 @@ async def _untouched(hass: Any, coordinator: Any, field: Field | None) -> None:
     await hass.async_block_till_done()
 
 
+class TrueVerdicts:
+    """The band verdict of the plant's true state each cycle, judged as the CLI judges its
+    steps (``evaluate`` of the level, flow target). With noisy instruments HA's own verdict
+    judges its readings: estate12 PI 1 % seed 1 held from step 3 on the plant, yet HA showed
+    one inlet at +10.4 % at step 11 (a 1 % reading beside the band's edge) and counted 12.
+    The state a refresh reads: the simulated plant's step (recorded as it returns), or the
+    field's or the virtual plant's state just before the refresh (``field``)."""
+
+    def __init__(self, coordinator: Any, field: Any = None) -> None:
+        from custom_components.heatbalance.engine.evaluation import evaluate
+
+        self._evaluate = evaluate
+        self.field = field
+        self.verdicts: list[bool] = []
+        self.state: PlantState | None = None
+        if field is None:
+            sim = coordinator.simulator
+            self.network = sim.network
+            step = sim.step
+
+            def stepped(dt_s: float) -> PlantState:
+                self.state = step(dt_s)
+                return self.state
+
+            sim.step = stepped
+        else:
+            self.network = field.sim.network
+
+    def before_refresh(self) -> None:
+        """A real source's plant as the coming refresh reads it."""
+        if self.field is not None:
+            self.state = self.field.sim.state()
+
+    def judge(self) -> None:
+        """The verdict of the state the last refresh read."""
+        ev = self._evaluate(self.network, self.state, level=LEVEL, target="flow")
+        self.verdicts.append(bool(ev.in_band))
+
+
 async def _map_to_entities(hass: Any, entry: Any, field: Field) -> None:
     """Every subentry's inlet to the field's entities (one reload for all)."""
     from homeassistant.setup import async_setup_component
@@ -835,12 +874,17 @@ async def _run_case(
         await gateway.async_fresh(coordinator, 0.0)
     await _untouched(hass, coordinator, field)
     counted = refreshes[0]
+    truth = None if ins.exact else TrueVerdicts(coordinator, field or gateway)
     # step 0 judges the untouched plant and sends the chosen algorithm's first commands, as
     # the CLI's; every refresh after it judges the plant after one more
+    if truth is not None:
+        truth.before_refresh()
     await coordinator.async_refresh()
     first = coordinator.data
     verdicts = [bool(first and first.evaluation and first.evaluation.in_band)]
     shares = [first.share_in_band if first else None]
+    if truth is not None:
+        truth.judge()
     if field is not None:
         field.follow_and_advance(coordinator.plant.cycle_s)
         field.publish()
@@ -859,6 +903,8 @@ async def _run_case(
     for k in range(1, steps + 1):
         if k == outage_cycle:
             await gateway.async_outage(coordinator)
+        if truth is not None:
+            truth.before_refresh()
         t, c, lc = time.perf_counter(), time.process_time(), time.thread_time()
         await coordinator.async_refresh()
         times.append(time.perf_counter() - t)
@@ -870,6 +916,8 @@ async def _run_case(
         ev = coordinator.data.evaluation if coordinator.data else None
         verdicts.append(bool(ev and ev.in_band))
         shares.append(coordinator.data.share_in_band if coordinator.data else None)
+        if truth is not None:
+            truth.judge()
         if os.environ.get("BENCH_PRODUCT_DEBUG") and ev is not None:
             out_of_band = {
                 i: round(e.deviation or 0, 1) for i, e in ev.inlets.items() if not e.in_band
@@ -914,7 +962,10 @@ async def _run_case(
         "inlets": len(network.inlets),
         "source": source,
         "algorithm": algorithm,
-        "ha_steps": _steps_to_band(verdicts),
+        # with noisy instruments judged on the plant's true state, as the CLI judges its
+        # steps (HA's own verdict judges its noisy readings: ha_steps_shown)
+        "ha_steps": _steps_to_band(verdicts if truth is None else truth.verdicts),
+        "ha_steps_shown": _steps_to_band(verdicts),
         "cli_steps": None
         if os.environ.get("BENCH_PRODUCT_NO_CLI")
         else cli_steps(name, algorithm, steps, ins, source),
@@ -1107,6 +1158,8 @@ def main() -> int:
             print("  gateway outage:", ", ".join(f"{k} {v}" for k, v in outage.items()))
         if isinstance(rows[-1]["cli_steps"], str):
             print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
+        if noisy:
+            print(f"  HA's own verdict (its noisy readings): {rows[-1]['ha_steps_shown']}")
         if rows[-1].get("ha_checks") is not None:
             _print_checks(rows[-1]["ha_checks"])
         if args.verbose:
