@@ -39,8 +39,20 @@ returns, so every valve command of that cycle is held, sent on ``online`` and co
 row then says how many were held, sent, confirmed, never sent, and how long after the restart
 the last answer came); steps to band should be those of a run without the outage.
 
+``--noise PCT`` / ``--missing PCT`` / ``--seeds N``: imperfect instruments, the same on
+both sides, seed by seed (issue 10: "steps to band in HA equal the CLI's ±1"). The simulated
+source reads through the entry's options ``simulated_noise``, ``simulated_dropout`` and
+``simulated_seed`` (draws restarted at the fresh start); the gateway's virtual plant draws
+from the entry's seed; the CLI column is ``run_balance``'s loop reading the same draws as
+that source delivers them (:class:`InstrumentedCli`; all from ``engine/instruments.py``, one
+draw per cycle in one order). Such a run's HA steps are judged on the plant's true state, as
+the CLI's (:class:`TrueVerdicts`); HA's own verdict of its noisy readings is printed beside.
+The entities field writes exact readings: not run with noise (``bench_product_faults`` is).
+
     .venv/ha2026/bin/python benchmarks/bench_product.py                # the table
     .venv/ha2026/bin/python benchmarks/bench_product.py --only estate12 --source entities
+    .venv/ha2026/bin/python benchmarks/bench_product.py --only estate12 --source simulated \
+        --noise 2 --seeds 3
 
 Timed as Home Assistant runs, not as its test harness does: asyncio debug mode off, log
 handlers behind HA's queue, Stores read and written as files in the executor (the harness
