@@ -1450,8 +1450,9 @@ class Controller:
         seen = 0
         model_ids = set(ids)
         gates = self._identification_gates()
+        reading_of, fresh, held = meas.inlets.get, self.fresh, cmds.held  # bound once: per inlet
         for iid in self.ids:
-            reading = meas.inlets.get(iid)
+            reading = reading_of(iid)
             current = openings[iid]
             # The branch is identified from this cycle's own reading (the estimate leans on
             # the plan's prediction right after a move; learning from it would be circular),
@@ -1466,8 +1467,8 @@ class Controller:
             # inlet (or a household behind a faulty building valve) leaves the plan.
             movable = target is not None and (not self.config.auto or self._is_auto(iid))
             movable = movable and not self._isolated(iid)
-            trusted = None if iid in cmds.held else reading  # a held reading is not used
-            views[iid] = InletView(current, movable, target, trusted, iid in self.fresh)
+            trusted = None if iid in held else reading  # a held reading is not used
+            views[iid] = InletView(current, movable, target, trusted, iid in fresh)
         return views, seen
 
     def _identify(self, iid: str, current: float | None, gate: float) -> str | None:
