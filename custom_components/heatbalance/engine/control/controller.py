@@ -108,6 +108,7 @@ NO_POSITION = "no valve position (no feedback, no earlier command, none configur
 ASSUMED_COMMAND = "no feedback: position assumed at the last command (or feedback) known"
 ASSUMED_CONFIGURED = "no feedback: position assumed at the configured opening"
 ASSUMED_COMMISSIONED = "no feedback: position assumed at the commissioned opening (§7.2.6)"
+ASSUMED_SHUT = "no feedback: position assumed shut (no flow at its assumed opening)"
 STUCK = "stuck: the position does not follow the command"
 VALVE_FAULT = "the valve reports fault code"  # §4.3.8: isolated like a stuck valve
 BLOCKED = "blocked: the valve passes far less than its characteristic"
@@ -147,6 +148,9 @@ BLOCKED_FACTOR = 4.0  # valve resistance ≥4× its characteristic's (Kv ≤ 50 
 # (diagnosis.py's ``blockage_ratio``) for this many cycles in a row is a valve passing too little
 MODEL_LOW_RATIO = 0.7
 MODEL_LOW_CYCLES = 2
+# A valve without feedback, assumed at its file's or record's opening, reading at most this
+# share of the network's median flow ÷ design flow passes (near) no flow: assumed shut
+NO_FLOW_SHARE = 0.05
 MIN_METER_WITNESSES = 3  # inlets with a model flow before the meter check is given them
 TRIM_Z = 2.0  # the pump loop slows every flow until the worst estimate − 2 σ meets set flow…
 TRIM_STEP = 0.002  # … in steps of at least 0.2 % of flow (smaller ones are the loop's noise)
@@ -214,6 +218,9 @@ class Controller:
         self.faults: dict[str, str] = {}
         self.blocked_kv: dict[str, float] = {}  # a blocked valve's Kv over its characteristic's
         self.mismatches: dict[str, int] = {}  # commands in a row the feedback did not follow
+        # valves without feedback assumed shut from their flow, until a command from there
+        # is carried out (:meth:`_check_shut`): no blockage is judged on them meanwhile
+        self.shut_assumed: set[str] = set()
         self.model_low: dict[str, int] = {}  # cycles in a row far below the model's flow (no ΔP)
         self.fresh: set[str] = set()  # inlets with a flow reading this cycle
         self.shifted: set[str] = set()  # … whose flow last cycle's valve commands changed
@@ -260,6 +267,7 @@ class Controller:
         self._check_stuck(measurements)
         self._check_fault_codes(measurements)
         self._remember_feedback(measurements)
+        self._check_shut(measurements)
         openings = {iid: self._position(iid, measurements, cmds) for iid in self.ids}
         self._assumed = frozenset(cmds.assumed)  # positions not read back (for _move_factor)
         self.raw = measurements
@@ -1479,6 +1487,8 @@ class Controller:
         fresh = self.raw.inlets.get(iid)
         if fresh is None or current is None or iid not in self.fresh:
             return None
+        if iid in self.shut_assumed:  # its opening is a guess: nothing to learn or diagnose
+            return None
         verdict = self.model.identify(iid, fresh, current, self._identification_gate(iid))
         self._check_blocked(iid, fresh, current)
         return verdict
@@ -2043,6 +2053,7 @@ class Controller:
                 self.goals,
             ):
                 memory.pop(iid, None)
+            self.shut_assumed.discard(iid)
             self.pi_schedule.forget(iid)
             self.model.forget(iid)
             self.heard.forget(iid)
@@ -2077,7 +2088,7 @@ class Controller:
             return value
         assumed = cmds.assumed if cmds is not None else {}
         if iid in self.last_openings:
-            assumed[iid] = ASSUMED_COMMAND
+            assumed[iid] = ASSUMED_SHUT if iid in self.shut_assumed else ASSUMED_COMMAND
             return self.last_openings[iid]
         commissioned = self.config.commissioned.get(iid)
         if commissioned is not None:
@@ -2088,6 +2099,60 @@ class Controller:
             assumed[iid] = ASSUMED_CONFIGURED
             return configured
         return None
+
+    def _check_shut(self, meas: Measurements) -> None:
+        """A valve without feedback that passes (near) no flow at its assumed opening is
+        assumed shut (0), not diagnosed blocked (§5.3.7-3 waits for a command).
+
+        Its position is only the commissioning record's or the network file's: a valve
+        shut for works, or left shut after a shutdown, with no record of it. Taken as open
+        it read as a blockage and was never commanded (15d: estate12, loop8 and the comb
+        never reached even the intermediate band); sending the plan's opening from the
+        file's would jump 0 → open in one cycle, past the step limit (§5.3.6-3). Assumed at
+        0 it is commanded up within the step limit, and from wherever it really stands no
+        opening move can exceed the limit. ``(near) no flow``: its flow ÷ design flow at
+        most :data:`NO_FLOW_SHARE` of the network's median (the network flows, this inlet
+        does not; a household below a building that passes none is left to its building;
+        one whose estimate has seen it flow waits until its filter takes the fall: a single
+        0.0 read on a balanced estate12 had it commanded from 0 and every valve moved).
+        The blockage diagnosis resumes once a command from there was carried out: the
+        flow then follows, or still does not — a blockage.
+        """
+        done = {iid for iid in self.shut_assumed if iid in self.moved}
+        self.shut_assumed -= done  # a command from 0 carried out: its position is known
+        guessed = [
+            iid
+            for iid in self.ids
+            if iid not in self.last_openings
+            and iid not in self.heard.position
+            and _feedback(meas, iid) is None
+        ]
+        if not guessed:
+            return  # every position read (or once read) or commanded: none is a guess
+        ratios = {}
+        for iid, reading in meas.inlets.items():
+            inlet = self.network.inlets.get(iid)
+            flow = reading.measured_value("flow_m3h")
+            if inlet is not None and flow is not None and inlet.design_flow_m3h > 0:
+                ratios[iid] = flow / inlet.design_flow_m3h
+        if len(ratios) < 2:
+            return
+        bar = NO_FLOW_SHARE * float(np.median(list(ratios.values())))
+        for iid in guessed:
+            ratio = ratios.get(iid)
+            if ratio is None or ratio > bar:
+                continue
+            inlet = self.network.inlets[iid]
+            if inlet.parent is not None and ratios.get(inlet.parent, math.inf) <= bar:
+                continue  # its building passes none either: not this valve
+            est = self.estimators.get(iid)
+            before = est.value("flow_m3h") if est is not None else None
+            if before is not None and before > bar * inlet.design_flow_m3h:
+                continue  # seen flowing: one reading of none is a spike until it repeats
+            assumed = self._position(iid, meas)
+            if assumed is not None and assumed > 0.0:
+                self.last_openings[iid] = 0.0
+                self.shut_assumed.add(iid)
 
     def _check_stuck(self, meas: Measurements) -> None:
         """A valve whose feedback stays away from its commands is stuck (§5.3.7-2).
@@ -2380,6 +2445,9 @@ class Controller:
             # restart while it is offline must not forget them (issue 10 item 6)
             "forgotten": _forgotten_dict(self._forgotten),
             "pump_forgotten": self._pump_forgotten,
+            # valves assumed shut from their flow (_check_shut); absent when none, so a
+            # store is as before this rule wherever it never acted
+            **({"shut_assumed": sorted(self.shut_assumed)} if self.shut_assumed else {}),
         }
 
     @classmethod
@@ -2469,6 +2537,11 @@ class Controller:
             ctl.mismatches = {
                 iid: int(v) for iid, v in _finite_map(data.get("mismatches"), network).items()
             }
+        with _part("shut_assumed"):
+            shut = data.get("shut_assumed", [])
+            if not isinstance(shut, list):
+                raise TypeError("shut_assumed: not a list")
+            ctl.shut_assumed = {iid for iid in shut if iid in network.inlets}
         with _part("faults"):
             faults = data.get("faults")
             if isinstance(faults, Mapping):
