@@ -542,7 +542,9 @@ class StartParts:
     (executor), the simulator's model, the first cycle (control loop built), the platforms
     (entities, registries, first state writes). The parts run one after the other, so the
     process's CPU time while one runs is that part's (the heartbeat and sampler threads
-    aside); what no part covers (flows, options, the update listener) is the remainder."""
+    aside); what no part covers (flows, options, the update listener) is the remainder.
+    Parts named "· …" run inside those: the Stores' reads, the learning's restore, the
+    engine's cycle, the commands' send and any Store save (the timer's, 30 s after a cycle)."""
 
     PARTS = (
         ("custom_components.heatbalance.config_flow", "build_network", "flow load"),
@@ -559,6 +561,21 @@ class StartParts:
             "homeassistant.config_entries",
             "ConfigEntries.async_forward_entry_setups",
             "platforms",
+        ),
+        # inside the parts above (issue 10, HA start): the Stores read, the learning
+        # restored, the engine's cycle, the commands sent, and any Store save that ran
+        ("homeassistant.helpers.storage", "Store.async_load", "· Store read"),
+        ("custom_components.heatbalance.coordinator", "restore_state", "· restore"),
+        ("custom_components.heatbalance.coordinator", "run_cycle", "· engine cycle"),
+        (
+            "custom_components.heatbalance.coordinator",
+            "HeatbalanceCoordinator.async_send",
+            "· send",
+        ),
+        (
+            "custom_components.heatbalance.coordinator",
+            "HeatbalanceCoordinator.async_save",
+            "· save",
         ),
     )
 
