@@ -23,6 +23,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
+from custom_components.heatbalance.diagnostics import async_get_config_entry_diagnostics
 from custom_components.heatbalance.estimates import ATTR_ESTIMATED
 
 from .conftest import add_network, cycles
@@ -91,6 +92,8 @@ async def test_a_command_sent_late_whose_answer_is_lost_is_assumed_until_the_val
     assert attributes[ATTR_ESTIMATED] is False
     assert "command_unconfirmed" not in attributes
     assert coordinator.plant.unconfirmed == set()
+    assumed = (await async_get_config_entry_diagnostics(hass, entry))["assumed_positions"]
+    assert "B001" not in assumed
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -272,6 +275,8 @@ async def test_a_command_sent_at_once_whose_answer_is_lost_is_assumed_until_the_
     assert position == 30  # not the 50 % reported before the command
     assert attributes[ATTR_ESTIMATED] is True
     assert attributes["command_unconfirmed"] is True
+    assumed = (await async_get_config_entry_diagnostics(hass, entry))["assumed_positions"]
+    assert assumed["B001"] == {"position": pytest.approx(0.3), "why": "command_unconfirmed"}
     values = {"position_feedback": 30.0}  # the valve reports after the command
     async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(2, clock.now, "b001-valve", values)]))
     await hass.async_block_till_done()
@@ -281,4 +286,6 @@ async def test_a_command_sent_at_once_whose_answer_is_lost_is_assumed_until_the_
     assert attributes[ATTR_ESTIMATED] is False
     assert "command_unconfirmed" not in attributes
     assert coordinator.plant.unconfirmed == set()
+    assumed = (await async_get_config_entry_diagnostics(hass, entry))["assumed_positions"]
+    assert "B001" not in assumed
     assert await hass.config_entries.async_unload(entry.entry_id)
