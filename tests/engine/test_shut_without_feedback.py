@@ -12,9 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from custom_components.heatbalance.engine.commissioning import apply_presettings, presettings
 from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
 from custom_components.heatbalance.engine.control.controller import (
     ASSUMED_COMMAND,
+    ASSUMED_COMMISSIONED,
     ASSUMED_SHUT,
     BLOCKED,
     Controller,
@@ -108,3 +110,24 @@ def test_the_assumed_shut_valve_survives_a_restart(builtin) -> None:
     restored = Controller.from_dict(network, ctl.as_dict())
     assert restored.shut_assumed == {SHUT}
     assert restored.known_position(SHUT) == 0.0
+
+
+def test_one_flow_read_as_zero_on_a_balanced_plant_is_no_shut_valve(builtin) -> None:
+    """A valve without feedback, balanced at its commissioned opening and never commanded,
+    whose meter reads 0.0 once, is not assumed shut: its filter has seen it flow. Before the
+    guard it was commanded from 0 and, a cycle later, every valve of estate12 moved."""
+    drawn = all_open(builtin("estate12"))
+    record = presettings(drawn)
+    ctl = make_controller(drawn, ControllerConfig(commissioned=dict(record.openings)))
+    sim = Simulator(apply_presettings(drawn, record), outdoor_c=-5.0)
+    state = sim.state()
+    for k in range(8):
+        meas = Measurements.from_plant(state)
+        blind(meas)
+        if k == 5:
+            meas.inlets[SHUT].flow_m3h = 0.0
+        cmds = ctl.step(meas)
+        assert cmds.assumed[SHUT] == ASSUMED_COMMISSIONED
+        assert not cmds.openings
+        apply(sim, cmds)
+        state = sim.step(STEP_S)

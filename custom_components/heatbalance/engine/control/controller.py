@@ -307,8 +307,9 @@ class Controller:
                 continue
             (model_ids if algo == "model" else pi_ids).append(iid)
         if not model_ids:  # the model step identifies every inlet; without it, here
+            gates = self._identification_gates()
             for iid in self.ids:
-                self._identify(iid, openings[iid])
+                self._identify(iid, openings[iid], gates.get(iid, IDENTIFICATION_GATE))
             cmds.faults.clear()  # a blockage found or cleared just now
             cmds.faults.update(self.faults)
         self._pi_from = {}
@@ -1502,13 +1503,15 @@ class Controller:
         views: dict[str, InletView] = {}
         seen = 0
         model_ids = set(ids)
+        gates = self._identification_gates()
+        reading_of, fresh, held = meas.inlets.get, self.fresh, cmds.held  # bound once: per inlet
         for iid in self.ids:
-            reading = meas.inlets.get(iid)
+            reading = reading_of(iid)
             current = openings[iid]
             # The branch is identified from this cycle's own reading (the estimate leans on
             # the plan's prediction right after a move; learning from it would be circular),
             # with the spike gate widened to the learnt noise.
-            verdict = self._identify(iid, current)
+            verdict = self._identify(iid, current, gates.get(iid, IDENTIFICATION_GATE))
             target = None
             if iid in model_ids:
                 target = self._flow_target(iid, meas, cmds, current, verdict)
@@ -1518,24 +1521,25 @@ class Controller:
             # inlet (or a household behind a faulty building valve) leaves the plan.
             movable = target is not None and (not self.config.auto or self._is_auto(iid))
             movable = movable and not self._isolated(iid)
-            trusted = None if iid in cmds.held else reading  # a held reading is not used
-            views[iid] = InletView(current, movable, target, trusted, iid in self.fresh)
+            trusted = None if iid in held else reading  # a held reading is not used
+            views[iid] = InletView(current, movable, target, trusted, iid in fresh)
         return views, seen
 
-    def _identify(self, iid: str, current: float | None) -> str | None:
+    def _identify(self, iid: str, current: float | None, gate: float) -> str | None:
         """Feed this cycle's own reading to the inlet's identifier and judge a blockage.
 
         The identification's verdict (None: nothing fed). Runs whatever algorithm regulates
         the inlet: a blocked valve is a plant fault to alarm (§5.3.7-3), not a part of the
         model-based plan — under PI alone nothing identified, and a blocked building was
-        never named (bench_robust, PI: 0 of 11 networks).
+        never named (bench_robust, PI: 0 of 11 networks). ``gate``: the inlet's
+        :meth:`_identification_gates`.
         """
         fresh = self.raw.inlets.get(iid)
         if fresh is None or current is None or iid not in self.fresh:
             return None
         if iid in self.shut_assumed:  # its opening is a guess: nothing to learn or diagnose
             return None
-        verdict = self.model.identify(iid, fresh, current, self._identification_gate(iid))
+        verdict = self.model.identify(iid, fresh, current, gate)
         self._check_blocked(iid, fresh, current)
         return verdict
 
@@ -1549,20 +1553,21 @@ class Controller:
             self._manual = (manual, len(manual), frozenset(manual))
         return self.config.auto and iid not in self._manual[2]
 
-    def _identification_gate(self, iid: str) -> float:
-        """How far a sample may disagree with the learnt branch before it counts as a spike.
+    def _identification_gates(self) -> dict[str, float]:
+        """How far a sample may disagree with the learnt branch before it counts as a spike,
+        per inlet with an estimator (the others: :data:`IDENTIFICATION_GATE`).
 
         The branch equation divides ΔP by Q²: its relative noise is √((2σ_Q)² + σ_ΔP²) of one
         reading; four times that once the noise is learnt, never less than the
-        identification's own gate.
+        identification's own gate. The σ of every inlet at once from the bank's arrays
+        (per inlet, two filter views' reads cost ≈ 90 ms a cycle at 23k; the same values).
         """
-        est = self.estimators.get(iid)
-        flow_rel = dp_rel = 0.0
-        if est is not None:  # relative σ of one reading, once learnt
-            flow, dp = est.filters["flow_m3h"], est.filters["dp_available_kpa"]
-            flow_rel = flow.sigma() if flow.noise is not None else 0.0
-            dp_rel = dp.sigma() if dp.noise is not None else 0.0
-        return max(IDENTIFICATION_GATE, 4.0 * math.hypot(2.0 * flow_rel, dp_rel))
+        flow = self.estimators.learnt_sigmas("flow_m3h")  # relative σ of one reading…
+        dp = self.estimators.learnt_sigmas("dp_available_kpa")  # … 0.0 until learnt
+        return {
+            iid: max(IDENTIFICATION_GATE, 4.0 * math.hypot(2.0 * f, dp[iid]))
+            for iid, f in flow.items()
+        }
 
     def _isolated(self, iid: str) -> bool:
         """Whether the inlet or its building valve is diagnosed stuck (it cannot be moved)."""
@@ -1662,26 +1667,29 @@ class Controller:
         the no-ΔP witness alone (:meth:`_check_blocked_unmeasured`): its identification
         learns the model's error there, which is no fault.
         """
-        if self.faults.get(iid, "").startswith(STUCK):
+        faults = self.faults
+        if iid in faults and faults[iid].startswith(STUCK):
             return
         ident = self.model.identifiers.get(iid)
-        if (
-            "dp_available_kpa" in reading.estimated
-            and reading.get("valve_dp_kpa") is None
-            and self.model.is_leaf(iid)
-        ):
+        leaf = self.model.is_leaf(iid)
+        valve_dp = reading.get("valve_dp_kpa")
+        if "dp_available_kpa" in reading.estimated and valve_dp is None and leaf:
             self._check_circuit(iid, 1.0)  # what the estimate named before (a restored
             self._check_branch(iid, 1.0)  # state) is cleared: it was never the plant's
             return
-        if ident is not None and ident.samples >= 1 and self.model.is_leaf(iid):
-            self._check_valve(iid, ident.valve_factor)
-            self._check_circuit(iid, ident.circuit_factor)
-            if reading.get("valve_dp_kpa") is None:
+        if ident is not None and ident.samples >= 1 and leaf:
+            valve, circuit = ident.valve_factor, ident.circuit_factor
+            if iid not in faults and valve < BLOCKED_FACTOR and circuit < BLOCKED_FACTOR:
+                self.blocked_kv.pop(iid, None)  # what the two checks do for a sound branch
+            else:
+                self._check_valve(iid, valve)
+                self._check_circuit(iid, circuit)
+            if valve_dp is None:
                 k = self.model.planner.index[iid]
                 x = self.model.planner.valve_term(k, opening)
                 self._check_branch(iid, ident.resistance(x) / (ident.a0 + x))
             return
-        flow, dp = reading.get("flow_m3h"), reading.get("valve_dp_kpa")
+        flow, dp = reading.get("flow_m3h"), valve_dp
         kv = self.network.inlets[iid].device.kv(opening)
         if flow is not None and dp is not None and flow > 0 and dp > 0 and kv > 0:
             ratio = kv * math.sqrt(dp / 100.0) / flow  # inf for a subnormal flow…
@@ -2158,7 +2166,9 @@ class Controller:
         0 it is commanded up within the step limit, and from wherever it really stands no
         opening move can exceed the limit. ``(near) no flow``: its flow ÷ design flow at
         most :data:`NO_FLOW_SHARE` of the network's median (the network flows, this inlet
-        does not; a household below a building that passes none is left to its building).
+        does not; a household below a building that passes none is left to its building;
+        one whose estimate has seen it flow waits until its filter takes the fall: a single
+        0.0 read on a balanced estate12 had it commanded from 0 and every valve moved).
         The blockage diagnosis resumes once a command from there was carried out: the
         flow then follows, or still does not — a blockage.
         """
@@ -2186,9 +2196,13 @@ class Controller:
             ratio = ratios.get(iid)
             if ratio is None or ratio > bar:
                 continue
-            parent = self.network.inlets[iid].parent
-            if parent is not None and ratios.get(parent, math.inf) <= bar:
+            inlet = self.network.inlets[iid]
+            if inlet.parent is not None and ratios.get(inlet.parent, math.inf) <= bar:
                 continue  # its building passes none either: not this valve
+            est = self.estimators.get(iid)
+            before = est.value("flow_m3h") if est is not None else None
+            if before is not None and before > bar * inlet.design_flow_m3h:
+                continue  # seen flowing: one reading of none is a spike until it repeats
             assumed = self._position(iid, meas)
             if assumed is not None and assumed > 0.0:
                 self.last_openings[iid] = 0.0
