@@ -438,8 +438,8 @@ class ModelBased:
         branch, its branch line's pipes — learnt as a resistance in series with its valve
         and a valve factor (:meth:`_fit_drawing`: :attr:`series`, added to its circuit, and
         :attr:`drawing`, multiplying the identified valve factor in every plan) that pass
-        the measured flows at the offered pressures. Not a pressure residual: a valve whose Kvs is half
-        the real one needs 2–4× the offered pressure, beyond any residual believed
+        the measured flows at the offered pressures. Not a pressure residual: a valve whose
+        Kvs is half the real one needs 2–4× the offered pressure, beyond any residual believed
         (:data:`RESIDUAL_SHARE`); as a valve factor one step corrects it. A biased meter
         stands off too until the meter check names it; its corrected flow ends the run.
         Before that, a flow its heat meter does not confirm (``meters``: the flow ÷ heat
@@ -493,10 +493,13 @@ class ModelBased:
         resistance whatever the valve does; a valve factor alone explained it at one opening
         and was wrong at the next: one gen10x8 building's factor drifted 1.5 → 3.0 over 20
         steps, the plan chasing it.
-        The branch's resistance at this opening moves at most :data:`DRAWING_STEP` a cycle.
-        Samples asking for more — a negative ``s`` beyond :data:`SERIES_FLOOR` of the branch
-        fully open, or ``d`` beyond :data:`DRAWING_STEP` from the one it has — are not one
-        inlet's pipe or Kvs: its excess moves with a neighbour's flow (:meth:`_valve_only`).
+        The branch's resistance at this opening moves at most :data:`DRAWING_STEP` a cycle,
+        and a negative ``s`` takes at most :data:`SERIES_FLOOR` of the branch fully open.
+        Samples asking for ``d`` beyond :data:`DRAWING_STEP` from the one it has, or for a
+        negative ``s`` beyond the whole branch fully open, are not one inlet's pipe or Kvs:
+        its excess moves with a neighbour's flow (:meth:`_valve_only`). Switching already
+        where ``s`` reached its floor left gen10x8's B008 (pipes ×0.5) at −5…+11 % from
+        step 5 on; clamped there, the comb's B001 hung on another branch stayed at +8.6 %.
         """
         iid = self.planner.ids[k]
         if iid in self.drawing and iid not in self.series:  # a valve factor alone, as it was
@@ -524,11 +527,11 @@ class ModelBased:
         total = float(np.clip(base + s + d * x_now, before / DRAWING_STEP, before * DRAWING_STEP))
         s = total - base - d * x_now
         floor, ceiling = self._series_range(k, d)
-        if s < floor or not low <= d <= high:  # no pipe or Kvs of its own: a valve factor
+        if not low <= d <= high or s < floor / SERIES_FLOOR:  # no pipe or Kvs of its own:
             self.drawing[iid] = self._valve_only(self.drawing.get(iid), 1.0 + now[1] / x_now)
-            self.series.pop(iid, None)  # … from now on, while it stands off
+            self.series.pop(iid, None)  # a valve factor alone from now on, while it stands off
             return
-        self.drawing[iid], self.series[iid] = d, min(s, ceiling)
+        self.drawing[iid], self.series[iid] = d, min(max(s, floor), ceiling)
 
     @staticmethod
     def _valve_only(old: float | None, sample: float) -> float:
