@@ -75,7 +75,10 @@ PHASES = (
     (controller_module.Controller, "_estimate", "estimate"),
     (controller_module.Controller, "_consistent", "meter check"),
     (controller_module.Controller, "_model_step", "model step"),
+    (controller_module.Controller, "_views", "views"),  # identification, per inlet
+    (model_module.ModelBased, "update_residuals", "residuals"),
     (model_module.ModelBased, "plan", "plan"),
+    (model_module.ModelBased, "_plan_input", "plan input"),
     (loop_module.ControlLoop, "_diagnose", "diagnose"),
     (loop_module.ControlLoop, "commanded", "dispatch"),
     (Plant, "_step_and_read", "plant read"),
@@ -212,7 +215,10 @@ def main() -> None:
                 flush=True,
             )
     if phases:
-        print("\nLater cycles, median CPU ms per phase (model step holds plan):")
+        print(
+            "\nLater cycles, median CPU ms per phase (model step holds views, residuals and"
+            " plan; plan holds plan input):"
+        )
         print("\n".join(phases))
 
 

@@ -39,8 +39,20 @@ returns, so every valve command of that cycle is held, sent on ``online`` and co
 row then says how many were held, sent, confirmed, never sent, and how long after the restart
 the last answer came); steps to band should be those of a run without the outage.
 
+``--noise PCT`` / ``--missing PCT`` / ``--seeds N``: imperfect instruments, the same on
+both sides, seed by seed (issue 10: "steps to band in HA equal the CLI's ±1"). The simulated
+source reads through the entry's options ``simulated_noise``, ``simulated_dropout`` and
+``simulated_seed`` (draws restarted at the fresh start); the gateway's virtual plant draws
+from the entry's seed; the CLI column is ``run_balance``'s loop reading the same draws as
+that source delivers them (:class:`InstrumentedCli`; all from ``engine/instruments.py``, one
+draw per cycle in one order). Such a run's HA steps are judged on the plant's true state, as
+the CLI's (:class:`TrueVerdicts`); HA's own verdict of its noisy readings is printed beside.
+The entities field writes exact readings: not run with noise (``bench_product_faults`` is).
+
     .venv/ha2026/bin/python benchmarks/bench_product.py                # the table
     .venv/ha2026/bin/python benchmarks/bench_product.py --only estate12 --source entities
+    .venv/ha2026/bin/python benchmarks/bench_product.py --only estate12 --source simulated \
+        --noise 2 --seeds 3
 
 Timed as Home Assistant runs, not as its test harness does: asyncio debug mode off, log
 handlers behind HA's queue, Stores read and written as files in the executor (the harness
@@ -63,8 +75,10 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import json
 import logging
+import math
 import os
 import statistics
 import sys
@@ -75,6 +89,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addon")]
 
@@ -82,10 +98,15 @@ import pytest  # noqa: E402
 from homeassistant.helpers import storage as ha_storage  # noqa: E402
 
 import custom_components.heatbalance  # noqa: E402, F401  (the harness finds it first)
-from custom_components.heatbalance.engine.cli_balance import run_balance  # noqa: E402
+from custom_components.heatbalance.engine.cli_balance import (  # noqa: E402
+    Decision,
+    make_controller,
+    run_balance,
+)
+from custom_components.heatbalance.engine.instruments import draw  # noqa: E402
 from custom_components.heatbalance.engine.loader import load_network, network_to_dict  # noqa: E402
 from custom_components.heatbalance.engine.networks.generator import generate_network  # noqa: E402
-from custom_components.heatbalance.engine.simulator import Simulator  # noqa: E402
+from custom_components.heatbalance.engine.simulator import PlantState, Simulator  # noqa: E402
 from devtools.case_run import run_case  # noqa: E402
 from devtools.field_plant import (  # noqa: E402
     entity_mapping,
@@ -146,14 +167,114 @@ def _steps_to_band(verdicts: list[bool]) -> int | None:
     return first
 
 
-def cli_steps(name: str, algorithm: str, steps: int) -> int | str | None:
+@dataclasses.dataclass(frozen=True)
+class Instruments:
+    """The run's instruments (``--noise``, ``--missing``, ``--seeds``): the integration's
+    simulated plant (entry options ``simulated_noise``, ``simulated_dropout``,
+    ``simulated_seed``), the gateway's virtual plant and the CLI column draw them alike
+    (``engine/instruments.py``, one draw per cycle from ``seed``)."""
+
+    noise: float = 0.0  # relative σ on every instrument's value
+    missing: float = 0.0  # probability an inlet's readings are lost in a cycle
+    seed: int = 0
+
+    @property
+    def exact(self) -> bool:
+        return self.noise <= 0.0 and self.missing <= 0.0
+
+    def suffix(self) -> str:
+        """A run's file-name suffix (empty for exact instruments: the names as before)."""
+        if self.exact:
+            return ""
+        return f"-n{self.noise * 100:g}-m{self.missing * 100:g}-s{self.seed}"
+
+    @classmethod
+    def from_env(cls) -> Instruments:
+        return cls(
+            float(os.environ.get("BENCH_PRODUCT_NOISE") or 0.0),
+            float(os.environ.get("BENCH_PRODUCT_MISSING") or 0.0),
+            int(os.environ.get("BENCH_PRODUCT_SEED") or 0),
+        )
+
+
+NAN = math.nan
+
+
+class InstrumentedCli:
+    """The CLI's control loop (``cli_balance.make_controller``) reading the plant through
+    the run's instruments as the source in Home Assistant reads it, draw for draw: the
+    simulated plant every signal noisy (ΔP and room included, the substation's too; a lost
+    inlet delivers nothing, its valve position included; no heat counter); the gateway's
+    meters flow and temperatures noisy (lost: those three), the valve position read, the
+    heat counter exact, no room sensor, ΔP and the substation's figures the model's (here
+    the plant's own). Without it the CLI column read exact flows against HA's noisy plant:
+    its ±1 compared unlike with unlike. Missing values are NaN (cleaned as missing)."""
+
+    def __init__(self, inner: Any, instruments: Instruments, source: str) -> None:
+        self.inner = inner
+        self.ins = instruments
+        self.simulated = source == "simulated"
+        self.rng = np.random.default_rng(instruments.seed)
+
+    def __call__(self, state: PlantState, rng: np.random.Generator) -> Decision:
+        drawn = draw(state, self.ins.noise, self.ins.missing, self.rng)
+        inlets = {}
+        for iid, s in state.inlets.items():
+            read = {k: NAN if v is None else v for k, v in drawn.inlets[iid].items()}
+            lost = iid in drawn.lost
+            if self.simulated:
+                read["heat_kwh"] = NAN
+                if lost:
+                    read = dict.fromkeys((*read, "opening"), NAN)
+            else:
+                read |= {"room_c": NAN, "valve_dp_kpa": NAN}
+                read["dp_available_kpa"] = s.dp_available_kpa
+                if lost:
+                    read |= dict.fromkeys(("flow_m3h", "supply_c", "return_c"), NAN)
+            inlets[iid] = dataclasses.replace(s, **read)
+        station: dict[str, Any] = {}
+        if self.simulated:
+            net = {k: v for k, v in drawn.network.items() if v is not None}
+            pump = dataclasses.replace(
+                state.pump,
+                flow_m3h=net.get("pump_flow_m3h", state.pump.flow_m3h),
+                head_m=net.get("pump_head_m", state.pump.head_m),
+            )
+            station = {
+                "supply_c": net.get("supply_c", state.supply_c),
+                "return_c": net.get("return_c", state.return_c),
+                "pump": pump,
+            }
+        measured = dataclasses.replace(state, inlets=inlets, **station)
+        decision: Decision = self.inner(measured, rng)
+        return decision
+
+
+def cli_steps(
+    name: str,
+    algorithm: str,
+    steps: int,
+    instruments: Instruments | None = None,
+    source: str = "simulated",
+) -> int | str | None:
     """The CLI's steps to band for the same network, level and algorithm ("error: …" when
-    the CLI fails: the HA figures are still reported)."""
+    the CLI fails: the HA figures are still reported); with noisy or lossy ``instruments``
+    read as ``source`` reads them (:class:`InstrumentedCli`)."""
     path = _network_path(name)
     net = load_network(path if path else name)
+    ins = instruments or Instruments()
     try:
+        controller = None
+        if not ins.exact:
+            inner = make_controller(net, ALGORITHMS[algorithm], level=LEVEL, target="flow")
+            controller = InstrumentedCli(inner, ins, source)
         report = run_balance(
-            net, level=LEVEL, target="flow", steps=steps, algorithm=ALGORITHMS[algorithm]
+            net,
+            level=LEVEL,
+            target="flow",
+            steps=steps,
+            algorithm=ALGORITHMS[algorithm],
+            controller=controller,
         )
     except Exception as err:  # any CLI failure is a figure of this table
         return f"error: {err}"
@@ -187,7 +308,11 @@ class Field:
         self.sim.advance(dt_s)
 
 
-async def _add_entry(hass: Any, name: str, algorithm: str) -> Any:
+async def _add_entry(
+    hass: Any, name: str, algorithm: str, extra: dict[str, Any] | None = None
+) -> Any:
+    """The network added through the config flow, with the run's options (``extra``: more
+    of them, such as the simulated plant's instruments)."""
     from homeassistant import config_entries
 
     from custom_components.heatbalance.const import CONF_NETWORK, CONF_PATH, DOMAIN
@@ -200,7 +325,7 @@ async def _add_entry(hass: Any, name: str, algorithm: str) -> Any:
     result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
     entry = result["result"]
     await hass.async_block_till_done()
-    options = dict(entry.options) | {"algorithm": algorithm, "level": LEVEL}
+    options = dict(entry.options) | {"algorithm": algorithm, "level": LEVEL} | (extra or {})
     hass.config_entries.async_update_entry(entry, options=options)
     await hass.async_block_till_done()
     return entry
@@ -217,11 +342,51 @@ async def _untouched(hass: Any, coordinator: Any, field: Field | None) -> None:
     sim.set_pump_speed(net.substation.pump.speed)
     coordinator.memory = CycleMemory()
     coordinator.sent = {}
+    coordinator.plant.restart_draws()  # step 0 reads the seed's first draw, as the CLI's
     if field is not None:
         for iid in field.inlets:
             hass.states.async_set(field.entity(iid, "valve"), "100.0", {"min": 0, "max": 100})
         field.publish()
     await hass.async_block_till_done()
+
+
+class TrueVerdicts:
+    """The band verdict of the plant's true state each cycle, judged as the CLI judges its
+    steps (``evaluate`` of the level, flow target). With noisy instruments HA's own verdict
+    judges its readings: estate12 PI 1 % seed 1 held from step 3 on the plant, yet HA showed
+    one inlet at +10.4 % at step 11 (a 1 % reading beside the band's edge) and counted 12.
+    The state a refresh reads: the simulated plant's step (recorded as it returns), or the
+    field's or the virtual plant's state just before the refresh (``field``)."""
+
+    def __init__(self, coordinator: Any, field: Any = None) -> None:
+        from custom_components.heatbalance.engine.evaluation import evaluate
+
+        self._evaluate = evaluate
+        self.field = field
+        self.verdicts: list[bool] = []
+        self.state: PlantState | None = None
+        if field is None:
+            sim = coordinator.simulator
+            self.network = sim.network
+            step = sim.step
+
+            def stepped(dt_s: float) -> PlantState:
+                self.state = step(dt_s)
+                return self.state
+
+            sim.step = stepped
+        else:
+            self.network = field.sim.network
+
+    def before_refresh(self) -> None:
+        """A real source's plant as the coming refresh reads it."""
+        if self.field is not None:
+            self.state = self.field.sim.state()
+
+    def judge(self) -> None:
+        """The verdict of the state the last refresh read."""
+        ev = self._evaluate(self.network, self.state, level=LEVEL, target="flow")
+        self.verdicts.append(bool(ev.in_band))
 
 
 async def _map_to_entities(hass: Any, entry: Any, field: Field) -> None:
@@ -377,7 +542,9 @@ class StartParts:
     (executor), the simulator's model, the first cycle (control loop built), the platforms
     (entities, registries, first state writes). The parts run one after the other, so the
     process's CPU time while one runs is that part's (the heartbeat and sampler threads
-    aside); what no part covers (flows, options, the update listener) is the remainder."""
+    aside); what no part covers (flows, options, the update listener) is the remainder.
+    Parts named "· …" run inside those: the Stores' reads, the learning's restore, the
+    engine's cycle, the commands' send and any Store save (the timer's, 30 s after a cycle)."""
 
     PARTS = (
         ("custom_components.heatbalance.config_flow", "build_network", "flow load"),
@@ -394,6 +561,21 @@ class StartParts:
             "homeassistant.config_entries",
             "ConfigEntries.async_forward_entry_setups",
             "platforms",
+        ),
+        # inside the parts above (issue 10, HA start): the Stores read, the learning
+        # restored, the engine's cycle, the commands sent, and any Store save that ran
+        ("homeassistant.helpers.storage", "Store.async_load", "· Store read"),
+        ("custom_components.heatbalance.coordinator", "restore_state", "· restore"),
+        ("custom_components.heatbalance.coordinator", "run_cycle", "· engine cycle"),
+        (
+            "custom_components.heatbalance.coordinator",
+            "HeatbalanceCoordinator.async_send",
+            "· send",
+        ),
+        (
+            "custom_components.heatbalance.coordinator",
+            "HeatbalanceCoordinator.async_save",
+            "· save",
         ),
     )
 
@@ -522,15 +704,27 @@ def expected_lingering_timers() -> bool:
     return True
 
 
-async def _gateway_field(request: Any, hass: Any, entry: Any) -> Any:
-    """The gateway chain started and every inlet mapped to it (loopback sockets on)."""
+async def _gateway_field(
+    request: Any, hass: Any, entry: Any, instruments: Instruments | None = None
+) -> Any:
+    """The gateway chain started and every inlet mapped to it (loopback sockets on); the
+    virtual plant's meters read through ``instruments`` (the entry's seed)."""
     from devtools.gateway_field import GatewayField
 
     request.getfixturevalue("socket_enabled")
     request.getfixturevalue("mock_hass_config")  # MQTT reads configuration.yaml
     coordinator = entry.runtime_data.coordinator
     folder = Path(tempfile.mkdtemp(prefix="bench-gw-"))
-    field = GatewayField(hass, coordinator.network, folder, list(coordinator.inlets))
+    ins = instruments or Instruments()
+    field = GatewayField(
+        hass,
+        coordinator.network,
+        folder,
+        list(coordinator.inlets),
+        noise=ins.noise,
+        missing=ins.missing,
+        seed=coordinator.settings.sim_seed,
+    )
     request.addfinalizer(field.close)
     await field.async_start()
     await field.async_map(entry)
@@ -670,7 +864,9 @@ async def _run_case(
     """The benchmark run of :func:`test_product`; ``refreshes``: the coordinator's count."""
     name, source, algorithm = case
     steps = int(os.environ.get("BENCH_PRODUCT_STEPS", "16"))
-    profile = LoopProfile(f"{name}-{source}-{algorithm}")
+    ins = Instruments.from_env()
+    key = f"{name}-{source}-{algorithm}{ins.suffix()}"
+    profile = LoopProfile(key)
     # the harness runs the loop in asyncio's debug mode (a stack extract per callback); Home
     # Assistant runs it so only with --debug. Timed as an operator runs it, unless asked.
     asyncio.get_running_loop().set_debug(os.environ.get("BENCH_PRODUCT_ASYNCIO_DEBUG") == "1")
@@ -683,7 +879,7 @@ async def _run_case(
     await asyncio.sleep(0)  # the steps from here on are timed (this one began before)
     parts = StartParts()
     with profile.part("start"), parts.timed():
-        entry = await _add_entry(hass, name, algorithm)
+        entry = await _add_entry(hass, name, algorithm, _instrument_options(ins, source))
     HaChecks.phase = "cycles"
     start_parts = parts.report()
     start_block.stop()
@@ -700,18 +896,24 @@ async def _run_case(
         await _map_to_entities(hass, entry, field)
         coordinator = entry.runtime_data.coordinator
     elif source == "gateway":
-        gateway = await _gateway_field(request, hass, entry)
+        gateway = await _gateway_field(request, hass, entry, ins)
         coordinator = entry.runtime_data.coordinator
+        gateway.virtual.rewind()  # step 0 reads the seed's first draw, as the CLI's
         gateway.start_polling()
         await gateway.async_fresh(coordinator, 0.0)
     await _untouched(hass, coordinator, field)
     counted = refreshes[0]
+    truth = None if ins.exact else TrueVerdicts(coordinator, field or gateway)
     # step 0 judges the untouched plant and sends the chosen algorithm's first commands, as
     # the CLI's; every refresh after it judges the plant after one more
+    if truth is not None:
+        truth.before_refresh()
     await coordinator.async_refresh()
     first = coordinator.data
     verdicts = [bool(first and first.evaluation and first.evaluation.in_band)]
     shares = [first.share_in_band if first else None]
+    if truth is not None:
+        truth.judge()
     if field is not None:
         field.follow_and_advance(coordinator.plant.cycle_s)
         field.publish()
@@ -730,6 +932,8 @@ async def _run_case(
     for k in range(1, steps + 1):
         if k == outage_cycle:
             await gateway.async_outage(coordinator)
+        if truth is not None:
+            truth.before_refresh()
         t, c, lc = time.perf_counter(), time.process_time(), time.thread_time()
         await coordinator.async_refresh()
         times.append(time.perf_counter() - t)
@@ -741,6 +945,8 @@ async def _run_case(
         ev = coordinator.data.evaluation if coordinator.data else None
         verdicts.append(bool(ev and ev.in_band))
         shares.append(coordinator.data.share_in_band if coordinator.data else None)
+        if truth is not None:
+            truth.judge()
         if os.environ.get("BENCH_PRODUCT_DEBUG") and ev is not None:
             out_of_band = {
                 i: round(e.deviation or 0, 1) for i, e in ev.inlets.items() if not e.in_band
@@ -785,10 +991,16 @@ async def _run_case(
         "inlets": len(network.inlets),
         "source": source,
         "algorithm": algorithm,
-        "ha_steps": _steps_to_band(verdicts),
+        # with noisy instruments judged on the plant's true state, as the CLI judges its
+        # steps (HA's own verdict judges its noisy readings: ha_steps_shown)
+        "ha_steps": _steps_to_band(verdicts if truth is None else truth.verdicts),
+        "ha_steps_shown": _steps_to_band(verdicts),
         "cli_steps": None
         if os.environ.get("BENCH_PRODUCT_NO_CLI")
-        else cli_steps(name, algorithm, steps),
+        else cli_steps(name, algorithm, steps, ins, source),
+        "noise": ins.noise,
+        "missing": ins.missing,
+        "seed": ins.seed,
         "shares": shares,
         "unasked_refreshes": unasked,
         "start_s": start_s,
@@ -822,7 +1034,19 @@ async def _run_case(
         "gateway_outage": outage,  # --gateway-outage: the held commands of that cycle
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}-{source}-{algorithm}.json").write_text(json.dumps(out))
+    (RESULTS / f"{key}.json").write_text(json.dumps(out))
+
+
+def _instrument_options(ins: Instruments, source: str) -> dict[str, Any]:
+    """The entry's options for the run's instruments: the seed always (the gateway's
+    virtual plant draws from it), noise and losses on the simulated plant only (the real
+    sources' readings are the field's)."""
+    from custom_components.heatbalance.const import CONF_DROPOUT, CONF_SIM_NOISE, CONF_SIM_SEED
+
+    options: dict[str, Any] = {CONF_SIM_SEED: ins.seed}
+    if source == "simulated" and not ins.exact:
+        options |= {CONF_SIM_NOISE: ins.noise * 100.0, CONF_DROPOUT: round(ins.missing * 100)}
+    return options
 
 
 # --- the script part ------------------------------------------------------------------------
@@ -857,6 +1081,18 @@ def main() -> int:
     parser.add_argument("--profile", help="folder for profiles of the event loop's thread")
     parser.add_argument("--no-cli", action="store_true", help="HA figures only (no CLI run)")
     parser.add_argument(
+        "--noise",
+        type=float,
+        default=0.0,
+        metavar="PCT",
+        help="instrument noise (%% of each value) on the simulated plant and the gateway's "
+        "meters, and in the CLI column alike (engine/instruments.py's draws)",
+    )
+    parser.add_argument(
+        "--missing", type=float, default=0.0, metavar="PCT", help="%% of inlets lost a cycle"
+    )
+    parser.add_argument("--seeds", type=int, default=1, help="seeds 0…N-1 (noise, missing)")
+    parser.add_argument(
         "--gateway-outage",
         type=int,
         default=0,
@@ -888,60 +1124,80 @@ def main() -> int:
     results.mkdir(parents=True, exist_ok=True)
     print(f"results and logs: {results}", flush=True)
     rows = []
-    for name in names:
-        for source in args.source:
-            if source == "gateway" and name in NO_GATEWAY:
+    noisy = args.noise > 0 or args.missing > 0
+    seeds = range(args.seeds) if noisy else range(1)
+    for name, source, algorithm, seed in (
+        (n, src, a, seed)
+        for n in names
+        for src in args.source
+        for a in args.algorithm
+        for seed in seeds
+    ):
+        if source == "gateway" and name in NO_GATEWAY:
+            if algorithm == args.algorithm[0] and seed == 0:
                 print(f"{name} gateway: not run (too many Modbus devices for one gateway here)")
-                continue
-            for algorithm in args.algorithm:
-                case = [name, source, algorithm]
-                env = (
-                    os.environ
-                    | {
-                        "BENCH_PRODUCT_CASES": json.dumps([case]),
-                        "BENCH_PRODUCT_STEPS": str(args.steps),
-                        "BENCH_PRODUCT_OUT": out,  # the harness writes its RESULTS there
-                    }
-                    | ({"BENCH_PRODUCT_PROFILE": args.profile} if args.profile else {})
-                )
-                env["BENCH_PRODUCT_ASYNCIO_DEBUG"] = "1" if args.asyncio_debug else "0"
-                env["BENCH_PRODUCT_HA_CHECKS"] = "1" if args.ha_checks else "0"
-                env["BENCH_PRODUCT_NO_CLI"] = "1" if args.no_cli else ""
-                env["BENCH_PRODUCT_NO_GC_FREEZE"] = "1" if args.no_gc_freeze else ""
-                env["BENCH_PRODUCT_NO_GC_PAUSE"] = "1" if args.no_gc_pause else ""
-                env["BENCH_PRODUCT_NO_GC_SETTLE"] = "1" if args.no_gc_settle else ""
-                env["BENCH_PRODUCT_HA_TIMER"] = "1" if args.ha_timer else ""
-                env["BENCH_PRODUCT_OUTAGE"] = str(args.gateway_outage or "")
-                cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
-                cmd += ["-W", "ignore", f"--timeout={args.timeout:.0f}", "--rootdir", str(ROOT)]
-                log = results / f"{name}-{source}-{algorithm}.log"
-                # pytest's own timeout first (its teardown stops the plant); ours is the guard
-                run = run_case(cmd, env, ROOT, log, args.timeout + 120.0)
-                result = results / f"{name}-{source}-{algorithm}.json"
-                if not result.exists():
-                    print(f"{name} {source} {algorithm}: failed, {run.reason()}")
-                    continue
-                if run.returncode != 0 or run.leftovers:  # figures written: error at teardown
-                    print(f"{name} {source} {algorithm}: after the figures were written,")
-                    print(f"  {run.reason(6)}".replace("\n", "\n    "))
-                else:
-                    log.unlink()
-                rows.append(json.loads(result.read_text()))
-                result.unlink()
-                _print_row(rows[-1], header=len(rows) == 1)
-                if rows[-1].get("gateway_resends") is not None:
-                    print(f"  gateway resent unacked readings {rows[-1]['gateway_resends']}×")
-                if (outage := rows[-1].get("gateway_outage")) is not None:
-                    print("  gateway outage:", ", ".join(f"{k} {v}" for k, v in outage.items()))
-                if isinstance(rows[-1]["cli_steps"], str):
-                    print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
-                if rows[-1].get("ha_checks") is not None:
-                    _print_checks(rows[-1]["ha_checks"])
-                if args.verbose:
-                    _print_blocks(rows[-1])
-                    print("  in band per cycle %:", [round(x or 0) for x in rows[-1]["shares"]])
-                if rows[-1].get("unasked_refreshes"):
-                    print(f"  refreshes not run by the benchmark: {rows[-1]['unasked_refreshes']}")
+            continue
+        if source == "entities" and noisy:  # this field writes exact readings (write_exact)
+            if algorithm == args.algorithm[0] and seed == 0:
+                print(f"{name} entities: not run with --noise/--missing (bench_product_faults)")
+            continue
+        ins = Instruments(args.noise / 100.0, args.missing / 100.0, seed)
+        case = [name, source, algorithm]
+        env = (
+            os.environ
+            | {
+                "BENCH_PRODUCT_CASES": json.dumps([case]),
+                "BENCH_PRODUCT_STEPS": str(args.steps),
+                "BENCH_PRODUCT_OUT": out,  # the harness writes its RESULTS there
+            }
+            | ({"BENCH_PRODUCT_PROFILE": args.profile} if args.profile else {})
+        )
+        env["BENCH_PRODUCT_ASYNCIO_DEBUG"] = "1" if args.asyncio_debug else "0"
+        env["BENCH_PRODUCT_HA_CHECKS"] = "1" if args.ha_checks else "0"
+        env["BENCH_PRODUCT_NO_CLI"] = "1" if args.no_cli else ""
+        env["BENCH_PRODUCT_NO_GC_FREEZE"] = "1" if args.no_gc_freeze else ""
+        env["BENCH_PRODUCT_NO_GC_PAUSE"] = "1" if args.no_gc_pause else ""
+        env["BENCH_PRODUCT_NO_GC_SETTLE"] = "1" if args.no_gc_settle else ""
+        env["BENCH_PRODUCT_HA_TIMER"] = "1" if args.ha_timer else ""
+        env["BENCH_PRODUCT_OUTAGE"] = str(args.gateway_outage or "")
+        env["BENCH_PRODUCT_NOISE"] = str(ins.noise)
+        env["BENCH_PRODUCT_MISSING"] = str(ins.missing)
+        env["BENCH_PRODUCT_SEED"] = str(ins.seed)
+        cmd = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"]
+        cmd += ["-W", "ignore", f"--timeout={args.timeout:.0f}", "--rootdir", str(ROOT)]
+        key = f"{name}-{source}-{algorithm}{ins.suffix()}"
+        log = results / f"{key}.log"
+        # pytest's own timeout first (its teardown stops the plant); ours is the guard
+        run = run_case(cmd, env, ROOT, log, args.timeout + 120.0)
+        result = results / f"{key}.json"
+        if not result.exists():
+            print(f"{key}: failed, {run.reason()}")
+            continue
+        if run.returncode != 0 or run.leftovers:  # figures written: error at teardown
+            print(f"{key}: after the figures were written,")
+            print(f"  {run.reason(6)}".replace("\n", "\n    "))
+        else:
+            log.unlink()
+        rows.append(json.loads(result.read_text()))
+        result.unlink()
+        _print_row(rows[-1], header=len(rows) == 1)
+        if rows[-1].get("gateway_resends") is not None:
+            print(f"  gateway resent unacked readings {rows[-1]['gateway_resends']}×")
+        if (outage := rows[-1].get("gateway_outage")) is not None:
+            print("  gateway outage:", ", ".join(f"{k} {v}" for k, v in outage.items()))
+        if isinstance(rows[-1]["cli_steps"], str):
+            print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
+        if noisy:
+            print(f"  HA's own verdict (its noisy readings): {rows[-1]['ha_steps_shown']}")
+        if rows[-1].get("ha_checks") is not None:
+            _print_checks(rows[-1]["ha_checks"])
+        if args.verbose:
+            _print_blocks(rows[-1])
+            print("  in band per cycle %:", [round(x or 0) for x in rows[-1]["shares"]])
+        if rows[-1].get("unasked_refreshes"):
+            print(f"  refreshes not run by the benchmark: {rows[-1]['unasked_refreshes']}")
+    if rows:
+        _print_agreement(rows)
     return 0
 
 
@@ -982,10 +1238,37 @@ def _print_checks(found: list[dict[str, str]]) -> None:
         print(f"    [{f['phase']}] {f['logger']}: {f['msg']}")
 
 
+def _instruments(r: dict[str, Any]) -> str:
+    """A row's instruments: exact, or noise / lost share and seed."""
+    noise, missing = r.get("noise") or 0.0, r.get("missing") or 0.0
+    if noise <= 0 and missing <= 0:
+        return "exact"
+    lost = f"+{missing:.0%}lost" if missing > 0 else ""
+    return f"{noise * 100:g}%{lost} s{r.get('seed', 0)}"
+
+
+def _print_agreement(rows: list[dict[str, Any]]) -> None:
+    """Per network, source and algorithm: seeds whose HA steps equal the CLI's ±1."""
+    groups: dict[tuple[str, str, str], list[bool]] = {}
+    for r in rows:
+        ha, cli = r["ha_steps"], r["cli_steps"]
+        if isinstance(cli, str):  # the CLI failed
+            same = False
+        elif ha is None or cli is None:  # never in band: equal only if neither is
+            same = ha is None and cli is None
+        else:
+            same = abs(ha - cli) <= 1
+        groups.setdefault((r["network"], r["source"], r["algorithm"]), []).append(same)
+    print("HA = CLI ±1 (runs):")
+    for (name, source, algorithm), same in groups.items():
+        print(f"  {name} {source} {algorithm}: {sum(same)}/{len(same)}")
+
+
 def _print_row(r: dict[str, Any], header: bool) -> None:
     if header:
         print(
-            f"{'network':<15}{'inlets':>7} {'source':<10}{'algo':<12}{'HA':>4}{'CLI':>5}"
+            f"{'network':<15}{'inlets':>7} {'source':<10}{'algo':<12}{'instruments':<13}"
+            f"{'HA':>4}{'CLI':>5}"
             f"{'start s':>9}{'CPU s':>7}{'reload s':>9}{'cycle ms':>10}{'max ms':>8}{'CPU ms':>8}"
             f"{'loop ms':>8}{'stall ms':>10}{'block ms':>9}{'RSS MB':>8}{'entities':>15}"
         )
@@ -995,6 +1278,7 @@ def _print_row(r: dict[str, Any], header: bool) -> None:
 
     print(
         f"{r['network']:<15}{r['inlets']:>7} {r['source']:<10}{r['algorithm']:<12}"
+        f"{_instruments(r):<13}"
         f"{steps(r['ha_steps']):>4}{steps(r['cli_steps']):>5}{r['start_s']:>9.1f}"
         f"{r['start_cpu_s']:>7.1f}"
         f"{r['reload_s']:>9.1f}{r['cycle_median_ms']:>10.0f}{r['cycle_max_ms']:>8.0f}"

@@ -106,7 +106,7 @@ def decompose(
     fair = _oracle_flows(plant)
     return {
         **_uncertainty(control, plant, leaves),
-        **_loop_bound(control),
+        **loop_bound(control),
         "oracle_min": min(fair),
         "oracle_max": max(fair),
         "network": network.name,
@@ -154,7 +154,7 @@ def _uncertainty(control: Controller, plant: Network, leaves: dict[str, float]) 
     return {"allowed": 1.0 / min(bounds), "sigma": float(np.median(sigmas))}
 
 
-def _loop_bound(control: Controller) -> dict[str, float]:
+def loop_bound(control: Controller) -> dict[str, float]:
     """The pump loop's joint lower bound over every regulated inlet (as
     ``Controller._pump_trim`` forms it) and the lowest estimate, both over set flow."""
     ratios = []

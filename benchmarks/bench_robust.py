@@ -245,6 +245,9 @@ class Scenario:
     # says so (``ControllerConfig.commissioned`` 0, §7.2.6): a building shut for works or
     # after a shutdown; without position feedback its opening is known only from that record
     shut: bool = False
+    # … and no commissioning record says so (16c): the network file's opening is all the
+    # controller knows of that valve; without feedback it is assumed open while it is shut
+    recorded: bool = True
 
     @property
     def seeded(self) -> bool:
@@ -355,6 +358,12 @@ SCENARIOS = (
     # none (issue 9 goal: the same steps to band as with feedback, ±1); every inlet judged
     Scenario("shut building", shut=True),
     Scenario("shut building, valves without feedback", fault="no_feedback", shut=True),
+    # … and no record of it (16c): the file says open, the valve is shut; without feedback
+    # the controller must find it shut from its flow, not name it blocked and leave it
+    Scenario("shut, no record", shut=True, recorded=False),
+    Scenario(
+        "shut, no record, valves without feedback", fault="no_feedback", shut=True, recorded=False
+    ),
 )
 DROPOUT = 10  # cycles an inlet is silent in the ``dropout`` fault
 
@@ -718,7 +727,7 @@ def run_one(
     faults = PlantFaults(scn, victim, second or "")
     faulty_ids = faulty_ids_of(scn, victim, second, unread)
     cfg = config or ControllerConfig()
-    if scn.shut:
+    if scn.shut and scn.recorded:
         cfg = replace(cfg, commissioned={**cfg.commissioned, victim: 0.0})
     driven = Driven(configured, cfg, loop, hold)
     lp, control = driven.loop, driven.controller

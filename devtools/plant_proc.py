@@ -37,7 +37,8 @@ START_GUARD_S = 120.0  # turns a plant that never starts into an error, not a ti
 
 class PlantProcess:
     """A :class:`VirtualPlant` of ``network`` served by a child process; ``plant``: its
-    keyword options (``noise``, ``substation_meter``, ``seed``, ``speed``, ``tick_s``)."""
+    keyword options (``noise``, ``missing``, ``substation_meter``, ``seed``, ``speed``,
+    ``tick_s``)."""
 
     def __init__(self, network: Network, log: Path, **plant: Any) -> None:
         self.network = network
@@ -117,6 +118,11 @@ class PlantProcess:
         """A valve turned on site (0…1)."""
         self.call("turn", inlet, opening)
 
+    def rewind(self) -> None:
+        """The instruments' draws start again at the seed's first (a benchmark's fresh start
+        reads what the engine's first measurement of that seed reads)."""
+        self.call("rewind")
+
     def set_flow_bias(self, inlet: str, factor: float) -> None:
         """The inlet's flow meter reads ``factor`` of the truth from now on."""
         self.call("set_flow_bias", inlet, factor)
@@ -187,6 +193,7 @@ def _set_lost(plant: VirtualPlant, inlets: list[str]) -> None:
 OPERATIONS: dict[str, Any] = {
     "advance": lambda p, dt_s: p.advance(dt_s),
     "turn": lambda p, inlet, opening: p.turn(inlet, opening),
+    "rewind": lambda p: p.rewind(),
     "inject_fault": lambda p, inlet, kind, **kw: p.inject_fault(inlet, kind, **kw),
     "set_flow_bias": _set_flow_bias,
     "set_lost": _set_lost,

@@ -14,10 +14,15 @@ with is the benchmark's own. Per step it prints:
   true deviation, the controller's estimate, its move; ``RET``: return temperature outside;
 - ``READ`` (``--watch`` only): this step's flow reading against the true flow it measures
   (the state *before* this step's commands) and the flow filter after the update — value,
-  σ, learnt meter noise and the spike count, which shows a reading left out as a spike.
+  σ, learnt meter noise and the spike count, which shows a reading left out as a spike;
+- ``PUMP`` (``--pump`` only): the pump loop (``Controller._pump_trim``) — its factor on the
+  goals (``trim``), the aim, the quiet cycles, its joint lower bound and the lowest estimate
+  (as ``bench_pump``'s ``loop bound / est. min``), and the truly lowest flow over set flow
+  after the step's commands: the margin the loop keeps, step by step (issue 9 pump goal).
 
     PYTHONPATH=. .venv/ha2026/bin/python -m devtools.trace_robust gen60 18 --watch B036
-    (--scenario "noise 2%" default; hidden shapes by name too; --quiet: the end figure only;
+    (--scenario "noise 2%" default, "noise 1%" is bench_pump's; hidden shapes by name too;
+    --quiet: the end figure only; --pump: the pump loop's bound per step;
     --algorithm traditional: HA's default PI; --no-dp: no ΔP read, the learnt pipes and
     drawing factors printed at the end)
 
@@ -34,6 +39,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from benchmarks import bench_robust as br
+from benchmarks.bench_pump import loop_bound
 from custom_components.heatbalance.engine import loop as engine_loop
 from custom_components.heatbalance.engine.control import controller as engine_controller
 from custom_components.heatbalance.engine.control.base import ControllerConfig
@@ -43,8 +49,8 @@ from custom_components.heatbalance.engine.evaluation import evaluate
 class Tracer:
     """Listens to one run: the readings, the controller's step, the hold and the verdict."""
 
-    def __init__(self, watch: list[str], quiet: bool) -> None:
-        self.watch, self.quiet = watch, quiet
+    def __init__(self, watch: list[str], quiet: bool, pump: bool = False) -> None:
+        self.watch, self.quiet, self.pump = watch, quiet, pump
         self.step = 0
         self.control: Any = None
         self.truth: dict[str, float] = {}  # the flows the step's readings measure
@@ -102,6 +108,24 @@ class Tracer:
         for iid, e in ret.inlets.items():
             if e.in_band is False:
                 print(f"   RET {iid} {e.deviation:+.2f} K")
+        if self.pump:
+            self.pump_loop(network, state)
+
+    def pump_loop(self, network: Any, state: Any) -> None:
+        """The pump loop's bound against the truly lowest flow (both over set flow)."""
+        control = self.control
+        bound = loop_bound(control)
+        truth = {
+            iid: state.inlets[iid].flow_m3h / control.config.set_flow(network.inlets[iid])
+            for iid in control.ids
+            if iid in state.inlets and control.config.set_flow(network.inlets[iid]) > 0
+        }
+        worst = min(truth, key=truth.__getitem__)
+        print(
+            f"   PUMP trim {control.trim:.4f} aim {control.aim:.4f} quiet {control.quiet} "
+            f"bound {bound['bound']:.4f} est. min {bound['est_min']:.4f} "
+            f"true min {truth[worst]:.4f} ({worst})"
+        )
 
 
 @contextmanager
@@ -166,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-dp", action="store_true", help="no ΔP read, as bench_robust --no-dp (§3.0.7-3)"
     )
+    parser.add_argument("--pump", action="store_true", help="the pump loop's bound per step")
     args = parser.parse_args(argv)
     nets = {n.name: n for n in br.networks(False) + br.hidden_networks()}
     scenarios = {s.name: s for s in br.SCENARIOS}
@@ -175,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     scn = scenarios[args.scenario]
     if args.no_dp:
         scn = dataclasses.replace(scn, pressures=False)
-    tracer = Tracer(args.watch, args.quiet)
+    tracer = Tracer(args.watch, args.quiet, args.pump and args.algorithm == "model")
     with listening(tracer):
         config = ControllerConfig(algorithm=args.algorithm)
         run = br.run_one(nets[args.network], scn, args.seed, config)

@@ -8,6 +8,11 @@ VENVS=$ROOT/.venv
 HA_VERSIONS=(ha2026 ha2025)
 declare -A HA_PYTHON=([ha2026]=3.14 [ha2025]=3.13)
 
+# The gateway add-on's Python X.Y: its image's base (addon/build.yaml, e.g. base-python:3.13).
+addon_python() {
+  grep -o 'base-python:[0-9]*\.[0-9]*' "$ROOT/addon/build.yaml" | head -n 1 | cut -d: -f2
+}
+
 # Print a usable interpreter for Python X.Y, or nothing. Looks at an explicit variable,
 # PATH, pyenv's versions and the path the shared installer uses.
 find_python() {

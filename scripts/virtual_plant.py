@@ -12,10 +12,15 @@ controller can be exercised end to end without hardware.
 Imperfect instruments for the meter check (engine/meters.py): ``flow_bias`` makes an inlet's
 flow meter read high or low, ``noise`` puts relative Gaussian noise on every meter's flow and
 temperatures (the integrating energy counter stays exact: its error would be a bias),
-``lost`` names inlets whose meter reads invalid values now (error sentinels outside the
-profile's valid range for flow and temperatures, which the gateway publishes as ``null``: a
-lost reading), and ``substation_meter`` adds the
-substation's flow meter (device ``substation-meter``).
+``missing`` loses each inlet's meter readings in a cycle with that probability and ``lost``
+names inlets whose meter reads invalid values now (error sentinels outside the profile's
+valid range for flow and temperatures, which the gateway publishes as ``null``: a lost
+reading), and ``substation_meter`` adds the substation's flow meter (device
+``substation-meter``). The noise and the losses are the engine's instruments
+(``engine/instruments.py``): one draw per plant cycle (per :meth:`VirtualPlant.advance`), in
+the engine's order from ``seed``, so the gateway's readings of a seed are the engine's and the
+integration's simulated plant's (issue 10: "steps to band in HA equal the CLI's ±1"). Before,
+every register read drew its own noise, in the order the gateway happened to poll.
 
 Served by pymodbus 3.16 ``SimDevice``/``SimData`` (not the deprecated datastore contexts); one
 Modbus TCP server per line of at most 246 devices (device ids 1…246), on consecutive ports from
@@ -53,6 +58,7 @@ from heatbalance_gateway import codec
 from heatbalance_gateway.register_map import Profile, load_profile
 
 if TYPE_CHECKING:
+    from custom_components.heatbalance.engine.instruments import Drawn
     from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 
 _LOGGER = logging.getLogger(__name__)
@@ -124,17 +130,22 @@ class VirtualPlant:
         host: str = "127.0.0.1",
         port: int = 5020,
         noise: float = 0.0,
+        missing: float = 0.0,
         substation_meter: bool = False,
         seed: int = 0,
     ) -> None:
         if not speed > 0 or not tick_s > 0:
             raise ValueError("speed and tick_s must be above zero")
+        if not 0.0 <= missing <= 1.0 or not noise >= 0.0:
+            raise ValueError("noise must be at least 0 and missing within 0…1")
         self.sim = sim
         self.noise = noise
+        self.missing = missing
         self.flow_bias: dict[str, float] = {}  # inlet → factor its flow meter reads
         self.lost: set[str] = set()  # inlets whose meter reads invalid values now
         self.substation_meter = substation_meter
-        self._rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.rewind()
         self.speed = speed
         self.tick_s = tick_s
         self.host = host
@@ -183,23 +194,55 @@ class VirtualPlant:
         """The plant state the registers show (recomputed after a move or a tick)."""
         if self._state is None:
             self._state = self.sim.state()
+            self._drawn = None
         return self._state
+
+    def rewind(self) -> None:
+        """The instruments' draws start again at the seed's first: the current cycle reads
+        what the engine's first measurement of this seed reads."""
+        self._rng = np.random.default_rng(self.seed)
+        self._cycle_draws = self._rng.bit_generator.state  # where this cycle's draws begin
+        self._drawn: Drawn | None = None
+
+    def drawn(self) -> Drawn | None:
+        """This cycle's instrument readings of the current state (None: exact, nothing
+        lost). A valve moved within the cycle changes the state, not the cycle's draws: they
+        are drawn again from where the cycle's began, so each cycle takes the engine's
+        numbers however often the state is recomputed or the registers are read."""
+        if self.noise <= 0.0 and self.missing <= 0.0:
+            return None
+        state = self.state()
+        if self._drawn is None:
+            from custom_components.heatbalance.engine.instruments import draw
+
+            self._rng.bit_generator.state = self._cycle_draws
+            self._drawn = draw(state, self.noise, self.missing, self._rng)
+        return self._drawn
 
     def values(self, device: PlantDevice) -> dict[str, float]:
         """Engineering values of a device's points from the current plant state (a meter's
         as its instruments read them: biased, noisy)."""
         state = self.state()
+        drawn = self.drawn()
         if device.kind == "substation":
             pump = state.pump
-            return self._metered(pump.flow_m3h, state.supply_c, state.return_c) | {
-                "power": state.heat_w / 1000.0,
-                "energy": state.heat_kwh,
+            read = drawn.network if drawn is not None else {}
+            metered = {
+                "flow": _or(read.get("pump_flow_m3h"), pump.flow_m3h),
+                "supply_temperature": _or(read.get("supply_c"), state.supply_c),
+                "return_temperature": _or(read.get("return_c"), state.return_c),
             }
+            return metered | {"power": state.heat_w / 1000.0, "energy": state.heat_kwh}
         inlet = state.inlets[device.inlet]
         if device.kind == "meter":
-            flow = inlet.flow_m3h * self.flow_bias.get(device.inlet, 1.0)
-            metered = self._metered(flow, inlet.supply_c, inlet.return_c)
-            if device.inlet in self.lost:
+            read = drawn.inlets[device.inlet] if drawn is not None else {}
+            flow = _or(read.get("flow_m3h"), inlet.flow_m3h)
+            metered = {
+                "flow": flow * self.flow_bias.get(device.inlet, 1.0),  # the engine's order
+                "supply_temperature": _or(read.get("supply_c"), inlet.supply_c),
+                "return_temperature": _or(read.get("return_c"), inlet.return_c),
+            }
+            if device.inlet in self.lost or (drawn is not None and device.inlet in drawn.lost):
                 metered = LOST_READING
             return metered | {
                 "power": inlet.heat_w / 1000.0,
@@ -212,16 +255,11 @@ class VirtualPlant:
             "fault_code": float(FAULT_CODES.get(inlet.fault, 9)),
         }
 
-    def _metered(self, flow: float, supply: float, ret: float) -> dict[str, float]:
-        """A meter's flow and temperatures with the instruments' noise."""
-        if self.noise > 0:
-            flow, supply, ret = (
-                v * (1.0 + self._rng.normal(0.0, self.noise)) for v in (flow, supply, ret)
-            )
-        return {"flow": flow, "supply_temperature": supply, "return_temperature": ret}
-
     def advance(self, dt_s: float) -> None:
-        """Advance the simulated plant ``dt_s`` seconds."""
+        """Advance the simulated plant ``dt_s`` seconds: a new cycle, whose draws follow the
+        last cycle's (drawn first if nobody read it: the engine draws every cycle)."""
+        if self.drawn() is not None:
+            self._cycle_draws = self._rng.bit_generator.state
         self.sim.advance(dt_s)
         self._state = None
 
@@ -371,6 +409,11 @@ class VirtualPlant:
             }
             for line in range(self.lines)
         ]
+
+
+def _or(value: float | None, exact: float) -> float:
+    """A drawn reading, or the plant's value where the instruments drew none."""
+    return exact if value is None else value
 
 
 def gateway_config(

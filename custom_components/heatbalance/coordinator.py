@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -238,9 +238,25 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         if self._save_unsub is None:
             self._save_unsub = async_call_later(self.hass, SAVE_DELAY_S, self._async_save_due)
 
-    async def _async_save_due(self, _: datetime | Event | None = None) -> None:
-        if self._save_unsub is not None:
-            await self.async_save()
+    async def _async_save_due(self, when: datetime | Event | None = None) -> None:
+        """The save's timer fired (``when``: a time) or Home Assistant stops (an event).
+
+        While the entry is still setting up, the timer's save waits another
+        :data:`SAVE_DELAY_S`: the first cycle schedules it, and on a loaded machine a large
+        network's setup outlasts the delay (gen23k at load 20: 40-60 s), so the save's
+        serialisation and write (≈1-1.5 s CPU at 23,870 inlets) fell inside the start, beside
+        HA adding 10,000 entities (issue 10, HA start). What changes meanwhile goes along."""
+        if self._save_unsub is None:
+            return
+        if isinstance(when, datetime) and self._setting_up:
+            self._save_unsub = async_call_later(self.hass, SAVE_DELAY_S, self._async_save_due)
+            return
+        await self.async_save()
+
+    @property
+    def _setting_up(self) -> bool:
+        entry = self.config_entry
+        return entry is not None and entry.state is ConfigEntryState.SETUP_IN_PROGRESS
 
     def _cancel_save(self) -> None:
         if self._save_unsub is not None:

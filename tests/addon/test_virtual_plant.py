@@ -78,6 +78,45 @@ def test_main_writes_a_valid_gateway_config(tmp_path, monkeypatch) -> None:
     assert len(config.raw["buses"][0]["devices"]) == 24
 
 
+def test_meters_read_the_engines_instrument_draws_cycle_by_cycle() -> None:
+    """The meters' noise and lost readings are ``engine/instruments.py``'s draws in the
+    engine's order from the seed, one draw per plant cycle (issue 10: the gateway column of
+    bench_product compares with the engine seed by seed): reads within a cycle agree, a
+    valve moved within a cycle changes the values, not the cycle's draws, and a cycle nobody
+    read still takes its draw. Before, every register read drew its own noise."""
+    import numpy as np
+
+    from custom_components.heatbalance.engine.instruments import draw
+
+    plant = _plant(noise=0.02, missing=0.2, seed=7, substation_meter=True)
+    plant.flow_bias["B003"] = 1.1
+    twin, rng = vp.load_simulator("estate12"), np.random.default_rng(7)
+    meters = [d for d in plant.devices if d.kind in ("meter", "substation")]
+    lost = 0
+    for cycle in range(5):
+        if cycle == 2:  # a command within the cycle, after the gateway read it once
+            [plant.values(m) for m in meters]
+            plant.move(plant.device("b005-valve"), 40.0)
+            twin.set_opening("B005", 0.40)
+        expected = draw(twin.state(), 0.02, 0.2, rng)
+        if cycle != 3:  # nobody reads cycle 3: its draw is taken all the same
+            for _twice in range(2):
+                for m in meters:
+                    got = plant.values(m)
+                    want = expected.network if m.kind == "substation" else expected.inlets[m.inlet]
+                    flow = want["pump_flow_m3h" if m.kind == "substation" else "flow_m3h"]
+                    if m.inlet in expected.lost:
+                        assert got["flow"] == vp.LOST_READING["flow"]
+                        lost += 1
+                        continue
+                    assert got["flow"] == flow * (1.1 if m.inlet == "B003" else 1.0)
+                    assert got["supply_temperature"] == want["supply_c"]
+                    assert got["return_temperature"] == want["return_c"]
+        plant.advance(600.0)
+        twin.advance(600.0)
+    assert lost > 0
+
+
 async def test_registers_follow_the_simulator_and_a_write_moves_the_valve() -> None:
     plant = _plant(speed=3600.0, tick_s=0.05)
     valve, meter = plant.device("b001-valve"), plant.device("b001-meter")

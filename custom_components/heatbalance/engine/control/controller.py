@@ -108,6 +108,7 @@ NO_POSITION = "no valve position (no feedback, no earlier command, none configur
 ASSUMED_COMMAND = "no feedback: position assumed at the last command (or feedback) known"
 ASSUMED_CONFIGURED = "no feedback: position assumed at the configured opening"
 ASSUMED_COMMISSIONED = "no feedback: position assumed at the commissioned opening (§7.2.6)"
+ASSUMED_SHUT = "no feedback: position assumed shut (no flow at its assumed opening)"
 STUCK = "stuck: the position does not follow the command"
 VALVE_FAULT = "the valve reports fault code"  # §4.3.8: isolated like a stuck valve
 BLOCKED = "blocked: the valve passes far less than its characteristic"
@@ -147,6 +148,9 @@ BLOCKED_FACTOR = 4.0  # valve resistance ≥4× its characteristic's (Kv ≤ 50 
 # (diagnosis.py's ``blockage_ratio``) for this many cycles in a row is a valve passing too little
 MODEL_LOW_RATIO = 0.7
 MODEL_LOW_CYCLES = 2
+# A valve without feedback, assumed at its file's or record's opening, reading at most this
+# share of the network's median flow ÷ design flow passes (near) no flow: assumed shut
+NO_FLOW_SHARE = 0.05
 MIN_METER_WITNESSES = 3  # inlets with a model flow before the meter check is given them
 TRIM_Z = 2.0  # the pump loop slows every flow until the worst estimate − 2 σ meets set flow…
 TRIM_STEP = 0.002  # … in steps of at least 0.2 % of flow (smaller ones are the loop's noise)
@@ -214,6 +218,9 @@ class Controller:
         self.faults: dict[str, str] = {}
         self.blocked_kv: dict[str, float] = {}  # a blocked valve's Kv over its characteristic's
         self.mismatches: dict[str, int] = {}  # commands in a row the feedback did not follow
+        # valves without feedback assumed shut from their flow, until a command from there
+        # is carried out (:meth:`_check_shut`): no blockage is judged on them meanwhile
+        self.shut_assumed: set[str] = set()
         self.model_low: dict[str, int] = {}  # cycles in a row far below the model's flow (no ΔP)
         self.fresh: set[str] = set()  # inlets with a flow reading this cycle
         self.shifted: set[str] = set()  # … whose flow last cycle's valve commands changed
@@ -260,6 +267,7 @@ class Controller:
         self._check_stuck(measurements)
         self._check_fault_codes(measurements)
         self._remember_feedback(measurements)
+        self._check_shut(measurements)
         openings = {iid: self._position(iid, measurements, cmds) for iid in self.ids}
         self._assumed = frozenset(cmds.assumed)  # positions not read back (for _move_factor)
         self.raw = measurements
@@ -298,8 +306,9 @@ class Controller:
                 continue
             (model_ids if algo == "model" else pi_ids).append(iid)
         if not model_ids:  # the model step identifies every inlet; without it, here
+            gates = self._identification_gates()
             for iid in self.ids:
-                self._identify(iid, openings[iid])
+                self._identify(iid, openings[iid], gates.get(iid, IDENTIFICATION_GATE))
             cmds.faults.clear()  # a blockage found or cleared just now
             cmds.faults.update(self.faults)
         self._pi_from = {}
@@ -1448,13 +1457,15 @@ class Controller:
         views: dict[str, InletView] = {}
         seen = 0
         model_ids = set(ids)
+        gates = self._identification_gates()
+        reading_of, fresh, held = meas.inlets.get, self.fresh, cmds.held  # bound once: per inlet
         for iid in self.ids:
-            reading = meas.inlets.get(iid)
+            reading = reading_of(iid)
             current = openings[iid]
             # The branch is identified from this cycle's own reading (the estimate leans on
             # the plan's prediction right after a move; learning from it would be circular),
             # with the spike gate widened to the learnt noise.
-            verdict = self._identify(iid, current)
+            verdict = self._identify(iid, current, gates.get(iid, IDENTIFICATION_GATE))
             target = None
             if iid in model_ids:
                 target = self._flow_target(iid, meas, cmds, current, verdict)
@@ -1464,22 +1475,25 @@ class Controller:
             # inlet (or a household behind a faulty building valve) leaves the plan.
             movable = target is not None and (not self.config.auto or self._is_auto(iid))
             movable = movable and not self._isolated(iid)
-            trusted = None if iid in cmds.held else reading  # a held reading is not used
-            views[iid] = InletView(current, movable, target, trusted, iid in self.fresh)
+            trusted = None if iid in held else reading  # a held reading is not used
+            views[iid] = InletView(current, movable, target, trusted, iid in fresh)
         return views, seen
 
-    def _identify(self, iid: str, current: float | None) -> str | None:
+    def _identify(self, iid: str, current: float | None, gate: float) -> str | None:
         """Feed this cycle's own reading to the inlet's identifier and judge a blockage.
 
         The identification's verdict (None: nothing fed). Runs whatever algorithm regulates
         the inlet: a blocked valve is a plant fault to alarm (§5.3.7-3), not a part of the
         model-based plan — under PI alone nothing identified, and a blocked building was
-        never named (bench_robust, PI: 0 of 11 networks).
+        never named (bench_robust, PI: 0 of 11 networks). ``gate``: the inlet's
+        :meth:`_identification_gates`.
         """
         fresh = self.raw.inlets.get(iid)
         if fresh is None or current is None or iid not in self.fresh:
             return None
-        verdict = self.model.identify(iid, fresh, current, self._identification_gate(iid))
+        if iid in self.shut_assumed:  # its opening is a guess: nothing to learn or diagnose
+            return None
+        verdict = self.model.identify(iid, fresh, current, gate)
         self._check_blocked(iid, fresh, current)
         return verdict
 
@@ -1493,20 +1507,21 @@ class Controller:
             self._manual = (manual, len(manual), frozenset(manual))
         return self.config.auto and iid not in self._manual[2]
 
-    def _identification_gate(self, iid: str) -> float:
-        """How far a sample may disagree with the learnt branch before it counts as a spike.
+    def _identification_gates(self) -> dict[str, float]:
+        """How far a sample may disagree with the learnt branch before it counts as a spike,
+        per inlet with an estimator (the others: :data:`IDENTIFICATION_GATE`).
 
         The branch equation divides ΔP by Q²: its relative noise is √((2σ_Q)² + σ_ΔP²) of one
         reading; four times that once the noise is learnt, never less than the
-        identification's own gate.
+        identification's own gate. The σ of every inlet at once from the bank's arrays
+        (per inlet, two filter views' reads cost ≈ 90 ms a cycle at 23k; the same values).
         """
-        est = self.estimators.get(iid)
-        flow_rel = dp_rel = 0.0
-        if est is not None:  # relative σ of one reading, once learnt
-            flow, dp = est.filters["flow_m3h"], est.filters["dp_available_kpa"]
-            flow_rel = flow.sigma() if flow.noise is not None else 0.0
-            dp_rel = dp.sigma() if dp.noise is not None else 0.0
-        return max(IDENTIFICATION_GATE, 4.0 * math.hypot(2.0 * flow_rel, dp_rel))
+        flow = self.estimators.learnt_sigmas("flow_m3h")  # relative σ of one reading…
+        dp = self.estimators.learnt_sigmas("dp_available_kpa")  # … 0.0 until learnt
+        return {
+            iid: max(IDENTIFICATION_GATE, 4.0 * math.hypot(2.0 * f, dp[iid]))
+            for iid, f in flow.items()
+        }
 
     def _isolated(self, iid: str) -> bool:
         """Whether the inlet or its building valve is diagnosed stuck (it cannot be moved)."""
@@ -1606,26 +1621,29 @@ class Controller:
         the no-ΔP witness alone (:meth:`_check_blocked_unmeasured`): its identification
         learns the model's error there, which is no fault.
         """
-        if self.faults.get(iid, "").startswith(STUCK):
+        faults = self.faults
+        if iid in faults and faults[iid].startswith(STUCK):
             return
         ident = self.model.identifiers.get(iid)
-        if (
-            "dp_available_kpa" in reading.estimated
-            and reading.get("valve_dp_kpa") is None
-            and self.model.is_leaf(iid)
-        ):
+        leaf = self.model.is_leaf(iid)
+        valve_dp = reading.get("valve_dp_kpa")
+        if "dp_available_kpa" in reading.estimated and valve_dp is None and leaf:
             self._check_circuit(iid, 1.0)  # what the estimate named before (a restored
             self._check_branch(iid, 1.0)  # state) is cleared: it was never the plant's
             return
-        if ident is not None and ident.samples >= 1 and self.model.is_leaf(iid):
-            self._check_valve(iid, ident.valve_factor)
-            self._check_circuit(iid, ident.circuit_factor)
-            if reading.get("valve_dp_kpa") is None:
+        if ident is not None and ident.samples >= 1 and leaf:
+            valve, circuit = ident.valve_factor, ident.circuit_factor
+            if iid not in faults and valve < BLOCKED_FACTOR and circuit < BLOCKED_FACTOR:
+                self.blocked_kv.pop(iid, None)  # what the two checks do for a sound branch
+            else:
+                self._check_valve(iid, valve)
+                self._check_circuit(iid, circuit)
+            if valve_dp is None:
                 k = self.model.planner.index[iid]
                 x = self.model.planner.valve_term(k, opening)
                 self._check_branch(iid, ident.resistance(x) / (ident.a0 + x))
             return
-        flow, dp = reading.get("flow_m3h"), reading.get("valve_dp_kpa")
+        flow, dp = reading.get("flow_m3h"), valve_dp
         kv = self.network.inlets[iid].device.kv(opening)
         if flow is not None and dp is not None and flow > 0 and dp > 0 and kv > 0:
             ratio = kv * math.sqrt(dp / 100.0) / flow  # inf for a subnormal flow…
@@ -2043,6 +2061,7 @@ class Controller:
                 self.goals,
             ):
                 memory.pop(iid, None)
+            self.shut_assumed.discard(iid)
             self.pi_schedule.forget(iid)
             self.model.forget(iid)
             self.heard.forget(iid)
@@ -2077,7 +2096,7 @@ class Controller:
             return value
         assumed = cmds.assumed if cmds is not None else {}
         if iid in self.last_openings:
-            assumed[iid] = ASSUMED_COMMAND
+            assumed[iid] = ASSUMED_SHUT if iid in self.shut_assumed else ASSUMED_COMMAND
             return self.last_openings[iid]
         commissioned = self.config.commissioned.get(iid)
         if commissioned is not None:
@@ -2088,6 +2107,60 @@ class Controller:
             assumed[iid] = ASSUMED_CONFIGURED
             return configured
         return None
+
+    def _check_shut(self, meas: Measurements) -> None:
+        """A valve without feedback that passes (near) no flow at its assumed opening is
+        assumed shut (0), not diagnosed blocked (§5.3.7-3 waits for a command).
+
+        Its position is only the commissioning record's or the network file's: a valve
+        shut for works, or left shut after a shutdown, with no record of it. Taken as open
+        it read as a blockage and was never commanded (15d: estate12, loop8 and the comb
+        never reached even the intermediate band); sending the plan's opening from the
+        file's would jump 0 → open in one cycle, past the step limit (§5.3.6-3). Assumed at
+        0 it is commanded up within the step limit, and from wherever it really stands no
+        opening move can exceed the limit. ``(near) no flow``: its flow ÷ design flow at
+        most :data:`NO_FLOW_SHARE` of the network's median (the network flows, this inlet
+        does not; a household below a building that passes none is left to its building;
+        one whose estimate has seen it flow waits until its filter takes the fall: a single
+        0.0 read on a balanced estate12 had it commanded from 0 and every valve moved).
+        The blockage diagnosis resumes once a command from there was carried out: the
+        flow then follows, or still does not — a blockage.
+        """
+        done = {iid for iid in self.shut_assumed if iid in self.moved}
+        self.shut_assumed -= done  # a command from 0 carried out: its position is known
+        guessed = [
+            iid
+            for iid in self.ids
+            if iid not in self.last_openings
+            and iid not in self.heard.position
+            and _feedback(meas, iid) is None
+        ]
+        if not guessed:
+            return  # every position read (or once read) or commanded: none is a guess
+        ratios = {}
+        for iid, reading in meas.inlets.items():
+            inlet = self.network.inlets.get(iid)
+            flow = reading.measured_value("flow_m3h")
+            if inlet is not None and flow is not None and inlet.design_flow_m3h > 0:
+                ratios[iid] = flow / inlet.design_flow_m3h
+        if len(ratios) < 2:
+            return
+        bar = NO_FLOW_SHARE * float(np.median(list(ratios.values())))
+        for iid in guessed:
+            ratio = ratios.get(iid)
+            if ratio is None or ratio > bar:
+                continue
+            inlet = self.network.inlets[iid]
+            if inlet.parent is not None and ratios.get(inlet.parent, math.inf) <= bar:
+                continue  # its building passes none either: not this valve
+            est = self.estimators.get(iid)
+            before = est.value("flow_m3h") if est is not None else None
+            if before is not None and before > bar * inlet.design_flow_m3h:
+                continue  # seen flowing: one reading of none is a spike until it repeats
+            assumed = self._position(iid, meas)
+            if assumed is not None and assumed > 0.0:
+                self.last_openings[iid] = 0.0
+                self.shut_assumed.add(iid)
 
     def _check_stuck(self, meas: Measurements) -> None:
         """A valve whose feedback stays away from its commands is stuck (§5.3.7-2).
@@ -2380,6 +2453,9 @@ class Controller:
             # restart while it is offline must not forget them (issue 10 item 6)
             "forgotten": _forgotten_dict(self._forgotten),
             "pump_forgotten": self._pump_forgotten,
+            # valves assumed shut from their flow (_check_shut); absent when none, so a
+            # store is as before this rule wherever it never acted
+            **({"shut_assumed": sorted(self.shut_assumed)} if self.shut_assumed else {}),
         }
 
     @classmethod
@@ -2469,6 +2545,11 @@ class Controller:
             ctl.mismatches = {
                 iid: int(v) for iid, v in _finite_map(data.get("mismatches"), network).items()
             }
+        with _part("shut_assumed"):
+            shut = data.get("shut_assumed", [])
+            if not isinstance(shut, list):
+                raise TypeError("shut_assumed: not a list")
+            ctl.shut_assumed = {iid for iid in shut if iid in network.inlets}
         with _part("faults"):
             faults = data.get("faults")
             if isinstance(faults, Mapping):

@@ -83,6 +83,7 @@ _CHAIN_LIMIT = (DRIFT_LAG - 1) * DRIFT_FLOOR**2
 _END_WEIGHT = np.array([chain_weight(span + 1) - 1.0 for span in range(DRIFT_CHAIN_MAX + 1)])
 _NAN = math.nan
 _BLANK = {name: _NAN if name in _OPTIONAL else 0 for name in FIELDS}  # a fresh filter
+_BLANK_ROW = tuple(_BLANK[name] for name in STORED_FIELDS)  # … as a stored row restores
 
 
 def _sq(x: Array) -> Array:
@@ -686,19 +687,17 @@ class EstimatorBank(MutableMapping[str, "InletEstimator"]):
         is no mapping starts afresh whole; unknown signals are ignored."""
         ids = list(stored)
         rows = self.rows(ids)
-        columns: dict[str, list[list[float | int]]] = {f: [] for f in STORED_FIELDS}
+        cells: list[tuple[float | int, ...]] = []  # every inlet's signals in a row, flat
         for iid in ids:
             data = stored[iid]
             get = data.get if isinstance(data, Mapping) else _nothing
-            cells = [restored_row(get(name)) for name in SIGNALS]
-            for k, field in enumerate(STORED_FIELDS):
-                blank = _BLANK[field]
-                columns[field].append([blank if c is None else c[k] for c in cells])
-        for field, values in columns.items():
-            if values:
-                self.a[field][rows] = values
+            cells += [restored_row(get(name)) or _BLANK_ROW for name in SIGNALS]
+        if cells:  # one transpose into the fields' columns, not a list per inlet and field
+            shape = (len(ids), len(SIGNALS))
+            for field, column in zip(STORED_FIELDS, zip(*cells, strict=True), strict=True):
+                self.a[field][rows] = np.array(column, dtype=self.a[field].dtype).reshape(shape)
         for field in FIELDS:
-            if field not in columns:
+            if field not in STORED_FIELDS:
                 self.a[field][rows] = _BLANK[field]
 
     def to_dicts(self, ids: Sequence[str] | None = None) -> dict[str, dict[str, list[Any]]]:
@@ -776,6 +775,19 @@ class EstimatorBank(MutableMapping[str, "InletEstimator"]):
             change(state, _REL[col : col + 1])
         for name in FIELDS:
             self.a[name][row, col] = state[name][0]
+
+    def learnt_sigmas(self, signal: str) -> dict[str, float]:
+        """Per inlet :meth:`SignalFilter.sigma` of ``signal`` where its noise was learnt, else
+        0.0 — the bank's :func:`_sigma` on the column at once (the identification's gate
+        asks it of both flow and ΔP for every inlet and cycle: 23,870 × 2 at 23k)."""
+        col = SIGNALS.index(signal)
+        rows = self._all()
+        state = {f: self.a[f][rows, col] for f in ("pooled", "noise", "learnt")}
+        with np.errstate(all="ignore"):
+            every = np.ones(len(rows), dtype=bool)
+            sigma = _sigma(state, every, np.full(len(rows), _REL[col]))
+        learnt = np.where(np.isnan(state["noise"]), 0.0, sigma)
+        return dict(zip(self._rows, learnt.tolist(), strict=True))
 
     def walks(self, rows: Array) -> list[tuple[float, float]]:
         """This cycle's flow drift samples (``walk``, ``walk_weight``) in the rows' order."""

@@ -120,8 +120,7 @@ class BranchIdentifier:
                 return REJECT
             self.p = [[P_RESET, 0.0], [0.0, P_RESET]]  # a real change: start learning anew
         self.rejected = 0
-        for phi, y in rows:
-            self._rls(phi, y)
+        self._rls_rows(rows)
         self.samples += 1
         return ACCEPT
 
@@ -148,32 +147,35 @@ class BranchIdentifier:
                 return True
         return False
 
-    def _rls(self, phi: tuple[float, float], y: float) -> None:
-        """One RLS step with forgetting, bounded covariance and bounded factors.
+    def _rls_rows(self, rows: list[tuple[tuple[float, float], float]]) -> None:
+        """One RLS step with forgetting, bounded covariance and bounded factors per row, in
+        order; the state stays in locals between rows (two rows per inlet, 23,870 inlets
+        a cycle at 23k).
 
         Two parameters: written out in floats (numpy's per-call overhead on 2×2 arrays was
         most of the identification's time on a 1,240-inlet network).
         """
-        f0, f1 = phi
         (p00, p01), (p10, p11) = self.p
-        lam = self.forgetting
-        pf0, pf1 = p00 * f0 + p01 * f1, p10 * f0 + p11 * f1  # P φ
-        fp0, fp1 = f0 * p00 + f1 * p10, f0 * p01 + f1 * p11  # φᵀ P
-        denom = lam + (fp0 * f0 + fp1 * f1)
-        g0, g1 = pf0 / denom, pf1 / denom
         t0, t1 = self.theta
-        err = y - (f0 * t0 + f1 * t1)
-        t0, t1 = t0 + g0 * err, t1 + g1 * err
-        p00, p01 = (p00 - g0 * fp0) / lam, (p01 - g0 * fp1) / lam
-        p10, p11 = (p10 - g1 * fp0) / lam, (p11 - g1 * fp1) / lam
-        p01 = p10 = 0.5 * (p01 + p10)
-        p00, p11 = 0.5 * (p00 + p00), 0.5 * (p11 + p11)
-        trace = p00 + p11
-        if trace > P_MAX:
-            scale = P_MAX / trace
-            p00, p01, p10, p11 = p00 * scale, p01 * scale, p10 * scale, p11 * scale
+        lam = self.forgetting
         lo, hi = FACTOR_RANGE
-        self.theta = [min(max(t0, lo), hi), min(max(t1, lo), hi)]
+        for (f0, f1), y in rows:
+            pf0, pf1 = p00 * f0 + p01 * f1, p10 * f0 + p11 * f1  # P φ
+            fp0, fp1 = f0 * p00 + f1 * p10, f0 * p01 + f1 * p11  # φᵀ P
+            denom = lam + (fp0 * f0 + fp1 * f1)
+            g0, g1 = pf0 / denom, pf1 / denom
+            err = y - (f0 * t0 + f1 * t1)
+            t0, t1 = t0 + g0 * err, t1 + g1 * err
+            p00, p01 = (p00 - g0 * fp0) / lam, (p01 - g0 * fp1) / lam
+            p10, p11 = (p10 - g1 * fp0) / lam, (p11 - g1 * fp1) / lam
+            p01 = p10 = 0.5 * (p01 + p10)
+            p00, p11 = 0.5 * (p00 + p00), 0.5 * (p11 + p11)
+            trace = p00 + p11
+            if trace > P_MAX:
+                scale = P_MAX / trace
+                p00, p01, p10, p11 = p00 * scale, p01 * scale, p10 * scale, p11 * scale
+            t0, t1 = min(max(t0, lo), hi), min(max(t1, lo), hi)
+        self.theta = [t0, t1]
         self.p = [[p00, p01], [p10, p11]]
 
     # --- persistence ---------------------------------------------------------------------

@@ -134,6 +134,10 @@ class HydraulicPlanner:
         self.design = np.array([i.design_flow_m3h for i in inlets])
         self.has_kv = np.array([d.type in KV_TYPES and bool(d.kvs) for d in self.devices])
         self._has_kv: list[bool] = self.has_kv.tolist()
+        self.leaf_list: list[bool] = self.leaf.tolist()  # per-inlet readers (see valve_term)
+        # each valve's last (device, opening, x): a household's position rarely changes,
+        # and the identification and the plan ask the same term every cycle (23,870 at 23k)
+        self._terms: list[tuple[Device, float, float] | None] = [None] * len(self.ids)
         self.a0 = np.array([_prior_circuit(i) for i in inlets])
         self.ideal = HydraulicModel(_ideal_network(self.network, self.is_parent, self.ids))
         pump = self.network.substation.pump
@@ -148,8 +152,14 @@ class HydraulicPlanner:
         device = self.devices[k]
         if not self._has_kv[k]:  # a list: numpy's element access is ≈10× (2 calls per inlet)
             return 0.0
+        last = self._terms[k]
+        if last is not None and type(opening) is float and last[0] is device and last[1] == opening:
+            return last[2]  # the same float: the term is a function of the two alone
         kv = max(device.kv(opening), 1e-6 * float(device.kvs or 1.0))
-        return 100.0 / kv**2
+        x = 100.0 / kv**2
+        if type(opening) is float and type(x) is float:  # no numpy scalar handed back later
+            self._terms[k] = (device, opening, x)
+        return x
 
     def opening_for(self, k: int, kv: float) -> float:
         """Opening at which inlet k's valve has nominal Kv ``kv`` (inverse characteristic)."""
