@@ -2165,8 +2165,9 @@ class Controller:
         file's would jump 0 → open in one cycle, past the step limit (§5.3.6-3). Assumed at
         0 it is commanded up within the step limit, and from wherever it really stands no
         opening move can exceed the limit. ``(near) no flow``: its flow ÷ design flow at
-        most :data:`NO_FLOW_SHARE` of the network's median (the network flows, this inlet
-        does not; a household below a building that passes none is left to its building;
+        most :data:`NO_FLOW_SHARE` of the network's median, or of 1 while the pump is read
+        running (the network flows, or should, this inlet does not; a household below a
+        building that passes none is left to its building;
         one whose estimate has seen it flow waits until its filter takes the fall: a single
         0.0 read on a balanced estate12 had it commanded from 0 and every valve moved).
         The blockage diagnosis resumes once a command from there was carried out: the
@@ -2189,9 +2190,17 @@ class Controller:
             flow = reading.measured_value("flow_m3h")
             if inlet is not None and flow is not None and inlet.design_flow_m3h > 0:
                 ratios[iid] = flow / inlet.design_flow_m3h
-        if len(ratios) < 2:
+        median = float(np.median(list(ratios.values()))) if ratios else 0.0
+        speed = usable(meas.pump_speed)
+        if speed is not None and speed > MIN_RATIO_SPEED:
+            # the pump runs: an open valve passes water, however few do (gen1x1-tiny: the
+            # one building shut, every flow near none, never guessed against the median)
+            reference = max(median, 1.0)
+        elif len(ratios) >= 2:
+            reference = median  # pump not read: the network flows, this inlet does not
+        else:
             return
-        bar = NO_FLOW_SHARE * float(np.median(list(ratios.values())))
+        bar = NO_FLOW_SHARE * reference
         for iid in guessed:
             ratio = ratios.get(iid)
             if ratio is None or ratio > bar:
