@@ -23,12 +23,22 @@ from custom_components.heatbalance.engine.control.controller import (
     make_controller,
 )
 from custom_components.heatbalance.engine.evaluation import evaluate
+from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.simulator import Simulator
 
 from .test_control_closed_loop import STEP_S, all_open, apply, noisy
 
 SHUT = "B007"  # estate12's middle building (bench_robust's victim)
+STEP = ControllerConfig().limits.max_step
+
+
+def one_step_open(network: Network, iid: str = SHUT) -> Network:
+    """Every valve drawn open, the victim drawn one step limit open: a command from 0 then
+    stays within the step limit of the drawn opening too (§5.3.6-3)."""
+    network = all_open(network)
+    network.inlets[iid].device.opening = STEP
+    return network
 
 
 def blind(meas: Measurements) -> None:
@@ -43,7 +53,7 @@ def test_a_shut_valve_without_feedback_or_record_is_opened_within_the_step_limit
 ) -> None:
     """Assumed shut (flagged), commanded from 0 within the step limit, never named blocked;
     the network reaches the intermediate band (before: never; the valve got no command)."""
-    network = all_open(builtin("estate12"))
+    network = one_step_open(builtin("estate12"))
     config = ControllerConfig(algorithm=algorithm)
     ctl = make_controller(network, config)
     sim = Simulator(network, outdoor_c=-5.0)
@@ -76,7 +86,7 @@ def test_a_blockage_without_feedback_is_named_once_a_command_did_not_help(builti
     later than the same valve whose position is read, and not before the command."""
     named = {}
     for read in (True, False):
-        network = all_open(builtin("estate12"))
+        network = one_step_open(builtin("estate12"))
         ctl = make_controller(network, ControllerConfig())
         sim = Simulator(network, outdoor_c=-5.0)
         sim.inject_fault(SHUT, "blockage", factor=0.01)
@@ -100,7 +110,7 @@ def test_a_blockage_without_feedback_is_named_once_a_command_did_not_help(builti
 def test_the_assumed_shut_valve_survives_a_restart(builtin) -> None:
     """The guess and its reason are stored: a restart between the guess and the command's
     carrying out keeps the valve assumed shut, not back at the file's opening."""
-    network = all_open(builtin("estate12"))
+    network = one_step_open(builtin("estate12"))
     ctl = make_controller(network, ControllerConfig())
     sim = Simulator(network, outdoor_c=-5.0)
     sim.set_opening(SHUT, 0.0)
@@ -140,6 +150,7 @@ def test_the_only_building_shut_is_found_while_the_pump_runs() -> None:
     valve should pass water: assumed shut and commanded (before: never, 0 of 2 seeds)."""
     network = all_open(generate_network(1, 1, seed=7, name="gen1x1-tiny"))
     building = next(i for i, inlet in network.inlets.items() if inlet.parent is None)
+    network = one_step_open(network, building)
     ctl = make_controller(network, ControllerConfig())
     sim = Simulator(network, outdoor_c=-5.0)
     sim.set_opening(building, 0.0)
@@ -149,3 +160,21 @@ def test_the_only_building_shut_is_found_while_the_pump_runs() -> None:
     cmds = ctl.step(meas)
     assert cmds.assumed[building] == ASSUMED_SHUT
     assert 0.0 < cmds.openings[building] <= ControllerConfig().limits.max_step
+
+
+def test_a_valve_drawn_further_open_than_one_step_is_not_guessed_shut(builtin) -> None:
+    """Drawn fully open, reading no flow: shut on site, or open with a dead meter? A command
+    from 0 would move a valve that stands where drawn by more than the step limit
+    (§5.3.6-3), so nothing is guessed: the safety limit is kept from the known opening
+    (tests/engine/test_loop_safety_properties.py), and the blockage diagnosis names it."""
+    network = all_open(builtin("estate12"))
+    config = ControllerConfig()
+    ctl = make_controller(network, config)
+    sim = Simulator(network, outdoor_c=-5.0)
+    sim.set_opening(SHUT, 0.0)
+    meas = Measurements.from_plant(sim.state())
+    blind(meas)
+    cmds = ctl.step(meas)
+    assert cmds.assumed[SHUT] != ASSUMED_SHUT
+    if SHUT in cmds.openings:
+        assert abs(cmds.openings[SHUT] - 1.0) <= config.limits.max_step + 1e-9

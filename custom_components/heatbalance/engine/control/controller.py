@@ -2163,8 +2163,11 @@ class Controller:
         it read as a blockage and was never commanded (15d: estate12, loop8 and the comb
         never reached even the intermediate band); sending the plan's opening from the
         file's would jump 0 → open in one cycle, past the step limit (§5.3.6-3). Assumed at
-        0 it is commanded up within the step limit, and from wherever it really stands no
-        opening move can exceed the limit. ``(near) no flow``: its flow ÷ design flow at
+        0 it is commanded up within the step limit — only where its known opening is itself
+        within one step of 0, so the command keeps the limit from either position; a valve
+        known further open may stand there with a dead meter, and a command from 0 would
+        close it past the limit (the safety property, test_loop_safety_properties): it is
+        left to the blockage diagnosis. ``(near) no flow``: its flow ÷ design flow at
         most :data:`NO_FLOW_SHARE` of the network's median, or of 1 while the pump is read
         running (the network flows, or should, this inlet does not; a household below a
         building that passes none is left to its building;
@@ -2201,6 +2204,9 @@ class Controller:
         else:
             return
         bar = NO_FLOW_SHARE * reference
+        # only where a command from 0 stays within the step limit of the known opening too:
+        # the valve may stand where the record says and its meter be dead (§5.3.6-3)
+        step = self.config.limits.max_step
         for iid in guessed:
             ratio = ratios.get(iid)
             if ratio is None or ratio > bar:
@@ -2213,7 +2219,7 @@ class Controller:
             if before is not None and before > bar * inlet.design_flow_m3h:
                 continue  # seen flowing: one reading of none is a spike until it repeats
             assumed = self._position(iid, meas)
-            if assumed is not None and assumed > 0.0:
+            if assumed is not None and 0.0 < assumed <= step:
                 self.last_openings[iid] = 0.0
                 self.shut_assumed.add(iid)
 
