@@ -18,7 +18,10 @@ real chain through mosquitto and the add-on is ``test_gateway_restart_commands.p
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
@@ -53,6 +56,24 @@ def _valve(hass: HomeAssistant, coordinator: object) -> tuple[object, dict]:
     return state.attributes.get("current_position"), dict(state.attributes)
 
 
+async def _reported_after_the_command(
+    hass: HomeAssistant, entry: ConfigEntry, coordinator: Any, now: float
+) -> None:
+    """B001's valve reports 30 % after its command (it did move): shown measured again,
+    nothing assumed any more, and the diagnostics list no assumed position for it."""
+    values = {"position_feedback": 30.0}
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(2, now, "b001-valve", values)]))
+    await hass.async_block_till_done()
+    await cycles(hass, entry, 1)
+    position, attributes = _valve(hass, coordinator)
+    assert position == 30
+    assert attributes[ATTR_ESTIMATED] is False
+    assert "command_unconfirmed" not in attributes
+    assert coordinator.plant.unconfirmed == set()
+    assumed = (await async_get_config_entry_diagnostics(hass, entry))["assumed_positions"]
+    assert "B001" not in assumed
+
+
 async def test_a_command_sent_late_whose_answer_is_lost_is_assumed_until_the_valve_reports(
     hass: HomeAssistant, mqtt_mock
 ) -> None:
@@ -82,18 +103,7 @@ async def test_a_command_sent_late_whose_answer_is_lost_is_assumed_until_the_val
     assert position == 30
     assert attributes[ATTR_ESTIMATED] is True  # shown assumed, not measured
     assert attributes["command_unconfirmed"] is True
-    # the valve reports (it did move): measured again, nothing assumed any more
-    values = {"position_feedback": 30.0}
-    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(2, clock.now, "b001-valve", values)]))
-    await hass.async_block_till_done()
-    await cycles(hass, entry, 1)
-    position, attributes = _valve(hass, coordinator)
-    assert position == 30
-    assert attributes[ATTR_ESTIMATED] is False
-    assert "command_unconfirmed" not in attributes
-    assert coordinator.plant.unconfirmed == set()
-    assumed = (await async_get_config_entry_diagnostics(hass, entry))["assumed_positions"]
-    assert "B001" not in assumed
+    await _reported_after_the_command(hass, entry, coordinator, clock.now)
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -277,15 +287,5 @@ async def test_a_command_sent_at_once_whose_answer_is_lost_is_assumed_until_the_
     assert attributes["command_unconfirmed"] is True
     assumed = (await async_get_config_entry_diagnostics(hass, entry))["assumed_positions"]
     assert assumed["B001"] == {"position": pytest.approx(0.3), "why": "command_unconfirmed"}
-    values = {"position_feedback": 30.0}  # the valve reports after the command
-    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(2, clock.now, "b001-valve", values)]))
-    await hass.async_block_till_done()
-    await cycles(hass, entry, 1)
-    position, attributes = _valve(hass, coordinator)
-    assert position == 30
-    assert attributes[ATTR_ESTIMATED] is False
-    assert "command_unconfirmed" not in attributes
-    assert coordinator.plant.unconfirmed == set()
-    assumed = (await async_get_config_entry_diagnostics(hass, entry))["assumed_positions"]
-    assert "B001" not in assumed
+    await _reported_after_the_command(hass, entry, coordinator, clock.now)
     assert await hass.config_entries.async_unload(entry.entry_id)
