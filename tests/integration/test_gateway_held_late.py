@@ -56,6 +56,20 @@ def _valve(hass: HomeAssistant, coordinator: object) -> tuple[object, dict]:
     return state.attributes.get("current_position"), dict(state.attributes)
 
 
+async def _valve_reported_at_half(hass: HomeAssistant) -> tuple[ConfigEntry, Any, Clock]:
+    """estate12 in manual mode on 1-min cycles, B001 on the gateway under a test clock, its
+    valve read once at 50 %: where both lost-answer tests start."""
+    entry = await add_network(hass, options={"mode": "manual", "cycle_minutes": 1})
+    await _switch_to_gateway(hass, entry, "B001", NAMES)
+    coordinator = entry.runtime_data.coordinator
+    source = coordinator.plant.gateway
+    assert source is not None
+    clock = Clock()
+    source.clock = clock
+    await _read_once(hass, entry, "b001-valve", {"position_feedback": 50.0})
+    return entry, coordinator, clock
+
+
 async def _reported_after_the_command(
     hass: HomeAssistant, entry: ConfigEntry, coordinator: Any, now: float
 ) -> None:
@@ -77,14 +91,7 @@ async def _reported_after_the_command(
 async def test_a_command_sent_late_whose_answer_is_lost_is_assumed_until_the_valve_reports(
     hass: HomeAssistant, mqtt_mock
 ) -> None:
-    entry = await add_network(hass, options={"mode": "manual", "cycle_minutes": 1})
-    await _switch_to_gateway(hass, entry, "B001", NAMES)
-    coordinator = entry.runtime_data.coordinator
-    source = coordinator.plant.gateway
-    assert source is not None
-    clock = Clock()
-    source.clock = clock
-    await _read_once(hass, entry, "b001-valve", {"position_feedback": 50.0})
+    entry, coordinator, clock = await _valve_reported_at_half(hass)
     controller = coordinator.memory.loop.controller
     assert controller.last_openings["B001"] == pytest.approx(0.5)
     clock.now = dt_util.utcnow().timestamp() + 1.0  # the command comes after the report
@@ -263,14 +270,7 @@ async def test_a_command_sent_at_once_whose_answer_is_lost_is_assumed_until_the_
     assumed at the command, shown estimated with ``command_unconfirmed`` until the valve
     reports after it (before: the report from before the command was shown as measured and
     the engine regulated from it, §5.3.6-3, issue 10 item 3)."""
-    entry = await add_network(hass, options={"mode": "manual", "cycle_minutes": 1})
-    await _switch_to_gateway(hass, entry, "B001", NAMES)
-    coordinator = entry.runtime_data.coordinator
-    source = coordinator.plant.gateway
-    assert source is not None
-    clock = Clock()
-    source.clock = clock
-    await _read_once(hass, entry, "b001-valve", {"position_feedback": 50.0})
+    entry, coordinator, clock = await _valve_reported_at_half(hass)
     await _status(hass, "online")
     clock.now = dt_util.utcnow().timestamp() + 1.0  # the command comes after the report
     async with coordinator.engine_lock:
