@@ -248,6 +248,10 @@ class Scenario:
     # … and no commissioning record says so (16c): the network file's opening is all the
     # controller knows of that valve; without feedback it is assumed open while it is shut
     recorded: bool = True
+    # the run starts this far above the design outdoor temperature (K; the ``outdoor`` fault
+    # then steps from a mild day onto the design day, 16l): the fixed design supply can carry
+    # the load after the step at design flow, so the flow and return bands are reachable
+    outdoor_start_k: float = 0.0
 
     @property
     def seeded(self) -> bool:
@@ -287,6 +291,10 @@ SCENARIOS = (
     Scenario("pipe model branches x2/x0.5", fault="branch_pipes", value=2.0, goal=12),
     Scenario("pump head -20%", fault="pump", value=0.8),
     Scenario("outdoor -10K, fixed supply", fault="outdoor", value=-10.0),
+    # its reachable companion (16l): the same −10 K step from design +10 °C onto the design day
+    Scenario(
+        "outdoor -10K onto design, fixed supply", fault="outdoor", value=-10.0, outdoor_start_k=10.0
+    ),
     # hidden-check combinations (9x): names share no part with the ones above (--only)
     Scenario("bad day: σ3% and 20% lost", noise=0.03, missing=0.2, goal=12),
     Scenario("silent valve from step 8", fault="silent", value=8.0, isolate=True, named=True),
@@ -708,7 +716,8 @@ def run_one(
     elif scn.fault in ("branch", "kvs"):
         configured = with_wrong_file(base, victim, scn.fault, scn.value)
     fixed_supply = base.design.supply_c if scn.fault == "outdoor" else None
-    sim = Simulator(plant, outdoor_c=plant.design.outdoor_c, supply_c=fixed_supply)
+    start_c = plant.design.outdoor_c + scn.outdoor_start_k
+    sim = Simulator(plant, outdoor_c=start_c, supply_c=fixed_supply)
     if scn.fault == "reverse_mid":  # the reversed actuator stands mid-stroke at the start
         sim.set_opening(victim, scn.value)
     if scn.shut:

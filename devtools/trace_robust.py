@@ -208,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         learned = tracer.control.learned_corrections()  # what the model learnt (§3.0.7-3)
         print(
             f"learned: pipes ×{learned['pipe_resistance_factor']}, "
-            f"drawing valve factors {learned['drawing_valve_factors']}"
+            f"drawing valve factors {learned['drawing_valve_factors']}, "
+            f"series resistances {learned['drawing_series_resistances']}"
         )
     print(
         f"advanced held from {run.advanced}, intermediate from {run.intermediate}, "

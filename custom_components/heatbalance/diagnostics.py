@@ -14,7 +14,8 @@ from .const import (
     CONF_SUBSTATION_HEAT_ENTITY,
     SIGNAL_ENTITY_KEYS,
 )
-from .coordinator import HeatbalanceConfigEntry
+from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator
+from .estimates import is_estimated, rejected
 from .export import export_response, learned_of
 from .gateway_source import GatewaySource
 from .requirements import meter_checks
@@ -68,6 +69,7 @@ async def async_get_config_entry_diagnostics(
             coordinator.plant.gateway.points() if coordinator.plant.gateway else None,
         ),
         "gateway_link": gateway_link(coordinator.plant.gateway),
+        "assumed_positions": assumed_positions(coordinator),
         "state": export_response(coordinator),
     }
 
@@ -98,3 +100,25 @@ def gateway_link(source: GatewaySource | None) -> dict[str, Any] | None:
         "offline_repair_s": source.repair_s,  # not online this long: the repair
         "backlog_rows_imported": source.backlog.imported_rows if source.backlog else 0,
     }
+
+
+def assumed_positions(coordinator: HeatbalanceCoordinator) -> dict[str, dict[str, Any]]:
+    """The valves whose position shown is the engine's assumption, not a read-back (issue 10
+    item 3: estimated values flagged wherever shown), and why: a command whose answer was
+    lost (``command_unconfirmed``: assumed at the command until the valve reports after it),
+    a read-back the engine rejected, or none read this cycle."""
+    data, plant = coordinator.data, coordinator.plant
+    if data is None:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for iid, r in data.inlets.items():
+        if not is_estimated("opening", r.reading, r.filled):
+            continue
+        if iid in plant.unconfirmed:
+            why = "command_unconfirmed"
+        elif rejected("opening", r.reading, r.flagged):
+            why = "feedback_rejected"
+        else:
+            why = "no_feedback"
+        out[iid] = {"position": r.filled.get("opening"), "why": why}
+    return out

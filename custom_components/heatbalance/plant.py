@@ -472,6 +472,10 @@ class Plant:
         # the gateway answers a command within seconds (commands go before polling); half a
         # cycle without an answer is reported, before the next command replaces it
         reading = self.gateway.reading(iid, stale_s=2 * self.cycle_s, answer_s=self.cycle_s / 2)
+        if reading.command_status == NO_RESULT and not self.gateway.reported_since_command(iid):
+            # sent at once, its answer lost: the last report predates it and says nothing
+            # of it, so the position is assumed at the command, as for one sent late
+            self.unconfirmed.add(iid)
         if iid in self.unconfirmed:  # a late command never answered: assumed until it reports
             if not self.gateway.reported_since_command(iid):
                 reading.opening = None  # read before the command: not where it stands now

@@ -25,6 +25,8 @@ def test_only_matches_whole_words_not_parts_of_them() -> None:
         "blockage x0.3, no ΔP read",
         "meter bias +10%, no ΔP read",
         "no position feedback",
+        "shut, no record",
+        "shut, no record, valves without feedback",
     ]
     assert _selected("noise 2%") == ["noise 2%"]
     assert _selected("missing 30") == ["missing 30%"]  # a number up to its unit

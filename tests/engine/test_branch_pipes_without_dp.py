@@ -8,14 +8,21 @@ own drawing, judged against their meters' own noise, and the pipe fit keeps to t
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from functools import partial
+
 import pytest
 
 from benchmarks.bench_robust import with_branch_pipes
-from custom_components.heatbalance.engine.control.base import ControllerConfig
+from custom_components.heatbalance.engine.control.base import ControllerConfig, InletReading
 from custom_components.heatbalance.engine.control.controller import Controller
+from custom_components.heatbalance.engine.control.identification import learned_corrections
 from custom_components.heatbalance.engine.control.model_based import (
     MIN_DRAWING_NOISE,
     RESIDUAL_NOISE,
+    InletView,
+    ModelBased,
     _learnt_noise,
 )
 from custom_components.heatbalance.engine.networks.generator import generate_network
@@ -65,3 +72,93 @@ def test_inlets_with_their_own_drawing_do_not_bend_the_pipes_without_dp() -> Non
     assert held is not None
     assert held <= 12
     assert ctl.model.pipes.factor == pytest.approx(1.0)  # the trunk is drawn right
+
+
+def _comb_model() -> tuple[ModelBased, int, str]:
+    """The 1.5 km comb's model, and its middle building B005 (a plain inlet)."""
+    plant = all_open(
+        generate_network(15, seed=22, branch_len=1, trunk_m=(90.0, 110.0), name="comb")
+    )
+    model = ModelBased(plant)
+    return model, model.planner.index["B005"], "B005"
+
+
+def _feed(
+    model: ModelBased, k: int, resistance: Callable[[float], float], openings: list[float]
+) -> None:
+    """One cycle per opening: the flow the real branch (``resistance`` at the opening) passes
+    at 100 kPa offered, no ΔP read, the inlet standing off its drawing (1 % meters)."""
+    pl, iid = model.planner, model.planner.ids[k]
+    offered = 100.0
+    for opening in openings:
+        q = math.sqrt(offered / resistance(opening))
+        view = InletView(opening, True, None, InletReading(flow_m3h=q, opening=opening))
+        inferred = (float(pl.a0[k]) + pl.valve_term(k, opening)) * q * q
+        model._learn_drawing(k, {iid: view}, inferred, offered, 0.02 * offered)
+
+
+def test_a_pipe_drawn_wrong_is_learnt_as_a_series_resistance_right_at_every_opening() -> None:
+    """No ΔP, B005's service pipe twice its branch fully open longer than drawn (§3.0.7-3):
+    learnt from its flow at the openings the plan moved it to, the model predicts the flow
+    change of a move to an opening it never stood at.
+
+    Stored as a valve factor alone (before), the error was right at the last opening only:
+    the move 0.6 → 0.35 was predicted 3 % off; one gen10x8 building's factor drifted
+    1.5 → 3.0 over 20 steps as its valve moved.
+    """
+    model, k, iid = _comb_model()
+    pl = model.planner
+    a0, x = float(pl.a0[k]), partial(pl.valve_term, k)
+    extra = 2.0 * (a0 + x(1.0))
+
+    def real(opening: float) -> float:
+        return a0 + extra + x(opening)
+
+    _feed(model, k, real, [1.0, 0.7, 0.5, 0.6, 0.6])
+    assert model.flow_factor(iid, 0.6, 0.35) == pytest.approx(
+        math.sqrt(real(0.6) / real(0.35)), rel=0.002
+    )
+    assert model.series_resistance(iid) == pytest.approx(extra, rel=0.01)
+    assert model.drawing[iid] == 1.0  # its valve is as drawn
+    shown = learned_corrections(model)["drawing_series_resistances"]
+    assert shown[iid] == pytest.approx(extra, rel=0.01)  # shown to the operator
+
+
+def test_a_valve_kvs_drawn_wrong_is_learnt_as_a_valve_factor() -> None:
+    """No ΔP, B005's valve passing 1/√2 of the file's Kvs: the excess grows with the valve
+    term as the valve closes, so it is the valve's factor (2), not a series resistance."""
+    model, k, iid = _comb_model()
+    pl = model.planner
+    a0, x = float(pl.a0[k]), partial(pl.valve_term, k)
+
+    def real(opening: float) -> float:
+        return a0 + 2.0 * x(opening)
+
+    _feed(model, k, real, [1.0, 0.7, 0.5, 0.6, 0.6, 0.6])
+    assert model.drawing[iid] == pytest.approx(2.0, rel=0.05)
+    assert abs(model.series_resistance(iid)) < 0.05 * (a0 + 2.0 * x(0.6))
+    assert model.flow_factor(iid, 0.6, 0.35) == pytest.approx(
+        math.sqrt(real(0.6) / real(0.35)), rel=0.01
+    )
+
+
+def test_series_resistances_are_stored_and_a_damaged_one_is_dropped() -> None:
+    """A restart plans with the series resistance and the samples it was fitted to; a
+    stored value that is no number is dropped, one beyond its range clipped (never a
+    branch resistance at or below zero)."""
+    model, k, iid = _comb_model()
+    pl = model.planner
+    a0, x = float(pl.a0[k]), partial(pl.valve_term, k)
+    _feed(model, k, lambda o: a0 + 0.05 + x(o), [1.0, 0.7, 0.5])
+    stored = model.to_dict()
+    again = ModelBased(model.network)
+    again.load(stored)
+    assert again.series == model.series
+    assert again.drawing_samples == model.drawing_samples
+    stored["series"] = {iid: -1e9, "B006": "x"}
+    stored["drawing_samples"] = {iid: [[0.1, 0.2]], "B006": [[1.0, 2.0, float("nan")]]}
+    damaged = ModelBased(model.network)
+    damaged.load(stored)
+    assert set(damaged.series) == {iid}
+    assert a0 + damaged.series[iid] + damaged.valve_factor(iid) * x(1.0) > 0
+    assert damaged.drawing_samples == {}

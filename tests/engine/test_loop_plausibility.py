@@ -19,7 +19,12 @@ from custom_components.heatbalance.engine.control.base import ControllerConfig, 
 from custom_components.heatbalance.engine.control.safety import SafetyLimits
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig, LoopResult
-from custom_components.heatbalance.engine.plausibility import _Meter, _repeat_chance
+from custom_components.heatbalance.engine.plausibility import (
+    FROZEN_FALSE_RATE,
+    FROZEN_MIN_NOISE,
+    _Meter,
+    _repeat_chance,
+)
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 
 CYCLE_S = 1800.0
@@ -581,3 +586,36 @@ def test_a_run_of_repeats_is_no_likelier_than_the_rule_assumes() -> None:
     readings = np.round(rng.normal(0.0, 1.0 / steps, size=(20000, n + 1)))  # mid-step 0
     same = float(np.mean(np.all(readings == readings[:, :1], axis=1)))
     assert same <= _repeat_chance(steps) ** n * 1.05 + 0.005
+
+
+@pytest.mark.parametrize(
+    ("flow", "quantum", "true_noise"),
+    [
+        (0.5, 0.01, 0.0025),  # true σ an eighth of a step: learnt 0.63 %, true below the floor
+        (0.5, 0.02, 0.006),  # true σ 0.15 step: learnt 1.3 %, true 0.6 % (judged, longer run)
+    ],
+)
+def test_a_quantised_meters_learnt_noise_is_corrected_for_its_resolution(
+    flow: float, quantum: float, true_noise: float
+) -> None:
+    """A quantised meter's noise is learnt from its rounded readings, whose scatter is the
+    water's and the rounding's, σ² + q²/12 (Sheppard), here drawn from a flow drifting
+    across many steps as in a regulating plant. Taken as the noise, that level made a run
+    of repeats at rest look improbable: the run the rule asked (4,400–6,100) has a chance
+    of 0.02–0.7 for this live meter at its true noise, value mid-step (§5.3.8-2). With the
+    correction the run accusing it stays below FROZEN_FALSE_RATE's chance, or it is not
+    judged (true noise below FROZEN_MIN_NOISE)."""
+    rng = np.random.default_rng(1)
+    water = flow + np.linspace(-20 * quantum, 20 * quantum, 20000)
+    read = np.round((water + rng.normal(0.0, true_noise * flow, water.size)) / quantum) * quantum
+    learnt = float(np.std(read - water)) / flow
+    assert learnt > FROZEN_MIN_NOISE  # the learnt level alone passes the floor
+    meter = _Meter(
+        last=flow, pairs=20, repeats=2, noise=learnt, steps=[quantum, 2 * quantum, quantum]
+    )
+    need = meter.needed()
+    if need is not None:
+        chance = _repeat_chance(quantum / (true_noise * flow)) ** need
+        assert chance <= FROZEN_FALSE_RATE, (learnt, need, chance)
+    if true_noise < FROZEN_MIN_NOISE:
+        assert need is None

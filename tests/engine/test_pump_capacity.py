@@ -8,7 +8,7 @@ gen20-designx1.3): every inlet is short and its deviation alarm says so; the net
 from __future__ import annotations
 
 from custom_components.heatbalance.engine.alarms import NETWORK
-from custom_components.heatbalance.engine.control.base import Measurements
+from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
 from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.simulator import Simulator
@@ -20,11 +20,14 @@ from .test_control_closed_loop import all_open, apply
 STEP_S = 1800.0
 
 
-def _loop_reasons(network: Network, cycles: int) -> list[set[str]]:
+def _loop_reasons(
+    network: Network, cycles: int, controller: ControllerConfig | None = None
+) -> list[set[str]]:
     """The network-level alarm reasons of each cycle, the engine's loop closed on the plant
     (its pump commands followed too)."""
     sim = Simulator(network, outdoor_c=network.design.outdoor_c)
-    loop = ControlLoop(network, LoopConfig(), cycle_s=STEP_S)
+    config = LoopConfig() if controller is None else LoopConfig(controller=controller)
+    loop = ControlLoop(network, config, cycle_s=STEP_S)
     sent: dict[str, float] = {}
     out = []
     for _ in range(cycles):
@@ -43,6 +46,19 @@ def test_a_plant_that_cannot_carry_the_design_is_one_network_alarm() -> None:
     short = _loop_reasons(all_open(design_off(buildings=12, seed=91, factor=1.3)), 6)
     assert all("pump_capacity" in reasons for reasons in short[1:])
     sound = _loop_reasons(all_open(design_off(buildings=12, seed=91, factor=1.0)), 6)
+    assert not any("pump_capacity" in reasons for reasons in sound)
+
+
+def test_pi_measures_a_pump_short_of_water_at_full_speed() -> None:
+    """§5.3.6-5 under traditional PI at the intermediate level (HA's default): no plan
+    says what full speed delivers, the readings do — the pump at full speed, the short
+    loops' valves fully open, the network's flows below the band. Loads ×1.3: the alarm
+    from the first cycle on (PI rests with its far buildings at 67–93 % of design); the
+    plant at its design, closing its valves from fully open, raises none."""
+    pi = ControllerConfig(algorithm="traditional", level="intermediate")
+    short = _loop_reasons(all_open(design_off(buildings=12, seed=91, factor=1.3)), 6, pi)
+    assert all("pump_capacity" in reasons for reasons in short)
+    sound = _loop_reasons(all_open(design_off(buildings=12, seed=91, factor=1.0)), 8, pi)
     assert not any("pump_capacity" in reasons for reasons in sound)
 
 

@@ -23,6 +23,7 @@ from custom_components.heatbalance.engine.control.controller import (
     make_controller,
 )
 from custom_components.heatbalance.engine.evaluation import evaluate
+from custom_components.heatbalance.engine.networks.generator import generate_network
 from custom_components.heatbalance.engine.simulator import Simulator
 
 from .test_control_closed_loop import STEP_S, all_open, apply, noisy
@@ -131,3 +132,20 @@ def test_one_flow_read_as_zero_on_a_balanced_plant_is_no_shut_valve(builtin) -> 
         assert not cmds.openings
         apply(sim, cmds)
         state = sim.step(STEP_S)
+
+
+def test_the_only_building_shut_is_found_while_the_pump_runs() -> None:
+    """One building, one household: the building's valve shut, every flow near none, so no
+    network median flows to compare with. The pump is read running, so the file's open
+    valve should pass water: assumed shut and commanded (before: never, 0 of 2 seeds)."""
+    network = all_open(generate_network(1, 1, seed=7, name="gen1x1-tiny"))
+    building = next(i for i, inlet in network.inlets.items() if inlet.parent is None)
+    ctl = make_controller(network, ControllerConfig())
+    sim = Simulator(network, outdoor_c=-5.0)
+    sim.set_opening(building, 0.0)
+    meas = Measurements.from_plant(sim.state())
+    blind(meas)
+    assert meas.pump_speed
+    cmds = ctl.step(meas)
+    assert cmds.assumed[building] == ASSUMED_SHUT
+    assert 0.0 < cmds.openings[building] <= ControllerConfig().limits.max_step

@@ -191,3 +191,26 @@ def test_fixed_supply_within_design_range_keeps_rooms_near_setpoint(builtin) -> 
     assert ratio > 1.0
     assert abs(room_dev) < 1.0
     assert ev.in_band is True
+
+
+def test_curve_beyond_its_warmest_point_is_not_followed(builtin) -> None:
+    """loop8's curve ends at (+10 °C, 40 °C) and is flat beyond (§3.0.6): on a +14 °C day its
+    40 °C supply matches the curve but no longer falls with the load, so the curve's return
+    branch (40 − 15·φ ≈ 37.8 °C) would ask for far too much flow and overheat the rooms. The
+    emitter decides (§4.1.1): a return of ≈19.6 °C, less flow, for the load share φ ≈ 0.15."""
+    net = builtin("loop8")
+    curve = net.substation.heating_curve
+    assert curve is not None
+    warmest = max(x for x, _ in curve.points)
+    inlet = net.inlets["B1"]
+    outdoor = warmest + 4.0
+    supply = curve.supply_c(outdoor)
+    assert supply == pytest.approx(curve.supply_c(warmest))  # flat beyond the last point
+    assert follows_curve(net, warmest, supply)  # at the point itself the curve holds
+    assert not follows_curve(net, outdoor, supply)
+    phi = load_fraction(net, outdoor, inlet.room_setpoint_c)
+    assert 0.0 < phi < 1.0
+    emitter = emitter_return(inlet, supply, phi)
+    assert return_setpoint(net, inlet, outdoor, supply) == pytest.approx(emitter)
+    # The curve formula's setpoint is several kelvin warmer: that is the rule's effect.
+    assert supply - inlet.design_dt_k * phi > emitter + 3.0

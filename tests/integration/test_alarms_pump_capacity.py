@@ -7,8 +7,10 @@ the alarm clears when the design loads come back.
 The plant is a generated 12-building network (seed 91, not a benchmark row) whose design loads
 are ×1.3 beyond what its pump and pipes were sized for (``devtools.network_shapes.design_off``),
 loaded from a file through the config flow as an operator gives one. The model-based ("ai")
-controller plans the shortfall; at the intermediate level (HA's default) the pump is not
-regulated and runs at full speed, at the advanced level the plan drives it there.
+controller plans the shortfall; at the intermediate level the pump is not regulated and
+runs at full speed, at the advanced level the plan drives it there. Traditional PI (HA's
+default controller) has no plan: at the intermediate level it measures the shortfall (pump
+at full speed, the short buildings' valves fully open, the flows below the band).
 """
 
 from __future__ import annotations
@@ -40,9 +42,13 @@ def _file(tmp_path: Path, factor: float) -> Path:
     return path
 
 
-async def _add(hass: HomeAssistant, path: Path, level: str) -> ConfigEntry:
-    """The network file through the config flow, then the AI controller at ``level``."""
-    return await add_network_file(hass, path, {"algorithm": "ai", "level": level})
+# (controller, level): the AI controller at both levels, PI at HA's default level
+SETTINGS = [("ai", "intermediate"), ("ai", "advanced"), ("traditional", "intermediate")]
+
+
+async def _add(hass: HomeAssistant, path: Path, algorithm: str, level: str) -> ConfigEntry:
+    """The network file through the config flow, then ``algorithm`` at ``level``."""
+    return await add_network_file(hass, path, {"algorithm": algorithm, "level": level})
 
 
 def _pump(events: list[Event], status: str) -> list[dict]:
@@ -51,11 +57,11 @@ def _pump(events: list[Event], status: str) -> list[dict]:
     ]
 
 
-@pytest.mark.parametrize("level", ["intermediate", "advanced"])
+@pytest.mark.parametrize(("algorithm", "level"), SETTINGS)
 async def test_a_pump_short_of_the_design_is_one_network_alarm_until_the_loads_return(
-    hass: HomeAssistant, tmp_path: Path, alarms: list[Event], level: str
+    hass: HomeAssistant, tmp_path: Path, alarms: list[Event], algorithm: str, level: str
 ) -> None:
-    entry = await _add(hass, _file(tmp_path, SHORT), level)
+    entry = await _add(hass, _file(tmp_path, SHORT), algorithm, level)
     coordinator = entry.runtime_data.coordinator
     await cycles(hass, entry, CYCLES)
     raised = _pump(alarms, "raised")
@@ -99,11 +105,11 @@ async def test_a_pump_short_of_the_design_is_one_network_alarm_until_the_loads_r
     assert not [a for a in coordinator.alarms.active.values() if a.location == NETWORK]
 
 
-@pytest.mark.parametrize("level", ["intermediate", "advanced"])
+@pytest.mark.parametrize(("algorithm", "level"), SETTINGS)
 async def test_the_same_network_at_its_design_raises_none(
-    hass: HomeAssistant, tmp_path: Path, alarms: list[Event], level: str
+    hass: HomeAssistant, tmp_path: Path, alarms: list[Event], algorithm: str, level: str
 ) -> None:
-    entry = await _add(hass, _file(tmp_path, SOUND), level)
+    entry = await _add(hass, _file(tmp_path, SOUND), algorithm, level)
     await cycles(hass, entry, 2 * CYCLES)
     assert entry.runtime_data.coordinator.last_update_success
     assert not [e for e in alarms if e.data["reason"] == "pump_capacity"]

@@ -23,6 +23,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
+from custom_components.heatbalance.diagnostics import async_get_config_entry_diagnostics
 from custom_components.heatbalance.estimates import ATTR_ESTIMATED
 
 from .conftest import add_network, cycles
@@ -91,6 +92,8 @@ async def test_a_command_sent_late_whose_answer_is_lost_is_assumed_until_the_val
     assert attributes[ATTR_ESTIMATED] is False
     assert "command_unconfirmed" not in attributes
     assert coordinator.plant.unconfirmed == set()
+    assumed = (await async_get_config_entry_diagnostics(hass, entry))["assumed_positions"]
+    assert "B001" not in assumed
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -239,4 +242,50 @@ async def test_a_silent_substation_heat_meter_on_the_gateway_is_named_until_it_r
     await cycles(hass, entry, 1)
     assert coordinator.data.substation_heat_kw == 850.0
     assert not named()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_command_sent_at_once_whose_answer_is_lost_is_assumed_until_the_valve_reports(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """A command sent at once (gateway online, never held) whose answer is lost: the valve's
+    last report, fresh but older than the command, says nothing of it, so the position is
+    assumed at the command, shown estimated with ``command_unconfirmed`` until the valve
+    reports after it (before: the report from before the command was shown as measured and
+    the engine regulated from it, §5.3.6-3, issue 10 item 3)."""
+    entry = await add_network(hass, options={"mode": "manual", "cycle_minutes": 1})
+    await _switch_to_gateway(hass, entry, "B001", NAMES)
+    coordinator = entry.runtime_data.coordinator
+    source = coordinator.plant.gateway
+    assert source is not None
+    clock = Clock()
+    source.clock = clock
+    await _read_once(hass, entry, "b001-valve", {"position_feedback": 50.0})
+    await _status(hass, "online")
+    clock.now = dt_util.utcnow().timestamp() + 1.0  # the command comes after the report
+    async with coordinator.engine_lock:
+        assert await coordinator.async_send({"B001": 0.3}, None) == {"B001": 0.3}  # at once
+    assert coordinator.plant.held == {}
+    assert len(_ids(mqtt_mock)) == 1
+    clock.now += 40.0  # past the answer window (half a cycle); the report is still fresh
+    await cycles(hass, entry, 1)
+    controller = coordinator.memory.loop.controller
+    assert controller.last_openings["B001"] == pytest.approx(0.3)  # regulated from it
+    position, attributes = _valve(hass, coordinator)
+    assert position == 30  # not the 50 % reported before the command
+    assert attributes[ATTR_ESTIMATED] is True
+    assert attributes["command_unconfirmed"] is True
+    assumed = (await async_get_config_entry_diagnostics(hass, entry))["assumed_positions"]
+    assert assumed["B001"] == {"position": pytest.approx(0.3), "why": "command_unconfirmed"}
+    values = {"position_feedback": 30.0}  # the valve reports after the command
+    async_fire_mqtt_message(hass, f"{ROOT}/data", batch([(2, clock.now, "b001-valve", values)]))
+    await hass.async_block_till_done()
+    await cycles(hass, entry, 1)
+    position, attributes = _valve(hass, coordinator)
+    assert position == 30
+    assert attributes[ATTR_ESTIMATED] is False
+    assert "command_unconfirmed" not in attributes
+    assert coordinator.plant.unconfirmed == set()
+    assumed = (await async_get_config_entry_diagnostics(hass, entry))["assumed_positions"]
+    assert "B001" not in assumed
     assert await hass.config_entries.async_unload(entry.entry_id)

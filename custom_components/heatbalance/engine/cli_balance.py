@@ -376,10 +376,16 @@ def _print_learned(learned: dict[str, Any]) -> None:
             f"learned: {iid} valve passes ×{b['kv_factor']:.2f} of its Kv, circuit "
             f"×{b['circuit_factor']:.2f} ({b['samples']} samples)"
         )
-    for iid, factor in sorted((learned.get("drawing_valve_factors") or {}).items()):
+    drawn = (learned.get("drawing_valve_factors") or {}).items()
+    for iid, factor in sorted((i, f) for i, f in drawn if f != 1.0):  # 1: a series only
         print(
             f"learned: {iid} passes its flow as a valve of ×{1.0 / math.sqrt(factor):.2f} "
             "the file's Kv (no ΔP read: its Kvs or its place in the file is off)"
+        )
+    for iid, series in sorted((learned.get("drawing_series_resistances") or {}).items()):
+        print(
+            f"learned: {iid} has {series:+.4g} kPa/(m³/h)² in series with its valve beyond "
+            "the file's (no ΔP read: its pipes or its place in the file are off)"
         )
 
 

@@ -153,14 +153,16 @@ class _Meter:
         The chance of one exact repeat is the larger of the meter's own share of repeats
         (Laplace: never 0) and what its noise and resolution give at worst (the value in
         the middle of a step, the noise :data:`FROZEN_NOISE_DOUBT` × below the learnt
-        level): a coarse meter repeats often. A meter that changed in one quiet cycle only
-        (the plant rested once before it froze: PI regulating) has its share shrunk toward
-        ``pool``, the other meters' share of repeats in quiet cycles, worth
+        level less its resolution's share, :meth:`true_noise`): a coarse meter repeats often.
+        A meter that changed in one quiet cycle only (the plant rested once before it
+        froze: PI regulating) has its share shrunk toward ``pool``, the other meters'
+        share of repeats in quiet cycles, worth
         :data:`FROZEN_POOL_WEIGHT` pairs of its own (the meters of one network are alike,
         as the estimator's noise level assumes); with none of its own, it is not judged so.
         """
         changes = self.pairs - self.repeats
-        if self.noise is None or self.noise < FROZEN_MIN_NOISE:
+        noise = self.true_noise()
+        if noise is None or noise < FROZEN_MIN_NOISE:
             return None
         if changes >= FROZEN_MIN_CHANGES:
             share = (self.repeats + 1) / (self.pairs + 2)
@@ -170,11 +172,26 @@ class _Meter:
             return None
         quantum = self.quantum
         if quantum is not None and self.last:
-            sigma = self.noise * abs(self.last) / FROZEN_NOISE_DOUBT
+            sigma = noise * abs(self.last) / FROZEN_NOISE_DOUBT
             share = max(share, _repeat_chance(quantum / sigma))
         if share >= 1.0 - 1e-9:
             return None
         return max(FROZEN_MIN_RUN, math.ceil(math.log(FROZEN_FALSE_RATE) / math.log(share)))
+
+    def true_noise(self) -> float | None:
+        """The learnt noise level less what the meter's resolution adds to it (Sheppard's
+        correction, σ² − q²/12, as a share of the last value): readings rounded to steps of
+        q scatter by q/√12 more than the water does, so the learnt σ of a quantised meter
+        does not bound its true noise from below — taken as the noise, it made long runs of
+        repeats at rest look improbable. None: nothing learnt; 0: the learnt level is no
+        more than the rounding (the meter's own noise is unknown, below its resolution)."""
+        if self.noise is None:
+            return None
+        quantum = self.quantum
+        if quantum is None or not self.last:
+            return self.noise
+        variance = self.noise**2 - (quantum / abs(self.last)) ** 2 / 12.0
+        return math.sqrt(variance) if variance > 0.0 else 0.0
 
     def shows(self, moved: float) -> bool:
         """Whether a live meter would have shown a flow change of share ``moved``: it has

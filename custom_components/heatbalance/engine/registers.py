@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from .diagnosis import is_count, is_number
+
 RESOLUTIONS = tuple(10.0**k for k in range(3, -7, -1))  # 1 MWh … 1 mWh/1000: decimal steps
 WHOLE_TOL = 1e-9  # a multiple of a decimal step, as far as a float can tell (relative)
 STEPS_KEPT = 16  # the register's last changes its step is judged from
@@ -39,6 +41,15 @@ class Span(NamedTuple):
     end_s: float
     start_sd: float
     end_sd: float
+
+
+def _optional(value: Any) -> float | None:
+    """A stored number or None (:func:`.diagnosis.is_number`; a damaged one raises)."""
+    if value is None:
+        return None
+    if not is_number(value):
+        raise ValueError(f"not a number: {value!r}")
+    return float(value)
 
 
 def _whole(value: float, unit: float) -> bool:
@@ -70,18 +81,39 @@ class Register:
     @classmethod
     def from_plain(cls, data: Any) -> Register:
         """Read back :meth:`to_plain` (a dict: ``as_plain``; a state stored before: a fresh
-        register); numbers checked, a damaged one raises."""
+        register); numbers checked by the loop's one rule (:func:`.diagnosis.is_number`,
+        ``is_count``, as plausibility's restore): a damaged one raises ValueError. Before,
+        ``float`` took NaN, True and text, and a resolution of −1 (a kept change of 0
+        divided by zero in :meth:`step`) or 1e-320 (``round`` overflowed in ``_learn``)
+        crashed a later cycle."""
         if isinstance(data, Mapping):
             data = [] if not data else cls._listed(data)
+        if not isinstance(data, list):
+            raise ValueError(f"not a stored register: {data!r}")
         if not data:
             return cls()
-        values = [None if x is None else float(x) for x in data]
-        count = int(data[0])
-        kwh, time_s, resolution = values[2], values[3], values[4]
-        steps = [float(x) for x in values[5 : 5 + count] if x is not None]
-        rest = values[5 + count :]
-        anchor_kwh, anchor_s = (rest[0], rest[1]) if len(rest) == 2 else (kwh, time_s)
-        return cls(kwh, time_s, anchor_kwh, anchor_s, values[1], float(resolution or 0.0), steps)
+        try:
+            return cls._checked(data)
+        except OverflowError as err:  # an int beyond a float's range (is_number)
+            raise ValueError(f"not a number in a stored register: {err}") from err
+
+    @classmethod
+    def _checked(cls, data: list[Any]) -> Register:
+        count = data[0]
+        if not is_count(count) or count > STEPS_KEPT or len(data) not in (5 + count, 7 + count):
+            raise ValueError(f"a stored register's count: {count!r} of {len(data)}")
+        values = [_optional(x) for x in data[1:]]
+        anchor_sd, kwh, time_s, resolution = values[:4]
+        steps = [x for x in values[4 : 4 + count] if x is not None and x > 0.0]
+        rest = values[4 + count :]
+        anchor_kwh, anchor_s = (rest[0], rest[1]) if rest else (kwh, time_s)
+        if resolution is None or resolution not in (0.0, *RESOLUTIONS):
+            raise ValueError(f"a stored register's resolution: {resolution!r}")
+        if anchor_sd is not None and anchor_sd < 0.0:
+            raise ValueError(f"a stored register's negative σ: {anchor_sd!r}")
+        if len(steps) != count:  # a change is kept only when the register rose
+            raise ValueError(f"a stored register's changes: {data[5 : 5 + count]!r}")
+        return cls(kwh, time_s, anchor_kwh, anchor_s, anchor_sd, resolution, steps)
 
     @staticmethod
     def _listed(data: Mapping[str, Any]) -> list[Any]:

@@ -550,7 +550,9 @@ def learned_corrections(model: ModelBased) -> dict[str, Any]:
     30 %) with the number of samples each rests on. Only branches that learnt something
     appear; values are rounded for display. Where no ΔP is read, the valve factors an
     inlet's own drawing error needs (its Kvs or its place in the file, learnt from its
-    flow: ``drawing_valve_factors``, 0.25 for a valve whose real Kvs is twice the file's).
+    flow: ``drawing_valve_factors``, 0.25 for a valve whose real Kvs is twice the file's),
+    and the resistance in series with its valve that its pipes or its place in the file add
+    (``drawing_series_resistances``, kPa/(m³/h)², negative where the file draws too much).
     """
     branches = {
         iid: {
@@ -570,6 +572,7 @@ def learned_corrections(model: ModelBased) -> dict[str, Any]:
         "branches": branches,
         "target_multipliers": {k: round(v, 4) for k, v in model.multipliers.items() if v != 1.0},
         "drawing_valve_factors": {k: round(v, 4) for k, v in model.drawing.items()},
+        "drawing_series_resistances": {k: round(v, 4) for k, v in model.series.items()},
     }
 
 
