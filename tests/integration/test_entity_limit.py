@@ -47,7 +47,8 @@ def _check(hass: HomeAssistant, entry_id: str) -> int:
     assert len(enabled) == LIMIT  # filled up to the limit, not beyond
     inlets = [e for e in entries if e.config_subentry_id is not None]
     main = [e for e in inlets if any(e.unique_id.endswith(f"_{k}") for k in MAIN_KEYS)]
-    assert main and all(e.disabled_by is None for e in main)  # only secondary ones gave way
+    assert main
+    assert all(e.disabled_by is None for e in main)  # only secondary ones gave way
     left = [
         e
         for e in inlets
