@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -24,7 +24,6 @@ from homeassistant.helpers.entity_platform import (
 )
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from . import PLATFORMS
 from .audit import async_audit, async_require_admin
 from .compat import via_device
 from .const import DOMAIN
@@ -254,7 +253,7 @@ async def add_entities(
     slices = _Slices()
     order = sorted(coordinator.inlets.items(), key=lambda kv: _depth(coordinator, kv[0]))
     inlets = [(iid, cfg, entities) for iid, cfg in order if (entities := list(per_inlet(iid)))]
-    await _EntityPlan.of(coordinator).join(network, [e for _, _, ents in inlets for e in ents])
+    await EntityPlan.of(coordinator).join(network, [e for _, _, ents in inlets for e in ents])
     with paused(len(coordinator.network.inlets)):
         # buildings before households: a household's device names its building's as via
         for _iid, cfg, entities in inlets:
@@ -264,30 +263,30 @@ async def add_entities(
         freeze_large(len(coordinator.network.inlets))
 
 
-class _EntityPlan:
+class EntityPlan:
     """Every platform's entities of one entry, gathered before any inlet's is added, so that
     the choice of which to leave disabled (``entity_budget``) sees them all.
 
     Platforms are set up concurrently (``async_forward_entry_setups``); each adds its
-    network entities at once, then waits here until all :data:`PLATFORMS` have joined.
+    network entities at once, then waits here until all ``platforms`` forwarded have joined.
+    The plan lives in the entry's runtime data while the platforms are forwarded
+    (``__init__``): one per setup, sized by the platforms really forwarded, gone when that
+    ends, so no later setup (nor a test's entry with the same id) joins a plan left over.
     """
 
-    _plans: ClassVar[dict[str, _EntityPlan]] = {}
-
-    def __init__(self, coordinator: HeatbalanceCoordinator) -> None:
+    def __init__(self, coordinator: HeatbalanceCoordinator, platforms: int) -> None:
         self.coordinator = coordinator
-        self.waiting = len(PLATFORMS)
+        self.waiting = platforms
         self.network: list[Entity] = []
         self.inlets: list[Entity] = []
         self.ready = asyncio.Event()
 
-    @classmethod
-    def of(cls, coordinator: HeatbalanceCoordinator) -> _EntityPlan:
-        """The entry's plan being gathered (a new one at each setup)."""
-        entry_id = coordinator.config_entry.entry_id
-        if entry_id not in cls._plans:
-            cls._plans[entry_id] = cls(coordinator)
-        return cls._plans[entry_id]
+    @staticmethod
+    def of(coordinator: HeatbalanceCoordinator) -> EntityPlan:
+        """The entry's plan being gathered; a platform set up outside the entry's forwarding
+        decides alone."""
+        plan = coordinator.config_entry.runtime_data.entity_plan
+        return plan if plan is not None else EntityPlan(coordinator, 1)
 
     async def join(self, network: list[Entity], inlets: list[Entity]) -> None:
         """Add one platform's entities to the plan; return once every platform joined and
@@ -307,7 +306,6 @@ class _EntityPlan:
     def _close(self) -> None:
         """Decide once, for every platform that joined."""
         if not self.ready.is_set():
-            self._plans.pop(self.coordinator.config_entry.entry_id, None)
             self._decide()
             self.ready.set()
 
