@@ -672,6 +672,28 @@ def _entity_count(hass: Any, entry: Any) -> tuple[int, int]:
     return sum(not e.disabled for e in entries), len(entries)
 
 
+def _entity_limit(hass: Any, entry: Any) -> dict[str, Any]:
+    """HA 2026's limit of enabled entities per entry (``entity_budget``): the network's own
+    entities registered and with a state, and the inlet entities the repair says were left
+    disabled (0: no repair; the limit None on HA 2025)."""
+    from homeassistant.helpers import entity_platform
+    from homeassistant.helpers import entity_registry as er
+    from homeassistant.helpers import issue_registry as ir
+
+    from custom_components.heatbalance.const import DOMAIN
+
+    entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    network = [e for e in entries if e.config_subentry_id is None]
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_entities_left_disabled")
+    placeholders = (issue.translation_placeholders or {}) if issue else {}
+    return {
+        "limit": getattr(entity_platform, "MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", None),
+        "network": len(network),
+        "network_with_state": sum(hass.states.get(e.entity_id) is not None for e in network),
+        "left_disabled": int(placeholders.get("count", 0)),
+    }
+
+
 class LoopProfile:
     """cProfile of the entry's start and of the cycles, written to
     ``$BENCH_PRODUCT_PROFILE/<case>-<part>.prof`` when that variable is set. On Python 3.12+
@@ -1039,6 +1061,7 @@ async def _run_case(
         "gc_worst_ms": GC.worst_s * 1000.0,
         "rss_mb": _rss_mb() - rss0,
         "entities": _entity_count(hass, entry),
+        "entity_limit": _entity_limit(hass, entry),
         "ha_checks": None if checks is None else checks.stop(),
         "gateway_resends": resends,  # the gateway's ack timeouts (HA fell behind its readings)
         "gateway_outage": outage,  # --gateway-outage: the held commands of that cycle
@@ -1203,6 +1226,7 @@ def main() -> int:
         if rows[-1].get("ha_checks") is not None:
             _print_checks(rows[-1]["ha_checks"])
         if args.verbose:
+            _print_entity_limit(rows[-1])
             _print_blocks(rows[-1])
             print("  in band per cycle %:", [round(x or 0) for x in rows[-1]["shares"]])
         if rows[-1].get("unasked_refreshes"):
@@ -1210,6 +1234,16 @@ def main() -> int:
     if rows:
         _print_agreement(rows)
     return 0
+
+
+def _print_entity_limit(r: dict[str, Any]) -> None:
+    """The network's own entities and what HA's entity limit left disabled (16k, 17b)."""
+    if (lim := r.get("entity_limit")) is not None:
+        print(
+            f"  entity limit {lim['limit']}: network entities {lim['network']} registered, "
+            f"{lim['network_with_state']} with a state; inlet entities left disabled "
+            f"{lim['left_disabled']} (repair)"
+        )
 
 
 def _print_blocks(r: dict[str, Any]) -> None:
