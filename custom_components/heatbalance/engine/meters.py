@@ -549,13 +549,14 @@ class MeterCheck:
         prior = self._offset_prior()
         common = self._common_supply(meas, prior.noise_var)
         inlets = self.inlets
+        flows: dict[str, float | None] = {}
         for iid, reading in meas.inlets.items():
             # the inlet's state and its judged flow looked up once for the three witnesses
             # (23,870 inlets a cycle at 23k)
             state = inlets.get(iid)
             if state is None:  # setdefault would build a new one every cycle
                 state = inlets[iid] = _Inlet()
-            flow = _meter_flow(reading)
+            flow = flows[iid] = _meter_flow(reading)
             confirmed = self._valve_residual(iid, state, reading, flow)
             expected = predicted.get(iid) if predicted is not None else None
             confirmed = self._model_residual(iid, state, reading, flow, expected) or confirmed
@@ -564,7 +565,7 @@ class MeterCheck:
                 heat_flows[iid] = q_heat
         self._add_ratios()
         self._dp_noise()
-        self._balances(meas)
+        self._balances(meas, flows)
         self._judge(meas, heat_flows, now)
         return self.findings()
 
@@ -1125,12 +1126,14 @@ class MeterCheck:
         return found
 
     # --- mass balance per group ----------------------------------------------------------
-    def _balances(self, meas: Measurements) -> None:
-        """Children's flows against their parent's meter, for every complete group."""
+    def _balances(self, meas: Measurements, judged: Mapping[str, float | None]) -> None:
+        """Children's flows against their parent's meter, for every complete group.
+        ``judged``: this cycle's :func:`_meter_flow` of each inlet read (none: not read)."""
         self._totals = {}
+        pump = None if meas.substation_flagged else usable(meas.pump_flow_m3h)
         for parent, kids in self.groups.items():
-            total = _parent_flow(meas, parent)
-            flows = [_flow(meas, k) for k in kids]
+            total = pump if parent == SUBSTATION else judged.get(parent)
+            flows = [judged.get(k) for k in kids]
             if total is None or total <= 0 or any(f is None for f in flows):
                 continue
             children = sum(f for f in flows if f is not None)
@@ -1676,12 +1679,6 @@ def _meter_flow(reading: InletReading) -> float | None:
 def _flow(meas: Measurements, iid: str) -> float | None:
     reading = meas.inlets.get(iid)
     return _meter_flow(reading) if reading is not None else None
-
-
-def _parent_flow(meas: Measurements, parent: str) -> float | None:
-    if parent == SUBSTATION:
-        return None if meas.substation_flagged else usable(meas.pump_flow_m3h)
-    return _flow(meas, parent)
 
 
 def _message(iid: str, kind: str, bias: float) -> str:
