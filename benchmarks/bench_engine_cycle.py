@@ -21,10 +21,10 @@ households1200, ≤ 2 s on a generated 23,000-household network.
 ``--phases`` also prints the median CPU ms of the later cycles per phase of the loop (clean,
 estimate, meter check, the model step, diagnose, …, and the loop's whole step with the
 screen, plausibility, design-load and alarm-rule checks in it): timers around those
-functions, cheaper and less distorting than cProfile at 23k inlets. ``--gc-as-ha`` runs each cycle as the
-coordinator does (``gc_tuning.run_cycle_paused``: the collector paused for a network of
-≥ 5,000 inlets, the survivors frozen after it), so the figure is the executor's part of an
-HA cycle; without it the collector runs as in a plain Python process.
+functions, cheaper and less distorting than cProfile at 23k inlets. ``--gc-as-ha`` runs each
+cycle as the coordinator does (``gc_tuning.run_cycle_paused``: the collector paused for a
+network of ≥ 5,000 inlets, the survivors frozen after it), so the figure is the executor's
+part of an HA cycle; without it the collector runs as in a plain Python process.
 """
 
 from __future__ import annotations
