@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -249,11 +249,11 @@ async def add_entities(
     registry entries and states triggered walked the unfrozen heap inside HA's adding, the
     start's longest callback (184–238 ms at 23k); they are frozen before it goes on."""
     network = list(network)
-    async_add_entities(network)
     slices = _Slices()
     order = sorted(coordinator.inlets.items(), key=lambda kv: _depth(coordinator, kv[0]))
     inlets = [(iid, cfg, entities) for iid, cfg in order if (entities := list(per_inlet(iid)))]
     await EntityPlan.of(coordinator).join(network, [e for _, _, ents in inlets for e in ents])
+    async_add_entities(network)
     with paused(len(coordinator.network.inlets)):
         # buildings before households: a household's device names its building's as via
         for _iid, cfg, entities in inlets:
@@ -310,8 +310,14 @@ class EntityPlan:
             self.ready.set()
 
     def _decide(self) -> None:
-        """Leave the least useful inlet entities disabled when the entry would exceed HA's
-        limit of enabled entities (none on HA 2025); say so in a repair issue."""
+        """Leave the least useful new entities disabled when the entry would exceed HA's
+        limit of enabled entities (none on HA 2025); say so in a repair issue.
+
+        HA counts every enabled registry entry of the entry and refuses only new enabled
+        entities once the count reaches the limit: so the registered ones are fixed, and
+        the network's new ones are candidates too, giving way last (``entity_budget``) —
+        an install already at the limit (registered under HA 2025, or entities an operator
+        enabled) still gets a new network entity, registered disabled, not lost."""
         coordinator = self.coordinator
         entry = coordinator.config_entry
         limit: int | None = getattr(entity_platform, "MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", None)
@@ -320,38 +326,30 @@ class EntityPlan:
             e.unique_id: e.disabled_by
             for e in er.async_entries_for_config_entry(registry, entry.entry_id)
         }
-        known = {uid: disabled_by is not None for uid, disabled_by in by.items()}
-        # enabled and not to be chosen: the network's, and those registered already
-        fixed = sum(_enabled(e, known) for e in self.network)
+        fixed = sum(disabled_by is None for disabled_by in by.values())
         new: list[Entity] = []
+        candidates: list[Candidate] = []
         earlier = 0  # left disabled at an earlier start, and still
-        for e in self.inlets:
-            if e.unique_id in known:
-                fixed += _enabled(e, known)
-                earlier += (
-                    by[e.unique_id] is er.RegistryEntryDisabler.INTEGRATION
-                    and e.entity_registry_enabled_default
-                )
-            elif e.entity_registry_enabled_default:
-                new.append(e)
-        candidates = [
-            Candidate(
-                key=e.entity_description.key,
-                household=_depth(coordinator, e.inlet_id) == 1,  # type: ignore[attr-defined]
-            )
-            for e in new
-        ]
+        for network, entities in ((True, self.network), (False, self.inlets)):
+            for e in entities:
+                if e.unique_id in by:
+                    earlier += (
+                        by[e.unique_id] is er.RegistryEntryDisabler.INTEGRATION
+                        and e.entity_registry_enabled_default
+                    )
+                elif e.entity_registry_enabled_default:
+                    new.append(e)
+                    candidates.append(_candidate(coordinator, e, network))
         off = left_disabled(limit, fixed, candidates)
         for i in off:
             new[i]._attr_entity_registry_enabled_default = False
         async_entities_left_disabled(coordinator.hass, entry, len(off) + earlier, limit)
 
 
-def _enabled(entity: Entity, known: Mapping[str, bool]) -> bool:
-    """Whether the entity will be enabled: as registered (``known``: unique id →
-    disabled), else by its default."""
-    disabled = known.get(entity.unique_id or "")
-    return entity.entity_registry_enabled_default if disabled is None else not disabled
+def _candidate(coordinator: HeatbalanceCoordinator, entity: Entity, network: bool) -> Candidate:
+    """What ``entity_budget`` orders a new entity by."""
+    household = not network and _depth(coordinator, entity.inlet_id) == 1  # type: ignore[attr-defined]
+    return Candidate(entity.entity_description.key, household, network)
 
 
 def _depth(coordinator: HeatbalanceCoordinator, inlet_id: str) -> int:

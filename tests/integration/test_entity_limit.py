@@ -74,6 +74,26 @@ async def test_over_the_limit_the_network_keeps_its_entities_and_a_repair_counts
     assert await hass.config_entries.async_reload(entry.entry_id)  # a restart keeps both
     await hass.async_block_till_done()
     assert _check(hass, entry.entry_id) == 226 - LIMIT
+    # Already over the limit (registered under HA 2025, or enabled by an operator), a
+    # network entity new to the install is registered disabled, where HA would drop it.
+    registry = er.async_get(hass)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    balanced = f"{entry.entry_id}_balanced"
+    registry.async_remove(registry.async_get_entity_id("binary_sensor", DOMAIN, balanced) or "")
+    registry.deleted_entities.pop(("binary_sensor", DOMAIN, balanced))  # forgotten: new
+    monkeypatch.setattr(entity_platform, "MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", LIMIT - 10)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    new = registry.async_get_entity_id("binary_sensor", DOMAIN, balanced)
+    assert new is not None
+    assert registry.async_get(new).disabled_by is er.RegistryEntryDisabler.INTEGRATION  # type: ignore[union-attr]
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_entities_left_disabled")
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "network": entry.title,
+        "count": str(226 - LIMIT + 1),
+        "limit": str(LIMIT - 10),
+    }
 
 
 async def test_under_the_limit_nothing_is_left_disabled(hass: HomeAssistant) -> None:
@@ -96,4 +116,7 @@ def test_secondary_entities_give_way_before_main_ones_and_households_before_buil
     assert left_disabled(12, 10, candidates) == {3, 1}  # then a building's
     assert left_disabled(11, 10, candidates) == {3, 1, 2}  # then a household's reading
     assert left_disabled(10, 10, candidates) == {0, 1, 2, 3}
-    assert left_disabled(5, 10, candidates) == {0, 1, 2, 3}  # the network alone is over
+    assert left_disabled(5, 10, candidates) == {0, 1, 2, 3}  # the registered alone are over
+    network = [Candidate("status", False, network=True), Candidate("alarm", False, network=True)]
+    assert left_disabled(12, 10, network + candidates) == {2, 3, 4, 5}  # the network's last
+    assert left_disabled(11, 10, network + candidates) == {1, 2, 3, 4, 5}  # the later first
