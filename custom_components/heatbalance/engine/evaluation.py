@@ -199,7 +199,7 @@ def evaluate(
     """
     the_band = band(level, target)
     spread = uncertainty or {}
-    ids = _scope(network, level, target, inlets)
+    ids = judged_scope(network, level, target, inlets)
     values = {iid: _measured(_inlet_reading(readings, iid), target) for iid in ids}
     weight = {iid: _weight(network, iid, weights) for iid in ids}
     refs = _references(network, readings, ids, target, the_band, values, setpoints or {}, weight)
@@ -255,7 +255,9 @@ def _room_mean(ev: Evaluation) -> Evaluation:
     )
 
 
-def _scope(network: Network, level: str, target: str, inlets: Iterable[str] | None) -> list[str]:
+def judged_scope(
+    network: Network, level: str, target: str, inlets: Iterable[str] | None = None
+) -> list[str]:
     """The inlets the verdict covers (unknown ids are a caller's error).
 
     Room temperature is judged only where there is a room: a building feeding household
