@@ -46,7 +46,8 @@ source reads through the entry's options ``simulated_noise``, ``simulated_dropou
 from the entry's seed; the CLI column is ``run_balance``'s loop reading the same draws as
 that source delivers them (:class:`InstrumentedCli`; all from ``engine/instruments.py``, one
 draw per cycle in one order). Such a run's HA steps are judged on the plant's true state, as
-the CLI's (:class:`TrueVerdicts`); HA's own verdict of its noisy readings is printed beside.
+the CLI's (:class:`TrueVerdicts`); HA's verdict on its noisy readings and the one it shows,
+on its estimates (``ha_steps_estimate``, issue 9 item 1), are printed beside.
 The entities field writes exact readings: not run with noise (``bench_product_faults`` is).
 
     .venv/ha2026/bin/python benchmarks/bench_product.py                # the table
@@ -155,6 +156,12 @@ def _network_path(name: str) -> Path | None:
         net = generate_network(buildings, households, seed, name=name, loop=loop)
         path.write_text(json.dumps(network_to_dict(net)))
     return path
+
+
+def _shown_in_band(result: Any) -> bool:
+    """The network's verdict HA shows (every judged inlet's estimate in band, issue 9)."""
+    shown = getattr(result, "estimate_evaluation", None)
+    return bool(shown is not None and shown.in_band)
 
 
 def _steps_to_band(verdicts: list[bool]) -> int | None:
@@ -942,6 +949,7 @@ async def _run_case(
     await coordinator.async_refresh()
     first = coordinator.data
     verdicts = [bool(first and first.evaluation and first.evaluation.in_band)]
+    shown = [_shown_in_band(first)]
     shares = [first.share_in_band if first else None]
     if truth is not None:
         truth.judge()
@@ -975,6 +983,7 @@ async def _run_case(
         loop_cpu.append(time.thread_time() - lc)  # the event loop's thread only
         ev = coordinator.data.evaluation if coordinator.data else None
         verdicts.append(bool(ev and ev.in_band))
+        shown.append(_shown_in_band(coordinator.data))
         shares.append(coordinator.data.share_in_band if coordinator.data else None)
         if truth is not None:
             truth.judge()
@@ -1026,6 +1035,7 @@ async def _run_case(
         # steps (HA's own verdict judges its noisy readings: ha_steps_shown)
         "ha_steps": _steps_to_band(verdicts if truth is None else truth.verdicts),
         "ha_steps_shown": _steps_to_band(verdicts),
+        "ha_steps_estimate": _steps_to_band(shown),  # what HA shows now (issue 9 item 1)
         "cli_steps": None
         if os.environ.get("BENCH_PRODUCT_NO_CLI")
         else cli_steps(name, algorithm, steps, ins, source),
@@ -1220,7 +1230,8 @@ def main() -> int:
         if isinstance(rows[-1]["cli_steps"], str):
             print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
         if noisy:
-            print(f"  HA's own verdict (its noisy readings): {rows[-1]['ha_steps_shown']}")
+            print(f"  HA's verdict on its noisy readings: {rows[-1]['ha_steps_shown']}")
+            print(f"  HA's shown verdict (its estimates): {rows[-1].get('ha_steps_estimate')}")
         if rows[-1].get("ha_checks") is not None:
             _print_checks(rows[-1]["ha_checks"])
         if args.verbose:
