@@ -19,11 +19,12 @@ households1200, ≤ 2 s on a generated 23,000-household network.
         [--phases] [--gc-as-ha]
 
 ``--phases`` also prints the median CPU ms of the later cycles per phase of the loop (clean,
-estimate, meter check, the model step, diagnose, …): timers around those functions, cheaper
-and less distorting than cProfile at 23k inlets. ``--gc-as-ha`` runs each cycle as the
-coordinator does (``gc_tuning.run_cycle_paused``: the collector paused for a network of
-≥ 5,000 inlets, the survivors frozen after it), so the figure is the executor's part of an
-HA cycle; without it the collector runs as in a plain Python process.
+estimate, meter check, the model step, diagnose, …, and the loop's whole step with the
+screen, plausibility, design-load and alarm-rule checks in it): timers around those
+functions, cheaper and less distorting than cProfile at 23k inlets. ``--gc-as-ha`` runs each
+cycle as the coordinator does (``gc_tuning.run_cycle_paused``: the collector paused for a
+network of ≥ 5,000 inlets, the survivors frozen after it), so the figure is the executor's
+part of an HA cycle; without it the collector runs as in a plain Python process.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from custom_components.heatbalance.cycle import CycleMemory, run_cycle
+from custom_components.heatbalance.engine import design_loads as design_loads_module
 from custom_components.heatbalance.engine import loop as loop_module
+from custom_components.heatbalance.engine import plausibility as plausibility_module
 from custom_components.heatbalance.engine.control import controller as controller_module
 from custom_components.heatbalance.engine.control import model_based as model_module
 from custom_components.heatbalance.engine.evaluation import BalanceStateMachine
@@ -82,6 +85,12 @@ PHASES = (
     (loop_module.ControlLoop, "_diagnose", "diagnose"),
     (loop_module.ControlLoop, "commanded", "dispatch"),
     (Plant, "_step_and_read", "plant read"),
+    # the rest of a cycle (a fifth of it at 23k was in no phase above)
+    (loop_module.ControlLoop, "step", "loop step"),  # all of the engine's cycle but the data
+    (controller_module.Controller, "_screened", "screen"),
+    (plausibility_module.Plausibility, "update", "plausibility"),
+    (design_loads_module.DesignLoadCheck, "update", "design loads"),
+    (loop_module.ControlLoop, "_alarm_rules", "alarm rules"),
 )
 
 
@@ -217,7 +226,8 @@ def main() -> None:
     if phases:
         print(
             "\nLater cycles, median CPU ms per phase (model step holds views, residuals and"
-            " plan; plan holds plan input):"
+            " plan; plan holds plan input; loop step holds all but plant read and dispatch,"
+            " and the run_cycle's data build around it):"
         )
         print("\n".join(phases))
 

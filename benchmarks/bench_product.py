@@ -46,7 +46,8 @@ source reads through the entry's options ``simulated_noise``, ``simulated_dropou
 from the entry's seed; the CLI column is ``run_balance``'s loop reading the same draws as
 that source delivers them (:class:`InstrumentedCli`; all from ``engine/instruments.py``, one
 draw per cycle in one order). Such a run's HA steps are judged on the plant's true state, as
-the CLI's (:class:`TrueVerdicts`); HA's own verdict of its noisy readings is printed beside.
+the CLI's (:class:`TrueVerdicts`); HA's verdict on its noisy readings and the one it shows,
+on its estimates (``ha_steps_estimate``, issue 9 item 1), are printed beside.
 The entities field writes exact readings: not run with noise (``bench_product_faults`` is).
 
     .venv/ha2026/bin/python benchmarks/bench_product.py                # the table
@@ -155,6 +156,12 @@ def _network_path(name: str) -> Path | None:
         net = generate_network(buildings, households, seed, name=name, loop=loop)
         path.write_text(json.dumps(network_to_dict(net)))
     return path
+
+
+def _shown_in_band(result: Any) -> bool:
+    """The network's verdict HA shows (every judged inlet's estimate in band, issue 9)."""
+    shown = getattr(result, "estimate_evaluation", None)
+    return bool(shown is not None and shown.in_band)
 
 
 def _steps_to_band(verdicts: list[bool]) -> int | None:
@@ -665,6 +672,28 @@ def _entity_count(hass: Any, entry: Any) -> tuple[int, int]:
     return sum(not e.disabled for e in entries), len(entries)
 
 
+def _entity_limit(hass: Any, entry: Any) -> dict[str, Any]:
+    """HA 2026's limit of enabled entities per entry (``entity_budget``): the network's own
+    entities registered and with a state, and the inlet entities the repair says were left
+    disabled (0: no repair; the limit None on HA 2025)."""
+    from homeassistant.helpers import entity_platform
+    from homeassistant.helpers import entity_registry as er
+    from homeassistant.helpers import issue_registry as ir
+
+    from custom_components.heatbalance.const import DOMAIN
+
+    entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    network = [e for e in entries if e.config_subentry_id is None]
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_entities_left_disabled")
+    placeholders = (issue.translation_placeholders or {}) if issue else {}
+    return {
+        "limit": getattr(entity_platform, "MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", None),
+        "network": len(network),
+        "network_with_state": sum(hass.states.get(e.entity_id) is not None for e in network),
+        "left_disabled": int(placeholders.get("count", 0)),
+    }
+
+
 class LoopProfile:
     """cProfile of the entry's start and of the cycles, written to
     ``$BENCH_PRODUCT_PROFILE/<case>-<part>.prof`` when that variable is set. On Python 3.12+
@@ -911,6 +940,7 @@ async def _run_case(
     await coordinator.async_refresh()
     first = coordinator.data
     verdicts = [bool(first and first.evaluation and first.evaluation.in_band)]
+    shown = [_shown_in_band(first)]
     shares = [first.share_in_band if first else None]
     if truth is not None:
         truth.judge()
@@ -944,6 +974,7 @@ async def _run_case(
         loop_cpu.append(time.thread_time() - lc)  # the event loop's thread only
         ev = coordinator.data.evaluation if coordinator.data else None
         verdicts.append(bool(ev and ev.in_band))
+        shown.append(_shown_in_band(coordinator.data))
         shares.append(coordinator.data.share_in_band if coordinator.data else None)
         if truth is not None:
             truth.judge()
@@ -995,6 +1026,7 @@ async def _run_case(
         # steps (HA's own verdict judges its noisy readings: ha_steps_shown)
         "ha_steps": _steps_to_band(verdicts if truth is None else truth.verdicts),
         "ha_steps_shown": _steps_to_band(verdicts),
+        "ha_steps_estimate": _steps_to_band(shown),  # what HA shows now (issue 9 item 1)
         "cli_steps": None
         if os.environ.get("BENCH_PRODUCT_NO_CLI")
         else cli_steps(name, algorithm, steps, ins, source),
@@ -1029,6 +1061,7 @@ async def _run_case(
         "gc_worst_ms": GC.worst_s * 1000.0,
         "rss_mb": _rss_mb() - rss0,
         "entities": _entity_count(hass, entry),
+        "entity_limit": _entity_limit(hass, entry),
         "ha_checks": None if checks is None else checks.stop(),
         "gateway_resends": resends,  # the gateway's ack timeouts (HA fell behind its readings)
         "gateway_outage": outage,  # --gateway-outage: the held commands of that cycle
@@ -1188,10 +1221,12 @@ def main() -> int:
         if isinstance(rows[-1]["cli_steps"], str):
             print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
         if noisy:
-            print(f"  HA's own verdict (its noisy readings): {rows[-1]['ha_steps_shown']}")
+            print(f"  HA's verdict on its noisy readings: {rows[-1]['ha_steps_shown']}")
+            print(f"  HA's shown verdict (its estimates): {rows[-1].get('ha_steps_estimate')}")
         if rows[-1].get("ha_checks") is not None:
             _print_checks(rows[-1]["ha_checks"])
         if args.verbose:
+            _print_entity_limit(rows[-1])
             _print_blocks(rows[-1])
             print("  in band per cycle %:", [round(x or 0) for x in rows[-1]["shares"]])
         if rows[-1].get("unasked_refreshes"):
@@ -1199,6 +1234,16 @@ def main() -> int:
     if rows:
         _print_agreement(rows)
     return 0
+
+
+def _print_entity_limit(r: dict[str, Any]) -> None:
+    """The network's own entities and what HA's entity limit left disabled (16k, 17b)."""
+    if (lim := r.get("entity_limit")) is not None:
+        print(
+            f"  entity limit {lim['limit']}: network entities {lim['network']} registered, "
+            f"{lim['network_with_state']} with a state; inlet entities left disabled "
+            f"{lim['left_disabled']} (repair)"
+        )
 
 
 def _print_blocks(r: dict[str, Any]) -> None:

@@ -26,10 +26,14 @@ cost, split into the lowest-of-N draw (true min − est. min) and the bound's ow
 together, no valve re-landed) could move every flow before the worst inlet's lower bound,
 estimate − 2 σ, meets its set flow (below 1: a pump loop on the estimates could slow the
 pump that much; above 1: it would have to speed up); *oracle flows* — the weighted oracle's
-lowest and highest flow over set flow (design × weight, §5.3.6-5): 1 when it is fair.
+lowest and highest flow over set flow (design × weight, §5.3.6-5): 1 when it is fair;
+*cycles below* — cycles after the sixth in which some leaf's true flow was under its set
+flow (§8.2.4's lower edge: what a slower pump risks); *walked* — the leaves' realised flow
+walk per cycle where nothing moved (0 on the steady plant; ``--walk`` makes the plant's
+flows wander, to test an estimator's claim that the plant is steady, 17g).
 
     .venv/ha2026/bin/python -m benchmarks.bench_pump --seeds 3 [--quick] [--jobs 2]
-        [--scenario "noise 2%"] [--steps 48]
+        [--scenario "noise 2%"] [--steps 48] [--walk 0.01]
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import argparse
 import copy
 import math
 from concurrent.futures import ProcessPoolExecutor
+from itertools import pairwise
 
 import numpy as np
 
@@ -59,7 +64,7 @@ from custom_components.heatbalance.engine.control.controller import TRIM_Z, Cont
 from custom_components.heatbalance.engine.control.targets import worst_lower_bound
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.oracle import oracle, weighted
-from custom_components.heatbalance.engine.simulator import Simulator
+from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 
 SCENARIO = next(s for s in SCENARIOS if s.name == "noise 1%")
 PUMP_Z = 2.0  # the controller's significance bar (controller.SIGNIFICANCE_Z)
@@ -72,10 +77,17 @@ def decompose(
     loop: bool = True,
     hold: bool = True,
     steps: int = STEPS,
+    walk: float = 0.0,
 ) -> dict[str, float | str]:
     """One run of ``steps`` cycles (default bench_robust's 24, 1 % noise) and the factors of
     its pump power over the oracle's (``loop``, the default: through the engine's
-    ControlLoop, as the CLI and HA run it; ``--bare``: ``Controller.step`` alone)."""
+    ControlLoop, as the CLI and HA run it; ``--bare``: ``Controller.step`` alone).
+
+    ``walk``: the plant's flows wander between commands (§3.0.7-1: residents' radiator
+    valves) — every leaf's heated-circuit resistance takes a random-walk step of ``walk``
+    (log σ) each cycle (``Simulator.set_circuit``); the flows follow by the circuit's share
+    of the pressure (balanced valves take most: 0.01 walks flows ≈0.1 %), so the realised
+    flow walk is reported (``walked``)."""
     plant = all_open(network)
     sim = Simulator(plant, outdoor_c=plant.design.outdoor_c)
     driven = Driven(plant, ControllerConfig(), loop, hold)
@@ -83,14 +95,25 @@ def decompose(
     rng = np.random.default_rng(seed)
     victim = victim_of(plant)
     state = sim.state()
-    for _ in range(steps):
+    wander = np.random.default_rng(10_000 + seed)  # the measurement draws stay the same
+    circuits = {iid: 1.0 for iid in plant.inlets if not _is_parent(plant, iid)}
+    trail: list[tuple[bool, np.ndarray]] = []  # (valves moved, leaves' true flow ratios)
+    below = 0  # cycles after the sixth with some leaf's true flow under its set flow
+    for k in range(steps):
         cmds = driven.step(measure(state, scenario, victim, rng))
         for iid, opening in cmds.openings.items():
             sim.set_opening(iid, opening)
         if cmds.pump_speed is not None:
             sim.set_pump_speed(cmds.pump_speed)
+        if walk > 0:
+            for iid, factor in circuits.items():
+                circuits[iid] = factor * math.exp(walk * wander.standard_normal())
+                sim.set_circuit(iid, circuits[iid])
         sim.advance(STEP_S)
         state = sim.state()
+        now = np.array([_set_ratio(plant, state, iid) for iid in circuits])
+        trail.append((bool(cmds.openings), now))
+        below += k >= 6 and bool(np.min(now) < 1.0)
     aim = float(getattr(control, "aim", 1.0)) * float(getattr(control, "trim", 1.0))
     ratios = {
         iid: state.inlets[iid].flow_m3h / (i.design_flow_m3h * i.weight)
@@ -122,6 +145,8 @@ def decompose(
         "speed": state.pump.speed,
         "drift": control.drift.sigma() if hasattr(control, "drift") else math.nan,
         "speed_needed": at_flows.pump_speed,
+        "below": below,
+        "walked": _walked(trail),
         "worst": worst,
         "open_max": max(
             (state.inlets[iid].opening or 0.0) for iid in leaves if iid in state.inlets
@@ -183,11 +208,29 @@ def _oracle_flows(plant: Network) -> list[float]:
     ]
 
 
+def _set_ratio(plant: Network, state: PlantState, iid: str) -> float:
+    inlet = plant.inlets[iid]
+    return float(state.inlets[iid].flow_m3h / (inlet.design_flow_m3h * inlet.weight))
+
+
+def _walked(trail: list[tuple[bool, np.ndarray]]) -> float:
+    """The leaves' realised flow walk per cycle (relative σ) over cycles no valve moved
+    in: each cycle's log change less its median (a pump move scales every flow alike)."""
+    steps = [
+        np.log(b / a) - np.median(np.log(b / a))
+        for (_, a), (moved, b) in pairwise(trail)
+        if not moved
+    ]
+    return float(np.std(np.concatenate(steps))) if steps else math.nan
+
+
 def _is_parent(network: Network, iid: str) -> bool:
     return any(i.parent == iid for i in network.inlets.values())
 
 
-def _task(args: tuple[Network, int, Scenario, bool, bool, int]) -> dict[str, float | str]:
+def _task(
+    args: tuple[Network, int, Scenario, bool, bool, int, float],
+) -> dict[str, float | str]:
     return decompose(*args)
 
 
@@ -199,6 +242,12 @@ def main() -> None:
     parser.add_argument("--networks", help="comma-separated names")
     parser.add_argument("--scenario", default=SCENARIO.name, help="a noise scenario's name")
     parser.add_argument("--steps", type=int, default=STEPS, help="cycles run (judged at the last)")
+    parser.add_argument(
+        "--walk",
+        type=float,
+        default=0.0,
+        help="σ of each circuit resistance's log walk a cycle (0.01: flows ≈0.1 %%)",
+    )
     add_loop_flags(parser)
     args = parser.parse_args()
     scenario = next(s for s in SCENARIOS if s.name == args.scenario)
@@ -206,7 +255,7 @@ def main() -> None:
     if args.networks:
         nets = [n for n in nets if n.name in args.networks.split(",")]
     tasks = [
-        (copy.deepcopy(n), s, scenario, args.loop, args.hold, args.steps)
+        (copy.deepcopy(n), s, scenario, args.loop, args.hold, args.steps, args.walk)
         for n in nets
         for s in range(args.seeds)
     ]
@@ -232,6 +281,8 @@ def main() -> None:
         "drift",
         "pump-only flow",
         "loop bound / est. min",
+        "cycles below",
+        "walked",
     )
     cols += ("oracle flows",)
     print("| " + " | ".join(cols) + " |")
@@ -243,7 +294,7 @@ def main() -> None:
             f"{r['min_ratio']:.4f} / {r['median_ratio']:.4f} | "
             f"{r['speed']:.4f} / {r['speed_needed']:.4f} | {r['open_max']:.3f} | "
             f"{r['sigma']:.2%} | {r['drift']:.2%} | {r['allowed']:.4f} | "
-            f"{r['bound']:.4f} / {r['est_min']:.4f} | "
+            f"{r['bound']:.4f} / {r['est_min']:.4f} | {r['below']} | {r['walked']:.2%} | "
             f"{r['oracle_min']:.4f}…{r['oracle_max']:.4f} |"
         )
 

@@ -55,6 +55,7 @@ async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) -> bool:
     """Load the network, start its coordinator, then the platforms."""
     from .archive_actions import async_track_reports
+    from .entity import EntityPlan
     from .gc_tuning import async_freeze
     from .lifecycle import async_setup_network, async_update_listener
     from .panel import track_network
@@ -65,7 +66,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: HeatbalanceConfigEntry) 
     await async_setup_network(hass, entry)
     track_network(hass, entry)
     entry.async_on_unload(entry.add_update_listener(async_update_listener))
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    data = entry.runtime_data
+    data.entity_plan = EntityPlan(data.coordinator, len(PLATFORMS))  # what is forwarded
+    try:
+        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    finally:
+        data.entity_plan = None
     await async_update_listener(hass, entry)  # changed while setting up: reload once more
     async_freeze(hass, entry, len(entry.runtime_data.coordinator.network.inlets))
     return True

@@ -9,7 +9,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .actions import async_acknowledge, async_balance_now, async_confirm_proposal
 from .coordinator import HeatbalanceConfigEntry
-from .entity import HeatbalanceEntity
+from .entity import HeatbalanceEntity, add_network_entities
 
 PARALLEL_UPDATES = 1
 BALANCE_NOW = ButtonEntityDescription(key="balance_now", translation_key="balance_now")
@@ -26,12 +26,14 @@ async def async_setup_entry(
 ) -> None:
     """The network's buttons."""
     coordinator = entry.runtime_data.coordinator
-    async_add_entities(
+    await add_network_entities(
+        coordinator,
+        async_add_entities,
         [
             BalanceNowButton(coordinator, BALANCE_NOW),
             ConfirmProposalButton(coordinator, CONFIRM),
             AcknowledgeButton(coordinator, ACKNOWLEDGE),
-        ]
+        ],
     )
 
 

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
@@ -56,6 +56,9 @@ from .records import archive_cycle
 from .repairs import async_design_load_issue, async_gateway_issues
 from .settings import InletConfig, Settings
 
+if TYPE_CHECKING:
+    from .entity import EntityPlan
+
 _LOGGER = logging.getLogger(__name__)
 # Entities told of a cycle between two yields to the event loop: about 200 × 15 µs of HA's
 # state write each, so other callbacks wait a few ms, not the whole network's writes.
@@ -68,6 +71,7 @@ class HeatbalanceData:
 
     coordinator: HeatbalanceCoordinator
     structure: tuple[Any, ...]  # what a change of needs a reload (see lifecycle)
+    entity_plan: EntityPlan | None = None  # while the platforms are set up (entity.py)
 
 
 type HeatbalanceConfigEntry = ConfigEntry[HeatbalanceData]

@@ -14,6 +14,8 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_platform
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import (
@@ -27,8 +29,10 @@ from .compat import via_device
 from .const import DOMAIN
 from .coordinator import HeatbalanceCoordinator
 from .cycle import InletResult
+from .entity_budget import Candidate, left_disabled
 from .gc_tuning import freeze_large, paused
 from .lifecycle import async_change_inlet, async_change_options
+from .repairs import async_entities_left_disabled
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,6 +45,9 @@ _LOGGER = logging.getLogger(__name__)
 # over asyncio's 100 ms slow-callback warning (district120's start, bench_product --ha-checks).
 ADD_BATCH = 100
 SLICE_S = 0.025
+# How long a platform waits for the entry's others before the plan is decided without them
+# (one raised during its setup); HA warns of a slow platform setup at 10 s.
+PLAN_TIMEOUT_S = 60.0
 
 
 class _Slices:
@@ -219,6 +226,15 @@ async def add_per_actuated_inlet(
     await add_entities(coordinator, async_add_entities, (), per_inlet)
 
 
+async def add_network_entities(
+    coordinator: HeatbalanceCoordinator,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    network: list[Entity],
+) -> None:
+    """A platform with the network's entities only (it joins the entry's plan too)."""
+    await add_entities(coordinator, async_add_entities, network, lambda _iid: ())
+
+
 async def add_entities(
     coordinator: HeatbalanceCoordinator,
     async_add_entities: AddConfigEntryEntitiesCallback,
@@ -232,19 +248,108 @@ async def add_entities(
     entities are added with the cyclic collector paused (gc_tuning): the collections their
     registry entries and states triggered walked the unfrozen heap inside HA's adding, the
     start's longest callback (184–238 ms at 23k); they are frozen before it goes on."""
-    async_add_entities(list(network))
+    network = list(network)
     slices = _Slices()
     order = sorted(coordinator.inlets.items(), key=lambda kv: _depth(coordinator, kv[0]))
+    inlets = [(iid, cfg, entities) for iid, cfg in order if (entities := list(per_inlet(iid)))]
+    await EntityPlan.of(coordinator).join(network, [e for _, _, ents in inlets for e in ents])
+    async_add_entities(network)
     with paused(len(coordinator.network.inlets)):
         # buildings before households: a household's device names its building's as via
-        for iid, cfg in order:
-            entities = list(per_inlet(iid))
-            if not entities:
-                continue
+        for _iid, cfg, entities in inlets:
             await slices.yield_if_due()
             async_add_entities(entities, config_subentry_id=cfg.subentry_id)
             slices.count += len(entities)
         freeze_large(len(coordinator.network.inlets))
+
+
+class EntityPlan:
+    """Every platform's entities of one entry, gathered before any inlet's is added, so that
+    the choice of which to leave disabled (``entity_budget``) sees them all.
+
+    Platforms are set up concurrently (``async_forward_entry_setups``); each adds its
+    network entities at once, then waits here until all ``platforms`` forwarded have joined.
+    The plan lives in the entry's runtime data while the platforms are forwarded
+    (``__init__``): one per setup, sized by the platforms really forwarded, gone when that
+    ends, so no later setup (nor a test's entry with the same id) joins a plan left over.
+    """
+
+    def __init__(self, coordinator: HeatbalanceCoordinator, platforms: int) -> None:
+        self.coordinator = coordinator
+        self.waiting = platforms
+        self.network: list[Entity] = []
+        self.inlets: list[Entity] = []
+        self.ready = asyncio.Event()
+
+    @staticmethod
+    def of(coordinator: HeatbalanceCoordinator) -> EntityPlan:
+        """The entry's plan being gathered; a platform set up outside the entry's forwarding
+        decides alone."""
+        plan = coordinator.config_entry.runtime_data.entity_plan
+        return plan if plan is not None else EntityPlan(coordinator, 1)
+
+    async def join(self, network: list[Entity], inlets: list[Entity]) -> None:
+        """Add one platform's entities to the plan; return once every platform joined and
+        the inlets' entities over the limit are marked disabled by default."""
+        self.network += network
+        self.inlets += inlets
+        self.waiting -= 1
+        if self.waiting == 0:
+            self._close()
+        try:
+            async with asyncio.timeout(PLAN_TIMEOUT_S):
+                await self.ready.wait()
+        except TimeoutError:  # a platform failed before joining: go on with those that did
+            _LOGGER.warning("%d entity platforms did not start; deciding without", self.waiting)
+            self._close()
+
+    def _close(self) -> None:
+        """Decide once, for every platform that joined."""
+        if not self.ready.is_set():
+            self._decide()
+            self.ready.set()
+
+    def _decide(self) -> None:
+        """Leave the least useful new entities disabled when the entry would exceed HA's
+        limit of enabled entities (none on HA 2025); say so in a repair issue.
+
+        HA counts every enabled registry entry of the entry and refuses only new enabled
+        entities once the count reaches the limit: so the registered ones are fixed, and
+        the network's new ones are candidates too, giving way last (``entity_budget``) —
+        an install already at the limit (registered under HA 2025, or entities an operator
+        enabled) still gets a new network entity, registered disabled, not lost."""
+        coordinator = self.coordinator
+        entry = coordinator.config_entry
+        limit: int | None = getattr(entity_platform, "MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", None)
+        registry = er.async_get(coordinator.hass)
+        by = {
+            e.unique_id: e.disabled_by
+            for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        }
+        fixed = sum(disabled_by is None for disabled_by in by.values())
+        new: list[Entity] = []
+        candidates: list[Candidate] = []
+        earlier = 0  # left disabled at an earlier start, and still
+        for network, entities in ((True, self.network), (False, self.inlets)):
+            for e in entities:
+                if e.unique_id in by:
+                    earlier += (
+                        by[e.unique_id] is er.RegistryEntryDisabler.INTEGRATION
+                        and e.entity_registry_enabled_default
+                    )
+                elif e.entity_registry_enabled_default:
+                    new.append(e)
+                    candidates.append(_candidate(coordinator, e, network))
+        off = left_disabled(limit, fixed, candidates)
+        for i in off:
+            new[i]._attr_entity_registry_enabled_default = False
+        async_entities_left_disabled(coordinator.hass, entry, len(off) + earlier, limit)
+
+
+def _candidate(coordinator: HeatbalanceCoordinator, entity: Entity, network: bool) -> Candidate:
+    """What ``entity_budget`` orders a new entity by."""
+    household = not network and _depth(coordinator, entity.inlet_id) == 1  # type: ignore[attr-defined]
+    return Candidate(entity.entity_description.key, household, network)
 
 
 def _depth(coordinator: HeatbalanceCoordinator, inlet_id: str) -> int:

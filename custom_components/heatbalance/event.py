@@ -17,7 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import EVENT_ALARM
 from .coordinator import HeatbalanceConfigEntry
 from .engine.alarms import ALARM_TYPES
-from .entity import HeatbalanceEntity
+from .entity import HeatbalanceEntity, add_network_entities
 
 PARALLEL_UPDATES = 0
 ALARM = EventEntityDescription(
@@ -32,7 +32,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One alarm event entity per network."""
-    async_add_entities([AlarmEvent(entry.runtime_data.coordinator, ALARM)])
+    coordinator = entry.runtime_data.coordinator
+    await add_network_entities(coordinator, async_add_entities, [AlarmEvent(coordinator, ALARM)])
 
 
 class AlarmEvent(HeatbalanceEntity, EventEntity):

@@ -128,7 +128,10 @@ def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
             "command": r.command,
             "setpoint": r.setpoint,
             "deviation": r.deviation,
-            "in_band": r.in_band,
+            "in_band": r.in_band,  # on the engine's estimate; on the reading beside it
+            "in_band_readings": r.in_band_readings,
+            "estimate_deviation": r.estimate_deviation,
+            "uncertainty": r.uncertainty,  # ±2 σ of the estimate's deviation
             "heat_kw": r.heat_kw,
             "energy_kwh": r.energy_kwh,
             "success_rate": r.success_rate,
@@ -151,7 +154,8 @@ def export_response(coordinator: HeatbalanceCoordinator) -> dict[str, Any]:
             "cycle_minutes": settings.cycle_minutes,
         },
         "indicators": {
-            "share_in_band": result.share_in_band,
+            "share_in_band": result.share_in_band,  # % on the estimates (issue 9 item 1)
+            "share_in_band_readings": result.share_in_band_readings,
             "return_spread_k": result.spread,
             "flow_deviation_spread": result.flow_deviation_spread,
             "balanced": result.balanced,

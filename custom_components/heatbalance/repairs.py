@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.repairs import RepairsFlow
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 
 GATEWAY_KINDS = ("gateway_protocol", "gateway_offline", "gateway_signals")
 DESIGN_LOADS = "design_loads"
+ENTITIES_LEFT_DISABLED = "entities_left_disabled"
 
 
 FIX_WHERE = {  # the form where a missing signal is mapped (issue 14: repairs deep-link)
@@ -185,8 +187,34 @@ def async_clear_issues(hass: HomeAssistant, entry_id: str) -> None:
         "inlet_missing",
         *GATEWAY_KINDS,
         DESIGN_LOADS,
+        ENTITIES_LEFT_DISABLED,
     ):
         ir.async_delete_issue(hass, DOMAIN, f"{entry_id}_{kind}")
+
+
+def async_entities_left_disabled(
+    hass: HomeAssistant, entry: ConfigEntry, count: int, limit: int | None
+) -> None:
+    """Raise ``entities_left_disabled`` when ``count`` inlet entities were registered
+    disabled to stay under HA's limit of enabled entities per entry (``entity_budget``);
+    clear it when none were."""
+    if not count:
+        ir.async_delete_issue(hass, DOMAIN, f"{entry.entry_id}_{ENTITIES_LEFT_DISABLED}")
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        f"{entry.entry_id}_{ENTITIES_LEFT_DISABLED}",
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ENTITIES_LEFT_DISABLED,
+        translation_placeholders={
+            "network": entry.title,
+            "count": str(count),
+            "limit": str(limit),
+        },
+    )
 
 
 def async_design_load_issue(

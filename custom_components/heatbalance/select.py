@@ -16,7 +16,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import ALGORITHMS, CONF_ALGORITHM, CONF_MODE, CONF_TARGET, DOMAIN, MODES, TARGETS
 from .coordinator import HeatbalanceConfigEntry
-from .entity import HeatbalanceEntity
+from .entity import HeatbalanceEntity, add_network_entities
 from .settings import option_errors
 
 PARALLEL_UPDATES = 0
@@ -57,7 +57,9 @@ async def async_setup_entry(
 ) -> None:
     """The network's selects."""
     coordinator = entry.runtime_data.coordinator
-    async_add_entities(OptionSelect(coordinator, d) for d in SELECTS)
+    await add_network_entities(
+        coordinator, async_add_entities, [OptionSelect(coordinator, d) for d in SELECTS]
+    )
 
 
 class OptionSelect(HeatbalanceEntity, SelectEntity):

@@ -39,6 +39,15 @@ PARALLEL_UPDATES = 0
 M3H = UnitOfVolumeFlowRate.CUBIC_METERS_PER_HOUR
 ATTR_ESTIMATED_KWH = "estimated_kwh"  # of the network heat energy's total
 ATTR_ESTIMATED_CYCLES = "estimated_cycles"
+# the band verdicts (issue 9 item 1): on the estimates (shown), on the readings beside them
+ATTR_IN_BAND = "in_band"
+ATTR_IN_BAND_READINGS = "in_band_readings"
+ATTR_SHARE_READINGS = "share_in_band_readings"
+ATTR_NO_ESTIMATE = "inlets_without_estimate"
+ATTR_LEVEL = "level"
+ATTR_CLAUSE = "clause"
+ATTR_ESTIMATE_DEVIATION = "estimate_deviation"
+ATTR_UNCERTAINTY = "uncertainty"
 BALANCE_STATES = ["balanced", "regulating", "disturbed", "manual", "inspection"]
 ENGINE_STATES = {
     BALANCING: "regulating",
@@ -56,6 +65,7 @@ class InletSensorDescription(SensorEntityDescription):
     exists_fn: Callable[[InletResult], bool] = lambda _: True
     config_fn: Callable[[InletConfig], bool] = lambda _: True  # mapped devices deliver it
     estimable: str | None = None  # the reading field the engine may fill in (estimates.py)
+    verdicts: bool = False  # carries the inlet's band verdicts (estimate and readings)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +78,7 @@ class NetworkSensorDescription(SensorEntityDescription):
     partial: bool = False
     # the network heat counter: says how much of its total the engine estimated
     counter: bool = False
+    verdicts: bool = False  # carries the network's band verdicts (estimate and readings)
 
 
 # What sensors of one kind share: unit, device class, state class.
@@ -180,7 +191,7 @@ INLET_SENSORS: tuple[InletSensorDescription, ...] = (
     _inlet("room_temperature", CELSIUS, 1, _shown("room_c"), estimable="room_c"),
     _inlet("flow", FLOW, 2, _shown("flow_m3h"), estimable="flow_m3h"),
     _inlet("flow_setpoint", FLOW | SET_VALUE, 2, lambda r: r.setpoint),
-    _inlet("deviation", PERCENT, 1, lambda r: r.deviation, estimable="deviation"),
+    _inlet("deviation", PERCENT, 1, lambda r: r.deviation, estimable="deviation", verdicts=True),
     _inlet("heat_power", KILOWATT, 1, lambda r: r.heat_kw),
     _inlet("heat_energy", ENERGY, 0, lambda r: r.energy_kwh),
     _inlet("valve_position", PERCENT, 0, _shown("opening", 100.0), estimable="opening"),
@@ -254,7 +265,7 @@ NETWORK_SENSORS: tuple[NetworkSensorDescription, ...] = (
         _state,
         options=BALANCE_STATES,
     ),
-    _network("share_in_band", PERCENT, 0, lambda _c, r: r.share_in_band),
+    _network("share_in_band", PERCENT, 0, lambda _c, r: r.share_in_band, verdicts=True),
     _network("return_spread", KELVIN, 2, lambda _c, r: r.spread),
     _network("flow_deviation_spread", PERCENT, 1, lambda _c, r: _pct(r.flow_deviation_spread)),
     _network("supply_temperature", CELSIUS, 1, lambda _c, r: r.supply_c, estimable="supply_c"),
@@ -327,10 +338,47 @@ def _counted(c: HeatbalanceCoordinator, data: CycleResult | None) -> dict[str, A
     return attrs
 
 
+def network_verdicts(data: CycleResult | None) -> dict[str, Any]:
+    """The share in band's attributes (issue 9 item 1): the network's verdict on the
+    estimates (the state's basis), and the verdict and share on this cycle's readings beside
+    it; the judged inlets without an estimate (no verdict: left out of the share), the level
+    and the clause judged by (§8.2.2–§8.2.4)."""
+    shown = data.estimate_evaluation if data is not None else None
+    raw = data.evaluation if data is not None else None
+    if shown is None or raw is None or data is None:
+        return {}
+    return {
+        ATTR_IN_BAND: shown.in_band,
+        ATTR_IN_BAND_READINGS: raw.in_band,
+        ATTR_SHARE_READINGS: _rounded(data.share_in_band_readings),
+        ATTR_NO_ESTIMATE: len(shown.missing),
+        ATTR_LEVEL: shown.level,
+        ATTR_CLAUSE: shown.band.clause,
+    }
+
+
+def inlet_verdicts(r: InletResult) -> dict[str, Any]:
+    """The deviation's band attributes (issue 9 item 1): the verdict on the estimate (what
+    the panel colours; None: no estimate stands in) with the estimate's deviation and its
+    ±2 σ, and the verdict on this cycle's reading beside it."""
+    return {
+        ATTR_IN_BAND: r.in_band,
+        ATTR_IN_BAND_READINGS: r.in_band_readings,
+        ATTR_ESTIMATE_DEVIATION: _rounded(r.estimate_deviation),
+        ATTR_UNCERTAINTY: _rounded(r.uncertainty),
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 class NetworkSensor(HeatbalanceEntity, SensorEntity):
     """A network-wide figure."""
 
     entity_description: NetworkSensorDescription
+    # figures that change every cycle: in the state machine, not in the recorder's database
+    _unrecorded_attributes = frozenset({ATTR_SHARE_READINGS})
 
     def _stated(self) -> tuple[float | str | None, dict[str, Any] | None]:
         """The figure, unless the network model stands in for it (a real plant's
@@ -342,6 +390,8 @@ class NetworkSensor(HeatbalanceEntity, SensorEntity):
         value = d.value_fn(self.coordinator, data)
         if d.counter:
             return value, _counted(self.coordinator, data)
+        if d.verdicts:
+            return value, network_verdicts(data)
         if d.estimable is None or data is None or isinstance(value, str):
             return value, None
         return stated(value, d.estimable in data.modelled)
@@ -366,6 +416,8 @@ class InletSensor(HeatbalanceEntity, SensorEntity):
     """A figure of one inlet."""
 
     entity_description: InletSensorDescription
+    # figures that change every cycle: in the state machine, not in the recorder's database
+    _unrecorded_attributes = frozenset({ATTR_ESTIMATE_DEVIATION, ATTR_UNCERTAINTY})
 
     def _stated(self) -> tuple[float | None, dict[str, Any] | None]:
         """A trusted measurement as the state; the engine's value, or a reading it rejected,
@@ -377,7 +429,10 @@ class InletSensor(HeatbalanceEntity, SensorEntity):
             return value, None
         why = rejected(name, r.reading, r.flagged)
         estimate = r.filled.get(name) if why else None
-        return stated(value, is_estimated(name, r.reading, r.filled), why, estimate)
+        value, attrs = stated(value, is_estimated(name, r.reading, r.filled), why, estimate)
+        if d.verdicts:
+            attrs |= inlet_verdicts(r)
+        return value, attrs
 
     @property
     def native_value(self) -> float | None:

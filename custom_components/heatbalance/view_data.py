@@ -79,16 +79,20 @@ def inlet_state(result: InletResult | None, manual: bool, fault: bool) -> str:
     """The inlet's colour: fault beats missing data beats manual beats the band verdict.
 
     Positive deviation means more heat than set (flow above set, return/room warmer): "over".
+    The verdict is the one on the engine's estimate (``InletResult.in_band``, issue 9 item
+    1), its sign the estimate's; "no_data" where no estimate stands in for the readings.
     """
     if fault:
         return "fault"
-    if result is None or result.actual is None or result.in_band is None:
+    if result is None or result.in_band is None:
         return "no_data"
     if manual:
         return "manual"
     if result.in_band:
         return "in_band"
-    return "over" if (result.deviation or 0.0) > 0 else "short"
+    deviation = result.estimate_deviation
+    deviation = result.deviation if deviation is None else deviation
+    return "over" if (deviation or 0.0) > 0 else "short"
 
 
 def live(
@@ -139,7 +143,8 @@ def live(
     return {
         "time_s": result.time_s,
         "balanced": result.balanced,
-        "share_in_band": _num(result.share_in_band),  # already in %
+        "share_in_band": _num(result.share_in_band),  # already in %, on the estimates
+        "share_in_band_readings": _num(result.share_in_band_readings),  # … on the readings
         "supply_c": _num(result.supply_c),
         "return_c": _num(result.return_c),
         "outdoor_c": _num(result.outdoor_c),

@@ -169,3 +169,20 @@ def test_the_addon_package_stands_alone() -> None:
         assert "sys.path" not in text, source
     assert not (package / "virtual_plant.py").exists()
     assert not (package / "consumer.py").exists()  # the consumer is the integration's
+
+
+def test_addon_tests_run_on_the_versions_the_image_installs() -> None:
+    """tests/addon runs the add-on's package on the add-on's Python (scripts/test): each exact
+    pin of the image's requirements must be the version installed here, or the tests check a
+    library the image never ships (the image pinned paho-mqtt 2.2.0 while every test ran 2.1.0)."""
+    from importlib.metadata import version
+
+    pins = {}
+    for line in (ADDON / "requirements.txt").read_text().splitlines():
+        requirement = line.split("#")[0].strip()
+        if "==" in requirement:
+            name, pinned = requirement.split("==")
+            pins[name.split("[")[0]] = pinned
+    assert pins, "no exact pin found"
+    installed = {name: version(name) for name in pins}
+    assert installed == pins

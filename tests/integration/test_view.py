@@ -113,6 +113,7 @@ def test_inlet_state_order() -> None:
         actual: float | None = 1.0
         in_band: bool | None = True
         deviation: float | None = 3.0
+        estimate_deviation: float | None = None
 
     assert inlet_state(R(), manual=False, fault=True) == "fault"  # type: ignore[arg-type]
     assert inlet_state(None, manual=True, fault=False) == "no_data"
@@ -122,6 +123,10 @@ def test_inlet_state_order() -> None:
     assert inlet_state(r, manual=False, fault=False) == "over"  # type: ignore[arg-type]
     r.deviation = -4.0
     assert inlet_state(r, manual=False, fault=False) == "short"  # type: ignore[arg-type]
+    r.estimate_deviation = 6.0  # the verdict is the estimate's: so is its side (issue 9)
+    assert inlet_state(r, manual=False, fault=False) == "over"  # type: ignore[arg-type]
+    r.in_band, r.actual = True, None  # a lost reading judged on its estimate: not "no data"
+    assert inlet_state(r, manual=False, fault=False) == "in_band"  # type: ignore[arg-type]
 
 
 async def test_households_of_a_demo_plant_are_coloured(

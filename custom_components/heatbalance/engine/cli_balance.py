@@ -23,7 +23,7 @@ import numpy as np
 from .cli import CliError, add_network_argument, load, print_json
 from .commissioning import CommissioningError, CommissioningRecord, commission
 from .control.base import ControllerConfig, Measurements
-from .evaluation import LEVELS, TARGETS, band, evaluate
+from .evaluation import LEVELS, TARGETS, Evaluation, band, evaluate
 from .hydraulics import HydraulicError
 from .loop import ControlLoop, LoopConfig
 from .model import Network
@@ -106,6 +106,9 @@ def run_balance(
         state = sim.state()
         rows.append(_row(sim.network, state, k, level, target, also))
     ref = oracle(sim.network, outdoor_c=sim.outdoor_c, level=level)
+    # call k judged the readings of step k − 1 (the last step is judged by none)
+    for row, verdicts in zip(rows, getattr(control, "shown", ()), strict=False):
+        row["shown"] = verdicts
     return {
         "format": BALANCE_FORMAT,
         "network": network.name,
@@ -120,6 +123,8 @@ def run_balance(
         ],
         "steps": rows,
         "steps_to_band": steps_to_band(rows),
+        # what the loop showed: its verdict on its estimates, and on the readings (issue 9)
+        "steps_to_band_shown": shown_steps(rows),
         "oracle": {"pump_power_w": round(ref.pump_power_w, 1), "spread_k": round(ref.spread_k, 3)},
         "final": {
             "pump_speed": round(sim.pump_speed, 6),
@@ -146,6 +151,36 @@ def learned_of(control: Any) -> dict[str, Any] | None:
     engine = getattr(control, "controller", None)
     learned = getattr(engine, "learned_corrections", None)
     return learned() if callable(learned) else None
+
+
+SHOWN_BASES = ("estimate", "readings")
+
+
+def shown_verdicts(estimate: Evaluation | None, readings: Evaluation | None) -> dict[str, Any]:
+    """The loop's band verdict on its estimates and on the readings, with the shares of
+    inlets in band (0…1; None: no verdict), as an operator is shown them (issue 9 item 1)."""
+    return {
+        "estimate": None if estimate is None else estimate.in_band,
+        "readings": None if readings is None else readings.in_band,
+        "estimate_share": None if estimate is None else _share(estimate.share_in_band),
+        "readings_share": None if readings is None else _share(readings.share_in_band),
+    }
+
+
+def _share(share: float | None) -> float | None:
+    return None if share is None else round(share, 4)
+
+
+def shown_steps(rows: Sequence[dict[str, Any]]) -> dict[str, int | None] | None:
+    """Steps to band as the loop showed it, on its estimates and on the readings (the rows a
+    later call judged); None where no call reported its verdicts (another controller)."""
+    judged = [r for r in rows if "shown" in r]
+    if not judged:
+        return None
+    return {
+        basis: steps_to_band([{"step": r["step"], "in_band": r["shown"][basis]} for r in judged])
+        for basis in SHOWN_BASES
+    }
 
 
 def steps_to_band(rows: Sequence[dict[str, Any]]) -> int | None:
@@ -191,10 +226,12 @@ class _EngineController:
     def __init__(self, loop: ControlLoop) -> None:
         self.loop = loop
         self.controller = loop.controller
+        self.shown: list[dict[str, Any]] = []  # per call, the verdicts on what it was given
 
     def __call__(self, state: PlantState, rng: np.random.Generator) -> Decision:
         """One step; lost readings arrive as NaN, which the vocabulary treats as missing."""
         out = self.loop.step(Measurements.from_plant(state))
+        self.shown.append(shown_verdicts(out.estimate_evaluation, out.evaluation))
         send = out.dispatch  # the loop's answer, as in HA (no §8.2.5 state: every step regulates)
         if send.held is not None:
             return Decision()
@@ -338,11 +375,16 @@ def _print_balance(report: dict[str, Any]) -> None:
         f"network {report['network']}: {report['algorithm']} control, {report['level']} band, "
         f"target {report['target']}, a step every {report['step_min']:g} min"
     )
-    print(f"{'step':>5}{'in band':>9}{'spread K':>10}{'worst flow':>12}{'pump W':>11}")
+    print(
+        f"{'step':>5}{'in band':>9}{'spread K':>10}{'worst flow':>12}{'pump W':>11}"
+        f"{'shown':>8}{'readings':>10}"
+    )
     for r in report["steps"]:
+        shown = r.get("shown") or {}
         print(
             f"{r['step']:>5}{r['in_band_share']:>9.0%}{r['spread_k']:>10.2f}"
             f"{r['worst_flow_deviation']:>+12.1%}{r['pump_power_w']:>11.0f}"
+            f"{_pct(shown.get('estimate_share')):>8}{_pct(shown.get('readings_share')):>10}"
         )
     o = report["oracle"]
     reached = report["steps_to_band"]
@@ -351,9 +393,23 @@ def _print_balance(report: dict[str, Any]) -> None:
         + (str(reached) if reached is not None else "— (not in band at the end)")
         + f"; oracle: pump {o['pump_power_w']:.0f} W, spread {o['spread_k']:.2f} K"
     )
+    seen = report.get("steps_to_band_shown")
+    if seen:
+        print(
+            f"shown in band from step {_step(seen['estimate'])} on the estimates, "
+            f"{_step(seen['readings'])} on the readings (issue 9: the loop's own verdicts)"
+        )
     learned = report.get("learned")
     if learned:
         _print_learned(learned)
+
+
+def _pct(share: float | None) -> str:
+    return "" if share is None else f"{share:.0%}"
+
+
+def _step(step: int | None) -> str:
+    return "—" if step is None else str(step)
 
 
 def _print_learned(learned: dict[str, Any]) -> None:

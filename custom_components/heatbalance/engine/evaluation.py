@@ -31,7 +31,7 @@ any inlet is known to miss, None if the rest is in band but something is unknown
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -110,7 +110,8 @@ class InletEvaluation:
     setpoint or, for a spread band, the inlets' mid-range; ``deviation`` is signed, in the
     band's unit (% of set flow, or K); ``miss`` is how far outside the band (0 inside);
     ``in_band`` is None when data is missing (``reason`` says which); ``imbalance_ratio`` is
-    actual over design flow whatever the target.
+    actual over design flow whatever the target. ``uncertainty`` is ±2 σ of ``deviation``
+    (band unit) where ``value`` is an estimate (:mod:`.estimate_verdict`), else None.
     """
 
     inlet_id: str
@@ -122,6 +123,7 @@ class InletEvaluation:
     imbalance_ratio: float | None
     flow_deviation_pct: float | None
     reason: str | None = None
+    uncertainty: float | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,8 @@ def evaluate(
     setpoints: Mapping[str, float] | None = None,
     inlets: Iterable[str] | None = None,
     weights: Mapping[str, float] | None = None,
+    uncertainty: Mapping[str, float] | None = None,
+    held: Collection[str] = (),
 ) -> Evaluation:
     """Evaluate one cycle's readings against the band of ``level`` and ``target``.
 
@@ -186,15 +190,31 @@ def evaluate(
     (household inlets are regulated by hand there, Table 3.0.4), every inlet at advanced, and
     the inlets that heat a room for the room target. ``weights`` are the operator's §5.3.6-5
     weights (default: the network file's), which scale the set flow and the static model's
-    setpoints as the controller's ``ControllerConfig.weights`` do.
+    setpoints as the controller's ``ControllerConfig.weights`` do. ``uncertainty``: where the
+    readings are estimates, each inlet's ±2 σ of its value (the value's unit), shown in the
+    band's unit beside its deviation (``InletEvaluation.uncertainty``). ``held``: inlets
+    judged in band on their estimates last cycle; each stays in band while its value lies
+    outside by no more than its ±2 σ — left only on a significant miss, as the §8.2.5 hold
+    leaves balance (``ControlLoop._inlet_held``); ``miss`` still says how far out it lies.
     """
     the_band = band(level, target)
-    ids = _scope(network, level, target, inlets)
+    spread = uncertainty or {}
+    ids = judged_scope(network, level, target, inlets)
     values = {iid: _measured(_inlet_reading(readings, iid), target) for iid in ids}
     weight = {iid: _weight(network, iid, weights) for iid in ids}
     refs = _references(network, readings, ids, target, the_band, values, setpoints or {}, weight)
     results = {
-        iid: _judge(network, readings, iid, values[iid], refs[iid], the_band, weight[iid])
+        iid: _judge(
+            network,
+            readings,
+            iid,
+            values[iid],
+            refs[iid],
+            the_band,
+            weight[iid],
+            spread.get(iid),
+            iid in held,
+        )
         for iid in ids
     }
     summary = _summarise(level, target, the_band, results, readings, ids)
@@ -235,7 +255,9 @@ def _room_mean(ev: Evaluation) -> Evaluation:
     )
 
 
-def _scope(network: Network, level: str, target: str, inlets: Iterable[str] | None) -> list[str]:
+def judged_scope(
+    network: Network, level: str, target: str, inlets: Iterable[str] | None = None
+) -> list[str]:
     """The inlets the verdict covers (unknown ids are a caller's error).
 
     Room temperature is judged only where there is a room: a building feeding household
@@ -310,8 +332,12 @@ def _judge(
     ref: float | None,
     the_band: Band,
     weight: float,
+    spread: float | None = None,
+    held: bool = False,
 ) -> InletEvaluation:
-    """One inlet's deviation, miss and verdict (None, with a reason, when data is missing)."""
+    """One inlet's deviation, miss and verdict (None, with a reason, when data is missing);
+    ``spread`` the value's ±2 σ where it is an estimate, in the band's unit beside it;
+    ``held`` in band last cycle: still in band while it misses by no more than ``spread``."""
     inlet = network.inlets[iid]
     flow = _field(_inlet_reading(readings, iid), "flow_m3h")
     design = inlet.design_flow_m3h
@@ -331,16 +357,24 @@ def _judge(
     if value is not None and reason is None and deviation is None:
         reason = MISSING_VALUE  # a finite reading so far off that its deviation overflows
     miss = None if deviation is None else the_band.miss(deviation)
+    if spread is not None and deviation is not None and ref is not None:
+        spread = _finite(100.0 * spread / ref) if the_band.unit == "%" else spread
+    else:
+        spread = None
+    inside = None if miss is None else miss == 0.0
+    if inside is False and held and spread is not None and miss is not None:
+        inside = miss <= spread  # not significantly out: the verdict is kept
     return InletEvaluation(
         inlet_id=iid,
         value=value,
         reference=ref,
         deviation=deviation,
         miss=miss,
-        in_band=None if miss is None else miss == 0.0,
+        in_band=inside,
         imbalance_ratio=ratio,
         flow_deviation_pct=flow_dev,
         reason=reason,
+        uncertainty=spread,
     )
 
 

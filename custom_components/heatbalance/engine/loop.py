@@ -64,6 +64,7 @@ from .control.safety import limit_opening
 from .design_loads import DesignLoadCheck
 from .diagnosis import Diagnoser, Finding, InletObservation
 from .energy import EnergyCounters
+from .estimate_verdict import estimated_readings
 from .evaluation import (
     REGULATION_TIMEOUT_S,
     BalanceStateMachine,
@@ -71,6 +72,7 @@ from .evaluation import (
     Evaluation,
     InletEvaluation,
     evaluate,
+    judged_scope,
 )
 from .forecast import LoadForecaster
 from .model import Network
@@ -160,6 +162,10 @@ class LoopResult:
     # the §8.2.5 verdict on the estimates (ControlLoop._hold_verdict); the raw readings'
     # verdict and share in band stay in ``evaluation``, beside it (issue 9 item 1)
     balance_verdict: bool | None = None
+    # the level's verdict (§8.2.2–§8.2.4) on the controller's estimates, each inlet's ±2 σ
+    # beside its deviation: what an operator is shown (estimate_verdict.py); None as
+    # ``evaluation`` is None
+    estimate_evaluation: Evaluation | None = None
     # judged inlets without a trusted heat figure this cycle: their heat from the engine's
     # values (the filter's prediction of a lost or rejected reading, an open-loop inlet's
     # planned flow: :meth:`ControlLoop.filled_in`), None where it has none either
@@ -226,6 +232,11 @@ class ControlLoop:
         # cycles in a row outside the band, moved (§8.2.5 hold, :meth:`_asked_outside`):
         # stored, so a restart of Home Assistant does not put off leaving the hold
         self._asked: dict[str, int] = _asked_runs(network, stored.get("asked"))
+        # inlets in band on their estimates last cycle, and the (level, target) judged by:
+        # the shown verdict's hysteresis (:meth:`_evaluate_estimates`); not stored (a
+        # restart judges its first cycle afresh)
+        self._shown_in: set[str] = set()
+        self._shown_basis: tuple[str, str] | None = None
         self._load_for: list[str] | None = None  # the judged list _load_ids was made from
         self._load_ids: list[str] | None = None
         self.configure(config)
@@ -283,6 +294,7 @@ class ControlLoop:
         heat = {iid: heat_kw(r) for iid, r in meas.inlets.items()}
         result = LoopResult(meas, cleaning, ev, commands, [], heat, unbalanced_s=unbalanced)
         result.balance_verdict = verdict
+        result.estimate_evaluation = self._evaluate_estimates(meas) if ev is not None else None
         judged = self.config.judged if self.config.judged is not None else list(heat)
         result.energy_kwh = self.energy.add(heat, self.cycle_s if dt_s is None else dt_s, judged)
         result.findings = self._diagnose(meas, sent) + plausible
@@ -439,8 +451,14 @@ class ControlLoop:
         }
 
     # --- the steps ----------------------------------------------------------------------
-    def _evaluate(self, meas: Measurements) -> Evaluation | None:
-        """The level's verdict (§8.2.2–§8.2.4) on the cleaned readings."""
+    def _evaluate(
+        self,
+        meas: Measurements,
+        uncertainty: Mapping[str, float] | None = None,
+        held: Collection[str] = (),
+    ) -> Evaluation | None:
+        """The level's verdict (§8.2.2–§8.2.4) on the cleaned readings (or on estimates:
+        ``uncertainty`` their ±2 σ, ``held`` the inlets in band on them last cycle)."""
         ctl = self.config.controller
         try:
             return evaluate(
@@ -451,9 +469,32 @@ class ControlLoop:
                 setpoints=self.config.setpoints if ctl.target == "flow" else None,
                 inlets=self.config.judged,
                 weights=ctl.weights,
+                uncertainty=uncertainty,
+                held=held,
             )
         except ValueError:  # room target below the advanced level (§4.1.1)
             return None
+
+    def _evaluate_estimates(self, meas: Measurements) -> Evaluation | None:
+        """The level's verdict on this cycle's estimates (:mod:`.estimate_verdict`): after
+        the controller's step, whose filters have then taken this cycle's readings. Only
+        the judged inlets are read off (23,100 households behind 770 judged buildings;
+        households1200 at intermediate, 40 judged: 1.1 ms CPU, 7.1 ms for all 1,240).
+
+        An inlet in band last cycle stays in band while its estimate lies outside by no
+        more than its ±2 σ, as the §8.2.5 hold leaves balance only on a significant miss:
+        on the estimates' point values estate12 at 2 % noise, balanced, still showed one
+        inlet of 12 out in 1–3 of 14 cycles (e.g. −0.02 ± 1.47 %, through HA, seeds 0–2)."""
+        ctl = self.config.controller
+        target = ctl.target
+        ids = judged_scope(self.network, ctl.level, target, self.config.judged)
+        readings, spreads = estimated_readings(self.controller.estimators, meas, ids, target)
+        basis = (ctl.level, target)
+        held = self._shown_in if self._shown_basis == basis else set()
+        ev = self._evaluate(readings, spreads, held)
+        self._shown_basis = basis
+        self._shown_in = set() if ev is None else {i for i, r in ev.inlets.items() if r.in_band}
+        return ev
 
     def _consistent(self, ev: Evaluation | None) -> Evaluation | None:
         """The verdict the §8.2.5 hold rests on: on the readings with a diagnosed meter's

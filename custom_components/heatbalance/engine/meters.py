@@ -548,16 +548,24 @@ class MeterCheck:
         heat_flows: dict[str, float] = {}
         prior = self._offset_prior()
         common = self._common_supply(meas, prior.noise_var)
+        inlets = self.inlets
+        flows: dict[str, float | None] = {}
         for iid, reading in meas.inlets.items():
-            confirmed = self._valve_residual(iid, reading)
+            # the inlet's state and its judged flow looked up once for the three witnesses
+            # (23,870 inlets a cycle at 23k)
+            state = inlets.get(iid)
+            if state is None:  # setdefault would build a new one every cycle
+                state = inlets[iid] = _Inlet()
+            flow = flows[iid] = _meter_flow(reading)
+            confirmed = self._valve_residual(iid, state, reading, flow)
             expected = predicted.get(iid) if predicted is not None else None
-            confirmed = self._model_residual(iid, reading, expected) or confirmed
-            q_heat = self._heat_flow(iid, reading, now, common, prior, confirmed)
+            confirmed = self._model_residual(iid, state, reading, flow, expected) or confirmed
+            q_heat = self._heat_flow(iid, state, reading, flow, now, common, prior, confirmed)
             if q_heat is not None:
                 heat_flows[iid] = q_heat
         self._add_ratios()
         self._dp_noise()
-        self._balances(meas)
+        self._balances(meas, flows)
         self._judge(meas, heat_flows, now)
         return self.findings()
 
@@ -776,26 +784,23 @@ class MeterCheck:
     def _heat_flow(
         self,
         iid: str,
+        state: _Inlet,
         reading: InletReading,
+        flow: float | None,
         now: float,
-        common: float | None = None,
-        prior: _OffsetPrior | None = None,
+        common: float | None,
+        prior: _OffsetPrior,
         confirmed: bool = False,
     ) -> float | None:
         """Flow implied by the heat meter over the span its register closed this cycle (the
         last cycle where the register is exact, :mod:`.registers`); feeds the pair's series.
         The flow meter and ΔT are accrued over the same span, cycle by cycle.
 
-        ``confirmed``: the valve's Kv·√ΔP moved with the flow reading (a stroke, not a spike).
+        ``flow``: the inlet's :func:`_meter_flow`; ``confirmed``: the valve's Kv·√ΔP moved
+        with the flow reading (a stroke, not a spike).
         """
-        state = self.inlets.get(iid)
-        if state is None:  # setdefault would build a new one every cycle
-            state = self.inlets[iid] = _Inlet()
         energy = usable(getattr(reading, "heat_kwh", None))
-        flow = _meter_flow(reading)
-        supply, offset_sd, offset = self._supply(
-            iid, state, reading, common, prior or self._offset_prior()
-        )
+        supply, offset_sd, offset = self._supply(iid, state, reading, common, prior)
         ret = reading.get("return_c")
         change = _log_ratio(flow, state.flow_m3h)
         acc = state.accrual
@@ -873,7 +878,9 @@ class MeterCheck:
         return q_heat
 
     # --- the valve's own word ------------------------------------------------------------
-    def _valve_residual(self, iid: str, reading: InletReading) -> bool:
+    def _valve_residual(
+        self, iid: str, state: _Inlet, reading: InletReading, flow: float | None
+    ) -> bool:
         """ln(flow ÷ Kv(opening)·√(ΔP_valve/100 kPa)): what the flow meter reads over what
         the valve passes. A biased flow meter shifts it by its bias; a biased heat meter
         does not; a valve whose characteristic is off shifts it without the heat balance.
@@ -881,24 +888,24 @@ class MeterCheck:
         stroke costs nothing here.
 
         Returns whether it stayed within :data:`TRANSIENT` of the last cycle's: then a flow
-        that moved was the valve's stroke, not a spike of the meter.
+        that moved was the valve's stroke, not a spike of the meter. ``flow``: the inlet's
+        :func:`_meter_flow`.
         """
-        state = self.inlets.get(iid)
-        if state is None:  # setdefault would build a new one every cycle
-            state = self.inlets[iid] = _Inlet()
         device = self.valves.get(iid)
         opening, dp = reading.get("opening"), reading.get("valve_dp_kpa")
         if device is None or opening is None or dp is None or dp <= 0:
             return False
-        residual = _log_ratio(_meter_flow(reading), device.kv(opening) * math.sqrt(dp / 100.0))
+        residual = _log_ratio(flow, device.kv(opening) * math.sqrt(dp / 100.0))
         if residual is None:
             return False
         last = state.valve.values[-1] if state.valve.values else None
         state.valve.add(residual)
-        self._circuit_residual(state, iid, reading)
+        self._circuit_residual(state, iid, reading, flow, dp)
         return last is not None and abs(residual - last) <= TRANSIENT
 
-    def _circuit_residual(self, state: _Inlet, iid: str, reading: InletReading) -> None:
+    def _circuit_residual(
+        self, state: _Inlet, iid: str, reading: InletReading, flow: float | None, dp: float
+    ) -> None:
         """ln(flow ÷ q_design·√(ΔP_circuit ÷ ΔP_design)): what the flow meter reads over
         what the heated circuit behind the valve passes at the ΔP it gets (available less
         the valve's, :class:`~.hydraulics.result.HydraulicResult`). A third witness of the
@@ -923,15 +930,15 @@ class MeterCheck:
         design = self.circuits.get(iid)
         if design is None:
             return
-        avail, dp = reading.get("dp_available_kpa"), reading.get("valve_dp_kpa")
+        avail = reading.get("dp_available_kpa")  # ``dp``: the valve's, read and above 0
         residual = None
-        if avail is not None and dp is not None and dp > 0 and avail > 0:
+        if avail is not None and avail > 0:
             self._dp_step(state, math.log(avail))
             circuit = avail - dp
             if circuit >= CIRCUIT_MIN_SHARE * avail:
-                flow = design[0] * math.sqrt(circuit / design[1])
-                residual = _log_ratio(_meter_flow(reading), flow)
-        if residual is None or avail is None or dp is None:
+                passed = design[0] * math.sqrt(circuit / design[1])
+                residual = _log_ratio(flow, passed)
+        if residual is None or avail is None:
             if state.circuit.values:
                 state.circuit, state.circuit_gain = _Series(), []
             return
@@ -970,7 +977,14 @@ class MeterCheck:
         sq, dof = self.dp_cross
         return (DP_PRIOR**2 * PRIOR_WEIGHT + sq / 2.0) / (PRIOR_WEIGHT + dof)
 
-    def _model_residual(self, iid: str, reading: InletReading, expected: float | None) -> bool:
+    def _model_residual(
+        self,
+        iid: str,
+        state: _Inlet,
+        reading: InletReading,
+        flow: float | None,
+        expected: float | None,
+    ) -> bool:
         """ln(flow ÷ the model's flow at the valve's read position): the valve's word where
         its ΔP is not read. The model's common error (pump curve, pipe scale) is the same
         at every inlet and drops out against the neighbours' median (:meth:`_verdict`); a
@@ -978,10 +992,9 @@ class MeterCheck:
         does not accuse. Returns whether it stayed within :data:`TRANSIENT` of the last
         cycle's (a stroke the model followed, not a spike of the meter).
         """
-        state = self.inlets[iid]
         if iid not in self.valves or expected is None or reading.get("opening") is None:
             return False
-        residual = _log_ratio(_meter_flow(reading), expected)
+        residual = _log_ratio(flow, expected)
         if residual is None:
             return False
         last = state.model.values[-1] if state.model.values else None
@@ -1113,12 +1126,14 @@ class MeterCheck:
         return found
 
     # --- mass balance per group ----------------------------------------------------------
-    def _balances(self, meas: Measurements) -> None:
-        """Children's flows against their parent's meter, for every complete group."""
+    def _balances(self, meas: Measurements, judged: Mapping[str, float | None]) -> None:
+        """Children's flows against their parent's meter, for every complete group.
+        ``judged``: this cycle's :func:`_meter_flow` of each inlet read (none: not read)."""
         self._totals = {}
+        pump = None if meas.substation_flagged else usable(meas.pump_flow_m3h)
         for parent, kids in self.groups.items():
-            total = _parent_flow(meas, parent)
-            flows = [_flow(meas, k) for k in kids]
+            total = pump if parent == SUBSTATION else judged.get(parent)
+            flows = [judged.get(k) for k in kids]
             if total is None or total <= 0 or any(f is None for f in flows):
                 continue
             children = sum(f for f in flows if f is not None)
@@ -1664,12 +1679,6 @@ def _meter_flow(reading: InletReading) -> float | None:
 def _flow(meas: Measurements, iid: str) -> float | None:
     reading = meas.inlets.get(iid)
     return _meter_flow(reading) if reading is not None else None
-
-
-def _parent_flow(meas: Measurements, parent: str) -> float | None:
-    if parent == SUBSTATION:
-        return None if meas.substation_flagged else usable(meas.pump_flow_m3h)
-    return _flow(meas, parent)
 
 
 def _message(iid: str, kind: str, bias: float) -> str:

@@ -801,13 +801,29 @@ class EstimatorBank(MutableMapping[str, "InletEstimator"]):
         return values, self.a["age"][rows, _FLOW].tolist()
 
     def readings(self, rows: Array) -> list[list[float | None]]:
-        """Every row's estimates in ``SIGNALS``' order (None: none)."""
+        """Every row's estimates in ``SIGNALS``' order (None: none, a signal never read)."""
+        return _nones(self.a["value"][rows])
+
+    def standing(
+        self, rows: Array, max_age: int
+    ) -> tuple[list[list[float | None]], list[list[float | None]]]:
+        """Every row's estimates and their standard errors in ``SIGNALS``' order, None where
+        a signal has no estimate that still stands in for its readings: none yet, or its
+        last used reading more than ``max_age`` steps old (the band verdict on estimates,
+        ``engine/estimate_verdict.py``, judges none in their place)."""
         values = self.a["value"][rows]
-        out: list[list[float | None]] = values.tolist()
-        where, which = np.nonzero(np.isnan(values))  # a signal never read (a room sensor)
-        for k, j in zip(where.tolist(), which.tolist(), strict=True):
-            out[k][j] = None
-        return out
+        gone = np.isnan(values) | (self.a["age"][rows] > max_age)
+        stds = np.sqrt(np.maximum(self.a["var"][rows], 0.0))
+        return _nones(np.where(gone, _NAN, values)), _nones(np.where(gone, _NAN, stds))
+
+
+def _nones(values: Array) -> list[list[float | None]]:
+    """A 2-D array as lists, NaN as None."""
+    out: list[list[float | None]] = values.tolist()
+    where, which = np.nonzero(np.isnan(values))
+    for k, j in zip(where.tolist(), which.tolist(), strict=True):
+        out[k][j] = None
+    return out
 
 
 def _nothing(_name: str) -> None:
