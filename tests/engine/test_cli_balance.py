@@ -79,8 +79,10 @@ def test_balance_table_with_noise_and_fault(capsys) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("network loop8")
     assert "oracle: pump" in lines[2 + 4]
-    assert lines[2 + 4 + 1].startswith("learned: pipe resistances")  # §3.0.7-3, then residuals
-    assert all(line.startswith("learned: ") for line in lines[2 + 4 + 1 :])
+    # the loop's own verdicts, on its estimates and on the readings (issue 9 item 1)
+    assert lines[2 + 4 + 1].startswith("shown in band from step")
+    assert lines[2 + 4 + 2].startswith("learned: pipe resistances")  # §3.0.7-3, then residuals
+    assert all(line.startswith("learned: ") for line in lines[2 + 4 + 2 :])
 
 
 def test_balance_errors_are_one_line(capsys) -> None:
