@@ -286,6 +286,19 @@ def test_pi_noise_deadband_follows_the_estimate_but_keeps_the_band() -> None:
     assert wide == pytest.approx(HOLD_BAND_SHARE * half)
 
 
+def test_pi_noise_deadband_ends_inside_the_level_s_own_band() -> None:
+    """§8.2.4-1: at the advanced level (0…+5 %) a loop aiming at +2.5 % must not rest
+    beyond +5 % — capped by the intermediate band, gen30-comb3km's PI loops rested at
+    +5.1…+5.3 % inside their deadband. The configured deadband stays the floor."""
+    aim = 1.025
+    wide = noise_deadband(0.015, 0.1, aim, "advanced")
+    assert wide == pytest.approx(HOLD_BAND_SHARE * math.log(1.05 / aim))
+    assert aim * math.exp(-wide) > 1.0  # the deadband ends inside 0…+5 %
+    assert aim * math.exp(wide) < 1.05
+    assert noise_deadband(0.015, 0.005, aim, "advanced") == 0.015
+    assert noise_deadband(0.015, 0.1, aim, "intermediate") == noise_deadband(0.015, 0.1, aim)
+
+
 def test_a_held_pi_loop_tracks_its_valve_and_moves_from_where_it_stands() -> None:
     """The proportional part of the last move stays in the valve: after a hold, the next
     move starts from the valve's opening, in the error's direction (no kick back)."""

@@ -15,15 +15,22 @@ import numpy as np
 import pytest
 
 from custom_components.heatbalance.engine.alarms import AlarmBook
-from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
+from custom_components.heatbalance.engine.control.base import (
+    ControllerConfig,
+    InletReading,
+    Measurements,
+)
 from custom_components.heatbalance.engine.control.safety import SafetyLimits
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig, LoopResult
 from custom_components.heatbalance.engine.plausibility import (
     FROZEN_FALSE_RATE,
     FROZEN_MIN_NOISE,
+    FROZEN_WITNESS_LEARNT,
+    Plausibility,
     _Meter,
     _repeat_chance,
+    valve_witnesses,
 )
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 
@@ -257,6 +264,32 @@ def test_a_noiseless_meter_among_noisy_ones_is_not_frozen(algorithm: str, noise:
         longest = max(longest, run)
     assert longest >= 8  # it did repeat for hours: the case is exercised
     assert not _of(raised, "meter_frozen"), raised
+
+
+def test_a_flow_witness_is_judged_only_against_its_measured_noise() -> None:
+    """§5.3.8-2: a flow witness that moves under a repeated reading says the water moved
+    only beyond the noise its changes at rest measured. Before it measured
+    :data:`FROZEN_WITNESS_LEARNT` of them it says nothing: judged against the 1 % prior
+    alone, the heat meter's first change at rest (ln −0.092; its real scatter 5–6.5 %) named
+    estate12's noiseless live meter frozen once PI rested within the advanced band (16i, 16m).
+    Once it has measured a 1 % scatter at rest, the same move counts."""
+    check = Plausibility()
+    check.valves = valve_witnesses(load_network("estate12"))
+    meter = _Meter(last=10.0, steps=[0.1, 0.2])  # a live meter repeating its 10.0 m³/h
+    ln_now = [0.0]
+
+    def seen(ln_change: float, quiet: bool = True) -> float:
+        """What the valve's witness says when its ln(Kv·√ΔP) moves by ``ln_change``."""
+        ln_now[0] += ln_change
+        reading = InletReading(opening=0.5, valve_dp_kpa=20.0 * math.exp(2.0 * ln_now[0]))
+        return check._witnessed(meter, reading, VICTIM, quiet, 0.0)
+
+    assert seen(0.0) == 0.0  # nothing to compare with yet
+    assert seen(-0.092, quiet=False) == 0.0  # no noise measured to judge it by
+    for k in range(FROZEN_WITNESS_LEARNT):  # at rest: its noise, measured
+        assert seen(0.01 * (-1) ** k) == 0.0
+    assert seen(0.01) == 0.0  # within 5 σ of what it measured
+    assert seen(-0.092, quiet=False) == pytest.approx(math.expm1(0.092))  # the water moved
 
 
 @pytest.mark.parametrize("seed", [0, 1])

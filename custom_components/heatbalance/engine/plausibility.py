@@ -74,6 +74,11 @@ FROZEN_WITNESS_MIN = 0.002
 FROZEN_WITNESS_Z = 5.0  # … and by more than this many σ of its changes at rest (quiet cycles)
 FROZEN_WITNESS_PRIOR = 0.01  # σ of a witness's change at rest before the data says (share) …
 FROZEN_WITNESS_WEIGHT = 1.0  # … worth one change (every quiet cycle brings one per inlet)
+# … and judged only once its changes at rest measured its noise this many times: against the
+# prior alone, estate12's heat witness's first change at rest (ln −0.092, real scatter 5–6.5 %)
+# named a noiseless live meter frozen; with 2–4 measured, 5 σ of so few still passed its
+# scatter (test_a_noiseless_meter_among_noisy_ones_is_not_frozen at 2 %, seed 5)
+FROZEN_WITNESS_LEARNT = 8
 # a witness that jumps by more than this (ln: ×1.65) is a broken register, not moving water
 # (0 °C return, a 1e9 supply: test_garbage_registers_page_no_safety_alarm_…)
 FROZEN_WITNESS_MAX = 0.5
@@ -615,7 +620,9 @@ class Plausibility:
         (nothing moved: the water stood still) their changes teach their noise, pooled
         over all inlets; a change counts beyond :data:`FROZEN_WITNESS_Z` σ of it and
         :data:`FROZEN_WITNESS_MIN`, not beyond :data:`FROZEN_WITNESS_MAX` (a broken
-        register), and only where every witness read moved the same way."""
+        register), only once :data:`FROZEN_WITNESS_LEARNT` changes at rest measured that σ
+        (the prior is no measurement: a quiet live meter must not be called frozen for how
+        it was set), and only where every witness read moved the same way."""
         now_says = self._witness_flows(m, reading, iid, now)
         moved, signs = 0.0, set()
         for kind, value in now_says.items():
@@ -627,6 +634,8 @@ class Plausibility:
             sq, count = self.witness_noise.get(kind, (0.0, 0))
             if quiet:
                 self.witness_noise[kind] = (sq + change * change, count + 1)
+            if count < FROZEN_WITNESS_LEARNT:
+                continue  # its noise not measured yet: it says nothing
             prior = FROZEN_WITNESS_PRIOR**2 * FROZEN_WITNESS_WEIGHT
             sigma = math.sqrt((prior + sq) / (FROZEN_WITNESS_WEIGHT + count))
             if change > max(FROZEN_WITNESS_MIN, FROZEN_WITNESS_Z * sigma):

@@ -569,7 +569,7 @@ class Controller:
         # whose loops answer each of its moves (households1200 at 5 % noise: held from
         # step 7 without the cap, 19–20 with it).
         aim = None if inlet.type == "household" or iid in self._pi_parents() else cfg.pi_aim
-        deadband = noise_deadband(cfg.deadband, self._flow_std(iid, err), aim)
+        deadband = noise_deadband(cfg.deadband, self._flow_std(iid, err), aim, cfg.level)
         if err.target == "flow" and abs(self.pi_schedule.common) > max(deadband, SHORT):
             # The loops move together (all valves open after start-up): one resting in its
             # deadband stays open while every other closes, and the pressure they free is

@@ -734,19 +734,24 @@ def significance(error: float, noise: float) -> float:
     return error * error / (error * error + 4.0 * noise * noise)
 
 
-def noise_deadband(deadband: float, std: float | None, aim: float | None = 1.0) -> float:
+def noise_deadband(
+    deadband: float, std: float | None, aim: float | None = 1.0, level: str = "intermediate"
+) -> float:
     """The deadband against the estimate's uncertainty: ``max(deadband, HOLD_Z·σ)``.
 
-    Never wider than :data:`HOLD_BAND_SHARE` of the intermediate flow band around the
-    loop's ``aim`` (§8.2.3: −5…+10 %): a loop must not rest outside the band the standard
-    asks of every level — with a 5 % meter 2 σ is 10 %, and district120's B102 rested at
-    −6.5 % for good. ``aim`` None: no cap (an inlet the band does not judge).
+    Never wider than :data:`HOLD_BAND_SHARE` of the ``level``'s flow band around the
+    loop's ``aim`` (§8.2.3-1: −5…+10 %; §8.2.4-1: 0…+5 %): a loop must not rest outside the
+    band its level asks — with a 5 % meter 2 σ is 10 %, and district120's B102 rested at
+    −6.5 % for good; capped by the intermediate band at the advanced level, gen30-comb3km
+    rested at +5.1…+5.3 % around its +2.5 % aim. ``aim`` None: no cap (an inlet the band
+    does not judge).
     """
     if std is None or not math.isfinite(std) or std <= 0:
         return deadband
     if aim is None:  # no band to keep
         return max(deadband, HOLD_Z * std)
-    lo, hi = INTERMEDIATE_FLOW
+    flow = band(level, "flow")
+    lo, hi = flow.lower, flow.upper
     half = min(math.log(aim / (1.0 + lo / 100.0)), math.log((1.0 + hi / 100.0) / aim))
     return max(deadband, min(HOLD_Z * std, HOLD_BAND_SHARE * half))
 
