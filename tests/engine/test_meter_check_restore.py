@@ -28,7 +28,7 @@ from custom_components.heatbalance.engine.meters import (
 )
 
 from .test_control_closed_loop import run
-from .test_restore_damaged import _saved
+from .test_restore_damaged import _damage, _saved
 
 NAN, INF = float("nan"), float("inf")
 
@@ -70,15 +70,6 @@ def _stored() -> dict[str, Any]:
     stored["active"] = {iid: ["flow_meter_bias", 0.1, 3600.0] for iid in ("B001", "B002")}
     stored["factors"] = dict.fromkeys(("B001", "B002"), 0.91)
     return stored
-
-
-def _damage(stored: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    out = copy.deepcopy(stored)
-    node = out
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return out
 
 
 def _without(stored: dict[str, Any], part: str) -> dict[str, Any]:
