@@ -91,10 +91,17 @@ from typing import Any, NamedTuple
 
 from .cleaning import OFF_SUM
 from .control.base import InletReading, Measurements, usable
-from .diagnosis import RESTORE_ERRORS, Finding, all_numbers, is_count
+from .diagnosis import (
+    RESTORE_ERRORS,
+    STORED_MAX,
+    Finding,
+    all_numbers,
+    stored_count,
+    stored_number,
+)
 from .model import WATER_CP, WATER_DENSITY, Device, Network
 from .plain import as_plain
-from .registers import Register, Span, optional_number
+from .registers import Register, Span
 
 _LOGGER = logging.getLogger(__name__)
 WINDOW = 48  # cycles kept per series (a day of 30-minute cycles)
@@ -327,7 +334,7 @@ def _accrual(data: Any) -> _Accrual:
         raise ValueError(f"not a stored accrual: {data!r}")
     for key, value in zip(_ACCRUED, _numbers(data[: len(_ACCRUED)]), strict=True):
         setattr(out, key, value)
-    out.cycles, out.ok = _count(data[len(_ACCRUED)]), _flag(data[len(_ACCRUED) + 1])
+    out.cycles, out.ok = stored_count(data[len(_ACCRUED)]), _flag(data[len(_ACCRUED) + 1])
     return out
 
 
@@ -1357,7 +1364,7 @@ class MeterCheck:
 
     @classmethod
     def from_dict(cls, network: Network, data: Mapping[str, Any]) -> MeterCheck:
-        """Restore :meth:`as_dict`, every stored number checked (:func:`_stored`).
+        """Restore :meth:`as_dict`, every stored number checked (:func:`.stored_number`).
 
         A damaged part restarts alone — one inlet's series, one parent's balance, one
         finding, one factor, the centres, a cross sum, the settings — and the rest of the
@@ -1367,7 +1374,9 @@ class MeterCheck:
         """
         damaged: list[str] = []
         try:
-            out = cls(network, threshold=_stored(data["threshold"]), z=_stored(data["z"]))
+            out = cls(
+                network, threshold=stored_number(data["threshold"]), z=stored_number(data["z"])
+            )
         except RESTORE_ERRORS:
             out, damaged = cls(network), ["threshold/z"]
         keyed: tuple[tuple[str, Callable[[Any], Any], dict[str, Any]], ...] = (
@@ -1400,34 +1409,15 @@ class MeterCheck:
         return out
 
 
-STORED_MAX = 1e100  # |a stored number of the check|: far beyond any ratio, sum or time it
-# keeps, far below where a cycle's squares of them overflow (1e308² raised OverflowError)
-
-
-def _stored(value: Any, low: float = -STORED_MAX) -> float:
-    """A stored number of the check: a number (:func:`.registers.optional_number`, the
-    loop's one rule), within ``low``…:data:`STORED_MAX`; a damaged one raises ValueError."""
-    number = optional_number(value)
-    if number is None or not low <= number <= STORED_MAX:
-        raise ValueError(f"a stored number out of range: {value!r}")
-    return number
-
-
 def _numbers(values: Any, low: float = -STORED_MAX) -> list[float]:
-    """A stored list of numbers (:func:`_stored` each; a JSON list of plain numbers checked
-    by :func:`.diagnosis.all_numbers`' C loops: 23k inlets × 4 series × 48 values)."""
+    """A stored list of numbers (:func:`.diagnosis.stored_number` each; a JSON list of plain
+    numbers checked by :func:`.diagnosis.all_numbers`' C loops: 23k inlets × 4 series ×
+    48 values)."""
     if not isinstance(values, list) or not all_numbers(values):
         raise ValueError(f"not a stored list of numbers: {values!r}")
     if values and not (low <= min(values) and max(values) <= STORED_MAX):
         raise ValueError(f"a stored number out of range: {values!r}")
     return [float(v) for v in values]
-
-
-def _count(value: Any) -> int:
-    """A stored count (:func:`.diagnosis.is_count`: −1 as ``diffs`` divided by zero)."""
-    if not is_count(value):
-        raise ValueError(f"not a stored count: {value!r}")
-    return int(value)
 
 
 def _flag(value: Any) -> bool:
@@ -1439,7 +1429,7 @@ def _flag(value: Any) -> bool:
 
 def _maybe(value: Any) -> float | None:
     """A stored optional number (None: not read yet)."""
-    return None if value is None else _stored(value)
+    return None if value is None else stored_number(value)
 
 
 _SERIES_KEYS = frozenset(("values", "diff_sq", "diffs", "extras", "quants"))
@@ -1454,8 +1444,8 @@ def _series(raw: Any) -> _Series:
         raise ValueError(f"a stored series' quantisation: {quants!r}")
     return _Series(
         values=_numbers(raw.get("values", [])),
-        diff_sq=_stored(raw.get("diff_sq", 0.0)),  # below 0 too: less the quantisation
-        diffs=_count(raw.get("diffs", 0)),
+        diff_sq=stored_number(raw.get("diff_sq", 0.0)),  # below 0 too: less the quantisation
+        diffs=stored_count(raw.get("diffs", 0)),
         extras=_numbers(raw.get("extras", []), 0.0),
         quants=[_numbers(q) for q in quants],
     )
@@ -1473,7 +1463,7 @@ _INLET_FIELDS: dict[str, Callable[[Any], Any]] = {
     "offset_sd": lambda raw: _numbers(raw, 0.0),
     "offset_at": _numbers,
     "dt_at": _numbers,
-    "offset_gap": _stored,
+    "offset_gap": stored_number,
     "pooled": _flag,
     "dt_k": _maybe,
     "last_ratio": _maybe,
@@ -1503,12 +1493,12 @@ def _finding(raw: Any) -> tuple[str, float, float]:
     kind, bias, since = raw
     if kind not in KINDS:
         raise ValueError(f"not a finding's kind: {kind!r}")
-    return str(kind), _stored(bias), _stored(since)
+    return str(kind), stored_number(bias), stored_number(since)
 
 
 def _factor(raw: Any) -> float:
     """A stored flow correction (×): above 0 (the next one is divided by it)."""
-    factor = _stored(raw)
+    factor = stored_number(raw)
     if factor <= 0.0:
         raise ValueError(f"not a flow correction: {raw!r}")
     return factor
