@@ -674,16 +674,24 @@ def _entity_count(hass: Any, entry: Any) -> tuple[int, int]:
 
 def _entity_limit(hass: Any, entry: Any) -> dict[str, Any]:
     """HA 2026's limit of enabled entities per entry (``entity_budget``): the network's own
-    entities registered and with a state, and the inlet entities the repair says were left
-    disabled (0: no repair; the limit None on HA 2025)."""
+    entities registered and with a state, the inlet entities the repair says were left
+    disabled (0: no repair; the limit None on HA 2025), and the inlets' main readings
+    (``MAIN_KEYS``) enabled of those registered (one HA dropped is not registered)."""
     from homeassistant.helpers import entity_platform
     from homeassistant.helpers import entity_registry as er
     from homeassistant.helpers import issue_registry as ir
 
     from custom_components.heatbalance.const import DOMAIN
+    from custom_components.heatbalance.entity_budget import MAIN_KEYS
 
     entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     network = [e for e in entries if e.config_subentry_id is None]
+    main = [
+        e
+        for e in entries
+        if e.config_subentry_id is not None
+        and e.unique_id.endswith(tuple(f"_{k}" for k in MAIN_KEYS))
+    ]
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_entities_left_disabled")
     placeholders = (issue.translation_placeholders or {}) if issue else {}
     return {
@@ -691,6 +699,7 @@ def _entity_limit(hass: Any, entry: Any) -> dict[str, Any]:
         "network": len(network),
         "network_with_state": sum(hass.states.get(e.entity_id) is not None for e in network),
         "left_disabled": int(placeholders.get("count", 0)),
+        "main": (sum(not e.disabled for e in main), len(main)),
     }
 
 
@@ -1242,7 +1251,8 @@ def _print_entity_limit(r: dict[str, Any]) -> None:
         print(
             f"  entity limit {lim['limit']}: network entities {lim['network']} registered, "
             f"{lim['network_with_state']} with a state; inlet entities left disabled "
-            f"{lim['left_disabled']} (repair)"
+            f"{lim['left_disabled']} (repair); inlets' main readings enabled "
+            f"{lim['main'][0]} of {lim['main'][1]} registered"
         )
 
 

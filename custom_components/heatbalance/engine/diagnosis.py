@@ -612,6 +612,8 @@ def is_count(value: Any) -> bool:
 
 
 _COUNT_MAX = 2**53
+# what a damaged stored state raises when it is read back (a part restarts on it)
+RESTORE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
 _PLAIN_NUMBERS = frozenset((float, int))
 
 

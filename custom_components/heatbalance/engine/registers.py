@@ -43,7 +43,7 @@ class Span(NamedTuple):
     end_sd: float
 
 
-def _optional(value: Any) -> float | None:
+def optional_number(value: Any) -> float | None:
     """A stored number or None (:func:`.diagnosis.is_number`; a damaged one raises)."""
     if value is None:
         return None
@@ -102,7 +102,7 @@ class Register:
         count = data[0]
         if not is_count(count) or count > STEPS_KEPT or len(data) not in (5 + count, 7 + count):
             raise ValueError(f"a stored register's count: {count!r} of {len(data)}")
-        values = [_optional(x) for x in data[1:]]
+        values = [optional_number(x) for x in data[1:]]
         anchor_sd, kwh, time_s, resolution = values[:4]
         steps = [x for x in values[4 : 4 + count] if x is not None and x > 0.0]
         rest = values[4 + count :]
