@@ -109,6 +109,17 @@ async def test_manual_mode_proposes_but_never_moves(hass: HomeAssistant, demo: C
     assert hass.states.get("sensor.estate12_balance_state").state == "manual"
 
 
+async def _confirm(hass: HomeAssistant, entry: ConfigEntry) -> Any:
+    """The operator confirms the manual proposal (the ``confirm_proposal`` action)."""
+    return await hass.services.async_call(
+        "heatbalance",
+        "confirm_proposal",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+
+
 async def test_switch_to_manual_during_a_running_cycle_moves_nothing(
     hass: HomeAssistant, demo: ConfigEntry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -144,13 +155,7 @@ async def test_switch_to_manual_during_a_running_cycle_moves_nothing(
     assert coordinator.last_update_success
     assert (coordinator.simulator.openings == before).all()  # the switch came first: held
     assert coordinator.data.commands  # what automatic mode would have sent: the proposal
-    response = await hass.services.async_call(
-        "heatbalance",
-        "confirm_proposal",
-        {"config_entry_id": demo.entry_id},
-        blocking=True,
-        return_response=True,
-    )
+    response = await _confirm(hass, demo)
     assert response["openings"]
     assert not (coordinator.simulator.openings == before).all()  # confirmed: now it moves
 
@@ -182,13 +187,7 @@ async def test_manual_balance_now_shows_and_confirm_moves(
     # an inlet the controller leaves alone (PI inside its deadband) has no proposal
     shown = {k: float(st.state) for k, st in states.items() if st.state != "unknown"}
     assert any(abs(shown[k] - before[k - 1] * 100) > 1 for k in shown)
-    response = await hass.services.async_call(
-        "heatbalance",
-        "confirm_proposal",
-        {"config_entry_id": entry.entry_id},
-        blocking=True,
-        return_response=True,
-    )
+    response = await _confirm(hass, entry)
     limits = coordinator.settings
     for k in range(1, 13):
         opening = float(sim.openings[sim.ids.index(f"B{k:03d}")]) * 100
