@@ -22,9 +22,9 @@ The controller sees only instrument readings:
   pump head −20 % (hidden from the controller), outdoor −10 K after step 6 with the supply
   fixed at its design temperature; the +10 % meter once more with no ΔP read (a plant behind
   HA entities: the meter check's witness is then the network model's flow, not the valve's);
-  ±5 % meters, ±10 %/±5 % at 2 % noise and ±5 % at 0.5 %: the meter check's detection
-  limit, printed as a power table (share of seeds naming the inlet within 6, 12 and 24
-  steps; ``devtools/meter_power.py`` models it).
+  ±5 % meters (also with ΔP not read), ±10 %/±5 % at 2 % noise and ±5 % at 0.5 %: the
+  meter check's detection limit, printed as a power table (share of seeds naming the inlet
+  within 6, 12 and 24 steps; ``devtools/meter_power.py`` models it).
 * **a building shut at the start** (``shut building``, 1 % noise, 15d): the middle
   building's valve stands at 0 and its commissioning record says so (§7.2.6), once read
   back and once by valves that report no position (the issue's goal: the same steps to
@@ -291,6 +291,9 @@ SCENARIOS = (
     Scenario("meter bias -5%, σ2%", noise=0.02, fault="bias", value=0.95, named=True),
     Scenario("meter bias +5%, σ0.5%", noise=0.005, fault="bias", value=1.05, named=True),
     Scenario("meter bias -5%, σ0.5%", noise=0.005, fault="bias", value=0.95, named=True),
+    # … and ±5 % with no ΔP read (a plant behind HA entities: the model's flow is the witness)
+    Scenario("meter bias +5%, ΔP not read", fault="bias", value=1.05, pressures=False, named=True),
+    Scenario("meter bias -5%, ΔP not read", fault="bias", value=0.95, pressures=False, named=True),
     Scenario("no position feedback", fault="no_feedback"),
     Scenario("pipe model x0.5", fault="pipes", value=0.5, goal=12),
     Scenario("pipe model x1.5", fault="pipes", value=1.5, goal=12),

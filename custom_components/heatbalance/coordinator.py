@@ -37,6 +37,7 @@ from .engine.alarms import AlarmBook
 from .engine.design_loads import KIND as DESIGN_LOAD
 from .engine.evaluation import BalanceStateMachine
 from .engine.hydraulics import HydraulicError
+from .engine.loop import MANUAL
 from .engine.model import Network
 from .engine.simulator import Simulator
 from .gateway_source import async_attach
@@ -388,6 +389,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         finally:
             self.balance_now = False  # the operator's "balance now" for the next cycle
         self.sent = {}
+        await self._async_held_since(result)
         if result.held is None:  # the engine's answer (engine.loop.Dispatch, §8.2.5)
             await self.async_send(result.commands, result.pump_command)
         raised, cleared = self.alarms.update(
@@ -402,6 +404,25 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self.schedule_save()
         archive_cycle(self, result)  # the operator's season-long record (records.py)
         return result
+
+    async def _async_held_since(self, result: CycleResult) -> None:
+        """Manual means manual also for a cycle already running when the operator chose it
+        (§5.3.6-6, §5.2.4-2): the engine decided on the settings read at the cycle's start, and
+        a mode or inlet switch applied while it ran in the executor (the timer's cycle on a
+        loaded machine, seconds at 23k) must not be followed by that cycle's moves. Switched
+        to manual since: nothing is sent, the commands are kept as the proposal shown, and
+        the controller is told nothing moved (``ControlLoop.held``); an inlet switched to
+        manual since is left out (the controller forgets a command not sent)."""
+        if result.held is not None:
+            return
+        if not self.settings.auto:
+            result.held = MANUAL
+            if self.memory.loop is not None:
+                await self.hass.async_add_executor_job(self.memory.loop.held)
+            return
+        manual = {iid for iid, cfg in self.inlets.items() if not cfg.auto}
+        if manual & result.commands.keys():
+            result.commands = {k: v for k, v in result.commands.items() if k not in manual}
 
     def _audit_load_source(self, result: CycleResult) -> None:
         """The load model was reset because the meter it learns from changed (§3.0.7-2):

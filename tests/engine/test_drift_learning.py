@@ -5,6 +5,11 @@ It was assumed (0.3 %/step); now it is learnt over the network from readings eig
 apart against successive ones (:meth:`SignalFilter._walk_sample`, :class:`DriftLearner`),
 within a floor. The aim — the margin a valve's landing needs — stays tied to the prior
 drift, so only the pump loop takes what steadier estimates allow.
+
+The four tests that sample the learning rule's statistics over thousands of simulated readings
+(``one_version``) run on one HA version of a ``scripts/test --matrix`` run: they are numpy and
+float arithmetic without Home Assistant, and the other tests here run the same filters, chains
+and learner on both Pythons (``scripts/test`` says why).
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ def _filters_run(
     return learner, filters
 
 
+@pytest.mark.one_version
 def test_a_wandering_flow_s_drift_is_learnt_through_known_moves() -> None:
     """True flows walking 1 %/step under 1 % meters: learnt within ±30 %, although every
     third step the pump moves every flow (carried by its known ratio, not a drift)."""
@@ -72,6 +78,7 @@ def test_a_wandering_flow_s_drift_is_learnt_through_known_moves() -> None:
     assert learner.sigma() == pytest.approx(0.01, rel=0.3)
 
 
+@pytest.mark.one_version
 def test_a_steady_plant_learns_its_drift_down_to_the_floor() -> None:
     """Flows that do not move between commands (the simulator's): the drift falls from the
     0.3 %/step prior to about the floor; the meter noise (2 %) is not taken for drift."""
@@ -80,6 +87,7 @@ def test_a_steady_plant_learns_its_drift_down_to_the_floor() -> None:
     assert learner.sigma() >= DRIFT_FLOOR
 
 
+@pytest.mark.one_version
 def test_a_small_steady_network_learns_its_drift_within_a_day() -> None:
     """12 inlets, 1 % meters, flows that do not move (the simulator's between commands), 48
     cycles: the learnt drift is near its floor in most of 40 seeds, and so is each estimate's
@@ -230,6 +238,7 @@ def test_a_corrupt_drift_chain_starts_a_new_one_and_keeps_the_estimate() -> None
     assert old.anchor is None
 
 
+@pytest.mark.one_version
 def test_a_drift_sample_uses_every_reading_of_its_chain() -> None:
     """A steady flow under 1 % meters (the simulator's between commands): each chain's sample
     of the walk's variance is unbiased and its scatter is that of the whole chain's

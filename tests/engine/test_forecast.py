@@ -10,6 +10,7 @@ import pytest
 
 from custom_components.heatbalance.engine.forecast import (
     HOURS,
+    N_FEATURES,
     ForecastBank,
     LoadForecaster,
     metrics,
@@ -149,6 +150,17 @@ def test_bad_options_are_refused(kwargs) -> None:
         {"version": 1, "forgetting": 0.99},
         {**LoadForecaster().as_dict(), "xtx": [[1.0]]},
         {**LoadForecaster().as_dict(), "bin": []},
+        # numbers taken unchecked before 17i (NaN made every forecast NaN)
+        {**LoadForecaster().as_dict(), "xtx": [[math.nan] * N_FEATURES] * N_FEATURES},
+        {**LoadForecaster().as_dict(), "xty": [math.inf] * N_FEATURES},
+        {**LoadForecaster().as_dict(), "short_c": math.nan},
+        {**LoadForecaster().as_dict(), "hours_seen": -1},
+        {**LoadForecaster().as_dict(), "hours_seen": 10**400},
+        {**LoadForecaster().as_dict(), "rejected": True},
+        {**LoadForecaster().as_dict(), "min_hours": 72.5},
+        {**LoadForecaster().as_dict(), "last_hour": 2.5},
+        {**LoadForecaster().as_dict(), "bin": [math.nan, 0.0, 1]},
+        {**LoadForecaster().as_dict(), "bin": [0.0, 0.0, -1]},
     ],
 )
 def test_bad_state_is_refused(state) -> None:

@@ -4,6 +4,8 @@ inlets mapped to Home Assistant entities are read (with unit conversion) and act
 from __future__ import annotations
 
 import json
+import threading
+from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntry
@@ -15,7 +17,7 @@ from custom_components.heatbalance.const import EVENT_ALARM
 from custom_components.heatbalance.engine.control.controller import MAX_ESTIMATE_AGE
 from custom_components.heatbalance.persistence import stored_memory
 
-from .conftest import add_network, cycles, start_inlet_reconfigure
+from .conftest import add_network, cycles, polling_off, start_inlet_reconfigure
 
 
 def _value(hass: HomeAssistant, entity_id: str) -> float:
@@ -107,6 +109,57 @@ async def test_manual_mode_proposes_but_never_moves(hass: HomeAssistant, demo: C
     assert hass.states.get("sensor.estate12_balance_state").state == "manual"
 
 
+async def _confirm(hass: HomeAssistant, entry: ConfigEntry) -> Any:
+    """The operator confirms the manual proposal (the ``confirm_proposal`` action)."""
+    return await hass.services.async_call(
+        "heatbalance",
+        "confirm_proposal",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+
+
+async def test_switch_to_manual_during_a_running_cycle_moves_nothing(
+    hass: HomeAssistant, demo: ConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """§5.3.6-6 manual means manual also for the cycle already running when the operator
+    switches: its automatic commands are kept as the proposal, not sent. The order a loaded
+    machine produced by chance (the timer's cycle in the executor while the mode changed;
+    ``test_manual_mode_proposes_but_never_moves`` failed so at load 30) is forced here: the
+    real cycle waits in the executor until the switch is made."""
+    from custom_components.heatbalance import coordinator as coordinator_module
+
+    await polling_off(hass, demo)
+    started, switched = threading.Event(), threading.Event()
+    real_cycle = coordinator_module.run_cycle
+
+    def cycle_after_the_switch(*args: Any) -> Any:
+        started.set()
+        switched.wait(30)
+        return real_cycle(*args)
+
+    monkeypatch.setattr(coordinator_module, "run_cycle", cycle_after_the_switch)
+    coordinator = demo.runtime_data.coordinator
+    before = coordinator.simulator.openings.copy()
+    running = hass.async_create_task(coordinator.async_refresh())
+    assert await hass.async_add_executor_job(started.wait, 30)
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": "select.estate12_regulation_mode", "option": "manual"},
+        blocking=True,
+    )
+    switched.set()
+    await running
+    assert coordinator.last_update_success
+    assert (coordinator.simulator.openings == before).all()  # the switch came first: held
+    assert coordinator.data.commands  # what automatic mode would have sent: the proposal
+    response = await _confirm(hass, demo)
+    assert response["openings"]
+    assert not (coordinator.simulator.openings == before).all()  # confirmed: now it moves
+
+
 @pytest.mark.parametrize("algorithm", ["traditional", "ai"])
 async def test_manual_balance_now_shows_and_confirm_moves(
     hass: HomeAssistant, algorithm: str
@@ -134,13 +187,7 @@ async def test_manual_balance_now_shows_and_confirm_moves(
     # an inlet the controller leaves alone (PI inside its deadband) has no proposal
     shown = {k: float(st.state) for k, st in states.items() if st.state != "unknown"}
     assert any(abs(shown[k] - before[k - 1] * 100) > 1 for k in shown)
-    response = await hass.services.async_call(
-        "heatbalance",
-        "confirm_proposal",
-        {"config_entry_id": entry.entry_id},
-        blocking=True,
-        return_response=True,
-    )
+    response = await _confirm(hass, entry)
     limits = coordinator.settings
     for k in range(1, 13):
         opening = float(sim.openings[sim.ids.index(f"B{k:03d}")]) * 100

@@ -612,6 +612,27 @@ def is_count(value: Any) -> bool:
 
 
 _COUNT_MAX = 2**53
+STORED_MAX = 1e100  # |a stored number|: far beyond any the loop keeps, far below where a
+# cycle's squares of it overflow (1e308² raised OverflowError)
+
+
+def stored_number(value: Any, low: float = -STORED_MAX, high: float = STORED_MAX) -> float:
+    """A stored number of the loop's state read back: :func:`is_number`, within
+    ``low``…``high``; a damaged one raises ValueError (an int beyond a float: OverflowError)."""
+    if not is_number(value) or not low <= value <= high:
+        raise ValueError(f"a stored number out of range: {value!r}")
+    return float(value)
+
+
+def stored_count(value: Any) -> int:
+    """A stored count read back (:func:`is_count`); a damaged one raises ValueError."""
+    if not is_count(value):
+        raise ValueError(f"not a stored count: {value!r}")
+    return int(value)
+
+
+# what a damaged stored state raises when it is read back (a part restarts on it)
+RESTORE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
 _PLAIN_NUMBERS = frozenset((float, int))
 
 

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .diagnosis import STORED_MAX, stored_count, stored_number
+
 HOURS = 24
 _SHORT_TAU_H = 12.0
 _LONG_TAU_H = 48.0
@@ -236,40 +238,52 @@ class LoadForecaster:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoadForecaster:
-        """Restore :meth:`as_dict`; a ValueError names what is wrong with a bad state."""
+        """Restore :meth:`as_dict`; a ValueError names what is wrong with a bad state.
+
+        Every number is checked by the loop's one rule (:func:`.diagnosis.stored_number`,
+        ``stored_count``): before, ``float``/``int`` took NaN (in the sums: every forecast
+        NaN), −1 counts, 2.5 and True, and an int beyond a float's range escaped as
+        OverflowError."""
         if not isinstance(data, dict) or data.get("version") != _VERSION:
             raise ValueError("not a load-forecaster state of a known version")
         try:
             model = cls(
-                forgetting=float(data["forgetting"]),
-                ridge=float(data["ridge"]),
-                min_hours=int(data["min_hours"]),
-                utc_offset_s=float(data.get("utc_offset_s", 0.0)),
+                forgetting=stored_number(data["forgetting"]),
+                ridge=stored_number(data["ridge"]),
+                min_hours=stored_count(data["min_hours"]),
+                utc_offset_s=stored_number(data.get("utc_offset_s", 0.0)),
             )
             xtx = np.asarray(data["xtx"], dtype=float)
             xty = np.asarray(data["xty"], dtype=float)
             if xtx.shape != (N_FEATURES, N_FEATURES) or xty.shape != (N_FEATURES,):
                 raise ValueError("matrix shapes do not match the model")
+            if not (np.abs(xtx).max() <= STORED_MAX and np.abs(xty).max() <= STORED_MAX):
+                raise ValueError("the model's sums are not finite numbers")  # NaN fails too
             model.xtx, model.xty = xtx, xty
-            model.hours_seen = int(data["hours_seen"])
-            model.rejected = int(data["rejected"])
+            model.hours_seen = stored_count(data["hours_seen"])
+            model.rejected = stored_count(data["rejected"])
             model.short_c = _opt_float(data["short_c"])
             model.long_c = _opt_float(data["long_c"])
             model.last_hour = _opt_int(data["last_hour"])
             model._bin_hour = _opt_int(data["bin_hour"])
             b = data["bin"]
-            model._bin = [float(b[0]), float(b[1]), int(b[2])]
-        except (KeyError, TypeError, IndexError) as err:
+            model._bin = [stored_number(b[0]), stored_number(b[1]), stored_count(b[2])]
+        except (KeyError, TypeError, IndexError, OverflowError) as err:
             raise ValueError(f"load-forecaster state is incomplete: {err}") from None
         return model
 
 
 def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
+    return None if value is None else stored_number(value)
 
 
 def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+    """A stored hour index (whole, maybe before 1970) or None."""
+    if value is None:
+        return None
+    if not (type(value) is int and abs(value) <= STORED_MAX):
+        raise ValueError(f"not a stored hour: {value!r}")
+    return value
 
 
 def metrics(

@@ -83,6 +83,7 @@ which halves the worst error whichever it is (a 10 % bias leaves 5 %, not 10 %, 
 from __future__ import annotations
 
 import bisect
+import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -90,11 +91,19 @@ from typing import Any, NamedTuple
 
 from .cleaning import OFF_SUM
 from .control.base import InletReading, Measurements, usable
-from .diagnosis import Finding
+from .diagnosis import (
+    RESTORE_ERRORS,
+    STORED_MAX,
+    Finding,
+    all_numbers,
+    stored_count,
+    stored_number,
+)
 from .model import WATER_CP, WATER_DENSITY, Device, Network
 from .plain import as_plain
 from .registers import Register, Span
 
+_LOGGER = logging.getLogger(__name__)
 WINDOW = 48  # cycles kept per series (a day of 30-minute cycles)
 WINDOWS = (4, 6, 12, 24, 48)  # recent spans tested (3 was too short: room transients)
 TRANSIENT = 0.1  # a flow change beyond 10 % between cycles: the valve moved (a stroke)
@@ -321,10 +330,11 @@ def _accrual(data: Any) -> _Accrual:
     out = _Accrual()
     if not data:
         return out
-    values = list(data)
-    for key, value in zip(_ACCRUED, values, strict=False):
-        setattr(out, key, float(value))
-    out.cycles, out.ok = int(values[len(_ACCRUED)]), bool(values[len(_ACCRUED) + 1])
+    if not isinstance(data, list) or len(data) != len(_ACCRUED) + 2:
+        raise ValueError(f"not a stored accrual: {data!r}")
+    for key, value in zip(_ACCRUED, _numbers(data[: len(_ACCRUED)]), strict=True):
+        setattr(out, key, value)
+    out.cycles, out.ok = stored_count(data[len(_ACCRUED)]), _flag(data[len(_ACCRUED) + 1])
     return out
 
 
@@ -1354,41 +1364,159 @@ class MeterCheck:
 
     @classmethod
     def from_dict(cls, network: Network, data: Mapping[str, Any]) -> MeterCheck:
-        """Restore :meth:`as_dict`; a damaged state starts afresh (nothing is diagnosed)."""
+        """Restore :meth:`as_dict`, every stored number checked (:func:`.stored_number`).
+
+        A damaged part restarts alone — one inlet's series, one parent's balance, one
+        finding, one factor, the centres, a cross sum, the settings — and the rest of the
+        learnt state is kept; the damaged parts are logged once. Before, ``_Series(**raw)``
+        took NaN, ±inf, 1e308 (its square overflowed a later cycle), a negative count (a
+        division by zero) and text, and one damaged number dropped the whole check.
+        """
+        damaged: list[str] = []
         try:
-            out = cls(network, threshold=float(data["threshold"]), z=float(data["z"]))
-            for iid, stored in dict(data.get("inlets", {})).items():
-                raw = dict(stored)  # popped below: the caller's stored state stays whole
-                ratio = _Series(**raw.pop("ratio"))
-                valve = _Series(**raw.pop("valve", {}))
-                model = _Series(**raw.pop("model", {}))
-                circuit = _Series(**raw.pop("circuit", {}))
-                raw["circuit_gain"] = [float(g) for g in raw.get("circuit_gain", [])]
-                avail_log = raw.get("avail_log")
-                raw["avail_log"] = None if avail_log is None else float(avail_log)
-                raw.pop("learnt", None)  # a state stored before the offsets were shrunk
-                raw.pop("heat_kwh", None)  # … before the register's spans: starts a span
-                raw["register"] = Register.from_plain(raw.get("register", {}))
-                raw["accrual"] = _accrual(raw.get("accrual", {}))
-                out.inlets[str(iid)] = _Inlet(
-                    **raw, ratio=ratio, valve=valve, model=model, circuit=circuit
-                )
-            for parent, raw in dict(data.get("balances", {})).items():
-                out.balances[str(parent)] = _Series(**raw)
-            for key, (kind, bias, since) in dict(data.get("active", {})).items():
-                if kind in KINDS:
-                    out.active[str(key)] = (str(kind), float(bias), float(since))
-            out.factors = {str(k): float(v) for k, v in dict(data.get("factors", {})).items()}
-            out.centres = [float(c) for c in data.get("centres", [])]
-            sq, dof = data.get("cross", (0.0, 0.0))
-            out.cross = (float(sq), float(dof))
-            sq, dof = data.get("dp_cross", (0.0, 0.0))
-            out.dp_cross = (float(sq), float(dof))
-            gaps = (float(g) for g in data.get("model_gaps", []))
-            out.model_gaps = [g for g in gaps if math.isfinite(g)][-WINDOW:]
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return cls(network)
+            out = cls(
+                network, threshold=stored_number(data["threshold"]), z=stored_number(data["z"])
+            )
+        except RESTORE_ERRORS:
+            out, damaged = cls(network), ["threshold/z"]
+        keyed: tuple[tuple[str, Callable[[Any], Any], dict[str, Any]], ...] = (
+            ("inlets", _inlet, out.inlets),
+            ("balances", _series, out.balances),
+            ("active", _finding, out.active),
+            ("factors", _factor, out.factors),
+        )
+        for name, read, into in keyed:
+            stored = data.get(name, {})
+            if not isinstance(stored, Mapping):
+                damaged.append(name)
+                continue
+            for key, raw in stored.items():
+                try:
+                    into[str(key)] = read(raw)
+                except RESTORE_ERRORS:
+                    damaged.append(f"{name}.{key}")
+        for name, default, read in _WHOLE_PARTS:
+            try:
+                setattr(out, name, read(data.get(name, default)))
+            except RESTORE_ERRORS:
+                damaged.append(name)
+        if damaged:
+            _LOGGER.warning(
+                "Stored meter check: %d damaged parts restarted, the rest restored: %s",
+                len(damaged),
+                ", ".join(damaged[:10]),
+            )
         return out
+
+
+def _numbers(values: Any, low: float = -STORED_MAX) -> list[float]:
+    """A stored list of numbers (:func:`.diagnosis.stored_number` each; a JSON list of plain
+    numbers checked by :func:`.diagnosis.all_numbers`' C loops: 23k inlets × 4 series ×
+    48 values)."""
+    if not isinstance(values, list) or not all_numbers(values):
+        raise ValueError(f"not a stored list of numbers: {values!r}")
+    if values and not (low <= min(values) and max(values) <= STORED_MAX):
+        raise ValueError(f"a stored number out of range: {values!r}")
+    return [float(v) for v in values]
+
+
+def _flag(value: Any) -> bool:
+    """A stored flag: JSON's true or false only."""
+    if not isinstance(value, bool):
+        raise ValueError(f"not a stored flag: {value!r}")
+    return value
+
+
+def _maybe(value: Any) -> float | None:
+    """A stored optional number (None: not read yet)."""
+    return None if value is None else stored_number(value)
+
+
+_SERIES_KEYS = frozenset(("values", "diff_sq", "diffs", "extras", "quants"))
+
+
+def _series(raw: Any) -> _Series:
+    """A stored :class:`_Series`, every number checked (a damaged one raises)."""
+    if not isinstance(raw, Mapping) or not set(raw) <= _SERIES_KEYS:
+        raise ValueError(f"not a stored series: {raw!r}")
+    quants = raw.get("quants", [])
+    if not isinstance(quants, list) or any(len(_numbers(q)) != 3 for q in quants):
+        raise ValueError(f"a stored series' quantisation: {quants!r}")
+    return _Series(
+        values=_numbers(raw.get("values", [])),
+        diff_sq=stored_number(raw.get("diff_sq", 0.0)),  # below 0 too: less the quantisation
+        diffs=stored_count(raw.get("diffs", 0)),
+        extras=_numbers(raw.get("extras", []), 0.0),
+        quants=[_numbers(q) for q in quants],
+    )
+
+
+# how each stored field of an inlet is read back (every field of :class:`_Inlet`)
+_INLET_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "time_s": _maybe,
+    "register": Register.from_plain,
+    "accrual": _accrual,
+    "chained": _flag,
+    "flow_m3h": _maybe,
+    "ratio": _series,
+    "offsets": _numbers,
+    "offset_sd": lambda raw: _numbers(raw, 0.0),
+    "offset_at": _numbers,
+    "dt_at": _numbers,
+    "offset_gap": stored_number,
+    "pooled": _flag,
+    "dt_k": _maybe,
+    "last_ratio": _maybe,
+    "valve": _series,
+    "model": _series,
+    "circuit": _series,
+    "circuit_gain": lambda raw: _numbers(raw, 0.0),
+    "avail_log": _maybe,
+}
+_INLET_OLD = frozenset(("learnt", "heat_kwh"))  # stored before the offsets were shrunk, the
+# register's spans: dropped (a span starts)
+
+
+def _inlet(stored: Any) -> _Inlet:
+    """One inlet's stored state, every field checked (a damaged one raises: the inlet
+    restarts alone); ``ratio`` is always stored, the rest may predate their field."""
+    if not isinstance(stored, Mapping) or "ratio" not in stored:
+        raise ValueError("not a stored inlet")
+    unknown = set(stored) - _INLET_FIELDS.keys() - _INLET_OLD
+    if unknown:
+        raise ValueError(f"a stored inlet's unknown fields: {sorted(unknown)}")
+    return _Inlet(**{k: read(stored[k]) for k, read in _INLET_FIELDS.items() if k in stored})
+
+
+def _finding(raw: Any) -> tuple[str, float, float]:
+    """A stored active finding (kind, bias, since)."""
+    kind, bias, since = raw
+    if kind not in KINDS:
+        raise ValueError(f"not a finding's kind: {kind!r}")
+    return str(kind), stored_number(bias), stored_number(since)
+
+
+def _factor(raw: Any) -> float:
+    """A stored flow correction (×): above 0 (the next one is divided by it)."""
+    factor = stored_number(raw)
+    if factor <= 0.0:
+        raise ValueError(f"not a flow correction: {raw!r}")
+    return factor
+
+
+def _pair(raw: Any) -> tuple[float, float]:
+    """A stored cross sum (Σ spread²·dof, Σ dof): two numbers ≥ 0."""
+    sq, dof = _numbers(list(raw), 0.0)
+    return sq, dof
+
+
+# the check's parts kept whole: (name, default when not stored, reader)
+_WHOLE_PARTS: tuple[tuple[str, Any, Callable[[Any], Any]], ...] = (
+    ("centres", [], _numbers),
+    ("cross", (0.0, 0.0), _pair),
+    ("dp_cross", (0.0, 0.0), _pair),
+    ("model_gaps", [], lambda raw: _numbers(raw)[-WINDOW:]),
+)
 
 
 HEAT_BALANCE_SIGNALS = frozenset({"flow", "heat", "supply", "return"})

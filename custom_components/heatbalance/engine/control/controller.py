@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from ..commissioning import CommissioningError, Presettings, presettings
-from ..diagnosis import Finding, model_centre
+from ..diagnosis import RESTORE_ERRORS, Finding, model_centre
 from ..evaluation import band
 from ..hydraulics import HydraulicError, HydraulicResult, WarmStart
 from ..meters import MeterCheck
@@ -2696,9 +2696,6 @@ class Controller:
             levels[name] = value if value is not None and value >= 0 else None
         self.estimators.set_pooled([levels[name] for name in SIGNALS])  # two array writes
         self.estimators.set_flow_drift(None, levels[FLOW_DRIFT])
-
-
-RESTORE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
 
 
 class _DamagedPartError(Exception):

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..diagnosis import stored_count, stored_number
+
 if TYPE_CHECKING:
     from .model_based import ModelBased
     from .planner import HydraulicPlanner
@@ -194,13 +196,18 @@ class BranchIdentifier:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BranchIdentifier:
-        """Read back :meth:`to_dict`; a corrupt state falls back to the prior."""
+        """Read back :meth:`to_dict`; a corrupt θ or P falls back to the prior, a damaged
+        setting or count raises ValueError (:meth:`ModelBased.load` restarts the inlet).
+        Before, ``float``/``int`` took them unchecked: a forgetting of 0 divided by zero in
+        the next :meth:`update`, NaN made θ NaN, a NaN gate never rejected a sample."""
         out = cls(
-            a0=float(data["a0"]),
-            forgetting=float(data.get("forgetting", 0.95)),
-            gate=float(data.get("gate", 0.15)),
-            confirm=int(data.get("confirm", 2)),
+            a0=stored_number(data["a0"], 0.0),
+            forgetting=stored_number(data.get("forgetting", 0.95), 0.0, 1.0),
+            gate=stored_number(data.get("gate", 0.15), 0.0),
+            confirm=stored_count(data.get("confirm", 2)),
         )
+        if out.forgetting == 0.0 or out.gate == 0.0:
+            raise ValueError(f"a stored identifier's settings: {data!r}")
         theta = [float(t) for t in data.get("theta", out.theta)]
         p = [[float(v) for v in row] for row in data.get("p", out.p)]
         # numpy on two-element lists cost ≈10 µs per call, 23,870 identifiers at a restart:
@@ -213,8 +220,8 @@ class BranchIdentifier:
                 out.p = p
         elif np.shape(p) == (2, 2) and np.all(np.isfinite(p)):  # anything else as before
             out.p = p
-        out.rejected = int(data.get("rejected", 0))
-        out.samples = int(data.get("samples", 0))
+        out.rejected = stored_count(data.get("rejected", 0))
+        out.samples = stored_count(data.get("samples", 0))
         return out
 
 

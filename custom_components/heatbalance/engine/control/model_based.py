@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..diagnosis import RESTORE_ERRORS
 from ..hydraulics import HydraulicError
 from ..model import Network
 from .base import MAX_DP_KPA, MAX_FLOW_RATIO, InletReading, ReadingFields
@@ -1011,7 +1012,10 @@ class ModelBased:
         """Restore :meth:`to_dict` (entries for inlets no longer in the network dropped)."""
         for iid, raw in dict(data.get("identifiers", {})).items():
             if iid in self.identifiers:
-                self.identifiers[iid] = BranchIdentifier.from_dict(raw)
+                try:
+                    self.identifiers[iid] = BranchIdentifier.from_dict(raw)
+                except RESTORE_ERRORS:  # damaged: this inlet learns afresh, the rest kept
+                    continue
         self.pipes = PipeIdentifier.from_dict(dict(data.get("pipes", {})))
         self.apply_pipe_factor()
         bound = RESIDUAL_SHARE * self.planner.g1
