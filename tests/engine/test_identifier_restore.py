@@ -16,7 +16,10 @@ from typing import Any
 import pytest
 
 from custom_components.heatbalance.engine.control.controller import Controller
-from custom_components.heatbalance.engine.control.identification import BranchIdentifier
+from custom_components.heatbalance.engine.control.identification import (
+    BranchIdentifier,
+    PipeIdentifier,
+)
 
 from .test_restore_damaged import _damage, _saved
 
@@ -55,3 +58,11 @@ def test_the_found_crash_is_what_the_check_prevents() -> None:
     identifier = BranchIdentifier(a0=0.05, forgetting=0.0)
     with pytest.raises(ZeroDivisionError):
         identifier.update(10.0, 0.02, 8.0, 2.0)
+
+
+@pytest.mark.parametrize("damage", [{"steps": -1}, {"steps": 2.5}, {"points": 10**400}])
+def test_damaged_pipe_factors_fall_back_to_the_drawing(damage: dict[str, Any]) -> None:
+    """A damaged count or an int beyond a float's range: the drawing (α = 1), not a crash
+    (an OverflowError escaped and dropped the whole model part) nor a count of −1."""
+    stored = {**PipeIdentifier(factors=[1.2], xtx=[[2.0]], xty=[0.4]).to_dict(), **damage}
+    assert PipeIdentifier.from_dict(stored) == PipeIdentifier()

@@ -711,22 +711,24 @@ class Controller:
         """The share of their set flows the PI flow loops carry when the pump runs at full
         speed and cannot carry more (§5.3.6-5, the ``pump_capacity`` alarm), else None.
 
-        PI has no model of what full speed delivers; it measures it. Short of water means
-        all three: the pump read at its full speed; a loop below the level's flow band less
+        PI has no model of what full speed delivers; it measures it. Short of water means:
+        the pump read at its full speed; a loop below the level's flow band less
         ``SHORT_SCALE`` (:meth:`_short_below`) whose valve stands at its upper limit (still
-        opening, it is not yet short); and the outermost loops' flows together below that
-        share of their set flows (one starved branch beside served ones is that inlet's
-        deviation, not the pump's). Faulty inlets are left out (they take what they can).
-        Design loads ×1.3 under PI at the intermediate level (HA's default): the near
-        buildings rest in band, the far ones fully open at 67–93 % of design, and no alarm
-        named the cause.
+        opening, it is not yet short); and no water left to share among the outermost
+        loops — their flows together below that share of their set flows, or PI settled
+        (:meth:`_pi_settled`) with none of them above its band. Faulty inlets are left out
+        (they take what they can). Design loads ×1.3 under PI at the intermediate level
+        (HA's default): the far buildings fully open at 67–93 % of design. Pump head −20 %
+        (estate12, advanced): the near buildings rest in band at +2–5 %, so the total read
+        100.9 % while the farthest stood fully open at −18 % with no alarm. The share
+        reported counts each loop up to its set flow (water beyond it serves no one else).
         """
         pump = self.network.substation.pump
         if not ids or self._speed_read(meas) < pump.max_speed - PUMP_FOLLOW_TOLERANCE:
             return None
         below = self._short_below()
         loops: dict[str, tuple[float, float]] = {}  # set flow, flow (m³/h)
-        saturated = False
+        saturated: set[str] = set()  # short loops whose valve stands at its upper limit
         for iid in ids:
             err = self._pi_errors.get(iid)
             opening = openings.get(iid)
@@ -737,12 +739,32 @@ class Controller:
             device = self.network.inlets[iid].device
             hi = self.config.limits.opening_range(device.min_opening, device.max_opening)[1]
             if err.measured < below * set_flow and opening >= hi - self.config.opening_deadband:
-                saturated = True
-        outer = [v for i, v in loops.items() if self.network.inlets[i].parent not in loops]
+                saturated.add(iid)
+        outer = {i: v for i, v in loops.items() if self.network.inlets[i].parent not in loops}
         if not saturated or not outer:
             return None
-        share = sum(flow for _, flow in outer) / sum(set_flow for set_flow, _ in outer)
-        return share if share < below else None
+        total = sum(set_flow for set_flow, _ in outer.values())
+        if sum(flow for _, flow in outer.values()) >= below * total and not self._pi_settled(
+            outer, saturated, below
+        ):
+            return None
+        return sum(min(flow, set_flow) for set_flow, flow in outer.values()) / total
+
+    def _pi_settled(
+        self, outer: Mapping[str, tuple[float, float]], saturated: set[str], below: float
+    ) -> bool:
+        """Whether the outer PI loops have no water left to give the short ones: none above
+        the level's flow band (PI would still close it, §8.2.2–§8.2.4) and every one short
+        fully open (one still opening may yet reach its band).
+
+        From fully open, the near buildings start far above the band while the far ones are
+        short: the water is there, PI has not yet moved it (a sound plant, no alarm).
+        """
+        upper = 1.0 + band(self.config.level, "flow").upper / 100.0
+        for iid, (set_flow, flow) in outer.items():
+            if flow > upper * set_flow or (flow < below * set_flow and iid not in saturated):
+                return False
+        return True
 
     def _model_step(
         self,

@@ -456,9 +456,9 @@ class PipeIdentifier:
                 xty=xty,
                 yty=float(data.get("yty", data.get("syy", 0.0))),
                 points=float(data.get("points", 0.0)),
-                steps=int(data.get("steps", 0)),
+                steps=stored_count(data.get("steps", 0)),  # int() took −1, 2.5 and True
             )
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # 10**400 escaped as OverflowError
             return cls()
         g = len(out.factors)
         if g == 0 or np.shape(out.xtx) != (g, g) or len(out.xty) != g:
