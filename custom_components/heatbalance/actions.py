@@ -57,11 +57,9 @@ async def async_confirm_proposal(
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_proposal")
         # computed by the engine within the safety limits from where the valves stood; a
         # valve moved by hand since is limited again from where it is now (§5.3.6-3)
-        openings = result.commands
-        if coordinator.memory.loop is not None:
-            openings, _ = coordinator.memory.loop.within_limits(openings)
+        openings, pump = coordinator.within_current_limits(result.commands, result.pump_command)
         coordinator.sent = {}
-        sent = await coordinator.async_send(openings, result.pump_command)
+        sent = await coordinator.async_send(openings, pump)
     result.commands = {}  # confirmed once; the next cycle proposes afresh
     coordinator.async_update_listeners()
     await coordinator.async_told()

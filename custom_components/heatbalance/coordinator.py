@@ -32,8 +32,9 @@ from .alarm_events import AlarmEvents
 from .audit import async_audit
 from .compat import STORE_OFF_LOOP
 from .const import CONF_GATEWAY_TOPIC, DEFAULT_GATEWAY_TOPIC, DOMAIN
-from .cycle import CycleMemory, CycleResult, run_cycle
+from .cycle import CycleMemory, CycleResult, limits_of, run_cycle
 from .engine.alarms import AlarmBook
+from .engine.control.safety import limit_pump_speed
 from .engine.design_loads import KIND as DESIGN_LOAD
 from .engine.evaluation import BalanceStateMachine
 from .engine.hydraulics import HydraulicError
@@ -360,6 +361,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             return await self._async_cycle()
 
     async def _async_cycle(self) -> CycleResult:
+        started = self.settings  # what the engine decides on; the operator may change it meanwhile
         try:
             await self._async_carried_out()
             acq = await self.plant.async_acquire(self.hass)
@@ -390,6 +392,10 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             self.balance_now = False  # the operator's "balance now" for the next cycle
         self.sent = {}
         await self._async_held_since(result)
+        if result.held is None and limits_of(self.settings) != limits_of(started):
+            result.commands, result.pump_command = self.within_current_limits(
+                result.commands, result.pump_command, this_step=True
+            )
         if result.held is None:  # the engine's answer (engine.loop.Dispatch, §8.2.5)
             await self.async_send(result.commands, result.pump_command)
         raised, cleared = self.alarms.update(
@@ -423,6 +429,26 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         manual = {iid for iid, cfg in self.inlets.items() if not cfg.auto}
         if manual & result.commands.keys():
             result.commands = {k: v for k, v in result.commands.items() if k not in manual}
+
+    def within_current_limits(
+        self, openings: dict[str, float], pump: float | None, *, this_step: bool = False
+    ) -> tuple[dict[str, float], float | None]:
+        """Commands computed earlier — a proposal confirmed now (limited from where each valve
+        is known to stand now), or ``this_step``'s, which ran while the operator changed the
+        safety limits (from where the valves stood before it) — limited again under the
+        limits set now, the pump's speed too (§5.3.6-3)."""
+        limits = limits_of(self.settings)
+        loop = self.memory.loop
+        if loop is not None and this_step:
+            openings = loop.step_within_limits(openings, limits)
+        elif loop is not None:
+            openings, _ = loop.within_limits(openings, limits)
+        if pump is not None:
+            drive = self.network.substation.pump
+            pump, _ = limit_pump_speed(
+                self.simulator.pump_speed, pump, limits, drive.min_speed, drive.max_speed
+            )
+        return openings, pump
 
     def _audit_load_source(self, result: CycleResult) -> None:
         """The load model was reset because the meter it learns from changed (§3.0.7-2):

@@ -120,44 +120,96 @@ async def _confirm(hass: HomeAssistant, entry: ConfigEntry) -> Any:
     )
 
 
-async def test_switch_to_manual_during_a_running_cycle_moves_nothing(
-    hass: HomeAssistant, demo: ConfigEntry, monkeypatch: pytest.MonkeyPatch
+async def test_a_proposal_confirmed_after_the_limits_tightened_keeps_them(
+    hass: HomeAssistant, demo: ConfigEntry
 ) -> None:
-    """§5.3.6-6 manual means manual also for the cycle already running when the operator
-    switches: its automatic commands are kept as the proposal, not sent. The order a loaded
-    machine produced by chance (the timer's cycle in the executor while the mode changed;
-    ``test_manual_mode_proposes_but_never_moves`` failed so at load 30) is forced here: the
-    real cycle waits in the executor until the switch is made."""
-    from custom_components.heatbalance import coordinator as coordinator_module
-
-    await polling_off(hass, demo)
-    started, switched = threading.Event(), threading.Event()
-    real_cycle = coordinator_module.run_cycle
-
-    def cycle_after_the_switch(*args: Any) -> Any:
-        started.set()
-        switched.wait(30)
-        return real_cycle(*args)
-
-    monkeypatch.setattr(coordinator_module, "run_cycle", cycle_after_the_switch)
-    coordinator = demo.runtime_data.coordinator
-    before = coordinator.simulator.openings.copy()
-    running = hass.async_create_task(coordinator.async_refresh())
-    assert await hass.async_add_executor_job(started.wait, 30)
+    """§5.3.6-3 with §5.3.6-6: a manual proposal computed under a 50 % step limit and
+    confirmed after the operator set 2 % moves every valve at most 2 %."""
     await hass.services.async_call(
         "select",
         "select_option",
         {"entity_id": "select.estate12_regulation_mode", "option": "manual"},
         blocking=True,
     )
-    switched.set()
+    coordinator = demo.runtime_data.coordinator
+    before = coordinator.simulator.openings.copy()
+    await cycles(hass, demo, 1)
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": "number.estate12_maximum_opening_change_per_cycle", "value": 2},
+        blocking=True,
+    )
+    assert (await _confirm(hass, demo))["openings"]
+    moves = abs(coordinator.simulator.openings - before)
+    assert 0.01 < moves.max() <= 0.02 + 1e-9
+
+
+async def _changed_during_a_running_cycle(
+    hass: HomeAssistant,
+    demo: ConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    entity_id: str,
+    value: str | float,
+) -> None:
+    """One refresh whose real cycle waits in the executor until the operator's change
+    (``entity_id`` set to ``value``) is made: the order a loaded machine produces by chance
+    (the timer's cycle running while an option changes), forced."""
+    from custom_components.heatbalance import coordinator as coordinator_module
+
+    await polling_off(hass, demo)
+    started, changed = threading.Event(), threading.Event()
+    real_cycle = coordinator_module.run_cycle
+
+    def cycle_after_the_change(*args: Any) -> Any:
+        started.set()
+        changed.wait(30)
+        return real_cycle(*args)
+
+    monkeypatch.setattr(coordinator_module, "run_cycle", cycle_after_the_change)
+    running = hass.async_create_task(demo.runtime_data.coordinator.async_refresh())
+    assert await hass.async_add_executor_job(started.wait, 30)
+    domain = entity_id.split(".")[0]
+    service, field = ("select_option", "option") if domain == "select" else ("set_value", "value")
+    await hass.services.async_call(
+        domain, service, {"entity_id": entity_id, field: value}, blocking=True
+    )
+    changed.set()
     await running
-    assert coordinator.last_update_success
+    assert demo.runtime_data.coordinator.last_update_success
+
+
+async def test_switch_to_manual_during_a_running_cycle_moves_nothing(
+    hass: HomeAssistant, demo: ConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """§5.3.6-6 manual means manual also for the cycle already running when the operator
+    switches: its automatic commands are kept as the proposal, not sent
+    (``test_manual_mode_proposes_but_never_moves`` failed so at load 30)."""
+    coordinator = demo.runtime_data.coordinator
+    before = coordinator.simulator.openings.copy()
+    await _changed_during_a_running_cycle(
+        hass, demo, monkeypatch, "select.estate12_regulation_mode", "manual"
+    )
     assert (coordinator.simulator.openings == before).all()  # the switch came first: held
     assert coordinator.data.commands  # what automatic mode would have sent: the proposal
     response = await _confirm(hass, demo)
     assert response["openings"]
     assert not (coordinator.simulator.openings == before).all()  # confirmed: now it moves
+
+
+async def test_limits_tightened_during_a_running_cycle_bind_its_moves(
+    hass: HomeAssistant, demo: ConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """§5.3.6-3: a cycle that ran while the operator tightened the step limit sends its moves
+    within the new limit, from where the valves stood, not the ones it planned under the old."""
+    coordinator = demo.runtime_data.coordinator
+    before = coordinator.simulator.openings.copy()
+    await _changed_during_a_running_cycle(
+        hass, demo, monkeypatch, "number.estate12_maximum_opening_change_per_cycle", 2
+    )
+    moves = abs(coordinator.simulator.openings - before)
+    assert moves.max() > 0.01  # it regulated …
+    assert moves.max() <= 0.02 + 1e-9  # … within the limit set while it ran
 
 
 @pytest.mark.parametrize("algorithm", ["traditional", "ai"])

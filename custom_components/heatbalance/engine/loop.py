@@ -20,7 +20,7 @@ alone (§8.2.5) unless the operator asks to balance now; manual mode proposes (�
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -60,7 +60,7 @@ from .control.controller import (
     Controller,
     make_controller,
 )
-from .control.safety import limit_opening
+from .control.safety import SafetyLimits, limit_opening
 from .design_loads import DesignLoadCheck
 from .diagnosis import Diagnoser, Finding, InletObservation
 from .energy import EnergyCounters
@@ -358,23 +358,46 @@ class ControlLoop:
             self._told.pop(iid, None)
 
     def within_limits(
-        self, openings: Mapping[str, float]
+        self, openings: Mapping[str, float], limits: SafetyLimits | None = None
     ) -> tuple[dict[str, float], dict[str, list[str]]]:
         """Openings computed earlier (a manual proposal the operator confirms now), limited
-        again from where each valve is known to stand *now* (§5.3.6-3): a valve moved by
-        hand or re-mapped since is not moved further than the step limit from there.
-        Returns the openings to send and, per inlet, the limits that acted."""
+        again under ``limits`` (the operator's now; default the controller's) from where each
+        valve is known to stand *now* (§5.3.6-3): a valve moved by hand or re-mapped since is
+        not moved further than the step limit from there. Returns the openings to send and,
+        per inlet, the limits that acted."""
         ctl = self.controller
+        return self._limited(openings, limits, ctl.known_position)
+
+    def step_within_limits(
+        self, openings: Mapping[str, float], limits: SafetyLimits
+    ) -> dict[str, float]:
+        """This step's commands, not yet sent, limited under ``limits`` (the operator changed
+        them while the step ran, §5.3.6-3) from where each valve stood before the step."""
+        ctl = self.controller
+
+        def before_step(iid: str) -> float | None:
+            return ctl.moved_from.get(iid, ctl.known_position(iid))
+
+        return self._limited(openings, limits, before_step)[0]
+
+    def _limited(
+        self,
+        openings: Mapping[str, float],
+        limits: SafetyLimits | None,
+        position: Callable[[str], float | None],
+    ) -> tuple[dict[str, float], dict[str, list[str]]]:
+        """``openings`` limited from ``position`` (an inlet with none is not sent)."""
+        limits = self.controller.config.limits if limits is None else limits
         out: dict[str, float] = {}
         acted: dict[str, list[str]] = {}
         for iid, proposed in openings.items():
             inlet = self.network.inlets.get(iid)
-            current = ctl.known_position(iid)
+            current = position(iid)
             if inlet is None or current is None:
                 continue  # nothing known to limit from: not sent
             device = inlet.device
             value, why = limit_opening(
-                current, proposed, ctl.config.limits, device.min_opening, device.max_opening
+                current, proposed, limits, device.min_opening, device.max_opening
             )
             out[iid] = value
             if why:
