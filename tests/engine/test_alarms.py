@@ -3,6 +3,8 @@ without Home Assistant — the same conditions the integration publishes."""
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
 
 from custom_components.heatbalance.engine.alarms import (
@@ -179,3 +181,30 @@ def test_pressure_alarm_only_on_a_measured_pressure(builtin: Callable[[str], Net
     assert set(low) == set(ids) - estimated
     assert all(c.immediate and c.grade == "warning" for c in low.values())
     assert "supply_high" in _reasons(result, ids[0])
+
+
+def test_a_damaged_stored_alarm_is_dropped_alone() -> None:
+    """``AlarmBook.restore`` runs unguarded in the coordinator's setup
+    (``persistence.restore_state``): an unknown or missing key, text as a count, NaN as a
+    time or a non-mapping raised and stopped the entry loading. Now the damaged alarm or
+    count is dropped and the rest restored as stored."""
+    from custom_components.heatbalance.engine.alarms import Alarm
+
+    good = Alarm("deviation", "warning", "B001", "flow_low", {"value": "-9 %"}, 60.0)
+    kept = AlarmBook()
+    kept.active = {good.key: good}
+    stored = json.loads(json.dumps(kept.as_dict()))
+    stored["pending"] = {"flow_low@B002": 2, "flow_low@B003": "x", "flow_low@B004": -1}
+    damaged = [
+        {**stored["active"][0], "colour": "red"},
+        {k: v for k, v in stored["active"][0].items() if k != "grade"},
+        {**stored["active"][0], "since_s": math.nan},
+        {**stored["active"][0], "acknowledged": "yes"},
+        {**stored["active"][0], "location": 5},
+        "flow_low@B001",
+    ]
+    book = AlarmBook()
+    book.restore({"active": [*stored["active"], *damaged], "pending": stored["pending"]})
+    assert book.as_dict() == {"active": stored["active"], "pending": {"flow_low@B002": 2}}
+    for whole in ({"active": "x", "pending": []}, []):
+        AlarmBook().restore(whole)  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ from typing import Any
 
 from .control.base import InletReading
 from .control.safety import SafetyLimits
-from .diagnosis import Finding
+from .diagnosis import RESTORE_ERRORS, Finding, is_count, stored_number
 from .evaluation import InletEvaluation
 from .meters import KINDS as METER_FAULTS
 from .meters import SUBSTATION
@@ -433,9 +433,30 @@ class AlarmBook:
         return {"active": [asdict(a) for a in self.active.values()], "pending": self._pending}
 
     def restore(self, data: dict[str, Any]) -> None:
-        """Read back :meth:`as_dict`."""
-        self.active = {}
-        for raw in data.get("active", []):
-            alarm = Alarm(**raw)
+        """Read back :meth:`as_dict`; a damaged alarm or count is dropped alone (raised
+        again while its condition holds), nothing raises: ``persistence.restore_state``
+        calls this unguarded in the coordinator's setup, where ``Alarm(**raw)`` and ``int``
+        raised on an unknown key, a missing one or text and stopped the entry loading."""
+        self.active, self._pending = {}, {}
+        active = data.get("active") if isinstance(data, Mapping) else None
+        for raw in active if isinstance(active, list) else []:
+            try:
+                alarm = _stored_alarm(raw)
+            except RESTORE_ERRORS:
+                continue
             self.active[alarm.key] = alarm
-        self._pending = {k: int(v) for k, v in data.get("pending", {}).items()}
+        pending = data.get("pending") if isinstance(data, Mapping) else None
+        if isinstance(pending, Mapping):
+            self._pending = {str(k): int(v) for k, v in pending.items() if is_count(v)}
+
+
+def _stored_alarm(raw: Any) -> Alarm:
+    """One stored :class:`Alarm`, its fields checked (a damaged one raises)."""
+    alarm = Alarm(**raw)
+    texts = (alarm.type, alarm.grade, alarm.location, alarm.reason)
+    if not all(isinstance(t, str) for t in texts) or not isinstance(alarm.values, dict):
+        raise ValueError(f"not a stored alarm: {raw!r}")
+    if not isinstance(alarm.acknowledged, bool):
+        raise ValueError(f"a stored alarm's acknowledgement: {raw!r}")
+    alarm.since_s = stored_number(alarm.since_s)
+    return alarm
