@@ -34,6 +34,8 @@ from homeassistant.util.json import JSON_DECODE_EXCEPTIONS, json_loads
 from .const import CONF_ACTUATOR_ENTITY, CONF_FLOW_ENTITY, SOURCE_SIMULATOR
 from .cycle import CycleMemory
 from .engine.alarms import AlarmBook
+from .engine.control.base import usable
+from .engine.diagnosis import RESTORE_ERRORS
 from .engine.evaluation import BalanceStateMachine
 from .engine.simulator import Simulator
 from .settings import InletConfig
@@ -93,17 +95,13 @@ def restore_state(
     alarms.restore(stored.get("alarms", {}))
     try:
         balance = BalanceStateMachine.from_dict(stored.get("balance", {}))
-    except (TypeError, ValueError):  # a damaged store restarts regulation, nothing worse
+    except RESTORE_ERRORS:  # a damaged store restarts regulation, nothing worse
         balance = BalanceStateMachine()
     if stored.get("balance_clock", PLANT_CLOCK) != clock:
         balance = BalanceStateMachine()
-    plant = stored.get("plant", {})
-    for iid, opening in plant.get("openings", {}).items():
-        if iid in simulator.network.inlets:
-            simulator.set_opening(iid, float(opening))
-    if "pump_speed" in plant:
-        simulator.set_pump_speed(float(plant["pump_speed"]))
-    simulator.time_s = float(plant.get("time_s", 0.0))
+    plant = stored.get("plant")
+    plant = plant if isinstance(plant, Mapping) else {}
+    _restore_plant(plant, simulator)
     keys = plant.get("sources")
     memory.sources = {str(k): v for k, v in keys.items()} if isinstance(keys, Mapping) else {}
     memory.changed = changed_sources(keys, inlets or {})
@@ -188,3 +186,20 @@ def changed_sources(stored: Any, inlets: Mapping[str, InletConfig]) -> set[str]:
         return set()
     unmapped = [SOURCE_SIMULATOR]
     return {iid for iid, cfg in inlets.items() if stored.get(iid, unmapped) != source_key(cfg)}
+
+
+def _restore_plant(plant: Mapping[str, Any], simulator: Simulator) -> None:
+    """The simulated plant's valves, pump and clock as stored; a damaged value (text, NaN,
+    not a mapping) is left as the plant has it. ``float`` raised on text and the simulator
+    on NaN, in the coordinator's setup: the entry did not load."""
+    openings = plant.get("openings")
+    for iid, opening in openings.items() if isinstance(openings, Mapping) else ():
+        value = usable(opening)
+        if iid in simulator.network.inlets and value is not None:
+            simulator.set_opening(iid, value)  # clamped to the device's limits
+    speed = usable(plant.get("pump_speed"))
+    if speed is not None:
+        simulator.set_pump_speed(speed)
+    time_s = usable(plant.get("time_s", 0.0))
+    if time_s is not None:
+        simulator.time_s = time_s
