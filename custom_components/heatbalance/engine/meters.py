@@ -83,6 +83,7 @@ which halves the worst error whichever it is (a 10 % bias leaves 5 %, not 10 %, 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -1515,8 +1516,20 @@ _WHOLE_PARTS: tuple[tuple[str, Any, Callable[[Any], Any]], ...] = (
     ("centres", [], _numbers),
     ("cross", (0.0, 0.0), _pair),
     ("dp_cross", (0.0, 0.0), _pair),
-    ("model_gaps", [], lambda raw: _numbers(raw)[-WINDOW:]),
+    ("model_gaps", [], lambda raw: _kept_numbers(raw)[-WINDOW:]),
 )
+
+
+def _kept_numbers(raw: Any) -> list[float]:
+    """A stored list whose values stand alone (the model's supply gaps): a damaged value
+    is dropped, the others are kept."""
+    if not isinstance(raw, list):
+        raise ValueError(f"not a stored list: {raw!r}")
+    kept: list[float] = []
+    for value in raw:
+        with contextlib.suppress(*RESTORE_ERRORS):
+            kept.append(stored_number(value))
+    return kept
 
 
 HEAT_BALANCE_SIGNALS = frozenset({"flow", "heat", "supply", "return"})
