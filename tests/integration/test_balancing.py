@@ -92,14 +92,18 @@ async def test_households_network_reaches_the_band(
         assert closed
 
 
+async def _operator_sets(hass: HomeAssistant, entity_id: str, value: str | float) -> None:
+    """The operator sets a select's option or a number's value from the dashboard."""
+    domain = entity_id.split(".")[0]
+    service, field = ("select_option", "option") if domain == "select" else ("set_value", "value")
+    await hass.services.async_call(
+        domain, service, {"entity_id": entity_id, field: value}, blocking=True
+    )
+
+
 async def test_manual_mode_proposes_but_never_moves(hass: HomeAssistant, demo: ConfigEntry) -> None:
     """§5.3.6-6: manual mode computes and shows proposals; valves stay where they are."""
-    await hass.services.async_call(
-        "select",
-        "select_option",
-        {"entity_id": "select.estate12_regulation_mode", "option": "manual"},
-        blocking=True,
-    )
+    await _operator_sets(hass, "select.estate12_regulation_mode", "manual")
     coordinator = demo.runtime_data.coordinator
     before = coordinator.simulator.openings.copy()
     await cycles(hass, demo, 3)
@@ -125,21 +129,11 @@ async def test_a_proposal_confirmed_after_the_limits_tightened_keeps_them(
 ) -> None:
     """§5.3.6-3 with §5.3.6-6: a manual proposal computed under a 50 % step limit and
     confirmed after the operator set 2 % moves every valve at most 2 %."""
-    await hass.services.async_call(
-        "select",
-        "select_option",
-        {"entity_id": "select.estate12_regulation_mode", "option": "manual"},
-        blocking=True,
-    )
+    await _operator_sets(hass, "select.estate12_regulation_mode", "manual")
     coordinator = demo.runtime_data.coordinator
     before = coordinator.simulator.openings.copy()
     await cycles(hass, demo, 1)
-    await hass.services.async_call(
-        "number",
-        "set_value",
-        {"entity_id": "number.estate12_maximum_opening_change_per_cycle", "value": 2},
-        blocking=True,
-    )
+    await _operator_sets(hass, "number.estate12_maximum_opening_change_per_cycle", 2)
     assert (await _confirm(hass, demo))["openings"]
     moves = abs(coordinator.simulator.openings - before)
     assert 0.01 < moves.max() <= 0.02 + 1e-9
@@ -169,11 +163,7 @@ async def _changed_during_a_running_cycle(
     monkeypatch.setattr(coordinator_module, "run_cycle", cycle_after_the_change)
     running = hass.async_create_task(demo.runtime_data.coordinator.async_refresh())
     assert await hass.async_add_executor_job(started.wait, 30)
-    domain = entity_id.split(".")[0]
-    service, field = ("select_option", "option") if domain == "select" else ("set_value", "value")
-    await hass.services.async_call(
-        domain, service, {"entity_id": entity_id, field: value}, blocking=True
-    )
+    await _operator_sets(hass, entity_id, value)
     changed.set()
     await running
     assert demo.runtime_data.coordinator.last_update_success
