@@ -392,9 +392,10 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             self.balance_now = False  # the operator's "balance now" for the next cycle
         self.sent = {}
         await self._async_held_since(result)
-        if result.held is None and limits_of(self.settings) != limits_of(started):
-            result.commands, result.pump_command = self.within_current_limits(
-                result.commands, result.pump_command, this_step=True
+        limits, loop = limits_of(self.settings), self.memory.loop
+        if result.held is None and loop is not None and limits != limits_of(started):
+            result.commands, result.pump_command = loop.step_within_limits(
+                result.commands, result.pump_command, limits
             )
         if result.held is None:  # the engine's answer (engine.loop.Dispatch, §8.2.5)
             await self.async_send(result.commands, result.pump_command)
@@ -431,17 +432,16 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             result.commands = {k: v for k, v in result.commands.items() if k not in manual}
 
     def within_current_limits(
-        self, openings: dict[str, float], pump: float | None, *, this_step: bool = False
+        self, openings: dict[str, float], pump: float | None
     ) -> tuple[dict[str, float], float | None]:
-        """Commands computed earlier — a proposal confirmed now (limited from where each valve
-        is known to stand now), or ``this_step``'s, which ran while the operator changed the
-        safety limits (from where the valves stood before it) — limited again under the
-        limits set now, the pump's speed too (§5.3.6-3)."""
+        """A manual proposal confirmed now, computed earlier: limited again under the limits
+        set now from where each valve is known to stand now (a valve moved by hand since),
+        the pump's speed too (§5.3.6-3). A cycle's own commands, when the limits changed
+        while it ran, are limited from where the valves stood before it
+        (``ControlLoop.step_within_limits``)."""
         limits = limits_of(self.settings)
         loop = self.memory.loop
-        if loop is not None and this_step:
-            openings = loop.step_within_limits(openings, limits)
-        elif loop is not None:
+        if loop is not None:
             openings, _ = loop.within_limits(openings, limits)
         if pump is not None:
             drive = self.network.substation.pump
