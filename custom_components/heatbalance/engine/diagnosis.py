@@ -34,7 +34,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, NamedTuple
 
@@ -622,6 +622,23 @@ def stored_number(value: Any, low: float = -STORED_MAX, high: float = STORED_MAX
     if not is_number(value) or not low <= value <= high:
         raise ValueError(f"a stored number out of range: {value!r}")
     return float(value)
+
+
+def stored_map(
+    value: Any, keep: Container[str], low: float = -STORED_MAX, high: float = STORED_MAX
+) -> dict[str, float]:
+    """A stored map of numbers per inlet read back: the entries of ``keep`` (inlets still in
+    the network) whose value is a :func:`stored_number` within ``low``…``high``. A damaged
+    entry is dropped alone (its inlet learns afresh), and a map that is not one gives none:
+    one bad value no longer restarts every inlet's learning with it."""
+    out: dict[str, float] = {}
+    for key, number in value.items() if isinstance(value, Mapping) else ():
+        if key in keep:
+            try:
+                out[key] = stored_number(number, low, high)
+            except RESTORE_ERRORS:
+                continue
+    return out
 
 
 def stored_count(value: Any) -> int:
