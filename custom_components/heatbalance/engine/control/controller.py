@@ -1991,19 +1991,14 @@ class Controller:
         Returns the loop's effective output (for anti-windup): the limited value, or the
         valve's position in manual mode (the loop tracks what the operator does).
         """
-        inlet = self.network.inlets[iid]
-        device = inlet.device
-        reading = meas.inlets.get(iid) or InletReading()
-        flow = measured_value(self.network, iid, "flow", reading)
-        set_flow = self.config.set_flow(inlet)  # §5.3.6-3: a share of the set flow
-        ratio = None if flow is None or set_flow <= 0 else flow / set_flow
+        device = self.network.inlets[iid].device
         value, acted = limit_opening(
             current,
             proposal,
             self.config.limits,
             device.min_opening,
             device.max_opening,
-            flow_ratio=ratio,
+            flow_ratio=self.flow_ratio(iid, meas),
         )
         cmds.proposed[iid] = value
         if acted:
@@ -2024,6 +2019,15 @@ class Controller:
         # A move too small to send is still the loop's output: its integral keeps it, so
         # small errors add up to a move instead of being forgotten every step.
         return value
+
+    def flow_ratio(self, iid: str, meas: Measurements | None = None) -> float | None:
+        """The inlet's flow over its set flow in ``meas`` (default: this step's estimated
+        readings, which its commands were planned on), for the minimum-flow rule: a share of
+        the set flow (§5.3.6-3); None without a flow."""
+        reading = (self.estimated if meas is None else meas).inlets.get(iid) or InletReading()
+        flow = measured_value(self.network, iid, "flow", reading)
+        set_flow = self.config.set_flow(self.network.inlets[iid])
+        return None if flow is None or set_flow <= 0 else flow / set_flow
 
     def dispatched(self, sent: Mapping[str, float]) -> None:
         """What of this step's commands reached the valves.
