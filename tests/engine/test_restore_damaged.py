@@ -125,3 +125,17 @@ def test_a_second_round_restores_the_meter_check_once(caplog: pytest.LogCaptureF
     assert {k: v for k, v in _plain(ctl)["meters"].items() if k not in ("threshold", "z")} == {
         k: v for k, v in want.items() if k not in ("threshold", "z")
     }
+
+
+def test_a_stored_inlet_map_takes_numbers_by_the_one_rule() -> None:
+    """The controller's stored per-inlet numbers (flow goals, read shares, loss offsets) go
+    through ``diagnosis.stored_map``: one damaged entry is dropped alone. ``usable`` took
+    text and 1e308 (a flow goal of 1e308 m³/h)."""
+    network, text = _saved("model")
+    stored = json.loads(text)
+    stored["goals"]["B001"] = 1e308
+    stored["read_share"]["B002"] = "0.5"
+    restored = _plain(Controller.from_dict(network, stored))
+    want = json.loads(text)
+    assert restored["goals"] == {k: v for k, v in want["goals"].items() if k != "B001"}
+    assert restored["read_share"] == {k: v for k, v in want["read_share"].items() if k != "B002"}

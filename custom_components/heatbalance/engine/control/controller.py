@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from ..commissioning import CommissioningError, Presettings, presettings
-from ..diagnosis import RESTORE_ERRORS, Finding, model_centre
+from ..diagnosis import RESTORE_ERRORS, Finding, model_centre, stored_map
 from ..evaluation import band
 from ..hydraulics import HydraulicError, HydraulicResult, WarmStart
 from ..meters import MeterCheck
@@ -2788,15 +2788,10 @@ def _forgotten_of(
 
 
 def _finite_map(raw: Any, network: Network) -> dict[str, float]:
-    """A stored ``inlet id → number`` map, unknown inlets and non-numbers dropped."""
-    if not isinstance(raw, Mapping):
-        return {}
-    out = {}
-    for iid, value in raw.items():
-        v = usable(value)
-        if iid in network.inlets and v is not None:
-            out[str(iid)] = v
-    return out
+    """A stored ``inlet id → number`` map, unknown inlets and damaged numbers dropped, by
+    the loop's one rule (:func:`.diagnosis.stored_map`): ``usable`` took text and 1e308 (a
+    flow goal of 1e308 m³/h restored)."""
+    return stored_map(raw, network.inlets)
 
 
 def _feedback(meas: Measurements, iid: str) -> float | None:
