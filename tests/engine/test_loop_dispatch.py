@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
+from custom_components.heatbalance.engine.control.safety import SafetyLimits
 from custom_components.heatbalance.engine.evaluation import BALANCED as STATE_BALANCED
 from custom_components.heatbalance.engine.evaluation import BalanceStateMachine
 from custom_components.heatbalance.engine.loader import load_network
@@ -156,3 +157,44 @@ def test_filled_in_predicts_a_rejected_reading_too() -> None:
     got = loop.filled_in("B003", meas.inlets["B003"], out.commands.assumed, rejected={"flow_m3h"})
     assert set(got) == {"flow_m3h"}
     assert got["flow_m3h"] == pytest.approx(true_flow, rel=0.05)
+
+
+def test_a_pump_speed_limited_again_is_the_one_the_controller_records() -> None:
+    """§5.3.6-3: the operator narrowed the pump's speed step while the step ran, so the
+    coordinator sends the step's speed limited again (``ControlLoop.step_within_limits``);
+    the controller compares the drive's feedback with, and carries its estimates by, the
+    speed sent — not the one it planned (before: 0.977 recorded, 0.99 sent)."""
+    net = load_network("estate12")
+    loop = ControlLoop(net, LoopConfig(ControllerConfig(level="advanced")), cycle_s=CYCLE_S)
+    sim = Simulator(net, outdoor_c=net.design.outdoor_c)
+    out = loop.step(Measurements.from_plant(sim.state()))
+    planned = out.dispatch.pump_speed
+    assert planned is not None
+    assert planned < 0.985  # slowed from full speed by more than 1 %
+    openings, speed = loop.step_within_limits(
+        out.dispatch.openings, planned, SafetyLimits(max_pump_step=0.01)
+    )
+    assert speed == pytest.approx(0.99)
+    assert openings == dict(out.dispatch.openings)  # the valves' limits did not change
+    ctl = loop.controller
+    assert (ctl.last_speed, ctl.pump_ratio) == (pytest.approx(0.99), pytest.approx(0.99))
+    assert ctl.pump_jump == pytest.approx(0.01)
+
+
+def test_a_minimum_flow_raised_while_the_step_ran_keeps_a_starving_valve_open() -> None:
+    """§5.3.6-3: PI's first step on estate12 closes B012 (1.0 → 0.69) at 75 % of its set
+    flow; the operator raised the minimum flow to 80 % while the step ran, so its commands,
+    limited again under the new limits, close that valve no further (before, the re-limit
+    left the minimum-flow rule out and B012 went to 0.69)."""
+    net = load_network("estate12")
+    control = ControllerConfig(algorithm="traditional", level="intermediate")
+    loop = ControlLoop(net, LoopConfig(control), cycle_s=CYCLE_S)
+    sim = Simulator(net, outdoor_c=net.design.outdoor_c)
+    out = loop.step(Measurements.from_plant(sim.state()))
+    assert out.dispatch.openings["B012"] < 0.75
+    assert loop.controller.flow_ratio("B012") < 0.8
+    openings, _ = loop.step_within_limits(
+        out.dispatch.openings, None, SafetyLimits(min_flow_ratio=0.8)
+    )
+    assert openings["B012"] == 1.0  # where it stood before the step
+    assert openings["B001"] == out.dispatch.openings["B001"]  # a well-served inlet as planned

@@ -1943,12 +1943,17 @@ class Controller:
         if small and not outside and self.last_speed is not None:
             return False
         cmds.pump_speed = speed
-        self.last_speed = speed
         self.pump_streak = 0
+        self._pump_moved(speed, current)
+        return abs(speed - current) > 1e-4
+
+    def _pump_moved(self, speed: float, current: float) -> None:
+        """The pump is sent ``speed`` from ``current``: the speed its feedback is compared
+        with, and the speed change every flow (and the estimates) follow."""
+        self.last_speed = speed
         self.pump_jump = abs(speed - current) / max(current, 0.1)
         self.pump_ratio = speed / current if current >= MIN_RATIO_SPEED else 1.0
         self.pump_from = current
-        return abs(speed - current) > 1e-4
 
     def _pump_short(self, current: float, wanted: float) -> bool:
         """Whether the pump has run clearly below its last command for
@@ -1986,19 +1991,14 @@ class Controller:
         Returns the loop's effective output (for anti-windup): the limited value, or the
         valve's position in manual mode (the loop tracks what the operator does).
         """
-        inlet = self.network.inlets[iid]
-        device = inlet.device
-        reading = meas.inlets.get(iid) or InletReading()
-        flow = measured_value(self.network, iid, "flow", reading)
-        set_flow = self.config.set_flow(inlet)  # §5.3.6-3: a share of the set flow
-        ratio = None if flow is None or set_flow <= 0 else flow / set_flow
+        device = self.network.inlets[iid].device
         value, acted = limit_opening(
             current,
             proposal,
             self.config.limits,
             device.min_opening,
             device.max_opening,
-            flow_ratio=ratio,
+            flow_ratio=self.flow_ratio(iid, meas),
         )
         cmds.proposed[iid] = value
         if acted:
@@ -2019,6 +2019,15 @@ class Controller:
         # A move too small to send is still the loop's output: its integral keeps it, so
         # small errors add up to a move instead of being forgotten every step.
         return value
+
+    def flow_ratio(self, iid: str, meas: Measurements | None = None) -> float | None:
+        """The inlet's flow over its set flow in ``meas`` (default: this step's estimated
+        readings, which its commands were planned on), for the minimum-flow rule: a share of
+        the set flow (§5.3.6-3); None without a flow."""
+        reading = (self.estimated if meas is None else meas).inlets.get(iid) or InletReading()
+        flow = measured_value(self.network, iid, "flow", reading)
+        set_flow = self.config.set_flow(self.network.inlets[iid])
+        return None if flow is None or set_flow <= 0 else flow / set_flow
 
     def dispatched(self, sent: Mapping[str, float]) -> None:
         """What of this step's commands reached the valves.
@@ -2102,6 +2111,19 @@ class Controller:
                 state.integral = kept if kept is not None else position - state.bias
         if self._forgotten is not None and ids <= positions.keys():
             self.expected = expected
+
+    def pump_limited(self, speed: float) -> None:
+        """This step's pump command goes out at ``speed``, not as planned: limited again
+        under safety limits the operator changed while the step ran (§5.3.6-3). The speed
+        the drive's feedback is compared with, the speed change the estimates are carried
+        by and the pump loop's trim are the sent speed's, not the plan's (as
+        :meth:`dispatched` keeps only the valves' sent openings)."""
+        planned, current = self.last_speed, self.pump_from
+        if planned is None or current is None or speed == planned:
+            return
+        if self.pump_loop_only and planned > 0.0:  # the goals follow what was really sent
+            self.trim *= speed / planned
+        self._pump_moved(speed, current)
 
     def pump_carried_out(self) -> None:
         """This step's pump command, forgotten as unsent (:meth:`pump_unsent`: held for an
