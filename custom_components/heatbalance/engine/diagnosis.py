@@ -659,6 +659,8 @@ STORED_MAX = 1e100  # |a stored number|: far beyond any the loop keeps, far belo
 def stored_number(value: Any, low: float = -STORED_MAX, high: float = STORED_MAX) -> float:
     """A stored number of the loop's state read back: :func:`is_number`, within
     ``low``…``high``; a damaged one raises ValueError (an int beyond a float: OverflowError)."""
+    if type(value) is float and low <= value <= high:  # JSON's float, first (NaN fails)
+        return value
     if not is_number(value) or not low <= value <= high:
         raise ValueError(f"a stored number out of range: {value!r}")
     return float(value)
@@ -670,15 +672,34 @@ def stored_map(
     """A stored map of numbers per inlet read back: the entries of ``keep`` (inlets still in
     the network) whose value is a :func:`stored_number` within ``low``…``high``. A damaged
     entry is dropped alone (its inlet learns afresh), and a map that is not one gives none:
-    one bad value no longer restarts every inlet's learning with it."""
+    one bad value no longer restarts every inlet's learning with it. A map of JSON's plain
+    numbers within the bounds is checked at once by C loops (23k inlets × 8 maps at a
+    restart), without a Python call per value."""
+    if not isinstance(value, Mapping):
+        return {}
+    if _plain_within(list(value.values()), low, high):
+        return {k: float(v) for k, v in value.items() if k in keep}
     out: dict[str, float] = {}
-    for key, number in value.items() if isinstance(value, Mapping) else ():
+    for key, number in value.items():
         if key in keep:
             try:
                 out[key] = stored_number(number, low, high)
             except RESTORE_ERRORS:
                 continue
     return out
+
+
+def _plain_within(values: list[Any], low: float, high: float) -> bool:
+    """Whether every value is a plain finite float or int within ``low``…``high`` (False
+    where any is not, so the caller checks them one by one)."""
+    try:
+        return (
+            set(map(type, values)) <= _PLAIN_NUMBERS
+            and all(map(math.isfinite, values))
+            and (not values or (low <= min(values) and max(values) <= high))
+        )
+    except OverflowError:  # an int beyond a float's range
+        return False
 
 
 def stored_count(value: Any) -> int:
