@@ -95,10 +95,12 @@ PHASES = (
 
 
 @contextmanager
-def _phase_timers(spent: dict[str, float]) -> Iterator[None]:
+def _phase_timers(
+    spent: dict[str, float], phases: tuple[tuple[Any, str, str], ...] = PHASES
+) -> Iterator[None]:
     """Add each phase's CPU seconds to ``spent`` while the block runs."""
-    saved = [(owner, name, getattr(owner, name)) for owner, name, _label in PHASES]
-    for (owner, name, func), (_o, _n, label) in zip(saved, PHASES, strict=True):
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _label in phases]
+    for (owner, name, func), (_o, _n, label) in zip(saved, phases, strict=True):
 
         def timed(*args: Any, _f: Any = func, _label: str = label, **kwargs: Any) -> Any:
             start = time.process_time()

@@ -723,6 +723,24 @@ def all_numbers(values: list[Any]) -> bool:
     return all(map(is_number, values))
 
 
+def all_stored_floats(values: list[Any], low: float = -STORED_MAX) -> bool:
+    """:func:`stored_number`'s rule for every value of a list of JSON's plain floats at
+    once (``low``…``STORED_MAX``), in four C loops and no Python call per value: one
+    check over all of a stored inlet's lists instead of a call per list (issue 10, HA
+    start: 23,870 inlets × ≈13 lists; an empty list passes). False for anything else (an
+    int, a bool, text, None): the caller then reads value by value and names the damage.
+    The sum is finite exactly when no value is NaN or ±inf (values within ±1e100 cannot
+    add up to inf); ``min``/``max`` are then exact."""
+    return (
+        set(map(type, values)) <= _FLOAT_ONLY
+        and math.isfinite(sum(values))
+        and (not values or (low <= min(values) and max(values) <= STORED_MAX))
+    )
+
+
+_FLOAT_ONLY = frozenset((float,))
+
+
 def all_counts(values: list[Any]) -> bool:
     """:func:`is_count` of every value (a list of plain ints by its bounds at once)."""
     if values and set(map(type, values)) == {int}:
