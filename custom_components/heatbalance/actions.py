@@ -15,6 +15,7 @@ from .cycle import limits_of
 from .engine.alarms import Alarm
 
 COMMAND_ANSWER_S = 10.0  # how long an operator command waits for the gateway read-back
+NO_CYCLE = "failed"  # balance now's audit: its cycle failed (no result), nothing moved
 
 
 async def async_balance_now(
@@ -31,16 +32,23 @@ async def async_balance_now(
     last = coordinator.data
     coordinator.balance_now = True  # the engine moves only in automatic mode (loop.Dispatch)
     await coordinator.async_refresh()
-    if coordinator.unloading and coordinator.data is last:  # waited on the lock, ran no cycle
+    result = coordinator.data
+    if coordinator.unloading and result is last:  # waited on the lock, ran no cycle
         coordinator.balance_now = False
         _refuse_unloading(coordinator)
+    # what the cycle did, not the mode read afterwards: the operator may have switched the
+    # mode or the algorithm while it ran (the coordinator's _async_held_since); a cycle
+    # that failed leaves the last one's result
+    done = result if result is not None and result is not last else None
     async_audit(
         coordinator.hass,
         coordinator.config_entry.entry_id,
         "balance_now",
         context,
         entity_id=entity_id,
-        moved=coordinator.settings.auto,
+        moved=done is not None and (bool(done.sent) or done.pump_sent is not None),
+        held=NO_CYCLE if done is None else done.held,
+        valves=0 if done is None else len(done.sent),
     )
 
 

@@ -32,7 +32,7 @@ from .alarm_events import AlarmEvents
 from .audit import async_audit
 from .compat import STORE_OFF_LOOP
 from .const import CONF_GATEWAY_TOPIC, DEFAULT_GATEWAY_TOPIC, DOMAIN
-from .cycle import CycleMemory, CycleResult, limits_of, run_cycle
+from .cycle import REPLANNED, CycleMemory, CycleResult, limits_of, replanned, run_cycle
 from .engine.alarms import AlarmBook
 from .engine.control.safety import limit_pump_speed
 from .engine.design_loads import KIND as DESIGN_LOAD
@@ -361,26 +361,31 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             return await self._async_cycle()
 
     async def _async_cycle(self) -> CycleResult:
-        started = self.settings  # what the engine decides on; the operator may change it meanwhile
+        # the operator's "balance now" is this cycle's if asked before it started; one asked
+        # while it runs is the next cycle's (its refresh waits on the lock), not dropped
+        balance_now, self.balance_now = self.balance_now, False
         try:
             await self._async_carried_out()
             acq = await self.plant.async_acquire(self.hass)
             await self._async_gateway_issues()
             await self._async_station_heat_issue()
+            # what the engine decides on; the operator may change it while the engine runs
+            # (the inlets' tunables are replaced in place: the engine reads one version)
+            started, inlets = self.settings, dict(self.inlets)
             result = await self.hass.async_add_executor_job(
                 run_cycle_paused,  # a large network's cycle: 10⁵-10⁶ objects (gc_tuning)
                 len(self.network.inlets),
                 run_cycle,
                 self.network,
-                self.settings,
-                self.inlets,
+                started,
+                inlets,
                 acq,
                 self.memory,
                 self.simulator.pump_speed,
                 self.sent | self.plant.refused,  # a refused command: judged, not assumed
                 self.balance,
                 self._now_s(acq.time_s),
-                self.balance_now,
+                balance_now,
             )
         except HydraulicError as err:
             raise UpdateFailed(
@@ -388,16 +393,17 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 translation_key="plant_unsolvable",
                 translation_placeholders={"error": str(err)},
             ) from err
-        finally:
-            self.balance_now = False  # the operator's "balance now" for the next cycle
         self.sent = {}
-        await self._async_held_since(result)
-        if result.held is None and limits_of(self.settings) != limits_of(started):
-            result.commands, result.pump_command = self.within_current_limits(
-                result.commands, result.pump_command, this_step=True
+        await self._async_held_since(result, started)
+        limits, loop = limits_of(self.settings), self.memory.loop
+        if result.held is None and loop is not None and limits != limits_of(started):
+            result.commands, result.pump_command = loop.step_within_limits(
+                result.commands, result.pump_command, limits
             )
         if result.held is None:  # the engine's answer (engine.loop.Dispatch, §8.2.5)
-            await self.async_send(result.commands, result.pump_command)
+            result.sent = await self.async_send(result.commands, result.pump_command)
+            if result.pump_command is not None and not self.plant.pump_failed:
+                result.pump_sent = result.pump_command
         raised, cleared = self.alarms.update(
             result.conditions, self.settings.alarm_cycles, result.time_s
         )
@@ -411,37 +417,43 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         archive_cycle(self, result)  # the operator's season-long record (records.py)
         return result
 
-    async def _async_held_since(self, result: CycleResult) -> None:
+    async def _async_held_since(self, result: CycleResult, started: Settings) -> None:
         """Manual means manual also for a cycle already running when the operator chose it
         (§5.3.6-6, §5.2.4-2): the engine decided on the settings read at the cycle's start, and
         a mode or inlet switch applied while it ran in the executor (the timer's cycle on a
         loaded machine, seconds at 23k) must not be followed by that cycle's moves. Switched
         to manual since: nothing is sent, the commands are kept as the proposal shown, and
         the controller is told nothing moved (``ControlLoop.held``); an inlet switched to
-        manual since is left out (the controller forgets a command not sent)."""
+        manual since is left out (the controller forgets a command not sent).
+
+        Another algorithm, level or target chosen since (:func:`.cycle.replanned`): the old
+        plan's moves are not sent either (held :data:`.cycle.REPLANNED`); the next cycle,
+        the first of the new choice, decides."""
         if result.held is not None:
             return
         if not self.settings.auto:
             result.held = MANUAL
-            if self.memory.loop is not None:
-                await self.hass.async_add_executor_job(self.memory.loop.held)
+        elif replanned(started, self.settings):
+            result.held = REPLANNED
+        else:
+            manual = {iid for iid, cfg in self.inlets.items() if not cfg.auto}
+            if manual & result.commands.keys():
+                result.commands = {k: v for k, v in result.commands.items() if k not in manual}
             return
-        manual = {iid for iid, cfg in self.inlets.items() if not cfg.auto}
-        if manual & result.commands.keys():
-            result.commands = {k: v for k, v in result.commands.items() if k not in manual}
+        if self.memory.loop is not None:
+            await self.hass.async_add_executor_job(self.memory.loop.held)
 
     def within_current_limits(
-        self, openings: dict[str, float], pump: float | None, *, this_step: bool = False
+        self, openings: dict[str, float], pump: float | None
     ) -> tuple[dict[str, float], float | None]:
-        """Commands computed earlier — a proposal confirmed now (limited from where each valve
-        is known to stand now), or ``this_step``'s, which ran while the operator changed the
-        safety limits (from where the valves stood before it) — limited again under the
-        limits set now, the pump's speed too (§5.3.6-3)."""
+        """A manual proposal confirmed now, computed earlier: limited again under the limits
+        set now from where each valve is known to stand now (a valve moved by hand since),
+        the pump's speed too (§5.3.6-3). A cycle's own commands, when the limits changed
+        while it ran, are limited from where the valves stood before it
+        (``ControlLoop.step_within_limits``)."""
         limits = limits_of(self.settings)
         loop = self.memory.loop
-        if loop is not None and this_step:
-            openings = loop.step_within_limits(openings, limits)
-        elif loop is not None:
+        if loop is not None:
             openings, _ = loop.within_limits(openings, limits)
         if pump is not None:
             drive = self.network.substation.pump

@@ -91,7 +91,9 @@ class CycleResult:
     success_rate: float | None
     commands: dict[str, float] = field(default_factory=dict)  # the loop's Dispatch: sent
     pump_command: float | None = None  # now, or held (a manual proposal, a balanced network)
-    held: str | None = None  # why not sent (engine.loop.MANUAL / BALANCED); None: sent
+    held: str | None = None  # why not sent (engine.loop.MANUAL / BALANCED, REPLANNED); None: sent
+    sent: dict[str, float] = field(default_factory=dict)  # openings that reached their valve …
+    pump_sent: float | None = None  # … and the pump's speed that went out (the coordinator's)
     pump_estimated: bool = False  # a real pump's speed assumed, not read back from its drive
     # network figures that are the network model's, not an instrument's (a real plant's
     # substation temperatures, pump flow without its meter, pump power, a speed not read
@@ -201,6 +203,21 @@ class CycleMemory:
             network_energy=NetworkEnergy(data.get(NETWORK_ENERGY)),
             load_source=source if isinstance(source := data.get(LOAD_SOURCE), str) else None,
         )
+
+
+# CycleResult.held: planned under an algorithm, level or target the operator has changed
+# since the cycle started; the new one's first cycle decides (the coordinator's)
+REPLANNED = "replanned"
+PLAN_SETTINGS = ("algorithm", "level", "target")  # what a plan is made by (§5.3.6-1, §3.0.4)
+
+
+def replanned(started: Settings, now: Settings) -> bool:
+    """Whether a cycle planned on ``started`` is no plan of the settings ``now``: the operator
+    chose another algorithm (PI ↔ model-based, §5.3.6-1), level (its band and presettings,
+    §3.0.4) or regulation target (§4.1.1) while it ran. Its moves are not sent: an operator
+    who switches expects the new choice to decide the next move, not the old one to make
+    it after the switch."""
+    return any(getattr(started, k) != getattr(now, k) for k in PLAN_SETTINGS)
 
 
 def limits_of(settings: Settings) -> SafetyLimits:

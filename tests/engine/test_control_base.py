@@ -99,8 +99,37 @@ def test_config_round_trips_through_json() -> None:
         {"aim": float("nan")},
         {"weights": {"B1": 5.0}},
         {"weights": {"B1": "high"}},
+        # of the wrong kind (from a service, the options or a store): each was taken
+        {"weights": {"B1": True}},
+        {"commissioned": {"B1": True}},  # a bool as a fully open valve
+        {"aim": True},
+        {"forgetting": True},
+        {"auto": "off"},  # text is true: "off" balanced
+        {"pump_control": 0},
+        {"manual_inlets": "B001"},  # one id: its letters were the list
+        {"weights": [("B1", 1.0)]},
+        {"limits": {"max_step": "0.3"}},
+        {"limits": 0.3},
     ],
 )
 def test_config_refuses_unknown_names_and_absurd_numbers(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         ControllerConfig(**kwargs)
+
+
+def test_a_damaged_stored_setting_restarts_alone(caplog: pytest.LogCaptureFixture) -> None:
+    """At a restore a damaged setting or limit restarts at its default and is logged; the
+    others are kept. Before, a limit stored as True restored as 1 (the loosest step) and one
+    damaged setting dropped them all (the controller restored the default config)."""
+    cfg = ControllerConfig(
+        algorithm="traditional",
+        limits=SafetyLimits(min_opening=0.1, max_step=0.2),
+        weights={"B1": 1.2},
+    )
+    stored = json.loads(json.dumps(cfg.to_dict()))
+    stored["limits"]["max_step"] = True
+    stored["aim"] = "1.1"
+    back = ControllerConfig.from_dict(stored)
+    assert back.limits == SafetyLimits(min_opening=0.1)  # max_step: the engine's own
+    assert (back.algorithm, back.weights, back.aim) == ("traditional", {"B1": 1.2}, cfg.aim)
+    assert "limits.max_step, aim" in caplog.text

@@ -37,12 +37,42 @@ ANY_FLOAT = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True))
         {"max_pump_step": 1.5},
         {"min_opening": float("nan")},
         {"max_step": "a lot"},
+        {"max_step": True},  # a bool is no number: True was a step limit of 1, the loosest
+        {"min_flow_ratio": False},
+        {"max_pump_step": 10**400},  # beyond a float: OverflowError escaped
     ],
 )
 def test_contradictory_or_absurd_limits_are_refused(kwargs: dict) -> None:
     """§5.3.6-3: a wrong threshold is rejected when set, not discovered mid-season."""
     with pytest.raises(ValueError):
         SafetyLimits(**kwargs)
+
+
+@pytest.mark.parametrize("value", ["0.3", True, None, [0.3]])
+def test_limits_from_settings_refuse_what_is_no_number(value: object) -> None:
+    """§5.3.6-3: limits read from settings (options, a service, ``ControllerConfig``'s
+    ``limits`` mapping) refuse text and bools with an error naming the limit; ``float`` took
+    "0.3" and True (a step limit of 1) and loosened nothing only by luck."""
+    with pytest.raises(ValueError, match="max_step"):
+        SafetyLimits.from_dict({"max_step": value})
+
+
+@pytest.mark.parametrize(
+    ("stored", "want", "damaged"),
+    [
+        ({"max_step": 0.1, "min_flow_ratio": "x"}, {"max_step": 0.1}, ["min_flow_ratio"]),
+        ({"max_step": True, "max_opening": 0.8}, {"max_opening": 0.8}, ["max_step"]),
+        ({"max_step": 0.2, "min_opening": 1e308}, {"max_step": 0.2}, ["min_opening"]),
+        ({"min_opening": 0.9, "max_opening": 0.5}, {}, ["min_opening", "max_opening"]),
+        ("x", {}, ["limits"]),
+    ],
+)
+def test_stored_limits_are_cleaned_and_flagged(stored: object, want: dict, damaged: list) -> None:
+    """At a restore a damaged limit restarts at the engine's own, the others kept, and each
+    damaged one is named (:meth:`SafetyLimits.restored`)."""
+    limits, bad = SafetyLimits.restored(stored)
+    assert limits == SafetyLimits(**want)
+    assert bad == damaged
 
 
 def test_limits_round_trip_and_ignore_unknown_keys() -> None:

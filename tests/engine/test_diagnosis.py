@@ -255,12 +255,38 @@ def test_state_round_trips_through_json(warm: Plant) -> None:
 
 
 @pytest.mark.parametrize(
-    "data",
-    [{}, {"rules": [], "options": {}, "inlets": {"a": {"kv_sum": [1.0]}}}, {"rules": [{}]}],
+    ("path", "damage"),
+    [
+        (("inlets", "B003", "kv_sum"), [1.0]),  # a Kv curve of the wrong size
+        (("inlets", "B003", "kv_sum", 0), 1e308),  # beyond the stored bound: its next sum inf
+        (("inlets", "B003", "last_time"), "3600"),  # text
+        (("inlets", "B003", "since"), {"stuck": 1e200}),
+        (("inlets", "B003"), None),
+        (("options", "tolerance"), "0.05"),
+        (("options",), None),
+        (("rules",), [{}]),
+        (("inlets",), "x"),
+    ],
 )
-def test_bad_state_is_refused(data) -> None:
-    with pytest.raises(ValueError):
-        Diagnoser.from_dict(data)
+def test_a_damaged_part_restarts_alone(warm: Plant, path: tuple, damage: object, caplog) -> None:
+    """A damaged stored part restarts alone (issue 10: never lose stored data): one inlet's
+    state, the options (to the defaults), one rule; every other inlet keeps its learnt Kv
+    curve, and the damage is logged once. Before, any of them dropped the whole diagnosis
+    (the loop restarted it fresh), and a Kv sum of 1e308 or a time of 1e200 restored."""
+    good = json.loads(json.dumps(warm.diag.as_dict()))
+    data = json.loads(json.dumps(good))
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = damage
+    again = Diagnoser.from_dict(data).as_dict()
+    assert again["options"] == (
+        Diagnoser().as_dict()["options"] if path[0] == "options" else good["options"]
+    )
+    kept = {k: v for k, v in good["inlets"].items() if path[:2] not in (("inlets",), ("inlets", k))}
+    assert again["inlets"] == kept
+    assert len(kept) >= len(good["inlets"]) - 1 > 10 or path == ("inlets",)
+    assert caplog.text.count("Stored diagnosis: ") == 1
 
 
 def test_stuck_valve_without_feedback_is_found_from_the_kv_curve() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
+from custom_components.heatbalance.engine.control.safety import SafetyLimits
 from custom_components.heatbalance.engine.evaluation import BALANCED as STATE_BALANCED
 from custom_components.heatbalance.engine.evaluation import BalanceStateMachine
 from custom_components.heatbalance.engine.loader import load_network
@@ -156,3 +157,25 @@ def test_filled_in_predicts_a_rejected_reading_too() -> None:
     got = loop.filled_in("B003", meas.inlets["B003"], out.commands.assumed, rejected={"flow_m3h"})
     assert set(got) == {"flow_m3h"}
     assert got["flow_m3h"] == pytest.approx(true_flow, rel=0.05)
+
+
+def test_a_pump_speed_limited_again_is_the_one_the_controller_records() -> None:
+    """§5.3.6-3: the operator narrowed the pump's speed step while the step ran, so the
+    coordinator sends the step's speed limited again (``ControlLoop.step_within_limits``);
+    the controller compares the drive's feedback with, and carries its estimates by, the
+    speed sent — not the one it planned (before: 0.977 recorded, 0.99 sent)."""
+    net = load_network("estate12")
+    loop = ControlLoop(net, LoopConfig(ControllerConfig(level="advanced")), cycle_s=CYCLE_S)
+    sim = Simulator(net, outdoor_c=net.design.outdoor_c)
+    out = loop.step(Measurements.from_plant(sim.state()))
+    planned = out.dispatch.pump_speed
+    assert planned is not None
+    assert planned < 0.985  # slowed from full speed by more than 1 %
+    openings, speed = loop.step_within_limits(
+        out.dispatch.openings, planned, SafetyLimits(max_pump_step=0.01)
+    )
+    assert speed == pytest.approx(0.99)
+    assert openings == dict(out.dispatch.openings)  # the valves' limits did not change
+    ctl = loop.controller
+    assert (ctl.last_speed, ctl.pump_ratio) == (pytest.approx(0.99), pytest.approx(0.99))
+    assert ctl.pump_jump == pytest.approx(0.01)

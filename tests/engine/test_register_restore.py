@@ -41,6 +41,8 @@ DAMAGED = [
     [-1, 0.1, 120.0, 3600.0, 1.0, 1.0, 2.0, 118.0, 3500.0],  # a negative count
     [10**400, 0.1, 120.0, 3600.0, 1.0],  # a count beyond a float
     [2, 0.1, 10**400, 3600.0, 1.0, 1.0, 2.0],  # a number beyond a float (OverflowError)
+    [2, 0.1, 1e308, 3600.0, 1.0, 1.0, 2.0, 118.0, 3500.0],  # beyond the stored bound 1e100
+    [2, 0.1, 120.0, 3600.0, 1.0, 1.0, 2.0, -1e308, 3500.0],  # (the next span: 1e308 kWh)
     [3, 0.1, 120.0, 3600.0, 1.0, 1.0, 2.0, 118.0, 3500.0],  # count and length disagree
     [40, 0.1, 120.0, 3600.0, 1.0, *[1.0] * 40],  # more changes than are kept
     "2,0.1,120",  # not a list

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
@@ -13,7 +14,8 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 
-from custom_components.heatbalance.const import EVENT_ALARM
+from custom_components.heatbalance.const import EVENT_ALARM, EVENT_AUDIT
+from custom_components.heatbalance.cycle import REPLANNED
 from custom_components.heatbalance.engine.control.controller import MAX_ESTIMATE_AGE
 from custom_components.heatbalance.persistence import stored_memory
 
@@ -145,10 +147,12 @@ async def _changed_during_a_running_cycle(
     monkeypatch: pytest.MonkeyPatch,
     entity_id: str,
     value: str | float,
+    run: Coroutine[Any, Any, Any] | None = None,
 ) -> None:
-    """One refresh whose real cycle waits in the executor until the operator's change
-    (``entity_id`` set to ``value``) is made: the order a loaded machine produces by chance
-    (the timer's cycle running while an option changes), forced."""
+    """One refresh (or ``run``, an action that runs one) whose real cycle waits in the
+    executor until the operator's change (``entity_id`` set to ``value``) is made: the
+    order a loaded machine produces by chance (the timer's cycle running while an option
+    changes), forced."""
     from custom_components.heatbalance import coordinator as coordinator_module
 
     await polling_off(hass, demo)
@@ -161,7 +165,7 @@ async def _changed_during_a_running_cycle(
         return real_cycle(*args)
 
     monkeypatch.setattr(coordinator_module, "run_cycle", cycle_after_the_change)
-    running = hass.async_create_task(demo.runtime_data.coordinator.async_refresh())
+    running = hass.async_create_task(run or demo.runtime_data.coordinator.async_refresh())
     assert await hass.async_add_executor_job(started.wait, 30)
     await _operator_sets(hass, entity_id, value)
     changed.set()
@@ -200,6 +204,46 @@ async def test_limits_tightened_during_a_running_cycle_bind_its_moves(
     moves = abs(coordinator.simulator.openings - before)
     assert moves.max() > 0.01  # it regulated …
     assert moves.max() <= 0.02 + 1e-9  # … within the limit set while it ran
+
+
+async def test_algorithm_changed_during_a_running_cycle_moves_nothing_until_it_decides(
+    hass: HomeAssistant, demo: ConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """§5.3.6-1: a cycle planned by PI while the operator chose the model-based controller
+    sends nothing (held ``replanned``); the next cycle, the new controller's first, moves
+    (before, the old plan's moves went out after the switch)."""
+    coordinator = demo.runtime_data.coordinator
+    assert coordinator.settings.algorithm == "traditional"
+    before = coordinator.simulator.openings.copy()
+    await _changed_during_a_running_cycle(
+        hass, demo, monkeypatch, "select.estate12_algorithm", "ai"
+    )
+    assert (coordinator.simulator.openings == before).all()
+    assert coordinator.data.held == REPLANNED
+    await cycles(hass, demo, 1)
+    assert coordinator.data.held is None
+    assert (coordinator.simulator.openings != before).any()
+
+
+async def test_balance_now_audits_what_its_cycle_did(
+    hass: HomeAssistant, demo: ConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """§5.3.6-7: "Balance now" pressed in manual mode, and the operator switched to automatic
+    while its cycle ran: that cycle only proposed (§5.3.6-6), and the audit log says so —
+    not ``moved`` as the mode read afterwards made it (issue 10 item 5)."""
+    await _operator_sets(hass, "select.estate12_regulation_mode", "manual")
+    audits: list = []
+    hass.bus.async_listen(EVENT_AUDIT, callback(lambda e: audits.append(e.data)))
+    before = demo.runtime_data.coordinator.simulator.openings.copy()
+    press = hass.services.async_call(
+        "button", "press", {"entity_id": "button.estate12_balance_now"}, blocking=True
+    )
+    await _changed_during_a_running_cycle(
+        hass, demo, monkeypatch, "select.estate12_regulation_mode", "auto", press
+    )
+    assert (demo.runtime_data.coordinator.simulator.openings == before).all()
+    [audit] = [a for a in audits if a["action"] == "balance_now"]
+    assert audit["details"] == {"moved": False, "held": "manual", "valves": 0}
 
 
 @pytest.mark.parametrize("algorithm", ["traditional", "ai"])

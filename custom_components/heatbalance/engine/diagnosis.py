@@ -32,13 +32,16 @@ Assistant keeps it over restarts.
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, NamedTuple
 
 from .plain import as_plain
+
+_LOGGER = logging.getLogger(__name__)
 
 Severity = Literal["emergency", "warning"]
 SEVERITY: dict[str, Severity] = {
@@ -546,20 +549,51 @@ class Diagnoser:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Diagnoser:
-        """Restore :meth:`as_dict`; a ValueError says what is wrong with a bad state."""
+    def from_dict(cls, data: Mapping[str, Any]) -> Diagnoser:
+        """Restore :meth:`as_dict`, every stored number checked (:func:`stored_number`'s
+        bound, the loop's one rule). A damaged part restarts alone — the options (to the
+        defaults), one rule, one inlet's curves and timers — and the rest is kept; the
+        damaged parts are logged once. Before, one damaged inlet dropped every inlet's
+        learnt Kv curve, and a Kv sum of 1e308 restored (its next sum was inf)."""
+        damaged: list[str] = []
+        rules = []
+        stored_rules = data.get("rules", [])
+        for i, raw in enumerate(stored_rules if isinstance(stored_rules, list) else ()):
+            try:
+                rules.append(Rule(**raw))
+            except RESTORE_ERRORS:
+                damaged.append(f"rules.{i}")
+        if not isinstance(stored_rules, list):
+            damaged.append("rules")
         try:
-            rules = [Rule(**r) for r in data["rules"]]
             diag = cls(rules, **data["options"])
-            for iid, raw in data["inlets"].items():
-                state = _InletState(**raw)
-                if len(state.kv_sum) != _BINS or len(state.kv_count) != _BINS:
-                    raise ValueError("Kv curve of the wrong size")
-                _check_types(state)
-                diag.inlets[str(iid)] = state
-        except (KeyError, TypeError, AttributeError, OverflowError) as err:
-            raise ValueError(f"diagnosis state is incomplete or malformed: {err}") from None
+        except RESTORE_ERRORS:
+            diag = cls(rules)
+            damaged.append("options")
+        inlets = data.get("inlets", {})
+        for iid, raw in inlets.items() if isinstance(inlets, Mapping) else ():
+            try:
+                diag.inlets[str(iid)] = _inlet_state(raw)
+            except RESTORE_ERRORS:
+                damaged.append(f"inlets.{iid}")
+        if not isinstance(inlets, Mapping):
+            damaged.append("inlets")
+        if damaged:
+            _LOGGER.warning(
+                "Stored diagnosis: %d damaged parts restarted, the rest restored: %s",
+                len(damaged),
+                ", ".join(damaged[:10]),
+            )
         return diag
+
+
+def _inlet_state(raw: Any) -> _InletState:
+    """One inlet's stored state, checked (a damaged one raises, :data:`RESTORE_ERRORS`)."""
+    state = _InletState(**raw)
+    if len(state.kv_sum) != _BINS or len(state.kv_count) != _BINS:
+        raise ValueError("Kv curve of the wrong size")
+    _check_types(state)
+    return state
 
 
 def _check_types(state: _InletState) -> None:
@@ -570,19 +604,25 @@ def _check_types(state: _InletState) -> None:
     """
     for name in _OPTIONAL_NUMBERS:
         value = getattr(state, name)
-        if value is not None and not is_number(value):
-            raise TypeError(f"{name} is not a number")
+        if value is not None:
+            stored_number(value)
     if not isinstance(state.move_judged, bool):
         raise TypeError("move_judged is not a boolean")
     if not all(is_count(getattr(state, n)) for n in ("missed", "model_low")):
         raise TypeError("a miss count is not a whole number")
-    if not (all_numbers(state.kv_sum) and all_counts(state.kv_count)):
+    if not (_bounded(state.kv_sum) and all_counts(state.kv_count)):
         raise TypeError("the Kv curve holds a value that is not a number")
-    if not all(isinstance(r, list) and len(r) == 2 and all_numbers(r) for r in state.recent):
+    if not all(isinstance(r, list) and len(r) == 2 and _bounded(r) for r in state.recent):
         raise TypeError("a recent [command, Kv] pair is malformed")
     for name in ("since", "rule_pending"):
-        if not all(isinstance(k, str) and is_number(v) for k, v in getattr(state, name).items()):
+        times = getattr(state, name)
+        if not (all(isinstance(k, str) for k in times) and _bounded(list(times.values()))):
             raise TypeError(f"{name} holds a value that is not a time")
+
+
+def _bounded(values: list[Any]) -> bool:
+    """:func:`all_numbers`, each within ±:data:`STORED_MAX` (:func:`stored_number`'s bound)."""
+    return all_numbers(values) and (not values or max(map(abs, values)) <= STORED_MAX)
 
 
 _OPTIONAL_NUMBERS = tuple(
@@ -622,6 +662,23 @@ def stored_number(value: Any, low: float = -STORED_MAX, high: float = STORED_MAX
     if not is_number(value) or not low <= value <= high:
         raise ValueError(f"a stored number out of range: {value!r}")
     return float(value)
+
+
+def stored_map(
+    value: Any, keep: Container[str], low: float = -STORED_MAX, high: float = STORED_MAX
+) -> dict[str, float]:
+    """A stored map of numbers per inlet read back: the entries of ``keep`` (inlets still in
+    the network) whose value is a :func:`stored_number` within ``low``…``high``. A damaged
+    entry is dropped alone (its inlet learns afresh), and a map that is not one gives none:
+    one bad value no longer restarts every inlet's learning with it."""
+    out: dict[str, float] = {}
+    for key, number in value.items() if isinstance(value, Mapping) else ():
+        if key in keep:
+            try:
+                out[key] = stored_number(number, low, high)
+            except RESTORE_ERRORS:
+                continue
+    return out
 
 
 def stored_count(value: Any) -> int:

@@ -60,7 +60,7 @@ from .control.controller import (
     Controller,
     make_controller,
 )
-from .control.safety import SafetyLimits, limit_opening
+from .control.safety import SafetyLimits, limit_opening, limit_pump_speed
 from .design_loads import DesignLoadCheck
 from .diagnosis import Diagnoser, Finding, InletObservation
 from .energy import EnergyCounters
@@ -369,16 +369,26 @@ class ControlLoop:
         return self._limited(openings, limits, ctl.known_position)
 
     def step_within_limits(
-        self, openings: Mapping[str, float], limits: SafetyLimits
-    ) -> dict[str, float]:
+        self, openings: Mapping[str, float], pump_speed: float | None, limits: SafetyLimits
+    ) -> tuple[dict[str, float], float | None]:
         """This step's commands, not yet sent, limited under ``limits`` (the operator changed
-        them while the step ran, §5.3.6-3) from where each valve stood before the step."""
+        them while the step ran, §5.3.6-3): each valve from where it stood before the step,
+        the pump from the speed the step planned from. The controller records the speed
+        that goes out, not the one it planned (:meth:`Controller.pump_limited`)."""
         ctl = self.controller
 
         def before_step(iid: str) -> float | None:
             return ctl.moved_from.get(iid, ctl.known_position(iid))
 
-        return self._limited(openings, limits, before_step)[0]
+        out = self._limited(openings, limits, before_step)[0]
+        if pump_speed is None or ctl.pump_from is None:
+            return out, pump_speed
+        drive = self.network.substation.pump
+        speed, _ = limit_pump_speed(
+            ctl.pump_from, pump_speed, limits, drive.min_speed, drive.max_speed
+        )
+        ctl.pump_limited(speed)
+        return out, speed
 
     def _limited(
         self,

@@ -9,19 +9,23 @@ treated as absent, so a controller can hold and flag instead of guessing.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..diagnosis import RESTORE_ERRORS
 from ..model import WEIGHT_RANGE
-from .safety import SafetyLimits
+from .safety import SafetyLimits, finite_number
 from .setpoints import flow_setpoint
 
 if TYPE_CHECKING:
     from ..model import Inlet
     from ..simulator import PlantState
+
+_LOGGER = logging.getLogger(__name__)
 
 Target = Literal["flow", "return", "mean", "room"]
 Algorithm = Literal["traditional", "model"]
@@ -242,7 +246,11 @@ class ControllerConfig:
     commissioned: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        """Refuse unknown names and absurd numbers at configuration time, not mid-season."""
+        """Refuse unknown names, absurd numbers and values of the wrong kind at configuration
+        time, not mid-season: a number as text, a bool as a number (True passed as a gain,
+        a weight or an opening of 1), text as a switch ("off" is true), one inlet id as the
+        list of manual inlets (its letters were the list)."""
+        self._kinds()
         _check(self.algorithm, ALGORITHMS, "algorithm")
         _check(self.target, TARGETS, "target")
         _check(self.level, LEVELS, "level")
@@ -252,25 +260,37 @@ class ControllerConfig:
             _check(v, TARGETS, "target")
         for name in ("pi_kp", "pi_ki", "deadband", "opening_deadband"):
             value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= 2):
+            if not (finite_number(value) and 0 <= value <= 2):
                 raise ValueError(f"{name} must be within 0…2, got {value!r}")
-        if not (isinstance(self.forgetting, int | float) and 0.5 <= self.forgetting <= 1.0):
+        if not (finite_number(self.forgetting) and 0.5 <= self.forgetting <= 1.0):
             raise ValueError(f"forgetting must be within 0.5…1, got {self.forgetting!r}")
         for name in ("aim", "pi_aim"):
             value = getattr(self, name)
-            if not (
-                isinstance(value, int | float) and math.isfinite(value) and 0.9 <= value <= 1.2
-            ):
+            if not (finite_number(value) and 0.9 <= value <= 1.2):
                 raise ValueError(f"{name} must be within 0.9…1.2, got {value!r}")
         for iid, w in self.weights.items():
             lo, hi = WEIGHT_RANGE
-            if not (isinstance(w, int | float) and math.isfinite(w) and lo <= w <= hi):
+            if not (finite_number(w) and lo <= w <= hi):
                 raise ValueError(f"weight of {iid} must be within {lo:g}…{hi:g}, got {w!r}")
         for iid, h in self.commissioned.items():
-            if not (isinstance(h, int | float) and math.isfinite(h) and 0.0 <= h <= 1.0):
+            if not (finite_number(h) and 0.0 <= h <= 1.0):
                 raise ValueError(f"commissioned opening of {iid} must be within 0…1, got {h!r}")
         if isinstance(self.limits, Mapping):
-            self.limits = SafetyLimits.from_dict(dict(self.limits))
+            self.limits = SafetyLimits.from_dict(self.limits)
+        if not isinstance(self.limits, SafetyLimits):
+            raise ValueError(f"limits must be safety limits, got {self.limits!r}")
+
+    def _kinds(self) -> None:
+        """Refuse a switch that is not a bool, a map or a list of inlets of another kind."""
+        for name in ("auto", "pump_control"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        for name in _MAPS:
+            if not isinstance(getattr(self, name), Mapping):
+                raise ValueError(f"{name} must be a mapping, got {getattr(self, name)!r}")
+        manual = self.manual_inlets
+        if isinstance(manual, str | bytes) or not all(isinstance(i, str) for i in manual):
+            raise ValueError(f"manual_inlets must be a list of inlet ids, got {manual!r}")
 
     def algorithm_of(self, inlet_id: str, device_type: str) -> str:
         """The algorithm that moves this inlet's device."""
@@ -297,11 +317,30 @@ class ControllerConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ControllerConfig:
-        """Read back :meth:`to_dict` (unknown keys ignored)."""
-        known = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in known}
-        if "limits" in kwargs:
-            kwargs["limits"] = SafetyLimits.from_dict(dict(kwargs["limits"]))
+        """Read back :meth:`to_dict` from a store (unknown keys ignored): a damaged setting
+        restarts at its default alone, a damaged limit likewise
+        (:meth:`SafetyLimits.restored`), and the damaged names are logged once. Before,
+        a limit stored as text or a bool restored as its number (True: a step limit of 1)
+        and any other damaged setting dropped all of them."""
+        damaged: list[str] = []
+        kwargs: dict[str, Any] = {}
+        for name in (f.name for f in fields(cls) if f.name in data):
+            value = data[name]
+            if name == "limits":
+                value, bad = SafetyLimits.restored(value)
+                damaged += [f"limits.{n}" for n in bad]
+            try:
+                cls(**{name: value})  # the setting alone, by the rules above
+            except RESTORE_ERRORS:
+                damaged.append(name)
+                continue
+            kwargs[name] = value
+        if damaged:
+            _LOGGER.warning(
+                "Stored controller settings: %d damaged restarted at their defaults: %s",
+                len(damaged),
+                ", ".join(damaged[:10]),
+            )
         return cls(**kwargs)
 
 
@@ -331,6 +370,16 @@ def plausible_temperature(value: float | None) -> float | None:
         return None
     lo, hi = TEMPERATURE_RANGE_C
     return value if lo <= value <= hi else None
+
+
+_MAPS = (
+    "inlet_algorithms",
+    "type_algorithms",
+    "inlet_targets",
+    "type_targets",
+    "weights",
+    "commissioned",
+)
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:

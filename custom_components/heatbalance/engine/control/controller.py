@@ -1943,12 +1943,17 @@ class Controller:
         if small and not outside and self.last_speed is not None:
             return False
         cmds.pump_speed = speed
-        self.last_speed = speed
         self.pump_streak = 0
+        self._pump_moved(speed, current)
+        return abs(speed - current) > 1e-4
+
+    def _pump_moved(self, speed: float, current: float) -> None:
+        """The pump is sent ``speed`` from ``current``: the speed its feedback is compared
+        with, and the speed change every flow (and the estimates) follow."""
+        self.last_speed = speed
         self.pump_jump = abs(speed - current) / max(current, 0.1)
         self.pump_ratio = speed / current if current >= MIN_RATIO_SPEED else 1.0
         self.pump_from = current
-        return abs(speed - current) > 1e-4
 
     def _pump_short(self, current: float, wanted: float) -> bool:
         """Whether the pump has run clearly below its last command for
@@ -2102,6 +2107,19 @@ class Controller:
                 state.integral = kept if kept is not None else position - state.bias
         if self._forgotten is not None and ids <= positions.keys():
             self.expected = expected
+
+    def pump_limited(self, speed: float) -> None:
+        """This step's pump command goes out at ``speed``, not as planned: limited again
+        under safety limits the operator changed while the step ran (§5.3.6-3). The speed
+        the drive's feedback is compared with, the speed change the estimates are carried
+        by and the pump loop's trim are the sent speed's, not the plan's (as
+        :meth:`dispatched` keeps only the valves' sent openings)."""
+        planned, current = self.last_speed, self.pump_from
+        if planned is None or current is None or speed == planned:
+            return
+        if self.pump_loop_only and planned > 0.0:  # the goals follow what was really sent
+            self.trim *= speed / planned
+        self._pump_moved(speed, current)
 
     def pump_carried_out(self) -> None:
         """This step's pump command, forgotten as unsent (:meth:`pump_unsent`: held for an

@@ -22,13 +22,13 @@ algorithm) enter the plan as fixed resistances at their present position.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..diagnosis import RESTORE_ERRORS
+from ..diagnosis import RESTORE_ERRORS, is_count, stored_map
 from ..hydraulics import HydraulicError
 from ..model import Network
 from .base import MAX_DP_KPA, MAX_FLOW_RATIO, InletReading, ReadingFields
@@ -1051,38 +1051,42 @@ class ModelBased:
         }
 
     def load(self, data: dict[str, Any]) -> None:
-        """Restore :meth:`to_dict` (entries for inlets no longer in the network dropped)."""
-        for iid, raw in dict(data.get("identifiers", {})).items():
+        """Restore :meth:`to_dict` (entries for inlets no longer in the network dropped).
+
+        Every stored number is read by the loop's one rule (:func:`.diagnosis.stored_map`):
+        a damaged entry — one inlet's identifier, residual, scatter, run, drawing factor or
+        multiplier, or the pipes' fit — restarts alone and the rest is kept. Before, one
+        residual of text or None raised out of here and the controller restarted the whole
+        model part: every inlet's identification and residual with it (issue 10).
+        """
+        for iid, raw in _mapping(data.get("identifiers")).items():
             if iid in self.identifiers:
                 try:
                     self.identifiers[iid] = BranchIdentifier.from_dict(raw)
                 except RESTORE_ERRORS:  # damaged: this inlet learns afresh, the rest kept
                     continue
-        self.pipes = PipeIdentifier.from_dict(dict(data.get("pipes", {})))
+        try:
+            self.pipes = PipeIdentifier.from_dict(dict(data.get("pipes", {})))
+        except RESTORE_ERRORS:  # damaged: the pipes learn afresh from the drawing (α = 1)
+            self.pipes = PipeIdentifier()
         self.apply_pipe_factor()
         bound = RESIDUAL_SHARE * self.planner.g1
-        for iid, r in dict(data.get("residuals", {})).items():
-            value = float(r)
-            if iid in self.planner.index and math.isfinite(value):
-                self.residuals[iid] = float(np.clip(value, -bound, bound))
-        for iid, var in dict(data.get("residual_var", {})).items():
-            if iid in self.residuals and math.isfinite(float(var)) and float(var) >= 0:
-                self.scatter[iid] = ResidualScatter(float(var))
-        for iid, run in dict(data.get("own_runs", {})).items():
-            if iid in self.planner.index and isinstance(run, int) and run != 0:
+        index = self.planner.index
+        for iid, value in stored_map(data.get("residuals"), index).items():
+            self.residuals[iid] = float(np.clip(value, -bound, bound))
+        for iid, var in stored_map(data.get("residual_var"), self.residuals, 0.0).items():
+            self.scatter[iid] = ResidualScatter(var)
+        for iid, run in _mapping(data.get("own_runs")).items():
+            if iid in index and type(run) is int and run != 0:  # JSON's int, no bool
                 self.own.runs[iid] = max(min(run, OWN_CYCLES), -OWN_CYCLES)
-        for iid, quiet in dict(data.get("own_quiet", {})).items():
-            if iid in self.planner.index and isinstance(quiet, int) and quiet > 0:
+        for iid, quiet in _mapping(data.get("own_quiet")).items():
+            if iid in index and is_count(quiet) and quiet > 0:
                 self.own.quiet[iid] = min(quiet, AGREED_CYCLES)
-        for iid, factor in dict(data.get("drawing", {})).items():
-            value = float(factor)
-            if iid in self.planner.index and math.isfinite(value):
-                self.drawing[iid] = float(np.clip(value, *DRAWING_RANGE))
+        for iid, factor in stored_map(data.get("drawing"), index).items():
+            self.drawing[iid] = float(np.clip(factor, *DRAWING_RANGE))
         self._load_series(data)
-        for iid, m in dict(data.get("multipliers", {})).items():
-            value = float(m)
-            if iid in self.planner.index and math.isfinite(value):
-                self.multipliers[iid] = float(np.clip(value, *MULTIPLIER_RANGE))
+        for iid, m in stored_map(data.get("multipliers"), index).items():
+            self.multipliers[iid] = float(np.clip(m, *MULTIPLIER_RANGE))
         self._load_carried(data)
 
     def _load_series(self, data: dict[str, Any]) -> None:
@@ -1117,9 +1121,7 @@ class ModelBased:
         damaged: as a fresh model has it (the next cycles learn it again)."""
         index = self.planner.index
         planned = data.get("planned")
-        for iid, flow in (planned if isinstance(planned, dict) else {}).items():
-            if iid in index and isinstance(flow, int | float) and 0 <= flow < math.inf:
-                self._planned[iid] = float(flow)
+        self._planned.update(stored_map(planned, index, 0.0))
         for name in ("ever_read", "dp_read"):
             ids = data.get(name)
             kept = (
@@ -1141,6 +1143,11 @@ class ModelBased:
         """Whether the inlet feeds no households (its branch is identified on its own)."""
         k = self.planner.index.get(iid)
         return k is not None and self.planner.leaf_list[k]
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """A stored map, or none where the Store holds something else (damaged)."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def _held_households(

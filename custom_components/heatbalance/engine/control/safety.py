@@ -17,8 +17,11 @@ safety-threshold alarms (minimum flow, minimum opening, opening change).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+from ..diagnosis import RESTORE_ERRORS, is_number, stored_number
 
 # Names of the limits that acted on a command (§5.3.8-1 alarm types).
 MIN_OPENING = "min_opening"
@@ -53,7 +56,7 @@ class SafetyLimits:
         """Refuse limits that contradict each other (a wrong threshold must not run)."""
         for f in fields(self):
             value = getattr(self, f.name)
-            if not isinstance(value, int | float) or not math.isfinite(value):
+            if not finite_number(value):  # text, a bool or NaN never sets a limit
                 raise ValueError(f"{f.name} must be a finite number, got {value!r}")
         self._ordered("min_opening", "max_opening")
         if not 0.0 < self.max_step <= 1.0:
@@ -75,10 +78,33 @@ class SafetyLimits:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SafetyLimits:
-        """Read back :meth:`to_dict` (unknown keys ignored, missing ones default)."""
+    def from_dict(cls, data: Mapping[str, Any]) -> SafetyLimits:
+        """Limits as an operator's settings give them (unknown keys ignored, missing ones
+        default); a value that is no finite number raises ValueError naming it. Before,
+        ``float`` took text ("0.3") and a bool (True: a step limit of 1, the loosest)."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: float(v) for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def restored(cls, data: Any) -> tuple[SafetyLimits, list[str]]:
+        """Limits read back from a store, and the names of the damaged ones: each stored
+        number by the loop's one rule (:func:`.diagnosis.stored_number`); a damaged one
+        restarts at the engine's own, the others kept; if what is kept is out of range or
+        out of order (a minimum above its maximum), all restart. The loop sets the
+        operator's limits from the options before any step (``ControlLoop.configure``)."""
+        if not isinstance(data, Mapping):
+            return cls(), ["limits"]
+        kept: dict[str, float] = {}
+        damaged: list[str] = []
+        for name in (f.name for f in fields(cls) if f.name in data):
+            try:
+                kept[name] = stored_number(data[name])
+            except RESTORE_ERRORS:
+                damaged.append(name)
+        try:
+            return cls(**kept), damaged
+        except ValueError:
+            return cls(), [*damaged, *kept]
 
     def opening_range(
         self, device_min: float = 0.0, device_max: float = 1.0
@@ -184,3 +210,12 @@ def _clip01(value: float, default: float) -> float:
     if not isinstance(value, int | float) or not math.isfinite(value):
         return default
     return min(max(float(value), 0.0), 1.0)
+
+
+def finite_number(value: Any) -> bool:
+    """A finite int or float, not a bool nor text (:func:`.diagnosis.is_number`; an int
+    beyond a float's range is none either): the one rule a setting's number passes."""
+    try:
+        return is_number(value)
+    except OverflowError:
+        return False
