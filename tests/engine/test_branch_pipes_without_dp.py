@@ -188,3 +188,9 @@ def test_a_slope_made_by_the_neighbours_moves_is_no_valve_factor() -> None:
         model._learn_drawing(k, views, inferred, offered, 0.01 * offered)
     assert model.drawing[iid] == 1.0
     assert model.series_resistance(iid) == pytest.approx(excess, rel=0.01)
+    stored = model.to_dict()  # a restart knows where the valves were (bit for bit)
+    stored["top_openings"][others[0]] = "x"  # a damaged opening is dropped alone
+    again = ModelBased(model.network)
+    again.load(stored)
+    assert again.drawing_samples == model.drawing_samples
+    assert again._top_openings == {i: o for i, o in model._top_openings.items() if i != others[0]}

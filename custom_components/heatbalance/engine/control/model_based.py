@@ -1111,10 +1111,7 @@ class ModelBased:
             ]
             if iid in index and pairs:
                 self.drawing_samples[iid] = pairs[-SERIES_SAMPLES:]
-        openings = data.get("top_openings")
-        for iid, value in (openings if isinstance(openings, dict) else {}).items():
-            if iid in index and isinstance(value, int | float) and math.isfinite(value):
-                self._top_openings[iid] = float(value)
+        self._top_openings.update(stored_map(data.get("top_openings"), index, 0.0, 1.0))
 
     def _load_carried(self, data: dict[str, Any]) -> None:
         """Restore what :meth:`to_dict` carries between cycles; stored before (missing) or
