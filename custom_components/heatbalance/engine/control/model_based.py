@@ -532,9 +532,10 @@ class ModelBased:
         errors off the factor it has (the valve moved far enough for its Kvs to show), else
         ``d`` stays and ``s`` takes the excess. The slope is taken within runs of samples
         the other valves' moves did not confound (:data:`SERIES_CONFOUND`,
-        :func:`_quiet_slope`) and ``s`` from the last run: a building the file hangs on
-        another branch sees the trunk flows' error, which changes when the neighbours move,
-        not with its own valve. A service pipe drawn ×2 is one constant
+        :func:`_quiet_slope`): a building the file hangs on another branch sees the trunk
+        flows' error, which changes when the neighbours move, not with its own valve (``s``
+        from the last run alone made gen10x8's Kvs ×2 hunt, 0/3). A service pipe drawn ×2 is
+        one constant
         resistance whatever the valve does; a valve factor alone explained it at one opening
         and was wrong at the next: one gen10x8 building's factor drifted 1.5 → 3.0 over 20
         steps, the plan chasing it.
@@ -562,8 +563,7 @@ class ModelBased:
             max(old_d / DRAWING_STEP, DRAWING_RANGE[0]),
             min(DRAWING_STEP * old_d, DRAWING_RANGE[1]),
         )
-        newest = np.cumsum(samples[:, 3] > 0) == np.sum(samples[:, 3] > 0)  # its last run
-        s = float(np.average((ys - (d - 1.0) * xs)[newest], weights=w[newest]))
+        s = float(np.average(ys - (d - 1.0) * xs, weights=w))
         # the branch at this opening: within DRAWING_STEP of what was planned with last cycle
         base, x_now = self._own_circuit(k), now[0]
         before = max(base + old_s + old_d * x_now, 1e-12)
