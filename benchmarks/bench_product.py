@@ -43,12 +43,13 @@ the last answer came); steps to band should be those of a run without the outage
 both sides, seed by seed (issue 10: "steps to band in HA equal the CLI's ±1"). The simulated
 source reads through the entry's options ``simulated_noise``, ``simulated_dropout`` and
 ``simulated_seed`` (draws restarted at the fresh start); the gateway's virtual plant draws
-from the entry's seed; the CLI column is ``run_balance``'s loop reading the same draws as
+from the entry's seed; the entities field writes the draws of the run's seed to the sensors
+(:class:`Field`, restarted at the fresh start; a lost inlet's four sensors unavailable);
+the CLI column is ``run_balance``'s loop reading the same draws as
 that source delivers them (:class:`InstrumentedCli`; all from ``engine/instruments.py``, one
 draw per cycle in one order). Such a run's HA steps are judged on the plant's true state, as
 the CLI's (:class:`TrueVerdicts`); HA's verdict on its noisy readings and the one it shows,
 on its estimates (``ha_steps_estimate``, issue 9 item 1), are printed beside.
-The entities field writes exact readings: not run with noise (``bench_product_faults`` is).
 
     .venv/ha2026/bin/python benchmarks/bench_product.py                # the table
     .venv/ha2026/bin/python benchmarks/bench_product.py --only estate12 --source entities
@@ -113,6 +114,7 @@ from devtools.field_plant import (  # noqa: E402
     entity_mapping,
     follow_numbers,
     number_field_entity,
+    write_drawn,
     write_exact,
 )
 
@@ -214,12 +216,26 @@ class InstrumentedCli:
     inlet delivers nothing, its valve position included; no heat counter); the gateway's
     meters flow and temperatures noisy (lost: those three), the valve position read, the
     heat counter exact, no room sensor, ΔP and the substation's figures the model's (here
-    the plant's own). Without it the CLI column read exact flows against HA's noisy plant:
-    its ±1 compared unlike with unlike. Missing values are NaN (cleaned as missing)."""
+    the plant's own); HA entities (:class:`Field`) flow, temperatures and room noisy (lost:
+    those four sensors), the valve position read (its ``input_number``), no heat meter, no
+    valve ΔP, ΔP and the substation's figures the model's. Without it the CLI column read
+    exact flows against HA's noisy plant: its ±1 compared unlike with unlike. Missing values
+    are NaN (cleaned as missing)."""
+
+    # what a real source's inlet does not deliver, and what it loses with its meters
+    UNREAD: ClassVar[dict[str, tuple[str, ...]]] = {
+        "gateway": ("room_c", "valve_dp_kpa"),
+        "entities": ("valve_dp_kpa", "heat_kwh"),
+    }
+    LOST: ClassVar[dict[str, tuple[str, ...]]] = {
+        "gateway": ("flow_m3h", "supply_c", "return_c"),
+        "entities": ("flow_m3h", "supply_c", "return_c", "room_c"),
+    }
 
     def __init__(self, inner: Any, instruments: Instruments, source: str) -> None:
         self.inner = inner
         self.ins = instruments
+        self.source = source
         self.simulated = source == "simulated"
         self.rng = np.random.default_rng(instruments.seed)
 
@@ -234,10 +250,10 @@ class InstrumentedCli:
                 if lost:
                     read = dict.fromkeys((*read, "opening"), NAN)
             else:
-                read |= {"room_c": NAN, "valve_dp_kpa": NAN}
+                read |= dict.fromkeys(self.UNREAD[self.source], NAN)
                 read["dp_available_kpa"] = s.dp_available_kpa
                 if lost:
-                    read |= dict.fromkeys(("flow_m3h", "supply_c", "return_c"), NAN)
+                    read |= dict.fromkeys(self.LOST[self.source], NAN)
             inlets[iid] = dataclasses.replace(s, **read)
         station: dict[str, Any] = {}
         if self.simulated:
@@ -295,19 +311,34 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 class Field:
-    """The simulated "real" plant behind HA entities: sensors written, valves followed."""
+    """The simulated "real" plant behind HA entities: sensors written, valves followed.
+    With noisy or lossy ``instruments`` the sensors carry ``engine/instruments.py``'s draws
+    from the run's seed, one draw per publish (one a cycle), every inlet of the plant in its
+    order as the CLI column draws them (:class:`InstrumentedCli`, source "entities")."""
 
-    def __init__(self, hass: Any, network: Any, inlets: list[str]) -> None:
+    def __init__(
+        self, hass: Any, network: Any, inlets: list[str], instruments: Instruments | None = None
+    ) -> None:
         self.hass = hass
         self.sim = Simulator(network, outdoor_c=network.design.outdoor_c)
         self.inlets = inlets
+        self.ins = instruments or Instruments()
+        self.rng = np.random.default_rng(self.ins.seed)
 
     def entity(self, iid: str, what: str) -> str:
         return number_field_entity(iid, what)
 
     def publish(self) -> None:
-        """Write the field's readings to the sensors."""
-        write_exact(self.hass, self.sim.state(), self.inlets)
+        """Write the field's readings to the sensors (exact, or this cycle's draw)."""
+        if self.ins.exact:
+            write_exact(self.hass, self.sim.state(), self.inlets)
+            return
+        drawn = draw(self.sim.state(), self.ins.noise, self.ins.missing, self.rng)
+        write_drawn(self.hass, drawn, self.inlets)
+
+    def rewind(self) -> None:
+        """The draws restart at the seed's first: the next publish is the CLI's step 0."""
+        self.rng = np.random.default_rng(self.ins.seed)
 
     def follow_and_advance(self, dt_s: float) -> None:
         """The field valves go where HA set them; the plant runs a cycle."""
@@ -353,6 +384,7 @@ async def _untouched(hass: Any, coordinator: Any, field: Field | None) -> None:
     if field is not None:
         for iid in field.inlets:
             hass.states.async_set(field.entity(iid, "valve"), "100.0", {"min": 0, "max": 100})
+        field.rewind()  # step 0 reads the seed's first draw, as the CLI's
         field.publish()
     await hass.async_block_till_done()
 
@@ -930,7 +962,7 @@ async def _run_case(
     field = None
     gateway = None
     if source == "entities":
-        field = Field(hass, network, list(coordinator.inlets))
+        field = Field(hass, network, list(coordinator.inlets), ins)
         await _map_to_entities(hass, entry, field)
         coordinator = entry.runtime_data.coordinator
     elif source == "gateway":
@@ -1127,8 +1159,9 @@ def main() -> int:
         type=float,
         default=0.0,
         metavar="PCT",
-        help="instrument noise (%% of each value) on the simulated plant and the gateway's "
-        "meters, and in the CLI column alike (engine/instruments.py's draws)",
+        help="instrument noise (%% of each value) on the simulated plant, the entities "
+        "field's sensors and the gateway's meters, and in the CLI column alike "
+        "(engine/instruments.py's draws)",
     )
     parser.add_argument(
         "--missing", type=float, default=0.0, metavar="PCT", help="%% of inlets lost a cycle"
@@ -1178,10 +1211,6 @@ def main() -> int:
         if source == "gateway" and name in NO_GATEWAY:
             if algorithm == args.algorithm[0] and seed == 0:
                 print(f"{name} gateway: not run (too many Modbus devices for one gateway here)")
-            continue
-        if source == "entities" and noisy:  # this field writes exact readings (write_exact)
-            if algorithm == args.algorithm[0] and seed == 0:
-                print(f"{name} entities: not run with --noise/--missing (bench_product_faults)")
             continue
         ins = Instruments(args.noise / 100.0, args.missing / 100.0, seed)
         case = [name, source, algorithm]

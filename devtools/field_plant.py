@@ -23,9 +23,10 @@ import numpy as np
 
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
-from devtools.noise_draws import draw
+from devtools.noise_draws import Drawn, draw
 
 SIGNALS = (("flow", "m³/h"), ("supply", "°C"), ("return", "°C"), ("room", "°C"))
+_SIGNAL_NAMES = ("flow_m3h", "supply_c", "return_c", "room_c")  # SIGNALS' in a plant state
 
 
 @dataclass
@@ -102,7 +103,7 @@ class FieldPlant:
         for iid in self.inlets:
             read = drawn.inlets[iid]
             lost = iid in drawn.lost or iid in ins.silent or iid in ins.unread
-            values = [read[name] for name in ("flow_m3h", "supply_c", "return_c", "room_c")]
+            values = [read[name] for name in _SIGNAL_NAMES]
             if ins.bias is not None and ins.bias[0] == iid and values[0] is not None:
                 values[0] *= ins.bias[1]
             for (what, unit), value in zip(SIGNALS, values, strict=True):
@@ -239,6 +240,25 @@ def write_exact(
             hass.states.async_set(
                 entity(iid, what), f"{values[what]:.4f}", {"unit_of_measurement": unit}
             )
+
+
+def write_drawn(
+    hass: Any,
+    drawn: Drawn,
+    inlets: list[str],
+    entity: Callable[[str, str], str] = number_field_entity,
+) -> None:
+    """Each inlet's readings as ``engine/instruments.py`` drew them (``drawn``: noisy, an
+    inlet's four sensors ``unavailable`` when lost), at full precision: the sensors carry
+    exactly the floats an engine loop reading the same draws is handed (bench_product's CLI
+    column), not a rounding of them."""
+    for iid in inlets:
+        read = drawn.inlets[iid]
+        lost = iid in drawn.lost
+        for (what, unit), name in zip(SIGNALS, _SIGNAL_NAMES, strict=True):
+            value = read[name]
+            text = "unavailable" if lost or value is None else repr(value)
+            hass.states.async_set(entity(iid, what), text, {"unit_of_measurement": unit})
 
 
 def follow_numbers(

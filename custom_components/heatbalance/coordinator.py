@@ -32,7 +32,15 @@ from .alarm_events import AlarmEvents
 from .audit import async_audit
 from .compat import STORE_OFF_LOOP
 from .const import CONF_GATEWAY_TOPIC, DEFAULT_GATEWAY_TOPIC, DOMAIN
-from .cycle import REPLANNED, CycleMemory, CycleResult, limits_of, replanned, run_cycle
+from .cycle import (
+    REPLANNED,
+    UNLOADING,
+    CycleMemory,
+    CycleResult,
+    limits_of,
+    replanned,
+    run_cycle,
+)
 from .engine.alarms import AlarmBook
 from .engine.control.safety import limit_pump_speed
 from .engine.design_loads import KIND as DESIGN_LOAD
@@ -428,10 +436,14 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
 
         Another algorithm, level or target chosen since (:func:`.cycle.replanned`): the old
         plan's moves are not sent either (held :data:`.cycle.REPLANNED`); the next cycle,
-        the first of the new choice, decides."""
+        the first of the new choice, decides. The entry began to unload since (inlets added
+        or removed reload it): held :data:`.cycle.UNLOADING`, as a cycle queued then never
+        runs (:meth:`_async_update_data`); the reloaded entry's first cycle plans anew."""
         if result.held is not None:
             return
-        if not self.settings.auto:
+        if self._shutdown_requested:
+            result.held = UNLOADING
+        elif not self.settings.auto:
             result.held = MANUAL
         elif replanned(started, self.settings):
             result.held = REPLANNED

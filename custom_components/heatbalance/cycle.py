@@ -91,7 +91,7 @@ class CycleResult:
     success_rate: float | None
     commands: dict[str, float] = field(default_factory=dict)  # the loop's Dispatch: sent
     pump_command: float | None = None  # now, or held (a manual proposal, a balanced network)
-    held: str | None = None  # why not sent (engine.loop.MANUAL / BALANCED, REPLANNED); None: sent
+    held: str | None = None  # why not sent (engine.loop MANUAL/BALANCED, REPLANNED…); None: sent
     sent: dict[str, float] = field(default_factory=dict)  # openings that reached their valve …
     pump_sent: float | None = None  # … and the pump's speed that went out (the coordinator's)
     pump_estimated: bool = False  # a real pump's speed assumed, not read back from its drive
@@ -208,6 +208,7 @@ class CycleMemory:
 # CycleResult.held: planned under an algorithm, level or target the operator has changed
 # since the cycle started; the new one's first cycle decides (the coordinator's)
 REPLANNED = "replanned"
+UNLOADING = "unloading"  # … or for an entry that began to unload while it ran
 PLAN_SETTINGS = ("algorithm", "level", "target")  # what a plan is made by (§5.3.6-1, §3.0.4)
 
 

@@ -53,7 +53,15 @@ ENTRY = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
 
 
 def _in_range(lo: float, hi: float, *_: float) -> Any:
-    return vol.All(vol.Coerce(float), vol.Range(min=lo, max=hi))
+    """A number within lo…hi (a template's text too, as HA's actions take it); a bool is
+    refused: ``float(True)`` set a threshold of 1 (a minimum opening of 1 %, §5.3.6-3)."""
+    return vol.All(_no_bool, vol.Coerce(float), vol.Range(min=lo, max=hi))
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise vol.Invalid("expected a number, not true or false")
+    return value
 
 
 THRESHOLDS = {  # the threshold numbers' ranges (settings.OPTION_RANGES)

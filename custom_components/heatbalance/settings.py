@@ -8,6 +8,7 @@ later version never breaks an older entry. No Home Assistant imports: pure data.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -69,9 +70,10 @@ from .const import (
 )
 from .engine.alarms import AlarmSettings
 from .engine.control.base import usable
-from .engine.control.safety import SafetyLimits
+from .engine.control.safety import SafetyLimits, finite_number
 from .engine.evaluation import BANDS
 
+_LOGGER = logging.getLogger(__name__)
 _ENGINE_LIMITS = SafetyLimits()
 # the options' target names → the engine's (control/base.py, evaluation.py)
 ENGINE_TARGETS = {
@@ -179,6 +181,18 @@ RELOAD_OPTIONS: tuple[str, ...] = (
     CONF_SUBSTATION_FLOW_DEVICE,  # a meter on the gateway attaches its source at setup
     CONF_SUBSTATION_HEAT_DEVICE,
 )
+# The options the engine's SafetyLimits are made of (cycle.limits_of, §5.3.6-3).
+_LIMIT_OPTIONS = frozenset(
+    (
+        CONF_MIN_OPENING,
+        CONF_MAX_OPENING,
+        CONF_MAX_STEP,
+        CONF_MIN_FLOW,
+        CONF_MIN_PUMP_SPEED,
+        CONF_MAX_PUMP_SPEED,
+        CONF_MAX_PUMP_STEP,
+    )
+)
 # Limit pairs whose low end must not exceed the high end, with the error shown: the engine's
 # SafetyLimits refuses them (§5.3.6-3).
 ORDERED_LIMITS: tuple[tuple[str, str, str], ...] = (
@@ -239,6 +253,7 @@ class Settings:
     def from_options(cls, options: Mapping[str, Any]) -> Settings:
         """Read options, defaulting every missing key."""
         o = DEFAULT_OPTIONS | {k: v for k, v in options.items() if k in DEFAULT_OPTIONS}
+        o |= _damaged_numbers(o)
         return cls(
             level=o[CONF_LEVEL],
             target=o[CONF_TARGET],
@@ -417,6 +432,29 @@ def all_gateway_devices(data: Mapping[str, Any]) -> tuple[str, ...]:
     sensors = (_name(data.get(k)) for k in GATEWAY_SENSOR_KEYS)
     named = (meter, valve, *sensors, *names_of(data.get(CONF_GATEWAY_ROOMS)))
     return tuple(n for n in named if n)
+
+
+def _damaged_numbers(o: Mapping[str, Any]) -> dict[str, Any]:
+    """The numeric options a stored entry holds damaged — text, a bool, NaN, a safety
+    limit outside its range (:data:`OPTION_RANGES`) or a limit pair out of order — each at
+    its default, and logged. The dialog, the numbers and the action store only checked
+    values, so these come from an edited or broken store: ``float`` raised on text and the
+    engine on a limit it refuses (the entry did not load), and True was taken as 1 % (a
+    minimum opening of 1 %, below the engine's 5 %)."""
+    fixed: dict[str, Any] = {}
+    for key, (lo, hi, _step) in OPTION_RANGES.items():
+        number = finite_number(o[key])
+        if not (number and (key not in _LIMIT_OPTIONS or lo <= o[key] <= hi)):
+            fixed[key] = DEFAULT_OPTIONS[key]
+    for low, high, _error in ORDERED_LIMITS:
+        if (fixed.get(low, o[low])) > (fixed.get(high, o[high])):
+            fixed[low], fixed[high] = DEFAULT_OPTIONS[low], DEFAULT_OPTIONS[high]
+    if fixed:
+        _LOGGER.warning(
+            "Damaged options restarted at their defaults: %s",
+            ", ".join(f"{k}={o[k]!r}" for k in fixed),
+        )
+    return fixed
 
 
 def _name(value: Any) -> str | None:

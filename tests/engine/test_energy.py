@@ -65,3 +65,15 @@ def test_network_energy_counts_estimated_cycles_apart_and_never_runs_backwards()
     assert again.as_dict() == energy.as_dict()
     damaged = NetworkEnergy({"total_kwh": "x", "estimated_kwh": 5.0, "estimated_cycles": -2})
     assert damaged.as_dict() == {"total_kwh": 0.0, "estimated_kwh": 0.0, "estimated_cycles": 0}
+
+
+def test_stored_counters_are_read_by_the_loops_one_rule() -> None:
+    """A stored counter is a JSON number within the stored bound (``diagnosis.stored_number``,
+    issue 10: bad stored data): ``float`` took text, True (1 kWh) and 1e308 kWh, which HA's
+    energy dashboard then showed as delivered; a count of 2.5 became 2."""
+    counters = EnergyCounters({"A": 10.0, "D": True, "E": "12.5", "F": 1e308})
+    assert counters.kwh == {"A": 10.0}
+    damaged = NetworkEnergy({"total_kwh": 1e308, "estimated_kwh": True, "estimated_cycles": 2.5})
+    assert damaged.as_dict() == {"total_kwh": 0.0, "estimated_kwh": 0.0, "estimated_cycles": 0}
+    text = NetworkEnergy({"total_kwh": "90", "estimated_kwh": 0.0, "estimated_cycles": 0})
+    assert text.total_kwh == 0.0

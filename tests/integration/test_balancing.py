@@ -3,9 +3,10 @@ inlets mapped to Home Assistant entities are read (with unit conversion) and act
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 
 from custom_components.heatbalance.const import EVENT_ALARM, EVENT_AUDIT
-from custom_components.heatbalance.cycle import REPLANNED
+from custom_components.heatbalance.cycle import REPLANNED, UNLOADING
 from custom_components.heatbalance.engine.control.controller import MAX_ESTIMATE_AGE
 from custom_components.heatbalance.persistence import stored_memory
 
@@ -148,11 +149,12 @@ async def _changed_during_a_running_cycle(
     entity_id: str,
     value: str | float,
     run: Coroutine[Any, Any, Any] | None = None,
+    change: Callable[[], Awaitable[Any]] | None = None,
 ) -> None:
     """One refresh (or ``run``, an action that runs one) whose real cycle waits in the
-    executor until the operator's change (``entity_id`` set to ``value``) is made: the
-    order a loaded machine produces by chance (the timer's cycle running while an option
-    changes), forced."""
+    executor until the operator's change (``entity_id`` set to ``value``, or ``change``) is
+    made: the order a loaded machine produces by chance (the timer's cycle running while
+    an option changes), forced."""
     from custom_components.heatbalance import coordinator as coordinator_module
 
     await polling_off(hass, demo)
@@ -167,7 +169,7 @@ async def _changed_during_a_running_cycle(
     monkeypatch.setattr(coordinator_module, "run_cycle", cycle_after_the_change)
     running = hass.async_create_task(run or demo.runtime_data.coordinator.async_refresh())
     assert await hass.async_add_executor_job(started.wait, 30)
-    await _operator_sets(hass, entity_id, value)
+    await (change() if change else _operator_sets(hass, entity_id, value))
     changed.set()
     await running
     assert demo.runtime_data.coordinator.last_update_success
@@ -223,6 +225,33 @@ async def test_algorithm_changed_during_a_running_cycle_moves_nothing_until_it_d
     await cycles(hass, demo, 1)
     assert coordinator.data.held is None
     assert (coordinator.simulator.openings != before).any()
+
+
+async def test_a_cycle_running_when_the_entry_unloads_moves_nothing(
+    hass: HomeAssistant, demo: ConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cycle still in the executor when the entry begins to unload (inlets added or
+    removed reload it) sends nothing: its plan is for the network as it was, and the
+    entities are going (held ``unloading``, as a cycle queued then never runs); before, its
+    moves went out during the unload."""
+    coordinator = demo.runtime_data.coordinator
+    before = coordinator.simulator.openings.copy()
+    unloading: list[asyncio.Task[bool]] = []
+    shut, shutdown = asyncio.Event(), coordinator.async_shutdown
+
+    async def shut_down() -> None:
+        await shutdown()
+        shut.set()
+
+    async def unload() -> None:  # until the coordinator is shut down (the unload's first step)
+        monkeypatch.setattr(coordinator, "async_shutdown", shut_down)
+        unloading.append(hass.async_create_task(hass.config_entries.async_unload(demo.entry_id)))
+        await shut.wait()
+
+    await _changed_during_a_running_cycle(hass, demo, monkeypatch, "", "", change=unload)
+    assert await unloading[0]
+    assert (coordinator.simulator.openings == before).all()
+    assert coordinator.data.held == UNLOADING
 
 
 async def test_balance_now_audits_what_its_cycle_did(

@@ -1,4 +1,5 @@
-"""bench_product's CLI column reads what HA's simulated source reads, draw for draw (issue 10).
+"""bench_product's CLI column reads what HA's simulated and entities sources read, draw for
+draw (issue 10).
 
 ``bench_product --noise`` compares HA's steps to band with the CLI's; the comparison is like
 with like only if the CLI's control loop reads the same noisy values and the same lost inlets
@@ -12,10 +13,16 @@ import math
 from typing import Any
 
 import numpy as np
+import pytest
+from homeassistant.core import HomeAssistant
 
-from benchmarks.bench_product import InstrumentedCli, Instruments
+from benchmarks.bench_product import Field, InstrumentedCli, Instruments
 from custom_components.heatbalance.engine.cli_balance import Decision
-from custom_components.heatbalance.engine.simulator import PlantState
+from custom_components.heatbalance.engine.loader import load_network
+from custom_components.heatbalance.engine.simulator import PlantState, Simulator
+from custom_components.heatbalance.plant import Plant
+from custom_components.heatbalance.settings import DEFAULT_OPTIONS, InletConfig, Settings
+from devtools.field_plant import entity_mapping
 from tests.integration.test_simulated_instruments import _acquire
 
 
@@ -48,3 +55,52 @@ def test_the_cli_column_reads_the_simulated_sources_draws() -> None:
     assert 0 < lost < len(ha.inlets)
     assert read.supply_c == ha.plant.supply_c
     assert read.pump.flow_m3h == ha.plant.pump.flow_m3h
+
+
+async def test_the_entities_source_reads_the_cli_columns_draws(hass: HomeAssistant) -> None:
+    """1 % noise, 30 % lost, seed 5, two cycles: every flow, temperature and room reading the
+    entities source takes from bench_product's field sensors is the float the CLI column's
+    loop is handed for that cycle (``InstrumentedCli``, source "entities"); a lost inlet is
+    lost on both sides, its valve position still read; ΔP is the model's on both."""
+    network = load_network("estate12")
+    inlets = [iid for iid, inlet in network.inlets.items() if inlet.parent is None]
+    ins = Instruments(0.01, 0.3, 5)
+    field = Field(hass, network, inlets, ins)
+    for iid in inlets:
+        hass.states.async_set(field.entity(iid, "valve"), "100.0", {"min": 0, "max": 100})
+    configs = {
+        iid: InletConfig.from_subentry(iid, {"inlet_id": iid} | entity_mapping(field, iid))
+        for iid in inlets
+    }
+    plant = Plant(Simulator(network), configs, Settings.from_options(DEFAULT_OPTIONS))
+    handed: list[PlantState] = []
+
+    def loop(state: PlantState, _rng: Any) -> Decision:
+        handed.append(state)
+        return Decision()
+
+    cli = InstrumentedCli(loop, ins, "entities")
+    field.publish()  # a publish before the fresh start (the benchmark's mapping) …
+    field.rewind()  # … is not counted: step 0 reads the seed's first draw
+    lost = 0
+    for _cycle in range(2):
+        field.publish()
+        ha = await plant.async_acquire(hass)
+        cli(field.sim.state(), np.random.default_rng(0))
+        read = handed[-1]
+        for iid, reading in ha.inlets.items():
+            cli_reading = read.inlets[iid]
+            assert reading.opening == cli_reading.opening == 1.0
+            assert reading.dp_available_kpa == pytest.approx(cli_reading.dp_available_kpa)
+            assert math.isnan(cli_reading.heat_kwh)
+            assert reading.heat_kwh is None  # no heat meter mapped on either side
+            if reading.flow_m3h is None:
+                for name in ("flow_m3h", "supply_c", "return_c", "room_c"):
+                    assert getattr(reading, name) is None, (iid, name)
+                    assert math.isnan(getattr(cli_reading, name)), (iid, name)
+                lost += 1
+                continue
+            for name in ("flow_m3h", "supply_c", "return_c", "room_c"):
+                assert getattr(cli_reading, name) == getattr(reading, name), (iid, name)
+        field.follow_and_advance(plant.cycle_s)
+    assert 0 < lost < 2 * len(inlets)

@@ -14,6 +14,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .diagnosis import RESTORE_ERRORS, is_count, stored_number
+
 
 class EnergyCounters:
     """Per inlet, the heat delivered so far (kWh)."""
@@ -23,11 +25,7 @@ class EnergyCounters:
         self.kwh: dict[str, float] = {}
         if isinstance(stored, Mapping):
             for iid, value in stored.items():
-                try:
-                    number = float(value)
-                except (TypeError, ValueError, OverflowError):
-                    continue
-                if math.isfinite(number) and number >= 0.0:
+                if (number := _counter(value)) is not None:
                     self.kwh[str(iid)] = number
 
     def add(
@@ -69,9 +67,10 @@ class NetworkEnergy:
     def __init__(self, stored: Any = None) -> None:
         """From :meth:`as_dict`; a damaged part starts at zero."""
         data = stored if isinstance(stored, Mapping) else {}
-        self.total_kwh = _counter(data.get("total_kwh"))
-        self.estimated_kwh = min(_counter(data.get("estimated_kwh")), self.total_kwh)
-        self.estimated_cycles = int(_counter(data.get("estimated_cycles")))
+        self.total_kwh = _counter(data.get("total_kwh")) or 0.0
+        self.estimated_kwh = min(_counter(data.get("estimated_kwh")) or 0.0, self.total_kwh)
+        cycles: Any = data.get("estimated_cycles")
+        self.estimated_cycles = int(cycles) if is_count(cycles) else 0  # 2.5 was taken as 2
 
     def add(self, heat_kw: float | None, estimated: bool, dt_s: float) -> None:
         """Count one cycle of ``dt_s`` seconds at ``heat_kw`` (None, negative or not finite:
@@ -94,10 +93,10 @@ class NetworkEnergy:
         }
 
 
-def _counter(value: Any) -> float:
-    """A stored counter: a finite number ≥ 0, else 0."""
+def _counter(value: Any) -> float | None:
+    """A stored counter by the loop's one rule (:func:`.diagnosis.stored_number`, 0…1e100);
+    None where damaged. ``float`` took text, True (1 kWh) and 1e308 kWh."""
     try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return 0.0
-    return number if math.isfinite(number) and number >= 0.0 else 0.0
+        return stored_number(value, 0.0)
+    except RESTORE_ERRORS:
+        return None

@@ -396,7 +396,8 @@ class ControlLoop:
         limits: SafetyLimits | None,
         position: Callable[[str], float | None],
     ) -> tuple[dict[str, float], dict[str, list[str]]]:
-        """``openings`` limited from ``position`` (an inlet with none is not sent)."""
+        """``openings`` limited from ``position`` (an inlet with none is not sent); the
+        minimum-flow rule on the flows the step planned on (``Controller.flow_ratio``)."""
         limits = self.controller.config.limits if limits is None else limits
         out: dict[str, float] = {}
         acted: dict[str, list[str]] = {}
@@ -407,7 +408,12 @@ class ControlLoop:
                 continue  # nothing known to limit from: not sent
             device = inlet.device
             value, why = limit_opening(
-                current, proposed, limits, device.min_opening, device.max_opening
+                current,
+                proposed,
+                limits,
+                device.min_opening,
+                device.max_opening,
+                flow_ratio=self.controller.flow_ratio(iid),  # the flow the plan knew
             )
             out[iid] = value
             if why:

@@ -1,0 +1,44 @@
+"""Bad thresholds from an action or a damaged store (issue 10; §5.3.6-3: a safety limit is
+never loosened by bad input, and bad input never stops the entry loading).
+
+The action refuses a bool (``float(True)`` set a threshold of 1 %); a store's damaged
+numeric option restarts at its default, logged, where ``float`` raised on text and the
+engine on a limit it refuses, and the entry did not load.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from custom_components.heatbalance.compat import flow_vol as vol
+from custom_components.heatbalance.cycle import limits_of
+from custom_components.heatbalance.engine.control.safety import SafetyLimits
+from custom_components.heatbalance.services import SCHEMAS
+from custom_components.heatbalance.settings import Settings
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_the_thresholds_action_refuses_what_is_no_threshold(value: object) -> None:
+    with pytest.raises(vol.Invalid):
+        SCHEMAS["set_safety_thresholds"]({"config_entry_id": "e", "min_opening": value})
+    assert SCHEMAS["set_safety_thresholds"]({"config_entry_id": "e", "min_opening": "7"})
+
+
+def test_damaged_stored_options_restart_at_their_defaults(caplog: pytest.LogCaptureFixture) -> None:
+    stored = {
+        "max_step": "x",  # text: float raised, the entry did not load
+        "min_opening": True,  # 1 %: below the engine's own 5 %
+        "max_opening": 150,  # a limit the engine refuses
+        "min_pump_speed": 90,  # … out of order with the maximum
+        "max_pump_speed": 50,
+        "cycle_minutes": math.nan,
+        "min_flow": 20,  # undamaged: kept
+    }
+    limits = limits_of(Settings.from_options(stored))
+    assert limits == SafetyLimits(min_flow_ratio=0.2)
+    assert Settings.from_options(stored).cycle_minutes == 30
+    for key in ("max_step", "min_opening", "max_opening", "min_pump_speed", "cycle_minutes"):
+        assert f"{key}=" in caplog.text
+    assert "min_flow=" not in caplog.text
