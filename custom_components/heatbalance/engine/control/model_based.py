@@ -1111,7 +1111,8 @@ class ModelBased:
             ]
             if iid in index and pairs:
                 self.drawing_samples[iid] = pairs[-SERIES_SAMPLES:]
-        self._top_openings.update(stored_map(data.get("top_openings"), index, 0.0, 1.0))
+        for iid, opening in stored_map(data.get("top_openings"), index, 0.0).items():
+            self._top_openings[iid] = min(opening, 1.0)
 
     def _load_carried(self, data: dict[str, Any]) -> None:
         """Restore what :meth:`to_dict` carries between cycles; stored before (missing) or
