@@ -16,7 +16,7 @@ Goals (issue 10): the whole coordinator cycle ≤ 50 ms on district120, ≤ 200 
 households1200, ≤ 2 s on a generated 23,000-household network.
 
     .venv/ha2026/bin/python -m benchmarks.bench_engine_cycle [--cycles 6] [--networks ...]
-        [--phases] [--gc-as-ha]
+        [--phases] [--gc-as-ha] [--warm 48]
 
 ``--phases`` also prints the median CPU ms of the later cycles per phase of the loop (clean,
 estimate, meter check, the model step, diagnose, …, and the loop's whole step with the
@@ -25,6 +25,9 @@ functions, cheaper and less distorting than cProfile at 23k inlets. ``--gc-as-ha
 cycle as the coordinator does (``gc_tuning.run_cycle_paused``: the collector paused for a
 network of ≥ 5,000 inlets, the survivors frozen after it), so the figure is the executor's
 part of an HA cycle; without it the collector runs as in a plain Python process.
+``--warm N`` runs N cycles after the first before the measured ones (not reported): the meter
+check keeps a day of 30-minute cycles (48) per series, so a cycle at a day's windows costs
+more than one after a few cycles (its supply-offset prior 43 → 150–168 ms at 23k, 17f).
 """
 
 from __future__ import annotations
@@ -95,10 +98,12 @@ PHASES = (
 
 
 @contextmanager
-def _phase_timers(spent: dict[str, float]) -> Iterator[None]:
+def _phase_timers(
+    spent: dict[str, float], phases: tuple[tuple[Any, str, str], ...] = PHASES
+) -> Iterator[None]:
     """Add each phase's CPU seconds to ``spent`` while the block runs."""
-    saved = [(owner, name, getattr(owner, name)) for owner, name, _label in PHASES]
-    for (owner, name, func), (_o, _n, label) in zip(saved, PHASES, strict=True):
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _label in phases]
+    for (owner, name, func), (_o, _n, label) in zip(saved, phases, strict=True):
 
         def timed(*args: Any, _f: Any = func, _label: str = label, **kwargs: Any) -> Any:
             start = time.process_time()
@@ -123,16 +128,22 @@ def _network(name: str) -> Network:
 
 
 def run(
-    name: str, algorithm: str, cycles: int, phases: bool = False, gc_as_ha: bool = False
+    name: str,
+    algorithm: str,
+    cycles: int,
+    phases: bool = False,
+    gc_as_ha: bool = False,
+    warm: int = 0,
 ) -> dict[str, Any]:
     """Cycle times (CPU, wall), the GC's CPU share and (``phases``) the median CPU seconds
-    per phase of the later cycles, for one network and algorithm."""
+    per phase of the later cycles, for one network and algorithm; ``warm`` cycles between
+    the first and the later ones are run but not reported."""
     spent: dict[str, float] = {}
     per_cycle: list[dict[str, float]] = []
     if not phases:
-        return _run(name, algorithm, cycles, spent, per_cycle, gc_as_ha)
+        return _run(name, algorithm, cycles, spent, per_cycle, gc_as_ha, warm)
     with _phase_timers(spent):
-        out = _run(name, algorithm, cycles, spent, per_cycle, gc_as_ha)
+        out = _run(name, algorithm, cycles, spent, per_cycle, gc_as_ha, warm)
     later = per_cycle[1:] or per_cycle
     out["phases"] = {
         label: statistics.median(c.get(label, 0.0) for c in later) for *_x, label in PHASES
@@ -147,8 +158,10 @@ def _run(
     spent: dict[str, float],
     per_cycle: list[dict[str, float]],
     gc_as_ha: bool = False,
+    warm: int = 0,
 ) -> dict[str, Any]:
-    """The cycles themselves; ``spent`` (phase timers) is copied into ``per_cycle``."""
+    """The cycles themselves (the first, ``warm`` unreported ones, then the later ones);
+    ``spent`` (phase timers) is copied into ``per_cycle``, the warm cycles left out."""
     net = _network(name)
     sim = Simulator(net)
     inlets = {iid: InletConfig(subentry_id=iid, inlet_id=iid) for iid in building_inlets(net)}
@@ -160,7 +173,7 @@ def _run(
     gc.callbacks.append(clock)
     times, gc_cpu = [], []
     try:
-        for _ in range(cycles):
+        for k in range(cycles + warm):
             spent.clear()
             gc0, c0, w0 = clock.total, time.process_time(), time.perf_counter()
             acq = plant._step_and_read(None, list(inlets), {}, True)
@@ -177,6 +190,8 @@ def _run(
                     sim.set_pump_speed(out.pump_command)
                 sent = dict(out.commands)
                 memory.loop.commanded(sent)
+            if 1 <= k <= warm:
+                continue
             times.append((time.process_time() - c0, time.perf_counter() - w0))
             gc_cpu.append(clock.total - gc0)
             per_cycle.append(dict(spent))
@@ -203,6 +218,9 @@ def main() -> None:
     parser.add_argument(
         "--gc-as-ha", action="store_true", help="the collector paused per cycle, as in HA"
     )
+    parser.add_argument(
+        "--warm", type=int, default=0, help="cycles run after the first and not reported"
+    )
     args = parser.parse_args()
     print(
         "| network | inlets | algorithm | first cycle ms CPU / wall | later cycles ms CPU "
@@ -212,7 +230,7 @@ def main() -> None:
     phases: list[str] = []
     for name in args.networks.split(","):
         for algo in args.algorithms.split(","):
-            r = run(name, ALGORITHMS[algo], args.cycles, args.phases, args.gc_as_ha)
+            r = run(name, ALGORITHMS[algo], args.cycles, args.phases, args.gc_as_ha, args.warm)
             if "phases" in r:
                 cells = ", ".join(f"{k} {v * 1e3:.0f}" for k, v in r["phases"].items())
                 phases.append(f"{name} {algo}: {cells}")

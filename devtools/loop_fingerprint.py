@@ -97,9 +97,12 @@ def cycle_run(name: str, algo: str, cycles: int) -> list[list[str]]:
     ]
 
 
-def cycle_outputs(name: str, algo: str, cycles: int) -> Iterator[tuple[CycleResult, CycleMemory]]:
-    """Each cycle's output and the memory after it, of :func:`cycle_run`'s seeded run."""
-    net = _network(name)
+def cycle_outputs(
+    name: str, algo: str, cycles: int, network: Network | None = None
+) -> Iterator[tuple[CycleResult, CycleMemory]]:
+    """Each cycle's output and the memory after it, of :func:`cycle_run`'s seeded run
+    (on ``network`` when given: benchmarks.bench_restore's day-old state)."""
+    net = network if network is not None else _network(name)
     sim = Simulator(net)
     ids = building_inlets(net)
     inlets = {iid: InletConfig(subentry_id=iid, inlet_id=iid) for iid in ids}
