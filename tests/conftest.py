@@ -6,7 +6,6 @@ config first ("Integration not found"). Engine and add-on tests need nothing els
 """
 
 import gc
-import linecache
 import logging
 import os
 import types
@@ -72,21 +71,6 @@ def garbage_collection() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-@pytest.fixture(autouse=True)
-def source_lines_unread() -> None:
-    """Forget the source lines earlier tests' tracebacks read (``linecache``).
-
-    HA's harness runs the event loop in debug mode: every callback and future records the
-    stack it was made on, and ``traceback`` then stats each file in that stack whose lines
-    are cached, so the cost of a loop callback grows with every file any traceback of the
-    run has read. With 2,281 files read (as a long run reads them) the recorder tests took
-    10 % more CPU than with the 225 a fresh run has. Only files read from disk are dropped:
-    a traceback reads them again; generated code's lines (mtime ``None``) stay."""
-    for name, entry in list(linecache.cache.items()):
-        if len(entry) == 4 and entry[1] is not None:
-            del linecache.cache[name]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
