@@ -9,6 +9,7 @@ the coordinator's 30 min), so a state a few cycles old understates it (issue 10:
     PYTHONPATH=. .venv/ha2026/bin/python -m benchmarks.bench_restore --write F
         [--network gen23k] [--cycles 48] [--algorithm ai]
     PYTHONPATH=. .venv/ha2026/bin/python -m benchmarks.bench_restore --read F [--reps 3]
+        [--gc-as-ha]
 
 ``--write`` runs the integration's cycle (``cycle.run_cycle`` on the simulated plant,
 disturbed as ``devtools.loop_fingerprint``'s cycle run: 2 % noise, 10 % lost, NaN and
@@ -17,7 +18,10 @@ as the Store keeps it (JSON). ``--read`` rebuilds the loop from it ``--reps`` ti
 prints per rep the CPU and wall seconds of the whole rebuild and of its parts (timers
 around the restore functions; nested ones are parts of the one above), the load average,
 and a digest of the rebuilt loop's ``as_dict`` and of the meter check's: a speed change
-of the restore must leave both digests equal. Figures, not assertions.
+of the restore must leave both digests equal. ``--gc-as-ha`` pauses the collector around
+the rebuild as HA's cycle does (``gc_tuning``: a network of ≥ 5,000 inlets); without it the
+collector's passes over the stored state's objects weigh in every part's figure. Figures,
+not assertions.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from custom_components.heatbalance.engine.control import model_based as model_mo
 from custom_components.heatbalance.engine.diagnosis import Diagnoser
 from custom_components.heatbalance.engine.loop import ControlLoop
 from custom_components.heatbalance.engine.simulator import Simulator
+from custom_components.heatbalance.gc_tuning import paused
 from custom_components.heatbalance.network_setup import building_inlets
 from custom_components.heatbalance.plant import Plant
 from custom_components.heatbalance.settings import InletConfig, Settings
@@ -66,8 +71,9 @@ def write(path: Path, name: str, cycles: int, algorithm: str) -> None:
     print(f"{name}: {cycles} cycles in {time.perf_counter() - start:.0f} s wall -> {path}")
 
 
-def read(path: Path, reps: int) -> None:
-    """Rebuild the loop from ``path`` ``reps`` times; print the table."""
+def read(path: Path, reps: int, gc_as_ha: bool = False) -> None:
+    """Rebuild the loop from ``path`` ``reps`` times; print the table (``gc_as_ha``: the
+    collector paused as HA's cycle pauses it, ``gc_tuning.paused``)."""
     stored = json.loads(path.read_text())
     net = _network(stored["network"])
     settings = Settings.from_options(
@@ -88,7 +94,7 @@ def read(path: Path, reps: int) -> None:
     for rep in range(1, reps + 1):
         spent: dict[str, float] = {}
         gc.collect()
-        with _phase_timers(spent, PARTS):
+        with _phase_timers(spent, PARTS), paused(len(net.inlets) if gc_as_ha else 0):
             c0, w0 = time.process_time(), time.perf_counter()
             loop = ControlLoop(net, config, cycle_s=acq.dt_s, state=state)
             cpu, wall = time.process_time() - c0, time.perf_counter() - w0
@@ -109,11 +115,14 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=48, help="48: a day at 30 min")
     parser.add_argument("--algorithm", default="ai", choices=("ai", "traditional"))
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument(
+        "--gc-as-ha", action="store_true", help="the collector paused, as in HA's cycle"
+    )
     args = parser.parse_args()
     if args.write:
         write(args.write, args.network, args.cycles, args.algorithm)
     else:
-        read(args.read, args.reps)
+        read(args.read, args.reps, args.gc_as_ha)
 
 
 if __name__ == "__main__":

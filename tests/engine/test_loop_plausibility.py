@@ -6,6 +6,7 @@ alarm naming the device; the healthy runs beside them raise none.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -605,6 +606,19 @@ def test_a_meter_changing_by_several_steps_at_a_time_shows_its_resolution() -> N
     coarse = _Meter(last=0.3, pairs=6, repeats=3, noise=0.006, steps=[0.02, 0.03, 0.02])
     need = coarse.needed()
     assert need is None or need > 7 * 48
+
+
+def test_a_meters_kept_resolution_follows_its_changes() -> None:
+    """The resolution is kept between asks (speed: up to five a cycle per repeating meter)
+    but never outlives the changes it was found from, and is no stored field."""
+    meter = _Meter(steps=[0.02, 0.03])
+    assert meter.quantum == pytest.approx(0.01)
+    meter.steps = [*meter.steps, 0.0123457]  # a change that is no multiple of it
+    assert meter.quantum is None
+    meter.steps.remove(0.0123457)  # changed in place, too
+    assert meter.quantum == pytest.approx(0.01)
+    assert "_quantum" not in json.dumps(dataclasses.asdict(meter))
+    assert meter == _Meter(steps=[0.02, 0.03])
 
 
 def test_a_run_of_repeats_is_no_likelier_than_the_rule_assumes() -> None:

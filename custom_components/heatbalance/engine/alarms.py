@@ -295,7 +295,8 @@ def network_conditions(
     plant short of water (``short_share``: at the pump's full speed the controller's plan
     gives the sharing inlets this share of their set flow, ``Controller.short_share``) —
     one network alarm naming the cause, where each inlet's deviation alarm only says it is
-    short (design loads ×1.3: every inlet −18 %, §5.3.6-5: the weights share it)."""
+    short (design loads ×1.3: every inlet −18 %). §5.3.6-5's weighted sharing is the
+    model-based plan's; under PI the loops fully open stay short (the message says so)."""
     found: list[Condition] = []
     if short_share is not None:
         share = {"value": _fmt(100.0 * short_share)}

@@ -83,6 +83,13 @@ SERIES_DECAY = 0.5  # weight of a sample one cycle older
 # from 1 % noise in three cycles
 SERIES_SLOPE_Z = 3.0
 SERIES_FLOOR = 0.8  # a negative series resistance takes at most 80 % of the branch fully open
+# A sample enters the valve factor's slope only beside the samples taken since the other
+# street-level valves last moved more than this many times its own move that cycle (sums of
+# |Δopening|). A building the file hangs on another branch sees the trunk flows' error, which
+# the neighbours' moves change: estate12's B007 (no ΔP, seed 2) took the slope between the
+# all-open start and the first plan, which moved 11 valves, as its valve factor (1.25) and was
+# held just below the band for 20 steps (17k's trace)
+SERIES_CONFOUND = 1.0
 MAX_DRAWING_NOISE = 0.2  # a learnt σ beyond 20 % is a broken meter, not noise
 METER_DOUBT = 0.035  # a flow ÷ heat-balance ratio this far off (meter check's level) is doubt
 MIN_SEEN_FOR_RESIDUAL = 0.5  # share of leaf flows needed to compare pressures at all
@@ -117,7 +124,11 @@ class ModelBased:
     # with them: the resistance in series with the valve (kPa/(m³/h)²), and the samples
     # both are fitted to (see _fit_drawing)
     series: dict[str, float] = field(default_factory=dict)
-    drawing_samples: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)
+    # (valve term, excess, its standard error, 1.0 where the other valves moved more than
+    # its own that cycle: SERIES_CONFOUND)
+    drawing_samples: dict[str, list[tuple[float, float, float, float]]] = field(
+        default_factory=dict
+    )
     weights: dict[str, float] = field(default_factory=dict)  # the operator's (§5.3.6-5)
     # building → (valve term, valve ΔP, own flow, available ΔP) of this cycle's reading
     _buildings: dict[str, tuple[float, float | None, float | None, float | None]] = field(
@@ -129,6 +140,10 @@ class ModelBased:
     _dp_read: set[str] = field(default_factory=set, repr=False)  # inlets with a ΔP transmitter
     _planned: dict[str, float] = field(default_factory=dict, repr=False)  # last plan's flows
     _blocked: frozenset[str] = field(default=frozenset(), repr=False)  # last cycle's blocked
+    # street-level openings at the last cycle that inferred a pressure, and this cycle's
+    # |Δopening| per inlet and their sum (no ΔP read only: SERIES_CONFOUND)
+    _top_openings: dict[str, float] = field(default_factory=dict, repr=False)
+    _moves: tuple[dict[str, float], float] = field(default_factory=lambda: ({}, 0.0), repr=False)
 
     def __post_init__(self) -> None:
         """Build the planner and one identifier per branch with a valve."""
@@ -356,6 +371,8 @@ class ModelBased:
         bound = RESIDUAL_SHARE * pl.g1
         shutoff = pl.g1 * speed**2
         shared = _shared_residual(offered, model)
+        if shared is not None:
+            self._cycle_moves(views)
         for k, (dp, kind) in offered.items():
             iid = pl.ids[k]
             if not math.isfinite(model[k]):
@@ -379,6 +396,28 @@ class ModelBased:
                 continue
             scatter.observe(var, RESIDUAL_SMOOTHING)
             self.residuals[iid] = old + RESIDUAL_SMOOTHING * (new - old)
+
+    def _cycle_moves(self, views: dict[str, InletView]) -> None:
+        """This cycle's |Δopening| of every street-level valve since the last cycle that
+        inferred pressures, and their sum (:data:`SERIES_CONFOUND`); the openings kept."""
+        pl, moves = self.planner, {}
+        for k in np.flatnonzero(pl.top).tolist():
+            iid = pl.ids[k]
+            view = views.get(iid)
+            if view is None or view.opening is None or not math.isfinite(view.opening):
+                continue
+            before = self._top_openings.get(iid)
+            if before is not None:
+                moves[iid] = abs(view.opening - before)
+            self._top_openings[iid] = float(view.opening)
+        self._moves = (moves, float(sum(moves.values())))
+
+    def _confounded(self, iid: str) -> bool:
+        """Whether the other valves moved more than :data:`SERIES_CONFOUND` times this
+        inlet's own valve this cycle (its excess then moved with their flows)."""
+        moves, total = self._moves
+        own = moves.get(iid, 0.0)
+        return total - own > SERIES_CONFOUND * own
 
     def _building_meters(self, views: dict[str, InletView], seen: np.ndarray) -> dict[int, float]:
         """Buildings whose own meter read this cycle stands for households never read (no
@@ -455,7 +494,7 @@ class ModelBased:
         sample = self._drawing_sample(k, views.get(iid), inferred, offered, sd)
         if sample is not None:
             kept = self.drawing_samples.setdefault(iid, [])
-            kept.append(sample)
+            kept.append((*sample, float(self._confounded(iid))))
             del kept[:-SERIES_SAMPLES]
         if not self.own.observe(iid, inferred - offered, sd):
             self.drawing.pop(iid, None)
@@ -491,7 +530,12 @@ class ModelBased:
         Weighted least squares (the newest sample weighs most, each by its standard error);
         ``d`` takes the fitted slope only where it stands :data:`SERIES_SLOPE_Z` standard
         errors off the factor it has (the valve moved far enough for its Kvs to show), else
-        ``d`` stays and ``s`` takes the excess. A service pipe drawn ×2 is one constant
+        ``d`` stays and ``s`` takes the excess. The slope is taken within runs of samples
+        the other valves' moves did not confound (:data:`SERIES_CONFOUND`,
+        :func:`_quiet_slope`): a building the file hangs on another branch sees the trunk
+        flows' error, which changes when the neighbours move, not with its own valve (``s``
+        from the last run alone made gen10x8's Kvs ×2 hunt, 0/3). A service pipe drawn ×2 is
+        one constant
         resistance whatever the valve does; a valve factor alone explained it at one opening
         and was wrong at the next: one gen10x8 building's factor drifted 1.5 → 3.0 over 20
         steps, the plan chasing it.
@@ -512,12 +556,9 @@ class ModelBased:
         w = SERIES_DECAY ** np.arange(len(xs))[::-1] / samples[:, 2] ** 2
         old_d, old_s = self.drawing.get(iid, 1.0), self.series.get(iid, 0.0)
         d = old_d
-        spread = float(np.sum(w * (xs - np.average(xs, weights=w)) ** 2))
-        if len(xs) >= 2 and spread > 0:
-            sw = np.sqrt(w)
-            coef = np.linalg.lstsq(np.column_stack([sw, sw * xs]), sw * ys, rcond=None)[0]
-            if abs(1.0 + float(coef[1]) - old_d) > SERIES_SLOPE_Z / math.sqrt(spread):
-                d = 1.0 + float(coef[1])
+        slope = _quiet_slope(xs, ys, w, samples[:, 3])
+        if slope is not None and abs(1.0 + slope[0] - old_d) > SERIES_SLOPE_Z / slope[1]:
+            d = 1.0 + slope[0]
         low, high = (
             max(old_d / DRAWING_STEP, DRAWING_RANGE[0]),
             min(DRAWING_STEP * old_d, DRAWING_RANGE[1]),
@@ -997,6 +1038,7 @@ class ModelBased:
                 if self.drawing_samples
                 else {}
             ),
+            **({"top_openings": dict(self._top_openings)} if self._top_openings else {}),
             # carried between cycles, so a restart plans bit for bit as an uninterrupted
             # run (issue 10): the last plan's flows (an unread inlet's), the households ever
             # read, the inlets with a ΔP transmitter, last cycle's blocked valves and the
@@ -1059,16 +1101,18 @@ class ModelBased:
         samples = data.get("drawing_samples")
         for iid, raw in (samples if isinstance(samples, dict) else {}).items():
             pairs = [
-                (float(p[0]), float(p[1]), float(p[2]))
+                (float(p[0]), float(p[1]), float(p[2]), float(p[3]) if len(p) > 3 else 0.0)
                 for p in (raw if isinstance(raw, list) else [])
                 if isinstance(p, list | tuple)
-                and len(p) == 3
+                and len(p) in (3, 4)  # three: stored before SERIES_CONFOUND
                 and all(isinstance(v, int | float) and math.isfinite(v) for v in p)
                 and p[0] > 0
                 and p[2] > 0
             ]
             if iid in index and pairs:
                 self.drawing_samples[iid] = pairs[-SERIES_SAMPLES:]
+        for iid, opening in stored_map(data.get("top_openings"), index, 0.0).items():
+            self._top_openings[iid] = min(opening, 1.0)
 
     def _load_carried(self, data: dict[str, Any]) -> None:
         """Restore what :meth:`to_dict` carries between cycles; stored before (missing) or
@@ -1211,6 +1255,25 @@ def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     if keep.sum() >= 2 and np.ptp(x[keep]) > 0:
         b, a = (float(v) for v in np.polyfit(x[keep], y[keep], 1))
     return a, b
+
+
+def _quiet_slope(
+    xs: np.ndarray, ys: np.ndarray, w: np.ndarray, confounded: np.ndarray
+) -> tuple[float, float] | None:
+    """The weighted slope of ``ys`` over ``xs`` within runs of samples the other valves' moves
+    did not confound (a confounded sample starts a run: :data:`SERIES_CONFOUND`), and the
+    square root of its x spread (the slope's standard error is its inverse); None without
+    any spread within a run."""
+    runs = np.cumsum(confounded > 0)
+    dx, dy = np.zeros(len(xs)), np.zeros(len(xs))
+    for run in np.unique(runs).tolist():
+        mask = runs == run
+        dx[mask] = xs[mask] - np.average(xs[mask], weights=w[mask])
+        dy[mask] = ys[mask] - np.average(ys[mask], weights=w[mask])
+    spread = float(np.sum(w * dx * dx))
+    if not spread > 0 or not math.isfinite(spread):
+        return None
+    return float(np.sum(w * dx * dy)) / spread, math.sqrt(spread)
 
 
 def _shared_residual(
