@@ -15,8 +15,18 @@ from itertools import pairwise
 import pytest
 
 from custom_components.heatbalance.engine.cli_balance import Disturbances, run_balance
-from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
+from custom_components.heatbalance.engine.control.base import (
+    ControllerConfig,
+    InletReading,
+    Measurements,
+)
 from custom_components.heatbalance.engine.control.controller import MAX_ESTIMATE_AGE
+from custom_components.heatbalance.engine.control.estimation import (
+    PREDICTION_FLOOR,
+    SIGNALS,
+    reading_values,
+)
+from custom_components.heatbalance.engine.control.estimator_bank import EstimatorBank, StepInputs
 from custom_components.heatbalance.engine.control.setpoints import flow_setpoint
 from custom_components.heatbalance.engine.evaluation import MISSING_VALUE, evaluate
 from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
@@ -141,3 +151,28 @@ def test_an_inlet_in_band_leaves_it_only_on_a_significant_miss(
     assert judged.in_band is in_band
     assert judged.miss == pytest.approx(0.5)
     assert judged.uncertainty == pytest.approx(sigma_pct)
+
+
+def test_a_move_with_its_reading_lost_keeps_a_widened_estimate_for_the_verdict() -> None:
+    """A valve moved with no model of its effect restarts its flow filter; when that cycle's
+    reading is lost (or flagged ``flow_sum_mismatch``, 2 % noise) the verdict stands on the
+    estimate before the move widened by ``PREDICTION_FLOOR`` of it — before, the inlet had
+    none and the network no verdict (households1200 PI: shown 2–3 cycles after the plant).
+    The controller's own filter restarts as before: it sees no estimate, and the next
+    reading is taken as it is (18j)."""
+    bank = EstimatorBank()
+    rows = bank.rows(["B1"])
+    read = reading_values(InletReading(flow_m3h=2.0, dp_available_kpa=40.0))
+    lost = reading_values(InletReading(flow_m3h=None, dp_available_kpa=None))
+    bank.step(rows, StepInputs([read], [False], 0.0, [None], [True], [None]))
+    before, sigma = (c[0] for c in bank.standing(rows, MAX_ESTIMATE_AGE))
+    bank.step(rows, StepInputs([lost], [True], 0.0, [None], [False], [None]))
+    assert bank.flows(rows)[0] == [None]  # the controller's filter restarted, as before
+    values, stds = bank.standing(rows, MAX_ESTIMATE_AGE)
+    flow = SIGNALS.index("flow_m3h")
+    assert values[0][flow] == before[flow]
+    assert stds[0][flow] == pytest.approx(math.hypot(sigma[flow], PREDICTION_FLOOR * 2.0))
+    new = reading_values(InletReading(flow_m3h=2.3, dp_available_kpa=30.0))
+    bank.step(rows, StepInputs([new], [False], 0.0, [None], [True], [None]))
+    assert bank.flows(rows)[0] == [2.3]  # taken as it is: the restart's first reading
+    assert bank.standing(rows, MAX_ESTIMATE_AGE)[0][0][flow] == 2.3
