@@ -795,7 +795,7 @@ class EstimatorBank(MutableMapping[str, "InletEstimator"]):
         (PI; a building's valve and its households' together) whose reading was lost or
         flagged that cycle (``flow_sum_mismatch`` at 2 % noise) had no verdict at all: the
         network was shown "in band" 2–3 cycles after the plant (households1200 PI), or never
-        with 30 % of readings lost (18j)."""
+        with 30 % of readings lost (18j). The verdict is §8.2.2–§8.2.4's on estimates."""
         value, var, age = (self.unread[name][index].copy() for name in _UNREAD)
         p_value, p_var, p_age = prior
         fresh = lost & ~np.isnan(p_value)  # a standing estimate, restarted unread

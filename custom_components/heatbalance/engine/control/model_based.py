@@ -83,6 +83,7 @@ SERIES_DECAY = 0.5  # weight of a sample one cycle older
 # from 1 % noise in three cycles
 SERIES_SLOPE_Z = 3.0
 SERIES_FLOOR = 0.8  # a negative series resistance takes at most 80 % of the branch fully open
+# Self-learning model, §3.0.7-3 (18e):
 # A sample enters the valve factor's slope only beside the samples taken since the other
 # street-level valves last moved more than this many times its own move that cycle (sums of
 # |Δopening|). A building the file hangs on another branch sees the trunk flows' error, which
