@@ -67,7 +67,7 @@ async def async_confirm_proposal(
         # valve moved by hand since is limited again from where it is now (§5.3.6-3)
         openings, pump = coordinator.within_current_limits(result.commands, result.pump_command)
         coordinator.sent = {}
-        sent = await coordinator.async_send(openings, pump)
+        sent = await coordinator.async_send(openings, pump, confirmed=True)
     result.commands = {}  # confirmed once; the next cycle proposes afresh
     coordinator.async_update_listeners()
     await coordinator.async_told()

@@ -503,13 +503,22 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             {iid: ratios[iid] for iid in flagged if iid in ratios},
         )
 
-    async def async_send(self, openings: dict[str, float], pump: float | None) -> dict[str, float]:
+    async def async_send(
+        self, openings: dict[str, float], pump: float | None, confirmed: bool = False
+    ) -> dict[str, float]:
         """Send openings (already within the safety limits) and a pump speed; what reached
         its device is verified on the next cycle, and cleaning expects those flows to change.
-        Returns what was sent. The caller holds :attr:`engine_lock`."""
+        ``confirmed``: a manual proposal the operator confirmed (its step held the pump's
+        speed as unsent). Returns what was sent. The caller holds :attr:`engine_lock`."""
+        before = self.simulator.pump_speed  # where the drive runs (the model follows it)
         failed = await self.plant.async_dispatch(self.hass, openings, pump)
         return await self.hass.async_add_executor_job(
-            run_paused, len(self.network.inlets), self._record_sent, openings, failed
+            run_paused,
+            len(self.network.inlets),
+            self._record_sent,
+            openings,
+            failed,
+            (pump, before) if confirmed and pump is not None else None,
         )
 
     async def _async_carried_out(self) -> None:
@@ -528,13 +537,28 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 self.memory.loop.carried_out_late, done, plant.pump_late
             )
 
-    def _record_sent(self, openings: dict[str, float], failed: set[str]) -> dict[str, float]:
+    def _record_sent(
+        self,
+        openings: dict[str, float],
+        failed: set[str],
+        confirmed_pump: tuple[float, float] | None = None,
+    ) -> dict[str, float]:
         """What reached its device, told to the control loop (executor: thousands of
-        commands on a households network), the pump's drive included."""
+        commands on a households network), the pump's drive included.
+
+        ``confirmed_pump``: a confirmed manual proposal's speed (as sent, limited under the
+        limits set now) and the speed it was sent from, recorded as its step's pump move
+        (``Controller.pump_confirmed``, §5.3.6-3, §5.3.6-6). Before, the controller kept no
+        move: the next step carried no estimate by the speed change and compared the
+        drive's feedback with an old command."""
         sent = {k: v for k, v in openings.items() if k not in failed}
         self.sent |= sent
-        if self.memory.loop is not None:
-            self.memory.loop.commanded(sent, pump_sent=not self.plant.pump_failed)
+        loop = self.memory.loop
+        if loop is not None:
+            pump_out = not self.plant.pump_failed
+            loop.commanded(sent, pump_sent=pump_out)
+            if confirmed_pump is not None and pump_out:
+                loop.controller.pump_confirmed(*confirmed_pump)
         return sent
 
     @property

@@ -2127,6 +2127,16 @@ class Controller:
             self.trim *= speed / planned
         self._pump_moved(speed, current)
 
+    def pump_confirmed(self, speed: float, current: float) -> None:
+        """A manual proposal's pump speed, confirmed by the operator and sent from
+        ``current`` after its step (§5.3.6-6): recorded as that step's pump move, as a
+        confirmed valve opening is (:meth:`dispatched`) — the speed the drive's feedback is
+        compared with and the change the estimates are carried by. A step planned in
+        automatic mode and held as the proposal (the operator switched while it ran) gets
+        its pump loop's state back first (:meth:`pump_carried_out`)."""
+        self.pump_carried_out()
+        self._pump_moved(speed, current)
+
     def pump_carried_out(self) -> None:
         """This step's pump command, forgotten as unsent (:meth:`pump_unsent`: held for an
         offline gateway), was carried out late, before the next step: the speed, trim and
