@@ -25,7 +25,7 @@ from .engine.model import WEIGHT_RANGE, Network
 from .engine.plausibility import distrusted
 from .engine.simulator import Ranges, ranges
 from .reading import Acquisition, Reading
-from .settings import ENGINE_TARGETS, InletConfig, Settings
+from .settings import ENGINE_TARGETS, LIMIT_OPTIONS, InletConfig, Settings
 
 ENGINE_ALGORITHMS = {"traditional": "traditional", "ai": "model"}
 LEARNED = (
@@ -224,15 +224,10 @@ def replanned(started: Settings, now: Settings) -> bool:
 def limits_of(settings: Settings) -> SafetyLimits:
     """The engine's safety limits from the operator's thresholds (§5.3.6-3), minimum flow
     included: the engine never closes a valve further while its inlet is at or below it;
-    the pump's speed range and speed step as well."""
+    the pump's speed range and speed step as well (every option of
+    :data:`.settings.LIMIT_OPTIONS`, whole)."""
     return SafetyLimits(
-        min_opening=settings.min_opening_pct / 100.0,
-        max_opening=settings.max_opening_pct / 100.0,
-        max_step=settings.max_step_pct / 100.0,
-        min_flow_ratio=settings.min_flow_pct / 100.0,
-        min_pump_speed=settings.min_pump_speed_pct / 100.0,
-        max_pump_speed=settings.max_pump_speed_pct / 100.0,
-        max_pump_step=settings.max_pump_step_pct / 100.0,
+        **{limit: getattr(settings, pct) / 100.0 for pct, limit in LIMIT_OPTIONS.values()}
     )
 
 
