@@ -31,7 +31,9 @@ def test_a_pipe_fit_stored_as_text_or_a_bool_restarts_logged(
     with caplog.at_level(logging.WARNING):
         assert PipeIdentifier.from_dict(stored) == PipeIdentifier()
     assert "pipe identification damaged" in caplog.text
-    assert PipeIdentifier.from_dict(PIPES) == PipeIdentifier.from_dict(json.loads(json.dumps(PIPES)))
+    assert PipeIdentifier.from_dict(PIPES) == PipeIdentifier.from_dict(
+        json.loads(json.dumps(PIPES))
+    )
     assert PipeIdentifier.from_dict(PIPES).factors == [1.2]  # undamaged: kept
 
 
@@ -49,7 +51,8 @@ def test_a_damaged_series_entry_or_drawing_sample_is_dropped_alone() -> None:
             },
         }
     )
-    assert "B001" not in model.series and "B002" in model.series
+    assert "B001" not in model.series
+    assert "B002" in model.series
     assert model.drawing_samples["B001"] == [tuple(good)]
     assert model.drawing_samples["B002"] == [tuple(good)]
     assert "B003" not in model.drawing_samples
