@@ -12,7 +12,6 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Event, HomeAssistant, callback
 
 from custom_components.heatbalance.const import EVENT_AUDIT
-from custom_components.heatbalance.cycle import REPLANNED
 
 from .conftest import add_network, cycles
 from .test_balancing import _changed_during_a_running_cycle, _operator_sets
@@ -61,22 +60,6 @@ async def test_an_alarm_threshold_loosened_during_a_running_cycle_raises_nothing
     await _operator_sets(hass, _MIN_FLOW, 80)  # the same cycle, as the threshold stands
     await cycles(hass, entry, 1)
     assert "B012" in [e.data["location"] for e in alarms if e.data["reason"] == "flow_low"]
-
-
-async def test_a_weight_changed_during_a_running_cycle_holds_its_moves(
-    hass: HomeAssistant, demo: ConfigEntry, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """§5.3.6-5: a cycle planned on B012's old weight while the operator raised it sends
-    nothing (held ``replanned``, as for another algorithm); the next cycle plans on the new
-    weight and moves. Before, the old plan's moves went out."""
-    coordinator = demo.runtime_data.coordinator
-    before = coordinator.simulator.openings.copy()
-    await _changed_during_a_running_cycle(hass, demo, monkeypatch, "number.b012_weight", 1.2)
-    assert coordinator.data.held == REPLANNED
-    assert (coordinator.simulator.openings == before).all()
-    await cycles(hass, demo, 1)
-    assert coordinator.data.held is None
-    assert (coordinator.simulator.openings != before).any()
 
 
 async def test_a_second_balance_now_while_the_first_runs_is_answered_by_it(
