@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..diagnosis import RESTORE_ERRORS, is_count, stored_map
+from ..diagnosis import RESTORE_ERRORS, is_count, stored_map, stored_number
 from ..hydraulics import HydraulicError
 from ..model import Network
 from .base import MAX_DP_KPA, MAX_FLOW_RATIO, InletReading, ReadingFields
@@ -1151,25 +1151,17 @@ class ModelBased:
         self._load_carried(data)
 
     def _load_series(self, data: dict[str, Any]) -> None:
-        """Restore the series resistances and their samples; a damaged entry is dropped
-        (the next cycles learn it again)."""
+        """Restore the series resistances and their samples by the loop's one rule for a
+        stored number (:func:`.diagnosis.stored_number`); a damaged entry is dropped (the
+        next cycles learn it again). Before, a bool passed as a number and a sample of
+        1e308 was kept (its square overflows in the fit, issue 10)."""
         index = self.planner.index
-        series = data.get("series")
-        for iid, value in (series if isinstance(series, dict) else {}).items():
-            if iid in index and isinstance(value, int | float) and math.isfinite(value):
-                lo, hi = self._series_range(index[iid], self.drawing.get(iid, 1.0))
-                self.series[iid] = float(np.clip(value, lo, hi))
-        samples = data.get("drawing_samples")
-        for iid, raw in (samples if isinstance(samples, dict) else {}).items():
-            pairs = [
-                (float(p[0]), float(p[1]), float(p[2]), float(p[3]) if len(p) > 3 else 0.0)
-                for p in (raw if isinstance(raw, list) else [])
-                if isinstance(p, list | tuple)
-                and len(p) in (3, 4)  # three: stored before SERIES_CONFOUND
-                and all(isinstance(v, int | float) and math.isfinite(v) for v in p)
-                and p[0] > 0
-                and p[2] > 0
-            ]
+        for iid, value in stored_map(data.get("series"), index).items():
+            lo, hi = self._series_range(index[iid], self.drawing.get(iid, 1.0))
+            self.series[iid] = float(np.clip(value, lo, hi))
+        for iid, raw in _mapping(data.get("drawing_samples")).items():
+            stored = (_drawing_sample(p) for p in (raw if isinstance(raw, list) else []))
+            pairs = [p for p in stored if p is not None]
             if iid in index and pairs:
                 self.drawing_samples[iid] = pairs[-SERIES_SAMPLES:]
         for iid, opening in stored_map(data.get("top_openings"), index, 0.0).items():
@@ -1202,6 +1194,20 @@ class ModelBased:
         """Whether the inlet feeds no households (its branch is identified on its own)."""
         k = self.planner.index.get(iid)
         return k is not None and self.planner.leaf_list[k]
+
+
+def _drawing_sample(raw: Any) -> tuple[float, float, float, float] | None:
+    """One stored drawing sample (:meth:`ModelBased._load_series`), or None if damaged;
+    three numbers were stored before SERIES_CONFOUND (the fourth then 0)."""
+    if not isinstance(raw, list | tuple) or len(raw) not in (3, 4):
+        return None
+    try:
+        values = [stored_number(v) for v in raw]
+    except RESTORE_ERRORS:
+        return None
+    if values[0] <= 0 or values[2] <= 0:
+        return None
+    return values[0], values[1], values[2], values[3] if len(values) > 3 else 0.0
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
