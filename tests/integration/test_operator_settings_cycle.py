@@ -15,8 +15,6 @@ from custom_components.heatbalance.const import EVENT_AUDIT
 
 from .conftest import add_network, cycles
 from .test_balancing import _changed_during_a_running_cycle, _operator_sets
-from .test_gateway_online import _online_and_confirmed, _read_once, _status
-from .test_gateway_source import _switch_to_gateway
 
 
 async def test_a_confirmed_proposals_pump_speed_is_told_to_the_controller(
@@ -45,33 +43,6 @@ async def test_a_confirmed_proposals_pump_speed_is_told_to_the_controller(
         pytest.approx(0.99),
         pytest.approx(0.01),
     )
-
-
-@pytest.mark.parametrize("expected_lingering_timers", [True])  # mqtt_mock's (FACTS.md)
-async def test_a_confirmed_pump_speed_held_for_an_offline_gateway_is_told_once_carried_out(
-    hass: HomeAssistant, mqtt_mock: Any
-) -> None:
-    """The same confirm with the drive on an offline gateway: held, the controller keeps no
-    move (the drive runs as it did); carried out, it records the speed then. Before: the
-    late carry-out restored the step's planned pump move, and in manual mode there was none."""
-    entry = await add_network(hass, options={"mode": "manual"})
-    await _switch_to_gateway(hass, entry, "B001", GATEWAY_NAMES)
-    options = {"pump_gateway_device": "pump-vfd", "pump_gateway_id": "gw1"}
-    hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
-    await hass.async_block_till_done()
-    coordinator = entry.runtime_data.coordinator
-    await _read_once(hass, entry, "pump-vfd", {"speed_feedback": 80.0})
-    controller = coordinator.memory.loop.controller
-    before = controller.last_speed
-    await _status(hass, "offline")
-    async with coordinator.engine_lock:
-        await coordinator.async_send({}, 0.75, confirmed=True)
-    assert coordinator.plant.pump_failed
-    assert controller.last_speed == before
-    await _online_and_confirmed(hass, mqtt_mock, coordinator, 75.0)
-    assert controller.last_speed == pytest.approx(0.75)
-    assert controller.pump_from == pytest.approx(0.8)  # the drive's speed it went from
-    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_an_alarm_threshold_loosened_during_a_running_cycle_raises_nothing(
@@ -127,4 +98,3 @@ def _press(hass: HomeAssistant) -> Coroutine[Any, Any, Any]:
 
 
 _MIN_FLOW = "number.estate12_minimum_flow_share_of_set_flow"
-GATEWAY_NAMES = {"gateway_meter": "b001-meter", "gateway_valve": "b001-valve"}
