@@ -123,6 +123,9 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self.balance = BalanceStateMachine()  # §8.2.5/§8.2.6 state, run by the engine loop
         self.balance_now = False  # the operator's "balance now" for the next cycle
         self.balancing_now = False  # … taken by the cycle running now (actions.py)
+        # a confirmed proposal's pump command held for an offline gateway: (request id,
+        # speed, the speed it was sent from), recorded once carried out (_record_sent)
+        self._pump_confirmed: tuple[str, float, float] | None = None
         self.events = AlarmEvents(hass, entry.entry_id, network)  # publishes the alarms
         # The engine's state (simulator, control loop) is worked on in the executor: whatever
         # touches it from the loop waits until no cycle runs (one cycle at a time anyway).
@@ -549,14 +552,16 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         plant = self.plant
         if not plant.held and plant.pump_held is None:
             return
+        confirmed, held = self._pump_confirmed, plant.pump_held
         done = plant.carried_out()
         if not done and not plant.pump_late:
             return
         self.sent |= done
-        if self.memory.loop is not None:
-            await self.hass.async_add_executor_job(
-                self.memory.loop.carried_out_late, done, plant.pump_late
-            )
+        loop = self.memory.loop
+        if loop is not None:
+            await self.hass.async_add_executor_job(loop.carried_out_late, done, plant.pump_late)
+            if plant.pump_late and confirmed and held and confirmed[0] == held[0]:
+                loop.controller.pump_confirmed(*confirmed[1:])  # manual: no planned move
 
     def _record_sent(
         self,
@@ -569,12 +574,16 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
 
         ``confirmed_pump``: a confirmed manual proposal's speed (as sent, limited under the
         limits set now) and the speed it was sent from, recorded as its step's pump move
-        (``Controller.pump_confirmed``, §5.3.6-3, §5.3.6-6). Before, the controller kept no
-        move: the next step carried no estimate by the speed change and compared the
-        drive's feedback with an old command."""
+        (``Controller.pump_confirmed``, §5.3.6-3, §5.3.6-6) — held for an offline gateway,
+        once the gateway carries it out (:meth:`_async_carried_out`). Before, the
+        controller kept no move: the next step carried no estimate by the speed change and
+        compared the drive's feedback with an old command."""
         sent = {k: v for k, v in openings.items() if k not in failed}
         self.sent |= sent
         loop = self.memory.loop
+        held = self.plant.pump_held
+        if confirmed_pump is not None and held is not None:  # recorded once carried out
+            self._pump_confirmed = (held[0], *confirmed_pump)
         if loop is not None:
             pump_out = not self.plant.pump_failed
             loop.commanded(sent, pump_sent=pump_out)
