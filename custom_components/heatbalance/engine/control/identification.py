@@ -588,7 +588,7 @@ def learned_corrections(model: ModelBased) -> dict[str, Any]:
 def pipe_group_factors(model: ModelBased) -> dict[str, dict[str, float | None]]:
     """Each pipe line's adopted resistance factor over the file's, with the standard error
     of the present estimate (None: no data yet); empty until the lines were learnt apart."""
-    pipes, names = model.pipes, model.planner.group_names
+    pipes, names = model.pipes, model.pipe_part_names()
     if len(pipes.factors) != len(names) or len(names) < 2:
         return {}
     errors = pipes.estimate()[1]
