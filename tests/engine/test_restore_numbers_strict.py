@@ -64,6 +64,7 @@ def test_a_damaged_series_entry_or_drawing_sample_is_dropped_alone() -> None:
         ("last_speed", "0.9", None),
         ("pump_from", "1.0", None),
         ("pump_forgotten", [1.0, "0.95", 0, 2, 0.0, 1.0], None),
+        ("pooled", {"flow_m3h": "0.5"}, None),  # pooled again from the filters
     ],
 )
 def test_a_pump_memory_stored_as_text_restarts_its_part(
@@ -73,8 +74,11 @@ def test_a_pump_memory_stored_as_text_restarts_its_part(
     stored = json.loads(text) | {key: damage}
     with caplog.at_level(logging.WARNING):
         ctl = Controller.from_dict(network, stored)
-    attr = "_pump_forgotten" if key == "pump_forgotten" else key
-    assert getattr(ctl, attr) == fresh
+    if key == "pooled":
+        assert ctl._pooled()["flow_m3h"] != 0.5
+    else:
+        attr = "_pump_forgotten" if key == "pump_forgotten" else key
+        assert getattr(ctl, attr) == fresh
     assert f"Stored controller: {key} damaged" in caplog.text
     assert ctl.last_openings == json.loads(text)["last_openings"]  # the other parts kept
 

@@ -2741,8 +2741,8 @@ class Controller:
             self._pool_noise()
             return
         levels = {}
-        for name in (*SIGNALS, FLOW_DRIFT):
-            value = usable(data.get(name))
+        for name in (*SIGNALS, FLOW_DRIFT):  # damaged: raises, pooled again (``_part``)
+            value = _stored_or_none(data.get(name))
             levels[name] = value if value is not None and value >= 0 else None
         self.estimators.set_pooled([levels[name] for name in SIGNALS])  # two array writes
         self.estimators.set_flow_drift(None, levels[FLOW_DRIFT])
