@@ -19,9 +19,8 @@ Assistant's own test harness (pytest-homeassistant-custom-component, as ``bench_
    named) and the meter check's restored windows (evidence the day was read, not dropped).
 
 Steps 2-3 run ``--reps`` times in one process (the Store rewritten each time from the same
-bytes), alternating ``--variants`` when several are given: ``as-is`` (the code as it is),
-``field-by-field`` (``meters._checked_at_once`` answering "no verdict" for every inlet, so
-every stored inlet is read by the field-by-field readers alone, as before 18c's fast path).
+bytes). (At 8ffa043 ``--variants as-is field-by-field`` alternated the meter check's read
+with and without 18c's check at once, since removed: docs/integration.md, 19d.)
 
 Home Assistant's checks: ``block_async_io`` (blocking file, sleep and import calls on the
 event loop; Home Assistant's bootstrap turns it on in every start) always; with
@@ -31,7 +30,7 @@ times are not the start's. Every warning they log is printed. The coordinator's 
 off (``bench_product._refreshes_counted``): the first cycle is the setup's own.
 
     PYTHONPATH=. .venv/ha2026/bin/python -m benchmarks.bench_start --state F
-        [--reps 2] [--variants as-is field-by-field] [--asyncio-debug] [--profile P]
+        [--reps 2] [--asyncio-debug] [--profile P]
 
 Not a test: figures vary with the machine's load (printed beside each row).
 """
@@ -70,8 +69,6 @@ from benchmarks.bench_product import (  # noqa: E402
     _refreshes_counted,
 )
 from devtools.case_run import run_case  # noqa: E402
-
-VARIANTS = ("as-is", "field-by-field")
 
 
 def _load() -> str:
@@ -127,13 +124,8 @@ def _windows(coordinator: Any) -> dict[str, Any]:
     return {"inlets": len(lengths), "mean_window": sum(lengths) / max(len(lengths), 1)}
 
 
-async def _timed_start(hass: Any, entry: Any, variant: str) -> dict[str, Any]:
+async def _timed_start(hass: Any, entry: Any, rep: int) -> dict[str, Any]:
     """One setup of ``entry`` from its Store, timed (see the module docstring)."""
-    from unittest.mock import patch
-
-    from custom_components.heatbalance.engine import meters
-
-    fast = patch.object(meters, "_checked_at_once", lambda _stored: False)
     warnings = Warnings()
     logging.getLogger("custom_components.heatbalance").addHandler(warnings)
     parts = StartParts()
@@ -148,23 +140,19 @@ async def _timed_start(hass: Any, entry: Any, variant: str) -> dict[str, Any]:
     t0, c0, l0 = time.perf_counter(), time.process_time(), time.thread_time()
     try:
         with parts.timed(), profile or contextlib.nullcontext():
-            if variant == "field-by-field":
-                fast.start()
             assert await hass.config_entries.async_setup(entry.entry_id)
             setup = time.perf_counter() - t0, time.process_time() - c0, time.thread_time() - l0
             await hass.async_block_till_done()
     finally:
-        if variant == "field-by-field":
-            fast.stop()
         block.stop()
         beat.stop()
         logging.getLogger("custom_components.heatbalance").removeHandler(warnings)
     if profile is not None:
-        profile.dump_stats(f"{os.environ['BENCH_START_PROFILE']}-{variant}.prof")
+        profile.dump_stats(f"{os.environ['BENCH_START_PROFILE']}-{rep}.prof")
     settled = time.perf_counter() - t0, time.process_time() - c0, time.thread_time() - l0
     coordinator = entry.runtime_data.coordinator
     return {
-        "variant": variant,
+        "rep": rep,
         "setup": setup,  # (wall, CPU all threads, CPU of the event loop's thread)
         "settled": settled,
         "first_data": coordinator.data is not None and coordinator.last_update_success,
@@ -183,7 +171,6 @@ async def _timed_start(hass: Any, entry: Any, variant: str) -> dict[str, Any]:
 async def test_start(hass: Any, request: Any) -> None:
     """The benchmark run (see the module docstring); writes its figures as JSON."""
     state_file = Path(os.environ["BENCH_START_STATE"])
-    variants = json.loads(os.environ.get("BENCH_START_VARIANTS", '["as-is"]'))
     reps = int(os.environ.get("BENCH_START_REPS", "1"))
     name, algorithm, form = _day_old_memory(state_file)
     gc.collect()  # the day's tree is gone before anything is timed
@@ -204,7 +191,7 @@ async def test_start(hass: Any, request: Any) -> None:
         try:
             for rep in range(reps):
                 store.write_bytes(day_old)
-                row = await _timed_start(hass, entry, variants[rep % len(variants)])
+                row = await _timed_start(hass, entry, rep + 1)
                 row["store_mb"] = len(day_old) / 1e6
                 rows.append(row)
                 assert await hass.config_entries.async_unload(entry.entry_id)
@@ -223,7 +210,7 @@ def _print(result: dict[str, Any], name: str) -> None:
         f" asyncio debug {'on' if result['asyncio_debug'] else 'off'}"
     )
     print(
-        "| variant | setup returned | settled | first cycle | platforms | · Store read |"
+        "| rep | setup returned | settled | first cycle | platforms | · Store read |"
         " · restore | · engine cycle | longest loop callback ms | stall ms | entities "
         "enabled/registered | meter windows | warnings | load before → after |"
     )
@@ -236,7 +223,7 @@ def _print(result: dict[str, Any], name: str) -> None:
 
         w = r["windows"]
         print(
-            f"| {r['variant']} | {r['setup'][0]:.1f} / {r['setup'][1]:.1f} / "
+            f"| {r['rep']} | {r['setup'][0]:.1f} / {r['setup'][1]:.1f} / "
             f"{r['setup'][2]:.1f} | {r['settled'][0]:.1f} / {r['settled'][1]:.1f} / "
             f"{r['settled'][2]:.1f} | {part('first cycle')} | {part('platforms')} | "
             f"{part('· Store read')} | {part('· restore')} | {part('· engine cycle')} | "
@@ -248,9 +235,9 @@ def _print(result: dict[str, Any], name: str) -> None:
         )
     for r in result["rows"]:
         spent = ", ".join(f"{k} {c:.1f} ({w:.1f})" for k, (c, w) in r["parts"].items())
-        print(f"  {r['variant']} parts, CPU (wall): {spent}; GC {r['gc_s']:.1f} s")
+        print(f"  {r['rep']}: parts, CPU (wall): {spent}; GC {r['gc_s']:.1f} s")
         where = r["longest_callback"]["where"][:2]
-        print(f"  {r['variant']}: longest callback {r['longest_callback']['what'][:160]}")
+        print(f"  {r['rep']}: longest callback {r['longest_callback']['what'][:160]}")
         for stack, samples in where:
             print(f"    {samples}× {stack[:220]}")
         for text in r["warnings"][:3]:
@@ -265,10 +252,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--state", type=Path, required=True, help="bench_restore --write's file")
     parser.add_argument("--reps", type=int, default=2, help="timed starts in the process")
-    parser.add_argument("--variants", nargs="*", default=["as-is"], choices=VARIANTS)
     parser.add_argument("--asyncio-debug", action="store_true", help="as hass --debug runs")
     parser.add_argument(
-        "--profile", help="cProfile of each timed start (all threads) to PROFILE-<variant>.prof"
+        "--profile", help="cProfile of each timed start (all threads) to PROFILE-<rep>.prof"
     )
     parser.add_argument("--timeout", type=float, default=3000.0)
     args = parser.parse_args()
@@ -276,7 +262,6 @@ def main() -> int:
     result_file = folder / "result.json"
     env = os.environ | {
         "BENCH_START_STATE": str(args.state.resolve()),
-        "BENCH_START_VARIANTS": json.dumps(args.variants),
         "BENCH_START_REPS": str(args.reps),
         "BENCH_START_OUT": str(result_file),
         "BENCH_START_ASYNCIO_DEBUG": "1" if args.asyncio_debug else "0",
