@@ -1100,6 +1100,7 @@ class ModelBased:
                 else {}
             ),
             **({"top_openings": dict(self._top_openings)} if self._top_openings else {}),
+            **({"pipe_parts": True} if self._by_columns else {}),  # see _pipe_columns
             # carried between cycles, so a restart plans bit for bit as an uninterrupted
             # run (issue 10): the last plan's flows (an unread inlet's), the households ever
             # read, the inlets with a ΔP transmitter, last cycle's blocked valves and the
@@ -1130,6 +1131,8 @@ class ModelBased:
             self.pipes = PipeIdentifier.from_dict(dict(data.get("pipes", {})))
         except RESTORE_ERRORS:  # damaged: the pipes learn afresh from the drawing (α = 1)
             self.pipes = PipeIdentifier()
+        # factors per part of a line (learnt from flows) or per line: as many of each is common
+        self._by_columns = data.get("pipe_parts") is True
         self.apply_pipe_factor()
         bound = RESIDUAL_SHARE * self.planner.g1
         index = self.planner.index
