@@ -11,11 +11,12 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from .audit import async_audit
 from .const import DOMAIN, SOURCE_SIMULATOR
 from .coordinator import HeatbalanceCoordinator
-from .cycle import limits_of
+from .cycle import CycleResult, limits_of
 from .engine.alarms import Alarm
 
 COMMAND_ANSWER_S = 10.0  # how long an operator command waits for the gateway read-back
 NO_CYCLE = "failed"  # balance now's audit: its cycle failed (no result), nothing moved
+ANSWERED = "answered"  # … pressed again while its cycle ran: answered by that cycle
 
 
 async def async_balance_now(
@@ -25,10 +26,21 @@ async def async_balance_now(
     (§5.3.6-6) computes and shows the proposal and moves nothing until the operator confirms
     it (:func:`async_confirm_proposal`).
 
+    A press while a "balance now" cycle runs is answered by that cycle (audited held
+    :data:`ANSWERED`), not queued as a second one: that cycle ran right after the first had
+    moved the valves, and on a real plant read the flows before they answered its moves
+    (the controller would learn a move that did nothing). A press while a timer cycle runs
+    is the next cycle's (the timer's cycle may hold its moves, §8.2.5).
+
     The primary level has no remote regulation (Table 3.0.4): refused there.
     """
     _refuse_primary(coordinator)
     _refuse_unloading(coordinator)
+    if coordinator.balancing_now:
+        async with coordinator.engine_lock:  # until the running cycle is done
+            pass
+        _audit_balance_now(coordinator, context, entity_id, None, ANSWERED)
+        return
     last = coordinator.data
     coordinator.balance_now = True  # the engine moves only in automatic mode (loop.Dispatch)
     await coordinator.async_refresh()
@@ -40,6 +52,17 @@ async def async_balance_now(
     # mode or the algorithm while it ran (the coordinator's _async_held_since); a cycle
     # that failed leaves the last one's result
     done = result if result is not None and result is not last else None
+    _audit_balance_now(coordinator, context, entity_id, done, NO_CYCLE)
+
+
+def _audit_balance_now(
+    coordinator: HeatbalanceCoordinator,
+    context: Context | None,
+    entity_id: str | None,
+    done: CycleResult | None,
+    why: str,
+) -> None:
+    """Balance now's audit (§5.3.6-7): what its cycle did, or ``why`` it ran none."""
     async_audit(
         coordinator.hass,
         coordinator.config_entry.entry_id,
@@ -47,7 +70,7 @@ async def async_balance_now(
         context,
         entity_id=entity_id,
         moved=done is not None and (bool(done.sent) or done.pump_sent is not None),
-        held=NO_CYCLE if done is None else done.held,
+        held=why if done is None else done.held,
         valves=0 if done is None else len(done.sent),
     )
 
@@ -67,7 +90,7 @@ async def async_confirm_proposal(
         # valve moved by hand since is limited again from where it is now (§5.3.6-3)
         openings, pump = coordinator.within_current_limits(result.commands, result.pump_command)
         coordinator.sent = {}
-        sent = await coordinator.async_send(openings, pump)
+        sent = await coordinator.async_send(openings, pump, confirmed=True)
     result.commands = {}  # confirmed once; the next cycle proposes afresh
     coordinator.async_update_listeners()
     await coordinator.async_told()

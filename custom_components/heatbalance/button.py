@@ -11,7 +11,11 @@ from .actions import async_acknowledge, async_balance_now, async_confirm_proposa
 from .coordinator import HeatbalanceConfigEntry
 from .entity import HeatbalanceEntity, add_network_entities
 
-PARALLEL_UPDATES = 1
+# Presses are not queued by HA: each action waits on the coordinator's engine lock where it
+# touches the plant; a second "Balance now" while the first's cycle runs is answered by that
+# cycle (actions.py; queued, it ran a second cycle right after), and an acknowledgement
+# does not wait for a cycle.
+PARALLEL_UPDATES = 0
 BALANCE_NOW = ButtonEntityDescription(key="balance_now", translation_key="balance_now")
 CONFIRM = ButtonEntityDescription(key="confirm_proposal", translation_key="confirm_proposal")
 ACKNOWLEDGE = ButtonEntityDescription(

@@ -38,6 +38,7 @@ from .cycle import (
     CycleMemory,
     CycleResult,
     limits_of,
+    rejudged,
     replanned,
     run_cycle,
 )
@@ -121,6 +122,10 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self.sent: dict[str, float] = {}  # openings dispatched last cycle (to verify)
         self.balance = BalanceStateMachine()  # §8.2.5/§8.2.6 state, run by the engine loop
         self.balance_now = False  # the operator's "balance now" for the next cycle
+        self.balancing_now = False  # … taken by the cycle running now (actions.py)
+        # a confirmed proposal's pump command held for an offline gateway: (request id,
+        # speed, the speed it was sent from), recorded once carried out (_record_sent)
+        self._pump_confirmed: tuple[str, float, float] | None = None
         self.events = AlarmEvents(hass, entry.entry_id, network)  # publishes the alarms
         # The engine's state (simulator, control loop) is worked on in the executor: whatever
         # touches it from the loop waits until no cycle runs (one cycle at a time anyway).
@@ -370,8 +375,16 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
 
     async def _async_cycle(self) -> CycleResult:
         # the operator's "balance now" is this cycle's if asked before it started; one asked
-        # while it runs is the next cycle's (its refresh waits on the lock), not dropped
+        # while a timer cycle runs is the next cycle's (its refresh waits on the lock), one
+        # asked while a "balance now" cycle runs is answered by it (actions.py)
         balance_now, self.balance_now = self.balance_now, False
+        self.balancing_now = balance_now
+        try:
+            return await self._async_cycle_run(balance_now)
+        finally:
+            self.balancing_now = False
+
+    async def _async_cycle_run(self, balance_now: bool) -> CycleResult:
         try:
             await self._async_carried_out()
             acq = await self.plant.async_acquire(self.hass)
@@ -402,7 +415,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
                 translation_placeholders={"error": str(err)},
             ) from err
         self.sent = {}
-        await self._async_held_since(result, started)
+        await self._async_held_since(result, started, inlets)
         limits, loop = limits_of(self.settings), self.memory.loop
         if result.held is None and loop is not None and limits != limits_of(started):
             result.commands, result.pump_command = loop.step_within_limits(
@@ -412,6 +425,19 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             result.sent = await self.async_send(result.commands, result.pump_command)
             if result.pump_command is not None and not self.plant.pump_failed:
                 result.pump_sent = result.pump_command
+        if not rejudged(started, self.settings, inlets, self.inlets):
+            self._alarm_update(result)
+        self._design_load_issue(result)
+        self._audit_load_source(result)
+        self.schedule_save()
+        archive_cycle(self, result)  # the operator's season-long record (records.py)
+        return result
+
+    def _alarm_update(self, result: CycleResult) -> None:
+        """Raise and clear alarms by the cycle's conditions (§5.3.8-1). Not called for a
+        cycle judged by thresholds the operator changed while it ran (:func:`.cycle.
+        rejudged`): the book stays as it was, and the next cycle, the first by the new
+        thresholds, decides — no alarm raised by a threshold just loosened."""
         raised, cleared = self.alarms.update(
             result.conditions, self.settings.alarm_cycles, result.time_s
         )
@@ -419,13 +445,10 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             self.events.fire(alarm, "raised")
         for alarm in cleared:
             self.events.fire(alarm, "cleared")
-        self._design_load_issue(result)
-        self._audit_load_source(result)
-        self.schedule_save()
-        archive_cycle(self, result)  # the operator's season-long record (records.py)
-        return result
 
-    async def _async_held_since(self, result: CycleResult, started: Settings) -> None:
+    async def _async_held_since(
+        self, result: CycleResult, started: Settings, inlets: dict[str, InletConfig]
+    ) -> None:
         """Manual means manual also for a cycle already running when the operator chose it
         (§5.3.6-6, §5.2.4-2): the engine decided on the settings read at the cycle's start, and
         a mode or inlet switch applied while it ran in the executor (the timer's cycle on a
@@ -434,18 +457,19 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         the controller is told nothing moved (``ControlLoop.held``); an inlet switched to
         manual since is left out (the controller forgets a command not sent).
 
-        Another algorithm, level or target chosen since (:func:`.cycle.replanned`): the old
-        plan's moves are not sent either (held :data:`.cycle.REPLANNED`); the next cycle,
-        the first of the new choice, decides. The entry began to unload since (inlets added
-        or removed reload it): held :data:`.cycle.UNLOADING`, as a cycle queued then never
-        runs (:meth:`_async_update_data`); the reloaded entry's first cycle plans anew."""
+        Another algorithm, level or target chosen since, or an inlet's weight or offset
+        changed (:func:`.cycle.replanned`): the old plan's moves are not sent either (held
+        :data:`.cycle.REPLANNED`); the next cycle, the first of the new choice, decides.
+        The entry began to unload since (inlets added or removed reload it): held
+        :data:`.cycle.UNLOADING`, as a cycle queued then never runs
+        (:meth:`_async_update_data`); the reloaded entry's first cycle plans anew."""
         if result.held is not None:
             return
         if self._shutdown_requested:
             result.held = UNLOADING
         elif not self.settings.auto:
             result.held = MANUAL
-        elif replanned(started, self.settings):
+        elif replanned(started, self.settings, inlets, self.inlets):
             result.held = REPLANNED
         else:
             manual = {iid for iid, cfg in self.inlets.items() if not cfg.auto}
@@ -503,13 +527,22 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             {iid: ratios[iid] for iid in flagged if iid in ratios},
         )
 
-    async def async_send(self, openings: dict[str, float], pump: float | None) -> dict[str, float]:
+    async def async_send(
+        self, openings: dict[str, float], pump: float | None, confirmed: bool = False
+    ) -> dict[str, float]:
         """Send openings (already within the safety limits) and a pump speed; what reached
         its device is verified on the next cycle, and cleaning expects those flows to change.
-        Returns what was sent. The caller holds :attr:`engine_lock`."""
+        ``confirmed``: a manual proposal the operator confirmed (its step held the pump's
+        speed as unsent). Returns what was sent. The caller holds :attr:`engine_lock`."""
+        before = self.simulator.pump_speed  # where the drive runs (the model follows it)
         failed = await self.plant.async_dispatch(self.hass, openings, pump)
         return await self.hass.async_add_executor_job(
-            run_paused, len(self.network.inlets), self._record_sent, openings, failed
+            run_paused,
+            len(self.network.inlets),
+            self._record_sent,
+            openings,
+            failed,
+            (pump, before) if confirmed and pump is not None else None,
         )
 
     async def _async_carried_out(self) -> None:
@@ -519,22 +552,43 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         plant = self.plant
         if not plant.held and plant.pump_held is None:
             return
+        confirmed, held = self._pump_confirmed, plant.pump_held
         done = plant.carried_out()
         if not done and not plant.pump_late:
             return
         self.sent |= done
-        if self.memory.loop is not None:
-            await self.hass.async_add_executor_job(
-                self.memory.loop.carried_out_late, done, plant.pump_late
-            )
+        loop = self.memory.loop
+        if loop is not None:
+            await self.hass.async_add_executor_job(loop.carried_out_late, done, plant.pump_late)
+            if plant.pump_late and confirmed and held and confirmed[0] == held[0]:
+                loop.controller.pump_confirmed(*confirmed[1:])  # manual: no planned move
 
-    def _record_sent(self, openings: dict[str, float], failed: set[str]) -> dict[str, float]:
+    def _record_sent(
+        self,
+        openings: dict[str, float],
+        failed: set[str],
+        confirmed_pump: tuple[float, float] | None = None,
+    ) -> dict[str, float]:
         """What reached its device, told to the control loop (executor: thousands of
-        commands on a households network), the pump's drive included."""
+        commands on a households network), the pump's drive included.
+
+        ``confirmed_pump``: a confirmed manual proposal's speed (as sent, limited under the
+        limits set now) and the speed it was sent from, recorded as its step's pump move
+        (``Controller.pump_confirmed``, §5.3.6-3, §5.3.6-6) — held for an offline gateway,
+        once the gateway carries it out (:meth:`_async_carried_out`). Before, the
+        controller kept no move: the next step carried no estimate by the speed change and
+        compared the drive's feedback with an old command."""
         sent = {k: v for k, v in openings.items() if k not in failed}
         self.sent |= sent
-        if self.memory.loop is not None:
-            self.memory.loop.commanded(sent, pump_sent=not self.plant.pump_failed)
+        loop = self.memory.loop
+        held = self.plant.pump_held
+        if confirmed_pump is not None and held is not None:  # recorded once carried out
+            self._pump_confirmed = (held[0], *confirmed_pump)
+        if loop is not None:
+            pump_out = not self.plant.pump_failed
+            loop.commanded(sent, pump_sent=pump_out)
+            if confirmed_pump is not None and pump_out:
+                loop.controller.pump_confirmed(*confirmed_pump)
         return sent
 
     @property

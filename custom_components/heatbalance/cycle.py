@@ -10,6 +10,7 @@ collects what the entities show.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from .engine.model import WEIGHT_RANGE, Network
 from .engine.plausibility import distrusted
 from .engine.simulator import Ranges, ranges
 from .reading import Acquisition, Reading
-from .settings import ENGINE_TARGETS, InletConfig, Settings
+from .settings import ENGINE_TARGETS, LIMIT_OPTIONS, InletConfig, Settings
 
 ENGINE_ALGORITHMS = {"traditional": "traditional", "ai": "model"}
 LEARNED = (
@@ -210,29 +211,62 @@ class CycleMemory:
 REPLANNED = "replanned"
 UNLOADING = "unloading"  # … or for an entry that began to unload while it ran
 PLAN_SETTINGS = ("algorithm", "level", "target")  # what a plan is made by (§5.3.6-1, §3.0.4)
+SET_FLOW_TUNABLES = ("weight", "setpoint_offset")  # … and an inlet's set flow (§5.3.6-5)
 
 
-def replanned(started: Settings, now: Settings) -> bool:
-    """Whether a cycle planned on ``started`` is no plan of the settings ``now``: the operator
-    chose another algorithm (PI ↔ model-based, §5.3.6-1), level (its band and presettings,
-    §3.0.4) or regulation target (§4.1.1) while it ran. Its moves are not sent: an operator
-    who switches expects the new choice to decide the next move, not the old one to make
-    it after the switch."""
-    return any(getattr(started, k) != getattr(now, k) for k in PLAN_SETTINGS)
+def replanned(
+    started: Settings,
+    now: Settings,
+    inlets_started: Mapping[str, InletConfig] | None = None,
+    inlets_now: Mapping[str, InletConfig] | None = None,
+) -> bool:
+    """Whether a cycle planned on ``started`` (and ``inlets_started``) is no plan of the
+    settings ``now``: the operator chose another algorithm (PI ↔ model-based, §5.3.6-1),
+    level (its band and presettings, §3.0.4) or regulation target (§4.1.1), or changed an
+    inlet's weight or setpoint offset (its set flow, which the model-based plan shares a
+    shortfall by, §5.3.6-5) while it ran. Its moves are not sent: an operator who changes
+    them expects the new choice to decide the next move, not the old one to make it after
+    the change."""
+    return any(getattr(started, k) != getattr(now, k) for k in PLAN_SETTINGS) or _retuned(
+        inlets_started or {}, inlets_now or {}
+    )
+
+
+def rejudged(
+    started: Settings,
+    now: Settings,
+    inlets_started: Mapping[str, InletConfig],
+    inlets_now: Mapping[str, InletConfig],
+) -> bool:
+    """Whether a cycle's alarm conditions were judged by thresholds the operator has changed
+    since it started: an alarm threshold (§5.3.8-1), the minimum flow (the ``flow_low``
+    rule's) or an inlet's set flow. The coordinator then holds that cycle's alarm update:
+    an alarm raised by a threshold the operator had just loosened reached his phone and
+    cleared a cycle later (or one he tightened waited a cycle to be judged anyway)."""
+    return (
+        alarm_settings(started, dict(inlets_started)) != alarm_settings(now, dict(inlets_now))
+        or limits_of(started).min_flow_ratio != limits_of(now).min_flow_ratio
+        or _retuned(inlets_started, inlets_now)
+    )
+
+
+def _retuned(started: Mapping[str, InletConfig], now: Mapping[str, InletConfig]) -> bool:
+    """Whether an inlet's set-flow tunables differ between two versions of the inlets."""
+    return any(
+        getattr(cfg, k) != getattr(now[iid], k)
+        for iid, cfg in started.items()
+        if iid in now
+        for k in SET_FLOW_TUNABLES
+    )
 
 
 def limits_of(settings: Settings) -> SafetyLimits:
     """The engine's safety limits from the operator's thresholds (§5.3.6-3), minimum flow
     included: the engine never closes a valve further while its inlet is at or below it;
-    the pump's speed range and speed step as well."""
+    the pump's speed range and speed step as well (every option of
+    :data:`.settings.LIMIT_OPTIONS`, whole)."""
     return SafetyLimits(
-        min_opening=settings.min_opening_pct / 100.0,
-        max_opening=settings.max_opening_pct / 100.0,
-        max_step=settings.max_step_pct / 100.0,
-        min_flow_ratio=settings.min_flow_pct / 100.0,
-        min_pump_speed=settings.min_pump_speed_pct / 100.0,
-        max_pump_speed=settings.max_pump_speed_pct / 100.0,
-        max_pump_step=settings.max_pump_step_pct / 100.0,
+        **{limit: getattr(settings, pct) / 100.0 for pct, limit in LIMIT_OPTIONS.values()}
     )
 
 

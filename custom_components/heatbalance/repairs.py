@@ -21,10 +21,15 @@
   §3.0.7): the flow targets follow those loads (§8.2.4), so the file is what is wrong, not
   a device; the operator checks the loads and uploads the corrected file. Raised and
   cleared by the coordinator's cycle when the set of named inlets changes.
+- ``damaged_options``: options the Store holds damaged (an edited or broken store: text, a
+  bool, NaN, a safety limit outside its range or out of order) are used at their defaults
+  (``settings.restarted_options``, §5.3.6-3); the issue names them with the stored values,
+  logged once, and its fix stores the defaults.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -43,13 +48,15 @@ from .const import CONF_CYCLE_MINUTES, DOMAIN, MAX_CYCLE_MINUTES
 from .engine.model import Network
 from .gateway_protocol import PROTOCOL
 from .requirements import Points, available, missing_signals, not_electric
-from .settings import InletConfig, Settings
+from .settings import InletConfig, Settings, restarted_options
 
 if TYPE_CHECKING:
     from .gateway_source import GatewaySource
 
 GATEWAY_KINDS = ("gateway_protocol", "gateway_offline", "gateway_signals")
 DESIGN_LOADS = "design_loads"
+DAMAGED_OPTIONS = "damaged_options"
+_LOGGER = logging.getLogger(__name__)
 ENTITIES_LEFT_DISABLED = "entities_left_disabled"
 
 
@@ -140,6 +147,17 @@ class _Issues:
             {"level": level, "target": target, "signals": lines} if lines else None,
         )
 
+    def damaged_options(self, settings: Settings) -> None:
+        """The ``damaged_options`` issue; logged when raised or its options change, not at
+        every read of the options (each reload logged it again)."""
+        named = ", ".join(settings.damaged)
+        issue_id = f"{self.entry_id}_{DAMAGED_OPTIONS}"
+        issue = ir.async_get(self.hass).async_get_issue(DOMAIN, issue_id)
+        shown = (issue.translation_placeholders or {}) if issue is not None else {}
+        if named and shown.get("options") != named:
+            _LOGGER.warning("%s: damaged options used at their defaults: %s", self.title, named)
+        self.set(DAMAGED_OPTIONS, {"options": named} if named else None, fixable=True)
+
 
 def _reads_power(hass: HomeAssistant, entity_id: str | None) -> bool | None:
     """Whether an entity's state reads as a thermal power (a unit PowerConverter knows);
@@ -176,6 +194,7 @@ async def async_check_issues(
         fixable=True,
         data={"subentries": ",".join(sorted(orphans))},
     )
+    issues.damaged_options(settings)
 
 
 def async_clear_issues(hass: HomeAssistant, entry_id: str) -> None:
@@ -188,6 +207,7 @@ def async_clear_issues(hass: HomeAssistant, entry_id: str) -> None:
         *GATEWAY_KINDS,
         DESIGN_LOADS,
         ENTITIES_LEFT_DISABLED,
+        DAMAGED_OPTIONS,
     ):
         ir.async_delete_issue(hass, DOMAIN, f"{entry_id}_{kind}")
 
@@ -274,7 +294,8 @@ async def async_gateway_issues(
 
 
 class EntryFixFlow(RepairsFlow):
-    """Confirm, then change the entry: shorten the cycle, or drop orphan subentries."""
+    """Confirm, then change the entry: shorten the cycle, store the defaults of damaged
+    options, or drop orphan subentries."""
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         """Remember which entry and which fix."""
@@ -295,6 +316,9 @@ class EntryFixFlow(RepairsFlow):
         if user_input is not None:
             if self._data["kind"] == "cycle_too_long":
                 options = dict(entry.options) | {CONF_CYCLE_MINUTES: MAX_CYCLE_MINUTES}
+                entries.async_update_entry(entry, options=options)
+            elif self._data["kind"] == DAMAGED_OPTIONS:  # as read now, not as raised
+                options = dict(entry.options) | restarted_options(entry.options)
                 entries.async_update_entry(entry, options=options)
             else:
                 for subentry_id in str(self._data.get("subentries", "")).split(","):

@@ -8,7 +8,6 @@ later version never breaks an older entry. No Home Assistant imports: pure data.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -73,7 +72,6 @@ from .engine.control.base import usable
 from .engine.control.safety import SafetyLimits, finite_number
 from .engine.evaluation import BANDS
 
-_LOGGER = logging.getLogger(__name__)
 _ENGINE_LIMITS = SafetyLimits()
 # the options' target names → the engine's (control/base.py, evaluation.py)
 ENGINE_TARGETS = {
@@ -181,18 +179,18 @@ RELOAD_OPTIONS: tuple[str, ...] = (
     CONF_SUBSTATION_FLOW_DEVICE,  # a meter on the gateway attaches its source at setup
     CONF_SUBSTATION_HEAT_DEVICE,
 )
-# The options the engine's SafetyLimits are made of (cycle.limits_of, §5.3.6-3).
-_LIMIT_OPTIONS = frozenset(
-    (
-        CONF_MIN_OPENING,
-        CONF_MAX_OPENING,
-        CONF_MAX_STEP,
-        CONF_MIN_FLOW,
-        CONF_MIN_PUMP_SPEED,
-        CONF_MAX_PUMP_SPEED,
-        CONF_MAX_PUMP_STEP,
-    )
-)
+# The options the engine's SafetyLimits are made of (§5.3.6-3): option → (Settings field in
+# %, SafetyLimits field as a share). One table: cycle.limits_of builds the limits from it and
+# a damaged store's check knows by it which options are limits (_damaged_numbers).
+LIMIT_OPTIONS: dict[str, tuple[str, str]] = {
+    CONF_MIN_OPENING: ("min_opening_pct", "min_opening"),
+    CONF_MAX_OPENING: ("max_opening_pct", "max_opening"),
+    CONF_MAX_STEP: ("max_step_pct", "max_step"),
+    CONF_MIN_FLOW: ("min_flow_pct", "min_flow_ratio"),
+    CONF_MIN_PUMP_SPEED: ("min_pump_speed_pct", "min_pump_speed"),
+    CONF_MAX_PUMP_SPEED: ("max_pump_speed_pct", "max_pump_speed"),
+    CONF_MAX_PUMP_STEP: ("max_pump_step_pct", "max_pump_step"),
+}
 # Limit pairs whose low end must not exceed the high end, with the error shown: the engine's
 # SafetyLimits refuses them (§5.3.6-3).
 ORDERED_LIMITS: tuple[tuple[str, str, str], ...] = (
@@ -248,13 +246,20 @@ class Settings:
     substation_heat_device: str | None = None  # … or that meter on the gateway
     sim_noise_pct: float = 0.0  # the simulated plant's instrument noise (% of each value)
     sim_seed: int = 0  # … and the seed of its draws
+    # options stored damaged and read at their defaults ("key=stored value"): the
+    # ``damaged_options`` repair names them; no setting of its own (not compared)
+    damaged: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Settings:
-        """Read options, defaulting every missing key."""
+        """Read options, defaulting every missing key and every damaged one
+        (:func:`restarted_options`)."""
         o = DEFAULT_OPTIONS | {k: v for k, v in options.items() if k in DEFAULT_OPTIONS}
-        o |= _damaged_numbers(o)
+        fixed = restarted_options(o)
+        damaged = tuple(f"{k}={o[k]!r}" for k in fixed)
+        o |= fixed
         return cls(
+            damaged=damaged,
             level=o[CONF_LEVEL],
             target=o[CONF_TARGET],
             algorithm=o[CONF_ALGORITHM],
@@ -434,26 +439,24 @@ def all_gateway_devices(data: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(n for n in named if n)
 
 
-def _damaged_numbers(o: Mapping[str, Any]) -> dict[str, Any]:
+def restarted_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """The numeric options a stored entry holds damaged — text, a bool, NaN, a safety
     limit outside its range (:data:`OPTION_RANGES`) or a limit pair out of order — each at
-    its default, and logged. The dialog, the numbers and the action store only checked
-    values, so these come from an edited or broken store: ``float`` raised on text and the
-    engine on a limit it refuses (the entry did not load), and True was taken as 1 % (a
-    minimum opening of 1 %, below the engine's 5 %)."""
+    its default. The dialog, the numbers and the action store only checked values, so
+    these come from an edited or broken store: ``float`` raised on text and the engine on
+    a limit it refuses (the entry did not load), and True was taken as 1 % (a minimum
+    opening of 1 %, below the engine's 5 %). Not logged here (it was, at every read of the
+    options, each reload): the ``damaged_options`` repair names them, logged once, and its
+    fix stores these defaults."""
+    o = DEFAULT_OPTIONS | dict(options)
     fixed: dict[str, Any] = {}
     for key, (lo, hi, _step) in OPTION_RANGES.items():
         number = finite_number(o[key])
-        if not (number and (key not in _LIMIT_OPTIONS or lo <= o[key] <= hi)):
+        if not (number and (key not in LIMIT_OPTIONS or lo <= o[key] <= hi)):
             fixed[key] = DEFAULT_OPTIONS[key]
     for low, high, _error in ORDERED_LIMITS:
         if (fixed.get(low, o[low])) > (fixed.get(high, o[high])):
             fixed[low], fixed[high] = DEFAULT_OPTIONS[low], DEFAULT_OPTIONS[high]
-    if fixed:
-        _LOGGER.warning(
-            "Damaged options restarted at their defaults: %s",
-            ", ".join(f"{k}={o[k]!r}" for k in fixed),
-        )
     return fixed
 
 

@@ -8,6 +8,7 @@ own drawing, judged against their meters' own noise, and the pipe fit keeps to t
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from functools import partial
@@ -64,6 +65,8 @@ def test_inlets_with_their_own_drawing_do_not_bend_the_pipes_without_dp() -> Non
 
     Before, their deviations moved the network-wide factor 1.0 → 0.77 once the drawings
     were learnt; the others left the band again and it was not held within 16 steps.
+    The trunk line's far part (PT4 and building 4's pipes, P4_1/P4_2 drawn ×2) learns its
+    own factor from the flows (§3.0.7-3, 19f): ≈ 0.5, the pipes' error credited to them.
     """
     plant = all_open(generate_network(10, 8, seed=23, name="gen10x8-households"))
     ctl = Controller(with_branch_pipes(plant, 2.0), ControllerConfig())
@@ -71,7 +74,8 @@ def test_inlets_with_their_own_drawing_do_not_bend_the_pipes_without_dp() -> Non
     held = first_held_band(verdicts)
     assert held is not None
     assert held <= 12
-    assert ctl.model.pipes.factor == pytest.approx(1.0)  # the trunk is drawn right
+    groups = ctl.learned_corrections()["pipe_groups"]
+    assert 0.4 < groups["PT4…P4_2 (3 pipes)"]["factor"] < 0.7
 
 
 def _comb_model() -> tuple[ModelBased, int, str]:
@@ -194,3 +198,20 @@ def test_a_slope_made_by_the_neighbours_moves_is_no_valve_factor() -> None:
     again.load(stored)
     assert again.drawing_samples == model.drawing_samples
     assert again._top_openings == {i: o for i, o in model._top_openings.items() if i != others[0]}
+
+
+def test_pipe_parts_learnt_from_flows_are_restored_as_parts() -> None:
+    """A restart applies the factors learnt per part of a line (no ΔP, §3.0.7-3) to those
+    parts, also where there are as many parts as lines (here 3 and 3): read as per line,
+    the planner offered other pressures than before the restart until the next fit."""
+    model = ModelBased(generate_network(6, seed=1, branch_len=2))
+    assert len(model.pipe_part_names()) == len(model.planner.group_names) == 3
+    model.pipes.factors = [0.7, 1.3, 0.5]
+    model.pipes.xtx, model.pipes.xty = [[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]], [0.0] * 3
+    model._by_columns = True
+    model.apply_pipe_factor()
+    before = model.planner.offered_pressures(model.planner.design, 1.0)
+    restored = ModelBased(model.network)
+    restored.load(json.loads(json.dumps(model.to_dict())))
+    after = restored.planner.offered_pressures(restored.planner.design, 1.0)
+    assert after == pytest.approx(before, rel=1e-9)

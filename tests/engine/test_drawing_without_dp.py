@@ -62,7 +62,10 @@ def test_a_building_drawn_on_another_branch_is_learnt_without_dp() -> None:
     Before: the pipes were learnt as 0.57 of the file, every inlet learnt a drawing error
     of its own, two far buildings were named blocked, and the network was never in the
     advanced band. Now held from step 15 here (the bare controller, seed 1; B001 stays
-    ≈ +8 % for several steps while its factor settles) — slower than the ≤12 goal."""
+    ≈ +8 % for several steps while its factor settles) — slower than the ≤12 goal.
+    Since the trunk's near and far halves learn their own factors from flows (19f, held from
+    step 7 here), B008's flow that really runs along the near half is learnt there: that
+    half loses more than drawn (§3.0.7-3), shown to the operator as its pipe factor."""
     plant, drawing = comb()
     ctl = Controller(drawing, ControllerConfig())
     verdicts, _, _ = run(plant, ctl, 18, tamper=_no_pressures)
@@ -71,8 +74,9 @@ def test_a_building_drawn_on_another_branch_is_learnt_without_dp() -> None:
     assert held <= 16, verdicts
     assert 0.75 < ctl.model.pipes.factor < 1.33
     assert not ctl.faults  # nothing named blocked or stuck: the drawing is wrong
-    learnt = ctl.learned_corrections()["drawing_valve_factors"]
-    assert {"B001", "B008"} <= set(learnt)  # shown to the operator (CLI, diagnostics)
+    learnt = ctl.learned_corrections()
+    assert "B001" in learnt["drawing_valve_factors"]  # shown to the operator (CLI, diagnostics)
+    assert learnt["pipe_groups"]["PT1…PT7 (7 pipes)"]["factor"] > 1.15
 
 
 def test_a_drawing_factor_moves_at_most_by_its_step_a_cycle() -> None:

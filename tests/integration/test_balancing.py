@@ -208,18 +208,24 @@ async def test_limits_tightened_during_a_running_cycle_bind_its_moves(
     assert moves.max() <= 0.02 + 1e-9  # … within the limit set while it ran
 
 
+@pytest.mark.parametrize(
+    ("entity_id", "value"), [("select.estate12_algorithm", "ai"), ("number.b012_weight", 1.2)]
+)
 async def test_algorithm_changed_during_a_running_cycle_moves_nothing_until_it_decides(
-    hass: HomeAssistant, demo: ConfigEntry, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant,
+    demo: ConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    entity_id: str,
+    value: str | float,
 ) -> None:
     """§5.3.6-1: a cycle planned by PI while the operator chose the model-based controller
     sends nothing (held ``replanned``); the next cycle, the new controller's first, moves
-    (before, the old plan's moves went out after the switch)."""
+    (before, the old plan's moves went out after the switch). The same for an inlet's
+    weight (its set flow, §5.3.6-5; 19h: before, the old plan's moves went out)."""
     coordinator = demo.runtime_data.coordinator
     assert coordinator.settings.algorithm == "traditional"
     before = coordinator.simulator.openings.copy()
-    await _changed_during_a_running_cycle(
-        hass, demo, monkeypatch, "select.estate12_algorithm", "ai"
-    )
+    await _changed_during_a_running_cycle(hass, demo, monkeypatch, entity_id, value)
     assert (coordinator.simulator.openings == before).all()
     assert coordinator.data.held == REPLANNED
     await cycles(hass, demo, 1)

@@ -184,18 +184,23 @@ async def test_a_damaged_stored_command_is_not_sent_when_the_gateway_is_back(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_a_held_pump_command_confirmed_late_is_told_to_the_controller(
-    hass: HomeAssistant, mqtt_mock
-) -> None:
-    """As the step that planned it left the controller (its last speed the command), the
-    dispatch forgets it as unsent while the gateway holds it; confirmed, it is back."""
+async def _manual_with_the_pump_on_the_gateway(hass: HomeAssistant) -> tuple[ConfigEntry, Any]:
+    """estate12 in manual mode, B001 and the pump's drive (read at 80 %) on the gateway."""
     entry = await add_network(hass, options={"mode": "manual"})
     await _switch_to_gateway(hass, entry, "B001", NAMES)
     options = {"pump_gateway_device": "pump-vfd", "pump_gateway_id": "gw1"}
     hass.config_entries.async_update_entry(entry, options=dict(entry.options) | options)
     await hass.async_block_till_done()
-    coordinator = entry.runtime_data.coordinator
     await _read_once(hass, entry, "pump-vfd", {"speed_feedback": 80.0})
+    return entry, entry.runtime_data.coordinator
+
+
+async def test_a_held_pump_command_confirmed_late_is_told_to_the_controller(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """As the step that planned it left the controller (its last speed the command), the
+    dispatch forgets it as unsent while the gateway holds it; confirmed, it is back."""
+    entry, coordinator = await _manual_with_the_pump_on_the_gateway(hass)
     controller = coordinator.memory.loop.controller
     before = controller.last_speed
     controller.last_speed = 0.7  # what the step's pump command leaves (_pump_speed)
@@ -209,6 +214,27 @@ async def test_a_held_pump_command_confirmed_late_is_told_to_the_controller(
     assert controller.last_speed == pytest.approx(0.7)  # carried out: told as for valves
     await cycles(hass, entry, 1)
     assert coordinator.last_update_success
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_confirmed_pump_speed_held_for_an_offline_gateway_is_told_once_carried_out(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """A manual proposal's pump speed confirmed while the drive's gateway is offline
+    (§5.3.6-6): held, the controller keeps no move (the drive runs as it did); carried out,
+    it records the speed then. Before: the late carry-out restored the step's planned pump
+    move, and a manual step plans none (19h)."""
+    entry, coordinator = await _manual_with_the_pump_on_the_gateway(hass)
+    controller = coordinator.memory.loop.controller
+    before = controller.last_speed
+    await _status(hass, "offline")
+    async with coordinator.engine_lock:
+        await coordinator.async_send({}, 0.75, confirmed=True)
+    assert coordinator.plant.pump_failed
+    assert controller.last_speed == before
+    await _online_and_confirmed(hass, mqtt_mock, coordinator, 75.0)
+    assert controller.last_speed == pytest.approx(0.75)
+    assert controller.pump_from == pytest.approx(0.8)  # the drive's speed it went from
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

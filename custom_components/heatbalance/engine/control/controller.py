@@ -34,6 +34,7 @@ serialisable with :meth:`Controller.as_dict` / :meth:`Controller.from_dict`.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -43,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from ..commissioning import CommissioningError, Presettings, presettings
-from ..diagnosis import RESTORE_ERRORS, Finding, model_centre, stored_map
+from ..diagnosis import RESTORE_ERRORS, Finding, model_centre, stored_map, stored_number
 from ..evaluation import band
 from ..hydraulics import HydraulicError, HydraulicResult, WarmStart
 from ..meters import MeterCheck
@@ -102,6 +103,7 @@ from .targets import (
     worst_lower_bound,
 )
 
+_LOGGER = logging.getLogger(__name__)
 MANUAL = "manual mode: computed, not commanded"
 SPIKE = "reading rejected by the model (spike?)"
 NO_POSITION = "no valve position (no feedback, no earlier command, none configured)"
@@ -2127,6 +2129,16 @@ class Controller:
             self.trim *= speed / planned
         self._pump_moved(speed, current)
 
+    def pump_confirmed(self, speed: float, current: float) -> None:
+        """A manual proposal's pump speed, confirmed by the operator and sent from
+        ``current`` after its step (§5.3.6-6): recorded as that step's pump move, as a
+        confirmed valve opening is (:meth:`dispatched`) — the speed the drive's feedback is
+        compared with and the change the estimates are carried by. A step planned in
+        automatic mode and held as the proposal (the operator switched while it ran) gets
+        its pump loop's state back first (:meth:`pump_carried_out`)."""
+        self.pump_carried_out()
+        self._pump_moved(speed, current)
+
     def pump_carried_out(self) -> None:
         """This step's pump command, forgotten as unsent (:meth:`pump_unsent`: held for an
         offline gateway), was carried out late, before the next step: the speed, trim and
@@ -2596,6 +2608,7 @@ class Controller:
             except _DamagedPartError as damaged:
                 if damaged.key not in data:  # a part that was not stored cannot be dropped
                     raise ValueError(f"stored controller: {damaged.key}") from damaged
+                _LOGGER.warning("Stored controller: %s damaged, restarted", damaged.key)
                 del data[damaged.key]
 
     @classmethod
@@ -2612,13 +2625,11 @@ class Controller:
             schedule = data.get("pi_schedule")
             if isinstance(schedule, Mapping):
                 ctl.pi_schedule.load(schedule)
-        with _part("last_openings"):
-            for iid, value in dict(data.get("last_openings", {})).items():
-                v = usable(value)
-                if iid in network.inlets and v is not None and 0.0 <= v <= 1.0:
-                    ctl.last_openings[iid] = v
+        with _part("last_openings"):  # a damaged opening alone dropped: the valve is assumed
+            stored = stored_map(data.get("last_openings"), network.inlets, 0.0)
+            ctl.last_openings = {iid: v for iid, v in stored.items() if v <= 1.0}
         with _part("last_speed"):
-            ctl.last_speed = usable(data.get("last_speed"))
+            ctl.last_speed = _stored_or_none(data.get("last_speed"))
         with _part("model"):
             ctl.model.load(dict(data.get("model", {})))
         with _part("estimators"):
@@ -2636,24 +2647,24 @@ class Controller:
         with _part("expected"):
             ctl.expected = _finite_map(data.get("expected"), network)
         with _part("pump_jump"):
-            ctl.pump_jump = usable(data.get("pump_jump")) or 0.0
+            ctl.pump_jump = _stored_or_none(data.get("pump_jump")) or 0.0
         with _part("moved_from"):
             ctl.moved_from = _finite_map(data.get("moved_from"), network)
         with _part("trim"):
-            trim = usable(data.get("trim"))
+            trim = _stored_or_none(data.get("trim"))
             ctl.trim = min(max(trim, 1.0 / 1.2), 1.0) if trim is not None else 1.0
         with _part("quiet"):
-            ctl.quiet = max(int(usable(data.get("quiet")) or 0), 0)
+            ctl.quiet = max(int(_stored_or_none(data.get("quiet")) or 0), 0)
         with _part("trim_way"):
-            way = usable(data.get("trim_way")) or 0.0
+            way = _stored_or_none(data.get("trim_way")) or 0.0
             ctl.trim_way = int(math.copysign(1.0, way)) if way else 0
         with _part("trim_age"):
-            ctl.trim_age = min(max(int(usable(data.get("trim_age")) or 0), 0), 10**6)
+            ctl.trim_age = min(max(int(_stored_or_none(data.get("trim_age")) or 0), 0), 10**6)
         with _part("pump_ratio"):
-            ratio = usable(data.get("pump_ratio"))
+            ratio = _stored_or_none(data.get("pump_ratio"))
             ctl.pump_ratio = ratio if ratio is not None and ratio > 0 else 1.0
         with _part("pump_from"):
-            ctl.pump_from = usable(data.get("pump_from"))
+            ctl.pump_from = _stored_or_none(data.get("pump_from"))
         with _part("read_share"):
             ctl.read_share = {
                 iid: min(max(v, 0.0), 1.0)
@@ -2675,14 +2686,14 @@ class Controller:
         with _part("heard"):
             ctl.heard = Heard.from_dict(data.get("heard"), ctl.network.inlets, ctl.ids)
         with _part("aim"):  # stored before: the configured aim, as a fresh controller's
-            aim = usable(data.get("aim"))
+            aim = _stored_or_none(data.get("aim"))
             ctl.aim = aim if aim is not None and 1.0 <= aim <= 2.0 else config.aim
         with _part("goals"):
             ctl.goals = {
                 iid: v for iid, v in _finite_map(data.get("goals"), network).items() if v > 0
             }
         with _part("losses_due"):
-            due = usable(data.get("losses_due"))
+            due = _stored_or_none(data.get("losses_due"))
             ctl._losses_due = min(max(int(due), 0), LOSS_REFRESH) if due is not None else 0
         with _part("loss_offsets"):  # stored before: told again at the first cycle
             offsets = _finite_map(data.get("loss_offsets"), network)
@@ -2696,8 +2707,7 @@ class Controller:
         with _part("pump_forgotten"):
             pump = data.get("pump_forgotten")
             if pump is not None:
-                was = [usable(v) for v in pump]
-                p_trim, p_speed, p_way, p_age, p_jump, p_ratio = was
+                p_trim, p_speed, p_way, p_age, p_jump, p_ratio = map(_stored_or_none, pump)
                 if p_trim is None or p_way is None or p_age is None or p_jump is None:
                     raise ValueError("pump_forgotten: not a number")
                 if not p_ratio:
@@ -2731,8 +2741,8 @@ class Controller:
             self._pool_noise()
             return
         levels = {}
-        for name in (*SIGNALS, FLOW_DRIFT):
-            value = usable(data.get(name))
+        for name in (*SIGNALS, FLOW_DRIFT):  # damaged: raises, pooled again (``_part``)
+            value = _stored_or_none(data.get(name))
             levels[name] = value if value is not None and value >= 0 else None
         self.estimators.set_pooled([levels[name] for name in SIGNALS])  # two array writes
         self.estimators.set_flow_drift(None, levels[FLOW_DRIFT])
@@ -2809,6 +2819,13 @@ def _forgotten_of(
     ids = {str(i) for i in raw["ids"] if i in network.inlets}
     integrals = _finite_map(raw["integrals"], network)
     return integrals, _finite_map(raw["expected"], network), ids
+
+
+def _stored_or_none(value: Any) -> float | None:
+    """A stored number of the controller's state (:func:`.diagnosis.stored_number`), or None
+    where none was stored; a damaged one raises and its part restarts (``_part``).
+    ``usable`` took numeric text and 1e308 (a last pump speed of "0.9", issue 10)."""
+    return None if value is None else stored_number(value)
 
 
 def _finite_map(raw: Any, network: Network) -> dict[str, float]:

@@ -21,6 +21,7 @@ covariance is reset and the estimate jumps to the new plant.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from .model_based import ModelBased
     from .planner import HydraulicPlanner
 
+_LOGGER = logging.getLogger(__name__)
 FACTOR_RANGE = (0.02, 200.0)  # a factor outside this is not a plant, it is a broken meter
 P_PRIOR = 0.1  # prior variance over measurement variance: the file counts like ten readings
 P_RESET = 1e4  # after a confirmed change: the old estimate is no longer trusted
@@ -441,30 +443,30 @@ class PipeIdentifier:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PipeIdentifier:
         """Read back :meth:`to_dict` (or the one-factor state of earlier versions); a corrupt
-        state falls back to the drawing (α = 1)."""
+        state falls back to the drawing (α = 1), logged. Every number by the loop's one
+        rule (:func:`.diagnosis.stored_number`): ``float`` took numeric text and True."""
         try:
             if "factors" in data:
-                factors = [float(v) for v in data["factors"]]
-                xtx = [[float(v) for v in row] for row in data.get("xtx", [])]
-                xty = [float(v) for v in data.get("xty", [])]
+                factors = [stored_number(v) for v in data["factors"]]
+                xtx = [[stored_number(v) for v in row] for row in data.get("xtx", [])]
+                xty = [stored_number(v) for v in data.get("xty", [])]
             else:  # one network-wide factor
-                factors = [float(data.get("factor", 1.0))]
-                xtx, xty = [[float(data.get("sxx", 0.0))]], [-float(data.get("sxy", 0.0))]
+                factors = [stored_number(data.get("factor", 1.0))]
+                sxx, sxy = stored_number(data.get("sxx", 0.0)), stored_number(data.get("sxy", 0.0))
+                xtx, xty = [[sxx]], [-sxy]
             out = cls(
                 factors=factors,
                 xtx=xtx,
                 xty=xty,
-                yty=float(data.get("yty", data.get("syy", 0.0))),
-                points=float(data.get("points", 0.0)),
+                yty=stored_number(data.get("yty", data.get("syy", 0.0)), 0.0),
+                points=stored_number(data.get("points", 0.0), 0.0),
                 steps=stored_count(data.get("steps", 0)),  # int() took −1, 2.5 and True
             )
-        except (TypeError, ValueError, OverflowError):  # 10**400 escaped as OverflowError
-            return cls()
-        g = len(out.factors)
-        if g == 0 or np.shape(out.xtx) != (g, g) or len(out.xty) != g:
-            return cls()
-        values = [*out.factors, *np.ravel(out.xtx), *out.xty, out.yty, out.points]
-        if not all(math.isfinite(v) for v in values) or min(out.yty, out.points) < 0:
+            g = len(out.factors)
+            if g == 0 or np.shape(out.xtx) != (g, g) or len(out.xty) != g:
+                raise ValueError("the pipes' fit of the wrong shape")
+        except (TypeError, ValueError, OverflowError) as err:  # 10**400: OverflowError
+            _LOGGER.warning("Stored pipe identification damaged, restarted (α = 1): %s", err)
             return cls()
         out.factors = np.clip(out.factors, *PIPE_FACTOR_RANGE).tolist()
         return out
@@ -586,7 +588,7 @@ def learned_corrections(model: ModelBased) -> dict[str, Any]:
 def pipe_group_factors(model: ModelBased) -> dict[str, dict[str, float | None]]:
     """Each pipe line's adopted resistance factor over the file's, with the standard error
     of the present estimate (None: no data yet); empty until the lines were learnt apart."""
-    pipes, names = model.pipes, model.planner.group_names
+    pipes, names = model.pipes, model.pipe_part_names()
     if len(pipes.factors) != len(names) or len(names) < 2:
         return {}
     errors = pipes.estimate()[1]

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..diagnosis import RESTORE_ERRORS, is_count, stored_map
+from ..diagnosis import RESTORE_ERRORS, is_count, stored_map, stored_number
 from ..hydraulics import HydraulicError
 from ..model import Network
 from .base import MAX_DP_KPA, MAX_FLOW_RATIO, InletReading, ReadingFields
@@ -40,7 +40,7 @@ from .identification import (
     carry_residuals,
     residual_sample_variance,
 )
-from .planner import HydraulicPlanner, Plan, PlanInput
+from .planner import HydraulicPlanner, Plan, PlanInput, _line_name
 
 RESIDUAL_SMOOTHING = 0.2  # weight of the newest pressure-residual sample
 RESIDUAL_NOISE = 0.02  # relative σ of one flow or ΔP reading the residuals assume (2 %)
@@ -91,6 +91,9 @@ SERIES_FLOOR = 0.8  # a negative series resistance takes at most 80 % of the bra
 # all-open start and the first plan, which moved 11 valves, as its valve factor (1.25) and was
 # held just below the band for 20 steps (17k's trace)
 SERIES_CONFOUND = 1.0
+# Without ΔP a pipe line serving this many street-level inlets or more learns its own factor
+# from their flows (fewer: one building's meter or valve looks the same; they share one)
+MIN_LINE_INLETS = 3
 MAX_DRAWING_NOISE = 0.2  # a learnt σ beyond 20 % is a broken meter, not noise
 METER_DOUBT = 0.035  # a flow ÷ heat-balance ratio this far off (meter check's level) is doubt
 MIN_SEEN_FOR_RESIDUAL = 0.5  # share of leaf flows needed to compare pressures at all
@@ -145,6 +148,8 @@ class ModelBased:
     # |Δopening| per inlet and their sum (no ΔP read only: SERIES_CONFOUND)
     _top_openings: dict[str, float] = field(default_factory=dict, repr=False)
     _moves: tuple[dict[str, float], float] = field(default_factory=lambda: ({}, 0.0), repr=False)
+    _columns: np.ndarray | None = field(default=None, repr=False)  # see _pipe_columns
+    _by_columns: bool = field(default=False, repr=False)  # the pipes were learnt by them
 
     def __post_init__(self) -> None:
         """Build the planner and one identifier per branch with a valve."""
@@ -760,9 +765,17 @@ class ModelBased:
         measured[self._own_drawings(top, inferred, measured)] = np.nan
         if inferred.sum() > 0.5 * np.isfinite(measured).sum():
             # From flows, one line's factor is as likely one inlet's meter or valve (a line
-            # often serves one building: loop8's −10 % meter made its line 2.5): the lines
-            # share one factor, what they do not explain stays per inlet
-            losses = losses.sum(axis=1, keepdims=True)
+            # often serves one building: loop8's −10 % meter made its line 2.5): such lines
+            # share one factor; a line serving MIN_LINE_INLETS or more keeps its own, so
+            # an error they share is the pipes', not each inlet's series resistance
+            columns = self._pipe_columns()
+            self._by_columns = bool(columns.max() > 0)
+            if self._by_columns:
+                losses = pl.path_losses(groups=columns)[top]
+            else:
+                losses = losses.sum(axis=1, keepdims=True)
+        else:
+            self._by_columns = False
         changed = self.pipes.update(model[top], measured, losses, flow_noise)
         if changed:
             self.apply_pipe_factor()  # the planner always plans with the factors it stores
@@ -797,9 +810,56 @@ class ModelBased:
             return np.zeros(len(top), dtype=bool)
         return own
 
+    def _pipe_columns(self) -> np.ndarray:
+        """Each pipe's factor learnt from flows alone (an index per pipe): a line serving
+        :data:`MIN_LINE_INLETS` street-level inlets or more learns its own, split where it
+        serves half of them when that far part serves as many again (the far end of a long
+        comb learns one correction of its own); the other lines one together."""
+        if self._columns is None:
+            pl = self.planner
+            topo = pl.forward.topo
+            served = np.zeros(len(topo.node_ids))
+            np.add.at(served, np.asarray(topo.inlet_node)[pl.top], 1.0)
+            for level in reversed(topo.tree_levels):
+                np.add.at(served, topo.tree_up[level], served[level])
+            per_pipe = np.zeros(len(pl.pipe_group))
+            nodes = np.flatnonzero(np.asarray(topo.tree_pipe) >= 0)
+            per_pipe[topo.tree_pipe[nodes]] = served[nodes]
+            line = np.zeros(len(pl.group_names))
+            np.maximum.at(line, pl.pipe_group, per_pipe)
+            most = line[pl.pipe_group]
+            apart = most / 2 >= MIN_LINE_INLETS
+            far = apart & (per_pipe > 0) & (per_pipe <= most / 2)
+            key = np.where(apart, 2 * pl.pipe_group + far + 1, 0)
+            self._columns = np.unique(key, return_inverse=True)[1].reshape(-1)
+        return self._columns
+
+    def pipe_part_names(self) -> list[str]:
+        """The names of the parts the pipes' factors are learnt for: the lines, or where
+        they were learnt from flows alone the parts of :meth:`_pipe_columns`."""
+        pl = self.planner
+        if not self._by_columns and len(self.pipes.factors) == len(pl.group_names):
+            return list(pl.group_names)
+        columns = self._pipe_columns().tolist()
+        ids = pl.forward.topo.pipe_ids
+        parts: list[list[str]] = [[] for _ in range(max(columns) + 1)]
+        for pipe, column in zip(ids, columns, strict=True):
+            parts[column].append(pipe)
+        return [_line_name(part) for part in parts]
+
     def apply_pipe_factor(self) -> None:
-        """Give the planner's models the learnt pipe resistances."""
-        self.planner.scale_pipes(np.asarray(self.pipes.factors))
+        """Give the planner's models the learnt pipe resistances (per line, or per part
+        of a line where they were learnt from flows alone: :meth:`_pipe_columns`)."""
+        pl, factors = self.planner, np.asarray(self.pipes.factors, dtype=float)
+        if factors.size in (1, len(pl.group_names)) and not self._by_columns:
+            pl.scale_pipes(factors)
+            return
+        columns = self._pipe_columns()
+        if int(columns.max()) + 1 != factors.size:
+            pl.scale_pipes(np.array([self.pipes.factor]))
+            return
+        pl.forward.scale_pipes(factors[columns])
+        pl.ideal.scale_pipes(factors[columns])
 
     def residual_array(self) -> np.ndarray:
         """Residual per inlet for the planner (households inherit their building's)."""
@@ -1040,6 +1100,7 @@ class ModelBased:
                 else {}
             ),
             **({"top_openings": dict(self._top_openings)} if self._top_openings else {}),
+            **({"pipe_parts": True} if self._by_columns else {}),  # see _pipe_columns
             # carried between cycles, so a restart plans bit for bit as an uninterrupted
             # run (issue 10): the last plan's flows (an unread inlet's), the households ever
             # read, the inlets with a ΔP transmitter, last cycle's blocked valves and the
@@ -1070,6 +1131,8 @@ class ModelBased:
             self.pipes = PipeIdentifier.from_dict(dict(data.get("pipes", {})))
         except RESTORE_ERRORS:  # damaged: the pipes learn afresh from the drawing (α = 1)
             self.pipes = PipeIdentifier()
+        # factors per part of a line (learnt from flows) or per line: as many of each is common
+        self._by_columns = data.get("pipe_parts") is True
         self.apply_pipe_factor()
         bound = RESIDUAL_SHARE * self.planner.g1
         index = self.planner.index
@@ -1091,25 +1154,17 @@ class ModelBased:
         self._load_carried(data)
 
     def _load_series(self, data: dict[str, Any]) -> None:
-        """Restore the series resistances and their samples; a damaged entry is dropped
-        (the next cycles learn it again)."""
+        """Restore the series resistances and their samples by the loop's one rule for a
+        stored number (:func:`.diagnosis.stored_number`); a damaged entry is dropped (the
+        next cycles learn it again). Before, a bool passed as a number and a sample of
+        1e308 was kept (its square overflows in the fit, issue 10)."""
         index = self.planner.index
-        series = data.get("series")
-        for iid, value in (series if isinstance(series, dict) else {}).items():
-            if iid in index and isinstance(value, int | float) and math.isfinite(value):
-                lo, hi = self._series_range(index[iid], self.drawing.get(iid, 1.0))
-                self.series[iid] = float(np.clip(value, lo, hi))
-        samples = data.get("drawing_samples")
-        for iid, raw in (samples if isinstance(samples, dict) else {}).items():
-            pairs = [
-                (float(p[0]), float(p[1]), float(p[2]), float(p[3]) if len(p) > 3 else 0.0)
-                for p in (raw if isinstance(raw, list) else [])
-                if isinstance(p, list | tuple)
-                and len(p) in (3, 4)  # three: stored before SERIES_CONFOUND
-                and all(isinstance(v, int | float) and math.isfinite(v) for v in p)
-                and p[0] > 0
-                and p[2] > 0
-            ]
+        for iid, value in stored_map(data.get("series"), index).items():
+            lo, hi = self._series_range(index[iid], self.drawing.get(iid, 1.0))
+            self.series[iid] = float(np.clip(value, lo, hi))
+        for iid, raw in _mapping(data.get("drawing_samples")).items():
+            stored = (_drawing_sample(p) for p in (raw if isinstance(raw, list) else []))
+            pairs = [p for p in stored if p is not None]
             if iid in index and pairs:
                 self.drawing_samples[iid] = pairs[-SERIES_SAMPLES:]
         for iid, opening in stored_map(data.get("top_openings"), index, 0.0).items():
@@ -1142,6 +1197,20 @@ class ModelBased:
         """Whether the inlet feeds no households (its branch is identified on its own)."""
         k = self.planner.index.get(iid)
         return k is not None and self.planner.leaf_list[k]
+
+
+def _drawing_sample(raw: Any) -> tuple[float, float, float, float] | None:
+    """One stored drawing sample (:meth:`ModelBased._load_series`), or None if damaged;
+    three numbers were stored before SERIES_CONFOUND (the fourth then 0)."""
+    if not isinstance(raw, list | tuple) or len(raw) not in (3, 4):
+        return None
+    try:
+        values = [stored_number(v) for v in raw]
+    except RESTORE_ERRORS:
+        return None
+    if values[0] <= 0 or values[2] <= 0:
+        return None
+    return values[0], values[1], values[2], values[3] if len(values) > 3 else 0.0
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

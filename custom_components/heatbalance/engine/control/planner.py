@@ -219,7 +219,9 @@ class HydraulicPlanner:
         """
         return self._ideal_pressures(flows, speed)[0]
 
-    def path_losses(self, flows: np.ndarray | None = None, speed: float = 1.0) -> np.ndarray:
+    def path_losses(
+        self, flows: np.ndarray | None = None, speed: float = 1.0, groups: np.ndarray | None = None
+    ) -> np.ndarray:
         """Pressure lost in each pipe group on the way to each inlet, supply plus return (kPa).
 
         Rows are inlets, columns the groups of :func:`pipe_lines`, at the pipes as the model
@@ -234,11 +236,13 @@ class HydraulicPlanner:
             res = self.ideal_result(self.design if flows is None else flows, speed)
         topo = self.forward.topo
         dp = np.asarray(res.node_supply_kpa, dtype=float) - np.asarray(res.node_return_kpa)
-        per_node = np.zeros((len(topo.node_ids), len(self.group_names)))
+        group = self.pipe_group if groups is None else groups  # other groups: one per pipe
+        width = len(self.group_names) if groups is None else int(groups.max()) + 1
+        per_node = np.zeros((len(topo.node_ids), width))
         for level in topo.tree_levels:
             up = topo.tree_up[level]
             per_node[level] = per_node[up]
-            per_node[level, self.pipe_group[topo.tree_pipe[level]]] += dp[up] - dp[level]
+            per_node[level, group[topo.tree_pipe[level]]] += dp[up] - dp[level]
         return np.asarray(per_node[topo.inlet_node], dtype=float)
 
     def scale_pipes(self, group_factors: np.ndarray) -> None:

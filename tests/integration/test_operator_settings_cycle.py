@@ -1,0 +1,100 @@
+"""Operator settings reach the engine whole, also around a running cycle and a confirmed
+proposal (issue 10 items 4 and 5; §5.3.6-3, §5.3.6-6)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import Event, HomeAssistant, callback
+
+from custom_components.heatbalance.const import EVENT_AUDIT
+
+from .conftest import add_network, cycles
+from .test_balancing import _changed_during_a_running_cycle, _operator_sets
+
+
+async def test_a_confirmed_proposals_pump_speed_is_told_to_the_controller(
+    hass: HomeAssistant,
+) -> None:
+    """§5.3.6-6 with §5.3.6-3: the manual proposal's pump speed (0.977, from full speed),
+    confirmed after the operator narrowed the pump's step to 1 %, goes out at 0.99, and the
+    controller records 0.99 as its last speed and speed change — as for a cycle's own
+    command. Before, the step's held pump stayed forgotten: no speed, no change recorded."""
+    entry = await add_network(
+        hass, options={"algorithm": "ai", "mode": "manual", "level": "advanced"}
+    )
+    coordinator = entry.runtime_data.coordinator
+    await cycles(hass, entry, 1)
+    assert coordinator.data.pump_command == pytest.approx(0.977, abs=0.002)
+    narrowed = dict(entry.options) | {"max_pump_step": 1}  # the options dialog's change
+    hass.config_entries.async_update_entry(entry, options=narrowed)
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        "heatbalance", "confirm_proposal", {"config_entry_id": entry.entry_id}, blocking=True
+    )
+    controller = coordinator.memory.loop.controller
+    assert coordinator.simulator.pump_speed == pytest.approx(0.99)
+    assert controller.last_speed == pytest.approx(0.99)
+    assert (controller.pump_ratio, controller.pump_jump) == (
+        pytest.approx(0.99),
+        pytest.approx(0.01),
+    )
+
+
+async def test_an_alarm_threshold_loosened_during_a_running_cycle_raises_nothing(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch, alarms: list[Event]
+) -> None:
+    """§5.3.8-1: a cycle judged B012 (75 % of its set flow, manual mode: nothing moves)
+    under an 80 % minimum flow while the operator lowered it to 50 %: its alarm update is
+    held (``cycle.rejudged``), so no ``flow_low`` reaches his phone only to clear a cycle
+    later; the next cycle judges by 50 %. Before: raised."""
+    entry = await add_network(hass, options={"mode": "manual", "min_flow": 80})
+    await _changed_during_a_running_cycle(hass, entry, monkeypatch, _MIN_FLOW, 50)
+    assert not [e for e in alarms if e.data["reason"] == "flow_low"]
+    await cycles(hass, entry, 1)
+    assert not [e for e in alarms if e.data["reason"] == "flow_low"]
+    await _operator_sets(hass, _MIN_FLOW, 80)  # the same cycle, as the threshold stands
+    await cycles(hass, entry, 1)
+    assert "B012" in [e.data["location"] for e in alarms if e.data["reason"] == "flow_low"]
+
+
+async def test_a_second_balance_now_while_the_first_runs_is_answered_by_it(
+    hass: HomeAssistant, demo: ConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """§5.3.6-7: "Balance now" pressed again while its cycle runs runs no second cycle
+    right after it (on a real plant that one read the flows before they answered the first
+    cycle's moves); the audit says the press was answered. Before: two cycles."""
+    audits: list[dict[str, Any]] = []
+    hass.bus.async_listen(EVENT_AUDIT, callback(lambda e: audits.append(e.data)))
+    coordinator = demo.runtime_data.coordinator
+    start = coordinator.data.time_s
+    second: list[asyncio.Task[Any]] = []
+
+    async def press_again() -> None:  # until it waits for the running cycle (either way)
+        second.append(hass.async_create_task(_press(hass)))
+        for _ in range(1000):
+            if coordinator.engine_lock._waiters:
+                return
+            await asyncio.sleep(0)
+
+    await _changed_during_a_running_cycle(
+        hass, demo, monkeypatch, "", "", _press(hass), change=press_again
+    )
+    await second[0]
+    assert coordinator.data.time_s == start + 1800  # one cycle: 30 min of plant time
+    pressed = [a["details"] for a in audits if a["action"] == "balance_now"]
+    assert {"moved": False, "held": "answered", "valves": 0} in pressed
+    assert {"moved": True, "valves": 12} in pressed  # the first press's cycle moved
+
+
+def _press(hass: HomeAssistant) -> Coroutine[Any, Any, Any]:
+    return hass.services.async_call(
+        "button", "press", {"entity_id": "button.estate12_balance_now"}, blocking=True
+    )
+
+
+_MIN_FLOW = "number.estate12_minimum_flow_share_of_set_flow"
