@@ -88,7 +88,6 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from itertools import chain
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -99,7 +98,6 @@ from .diagnosis import (
     RESTORE_ERRORS,
     STORED_MAX,
     Finding,
-    all_counts,
     all_numbers,
     all_stored_floats,
     stored_count,
@@ -1419,10 +1417,14 @@ class MeterCheck:
 
 
 def _numbers(values: Any, low: float = -STORED_MAX) -> list[float]:
-    """A stored list of numbers (:func:`.diagnosis.stored_number` each; a JSON list of plain
-    numbers checked by :func:`.diagnosis.all_numbers`' C loops: 23k inlets × 4 series ×
-    48 values)."""
-    if not isinstance(values, list) or not all_numbers(values):
+    """A stored list of numbers (:func:`.diagnosis.stored_number` each). A JSON list of plain
+    floats is checked by :func:`.diagnosis.all_stored_floats`' C loops and copied; any other
+    by :func:`.diagnosis.all_numbers` and converted (23k inlets × ≈13 lists at a restart)."""
+    if not isinstance(values, list):
+        raise ValueError(f"not a stored list of numbers: {values!r}")
+    if all_stored_floats(values, low):
+        return values[:]  # plain floats within the rule: what float() of each gives
+    if not all_numbers(values):
         raise ValueError(f"not a stored list of numbers: {values!r}")
     if values and not (low <= min(values) and max(values) <= STORED_MAX):
         raise ValueError(f"a stored number out of range: {values!r}")
@@ -1449,14 +1451,17 @@ def _series(raw: Any) -> _Series:
     if not isinstance(raw, Mapping) or not set(raw) <= _SERIES_KEYS:
         raise ValueError(f"not a stored series: {raw!r}")
     quants = raw.get("quants", [])
-    if not isinstance(quants, list) or any(len(_numbers(q)) != 3 for q in quants):
+    if not isinstance(quants, list):
+        raise ValueError(f"a stored series' quantisation: {quants!r}")
+    rows = [_numbers(q) for q in quants]
+    if any(len(row) != 3 for row in rows):
         raise ValueError(f"a stored series' quantisation: {quants!r}")
     return _Series(
         values=_numbers(raw.get("values", [])),
         diff_sq=stored_number(raw.get("diff_sq", 0.0)),  # below 0 too: less the quantisation
         diffs=stored_count(raw.get("diffs", 0)),
         extras=_numbers(raw.get("extras", []), 0.0),
-        quants=[_numbers(q) for q in quants],
+        quants=rows,
     )
 
 
@@ -1488,106 +1493,13 @@ _INLET_OLD = frozenset(("learnt", "heat_kwh"))  # stored before the offsets were
 
 def _inlet(stored: Any) -> _Inlet:
     """One inlet's stored state, every field checked (a damaged one raises: the inlet
-    restarts alone); ``ratio`` is always stored, the rest may predate their field.
-
-    An inlet whose numbers are all JSON's plain floats within the rule passes one check
-    over all its lists (:func:`_checked_at_once`) and is copied (:func:`_inlet_copied`);
-    any other is read field by field (:data:`_INLET_FIELDS`), which names the damage. Same
-    result either way: a field-by-field read of ≈13 lists per inlet cost a 23,870-inlet
-    restart ≈3.5 s more CPU than before the checks (issue 10, HA start)."""
+    restarts alone); ``ratio`` is always stored, the rest may predate their field."""
     if not isinstance(stored, Mapping) or "ratio" not in stored:
         raise ValueError("not a stored inlet")
     unknown = set(stored) - _INLET_FIELDS.keys() - _INLET_OLD
     if unknown:
         raise ValueError(f"a stored inlet's unknown fields: {sorted(unknown)}")
-    if _checked_at_once(stored):
-        return _inlet_copied(stored)
     return _Inlet(**{k: read(stored[k]) for k, read in _INLET_FIELDS.items() if k in stored})
-
-
-_SERIES_FIELDS = ("ratio", "valve", "model", "circuit")
-_SIGNED_LISTS = ("offsets", "offset_at", "dt_at")  # numbers of either sign
-_POSITIVE_LISTS = ("offset_sd", "circuit_gain")  # ≥ 0, as the series' extras
-_MAYBE_ONES = ("time_s", "flow_m3h", "dt_k", "last_ratio", "avail_log")  # None: not read
-_INT = frozenset((int,))
-
-
-def _checked_at_once(stored: Mapping[str, Any]) -> bool:
-    """Whether every field :func:`_inlet_copied` copies passes :data:`_INLET_FIELDS`' check:
-    the shapes (series, lists, quantisation rows of three, flags, counts) and every number
-    gathered into two lists (signed, ≥ 0) checked at once by :func:`.all_stored_floats`.
-    False is no verdict: the field-by-field read then decides."""
-    signed: list[Any] = [stored[k] for k in _MAYBE_ONES if stored.get(k) is not None]
-    if "offset_gap" in stored:  # a number, never None
-        signed.append(stored["offset_gap"])
-    positive: list[Any] = []
-    counts = []
-    for name in _SERIES_FIELDS:
-        raw = stored.get(name, _NO_SERIES)
-        if type(raw) is not dict or not raw.keys() <= _SERIES_KEYS:
-            return False
-        values, extras = raw.get("values", _EMPTY), raw.get("extras", _EMPTY)
-        quants = raw.get("quants", _EMPTY)
-        if type(values) is not list or type(extras) is not list or type(quants) is not list:
-            return False
-        if quants:
-            if set(map(type, quants)) != _LIST or set(map(len, quants)) != _THREE:
-                return False
-            signed.extend(chain.from_iterable(quants))
-        signed += values
-        positive += extras
-        signed.append(raw.get("diff_sq", 0.0))
-        counts.append(raw.get("diffs", 0))
-    for names, into in ((_SIGNED_LISTS, signed), (_POSITIVE_LISTS, positive)):
-        for name in names:
-            values = stored.get(name, _EMPTY)
-            if type(values) is not list:
-                return False
-            into.extend(values)
-    return (
-        all(type(stored.get(k, False)) is bool for k in ("chained", "pooled"))
-        and set(map(type, counts)) == _INT
-        and all_counts(counts)
-        and all_stored_floats(signed)
-        and all_stored_floats(positive, 0.0)
-    )
-
-
-_NO_SERIES: dict[str, Any] = {}  # a series not stored: a fresh one (as _Inlet's default)
-_EMPTY: list[Any] = []
-_LIST = frozenset((list,))
-_THREE = frozenset((3,))
-
-
-def _series_copy(raw: Mapping[str, Any]) -> _Series:
-    """A stored series :func:`_checked_at_once` passed: its lists copied."""
-    return _Series(
-        values=raw.get("values", _EMPTY)[:],
-        diff_sq=raw.get("diff_sq", 0.0),
-        diffs=raw.get("diffs", 0),
-        extras=raw.get("extras", _EMPTY)[:],
-        quants=raw.get("quants", _EMPTY),  # new rows: _Series.__post_init__
-    )
-
-
-def _inlet_copied(stored: Mapping[str, Any]) -> _Inlet:
-    """A stored inlet :func:`_checked_at_once` passed: its lists and series copied, the
-    register and the accrual read by their own rules, the rest taken as stored."""
-    fields = {k: v for k, v in stored.items() if k not in _INLET_OLD}
-    if "register" in fields:
-        fields["register"] = Register.from_plain(fields["register"])
-    if "accrual" in fields:
-        fields["accrual"] = _accrual(fields["accrual"])
-    for name in _SERIES_FIELDS:
-        if name in fields:
-            fields[name] = _series_copy(fields[name])
-    for name in _COPIED_LISTS:
-        if name in fields:
-            fields[name] = fields[name][:]
-    return _Inlet(**fields)
-
-
-_COPIED_LISTS = (*_SIGNED_LISTS, *_POSITIVE_LISTS)
 
 
 def _finding(raw: Any) -> tuple[str, float, float]:
