@@ -28,6 +28,12 @@ part of an HA cycle; without it the collector runs as in a plain Python process.
 ``--warm N`` runs N cycles after the first before the measured ones (not reported): the meter
 check keeps a day of 30-minute cycles (48) per series, so a cycle at a day's windows costs
 more than one after a few cycles (its supply-offset prior 43 → 150–168 ms at 23k, 17f).
+``--state F`` starts from a day-old state instead of building one (48 cycles at 23k take
+15–20 min): the ``CycleMemory`` that ``benchmarks.bench_restore --write F`` stored, on its
+network, algorithm and inlets (one manual, 10 % simulated dropout, as it was written); the
+first cycle rebuilds the loop from it, the later ones run at its windows. The plant starts
+afresh (its valves at the network's openings, not the state's), so its first moves differ
+from the run that wrote it: a speed figure and a same-state comparison, not a continuation.
 """
 
 from __future__ import annotations
@@ -35,10 +41,12 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import json
 import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from custom_components.heatbalance.cycle import CycleMemory, run_cycle
@@ -134,16 +142,18 @@ def run(
     phases: bool = False,
     gc_as_ha: bool = False,
     warm: int = 0,
+    state: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Cycle times (CPU, wall), the GC's CPU share and (``phases``) the median CPU seconds
     per phase of the later cycles, for one network and algorithm; ``warm`` cycles between
-    the first and the later ones are run but not reported."""
+    the first and the later ones are run but not reported; ``state``: start from a stored
+    day-old state (``bench_restore --write``, parsed; its network and algorithm)."""
     spent: dict[str, float] = {}
     per_cycle: list[dict[str, float]] = []
     if not phases:
-        return _run(name, algorithm, cycles, spent, per_cycle, gc_as_ha, warm)
+        return _run(name, algorithm, cycles, spent, per_cycle, gc_as_ha, warm, state)
     with _phase_timers(spent):
-        out = _run(name, algorithm, cycles, spent, per_cycle, gc_as_ha, warm)
+        out = _run(name, algorithm, cycles, spent, per_cycle, gc_as_ha, warm, state)
     later = per_cycle[1:] or per_cycle
     out["phases"] = {
         label: statistics.median(c.get(label, 0.0) for c in later) for *_x, label in PHASES
@@ -159,15 +169,23 @@ def _run(
     per_cycle: list[dict[str, float]],
     gc_as_ha: bool = False,
     warm: int = 0,
+    state: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The cycles themselves (the first, ``warm`` unreported ones, then the later ones);
     ``spent`` (phase timers) is copied into ``per_cycle``, the warm cycles left out."""
+    memory, options = CycleMemory(), {"algorithm": algorithm, "level": "intermediate"}
+    if state is not None:  # as bench_restore wrote it (cycle_outputs' run)
+        name, memory = state["network"], CycleMemory.from_dict(state)
+        options |= {"algorithm": state["algorithm"], "simulated_dropout": 10}
     net = _network(name)
     sim = Simulator(net)
-    inlets = {iid: InletConfig(subentry_id=iid, inlet_id=iid) for iid in building_inlets(net)}
-    settings = Settings.from_options({"algorithm": algorithm, "level": "intermediate"})
+    ids = building_inlets(net)
+    inlets = {iid: InletConfig(subentry_id=iid, inlet_id=iid) for iid in ids}
+    if state is not None:
+        inlets[ids[1]] = InletConfig(subentry_id=ids[1], inlet_id=ids[1], auto=False)
+    settings = Settings.from_options(options)
     plant = Plant(sim, inlets, settings)
-    memory, balance = CycleMemory(), BalanceStateMachine()
+    balance = BalanceStateMachine()
     sent: dict[str, float] = {}
     clock = _GcClock()
     gc.callbacks.append(clock)
@@ -221,7 +239,15 @@ def main() -> None:
     parser.add_argument(
         "--warm", type=int, default=0, help="cycles run after the first and not reported"
     )
+    parser.add_argument(
+        "--state", type=Path, help="start from this stored state (bench_restore --write)"
+    )
     args = parser.parse_args()
+    stored = json.loads(args.state.read_text()) if args.state is not None else None
+    if stored is not None:  # the state names its network and algorithm
+        args.networks = stored["network"]
+        args.algorithms = next(k for k, v in ALGORITHMS.items() if v == stored["algorithm"])
+
     print(
         "| network | inlets | algorithm | first cycle ms CPU / wall | later cycles ms CPU "
         "median / max | wall median / max | GC share of CPU | load average |"
@@ -230,7 +256,15 @@ def main() -> None:
     phases: list[str] = []
     for name in args.networks.split(","):
         for algo in args.algorithms.split(","):
-            r = run(name, ALGORITHMS[algo], args.cycles, args.phases, args.gc_as_ha, args.warm)
+            r = run(
+                name,
+                ALGORITHMS[algo],
+                args.cycles,
+                args.phases,
+                args.gc_as_ha,
+                args.warm,
+                stored,
+            )
             if "phases" in r:
                 cells = ", ".join(f"{k} {v * 1e3:.0f}" for k, v in r["phases"].items())
                 phases.append(f"{name} {algo}: {cells}")

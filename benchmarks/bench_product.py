@@ -105,6 +105,7 @@ from custom_components.heatbalance.engine.cli_balance import (  # noqa: E402
     make_controller,
     run_balance,
 )
+from custom_components.heatbalance.engine.control.safety import SafetyLimits  # noqa: E402
 from custom_components.heatbalance.engine.instruments import draw  # noqa: E402
 from custom_components.heatbalance.engine.loader import load_network, network_to_dict  # noqa: E402
 from custom_components.heatbalance.engine.networks.generator import generate_network  # noqa: E402
@@ -273,24 +274,38 @@ class InstrumentedCli:
         return decision
 
 
+def _cli_min_flow() -> float:
+    """The CLI column's minimum-flow guard (``--cli-min-flow``), a share of set flow."""
+    return float(os.environ.get("BENCH_PRODUCT_CLI_MIN_FLOW") or 0.0)
+
+
 def cli_steps(
     name: str,
     algorithm: str,
     steps: int,
     instruments: Instruments | None = None,
     source: str = "simulated",
+    min_flow: float = 0.0,
 ) -> int | str | None:
     """The CLI's steps to band for the same network, level and algorithm ("error: …" when
     the CLI fails: the HA figures are still reported); with noisy or lossy ``instruments``
-    read as ``source`` reads them (:class:`InstrumentedCli`)."""
+    read as ``source`` reads them (:class:`InstrumentedCli`); ``min_flow`` > 0 (a share of
+    set flow): the operator's minimum-flow guard HA's loop has from the entry's ``min_flow``
+    option (§5.3.6-3), off in the CLI's loop by default (``--cli-min-flow``)."""
     path = _network_path(name)
     net = load_network(path if path else name)
     ins = instruments or Instruments()
     try:
-        controller = None
+        controller: Any = None
+        if not ins.exact or min_flow > 0:
+            controller = make_controller(net, ALGORITHMS[algorithm], level=LEVEL, target="flow")
+        if min_flow > 0:
+            loop = controller.loop  # the engine's ControlLoop behind the CLI's adapter
+            limits = SafetyLimits(min_flow_ratio=min_flow)
+            ctl = dataclasses.replace(loop.config.controller, limits=limits)
+            loop.configure(dataclasses.replace(loop.config, controller=ctl))
         if not ins.exact:
-            inner = make_controller(net, ALGORITHMS[algorithm], level=LEVEL, target="flow")
-            controller = InstrumentedCli(inner, ins, source)
+            controller = InstrumentedCli(controller, ins, source)
         report = run_balance(
             net,
             level=LEVEL,
@@ -1070,7 +1085,7 @@ async def _run_case(
         "ha_steps_estimate": _steps_to_band(shown),  # what HA shows now (issue 9 item 1)
         "cli_steps": None
         if os.environ.get("BENCH_PRODUCT_NO_CLI")
-        else cli_steps(name, algorithm, steps, ins, source),
+        else cli_steps(name, algorithm, steps, ins, source, _cli_min_flow()),
         "noise": ins.noise,
         "missing": ins.missing,
         "seed": ins.seed,
@@ -1155,6 +1170,14 @@ def main() -> int:
     parser.add_argument("--profile", help="folder for profiles of the event loop's thread")
     parser.add_argument("--no-cli", action="store_true", help="HA figures only (no CLI run)")
     parser.add_argument(
+        "--cli-min-flow",
+        type=float,
+        default=0.0,
+        metavar="PCT",
+        help="the CLI's loop with the operator's minimum-flow guard (%% of set flow, §5.3.6-3;"
+        " HA's entry has 50 %% by default, the CLI's loop none)",
+    )
+    parser.add_argument(
         "--noise",
         type=float,
         default=0.0,
@@ -1226,6 +1249,7 @@ def main() -> int:
         env["BENCH_PRODUCT_ASYNCIO_DEBUG"] = "1" if args.asyncio_debug else "0"
         env["BENCH_PRODUCT_HA_CHECKS"] = "1" if args.ha_checks else "0"
         env["BENCH_PRODUCT_NO_CLI"] = "1" if args.no_cli else ""
+        env["BENCH_PRODUCT_CLI_MIN_FLOW"] = str(args.cli_min_flow / 100.0)
         env["BENCH_PRODUCT_NO_GC_FREEZE"] = "1" if args.no_gc_freeze else ""
         env["BENCH_PRODUCT_NO_GC_PAUSE"] = "1" if args.no_gc_pause else ""
         env["BENCH_PRODUCT_NO_GC_SETTLE"] = "1" if args.no_gc_settle else ""

@@ -191,9 +191,11 @@ async def test_start(hass: Any, request: Any) -> None:
         try:
             for rep in range(reps):
                 store.write_bytes(day_old)
+                HaChecks.phase = f"start {rep + 1}"
                 row = await _timed_start(hass, entry, rep + 1)
                 row["store_mb"] = len(day_old) / 1e6
                 rows.append(row)
+                HaChecks.phase = f"unload {rep + 1}"  # not timed: after the start
                 assert await hass.config_entries.async_unload(entry.entry_id)
                 await hass.async_block_till_done()
         finally:
