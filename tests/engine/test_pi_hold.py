@@ -20,8 +20,9 @@ from custom_components.heatbalance.engine.loader import load_network
 from .test_control_closed_loop import STEP_S, all_open, apply, run
 
 
-def _first_command_after_hold(cycles: int) -> dict[str, float]:
-    """Settle estate12 under PI, disturb one building, hold ``cycles``, then regulate once."""
+def _first_command_after_hold(cycles: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Settle estate12 under PI, disturb one building, hold ``cycles``, then regulate once:
+    the commands, and where every valve is then sent (commanded, else where it stands)."""
     network = all_open(load_network("estate12"))
     ctl = make_controller(network, ControllerConfig(algorithm="traditional", level="intermediate"))
     _, sim, _ = run(network, ctl, 10, sigma=0.0)
@@ -31,15 +32,18 @@ def _first_command_after_hold(cycles: int) -> dict[str, float]:
         ctl.step(Measurements.from_plant(sim.state()))
         ctl.held()  # balanced: nothing sent (ControlLoop.held)
         sim.step(STEP_S)
-    return dict(ctl.step(Measurements.from_plant(sim.state())).openings)
+    state = sim.state()
+    sent = dict(ctl.step(Measurements.from_plant(state)).openings)
+    return sent, {iid: sent.get(iid, s.opening) for iid, s in state.inlets.items()}
 
 
 def test_a_long_hold_does_not_wind_up_the_loops() -> None:
-    short, long = _first_command_after_hold(1), _first_command_after_hold(12)
+    (short, after_short), (_, after_long) = (_first_command_after_hold(n) for n in (1, 12))
     assert "B005" in short  # the disturbance is one the loop acts on
-    assert set(short) == set(long)
-    for iid, opening in short.items():
-        assert abs(long[iid] - opening) < 0.01, (iid, opening, long[iid])
+    # a loop just outside its deadband may move once its estimate is surer (a held cycle's
+    # reading more), by little; a wound-up integral would move it far
+    for iid, opening in after_short.items():
+        assert abs(after_long[iid] - opening) < 0.01, (iid, opening, after_long[iid])
 
 
 def _next_after(late: bool) -> tuple[dict[str, float], dict[str, float]]:

@@ -75,6 +75,7 @@ from .identification import learned_corrections
 from .levels import hold_reason, pump_regulated, uses_presettings
 from .model_based import InletView, ModelBased
 from .pi import (
+    AGAINST_ERROR,
     MIN_NOISE_PAIRS,
     OPEN_LOOP_SHIFT,
     REFINE_SOLVES,
@@ -82,6 +83,7 @@ from .pi import (
     GainSchedule,
     PIState,
     back_calculate,
+    hold,
     noise_deadband,
     pi_proposal,
 )
@@ -568,6 +570,11 @@ class Controller:
         sens = self.pi_schedule.sensitivity(
             iid, inlet.device, current, err.error, err.target == "flow"
         )
+        self._pi_from[iid] = current
+        if sens is None:  # the schedule would move the valve against its own error
+            hold(state, current)
+            cmds.held[iid] = AGAINST_ERROR
+            return
         # The band cap serves the street-level inlets §8.2.3 judges. Not households (their
         # moves on noise only stir the building's flow), nor a building over households
         # whose loops answer each of its moves (households1200 at 5 % noise: held from
@@ -581,7 +588,6 @@ class Controller:
             # design, held, at 1.53 a step later, in the band only at step 14).
             deadband = 0.0
         wanted = pi_proposal(state, err.error, sens, cfg.pi_kp, cfg.pi_ki, deadband, current)
-        self._pi_from[iid] = current
         if wanted is None:
             return  # inside the deadband: nothing to do
         sent = self._emit(iid, current, wanted, meas, cmds)
