@@ -81,14 +81,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     when ``scripts/test --matrix`` runs this version after the one that ran them (it says
     why).
 
-    Engine last: on HA 2025 the recorder tests that freeze time
-    (``test_estimated_statistics``, ``test_network_energy``) took 25-44 s each in the
-    fresh-clone CI, 3-6 s alone; the whole of ``tests/engine`` run before them in the same
-    process is what slows them (18i, without coverage: 92 s CPU for the five, 20 s alone).
-    Either half of ``tests/engine`` before them does not, nor importing all of it, nor the
-    integration, archive or browser tests (19e, 18i). The cause is not found; the engine
-    tests need no Home Assistant and nothing of what runs before them. The sort is stable:
-    files and their tests keep their order."""
+    Engine last: in the fresh-clone CI on HA 2025 (with coverage) the recorder tests that
+    freeze time (``test_estimated_statistics``, ``test_network_energy``) took 25-44 s each
+    after ``tests/engine``, 3-6 s alone. The cause is not found: on this tree, without
+    coverage, neither all of ``tests/engine`` nor either half of it before them slows them,
+    nor the first half with coverage (19e); the whole suite with coverage is measured by CI
+    only. The engine tests need no Home Assistant, so running them last costs nothing and
+    takes them from before those tests. The sort is stable: files and their tests keep
+    their order."""
     items.sort(key=lambda item: _ENGINE_TESTS in item.path.parents)
     if os.environ.get("HEATBALANCE_ONE_VERSION_DONE") != "1":
         return

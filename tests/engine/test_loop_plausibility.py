@@ -27,6 +27,7 @@ from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig, L
 from custom_components.heatbalance.engine.plausibility import (
     FROZEN_FALSE_RATE,
     FROZEN_MIN_NOISE,
+    FROZEN_MIN_RUN,
     FROZEN_WITNESS_LEARNT,
     Plausibility,
     _Meter,
@@ -291,6 +292,20 @@ def test_a_flow_witness_is_judged_only_against_its_measured_noise() -> None:
         assert seen(0.01 * (-1) ** k) == 0.0
     assert seen(0.01) == 0.0  # within 5 σ of what it measured
     assert seen(-0.092, quiet=False) == pytest.approx(math.expm1(0.092))  # the water moved
+
+
+def test_a_meter_that_changed_at_every_rest_takes_the_networks_repeat_share() -> None:
+    """§5.3.8-2: estate12's B007 (bench_robust "flow meter frozen", seed 0) changed in all
+    four quiet cycles before it froze, while the network's meters repeat at rest about 1 in
+    46. Laplace's share of its own four (1/6) asked six repeats (named at step 12); shrunk
+    toward the network's share it is named after the rule's least run. A meter with a
+    repeat of its own at rest keeps its own share (a noiseless or coarse meter repeats)."""
+    changed = _Meter(last=18.93, pairs=4, repeats=0, noise=0.0098,
+                     steps=[0.081, 0.068, 0.196, 0.114])  # fmt: skip
+    assert changed.needed() == 6  # nothing of the others': Laplace alone
+    assert changed.needed(pool=0.0217) == FROZEN_MIN_RUN
+    repeated = dataclasses.replace(changed, pairs=5, repeats=1)
+    assert repeated.needed(pool=0.0217) == repeated.needed() == 8
 
 
 @pytest.mark.parametrize("seed", [0, 1])
