@@ -607,14 +607,17 @@ def engine_run(
         if inlet.parent is None
     }
     config = controller_config(network, settings, inlets)
-    br.STEPS = steps
     scn = copy.deepcopy(SCENARIOS[scenario])
     scn.pressures = scn.pressures and source == "simulated"
     scn.modelled_station = source != "simulated"
     if source == "entities":  # heat meters and the substation meter mapped with the bias
         scn.meters = scn.fault == "bias"
         scn.counted = True  # §6.0.6: signals asked and answered, as plant.py counts them
-    return br.run_one(network, scn, seed, config, valve_steps=VALVE_STEPS.get(source))
+    kept, br.STEPS = br.STEPS, steps  # run_one reads the module's STEPS: given back after
+    try:
+        return br.run_one(network, scn, seed, config, valve_steps=VALVE_STEPS.get(source))
+    finally:
+        br.STEPS = kept
 
 
 def main() -> int:
