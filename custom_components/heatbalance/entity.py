@@ -242,21 +242,16 @@ async def add_entities(
     per_inlet: Callable[[str], Iterable[Entity]],
 ) -> None:
     """Network entities under the entry; each inlet's under its subentry (stale devices go
-    with the subentry when an operator removes it). Builds and adds them yielding to the
-    loop every :data:`ADD_BATCH` entities or :data:`SLICE_S` seconds (HA adds them eagerly,
-    in this callback). A large network's
+    with the subentry when an operator removes it). Yields to the loop every
+    :data:`ADD_BATCH` entities or :data:`SLICE_S` seconds (HA adds them eagerly, in this
+    callback). A large network's
     entities are added with the cyclic collector paused (gc_tuning): the collections their
     registry entries and states triggered walked the unfrozen heap inside HA's adding, the
     start's longest callback (184–238 ms at 23k); they are frozen before it goes on."""
     network = list(network)
     slices = _Slices()
     order = sorted(coordinator.inlets.items(), key=lambda kv: _depth(coordinator, kv[0]))
-    inlets = []  # built in slices too: at 23k one platform's built at once held the loop
-    for iid, cfg in order:  # 139-283 ms (benchmarks/bench_start.py)
-        await slices.yield_if_due()
-        if entities := list(per_inlet(iid)):
-            inlets.append((iid, cfg, entities))
-            slices.count += len(entities)
+    inlets = [(iid, cfg, entities) for iid, cfg in order if (entities := list(per_inlet(iid)))]
     await EntityPlan.of(coordinator).join(network, [e for _, _, ents in inlets for e in ents])
     async_add_entities(network)
     with paused(len(coordinator.network.inlets)):
