@@ -173,7 +173,7 @@ class _Meter:
         and 1 % noise gave a repeat chance of 1/6 and six repeats before a name, where the
         network's meters repeat at rest about 1 in 50 (a frozen meter named at step 12, not
         10: 17e's trace, 19j). One with repeats of its own keeps Laplace's share (a noiseless
-        or coarse meter repeats at rest: the pool of noisy meters is not its prior).
+        or coarse meter repeats at rest: the pool of noisy meters is not its prior; §5.3.8-2).
         """
         changes = self.pairs - self.repeats
         noise = self.true_noise()

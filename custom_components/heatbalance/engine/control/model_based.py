@@ -814,7 +814,8 @@ class ModelBased:
         """Each pipe's factor learnt from flows alone (an index per pipe): a line serving
         :data:`MIN_LINE_INLETS` street-level inlets or more learns its own, split where it
         serves half of them when that far part serves as many again (the far end of a long
-        comb learns one correction of its own); the other lines one together."""
+        comb learns one correction of its own); the other lines one together
+        (§3.0.7-3)."""
         if self._columns is None:
             pl = self.planner
             topo = pl.forward.topo
