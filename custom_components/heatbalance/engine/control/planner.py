@@ -141,6 +141,10 @@ class HydraulicPlanner:
         self._terms: list[tuple[Device, float, float] | None] = [None] * len(self.ids)
         self.a0 = np.array([_prior_circuit(i) for i in inlets])
         self.ideal = HydraulicModel(_ideal_network(self.network, self.is_parent, self.ids))
+        # its devices are the planner's own and never move: their openings read once, not
+        # from 23,870 device objects at every ideal solve (≈ 4 ms each, ten solves a plan)
+        self._ideal_open = self.ideal.openings()
+        self._ideal_open.setflags(write=False)
         pump = self.network.substation.pump
         self.g1 = KPA_PER_M * pump.shutoff_head_m  # kPa per unit of speed²
         self._last_ideal: HydraulicResult | None = None
@@ -264,6 +268,7 @@ class HydraulicPlanner:
         """
         setpoints = np.where(self.leaf, np.maximum(flows, 1e-9), np.nan)
         res = self.ideal.solve(
+            self._ideal_open,
             pump_speed=speed,
             warm_start=self._last_ideal if self._last_ideal is not None else self._warm,
             setpoints=setpoints,
@@ -291,13 +296,16 @@ class HydraulicPlanner:
         res: HydraulicResult | None = None
         for share in CONTINUATION_SHARES[:-1]:
             step = self.ideal.solve(
+                self._ideal_open,
                 pump_speed=speed,
                 warm_start=res,
                 setpoints=setpoints * share,
                 raise_on_failure=False,
             )
             res = step if step.converged else res
-        return self.ideal.solve(pump_speed=speed, warm_start=res, setpoints=setpoints)
+        return self.ideal.solve(
+            self._ideal_open, pump_speed=speed, warm_start=res, setpoints=setpoints
+        )
 
     def _ideal_pressures(self, flows: np.ndarray, speed: float) -> tuple[np.ndarray, bool]:
         """Offered pressure at every inlet with every leaf held at ``flows``; reached?"""
