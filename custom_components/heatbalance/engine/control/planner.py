@@ -250,6 +250,23 @@ class HydraulicPlanner:
             per_node[level, group[topo.tree_pipe[level]]] += dp[up] - dp[level]
         return np.asarray(per_node[topo.inlet_node], dtype=float)
 
+    def pipe_losses(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each spanning-tree pipe's pressure loss, supply plus return (kPa), and its flow
+        (m³/h) in the last ideal solve (:meth:`offered_pressures`); NaN for loop-closing
+        pipes and before any solve. What :meth:`path_losses` adds up per inlet, per pipe."""
+        topo = self.forward.topo
+        loss = np.full(len(topo.pipe_ids), np.nan)
+        flow = np.full(len(topo.pipe_ids), np.nan)
+        res = self._last_ideal
+        if res is None:
+            return loss, flow
+        dp = np.asarray(res.node_supply_kpa, dtype=float) - np.asarray(res.node_return_kpa)
+        nodes = np.flatnonzero(np.asarray(topo.tree_pipe) >= 0)
+        pipes = np.asarray(topo.tree_pipe)[nodes]
+        loss[pipes] = dp[np.asarray(topo.tree_up)[nodes]] - dp[nodes]
+        flow[pipes] = np.abs(np.asarray(res.pipe_supply_flow_m3h, dtype=float)[pipes])
+        return loss, flow
+
     def scale_pipes(self, group_factors: np.ndarray) -> None:
         """Give both models each pipe group's learnt resistance factor (one: all groups)."""
         factors = np.asarray(group_factors, dtype=float)
