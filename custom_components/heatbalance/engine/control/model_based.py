@@ -41,7 +41,7 @@ from .identification import (
     carry_residuals,
     residual_sample_variance,
 )
-from .planner import HydraulicPlanner, Plan, PlanInput, _line_name
+from .planner import HydraulicPlanner, Plan, PlanInput, line_name
 
 RESIDUAL_SMOOTHING = 0.2  # weight of the newest pressure-residual sample
 RESIDUAL_NOISE = 0.02  # relative σ of one flow or ΔP reading the residuals assume (2 %)
@@ -1009,7 +1009,7 @@ class ModelBased:
         parts: list[list[str]] = [[] for _ in range(max(columns) + 1)]
         for pipe, column in zip(ids, columns, strict=True):
             parts[column].append(pipe)
-        return [_line_name(part) for part in parts]
+        return [line_name(part) for part in parts]
 
     def apply_pipe_factor(self) -> None:
         """Give the planner's models the learnt pipe resistances (per line, or per part

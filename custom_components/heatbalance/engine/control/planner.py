@@ -532,11 +532,11 @@ def pipe_lines(topo: Topology) -> tuple[np.ndarray, list[str]]:
     for pipe in topo.chords:
         group[pipe] = max(int(line[topo.end[pipe]]), 0)
         members[group[pipe]].append(int(pipe))
-    names = [_line_name([topo.pipe_ids[p] for p in m]) for m in members] or ["all"]
+    names = [line_name([topo.pipe_ids[p] for p in m]) for m in members] or ["all"]
     return group, names
 
 
-def _line_name(pipes: list[str]) -> str:
+def line_name(pipes: list[str]) -> str:
     """'P1' for one pipe, 'P1…P7 (5 pipes)' for a line."""
     if len(pipes) == 1:
         return pipes[0]
