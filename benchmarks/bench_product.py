@@ -240,6 +240,14 @@ class InstrumentedCli:
         self.simulated = source == "simulated"
         self.rng = np.random.default_rng(instruments.seed)
 
+    @property
+    def shown(self) -> list[dict[str, Any]]:
+        """The wrapped loop's verdicts per call, on its estimates and on the readings it was
+        handed: ``run_balance`` reads them from the controller it is given, so without this
+        the CLI's shown verdict was empty whenever the instruments were noisy or lossy."""
+        shown: list[dict[str, Any]] = getattr(self.inner, "shown", [])
+        return shown
+
     def __call__(self, state: PlantState, rng: np.random.Generator) -> Decision:
         drawn = draw(state, self.ins.noise, self.ins.missing, self.rng)
         inlets = {}
@@ -286,12 +294,15 @@ def cli_steps(
     instruments: Instruments | None = None,
     source: str = "simulated",
     min_flow: float = 0.0,
-) -> int | str | None:
-    """The CLI's steps to band for the same network, level and algorithm ("error: …" when
-    the CLI fails: the HA figures are still reported); with noisy or lossy ``instruments``
-    read as ``source`` reads them (:class:`InstrumentedCli`); ``min_flow`` > 0 (a share of
-    set flow): the operator's minimum-flow guard HA's loop has from the entry's ``min_flow``
-    option (§5.3.6-3), off in the CLI's loop by default (``--cli-min-flow``)."""
+) -> dict[str, Any]:
+    """The CLI's columns for the same network, level and algorithm: ``cli_steps``, its steps
+    to band on the plant's true state ("error: …" when the CLI fails: the HA figures are
+    still reported), and ``cli_steps_shown``, the steps to band its loop showed on its
+    estimates and on its readings (``run_balance``'s ``steps_to_band_shown``; None when the
+    CLI failed); with noisy or lossy ``instruments`` read as ``source`` reads them
+    (:class:`InstrumentedCli`); ``min_flow`` > 0 (a share of set flow): the operator's
+    minimum-flow guard HA's loop has from the entry's ``min_flow`` option (§5.3.6-3), off
+    in the CLI's loop by default (``--cli-min-flow``)."""
     path = _network_path(name)
     net = load_network(path if path else name)
     ins = instruments or Instruments()
@@ -315,8 +326,8 @@ def cli_steps(
             controller=controller,
         )
     except Exception as err:  # any CLI failure is a figure of this table
-        return f"error: {err}"
-    return report["steps_to_band"]
+        return {"cli_steps": f"error: {err}", "cli_steps_shown": None}
+    return {"cli_steps": report["steps_to_band"], "cli_steps_shown": report["steps_to_band_shown"]}
 
 
 # --- the harness part (runs under pytest) ---------------------------------------------------
@@ -1083,9 +1094,11 @@ async def _run_case(
         "ha_steps": _steps_to_band(verdicts if truth is None else truth.verdicts),
         "ha_steps_shown": _steps_to_band(verdicts),
         "ha_steps_estimate": _steps_to_band(shown),  # what HA shows now (issue 9 item 1)
-        "cli_steps": None
-        if os.environ.get("BENCH_PRODUCT_NO_CLI")
-        else cli_steps(name, algorithm, steps, ins, source, _cli_min_flow()),
+        **(
+            {"cli_steps": None, "cli_steps_shown": None}
+            if os.environ.get("BENCH_PRODUCT_NO_CLI")
+            else cli_steps(name, algorithm, steps, ins, source, _cli_min_flow())
+        ),
         "noise": ins.noise,
         "missing": ins.missing,
         "seed": ins.seed,
@@ -1283,8 +1296,7 @@ def main() -> int:
         if isinstance(rows[-1]["cli_steps"], str):
             print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
         if noisy:
-            print(f"  HA's verdict on its noisy readings: {rows[-1]['ha_steps_shown']}")
-            print(f"  HA's shown verdict (its estimates): {rows[-1].get('ha_steps_estimate')}")
+            _print_shown(rows[-1])
         if rows[-1].get("ha_checks") is not None:
             _print_checks(rows[-1]["ha_checks"])
         if args.verbose:
@@ -1337,6 +1349,22 @@ def _print_blocks(r: dict[str, Any]) -> None:
         )
         for stack, n in block["where"]:
             print(f"    {n:>4} × {stack}")
+
+
+def _print_shown(r: dict[str, Any]) -> None:
+    """HA's verdicts on its noisy readings and on its estimates (the one it shows), beside
+    the CLI loop's on the same draws (issue 9 item 1; "—": never in band)."""
+    cli = r.get("cli_steps_shown") or {}
+
+    def steps(v: int | None) -> str:
+        return "—" if v is None else str(v)
+
+    for label, ha, basis in (
+        ("verdict on its noisy readings", r["ha_steps_shown"], "readings"),
+        ("shown verdict (its estimates)", r.get("ha_steps_estimate"), "estimate"),
+    ):
+        their = steps(cli[basis]) if basis in cli else "none"
+        print(f"  {label}: HA {steps(ha)}, CLI {their}")
 
 
 def _print_checks(found: list[dict[str, str]]) -> None:

@@ -52,7 +52,7 @@ from .engine.loop import MANUAL
 from .engine.model import Network
 from .engine.simulator import Simulator
 from .gateway_source import async_attach
-from .gc_tuning import run_cycle_paused, run_paused
+from .gc_tuning import run_cycle_paused, run_frozen, run_paused
 from .persistence import (
     PLANT_CLOCK,
     SAVE_DELAY_S,
@@ -150,9 +150,11 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         await self.events.async_load_texts()
         stored = await self.store.async_load() or {}
         # the controller's learning and the plant's valves: seconds on a 23,000-household
-        # network, so in the executor (no cycle runs before the setup is done)
+        # network, so in the executor (no cycle runs before the setup is done); the parsed
+        # learning frozen at the job's end, not walked by the collector until the first
+        # cycle reads and drops it (gc_tuning.run_frozen)
         self.memory, self.balance = await self.hass.async_add_executor_job(
-            run_paused,
+            run_frozen,
             len(self.network.inlets),
             restore_state,
             stored,

@@ -76,6 +76,8 @@ def test_inlets_with_their_own_drawing_do_not_bend_the_pipes_without_dp() -> Non
     assert held <= 12
     groups = ctl.learned_corrections()["pipe_groups"]
     assert 0.4 < groups["PT4…P4_2 (3 pipes)"]["factor"] < 0.7
+    # the pipes are wrong, not a building's place: nobody is named for the part (20f)
+    assert ctl.learned_corrections()["suspected_drawings"] == {}
 
 
 def _comb_model() -> tuple[ModelBased, int, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.bench_robust import with_wrong_file
+from custom_components.heatbalance.engine.cli_balance import _print_learned
 from custom_components.heatbalance.engine.control.base import ControllerConfig
 from custom_components.heatbalance.engine.control.controller import Controller
 from custom_components.heatbalance.engine.control.model_based import (
@@ -54,7 +55,7 @@ def test_inlets_far_along_the_path_loss_do_not_bend_the_pipe_fit() -> None:
     assert out.sum() <= 3
 
 
-def test_a_building_drawn_on_another_branch_is_learnt_without_dp() -> None:
+def test_a_building_drawn_on_another_branch_is_learnt_without_dp(capsys) -> None:
     """Comb, no ΔP read, B008 drawn at B001's node: the advanced flow band (§8.2.4) is
     reached and held to the end of 18 steps, and the learnt pipes stay near the file's
     (they are right).
@@ -65,7 +66,9 @@ def test_a_building_drawn_on_another_branch_is_learnt_without_dp() -> None:
     ≈ +8 % for several steps while its factor settles) — slower than the ≤12 goal.
     Since the trunk's near and far halves learn their own factors from flows (19f, held from
     step 7 here), B008's flow that really runs along the near half is learnt there: that
-    half loses more than drawn (§3.0.7-3), shown to the operator as its pipe factor."""
+    half loses more than drawn (§3.0.7-3), shown to the operator as its pipe factor. B008,
+    whose flow fit no pipe correction when that factor was adopted, is named beside it as
+    a suspected drawing error (20f): the operator sees the building, not only the trunk."""
     plant, drawing = comb()
     ctl = Controller(drawing, ControllerConfig())
     verdicts, _, _ = run(plant, ctl, 18, tamper=_no_pressures)
@@ -77,6 +80,12 @@ def test_a_building_drawn_on_another_branch_is_learnt_without_dp() -> None:
     learnt = ctl.learned_corrections()
     assert "B001" in learnt["drawing_valve_factors"]  # shown to the operator (CLI, diagnostics)
     assert learnt["pipe_groups"]["PT1…PT7 (7 pipes)"]["factor"] > 1.15
+    suspected = learnt["suspected_drawings"]
+    assert "B008" in suspected, suspected
+    assert "PT1…PT7 (7 pipes)" in suspected["B008"]["parts"]  # the correction it stands for
+    assert set(suspected) <= {"B001", "B008"}  # the two the file joins, no other building
+    _print_learned(learnt)  # the CLI's `balance` report
+    assert "learned: B008 may be drawn in the wrong place" in capsys.readouterr().out
 
 
 def test_a_drawing_factor_moves_at_most_by_its_step_a_cycle() -> None:

@@ -16,8 +16,12 @@ import numpy as np
 import pytest
 from homeassistant.core import HomeAssistant
 
-from benchmarks.bench_product import Field, InstrumentedCli, Instruments
-from custom_components.heatbalance.engine.cli_balance import Decision
+from benchmarks.bench_product import LEVEL, Field, InstrumentedCli, Instruments, cli_steps
+from custom_components.heatbalance.engine.cli_balance import (
+    Decision,
+    make_controller,
+    run_balance,
+)
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 from custom_components.heatbalance.plant import Plant
@@ -55,6 +59,32 @@ def test_the_cli_column_reads_the_simulated_sources_draws() -> None:
     assert 0 < lost < len(ha.inlets)
     assert read.supply_c == ha.plant.supply_c
     assert read.pump.flow_m3h == ha.plant.pump.flow_m3h
+
+
+def test_the_cli_columns_shown_verdict_survives_the_instruments() -> None:
+    """1 % noise, 30 % lost, estate12 PI, 3 steps: the CLI loop's verdicts on its estimates
+    and readings reach ``run_balance`` through ``InstrumentedCli``, one per call (call k
+    judged step k − 1), and ``cli_steps`` hands them on beside HA's. Before, the wrapper hid
+    them: the CLI's shown verdict was None under noise or losses (20e)."""
+    ins = Instruments(0.01, 0.3, 0)
+    network = load_network("estate12")
+    loop = make_controller(network, "traditional", level=LEVEL, target="flow")
+    report = run_balance(
+        network,
+        level=LEVEL,
+        target="flow",
+        steps=3,
+        algorithm="traditional",
+        controller=InstrumentedCli(loop, ins, "entities"),
+    )
+    shown = loop.shown  # the engine adapter's verdicts, one per call
+    assert len(shown) == 3
+    assert [r.get("shown") for r in report["steps"]] == [*shown, None]
+    assert all(v["estimate"] is not None and v["readings"] is not None for v in shown)
+    assert report["steps_to_band_shown"] is not None
+    columns = cli_steps("estate12", "traditional", 3, ins, "entities")
+    assert columns["cli_steps"] == report["steps_to_band"]
+    assert columns["cli_steps_shown"] == report["steps_to_band_shown"]
 
 
 async def test_the_entities_source_reads_the_cli_columns_draws(hass: HomeAssistant) -> None:

@@ -443,6 +443,12 @@ def _print_learned(learned: dict[str, Any]) -> None:
             f"learned: {iid} has {series:+.4g} kPa/(m³/h)² in series with its valve beyond "
             "the file's (no ΔP read: its pipes or its place in the file are off)"
         )
+    for iid, suspect in sorted((learned.get("suspected_drawings") or {}).items()):
+        parts = ", ".join(f"{name} ×{f:.2f}" for name, f in suspect["parts"].items())
+        print(
+            f"learned: {iid} may be drawn in the wrong place: its flow fit no pipe correction "
+            f"when {parts} was learnt (check where the file connects it)"
+        )
 
 
 def cmd_commission(args: argparse.Namespace) -> int:

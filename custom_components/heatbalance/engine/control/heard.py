@@ -59,14 +59,17 @@ class Heard:
             return cls()
         unread, blind, silent = data.get("unread"), data.get("blind"), data.get("silent")
         out = cls()
+        # a set once: ``valves`` is the controller's id list, and a day-old gen23k Store
+        # names 2,366 silent valves, each looked up in 23,870 ids (0.43 s CPU of the restart)
+        valve_set = set(valves)
         if isinstance(unread, list):
             out.flow = set(inlets).difference(unread)
         if isinstance(blind, list):
-            out.position = set(valves).difference(blind)
+            out.position = valve_set.difference(blind)
         if isinstance(silent, Mapping):
             out.silent = {
                 str(k): int(v)
                 for k, v in silent.items()
-                if k in valves and isinstance(v, int) and not isinstance(v, bool) and v > 0
+                if k in valve_set and isinstance(v, int) and not isinstance(v, bool) and v > 0
             }
         return out

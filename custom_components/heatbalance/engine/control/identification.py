@@ -562,6 +562,9 @@ def learned_corrections(model: ModelBased) -> dict[str, Any]:
     flow: ``drawing_valve_factors``, 0.25 for a valve whose real Kvs is twice the file's),
     and the resistance in series with its valve that its pipes or its place in the file add
     (``drawing_series_resistances``, kPa/(m³/h)², negative where the file draws too much).
+    Inlets a learnt pipe part's factor may stand for — drawn in the wrong place, their flow
+    fitting no pipe correction when it was adopted — with those parts' factors
+    (``suspected_drawings``, :meth:`~.model_based.ModelBased.drawing_suspects`).
     """
     branches = {
         iid: {
@@ -582,6 +585,7 @@ def learned_corrections(model: ModelBased) -> dict[str, Any]:
         "target_multipliers": {k: round(v, 4) for k, v in model.multipliers.items() if v != 1.0},
         "drawing_valve_factors": {k: round(v, 4) for k, v in model.drawing.items()},
         "drawing_series_resistances": {k: round(v, 4) for k, v in model.series.items()},
+        "suspected_drawings": model.drawing_suspects(),
     }
 
 

@@ -33,6 +33,7 @@ from ..hydraulics import HydraulicError
 from ..model import Network
 from .base import MAX_DP_KPA, MAX_FLOW_RATIO, InletReading, ReadingFields
 from .identification import (
+    PIPE_MIN_CHANGE,
     REJECT,
     BranchIdentifier,
     PipeIdentifier,
@@ -40,7 +41,7 @@ from .identification import (
     carry_residuals,
     residual_sample_variance,
 )
-from .planner import HydraulicPlanner, Plan, PlanInput, _line_name
+from .planner import HydraulicPlanner, Plan, PlanInput, line_name
 
 RESIDUAL_SMOOTHING = 0.2  # weight of the newest pressure-residual sample
 RESIDUAL_NOISE = 0.02  # relative σ of one flow or ΔP reading the residuals assume (2 %)
@@ -94,6 +95,11 @@ SERIES_CONFOUND = 1.0
 # Without ΔP a pipe line serving this many street-level inlets or more learns its own factor
 # from their flows (fewer: one building's meter or valve looks the same; they share one)
 MIN_LINE_INLETS = 3
+# An inlet whose inferred pressure the pipe fit left out (fits no pipe correction, _outliers)
+# this many cycles in a row when a pipe part's factor is adopted is named as a suspected
+# drawing error beside that part (§3.0.7-3: the correction may stand for its place in the file)
+SUSPECT_CYCLES = 2
+SUSPECT_SHARE = 0.5  # … when its flow, drawn elsewhere, explains this share of the change
 MAX_DRAWING_NOISE = 0.2  # a learnt σ beyond 20 % is a broken meter, not noise
 METER_DOUBT = 0.035  # a flow ÷ heat-balance ratio this far off (meter check's level) is doubt
 MIN_SEEN_FOR_RESIDUAL = 0.5  # share of leaf flows needed to compare pressures at all
@@ -150,6 +156,11 @@ class ModelBased:
     _moves: tuple[dict[str, float], float] = field(default_factory=lambda: ({}, 0.0), repr=False)
     _columns: np.ndarray | None = field(default=None, repr=False)  # see _pipe_columns
     _by_columns: bool = field(default=False, repr=False)  # the pipes were learnt by them
+    # cycles in a row each inlet's inferred pressure was left out of the pipe fit, and the
+    # inlets left out when a pipe factor was adopted (see drawing_suspects)
+    _left_out: dict[str, int] = field(default_factory=dict, repr=False)
+    _suspected: dict[str, int] = field(default_factory=dict, repr=False)
+    _pipe_ends: np.ndarray | None = field(default=None, repr=False)  # see _pipe_path
 
     def __post_init__(self) -> None:
         """Build the planner and one identifier per branch with a valve."""
@@ -207,6 +218,8 @@ class ModelBased:
         self.scatter.pop(iid, None)
         self.own.forget(iid)
         self._drop_drawing(iid)
+        self._left_out.pop(iid, None)
+        self._suspected.pop(iid, None)
         self._ever_read.discard(iid)
         self._dp_read.discard(iid)
 
@@ -360,6 +373,7 @@ class ModelBased:
         for iid in suspects:  # its own fault, not the drawing: judged by the diagnosis
             self.own.runs.pop(iid, None)
             self._drop_drawing(iid)
+            self._suspected.pop(iid, None)
         # a blockage named this cycle was not in the model while the others' residuals were
         # learnt: they restart from this cycle's samples (see the docstring)
         restart = not frozenset(blocked) <= self._blocked
@@ -367,7 +381,7 @@ class ModelBased:
         offered = self._offered_read(views, suspects)
         try:
             model = pl.offered_pressures(flows, speed)
-            if self._learn_pipes(model, offered, RESIDUAL_NOISE / math.sqrt(count)):
+            if self._learn_pipes(model, offered, RESIDUAL_NOISE / math.sqrt(count), flows):
                 model = carry_residuals(
                     self.residuals, pl, model, pl.offered_pressures(flows, speed)
                 )
@@ -749,11 +763,17 @@ class ModelBased:
         return drop if math.isfinite(drop) and drop > 0 else None
 
     def _learn_pipes(
-        self, model: np.ndarray, offered: dict[int, tuple[float, str]], flow_noise: float
+        self,
+        model: np.ndarray,
+        offered: dict[int, tuple[float, str]],
+        flow_noise: float,
+        flows: np.ndarray,
     ) -> bool:
         """Identify the pipe lines' resistance factors (§3.0.7-3); True when the model's
-        pipes were rescaled (the caller carries or restarts the per-inlet residuals)."""
+        pipes were rescaled (the caller carries or restarts the per-inlet residuals).
+        ``flows``: every inlet's measured (or modelled) flow the model was solved at."""
         pl = self.planner
+        before = self._per_pipe_factors()
         top = np.flatnonzero(pl.top)
         measured = np.full(len(top), np.nan)
         inferred = np.zeros(len(top), dtype=bool)
@@ -761,7 +781,10 @@ class ModelBased:
             if k in offered:
                 measured[j], inferred[j] = offered[k][0], offered[k][1] == INFERRED
         losses = pl.path_losses()[top]
-        measured[_outliers(measured, losses, inferred)] = np.nan
+        out = _outliers(measured, losses, inferred)
+        self._count_left_out(top, measured, out)
+        left = {int(k): float(measured[j] - model[k]) for j, k in enumerate(top.tolist()) if out[j]}
+        measured[out] = np.nan
         measured[self._own_drawings(top, inferred, measured)] = np.nan
         if inferred.sum() > 0.5 * np.isfinite(measured).sum():
             # From flows, one line's factor is as likely one inlet's meter or valve (a line
@@ -778,11 +801,151 @@ class ModelBased:
             self._by_columns = False
         changed = self.pipes.update(model[top], measured, losses, flow_noise)
         if changed:
+            self._suspect_drawings(left, flows, self._per_pipe_factors() / before)
             self.apply_pipe_factor()  # the planner always plans with the factors it stores
             # the drawings' samples were taken against the old pipes: their fits restart
             # from this cycle's (two far comb inlets' factors 0.47 → 0.16 when it changed)
             self.drawing_samples.clear()
         return changed
+
+    def _count_left_out(self, top: np.ndarray, measured: np.ndarray, out: np.ndarray) -> None:
+        """Count the cycles in a row each street-level inlet's pressure was left out of the
+        pipe fit (``out``); one that entered it (a finite ``measured``) starts again, one not
+        read this cycle keeps its count."""
+        for j, k in enumerate(top.tolist()):
+            iid = self.planner.ids[k]
+            if out[j]:
+                self._left_out[iid] = self._left_out.get(iid, 0) + 1
+            elif math.isfinite(measured[j]):
+                self._left_out.pop(iid, None)
+
+    def _suspect_drawings(
+        self, left: dict[int, float], flows: np.ndarray, ratio: np.ndarray
+    ) -> None:
+        """Name the inlets left out of this cycle's fit (``left``: index → inferred minus
+        offered pressure, kPa) whose flow, drawn in the wrong place, explains at least
+        :data:`SUSPECT_SHARE` of a part's newly adopted change (``ratio``: per pipe, the new
+        factor over the one the model had). A flow the file hangs too near the substation
+        really runs on along the line: its pipes beyond the junction carry it too, their
+        loss grows ((Q + q)/Q)², and the inlet is offered less than drawn; one the file
+        hangs too far runs on fewer pipes of its drawn path, and is offered more. The
+        part's change is judged against the inlet's flow running on along its whole
+        remaining line (its true place is not known: an upper bound).
+        """
+        pl = self.planner
+        loss, pipe_flow = pl.pipe_losses()
+        names, columns, _ = self._parts()
+        for k, deviation in left.items():
+            iid, q = pl.ids[k], float(flows[k])
+            cycles = self._left_out.get(iid, 0)
+            if cycles < SUSPECT_CYCLES or not (q > 0 and math.isfinite(q)):
+                continue
+            path = self._drawn_path(k)
+            for c in range(len(names)):
+                part = np.flatnonzero((columns == c) & np.isfinite(loss) & (pipe_flow > 0))
+                if part.size and self._explains(part, path, q, deviation, loss, pipe_flow, ratio):
+                    self._suspected[iid] = max(cycles, self._suspected.get(iid, 0))
+                    break
+
+    def _explains(
+        self,
+        part: np.ndarray,
+        path: list[int],
+        q: float,
+        deviation: float,
+        loss: np.ndarray,
+        flow: np.ndarray,
+        ratio: np.ndarray,
+    ) -> bool:
+        """Whether a flow ``q`` drawn in the wrong place explains the part's change (see
+        :meth:`_suspect_drawings`)."""
+        weight = loss[part]
+        if not weight.sum() > 0:
+            return False
+        change = float(weight @ ratio[part] / weight.sum()) - 1.0
+        on = [p for p in part.tolist() if p in set(path)]
+        if abs(change) <= PIPE_MIN_CHANGE or not on:
+            return False
+        if change > 0 and deviation < 0:  # hung too near: its flow runs on beyond the junction
+            moved = np.array([p not in path and set(on) <= set(self._pipe_path(p)) for p in part])
+            grown = (flow[part] + q * moved) / flow[part]
+        elif change < 0 and deviation > 0:  # hung too far: its flow leaves the drawn path
+            moved = np.isin(part, on)
+            grown = np.maximum(flow[part] - q * moved, 0.0) / flow[part]
+        else:
+            return False
+        predicted = float(weight @ grown**2 / weight.sum()) - 1.0
+        return predicted * change > 0 and abs(predicted) >= SUSPECT_SHARE * abs(change)
+
+    def _per_pipe_factors(self) -> np.ndarray:
+        """Each pipe's learnt factor as :meth:`apply_pipe_factor` gives it to the planner."""
+        _, columns, factors = self._parts()
+        return np.asarray(factors[columns], dtype=float)
+
+    def _parts(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The parts the pipes' factors are learnt for, as :meth:`apply_pipe_factor` applies
+        them: their names, each pipe's part and each part's factor."""
+        pl = self.planner
+        factors = np.asarray(self.pipes.factors, dtype=float)
+        names, columns = self.pipe_part_names(), pl.pipe_group
+        if self._by_columns:
+            columns = self._pipe_columns()
+        if len(names) != factors.size or int(columns.max()) + 1 != factors.size:
+            names, columns = ["all pipes"], np.zeros(len(pl.pipe_group), dtype=np.int64)
+            factors = np.array([self.pipes.factor])
+        return names, columns, factors
+
+    def drawing_suspects(self) -> dict[str, dict[str, Any]]:
+        """Inlets a learnt pipe correction may stand for: drawn in the wrong place (§3.0.7-3).
+
+        Learnt from flows alone, a pipe part's factor is the pipes' error or a flow the file
+        puts elsewhere: the comb's B008, drawn at B001's node, really draws its flow along
+        the near trunk, which was learnt 1.35 of the file (19f) — right for the band, but it
+        showed the operator a trunk correction, not the building. Such a building's own
+        inferred pressure fits no pipe correction, so the fit left it out
+        (:func:`_outliers`) :data:`SUSPECT_CYCLES` cycles in a row when the factor was
+        adopted. Per such inlet: the cycles it had been left out then and the parts on its
+        drawn path whose factor is off the file's by more than
+        :data:`~.identification.PIPE_MIN_CHANGE` (none: not listed). A diagnosis only: the
+        plan is not changed by it.
+        """
+        pl = self.planner
+        names, columns, factors = self._parts()
+        off = np.abs(factors - 1.0) > PIPE_MIN_CHANGE
+        out: dict[str, dict[str, Any]] = {}
+        for iid in sorted(self._suspected):
+            k = pl.index.get(iid)
+            if k is None:
+                continue
+            crossed = sorted({int(columns[p]) for p in self._drawn_path(k)})
+            parts = {names[c]: round(float(factors[c]), 4) for c in crossed if off[c]}
+            if parts:
+                out[iid] = {"parts": parts, "left_out_cycles": self._suspected[iid]}
+        return out
+
+    def _drawn_path(self, k: int) -> list[int]:
+        """The pipes from the substation to inlet ``k``'s node as the file draws them."""
+        return self._node_path(int(self.planner.forward.topo.inlet_node[k]))
+
+    def _pipe_path(self, pipe: int) -> list[int]:
+        """The pipes from the substation to the far end of spanning-tree ``pipe``."""
+        if self._pipe_ends is None:
+            topo = self.planner.forward.topo
+            tree = np.asarray(topo.tree_pipe)
+            self._pipe_ends = np.full(len(topo.pipe_ids), -1, dtype=np.int64)
+            nodes = np.flatnonzero(tree >= 0)
+            self._pipe_ends[tree[nodes]] = nodes
+        end = int(self._pipe_ends[pipe])
+        return self._node_path(end) if end >= 0 else []
+
+    def _node_path(self, node: int) -> list[int]:
+        """The spanning tree's pipes from the substation to ``node``."""
+        topo = self.planner.forward.topo
+        pipes = []
+        while node >= 0 and int(topo.tree_pipe[node]) >= 0:
+            pipes.append(int(topo.tree_pipe[node]))
+            node = int(topo.tree_up[node])
+        return pipes
 
     def _own_drawings(
         self, top: np.ndarray, inferred: np.ndarray, measured: np.ndarray
@@ -846,7 +1009,7 @@ class ModelBased:
         parts: list[list[str]] = [[] for _ in range(max(columns) + 1)]
         for pipe, column in zip(ids, columns, strict=True):
             parts[column].append(pipe)
-        return [_line_name(part) for part in parts]
+        return [line_name(part) for part in parts]
 
     def apply_pipe_factor(self) -> None:
         """Give the planner's models the learnt pipe resistances (per line, or per part
@@ -1102,6 +1265,7 @@ class ModelBased:
             ),
             **({"top_openings": dict(self._top_openings)} if self._top_openings else {}),
             **({"pipe_parts": True} if self._by_columns else {}),  # see _pipe_columns
+            **({"suspected": dict(self._suspected)} if self._suspected else {}),
             # carried between cycles, so a restart plans bit for bit as an uninterrupted
             # run (issue 10): the last plan's flows (an unread inlet's), the households ever
             # read, the inlets with a ΔP transmitter, last cycle's blocked valves and the
@@ -1147,6 +1311,9 @@ class ModelBased:
         for iid, quiet in _mapping(data.get("own_quiet")).items():
             if iid in index and is_count(quiet) and quiet > 0:
                 self.own.quiet[iid] = min(quiet, AGREED_CYCLES)
+        for iid, cycles in _mapping(data.get("suspected")).items():
+            if iid in index and is_count(cycles) and cycles > 0:
+                self._suspected[iid] = cycles
         for iid, factor in stored_map(data.get("drawing"), index).items():
             self.drawing[iid] = float(np.clip(factor, *DRAWING_RANGE))
         self._load_series(data)

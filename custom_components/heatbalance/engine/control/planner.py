@@ -129,6 +129,7 @@ class HydraulicPlanner:
         order = np.argsort(self.parent, kind="stable")
         cuts = np.searchsorted(self.parent[order], np.arange(len(self.ids) + 1))
         self.kids = [order[cuts[b] : cuts[b + 1]] for b in range(len(self.ids))]
+        self.families = Families(self.kids, np.flatnonzero(self.is_parent))
         inlets = [self.network.inlets[i] for i in self.ids]
         self.devices: list[Device] = [i.device for i in inlets]
         self.design = np.array([i.design_flow_m3h for i in inlets])
@@ -140,6 +141,10 @@ class HydraulicPlanner:
         self._terms: list[tuple[Device, float, float] | None] = [None] * len(self.ids)
         self.a0 = np.array([_prior_circuit(i) for i in inlets])
         self.ideal = HydraulicModel(_ideal_network(self.network, self.is_parent, self.ids))
+        # its devices are the planner's own and never move: their openings read once, not
+        # from 23,870 device objects at every ideal solve (≈ 4 ms each, ten solves a plan)
+        self._ideal_open = self.ideal.openings()
+        self._ideal_open.setflags(write=False)
         pump = self.network.substation.pump
         self.g1 = KPA_PER_M * pump.shutoff_head_m  # kPa per unit of speed²
         self._last_ideal: HydraulicResult | None = None
@@ -245,6 +250,23 @@ class HydraulicPlanner:
             per_node[level, group[topo.tree_pipe[level]]] += dp[up] - dp[level]
         return np.asarray(per_node[topo.inlet_node], dtype=float)
 
+    def pipe_losses(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each spanning-tree pipe's pressure loss, supply plus return (kPa), and its flow
+        (m³/h) in the last ideal solve (:meth:`offered_pressures`); NaN for loop-closing
+        pipes and before any solve. What :meth:`path_losses` adds up per inlet, per pipe."""
+        topo = self.forward.topo
+        loss = np.full(len(topo.pipe_ids), np.nan)
+        flow = np.full(len(topo.pipe_ids), np.nan)
+        res = self._last_ideal
+        if res is None:
+            return loss, flow
+        dp = np.asarray(res.node_supply_kpa, dtype=float) - np.asarray(res.node_return_kpa)
+        nodes = np.flatnonzero(np.asarray(topo.tree_pipe) >= 0)
+        pipes = np.asarray(topo.tree_pipe)[nodes]
+        loss[pipes] = dp[np.asarray(topo.tree_up)[nodes]] - dp[nodes]
+        flow[pipes] = np.abs(np.asarray(res.pipe_supply_flow_m3h, dtype=float)[pipes])
+        return loss, flow
+
     def scale_pipes(self, group_factors: np.ndarray) -> None:
         """Give both models each pipe group's learnt resistance factor (one: all groups)."""
         factors = np.asarray(group_factors, dtype=float)
@@ -263,6 +285,7 @@ class HydraulicPlanner:
         """
         setpoints = np.where(self.leaf, np.maximum(flows, 1e-9), np.nan)
         res = self.ideal.solve(
+            self._ideal_open,
             pump_speed=speed,
             warm_start=self._last_ideal if self._last_ideal is not None else self._warm,
             setpoints=setpoints,
@@ -290,13 +313,16 @@ class HydraulicPlanner:
         res: HydraulicResult | None = None
         for share in CONTINUATION_SHARES[:-1]:
             step = self.ideal.solve(
+                self._ideal_open,
                 pump_speed=speed,
                 warm_start=res,
                 setpoints=setpoints * share,
                 raise_on_failure=False,
             )
             res = step if step.converged else res
-        return self.ideal.solve(pump_speed=speed, warm_start=res, setpoints=setpoints)
+        return self.ideal.solve(
+            self._ideal_open, pump_speed=speed, warm_start=res, setpoints=setpoints
+        )
 
     def _ideal_pressures(self, flows: np.ndarray, speed: float) -> tuple[np.ndarray, bool]:
         """Offered pressure at every inlet with every leaf held at ``flows``; reached?"""
@@ -364,15 +390,19 @@ class HydraulicPlanner:
         for k in np.flatnonzero(self.leaf & self.top & use):
             need = q[k] ** 2 * data.resistance[k]
             out.append((float(dp[k] - need), self.ids[k], float(need)))
-        for b in np.flatnonzero(self.is_parent):
-            members = self.kids[b]
-            kids = members[data.constrains[members]]
-            if len(kids) == 0 or (targets_only and not np.any(targets[members])):
-                continue
-            qb = float(q[members].sum())
-            need = qb**2 * data.resistance[b] + float(np.max(q[kids] ** 2 * data.resistance[kids]))
-            child_dp = float(dp[kids[0]])
-            out.append((child_dp - need, self.ids[int(kids[0])], need))
+        # every building's sums and maxima at once (to the bit of one building at a time,
+        # :class:`Families`); the arithmetic on them stays Python floats, as it was
+        fam = self.families
+        constrains, first = fam.first(data.constrains)
+        keep = constrains if not targets_only else constrains & fam.any(targets)
+        sums = fam.sums(q).tolist()
+        worst = fam.max_where(q**2 * data.resistance, data.constrains).tolist()
+        resistance = data.resistance[fam.parents].tolist()
+        dp_first = dp[first].tolist()
+        ids, firsts = self.ids, first.tolist()
+        for j in np.flatnonzero(keep).tolist():
+            need = sums[j] ** 2 * resistance[j] + worst[j]
+            out.append((dp_first[j] - need, ids[firsts[j]], need))
         return out
 
     def _min_slack(
@@ -393,29 +423,34 @@ class HydraulicPlanner:
         shifted = dp + self.g1 * (s**2 - s_ref**2)
         fixed = ~data.movable & self.leaf & np.isfinite(data.fixed_resistance)
         drops = self._parent_drops(data, shifted, flows)
-        for k in np.flatnonzero(fixed):
-            offered = shifted[k] - drops[k]
-            if offered > 0 and data.fixed_resistance[k] > 0:
-                out[k] = math.sqrt(offered / data.fixed_resistance[k])
+        # all fixed leaves at once (23,100 unmapped households at 23k); the same operations
+        # element by element, and sqrt is correctly rounded in numpy as in math
+        k = np.flatnonzero(fixed)
+        offered = shifted[k] - drops[k]
+        resistance = data.fixed_resistance[k]
+        ok = (offered > 0) & (resistance > 0)
+        out[k[ok]] = np.sqrt(offered[ok] / resistance[ok])
         return out
 
     def _parent_drops(self, data: PlanInput, dp: np.ndarray, flows: np.ndarray) -> np.ndarray:
         """Planned drop across the valve of each inlet's building (0 for a plain inlet); each
-        building's computed once, not once per household (23,000 times on a large network)."""
+        building's computed once, not once per household (23,000 times on a large network),
+        and every building's sums at once (:class:`Families`)."""
+        fam = self.families
         out = np.zeros(len(self.ids))
-        for b in np.unique(self.parent[self.parent >= 0]).tolist():
-            out[self.kids[b]] = self._building_drop(data, dp, flows, b)
+        if not len(fam.parents):
+            return out
+        sums = fam.sums(flows).tolist()
+        worst = fam.max_where(flows**2 * data.resistance, fam.everyone).tolist()
+        resistance = data.resistance[fam.parents].tolist()
+        movable = data.movable[fam.parents].tolist()
+        dp_first = dp[fam.heads].tolist()
+        drops = [0.0] * len(sums)
+        for j, qb in enumerate(sums):
+            at_limit = qb**2 * resistance[j]
+            drops[j] = at_limit if not movable[j] else max(at_limit, dp_first[j] - worst[j])
+        out[fam.members] = np.repeat(np.array(drops, dtype=float), fam.sizes)
         return out
-
-    def _building_drop(self, data: PlanInput, dp: np.ndarray, flows: np.ndarray, b: int) -> float:
-        """Planned drop across building b's valve, from its households' flows."""
-        kids = self.kids[b]
-        qb = float(flows[kids].sum())
-        at_limit = qb**2 * data.resistance[b]
-        if not data.movable[b]:
-            return float(at_limit)
-        need = float(np.max(flows[kids] ** 2 * data.resistance[kids]))
-        return float(max(at_limit, dp[kids[0]] - need))
 
     def _openings(
         self, data: PlanInput, dp: np.ndarray, flows: np.ndarray
@@ -428,12 +463,14 @@ class HydraulicPlanner:
         is_parent, flow_l, dp_l = self.is_parent.tolist(), flows.tolist(), dp.tolist()
         circuit, factor = data.circuit.tolist(), data.valve_factor.tolist()
         movable = data.movable.tolist()
+        fam = self.families  # each building's flow and first household, all at once
+        parent_flow = dict(zip(fam.parents.tolist(), fam.sums(flows).tolist(), strict=True))
+        head = dict(zip(fam.parents.tolist(), fam.heads.tolist(), strict=True))
         for k in np.flatnonzero(self.has_kv).tolist():
             iid = self.ids[k]
             if is_parent[k]:  # its valve takes the drop planned for it less its own circuit's
-                kids = self.kids[k]  # beyond the drawing (the ideal network has the drawn one)
-                q = float(flows[kids].sum())
-                drop = drops[kids[0]] - circuit[k] * q**2 if len(kids) else 0.0
+                q = parent_flow[k]  # beyond the drawing (the ideal network has the drawn one)
+                drop = drops[head[k]] - circuit[k] * q**2
             else:
                 q = flow_l[k]
                 drop = dp_l[k] - drops[k] - circuit[k] * q**2
@@ -453,7 +490,8 @@ def priority_tiers(weights: np.ndarray, scalable: np.ndarray) -> Iterator[tuple[
     the sharing group the shortfall is proportional (one common factor). Callers stop at the
     first group whose common factor reaches :data:`PRIORITY_FLOOR` (or 1).
     """
-    levels = sorted({round(float(w), 9) for w in weights[scalable]})
+    # rounded after removing exact repeats (23,870 inlets, a handful of weights): the same set
+    levels = sorted({round(w, 9) for w in np.unique(weights[scalable], equal_nan=False).tolist()})
     for j, level in enumerate(levels):
         yield scalable & (weights <= level + 1e-9), j == len(levels) - 1
 
@@ -494,11 +532,11 @@ def pipe_lines(topo: Topology) -> tuple[np.ndarray, list[str]]:
     for pipe in topo.chords:
         group[pipe] = max(int(line[topo.end[pipe]]), 0)
         members[group[pipe]].append(int(pipe))
-    names = [_line_name([topo.pipe_ids[p] for p in m]) for m in members] or ["all"]
+    names = [line_name([topo.pipe_ids[p] for p in m]) for m in members] or ["all"]
     return group, names
 
 
-def _line_name(pipes: list[str]) -> str:
+def line_name(pipes: list[str]) -> str:
     """'P1' for one pipe, 'P1…P7 (5 pipes)' for a line."""
     if len(pipes) == 1:
         return pipes[0]
@@ -539,3 +577,63 @@ def _shallow(inlet: Inlet) -> Inlet:
     out = object.__new__(Inlet)
     out.__dict__.update(inlet.__dict__)
     return out
+
+
+class Families:
+    """Each building's households (``kids``) as rows of equal length, so a sum, maximum or
+    test over every building's households is a few array steps, not one per building (770
+    buildings, seven times a plan at 23k).
+
+    Buildings with the same number of households share one index matrix. numpy sums each
+    row of a C-contiguous matrix with the same pairwise steps as that row alone, so
+    :meth:`sums` is ``values[kids[b]].sum()`` to the bit (``np.add.reduceat`` is not: it
+    adds in order). Results are aligned with ``parents`` (the buildings, ascending).
+    """
+
+    def __init__(self, kids: list[np.ndarray], parents: np.ndarray) -> None:
+        self.parents = parents
+        self.sizes = sizes = np.array([len(kids[b]) for b in parents.tolist()], dtype=np.intp)
+        # every building's households one after the other, and each building's first
+        chosen = [kids[b] for b in parents.tolist()]
+        self.members = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.intp)
+        self.heads = np.array([k[0] for k in chosen], dtype=np.intp)
+        self.everyone = np.ones(len(kids), dtype=bool)
+        self._groups: list[tuple[np.ndarray, np.ndarray]] = []
+        for size in np.unique(sizes).tolist():
+            rows = np.flatnonzero(sizes == size)
+            members = [kids[b] for b in parents[rows].tolist()]
+            index = np.array(members, dtype=np.intp).reshape(len(rows), size)
+            self._groups.append((rows, index))
+
+    def sums(self, values: np.ndarray) -> np.ndarray:
+        """Each building's ``values[kids].sum()``."""
+        out = np.zeros(len(self.parents))
+        for rows, index in self._groups:
+            out[rows] = values[index].sum(axis=1)
+        return out
+
+    def any(self, mask: np.ndarray) -> np.ndarray:
+        """Whether any of each building's households is in ``mask``."""
+        out = np.zeros(len(self.parents), dtype=bool)
+        for rows, index in self._groups:
+            out[rows] = mask[index].any(axis=1)
+        return out
+
+    def first(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether any household is in ``mask``, and the first (lowest index) that is
+        (where none is: the building's first household)."""
+        found = np.zeros(len(self.parents), dtype=bool)
+        first = np.zeros(len(self.parents), dtype=np.intp)
+        for rows, index in self._groups:
+            inside = mask[index]
+            found[rows] = inside.any(axis=1)
+            first[rows] = index[np.arange(len(rows)), inside.argmax(axis=1)]
+        return found, first
+
+    def max_where(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Each building's largest ``values`` among its households in ``mask`` (−inf: none)."""
+        out = np.full(len(self.parents), -np.inf)
+        for rows, index in self._groups:
+            if index.shape[1]:
+                out[rows] = np.where(mask[index], values[index], -np.inf).max(axis=1)
+        return out
