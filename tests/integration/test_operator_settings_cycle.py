@@ -127,7 +127,8 @@ async def test_a_proposal_of_a_pump_speed_alone_is_confirmed(hass: HomeAssistant
     await cycles(hass, entry, 1)
     assert not coordinator.data.commands  # every valve by hand: no opening proposed
     speed = coordinator.data.pump_command
-    assert speed is not None and speed < coordinator.simulator.pump_speed
+    assert speed is not None
+    assert speed < coordinator.simulator.pump_speed
     openings = coordinator.simulator.openings.copy()
     response = await _confirm(hass, entry)
     assert response == {"openings": {}, "pump": round(speed * 100, 1)}
