@@ -77,21 +77,25 @@ def _audit_balance_now(
 
 async def async_confirm_proposal(
     coordinator: HeatbalanceCoordinator, context: Context | None, entity_id: str | None = None
-) -> dict[str, float]:
-    """Send the proposal shown in manual mode (the valves' set positions), as the operator
-    confirmed it; every opening was computed within the safety limits (§5.3.6-3)."""
+) -> tuple[dict[str, float], float | None]:
+    """Send the proposal shown in manual mode, as the operator confirmed it: the valves' set
+    positions, the pump's speed, or both — a proposal of a pump speed alone (every inlet
+    held by hand, §5.3.6-6) is one too. Every opening and speed was computed within the
+    safety limits (§5.3.6-3). Returns the openings that went out and the pump's speed
+    (None: none proposed, or it did not reach the drive)."""
     _refuse_primary(coordinator)
     async with coordinator.engine_lock:
         _refuse_unloading(coordinator)  # checked after the wait: the unload may have begun
         result = coordinator.data
-        if result is None or not result.commands or coordinator.settings.auto:
+        if result is None or coordinator.settings.auto or not _proposes(result):
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_proposal")
         # computed by the engine within the safety limits from where the valves stood; a
         # valve moved by hand since is limited again from where it is now (§5.3.6-3)
         openings, pump = coordinator.within_current_limits(result.commands, result.pump_command)
         coordinator.sent = {}
         sent = await coordinator.async_send(openings, pump, confirmed=True)
-    result.commands = {}  # confirmed once; the next cycle proposes afresh
+        pump_sent = None if coordinator.plant.pump_failed else pump
+    result.commands, result.pump_command = {}, None  # confirmed once; the next cycle proposes
     coordinator.async_update_listeners()
     await coordinator.async_told()
     async_audit(
@@ -101,8 +105,14 @@ async def async_confirm_proposal(
         context,
         entity_id=entity_id,
         valves=len(sent),
+        pump=None if pump_sent is None else round(pump_sent * 100.0, 1),
     )
-    return sent
+    return sent, pump_sent
+
+
+def _proposes(result: CycleResult) -> bool:
+    """Whether a cycle's result holds a proposal to confirm: valve openings or a pump speed."""
+    return bool(result.commands) or result.pump_command is not None
 
 
 async def async_set_opening(

@@ -43,6 +43,7 @@ from .cycle import (
     run_cycle,
 )
 from .engine.alarms import AlarmBook
+from .engine.control.base import usable
 from .engine.control.safety import limit_pump_speed
 from .engine.design_loads import KIND as DESIGN_LOAD
 from .engine.evaluation import BalanceStateMachine
@@ -164,7 +165,9 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         )
         self.plant.left = left_real(self.memory.sources, self.inlets)
         self.plant.unplaced = set(self.memory.changed)
-        self.plant.restore_held(stored.get("plant", {}).get("held"))
+        held = stored.get("plant", {}).get("held")
+        self.plant.restore_held(held)
+        self._pump_confirmed = _confirmed_pump(held, self.plant.pump_held)
         await self._async_attach_gateway()
         if self.config_entry is not None:  # HA stops without unloading: write what is due
             self.config_entry.async_on_unload(
@@ -233,7 +236,10 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         memory = self.memory.as_dict() if memory is None else memory
         sources = source_keys(self.inlets, self.memory.sources)
         state = stored_state(memory, self.alarms, self.balance, self.clock, self.simulator, sources)
-        state["plant"]["held"] = self.plant.held_dict()  # what an offline gateway holds
+        state["plant"]["held"] = held = self.plant.held_dict()  # what an offline gateway holds
+        confirmed, pump = self._pump_confirmed, self.plant.pump_held
+        if confirmed is not None and pump is not None and confirmed[0] == pump[0]:
+            held["pump_confirmed"] = list(confirmed)  # … the operator's, a restart keeps
         return state
 
     async def async_save(self) -> None:
@@ -602,3 +608,32 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
     def _now_s(self, plant_time_s: float) -> float:
         """Now on the §8.2.6 clock, in seconds."""
         return plant_time_s if self.clock == PLANT_CLOCK else dt_util.utcnow().timestamp()
+
+
+def _confirmed_pump(
+    held: Any, pump_held: tuple[str, float] | None
+) -> tuple[str, float, float] | None:
+    """The stored record of a confirmed proposal's pump speed held for an offline gateway
+    (``HeatbalanceCoordinator._pump_confirmed``): kept over a restart as the held command
+    is, so the operator's confirmation, carried out once the gateway is back, is still told
+    to the controller as that step's pump move (§5.3.6-6). Only for the held command it was
+    (same request id); damaged (a speed outside 0…1, not numbers) it is dropped with a log
+    line, and the carried-out speed is then read back from the drive as any held command."""
+    record = held.get("pump_confirmed") if isinstance(held, dict) else None
+    if record is None or pump_held is None:
+        return None
+    try:
+        request_id, speed, current = record
+    except (TypeError, ValueError):
+        request_id = speed = current = None
+    speed, current = usable(speed), usable(current)
+    if (
+        request_id == pump_held[0]
+        and speed is not None
+        and current is not None
+        and 0.0 < speed <= 1.0
+        and 0.0 <= current <= 1.0
+    ):
+        return (pump_held[0], speed, current)
+    _LOGGER.warning("Ignoring a damaged confirmed pump speed in the store: %r", record)
+    return None

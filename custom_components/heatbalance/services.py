@@ -143,8 +143,11 @@ async def _balance_now(hass: HomeAssistant, call: ServiceCall) -> None:
 
 async def _confirm_proposal(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     await async_require_operator(hass, call.context)
-    sent = await async_confirm_proposal(_coordinator(hass, call), call.context)
-    return {"openings": {iid: round(v * 100.0, 1) for iid, v in sent.items()}}
+    sent, pump = await async_confirm_proposal(_coordinator(hass, call), call.context)
+    return {
+        "openings": {iid: round(v * 100.0, 1) for iid, v in sent.items()},
+        "pump": None if pump is None else round(pump * 100.0, 1),  # speed, % (as sent)
+    }
 
 
 async def _acknowledge(hass: HomeAssistant, call: ServiceCall) -> None:

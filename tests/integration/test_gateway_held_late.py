@@ -243,6 +243,29 @@ async def test_a_confirmed_pump_speed_held_for_an_offline_gateway_is_told_once_c
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_a_confirmed_pump_speed_held_over_a_restart_is_told_once_carried_out(
+    hass: HomeAssistant, mqtt_mock
+) -> None:
+    """As above with Home Assistant restarted while the gateway is away: the operator's
+    confirmation is stored with the held command, so once the gateway carries it out the
+    controller records it (0.75 from the drive's 0.8), as without the restart. Before, the
+    record was not stored: the speed went but the controller kept its old one."""
+    entry, coordinator = await _manual_with_the_pump_on_the_gateway(hass)
+    before = coordinator.memory.loop.controller.last_speed
+    await _status(hass, "offline")
+    async with coordinator.engine_lock:
+        await coordinator.async_send({}, 0.75, confirmed=True)
+    assert await hass.config_entries.async_reload(entry.entry_id)  # HA restarts meanwhile
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    controller = coordinator.memory.loop.controller
+    assert controller.last_speed == before  # held: no move yet
+    await _online_and_confirmed(hass, mqtt_mock, coordinator, 75.0)
+    assert controller.last_speed == pytest.approx(0.75)
+    assert controller.pump_from == pytest.approx(0.8)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_a_silent_substation_heat_meter_on_the_gateway_is_named_until_it_reports(
     hass: HomeAssistant, mqtt_mock
 ) -> None:

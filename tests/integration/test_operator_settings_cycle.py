@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 
 from custom_components.heatbalance.const import EVENT_AUDIT
 
 from .conftest import add_network, cycles
-from .test_balancing import _changed_during_a_running_cycle, _operator_sets
+from .test_balancing import _changed_during_a_running_cycle, _confirm, _operator_sets
 
 
 async def test_a_confirmed_proposals_pump_speed_is_told_to_the_controller(
@@ -102,3 +104,39 @@ def _press(hass: HomeAssistant) -> Coroutine[Any, Any, Any]:
 
 
 _MIN_FLOW = "number.estate12_minimum_flow_share_of_set_flow"
+
+
+async def test_a_proposal_of_a_pump_speed_alone_is_confirmed(hass: HomeAssistant) -> None:
+    """§5.3.6-6 with §5.3.6-3 and §5.3.6-7: every valve held by hand, the manual proposal is
+    the pump's speed alone; confirmed, it goes out (within the limits), is recorded by the
+    controller and audited, and is confirmed once only. Before, it was refused as
+    ``no_proposal``: an operator shown a pump speed could not confirm it."""
+    audits: list[dict[str, Any]] = []
+    hass.bus.async_listen(EVENT_AUDIT, callback(lambda e: audits.append(e.data)))
+    entry = await add_network(
+        hass, options={"algorithm": "ai", "mode": "manual", "level": "advanced"}
+    )
+    coordinator = entry.runtime_data.coordinator
+    switches = [
+        e.entity_id
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if e.entity_id.endswith("_automatic_regulation")
+    ]
+    assert len(switches) == len(coordinator.network.inlets)
+    await hass.services.async_call("switch", "turn_off", {"entity_id": switches}, blocking=True)
+    await cycles(hass, entry, 1)
+    assert not coordinator.data.commands  # every valve by hand: no opening proposed
+    speed = coordinator.data.pump_command
+    assert speed is not None
+    assert speed < coordinator.simulator.pump_speed
+    openings = coordinator.simulator.openings.copy()
+    response = await _confirm(hass, entry)
+    assert response == {"openings": {}, "pump": round(speed * 100, 1)}
+    assert coordinator.simulator.pump_speed == pytest.approx(speed)
+    assert coordinator.memory.loop.controller.last_speed == pytest.approx(speed)
+    assert (coordinator.simulator.openings == openings).all()  # no valve moved
+    confirmed = [a["details"] for a in audits if a["action"] == "confirm_proposal"]
+    assert confirmed == [{"valves": 0, "pump": round(speed * 100, 1)}]
+    with pytest.raises(ServiceValidationError) as err:  # confirmed once only
+        await _confirm(hass, entry)
+    assert err.value.translation_key == "no_proposal"
