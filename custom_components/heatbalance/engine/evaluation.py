@@ -82,8 +82,8 @@ BANDS: dict[tuple[str, str], Band] = {
     ("advanced", "room"): Band(-1.0, 1.0, "K", "setpoint", "§8.2.4-4"),
 }
 
-# ``uncertainty`` is ±this many σ (estimate_verdict.py's ``SIGNIFICANCE_Z``; the controller
-# imports this module, so it cannot be imported from there)
+# ``uncertainty`` is ±this many σ of the estimate; the controller's significance threshold
+# (``control.controller.SIGNIFICANCE_Z``) is this number, and it sizes the estimates' spreads
 UNCERTAINTY_Z = 2.0
 
 # Why an inlet has no verdict.

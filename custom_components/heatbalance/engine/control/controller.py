@@ -45,7 +45,7 @@ import numpy as np
 
 from ..commissioning import CommissioningError, Presettings, presettings
 from ..diagnosis import RESTORE_ERRORS, Finding, model_centre, stored_map, stored_number
-from ..evaluation import band
+from ..evaluation import UNCERTAINTY_Z, band
 from ..hydraulics import HydraulicError, HydraulicResult, WarmStart
 from ..meters import MeterCheck
 from ..model import Inlet, Network
@@ -125,7 +125,9 @@ STALE_READ = "no flow reading for {age} cycles: regulated open-loop from the mod
 SPEED_TOLERANCE = 0.05  # a VFD may report a little above nominal; far above is a bad reading
 PLAN_OPEN_MARGIN = 1e-3  # a blocked valve planned this near its top cannot pass its share
 MIN_VISIBLE_SHARE = 0.5  # the pump moves only while at least half the valves are seen
-SIGNIFICANCE_Z = 2.0  # a deviation counts when it exceeds two standard errors of the estimate
+# a deviation counts when it exceeds two standard errors of the estimate; the ±uncertainty the
+# shown verdict reads is in the same σ (evaluation.UNCERTAINTY_Z), so one number for both
+SIGNIFICANCE_Z = UNCERTAINTY_Z
 SIGNIFICANCE_Z_ABOVE = 4.0  # … four for a flow above its goal (cutting it risks the band edge)
 GATE_TOLERANCE = 0.01  # … and 1 % of the flow target (a fifth of the advanced band's width)
 BISECTIONS = 20  # opening found to 1e-6 of the stroke
