@@ -863,11 +863,12 @@ class ModelBased:
         if not weight.sum() > 0:
             return False
         change = float(weight @ ratio[part] / weight.sum()) - 1.0
-        on = [p for p in part.tolist() if p in set(path)]
+        drawn = set(path)
+        on = [p for p in part.tolist() if p in drawn]
         if abs(change) <= PIPE_MIN_CHANGE or not on:
             return False
         if change > 0 and deviation < 0:  # hung too near: its flow runs on beyond the junction
-            moved = np.array([p not in path and set(on) <= set(self._pipe_path(p)) for p in part])
+            moved = np.array([p not in drawn and set(on) <= set(self._pipe_path(p)) for p in part])
             grown = (flow[part] + q * moved) / flow[part]
         elif change < 0 and deviation > 0:  # hung too far: its flow leaves the drawn path
             moved = np.isin(part, on)
