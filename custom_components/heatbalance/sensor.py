@@ -283,6 +283,10 @@ NETWORK_SENSORS: tuple[NetworkSensorDescription, ...] = (
         lambda _c, r: _pct(r.pump_speed),
         estimable="pump_speed",
     ),
+    # the set value of the pump's speed (§5.3.5-2), as ``valve_command`` is the valves': sent
+    # (automatic), or the manual proposal the operator sees before confirming it (§5.3.6-6);
+    # unknown when the cycle computed none, and once a proposal is confirmed
+    _network("pump_speed_command", PERCENT | SET_VALUE, 1, lambda _c, r: _pct(r.pump_command)),
     _network("success_rate", PERCENT | DIAGNOSTIC, 1, lambda _c, r: r.success_rate),
     _network("active_alarms", _kind(None), None, lambda c, _r: len(c.alarms.active)),
 )

@@ -140,3 +140,44 @@ async def test_a_proposal_of_a_pump_speed_alone_is_confirmed(hass: HomeAssistant
     with pytest.raises(ServiceValidationError) as err:  # confirmed once only
         await _confirm(hass, entry)
     assert err.value.translation_key == "no_proposal"
+
+
+_SET_SPEED = "sensor.estate12_pump_set_speed"
+
+
+async def test_the_proposed_pump_speed_is_shown_until_confirmed(hass: HomeAssistant) -> None:
+    """§5.3.6-6 with §5.3.5-2: in manual mode the operator sees the pump speed he is asked
+    to confirm, as he sees the valves' set positions — before, it was only in
+    ``confirm_proposal``'s response, after confirming. Nothing moved while it is shown;
+    confirmed, nothing is proposed any more (unknown) until the next cycle proposes again."""
+    entry = await add_network(
+        hass, options={"algorithm": "ai", "mode": "manual", "level": "advanced"}
+    )
+    coordinator = entry.runtime_data.coordinator
+    await cycles(hass, entry, 1)
+    speed = coordinator.data.pump_command
+    assert speed is not None
+    assert coordinator.simulator.pump_speed > speed  # proposed, not sent
+    state = hass.states.get(_SET_SPEED)
+    assert state is not None
+    assert float(state.state) == pytest.approx(speed * 100.0)
+    assert state.attributes["unit_of_measurement"] == "%"
+    response = await _confirm(hass, entry)
+    assert response["pump"] == round(speed * 100.0, 1)
+    assert hass.states.get(_SET_SPEED).state == "unknown"
+    await cycles(hass, entry, 1)
+    again = coordinator.data.pump_command
+    assert again is not None
+    assert float(hass.states.get(_SET_SPEED).state) == pytest.approx(again * 100.0)
+
+
+async def test_no_pump_speed_proposed_shows_none(hass: HomeAssistant) -> None:
+    """The traditional algorithm (PI) regulates valves only (``requirements.pump_planned``):
+    its manual proposal holds openings and no pump speed, and the pump's set speed says so
+    (unknown), not a stale or made-up figure."""
+    entry = await add_network(hass, options={"algorithm": "traditional", "mode": "manual"})
+    coordinator = entry.runtime_data.coordinator
+    await cycles(hass, entry, 1)
+    assert coordinator.data.commands  # a proposal of openings …
+    assert coordinator.data.pump_command is None  # … without a pump speed
+    assert hass.states.get(_SET_SPEED).state == "unknown"
