@@ -25,7 +25,9 @@ from .coordinator import HeatbalanceConfigEntry
 from .entity import HeatbalanceEntity, add_per_actuated_inlet
 from .estimates import ATTR_ESTIMATED, is_estimated
 
-PARALLEL_UPDATES = 1
+# Moves are not queued by HA: each waits on the coordinator's engine lock only to send, so a
+# call over n gateway valves no longer waits n read-backs (10 s each) one after the other.
+PARALLEL_UPDATES = 0
 VALVE = ValveEntityDescription(
     key="balancing_valve", translation_key="balancing_valve", device_class=ValveDeviceClass.WATER
 )
