@@ -25,6 +25,7 @@ from custom_components.heatbalance.settings import (
 )
 
 from .conftest import add_network, cycles
+from .test_balancing import _changed_during_a_running_cycle
 
 INVALID = (ServiceValidationError, vol.Invalid)
 
@@ -75,6 +76,28 @@ async def test_set_weight(
     assert err.value.translation_key == "inlet_not_found"
     with pytest.raises(INVALID):
         await _call(hass, "set_weight", data | {"weight": 5})
+
+
+async def test_a_weight_set_while_a_cycle_runs_is_shown_when_the_call_returns(
+    hass: HomeAssistant,
+    demo: ConfigEntry,
+    hass_admin_user: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """§5.3.6-5: ``set_weight`` called while a cycle runs (the timer's, on a loaded machine:
+    ``test_set_weight`` failed once so at load ≈20) returns with the new weight shown, as
+    between cycles. Before, an operator's change during a refresh was told only once the
+    cycle ended: the call returned with its number still showing the old weight."""
+    shown: list[str] = []
+
+    async def set_weight() -> None:
+        data = {"config_entry_id": demo.entry_id, "inlet": "B012", "weight": 1.3}
+        await _call(hass, "set_weight", data, hass_admin_user)
+        shown.append(hass.states.get("number.b012_weight").state)
+
+    await _changed_during_a_running_cycle(hass, demo, monkeypatch, "", "", change=set_weight)
+    assert shown == ["1.3"]
+    assert hass.states.get("number.b012_weight").state == "1.3"
 
 
 async def test_actions_take_the_ranges_the_numbers_offer(
