@@ -1526,13 +1526,14 @@ class Controller:
         the band takes one off (a leaky count: an estimate that wanders around the edge of
         a flow truly just outside still adds up, one truly inside drains); its own valve
         (its building's, its households') commanded last cycle starts it again — that is a
-        landing, not a rest. A cycle without a reading tells nothing and keeps it.
+        landing, not a rest. A cycle without a reading tells nothing and keeps it. Street-level
+        leaves only (:meth:`_resting_outside`).
         """
         cap = 2 * EDGE_REST_CYCLES
         rests: dict[str, int] = {}
         for iid in ids:
             was = self.edge_rests.get(iid, 0)
-            if not views[iid].movable or iid in self.shifted:
+            if not views[iid].movable or iid in self.shifted or not self._street_leaf(iid):
                 continue
             if iid not in self.fresh:
                 if was:
