@@ -106,6 +106,11 @@ class Plan:
 
 
 CONTINUATION_SHARES = (0.25, 0.5, 0.75, 1.0)  # of the flows, when a cold ideal solve fails
+# An ideal solve that has not cut its worst step 10× in this many Newton steps is caught in a
+# limit cycle (regulators flipping between branches) and is given up at once, not at 50
+# (gga.newton's ``stall``): every ideal solve has a fallback, and converging ones took ≤ 12
+# steps, never 8 without that cut (issue 10, 21e: 3,300 solves of the fingerprint's runs, gen23k)
+IDEAL_STALL = 8
 
 
 class HydraulicPlanner:
@@ -290,6 +295,7 @@ class HydraulicPlanner:
             warm_start=self._last_ideal if self._last_ideal is not None else self._warm,
             setpoints=setpoints,
             raise_on_failure=False,
+            stall=IDEAL_STALL,
         )
         if not res.converged:
             res = self._ideal_by_continuation(setpoints, speed)
@@ -318,10 +324,15 @@ class HydraulicPlanner:
                 warm_start=res,
                 setpoints=setpoints * share,
                 raise_on_failure=False,
+                stall=IDEAL_STALL,
             )
             res = step if step.converged else res
         return self.ideal.solve(
-            self._ideal_open, pump_speed=speed, warm_start=res, setpoints=setpoints
+            self._ideal_open,
+            pump_speed=speed,
+            warm_start=res,
+            setpoints=setpoints,
+            stall=IDEAL_STALL,
         )
 
     def _ideal_pressures(self, flows: np.ndarray, speed: float) -> tuple[np.ndarray, bool]:

@@ -86,6 +86,7 @@ class HydraulicModel:
         tol: float = 1e-9,
         max_iter: int = 50,
         raise_on_failure: bool = True,
+        stall: int | None = None,
     ) -> HydraulicResult:
         """Solve one steady state.
 
@@ -96,7 +97,8 @@ class HydraulicModel:
         changed by more than ``tol`` × the pump's design flow in the last Newton step (or
         the quadratic phase predicts the next step below that, see ``gga.newton``): a bound
         on the step, not the error. Flows below the derivative floor (``FLOOR_REL``, a pump
-        near standstill) converge only linearly and may be off by ~100 × that.
+        near standstill) converge only linearly and may be off by ~100 × that. ``stall``
+        stops a solve that makes no progress before ``max_iter`` (see ``gga.newton``).
         """
         speed = self._pump_speed(pump_speed)
         dev = self.devices
@@ -117,7 +119,14 @@ class HydraulicModel:
             return self._result(zero, laws_in, speed)
         q0 = self._initial_flows(laws, warm_start)
         out = newton(
-            laws, self._laplacian, self.topo, q0, tol=tol, max_iter=max_iter, q_ref=self._q_ref
+            laws,
+            self._laplacian,
+            self.topo,
+            q0,
+            tol=tol,
+            max_iter=max_iter,
+            q_ref=self._q_ref,
+            stall=stall,
         )
         if not out.converged and raise_on_failure:
             raise HydraulicError(self._failure(out))
