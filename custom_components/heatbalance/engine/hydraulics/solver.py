@@ -105,7 +105,7 @@ class HydraulicModel:
         laws_in = dev.laws(
             _per_inlet(self, "openings", openings, dev.openings),
             _per_inlet(self, "kv_factor", kv_factor, lambda: np.ones(len(self.inlet_ids))),
-            _per_inlet(self, "setpoints", setpoints, dev.setpoints),
+            _per_inlet(self, "setpoints", setpoints, lambda: dev.setpoints(setpoints)),
             _per_inlet(self, "inlet_speeds", inlet_speeds, dev.speeds),
             self._p_ref,
         )
