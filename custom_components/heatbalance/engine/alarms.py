@@ -18,6 +18,7 @@ from typing import Any
 
 from .control.base import InletReading
 from .control.safety import SafetyLimits
+from .control.setpoints import SupplyShort
 from .diagnosis import RESTORE_ERRORS, Finding, is_count, stored_number
 from .evaluation import InletEvaluation
 from .meters import KINDS as METER_FAULTS
@@ -288,6 +289,7 @@ def network_conditions(
     settings: AlarmSettings,
     unbalanced_s: float,
     short_share: float | None = None,
+    supply_short: SupplyShort | None = None,
 ) -> list[Condition]:
     """Network-wide conditions: the outdoor sensor silent, regulation past 24 h (§8.2.6:
     ``unbalanced_s`` is above 0 once the balance state machine has timed out, see
@@ -296,17 +298,35 @@ def network_conditions(
     gives the sharing inlets this share of their set flow, ``Controller.short_share``) —
     one network alarm naming the cause, where each inlet's deviation alarm only says it is
     short (design loads ×1.3: every inlet −18 %). §5.3.6-5's weighted sharing is the
-    model-based plan's; under PI the loops fully open stay short (the message says so)."""
+    model-based plan's; under PI the loops fully open stay short (the message says so).
+    ``supply_short``: the substation supply is too cold for the load
+    (``setpoints.supply_too_cold``): no flow gives those rooms their heat, so the room and
+    return bands are out of reach of any valve or pump — one network alarm naming the cause
+    and the supply that would do, where the band alone only says "not held"."""
     found: list[Condition] = []
     if short_share is not None:
         share = {"value": _fmt(100.0 * short_share)}
         found.append(Condition("deviation", WARNING, NETWORK, "pump_capacity", share))
+    if supply_short is not None:
+        found.append(
+            Condition("deviation", WARNING, NETWORK, "supply_too_cold", _cold(supply_short))
+        )
     if settings.outdoor_required and outdoor_c is None:
         found.append(Condition("communication", WARNING, NETWORK, "no_outdoor", {}))
     if unbalanced_s > 0.0:
         hours = {"hours": _fmt(unbalanced_s / 3600.0)}
         found.append(Condition("not_balanced", WARNING, NETWORK, "not_balanced", hours, True))
     return found
+
+
+def _cold(short: SupplyShort) -> dict[str, str]:
+    """The ``supply_too_cold`` message's values."""
+    return {
+        "value": _fmt(short.supply_c),
+        "needed": _fmt(short.needed_c),
+        "outdoor": _fmt(short.outdoor_c),
+        "count": str(len(short.inlets)),
+    }
 
 
 def gateway_conditions(outboxes: Mapping[str, Mapping[str, Any]]) -> list[Condition]:

@@ -61,6 +61,7 @@ from .control.controller import (
     make_controller,
 )
 from .control.safety import SafetyLimits, limit_opening, limit_pump_speed
+from .control.setpoints import SupplyCheck, SupplyShort
 from .design_loads import DesignLoadCheck
 from .diagnosis import Diagnoser, Finding, InletObservation
 from .energy import EnergyCounters
@@ -209,6 +210,7 @@ class ControlLoop:
         self.network = network
         self.config = config
         self.cleaner: Cleaner = for_network(network, max_gap_s=2 * cycle_s)
+        self.supply_check = SupplyCheck(network)  # the supply too cold for the load
         stored = state or {}
         self.controller = _controller(network, config.controller, stored.get("controller"))
         self.controller.config = config.controller
@@ -803,11 +805,23 @@ class ControlLoop:
                 named[f.inlet_id] = InletReading()
         conditions += finding_conditions(result.findings, named, commands)
         conditions += network_conditions(
-            raw.outdoor_c, cfg.alarms, result.unbalanced_s, self.controller.short_share
+            raw.outdoor_c,
+            cfg.alarms,
+            result.unbalanced_s,
+            self.controller.short_share,
+            self._supply_short(result.measurements),
         )
         conditions += gateway_conditions(gateways)
         result.conditions = conditions
         self._openings = {iid: r.opening for iid, r in readings.items() if r.opening is not None}
+
+    def _supply_short(self, cleaned: Measurements) -> SupplyShort | None:
+        """The substation supply too cold for the load, on this cycle's trusted outdoor and
+        supply readings (None while either is not trusted): the cause that puts the room
+        and return bands out of any valve's reach (``setpoints.supply_needed``)."""
+        if cleaned.outdoor_c is None or cleaned.supply_c is None:
+            return None
+        return self.supply_check(cleaned.outdoor_c, cleaned.supply_c)
 
     def _estimate_out(self, iid: str, ev: Evaluation | None) -> bool | None:
         """Whether the controller's flow estimate is outside the band beyond its

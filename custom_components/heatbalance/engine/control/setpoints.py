@@ -32,6 +32,7 @@ the flow drops ``1/w`` of the ΔT, so the return setpoint rises); a room setpoin
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from ..model import Inlet, Network
 
@@ -95,14 +96,11 @@ def emitter_return(inlet: Inlet, supply_c: float, phi: float) -> float:
     Emitter law ``Q/Q_d = (LMTD/LMTD_d)^n`` at the room setpoint, solved for the return
     with the supply fixed (LMTD grows monotonically with the return, so bisection).
     """
-    em = inlet.emitter
     room = inlet.room_setpoint_c
     theta_s = supply_c - room
     if phi <= 0 or theta_s <= 0:
         return room
-    wanted = _lmtd(em.design_supply_c - em.design_room_c, em.design_return_c - em.design_room_c)
-    wanted *= phi ** (1.0 / max(em.exponent, 1e-6))
-    wanted = min(wanted, MAX_LMTD_SHARE * theta_s)
+    wanted = min(lmtd_needed(inlet, phi), MAX_LMTD_SHARE * theta_s)
     low, high = 0.0, theta_s
     for _ in range(_BISECTIONS):
         mid = 0.5 * (low + high)
@@ -111,6 +109,85 @@ def emitter_return(inlet: Inlet, supply_c: float, phi: float) -> float:
         else:
             high = mid
     return room + 0.5 * (low + high)
+
+
+def lmtd_needed(inlet: Inlet, phi: float) -> float:
+    """Mean temperature excess (K) at which the inlet's emitter gives share ``phi`` of its
+    design heat: ``LMTD_design·φ^(1/n)``, the emitter law the simulator uses."""
+    em = inlet.emitter
+    wanted = _lmtd(em.design_supply_c - em.design_room_c, em.design_return_c - em.design_room_c)
+    share: float = max(phi, 0.0) ** (1.0 / max(em.exponent, 1e-6))
+    return wanted * share
+
+
+def supply_needed(network: Network, inlet: Inlet, outdoor_c: float) -> float | None:
+    """Lowest supply temperature (°C) at which some flow gives the inlet's rooms their heat
+    at ``outdoor_c`` (None: no heat needed).
+
+    The emitter's mean excess can never reach the supply's own excess over the room, however
+    large the flow; :func:`emitter_return` asks for the return of a very big flow once the
+    need passes :data:`MAX_LMTD_SHARE` of it. Below this supply that capped return setpoint,
+    the room band (§8.2.4-4) and the return band (§8.2.3-2, §8.2.4-2) are out of reach of any
+    valve or pump: the supply is too cold for the load (a fixed supply on a day colder than
+    it was set for, §4.1.1), which only the heat source can mend.
+    """
+    phi = load_fraction(network, outdoor_c, inlet.room_setpoint_c)
+    if phi <= 0:
+        return None
+    return inlet.room_setpoint_c + lmtd_needed(inlet, phi) / MAX_LMTD_SHARE
+
+
+@dataclass(frozen=True)
+class SupplyShort:
+    """The substation supply is too cold for the load (:func:`supply_too_cold`)."""
+
+    supply_c: float  # the supply read
+    needed_c: float  # the lowest supply every heated inlet can get its heat from
+    outdoor_c: float
+    inlets: tuple[str, ...]  # the heated inlets whose rooms no flow can heat
+
+
+class SupplyCheck:
+    """Whether the substation supply is too cold for the load (:func:`supply_needed`).
+
+    Built once per network: inlets with the same room setpoint and emitter need the same
+    supply, so each such group is computed once a cycle (a 23,000-household network has a
+    handful of groups, not 23,000 inlets to run through the emitter law)."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        groups: dict[tuple[float, ...], list[str]] = {}
+        for inlet in network.terminal_inlets():
+            em = inlet.emitter
+            key = (
+                inlet.room_setpoint_c,
+                em.design_supply_c,
+                em.design_return_c,
+                em.design_room_c,
+                em.exponent,
+            )
+            groups.setdefault(key, []).append(inlet.id)
+        self._groups = [(network.inlets[ids[0]], tuple(ids)) for ids in groups.values()]
+
+    def __call__(self, outdoor_c: float, supply_c: float) -> SupplyShort | None:
+        """The heated inlets whose rooms no flow can heat at this supply, else None."""
+        short: list[str] = []
+        needed = -math.inf
+        for inlet, ids in self._groups:
+            need = supply_needed(self.network, inlet, outdoor_c)
+            if need is None:
+                continue
+            needed = max(needed, need)
+            if need > supply_c:
+                short.extend(ids)
+        if not short:
+            return None
+        return SupplyShort(supply_c, needed, outdoor_c, tuple(sorted(short)))
+
+
+def supply_too_cold(network: Network, outdoor_c: float, supply_c: float) -> SupplyShort | None:
+    """:class:`SupplyCheck` of ``network`` at one outdoor and supply temperature."""
+    return SupplyCheck(network)(outdoor_c, supply_c)
 
 
 def _lmtd(hot: float, cold: float) -> float:
