@@ -124,6 +124,7 @@ from custom_components.heatbalance.engine.control.base import (
     Measurements,
 )
 from custom_components.heatbalance.engine.control.controller import Controller, make_controller
+from custom_components.heatbalance.engine.control.setpoints import supply_too_cold
 from custom_components.heatbalance.engine.diagnosis import Diagnoser, Finding, InletObservation
 from custom_components.heatbalance.engine.evaluation import BalanceStateMachine, evaluate
 from custom_components.heatbalance.engine.hydraulics import HydraulicModel
@@ -675,6 +676,17 @@ class Run:
     held: float = 0.0  # share of steps the balanced hold (§8.2.5) sent nothing
     flips: int = 0  # §8.2.5 state changes into or out of balanced (an operator sees each)
     left: int | None = None  # first step after an outdoor or residents' event not balanced
+    # the plant's supply at the end against the lowest supply its rooms can be heated from
+    # (``setpoints.supply_needed``): below it no flow gives the rooms their heat, so the
+    # return and room bands are out of any controller's reach (the figures say so, 21f)
+    supply_c: float = 0.0
+    supply_needed_c: float | None = None
+    cause_step: int | None = None  # first step the loop's ``supply_too_cold`` alarm stood
+
+    @property
+    def supply_short(self) -> bool:
+        """Whether the plant's supply ended too cold for the load (bands out of reach)."""
+        return self.supply_needed_c is not None and self.supply_c < self.supply_needed_c
 
 
 @dataclass
@@ -757,7 +769,7 @@ def run_one(
     held_int: list[bool] = []
     held_adv: list[bool] = []
     moves = 0
-    alarm = None
+    alarm, cause_step = None, None
     sent: object = None  # the commands the feedback read this step answers (last step's)
     n_valves = max(1, len(control.ids))
     wrong = {"raw": 0, "estimate": 0}
@@ -819,6 +831,8 @@ def run_one(
             others_raised |= {
                 f"{a.reason}@{a.location}" for a in raised if a.location not in faulty_ids
             }
+            if cause_step is None and any(a.reason == "supply_too_cold" for a in raised):
+                cause_step = k
             for a in raised:
                 if a.location == victim:
                     victim_alarms.setdefault(a.reason, k)
@@ -851,6 +865,7 @@ def run_one(
         device = known.inlets[victim].device
         device.kvs = float(device.kvs or 0.0) * scn.value
     best = oracle(known, outdoor_c=sim.outdoor_c, supply_c=fixed_supply)
+    short = supply_too_cold(plant, sim.outdoor_c, state.supply_c)
     others = None
     if faulty:
         ev = evaluate(sim.network, state, level="advanced", target="flow", inlets=scope)
@@ -875,6 +890,9 @@ def run_one(
         held=held / STEPS,
         flips=flips,
         left=left,
+        supply_c=state.supply_c,
+        supply_needed_c=short.needed_c if short is not None else None,
+        cause_step=cause_step,
     )
 
 
@@ -1264,11 +1282,39 @@ def summary(rows: list[Row]) -> list[str]:
     ok = sum(np.median([x.pump_ratio for x in r.runs]) <= 1.03 for r in of("noise 1%"))
     lines.append(f"pump ≤1.03× oracle (noise 1%) on {ok}/{len(of('noise 1%'))}")
     lines += _plant_summary(rows)
+    lines += supply_summary(rows)
     unsafe = [r for row in rows for r in row.runs if r.unsafe]
     lines.append(
         f"unsafe commands (not finite, outside the limits, a step too far; §5.3.6-3): "
         f"{sum(r.unsafe for r in unsafe)} in {len(unsafe)} of {sum(len(r.runs) for r in rows)} runs"
     )
+    return lines
+
+
+def supply_summary(rows: list[Row]) -> list[str]:
+    """Rows whose plant ended with a supply too cold for the load: their return and room
+    bands are out of reach of any controller (no flow heats the rooms; the oracle misses
+    them too), said as such beside the adv. column's "—" — and whether the loop named the
+    cause (``supply_too_cold``, HA's persistence) and from which step."""
+    lines = []
+    for row in rows:
+        short = [x for x in row.runs if x.supply_short]
+        if not short:
+            continue
+        needed = max(x.supply_needed_c or 0.0 for x in short)
+        named = [x.cause_step for x in short if x.cause_step is not None]
+        told = (
+            f"`supply_too_cold` raised in {len(named)}/{len(short)} seeds "
+            f"(from step {_median_steps(named)})"
+            if named
+            else f"`supply_too_cold` raised in 0/{len(short)} seeds"
+        )
+        lines.append(
+            f"{row.network} / {row.scenario}: return and room bands out of reach in "
+            f"{len(short)}/{len(row.runs)} seeds — the supply {short[0].supply_c:.1f} °C is "
+            f"too cold for the load (the rooms need ≥{needed:.1f} °C; no flow heats them, "
+            f"§4.1.1, §8.2.4-2/-4); {told}"
+        )
     return lines
 
 

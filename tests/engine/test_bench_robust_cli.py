@@ -171,3 +171,27 @@ def test_the_week_table_has_every_meter_finding_per_kind_per_network() -> None:
     assert loop8[3:5] == ["1", "1 of 672"]  # the meter check's columns: its own finding only
     assert loop8[-1] == ("flow_meter_bias 1 (B2); flow_meter_dead 1 (B6); meter_frozen 5 (B5, B7)")
     assert cells("loop8", "2%")[-1] == "—"  # bare: no plausibility rules ran
+
+
+def test_a_row_whose_supply_is_too_cold_is_reported_out_of_reach() -> None:
+    """21f: "outdoor -10K, fixed supply" ends with the supply 60 °C below the ≈62 °C the
+    rooms need: the summary says its return and room bands are out of reach and that the
+    loop named the cause (``supply_too_cold``); its companion onto the design day is
+    reachable and gets no such line. The table's own columns are not touched."""
+    scenarios = {s.name: s for s in br.SCENARIOS}
+    net = load_network("estate12")
+    rows = []
+    for name in ("outdoor -10K, fixed supply", "outdoor -10K onto design, fixed supply"):
+        run = br.run_one(net, scenarios[name], 0)
+        rows.append(br.Row("estate12", name, 6, [run]))
+    cold, onto = rows[0].runs[0], rows[1].runs[0]
+    assert cold.supply_short
+    assert cold.cause_step is not None
+    assert cold.advanced is None  # the band's own verdict stays what the plant did
+    assert not onto.supply_short
+    assert onto.cause_step is None
+    lines = br.supply_summary(rows)
+    assert len(lines) == 1
+    assert lines[0].startswith("estate12 / outdoor -10K, fixed supply: return and room bands")
+    assert "too cold for the load" in lines[0]
+    assert "raised in 1/1 seeds" in lines[0]
