@@ -9,34 +9,85 @@ session, bench_product --noise 2). The controller's filters (``control/estimator
 estimate every signal with its standard error; the verdict here judges those estimates,
 with each value's ±2 σ (``SIGNIFICANCE_Z``) beside its deviation. A signal whose estimate
 no longer stands in for its readings (none yet, or lost longer than ``MAX_ESTIMATE_AGE``)
-is missing here: its inlet has no verdict on estimates, never the reading's in its place.
+is missing here: its inlet has no verdict on estimates, never the reading's in its place —
+except an inlet the controller plans without a flow reading (``Commands.open_loop``), whose
+flow the plan it was sent stands in for, as uncertain as that plan proved on the inlets that
+were read (:func:`plan_stand_in`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 
 from .control.base import InletReading, Measurements
 from .control.controller import MAX_ESTIMATE_AGE, SIGNIFICANCE_Z
-from .control.estimation import SIGNALS, reading_of
+from .control.estimation import PREDICTION_FLOOR, SIGNALS, reading_of
 from .control.estimator_bank import EstimatorBank
 
 _COLUMN = {name: SIGNALS.index(name) for name in ("flow_m3h", "supply_c", "return_c", "room_c")}
 _TARGET_SIGNAL = {"flow": "flow_m3h", "return": "return_c", "room": "room_c"}
+# a plan stands in for unread inlets once it was checked on this many inlets that were read
+MIN_PLAN_CHECKS = 3
+
+
+@dataclass(frozen=True)
+class PlanStandIn:
+    """The flows (m³/h) a sent plan predicted for inlets planned without a flow reading,
+    and their relative σ (:func:`plan_stand_in`)."""
+
+    flows: Mapping[str, float]
+    sigma: float
+
+
+def plan_stand_in(
+    predicted: Mapping[str, float], read: Mapping[str, float], unread: Collection[str]
+) -> PlanStandIn | None:
+    """The sent plan's ``predicted`` flows as the estimates of the ``unread`` inlets (the
+    controller's ``open_loop``: planned without a flow reading), σ the plan's relative
+    root-mean-square miss on the inlets ``read`` this cycle, at least ``PREDICTION_FLOOR``
+    (what the filters take a plan's prediction as); None below ``MIN_PLAN_CHECKS`` checks.
+
+    Why (issue 10, §8.2.4): an inlet whose readings were lost since the start has no
+    estimate, so the network's shown verdict was unknown — not in band — while the
+    model-based controller had planned it into the band with the rest: through the
+    entities source with 30 % lost (1 % noise, seeds 0–2, five networks) every cycle the
+    AI controller was shown in band after the plant (1–6 cycles, 30 in 15 runs) was one
+    of these (gen60 s1 B056 lost 7 cycles: shown 7, plant 1). The plan is judged as any
+    estimate, on its more likely side (:func:`~.evaluation.chance_in_band`): a plan that
+    missed the inlets it can be checked on stands in for none with any confidence."""
+    misses = [
+        (read[iid] / flow - 1.0) ** 2
+        for iid, flow in predicted.items()
+        if iid in read and iid not in unread and flow > 0
+    ]
+    flows = {iid: predicted[iid] for iid in unread if predicted.get(iid, 0.0) > 0}
+    if len(misses) < MIN_PLAN_CHECKS or not flows:
+        return None
+    return PlanStandIn(flows, max(PREDICTION_FLOOR, math.sqrt(sum(misses) / len(misses))))
 
 
 def estimated_readings(
-    bank: EstimatorBank, meas: Measurements, ids: list[str], target: str
+    bank: EstimatorBank,
+    meas: Measurements,
+    ids: list[str],
+    target: str,
+    plan: PlanStandIn | None = None,
 ) -> tuple[Measurements, dict[str, float]]:
     """This cycle's estimates as readings of ``ids`` (network figures as ``meas`` has them),
     and per inlet the ±2 σ of the ``target``'s value where it has an estimate (m³/h or K:
-    :func:`~.evaluation.evaluate`'s ``uncertainty``). Call it after the controller's step
-    (its filters have then taken this cycle's readings)."""
+    :func:`~.evaluation.evaluate`'s ``uncertainty``); ``plan``: the flow of an inlet
+    without a flow estimate where the sent plan stands in for it (:func:`plan_stand_in`).
+    Call it after the controller's step (its filters have then taken this cycle's readings)."""
     values, stds = bank.standing(bank.rows(ids), MAX_ESTIMATE_AGE)
     inlets: dict[str, InletReading] = {}
     spreads: dict[str, float] = {}
+    col = _COLUMN["flow_m3h"]
     for k, iid in enumerate(ids):
+        if plan is not None and values[k][col] is None and iid in plan.flows:
+            values[k][col] = plan.flows[iid]
+            stds[k][col] = plan.sigma * plan.flows[iid]
         inlets[iid] = reading_of(values[k], None, ())
         sigma = _target_sigma(stds[k], target)
         if sigma is not None:

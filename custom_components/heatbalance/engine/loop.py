@@ -62,10 +62,11 @@ from .control.controller import (
 )
 from .control.safety import SafetyLimits, limit_opening, limit_pump_speed
 from .control.setpoints import SupplyCheck, SupplyShort
+from .control.targets import measured_value
 from .design_loads import DesignLoadCheck
 from .diagnosis import Diagnoser, Finding, InletObservation
 from .energy import EnergyCounters
-from .estimate_verdict import estimated_readings
+from .estimate_verdict import PlanStandIn, estimated_readings, plan_stand_in
 from .evaluation import (
     REGULATION_TIMEOUT_S,
     BalanceStateMachine,
@@ -76,7 +77,7 @@ from .evaluation import (
     judged_scope,
 )
 from .forecast import LoadForecaster
-from .model import Network
+from .model import Inlet, Network
 from .plausibility import Plausibility, coupled, distrusted, untrusted, valve_witnesses
 
 
@@ -239,6 +240,10 @@ class ControlLoop:
         # restart judges its first cycle afresh)
         self._shown_in: set[str] = set()
         self._shown_basis: tuple[str, str] | None = None
+        # the flows the last plan that was sent predicted for the judged inlets: it stands
+        # in for an inlet planned without a reading in the shown verdict (:meth:`_plan`)
+        self._sent_plan: dict[str, float] = {}
+        self._families: dict[str, list[Inlet]] | None = None  # households per building
         self._load_for: list[str] | None = None  # the judged list _load_ids was made from
         self._load_ids: list[str] | None = None
         self.configure(config)
@@ -316,6 +321,8 @@ class ControlLoop:
             self.held()
         elif result.dispatch.valves_held:
             self.controller.held(pump_sent=True)
+        else:
+            self._remember_plan()
         return result
 
     def commanded(self, moved: dict[str, float], pump_sent: bool = True) -> None:
@@ -529,13 +536,52 @@ class ControlLoop:
         ctl = self.config.controller
         target = ctl.target
         ids = judged_scope(self.network, ctl.level, target, self.config.judged)
-        readings, spreads = estimated_readings(self.controller.estimators, meas, ids, target)
+        plan = self._plan(meas, ids) if target == "flow" else None
+        readings, spreads = estimated_readings(self.controller.estimators, meas, ids, target, plan)
         basis = (ctl.level, target)
         held = self._shown_in if self._shown_basis == basis else set()
         ev = self._evaluate(readings, spreads, held)
         self._shown_basis = basis
         self._shown_in = set() if ev is None else {i for i, r in ev.inlets.items() if r.in_band}
         return ev
+
+    def _plan(self, meas: Measurements, ids: list[str]) -> PlanStandIn | None:
+        """The last sent plan's flows for this cycle's inlets planned without a reading
+        (``open_loop``), checked on this cycle's readings of the others (:func:`plan_stand_in`):
+        their valves stand where it put them (a held plan moved nothing, so the one before
+        stays)."""
+        if not self._sent_plan:
+            return None
+        read = {}
+        for iid in ids:
+            reading = meas.inlets.get(iid)
+            flow = None if reading is None else measured_value(self.network, iid, "flow", reading)
+            if flow is not None:
+                read[iid] = flow
+        return plan_stand_in(self._sent_plan, read, self.controller.open_loop)
+
+    def _remember_plan(self) -> None:
+        """This cycle's plan goes out: its flows are what the next cycle's plant should show."""
+        cfg = self.config.controller
+        if cfg.target != "flow":
+            self._sent_plan = {}
+            return
+        ids = judged_scope(self.network, cfg.level, cfg.target, self.config.judged)
+        planned = {iid: self._planned_flow(iid) for iid in ids}
+        self._sent_plan = {iid: flow for iid, flow in planned.items() if flow is not None}
+
+    def _planned_flow(self, iid: str) -> float | None:
+        """The plan's flow for an inlet; for a building the model plans through its
+        households (households1200), the sum of theirs (its meter reads that sum)."""
+        flow = self.controller.planned_flow(iid)
+        if flow is not None:
+            return flow
+        if self._families is None:
+            self._families = self.network.children_by_parent()
+        flows = [self.controller.planned_flow(h.id) for h in self._families.get(iid, ())]
+        if not flows or any(f is None for f in flows):
+            return None
+        return math.fsum(f for f in flows if f is not None)
 
     def _consistent(self, ev: Evaluation | None) -> Evaluation | None:
         """The verdict the §8.2.5 hold rests on: on the readings with a diagnosed meter's
