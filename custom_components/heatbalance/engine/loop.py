@@ -530,9 +530,10 @@ class ControlLoop:
         households1200 at intermediate, 40 judged: 1.1 ms CPU, 7.1 ms for all 1,240).
 
         An inlet in band last cycle stays in band while its estimate lies outside by no
-        more than its ±2 σ, as the §8.2.5 hold leaves balance only on a significant miss:
-        on the estimates' point values estate12 at 2 % noise, balanced, still showed one
-        inlet of 12 out in 1–3 of 14 cycles (e.g. −0.02 ± 1.47 %, through HA, seeds 0–2)."""
+        more than its σ (:func:`~.evaluation.chance_in_band` says why not ±2 σ): on the
+        estimates' point values estate12 at 2 % noise, balanced, still showed one inlet of
+        12 out in 1–3 of 14 cycles (e.g. −0.02 ± 1.47 %, through HA, seeds 0–2). An inlet
+        planned without a reading is judged on the sent plan's flow (:meth:`_plan`)."""
         ctl = self.config.controller
         target = ctl.target
         ids = judged_scope(self.network, ctl.level, target, self.config.judged)
