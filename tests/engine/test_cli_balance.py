@@ -10,14 +10,17 @@ from custom_components.heatbalance.engine.cli import main
 from custom_components.heatbalance.engine.cli_balance import (
     Decision,
     Disturbances,
+    _print_balance,
     _print_record,
     run_balance,
     steps_to_band,
 )
 from custom_components.heatbalance.engine.commissioning import commission
 from custom_components.heatbalance.engine.model import Device
+from devtools.network_shapes import design_off
 
 from .nets import chain
+from .test_control_closed_loop import all_open
 
 STEP_KEYS = {"step", "in_band_share", "spread_k", "worst_flow_deviation", "pump_power_w"}
 
@@ -88,6 +91,7 @@ def test_balance_table_with_noise_and_fault(capsys) -> None:
 def test_balance_errors_are_one_line(capsys) -> None:
     """Unknown network, bad level or target, bad fault, bad numbers: exit 1, one line."""
     assert "no-such-net" in _error(capsys, ["balance", "no-such-net", "--level", "advanced"])
+    assert "--alarm-cycles" in _error(capsys, ["balance", "loop8", "--alarm-cycles", "0"])
     assert "unknown level" in _error(capsys, ["balance", "loop8", "--level", "expert"])
     assert "unknown target" in _error(capsys, ["balance", "loop8", "--target", "colour"])
     assert "§4.1.1" in _error(
@@ -220,3 +224,46 @@ def test_commission_table_names_every_kind_of_setting(capsys) -> None:
     assert "kPa" in out
     assert "Hz (speed" in out
     assert "flow not adjustable" in out
+
+
+def _alarm_lines(capsys, argv: list[str]) -> list[str]:
+    assert main(argv) == 0
+    return [line for line in capsys.readouterr().out.splitlines() if line.startswith("alarm")]
+
+
+def test_a_supply_too_cold_for_the_load_is_reported_with_its_figures(capsys) -> None:
+    """§4.1.1, §5.3.8-3: estate12's simulated supply stays at the design 60 °C; at −19 °C
+    outdoors the rooms need ≈62 °C, so the loop's ``supply_too_cold`` network alarm (graded
+    as in HA: after ``--alarm-cycles``) is in the table's report and in the JSON, with its
+    grade and figures; on the design day neither has one."""
+    argv = ["balance", "estate12", "--steps", "4", "--outdoor", "-19", "--alarm-cycles", "2"]
+    (line,) = _alarm_lines(capsys, argv)
+    assert line.startswith("alarm (warning, deviation): supply_too_cold on the network, steps 1–3")
+    assert "value 60.0, needed 62.1, outdoor -19.0, count 12" in line
+    report = _json(capsys, [*argv, "--json"])
+    (alarm,) = report["alarms"]
+    assert (alarm["reason"], alarm["grade"], alarm["first_step"]) == (
+        "supply_too_cold",
+        "warning",
+        1,
+    )
+    assert 61.0 < float(alarm["values"]["needed"]) < 64.0
+    assert [r.get("alarms") for r in report["steps"]] == [[], *[["supply_too_cold"]] * 3, None]
+    assert (
+        _alarm_lines(capsys, ["balance", "estate12", "--steps", "4", "--alarm-cycles", "2"]) == []
+    )
+    assert _json(capsys, ["balance", "estate12", "--steps", "2", "--json"])["alarms"] == []
+
+
+def test_a_pump_short_of_water_is_reported(capsys) -> None:
+    """§5.3.6-5: design loads ×1.3 beyond what the pump carries (devtools' gen20 shape):
+    the loop's ``pump_capacity`` alarm and the share it carries are in the report."""
+    short = all_open(design_off(buildings=12, seed=91, factor=1.3))
+    report = run_balance(short, level="advanced", target="flow", steps=4, alarm_cycles=2)
+    alarm = next(a for a in report["alarms"] if a["reason"] == "pump_capacity")
+    assert alarm["grade"] == "warning"
+    assert 50.0 < float(alarm["values"]["value"]) < 100.0
+    _print_balance(report)
+    out = capsys.readouterr().out
+    assert f"pump_capacity on the network, steps {alarm['first_step']}–" in out
+    assert f"value {alarm['values']['value']}" in out

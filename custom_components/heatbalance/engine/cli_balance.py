@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .alarms import NETWORK, Alarm, AlarmBook
 from .cli import CliError, add_network_argument, load, print_json
 from .commissioning import CommissioningError, CommissioningRecord, commission
 from .control.base import ControllerConfig, Measurements
@@ -32,6 +33,7 @@ from .simulator import PlantState, Simulator
 
 BALANCE_FORMAT = "heatbalance.balance/1"
 ALGORITHMS = ("model", "traditional")
+ALARM_CYCLES = 4  # the integration's default ``alarm_cycles`` (settings.py), §5.3.8
 
 
 @dataclass
@@ -76,6 +78,7 @@ def run_balance(
     controller: Controller | None = None,
     also: Sequence[tuple[str, str]] = (),
     pipe_model: float = 1.0,
+    alarm_cycles: int = ALARM_CYCLES,
 ) -> dict[str, Any]:
     """Closed-loop run; the ``balance --json`` object (docs/cli.md).
 
@@ -92,7 +95,12 @@ def run_balance(
     if controller is None:
         drawn = pipes_scaled(sim.network, pipe_model)  # the controller's (maybe wrong) drawing
         controller = make_controller(
-            drawn, algorithm, level=level, target=target, step_min=step_min
+            drawn,
+            algorithm,
+            level=level,
+            target=target,
+            step_min=step_min,
+            alarm_cycles=alarm_cycles,
         )
     control = controller
     rng = np.random.default_rng(seed)
@@ -109,6 +117,9 @@ def run_balance(
     # call k judged the readings of step k − 1 (the last step is judged by none)
     for row, verdicts in zip(rows, getattr(control, "shown", ()), strict=False):
         row["shown"] = verdicts
+    raised = getattr(control, "alarms", None)
+    for row, active in zip(rows, raised or (), strict=False):
+        row["alarms"] = [a["reason"] for a in active]
     return {
         "format": BALANCE_FORMAT,
         "network": network.name,
@@ -132,7 +143,20 @@ def run_balance(
         },
         "pipe_model": pipe_model,
         "learned": learned_of(control),
+        "alarms": None if raised is None else network_alarms(raised),
     }
+
+
+def network_alarms(per_call: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The network alarms the loop raised in the run (pump short of water §5.3.6-5, supply
+    too cold §4.1.1/§5.3.8-3, …), each once: grade, the steps whose readings had it active
+    (call k judged step k − 1) and its message's figures at the last of them."""
+    out: dict[str, dict[str, Any]] = {}
+    for step, active in enumerate(per_call):
+        for alarm in active:
+            seen = out.setdefault(alarm["reason"], {**alarm, "first_step": step})
+            seen.update(values=alarm["values"], last_step=step)
+    return list(out.values())
 
 
 def pipes_scaled(network: Network, factor: float) -> Network:
@@ -201,12 +225,14 @@ def make_controller(
     level: str = "advanced",
     target: str = "flow",
     step_min: float = 30.0,
+    alarm_cycles: int = ALARM_CYCLES,
 ) -> Controller:
     """The engine's control loop for ``algorithm`` (``model``: coordinated, ``traditional``: PI).
 
     The same :class:`~.loop.ControlLoop` the integration runs (cleaning, the controller of
     ``control.controller.make_controller``, diagnosis; §3.0.6/§3.0.7), configured for
-    ``level`` and ``target``, behind a plant-state adapter.
+    ``level`` and ``target``, behind a plant-state adapter; the loop's alarm conditions
+    are graded by an :class:`~.alarms.AlarmBook` after ``alarm_cycles`` cycles, as in HA.
     """
     if algorithm not in ALGORITHMS:
         raise CliError(f"unknown algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
@@ -215,7 +241,7 @@ def make_controller(
         loop = ControlLoop(
             copy.deepcopy(network), LoopConfig(controller=config), cycle_s=step_min * 60.0
         )
-        return _EngineController(loop)
+        return _EngineController(loop, alarm_cycles)
     except ValueError as err:
         raise CliError(str(err)) from err
 
@@ -223,15 +249,19 @@ def make_controller(
 class _EngineController:
     """Adapter: plant state → ``Measurements`` → the engine's control loop → :class:`Decision`."""
 
-    def __init__(self, loop: ControlLoop) -> None:
+    def __init__(self, loop: ControlLoop, alarm_cycles: int = ALARM_CYCLES) -> None:
         self.loop = loop
         self.controller = loop.controller
         self.shown: list[dict[str, Any]] = []  # per call, the verdicts on what it was given
+        self.book, self.alarm_cycles = AlarmBook(), alarm_cycles
+        self.alarms: list[list[dict[str, Any]]] = []  # per call, the active network alarms
 
     def __call__(self, state: PlantState, rng: np.random.Generator) -> Decision:
         """One step; lost readings arrive as NaN, which the vocabulary treats as missing."""
         out = self.loop.step(Measurements.from_plant(state))
         self.shown.append(shown_verdicts(out.estimate_evaluation, out.evaluation))
+        self.book.update(out.conditions, self.alarm_cycles, state.time_s)
+        self.alarms.append([_alarm(a) for a in self.book.at(NETWORK)])
         send = out.dispatch  # the loop's answer, as in HA (no §8.2.5 state: every step regulates)
         if send.held is not None:
             return Decision()
@@ -241,6 +271,16 @@ class _EngineController:
             pump_speed=send.pump_speed,
             setpoints=dict(out.commands.setpoints),
         )
+
+
+def _alarm(alarm: Alarm) -> dict[str, Any]:
+    """One active network alarm as the report gives it (type, grade, reason, figures)."""
+    return {
+        "reason": alarm.reason,
+        "type": alarm.type,
+        "grade": alarm.grade,
+        "values": dict(alarm.values),
+    }
 
 
 # --- plant side -----------------------------------------------------------------------------
@@ -341,6 +381,8 @@ def cmd_balance(args: argparse.Namespace) -> int:
         raise CliError("--noise and --dropout are shares within 0…1 (0.01 = 1 %)")
     if args.steps < 1:
         raise CliError(f"--steps must be at least 1, not {args.steps}")
+    if args.alarm_cycles < 1:
+        raise CliError(f"--alarm-cycles must be at least 1, not {args.alarm_cycles}")
     if not 0.1 <= args.pipe_model <= 10.0:
         raise CliError(f"--pipe-model is a factor within 0.1…10, not {args.pipe_model:g}")
     net = load(args.network)
@@ -359,6 +401,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
             outdoor_c=args.outdoor,
             seed=args.seed,
             pipe_model=args.pipe_model,
+            alarm_cycles=args.alarm_cycles,
         )
     except (ValueError, CommissioningError, HydraulicError) as err:
         raise CliError(f"{net.name}: {err}") from err
@@ -399,9 +442,21 @@ def _print_balance(report: dict[str, Any]) -> None:
             f"shown in band from step {_step(seen['estimate'])} on the estimates, "
             f"{_step(seen['readings'])} on the readings (issue 9: the loop's own verdicts)"
         )
+    for alarm in report.get("alarms") or ():
+        _print_alarm(alarm)
     learned = report.get("learned")
     if learned:
         _print_learned(learned)
+
+
+def _print_alarm(alarm: dict[str, Any]) -> None:
+    """One network alarm the loop raised, with its grade and its message's figures
+    (the text HA shows is the translation of ``reason`` with these values)."""
+    figures = ", ".join(f"{k} {v}" for k, v in alarm["values"].items())
+    print(
+        f"alarm ({alarm['grade']}, {alarm['type']}): {alarm['reason']} on the network, "
+        f"steps {alarm['first_step']}–{alarm['last_step']}" + (f": {figures}" if figures else "")
+    )
 
 
 def _pct(share: float | None) -> str:
@@ -526,6 +581,13 @@ def register(sub: Any) -> None:
         default=1.0,
         metavar="F",
         help="the controller's drawing has pipe resistances F × the plant's (default 1)",
+    )
+    p.add_argument(
+        "--alarm-cycles",
+        type=int,
+        default=ALARM_CYCLES,
+        metavar="N",
+        help=f"cycles a condition lasts before its alarm is raised (default {ALARM_CYCLES})",
     )
     p.add_argument("--json", action="store_true", help="one JSON object (docs/cli.md)")
     p.set_defaults(func=cmd_balance)
