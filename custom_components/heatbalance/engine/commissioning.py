@@ -18,7 +18,7 @@ settings are computed for the whole network at once from the hydraulic model:
    sets the lowest pump speed that still serves everyone: there its valve ends fully open.
    If even the highest speed cannot serve everyone, the manual weights (§5.3.6-5) decide who
    is served first and the rest share the shortfall by one factor — the planner's rule
-   (:func:`~.control.planner.priority_tiers`); with equal weights every target is scaled by
+   (:func:`~.control.planner.shortfall_factors`); with equal weights every target is scaled by
    the same factor (nobody starves alone).
 3. Every device then drops the rest of its offered pressure: a valve gets the Kv for that
    drop (the characteristic inverted to an opening), a building that feeds households drops
@@ -43,9 +43,8 @@ from .control.flow_balance import opening_for_kv
 from .control.planner import (
     IDEAL_KVS,
     KPA_PER_M,
-    PRIORITY_FLOOR,
     HydraulicPlanner,
-    priority_tiers,
+    shortfall_factors,
 )
 from .control.planner import KV_TYPES as KV_DEVICES
 from .hydraulics import HydraulicError, HydraulicModel, HydraulicResult
@@ -351,20 +350,20 @@ def _offered_and_slack(
 def _allocate(network: Network, planner: HydraulicPlanner, targets: np.ndarray) -> np.ndarray:
     """Each inlet's factor on its target when the pump cannot serve them all (§5.3.6-5).
 
-    The planner's rule: the lowest manual weight shares the shortfall first, by one common
-    factor, unless that leaves it below ``PRIORITY_FLOOR``; then the next weight joins.
+    The planner's rule (:func:`shortfall_factors`): the lowest manual weight shares the
+    shortfall first, by one common factor, unless that leaves it below ``PRIORITY_FLOOR``;
+    then the next weight joins.
     A household's priority is its own weight (a building carries what they draw).
     """
     model = planner.forward
     leaves = ~model.topo.is_parent
     weights = np.array([float(network.inlets[i].weight) for i in planner.ids])
-    for mask, last in priority_tiers(weights, leaves):
-        beta = _feasible_scale(network, planner, targets, mask)
-        if beta >= PRIORITY_FLOOR or last:
-            if beta <= 0:
-                raise CommissioningError(f"network {network.name!r}: the pump cannot move any flow")
-            return np.where(mask, beta, 1.0)
-    return np.ones(len(targets))
+    factors = shortfall_factors(
+        weights, leaves, lambda mask: _feasible_scale(network, planner, targets, mask)
+    )
+    if np.any(factors <= 0):
+        raise CommissioningError(f"network {network.name!r}: the pump cannot move any flow")
+    return factors
 
 
 def _feasible_scale(

@@ -350,13 +350,17 @@ class HydraulicPlanner:
 
         The lowest weight shares the shortfall first (see :func:`priority_tiers`).
         """
-        dp = np.zeros(len(self.ids))
-        scales = np.ones(len(self.ids))
-        for mask, last in priority_tiers(data.weights(), data.targets()):
+        tried: list[np.ndarray] = []  # each tier's pressures; the last tried is the one kept
+
+        def scale_of(mask: np.ndarray) -> float:
             dp, beta = self._scaled_pressures(data, flows, speed, mask=mask)
-            if beta >= 1.0 or beta >= PRIORITY_FLOOR or last:
-                return dp, np.where(mask, beta, 1.0)
-        return self._scaled_pressures(data, flows, speed)[0], scales  # no targets at all
+            tried.append(dp)
+            return beta
+
+        scales = shortfall_factors(data.weights(), data.targets(), scale_of)
+        if not tried:  # no targets at all
+            return self._scaled_pressures(data, flows, speed)[0], scales
+        return tried[-1], scales
 
     def _scaled_pressures(
         self,
@@ -505,6 +509,26 @@ def priority_tiers(weights: np.ndarray, scalable: np.ndarray) -> Iterator[tuple[
     levels = sorted({round(w, 9) for w in np.unique(weights[scalable], equal_nan=False).tolist()})
     for j, level in enumerate(levels):
         yield scalable & (weights <= level + 1e-9), j == len(levels) - 1
+
+
+def shortfall_factors(
+    weights: np.ndarray, scalable: np.ndarray, scale_of: Callable[[np.ndarray], float]
+) -> np.ndarray:
+    """Each inlet's factor on its target when the plant cannot serve every one (§5.3.6-5).
+
+    The one rule the planner, commissioning and PI share: the tiers of
+    :func:`priority_tiers` are tried in turn, lowest weight first, and the first whose
+    common factor reaches :data:`PRIORITY_FLOOR` (or the last tier) shares the shortfall by
+    that factor, every inlet outside it keeping its target. ``scale_of(mask)`` is the
+    largest common factor of the ``mask`` targets (the others held) that the plant serves,
+    at most 1 — the planner solves its ideal network for it, commissioning bisects on it,
+    PI reads it off the water its loops carry. All ones without a ``scalable`` inlet.
+    """
+    for mask, last in priority_tiers(weights, scalable):
+        beta = scale_of(mask)
+        if beta >= PRIORITY_FLOOR or last:
+            return np.where(mask, beta, 1.0)
+    return np.ones(len(weights))
 
 
 def pipe_lines(topo: Topology) -> tuple[np.ndarray, list[str]]:
