@@ -19,8 +19,10 @@ The controller sees only instrument readings:
 * **faults** (with 1 % noise) — the middle building's valve stuck at 30 %, its valve blocked
   (Kv × 0.3), its flow meter reading +10 % high, *no* valve reports a position (cheap
   valves), the controller's network file with pipe resistances ×0.5 or ×1.5 of the plant's,
-  pump head −20 % (hidden from the controller), outdoor −10 K after step 6 with the supply
-  fixed at its design temperature; the +10 % meter once more with no ΔP read (a plant behind
+  pump head −20 % (hidden from the controller; once more with the middle building weighted
+  1.2, §5.3.6-5: the end flows are printed against the weighted oracle's), outdoor −10 K
+  after step 6 with the supply fixed at its design temperature; the +10 % meter once more
+  with no ΔP read (a plant behind
   HA entities: the meter check's witness is then the network model's flow, not the valve's);
   ±5 % meters (also with ΔP not read), ±10 %/±5 % at 2 % noise and ±5 % at 0.5 %: the
   meter check's detection limit, printed as a power table (share of seeds naming the inlet
@@ -116,7 +118,11 @@ import numpy as np
 
 from custom_components.heatbalance.engine.alarms import AlarmBook
 from custom_components.heatbalance.engine.cleaning import CleanResult, Flag
-from custom_components.heatbalance.engine.commissioning import KV_DEVICES
+from custom_components.heatbalance.engine.commissioning import (
+    KV_DEVICES,
+    apply_presettings,
+    presettings,
+)
 from custom_components.heatbalance.engine.control.base import (
     Commands,
     ControllerConfig,
@@ -133,7 +139,7 @@ from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig, L
 from custom_components.heatbalance.engine.meters import KINDS as METER_CHECK_KINDS
 from custom_components.heatbalance.engine.model import Network, Pipe
 from custom_components.heatbalance.engine.networks.generator import generate_network
-from custom_components.heatbalance.engine.oracle import oracle
+from custom_components.heatbalance.engine.oracle import oracle, weighted
 from custom_components.heatbalance.engine.plausibility import KINDS as PLAUSIBILITY_KINDS
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 from devtools import noise_draws
@@ -254,6 +260,9 @@ class Scenario:
     # then steps from a mild day onto the design day, 16l): the fixed design supply can carry
     # the load after the step at design flow, so the flow and return bands are reachable
     outdoor_start_k: float = 0.0
+    # the middle building (victim_of) and its households weighted this much by the operator
+    # (§5.3.6-5: served first when the pump cannot serve everyone; 1: no weights)
+    favoured: float = 1.0
 
     @property
     def seeded(self) -> bool:
@@ -300,6 +309,9 @@ SCENARIOS = (
     Scenario("pipe model x1.5", fault="pipes", value=1.5, goal=12),
     Scenario("pipe model branches x2/x0.5", fault="branch_pipes", value=2.0, goal=12),
     Scenario("pump head -20%", fault="pump", value=0.8),
+    # … with the middle building weighted 1.2 (21d): it is served first, the others share
+    # the shortfall by one factor; the end flows are compared with the weighted oracle's
+    Scenario("pump head -20%, weights", fault="pump", value=0.8, favoured=1.2),
     Scenario("outdoor -10K, fixed supply", fault="outdoor", value=-10.0),
     # its reachable companion (16l): the same −10 K step from design +10 °C onto the design day
     Scenario(
@@ -666,6 +678,10 @@ class Run:
     wrong_raw: float = 0.0  # share of steps the advanced flow verdict on raw readings is wrong
     wrong_estimate: float = 0.0  # … on the controller's estimates
     victim_flow: float | None = None  # biased meter: its inlet's true flow ÷ design at the end
+    # pump rows: the largest |flow ÷ set flow − the weighted oracle's| over the judged inlets
+    # at the end, and the favoured inlet's flow ÷ set flow (design × weight, §5.3.6-5)
+    oracle_gap: float | None = None
+    favoured_flow: float | None = None
     # --loop only (the engine's ControlLoop, as the CLI and HA run it; issue 10 item 2):
     book_alarm: int | None = None  # step an AlarmBook alarm at the faulty inlet became active
     other_alarms: tuple[str, ...] = ()  # alarms raised elsewhere (reason@location, each once)
@@ -726,8 +742,10 @@ def run_one(
     an :class:`AlarmBook` with HA's default persistence. Faults stay in the simulated
     plant."""
     base = all_open(network)
-    plant, configured = base, base
     victim = victim_of(base)
+    if scn.favoured != 1.0:
+        base = favour(base, victim, scn.favoured)
+    plant, configured = base, base
     if scn.fault == "pipes":
         configured = with_pipes(base, scn.value)
     elif scn.fault == "branch_pipes":
@@ -866,6 +884,11 @@ def run_one(
         device.kvs = float(device.kvs or 0.0) * scn.value
     best = oracle(known, outdoor_c=sim.outdoor_c, supply_c=fixed_supply)
     short = supply_too_cold(plant, sim.outdoor_c, state.supply_c)
+    gap, favoured = (
+        _oracle_gap(known, state, scope, victim, sim.outdoor_c)
+        if scn.fault == "pump"
+        else (None, None)
+    )
     others = None
     if faulty:
         ev = evaluate(sim.network, state, level="advanced", target="flow", inlets=scope)
@@ -882,6 +905,8 @@ def run_one(
         victim_flow=(
             _worst_ratio(sim.network, state, unread or {victim}) if scn.fault is not None else None
         ),
+        oracle_gap=gap,
+        favoured_flow=favoured,
         book_alarm=book_alarm,
         other_alarms=tuple(sorted(others_raised)),
         victim_alarms=victim_alarms,
@@ -894,6 +919,33 @@ def run_one(
         supply_needed_c=short.needed_c if short is not None else None,
         cause_step=cause_step,
     )
+
+
+def favour(network: Network, victim: str, weight: float) -> Network:
+    """A copy whose file weights ``victim`` and its households by ``weight`` (§5.3.6-5): the
+    operator's priority, known to the controller, the evaluation and the oracle alike."""
+    out = copy.deepcopy(network)
+    for inlet in out.inlets.values():
+        if victim in (inlet.id, inlet.parent):
+            inlet.weight = weight
+    return out
+
+
+def _oracle_gap(
+    plant: Network, state: PlantState, scope: list[str] | None, victim: str, outdoor_c: float
+) -> tuple[float, float]:
+    """The largest |flow ÷ set flow − the weighted oracle's| over the judged inlets, and the
+    victim's flow ÷ set flow: set flows are design × weight (§5.3.6-5), as judged."""
+    settled = apply_presettings(plant, presettings(weighted(plant)))
+    best = Simulator(settled, outdoor_c=outdoor_c).state()
+    ids = scope if scope is not None else list(plant.inlets)
+
+    def share(s: PlantState, iid: str) -> float:
+        inlet = plant.inlets[iid]
+        return s.inlets[iid].flow_m3h / (inlet.design_flow_m3h * inlet.weight)
+
+    gap = max(abs(share(state, i) - share(best, i)) for i in ids)
+    return gap, share(state, victim)
 
 
 def _worst_ratio(network: Network, state: PlantState, ids: Iterable[str]) -> float:
@@ -1242,6 +1294,16 @@ def summary(rows: list[Row]) -> list[str]:
     if rs:
         ok = sum(np.median([x.moves for x in r.runs]) <= 0.2 for r in rs)
         lines.append(f"missing 30%: ≤0.2 moves/inlet/step after settling on {ok}/{len(rs)}")
+    for name in ("pump head -20%", "pump head -20%, weights"):
+        for r in of(name):
+            gaps = [x.oracle_gap for x in r.runs if x.oracle_gap is not None]
+            fav = [x.favoured_flow for x in r.runs if x.favoured_flow is not None]
+            if gaps and fav:
+                lines.append(
+                    f"{name} {r.network}: end flow ÷ set flow off the weighted oracle's by "
+                    f"≤{np.median(gaps):.3f} (median of seeds, worst {max(gaps):.3f}); the "
+                    f"middle building {min(fav):.3f}…{max(fav):.3f}"
+                )
     for name in ("stuck 30%", "blockage x0.3"):
         rs = of(name)
         if rs:
