@@ -89,7 +89,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     which runs first on HA 2025 only, is the suspect left. The order is kept: a changed order
     must be proven by a whole CI run (this one exposed a leaked module setting, see
     ``benchmarks/bench_product_faults.engine_run``). The sort is stable: files and their
-    tests keep their order."""
+    tests keep their order. A whole-suite ``scripts/test`` spreads the files over xdist
+    workers (``--dist loadfile``), where the order holds within each worker."""
     items.sort(key=lambda item: _ENGINE_TESTS in item.path.parents)
     if os.environ.get("HEATBALANCE_ONE_VERSION_DONE") != "1":
         return
