@@ -258,9 +258,9 @@ def _pooled_reference(estimators: list[InletEstimator]) -> dict[str, float | Non
             if filt.noise is not None and filt.learnt > 0:
                 weight = min(float(filt.learnt), 1.0 / LEARN_WEIGHT_MIN)
                 n += weight
-                total += weight * filt.noise**2
+                total += weight * (filt.noise * filt.noise)
         prior = PRIOR_NOISE["relative" if name in RELATIVE else "absolute"]
-        total += POOL_PRIOR_SAMPLES * prior**2
+        total += POOL_PRIOR_SAMPLES * (prior * prior)
         out[name] = math.sqrt(total / (n + POOL_PRIOR_SAMPLES)) if n >= MIN_POOLED else None
     return out
 

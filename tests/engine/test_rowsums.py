@@ -1,4 +1,4 @@
-"""Python's ``sum`` and ``** 2`` over many lists at once, bit for bit (engine/rowsums.py).
+"""Python's ``sum`` and ``x * x`` over many lists at once, bit for bit (engine/rowsums.py).
 
 The meter check's supply-offset prior (§3.0.7-1) runs on every inlet's day of offsets each
 cycle; its array form must give exactly what the per-inlet Python loop gave, or a speed
@@ -50,7 +50,8 @@ def test_row_sums_and_squares_are_pythons_bit_for_bit() -> None:
     got = python_sums(matrix, lengths).tolist()
     assert all(_same(g, float(sum(row))) for g, row in zip(got, lists, strict=True))
     flat = [rng.gauss(0.0, 1.0) * 10.0 ** rng.randint(-5, 5) for _ in range(50_000)]
-    assert squares(np.array(flat)).tolist() == [x**2 for x in flat]  # not x * x: libm's pow
+    # x * x, not x ** 2 (libm's pow) nor np.power (numpy's AVX-512 code differs from libm)
+    assert squares(np.array(flat)).tolist() == [x * x for x in flat]
 
 
 def _prior_as_the_loop(check: MeterCheck) -> tuple[float, float, float]:
@@ -62,13 +63,13 @@ def _prior_as_the_loop(check: MeterCheck) -> tuple[float, float, float]:
         if n:
             mean = sum(state.offsets) / n
             means.append((mean - check.expected_offsets.get(iid, 0.0), n))
-            sq += sum([(o - mean) ** 2 for o in state.offsets])
+            sq += sum([(o - mean) * (o - mean) for o in state.offsets])
             count += n - 1
     noise_var = sq / count
     if not means:
         return 0.0, SPREAD_PRIOR_K**2, noise_var
     centre = _median(sorted(m for m, _ in means))
-    excess = sum((m - centre) ** 2 - noise_var / n for m, n in means)
+    excess = sum((m - centre) * (m - centre) - noise_var / n for m, n in means)
     spread = (SPREAD_PRIOR_K**2 * PRIOR_WEIGHT + excess) / (PRIOR_WEIGHT + len(means))
     return centre, max(spread, SPREAD_FLOOR_K**2), noise_var
 

@@ -784,7 +784,7 @@ class MeterCheck:
         if not held:
             return _OffsetPrior(0.0, SPREAD_PRIOR_K**2, sq / count)
         # every inlet's mean and squared deviations at once, each exactly as Python's `sum`
-        # and `** 2` of its list give them (:mod:`.rowsums`; 23,870 lists of up to 48)
+        # of its list and `d * d` give them (:mod:`.rowsums`; 23,870 lists of up to 48)
         cols, lengths = columns([offsets for _, offsets in held])
         mean_col = python_sums(cols, lengths) / lengths
         for dev in python_sums(squares(cols - mean_col), lengths).tolist():

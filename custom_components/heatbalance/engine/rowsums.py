@@ -64,10 +64,10 @@ def python_sums(cols: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def squares(values: np.ndarray) -> np.ndarray:
-    """``v ** 2`` per element as Python's ``float ** 2`` gives it: libm's ``pow``, which is
-    not always the correctly rounded ``v * v`` (2,609 of 3,000,000 doubles differ by an
-    ulp). numpy's ``power`` with an array exponent calls the same ``pow`` per element (a
-    scalar 2 would be turned into ``v * v``)."""
-    with np.errstate(over="ignore"):  # Python raises OverflowError there (|v| > 1e154)
-        out: np.ndarray = np.power(values, np.full_like(values, _TWO))
+    """``v * v`` per element, as the meter check's squares are defined: correctly rounded
+    on every CPU. Neither ``np.power`` nor Python's ``v ** 2`` (libm's ``pow``) is: numpy's
+    AVX-512 ``power`` differs from libm in 7,923 of 300,000 doubles on an AMD EPYC, and
+    libm's ``pow`` from ``v * v`` in about one of 1,200."""
+    with np.errstate(over="ignore"):  # inf, as Python's v * v gives it
+        out: np.ndarray = values * values
     return out

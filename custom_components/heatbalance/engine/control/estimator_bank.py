@@ -11,9 +11,12 @@ a network in one cycle, or one filter. There is no second, scalar copy of the ar
 a bank (a standalone one owns a one-row bank), and their ``predict``/``update``/``step``
 run the same array code on that element or row.
 
-``x ** 2`` is ``np.power`` with an array exponent (:func:`_sq`): it is libm's ``pow`` as
-Python's float power, which differs from ``x * x`` in about one value of 1,200 — the
-recorded states and Stores of the scalar filter this replaced stay bit for bit.
+A square is ``x * x`` (:func:`_sq`), here and in the one-filter readers below: IEEE
+multiplication is correctly rounded on every CPU. ``np.power`` is not: on a CPU with
+AVX-512 numpy computes it with its own vector code for all but an array's last few
+elements, so a filter's numbers depended on its row's place in the bank (a one-row bank
+differed from a bank of 200 by an ulp; 7,923 of 300,000 squares differ from libm's ``pow``
+on an AMD EPYC with AVX-512, none on the machines before it).
 
 The Store layout per inlet is ``{signal: [value, var, noise, learnt, outliers, age,
 previous(, anchor, span, anchor_var, chain_sum, chain_sq, chain_pairs)]}``
@@ -88,8 +91,8 @@ _BLANK_ROW = tuple(_BLANK[name] for name in STORED_FIELDS)  # … as a stored ro
 
 
 def _sq(x: Array) -> Array:
-    """``x ** 2`` as Python's float power gives it (libm ``pow``, not ``x * x``)."""
-    out: Array = np.power(x, np.full(np.shape(x), 2.0))
+    """``x * x``: the same on every CPU and at every place in an array (module docstring)."""
+    out: Array = x * x
     return out
 
 
@@ -762,7 +765,7 @@ class EstimatorBank(MutableMapping[str, "InletEstimator"]):
             terms = weight * _sq(noise[has, j])
             total = float(np.cumsum(terms)[-1]) if terms.size else 0.0
             prior = float(_PRIOR[j])
-            total += prior_samples * prior**2
+            total += prior_samples * (prior * prior)
             levels.append(math.sqrt(total / (n + prior_samples)) if n >= min_pooled else None)
         self.set_pooled(levels, rows)
 
@@ -946,7 +949,7 @@ class SignalFilter:
         if math.isnan(noise):
             return prior
         own = min(float(a["learnt"].item(row, col)), _OWN_MAX)
-        return math.sqrt(shrunk_var(own, noise**2, prior**2))
+        return math.sqrt(shrunk_var(own, noise * noise, prior * prior))
 
     def gate_ratio(self) -> float:
         """How much wider than its own σ the estimate is judged (:func:`gate_ratio`)."""
@@ -957,7 +960,8 @@ class SignalFilter:
     def reading_var(self, value: float) -> float:
         """Variance of one reading at ``value``."""
         scale = max(abs(value), 1e-9) if self.relative else 1.0
-        return (self.sigma() * scale) ** 2
+        sigma = self.sigma() * scale
+        return sigma * sigma
 
     def walk_std(self) -> float:
         """σ of the true value's walk per step (:func:`_walk_std`)."""
@@ -976,8 +980,10 @@ class SignalFilter:
         walk's σ (default: the filter's own, :meth:`walk_std`), ``noise`` a reading's
         (default: :meth:`sigma`).
         """
-        r = (self.sigma() if noise is None else noise) ** 2 / min(max(share, 0.05), 1.0)
-        q = (self.walk_std() if drift is None else drift) ** 2
+        noise = self.sigma() if noise is None else noise
+        drift = self.walk_std() if drift is None else drift
+        r = noise * noise / min(max(share, 0.05), 1.0)
+        q = drift * drift
         prior = 0.5 * (q + math.sqrt(q * q + 4.0 * q * r))
         return math.sqrt(prior * r / (prior + r))
 
