@@ -285,3 +285,14 @@ def test_a_plan_held_unsent_or_missing_the_read_inlets_stands_in_for_nothing(bui
     assert stand_in.flows == {"B003": 10.0}
     assert stand_in.sigma == pytest.approx(0.3)
     assert plan_stand_in(predicted, {"B001": 10.0, "B002": 10.0}, {"B003"}) is None
+
+
+def test_a_plan_that_shut_an_inlet_is_not_checked_on_it() -> None:
+    """A read flow over a plan's all-but-zero one is no relative miss: it is left out of the
+    plan's check, and never overflows (the loop's safety property test found a read 1.0 over
+    a planned 6e-296 raising OverflowError in ``** 2``, a crash of the cycle)."""
+    predicted = {"B001": 10.0, "B002": 10.0, "B003": 10.0, "B004": 10.0, "B005": 6e-296}
+    read = {"B001": 13.0, "B002": 7.0, "B004": 13.0, "B005": 1.0}
+    stand_in = plan_stand_in(predicted, read, {"B003"})
+    assert stand_in is not None
+    assert stand_in.sigma == pytest.approx(0.3)
