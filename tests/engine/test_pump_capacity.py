@@ -7,6 +7,8 @@ gen20-designx1.3): every inlet is short and its deviation alarm says so; the net
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from benchmarks.bench_robust import with_pump
 from custom_components.heatbalance.engine.alarms import NETWORK
 from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
@@ -33,10 +35,22 @@ def _loop_reasons(
     real = network if plant is None else plant
     sim = Simulator(real, outdoor_c=real.design.outdoor_c)
     config = LoopConfig() if controller is None else LoopConfig(controller=controller)
-    loop = ControlLoop(network, config, cycle_s=STEP_S)
+    return network_reasons(ControlLoop(network, config, cycle_s=STEP_S), sim, cycles)
+
+
+def network_reasons(
+    loop: ControlLoop,
+    sim: Simulator,
+    cycles: int,
+    before: Callable[[int], None] | None = None,
+) -> list[set[str]]:
+    """Each cycle's network-level alarm reasons, ``loop`` closed on ``sim`` (its pump
+    commands followed too); ``before(k)`` changes the plant before cycle ``k``."""
     sent: dict[str, float] = {}
     out = []
-    for _ in range(cycles):
+    for k in range(cycles):
+        if before is not None:
+            before(k)
         result = loop.step(Measurements.from_plant(sim.step(STEP_S)), dispatched=sent)
         sent = dict(result.commands.openings)
         apply(sim, result.commands)

@@ -34,7 +34,8 @@ from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.simulator import Simulator
 
-from .test_control_closed_loop import STEP_S, all_open, apply
+from .test_control_closed_loop import STEP_S, all_open
+from .test_pump_capacity import network_reasons
 
 TRANSLATIONS = Path(__file__).parents[2] / "custom_components" / "heatbalance" / "translations"
 SUPPLY_C = 60.0  # estate12's design supply, held fixed (no heating curve)
@@ -87,18 +88,12 @@ def _network_reasons(net: Network, start_c: float, step_at: int, cycles: int) ->
     """Each cycle's network-level alarm reasons: the engine's loop closed on the plant with
     the supply fixed at 60 °C, the outdoor temperature −10 K from ``start_c`` at ``step_at``."""
     sim = Simulator(net, outdoor_c=start_c, supply_c=SUPPLY_C)
-    loop = ControlLoop(net, LoopConfig(), cycle_s=STEP_S)
-    sent: dict[str, float] = {}
-    out = []
-    for k in range(cycles):
+
+    def step_down(k: int) -> None:
         if k == step_at:
             sim.set_outdoor(start_c - 10.0)
-        result = loop.step(Measurements.from_plant(sim.step(STEP_S)), dispatched=sent)
-        sent = dict(result.commands.openings)
-        apply(sim, result.commands)
-        loop.commanded(sent)
-        out.append({c.reason for c in result.conditions if c.location == NETWORK})
-    return out
+
+    return network_reasons(ControlLoop(net, LoopConfig(), cycle_s=STEP_S), sim, cycles, step_down)
 
 
 def test_the_loop_names_a_supply_too_cold_for_the_load(builtin) -> None:
