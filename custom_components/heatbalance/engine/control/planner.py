@@ -516,13 +516,14 @@ def shortfall_factors(
 ) -> np.ndarray:
     """Each inlet's factor on its target when the plant cannot serve every one (§5.3.6-5).
 
-    The one rule the planner, commissioning and PI share: the tiers of
+    The one rule the planner and commissioning share: the tiers of
     :func:`priority_tiers` are tried in turn, lowest weight first, and the first whose
     common factor reaches :data:`PRIORITY_FLOOR` (or the last tier) shares the shortfall by
     that factor, every inlet outside it keeping its target. ``scale_of(mask)`` is the
     largest common factor of the ``mask`` targets (the others held) that the plant serves,
-    at most 1 — the planner solves its ideal network for it, commissioning bisects on it,
-    PI reads it off the water its loops carry. All ones without a ``scalable`` inlet.
+    at most 1 — the planner solves its ideal network for it, commissioning bisects on it
+    (PI does not share a shortfall by weights yet: 21d's measured attempt, docs/control.md).
+    All ones without a ``scalable`` inlet.
     """
     for mask, last in priority_tiers(weights, scalable):
         beta = scale_of(mask)
