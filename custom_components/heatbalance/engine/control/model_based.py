@@ -1131,12 +1131,16 @@ class ModelBased:
             new = pl.forward.solve(after, speeds[1], old, kv_factor=kv, tol=1e-7)
         except (HydraulicError, ArithmeticError, ValueError):
             return None
-        q0, q1 = old.inlet_flow_m3h, new.inlet_flow_m3h
-        out = {}
-        for k, iid in enumerate(pl.ids):
-            if q0[k] > 0 and q1[k] > 0 and math.isfinite(q0[k]) and math.isfinite(q1[k]):
-                out[iid] = float(q1[k] / q0[k])
-        return out
+        q0 = np.asarray(old.inlet_flow_m3h, dtype=float)
+        q1 = np.asarray(new.inlet_flow_m3h, dtype=float)
+        # whole arrays, then lists: numpy's element access per inlet cost ≈10× (23,870 at
+        # 23k); IEEE division is the same quotient either way
+        good = (q0 > 0) & (q1 > 0) & np.isfinite(q0) & np.isfinite(q1)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = np.where(good, q1, 1.0) / np.where(good, q0, 1.0)
+        return {
+            iid: r for iid, r, ok in zip(pl.ids, ratio.tolist(), good.tolist(), strict=True) if ok
+        }
 
     # --- planning ------------------------------------------------------------------------
     def plan(

