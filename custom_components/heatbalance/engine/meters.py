@@ -909,8 +909,10 @@ class MeterCheck:
         :func:`_meter_flow`.
         """
         device = self.valves.get(iid)
+        if device is None:  # no valve to witness (before reading anything: 23,870 a cycle)
+            return False
         opening, dp = reading.get("opening"), reading.get("valve_dp_kpa")
-        if device is None or opening is None or dp is None or dp <= 0:
+        if opening is None or dp is None or dp <= 0:
             return False
         residual = _log_ratio(flow, device.kv(opening) * math.sqrt(dp / 100.0))
         if residual is None:
@@ -1009,7 +1011,7 @@ class MeterCheck:
         does not accuse. Returns whether it stayed within :data:`TRANSIENT` of the last
         cycle's (a stroke the model followed, not a spike of the meter).
         """
-        if iid not in self.valves or expected is None or reading.get("opening") is None:
+        if expected is None or iid not in self.valves or reading.get("opening") is None:
             return False
         residual = _log_ratio(flow, expected)
         if residual is None:
