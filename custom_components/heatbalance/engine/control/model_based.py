@@ -189,7 +189,7 @@ class ModelBased:
         x = pl.valve_term(k, opening)
         flow, valve_dp, dp = reading.values(_IDENTIFIED)  # get() of each, in one call
         valve_dp = _pressure(valve_dp)
-        if flow is not None and not 0 < flow <= MAX_FLOW_RATIO * pl.design[k]:
+        if flow is not None and not 0 < flow <= MAX_FLOW_RATIO * pl.design_list[k]:
             flow = None  # a meter fault: nothing to learn from
         # the transmitter's ΔP only (measured_value): not the plant model's estimate
         dp = None if "dp_available_kpa" in reading.estimated else _pressure(dp)
@@ -685,7 +685,7 @@ class ModelBased:
         ``openings`` (NaN: the file's): a learnt series resistance is the forward model's
         at that opening (its valve term's share, never below :data:`DRAWING_RANGE`'s)."""
         pl = self.planner
-        kv = np.ones(len(pl.ids))
+        kv = [1.0] * len(pl.ids)  # a list, made an array once (numpy's element writes ≈10×)
         for iid in self.identifiers:
             k, factor = pl.index.get(iid), self.valve_factor(iid)  # with the drawing's
             if k is not None and iid in self.series:
@@ -696,7 +696,7 @@ class ModelBased:
                     factor = max(factor + self.series[iid] / x, floor)
             if k is not None and factor > 0 and math.isfinite(factor):
                 kv[k] = 1.0 / math.sqrt(factor)
-        return kv
+        return np.array(kv, dtype=float)
 
     def _offered_read(
         self, views: dict[str, InletView], suspects: Collection[str]
@@ -752,7 +752,7 @@ class ModelBased:
         if view.reading is None or view.opening is None or not pl.has_kv[k]:
             return None
         q = view.reading.get("flow_m3h")
-        if q is None or not 0 < q <= MAX_FLOW_RATIO * pl.design[k]:
+        if q is None or not 0 < q <= MAX_FLOW_RATIO * pl.design_list[k]:
             return None
         ident = self.identifiers.get(pl.ids[k])
         c0 = ident.circuit_factor if ident else 1.0
@@ -1114,17 +1114,20 @@ class ModelBased:
         when the model cannot be solved.
         """
         pl = self.planner
-        n = len(pl.ids)
-        before = np.full(n, np.nan)
+        index = pl.index
+        # filled as lists, made arrays once (numpy's element writes cost ≈10× a list's)
+        before_l = [math.nan] * len(pl.ids)
         for iid, opening in positions.items():
-            k = pl.index.get(iid)
+            k = index.get(iid)
             if k is not None:
-                before[k] = opening
-        after = before.copy()
+                before_l[k] = opening
+        after_l = list(before_l)
         for iid, (was, now) in moves.items():
-            k = pl.index.get(iid)
+            k = index.get(iid)
             if k is not None:
-                before[k], after[k] = was, now
+                before_l[k], after_l[k] = was, now
+        before = np.array(before_l, dtype=float)
+        after = np.array(after_l, dtype=float)
         kv = self._kv_factors(before)
         try:
             old = pl.forward.solve(before, speeds[0], kv_factor=kv, tol=1e-7)

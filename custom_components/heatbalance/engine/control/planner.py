@@ -141,6 +141,7 @@ class HydraulicPlanner:
         self.has_kv = np.array([d.type in KV_TYPES and bool(d.kvs) for d in self.devices])
         self._has_kv: list[bool] = self.has_kv.tolist()
         self.leaf_list: list[bool] = self.leaf.tolist()  # per-inlet readers (see valve_term)
+        self.design_list: list[float] = self.design.tolist()  # the same, for per-inlet readers
         # each valve's last (device, opening, x): a household's position rarely changes,
         # and the identification and the plan ask the same term every cycle (23,870 at 23k)
         self._terms: list[tuple[Device, float, float] | None] = [None] * len(self.ids)
