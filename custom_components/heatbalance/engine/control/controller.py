@@ -133,6 +133,9 @@ GATE_TOLERANCE = 0.01  # … and 1 % of the flow target (a fifth of the advanced
 BISECTIONS = 20  # opening found to 1e-6 of the stroke
 EDGE_CI_Z = 2.0  # a correction below the opening deadband is sent when the edge is this near
 RAISE_GAIN = 0.25  # a flow below its goal is raised when that makes the band this much likelier
+EDGE_REST_MARGIN = 0.5  # an estimate inside a band edge by less than this many σ rests at it…
+EDGE_REST_CYCLES = 3  # … this many cycles (net) before it is moved toward the band's middle…
+EDGE_REST_Z = 2.0  # … by a move that keeps its landing's −2 σ (+2 σ) inside the other edge
 PUMP_DEADBAND = 0.01  # smaller pump speed changes are noise in the plan, not sent…
 PUMP_PERSISTENCE = 1000  # … unless asked for this many steps in a row in the same direction
 MAX_ESTIMATE_AGE = 8  # steps (4 h of 30-min cycles) an estimate stands in for lost readings
@@ -228,6 +231,9 @@ class Controller:
         # is carried out (:meth:`_check_shut`): no blockage is judged on them meanwhile
         self.shut_assumed: set[str] = set()
         self.model_low: dict[str, int] = {}  # cycles in a row far below the model's flow (no ΔP)
+        # per inlet, the cycles (net, signed: + above, − below) its flow estimate rested
+        # beyond a band edge with its valve standing (:meth:`_count_edge_rests`)
+        self.edge_rests: dict[str, int] = {}
         self.fresh: set[str] = set()  # inlets with a flow reading this cycle
         self.shifted: set[str] = set()  # … whose flow last cycle's valve commands changed
         self.open_loop: dict[str, str] = {}  # this cycle's inlets planned without a flow, why
@@ -806,6 +812,7 @@ class Controller:
         speed_max = limits.speed_range(pump.min_speed, pump.max_speed)[1]
         pump_on = self.config.pump_control and pump_regulated(self.config.level)
         views, seen = self._views(ids, meas, openings, cmds)
+        self._count_edge_rests(ids, views)
 
         def limit_speed(s: float) -> float:
             return limit_pump_speed(current_speed, s, limits, pump.min_speed, pump.max_speed)[0]
@@ -938,19 +945,19 @@ class Controller:
                 continue
             if iid in isolated:
                 proposal = limits.max_opening  # all it can get (§5.3.7: isolated, alarmed)
-            elif (
-                view.movable
-                and not coordinated
-                and self._in_range(iid, current)
-                and not self._significant(iid, view)
-                and not self._likely_outside(iid)
-                and not (raising and self._worth_raising(iid))
-            ):
-                cmds.proposed[iid] = current  # within the noise of the estimate: stays
-                self._held_at_limit(iid, current, proposal, cmds)
-                continue
             elif view.movable and not coordinated and self._in_range(iid, current):
-                proposal = self._lone_correction(iid, current, proposal)
+                if (
+                    self._significant(iid, view)
+                    or self._likely_outside(iid)
+                    or (raising and self._worth_raising(iid))
+                ):
+                    proposal = self._lone_correction(iid, current, proposal)
+                elif self._resting_outside(iid, raising):
+                    proposal = self._edge_rest_move(iid, current)
+                else:
+                    cmds.proposed[iid] = current  # within the noise of the estimate: stays
+                    self._held_at_limit(iid, current, proposal, cmds)
+                    continue
             elif pump_moves and proposal is not None and self._street_leaf(iid):
                 proposal = self._actuator_step(iid, current, proposal)
             self._emit(iid, current, proposal, meas, cmds)
@@ -1049,6 +1056,7 @@ class Controller:
             and self._in_range(iid, current)
             and not self._significant(iid, view)
             and not self._likely_outside(iid)
+            and not self._resting_outside(iid, False)
         )
 
     def _spared_buildings(
@@ -1492,6 +1500,140 @@ class Controller:
         if lo <= landing <= hi and abs(landing - goal) < abs(value - goal):
             return stepped
         return proposal
+
+    def _edge_side(self, iid: str) -> int | None:
+        """Which edge of its flow band (§8.2.4) the inlet's estimate rests at: +1 the upper,
+        −1 the lower — beyond it, or inside by less than ``EDGE_REST_MARGIN`` σ (the flow is
+        then outside with a chance of at least 31 %) — 0 neither; None without an estimate
+        or for a temperature target."""
+        inlet = self.network.inlets[iid]
+        if self.config.target_of(iid, inlet.device.type) != "flow":
+            return None
+        known = self._flow_band(iid)
+        if known is None:
+            return None
+        value, std, _, lo, hi = known
+        margin = EDGE_REST_MARGIN * std
+        if hi - lo <= 2.0 * margin:
+            return 0  # an estimate this unsure rests at no edge in particular
+        return 1 if value > hi - margin else -1 if value < lo + margin else 0
+
+    def _count_edge_rests(self, ids: list[str], views: Mapping[str, InletView]) -> None:
+        """Count, per inlet, the cycles its estimate rests at a band edge (§8.2.4/§8.2.5,
+        :meth:`_edge_side`).
+
+        A fresh reading with the estimate at an edge adds one on that side, one well inside
+        the band takes one off (a leaky count: an estimate that wanders around the edge of
+        a flow truly just outside still adds up, one truly inside drains); its own valve
+        (its building's, its households') commanded last cycle starts it again — that is a
+        landing, not a rest. A cycle without a reading tells nothing and keeps it. Street-level
+        leaves only (:meth:`_resting_outside`).
+        """
+        cap = 2 * EDGE_REST_CYCLES
+        rests: dict[str, int] = {}
+        for iid in ids:
+            was = self.edge_rests.get(iid, 0)
+            if not views[iid].movable or iid in self.shifted or not self._street_leaf(iid):
+                continue
+            if iid not in self.fresh:
+                if was:
+                    rests[iid] = was
+                continue
+            side = self._edge_side(iid)
+            if side is None:
+                continue
+            if side == 0:
+                now = was - (1 if was > 0 else -1 if was < 0 else 0)
+            elif side * was >= 0:
+                now = max(min(was + side, cap), -cap)
+            else:
+                now = side  # the other edge: a new rest
+            if now:
+                rests[iid] = now
+        self.edge_rests = rests
+
+    def _resting_outside(self, iid: str, raising: bool) -> bool:
+        """Whether the inlet's estimate has rested at a band edge (:meth:`_count_edge_rests`)
+        for ``EDGE_REST_CYCLES`` cycles and rests there now, although no gate finds its
+        deviation significant (§8.2.4, §3.0.7-3).
+
+        The gates judge a deviation from the goal against the estimate's σ; an inlet truly
+        just outside the band, with the edge inside its estimate's interval, is never
+        significant and rests outside for good (gen15-comb1500m without ΔP, its building
+        drawn on another branch, seed 0: far-end B014 truly +5.4…+6.1 % from step 3 to 18,
+        estimated +4.8…+5.8 % ± 0.75 %: the edge inside its interval, the estimate on either
+        side of it). The estimate staying at the edge cycle after cycle is evidence one
+        reading is not; a move toward the middle bounded by :meth:`_edge_rest_move` is safe
+        whichever way the estimate errs. Below the band only while ``raising`` (a plan short
+        of water shares the shortfall: a raise takes from the others). Street-level leaves
+        only, as :meth:`_edge_step`: a household's move shifts its siblings, which share
+        the building valve's drop, and at 2 % noise a household's filter ran 2 σ high for
+        cycles (gen10x8-households seed 2: B007H03 truly about +2.4 %, estimated +5.0 %,
+        moved to −0.04 %; the band held from step 14 instead of 1).
+        """
+        if not self._street_leaf(iid):
+            return False
+        side = self._edge_side(iid)
+        if not side or (side < 0 and not raising):
+            return False
+        return side * self.edge_rests.get(iid, 0) >= EDGE_REST_CYCLES
+
+    def _edge_rest_move(self, iid: str, current: float) -> float:
+        """The opening that moves a resting inlet (:meth:`_resting_outside`) toward its
+        band's middle, no further than its landing stays ``EDGE_REST_Z`` σ inside the
+        opposite edge (the estimate's σ and the move's own ``MOVE_FACTOR_SHARE``).
+
+        Aimed at the middle rather than the goal (which sits low, near the lower edge): the
+        estimate is not significant against the goal, so the move is sized to be safe
+        whichever way its error lies. A move too small to send is one ``opening_deadband``
+        step when that step stays within the bound; the valve stays where the model cannot
+        size it (a building valve feeding households: they carry its flow).
+        """
+        known = self._flow_band(iid)
+        if known is None:
+            return current
+        value, std, _, lo, hi = known
+        way = -1.0 if value > 0.5 * (lo + hi) else 1.0
+        limit = _edge_rest_limit(value, std, lo if way < 0 else hi, way)
+        if limit is None:
+            return current
+        middle = 0.5 * (lo + hi) / value
+        factor = max(middle, limit) if way < 0 else min(middle, limit)
+        device = self.network.inlets[iid].device
+        low, high = self.config.limits.opening_range(device.min_opening, device.max_opening)
+        end = low if factor < 1.0 else high
+        opening = self._opening_for_factor(iid, current, end, factor)
+        step = self.config.opening_deadband
+        if opening is None or abs(opening - current) >= step:
+            return current if opening is None else opening
+        stepped = min(max(current + math.copysign(step, end - current), low), high)
+        reached = self.model.flow_factor(iid, current, stepped)
+        if reached is not None and min(1.0, limit) <= reached <= max(1.0, limit):
+            return stepped
+        return current
+
+    def _opening_for_factor(
+        self, iid: str, current: float, end: float, factor: float
+    ) -> float | None:
+        """The opening between ``current`` and ``end`` at which the model
+        (``ModelBased.flow_factor``) changes the leaf's flow by ``factor`` (``end`` if even
+        that falls short); None for a valve the model cannot size."""
+        reach = self.model.flow_factor(iid, current, end)
+        if reach is None:
+            return None
+        if (reach - factor) * (factor - 1.0) <= 0:
+            return end  # the whole range moves it no further than asked
+        near, far = current, end
+        for _ in range(BISECTIONS):
+            mid = 0.5 * (near + far)
+            f = self.model.flow_factor(iid, current, mid)
+            if f is None:
+                return None
+            if (f - factor) * (factor - 1.0) < 0:
+                near = mid  # not yet there
+            else:
+                far = mid
+        return near
 
     def _significant(self, iid: str, view: InletView) -> bool:
         """Whether the estimated flow misses the target beyond its uncertainty (§8.2.5).
@@ -2184,6 +2326,7 @@ class Controller:
                 self.faults,
                 self.blocked_kv,
                 self.goals,
+                self.edge_rests,
             ):
                 memory.pop(iid, None)
             self.shut_assumed.discard(iid)
@@ -2596,6 +2739,8 @@ class Controller:
             # valves assumed shut from their flow (_check_shut); absent when none, so a
             # store is as before this rule wherever it never acted
             **({"shut_assumed": sorted(self.shut_assumed)} if self.shut_assumed else {}),
+            # estimates resting beyond a band edge (_count_edge_rests); absent when none
+            **({"edge_rests": dict(self.edge_rests)} if self.edge_rests else {}),
         }
 
     @classmethod
@@ -2687,6 +2832,10 @@ class Controller:
             if not isinstance(shut, list):
                 raise TypeError("shut_assumed: not a list")
             ctl.shut_assumed = {iid for iid in shut if iid in network.inlets}
+        with _part("edge_rests"):
+            rests = _finite_map(data.get("edge_rests"), network)
+            cap = 2 * EDGE_REST_CYCLES
+            ctl.edge_rests = {iid: int(min(max(v, -cap), cap)) for iid, v in rests.items() if v}
         with _part("faults"):
             faults = data.get("faults")
             if isinstance(faults, Mapping):
@@ -2895,3 +3044,29 @@ def _learnt_centre(flows: Mapping[str, float], learnt: Mapping[str, float] | Non
     if learnt is None:
         return None
     return model_centre({i: f / learnt[i] for i, f in flows.items() if learnt.get(i, 0.0) > 0})
+
+
+def _edge_rest_limit(value: float, std: float, edge: float, way: float) -> float | None:
+    """The furthest flow factor a resting inlet's move may have (``Controller._edge_rest_move``):
+    its landing ``value·f`` less (a cut, ``way`` −1) or plus (a raise, +1) ``EDGE_REST_Z``
+    times its spread — the estimate's σ scaled with it and ``MOVE_FACTOR_SHARE`` of the move —
+    stays inside the opposite ``edge``. None when the estimate's interval already reaches
+    that edge: no move is safe."""
+    if value <= 0 or edge <= 0:
+        return None
+
+    def clear(f: float) -> float:
+        landing = value * f
+        spread = math.hypot(std * f, MOVE_FACTOR_SHARE * abs(math.log(f)) * landing)
+        return way * (edge - landing) - EDGE_REST_Z * spread
+
+    if clear(1.0) < 0:
+        return None
+    near, far = 1.0, (0.5 * edge / value if way < 0 else 2.0 * edge / value)
+    for _ in range(BISECTIONS):
+        mid = 0.5 * (near + far)
+        if clear(mid) >= 0:
+            near = mid
+        else:
+            far = mid
+    return near
