@@ -95,7 +95,7 @@ async def async_confirm_proposal(
         coordinator.sent = {}
         sent = await coordinator.async_send(openings, pump, confirmed=True)
         pump_sent = None if coordinator.plant.pump_failed else pump
-    result.commands, result.pump_command = {}, None  # confirmed once; the next cycle proposes
+    _show_sent(result, openings, pump)
     coordinator.async_update_listeners()
     await coordinator.async_told()
     async_audit(
@@ -111,8 +111,21 @@ async def async_confirm_proposal(
 
 
 def _proposes(result: CycleResult) -> bool:
-    """Whether a cycle's result holds a proposal to confirm: valve openings or a pump speed."""
-    return bool(result.commands) or result.pump_command is not None
+    """Whether a cycle's result holds a proposal to confirm: valve openings or a pump speed
+    not confirmed yet."""
+    return not result.confirmed and (bool(result.commands) or result.pump_command is not None)
+
+
+def _show_sent(result: CycleResult, openings: dict[str, float], pump: float | None) -> None:
+    """A confirmed proposal is confirmed once (the next cycle proposes again); until then
+    the set values show what went out, valves and pump alike (§5.3.5-2): the openings and
+    the speed as sent, limited again from where the devices stood (docs/integration.md)."""
+    result.confirmed = True
+    result.commands = {}
+    result.pump_command = pump
+    for iid, opening in openings.items():
+        if iid in result.inlets:
+            result.inlets[iid].command = opening
 
 
 async def async_set_opening(

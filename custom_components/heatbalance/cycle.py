@@ -93,6 +93,9 @@ class CycleResult:
     commands: dict[str, float] = field(default_factory=dict)  # the loop's Dispatch: sent
     pump_command: float | None = None  # now, or held (a manual proposal, a balanced network)
     held: str | None = None  # why not sent (engine.loop MANUAL/BALANCED, REPLANNED…); None: sent
+    # a manual proposal the operator confirmed: sent, nothing left to confirm; the set values
+    # (``InletResult.command``, ``pump_command``) show what went out until the next cycle
+    confirmed: bool = False
     sent: dict[str, float] = field(default_factory=dict)  # openings that reached their valve …
     pump_sent: float | None = None  # … and the pump's speed that went out (the coordinator's)
     pump_estimated: bool = False  # a real pump's speed assumed, not read back from its drive

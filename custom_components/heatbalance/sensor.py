@@ -284,8 +284,9 @@ NETWORK_SENSORS: tuple[NetworkSensorDescription, ...] = (
         estimable="pump_speed",
     ),
     # the set value of the pump's speed (§5.3.5-2), as ``valve_command`` is the valves': sent
-    # (automatic), or the manual proposal the operator sees before confirming it (§5.3.6-6);
-    # unknown when the cycle computed none, and once a proposal is confirmed
+    # (automatic), or the manual proposal the operator sees before confirming it (§5.3.6-6)
+    # and, once confirmed, the speed that went out until the next cycle — as the valves' set
+    # positions (actions._show_sent); unknown when the cycle computed none
     _network("pump_speed_command", PERCENT | SET_VALUE, 1, lambda _c, r: _pct(r.pump_command)),
     _network("success_rate", PERCENT | DIAGNOSTIC, 1, lambda _c, r: r.success_rate),
     _network("active_alarms", _kind(None), None, lambda c, _r: len(c.alarms.active)),

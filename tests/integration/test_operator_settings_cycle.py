@@ -149,7 +149,8 @@ async def test_the_proposed_pump_speed_is_shown_until_confirmed(hass: HomeAssist
     """§5.3.6-6 with §5.3.5-2: in manual mode the operator sees the pump speed he is asked
     to confirm, as he sees the valves' set positions — before, it was only in
     ``confirm_proposal``'s response, after confirming. Nothing moved while it is shown;
-    confirmed, nothing is proposed any more (unknown) until the next cycle proposes again."""
+    confirmed, it shows the speed that went out (as the valves' set positions show their
+    openings, below) until the next cycle proposes again."""
     entry = await add_network(
         hass, options={"algorithm": "ai", "mode": "manual", "level": "advanced"}
     )
@@ -164,11 +165,55 @@ async def test_the_proposed_pump_speed_is_shown_until_confirmed(hass: HomeAssist
     assert state.attributes["unit_of_measurement"] == "%"
     response = await _confirm(hass, entry)
     assert response["pump"] == round(speed * 100.0, 1)
-    assert hass.states.get(_SET_SPEED).state == "unknown"
+    assert float(hass.states.get(_SET_SPEED).state) == pytest.approx(speed * 100.0)
+    assert coordinator.simulator.pump_speed == pytest.approx(speed)  # what it shows went out
     await cycles(hass, entry, 1)
     again = coordinator.data.pump_command
     assert again is not None
     assert float(hass.states.get(_SET_SPEED).state) == pytest.approx(again * 100.0)
+
+
+async def test_after_a_confirmation_valves_and_pump_show_what_was_sent(
+    hass: HomeAssistant,
+) -> None:
+    """One rule for every set value (§5.3.5-2, §5.3.6-6; docs/integration.md): once the
+    operator confirms, the valves' set positions and the pump's set speed both show what
+    went out — limited again from where the devices stood (§5.3.6-3) — until the next cycle
+    proposes. The operator narrows the steps after the proposal: the set values move to what
+    was sent (not the proposal), the simulated plant stands there, and the proposal is gone
+    (confirmed once). Before, the valves kept the proposal while the pump went unknown."""
+    entry = await add_network(
+        hass, options={"algorithm": "ai", "mode": "manual", "level": "advanced"}
+    )
+    coordinator = entry.runtime_data.coordinator
+    sim = coordinator.simulator
+    await cycles(hass, entry, 1)
+    proposed = dict(coordinator.data.commands)
+    assert proposed
+    assert coordinator.data.pump_command is not None
+    narrowed = dict(entry.options) | {"max_pump_step": 1, "max_step": 1}
+    hass.config_entries.async_update_entry(entry, options=narrowed)
+    await hass.async_block_till_done()
+    response = await _confirm(hass, entry)
+    sent = response["openings"]
+    assert sent
+    moved = False
+    for iid, pct in sent.items():  # the response's openings are in %
+        valve = hass.states.get(f"valve.{iid.lower()}_balancing_valve")
+        state = hass.states.get(f"sensor.{iid.lower()}_valve_set_position")
+        assert valve is not None
+        assert state is not None
+        assert valve.attributes["set_position"] == round(pct)
+        assert float(state.state) == pytest.approx(pct, abs=0.1)
+        assert float(sim.openings[sim.ids.index(iid)]) * 100 == pytest.approx(pct, abs=0.1)
+        moved |= abs(pct - proposed[iid] * 100) > 0.5
+    assert moved  # the narrowed step limited what went out: the set values show that
+    pump = float(hass.states.get(_SET_SPEED).state)
+    assert pump == pytest.approx(response["pump"], abs=0.05)
+    assert pump == pytest.approx(sim.pump_speed * 100.0, abs=0.05)
+    with pytest.raises(ServiceValidationError) as err:  # confirmed once only
+        await _confirm(hass, entry)
+    assert err.value.translation_key == "no_proposal"
 
 
 async def test_no_pump_speed_proposed_shows_none(hass: HomeAssistant) -> None:
