@@ -313,6 +313,10 @@ SCENARIOS = (
     # the shortfall by one factor; the end flows are compared with the weighted oracle's
     Scenario("pump head -20%, weights", fault="pump", value=0.8, favoured=1.2),
     Scenario("outdoor -10K, fixed supply", fault="outdoor", value=-10.0),
+    # 22g: −3 K below design at the fixed design supply: the rooms can be heated, but only
+    # with ≈1.7× the set flow — the flow band and the return band contradict (§4.1.1), which
+    # the loop names (``supply_low_for_flow``); printed under the table (:func:`supply_summary`)
+    Scenario("outdoor -3K, fixed supply", fault="outdoor", value=-3.0),
     # its reachable companion (16l): the same −10 K step from design +10 °C onto the design day
     Scenario(
         "outdoor -10K onto design, fixed supply", fault="outdoor", value=-10.0, outdoor_start_k=10.0
@@ -698,6 +702,7 @@ class Run:
     supply_c: float = 0.0
     supply_needed_c: float | None = None
     cause_step: int | None = None  # first step the loop's ``supply_too_cold`` alarm stood
+    low_step: int | None = None  # … and its ``supply_low_for_flow`` alarm (22g)
 
     @property
     def supply_short(self) -> bool:
@@ -787,7 +792,7 @@ def run_one(
     held_int: list[bool] = []
     held_adv: list[bool] = []
     moves = 0
-    alarm, cause_step = None, None
+    alarm, cause_step, low_step = None, None, None
     sent: object = None  # the commands the feedback read this step answers (last step's)
     n_valves = max(1, len(control.ids))
     wrong = {"raw": 0, "estimate": 0}
@@ -851,6 +856,8 @@ def run_one(
             }
             if cause_step is None and any(a.reason == "supply_too_cold" for a in raised):
                 cause_step = k
+            if low_step is None and any(a.reason == "supply_low_for_flow" for a in raised):
+                low_step = k
             for a in raised:
                 if a.location == victim:
                     victim_alarms.setdefault(a.reason, k)
@@ -918,6 +925,7 @@ def run_one(
         supply_c=state.supply_c,
         supply_needed_c=short.needed_c if short is not None else None,
         cause_step=cause_step,
+        low_step=low_step,
     )
 
 
@@ -1377,7 +1385,22 @@ def supply_summary(rows: list[Row]) -> list[str]:
             f"too cold for the load (the rooms need ≥{needed:.1f} °C; no flow heats them, "
             f"§4.1.1, §8.2.4-2/-4); {told}"
         )
-    return lines
+    return lines + [_low_line(row) for row in rows if _low_line(row)]
+
+
+def _low_line(row: Row) -> str:
+    """A row on a fixed supply, or one whose loop raised ``supply_low_for_flow`` (22g): in
+    how many seeds the loop said the flow band and the return band contradict, from which
+    step (HA's persistence), and the plant's supply at the end."""
+    named = [x.low_step for x in row.runs if x.low_step is not None]
+    if not named and "fixed supply" not in row.scenario:
+        return ""
+    steps = f" (from step {_median_steps(named)})" if named else ""
+    return (
+        f"{row.network} / {row.scenario}: `supply_low_for_flow` raised in "
+        f"{len(named)}/{len(row.runs)} seeds{steps}; supply at the end "
+        f"{np.median([x.supply_c for x in row.runs]):.1f} °C"
+    )
 
 
 def silent_summary(rows: list[Row]) -> list[str]:

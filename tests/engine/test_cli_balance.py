@@ -267,3 +267,22 @@ def test_a_pump_short_of_water_is_reported(capsys) -> None:
     out = capsys.readouterr().out
     assert f"pump_capacity on the network, steps {alarm['first_step']}–" in out
     assert f"value {alarm['values']['value']}" in out
+
+
+def test_a_supply_low_for_the_flow_band_is_reported_with_its_figures(capsys) -> None:
+    """§4.1.1, §5.3.8-3 (22g): at −12 °C, 3 K below design, estate12's fixed 60 °C supply
+    heats the rooms only with ≈1.7× the set flow: the loop's ``supply_low_for_flow`` network
+    alarm (judged over its window, then graded after ``--alarm-cycles``) is in the report
+    with the supply the set flow needs and the flow the return setpoint needs; not
+    ``supply_too_cold``, and nothing on the design day over as many steps."""
+    argv = ["balance", "estate12", "--steps", "11", "--outdoor", "-12", "--alarm-cycles", "2"]
+    (line,) = _alarm_lines(capsys, argv)
+    assert line.startswith("alarm (warning, deviation): supply_low_for_flow on the network")
+    assert "value 60.0, needed 63." in line
+    assert "outdoor -12.0, count 12" in line
+    report = _json(capsys, [*argv, "--json"])
+    (alarm,) = report["alarms"]
+    assert (alarm["reason"], alarm["grade"]) == ("supply_low_for_flow", "warning")
+    assert 150 <= int(alarm["values"]["flow"]) <= 190
+    design = ["balance", "estate12", "--steps", "11", "--alarm-cycles", "2"]
+    assert _alarm_lines(capsys, design) == []

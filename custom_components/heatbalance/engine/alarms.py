@@ -18,7 +18,7 @@ from typing import Any
 
 from .control.base import InletReading
 from .control.safety import SafetyLimits
-from .control.setpoints import SupplyShort
+from .control.setpoints import SupplyLow, SupplyShort
 from .diagnosis import RESTORE_ERRORS, Finding, is_count, stored_number
 from .evaluation import InletEvaluation
 from .meters import KINDS as METER_FAULTS
@@ -290,6 +290,7 @@ def network_conditions(
     unbalanced_s: float,
     short_share: float | None = None,
     supply_short: SupplyShort | None = None,
+    supply_low: SupplyLow | None = None,
 ) -> list[Condition]:
     """Network-wide conditions: the outdoor sensor silent, regulation past 24 h (§8.2.6:
     ``unbalanced_s`` is above 0 once the balance state machine has timed out, see
@@ -302,7 +303,11 @@ def network_conditions(
     ``supply_short``: the substation supply is too cold for the load
     (``setpoints.supply_too_cold``): no flow gives those rooms their heat, so the room and
     return bands are out of reach of any valve or pump — one network alarm naming the cause
-    and the supply that would do, where the band alone only says "not held"."""
+    and the supply that would do, where the band alone only says "not held".
+    ``supply_low``: the supply heats the rooms, but only with more water than the flow band
+    allows (``supply_low.SupplyLowWatch``): the flow band and the return band contradict
+    (§4.1.1) — one network alarm with the supply the set flow needs and the flow the return
+    setpoint needs, so the operator can choose the target or raise the supply."""
     found: list[Condition] = []
     if short_share is not None:
         share = {"value": _fmt(100.0 * short_share)}
@@ -310,6 +315,10 @@ def network_conditions(
     if supply_short is not None:
         found.append(
             Condition("deviation", WARNING, NETWORK, "supply_too_cold", _cold(supply_short))
+        )
+    if supply_low is not None:
+        found.append(
+            Condition("deviation", WARNING, NETWORK, "supply_low_for_flow", _low(supply_low))
         )
     if settings.outdoor_required and outdoor_c is None:
         found.append(Condition("communication", WARNING, NETWORK, "no_outdoor", {}))
@@ -326,6 +335,17 @@ def _cold(short: SupplyShort) -> dict[str, str]:
         "needed": _fmt(short.needed_c),
         "outdoor": _fmt(short.outdoor_c),
         "count": str(len(short.inlets)),
+    }
+
+
+def _low(low: SupplyLow) -> dict[str, str]:
+    """The ``supply_low_for_flow`` message's values."""
+    return {
+        "value": _fmt(low.supply_c),
+        "needed": _fmt(low.needed_c),
+        "flow": f"{100.0 * low.flow_share:.0f}",
+        "outdoor": _fmt(low.outdoor_c),
+        "count": str(len(low.inlets)),
     }
 
 

@@ -61,7 +61,7 @@ from .control.controller import (
     make_controller,
 )
 from .control.safety import SafetyLimits, limit_opening, limit_pump_speed
-from .control.setpoints import SupplyCheck, SupplyShort
+from .control.setpoints import SupplyCheck, SupplyLow, SupplyShort
 from .control.targets import measured_value
 from .design_loads import DesignLoadCheck
 from .diagnosis import Diagnoser, Finding, InletObservation
@@ -73,12 +73,14 @@ from .evaluation import (
     Band,
     Evaluation,
     InletEvaluation,
+    band,
     evaluate,
     judged_scope,
 )
 from .forecast import LoadForecaster
 from .model import Inlet, Network
 from .plausibility import Plausibility, coupled, distrusted, untrusted, valve_witnesses
+from .supply_low import SupplyLowWatch
 
 
 @dataclass
@@ -225,6 +227,8 @@ class ControlLoop:
         self.plausibility.valves = valve_witnesses(network)  # their Kv·√ΔP: flow witnesses
         # the file's design loads against the metered heat over days (§3.0.7, a warning)
         self.design_loads = _design_loads(network, stored.get("design_loads"))
+        # the supply's margin over the last cycles: flow and return bands contradict (§4.1.1)
+        self.supply_low = SupplyLowWatch(stored.get("supply_margins"))
         self.cycle_s = cycle_s
         # last cycle's raw feedback (a move by hand shows as a jump, §5.3.8) and the openings
         # the caller said it sent since (:meth:`commanded`): both stored, so a valve moved by
@@ -496,6 +500,7 @@ class ControlLoop:
             "transmissions": self.success.as_dict(),
             "plausibility": self.plausibility.as_dict(),
             "design_loads": self.design_loads.as_dict(),
+            "supply_margins": self.supply_low.as_dict(),
         }
 
     # --- the steps ----------------------------------------------------------------------
@@ -857,6 +862,7 @@ class ControlLoop:
             result.unbalanced_s,
             self.controller.short_share,
             self._supply_short(result.measurements),
+            self._supply_low(result.measurements),
         )
         conditions += gateway_conditions(gateways)
         result.conditions = conditions
@@ -869,6 +875,21 @@ class ControlLoop:
         if cleaned.outdoor_c is None or cleaned.supply_c is None:
             return None
         return self.supply_check(cleaned.outdoor_c, cleaned.supply_c)
+
+    def _supply_low(self, cleaned: Measurements) -> SupplyLow | None:
+        """The supply heats the rooms only with more water than the level's flow band
+        allows, so the flow band and the return band contradict (:mod:`.supply_low`): judged
+        over the last cycles' trusted outdoor and supply readings."""
+        if cleaned.outdoor_c is None or cleaned.supply_c is None:
+            return self.supply_low.update(None, read=False)
+        level = self.config.controller.level
+        low = self.supply_check.flow_margin(
+            cleaned.outdoor_c,
+            cleaned.supply_c,
+            band(level, "flow").upper / 100.0,
+            -band(level, "return").lower,
+        )
+        return self.supply_low.update(low, read=True)
 
     def _estimate_out(self, iid: str, ev: Evaluation | None) -> bool | None:
         """Whether the controller's flow estimate is outside the band beyond its

@@ -32,7 +32,7 @@ the flow drops ``1/w`` of the ΔT, so the return setpoint rises); a room setpoin
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..model import Inlet, Network
 
@@ -183,6 +183,77 @@ class SupplyCheck:
         if not short:
             return None
         return SupplyShort(supply_c, needed, outdoor_c, tuple(sorted(short)))
+
+    def flow_margin(
+        self, outdoor_c: float, supply_c: float, flow_up: float, return_slack_k: float
+    ) -> SupplyLow | None:
+        """How far (K) the supply stands above the lowest one at which the flow band and the
+        return band agree (:func:`supply_for_flow`), for the group with the least margin;
+        None where the two cannot contradict: the supply follows its heating curve (the
+        curve's return branch is the design flow's), no heat is needed, or the supply is
+        too cold for any flow (:meth:`__call__`'s condition, which names that case)."""
+        if follows_curve(self.network, outdoor_c, supply_c):
+            return None
+        worst: SupplyLow | None = None
+        for inlet, ids in self._groups:
+            phi = load_fraction(self.network, outdoor_c, inlet.room_setpoint_c)
+            need = supply_needed(self.network, inlet, outdoor_c)
+            if need is None or phi <= 0:
+                continue
+            if need > supply_c:
+                return None
+            edge = supply_for_flow(inlet, phi, 1.0 + flow_up, return_slack_k)
+            low = SupplyLow(
+                supply_c=supply_c,
+                needed_c=supply_for_flow(inlet, phi, 1.0, 0.0),
+                flow_share=flow_share_needed(inlet, phi, supply_c),
+                outdoor_c=outdoor_c,
+                margin_k=supply_c - edge,
+                inlets=ids,
+            )
+            if worst is None or low.margin_k < worst.margin_k:
+                worst = low
+            elif low.margin_k == worst.margin_k:
+                worst = replace(worst, inlets=worst.inlets + ids)
+        return worst
+
+
+@dataclass(frozen=True)
+class SupplyLow:
+    """The supply heats the rooms only with more water than the flow band allows
+    (:meth:`SupplyCheck.flow_margin`): the flow band and the return band contradict."""
+
+    supply_c: float  # the supply read
+    needed_c: float  # the supply at which the set flow gives the rooms their heat
+    flow_share: float  # the flow the return setpoint needs, share of the set flow
+    outdoor_c: float
+    margin_k: float  # supply above the lowest at which both bands can hold (< 0: cannot)
+    inlets: tuple[str, ...]  # the inlets of the group with the least margin
+
+
+def flow_share_needed(inlet: Inlet, phi: float, supply_c: float, slack_k: float = 0.0) -> float:
+    """Share of the set flow that carries the rooms' heat (``φ`` of the design load) with
+    the return ``slack_k`` below the emitter's return setpoint (:func:`emitter_return`):
+    the heat balance ``φ·ΔT_design = share·(supply − return)``. The set flow is design ×
+    weight and the weighted return setpoint drops ``1/w`` of the ΔT, so the share does not
+    depend on the weight (``slack_k`` 0)."""
+    drop = supply_c - emitter_return(inlet, supply_c, phi) + slack_k
+    return inlet.design_dt_k * phi / drop if drop > 0 else math.inf
+
+
+def supply_for_flow(inlet: Inlet, phi: float, share: float, slack_k: float = 0.0) -> float:
+    """Lowest supply (°C) at which ``share`` of the set flow carries the rooms' heat with the
+    return at most ``slack_k`` below its setpoint (:func:`flow_share_needed` falls as the
+    supply rises: a warmer supply gives the emitter its mean excess at a bigger drop)."""
+    low = inlet.room_setpoint_c + lmtd_needed(inlet, phi) / MAX_LMTD_SHARE
+    high = low + 200.0
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (low + high)
+        if flow_share_needed(inlet, phi, mid, slack_k) > share:
+            low = mid
+        else:
+            high = mid
+    return 0.5 * (low + high)
 
 
 def supply_too_cold(network: Network, outdoor_c: float, supply_c: float) -> SupplyShort | None:
