@@ -87,7 +87,7 @@ async def async_confirm_proposal(
     async with coordinator.engine_lock:
         _refuse_unloading(coordinator)  # checked after the wait: the unload may have begun
         result = coordinator.data
-        if result is None or coordinator.settings.auto or not _proposes(result):
+        if result is None or coordinator.settings.auto or not result.proposes:
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_proposal")
         # computed by the engine within the safety limits from where the valves stood; a
         # valve moved by hand since is limited again from where it is now (§5.3.6-3)
@@ -108,12 +108,6 @@ async def async_confirm_proposal(
         pump=None if pump_sent is None else round(pump_sent * 100.0, 1),
     )
     return sent, pump_sent
-
-
-def _proposes(result: CycleResult) -> bool:
-    """Whether a cycle's result holds a proposal to confirm: valve openings or a pump speed
-    not confirmed yet."""
-    return not result.confirmed and (bool(result.commands) or result.pump_command is not None)
 
 
 def _show_sent(result: CycleResult, openings: dict[str, float], pump: float | None) -> None:

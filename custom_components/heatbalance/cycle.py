@@ -121,6 +121,13 @@ class CycleResult:
     substation_heat_kw: float | None = None  # … and read this cycle (kW)
 
     @property
+    def proposes(self) -> bool:
+        """Whether this result holds a proposal still to confirm (manual mode, §5.3.6-6):
+        valve openings or a pump speed not sent. In automatic mode ``commands`` are what
+        was sent; the caller knows the mode."""
+        return not self.confirmed and (bool(self.commands) or self.pump_command is not None)
+
+    @property
     def heat_kw(self) -> float:
         """Heat delivered to the managed inlets with a trusted reading (a lower bound where
         :attr:`heat_missing` is above 0)."""

@@ -153,6 +153,10 @@ def live(
             n for n in ("supply_c", "return_c", "outdoor_c") if n in result.modelled
         ),
         "auto": settings.auto,
+        # manual mode: a proposal still to confirm, its pump speed beside the openings
+        # (rows' ``command``); the panel's proposal card (§5.3.6-6, §5.3.5-2)
+        "proposal": not settings.auto and result.proposes,
+        "pump_command": _num(None if result.pump_command is None else result.pump_command * 100),
         "band": _band(result),
         "alarms": len(alarms.active),
         "inlets": rows,

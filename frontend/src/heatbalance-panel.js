@@ -175,6 +175,7 @@ class HeatbalancePanel extends LitElement {
     if (!this._view || !this._view.live) return html`<ha-card class="pad">${t.loading}</ha-card>`;
     return html`
       ${this._summary(t)}
+      ${this._proposal(t)}
       <div class="columns">
         <ha-card class="topology">
           <h2>${t.topology}</h2>
@@ -340,6 +341,42 @@ class HeatbalancePanel extends LitElement {
           (s) => html`<span class="count"><i style="background:${COLOURS[s]}"></i>${counts[s]} ${t[s]}</span>`,
         )}
       </div>
+    </ha-card>`;
+  }
+
+  // Manual mode (§5.3.6-6): the proposal not yet confirmed — the pump's speed beside the
+  // valves' openings (now → proposed), and the button that sends exactly this. Once
+  // confirmed the card goes; the set values then show what went out (docs/integration.md).
+  _proposal(t) {
+    const live = this._view.live;
+    if (!live.proposal) return nothing;
+    const names = new Map(this._view.topology.inlets.map((i) => [i.id, i.name]));
+    const rows = Object.entries(live.inlets)
+      .filter(([, r]) => r.command !== null && r.command !== undefined)
+      .map(([id, r]) => ({ id, name: names.get(id) || id, now: r.opening, command: r.command }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const pct = (v) => (v === null || v === undefined ? "–" : `${v} %`);
+    const pump = live.pump_command;
+    return html`<ha-card class="proposal" data-proposal>
+      <h2>${t.proposal}</h2>
+      <div class="summary">
+        <div class="tile" data-proposed-pump=${pump === null || pump === undefined ? "" : String(pump)}>
+          <span>${t.proposed_pump}</span><b>${pump === null || pump === undefined ? t.not_proposed : pct(pump)}</b>
+        </div>
+        <div class="tile"><span>${t.proposed_valves}</span><b>${rows.length}</b></div>
+        <div class="actions">
+          <button data-action="confirm_proposal" @click=${() => this._call("confirm_proposal")}>${t.confirm}</button>
+        </div>
+      </div>
+      ${rows.length
+        ? html`<div class="scroll-x"><table>
+            <thead><tr><th>${t.name}</th><th>${t.opening}</th><th>${t.proposed_opening}</th></tr></thead>
+            <tbody>${rows.map(
+              (r) => html`<tr data-proposed=${r.id}><td>${r.name}</td><td>${r.now ?? "–"}</td>
+                <td data-value="command">${r.command}</td></tr>`,
+            )}</tbody>
+          </table></div>`
+        : nothing}
     </ha-card>`;
   }
 
