@@ -1353,6 +1353,7 @@ def summary(rows: list[Row]) -> list[str]:
     lines.append(f"pump ≤1.03× oracle (noise 1%) on {ok}/{len(of('noise 1%'))}")
     lines += _plant_summary(rows)
     lines += supply_summary(rows)
+    lines += low_summary(rows)
     unsafe = [r for row in rows for r in row.runs if r.unsafe]
     lines.append(
         f"unsafe commands (not finite, outside the limits, a step too far; §5.3.6-3): "
@@ -1385,7 +1386,12 @@ def supply_summary(rows: list[Row]) -> list[str]:
             f"too cold for the load (the rooms need ≥{needed:.1f} °C; no flow heats them, "
             f"§4.1.1, §8.2.4-2/-4); {told}"
         )
-    return lines + [_low_line(row) for row in rows if _low_line(row)]
+    return lines
+
+
+def low_summary(rows: list[Row]) -> list[str]:
+    """One line per fixed-supply row, or row whose loop raised ``supply_low_for_flow``."""
+    return [line for line in map(_low_line, rows) if line]
 
 
 def _low_line(row: Row) -> str:

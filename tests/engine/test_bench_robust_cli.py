@@ -195,3 +195,24 @@ def test_a_row_whose_supply_is_too_cold_is_reported_out_of_reach() -> None:
     assert lines[0].startswith("estate12 / outdoor -10K, fixed supply: return and room bands")
     assert "too cold for the load" in lines[0]
     assert "raised in 1/1 seeds" in lines[0]
+
+
+def test_a_fixed_supply_3_k_below_design_is_named_by_the_loop() -> None:
+    """22g: "outdoor -3K, fixed supply" — the supply still heats the rooms but only with
+    ≈1.7× the set flow: the loop raises ``supply_low_for_flow`` (after its window and HA's
+    persistence), its summary line says so; the onto-design row gets the line with 0/1."""
+    scenarios = {s.name: s for s in br.SCENARIOS}
+    net = load_network("estate12")
+    rows = []
+    for name in ("outdoor -3K, fixed supply", "outdoor -10K onto design, fixed supply"):
+        rows.append(br.Row("estate12", name, 6, [br.run_one(net, scenarios[name], 0)]))
+    low, onto = rows[0].runs[0], rows[1].runs[0]
+    assert low.low_step is not None
+    assert low.low_step > 6
+    assert not low.supply_short  # not too cold for any flow: the other alarm's case
+    assert onto.low_step is None
+    lines = br.low_summary(rows)
+    assert lines[0].startswith(
+        "estate12 / outdoor -3K, fixed supply: `supply_low_for_flow` raised in 1/1 seeds"
+    )
+    assert "raised in 0/1 seeds" in lines[1]
