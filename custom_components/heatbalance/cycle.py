@@ -40,6 +40,7 @@ LEARNED = (
     "asked",  # the §8.2.5 hold's asked runs: a restart must not put off leaving the hold
     "openings",  # last cycle's valve feedback: a move by hand while HA was down is flagged
     "sent",  # … and what was sent since: judged as sent after the restart, not by hand
+    "supply_margins",  # supply_low_for_flow's window: a restart must not put it off 8 cycles
 )  # the loop's stored state (CycleMemory)
 NETWORK_ENERGY = "network_energy"  # CycleMemory's own counter, beside the loop's state
 LOAD_SOURCE = "load_source"  # … and what the forecaster learnt from
