@@ -731,16 +731,16 @@ def _entity_count(hass: Any, entry: Any) -> tuple[int, int]:
 
 
 def _entity_limit(hass: Any, entry: Any) -> dict[str, Any]:
-    """HA 2026's limit of enabled entities per entry (``entity_budget``): the network's own
-    entities registered and with a state, the inlet entities the repair says were left
-    disabled (0: no repair; the limit None on HA 2025), and the inlets' main readings
+    """The entry's budget of enabled entities (``entity_budget``, HA 2026's limit on both
+    versions): the network's own entities registered and with a state, the inlet entities
+    the repair says were left disabled (0: no repair), and the inlets' main readings
     (``MAIN_KEYS``) enabled of those registered (one HA dropped is not registered)."""
     from homeassistant.helpers import entity_platform
     from homeassistant.helpers import entity_registry as er
     from homeassistant.helpers import issue_registry as ir
 
     from custom_components.heatbalance.const import DOMAIN
-    from custom_components.heatbalance.entity_budget import MAIN_KEYS
+    from custom_components.heatbalance.entity_budget import MAIN_KEYS, budget
 
     entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     network = [e for e in entries if e.config_subentry_id is None]
@@ -753,7 +753,7 @@ def _entity_limit(hass: Any, entry: Any) -> dict[str, Any]:
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_entities_left_disabled")
     placeholders = (issue.translation_placeholders or {}) if issue else {}
     return {
-        "limit": getattr(entity_platform, "MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", None),
+        "limit": budget(getattr(entity_platform, "MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", None)),
         "network": len(network),
         "network_with_state": sum(hass.states.get(e.entity_id) is not None for e in network),
         "left_disabled": int(placeholders.get("count", 0)),

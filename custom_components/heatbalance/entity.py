@@ -29,7 +29,7 @@ from .compat import via_device
 from .const import DOMAIN
 from .coordinator import HeatbalanceCoordinator
 from .cycle import InletResult
-from .entity_budget import Candidate, left_disabled
+from .entity_budget import Candidate, budget, left_disabled
 from .gc_tuning import freeze_large, paused
 from .lifecycle import async_change_inlet, async_change_options
 from .repairs import async_entities_left_disabled
@@ -310,8 +310,9 @@ class EntityPlan:
             self.ready.set()
 
     def _decide(self) -> None:
-        """Leave the least useful new entities disabled when the entry would exceed HA's
-        limit of enabled entities (none on HA 2025); say so in a repair issue.
+        """Leave the least useful new entities disabled when the entry would exceed its
+        budget of enabled entities (``entity_budget.budget``: HA 2026's limit, kept on HA
+        2025 too); say so in a repair issue.
 
         HA counts every enabled registry entry of the entry and refuses only new enabled
         entities once the count reaches the limit: so the registered ones are fixed, and
@@ -320,7 +321,7 @@ class EntityPlan:
         enabled) still gets a new network entity, registered disabled, not lost."""
         coordinator = self.coordinator
         entry = coordinator.config_entry
-        limit: int | None = getattr(entity_platform, "MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", None)
+        limit = budget(getattr(entity_platform, "MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", None))
         registry = er.async_get(coordinator.hass)
         by = {
             e.unique_id: e.disabled_by

@@ -216,7 +216,7 @@ def async_entities_left_disabled(
     hass: HomeAssistant, entry: ConfigEntry, count: int, limit: int | None
 ) -> None:
     """Raise ``entities_left_disabled`` when ``count`` inlet entities were registered
-    disabled to stay under HA's limit of enabled entities per entry (``entity_budget``);
+    disabled to stay within the entry's budget of enabled entities (``entity_budget``);
     clear it when none were."""
     if not count:
         ir.async_delete_issue(hass, DOMAIN, f"{entry.entry_id}_{ENTITIES_LEFT_DISABLED}")

@@ -1,9 +1,11 @@
-"""HA's limit of enabled entities per config entry (HA 2026: 10,000; none on HA 2025).
+"""The entry's budget of enabled entities: HA 2026's limit (10,000), kept on HA 2025 too.
 
-Over the limit HA aborts every further entity with one warning: gen23k (12,310 entities)
-lost whichever platform's came last. The network keeps all its own entities; inlet entities
-give way in ``entity_budget``'s order, registered disabled, and a repair says how many.
-The limit is patched down to estate12's size (a 23k network takes minutes to build).
+Over HA 2026's limit HA aborts every further entity with one warning: gen23k (12,310
+entities) lost whichever platform's came last. The network keeps all its own entities; inlet
+entities give way in ``entity_budget``'s order, registered disabled, and a repair says how
+many. HA 2025 has no limit: the integration's own budget gives the same set there (gen23k
+enabled 13,894 entities on HA 2025 and 10,000 on HA 2026 before). The limit or the budget is
+patched down to estate12's size (a 23k network takes minutes to build).
 """
 
 from __future__ import annotations
@@ -14,9 +16,23 @@ from homeassistant.helpers import entity_platform
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 
-from custom_components.heatbalance import binary_sensor, button, event, number, select, sensor
+from custom_components.heatbalance import (
+    binary_sensor,
+    button,
+    entity_budget,
+    event,
+    number,
+    select,
+    sensor,
+)
 from custom_components.heatbalance.const import DOMAIN
-from custom_components.heatbalance.entity_budget import MAIN_KEYS, Candidate, left_disabled
+from custom_components.heatbalance.entity_budget import (
+    ENTITY_BUDGET,
+    MAIN_KEYS,
+    Candidate,
+    budget,
+    left_disabled,
+)
 
 from .conftest import add_network
 
@@ -97,6 +113,26 @@ async def test_over_the_limit_the_network_keeps_its_entities_and_a_repair_counts
     }
 
 
+async def test_the_integrations_budget_holds_whatever_limit_ha_has(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the integration's budget is lowered, HA's limit is left as the version has it
+    (HA 2025: none): the same entities are enabled and left disabled on both versions."""
+    monkeypatch.setattr(entity_budget, "ENTITY_BUDGET", LIMIT, raising=False)
+    entry = await add_network(hass, "estate12")
+    assert _check(hass, entry.entry_id) == ENABLED - LIMIT
+    assert await hass.config_entries.async_reload(entry.entry_id)  # a restart keeps both
+    await hass.async_block_till_done()
+    assert _check(hass, entry.entry_id) == ENABLED - LIMIT
+
+
+def test_the_budget_is_the_same_on_both_versions() -> None:
+    """HA 2026's limit where HA has one, the same number where it has none (HA 2025)."""
+    ha_limit = getattr(entity_platform, "MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", None)
+    assert budget(ha_limit) == budget(None) == ENTITY_BUDGET == 10_000
+    assert budget(ENTITY_BUDGET - 1) == ENTITY_BUDGET - 1  # a lower limit of HA's would win
+
+
 async def test_under_the_limit_nothing_is_left_disabled(hass: HomeAssistant) -> None:
     entry = await add_network(hass, "estate12")
     assert (
@@ -111,7 +147,6 @@ def test_secondary_entities_give_way_before_main_ones_and_households_before_buil
     building = [Candidate("flow", False), Candidate("valve_command", False)]
     household = [Candidate("flow", True), Candidate("valve_command", True)]
     candidates = building + household
-    assert left_disabled(None, 10, candidates) == set()  # HA 2025: no limit
     assert left_disabled(14, 10, candidates) == set()
     assert left_disabled(13, 10, candidates) == {3}  # a household's set value
     assert left_disabled(12, 10, candidates) == {3, 1}  # then a building's
