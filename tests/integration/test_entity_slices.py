@@ -1,4 +1,5 @@
-"""Entities are removed in slices at unload: the event loop runs between them.
+"""Entities are built and added in slices at setup and removed in slices at unload: the
+event loop runs between them.
 
 Home Assistant's own unload removes a platform's entities in one callback
 (``EntityPlatform.async_reset``): 227 ms of loop time for a 23k network's 10,000 entities,
@@ -9,10 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from typing import Any
 
+import pytest
 from homeassistant.core import HomeAssistant
 
+from custom_components.heatbalance import entity
 from custom_components.heatbalance.entity import ADD_BATCH
+from custom_components.heatbalance.sensor import INLET_SENSORS, InletSensor
 
 from .conftest import add_network
 
@@ -62,4 +67,38 @@ async def test_an_operators_change_tells_many_entities_in_batches(hass: HomeAssi
     assert not told  # the first batch ran, the rest waits for the loop
     await hass.async_block_till_done()
     assert told
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_setup_builds_entities_with_the_loop_running_between_slices(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A platform's inlet entities are built in slices too, not all in one callback (at 23k
+    the sensors' construction held the loop 139–283 ms: benchmarks/bench_start.py)."""
+    monkeypatch.setattr(entity, "ADD_BATCH", 10)  # slices of a small network
+    built = [0]
+    init = InletSensor.__init__
+
+    def counted(self: InletSensor, *args: Any, **kwargs: Any) -> None:
+        built[0] += 1
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(InletSensor, "__init__", counted)
+    counts: list[int] = []
+    stop = asyncio.Event()
+
+    async def heartbeat() -> None:
+        while not stop.is_set():
+            counts.append(built[0])
+            await asyncio.sleep(0)
+
+    task = hass.async_create_background_task(heartbeat(), "heartbeat")
+    await asyncio.sleep(0)
+    entry = await add_network(hass, "estate12")
+    stop.set()
+    await task
+    counts.append(built[0])
+    assert counts[-1] > 5 * 10  # the sensors were built …
+    steps = [b - a for a, b in itertools.pairwise(counts)]
+    assert max(steps) < 10 + len(INLET_SENSORS)  # … at most a slice between two turns
     assert await hass.config_entries.async_unload(entry.entry_id)
