@@ -18,12 +18,14 @@ from typing import Any
 
 import pytest
 
+from custom_components.heatbalance.engine import meters
 from custom_components.heatbalance.engine.control.controller import Controller
 from custom_components.heatbalance.engine.meters import (
     _INLET_FIELDS,
     _INLET_OLD,
     MeterCheck,
     _Inlet,
+    _plain_inlet,
     _Series,
 )
 
@@ -139,3 +141,37 @@ def test_every_stored_field_of_an_inlet_is_read_by_a_check() -> None:
     """A field added to :class:`_Inlet` without a check would be dropped at restore."""
     assert set(_INLET_FIELDS) == set(_Inlet.__dataclass_fields__)
     assert not _INLET_OLD & set(_INLET_FIELDS)
+
+
+def test_the_common_form_is_read_at_once_as_field_by_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """:func:`.meters._plain_inlet` (every number of an inlet in one check: a 23,870-inlet
+    restart, issue 10 HA start) gives exactly what the field readers give, and leaves every
+    other form — quantised, ints, old fields, a damaged number — to them."""
+    stored = _stored()["inlets"]
+    plain = {iid: _plain_inlet(raw) for iid, raw in stored.items()}
+    monkeypatch.setattr(meters, "_plain_inlet", lambda _raw: None)
+    by_field = {iid: meters._inlet(raw) for iid, raw in stored.items()}
+    assert all(v is not None for v in plain.values())  # the form the check writes
+    assert any(p.offsets and p.ratio.values for p in plain.values() if p is not None)
+    assert any(p.ratio.quants for p in plain.values() if p is not None)  # quantised too
+    assert repr(plain) == repr(by_field)
+    raw = stored["B002"]
+    others: list[tuple[tuple[Any, ...], Any]] = [
+        (("ratio", "quants"), [[0.1, 0.2]] * len(raw["ratio"]["values"])),
+        (("ratio", "quants"), [[0.1, 0.2, 1]] * len(raw["ratio"]["values"])),
+        (("ratio", "quants"), None),
+        (("ratio", "diffs"), True),
+        (("valve", "values"), [1, 2]),
+        (("offsets",), [1]),
+        (("flow_m3h",), 1),
+        (("offset_gap",), 0),
+        (("pooled",), 0),
+        (("learnt",), []),
+        (("circuit_gain",), [-1.0]),
+        (("offsets",), [NAN]),
+        (("time_s",), "0"),
+    ]
+    for path, value in others:
+        assert _plain_inlet(_damage(raw, path, value)) is None, path
