@@ -367,3 +367,25 @@ def test_pi_lands_a_reopened_silent_inlet_on_its_goal_at_the_next_move(
     assert all(0.97 <= _ratio(state, iid) <= 1.07 for iid in silent), {
         iid: round(_ratio(state, iid), 3) for iid in silent
     }
+
+
+def test_pi_takes_a_vanishing_flow_reading_then_silence_without_raising() -> None:
+    """A meter that read 5e-324 m³/h (a denormal: nothing, but not zero) and then fell
+    silent: PI's reading/model ratio was ln −744, its shift e^−744 rounded to 0, and the
+    open-loop goal ÷ shift raised ZeroDivisionError in the cycle (the loop's property test,
+    exploring profile). The ratio is kept within ``RATIO_LIMIT``; every opening stays a
+    valve's."""
+    network = all_open(generate_network(20, seed=11, name="gen20"))
+    building = sorted(i for i, x in network.inlets.items() if x.parent is None)[3]
+    silent = _meter_silent({building}, from_step=2)
+
+    def tamper(k: int, meas: Measurements) -> None:
+        reading = meas.inlets.get(building)
+        if k < 2 and reading is not None:
+            reading.flow_m3h = 5e-324
+        silent(k, meas)
+
+    ctl = make_controller(network, ControllerConfig(algorithm="traditional"))
+    _, _, history = run(network, ctl, STEPS, tamper=tamper)
+    assert any(building in c.open_loop for c in history)
+    assert all(0.0 <= v <= 1.0 for c in history for v in c.openings.values())

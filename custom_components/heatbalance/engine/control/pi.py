@@ -72,6 +72,10 @@ MODEL_SHARE = 0.3  # a flow change the model predicts is uncertain by this share
 RATIO_DRIFT = 0.003  # … and reading/model drifts this much a cycle anyway (ln)
 RATIO_GATE = 4.0  # a reading this many σ off reading/model starts it afresh (a fault)
 RATIO_MAX_AGE = 8  # cycles a ratio carries a lost reading (as the estimator's estimates)
+# ln(reading / model) is kept within ±this: e^±20 is 5e8 apart, beyond any plant, and keeps
+# the shift e^ratio a finite, non-zero number (a 5e-324 m³/h reading gave ln −744, e^−744
+# rounded to 0, and the open-loop goal ÷ shift raised ZeroDivisionError in the cycle).
+RATIO_LIMIT = 20.0
 REFINE_SOLVES = 2  # model solves an open-loop move is refined by, with the cycle's moves
 OPEN_LOOP_SHIFT = 0.03  # a silent-meter inlet's predicted flow this far off its goal (ln)
 # moves its valve again: inside it, others' small moves would make it hunt
@@ -330,7 +334,7 @@ class GainSchedule:
                 if ratio is not None:  # not read yet: nothing to carry (held, not guessed)
                     ratio.age += 1
                 continue
-            z = math.log(reading) - model
+            z = min(max(math.log(reading) - model, -RATIO_LIMIT), RATIO_LIMIT)
             if ratio is None:
                 self.ratios[iid] = ModelRatio(z, noise2, model)
                 continue
