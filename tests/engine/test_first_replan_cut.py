@@ -23,10 +23,10 @@ def _gen60_at_two_percent(seed: int) -> br.Run:
 
 
 def test_a_pump_replan_does_not_cut_a_just_landed_inlet_on_one_high_reading() -> None:
-    """Seed 18: the first plan landed every inlet at +0.2…+2.4 %; a 0.25 % pump speed-up made
-    step 2's re-plan coordinated and cut B036 (true +1.39 %, one reading 3.6 % high,
-    estimated +4.82 ± 1.97 %) to −0.37 %: the advanced band was never held again."""
-    run = _gen60_at_two_percent(18)
+    """Seed 11: the first plan landed B060 at +0.75 %; a pump speed-up made step 2's re-plan
+    coordinated and cut it on one reading (estimated +3.61 ± 1.97 %) to +0.06 %, and just
+    moved, again at step 3 to −0.65 %: the advanced band held only from step 7."""
+    run = _gen60_at_two_percent(11)
     assert run.advanced is not None, "the advanced band not held at the end"
     assert run.advanced <= 6, run.advanced
 
