@@ -1096,7 +1096,8 @@ class Controller:
         ``LANDED_SHARE`` of the regulated inlets) and nobody is now estimated beyond
         ``SIGNIFICANCE_Z_ABOVE`` σ outside the band (:meth:`_asks_no_cut`). Not while a fault
         is diagnosed: the re-plan then shares out what the faulty inlet cannot take, no noise
-        (estate12, blockage ×0.3 at 1 % noise: advanced from ≤6 in 8 → 5 of 10 seeds)."""
+        (estate12, blockage ×0.3 at 1 % noise: advanced from ≤6 in 8 → 5 of 10 seeds). Nor
+        after a plan that landed away from its prediction (:meth:`_landed_well`)."""
         if self.faults or len(self.shifted) < LANDED_SHARE * len(self.ids):
             return False
         return not self._outside_band(views, SIGNIFICANCE_Z_ABOVE) and self._landed_well()
