@@ -248,6 +248,19 @@ class InstrumentedCli:
         shown: list[dict[str, Any]] = getattr(self.inner, "shown", [])
         return shown
 
+    @property
+    def alarms(self) -> list[list[dict[str, Any]]] | None:
+        """The wrapped loop's active network alarms per call (``run_balance``'s ``alarms``):
+        without this they were null whenever the instruments were noisy or lossy."""
+        alarms: list[list[dict[str, Any]]] | None = getattr(self.inner, "alarms", None)
+        return alarms
+
+    @property
+    def controller(self) -> Any:
+        """The wrapped loop's controller, whose learnt corrections ``run_balance`` reports
+        (``learned``, §3.0.7-3): null under noisy or lossy instruments without this."""
+        return getattr(self.inner, "controller", None)
+
     def __call__(self, state: PlantState, rng: np.random.Generator) -> Decision:
         drawn = draw(state, self.ins.noise, self.ins.missing, self.rng)
         inlets = {}
@@ -327,7 +340,12 @@ def cli_steps(
         )
     except Exception as err:  # any CLI failure is a figure of this table
         return {"cli_steps": f"error: {err}", "cli_steps_shown": None}
-    return {"cli_steps": report["steps_to_band"], "cli_steps_shown": report["steps_to_band_shown"]}
+    return {
+        "cli_steps": report["steps_to_band"],
+        "cli_steps_shown": report["steps_to_band_shown"],
+        "cli_alarms": report["alarms"],
+        "cli_learned": report["learned"],
+    }
 
 
 # --- the harness part (runs under pytest) ---------------------------------------------------
@@ -1095,7 +1113,7 @@ async def _run_case(
         "ha_steps_shown": _steps_to_band(verdicts),
         "ha_steps_estimate": _steps_to_band(shown),  # what HA shows now (issue 9 item 1)
         **(
-            {"cli_steps": None, "cli_steps_shown": None}
+            {"cli_steps": None, "cli_steps_shown": None, "cli_alarms": None, "cli_learned": None}
             if os.environ.get("BENCH_PRODUCT_NO_CLI")
             else cli_steps(name, algorithm, steps, ins, source, _cli_min_flow())
         ),
@@ -1297,6 +1315,7 @@ def main() -> int:
             print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
         if noisy:
             _print_shown(rows[-1])
+        _print_cli_extras(rows[-1])
         if rows[-1].get("ha_checks") is not None:
             _print_checks(rows[-1]["ha_checks"])
         if args.verbose:
@@ -1365,6 +1384,25 @@ def _print_shown(r: dict[str, Any]) -> None:
     ):
         their = steps(cli[basis]) if basis in cli else "none"
         print(f"  {label}: HA {steps(ha)}, CLI {their}")
+
+
+def _print_cli_extras(r: dict[str, Any]) -> None:
+    """The CLI loop's network alarms and learnt corrections (§3.0.7-3), read through the
+    same instruments as HA's (:class:`InstrumentedCli`); nothing where the CLI did not run."""
+    for alarm in r.get("cli_alarms") or ():
+        figures = ", ".join(f"{k} {v}" for k, v in alarm["values"].items())
+        print(
+            f"  CLI alarm ({alarm['grade']}): {alarm['reason']}, steps "
+            f"{alarm['first_step']}–{alarm['last_step']}" + (f": {figures}" if figures else "")
+        )
+    learned = r.get("cli_learned")
+    if learned:
+        off = [b for b in learned["branches"].values() if abs(b["kv_factor"] - 1.0) > 0.1]
+        print(
+            f"  CLI learned: pipe resistances ×{learned['pipe_resistance_factor']:.3f} of the "
+            f"network file ({learned['pipe_samples']} steps); {len(off)} valve(s) off their "
+            "Kv by more than 10 %"
+        )
 
 
 def _print_checks(found: list[dict[str, str]]) -> None:

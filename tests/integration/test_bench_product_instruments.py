@@ -20,6 +20,7 @@ from benchmarks.bench_product import LEVEL, Field, InstrumentedCli, Instruments,
 from custom_components.heatbalance.engine.cli_balance import (
     Decision,
     make_controller,
+    network_alarms,
     run_balance,
 )
 from custom_components.heatbalance.engine.loader import load_network
@@ -65,7 +66,8 @@ def test_the_cli_columns_shown_verdict_survives_the_instruments() -> None:
     """1 % noise, 30 % lost, estate12 PI, 3 steps: the CLI loop's verdicts on its estimates
     and readings reach ``run_balance`` through ``InstrumentedCli``, one per call (call k
     judged step k − 1), and ``cli_steps`` hands them on beside HA's. Before, the wrapper hid
-    them: the CLI's shown verdict was None under noise or losses (20e)."""
+    them: the CLI's shown verdict was None under noise or losses (20e); so were its network
+    alarms and its learnt corrections (§3.0.7-3), forwarded since 22f."""
     ins = Instruments(0.01, 0.3, 0)
     network = load_network("estate12")
     loop = make_controller(network, "traditional", level=LEVEL, target="flow")
@@ -85,6 +87,12 @@ def test_the_cli_columns_shown_verdict_survives_the_instruments() -> None:
     columns = cli_steps("estate12", "traditional", 3, ins, "entities")
     assert columns["cli_steps"] == report["steps_to_band"]
     assert columns["cli_steps_shown"] == report["steps_to_band_shown"]
+    assert report["alarms"] == network_alarms(loop.alarms)  # one list per call, forwarded
+    assert len(loop.alarms) == 3
+    assert report["learned"] == loop.controller.learned_corrections()
+    assert report["learned"]["pipe_samples"] >= 0
+    assert columns["cli_alarms"] == report["alarms"]
+    assert columns["cli_learned"] == report["learned"]
 
 
 async def test_the_entities_source_reads_the_cli_columns_draws(hass: HomeAssistant) -> None:
