@@ -535,7 +535,8 @@ class ControlLoop:
         households1200 at intermediate, 40 judged: 1.1 ms CPU, 7.1 ms for all 1,240).
 
         An inlet in band last cycle stays in band while its estimate lies outside by no
-        more than its σ (:func:`~.evaluation.chance_in_band` says why not ±2 σ): on the
+        more than its σ, at most a tenth of the band's width (why not ±2 σ:
+        :func:`~.evaluation.chance_in_band`; why capped: :func:`~.evaluation.hysteresis`): on the
         estimates' point values estate12 at 2 % noise, balanced, still showed one inlet of
         12 out in 1–3 of 14 cycles (e.g. −0.02 ± 1.47 %, through HA, seeds 0–2). An inlet
         planned without a reading is judged on the sent plan's flow (:meth:`_plan`)."""
