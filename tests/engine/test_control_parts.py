@@ -10,6 +10,7 @@ import pytest
 from custom_components.heatbalance.engine.control.base import InletReading, Measurements
 from custom_components.heatbalance.engine.control.identification import (
     ACCEPT,
+    FACTOR_RANGE,
     REJECT,
     SKIP,
     BranchIdentifier,
@@ -180,6 +181,18 @@ def test_rls_state_round_trips_and_survives_corruption() -> None:
     bad = BranchIdentifier.from_dict({"a0": 0.7, "theta": [float("nan"), 1.0], "p": [[1.0]]})
     assert bad.theta == [1.0, 1.0]
     assert bad.p == BranchIdentifier(a0=0.7).p
+
+
+def test_a_vanishing_flow_ratio_gives_the_largest_valve_factor_not_a_division_by_zero() -> None:
+    """Without ΔP the valve factor comes from measured ÷ model flow (§5.3.7-3): a reading of
+    1e-38 m³/h against the model's made the ratio's square round to 0 and the cycle raised
+    ZeroDivisionError (the controller's property test, exploring profile). Nothing passes:
+    the valve's factor is the largest a plant can have."""
+    ident = BranchIdentifier(a0=0.7)
+    assert ident.flow_valve_factor(1.0, 1e-200) == FACTOR_RANGE[1]
+    ident.refine_valve_factor(1.0, 1e-200)
+    assert ident.valve_factor == FACTOR_RANGE[1]
+    assert ident.flow_valve_factor(1.0, 0.5) == pytest.approx((0.7 + 1.0) / 0.25 - 0.7)
 
 
 # --- planner (§3.0.7: coordinated settings) -----------------------------------------------

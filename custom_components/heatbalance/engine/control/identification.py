@@ -85,7 +85,10 @@ class BranchIdentifier:
         rest = self.theta[0] * self.a0 if rest is None else rest
         if not (ratio > 0 and x > 0 and math.isfinite(x) and math.isfinite(rest)):
             return self.theta[1]
-        return max(1.0, ((rest + x) / ratio**2 - rest) / x)
+        square = ratio**2
+        if not square > 0.0:  # a ratio so small its square rounds to 0: the valve passes nothing
+            return FACTOR_RANGE[1]
+        return max(1.0, ((rest + x) / square - rest) / x)
 
     def refine_valve_factor(self, x: float, ratio: float, rest: float | None = None) -> None:
         """Correct the valve factor learnt without ΔP by the flow measured over the flow the
