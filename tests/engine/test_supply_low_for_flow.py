@@ -21,6 +21,7 @@ from custom_components.heatbalance.engine.alarms import NETWORK
 from custom_components.heatbalance.engine.control.base import Measurements
 from custom_components.heatbalance.engine.control.setpoints import (
     SupplyCheck,
+    SupplyLow,
     flow_share_needed,
     load_fraction,
 )
@@ -28,7 +29,7 @@ from custom_components.heatbalance.engine.evaluation import band
 from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 from custom_components.heatbalance.engine.model import Network
 from custom_components.heatbalance.engine.simulator import Simulator
-from custom_components.heatbalance.engine.supply_low import WINDOW
+from custom_components.heatbalance.engine.supply_low import WINDOW, SupplyLowWatch
 
 from .test_control_closed_loop import STEP_S, all_open
 from .test_pump_capacity import network_reasons
@@ -137,3 +138,13 @@ def test_the_window_survives_a_restart_and_the_alarm_says_what_would_do(builtin)
         text = texts["exceptions"][LOW]["message"].format(**low.values, location=net.name)
         for key in ("value", "needed", "flow", "outdoor", "count"):
             assert low.values[key] in text
+
+
+@pytest.mark.parametrize("damaged", [1e200, -1e200, float("nan"), float("inf"), True, "x", None])
+def test_a_damaged_stored_window_is_dropped_not_raised(damaged: object) -> None:
+    """A stored margin no plant has (a damaged Store) is dropped when the window is read:
+    with 1e200 kept, the window's spread squared raised OverflowError in the cycle."""
+    watch = SupplyLowWatch([damaged, *[-1.0] * (WINDOW - 1)])
+    assert watch.as_dict() == [-1.0] * (WINDOW - 1)
+    low = SupplyLow(60.0, 63.0, 1.7, -12.0, -1.0, ("B001",))
+    assert watch.update(low, read=True) is low  # the window full again: a steady −1 K stands

@@ -27,6 +27,7 @@ from .control.setpoints import SupplyLow
 from .evaluation import UNCERTAINTY_Z
 
 WINDOW = 8  # cycles (4 h at 30 min): the fixed supply and the weather change slower
+MAX_MARGIN_K = 200.0  # a stored margin beyond ±this is no plant's: a damaged store, dropped
 Z = UNCERTAINTY_Z  # significance, as the controller judges a deviation
 
 
@@ -35,7 +36,11 @@ class SupplyLowWatch:
 
     def __init__(self, stored: Any = None) -> None:
         margins = stored if isinstance(stored, list) else []
-        kept = [float(m) for m in margins if isinstance(m, int | float) and math.isfinite(m)]
+        kept = [
+            float(m)
+            for m in margins
+            if isinstance(m, int | float) and not isinstance(m, bool) and abs(m) <= MAX_MARGIN_K
+        ]
         self.margins: deque[float] = deque(kept[-WINDOW:], maxlen=WINDOW)
 
     def update(self, low: SupplyLow | None, read: bool) -> SupplyLow | None:
@@ -55,7 +60,7 @@ class SupplyLowWatch:
         if len(self.margins) < WINDOW:
             return None
         mean = sum(self.margins) / len(self.margins)
-        sd = math.sqrt(sum((m - mean) ** 2 for m in self.margins) / (len(self.margins) - 1))
+        sd = math.sqrt(sum((m - mean) * (m - mean) for m in self.margins) / (len(self.margins) - 1))
         return low if mean + Z * sd / math.sqrt(len(self.margins)) < 0.0 else None
 
     def as_dict(self) -> list[float]:
