@@ -141,6 +141,21 @@ def alarms(hass: HomeAssistant) -> list[Event]:
     return events
 
 
+def raised_alarms(events: list[Event], reason: str) -> list[dict[str, Any]]:
+    """The raised alarms of ``reason`` among recorded alarm events (``alarms``)."""
+    return [e.data for e in events if e.data["reason"] == reason and e.data["status"] == "raised"]
+
+
+async def cycles_at_outdoor(hass: HomeAssistant, outdoor_c: float, n: int) -> None:
+    """The demo network (estate12: a fixed 60 °C supply) with an outdoor sensor at
+    ``outdoor_c`` and alarms raised after 2 cycles, run ``n`` cycles."""
+    hass.states.async_set("sensor.outdoor", str(outdoor_c), {"unit_of_measurement": "°C"})
+    options = {"outdoor_entity": "sensor.outdoor", "alarm_cycles": 2}
+    entry = await add_network(hass, options=options)
+    await cycles(hass, entry, n)
+    assert entry.runtime_data.coordinator.last_update_success
+
+
 async def setup_ha_backup(hass: HomeAssistant) -> None:
     """HA's own backup integration, prepared as HA's bootstrap prepares it."""
     from homeassistant.setup import async_setup_component

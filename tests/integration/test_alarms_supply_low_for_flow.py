@@ -17,29 +17,17 @@ from homeassistant.core import Event, HomeAssistant
 from custom_components.heatbalance.engine.alarms import NETWORK
 from custom_components.heatbalance.engine.supply_low import WINDOW
 
-from .conftest import add_network, cycles
+from .conftest import cycles_at_outdoor, raised_alarms
 
 CYCLES = WINDOW + 3  # the window, alarm_cycles 2 to raise it, and one more
 LOW = "supply_low_for_flow"
 
 
-def _raised(events: list[Event], reason: str) -> list[dict]:
-    return [e.data for e in events if e.data["reason"] == reason and e.data["status"] == "raised"]
-
-
-async def _run(hass: HomeAssistant, outdoor_c: float) -> None:
-    hass.states.async_set("sensor.outdoor", str(outdoor_c), {"unit_of_measurement": "°C"})
-    options = {"outdoor_entity": "sensor.outdoor", "alarm_cycles": 2}
-    entry = await add_network(hass, options=options)
-    await cycles(hass, entry, CYCLES)
-    assert entry.runtime_data.coordinator.last_update_success
-
-
 async def test_a_supply_low_for_the_flow_band_is_one_network_alarm(
     hass: HomeAssistant, alarms: list[Event]
 ) -> None:
-    await _run(hass, -12.0)
-    raised = _raised(alarms, LOW)
+    await cycles_at_outdoor(hass, -12.0, CYCLES)
+    raised = raised_alarms(alarms, LOW)
     assert len(raised) == 1, raised
     alarm = raised[0]
     assert alarm["location"] == NETWORK
@@ -52,9 +40,9 @@ async def test_a_supply_low_for_the_flow_band_is_one_network_alarm(
     assert f"need a supply of {alarm['needed']} °C" in text
     assert f"needs {alarm['flow']} % of the set flow" in text
     assert "cannot both be held" in text
-    assert not _raised(alarms, "supply_too_cold")
+    assert not raised_alarms(alarms, "supply_too_cold")
 
 
 async def test_on_the_design_day_the_bands_agree(hass: HomeAssistant, alarms: list[Event]) -> None:
-    await _run(hass, -9.0)
+    await cycles_at_outdoor(hass, -9.0, CYCLES)
     assert not [e for e in alarms if e.data["reason"] == LOW]

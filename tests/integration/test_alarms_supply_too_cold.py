@@ -13,32 +13,16 @@ from homeassistant.core import Event, HomeAssistant
 
 from custom_components.heatbalance.engine.alarms import NETWORK
 
-from .conftest import add_network, cycles
+from .conftest import cycles_at_outdoor, raised_alarms
 
 CYCLES = 4  # alarm_cycles 2 to raise it, and as many more
-
-
-def _cold(events: list[Event]) -> list[dict]:
-    return [
-        e.data
-        for e in events
-        if e.data["reason"] == "supply_too_cold" and e.data["status"] == "raised"
-    ]
-
-
-async def _run(hass: HomeAssistant, outdoor_c: float) -> None:
-    hass.states.async_set("sensor.outdoor", str(outdoor_c), {"unit_of_measurement": "°C"})
-    options = {"outdoor_entity": "sensor.outdoor", "alarm_cycles": 2}
-    entry = await add_network(hass, options=options)
-    await cycles(hass, entry, CYCLES)
-    assert entry.runtime_data.coordinator.last_update_success
 
 
 async def test_a_supply_too_cold_for_the_load_is_one_network_alarm(
     hass: HomeAssistant, alarms: list[Event]
 ) -> None:
-    await _run(hass, -19.0)
-    raised = _cold(alarms)
+    await cycles_at_outdoor(hass, -19.0, CYCLES)
+    raised = raised_alarms(alarms, "supply_too_cold")
     assert len(raised) == 1, raised
     alarm = raised[0]
     assert alarm["location"] == NETWORK
@@ -54,5 +38,5 @@ async def test_a_supply_too_cold_for_the_load_is_one_network_alarm(
 async def test_on_the_design_day_the_fixed_supply_raises_none(
     hass: HomeAssistant, alarms: list[Event]
 ) -> None:
-    await _run(hass, -9.0)
+    await cycles_at_outdoor(hass, -9.0, CYCLES)
     assert not [e for e in alarms if e.data["reason"] == "supply_too_cold"]
