@@ -144,7 +144,7 @@ def test_the_window_survives_a_restart_and_the_alarm_says_what_would_do(builtin)
 def test_a_damaged_stored_window_is_dropped_not_raised(damaged: object) -> None:
     """A stored margin no plant has (a damaged Store) is dropped when the window is read:
     with 1e200 kept, the window's spread squared raised OverflowError in the cycle."""
-    watch = SupplyLowWatch([damaged, *[-1.0] * (WINDOW - 1)])
-    assert watch.as_dict() == [-1.0] * (WINDOW - 1)
+    watch = SupplyLowWatch({"margins": [damaged, *[-1.0] * (WINDOW - 1)]})
+    assert watch.as_dict() == {"margins": [-1.0] * (WINDOW - 1)}
     low = SupplyLow(60.0, 63.0, 1.7, -12.0, -1.0, ("B001",))
     assert watch.update(low, read=True) is low  # the window full again: a steady −1 K stands

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 from .control.setpoints import SupplyLow
@@ -35,7 +36,8 @@ class SupplyLowWatch:
     """The last cycles' supply margins and the verdict on them."""
 
     def __init__(self, stored: Any = None) -> None:
-        margins = stored if isinstance(stored, list) else []
+        margins = stored.get("margins") if isinstance(stored, Mapping) else None
+        margins = margins if isinstance(margins, list) else []
         kept = [
             float(m)
             for m in margins
@@ -63,6 +65,7 @@ class SupplyLowWatch:
         sd = math.sqrt(sum((m - mean) * (m - mean) for m in self.margins) / (len(self.margins) - 1))
         return low if mean + Z * sd / math.sqrt(len(self.margins)) < 0.0 else None
 
-    def as_dict(self) -> list[float]:
-        """The window, for the loop's stored state."""
-        return list(self.margins)
+    def as_dict(self) -> dict[str, list[float]]:
+        """The window, for the loop's stored state (a dict: HA's Store keeps the loop's
+        parts that are dicts, ``cycle.LEARNED``; a bare list was dropped on a restart)."""
+        return {"margins": list(self.margins)}
