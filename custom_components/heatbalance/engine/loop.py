@@ -301,6 +301,10 @@ class ControlLoop:
         commands = self.controller.step(meas)
         holding = balance is not None and not balance.regulating
         verdict = self._hold_verdict(self._consistent(ev), holding, commands.openings)
+        if verdict and not holding and self.controller.plan_slows_pump(commands):
+            # §8.2.5 with the pump part of "balanced": not balanced yet, the plan's
+            # slow-down is still to be sent (once held, only the trim moves)
+            verdict = False
         unbalanced = self._track_balance(balance, verdict, clock_s, meas.time_s)
         heat = {iid: heat_kw(r) for iid, r in meas.inlets.items()}
         result = LoopResult(meas, cleaning, ev, commands, [], heat, unbalanced_s=unbalanced)

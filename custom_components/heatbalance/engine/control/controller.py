@@ -2300,6 +2300,25 @@ class Controller:
                     self.moved_from.setdefault(iid, before)
                 self.moved[iid] = self.last_openings[iid] = value
 
+    def plan_slows_pump(self, cmds: Commands) -> bool:
+        """Whether this step's commands slow the pump by the plan — a coordinated re-plan,
+        every valve landed with it — not by the pump loop's trim alone (:attr:`pump_loop_only`).
+
+        The §8.2.5 hold counts the pump as part of "balanced" (issue 9, §5.3.6-5): a network
+        whose flow estimates all lie in the band while its plan still asks a slow-down beyond
+        the pump deadband is not balanced yet (:meth:`ControlLoop.step`). The advanced band is
+        5 % wide, and flows resting high in it cost their cube in pump power, which the trim
+        (bounded by the lowest inlet) cannot take back. The 1.5 km comb whose file hangs a
+        building on another branch, no ΔP read, seed 1: held at step 10 while the plan asked
+        the pump 2.0 % slower, 1.098 × the weighted oracle at the end; 1.059 with the
+        slow-down sent first, the advanced band from the same step 8. Judged at the hold's
+        entry only: leaving the hold on it too (the learnt drawing's re-plan sent into a
+        balanced network) lost the advanced band for ten steps on seed 0."""
+        speed, current = cmds.pump_speed, self.pump_from
+        if speed is None or current is None or self.pump_loop_only:
+            return False
+        return speed < current - 1e-4
+
     def held(self, pump_sent: bool = False) -> None:
         """No valve command of this cycle was sent (a balanced plant left alone, §8.2.5):
         no valve moved (:meth:`dispatched`). Unless ``pump_sent`` (the pump loop's trim
