@@ -28,6 +28,7 @@ from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 from custom_components.heatbalance.plant import Plant
 from custom_components.heatbalance.settings import DEFAULT_OPTIONS, InletConfig, Settings
 from devtools.field_plant import entity_mapping
+from devtools.shown_verdict import Case, errors, trace
 from tests.integration.test_simulated_instruments import _acquire
 
 
@@ -142,3 +143,32 @@ async def test_the_entities_source_reads_the_cli_columns_draws(hass: HomeAssista
                 assert getattr(cli_reading, name) == getattr(reading, name), (iid, name)
         field.follow_and_advance(plant.cycle_s)
     assert 0 < lost < 2 * len(inlets)
+
+
+def test_the_shown_verdict_probe_sets_each_estimate_beside_the_plant_s_truth() -> None:
+    """devtools/shown_verdict ``--errors`` (23h, issue 9 item 1): per run the shown
+    estimates against the plant's truth, households and buildings apart — a bias shows as a
+    mean z far from 0, a σ stated too wide as a spread of z below 1. A real run (estate12,
+    AI, 2 % noise: 12 buildings judged from cycle 2 of 4) and a made-up one with a known
+    bias."""
+    run = trace(Case("estate12", "ai", 0, 0.02, 0.0, "simulated", "intermediate", steps=4))
+    got = errors(run)
+    assert set(got) == {"buildings"}  # estate12 has no households
+    assert got["buildings"]["n"] == 12 * 2
+    assert math.isfinite(got["buildings"]["z"])
+    assert got["buildings"]["z_spread"] > 0
+    cycle = {
+        "inlets": {
+            "B1": {"dev": 1.0, "plant": 0.0, "unc": 2.0},  # 1 σ high
+            "B1H1": {"dev": -1.0, "plant": 0.0, "unc": 4.0},  # ½ σ low
+            "B1H2": {"dev": 0.0, "plant": 0.0, "unc": 4.0},
+            "B2": {"dev": None, "plant": 0.0, "unc": None},  # no estimate: not counted
+        }
+    }
+    made = {"cycles": [{"inlets": {}}] * 2 + [cycle], "households": ["B1H1", "B1H2"]}
+    got = errors(made)
+    assert got["buildings"] == {"n": 1.0, "error": 1.0, "z": 1.0, "z_spread": 0.0}
+    assert got["households"]["n"] == 2.0
+    assert got["households"]["error"] == pytest.approx(-0.5)
+    assert got["households"]["z"] == pytest.approx(-0.25)
+    assert got["households"]["z_spread"] == pytest.approx(0.25)
