@@ -53,6 +53,7 @@ from .engine.model import Network
 from .engine.simulator import Simulator
 from .gateway_source import async_attach
 from .gc_tuning import run_cycle_paused, run_frozen, run_paused
+from .memory_release import release
 from .persistence import (
     PLANT_CLOCK,
     SAVE_DELAY_S,
@@ -235,9 +236,13 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
 
     def stored(self, memory: dict[str, Any] | None = None) -> dict[str, Any]:
         """Everything the Store keeps (``memory``: the cycle memory already serialised)."""
-        memory = self.memory.as_dict() if memory is None else memory
+        trees = [self.memory.as_dict() if memory is None else memory]
+        del memory
         sources = source_keys(self.inlets, self.memory.sources)
-        state = stored_state(memory, self.alarms, self.balance, self.clock, self.simulator, sources)
+        state = stored_state(
+            trees[0], self.alarms, self.balance, self.clock, self.simulator, sources
+        )
+        release(trees)  # the serialised learning let go a slice at a time (memory_release)
         state["plant"]["held"] = held = self.plant.held_dict()  # what an offline gateway holds
         confirmed, pump = self._pump_confirmed, self.plant.pump_held
         if confirmed is not None and pump is not None and confirmed[0] == pump[0]:

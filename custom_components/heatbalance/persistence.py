@@ -13,11 +13,13 @@ once a cycle. As text it is written at its compact size, parsed by the same JSON
 so it reads back value for value. A Store written before (``memory`` as a tree) still
 loads; an older version of the integration ignores the text and starts its learning afresh.
 
-A large network's text is deflated (zlib, fastest level) and kept as base64 in
-``memory_zlib``: gen23k's Store file of 62.5 MB is 14.9 MB, written once a cycle (every 30
-min by default: 3.0 GB a day on the SD card became 0.7 GB), for 0.1-0.2 s CPU more per save
-and 0.1 s more per restart, both in the executor. Below :data:`ZLIB_MIN_BYTES` the text is
-kept as it is (readable; squeezing it would save little).
+A large network's text is deflated (zlib, fastest level) and kept as base64: gen23k's Store
+file of 62.5 MB is 14.9 MB, written once a cycle (every 30 min by default: 3.0 GB a day on
+the SD card became 0.7 GB), for 0.1-0.2 s CPU more per save and 0.1 s more per restart, both
+in the executor. Below :data:`ZLIB_MIN_BYTES` the text is kept as it is (readable; squeezing
+it would save little). The deflated text is written and read in slices
+(:mod:`.memory_lines`, ``memory_lines``): as one JSON text (``memory_zlib``, still read) its
+parse held the GIL, so the event loop, for 0.7-1.0 s of a 23k restart.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .engine.control.base import usable
 from .engine.diagnosis import RESTORE_ERRORS
 from .engine.evaluation import BalanceStateMachine
 from .engine.simulator import Simulator
+from .memory_lines import deflated_lines, read_deflated_lines
 from .settings import InletConfig
 
 STORE_VERSION = 1
@@ -46,9 +49,9 @@ PLANT_CLOCK = "plant"  # §8.2.6 timer on the simulated plant's time
 WALL_CLOCK = "wall"  # §8.2.6 timer on wall-clock time (real plants)
 MEMORY_JSON = "memory_json"  # the cycle memory as compact JSON text (see the module's doc)
 MEMORY_TREE = "memory"  # the same as a JSON tree: Stores written before the text form
-MEMORY_ZLIB = "memory_zlib"  # the text deflated, as base64: a large network's (module doc)
+MEMORY_ZLIB = "memory_zlib"  # the text deflated, as base64: Stores written before the lines
+MEMORY_LINES = "memory_lines"  # JSON lines deflated, as base64: a large network's (module doc)
 ZLIB_MIN_BYTES = 1_000_000  # text of at least this size is deflated
-ZLIB_LEVEL = 1  # zlib's fastest: 58 → 11 MB in 0.3 s at 23k (level 6: 9.8 MB in 1.2 s)
 
 
 def stored_state(
@@ -116,18 +119,22 @@ def packed_memory(memory: Mapping[str, Any]) -> str:
 
 
 def memory_form(memory: Mapping[str, Any]) -> dict[str, str]:
-    """The Store's entry for the cycle memory: its :func:`packed_memory` text, deflated
-    (:data:`MEMORY_ZLIB`) from :data:`ZLIB_MIN_BYTES` on, else as it is (:data:`MEMORY_JSON`)."""
-    text = json_bytes(memory)
-    if len(text) < ZLIB_MIN_BYTES:
-        return {MEMORY_JSON: text.decode("utf-8")}
-    return {MEMORY_ZLIB: base64.b64encode(zlib.compress(text, ZLIB_LEVEL)).decode("ascii")}
+    """The Store's entry for the cycle memory: from :data:`ZLIB_MIN_BYTES` of text on its
+    JSON lines deflated a slice at a time (:data:`MEMORY_LINES`, :mod:`.memory_lines`),
+    else its :func:`packed_memory` text as it is (:data:`MEMORY_JSON`)."""
+    deflated, size = deflated_lines(memory)
+    if size < ZLIB_MIN_BYTES:
+        return {MEMORY_JSON: packed_memory(memory)}
+    return {MEMORY_LINES: deflated}
 
 
 def stored_memory(stored: Mapping[str, Any]) -> dict[str, Any]:
-    """The cycle memory of a Store in any form (:data:`MEMORY_ZLIB`, :data:`MEMORY_JSON`
-    text or an older Store's :data:`MEMORY_TREE`); an empty one where it is damaged (the
-    learning restarts)."""
+    """The cycle memory of a Store in any form (:data:`MEMORY_LINES`, :data:`MEMORY_JSON`
+    text, or an older Store's :data:`MEMORY_ZLIB` text or :data:`MEMORY_TREE`); an empty
+    one where it is damaged (the learning restarts)."""
+    lines = stored.get(MEMORY_LINES)
+    if isinstance(lines, str):
+        return read_deflated_lines(lines)
     deflated = stored.get(MEMORY_ZLIB)
     text = stored.get(MEMORY_JSON)
     if isinstance(deflated, str):

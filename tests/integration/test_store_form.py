@@ -1,10 +1,13 @@
-"""The Store's form: the learning as compact JSON text, read back value for value; a Store
-written before (the learning as an indented JSON tree) still loads."""
+"""The Store's form: the learning as compact JSON text, read back value for value; a large
+network's as deflated JSON lines, written and read a slice at a time (issue 10: nothing
+blocking in the event loop); a Store written before (the learning as an indented JSON tree,
+or as one deflated text) still loads."""
 
 from __future__ import annotations
 
 import base64
 import math
+import weakref
 import zlib
 from pathlib import Path
 from typing import Any
@@ -15,8 +18,11 @@ from homeassistant.util.json import json_loads, load_json
 from pytest_homeassistant_custom_component.common import flush_store
 
 from custom_components.heatbalance.const import DOMAIN
+from custom_components.heatbalance.memory_lines import SLICE_KEYS, deflated_lines
+from custom_components.heatbalance.memory_release import release
 from custom_components.heatbalance.persistence import (
     MEMORY_JSON,
+    MEMORY_LINES,
     MEMORY_TREE,
     MEMORY_ZLIB,
     ZLIB_MIN_BYTES,
@@ -92,6 +98,32 @@ async def test_a_store_written_before_still_loads(hass: HomeAssistant, hass_stor
     assert entry.runtime_data.coordinator.last_update_success
 
 
+async def test_a_store_in_lines_restores_the_learning(
+    hass: HomeAssistant, hass_storage: dict
+) -> None:
+    """The lines form (a large network's) restores the learning through HA's Store and the
+    first cycle: the identification continues where it was, and the loop built from it
+    cycles on (the read-back tree is let go a record at a time after the loop is built)."""
+    entry = await add_network(hass, options={"algorithm": "ai"})
+    await cycles(hass, entry, 4)
+    samples = _identifier_samples(entry)
+    assert max(samples.values()) >= 3
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    key = f"{DOMAIN}.{entry.entry_id}"
+    stored = hass_storage[key]["data"]
+    learnt = stored_memory(stored)
+    lines = {k: v for k, v in stored.items() if k != MEMORY_JSON}
+    lines[MEMORY_LINES] = deflated_lines(learnt)[0]  # as a 23k network's is written
+    hass_storage[key]["data"] = lines
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    again = _identifier_samples(entry)
+    assert all(again[i] >= n for i, n in samples.items())  # continued, not restarted
+    await cycles(hass, entry, 1)
+    assert entry.runtime_data.coordinator.last_update_success
+
+
 def test_the_text_reads_back_as_the_tree_did(tmp_path: Path) -> None:
     """Encoded as HA encodes the tree: a NaN comes back as null and a number key as text, in
     both forms alike; damaged text gives an empty memory (the learning restarts)."""
@@ -107,23 +139,37 @@ def test_the_text_reads_back_as_the_tree_did(tmp_path: Path) -> None:
 
 
 def _large_memory() -> dict[str, Any]:
-    """A learning the size of a large network's (per inlet: estimates, counts, records)."""
+    """A learning the size of a large network's (per inlet: estimates, counts, records),
+    with large mappings at several depths, as the controller's is."""
     return {
         "controller": {
-            f"B{k:05d}": {"flow_m3h": [0.1 * k + 0.2, 1.0 / (k + 3), k % 7, None], "n": k}
-            for k in range(20_000)
+            "estimators": {
+                f"B{k:05d}": {"flow_m3h": [0.1 * k + 0.2, 1.0 / (k + 3), k % 7, None], "n": k}
+                for k in range(20_000)
+            },
+            "model": {"planned": {f"B{k:05d}": k * 0.5 for k in range(3_000)}, "step": 4},
+            "empty": {},
         },
         "odd": {"nan": math.nan, 3: 0.1 + 0.2, "tiny": 1e-300, "neg": -0.0},
     }
 
 
+def _old_deflated(memory: dict[str, Any]) -> str:
+    """The learning as the integration deflated it until now: one text (``memory_zlib``)."""
+    return base64.b64encode(zlib.compress(json_helper.json_bytes(memory), 1)).decode("ascii")
+
+
+def _deflated(text: bytes) -> str:
+    return base64.b64encode(zlib.compress(text)).decode()
+
+
 def test_a_large_learning_is_stored_deflated(tmp_path: Path) -> None:
     """A large network's learning is deflated (a Store a quarter of the text's on the SD
-    card, written once a cycle) and reads back value for value as the text form did; a
-    small one stays text (readable, as the test above stores district120's)."""
+    card, written once a cycle) and reads back value for value, keys in their order, as the
+    text form did; a small one stays text (readable, as the test above stores district120's)."""
     memory = _large_memory()
     form = memory_form(memory)
-    assert list(form) == [MEMORY_ZLIB]
+    assert list(form) == [MEMORY_LINES]
     text = packed_memory(memory)
     assert len(text) >= ZLIB_MIN_BYTES
     deflated_file = _file(tmp_path, form)
@@ -131,17 +177,91 @@ def test_a_large_learning_is_stored_deflated(tmp_path: Path) -> None:
     assert deflated_file.stat().st_size < 0.4 * text_file.stat().st_size
     back = stored_memory(_read(deflated_file))
     assert back == stored_memory(_read(text_file)) == json_loads(text)
+    assert json_helper.json_bytes(back) == json_helper.json_bytes(json_loads(text))  # order
     assert back["odd"]["3"] == 0.1 + 0.2  # every bit of a double kept
     assert back["odd"]["nan"] is None  # as HA encodes a NaN
+    assert back["controller"]["empty"] == {}
     assert list(memory_form({"a": [1.5]})) == [MEMORY_JSON]
+
+
+def test_a_large_learning_goes_in_slices() -> None:
+    """No call that holds the GIL handles the whole learning: it is written and read as
+    lines, a large mapping's in slices of at most ``SLICE_KEYS`` keys, each line a small part
+    of the text (as one text, one ``loads`` built the whole tree: 0.7-1.0 s of a 23k restart
+    with the event loop standing)."""
+    memory = _large_memory()
+    encoded = memory_form(memory)[MEMORY_LINES]
+    lines = zlib.decompress(base64.b64decode(encoded)).splitlines()
+    assert len(lines) >= 20_000 // SLICE_KEYS
+    assert max(len(line) for line in lines) < len(packed_memory(memory)) / 50
+    for line in lines:
+        path, part = json_loads(line)  # type: ignore[misc]
+        assert len(part) <= SLICE_KEYS
+        assert all(isinstance(k, str) for k in path)
+
+
+def test_a_store_deflated_as_one_text_still_loads() -> None:
+    """A Store from before the lines (the learning deflated as one text, ``memory_zlib``)
+    reads back as it was written."""
+    memory = _large_memory()
+    assert stored_memory({MEMORY_ZLIB: _old_deflated(memory)}) == json_loads(packed_memory(memory))
 
 
 def test_a_damaged_deflated_learning_restarts() -> None:
     """A damaged deflated learning gives an empty memory (the learning restarts), never an
-    exception out of the restore."""
-    good = memory_form(_large_memory())[MEMORY_ZLIB]
-    assert stored_memory({MEMORY_ZLIB: good[:-400]}) == {}  # cut short
+    exception out of the restore: in the lines form and in the one-text form before it."""
+    good, _ = deflated_lines(_large_memory())
+    lines = (
+        good[:-400],  # cut short
+        good[: len(good) // 8 * 4],  # … at a chunk's end
+        "not base64!",
+        good[:1000] + "AAAA" + good[1004:],
+        _deflated(b"[1]\n"),
+        _deflated(b'[["a"], [1]]\n'),  # no mapping
+        _deflated(b'[["a"], {"b": 1}]\n[["a", "b"], {}]\n'),  # a path through a number
+        _deflated(b"\xff{\n"),
+        _deflated(b'[[], {"a": 1}]\n[[], {"b"'),  # the last line never ends
+    )
+    for damaged in lines:
+        assert stored_memory({MEMORY_LINES: damaged}) == {}
+    assert stored_memory({MEMORY_LINES: _deflated(b'[[], {"a": 1}]\n')}) == {"a": 1}
+    old = _old_deflated(_large_memory())
+    assert stored_memory({MEMORY_ZLIB: old[:-400]}) == {}  # cut short
     assert stored_memory({MEMORY_ZLIB: "not base64!"}) == {}
-    assert stored_memory({MEMORY_ZLIB: good[:1000] + "AAAA" + good[1004:]}) == {}
-    assert stored_memory({MEMORY_ZLIB: base64.b64encode(zlib.compress(b"[1]")).decode()}) == {}
-    assert stored_memory({MEMORY_ZLIB: base64.b64encode(zlib.compress(b"\xff{")).decode()}) == {}
+    assert stored_memory({MEMORY_ZLIB: old[:1000] + "AAAA" + old[1004:]}) == {}
+    assert stored_memory({MEMORY_ZLIB: _deflated(b"[1]")}) == {}
+    assert stored_memory({MEMORY_ZLIB: _deflated(b"\xff{")}) == {}
+
+
+class _Node(dict):  # type: ignore[type-arg]
+    """A mapping a weak reference can follow (to see when it is freed)."""
+
+
+def test_release_frees_only_what_nothing_else_holds() -> None:
+    """``release`` frees the read-back tree it was handed a record at a time (each freed
+    while its large mapping still stands: dropped at once, the mapping went first and its
+    records after, in one cascade holding the GIL), and leaves whole what the control loop
+    built from it kept (a mapping someone else refers to)."""
+    seen: list[int] = []  # how many records the large mapping held as each was freed
+    parent: list[weakref.ref[_Node]] = []
+
+    class Record(_Node):
+        def __del__(self) -> None:
+            mapping = parent[0]()
+            seen.append(-1 if mapping is None else len(mapping))
+
+    kept = _Node({f"k{i}": _Node(v=[i]) for i in range(300)})
+    tree = _Node(
+        controller=_Node(estimators=_Node({f"B{i}": Record(n=i) for i in range(1000)}), kept=kept),
+        small=_Node(a=_Node(b=1)),
+    )
+    parent.append(weakref.ref(tree["controller"]["estimators"]))
+    watched = [parent[0], weakref.ref(tree["small"]["a"])]
+    trees = [tree]
+    del tree
+    release(trees)
+    assert trees == []
+    assert all(ref() is None for ref in watched)  # freed within the release
+    assert seen == list(range(999, -1, -1))  # a record at a time
+    assert len(kept) == 300
+    assert kept["k299"] == {"v": [299]}  # the loop's part: whole
