@@ -489,18 +489,28 @@ async def _map_to_entities(hass: Any, entry: Any, field: Field) -> None:
 
 
 class Heartbeat:
-    """The event loop's longest stall: a task that wants to run every 5 ms."""
+    """The event loop's longest stall: a task that wants to run every 5 ms. ``worst_at``
+    is when the longest began and ended, and ``long`` every stall of at least
+    :attr:`LONG_S` (``time.perf_counter``), to tell what ran meanwhile
+    (:meth:`StartParts.during`)."""
+
+    LONG_S = 0.1
 
     def __init__(self) -> None:
         self.worst_s = 0.0
+        self.worst_at = (0.0, 0.0)
+        self.long: list[tuple[float, float]] = []
         self._task: asyncio.Task[None] | None = None
 
     async def _beat(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
-            before = loop.time()
+            due = time.perf_counter() + 0.005
             await asyncio.sleep(0.005)
-            self.worst_s = max(self.worst_s, loop.time() - before - 0.005)
+            now = time.perf_counter()
+            if now - due > self.worst_s:
+                self.worst_s, self.worst_at = now - due, (due, now)
+            if now - due >= self.LONG_S:
+                self.long.append((due, now))
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._beat())
@@ -664,6 +674,7 @@ class StartParts:
 
     def __init__(self) -> None:
         self.spent: dict[str, list[float]] = {}
+        self.spans: list[tuple[str, float, float]] = []  # (part, wall began, ended)
 
     @contextlib.contextmanager
     def timed(self) -> Iterator[None]:
@@ -694,7 +705,15 @@ class StartParts:
     def _add(self, label: str, cpu: float, wall: float) -> None:
         spent = self.spent.setdefault(label, [0.0, 0.0])
         spent[0] += time.process_time() - cpu
-        spent[1] += time.perf_counter() - wall
+        now = time.perf_counter()
+        spent[1] += now - wall
+        self.spans.append((label, wall, now))
+
+    def during(self, began: float, ended: float) -> list[str]:
+        """The parts that ran while [began, ended] (``time.perf_counter``), in the order
+        they began: what an event-loop stall of that time fell in."""
+        spans = sorted((b, label) for label, b, e in self.spans if b < ended and e > began)
+        return list(dict.fromkeys(label for _, label in spans))
 
     def _sync(self, func: Any, label: str) -> Any:
         def run(*args: Any, **kwargs: Any) -> Any:

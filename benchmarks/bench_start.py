@@ -104,10 +104,10 @@ def _day_old_memory(state_file: Path) -> tuple[str, str, dict[str, str]]:
 
 def _day_old_store(path: Path, form: dict[str, str]) -> bytes:
     """The Store file at ``path`` with its cycle memory replaced by ``form``."""
-    from custom_components.heatbalance.persistence import MEMORY_JSON, MEMORY_TREE, MEMORY_ZLIB
-
     store = json.loads(path.read_text())
-    for key in (MEMORY_JSON, MEMORY_TREE, MEMORY_ZLIB):
+    # every form of the learning a version wrote (persistence.MEMORY_*), so the bench runs
+    # on the code before a form was added too
+    for key in ("memory_json", "memory", "memory_zlib", "memory_lines"):
         store["data"].pop(key, None)
     store["data"].update(form)
     return json.dumps(store).encode()
@@ -159,6 +159,9 @@ async def _timed_start(hass: Any, entry: Any, rep: int) -> dict[str, Any]:
         "parts": parts.report(),
         "longest_callback": block.report(),
         "stall_ms": beat.worst_s * 1000.0,
+        # what ran during the longest stall, and every stall of ≥ 100 ms (ms: parts)
+        "stall_during": parts.during(*beat.worst_at),
+        "long_stalls": [[round((e - b) * 1000.0), parts.during(b, e)] for b, e in beat.long],
         "gc_s": GC.total_s - gc0,
         "load_before": load0,
         "load_after": _load(),
@@ -238,6 +241,16 @@ def _print(result: dict[str, Any], name: str) -> None:
     for r in result["rows"]:
         spent = ", ".join(f"{k} {c:.1f} ({w:.1f})" for k, (c, w) in r["parts"].items())
         print(f"  {r['rep']}: parts, CPU (wall): {spent}; GC {r['gc_s']:.1f} s")
+        print(
+            f"  {r['rep']}: longest stall {r['stall_ms']:.0f} ms during "
+            f"{', '.join(r.get('stall_during', [])) or 'no timed part'}; stalls ≥ 100 ms: "
+            + (
+                "; ".join(
+                    f"{ms} ({', '.join(during) or '–'})" for ms, during in r.get("long_stalls", [])
+                )
+                or "none"
+            )
+        )
         where = r["longest_callback"]["where"][:2]
         print(f"  {r['rep']}: longest callback {r['longest_callback']['what'][:160]}")
         for stack, samples in where:
