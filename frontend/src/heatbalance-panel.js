@@ -345,14 +345,16 @@ class HeatbalancePanel extends LitElement {
   }
 
   // Manual mode (§5.3.6-6): the proposal not yet confirmed — the pump's speed beside the
-  // valves' openings (now → proposed), and the button that sends exactly this. Once
-  // confirmed the card goes; the set values then show what went out (docs/integration.md).
+  // valves that would move (opening now → proposed; a valve whose proposed opening is the
+  // one it has, to the 0.1 % shown, is left out), and the button that sends exactly this.
+  // Once confirmed the card goes; the set values then show what went out
+  // (docs/integration.md).
   _proposal(t) {
     const live = this._view.live;
     if (!live.proposal) return nothing;
     const names = new Map(this._view.topology.inlets.map((i) => [i.id, i.name]));
     const rows = Object.entries(live.inlets)
-      .filter(([, r]) => r.command !== null && r.command !== undefined)
+      .filter(([, r]) => r.command !== null && r.command !== undefined && r.command !== r.opening)
       .map(([id, r]) => ({ id, name: names.get(id) || id, now: r.opening, command: r.command }))
       .sort((a, b) => a.name.localeCompare(b.name));
     const pct = (v) => (v === null || v === undefined ? "–" : `${v} %`);
@@ -363,7 +365,7 @@ class HeatbalancePanel extends LitElement {
         <div class="tile" data-proposed-pump=${pump === null || pump === undefined ? "" : String(pump)}>
           <span>${t.proposed_pump}</span><b>${pump === null || pump === undefined ? t.not_proposed : pct(pump)}</b>
         </div>
-        <div class="tile"><span>${t.proposed_valves}</span><b>${rows.length}</b></div>
+        <div class="tile" data-moving><span>${t.proposed_valves}</span><b>${rows.length}</b></div>
         <div class="actions">
           <button data-action="confirm_proposal" @click=${() => this._call("confirm_proposal")}>${t.confirm}</button>
         </div>
@@ -376,7 +378,7 @@ class HeatbalancePanel extends LitElement {
                 <td data-value="command">${r.command}</td></tr>`,
             )}</tbody>
           </table></div>`
-        : nothing}
+        : html`<p class="no-moves" data-no-moves>${t.no_valve_moves}</p>`}
     </ha-card>`;
   }
 
