@@ -28,7 +28,7 @@ from .const import (
 from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator, HeatbalanceData
 from .engine.loader import NetworkError
 from .engine.simulator import Simulator
-from .gc_tuning import LARGE_NETWORK, async_freeze, run_paused
+from .gc_tuning import LARGE_NETWORK, async_freeze, run_frozen, run_paused
 from .network_setup import build_network, definitions, handed_over, network_source
 from .persistence import STORE_VERSION
 from .records import CONF_ARCHIVE_URL, audited_change
@@ -118,7 +118,9 @@ async def async_setup_network(hass: HomeAssistant, entry: HeatbalanceConfigEntry
     settings = Settings.from_options(entry.options)
     network_device(hass, entry, network.name)
     # building the hydraulic model factorises matrices and imports scipy: not in the event loop
-    simulator = await hass.async_add_executor_job(run_paused, len(network.inlets), Simulator, plant)
+    # frozen in the job, before the collector is on again: left young until async_freeze
+    # below, the next collection in between walked the whole model with the GIL held
+    simulator = await hass.async_add_executor_job(run_frozen, len(network.inlets), Simulator, plant)
     async_freeze(hass, entry, len(network.inlets))  # a large network's model, for good
     coordinator = HeatbalanceCoordinator(hass, entry, network, simulator, inlets, settings)
     await coordinator.async_config_entry_first_refresh()
