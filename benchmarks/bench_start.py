@@ -133,6 +133,7 @@ async def _timed_start(hass: Any, entry: Any, rep: int) -> dict[str, Any]:
     gc.collect()
     load0 = _load()
     gc0 = GC.total_s
+    GC.worst_s = 0.0
     block.start()
     beat.start()
     await asyncio.sleep(0)  # the steps from here on are timed (this one began before)
@@ -162,6 +163,7 @@ async def _timed_start(hass: Any, entry: Any, rep: int) -> dict[str, Any]:
         # what ran during the longest stall, and every stall of ≥ 100 ms (ms: parts)
         "stall_during": parts.during(*beat.worst_at),
         "long_stalls": [[round((e - b) * 1000.0), parts.during(b, e)] for b, e in beat.long],
+        "gc_worst_ms": GC.worst_s * 1000.0,  # the collector's longest pause (GIL held)
         "gc_s": GC.total_s - gc0,
         "load_before": load0,
         "load_after": _load(),
@@ -241,15 +243,13 @@ def _print(result: dict[str, Any], name: str) -> None:
     for r in result["rows"]:
         spent = ", ".join(f"{k} {c:.1f} ({w:.1f})" for k, (c, w) in r["parts"].items())
         print(f"  {r['rep']}: parts, CPU (wall): {spent}; GC {r['gc_s']:.1f} s")
+        stalls = sorted(r.get("long_stalls", []), key=lambda s: -s[0])
         print(
             f"  {r['rep']}: longest stall {r['stall_ms']:.0f} ms during "
-            f"{', '.join(r.get('stall_during', [])) or 'no timed part'}; stalls ≥ 100 ms: "
-            + (
-                "; ".join(
-                    f"{ms} ({', '.join(during) or '–'})" for ms, during in r.get("long_stalls", [])
-                )
-                or "none"
-            )
+            f"{', '.join(r.get('stall_during', [])) or 'no timed part'}; "
+            f"collector's longest pause {r.get('gc_worst_ms', 0.0):.0f} ms; "
+            f"{len(stalls)} stalls ≥ 100 ms, the longest: "
+            + ("; ".join(f"{ms} ({', '.join(on) or '–'})" for ms, on in stalls[:8]) or "none")
         )
         where = r["longest_callback"]["where"][:2]
         print(f"  {r['rep']}: longest callback {r['longest_callback']['what'][:160]}")
