@@ -119,8 +119,8 @@ def _windows(coordinator: Any) -> dict[str, Any]:
     loop = coordinator.memory.loop
     if loop is None:
         return {}
-    inlets = loop.controller.meters.inlets
-    lengths = [len(i.offsets) for i in inlets.values()]
+    meters = loop.controller.meters
+    lengths = [len(meters.offsets.get(iid)) for iid in meters.inlets]
     return {"inlets": len(lengths), "mean_window": sum(lengths) / max(len(lengths), 1)}
 
 

@@ -58,12 +58,13 @@ def _prior_as_the_loop(check: MeterCheck) -> tuple[float, float, float]:
     """The supply-offset prior as the per-inlet loop computed it before (17f's code)."""
     sq, count = SUPPLY_PRIOR_K**2 * PRIOR_WEIGHT, PRIOR_WEIGHT
     means = []
-    for iid, state in check.inlets.items():
-        n = len(state.offsets)
+    for iid in check.inlets:
+        offsets = check.offsets.get(iid)
+        n = len(offsets)
         if n:
-            mean = sum(state.offsets) / n
+            mean = sum(offsets) / n
             means.append((mean - check.expected_offsets.get(iid, 0.0), n))
-            sq += sum([(o - mean) * (o - mean) for o in state.offsets])
+            sq += sum([(o - mean) * (o - mean) for o in offsets])
             count += n - 1
     noise_var = sq / count
     if not means:
@@ -81,7 +82,8 @@ def test_the_offset_prior_is_the_per_inlet_loops_bit_for_bit() -> None:
     for i in range(400):  # a day's window, a young inlet, one without a supply reading
         pipe = rng.uniform(-1.0, 0.0)
         n = rng.choice([0, 1, 2, 5, 48, 48, 48])
-        check.inlets[f"B{i}"] = _Inlet(offsets=[pipe + rng.gauss(0.0, 0.3) for _ in range(n)])
+        check.inlets[f"B{i}"] = _Inlet()
+        check.offsets.set(f"B{i}", [pipe + rng.gauss(0.0, 0.3) for _ in range(n)])
         if i % 3:
             check.expected_offsets[f"B{i}"] = pipe + rng.gauss(0.0, 0.05)
     assert tuple(check._offset_prior()) == _prior_as_the_loop(check)

@@ -88,6 +88,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -106,7 +107,8 @@ from .diagnosis import (
 from .model import WATER_CP, WATER_DENSITY, Device, Network
 from .plain import as_plain
 from .registers import Register, Span
-from .rowsums import columns, python_sums, squares
+from .rowsums import python_sums, squares
+from .series_table import SeriesTable
 
 _LOGGER = logging.getLogger(__name__)
 WINDOW = 48  # cycles kept per series (a day of 30-minute cycles)
@@ -319,10 +321,13 @@ class _Quant(NamedTuple):
 _ACCRUED = ("heat", "weight", "time", "moved", "strokes", "stroke", "flow", "dt")
 
 
-def _inlet_plain(state: _Inlet) -> dict[str, Any]:
-    """``as_plain`` of an inlet's state (fast), its register and accrual as short lists (an
-    exact register's span closes every cycle: its accrual is then empty)."""
+def _inlet_plain(state: _Inlet, offsets: list[float]) -> dict[str, Any]:
+    """``as_plain`` of an inlet's state (fast) with its supply ``offsets`` (stored in the
+    inlet's record, as before they moved to :attr:`MeterCheck.offsets`), its register and
+    accrual as short lists (an exact register's span closes every cycle: its accrual is
+    then empty)."""
     out = as_plain(state)
+    out["offsets"] = offsets
     out["register"] = state.register.to_plain()
     acc = state.accrual
     fresh = acc.cycles == 0 and acc.ok
@@ -376,10 +381,27 @@ def _pooled_var(
     (Σ variance·dof, Σ dof) seen across the series within cycles, pooled with the rest."""
     diff_sq = prior**2 * 2.0 * PRIOR_WEIGHT + 2.0 * cross[0]
     diffs = PRIOR_WEIGHT + cross[1]
-    for s in series:
-        diff_sq += s.diff_sq
-        diffs += s.diffs
+    held = series if isinstance(series, list) else list(series)
+    if held:  # the loop's `+=` in the series' order: a running sum adds in that order too
+        diff_sq = _running_total(diff_sq, map(_DIFF_SQ, held), len(held))
+        diffs = _running_total(diffs, map(_DIFFS, held), len(held))
     return diff_sq / 2.0 / diffs
+
+
+_DIFF_SQ = attrgetter("diff_sq")
+_DIFFS = attrgetter("diffs")
+
+
+def _running_total(start: float, values: Iterable[float], count: int) -> float:
+    """``start`` plus each value in turn, as a loop's ``total += value`` adds them (not
+    Python's ``sum``, which compensates; not numpy's ``sum``, which pairs): a running sum
+    (``np.cumsum``) adds one number at a time in order. 23,870 series' noise sums, five
+    times a cycle at 23k: ≈11 ms each in a loop of attribute reads, ≈3 ms so."""
+    numbers = np.empty(count + 1)
+    numbers[0] = start
+    numbers[1:] = np.fromiter(values, dtype=np.float64, count=count)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf/nan as the loop gives them
+        return float(np.cumsum(numbers)[-1])
 
 
 class _OffsetPrior(NamedTuple):
@@ -464,7 +486,7 @@ class _Inlet:
     chained: bool = False  # the last span closed gave a pair value (the next starts there)
     flow_m3h: float | None = None
     ratio: _Series = field(default_factory=_Series)
-    offsets: list[float] = field(default_factory=list)  # supply reading − common supply (K)
+    # (its supply offsets, reading − common supply: the check's table, MeterCheck.offsets)
     offset_sd: list[float] = field(default_factory=list)  # offset error behind each ratio (K)
     # the offset each ratio now stands on and its ΔT (K): older ratios are moved onto the
     # newest offset as it is learnt (:meth:`MeterCheck._rebase`)
@@ -517,6 +539,9 @@ class MeterCheck:
             and i.design_flow_m3h > 0
         }
         self.inlets: dict[str, _Inlet] = {}
+        # each inlet's supply offsets (reading − common supply, K; the last WINDOW cycles'):
+        # one matrix row per inlet (:mod:`.series_table`), not a list in its _Inlet
+        self.offsets = SeriesTable(WINDOW)
         self.balances: dict[str, _Series] = {}
         self.active: dict[str, tuple[str, float, float]] = {}  # id → (kind, bias, since)
         self.flow_odds: dict[str, float] = {}  # undecided pairs: log-odds "flow meter lies"
@@ -562,10 +587,12 @@ class MeterCheck:
             return self.findings()
         heat_flows: dict[str, float] = {}
         prior = self._offset_prior()
-        common = self._common_supply(meas, prior.noise_var)
+        readings = [r.get("supply_c") for r in meas.inlets.values()]
+        common = self._common_supply(meas, prior.noise_var, readings)
+        supplies = self._supplies(meas, readings, common, prior)
         inlets = self.inlets
         flows: dict[str, float | None] = {}
-        for iid, reading in meas.inlets.items():
+        for (iid, reading), supply in zip(meas.inlets.items(), supplies, strict=True):
             # the inlet's state and its judged flow looked up once for the three witnesses
             # (23,870 inlets a cycle at 23k)
             state = inlets.get(iid)
@@ -575,7 +602,7 @@ class MeterCheck:
             confirmed = self._valve_residual(iid, state, reading, flow)
             expected = predicted.get(iid) if predicted is not None else None
             confirmed = self._model_residual(iid, state, reading, flow, expected) or confirmed
-            q_heat = self._heat_flow(iid, state, reading, flow, now, common, prior, confirmed)
+            q_heat = self._heat_flow(iid, state, reading, flow, now, supply, confirmed)
             if q_heat is not None:
                 heat_flows[iid] = q_heat
         self._add_ratios()
@@ -655,13 +682,17 @@ class MeterCheck:
         return replace(meas, inlets=inlets)
 
     # --- heat balance per inlet ----------------------------------------------------------
-    def _common_supply(self, meas: Measurements, noise_var: float) -> float | None:
+    def _common_supply(
+        self, meas: Measurements, noise_var: float, values: list[float | None] | None = None
+    ) -> float | None:
         """The cycle's common supply temperature: the median of every supply reading; where
         the substation's supply is a model's estimate (``Measurements.estimated``), the
         readings' median with that estimate weighed in by its own uncertainty
         (:meth:`_with_model`), never counted as a reading. ``noise_var``: one supply
-        sensor's noise² (K²)."""
-        values = [r.get("supply_c") for r in meas.inlets.values()]
+        sensor's noise² (K²); ``values``: each inlet's supply reading, if read already."""
+        if values is None:
+            values = [r.get("supply_c") for r in meas.inlets.values()]
+        values = values[:]
         station = None if meas.substation_flagged else usable(meas.supply_c)
         model = station if "supply_c" in meas.estimated else None
         if model is None:
@@ -700,17 +731,19 @@ class MeterCheck:
         weight = read_var / (read_var + estimate_var)
         return read + weight * (model + mean - read)
 
-    def _supply(
+    def _supplies(
         self,
-        iid: str,
-        state: _Inlet,
-        reading: InletReading,
+        meas: Measurements,
+        readings: list[float | None],
         common: float | None,
         prior: _OffsetPrior,
-    ) -> tuple[float | None, float, float | None]:
-        """The inlet's supply temperature, its offset's error and the offset (K; None where
-        no common supply): common supply plus the inlet's offset from it, shrunk toward the
-        other inlets' (see the module doc).
+    ) -> list[tuple[float | None, float, float | None]]:
+        """Each inlet's supply temperature, its offset's error and the offset (K; None where
+        no common supply), in ``meas.inlets``' order (``readings``: their supply readings):
+        common supply plus the inlet's offset from it, shrunk toward the other inlets' (see
+        the module doc). Every read inlet's new offset goes into :attr:`offsets` at once and
+        the sums are taken on its rows at once, each exactly as the per-inlet ``sum`` of its
+        list gave it (23,870 inlets a cycle at 23k).
 
         Empirical Bayes: the inlets' offsets (pipe losses) scatter by τ around their median;
         one inlet's n offsets, each with the supply sensor's noise σ, weigh n/σ² against
@@ -721,15 +754,24 @@ class MeterCheck:
         less than the losses themselves (loop8's two far buildings sit 0.37 K under the
         others: τ ≈ 0.19 K from the offsets alone, a 1.3 % error of a 14 K heat balance).
         """
-        own = reading.get("supply_c")
-        if common is None or own is None:
-            return own, 0.0, None
-        state.offsets.append(own - common)
-        del state.offsets[:-WINDOW]
-        centre = prior.centre + self.expected_offsets.get(iid, 0.0)
-        precision = len(state.offsets) / prior.noise_var + 1.0 / prior.spread_var
-        offset = (sum(state.offsets) / prior.noise_var + centre / prior.spread_var) / precision
-        return common + offset, math.sqrt(1.0 / precision), offset
+        out: list[tuple[float | None, float, float | None]] = [(r, 0.0, None) for r in readings]
+        picked = [k for k, own in enumerate(readings) if own is not None]
+        if common is None or not picked:
+            return out
+        keys = list(meas.inlets)
+        table, expected = self.offsets, self.expected_offsets
+        rows = np.fromiter((table.row(keys[k]) for k in picked), dtype=np.intp, count=len(picked))
+        with np.errstate(over="ignore", invalid="ignore"):  # inf/nan as Python's floats give
+            table.append(rows, np.array([readings[k] for k in picked], dtype=float) - common)
+            centre = prior.centre + np.array([expected.get(keys[k], 0.0) for k in picked])
+            precision = table.lengths[rows] / prior.noise_var + 1.0 / prior.spread_var
+            offset = (table.sums(rows) / prior.noise_var + centre / prior.spread_var) / precision
+            sd = np.sqrt(1.0 / precision)
+            supply = common + offset
+        triples = zip(supply.tolist(), sd.tolist(), offset.tolist(), strict=True)
+        for k, values in zip(picked, triples, strict=True):
+            out[k] = values
+        return out
 
     def _persistent(self, state: _Inlet) -> Callable[[int], float]:
         """Ratio error shared by an inlet's last n values: their supply offsets' (see doc).
@@ -780,12 +822,18 @@ class MeterCheck:
         offsets, centre and spread are of what the model leaves unexplained."""
         sq, count = SUPPLY_PRIOR_K**2 * PRIOR_WEIGHT, PRIOR_WEIGHT
         expected = self.expected_offsets
-        held = [(iid, state.offsets) for iid, state in self.inlets.items() if state.offsets]
+        table = self.offsets
+        at, lengths_of = table.rows, table.lengths.tolist()
+        held = [
+            (iid, row)
+            for iid in self.inlets
+            if (row := at.get(iid)) is not None and lengths_of[row]
+        ]
         if not held:
             return _OffsetPrior(0.0, SPREAD_PRIOR_K**2, sq / count)
         # every inlet's mean and squared deviations at once, each exactly as Python's `sum`
-        # of its list and `d * d` give them (:mod:`.rowsums`; 23,870 lists of up to 48)
-        cols, lengths = columns([offsets for _, offsets in held])
+        # of its list and `d * d` give them (:mod:`.rowsums`; 23,870 rows of up to 48)
+        cols, lengths = table.columns(np.array([row for _, row in held], dtype=np.intp))
         mean_col = python_sums(cols, lengths) / lengths
         for dev in python_sums(squares(cols - mean_col), lengths).tolist():
             sq += dev  # in the inlets' order, as the loop added them
@@ -805,19 +853,18 @@ class MeterCheck:
         reading: InletReading,
         flow: float | None,
         now: float,
-        common: float | None,
-        prior: _OffsetPrior,
+        supplied: tuple[float | None, float, float | None],
         confirmed: bool = False,
     ) -> float | None:
         """Flow implied by the heat meter over the span its register closed this cycle (the
         last cycle where the register is exact, :mod:`.registers`); feeds the pair's series.
         The flow meter and ΔT are accrued over the same span, cycle by cycle.
 
-        ``flow``: the inlet's :func:`_meter_flow`; ``confirmed``: the valve's Kv·√ΔP moved
-        with the flow reading (a stroke, not a spike).
+        ``flow``: the inlet's :func:`_meter_flow`; ``supplied``: its :meth:`_supplies`;
+        ``confirmed``: the valve's Kv·√ΔP moved with the flow reading (a stroke, not a spike).
         """
         energy = usable(getattr(reading, "heat_kwh", None))
-        supply, offset_sd, offset = self._supply(iid, state, reading, common, prior)
+        supply, offset_sd, offset = supplied
         ret = reading.get("return_c")
         change = _log_ratio(flow, state.flow_m3h)
         acc = state.accrual
@@ -1357,11 +1404,14 @@ class MeterCheck:
 
     # --- persistence ---------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready state (series, last readings, active findings)."""
+        """JSON-ready state (series, last readings, active findings). The stored form is
+        the one written before the supply offsets were a table: a list in each inlet's
+        record."""
+        offsets = self.offsets.all_lists(self.inlets)
         return {
             "threshold": self.threshold,
             "z": self.z,
-            "inlets": {iid: _inlet_plain(s) for iid, s in self.inlets.items()},
+            "inlets": {iid: _inlet_plain(s, offsets[iid]) for iid, s in self.inlets.items()},
             "balances": {p: as_plain(s) for p, s in self.balances.items()},
             "active": {k: list(v) for k, v in self.active.items()},
             "factors": dict(self.factors),
@@ -1388,8 +1438,9 @@ class MeterCheck:
             )
         except RESTORE_ERRORS:
             out, damaged = cls(network), ["threshold/z"]
+        restored: dict[str, tuple[_Inlet, list[float]]] = {}
         keyed: tuple[tuple[str, Callable[[Any], Any], dict[str, Any]], ...] = (
-            ("inlets", _inlet, out.inlets),
+            ("inlets", _inlet, restored),
             ("balances", _series, out.balances),
             ("active", _finding, out.active),
             ("factors", _factor, out.factors),
@@ -1404,6 +1455,8 @@ class MeterCheck:
                     into[str(key)] = read(raw)
                 except RESTORE_ERRORS:
                     damaged.append(f"{name}.{key}")
+        out.inlets = {iid: state for iid, (state, _) in restored.items()}
+        out.offsets.load({iid: offsets for iid, (_, offsets) in restored.items()})
         for name, default, read in _WHOLE_PARTS:
             try:
                 setattr(out, name, read(data.get(name, default)))
@@ -1493,10 +1546,11 @@ _INLET_OLD = frozenset(("learnt", "heat_kwh"))  # stored before the offsets were
 # register's spans: dropped (a span starts)
 
 
-def _inlet(stored: Any) -> _Inlet:
-    """One inlet's stored state, every field checked (a damaged one raises: the inlet
-    restarts alone); ``ratio`` is always stored, the rest may predate their field. The
-    common form is read at once (:func:`_plain_inlet`); anything else field by field."""
+def _inlet(stored: Any) -> tuple[_Inlet, list[float]]:
+    """One inlet's stored state and its supply offsets, every field checked (a damaged one
+    raises: the inlet restarts alone); ``ratio`` is always stored, the rest may predate
+    their field. The common form is read at once (:func:`_plain_inlet`); anything else
+    field by field."""
     plain = _plain_inlet(stored)
     if plain is not None:
         return plain
@@ -1505,7 +1559,9 @@ def _inlet(stored: Any) -> _Inlet:
     unknown = set(stored) - _INLET_FIELDS.keys() - _INLET_OLD
     if unknown:
         raise ValueError(f"a stored inlet's unknown fields: {sorted(unknown)}")
-    return _Inlet(**{k: read(stored[k]) for k, read in _INLET_FIELDS.items() if k in stored})
+    fields = {k: read(stored[k]) for k, read in _INLET_FIELDS.items() if k in stored}
+    offsets = fields.pop("offsets", [])
+    return _Inlet(**fields), offsets
 
 
 _PLAIN_LISTS = ("offsets", "offset_at", "dt_at")  # numbers from -STORED_MAX
@@ -1514,7 +1570,7 @@ _PLAIN_MAYBE = ("time_s", "flow_m3h", "dt_k", "last_ratio", "avail_log")  # None
 _PLAIN_SERIES = ("ratio", "valve", "model", "circuit")
 
 
-def _plain_inlet(stored: Any) -> _Inlet | None:
+def _plain_inlet(stored: Any) -> tuple[_Inlet, list[float]] | None:
     """:func:`_inlet`'s answer for a stored inlet in the form the check writes — a dict of
     its fields and JSON's plain floats — with every number
     checked in two C passes (:func:`.diagnosis.all_stored_floats` over all its lists and
@@ -1564,7 +1620,8 @@ def _plain_inlet(stored: Any) -> _Inlet | None:
         fields["register"] = Register.from_plain(stored["register"])
     if "accrual" in stored:
         fields["accrual"] = _accrual(stored["accrual"])
-    return _Inlet(**fields)
+    offsets = fields.pop("offsets", [])
+    return _Inlet(**fields), offsets
 
 
 _PLAIN_KEYS = frozenset(_INLET_FIELDS)
