@@ -1,0 +1,135 @@
+"""The meter check's supply offsets as one float matrix (engine/series_table.py; issue 10,
+23k cycle): the same numbers, sums and stored state as the per-inlet lists they replace.
+
+A speed change must not move a decision (``devtools.loop_fingerprint``) nor lose stored
+data (§5.3.8): the table keeps exactly what each list kept, its sums are Python's ``sum`` of
+those lists bit for bit, and a Store written before the table (one list per inlet's record)
+restores to the same state and runs the next cycles as the code that wrote it did.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from custom_components.heatbalance.engine.control.controller import Controller
+from custom_components.heatbalance.engine.meters import (
+    PRIOR_WEIGHT,
+    MeterCheck,
+    _pooled_var,
+    _Series,
+)
+from custom_components.heatbalance.engine.series_table import SeriesTable
+
+from .test_control_closed_loop import run
+from .test_restore_damaged import _saved
+
+STORED = Path(__file__).parent / "stored" / "meter_check_c3fa39f.json"
+
+
+def _bits(values: list[float]) -> list[bytes]:
+    """Each float's bytes: equal means the same double (−0.0 and NaN included)."""
+    return [struct.pack("<d", v) for v in values]
+
+
+def test_the_table_keeps_what_the_lists_kept_bit_for_bit() -> None:
+    """Keys arriving over time, some appended each cycle, windows overflowing, a restore
+    mid-way (longer than the window, empty, −0.0): every row equals its list and every sum
+    equals ``sum`` of the list, to the bit."""
+    rng = random.Random(23)
+    width = 6
+    table, lists = SeriesTable(width), {}
+    for cycle in range(40):
+        for k in range(rng.randint(0, 4)):  # new keys, in the order they come
+            key = f"K{cycle}-{k}"
+            lists[key] = []
+            table.row(key)
+        picked = [key for key in lists if rng.random() < 0.7]
+        new = [rng.gauss(0.0, 1.0) * 10.0 ** rng.randint(-8, 8) for _ in picked]
+        if picked:
+            new[0] = -0.0
+            rows = np.array([table.row(key) for key in picked], dtype=np.intp)
+            table.append(rows, np.array(new))
+        for key, value in zip(picked, new, strict=True):
+            lists[key].append(value)
+            del lists[key][:-width]
+        if cycle == 20:  # a Store read: some rows replaced at once, one set alone
+            restored = {
+                key: [rng.uniform(-1, 1) for _ in range(rng.randint(0, 9))] for key in picked[:5]
+            }
+            table.load(restored)
+            lists.update({key: values[-width:] for key, values in restored.items()})
+            table.set("late", [1.0] * 9)
+            lists["late"] = [1.0] * width
+        for key, values in lists.items():
+            assert _bits(table.get(key)) == _bits(values), (cycle, key)
+        keys = list(lists)
+        rows = np.array([table.row(key) for key in keys], dtype=np.intp)
+        assert _bits(table.sums(rows).tolist()) == _bits([sum(lists[k]) for k in keys])
+        assert table.all_lists(keys) == lists
+    assert table.get("never") == []
+
+
+def test_the_pooled_noise_is_the_loops_bit_for_bit() -> None:
+    """:func:`_pooled_var` adds the series' noise sums in order, as its loop did (not
+    Python's compensated ``sum``, not numpy's pairwise one): with sums spanning 16 decades,
+    negative ones (a quantised series' less its register's share) and a fractional cross
+    sum, where any other order of addition gives other bits."""
+    rng = random.Random(5)
+    series = [
+        _Series(
+            diff_sq=rng.choice([-1.0, 1.0]) * 10.0 ** rng.uniform(-8, 8), diffs=rng.randint(0, 47)
+        )
+        for _ in range(2_000)
+    ]
+    for prior, cross in ((0.05, (0.0, 0.0)), (0.03, (1.2345678e-3, 7.5)), (0.02, (3e5, 1e9 + 0.5))):
+        diff_sq = prior**2 * 2.0 * PRIOR_WEIGHT + 2.0 * cross[0]
+        diffs = PRIOR_WEIGHT + cross[1]
+        for s in series:
+            diff_sq += s.diff_sq
+            diffs += s.diffs
+        expected = diff_sq / 2.0 / diffs
+        got = _pooled_var(iter(series), prior, cross)
+        assert struct.pack("<d", got) == struct.pack("<d", expected)
+        assert _pooled_var(series, prior, cross) == got
+        empty = (prior**2 * 2.0 * PRIOR_WEIGHT + 2.0 * cross[0]) / 2.0 / (PRIOR_WEIGHT + cross[1])
+        assert _pooled_var([], prior, cross) == empty
+    assert math.isnan(_pooled_var([_Series(diff_sq=math.inf), _Series(diff_sq=-math.inf)], 0.05))
+
+
+def _stored() -> dict[str, Any]:
+    with STORED.open() as f:
+        data: dict[str, Any] = json.load(f)
+    return data
+
+
+def test_a_store_written_before_the_table_restores_whole() -> None:
+    """estate12's meter check as c3fa39f stored it (each inlet's offsets a list in its
+    record) reads back into the table with nothing lost: written again, it is the stored
+    state, and the table's rows are the stored lists."""
+    network, _text = _saved("model")
+    stored = _stored()["stored"]
+    check = MeterCheck.from_dict(network, copy.deepcopy(stored))
+    assert json.loads(json.dumps(check.as_dict())) == stored
+    offsets = {iid: inlet["offsets"] for iid, inlet in stored["inlets"].items()}
+    assert all(offsets.values())  # the file holds offsets to lose
+    assert {iid: check.offsets.get(iid) for iid in offsets} == offsets
+
+
+def test_a_store_written_before_the_table_runs_on_as_before() -> None:
+    """The controller restored from c3fa39f's Store runs 2 closed-loop cycles to exactly the
+    meter check c3fa39f's code reached from the same Store (the file's second state)."""
+    network, text = _saved("model")
+    data = _stored()
+    whole = json.loads(text)
+    assert whole["meters"] == data["stored"]  # the same run as the file's
+    ctl = Controller.from_dict(network, whole)
+    run(network, ctl, 2)
+    assert json.loads(json.dumps(ctl.meters.as_dict())) == data["after_2_cycles"]
