@@ -69,12 +69,15 @@ async def test_a_pump_short_of_the_design_is_one_network_alarm_until_the_loads_r
     alarm = raised[0]
     assert (alarm["location"], alarm["location_name"]) == (NETWORK, NAME)
     assert (alarm["alarm_type"], alarm["grade"]) == ("deviation", "warning")
-    # the share of the set flows the plant carries: the flows the plant gives
+    # the share of the set flows the plant carries, as the alarm counts it (each inlet up to
+    # its set flow, over their sum): the flows the plant gives. Not the mean of the inlets'
+    # shares: since PI shares the shortfall (21d) its inlets end at 0.80–0.83 of design,
+    # their mean 81.9 %, while the alarm keeps the share it was raised with (80.4 %)
     flows = coordinator.simulator.state().inlets
-    carried = [
-        flows[i].flow_m3h / inlet.design_flow_m3h for i, inlet in coordinator.network.inlets.items()
-    ]
-    assert float(alarm["value"]) == pytest.approx(100.0 * sum(carried) / len(carried), abs=1.5)
+    inlets = coordinator.network.inlets
+    carried = sum(min(flows[i].flow_m3h, inlet.design_flow_m3h) for i, inlet in inlets.items())
+    design = sum(inlet.design_flow_m3h for inlet in inlets.values())
+    assert float(alarm["value"]) == pytest.approx(100.0 * carried / design, abs=1.5)
     assert 70.0 < float(alarm["value"]) < 90.0  # loads ×1.3: about 81 %
     text = alarm["description"]
     assert text.startswith(f"{NAME}: at the pump's full speed the network carries only ")

@@ -299,7 +299,7 @@ def network_conditions(
     gives the sharing inlets this share of their set flow, ``Controller.short_share``) —
     one network alarm naming the cause, where each inlet's deviation alarm only says it is
     short (design loads ×1.3: every inlet −18 %). §5.3.6-5's weighted sharing is the
-    model-based plan's; under PI the loops fully open stay short (the message says so).
+    model-based plan's and, on the water its loops carry, PI's (``Controller._pi_shared``).
     ``supply_short``: the substation supply is too cold for the load
     (``setpoints.supply_too_cold``): no flow gives those rooms their heat, so the room and
     return bands are out of reach of any valve or pump — one network alarm naming the cause

@@ -88,7 +88,7 @@ from .pi import (
     noise_deadband,
     pi_proposal,
 )
-from .planner import KV_TYPES, Plan
+from .planner import KV_TYPES, Plan, shortfall_factors
 from .safety import (
     MAX_OPENING,
     MAX_SPEED,
@@ -174,6 +174,7 @@ TRIM_REVERSE_Z = 1.0  # … only by more than this many median σ of the estimat
 PUMP_FOLLOW_TOLERANCE = 0.02  # a pump read this far below its last command …
 PUMP_SHORT_CYCLES = 2  # … this many cycles in a row does not reach its command
 PUMP_SHORT = "pump below its command"
+SHARE_RELAX = 0.5  # PI moves its shared set flows this part of the way a cycle (§5.3.6-5)
 SHORT_SCALE = 0.01  # a plan at full speed this far below the level's flow band is short of water
 FLOW_DRIFT = "flow_drift"  # the flows' learnt drift in the stored pooled levels (_pooled)
 LOSS_REFRESH = 12  # cycles between the model's pipe losses told to the meter check (6 h)
@@ -263,6 +264,11 @@ class Controller:
         self._losses_due = 0  # cycles until the pipe losses are told again
         self._assumed: frozenset[str] = frozenset()
         self._pi_errors: dict[str, TargetError | None] = {}  # this cycle's, per PI loop
+        self._pi_outer: dict[str, tuple[float, float]] = {}  # outermost loops: set flow, flow
+        # PI's outermost loops' factors on their set flows while they share a shortfall by
+        # the operator's weights (§5.3.6-5, _pi_shared); empty: not sharing
+        self.pi_shares: dict[str, float] = {}
+        self._pi_full: set[str] = set()  # outermost loops fully open below their set flows
         self._pi_own: set[str] = set()  # … those on the schedule's flow estimate
         self._pi_from: dict[str, float] = {}  # … the positions the loops acted from (tracking)
         self._manual: tuple[list[str] | None, int, frozenset[str]] = (None, 0, frozenset())
@@ -339,7 +345,6 @@ class Controller:
             self._pi_errors = self._pi_schedule_step(pi_ids, measurements, openings)
         for iid in pi_ids:
             self._pi_inlet(iid, measurements, openings[iid], cmds)
-        self.short_share = self._pi_short_share(pi_ids, measurements, openings)
         if model_ids:
             self._model_step(model_ids, measurements, openings, cmds)
         self._pi_planned_after(measurements, cmds)
@@ -522,6 +527,12 @@ class Controller:
         own = len(pi_ids) >= MIN_NOISE_PAIRS
         self._pi_own = set()
         errors = {iid: self._pi_error(iid, meas, own) for iid in pi_ids}
+        self._pi_errors = errors
+        self.short_share = self._pi_short_share(pi_ids, meas, openings)
+        if self.short_share is not None or (self.pi_shares and self._pi_outer):
+            errors = self._pi_shared(errors)  # the loops share what the pump carries
+        else:
+            self.pi_shares = {}
         # the common mode is read: not a faulty valve's error, nor one carried by the model
         schedule.set_common(
             {i: e for i, e in errors.items() if i not in self.faults and raw[i] is not None}
@@ -751,6 +762,7 @@ class Controller:
         no alarm (counted up to the set flows: 98.8 %).
         """
         pump = self.network.substation.pump
+        self._pi_outer, self._pi_full = {}, set()
         if not ids or self._speed_read(meas) < pump.max_speed - PUMP_FOLLOW_TOLERANCE:
             return None
         below = self._short_below()
@@ -765,9 +777,13 @@ class Controller:
             loops[iid] = (set_flow, err.measured)
             device = self.network.inlets[iid].device
             hi = self.config.limits.opening_range(device.min_opening, device.max_opening)[1]
-            if err.measured < below * set_flow and opening >= hi - self.config.opening_deadband:
-                saturated.add(iid)
+            if opening >= hi - self.config.opening_deadband and err.measured < set_flow:
+                self._pi_full.add(iid)  # fully open and would take more
+                if err.measured < below * set_flow:
+                    saturated.add(iid)
         outer = {i: v for i, v in loops.items() if self.network.inlets[i].parent not in loops}
+        self._pi_outer = outer
+        self._pi_full &= outer.keys()
         if not saturated or not outer:
             return None
         total = sum(set_flow for set_flow, _ in outer.values())
@@ -777,6 +793,74 @@ class Controller:
         if sum(flow for _, flow in outer.values()) < below * total:
             return carried
         return carried if self._pi_settled(outer, saturated, below) else None
+
+    def _pi_shared(self, errors: Mapping[str, TargetError | None]) -> dict[str, TargetError | None]:
+        """The flow loops' set flows lowered to what the pump carries, by the operator's
+        weights (§5.3.6-5), when :meth:`_pi_short_share` found it short of water.
+
+        The planner's rule (:func:`~.planner.shortfall_factors`): the lowest weight shares
+        the shortfall first, by one common factor, the heavier loops keep their set flows;
+        the next weight joins when that factor would fall below ``PRIORITY_FLOOR``. What the
+        pump carries is read, not modelled: the outermost loops' flows together, in set-flow
+        terms (over ``pi_aim``, which every goal carries). A loop under an outermost one (a
+        household under its building) takes its building's factor. Unshared, PI rested with
+        the near buildings in band and the far ones fully open far below theirs (estate12,
+        pump head −20 %: +2…+5 % and −18 %), whatever the weights; shared, the near ones
+        close to the common share and their water reaches the far ones. Each cycle the share
+        is read again: while a shared loop stands fully open below its share the loops carry
+        less than it and it falls, so it settles where that loop is served, as the oracle's.
+        """
+        outer = self._pi_outer
+        ids = list(outer)
+        sets = np.array([outer[i][0] for i in ids])
+        flows = np.array([outer[i][1] for i in ids])
+        water = float(flows.sum()) / self.config.pi_aim
+        full = np.array([i in self._pi_full for i in ids], dtype=bool)  # would take more
+        ratios = flows / sets
+
+        def scale_of(mask: np.ndarray) -> float:
+            rest, own = float(sets[~mask].sum()), float(sets[mask].sum())
+            share = (water - rest) / own
+            starved = mask & full
+            if starved.any():  # the worst served of them, as long as no heavier one starves
+                worst = float(np.min(ratios[starved]))
+                share = min(share, worst) if (full & ~mask).any() else worst
+            elif not full.any() and float(np.min(ratios[mask])) >= share * math.exp(-SHORT):
+                share = (water * self.config.pi_aim - rest) / own  # all served: offer more
+            return min(max(share, 0.0), 1.0)
+
+        weights = np.array([self._weight(i) for i in ids])
+        shares = shortfall_factors(weights, np.ones(len(ids), dtype=bool), scale_of)
+        if not len(shares) or float(np.min(shares)) >= 1.0:
+            self.pi_shares = {}  # every loop can have its set flow again
+            return dict(errors)
+        old = self.pi_shares
+        factor = {
+            iid: old.get(iid, 1.0) + SHARE_RELAX * (share - old.get(iid, 1.0))
+            for iid, share in zip(ids, shares.tolist(), strict=True)
+        }
+        self.pi_shares = factor
+        if self.short_share is None:  # the pump_capacity alarm's share while sharing
+            self.short_share = min(factor.values())
+        out = dict(errors)
+        for iid, err in errors.items():
+            share = self._outermost_share(iid, factor)
+            if err is None or err.target != "flow" or share is None or share >= 1.0:
+                continue
+            share = max(share, MIN_FLOW_SHARE)
+            out[iid] = replace(
+                err, setpoint=err.setpoint * share, error=err.error + math.log(share)
+            )
+        return out
+
+    def _outermost_share(self, iid: str, factor: Mapping[str, float]) -> float | None:
+        """The factor of the inlet's outermost sharing loop: its own, or its building's."""
+        node: str | None = iid
+        while node is not None and node in self.network.inlets:
+            if node in factor:
+                return factor[node]
+            node = self.network.inlets[node].parent
+        return None
 
     def _under_fault(self, iid: str) -> bool:
         """Whether the inlet or one it hangs under is faulty: the households of a blocked
@@ -2889,6 +2973,8 @@ class Controller:
             **({"shut_assumed": sorted(self.shut_assumed)} if self.shut_assumed else {}),
             # estimates resting beyond a band edge (_count_edge_rests); absent when none
             **({"edge_rests": dict(self.edge_rests)} if self.edge_rests else {}),
+            # PI's loops sharing a shortfall (_pi_shared); absent when not, likewise
+            **({"pi_shares": dict(self.pi_shares)} if self.pi_shares else {}),
         }
 
     @classmethod
@@ -3007,6 +3093,9 @@ class Controller:
         ctl._witness_solve = WarmStart.from_dict(data.get("witness_solve"))
         with _part("pooled"):
             ctl._restore_pooled(data.get("pooled"))
+        with _part("pi_shares"):
+            stored = stored_map(data.get("pi_shares"), network.inlets, 0.0)
+            ctl.pi_shares = {iid: v for iid, v in stored.items() if v <= 1.0}
         with _part("forgotten"):
             ctl._forgotten = _forgotten_of(data.get("forgotten"), network)
         with _part("pump_forgotten"):
