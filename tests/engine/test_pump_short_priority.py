@@ -154,7 +154,7 @@ def test_pi_s_shares_survive_a_restart() -> None:
     network = load_network("estate12")
     plant = weak_pump(network)
     config = ControllerConfig(algorithm="traditional", weights={FAVOURED: WEIGHT})
-    state, controller = closed_loop(network, plant, config, 6)
+    state, controller = closed_loop(network, plant, config, 16)
     assert controller.pi_shares
     assert max(controller.pi_shares.values()) == 1.0
     assert min(controller.pi_shares.values()) < 0.99

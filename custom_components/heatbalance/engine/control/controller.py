@@ -529,9 +529,10 @@ class Controller:
         errors = {iid: self._pi_error(iid, meas, own) for iid in pi_ids}
         self._pi_errors = errors
         self.short_share = self._pi_short_share(pi_ids, meas, openings)
-        if self.short_share is not None or (self.pi_shares and self._pi_outer):
-            errors = self._pi_shared(errors)  # the loops share what the pump carries
-        else:
+        sharing = self.short_share is not None or (self.pi_shares and self._pi_outer)
+        if sharing and not self.faults:  # the loops share what the pump carries
+            errors = self._pi_shared(errors)
+        else:  # a faulty valve (stuck open, moving the wrong way) takes the water: its alarm
             self.pi_shares = {}
         # the common mode is read: not a faulty valve's error, nor one carried by the model
         schedule.set_common(
