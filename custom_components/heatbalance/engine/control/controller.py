@@ -175,9 +175,21 @@ PUMP_FOLLOW_TOLERANCE = 0.02  # a pump read this far below its last command …
 PUMP_SHORT_CYCLES = 2  # … this many cycles in a row does not reach its command
 PUMP_SHORT = "pump below its command"
 SHARE_RELAX = 0.5  # PI moves its shared set flows this part of the way a cycle (§5.3.6-5)
+SHARE_HOLD = 0.01  # … and not at all for a share read this close to the last (relative)
 SHORT_SCALE = 0.01  # a plan at full speed this far below the level's flow band is short of water
 FLOW_DRIFT = "flow_drift"  # the flows' learnt drift in the stored pooled levels (_pooled)
 LOSS_REFRESH = 12  # cycles between the model's pipe losses told to the meter check (6 h)
+
+
+def _relaxed(old: float, share: float) -> float:
+    """A shared loop's factor moved ``SHARE_RELAX`` of the way to the share read this cycle,
+    or held where that share is within ``SHARE_HOLD`` of it: every change moves the goals of
+    every loop sharing (households too), and a share read anew each cycle drifts by a few
+    tenths of a percent (gen10x8-households, weighted: 0.19 valve moves per inlet and step
+    with every drift followed, §8.2.5)."""
+    if abs(share - old) < SHARE_HOLD * old:
+        return old
+    return old + SHARE_RELAX * (share - old)
 
 
 class Controller:
@@ -269,6 +281,8 @@ class Controller:
         # the operator's weights (§5.3.6-5, _pi_shared); empty: not sharing
         self.pi_shares: dict[str, float] = {}
         self._pi_full: set[str] = set()  # outermost loops fully open below their set flows
+        self._pi_opened: set[str] = set()  # outermost loops fully open (_pi_freed)
+        self._pi_short_settled = False  # … and none of them above its band (_pi_settled)
         self._pi_own: set[str] = set()  # … those on the schedule's flow estimate
         self._pi_from: dict[str, float] = {}  # … the positions the loops acted from (tracking)
         self._manual: tuple[list[str] | None, int, frozenset[str]] = (None, 0, frozenset())
@@ -529,7 +543,10 @@ class Controller:
         errors = {iid: self._pi_error(iid, meas, own) for iid in pi_ids}
         self._pi_errors = errors
         self.short_share = self._pi_short_share(pi_ids, meas, openings)
-        sharing = self.short_share is not None or (self.pi_shares and self._pi_outer)
+        # sharing starts once PI has no water left to move (a start-up's or a reopened
+        # building's transient is short of water only until the near loops settle)
+        starts = self.short_share is not None and self._pi_short_settled
+        sharing = starts or (self.pi_shares and self._pi_outer)
         if sharing and not self.faults:  # the loops share what the pump carries
             errors = self._pi_shared(errors)
         else:  # a faulty valve (stuck open, moving the wrong way) takes the water: its alarm
@@ -763,12 +780,14 @@ class Controller:
         no alarm (counted up to the set flows: 98.8 %).
         """
         pump = self.network.substation.pump
-        self._pi_outer, self._pi_full = {}, set()
+        self._pi_outer, self._pi_full, self._pi_opened = {}, set(), set()
+        self._pi_short_settled = False
         if not ids or self._speed_read(meas) < pump.max_speed - PUMP_FOLLOW_TOLERANCE:
             return None
         below = self._short_below()
         loops: dict[str, tuple[float, float]] = {}  # set flow, flow (m³/h)
         saturated: set[str] = set()  # short loops whose valve stands at its upper limit
+        opened: set[str] = set()  # loops whose valve stands at its upper limit
         for iid in ids:
             err = self._pi_errors.get(iid)
             opening = openings.get(iid)
@@ -778,12 +797,15 @@ class Controller:
             loops[iid] = (set_flow, err.measured)
             device = self.network.inlets[iid].device
             hi = self.config.limits.opening_range(device.min_opening, device.max_opening)[1]
-            if opening >= hi - self.config.opening_deadband and err.measured < set_flow:
+            if opening >= hi - self.config.opening_deadband:
+                opened.add(iid)
+            if iid in opened and err.measured < set_flow:
                 self._pi_full.add(iid)  # fully open and would take more
                 if err.measured < below * set_flow:
                     saturated.add(iid)
         outer = {i: v for i, v in loops.items() if self.network.inlets[i].parent not in loops}
         self._pi_outer = outer
+        self._pi_opened = opened & outer.keys()
         self._pi_full &= outer.keys()
         if not saturated or not outer:
             return None
@@ -791,9 +813,10 @@ class Controller:
         carried = sum(min(flow, set_flow) for set_flow, flow in outer.values()) / total
         if carried >= below:
             return None
+        self._pi_short_settled = self._pi_settled(outer, saturated, below)
         if sum(flow for _, flow in outer.values()) < below * total:
             return carried
-        return carried if self._pi_settled(outer, saturated, below) else None
+        return carried if self._pi_short_settled else None
 
     def _pi_shared(self, errors: Mapping[str, TargetError | None]) -> dict[str, TargetError | None]:
         """The flow loops' set flows lowered to what the pump carries, by the operator's
@@ -817,15 +840,20 @@ class Controller:
         flows = np.array([outer[i][1] for i in ids])
         water = float(flows.sum()) / self.config.pi_aim
         full = np.array([i in self._pi_full for i in ids], dtype=bool)  # would take more
+        opened = np.array([i in self._pi_opened for i in ids], dtype=bool)  # fully open
         ratios = flows / sets
 
         def scale_of(mask: np.ndarray) -> float:
             rest, own = float(sets[~mask].sum()), float(sets[mask].sum())
             share = (water - rest) / own
             starved = mask & full
-            if starved.any():  # the worst served of them, as long as no heavier one starves
+            heavier = opened & ~mask
+            freed = self._pi_freed(ids, mask, heavier, sets) if heavier.any() else None
+            if freed is not None:  # a heavier loop starves: what the model says it frees
+                share = freed
+            elif starved.any():  # the worst served of them, as long as no heavier one starves
                 worst = float(np.min(ratios[starved]))
-                share = min(share, worst) if (full & ~mask).any() else worst
+                share = min(share, worst) if heavier.any() else worst
             elif not full.any() and float(np.min(ratios[mask])) >= share * math.exp(-SHORT):
                 share = (water * self.config.pi_aim - rest) / own  # all served: offer more
             return min(max(share, 0.0), 1.0)
@@ -837,9 +865,12 @@ class Controller:
             return dict(errors)
         old = self.pi_shares
         factor = {
-            iid: old.get(iid, 1.0) + SHARE_RELAX * (share - old.get(iid, 1.0))
+            iid: _relaxed(old.get(iid, 1.0), share)
             for iid, share in zip(ids, shares.tolist(), strict=True)
         }
+        if min(factor.values()) >= 1.0:  # a first share held at 1: not sharing yet
+            self.pi_shares = {}
+            return dict(errors)
         self.pi_shares = factor
         if self.short_share is None:  # the pump_capacity alarm's share while sharing
             self.short_share = min(factor.values())
@@ -853,6 +884,18 @@ class Controller:
                 err, setpoint=err.setpoint * share, error=err.error + math.log(share)
             )
         return out
+
+    def _pi_freed(
+        self, ids: list[str], mask: np.ndarray, heavier: np.ndarray, sets: np.ndarray
+    ) -> float | None:
+        """The ``mask`` loops' share once they give the ``heavier`` loops (fully open, short
+        of their set flows) what they lack, from the schedule's model
+        (:meth:`~.pi.GainSchedule.freed_share`); None: no model solution."""
+        aim = self.config.pi_aim  # the cut loops rest at their goals: share × set flow × aim
+        goal = dict(zip(ids, (sets * aim).tolist(), strict=True))
+        cut = [iid for iid, m in zip(ids, mask.tolist(), strict=True) if m]
+        served = {iid: float(s) for iid, s, h in zip(ids, sets, heavier.tolist(), strict=True) if h}
+        return self.pi_schedule.freed_share(cut, served, goal)
 
     def _outermost_share(self, iid: str, factor: Mapping[str, float]) -> float | None:
         """The factor of the inlet's outermost sharing loop: its own, or its building's."""

@@ -79,6 +79,8 @@ RATIO_LIMIT = 20.0
 REFINE_SOLVES = 2  # model solves an open-loop move is refined by, with the cycle's moves
 OPEN_LOOP_SHIFT = 0.03  # a silent-meter inlet's predicted flow this far off its goal (ln)
 # moves its valve again: inside it, others' small moves would make it hunt
+FREED_KV_MIN = 0.05  # freed_share cuts the light loops' Kv at most to this share …
+FREED_SOLVES = 7  # … searching for the cut in this many halvings of ln Kv (to 0.03)
 
 
 @dataclass
@@ -505,6 +507,80 @@ class GainSchedule:
             out[iid] = q * math.exp(ratio.mean if ratio is not None else self.read_ratio)
         return out
 
+    def freed_share(
+        self, cut: Collection[str], served: Mapping[str, float], sets: Mapping[str, float]
+    ) -> float | None:
+        """The share of their set flows (``sets``, m³/h) the ``cut`` loops carry together
+        once they are throttled just enough for every ``served`` loop (fully open; id → its
+        set flow) to reach its set flow, by the model at this cycle's openings and pump
+        speed times what readings say of it (:meth:`observe`); None: no model solution.
+
+        §5.3.6-5 under PI: a heavier-weighted loop starves fully open, and the lighter
+        ones must give up the water it lacks. Read from the flows alone the light loops'
+        share only followed their own flows down (gen10x8-households, pump head −20 %,
+        the middle building weighted 1.2: fully open at 0.91 of its set flow while the
+        light tier's share fell 0.002 a cycle, 21d). The model says what closing them
+        frees: their valves' Kv cut by one common factor (searched in ``ln``, at most
+        ``FREED_SOLVES`` solves), where the served loops reach their set flows; below
+        ``FREED_KV_MIN`` the served loops cannot be served that way, and what the cut
+        loops then carry is the answer (the weights' floor decides, ``shortfall_factors``).
+        """
+        model, solved, last = self._model, self._solved, self._last
+        if model is None or solved is None or last is None or not served:
+            return None
+        h, speed, kv = solved
+        index = {iid: k for k, iid in enumerate(model.topo.inlet_ids)}
+        cut_k = np.array([index[i] for i in cut if i in index], dtype=int)
+        served_k = np.array([index[i] for i in served if i in index], dtype=int)
+        if not len(cut_k) or not len(served_k):
+            return None
+        shift = np.array(
+            [
+                math.exp(r.mean if (r := self.ratios.get(iid)) is not None else self.read_ratio)
+                for iid in model.topo.inlet_ids
+            ]
+        )
+        need = np.array([served[model.topo.inlet_ids[k]] for k in served_k])
+        own = float(sum(sets[model.topo.inlet_ids[k]] for k in cut_k))
+        if not own > 0.0:
+            return None
+
+        devices = [self.network.inlets[model.topo.inlet_ids[k]].device for k in cut_k]
+        rooms = np.array(  # ln Kv each cut valve may still open by (0: fully open)
+            [_room(d, float(h[k])) for d, k in zip(devices, cut_k.tolist(), strict=True)]
+        )
+
+        def at(log_factor: float) -> tuple[float, float] | None:
+            """(worst served loop's flow over its set flow, the cut loops' share)."""
+            factor = kv.copy()
+            factor[cut_k] *= np.exp(np.minimum(log_factor, rooms))
+            try:
+                res = model.solve(h, pump_speed=speed, warm_start=last, kv_factor=factor)
+            except (HydraulicError, ArithmeticError, ValueError):
+                return None
+            flows = res.inlet_flow_m3h * shift
+            worst = float(np.min(flows[served_k] / need))
+            return worst, float(np.sum(flows[cut_k])) / own
+
+        lo, hi = math.log(FREED_KV_MIN), float(np.max(rooms))
+        top = at(hi)  # the cut loops as open as they go: served already?
+        if top is None or top[0] >= 1.0:
+            return None if top is None else top[1]
+        low = at(lo)  # cut as far as it goes: still not served, the weights' floor decides
+        if low is None or low[0] < 1.0:
+            return None if low is None else low[1]
+        best = low[1]
+        for _ in range(FREED_SOLVES):
+            mid = 0.5 * (lo + hi)
+            got = at(mid)
+            if got is None:
+                return None
+            if got[0] >= 1.0:
+                lo, best = mid, got[1]
+            else:
+                hi = mid
+        return best
+
     def _solve_after(
         self, moves: Mapping[str, float], pump_speed: float | None
     ) -> tuple[HydraulicResult, np.ndarray, dict[str, int]] | None:
@@ -722,6 +798,14 @@ class GainSchedule:
         if short and beta >= OWN_AUTHORITY and move < 0:
             return step
         return step + move
+
+
+def _room(device: Device, opening: float) -> float:
+    """``ln`` of how far a valve's Kv may still grow from ``opening`` (0: fully open)."""
+    if device.kvs is None:
+        return 0.0
+    now, top = device.kv(opening), device.kv(device.max_opening)
+    return math.log(top / now) if 0.0 < now < top < math.inf else 0.0
 
 
 def _households_law(
