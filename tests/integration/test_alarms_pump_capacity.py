@@ -16,6 +16,7 @@ at full speed, the short buildings' valves fully open, the flows below the band)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -51,6 +52,14 @@ async def _add(hass: HomeAssistant, path: Path, algorithm: str, level: str) -> C
     return await add_network_file(hass, path, {"algorithm": algorithm, "level": level})
 
 
+def _carried(coordinator: Any) -> float:
+    """The share of the set flows (design) the plant carries, each inlet up to its own."""
+    flows = coordinator.simulator.state().inlets
+    inlets = coordinator.network.inlets
+    carried = sum(min(flows[i].flow_m3h, inlet.design_flow_m3h) for i, inlet in inlets.items())
+    return carried / sum(inlet.design_flow_m3h for inlet in inlets.values())
+
+
 def _pump(events: list[Event], status: str) -> list[dict]:
     return [
         e.data for e in events if e.data["reason"] == "pump_capacity" and e.data["status"] == status
@@ -63,21 +72,24 @@ async def test_a_pump_short_of_the_design_is_one_network_alarm_until_the_loads_r
 ) -> None:
     entry = await _add(hass, _file(tmp_path, SHORT), algorithm, level)
     coordinator = entry.runtime_data.coordinator
-    await cycles(hass, entry, CYCLES)
+    read: list[float] = []  # the share of the set flows the plant carries, as each cycle reads it
+    at: int | None = None  # … and the cycle that raised the alarm
+    for k in range(CYCLES):
+        read.append(_carried(coordinator))
+        await cycles(hass, entry, 1)
+        if at is None and _pump(alarms, "raised"):
+            at = k
     raised = _pump(alarms, "raised")
     assert len(raised) == 1, raised  # one alarm, not one a cycle
+    assert at is not None
     alarm = raised[0]
     assert (alarm["location"], alarm["location_name"]) == (NETWORK, NAME)
     assert (alarm["alarm_type"], alarm["grade"]) == ("deviation", "warning")
-    # the share of the set flows the plant carries, as the alarm counts it (each inlet up to
-    # its set flow, over their sum): the flows the plant gives. Not the mean of the inlets'
-    # shares: since PI shares the shortfall (21d) its inlets end at 0.80–0.83 of design,
-    # their mean 81.9 %, while the alarm keeps the share it was raised with (80.4 %)
-    flows = coordinator.simulator.state().inlets
-    inlets = coordinator.network.inlets
-    carried = sum(min(flows[i].flow_m3h, inlet.design_flow_m3h) for i, inlet in inlets.items())
-    design = sum(inlet.design_flow_m3h for inlet in inlets.values())
-    assert float(alarm["value"]) == pytest.approx(100.0 * carried / design, abs=1.5)
+    # the alarm's share is the one the plant carried when it was raised, counted as the alarm
+    # counts it (each inlet up to its set flow, over their sum). Not the plant's at the end:
+    # PI shares the shortfall once it stands (22h), which moves the water after it is raised
+    # (83.5 % raised at cycle 4; 81.7 % at cycle 8)
+    assert float(alarm["value"]) == pytest.approx(100.0 * read[at], abs=1.5)
     assert 70.0 < float(alarm["value"]) < 90.0  # loads ×1.3: about 81 %
     text = alarm["description"]
     assert text.startswith(f"{NAME}: at the pump's full speed the network carries only ")
