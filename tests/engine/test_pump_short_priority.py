@@ -87,10 +87,15 @@ def test_priority_never_starves_the_others_below_the_floor() -> None:
 
 
 def closed_loop(
-    network: Network, plant: Network, config: ControllerConfig, cycles: int
+    network: Network,
+    plant: Network,
+    config: ControllerConfig,
+    cycles: int,
+    moves: list[int] | None = None,
 ) -> tuple[PlantState, Controller]:
     """The controller on the weak-pump plant from every valve open, 1 % flow noise (seed 3);
-    the plant's state after ``cycles`` cycles, and the controller."""
+    the plant's state after ``cycles`` cycles, and the controller (``moves``: each cycle's
+    count of valves moved is appended to it)."""
     controller = make_controller(network, config)
     start = copy.deepcopy(plant)
     for inlet in start.inlets.values():
@@ -104,6 +109,8 @@ def closed_loop(
             if reading.flow_m3h is not None:
                 reading.flow_m3h *= 1.0 + 0.01 * rng.standard_normal()
         cmds = controller.step(meas)
+        if moves is not None:
+            moves.append(len(cmds.openings))
         for iid, opening in cmds.openings.items():
             sim.set_opening(iid, opening)
         if cmds.pump_speed is not None:
@@ -169,6 +176,27 @@ def test_pi_serves_a_favoured_building_over_households() -> None:
     for iid, inlet in network.inlets.items():
         if inlet.parent is None and iid != FAVOURED:
             assert 0.0 <= got[iid] - oracle[iid] <= 0.1, iid
+
+
+def test_pi_s_favoured_households_share_and_settle() -> None:
+    """The same plant over 24 cycles: the households under a sharing building are balanced
+    among their siblings (``Controller._pi_among_siblings``), so the favoured building's
+    households all get their set flow (0.967…1.004; asked: each ≥ 0.95 of it), and once
+    the light buildings' share is found only their building valves follow it: 0.06 valve
+    moves per inlet and cycle in the second half (bench_robust's *moves*; asked: ≤ 0.1,
+    half the issue's ceiling). Each household on its own share (22h), the favoured
+    building's stood at 0.895…1.037 (two fully open below 0.92) and the light households
+    chased their share to the end: 0.17 moves.
+    """
+    network = generate_network(10, 8, seed=23, name="gen10x8-households")
+    favoured = {i for i, inlet in network.inlets.items() if FAVOURED in (i, inlet.parent)}
+    weights = dict.fromkeys(favoured, WEIGHT)
+    plant = weak_pump(network)
+    config = ControllerConfig(algorithm="traditional", weights=weights)
+    moves: list[int] = []
+    got = served(plant, closed_loop(network, plant, config, 24, moves)[0], weights)
+    assert min(got[iid] for iid in favoured) >= 0.95
+    assert sum(moves[12:]) / (12 * len(network.inlets)) <= 0.1
 
 
 def test_pi_s_shares_survive_a_restart() -> None:
