@@ -145,6 +145,10 @@ MAX_ESTIMATE_AGE = 8  # steps (4 h of 30-min cycles) an estimate stands in for l
 COUPLING = 0.5  # relative σ of every flow when all valves moved (far less when a few did)
 LANDED_SHARE = 0.5  # last cycle's commands touched this share of the inlets: a plan's landing
 LANDING_FALSE_ALARM = 0.05  # a landing as planned, judged missed by meter noise this often
+# a lone cut of a flow truly at its goal, asked by noise at any of the watched inlets: this
+# often per cycle (once in 1,000 cycles, three weeks of 30-min cycles) — SIGNIFICANCE_Z_ABOVE
+# up to 32 inlets, widened beyond (:func:`lone_cut_z`)
+CUT_FALSE_ALARM = 0.001
 MOVE_FACTOR_SHARE = 0.3  # a valve's predicted flow change is uncertain by 30 % of its size…
 PUMP_FACTOR_SHARE = 0.2  # … a pump speed change's (affinity laws) by 20 %
 MIN_RATIO_SPEED = 0.05  # below this speed a speed ratio predicts nothing (a stopped pump)
@@ -1107,6 +1111,7 @@ class Controller:
         # its goal only takes from the others (estate12 with a valve stuck open: 9 valves
         # moved each cycle, the worst other inlet 0.992 → 0.984 of design).
         raising = plan.scale >= 1.0 - 1e-3
+        watched = 0 if coordinated else sum(1 for v in views.values() if v.movable)
         for iid in ids:
             view = views[iid]
             current = openings[iid]  # where it is (an isolated view plans it fully open)
@@ -1135,7 +1140,7 @@ class Controller:
                     self._significant(iid, view)
                     or self._likely_outside(iid)
                     or (raising and self._worth_raising(iid))
-                ):
+                ) and not self._cut_by_chance(iid, watched):
                     proposal = self._lone_correction(iid, current, proposal)
                 elif self._resting_outside(iid, raising):
                     proposal = self._edge_rest_move(iid, current)
@@ -1276,6 +1281,44 @@ class Controller:
             and not self._likely_outside(iid)
             and not self._resting_outside(iid, False)
         )
+
+    def _cut_by_chance(self, iid: str, watched: int) -> bool:
+        """Whether a lone cut of a flow above its goal is what noise alone gives the most
+        extreme of the ``watched`` inlets judged this cycle (§8.2.5): then it is not made.
+
+        The gates judge one inlet's estimate; the cut is made at the inlet whose estimate
+        lies furthest above its goal of all the network's, and among many inlets truly in
+        band the noise puts one there (the winner's curse). Per-step traces at 2 % noise,
+        each a cut of an inlet truly in band to below it, held there 10–12 cycles:
+        district120 seed 0, B116 truly +1.84 %, estimated +5.41 ± 0.86 % (4.2 σ above its
+        +1.79 % goal), cut to −0.80 %; households1200 seed 15, B033H06 truly +1.36 %,
+        estimated +5.85 ± 1.38 % (2.9 σ; its shrunk estimate +5.05 %, so "likely outside"),
+        cut to −0.24 %. Two tests, each with its own rule's meaning kept for one inlet:
+
+        - significance (``SIGNIFICANCE_Z_ABOVE``): the estimate must lie above its goal by
+          more than the largest of ``watched`` in-band inlets' noise reaches but once in
+          ``1 / CUT_FALSE_ALARM`` cycles (:func:`lone_cut_z`: 4.0 up to 32 inlets, 4.15
+          for 60, 4.31 for 120, 4.80 for 1,240);
+        - "likely outside" (:meth:`_likely_outside`, a more-likely-than-not rule): the
+          estimate must lie above its goal by more than the largest of their noise reaches
+          in half the cycles (:func:`typical_max_z`: 1.59 σ for 12, 2.52 for 120, 3.26 for
+          1,240). It holds at the 30 % lost readings it was made for (σ ≈ 1.3 % ⇒ ≥ 2.5 σ).
+
+        A raise (an estimate below its goal) is not judged here; nor is a coordinated
+        re-plan; an inlet truly resting outside keeps the edge-rest move
+        (:meth:`_resting_outside`), itself bounded by the count (:func:`edge_rest_z`).
+        """
+        inlet = self.network.inlets[iid]
+        if self.config.target_of(iid, inlet.device.type) != "flow":
+            return False  # a temperature target: its outer loop's deadband judges (§8.2.5)
+        value, std = self._gate_estimate(iid)
+        goal = self.goals.get(iid)
+        if value is None or std is None or goal is None or value <= goal or std <= 0:
+            return False
+        z = (value - goal) / std
+        if z > lone_cut_z(watched) and value - goal > GATE_TOLERANCE * goal:
+            return False
+        return not (self._likely_outside(iid) and z > typical_max_z(watched))
 
     def _landed(self, views: Mapping[str, InletView]) -> bool:
         """Whether last cycle's commands were a plan's landing (they touched at least
@@ -3374,6 +3417,22 @@ def _learnt_centre(flows: Mapping[str, float], learnt: Mapping[str, float] | Non
     if learnt is None:
         return None
     return model_centre({i: f / learnt[i] for i, f in flows.items() if learnt.get(i, 0.0) > 0})
+
+
+def lone_cut_z(watched: int) -> float:
+    """The z above its goal an estimate needs for a lone cut when ``watched`` inlets are
+    judged each cycle (``Controller._cut_by_chance``): the Šidák bound at which noise alone
+    takes any of them that far once in ``1 / CUT_FALSE_ALARM`` cycles, never below
+    ``SIGNIFICANCE_Z_ABOVE`` (one inlet's gate; the bound passes it at 32 inlets)."""
+    share = (1.0 - CUT_FALSE_ALARM) ** (1.0 / max(watched, 1))
+    return max(SIGNIFICANCE_Z_ABOVE, NormalDist().inv_cdf(share))
+
+
+def typical_max_z(watched: int) -> float:
+    """The median of the largest of ``watched`` standard normal draws, Φ⁻¹(2^(−1/n)): how far
+    above its goal, in σ, noise takes the most extreme of that many in-band inlets' estimates
+    in half the cycles (0 for one inlet; ``Controller._cut_by_chance``)."""
+    return NormalDist().inv_cdf(0.5 ** (1.0 / max(watched, 1)))
 
 
 def edge_rest_z(watched: int) -> float:
