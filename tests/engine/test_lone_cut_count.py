@@ -43,7 +43,8 @@ def _at(ctl: Controller, deviation: float, sigma: float) -> None:
 
 def _z(ctl: Controller) -> float:
     value, std = ctl._gate_estimate(INLET)
-    assert value is not None and std is not None
+    assert value is not None
+    assert std is not None
     return (value - ctl.goals[INLET]) / std
 
 
