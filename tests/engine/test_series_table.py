@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import random
 import struct
 from pathlib import Path
@@ -21,10 +20,7 @@ import numpy as np
 
 from custom_components.heatbalance.engine.control.controller import Controller
 from custom_components.heatbalance.engine.meters import (
-    PRIOR_WEIGHT,
     MeterCheck,
-    _pooled_var,
-    _Series,
 )
 from custom_components.heatbalance.engine.series_table import SeriesTable
 
@@ -75,33 +71,6 @@ def test_the_table_keeps_what_the_lists_kept_bit_for_bit() -> None:
         assert _bits(table.sums(rows).tolist()) == _bits([sum(lists[k]) for k in keys])
         assert table.all_lists(keys) == lists
     assert table.get("never") == []
-
-
-def test_the_pooled_noise_is_the_loops_bit_for_bit() -> None:
-    """:func:`_pooled_var` adds the series' noise sums in order, as its loop did (not
-    Python's compensated ``sum``, not numpy's pairwise one): with sums spanning 16 decades,
-    negative ones (a quantised series' less its register's share) and a fractional cross
-    sum, where any other order of addition gives other bits."""
-    rng = random.Random(5)
-    series = [
-        _Series(
-            diff_sq=rng.choice([-1.0, 1.0]) * 10.0 ** rng.uniform(-8, 8), diffs=rng.randint(0, 47)
-        )
-        for _ in range(2_000)
-    ]
-    for prior, cross in ((0.05, (0.0, 0.0)), (0.03, (1.2345678e-3, 7.5)), (0.02, (3e5, 1e9 + 0.5))):
-        diff_sq = prior**2 * 2.0 * PRIOR_WEIGHT + 2.0 * cross[0]
-        diffs = PRIOR_WEIGHT + cross[1]
-        for s in series:
-            diff_sq += s.diff_sq
-            diffs += s.diffs
-        expected = diff_sq / 2.0 / diffs
-        got = _pooled_var(iter(series), prior, cross)
-        assert struct.pack("<d", got) == struct.pack("<d", expected)
-        assert _pooled_var(series, prior, cross) == got
-        empty = (prior**2 * 2.0 * PRIOR_WEIGHT + 2.0 * cross[0]) / 2.0 / (PRIOR_WEIGHT + cross[1])
-        assert _pooled_var([], prior, cross) == empty
-    assert math.isnan(_pooled_var([_Series(diff_sq=math.inf), _Series(diff_sq=-math.inf)], 0.05))
 
 
 def _stored() -> dict[str, Any]:
