@@ -191,6 +191,15 @@ def test_a_small_network_is_judged_together_too() -> None:
     assert misses <= 0.07 * 300
 
 
+def test_an_absurd_ratio_is_judged_on_its_own_without_overflow() -> None:
+    """A flow estimate 1e155 times its set flow (a set flow of 1e-155 m³/h in a network
+    file, say): its deviation squared overflowed ``**`` (OverflowError in the cycle, found
+    by 23b); as a product it is infinite, the inlet lies beyond every outlier bound and is
+    judged on its own, and the others' bound stands."""
+    ratios = [(1.0, 0.01), (1.01, 0.01), (1e155, 0.01)]
+    assert worst_lower_bound(ratios, 2.0) == pytest.approx(1.0 - 0.02)
+
+
 def test_too_few_inlets_to_pool_are_each_judged_on_their_own() -> None:
     """Below ``POOL_MIN`` inlets (one: nothing to pool with) each is judged on its own."""
     ratios = [(1.012, 0.003)]

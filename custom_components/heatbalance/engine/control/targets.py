@@ -167,7 +167,7 @@ def worst_lower_bound(ratios: Sequence[tuple[float, float]], z: float) -> float 
     mid = n // 2
     median = values[mid] if n % 2 else 0.5 * (values[mid - 1] + values[mid])
     noise = sum(s * s for _, s in ratios) / n
-    spread = max(sum((r - median) ** 2 for r in values) / n - noise, 0.0)
+    spread = max(sum((r - median) * (r - median) for r in values) / n - noise, 0.0)
     spread += SPREAD_Z * math.sqrt(2.0 / n) * (spread + noise)
     median_var = 0.5 * math.pi * (spread + noise) / n
     z_all = NormalDist().inv_cdf(1.0 - SIMULTANEOUS / n)
@@ -178,7 +178,7 @@ def worst_lower_bound(ratios: Sequence[tuple[float, float]], z: float) -> float 
     for r, s in ratios:
         var = s * s
         alone = r - z * s
-        if (r - median) ** 2 > outlier**2 * (spread + var + median_var):
+        if (r - median) * (r - median) > outlier * outlier * (spread + var + median_var):
             lowest = min(lowest, alone)
             continue
         weight = spread / (spread + var) if spread + var > 0 else 0.0
