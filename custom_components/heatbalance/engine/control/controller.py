@@ -239,7 +239,7 @@ class Controller:
         # carry the plan (§5.3.6-5; the loop's ``pump_capacity`` alarm), else None
         self.short_share: float | None = None
         self.aim = config.aim  # flow goals over set flow: the margin the estimates need
-        self.trim = 1.0  # the pump loop's factor on every flow goal (≤ 1, _pump_trim)
+        self.trim = 1.0  # the pump loop's factor on every flow goal (≤ 1 but at an edge rest)
         self.quiet = 0  # cycles in a row without a valve or pump command (for the pump loop)
         self.trim_way = 0  # the pump loop's last move: −1 slower, +1 faster, 0 none yet …
         self.trim_age = 0  # … and the cycles since it (_trim_step: no hunting)
@@ -1063,7 +1063,7 @@ class Controller:
         share = plan.scale * self.aim * self.trim
         if at_full and share < self._short_below():
             self.short_share = share  # the plant cannot carry the set flows (§5.3.6-5)
-        trim = self._pump_trim(ids) if pump_on and not full else self.trim
+        trim = self._pump_trim(ids, openings) if pump_on and not full else self.trim
         moving = trim != self.trim and current_speed >= MIN_RATIO_SPEED
         if moving and not self._outside_band(views):
             # The pump loop alone: every flow follows the speed (affinity laws, fixed
@@ -1624,7 +1624,9 @@ class Controller:
             return 1.0 + wanted
         return self.aim
 
-    def _pump_trim(self, ids: list[str]) -> float:
+    def _pump_trim(
+        self, ids: list[str], openings: Mapping[str, float | None] | None = None
+    ) -> float:
         """The pump loop on the estimated flows: the factor on every flow goal it wants now.
 
         A pump speed change moves every flow by the same factor (affinity laws, §5.3.6-3:
@@ -1637,6 +1639,11 @@ class Controller:
         readings widen σ, so the loop slows less where less is known. Every inlet the
         controller regulates counts (households and buildings alike); one without an
         estimate (never read, or silent beyond ``MAX_ESTIMATE_AGE``) holds the loop.
+
+        Beyond the aim's goals (``trim`` > 1) only for an inlet resting at its band's lower
+        edge with its valve fully open (:meth:`_open_at_lower_edge`): no valve can raise
+        it, and no gate finds its deviation significant, so only the pump serves it. A
+        ``trim`` above 1 is then kept until the estimates allow a slow-down.
         """
         if self.quiet < TRIM_QUIET or not self.config.auto:
             return self.trim
@@ -1656,8 +1663,42 @@ class Controller:
         if lowest is None or not math.isfinite(lowest) or lowest <= 0:
             return self.trim
         worst = 1.0 / lowest
-        trim = min(max(self.trim * worst, 1.0 / self.aim), 1.0)
+        cap = max(1.0, self.trim)
+        if openings is not None and self._open_at_lower_edge(ids, openings):
+            cap = max(cap, min(self.trim * worst, self.trim * self._room_above(ids)))
+        trim = min(max(self.trim * worst, 1.0 / self.aim), cap)
         return self.trim if abs(trim / self.trim - 1.0) < self._trim_step(trim, ratios) else trim
+
+    def _open_at_lower_edge(self, ids: list[str], openings: Mapping[str, float | None]) -> bool:
+        """Whether a street-level leaf's estimate has rested at its band's lower edge for
+        ``EDGE_REST_CYCLES`` cycles (:meth:`_resting_outside`'s count) with its valve at the
+        end of its range (:meth:`_pump_trim`). estate12 without ΔP, branch pipes drawn
+        ×2/×0.5, seed 1: a plan's slow-down (0.9937 → 0.9746) opened B012 fully and landed
+        it at a true −0.05 %, estimated −0.7…+0.3 % ± 0.6 % for 16 steps; the pump loop
+        stopped at the aim's goals and the §8.2.5 hold came from step 15 with B012 below
+        the band."""
+        for iid in ids:
+            current = openings.get(iid)
+            if current is None or iid in self.faults or not self._street_leaf(iid):
+                continue
+            if self.edge_rests.get(iid, 0) > -EDGE_REST_CYCLES or self._edge_side(iid) != -1:
+                continue
+            device = self.network.inlets[iid].device
+            _, hi = self.config.limits.opening_range(device.min_opening, device.max_opening)
+            if current >= hi - 1e-9:
+                return True
+        return False
+
+    def _room_above(self, ids: list[str]) -> float:
+        """The largest factor on every flow that keeps each regulated inlet's estimate
+        within its band's upper edge (:meth:`_pump_trim` beyond the aim's goals)."""
+        room = math.inf
+        for iid in ids:
+            known = self._flow_band(iid) if iid not in self.faults else None
+            if known is None or known[0] <= 0:
+                continue
+            room = min(room, known[4] / (known[0] + known[1]))
+        return room
 
     def _trim_step(self, trim: float, ratios: list[tuple[float, float]]) -> float:
         """Smallest pump loop move worth sending (§8.2.5: no hunting): ``TRIM_STEP``; a move
@@ -2511,8 +2552,9 @@ class Controller:
             return current
         # A valve found outside its range is brought back however small the move; one the
         # limit holds where it already stands gets no command (a 10× oversized valve at its
-        # minimum opening was re-sent the same 5 % every step)
-        outside = (MIN_OPENING in acted or MAX_OPENING in acted) and value != current
+        # minimum opening was re-sent the same 5 % every step); one a float's width from its
+        # end (a plan's 1 − 3e-16) stands at it: re-sent, it restarted an edge-rest count
+        outside = (MIN_OPENING in acted or MAX_OPENING in acted) and abs(value - current) > 1e-9
         if abs(value - current) >= self.config.opening_deadband or outside:
             cmds.openings[iid] = value
             self._prior.setdefault(iid, self.last_openings.get(iid))
@@ -3175,7 +3217,7 @@ class Controller:
             ctl.moved_from = _finite_map(data.get("moved_from"), network)
         with _part("trim"):
             trim = _stored_or_none(data.get("trim"))
-            ctl.trim = min(max(trim, 1.0 / 1.2), 1.0) if trim is not None else 1.0
+            ctl.trim = min(max(trim, 1.0 / 1.2), 1.2) if trim is not None else 1.0
         with _part("quiet"):
             ctl.quiet = max(int(_stored_or_none(data.get("quiet")) or 0), 0)
         with _part("trim_way"):
