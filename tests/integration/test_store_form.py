@@ -76,9 +76,10 @@ async def test_learning_is_stored_as_compact_text(
     assert stored_memory(_read(text_file)) == stored_memory(_read(tree_file)) == learnt
 
 
-async def test_a_store_written_before_still_loads(hass: HomeAssistant, hass_storage: dict) -> None:
-    """A Store from before the text form (the learning as a tree under ``memory``) restores
-    the learning: the identification continues where it was, it does not start again."""
+async def _restarts_from(hass: HomeAssistant, hass_storage: dict, form: str, write: Any) -> None:
+    """Learn for 4 cycles, rewrite the Store's learning in ``form`` (``write``: the learnt
+    tree → that form's value), restart: the identification continues where it was and the
+    loop built from it cycles on."""
     entry = await add_network(hass, options={"algorithm": "ai"})
     await cycles(hass, entry, 4)
     samples = _identifier_samples(entry)
@@ -87,41 +88,32 @@ async def test_a_store_written_before_still_loads(hass: HomeAssistant, hass_stor
     await hass.async_block_till_done()
     key = f"{DOMAIN}.{entry.entry_id}"
     stored = hass_storage[key]["data"]
-    old = {k: v for k, v in stored.items() if k != MEMORY_JSON}
-    old[MEMORY_TREE] = stored_memory(stored)
-    hass_storage[key]["data"] = old  # as the integration wrote it until now
+    rewritten = {k: v for k, v in stored.items() if k != MEMORY_JSON}
+    rewritten[form] = write(stored_memory(stored))
+    hass_storage[key]["data"] = rewritten
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     again = _identifier_samples(entry)
     assert all(again[i] >= n for i, n in samples.items())  # continued, not restarted
     await cycles(hass, entry, 1)
     assert entry.runtime_data.coordinator.last_update_success
+
+
+async def test_a_store_written_before_still_loads(hass: HomeAssistant, hass_storage: dict) -> None:
+    """A Store from before the text form (the learning as a tree under ``memory``, as the
+    integration wrote it until then) restores the learning: the identification continues
+    where it was, it does not start again."""
+    await _restarts_from(hass, hass_storage, MEMORY_TREE, lambda learnt: learnt)
 
 
 async def test_a_store_in_lines_restores_the_learning(
     hass: HomeAssistant, hass_storage: dict
 ) -> None:
-    """The lines form (a large network's) restores the learning through HA's Store and the
-    first cycle: the identification continues where it was, and the loop built from it
-    cycles on (the read-back tree is let go a record at a time after the loop is built)."""
-    entry = await add_network(hass, options={"algorithm": "ai"})
-    await cycles(hass, entry, 4)
-    samples = _identifier_samples(entry)
-    assert max(samples.values()) >= 3
-    await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-    key = f"{DOMAIN}.{entry.entry_id}"
-    stored = hass_storage[key]["data"]
-    learnt = stored_memory(stored)
-    lines = {k: v for k, v in stored.items() if k != MEMORY_JSON}
-    lines[MEMORY_LINES] = deflated_lines(learnt)[0]  # as a 23k network's is written
-    hass_storage[key]["data"] = lines
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    again = _identifier_samples(entry)
-    assert all(again[i] >= n for i, n in samples.items())  # continued, not restarted
-    await cycles(hass, entry, 1)
-    assert entry.runtime_data.coordinator.last_update_success
+    """The lines form (a large network's, as a 23k network's is written) restores the
+    learning through HA's Store and the first cycle: the identification continues where it
+    was, and the loop built from it cycles on (the read-back tree is let go a record at a
+    time after the loop is built)."""
+    await _restarts_from(hass, hass_storage, MEMORY_LINES, lambda learnt: deflated_lines(learnt)[0])
 
 
 def test_the_text_reads_back_as_the_tree_did(tmp_path: Path) -> None:

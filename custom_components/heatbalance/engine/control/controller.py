@@ -1374,13 +1374,7 @@ class Controller:
     def _landed_high(self, iid: str) -> bool:
         """Whether a street-level leaf's flow estimate lies in its band, at or above its
         goal (:meth:`_asks_no_cut`)."""
-        if not self._street_leaf(iid):
-            return False
-        known = self._flow_band(iid)
-        if known is None:
-            return False
-        value, _, goal, _, hi = known
-        return goal <= value <= hi
+        return self._in_band_beside_goal(iid, above=True)
 
     def _low_in_band(self, iid: str) -> bool:
         """Whether a street-level leaf's flow estimate lies in its band at or below its goal:
@@ -1397,13 +1391,18 @@ class Controller:
         Spared, it gets only what makes up for the others' moves and the pump
         (:meth:`_spared_cuts`).
         """
+        return self._in_band_beside_goal(iid, above=False)
+
+    def _in_band_beside_goal(self, iid: str, *, above: bool) -> bool:
+        """Whether a street-level leaf's flow estimate lies in its band on one side of its
+        goal: between goal and upper edge (``above``), else between lower edge and goal."""
         if not self._street_leaf(iid):
             return False
         known = self._flow_band(iid)
         if known is None:
             return False
-        value, _, goal, lo, _ = known
-        return lo <= value <= goal
+        value, _, goal, lo, hi = known
+        return goal <= value <= hi if above else lo <= value <= goal
 
     def _spared_buildings(
         self, buildings: list[tuple[str, float, float]], factors: Mapping[str, float]
