@@ -128,7 +128,8 @@ GENERATED = {  # name: (buildings, households per building, seed, loop)
 }
 RESULTS = Path(os.environ.get("BENCH_PRODUCT_OUT", tempfile.gettempdir())) / "bench_product"
 ALGORITHMS = {"traditional": "traditional", "ai": "model"}
-LEVEL = "intermediate"
+# the level judged and regulated at (``--level``; the case's subprocess reads it back)
+LEVEL = os.environ.get("BENCH_PRODUCT_LEVEL") or "intermediate"
 NO_GATEWAY = ("gen23k",)  # 1,540 Modbus devices: beyond one gateway polling every 0.2 s
 NETWORK_FILES: dict[str, Path] = {}  # networks other benchmarks wrote (bench_product_faults)
 # Home Assistant's own Store I/O, taken before the harness replaces it by an in-memory mock
@@ -1205,6 +1206,12 @@ def main() -> int:
     parser.add_argument("--algorithm", nargs="*", default=list(ALGORITHMS))
     parser.add_argument("--steps", type=int, default=16)
     parser.add_argument(
+        "--level",
+        default=LEVEL,
+        choices=["primary", "intermediate", "advanced"],
+        help="the level regulated and judged at (§8.2.2–§8.2.4; default intermediate)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=3000.0, help="seconds a case may run (then it fails)"
     )
     parser.add_argument("--verbose", action="store_true", help="share in band per cycle")
@@ -1300,6 +1307,7 @@ def main() -> int:
         env["BENCH_PRODUCT_HA_CHECKS"] = "1" if args.ha_checks else "0"
         env["BENCH_PRODUCT_NO_CLI"] = "1" if args.no_cli else ""
         env["BENCH_PRODUCT_CLI_MIN_FLOW"] = str(args.cli_min_flow / 100.0)
+        env["BENCH_PRODUCT_LEVEL"] = args.level
         env["BENCH_PRODUCT_NO_GC_FREEZE"] = "1" if args.no_gc_freeze else ""
         env["BENCH_PRODUCT_NO_GC_PAUSE"] = "1" if args.no_gc_pause else ""
         env["BENCH_PRODUCT_NO_GC_SETTLE"] = "1" if args.no_gc_settle else ""
