@@ -44,6 +44,10 @@ ATTR_IN_BAND = "in_band"
 ATTR_IN_BAND_READINGS = "in_band_readings"
 ATTR_SHARE_READINGS = "share_in_band_readings"
 ATTR_NO_ESTIMATE = "inlets_without_estimate"
+# inlets whose estimate is outside the band, and of them those outside by no more than noise
+# explains for the number judged (issue 10, §8.2.4)
+ATTR_OUT_OF_BAND = "inlets_out_of_band"
+ATTR_WITHIN_NOISE = "inlets_out_within_noise"
 ATTR_LEVEL = "level"
 ATTR_CLAUSE = "clause"
 ATTR_ESTIMATE_DEVIATION = "estimate_deviation"
@@ -347,7 +351,10 @@ def network_verdicts(data: CycleResult | None) -> dict[str, Any]:
     """The share in band's attributes (issue 9 item 1): the network's verdict on the
     estimates (the state's basis), and the verdict and share on this cycle's readings beside
     it; the judged inlets without an estimate (no verdict: left out of the share), the level
-    and the clause judged by (§8.2.2–§8.2.4)."""
+    and the clause judged by (§8.2.2–§8.2.4). Beside the verdict, how many inlets' estimates
+    lie outside the band and how many of them by no more than noise explains for the number
+    judged (``evaluation.within_noise``, issue 10): a "no" that rests on those alone is the
+    noise of many estimates, not an inlet known to be out."""
     shown = data.estimate_evaluation if data is not None else None
     raw = data.evaluation if data is not None else None
     if shown is None or raw is None or data is None:
@@ -357,6 +364,8 @@ def network_verdicts(data: CycleResult | None) -> dict[str, Any]:
         ATTR_IN_BAND_READINGS: raw.in_band,
         ATTR_SHARE_READINGS: _rounded(data.share_in_band_readings),
         ATTR_NO_ESTIMATE: len(shown.missing),
+        ATTR_OUT_OF_BAND: len(shown.out_of_band),
+        ATTR_WITHIN_NOISE: len(shown.out_within_noise),
         ATTR_LEVEL: shown.level,
         ATTR_CLAUSE: shown.band.clause,
     }

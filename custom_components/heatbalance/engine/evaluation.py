@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
+from statistics import NormalDist
 from typing import Any
 
 from .control.base import usable
@@ -163,6 +164,9 @@ class Evaluation:
     mean_imbalance: float | None
     time_s: float | None = None
     out_of_band: tuple[str, ...] = field(default=())
+    # of ``out_of_band``: estimates outside by no more than noise explains for the number of
+    # inlets judged (:func:`within_noise`), shown beside the verdict, which counts them
+    out_within_noise: tuple[str, ...] = field(default=())
     mean_room_c: float | None = None  # room target: mean actual indoor temperature (§8.2.4-4)
     mean_room_setpoint_c: float | None = None
     mean_room_deviation_k: float | None = None
@@ -172,6 +176,7 @@ class Evaluation:
         data = asdict(self)
         data["missing"] = list(self.missing)
         data["out_of_band"] = list(self.out_of_band)
+        data["out_within_noise"] = list(self.out_within_noise)
         return data
 
 
@@ -186,6 +191,7 @@ def evaluate(
     weights: Mapping[str, float] | None = None,
     uncertainty: Mapping[str, float] | None = None,
     held: Collection[str] = (),
+    settled: Collection[str] | None = None,
 ) -> Evaluation:
     """Evaluate one cycle's readings against the band of ``level`` and ``target``.
 
@@ -204,7 +210,10 @@ def evaluate(
     judged in band on their estimates last cycle; each stays in band while its value lies
     outside by no more than its σ (half its ±2 σ), at most a tenth of the band's width
     (:func:`hysteresis`) — one noisy estimate does not make the shown verdict flicker, a
-    wide one keeps nothing in; ``miss`` still says how far out it lies.
+    wide one keeps nothing in; ``miss`` still says how far out it lies. ``settled``: inlets
+    whose estimate outside the band is listed apart where noise explains it for the number
+    judged (:func:`within_noise`, ``Evaluation.out_within_noise``; None: none is, as on
+    readings); the network verdict counts them all the same.
     """
     the_band = band(level, target)
     spread = uncertainty or {}
@@ -226,7 +235,7 @@ def evaluate(
         )
         for iid in ids
     }
-    summary = _summarise(level, target, the_band, results, readings, ids)
+    summary = _summarise(level, target, the_band, results, readings, ids, settled)
     return _room_mean(summary) if target == "room" else summary
 
 
@@ -448,11 +457,14 @@ def _summarise(
     results: dict[str, InletEvaluation],
     readings: Any,
     ids: list[str],
+    settled: Collection[str] | None = None,
 ) -> Evaluation:
-    """Network verdict (every inlet in band, §8.2.2–§8.2.4) and indicators."""
+    """Network verdict (every inlet in band, §8.2.2–§8.2.4) and indicators; beside it, of the
+    inlets out, those out by no more than noise explains (:func:`within_noise`)."""
     known = [r for r in results.values() if r.in_band is not None]
     missing = tuple(r.inlet_id for r in results.values() if r.in_band is None)
     out = tuple(r.inlet_id for r in known if not r.in_band)
+    noise = () if settled is None else within_noise(known, settled)
     if out:
         verdict: bool | None = False
     elif missing or not known:
@@ -483,6 +495,47 @@ def _summarise(
         mean_imbalance=sum(ratios) / len(ratios) if ratios else None,
         time_s=usable(_attr(readings, "time_s")),
         out_of_band=out,
+        out_within_noise=noise,
+    )
+
+
+def noise_max_z(judged: int) -> float:
+    """How far, in σ, noise alone takes the most extreme of ``judged`` estimates beyond a
+    value they all truly share, in half the cycles: the median of the largest of that many
+    standard normal draws, Φ⁻¹(2^(−1/n)) — 0 for one inlet, 1.59 for 12, 2.52 for 120, 3.26
+    for 1,240 (Šidák's reasoning, as the controller's ``typical_max_z`` for a lone cut)."""
+    return NormalDist().inv_cdf(0.5 ** (1.0 / max(judged, 1)))
+
+
+def within_noise(known: list[InletEvaluation], settled: Collection[str]) -> tuple[str, ...]:
+    """The inlets shown out of band whose estimate lies outside by no more than noise
+    explains for the ``known`` inlets judged: ``noise_max_z(n)`` of its σ. Only ``settled``
+    inlets, and only an estimate whose point is outside (one shown out for being too wide
+    to tell, :func:`chance_in_band`, is no noise).
+
+    Why (issue 10, §8.2.4): the network is shown in band once every inlet's estimate is,
+    so the shown verdict is a minimum over n honest estimates. households1200 at 2 % noise
+    (advanced, AI, every household judged) settles every flow +0.8…+2 % above the lower
+    edge while a household's estimate is ±0.6…0.8 % (σ): about 1,240 × Φ(−1.9) ≈ 35
+    estimates lie below the edge by chance (23h). This lists them apart, so an operator sees
+    that a "not in band" rests on estimates noise alone puts there.
+
+    Why not in the verdict (24f): allowed for in it, an inlet truly just outside cannot be
+    told from that noise. Through HA (gen60, advanced, 2 % noise, seed 0) B060 sat truly
+    at −0.88 % of set flow, estimated −0.69 ± 1.57 % (2 σ): within the 2.25 σ the most
+    extreme of 60 reaches, and the network was shown in band cycle after cycle while the
+    plant was not; on households1200 (probe, seeds 0–2) the lags fell 37 → 30 cycles.
+    Claiming the band is the worse error: the verdict stays every inlet's."""
+    z = noise_max_z(len(known))
+    return tuple(
+        r.inlet_id
+        for r in known
+        if r.in_band is False
+        and r.inlet_id in settled
+        and r.miss is not None
+        and r.miss > 0.0
+        and r.uncertainty is not None
+        and r.miss <= z * r.uncertainty / UNCERTAINTY_Z + EDGE_TOLERANCE
     )
 
 
