@@ -253,8 +253,9 @@ class ControlLoop:
         # in for an inlet planned without a reading in the shown verdict (:meth:`_plan`)
         self._sent_plan: dict[str, float] = {}
         # per cycle, the inlets whose flow the valve commands sent before it changed and how
-        # many commands those were, the last ``NOISE_CALM_CYCLES``: the shown verdict's noise
-        # allowance (:meth:`_settled`); not stored (after a restart none until known again)
+        # many commands those were, the last ``NOISE_CALM_CYCLES``: which estimates outside
+        # may be counted as noise beside the shown verdict (:meth:`_settled`); not stored
+        # (after a restart none is, until two cycles are known again)
         self._recent_moves: list[tuple[set[str], int]] = []
         self._families: dict[str, list[Inlet]] | None = None  # households per building
         self._load_for: list[str] | None = None  # the judged list _load_ids was made from
