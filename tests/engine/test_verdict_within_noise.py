@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import pytest
 
+from custom_components.heatbalance.engine.control.base import ControllerConfig
 from custom_components.heatbalance.engine.control.setpoints import flow_setpoint
 from custom_components.heatbalance.engine.evaluation import evaluate, noise_max_z
+from custom_components.heatbalance.engine.loop import ControlLoop, LoopConfig
 
 
 def _readings(net, above_pct: float, odd: dict[str, float]) -> dict[str, dict[str, float]]:
@@ -98,3 +100,28 @@ def test_for_one_inlet_nothing_outside_is_noise(builtin) -> None:
     )
     assert ev.in_band is False
     assert ev.out_within_noise == ()
+
+
+def test_only_a_calm_network_s_untouched_inlets_are_judged_for_noise(builtin) -> None:
+    """``ControlLoop._settled``: none before two cycles of moves are known (a fresh start or a
+    restart), none while a cycle commanded more than 5 % of the judged inlets (a plan
+    landing, PI trimming a share), else the judged inlets no command of the last two cycles
+    touched."""
+    net = builtin("district120")
+    loop = ControlLoop(
+        net,
+        LoopConfig(controller=ControllerConfig(level="advanced", target="flow")),
+        cycle_s=1800.0,
+    )
+    ids = list(net.inlets)
+    assert loop._settled(ids) is None
+    loop._note_moves({"B001"}, 1)
+    assert loop._settled(ids) is None  # one cycle known
+    loop._note_moves({"B002", "B003"}, 2)
+    assert loop._settled(ids) == set(ids) - {"B001", "B002", "B003"}
+    loop._note_moves(set(ids[:7]), 7)  # 7 of 120 commanded: more than 5 %
+    assert loop._settled(ids) is None
+    loop._note_moves(set(), 0)
+    assert loop._settled(ids) is None  # the busy cycle is one of the last two
+    loop._note_moves(set(), 0)
+    assert loop._settled(ids) == set(ids)
