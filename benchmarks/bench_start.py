@@ -8,7 +8,9 @@ Assistant's own test harness (pytest-homeassistant-custom-component, as ``bench_
    and unloaded, so its Store, device and entity registries are what Home Assistant keeps;
 2. the Store's cycle memory is replaced by a day-old one (``bench_restore --write F``:
    48 disturbed cycles of the integration's ``run_cycle`` on the same network), written as
-   the coordinator writes it (``persistence.memory_form``: deflated text);
+   the coordinator writes it (``persistence.memory_form``: a large learning in its own file
+   beside the Store, ``memory_file``; on code from before that file, deflated text in the
+   Store);
 3. ``hass.config_entries.async_setup`` is timed to its return — the Store read, the
    learning restored, the first coordinator data (the loop rebuilt from the Store and its
    first cycle), the platforms with every entity registered and written — and then to
@@ -16,7 +18,9 @@ Assistant's own test harness (pytest-homeassistant-custom-component, as ``bench_
    alone beside), the load average before and after, the parts (``bench_product``'s
    :class:`StartParts`), the event loop's longest callback in its thread's CPU time and
    its longest stall (a 5 ms heartbeat), the restore's warnings (a damaged part would be
-   named) and the meter check's restored windows (evidence the day was read, not dropped).
+   named) and the meter check's restored windows (evidence the day was read, not dropped);
+4. then one save of the restored learning (``coordinator.async_save``, as the timer's after a
+   cycle) with the same heartbeat: HA 2025.4 serialises every Store on the event loop.
 
 Steps 2-3 run ``--reps`` times in one process (the Store rewritten each time from the same
 bytes). (At 8ffa043 ``--variants as-is field-by-field`` alternated the meter check's read
@@ -48,6 +52,7 @@ import os
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -92,25 +97,72 @@ class Warnings(logging.Handler):
         self.found.append(record.getMessage()[:300])
 
 
-def _day_old_memory(state_file: Path) -> tuple[str, str, dict[str, str]]:
-    """``state_file``'s network, algorithm and cycle memory in the Store's form
-    (``persistence.memory_form``: the deflated text the coordinator writes)."""
+def _day_old_memory(state_file: Path, folder: Path) -> tuple[str, str, dict[str, Any]]:
+    """``state_file``'s network, algorithm and cycle memory in the Store's form, as the
+    coordinator writes it (``persistence.memory_form``): a large learning in its file
+    (``memory_file``, written in ``folder`` under a stand-in entry id), on code from before
+    that file the deflated text in the Store."""
     from custom_components.heatbalance.persistence import memory_form
 
     memory = json.loads(state_file.read_text())
     name, algorithm = memory.pop("network"), memory.pop("algorithm")
-    return name, algorithm, memory_form(memory)
+    try:
+        from custom_components.heatbalance.memory_file import LearningFiles
+    except ImportError:  # code from before the learning file
+        return name, algorithm, memory_form(memory)
+    return (
+        name,
+        algorithm,
+        memory_form(memory, partial(LearningFiles(folder, "day-old").write, "a")),
+    )
 
 
-def _day_old_store(path: Path, form: dict[str, str]) -> bytes:
-    """The Store file at ``path`` with its cycle memory replaced by ``form``."""
+def _day_old_store(path: Path, form: dict[str, Any], folder: Path) -> tuple[bytes, bytes | None]:
+    """The Store file at ``path`` with its cycle memory replaced by ``form``, and the bytes
+    of the learning file it names (None when the learning is in the Store), renamed to the
+    entry's (the file's digest is its content's)."""
     store = json.loads(path.read_text())
     # every form of the learning a version wrote (persistence.MEMORY_*), so the bench runs
     # on the code before a form was added too
-    for key in ("memory_json", "memory", "memory_zlib", "memory_lines"):
+    for key in ("memory_json", "memory", "memory_zlib", "memory_lines", "memory_file"):
         store["data"].pop(key, None)
     store["data"].update(form)
-    return json.dumps(store).encode()
+    pointer = form.get("memory_file")
+    learning = None
+    if pointer is not None:
+        learning = (folder / pointer["file"]).read_bytes()
+        pointer["file"] = pointer["file"].replace("day-old", store["key"].split(".", 1)[1])
+    return json.dumps(store).encode(), learning
+
+
+def _store_files(store: Path) -> dict[str, float]:
+    """The sizes (MB) of the entry's Store and learning files."""
+    return {p.name: p.stat().st_size / 1e6 for p in store.parent.glob(f"{store.name}*")}
+
+
+async def _timed_save(coordinator: Any) -> dict[str, Any]:
+    """One save of the restored learning (as the coordinator's timer saves after a cycle):
+    wall and CPU seconds, the event loop's longest stall and callback, the files written.
+    Home Assistant 2025.4 serialises every Store on the event loop."""
+    block, beat = LongestCallback(), Heartbeat()
+    block.start()
+    beat.start()
+    await asyncio.sleep(0)
+    t0, c0, l0 = time.perf_counter(), time.process_time(), time.thread_time()
+    try:
+        await coordinator.async_save()
+    finally:
+        block.stop()
+        beat.stop()
+    spent = time.perf_counter() - t0, time.process_time() - c0, time.thread_time() - l0
+    return {
+        "spent": spent,
+        "stall_ms": beat.worst_s * 1000.0,
+        "long_stalls": len(beat.long),
+        "longest_callback": block.report(),
+        "files": _store_files(Path(coordinator.store.path)),
+        "load": _load(),
+    }
 
 
 def _windows(coordinator: Any) -> dict[str, Any]:
@@ -177,7 +229,8 @@ async def test_start(hass: Any, request: Any) -> None:
     """The benchmark run (see the module docstring); writes its figures as JSON."""
     state_file = Path(os.environ["BENCH_START_STATE"])
     reps = int(os.environ.get("BENCH_START_REPS", "1"))
-    name, algorithm, form = _day_old_memory(state_file)
+    made = Path(tempfile.mkdtemp(prefix="bench_start-learning-"))
+    name, algorithm, form = _day_old_memory(state_file, made)
     gc.collect()  # the day's tree is gone before anything is timed
     _refreshes_counted(request.getfixturevalue("monkeypatch"))
     asyncio.get_running_loop().set_debug(False)  # as Home Assistant runs, unless asked below
@@ -187,7 +240,8 @@ async def test_start(hass: Any, request: Any) -> None:
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
         store = Path(hass.config.config_dir) / ".storage" / f"heatbalance.{entry.entry_id}"
-        day_old = _day_old_store(store, form)
+        day_old, learning = _day_old_store(store, form, made)
+        pointer = form.get("memory_file")
         del form
         checks = HaChecks.start(hass)  # block_async_io, as every HA start; asyncio debug:
         debug = os.environ.get("BENCH_START_ASYNCIO_DEBUG") == "1"
@@ -196,9 +250,14 @@ async def test_start(hass: Any, request: Any) -> None:
         try:
             for rep in range(reps):
                 store.write_bytes(day_old)
+                if learning is not None and pointer is not None:
+                    (store.parent / pointer["file"]).write_bytes(learning)
                 HaChecks.phase = f"start {rep + 1}"
                 row = await _timed_start(hass, entry, rep + 1)
                 row["store_mb"] = len(day_old) / 1e6
+                row["learning_mb"] = len(learning) / 1e6 if learning is not None else 0.0
+                HaChecks.phase = f"save {rep + 1}"
+                row["save"] = await _timed_save(entry.runtime_data.coordinator)
                 rows.append(row)
                 HaChecks.phase = f"unload {rep + 1}"  # not timed: after the start
                 assert await hass.config_entries.async_unload(entry.entry_id)
@@ -257,6 +316,20 @@ def _print(result: dict[str, Any], name: str) -> None:
             print(f"    {samples}× {stack[:220]}")
         for text in r["warnings"][:3]:
             print(f"    warning: {text}")
+        save = r.get("save")
+        if save:
+            files = ", ".join(f"{k} {v:.1f} MB" for k, v in sorted(save["files"].items()))
+            print(
+                f"  {r['rep']}: save after the start {save['spent'][0]:.2f} / "
+                f"{save['spent'][1]:.2f} / {save['spent'][2]:.2f} s (wall / CPU / loop CPU); "
+                f"longest stall {save['stall_ms']:.0f} ms ({save['long_stalls']} ≥ 100 ms); "
+                f"longest callback {save['longest_callback']['ms']:.0f} ms; files {files}; "
+                f"load {save['load']}"
+            )
+        print(
+            f"  {r['rep']}: Store read {r.get('store_mb', 0):.1f} MB, learning file "
+            f"{r.get('learning_mb', 0):.1f} MB"
+        )
     print(f"Home Assistant's checks: {len(result['checks'])} warnings")
     for found in result["checks"][:10]:
         print(f"  [{found['phase']}] {found['logger']}: {found['msg'][:400]}")

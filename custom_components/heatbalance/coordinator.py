@@ -17,11 +17,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import CoreState, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
@@ -53,8 +54,10 @@ from .engine.model import Network
 from .engine.simulator import Simulator
 from .gateway_source import async_attach
 from .gc_tuning import run_cycle_paused, run_frozen, run_paused
+from .memory_file import SLOTS, LearningFiles
 from .memory_release import release
 from .persistence import (
+    MEMORY_FILE,
     PLANT_CLOCK,
     SAVE_DELAY_S,
     STORE_VERSION,
@@ -66,7 +69,7 @@ from .persistence import (
 )
 from .plant import Plant
 from .records import archive_cycle
-from .repairs import async_design_load_issue, async_gateway_issues
+from .repairs import async_design_load_issue, async_gateway_issues, async_learning_lost_issue
 from .settings import InletConfig, Settings
 
 if TYPE_CHECKING:
@@ -119,6 +122,10 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         self.store: Store[dict[str, Any]] = Store(
             hass, STORE_VERSION, f"{DOMAIN}.{entry.entry_id}", **STORE_OFF_LOOP
         )
+        # a large network's learning, in a file of its own beside the Store (memory_file),
+        # and the slot the Store on disk names (the next save writes the other one)
+        self.learning = LearningFiles.of(hass, entry.entry_id)
+        self._learning_slot: str | None = None
         self.memory = CycleMemory()
         self.alarms = AlarmBook()
         self.sent: dict[str, float] = {}  # openings dispatched last cycle (to verify)
@@ -156,7 +163,7 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         # network, so in the executor (no cycle runs before the setup is done); the parsed
         # learning frozen at the job's end, not walked by the collector until the first
         # cycle reads and drops it (gc_tuning.run_frozen)
-        self.memory, self.balance = await self.hass.async_add_executor_job(
+        self.memory, self.balance, lost = await self.hass.async_add_executor_job(
             run_frozen,
             len(self.network.inlets),
             restore_state,
@@ -165,7 +172,11 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             self.clock,
             self.simulator,
             self.inlets,
+            self.learning,
         )
+        self._learning_slot = self.learning.slot_of(stored.get(MEMORY_FILE))
+        if self.config_entry is not None:
+            async_learning_lost_issue(self.hass, self.config_entry, lost)
         self.plant.left = left_real(self.memory.sources, self.inlets)
         self.plant.unplaced = set(self.memory.changed)
         held = stored.get("plant", {}).get("held")
@@ -239,8 +250,10 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         trees = [self.memory.as_dict() if memory is None else memory]
         del memory
         sources = source_keys(self.inlets, self.memory.sources)
+        slot = next(s for s in SLOTS if s != self._learning_slot)  # not the Store's on disk
+        write = partial(self.learning.write, slot)
         state = stored_state(
-            trees[0], self.alarms, self.balance, self.clock, self.simulator, sources
+            trees[0], self.alarms, self.balance, self.clock, self.simulator, sources, write
         )
         release(trees)  # the serialised learning let go a slice at a time (memory_release)
         state["plant"]["held"] = held = self.plant.held_dict()  # what an offline gateway holds
@@ -253,7 +266,9 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
         """Write the Store now (on unload, and :data:`SAVE_DELAY_S` after a change).
 
         The controller's learning and the plant's valves are serialised in the executor
-        (hundreds of ms on a 23,000-household network) while no cycle works on it.
+        (hundreds of ms on a 23,000-household network) while no cycle works on it; a large
+        network's learning is written to its file there too (memory_file), and the Store,
+        holding only its pointer, is written before the next save can pick a slot.
         """
         async with self.engine_lock:
             # after the wait: a cycle that held the lock may have scheduled a save meanwhile
@@ -262,12 +277,25 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
             data = await self.hass.async_add_executor_job(  # 0.9 → 0.4 s CPU at 23k
                 run_paused, len(self.network.inlets), self.stored
             )
+            await self._async_write(data)
+
+    async def _async_write(self, data: dict[str, Any]) -> None:
+        """Write the Store; once it is on disk, the slot it names is the one the next save
+        leaves alone, and learning files it no longer names are removed. While HA stops,
+        its final write takes the Store later: the slot stays as it was."""
+        landed = self.hass.state is not CoreState.stopping
         await self.store.async_save(data)
+        if not landed:
+            return
+        slot = self.learning.slot_of(data.get(MEMORY_FILE))
+        if slot is None and self._learning_slot is not None:  # the learning is in the Store
+            await self.hass.async_add_executor_job(self.learning.remove)
+        self._learning_slot = slot
 
     def schedule_save(self) -> None:
         """Write the Store within :data:`SAVE_DELAY_S` (changes in between go along)."""
-        if self.hass.is_stopping:  # too late for a timer: HA's final write takes it
-            self.store.async_delay_save(self.stored, SAVE_DELAY_S)
+        if self.hass.is_stopping:  # too late for a timer: HA waits for this task to end
+            self.hass.async_create_task(self.async_save(), f"{DOMAIN} save while stopping")
             return
         if self._save_unsub is None:
             self._save_unsub = async_call_later(self.hass, SAVE_DELAY_S, self._async_save_due)

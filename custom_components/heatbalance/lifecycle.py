@@ -29,6 +29,7 @@ from .coordinator import HeatbalanceConfigEntry, HeatbalanceCoordinator, Heatbal
 from .engine.loader import NetworkError
 from .engine.simulator import Simulator
 from .gc_tuning import LARGE_NETWORK, async_freeze, run_frozen, run_paused
+from .memory_file import LearningFiles
 from .network_setup import build_network, definitions, handed_over, network_source
 from .persistence import STORE_VERSION
 from .records import CONF_ARCHIVE_URL, audited_change
@@ -190,8 +191,9 @@ def _schedule_reload(hass: HomeAssistant, entry_id: str) -> None:
 
 
 async def async_remove_network(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """The entry is deleted: its Store and issues go too."""
+    """The entry is deleted: its Store, its learning files and its issues go too."""
     await Store[dict[str, Any]](hass, STORE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()
+    await hass.async_add_executor_job(LearningFiles.of(hass, entry.entry_id).remove)
     async_clear_issues(hass, entry.entry_id)
 
 

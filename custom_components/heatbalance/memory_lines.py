@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from homeassistant.helpers.json import json_bytes
@@ -74,11 +74,17 @@ def _slices(
 def deflated_lines(memory: Mapping[str, Any]) -> tuple[str, int]:
     """``memory``'s :func:`lines`, deflated and base64-encoded a slice at a time; with the
     size of the lines' text (bytes)."""
+    return deflated(lines(memory))
+
+
+def deflated(stream: Iterable[bytes]) -> tuple[str, int]:
+    """The lines of ``stream`` deflated and base64-encoded a slice at a time; with the size
+    of their text (bytes)."""
     squeeze = zlib.compressobj(ZLIB_LEVEL)
     out: list[str] = []
     pending = bytearray()
     size = 0
-    for line in lines(memory):
+    for line in stream:
         size += len(line) + 1
         pending += squeeze.compress(line + b"\n")
         if len(pending) >= RAW_CHUNK:
@@ -95,18 +101,28 @@ def read_deflated_lines(encoded: str) -> dict[str, Any]:
     """The tree :func:`deflated_lines` wrote; an empty one where the text is damaged (cut
     short, not base64, not deflate, a line not a ``[path, mapping]``): the learning
     restarts, nothing worse."""
+    chunks = (
+        base64.b64decode(encoded[start : start + B64_CHUNK], validate=True)
+        for start in range(0, len(encoded), B64_CHUNK)
+    )
+    try:
+        return inflated_lines(chunks)
+    except (binascii.Error, ValueError, zlib.error, *JSON_DECODE_EXCEPTIONS):
+        return {}
+
+
+def inflated_lines(chunks: Iterable[bytes]) -> dict[str, Any]:
+    """The tree whose deflated :func:`lines` come in ``chunks``, inflated and merged a
+    chunk at a time. Raises ``zlib.error``, ``ValueError`` or a JSON decode error where
+    they are damaged (cut short: the stream or its last line never ended)."""
     inflate = zlib.decompressobj()
     root: dict[str, Any] = {}
     rest = b""
-    try:
-        for start in range(0, len(encoded), B64_CHUNK):
-            raw = base64.b64decode(encoded[start : start + B64_CHUNK], validate=True)
-            rest = _merge_lines(rest + inflate.decompress(raw), root)
-        rest = _merge_lines(rest + inflate.flush(), root)
-    except (binascii.Error, ValueError, zlib.error, *JSON_DECODE_EXCEPTIONS):
-        return {}
+    for raw in chunks:
+        rest = _merge_lines(rest + inflate.decompress(raw), root)
+    rest = _merge_lines(rest + inflate.flush(), root)
     if rest or not inflate.eof:
-        return {}  # cut short: the last line never ended
+        raise ValueError("cut short: the last line never ended")
     return root
 
 

@@ -13,21 +13,28 @@ once a cycle. As text it is written at its compact size, parsed by the same JSON
 so it reads back value for value. A Store written before (``memory`` as a tree) still
 loads; an older version of the integration ignores the text and starts its learning afresh.
 
-A large network's text is deflated (zlib, fastest level) and kept as base64: gen23k's Store
-file of 62.5 MB is 14.9 MB, written once a cycle (every 30 min by default: 3.0 GB a day on
-the SD card became 0.7 GB), for 0.1-0.2 s CPU more per save and 0.1 s more per restart, both
-in the executor. Below :data:`ZLIB_MIN_BYTES` the text is kept as it is (readable; squeezing
-it would save little). The deflated text is written and read in slices
-(:mod:`.memory_lines`, ``memory_lines``): as one JSON text (``memory_zlib``, still read) its
-parse held the GIL, so the event loop, for 0.7-1.0 s of a 23k restart.
+A large network's learning (from :data:`FILE_MIN_BYTES` of JSON lines) is not kept in the
+Store at all: it goes to a file of its own beside it (:mod:`.memory_file`: deflated JSON
+lines, written and read a chunk at a time in the executor), and the Store keeps a pointer
+to it (``memory_file``: the file's name, size and SHA-256). Inside the Store, HA's own read
+parsed it in one call holding the GIL, and HA 2025.4 serialised it on the event loop at
+every save (issue 10, nothing blocking in the event loop). A file that is missing, damaged
+or not the one named gives an empty learning, flagged (the caller raises a repair); where
+the file cannot be written, the learning goes into the Store as deflated lines
+(``memory_lines``, :mod:`.memory_lines`), as it did before. Every older form still loads:
+``memory_lines``, ``memory_zlib`` (the text deflated as one base64 text), ``memory_json``
+and ``memory``; the first save writes the current form. A version of the integration from
+before the file ignores the pointer and restarts its learning (the Store itself loads).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from itertools import chain
 from typing import Any
 
 from homeassistant.helpers.json import json_bytes
@@ -40,8 +47,11 @@ from .engine.control.base import usable
 from .engine.diagnosis import RESTORE_ERRORS
 from .engine.evaluation import BalanceStateMachine
 from .engine.simulator import Simulator
-from .memory_lines import deflated_lines, read_deflated_lines
+from .memory_file import LearningFiles, LearningUnreadableError
+from .memory_lines import deflated, lines, read_deflated_lines
 from .settings import InletConfig
+
+_LOGGER = logging.getLogger(__name__)
 
 STORE_VERSION = 1
 SAVE_DELAY_S = 30
@@ -50,8 +60,9 @@ WALL_CLOCK = "wall"  # §8.2.6 timer on wall-clock time (real plants)
 MEMORY_JSON = "memory_json"  # the cycle memory as compact JSON text (see the module's doc)
 MEMORY_TREE = "memory"  # the same as a JSON tree: Stores written before the text form
 MEMORY_ZLIB = "memory_zlib"  # the text deflated, as base64: Stores written before the lines
-MEMORY_LINES = "memory_lines"  # JSON lines deflated, as base64: a large network's (module doc)
-ZLIB_MIN_BYTES = 1_000_000  # text of at least this size is deflated
+MEMORY_LINES = "memory_lines"  # JSON lines deflated, as base64: if the file cannot be written
+MEMORY_FILE = "memory_file"  # the pointer to a large network's learning file (module doc)
+FILE_MIN_BYTES = 1_000_000  # JSON lines of at least this size go to the learning file
 
 
 def stored_state(
@@ -61,13 +72,15 @@ def stored_state(
     clock: str,
     simulator: Simulator,
     sources: Mapping[str, list[str | None]] | None = None,
+    write: Callable[[Iterable[bytes]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Everything the Store keeps (JSON); ``memory`` is the cycle memory already serialised
     (in the executor: the controller's learning is large on big networks); ``sources`` the
-    devices the learning was made on (:func:`source_keys`)."""
+    devices the learning was made on (:func:`source_keys`); ``write`` writes a large
+    learning to its file (:func:`memory_form`)."""
     sim = simulator
     return {
-        **memory_form(memory),
+        **memory_form(memory, write),
         "alarms": alarms.as_dict(),
         "balance": balance.as_dict(),
         "balance_clock": clock,
@@ -86,15 +99,20 @@ def restore_state(
     clock: str,
     simulator: Simulator,
     inlets: Mapping[str, InletConfig] | None = None,
-) -> tuple[CycleMemory, BalanceStateMachine]:
+    files: LearningFiles | None = None,
+) -> tuple[CycleMemory, BalanceStateMachine, str | None]:
     """Read back :func:`stored_state`: alarms and the simulated plant in place; returns the
-    cycle's memory and the balance state (fresh when it counted another clock's seconds).
+    cycle's memory, the balance state (fresh when it counted another clock's seconds) and
+    why the learning file named was not read (:func:`restored_memory`; ``files``: the
+    entry's learning files).
 
     Inlets whose source changed since (``inlets`` against the stored keys) are named in the
     memory's ``changed``: the engine loop forgets what it learnt on the old devices (the
     network model's valve follows the new device's feedback, or the commands it is sent).
     """
-    memory = CycleMemory.from_dict(stored_memory(stored))
+    learnt, lost = restored_memory(stored, files)
+    memory = CycleMemory.from_dict(learnt)
+    del learnt
     alarms.restore(stored.get("alarms", {}))
     try:
         balance = BalanceStateMachine.from_dict(stored.get("balance", {}))
@@ -108,7 +126,7 @@ def restore_state(
     keys = plant.get("sources")
     memory.sources = {str(k): v for k, v in keys.items()} if isinstance(keys, Mapping) else {}
     memory.changed = changed_sources(keys, inlets or {})
-    return memory, balance
+    return memory, balance, lost
 
 
 def packed_memory(memory: Mapping[str, Any]) -> str:
@@ -118,14 +136,53 @@ def packed_memory(memory: Mapping[str, Any]) -> str:
     return json_bytes(memory).decode("utf-8")
 
 
-def memory_form(memory: Mapping[str, Any]) -> dict[str, str]:
-    """The Store's entry for the cycle memory: from :data:`ZLIB_MIN_BYTES` of text on its
-    JSON lines deflated a slice at a time (:data:`MEMORY_LINES`, :mod:`.memory_lines`),
-    else its :func:`packed_memory` text as it is (:data:`MEMORY_JSON`)."""
-    deflated, size = deflated_lines(memory)
-    if size < ZLIB_MIN_BYTES:
+def memory_form(
+    memory: Mapping[str, Any],
+    write: Callable[[Iterable[bytes]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The Store's entry for the cycle memory: from :data:`FILE_MIN_BYTES` of JSON lines
+    on, the pointer ``write`` returns once it wrote them to the learning file
+    (:data:`MEMORY_FILE`, :meth:`.LearningFiles.write`) — without ``write``, or where it
+    fails, the lines deflated into the Store (:data:`MEMORY_LINES`); below, the
+    :func:`packed_memory` text (:data:`MEMORY_JSON`). The lines are deflated only once
+    they are known to be that large: a small network's are counted, then dropped."""
+    stream = lines(memory)
+    head: list[bytes] = []
+    size = 0
+    for line in stream:
+        head.append(line)
+        size += len(line) + 1
+        if size >= FILE_MIN_BYTES:
+            break
+    else:
         return {MEMORY_JSON: packed_memory(memory)}
-    return {MEMORY_LINES: deflated}
+    every: Iterable[bytes] = chain(head, stream)
+    del head
+    if write is not None:
+        try:
+            return {MEMORY_FILE: write(every)}
+        except OSError as err:
+            _LOGGER.warning("The learning file was not written (%s); kept in the Store", err)
+            every = lines(memory)
+    return {MEMORY_LINES: deflated(every)[0]}
+
+
+def restored_memory(
+    stored: Mapping[str, Any], files: LearningFiles | None
+) -> tuple[dict[str, Any], str | None]:
+    """The cycle memory of a Store in any form, the learning file's (:data:`MEMORY_FILE`)
+    read through ``files``; with why the file's learning was not read (None when it was,
+    or the Store holds none): an empty learning then, never an exception."""
+    pointer = stored.get(MEMORY_FILE)
+    if pointer is None:
+        return stored_memory(stored), None
+    try:
+        if files is None:
+            raise LearningUnreadableError("no learning files here")
+        return files.read(pointer), None
+    except LearningUnreadableError as err:
+        _LOGGER.warning("The controller's learning is lost, it restarts: %s", err)
+        return {}, str(err)
 
 
 def stored_memory(stored: Mapping[str, Any]) -> dict[str, Any]:

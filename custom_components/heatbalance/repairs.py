@@ -25,6 +25,10 @@
   bool, NaN, a safety limit outside its range or out of order) are used at their defaults
   (``settings.restarted_options``, §5.3.6-3); the issue names them with the stored values,
   logged once, and its fix stores the defaults.
+- ``learning_lost``: the learning file the Store names (a large network's learning, kept
+  beside the Store: ``memory_file``) was missing, damaged or another one at the start, so
+  the controller restarted its learning (regulation goes on); the issue says why and that a
+  backup of ``.storage`` taken together holds both. Not persistent: gone after a restart.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ DESIGN_LOADS = "design_loads"
 DAMAGED_OPTIONS = "damaged_options"
 _LOGGER = logging.getLogger(__name__)
 ENTITIES_LEFT_DISABLED = "entities_left_disabled"
+LEARNING_LOST = "learning_lost"
 
 
 FIX_WHERE = {  # the form where a missing signal is mapped (issue 14: repairs deep-link)
@@ -208,6 +213,7 @@ def async_clear_issues(hass: HomeAssistant, entry_id: str) -> None:
         DESIGN_LOADS,
         ENTITIES_LEFT_DISABLED,
         DAMAGED_OPTIONS,
+        LEARNING_LOST,
     ):
         ir.async_delete_issue(hass, DOMAIN, f"{entry_id}_{kind}")
 
@@ -234,6 +240,25 @@ def async_entities_left_disabled(
             "count": str(count),
             "limit": str(limit),
         },
+    )
+
+
+def async_learning_lost_issue(hass: HomeAssistant, entry: ConfigEntry, reason: str | None) -> None:
+    """Raise ``learning_lost`` when the start could not read the learning file the Store
+    names (``reason``: why; :func:`.persistence.restored_memory`); clear it when it could."""
+    issue_id = f"{entry.entry_id}_{LEARNING_LOST}"
+    if reason is None:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=LEARNING_LOST,
+        translation_placeholders={"network": entry.title, "reason": reason},
     )
 
 

@@ -19,7 +19,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.heatbalance import gateway_history, records
+from custom_components.heatbalance import gateway_history, memory_file, records
 from custom_components.heatbalance.const import CONF_NETWORK, CONF_PATH, DOMAIN, EVENT_ALARM
 from custom_components.heatbalance.engine.archive import sqlite_url
 
@@ -38,6 +38,16 @@ def gateway_journal_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     shared by every test (and lives in the venv)."""
     directory = tmp_path / "journal"
     monkeypatch.setattr(gateway_history, "storage_dir", lambda _hass: str(directory))
+    return directory
+
+
+@pytest.fixture(autouse=True)
+def learning_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Learning files (a large network's learning, beside its Store: ``memory_file``) of this
+    test in its own directory: the harness's config dir is shared by every test (and lives
+    in the venv)."""
+    directory = tmp_path / "storage"
+    monkeypatch.setattr(memory_file, "storage_folder", lambda _hass: directory)
     return directory
 
 

@@ -21,11 +21,11 @@ from custom_components.heatbalance.const import DOMAIN
 from custom_components.heatbalance.memory_lines import SLICE_KEYS, deflated_lines
 from custom_components.heatbalance.memory_release import release
 from custom_components.heatbalance.persistence import (
+    FILE_MIN_BYTES,
     MEMORY_JSON,
     MEMORY_LINES,
     MEMORY_TREE,
     MEMORY_ZLIB,
-    ZLIB_MIN_BYTES,
     memory_form,
     packed_memory,
     stored_memory,
@@ -163,7 +163,7 @@ def test_a_large_learning_is_stored_deflated(tmp_path: Path) -> None:
     form = memory_form(memory)
     assert list(form) == [MEMORY_LINES]
     text = packed_memory(memory)
-    assert len(text) >= ZLIB_MIN_BYTES
+    assert len(text) >= FILE_MIN_BYTES
     deflated_file = _file(tmp_path, form)
     text_file = _file(tmp_path, {MEMORY_JSON: text})
     assert deflated_file.stat().st_size < 0.4 * text_file.stat().st_size
