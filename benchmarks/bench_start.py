@@ -20,7 +20,8 @@ Assistant's own test harness (pytest-homeassistant-custom-component, as ``bench_
    its longest stall (a 5 ms heartbeat), the restore's warnings (a damaged part would be
    named) and the meter check's restored windows (evidence the day was read, not dropped);
 4. then one save of the restored learning (``coordinator.async_save``, as the timer's after a
-   cycle) with the same heartbeat: HA 2025.4 serialises every Store on the event loop.
+   cycle) with the same heartbeat: the Store's serialisation (in the executor on both HA
+   versions here) held the GIL in one call while the learning was inside it.
 
 Steps 2-3 run ``--reps`` times in one process (the Store rewritten each time from the same
 bytes). (At 8ffa043 ``--variants as-is field-by-field`` alternated the meter check's read
@@ -142,8 +143,7 @@ def _store_files(store: Path) -> dict[str, float]:
 
 async def _timed_save(coordinator: Any) -> dict[str, Any]:
     """One save of the restored learning (as the coordinator's timer saves after a cycle):
-    wall and CPU seconds, the event loop's longest stall and callback, the files written.
-    Home Assistant 2025.4 serialises every Store on the event loop."""
+    wall and CPU seconds, the event loop's longest stall and callback, the files written."""
     block, beat = LongestCallback(), Heartbeat()
     block.start()
     beat.start()

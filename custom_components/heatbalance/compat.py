@@ -5,8 +5,9 @@ HA 2025.4.4 (minimum) and 2026.10.4 (current) differ where this integration touc
 - repairs flows return ``RepairsFlowResult`` in 2026, a plain ``FlowResult`` in 2025.4;
 - a child device names its parent by identifier (``via_device``) in 2025.4, by registered
   device id (``via_device_id``) in 2026, where the parent must already exist;
-- a ``Store`` can serialise its JSON in the executor in 2026 (``serialize_in_event_loop``);
-  2025.4 always serialises on the event loop.
+- a ``Store`` serialises its JSON (and calls a delayed save's data function) on the event
+  loop in 2026 unless told otherwise (``serialize_in_event_loop``); 2025.4 always does both
+  in its executor job (``Store._write_data``).
 """
 
 from __future__ import annotations

@@ -294,8 +294,8 @@ class HeatbalanceCoordinator(DataUpdateCoordinator[CycleResult]):
 
     def schedule_save(self) -> None:
         """Write the Store within :data:`SAVE_DELAY_S` (changes in between go along)."""
-        if self.hass.is_stopping:  # too late for a timer: HA waits for this task to end
-            self.hass.async_create_task(self.async_save(), f"{DOMAIN} save while stopping")
+        if self.hass.is_stopping:  # too late for a timer: HA's final write takes it
+            self.store.async_delay_save(self.stored, SAVE_DELAY_S)
             return
         if self._save_unsub is None:
             self._save_unsub = async_call_later(self.hass, SAVE_DELAY_S, self._async_save_due)

@@ -1,15 +1,15 @@
 """A large network's learning in a file of its own beside its Store, never in the Store.
 
 Issue 10, "nothing blocking in the event loop": kept inside Home Assistant's ``Store``, a
-23,000-household network's learning (11 MB deflated, 39 MB of Store text as base64 inside
-indented JSON) was parsed by HA's own Store read in one ``orjson`` call (0.4-0.75 s with the
-GIL held at load 30), and HA 2025.4 serialises every Store on the event loop itself, so
-each save stood the loop still for the whole text. Here the learning is written to
-``.storage/heatbalance.<entry id>.learning-<slot>`` as deflated JSON lines
-(:mod:`.memory_lines`: one slice of the tree a line), and the Store keeps only a pointer:
-the file's name, size and SHA-256. Both are read and written a chunk at a time in the
-executor, so no single call holds the GIL for long, and neither HA version ever sees the
-text.
+23,000-household network's learning (29 MB deflated, 39 MB of base64 in a 41 MB Store file)
+was parsed by HA's own Store read in one ``orjson`` call (62-79 ms thread CPU with the GIL
+held, 0.4-0.75 s of stall at load 30) and serialised at every save in another (18-21 ms);
+both run in the executor, but a C call keeps the GIL, so the loop waits as long. Here the
+learning is written to ``.storage/heatbalance.<entry id>.learning-<slot>`` as deflated JSON
+lines (:mod:`.memory_lines`: one slice of the tree a line), and the Store keeps only a
+pointer: the file's name, size and SHA-256. The file is read and written a chunk at a time
+in the executor, so no single call holds the GIL for long, and neither HA version ever
+parses or serialises the learning.
 
 The file is written atomically (a temporary file, ``fsync``, rename, the folder's
 ``fsync``), into one of two slots: the one the Store on disk does not point to. A crash
