@@ -17,8 +17,9 @@ A large network's learning (from :data:`FILE_MIN_BYTES` of JSON lines) is not ke
 Store at all: it goes to a file of its own beside it (:mod:`.memory_file`: deflated JSON
 lines, written and read a chunk at a time in the executor), and the Store keeps a pointer
 to it (``memory_file``: the file's name, size and SHA-256). Inside the Store, HA's own read
-parsed it in one call holding the GIL, and HA 2025.4 serialised it on the event loop at
-every save (issue 10, nothing blocking in the event loop). A file that is missing, damaged
+parsed it and every save serialised it in one call each, holding the GIL (so the event loop)
+for their length (issue 10, nothing blocking in the event loop). Below that size the Store's
+calls on its text take under 0.5 ms. A file that is missing, damaged
 or not the one named gives an empty learning, flagged (the caller raises a repair); where
 the file cannot be written, the learning goes into the Store as deflated lines
 (``memory_lines``, :mod:`.memory_lines`), as it did before. Every older form still loads:
