@@ -1669,13 +1669,14 @@ class Controller:
         return self.trim if abs(trim / self.trim - 1.0) < self._trim_step(trim, ratios) else trim
 
     def _open_at_lower_edge(self, ids: list[str], openings: Mapping[str, float | None]) -> bool:
-        """Whether a street-level leaf's estimate has rested at its band's lower edge for
-        ``EDGE_REST_CYCLES`` cycles (:meth:`_resting_outside`'s count) with its valve at the
-        end of its range (:meth:`_pump_trim`). estate12 without ΔP, branch pipes drawn
-        ×2/×0.5, seed 1: a plan's slow-down (0.9937 → 0.9746) opened B012 fully and landed
-        it at a true −0.05 %, estimated −0.7…+0.3 % ± 0.6 % for 16 steps; the pump loop
-        stopped at the aim's goals and the §8.2.5 hold came from step 15 with B012 below
-        the band."""
+        """Whether a street-level leaf's estimate has rested at its band's lower edge (§8.2.4)
+        for ``EDGE_REST_CYCLES`` cycles (:meth:`_resting_outside`'s count) with its valve at
+        the end of the range its safety limits allow (§5.3.6-3): no valve can raise it, so
+        the pump loop may (:meth:`_pump_trim`; docs/control.md, 23i). estate12 without ΔP,
+        branch pipes drawn ×2/×0.5, seed 1: a plan's slow-down (0.9937 → 0.9746) opened
+        B012 fully and landed it at a true −0.05 %, estimated −0.7…+0.3 % ± 0.6 % for 16
+        steps; the pump loop stopped at the aim's goals and the §8.2.5 hold came from step
+        15 with B012 below the band."""
         for iid in ids:
             current = openings.get(iid)
             if current is None or iid in self.faults or not self._street_leaf(iid):
