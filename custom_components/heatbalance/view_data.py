@@ -115,7 +115,8 @@ def live(
     rows: dict[str, dict[str, Any]] = {}
     for iid, res in result.inlets.items():
         cfg = inlets.get(iid)
-        manual = not settings.auto or (cfg is not None and not cfg.auto)
+        hand = cfg is not None and not cfg.auto  # held by hand: no command reaches it
+        manual = not settings.auto or hand
         active = alarms.at(iid)
         shown = _shown(res)
         rows[iid] = {
@@ -127,7 +128,9 @@ def live(
             "return_c": _num(shown["return_c"]),
             "flow_m3h": _num(shown["flow_m3h"], 3),
             "opening": _num(None if shown["opening"] is None else shown["opening"] * 100.0),
-            "command": _num(None if res.command is None else res.command * 100.0),
+            # what goes out (automatic) or what "Confirm proposal" sends (manual); a valve
+            # held by hand gets neither: the plan's opening for it stands apart (§5.3.6-6)
+            **_command(res.command, hand),
             "dp_kpa": _num(shown["dp_available_kpa"]),
             "alarms": len(active),
             "quality": _num(res.success_rate),
@@ -162,6 +165,16 @@ def live(
         "inlets": rows,
         "households": households,
     }
+
+
+def _command(command: float | None, hand: bool) -> dict[str, Any]:
+    """A row's ``command`` (%): what is sent, or sent on confirming a manual proposal —
+    None for a valve held by hand (its inlet's automatic switch off, §5.3.6-6), which the
+    engine plans (``Commands.proposed``) but never commands (``Dispatch`` leaves it out).
+    Its plan's opening is ``planned``, and ``hand`` marks it: the proposal card lists it
+    apart as held by hand, so confirming sends exactly the valves the card says move."""
+    pct = None if command is None else _num(command * 100.0)
+    return {"command": None if hand else pct, "hand": hand, "planned": pct if hand else None}
 
 
 def _shown(res: InletResult) -> dict[str, float | None]:

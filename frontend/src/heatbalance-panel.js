@@ -347,16 +347,25 @@ class HeatbalancePanel extends LitElement {
   // Manual mode (§5.3.6-6): the proposal not yet confirmed — the pump's speed beside the
   // valves that would move (opening now → proposed; a valve whose proposed opening is the
   // one it has, to the 0.1 % shown, is left out), and the button that sends exactly this.
+  // A valve held by hand (its inlet's automatic switch off) is never sent: it is listed
+  // apart, with the opening the plan counted on, for the operator's hand.
   // Once confirmed the card goes; the set values then show what went out
   // (docs/integration.md).
   _proposal(t) {
     const live = this._view.live;
     if (!live.proposal) return nothing;
     const names = new Map(this._view.topology.inlets.map((i) => [i.id, i.name]));
-    const rows = Object.entries(live.inlets)
-      .filter(([, r]) => r.command !== null && r.command !== undefined && r.command !== r.opening)
-      .map(([id, r]) => ({ id, name: names.get(id) || id, now: r.opening, command: r.command }))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    const named = (list) =>
+      list
+        .map(([id, r]) => ({ id, name: names.get(id) || id, now: r.opening, command: r.command, planned: r.planned }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+    const entries = Object.entries(live.inlets);
+    const rows = named(
+      entries.filter(
+        ([, r]) => !r.hand && r.command !== null && r.command !== undefined && r.command !== r.opening,
+      ),
+    );
+    const held = named(entries.filter(([, r]) => r.hand));
     const pct = (v) => (v === null || v === undefined ? "–" : `${v} %`);
     const pump = live.pump_command;
     return html`<ha-card class="proposal" data-proposal>
@@ -379,6 +388,18 @@ class HeatbalancePanel extends LitElement {
             )}</tbody>
           </table></div>`
         : html`<p class="no-moves" data-no-moves>${t.no_valve_moves}</p>`}
+      ${held.length
+        ? html`<div class="held" data-held-by-hand>
+            <h3 title=${t.held_tip}>${t.held_by_hand}</h3>
+            <div class="scroll-x"><table>
+              <thead><tr><th>${t.name}</th><th>${t.opening}</th><th>${t.planned_opening}</th></tr></thead>
+              <tbody>${held.map(
+                (r) => html`<tr data-held=${r.id}><td>${r.name}</td><td>${r.now ?? "–"}</td>
+                  <td data-value="planned">${r.planned ?? "–"}</td></tr>`,
+              )}</tbody>
+            </table></div>
+          </div>`
+        : nothing}
     </ha-card>`;
   }
 

@@ -67,6 +67,11 @@ READ_CARD = f"""(name) => {{
       rows[tr.dataset.proposed] = tr.querySelector('td[data-value=command]').textContent.trim();
     }}
     const none = card.querySelector('[data-no-moves]');
+    const held = card.querySelector('[data-held-by-hand]');
+    const heldRows = {{}};
+    for (const tr of card.querySelectorAll('tr[data-held]')) {{
+      heldRows[tr.dataset.held] = tr.querySelector('td[data-value=planned]').textContent.trim();
+    }}
     return {{
       title: card.querySelector('h2').textContent.trim(),
       pumpLabel: pump.querySelector('span').textContent.trim(),
@@ -75,6 +80,8 @@ READ_CARD = f"""(name) => {{
       rows,
       noMoves: none ? none.textContent.trim() : null,
       button: card.querySelector('button[data-action=confirm_proposal]').textContent.trim(),
+      held: held ? held.querySelector('h3').textContent.trim() : null,
+      heldRows,
     }};
 }}"""
 
@@ -127,10 +134,15 @@ def _proposed(live: dict[str, Any]) -> dict[str, str]:
     """The openings the integration proposes for the valves that would move (the proposed
     opening not the one the valve has, to the 0.1 % sent), as the card prints them."""
     return {
-        iid: f"{row['command']:g}" if isinstance(row["command"], float) else str(row["command"])
+        iid: _text(row["command"])
         for iid, row in live["inlets"].items()
         if row["command"] is not None and row["command"] != row["opening"]
     }
+
+
+def _text(value: float | int) -> str:
+    """A figure as the card prints it (JavaScript's number to text)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _held_but(live: dict[str, Any], moving: set[str]) -> dict[str, Any]:
@@ -223,3 +235,111 @@ async def test_the_proposal_shows_the_pump_speed_beside_the_openings(
             await asyncio.sleep(0.5)
         assert not live["proposal"]
         assert await _card(page) is None
+
+
+def _inlet_entity(ha: RunningHA, entry_id: str, inlet_id: str, key: str) -> str:
+    """The entity id of an inlet's entity (``key``: its description's key)."""
+    registry = ha.ws({"type": "config/entity_registry/list"})[0]["result"]
+    (entity_id,) = [
+        e["entity_id"] for e in registry if e["unique_id"] == f"{entry_id}_{inlet_id}_{key}"
+    ]
+    return str(entity_id)
+
+
+def _service(ha: RunningHA, domain: str, service: str, data: dict[str, Any]) -> None:
+    develop_onboard.request("POST", f"/api/services/{domain}/{service}", data, ha.token)
+
+
+def _confirm(ha: RunningHA, entry_id: str) -> dict[str, Any]:
+    """``heatbalance.confirm_proposal`` as the owner; its response (what went out)."""
+    (answer,) = ha.ws(
+        {
+            "type": "call_service",
+            "domain": "heatbalance",
+            "service": "confirm_proposal",
+            "service_data": {"config_entry_id": entry_id},
+            "return_response": True,
+        }
+    )
+    assert answer["success"], answer
+    return dict(answer["result"]["response"])
+
+
+async def _held_on_screen(
+    page: Any, ha: RunningHA, entry_id: str, inlet_id: str, opening: float
+) -> tuple[dict, dict]:
+    """The view's data and the drawn card of one cycle that proposes, with ``inlet_id``'s
+    valve where the operator put it by hand (``opening`` %) and the plan's opening for it
+    elsewhere — the case the old card listed among the valves that would move."""
+    for _ in range(120):
+        live = (await view_data(ha, entry_id))["live"]
+        row = live["inlets"][inlet_id]
+        plan = row.get("planned", row["command"])  # the old data had it as ``command``
+        card = await _card(page)
+        if (
+            live["proposal"]
+            and row["opening"] == opening
+            and plan is not None
+            and plan != opening
+            and card is not None
+            and await shown_time(page) == live["time_s"]
+        ):
+            return live, card
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"no proposal with {inlet_id} held at {opening} % on screen within 60 s")
+
+
+async def test_a_valve_held_by_hand_is_listed_apart_and_never_sent(
+    ha: RunningHA, artifacts: Path
+) -> None:
+    """§5.3.6-6: in manual mode an inlet whose own automatic switch is off is held by hand;
+    "Confirm proposal" never sends its valve. The card lists it apart, under "held by hand"
+    with the opening the plan counted on, not among the valves that would move (the old
+    card did, as the view's data gave its plan as its ``command``): the valves the card says
+    move are those confirming sends. In Chinese too."""
+    entry_id = ha.entries.get(NETWORK) or ha.add_network(NETWORK)
+    live = (await view_data(ha, entry_id))["live"]
+    held = sorted(i for i, r in live["inlets"].items() if r["opening"] is not None)[0]
+    switch = _inlet_entity(ha, entry_id, held, "auto")
+    valve = _inlet_entity(ha, entry_id, held, "balancing_valve")
+    algorithm = _select(ha, "algorithm", "ai")
+    mode = _select(ha, "regulation_mode", "manual")
+    try:
+        _service(ha, "switch", "turn_off", {"entity_id": switch})
+        # by hand, away from where the plan wants it: the plan proposes another opening
+        by_hand = 30 if live["inlets"][held]["opening"] > 60 else 90
+        _service(ha, "valve", "set_valve_position", {"entity_id": valve, "position": by_hand})
+        async with browser_page(ha) as page:
+            await open_view(page, ha, NETWORK)
+            live, card = await _held_on_screen(page, ha, entry_id, held, by_hand)
+            row = live["inlets"][held]
+            assert held not in card["rows"]  # the old card listed it: its plan in ``command``
+            assert (row["hand"], row["command"]) == (True, None)  # nothing to send for it
+            assert card["rows"] == _proposed(live)
+            assert card["moving"] == str(len(card["rows"]))
+            assert card["held"] == "Held by hand: confirming does not move these valves"
+            assert card["heldRows"] == {held: _text(row["planned"])}
+            await page.locator(PANEL).locator("[data-held-by-hand]").scroll_into_view_if_needed()
+            await page.screenshot(path=artifacts / "view-proposal-held.png", full_page=True)
+            sent = _confirm(ha, entry_id)
+            assert held not in sent["openings"]
+            if (await view_data(ha, entry_id))["live"]["time_s"] == live["time_s"]:
+                # the proposal on screen was the one confirmed: the card's moves went out
+                drawn = {iid: float(text) for iid, text in card["rows"].items()}
+                assert {iid: sent["openings"][iid] for iid in drawn} == drawn
+        async with browser_page(ha) as page:
+            await page.evaluate(
+                "localStorage.setItem('selectedLanguage', JSON.stringify('zh-Hans'))"
+            )
+            await open_view(page, ha, NETWORK)
+            await page.reload()
+            await page.wait_for_selector(f"{PANEL}[data-rendered]", timeout=60_000)
+            live, card = await _held_on_screen(page, ha, entry_id, held, by_hand)
+            assert card["held"] == "手动保持：确认提议时这些阀门不动作"
+            assert held in card["heldRows"]
+            assert held not in card["rows"]
+            await page.screenshot(path=artifacts / "view-proposal-held-zh.png", full_page=True)
+    finally:
+        _service(ha, "switch", "turn_on", {"entity_id": switch})
+        _select(ha, "regulation_mode", mode)
+        _select(ha, "algorithm", algorithm)
