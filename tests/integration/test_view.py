@@ -12,7 +12,9 @@ from typing import Any
 
 from homeassistant.auth.models import User
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 
+from custom_components.heatbalance.const import DOMAIN
 from custom_components.heatbalance.engine.evaluation import evaluate
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.panel import _flows
@@ -167,3 +169,39 @@ async def test_households_of_a_demo_plant_are_coloured(
     assert "in_band" in households.values()
     # some lie where the old symmetric ±5 % (intermediate) drew them "over": +5…+10 %
     assert any(5 < (verdict.inlets[h].deviation or 0) <= 10 for h in households)
+
+
+async def test_a_valve_held_by_hand_is_apart_from_the_proposal(
+    hass: HomeAssistant, hass_ws_client: Any
+) -> None:
+    """§5.3.6-6: in manual mode the view's data give a valve held by hand (its inlet's
+    automatic switch off) no ``command`` — confirming never sends it — but ``hand`` and the
+    plan's opening as ``planned``; every other row's ``command`` is what confirming sends
+    (the panel's proposal card draws them apart, tests/browser/test_proposal_view.py)."""
+    entry = await add_network(hass, options={"algorithm": "ai", "mode": "manual"})
+    registry = er.async_get(hass)
+    switch = registry.async_get_entity_id("switch", DOMAIN, f"{entry.entry_id}_B001_auto")
+    valve = registry.async_get_entity_id("valve", DOMAIN, f"{entry.entry_id}_B001_balancing_valve")
+    await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
+    await hass.services.async_call(  # by hand, away from the plan's opening
+        "valve", "set_valve_position", {"entity_id": valve, "position": 30}, blocking=True
+    )
+    await cycles(hass, entry, 1)
+    client = await hass_ws_client(hass)
+    rows = (await _subscribe(client, entry.entry_id))["live"]["inlets"]
+    plan = entry.runtime_data.coordinator.data.inlets["B001"].command
+    assert plan is not None
+    assert round(plan * 100.0, 1) != 30.0  # the plan has it elsewhere: the case to show
+    row = rows["B001"]
+    assert (row["hand"], row["command"], row["planned"]) == (True, None, round(plan * 100.0, 1))
+    response = await hass.services.async_call(
+        DOMAIN,
+        "confirm_proposal",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    commands = {i: r["command"] for i, r in rows.items() if r["command"] is not None}
+    assert response["openings"] == commands  # what the view gave is what went out
+    assert not any(r["hand"] for i, r in rows.items() if i != "B001")
