@@ -47,9 +47,11 @@ from the entry's seed; the entities field writes the draws of the run's seed to 
 (:class:`Field`, restarted at the fresh start; a lost inlet's four sensors unavailable);
 the CLI column is ``run_balance``'s loop reading the same draws as
 that source delivers them (:class:`InstrumentedCli`; all from ``engine/instruments.py``, one
-draw per cycle in one order). Such a run's HA steps are judged on the plant's true state, as
-the CLI's (:class:`TrueVerdicts`); HA's verdict on its noisy readings and the one it shows,
-on its estimates (``ha_steps_estimate``, issue 9 item 1), are printed beside.
+draw per cycle in one order). HA's steps are judged on the plant's true state over every
+inlet, as the CLI's (:class:`TrueVerdicts`; also with exact readings: HA's own verdict judges
+only its managed inlets, on households1200 the 40 buildings); HA's verdict on its readings
+and the one it shows, on its estimates (``ha_steps_estimate``, issue 9 item 1), are printed
+beside.
 
     .venv/ha2026/bin/python benchmarks/bench_product.py                # the table
     .venv/ha2026/bin/python benchmarks/bench_product.py --only estate12 --source entities
@@ -1037,18 +1039,19 @@ async def _run_case(
         await gateway.async_fresh(coordinator, 0.0)
     await _untouched(hass, coordinator, field)
     counted = refreshes[0]
-    truth = None if ins.exact else TrueVerdicts(coordinator, field or gateway)
+    # judged on the plant's true state over every inlet, as the CLI judges its steps — also
+    # with exact readings: HA's own verdict judges its managed inlets only (households1200's
+    # 40 buildings, its 1,200 households not), at the advanced level 1 where the CLI said 3
+    truth = TrueVerdicts(coordinator, field or gateway)
     # step 0 judges the untouched plant and sends the chosen algorithm's first commands, as
     # the CLI's; every refresh after it judges the plant after one more
-    if truth is not None:
-        truth.before_refresh()
+    truth.before_refresh()
     await coordinator.async_refresh()
     first = coordinator.data
     verdicts = [bool(first and first.evaluation and first.evaluation.in_band)]
     shown = [_shown_in_band(first)]
     shares = [first.share_in_band if first else None]
-    if truth is not None:
-        truth.judge()
+    truth.judge()
     if field is not None:
         field.follow_and_advance(coordinator.plant.cycle_s)
         field.publish()
@@ -1067,8 +1070,7 @@ async def _run_case(
     for k in range(1, steps + 1):
         if k == outage_cycle:
             await gateway.async_outage(coordinator)
-        if truth is not None:
-            truth.before_refresh()
+        truth.before_refresh()
         t, c, lc = time.perf_counter(), time.process_time(), time.thread_time()
         await coordinator.async_refresh()
         times.append(time.perf_counter() - t)
@@ -1081,8 +1083,7 @@ async def _run_case(
         verdicts.append(bool(ev and ev.in_band))
         shown.append(_shown_in_band(coordinator.data))
         shares.append(coordinator.data.share_in_band if coordinator.data else None)
-        if truth is not None:
-            truth.judge()
+        truth.judge()
         if os.environ.get("BENCH_PRODUCT_DEBUG") and ev is not None:
             out_of_band = {
                 i: round(e.deviation or 0, 1) for i, e in ev.inlets.items() if not e.in_band
@@ -1127,9 +1128,9 @@ async def _run_case(
         "inlets": len(network.inlets),
         "source": source,
         "algorithm": algorithm,
-        # with noisy instruments judged on the plant's true state, as the CLI judges its
-        # steps (HA's own verdict judges its noisy readings: ha_steps_shown)
-        "ha_steps": _steps_to_band(verdicts if truth is None else truth.verdicts),
+        # judged on the plant's true state, every inlet, as the CLI judges its steps (HA's
+        # own verdict judges its readings of its managed inlets: ha_steps_shown)
+        "ha_steps": _steps_to_band(truth.verdicts),
         "ha_steps_shown": _steps_to_band(verdicts),
         "ha_steps_estimate": _steps_to_band(shown),  # what HA shows now (issue 9 item 1)
         **(
@@ -1340,8 +1341,7 @@ def main() -> int:
             print("  gateway outage:", ", ".join(f"{k} {v}" for k, v in outage.items()))
         if isinstance(rows[-1]["cli_steps"], str):
             print(f"  CLI: {rows[-1]['cli_steps'][:200]}")
-        if noisy:
-            _print_shown(rows[-1])
+        _print_shown(rows[-1])  # also exact: HA's own verdict judges its managed inlets
         _print_cli_extras(rows[-1])
         if rows[-1].get("ha_checks") is not None:
             _print_checks(rows[-1]["ha_checks"])
@@ -1398,7 +1398,7 @@ def _print_blocks(r: dict[str, Any]) -> None:
 
 
 def _print_shown(r: dict[str, Any]) -> None:
-    """HA's verdicts on its noisy readings and on its estimates (the one it shows), beside
+    """HA's verdicts on its readings and on its estimates (the one it shows), beside
     the CLI loop's on the same draws (issue 9 item 1; "—": never in band)."""
     cli = r.get("cli_steps_shown") or {}
 
@@ -1406,7 +1406,7 @@ def _print_shown(r: dict[str, Any]) -> None:
         return "—" if v is None else str(v)
 
     for label, ha, basis in (
-        ("verdict on its noisy readings", r["ha_steps_shown"], "readings"),
+        ("verdict on its readings", r["ha_steps_shown"], "readings"),
         ("shown verdict (its estimates)", r.get("ha_steps_estimate"), "estimate"),
     ):
         their = steps(cli[basis]) if basis in cli else "none"
