@@ -16,10 +16,13 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
+from custom_components.heatbalance.engine.control import controller as control
 from custom_components.heatbalance.engine.control import targets
 from custom_components.heatbalance.engine.control.base import ControllerConfig, Measurements
 from custom_components.heatbalance.engine.control.controller import (
     TRIM_QUIET,
+    TRIM_STEP,
+    TRIM_Z,
     Controller,
     make_controller,
 )
@@ -296,6 +299,49 @@ def test_the_tail_keeps_a_truly_low_inlet_among_many(monkeypatch: pytest.MonkeyP
     with monkeypatch.context() as patch:
         patch.setattr(targets, "OFF_COUNT", 0.0)
         assert misses() > len(draws) / 3
+
+
+def _loop_on_estimates(
+    ctl: Controller, ratios: list[tuple[float, float]], level: float
+) -> tuple[float, float]:
+    """The pump loop's bound and its trim once every flow filter holds ``ratios`` (estimate
+    and σ over set flow) shifted so the bound lies at ``level``: estimates as real filters
+    hold them, the network quiet."""
+    shift = level - (worst_lower_bound(ratios, TRIM_Z) or 0.0)
+    for (r, s), (iid, inlet) in zip(ratios, ctl.network.inlets.items(), strict=True):
+        set_flow = ctl.config.set_flow(inlet)
+        filt = ctl.estimators.setdefault(iid).filters["flow_m3h"]
+        filt.value, filt.var, filt.age = (r + shift) * set_flow, (s * set_flow) ** 2, 0
+    ctl.quiet = TRIM_QUIET
+    shifted = [(r + shift, s) for r, s in ratios]
+    return worst_lower_bound(shifted, TRIM_Z) or 0.0, ctl._pump_trim(list(ctl.network.inlets))
+
+
+def test_the_loop_slows_a_large_network_only_past_its_bounds_own_noise(
+    builtin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From ``POOL_TAIL_MIN`` inlets the bound lies at the lowest estimates (the prior's tail,
+    no cap), and it carries their noise: households1200 at 2 % noise, seed 13, sat at
+    1.0000–1.0005 for three cycles, one cycle's readings lifted it to 1.0020, the loop slowed
+    0.2 % and the truly lowest household (estimated 1.4 σ high) fell to −0.18 % for seven
+    cycles. At 2 % meters (σ 0.6 %) a bound 0.25 % above set flow — past the loop's 0.2 %
+    step, within 1.5 σ of the lowest of 1,240 estimates' noise (0.31 %) — slows nothing; 1 %
+    above, the loop slows to it. At 1 % meters (σ 0.3 %) the same 0.25 % slows: the margin
+    follows the estimates' σ (there it stays under the step, so 1 % meters lose nothing)."""
+    network = builtin("households1200")
+    assert len(network.inlets) >= POOL_TAIL_MIN
+    rng = np.random.default_rng(13)
+    true = 1.01 + 0.003 * rng.standard_normal(len(network.inlets))
+    noisy2, noisy1 = _estimates(true, 0.006, rng), _estimates(true, 0.003, rng)
+    ctl = make_controller(network, ControllerConfig())
+    bound, trim = _loop_on_estimates(ctl, noisy2, 1.0025)
+    assert bound == pytest.approx(1.0025, abs=1e-6)
+    assert trim == 1.0  # held: the bound's own noise
+    with monkeypatch.context() as patch:
+        patch.setattr(control, "TRIM_WALK_Z", 0.0)  # a slow-down at the first 0.2 % (before)
+        assert _loop_on_estimates(ctl, noisy2, 1.0025)[1] < 1.0 - TRIM_STEP
+    assert _loop_on_estimates(ctl, noisy2, 1.01)[1] == pytest.approx(1.0 / 1.01, rel=1e-6)
+    assert _loop_on_estimates(ctl, noisy1, 1.0025)[1] == pytest.approx(1.0 / 1.0025, rel=1e-6)
 
 
 def test_the_pump_loop_goes_on_while_a_balanced_network_is_held(builtin) -> None:
