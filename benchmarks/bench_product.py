@@ -108,6 +108,7 @@ from custom_components.heatbalance.engine.cli_balance import (  # noqa: E402
     run_balance,
 )
 from custom_components.heatbalance.engine.control.safety import SafetyLimits  # noqa: E402
+from custom_components.heatbalance.engine.evaluation import BalanceStateMachine  # noqa: E402
 from custom_components.heatbalance.engine.instruments import draw  # noqa: E402
 from custom_components.heatbalance.engine.loader import load_network, network_to_dict  # noqa: E402
 from custom_components.heatbalance.engine.networks.generator import generate_network  # noqa: E402
@@ -303,6 +304,28 @@ def _cli_min_flow() -> float:
     return float(os.environ.get("BENCH_PRODUCT_CLI_MIN_FLOW") or 0.0)
 
 
+def _cli_hold() -> bool:
+    """The CLI column with HA's §8.2.5 balanced hold (``--cli-hold``)."""
+    return os.environ.get("BENCH_PRODUCT_CLI_HOLD") == "1"
+
+
+def hold_as_ha(loop: Any) -> BalanceStateMachine:
+    """The engine loop ``loop`` run with the §8.2.5/§8.2.6 balance state as HA's coordinator
+    runs it (``coordinator.balance``): once balanced the valves are left alone (the proposal
+    kept, the pump's trim alone sent) until the balance breaks. The CLI's ``balance``
+    regulates every step. Why (24i): gen60 advanced 2 % seed 0 — the CLI's loop, balanced at
+    step 6, corrected B017 at step 13 to 0.21 % below the band for good (plant never in
+    band), HA's held that proposal (plant in band from step 7). Returns the state."""
+    machine = BalanceStateMachine()
+    step = loop.step
+
+    def held(meas: Any, **kw: Any) -> Any:
+        return step(meas, **(kw | {"balance": machine, "clock_s": meas.time_s}))
+
+    loop.step = held
+    return machine
+
+
 def cli_steps(
     name: str,
     algorithm: str,
@@ -310,6 +333,7 @@ def cli_steps(
     instruments: Instruments | None = None,
     source: str = "simulated",
     min_flow: float = 0.0,
+    hold: bool = False,
 ) -> dict[str, Any]:
     """The CLI's columns for the same network, level and algorithm: ``cli_steps``, its steps
     to band on the plant's true state ("error: …" when the CLI fails: the HA figures are
@@ -318,19 +342,22 @@ def cli_steps(
     CLI failed); with noisy or lossy ``instruments`` read as ``source`` reads them
     (:class:`InstrumentedCli`); ``min_flow`` > 0 (a share of set flow): the operator's
     minimum-flow guard HA's loop has from the entry's ``min_flow`` option (§5.3.6-3), off
-    in the CLI's loop by default (``--cli-min-flow``)."""
+    in the CLI's loop by default (``--cli-min-flow``); ``hold``: HA's §8.2.5 balanced hold
+    (:func:`hold_as_ha`, ``--cli-hold``), none in the CLI's ``balance``."""
     path = _network_path(name)
     net = load_network(path if path else name)
     ins = instruments or Instruments()
     try:
         controller: Any = None
-        if not ins.exact or min_flow > 0:
+        if not ins.exact or min_flow > 0 or hold:
             controller = make_controller(net, ALGORITHMS[algorithm], level=LEVEL, target="flow")
         if min_flow > 0:
             loop = controller.loop  # the engine's ControlLoop behind the CLI's adapter
             limits = SafetyLimits(min_flow_ratio=min_flow)
             ctl = dataclasses.replace(loop.config.controller, limits=limits)
             loop.configure(dataclasses.replace(loop.config, controller=ctl))
+        if hold:
+            hold_as_ha(controller.loop)
         if not ins.exact:
             controller = InstrumentedCli(controller, ins, source)
         report = run_balance(
@@ -416,16 +443,26 @@ async def _add_entry(
     return entry
 
 
-async def _untouched(hass: Any, coordinator: Any, field: Field | None) -> None:
+async def _untouched(
+    hass: Any, coordinator: Any, field: Field | None, simulated: bool = False
+) -> None:
     """Back to the network's initial plant and a fresh controller: the setup's first
     refresh ran with the default options, before the benchmark's were applied."""
     from custom_components.heatbalance.cycle import CycleMemory
 
     sim, net = coordinator.simulator, coordinator.network
+    if simulated:
+        # the simulated plant is the truth: from the CLI's start (``run_balance``: a fresh
+        # simulator at the design outdoor temperature, its rooms settled there, time 0).
+        # HA's was built at the simulator's default −5 °C and ran the setup's refreshes on
+        # the entry's weather; with the valves alone put back, gen60's rooms started at
+        # 20.7 °C, the CLI's at 18.5 °C, and cooled 1.6 K in 16 cycles (24i, issue 10)
+        Simulator.__init__(sim, net, outdoor_c=net.design.outdoor_c)
     for iid, inlet in net.inlets.items():
         sim.set_opening(iid, inlet.device.opening)
     sim.set_pump_speed(net.substation.pump.speed)
     coordinator.memory = CycleMemory()
+    coordinator.balance = BalanceStateMachine()  # the setup's refreshes fed it their verdicts
     coordinator.sent = {}
     coordinator.plant.restart_draws()  # step 0 reads the seed's first draw, as the CLI's
     if field is not None:
@@ -1037,7 +1074,7 @@ async def _run_case(
         gateway.virtual.rewind()  # step 0 reads the seed's first draw, as the CLI's
         gateway.start_polling()
         await gateway.async_fresh(coordinator, 0.0)
-    await _untouched(hass, coordinator, field)
+    await _untouched(hass, coordinator, field, simulated=source == "simulated")
     counted = refreshes[0]
     # judged on the plant's true state over every inlet, as the CLI judges its steps — also
     # with exact readings: HA's own verdict judges its managed inlets only (households1200's
@@ -1136,7 +1173,7 @@ async def _run_case(
         **(
             {"cli_steps": None, "cli_steps_shown": None, "cli_alarms": None, "cli_learned": None}
             if os.environ.get("BENCH_PRODUCT_NO_CLI")
-            else cli_steps(name, algorithm, steps, ins, source, _cli_min_flow())
+            else cli_steps(name, algorithm, steps, ins, source, _cli_min_flow(), _cli_hold())
         ),
         "noise": ins.noise,
         "missing": ins.missing,
@@ -1236,6 +1273,12 @@ def main() -> int:
         " HA's entry has 50 %% by default, the CLI's loop none)",
     )
     parser.add_argument(
+        "--cli-hold",
+        action="store_true",
+        help="the CLI's loop with HA's §8.2.5 balanced hold (valves left alone once balanced;"
+        " the CLI's balance regulates every step)",
+    )
+    parser.add_argument(
         "--noise",
         type=float,
         default=0.0,
@@ -1308,6 +1351,7 @@ def main() -> int:
         env["BENCH_PRODUCT_HA_CHECKS"] = "1" if args.ha_checks else "0"
         env["BENCH_PRODUCT_NO_CLI"] = "1" if args.no_cli else ""
         env["BENCH_PRODUCT_CLI_MIN_FLOW"] = str(args.cli_min_flow / 100.0)
+        env["BENCH_PRODUCT_CLI_HOLD"] = "1" if args.cli_hold else ""
         env["BENCH_PRODUCT_LEVEL"] = args.level
         env["BENCH_PRODUCT_NO_GC_FREEZE"] = "1" if args.no_gc_freeze else ""
         env["BENCH_PRODUCT_NO_GC_PAUSE"] = "1" if args.no_gc_pause else ""

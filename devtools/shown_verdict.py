@@ -32,7 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.bench_product import ALGORITHMS, InstrumentedCli, Instruments, _network_path
+from benchmarks.bench_product import (
+    ALGORITHMS,
+    InstrumentedCli,
+    Instruments,
+    _network_path,
+    hold_as_ha,
+)
 from custom_components.heatbalance.engine.cli_balance import (
     Decision,
     make_controller,
@@ -61,6 +67,7 @@ class Case:
     pipe: float = 1.0
     steps: int = 16
     judged: str = "all"  # "buildings": the shown verdict on HA's default inlets only
+    hold: bool = True  # the §8.2.5 balanced hold as HA runs it (False: as the CLI, no hold)
 
 
 def shown_scope(net: Any, judged: str) -> list[str] | None:
@@ -94,6 +101,8 @@ def trace(case: Case) -> dict[str, Any]:
         return out
 
     loop.step = spy  # type: ignore[method-assign]
+    if case.hold:  # HA's §8.2.5 balanced hold (24i: without it gen60 adv 2 % s0 never held)
+        hold_as_ha(loop)
     cli = InstrumentedCli(ctl, Instruments(case.noise, case.missing, case.seed), case.source)
     truths: list[Evaluation] = []
 
@@ -249,6 +258,12 @@ def main() -> None:
         choices=["all", "buildings"],
         help="the shown verdict's inlets: the level's, or HA's default (buildings)",
     )
+    ap.add_argument(
+        "--no-hold",
+        dest="hold",
+        action="store_false",
+        help="no §8.2.5 balanced hold: every step regulates, as the CLI's balance (HA holds)",
+    )
     ap.add_argument("--explain", action="store_true", help="the inlets where they disagree")
     ap.add_argument("--errors", action="store_true", help="estimates against the plant's truth")
     ap.add_argument("--json", help="write every run's cycles here")
@@ -259,7 +274,7 @@ def main() -> None:
             for seed in range(a.seeds):
                 case = Case(
                     name, algorithm, seed, a.noise / 100, a.missing / 100, a.source, a.level,
-                    a.pipe, a.steps, a.judged,
+                    a.pipe, a.steps, a.judged, a.hold,
                 )  # fmt: skip
                 run = trace(case)
                 runs.append(run)

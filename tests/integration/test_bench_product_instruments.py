@@ -16,13 +16,22 @@ import numpy as np
 import pytest
 from homeassistant.core import HomeAssistant
 
-from benchmarks.bench_product import LEVEL, Field, InstrumentedCli, Instruments, cli_steps
+from benchmarks.bench_product import (
+    LEVEL,
+    Field,
+    InstrumentedCli,
+    Instruments,
+    _network_path,
+    _untouched,
+    cli_steps,
+)
 from custom_components.heatbalance.engine.cli_balance import (
     Decision,
     make_controller,
     network_alarms,
     run_balance,
 )
+from custom_components.heatbalance.engine.evaluation import BalanceStateMachine
 from custom_components.heatbalance.engine.loader import load_network
 from custom_components.heatbalance.engine.simulator import PlantState, Simulator
 from custom_components.heatbalance.plant import Plant
@@ -30,6 +39,8 @@ from custom_components.heatbalance.settings import DEFAULT_OPTIONS, InletConfig,
 from devtools.field_plant import entity_mapping
 from devtools.shown_verdict import Case, errors, trace
 from tests.integration.test_simulated_instruments import _acquire
+
+from .conftest import add_network_file
 
 
 def test_the_cli_column_reads_the_simulated_sources_draws() -> None:
@@ -172,3 +183,49 @@ def test_the_shown_verdict_probe_sets_each_estimate_beside_the_plant_s_truth() -
     assert got["households"]["error"] == pytest.approx(-0.5)
     assert got["households"]["z"] == pytest.approx(-0.25)
     assert got["households"]["z_spread"] == pytest.approx(0.25)
+
+
+def test_the_shown_verdict_probe_runs_ha_s_balanced_hold() -> None:
+    """devtools/shown_verdict runs the §8.2.5 balance state as HA's coordinator does (24i,
+    issue 10): gen60 (bench_product's), AI, advanced level, 2 % noise, seed 0 — HA's harness
+    (``bench_product --level advanced``) had its plant in band from step 7, shown from 3; the
+    probe had it never in band. Balanced from cycle 6, HA leaves the valves alone and keeps
+    only a proposal; the probe's loop, without the state (as the CLI's ``balance``), moved
+    B017 at step 13 from +3.3 % to 0.21 % below the band, for good."""
+    held = trace(Case("gen60", "ai", 0, 0.02, 0.0, "simulated", "advanced"))
+    assert (held["plant"], held["shown"]) == (7, 3)  # bench_product's HA figures
+    b017 = [c["inlets"]["B017"]["plant"] for c in held["cycles"]]
+    assert len(set(b017[7:])) == 1  # balanced: no valve moved after step 6
+    free = trace(Case("gen60", "ai", 0, 0.02, 0.0, "simulated", "advanced", hold=False))
+    assert free["plant"] is None  # the CLI's: out of band at the end
+    assert free["shown"] == held["shown"] == 3  # the same estimates until balanced
+    assert free["cycles"][-1]["inlets"]["B017"]["pin"] is False
+
+
+async def test_the_harness_starts_ha_s_simulated_plant_where_the_cli_s_starts(
+    hass: HomeAssistant,
+) -> None:
+    """bench_product's ``_untouched`` puts HA's simulated plant (the truth HA's steps are
+    judged on) where ``run_balance`` starts the CLI's: time 0, the design outdoor
+    temperature, rooms settled there, the file's valves and pump; and a fresh §8.2.5 balance
+    state (24i). Before, only the valves and the pump went back: built at the simulator's
+    default −5 °C and run through the setup's refresh on the entry's weather, gen60's rooms
+    stood ≈2 K warmer than the CLI's."""
+    path = _network_path("gen60")
+    assert path is not None
+    options = {"level": "advanced", "algorithm": "ai", "simulated_noise": 2.0}
+    entry = await add_network_file(hass, path, options=options)
+    coordinator = entry.runtime_data.coordinator
+    net = coordinator.network
+    cli = Simulator(net, outdoor_c=net.design.outdoor_c).state()  # run_balance's step 0
+    before = coordinator.simulator.state()
+    warmer = [before.inlets[i].room_c - cli.inlets[i].room_c for i in cli.inlets]
+    assert min(warmer) > 0.5  # as the setup left it
+    await _untouched(hass, coordinator, None, simulated=True)
+    after = coordinator.simulator.state()
+    assert after.time_s == cli.time_s == 0.0
+    assert after.outdoor_c == cli.outdoor_c
+    for iid, want in cli.inlets.items():
+        got = after.inlets[iid]
+        assert (got.room_c, got.flow_m3h, got.opening) == (want.room_c, want.flow_m3h, want.opening)
+    assert coordinator.balance == BalanceStateMachine()
