@@ -328,13 +328,26 @@ def loop_config(
 ) -> LoopConfig:
     """The engine loop's configuration: the managed inlets are judged at their set flows
     (the controller's weights: one set flow for plan, verdict, guard and alarm); what no
-    command reaches (unmapped valves and the pump of a real plant) is planned as it stands."""
+    command reaches (unmapped valves and the pump of a real plant) is planned as it stands.
+
+    At the advanced level the verdict, shown and held (§8.2.5), covers the households too
+    where they are regulated — a simulated plant reads and moves those without a subentry
+    (``Acquisition.unmanaged_moved``) — as §8.2.4 and the benchmarks judge them: on the
+    40 buildings alone households1200 was shown in band from cycle 12–13 while its
+    households never held the band (PI, 2 % noise; issue 10, 24f/24h). Their alarms and
+    heat stay their buildings' (no device of their own)."""
     held = [] if acq.unmanaged_moved else list(acq.unmanaged)
     control = controller_config(network, settings, inlets, held)
     control.pump_control = acq.pump_controlled  # never plan on a pump no command reaches
+    verdict = None
+    if settings.level == "advanced" and acq.unmanaged_moved:
+        households = {iid for iid in acq.unmanaged if network.inlets[iid].type == "household"}
+        if households:
+            verdict = [iid for iid in network.inlets if iid in inlets or iid in households]
     return LoopConfig(
         controller=control,
         judged=list(inlets),
+        verdict=verdict,
         alarms=alarm_settings(settings, inlets),
         station_heat=_station_heat(settings, acq),
     )

@@ -87,7 +87,11 @@ from .supply_low import SupplyLowWatch
 class LoopConfig:
     """How one network is regulated and judged.
 
-    ``judged`` are the inlets the verdict covers (None: every inlet the level judges);
+    ``judged`` are the inlets the verdict covers (None: every inlet the level judges) and
+    whose alarms and heat are counted; ``verdict`` more inlets the level's verdict, the
+    shown one and the §8.2.5 hold's, covers beyond them (None: ``judged``): Home
+    Assistant's regulated households at the advanced level (§8.2.4), which have no device
+    and so no alarms of their own (issue 10);
     ``setpoints`` their set flows in m³/h for the flow target and the minimum-flow alarm
     (None: the controller's, design × weight, ``ControllerConfig.set_flow``); ``alarms``
     the operator's alarm thresholds beyond the controller's safety limits, which the alarm
@@ -97,6 +101,7 @@ class LoopConfig:
 
     controller: ControllerConfig = field(default_factory=ControllerConfig)
     judged: list[str] | None = None
+    verdict: list[str] | None = None
     setpoints: dict[str, float] | None = None
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     station_heat: bool = False
@@ -537,7 +542,7 @@ class ControlLoop:
                 level=ctl.level,
                 target=ctl.target,
                 setpoints=self.config.setpoints if ctl.target == "flow" else None,
-                inlets=self.config.judged,
+                inlets=self._verdict_scope(),
                 weights=ctl.weights,
                 uncertainty=uncertainty,
                 held=held,
@@ -545,6 +550,11 @@ class ControlLoop:
             )
         except ValueError:  # room target below the advanced level (§4.1.1)
             return None
+
+    def _verdict_scope(self) -> list[str] | None:
+        """The inlets the level's verdict covers (``LoopConfig.verdict``, else ``judged``)."""
+        cfg = self.config
+        return cfg.verdict if cfg.verdict is not None else cfg.judged
 
     def _evaluate_estimates(self, meas: Measurements) -> Evaluation | None:
         """The level's verdict on this cycle's estimates (:mod:`.estimate_verdict`): after
@@ -560,7 +570,7 @@ class ControlLoop:
         planned without a reading is judged on the sent plan's flow (:meth:`_plan`)."""
         ctl = self.config.controller
         target = ctl.target
-        ids = judged_scope(self.network, ctl.level, target, self.config.judged)
+        ids = judged_scope(self.network, ctl.level, target, self._verdict_scope())
         plan = self._plan(meas, ids) if target == "flow" else None
         readings, spreads = estimated_readings(self.controller.estimators, meas, ids, target, plan)
         basis = (ctl.level, target)
@@ -620,7 +630,7 @@ class ControlLoop:
         if cfg.target != "flow":
             self._sent_plan = {}
             return
-        ids = judged_scope(self.network, cfg.level, cfg.target, self.config.judged)
+        ids = judged_scope(self.network, cfg.level, cfg.target, self._verdict_scope())
         planned = {iid: self._planned_flow(iid) for iid in ids}
         self._sent_plan = {iid: flow for iid, flow in planned.items() if flow is not None}
 
