@@ -66,7 +66,7 @@ class Case:
     level: str = "intermediate"
     pipe: float = 1.0
     steps: int = 16
-    judged: str = "all"  # "buildings": the shown verdict on HA's default inlets only
+    judged: str = "all"  # "buildings": the shown verdict on the buildings only (HA's before 24h)
     hold: bool = True  # the §8.2.5 balanced hold as HA runs it (False: as the CLI, no hold)
 
 
@@ -75,7 +75,9 @@ def shown_scope(net: Any, judged: str) -> list[str] | None:
     at the advanced level) or, ``"buildings"``, those Home Assistant manages by default —
     buildings and units, households aggregated in them (``network_setup.building_inlets``;
     HA judges its managed inlets, ``cycle.loop_config``). Why (24f): at the advanced level
-    on households1200 the probe judged 1,240 inlets and HA 40, so its lags were not HA's."""
+    on households1200 the probe judged 1,240 inlets and HA 40, so its lags were not HA's.
+    Since 24h HA judges its regulated households at the advanced level too: "all" is HA's
+    scope there, "buildings" what HA judged before (main 4413754b)."""
     if judged == "all":
         return None
     return [iid for iid, inlet in net.inlets.items() if inlet.parent is None]
@@ -256,7 +258,7 @@ def main() -> None:
         "--judged",
         default="all",
         choices=["all", "buildings"],
-        help="the shown verdict's inlets: the level's, or HA's default (buildings)",
+        help="the shown verdict's inlets: the level's (HA's since 24h), or the buildings only",
     )
     ap.add_argument(
         "--no-hold",
