@@ -139,8 +139,11 @@ def test_the_found_crashes_are_what_the_check_prevents() -> None:
 
 def test_every_stored_field_of_an_inlet_is_read_by_a_check() -> None:
     """A field added to :class:`_Inlet` without a check would be dropped at restore."""
-    # the supply offsets: stored in the inlet's record, held in the check's table
-    assert set(_INLET_FIELDS) == {*_Inlet.__dataclass_fields__, "offsets"}
+    # the supply offsets, the witness series and the circuit gains: stored in the inlet's
+    # record, held in the check's tables
+    tables = {"offsets", "valve", "model", "circuit", "circuit_gain"}
+    assert set(_INLET_FIELDS) == {*_Inlet.__dataclass_fields__, *tables}
+    assert not tables & set(_Inlet.__dataclass_fields__)
     assert not _INLET_OLD & set(_INLET_FIELDS)
 
 

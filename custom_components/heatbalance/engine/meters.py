@@ -107,7 +107,7 @@ from .model import WATER_CP, WATER_DENSITY, Device, Network
 from .plain import as_plain
 from .registers import Register, Span
 from .rowsums import python_sums, squares
-from .series_table import SeriesTable
+from .series_table import DiffTable, SeriesTable
 
 _LOGGER = logging.getLogger(__name__)
 WINDOW = 48  # cycles kept per series (a day of 30-minute cycles)
@@ -164,6 +164,7 @@ EVIDENCE = 8.0  # log-LR naming a flow meter on the joint test (healthy weeks: �
 FAMILY = 120
 EXPLAIN_Z = 2.0  # a child's pair this many standard errors off may explain its parent's balance
 SEPARATION = 4.0  # flow vs heat meter decided only when the hypotheses differ by 4 std. errors
+WITNESSES = ("valve", "model", "circuit")  # the witness series' kinds (stored names)
 KINDS = ("flow_meter_bias", "heat_meter_bias", "meter_disagreement", "parent_meter_bias")
 SUBSTATION = "substation"
 
@@ -320,13 +321,18 @@ class _Quant(NamedTuple):
 _ACCRUED = ("heat", "weight", "time", "moved", "strokes", "stroke", "flow", "dt")
 
 
-def _inlet_plain(state: _Inlet, offsets: list[float]) -> dict[str, Any]:
-    """``as_plain`` of an inlet's state (fast) with its supply ``offsets`` (stored in the
-    inlet's record, as before they moved to :attr:`MeterCheck.offsets`), its register and
+def _inlet_plain(state: _Inlet, tables: Mapping[str, Any]) -> dict[str, Any]:
+    """``as_plain`` of an inlet's state (fast) with what the check's tables hold of it —
+    its witness series and circuit gains, its supply ``offsets`` — in its record, as before
+    they moved to :attr:`MeterCheck.witnesses`, :attr:`MeterCheck.circuit_gains` and
+    :attr:`MeterCheck.offsets` (fields in the order the record had then); its register and
     accrual as short lists (an exact register's span closes every cycle: its accrual is
     then empty)."""
     out = as_plain(state)
-    out["offsets"] = offsets
+    avail_log = out.pop("avail_log")
+    out.update(tables)
+    out["avail_log"] = avail_log
+    out["offsets"] = out.pop("offsets")
     out["register"] = state.register.to_plain()
     acc = state.accrual
     fresh = acc.cycles == 0 and acc.ok
@@ -386,6 +392,19 @@ def _pooled_var(
     return diff_sq / 2.0 / diffs
 
 
+def _by_rows(new: list[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, values) arrays of a cycle's (row, value) pairs."""
+    rows = np.fromiter((row for row, _ in new), dtype=np.intp, count=len(new))
+    return rows, np.fromiter((value for _, value in new), dtype=float, count=len(new))
+
+
+def _pooled_table(table: DiffTable, prior: float) -> float:
+    """:func:`_pooled_var` of a table's rows (every inlet's series of a kind, in the
+    inlets' order, as the loop over them added them)."""
+    diff_sq, diffs = table.pooled(prior**2 * 2.0 * PRIOR_WEIGHT + 2.0 * 0.0)
+    return diff_sq / 2.0 / (PRIOR_WEIGHT + 0.0 + diffs)
+
+
 class _OffsetPrior(NamedTuple):
     """What the other inlets say of an inlet's supply offset: centre, spread², noise² (K²)."""
 
@@ -407,11 +426,11 @@ class _Balance(NamedTuple):
 
 
 class _Circuit(NamedTuple):
-    """An inlet's circuit witness (:meth:`MeterCheck._circuit_residual`): its series, the
-    neighbours' verdict on circuits, each value's ΔP-noise gain (:func:`_dp_gain`) and the
-    ΔP transmitters' learnt relative noise²."""
+    """An inlet's circuit witness (:meth:`MeterCheck._circuit_residual`): its residuals
+    (oldest first), the neighbours' verdict on circuits, each value's ΔP-noise gain
+    (:func:`_dp_gain`) and the ΔP transmitters' learnt relative noise²."""
 
-    series: _Series
+    values: list[float]
     verdict: _Valve
     gains: list[float]
     dp_var: float
@@ -425,6 +444,15 @@ class _Valve(NamedTuple):
     centre: float
     spread: float
     noise_var: float
+
+
+class _Witness(NamedTuple):
+    """An inlet's witness of its flow (:meth:`MeterCheck._witness`): its residuals (oldest
+    first), its neighbours' verdict and whether it is the valve's (else the model's)."""
+
+    values: list[float]
+    verdict: _Valve
+    valve: bool
 
 
 @dataclass
@@ -478,12 +506,8 @@ class _Inlet:
     pooled: bool = False  # ratios computed on the common supply (the series restarted then)
     dt_k: float | None = None  # ΔT of the last heat-balance value
     last_ratio: float | None = None  # the last cycle's ratio, taken or not (strokes, spikes)
-    valve: _Series = field(default_factory=_Series)  # ln(flow ÷ the valve's Kv·√ΔP)
-    model: _Series = field(default_factory=_Series)  # ln(flow ÷ the network model's flow)
-    circuit: _Series = field(default_factory=_Series)  # ln(flow ÷ the circuit's √ΔP flow)
-    # per circuit value: how much more the two ΔP transmitters' noise weighs in it than in
-    # the valve's residual, in units of one transmitter's relative noise² (:func:`_dp_gain`)
-    circuit_gain: list[float] = field(default_factory=list)
+    # (its witness series — valve, model, circuit — and the circuit's gains: rows of the
+    # check's tables, MeterCheck.witnesses and MeterCheck.circuit_gains)
     avail_log: float | None = None  # ln(available ΔP) last read (its noise, :meth:`_dp_noise`)
 
     @property
@@ -524,6 +548,21 @@ class MeterCheck:
         # each inlet's supply offsets (reading − common supply, K; the last WINDOW cycles'):
         # one matrix row per inlet (:mod:`.series_table`), not a list in its _Inlet
         self.offsets = SeriesTable(WINDOW)
+        # each inlet's witness series (exact values: no stroke, no quantisation), one table
+        # per kind, a row per inlet in the order of :attr:`inlets` in every table (the
+        # pooled noise adds them up in that order, as the loop over the inlets did):
+        # ln(flow ÷ the valve's Kv·√ΔP), ln(flow ÷ the network model's flow), ln(flow ÷ the
+        # circuit's √ΔP flow)
+        self.witnesses = {kind: DiffTable(WINDOW) for kind in WITNESSES}
+        # per circuit value: how much more the two ΔP transmitters' noise weighs in it than
+        # in the valve's residual, in units of one transmitter's relative noise²
+        # (:func:`_dp_gain`); as long as the inlet's circuit series
+        self.circuit_gains = SeriesTable(WINDOW)
+        # this cycle's new witness values (row, value) per kind, the circuit rows restarted
+        # and the new gains (row, gain): added after the inlets' pass (:meth:`_add_witnesses`)
+        self._new: dict[str, list[tuple[int, float]]] = {kind: [] for kind in WITNESSES}
+        self._restarted: list[int] = []
+        self._gains: list[tuple[int, float]] = []
         self.balances: dict[str, _Series] = {}
         self.active: dict[str, tuple[str, float, float]] = {}  # id → (kind, bias, since)
         self.flow_odds: dict[str, float] = {}  # undecided pairs: log-odds "flow meter lies"
@@ -572,26 +611,59 @@ class MeterCheck:
         readings = [r.get("supply_c") for r in meas.inlets.values()]
         common = self._common_supply(meas, prior.noise_var, readings)
         supplies = self._supplies(meas, readings, common, prior)
-        inlets = self.inlets
+        inlets, rows = self.inlets, self.witnesses["valve"].rows
         flows: dict[str, float | None] = {}
+        valve_last, model_last = self.witnesses["valve"].lasts(), self.witnesses["model"].lasts()
+        self._forget_new()  # (none left by a cycle that raised half-way)
         for (iid, reading), supply in zip(meas.inlets.items(), supplies, strict=True):
             # the inlet's state and its judged flow looked up once for the three witnesses
             # (23,870 inlets a cycle at 23k)
             state = inlets.get(iid)
             if state is None:  # setdefault would build a new one every cycle
                 state = inlets[iid] = _Inlet()
+                self._track(iid)
+            row = rows[iid]  # the inlet's row in every witness table
+            last = valve_last[row] if row < len(valve_last) else None
             flow = flows[iid] = _meter_flow(reading)
-            confirmed = self._valve_residual(iid, state, reading, flow)
+            confirmed = self._valve_residual(iid, (row, last), state, reading, flow)
             expected = predicted.get(iid) if predicted is not None else None
-            confirmed = self._model_residual(iid, state, reading, flow, expected) or confirmed
+            last = model_last[row] if row < len(model_last) else None
+            confirmed = self._model_residual(iid, (row, last), reading, flow, expected) or confirmed
             q_heat = self._heat_flow(iid, state, reading, flow, now, supply, confirmed)
             if q_heat is not None:
                 heat_flows[iid] = q_heat
+        self._add_witnesses()
         self._add_ratios()
         self._dp_noise()
         self._balances(meas, flows)
         self._judge(meas, heat_flows, now)
         return self.findings()
+
+    def _track(self, iid: str) -> None:
+        """A row for a new inlet in every witness table (last: the tables' rows keep the
+        order of :attr:`inlets`)."""
+        for table in (*self.witnesses.values(), self.circuit_gains):
+            table.row(iid)
+
+    def _add_witnesses(self) -> None:
+        """This cycle's witness values into their tables, one array step per kind (each
+        as ``_Series.add`` added it to the inlet's list: 41,000 calls a cycle at 23k), and
+        the circuit series restarted this cycle emptied first."""
+        if self._restarted:
+            restarted = np.array(self._restarted, dtype=np.intp)
+            self.witnesses["circuit"].restart(restarted)
+            self.circuit_gains.restart(restarted)
+        for kind, new in self._new.items():
+            if new:
+                self.witnesses[kind].add(*_by_rows(new))
+        if self._gains:
+            self.circuit_gains.append(*_by_rows(self._gains))
+        self._forget_new()
+
+    def _forget_new(self) -> None:
+        """No witness values waiting (a cycle's pass begins, or its values are in)."""
+        self._new = {kind: [] for kind in WITNESSES}
+        self._restarted, self._gains = [], []
 
     def _add_ratios(self) -> None:
         """This cycle's pair ratios into their series, less what they all share.
@@ -925,7 +997,12 @@ class MeterCheck:
 
     # --- the valve's own word ------------------------------------------------------------
     def _valve_residual(
-        self, iid: str, state: _Inlet, reading: InletReading, flow: float | None
+        self,
+        iid: str,
+        at: tuple[int, float | None],
+        state: _Inlet,
+        reading: InletReading,
+        flow: float | None,
     ) -> bool:
         """ln(flow ÷ Kv(opening)·√(ΔP_valve/100 kPa)): what the flow meter reads over what
         the valve passes. A biased flow meter shifts it by its bias; a biased heat meter
@@ -935,7 +1012,9 @@ class MeterCheck:
 
         Returns whether it stayed within :data:`TRANSIENT` of the last cycle's: then a flow
         that moved was the valve's stroke, not a spike of the meter. ``flow``: the inlet's
-        :func:`_meter_flow`.
+        :func:`_meter_flow`; ``at``: the inlet's row in the witness tables and its valve
+        series' newest value before this cycle (the value joins the table after the pass
+        over the inlets, :meth:`_add_witnesses`).
         """
         device = self.valves.get(iid)
         if device is None:  # no valve to witness (before reading anything: 23,870 a cycle)
@@ -946,13 +1025,18 @@ class MeterCheck:
         residual = _log_ratio(flow, device.kv(opening) * math.sqrt(dp / 100.0))
         if residual is None:
             return False
-        last = state.valve.values[-1] if state.valve.values else None
-        state.valve.add(residual)
-        self._circuit_residual(state, iid, reading, flow, dp)
+        row, last = at
+        self._new["valve"].append((row, residual))
+        self._circuit_residual(state, (iid, row), reading, flow, dp)
         return last is not None and abs(residual - last) <= TRANSIENT
 
     def _circuit_residual(
-        self, state: _Inlet, iid: str, reading: InletReading, flow: float | None, dp: float
+        self,
+        state: _Inlet,
+        at: tuple[str, int],
+        reading: InletReading,
+        flow: float | None,
+        dp: float,
     ) -> None:
         """ln(flow ÷ q_design·√(ΔP_circuit ÷ ΔP_design)): what the flow meter reads over
         what the heated circuit behind the valve passes at the ΔP it gets (available less
@@ -975,6 +1059,7 @@ class MeterCheck:
         starts its series afresh, so its recent values always stand beside the valve's and
         the pair's of the same cycles (old values from before a bias began contradicted
         it: named later, and corrected too far)."""
+        iid, row = at  # the inlet and its row in the witness tables
         design = self.circuits.get(iid)
         if design is None:
             return
@@ -987,12 +1072,11 @@ class MeterCheck:
                 passed = design[0] * math.sqrt(circuit / design[1])
                 residual = _log_ratio(flow, passed)
         if residual is None or avail is None:
-            if state.circuit.values:
-                state.circuit, state.circuit_gain = _Series(), []
+            if self.witnesses["circuit"].lengths[row]:
+                self._restarted.append(row)
             return
-        state.circuit.add(residual)
-        state.circuit_gain.append(_dp_gain(avail, dp))
-        del state.circuit_gain[: -len(state.circuit.values)]
+        self._new["circuit"].append((row, residual))
+        self._gains.append((row, _dp_gain(avail, dp)))
 
     def _dp_step(self, state: _Inlet, log_avail: float) -> None:
         """Note this cycle's change of the inlet's ln(available ΔP) (its transmitter's noise,
@@ -1028,7 +1112,7 @@ class MeterCheck:
     def _model_residual(
         self,
         iid: str,
-        state: _Inlet,
+        at: tuple[int, float | None],
         reading: InletReading,
         flow: float | None,
         expected: float | None,
@@ -1038,23 +1122,29 @@ class MeterCheck:
         at every inlet and drops out against the neighbours' median (:meth:`_verdict`); a
         drawing wrong in one branch widens their spread, so the witness weakens there but
         does not accuse. Returns whether it stayed within :data:`TRANSIENT` of the last
-        cycle's (a stroke the model followed, not a spike of the meter).
+        cycle's (a stroke the model followed, not a spike of the meter). ``at``: the inlet's
+        row and its model series' newest value before this cycle.
         """
         if expected is None or iid not in self.valves or reading.get("opening") is None:
             return False
         residual = _log_ratio(flow, expected)
         if residual is None:
             return False
-        last = state.model.values[-1] if state.model.values else None
-        state.model.add(residual)
+        row, last = at
+        self._new["model"].append((row, residual))
         return last is not None and abs(residual - last) <= TRANSIENT
 
-    def _verdict(self, witness: Callable[[_Inlet], _Series]) -> _Valve | None:
+    def _verdict(self, kind: str) -> _Valve | None:
         """Centre and spread of the inlets' witness residuals (median, MAD), None below
         three: one inlet far from its neighbours is the odd one, whatever the model's common
-        error. ``witness`` picks the series: the valve's (ΔP read) or the model's."""
-        series = [witness(s) for s in self.inlets.values()]
-        means = sorted(sum(w.values) / len(w.values) for w in series if w.values)
+        error. ``kind`` picks the series: the valve's (ΔP read), the model's or the
+        circuit's. Each inlet's mean is its row's ``sum`` over its length, bit for bit the
+        ``sum`` of its list (:mod:`.series_table`; 23,870 rows of up to 48 at 23k)."""
+        table = self.witnesses[kind]
+        held = np.flatnonzero(table.lengths[: len(table.rows)])
+        if len(held) < 3:
+            return None
+        means = sorted((table.sums(held) / table.lengths[held]).tolist())
         if len(means) < 3:
             return None
         centre = _median(means)
@@ -1067,7 +1157,7 @@ class MeterCheck:
         var = (VALVE_SPREAD_PRIOR**2 * PRIOR_WEIGHT + mad**2 * len(means)) / (
             PRIOR_WEIGHT + len(means)
         )
-        noise_var = _pooled_var(series, VALVE_PRIOR)
+        noise_var = _pooled_table(table, VALVE_PRIOR)
         return _Valve(centre, max(math.sqrt(var), VALVE_SPREAD_FLOOR), noise_var)
 
     def _joint(
@@ -1075,7 +1165,7 @@ class MeterCheck:
         state: _Inlet,
         sigma: float,
         persistent: Callable[[int], float],
-        witness: tuple[_Series, _Valve] | None,
+        witness: _Witness | None,
         balance: _Balance | None = None,
         family: float = 0.0,
         circuit: _Circuit | None = None,
@@ -1109,8 +1199,8 @@ class MeterCheck:
         if witness is None or not state.ratio.values:
             return None
         evidence = EVIDENCE + family
-        values, verdict = witness[0].values, witness[1]
-        if circuit is not None and (witness[0] is not state.valve or not circuit.series.values):
+        values, verdict = witness.values, witness.verdict
+        if circuit is not None and (not witness.valve or not circuit.values):
             circuit = None
         # "Heat meter" explains a pair shift with valve, circuit and balance at zero, so the
         # flow meter can win only where their standard scores reach √(2·EVIDENCE) together;
@@ -1121,7 +1211,7 @@ class MeterCheck:
         if circuit is None:
             bound = off**2 / _valve_var(verdict, len(values))
         else:
-            cvals, cver = circuit.series.values, circuit.verdict
+            cvals, cver = circuit.values, circuit.verdict
             off_c = max(max(cvals) - cver.centre, cver.centre - min(cvals))
             bound = (off / verdict.spread) ** 2 + (off_c / cver.spread) ** 2
         if bound + reach < 2.0 * evidence:
@@ -1131,10 +1221,10 @@ class MeterCheck:
         if circuit is None:
             score = max((valve_means[m] ** 2 / _valve_var(verdict, m) for m in spans), default=0.0)
         else:
-            circuit_means = _span_means(circuit.series.values, circuit.verdict.centre)
+            circuit_means = _span_means(circuit.values, circuit.verdict.centre)
             circuit_noise = _circuit_noise(circuit, verdict.noise_var)
             pairs = {
-                (min(n, len(values)), min(n, len(circuit.series.values)))
+                (min(n, len(values)), min(n, len(circuit.values)))
                 for n in VALVE_WINDOWS
                 if n <= len(state.ratio.values)
             }
@@ -1166,12 +1256,21 @@ class MeterCheck:
             if circuit is None:
                 bias, evidence = _flow_evidence(p, sp, h, sh, shift)
             else:
-                mc = min(n, len(circuit.series.values))
+                mc = min(n, len(circuit.values))
                 cov = _hc_cov(verdict, circuit.verdict, (m, mc), circuit_noise[mc])
                 bias, evidence = _flow_evidence_circuit(p, sp, (h, circuit_means[mc]), cov, shift)
             if evidence >= best and abs(bias) >= self.level and p * bias > 0:
                 found, best = (bias, n), evidence
         return found
+
+    def _witness(self, iid: str, verdicts: tuple[_Valve | None, _Valve | None]) -> _Witness | None:
+        """The inlet's independent witness of its flow and its neighbours' verdict: the valve
+        (position and ΔP read) where it speaks, else the network model's flow, else none."""
+        for kind, verdict in zip(("valve", "model"), verdicts, strict=True):
+            values = self.witnesses[kind].get(iid)
+            if values and verdict is not None:
+                return _Witness(values, verdict, kind == "valve")
+        return None
 
     # --- mass balance per group ----------------------------------------------------------
     def _balances(self, meas: Measurements, judged: Mapping[str, float | None]) -> None:
@@ -1223,8 +1322,8 @@ class MeterCheck:
         blamed: set[str] = set()
         pair_var = _pooled_var((s.ratio for s in self.inlets.values()), PAIR_PRIOR, self.cross)
         balance_var = _pooled_var(self.balances.values(), BALANCE_PRIOR)
-        verdicts = (self._verdict(lambda s: s.valve), self._verdict(lambda s: s.model))
-        circuits = self._verdict(lambda s: s.circuit)
+        verdicts = (self._verdict("valve"), self._verdict("model"))
+        circuits = self._verdict("circuit")
         dp_var = self._dp_noise_var()
         groups: dict[str, tuple[float, float]] = {}
         family = _family(sum(1 for s in self.inlets.values() if s.ratio.values))
@@ -1240,11 +1339,12 @@ class MeterCheck:
                 continue
             sigma = state.ratio.sigma(pair_var)
             persistent = self._persistent(state)
-            witness = _witness(state, verdicts)
+            witness = self._witness(iid, verdicts)
             balance = self._balance_witness(iid, meas, balance_var, groups)
             circuit = None
             if circuits is not None:
-                circuit = _Circuit(state.circuit, circuits, state.circuit_gain, dp_var)
+                values = self.witnesses["circuit"].get(iid)
+                circuit = _Circuit(values, circuits, self.circuit_gains.get(iid), dp_var)
             joint = self._joint(state, sigma, persistent, witness, balance, family, circuit)
             if joint is not None:
                 self.flow_odds.pop(iid, None)
@@ -1387,13 +1487,23 @@ class MeterCheck:
     # --- persistence ---------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready state (series, last readings, active findings). The stored form is
-        the one written before the supply offsets were a table: a list in each inlet's
-        record."""
-        offsets = self.offsets.all_lists(self.inlets)
+        the one written before the supply offsets and the witness series were tables: each
+        inlet's in its record."""
+        inlets = self.inlets
+        parts: dict[str, Mapping[str, Any]] = {
+            kind: table.all_plain(inlets) for kind, table in self.witnesses.items()
+        }
+        parts |= {
+            "circuit_gain": self.circuit_gains.all_lists(inlets),
+            "offsets": self.offsets.all_lists(inlets),
+        }
         return {
             "threshold": self.threshold,
             "z": self.z,
-            "inlets": {iid: _inlet_plain(s, offsets[iid]) for iid, s in self.inlets.items()},
+            "inlets": {
+                iid: _inlet_plain(s, {name: part[iid] for name, part in parts.items()})
+                for iid, s in inlets.items()
+            },
             "balances": {p: as_plain(s) for p, s in self.balances.items()},
             "active": {k: list(v) for k, v in self.active.items()},
             "factors": dict(self.factors),
@@ -1420,7 +1530,7 @@ class MeterCheck:
             )
         except RESTORE_ERRORS:
             out, damaged = cls(network), ["threshold/z"]
-        restored: dict[str, tuple[_Inlet, list[float]]] = {}
+        restored: dict[str, _Stored] = {}
         keyed: tuple[tuple[str, Callable[[Any], Any], dict[str, Any]], ...] = (
             ("inlets", _inlet, restored),
             ("balances", _series, out.balances),
@@ -1437,8 +1547,7 @@ class MeterCheck:
                     into[str(key)] = read(raw)
                 except RESTORE_ERRORS:
                     damaged.append(f"{name}.{key}")
-        out.inlets = {iid: state for iid, (state, _) in restored.items()}
-        out.offsets.load({iid: offsets for iid, (_, offsets) in restored.items()})
+        out._restore_tables(restored)
         for name, default, read in _WHOLE_PARTS:
             try:
                 setattr(out, name, read(data.get(name, default)))
@@ -1451,6 +1560,46 @@ class MeterCheck:
                 ", ".join(damaged[:10]),
             )
         return out
+
+    def _restore_tables(self, restored: Mapping[str, _Stored]) -> None:
+        """The restored inlets and what their records hold for the tables: a row for every
+        inlet in every witness table in the inlets' order (:meth:`_track`)."""
+        self.inlets = {iid: stored.state for iid, stored in restored.items()}
+        self.offsets.load({iid: stored.offsets for iid, stored in restored.items()})
+        for kind, table in self.witnesses.items():
+            table.load_series({iid: stored.series[kind] for iid, stored in restored.items()})
+        # a circuit value's gain belongs to a value kept (``_circuit_residual`` kept them so)
+        self.circuit_gains.load(
+            {
+                iid: stored.gains[len(stored.gains) - len(stored.series["circuit"][0]) :]
+                if len(stored.gains) > len(stored.series["circuit"][0])
+                else stored.gains
+                for iid, stored in restored.items()
+            }
+        )
+
+
+class _Stored(NamedTuple):
+    """One inlet's stored record as read back: its state, supply offsets, witness series
+    (values, diff_sq, diffs per kind) and circuit gains (the tables' parts)."""
+
+    state: _Inlet
+    offsets: list[float]
+    series: dict[str, tuple[list[float], float, int]]
+    gains: list[float]
+
+
+def _stored_parts(fields: dict[str, Any]) -> _Stored:
+    """:class:`_Stored` from an inlet's read fields (the tables' parts taken out of them).
+    A witness series' extras and quantisation are dropped: every version wrote its values
+    exact (zeros, none)."""
+    offsets = fields.pop("offsets", [])
+    gains = fields.pop("circuit_gain", [])
+    series: dict[str, tuple[list[float], float, int]] = {}
+    for kind in WITNESSES:
+        kept = fields.pop(kind, None)
+        series[kind] = ([], 0.0, 0) if kept is None else (kept.values, kept.diff_sq, kept.diffs)
+    return _Stored(_Inlet(**fields), offsets, series, gains)
 
 
 def _numbers(values: Any, low: float = -STORED_MAX) -> list[float]:
@@ -1528,8 +1677,8 @@ _INLET_OLD = frozenset(("learnt", "heat_kwh"))  # stored before the offsets were
 # register's spans: dropped (a span starts)
 
 
-def _inlet(stored: Any) -> tuple[_Inlet, list[float]]:
-    """One inlet's stored state and its supply offsets, every field checked (a damaged one
+def _inlet(stored: Any) -> _Stored:
+    """One inlet's stored state and the tables' parts, every field checked (a damaged one
     raises: the inlet restarts alone); ``ratio`` is always stored, the rest may predate
     their field. The common form is read at once (:func:`_plain_inlet`); anything else
     field by field."""
@@ -1542,8 +1691,7 @@ def _inlet(stored: Any) -> tuple[_Inlet, list[float]]:
     if unknown:
         raise ValueError(f"a stored inlet's unknown fields: {sorted(unknown)}")
     fields = {k: read(stored[k]) for k, read in _INLET_FIELDS.items() if k in stored}
-    offsets = fields.pop("offsets", [])
-    return _Inlet(**fields), offsets
+    return _stored_parts(fields)
 
 
 _PLAIN_LISTS = ("offsets", "offset_at", "dt_at")  # numbers from -STORED_MAX
@@ -1552,7 +1700,7 @@ _PLAIN_MAYBE = ("time_s", "flow_m3h", "dt_k", "last_ratio", "avail_log")  # None
 _PLAIN_SERIES = ("ratio", "valve", "model", "circuit")
 
 
-def _plain_inlet(stored: Any) -> tuple[_Inlet, list[float]] | None:
+def _plain_inlet(stored: Any) -> _Stored | None:
     """:func:`_inlet`'s answer for a stored inlet in the form the check writes — a dict of
     its fields and JSON's plain floats — with every number
     checked in two C passes (:func:`.diagnosis.all_stored_floats` over all its lists and
@@ -1602,8 +1750,7 @@ def _plain_inlet(stored: Any) -> tuple[_Inlet, list[float]] | None:
         fields["register"] = Register.from_plain(stored["register"])
     if "accrual" in stored:
         fields["accrual"] = _accrual(stored["accrual"])
-    offsets = fields.pop("offsets", [])
-    return _Inlet(**fields), offsets
+    return _stored_parts(fields)
 
 
 _PLAIN_KEYS = frozenset(_INLET_FIELDS)
@@ -1847,7 +1994,7 @@ def _circuit_noise(circuit: _Circuit, valve_noise: float) -> dict[int, float]:
     for count, gain in enumerate(reversed(circuit.gains), start=1):
         total += valve_noise + circuit.dp_var * gain
         out[count] = total / count**2
-    for count in range(len(circuit.gains) + 1, len(circuit.series.values) + 1):
+    for count in range(len(circuit.gains) + 1, len(circuit.values) + 1):
         total += valve_noise + circuit.dp_var * max(circuit.gains, default=1.0)
         out[count] = total / count**2  # values stored before their gains were: the worst
     return out
@@ -1911,31 +2058,20 @@ def _flow_evidence_circuit(
     return b, flow - max(others)
 
 
-def _witness(
-    state: _Inlet, verdicts: tuple[_Valve | None, _Valve | None]
-) -> tuple[_Series, _Valve] | None:
-    """The inlet's independent witness of its flow and its neighbours' verdict: the valve
-    (position and ΔP read) where it speaks, else the network model's flow, else none."""
-    for series, verdict in zip((state.valve, state.model), verdicts, strict=True):
-        if series.values and verdict is not None:
-            return series, verdict
-    return None
-
-
 def _valve_var(verdict: _Valve, n: int) -> float:
     """Variance of an inlet's witness mean over n cycles against its neighbours' centre:
     the characteristics' scatter plus the cycles' noise."""
     return verdict.spread**2 + verdict.noise_var / n
 
 
-def _valve_odds(bias: float, span: int, witness: tuple[_Series, _Valve] | None) -> float:
+def _valve_odds(bias: float, span: int, witness: _Witness | None) -> float:
     """Log-likelihood ratio of "flow meter" (the witness' residual at the pair's bias)
     against "heat meter" (at zero) for a disagreeing pair; 0 without a witness. Decisive at
     ±SEPARATION²/2 (the hypotheses that many standard errors apart), else it weighs the
     correction beside the mass balance's odds (:meth:`MeterCheck.flow_share`)."""
     if witness is None:
         return 0.0
-    recent, verdict = witness[0].values[-span:], witness[1]
+    recent, verdict = witness.values[-span:], witness.verdict
     h = sum(recent) / len(recent) - verdict.centre
     var = _valve_var(verdict, len(recent))
     return (h**2 - (h - bias) ** 2) / (2.0 * var)
