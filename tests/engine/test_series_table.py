@@ -20,9 +20,11 @@ import numpy as np
 
 from custom_components.heatbalance.engine.control.controller import Controller
 from custom_components.heatbalance.engine.meters import (
+    WINDOW,
     MeterCheck,
+    _Series,
 )
-from custom_components.heatbalance.engine.series_table import SeriesTable
+from custom_components.heatbalance.engine.series_table import DiffTable, SeriesTable
 
 from .test_control_closed_loop import run
 from .test_restore_damaged import _saved
@@ -102,3 +104,54 @@ def test_a_store_written_before_the_table_runs_on_as_before() -> None:
     ctl = Controller.from_dict(network, whole)
     run(network, ctl, 2)
     assert json.loads(json.dumps(ctl.meters.as_dict())) == data["after_2_cycles"]
+
+
+def test_the_witness_table_learns_as_the_series_did_bit_for_bit() -> None:
+    """DiffTable (the meter check's valve, model and circuit residuals): rows added a cycle
+    at a time, restarted, restored mid-way, windows overflowing — every row's values, its
+    squared successive differences and their count equal ``_Series.add``'s, to the bit,
+    and the pooled sum is the loop's over the series in row order."""
+    rng = random.Random(24)
+    table, series = DiffTable(WINDOW), {}  # _Series keeps WINDOW values
+    for cycle in range(70):
+        for k in range(rng.randint(0, 3)):
+            key = f"K{cycle}-{k}"
+            series[key] = _Series()
+            table.row(key)
+        keys = list(series)
+        restarted = [key for key in keys if rng.random() < 0.1 and series[key].values]
+        if restarted:
+            table.restart(np.array([table.rows[k] for k in restarted], dtype=np.intp))
+            series.update({key: _Series() for key in restarted})
+        picked = [key for key in keys if key not in restarted and rng.random() < 0.7]
+        new = [rng.gauss(0.0, 1.0) * 10.0 ** rng.randint(-6, 6) for _ in picked]
+        if picked:
+            rows = np.array([table.rows[key] for key in picked], dtype=np.intp)
+            table.add(rows, np.array(new))
+        for key, value in zip(picked, new, strict=True):
+            series[key].add(value)
+        if cycle == 20:  # a Store read of some rows
+            stored = {
+                key: ([rng.uniform(-1, 1) for _ in range(rng.randint(0, 4))], rng.random(), 3)
+                for key in keys[:4]
+            }
+            table.load_series(stored)
+            for key, (values, sq, n) in stored.items():
+                series[key] = _Series(values=list(values), diff_sq=sq, diffs=n)
+        plain = table.all_plain(keys)
+        for key in keys:
+            s = series[key]
+            assert _bits(table.get(key)) == _bits(s.values), (cycle, key)
+            assert _bits([plain[key]["diff_sq"]]) == _bits([s.diff_sq]), (cycle, key)
+            assert plain[key]["diffs"] == s.diffs
+            assert plain[key]["values"] == s.values
+        lasts = table.lasts()
+        assert [lasts[table.rows[k]] for k in keys] == [
+            series[k].values[-1] if series[k].values else None for k in keys
+        ]
+        start = 0.0016
+        loop = start
+        for key in keys:
+            loop += series[key].diff_sq
+        assert _bits([table.pooled(start)[0]]) == _bits([loop])
+        assert table.pooled(start)[1] == sum(series[k].diffs for k in keys)
