@@ -9,6 +9,12 @@ a cycle's new numbers go in as one array step and the sums are taken on the rows
 
 Each row holds its series oldest first from column 0, zeros after its end; a full row drops
 its oldest number when a new one comes (the window).
+
+:class:`DiffTable` holds the check's witness residuals the same way (valve, network model,
+circuit: a row per inlet each, ≈ 24k rows at 23k), with each row's squared successive
+differences and their count — the noise the per-inlet ``_Series`` learnt — so a cycle's
+41,000 new values go in as three array steps and the verdicts' means and pooled noise are
+taken on the rows (24d), each bit for bit what the lists gave.
 """
 
 from __future__ import annotations
