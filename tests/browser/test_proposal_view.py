@@ -86,6 +86,14 @@ READ_CARD = f"""(name) => {{
 }}"""
 
 
+async def _open_view_in_chinese(page: Any, ha: RunningHA) -> None:
+    """Open the network view with HA's language set to Chinese and wait for the panel."""
+    await page.evaluate("localStorage.setItem('selectedLanguage', JSON.stringify('zh-Hans'))")
+    await open_view(page, ha, NETWORK)
+    await page.reload()
+    await page.wait_for_selector(f"{PANEL}[data-rendered]", timeout=60_000)
+
+
 async def _card(page: Any) -> dict[str, Any] | None:
     """The proposal card as drawn (:data:`READ_CARD`)."""
     return await page.evaluate(READ_CARD, PANEL)
@@ -210,12 +218,7 @@ async def test_the_proposal_shows_the_pump_speed_beside_the_openings(
             if await shown_time(page) == before:  # no new cycle proposed again meanwhile
                 assert await _card(page) is None
         async with browser_page(ha) as page:
-            await page.evaluate(
-                "localStorage.setItem('selectedLanguage', JSON.stringify('zh-Hans'))"
-            )
-            await open_view(page, ha, NETWORK)
-            await page.reload()
-            await page.wait_for_selector(f"{PANEL}[data-rendered]", timeout=60_000)
+            await _open_view_in_chinese(page, ha)
             live, card = await _same_cycle(page, ha, entry_id)
             assert card["title"] == "手动模式提议：确认前不动作"
             assert card["pumpLabel"] == "水泵转速（提议）"
@@ -328,12 +331,7 @@ async def test_a_valve_held_by_hand_is_listed_apart_and_never_sent(
                 drawn = {iid: float(text) for iid, text in card["rows"].items()}
                 assert {iid: sent["openings"][iid] for iid in drawn} == drawn
         async with browser_page(ha) as page:
-            await page.evaluate(
-                "localStorage.setItem('selectedLanguage', JSON.stringify('zh-Hans'))"
-            )
-            await open_view(page, ha, NETWORK)
-            await page.reload()
-            await page.wait_for_selector(f"{PANEL}[data-rendered]", timeout=60_000)
+            await _open_view_in_chinese(page, ha)
             live, card = await _held_on_screen(page, ha, entry_id, held, by_hand)
             assert card["held"] == "手动保持：确认提议时这些阀门不动作"
             assert held in card["heldRows"]
